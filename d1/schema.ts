@@ -1,0 +1,100 @@
+/**
+ * D1: the workspace registry, API keys, and the identity graph (identifier → profile), which D1 alone decides.
+ * Profile *data* (events, traits) lives in each profile's Durable Object, never here.
+ */
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const workspaces = sqliteTable("workspaces", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** JSON of IdentityRules; null means Segment's defaults. */
+  identityRules: text("identity_rules"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const sources = sqliteTable("sources", {
+  id: text("id").primaryKey(),
+  workspaceId: text("workspace_id")
+    .notNull()
+    .references(() => workspaces.id),
+  name: text("name").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Keys are stored as SHA-256 hex of the key; the key itself is shown once, when created. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    keyHash: text("key_hash").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id),
+    kind: text("kind", { enum: ["write", "secret"] }).notNull(),
+    sourceId: text("source_id").references(() => sources.id),
+    /** First characters of the key, so a user can tell keys apart in listings. */
+    prefix: text("prefix").notNull(),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("api_keys_workspace_idx").on(t.workspaceId)],
+);
+
+export const profiles = sqliteTable(
+  "profiles",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** Set when this profile was merged away: the survivor's id (a forward pointer, followed to the end). */
+    mergedInto: text("merged_into"),
+    mergeCount: integer("merge_count").notNull().default(0),
+    identifierCount: integer("identifier_count").notNull().default(0),
+    deletedAt: integer("deleted_at"),
+  },
+  (t) => [index("profiles_workspace_idx").on(t.workspaceId, t.id)],
+);
+
+export const identifiers = sqliteTable(
+  "identifiers",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    type: text("type").notNull(),
+    value: text("value").notNull(),
+    profileId: text("profile_id").notNull(),
+    firstSeen: integer("first_seen").notNull(),
+  },
+  (t) => [
+    uniqueIndex("identifiers_unique").on(t.workspaceId, t.type, t.value),
+    index("identifiers_profile_idx").on(t.profileId),
+  ],
+);
+
+/** The merge journal: why two profiles became one, so it can be explained and undone. */
+export const merges = sqliteTable(
+  "merges",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    fromProfile: text("from_profile").notNull(),
+    intoProfile: text("into_profile").notNull(),
+    messageId: text("message_id"),
+    rule: text("rule").notNull(),
+    /** JSON: the identifiers that linked the two profiles. */
+    detail: text("detail"),
+    createdAt: integer("created_at").notNull(),
+    undoneAt: integer("undone_at"),
+  },
+  (t) => [index("merges_into_idx").on(t.intoProfile), uniqueIndex("merges_from_unique").on(t.fromProfile)],
+);
+
+/** Identifiers of GDPR-deleted profiles: later events carrying them are dropped. */
+export const suppressions = sqliteTable(
+  "suppressions",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    type: text("type").notNull(),
+    value: text("value").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.type, t.value] })],
+);

@@ -1,0 +1,12 @@
+/** Ingestion limits, the same as Segment's HTTP Tracking API so existing clients never trip them. */
+export const MAX_MESSAGE_BYTES = 32 * 1024;
+export const MAX_REQUEST_BYTES = 500 * 1024;
+export const MAX_BATCH_MESSAGES = 2500;
+/** Nesting deeper than this is almost always a serialisation bug (or an attack on the parser). */
+export const MAX_PROPERTY_DEPTH = 32;
+/** Timestamps further ahead than this are client clock errors; we answer with the reason, not silence. */
+export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
+/** Length of any identifier value (ids, emails, phones), in characters. */
+export const MAX_IDENTIFIER_LENGTH = 512;
+/** Length of an event name, in characters. */
+export const MAX_EVENT_NAME_LENGTH = 512;

@@ -1,0 +1,2 @@
+// Placeholder until the collector's validator lands (owned by the collector work).
+export {};

@@ -1,0 +1,49 @@
+import type { Identifier, MergeRecord } from "@tessera/protocol";
+import type { IdentityRules } from "./rules";
+
+/** One message's identifiers, in the order they were seen in the batch. */
+export interface ResolveInput {
+  messageId: string;
+  identifiers: Identifier[];
+  /** Event time in epoch ms: an identifier's `first_seen`. */
+  at: number;
+}
+
+/** Where one message belongs, after the workspace's identity rules were applied. */
+export type ResolveOutcome =
+  | {
+      kind: "profile";
+      profileId: string;
+      /** True when this message created the profile. */
+      created: boolean;
+      /** Identifiers of the message that are now attached to `profileId` (input minus `dropped`). */
+      attached: Identifier[];
+      /** Identifiers left out because keeping them would merge two people (limits per type, caps). */
+      dropped: Identifier[];
+      /** Profiles this message merged into `profileId`; their Durable Objects must be folded in. */
+      merged: Array<{ from: string; into: string }>;
+    }
+  | { kind: "suppressed"; identifier: Identifier };
+
+/**
+ * The identity graph: which profile each identifier belongs to. D1 is the one authority
+ * (`UNIQUE(workspace, type, value)`); the seam exists so it can later be sharded into Durable Objects.
+ */
+export interface IdentityStore {
+  /**
+   * Resolve a batch's messages in order (a later message sees what an earlier one attached or merged).
+   * Concurrent calls for the same identifiers converge on one profile; merges keep the oldest profile.
+   */
+  resolve(workspaceId: string, rules: IdentityRules, inputs: ResolveInput[]): Promise<ResolveOutcome[]>;
+  /** The live profile an identifier belongs to (forward pointers followed), or null. */
+  findProfile(workspaceId: string, identifier: Identifier): Promise<string | null>;
+  /** A profile id's live survivor (itself when never merged), or null when unknown or deleted. */
+  liveProfile(workspaceId: string, profileId: string): Promise<string | null>;
+  /** Every merge journal entry that folded some profile into `profileId`, directly or transitively. */
+  mergesInto(workspaceId: string, profileId: string): Promise<MergeRecord[]>;
+  /**
+   * GDPR delete: removes the profile (and the profiles merged into it) from the graph, and suppresses
+   * their identifiers so later events carrying them are dropped. Returns the profile ids erased.
+   */
+  erase(workspaceId: string, profileId: string): Promise<{ profileIds: string[]; identifiers: Identifier[] }>;
+}
