@@ -1,0 +1,5 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../shared/app-env";
+
+// Placeholder sub-app: replaced by the part that owns this file.
+export const idCookieRoutes = new Hono<AppEnv>();
