@@ -1,0 +1,18 @@
+export const ROOT: string;
+export interface DevKeys {
+  workspaceId: string;
+  writeKey: string;
+  secretKey: string;
+  adminToken: string;
+}
+export function devKeys(env?: Record<string, string | undefined>): DevKeys;
+export function prepareLocalState(options: { persistTo: string; keys?: DevKeys; quiet?: boolean }): void;
+export function freePort(): Promise<number>;
+export function startWrangler(options: {
+  port: number;
+  persistTo: string;
+  keys?: DevKeys;
+  vars?: Record<string, string>;
+  config?: string;
+  inherit?: boolean;
+}): Promise<{ url: string; stop(): Promise<void>; output(): string }>;
