@@ -28,15 +28,32 @@ export interface EventQuery {
   event?: string;
   type?: string;
 }
-export type EventsRead = { status: "ok"; page: ProfileEventsPage } | Redirected | Gone;
+/** `invalid_cursor`: the cursor was not issued by this profile's timeline (answer 400, not 500). */
+export type EventsRead = { status: "ok"; page: ProfileEventsPage } | { status: "invalid_cursor" } | Redirected | Gone;
 
-/** Everything a profile holds, moved into the survivor on merge. Importing it twice changes nothing. */
+/**
+ * Everything a profile holds, moved into the survivor on merge. Importing it twice changes nothing.
+ * A large profile travels as several exports: the first carries traits, identifiers and mergedFrom,
+ * all of them carry a share of the events.
+ */
 export interface ProfileExport {
   profileId: string;
+  /** Lets a survivor that never received anything itself record its workspace. */
+  workspaceId?: string;
   createdAt: number;
   events: AcceptedMessage[];
-  /** Trait values with the event time that set them, so last-write-by-timestamp still holds after a merge. */
-  traits: Array<{ key: string; value: unknown; updatedAt: number }>;
+  /**
+   * Trait values with the event time that set them, so last-write-by-timestamp still holds after a merge;
+   * `receivedAt` (server ms) breaks ties between equal event times.
+   */
+  traits: Array<{ key: string; value: unknown; updatedAt: number; receivedAt?: number }>;
   identifiers: Array<Identifier & { firstSeen: number }>;
   mergedFrom: string[];
+}
+
+/** How `absorb` was reached: the survivor's own id (so an object that never ingested can adopt it) and hops so far. */
+export interface AbsorbOptions {
+  survivorId?: string;
+  /** Tombstones forward to their survivor; a cycle would forward forever, so the chain length is capped. */
+  hops?: number;
 }

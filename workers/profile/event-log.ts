@@ -1,0 +1,115 @@
+/** The profile's timeline: events unique by messageId, read newest first with an opaque keyset cursor. */
+import type { AcceptedMessage, ProfileEventsPage } from "@tessera/protocol";
+
+/** Epoch ms of an event: its skew-corrected timestamp, falling back to when the server received it. */
+export function eventTime(message: AcceptedMessage): number {
+  const ts = Date.parse(message.timestamp);
+  if (Number.isFinite(ts)) return ts;
+  const received = Date.parse(message.receivedAt);
+  // The collector always sets both; a message without either is a bug upstream, not bad input.
+  if (Number.isFinite(received)) return received;
+  throw new TypeError(`message ${message.messageId} has no parseable timestamp`);
+}
+
+/**
+ * Stores one event unless its messageId is already present. Returns whether it was new.
+ * `RETURNING` yields a row only for an actual insert, so no read is needed to detect duplicates.
+ */
+export function insertEvent(sql: SqlStorage, message: AcceptedMessage, ts: number): boolean {
+  const event = message.type === "track" ? message.event : null;
+  const cursor = sql.exec(
+    `INSERT INTO events (message_id, ts, type, event, body) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (message_id) DO NOTHING RETURNING seq`,
+    message.messageId,
+    ts,
+    message.type,
+    event,
+    JSON.stringify(message),
+  );
+  return cursor.toArray().length === 1;
+}
+
+/** Filters and position of one page; `limit` is clamped again here because callers vary. */
+export interface EventPageQuery {
+  limit: number;
+  cursor?: string;
+  event?: string;
+  type?: string;
+}
+
+export const MAX_PAGE = 1000;
+
+/** Reads one page newest first (ts, then seq, descending). `null` when the cursor is not one of ours. */
+export function readEventPage(sql: SqlStorage, q: EventPageQuery): ProfileEventsPage | null {
+  const limit = Number.isFinite(q.limit) ? Math.min(MAX_PAGE, Math.max(1, Math.floor(q.limit))) : 100;
+  const where: string[] = [];
+  const args: SqlStorageValue[] = [];
+  if (q.cursor !== undefined) {
+    const pos = decodeCursor(q.cursor);
+    if (!pos) return null;
+    where.push("(ts < ? OR (ts = ? AND seq < ?))");
+    args.push(pos.ts, pos.ts, pos.seq);
+  }
+  if (q.event !== undefined) {
+    where.push("event = ?");
+    args.push(q.event);
+  }
+  if (q.type !== undefined) {
+    where.push("type = ?");
+    args.push(q.type);
+  }
+  const rows = sql
+    .exec<{ seq: number; ts: number; body: string }>(
+      `SELECT seq, ts, body FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+       ORDER BY ts DESC, seq DESC LIMIT ?`,
+      ...args,
+      limit + 1,
+    )
+    .toArray();
+  const hasMore = rows.length > limit;
+  const page = hasMore ? rows.slice(0, limit) : rows;
+  const last = page[page.length - 1];
+  return {
+    data: page.map((r) => JSON.parse(r.body) as AcceptedMessage),
+    cursor: { has_more: hasMore, next: hasMore && last ? encodeCursor(last.ts, last.seq) : null },
+  };
+}
+
+/** Events in storage order from `afterSeq`, stopping near `maxBytes` of JSON so an RPC stays small. */
+export function readEventChunk(
+  sql: SqlStorage,
+  afterSeq: number,
+  maxBytes: number,
+): { events: AcceptedMessage[]; lastSeq: number } {
+  const events: AcceptedMessage[] = [];
+  let lastSeq = afterSeq;
+  let bytes = 0;
+  const rows = sql.exec<{ seq: number; body: string }>(
+    "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq",
+    afterSeq,
+  );
+  for (const row of rows) {
+    events.push(JSON.parse(row.body) as AcceptedMessage);
+    lastSeq = row.seq;
+    bytes += row.body.length;
+    if (bytes >= maxBytes) break;
+  }
+  return { events, lastSeq };
+}
+
+/** The cursor names the last row served; base64url so callers treat it as opaque. */
+function encodeCursor(ts: number, seq: number): string {
+  return btoa(`${ts}.${seq}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): { ts: number; seq: number } | null {
+  let text: string;
+  try {
+    text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+  } catch {
+    return null;
+  }
+  const m = /^(-?\d{1,16})\.(\d{1,16})$/.exec(text);
+  if (!m) return null;
+  return { ts: Number(m[1]), seq: Number(m[2]) };
+}

@@ -1,0 +1,88 @@
+/**
+ * Folding a merged-away profile into its survivor. The loser ships its state as one or more
+ * {@link ProfileExport} chunks; importing is additive and keyed (messageId, trait time, identifier,
+ * profile id), so a chunk delivered twice, or a whole fold re-sent after a crash, changes nothing.
+ */
+import { eventTime, insertEvent, readEventChunk } from "./event-log";
+import { attachIdentifier, readIdentifiers } from "./identifier-set";
+import { applyDelta, createActive, type ProfileMeta } from "./profile-meta";
+import type { ProfileExport } from "./profile-rpc";
+import { readTraitWrites, writeTrait } from "./traits";
+
+/** Events per export chunk are capped by JSON size so one RPC stays far below the runtime's message limit. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads the export in chunks: the first carries traits, identifiers and merged_from with the first
+ * events; later ones carry only events. A profile with no events still yields one chunk.
+ */
+export function* exportChunks(sql: SqlStorage, meta: ProfileMeta, mergedFrom: string[]): Generator<ProfileExport> {
+  let afterSeq = 0;
+  let first = true;
+  for (;;) {
+    const { events, lastSeq } = readEventChunk(sql, afterSeq, CHUNK_BYTES);
+    if (!first && events.length === 0) return;
+    yield {
+      profileId: meta.profileId as string,
+      workspaceId: meta.workspaceId ?? undefined,
+      createdAt: meta.createdAt,
+      events,
+      traits: first ? readTraitWrites(sql) : [],
+      identifiers: first ? readIdentifiers(sql) : [],
+      mergedFrom: first ? mergedFrom : [],
+    };
+    if (events.length === 0) return;
+    first = false;
+    afterSeq = lastSeq;
+  }
+}
+
+/** Profile ids folded into this one, in arrival order. */
+export function readMergedFrom(sql: SqlStorage): string[] {
+  return sql
+    .exec<{ profile_id: string }>("SELECT profile_id FROM merged_from ORDER BY seq")
+    .toArray()
+    .map((r) => r.profile_id);
+}
+
+/**
+ * Imports one export chunk into an active (or, with `selfId`, a brand-new) profile. Synchronous so the
+ * caller can run it inside one transaction. Returns whether anything changed.
+ */
+export function importExport(
+  sql: SqlStorage,
+  from: ProfileExport,
+  self: { profileId: string; workspaceId: string | null; exists: boolean },
+  now: number,
+): boolean {
+  if (!self.exists) createActive(sql, self.profileId, self.workspaceId, from.createdAt);
+  let inserted = 0;
+  let changed = !self.exists;
+  let minTs: number | null = null;
+  let maxTs: number | null = null;
+  for (const message of from.events) {
+    const ts = eventTime(message);
+    if (!insertEvent(sql, message, ts)) continue;
+    inserted++;
+    minTs = minTs === null ? ts : Math.min(minTs, ts);
+    maxTs = maxTs === null ? ts : Math.max(maxTs, ts);
+  }
+  for (const t of from.traits) if (writeTrait(sql, t)) changed = true;
+  for (const id of from.identifiers) if (attachIdentifier(sql, id)) changed = true;
+  for (const id of [from.profileId, ...from.mergedFrom]) {
+    if (id === self.profileId) continue;
+    if (
+      sql.exec("INSERT INTO merged_from (profile_id) VALUES (?) ON CONFLICT DO NOTHING RETURNING 1", id).toArray()
+        .length
+    )
+      changed = true;
+  }
+  if (inserted > 0) changed = true;
+  if (changed) applyDelta(sql, { inserted, minTs, maxTs, createdAt: from.createdAt, now });
+  return changed;
+}
+
+/** After the survivor confirmed the fold, the tombstone keeps only its redirect. */
+export function dropFoldedState(sql: SqlStorage): void {
+  sql.exec("DELETE FROM events; DELETE FROM traits; DELETE FROM identifiers; DELETE FROM merged_from;");
+}

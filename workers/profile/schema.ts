@@ -1,0 +1,95 @@
+/**
+ * The ProfileDO's own SQLite schema, migrated inside each object the first time it wakes on new code.
+ * Each object migrates lazily, so across millions of profiles this is a rolling migration: code must
+ * tolerate an object that is one version behind until it is touched. Append migrations, never edit them.
+ */
+
+/** Migration N (0-based) takes an object from schema version N to N+1. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE schema_version (version INTEGER NOT NULL);
+  INSERT INTO schema_version (version) VALUES (0);
+
+  -- One row: who this object is and where it stands (active | redirect | deleted).
+  -- A deleted object keeps only status and updated_at, so the marker holds no personal data.
+  CREATE TABLE profile_meta (
+    singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
+    status       TEXT NOT NULL,
+    profile_id   TEXT,
+    workspace_id TEXT,
+    created_at   INTEGER,
+    updated_at   INTEGER NOT NULL,
+    first_seen   INTEGER,
+    last_seen    INTEGER,
+    event_count  INTEGER NOT NULL DEFAULT 0,
+    redirect_to  TEXT,
+    fold_pending INTEGER NOT NULL DEFAULT 0
+  );
+
+  -- The timeline. seq is the rowid: a stable tiebreak for events with the same timestamp, and every
+  -- index on ts carries it for free, so "newest first" pages walk one index.
+  CREATE TABLE events (
+    seq        INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    ts         INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    event      TEXT,
+    body       TEXT NOT NULL
+  );
+  CREATE INDEX events_by_ts ON events (ts);
+  -- Filtered timelines and, later, computed traits and audience conditions ("Order Completed within 30d").
+  CREATE INDEX events_by_name_ts ON events (event, ts) WHERE event IS NOT NULL;
+
+  -- Last write by event time wins per top-level key; received_at breaks ties.
+  CREATE TABLE traits (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    received_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE identifiers (
+    type       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    PRIMARY KEY (type, value)
+  ) WITHOUT ROWID;
+
+  -- Profiles folded into this one, transitively, in the order they arrived.
+  CREATE TABLE merged_from (
+    seq        INTEGER PRIMARY KEY,
+    profile_id TEXT NOT NULL UNIQUE
+  );
+  `,
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the object's SQLite up to {@link SCHEMA_VERSION}. An object that is already current pays one
+ * single-row read; otherwise the pending migrations run in one transaction.
+ * `PRAGMA user_version` is not available in Durable Objects, so the version lives in a table.
+ */
+export function migrate(storage: DurableObjectStorage): void {
+  const current = readVersion(storage.sql);
+  if (current === SCHEMA_VERSION) return;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`profile schema ${current} is newer than this code (${SCHEMA_VERSION})`);
+  }
+  storage.transactionSync(() => {
+    for (let v = current; v < SCHEMA_VERSION; v++) storage.sql.exec(MIGRATIONS[v] as string);
+    storage.sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION);
+  });
+}
+
+/** The stored schema version, 0 for an object that has never been migrated. */
+export function readVersion(sql: SqlStorage): number {
+  try {
+    return sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
+  } catch (err) {
+    // A brand-new (or just erased) object has no tables yet: the common cold case, not a failure.
+    if (err instanceof Error && err.message.includes("no such table")) return 0;
+    throw err;
+  }
+}
