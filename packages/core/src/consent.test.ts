@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { Engine } from "./engine";
+import { memoryKeyValue } from "./key-value";
+import { memoryStorage, scriptedTransport } from "./test-fakes";
+
+function setup() {
+  const t = scriptedTransport();
+  const store = memoryStorage();
+  let opened = 0;
+  const e = new Engine({
+    writeKey: "wk",
+    apiHost: "http://h",
+    transport: t.transport,
+    storage: () => {
+      opened++;
+      return store;
+    },
+    kv: memoryKeyValue(),
+    requireConsent: true,
+    flushAt: 1,
+  });
+  return { e, store, opened: () => opened, ...t };
+}
+
+describe("consent gate", () => {
+  it("buffers in memory while pending: no storage opened, nothing sent", async () => {
+    const { e, sent, opened } = setup();
+    e.track("Early");
+    await e.flush();
+    expect(sent).toEqual([]);
+    expect(opened()).toBe(0);
+  });
+
+  it("persists and flushes the buffer when granted, stamping category preferences", async () => {
+    const { e, sent, opened } = setup();
+    e.track("Early");
+    await e.setConsent({ state: "granted", categoryPreferences: { analytics: true } });
+    expect(opened()).toBe(1);
+    e.track("Later");
+    await e.flush();
+    expect(sent.flatMap((s) => s.body.batch.map((m) => m.event))).toEqual(["Early", "Later"]);
+    expect(sent.at(-1)!.body.batch.at(-1)!.context).toMatchObject({
+      consent: { categoryPreferences: { analytics: true } },
+    });
+  });
+
+  it("drops the buffer and later events when denied", async () => {
+    const { e, sent, opened } = setup();
+    e.track("Early");
+    await e.setConsent({ state: "denied" });
+    e.track("Later");
+    await e.flush();
+    expect(sent).toEqual([]);
+    expect(opened()).toBe(0);
+  });
+});

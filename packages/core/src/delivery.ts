@@ -1,0 +1,125 @@
+import { batchBody, takeBatch } from "./batch";
+import { later } from "./platform";
+import type { Queue, QueueItem } from "./queue";
+import { backoffDelay, classify, type RetryOptions } from "./retry-policy";
+import type { Transport } from "./transport";
+
+/** Runs `fn` while holding the cross-tab flush lock, or returns without running it when another tab holds it. */
+export type Lock = (fn: () => Promise<void>) => Promise<void>;
+
+/** Settings of {@link Delivery}; the engine fills them from its options. */
+export interface DeliveryOptions {
+  url: string;
+  writeKey: string;
+  transport: Transport;
+  lock: Lock;
+  retry: RetryOptions;
+  maxBatchSize: number;
+  maxBatchBytes: number;
+  /** How long a beaconed item is left for its beacon before regular flushes resend it, ms. */
+  beaconGrace: number;
+  isOnline: () => boolean;
+  random: () => number;
+  now: () => number;
+}
+
+/**
+ * Sends the queue in batches, one flush at a time per page and one page at a time per queue (the lock).
+ * Retries with full jitter (or `Retry-After`), halves batches on 413, drops what the server will never accept.
+ * Network failures that exhaust the attempts leave items stored for the next page load instead of dropping them.
+ */
+export class Delivery {
+  private _busy?: Promise<void>;
+  private _again = false;
+  private _attempt = 0;
+  private _limit: number;
+  private _cancel?: () => void;
+  /** Until when we are backing off, ms. */
+  private _until = 0;
+  /** Keys in a request right now: pagehide leaves them to it. */
+  readonly inFlight = new Set<string>();
+
+  constructor(
+    private _queue: Queue,
+    private _o: DeliveryOptions,
+  ) {
+    this._limit = _o.maxBatchSize;
+  }
+
+  /** True while a retry is scheduled: new events must wait for it rather than hammer a failing server. */
+  get backingOff(): boolean {
+    return this._o.now() < this._until;
+  }
+
+  /** Flushes now (or joins the running flush). Resolves when this flush is over; never rejects. */
+  flush(): Promise<void> {
+    this._cancel?.();
+    this._cancel = undefined;
+    if (this._busy) {
+      // Events arrived mid-flush: go round again once this one is over.
+      this._again = true;
+      return this._busy.then(() => this._busy);
+    }
+    let ran = false;
+    this._busy = this._o
+      .lock(() => {
+        ran = true;
+        return this._run();
+      })
+      .catch(() => {})
+      .finally(() => {
+        this._busy = undefined;
+        if (!ran) this.schedule(this._o.retry.baseDelay * (1 + this._o.random()));
+        else if (this._again && !this.backingOff) {
+          this._again = false;
+          void this.flush();
+        }
+      });
+    return this._busy;
+  }
+
+  /** Schedules a flush in `ms` unless one is already due sooner. */
+  schedule(ms: number): void {
+    if (this._cancel) return;
+    this._cancel = later(() => {
+      this._cancel = undefined;
+      void this.flush();
+    }, ms);
+  }
+
+  private async _run(): Promise<void> {
+    const o = this._o;
+    const now = o.now();
+    let items = (await this._queue.load(now)).filter(([, i]) => !(i.b! > now - o.beaconGrace));
+    while (items.length && o.isOnline()) {
+      const batch = takeBatch(items, this._limit, o.maxBatchBytes);
+      const keys = batch.map(([k]) => k);
+      for (const k of keys) this.inFlight.add(k);
+      const res = await o.transport.send(o.url, batchBody(messagesOf(batch), o.writeKey, new Date(o.now())));
+      for (const k of keys) this.inFlight.delete(k);
+      const outcome = classify(res.status);
+      if (outcome === "retry") {
+        if (++this._attempt < o.retry.maxAttempts) {
+          const ms = backoffDelay(this._attempt - 1, res.retryAfter, o.retry, o.random);
+          this._until = o.now() + ms;
+          this.schedule(ms);
+          return;
+        }
+        this._attempt = 0;
+        // The network itself is failing: keep the items for a later page rather than lose them.
+        if (!res.status) return;
+      } else if (outcome === "split" && batch.length > 1) {
+        this._limit = Math.ceil(batch.length / 2);
+        continue;
+      } else {
+        this._attempt = 0;
+      }
+      await this._queue.remove(keys);
+      items = items.slice(batch.length);
+    }
+  }
+}
+
+function messagesOf(batch: [string, QueueItem][]) {
+  return batch.map(([, i]) => i.m);
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { Engine } from "./engine";
+import { KEYS, memoryKeyValue } from "./key-value";
+import { memoryStorage, scriptedTransport } from "./test-fakes";
+
+function setup() {
+  const t = scriptedTransport();
+  const kv = memoryKeyValue();
+  let n = 0;
+  const e = new Engine({
+    writeKey: "wk",
+    apiHost: "http://h",
+    transport: t.transport,
+    storage: memoryStorage,
+    kv,
+    uuid: () => `id-${++n}`,
+    context: () => ({ page: { path: "/now" } }),
+    library: { name: "tessera.js", version: "9" },
+  });
+  return { e, kv, ...t };
+}
+
+describe("Engine", () => {
+  it("builds Segment Spec messages with messageId, timestamp, anonymousId and context", async () => {
+    const { e, sent } = setup();
+    e.track("Clicked", { x: 1 }, { context: { page: { path: "/then" } } });
+    await e.flush();
+    const [m] = sent[0].body.batch;
+    expect(m).toMatchObject({
+      type: "track",
+      event: "Clicked",
+      properties: { x: 1 },
+      messageId: "id-1",
+      anonymousId: "id-2",
+      context: { library: { name: "tessera.js", version: "9" }, page: { path: "/then" }, sessionStart: true },
+    });
+    expect(Date.parse(m.timestamp as string)).not.toBeNaN();
+  });
+
+  it("identify sets the user id on later events and merges traits; a new user starts fresh", async () => {
+    const { e, sent } = setup();
+    e.identify("u1", { email: "a@x.io" });
+    e.identify(undefined, { plan: "pro" });
+    e.track("After");
+    e.identify("u2", { email: "b@x.io" });
+    await e.flush();
+    const [i1, i2, t, i3] = sent[0].body.batch;
+    expect(i1).toMatchObject({ type: "identify", userId: "u1", traits: { email: "a@x.io" } });
+    expect(i2).toMatchObject({ userId: "u1", traits: { email: "a@x.io", plan: "pro" } });
+    expect(t).toMatchObject({ userId: "u1" });
+    expect(i3.traits).toEqual({ email: "b@x.io" });
+  });
+
+  it("reset rotates the anonymous id and forgets the user", () => {
+    const { e, kv } = setup();
+    e.identify("u1", { a: 1 });
+    const before = e.user().anonymousId;
+    e.reset();
+    expect(e.user()).toEqual({ anonymousId: expect.not.stringMatching(before), userId: null, traits: {} });
+    expect(kv.get(KEYS.userId)).toBeUndefined();
+  });
+
+  it("alias links the current id to the new one; group carries its id and traits", async () => {
+    const { e, sent } = setup();
+    e.alias("u9");
+    e.group("g1", { name: "Acme" });
+    e.page("Home", { a: 1 });
+    await e.flush();
+    const [a, g, p] = sent[0].body.batch;
+    expect(a).toMatchObject({ type: "alias", userId: "u9", previousId: "id-1" });
+    expect(g).toMatchObject({ type: "group", groupId: "g1", traits: { name: "Acme" } });
+    expect(p).toMatchObject({ type: "page", name: "Home", properties: { a: 1 } });
+  });
+
+  it("runs plugins by stage and drops messages a plugin returns null for", async () => {
+    const { e, sent } = setup();
+    const seen: string[] = [];
+    e.use({
+      stage: "after",
+      run: (m) => {
+        seen.push("after");
+        return m;
+      },
+    });
+    e.use({
+      stage: "before",
+      run: (m) => {
+        seen.push("before");
+        return m.type === "track" && m.event === "Drop" ? null : m;
+      },
+    });
+    e.use({
+      run: () => {
+        throw new Error("broken plugin");
+      },
+    });
+    e.track("Drop");
+    e.track("Keep");
+    await e.flush();
+    expect(sent[0].body.batch.map((m) => m.event)).toEqual(["Keep"]);
+    expect(seen).toEqual(["before", "before", "after"]);
+  });
+
+  it("drops events over maxEventBytes", async () => {
+    const { e, sent } = setup();
+    e.track("Huge", { blob: "x".repeat(40_000) });
+    e.track("Small");
+    await e.flush();
+    expect(sent[0].body.batch.map((m) => m.event)).toEqual(["Small"]);
+  });
+});

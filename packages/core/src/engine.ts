@@ -1,0 +1,225 @@
+import type { JsonObject, Message } from "@tessera/protocol";
+import { batchBody, takeBatch } from "./batch";
+import type { ConsentDecision } from "./consent";
+import { Delivery, type Lock } from "./delivery";
+import type { KeyValue } from "./key-value";
+import { createMessage, type MessageFields } from "./message";
+import { uuid, warn } from "./platform";
+import { type Plugin, runPlugins } from "./plugin";
+import { Queue, type QueueItem } from "./queue";
+import { DEFAULT_RETRY, type RetryOptions } from "./retry-policy";
+import { DEFAULT_SESSION, type SessionOptions, touchSession } from "./session";
+import { memoryStorage, type Storage } from "./storage";
+import type { Transport } from "./transport";
+import { User, type UserState } from "./user";
+
+/** Settings of an {@link Engine}: the platform's seams plus tunables (defaults from reference/sdk.md §4.3). */
+export interface EngineOptions {
+  writeKey: string;
+  /** Origin of the collector, e.g. `https://collect.example.com`; messages go to `{apiHost}/v1/batch`. */
+  apiHost: string;
+  transport: Transport;
+  /** Opens the persistent queue storage; called only once consent allows storing. */
+  storage: () => Storage;
+  kv: KeyValue;
+  /** Cross-process flush lock; default: none needed (one process). */
+  lock?: Lock;
+  /** Platform context at call time (page, user agent, locale…). */
+  context?: () => JsonObject;
+  library?: { name: string; version: string };
+  /** Start in `pending` consent: memory only, nothing sent until `setConsent`. Default false. */
+  requireConsent?: boolean;
+  /** Flush when this many events wait. Default 20. */
+  flushAt?: number;
+  /** Flush this long after the first waiting event, ms. Default 5000. */
+  flushInterval?: number;
+  /** Messages per request (halved on 413). Default 500. */
+  maxBatchSize?: number;
+  /** Bytes per request. Default 480 KB. */
+  maxBatchBytes?: number;
+  /** Larger events are dropped with a warning (the server would reject them). Default 32 KB. */
+  maxEventBytes?: number;
+  /** Queue cap; the oldest go first. Default 1000. */
+  maxQueue?: number;
+  retry?: Partial<RetryOptions>;
+  session?: Partial<SessionOptions>;
+  isOnline?: () => boolean;
+  random?: () => number;
+  now?: () => number;
+  uuid?: () => string;
+  /** Told when consent changes, so the platform can start (or stop) persisting ids. */
+  onConsent?: (decision: ConsentDecision) => void;
+}
+
+/** Extra per-call data: context merged over the platform's (e.g. the page at the time a stub call was made). */
+export interface CallOptions {
+  context?: JsonObject;
+  timestamp?: Date;
+}
+
+/**
+ * The platform-neutral SDK: builds Segment Spec messages, stamps identity and session, runs plugins,
+ * queues them persistently and delivers them. Platforms supply storage, transport and context.
+ *
+ * @example
+ * const engine = new Engine({ writeKey, apiHost, transport, storage: () => idbStorage, kv });
+ * engine.track("Order Completed", { total: 42 });
+ */
+export class Engine {
+  private _o: EngineOptions;
+  private _queue: Queue;
+  private _delivery: Delivery;
+  private _user: User;
+  private _plugins: Plugin[] = [];
+  private _consent: ConsentDecision;
+  private _lastT = 0;
+
+  constructor(options: EngineOptions) {
+    const o = options;
+    this._o = o;
+    o.now ??= Date.now;
+    const now = o.now;
+    this._consent = { state: o.requireConsent ? "pending" : "granted" };
+    this._user = new User(o.kv, o.uuid);
+    this._queue = new Queue(o.requireConsent ? memoryStorage() : o.storage(), o.maxQueue ?? 1000);
+    this._delivery = new Delivery(this._queue, {
+      url: `${o.apiHost.replace(/\/$/, "")}/v1/batch`,
+      writeKey: o.writeKey,
+      transport: o.transport,
+      lock: o.lock ?? ((fn) => fn()),
+      retry: { ...DEFAULT_RETRY, ...o.retry },
+      maxBatchSize: o.maxBatchSize ?? 500,
+      maxBatchBytes: o.maxBatchBytes ?? 480_000,
+      beaconGrace: 300_000,
+      isOnline: o.isOnline ?? (() => true),
+      random: o.random ?? Math.random,
+      now,
+    });
+  }
+
+  track(event: string, properties?: JsonObject, options?: CallOptions): void {
+    this._enqueue("track", { event, properties: properties ?? {} }, options);
+  }
+
+  /** Sets (or keeps) the user id and merges traits; a new user id starts with fresh traits. */
+  identify(userId?: string | null, traits?: JsonObject, options?: CallOptions): void {
+    const merged = this._user.identify(userId, traits);
+    this._enqueue("identify", { traits: merged }, options);
+  }
+
+  page(name?: string | null, properties?: JsonObject, options?: CallOptions): void {
+    const fields: MessageFields = { properties: properties ?? {} };
+    if (name) fields.name = name;
+    this._enqueue("page", fields, options);
+  }
+
+  group(groupId: string, traits?: JsonObject, options?: CallOptions): void {
+    this._enqueue("group", { groupId: String(groupId), traits: traits ?? {} }, options);
+  }
+
+  /** Links `previousId` (default: the current user or anonymous id) to `userId`. */
+  alias(userId: string, previousId?: string | null, options?: CallOptions): void {
+    const u = this._user;
+    this._enqueue("alias", { userId, previousId: previousId ?? u.userId() ?? u.anonymousId() }, options);
+  }
+
+  /** Forgets the user: new anonymous id, no user id, no traits, new session. Queued events keep their ids. */
+  reset(): void {
+    this._user.reset();
+  }
+
+  user(): UserState {
+    return this._user.state();
+  }
+
+  use(plugin: Plugin): void {
+    this._plugins.push(plugin);
+  }
+
+  get consent(): ConsentDecision {
+    return this._consent;
+  }
+
+  /** Records a consent decision: granted persists and flushes the buffer, denied drops it. */
+  setConsent(decision: ConsentDecision): Promise<void> {
+    const before = this._consent.state;
+    this._consent = decision;
+    this._o.onConsent?.(decision);
+    if (decision.state === "denied") this._queue.clear();
+    if (decision.state !== "granted") return Promise.resolve();
+    if (before !== "granted") return this._queue.adopt(this._o.storage()).then(() => this.flush());
+    return Promise.resolve();
+  }
+
+  /** Sends everything queued now; resolves when done (or backing off). Never rejects. */
+  flush(): Promise<void> {
+    return this._consent.state === "granted" ? this._delivery.flush() : Promise.resolve();
+  }
+
+  /**
+   * Page is going away: hands what is queued to `send` (a beacon) synchronously, in bodies within `budget`
+   * characters, halving any the platform refuses. Sent items stay stored until a later flush is acknowledged.
+   */
+  beacon(send: (body: string) => boolean, budget: number): void {
+    if (this._consent.state !== "granted") return;
+    const now = this._o.now!();
+    const d = this._delivery;
+    const sent: string[] = [];
+    const trySend = (chunk: [string, QueueItem][]): boolean => {
+      const body = batchBody(
+        chunk.map(([, i]) => i.m),
+        this._o.writeKey,
+        new Date(now),
+      );
+      if (body.length <= budget && send(body)) {
+        budget -= body.length;
+        for (const [k] of chunk) sent.push(k);
+        return true;
+      }
+      const half = Math.ceil(chunk.length / 2);
+      return chunk.length > 1 && trySend(chunk.slice(0, half)) && trySend(chunk.slice(half));
+    };
+    let rest = this._queue.snapshot().filter(([k, i]) => !d.inFlight.has(k) && !(i.b! > now - 300_000));
+    while (rest.length && budget > 200) {
+      const chunk = takeBatch(rest, 500, budget);
+      if (!trySend(chunk)) break;
+      rest = rest.slice(chunk.length);
+    }
+    this._queue.markBeaconed(sent, now);
+  }
+
+  private _enqueue(type: Message["type"], fields: MessageFields, options?: CallOptions): void {
+    const o = this._o;
+    if (this._consent.state === "denied") return;
+    const now = o.now!();
+    const session = touchSession(o.kv, now, { ...DEFAULT_SESSION, ...o.session });
+    const context: JsonObject = {
+      library: o.library ?? { name: "tessera-core", version: "0.1.0" },
+      ...o.context?.(),
+      ...options?.context,
+      sessionId: session.id,
+    };
+    if (session.start) context.sessionStart = true;
+    if (this._consent.categoryPreferences) context.consent = { categoryPreferences: this._consent.categoryPreferences };
+    const u = this._user;
+    const stamp = {
+      messageId: (o.uuid ?? uuid)(),
+      anonymousId: u.anonymousId(),
+      userId: u.userId(),
+      timestamp: options?.timestamp ?? new Date(now),
+      context,
+    };
+    const m = runPlugins(this._plugins, createMessage(type, fields, stamp));
+    if (!m) return;
+    if (JSON.stringify(m).length > (o.maxEventBytes ?? 32_768)) {
+      warn("event over the size limit dropped", type);
+      return;
+    }
+    // Strictly increasing enqueue times keep call order through storage, which returns entries by key.
+    this._lastT = Math.max(now, this._lastT + 0.001);
+    void this._queue.push({ m, t: this._lastT });
+    if (this._consent.state !== "granted" || this._delivery.backingOff) return;
+    if (this._queue.size >= (o.flushAt ?? 20)) void this._delivery.flush();
+    else this._delivery.schedule(o.flushInterval ?? 5000);
+  }
+}

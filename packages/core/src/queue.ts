@@ -1,0 +1,138 @@
+import type { Message } from "@tessera/protocol";
+import type { Storage } from "./storage";
+
+/** One queued message as stored: the message, when it was queued, and when it last left in a beacon. */
+export interface QueueItem {
+  m: Message;
+  /** Enqueue time, ms. */
+  t: number;
+  /** Beacon time, ms: the page sent it on hide and nothing acknowledged it yet. */
+  b?: number;
+}
+
+/** Items older than this are discarded on replay (an offline week is the longest wait worth keeping). */
+export const ITEM_TTL_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * The persistent event queue: every item is written to Storage when enqueued (coalesced per tick) and deleted
+ * when acknowledged. A memory mirror keeps the items this page knows about, so pagehide can read them
+ * synchronously and items whose write failed (quota, private mode) are still sent. Storage failures never escape.
+ */
+export class Queue {
+  private _mem = new Map<string, QueueItem & { p?: boolean }>();
+  private _pending: [string, QueueItem][] = [];
+  private _writing?: Promise<void>;
+
+  constructor(
+    private _store: Storage,
+    private _max: number,
+  ) {}
+
+  /** Number of items this page knows about. */
+  get size(): number {
+    return this._mem.size;
+  }
+
+  /** Adds an item (its key is the message id); drops the oldest beyond the cap. */
+  push(item: QueueItem): Promise<void> {
+    const key = item.m.messageId!;
+    this._mem.set(key, item);
+    this._pending.push([key, item]);
+    if (this._mem.size > this._max) {
+      const oldest = this._sorted().slice(0, this._mem.size - this._max);
+      this._forget(oldest.map(([k]) => k));
+    }
+    this._writing ??= Promise.resolve().then(() => this._write());
+    return this._writing;
+  }
+
+  private async _write(): Promise<void> {
+    const batch = this._pending.filter(([k]) => this._mem.has(k));
+    this._pending = [];
+    this._writing = undefined;
+    try {
+      await this._store.setMany(batch);
+      for (const [k] of batch) {
+        const item = this._mem.get(k);
+        if (item) item.p = true;
+      }
+    } catch {
+      // Quota or a blocked database: the memory copy still gets delivered from this page.
+    }
+  }
+
+  /**
+   * Everything to deliver, oldest first: stored items (other tabs' and earlier pages' included) plus this page's
+   * unpersisted ones. Call under the cross-tab lock. Expired items and those beyond the cap are deleted.
+   */
+  async load(now: number): Promise<[string, QueueItem][]> {
+    await this._writing;
+    let stored: [string, QueueItem][] | undefined;
+    try {
+      stored = await this._store.entries<QueueItem>();
+    } catch {}
+    if (stored) {
+      const keys = new Set(stored.map(([k]) => k));
+      for (const [k, item] of this._mem) {
+        // Persisted but gone from storage: another tab delivered it.
+        if (item.p && !keys.has(k)) this._mem.delete(k);
+        else if (!item.p) stored.push([k, item]);
+      }
+      for (const [k, item] of stored) if (!this._mem.has(k)) this._mem.set(k, { ...item, p: true });
+    }
+    const all = this._sorted();
+    const drop = all.filter(([, i], n) => i.t < now - ITEM_TTL_MS || n < all.length - this._max).map(([k]) => k);
+    await this.remove(drop);
+    return this._sorted();
+  }
+
+  /** Deletes acknowledged (or dropped) items. */
+  async remove(keys: string[]): Promise<void> {
+    if (!keys.length) return;
+    this._forget(keys);
+  }
+
+  private _forget(keys: string[]): void {
+    for (const k of keys) this._mem.delete(k);
+    this._store.delMany(keys).catch(() => {});
+  }
+
+  /** Items this page knows about, oldest first (synchronous, for pagehide). */
+  snapshot(): [string, QueueItem][] {
+    return this._sorted();
+  }
+
+  /** Marks items as sent by beacon so regular flushes leave them alone for a while. */
+  markBeaconed(keys: string[], now: number): void {
+    const updated: [string, QueueItem][] = [];
+    for (const k of keys) {
+      const item = this._mem.get(k);
+      if (item) {
+        item.b = now;
+        updated.push([k, { m: item.m, t: item.t, b: now }]);
+      }
+    }
+    this._store.setMany(updated).catch(() => {});
+  }
+
+  /** Moves every item into a new Storage (consent granted: memory buffer → IndexedDB). */
+  adopt(store: Storage): Promise<void> {
+    this._store = store;
+    for (const [k, item] of this._mem) {
+      item.p = false;
+      this._pending.push([k, item]);
+    }
+    this._writing ??= Promise.resolve().then(() => this._write());
+    return this._writing;
+  }
+
+  /** Forgets everything in memory (consent denied); storage is left to the caller. */
+  clear(): void {
+    this._mem.clear();
+    this._pending = [];
+  }
+
+  private _sorted(): [string, QueueItem][] {
+    return [...this._mem].sort((a, b) => a[1].t - b[1].t) as [string, QueueItem][];
+  }
+}

@@ -1,0 +1,65 @@
+import type { JsonObject } from "@tessera/protocol";
+import { KEYS, type KeyValue } from "./key-value";
+import { uuid } from "./platform";
+
+/** Who the SDK thinks is on the device: what `user()` returns. */
+export interface UserState {
+  anonymousId: string;
+  userId: string | null;
+  traits: JsonObject;
+}
+
+/**
+ * Identity kept in {@link KeyValue}: the anonymous id (minted once, rotated by reset), the user id and traits.
+ * Reads go to the KeyValue every time so changes by other tabs (same cookie) are seen.
+ */
+export class User {
+  constructor(
+    private _kv: KeyValue,
+    private _newId: () => string = uuid,
+  ) {}
+
+  anonymousId(): string {
+    let id = this._kv.get(KEYS.anonymousId);
+    if (!id) {
+      id = this._newId();
+      this._kv.set(KEYS.anonymousId, id);
+    }
+    return id;
+  }
+
+  userId(): string | null {
+    return this._kv.get(KEYS.userId) || null;
+  }
+
+  traits(): JsonObject {
+    try {
+      return JSON.parse(this._kv.get(KEYS.traits) || "{}");
+    } catch {
+      return {};
+    }
+  }
+
+  /** Sets the user id (a different user starts with no traits) and merges traits; returns the merged traits. */
+  identify(userId: string | null | undefined, traits: JsonObject | undefined): JsonObject {
+    const current = this.userId();
+    let merged = this.traits();
+    if (userId != null && userId !== current) {
+      if (current) merged = {};
+      this._kv.set(KEYS.userId, String(userId));
+    }
+    merged = { ...merged, ...traits };
+    this._kv.set(KEYS.traits, JSON.stringify(merged));
+    return merged;
+  }
+
+  /** Forgets the user and mints a new anonymous id: the next visitor on this device is someone new. */
+  reset(): void {
+    for (const k of [KEYS.userId, KEYS.traits, KEYS.session]) this._kv.set(k, null);
+    this._kv.set(KEYS.anonymousId, this._newId());
+  }
+
+  state(): UserState {
+    return { anonymousId: this.anonymousId(), userId: this.userId(), traits: this.traits() };
+  }
+}
