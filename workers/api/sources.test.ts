@@ -1,0 +1,87 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { forgetCachedKeys, lookupKey } from "../shared/api-keys";
+import { bearer, seedWorkspace } from "../test-support/seed";
+
+function call(path: string, key: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(`http://x${path}`, {
+    ...init,
+    headers: { authorization: bearer(key), "content-type": "application/json" },
+  });
+}
+
+interface SourceList {
+  data: Array<{ id: string; name: string; write_keys: Array<{ prefix: string; revoked_at: string | null }> }>;
+}
+
+describe("sources API", () => {
+  it("adds a source whose write key is live, and lists it with key prefixes only", async () => {
+    const ws = await seedWorkspace();
+    const res = await call("/v1/sources", ws.secretKey, { method: "POST", body: JSON.stringify({ name: "mobile" }) });
+    expect(res.status).toBe(201);
+    const created = await res.json<{ source: { id: string; name: string }; write_key: string }>();
+    expect(created.source.name).toBe("mobile");
+    expect(await lookupKey(env.DB, created.write_key)).toEqual({ workspaceId: ws.workspaceId, kind: "write" });
+
+    const listRes = await call("/v1/sources", ws.secretKey);
+    const text = await listRes.text();
+    expect(text).not.toContain(created.write_key);
+    expect(text).not.toContain(ws.writeKey);
+    const list = JSON.parse(text) as SourceList;
+    expect(list.data.map((s) => s.name)).toEqual(["default", "mobile"]);
+    expect(list.data[1].write_keys).toEqual([
+      expect.objectContaining({ prefix: created.write_key.slice(0, 7), revoked_at: null }),
+    ]);
+  });
+
+  it("shows one workspace none of another's sources", async () => {
+    const a = await seedWorkspace("a");
+    const b = await seedWorkspace("b");
+    await call("/v1/sources", a.secretKey, { method: "POST", body: JSON.stringify({ name: "a-only" }) });
+    const list = await (await call("/v1/sources", b.secretKey)).json<SourceList>();
+    expect(list.data.map((s) => s.name)).toEqual(["default"]);
+  });
+
+  it("rotates: adds a second key, then revoking the source's keys stops both", async () => {
+    const ws = await seedWorkspace();
+    const [source] = (await (await call("/v1/sources", ws.secretKey)).json<SourceList>()).data;
+    const rotated = await call(`/v1/sources/${source.id}/keys`, ws.secretKey, { method: "POST" });
+    expect(rotated.status).toBe(201);
+    const { write_key } = await rotated.json<{ write_key: string }>();
+    expect(await lookupKey(env.DB, write_key)).not.toBeNull();
+
+    const revoked = await call(`/v1/sources/${source.id}/keys`, ws.secretKey, { method: "DELETE" });
+    expect(revoked.status).toBe(200);
+    expect(await revoked.json()).toMatchObject({ source: { id: source.id }, revoked: 2 });
+    forgetCachedKeys();
+    expect(await lookupKey(env.DB, write_key)).toBeNull();
+    expect(await lookupKey(env.DB, ws.writeKey)).toBeNull();
+    expect(await lookupKey(env.DB, ws.secretKey)).not.toBeNull();
+  });
+
+  it("answers 404 for another workspace's source id, and leaves its keys alone", async () => {
+    const a = await seedWorkspace("a");
+    const b = await seedWorkspace("b");
+    const [source] = (await (await call("/v1/sources", a.secretKey)).json<SourceList>()).data;
+    for (const method of ["POST", "DELETE"]) {
+      const res = await call(`/v1/sources/${source.id}/keys`, b.secretKey, { method });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: "not_found" } });
+    }
+    forgetCachedKeys();
+    expect(await lookupKey(env.DB, a.writeKey)).not.toBeNull();
+  });
+
+  it("refuses write keys and missing credentials with 401", async () => {
+    const ws = await seedWorkspace();
+    expect((await call("/v1/sources", ws.writeKey)).status).toBe(401);
+    expect((await exports.default.fetch("http://x/v1/sources")).status).toBe(401);
+  });
+
+  it("answers 400 naming the field for a bad body", async () => {
+    const ws = await seedWorkspace();
+    const res = await call("/v1/sources", ws.secretKey, { method: "POST", body: JSON.stringify({ title: "x" }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "validation_error", message: '"name" is required' } });
+  });
+});
