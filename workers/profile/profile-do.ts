@@ -3,9 +3,8 @@
  * the object's SQLite. Every write RPC is one synchronous transaction, so one call costs one commit.
  *
  * @example
- * const profile = env.PROFILE.getByName(profileId);
- * const outcome = await profile.ingest({ profileId, workspaceId, messages, identifiers });
- * if (outcome.status === "redirect") await env.PROFILE.getByName(outcome.to).ingest({ ...input, profileId: outcome.to });
+ * const outcome = await profileStub(env.PROFILE, profileId).ingest({ profileId, workspaceId, messages, identifiers });
+ * if (outcome.status === "redirect") await profileStub(env.PROFILE, outcome.to).ingest({ ...input, profileId: outcome.to });
  */
 import { DurableObject } from "cloudflare:workers";
 import { eventTime, insertEvent, readEventPage } from "./event-log";
@@ -20,7 +19,9 @@ import type {
   IngestOutcome,
   ProfileExport,
   ProfileRead,
+  ProfileRpc,
 } from "./profile-rpc";
+import { profileStub } from "./profile-stub";
 import { profileView } from "./profile-view";
 import { migrate } from "./schema";
 import { applyMessageTraits } from "./traits";
@@ -30,7 +31,7 @@ const MAX_HOPS = 16;
 /** When a fold fails, the object retries it on its own after this delay (the alarm is a safety net). */
 const FOLD_RETRY_MS = 10_000;
 
-export class ProfileDO extends DurableObject<Env> {
+export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private readonly sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -116,7 +117,7 @@ export class ProfileDO extends DurableObject<Env> {
     // An erased person's data is not resurrected by a late fold.
     if (status.kind === "deleted") return;
     if (status.kind === "redirect") {
-      return this.env.PROFILE.getByName(status.to).absorb(from, { survivorId: status.to, hops: hops + 1 });
+      return profileStub(this.env.PROFILE, status.to).absorb(from, { survivorId: status.to, hops: hops + 1 });
     }
     const self =
       status.kind === "active"
@@ -152,7 +153,7 @@ export class ProfileDO extends DurableObject<Env> {
     // The state is frozen: a tombstone accepts no ingest and forwards every absorb.
     const chunks = exportChunks(this.sql, status.meta, readMergedFrom(this.sql));
     try {
-      const survivor = this.env.PROFILE.getByName(to);
+      const survivor = profileStub(this.env.PROFILE, to);
       for (const chunk of chunks) await survivor.absorb(chunk, { survivorId: to });
     } catch (err) {
       if (armRetry) await this.ctx.storage.setAlarm(Date.now() + FOLD_RETRY_MS);

@@ -3,17 +3,18 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { freshId, identify, ingestInput, track } from "./message-fixtures";
 import type { ProfileDO } from "./profile-do";
+import { profileStub } from "./profile-stub";
 
 describe("ProfileDO.ingest", () => {
   it("answers missing before the first ingest", async () => {
-    const stub = env.PROFILE.getByName(freshId("prf"));
+    const stub = profileStub(env.PROFILE, freshId("prf"));
     expect(await stub.getProfile()).toEqual({ status: "missing" });
     expect(await stub.listEvents({ limit: 10 })).toEqual({ status: "missing" });
   });
 
   it("stores a duplicate messageId once, within a batch and across batches", async () => {
     const id = freshId("prf");
-    const stub = env.PROFILE.getByName(id);
+    const stub = profileStub(env.PROFILE, id);
     const a = track("Viewed", "2026-01-01T00:00:00.000Z");
     const b = track("Clicked", "2026-01-01T00:01:00.000Z");
     expect(await stub.ingest(ingestInput(id, [a, b, a]))).toEqual({ status: "stored", inserted: 2, duplicates: 1 });
@@ -31,7 +32,7 @@ describe("ProfileDO.ingest", () => {
 
   it("keeps counters, first/last seen by event time and created/updated by write time", async () => {
     const id = freshId("prf");
-    const stub = env.PROFILE.getByName(id);
+    const stub = profileStub(env.PROFILE, id);
     const before = Date.now();
     await stub.ingest(
       ingestInput(id, [track("A", "2026-03-05T10:00:00.000Z"), track("B", "2026-03-01T10:00:00.000Z")]),
@@ -54,7 +55,7 @@ describe("ProfileDO.ingest", () => {
 
   it("attaches identifiers once and keeps the earliest first_seen", async () => {
     const id = freshId("prf");
-    const stub = env.PROFILE.getByName(id);
+    const stub = profileStub(env.PROFILE, id);
     const at = Date.parse("2026-01-10T00:00:00.000Z");
     await stub.ingest(ingestInput(id, [], [{ type: "anonymous_id", value: "a-1", firstSeen: at }]));
     await stub.ingest(
@@ -76,12 +77,27 @@ describe("ProfileDO.ingest", () => {
     ]);
   });
 
+  it("stores nothing from a batch that fails midway", async () => {
+    const id = freshId("prf");
+    const stub = profileStub(env.PROFILE, id);
+    await stub.ingest(ingestInput(id, [track("Before", "2026-01-01T00:00:00.000Z")]));
+    const broken = { ...track("Broken", "2026-01-01T00:00:00.000Z"), timestamp: "never", receivedAt: "never" };
+    await runInDurableObject<ProfileDO, void>(env.PROFILE.getByName(id), async (instance) => {
+      const batch = [identify({ plan: "pro" }, "2026-01-02T00:00:00.000Z"), broken];
+      await expect(instance.ingest(ingestInput(id, batch))).rejects.toThrow(/timestamp/);
+    });
+    const read = await stub.getProfile();
+    if (read.status !== "ok") throw new Error(read.status);
+    expect(read.profile.event_count).toBe(1);
+    expect(read.profile.traits).toEqual({});
+  });
+
   it("refuses to act as a different profile than the one it was created as", async () => {
     const id = freshId("prf");
-    const stub = env.PROFILE.getByName(id);
+    const stub = profileStub(env.PROFILE, id);
     await stub.ingest(ingestInput(id, []));
     // Called on the instance: a bug is thrown, and through RPC the pool would report it as unhandled.
-    await runInDurableObject<ProfileDO, void>(stub, async (instance) => {
+    await runInDurableObject<ProfileDO, void>(env.PROFILE.getByName(id), async (instance) => {
       await expect(instance.ingest(ingestInput("prf_other", []))).rejects.toThrow(/called as/);
     });
   });

@@ -57,3 +57,16 @@ export interface AbsorbOptions {
   /** Tombstones forward to their survivor; a cycle would forward forever, so the chain length is capped. */
   hops?: number;
 }
+
+/**
+ * The RPC surface of ProfileDO with plain types. TypeScript gives up ("excessively deep") when it maps
+ * the recursive JSON types through `DurableObjectStub<ProfileDO>`, so callers use this via `profileStub`.
+ */
+export interface ProfileRpc {
+  ingest(input: IngestInput): Promise<IngestOutcome>;
+  getProfile(): Promise<ProfileRead>;
+  listEvents(q: EventQuery): Promise<EventsRead>;
+  mergeInto(survivorId: string): Promise<void>;
+  absorb(from: ProfileExport, opts?: AbsorbOptions): Promise<void>;
+  erase(): Promise<void>;
+}

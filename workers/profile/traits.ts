@@ -24,7 +24,9 @@ export function traitSources(message: AcceptedMessage): JsonObject[] {
 
 /**
  * Writes one trait if it is newer than what is stored. Returns whether the stored value changed.
- * The guard lives in the upsert's WHERE, so the check costs no separate read.
+ * The guard lives in the upsert's WHERE, so the check costs no separate read. On a full tie (same
+ * event and arrival time, e.g. two messages of one batch) the later write wins, unless it is the same
+ * value, so re-importing an export is a no-op.
  */
 export function writeTrait(sql: SqlStorage, t: TraitWrite): boolean {
   const cursor = sql.exec(
@@ -32,7 +34,9 @@ export function writeTrait(sql: SqlStorage, t: TraitWrite): boolean {
      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at,
        received_at = excluded.received_at
      WHERE excluded.updated_at > traits.updated_at
-        OR (excluded.updated_at = traits.updated_at AND excluded.received_at >= traits.received_at)
+        OR (excluded.updated_at = traits.updated_at AND excluded.received_at > traits.received_at)
+        OR (excluded.updated_at = traits.updated_at AND excluded.received_at = traits.received_at
+            AND excluded.value IS NOT traits.value)
      RETURNING 1`,
     t.key,
     JSON.stringify(t.value ?? null),
