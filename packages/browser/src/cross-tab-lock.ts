@@ -1,0 +1,31 @@
+import type { Lock } from "@tessera/core";
+
+/**
+ * Only one tab flushes a queue at a time, so no item goes out twice (segmentio/localstorage-retry#27).
+ * Web Locks when available; otherwise a claim in localStorage that expires after `ttl` ms should its tab die.
+ * A tab that finds the lock taken skips this flush; the engine tries again shortly.
+ */
+export function crossTabLock(name: string, ttl = 30_000): Lock {
+  const locks = navigator.locks;
+  if (locks) return (fn) => locks.request(name, { ifAvailable: true }, (lock) => (lock ? fn() : undefined));
+  const me = Math.random().toString(36);
+  return async (fn) => {
+    let ls: globalThis.Storage | undefined;
+    try {
+      ls = localStorage;
+      const [owner, until] = (ls.getItem(name) ?? "").split(" ");
+      if (owner && owner !== me && Number(until) > Date.now()) return;
+      ls.setItem(name, `${me} ${Date.now() + ttl}`);
+      if (!ls.getItem(name)?.startsWith(me)) return;
+    } catch {
+      // No localStorage: no other tab can share our queue's memory fallback either.
+    }
+    try {
+      await fn();
+    } finally {
+      try {
+        ls?.removeItem(name);
+      } catch {}
+    }
+  };
+}

@@ -1,0 +1,59 @@
+import { KEYS, type KeyValue } from "@tessera/core";
+import { cookieDomain, readCookie, writeCookie } from "./cookie";
+
+/** The ids live in cookies (shared across subdomains, small); traits and the session in localStorage only. */
+const COOKIE_KEYS: string[] = [KEYS.anonymousId, KEYS.userId];
+
+function local(): globalThis.Storage | undefined {
+  try {
+    return localStorage;
+  } catch {
+    // Blocked storage throws on access (SecurityError).
+  }
+}
+
+/** The browser's {@link KeyValue}, with `persist` switched on once consent allows cookies and localStorage. */
+export interface BrowserKeyValue extends KeyValue {
+  persist(on: boolean): void;
+}
+
+/**
+ * Ids in a first-party cookie (authoritative) mirrored to localStorage: the cookie wins when they disagree and
+ * the mirror is healed; a lost cookie (expiry, ITP) is re-seeded from the mirror. Until `persist(true)`
+ * (consent pending) writes stay in memory and nothing is written. Every storage failure falls back to memory.
+ */
+export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
+  const mem: Record<string, string | null> = {};
+  let persist = false;
+  const domain = () => domainOverride ?? cookieDomain();
+
+  const write = (k: string, v: string | null) => {
+    try {
+      if (COOKIE_KEYS.includes(k)) writeCookie(k, v, domain());
+      const ls = local();
+      if (v == null) ls?.removeItem(k);
+      else ls?.setItem(k, v);
+    } catch {}
+  };
+
+  const stored = (k: string): string | null | undefined => {
+    try {
+      const cookie = COOKIE_KEYS.includes(k) ? readCookie(k) : undefined;
+      const mirror = local()?.getItem(k);
+      if (persist && cookie !== mirror && (cookie || mirror)) write(k, cookie || mirror!);
+      return cookie || mirror;
+    } catch {}
+  };
+
+  return {
+    get: (k) => (persist ? (stored(k) ?? mem[k]) : k in mem ? mem[k] : stored(k)),
+    set: (k, v) => {
+      mem[k] = v;
+      if (persist) write(k, v);
+    },
+    persist: (on) => {
+      if (on && !persist) for (const k in mem) write(k, mem[k]);
+      persist = on;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { JsonObject } from "@tessera/protocol";
+
+/** The page as the snippet saw it when a call was queued (Segment's "buffered page context"). */
+export interface PageSnapshot {
+  url: string;
+  path: string;
+  search: string;
+  title: string;
+  referrer: string;
+  canonical?: string | null;
+}
+
+const CLICK_IDS = ["gclid", "fbclid", "msclkid", "ttclid", "li_fat_id", "wbraid", "gbraid", "dclid", "twclid"];
+
+/** The page right now; `referrer` is overridden after SPA navigations (the previous in-app URL). */
+export function snapshotPage(referrer = document.referrer): PageSnapshot {
+  const l = location;
+  return {
+    url: l.href.split("#")[0],
+    path: l.pathname,
+    search: l.search,
+    title: document.title,
+    referrer,
+    canonical: document.querySelector<HTMLLinkElement>("link[rel=canonical]")?.href,
+  };
+}
+
+/**
+ * The context of a message made on `page`: page fields, `campaign` from `utm_*` (utm_campaign → name) and the
+ * common ad click ids, user agent with low-entropy client hints, locale, timezone and screen.
+ */
+export function pageContext(page: PageSnapshot): JsonObject {
+  const ctx: JsonObject = {
+    page: { ...page, url: page.url.split("#")[0], canonical: page.canonical ?? null },
+    userAgent: navigator.userAgent,
+    locale: navigator.language,
+    screen: { width: screen.width, height: screen.height, density: devicePixelRatio },
+  };
+  try {
+    ctx.timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch {}
+  const hints = (navigator as Navigator & { userAgentData?: { toJSON(): JsonObject } }).userAgentData;
+  if (hints) ctx.userAgentData = hints.toJSON();
+  const campaign: JsonObject = {};
+  new URLSearchParams(page.search).forEach((value, key) => {
+    if (key.startsWith("utm_")) campaign[key === "utm_campaign" ? "name" : key.slice(4)] = value;
+    else if (CLICK_IDS.includes(key)) campaign[key] = value;
+  });
+  for (const _ in campaign) {
+    ctx.campaign = campaign;
+    break;
+  }
+  return ctx;
+}
+
+/** The properties of a page call: Segment's automatic ones, overridable by the caller's. */
+export function pageProperties(page: PageSnapshot): JsonObject {
+  return { path: page.path, referrer: page.referrer, search: page.search, title: page.title, url: page.url };
+}

@@ -1,0 +1,191 @@
+import {
+  type CallOptions,
+  type ConsentState,
+  Engine,
+  type EngineOptions,
+  KEYS,
+  type Plugin,
+  type UserState,
+  warn,
+} from "@tessera/core";
+import type { JsonObject } from "@tessera/protocol";
+import { cookieDomain } from "./cookie";
+import { crossTabLock } from "./cross-tab-lock";
+import { beacon, fetchTransport } from "./fetch-transport";
+import { trackHistory } from "./history-tracking";
+import { idbStorage } from "./idb-storage";
+import { browserKeyValue } from "./identity-store";
+import { type PageSnapshot, pageContext, pageProperties, snapshotPage } from "./page-context";
+import { onPageHide } from "./page-hide";
+import { fetchServerId } from "./server-id";
+
+export const VERSION = "0.1.0";
+
+/** Options of `tessera.load(writeKey, options)`; the tunables default to reference/sdk.md §4.3. */
+export interface LoadOptions
+  extends Partial<
+    Pick<
+      EngineOptions,
+      "flushAt" | "flushInterval" | "maxBatchBytes" | "maxEventBytes" | "maxQueue" | "retry" | "session"
+    >
+  > {
+  /** Collector origin (default: where the script came from). Events go to `{apiHost}/v1/batch`. */
+  apiHost?: string;
+  /** Start with consent pending: memory only until `setConsent("granted")`. */
+  requireConsent?: boolean;
+  /** Send a page call on each `pushState`/`popstate` that changes the path or query. */
+  trackHistory?: boolean;
+  /** Keep the anonymous id in a server-set cookie too: `true` for `{apiHost}/v1/id`, or a URL. */
+  idEndpoint?: boolean | string;
+  /** Cookie domain, instead of probing for the registrable domain. `""` for host-only. */
+  cookieDomain?: string;
+  plugins?: Plugin[];
+}
+
+/** The public API: `window.tessera` in a script tag, `createTessera()` on npm. No method ever throws. */
+export interface Tessera {
+  load(writeKey: string, options?: LoadOptions): void;
+  track(event: string, properties?: JsonObject, options?: CallOptions): void;
+  /** `identify(userId, traits)` or `identify(traits)` for the current user. */
+  identify(userId?: string | null | JsonObject, traits?: JsonObject, options?: CallOptions): void;
+  /** `page()`, `page(name, properties)` or `page(properties)`; page fields are added automatically. */
+  page(name?: string | null | JsonObject, properties?: JsonObject, options?: CallOptions): void;
+  group(groupId: string, traits?: JsonObject, options?: CallOptions): void;
+  alias(userId: string, previousId?: string | null, options?: CallOptions): void;
+  reset(): void;
+  /** Resolves (and calls `callback`) once loaded. */
+  ready(callback?: () => void): Promise<void>;
+  /** Ids and traits, once loaded. */
+  user(): UserState | undefined;
+  setConsent(state: ConsentState, categoryPreferences?: Record<string, boolean>): void;
+  flush(): Promise<void>;
+  use(plugin: Plugin): void;
+}
+
+type Method = "track" | "identify" | "page" | "group" | "alias" | "reset" | "setConsent" | "use";
+type Call = [Method, unknown[], PageSnapshot?];
+
+/**
+ * Makes an SDK instance. Calls before `load` (and before the optional server id arrives) are held with the page
+ * they were made on, then replayed in order.
+ *
+ * @example
+ * const tessera = createTessera();
+ * tessera.load("wk_live_…", { apiHost: "https://collect.example.com" });
+ * tessera.track("Signed Up", { plan: "pro" });
+ */
+export function createTessera(defaultHost = location.origin): Tessera & { replay(call: Call): void } {
+  let engine: Engine | undefined;
+  let loaded = false;
+  let spaReferrer: string | undefined;
+  let callPage: PageSnapshot | undefined;
+  const held: Call[] = [];
+  let started!: () => void;
+  const isReady = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  const now = () => callPage ?? snapshotPage(spaReferrer);
+
+  const methods: Record<Method, (e: Engine, ...a: never[]) => void> = {
+    track: (e, event: string, properties?: JsonObject, o?: CallOptions) => e.track(event, properties, o),
+    identify: (e, id: string | JsonObject | null, traits?: JsonObject, o?: CallOptions) =>
+      id && typeof id === "object" ? e.identify(null, id, traits) : e.identify(id, traits, o),
+    page: (e, name: string | JsonObject | null, properties?: JsonObject, o?: CallOptions) => {
+      if (name && typeof name === "object") return methods.page(e, null as never, name as never, properties as never);
+      e.page(name, { ...pageProperties(now()), ...properties }, o);
+    },
+    group: (e, id: string, traits?: JsonObject, o?: CallOptions) => e.group(id, traits, o),
+    alias: (e, id: string, previous?: string, o?: CallOptions) => e.alias(id, previous, o),
+    reset: (e) => e.reset(),
+    setConsent: (e, state: ConsentState, categoryPreferences?: Record<string, boolean>) =>
+      void e.setConsent({ state, categoryPreferences }),
+    use: (e, plugin: Plugin) => e.use(plugin),
+  };
+
+  const call = ([method, args, page]: Call) => {
+    if (!engine) {
+      held.push([method, args, page ?? now()]);
+      return;
+    }
+    callPage = page;
+    try {
+      (methods[method] as (e: Engine, ...a: unknown[]) => void)(engine, ...args);
+    } catch (err) {
+      warn(err);
+    }
+    callPage = undefined;
+  };
+
+  const api = {
+    replay: (c: Call) => {
+      const m = c[0] as string;
+      if (m === "ready" || m === "flush") void api[m](c[1][0] as () => void);
+      else call(c);
+    },
+    load(writeKey: string, options: LoadOptions = {}) {
+      if (loaded) return;
+      loaded = true;
+      try {
+        const o = options;
+        const apiHost = (o.apiHost || defaultHost).replace(/\/$/, "");
+        const kv = browserKeyValue(o.cookieDomain);
+        const e = new Engine({
+          ...o,
+          writeKey,
+          apiHost,
+          transport: fetchTransport,
+          storage: () => idbStorage(writeKey),
+          kv,
+          lock: crossTabLock(`tessera:${writeKey}`),
+          context: () => pageContext(now()),
+          library: { name: "tessera.js", version: VERSION },
+          isOnline: () => navigator.onLine !== false,
+          onConsent: (d) => kv.persist(d.state === "granted"),
+        });
+        kv.persist(!o.requireConsent);
+        for (const p of o.plugins ?? []) e.use(p);
+        const start = () => {
+          engine = e;
+          for (const c of held.splice(0)) call(c);
+          started();
+          void e.flush();
+        };
+        addEventListener("online", () => void e.flush());
+        onPageHide(() => e.beacon((body) => beacon(`${apiHost}/v1/batch`, body), 60 * 1024));
+        if (o.trackHistory) {
+          trackHistory((previous) => {
+            spaReferrer = previous;
+            call(["page", []]);
+          });
+        }
+        if (o.idEndpoint && !o.requireConsent) {
+          const endpoint = o.idEndpoint === true ? `${apiHost}/v1/id` : o.idEndpoint;
+          const mine = e.user().anonymousId;
+          void fetchServerId(endpoint, mine, o.cookieDomain ?? cookieDomain())
+            .then((id) => {
+              if (id && id !== mine) kv.set(KEYS.anonymousId, id);
+            })
+            .finally(start);
+        } else start();
+      } catch (err) {
+        warn(err);
+      }
+    },
+    ready(callback?: () => void) {
+      return isReady.then(() => {
+        try {
+          callback?.();
+        } catch (err) {
+          warn(err);
+        }
+      });
+    },
+    user: () => engine?.user(),
+    flush: () => isReady.then(() => engine!.flush()),
+  } as Tessera & { replay(call: Call): void };
+
+  for (const m of Object.keys(methods) as Method[]) {
+    (api as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => call([m, args]);
+  }
+  return api;
+}
