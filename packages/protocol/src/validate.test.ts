@@ -1,0 +1,147 @@
+import { describe, expect, it } from "vitest";
+import { MAX_MESSAGE_BYTES, MAX_PROPERTY_DEPTH } from "./limits";
+import { inspectTree, parseIsoTimestamp, validateMessage } from "./validate";
+
+const NOW = Date.parse("2025-06-01T12:00:00.000Z");
+const ok = (raw: unknown) => validateMessage(raw, 0, { now: NOW });
+const track = (extra: Record<string, unknown> = {}) => ({
+  type: "track",
+  event: "Signed Up",
+  anonymousId: "a1",
+  ...extra,
+});
+const nested = (depth: number): unknown => (depth === 0 ? 1 : { a: nested(depth - 1) });
+
+describe("validateMessage", () => {
+  it("accepts every call type of the Segment Spec", () => {
+    const messages = [
+      track(),
+      { type: "identify", userId: "u1", traits: { email: "a@b.c" } },
+      { type: "page", anonymousId: "a1", name: "Home", properties: { path: "/" } },
+      { type: "screen", anonymousId: "a1", name: "Home" },
+      { type: "group", userId: "u1", groupId: "g1", traits: { plan: "pro" } },
+      { type: "alias", userId: "u1", previousId: "a1" },
+    ];
+    for (const m of messages) expect(ok(m)).toMatchObject({ ok: true, message: m });
+  });
+
+  it("coerces numeric ids to strings and drops null optional fields", () => {
+    const r = ok({ type: "group", userId: 42, groupId: 7, anonymousId: null, properties: null, name: null });
+    expect(r).toEqual({ ok: true, message: { type: "group", userId: "42", groupId: "7" } });
+  });
+
+  it("never keeps the writeKey in the stored message", () => {
+    const r = ok(track({ writeKey: "wk_secret" }));
+    expect(r.ok && "writeKey" in r.message).toBe(false);
+  });
+
+  it("does not modify its input", () => {
+    const raw: Record<string, unknown> = track({ userId: 5 });
+    ok(raw);
+    expect(raw.userId).toBe(5);
+  });
+
+  const bad: Array<[string, unknown, RegExp]> = [
+    ["a non-object message", "hello", /must be a JSON object, got a string/],
+    ["an array message", [], /must be a JSON object, got an array/],
+    ["null message", null, /got null/],
+    ["missing type", { anonymousId: "a" }, /type is required/],
+    ["numeric type", { type: 1, anonymousId: "a" }, /type is required/],
+    ["unknown type", { type: "purchase", anonymousId: "a" }, /unknown type "purchase"/],
+    ["no ids", { type: "page" }, /userId or anonymousId is required/],
+    ["null ids", { type: "page", userId: null, anonymousId: null }, /userId or anonymousId is required/],
+    ["object userId", track({ userId: { id: 1 } }), /userId must be a string or a number, got an object/],
+    ["boolean anonymousId", track({ anonymousId: true }), /anonymousId must be a string or a number, got a boolean/],
+    ["array userId", track({ userId: ["u"] }), /userId must be .*got an array/],
+    ["empty anonymousId", track({ anonymousId: "" }), /anonymousId must not be empty/],
+    ["blank userId", track({ userId: "   " }), /userId must not be empty/],
+    ["newline in userId", track({ userId: "u\n1" }), /userId contains a control character/],
+    ["NUL in anonymousId", track({ anonymousId: "a\u0000" }), /anonymousId contains a control character/],
+    ["lone surrogate id", track({ anonymousId: "a\ud800b" }), /broken surrogate/],
+    ["overlong id", track({ userId: "u".repeat(513) }), /userId is longer than 512/],
+    ["numeric messageId", track({ messageId: 5 }), /messageId must be a string, got a number/],
+    ["empty messageId", track({ messageId: "" }), /messageId must not be empty/],
+    ["track without event", { type: "track", anonymousId: "a" }, /track needs an event name/],
+    ["track with numeric event", track({ event: 3 }), /track needs an event name \(a string\), got a number/],
+    ["track with empty event", track({ event: "" }), /event must not be empty/],
+    ["track with control char event", track({ event: "a\tb" }), /event contains a control character/],
+    ["track with overlong event", track({ event: "e".repeat(600) }), /event is longer than 512/],
+    ["alias without previousId", { type: "alias", userId: "u" }, /alias needs previousId/],
+    ["alias with object previousId", { type: "alias", userId: "u", previousId: {} }, /previousId must be a string/],
+    ["group without groupId", { type: "group", userId: "u" }, /group needs groupId/],
+    ["group with empty groupId", { type: "group", userId: "u", groupId: "" }, /groupId must not be empty/],
+    ["string properties", track({ properties: "x" }), /properties must be an object, got a string/],
+    ["array traits", { type: "identify", userId: "u", traits: [1] }, /traits must be an object, got an array/],
+    ["numeric context", track({ context: 5 }), /context must be an object, got a number/],
+    ["string integrations", track({ integrations: "all" }), /integrations must be an object/],
+    ["numeric page name", { type: "page", anonymousId: "a", name: 5 }, /name must be a string, got a number/],
+    ["object category", { type: "page", anonymousId: "a", category: {} }, /category must be a string/],
+    ["string context.traits", track({ context: { traits: "x" } }), /context.traits must be an object/],
+    ["string context.device", track({ context: { device: "x" } }), /context.device must be an object/],
+    ["object externalIds", track({ context: { externalIds: {} } }), /context.externalIds must be an array/],
+    ["bad externalIds entry", track({ context: { externalIds: [{ id: 1 }] } }), /externalIds\[0\] must be/],
+    ["numeric timestamp", track({ timestamp: 1700000000 }), /timestamp must be an ISO-8601 string, got a number/],
+    ["unparsable timestamp", track({ timestamp: "yesterday" }), /timestamp "yesterday" is not an ISO-8601/],
+    ["impossible date", track({ timestamp: "2025-13-45T00:00:00Z" }), /not an ISO-8601/],
+    ["bad sentAt", track({ sentAt: "soon" }), /sentAt "soon" is not/],
+    ["bad originalTimestamp", track({ originalTimestamp: true }), /originalTimestamp must be/],
+    ["far-future timestamp", track({ timestamp: "2025-06-03T12:00:00Z" }), /more than 24 hours in the future/],
+    [
+      "__proto__ in properties",
+      JSON.parse('{"type":"page","anonymousId":"a","properties":{"__proto__":{"x":1}}}'),
+      /key "__proto__" is not allowed \(at message.properties\)/,
+    ],
+    ["constructor in traits", { type: "identify", userId: "u", traits: { constructor: 1 } }, /key "constructor"/],
+    [
+      "prototype deep in context",
+      track({ context: { a: [{ prototype: 1 }] } }),
+      /key "prototype" is not allowed \(at message.context.a\[0\]\)/,
+    ],
+    ["deep nesting", track({ properties: nested(MAX_PROPERTY_DEPTH + 1) }), /nests deeper than 32 levels/],
+    ["oversized message", track({ properties: { blob: "x".repeat(MAX_MESSAGE_BYTES) } }), /over the 32768-byte limit/],
+    ["oversized unicode message", track({ properties: { blob: "€".repeat(11_000) } }), /over the 32768-byte limit/],
+  ];
+  it.each(bad)("rejects %s with the reason", (_name, raw, reason) => {
+    const r = validateMessage(raw, 3, { now: NOW });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error).toMatch(/^batch\[3\]: /);
+      expect(r.error).toMatch(reason);
+    }
+  });
+
+  it("accepts a future timestamp that clock-skew correction brings back", () => {
+    const r = ok(track({ timestamp: "2025-06-03T12:00:00Z", sentAt: "2025-06-03T12:00:01Z" }));
+    expect(r.ok).toBe(true);
+  });
+
+  it("uses the batch sentAt when the message has none", () => {
+    const raw = track({ timestamp: "2025-06-03T12:00:00Z" });
+    expect(validateMessage(raw, 0, { now: NOW, batchSentAt: "2025-06-03T12:00:05Z" }).ok).toBe(true);
+  });
+
+  it("accepts unicode text and nesting exactly at the limit", () => {
+    const r = ok(track({ event: "Achat réussi 🎉", properties: nested(MAX_PROPERTY_DEPTH - 1) as object }));
+    expect(r.ok).toBe(true);
+  });
+});
+
+describe("parseIsoTimestamp", () => {
+  it("reads the forms Segment libraries send and refuses others", () => {
+    expect(parseIsoTimestamp("2025-06-01T12:00:00.000Z")).toBe(NOW);
+    expect(parseIsoTimestamp("2025-06-01T14:00:00+02:00")).toBe(NOW);
+    expect(parseIsoTimestamp("2025-06-01")).toBe(Date.parse("2025-06-01T00:00:00Z"));
+    expect(parseIsoTimestamp("June 1, 2025")).toBeNull();
+    expect(parseIsoTimestamp("1717243200")).toBeNull();
+  });
+});
+
+describe("inspectTree", () => {
+  it("finds forbidden keys at any depth and ignores scalars", () => {
+    expect(inspectTree({ a: { b: [{ __proto__: null }] } }, "x")).toBeNull();
+    expect(inspectTree(JSON.parse('{"a":{"b":[{"__proto__":1}]}}'), "x")).toBe(
+      'key "__proto__" is not allowed (at x.a.b[0])',
+    );
+    expect(inspectTree("text", "x")).toBeNull();
+  });
+});
