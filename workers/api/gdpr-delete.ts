@@ -1,6 +1,7 @@
 /** GDPR delete (`DELETE /v1/profiles/:ref`): a person's data goes from the graph, the profiles and the destinations. */
 import type { Identifier } from "@tessera/protocol";
 import type { IdentityStore } from "../identity/identity-store";
+import { profileStub } from "../profile/profile-stub";
 
 /**
  * Sent to `SYNC_QUEUE` so every connected destination deletes the person too. No consumer reads it yet: the sync
@@ -48,5 +49,5 @@ export async function eraseProfile(
 }
 
 async function wipeObjects(env: Env, profileIds: string[]): Promise<void> {
-  await Promise.all(profileIds.map((id) => env.PROFILE.getByName(id).erase()));
+  await Promise.all(profileIds.map((id) => profileStub(env.PROFILE, id).erase()));
 }
