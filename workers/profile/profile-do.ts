@@ -13,6 +13,7 @@ import { dropFoldedState, exportChunks, importExport, readMergedFrom } from "./m
 import { applyDelta, createActive, markDeleted, markRedirect, readStatus } from "./profile-meta";
 import type {
   AbsorbOptions,
+  AbsorbOutcome,
   EventQuery,
   EventsRead,
   IngestInput,
@@ -110,24 +111,25 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   }
 
   /** Imports a merged-away profile's export. A tombstone forwards it to its own survivor. */
-  async absorb(from: ProfileExport, opts: AbsorbOptions = {}): Promise<void> {
+  async absorb(from: ProfileExport, opts: AbsorbOptions = {}): Promise<AbsorbOutcome> {
     const hops = opts.hops ?? 0;
-    if (hops > MAX_HOPS) throw new Error(`absorb of ${from.profileId} forwarded ${hops} times: redirect cycle`);
+    if (hops > MAX_HOPS) return { status: "cycle" };
     const status = readStatus(this.sql);
     // An erased person's data is not resurrected by a late fold.
-    if (status.kind === "deleted") return;
+    if (status.kind === "deleted") return { status: "deleted" };
     if (status.kind === "redirect") {
       return profileStub(this.env.PROFILE, status.to).absorb(from, { survivorId: status.to, hops: hops + 1 });
     }
+    const profileId = status.kind === "active" ? status.meta.profileId : (opts.survivorId ?? null);
+    if (profileId === null) throw new Error("absorb into an empty profile needs opts.survivorId");
+    if (from.profileId === profileId) return { status: "absorbed", into: profileId };
     const self =
       status.kind === "active"
-        ? { profileId: status.meta.profileId as string, workspaceId: status.meta.workspaceId, exists: true }
-        : { profileId: opts.survivorId, workspaceId: from.workspaceId ?? null, exists: false };
-    if (self.profileId === undefined) throw new Error("absorb into an empty profile needs opts.survivorId");
-    if (from.profileId === self.profileId) return;
+        ? { profileId, workspaceId: status.meta.workspaceId, exists: true }
+        : { profileId, workspaceId: from.workspaceId ?? null, exists: false };
     const now = Date.now();
-    const into = { ...self, profileId: self.profileId };
-    this.ctx.storage.transactionSync(() => importExport(this.sql, from, into, now));
+    this.ctx.storage.transactionSync(() => importExport(this.sql, from, self, now));
+    return { status: "absorbed", into: profileId };
   }
 
   /** GDPR erase: everything goes; only a marker without personal data stays, so later writes are refused. */
@@ -154,7 +156,10 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const chunks = exportChunks(this.sql, status.meta, readMergedFrom(this.sql));
     try {
       const survivor = profileStub(this.env.PROFILE, to);
-      for (const chunk of chunks) await survivor.absorb(chunk, { survivorId: to });
+      for (const chunk of chunks) {
+        const outcome = await survivor.absorb(chunk, { survivorId: to });
+        if (outcome.status === "cycle") throw new Error(`fold of ${status.meta.profileId} into ${to}: redirect cycle`);
+      }
     } catch (err) {
       if (armRetry) await this.ctx.storage.setAlarm(Date.now() + FOLD_RETRY_MS);
       throw err;

@@ -96,7 +96,7 @@ describe("ProfileDO merge", () => {
       identifiers: [{ type: "email", value: "j@example.com", firstSeen: T0 }],
       mergedFrom: ["prf_older"],
     };
-    await profileStub(env.PROFILE, survivor).absorb(from);
+    expect(await profileStub(env.PROFILE, survivor).absorb(from)).toEqual({ status: "absorbed", into: survivor });
     const before = { profile: await profileOf(survivor), events: await eventIdsOf(survivor) };
     expect(before.profile.event_count).toBe(3);
     expect(before.profile.merged_from).toEqual(["prf_gone", "prf_older"]);

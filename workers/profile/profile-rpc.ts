@@ -59,6 +59,12 @@ export interface AbsorbOptions {
 }
 
 /**
+ * Where an export ended up: `absorbed` into the profile `into` (the end of any redirect chain), `deleted`
+ * (that profile was erased, so the data is dropped on purpose), or `cycle` (redirects loop; nothing stored).
+ */
+export type AbsorbOutcome = { status: "absorbed"; into: string } | { status: "deleted" } | { status: "cycle" };
+
+/**
  * The RPC surface of ProfileDO with plain types. TypeScript gives up ("excessively deep") when it maps
  * the recursive JSON types through `DurableObjectStub<ProfileDO>`, so callers use this via `profileStub`.
  */
@@ -67,6 +73,6 @@ export interface ProfileRpc {
   getProfile(): Promise<ProfileRead>;
   listEvents(q: EventQuery): Promise<EventsRead>;
   mergeInto(survivorId: string): Promise<void>;
-  absorb(from: ProfileExport, opts?: AbsorbOptions): Promise<void>;
+  absorb(from: ProfileExport, opts?: AbsorbOptions): Promise<AbsorbOutcome>;
   erase(): Promise<void>;
 }
