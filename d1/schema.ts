@@ -2,7 +2,8 @@
  * D1: the workspace registry, API keys, and the identity graph (identifier → profile), which D1 alone decides.
  * Profile *data* (events, traits) lives in each profile's Durable Object, never here.
  */
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const workspaces = sqliteTable("workspaces", {
   id: text("id").primaryKey(),
@@ -50,6 +51,11 @@ export const profiles = sqliteTable(
     mergeCount: integer("merge_count").notNull().default(0),
     identifierCount: integer("identifier_count").notNull().default(0),
     deletedAt: integer("deleted_at"),
+    /**
+     * Bumped by every change to the profile or the identifiers it owns. Identity writes check the versions they
+     * read (optimistic concurrency), so a resolve never acts on a graph another request changed meanwhile.
+     */
+    version: integer("version").notNull().default(0),
   },
   (t) => [index("profiles_workspace_idx").on(t.workspaceId, t.id)],
 );
@@ -98,3 +104,39 @@ export const suppressions = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.type, t.value] })],
 );
+
+/**
+ * The other half of the journal: identifiers a message carried but the rules kept off a profile (a second
+ * user_id on a shared device, a cap), so "why are these two people apart?" has an answer. One row per
+ * (profile, identifier, rule): the first message that hit it.
+ */
+export const droppedLinks = sqliteTable(
+  "dropped_links",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    /** Where the message went. */
+    profileId: text("profile_id").notNull(),
+    type: text("type").notNull(),
+    value: text("value").notNull(),
+    /** The profile that owns the dropped identifier, when one does (the other person on the device). */
+    ownerProfile: text("owner_profile"),
+    messageId: text("message_id"),
+    /** `limit:<type>`, `cap:identifiers` or `cap:merges`. */
+    rule: text("rule").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("dropped_links_unique").on(t.workspaceId, t.profileId, t.type, t.value, t.rule),
+    index("dropped_links_owner_idx").on(t.ownerProfile),
+  ],
+);
+
+/**
+ * Always empty. An identity write batch starts with `INSERT INTO identity_write_guard SELECT 0 WHERE <what it read
+ * changed>`: the CHECK fails, D1 rolls the whole batch back, and the resolver re-reads and decides again.
+ * SQLite has no RAISE outside triggers; this is the portable way to abort a D1 batch on a stale read.
+ */
+export const identityWriteGuard = sqliteTable("identity_write_guard", { ok: integer("ok").notNull() }, () => [
+  check("stale_read", sql`ok = 1`),
+]);

@@ -11,6 +11,20 @@ CREATE TABLE `api_keys` (
 );
 --> statement-breakpoint
 CREATE INDEX `api_keys_workspace_idx` ON `api_keys` (`workspace_id`);--> statement-breakpoint
+CREATE TABLE `dropped_links` (
+	`id` text PRIMARY KEY NOT NULL,
+	`workspace_id` text NOT NULL,
+	`profile_id` text NOT NULL,
+	`type` text NOT NULL,
+	`value` text NOT NULL,
+	`owner_profile` text,
+	`message_id` text,
+	`rule` text NOT NULL,
+	`created_at` integer NOT NULL
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `dropped_links_unique` ON `dropped_links` (`workspace_id`,`profile_id`,`type`,`value`,`rule`);--> statement-breakpoint
+CREATE INDEX `dropped_links_owner_idx` ON `dropped_links` (`owner_profile`);--> statement-breakpoint
 CREATE TABLE `identifiers` (
 	`workspace_id` text NOT NULL,
 	`type` text NOT NULL,
@@ -21,6 +35,11 @@ CREATE TABLE `identifiers` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `identifiers_unique` ON `identifiers` (`workspace_id`,`type`,`value`);--> statement-breakpoint
 CREATE INDEX `identifiers_profile_idx` ON `identifiers` (`profile_id`);--> statement-breakpoint
+CREATE TABLE `identity_write_guard` (
+	`ok` integer NOT NULL,
+	CONSTRAINT "stale_read" CHECK(ok = 1)
+);
+--> statement-breakpoint
 CREATE TABLE `merges` (
 	`id` text PRIMARY KEY NOT NULL,
 	`workspace_id` text NOT NULL,
@@ -42,7 +61,8 @@ CREATE TABLE `profiles` (
 	`merged_into` text,
 	`merge_count` integer DEFAULT 0 NOT NULL,
 	`identifier_count` integer DEFAULT 0 NOT NULL,
-	`deleted_at` integer
+	`deleted_at` integer,
+	`version` integer DEFAULT 0 NOT NULL
 );
 --> statement-breakpoint
 CREATE INDEX `profiles_workspace_idx` ON `profiles` (`workspace_id`,`id`);--> statement-breakpoint

@@ -7,6 +7,26 @@ export interface ResolveInput {
   identifiers: Identifier[];
   /** Event time in epoch ms: an identifier's `first_seen`. */
   at: number;
+  /**
+   * `alias` messages only (`ExtractedIdentifiers.previousId`): `identifiers` carry it as an `anonymous_id`; when a
+   * profile already owns this value as a `user_id`, the store uses that `user_id` instead, so an alias of an old
+   * user id reaches the profile that holds it (and the rules decide whether two user ids may meet).
+   */
+  previousId?: string;
+}
+
+/** One identifier the rules kept off a profile, and why: the explanation of a shared device or a cap. */
+export interface DroppedLink {
+  id: string;
+  /** Where the message went. */
+  profile_id: string;
+  identifier: Identifier;
+  /** The profile that owns `identifier` (the other person), or null when nobody did. */
+  owner_profile: string | null;
+  message_id: string | null;
+  /** `limit:<type>` (the profile would hold too many of that type), `cap:identifiers` or `cap:merges`. */
+  rule: string;
+  created_at: string;
 }
 
 /** Where one message belongs, after the workspace's identity rules were applied. */
@@ -41,6 +61,8 @@ export interface IdentityStore {
   liveProfile(workspaceId: string, profileId: string): Promise<string | null>;
   /** Every merge journal entry that folded some profile into `profileId`, directly or transitively. */
   mergesInto(workspaceId: string, profileId: string): Promise<MergeRecord[]>;
+  /** Links the rules refused that involve `profileId` (either side, and profiles merged into it), newest first. */
+  droppedLinks(workspaceId: string, profileId: string): Promise<DroppedLink[]>;
   /**
    * GDPR delete: removes the profile (and the profiles merged into it) from the graph, and suppresses
    * their identifiers so later events carrying them are dropped. Returns the profile ids erased.
