@@ -1,5 +1,48 @@
 import { Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import type { AppEnv } from "../shared/app-env";
 
-// Placeholder sub-app: replaced by the part that owns this file.
+/** The server-set cookie holding the anonymous id. */
+export const ID_COOKIE = "tessera_id";
+const ONE_YEAR = 31_536_000;
+/** Ids are UUIDs from the SDK; anything else (over-long, odd characters) is not taken from the client. */
+const VALID_ID = /^[\w-]{8,64}$/;
+
+/**
+ * `GET /v1/id?id=&domain=` keeps the anonymous id in a cookie the server sets (HttpOnly, 1 year, SameSite=Lax),
+ * which Safari's 7-day cap on script-written storage does not touch. The cookie's id wins; without one the
+ * SDK's `id` is adopted. `domain` widens the cookie to the site's registrable domain when this host is under it.
+ * CORS echoes the Origin with credentials, so a page on the site can call it with `credentials: "include"`.
+ */
 export const idCookieRoutes = new Hono<AppEnv>();
+
+idCookieRoutes.use("/v1/id", async (c, next) => {
+  const origin = c.req.header("Origin");
+  if (c.req.method === "OPTIONS") {
+    c.res = new Response(null, { status: 204, headers: { "Access-Control-Allow-Methods": "GET" } });
+  } else await next();
+  if (origin) {
+    c.res.headers.set("Access-Control-Allow-Origin", origin);
+    c.res.headers.set("Access-Control-Allow-Credentials", "true");
+    c.res.headers.append("Vary", "Origin");
+  }
+});
+
+idCookieRoutes.get("/v1/id", (c) => {
+  const url = new URL(c.req.url);
+  const fromCookie = getCookie(c, ID_COOKIE);
+  const fromClient = c.req.query("id");
+  const id = [fromCookie, fromClient].find((v) => v && VALID_ID.test(v)) ?? crypto.randomUUID();
+  const domain = c.req.query("domain")?.replace(/^\./, "").toLowerCase();
+  const host = url.hostname;
+  setCookie(c, ID_COOKIE, id, {
+    maxAge: ONE_YEAR,
+    path: "/",
+    sameSite: "Lax",
+    httpOnly: true,
+    secure: url.protocol === "https:",
+    domain: domain && (host === domain || host.endsWith(`.${domain}`)) ? domain : undefined,
+  });
+  c.header("Cache-Control", "no-store");
+  return c.json({ anonymousId: id });
+});
