@@ -1,0 +1,99 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { identify, track } from "../profile/message-fixtures";
+import { profileStub } from "../profile/profile-stub";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import type { SyncDeleteMessage } from "./gdpr-delete";
+import { api, store } from "./test-fixtures";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** Jane browsed anonymously, logged in elsewhere, then linked both: one profile formed from two. Plus a bystander. */
+async function jane() {
+  const ws = await seedWorkspace();
+  const [survivor, loser, , bystander] = await store(ws.workspaceId, [
+    track("Product Viewed", "2025-01-01T00:00:00.000Z", { anonymousId: "anon-jane" }),
+    identify({ email: "jane@example.com" }, "2025-01-02T00:00:00.000Z", { anonymousId: undefined, userId: "u-jane" }),
+    identify({ plan: "pro" }, "2025-01-03T00:00:00.000Z", { anonymousId: "anon-jane", userId: "u-jane" }),
+    track("Product Viewed", "2025-01-04T00:00:00.000Z", { anonymousId: "anon-bob" }),
+  ]);
+  const call = (path: string, method = "GET") => api(path, bearer(ws.secretKey), { method });
+  return { ...ws, survivor: survivor as string, loser: loser as string, bystander: bystander as string, call };
+}
+
+describe("DELETE /v1/profiles/:ref (GDPR)", () => {
+  it("answers 202 and then 404 for every read, by id, merged-away id and identifier", async () => {
+    const { survivor, loser, call } = await jane();
+    const res = await call("/v1/profiles/email:jane%40example.com", "DELETE");
+    expect(res.status).toBe(202);
+    const body = await res.json<{ status: string; profile_ids: string[]; suppressed_identifiers: number }>();
+    expect(body.status).toBe("accepted");
+    expect(body.profile_ids.sort()).toEqual([survivor, loser].sort());
+    expect(body.suppressed_identifiers).toBe(3);
+    for (const ref of [survivor, loser, "email:jane%40example.com", "user_id:u-jane", "anonymous_id:anon-jane"]) {
+      for (const suffix of ["", "/events", "/merges"]) {
+        const read = await call(`/v1/profiles/${ref}${suffix}`);
+        expect(read.status, `${ref}${suffix}`).toBe(404);
+        expect(await read.json()).toMatchObject({ error: { code: "not_found" } });
+      }
+    }
+    expect((await call(`/v1/profiles/${survivor}`, "DELETE")).status).toBe(404);
+  });
+
+  it("removes the identifiers from the graph, suppresses them and wipes both profiles' objects", async () => {
+    const { workspaceId, survivor, loser, call } = await jane();
+    expect((await call(`/v1/profiles/${loser}`, "DELETE")).status).toBe(202);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM identifiers WHERE profile_id IN (?, ?)")
+      .bind(survivor, loser)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+    const suppressed = await env.DB.prepare("SELECT type, value FROM suppressions WHERE workspace_id = ? ORDER BY type")
+      .bind(workspaceId)
+      .all<{ type: string; value: string }>();
+    expect(suppressed.results).toEqual([
+      { type: "anonymous_id", value: "anon-jane" },
+      { type: "email", value: "jane@example.com" },
+      { type: "user_id", value: "u-jane" },
+    ]);
+    for (const id of [survivor, loser]) {
+      expect(await profileStub(env.PROFILE, id).getProfile()).toEqual({ status: "deleted" });
+      expect(await profileStub(env.PROFILE, id).listEvents({ limit: 10 })).toEqual({ status: "deleted" });
+    }
+  });
+
+  it("tells destinations to delete through SYNC_QUEUE", async () => {
+    const send = vi.spyOn(env.SYNC_QUEUE, "send");
+    const { workspaceId, survivor, loser, call } = await jane();
+    expect((await call("/v1/profiles/user_id:u-jane", "DELETE")).status).toBe(202);
+    expect(send).toHaveBeenCalledTimes(1);
+    const message = send.mock.calls[0][0] as SyncDeleteMessage;
+    expect(message.kind).toBe("delete");
+    expect(message.workspaceId).toBe(workspaceId);
+    expect(message.profileIds.sort()).toEqual([survivor, loser].sort());
+    expect(message.identifiers).toEqual(
+      expect.arrayContaining([
+        { type: "anonymous_id", value: "anon-jane" },
+        { type: "email", value: "jane@example.com" },
+        { type: "user_id", value: "u-jane" },
+      ]),
+    );
+    expect(message.identifiers).toHaveLength(3);
+  });
+
+  it("drops later events carrying an erased identifier, and leaves other people alone", async () => {
+    const { workspaceId, bystander, call } = await jane();
+    expect((await call("/v1/profiles/anonymous_id:anon-jane", "DELETE")).status).toBe(202);
+    const later = await store(workspaceId, [
+      track("Came Back", "2025-02-01T00:00:00.000Z", { anonymousId: "anon-jane" }),
+      identify({}, "2025-02-01T00:00:00.000Z", { anonymousId: "anon-new", userId: "u-jane" }),
+    ]);
+    expect(later).toEqual([null, null]);
+    expect((await call("/v1/profiles/anonymous_id:anon-jane")).status).toBe(404);
+    expect((await call("/v1/profiles/anonymous_id:anon-new")).status).toBe(404);
+    const bob = await call("/v1/profiles/anonymous_id:anon-bob");
+    expect(bob.status).toBe(200);
+    expect(await bob.json()).toMatchObject({ id: bystander, event_count: 1 });
+  });
+});

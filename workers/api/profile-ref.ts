@@ -1,0 +1,46 @@
+/** The `:ref` of `/v1/profiles/:ref`: a profile id, or an identifier written `type:value`. */
+import type { Identifier } from "@tessera/protocol";
+import { normalizeIdentifier } from "../identity/extract";
+
+export type ProfileRef = { kind: "id"; profileId: string } | { kind: "identifier"; identifier: Identifier };
+export type ParsedProfileRef = { ok: true; ref: ProfileRef } | { ok: false; reason: string };
+
+/** Profile ids are `prf_` plus a short opaque tail; anything longer or stranger is not one of ours. */
+const PROFILE_ID = /^prf_[A-Za-z0-9_-]{1,64}$/;
+const SHAPE_HINT = "use a profile id (prf_…) or type:value, e.g. email:jane%40example.com or user_id:42";
+
+/**
+ * Parses an already URL-decoded ref. The value is normalised exactly as the collector normalises it, so
+ * `email:Jane@Example.com` finds the profile that `jane@example.com` created. The type is matched
+ * case-insensitively (identifier types are lowercase words); the value may itself contain `:`.
+ *
+ * @example parseProfileRef("email: Jane@Example.com") // { ok: true, ref: { kind: "identifier", identifier: { type: "email", value: "jane@example.com" } } }
+ * @example parseProfileRef("prf_8x2k…") // { ok: true, ref: { kind: "id", profileId: "prf_8x2k…" } }
+ */
+export function parseProfileRef(raw: string): ParsedProfileRef {
+  const colon = raw.indexOf(":");
+  if (colon === -1) {
+    if (PROFILE_ID.test(raw)) return { ok: true, ref: { kind: "id", profileId: raw } };
+    return {
+      ok: false,
+      reason: `Profile ref ${JSON.stringify(clip(raw))} is not a profile id or type:value: ${SHAPE_HINT}`,
+    };
+  }
+  const type = raw.slice(0, colon).trim().toLowerCase();
+  const value = raw.slice(colon + 1);
+  if (type === "") return { ok: false, reason: `Profile ref has no identifier type before ":": ${SHAPE_HINT}` };
+  if (value.trim() === "")
+    return { ok: false, reason: `Profile ref ${JSON.stringify(clip(raw))} has an empty ${type} value` };
+  const normalized = normalizeIdentifier(type, value);
+  if (!normalized.ok) return { ok: false, reason: `Profile ref is invalid: ${normalized.reason}` };
+  return { ok: true, ref: { kind: "identifier", identifier: normalized.identifier } };
+}
+
+/** How a ref is named in messages: readable, never an echo of an attacker's megabyte. */
+export function describeRef(ref: ProfileRef): string {
+  return ref.kind === "id" ? ref.profileId : `${ref.identifier.type}:${clip(ref.identifier.value)}`;
+}
+
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
