@@ -1,5 +1,118 @@
-import { Hono } from "hono";
-import type { AppEnv } from "../shared/app-env";
+/**
+ * The Segment-compatible HTTP Tracking API (DESIGN §3): `POST /v1/batch` and one endpoint per call type.
+ * Any Segment or RudderStack client pointed at this host works unchanged.
+ */
+import {
+  type IngestResponse,
+  isPlainObject,
+  MAX_REQUEST_BYTES,
+  MESSAGE_TYPES,
+  type MessageType,
+  type RejectedMessage,
+  validateMessage,
+} from "@tessera/protocol";
+import { Hono, type MiddlewareHandler } from "hono";
+import { credentialFrom } from "../shared/basic-auth";
+import { HttpError, validationError } from "../shared/errors";
+import type { CollectorEnv } from "./collector-env";
+import { ingestCors, ingestPreflight } from "./cors";
+import { enrichMessage, requestFacts } from "./enrich";
+import { readEnvelope } from "./envelope";
+import { type IndexedMessage, type IngestDeps, ingestMessages } from "./ingest";
+import { ingestDepsFor } from "./ingest-deps";
+import { defaultLimiter, type LimiterFor, rateLimit } from "./rate-limit";
+import { readJsonBody } from "./read-body";
+import { enqueueJobs } from "./retry-jobs";
+import { workspaceForWriteKey } from "./write-key-auth";
 
-// Placeholder sub-app: replaced by the part that owns this file.
-export const collectorRoutes = new Hono<AppEnv>();
+/** Seams for tests; production uses the bindings. */
+export interface CollectorOptions {
+  limiterFor?: LimiterFor;
+  ingestDeps?: (env: Env) => IngestDeps;
+  retryQueue?: (env: Env) => Pick<Queue, "sendBatch">;
+}
+
+/** Every path and the type it implies (null: a batch). Short aliases are what Segment's own API accepts too. */
+const ROUTES: Array<[string, MessageType | null]> = [
+  ["/v1/batch", null],
+  ["/v1/b", null],
+  ...MESSAGE_TYPES.flatMap(
+    (t): Array<[string, MessageType]> => [
+      [`/v1/${t}`, t],
+      [`/v1/${t[0]}`, t],
+    ],
+  ),
+];
+
+/** Authenticates (header first, so a bad key costs no body read), then reads and checks the envelope. */
+function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEnv> {
+  return async (c, next) => {
+    const headerKey = credentialFrom(c.req.header("authorization"));
+    let workspaceId = headerKey ? await workspaceForWriteKey(c.env.DB, headerKey) : null;
+    const envelope = readEnvelope(await readJsonBody(c.req.raw, MAX_REQUEST_BYTES), pathType);
+    const writeKey = headerKey ?? envelope.writeKey;
+    workspaceId ??= await workspaceForWriteKey(c.env.DB, writeKey);
+    c.set("workspaceId", workspaceId);
+    c.set("writeKey", writeKey as string);
+    c.set("envelope", envelope);
+    await next();
+  };
+}
+
+/**
+ * The collector's sub-app with injected seams.
+ * @example const app = new Hono().route("/", createCollectorRoutes({ limiterFor: () => fakeLimiter }));
+ */
+export function createCollectorRoutes(options: CollectorOptions = {}): Hono<CollectorEnv> {
+  const depsFor = options.ingestDeps ?? ingestDepsFor;
+  const queueFor = options.retryQueue ?? ((env: Env) => env.INGEST_RETRY_QUEUE);
+  const routes = new Hono<CollectorEnv>();
+  for (const [path, pathType] of ROUTES) {
+    routes.options(path, ingestPreflight);
+    routes.post(path, ingestCors, readIngest(pathType), rateLimit(options.limiterFor ?? defaultLimiter), async (c) => {
+      const envelope = c.var.envelope;
+      const receivedAt = Date.now();
+      const facts = requestFacts(c.req.raw);
+      const valid: IndexedMessage[] = [];
+      const rejected: RejectedMessage[] = [];
+      for (const [index, raw] of envelope.messages.entries()) {
+        const result = validateMessage(raw, index, { now: receivedAt, batchSentAt: envelope.sentAt });
+        if (result.ok) valid.push({ index, message: enrichMessage(result.message, envelope, facts, receivedAt) });
+        else rejected.push(withMessageId({ index, error: result.error }, raw));
+      }
+      const report = await ingestMessages(depsFor(c.env), c.var.workspaceId, valid);
+      if (report.failed.length > 0) {
+        try {
+          await enqueueJobs(queueFor(c.env), report.failed);
+        } catch (err) {
+          // "200 means durable": what is neither stored nor queued must be sent again by the client.
+          throw new HttpError(503, "internal_error", "Events could not be stored durably; retry the request", {
+            cause: err,
+            headers: { "Retry-After": "5" },
+          });
+        }
+      }
+      if (report.rejected.length > 0) rejected.push(...report.rejected);
+      const accepted = valid.length - report.rejected.length;
+      if (accepted === 0 && rejected.length > 0) {
+        // Nothing usable: the request itself is malformed, so it gets a 4xx naming the problems.
+        rejected.sort((a, b) => a.index - b.index);
+        const reasons = rejected.slice(0, 5).map((r) => r.error);
+        const more = rejected.length > 5 ? ` (and ${rejected.length - 5} more)` : "";
+        throw validationError(`No message was accepted: ${reasons.join("; ")}${more}`);
+      }
+      if (report.rejected.length > 0) rejected.sort((a, b) => a.index - b.index);
+      const body: IngestResponse = { success: true, accepted, rejected };
+      return c.json(body, 200);
+    });
+  }
+  return routes;
+}
+
+function withMessageId(r: RejectedMessage, raw: unknown): RejectedMessage {
+  if (isPlainObject(raw) && typeof raw.messageId === "string") r.messageId = raw.messageId.slice(0, 512);
+  return r;
+}
+
+/** Mounted by `workers/app.ts`. */
+export const collectorRoutes = createCollectorRoutes();

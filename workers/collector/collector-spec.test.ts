@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { seedWorkspace } from "../test-support/seed";
+import { post, storedEvents, uid } from "./collector-test-kit";
+
+const { workspaceId, writeKey } = await seedWorkspace("spec");
+const anon = (value: string) => ({ type: "anonymous_id", value });
+
+/** One fixture per call type, as the Segment Spec shows them. */
+function fixtures(anonymousId: string) {
+  return {
+    track: { event: "Order Completed", anonymousId, properties: { revenue: 39.5, currency: "EUR" } },
+    identify: { anonymousId, traits: { name: "Jane Kim", plan: "pro" } },
+    page: { anonymousId, name: "Pricing", category: "Docs", properties: { path: "/pricing" } },
+    screen: { anonymousId, name: "Home", properties: { variation: "blue" } },
+    group: { anonymousId, groupId: "acme", traits: { employees: 42 } },
+    alias: { anonymousId, previousId: anonymousId, userId: uid("u") },
+  } as const;
+}
+
+describe("collector endpoints", () => {
+  for (const type of ["track", "identify", "page", "screen", "group"] as const) {
+    it(`stores a single ${type} call posted to /v1/${type}`, async () => {
+      const a = uid("anon");
+      const res = await post(`/v1/${type}`, fixtures(a)[type], { key: writeKey });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ success: true, accepted: 1, rejected: [] });
+      const events = await storedEvents(workspaceId, anon(a));
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ type, ...fixtures(a)[type] });
+    });
+  }
+
+  it("stores an alias call and links previousId to the user", async () => {
+    const a = uid("anon");
+    const userId = uid("user");
+    await post("/v1/track", { event: "Viewed", anonymousId: a }, { key: writeKey });
+    const res = await post("/v1/alias", { previousId: a, userId }, { key: writeKey });
+    expect(await res.json()).toEqual({ success: true, accepted: 1, rejected: [] });
+    const events = await storedEvents(workspaceId, { type: "user_id", value: userId });
+    expect(events.map((e) => e.type).sort()).toEqual(["alias", "track"]);
+  });
+
+  it("stores a batch with every call type, one profile per visitor", async () => {
+    const a = uid("anon");
+    const f = fixtures(a);
+    const batch = (["track", "identify", "page", "screen", "group"] as const).map((type) => ({ type, ...f[type] }));
+    const res = await post("/v1/batch", { batch }, { key: writeKey });
+    expect(await res.json()).toEqual({ success: true, accepted: 5, rejected: [] });
+    const events = await storedEvents(workspaceId, anon(a));
+    expect(events.map((e) => e.type).sort()).toEqual(["group", "identify", "page", "screen", "track"]);
+  });
+
+  it("accepts the short aliases /v1/t and /v1/b", async () => {
+    const a = uid("anon");
+    expect((await post("/v1/t", { event: "Short", anonymousId: a }, { key: writeKey })).status).toBe(200);
+    const res = await post("/v1/b", { batch: [{ type: "page", anonymousId: a }] }, { key: writeKey });
+    expect(await res.json()).toMatchObject({ accepted: 1 });
+    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(2);
+  });
+
+  it("takes the write key from the body when there is no Authorization header", async () => {
+    const a = uid("anon");
+    const res = await post("/v1/batch", { writeKey, batch: [{ type: "track", event: "Body Key", anonymousId: a }] });
+    expect(res.status).toBe(200);
+    const [event] = await storedEvents(workspaceId, anon(a));
+    expect(event).toMatchObject({ event: "Body Key" });
+    expect(event).not.toHaveProperty("writeKey");
+  });
+
+  it("accepts text/plain bodies (browsers avoiding the CORS preflight)", async () => {
+    const a = uid("anon");
+    const res = await post(
+      "/v1/track",
+      { writeKey, event: "Beacon", anonymousId: a },
+      { headers: { "content-type": "text/plain;charset=UTF-8" } },
+    );
+    expect(res.status).toBe(200);
+    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(1);
+  });
+
+  it("accepts gzipped JSON labelled application/x-www-form-urlencoded (RudderStack's Node SDK)", async () => {
+    const a = uid("anon");
+    const json = JSON.stringify({ batch: [{ type: "track", event: "Zipped", anonymousId: a }] });
+    const gz = await new Response(new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+    const res = await post("/v1/batch", null, {
+      key: writeKey,
+      raw: gz,
+      headers: { "content-type": "application/x-www-form-urlencoded", "content-encoding": "gzip" },
+    });
+    expect(await res.json()).toEqual({ success: true, accepted: 1, rejected: [] });
+    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(1);
+  });
+
+  it("keeps valid messages of a batch and reports the invalid ones by index", async () => {
+    const a = uid("anon");
+    const batch = [
+      { type: "track", event: "Kept", anonymousId: a, messageId: "m-ok" },
+      { type: "track", anonymousId: a, messageId: "m-bad" },
+      { type: "page", anonymousId: a },
+    ];
+    const res = await post("/v1/batch", { batch }, { key: writeKey });
+    const body = await res.json();
+    expect(res.status).toBe(200);
+    expect(body).toEqual({
+      success: true,
+      accepted: 2,
+      rejected: [{ index: 1, messageId: "m-bad", error: expect.stringMatching(/track needs an event name/) }],
+    });
+    expect((await storedEvents(workspaceId, anon(a))).map((e) => e.messageId)).not.toContain("m-bad");
+  });
+});

@@ -1,0 +1,75 @@
+/** Turning a valid client message into what a profile stores: ids, server times, request facts. */
+import type { AcceptedMessage, JsonObject, Message } from "@tessera/protocol";
+import { mergeJson } from "./context-merge";
+import type { IngestEnvelope } from "./envelope";
+
+/** What the HTTP request says about every message in it; read once per request. */
+export interface RequestFacts {
+  ip?: string;
+  userAgent?: string;
+  location?: JsonObject;
+}
+
+/** The client IP (`CF-Connecting-IP`), User-Agent and Cloudflare's geo for the request, when present. */
+export function requestFacts(request: Request): RequestFacts {
+  const facts: RequestFacts = {};
+  const ip = request.headers.get("cf-connecting-ip");
+  if (ip) facts.ip = ip;
+  const userAgent = request.headers.get("user-agent");
+  if (userAgent) facts.userAgent = userAgent;
+  const cf = (request as { cf?: Record<string, unknown> }).cf;
+  if (cf) {
+    const location: JsonObject = {};
+    for (const key of ["country", "region", "city", "timezone", "postalCode"] as const) {
+      if (typeof cf[key] === "string" && cf[key]) location[key] = cf[key];
+    }
+    for (const key of ["latitude", "longitude"] as const) {
+      const n = Number(cf[key]);
+      if (cf[key] != null && Number.isFinite(n)) location[key] = n;
+    }
+    if (Object.keys(location).length > 0) facts.location = location;
+  }
+  return facts;
+}
+
+type BatchDefaults = Pick<IngestEnvelope, "context" | "integrations" | "sentAt">;
+
+/**
+ * The stored form of `message`: `messageId` generated when absent (the idempotency key from here on),
+ * `receivedAt` from the server clock, `timestamp` corrected for client clock skew
+ * (`receivedAt − (sentAt − originalTimestamp)`, Segment's rule), the batch's context merged under the
+ * message's own, and `context.ip`/`userAgent`/`location` from the request unless the message set them.
+ */
+export function enrichMessage(
+  message: Message,
+  batch: BatchDefaults,
+  facts: RequestFacts,
+  receivedAt: number,
+): AcceptedMessage {
+  const original = message.originalTimestamp ?? message.timestamp;
+  const sentAt = message.sentAt ?? batch.sentAt;
+  let at = receivedAt;
+  if (original !== undefined) {
+    const originalMs = Date.parse(original);
+    at = sentAt !== undefined ? receivedAt - (Date.parse(sentAt) - originalMs) : originalMs;
+  }
+  const context = mergeJson(batch.context, message.context);
+  if (facts.ip && context.ip === undefined) context.ip = facts.ip;
+  if (facts.userAgent && context.userAgent === undefined) context.userAgent = facts.userAgent;
+  if (facts.location) context.location = mergeJson(facts.location, asObject(context.location));
+  const out = {
+    ...message,
+    messageId: message.messageId ?? crypto.randomUUID(),
+    timestamp: new Date(at).toISOString(),
+    receivedAt: new Date(receivedAt).toISOString(),
+    context,
+  } as AcceptedMessage;
+  if (original !== undefined) out.originalTimestamp = original;
+  if (sentAt !== undefined) out.sentAt = sentAt;
+  if (batch.integrations) out.integrations = mergeJson(batch.integrations, message.integrations);
+  return out;
+}
+
+function asObject(value: unknown): JsonObject | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
+}

@@ -1,0 +1,14 @@
+/** The pipeline's real dependencies: D1 rules, the isolate's cached identity store, ProfileDO stubs. */
+import { identityStoreFor } from "../identity/cached-identity-store";
+import { loadIdentityRules } from "../identity/rules";
+import { profileStub } from "../profile/profile-stub";
+import type { IngestDeps } from "./ingest";
+
+/** @example const report = await ingestMessages(ingestDepsFor(env), workspaceId, items); */
+export function ingestDepsFor(env: Env): IngestDeps {
+  return {
+    loadRules: (workspaceId) => loadIdentityRules(env.DB, workspaceId),
+    identity: identityStoreFor(env),
+    profile: (profileId) => profileStub(env.PROFILE, profileId),
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The ingest pipeline shared by the HTTP routes and the retry consumer: identifiers → identity graph →
+ * one Durable Object call per profile → merge folds. Whatever fails comes back as retry jobs, never lost.
+ */
+import type { AcceptedMessage, RejectedMessage } from "@tessera/protocol";
+import { extractIdentifiers } from "../identity/extract";
+import type { IdentityStore, ResolveInput } from "../identity/identity-store";
+import type { IdentityRules } from "../identity/rules";
+import type { ProfileRpc } from "../profile/profile-rpc";
+import type { IngestJob, SeenIdentifier } from "./retry-jobs";
+
+/** A merge-away chain longer than this is a cycle; the delivery is retried later instead of looping. */
+const MAX_REDIRECT_HOPS = 8;
+
+/** Everything the pipeline talks to, handed in so tests can substitute any part. */
+export interface IngestDeps {
+  loadRules(workspaceId: string): Promise<IdentityRules>;
+  identity: Pick<IdentityStore, "resolve"> & {
+    /** A profile's object answered "redirect": point cached identifiers at the survivor. */
+    redirect(workspaceId: string, from: string, to: string): void;
+    /** A profile's object answered "deleted": stop routing anything to it from cache. */
+    forgetProfile(workspaceId: string, profileId: string): void;
+  };
+  profile(profileId: string): Pick<ProfileRpc, "ingest" | "mergeInto">;
+}
+
+/** A message and its position in the request, for `rejected[].index`. */
+export interface IndexedMessage {
+  index: number;
+  message: AcceptedMessage;
+}
+
+export interface IngestReport {
+  /** Messages refused because no usable identifier was left (blocked values). */
+  rejected: RejectedMessage[];
+  /** Work that failed and must go to the retry queue before the request may be acknowledged. */
+  failed: IngestJob[];
+}
+
+/**
+ * Resolves and stores a request's valid, enriched messages. Never throws for a dependency failure:
+ * the affected work is returned in `failed` (a D1 failure fails all of it, a Durable Object failure only
+ * that profile's messages).
+ */
+export async function ingestMessages(
+  deps: IngestDeps,
+  workspaceId: string,
+  items: IndexedMessage[],
+): Promise<IngestReport> {
+  const rejected: RejectedMessage[] = [];
+  if (items.length === 0) return { rejected, failed: [] };
+  let rules: IdentityRules;
+  try {
+    rules = await deps.loadRules(workspaceId);
+  } catch (err) {
+    console.error("identity rules unavailable; queueing the batch", err);
+    return { rejected, failed: [{ kind: "resolve", workspaceId, messages: items.map((i) => i.message) }] };
+  }
+
+  const inputs: ResolveInput[] = [];
+  const kept: Array<{ message: AcceptedMessage; attributes: SeenIdentifier[]; at: number }> = [];
+  for (const { index, message } of items) {
+    const extracted = extractIdentifiers(message, rules);
+    if (extracted.identifiers.length === 0) {
+      const why = extracted.blocked.map(
+        (b) => `${b.identifier.type} ${JSON.stringify(b.identifier.value)}: ${b.reason}`,
+      );
+      rejected.push({
+        index,
+        messageId: message.messageId,
+        error: `batch[${index}]: no usable identifier (${why.join("; ") || "none given"})`,
+      });
+      continue;
+    }
+    const at = Date.parse(message.timestamp);
+    const input: ResolveInput = { messageId: message.messageId, identifiers: extracted.identifiers, at };
+    if (extracted.previousId !== undefined) input.previousId = extracted.previousId;
+    inputs.push(input);
+    kept.push({ message, at, attributes: extracted.attributes.map((a) => ({ ...a, firstSeen: at })) });
+  }
+  if (inputs.length === 0) return { rejected, failed: [] };
+
+  let outcomes: Awaited<ReturnType<IngestDeps["identity"]["resolve"]>>;
+  try {
+    outcomes = await deps.identity.resolve(workspaceId, rules, inputs);
+  } catch (err) {
+    console.error("identity resolution failed; queueing the batch", err);
+    return { rejected, failed: [{ kind: "resolve", workspaceId, messages: kept.map((k) => k.message) }] };
+  }
+
+  // One Durable Object call per profile, whatever the number of messages.
+  const byProfile = new Map<string, { messages: AcceptedMessage[]; identifiers: Map<string, SeenIdentifier> }>();
+  const merges = new Map<string, { from: string; into: string }>();
+  for (const [i, outcome] of outcomes.entries()) {
+    // Suppressed: the person asked to be forgotten. A valid message, dropped on purpose.
+    if (outcome.kind !== "profile") continue;
+    let group = byProfile.get(outcome.profileId);
+    if (!group) {
+      group = { messages: [], identifiers: new Map() };
+      byProfile.set(outcome.profileId, group);
+    }
+    const { message, at, attributes } = kept[i];
+    group.messages.push(message);
+    for (const id of [...outcome.attached, ...attributes]) {
+      const key = `${id.type}\u0000${id.value}`;
+      const seen = group.identifiers.get(key);
+      if (!seen) group.identifiers.set(key, { type: id.type, value: id.value, firstSeen: at });
+      else if (at < seen.firstSeen) seen.firstSeen = at;
+    }
+    for (const m of outcome.merged) merges.set(`${m.from}\u0000${m.into}`, m);
+  }
+
+  const work: Array<Promise<IngestJob[]>> = [];
+  for (const [profileId, group] of byProfile) {
+    const job: IngestJob = {
+      kind: "deliver",
+      workspaceId,
+      profileId,
+      messages: group.messages,
+      identifiers: [...group.identifiers.values()],
+    };
+    work.push(runJob(deps, job));
+  }
+  for (const m of merges.values()) work.push(runJob(deps, { kind: "merge", workspaceId, ...m }));
+  const failed = (await Promise.all(work)).flat();
+  return { rejected, failed };
+}
+
+/**
+ * Runs one job and returns what is left to retry (nothing when it completed).
+ * The retry consumer calls this for queued jobs; the pipeline for fresh ones.
+ */
+export async function runJob(deps: IngestDeps, job: IngestJob): Promise<IngestJob[]> {
+  if (job.kind === "resolve") {
+    const report = await ingestMessages(
+      deps,
+      job.workspaceId,
+      job.messages.map((message, index) => ({ index, message })),
+    );
+    for (const r of report.rejected) console.warn("queued message no longer has a usable identifier; dropped", r);
+    return report.failed;
+  }
+  if (job.kind === "merge") {
+    try {
+      await deps.profile(job.from).mergeInto(job.into);
+      return [];
+    } catch (err) {
+      console.error(`folding ${job.from} into ${job.into} failed; queueing`, err);
+      return [job];
+    }
+  }
+  return deliver(deps, job);
+}
+
+async function deliver(deps: IngestDeps, job: Extract<IngestJob, { kind: "deliver" }>): Promise<IngestJob[]> {
+  let profileId = job.profileId;
+  try {
+    for (let hop = 0; hop <= MAX_REDIRECT_HOPS; hop++) {
+      const outcome = await deps.profile(profileId).ingest({
+        profileId,
+        workspaceId: job.workspaceId,
+        messages: job.messages,
+        identifiers: job.identifiers,
+      });
+      if (outcome.status === "stored") return [];
+      if (outcome.status === "deleted") {
+        deps.identity.forgetProfile(job.workspaceId, profileId);
+        return [];
+      }
+      deps.identity.redirect(job.workspaceId, profileId, outcome.to);
+      profileId = outcome.to;
+    }
+    console.error(`profile ${job.profileId} redirects more than ${MAX_REDIRECT_HOPS} times; queueing`);
+  } catch (err) {
+    console.error(`storing into profile ${profileId} failed; queueing`, err);
+  }
+  return [{ ...job, profileId }];
+}

@@ -1,0 +1,87 @@
+/**
+ * Work the collector could not finish when a dependency failed, as ingest-retry queue messages.
+ * Every job is idempotent: messages carry their messageIds (a replay is deduplicated by the profile)
+ * and a merge fold can run any number of times.
+ */
+import type { AcceptedMessage, Identifier } from "@tessera/protocol";
+
+export type SeenIdentifier = Identifier & { firstSeen: number };
+
+export type IngestJob =
+  /** Identity was not resolved (D1 failed): replay the whole pipeline. */
+  | { kind: "resolve"; workspaceId: string; messages: AcceptedMessage[] }
+  /** Identity was resolved; only the write into the profile's Durable Object failed. */
+  | {
+      kind: "deliver";
+      workspaceId: string;
+      profileId: string;
+      messages: AcceptedMessage[];
+      identifiers: SeenIdentifier[];
+    }
+  /** The graph merged `from` into `into`, but folding `from`'s Durable Object failed. */
+  | { kind: "merge"; workspaceId: string; from: string; into: string };
+
+/** Below Queues' 128 KB per message, with room for metadata and the structured-clone overhead. */
+export const MAX_JOB_BYTES = 100_000;
+/** Below `sendBatch`'s 256 KB and 100 messages. */
+const MAX_SEND_BYTES = 200_000;
+const MAX_SEND_MESSAGES = 100;
+
+/** Whether a queue body is a job this version understands (bodies outlive deploys). */
+export function isIngestJob(body: unknown): body is IngestJob {
+  if (typeof body !== "object" || body === null) return false;
+  const job = body as Partial<Record<string, unknown>>;
+  if (typeof job.workspaceId !== "string") return false;
+  if (job.kind === "merge") return typeof job.from === "string" && typeof job.into === "string";
+  if (!Array.isArray(job.messages)) return false;
+  if (job.kind === "resolve") return true;
+  return job.kind === "deliver" && typeof job.profileId === "string" && Array.isArray(job.identifiers);
+}
+
+/** Splits jobs so each fits one queue message (a message is at most 32 KB, so every chunk holds at least one). */
+export function splitJobs(jobs: IngestJob[]): Array<{ job: IngestJob; bytes: number }> {
+  const out: Array<{ job: IngestJob; bytes: number }> = [];
+  for (const job of jobs) {
+    if (job.kind === "merge") {
+      out.push({ job, bytes: 200 });
+      continue;
+    }
+    const base = JSON.stringify({ ...job, messages: [] }).length;
+    let chunk: AcceptedMessage[] = [];
+    let bytes = base;
+    for (const message of job.messages) {
+      // UTF-16 length × 3 would be the worst case; JSON text is mostly ASCII, and the margin above absorbs the rest.
+      const size = JSON.stringify(message).length + 1;
+      if (chunk.length > 0 && bytes + size > MAX_JOB_BYTES) {
+        out.push({ job: { ...job, messages: chunk }, bytes });
+        chunk = [];
+        bytes = base;
+      }
+      chunk.push(message);
+      bytes += size;
+    }
+    if (chunk.length > 0) out.push({ job: { ...job, messages: chunk }, bytes });
+  }
+  return out;
+}
+
+/**
+ * Puts jobs on the ingest retry queue, in as few `sendBatch` calls as the limits allow.
+ * Throws when the queue refuses them: the caller must then not acknowledge the request.
+ */
+export async function enqueueJobs(queue: Pick<Queue, "sendBatch">, jobs: IngestJob[], delaySeconds = 0): Promise<void> {
+  const sends: Array<Array<MessageSendRequest<IngestJob>>> = [];
+  let current: Array<MessageSendRequest<IngestJob>> = [];
+  let bytes = 0;
+  for (const { job, bytes: size } of splitJobs(jobs)) {
+    if (current.length > 0 && (current.length >= MAX_SEND_MESSAGES || bytes + size > MAX_SEND_BYTES)) {
+      sends.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(delaySeconds > 0 ? { body: job, delaySeconds } : { body: job });
+    bytes += size;
+  }
+  if (current.length > 0) sends.push(current);
+  await Promise.all(sends.map((batch) => queue.sendBatch(batch)));
+}
