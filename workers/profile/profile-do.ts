@@ -10,7 +10,7 @@ import { DurableObject } from "cloudflare:workers";
 import { eventTime, insertEvent, readEventPage } from "./event-log";
 import { attachIdentifier } from "./identifier-set";
 import { dropFoldedState, exportChunks, importExport, readMergedFrom } from "./merge";
-import { applyDelta, createActive, markDeleted, markRedirect, readStatus } from "./profile-meta";
+import { applyDelta, createActive, markDeleted, markRedirect, type ProfileStatus, readStatus } from "./profile-meta";
 import type {
   AbsorbOptions,
   AbsorbOutcome,
@@ -24,7 +24,7 @@ import type {
 } from "./profile-rpc";
 import { profileStub } from "./profile-stub";
 import { profileView } from "./profile-view";
-import { migrate } from "./schema";
+import { migrate, readVersion } from "./schema";
 import { applyMessageTraits } from "./traits";
 
 /** A redirect chain longer than this is a cycle (or a bug), not a real merge history. */
@@ -34,23 +34,39 @@ const FOLD_RETRY_MS = 10_000;
 
 export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private readonly sql: SqlStorage;
+  /** False until this object's tables exist: reads of an unknown profile must not create storage. */
+  private hasSchema: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     // Synchronous SQL in the constructor runs before any request is delivered; a current object pays one read.
-    migrate(ctx.storage);
+    this.hasSchema = readVersion(this.sql) > 0;
+    if (this.hasSchema) migrate(ctx.storage);
+  }
+
+  /** The object's status; an object without tables never received anything. */
+  private status(): ProfileStatus {
+    return this.hasSchema ? readStatus(this.sql) : { kind: "missing" };
+  }
+
+  /** Creates the tables before the first write, in the same turn, so they commit together with it. */
+  private ensureSchema(): void {
+    if (this.hasSchema) return;
+    migrate(this.ctx.storage);
+    this.hasSchema = true;
   }
 
   /** Stores a batch of one profile's messages, its identifiers and trait updates, in one commit. */
   async ingest(input: IngestInput): Promise<IngestOutcome> {
-    const status = readStatus(this.sql);
+    const status = this.status();
     if (status.kind === "deleted") return { status: "deleted" };
     if (status.kind === "redirect") return { status: "redirect", to: status.to };
     if (status.kind === "active" && status.meta.profileId !== input.profileId) {
       throw new Error(`profile ${status.meta.profileId} was called as ${input.profileId}`);
     }
     const now = Date.now();
+    this.ensureSchema();
     return this.ctx.storage.transactionSync(() => {
       if (status.kind === "missing") createActive(this.sql, input.profileId, input.workspaceId, now);
       let changed = status.kind === "missing";
@@ -74,7 +90,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
 
   /** The profile view of DESIGN §5, or where it went. */
   async getProfile(): Promise<ProfileRead> {
-    const status = readStatus(this.sql);
+    const status = this.status();
     if (status.kind === "active") return { status: "ok", profile: profileView(this.sql, status.meta) };
     if (status.kind === "redirect") return { status: "redirect", to: status.to };
     return { status: status.kind };
@@ -82,7 +98,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
 
   /** One page of the timeline, newest first. */
   async listEvents(q: EventQuery): Promise<EventsRead> {
-    const status = readStatus(this.sql);
+    const status = this.status();
     if (status.kind === "redirect") return { status: "redirect", to: status.to };
     if (status.kind !== "active") return { status: status.kind };
     const page = readEventPage(this.sql, q);
@@ -96,7 +112,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
    * first survivor: merging it elsewhere later is the survivor's job.
    */
   async mergeInto(survivorId: string): Promise<void> {
-    const status = readStatus(this.sql);
+    const status = this.status();
     if (status.kind === "deleted") return;
     if (status.kind === "redirect") {
       if (status.foldPending) await this.fold(status.to);
@@ -106,6 +122,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       throw new Error(`profile ${survivorId} cannot merge into itself`);
     }
     // An object that never ingested has nothing to ship, only a redirect to leave behind.
+    this.ensureSchema();
     markRedirect(this.sql, survivorId, status.kind === "active", Date.now());
     if (status.kind === "active") await this.fold(survivorId);
   }
@@ -114,7 +131,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   async absorb(from: ProfileExport, opts: AbsorbOptions = {}): Promise<AbsorbOutcome> {
     const hops = opts.hops ?? 0;
     if (hops > MAX_HOPS) return { status: "cycle" };
-    const status = readStatus(this.sql);
+    const status = this.status();
     // An erased person's data is not resurrected by a late fold.
     if (status.kind === "deleted") return { status: "deleted" };
     if (status.kind === "redirect") {
@@ -128,6 +145,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
         ? { profileId, workspaceId: status.meta.workspaceId, exists: true }
         : { profileId, workspaceId: from.workspaceId ?? null, exists: false };
     const now = Date.now();
+    this.ensureSchema();
     this.ctx.storage.transactionSync(() => importExport(this.sql, from, self, now));
     return { status: "absorbed", into: profileId };
   }
@@ -138,19 +156,20 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
       migrate(this.ctx.storage);
+      this.hasSchema = true;
       markDeleted(this.sql, Date.now());
     });
   }
 
   /** Retries a fold that failed (e.g. the survivor was unreachable); the runtime retries a throwing alarm. */
   async alarm(): Promise<void> {
-    const status = readStatus(this.sql);
+    const status = this.status();
     if (status.kind === "redirect" && status.foldPending) await this.fold(status.to, false);
   }
 
   /** Ships the tombstoned state to `to` in chunks, then drops it and clears the pending flag in one commit. */
   private async fold(to: string, armRetry = true): Promise<void> {
-    const status = readStatus(this.sql);
+    const status = this.status();
     if (status.kind !== "redirect" || !status.foldPending) return;
     // The state is frozen: a tombstone accepts no ingest and forwards every absorb.
     const chunks = exportChunks(this.sql, status.meta, readMergedFrom(this.sql));

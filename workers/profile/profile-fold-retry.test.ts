@@ -27,9 +27,7 @@ describe("ProfileDO fold retry", () => {
     const [a, b] = [freshId("prf"), freshId("prf")];
     await profileStub(env.PROFILE, a).ingest(ingestInput(a, [track("A", at)]));
     // A redirect cycle (B points back at A) makes every absorb bounce until the hop cap refuses it.
-    await runInDurableObject<ProfileDO, void>(env.PROFILE.getByName(b), (_i, state) => {
-      markRedirect(state.storage.sql, a, false, Date.now());
-    });
+    await profileStub(env.PROFILE, b).mergeInto(a);
     const after = await runInDurableObject<ProfileDO, { pending: number; alarm: number | null; events: number }>(
       env.PROFILE.getByName(a),
       async (instance, state) => {

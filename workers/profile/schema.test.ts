@@ -7,10 +7,26 @@ import { profileStub } from "./profile-stub";
 import { migrate, readVersion, SCHEMA_VERSION } from "./schema";
 
 describe("ProfileDO schema", () => {
-  it("migrates a new object once and records the version in a table", async () => {
-    const stub = env.PROFILE.getByName(freshId("prf"));
-    const rows = await runInDurableObject<ProfileDO, Array<{ version: number }>>(stub, (_i, state) =>
-      state.storage.sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray(),
+  it("creates no tables when an unknown profile is only read", async () => {
+    const id = freshId("prf");
+    expect(await profileStub(env.PROFILE, id).getProfile()).toEqual({ status: "missing" });
+    const tables = await runInDurableObject<ProfileDO, string[]>(env.PROFILE.getByName(id), (_i, state) =>
+      state.storage.sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'",
+        )
+        .toArray()
+        .map((r) => r.name),
+    );
+    expect(tables).toEqual([]);
+  });
+
+  it("migrates on the first write and records the version in a table", async () => {
+    const id = freshId("prf");
+    await profileStub(env.PROFILE, id).ingest(ingestInput(id, []));
+    const rows = await runInDurableObject<ProfileDO, Array<{ version: number }>>(
+      env.PROFILE.getByName(id),
+      (_i, state) => state.storage.sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray(),
     );
     expect(rows).toEqual([{ version: SCHEMA_VERSION }]);
   });
@@ -40,8 +56,9 @@ describe("ProfileDO schema", () => {
   });
 
   it("reports version 0 for an empty database and refuses one newer than the code", async () => {
-    const stub = env.PROFILE.getByName(freshId("prf"));
-    await runInDurableObject<ProfileDO, void>(stub, (_i, state) => {
+    const id = freshId("prf");
+    await profileStub(env.PROFILE, id).ingest(ingestInput(id, []));
+    await runInDurableObject<ProfileDO, void>(env.PROFILE.getByName(id), (_i, state) => {
       const sql = state.storage.sql;
       sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION + 1);
       expect(() => migrate(state.storage)).toThrow(/newer than this code/);
