@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { identify, track } from "../profile/message-fixtures";
 import { profileStub } from "../profile/profile-stub";
-import { bearer, seedWorkspace } from "../test-support/seed";
+import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
 import type { SyncDeleteMessage } from "./gdpr-delete";
 import { api, store } from "./test-fixtures";
 
@@ -95,5 +95,24 @@ describe("DELETE /v1/profiles/:ref (GDPR)", () => {
     const bob = await call("/v1/profiles/anonymous_id:anon-bob");
     expect(bob.status).toBe(200);
     expect(await bob.json()).toMatchObject({ id: bystander, event_count: 1 });
+  });
+
+  it("drops later events sent to POST /v1/batch for an erased person", async () => {
+    const { writeKey, call } = await jane();
+    expect((await call("/v1/profiles/user_id:u-jane", "DELETE")).status).toBe(202);
+    const sent = await api("/v1/batch", basicAuth(writeKey), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        batch: [
+          { type: "track", event: "Came Back", userId: "u-jane" },
+          { type: "identify", anonymousId: "anon-other-device", traits: { email: "JANE@example.com" } },
+        ],
+      }),
+    });
+    expect(sent.status).toBe(200);
+    for (const ref of ["user_id:u-jane", "email:jane%40example.com", "anonymous_id:anon-other-device"]) {
+      expect((await call(`/v1/profiles/${ref}`)).status, ref).toBe(404);
+    }
   });
 });
