@@ -121,46 +121,73 @@ export function writeStatements(
         )
         .bind(workspaceId, JSON.stringify(chunk.map((c) => [c.type, c.value, c.profileId, c.firstSeen]))),
     );
-  for (const m of plan.merges) {
+  // Losers' identifiers go straight to their final survivor, so merge chains inside one batch need no ordering.
+  const repoint = [...plan.finalStates]
+    .filter(([, st]) => st.mergedInto !== null)
+    .map(([from]) => [from, finalSurvivor(plan, from)]);
+  for (const chunk of chunks(repoint))
     out.push(
-      db.prepare("UPDATE identifiers SET profile_id = ?1 WHERE profile_id = ?2").bind(m.into, m.from),
+      db
+        .prepare(
+          `UPDATE identifiers SET profile_id = json_extract(m.value, '$[1]') FROM json_each(?1) AS m
+           WHERE identifiers.profile_id = json_extract(m.value, '$[0]')`,
+        )
+        .bind(JSON.stringify(chunk)),
+    );
+  for (const chunk of chunks(plan.merges))
+    out.push(
       db
         .prepare(
           `INSERT INTO merges (id, workspace_id, from_profile, into_profile, message_id, rule, detail, created_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
+           SELECT json_extract(m.value, '$[0]'), ?1, json_extract(m.value, '$[1]'), json_extract(m.value, '$[2]'),
+                  json_extract(m.value, '$[3]'), json_extract(m.value, '$[4]'), json_extract(m.value, '$[5]'), ?2
+           FROM json_each(?3) AS m`,
         )
-        .bind(m.id, workspaceId, m.from, m.into, m.messageId, m.rule, m.detail, now),
+        .bind(
+          workspaceId,
+          now,
+          JSON.stringify(chunk.map((m) => [m.id, m.from, m.into, m.messageId, m.rule, m.detail])),
+        ),
     );
-  }
-  for (const [id, s] of plan.finalStates)
+  for (const chunk of chunks([...plan.finalStates]))
     out.push(
       db
         .prepare(
-          `UPDATE profiles SET merged_into = ?2, identifier_count = ?3, merge_count = ?4, version = version + 1
-           WHERE id = ?1 AND merged_into IS NULL`,
+          `UPDATE profiles SET merged_into = json_extract(s.value, '$[1]'), identifier_count = json_extract(s.value, '$[2]'),
+             merge_count = json_extract(s.value, '$[3]'), version = version + 1
+           FROM json_each(?1) AS s WHERE profiles.id = json_extract(s.value, '$[0]') AND profiles.merged_into IS NULL`,
         )
-        .bind(id, s.mergedInto, s.identifierCount, s.mergeCount),
+        .bind(JSON.stringify(chunk.map(([id, st]) => [id, st.mergedInto, st.identifierCount, st.mergeCount]))),
     );
-  for (const d of plan.drops)
+  const drops = new Map(
+    plan.drops.map((d) => [`${d.profileId}|${d.rule}|${d.identifier.type}|${d.identifier.value}`, d]),
+  );
+  for (const chunk of chunks([...drops.values()]))
     out.push(
       db
         .prepare(
           `INSERT INTO dropped_links (id, workspace_id, profile_id, type, value, owner_profile, message_id, rule, created_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING`,
+           SELECT lower(hex(randomblob(16))), ?1, json_extract(d.value, '$[0]'), json_extract(d.value, '$[1]'),
+                  json_extract(d.value, '$[2]'), json_extract(d.value, '$[3]'), json_extract(d.value, '$[4]'),
+                  json_extract(d.value, '$[5]'), ?2
+           FROM json_each(?3) AS d WHERE true ON CONFLICT DO NOTHING`,
         )
         .bind(
-          crypto.randomUUID(),
           workspaceId,
-          d.profileId,
-          d.identifier.type,
-          d.identifier.value,
-          d.owner,
-          d.messageId,
-          d.rule,
           now,
+          JSON.stringify(
+            chunk.map((d) => [d.profileId, d.identifier.type, d.identifier.value, d.owner, d.messageId, d.rule]),
+          ),
         ),
     );
   return out;
+}
+
+/** Where a merged-away profile's identifiers end up after every merge of the plan. */
+function finalSurvivor(plan: WritePlan, id: string): string {
+  let cur = id;
+  for (let next = plan.finalStates.get(cur)?.mergedInto; next; next = plan.finalStates.get(cur)?.mergedInto) cur = next;
+  return cur;
 }
 
 /** D1 rolled the batch back because a guard (or a uniqueness race the guards could not see) fired: read again. */

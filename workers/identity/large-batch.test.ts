@@ -1,0 +1,58 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { newId } from "../shared/ids";
+import { D1IdentityStore } from "./d1-identity-store";
+import { DEFAULT_IDENTITY_RULES } from "./rules";
+import { input, profileOf } from "./test-inputs";
+
+/** D1 that records every statement's bound parameter count and each batch() call. */
+function recordingD1() {
+  const params: number[] = [];
+  let batches = 0;
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "batch")
+        return (statements: D1PreparedStatement[]) => {
+          batches++;
+          return target.batch(statements);
+        };
+      if (prop === "prepare")
+        return (sql: string) => {
+          const statement = target.prepare(sql);
+          return new Proxy(statement, {
+            get(s, p) {
+              if (p === "bind")
+                return (...values: unknown[]) => {
+                  params.push(values.length);
+                  return s.bind(...values);
+                };
+              const v = Reflect.get(s, p, s);
+              return typeof v === "function" ? v.bind(s) : v;
+            },
+          });
+        };
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  return { db, params, batches: () => batches };
+}
+
+describe("D1IdentityStore on a full batch", () => {
+  it("resolves 2,500 visitors in one read and one write round trip, within D1's parameter limit", async () => {
+    const ws = newId("ws");
+    const { db, params, batches } = recordingD1();
+    const store = new D1IdentityStore(db);
+    const inputs = Array.from({ length: 2500 }, (_, i) =>
+      i % 10 === 0
+        ? input(`m${i}`, `anonymous_id:v${i}`, `user_id:u${i}`, `email:v${i}@x.io`)
+        : input(`m${i}`, `anonymous_id:v${i}`),
+    );
+    const outcomes = await store.resolve(ws, DEFAULT_IDENTITY_RULES, inputs);
+    expect(new Set(outcomes.map(profileOf)).size).toBe(2500);
+    expect(batches()).toBe(2);
+    expect(Math.max(...params)).toBeLessThanOrEqual(100);
+    const n = await env.DB.prepare("SELECT count(*) AS n FROM identifiers WHERE workspace_id = ?").bind(ws).first("n");
+    expect(n).toBe(3000);
+  });
+});
