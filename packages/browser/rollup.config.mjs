@@ -19,7 +19,14 @@ const typescript = {
   },
   async transform(code, id) {
     if (!id.endsWith(".ts")) return null;
-    const out = await transform(code, { loader: "ts", format: "esm", target: "es2019", sourcefile: id });
+    const out = await transform(code, {
+      loader: "ts",
+      format: "esm",
+      target: "es2019",
+      sourcefile: id,
+      // Plain `this.x = …` assignments: smaller than define semantics, and manglable (`_private` names stay visible).
+      tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
+    });
     return { code: out.code, map: out.map || null };
   },
 };

@@ -6,17 +6,18 @@ export function trackHistory(onPage: (previousUrl: string) => void): void {
   const where = () => location.pathname + location.search;
   let last = where();
   let lastUrl = location.href;
-  const check = () => {
+  const check = (previous = lastUrl) => {
     if (where() === last) return;
-    const previous = lastUrl;
     last = where();
     lastUrl = location.href;
     onPage(previous);
   };
   const push = history.pushState;
   history.pushState = function (this: History, ...args: Parameters<History["pushState"]>) {
+    // The URL being left, including any replaceState the app did since the last page call.
+    const previous = location.href;
     push.apply(this, args);
-    check();
+    check(previous);
   };
-  addEventListener("popstate", check);
+  addEventListener("popstate", () => check());
 }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Engine } from "./engine";
 import { memoryKeyValue } from "./key-value";
 import { memoryStorage, scriptedTransport } from "./test-fakes";
@@ -17,6 +17,8 @@ function setup() {
 }
 
 describe("Engine.beacon", () => {
+  afterEach(() => vi.useRealTimers());
+
   it("hands queued events to the beacon within the budget and keeps them stored until acknowledged", async () => {
     const { e, store, sent } = setup();
     for (let i = 0; i < 3; i++) e.track(`E${i}`);
@@ -31,6 +33,16 @@ describe("Engine.beacon", () => {
     await e.flush();
     expect(sent).toEqual([]);
     expect((await store.entries()).length).toBe(3);
+  });
+
+  it("resends beaconed events after five minutes, since a beacon is never acknowledged", async () => {
+    vi.useFakeTimers();
+    const { e, sent } = setup();
+    e.track("E");
+    e.beacon(() => true, 60 * 1024);
+    vi.setSystemTime(Date.now() + 300_001);
+    await e.flush();
+    expect(sent.map((s) => s.body.batch.length)).toEqual([1]);
   });
 
   it("splits bodies the browser refuses and stops at the budget", () => {

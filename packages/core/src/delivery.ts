@@ -16,8 +16,8 @@ export interface DeliveryOptions {
   retry: RetryOptions;
   maxBatchSize: number;
   maxBatchBytes: number;
-  /** How long a beaconed item is left for its beacon before regular flushes resend it, ms. */
-  beaconGrace: number;
+  /** True for items a beacon carried recently: regular flushes leave them to it for a while. */
+  inBeacon: (key: string) => boolean;
   isOnline: () => boolean;
   random: () => number;
   now: () => number;
@@ -90,7 +90,7 @@ export class Delivery {
   private async _run(): Promise<void> {
     const o = this._o;
     const now = o.now();
-    let items = (await this._queue.load(now)).filter(([, i]) => !(i.b! > now - o.beaconGrace));
+    let items = (await this._queue.load(now)).filter(([k]) => !o.inBeacon(k));
     while (items.length && o.isOnline()) {
       const batch = takeBatch(items, this._limit, o.maxBatchBytes);
       const keys = batch.map(([k]) => k);

@@ -2,7 +2,7 @@ import type { JsonObject, Message } from "@tessera/protocol";
 import { batchBody, takeBatch } from "./batch";
 import type { ConsentDecision } from "./consent";
 import { Delivery, type Lock } from "./delivery";
-import type { KeyValue } from "./key-value";
+import { KEYS, type KeyValue } from "./key-value";
 import { createMessage, type MessageFields } from "./message";
 import { uuid, warn } from "./platform";
 import { type Plugin, runPlugins } from "./plugin";
@@ -90,7 +90,7 @@ export class Engine {
       retry: { ...DEFAULT_RETRY, ...o.retry },
       maxBatchSize: o.maxBatchSize ?? 500,
       maxBatchBytes: o.maxBatchBytes ?? 480_000,
-      beaconGrace: 300_000,
+      inBeacon: (k) => k in this._beaconed(),
       isOnline: o.isOnline ?? (() => true),
       random: o.random ?? Math.random,
       now,
@@ -158,7 +158,8 @@ export class Engine {
 
   /**
    * Page is going away: hands what is queued to `send` (a beacon) synchronously, in bodies within `budget`
-   * characters, halving any the platform refuses. Sent items stay stored until a later flush is acknowledged.
+   * characters, halving any the platform refuses. Sent items stay stored: a regular flush resends them after
+   * 5 minutes unless acknowledged (at-least-once; the server deduplicates on messageId).
    */
   beacon(send: (body: string) => boolean, budget: number): void {
     if (this._consent.state !== "granted") return;
@@ -179,13 +180,32 @@ export class Engine {
       const half = Math.ceil(chunk.length / 2);
       return chunk.length > 1 && trySend(chunk.slice(0, half)) && trySend(chunk.slice(half));
     };
-    let rest = this._queue.snapshot().filter(([k, i]) => !d.inFlight.has(k) && !(i.b! > now - 300_000));
+    const marks = this._beaconed();
+    let rest = this._queue.snapshot().filter(([k]) => !d.inFlight.has(k) && !(k in marks));
     while (rest.length && budget > 200) {
       const chunk = takeBatch(rest, 500, budget);
       if (!trySend(chunk)) break;
       rest = rest.slice(chunk.length);
     }
-    this._queue.markBeaconed(sent, now);
+    // Requests in flight are keepalive fetches that outlive the page, but their acknowledgement dies with it:
+    // the next page must not resend them at once either.
+    for (const k of [...sent, ...d.inFlight]) marks[k] = now;
+    // Synchronous storage: an IndexedDB write started in pagehide is aborted with the page.
+    this._o.kv.set(KEYS.beaconed, JSON.stringify(marks));
+  }
+
+  /** Message ids a beacon carried within the last 5 minutes (older marks expire: resend, the server dedupes). */
+  private _beaconed(): Record<string, number> {
+    const now = this._o.now!();
+    const marks: Record<string, number> = {};
+    try {
+      for (const [k, t] of Object.entries(
+        JSON.parse(this._o.kv.get(KEYS.beaconed) || "{}") as Record<string, number>,
+      )) {
+        if (t > now - 300_000) marks[k] = t;
+      }
+    } catch {}
+    return marks;
   }
 
   private _enqueue(type: Message["type"], fields: MessageFields, options?: CallOptions): void {

@@ -15,6 +15,8 @@ export const KEYS = {
   userId: "tessera_user_id",
   traits: "tessera_traits",
   session: "tessera_session",
+  /** Message ids recently handed to a beacon, with when: `{id: ms}`. */
+  beaconed: "tessera_beaconed",
 } as const;
 
 /** A KeyValue in memory. */

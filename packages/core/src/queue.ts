@@ -1,13 +1,11 @@
 import type { Message } from "@tessera/protocol";
 import type { Storage } from "./storage";
 
-/** One queued message as stored: the message, when it was queued, and when it last left in a beacon. */
+/** One queued message as stored: the message and when it was queued. */
 export interface QueueItem {
   m: Message;
   /** Enqueue time, ms. */
   t: number;
-  /** Beacon time, ms: the page sent it on hide and nothing acknowledged it yet. */
-  b?: number;
 }
 
 /** Items older than this are discarded on replay (an offline week is the longest wait worth keeping). */
@@ -100,19 +98,6 @@ export class Queue {
   /** Items this page knows about, oldest first (synchronous, for pagehide). */
   snapshot(): [string, QueueItem][] {
     return this._sorted();
-  }
-
-  /** Marks items as sent by beacon so regular flushes leave them alone for a while. */
-  markBeaconed(keys: string[], now: number): void {
-    const updated: [string, QueueItem][] = [];
-    for (const k of keys) {
-      const item = this._mem.get(k);
-      if (item) {
-        item.b = now;
-        updated.push([k, { m: item.m, t: item.t, b: now }]);
-      }
-    }
-    this._store.setMany(updated).catch(() => {});
   }
 
   /** Moves every item into a new Storage (consent granted: memory buffer → IndexedDB). */

@@ -1,0 +1,14 @@
+export { batchBody, takeBatch } from "./batch";
+export type { ConsentDecision, ConsentState } from "./consent";
+export { Delivery, type DeliveryOptions, type Lock } from "./delivery";
+export { type CallOptions, Engine, type EngineOptions } from "./engine";
+export { KEYS, type KeyValue, memoryKeyValue } from "./key-value";
+export { createMessage, type MessageFields, type MessageStamp } from "./message";
+export { later, uuid, warn } from "./platform";
+export { type Plugin, type PluginStage, runPlugins } from "./plugin";
+export { ITEM_TTL_MS, Queue, type QueueItem } from "./queue";
+export { backoffDelay, classify, DEFAULT_RETRY, type Outcome, type RetryOptions } from "./retry-policy";
+export { DEFAULT_SESSION, type SessionOptions, touchSession } from "./session";
+export { memoryStorage, type Storage } from "./storage";
+export { parseRetryAfter, type Transport, type TransportResult } from "./transport";
+export { User, type UserState } from "./user";

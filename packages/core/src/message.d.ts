@@ -1,0 +1,18 @@
+import type { JsonObject, Message } from "@tessera/protocol";
+/** The call-specific fields of a message (`event`, `properties`, `traits`, `groupId`, `previousId`, `name`…). */
+export type MessageFields = Partial<Omit<Message, "type">> & JsonObject;
+/** Identity and context stamped on a message when it is created. */
+export interface MessageStamp {
+  messageId: string;
+  anonymousId: string;
+  userId: string | null;
+  timestamp: Date;
+  context: JsonObject;
+}
+/**
+ * Builds a Segment Spec message. `messageId` is the idempotency key the server deduplicates on, so retries and
+ * beacons can resend safely; `timestamp` is the client clock at call time (the server corrects skew with `sentAt`).
+ *
+ * @example createMessage("track", { event: "Signed Up" }, stamp)
+ */
+export declare function createMessage(type: Message["type"], fields: MessageFields, stamp: MessageStamp): Message;

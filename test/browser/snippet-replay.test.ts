@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openBrowser } from "./chromium";
+import { type Site, startSite } from "./site";
+
+describe("inline snippet", () => {
+  let site: Site;
+  let browser: Awaited<ReturnType<typeof openBrowser>>;
+  beforeAll(async () => {
+    site = await startSite();
+    browser = await openBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+  });
+
+  it("delivers calls made before the bundle loads, in order, with the page of the moment they were made", async () => {
+    site.scriptDelay = 1500;
+    site.page("/shop", {
+      title: "Shop",
+      loadOptions: { flushInterval: 200 },
+      script: `
+        window.stubbed = Array.isArray(tessera);
+        tessera.track("First", { n: 1 });
+        history.pushState({}, "", "/shop/item?sku=42");
+        document.title = "Item 42";
+        tessera.track("Second", { n: 2 });
+        tessera.identify("u-snippet", { plan: "pro" });`,
+    });
+    const page = await browser.context.newPage();
+    await page.goto(`${site.url}/shop?utm_campaign=spring&gclid=abc`);
+    expect(await page.evaluate(() => (window as unknown as { stubbed: boolean }).stubbed)).toBe(true);
+    await expect.poll(() => site.batches.flatMap((b) => b.body.batch).length, { timeout: 15_000 }).toBe(3);
+
+    const [first, second, identify] = site.batches.flatMap((b) => b.body.batch) as {
+      type: string;
+      event?: string;
+      userId?: string;
+      context: { page: Record<string, string>; campaign?: Record<string, string> };
+    }[];
+    expect([first.event, second.event, identify.type]).toEqual(["First", "Second", "identify"]);
+    expect(first.context.page).toMatchObject({
+      path: "/shop",
+      search: "?utm_campaign=spring&gclid=abc",
+      title: "Shop",
+    });
+    expect(first.context.campaign).toEqual({ name: "spring", gclid: "abc" });
+    expect(second.context.page).toMatchObject({ path: "/shop/item", search: "?sku=42", title: "Item 42" });
+    expect(second.context.page.url).toBe(`${site.url}/shop/item?sku=42`);
+    expect(identify.userId).toBe("u-snippet");
+    // The bundle took over the global and the snippet's guard stays set.
+    expect(await page.evaluate(() => Array.isArray((window as unknown as { tessera: unknown }).tessera))).toBe(false);
+    await page.close();
+  });
+
+  it("guards against being included twice", async () => {
+    site.scriptDelay = 0;
+    site.page("/twice", { script: "window.second = 0;" });
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error") errors.push(m.text());
+    });
+    await page.goto(`${site.url}/twice`);
+    await page.evaluate(() => {
+      // The same snippet again, as a CMS might paste it twice.
+      const s = document.createElement("script");
+      s.textContent = (document.head.querySelector("script") as HTMLScriptElement).textContent!.split("\n")[0];
+      document.head.appendChild(s);
+    });
+    expect(errors.some((e) => e.includes("included twice"))).toBe(true);
+    await page.close();
+  });
+});
