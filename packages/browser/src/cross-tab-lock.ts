@@ -7,7 +7,22 @@ import type { Lock } from "@tessera/core";
  */
 export function crossTabLock(name: string, ttl = 30_000): Lock {
   const locks = navigator.locks;
-  if (locks) return (fn) => locks.request(name, { ifAvailable: true }, (lock) => (lock ? fn() : undefined));
+  if (locks) {
+    return (fn) => {
+      let ran = false;
+      const run = () => {
+        ran = true;
+        return fn();
+      };
+      // With site data blocked, Web Locks refuse (SecurityError); the queue is then this tab's memory alone.
+      return locks
+        .request(name, { ifAvailable: true }, (lock) => (lock ? run() : undefined))
+        .catch((err) => {
+          if (ran) throw err;
+          return run();
+        });
+    };
+  }
   const me = Math.random().toString(36);
   return async (fn) => {
     let ls: globalThis.Storage | undefined;

@@ -162,7 +162,8 @@ export class Engine {
    * 5 minutes unless acknowledged (at-least-once; the server deduplicates on messageId).
    */
   beacon(send: (body: string) => boolean, budget: number): void {
-    if (this._consent.state !== "granted") return;
+    // Offline, a beacon is lost for sure: leave the events stored for the next page instead.
+    if (this._consent.state !== "granted" || this._o.isOnline?.() === false) return;
     const now = this._o.now!();
     const d = this._delivery;
     const sent: string[] = [];

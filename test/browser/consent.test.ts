@@ -1,0 +1,69 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openBrowser } from "./chromium";
+import { type PageTessera, settle } from "./page-probes";
+import { type Site, startSite } from "./site";
+
+describe("consent gate in the browser", () => {
+  let site: Site;
+  let browser: Awaited<ReturnType<typeof openBrowser>>;
+  beforeEach(async () => {
+    site = await startSite();
+    browser = await openBrowser();
+    site.page("/consent", {
+      loadOptions: { requireConsent: true, flushInterval: 100 },
+      script: 'tessera.page(); tessera.track("Before Consent");',
+    });
+  });
+  afterEach(async () => {
+    await browser?.close();
+    await site?.close();
+  });
+
+  /** Cookies, localStorage keys and IndexedDB databases the page has. */
+  const footprint = async (page: import("playwright-core").Page) => ({
+    cookies: (await browser.context.cookies()).map((c) => c.name),
+    localStorage: await page.evaluate(() => Object.keys(localStorage)),
+    databases: await page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name)),
+  });
+
+  it("stores and sends nothing while pending, then flushes the buffer when granted", async () => {
+    const page = await browser.context.newPage();
+    const requests: string[] = [];
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(`${site.url}/consent`);
+    await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.ready());
+    await settle();
+    expect(site.batches).toEqual([]);
+    expect(requests.filter((u) => u.includes("/v1/"))).toEqual([]);
+    expect(await footprint(page)).toEqual({ cookies: [], localStorage: [], databases: [] });
+
+    await page.evaluate(() =>
+      (window as unknown as { tessera: PageTessera }).tessera.setConsent("granted", { analytics: true }),
+    );
+    await expect.poll(() => site.batches.flatMap((b) => b.body.batch).length, { timeout: 10_000 }).toBe(2);
+    const [pageCall, track] = site.batches.flatMap((b) => b.body.batch) as { type: string; event?: string }[];
+    expect([pageCall.type, track.event]).toEqual(["page", "Before Consent"]);
+    const after = await footprint(page);
+    expect(after.cookies).toContain("tessera_anonymous_id");
+    expect(after.databases).toContain("tessera:wk_test");
+
+    await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.track("After Consent"));
+    await expect.poll(() => site.batches.flatMap((b) => b.body.batch).length, { timeout: 10_000 }).toBe(3);
+    const last = site.batches.at(-1)!.body.batch.at(-1) as { context: Record<string, unknown> };
+    expect(last.context.consent).toEqual({ categoryPreferences: { analytics: true } });
+  });
+
+  it("drops buffered and later events when denied, still storing nothing", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${site.url}/consent`);
+    await page.evaluate(() => {
+      const t = (window as unknown as { tessera: PageTessera }).tessera;
+      t.setConsent("denied");
+      t.track("After Denial");
+      return t.flush();
+    });
+    await settle();
+    expect(site.batches).toEqual([]);
+    expect(await footprint(page)).toEqual({ cookies: [], localStorage: [], databases: [] });
+  });
+});

@@ -1,0 +1,21 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+
+const DIST = path.join(import.meta.dirname, "../../packages/browser/dist");
+const gzip = (file: string) => gzipSync(readFileSync(path.join(DIST, file)), { level: 9 }).length;
+
+/** The byte budget of reference/sdk.md §4.1 (gzip -9), checked on the files `npm run build` makes. */
+describe("SDK size budget", () => {
+  it("keeps the script-tag IIFE, idb-keyval included, within 8,000 B gzip", () => {
+    expect(gzip("tessera.min.js")).toBeLessThanOrEqual(8000);
+  });
+  it("keeps the inline snippet within 700 B gzip", () => {
+    expect(gzip("snippet.min.js")).toBeLessThanOrEqual(700);
+  });
+  it("ships no eval or new Function (CSP without unsafe-eval)", () => {
+    const source = readFileSync(path.join(DIST, "tessera.min.js"), "utf8");
+    expect(source).not.toMatch(/\beval\(|new Function\(/);
+  });
+});
