@@ -33,6 +33,7 @@ describe("with cookies and site data blocked", () => {
       } catch {
         localStorageThrows = true;
       }
+      // biome-ignore lint/suspicious/noDocumentCookie: probing that the browser blocks cookie writes.
       document.cookie = "probe=1";
       const idb = await new Promise<string>((resolve) => {
         try {
@@ -48,7 +49,7 @@ describe("with cookies and site data blocked", () => {
     expect(blocked).toEqual({ localStorageThrows: true, cookie: "", idb: expect.not.stringMatching("opened") });
 
     await expect.poll(() => site.batches.flatMap((b) => b.body.batch).length, { timeout: 10_000 }).toBe(3);
-    const messages = site.batches.flatMap((b) => b.body.batch) as {
+    const messages = site.batches.flatMap((b) => b.body.batch) as unknown as {
       type: string;
       anonymousId: string;
       userId?: string;

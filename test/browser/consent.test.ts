@@ -49,7 +49,7 @@ describe("consent gate in the browser", () => {
 
     await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.track("After Consent"));
     await expect.poll(() => site.batches.flatMap((b) => b.body.batch).length, { timeout: 10_000 }).toBe(3);
-    const last = site.batches.at(-1)!.body.batch.at(-1) as { context: Record<string, unknown> };
+    const last = site.batches.at(-1)!.body.batch.at(-1) as unknown as { context: Record<string, unknown> };
     expect(last.context.consent).toEqual({ categoryPreferences: { analytics: true } });
   });
 

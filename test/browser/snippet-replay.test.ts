@@ -32,7 +32,7 @@ describe("inline snippet", () => {
     expect(await page.evaluate(() => (window as unknown as { stubbed: boolean }).stubbed)).toBe(true);
     await expect.poll(() => site.batches.flatMap((b) => b.body.batch).length, { timeout: 15_000 }).toBe(3);
 
-    const [first, second, identify] = site.batches.flatMap((b) => b.body.batch) as {
+    const [first, second, identify] = site.batches.flatMap((b) => b.body.batch) as unknown as {
       type: string;
       event?: string;
       userId?: string;

@@ -31,7 +31,7 @@ describe("SPA history tracking", () => {
     await settle();
     await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.flush());
 
-    const pages = site.batches.flatMap((b) => b.body.batch).filter((m) => m.type === "page") as {
+    const pages = site.batches.flatMap((b) => b.body.batch).filter((m) => m.type === "page") as unknown as {
       properties: { path: string; referrer: string };
     }[];
     expect(pages.map((p) => p.properties.path)).toEqual(["/app", "/app/one", "/app/two"]);
