@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { seedWorkspace } from "../test-support/seed";
+import { storedEvents, uid } from "./collector-test-kit";
+import { postWith } from "./test-app";
+
+const { workspaceId, writeKey } = await seedWorkspace("rate-limit");
+const body = (a: string) => ({ batch: [{ type: "track", event: "Limited", anonymousId: a }] });
+
+describe("rate limit per write key", () => {
+  it("answers 429 with Retry-After and stores nothing when the key is over its limit", async () => {
+    const a = uid("anon");
+    const keys: string[] = [];
+    const limiterFor = () => ({
+      limit: async ({ key }: { key: string }) => {
+        keys.push(key);
+        return { success: false };
+      },
+    });
+    const res = await postWith({ limiterFor }, "/v1/batch", body(a), writeKey);
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("10");
+    expect(await res.json()).toEqual({
+      error: { code: "rate_limit_error", message: expect.stringMatching(/Too many requests/) },
+    });
+    expect(keys).toEqual([writeKey]);
+    expect(await storedEvents(workspaceId, { type: "anonymous_id", value: a })).toEqual([]);
+  });
+
+  it("lets the request through when the key is under its limit", async () => {
+    const a = uid("anon");
+    const res = await postWith(
+      { limiterFor: () => ({ limit: async () => ({ success: true }) }) },
+      "/v1/batch",
+      body(a),
+      writeKey,
+    );
+    expect(res.status).toBe(200);
+    expect(await storedEvents(workspaceId, { type: "anonymous_id", value: a })).toHaveLength(1);
+  });
+
+  it("lets traffic through when the limiter itself fails (approximate abuse control must not lose events)", async () => {
+    const a = uid("anon");
+    const limiterFor = () => ({
+      limit: async (): Promise<RateLimitOutcome> => {
+        throw new Error("binding down");
+      },
+    });
+    const res = await postWith({ limiterFor }, "/v1/batch", body(a), writeKey);
+    expect(res.status).toBe(200);
+  });
+
+  it("uses the WRITE_KEY_RATE_LIMIT binding by default", async () => {
+    const a = uid("anon");
+    const res = await postWith({}, "/v1/batch", body(a), writeKey);
+    expect(res.status).toBe(200);
+  });
+});
