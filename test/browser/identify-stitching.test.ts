@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, startDevServer } from "../support/dev-server";
+import { openBrowser } from "./chromium";
+import type { PageTessera } from "./page-probes";
+import { readEvents, readProfile } from "./profile-api";
+
+describe("anonymous browsing, then identify on login (against npm run dev)", () => {
+  let server: DevServer;
+  let browser: Awaited<ReturnType<typeof openBrowser>>;
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startDevServer(), openBrowser()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("shows one profile holding the anonymous history and the traits", async () => {
+    const page = await browser.context.newPage();
+    // The dev server's demo page: the inline snippet with the dev write key.
+    await page.goto(`${server.url}/demo`);
+    const anonymousId = await page.evaluate(async () => {
+      const t = (window as unknown as { tessera: PageTessera }).tessera;
+      await t.ready();
+      t.track("Product Viewed", { sku: "SKU-1" });
+      t.track("Added to Cart", { sku: "SKU-1" });
+      await t.flush();
+      const id = t.user()!.anonymousId;
+      t.identify("user-browser-1", { email: "Browser.Person@Example.com", name: "Browser Person" });
+      await t.flush();
+      return id;
+    });
+
+    await expect
+      .poll(async () => (await readProfile(server, "user_id:user-browser-1"))?.event_count, { timeout: 15_000 })
+      .toBe(4);
+    const profile = (await readProfile(server, "user_id:user-browser-1"))!;
+    expect(profile.traits).toMatchObject({ email: "Browser.Person@Example.com", name: "Browser Person" });
+    expect(profile.identifiers.map((i) => `${i.type}:${i.value}`).sort()).toEqual(
+      [`anonymous_id:${anonymousId}`, "email:browser.person@example.com", "user_id:user-browser-1"].sort(),
+    );
+    expect((await readProfile(server, `anonymous_id:${anonymousId}`))?.id).toBe(profile.id);
+    const names = (await readEvents(server, profile.id)).map((e) => e.event ?? e.type);
+    expect(names).toEqual(["identify", "Added to Cart", "Product Viewed", "page"]);
+  });
+});
