@@ -27,9 +27,10 @@ export function fakeQueue(fail = false) {
   const sent: unknown[] = [];
   return {
     sent,
-    async sendBatch(messages: Iterable<MessageSendRequest>): Promise<void> {
+    async sendBatch(messages: Iterable<MessageSendRequest>): Promise<QueueSendBatchResponse> {
       if (fail) throw new Error("queue unavailable");
       for (const m of messages) sent.push(m.body);
+      return { metadata: { metrics: { backlogCount: sent.length, backlogBytes: 0 } } };
     },
   };
 }
