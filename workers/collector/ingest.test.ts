@@ -1,0 +1,165 @@
+import type { AcceptedMessage, Identifier } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import type { ResolveInput, ResolveOutcome } from "../identity/identity-store";
+import { DEFAULT_IDENTITY_RULES } from "../identity/rules";
+import type { IngestInput, IngestOutcome } from "../profile/profile-rpc";
+import { type IngestDeps, ingestMessages } from "./ingest";
+
+const at = "2025-03-01T10:00:00.000Z";
+const msg = (id: string, anonymousId: string, extra: Partial<AcceptedMessage> = {}) =>
+  ({
+    type: "track",
+    event: "E",
+    messageId: id,
+    anonymousId,
+    timestamp: at,
+    receivedAt: at,
+    context: {},
+    ...extra,
+  }) as AcceptedMessage;
+const items = (...messages: AcceptedMessage[]) => messages.map((message, index) => ({ index, message }));
+
+/** Fakes: identity maps each anonymous id to `prf_<id>` unless told otherwise; profiles record their calls. */
+function fakes(options: {
+  outcome?: (input: ResolveInput) => ResolveOutcome;
+  ingest?: (id: string, input: IngestInput) => IngestOutcome;
+  mergeFails?: boolean;
+}) {
+  const calls: Array<{ id: string; input: IngestInput }> = [];
+  const merges: Array<[string, string]> = [];
+  const redirects: Array<[string, string]> = [];
+  const forgotten: string[] = [];
+  const resolves: ResolveInput[][] = [];
+  const deps: IngestDeps = {
+    loadRules: async () => DEFAULT_IDENTITY_RULES,
+    identity: {
+      async resolve(_ws, _rules, inputs) {
+        resolves.push(inputs);
+        return inputs.map(
+          options.outcome ??
+            ((input) => ({
+              kind: "profile",
+              profileId: `prf_${input.identifiers[0].value}`,
+              created: true,
+              attached: input.identifiers,
+              dropped: [],
+              merged: [],
+            })),
+        );
+      },
+      redirect: (_ws, from, to) => redirects.push([from, to]),
+      forgetProfile: (_ws, id) => forgotten.push(id),
+    },
+    profile: (id) => ({
+      async ingest(input) {
+        calls.push({ id, input });
+        return options.ingest?.(id, input) ?? { status: "stored", inserted: input.messages.length, duplicates: 0 };
+      },
+      async mergeInto(into) {
+        if (options.mergeFails) throw new Error("fold failed");
+        merges.push([id, into]);
+      },
+    }),
+  };
+  return { deps, calls, merges, redirects, forgotten, resolves };
+}
+
+describe("ingestMessages", () => {
+  it("resolves the batch in one call and makes one Durable Object call per profile", async () => {
+    const f = fakes({});
+    const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "b"), msg("m3", "a")));
+    expect(report).toEqual({ rejected: [], failed: [] });
+    expect(f.resolves).toHaveLength(1);
+    expect(f.calls.map((c) => [c.id, c.input.messages.map((m) => m.messageId)])).toEqual([
+      ["prf_a", ["m1", "m3"]],
+      ["prf_b", ["m2"]],
+    ]);
+    expect(f.calls[0].input).toMatchObject({ profileId: "prf_a", workspaceId: "ws" });
+    expect(f.calls[0].input.identifiers).toEqual([{ type: "anonymous_id", value: "a", firstSeen: Date.parse(at) }]);
+  });
+
+  it("rejects a message whose every identifier is blocked, naming the value and rule", async () => {
+    const f = fakes({});
+    const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "null")));
+    expect(report.rejected).toEqual([
+      {
+        index: 1,
+        messageId: "m2",
+        error: expect.stringMatching(/batch\[1\]: no usable identifier \(anonymous_id "null": .*blocked/),
+      },
+    ]);
+    expect(f.calls.flatMap((c) => c.input.messages.map((m) => m.messageId))).toEqual(["m1"]);
+  });
+
+  it("drops messages of suppressed (GDPR-erased) people without calling any profile", async () => {
+    const suppressed = (input: ResolveInput): ResolveOutcome => ({
+      kind: "suppressed",
+      identifier: input.identifiers[0],
+    });
+    const f = fakes({ outcome: suppressed });
+    expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({ rejected: [], failed: [] });
+    expect(f.calls).toEqual([]);
+  });
+
+  it("follows a redirect to the survivor and tells the identity cache", async () => {
+    const f = fakes({
+      ingest: (id) =>
+        id === "prf_a" ? { status: "redirect", to: "prf_s" } : { status: "stored", inserted: 1, duplicates: 0 },
+    });
+    expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({ rejected: [], failed: [] });
+    expect(f.calls.map((c) => [c.id, c.input.profileId])).toEqual([
+      ["prf_a", "prf_a"],
+      ["prf_s", "prf_s"],
+    ]);
+    expect(f.redirects).toEqual([["prf_a", "prf_s"]]);
+  });
+
+  it("drops messages for a deleted profile and forgets it in the cache", async () => {
+    const f = fakes({ ingest: () => ({ status: "deleted" }) });
+    expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({ rejected: [], failed: [] });
+    expect(f.forgotten).toEqual(["prf_a"]);
+  });
+
+  it("queues a delivery whose redirects never end instead of looping", async () => {
+    let n = 0;
+    const f = fakes({ ingest: () => ({ status: "redirect", to: `prf_hop${++n}` }) });
+    const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a")));
+    expect(report.failed).toEqual([
+      expect.objectContaining({ kind: "deliver", messages: [expect.objectContaining({ messageId: "m1" })] }),
+    ]);
+  });
+
+  it("folds each merged profile once and queues a fold that fails", async () => {
+    const merged = (input: ResolveInput): ResolveOutcome => ({
+      kind: "profile",
+      profileId: "prf_old",
+      created: false,
+      attached: input.identifiers as Identifier[],
+      dropped: [],
+      merged: [{ from: "prf_new", into: "prf_old" }],
+    });
+    const ok = fakes({ outcome: merged });
+    await ingestMessages(ok.deps, "ws", items(msg("m1", "a"), msg("m2", "b")));
+    expect(ok.merges).toEqual([["prf_new", "prf_old"]]);
+    expect(ok.calls).toHaveLength(1);
+
+    const failing = fakes({ outcome: merged, mergeFails: true });
+    const report = await ingestMessages(failing.deps, "ws", items(msg("m1", "a")));
+    expect(report.failed).toEqual([{ kind: "merge", workspaceId: "ws", from: "prf_new", into: "prf_old" }]);
+  });
+
+  it("returns the whole batch as one resolve job when the rules cannot be read", async () => {
+    const f = fakes({});
+    f.deps.loadRules = async () => {
+      throw new Error("D1 down");
+    };
+    const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "b")));
+    expect(report.failed).toEqual([
+      {
+        kind: "resolve",
+        workspaceId: "ws",
+        messages: [expect.objectContaining({ messageId: "m1" }), expect.objectContaining({ messageId: "m2" })],
+      },
+    ]);
+  });
+});
