@@ -120,6 +120,20 @@ describe("validateMessage", () => {
     expect(validateMessage(raw, 0, { now: NOW, batchSentAt: "2025-06-03T12:00:05Z" }).ok).toBe(true);
   });
 
+  it("measures size as serialised UTF-8: escapes count, a message just under the limit passes", () => {
+    const base = JSON.stringify({
+      type: "track",
+      event: "Signed Up",
+      anonymousId: "a1",
+      properties: { blob: "" },
+    }).length;
+    expect(ok(track({ properties: { blob: "x".repeat(MAX_MESSAGE_BYTES - base) } })).ok).toBe(true);
+    expect(ok(track({ properties: { blob: "x".repeat(MAX_MESSAGE_BYTES - base + 1) } })).ok).toBe(false);
+    // 6,000 control characters are 6,000 UTF-16 units but 36,000 bytes once escaped as \u0001.
+    const escaped = ok(track({ properties: { blob: "\u0001".repeat(6000) } }));
+    expect(escaped.ok === false && escaped.error).toMatch(/over the 32768-byte limit \(36\d{3} bytes/);
+  });
+
   it("accepts unicode text and nesting exactly at the limit", () => {
     const r = ok(track({ event: "Achat réussi 🎉", properties: nested(MAX_PROPERTY_DEPTH - 1) as object }));
     expect(r.ok).toBe(true);

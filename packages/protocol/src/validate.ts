@@ -49,19 +49,38 @@ export function parseIsoTimestamp(value: string): number | null {
  * Walks a JSON tree once: the first forbidden key or nesting past {@link MAX_PROPERTY_DEPTH}, as a reason, or null.
  * @example inspectTree({ a: { __proto__: 1 } }, "properties") // 'key "__proto__" is not allowed (at properties.a)'
  */
-export function inspectTree(value: unknown, path: string, depth = 1): string | null {
-  if (typeof value !== "object" || value === null) return null;
+export function inspectTree(value: unknown, path: string): string | null {
+  return walk(value, path, 1, { units: 0 });
+}
+
+/**
+ * The tree check, also adding to `size.units` the JSON text length the value would have without escapes:
+ * a lower bound of its UTF-8 size, and at most 6× below it (`\uXXXX`), so most messages need no serialising.
+ */
+function walk(value: unknown, path: string, depth: number, size: { units: number }): string | null {
+  if (typeof value === "string") {
+    size.units += value.length + 2;
+    return null;
+  }
+  if (typeof value !== "object" || value === null) {
+    size.units += String(value).length;
+    return null;
+  }
   if (depth > MAX_PROPERTY_DEPTH) return `${path} nests deeper than ${MAX_PROPERTY_DEPTH} levels`;
   if (Array.isArray(value)) {
+    size.units += 1 + Math.max(1, value.length);
     for (let i = 0; i < value.length; i++) {
-      const reason = inspectTree(value[i], `${path}[${i}]`, depth + 1);
+      const reason = walk(value[i], `${path}[${i}]`, depth + 1, size);
       if (reason) return reason;
     }
     return null;
   }
-  for (const key of Object.keys(value)) {
+  const keys = Object.keys(value);
+  size.units += 1 + Math.max(1, keys.length);
+  for (const key of keys) {
     if (FORBIDDEN_KEYS.has(key)) return `key "${key}" is not allowed (at ${path})`;
-    const reason = inspectTree((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1);
+    size.units += key.length + 3;
+    const reason = walk((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, size);
     if (reason) return reason;
   }
   return null;
@@ -192,10 +211,15 @@ export function validateMessage(raw: unknown, index: number, options: ValidateOp
     if (corrected > now + MAX_FUTURE_SKEW_MS) return fail("timestamp is more than 24 hours in the future");
   }
 
-  const treeError = inspectTree(msg, "message");
+  const size = { units: 0 };
+  const treeError = walk(msg, "message", 1, size);
   if (treeError) return fail(treeError);
-  const bytes = utf8Length(JSON.stringify(msg));
-  if (bytes > MAX_MESSAGE_BYTES) return fail(`message is ${bytes} bytes, over the ${MAX_MESSAGE_BYTES}-byte limit`);
+  // Small messages (almost all) are provably under the limit without being serialised.
+  if (size.units * 6 > MAX_MESSAGE_BYTES) {
+    const bytes = size.units > MAX_MESSAGE_BYTES ? size.units : utf8Length(JSON.stringify(msg));
+    if (bytes > MAX_MESSAGE_BYTES)
+      return fail(`message is over the ${MAX_MESSAGE_BYTES}-byte limit (${bytes} bytes or more)`);
+  }
   return { ok: true, message: msg as unknown as Message };
 }
 
