@@ -1,4 +1,7 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { identityStoreFor } from "../identity/cached-identity-store";
+import { profileStub } from "../profile/profile-stub";
 import { seedWorkspace } from "../test-support/seed";
 import { post, storedEvents, uid } from "./collector-test-kit";
 
@@ -107,5 +110,34 @@ describe("collector endpoints", () => {
       rejected: [{ index: 1, messageId: "m-bad", error: expect.stringMatching(/track needs an event name/) }],
     });
     expect((await storedEvents(workspaceId, anon(a))).map((e) => e.messageId)).not.toContain("m-bad");
+  });
+
+  it("answers an empty batch with nothing accepted", async () => {
+    const res = await post("/v1/batch", { batch: [] }, { key: writeKey });
+    expect(await res.json()).toEqual({ success: true, accepted: 0, rejected: [] });
+  });
+
+  it("stores numeric user ids as strings, like Segment", async () => {
+    const res = await post("/v1/track", { event: "Numeric", userId: 4242, anonymousId: uid("a") }, { key: writeKey });
+    expect(res.status).toBe(200);
+    const [event] = await storedEvents(workspaceId, { type: "user_id", value: "4242" });
+    expect(event).toMatchObject({ event: "Numeric", userId: "4242" });
+  });
+
+  it("updates the profile's traits from identify calls", async () => {
+    const userId = uid("user");
+    await post(
+      "/v1/identify",
+      { userId, traits: { plan: "free", name: "Jo" }, timestamp: "2025-01-01T00:00:00Z" },
+      { key: writeKey },
+    );
+    await post(
+      "/v1/identify",
+      { userId, traits: { plan: "pro" }, timestamp: "2025-01-02T00:00:00Z" },
+      { key: writeKey },
+    );
+    const profileId = await identityStoreFor(env).findProfile(workspaceId, { type: "user_id", value: userId });
+    const read = await profileStub(env.PROFILE, profileId ?? "").getProfile();
+    expect(read.status === "ok" && read.profile.traits).toMatchObject({ plan: "pro", name: "Jo" });
   });
 });
