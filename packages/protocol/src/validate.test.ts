@@ -30,6 +30,10 @@ describe("validateMessage", () => {
     expect(r).toEqual({ ok: true, message: { type: "group", userId: "42", groupId: "7" } });
   });
 
+  it("treats an empty userId as absent when the anonymousId is there (RudderStack before identify)", () => {
+    expect(ok(track({ userId: "" }))).toEqual({ ok: true, message: track() });
+  });
+
   it("never keeps the writeKey in the stored message", () => {
     const r = ok(track({ writeKey: "wk_secret" }));
     expect(r.ok && "writeKey" in r.message).toBe(false);
@@ -54,7 +58,7 @@ describe("validateMessage", () => {
     ["boolean anonymousId", track({ anonymousId: true }), /anonymousId must be a string or a number, got a boolean/],
     ["array userId", track({ userId: ["u"] }), /userId must be .*got an array/],
     ["empty anonymousId", track({ anonymousId: "" }), /anonymousId must not be empty/],
-    ["blank userId", track({ userId: "   " }), /userId must not be empty/],
+    ["blank userId alone", track({ anonymousId: undefined, userId: "   " }), /userId must not be empty/],
     ["newline in userId", track({ userId: "u\n1" }), /userId contains a control character/],
     ["NUL in anonymousId", track({ anonymousId: "a\u0000" }), /anonymousId contains a control character/],
     ["lone surrogate id", track({ anonymousId: "a\ud800b" }), /broken surrogate/],

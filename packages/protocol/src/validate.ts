@@ -86,6 +86,8 @@ function walk(value: unknown, path: string, depth: number, size: { units: number
   return null;
 }
 
+const EMPTY = (field: string) => `${field} must not be empty`;
+
 /** Ids may arrive as numbers (Segment coerces them); anything else but a clean, bounded string is refused. */
 function idField(msg: Record<string, unknown>, field: string): { value?: string; error?: string } {
   const raw = msg[field];
@@ -94,7 +96,7 @@ function idField(msg: Record<string, unknown>, field: string): { value?: string;
   if (typeof raw === "string") value = raw;
   else if (typeof raw === "number" && Number.isFinite(raw)) value = String(raw);
   else return { error: `${field} must be a string or a number, got ${describe(raw)}` };
-  if (value.trim() === "") return { error: `${field} must not be empty` };
+  if (value.trim() === "") return { error: EMPTY(field) };
   if (value.length > MAX_IDENTIFIER_LENGTH)
     return { error: `${field} is longer than ${MAX_IDENTIFIER_LENGTH} characters` };
   if (UNSAFE_ID_CHARS.test(value)) return { error: `${field} contains a control character or a broken surrogate` };
@@ -143,13 +145,17 @@ export function validateMessage(raw: unknown, index: number, options: ValidateOp
     return fail(`unknown type "${type.slice(0, 40)}" (expected one of ${MESSAGE_TYPES.join(", ")})`);
   }
 
+  let emptyId: string | undefined;
   for (const field of ["userId", "anonymousId"] as const) {
     const id = idField(msg, field);
-    if (id.error) return fail(id.error);
+    // Some clients send `userId: ""` before identify; that is "no user id", fine while the other id is there.
+    if (id.error === EMPTY(field)) emptyId = id.error;
+    else if (id.error) return fail(id.error);
     if (id.value === undefined) delete msg[field];
     else msg[field] = id.value;
   }
-  if (msg.userId === undefined && msg.anonymousId === undefined) return fail("userId or anonymousId is required");
+  if (msg.userId === undefined && msg.anonymousId === undefined)
+    return fail(emptyId ?? "userId or anonymousId is required");
 
   if (msg.messageId !== undefined && msg.messageId !== null) {
     if (typeof msg.messageId !== "string") return fail(`messageId must be a string, got ${describe(msg.messageId)}`);
