@@ -24,6 +24,8 @@ export interface BrowserKeyValue extends KeyValue {
  */
 export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
   const mem: Record<string, string | null> = {};
+  // Reading document.cookie is slow (tens of µs); a second-old answer is fresh enough to see other tabs' changes.
+  let cache: Record<string, [value: string | null | undefined, at: number]> = {};
   let persist = false;
   const domain = () => domainOverride ?? cookieDomain();
 
@@ -45,10 +47,20 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
     } catch {}
   };
 
+  const cached = (k: string) => {
+    const now = Date.now();
+    const hit = cache[k];
+    if (hit && now - hit[1] < 1000) return hit[0];
+    const v = stored(k);
+    cache[k] = [v, now];
+    return v;
+  };
+
   return {
-    get: (k) => (persist ? (stored(k) ?? mem[k]) : k in mem ? mem[k] : stored(k)),
+    get: (k) => (persist ? (cached(k) ?? mem[k]) : k in mem ? mem[k] : stored(k)),
     set: (k, v) => {
       mem[k] = v;
+      cache = {};
       if (persist) write(k, v);
     },
     persist: (on) => {

@@ -31,16 +31,10 @@ export function snapshotPage(referrer = document.referrer): PageSnapshot {
  */
 export function pageContext(page: PageSnapshot): JsonObject {
   const ctx: JsonObject = {
+    ...device(),
     page: { ...page, url: page.url.split("#")[0], canonical: page.canonical ?? null },
-    userAgent: navigator.userAgent,
-    locale: navigator.language,
     screen: { width: screen.width, height: screen.height, density: devicePixelRatio },
   };
-  try {
-    ctx.timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  } catch {}
-  const hints = (navigator as Navigator & { userAgentData?: { toJSON(): JsonObject } }).userAgentData;
-  if (hints) ctx.userAgentData = hints.toJSON();
   const campaign: JsonObject = {};
   new URLSearchParams(page.search).forEach((value, key) => {
     if (key.startsWith("utm_")) campaign[key === "utm_campaign" ? "name" : key.slice(4)] = value;
@@ -51,6 +45,21 @@ export function pageContext(page: PageSnapshot): JsonObject {
     break;
   }
   return ctx;
+}
+
+let fixed: JsonObject | undefined;
+
+/** What does not change while the page lives (building an Intl formatter per event is not free). */
+function device(): JsonObject {
+  if (!fixed) {
+    fixed = { userAgent: navigator.userAgent, locale: navigator.language };
+    try {
+      fixed.timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    } catch {}
+    const hints = (navigator as Navigator & { userAgentData?: { toJSON(): JsonObject } }).userAgentData;
+    if (hints) fixed.userAgentData = hints.toJSON();
+  }
+  return fixed;
 }
 
 /** The properties of a page call: Segment's automatic ones, overridable by the caller's. */

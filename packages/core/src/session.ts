@@ -16,6 +16,7 @@ export function touchSession(kv: KeyValue, now: number, o: SessionOptions): { id
   const [id, last] = (kv.get(KEYS.session) ?? "").split(".").map(Number);
   const start = !id || !last || now - last > o.timeout || now - id > o.maxLength;
   const sessionId = start ? now : id;
-  kv.set(KEYS.session, `${sessionId}.${now}`);
+  // Activity is recorded to the second at most: a storage write per event is the SDK's largest cost.
+  if (start || now - last > 1000) kv.set(KEYS.session, `${sessionId}.${now}`);
   return { id: sessionId, start };
 }
