@@ -45,8 +45,13 @@ async function startServer() {
     }
     if (url.pathname.startsWith("/v1/projects/")) {
       // Segment's settings, served locally: only the Segment.io destination, pointed at this server.
+      // The write key picks the delivery strategy: analytics-next's default (one request per event) or batching.
+      const io = { apiKey: "wk_bench", apiHost: `${req.headers.host}/v1`, protocol: "http" };
+      if (url.pathname.includes("wk_batching")) {
+        io.deliveryStrategy = { strategy: "batching", config: { size: 20, timeout: 5000 } };
+      }
       const settings = {
-        integrations: { "Segment.io": { apiKey: "wk_bench", apiHost: `${req.headers.host}/v1`, protocol: "http" } },
+        integrations: { "Segment.io": io },
         plan: {},
         metrics: { sampleRate: 0 },
         remotePlugins: [],
@@ -71,19 +76,29 @@ const SDKS = {
     },
   },
   "analytics-next": {
-    load: (
-      origin,
-    ) => `window.analytics = []; analytics._writeKey = "wk_bench"; analytics._cdn = ${JSON.stringify(origin)};
-      var s = document.createElement("script"); s.src = "/segment.js"; document.head.appendChild(s);`,
-    ready: async () => {
-      while (Array.isArray(window.analytics)) await new Promise((r) => setTimeout(r, 5));
-      await window.analytics.ready();
-    },
-    track: (n) => {
-      for (let i = 0; i < n; i++) window.analytics.track("Bench Event", { i, plan: "pro", path: location.pathname });
-    },
+    load: (origin) => segmentStub(origin, "wk_bench"),
+    ready: segmentReady,
+    track: segmentTrack,
+  },
+  "analytics-next batching": {
+    load: (origin) => segmentStub(origin, "wk_batching"),
+    ready: segmentReady,
+    track: segmentTrack,
   },
 };
+
+/** What Segment's snippet leaves behind: the write key and the CDN the standalone build fetches settings from. */
+function segmentStub(origin, writeKey) {
+  return `window.analytics = []; analytics._writeKey = "${writeKey}"; analytics._cdn = ${JSON.stringify(origin)};
+    var s = document.createElement("script"); s.src = "/segment.js"; document.head.appendChild(s);`;
+}
+async function segmentReady() {
+  while (Array.isArray(window.analytics)) await new Promise((r) => setTimeout(r, 5));
+  await window.analytics.ready();
+}
+function segmentTrack(n) {
+  for (let i = 0; i < n; i++) window.analytics.track("Bench Event", { i, plan: "pro", path: location.pathname });
+}
 
 async function metrics(cdp) {
   const { metrics } = await cdp.send("Performance.getMetrics");
