@@ -45,8 +45,10 @@ export interface Site {
 /**
  * A local website for the SDK tests: serves pages with the inline snippet and the built SDK, and records
  * `POST /v1/batch` like a collector (CORS open, `Retry-After` exposed) with scripted answers.
+ * With `idEndpointOf`, `GET /v1/id` is passed through to that Worker (cookies both ways), as a site would route
+ * its collector subdomain.
  */
-export async function startSite(): Promise<Site> {
+export async function startSite(siteOptions: { idEndpointOf?: string } = {}): Promise<Site> {
   const snippet = readFileSync(path.join(DIST, "snippet.min.js"), "utf8");
   const sdk = readFileSync(path.join(DIST, "tessera.min.js"), "utf8");
   const pages = new Map<string, PageSpec>();
@@ -72,6 +74,18 @@ export async function startSite(): Promise<Site> {
         const reply = answer.status < 300 ? { success: true, accepted: body.batch.length, rejected: [] } : {};
         res.writeHead(answer.status, { ...cors, ...answer.headers, "Content-Type": "application/json" });
         res.end(JSON.stringify(reply));
+      });
+      return;
+    }
+    if (url.pathname === "/v1/id" && siteOptions.idEndpointOf) {
+      const upstream = fetch(`${siteOptions.idEndpointOf}${req.url}`, {
+        headers: { cookie: req.headers.cookie ?? "" },
+      });
+      void upstream.then(async (r) => {
+        const headers: Record<string, string | string[]> = { "Content-Type": "application/json" };
+        const cookies = r.headers.getSetCookie();
+        if (cookies.length) headers["Set-Cookie"] = cookies;
+        res.writeHead(r.status, headers).end(await r.text());
       });
       return;
     }
