@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openBrowser } from "./chromium";
-import { type PageTessera, settle } from "./page-probes";
+import { type PageTessera, queuedCount, settle } from "./page-probes";
 import { type Site, startSite } from "./site";
 
 describe("consent gate in the browser", () => {
@@ -65,5 +65,23 @@ describe("consent gate in the browser", () => {
     await settle();
     expect(site.batches).toEqual([]);
     expect(await footprint(page)).toEqual({ cookies: [], localStorage: [], databases: [] });
+  });
+
+  it("removes its cookies, storage and queued events when consent is withdrawn", async () => {
+    site.answer(...Array.from({ length: 10 }, () => ({ status: 503 })));
+    const page = await browser.context.newPage();
+    await page.goto(`${site.url}/consent`);
+    await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.setConsent("granted"));
+    // The collector is failing, so the events stay queued in IndexedDB.
+    await expect.poll(() => site.batches.length, { timeout: 10_000 }).toBe(1);
+    expect(await queuedCount(page)).toBe(2);
+    expect((await footprint(page)).cookies).toContain("tessera_anonymous_id");
+
+    await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.setConsent("denied"));
+    await settle();
+    expect(await queuedCount(page)).toBe(0);
+    const after = await footprint(page);
+    expect({ cookies: after.cookies, localStorage: after.localStorage }).toEqual({ cookies: [], localStorage: [] });
+    expect(site.deliveredIds()).toEqual([]);
   });
 });

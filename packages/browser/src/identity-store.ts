@@ -15,6 +15,8 @@ function local(): globalThis.Storage | undefined {
 /** The browser's {@link KeyValue}, with `persist` switched on once consent allows cookies and localStorage. */
 export interface BrowserKeyValue extends KeyValue {
   persist(on: boolean): void;
+  /** Removes every key from cookies and localStorage (consent denied); memory keeps working for this page. */
+  forget(): void;
 }
 
 /**
@@ -62,6 +64,10 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
       mem[k] = v;
       cache = {};
       if (persist) write(k, v);
+    },
+    forget: () => {
+      for (const k of Object.values(KEYS)) write(k, null);
+      cache = {};
     },
     persist: (on) => {
       if (on && !persist) for (const k in mem) write(k, mem[k]);

@@ -140,7 +140,10 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
           context: () => pageContext(now()),
           library: { name: "tessera.js", version: VERSION },
           isOnline: () => navigator.onLine !== false,
-          onConsent: (d) => kv.persist(d.state === "granted"),
+          onConsent: (d) => {
+            kv.persist(d.state === "granted");
+            if (d.state === "denied") kv.forget();
+          },
         });
         kv.persist(!o.requireConsent);
         for (const p of o.plugins ?? []) e.use(p);

@@ -44,6 +44,14 @@ describe("consent gate", () => {
     });
   });
 
+  it("deletes stored events when consent is withdrawn", async () => {
+    const { e, store } = setup();
+    await e.setConsent({ state: "granted" });
+    await store.setMany([["from-an-earlier-page", { m: { type: "track", event: "Old" }, t: 1 }]]);
+    await e.setConsent({ state: "denied" });
+    expect(await store.entries()).toEqual([]);
+  });
+
   it("drops the buffer and later events when denied", async () => {
     const { e, sent, opened } = setup();
     e.track("Early");

@@ -140,12 +140,12 @@ export class Engine {
     return this._consent;
   }
 
-  /** Records a consent decision: granted persists and flushes the buffer, denied drops it. */
+  /** Records a consent decision: granted persists and flushes the buffer, denied deletes what is queued. */
   setConsent(decision: ConsentDecision): Promise<void> {
     const before = this._consent.state;
     this._consent = decision;
     this._o.onConsent?.(decision);
-    if (decision.state === "denied") this._queue.clear();
+    if (decision.state === "denied") return this._queue.clear();
     if (decision.state !== "granted") return Promise.resolve();
     if (before !== "granted") return this._queue.adopt(this._o.storage()).then(() => this.flush());
     return Promise.resolve();

@@ -111,10 +111,15 @@ export class Queue {
     return this._writing;
   }
 
-  /** Forgets everything in memory (consent denied); storage is left to the caller. */
-  clear(): void {
+  /** Deletes every queued item, this page's and stored ones (consent denied). */
+  async clear(): Promise<void> {
+    const keys = [...this._mem.keys()];
     this._mem.clear();
     this._pending = [];
+    try {
+      for (const [k] of await this._store.entries()) keys.push(k);
+    } catch {}
+    this._forget(keys);
   }
 
   private _sorted(): [string, QueueItem][] {
