@@ -7,6 +7,8 @@ function setCorsHeaders(headers: Headers, origin: string | undefined): void {
   // Credentials are only allowed with an explicit origin, so the request's own is echoed.
   headers.set("Access-Control-Allow-Origin", origin ?? "*");
   if (origin) headers.set("Access-Control-Allow-Credentials", "true");
+  // The SDK backs off by Retry-After on 429/503; cross-origin pages can only read it when exposed.
+  headers.set("Access-Control-Expose-Headers", "Retry-After");
   headers.append("Vary", "Origin");
 }
 

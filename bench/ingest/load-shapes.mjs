@@ -1,0 +1,61 @@
+// The two load shapes of the ingestion benchmark, as Segment-format batches.
+
+const iso = (ms) => new Date(ms).toISOString();
+
+/**
+ * Browser: one visitor's 20 events per batch (page views, tracks, ~10% identify calls that attach a user id
+ * and an email), a new visitor on every batch.
+ */
+export function browserBatch(runId, n) {
+  const anonymousId = `anon-${runId}-${n}`;
+  const base = Date.now() - 20_000;
+  const batch = [];
+  for (let i = 0; i < 20; i++) {
+    const common = { anonymousId, messageId: `${anonymousId}-${i}`, timestamp: iso(base + i * 1000) };
+    if (i === 10 || i === 19) {
+      batch.push({
+        ...common,
+        type: "identify",
+        userId: `user-${runId}-${n}`,
+        traits: { email: `visitor${n}.${runId}@example.com`, plan: "pro" },
+      });
+    } else if (i % 4 === 0) {
+      batch.push({ ...common, type: "page", name: "Home", properties: { path: `/p/${i}`, title: "Home" } });
+    } else {
+      batch.push({ ...common, type: "track", event: "Product Viewed", properties: { sku: `sku-${i}`, price: i * 3 } });
+    }
+  }
+  return { visitor: `anonymous_id:${anonymousId}`, body: { batch, sentAt: iso(Date.now()) } };
+}
+
+/** Server: 100 messages per batch from visitors drawn at random among 1,000. */
+export function serverBatch(runId, n, visitors = 1000) {
+  const batch = [];
+  const now = Date.now();
+  for (let i = 0; i < 100; i++) {
+    const v = Math.floor(Math.random() * visitors);
+    batch.push({
+      type: "track",
+      event: "Order Completed",
+      anonymousId: `srv-${runId}-${v}`,
+      messageId: `srv-${runId}-${n}-${i}`,
+      timestamp: iso(now - 1000 + i),
+      properties: { order_id: `o-${n}-${i}`, total: 42.5, channel: "pos" },
+    });
+  }
+  const last = batch[batch.length - 1];
+  return { visitor: `anonymous_id:${last.anonymousId}`, body: { batch, sentAt: iso(now) } };
+}
+
+/** The first batch that sees each of the server shape's 1,000 visitors, so the timed run measures steady state. */
+export function serverWarmup(runId, visitors = 1000) {
+  const batches = [];
+  for (let start = 0; start < visitors; start += 100) {
+    const batch = [];
+    for (let v = start; v < start + 100; v++) {
+      batch.push({ type: "track", event: "Warmup", anonymousId: `srv-${runId}-${v}`, messageId: `warm-${runId}-${v}` });
+    }
+    batches.push({ body: { batch } });
+  }
+  return batches;
+}
