@@ -43,8 +43,14 @@ export function serverBatch(runId, n, visitors = 1000) {
       properties: { order_id: `o-${n}-${i}`, total: 42.5, channel: "pos" },
     });
   }
+  // The last message is the latency probe: an event name of its own, so it can be found among the visitor's events.
   const last = batch[batch.length - 1];
-  return { visitor: `anonymous_id:${last.anonymousId}`, body: { batch, sentAt: iso(now) } };
+  last.event = `Probe ${n}`;
+  return {
+    visitor: `anonymous_id:${last.anonymousId}`,
+    probe: `event=${encodeURIComponent(last.event)}&`,
+    body: { batch, sentAt: iso(now) },
+  };
 }
 
 /** The first batch that sees each of the server shape's 1,000 visitors, so the timed run measures steady state. */

@@ -27,8 +27,8 @@ async function post(url, body) {
 }
 
 /** Wait until the batch's newest event shows in the profile API; returns when it did. */
-async function waitVisible(apiUrl, visitor, messageId) {
-  const url = `${apiUrl}/v1/profiles/${encodeURIComponent(visitor)}/events?limit=1`;
+async function waitVisible(apiUrl, visitor, messageId, probe = "") {
+  const url = `${apiUrl}/v1/profiles/${encodeURIComponent(visitor)}/events?${probe}limit=1`;
   for (let tries = 0; tries < 5000; tries++) {
     const res = await fetch(url, { headers: { authorization: `Bearer ${keys.secretKey}` } });
     if (res.ok) {
@@ -41,7 +41,7 @@ async function waitVisible(apiUrl, visitor, messageId) {
 }
 
 /** Send `count` batches with `CONCURRENCY` in flight; every 10th batch also measures POST→visible latency. */
-async function run(url, makeBatch, count, { apiUrl } = {}) {
+async function run(url, makeBatch, count, { apiUrl, concurrency = CONCURRENCY, probeEvery = 10 } = {}) {
   let next = 0;
   let events = 0;
   const latencies = [];
@@ -49,17 +49,17 @@ async function run(url, makeBatch, count, { apiUrl } = {}) {
   async function worker() {
     while (next < count) {
       const n = next++;
-      const { body, visitor } = makeBatch(n);
+      const { body, visitor, probe } = makeBatch(n);
       const start = performance.now();
       const answer = await post(url, body);
       events += answer.accepted;
-      if (apiUrl && n % 10 === 0) {
+      if (apiUrl && n % probeEvery === 0) {
         const last = body.batch[body.batch.length - 1];
-        latencies.push((await waitVisible(apiUrl, visitor, last.messageId)) - start);
+        latencies.push((await waitVisible(apiUrl, visitor, last.messageId, probe)) - start);
       }
     }
   }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - t0) / 1000;
   return { eventsPerSecond: events / seconds, events, seconds, latencies };
 }
@@ -98,6 +98,12 @@ async function main() {
       const a = await run(`${tessera.url}/v1/batch`, make("a"), BATCHES[shape], { apiUrl: tessera.url });
       const b = await run(`${floor.url}/floor/parse`, make("b"), BATCHES[shape]);
       const c = await run(`${floor.url}/floor/do`, make("c"), BATCHES[shape]);
+      // Latency without queueing: one sender, every batch probed.
+      const idle = await run(`${tessera.url}/v1/batch`, make("l"), 30, {
+        apiUrl: tessera.url,
+        concurrency: 1,
+        probeEvery: 1,
+      });
       results[shape] = {
         tessera_events_per_s: Math.round(a.eventsPerSecond),
         floor_parse_events_per_s: Math.round(b.eventsPerSecond),
@@ -107,6 +113,8 @@ async function main() {
         visible_p50_ms: +pct(a.latencies, 50).toFixed(1),
         visible_p99_ms: +pct(a.latencies, 99).toFixed(1),
         latency_samples: a.latencies.length,
+        idle_visible_p50_ms: +pct(idle.latencies, 50).toFixed(1),
+        idle_visible_p99_ms: +pct(idle.latencies, 99).toFixed(1),
         batches: BATCHES[shape],
         concurrency: CONCURRENCY,
       };
