@@ -5,6 +5,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium } from "../../scripts/chromium.mjs";
 
 const root = path.join(import.meta.dirname, "../..");
 const EVENTS = 1000;
@@ -111,18 +112,9 @@ async function run(name, server) {
   const sdk = SDKS[name];
   const dir = mkdtempSync(path.join(tmpdir(), "tessera-bench-"));
   const context = await chromium.launchPersistentContext(dir, {
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-quic",
-      "--disable-sync",
-    ],
+    args: CHROMIUM_ARGS,
   });
   try {
     const page = await context.newPage();
@@ -158,6 +150,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs each SDK `runs` times (interleaved) and returns medians. */
 export async function mainThreadTable(runs = 5) {
+  ensureChromium();
   const server = await startServer();
   const results = Object.fromEntries(Object.keys(SDKS).map((k) => [k, []]));
   try {

@@ -1,16 +1,8 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type BrowserContext, chromium } from "playwright-core";
-
-export const CHROMIUM = "/usr/bin/chromium";
-
-/** Installs Debian's chromium when it is missing (nothing here downloads a browser of its own). */
-export function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  execFileSync("apt-get", ["install", "-y", "chromium"], { stdio: "inherit" });
-}
+import { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium } from "../../scripts/chromium.mjs";
 
 export interface BrowserOptions {
   /** Block cookies and site data for every site (Chromium's content setting): cookies, localStorage, IndexedDB. */
@@ -34,18 +26,9 @@ export async function openBrowser(
     );
   }
   const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      "--disable-quic",
-      "--disable-sync",
-    ],
+    args: CHROMIUM_ARGS,
   });
   return {
     context,
