@@ -1,20 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser } from "./chromium";
+import { describe, expect, it } from "vitest";
+import { type OpenBrowser, useSiteAndBrowser } from "./fixtures";
 import { type PageTessera, pageErrors } from "./page-probes";
-import { type Site, startSite } from "./site";
+import type { Site } from "./site";
 
 describe("with cookies and site data blocked", () => {
   let site: Site;
-  let browser: Awaited<ReturnType<typeof openBrowser>>;
-  beforeAll(async () => {
-    site = await startSite();
-    // Chromium's "block all cookies" also denies localStorage and IndexedDB to pages.
-    browser = await openBrowser({ blockStorage: true });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
-  });
+  let browser: OpenBrowser;
+  // Chromium's "block all cookies" also denies localStorage and IndexedDB to pages.
+  useSiteAndBrowser(
+    (s, b) => {
+      site = s;
+      browser = b;
+    },
+    { blockStorage: true },
+  );
 
   it("works from memory and throws nothing into the page", async () => {
     site.page("/blocked", {

@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser } from "./chromium";
+import { describe, expect, it } from "vitest";
+import { type OpenBrowser, useSiteAndBrowser } from "./fixtures";
 import { type PageTessera, queuedCount, settle } from "./page-probes";
-import { type Site, startSite } from "./site";
+import type { Site } from "./site";
 
 describe("two tabs sharing a queue", () => {
   let site: Site;
-  let browser: Awaited<ReturnType<typeof openBrowser>>;
-  beforeAll(async () => {
-    site = await startSite();
-    browser = await openBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
+  let browser: OpenBrowser;
+  useSiteAndBrowser((s, b) => {
+    site = s;
+    browser = b;
   });
 
   it("sends every event of a stored backlog once, whichever tab flushes it", async () => {

@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../support/dev-server";
-import { openBrowser } from "./chromium";
+import { describe, expect, it } from "vitest";
+import type { DevServer } from "../support/dev-server";
+import { type OpenBrowser, useDevServerAndBrowser } from "./fixtures";
 
 describe("the /demo page of npm run dev", () => {
   let server: DevServer;
-  let browser: Awaited<ReturnType<typeof openBrowser>>;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startDevServer(), openBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+  let browser: OpenBrowser;
+  useDevServerAndBrowser((s, b) => {
+    server = s;
+    browser = b;
   });
 
   it("shows a newcomer's clicks and login arriving in their profile", async () => {

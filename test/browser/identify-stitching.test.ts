@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../support/dev-server";
-import { openBrowser } from "./chromium";
+import { describe, expect, it } from "vitest";
+import type { DevServer } from "../support/dev-server";
+import { type OpenBrowser, useDevServerAndBrowser } from "./fixtures";
 import type { PageTessera } from "./page-probes";
 import { readEvents, readProfile } from "./profile-api";
 
 describe("anonymous browsing, then identify on login (against npm run dev)", () => {
   let server: DevServer;
-  let browser: Awaited<ReturnType<typeof openBrowser>>;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startDevServer(), openBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+  let browser: OpenBrowser;
+  useDevServerAndBrowser((s, b) => {
+    server = s;
+    browser = b;
   });
 
   it("shows one profile holding the anonymous history and the traits", async () => {

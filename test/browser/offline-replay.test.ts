@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../support/dev-server";
-import { openBrowser } from "./chromium";
+import { describe, expect, it } from "vitest";
+import type { DevServer } from "../support/dev-server";
+import { type OpenBrowser, useDevServerAndBrowser } from "./fixtures";
 import { type PageTessera, queuedCount, settle } from "./page-probes";
 import { readEvents } from "./profile-api";
 
 describe("offline, reload, back online (against npm run dev)", () => {
   let server: DevServer;
-  let browser: Awaited<ReturnType<typeof openBrowser>>;
-  beforeAll(async () => {
-    [server, browser] = await Promise.all([startDevServer(), openBrowser()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
+  let browser: OpenBrowser;
+  useDevServerAndBrowser((s, b) => {
+    server = s;
+    browser = b;
   });
 
   it("delivers exactly the 50 events tracked while the network was down", async () => {

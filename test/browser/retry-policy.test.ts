@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser } from "./chromium";
+import { describe, expect, it } from "vitest";
+import { type OpenBrowser, useSiteAndBrowser } from "./fixtures";
 import { pageErrors, queuedCount, settle } from "./page-probes";
-import { type Site, startSite } from "./site";
+import type { Site } from "./site";
 
 describe("retry policy in the browser", () => {
   let site: Site;
-  let browser: Awaited<ReturnType<typeof openBrowser>>;
-  beforeAll(async () => {
-    site = await startSite();
-    browser = await openBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
+  let browser: OpenBrowser;
+  useSiteAndBrowser((s, b) => {
+    site = s;
+    browser = b;
   });
 
   it("retries a 500, waits out a 429's Retry-After, and delivers each event exactly once", async () => {

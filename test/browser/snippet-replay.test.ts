@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser } from "./chromium";
-import { type Site, startSite } from "./site";
+import { describe, expect, it } from "vitest";
+import { type OpenBrowser, useSiteAndBrowser } from "./fixtures";
+import type { Site } from "./site";
 
 describe("inline snippet", () => {
   let site: Site;
-  let browser: Awaited<ReturnType<typeof openBrowser>>;
-  beforeAll(async () => {
-    site = await startSite();
-    browser = await openBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
+  let browser: OpenBrowser;
+  useSiteAndBrowser((s, b) => {
+    site = s;
+    browser = b;
   });
 
   it("delivers calls made before the bundle loads, in order, with the page of the moment they were made", async () => {

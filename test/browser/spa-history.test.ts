@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser } from "./chromium";
+import { describe, expect, it } from "vitest";
+import { type OpenBrowser, useSiteAndBrowser } from "./fixtures";
 import { type PageTessera, settle } from "./page-probes";
-import { type Site, startSite } from "./site";
+import type { Site } from "./site";
 
 describe("SPA history tracking", () => {
   let site: Site;
-  let browser: Awaited<ReturnType<typeof openBrowser>>;
-  beforeAll(async () => {
-    site = await startSite();
-    browser = await openBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
+  let browser: OpenBrowser;
+  useSiteAndBrowser((s, b) => {
+    site = s;
+    browser = b;
   });
 
   it("sends one page call per pushState that changes the URL and none for replaceState", async () => {
