@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { adminRoutes } from "./api/admin";
-import { demoPageRoutes } from "./api/demo-page";
+import { demoPageRoutes } from "./site/demo-page";
 import { identityRulesRoutes } from "./api/identity-rules";
 import { profileRoutes } from "./api/profiles";
-import { idCookieRoutes } from "./collector/id-cookie";
+import { idCookieRoutes } from "./site/id-cookie";
 import { collectorRoutes } from "./collector/routes";
-import { sdkAssetRoutes } from "./collector/sdk-assets";
+import { sdkAssetRoutes } from "./site/sdk-assets";
 import type { AppEnv } from "./shared/app-env";
 import { errorEnvelope, notFoundEnvelope } from "./shared/error-envelope";
 

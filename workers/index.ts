@@ -1,14 +1,15 @@
 import { app } from "./app";
-import { handleIngestDeadLetter, handleIngestRetry } from "./collector/retry-consumer";
+import { handleIngestDeadLetter, handleIngestRetry } from "./ingest/retry-consumer";
 import { ProfileDO } from "./profile/profile-do";
+import { QUEUE } from "./shared/queues";
 
 export default {
   fetch: app.fetch,
   async queue(batch, env) {
     switch (batch.queue) {
-      case "tessera-ingest-retry":
+      case QUEUE.ingestRetry:
         return handleIngestRetry(batch, env);
-      case "tessera-ingest-dlq":
+      case QUEUE.ingestDeadLetter:
         return handleIngestDeadLetter(batch, env);
       default:
         console.error(`no consumer for queue ${batch.queue}; retrying`);

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { identify, track } from "../profile/message-fixtures";
 import { profileStub } from "../profile/profile-stub";
+import { identify, track } from "../test-support/messages";
 import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
+import { api, store } from "../test-support/store-messages";
 import type { SyncDeleteMessage } from "./gdpr-delete";
-import { api, store } from "./test-fixtures";
 
 afterEach(() => {
   vi.restoreAllMocks();

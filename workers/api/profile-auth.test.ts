@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { identify } from "../profile/message-fixtures";
+import { identify } from "../test-support/messages";
 import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
-import { api, store } from "./test-fixtures";
+import { api, store } from "../test-support/store-messages";
 
 async function workspaceWithProfile() {
   const ws = await seedWorkspace();

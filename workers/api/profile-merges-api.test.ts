@@ -1,8 +1,8 @@
 import type { MergeRecord, Profile, ProfileEventsPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { identify, track } from "../profile/message-fixtures";
+import { identify, track } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
-import { api, store } from "./test-fixtures";
+import { api, store } from "../test-support/store-messages";
 
 /** A visitor browses anonymously, logs in elsewhere first, then identifies on the first device: two profiles merge. */
 async function mergedVisitor() {

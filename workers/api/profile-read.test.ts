@@ -1,8 +1,8 @@
 import type { Profile } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { identify, track } from "../profile/message-fixtures";
+import { identify, track } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
-import { api, store } from "./test-fixtures";
+import { api, store } from "../test-support/store-messages";
 
 async function jane() {
   const ws = await seedWorkspace();

@@ -1,7 +1,7 @@
 import type { Profile, ProfileEventsPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { basicAuth, bearer } from "../test-support/seed";
-import { api } from "./test-fixtures";
+import { api } from "../test-support/store-messages";
 
 interface Bootstrap {
   workspace: { id: string };

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { seedWorkspace } from "../test-support/seed";
-import { post, uid } from "./collector-test-kit";
+import { post, uid } from "../test-support/worker-requests";
 
 const { workspaceId, writeKey, secretKey } = await seedWorkspace("bad-input");
 

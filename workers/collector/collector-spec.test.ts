@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { profileStub } from "../profile/profile-stub";
 import { seedWorkspace } from "../test-support/seed";
-import { post, storedEvents, uid } from "./collector-test-kit";
+import { post, storedEvents, uid } from "../test-support/worker-requests";
 
 const { workspaceId, writeKey } = await seedWorkspace("spec");
 const anon = (value: string) => ({ type: "anonymous_id", value });

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { seedWorkspace } from "../test-support/seed";
-import { post, uid } from "./collector-test-kit";
+import { post, uid } from "../test-support/worker-requests";
 
 const { writeKey } = await seedWorkspace("cors");
 

@@ -1,13 +1,14 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { IngestDeps } from "../ingest/pipeline";
+import { ingestDepsFor } from "../ingest/pipeline-deps";
+import { backoffSeconds, handleIngestDeadLetter, handleIngestRetry } from "../ingest/retry-consumer";
+import type { IngestJob } from "../ingest/retry-jobs";
+import { QUEUE } from "../shared/queues";
+import { fakeQueue, postWith } from "../test-support/collector-app";
 import { seedWorkspace } from "../test-support/seed";
-import { storedEvents, uid } from "./collector-test-kit";
-import type { IngestDeps } from "./ingest";
-import { ingestDepsFor } from "./ingest-deps";
-import { backoffSeconds, handleIngestDeadLetter, handleIngestRetry } from "./retry-consumer";
-import type { IngestJob } from "./retry-jobs";
-import { fakeQueue, postWith } from "./test-app";
+import { storedEvents, uid } from "../test-support/worker-requests";
 
 const { workspaceId, writeKey } = await seedWorkspace("durability");
 const anon = (value: string) => ({ type: "anonymous_id", value });
@@ -33,7 +34,7 @@ function batchOf(queue: string, bodies: unknown[], attempts = 1) {
 }
 
 async function replay(bodies: unknown[], deps?: IngestDeps) {
-  const batch = batchOf("tessera-ingest-retry", bodies);
+  const batch = batchOf(QUEUE.ingestRetry, bodies);
   const ctx = createExecutionContext();
   await handleIngestRetry(batch, env, deps);
   return getQueueResult(batch, ctx);
@@ -171,7 +172,7 @@ describe("ingest dead-letter consumer", () => {
     const bodies = [{ kind: "resolve", workspaceId, messages: [message] }, failing];
 
     const dlq = fakeQueue();
-    let batch = batchOf("tessera-ingest-dlq", bodies, 11);
+    let batch = batchOf(QUEUE.ingestDeadLetter, bodies, 11);
     let ctx = createExecutionContext();
     await handleIngestDeadLetter(batch, env, deps, dlq);
     let result = await getQueueResult(batch, ctx);
@@ -179,7 +180,7 @@ describe("ingest dead-letter consumer", () => {
     expect(dlq.sent).toEqual([failing]);
     expect(await storedEvents(workspaceId, anon(a))).toHaveLength(1);
 
-    batch = batchOf("tessera-ingest-dlq", [failing], 1);
+    batch = batchOf(QUEUE.ingestDeadLetter, [failing], 1);
     ctx = createExecutionContext();
     await handleIngestDeadLetter(batch, env, deps, fakeQueue(true));
     result = await getQueueResult(batch, ctx);

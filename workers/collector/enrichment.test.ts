@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { seedWorkspace } from "../test-support/seed";
-import { post, storedEvents, uid } from "./collector-test-kit";
+import { post, storedEvents, uid } from "../test-support/worker-requests";
 
 const { workspaceId, writeKey } = await seedWorkspace("enrich");
 const anon = (value: string) => ({ type: "anonymous_id", value });

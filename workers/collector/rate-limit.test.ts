@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { postWith } from "../test-support/collector-app";
 import { seedWorkspace } from "../test-support/seed";
-import { storedEvents, uid } from "./collector-test-kit";
-import { postWith } from "./test-app";
+import { storedEvents, uid } from "../test-support/worker-requests";
 
 const { workspaceId, writeKey } = await seedWorkspace("rate-limit");
 const body = (a: string) => ({ batch: [{ type: "track", event: "Limited", anonymousId: a }] });

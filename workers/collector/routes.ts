@@ -12,17 +12,17 @@ import {
   validateMessage,
 } from "@tessera/protocol";
 import { Hono, type MiddlewareHandler } from "hono";
+import { type IndexedMessage, type IngestDeps, ingestMessages } from "../ingest/pipeline";
+import { ingestDepsFor } from "../ingest/pipeline-deps";
+import { enqueueJobs } from "../ingest/retry-jobs";
 import { credentialFrom } from "../shared/basic-auth";
 import { HttpError, validationError } from "../shared/errors";
 import type { CollectorEnv } from "./collector-env";
 import { ingestCors, ingestPreflight } from "./cors";
 import { enrichMessage, requestFacts } from "./enrich";
 import { readEnvelope } from "./envelope";
-import { type IndexedMessage, type IngestDeps, ingestMessages } from "./ingest";
-import { ingestDepsFor } from "./ingest-deps";
 import { defaultLimiter, type LimiterFor, rateLimit } from "./rate-limit";
 import { readJsonBody } from "./read-body";
-import { enqueueJobs } from "./retry-jobs";
 import { workspaceForWriteKey } from "./write-key-auth";
 
 /** Seams for tests; production uses the bindings. */

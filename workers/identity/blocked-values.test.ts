@@ -2,10 +2,10 @@ import { env } from "cloudflare:workers";
 import type { AcceptedMessage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { newId } from "../shared/ids";
+import { profileOf } from "../test-support/identity-inputs";
 import { D1IdentityStore } from "./d1-identity-store";
 import { extractIdentifiers } from "./extract";
 import { DEFAULT_IDENTITY_RULES } from "./rules";
-import { profileOf } from "./test-inputs";
 
 const store = new D1IdentityStore(env.DB);
 const rules = DEFAULT_IDENTITY_RULES;

@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId } from "../shared/ids";
+import { id, input, profileOf } from "../test-support/identity-inputs";
 import { CachedIdentityStore } from "./cached-identity-store";
 import { D1IdentityStore } from "./d1-identity-store";
 import type { IdentityStore, ResolveInput } from "./identity-store";
 import { DEFAULT_IDENTITY_RULES } from "./rules";
-import { id, input, profileOf } from "./test-inputs";
 
 const rules = DEFAULT_IDENTITY_RULES;
 

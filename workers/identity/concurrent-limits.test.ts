@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId } from "../shared/ids";
+import { id, input, profileOf } from "../test-support/identity-inputs";
 import { D1IdentityStore } from "./d1-identity-store";
 import { DEFAULT_IDENTITY_RULES } from "./rules";
-import { id, input, profileOf } from "./test-inputs";
 
 const store = new D1IdentityStore(env.DB);
 const rules = DEFAULT_IDENTITY_RULES;

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { AcceptedMessage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { freshId, identify, ingestInput, track } from "./message-fixtures";
+import { freshId, identify, ingestInput, track } from "../test-support/messages";
 import type { EventQuery } from "./profile-rpc";
 import { profileStub } from "./profile-stub";
 

@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshId, ingestInput, track } from "./message-fixtures";
+import { freshId, ingestInput, track } from "../test-support/messages";
 import type { ProfileDO } from "./profile-do";
 import { markRedirect } from "./profile-meta";
 import { profileStub } from "./profile-stub";

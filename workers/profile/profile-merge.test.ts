@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshId, identify, ingestInput, track } from "./message-fixtures";
+import { freshId, identify, ingestInput, track } from "../test-support/messages";
 import type { ProfileDO } from "./profile-do";
 import { markRedirect } from "./profile-meta";
 import type { ProfileExport } from "./profile-rpc";

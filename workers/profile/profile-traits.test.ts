@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshId, identify, ingestInput, track } from "./message-fixtures";
+import { freshId, identify, ingestInput, track } from "../test-support/messages";
 import { profileStub } from "./profile-stub";
 
 async function traitsOf(id: string) {

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshId, ingestInput, track } from "./message-fixtures";
+import { freshId, ingestInput, track } from "../test-support/messages";
 import type { ProfileDO } from "./profile-do";
 import { profileStub } from "./profile-stub";
 import { migrate, readVersion, SCHEMA_VERSION } from "./schema";

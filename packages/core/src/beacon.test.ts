@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { memoryStorage, scriptedTransport } from "../test-support/fakes";
 import { Engine } from "./engine";
 import { memoryKeyValue } from "./key-value";
-import { memoryStorage, scriptedTransport } from "./test-fakes";
 
 function setup() {
   const t = scriptedTransport();

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { memoryStorage, scriptedTransport } from "../test-support/fakes";
 import { Engine, type EngineOptions } from "./engine";
 import { memoryKeyValue } from "./key-value";
-import { memoryStorage, scriptedTransport } from "./test-fakes";
 import type { TransportResult } from "./transport";
 
 function engine(answers: TransportResult[], more: Partial<EngineOptions> = {}) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { memoryStorage, scriptedTransport } from "../test-support/fakes";
 import { Engine } from "./engine";
 import { KEYS, memoryKeyValue } from "./key-value";
-import { memoryStorage, scriptedTransport } from "./test-fakes";
 
 function setup() {
   const t = scriptedTransport();

@@ -1,7 +1,7 @@
 import type { Message } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
+import { failingStorage, memoryStorage } from "../test-support/fakes";
 import { ITEM_TTL_MS, Queue } from "./queue";
-import { failingStorage, memoryStorage } from "./test-fakes";
 
 const msg = (id: string): Message => ({ type: "track", event: "E", messageId: id, anonymousId: "a" });
 

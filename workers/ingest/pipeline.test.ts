@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ResolveInput, ResolveOutcome } from "../identity/identity-store";
 import { DEFAULT_IDENTITY_RULES } from "../identity/rules";
 import type { IngestInput, IngestOutcome } from "../profile/profile-rpc";
-import { type IngestDeps, ingestMessages } from "./ingest";
+import { type IngestDeps, ingestMessages } from "./pipeline";
 
 const at = "2025-03-01T10:00:00.000Z";
 const msg = (id: string, anonymousId: string, extra: Partial<AcceptedMessage> = {}) =>

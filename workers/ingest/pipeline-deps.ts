@@ -2,7 +2,7 @@
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { loadIdentityRules } from "../identity/rules";
 import { profileStub } from "../profile/profile-stub";
-import type { IngestDeps } from "./ingest";
+import type { IngestDeps } from "./pipeline";
 
 /** @example const report = await ingestMessages(ingestDepsFor(env), workspaceId, items); */
 export function ingestDepsFor(env: Env): IngestDeps {

@@ -1,6 +1,6 @@
 /** Shorthands for identity tests: `input("m1", "anonymous_id:a", "user_id:u")`. */
 import type { Identifier } from "@tessera/protocol";
-import type { ResolveInput, ResolveOutcome } from "./identity-store";
+import type { ResolveInput, ResolveOutcome } from "../identity/identity-store";
 
 export const id = (ref: string): Identifier => {
   const at = ref.indexOf(":");

@@ -1,6 +1,6 @@
 /** Test fixtures: accepted messages and ingest inputs as the collector would hand them to a ProfileDO. */
 import type { AcceptedMessage, JsonObject } from "@tessera/protocol";
-import type { IngestInput } from "./profile-rpc";
+import type { IngestInput } from "../profile/profile-rpc";
 
 let counter = 0;
 

@@ -1,5 +1,5 @@
+import { TESSERA_MIN_JS as script } from "@tessera/browser/assets";
 import { Hono } from "hono";
-import { TESSERA_MIN_JS as script } from "../../packages/browser/dist/assets";
 import type { AppEnv } from "../shared/app-env";
 import { sha256Hex } from "../shared/hash";
 

@@ -1,9 +1,9 @@
 /** A test-only app: the collector with injected seams, mounted the way `workers/app.ts` mounts it. */
 import { env } from "cloudflare:workers";
 import { Hono } from "hono";
+import { type CollectorOptions, createCollectorRoutes } from "../collector/routes";
 import { errorEnvelope } from "../shared/error-envelope";
-import { basicAuth } from "../test-support/seed";
-import { type CollectorOptions, createCollectorRoutes } from "./routes";
+import { basicAuth } from "./seed";
 
 /** `POST path` with `body` as JSON through a collector built with `options`. */
 export function postWith(options: CollectorOptions, path: string, body: unknown, writeKey: string): Promise<Response> {

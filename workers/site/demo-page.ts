@@ -1,5 +1,5 @@
+import { SNIPPET_MIN_JS as snippet } from "@tessera/browser/assets";
 import { Hono } from "hono";
-import { SNIPPET_MIN_JS as snippet } from "../../packages/browser/dist/assets";
 import type { AppEnv } from "../shared/app-env";
 import { notFound } from "../shared/errors";
 

@@ -2,8 +2,8 @@
  * Consumers of the ingest retry queue and its dead-letter queue. Accepted messages whose Durable Object
  * or D1 write failed are replayed with backoff; nothing is ever acknowledged before it is stored.
  */
-import { type IngestDeps, runJob } from "./ingest";
-import { ingestDepsFor } from "./ingest-deps";
+import { type IngestDeps, runJob } from "./pipeline";
+import { ingestDepsFor } from "./pipeline-deps";
 import { enqueueJobs, type IngestJob, isIngestJob } from "./retry-jobs";
 
 /** Exponential backoff per attempt (10 s, 20 s, … capped at an hour): an outage gets hours to heal. */

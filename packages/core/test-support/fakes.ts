@@ -1,6 +1,6 @@
-import type { Storage } from "./storage";
-import { memoryStorage } from "./storage";
-import type { Transport, TransportResult } from "./transport";
+import type { Storage } from "../src/storage";
+import { memoryStorage } from "../src/storage";
+import type { Transport, TransportResult } from "../src/transport";
 
 /** A Transport that records bodies and answers from a script (then 200). */
 export function scriptedTransport(answers: TransportResult[] = []) {

@@ -4,7 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import type { AcceptedMessage, Identifier } from "@tessera/protocol";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { profileStub } from "../profile/profile-stub";
-import { basicAuth } from "../test-support/seed";
+import { basicAuth } from "./seed";
 
 export interface PostOptions {
   /** Write key sent as HTTP Basic user (omit to send none). */
