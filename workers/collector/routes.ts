@@ -18,7 +18,7 @@ import { enqueueJobs } from "../ingest/retry-jobs";
 import { credentialFrom } from "../shared/basic-auth";
 import { HttpError, validationError } from "../shared/errors";
 import type { CollectorEnv } from "./collector-env";
-import { ingestCors, ingestPreflight } from "./cors";
+import { ingestCors } from "./cors";
 import { enrichMessage, requestFacts } from "./enrich";
 import { readEnvelope } from "./envelope";
 import { defaultLimiter, type LimiterFor, rateLimit } from "./rate-limit";
@@ -68,8 +68,8 @@ export function createCollectorRoutes(options: CollectorOptions = {}): Hono<Coll
   const queueFor = options.retryQueue ?? ((env: Env) => env.INGEST_RETRY_QUEUE);
   const routes = new Hono<CollectorEnv>();
   for (const [path, pathType] of ROUTES) {
-    routes.options(path, ingestPreflight);
-    routes.post(path, ingestCors, readIngest(pathType), rateLimit(options.limiterFor ?? defaultLimiter), async (c) => {
+    routes.use(path, ingestCors);
+    routes.post(path, readIngest(pathType), rateLimit(options.limiterFor ?? defaultLimiter), async (c) => {
       const envelope = c.var.envelope;
       const receivedAt = Date.now();
       const facts = requestFacts(c.req.raw);

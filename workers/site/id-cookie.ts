@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
+import { cors } from "hono/cors";
 import type { AppEnv } from "../shared/app-env";
 
 /** The server-set cookie holding the anonymous id. */
@@ -16,17 +17,7 @@ const VALID_ID = /^[\w-]{8,64}$/;
  */
 export const idCookieRoutes = new Hono<AppEnv>();
 
-idCookieRoutes.use("/v1/id", async (c, next) => {
-  const origin = c.req.header("Origin");
-  if (c.req.method === "OPTIONS") {
-    c.res = new Response(null, { status: 204, headers: { "Access-Control-Allow-Methods": "GET" } });
-  } else await next();
-  if (origin) {
-    c.res.headers.set("Access-Control-Allow-Origin", origin);
-    c.res.headers.set("Access-Control-Allow-Credentials", "true");
-    c.res.headers.append("Vary", "Origin");
-  }
-});
+idCookieRoutes.use("/v1/id", cors({ origin: (origin) => origin || null, credentials: true, allowMethods: ["GET"] }));
 
 idCookieRoutes.get("/v1/id", (c) => {
   const url = new URL(c.req.url);
