@@ -1,5 +1,5 @@
 /** Turning a valid client message into what a profile stores: ids, server times, request facts. */
-import type { AcceptedMessage, JsonObject, Message } from "@tessera/protocol";
+import { type AcceptedMessage, type JsonObject, type Message, objectOrUndefined } from "@tessera/protocol";
 import { mergeJson } from "./context-merge";
 import type { IngestEnvelope } from "./envelope";
 
@@ -56,7 +56,7 @@ export function enrichMessage(
   const context = mergeJson(batch.context, message.context);
   if (facts.ip && context.ip === undefined) context.ip = facts.ip;
   if (facts.userAgent && context.userAgent === undefined) context.userAgent = facts.userAgent;
-  if (facts.location) context.location = mergeJson(facts.location, asObject(context.location));
+  if (facts.location) context.location = mergeJson(facts.location, objectOrUndefined(context.location));
   const out = {
     ...message,
     messageId: message.messageId ?? crypto.randomUUID(),
@@ -68,8 +68,4 @@ export function enrichMessage(
   if (sentAt !== undefined) out.sentAt = sentAt;
   if (batch.integrations) out.integrations = mergeJson(batch.integrations, message.integrations);
   return out;
-}
-
-function asObject(value: unknown): JsonObject | undefined {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
 }

@@ -1,4 +1,4 @@
-import { type AcceptedMessage, IDENTIFIER_TYPE_PATTERN, type Identifier, type JsonValue } from "@tessera/protocol";
+import { type AcceptedMessage, IDENTIFIER_TYPE_PATTERN, type Identifier, objectOrUndefined } from "@tessera/protocol";
 import { normalizeIdentifier } from "./normalize";
 import { blockedBy, type IdentityRules } from "./rules";
 
@@ -59,9 +59,9 @@ export function extractIdentifiers(msg: AcceptedMessage, rules: IdentityRules): 
     else out.identifiers.push(n.identifier);
   };
 
-  const context = asObject(msg.context);
-  const contextTraits = asObject(context?.traits);
-  const traits = msg.type === "identify" ? asObject(msg.traits) : undefined;
+  const context = objectOrUndefined(msg.context);
+  const contextTraits = objectOrUndefined(context?.traits);
+  const traits = msg.type === "identify" ? objectOrUndefined(msg.traits) : undefined;
 
   add("user_id", msg.userId);
   add("anonymous_id", msg.anonymousId);
@@ -78,11 +78,11 @@ export function extractIdentifiers(msg: AcceptedMessage, rules: IdentityRules): 
     add(field, traits?.[field]);
     add(field, contextTraits?.[field]);
   }
-  add("device_id", asObject(context?.device)?.id);
+  add("device_id", objectOrUndefined(context?.device)?.id);
   const externalIds = context?.externalIds;
   if (Array.isArray(externalIds)) {
     for (const ext of externalIds) {
-      const e = asObject(ext);
+      const e = objectOrUndefined(ext);
       if (!e || e.id === undefined || e.id === null) continue;
       const type = typeof e.type === "string" ? e.type.trim().toLowerCase() : "";
       if (!IDENTIFIER_TYPE_PATTERN.test(type)) {
@@ -101,8 +101,4 @@ export function extractIdentifiers(msg: AcceptedMessage, rules: IdentityRules): 
   }
   if (msg.type === "group") add("group_id", msg.groupId);
   return out;
-}
-
-function asObject(v: JsonValue | undefined): { [key: string]: JsonValue } | undefined {
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? v : undefined;
 }

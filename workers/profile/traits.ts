@@ -2,7 +2,7 @@
  * Profile traits, one row per top-level key. The newest event wins per key: an identify replayed late
  * (offline SDK queue, retry) never overwrites what a newer event said. Ties go to the later arrival.
  */
-import type { AcceptedMessage, JsonObject, JsonValue } from "@tessera/protocol";
+import { type AcceptedMessage, isPlainObject, type JsonObject, type JsonValue } from "@tessera/protocol";
 
 /** One trait value with the event time (and arrival time) that set it, as exported on merge. */
 export interface TraitWrite {
@@ -16,9 +16,9 @@ export interface TraitWrite {
 export function traitSources(message: AcceptedMessage): JsonObject[] {
   const sources: JsonObject[] = [];
   const ctxTraits = message.context?.traits;
-  if (isObject(ctxTraits)) sources.push(ctxTraits);
+  if (isPlainObject(ctxTraits)) sources.push(ctxTraits);
   // identify traits come last so, within one message, they win over context.traits for the same key.
-  if (message.type === "identify" && isObject(message.traits)) sources.push(message.traits);
+  if (message.type === "identify" && isPlainObject(message.traits)) sources.push(message.traits);
   return sources;
 }
 
@@ -73,8 +73,4 @@ export function readTraitWrites(sql: SqlStorage): Required<TraitWrite>[] {
 export function readTraits(sql: SqlStorage): JsonObject {
   const rows = sql.exec<{ key: string; value: string }>("SELECT key, value FROM traits ORDER BY key").toArray();
   return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value) as JsonValue]));
-}
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

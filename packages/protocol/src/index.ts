@@ -1,4 +1,5 @@
 export * from "./identifiers";
+export * from "./json-object";
 export * from "./limits";
 export * from "./messages";
 export * from "./profile";
