@@ -5,12 +5,13 @@
 import type { Profile, ProfileEventsPage } from "@tessera/protocol";
 import { type Context, Hono } from "hono";
 import { identityStoreFor } from "../identity/cached-identity-store";
+import { followRedirects } from "../profile/follow-redirects";
 import { profileStub } from "../profile/profile-stub";
 import type { AppEnv } from "../shared/app-env";
 import { notFound, validationError } from "../shared/errors";
 import { parseEventQuery } from "./event-query";
 import { eraseProfile } from "./gdpr-delete";
-import { followRedirects, resolveProfileRef } from "./profile-lookup";
+import { resolveProfileRef } from "./profile-lookup";
 import { parseProfileRef } from "./profile-ref";
 import { requireSecretKey } from "./secret-key-auth";
 

@@ -1,4 +1,5 @@
 import { type AcceptedMessage, IDENTIFIER_TYPE_PATTERN, type Identifier, objectOrUndefined } from "@tessera/protocol";
+import { keyOf } from "./graph-snapshot";
 import { normalizeIdentifier } from "./normalize";
 import { blockedBy, type IdentityRules } from "./rules";
 
@@ -52,7 +53,7 @@ export function extractIdentifiers(msg: AcceptedMessage, rules: IdentityRules): 
       out.blocked.push({ identifier: n.identifier, reason: `${type} value is blocked by the rule /${pattern}/i` });
       return;
     }
-    const key = `${n.identifier.type}\u0000${n.identifier.value}`;
+    const key = keyOf(n.identifier);
     if (seen.has(key)) return;
     seen.add(key);
     if (type === "group_id") out.attributes.push(n.identifier);

@@ -1,4 +1,5 @@
 import type { Identifier } from "@tessera/protocol";
+import { keyOf } from "./graph-snapshot";
 
 /** Enough for the active visitors of a busy isolate; about 100 bytes an entry. */
 const DEFAULT_CAPACITY = 50_000;
@@ -31,13 +32,13 @@ export class IdentityCache {
 
   /** Rare (merges, deletes): a scan of at most `capacity` entries is cheaper than keeping a reverse index. */
   redirect(workspaceId: string, from: string, to: string): void {
-    const prefix = `${workspaceId}|`;
+    const prefix = `${workspaceId}\u0000`;
     for (const [key, profile] of this.entries)
       if (profile === from && key.startsWith(prefix)) this.entries.set(key, to);
   }
 
   forgetProfile(workspaceId: string, profileId: string): void {
-    const prefix = `${workspaceId}|`;
+    const prefix = `${workspaceId}\u0000`;
     for (const [key, profile] of this.entries)
       if (profile === profileId && key.startsWith(prefix)) this.entries.delete(key);
   }
@@ -47,4 +48,4 @@ export class IdentityCache {
   }
 }
 
-const cacheKey = (workspaceId: string, id: Identifier) => `${workspaceId}|${id.type}|${id.value}`;
+const cacheKey = (workspaceId: string, id: Identifier) => `${workspaceId}\u0000${keyOf(id)}`;

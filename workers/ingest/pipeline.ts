@@ -2,15 +2,15 @@
  * The ingest pipeline shared by the HTTP routes and the retry consumer: identifiers → identity graph →
  * one Durable Object call per profile → merge folds. Whatever fails comes back as retry jobs, never lost.
  */
+
 import type { AcceptedMessage, RejectedMessage } from "@tessera/protocol";
 import { extractIdentifiers } from "../identity/extract";
+import { keyOf } from "../identity/graph-snapshot";
 import type { IdentityStore, ResolveInput } from "../identity/identity-store";
 import type { IdentityRules } from "../identity/rules";
+import { followRedirects } from "../profile/follow-redirects";
 import type { ProfileRpc } from "../profile/profile-rpc";
 import type { IngestJob, SeenIdentifier } from "./retry-jobs";
-
-/** A merge-away chain longer than this is a cycle; the delivery is retried later instead of looping. */
-const MAX_REDIRECT_HOPS = 8;
 
 /** Everything the pipeline talks to, handed in so tests can substitute any part. */
 export interface IngestDeps {
@@ -102,7 +102,7 @@ export async function ingestMessages(
     const { message, at, attributes } = kept[i];
     group.messages.push(message);
     for (const id of [...outcome.attached, ...attributes]) {
-      const key = `${id.type}\u0000${id.value}`;
+      const key = keyOf(id);
       const seen = group.identifiers.get(key);
       if (!seen) group.identifiers.set(key, { type: id.type, value: id.value, firstSeen: at });
       else if (at < seen.firstSeen) seen.firstSeen = at;
@@ -155,22 +155,22 @@ export async function runJob(deps: IngestDeps, job: IngestJob): Promise<IngestJo
 async function deliver(deps: IngestDeps, job: Extract<IngestJob, { kind: "deliver" }>): Promise<IngestJob[]> {
   let profileId = job.profileId;
   try {
-    for (let hop = 0; hop <= MAX_REDIRECT_HOPS; hop++) {
-      const outcome = await deps.profile(profileId).ingest({
-        profileId,
-        workspaceId: job.workspaceId,
-        messages: job.messages,
-        identifiers: job.identifiers,
-      });
-      if (outcome.status === "stored") return [];
-      if (outcome.status === "deleted") {
-        deps.identity.forgetProfile(job.workspaceId, profileId);
-        return [];
-      }
-      deps.identity.redirect(job.workspaceId, profileId, outcome.to);
-      profileId = outcome.to;
-    }
-    console.error(`profile ${job.profileId} redirects more than ${MAX_REDIRECT_HOPS} times; queueing`);
+    const { result } = await followRedirects(
+      job.profileId,
+      (id) =>
+        deps.profile(id).ingest({
+          profileId: id,
+          workspaceId: job.workspaceId,
+          messages: job.messages,
+          identifiers: job.identifiers,
+        }),
+      (from, to) => {
+        deps.identity.redirect(job.workspaceId, from, to);
+        profileId = to;
+      },
+    );
+    if (result.status === "deleted") deps.identity.forgetProfile(job.workspaceId, profileId);
+    return [];
   } catch (err) {
     console.error(`storing into profile ${profileId} failed; queueing`, err);
   }

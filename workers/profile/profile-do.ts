@@ -8,6 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { eventTime, insertEvent, readEventPage } from "./event-log";
+import { MAX_REDIRECT_HOPS } from "./follow-redirects";
 import { attachIdentifier } from "./identifier-set";
 import { dropFoldedState, exportChunks, importExport, readMergedFrom } from "./merge";
 import { applyDelta, createActive, markDeleted, markRedirect, type ProfileStatus, readStatus } from "./profile-meta";
@@ -27,8 +28,6 @@ import { profileView } from "./profile-view";
 import { migrate, readVersion } from "./schema";
 import { applyMessageTraits } from "./traits";
 
-/** A redirect chain longer than this is a cycle (or a bug), not a real merge history. */
-const MAX_HOPS = 16;
 /** When a fold fails, the object retries it on its own after this delay (the alarm is a safety net). */
 const FOLD_RETRY_MS = 10_000;
 
@@ -130,7 +129,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   /** Imports a merged-away profile's export. A tombstone forwards it to its own survivor. */
   async absorb(from: ProfileExport, opts: AbsorbOptions = {}): Promise<AbsorbOutcome> {
     const hops = opts.hops ?? 0;
-    if (hops > MAX_HOPS) return { status: "cycle" };
+    if (hops > MAX_REDIRECT_HOPS) return { status: "cycle" };
     const status = this.status();
     // An erased person's data is not resurrected by a late fold.
     if (status.kind === "deleted") return { status: "deleted" };

@@ -3,6 +3,7 @@
 import { env, exports } from "cloudflare:workers";
 import type { AcceptedMessage, Identifier } from "@tessera/protocol";
 import { identityStoreFor } from "../identity/cached-identity-store";
+import { followRedirects } from "../profile/follow-redirects";
 import { profileStub } from "../profile/profile-stub";
 import { basicAuth } from "./seed";
 
@@ -30,14 +31,10 @@ export function post(path: string, body: unknown, options: PostOptions = {}): Pr
 
 /** Every event stored in the profile `identifier` belongs to (none when it has no profile), oldest first. */
 export async function storedEvents(workspaceId: string, identifier: Identifier): Promise<AcceptedMessage[]> {
-  let profileId = await identityStoreFor(env).findProfile(workspaceId, identifier);
-  for (let hop = 0; profileId && hop < 8; hop++) {
-    const read = await profileStub(env.PROFILE, profileId).listEvents({ limit: 1000 });
-    if (read.status === "ok") return [...read.page.data].reverse();
-    if (read.status !== "redirect") return [];
-    profileId = read.to;
-  }
-  return [];
+  const profileId = await identityStoreFor(env).findProfile(workspaceId, identifier);
+  if (!profileId) return [];
+  const { result } = await followRedirects(profileId, (id) => profileStub(env.PROFILE, id).listEvents({ limit: 1000 }));
+  return result.status === "ok" ? [...result.page.data].reverse() : [];
 }
 
 /** A unique id per call, so tests sharing a file's storage never see each other's profiles. */
