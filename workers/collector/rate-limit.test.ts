@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { postWith } from "../test-support/collector-app";
 import { seedWorkspace } from "../test-support/seed";
@@ -49,9 +50,16 @@ describe("rate limit per write key", () => {
     expect(res.status).toBe(200);
   });
 
-  it("uses the WRITE_KEY_RATE_LIMIT binding by default", async () => {
-    const a = uid("anon");
-    const res = await postWith({}, "/v1/batch", body(a), writeKey);
-    expect(res.status).toBe(200);
+  it("uses the WRITE_KEY_RATE_LIMIT binding by default, keyed by write key", async () => {
+    const other = await seedWorkspace("rate-limit-default");
+    // Spend this key's whole window on the real binding; the collector must then refuse it and only it.
+    let spent = 0;
+    while ((await env.WRITE_KEY_RATE_LIMIT.limit({ key: other.writeKey })).success) {
+      if (++spent > 100_000) throw new Error("the binding never limited");
+    }
+    const limited = await postWith({}, "/v1/batch", body(uid("anon")), other.writeKey);
+    expect(limited.status).toBe(429);
+    const fresh = await postWith({}, "/v1/batch", body(uid("anon")), writeKey);
+    expect(fresh.status).toBe(200);
   });
 });
