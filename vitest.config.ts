@@ -20,7 +20,7 @@ export default defineConfig(async () => {
           ],
           test: {
             name: "workers",
-            include: ["workers/**/*.test.ts"],
+            include: ["workers/**/*.test.ts", "d1/**/*.test.ts"],
             setupFiles: ["./workers/test-support/apply-migrations.ts"],
           },
         },

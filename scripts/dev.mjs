@@ -1,7 +1,7 @@
 // `npm run dev`: the whole platform on http://localhost:8787 — migrated, seeded, state kept across restarts.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { devKeys, prepareLocalState, ROOT, startWrangler } from "./local-platform.mjs";
+import { devKeys, prepareLocalState, ROOT, seedDevWorkspace, startWrangler } from "./local-platform.mjs";
 
 const persistTo = path.join(ROOT, ".wrangler", "state");
 const port = Number(process.env.PORT ?? 8787);
@@ -9,8 +9,12 @@ const keys = devKeys();
 
 const build = spawnSync("npm", ["run", "build", "--silent"], { cwd: ROOT, stdio: "inherit" });
 if (build.status !== 0) process.exit(build.status ?? 1);
-prepareLocalState({ persistTo, keys, quiet: true });
+prepareLocalState({ persistTo, quiet: true });
 const { url, stop } = await startWrangler({ port, persistTo, keys, inherit: true });
+await seedDevWorkspace({ url, keys }).catch(async (err) => {
+  await stop();
+  throw err;
+});
 console.log(`
 Tessera is running on ${url}
   write key  ${keys.writeKey}    (POST ${url}/v1/batch, Basic auth with the key as user)

@@ -6,7 +6,8 @@ export interface DevKeys {
   adminToken: string;
 }
 export function devKeys(env?: Record<string, string | undefined>): DevKeys;
-export function prepareLocalState(options: { persistTo: string; keys?: DevKeys; quiet?: boolean }): void;
+export function prepareLocalState(options: { persistTo: string; quiet?: boolean }): void;
+export function seedDevWorkspace(options: { url: string; keys?: DevKeys }): Promise<void>;
 export function freePort(): Promise<number>;
 export function startWrangler(options: {
   port: number;

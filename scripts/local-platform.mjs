@@ -1,8 +1,7 @@
-// Runs the whole platform locally: D1 migrations, the dev workspace seed, and `wrangler dev`.
+// Runs the whole platform locally: D1 migrations, `wrangler dev`, and the dev workspace seed.
 // Used by `npm run dev`, by the end-to-end tests (test/support/dev-server.ts) and by the benchmarks.
 import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,24 +30,24 @@ function wrangler(args, { quiet = false } = {}) {
   if (!quiet) process.stdout.write(res.stdout);
 }
 
-const sha256 = (text) => createHash("sha256").update(text).digest("hex");
-const sqlString = (text) => `'${String(text).replaceAll("'", "''")}'`;
-
-/** Apply D1 migrations to the local state in `persistTo` and seed the dev workspace (idempotent). */
-export function prepareLocalState({ persistTo, keys = devKeys(), quiet = false }) {
+/** Apply D1 migrations to the local state in `persistTo` (before `startWrangler`). */
+export function prepareLocalState({ persistTo, quiet = false }) {
   mkdirSync(persistTo, { recursive: true });
   wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], { quiet });
-  const now = Date.now();
-  const ws = sqlString(keys.workspaceId);
-  const seed = [
-    `INSERT OR IGNORE INTO workspaces (id, name, created_at) VALUES (${ws}, 'Local development', ${now});`,
-    `INSERT OR IGNORE INTO sources (id, workspace_id, name, created_at) VALUES ('src_dev', ${ws}, 'Local website', ${now});`,
-    `INSERT OR IGNORE INTO api_keys (key_hash, workspace_id, kind, source_id, prefix, created_at) VALUES (${sqlString(sha256(keys.writeKey))}, ${ws}, 'write', 'src_dev', ${sqlString(keys.writeKey.slice(0, 7))}, ${now});`,
-    `INSERT OR IGNORE INTO api_keys (key_hash, workspace_id, kind, source_id, prefix, created_at) VALUES (${sqlString(sha256(keys.secretKey))}, ${ws}, 'secret', NULL, ${sqlString(keys.secretKey.slice(0, 7))}, ${now});`,
-  ].join("\n");
-  const seedFile = path.join(persistTo, "dev-seed.sql");
-  writeFileSync(seedFile, seed);
-  wrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--file", seedFile], { quiet: true });
+}
+
+/**
+ * Seed the dev workspace with `keys` in the running Worker at `url` (started by `startWrangler`, which makes it a
+ * development Worker with `keys.adminToken`). The Worker writes it with the same code as `POST /v1/workspaces`;
+ * idempotent, so a restart over kept state changes nothing.
+ */
+export async function seedDevWorkspace({ url, keys = devKeys() }) {
+  const res = await fetch(`${url}/dev/seed`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${keys.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ workspace_id: keys.workspaceId, write_key: keys.writeKey, secret_key: keys.secretKey }),
+  });
+  if (!res.ok) throw new Error(`seeding the dev workspace failed (${res.status}): ${await res.text()}`);
 }
 
 /** A free TCP port on loopback. */

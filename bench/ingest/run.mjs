@@ -3,7 +3,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { devKeys, freePort, prepareLocalState, ROOT, startWrangler } from "../../scripts/local-platform.mjs";
+import {
+  devKeys,
+  freePort,
+  prepareLocalState,
+  ROOT,
+  seedDevWorkspace,
+  startWrangler,
+} from "../../scripts/local-platform.mjs";
 import { browserBatch, serverBatch, serverWarmup } from "./load-shapes.mjs";
 
 const arg = (name, fallback) => {
@@ -72,8 +79,9 @@ const pct = (xs, p) => {
 
 async function main() {
   const stateDirs = [mkdtempSync(path.join(tmpdir(), "tessera-bench-")), mkdtempSync(path.join(tmpdir(), "floor-"))];
-  prepareLocalState({ persistTo: stateDirs[0], keys, quiet: true });
+  prepareLocalState({ persistTo: stateDirs[0], quiet: true });
   const tessera = await startWrangler({ port: await freePort(), persistTo: stateDirs[0], keys });
+  await seedDevWorkspace({ url: tessera.url, keys });
   const floor = await startWrangler({
     port: await freePort(),
     persistTo: stateDirs[1],

@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { devKeys, freePort, prepareLocalState, startWrangler } from "../../scripts/local-platform.mjs";
+import {
+  devKeys,
+  freePort,
+  prepareLocalState,
+  seedDevWorkspace,
+  startWrangler,
+} from "../../scripts/local-platform.mjs";
 
 export interface DevServer {
   url: string;
@@ -18,9 +24,13 @@ export interface DevServer {
 export async function startDevServer(options: { vars?: Record<string, string> } = {}): Promise<DevServer> {
   const persistTo = mkdtempSync(path.join(tmpdir(), "tessera-e2e-"));
   const keys = devKeys({});
-  prepareLocalState({ persistTo, keys, quiet: true });
+  prepareLocalState({ persistTo, quiet: true });
   const port = await freePort();
   const server = await startWrangler({ port, persistTo, keys, vars: options.vars });
+  await seedDevWorkspace({ url: server.url, keys }).catch(async (err) => {
+    await server.stop();
+    throw err;
+  });
   return {
     url: server.url,
     writeKey: keys.writeKey,

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { updateIdentityRules } from "../../d1/queries/workspaces";
 import {
   DEFAULT_IDENTITY_RULES,
   identityRulesToJson,
@@ -33,9 +34,7 @@ identityRulesRoutes.put("/v1/identity-rules", async (c) => {
   const parsed = parseIdentityRules(rest);
   if (!parsed.ok) throw validationError(parsed.message);
   const json = identityRulesToJson(parsed.rules);
-  await c.env.DB.prepare("UPDATE workspaces SET identity_rules = ? WHERE id = ?")
-    .bind(JSON.stringify(json), c.var.workspaceId)
-    .run();
+  await updateIdentityRules(c.env.DB, c.var.workspaceId, JSON.stringify(json));
   invalidateIdentityRules(c.var.workspaceId);
   return c.json({ ...json, is_default: false });
 });

@@ -1,14 +1,9 @@
 /** `POST /v1/workspaces`: how a real deployment bootstraps, with the operator's ADMIN_TOKEN. */
 import { Hono } from "hono";
-import { storeKey } from "../shared/api-keys";
+import { createWorkspace } from "../../d1/provision";
 import type { AppEnv } from "../shared/app-env";
-import { newId, newSecret } from "../shared/ids";
 import { readJsonObject, requiredName } from "./json-body";
 import { requireAdminToken } from "./secret-key-auth";
-import { prepareSource } from "./source-records";
-
-/** The name of the source every new workspace starts with, so its write key has a home. */
-const FIRST_SOURCE_NAME = "default";
 
 /**
  * Creates a workspace with a first source, its write key and the workspace's secret key, in one D1 batch.
@@ -20,22 +15,14 @@ const FIRST_SOURCE_NAME = "default";
  */
 export const workspaceRoutes = new Hono<AppEnv>().post("/v1/workspaces", requireAdminToken, async (c) => {
   const name = requiredName(await readJsonObject(c), "name");
-  const db = c.env.DB;
-  const now = Date.now();
-  const workspaceId = newId("ws");
-  const secretKey = newSecret("sk");
-  const first = await prepareSource(db, workspaceId, FIRST_SOURCE_NAME, now);
-  await db.batch([
-    db.prepare("INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)").bind(workspaceId, name, now),
-    ...first.statements,
-    await storeKey(db, secretKey, { workspaceId, kind: "secret" }),
-  ]);
+  const { workspace, source, writeKey, secretKey } = await createWorkspace(c.env.DB, { name });
+  const iso = (ms: number) => new Date(ms).toISOString();
   return c.json(
     {
-      workspace: { id: workspaceId, name, created_at: new Date(now).toISOString() },
-      write_key: first.writeKey,
+      workspace: { id: workspace.id, name: workspace.name, created_at: iso(workspace.createdAt) },
+      write_key: writeKey,
       secret_key: secretKey,
-      source: first.source,
+      source: { id: source.id, name: source.name, created_at: iso(source.createdAt) },
     },
     201,
   );

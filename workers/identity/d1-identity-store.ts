@@ -1,5 +1,14 @@
 import type { Identifier, MergeRecord } from "@tessera/protocol";
-import { isStaleWrite, readGraph, writeStatements } from "./graph-d1";
+import { findIdentifierOwner } from "../../d1/queries/identity-graph";
+import {
+  eraseMergedTree,
+  findChainEnd,
+  isStaleWrite,
+  listDroppedLinksOfTree,
+  listMergesIntoTree,
+  readMergedTree,
+} from "../../d1/queries/identity-graph-sql";
+import { readGraph, writeStatements } from "./graph-d1";
 import { keyOf } from "./graph-snapshot";
 import type { DroppedLink, IdentityStore, ResolveInput, ResolveOutcome } from "./identity-store";
 import { planResolve } from "./resolve-plan";
@@ -52,74 +61,37 @@ export class D1IdentityStore implements IdentityStore {
   }
 
   async findProfile(workspaceId: string, identifier: Identifier): Promise<string | null> {
-    const row = await this.db
-      .prepare("SELECT profile_id FROM identifiers WHERE workspace_id = ? AND type = ? AND value = ?")
-      .bind(workspaceId, identifier.type, identifier.value)
-      .first<{ profile_id: string }>();
-    return row ? this.liveProfile(workspaceId, row.profile_id) : null;
+    const row = await findIdentifierOwner(this.db, workspaceId, identifier);
+    return row ? this.liveProfile(workspaceId, row.profileId) : null;
   }
 
   async liveProfile(workspaceId: string, profileId: string): Promise<string | null> {
-    const row = await this.db
-      .prepare(
-        `WITH RECURSIVE chain(id, merged_into, deleted_at, depth) AS (
-           SELECT id, merged_into, deleted_at, 0 FROM profiles WHERE workspace_id = ?1 AND id = ?2
-           UNION ALL
-           SELECT p.id, p.merged_into, p.deleted_at, c.depth + 1 FROM profiles AS p JOIN chain AS c ON p.id = c.merged_into
-           WHERE p.workspace_id = ?1 AND c.depth < ?3)
-         SELECT id, deleted_at FROM chain WHERE merged_into IS NULL`,
-      )
-      .bind(workspaceId, profileId, MAX_CHAIN)
-      .first<{ id: string; deleted_at: number | null }>();
-    return row && row.deleted_at === null ? row.id : null;
+    const row = await findChainEnd(this.db, workspaceId, profileId, MAX_CHAIN);
+    return row && row.deletedAt === null ? row.id : null;
   }
 
   async mergesInto(workspaceId: string, profileId: string): Promise<MergeRecord[]> {
-    const { results } = await this.db
-      .prepare(
-        `${MERGED_TREE}
-         SELECT m.id, m.from_profile, m.into_profile, m.message_id, m.rule, m.created_at
-         FROM merges AS m JOIN tree AS t ON m.into_profile = t.id
-         WHERE m.workspace_id = ?1 AND m.undone_at IS NULL ORDER BY m.created_at, m.id`,
-      )
-      .bind(workspaceId, profileId)
-      .all<{
-        id: string;
-        from_profile: string;
-        into_profile: string;
-        message_id: string | null;
-        rule: string;
-        created_at: number;
-      }>();
+    const results = await listMergesIntoTree(this.db, workspaceId, profileId);
     return results.map((m) => ({
       id: m.id,
-      from: m.from_profile,
-      into: m.into_profile,
-      message_id: m.message_id,
+      from: m.fromProfile,
+      into: m.intoProfile,
+      message_id: m.messageId,
       rule: m.rule,
-      created_at: new Date(m.created_at).toISOString(),
+      created_at: new Date(m.createdAt).toISOString(),
     }));
   }
 
   async droppedLinks(workspaceId: string, profileId: string): Promise<DroppedLink[]> {
-    const { results } = await this.db
-      .prepare(
-        `${MERGED_TREE}
-         SELECT d.id, d.profile_id, d.type, d.value, d.owner_profile, d.message_id, d.rule, d.created_at
-         FROM dropped_links AS d
-         WHERE d.workspace_id = ?1 AND (d.profile_id IN (SELECT id FROM tree) OR d.owner_profile IN (SELECT id FROM tree))
-         ORDER BY d.created_at DESC, d.id`,
-      )
-      .bind(workspaceId, profileId)
-      .all<DroppedRow>();
+    const results = await listDroppedLinksOfTree(this.db, workspaceId, profileId);
     return results.map((d) => ({
       id: d.id,
-      profile_id: d.profile_id,
+      profile_id: d.profileId,
       identifier: { type: d.type, value: d.value },
-      owner_profile: d.owner_profile,
-      message_id: d.message_id,
+      owner_profile: d.ownerProfile,
+      message_id: d.messageId,
       rule: d.rule,
-      created_at: new Date(d.created_at).toISOString(),
+      created_at: new Date(d.createdAt).toISOString(),
     }));
   }
 
@@ -127,80 +99,13 @@ export class D1IdentityStore implements IdentityStore {
     for (let attempt = 1; ; attempt++) {
       const live = await this.liveProfile(workspaceId, profileId);
       if (!live) return { profileIds: [], identifiers: [] };
-      const [tree, owned] = await this.db.batch([
-        this.db
-          .prepare(`${MERGED_TREE} SELECT p.id, p.version FROM tree JOIN profiles AS p ON p.id = tree.id`)
-          .bind(workspaceId, live),
-        this.db
-          .prepare(
-            `${MERGED_TREE} SELECT i.type, i.value FROM identifiers AS i
-             WHERE i.workspace_id = ?1 AND i.profile_id IN (SELECT id FROM tree)`,
-          )
-          .bind(workspaceId, live),
-      ]);
-      const profiles = tree.results as Array<{ id: string; version: number }>;
-      const identifiers = (owned.results as Array<{ type: string; value: string }>).map(({ type, value }) => ({
-        type,
-        value,
-      }));
-      const ids = JSON.stringify(profiles.map((p) => p.id));
-      const now = Date.now();
-      const inTree = "(SELECT value FROM json_each(?2))";
+      const { profiles, identifiers } = await readMergedTree(this.db, workspaceId, live);
       try {
-        await this.db.batch([
-          this.db
-            .prepare(
-              `INSERT INTO identity_write_guard (ok) SELECT 0 WHERE EXISTS (SELECT 1 FROM json_each(?1) AS j
-               LEFT JOIN profiles AS p ON p.id = json_extract(j.value, '$[0]')
-               WHERE p.version IS NOT json_extract(j.value, '$[1]'))`,
-            )
-            .bind(JSON.stringify(profiles.map((p) => [p.id, p.version]))),
-          this.db
-            .prepare(
-              `INSERT INTO suppressions (workspace_id, type, value, created_at)
-               SELECT ?1, type, value, ?3 FROM identifiers WHERE workspace_id = ?1 AND profile_id IN ${inTree}
-               ON CONFLICT DO NOTHING`,
-            )
-            .bind(workspaceId, ids, now),
-          this.db
-            .prepare(`DELETE FROM identifiers WHERE workspace_id = ?1 AND profile_id IN ${inTree}`)
-            .bind(workspaceId, ids),
-          this.db
-            .prepare(
-              `DELETE FROM dropped_links WHERE workspace_id = ?1 AND (profile_id IN ${inTree} OR owner_profile IN ${inTree})`,
-            )
-            .bind(workspaceId, ids),
-          // The journal keeps that a merge happened, not which identifiers (personal data) caused it.
-          this.db
-            .prepare(`UPDATE merges SET detail = NULL WHERE workspace_id = ?1 AND into_profile IN ${inTree}`)
-            .bind(workspaceId, ids),
-          this.db
-            .prepare(
-              `UPDATE profiles SET deleted_at = ?3, identifier_count = 0, version = version + 1
-               WHERE workspace_id = ?1 AND id IN ${inTree}`,
-            )
-            .bind(workspaceId, ids, now),
-        ]);
+        await eraseMergedTree(this.db, workspaceId, profiles, Date.now());
         return { profileIds: profiles.map((p) => p.id), identifiers };
       } catch (err) {
         if (!isStaleWrite(err) || attempt >= MAX_ATTEMPTS) throw err;
       }
     }
   }
-}
-
-/** `tree(id)`: profile ?2 and every profile merged into it, transitively (UNION stops cycles). Binds ?1 = workspace. */
-const MERGED_TREE = `WITH RECURSIVE tree(id) AS (
-  SELECT ?2 UNION SELECT m.from_profile FROM merges AS m JOIN tree AS t ON m.into_profile = t.id
-  WHERE m.workspace_id = ?1 AND m.undone_at IS NULL)`;
-
-interface DroppedRow {
-  id: string;
-  profile_id: string;
-  type: string;
-  value: string;
-  owner_profile: string | null;
-  message_id: string | null;
-  rule: string;
-  created_at: number;
 }

@@ -1,4 +1,5 @@
 import { BUILTIN_IDENTIFIER_TYPES, IDENTIFIER_TYPE_PATTERN } from "@tessera/protocol";
+import { findIdentityRules } from "../../d1/queries/workspaces";
 
 /**
  * A workspace's identity resolution rules (Segment's "Identity Resolution settings").
@@ -191,11 +192,8 @@ export async function loadIdentityRules(db: D1Database, workspaceId: string): Pr
   const now = Date.now();
   const hit = rulesCache.get(workspaceId);
   if (hit && hit.until > now) return hit.rules;
-  const row = await db
-    .prepare("SELECT identity_rules FROM workspaces WHERE id = ?")
-    .bind(workspaceId)
-    .first<{ identity_rules: string | null }>();
-  const rules = row?.identity_rules ? rulesFromStored(row.identity_rules) : DEFAULT_IDENTITY_RULES;
+  const row = await findIdentityRules(db, workspaceId);
+  const rules = row?.identityRules ? rulesFromStored(row.identityRules) : DEFAULT_IDENTITY_RULES;
   if (rulesCache.size >= 10_000) rulesCache.clear();
   rulesCache.set(workspaceId, { rules, until: now + RULES_CACHE_MS });
   return rules;

@@ -1,0 +1,370 @@
+/**
+ * The identity graph's raw SQL: what drizzle cannot say well. Identifier lists travel as one JSON parameter read
+ * with `json_each`, so no statement comes near D1's limit of 100 bound parameters however many identifiers a batch
+ * carries (lists are still chunked to keep each statement small); writes are guarded batches that abort on a stale
+ * read; merged profiles are followed with recursive CTEs. Columns are aliased to the schema's property names, so
+ * every row is typed by `$inferSelect`.
+ */
+import type { droppedLinks, merges, profiles, suppressions } from "../schema";
+import type { IdentifierKey, IdentifierRow } from "./identity-graph";
+
+type ProfileRow = typeof profiles.$inferSelect;
+type MergeRow = typeof merges.$inferSelect;
+type DroppedLinkRow = typeof droppedLinks.$inferSelect;
+
+export type OwnerRow = Pick<IdentifierRow, "type" | "value" | "profileId">;
+export type SuppressedRow = Pick<typeof suppressions.$inferSelect, "type" | "value">;
+/** A profile owning some of the read identifiers, with how many identifiers of `type` it holds (`n`). */
+export type ProfileCountRow = Pick<ProfileRow, "id" | "createdAt" | "version" | "mergeCount"> &
+  Pick<IdentifierRow, "type"> & { n: number };
+export type ProfileVersion = Pick<ProfileRow, "id" | "version">;
+export type ChainEnd = Pick<ProfileRow, "id" | "deletedAt">;
+export type MergeJournalRow = Pick<MergeRow, "id" | "fromProfile" | "intoProfile" | "messageId" | "rule" | "createdAt">;
+export type DroppedLinkJournalRow = Pick<
+  DroppedLinkRow,
+  "id" | "profileId" | "type" | "value" | "ownerProfile" | "messageId" | "rule" | "createdAt"
+>;
+
+const CHUNK = 400;
+
+const chunks = <T>(list: readonly T[]): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += CHUNK) out.push(list.slice(i, i + CHUNK));
+  return out;
+};
+const pairs = (keys: readonly IdentifierKey[]) => JSON.stringify(keys.map((k) => [k.type, k.value]));
+
+/**
+ * `j` rows of a `[[type, value], …]` parameter joined to `table`'s (workspace, type, value) key. CROSS JOIN keeps
+ * `json_each` the outer loop, so each key is one unique-index lookup: with a plain JOIN SQLite walks every row
+ * of the workspace instead (it has no statistics that say the parameter is short).
+ */
+const joinKeys = (table: string, ws: string, json: string) =>
+  `json_each(${json}) AS j CROSS JOIN ${table} AS i ON i.workspace_id = ${ws}
+     AND i.type = json_extract(j.value, '$[0]') AND i.value = json_extract(j.value, '$[1]')`;
+
+/** What one batch of identifiers finds in the graph. */
+export interface GraphRows {
+  owners: OwnerRow[];
+  suppressed: SuppressedRow[];
+  profileCounts: ProfileCountRow[];
+}
+
+/**
+ * Owners, suppressions, and the owning profiles' states (with identifier counts per type) of `keys`: one round trip.
+ * Raw because the key list is a `json_each` join, one parameter however many keys.
+ *
+ * @example const { owners } = await readGraphRows(env.DB, ws, [{ type: "email", value: "max@acme.test" }]);
+ */
+export async function readGraphRows(
+  db: D1Database,
+  workspaceId: string,
+  keys: readonly IdentifierKey[],
+): Promise<GraphRows> {
+  const rows: GraphRows = { owners: [], suppressed: [], profileCounts: [] };
+  if (keys.length === 0) return rows;
+  const statements: D1PreparedStatement[] = [];
+  for (const chunk of chunks(keys)) {
+    const json = pairs(chunk);
+    statements.push(
+      db
+        .prepare(`SELECT i.type, i.value, i.profile_id AS profileId FROM ${joinKeys("identifiers", "?1", "?2")}`)
+        .bind(workspaceId, json),
+      db.prepare(`SELECT i.type, i.value FROM ${joinKeys("suppressions", "?1", "?2")}`).bind(workspaceId, json),
+      db
+        .prepare(
+          `SELECT p.id, p.created_at AS createdAt, p.version, p.merge_count AS mergeCount, c.type, c.n
+           FROM (SELECT profile_id, type, count(*) AS n FROM identifiers
+                 WHERE profile_id IN (SELECT i.profile_id FROM ${joinKeys("identifiers", "?1", "?2")})
+                 GROUP BY profile_id, type) AS c
+           CROSS JOIN profiles AS p ON p.id = c.profile_id
+           WHERE p.workspace_id = ?1`,
+        )
+        .bind(workspaceId, json),
+    );
+  }
+  const results = await db.batch(statements);
+  for (let i = 0; i < results.length; i += 3) {
+    rows.owners.push(...(results[i].results as OwnerRow[]));
+    rows.suppressed.push(...(results[i + 1].results as SuppressedRow[]));
+    rows.profileCounts.push(...(results[i + 2].results as ProfileCountRow[]));
+  }
+  return rows;
+}
+
+/** One resolve's changes to the graph, and what they were computed from (which the batch re-checks first). */
+export interface GraphWrite {
+  /** Keys read as unowned: the batch aborts when any is owned now. */
+  absentKeys: readonly IdentifierKey[];
+  /** Profile versions read: the batch aborts when any moved, or the profile is gone. */
+  readVersions: readonly ProfileVersion[];
+  newProfiles: readonly Pick<ProfileRow, "id" | "createdAt">[];
+  /** Identifiers to claim; a key someone else claimed meanwhile is left alone (insert-or-ignore). */
+  claims: readonly Pick<IdentifierRow, "type" | "value" | "profileId" | "firstSeen">[];
+  /** Merged-away profile → where its identifiers end up (the final survivor, so no ordering is needed). */
+  repoints: readonly { from: string; to: string }[];
+  merges: readonly Pick<MergeRow, "id" | "fromProfile" | "intoProfile" | "messageId" | "rule" | "detail">[];
+  /** New states of touched profiles (each also bumps the profile's version); merged-away profiles stay as they are. */
+  profileStates: readonly Pick<ProfileRow, "id" | "mergedInto" | "identifierCount" | "mergeCount">[];
+  droppedLinks: readonly Pick<DroppedLinkRow, "profileId" | "type" | "value" | "ownerProfile" | "messageId" | "rule">[];
+}
+
+/** Opens a statement that fails the `stale_read` CHECK, rolling the whole batch back, when its condition holds. */
+const GUARD = "INSERT INTO identity_write_guard (ok) SELECT 0 WHERE EXISTS";
+
+/**
+ * A graph write as one D1 batch (a transaction). It opens with guards that abort the whole batch when what the
+ * write was computed from changed meanwhile: a key read as absent now exists, or a profile's version moved. So
+ * either the whole write lands on the graph it was made for, or nothing does (no half-claimed identifiers, no
+ * orphan profiles); {@link isStaleWrite} tells that abort from other failures. Raw because every statement is a
+ * `json_each` bulk write, and the guards have no drizzle form.
+ */
+export function graphWriteStatements(
+  db: D1Database,
+  workspaceId: string,
+  write: GraphWrite,
+  now: number,
+): D1PreparedStatement[] {
+  const out: D1PreparedStatement[] = [];
+  for (const chunk of chunks(write.absentKeys))
+    out.push(
+      db.prepare(`${GUARD} (SELECT 1 FROM ${joinKeys("identifiers", "?1", "?2")})`).bind(workspaceId, pairs(chunk)),
+    );
+  for (const chunk of chunks(write.readVersions))
+    out.push(
+      db
+        .prepare(
+          `${GUARD} (SELECT 1 FROM json_each(?1) AS j LEFT JOIN profiles AS p ON p.id = json_extract(j.value, '$[0]')
+           WHERE p.id IS NULL OR p.version <> json_extract(j.value, '$[1]'))`,
+        )
+        .bind(JSON.stringify(chunk.map((p) => [p.id, p.version]))),
+    );
+  for (const chunk of chunks(write.newProfiles))
+    out.push(
+      db
+        .prepare(
+          `INSERT INTO profiles (id, workspace_id, created_at)
+           SELECT json_extract(j.value, '$[0]'), ?1, json_extract(j.value, '$[1]') FROM json_each(?2) AS j`,
+        )
+        .bind(workspaceId, JSON.stringify(chunk.map((p) => [p.id, p.createdAt]))),
+    );
+  for (const chunk of chunks(write.claims))
+    out.push(
+      db
+        .prepare(
+          `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen)
+           SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'),
+                  json_extract(j.value, '$[3]') FROM json_each(?2) AS j WHERE true
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(workspaceId, JSON.stringify(chunk.map((c) => [c.type, c.value, c.profileId, c.firstSeen]))),
+    );
+  for (const chunk of chunks(write.repoints))
+    out.push(
+      db
+        .prepare(
+          `UPDATE identifiers SET profile_id = json_extract(m.value, '$[1]') FROM json_each(?1) AS m
+           WHERE identifiers.profile_id = json_extract(m.value, '$[0]')`,
+        )
+        .bind(JSON.stringify(chunk.map((r) => [r.from, r.to]))),
+    );
+  for (const chunk of chunks(write.merges))
+    out.push(
+      db
+        .prepare(
+          `INSERT INTO merges (id, workspace_id, from_profile, into_profile, message_id, rule, detail, created_at)
+           SELECT json_extract(m.value, '$[0]'), ?1, json_extract(m.value, '$[1]'), json_extract(m.value, '$[2]'),
+                  json_extract(m.value, '$[3]'), json_extract(m.value, '$[4]'), json_extract(m.value, '$[5]'), ?2
+           FROM json_each(?3) AS m`,
+        )
+        .bind(
+          workspaceId,
+          now,
+          JSON.stringify(chunk.map((m) => [m.id, m.fromProfile, m.intoProfile, m.messageId, m.rule, m.detail])),
+        ),
+    );
+  for (const chunk of chunks(write.profileStates))
+    out.push(
+      db
+        .prepare(
+          `UPDATE profiles SET merged_into = json_extract(s.value, '$[1]'), identifier_count = json_extract(s.value, '$[2]'),
+             merge_count = json_extract(s.value, '$[3]'), version = version + 1
+           FROM json_each(?1) AS s WHERE profiles.id = json_extract(s.value, '$[0]') AND profiles.merged_into IS NULL`,
+        )
+        .bind(JSON.stringify(chunk.map((s) => [s.id, s.mergedInto, s.identifierCount, s.mergeCount]))),
+    );
+  for (const chunk of chunks(write.droppedLinks))
+    out.push(
+      db
+        .prepare(
+          `INSERT INTO dropped_links (id, workspace_id, profile_id, type, value, owner_profile, message_id, rule, created_at)
+           SELECT lower(hex(randomblob(16))), ?1, json_extract(d.value, '$[0]'), json_extract(d.value, '$[1]'),
+                  json_extract(d.value, '$[2]'), json_extract(d.value, '$[3]'), json_extract(d.value, '$[4]'),
+                  json_extract(d.value, '$[5]'), ?2
+           FROM json_each(?3) AS d WHERE true ON CONFLICT DO NOTHING`,
+        )
+        .bind(
+          workspaceId,
+          now,
+          JSON.stringify(chunk.map((d) => [d.profileId, d.type, d.value, d.ownerProfile, d.messageId, d.rule])),
+        ),
+    );
+  return out;
+}
+
+/** D1 rolled the batch back because a guard (or a uniqueness race the guards could not see) fired: read again. */
+export function isStaleWrite(err: unknown): boolean {
+  const message = String((err as { message?: unknown })?.message ?? err);
+  return /CHECK constraint failed: stale_read|UNIQUE constraint failed/i.test(message);
+}
+
+/**
+ * The end of `profileId`'s merge chain (itself when never merged), or null when unknown or the chain is longer than
+ * `maxChain`. Raw because it is a recursive CTE.
+ */
+export function findChainEnd(
+  db: D1Database,
+  workspaceId: string,
+  profileId: string,
+  maxChain: number,
+): Promise<ChainEnd | null> {
+  return db
+    .prepare(
+      `WITH RECURSIVE chain(id, merged_into, deleted_at, depth) AS (
+         SELECT id, merged_into, deleted_at, 0 FROM profiles WHERE workspace_id = ?1 AND id = ?2
+         UNION ALL
+         SELECT p.id, p.merged_into, p.deleted_at, c.depth + 1
+         FROM chain AS c CROSS JOIN profiles AS p ON p.id = c.merged_into
+         WHERE p.workspace_id = ?1 AND c.depth < ?3)
+       SELECT id, deleted_at AS deletedAt FROM chain WHERE merged_into IS NULL`,
+    )
+    .bind(workspaceId, profileId, maxChain)
+    .first<ChainEnd>();
+}
+
+/**
+ * `tree(id)`: profile ?2 and every profile merged into it, transitively (UNION stops cycles). Binds ?1 = workspace.
+ * Here and below, CROSS JOIN puts the tree in the outer loop, so merges and links are found by index, not by
+ * walking the workspace's rows.
+ */
+const MERGED_TREE = `WITH RECURSIVE tree(id) AS (
+  SELECT ?2 UNION SELECT m.from_profile FROM tree AS t CROSS JOIN merges AS m ON m.into_profile = t.id
+  WHERE m.workspace_id = ?1 AND m.undone_at IS NULL)`;
+
+/** Live journal entries of merges into `profileId` or any profile merged into it, oldest first. Raw: recursive CTE. */
+export async function listMergesIntoTree(
+  db: D1Database,
+  workspaceId: string,
+  profileId: string,
+): Promise<MergeJournalRow[]> {
+  const { results } = await db
+    .prepare(
+      `${MERGED_TREE}
+       SELECT m.id, m.from_profile AS fromProfile, m.into_profile AS intoProfile, m.message_id AS messageId, m.rule,
+              m.created_at AS createdAt
+       FROM tree AS t CROSS JOIN merges AS m ON m.into_profile = t.id
+       WHERE m.workspace_id = ?1 AND m.undone_at IS NULL ORDER BY m.created_at, m.id`,
+    )
+    .bind(workspaceId, profileId)
+    .all<MergeJournalRow>();
+  return results;
+}
+
+/**
+ * Dropped links on either side of `profileId`'s merge tree, newest first. Raw: recursive CTE; one UNION arm per side so
+ * each is an index lookup.
+ */
+export async function listDroppedLinksOfTree(
+  db: D1Database,
+  workspaceId: string,
+  profileId: string,
+): Promise<DroppedLinkJournalRow[]> {
+  const { results } = await db
+    .prepare(
+      `${MERGED_TREE}
+       SELECT d.id AS id, d.profile_id AS profileId, d.type, d.value, d.owner_profile AS ownerProfile,
+              d.message_id AS messageId, d.rule, d.created_at AS createdAt
+       FROM tree AS t CROSS JOIN dropped_links AS d ON d.profile_id = t.id
+       WHERE d.workspace_id = ?1
+       UNION
+       SELECT d.id, d.profile_id, d.type, d.value, d.owner_profile, d.message_id, d.rule, d.created_at
+       FROM tree AS t CROSS JOIN dropped_links AS d ON d.owner_profile = t.id
+       WHERE d.workspace_id = ?1
+       ORDER BY createdAt DESC, id`,
+    )
+    .bind(workspaceId, profileId)
+    .all<DroppedLinkJournalRow>();
+  return results;
+}
+
+/**
+ * The profiles of `profileId`'s merge tree (with the versions {@link eraseMergedTree} guards on) and the
+ * identifiers they own, in one round trip. Raw: recursive CTE.
+ */
+export async function readMergedTree(
+  db: D1Database,
+  workspaceId: string,
+  profileId: string,
+): Promise<{ profiles: ProfileVersion[]; identifiers: IdentifierKey[] }> {
+  const [tree, owned] = await db.batch([
+    db
+      .prepare(`${MERGED_TREE} SELECT p.id, p.version FROM tree CROSS JOIN profiles AS p ON p.id = tree.id`)
+      .bind(workspaceId, profileId),
+    db
+      .prepare(
+        `${MERGED_TREE} SELECT i.type, i.value FROM tree CROSS JOIN identifiers AS i ON i.profile_id = tree.id
+         WHERE i.workspace_id = ?1`,
+      )
+      .bind(workspaceId, profileId),
+  ]);
+  return { profiles: tree.results as ProfileVersion[], identifiers: owned.results as IdentifierKey[] };
+}
+
+/**
+ * GDPR erase of the profiles read by {@link readMergedTree}, as one guarded batch: their identifiers become
+ * suppressions, their identifiers and dropped links go, the merge journal forgets which identifiers linked them,
+ * and the profiles are marked deleted. Throws a stale write ({@link isStaleWrite}) when any version moved since.
+ * Raw because it is a guarded batch over a `json_each` id list.
+ */
+export async function eraseMergedTree(
+  db: D1Database,
+  workspaceId: string,
+  profiles: readonly ProfileVersion[],
+  now: number,
+): Promise<void> {
+  const ids = JSON.stringify(profiles.map((p) => p.id));
+  const inTree = "(SELECT value FROM json_each(?2))";
+  // `+workspace_id` keeps SQLite from walking the workspace's identifiers: they are found by profile_id.
+  await db.batch([
+    db
+      .prepare(
+        `${GUARD} (SELECT 1 FROM json_each(?1) AS j
+         LEFT JOIN profiles AS p ON p.id = json_extract(j.value, '$[0]')
+         WHERE p.version IS NOT json_extract(j.value, '$[1]'))`,
+      )
+      .bind(JSON.stringify(profiles.map((p) => [p.id, p.version]))),
+    db
+      .prepare(
+        `INSERT INTO suppressions (workspace_id, type, value, created_at)
+         SELECT ?1, type, value, ?3 FROM identifiers WHERE +workspace_id = ?1 AND profile_id IN ${inTree}
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(workspaceId, ids, now),
+    db.prepare(`DELETE FROM identifiers WHERE +workspace_id = ?1 AND profile_id IN ${inTree}`).bind(workspaceId, ids),
+    db
+      .prepare(
+        `DELETE FROM dropped_links WHERE workspace_id = ?1 AND (profile_id IN ${inTree} OR owner_profile IN ${inTree})`,
+      )
+      .bind(workspaceId, ids),
+    // The journal keeps that a merge happened, not which identifiers (personal data) caused it.
+    db
+      .prepare(`UPDATE merges SET detail = NULL WHERE workspace_id = ?1 AND into_profile IN ${inTree}`)
+      .bind(workspaceId, ids),
+    db
+      .prepare(
+        `UPDATE profiles SET deleted_at = ?3, identifier_count = 0, version = version + 1
+         WHERE workspace_id = ?1 AND id IN ${inTree}`,
+      )
+      .bind(workspaceId, ids, now),
+  ]);
+}

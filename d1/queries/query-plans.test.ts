@@ -1,0 +1,126 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createWorkspace } from "../provision";
+import { findLiveKey } from "./api-keys";
+import { findIdentifierOwner } from "./identity-graph";
+import {
+  eraseMergedTree,
+  findChainEnd,
+  graphWriteStatements,
+  listDroppedLinksOfTree,
+  listMergesIntoTree,
+  readGraphRows,
+  readMergedTree,
+} from "./identity-graph-sql";
+import { findIdentityRules } from "./workspaces";
+
+interface Prepared {
+  sql: string;
+  params: unknown[];
+}
+
+/** `env.DB` with every statement prepared through it recorded (drizzle's and raw alike), with its parameters. */
+function recordingDb(): { db: D1Database; prepared: Prepared[] } {
+  const prepared: Prepared[] = [];
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      if (prop === "prepare")
+        return (sql: string) => {
+          const entry: Prepared = { sql, params: [] };
+          prepared.push(entry);
+          const statement = target.prepare(sql);
+          return new Proxy(statement, {
+            get(stmt, p) {
+              if (p === "bind")
+                return (...params: unknown[]) => {
+                  entry.params = params;
+                  return stmt.bind(...params);
+                };
+              const value = Reflect.get(stmt, p);
+              return typeof value === "function" ? value.bind(stmt) : value;
+            },
+          });
+        };
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, prepared };
+}
+
+/** Every step of SQLite's plan for the recorded statements. */
+async function plans(prepared: Prepared[]): Promise<string[]> {
+  const steps: string[] = [];
+  for (const { sql, params } of prepared) {
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .bind(...params)
+      .all<{ detail: string }>();
+    steps.push(...results.map((r) => r.detail));
+  }
+  return steps;
+}
+
+/**
+ * Plan steps that walk rows growing with the customer's data: a table scan, an index built by scanning
+ * (`AUTOMATIC`), or a search bounded by the workspace alone. CTEs and subqueries (`tree`, `chain`, `t`, `c`) and
+ * `json_each` parameters may be scanned: they hold what one request asked for.
+ */
+const walks = (steps: string[]) =>
+  steps.filter(
+    (s) =>
+      (/^SCAN \w+$/.test(s) && !/^SCAN (tree|t|chain|c)$/.test(s)) ||
+      /AUTOMATIC/.test(s) ||
+      /\(workspace_id=\?\)$/.test(s),
+  );
+
+const key = { type: "email", value: "max@acme.test" };
+
+describe("hot D1 queries", () => {
+  it("look api keys and identity rules up by primary key", async () => {
+    const ws = await createWorkspace(env.DB, { name: "plans" });
+    const { db, prepared } = recordingDb();
+    await findLiveKey(db, "0".repeat(64));
+    await findIdentityRules(db, ws.workspace.id);
+    expect(await plans(prepared)).toEqual([
+      "SEARCH api_keys USING INDEX sqlite_autoindex_api_keys_1 (key_hash=?)",
+      "SEARCH workspaces USING INDEX sqlite_autoindex_workspaces_1 (id=?)",
+    ]);
+  });
+
+  it("resolve identifiers and follow merges by index, never walking the workspace", async () => {
+    const { db, prepared } = recordingDb();
+    await findIdentifierOwner(db, "ws_plans", key);
+    await readGraphRows(db, "ws_plans", [key]);
+    await findChainEnd(db, "ws_plans", "prf_a", 64);
+    await listMergesIntoTree(db, "ws_plans", "prf_a");
+    await listDroppedLinksOfTree(db, "ws_plans", "prf_a");
+    graphWriteStatements(
+      db,
+      "ws_plans",
+      {
+        absentKeys: [key],
+        readVersions: [{ id: "prf_a", version: 1 }],
+        newProfiles: [{ id: "prf_b", createdAt: 1 }],
+        claims: [{ ...key, profileId: "prf_b", firstSeen: 1 }],
+        repoints: [{ from: "prf_c", to: "prf_b" }],
+        merges: [{ id: "mrg_1", fromProfile: "prf_c", intoProfile: "prf_b", messageId: null, rule: "r", detail: null }],
+        profileStates: [{ id: "prf_b", mergedInto: null, identifierCount: 1, mergeCount: 1 }],
+        droppedLinks: [
+          { profileId: "prf_b", type: "user_id", value: "u", ownerProfile: "prf_a", messageId: null, rule: "r" },
+        ],
+      },
+      1,
+    );
+    expect(prepared).toHaveLength(15);
+    expect(walks(await plans(prepared))).toEqual([]);
+  });
+
+  it("erase a profile's tree by index, but for its dropped links (rare, and a small table)", async () => {
+    const { db, prepared } = recordingDb();
+    await readMergedTree(db, "ws_plans", "prf_a");
+    await eraseMergedTree(db, "ws_plans", [], 1);
+    expect(walks(await plans(prepared))).toEqual([
+      "SEARCH dropped_links USING INDEX dropped_links_unique (workspace_id=?)",
+    ]);
+  });
+});
