@@ -1,5 +1,6 @@
 import { BUILTIN_IDENTIFIER_TYPES, IDENTIFIER_TYPE_PATTERN } from "@tessera/protocol";
 import { findIdentityRules } from "../../d1/queries/workspaces";
+import { isolateCache } from "../shared/isolate-cache";
 
 /**
  * A workspace's identity resolution rules (Segment's "Identity Resolution settings").
@@ -180,23 +181,18 @@ function isCount(n: unknown, min: number, max: number): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max;
 }
 
-/** Rules change rarely and are read on every ingestion batch, so each isolate keeps them this long. */
-const RULES_CACHE_MS = 30_000;
-const rulesCache = new Map<string, { rules: IdentityRules; until: number }>();
+/** Rules change rarely and are read on every ingestion batch, so each isolate keeps them a while. */
+const rulesCache = isolateCache(async (workspaceId, db: D1Database) => {
+  const row = await findIdentityRules(db, workspaceId);
+  return row?.identityRules ? rulesFromStored(row.identityRules) : DEFAULT_IDENTITY_RULES;
+});
 
 /**
- * The workspace's rules (`workspaces.identity_rules`; null or unreadable means Segment's defaults),
- * cached in this isolate for {@link RULES_CACHE_MS}. Other isolates pick up a change within that time.
+ * The workspace's rules (`workspaces.identity_rules`; null or unreadable means Segment's defaults), cached in
+ * this isolate (`isolateCache`): other isolates pick up a change within `ISOLATE_CACHE_MS`.
  */
 export async function loadIdentityRules(db: D1Database, workspaceId: string): Promise<IdentityRules> {
-  const now = Date.now();
-  const hit = rulesCache.get(workspaceId);
-  if (hit && hit.until > now) return hit.rules;
-  const row = await findIdentityRules(db, workspaceId);
-  const rules = row?.identityRules ? rulesFromStored(row.identityRules) : DEFAULT_IDENTITY_RULES;
-  if (rulesCache.size >= 10_000) rulesCache.clear();
-  rulesCache.set(workspaceId, { rules, until: now + RULES_CACHE_MS });
-  return rules;
+  return (await rulesCache.fetch(workspaceId, { context: db })) ?? DEFAULT_IDENTITY_RULES;
 }
 
 /** Drop this isolate's cached rules for a workspace (after `PUT /v1/identity-rules`). */

@@ -1,0 +1,25 @@
+import { LRUCache } from "lru-cache";
+
+/**
+ * How long an isolate trusts what D1 told it about rarely-changing workspace settings (API keys, identity
+ * rules): a change made through another isolate reaches this one within this time. The isolate that made the
+ * change forgets its own entry at once.
+ */
+export const ISOLATE_CACHE_MS = 30_000;
+
+/**
+ * A per-isolate cache of D1 answers: least-recently-used past 10,000 entries, entries expire after
+ * {@link ISOLATE_CACHE_MS}, and concurrent misses for one key share a single `load` (one D1 query, not many).
+ * `context` carries what `load` needs per call (the D1 binding) without keeping it in the cache.
+ *
+ * @example
+ * const rules = isolateCache((workspaceId, db: D1Database) => readRules(db, workspaceId));
+ * await rules.fetch("ws_1", { context: env.DB });
+ */
+export function isolateCache<V extends {}, C>(load: (key: string, context: C) => Promise<V>): LRUCache<string, V, C> {
+  return new LRUCache<string, V, C>({
+    max: 10_000,
+    ttl: ISOLATE_CACHE_MS,
+    fetchMethod: (key, _stale, { context }) => load(key, context),
+  });
+}
