@@ -1,18 +1,27 @@
-import { Hono } from "hono";
+import { createRoute, z } from "@hono/zod-openapi";
 import { adminRoutes } from "./api/admin";
-import { demoPageRoutes } from "./site/demo-page";
 import { identityRulesRoutes } from "./api/identity-rules";
+import { apiDocsRoutes } from "./api/openapi";
 import { profileRoutes } from "./api/profiles";
-import { idCookieRoutes } from "./site/id-cookie";
 import { collectorRoutes } from "./collector/routes";
-import { sdkAssetRoutes } from "./site/sdk-assets";
-import type { AppEnv } from "./shared/app-env";
 import { errorEnvelope, notFoundEnvelope } from "./shared/error-envelope";
+import { openApiRoutes } from "./shared/openapi-routes";
+import { jsonResponse } from "./shared/route-docs";
+import { demoPageRoutes } from "./site/demo-page";
+import { idCookieRoutes } from "./site/id-cookie";
+import { sdkAssetRoutes } from "./site/sdk-assets";
 
-/** The HTTP surface: each part owns a sub-app, mounted here and nowhere else. */
-export const app = new Hono<AppEnv>();
+/** The HTTP surface: each part owns a sub-app, mounted here and nowhere else; `/openapi.json` describes them all. */
+export const app = openApiRoutes();
 
-app.get("/health", (c) => c.json({ ok: true }));
+const health = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Meta"],
+  summary: "Liveness",
+  responses: { 200: jsonResponse(z.object({ ok: z.literal(true) }), "The Worker is up.") },
+});
+app.openapi(health, (c) => c.json({ ok: true as const }, 200));
 app.route("/", collectorRoutes);
 app.route("/", idCookieRoutes);
 app.route("/", sdkAssetRoutes);
@@ -20,6 +29,7 @@ app.route("/", profileRoutes);
 app.route("/", identityRulesRoutes);
 app.route("/", adminRoutes);
 app.route("/", demoPageRoutes);
+app.route("/", apiDocsRoutes(app));
 
 app.onError(errorEnvelope);
 app.notFound(notFoundEnvelope);

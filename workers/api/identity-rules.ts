@@ -1,15 +1,16 @@
-import { Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import { IdentityRulesUpdate, IdentityRulesView } from "@tessera/protocol";
 import { updateIdentityRules } from "../../d1/queries/workspaces";
 import {
   DEFAULT_IDENTITY_RULES,
+  identityRulesFromJson,
   identityRulesToJson,
   invalidateIdentityRules,
   loadIdentityRules,
-  parseIdentityRules,
 } from "../identity/rules";
-import type { AppEnv } from "../shared/app-env";
-import { validationError } from "../shared/errors";
-import { readJsonObject } from "./json-body";
+import { openApiRoutes } from "../shared/openapi-routes";
+import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
+import { jsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
 /**
@@ -19,22 +20,47 @@ import { requireSecretKey } from "./secret-key-auth";
  *
  * @example PUT /v1/identity-rules {"limits":{"user_id":1,"email":2},"promoted_traits":["loyalty_id"]}
  */
-export const identityRulesRoutes = new Hono<AppEnv>();
-
-identityRulesRoutes.use("/v1/identity-rules", requireSecretKey);
-
-identityRulesRoutes.get("/v1/identity-rules", async (c) => {
-  const rules = await loadIdentityRules(c.env.DB, c.var.workspaceId);
-  return c.json({ ...identityRulesToJson(rules), is_default: rules === DEFAULT_IDENTITY_RULES });
-});
-
-identityRulesRoutes.put("/v1/identity-rules", async (c) => {
-  const body = await readJsonObject(c);
-  const { is_default: _shown, ...rest } = body;
-  const parsed = parseIdentityRules(rest);
-  if (!parsed.ok) throw validationError(parsed.message);
-  const json = identityRulesToJson(parsed.rules);
-  await updateIdentityRules(c.env.DB, c.var.workspaceId, JSON.stringify(json));
-  invalidateIdentityRules(c.var.workspaceId);
-  return c.json({ ...json, is_default: false });
-});
+export const identityRulesRoutes = openApiRoutes()
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/identity-rules",
+      tags: ["Identity"],
+      summary: "Show the identity rules",
+      description: "The workspace's effective identity resolution rules: Segment's defaults until changed.",
+      security: SECRET_KEY,
+      middleware: [requireSecretKey],
+      responses: { 200: jsonResponse(IdentityRulesView, "The rules."), ...errorResponses({ 401: BAD_SECRET_KEY }) },
+    }),
+    async (c) => {
+      const rules = await loadIdentityRules(c.env.DB, c.var.workspaceId);
+      return c.json({ ...identityRulesToJson(rules), is_default: rules === DEFAULT_IDENTITY_RULES }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "put",
+      path: "/v1/identity-rules",
+      tags: ["Identity"],
+      summary: "Replace the identity rules",
+      description:
+        "Fields left out take Segment's default; `{}` restores the defaults. Unknown fields are refused. Other " +
+        "isolates pick a change up within the rules cache time (30 s); this one at once.",
+      security: SECRET_KEY,
+      middleware: [requireSecretKey, jsonBody],
+      request: { body: { required: true, content: { "application/json": { schema: IdentityRulesUpdate } } } },
+      responses: {
+        200: jsonResponse(IdentityRulesView, "The rules now in force."),
+        ...errorResponses({
+          400: "The body is not a JSON object of valid rules; `message` names the field.",
+          401: BAD_SECRET_KEY,
+        }),
+      },
+    }),
+    async (c) => {
+      const json = identityRulesToJson(identityRulesFromJson(c.req.valid("json")));
+      await updateIdentityRules(c.env.DB, c.var.workspaceId, JSON.stringify(json));
+      invalidateIdentityRules(c.var.workspaceId);
+      return c.json({ ...json, is_default: false }, 200);
+    },
+  );

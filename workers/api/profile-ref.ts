@@ -1,4 +1,5 @@
 /** The `:ref` of `/v1/profiles/:ref`: a profile id, or an identifier written `type:value`. */
+import { z } from "@hono/zod-openapi";
 import type { Identifier } from "@tessera/protocol";
 import { normalizeIdentifier } from "../identity/extract";
 
@@ -35,6 +36,29 @@ export function parseProfileRef(raw: string): ParsedProfileRef {
   if (!normalized.ok) return { ok: false, reason: `Profile ref is invalid: ${normalized.reason}` };
   return { ok: true, ref: { kind: "identifier", identifier: normalized.identifier } };
 }
+
+/**
+ * The path parameters of `/v1/profiles/{ref}…`, validated to a parsed {@link ProfileRef}. The reasons name the ref
+ * themselves (`Profile ref "42" is not a profile id…`), so they are reported on the parameters as a whole.
+ *
+ * @example createRoute({ path: "/v1/profiles/{ref}", request: { params: ProfileRefParams } }) // c.req.valid("param")
+ */
+export const ProfileRefParams = z
+  .object({
+    ref: z.string().meta({
+      param: { name: "ref", in: "path" },
+      description:
+        "A profile id (`prf_…`) or an identifier `type:value`, URL-encoded: `email:jane%40example.com`, `user_id:42`. " +
+        "The value is normalised as the collector normalises it.",
+      example: "email:jane%40example.com",
+    }),
+  })
+  .transform((params, ctx) => {
+    const parsed = parseProfileRef(params.ref);
+    if (parsed.ok) return parsed.ref;
+    ctx.addIssue({ code: "custom", message: parsed.reason, input: params });
+    return z.NEVER;
+  });
 
 /** How a ref is named in messages: readable, never an echo of an attacker's megabyte. */
 export function describeRef(ref: ProfileRef): string {

@@ -2,59 +2,133 @@
  * The profile read API (DESIGN §5), secret key only: `GET /v1/profiles/:ref`, `/events`, `/merges`, and
  * `DELETE /v1/profiles/:ref` (GDPR). `:ref` is a profile id or a URL-encoded `type:value`.
  */
-import type { Profile, ProfileEventsPage } from "@tessera/protocol";
-import { type Context, Hono } from "hono";
+import { createRoute } from "@hono/zod-openapi";
+import { Profile, ProfileErased, ProfileEventsPage, ProfileEventsQuery, ProfileMerges } from "@tessera/protocol";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { followRedirects } from "../profile/follow-redirects";
 import { profileStub } from "../profile/profile-stub";
-import type { AppEnv } from "../shared/app-env";
 import { notFound, validationError } from "../shared/errors";
-import { parseEventQuery } from "./event-query";
+import { openApiRoutes } from "../shared/openapi-routes";
+import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
 import { eraseProfile } from "./gdpr-delete";
 import { resolveProfileRef } from "./profile-lookup";
-import { parseProfileRef } from "./profile-ref";
+import { type ProfileRef, ProfileRefParams } from "./profile-ref";
 import { requireSecretKey } from "./secret-key-auth";
 
-export const profileRoutes = new Hono<AppEnv>()
-  .get("/v1/profiles/:ref", requireSecretKey, async (c) => {
-    const id = await liveProfileId(c);
-    const { result } = await followRedirects(id, (to) => profileStub(c.env.PROFILE, to).getProfile());
-    if (result.status !== "ok") throw notFound(`Profile ${id} has no data`);
-    return c.json<Profile>(result.profile);
-  })
-  .get("/v1/profiles/:ref/events", requireSecretKey, async (c) => {
-    // The query is checked first: a bad request should not cost a D1 read and a Durable Object wake-up.
-    const parsed = parseEventQuery(c.req.query());
-    if (!parsed.ok) throw validationError(parsed.reason);
-    const id = await liveProfileId(c);
-    const { result } = await followRedirects(id, (to) => profileStub(c.env.PROFILE, to).listEvents(parsed.query));
-    if (result.status === "invalid_cursor") throw validationError("cursor is not one this profile's timeline issued");
-    if (result.status !== "ok") throw notFound(`Profile ${id} has no data`);
-    return c.json<ProfileEventsPage>(result.page);
-  })
-  .get("/v1/profiles/:ref/merges", requireSecretKey, async (c) => {
-    const id = await liveProfileId(c);
-    const store = identityStoreFor(c.env);
-    // `dropped_links` is the other half of the explanation: links the rules refused (the shared-device case).
-    const [data, dropped] = await Promise.all([
-      store.mergesInto(c.var.workspaceId, id),
-      store.droppedLinks(c.var.workspaceId, id),
-    ]);
-    return c.json({ data, dropped_links: dropped });
-  })
-  .delete("/v1/profiles/:ref", requireSecretKey, async (c) => {
-    const id = await liveProfileId(c);
-    const erased = await eraseProfile(c.env, identityStoreFor(c.env), c.var.workspaceId, id);
-    // 202: this deployment's data is gone now; destinations delete when the sync queue delivers the request.
-    return c.json(
-      { status: "accepted", profile_ids: erased.profileIds, suppressed_identifiers: erased.identifiers.length },
-      202,
-    );
-  });
+const BAD_REF = "`ref` is neither a profile id nor a valid `type:value`.";
+const NO_PROFILE = "No profile matches `ref` in this workspace (another workspace's profile is unknown too).";
+/** What every profile route shares: who may call it, and its path parameter. */
+const profileRoute = {
+  tags: ["Profiles"],
+  security: SECRET_KEY,
+  middleware: [requireSecretKey],
+};
 
-/** The request's `:ref`, parsed (400 when malformed) and resolved in the caller's workspace (404 when unknown). */
-async function liveProfileId(c: Context<AppEnv>): Promise<string> {
-  const parsed = parseProfileRef(c.req.param("ref") ?? "");
-  if (!parsed.ok) throw validationError(parsed.reason);
-  return resolveProfileRef(identityStoreFor(c.env), c.var.workspaceId, parsed.ref);
+export const profileRoutes = openApiRoutes()
+  .openapi(
+    createRoute({
+      ...profileRoute,
+      method: "get",
+      path: "/v1/profiles/{ref}",
+      summary: "Read a profile",
+      description: "One unified customer. A merged-away id answers with the profile it was merged into.",
+      request: { params: ProfileRefParams },
+      responses: {
+        200: jsonResponse(Profile, "The profile."),
+        ...errorResponses({ 400: BAD_REF, 401: BAD_SECRET_KEY, 404: NO_PROFILE }),
+      },
+    }),
+    async (c) => {
+      const id = await liveProfileId(c.env, c.var.workspaceId, c.req.valid("param"));
+      const { result } = await followRedirects(id, (to) => profileStub(c.env.PROFILE, to).getProfile());
+      if (result.status !== "ok") throw notFound(`Profile ${id} has no data`);
+      return c.json(result.profile, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...profileRoute,
+      method: "get",
+      path: "/v1/profiles/{ref}/events",
+      summary: "List a profile's events",
+      description: "Newest first, a page at a time: pass `cursor.next` as `cursor` for the next page.",
+      // The query is checked before the ref: a bad request should not cost a D1 read and a Durable Object wake-up.
+      request: { query: ProfileEventsQuery, params: ProfileRefParams },
+      responses: {
+        200: jsonResponse(ProfileEventsPage, "A page of events."),
+        ...errorResponses({
+          400: `${BAD_REF} Or a query parameter is invalid, or \`cursor\` is not one this profile's timeline issued.`,
+          401: BAD_SECRET_KEY,
+          404: NO_PROFILE,
+        }),
+      },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const id = await liveProfileId(c.env, c.var.workspaceId, c.req.valid("param"));
+      const { result } = await followRedirects(id, (to) => profileStub(c.env.PROFILE, to).listEvents(query));
+      if (result.status === "invalid_cursor") throw validationError("cursor is not one this profile's timeline issued");
+      if (result.status !== "ok") throw notFound(`Profile ${id} has no data`);
+      return c.json(result.page, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...profileRoute,
+      method: "get",
+      path: "/v1/profiles/{ref}/merges",
+      summary: "Explain a profile's merges",
+      description:
+        "The merge journal entries that formed this profile, and the links the identity rules refused " +
+        "(`dropped_links`: the shared-device case).",
+      request: { params: ProfileRefParams },
+      responses: {
+        200: jsonResponse(ProfileMerges, "The merges and the refused links."),
+        ...errorResponses({ 400: BAD_REF, 401: BAD_SECRET_KEY, 404: NO_PROFILE }),
+      },
+    }),
+    async (c) => {
+      const id = await liveProfileId(c.env, c.var.workspaceId, c.req.valid("param"));
+      const store = identityStoreFor(c.env);
+      // `dropped_links` is the other half of the explanation: links the rules refused (the shared-device case).
+      const [data, dropped] = await Promise.all([
+        store.mergesInto(c.var.workspaceId, id),
+        store.droppedLinks(c.var.workspaceId, id),
+      ]);
+      return c.json({ data, dropped_links: dropped }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...profileRoute,
+      method: "delete",
+      path: "/v1/profiles/{ref}",
+      summary: "Delete a profile (GDPR)",
+      description:
+        "Removes the profile, the profiles merged into it, their identifiers, events and memberships, suppresses " +
+        "the identifiers so later events carrying them are dropped, and tells destinations to delete.",
+      request: { params: ProfileRefParams },
+      responses: {
+        202: jsonResponse(ProfileErased, "Erased here; destinations delete when the sync queue delivers."),
+        ...errorResponses({ 400: BAD_REF, 401: BAD_SECRET_KEY, 404: NO_PROFILE }),
+      },
+    }),
+    async (c) => {
+      const id = await liveProfileId(c.env, c.var.workspaceId, c.req.valid("param"));
+      const erased = await eraseProfile(c.env, identityStoreFor(c.env), c.var.workspaceId, id);
+      // 202: this deployment's data is gone now; destinations delete when the sync queue delivers the request.
+      return c.json(
+        {
+          status: "accepted" as const,
+          profile_ids: erased.profileIds,
+          suppressed_identifiers: erased.identifiers.length,
+        },
+        202,
+      );
+    },
+  );
+
+/** The live profile a parsed ref names in the caller's workspace (404 when unknown). */
+function liveProfileId(env: Env, workspaceId: string, ref: ProfileRef): Promise<string> {
+  return resolveProfileRef(identityStoreFor(env), workspaceId, ref);
 }

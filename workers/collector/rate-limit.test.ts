@@ -61,5 +61,5 @@ describe("rate limit per write key", () => {
     expect(limited.status).toBe(429);
     const fresh = await postWith({}, "/v1/batch", body(uid("anon")), writeKey);
     expect(fresh.status).toBe(200);
-  });
+  }, 30_000);
 });

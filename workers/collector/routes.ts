@@ -2,6 +2,8 @@
  * The Segment-compatible HTTP Tracking API (DESIGN §3): `POST /v1/batch` and one endpoint per call type.
  * Any Segment or RudderStack client pointed at this host works unchanged.
  */
+
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import {
   type IngestResponse,
   isPlainObject,
@@ -11,16 +13,19 @@ import {
   type RejectedMessage,
   validateMessage,
 } from "@tessera/protocol";
-import { Hono, type MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import { type IndexedMessage, type IngestDeps, ingestMessages } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { enqueueJobs } from "../ingest/retry-jobs";
 import { credentialFrom } from "../shared/basic-auth";
 import { HttpError, validationError } from "../shared/errors";
+import { openApiRoutes } from "../shared/openapi-routes";
+import { preflightRouteDoc } from "../shared/route-docs";
 import type { CollectorEnv } from "./collector-env";
 import { ingestCors } from "./cors";
 import { enrichMessage, requestFacts } from "./enrich";
 import { readEnvelope } from "./envelope";
+import { ingestRouteDoc } from "./ingest-docs";
 import { defaultLimiter, type LimiterFor, rateLimit } from "./rate-limit";
 import { readJsonBody } from "./read-body";
 import { workspaceForWriteKey } from "./write-key-auth";
@@ -63,11 +68,14 @@ function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEn
  * The collector's sub-app with injected seams.
  * @example const app = new Hono().route("/", createCollectorRoutes({ limiterFor: () => fakeLimiter }));
  */
-export function createCollectorRoutes(options: CollectorOptions = {}): Hono<CollectorEnv> {
+export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHono<CollectorEnv> {
   const depsFor = options.ingestDeps ?? ingestDepsFor;
   const queueFor = options.retryQueue ?? ((env: Env) => env.INGEST_RETRY_QUEUE);
-  const routes = new Hono<CollectorEnv>();
+  const routes = openApiRoutes<CollectorEnv>();
   for (const [path, pathType] of ROUTES) {
+    // Documented beside, not validated by, the schemas: the body is read below, message by message.
+    routes.openAPIRegistry.registerPath(ingestRouteDoc(path, pathType, pathType ? `/v1/${pathType}` : "/v1/batch"));
+    routes.openAPIRegistry.registerPath(preflightRouteDoc(path, "Ingestion"));
     routes.use(path, ingestCors);
     routes.post(path, readIngest(pathType), rateLimit(options.limiterFor ?? defaultLimiter), async (c) => {
       const envelope = c.var.envelope;

@@ -1,4 +1,4 @@
-import type { Identifier, MergeRecord } from "@tessera/protocol";
+import type { DroppedLink, Identifier, MergeRecord } from "@tessera/protocol";
 import type { IdentityRules } from "./rules";
 
 /** One message's identifiers, in the order they were seen in the batch. */
@@ -15,19 +15,8 @@ export interface ResolveInput {
   previousId?: string;
 }
 
-/** One identifier the rules kept off a profile, and why: the explanation of a shared device or a cap. */
-export interface DroppedLink {
-  id: string;
-  /** Where the message went. */
-  profile_id: string;
-  identifier: Identifier;
-  /** The profile that owns `identifier` (the other person), or null when nobody did. */
-  owner_profile: string | null;
-  message_id: string | null;
-  /** `limit:<type>` (the profile would hold too many of that type), `cap:identifiers` or `cap:merges`. */
-  rule: string;
-  created_at: string;
-}
+/** Refused links are part of the profile API's answer, so their shape is the wire contract's. */
+export type { DroppedLink };
 
 /** Where one message belongs, after the workspace's identity rules were applied. */
 export type ResolveOutcome =

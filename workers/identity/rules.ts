@@ -1,4 +1,4 @@
-import { BUILTIN_IDENTIFIER_TYPES, IDENTIFIER_TYPE_PATTERN } from "@tessera/protocol";
+import { type IdentityRulesSettings, IdentityRulesUpdate } from "@tessera/protocol";
 import { findIdentityRules } from "../../d1/queries/workspaces";
 import { isolateCache } from "../shared/isolate-cache";
 
@@ -72,17 +72,7 @@ export function blockedBy(rules: IdentityRules, value: string): string | null {
 }
 
 /** The rules as the API shows and stores them (snake_case, like every Tessera wire shape). */
-export interface IdentityRulesJson {
-  blocked_values: string[];
-  limits: Record<string, number>;
-  default_limit: number;
-  priority: string[];
-  promoted_traits: string[];
-  max_merges_per_profile: number;
-  max_identifiers_per_profile: number;
-}
-
-export function identityRulesToJson(rules: IdentityRules): IdentityRulesJson {
+export function identityRulesToJson(rules: IdentityRules): IdentityRulesSettings {
   return {
     blocked_values: [...rules.blockedValues],
     limits: { ...rules.limits },
@@ -94,91 +84,23 @@ export function identityRulesToJson(rules: IdentityRules): IdentityRulesJson {
   };
 }
 
-export type ParsedRules = { ok: true; rules: IdentityRules } | { ok: false; field: string; message: string };
-
-/** Built-in types come from their own message fields; `group_id` identifies a company, never a person. */
-const RESERVED_TRAIT_TYPES = new Set<string>(BUILTIN_IDENTIFIER_TYPES);
-const MAX_PATTERNS = 100;
-const MAX_PATTERN_LENGTH = 200;
-const MAX_LIST = 64;
-
 /**
- * Validate rules JSON (the `PUT /v1/identity-rules` body, or a stored value). Fields left out keep Segment's
- * default; unknown fields are refused so a typo never silently does nothing.
+ * Rules from a validated `IdentityRulesUpdate` (the `PUT /v1/identity-rules` body, or a stored value): fields left
+ * out keep Segment's default.
  *
- * @example parseIdentityRules({ limits: { user_id: 1, email: 2 } }) // { ok: true, rules: {...defaults, limits} }
+ * @example identityRulesFromJson({ limits: { user_id: 1, email: 2 } }) // {...DEFAULT_IDENTITY_RULES, limits}
  */
-export function parseIdentityRules(input: unknown): ParsedRules {
-  const fail = (field: string, message: string): ParsedRules => ({ ok: false, field, message: `${field}: ${message}` });
-  if (typeof input !== "object" || input === null || Array.isArray(input)) return fail("body", "must be a JSON object");
-  const o = input as Record<string, unknown>;
-  const known = new Set<string>(Object.keys(identityRulesToJson(DEFAULT_IDENTITY_RULES)));
-  for (const key of Object.keys(o))
-    if (!known.has(key)) return fail(key, `unknown field (known: ${[...known].join(", ")})`);
-  const rules: IdentityRules = { ...DEFAULT_IDENTITY_RULES, limits: { ...DEFAULT_IDENTITY_RULES.limits } };
-
-  if (o.blocked_values !== undefined) {
-    const list = o.blocked_values;
-    if (!Array.isArray(list) || list.length > MAX_PATTERNS)
-      return fail("blocked_values", `must be an array of at most ${MAX_PATTERNS} regular expressions`);
-    for (const [i, source] of list.entries()) {
-      if (typeof source !== "string" || source.length > MAX_PATTERN_LENGTH)
-        return fail(`blocked_values[${i}]`, `must be a string of at most ${MAX_PATTERN_LENGTH} characters`);
-      try {
-        new RegExp(source, "i");
-      } catch {
-        return fail(`blocked_values[${i}]`, `is not a valid regular expression: ${source}`);
-      }
-    }
-    rules.blockedValues = [...list];
-  }
-  if (o.limits !== undefined) {
-    const limits = o.limits;
-    if (typeof limits !== "object" || limits === null || Array.isArray(limits))
-      return fail("limits", "must be an object of identifier type → count");
-    for (const [type, n] of Object.entries(limits)) {
-      if (!IDENTIFIER_TYPE_PATTERN.test(type)) return fail(`limits.${type}`, "is not a valid identifier type");
-      if (!isCount(n, 1, 1000)) return fail(`limits.${type}`, "must be an integer from 1 to 1000");
-    }
-    rules.limits = { ...(limits as Record<string, number>) };
-  }
-  if (o.default_limit !== undefined) {
-    if (!isCount(o.default_limit, 1, 1000)) return fail("default_limit", "must be an integer from 1 to 1000");
-    rules.defaultLimit = o.default_limit;
-  }
-  for (const field of ["priority", "promoted_traits"] as const) {
-    const list = o[field];
-    if (list === undefined) continue;
-    if (!Array.isArray(list) || list.length > MAX_LIST)
-      return fail(field, `must be an array of at most ${MAX_LIST} identifier types`);
-    for (const [i, type] of list.entries()) {
-      if (typeof type !== "string" || !IDENTIFIER_TYPE_PATTERN.test(type))
-        return fail(
-          `${field}[${i}]`,
-          "must be an identifier type (lowercase letters, digits, _; starting with a letter)",
-        );
-      if (list.indexOf(type) !== i) return fail(`${field}[${i}]`, `lists ${type} twice`);
-      if (field === "promoted_traits" && RESERVED_TRAIT_TYPES.has(type))
-        return fail(`${field}[${i}]`, `${type} is a built-in identifier and cannot be a promoted trait`);
-    }
-    if (field === "priority") rules.priority = [...list];
-    else rules.promotedTraits = [...list];
-  }
-  if (o.max_merges_per_profile !== undefined) {
-    if (!isCount(o.max_merges_per_profile, 0, 10_000))
-      return fail("max_merges_per_profile", "must be an integer from 0 to 10000");
-    rules.maxMergesPerProfile = o.max_merges_per_profile;
-  }
-  if (o.max_identifiers_per_profile !== undefined) {
-    if (!isCount(o.max_identifiers_per_profile, 1, 100_000))
-      return fail("max_identifiers_per_profile", "must be an integer from 1 to 100000");
-    rules.maxIdentifiersPerProfile = o.max_identifiers_per_profile;
-  }
-  return { ok: true, rules };
-}
-
-function isCount(n: unknown, min: number, max: number): n is number {
-  return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max;
+export function identityRulesFromJson(json: IdentityRulesUpdate): IdentityRules {
+  const d = DEFAULT_IDENTITY_RULES;
+  return {
+    blockedValues: [...(json.blocked_values ?? d.blockedValues)],
+    limits: { ...(json.limits ?? d.limits) },
+    defaultLimit: json.default_limit ?? d.defaultLimit,
+    priority: [...(json.priority ?? d.priority)],
+    promotedTraits: [...(json.promoted_traits ?? d.promotedTraits)],
+    maxMergesPerProfile: json.max_merges_per_profile ?? d.maxMergesPerProfile,
+    maxIdentifiersPerProfile: json.max_identifiers_per_profile ?? d.maxIdentifiersPerProfile,
+  };
 }
 
 /** Rules change rarely and are read on every ingestion batch, so each isolate keeps them a while. */
@@ -202,8 +124,8 @@ export function invalidateIdentityRules(workspaceId: string): void {
 
 function rulesFromStored(json: string): IdentityRules {
   try {
-    const parsed = parseIdentityRules(JSON.parse(json));
-    if (parsed.ok) return parsed.rules;
+    const parsed = IdentityRulesUpdate.safeParse(JSON.parse(json));
+    if (parsed.success) return identityRulesFromJson(parsed.data);
   } catch {
     // A stored value was validated on the way in; an unreadable one must not stop ingestion.
   }

@@ -1,7 +1,8 @@
+import { createRoute } from "@hono/zod-openapi";
 import { SNIPPET_MIN_JS as snippet } from "@tessera/browser/assets";
-import { Hono } from "hono";
-import type { AppEnv } from "../shared/app-env";
 import { notFound } from "../shared/errors";
+import { openApiRoutes } from "../shared/openapi-routes";
+import { errorResponses } from "../shared/route-docs";
 
 /** The seeded local-dev keys (DESIGN §9). The secret appears in a page only here, and only in development. */
 const DEV_WRITE_KEY = "wk_dev";
@@ -12,9 +13,21 @@ const DEV_SECRET_KEY = "sk_dev";
  * visitor's profile as the profile API shows it, refreshed every second, so a newcomer sees events land.
  * Anywhere but `ENVIRONMENT=development` it does not exist.
  */
-export const demoPageRoutes = new Hono<AppEnv>();
+export const demoPageRoutes = openApiRoutes();
 
-demoPageRoutes.get("/demo", (c) => {
+const demoRoute = createRoute({
+  method: "get",
+  path: "/demo",
+  tags: ["Development"],
+  summary: "Demo page",
+  description: "Local development only (`ENVIRONMENT=development`; 404 anywhere else): the SDK on a page, live.",
+  responses: {
+    200: { description: "The page.", content: { "text/html": { schema: { type: "string" } } } },
+    ...errorResponses({ 404: "Not a development deployment." }),
+  },
+});
+
+demoPageRoutes.openapi(demoRoute, (c) => {
   if (c.env.ENVIRONMENT !== "development") throw notFound(`No route for GET ${c.req.path}`);
   return c.html(page(snippet));
 });

@@ -1,13 +1,21 @@
+import { z } from "zod";
+
 /** Identifier types Tessera knows by name; workspaces may add custom ones (externalIds, promoted traits). */
 export const BUILTIN_IDENTIFIER_TYPES = ["user_id", "anonymous_id", "email", "phone", "device_id", "group_id"] as const;
 export type BuiltinIdentifierType = (typeof BUILTIN_IDENTIFIER_TYPES)[number];
 export type IdentifierType = BuiltinIdentifierType | (string & {});
 
-/** One identifier of a person, e.g. `{type:"email", value:"jane@example.com"}` (values are normalised). */
-export interface Identifier {
-  type: IdentifierType;
-  value: string;
-}
-
 /** Custom identifier types are lowercase words, so `type:value` refs stay unambiguous in URLs. */
 export const IDENTIFIER_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * One identifier of a person, e.g. `{type:"email", value:"jane@example.com"}` (values are normalised).
+ * @example Identifier.parse({ type: "email", value: "jane@example.com" })
+ */
+export const Identifier = z
+  .object({
+    type: z.string().regex(IDENTIFIER_TYPE_PATTERN) as z.ZodType<IdentifierType, string>,
+    value: z.string(),
+  })
+  .meta({ id: "Identifier", description: "One identifier of a person, e.g. email:jane@example.com." });
+export type Identifier = z.infer<typeof Identifier>;

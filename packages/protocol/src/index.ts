@@ -1,6 +1,16 @@
+/**
+ * Tessera's wire contract. Every shape is a zod schema constant with a same-named type: the Worker validates and
+ * documents with the schemas; the SDK imports only the types (`import type`) and so ships none of this.
+ */
+export * from "./admin";
+export * from "./audiences";
+export * from "./errors";
 export * from "./identifiers";
-export * from "./json-object";
+export * from "./ingest-response";
+export { JsonObject, type JsonValue, objectOrUndefined } from "./json-object";
 export * from "./limits";
 export * from "./messages";
 export * from "./profile";
+export * from "./profile-events-query";
+export * from "./queue-messages";
 export * from "./validate";

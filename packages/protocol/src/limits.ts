@@ -10,3 +10,8 @@ export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
 export const MAX_IDENTIFIER_LENGTH = 512;
 /** Length of an event name, in characters. */
 export const MAX_EVENT_NAME_LENGTH = 512;
+/** `GET /v1/profiles/:ref/events`: page size when `limit` is left out, and the largest page. */
+export const DEFAULT_EVENT_PAGE = 50;
+export const MAX_EVENT_PAGE = 1000;
+/** Length of the `event` filter of that route: longer than any sane event name is a mistake worth saying so. */
+export const MAX_EVENT_FILTER_LENGTH = 500;

@@ -1,46 +1,48 @@
-import type { Identifier } from "./identifiers";
-import type { AcceptedMessage, JsonObject, JsonValue } from "./messages";
+/** What the profile read API answers (DESIGN §5). Times are ISO-8601. */
+import { z } from "zod";
+import { Identifier } from "./identifiers";
+import { JsonObject } from "./json-object";
+import { AcceptedMessage } from "./messages";
 
-/** `GET /v1/profiles/:ref` — one unified customer. Times are ISO-8601. */
-export interface Profile {
-  id: string;
-  created_at: string;
-  updated_at: string;
-  first_seen: string;
-  last_seen: string;
-  event_count: number;
-  identifiers: Array<Identifier & { first_seen: string }>;
-  traits: JsonObject;
-  computed: Record<string, JsonValue>;
-  audiences: Array<{ key: string; since: string }>;
-  merged_from: string[];
-}
+/** `GET /v1/profiles/:ref` — one unified customer. */
+export const Profile = z
+  .object({
+    id: z.string().meta({ description: "`prf_…`" }),
+    created_at: z.string(),
+    updated_at: z.string(),
+    first_seen: z.string(),
+    last_seen: z.string(),
+    event_count: z.int().nonnegative(),
+    identifiers: z.array(Identifier.extend({ first_seen: z.string() })),
+    traits: JsonObject,
+    computed: JsonObject,
+    audiences: z.array(z.object({ key: z.string(), since: z.string() })),
+    merged_from: z.array(z.string()).meta({ description: "Ids of the profiles merged into this one." }),
+  })
+  .meta({ id: "Profile", description: "One unified customer: identifiers, traits, computed traits, audiences." });
+export type Profile = z.infer<typeof Profile>;
 
 /** `GET /v1/profiles/:ref/events` — newest first, cursor-paginated. */
-export interface ProfileEventsPage {
-  data: AcceptedMessage[];
-  cursor: { has_more: boolean; next: string | null };
-}
+export const ProfileEventsPage = z
+  .object({
+    data: z.array(AcceptedMessage),
+    cursor: z.object({
+      has_more: z.boolean(),
+      next: z.string().nullable().meta({ description: "Pass as `cursor` to read the next page; null on the last." }),
+    }),
+  })
+  .meta({ id: "ProfileEventsPage", description: "A page of a profile's events, newest first." });
+export type ProfileEventsPage = z.infer<typeof ProfileEventsPage>;
 
 /** One entry of the merge journal: `from` was folded into `into` because of `message_id` under `rule`. */
-export interface MergeRecord {
-  id: string;
-  from: string;
-  into: string;
-  message_id: string | null;
-  rule: string;
-  created_at: string;
-}
-
-/** The error envelope every non-2xx answer carries. */
-export interface ErrorBody {
-  error: { code: ErrorCode; message: string };
-}
-export type ErrorCode =
-  | "authentication_error"
-  | "forbidden"
-  | "not_found"
-  | "validation_error"
-  | "rate_limit_error"
-  | "payload_too_large"
-  | "internal_error";
+export const MergeRecord = z
+  .object({
+    id: z.string(),
+    from: z.string(),
+    into: z.string(),
+    message_id: z.string().nullable(),
+    rule: z.string(),
+    created_at: z.string(),
+  })
+  .meta({ id: "MergeRecord", description: "Why two profiles became one: an entry of the merge journal." });
+export type MergeRecord = z.infer<typeof MergeRecord>;

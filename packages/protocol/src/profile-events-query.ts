@@ -1,0 +1,62 @@
+/** The query string of `GET /v1/profiles/:ref/events` (DESIGN §5). Unknown parameters are ignored. */
+import { z } from "zod";
+import { DEFAULT_EVENT_PAGE, MAX_EVENT_FILTER_LENGTH, MAX_EVENT_PAGE } from "./limits";
+import { MESSAGE_TYPES } from "./messages";
+
+const quoted = (value: unknown) => {
+  const text = String(value);
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+};
+
+const limit = z
+  .string({ error: (issue) => `limit must be a whole number, got ${quoted(issue.input)}` })
+  .superRefine((value, ctx) => {
+    if (!/^\d{1,7}$/.test(value)) ctx.addIssue(`limit must be a whole number, got ${quoted(value)}`);
+    else if (Number(value) < 1 || Number(value) > MAX_EVENT_PAGE) {
+      ctx.addIssue(`limit must be between 1 and ${MAX_EVENT_PAGE}, got ${Number(value)}`);
+    }
+  })
+  .transform(Number)
+  .default(DEFAULT_EVENT_PAGE)
+  .meta({
+    description: `Events per page, 1–${MAX_EVENT_PAGE}.`,
+    // The wire value is text; documented as what it means.
+    type: "integer",
+    minimum: 1,
+    maximum: MAX_EVENT_PAGE,
+    default: DEFAULT_EVENT_PAGE,
+  });
+
+/**
+ * `limit` (1–1000, default 50), `cursor` (opaque, from the previous page), `event` (a track event name) and
+ * `type` (a message type).
+ *
+ * @example ProfileEventsQuery.safeParse({ limit: "20", type: "track" }) // data: { limit: 20, type: "track" }
+ */
+export const ProfileEventsQuery = z
+  .object({
+    limit,
+    cursor: z
+      .string()
+      .refine((cursor) => cursor !== "", "cursor is empty: pass cursor.next from the previous page")
+      .optional()
+      .meta({ description: "`cursor.next` of the previous page." }),
+    event: z
+      .string()
+      .superRefine((event, ctx) => {
+        if (event === "") ctx.addIssue("event is empty: pass an event name such as Order Completed");
+        else if (event.length > MAX_EVENT_FILTER_LENGTH) {
+          ctx.addIssue(`event is longer than ${MAX_EVENT_FILTER_LENGTH} characters`);
+        }
+      })
+      .optional()
+      .meta({ description: "Only track events with this name." }),
+    type: z
+      .enum(MESSAGE_TYPES, {
+        error: (issue) => `type must be one of ${MESSAGE_TYPES.join(", ")}, got ${quoted(issue.input)}`,
+      })
+      .optional()
+      .meta({ description: "Only messages of this type." }),
+  })
+  .meta({ id: "ProfileEventsQuery", description: "Filters and paging of a profile's events." });
+export type ProfileEventsQuery = z.infer<typeof ProfileEventsQuery>;

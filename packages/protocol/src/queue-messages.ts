@@ -1,0 +1,49 @@
+/**
+ * Bodies of the Worker's queue messages. They outlive deploys (a message sent by one version may be consumed by
+ * the next), so their shapes are a contract like the HTTP ones: add optional fields, never repurpose one.
+ */
+import { z } from "zod";
+import { Identifier } from "./identifiers";
+import { AcceptedMessage } from "./messages";
+
+/** An identifier a message carried, with when it was first seen (epoch ms). */
+export const SeenIdentifier = Identifier.extend({ firstSeen: z.number() }).meta({
+  id: "SeenIdentifier",
+  description: "An identifier and when it was first seen (epoch ms).",
+});
+export type SeenIdentifier = z.infer<typeof SeenIdentifier>;
+
+/**
+ * Work the collector could not finish when a dependency failed, on the ingest retry queue:
+ * `resolve` (identity was not resolved: replay the whole pipeline), `deliver` (identity was resolved; only the
+ * write into the profile's Durable Object failed), `merge` (the graph merged `from` into `into`, but folding
+ * `from`'s Durable Object failed).
+ */
+export const IngestJob = z
+  .discriminatedUnion("kind", [
+    z.object({ kind: z.literal("resolve"), workspaceId: z.string(), messages: z.array(AcceptedMessage) }),
+    z.object({
+      kind: z.literal("deliver"),
+      workspaceId: z.string(),
+      profileId: z.string(),
+      messages: z.array(AcceptedMessage),
+      identifiers: z.array(SeenIdentifier),
+    }),
+    z.object({ kind: z.literal("merge"), workspaceId: z.string(), from: z.string(), into: z.string() }),
+  ])
+  .meta({ id: "IngestJob", description: "A retry of ingestion work; every kind is idempotent." });
+export type IngestJob = z.infer<typeof IngestJob>;
+
+/**
+ * Sent to `SYNC_QUEUE` after a GDPR delete so every connected destination deletes the person too:
+ * the erased profile and every profile merged into it, and every identifier they held (now suppressed).
+ */
+export const SyncDeleteMessage = z
+  .object({
+    kind: z.literal("delete"),
+    workspaceId: z.string(),
+    profileIds: z.array(z.string()),
+    identifiers: z.array(Identifier),
+  })
+  .meta({ id: "SyncDeleteMessage", description: "Tells destinations to delete a person." });
+export type SyncDeleteMessage = z.infer<typeof SyncDeleteMessage>;

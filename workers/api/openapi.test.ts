@@ -1,0 +1,86 @@
+import { exports } from "cloudflare:workers";
+import type { OpenAPIV3_1 } from "openapi-types";
+import { describe, expect, it } from "vitest";
+import { app } from "../app";
+
+async function document(): Promise<OpenAPIV3_1.Document> {
+  const res = await exports.default.fetch("http://x/openapi.json");
+  expect(res.status).toBe(200);
+  return res.json<OpenAPIV3_1.Document>();
+}
+
+/** Hono's `/v1/profiles/:ref` is OpenAPI's `/v1/profiles/{ref}`. */
+const openApiPath = (honoPath: string) => honoPath.replace(/:(\w+)/g, "{$1}");
+
+// That the document is valid OpenAPI 3.1 is checked on the Node side (test/openapi-document.test.ts): the validator
+// is CommonJS requiring an ES module, which workerd's module loader cannot do.
+describe("GET /openapi.json", () => {
+  it("describes every method and path the Worker routes", async () => {
+    const doc = await document();
+    const paths = doc.paths ?? {};
+    const missing: string[] = [];
+    for (const { method, path } of app.routes) {
+      const item = paths[openApiPath(path)] as Record<string, unknown> | undefined;
+      // `ALL` is middleware (`use`: CORS, …): its path must be documented; the methods it serves are checked below.
+      const known = method === "ALL" ? item !== undefined : item?.[method.toLowerCase()] !== undefined;
+      if (!known) missing.push(`${method} ${path}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("documents the Segment short aliases and the CORS preflight of every ingestion path", async () => {
+    const paths = (await document()).paths ?? {};
+    for (const path of ["/v1/batch", "/v1/b", "/v1/track", "/v1/t", "/v1/identify", "/v1/i", "/v1/alias", "/v1/a"]) {
+      expect(paths[path]?.post?.responses?.["200"], path).toBeDefined();
+      expect(paths[path]?.options, path).toBeDefined();
+    }
+    expect(paths["/v1/t"]?.post?.summary).toBe("Alias of POST /v1/track");
+  });
+
+  it("names the error answers and the credentials of each route", async () => {
+    const doc = await document();
+    const paths = doc.paths ?? {};
+    const batch = paths["/v1/batch"]?.post;
+    expect(Object.keys(batch?.responses ?? {})).toEqual(
+      expect.arrayContaining(["200", "400", "401", "413", "429", "503"]),
+    );
+    expect(batch?.responses?.["429"]).toHaveProperty(["headers", "Retry-After"]);
+    expect(batch?.security).toEqual([{ writeKey: [] }]);
+    expect(paths["/v1/profiles/{ref}"]?.get?.security).toEqual([{ secretKey: [] }, { secretKeyBasic: [] }]);
+    expect(paths["/v1/workspaces"]?.post?.security).toEqual([{ adminToken: [] }]);
+    expect(Object.keys(doc.components?.securitySchemes ?? {}).sort()).toEqual([
+      "adminToken",
+      "secretKey",
+      "secretKeyBasic",
+      "writeKey",
+    ]);
+    const notFound = paths["/v1/profiles/{ref}"]?.get?.responses?.["404"] as OpenAPIV3_1.ResponseObject;
+    expect(notFound.content?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/ErrorBody" });
+  });
+
+  it("documents request bodies, query and path parameters from the schemas that validate them", async () => {
+    const doc = await document();
+    const paths = doc.paths ?? {};
+    const body = paths["/v1/identity-rules"]?.put?.requestBody as OpenAPIV3_1.RequestBodyObject;
+    expect(body.content["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/IdentityRulesUpdate" });
+    const events = paths["/v1/profiles/{ref}/events"]?.get?.parameters as OpenAPIV3_1.ParameterObject[];
+    expect(events.map((p) => `${p.in}:${p.name}`).sort()).toEqual([
+      "path:ref",
+      "query:cursor",
+      "query:event",
+      "query:limit",
+      "query:type",
+    ]);
+    const batch = paths["/v1/batch"]?.post?.requestBody as OpenAPIV3_1.RequestBodyObject;
+    expect(batch.content["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/BatchEnvelope" });
+  });
+});
+
+describe("GET /docs", () => {
+  it("renders the document as an HTML page", async () => {
+    const res = await exports.default.fetch("http://x/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await res.text()).toContain("/openapi.json");
+  });
+});

@@ -1,0 +1,79 @@
+/**
+ * The HTTP contract as a document: `GET /openapi.json` is generated from the same `createRoute` declarations (and
+ * zod schemas) that route and validate requests, and `GET /docs` renders it with Scalar.
+ */
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import type { AppEnv } from "../shared/app-env";
+import { openApiRoutes } from "../shared/openapi-routes";
+import { jsonResponse, SECURITY_SCHEMES } from "../shared/route-docs";
+
+const DOCUMENT = {
+  openapi: "3.1.0",
+  info: {
+    title: "Tessera API",
+    version: "1",
+    description:
+      "Segment-compatible ingestion, the profile read API and the admin API of a Tessera deployment. " +
+      'Every error answers `{"error":{"code","message"}}`.',
+  },
+  tags: [
+    { name: "Ingestion", description: "Segment HTTP Tracking API: any Segment or RudderStack client works unchanged." },
+    { name: "Profiles", description: "Unified profiles, their events and merges; GDPR delete." },
+    { name: "Identity", description: "How identity resolution matches and merges profiles." },
+    { name: "Admin", description: "Workspaces, sources and their keys." },
+    { name: "Browser SDK", description: "What the browser SDK loads and calls besides ingestion." },
+    { name: "Development", description: "Local development only: 404 on any other deployment." },
+    { name: "Meta", description: "Health and this document." },
+  ],
+};
+
+const OpenApiDocument = z.looseObject({
+  openapi: z.string(),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.looseObject({}),
+});
+type OpenApiDocument = z.infer<typeof OpenApiDocument>;
+
+/**
+ * The document and the docs page for `root`, the app every part is mounted on. Mount this last: the document is
+ * built on the first request (then kept: routes do not change at run time) from what `root` holds by then.
+ *
+ * @example app.route("/", apiDocsRoutes(app));
+ */
+export function apiDocsRoutes(root: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
+    root.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+  }
+  let document: OpenApiDocument | undefined;
+  const renderDocs = Scalar<AppEnv>({ url: "/openapi.json", pageTitle: "Tessera API" });
+  return openApiRoutes()
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/openapi.json",
+        tags: ["Meta"],
+        summary: "This document",
+        description: "The OpenAPI 3.1 description of every route of this deployment.",
+        responses: {
+          200: jsonResponse(OpenApiDocument, "The document."),
+        },
+      }),
+      (c) => {
+        // The generator's types allow `undefined` where JSON has no value; the document itself is plain JSON.
+        document ??= root.getOpenAPI31Document(DOCUMENT) as unknown as OpenApiDocument;
+        return c.json(document, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: "get",
+        path: "/docs",
+        tags: ["Meta"],
+        summary: "API reference",
+        description: "This document, rendered for people.",
+        responses: { 200: { description: "The page.", content: { "text/html": { schema: { type: "string" } } } } },
+      }),
+      (c, next) => renderDocs(c, next) as Promise<Response>,
+    );
+}

@@ -1,0 +1,145 @@
+import type { ComputedTraitDefinition } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import { DAY, HOUR, memoryFacts, messageAt, trackAt } from "../test-support/profile-facts";
+import { computeTrait } from "./compute-trait";
+
+const now = Date.UTC(2025, 5, 1);
+const order = (daysAgo: number, properties: Record<string, unknown>) =>
+  trackAt("Order Completed", now - daysAgo * DAY, properties);
+
+/** Five orders over 40 days, newest first: revenue 10, 30, "n/a", 30, 50; categories b, a, b, a, c. */
+const history = () =>
+  memoryFacts({
+    events: [
+      order(40, { revenue: 50, category: "c", channel: "web" }),
+      order(20, { revenue: 30, category: "a", channel: "pos" }),
+      order(10, { revenue: "n/a", category: "b", channel: "pos" }),
+      order(5, { revenue: 30, category: "a", channel: "web" }),
+      order(1, { revenue: 10, category: "b", channel: "pos" }),
+      trackAt("Email Opened", now - DAY),
+      messageAt("page", now - HOUR),
+    ],
+  });
+
+const sumOf = (op: ComputedTraitDefinition["op"], property?: string): ComputedTraitDefinition => ({
+  op,
+  event: "Order Completed",
+  ...(property ? { property } : {}),
+});
+
+describe("computeTrait", () => {
+  it.each<[ComputedTraitDefinition, unknown]>([
+    [sumOf("count"), 5],
+    [sumOf("count", "revenue"), 5],
+    [sumOf("sum", "revenue"), 120],
+    [sumOf("avg", "revenue"), 30],
+    [sumOf("min", "revenue"), 10],
+    [sumOf("max", "revenue"), 50],
+    [sumOf("first", "category"), "c"],
+    [sumOf("last", "category"), "b"],
+    [sumOf("most_frequent", "category"), "b"],
+    [sumOf("unique_list", "category"), ["b", "a", "c"]],
+    [sumOf("unique_count", "category"), 3],
+    [{ ...sumOf("sum", "revenue"), where: [{ property: "channel", op: "eq", value: "pos" }] }, 40],
+    [{ ...sumOf("unique_list", "$properties.channel") }, ["pos", "web"]],
+    [{ op: "count", event: "*" }, 6],
+  ])("%j over five orders → %j", (definition, value) => {
+    expect(computeTrait(definition, history(), now).value).toEqual(value);
+  });
+
+  it.each<[ComputedTraitDefinition["op"], unknown]>([
+    ["count", 0],
+    ["sum", 0],
+    ["avg", null],
+    ["min", null],
+    ["max", null],
+    ["first", null],
+    ["last", null],
+    ["most_frequent", null],
+    ["unique_list", null],
+    ["unique_count", null],
+  ])("%s of no matching event is %j", (op, value) => {
+    const facts = memoryFacts({ events: [trackAt("Email Opened", now - DAY, { revenue: 5 })] });
+    expect(computeTrait(sumOf(op, op === "count" ? undefined : "revenue"), facts, now)).toEqual({
+      value,
+      nextChangeAt: null,
+    });
+  });
+
+  it("counts with a property only the events where it is set", () => {
+    const facts = memoryFacts({ events: [order(1, { coupon: "X" }), order(2, {}), order(3, { coupon: null })] });
+    expect(computeTrait(sumOf("count", "coupon"), facts, now).value).toBe(1);
+  });
+
+  it("breaks most_frequent ties towards the most recent value", () => {
+    const facts = memoryFacts({
+      events: [
+        order(4, { category: "a" }),
+        order(3, { category: "b" }),
+        order(2, { category: "a" }),
+        order(1, { category: "b" }),
+      ],
+    });
+    expect(computeTrait(sumOf("most_frequent", "category"), facts, now).value).toBe("b");
+  });
+
+  it("breaks first and last ties on one timestamp by storage order", () => {
+    const at = now - DAY;
+    const facts = memoryFacts({
+      events: [trackAt("Order Completed", at, { id: "stored-1" }), trackAt("Order Completed", at, { id: "stored-2" })],
+    });
+    expect(computeTrait(sumOf("first", "id"), facts, now).value).toBe("stored-1");
+    expect(computeTrait(sumOf("last", "id"), facts, now).value).toBe("stored-2");
+  });
+
+  it("keeps the 100 most recent distinct values in unique_list, and counts them all in unique_count", () => {
+    const facts = memoryFacts({
+      events: Array.from({ length: 130 }, (_, i) =>
+        trackAt("Product Viewed", now - (130 - i) * HOUR, { sku: `s${i % 120}` }),
+      ),
+    });
+    const list = computeTrait({ op: "unique_list", event: "Product Viewed", property: "sku" }, facts, now).value;
+    expect(list).toHaveLength(100);
+    expect((list as string[]).slice(0, 3)).toEqual(["s9", "s8", "s7"]);
+    expect(new Set(list as string[]).size).toBe(100);
+    expect(computeTrait({ op: "unique_count", event: "Product Viewed", property: "sku" }, facts, now).value).toBe(120);
+  });
+
+  it("tells 1 and '1' apart as values", () => {
+    const facts = memoryFacts({ events: [order(2, { size: 1 }), order(1, { size: "1" })] });
+    expect(computeTrait(sumOf("unique_list", "size"), facts, now).value).toEqual(["1", 1]);
+  });
+});
+
+describe("computeTrait windows", () => {
+  const def: ComputedTraitDefinition = { op: "sum", event: "Order Completed", property: "revenue", within: "30d" };
+  const t = now - 10 * DAY;
+  const facts = () =>
+    memoryFacts({ events: [trackAt("Order Completed", t, { revenue: 7 }), order(1, { revenue: 3 })] });
+
+  it("counts an event until the millisecond its window ends, then drops it", () => {
+    const end = t + 30 * DAY;
+    expect(computeTrait(def, facts(), now)).toEqual({ value: 10, nextChangeAt: end });
+    expect(computeTrait(def, facts(), end - 1)).toEqual({ value: 10, nextChangeAt: end });
+    expect(computeTrait(def, facts(), end)).toEqual({ value: 3, nextChangeAt: now - DAY + 30 * DAY });
+  });
+
+  it("counts an event dated in the future from its own timestamp, and says when", () => {
+    const soon = now + 2 * HOUR;
+    const withFuture = facts();
+    withFuture.add(trackAt("Order Completed", soon, { revenue: 100 }));
+    expect(computeTrait(def, withFuture, now)).toEqual({ value: 10, nextChangeAt: soon });
+    expect(computeTrait(def, withFuture, soon).value).toBe(110);
+  });
+
+  it("changes only with a future event when there is no window", () => {
+    const all = { ...def, within: undefined };
+    expect(computeTrait(all, facts(), now)).toEqual({ value: 10, nextChangeAt: null });
+  });
+
+  it("ignores, for the next change, events that do not feed the value", () => {
+    const last: ComputedTraitDefinition = { op: "last", event: "Order Completed", property: "coupon", within: "30d" };
+    const f = memoryFacts({ events: [order(20, {}), order(5, { coupon: "SPRING" })] });
+    expect(computeTrait(last, f, now)).toEqual({ value: "SPRING", nextChangeAt: now + 25 * DAY });
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * How the ingestion paths appear in `/openapi.json`. They are documented, not validated by these schemas: their
+ * bodies are read by `read-body.ts` (gzip, any Content-Type, the request limit) and `envelope.ts`, and each message
+ * is accepted or rejected on its own (`validateMessage`), which a body validator in front would break.
+ */
+import type { RouteConfig } from "@hono/zod-openapi";
+import {
+  AliasMessage,
+  BatchEnvelope,
+  GroupMessage,
+  IdentifyMessage,
+  IngestResponse,
+  MAX_BATCH_MESSAGES,
+  MAX_MESSAGE_BYTES,
+  MAX_REQUEST_BYTES,
+  type MessageType,
+  PageMessage,
+  ScreenMessage,
+  TrackMessage,
+} from "@tessera/protocol";
+import { errorResponses, jsonResponse, WRITE_KEY } from "../shared/route-docs";
+
+const MESSAGE_SCHEMAS = {
+  track: TrackMessage,
+  identify: IdentifyMessage,
+  page: PageMessage,
+  screen: ScreenMessage,
+  group: GroupMessage,
+  alias: AliasMessage,
+} as const;
+
+const BODY_NOTES =
+  "Sent as `application/json` or `text/plain` (browsers, no preflight); the body is read as JSON whatever the " +
+  "Content-Type says, and `Content-Encoding: gzip` (or deflate) is accepted.";
+
+/**
+ * `POST path`: a batch (`pathType` null) or one message of `pathType`. `canonical` is the path a short alias
+ * (`/v1/t`, Segment's own) stands for; it is the path itself otherwise.
+ */
+export function ingestRouteDoc(path: string, pathType: MessageType | null, canonical: string): RouteConfig {
+  const schema = pathType ? MESSAGE_SCHEMAS[pathType] : BatchEnvelope;
+  const what = pathType ? `one \`${pathType}\` message` : `a batch of up to ${MAX_BATCH_MESSAGES} messages`;
+  const alias = path !== canonical;
+  return {
+    method: "post",
+    path,
+    tags: ["Ingestion"],
+    operationId: `ingest${alias ? "Alias" : ""}${path.slice(4).replace(/^./, (c) => c.toUpperCase())}`,
+    summary: alias ? `Alias of POST ${canonical}` : `Send ${what}`,
+    description: [
+      alias ? `Segment's short path for \`POST ${canonical}\`; identical in every respect.` : "",
+      `Segment HTTP Tracking API compatible: send ${what}.`,
+      pathType ? "`type` may be left out: the path decides it. `writeKey` may be in the body." : "",
+      BODY_NOTES,
+      `Limits: ${MAX_MESSAGE_BYTES} bytes per message, ${MAX_REQUEST_BYTES} bytes per request.`,
+      "Invalid messages are rejected one by one with their reason; the valid ones are stored. " +
+        "`200` means durable. A message's `messageId` is its idempotency key.",
+    ]
+      .filter(Boolean)
+      .join("\n\n"),
+    security: WRITE_KEY,
+    request: {
+      body: {
+        required: true,
+        content: { "application/json": { schema }, "text/plain": { schema } },
+      },
+    },
+    responses: {
+      200: jsonResponse(IngestResponse, "Accepted: the valid messages are stored; `rejected` lists the others."),
+      ...errorResponses({
+        400: "The body is not JSON, not the expected shape, or not one message was valid (the reasons are listed).",
+        401: "No write key, or an unknown, revoked or secret key.",
+        413: `The body is larger than ${MAX_REQUEST_BYTES} bytes (compressed or not).`,
+        415: "A Content-Encoding other than gzip or deflate.",
+        429: "Too many requests for this write key.",
+        503: "The events could not be stored durably; send the same request again.",
+      }),
+    },
+  };
+}
