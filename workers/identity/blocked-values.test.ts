@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { AcceptedMessage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { newId } from "../shared/ids";
+import { newId } from "../../d1/ids";
 import { profileOf } from "../test-support/identity-inputs";
 import { D1IdentityStore } from "./d1-identity-store";
 import { extractIdentifiers } from "./extract";

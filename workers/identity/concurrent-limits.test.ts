@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { newId } from "../shared/ids";
+import { newId } from "../../d1/ids";
 import { id, input, profileOf } from "../test-support/identity-inputs";
 import { D1IdentityStore } from "./d1-identity-store";
 import { DEFAULT_IDENTITY_RULES } from "./rules";

@@ -1,5 +1,5 @@
 import type { Identifier } from "@tessera/protocol";
-import { newId } from "../shared/ids";
+import { newId } from "../../d1/ids";
 import { type GraphSnapshot, keyOf, olderFirst, type ProfileState, totalOf } from "./graph-snapshot";
 import type { ResolveInput, ResolveOutcome } from "./identity-store";
 import { byPriority, type IdentityRules, limitFor } from "./rules";

@@ -1,5 +1,5 @@
+import { sha256Hex } from "../../d1/hash";
 import { findLiveKey, type KeyOwner } from "../../d1/queries/api-keys";
-import { sha256Hex } from "./hash";
 import { isolateCache } from "./isolate-cache";
 
 /**

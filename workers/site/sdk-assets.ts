@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { TESSERA_MIN_JS as script } from "@tessera/browser/assets";
-import { sha256Hex } from "../shared/hash";
+import { sha256Hex } from "../../d1/hash";
 import { openApiRoutes } from "../shared/openapi-routes";
 
 /**
