@@ -11,6 +11,11 @@ export const workspaces = sqliteTable("workspaces", {
   /** JSON of IdentityRules; null means Segment's defaults. */
   identityRules: text("identity_rules"),
   createdAt: integer("created_at").notNull(),
+  /**
+   * Bumped by every change to the workspace's audiences or computed traits. Ingestion hands it to each ProfileDO,
+   * which reloads the definitions only when its cached copy is older.
+   */
+  definitionsVersion: integer("definitions_version").notNull().default(0),
 });
 
 export const sources = sqliteTable("sources", {
@@ -140,3 +145,63 @@ export const droppedLinks = sqliteTable(
 export const identityWriteGuard = sqliteTable("identity_write_guard", { ok: integer("ok").notNull() }, () => [
   check("stale_read", sql`ok = 1`),
 ]);
+
+/**
+ * Audiences and computed traits (DESIGN §6), one row per definition. `definition` is the validated JSON. The
+ * `build_*` columns are the progress of the backfill that the definition's latest change started: it covers the
+ * workspace at `build_version` (a `workspaces.definitions_version`), and is `ready` once processed reaches total.
+ */
+export const definitions = sqliteTable(
+  "definitions",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    kind: text("kind", { enum: ["audience", "computed_trait"] }).notNull(),
+    key: text("key").notNull(),
+    name: text("name"),
+    description: text("description"),
+    definition: text("definition").notNull(),
+    /** 1 on creation, +1 on each change of `definition`. */
+    version: integer("version").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    buildVersion: integer("build_version").notNull(),
+    buildTotal: integer("build_total").notNull().default(0),
+    buildProcessed: integer("build_processed").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.kind, t.key] })],
+);
+
+/**
+ * Current members of each audience, written by each ProfileDO after the commit that changed its membership.
+ * `seq` is the profile's membership sequence at that change (the one sent to the sync queue).
+ */
+export const audienceMembers = sqliteTable(
+  "audience_members",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    audience: text("audience").notNull(),
+    profileId: text("profile_id").notNull(),
+    since: integer("since").notNull(),
+    seq: integer("seq").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.audience, t.profileId] }),
+    index("audience_members_profile_idx").on(t.workspaceId, t.profileId),
+  ],
+);
+
+/** Profiles that have a value (not null, not empty) for each computed trait: its `size` and member listing. */
+export const computedTraitMembers = sqliteTable(
+  "computed_trait_members",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    trait: text("trait").notNull(),
+    profileId: text("profile_id").notNull(),
+    since: integer("since").notNull(),
+    seq: integer("seq").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.trait, t.profileId] }),
+    index("computed_trait_members_profile_idx").on(t.workspaceId, t.profileId),
+  ],
+);

@@ -1,5 +1,7 @@
 /** GDPR delete (`DELETE /v1/profiles/:ref`): a person's data goes from the graph, the profiles and the destinations. */
 import type { Identifier } from "@tessera/protocol";
+import { orm } from "../../d1/client";
+import { deleteMembershipsOfProfiles } from "../../d1/queries/members";
 import type { IdentityStore } from "../identity/identity-store";
 import { profileStub } from "../profile/profile-stub";
 
@@ -43,6 +45,9 @@ export async function eraseProfile(
     erased.profileIds.filter((id) => !wiped.has(id)),
   );
   const profileIds = [...new Set([...wiped, ...erased.profileIds])];
+  // Each object delivered its own exits before it was wiped; this catches any it could not deliver.
+  const [first, ...rest] = deleteMembershipsOfProfiles(env.DB, workspaceId, profileIds);
+  await orm(env.DB).batch([first, ...rest]);
   const message: SyncDeleteMessage = { kind: "delete", workspaceId, profileIds, identifiers: erased.identifiers };
   await env.SYNC_QUEUE.send(message);
   return { profileIds, identifiers: erased.identifiers };

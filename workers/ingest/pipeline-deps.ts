@@ -1,4 +1,5 @@
-/** The pipeline's real dependencies: D1 rules, the isolate's cached identity store, ProfileDO stubs. */
+/** The pipeline's real dependencies: D1 rules and definitions version, the isolate's cached identity store, ProfileDO stubs. */
+import { currentDefinitionsVersion } from "../audiences/definitions-cache";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { loadIdentityRules } from "../identity/rules";
 import { profileStub } from "../profile/profile-stub";
@@ -8,6 +9,7 @@ import type { IngestDeps } from "./pipeline";
 export function ingestDepsFor(env: Env): IngestDeps {
   return {
     loadRules: (workspaceId) => loadIdentityRules(env.DB, workspaceId),
+    definitionsVersion: (workspaceId) => currentDefinitionsVersion(env.DB, workspaceId),
     identity: identityStoreFor(env),
     profile: (profileId) => profileStub(env.PROFILE, profileId),
   };

@@ -32,6 +32,7 @@ function fakes(options: {
   const resolves: ResolveInput[][] = [];
   const deps: IngestDeps = {
     loadRules: async () => DEFAULT_IDENTITY_RULES,
+    definitionsVersion: async () => 0,
     identity: {
       async resolve(_ws, _rules, inputs) {
         resolves.push(inputs);

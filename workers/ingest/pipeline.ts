@@ -15,6 +15,8 @@ import type { IngestJob, SeenIdentifier } from "./retry-jobs";
 /** Everything the pipeline talks to, handed in so tests can substitute any part. */
 export interface IngestDeps {
   loadRules(workspaceId: string): Promise<IdentityRules>;
+  /** The workspace's audiences/computed-traits version (briefly cached), so each profile evaluates current ones. */
+  definitionsVersion(workspaceId: string): Promise<number>;
   identity: Pick<IdentityStore, "resolve"> & {
     /** A profile's object answered "redirect": point cached identifiers at the survivor. */
     redirect(workspaceId: string, from: string, to: string): void;
@@ -155,6 +157,7 @@ export async function runJob(deps: IngestDeps, job: IngestJob): Promise<IngestJo
 async function deliver(deps: IngestDeps, job: Extract<IngestJob, { kind: "deliver" }>): Promise<IngestJob[]> {
   let profileId = job.profileId;
   try {
+    const definitionsVersion = await deps.definitionsVersion(job.workspaceId);
     const { result } = await followRedirects(
       job.profileId,
       (id) =>
@@ -163,6 +166,7 @@ async function deliver(deps: IngestDeps, job: Extract<IngestJob, { kind: "delive
           workspaceId: job.workspaceId,
           messages: job.messages,
           identifiers: job.identifiers,
+          definitionsVersion,
         }),
       (from, to) => {
         deps.identity.redirect(job.workspaceId, from, to);

@@ -7,34 +7,58 @@
  * if (outcome.status === "redirect") await profileStub(env.PROFILE, outcome.to).ingest({ ...input, profileId: outcome.to });
  */
 import { DurableObject } from "cloudflare:workers";
+import { loadDefinitions, type VersionedDefinitions } from "../audiences/definitions-cache";
+import { computeTrait, evaluateAudience } from "../audiences/evaluate";
+import { earliest } from "../audiences/windows";
+import {
+  evaluateProfile,
+  holdsValue,
+  leaveEverything,
+  readCachedDefinitions,
+  readEvaluationState,
+  readNextEvalAt,
+  writeCachedDefinitions,
+} from "./audience-state";
 import { eventTime, insertEvent, readEventPage } from "./event-log";
 import { MAX_REDIRECT_HOPS } from "./follow-redirects";
 import { attachIdentifier } from "./identifier-set";
 import { dropFoldedState, exportChunks, importExport, readMergedFrom } from "./merge";
+import { flushOutbox, outboxSize } from "./outbox";
 import { applyDelta, createActive, markDeleted, markRedirect, type ProfileStatus, readStatus } from "./profile-meta";
 import type {
   AbsorbOptions,
   AbsorbOutcome,
+  DefinitionsAt,
   EventQuery,
   EventsRead,
   IngestInput,
   IngestOutcome,
+  PreviewInput,
+  PreviewOutcome,
   ProfileExport,
   ProfileRead,
   ProfileRpc,
+  ReevaluateOutcome,
 } from "./profile-rpc";
 import { profileStub } from "./profile-stub";
 import { profileView } from "./profile-view";
 import { migrate, readVersion } from "./schema";
+import { sqlFacts } from "./sql-facts";
 import { applyMessageTraits } from "./traits";
 
 /** When a fold fails, the object retries it on its own after this delay (the alarm is a safety net). */
 const FOLD_RETRY_MS = 10_000;
+/** When delivering the outbox to D1 or the sync queue fails, the alarm tries again after this delay. */
+const OUTBOX_RETRY_MS = 5_000;
 
 export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private readonly sql: SqlStorage;
   /** False until this object's tables exist: reads of an unknown profile must not create storage. */
   private hasSchema: boolean;
+  /** The definitions in `definitions_cache`, parsed once per wake-up. */
+  private definitions: VersionedDefinitions | undefined;
+  /** The alarm as this object last set it (`undefined`: not read yet), so a write that changes no time sets none. */
+  private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -58,6 +82,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
 
   /** Stores a batch of one profile's messages, its identifiers and trait updates, in one commit. */
   async ingest(input: IngestInput): Promise<IngestOutcome> {
+    const fresh = await this.newerDefinitions(input.workspaceId, input.definitionsVersion);
     const status = this.status();
     if (status.kind === "deleted") return { status: "deleted" };
     if (status.kind === "redirect") return { status: "redirect", to: status.to };
@@ -66,7 +91,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     }
     const now = Date.now();
     this.ensureSchema();
-    return this.ctx.storage.transactionSync(() => {
+    const outcome = this.ctx.storage.transactionSync(() => {
       if (status.kind === "missing") createActive(this.sql, input.profileId, input.workspaceId, now);
       let changed = status.kind === "missing";
       let inserted = 0;
@@ -83,8 +108,12 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       }
       for (const id of input.identifiers) if (attachIdentifier(this.sql, id)) changed = true;
       if (changed || inserted > 0) applyDelta(this.sql, { inserted, minTs, maxTs, now });
-      return { status: "stored", inserted, duplicates: input.messages.length - inserted };
+      // Only an event (or a new definition) can change what the profile is in; identifiers never do.
+      if (inserted > 0 || fresh) this.evaluate(now, fresh);
+      return { status: "stored", inserted, duplicates: input.messages.length - inserted } as const;
     });
+    await this.armAlarm();
+    return outcome;
   }
 
   /** The profile view of DESIGN §5, or where it went. */
@@ -122,7 +151,14 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     }
     // An object that never ingested has nothing to ship, only a redirect to leave behind.
     this.ensureSchema();
-    markRedirect(this.sql, survivorId, status.kind === "active", Date.now());
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      // The merged-away id leaves its audiences; the survivor, evaluated with the folded history, enters them.
+      if (status.kind === "active") leaveEverything(this.sql, now);
+      markRedirect(this.sql, survivorId, status.kind === "active", now);
+    });
+    // Exits go out while the identifiers they name are still here; the alarm retries what fails.
+    await this.deliverOutbox();
     if (status.kind === "active") await this.fold(survivorId);
   }
 
@@ -130,11 +166,12 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   async absorb(from: ProfileExport, opts: AbsorbOptions = {}): Promise<AbsorbOutcome> {
     const hops = opts.hops ?? 0;
     if (hops > MAX_REDIRECT_HOPS) return { status: "cycle" };
+    const fresh = from.workspaceId ? await this.newerDefinitions(from.workspaceId, opts.definitionsVersion) : null;
     const status = this.status();
     // An erased person's data is not resurrected by a late fold.
     if (status.kind === "deleted") return { status: "deleted" };
     if (status.kind === "redirect") {
-      return profileStub(this.env.PROFILE, status.to).absorb(from, { survivorId: status.to, hops: hops + 1 });
+      return profileStub(this.env.PROFILE, status.to).absorb(from, { ...opts, survivorId: status.to, hops: hops + 1 });
     }
     const profileId = status.kind === "active" ? status.meta.profileId : (opts.survivorId ?? null);
     if (profileId === null) throw new Error("absorb into an empty profile needs opts.survivorId");
@@ -145,25 +182,144 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
         : { profileId, workspaceId: from.workspaceId ?? null, exists: false };
     const now = Date.now();
     this.ensureSchema();
-    this.ctx.storage.transactionSync(() => importExport(this.sql, from, self, now));
+    this.ctx.storage.transactionSync(() => {
+      if (importExport(this.sql, from, self, now) || fresh) this.evaluate(now, fresh);
+    });
+    await this.armAlarm();
     return { status: "absorbed", into: profileId };
   }
 
   /** GDPR erase: everything goes; only a marker without personal data stays, so later writes are refused. */
   async erase(): Promise<void> {
     await this.ctx.blockConcurrencyWhile(async () => {
+      if (this.status().kind === "active") {
+        // Exits first, while the object still knows who it was. If they cannot be delivered the erase goes on:
+        // the caller removes the D1 memberships and tells destinations to delete the person outright.
+        this.ctx.storage.transactionSync(() => leaveEverything(this.sql, Date.now()));
+        await this.deliverOutbox();
+      }
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
       migrate(this.ctx.storage);
       this.hasSchema = true;
       markDeleted(this.sql, Date.now());
+      this.definitions = undefined;
+      this.alarmAt = null;
     });
   }
 
-  /** Retries a fold that failed (e.g. the survivor was unreachable); the runtime retries a throwing alarm. */
+  /**
+   * The object's one alarm, for whichever comes first: a window boundary (a membership or windowed computed value
+   * flips with no new event), outbox changes to deliver, or a fold to retry. Each run does what is due and sets
+   * the alarm for what is next.
+   */
   async alarm(): Promise<void> {
+    this.alarmAt = null;
     const status = this.status();
-    if (status.kind === "redirect" && status.foldPending) await this.fold(status.to, false);
+    if (status.kind === "active") {
+      const due = readNextEvalAt(this.sql);
+      const now = Date.now();
+      if (due !== null && due <= now) this.ctx.storage.transactionSync(() => this.evaluate(now, null));
+    }
+    await this.deliverOutbox();
+    if (status.kind === "redirect" && status.foldPending) {
+      try {
+        await this.fold(status.to, false);
+      } catch (err) {
+        console.error(`fold of ${status.meta.profileId} into ${status.to} failed; retrying`, err);
+        await this.armAlarm(Date.now() + FOLD_RETRY_MS);
+        return;
+      }
+    }
+    await this.armAlarm();
+  }
+
+  /** Evaluates every audience and computed trait again with the workspace's definitions at `definitionsVersion`. */
+  async reevaluate(input: DefinitionsAt): Promise<ReevaluateOutcome> {
+    const fresh = await this.newerDefinitions(input.workspaceId, input.definitionsVersion);
+    const status = this.status();
+    if (status.kind === "redirect") return { status: "redirect", to: status.to };
+    if (status.kind !== "active") return { status: status.kind };
+    this.ctx.storage.transactionSync(() => this.evaluate(Date.now(), fresh));
+    await this.armAlarm();
+    return { status: "evaluated" };
+  }
+
+  /** Tries a definition on this profile as it stands, storing nothing. */
+  async preview(input: PreviewInput): Promise<PreviewOutcome> {
+    const status = this.status();
+    if (status.kind === "redirect") return { status: "redirect", to: status.to };
+    if (status.kind !== "active") return { status: status.kind };
+    const facts = sqlFacts(this.sql);
+    const now = Date.now();
+    if ("audience" in input) {
+      const { computed, memberships } = readEvaluationState(this.sql);
+      const { member } = evaluateAudience(input.audience, facts, computed, memberships, now);
+      return { status: "ok", member, value: null };
+    }
+    const { value } = computeTrait(input.computedTrait, facts, now);
+    return { status: "ok", member: holdsValue(value), value: value ?? null };
+  }
+
+  /**
+   * The workspace's definitions when the caller knows a newer version than this object has cached, else null.
+   * Called before a write's transaction (it may read D1); the transaction stores what it returns.
+   */
+  private async newerDefinitions(
+    workspaceId: string,
+    version: number | undefined,
+  ): Promise<VersionedDefinitions | null> {
+    if (version === undefined || version <= this.cachedDefinitions().version) return null;
+    const loaded = await loadDefinitions(this.env.DB, workspaceId, version);
+    return loaded.version > this.cachedDefinitions().version ? loaded : null;
+  }
+
+  private cachedDefinitions(): VersionedDefinitions {
+    if (this.definitions) return this.definitions;
+    if (!this.hasSchema) return { version: 0, set: { computed: {}, audiences: {} } };
+    this.definitions = readCachedDefinitions(this.sql);
+    return this.definitions;
+  }
+
+  /** Inside a transaction: adopt `fresh` definitions (if any) and evaluate the profile with them at `now`. */
+  private evaluate(now: number, fresh: VersionedDefinitions | null): void {
+    if (fresh) {
+      writeCachedDefinitions(this.sql, fresh);
+      this.definitions = fresh;
+    }
+    evaluateProfile(this.sql, this.cachedDefinitions().set, now);
+  }
+
+  /** Delivers pending membership changes; on failure the alarm tries again. Never throws. */
+  private async deliverOutbox(): Promise<void> {
+    if (!this.hasSchema) return;
+    const status = this.status();
+    if (status.kind === "missing" || status.kind === "deleted") return;
+    const { profileId, workspaceId } = status.meta;
+    if (!profileId || !workspaceId || outboxSize(this.sql) === 0) return;
+    try {
+      await flushOutbox(this.sql, this.env, { profileId, workspaceId });
+    } catch (err) {
+      console.error(`delivering membership changes of ${profileId} failed; retrying`, err);
+      await this.armAlarm(Date.now() + OUTBOX_RETRY_MS);
+    }
+  }
+
+  /**
+   * Sets the alarm for the earliest thing due: `at` when given, pending outbox rows (now), the next window
+   * boundary. Only moves the alarm earlier: a later wish is met when the earlier alarm runs and re-arms.
+   */
+  private async armAlarm(at: number | null = null): Promise<void> {
+    if (!this.hasSchema) return;
+    const status = this.status();
+    const boundary = status.kind === "active" ? readNextEvalAt(this.sql) : null;
+    const pending = at === null && outboxSize(this.sql) > 0 ? Date.now() : null;
+    const wanted = earliest(at, pending, boundary);
+    if (wanted === null) return;
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= wanted) return;
+    await this.ctx.storage.setAlarm(wanted);
+    this.alarmAt = wanted;
   }
 
   /** Ships the tombstoned state to `to` in chunks, then drops it and clears the pending flag in one commit. */
@@ -174,12 +330,13 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const chunks = exportChunks(this.sql, status.meta, readMergedFrom(this.sql));
     try {
       const survivor = profileStub(this.env.PROFILE, to);
+      const definitionsVersion = this.cachedDefinitions().version;
       for (const chunk of chunks) {
-        const outcome = await survivor.absorb(chunk, { survivorId: to });
+        const outcome = await survivor.absorb(chunk, { survivorId: to, definitionsVersion });
         if (outcome.status === "cycle") throw new Error(`fold of ${status.meta.profileId} into ${to}: redirect cycle`);
       }
     } catch (err) {
-      if (armRetry) await this.ctx.storage.setAlarm(Date.now() + FOLD_RETRY_MS);
+      if (armRetry) await this.armAlarm(Date.now() + FOLD_RETRY_MS);
       throw err;
     }
     this.ctx.storage.transactionSync(() => {

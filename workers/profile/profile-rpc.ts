@@ -1,5 +1,12 @@
 /** What callers of ProfileDO send and get back. One RPC and one SQLite commit per profile per batch. */
-import type { AcceptedMessage, Identifier, Profile, ProfileEventsPage } from "@tessera/protocol";
+import type {
+  AcceptedMessage,
+  AudienceDefinition,
+  ComputedTraitDefinition,
+  Identifier,
+  Profile,
+  ProfileEventsPage,
+} from "@tessera/protocol";
 
 export interface IngestInput {
   /** The DO cannot read its own name, so every call that may create it says who it is. */
@@ -8,7 +15,27 @@ export interface IngestInput {
   messages: AcceptedMessage[];
   /** Identifiers the identity graph attached to this profile for these messages (with first-seen ms). */
   identifiers: Array<Identifier & { firstSeen: number }>;
+  /**
+   * The workspace's `definitions_version` as the caller knows it (DESIGN §6). The object reloads its audiences
+   * and computed traits from D1 only when its cached copy is older; left out, it keeps what it has.
+   */
+  definitionsVersion?: number;
 }
+
+/** Which definitions to evaluate with: the workspace's, at least at `definitionsVersion`. */
+export interface DefinitionsAt {
+  workspaceId: string;
+  definitionsVersion: number;
+}
+
+/** A definition tried on one profile without saving it (`POST /v1/audiences/preview`), against its current state. */
+export type PreviewInput = DefinitionsAt &
+  ({ audience: AudienceDefinition } | { computedTrait: ComputedTraitDefinition });
+
+/** `member` for an audience; `value` for a computed trait (null when nothing matches, as §6 says). */
+export type PreviewOutcome = { status: "ok"; member: boolean; value: unknown } | Redirected | Gone;
+
+export type ReevaluateOutcome = { status: "evaluated" } | Redirected | Gone;
 
 /** A merged-away profile answers every call with where it went; a GDPR-deleted one says so. */
 export type Redirected = { status: "redirect"; to: string };
@@ -56,6 +83,8 @@ export interface AbsorbOptions {
   survivorId?: string;
   /** Tombstones forward to their survivor; a cycle would forward forever, so the chain length is capped. */
   hops?: number;
+  /** The merged-away profile's definitions version, so a survivor that has older ones evaluates with these. */
+  definitionsVersion?: number;
 }
 
 /**
@@ -75,4 +104,12 @@ export interface ProfileRpc {
   mergeInto(survivorId: string): Promise<void>;
   absorb(from: ProfileExport, opts?: AbsorbOptions): Promise<AbsorbOutcome>;
   erase(): Promise<void>;
+  /**
+   * Evaluates every audience and computed trait again from the stored history, with the workspace's definitions at
+   * least at `definitionsVersion` (a backfill page). Idempotent: evaluation recomputes from the event log, so a
+   * profile evaluated twice, or by a backfill and a live event at once, counts each event once.
+   */
+  reevaluate(input: DefinitionsAt): Promise<ReevaluateOutcome>;
+  /** Evaluates a definition that is not saved, against this profile's current state; stores nothing. */
+  preview(input: PreviewInput): Promise<PreviewOutcome>;
 }

@@ -61,6 +61,42 @@ const MIGRATIONS: readonly string[] = [
     profile_id TEXT NOT NULL UNIQUE
   );
   `,
+  `
+  -- Audiences and computed traits (DESIGN §6). The workspace's definitions as this object last loaded them, so
+  -- evaluation (on an event, an alarm, a merge) needs no D1 read until the workspace's version moves on.
+  CREATE TABLE definitions_cache (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    version   INTEGER NOT NULL,
+    body      TEXT NOT NULL
+  );
+
+  -- The audiences this profile is in now, since when (epoch ms).
+  CREATE TABLE memberships (
+    audience TEXT PRIMARY KEY,
+    since    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Every computed trait's current value (JSON); since = when it last went from "no value" to a value.
+  CREATE TABLE computed_values (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    since INTEGER
+  ) WITHOUT ROWID;
+
+  -- Membership and computed-value changes committed here and not yet written to D1 and the sync queue.
+  -- seq is the profile's own change sequence (profile_meta.change_seq), monotonic across its audiences.
+  CREATE TABLE outbox (
+    seq    INTEGER PRIMARY KEY,
+    kind   TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    member INTEGER NOT NULL,
+    at     INTEGER NOT NULL
+  );
+
+  ALTER TABLE profile_meta ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0;
+  -- The next instant a membership or windowed value can change with no new event; the alarm is set for it.
+  ALTER TABLE profile_meta ADD COLUMN next_eval_at INTEGER;
+  `,
 ];
 
 /** The schema version this code writes. */

@@ -1,0 +1,193 @@
+/**
+ * This profile's audiences and computed traits (DESIGN §6): evaluated in the same commit as whatever changed the
+ * profile (an event, a merge, a new definition, a window boundary), diffed against what is stored, and every
+ * change queued in the object's outbox under the profile's own monotonic `seq`, to be written to D1
+ * (`audience_members`) and sent to the sync queue after the commit (see `outbox.ts`).
+ *
+ * Evaluation recomputes from the event log rather than keeping running counters: a profile evaluated twice (a
+ * backfill page and a live event at once, a page delivered again) therefore counts every event exactly once, and
+ * a changed definition needs no migration of counters. The log's `(event, ts)` index keeps each read bounded.
+ */
+import type { DefinitionKind } from "../../d1/queries/definitions";
+import { emptySet, type VersionedDefinitions } from "../audiences/definitions-cache";
+import { type DefinitionSet, evaluateAll } from "../audiences/evaluate";
+import { sqlFacts } from "./sql-facts";
+
+/** Does a computed value count as "has a value" (`computed_trait_members`, a trait's `size`)? */
+export function holdsValue(value: unknown): boolean {
+  if (value === null || value === undefined) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  return true;
+}
+
+/** The definitions this object evaluates with, and their workspace version (0: none loaded yet). */
+export function readCachedDefinitions(sql: SqlStorage): VersionedDefinitions {
+  const row = sql
+    .exec<{ version: number; body: string }>("SELECT version, body FROM definitions_cache WHERE singleton = 1")
+    .toArray()[0];
+  return row ? { version: row.version, set: JSON.parse(row.body) as DefinitionSet } : { version: 0, set: emptySet() };
+}
+
+export function writeCachedDefinitions(sql: SqlStorage, defs: VersionedDefinitions): void {
+  sql.exec(
+    `INSERT INTO definitions_cache (singleton, version, body) VALUES (1, ?1, ?2)
+     ON CONFLICT (singleton) DO UPDATE SET version = ?1, body = ?2`,
+    defs.version,
+    JSON.stringify(defs.set),
+  );
+}
+
+/** True when there is nothing to evaluate and nothing to take back: the common case before any definition exists. */
+function idle(sql: SqlStorage, set: DefinitionSet): boolean {
+  if (Object.keys(set.audiences).length > 0 || Object.keys(set.computed).length > 0) return false;
+  const held = sql.exec<{ n: number }>(
+    "SELECT (SELECT count(*) FROM memberships) + (SELECT count(*) FROM computed_values) AS n",
+  );
+  return held.one().n === 0;
+}
+
+/** What one evaluation changed. */
+export interface EvaluationOutcome {
+  /** Outbox rows written (membership enters/exits and computed values gained/lost). */
+  changes: number;
+  /** When time alone can next change anything (the alarm), `null` for never. */
+  nextEvalAt: number | null;
+}
+
+/**
+ * Evaluates every definition of `set` at `now` and commits the differences: memberships, computed values, outbox
+ * rows, and `next_eval_at`. Synchronous, so callers run it inside the transaction of the write that caused it.
+ */
+export function evaluateProfile(sql: SqlStorage, set: DefinitionSet, now: number): EvaluationOutcome {
+  if (idle(sql, set)) {
+    sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
+    return { changes: 0, nextEvalAt: null };
+  }
+  const result = evaluateAll(set, sqlFacts(sql), now);
+  const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
+
+  const storedComputed = new Map(
+    sql
+      .exec<{ key: string; value: string; since: number | null }>("SELECT key, value, since FROM computed_values")
+      .toArray()
+      .map((r) => [r.key, r]),
+  );
+  for (const [key, value] of Object.entries(result.computed)) {
+    const json = JSON.stringify(value ?? null);
+    const before = storedComputed.get(key);
+    storedComputed.delete(key);
+    if (before?.value === json) continue;
+    const had = before ? holdsValue(JSON.parse(before.value)) : false;
+    const has = holdsValue(value);
+    const since = has ? (had ? (before?.since ?? now) : now) : null;
+    sql.exec(
+      `INSERT INTO computed_values (key, value, since) VALUES (?1, ?2, ?3)
+       ON CONFLICT (key) DO UPDATE SET value = ?2, since = ?3`,
+      key,
+      json,
+      since,
+    );
+    if (had !== has) changes.push({ kind: "computed_trait", key, member: has });
+  }
+  // Values of traits that are no longer defined.
+  for (const [key, before] of storedComputed) {
+    sql.exec("DELETE FROM computed_values WHERE key = ?", key);
+    if (holdsValue(JSON.parse(before.value))) changes.push({ kind: "computed_trait", key, member: false });
+  }
+
+  const storedAudiences = new Set(
+    sql
+      .exec<{ audience: string }>("SELECT audience FROM memberships")
+      .toArray()
+      .map((r) => r.audience),
+  );
+  for (const key of result.audiences) {
+    if (storedAudiences.delete(key)) continue;
+    sql.exec("INSERT INTO memberships (audience, since) VALUES (?, ?)", key, now);
+    changes.push({ kind: "audience", key, member: true });
+  }
+  // Left, or no longer defined.
+  for (const key of storedAudiences) {
+    sql.exec("DELETE FROM memberships WHERE audience = ?", key);
+    changes.push({ kind: "audience", key, member: false });
+  }
+
+  enqueueChanges(sql, changes, now);
+  sql.exec("UPDATE profile_meta SET next_eval_at = ? WHERE singleton = 1", result.nextChangeAt);
+  return { changes: changes.length, nextEvalAt: result.nextChangeAt };
+}
+
+/**
+ * Everything this profile is in or holds ends: it was merged away or erased. Queues the exits and clears the state,
+ * in the caller's transaction. Returns how many exits were queued.
+ */
+export function leaveEverything(sql: SqlStorage, now: number): number {
+  const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
+  for (const { audience } of sql.exec<{ audience: string }>("SELECT audience FROM memberships ORDER BY audience")) {
+    changes.push({ kind: "audience", key: audience, member: false });
+  }
+  for (const row of sql.exec<{ key: string; value: string }>("SELECT key, value FROM computed_values ORDER BY key")) {
+    if (holdsValue(JSON.parse(row.value))) changes.push({ kind: "computed_trait", key: row.key, member: false });
+  }
+  sql.exec("DELETE FROM memberships; DELETE FROM computed_values;");
+  sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
+  enqueueChanges(sql, changes, now);
+  return changes.length;
+}
+
+function enqueueChanges(
+  sql: SqlStorage,
+  changes: Array<{ kind: DefinitionKind; key: string; member: boolean }>,
+  at: number,
+): void {
+  if (changes.length === 0) return;
+  const { seq } = sql
+    .exec<{ seq: number }>(
+      "UPDATE profile_meta SET change_seq = change_seq + ? WHERE singleton = 1 RETURNING change_seq - ? AS seq",
+      changes.length,
+      changes.length,
+    )
+    .one();
+  changes.forEach((c, i) => {
+    sql.exec(
+      "INSERT INTO outbox (seq, kind, key, member, at) VALUES (?, ?, ?, ?, ?)",
+      seq + i + 1,
+      c.kind,
+      c.key,
+      c.member ? 1 : 0,
+      at,
+    );
+  });
+}
+
+/** The next instant time alone can change this profile, as last evaluated. */
+export function readNextEvalAt(sql: SqlStorage): number | null {
+  const row = sql
+    .exec<{ at: number | null }>("SELECT next_eval_at AS at FROM profile_meta WHERE singleton = 1")
+    .toArray()[0];
+  return row?.at ?? null;
+}
+
+/** The computed values and memberships the profile view shows. */
+export function readAudienceView(sql: SqlStorage): {
+  computed: Record<string, unknown>;
+  audiences: Array<{ key: string; since: number }>;
+} {
+  const computed = Object.fromEntries(
+    sql
+      .exec<{ key: string; value: string }>("SELECT key, value FROM computed_values ORDER BY key")
+      .toArray()
+      .map((r) => [r.key, JSON.parse(r.value)]),
+  );
+  const audiences = sql
+    .exec<{ audience: string; since: number }>("SELECT audience, since FROM memberships ORDER BY since, audience")
+    .toArray()
+    .map((r) => ({ key: r.audience, since: r.since }));
+  return { computed, audiences };
+}
+
+/** Stored memberships and computed values, as a preview of an unsaved definition reads them. */
+export function readEvaluationState(sql: SqlStorage): { computed: Record<string, unknown>; memberships: Set<string> } {
+  const { computed, audiences } = readAudienceView(sql);
+  return { computed, memberships: new Set(audiences.map((a) => a.key)) };
+}

@@ -1,0 +1,104 @@
+/**
+ * The outbox of membership changes (see `audience-state.ts`): rows committed with the change, delivered after the
+ * commit to D1 (`audience_members`, `computed_trait_members`) and, for audiences, to `SYNC_QUEUE` as one
+ * {@link MembershipChange} each. A row leaves the outbox only once both took it, so a crash or an outage
+ * delays a change and never loses it; a delivery repeated after a crash is harmless (D1 writes are keyed and
+ * guarded by `seq`, the sync consumer drops any `seq` it has already seen).
+ */
+import type { Identifier, JsonObject, MembershipChange } from "@tessera/protocol";
+import type { DefinitionKind } from "../../d1/queries/definitions";
+import { applyMemberChanges, type MemberChange } from "../../d1/queries/members";
+import { readIdentifiers } from "./identifier-set";
+import { readTraits } from "./traits";
+
+/** Rows per delivery: one D1 batch and a few queue sends. */
+const FLUSH_ROWS = 200;
+/** `sendBatch` takes at most 100 messages and 256 KB; stay under both with a margin for the envelope. */
+const SEND_MAX_MESSAGES = 100;
+const SEND_MAX_BYTES = 200_000;
+
+interface OutboxRow extends Record<string, SqlStorageValue> {
+  seq: number;
+  kind: DefinitionKind;
+  key: string;
+  member: number;
+  at: number;
+}
+
+export function outboxSize(sql: SqlStorage): number {
+  return sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+}
+
+/** Who the changes are about, as the sync consumer needs them (the profile's state when they are delivered). */
+export interface OutboxOwner {
+  workspaceId: string;
+  profileId: string;
+}
+
+/**
+ * Delivers every pending row, oldest first, and deletes what was delivered. Throws when D1 or the queue fails;
+ * the rows stay for the next attempt.
+ */
+export async function flushOutbox(sql: SqlStorage, env: Env, owner: OutboxOwner): Promise<number> {
+  let delivered = 0;
+  for (;;) {
+    const rows = sql
+      .exec<OutboxRow>("SELECT seq, kind, key, member, at FROM outbox ORDER BY seq LIMIT ?", FLUSH_ROWS)
+      .toArray();
+    if (rows.length === 0) return delivered;
+    const changes: MemberChange[] = rows.map((r) => ({
+      kind: r.kind,
+      key: r.key,
+      member: r.member === 1,
+      at: r.at,
+      seq: r.seq,
+    }));
+    await applyMemberChanges(env.DB, owner.workspaceId, owner.profileId, changes);
+    await sendMembershipChanges(env, syncMessages(sql, owner, changes));
+    const last = rows[rows.length - 1].seq;
+    sql.exec("DELETE FROM outbox WHERE seq <= ?", last);
+    delivered += rows.length;
+  }
+}
+
+function syncMessages(sql: SqlStorage, owner: OutboxOwner, changes: MemberChange[]): MembershipChange[] {
+  const audienceChanges = changes.filter((c) => c.kind === "audience");
+  if (audienceChanges.length === 0) return [];
+  const identifiers: Identifier[] = readIdentifiers(sql).map(({ type, value }) => ({ type, value }));
+  const traits = readTraits(sql);
+  const computed = Object.fromEntries(
+    sql
+      .exec<{ key: string; value: string }>("SELECT key, value FROM computed_values ORDER BY key")
+      .toArray()
+      .map((r) => [r.key, JSON.parse(r.value)]),
+  ) as JsonObject;
+  return audienceChanges.map((c) => ({
+    kind: "membership",
+    workspaceId: owner.workspaceId,
+    profileId: owner.profileId,
+    audience: c.key,
+    member: c.member,
+    seq: c.seq,
+    at: new Date(c.at).toISOString(),
+    identifiers,
+    traits,
+    computed,
+  }));
+}
+
+/** Sends in chunks that respect the queue's per-call limits. */
+async function sendMembershipChanges(env: Env, messages: MembershipChange[]): Promise<void> {
+  let chunk: Array<{ body: MembershipChange }> = [];
+  let bytes = 0;
+  for (const body of messages) {
+    const size = JSON.stringify(body).length;
+    if (chunk.length > 0 && (chunk.length === SEND_MAX_MESSAGES || bytes + size > SEND_MAX_BYTES)) {
+      await env.SYNC_QUEUE.sendBatch(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push({ body });
+    bytes += size;
+  }
+  if (chunk.length > 0) await env.SYNC_QUEUE.sendBatch(chunk);
+}

@@ -1,0 +1,225 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { AudienceDefinition, MembershipChange } from "@tessera/protocol";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { listMembers } from "../../d1/queries/members";
+import { defineAll } from "../test-support/definitions";
+import { identify, track } from "../test-support/messages";
+import { seedWorkspace } from "../test-support/seed";
+import { store } from "../test-support/store-messages";
+import type { ProfileDO } from "./profile-do";
+import { profileStub } from "./profile-stub";
+
+const DAY = 86_400_000;
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+
+/** DESIGN §6's seed workflow: bought in store in the last 30 days, opened no email in 60. */
+const LAPSED: AudienceDefinition = {
+  all: [
+    { event: "Order Completed", where: [{ property: "channel", op: "eq", value: "pos" }], within: "30d" },
+    { not: { event: "Email Opened", within: "60d" } },
+  ],
+};
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function profileOf(id: string) {
+  const read = await profileStub(env.PROFILE, id).getProfile();
+  if (read.status !== "ok") throw new Error(`profile ${id}: ${read.status}`);
+  return read.profile;
+}
+
+/** Runs the object's alarm (delivering its outbox, evaluating what is due) as the runtime would. */
+const runAlarm = (id: string) => runDurableObjectAlarm(env.PROFILE.getByName(id));
+
+/** Waits until the object's outbox is delivered: its alarm is set for "now", so the runtime runs it by itself. */
+async function delivered(id: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const pending = await runInDurableObject<ProfileDO, number>(
+      env.PROFILE.getByName(id),
+      (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
+    );
+    if (pending === 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`outbox of ${id} still pending`);
+}
+
+async function members(workspaceId: string, audience: string, kind: "audience" | "computed_trait" = "audience") {
+  return (await listMembers(env.DB, workspaceId, kind, audience, { limit: 100 })).map((m) => m.profileId);
+}
+
+describe("audiences in the ProfileDO", () => {
+  it("evaluates in the commit of the causing event: enters, then exits at once on an open", async () => {
+    const { workspaceId } = await seedWorkspace();
+    await defineAll(workspaceId, { audiences: { lapsed: LAPSED } });
+    const [id] = await store(workspaceId, [
+      track("Order Completed", ago(10 * DAY), { anonymousId: "a1", properties: { channel: "pos" } }),
+      track("Email Opened", ago(90 * DAY), { anonymousId: "a1" }),
+    ]);
+    const before = await profileOf(id as string);
+    expect(before.audiences.map((a) => a.key)).toEqual(["lapsed"]);
+    await store(workspaceId, [track("Email Opened", ago(0), { anonymousId: "a1" })]);
+    expect((await profileOf(id as string)).audiences).toEqual([]);
+  });
+
+  it("delivers each change to audience_members and the sync queue with a per-profile rising seq", async () => {
+    const sent = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const { workspaceId } = await seedWorkspace();
+    await defineAll(workspaceId, { audiences: { lapsed: LAPSED } });
+    const [id] = await store(workspaceId, [
+      identify({ email: "ann@example.com" }, ago(20 * DAY), { userId: "ann" }),
+      track("Order Completed", ago(10 * DAY), { userId: "ann", properties: { channel: "pos" } }),
+    ]);
+    const profileId = id as string;
+    await delivered(profileId);
+    expect(await members(workspaceId, "lapsed")).toEqual([profileId]);
+    await store(workspaceId, [track("Email Opened", ago(0), { userId: "ann" })]);
+    await delivered(profileId);
+    expect(await members(workspaceId, "lapsed")).toEqual([]);
+    // Other tests' objects deliver in the background too: keep this profile's changes.
+    const changes = sent.mock.calls
+      .flatMap((call) => call[0].map((m) => m.body as MembershipChange))
+      .filter((c) => c.profileId === profileId);
+    expect(changes.map((c) => [c.audience, c.member])).toEqual([
+      ["lapsed", true],
+      ["lapsed", false],
+    ]);
+    expect(changes[1].seq).toBeGreaterThan(changes[0].seq);
+    expect(changes[0]).toMatchObject({
+      kind: "membership",
+      workspaceId,
+      profileId,
+      traits: { email: "ann@example.com" },
+    });
+    expect(changes[0].identifiers).toContainEqual({ type: "email", value: "ann@example.com" });
+  });
+
+  it("enters by time alone when the last open leaves the window, at the alarm", async () => {
+    const { workspaceId } = await seedWorkspace();
+    await defineAll(workspaceId, { audiences: { lapsed: LAPSED } });
+    // The open leaves the 60-day window 1.5 s from now.
+    const [id] = await store(workspaceId, [
+      track("Order Completed", ago(DAY), { anonymousId: "t1", properties: { channel: "pos" } }),
+      track("Email Opened", ago(60 * DAY - 1500), { anonymousId: "t1" }),
+    ]);
+    const profileId = id as string;
+    expect((await profileOf(profileId)).audiences).toEqual([]);
+    const alarm = await runInDurableObject<ProfileDO, number | null>(env.PROFILE.getByName(profileId), (_i, state) =>
+      state.storage.getAlarm(),
+    );
+    const boundary = Date.now() + 1500;
+    expect(alarm).not.toBeNull();
+    expect(Math.abs((alarm as number) - boundary)).toBeLessThan(1500);
+    await new Promise((r) => setTimeout(r, Math.max(0, (alarm as number) - Date.now()) + 20));
+    expect(await runAlarm(profileId)).toBe(true);
+    expect((await profileOf(profileId)).audiences.map((a) => a.key)).toEqual(["lapsed"]);
+    expect(await members(workspaceId, "lapsed")).toEqual([profileId]);
+  });
+
+  it("computes traits, shows them on the profile and counts profiles holding one", async () => {
+    const { workspaceId } = await seedWorkspace();
+    await defineAll(workspaceId, {
+      computed: {
+        orders: { op: "count", event: "Order Completed" },
+        revenue: { op: "sum", event: "Order Completed", property: "revenue" },
+        last_sku: { op: "last", event: "Order Completed", property: "sku" },
+      },
+      audiences: { big_spenders: { computed: "revenue", op: "gte", value: 100 } },
+    });
+    const [id] = await store(workspaceId, [
+      track("Order Completed", ago(3 * DAY), { anonymousId: "c1", properties: { revenue: 60, sku: "A" } }),
+      track("Order Completed", ago(2 * DAY), { anonymousId: "c1", properties: { revenue: 50, sku: "B" } }),
+    ]);
+    const profile = await profileOf(id as string);
+    expect(profile.computed).toEqual({ orders: 2, revenue: 110, last_sku: "B" });
+    expect(profile.audiences.map((a) => a.key)).toEqual(["big_spenders"]);
+    await delivered(id as string);
+    expect(await members(workspaceId, "revenue", "computed_trait")).toEqual([id]);
+    expect(await members(workspaceId, "big_spenders")).toEqual([id]);
+  });
+
+  it("re-evaluates with a newer definitions version, and a removed audience exits its members", async () => {
+    const { workspaceId } = await seedWorkspace();
+    const [id] = await store(workspaceId, [track("Signed Up", ago(DAY), { anonymousId: "r1" })]);
+    const profileId = id as string;
+    expect((await profileOf(profileId)).audiences).toEqual([]);
+    const v1 = await defineAll(workspaceId, { audiences: { signed_up: { event: "Signed Up" } } });
+    expect(await profileStub(env.PROFILE, profileId).reevaluate({ workspaceId, definitionsVersion: v1 })).toEqual({
+      status: "evaluated",
+    });
+    expect((await profileOf(profileId)).audiences.map((a) => a.key)).toEqual(["signed_up"]);
+    await delivered(profileId);
+    expect(await members(workspaceId, "signed_up")).toEqual([profileId]);
+    // Evaluating again changes nothing: history is counted once.
+    await profileStub(env.PROFILE, profileId).reevaluate({ workspaceId, definitionsVersion: v1 });
+    const v2 = await defineAll(workspaceId, {});
+    await profileStub(env.PROFILE, profileId).reevaluate({ workspaceId, definitionsVersion: v2 });
+    expect((await profileOf(profileId)).audiences).toEqual([]);
+    await delivered(profileId);
+    expect(await members(workspaceId, "signed_up")).toEqual([]);
+  });
+
+  it("a merge exits the merged-away profile and evaluates the survivor on the joined history", async () => {
+    const sent = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const { workspaceId } = await seedWorkspace();
+    await defineAll(workspaceId, {
+      audiences: {
+        two_orders: { event: "Order Completed", count: { op: "gte", value: 2 } },
+        any_order: { event: "Order Completed" },
+      },
+    });
+    const [anon, known] = await store(workspaceId, [
+      track("Order Completed", ago(3 * DAY), { anonymousId: "m-anon" }),
+      track("Order Completed", ago(2 * DAY), { anonymousId: undefined, userId: "m-user" }),
+    ]);
+    expect((await profileOf(anon as string)).audiences.map((a) => a.key)).toEqual(["any_order"]);
+    // One identify links both: one of them survives with both orders.
+    const [survivor] = await store(workspaceId, [identify({}, ago(DAY), { anonymousId: "m-anon", userId: "m-user" })]);
+    const loser = survivor === anon ? known : anon;
+    const merged = await profileOf(survivor as string);
+    expect(merged.audiences.map((a) => a.key).sort()).toEqual(["any_order", "two_orders"]);
+    await delivered(survivor as string);
+    await delivered(loser as string);
+    expect(await members(workspaceId, "two_orders")).toEqual([survivor]);
+    expect(await members(workspaceId, "any_order")).toEqual([survivor]);
+    const exits = sent.mock.calls
+      .flatMap((call) => call[0].map((m) => m.body as MembershipChange))
+      .filter((c) => c.profileId === loser && !c.member);
+    expect(exits.map((c) => c.audience)).toEqual(["any_order"]);
+  });
+
+  it("a GDPR erase exits every audience first", async () => {
+    const sent = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const { workspaceId } = await seedWorkspace();
+    await defineAll(workspaceId, { audiences: { visitors: { event: "*" } } });
+    const [id] = await store(workspaceId, [track("Page Loaded", ago(DAY), { anonymousId: "g1" })]);
+    await delivered(id as string);
+    expect(await members(workspaceId, "visitors")).toEqual([id]);
+    await profileStub(env.PROFILE, id as string).erase();
+    expect(await members(workspaceId, "visitors")).toEqual([]);
+    const changes = sent.mock.calls
+      .flatMap((call) => call[0].map((m) => m.body as MembershipChange))
+      .filter((c) => c.profileId === id);
+    expect(changes.map((c) => [c.audience, c.member])).toEqual([
+      ["visitors", true],
+      ["visitors", false],
+    ]);
+  });
+
+  it("costs nothing extra when the workspace has no definitions", async () => {
+    const { workspaceId } = await seedWorkspace();
+    const [id] = await store(workspaceId, [track("Page Loaded", ago(DAY), { anonymousId: "n1" })]);
+    const state = await runInDurableObject<ProfileDO, { alarm: number | null; outbox: number }>(
+      env.PROFILE.getByName(id as string),
+      async (_i, s) => ({
+        alarm: await s.storage.getAlarm(),
+        outbox: s.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
+      }),
+    );
+    expect(state).toEqual({ alarm: null, outbox: 0 });
+    expect((await profileOf(id as string)).computed).toEqual({});
+  });
+});
