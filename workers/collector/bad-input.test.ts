@@ -32,6 +32,18 @@ const cases: BadCase[] = [
   // The request as a whole.
   { name: "invalid JSON", raw: (a) => `{"batch":[{"anonymousId":"${a}"`, status: 400, reason: /not valid JSON/ },
   { name: "an empty body", raw: () => "", status: 400, reason: /body is empty/ },
+  {
+    // Bytes that are not UTF-8 would become U+FFFD, merging ids that differ only there (issue 10, finding 6).
+    name: "invalid UTF-8 in an id",
+    raw: (a) =>
+      new Uint8Array([
+        ...new TextEncoder().encode(`{"batch":[{"type":"track","event":"E","anonymousId":"${a}-`),
+        0xff,
+        ...new TextEncoder().encode('"}]}'),
+      ]),
+    status: 400,
+    reason: /not valid UTF-8/,
+  },
   { name: "a whitespace body", raw: () => "   \n", status: 400, reason: /body is empty/ },
   { name: "a JSON array body", body: (a) => [track(a)], status: 400, reason: /must be a JSON object, got an array/ },
   { name: "a JSON string body", body: () => "track", status: 400, reason: /must be a JSON object, got a string/ },

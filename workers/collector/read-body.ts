@@ -20,19 +20,34 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
   if (encoding !== "identity" && encoding !== "gzip" && encoding !== "x-gzip" && encoding !== "deflate") {
     throw new HttpError(415, "validation_error", `Content-Encoding "${encoding}" is not supported (use gzip)`);
   }
-  let text: string;
+  let bytes: Uint8Array;
   if (encoding === "identity" && declared >= 0) {
     // Content-Length frames the body, so it cannot be longer than declared: read it in one go.
-    text = await request.text();
+    bytes = new Uint8Array(await request.arrayBuffer());
   } else {
     const wire = await readBytes(request.body, limit);
-    text = new TextDecoder().decode(encoding === "identity" ? wire : inflate(wire, encoding, limit));
+    bytes = encoding === "identity" ? wire : inflate(wire, encoding, limit);
   }
+  const text = decodeUtf8(bytes);
   if (text.trim() === "") throw validationError("The request body is empty: send a JSON object");
   try {
     return JSON.parse(text);
   } catch (err) {
     throw validationError(`The body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The body as text, refusing bytes that are not UTF-8. A lenient decoder turns each bad byte into U+FFFD, so two
+ * ids that differ only in their invalid bytes would become one id, and two people one profile.
+ */
+function decodeUtf8(bytes: Uint8Array): string {
+  try {
+    return STRICT_UTF8.decode(bytes);
+  } catch {
+    throw validationError("The body is not valid UTF-8 text");
   }
 }
 

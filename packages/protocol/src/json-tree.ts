@@ -1,9 +1,17 @@
 /**
- * The one walk over a message's JSON tree: forbidden keys, nesting depth and a size bound, in a single pass.
+ * The one walk over a message's JSON tree: forbidden keys, nesting depth, text that is not valid Unicode and a size
+ * bound, in a single pass.
  * Hand-written, not a schema, on purpose: it is the hot path (every nested value of up to 2,500 messages per
  * request) and a schema library would copy each object it visits; this walk allocates nothing but path strings.
  */
 import { MAX_PROPERTY_DEPTH } from "./limits";
+
+declare global {
+  interface String {
+    /** ES2024, in every runtime Tessera runs on (workerd, Node 20); declared here because the libs are ES2022. */
+    isWellFormed(): boolean;
+  }
+}
 
 /** Keys that would reach an object's prototype if a later merge copied them by assignment. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
@@ -33,7 +41,8 @@ export function walk(value: unknown, path: string, depth: number, size: TreeSize
 
 /** What went wrong, and where: the path segments from the fault up (they are only built when there is one). */
 interface Fault {
-  /** The forbidden key found, or undefined when the nesting is too deep. */
+  problem: "key" | "depth" | "text";
+  /** The forbidden key found. */
   key?: string;
   trail: string[];
 }
@@ -41,13 +50,14 @@ interface Fault {
 function scan(value: unknown, depth: number, size: TreeSize): Fault | null {
   if (typeof value === "string") {
     size.units += value.length + 2;
-    return null;
+    // A lone surrogate cannot be stored as UTF-8 (D1, SQLite): refused here rather than accepted and then lost.
+    return value.isWellFormed() ? null : { problem: "text", trail: [] };
   }
   if (typeof value !== "object" || value === null) {
     size.units += String(value).length;
     return null;
   }
-  if (depth > MAX_PROPERTY_DEPTH) return { trail: [] };
+  if (depth > MAX_PROPERTY_DEPTH) return { problem: "depth", trail: [] };
   if (Array.isArray(value)) {
     size.units += 1 + Math.max(1, value.length);
     for (let i = 0; i < value.length; i++) {
@@ -62,7 +72,8 @@ function scan(value: unknown, depth: number, size: TreeSize): Fault | null {
   const keys = Object.keys(value);
   size.units += 1 + Math.max(1, keys.length);
   for (const key of keys) {
-    if (FORBIDDEN_KEYS.has(key)) return { key, trail: [] };
+    if (FORBIDDEN_KEYS.has(key)) return { problem: "key", key, trail: [] };
+    if (!key.isWellFormed()) return { problem: "text", trail: [`.${JSON.stringify(key)}`] };
     size.units += key.length + 3;
     const fault = scan((value as Record<string, unknown>)[key], depth + 1, size);
     if (fault) {
@@ -75,9 +86,14 @@ function scan(value: unknown, depth: number, size: TreeSize): Fault | null {
 
 function describeFault(fault: Fault, base: string): string {
   const path = base + fault.trail.reverse().join("");
-  return fault.key === undefined
-    ? `${path} nests deeper than ${MAX_PROPERTY_DEPTH} levels`
-    : `key "${fault.key}" is not allowed (at ${path})`;
+  switch (fault.problem) {
+    case "depth":
+      return `${path} nests deeper than ${MAX_PROPERTY_DEPTH} levels`;
+    case "key":
+      return `key "${fault.key}" is not allowed (at ${path})`;
+    case "text":
+      return `${path} is not valid Unicode text (it holds a lone UTF-16 surrogate)`;
+  }
 }
 
 /** UTF-8 length of a string. Every UTF-16 unit is at most 3 bytes, so text under `limit / 3` needs no counting. */

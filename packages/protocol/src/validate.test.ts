@@ -87,6 +87,33 @@ describe("validateMessage", () => {
     ["numeric timestamp", track({ timestamp: 1700000000 }), /timestamp must be an ISO-8601 string, got a number/],
     ["unparsable timestamp", track({ timestamp: "yesterday" }), /timestamp "yesterday" is not an ISO-8601/],
     ["impossible date", track({ timestamp: "2025-13-45T00:00:00Z" }), /not an ISO-8601/],
+    // Date.parse would roll these over into another day; the sender never said that day.
+    [
+      "February 30th",
+      track({ timestamp: "2024-02-30T10:00:00Z" }),
+      /timestamp "2024-02-30T10:00:00Z" is not an ISO-8601/,
+    ],
+    ["February 29th of a common year", track({ timestamp: "2023-02-29" }), /is not an ISO-8601/],
+    ["April 31st", track({ sentAt: "2024-04-31T00:00:00Z" }), /sentAt "2024-04-31T00:00:00Z" is not/],
+    ["hour 24", track({ timestamp: "2024-01-01T24:00:00Z" }), /is not an ISO-8601/],
+    ["minute 60", track({ timestamp: "2024-01-01T23:60:00Z" }), /is not an ISO-8601/],
+    // A lone surrogate cannot be stored as UTF-8: accepted, it would be lost with its batch (issue 10, finding 1).
+    [
+      "lone surrogate in device id",
+      track({ context: { device: { id: "X-\ud800" } } }),
+      /message.context.device.id is not valid Unicode text/,
+    ],
+    [
+      "lone surrogate in an email trait",
+      { type: "identify", userId: "u", traits: { email: "a\udc00@x.com" } },
+      /message.traits.email is not valid Unicode/,
+    ],
+    [
+      "lone surrogate in an external id",
+      track({ context: { externalIds: [{ id: "\udbff", type: "crm", collection: "users", encoding: "none" }] } }),
+      /message.context.externalIds\[0\].id is not valid Unicode/,
+    ],
+    ["lone surrogate in a key", track({ properties: { "k\ud800": 1 } }), /is not valid Unicode text/],
     ["bad sentAt", track({ sentAt: "soon" }), /sentAt "soon" is not/],
     ["bad originalTimestamp", track({ originalTimestamp: true }), /originalTimestamp must be/],
     ["far-future timestamp", track({ timestamp: "2025-06-03T12:00:00Z" }), /more than 24 hours in the future/],
@@ -161,5 +188,12 @@ describe("inspectTree", () => {
       'key "__proto__" is not allowed (at x.a.b[0])',
     );
     expect(inspectTree("text", "x")).toBeNull();
+  });
+
+  it("accepts surrogate pairs and refuses lone halves, wherever they are", () => {
+    expect(inspectTree({ emoji: "😀", nested: ["\ud83d\ude00"] }, "x")).toBeNull();
+    expect(inspectTree({ a: ["ok", "\ude00"] }, "x")).toBe(
+      "x.a[1] is not valid Unicode text (it holds a lone UTF-16 surrogate)",
+    );
   });
 });

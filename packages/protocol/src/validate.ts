@@ -96,6 +96,19 @@ function canonical(raw: unknown): unknown {
   return copy;
 }
 
+/**
+ * The id field holding an integer JSON could not carry exactly, if any: `9007199254740993` parses as `…992`, so it
+ * would silently name someone else. Such ids must arrive as strings.
+ */
+function inexactNumericId(raw: unknown): string | undefined {
+  if (!isPlainObject(raw)) return undefined;
+  for (const key of NUMERIC_IDS) {
+    const value = raw[key];
+    if (typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value)) return key;
+  }
+  return undefined;
+}
+
 const isUsableId = (id: unknown): boolean =>
   (typeof id === "string" && !isBlank(id)) || (typeof id === "number" && Number.isFinite(id));
 
@@ -109,6 +122,8 @@ const isUsableId = (id: unknown): boolean =>
  */
 export function validateMessage(raw: unknown, index: number, options: ValidateOptions = {}): ValidationResult {
   const fail = (error: string): ValidationResult => ({ ok: false, error: `batch[${index}]: ${error}` });
+  const inexact = inexactNumericId(raw);
+  if (inexact) return fail(`${inexact} is a number too large to keep exactly (beyond 2^53); send it as a string`);
   const input = canonical(raw);
   const parsed = Message.safeParse(input);
   if (!parsed.success) return fail(firstReason(parsed.error.issues));
