@@ -96,3 +96,14 @@ export async function createWriteKey(db: D1Database, workspaceId: string, source
   await insertApiKey(db, await apiKeyRow(writeKey, { workspaceId, kind: "write", sourceId }, Date.now()));
   return writeKey;
 }
+
+/**
+ * Issues another secret key for a workspace (rotation: add, move callers to it, revoke the others).
+ *
+ * @example const secretKey = await createSecretKey(env.DB, ws);
+ */
+export async function createSecretKey(db: D1Database, workspaceId: string): Promise<string> {
+  const secretKey = newSecret("sk");
+  await insertApiKey(db, await apiKeyRow(secretKey, { workspaceId, kind: "secret" }, Date.now()));
+  return secretKey;
+}

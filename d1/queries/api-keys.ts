@@ -1,5 +1,5 @@
 /** API keys (a source's write keys, a workspace's secret keys), stored only as the SHA-256 of the key. */
-import { and, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, ne } from "drizzle-orm";
 import { orm } from "../client";
 import { sha256Hex } from "../hash";
 import { apiKeys } from "../schema";
@@ -47,16 +47,38 @@ export function findLiveKey(db: D1Database, keyHash: string): Promise<KeyOwner |
     .get();
 }
 
-/** Revoke every live write key of a source at `at` (epoch ms); returns how many were revoked. */
-export async function revokeWriteKeys(
+/**
+ * Revokes live keys of one kind at `at` (epoch ms) and returns how many: a source's write keys (`sourceId`) or the
+ * workspace's secret keys. `keep` names one key's hash to spare: rotation revokes the old keys, never the key just
+ * issued (or, for secret keys, the one the caller is using).
+ *
+ * @example await revokeKeys(env.DB, { workspaceId, kind: "write", sourceId, keep: newestHash }, Date.now());
+ */
+export async function revokeKeys(
   db: D1Database,
-  workspaceId: string,
-  sourceId: string,
+  scope: { workspaceId: string; kind: KeyKind; sourceId?: string; keep?: string },
   at: number,
 ): Promise<number> {
+  const where = [eq(apiKeys.workspaceId, scope.workspaceId), eq(apiKeys.kind, scope.kind), isNull(apiKeys.revokedAt)];
+  if (scope.sourceId !== undefined) where.push(eq(apiKeys.sourceId, scope.sourceId));
+  if (scope.keep !== undefined) where.push(ne(apiKeys.keyHash, scope.keep));
   const result = await orm(db)
     .update(apiKeys)
     .set({ revokedAt: at })
+    .where(and(...where))
+    .run();
+  return result.meta.changes;
+}
+
+/** The hash of the source's newest live write key (the one rotation keeps), or undefined when none is live. */
+export async function newestLiveWriteKey(
+  db: D1Database,
+  workspaceId: string,
+  sourceId: string,
+): Promise<string | undefined> {
+  const row = await orm(db)
+    .select({ keyHash: apiKeys.keyHash })
+    .from(apiKeys)
     .where(
       and(
         eq(apiKeys.workspaceId, workspaceId),
@@ -65,6 +87,7 @@ export async function revokeWriteKeys(
         isNull(apiKeys.revokedAt),
       ),
     )
-    .run();
-  return result.meta.changes;
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.keyHash))
+    .get();
+  return row?.keyHash;
 }

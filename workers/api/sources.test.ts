@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { forgetCachedKeys, lookupKey } from "../shared/api-keys";
+import { forgetCachedKeys, KEY_CACHE_MS, lookupKey } from "../shared/api-keys";
 import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
 
 /** One event through the collector with `writeKey`: what a revoked key must stop. */
@@ -51,7 +51,7 @@ describe("sources API", () => {
     expect(list.data.map((s) => s.name)).toEqual(["default"]);
   });
 
-  it("rotates: adds a second key, then revoking the source's keys stops both at once in this isolate", async () => {
+  it("rotates: adds a second key, then revoking the old keys keeps the new one (issue 10, finding 4)", async () => {
     const ws = await seedWorkspace();
     const [source] = (await (await call("/v1/sources", ws.secretKey)).json<SourceList>()).data;
     const rotated = await call(`/v1/sources/${source.id}/keys`, ws.secretKey, { method: "POST" });
@@ -62,13 +62,56 @@ describe("sources API", () => {
 
     const revoked = await call(`/v1/sources/${source.id}/keys`, ws.secretKey, { method: "DELETE" });
     expect(revoked.status).toBe(200);
-    expect(await revoked.json()).toMatchObject({ source: { id: source.id }, revoked: 2 });
-    for (const key of [write_key, ws.writeKey]) {
-      const refused = await ingest(key);
-      expect(refused.status).toBe(401);
-      expect(await refused.json()).toMatchObject({ error: { code: "authentication_error" } });
-    }
-    expect((await call("/v1/sources", ws.secretKey)).status).toBe(200);
+    expect(await revoked.json()).toMatchObject({ source: { id: source.id }, revoked: 1 });
+    const refused = await ingest(ws.writeKey);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: { code: "authentication_error" } });
+    expect((await ingest(write_key)).status).toBe(200);
+    // Rotating out again finds nothing old to revoke: the newest key is never revoked by rotation.
+    expect(
+      await (await call(`/v1/sources/${source.id}/keys`, ws.secretKey, { method: "DELETE" })).json(),
+    ).toMatchObject({
+      revoked: 0,
+    });
+    expect((await ingest(write_key)).status).toBe(200);
+  });
+
+  it("revokes every key, the newest too, with ?all=true (a leaked key)", async () => {
+    const ws = await seedWorkspace();
+    const [source] = (await (await call("/v1/sources", ws.secretKey)).json<SourceList>()).data;
+    const { write_key } = await (await call(`/v1/sources/${source.id}/keys`, ws.secretKey, { method: "POST" })).json<{
+      write_key: string;
+    }>();
+    const res = await call(`/v1/sources/${source.id}/keys?all=true`, ws.secretKey, { method: "DELETE" });
+    expect(await res.json()).toMatchObject({ revoked: 2 });
+    for (const key of [write_key, ws.writeKey]) expect((await ingest(key)).status).toBe(401);
+    const bad = await call(`/v1/sources/${source.id}/keys?all=yes`, ws.secretKey, { method: "DELETE" });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { code: "validation_error", message: '"all" must be true or false' } });
+  });
+
+  it("rotates secret keys: a new one works, and revoking the others spares the caller's", async () => {
+    const ws = await seedWorkspace();
+    const created = await call("/v1/secret-keys", ws.secretKey, { method: "POST" });
+    expect(created.status).toBe(201);
+    const { secret_key } = await created.json<{ secret_key: string }>();
+    expect(secret_key).toMatch(/^sk_/);
+    expect((await call("/v1/sources", secret_key)).status).toBe(200);
+    const revoked = await call("/v1/secret-keys", secret_key, { method: "DELETE" });
+    expect(await revoked.json()).toEqual({ revoked: 1 });
+    expect((await call("/v1/sources", ws.secretKey)).status).toBe(401);
+    expect((await call("/v1/sources", secret_key)).status).toBe(200);
+  });
+
+  it("a key revoked elsewhere (another isolate) stops working here within about a second", async () => {
+    const ws = await seedWorkspace();
+    expect((await ingest(ws.writeKey)).status).toBe(200);
+    // Revoked straight in D1: this isolate's cache is not told, as with a revocation made by another isolate.
+    await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE workspace_id = ? AND kind = 'write'")
+      .bind(Date.now(), ws.workspaceId)
+      .run();
+    await new Promise((r) => setTimeout(r, KEY_CACHE_MS + 100));
+    expect((await ingest(ws.writeKey)).status).toBe(401);
   });
 
   it("answers 404 for another workspace's source id, and leaves its keys alone", async () => {

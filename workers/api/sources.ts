@@ -12,7 +12,7 @@ import {
   WriteKeysRevoked,
 } from "@tessera/protocol";
 import { createSource, createWriteKey } from "../../d1/provision";
-import { revokeWriteKeys } from "../../d1/queries/api-keys";
+import { newestLiveWriteKey, revokeKeys } from "../../d1/queries/api-keys";
 import { findSource, listSourcesWithWriteKeys, type SourceSummary } from "../../d1/queries/sources";
 import { forgetCachedKeys } from "../shared/api-keys";
 import { notFound } from "../shared/errors";
@@ -28,6 +28,12 @@ const SourceParams = z.object({
   id: z
     .string()
     .meta({ param: { name: "id", in: "path" }, description: "The source's id.", example: "src_01jq8m4v0c5z2e7k9r3t" }),
+});
+const RevokeQuery = z.object({
+  all: z
+    .enum(["true", "false"], { error: '"all" must be true or false' })
+    .optional()
+    .meta({ param: { name: "all", in: "query" }, description: "Also revoke the newest key." }),
 });
 const UNKNOWN_SOURCE = "No source with this id in the workspace (another workspace's source is unknown too).";
 
@@ -105,21 +111,28 @@ export const sourceRoutes = openApiRoutes()
       method: "delete",
       path: "/v1/sources/{id}/keys",
       tags: ["Admin"],
-      summary: "Revoke the source's write keys",
+      summary: "Revoke the source's old write keys",
       description:
-        "Revokes every live write key of the source. Other isolates may accept a revoked key for up to the key " +
-        "cache's lifetime (30 s); this one forgets at once.",
+        "Rotation's last step: revokes every live write key of the source except the newest, so add a key, deploy " +
+        "it, then call this. `?all=true` revokes the newest too (a leaked key). Every isolate stops accepting a " +
+        "revoked key within a second (`KEY_CACHE_MS`); this one at once.",
       security: SECRET_KEY,
       middleware: [requireSecretKey],
-      request: { params: SourceParams },
+      request: { params: SourceParams, query: RevokeQuery },
       responses: {
         200: jsonResponse(WriteKeysRevoked, "Revoked."),
-        ...errorResponses({ 401: BAD_SECRET_KEY, 404: UNKNOWN_SOURCE }),
+        ...errorResponses({ 400: "`all` is not `true` or `false`.", 401: BAD_SECRET_KEY, 404: UNKNOWN_SOURCE }),
       },
     }),
     async (c) => {
       const source = await ownSource(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
-      const revoked = await revokeWriteKeys(c.env.DB, c.var.workspaceId, source.id, Date.now());
+      const all = c.req.valid("query").all === "true";
+      const keep = all ? undefined : await newestLiveWriteKey(c.env.DB, c.var.workspaceId, source.id);
+      const revoked = await revokeKeys(
+        c.env.DB,
+        { workspaceId: c.var.workspaceId, kind: "write", sourceId: source.id, keep },
+        Date.now(),
+      );
       forgetCachedKeys();
       return c.json({ source, revoked }, 200);
     },

@@ -81,7 +81,7 @@ describe("audiences in the ProfileDO", () => {
     expect(await members(workspaceId, "lapsed")).toEqual([]);
     // Other tests' objects deliver in the background too: keep this profile's changes.
     const changes = sent.mock.calls
-      .flatMap((call) => call[0].map((m) => m.body as MembershipChange))
+      .flatMap((call) => [...call[0]].map((m) => m.body as MembershipChange))
       .filter((c) => c.profileId === profileId);
     expect(changes.map((c) => [c.audience, c.member])).toEqual([
       ["lapsed", true],
@@ -186,7 +186,7 @@ describe("audiences in the ProfileDO", () => {
     expect(await members(workspaceId, "two_orders")).toEqual([survivor]);
     expect(await members(workspaceId, "any_order")).toEqual([survivor]);
     const exits = sent.mock.calls
-      .flatMap((call) => call[0].map((m) => m.body as MembershipChange))
+      .flatMap((call) => [...call[0]].map((m) => m.body as MembershipChange))
       .filter((c) => c.profileId === loser && !c.member);
     expect(exits.map((c) => c.audience)).toEqual(["any_order"]);
   });
@@ -201,7 +201,7 @@ describe("audiences in the ProfileDO", () => {
     await profileStub(env.PROFILE, id as string).erase();
     expect(await members(workspaceId, "visitors")).toEqual([]);
     const changes = sent.mock.calls
-      .flatMap((call) => call[0].map((m) => m.body as MembershipChange))
+      .flatMap((call) => [...call[0]].map((m) => m.body as MembershipChange))
       .filter((c) => c.profileId === id);
     expect(changes.map((c) => [c.audience, c.member])).toEqual([
       ["visitors", true],

@@ -16,10 +16,25 @@ export const ISOLATE_CACHE_MS = 30_000;
  * const rules = isolateCache((workspaceId, db: D1Database) => readRules(db, workspaceId));
  * await rules.fetch("ws_1", { context: env.DB });
  */
-export function isolateCache<V extends {}, C>(load: (key: string, context: C) => Promise<V>): LRUCache<string, V, C> {
+export function isolateCache<V extends {}, C>(
+  load: (key: string, context: C) => Promise<V>,
+  options: IsolateCacheOptions = {},
+): LRUCache<string, V, C> {
   return new LRUCache<string, V, C>({
     max: 10_000,
-    ttl: ISOLATE_CACHE_MS,
+    ttl: options.ttlMs ?? ISOLATE_CACHE_MS,
+    // lru-cache otherwise memoises "now" until a 1 ms timer clears it; a timer set during one request may never
+    // fire once that request ends, which froze "now" and kept every entry fresh forever.
+    ttlResolution: 0,
     fetchMethod: (key, _stale, { context }) => load(key, context),
   });
+}
+
+export interface IsolateCacheOptions {
+  /**
+   * How long an answer is trusted; {@link ISOLATE_CACHE_MS} unless said. Expired answers are reloaded while the
+   * request waits: a reload in the background could outlive the request that started it, which the runtime may
+   * cancel, leaving the stale answer in place for good.
+   */
+  ttlMs?: number;
 }

@@ -85,8 +85,23 @@ export type SourceList = z.infer<typeof SourceList>;
 /** `DELETE /v1/sources/{id}/keys` */
 export const WriteKeysRevoked = z
   .object({ source: Source, revoked: z.int().nonnegative().meta({ description: "How many live keys were revoked." }) })
-  .meta({ id: "WriteKeysRevoked", description: "Every live write key of the source is revoked." });
+  .meta({
+    id: "WriteKeysRevoked",
+    description: "The source's old write keys (or, with `all`, every one) are revoked.",
+  });
 export type WriteKeysRevoked = z.infer<typeof WriteKeysRevoked>;
+
+/** `POST /v1/secret-keys` — 201 */
+export const SecretKeyCreated = z
+  .object({ secret_key: z.string().meta({ description: "A new secret key (`sk_…`). Shown once." }) })
+  .meta({ id: "SecretKeyCreated", description: "A new secret key for the workspace." });
+export type SecretKeyCreated = z.infer<typeof SecretKeyCreated>;
+
+/** `DELETE /v1/secret-keys` — 200 */
+export const SecretKeysRevoked = z
+  .object({ revoked: z.int().nonnegative().meta({ description: "How many secret keys were revoked." }) })
+  .meta({ id: "SecretKeysRevoked", description: "Every secret key of the workspace but the caller's is revoked." });
+export type SecretKeysRevoked = z.infer<typeof SecretKeysRevoked>;
 
 /** `DELETE /v1/profiles/{ref}` — 202: the data is gone here; destinations delete when the sync queue delivers. */
 export const ProfileErased = z

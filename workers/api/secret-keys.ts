@@ -1,0 +1,53 @@
+/**
+ * Secret key rotation: `POST /v1/secret-keys` issues another key, `DELETE /v1/secret-keys` revokes every secret key
+ * of the workspace except the one making the call — so a caller moves to the new key, then revokes the rest with it.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import { SecretKeyCreated, SecretKeysRevoked } from "@tessera/protocol";
+import { sha256Hex } from "../../d1/hash";
+import { createSecretKey } from "../../d1/provision";
+import { revokeKeys } from "../../d1/queries/api-keys";
+import { forgetCachedKeys } from "../shared/api-keys";
+import { credentialFrom } from "../shared/basic-auth";
+import { openApiRoutes } from "../shared/openapi-routes";
+import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
+import { requireSecretKey } from "./secret-key-auth";
+
+export const secretKeyRoutes = openApiRoutes()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/secret-keys",
+      tags: ["Admin"],
+      summary: "Issue another secret key",
+      description: "A new secret key for the workspace; the old ones keep working until revoked.",
+      security: SECRET_KEY,
+      middleware: [requireSecretKey],
+      responses: {
+        201: jsonResponse(SecretKeyCreated, "Created; the key is in this answer only."),
+        ...errorResponses({ 401: BAD_SECRET_KEY }),
+      },
+    }),
+    async (c) => c.json({ secret_key: await createSecretKey(c.env.DB, c.var.workspaceId) }, 201),
+  )
+  .openapi(
+    createRoute({
+      method: "delete",
+      path: "/v1/secret-keys",
+      tags: ["Admin"],
+      summary: "Revoke every other secret key",
+      description:
+        "Revokes every secret key of the workspace except the one this request authenticates with. Every isolate " +
+        "stops accepting a revoked key within a second; this one at once.",
+      security: SECRET_KEY,
+      middleware: [requireSecretKey],
+      responses: { 200: jsonResponse(SecretKeysRevoked, "Revoked."), ...errorResponses({ 401: BAD_SECRET_KEY }) },
+    }),
+    async (c) => {
+      // requireSecretKey has checked the credential, so it is there.
+      const keep = await sha256Hex(credentialFrom(c.req.header("authorization")) as string);
+      const revoked = await revokeKeys(c.env.DB, { workspaceId: c.var.workspaceId, kind: "secret", keep }, Date.now());
+      forgetCachedKeys();
+      return c.json({ revoked }, 200);
+    },
+  );
