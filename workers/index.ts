@@ -1,4 +1,5 @@
 import { app } from "./app";
+import { handleBackfill } from "./audiences/backfill-consumer";
 import { handleIngestDeadLetter, handleIngestRetry } from "./ingest/retry-consumer";
 import { ProfileDO } from "./profile/profile-do";
 import { QUEUE } from "./shared/queues";
@@ -11,6 +12,8 @@ export default {
         return handleIngestRetry(batch, env);
       case QUEUE.ingestDeadLetter:
         return handleIngestDeadLetter(batch, env);
+      case QUEUE.backfill:
+        return handleBackfill(batch, env);
       default:
         console.error(`no consumer for queue ${batch.queue}; retrying`);
         batch.retryAll();

@@ -9,4 +9,6 @@ export const QUEUE = {
   ingestDeadLetter: "tessera-ingest-dlq",
   /** Membership changes and deletions for destinations (consumed by the sync engine). */
   sync: "tessera-sync",
+  /** Re-evaluation of every live profile after a definition changed: plan and page messages. */
+  backfill: "tessera-backfill",
 } as const;

@@ -47,3 +47,40 @@ export const SyncDeleteMessage = z
   })
   .meta({ id: "SyncDeleteMessage", description: "Tells destinations to delete a person." });
 export type SyncDeleteMessage = z.infer<typeof SyncDeleteMessage>;
+
+/** The definition whose build status a backfill reports on; null when nothing reports (a deleted definition). */
+const backfillTarget = z.object({ kind: z.enum(["audience", "computed_trait"]), key: z.string() }).nullable();
+
+/**
+ * On the backfill queue: list the next live profiles of the workspace after `after` (null: from the first), enqueue
+ * a {@link BackfillPage} per slice of them, and the next plan if more may follow.
+ */
+export const BackfillPlan = z
+  .object({
+    kind: z.literal("backfill-plan"),
+    workspaceId: z.string(),
+    /** The `definitions_version` the profiles must be evaluated with, at least. */
+    buildVersion: z.number().int(),
+    target: backfillTarget,
+    after: z.string().nullable(),
+  })
+  .meta({ id: "BackfillPlan", description: "Lists the next live profiles of a backfill and enqueues their pages." });
+export type BackfillPlan = z.infer<typeof BackfillPlan>;
+
+/** On the backfill queue: evaluate these profiles again, then count them towards the target's build progress. */
+export const BackfillPage = z
+  .object({
+    kind: z.literal("backfill-page"),
+    workspaceId: z.string(),
+    buildVersion: z.number().int(),
+    target: backfillTarget,
+    profileIds: z.array(z.string()),
+  })
+  .meta({ id: "BackfillPage", description: "Profiles to evaluate again; running it twice changes nothing." });
+export type BackfillPage = z.infer<typeof BackfillPage>;
+
+/** Any message of the backfill queue. */
+export const BackfillMessage = z
+  .discriminatedUnion("kind", [BackfillPlan, BackfillPage])
+  .meta({ id: "BackfillMessage", description: "A step of a backfill: a plan or a page." });
+export type BackfillMessage = z.infer<typeof BackfillMessage>;

@@ -1,0 +1,110 @@
+/**
+ * Consumer of `tessera-backfill` (DESIGN §6). Queues deliver at least once, so every step is safe to run twice:
+ * a plan sends its pages before the next plan (a plan run again only sends duplicate pages), a page re-evaluates
+ * from the event log (idempotent) and counts its progress only after every profile succeeded, clamped at the total.
+ */
+import { BackfillMessage, type BackfillPage, type BackfillPlan } from "@tessera/protocol";
+import pLimit, { type LimitFunction } from "p-limit";
+import { addBuildProgress } from "../../d1/queries/definitions";
+import { liveProfileIds } from "../../d1/queries/profiles";
+import type { DefinitionsAt, ReevaluateOutcome } from "../profile/profile-rpc";
+import { profileStub } from "../profile/profile-stub";
+import { PLAN_SIZE, pagesOf, sendAll } from "./backfill";
+
+/** Durable Object calls in flight per invocation, over all pages of a batch. */
+const CONCURRENCY = 25;
+
+/** What the consumer touches; tests hand in fakes for the queue or one failing profile. */
+export interface BackfillDeps {
+  db: D1Database;
+  queue: Pick<Queue, "sendBatch">;
+  reevaluate(profileId: string, at: DefinitionsAt): Promise<ReevaluateOutcome>;
+}
+
+/** The production dependencies: D1, the backfill queue, each profile's Durable Object. */
+export function backfillDepsFor(env: Env): BackfillDeps {
+  return {
+    db: env.DB,
+    queue: env.BACKFILL_QUEUE,
+    reevaluate: (profileId, at) => profileStub(env.PROFILE, profileId).reevaluate(at),
+  };
+}
+
+/** Backoff per attempt (10 s, 20 s, … capped at five minutes): a failing page blocks only its own progress. */
+export function backfillBackoffSeconds(attempts: number): number {
+  return Math.min(300, 5 * 2 ** Math.max(1, attempts));
+}
+
+/**
+ * `tessera-backfill`: runs each plan or page; acks it when done, otherwise retries that message alone with backoff
+ * (a throw would retry the whole batch).
+ */
+export async function handleBackfill(
+  batch: MessageBatch<unknown>,
+  env: Env,
+  deps: BackfillDeps = backfillDepsFor(env),
+): Promise<void> {
+  const limit = pLimit(CONCURRENCY);
+  await Promise.all(
+    batch.messages.map(async (msg) => {
+      const parsed = BackfillMessage.safeParse(msg.body);
+      let done = false;
+      if (!parsed.success) {
+        // Perhaps from a newer deploy that was rolled back; retried rather than dropped on the spot.
+        console.error("backfill: unreadable message", msg.id, JSON.stringify(msg.body).slice(0, 500));
+      } else {
+        try {
+          done =
+            parsed.data.kind === "backfill-plan"
+              ? await runPlan(deps, parsed.data)
+              : await runPage(deps, parsed.data, limit);
+        } catch (err) {
+          console.error(`backfill: ${parsed.data.kind} of ${parsed.data.workspaceId} failed; retrying`, err);
+        }
+      }
+      if (done) msg.ack();
+      else msg.retry({ delaySeconds: backfillBackoffSeconds(msg.attempts) });
+    }),
+  );
+}
+
+/** Lists the next live profiles and enqueues their pages, then (if the listing was full) the next plan. */
+async function runPlan(deps: BackfillDeps, plan: BackfillPlan): Promise<boolean> {
+  const ids = await liveProfileIds(deps.db, plan.workspaceId, plan.after, PLAN_SIZE);
+  await sendAll(deps.queue, pagesOf(plan, ids));
+  // Last, so a plan that failed before this point is retried whole without having started a second chain.
+  const last = ids.at(-1);
+  if (ids.length === PLAN_SIZE && last !== undefined) await sendAll(deps.queue, [{ ...plan, after: last }]);
+  return true;
+}
+
+/**
+ * Re-evaluates every profile of the page; false when one failed (the page is retried whole: evaluation is
+ * idempotent). Merged-away, erased and unknown profiles count as processed: none of them needs anything.
+ */
+async function runPage(deps: BackfillDeps, page: BackfillPage, limit: LimitFunction): Promise<boolean> {
+  const at = { workspaceId: page.workspaceId, definitionsVersion: page.buildVersion };
+  const results = await Promise.allSettled(
+    // Awaited inside, so a call that rejects at once is handled in the same turn, never reported as unhandled.
+    page.profileIds.map((id) => limit(async () => await deps.reevaluate(id, at))),
+  );
+  const failed = results.flatMap((r, i) =>
+    r.status === "rejected" ? [{ id: page.profileIds[i], err: r.reason }] : [],
+  );
+  if (failed.length > 0) {
+    console.error(
+      `backfill: ${failed.length} of ${page.profileIds.length} profiles failed (first: ${failed[0].id}); retrying`,
+      failed[0].err,
+    );
+    return false;
+  }
+  if (page.target) {
+    const { kind, key } = page.target;
+    await addBuildProgress(
+      deps.db,
+      { workspaceId: page.workspaceId, kind, key, buildVersion: page.buildVersion },
+      page.profileIds.length,
+    );
+  }
+  return true;
+}

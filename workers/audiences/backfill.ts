@@ -1,0 +1,75 @@
+/**
+ * Backfill (DESIGN §6): after a definition is created, changed or deleted, every live profile of the workspace is
+ * evaluated again from its stored history, by queue fan-out on `tessera-backfill`. A *plan* message lists the next
+ * {@link PLAN_SIZE} live profiles and enqueues them as *pages* of {@link PAGE_SIZE}, then the next plan; a page
+ * re-evaluates its profiles and counts them towards the definition's build progress. The consumer is in
+ * `backfill-consumer.ts`.
+ */
+import type { BackfillMessage, BackfillPage, BackfillPlan } from "@tessera/protocol";
+import type { DefinitionKind } from "../../d1/queries/definitions";
+
+/** Profiles one plan message lists: one keyset read of D1, fifty pages. */
+export const PLAN_SIZE = 5_000;
+/** Profiles one page message re-evaluates: one Durable Object call each. */
+export const PAGE_SIZE = 100;
+/** `sendBatch` takes at most 100 messages and 256 KB; the byte budget leaves room for per-message overhead. */
+const MAX_SEND_MESSAGES = 100;
+const MAX_SEND_BYTES = 200_000;
+
+/** The definition whose `status` a backfill reports on; null when nothing reports (a deleted definition). */
+export interface BackfillTarget {
+  kind: DefinitionKind;
+  key: string;
+}
+
+/**
+ * Starts evaluating every live profile of `workspaceId` with the definitions at `buildVersion`. The caller has
+ * already written the definition with `build_version = buildVersion` and `build_total` = the live profile count.
+ *
+ * @example await startBackfill(env, { workspaceId, buildVersion: 4, target: { kind: "audience", key: "vip" } });
+ */
+export async function startBackfill(
+  env: Env,
+  job: { workspaceId: string; buildVersion: number; target: BackfillTarget | null },
+): Promise<void> {
+  const plan: BackfillPlan = {
+    kind: "backfill-plan",
+    workspaceId: job.workspaceId,
+    buildVersion: job.buildVersion,
+    target: job.target,
+    after: null,
+  };
+  await env.BACKFILL_QUEUE.send(plan);
+}
+
+/** The page messages for `profileIds` (in their order), {@link PAGE_SIZE} ids each. */
+export function pagesOf(plan: BackfillPlan, profileIds: string[]): BackfillPage[] {
+  const pages: BackfillPage[] = [];
+  for (let i = 0; i < profileIds.length; i += PAGE_SIZE) {
+    pages.push({
+      kind: "backfill-page",
+      workspaceId: plan.workspaceId,
+      buildVersion: plan.buildVersion,
+      target: plan.target,
+      profileIds: profileIds.slice(i, i + PAGE_SIZE),
+    });
+  }
+  return pages;
+}
+
+/** Sends `bodies` in as few `sendBatch` calls as the limits allow, one after another. Throws when one is refused. */
+export async function sendAll(queue: Pick<Queue, "sendBatch">, bodies: BackfillMessage[]): Promise<void> {
+  let batch: Array<MessageSendRequest<BackfillMessage>> = [];
+  let bytes = 0;
+  for (const body of bodies) {
+    const size = JSON.stringify(body).length;
+    if (batch.length > 0 && (batch.length >= MAX_SEND_MESSAGES || bytes + size > MAX_SEND_BYTES)) {
+      await queue.sendBatch(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push({ body });
+    bytes += size;
+  }
+  if (batch.length > 0) await queue.sendBatch(batch);
+}
