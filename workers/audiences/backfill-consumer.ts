@@ -9,7 +9,8 @@ import { addBuildProgress } from "../../d1/queries/definitions";
 import { liveProfileIds } from "../../d1/queries/profiles";
 import type { DefinitionsAt, ReevaluateOutcome } from "../profile/profile-rpc";
 import { profileStub } from "../profile/profile-stub";
-import { PLAN_SIZE, pagesOf, sendAll } from "./backfill";
+import { sendInBatches } from "../shared/send-in-batches";
+import { PLAN_SIZE, pagesOf } from "./backfill";
 
 /** Durable Object calls in flight per invocation, over all pages of a batch. */
 const CONCURRENCY = 25;
@@ -71,10 +72,10 @@ export async function handleBackfill(
 /** Lists the next live profiles and enqueues their pages, then (if the listing was full) the next plan. */
 async function runPlan(deps: BackfillDeps, plan: BackfillPlan): Promise<boolean> {
   const ids = await liveProfileIds(deps.db, plan.workspaceId, plan.after, PLAN_SIZE);
-  await sendAll(deps.queue, pagesOf(plan, ids));
+  await sendInBatches(deps.queue, pagesOf(plan, ids));
   // Last, so a plan that failed before this point is retried whole without having started a second chain.
   const last = ids.at(-1);
-  if (ids.length === PLAN_SIZE && last !== undefined) await sendAll(deps.queue, [{ ...plan, after: last }]);
+  if (ids.length === PLAN_SIZE && last !== undefined) await sendInBatches(deps.queue, [{ ...plan, after: last }]);
   return true;
 }
 

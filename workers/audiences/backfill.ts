@@ -5,16 +5,13 @@
  * re-evaluates its profiles and counts them towards the definition's build progress. The consumer is in
  * `backfill-consumer.ts`.
  */
-import type { BackfillMessage, BackfillPage, BackfillPlan } from "@tessera/protocol";
+import type { BackfillPage, BackfillPlan } from "@tessera/protocol";
 import type { DefinitionKind } from "../../d1/queries/definitions";
 
 /** Profiles one plan message lists: one keyset read of D1, fifty pages. */
 export const PLAN_SIZE = 5_000;
 /** Profiles one page message re-evaluates: one Durable Object call each. */
 export const PAGE_SIZE = 100;
-/** `sendBatch` takes at most 100 messages and 256 KB; the byte budget leaves room for per-message overhead. */
-const MAX_SEND_MESSAGES = 100;
-const MAX_SEND_BYTES = 200_000;
 
 /** The definition whose `status` a backfill reports on; null when nothing reports (a deleted definition). */
 export interface BackfillTarget {
@@ -55,21 +52,4 @@ export function pagesOf(plan: BackfillPlan, profileIds: string[]): BackfillPage[
     });
   }
   return pages;
-}
-
-/** Sends `bodies` in as few `sendBatch` calls as the limits allow, one after another. Throws when one is refused. */
-export async function sendAll(queue: Pick<Queue, "sendBatch">, bodies: BackfillMessage[]): Promise<void> {
-  let batch: Array<MessageSendRequest<BackfillMessage>> = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = JSON.stringify(body).length;
-    if (batch.length > 0 && (batch.length >= MAX_SEND_MESSAGES || bytes + size > MAX_SEND_BYTES)) {
-      await queue.sendBatch(batch);
-      batch = [];
-      bytes = 0;
-    }
-    batch.push({ body });
-    bytes += size;
-  }
-  if (batch.length > 0) await queue.sendBatch(batch);
 }

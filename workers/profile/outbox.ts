@@ -8,14 +8,12 @@
 import type { Identifier, JsonObject, MembershipChange } from "@tessera/protocol";
 import type { DefinitionKind } from "../../d1/queries/definitions";
 import { applyMemberChanges, type MemberChange } from "../../d1/queries/members";
+import { sendInBatches } from "../shared/send-in-batches";
 import { readIdentifiers } from "./identifier-set";
 import { readTraits } from "./traits";
 
 /** Rows per delivery: one D1 batch and a few queue sends. */
 const FLUSH_ROWS = 200;
-/** `sendBatch` takes at most 100 messages and 256 KB; stay under both with a margin for the envelope. */
-const SEND_MAX_MESSAGES = 100;
-const SEND_MAX_BYTES = 200_000;
 
 interface OutboxRow extends Record<string, SqlStorageValue> {
   seq: number;
@@ -54,7 +52,7 @@ export async function flushOutbox(sql: SqlStorage, env: Env, owner: OutboxOwner)
       seq: r.seq,
     }));
     await applyMemberChanges(env.DB, owner.workspaceId, owner.profileId, changes);
-    await sendMembershipChanges(env, syncMessages(sql, owner, changes));
+    await sendInBatches(env.SYNC_QUEUE, syncMessages(sql, owner, changes));
     const last = rows[rows.length - 1].seq;
     sql.exec("DELETE FROM outbox WHERE seq <= ?", last);
     delivered += rows.length;
@@ -84,21 +82,4 @@ function syncMessages(sql: SqlStorage, owner: OutboxOwner, changes: MemberChange
     traits,
     computed,
   }));
-}
-
-/** Sends in chunks that respect the queue's per-call limits. */
-async function sendMembershipChanges(env: Env, messages: MembershipChange[]): Promise<void> {
-  let chunk: Array<{ body: MembershipChange }> = [];
-  let bytes = 0;
-  for (const body of messages) {
-    const size = JSON.stringify(body).length;
-    if (chunk.length > 0 && (chunk.length === SEND_MAX_MESSAGES || bytes + size > SEND_MAX_BYTES)) {
-      await env.SYNC_QUEUE.sendBatch(chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push({ body });
-    bytes += size;
-  }
-  if (chunk.length > 0) await env.SYNC_QUEUE.sendBatch(chunk);
 }
