@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_IDENTITY_RULES, identityRulesToJson, loadIdentityRules } from "../identity/rules";
+import { blockedBy, DEFAULT_IDENTITY_RULES, identityRulesToJson, loadIdentityRules } from "../identity/rules";
 import { bearer, seedWorkspace } from "../test-support/seed";
 
 const url = "http://x/v1/identity-rules";
@@ -36,6 +36,30 @@ describe("identity rules API", () => {
     expect(await shown.json()).toEqual(body);
   });
 
+  it("runs a catastrophic-backtracking pattern in linear time, and still blocks what it matches (issue 10, #3)", async () => {
+    const { workspaceId, secretKey } = await seedWorkspace();
+    expect((await put(secretKey, JSON.stringify({ blocked_values: ["^(a+)+$"] }))).status).toBe(200);
+    const rules = await loadIdentityRules(env.DB, workspaceId);
+    // On a backtracking engine this one call took 11 s and stalled every workspace's requests in the isolate.
+    expect(blockedBy(rules, `${"a".repeat(31)}!`)).toBeNull();
+    expect(blockedBy(rules, "a".repeat(5000))).toBe("^(a+)+$");
+    expect(blockedBy(rules, "AAA")).toBe("^(a+)+$");
+  });
+
+  it("refuses patterns that need backtracking (backreferences, lookaround) with the reason", async () => {
+    const { secretKey } = await seedWorkspace();
+    for (const [pattern, why] of [
+      ["^(a)\\1$", "invalid escape sequence"],
+      ["^(?=x)", "invalid or unsupported Perl syntax"],
+    ]) {
+      const res = await put(secretKey, JSON.stringify({ blocked_values: ["^ok$", pattern] }));
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { message: string } };
+      expect(error.message).toContain("blocked_values[1]: is not a valid pattern (RE2 syntax: no backreferences");
+      expect(error.message).toContain(why);
+    }
+  });
+
   it("keeps workspaces apart", async () => {
     const a = await seedWorkspace();
     const b = await seedWorkspace();
@@ -56,7 +80,10 @@ describe("identity rules API", () => {
     [JSON.stringify({ limit: { user_id: 2 } }), /^limit: unknown field/],
     [JSON.stringify({ limits: { user_id: 0 } }), /^limits\.user_id: must be an integer/],
     [JSON.stringify({ limits: { "Bad Type": 1 } }), /^limits\.Bad Type: is not a valid identifier type/],
-    [JSON.stringify({ blocked_values: ["(unclosed"] }), /^blocked_values\[0\]: is not a valid regular expression/],
+    [
+      JSON.stringify({ blocked_values: ["(unclosed"] }),
+      /^blocked_values\[0\]: is not a valid pattern \(RE2 syntax: no backreferences or lookaround\): missing closing \)/,
+    ],
     [JSON.stringify({ blocked_values: "null" }), /^blocked_values: must be an array/],
     [JSON.stringify({ priority: ["user_id", "user_id"] }), /^priority\[1\]: lists user_id twice/],
     [JSON.stringify({ promoted_traits: ["email"] }), /^promoted_traits\[0\]: email is a built-in identifier/],

@@ -1,4 +1,9 @@
-import { type IdentityRulesSettings, IdentityRulesUpdate } from "@tessera/protocol";
+import {
+  compileSafePattern,
+  type IdentityRulesSettings,
+  IdentityRulesUpdate,
+  type SafePattern,
+} from "@tessera/protocol";
 import { findIdentityRules } from "../../d1/queries/workspaces";
 import { isolateCache } from "../shared/isolate-cache";
 
@@ -58,13 +63,29 @@ export function byPriority<T extends { type: string }>(rules: IdentityRules, ids
     .map((x) => x.id);
 }
 
-const compiled = new WeakMap<IdentityRules, RegExp[]>();
+const compiled = new WeakMap<IdentityRules, SafePattern[]>();
 
-/** The blocked-value pattern `value` matches, or null. Patterns are compiled once per rules object. */
+/** Tessera's own patterns: reviewed, so they may run on the faster backtracking engine (see `compileSafePattern`). */
+const TRUSTED_PATTERNS: ReadonlySet<string> = new Set(DEFAULT_IDENTITY_RULES.blockedValues);
+
+/** A stored pattern saved before RE2 syntax was required (a lookaround, say) blocks nothing rather than failing ingestion. */
+function compileStored(source: string): SafePattern {
+  try {
+    return compileSafePattern(source, TRUSTED_PATTERNS);
+  } catch (err) {
+    console.error(`blocked_values pattern /${source}/ is not RE2 syntax; ignored until the rules are saved again`, err);
+    return { test: () => false };
+  }
+}
+
+/**
+ * The blocked-value pattern `value` matches, or null. Patterns are compiled once per rules object; a workspace's own
+ * patterns match in linear time, so none can stall ingestion.
+ */
 export function blockedBy(rules: IdentityRules, value: string): string | null {
   let patterns = compiled.get(rules);
   if (!patterns) {
-    patterns = rules.blockedValues.map((source) => new RegExp(source, "i"));
+    patterns = rules.blockedValues.map(compileStored);
     compiled.set(rules, patterns);
   }
   for (const [i, re] of patterns.entries()) if (re.test(value)) return rules.blockedValues[i];

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { BUILTIN_IDENTIFIER_TYPES, IDENTIFIER_TYPE_PATTERN, Identifier } from "./identifiers";
 import { isPlainObject } from "./json-object";
 import { MergeRecord } from "./profile";
+import { patternProblem } from "./safe-pattern";
 
 const MAX_NAME_LENGTH = 200;
 
@@ -152,15 +153,6 @@ function count(min: number, max: number) {
   return z.int({ error }).min(min, { error }).max(max, { error });
 }
 
-function isRegExp(source: string): boolean {
-  try {
-    new RegExp(source, "i");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * zod skips `__proto__` keys (so no body can reach a prototype), and does so silently. These objects' keys are
  * checked before zod sees them, so every key a client sent is taken or refused by name.
@@ -202,12 +194,20 @@ const ruleFields = {
       z
         .string({ error: patternError })
         .max(MAX_PATTERN_LENGTH, { error: patternError })
-        .refine(isRegExp, { error: (issue) => `is not a valid regular expression: ${issue.input}` }),
+        .superRefine((source, ctx) => {
+          const problem = patternProblem(source);
+          if (problem) {
+            const message = `is not a valid pattern (RE2 syntax: no backreferences or lookaround): ${problem}`;
+            ctx.addIssue({ code: "custom", message, input: source });
+          }
+        }),
       { error: patternsError },
     )
     .max(MAX_PATTERNS, { error: patternsError })
     .meta({
-      description: "Values that are never identifiers, as regular expressions matched case-insensitively.",
+      description:
+        "Values that are never identifiers, as regular expressions matched case-insensitively. RE2 syntax " +
+        "(linear-time matching): no backreferences or lookaround.",
       example: ["^[0-]*$", "^-1$", "^null$", "^undefined$", "^anonymous$", "^\\[object Object\\]$", "^$"],
     }),
   limits: keysChecked(

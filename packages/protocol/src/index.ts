@@ -13,4 +13,5 @@ export * from "./messages";
 export * from "./profile";
 export * from "./profile-events-query";
 export * from "./queue-messages";
+export { compileSafePattern, type SafePattern } from "./safe-pattern";
 export * from "./validate";
