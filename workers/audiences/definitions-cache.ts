@@ -6,15 +6,14 @@
 import type { AudienceDefinition, ComputedTraitDefinition } from "@tessera/protocol";
 import { LRUCache } from "lru-cache";
 import { readDefinitionSet, readDefinitionsVersion } from "../../d1/queries/definitions";
+import { isolateCache } from "../shared/isolate-cache";
 import type { DefinitionSet } from "./evaluate";
 
 /** How long an isolate trusts a workspace's definitions version before asking D1 again. */
 export const DEFINITIONS_VERSION_TTL_MS = 2_000;
 
-const versions = new LRUCache<string, number, D1Database>({
-  max: 10_000,
-  ttl: DEFINITIONS_VERSION_TTL_MS,
-  fetchMethod: (workspaceId, _stale, { context }) => readDefinitionsVersion(context, workspaceId),
+const versions = isolateCache((workspaceId, db: D1Database) => readDefinitionsVersion(db, workspaceId), {
+  ttlMs: DEFINITIONS_VERSION_TTL_MS,
 });
 
 /** The workspace's current `definitions_version`, at most {@link DEFINITIONS_VERSION_TTL_MS} old. */

@@ -37,7 +37,7 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
   }
 }
 
-const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * The body as text, refusing bytes that are not UTF-8. A lenient decoder turns each bad byte into U+FFFD, so two
