@@ -10,6 +10,7 @@ import {
   MAX_REQUEST_BYTES,
   MESSAGE_TYPES,
   type MessageType,
+  mergedMessageProblem,
   type RejectedMessage,
   validateMessage,
 } from "@tessera/protocol";
@@ -85,8 +86,15 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
       const rejected: RejectedMessage[] = [];
       for (const [index, raw] of envelope.messages.entries()) {
         const result = validateMessage(raw, index, { now: receivedAt, batchSentAt: envelope.sentAt });
-        if (result.ok) valid.push({ index, message: enrichMessage(result.message, envelope, facts, receivedAt) });
-        else rejected.push(withMessageId({ index, error: result.error }, raw));
+        if (!result.ok) {
+          rejected.push(withMessageId({ index, error: result.error }, raw));
+          continue;
+        }
+        const message = enrichMessage(result.message, envelope, facts, receivedAt);
+        // The batch's context was checked once but lands in every message: the per-message caps apply again.
+        const merged = envelope.context ? mergedMessageProblem(message, index) : null;
+        if (merged) rejected.push(withMessageId({ index, error: merged }, raw));
+        else valid.push({ index, message });
       }
       const report = await ingestMessages(depsFor(c.env), c.var.workspaceId, valid);
       if (report.failed.length > 0) {

@@ -8,6 +8,11 @@ export const MAX_PROPERTY_DEPTH = 32;
 export const MAX_FUTURE_SKEW_MS = 24 * 60 * 60 * 1000;
 /** Length of any identifier value (ids, emails, phones), in characters. */
 export const MAX_IDENTIFIER_LENGTH = 512;
+/**
+ * `context.externalIds` entries per message. Each is an identifier the graph must read and may claim; a message
+ * naming thousands of them (10,000 took 23.6 s and stalled other requests) is an attack, not a customer.
+ */
+export const MAX_EXTERNAL_IDS = 50;
 /** Length of an event name, in characters. */
 export const MAX_EVENT_NAME_LENGTH = 512;
 /** `GET /v1/profiles/:ref/events`: page size when `limit` is left out, and the largest page. */

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { describeValue, isPlainObject, JSON_OBJECT_DOC, type JsonObject } from "./json-object";
-import { MAX_EVENT_NAME_LENGTH, MAX_IDENTIFIER_LENGTH } from "./limits";
+import { MAX_EVENT_NAME_LENGTH, MAX_EXTERNAL_IDS, MAX_IDENTIFIER_LENGTH } from "./limits";
 import { parseIsoTimestamp } from "./timestamps";
 
 // C0/C1 controls, and UTF-16 halves without their partner (they are not characters and break UTF-8 storage).
@@ -87,7 +87,7 @@ export const contextField = objectField(
   if (reason) ctx.addIssue({ code: "custom", message: reason.message, path: [reason.key], input: context });
 });
 
-function contextReason(context: JsonObject): { key: string; message: string } | null {
+export function contextReason(context: JsonObject): { key: string; message: string } | null {
   for (const key of ["traits", "device"] as const) {
     const value = context[key];
     if (value != null && !isPlainObject(value)) {
@@ -98,6 +98,10 @@ function contextReason(context: JsonObject): { key: string; message: string } | 
   if (externalIds == null) return null;
   if (!Array.isArray(externalIds)) {
     return { key: "externalIds", message: `context.externalIds must be an array, got ${describeValue(externalIds)}` };
+  }
+  if (externalIds.length > MAX_EXTERNAL_IDS) {
+    const message = `context.externalIds has ${externalIds.length} entries; the limit is ${MAX_EXTERNAL_IDS} per message`;
+    return { key: "externalIds", message };
   }
   for (const [i, entry] of externalIds.entries()) {
     if (!isPlainObject(entry) || typeof entry.id !== "string" || typeof entry.type !== "string") {

@@ -8,7 +8,7 @@ import type { z } from "zod";
 import { isPlainObject } from "./json-object";
 import { type TreeSize, utf8Length, walk } from "./json-tree";
 import { MAX_FUTURE_SKEW_MS, MAX_MESSAGE_BYTES } from "./limits";
-import { isBlank } from "./message-fields";
+import { contextReason, isBlank } from "./message-fields";
 import { Message } from "./messages";
 import { parseIsoTimestamp } from "./timestamps";
 
@@ -156,4 +156,26 @@ export function validateMessage(raw: unknown, index: number, options: ValidateOp
 /** Epoch ms of a timestamp the schema has already checked. */
 function timeOf(value: string | undefined): number | undefined {
   return value === undefined ? undefined : Date.parse(value);
+}
+
+/** What the server adds to a message (ids, times, ip, user agent, location), allowed on top of the client's limit. */
+const ENRICHMENT_ALLOWANCE_BYTES = 2 * 1024;
+
+/**
+ * The per-message caps again, on a message after the batch's `context` was merged into it: a batch context is
+ * checked once, but it lands in every message (issue 10, finding 2). Null when the merged message is fine.
+ *
+ * @example mergedMessageProblem(enriched, 3) // 'batch[3]: context.externalIds has 10000 entries; the limit is 50 per message'
+ */
+export function mergedMessageProblem(message: { context?: unknown }, index: number): string | null {
+  if (isPlainObject(message.context)) {
+    const reason = contextReason(message.context);
+    if (reason) return `batch[${index}]: ${reason.message} (with the batch's context)`;
+  }
+  const limit = MAX_MESSAGE_BYTES + ENRICHMENT_ALLOWANCE_BYTES;
+  const bytes = utf8Length(JSON.stringify(message), limit);
+  if (bytes > limit) {
+    return `batch[${index}]: message is over the ${MAX_MESSAGE_BYTES}-byte limit with the batch's context merged in (${bytes} bytes)`;
+  }
+  return null;
 }
