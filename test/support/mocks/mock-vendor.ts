@@ -1,0 +1,149 @@
+/**
+ * The shared frame of every mock vendor server (reference/maps.md §2): a Hono app on a free local port, with
+ *
+ * - a request log (`requests`), so tests assert on what the plugin actually sent;
+ * - fault injection (`fault()`): answer the next N matching requests with a given status, headers and body, or after
+ *   a delay (outages, 5xx, slow responses, the vendor's own throttling answer);
+ * - a sliding-window rate-limit emulator per account (`rateLimit`), with a configurable window so tests stay fast;
+ * - `reset()` between tests.
+ *
+ * Each vendor's mock (`hubspot.ts`, …) adds its routes, auth and error envelopes to `app`, and uses `limiter` with
+ * its own throttling signal.
+ *
+ * @example
+ * const mock = await startMockVendor((app, kit) => { app.get("/ping", (c) => c.json({ ok: true })); });
+ * await fetch(`${mock.url}/ping`); mock.requests.length // 1
+ * await mock.stop();
+ */
+import { type ServerType, serve } from "@hono/node-server";
+import { Hono } from "hono";
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  body: string;
+  at: number;
+}
+
+export interface Fault {
+  match: { method?: string; path?: string | RegExp };
+  /** How many matching requests get this answer (default 1). */
+  times?: number;
+  /** Answer with this instead of the real route; left out, the real route answers after `delayMs`. */
+  respond?: { status: number; headers?: Record<string, string>; body?: unknown };
+  delayMs?: number;
+}
+
+/** A sliding window of `limit` requests per `windowMs` for each account key. */
+export class SlidingWindowLimiter {
+  private readonly hits = new Map<string, number[]>();
+  enabled = true;
+
+  constructor(
+    public limit: number,
+    public windowMs: number,
+  ) {}
+
+  /** Records a request for `account` and says whether it is within the limit, with what remains. */
+  take(account: string, now = Date.now()): { allowed: boolean; remaining: number; resetMs: number } {
+    const recent = (this.hits.get(account) ?? []).filter((t) => t > now - this.windowMs);
+    const allowed = !this.enabled || recent.length < this.limit;
+    if (allowed) recent.push(now);
+    this.hits.set(account, recent);
+    const resetMs = recent.length ? Math.max(0, recent[0] + this.windowMs - now) : 0;
+    return { allowed, remaining: Math.max(0, this.limit - recent.length), resetMs };
+  }
+
+  reset(): void {
+    this.hits.clear();
+  }
+}
+
+export interface MockKit {
+  requests: RecordedRequest[];
+  faults: Fault[];
+}
+
+export interface MockVendor extends MockKit {
+  url: string;
+  /** Adds a fault for the next matching requests. */
+  fault(f: Fault): void;
+  /** Clears the log and faults, then calls the vendor's own reset (state, limiter). */
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a mock on a free port. `define` adds the vendor's routes; `onReset` clears its state.
+ */
+export async function startMockVendor(
+  define: (app: Hono, kit: MockKit) => void,
+  onReset: () => void = () => {},
+): Promise<MockVendor> {
+  const kit: MockKit = { requests: [], faults: [] };
+  const app = new Hono();
+  app.use(async (c, next) => {
+    const body = await c.req.raw.clone().text();
+    const url = new URL(c.req.url);
+    const record: RecordedRequest = {
+      method: c.req.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: Object.fromEntries(c.req.raw.headers),
+      body,
+      at: Date.now(),
+    };
+    kit.requests.push(record);
+    const fault = kit.faults.find((f) => matches(f, record));
+    if (fault) {
+      fault.times = (fault.times ?? 1) - 1;
+      if (fault.times <= 0) kit.faults.splice(kit.faults.indexOf(fault), 1);
+      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault.respond) {
+        const { status, headers = {}, body: answer } = fault.respond;
+        const text = answer === undefined ? "" : typeof answer === "string" ? answer : JSON.stringify(answer);
+        return new Response(text, {
+          status,
+          headers: { "content-type": "application/json", ...headers },
+        });
+      }
+    }
+    await next();
+  });
+  define(app, kit);
+  const { server, port } = await listen(app);
+  return {
+    ...kit,
+    get requests() {
+      return kit.requests;
+    },
+    get faults() {
+      return kit.faults;
+    },
+    url: `http://127.0.0.1:${port}`,
+    fault: (f) => kit.faults.push({ ...f }),
+    reset() {
+      kit.requests.length = 0;
+      kit.faults.length = 0;
+      onReset();
+    },
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function matches(f: Fault, r: RecordedRequest): boolean {
+  if (f.match.method && f.match.method.toUpperCase() !== r.method) return false;
+  const { path } = f.match;
+  if (path === undefined) return true;
+  return typeof path === "string" ? path === r.path : path.test(r.path);
+}
+
+function listen(app: Hono): Promise<{ server: ServerType; port: number }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
+      resolve({ server, port: info.port }),
+    );
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * The contract between the sync engine and one vendor (DESIGN §7, reference/maps.md §4). The engine owns queues,
+ * coalescing, chunking to `limits`, rate limiting and concurrency, retries with backoff, dead letters, the vendor-id
+ * cache and the sync log. A plugin owns only the vendor's HTTP shapes, the mapping of traits to its fields, and one
+ * outcome per item, in order: one bad contact never fails its batch.
+ *
+ * Plugins are plain TypeScript over `fetch` and WebCrypto (no Worker bindings), so they run the same in the Worker
+ * and in Node tests against the mock vendor servers.
+ */
+
+/** Who an item is about. The four MAPs key contacts by email; the engine skips profiles without one. */
+export interface ContactIdentity {
+  profileId: string;
+  /** Lowercased and trimmed by the engine. */
+  email?: string;
+  /** The vendor's own record id (HubSpot record id, Klaviyo profile id, Marketo lead id) when the engine knows it. */
+  vendorId?: string;
+}
+
+/** Create or update a contact with these traits (already Segment-named: `first_name`, `city`, custom keys …). */
+export interface ContactUpsert {
+  identity: ContactIdentity;
+  traits: Record<string, unknown>;
+}
+
+/** Add (`member: true`) or remove a contact from the vendor-side list of one audience. */
+export interface MembershipOp {
+  identity: ContactIdentity;
+  member: boolean;
+}
+
+/** An audience as a vendor list: `name` is `tessera_<audience key>`. */
+export interface AudienceList {
+  key: string;
+  name: string;
+}
+
+export type FailCode = "invalid_identity" | "invalid_payload" | "not_found" | "compliance" | "auth" | "config";
+
+/** What happened to one item. `vendorId` (on `ok`) is remembered so later calls can use the vendor's id. */
+export type Outcome =
+  | { status: "ok"; vendorId?: string }
+  | { status: "retry"; reason: string; retryAfterMs?: number }
+  | { status: "fail"; code: FailCode; message: string }
+  | { status: "skip"; reason: string };
+
+/**
+ * Thrown when the vendor says "slow down" for the whole account (HubSpot 429 with its interval header, Klaviyo 429 +
+ * Retry-After, Marketo 606/607/615 inside an HTTP 200): the engine pauses the destination, then retries every item.
+ */
+export class Throttled extends Error {
+  constructor(
+    readonly retryAfterMs: number,
+    message = "throttled by the vendor",
+  ) {
+    super(message);
+    this.name = "Throttled";
+  }
+}
+
+/** Thrown when the credentials are refused (not a transient failure): the engine records it and stops the batch. */
+export class AuthRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AuthRefused";
+  }
+}
+
+/** What a plugin may use besides its config. */
+export interface PluginContext<Config> {
+  config: Config;
+  /** `fetch`, injectable so tests can count or fault calls; never throws on an HTTP status. */
+  fetch: typeof fetch;
+  now(): number;
+  /** A per-destination key-value store the plugin may use for tokens and list ids (the engine persists it). */
+  store: {
+    get(key: string): Promise<string | undefined>;
+    put(key: string, value: string, ttlMs?: number): Promise<void>;
+  };
+}
+
+/** Per-vendor sizes and pace, from the vendor's documentation (maps.md §1). */
+export interface PluginLimits {
+  /** Items per upsert call. */
+  upsertBatch: number;
+  /** Items per membership call. */
+  membershipBatch: number;
+  /** Calls in flight per destination. */
+  concurrency: number;
+  /** Calls allowed per window per destination (the engine's limiter keeps under it). */
+  rate: { limit: number; perMs: number };
+}
+
+export interface DestinationPlugin<Config = Record<string, unknown>> {
+  type: string;
+  /** Validates a destination's `config` on save; returns the first problem as `field: reason`, or null. */
+  validateConfig(config: unknown): string | null;
+  /** Config fields masked on read (`"…abcd"`). */
+  secretFields: readonly string[];
+  limits: PluginLimits;
+  /** A cheap authenticated call: throws `AuthRefused` or an Error with the vendor's message. */
+  testConnection(ctx: PluginContext<Config>): Promise<void>;
+  /** Creates or updates contacts; one outcome per item, same order. */
+  upsertContacts(ctx: PluginContext<Config>, items: ContactUpsert[]): Promise<Outcome[]>;
+  /** Applies list membership (finding or creating the list); one outcome per item, same order. */
+  applyMemberships(ctx: PluginContext<Config>, list: AudienceList, items: MembershipOp[]): Promise<Outcome[]>;
+  /** GDPR: deletes the contact with the vendor's own delete call. */
+  deleteContact(ctx: PluginContext<Config>, identity: ContactIdentity): Promise<Outcome>;
+}
+
+/** An inbound request exactly as received: verification reads the raw bytes before anything is parsed. */
+export interface RawInbound {
+  method: string;
+  /** The full URL as received, query included (HubSpot signs it). */
+  url: string;
+  headers: Headers;
+  body: Uint8Array;
+}
+
+/** Segment email-spec event names (DESIGN §7). */
+export type EngagementEventName =
+  | "Email Delivered"
+  | "Email Opened"
+  | "Email Link Clicked"
+  | "Email Bounced"
+  | "Email Marked as Spam"
+  | "Unsubscribed";
+
+/** One engagement the vendor reported, to be stored as a track event on the profile found by email or vendor id. */
+export interface Engagement {
+  /** The vendor's id for this event: the stored message id derives from it, so a redelivery is stored once. */
+  vendorEventId: string;
+  event: EngagementEventName;
+  email?: string;
+  vendorId?: string;
+  /** ISO-8601. */
+  occurredAt: string;
+  properties: Record<string, unknown>;
+}
+
+/** Verification and parsing of a vendor's webhooks. */
+export interface InboundSource<Config = Record<string, unknown>> {
+  type: string;
+  /** A request the vendor sends to check the URL (Mailchimp's GET), answered without verification; else undefined. */
+  handshake?(req: RawInbound): Response | undefined;
+  /** Checks the signature (constant time) and the 5-minute replay window on the raw bytes. */
+  verify(req: RawInbound, config: Config, now: number): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** The engagements in a verified request (many per request); unknown event kinds are left out. */
+  parse(req: RawInbound): Engagement[];
+}
+
+/** The replay window for every signed webhook (DESIGN §7). */
+export const WEBHOOK_TOLERANCE_MS = 5 * 60 * 1000;
+
+/**
+ * Engagement read from the vendor's API, for vendors without a push for it (Marketo activities, HubSpot email
+ * events, Mailchimp campaign email activity). The engine runs it on cron and keeps `cursor` per destination.
+ */
+export interface EngagementPoller<Config = Record<string, unknown>> {
+  type: string;
+  /** From `cursor` (undefined: start from `now` − a day): the engagements after it and the cursor to resume from. */
+  poll(
+    ctx: PluginContext<Config>,
+    cursor: string | undefined,
+  ): Promise<{ engagements: Engagement[]; cursor: string; more: boolean }>;
+}
