@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { adminRoutes } from "./api/admin";
+import { audienceRoutes } from "./api/audiences";
+import { computedTraitRoutes } from "./api/computed-traits";
 import { identityRulesRoutes } from "./api/identity-rules";
 import { apiDocsRoutes } from "./api/openapi";
 import { profileRoutes } from "./api/profiles";
@@ -28,6 +30,8 @@ app.route("/", sdkAssetRoutes);
 app.route("/", profileRoutes);
 app.route("/", identityRulesRoutes);
 app.route("/", adminRoutes);
+app.route("/", audienceRoutes);
+app.route("/", computedTraitRoutes);
 app.route("/", demoPageRoutes);
 app.route("/", apiDocsRoutes(app));
 

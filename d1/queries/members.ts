@@ -3,7 +3,7 @@
  * (`computed_trait_members`): written by each ProfileDO after the commit that changed it, read for `size` and
  * member listings. Both tables have the same shape, so every query takes the definition kind.
  */
-import { and, asc, count, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { orm } from "../client";
 import { audienceMembers, computedTraitMembers } from "../schema";
 import type { DefinitionKind } from "./definitions";
@@ -12,6 +12,11 @@ const TABLES = {
   audience: { table: audienceMembers, key: audienceMembers.audience },
   computed_trait: { table: computedTraitMembers, key: computedTraitMembers.trait },
 } as const;
+
+/** The member table of a definition kind and its definition-key column. */
+export function memberTable(kind: DefinitionKind) {
+  return TABLES[kind];
+}
 
 /** One profile entering (`member`) or leaving an audience, or gaining or losing a computed-trait value. */
 export interface MemberChange {
@@ -69,21 +74,6 @@ export async function applyMemberChanges(
       );
   });
   await d.batch(statements as [(typeof statements)[number], ...typeof statements]);
-}
-
-/** How many profiles are in each of a workspace's audiences (or hold each computed trait), by key. */
-export async function countMembersByKey(
-  db: D1Database,
-  workspaceId: string,
-  kind: DefinitionKind,
-): Promise<Map<string, number>> {
-  const { table, key } = TABLES[kind];
-  const rows = await orm(db)
-    .select({ key, size: count() })
-    .from(table)
-    .where(eq(table.workspaceId, workspaceId))
-    .groupBy(key);
-  return new Map(rows.map((r) => [r.key, r.size]));
 }
 
 /** Members of one definition in profile-id order, after `after` (a keyset cursor), `limit` + 1 to tell if more. */

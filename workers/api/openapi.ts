@@ -22,6 +22,10 @@ const DOCUMENT = {
     { name: "Profiles", description: "Unified profiles, their events and merges; GDPR delete." },
     { name: "Identity", description: "How identity resolution matches and merges profiles." },
     { name: "Admin", description: "Workspaces, sources and their keys." },
+    {
+      name: "Audiences",
+      description: "Audiences and computed traits, kept current in real time in each profile (DESIGN §6).",
+    },
     { name: "Browser SDK", description: "What the browser SDK loads and calls besides ingestion." },
     { name: "Development", description: "Local development only: 404 on any other deployment." },
     { name: "Meta", description: "Health and this document." },

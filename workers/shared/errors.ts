@@ -23,3 +23,4 @@ export class HttpError extends Error {
 export const validationError = (message: string) => new HttpError(400, "validation_error", message);
 export const notFound = (message: string) => new HttpError(404, "not_found", message);
 export const unauthenticated = (message: string) => new HttpError(401, "authentication_error", message);
+export const conflict = (message: string) => new HttpError(409, "conflict", message);

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { AudienceDefinition, ComputedTraitDefinition, DefinitionKey } from "./audience-definitions";
 import { Identifier } from "./identifiers";
 import { JsonObject } from "./json-object";
+import { pageLimit } from "./page-limit";
 
 export * from "./audience-definitions";
 export * from "./audience-grammar";
@@ -106,6 +107,13 @@ export const AudiencePreviewRequest = body({ definition: AudienceDefinition }).m
 });
 export type AudiencePreviewRequest = z.infer<typeof AudiencePreviewRequest>;
 
+/** `POST /v1/computed-traits/preview` */
+export const ComputedTraitPreviewRequest = body({ definition: ComputedTraitDefinition }).meta({
+  id: "ComputedTraitPreviewRequest",
+  description: "A computed-trait definition to try without saving it.",
+});
+export type ComputedTraitPreviewRequest = z.infer<typeof ComputedTraitPreviewRequest>;
+
 export const AudiencePreview = z
   .object({
     size: z.int().nonnegative(),
@@ -125,6 +133,23 @@ export const AudienceMembersPage = z
   })
   .meta({ id: "AudienceMembersPage", description: "A page of an audience's members." });
 export type AudienceMembersPage = z.infer<typeof AudienceMembersPage>;
+
+/** Members per page of `GET /v1/audiences/{key}/members` (and of computed traits'): the default and the cap. */
+export const DEFAULT_MEMBERS_PAGE = 100;
+export const MAX_MEMBERS_PAGE = 1000;
+
+/** `GET /v1/audiences/{key}/members?limit=&cursor=`: the query's text, checked; unknown parameters are ignored. */
+export const MembersQuery = z
+  .object({
+    limit: pageLimit("Members", DEFAULT_MEMBERS_PAGE, MAX_MEMBERS_PAGE),
+    cursor: z
+      .string()
+      .refine((cursor) => cursor !== "", "cursor is empty: pass cursor.next from the previous page")
+      .optional()
+      .meta({ description: "`cursor.next` of the previous page." }),
+  })
+  .meta({ id: "MembersQuery", description: "Paging of an audience's (or a computed trait's) members." });
+export type MembersQuery = z.infer<typeof MembersQuery>;
 
 /**
  * Sent to `SYNC_QUEUE` when a profile enters (`member: true`) or leaves an audience. Queues neither order nor dedupe,

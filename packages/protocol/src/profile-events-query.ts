@@ -2,30 +2,9 @@
 import { z } from "zod";
 import { DEFAULT_EVENT_PAGE, MAX_EVENT_FILTER_LENGTH, MAX_EVENT_PAGE } from "./limits";
 import { MESSAGE_TYPES } from "./messages";
+import { pageLimit, quoted } from "./page-limit";
 
-const quoted = (value: unknown) => {
-  const text = String(value);
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
-};
-
-const limit = z
-  .string({ error: (issue) => `limit must be a whole number, got ${quoted(issue.input)}` })
-  .superRefine((value, ctx) => {
-    if (!/^\d{1,7}$/.test(value)) ctx.addIssue(`limit must be a whole number, got ${quoted(value)}`);
-    else if (Number(value) < 1 || Number(value) > MAX_EVENT_PAGE) {
-      ctx.addIssue(`limit must be between 1 and ${MAX_EVENT_PAGE}, got ${Number(value)}`);
-    }
-  })
-  .transform(Number)
-  .default(DEFAULT_EVENT_PAGE)
-  .meta({
-    description: `Events per page, 1–${MAX_EVENT_PAGE}.`,
-    // The wire value is text; documented as what it means.
-    type: "integer",
-    minimum: 1,
-    maximum: MAX_EVENT_PAGE,
-    default: DEFAULT_EVENT_PAGE,
-  });
+const limit = pageLimit("Events", DEFAULT_EVENT_PAGE, MAX_EVENT_PAGE);
 
 /**
  * `limit` (1–1000, default 50), `cursor` (opaque, from the previous page), `event` (a track event name) and

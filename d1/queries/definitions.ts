@@ -1,0 +1,271 @@
+/** Audience and computed-trait definitions (DESIGN §6) and the workspace's definitions version. */
+import { type AnyColumn, and, asc, eq, getTableColumns, getTableName, sql } from "drizzle-orm";
+import { type Db, orm } from "../client";
+import { definitions, workspaces } from "../schema";
+import { deleteMembersOf, memberTable } from "./members";
+
+export type DefinitionRow = typeof definitions.$inferSelect;
+export type DefinitionKind = DefinitionRow["kind"];
+
+/** Every definition of a workspace as evaluation needs it, at one `definitions_version`. */
+export interface StoredDefinitionSet {
+  version: number;
+  definitions: Array<Pick<DefinitionRow, "kind" | "key" | "definition">>;
+}
+
+/**
+ * The workspace's definitions and the version they are at, read in one D1 batch (one transaction), so the two
+ * always agree. Undefined for an unknown workspace.
+ *
+ * @example const set = await readDefinitionSet(env.DB, "ws_…"); // { version: 3, definitions: [...] }
+ */
+export async function readDefinitionSet(db: D1Database, workspaceId: string): Promise<StoredDefinitionSet | undefined> {
+  const d = orm(db);
+  const [ws, rows] = await d.batch([
+    d.select({ version: workspaces.definitionsVersion }).from(workspaces).where(eq(workspaces.id, workspaceId)),
+    d
+      .select({ kind: definitions.kind, key: definitions.key, definition: definitions.definition })
+      .from(definitions)
+      .where(eq(definitions.workspaceId, workspaceId))
+      .orderBy(asc(definitions.kind), asc(definitions.key)),
+  ]);
+  if (ws.length === 0) return undefined;
+  return { version: ws[0].version, definitions: rows };
+}
+
+/** The workspace's `definitions_version` (0 for an unknown workspace): read by ingestion, cached briefly. */
+export async function readDefinitionsVersion(db: D1Database, workspaceId: string): Promise<number> {
+  const row = await orm(db)
+    .select({ version: workspaces.definitionsVersion })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId))
+    .get();
+  return row?.version ?? 0;
+}
+
+/** Counts one backfilled page towards the status of the definition whose change started that backfill. */
+export async function addBuildProgress(
+  db: D1Database,
+  target: { workspaceId: string; kind: DefinitionKind; key: string; buildVersion: number },
+  processed: number,
+): Promise<void> {
+  await orm(db)
+    .update(definitions)
+    // A page delivered twice must not push progress past the total.
+    .set({ buildProcessed: sql`min(${definitions.buildTotal}, ${definitions.buildProcessed} + ${processed})` })
+    .where(
+      and(
+        eq(definitions.workspaceId, target.workspaceId),
+        eq(definitions.kind, target.kind),
+        eq(definitions.key, target.key),
+        eq(definitions.buildVersion, target.buildVersion),
+      ),
+    )
+    .run();
+}
+
+/** A definition as the admin API shows it: the stored row and its current member count. */
+export type DefinitionWithSize = DefinitionRow & { size: number };
+
+/** One definition of a workspace, named by kind and key. */
+export interface DefinitionRef {
+  workspaceId: string;
+  kind: DefinitionKind;
+  key: string;
+}
+
+const byRef = (ref: DefinitionRef) =>
+  and(eq(definitions.workspaceId, ref.workspaceId), eq(definitions.kind, ref.kind), eq(definitions.key, ref.key));
+
+/**
+ * `"table"."column"`: drizzle writes the columns of a select list unqualified, which inside a correlated subquery
+ * would name the subquery's own table.
+ */
+const qualified = (column: AnyColumn) =>
+  sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(column.name)}`;
+
+/** The number of member rows of each selected definition, over the member table's primary key (no table scan). */
+function memberCount(kind: DefinitionKind) {
+  const { table, key } = memberTable(kind);
+  const sameWorkspace = sql`${qualified(table.workspaceId)} = ${qualified(definitions.workspaceId)}`;
+  const sameKey = sql`${qualified(key)} = ${qualified(definitions.key)}`;
+  return sql<number>`(SELECT count(*) FROM ${table} WHERE ${sameWorkspace} AND ${sameKey})`.mapWith(Number);
+}
+
+const withSize = (kind: DefinitionKind) => ({ ...getTableColumns(definitions), size: memberCount(kind) });
+
+/**
+ * One definition with its live size, or undefined: another workspace's definition is indistinguishable from none.
+ *
+ * @example const vip = await findDefinition(env.DB, { workspaceId: "ws_…", kind: "audience", key: "vip" });
+ */
+export function findDefinition(db: D1Database, ref: DefinitionRef): Promise<DefinitionWithSize | undefined> {
+  return orm(db).select(withSize(ref.kind)).from(definitions).where(byRef(ref)).get();
+}
+
+/** Whether the workspace has this definition (without counting its members). */
+export async function definitionExists(db: D1Database, ref: DefinitionRef): Promise<boolean> {
+  const row = await orm(db).select({ key: definitions.key }).from(definitions).where(byRef(ref)).get();
+  return row !== undefined;
+}
+
+/** Every definition of one kind in a workspace, in key order, each with its live size. */
+export function listDefinitions(
+  db: D1Database,
+  workspaceId: string,
+  kind: DefinitionKind,
+): Promise<DefinitionWithSize[]> {
+  return orm(db)
+    .select(withSize(kind))
+    .from(definitions)
+    .where(and(eq(definitions.workspaceId, workspaceId), eq(definitions.kind, kind)))
+    .orderBy(asc(definitions.key));
+}
+
+/**
+ * A write that changes what profiles evaluate (create, a new definition, delete), computed from the workspace's
+ * definitions as read at `readVersion`. It lands in one batch with the bump of `definitions_version` to
+ * `readVersion + 1`, or not at all.
+ */
+export interface DefinitionChange extends DefinitionRef {
+  readVersion: number;
+  /** Epoch ms. */
+  now: number;
+}
+
+/** The backfill a create or a definition change starts: the live profiles it covers (`build_total`). */
+export interface Rebuild {
+  buildTotal: number;
+}
+
+/**
+ * `stale`: the workspace's definitions changed since `readVersion` (another change landed first), so nothing was
+ * written; read them again and decide again. Otherwise the new `definitions_version`, which the backfill covers.
+ */
+export type DefinitionWriteResult = { ok: true; buildVersion: number } | { ok: false; reason: "stale" };
+
+/** The label fields a change may set; left out (undefined) keeps the stored value. */
+export interface DefinitionLabels {
+  name?: string;
+  description?: string;
+}
+
+/**
+ * Adds a definition (version 1) whose backfill covers `buildTotal` live profiles.
+ *
+ * @example await insertDefinition(env.DB, { workspaceId, kind: "audience", key: "vip", readVersion: 3, now, buildTotal, definition: "{…}" });
+ */
+export function insertDefinition(
+  db: D1Database,
+  change: DefinitionChange & Rebuild & DefinitionLabels & { definition: string },
+): Promise<DefinitionWriteResult> {
+  const d = orm(db);
+  const buildVersion = change.readVersion + 1;
+  return guardedWrite(db, change, [
+    d.insert(definitions).values({
+      workspaceId: change.workspaceId,
+      kind: change.kind,
+      key: change.key,
+      name: change.name ?? null,
+      description: change.description ?? null,
+      definition: change.definition,
+      version: 1,
+      createdAt: change.now,
+      updatedAt: change.now,
+      buildVersion,
+      buildTotal: change.buildTotal,
+      buildProcessed: 0,
+    }),
+  ]);
+}
+
+/** Replaces a definition's `definition` (its `version` + 1, and labels when given) and restarts its build status. */
+export function replaceDefinition(
+  db: D1Database,
+  change: DefinitionChange & Rebuild & DefinitionLabels & { definition: string },
+): Promise<DefinitionWriteResult> {
+  const d = orm(db);
+  return guardedWrite(db, change, [
+    d
+      .update(definitions)
+      .set({
+        definition: change.definition,
+        version: sql`${definitions.version} + 1`,
+        ...labelsOf(change),
+        updatedAt: change.now,
+        buildVersion: change.readVersion + 1,
+        buildTotal: change.buildTotal,
+        buildProcessed: 0,
+      })
+      .where(byRef(change)),
+  ]);
+}
+
+/** Deletes a definition and every member row of it. */
+export function deleteDefinition(db: D1Database, change: DefinitionChange): Promise<DefinitionWriteResult> {
+  return guardedWrite(db, change, [
+    orm(db).delete(definitions).where(byRef(change)),
+    deleteMembersOf(db, change.workspaceId, change.kind, change.key),
+  ]);
+}
+
+/**
+ * Sets a definition's name or description, which profiles never evaluate: no version bump, no rebuild. False when
+ * there is no such definition.
+ */
+export async function updateDefinitionLabels(
+  db: D1Database,
+  ref: DefinitionRef,
+  labels: DefinitionLabels,
+  now: number,
+): Promise<boolean> {
+  const updated = await orm(db)
+    .update(definitions)
+    .set({ ...labelsOf(labels), updatedAt: now })
+    .where(byRef(ref))
+    .returning({ key: definitions.key });
+  return updated.length > 0;
+}
+
+function labelsOf(labels: DefinitionLabels): DefinitionLabels {
+  return {
+    ...(labels.name === undefined ? {} : { name: labels.name }),
+    ...(labels.description === undefined ? {} : { description: labels.description }),
+  };
+}
+
+type BatchItem = Parameters<Db["batch"]>[0][number];
+
+/**
+ * Runs `writes` in one batch behind the bump of `definitions_version` from `readVersion`. When the version moved
+ * meanwhile, the bump sets NULL, the column's NOT NULL fails, and D1 rolls the whole batch back: so no change lands
+ * on definitions other than the ones it was checked against (two requests cannot together form a cycle, or delete
+ * an audience another one just started to use).
+ */
+async function guardedWrite(
+  db: D1Database,
+  change: DefinitionChange,
+  writes: BatchItem[],
+): Promise<DefinitionWriteResult> {
+  const d = orm(db);
+  const bump = d
+    .update(workspaces)
+    .set({
+      definitionsVersion: sql`CASE WHEN ${workspaces.definitionsVersion} = ${change.readVersion} THEN ${workspaces.definitionsVersion} + 1 END`,
+    })
+    .where(eq(workspaces.id, change.workspaceId));
+  try {
+    await d.batch([bump, ...writes]);
+  } catch (err) {
+    if (isStaleBump(err)) return { ok: false, reason: "stale" };
+    throw err;
+  }
+  return { ok: true, buildVersion: change.readVersion + 1 };
+}
+
+function isStaleBump(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (/NOT NULL constraint failed: workspaces\.definitions_version/i.test(e.message)) return true;
+  }
+  return false;
+}

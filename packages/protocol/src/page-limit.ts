@@ -1,0 +1,34 @@
+/** The `limit` query parameter of every paged route: text on the wire, a checked whole number after parsing. */
+import { z } from "zod";
+
+/** A value as a reason quotes it: JSON, cut at 40 characters. */
+export const quoted = (value: unknown) => {
+  const text = String(value);
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+};
+
+/**
+ * `limit` for a page of `what` (`"Events"`, `"Members"`): 1–`max`, `fallback` when left out.
+ *
+ * @example pageLimit("Events", 50, 1000).parse("20") // 20
+ */
+export function pageLimit(what: string, fallback: number, max: number) {
+  return z
+    .string({ error: (issue) => `limit must be a whole number, got ${quoted(issue.input)}` })
+    .superRefine((value, ctx) => {
+      if (!/^\d{1,7}$/.test(value)) ctx.addIssue(`limit must be a whole number, got ${quoted(value)}`);
+      else if (Number(value) < 1 || Number(value) > max) {
+        ctx.addIssue(`limit must be between 1 and ${max}, got ${Number(value)}`);
+      }
+    })
+    .transform(Number)
+    .default(fallback)
+    .meta({
+      description: `${what} per page, 1–${max}.`,
+      // The wire value is text; documented as what it means.
+      type: "integer",
+      minimum: 1,
+      maximum: max,
+      default: fallback,
+    });
+}

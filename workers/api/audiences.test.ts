@@ -1,0 +1,647 @@
+import { env } from "cloudflare:workers";
+import type { Audience, AudienceMembersPage, AudiencePreview } from "@tessera/protocol";
+import { eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { orm } from "../../d1/client";
+import { newId } from "../../d1/ids";
+import { addBuildProgress, findDefinition, readDefinitionsVersion } from "../../d1/queries/definitions";
+import { applyMemberChanges } from "../../d1/queries/members";
+import { definitions } from "../../d1/schema";
+import { track } from "../test-support/messages";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { api, store } from "../test-support/store-messages";
+
+type Workspace = Awaited<ReturnType<typeof seedWorkspace>>;
+
+/** `method path` with the workspace's secret key (or `key`), and `body` as JSON. */
+function call(ws: Workspace, method: string, path: string, body?: unknown, key = ws.secretKey): Promise<Response> {
+  return api(path, bearer(key), {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function created(ws: Workspace, body: Record<string, unknown>): Promise<Audience> {
+  const res = await call(ws, "POST", "/v1/audiences", body);
+  expect(res.status, await res.clone().text()).toBe(201);
+  return res.json<Audience>();
+}
+
+async function keys(ws: Workspace): Promise<string[]> {
+  const res = await call(ws, "GET", "/v1/audiences");
+  expect(res.status).toBe(200);
+  return (await res.json<{ data: Audience[] }>()).data.map((a) => a.key);
+}
+
+async function expectError(res: Response, status: number, code: string, message?: string): Promise<void> {
+  const body = await res.json<{ error: { code: string; message: string } }>();
+  expect({ status: res.status, ...body.error }).toEqual({ status, code, message: message ?? body.error.message });
+}
+
+const PRO = { trait: "plan", op: "eq", value: "pro" };
+const SEED = {
+  all: [
+    { event: "Order Completed", where: [{ property: "channel", op: "eq", value: "pos" }], within: "30d" },
+    { not: { event: "Email Opened", within: "60d" } },
+  ],
+};
+const OPS = "eq, neq, gt, gte, lt, lte, contains, starts_with, exists, not_exists, in";
+const KINDS = "all, any, not, trait, computed, event, audience";
+const KEY_FORM = "lowercase letters, digits and _, starting with a letter, at most 64";
+const COUNT_CAP = "must be a whole number from 0 to 1000 (the cap: deciding a count reads up to that many events)";
+const nested = (levels: number): unknown => (levels === 1 ? { event: "x" } : { not: nested(levels - 1) });
+const where = (condition: Record<string, unknown>) => ({ event: "Order Completed", where: [condition] });
+
+describe("POST /v1/audiences, GET /v1/audiences(/:key)", () => {
+  it("creates an audience at version 1 and reads it back, with its size and build status", async () => {
+    const ws = await seedWorkspace();
+    const audience = await created(ws, { key: "lapsed_store_buyers", name: "Lapsed store buyers", definition: SEED });
+    expect(audience).toEqual({
+      key: "lapsed_store_buyers",
+      name: "Lapsed store buyers",
+      description: null,
+      definition: SEED,
+      version: 1,
+      created_at: audience.created_at,
+      updated_at: audience.created_at,
+      size: 0,
+      status: { state: "ready", processed: 0, total: 0 },
+    });
+    expect(Date.parse(audience.created_at)).not.toBeNaN();
+    const read = await call(ws, "GET", "/v1/audiences/lapsed_store_buyers");
+    expect(read.status).toBe(200);
+    expect(await read.json()).toEqual(audience);
+  });
+
+  it("lists the workspace's audiences in key order", async () => {
+    const ws = await seedWorkspace();
+    for (const key of ["vip", "all_buyers", "lapsed"]) await created(ws, { key, definition: PRO });
+    expect(await keys(ws)).toEqual(["all_buyers", "lapsed", "vip"]);
+  });
+
+  it("bumps the workspace's definitions version and builds over its live profiles", async () => {
+    const ws = await seedWorkspace();
+    await store(ws.workspaceId, [
+      track("Order Completed", "2025-01-01T00:00:00.000Z", { anonymousId: "a-1" }),
+      track("Order Completed", "2025-01-01T00:00:00.000Z", { anonymousId: "a-2" }),
+    ]);
+    const before = await readDefinitionsVersion(env.DB, ws.workspaceId);
+    const audience = await created(ws, { key: "buyers", definition: { event: "Order Completed" } });
+    expect(audience.status.total).toBe(2);
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(before + 1);
+    const row = await findDefinition(env.DB, { workspaceId: ws.workspaceId, kind: "audience", key: "buyers" });
+    expect(row?.buildVersion).toBe(before + 1);
+  });
+
+  it("accepts an audience built on another audience and on a computed trait", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", definition: PRO });
+    const trait = await call(ws, "POST", "/v1/computed-traits", {
+      key: "lifetime_value",
+      definition: { op: "sum", event: "Order Completed", property: "revenue" },
+    });
+    expect(trait.status).toBe(201);
+    const definition = { all: [{ audience: "vip" }, { computed: "lifetime_value", op: "gte", value: 100 }] };
+    expect((await created(ws, { key: "big_vips", definition })).definition).toEqual(definition);
+  });
+
+  it("answers 409 conflict for a key the workspace already has, and keeps the first", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", name: "First", definition: PRO });
+    const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
+    const res = await call(ws, "POST", "/v1/audiences", { key: "vip", name: "Second", definition: { event: "x" } });
+    await expectError(res, 409, "conflict", 'Audience "vip" already exists');
+    const read = await (await call(ws, "GET", "/v1/audiences/vip")).json<Audience>();
+    expect(read).toMatchObject({ name: "First", definition: PRO, version: 1 });
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
+  });
+
+  it("answers 404 not_found for an unknown key", async () => {
+    const ws = await seedWorkspace();
+    await expectError(
+      await call(ws, "GET", "/v1/audiences/nobody"),
+      404,
+      "not_found",
+      'No audience "nobody" in this workspace',
+    );
+  });
+
+  it("shows the build status from the backfill's progress", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", definition: PRO });
+    const ref = { workspaceId: ws.workspaceId, kind: "audience" as const, key: "vip" };
+    const row = await findDefinition(env.DB, ref);
+    await orm(env.DB)
+      .update(definitions)
+      .set({ buildTotal: 3, buildProcessed: 1 })
+      .where(eq(definitions.workspaceId, ws.workspaceId))
+      .run();
+    const status = async () => (await (await call(ws, "GET", "/v1/audiences/vip")).json<Audience>()).status;
+    expect(await status()).toEqual({ state: "building", processed: 1, total: 3 });
+    await addBuildProgress(env.DB, { ...ref, buildVersion: row?.buildVersion ?? 0 }, 2);
+    expect(await status()).toEqual({ state: "ready", processed: 3, total: 3 });
+  });
+});
+
+describe("PUT /v1/audiences/:key", () => {
+  it("changes the name alone without a new version or a rebuild", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", name: "VIP", definition: PRO });
+    const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
+    const res = await call(ws, "PUT", "/v1/audiences/vip", { name: "Pro plan", description: "Paying" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ name: "Pro plan", description: "Paying", definition: PRO, version: 1 });
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
+  });
+
+  it("treats the same definition sent back, in another key order, as no change", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", definition: PRO });
+    const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
+    const res = await call(ws, "PUT", "/v1/audiences/vip", { definition: { value: "pro", op: "eq", trait: "plan" } });
+    expect(await res.json()).toMatchObject({ version: 1 });
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
+  });
+
+  it("bumps the version and rebuilds on a new definition, keeping labels not sent", async () => {
+    const ws = await seedWorkspace();
+    const first = await created(ws, { key: "vip", name: "VIP", definition: PRO });
+    const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
+    const definition = { trait: "plan", op: "in", value: ["pro", "team"] };
+    const res = await call(ws, "PUT", "/v1/audiences/vip", { definition });
+    expect(res.status).toBe(200);
+    const changed = await res.json<Audience>();
+    expect(changed).toMatchObject({ name: "VIP", definition, version: 2, created_at: first.created_at });
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version + 1);
+    const row = await findDefinition(env.DB, { workspaceId: ws.workspaceId, kind: "audience", key: "vip" });
+    expect(row?.buildVersion).toBe(version + 1);
+    const again = await call(ws, "PUT", "/v1/audiences/vip", { definition: PRO, name: "Pro" });
+    expect(await again.json()).toMatchObject({ name: "Pro", definition: PRO, version: 3 });
+  });
+
+  it("answers 404 for an unknown key and creates nothing", async () => {
+    const ws = await seedWorkspace();
+    await expectError(
+      await call(ws, "PUT", "/v1/audiences/ghost", { definition: PRO }),
+      404,
+      "not_found",
+      'No audience "ghost" in this workspace',
+    );
+    expect(await keys(ws)).toEqual([]);
+  });
+});
+
+describe("DELETE /v1/audiences/:key", () => {
+  it("deletes the audience and its member rows, and bumps the definitions version", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", definition: PRO });
+    await applyMemberChanges(env.DB, ws.workspaceId, newId("prf"), [
+      { kind: "audience", key: "vip", member: true, at: Date.now(), seq: 1 },
+    ]);
+    const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
+    const res = await call(ws, "DELETE", "/v1/audiences/vip");
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe("");
+    expect((await call(ws, "GET", "/v1/audiences/vip")).status).toBe(404);
+    expect(await keys(ws)).toEqual([]);
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version + 1);
+    // A new audience under the same key starts with no members.
+    expect((await created(ws, { key: "vip", definition: PRO })).size).toBe(0);
+  });
+
+  it("refuses with 409 to delete an audience another audience refers to, naming it", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", definition: PRO });
+    await created(ws, { key: "big_vips", definition: { not: { any: [{ event: "x" }, { audience: "vip" }] } } });
+    const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
+    await expectError(
+      await call(ws, "DELETE", "/v1/audiences/vip"),
+      409,
+      "conflict",
+      'Audience "big_vips" refers to audience "vip": change or delete "big_vips" first',
+    );
+    expect(await keys(ws)).toEqual(["big_vips", "vip"]);
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
+    expect((await call(ws, "DELETE", "/v1/audiences/big_vips")).status).toBe(204);
+    expect((await call(ws, "DELETE", "/v1/audiences/vip")).status).toBe(204);
+  });
+
+  it("answers 404 for an unknown key", async () => {
+    const ws = await seedWorkspace();
+    await expectError(await call(ws, "DELETE", "/v1/audiences/ghost"), 404, "not_found");
+  });
+});
+
+describe("invalid audience definitions", () => {
+  let ws: Workspace;
+  let version: number;
+  beforeAll(async () => {
+    ws = await seedWorkspace();
+    await created(ws, { key: "vip", definition: PRO });
+    await created(ws, { key: "b", definition: PRO });
+    await created(ws, { key: "a", definition: { any: [{ audience: "b" }, { audience: "vip" }] } });
+    const trait = await call(ws, "POST", "/v1/computed-traits", {
+      key: "lifetime_value",
+      definition: { op: "sum", event: "Order Completed", property: "revenue" },
+    });
+    expect(trait.status).toBe(201);
+    version = await readDefinitionsVersion(env.DB, ws.workspaceId);
+  });
+
+  /** Each case: the request, and the exact message of its 400. */
+  const cases: Array<[string, string, Record<string, unknown>, string]> = [
+    ["POST", "/v1/audiences", { key: "x" }, "definition: is required"],
+    ["POST", "/v1/audiences", { key: "x", definition: "vip" }, 'definition: must be a node (an object), not "vip"'],
+    ["POST", "/v1/audiences", { key: "x", definition: [] }, "definition: must be a node (an object), not an array"],
+    ["POST", "/v1/audiences", { key: "x", definition: {} }, `definition: must have one of ${KINDS}`],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { all: [PRO], any: [PRO] } },
+      `definition: has both "all" and "any"; a node is exactly one of ${KINDS}`,
+    ],
+    ["POST", "/v1/audiences", { key: "x", definition: { any: [] } }, "definition.any: must list at least one node"],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { all: {} } },
+      "definition.all: must be an array of nodes, not an object",
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { not: null } },
+      "definition.not: must be a node (an object), not null",
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { all: [PRO, { not: { event: "Email Opened", within: "60x" } }] } },
+      'definition.all[1].not.within: "60x" is not a duration',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { event: "x", within: "0d" } },
+      'definition.within: "0d" is an empty window; it must be longer than zero',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { event: "x", within: "3651d" } },
+      'definition.within: "3651d" is longer than the 3650d cap on windows',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { event: "x", whithin: "30d" } },
+      "definition.whithin: is not a field (an event node has event, where, within, count)",
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { event: "" } },
+      'definition.event: must be an event name, or "*" for any track event',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: where({ property: "channel", op: "like", value: "p" }) },
+      `definition.where[0].op: "like" is not an operator (one of ${OPS})`,
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { trait: "plan", op: "bogus" } },
+      `definition.op: "bogus" is not an operator (one of ${OPS})`,
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: where({ property: "channel", op: "in", value: "pos" }) },
+      'definition.where[0].value: must be an array of 1 to 100 values for "in"',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: where({ property: "channel", op: "in", value: Array(101).fill("pos") }) },
+      'definition.where[0].value: has 101 values, over the cap of 100 per "in"',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: where({ property: "channel", op: "exists", value: true }) },
+      'definition.where[0].value: must be left out: "exists" takes no value',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: where({ property: "a..b", op: "exists" }) },
+      'definition.where[0].property: "a..b" has an empty segment',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: where({ property: "a.b.c.d.e.f.g.h.i.j.k", op: "exists" }) },
+      'definition.where[0].property: "a.b.c.d.e.f.g.h.i.j.k" has more than 10 segments (cap: 10 per path)',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { trait: "plan", op: "eq", value: null } },
+      'definition.value: must be a string, a number or a boolean for "eq", not null (use "not_exists" for a missing value)',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { trait: "email", op: "starts_with", value: 5 } },
+      'definition.value: must be a string for "starts_with", not 5',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { event: "x", count: { op: "gte", value: 1001 } } },
+      `definition.count.value: ${COUNT_CAP}`,
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { event: "x", count: { op: "gte", value: -1 } } },
+      `definition.count.value: ${COUNT_CAP}`,
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { event: "x", count: { op: "between", value: 1 } } },
+      'definition.count.op: "between" is not a count operator (one of eq, neq, gt, gte, lt, lte)',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: nested(9) },
+      "definition.not.not.not.not.not.not.not.not: exceeds the cap of 8 levels of nesting",
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { any: Array.from({ length: 50 }, () => PRO) } },
+      "definition.any[49]: exceeds the cap of 50 nodes and conditions (each is tested on every evaluation)",
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { any: Array.from({ length: 11 }, () => ({ event: "x" })) } },
+      "definition.any[10]: exceeds the cap of 10 event nodes (each reads the event log on every evaluation)",
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { computed: "LTV", op: "gte", value: 1 } },
+      `definition.computed: "LTV" is not a computed trait key (${KEY_FORM})`,
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { audience: 5 } },
+      `definition.audience: 5 is not an audience key (${KEY_FORM})`,
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { all: [PRO, { not: { audience: "ghost" } }] } },
+      'definition.all[1].not.audience: unknown audience "ghost"',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { any: [{ computed: "lifetime_valu", op: "gte", value: 100 }] } },
+      'definition.any[0].computed: unknown computed trait "lifetime_valu"',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: { all: [PRO, { audience: "x" }] } },
+      'definition.all[1].audience: "x" is the audience being defined; it cannot contain itself',
+    ],
+    [
+      "PUT",
+      "/v1/audiences/b",
+      { definition: { not: { audience: "a" } } },
+      'definition.not.audience: "a" refers back to "b" (b → a → b); audiences cannot form a cycle',
+    ],
+    [
+      "PUT",
+      "/v1/audiences/vip",
+      { definition: { all: [PRO, { audience: "vip" }] } },
+      'definition.all[1].audience: "vip" is the audience being defined; it cannot contain itself',
+    ],
+    [
+      "PUT",
+      "/v1/audiences/vip",
+      { definition: { audience: "ghost" } },
+      'definition.audience: unknown audience "ghost"',
+    ],
+    [
+      "PUT",
+      "/v1/audiences/vip",
+      { defintion: { audience: "b" } },
+      'unknown field "defintion" (known: name, description, definition)',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "x", definition: PRO, nmae: "VIP" },
+      'unknown field "nmae" (known: key, name, description, definition)',
+    ],
+    [
+      "POST",
+      "/v1/audiences",
+      { key: "VIP", definition: PRO },
+      "key: must be a key: lowercase letters, digits and _, starting with a letter, at most 64 characters",
+    ],
+    ["POST", "/v1/audiences", { key: "x", name: 7, definition: PRO }, '"name" must be a string'],
+    [
+      "POST",
+      "/v1/audiences/preview",
+      { definition: { any: [PRO, { audience: "ghost" }] } },
+      'definition.any[1].audience: unknown audience "ghost"',
+    ],
+    [
+      "POST",
+      "/v1/audiences/preview",
+      { definition: { event: "x", within: "30 days" } },
+      'definition.within: "30 days" is not a duration',
+    ],
+  ];
+
+  const named = cases.map(([method, path, body, message]) => ({ method, path, body, message }));
+  it.each(named)("$method $path answers 400 “$message” and saves nothing", async ({ method, path, body, message }) => {
+    await expectError(await call(ws, method, path, body), 400, "validation_error", message);
+    expect(await keys(ws)).toEqual(["a", "b", "vip"]);
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
+    const b = await (await call(ws, "GET", "/v1/audiences/b")).json<Audience>();
+    expect(b).toMatchObject({ definition: PRO, version: 1 });
+  });
+});
+
+describe("GET /v1/audiences/:key/members", () => {
+  it("pages through the members in profile-id order with an opaque cursor; size counts them", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", definition: PRO });
+    await created(ws, { key: "other", definition: PRO });
+    const members = Array.from({ length: 5 }, (_, i) => ({ id: newId("prf"), since: Date.UTC(2025, 0, 1 + i) }));
+    for (const m of members) {
+      await applyMemberChanges(env.DB, ws.workspaceId, m.id, [
+        { kind: "audience", key: "vip", member: true, at: m.since, seq: 1 },
+      ]);
+    }
+    const outsider = newId("prf");
+    await applyMemberChanges(env.DB, ws.workspaceId, outsider, [
+      { kind: "audience", key: "other", member: true, at: Date.now(), seq: 1 },
+    ]);
+
+    const seen: AudienceMembersPage["data"] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const query: string = cursor === null ? "?limit=2" : `?limit=2&cursor=${cursor}`;
+      const res = await call(ws, "GET", `/v1/audiences/vip/members${query}`);
+      expect(res.status).toBe(200);
+      const page = await res.json<AudienceMembersPage>();
+      expect(page.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.data);
+      expect(page.cursor.next === null).toBe(!page.cursor.has_more);
+      cursor = page.cursor.next;
+      pages++;
+    } while (cursor !== null);
+    expect(pages).toBe(3);
+    const expected = [...members].sort((x, y) => (x.id < y.id ? -1 : 1));
+    expect(seen).toEqual(expected.map((m) => ({ profile_id: m.id, since: new Date(m.since).toISOString() })));
+
+    const all = await (await call(ws, "GET", "/v1/audiences/vip/members")).json<AudienceMembersPage>();
+    expect(all.data).toHaveLength(5);
+    expect(all.cursor).toEqual({ has_more: false, next: null });
+    expect((await (await call(ws, "GET", "/v1/audiences/vip")).json<Audience>()).size).toBe(5);
+    const list = await (await call(ws, "GET", "/v1/audiences")).json<{ data: Audience[] }>();
+    expect(list.data.map((a) => [a.key, a.size])).toEqual([
+      ["other", 1],
+      ["vip", 5],
+    ]);
+
+    await applyMemberChanges(env.DB, ws.workspaceId, members[0].id, [
+      { kind: "audience", key: "vip", member: false, at: Date.now(), seq: 2 },
+    ]);
+    expect((await (await call(ws, "GET", "/v1/audiences/vip")).json<Audience>()).size).toBe(4);
+  });
+
+  it("answers 400 for a bad limit or cursor, and 404 for an unknown audience", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", definition: PRO });
+    const members = (query: string) => call(ws, "GET", `/v1/audiences/vip/members${query}`);
+    await expectError(await members("?limit=0"), 400, "validation_error", "limit must be between 1 and 1000, got 0");
+    await expectError(
+      await members("?limit=1001"),
+      400,
+      "validation_error",
+      "limit must be between 1 and 1000, got 1001",
+    );
+    await expectError(await members("?limit=ten"), 400, "validation_error", 'limit must be a whole number, got "ten"');
+    const badCursor = "cursor is not one this listing issued: pass cursor.next from the previous page";
+    for (const cursor of ["not-base64!", btoa("email:jane@example.com"), "x"]) {
+      await expectError(await members(`?cursor=${encodeURIComponent(cursor)}`), 400, "validation_error", badCursor);
+    }
+    expect((await members("?limit=1000")).status).toBe(200);
+    await expectError(await call(ws, "GET", "/v1/audiences/ghost/members"), 404, "not_found");
+  });
+});
+
+describe("POST /v1/audiences/preview", () => {
+  it("counts the live profiles the definition would hold and samples the first 10 ids, saving nothing", async () => {
+    const ws = await seedWorkspace();
+    const at = "2025-03-01T00:00:00.000Z";
+    const order = (channel: string, anonymousId: string) =>
+      track("Order Completed", at, { anonymousId, properties: { channel } });
+    const pos = await store(
+      ws.workspaceId,
+      Array.from({ length: 12 }, (_, i) => order("pos", `pos-${i}`)),
+    );
+    await store(ws.workspaceId, [order("web", "web-1"), track("Email Opened", at, { anonymousId: "reader" })]);
+    const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
+
+    const definition = { event: "Order Completed", where: [{ property: "channel", op: "eq", value: "pos" }] };
+    const res = await call(ws, "POST", "/v1/audiences/preview", { definition });
+    expect(res.status).toBe(200);
+    const preview = await res.json<AudiencePreview>();
+    const ids = (pos as string[]).sort();
+    expect(preview).toEqual({ size: 12, sample: ids.slice(0, 10) });
+
+    const none = await call(ws, "POST", "/v1/audiences/preview", { definition: { not: { event: "*" } } });
+    expect(await none.json()).toEqual({ size: 0, sample: [] });
+    expect(await keys(ws)).toEqual([]);
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
+  });
+});
+
+describe("workspaces and credentials", () => {
+  it("keeps each workspace's audiences to itself", async () => {
+    const a = await seedWorkspace("a");
+    const b = await seedWorkspace("b");
+    await created(a, { key: "vip", definition: PRO });
+    expect(await keys(b)).toEqual([]);
+    for (const [method, path, body] of [
+      ["GET", "/v1/audiences/vip", undefined],
+      ["GET", "/v1/audiences/vip/members", undefined],
+      ["PUT", "/v1/audiences/vip", { name: "Mine now" }],
+      ["DELETE", "/v1/audiences/vip", undefined],
+    ] as const) {
+      await expectError(await call(b, method, path, body), 404, "not_found", 'No audience "vip" in this workspace');
+    }
+    // B's definitions cannot refer to A's audience either.
+    await expectError(
+      await call(b, "POST", "/v1/audiences", { key: "mine", definition: { audience: "vip" } }),
+      400,
+      "validation_error",
+      'definition.audience: unknown audience "vip"',
+    );
+    expect((await created(b, { key: "vip", definition: { event: "x" } })).definition).toEqual({ event: "x" });
+    expect((await (await call(a, "GET", "/v1/audiences/vip")).json<Audience>()).definition).toEqual(PRO);
+
+    // Same key, separate members: each workspace's size and listing count its own rows only.
+    const join = (ws: Workspace, profileId: string) =>
+      applyMemberChanges(env.DB, ws.workspaceId, profileId, [
+        { kind: "audience", key: "vip", member: true, at: Date.now(), seq: 1 },
+      ]);
+    const bMember = newId("prf");
+    await Promise.all([join(a, newId("prf")), join(a, newId("prf")), join(b, bMember)]);
+    const size = async (ws: Workspace) => (await (await call(ws, "GET", "/v1/audiences/vip")).json<Audience>()).size;
+    expect([await size(a), await size(b)]).toEqual([2, 1]);
+    const listed = await (await call(b, "GET", "/v1/audiences")).json<{ data: Audience[] }>();
+    expect(listed.data.map((x) => x.size)).toEqual([1]);
+    const members = await (await call(b, "GET", "/v1/audiences/vip/members")).json<AudienceMembersPage>();
+    expect(members.data.map((m) => m.profile_id)).toEqual([bMember]);
+  });
+
+  it("refuses a write key and missing credentials with 401 on every route", async () => {
+    const ws = await seedWorkspace();
+    await created(ws, { key: "vip", definition: PRO });
+    const routes: Array<[string, string, unknown]> = [
+      ["POST", "/v1/audiences", { key: "x", definition: PRO }],
+      ["GET", "/v1/audiences", undefined],
+      ["GET", "/v1/audiences/vip", undefined],
+      ["PUT", "/v1/audiences/vip", { name: "x" }],
+      ["DELETE", "/v1/audiences/vip", undefined],
+      ["GET", "/v1/audiences/vip/members", undefined],
+      ["POST", "/v1/audiences/preview", { definition: PRO }],
+    ];
+    for (const [method, path, body] of routes) {
+      await expectError(await call(ws, method, path, body, ws.writeKey), 401, "authentication_error");
+      const anonymous = await api(path, undefined, {
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      await expectError(anonymous, 401, "authentication_error");
+    }
+    expect(await keys(ws)).toEqual(["vip"]);
+  });
+});

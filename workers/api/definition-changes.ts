@@ -1,0 +1,94 @@
+/**
+ * How the admin API changes a workspace's definitions (DESIGN §6): check the change against the definitions at one
+ * `definitions_version`, write it only if that version still holds (`d1/queries/definitions.ts` guards the batch),
+ * and read, check and try again when another change landed first. Then this isolate forgets its cached definitions
+ * and a backfill evaluates every live profile again.
+ */
+import type { AudienceNode } from "@tessera/protocol";
+import {
+  type DefinitionChange,
+  type DefinitionKind,
+  type DefinitionRef,
+  type DefinitionWriteResult,
+  readDefinitionSet,
+} from "../../d1/queries/definitions";
+import { referencesOf } from "../audiences/audience-graph";
+import { type BackfillTarget, startBackfill } from "../audiences/backfill";
+import { forgetDefinitions } from "../audiences/definitions-cache";
+import type { DefinitionContext } from "../audiences/validate-definition";
+import { conflict, notFound } from "../shared/errors";
+
+/** Losing the race to another change this often in a row gives up with 409 (admin changes are rare). */
+const MAX_ATTEMPTS = 5;
+
+/** The workspace's definitions at one version, as checks need them. */
+export interface SavedDefinitions {
+  version: number;
+  /** For `validateAudienceDefinition`; the caller adds the key being defined. */
+  context: Required<Omit<DefinitionContext, "key">>;
+  has(kind: DefinitionKind, key: string): boolean;
+}
+
+/** The workspace's definitions as they are now. */
+export async function readSaved(db: D1Database, workspaceId: string): Promise<SavedDefinitions> {
+  const set = await readDefinitionSet(db, workspaceId);
+  // The secret key just named this workspace: it is unknown only if it was deleted in between.
+  if (!set) throw notFound(`No workspace ${workspaceId}`);
+  const audiences = new Map<string, AudienceNode>();
+  const computedTraits = new Set<string>();
+  for (const row of set.definitions) {
+    if (row.kind === "audience") audiences.set(row.key, JSON.parse(row.definition) as AudienceNode);
+    else computedTraits.add(row.key);
+  }
+  return {
+    version: set.version,
+    context: { audiences, computedTraits },
+    has: (kind, key) => (kind === "audience" ? audiences.has(key) : computedTraits.has(key)),
+  };
+}
+
+/** The change of `ref` as checked against `saved`. */
+export function changeOf(ref: DefinitionRef, saved: SavedDefinitions): DefinitionChange {
+  return { ...ref, readVersion: saved.version, now: Date.now() };
+}
+
+/**
+ * Runs `attempt` (check the change against the saved definitions, throwing its 4xx; then write it) on a fresh read
+ * until its write lands, and returns the `definitions_version` the change created.
+ *
+ * @example const version = await writeChecked(env.DB, ws, async (saved) => deleteDefinition(env.DB, changeOf(ref, saved)));
+ */
+export async function writeChecked(
+  db: D1Database,
+  workspaceId: string,
+  attempt: (saved: SavedDefinitions) => Promise<DefinitionWriteResult>,
+): Promise<number> {
+  for (let i = 0; i < MAX_ATTEMPTS; i++) {
+    const result = await attempt(await readSaved(db, workspaceId));
+    if (result.ok) return result.buildVersion;
+  }
+  throw conflict("The workspace's definitions kept changing while this change was checked; send it again");
+}
+
+/** After a change landed: this isolate evaluates with it at once, and every live profile is evaluated again. */
+export async function rebuild(
+  env: Env,
+  workspaceId: string,
+  buildVersion: number,
+  target: BackfillTarget | null,
+): Promise<void> {
+  forgetDefinitions(workspaceId);
+  await startBackfill(env, { workspaceId, buildVersion, target });
+}
+
+/**
+ * The audiences whose definitions refer to the definition `kind`/`key`, in key order: it cannot be deleted while
+ * they do.
+ */
+export function referrersOf(saved: SavedDefinitions, kind: DefinitionKind, key: string): string[] {
+  const refKind = kind === "audience" ? "audience" : "computed";
+  return [...saved.context.audiences]
+    .filter(([, node]) => referencesOf(node).some((ref) => ref.kind === refKind && ref.key === key))
+    .map(([referrer]) => referrer)
+    .sort();
+}
