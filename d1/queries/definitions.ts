@@ -64,6 +64,30 @@ export async function addBuildProgress(
     .run();
 }
 
+/**
+ * Sets the total of a build to the number of profiles its backfill actually listed. The API counted live profiles
+ * when the definition changed; merges, erasures and new profiles since would otherwise leave the status `building`
+ * for good, or `ready` too soon.
+ */
+export async function settleBuildTotal(
+  db: D1Database,
+  target: { workspaceId: string; kind: DefinitionKind; key: string; buildVersion: number },
+  total: number,
+): Promise<void> {
+  await orm(db)
+    .update(definitions)
+    .set({ buildTotal: total, buildProcessed: sql`min(${total}, ${definitions.buildProcessed})` })
+    .where(
+      and(
+        eq(definitions.workspaceId, target.workspaceId),
+        eq(definitions.kind, target.kind),
+        eq(definitions.key, target.key),
+        eq(definitions.buildVersion, target.buildVersion),
+      ),
+    )
+    .run();
+}
+
 /** A definition as the admin API shows it: the stored row and its current member count. */
 export type DefinitionWithSize = DefinitionRow & { size: number };
 

@@ -5,7 +5,7 @@
  */
 import { BackfillMessage, type BackfillPage, type BackfillPlan } from "@tessera/protocol";
 import pLimit, { type LimitFunction } from "p-limit";
-import { addBuildProgress } from "../../d1/queries/definitions";
+import { addBuildProgress, settleBuildTotal } from "../../d1/queries/definitions";
 import { liveProfileIds } from "../../d1/queries/profiles";
 import type { DefinitionsAt, ReevaluateOutcome } from "../profile/profile-rpc";
 import { profileStub } from "../profile/profile-stub";
@@ -69,13 +69,26 @@ export async function handleBackfill(
   );
 }
 
-/** Lists the next live profiles and enqueues their pages, then (if the listing was full) the next plan. */
+/**
+ * Lists the next live profiles and enqueues their pages, then (if the listing was full) the next plan. The last plan
+ * first settles the target's total to what the backfill listed, before its pages can count towards it.
+ */
 async function runPlan(deps: BackfillDeps, plan: BackfillPlan): Promise<boolean> {
   const ids = await liveProfileIds(deps.db, plan.workspaceId, plan.after, PLAN_SIZE);
+  const listed = plan.listed + ids.length;
+  const last = ids.at(-1);
+  const more = ids.length === PLAN_SIZE && last !== undefined;
+  if (!more && plan.target) {
+    const { kind, key } = plan.target;
+    await settleBuildTotal(
+      deps.db,
+      { workspaceId: plan.workspaceId, kind, key, buildVersion: plan.buildVersion },
+      listed,
+    );
+  }
   await sendInBatches(deps.queue, pagesOf(plan, ids));
   // Last, so a plan that failed before this point is retried whole without having started a second chain.
-  const last = ids.at(-1);
-  if (ids.length === PLAN_SIZE && last !== undefined) await sendInBatches(deps.queue, [{ ...plan, after: last }]);
+  if (more) await sendInBatches(deps.queue, [{ ...plan, after: last, listed }]);
   return true;
 }
 

@@ -131,7 +131,7 @@ describe("startBackfill", () => {
       { workspaceId: "ws_x", buildVersion: 7, target },
     );
     expect(queue.sent()).toEqual([
-      { kind: "backfill-plan", workspaceId: "ws_x", buildVersion: 7, target, after: null },
+      { kind: "backfill-plan", workspaceId: "ws_x", buildVersion: 7, target, after: null, listed: 0 },
     ] satisfies BackfillPlan[]);
   });
 });
@@ -152,7 +152,7 @@ describe("a backfill plan", () => {
       (id) => id !== "prf_bulk00017" && id !== "prf_bulk04000",
     );
     const target = { kind: "audience", key: "vip" } as const;
-    const plan: BackfillPlan = { kind: "backfill-plan", workspaceId, buildVersion: 3, target, after: null };
+    const plan: BackfillPlan = { kind: "backfill-plan", workspaceId, buildVersion: 3, target, after: null, listed: 0 };
 
     const first = await deliver([plan]);
     expect(first.result.explicitAcks).toEqual(["msg-0"]);
@@ -164,9 +164,9 @@ describe("a backfill plan", () => {
     expect(pages.flatMap((p) => p.profileIds)).toEqual(live.slice(0, 5000));
     for (const call of first.calls) expect(call.length).toBeLessThanOrEqual(100);
     // The next plan goes out last, after every page of this one was accepted.
-    expect(first.calls.at(-1)).toEqual([{ ...plan, after: live[4999] }]);
+    expect(first.calls.at(-1)).toEqual([{ ...plan, after: live[4999], listed: 5000 }]);
 
-    const second = await deliver([{ ...plan, after: live[4999] }]);
+    const second = await deliver([{ ...plan, after: live[4999], listed: 5000 }]);
     expect(second.result.explicitAcks).toEqual(["msg-0"]);
     expect(second.sent).toEqual([
       { kind: "backfill-page", workspaceId, buildVersion: 3, target, profileIds: [live[5000]] },
@@ -179,6 +179,25 @@ describe("a backfill plan", () => {
     expect(page).toEqual({ kind: "backfill-page", workspaceId, buildVersion: 1, target: null, profileIds: ids });
   });
 
+  it("settles the target's total to what the backfill listed, so the status can reach ready", async () => {
+    const { workspaceId, ids } = await workspaceWithProfiles(["pro", "free", "pro"]);
+    // The API counted 5 live profiles; two were merged away or erased before the plan listed them.
+    const version = await defineBuilding(workspaceId, "pro", PRO, 5);
+    const target = { kind: "audience", key: "pro" } as const;
+    const plan: BackfillPlan = {
+      kind: "backfill-plan",
+      workspaceId,
+      buildVersion: version,
+      target,
+      after: null,
+      listed: 0,
+    };
+    const { sent } = await deliver([plan]);
+    expect(await progress(workspaceId, "pro")).toEqual({ processed: 0, total: 3 });
+    await deliver(sent as BackfillPage[]);
+    expect(await progress(workspaceId, "pro")).toEqual({ processed: ids.length, total: 3 });
+  });
+
   it("is retried when the queue refuses its pages", async () => {
     const { workspaceId } = await workspaceWithProfiles(["pro"]);
     const refusing = {
@@ -186,7 +205,14 @@ describe("a backfill plan", () => {
         throw new Error("queue unavailable");
       },
     };
-    const plan: BackfillPlan = { kind: "backfill-plan", workspaceId, buildVersion: 1, target: null, after: null };
+    const plan: BackfillPlan = {
+      kind: "backfill-plan",
+      workspaceId,
+      buildVersion: 1,
+      target: null,
+      after: null,
+      listed: 0,
+    };
     const { result } = await deliver([plan], { queue: refusing });
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["msg-0"]);

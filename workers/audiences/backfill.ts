@@ -35,6 +35,7 @@ export async function startBackfill(
     buildVersion: job.buildVersion,
     target: job.target,
     after: null,
+    listed: 0,
   };
   await env.BACKFILL_QUEUE.send(plan);
 }

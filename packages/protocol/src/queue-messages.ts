@@ -63,6 +63,8 @@ export const BackfillPlan = z
     buildVersion: z.number().int(),
     target: backfillTarget,
     after: z.string().nullable(),
+    /** Profiles the earlier plans of this backfill listed: the last plan settles the target's total with it. */
+    listed: z.int().nonnegative().default(0),
   })
   .meta({ id: "BackfillPlan", description: "Lists the next live profiles of a backfill and enqueues their pages." });
 export type BackfillPlan = z.infer<typeof BackfillPlan>;
