@@ -1,6 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { webhookReceiver } from "./test/support/mocks/webhook-receiver";
 
 /**
  * Two kinds of tests: the Worker's own, inside workerd (storage isolated per file), and
@@ -8,6 +9,8 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "d1/migrations"));
+  // The Worker's outbound requests: the fake customer endpoint answers its host; everything else goes out as usual.
+  const receiver = webhookReceiver();
   return {
     test: {
       projects: [
@@ -15,7 +18,10 @@ export default defineConfig(async () => {
           plugins: [
             cloudflareTest({
               wrangler: { configPath: "./wrangler.toml" },
-              miniflare: { bindings: { TEST_MIGRATIONS: migrations, ENVIRONMENT: "test", ADMIN_TOKEN: "admin_test" } },
+              miniflare: {
+                bindings: { TEST_MIGRATIONS: migrations, ENVIRONMENT: "test", ADMIN_TOKEN: "admin_test" },
+                outboundService: async (request: Request) => (await receiver.handle(request)) ?? fetch(request),
+              },
             }),
           ],
           test: {

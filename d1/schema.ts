@@ -205,3 +205,83 @@ export const computedTraitMembers = sqliteTable(
     index("computed_trait_members_profile_idx").on(t.workspaceId, t.profileId),
   ],
 );
+
+/**
+ * Where a workspace's audiences are synced (DESIGN §7): one row per connected MAP or webhook. `config` is the
+ * plugin's JSON config, secrets included (shown masked); `inbound_secret` authenticates its webhook URL.
+ */
+export const destinations = sqliteTable(
+  "destinations",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    type: text("type").notNull(),
+    name: text("name").notNull(),
+    config: text("config").notNull(),
+    /** JSON array of audience keys this destination receives. */
+    audiences: text("audiences").notNull(),
+    /** JSON array of trait and computed-trait keys sent with each contact. */
+    traits: text("traits").notNull(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull(),
+    inboundSecret: text("inbound_secret").notNull(),
+    /** The engagement poller's position (vendor-specific text), null before the first poll. */
+    pollCursor: text("poll_cursor"),
+    delivered: integer("delivered").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    lastSuccessAt: integer("last_success_at"),
+    lastError: text("last_error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("destinations_workspace_idx").on(t.workspaceId)],
+);
+
+/** What the sync engine did, per item: the destination's sync log (newest first, filterable by profile). */
+export const syncLog = sqliteTable(
+  "sync_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    destinationId: text("destination_id").notNull(),
+    at: integer("at").notNull(),
+    profileId: text("profile_id").notNull(),
+    audience: text("audience"),
+    action: text("action", { enum: ["add", "remove", "upsert", "delete"] }).notNull(),
+    outcome: text("outcome", { enum: ["ok", "retry", "fail", "skip"] }).notNull(),
+    attempts: integer("attempts").notNull(),
+    error: text("error"),
+  },
+  (t) => [
+    index("sync_log_destination_idx").on(t.destinationId, t.id),
+    index("sync_log_profile_idx").on(t.destinationId, t.profileId, t.id),
+  ],
+);
+
+/** Sync operations that failed for good (or ran out of retries), kept whole so they can be replayed. */
+export const syncDeadLetters = sqliteTable(
+  "sync_dead_letters",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    destinationId: text("destination_id").notNull(),
+    profileId: text("profile_id").notNull(),
+    /** JSON of the operation as the destination's object queues it. */
+    op: text("op").notNull(),
+    error: text("error").notNull(),
+    createdAt: integer("created_at").notNull(),
+    replayedAt: integer("replayed_at"),
+  },
+  (t) => [index("sync_dead_letters_destination_idx").on(t.destinationId, t.replayedAt)],
+);
+
+/** The vendor's own id of each synced contact (HubSpot record id, Klaviyo profile id, Marketo lead id). */
+export const vendorIds = sqliteTable(
+  "vendor_ids",
+  {
+    destinationId: text("destination_id").notNull(),
+    email: text("email").notNull(),
+    vendorId: text("vendor_id").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.destinationId, t.email] }),
+    index("vendor_ids_vendor_idx").on(t.destinationId, t.vendorId),
+  ],
+);

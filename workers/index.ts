@@ -3,6 +3,8 @@ import { handleBackfill } from "./audiences/backfill-consumer";
 import { handleIngestDeadLetter, handleIngestRetry } from "./ingest/retry-consumer";
 import { ProfileDO } from "./profile/profile-do";
 import { QUEUE } from "./shared/queues";
+import { handleSync } from "./sync/consumer";
+import { DestinationDO } from "./sync/destination-do";
 
 export default {
   fetch: app.fetch,
@@ -14,6 +16,9 @@ export default {
         return handleIngestDeadLetter(batch, env);
       case QUEUE.backfill:
         return handleBackfill(batch, env);
+      case QUEUE.sync:
+      case QUEUE.syncDeadLetter:
+        return handleSync(batch, env);
       default:
         console.error(`no consumer for queue ${batch.queue}; retrying`);
         batch.retryAll();
@@ -21,4 +26,4 @@ export default {
   },
 } satisfies ExportedHandler<Env>;
 
-export { ProfileDO };
+export { DestinationDO, ProfileDO };

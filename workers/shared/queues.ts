@@ -9,6 +9,8 @@ export const QUEUE = {
   ingestDeadLetter: "tessera-ingest-dlq",
   /** Membership changes and deletions for destinations (consumed by the sync engine). */
   sync: "tessera-sync",
+  /** What the sync consumer could not route in ten tries; consumed the same way, with more patience. */
+  syncDeadLetter: "tessera-sync-dlq",
   /** Re-evaluation of every live profile after a definition changed: plan and page messages. */
   backfill: "tessera-backfill",
 } as const;

@@ -17,16 +17,30 @@ export interface ContactIdentity {
   vendorId?: string;
 }
 
+/** The profile an item is about, as the engine read it (the webhook destination sends it whole; MAPs ignore it). */
+export interface ProfileSnapshot {
+  id: string;
+  identifiers: Array<{ type: string; value: string }>;
+  traits: Record<string, unknown>;
+  computed: Record<string, unknown>;
+}
+
 /** Create or update a contact with these traits (already Segment-named: `first_name`, `city`, custom keys …). */
 export interface ContactUpsert {
   identity: ContactIdentity;
   traits: Record<string, unknown>;
+  profile?: ProfileSnapshot;
 }
 
 /** Add (`member: true`) or remove a contact from the vendor-side list of one audience. */
 export interface MembershipOp {
   identity: ContactIdentity;
   member: boolean;
+  /** The contact's traits, for vendors that must create the contact before listing it. */
+  traits?: Record<string, unknown>;
+  profile?: ProfileSnapshot;
+  /** When the change happened (ISO-8601), as the profile recorded it. */
+  at?: string;
 }
 
 /** An audience as a vendor list: `name` is `tessera_<audience key>`. */
@@ -69,6 +83,8 @@ export class AuthRefused extends Error {
 /** What a plugin may use besides its config. */
 export interface PluginContext<Config> {
   config: Config;
+  /** The destination being synced (the webhook destination names both in what it sends). */
+  destination?: { id: string; workspaceId: string };
   /** `fetch`, injectable so tests can count or fault calls; never throws on an HTTP status. */
   fetch: typeof fetch;
   now(): number;

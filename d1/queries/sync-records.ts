@@ -1,0 +1,130 @@
+/**
+ * What the sync engine records per destination (DESIGN §7): the sync log, dead letters (replayable), the vendor ids
+ * of synced contacts, and the destination's delivery counters.
+ */
+import { and, count, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { orm } from "../client";
+import { destinations, syncDeadLetters, syncLog, vendorIds } from "../schema";
+
+export type SyncLogRow = typeof syncLog.$inferSelect;
+export type NewSyncLogRow = typeof syncLog.$inferInsert;
+export type DeadLetterRow = typeof syncDeadLetters.$inferSelect;
+
+/** What one drain of a destination did, written in one D1 batch. */
+export interface DrainRecord {
+  log: NewSyncLogRow[];
+  deadLetters: Array<{ profileId: string; op: string; error: string }>;
+  vendorIds: Array<{ email: string; vendorId: string }>;
+  delivered: number;
+  failed: number;
+  lastError: string | null;
+  at: number;
+}
+
+/** Writes a drain's log, dead letters, vendor ids and counters in one batch (D1 caps bound parameters per call). */
+export async function recordDrain(db: D1Database, destinationId: string, r: DrainRecord): Promise<void> {
+  const d = orm(db);
+  const statements = [
+    ...chunk(r.log, 10).map((rows) => d.insert(syncLog).values(rows)),
+    ...chunk(r.deadLetters, 10).map((rows) =>
+      d.insert(syncDeadLetters).values(rows.map((x) => ({ ...x, destinationId, createdAt: r.at }))),
+    ),
+    ...chunk(r.vendorIds, 20).map((rows) =>
+      d
+        .insert(vendorIds)
+        .values(rows.map((x) => ({ ...x, destinationId })))
+        .onConflictDoUpdate({
+          target: [vendorIds.destinationId, vendorIds.email],
+          set: { vendorId: sql`excluded.vendor_id` },
+        }),
+    ),
+    d
+      .update(destinations)
+      .set({
+        delivered: sql`${destinations.delivered} + ${r.delivered}`,
+        failed: sql`${destinations.failed} + ${r.failed}`,
+        ...(r.delivered > 0 ? { lastSuccessAt: r.at } : {}),
+        ...(r.lastError !== null ? { lastError: r.lastError } : {}),
+      })
+      .where(eq(destinations.id, destinationId)),
+  ];
+  const [first, ...rest] = statements;
+  await d.batch([first, ...rest]);
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Vendor ids known for these emails (one destination). */
+export async function findVendorIds(
+  db: D1Database,
+  destinationId: string,
+  emails: string[],
+): Promise<Map<string, string>> {
+  if (emails.length === 0) return new Map();
+  const rows = await orm(db)
+    .select({ email: vendorIds.email, vendorId: vendorIds.vendorId })
+    .from(vendorIds)
+    .where(and(eq(vendorIds.destinationId, destinationId), inArray(vendorIds.email, emails)));
+  return new Map(rows.map((r) => [r.email, r.vendorId]));
+}
+
+/** The email a vendor id was synced for (engagement polled by vendor id: Marketo lead ids, HubSpot record ids). */
+export async function emailForVendorId(
+  db: D1Database,
+  destinationId: string,
+  vendorId: string,
+): Promise<string | undefined> {
+  const row = await orm(db)
+    .select({ email: vendorIds.email })
+    .from(vendorIds)
+    .where(and(eq(vendorIds.destinationId, destinationId), eq(vendorIds.vendorId, vendorId)))
+    .get();
+  return row?.email;
+}
+
+/** One page of the sync log, newest first, optionally for one profile; `before` is the last id of the previous page. */
+export function listSyncLog(
+  db: D1Database,
+  destinationId: string,
+  page: { profileId?: string; before?: number; limit: number },
+): Promise<SyncLogRow[]> {
+  const where = [eq(syncLog.destinationId, destinationId)];
+  if (page.profileId !== undefined) where.push(eq(syncLog.profileId, page.profileId));
+  if (page.before !== undefined) where.push(lt(syncLog.id, page.before));
+  return orm(db)
+    .select()
+    .from(syncLog)
+    .where(and(...where))
+    .orderBy(desc(syncLog.id))
+    .limit(page.limit + 1);
+}
+
+/** Dead letters not yet replayed, newest first. */
+export function listDeadLetters(db: D1Database, destinationId: string, limit = 1000): Promise<DeadLetterRow[]> {
+  return orm(db)
+    .select()
+    .from(syncDeadLetters)
+    .where(and(eq(syncDeadLetters.destinationId, destinationId), isNull(syncDeadLetters.replayedAt)))
+    .orderBy(desc(syncDeadLetters.id))
+    .limit(limit);
+}
+
+export async function countDeadLetters(db: D1Database, destinationId: string): Promise<number> {
+  const row = await orm(db)
+    .select({ n: count() })
+    .from(syncDeadLetters)
+    .where(and(eq(syncDeadLetters.destinationId, destinationId), isNull(syncDeadLetters.replayedAt)))
+    .get();
+  return row?.n ?? 0;
+}
+
+/** Marks dead letters replayed (after their operations were queued again). */
+export async function markReplayed(db: D1Database, ids: number[], at: number): Promise<void> {
+  for (const part of chunk(ids, 50)) {
+    await orm(db).update(syncDeadLetters).set({ replayedAt: at }).where(inArray(syncDeadLetters.id, part)).run();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Consumer of `tessera-sync` (DESIGN §7): turns each membership change and GDPR delete of a workspace into
+ * operations for every enabled destination that wants it, and hands them to that destination's Durable Object,
+ * which coalesces, paces and sends them. A message is acknowledged once every destination's object has it durably.
+ */
+import { MembershipChange, SyncDeleteMessage } from "@tessera/protocol";
+import { z } from "zod";
+import { type DestinationRow, enabledDestinations } from "../../d1/queries/destinations";
+import { isolateCache } from "../shared/isolate-cache";
+import type { DestinationRpc } from "./destination-do";
+import type { SyncOp } from "./sync-op";
+
+const SyncMessage = z.discriminatedUnion("kind", [MembershipChange, SyncDeleteMessage]);
+type SyncMessage = z.infer<typeof SyncMessage>;
+
+/** A destination's audiences and traits change rarely: each isolate trusts D1's answer this long. */
+const DESTINATIONS_CACHE_MS = 2_000;
+
+const destinationsOf = isolateCache((workspaceId, db: D1Database) => enabledDestinations(db, workspaceId), {
+  ttlMs: DESTINATIONS_CACHE_MS,
+});
+
+/** Forget this isolate's destinations of a workspace (after a change through the API). */
+export function forgetDestinations(workspaceId: string): void {
+  destinationsOf.delete(workspaceId);
+}
+
+/** The stub of destination `id`'s object. */
+export function destinationStub(env: Env, id: string): DestinationRpc {
+  return env.DESTINATION.getByName(id) as unknown as DestinationRpc;
+}
+
+export async function handleSync(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const perDestination = new Map<string, { ops: SyncOp[]; messages: Message<unknown>[] }>();
+  for (const msg of batch.messages) {
+    const parsed = SyncMessage.safeParse(msg.body);
+    if (!parsed.success) {
+      // A shape this code does not know (a newer deploy rolled back): kept, not dropped.
+      console.error("sync: unreadable message", msg.id, parsed.error.issues[0]?.message);
+      msg.retry({ delaySeconds: 60 });
+      continue;
+    }
+    let destinations: DestinationRow[];
+    try {
+      destinations = (await destinationsOf.fetch(parsed.data.workspaceId, { context: env.DB })) ?? [];
+    } catch (err) {
+      console.error("sync: destinations unavailable; retrying", err);
+      msg.retry({ delaySeconds: 5 });
+      continue;
+    }
+    const routed = route(parsed.data, destinations);
+    if (routed.length === 0) msg.ack();
+    for (const { destinationId, op } of routed) {
+      const group = perDestination.get(destinationId) ?? { ops: [], messages: [] };
+      group.ops.push(op);
+      if (!group.messages.includes(msg)) group.messages.push(msg);
+      perDestination.set(destinationId, group);
+    }
+  }
+  // A message that reached several destinations is acknowledged only when all of them took it.
+  const failed = new Set<Message<unknown>>();
+  await Promise.all(
+    [...perDestination].map(async ([destinationId, group]) => {
+      try {
+        await destinationStub(env, destinationId).enqueue(destinationId, group.ops);
+      } catch (err) {
+        console.error(`sync: destination ${destinationId} did not take its operations; retrying`, err);
+        for (const m of group.messages) failed.add(m);
+      }
+    }),
+  );
+  for (const group of perDestination.values()) {
+    for (const m of group.messages) {
+      if (failed.has(m)) m.retry({ delaySeconds: 5 });
+      else m.ack();
+    }
+  }
+}
+
+/** The operations one message means for each destination. */
+export function route(
+  message: SyncMessage,
+  destinations: DestinationRow[],
+): Array<{ destinationId: string; op: SyncOp }> {
+  const out: Array<{ destinationId: string; op: SyncOp }> = [];
+  if (message.kind === "delete") {
+    const emails = message.identifiers.filter((i) => i.type === "email").map((i) => i.value);
+    for (const d of destinations) {
+      const [profileId] = message.profileIds;
+      // One delete per email the person had: each may be a contact at the vendor.
+      for (const email of emails.length > 0 ? emails : [undefined]) {
+        const op: SyncOp = { kind: "delete", profileId, identifiers: message.identifiers };
+        if (email) op.email = email;
+        out.push({ destinationId: d.id, op });
+      }
+    }
+    return out;
+  }
+  const email = message.identifiers
+    .find((i) => i.type === "email")
+    ?.value?.trim()
+    .toLowerCase();
+  for (const d of destinations) {
+    const audiences = JSON.parse(d.audiences) as string[];
+    if (!audiences.includes(message.audience)) continue;
+    const wanted = JSON.parse(d.traits) as string[];
+    const traits: Record<string, unknown> = {};
+    for (const key of wanted) {
+      if (Object.hasOwn(message.computed, key)) traits[key] = message.computed[key];
+      else if (Object.hasOwn(message.traits, key)) traits[key] = message.traits[key];
+    }
+    const op: SyncOp = {
+      kind: "membership",
+      profileId: message.profileId,
+      audience: message.audience,
+      member: message.member,
+      seq: message.seq,
+      at: message.at,
+      traits,
+      profile: {
+        id: message.profileId,
+        identifiers: message.identifiers,
+        traits: message.traits,
+        computed: message.computed,
+      },
+    };
+    if (email) op.email = email;
+    out.push({ destinationId: d.id, op });
+  }
+  return out;
+}

@@ -1,0 +1,148 @@
+/**
+ * The `webhook` destination (DESIGN §7): every membership change and profile update is POSTed as Tessera's own JSON,
+ * signed with `X-Tessera-Signature` (see `tessera-signature.ts`), to a URL the customer runs. 2xx is delivered;
+ * 408, 429 and 5xx are retried (honouring `Retry-After`); any other 4xx fails for good.
+ */
+import type { ContactIdentity, DestinationPlugin, Outcome, PluginContext, ProfileSnapshot } from "../plugin";
+import { signTessera, TESSERA_SIGNATURE_HEADER } from "../tessera-signature";
+
+export interface WebhookConfig {
+  url: string;
+  secret: string;
+}
+
+type WebhookEventType = "audience.entered" | "audience.exited" | "profile.updated" | "profile.deleted";
+
+/** What the receiver gets. `id` is stable for one change, so a receiver can dedupe retries. */
+export interface WebhookEvent {
+  type: WebhookEventType;
+  id: string;
+  at: string;
+  workspace: string;
+  destination: string;
+  profile: ProfileSnapshot;
+  audience?: string;
+}
+
+/** Calls in flight per destination: a customer's endpoint is rarely built for more. */
+const CONCURRENCY = 4;
+
+export const webhook: DestinationPlugin<WebhookConfig> = {
+  type: "webhook",
+  secretFields: ["secret"],
+  limits: { upsertBatch: 20, membershipBatch: 20, concurrency: CONCURRENCY, rate: { limit: 50, perMs: 1000 } },
+
+  validateConfig(config) {
+    const c = (config ?? {}) as Partial<Record<keyof WebhookConfig, unknown>>;
+    if (typeof c.url !== "string" || c.url === "") return "url: is required";
+    let url: URL;
+    try {
+      url = new URL(c.url);
+    } catch {
+      return "url: is not a URL";
+    }
+    if (url.protocol !== "https:" && url.protocol !== "http:") return "url: must be http(s)";
+    if (typeof c.secret !== "string" || c.secret.length < 16)
+      return "secret: must be a string of at least 16 characters";
+    return null;
+  },
+
+  async testConnection(ctx) {
+    const res = await post(ctx, { ...event(ctx, "profile.updated", "test", snapshotOf({ profileId: "test" })) });
+    if (!res.ok) throw new Error(`${ctx.config.url} answered ${res.status}`);
+  },
+
+  upsertContacts(ctx, items) {
+    return sendAll(
+      ctx,
+      items.map((item) => event(ctx, "profile.updated", `${item.identity.profileId}`, snapshotOf(item.identity, item))),
+    );
+  },
+
+  applyMemberships(ctx, list, items) {
+    return sendAll(
+      ctx,
+      items.map((item) => ({
+        ...event(
+          ctx,
+          item.member ? "audience.entered" : "audience.exited",
+          `${item.identity.profileId}:${list.key}:${item.at ?? ""}`,
+          snapshotOf(item.identity, item),
+        ),
+        audience: list.key,
+        at: item.at ?? new Date(ctx.now()).toISOString(),
+      })),
+    );
+  },
+
+  async deleteContact(ctx, identity) {
+    const [outcome] = await sendAll(ctx, [event(ctx, "profile.deleted", identity.profileId, snapshotOf(identity))]);
+    return outcome;
+  },
+};
+
+function snapshotOf(identity: ContactIdentity, item?: { profile?: ProfileSnapshot; traits?: Record<string, unknown> }) {
+  if (item?.profile) return item.profile;
+  const identifiers = identity.email ? [{ type: "email", value: identity.email }] : [];
+  return { id: identity.profileId, identifiers, traits: item?.traits ?? {}, computed: {} };
+}
+
+function event(
+  ctx: PluginContext<WebhookConfig>,
+  type: WebhookEventType,
+  key: string,
+  profile: ProfileSnapshot,
+): WebhookEvent {
+  return {
+    type,
+    // Stable per change: the same change retried carries the same id.
+    id: `${type}:${key}`,
+    at: new Date(ctx.now()).toISOString(),
+    workspace: ctx.destination?.workspaceId ?? "",
+    destination: ctx.destination?.id ?? "",
+    profile,
+  };
+}
+
+async function sendAll(ctx: PluginContext<WebhookConfig>, events: WebhookEvent[]): Promise<Outcome[]> {
+  const outcomes: Outcome[] = new Array(events.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < events.length) {
+      const i = next++;
+      outcomes[i] = await deliver(ctx, events[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, events.length) }, worker));
+  return outcomes;
+}
+
+async function deliver(ctx: PluginContext<WebhookConfig>, body: WebhookEvent): Promise<Outcome> {
+  let res: Response;
+  try {
+    res = await post(ctx, body);
+  } catch (err) {
+    return { status: "retry", reason: `network: ${(err as Error).message}` };
+  }
+  await res.body?.cancel();
+  if (res.ok) return { status: "ok" };
+  if (res.status === 408 || res.status === 429 || res.status >= 500) {
+    const retryAfter = Number(res.headers.get("retry-after"));
+    const outcome: Outcome = { status: "retry", reason: `${ctx.config.url} answered ${res.status}` };
+    if (Number.isFinite(retryAfter) && retryAfter >= 0) outcome.retryAfterMs = retryAfter * 1000;
+    return outcome;
+  }
+  return { status: "fail", code: "invalid_payload", message: `${ctx.config.url} answered ${res.status}` };
+}
+
+async function post(ctx: PluginContext<WebhookConfig>, body: WebhookEvent): Promise<Response> {
+  const text = JSON.stringify(body);
+  return ctx.fetch(ctx.config.url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      [TESSERA_SIGNATURE_HEADER]: await signTessera(ctx.config.secret, text, ctx.now()),
+    },
+    body: text,
+  });
+}

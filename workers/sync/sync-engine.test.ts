@@ -1,0 +1,231 @@
+/**
+ * The sync engine end to end inside workerd: the `tessera-sync` consumer routes membership changes and deletes to
+ * each destination's object, which sends them through the `webhook` plugin. The receiver is a fake `fetch` (the
+ * dependency), so each test decides how the customer's endpoint answers.
+ */
+import {
+  createExecutionContext,
+  createMessageBatch,
+  getQueueResult,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { MembershipChange, SyncDeleteMessage } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import { listDeadLetters, listSyncLog } from "../../d1/queries/sync-records";
+import { QUEUE } from "../shared/queues";
+import { insertDestination } from "../test-support/destinations";
+import { freshId } from "../test-support/messages";
+import { seedWorkspace } from "../test-support/seed";
+import { handleSync } from "./consumer";
+import type { DestinationDO } from "./destination-do";
+import type { WebhookEvent } from "./destinations/webhook";
+import { verifyTessera } from "./tessera-signature";
+
+const SECRET = "whsec_test_0123456789abcdef";
+
+/**
+ * The customer's endpoint: the Node-side receiver of vitest.config.ts (outbound requests to receiver.test go there,
+ * also from a Durable Object's alarm). Each test gets its own path; `answers` say how the calls are answered in turn.
+ */
+async function receiver(...answers: Array<number | { status: number; headers?: Record<string, string> }>) {
+  const path = `/hook-${crypto.randomUUID()}`;
+  const list = answers.map((a) => (typeof a === "number" ? { status: a } : a));
+  await fetch(`http://receiver.test/__mock/answers?path=${path}`, { method: "POST", body: JSON.stringify(list) });
+  return {
+    url: `http://receiver.test${path}`,
+    async received(): Promise<Array<{ event: WebhookEvent; signature: string | null; raw: string }>> {
+      const res = await fetch(`http://receiver.test/__mock/requests?path=${path}`);
+      const rows = (await res.json()) as Array<{ headers: Record<string, string>; body: string }>;
+      return rows.map((r) => ({
+        event: JSON.parse(r.body),
+        signature: r.headers["x-tessera-signature"] ?? null,
+        raw: r.body,
+      }));
+    },
+  };
+}
+
+function change(
+  workspaceId: string,
+  profileId: string,
+  audience: string,
+  member: boolean,
+  seq: number,
+): MembershipChange {
+  return {
+    kind: "membership",
+    workspaceId,
+    profileId,
+    audience,
+    member,
+    seq,
+    at: new Date().toISOString(),
+    identifiers: [{ type: "email", value: "Ann@Example.com" }],
+    traits: { first_name: "Ann", plan: "pro" },
+    computed: { ltv: 120 },
+  };
+}
+
+async function consume(bodies: unknown[]) {
+  const batch = createMessageBatch(
+    QUEUE.sync,
+    bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await handleSync(batch, env);
+  return getQueueResult(batch, ctx);
+}
+
+/** Runs the destination's alarm (its drain) now if one is set; the runtime also runs it by itself when it is due. */
+const drain = (destinationId: string) => runDurableObjectAlarm(env.DESTINATION.getByName(destinationId));
+
+/** Retries `check` until it passes, within 4 s: a drain runs in the object's own alarm, beside the test. */
+async function eventually<T>(check: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 4000;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+async function setup(hook: { url: string }, audiences = ["vip"]) {
+  const { workspaceId } = await seedWorkspace();
+  const destinationId = await insertDestination(workspaceId, {
+    type: "webhook",
+    config: { url: hook.url, secret: SECRET },
+    audiences,
+    traits: ["first_name", "ltv"],
+  });
+  return { workspaceId, destinationId, profileId: freshId("prf") };
+}
+
+describe("sync engine", () => {
+  it("routes a membership change to the destination that wants the audience and sends it signed", async () => {
+    const hook = await receiver(200);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    const other = await insertDestination(workspaceId, {
+      type: "webhook",
+      config: { url: hook.url, secret: SECRET },
+      audiences: ["churned"],
+    });
+    const result = await consume([change(workspaceId, profileId, "vip", true, 1)]);
+    expect(result.explicitAcks).toEqual(["m0"]);
+    await drain(destinationId);
+    const received = await eventually(async () => {
+      const got = await hook.received();
+      expect(got.map((r) => [r.event.type, r.event.audience, r.event.profile.id])).toEqual([
+        ["audience.entered", "vip", profileId],
+      ]);
+      return got;
+    });
+    expect(received[0].event).toMatchObject({ workspace: workspaceId, destination: destinationId });
+    const check = await verifyTessera(
+      SECRET,
+      received[0].signature,
+      new TextEncoder().encode(received[0].raw),
+      Date.now(),
+    );
+    expect(check).toEqual({ ok: true });
+    await eventually(async () => {
+      const log = await listSyncLog(env.DB, destinationId, { limit: 10 });
+      expect(log.map((l) => [l.profileId, l.audience, l.action, l.outcome])).toEqual([[profileId, "vip", "add", "ok"]]);
+    });
+    expect(
+      await runInDurableObject<DestinationDO, number>(env.DESTINATION.getByName(other), (o) => o.pendingCount()),
+    ).toBe(0);
+  });
+
+  it("coalesces: an enter and an exit waiting together send only the exit; a stale change is dropped", async () => {
+    const hook = await receiver(200);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    await consume([change(workspaceId, profileId, "vip", true, 1), change(workspaceId, profileId, "vip", false, 2)]);
+    await drain(destinationId);
+    await eventually(async () => expect((await hook.received()).map((r) => r.event.type)).toEqual(["audience.exited"]));
+    await eventually(async () => expect(await listSyncLog(env.DB, destinationId, { limit: 10 })).toHaveLength(1));
+    // Delivered late: seq 1 is older than what the vendor has.
+    await consume([change(workspaceId, profileId, "vip", true, 1)]);
+    expect(
+      await runInDurableObject<DestinationDO, number>(env.DESTINATION.getByName(destinationId), (o) =>
+        o.pendingCount(),
+      ),
+    ).toBe(0);
+  });
+
+  it("retries a 5xx after a backoff, by its own alarm, and delivers", async () => {
+    const hook = await receiver(503, 200);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    await consume([change(workspaceId, profileId, "vip", true, 1)]);
+    // The first attempt fails; the object's alarm comes back after the backoff (2 s) with no one calling.
+    await eventually(async () => {
+      const log = await listSyncLog(env.DB, destinationId, { limit: 10 });
+      expect(log.map((l) => [l.outcome, l.attempts, l.error])).toEqual([
+        ["ok", 2, null],
+        ["retry", 1, `${hook.url} answered 503`],
+      ]);
+    });
+    expect(await hook.received()).toHaveLength(2);
+  });
+
+  it("dead-letters what the receiver refuses for good, and counts it", async () => {
+    const hook = await receiver(400);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    await consume([change(workspaceId, profileId, "vip", true, 1)]);
+    await drain(destinationId);
+    await eventually(async () => {
+      const dead = await listDeadLetters(env.DB, destinationId);
+      expect(dead.map((d) => [d.profileId, d.error])).toEqual([
+        [profileId, `invalid_payload: ${hook.url} answered 400`],
+      ]);
+    });
+    const row = await env.DB.prepare("SELECT delivered, failed, last_error FROM destinations WHERE id = ?")
+      .bind(destinationId)
+      .first();
+    expect(row).toEqual({ delivered: 0, failed: 1, last_error: `invalid_payload: ${hook.url} answered 400` });
+  });
+
+  it("honours Retry-After on a 429 without counting it as lost", async () => {
+    const hook = await receiver({ status: 429, headers: { "retry-after": "120" } });
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    await consume([change(workspaceId, profileId, "vip", true, 1)]);
+    await drain(destinationId);
+    await eventually(async () => {
+      const notBefore = await runInDurableObject<DestinationDO, number>(
+        env.DESTINATION.getByName(destinationId),
+        (_o, state) => state.storage.sql.exec<{ t: number }>("SELECT not_before AS t FROM pending").one().t,
+      );
+      expect(notBefore - Date.now()).toBeGreaterThan(100_000);
+    });
+    expect(await listDeadLetters(env.DB, destinationId)).toEqual([]);
+  });
+
+  it("tells every destination of the workspace about a GDPR delete", async () => {
+    const hook = await receiver(200);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    const erase: SyncDeleteMessage = {
+      kind: "delete",
+      workspaceId,
+      profileIds: [profileId],
+      identifiers: [{ type: "email", value: "ann@example.com" }],
+    };
+    expect((await consume([erase])).explicitAcks).toEqual(["m0"]);
+    await drain(destinationId);
+    await eventually(async () =>
+      expect((await hook.received()).map((r) => [r.event.type, r.event.profile.id])).toEqual([
+        ["profile.deleted", profileId],
+      ]),
+    );
+  });
+
+  it("acknowledges a change no destination wants, and retries an unreadable message", async () => {
+    const { workspaceId, profileId } = await setup(await receiver(200));
+    const result = await consume([change(workspaceId, profileId, "nobody_wants_this", true, 1), { kind: "mystery" }]);
+    expect(result.explicitAcks).toEqual(["m0"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["m1"]);
+  });
+});
