@@ -12,6 +12,7 @@ import { jsonResponse } from "./shared/route-docs";
 import { demoPageRoutes } from "./site/demo-page";
 import { idCookieRoutes } from "./site/id-cookie";
 import { sdkAssetRoutes } from "./site/sdk-assets";
+import { inboundRoutes } from "./sync/inbound-routes";
 
 /** The HTTP surface: each part owns a sub-app, mounted here and nowhere else; `/openapi.json` describes them all. */
 export const app = openApiRoutes();
@@ -32,6 +33,7 @@ app.route("/", identityRulesRoutes);
 app.route("/", adminRoutes);
 app.route("/", audienceRoutes);
 app.route("/", computedTraitRoutes);
+app.route("/", inboundRoutes);
 app.route("/", demoPageRoutes);
 app.route("/", apiDocsRoutes(app));
 

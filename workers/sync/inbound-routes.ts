@@ -1,0 +1,95 @@
+/**
+ * `POST /v1/webhooks/{destinationId}` (DESIGN §7): engagement pushed by a vendor. The raw bytes are verified with the
+ * vendor's own signature scheme (and its 5-minute replay window) before anything is parsed; a bad or missing
+ * signature is `401` and nothing is stored. `GET` answers vendors that check the URL first (Mailchimp).
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { findDestinationById } from "../../d1/queries/destinations";
+import { HttpError, notFound } from "../shared/errors";
+import { openApiRoutes } from "../shared/openapi-routes";
+import { errorResponses, jsonResponse } from "../shared/route-docs";
+import { storeEngagements } from "./engagement";
+import type { RawInbound } from "./plugin";
+import { inboundFor } from "./registry";
+
+/** A webhook body larger than this is not an engagement notification. */
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+const Params = z.object({
+  destinationId: z.string().meta({ param: { name: "destinationId", in: "path" }, example: "dst_01jq8m4v0c5z2e7k" }),
+});
+
+const Received = z
+  .object({ stored: z.int().nonnegative(), unmatched: z.int().nonnegative() })
+  .meta({ id: "WebhookReceived", description: "Engagements stored as events, and those naming no known contact." });
+
+/** The destination and how its type's webhooks are read; 404 when either is unknown. */
+async function inboundOf(env: Env, destinationId: string) {
+  const destination = await findDestinationById(env.DB, destinationId);
+  const source = destination ? inboundFor(destination.type) : undefined;
+  if (!destination || !source) throw notFound(`No destination ${destinationId} that receives webhooks`);
+  // Each vendor reads its secret under its own name; Tessera's inbound secret (in webhook_url) is the fallback.
+  const config = JSON.parse(destination.config) as Record<string, unknown>;
+  const secrets = {
+    ...config,
+    secret: config.secret ?? destination.inboundSecret,
+    webhook_secret: config.webhook_secret ?? destination.inboundSecret,
+  };
+  return { destination, source, config: secrets };
+}
+
+async function rawInbound(request: Request): Promise<RawInbound> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_WEBHOOK_BYTES) throw new HttpError(413, "payload_too_large", "The webhook body is too large");
+  const body = new Uint8Array(await request.arrayBuffer());
+  if (body.byteLength > MAX_WEBHOOK_BYTES)
+    throw new HttpError(413, "payload_too_large", "The webhook body is too large");
+  return { method: request.method, url: request.url, headers: request.headers, body };
+}
+
+export const inboundRoutes = openApiRoutes()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/webhooks/{destinationId}",
+      tags: ["Destinations"],
+      summary: "Receive engagement from a destination",
+      description:
+        "Where a MAP (or any sender signing with `X-Tessera-Signature`) reports opens, clicks, bounces and " +
+        "unsubscribes. Verified on the raw body with the vendor's signature; each engagement becomes an event on " +
+        "the profile found by email or vendor id, stored once per vendor event id.",
+      request: { params: Params },
+      responses: {
+        200: jsonResponse(Received, "Verified and stored."),
+        ...errorResponses({ 401: "Bad, missing or stale signature.", 404: "Unknown destination." }),
+      },
+    }),
+    async (c) => {
+      const { destination, source, config } = await inboundOf(c.env, c.req.valid("param").destinationId);
+      const req = await rawInbound(c.req.raw);
+      const verdict = await source.verify(req, config, Date.now());
+      if (!verdict.ok) throw new HttpError(401, "authentication_error", `Webhook not verified: ${verdict.reason}`);
+      const report = await storeEngagements(c.env, destination, source.parse(req));
+      return c.json(report, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/webhooks/{destinationId}",
+      tags: ["Destinations"],
+      summary: "Answer a destination's URL check",
+      description: "Mailchimp checks a webhook URL with a GET before using it; for other destinations there is no such URL.",
+      request: { params: Params },
+      responses: {
+        200: { description: "The URL is ready." },
+        ...errorResponses({ 404: "Unknown destination, or its type sends no URL check." }),
+      },
+    }),
+    async (c) => {
+      const { source } = await inboundOf(c.env, c.req.valid("param").destinationId);
+      const answer = source.handshake?.(await rawInbound(c.req.raw));
+      if (!answer) throw notFound("This destination's type sends no URL check");
+      return answer;
+    },
+  );
