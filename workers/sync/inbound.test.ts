@@ -87,8 +87,6 @@ describe("POST /v1/webhooks/:destinationId", () => {
   it("closes the loop: an open makes the profile leave a 'not opened in 60 days' audience at once", async () => {
     const { workspaceId, destinationId, profileId } = await setup();
     await defineAll(workspaceId, { audiences: { unengaged: { not: { event: "Email Opened", within: "60d" } } } });
-    await profileStub(env.PROFILE, profileId)
-      .catch(() => {});
     await store(workspaceId, [identify({ plan: "pro" }, new Date().toISOString(), { userId: "ada" })]);
     const before = await profileStub(env.PROFILE, profileId).getProfile();
     expect(before.status === "ok" && before.profile.audiences.map((a) => a.key)).toEqual(["unengaged"]);
