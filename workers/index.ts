@@ -4,6 +4,7 @@ import { handleIngestDeadLetter, handleIngestRetry } from "./ingest/retry-consum
 import { ProfileDO } from "./profile/profile-do";
 import { QUEUE } from "./shared/queues";
 import { handleSync } from "./sync/consumer";
+import { pollEngagement } from "./sync/cron";
 import { DestinationDO } from "./sync/destination-do";
 
 export default {
@@ -23,6 +24,9 @@ export default {
         console.error(`no consumer for queue ${batch.queue}; retrying`);
         batch.retryAll();
     }
+  },
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(pollEngagement(env));
   },
 } satisfies ExportedHandler<Env>;
 

@@ -128,3 +128,17 @@ export async function markReplayed(db: D1Database, ids: number[], at: number): P
     await orm(db).update(syncDeadLetters).set({ replayedAt: at }).where(inArray(syncDeadLetters.id, part)).run();
   }
 }
+
+/** Saves where a destination's engagement poller got to. */
+export async function savePollCursor(db: D1Database, destinationId: string, cursor: string): Promise<void> {
+  await orm(db).update(destinations).set({ pollCursor: cursor }).where(eq(destinations.id, destinationId)).run();
+}
+
+/** Enabled destinations of the given types, across workspaces: what the poller cron visits. */
+export function polledDestinations(db: D1Database, types: readonly string[]): Promise<Array<{ id: string }>> {
+  if (types.length === 0) return Promise.resolve([]);
+  return orm(db)
+    .select({ id: destinations.id })
+    .from(destinations)
+    .where(and(inArray(destinations.type, [...types]), eq(destinations.enabled, true)));
+}

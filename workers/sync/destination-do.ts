@@ -8,7 +8,8 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type DestinationRow, findDestinationById } from "../../d1/queries/destinations";
-import { type DrainRecord, findVendorIds, recordDrain } from "../../d1/queries/sync-records";
+import { type DrainRecord, findVendorIds, recordDrain, savePollCursor } from "../../d1/queries/sync-records";
+import { storeEngagements } from "./engagement";
 import {
   AuthRefused,
   type ContactIdentity,
@@ -18,11 +19,13 @@ import {
   type PluginContext,
   Throttled,
 } from "./plugin";
-import { pluginFor } from "./registry";
+import { pluginFor, pollerFor } from "./registry";
 import { opAudience, type SyncOp } from "./sync-op";
 
 /** Attempts before an operation that keeps being retried becomes a dead letter. */
 export const MAX_ATTEMPTS = 8;
+/** Pages an engagement poll reads per call. */
+const MAX_POLL_PAGES = 10;
 /** Operations taken per drain; the alarm comes back for the rest. */
 const DRAIN_ROWS = 1000;
 /** After the vendor refused the credentials, wait this long before trying again (someone must fix the config). */
@@ -64,6 +67,8 @@ export interface DestinationRpc {
   enqueue(destinationId: string, ops: SyncOp[], options?: { force?: boolean }): Promise<{ queued: number }>;
   /** Operations waiting to be sent. */
   pendingCount(): Promise<number>;
+  /** Reads the vendor's engagement since the saved cursor and stores it as events (the cron calls it). */
+  poll(destinationId: string): Promise<{ stored: number; unmatched: number }>;
 }
 
 export class DestinationDO extends DurableObject<Env> implements DestinationRpc {
@@ -122,6 +127,29 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pending").one().n;
   }
 
+  /**
+   * Reads the vendor's engagement since the saved cursor (a few pages per call, the cron comes back every minute),
+   * stores it as events, and saves the cursor once they are stored: a failure re-reads, and the message ids dedupe.
+   */
+  async poll(destinationId: string): Promise<{ stored: number; unmatched: number }> {
+    const destination = await findDestinationById(this.env.DB, destinationId);
+    const poller = destination?.enabled ? pollerFor(destination.type) : undefined;
+    if (!destination || !poller) return { stored: 0, unmatched: 0 };
+    const ctx = pluginContext(this.sql, destination);
+    let cursor = destination.pollCursor ?? undefined;
+    const total = { stored: 0, unmatched: 0 };
+    for (let page = 0; page < MAX_POLL_PAGES; page++) {
+      const result = await poller.poll(ctx, cursor);
+      const report = await storeEngagements(this.env, destination, result.engagements);
+      total.stored += report.stored;
+      total.unmatched += report.unmatched;
+      cursor = result.cursor;
+      await savePollCursor(this.env.DB, destination.id, cursor);
+      if (!result.more) break;
+    }
+    return total;
+  }
+
   /** Drains what is due, then sets the alarm for what is left. */
   async alarm(): Promise<void> {
     const destinationId = this.sql
@@ -165,30 +193,8 @@ class Drain {
     private readonly plugin: DestinationPlugin<Record<string, unknown>>,
     private readonly calls: number[],
   ) {
-    const now = Date.now();
-    this.record = { log: [], deadLetters: [], vendorIds: [], delivered: 0, failed: 0, lastError: null, at: now };
-    this.ctx = {
-      config: JSON.parse(destination.config) as Record<string, unknown>,
-      destination: { id: destination.id, workspaceId: destination.workspaceId },
-      fetch: (input, init) => fetch(input, init),
-      now: () => Date.now(),
-      store: {
-        get: async (key) => {
-          const row = sql
-            .exec<{ value: string; expires_at: number | null }>("SELECT value, expires_at FROM kv WHERE key = ?", key)
-            .toArray()[0];
-          return row && (row.expires_at === null || row.expires_at > Date.now()) ? row.value : undefined;
-        },
-        put: async (key, value, ttlMs) => {
-          sql.exec(
-            "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET value = ?2, expires_at = ?3",
-            key,
-            value,
-            ttlMs === undefined ? null : Date.now() + ttlMs,
-          );
-        },
-      },
-    };
+    this.record = { log: [], deadLetters: [], vendorIds: [], delivered: 0, failed: 0, lastError: null, at: Date.now() };
+    this.ctx = pluginContext(sql, destination, calls);
   }
 
   async run(): Promise<void> {
@@ -233,27 +239,69 @@ class Drain {
     return this.pausedUntil > Date.now();
   }
 
+  /**
+   * One chunk of an audience's membership changes. For a MAP, contacts entering a list are upserted first (with the
+   * destination's traits, maps.md §4.1): the vendor may only list contacts it has, and the upsert returns the vendor
+   * id that list calls need. An item whose upsert did not succeed settles with that outcome.
+   */
   private async memberships(audience: string, rows: PendingRow[]): Promise<void> {
     const ops = rows.map((r) => JSON.parse(r.op) as Extract<SyncOp, { kind: "membership" }>);
-    const needsEmail = this.plugin.type !== "webhook";
-    const sendable: number[] = [];
-    ops.forEach((op, i) => {
-      if (needsEmail && !op.email) this.settle(rows[i], op, { status: "skip", reason: "the profile has no email" });
+    const isMap = this.plugin.type !== "webhook";
+    let sendable: number[] = [];
+    for (const [i, op] of ops.entries()) {
+      if (isMap && !op.email) this.settle(rows[i], op, { status: "skip", reason: "the profile has no email" });
       else sendable.push(i);
-    });
+    }
     if (sendable.length === 0) return;
     const known = await findVendorIds(
       this.env.DB,
       this.destination.id,
       sendable.flatMap((i) => (ops[i].email ? [ops[i].email as string] : [])),
     );
-    const items: MembershipOp[] = sendable.map((i) => {
+    const identities = new Map<number, ContactIdentity>();
+    for (const i of sendable) {
       const op = ops[i];
       const identity: ContactIdentity = { profileId: op.profileId };
       if (op.email) identity.email = op.email;
       const vendorId = op.email ? known.get(op.email) : undefined;
       if (vendorId) identity.vendorId = vendorId;
-      return { identity, member: op.member, traits: op.traits, profile: op.profile, at: op.at };
+      identities.set(i, identity);
+    }
+    if (isMap) {
+      const entering = sendable.filter((i) => ops[i].member);
+      const size = this.plugin.limits.upsertBatch;
+      for (let start = 0; start < entering.length; start += size) {
+        const chunk = entering.slice(start, start + size);
+        const upserted = await this.call(chunk.length, () =>
+          this.plugin.upsertContacts(
+            this.ctx,
+            chunk.map((i) => ({ identity: identities.get(i) as ContactIdentity, traits: ops[i].traits })),
+          ),
+        );
+        // Paced or paused: the whole chunk waits for the next drain, nothing half-done.
+        if (!upserted || this.paused()) return;
+        for (const [k, i] of chunk.entries()) {
+          const outcome = upserted[k];
+          if (outcome.status !== "ok") {
+            this.settle(rows[i], ops[i], outcome);
+            sendable = sendable.filter((j) => j !== i);
+          } else if (outcome.vendorId) {
+            (identities.get(i) as ContactIdentity).vendorId = outcome.vendorId;
+            this.record.vendorIds.push({ email: ops[i].email as string, vendorId: outcome.vendorId });
+          }
+        }
+      }
+      if (sendable.length === 0) return;
+    }
+    const items: MembershipOp[] = sendable.map((i) => {
+      const op = ops[i];
+      return {
+        identity: identities.get(i) as ContactIdentity,
+        member: op.member,
+        traits: op.traits,
+        profile: op.profile,
+        at: op.at,
+      };
     });
     const outcomes = await this.call(items.length, () =>
       this.plugin.applyMemberships(this.ctx, { key: audience, name: `tessera_${audience}` }, items),
@@ -305,14 +353,16 @@ class Drain {
     }
   }
 
-  /** Milliseconds until the vendor's window has room for another call (0: now). */
+  /**
+   * Milliseconds until the vendor's window has room for another call (0: now). The plugin's HTTP calls are counted
+   * as they are made (see `pluginContext`), so a call that makes several can overshoot by a few; the vendor's own
+   * throttling signal is the backstop.
+   */
   private waitForSlot(): number {
     const { limit, perMs } = this.plugin.limits.rate;
     const now = Date.now();
     while (this.calls.length > 0 && this.calls[0] <= now - perMs) this.calls.shift();
-    if (this.calls.length >= limit) return this.calls[0] + perMs - now;
-    this.calls.push(now);
-    return 0;
+    return this.calls.length >= limit ? this.calls[0] + perMs - now : 0;
   }
 
   /** Applies one item's outcome: done (synced or dead-lettered) or back in the queue with a backoff. */
@@ -378,4 +428,42 @@ class Drain {
     this.record.deadLetters.push({ profileId: op.profileId, op: JSON.stringify(op), error });
     this.record.log.push({ ...base, outcome: "fail", error });
   }
+}
+
+/**
+ * What a plugin or poller gets: the destination's config, `fetch`, the clock, and a key-value store in this object's
+ * SQLite (tokens, list ids), so a cached token survives between drains and polls.
+ */
+function pluginContext(
+  sql: SqlStorage,
+  destination: DestinationRow,
+  calls: number[] = [],
+): PluginContext<Record<string, unknown>> {
+  return {
+    config: JSON.parse(destination.config) as Record<string, unknown>,
+    destination: { id: destination.id, workspaceId: destination.workspaceId },
+    // Every HTTP call counts towards the vendor's window, not each plugin call: one membership change may be a list
+    // lookup, an upsert and a list update.
+    fetch: (input, init) => {
+      calls.push(Date.now());
+      return fetch(input, init);
+    },
+    now: () => Date.now(),
+    store: {
+      get: async (key) => {
+        const row = sql
+          .exec<{ value: string; expires_at: number | null }>("SELECT value, expires_at FROM kv WHERE key = ?", key)
+          .toArray()[0];
+        return row && (row.expires_at === null || row.expires_at > Date.now()) ? row.value : undefined;
+      },
+      put: async (key, value, ttlMs) => {
+        sql.exec(
+          "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET value = ?2, expires_at = ?3",
+          key,
+          value,
+          ttlMs === undefined ? null : Date.now() + ttlMs,
+        );
+      },
+    },
+  };
 }

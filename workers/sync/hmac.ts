@@ -7,10 +7,18 @@ const encoder = new TextEncoder();
 
 /** HMAC-SHA256 of `data` under `key` (both UTF-8 text or bytes). */
 export async function hmacSha256(key: string | Uint8Array, data: string | Uint8Array): Promise<Uint8Array> {
-  const raw = typeof key === "string" ? encoder.encode(key) : key;
+  const raw = bufferOf(key);
   const cryptoKey = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  const bytes = bufferOf(data);
   return new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, bytes));
+}
+
+/** Bytes WebCrypto accepts: DOM typings refuse a view that might sit on a SharedArrayBuffer, so views are copied. */
+function bufferOf(value: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  const bytes = typeof value === "string" ? encoder.encode(value) : value;
+  const copy = new Uint8Array(new ArrayBuffer(bytes.byteLength));
+  copy.set(bytes);
+  return copy;
 }
 
 /** Lowercase hex of `bytes`. */

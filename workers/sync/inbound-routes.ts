@@ -79,7 +79,8 @@ export const inboundRoutes = openApiRoutes()
       path: "/v1/webhooks/{destinationId}",
       tags: ["Destinations"],
       summary: "Answer a destination's URL check",
-      description: "Mailchimp checks a webhook URL with a GET before using it; for other destinations there is no such URL.",
+      description:
+        "Mailchimp checks a webhook URL with a GET before using it; for other destinations there is no such URL.",
       request: { params: Params },
       responses: {
         200: { description: "The URL is ready." },

@@ -2,7 +2,17 @@
  * Every destination type Tessera can sync to, by the `type` a destination is created with: its plugin (what is
  * sent), its inbound source (webhooks it receives) and its poller (engagement read on cron), where it has them.
  */
+import { hubspot } from "./destinations/hubspot";
+import { klaviyo } from "./destinations/klaviyo";
+import { mailchimp } from "./destinations/mailchimp";
+import { marketo } from "./destinations/marketo";
 import { webhook } from "./destinations/webhook";
+import { hubspotInbound } from "./inbound/hubspot";
+import { hubspotPoller } from "./inbound/hubspot-poller";
+import { klaviyoInbound } from "./inbound/klaviyo";
+import { mailchimpInbound } from "./inbound/mailchimp";
+import { mailchimpPoller } from "./inbound/mailchimp-poller";
+import { marketoPoller } from "./inbound/marketo-poller";
 import { tesseraInbound } from "./inbound/tessera";
 import type { DestinationPlugin, EngagementPoller, InboundSource } from "./plugin";
 
@@ -11,15 +21,27 @@ type AnyInbound = InboundSource<Record<string, unknown>>;
 type AnyPoller = EngagementPoller<Record<string, unknown>>;
 
 const PLUGINS: Record<string, AnyPlugin> = {
+  hubspot: hubspot as unknown as AnyPlugin,
+  klaviyo: klaviyo as unknown as AnyPlugin,
+  mailchimp: mailchimp as unknown as AnyPlugin,
+  marketo: marketo as unknown as AnyPlugin,
   webhook: webhook as unknown as AnyPlugin,
 };
 
 const INBOUND: Record<string, AnyInbound> = {
-  // Generic senders sign with Tessera's own signature.
+  hubspot: hubspotInbound as unknown as AnyInbound,
+  klaviyo: klaviyoInbound as unknown as AnyInbound,
+  mailchimp: mailchimpInbound as unknown as AnyInbound,
+  // Generic senders sign with Tessera's own signature. Marketo's "Call Webhook" cannot compute an HMAC (it sends
+  // static headers only), so Marketo engagement arrives through its poller.
   webhook: tesseraInbound as unknown as AnyInbound,
 };
 
-const POLLERS: Record<string, AnyPoller> = {};
+const POLLERS: Record<string, AnyPoller> = {
+  hubspot: hubspotPoller as unknown as AnyPoller,
+  mailchimp: mailchimpPoller as unknown as AnyPoller,
+  marketo: marketoPoller as unknown as AnyPoller,
+};
 
 const lookup = <T>(table: Record<string, T>, type: string): T | undefined =>
   Object.hasOwn(table, type) ? table[type] : undefined;

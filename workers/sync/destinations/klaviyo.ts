@@ -1,0 +1,445 @@
+/**
+ * The `klaviyo` destination (DESIGN §7, reference/maps.md §1 and §2.3): JSON:API at revision 2026-07-15.
+ *
+ * Contacts are upserted one by one through `POST /api/profile-import` rather than through bulk import jobs: the
+ * answer is synchronous, so each contact gets its own outcome and its Klaviyo profile id at once, and list membership
+ * needs that id (`/api/lists/{id}/relationships/profiles` takes profile ids only). Bulk jobs are asynchronous: no ids,
+ * errors only after polling, minutes of delay against the 2 s goal. Each audience is a Klaviyo list (`list.name`),
+ * found by name or created, its id kept in `ctx.store`. Adding to a list does not change consent (maps.md §1e).
+ *
+ * @example
+ * const outcomes = await klaviyo.upsertContacts(
+ *   { config: { api_key: "pk_…" }, fetch, now: Date.now, store },
+ *   [{ identity: { profileId: "p1", email: "ada@example.com" }, traits: { first_name: "Ada", plan: "pro" } }],
+ * ); // [{ status: "ok", vendorId: "01J…" }]
+ */
+import pLimit from "p-limit";
+import {
+  type AudienceList,
+  AuthRefused,
+  type ContactUpsert,
+  type DestinationPlugin,
+  type MembershipOp,
+  type Outcome,
+  type PluginContext,
+  Throttled,
+} from "../plugin";
+
+export interface KlaviyoConfig {
+  /** A private API key (`pk_…`) with the profiles, lists and data-privacy write scopes. */
+  api_key: string;
+  base_url?: string;
+  /** The API revision sent on every call; the plugin is built and tested against the default. */
+  revision?: string;
+  /** Signs the system webhooks Klaviyo sends back (see `inbound/klaviyo.ts`). */
+  webhook_secret?: string;
+}
+
+export const KLAVIYO_REVISION = "2026-07-15";
+const DEFAULT_BASE_URL = "https://a.klaviyo.com";
+const JSON_API = "application/vnd.api+json";
+/** Contacts per upsert call: one `profile-import` request each (see `limits`). */
+const UPSERT_BATCH = 60;
+/** `profile-import` requests in flight within one call: about 25–50 a second, under the 75/s burst limit. */
+const UPSERT_PARALLELISM = 5;
+/** Profile ids per list relationship call (maps.md §1b). */
+const MEMBERSHIP_BATCH = 1000;
+/** Emails per `any(email,[…])` lookup: a page holds at most 100 profiles. */
+const LOOKUP_BATCH = 100;
+const CONFIG_FIELDS = new Set(["api_key", "base_url", "revision", "webhook_secret"]);
+
+type Failure = Extract<Outcome, { status: "retry" | "fail" }>;
+type Ctx = PluginContext<KlaviyoConfig>;
+
+/** One entry of a JSON:API error envelope (maps.md §2.3). */
+interface KlaviyoError {
+  code?: string;
+  detail?: string;
+  source?: { pointer?: string; parameter?: string };
+  meta?: { duplicate_profile_id?: string };
+}
+
+interface Resource {
+  id: string;
+  attributes?: Record<string, unknown>;
+}
+
+/** A Klaviyo answer: the document on 2xx, else the item outcome it means and the errors it listed. */
+type Answer =
+  | { ok: true; status: number; data?: Resource | Resource[] }
+  | { ok: false; status: number; failure: Failure; errors: KlaviyoError[] };
+
+export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
+  type: "klaviyo",
+  secretFields: ["api_key", "webhook_secret"],
+  // `rate` counts plugin calls. An upsert call makes up to 60 profile-import requests, so 10 calls a minute keep
+  // profile-import (75/s, 750/m) under its steady limit with room for the profiles membership adds create; list
+  // relationship calls (10/s, 150/m) stay far below theirs. One call at a time keeps list creation race-free.
+  limits: {
+    upsertBatch: UPSERT_BATCH,
+    membershipBatch: MEMBERSHIP_BATCH,
+    concurrency: 1,
+    rate: { limit: 10, perMs: 60_000 },
+  },
+
+  validateConfig(config) {
+    if (typeof config !== "object" || config === null || Array.isArray(config)) return "config: must be an object";
+    const c = config as Record<string, unknown>;
+    const unknown = Object.keys(c).find((key) => !CONFIG_FIELDS.has(key));
+    if (unknown) return `${unknown}: is not a Klaviyo setting`;
+    if (typeof c.api_key !== "string" || c.api_key.trim() === "") return "api_key: is required";
+    if (c.base_url !== undefined && !isHttpUrl(c.base_url)) return "base_url: must be an http(s) URL";
+    if (c.revision !== undefined && (typeof c.revision !== "string" || !/^\d{4}-\d{2}-\d{2}(\.\w+)?$/.test(c.revision)))
+      return "revision: must be a date like 2026-07-15";
+    if (c.webhook_secret !== undefined && (typeof c.webhook_secret !== "string" || c.webhook_secret === ""))
+      return "webhook_secret: must be a non-empty string";
+    return null;
+  },
+
+  async testConnection(ctx) {
+    // Reading lists needs a scope the plugin needs anyway, and costs one request.
+    const res = await request(ctx, "GET", "/api/lists", { query: { "page[size]": "1" } });
+    if (!res.ok) throw new Error(res.failure.status === "retry" ? res.failure.reason : res.failure.message);
+  },
+
+  upsertContacts(ctx, items) {
+    return eachInParallel(items, (item) => upsertOne(ctx, item));
+  },
+
+  async applyMemberships(ctx, list, items) {
+    const listId = await listIdFor(ctx, list);
+    if (typeof listId !== "string") return items.map(() => listId);
+    const ids = await profileIds(ctx, items);
+    const outcomes: Outcome[] = ids.map((id) => (typeof id === "string" ? { status: "ok" } : id));
+    for (const member of [true, false]) {
+      const indexes = items.flatMap((item, i) => (item.member === member && typeof ids[i] === "string" ? [i] : []));
+      for (let start = 0; start < indexes.length; start += MEMBERSHIP_BATCH) {
+        const chunk = indexes.slice(start, start + MEMBERSHIP_BATCH);
+        const results = await relate(
+          ctx,
+          list,
+          listId,
+          member,
+          chunk.map((i) => ids[i] as string),
+        );
+        chunk.forEach((i, k) => {
+          outcomes[i] = results[k];
+        });
+      }
+    }
+    return outcomes;
+  },
+
+  async deleteContact(ctx, identity) {
+    // Klaviyo takes exactly one identifier; the email deletes every profile holding it.
+    const profile = identity.email
+      ? { type: "profile", attributes: { email: identity.email } }
+      : identity.vendorId
+        ? { type: "profile", id: identity.vendorId, attributes: {} }
+        : undefined;
+    if (!profile) return { status: "skip", reason: "no email or Klaviyo profile id" };
+    const res = await request(ctx, "POST", "/api/data-privacy-deletion-jobs", {
+      body: { data: { type: "data-privacy-deletion-job", attributes: { profile: { data: profile } } } },
+    });
+    return res.ok ? { status: "ok" } : res.failure;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Contacts
+
+async function upsertOne(ctx: Ctx, item: ContactUpsert): Promise<Outcome> {
+  if (!item.identity.email) return { status: "skip", reason: "no email" };
+  const attributes = { ...profileAttributes(item.traits), email: item.identity.email };
+  const res = await request(ctx, "POST", "/api/profile-import", { body: { data: { type: "profile", attributes } } });
+  if (res.ok) return { status: "ok", vendorId: (res.data as Resource).id };
+  const conflict = res.status === 409 ? res.errors.find((e) => e.meta?.duplicate_profile_id) : undefined;
+  return conflict ? updateDuplicate(ctx, conflict, attributes) : res.failure;
+}
+
+/**
+ * A 409 `duplicate_profile` names the profile that already holds one of the identifiers, and points at the
+ * identifier another profile owns. Tessera keys contacts by email, so that profile is updated without the colliding
+ * identifier (typically a phone number): the contact and its traits still sync.
+ */
+async function updateDuplicate(
+  ctx: Ctx,
+  conflict: KlaviyoError,
+  attributes: Record<string, unknown>,
+): Promise<Outcome> {
+  const id = conflict.meta?.duplicate_profile_id as string;
+  const colliding = conflict.source?.pointer?.match(/^\/data\/attributes\/(\w+)$/)?.[1];
+  const kept = Object.fromEntries(
+    Object.entries(attributes).filter(([name]) => name === "email" || name !== colliding),
+  );
+  const res = await request(ctx, "PATCH", `/api/profiles/${encodeURIComponent(id)}`, {
+    body: { data: { type: "profile", id, attributes: kept } },
+  });
+  return res.ok ? { status: "ok", vendorId: id } : res.failure;
+}
+
+/** Segment trait names with a Klaviyo attribute of their own (DESIGN §7). */
+const ATTRIBUTES: Record<string, string> = {
+  first_name: "first_name",
+  last_name: "last_name",
+  company: "organization",
+  title: "title",
+};
+const LOCATION: Record<string, string> = { city: "city", country: "country" };
+
+/** Segment-named traits as profile attributes: the known ones to Klaviyo's fields, the others to `properties`. */
+function profileAttributes(traits: Record<string, unknown>): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  const location: Record<string, unknown> = {};
+  const properties: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(traits)) {
+    if (name === "email") continue; // the identity's email is the key, never a trait's
+    if (name === "phone") {
+      const phone = value === null ? null : e164(value);
+      // Klaviyo rejects the whole profile for a phone that is not E.164: keep the contact, keep the value.
+      if (phone === undefined) properties.phone = value;
+      else attributes.phone_number = phone;
+    } else if (Object.hasOwn(ATTRIBUTES, name)) attributes[ATTRIBUTES[name]] = value;
+    else if (Object.hasOwn(LOCATION, name)) location[LOCATION[name]] = value;
+    else properties[name] = value;
+  }
+  if (Object.keys(location).length) attributes.location = location;
+  if (Object.keys(properties).length) attributes.properties = properties;
+  return attributes;
+}
+
+/** The phone in E.164 once spaces, dots, dashes and parentheses are dropped, or undefined. */
+function e164(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const compact = value.replace(/[\s().-]/g, "");
+  return /^\+[1-9]\d{6,14}$/.test(compact) ? compact : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Lists
+
+/** The list's Klaviyo id: from the store, else found by name, else created; or the failure for every item. */
+async function listIdFor(ctx: Ctx, list: AudienceList): Promise<string | Failure> {
+  const key = `list:${list.name}`;
+  const known = await ctx.store.get(key);
+  if (known) return known;
+  const found = await request(ctx, "GET", "/api/lists", {
+    query: { filter: `equals(name,${JSON.stringify(list.name)})`, "page[size]": "1" },
+  });
+  if (!found.ok) return found.failure;
+  let id = (found.data as Resource[])[0]?.id;
+  if (!id) {
+    // Klaviyo allows two lists of one name: the engine's one call at a time per destination keeps this single.
+    const created = await request(ctx, "POST", "/api/lists", {
+      body: { data: { type: "list", attributes: { name: list.name } } },
+    });
+    if (!created.ok) return created.failure;
+    id = (created.data as Resource).id;
+  }
+  await ctx.store.put(key, id);
+  return id;
+}
+
+/**
+ * Adds or removes profile ids. A list deleted in Klaviyo (404) is forgotten, found or created again, and the call
+ * repeated once. An unknown profile id rejects the whole call with a pointer to it: that item alone fails (or, when
+ * removing, is already out) and the others are sent again.
+ */
+async function relate(
+  ctx: Ctx,
+  list: AudienceList,
+  listId: string,
+  member: boolean,
+  ids: string[],
+): Promise<Outcome[]> {
+  const send = (id: string, some: string[]) =>
+    request(ctx, member ? "POST" : "DELETE", `/api/lists/${encodeURIComponent(id)}/relationships/profiles`, {
+      body: { data: some.map((profileId) => ({ type: "profile", id: profileId })) },
+    });
+  let res = await send(listId, ids);
+  if (!res.ok && res.status === 404) {
+    await ctx.store.put(`list:${list.name}`, "");
+    const again = await listIdFor(ctx, list);
+    if (typeof again !== "string") return ids.map(() => again);
+    listId = again;
+    res = await send(listId, ids);
+  }
+  if (res.ok) return ids.map((vendorId) => ({ status: "ok", vendorId }));
+  const unknown = pointedItems(res.errors);
+  if (res.status !== 400 || unknown.size === 0) return ids.map(() => res.failure);
+  const rest = ids.filter((_, i) => !unknown.has(i));
+  const resent = rest.length ? await send(listId, rest) : undefined;
+  return ids.map((id, i): Outcome => {
+    if (unknown.has(i))
+      return member ? { status: "fail", code: "not_found", message: `Klaviyo has no profile ${id}` } : { status: "ok" };
+    return resent && !resent.ok ? resent.failure : { status: "ok", vendorId: id };
+  });
+}
+
+/** The item indexes a JSON:API error list points at (`/data/3/id`). */
+function pointedItems(errors: KlaviyoError[]): Set<number> {
+  const indexes = new Set<number>();
+  for (const e of errors) {
+    const m = e.source?.pointer?.match(/^\/data\/(\d+)(\/|$)/);
+    if (m) indexes.add(Number(m[1]));
+  }
+  return indexes;
+}
+
+/**
+ * Each item's Klaviyo profile id, or its final outcome. Known ids come with the item; the others are looked up by
+ * email, 100 at a time. A contact Klaviyo does not have is created (with its traits) when it enters a list, and is
+ * already out of it when it leaves.
+ */
+async function profileIds(ctx: Ctx, items: MembershipOp[]): Promise<Array<string | Outcome>> {
+  // undefined: not known yet.
+  const ids: Array<string | Outcome | undefined> = items.map(
+    (item) => item.identity.vendorId ?? (item.identity.email ? undefined : { status: "skip", reason: "no email" }),
+  );
+  const unresolved = items.flatMap((_, i) => (ids[i] === undefined ? [i] : []));
+  for (let start = 0; start < unresolved.length; start += LOOKUP_BATCH) {
+    const chunk = unresolved.slice(start, start + LOOKUP_BATCH);
+    const emails = chunk.map((i) => items[i].identity.email as string);
+    const res = await request(ctx, "GET", "/api/profiles", {
+      query: {
+        filter: `any(email,[${emails.map((e) => JSON.stringify(e)).join(",")}])`,
+        "fields[profile]": "email",
+        "page[size]": String(LOOKUP_BATCH),
+      },
+    });
+    const byEmail = new Map(
+      res.ok ? (res.data as Resource[]).map((p) => [String(p.attributes?.email).toLowerCase(), p.id]) : [],
+    );
+    for (const i of chunk) {
+      const found = res.ok ? byEmail.get((items[i].identity.email as string).toLowerCase()) : undefined;
+      if (!res.ok) ids[i] = res.failure;
+      else if (found) ids[i] = found;
+      else if (!items[i].member) ids[i] = { status: "ok" };
+    }
+  }
+  const missing = items.flatMap((_, i) => (ids[i] === undefined ? [i] : []));
+  const created = await eachInParallel(missing, (i) =>
+    upsertOne(ctx, { identity: items[i].identity, traits: items[i].traits ?? {} }),
+  );
+  missing.forEach((i, k) => {
+    const outcome = created[k];
+    ids[i] = outcome.status === "ok" && outcome.vendorId ? outcome.vendorId : outcome;
+  });
+  return ids as Array<string | Outcome>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP and classification
+
+/**
+ * Runs `fn` over the items with at most `UPSERT_PARALLELISM` in flight, results in order. Once one throws (Klaviyo
+ * said slow down, or refused the key) nothing new is sent; the error is rethrown when the calls in flight settle.
+ */
+async function eachInParallel<T, R>(items: T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const limit = pLimit(UPSERT_PARALLELISM);
+  let stop: { error: unknown } | undefined;
+  const settled = await Promise.allSettled(
+    items.map((item) =>
+      limit(async () => {
+        if (stop) throw stop.error;
+        try {
+          return await fn(item);
+        } catch (error) {
+          stop ??= { error };
+          throw error;
+        }
+      }),
+    ),
+  );
+  if (stop) throw stop.error;
+  return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+}
+
+/**
+ * One Klaviyo call. Every call carries the key, the pinned revision and JSON:API media types. Never throws on a
+ * status except the two that concern the whole destination: 429 (`Throttled`) and 401/403 (`AuthRefused`).
+ */
+async function request(
+  ctx: Ctx,
+  method: string,
+  path: string,
+  options: { query?: Record<string, string>; body?: unknown } = {},
+): Promise<Answer> {
+  const url = new URL(`${(ctx.config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, "")}${path}`);
+  for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
+  const headers: Record<string, string> = {
+    Authorization: `Klaviyo-API-Key ${ctx.config.api_key}`,
+    revision: ctx.config.revision ?? KLAVIYO_REVISION,
+    Accept: JSON_API,
+  };
+  if (options.body !== undefined) headers["Content-Type"] = JSON_API;
+  let res: Response;
+  try {
+    res = await ctx.fetch(url, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+  } catch (error) {
+    // No answer at all (DNS, reset connection): nothing was decided, so it is worth another try.
+    return {
+      ok: false,
+      status: 0,
+      failure: { status: "retry", reason: `network: ${(error as Error).message}` },
+      errors: [],
+    };
+  }
+  const document = parseJson(await res.text()) as { data?: Resource | Resource[]; errors?: KlaviyoError[] } | undefined;
+  if (res.ok) return { ok: true, status: res.status, data: document?.data };
+  const errors = Array.isArray(document?.errors) ? document.errors : [];
+  return { ok: false, status: res.status, failure: classify(res, errors), errors };
+}
+
+/**
+ * The one place a Klaviyo error becomes an outcome (maps.md §1c): 429 throttles the destination, 401/403 stop it;
+ * 408 and 5xx are worth a retry; a 400 pointing at the email or phone is a bad identity; other 4xx fail for good.
+ */
+function classify(res: Response, errors: KlaviyoError[]): Failure {
+  const detail = errors.map((e) => [e.detail, e.source?.pointer].filter(Boolean).join(" at ")).join("; ");
+  const message = `Klaviyo ${res.status}${detail ? `: ${detail}` : ""}`;
+  // Without a hint, wait out Klaviyo's shortest window (1 s burst).
+  if (res.status === 429) throw new Throttled(seconds(res.headers, "retry-after", "ratelimit-reset") ?? 1000, message);
+  if (res.status === 401 || res.status === 403) throw new AuthRefused(message);
+  if (res.status === 408 || res.status >= 500) {
+    const wait = seconds(res.headers, "retry-after");
+    return wait === undefined
+      ? { status: "retry", reason: message }
+      : { status: "retry", reason: message, retryAfterMs: wait };
+  }
+  if (res.status === 404) return { status: "fail", code: "not_found", message };
+  const identity = errors.some((e) => /\/(email|phone_number)$/.test(e.source?.pointer ?? ""));
+  return { status: "fail", code: res.status === 409 || identity ? "invalid_identity" : "invalid_payload", message };
+}
+
+/** The first of these headers that holds a number of seconds (Klaviyo's spelling), in milliseconds. */
+function seconds(headers: Headers, ...names: string[]): number | undefined {
+  for (const name of names) {
+    const value = Number(headers.get(name) ?? Number.NaN);
+    if (Number.isFinite(value) && value >= 0) return value * 1000;
+  }
+  return undefined;
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // a proxy's HTML error page: the status alone decides
+  }
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== "string") return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === "https:" || protocol === "http:";
+  } catch {
+    return false;
+  }
+}

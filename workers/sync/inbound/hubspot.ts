@@ -1,0 +1,103 @@
+/**
+ * HubSpot's app webhooks (DESIGN §7, reference/maps.md §1d and §2.1): a JSON array of CRM events, signed with
+ * `X-HubSpot-Signature-v3` = base64(HMAC-SHA256(client secret, method + URI + raw body + timestamp)) and
+ * `X-HubSpot-Request-Timestamp` in epoch milliseconds. HubSpot pushes no email engagement this way (opens and clicks
+ * come from the poller); what arrives here is a contact's opt-out or hard bounce, as a property change.
+ *
+ * @example
+ * const check = await hubspotInbound.verify(req, config, Date.now());
+ * if (check.ok) hubspotInbound.parse(req); // → [{ event: "Unsubscribed", vendorId: "123", … }]
+ */
+
+import type { HubSpotConfig } from "../destinations/hubspot";
+import { concatBytes, hmacSha256, timingSafeEqualText, toBase64 } from "../hmac";
+import { type Engagement, type EngagementEventName, type InboundSource, WEBHOOK_TOLERANCE_MS } from "../plugin";
+
+const SIGNATURE_HEADER = "X-HubSpot-Signature-v3";
+const TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp";
+/** HubSpot's object type id for contacts, as the generic `object.*` subscriptions name it. */
+const CONTACTS = "0-1";
+
+/**
+ * The contact properties whose change is an engagement. `hs_email_optout` turning "true" is an unsubscribe from all
+ * email; a hard-bounce reason being set is a bounce (HubSpot has the text property and its newer `_enum` twin).
+ */
+const PROPERTY_EVENTS: Record<string, (value: string) => EngagementEventName | undefined> = {
+  hs_email_optout: (value) => (value === "true" ? "Unsubscribed" : undefined),
+  hs_email_hard_bounce_reason: (value) => (value ? "Email Bounced" : undefined),
+  hs_email_hard_bounce_reason_enum: (value) => (value ? "Email Bounced" : undefined),
+};
+
+interface WebhookEvent {
+  eventId?: number | string;
+  portalId?: number;
+  occurredAt?: number;
+  subscriptionType?: string;
+  objectTypeId?: string;
+  objectId?: number | string;
+  propertyName?: string;
+  propertyValue?: string;
+  changeSource?: string;
+}
+
+export const hubspotInbound: InboundSource<HubSpotConfig> = {
+  type: "hubspot",
+
+  async verify(req, config, now) {
+    if (!config.client_secret) return { ok: false, reason: "client_secret is not configured for this destination" };
+    const signature = req.headers.get(SIGNATURE_HEADER);
+    const timestamp = req.headers.get(TIMESTAMP_HEADER);
+    if (!signature || !timestamp) return { ok: false, reason: `missing ${SIGNATURE_HEADER} or ${TIMESTAMP_HEADER}` };
+    if (!/^\d+$/.test(timestamp)) return { ok: false, reason: `malformed ${TIMESTAMP_HEADER}` };
+    if (Math.abs(now - Number(timestamp)) > WEBHOOK_TOLERANCE_MS) {
+      return { ok: false, reason: "timestamp outside the 5-minute window" };
+    }
+    const signed = concatBytes(req.method.toUpperCase(), signedUri(req.url), req.body, timestamp);
+    const expected = toBase64(await hmacSha256(config.client_secret, signed));
+    return (await timingSafeEqualText(signature, expected))
+      ? { ok: true }
+      : { ok: false, reason: "signature does not match" };
+  },
+
+  parse(req) {
+    let events: unknown;
+    try {
+      events = JSON.parse(new TextDecoder().decode(req.body));
+    } catch {
+      return [];
+    }
+    if (!Array.isArray(events)) return [];
+    return (events as WebhookEvent[]).flatMap((event) => {
+      const engagement = toEngagement(event);
+      return engagement ? [engagement] : [];
+    });
+  },
+};
+
+/**
+ * The URI as HubSpot signs it: the full URL with these twelve percent-encodings decoded (HubSpot's request-validation
+ * guide lists exactly them; every other escape, such as `%20` or `%26`, stays as received).
+ */
+export function signedUri(url: string): string {
+  return url.replace(/%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi, (encoded) => decodeURIComponent(encoded));
+}
+
+function toEngagement(event: WebhookEvent): Engagement | undefined {
+  const isContactChange =
+    event.subscriptionType === "contact.propertyChange" ||
+    (event.subscriptionType === "object.propertyChange" && event.objectTypeId === CONTACTS);
+  const occurredAt = Number(event.occurredAt);
+  const wellFormed = event.objectId !== undefined && event.eventId !== undefined && Number.isFinite(occurredAt);
+  if (!isContactChange || !wellFormed) return undefined;
+  const name = PROPERTY_EVENTS[event.propertyName ?? ""]?.(event.propertyValue ?? "");
+  if (!name) return undefined;
+  return {
+    // HubSpot says `eventId` alone "is not guaranteed to be unique"; with the record and the time it names one
+    // change, and a redelivery (only `attemptNumber` differs) keeps the same id.
+    vendorEventId: `${event.eventId}:${event.objectId}:${event.occurredAt}`,
+    event: name,
+    vendorId: String(event.objectId),
+    occurredAt: new Date(occurredAt).toISOString(),
+    properties: { property: event.propertyName, value: event.propertyValue, change_source: event.changeSource },
+  };
+}
