@@ -103,7 +103,11 @@ export interface PluginLimits {
   membershipBatch: number;
   /** Calls in flight per destination. */
   concurrency: number;
-  /** Calls allowed per window per destination (the engine's limiter keeps under it). */
+  /**
+   * HTTP requests allowed per window per destination: the engine counts every request made through `ctx.fetch` and
+   * waits before a plugin call while the window is full (a call that makes several requests may overshoot a little;
+   * the vendor's own throttling signal, thrown as `Throttled`, is the backstop).
+   */
   rate: { limit: number; perMs: number };
 }
 
