@@ -131,15 +131,16 @@ describe("POST /v1/audiences, GET /v1/audiences(/:key)", () => {
     const ws = await seedWorkspace();
     await created(ws, { key: "vip", definition: PRO });
     const ref = { workspaceId: ws.workspaceId, kind: "audience" as const, key: "vip" };
-    const row = await findDefinition(env.DB, ref);
+    // A build of its own (version 10,000): the creation's real backfill, running beside the test, cannot touch it.
+    const buildVersion = 10_000;
     await orm(env.DB)
       .update(definitions)
-      .set({ buildTotal: 3, buildProcessed: 1 })
+      .set({ buildTotal: 3, buildProcessed: 1, buildVersion })
       .where(eq(definitions.workspaceId, ws.workspaceId))
       .run();
     const status = async () => (await (await call(ws, "GET", "/v1/audiences/vip")).json<Audience>()).status;
     expect(await status()).toEqual({ state: "building", processed: 1, total: 3 });
-    await addBuildProgress(env.DB, { ...ref, buildVersion: row?.buildVersion ?? 0 }, 2);
+    await addBuildProgress(env.DB, { ...ref, buildVersion }, 2);
     expect(await status()).toEqual({ state: "ready", processed: 3, total: 3 });
   });
 });

@@ -26,6 +26,10 @@ const DOCUMENT = {
       name: "Audiences",
       description: "Audiences and computed traits, kept current in real time in each profile (DESIGN §6).",
     },
+    {
+      name: "Destinations",
+      description: "Where audiences are synced (MAPs and webhooks): status, sync log, dead letters (DESIGN §7).",
+    },
     { name: "Browser SDK", description: "What the browser SDK loads and calls besides ingestion." },
     { name: "Development", description: "Local development only: 404 on any other deployment." },
     { name: "Meta", description: "Health and this document." },

@@ -6,15 +6,20 @@ import { credentialFrom } from "../shared/basic-auth";
 import { HttpError, unauthenticated } from "../shared/errors";
 
 /**
+ * The one answer to a key that cannot read, whatever the reason (unknown, revoked, or a write key): distinct texts
+ * would let anyone holding a string learn whether it is a live key of some workspace (issue 10, finding 9).
+ */
+export const INVALID_SECRET_KEY = "Invalid secret key: send a live workspace secret key as Authorization: Bearer <key>";
+
+/**
  * Read APIs take a workspace secret key (`Authorization: Bearer sk_…`, or Basic with the key as user).
- * A write key is recognised and refused: it ships in web pages, so it must never read profiles.
+ * A write key is refused like any invalid key: it ships in web pages, so it must never read profiles.
  */
 export const requireSecretKey = createMiddleware<AppEnv>(async (c, next) => {
   const key = credentialFrom(c.req.header("authorization"));
   if (!key) throw unauthenticated("Missing credentials: send Authorization: Bearer <secret key>");
   const owner = await lookupKey(c.env.DB, key);
-  if (!owner) throw unauthenticated("Unknown or revoked secret key");
-  if (owner.kind !== "secret") throw unauthenticated("A write key cannot read: use the workspace's secret key");
+  if (owner?.kind !== "secret") throw unauthenticated(INVALID_SECRET_KEY);
   c.set("workspaceId", owner.workspaceId);
   await next();
 });

@@ -67,6 +67,8 @@ export interface DestinationRpc {
   enqueue(destinationId: string, ops: SyncOp[], options?: { force?: boolean }): Promise<{ queued: number }>;
   /** Operations waiting to be sent. */
   pendingCount(): Promise<number>;
+  /** Looks at the destination again now: resumes sending after it was enabled, or drops everything once deleted. */
+  wake(destinationId: string): Promise<void>;
   /** Reads the vendor's engagement since the saved cursor and stores it as events (the cron calls it). */
   poll(destinationId: string): Promise<{ stored: number; unmatched: number }>;
 }
@@ -123,6 +125,15 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     return { queued };
   }
 
+  async wake(destinationId: string): Promise<void> {
+    this.sql.exec(
+      "INSERT INTO identity (singleton, destination_id) VALUES (1, ?) ON CONFLICT DO NOTHING",
+      destinationId,
+    );
+    const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pending").one().n;
+    if (pending > 0) await this.armAlarm(Date.now());
+  }
+
   async pendingCount(): Promise<number> {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pending").one().n;
   }
@@ -162,7 +173,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
       this.sql.exec("DELETE FROM pending; DELETE FROM synced; DELETE FROM kv;");
       return;
     }
-    // A disabled destination keeps its queue; enabling it again resumes (PUT wakes the object).
+    // A disabled destination keeps its queue; enabling it again resumes (the API's PUT wakes the object).
     if (!destination.enabled) return;
     const plugin = pluginFor(destination.type);
     if (!plugin) {

@@ -13,12 +13,13 @@ import {
 import { env } from "cloudflare:workers";
 import type { MembershipChange, SyncDeleteMessage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
+import { type DestinationRow, findDestinationById } from "../../d1/queries/destinations";
 import { listDeadLetters, listSyncLog } from "../../d1/queries/sync-records";
 import { QUEUE } from "../shared/queues";
 import { insertDestination } from "../test-support/destinations";
 import { freshId } from "../test-support/messages";
 import { seedWorkspace } from "../test-support/seed";
-import { handleSync } from "./consumer";
+import { destinationStub, handleSync, route } from "./consumer";
 import type { DestinationDO } from "./destination-do";
 import type { WebhookEvent } from "./destinations/webhook";
 import { verifyTessera } from "./tessera-signature";
@@ -93,6 +94,9 @@ async function eventually<T>(check: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+/** The destination's row as stored, enabled or not. */
+const destinationRow = (id: string) => findDestinationById(env.DB, id);
 
 async function setup(hook: { url: string }, audiences = ["vip"]) {
   const { workspaceId } = await seedWorkspace();
@@ -220,6 +224,39 @@ describe("sync engine", () => {
         ["profile.deleted", profileId],
       ]),
     );
+  });
+
+  it("holds what waits for a disabled destination, and sends it once the destination is enabled and woken", async () => {
+    const hook = await receiver(200);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    await env.DB.prepare("UPDATE destinations SET enabled = 0 WHERE id = ?").bind(destinationId).run();
+    const [op] = route(change(workspaceId, profileId, "vip", true, 1), [
+      (await destinationRow(destinationId)) as DestinationRow,
+    ]).map((r) => r.op);
+    await destinationStub(env, destinationId).enqueue(destinationId, [op]);
+    await drain(destinationId);
+    expect(await destinationStub(env, destinationId).pendingCount()).toBe(1);
+    expect(await hook.received()).toEqual([]);
+    await env.DB.prepare("UPDATE destinations SET enabled = 1 WHERE id = ?").bind(destinationId).run();
+    await destinationStub(env, destinationId).wake(destinationId);
+    await eventually(async () =>
+      expect((await hook.received()).map((r) => r.event.type)).toEqual(["audience.entered"]),
+    );
+  });
+
+  it("drops what a deleted destination still holds when woken", async () => {
+    const hook = await receiver(200);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    await env.DB.prepare("UPDATE destinations SET enabled = 0 WHERE id = ?").bind(destinationId).run();
+    const [op] = route(change(workspaceId, profileId, "vip", true, 1), [
+      (await destinationRow(destinationId)) as DestinationRow,
+    ]).map((r) => r.op);
+    await destinationStub(env, destinationId).enqueue(destinationId, [op]);
+    await env.DB.prepare("DELETE FROM destinations WHERE id = ?").bind(destinationId).run();
+    await destinationStub(env, destinationId).wake(destinationId);
+    await drain(destinationId);
+    await eventually(async () => expect(await destinationStub(env, destinationId).pendingCount()).toBe(0));
+    expect(await hook.received()).toEqual([]);
   });
 
   it("acknowledges a change no destination wants, and retries an unreadable message", async () => {

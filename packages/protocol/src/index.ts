@@ -4,6 +4,7 @@
  */
 export * from "./admin";
 export * from "./audiences";
+export * from "./destinations";
 export * from "./errors";
 export * from "./identifiers";
 export * from "./ingest-response";

@@ -1,0 +1,81 @@
+/**
+ * What the destination routes check in a request (DESIGN §7): that the destination is the workspace's own, and that a
+ * body's `type`, `config` and `audiences` are ones the deployment and the workspace have. Each failure is the 400 or
+ * 404 the client sees, its message naming the field.
+ */
+import { z } from "@hono/zod-openapi";
+import type { JsonObject } from "@tessera/protocol";
+import { readDefinitionSet } from "../../d1/queries/definitions";
+import { type DestinationRow, findDestination } from "../../d1/queries/destinations";
+import { notFound, validationError } from "../shared/errors";
+import { SECRET_KEY } from "../shared/route-docs";
+import type { DestinationPlugin } from "../sync/plugin";
+import { DESTINATION_TYPES, pluginFor } from "../sync/registry";
+import { isMasked } from "./destination-view";
+
+/** The `{id}` path parameter of every per-destination route. */
+export const IdParams = z.object({
+  id: z.string().meta({
+    param: { name: "id", in: "path" },
+    description: "The destination's id.",
+    example: "dst_01jq8m4v0c5z2e7k9r3t",
+  }),
+});
+/** The 404 of every per-destination route. */
+export const UNKNOWN = "No destination with this id in the workspace (another workspace's destination is unknown too).";
+/** The 400 of the routes that take a destination body. */
+export const BAD_BODY =
+  "The body is invalid: an unknown field or `type`, a `config` its type refuses (`config.<field>: reason`), or an " +
+  "audience key the workspace does not have.";
+/** What every destination route declares: its tag and its credentials. */
+export const DESTINATION_ROUTE = { tags: ["Destinations"], security: SECRET_KEY };
+
+type Plugin = DestinationPlugin<Record<string, unknown>>;
+
+/** The plugin of `type`, or 400 naming the types there are. */
+export function pluginOf(type: string): Plugin {
+  const plugin = pluginFor(type);
+  if (!plugin) {
+    throw validationError(`type: unknown destination type "${type}" (known: ${DESTINATION_TYPES.join(", ")})`);
+  }
+  return plugin;
+}
+
+/** 400 `config.<field>: reason` when the plugin refuses `config`. */
+export function checkConfig(plugin: Plugin, config: Record<string, unknown>): void {
+  for (const field of plugin.secretFields) {
+    if (isMasked(config[field])) {
+      throw validationError(`config.${field}: is masked ("…"): send the secret itself`);
+    }
+  }
+  const problem = plugin.validateConfig(config);
+  if (problem !== null) throw validationError(problem.startsWith("config") ? problem : `config.${problem}`);
+}
+
+/**
+ * `config` from a `PUT`, with each secret sent back masked (as a read shows it) replaced by the stored secret, so a
+ * client can change one setting by sending the config it read.
+ */
+export function withStoredSecrets(plugin: Plugin, config: JsonObject, stored: Record<string, unknown>): JsonObject {
+  const merged: Record<string, unknown> = { ...config };
+  for (const field of plugin.secretFields) {
+    if (isMasked(merged[field]) && Object.hasOwn(stored, field)) merged[field] = stored[field];
+  }
+  return merged as JsonObject;
+}
+
+/** 400 naming the first key that is not an audience of the workspace. */
+export async function checkAudiences(db: D1Database, workspaceId: string, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  const set = await readDefinitionSet(db, workspaceId);
+  const known = new Set(set?.definitions.filter((d) => d.kind === "audience").map((d) => d.key));
+  const unknown = keys.find((key) => !known.has(key));
+  if (unknown !== undefined) throw validationError(`audiences: no audience "${unknown}" in this workspace`);
+}
+
+/** The workspace's own destination, or 404: another workspace's id is indistinguishable from an unknown one. */
+export async function ownDestination(db: D1Database, workspaceId: string, id: string): Promise<DestinationRow> {
+  const row = await findDestination(db, workspaceId, id);
+  if (!row) throw notFound(`No destination ${id} in this workspace`);
+  return row;
+}

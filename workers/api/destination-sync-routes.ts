@@ -1,0 +1,183 @@
+/**
+ * What a destination's sync did and repairs (DESIGN §7): its sync log, its dead letters and their replay, and a
+ * reconciliation on demand. Mounted with the other destination routes by `destinations.ts`.
+ */
+import { createRoute } from "@hono/zod-openapi";
+import {
+  DeadLetterList,
+  DeadLettersReplayed,
+  type JsonObject,
+  ReconcileQuery,
+  ReconcileStarted,
+  SyncLogPage,
+  SyncLogQuery,
+} from "@tessera/protocol";
+import { listDeadLetters, listSyncLog, markReplayed } from "../../d1/queries/sync-records";
+import { openApiRoutes } from "../shared/openapi-routes";
+import { BAD_SECRET_KEY, errorResponses, jsonResponse } from "../shared/route-docs";
+import { destinationStub } from "../sync/consumer";
+import type { SyncOp } from "../sync/sync-op";
+import { MAX_RECONCILE_MEMBERS, reconcileDestination } from "./destination-reconcile";
+import { DESTINATION_ROUTE, IdParams, ownDestination, UNKNOWN } from "./destination-request";
+import { logBefore, logCursor } from "./log-cursor";
+import { requireSecretKey } from "./secret-key-auth";
+
+/** Dead letters read per round of a replay, and rounds per call: a larger backlog takes another call. */
+const REPLAY_PAGE = 1000;
+const REPLAY_ROUNDS = 10;
+/** Operations per enqueue call to the destination's object. */
+const ENQUEUE_CHUNK = 200;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** `items` in slices of `size`. */
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export const destinationSyncRoutes = openApiRoutes()
+  .openapi(
+    createRoute({
+      ...DESTINATION_ROUTE,
+      method: "get",
+      path: "/v1/destinations/{id}/log",
+      summary: "Read a destination's sync log",
+      description:
+        "What the sync engine did with each item (added, removed, upserted, deleted; ok, retried, failed, " +
+        "skipped), newest first, a page at a time: pass `cursor.next` as `cursor` for the next page.",
+      middleware: [requireSecretKey],
+      request: { params: IdParams, query: SyncLogQuery },
+      responses: {
+        200: jsonResponse(SyncLogPage, "A page of the log."),
+        ...errorResponses({
+          400: "`limit` is not 1–1000, or `cursor` is not one this listing issued.",
+          401: BAD_SECRET_KEY,
+          404: UNKNOWN,
+        }),
+      },
+    }),
+    async (c) => {
+      const { profile, limit, cursor } = c.req.valid("query");
+      const before = cursor === undefined ? undefined : logBefore(cursor);
+      const row = await ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
+      const rows = await listSyncLog(c.env.DB, row.id, { profileId: profile, before, limit });
+      const page = rows.slice(0, limit);
+      const hasMore = rows.length > limit;
+      return c.json(
+        {
+          data: page.map((r) => ({
+            at: iso(r.at),
+            profile_id: r.profileId,
+            audience: r.audience,
+            action: r.action,
+            outcome: r.outcome,
+            attempts: r.attempts,
+            error: r.error,
+          })),
+          cursor: { has_more: hasMore, next: hasMore ? logCursor(page[page.length - 1].id) : null },
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      ...DESTINATION_ROUTE,
+      method: "get",
+      path: "/v1/destinations/{id}/dead-letters",
+      summary: "List a destination's dead letters",
+      description:
+        "Operations that failed for good or ran out of retries and were not replayed yet, newest first (the " +
+        `${REPLAY_PAGE} newest).`,
+      middleware: [requireSecretKey],
+      request: { params: IdParams },
+      responses: {
+        200: jsonResponse(DeadLetterList, "The dead letters."),
+        ...errorResponses({ 401: BAD_SECRET_KEY, 404: UNKNOWN }),
+      },
+    }),
+    async (c) => {
+      const row = await ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
+      const letters = await listDeadLetters(c.env.DB, row.id, REPLAY_PAGE);
+      return c.json(
+        {
+          data: letters.map((l) => ({
+            id: l.id,
+            profile_id: l.profileId,
+            error: l.error,
+            created_at: iso(l.createdAt),
+            op: JSON.parse(l.op) as JsonObject,
+          })),
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      ...DESTINATION_ROUTE,
+      method: "post",
+      path: "/v1/destinations/{id}/dead-letters/replay",
+      summary: "Replay a destination's dead letters",
+      description:
+        "Queues every dead letter's operation again (fix the cause first: a bad config, a refused field) and marks " +
+        `it replayed. Up to ${REPLAY_PAGE * REPLAY_ROUNDS} per call: call again while \`replayed\` is that many. ` +
+        "An operation that fails again becomes a new dead letter.",
+      middleware: [requireSecretKey],
+      request: { params: IdParams },
+      responses: {
+        200: jsonResponse(DeadLettersReplayed, "Queued again."),
+        ...errorResponses({ 401: BAD_SECRET_KEY, 404: UNKNOWN }),
+      },
+    }),
+    async (c) => {
+      const row = await ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
+      const destination = destinationStub(c.env, row.id);
+      let replayed = 0;
+      for (let round = 0; round < REPLAY_ROUNDS; round++) {
+        const letters = await listDeadLetters(c.env.DB, row.id, REPLAY_PAGE);
+        if (letters.length === 0) break;
+        // Oldest first, so that of two letters for the same profile and audience the newer one is queued last.
+        const ops = letters.map((l) => JSON.parse(l.op) as SyncOp).reverse();
+        // Forced: these are older than what the object has synced since, and must be sent all the same.
+        for (const part of chunks(ops, ENQUEUE_CHUNK)) await destination.enqueue(row.id, part, { force: true });
+        await markReplayed(
+          c.env.DB,
+          letters.map((l) => l.id),
+          Date.now(),
+        );
+        replayed += letters.length;
+        if (letters.length < REPLAY_PAGE) break;
+      }
+      return c.json({ replayed }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...DESTINATION_ROUTE,
+      method: "post",
+      path: "/v1/destinations/{id}/reconcile",
+      summary: "Reconcile a destination",
+      description:
+        "Drift repair now: every current member of the destination's audiences is queued to be sent again, as its " +
+        `profile reads now (up to ${MAX_RECONCILE_MEMBERS} members per call: while \`cursor.has_more\`, call ` +
+        "again with `cursor=<cursor.next>`). Profiles that left an audience but are still listed by the vendor are " +
+        "not removed yet.",
+      middleware: [requireSecretKey],
+      request: { params: IdParams, query: ReconcileQuery },
+      responses: {
+        202: jsonResponse(ReconcileStarted, "Queued; the destination's object sends them at its pace."),
+        ...errorResponses({
+          400: "`cursor` is not one this destination's reconciliation issued.",
+          401: BAD_SECRET_KEY,
+          404: UNKNOWN,
+        }),
+      },
+    }),
+    async (c) => {
+      const row = await ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
+      return c.json(await reconcileDestination(c.env, row, c.req.valid("query").cursor), 202);
+    },
+  );

@@ -1,0 +1,544 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { DeadLetterList, Destination, SyncLogPage } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import { findDestinationById } from "../../d1/queries/destinations";
+import { listMembers } from "../../d1/queries/members";
+import { type NewSyncLogRow, recordDrain } from "../../d1/queries/sync-records";
+import { destinationStub } from "../sync/consumer";
+import type { DestinationDO } from "../sync/destination-do";
+import { DESTINATION_TYPES } from "../sync/registry";
+import type { SyncOp } from "../sync/sync-op";
+import { identify } from "../test-support/messages";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { api, store } from "../test-support/store-messages";
+import { maskSecret } from "./destination-view";
+
+type Workspace = Awaited<ReturnType<typeof seedWorkspace>>;
+
+const SECRET = "whsec_test_0123456789abcdef";
+const HOOK = { url: "https://hooks.example.com/tessera", secret: SECRET };
+const PRO = { trait: "plan", op: "eq", value: "pro" };
+
+/** `method path` with the workspace's secret key (or `key`), and `body` as JSON. */
+function call(ws: Workspace, method: string, path: string, body?: unknown, key = ws.secretKey): Promise<Response> {
+  return api(path, bearer(key), {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+async function expectError(res: Response, status: number, code: string, message?: string): Promise<void> {
+  const body = await res.json<{ error: { code: string; message: string } }>();
+  expect({ status: res.status, ...body.error }).toEqual({ status, code, message: message ?? body.error.message });
+}
+
+async function audience(ws: Workspace, key: string, definition: unknown = PRO): Promise<void> {
+  const res = await call(ws, "POST", "/v1/audiences", { key, definition });
+  expect(res.status, await res.clone().text()).toBe(201);
+}
+
+async function created(ws: Workspace, body: Record<string, unknown>): Promise<Destination> {
+  const res = await call(ws, "POST", "/v1/destinations", body);
+  expect(res.status, await res.clone().text()).toBe(201);
+  return res.json<Destination>();
+}
+
+/** A webhook destination on audience `vip` (created here), disabled unless told: its object then never drains. */
+async function hook(ws: Workspace, extra: Record<string, unknown> = {}): Promise<Destination> {
+  await audience(ws, "vip");
+  return created(ws, { type: "webhook", name: "CRM hook", config: HOOK, audiences: ["vip"], enabled: false, ...extra });
+}
+
+const pending = (id: string) => destinationStub(env, id).pendingCount();
+
+function membership(profileId: string, audienceKey: string, seq: number): SyncOp {
+  return {
+    kind: "membership",
+    profileId,
+    audience: audienceKey,
+    member: true,
+    seq,
+    at: "2025-01-01T00:00:00.000Z",
+    email: `${profileId}@example.com`,
+    traits: {},
+    profile: { id: profileId, identifiers: [], traits: {}, computed: {} },
+  };
+}
+
+const emptyDrain = { log: [], deadLetters: [], vendorIds: [], delivered: 0, failed: 0, lastError: null };
+
+describe("POST /v1/destinations", () => {
+  it("creates a destination with its secrets masked, its inbound URL and a zero status", async () => {
+    const ws = await seedWorkspace();
+    await audience(ws, "vip");
+    const d = await created(ws, {
+      type: "webhook",
+      name: "CRM hook",
+      config: HOOK,
+      audiences: ["vip"],
+      traits: ["first_name", "ltv"],
+    });
+    expect(d.id).toMatch(/^dst_[0-9a-z]{20}$/);
+    const row = await findDestinationById(env.DB, d.id);
+    expect(row?.inboundSecret).toMatch(/^whsec_[0-9a-z]{32}$/);
+    expect(d).toEqual({
+      id: d.id,
+      type: "webhook",
+      name: "CRM hook",
+      config: { url: HOOK.url, secret: "…cdef" },
+      audiences: ["vip"],
+      traits: ["first_name", "ltv"],
+      enabled: true,
+      created_at: d.created_at,
+      updated_at: d.created_at,
+      webhook_url: `http://tessera.test/v1/webhooks/${d.id}?secret=${row?.inboundSecret}`,
+      status: { pending: 0, delivered: 0, failed: 0, dead_letters: 0, last_success_at: null, last_error: null },
+    });
+    expect(Date.parse(d.created_at)).not.toBeNaN();
+    // Stored whole: the engine signs with the real secret.
+    expect(JSON.parse(row?.config ?? "{}")).toEqual(HOOK);
+    expect(row?.workspaceId).toBe(ws.workspaceId);
+  });
+
+  it("defaults traits to none and keeps enabled: false", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    expect({ traits: d.traits, enabled: d.enabled }).toEqual({ traits: [], enabled: false });
+  });
+
+  it("answers 400 naming the known types for an unknown type", async () => {
+    const ws = await seedWorkspace();
+    const res = await call(ws, "POST", "/v1/destinations", {
+      type: "salesforce",
+      name: "x",
+      config: {},
+      audiences: [],
+    });
+    await expectError(
+      res,
+      400,
+      "validation_error",
+      `type: unknown destination type "salesforce" (known: ${DESTINATION_TYPES.join(", ")})`,
+    );
+  });
+
+  it("answers 400 config.<field> when the type refuses its config, and for a masked secret", async () => {
+    const ws = await seedWorkspace();
+    const post = (config: unknown) =>
+      call(ws, "POST", "/v1/destinations", { type: "webhook", name: "x", config, audiences: [] });
+    await expectError(
+      await post({ url: HOOK.url, secret: "short" }),
+      400,
+      "validation_error",
+      "config.secret: must be a string of at least 16 characters",
+    );
+    await expectError(await post({ secret: SECRET }), 400, "validation_error", "config.url: is required");
+    await expectError(
+      await post({ url: HOOK.url, secret: "…cdef0123456789abcdef" }),
+      400,
+      "validation_error",
+      'config.secret: is masked ("…"): send the secret itself',
+    );
+    await expectError(await post([]), 400, "validation_error", '"config" must be a JSON object, got an array');
+  });
+
+  it("answers 400 naming an audience key the workspace does not have", async () => {
+    const ws = await seedWorkspace();
+    await audience(ws, "vip");
+    const other = await seedWorkspace("other");
+    await audience(other, "lapsed");
+    const res = await call(ws, "POST", "/v1/destinations", {
+      type: "webhook",
+      name: "x",
+      config: HOOK,
+      audiences: ["vip", "lapsed"],
+    });
+    await expectError(res, 400, "validation_error", 'audiences: no audience "lapsed" in this workspace');
+    expect((await (await call(ws, "GET", "/v1/destinations")).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
+  it("answers 400 for an unknown field, a missing field, a repeated key and more than 50 traits", async () => {
+    const ws = await seedWorkspace();
+    await audience(ws, "vip");
+    const base = { type: "webhook", name: "x", config: HOOK, audiences: ["vip"] };
+    const post = (body: unknown) => call(ws, "POST", "/v1/destinations", body);
+    await expectError(
+      await post({ ...base, audience: ["vip"] }),
+      400,
+      "validation_error",
+      'unknown field "audience" (known: type, name, config, audiences, traits, enabled)',
+    );
+    await expectError(await post({ ...base, name: undefined }), 400, "validation_error", '"name" is required');
+    await expectError(
+      await post({ ...base, audiences: ["vip", "vip"] }),
+      400,
+      "validation_error",
+      '"audiences" lists "vip" twice',
+    );
+    const traits = Array.from({ length: 51 }, (_, i) => `t${i}`);
+    await expectError(await post({ ...base, traits }), 400, "validation_error", '"traits" must have at most 50 keys');
+    expect((await post({ ...base, traits: traits.slice(0, 50) })).status).toBe(201);
+  });
+});
+
+describe("GET, PUT, DELETE /v1/destinations(/:id)", () => {
+  it("lists the workspace's destinations oldest first and reads one", async () => {
+    const ws = await seedWorkspace();
+    const first = await hook(ws, { name: "first" });
+    const second = await created(ws, { type: "webhook", name: "second", config: HOOK, audiences: [] });
+    const list = await call(ws, "GET", "/v1/destinations");
+    expect(list.status).toBe(200);
+    expect(await list.json()).toEqual({ data: [first, second] });
+    const read = await call(ws, "GET", `/v1/destinations/${first.id}`);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toEqual(first);
+  });
+
+  it("changes name and audiences, keeps a secret sent back masked and takes a new one", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    await audience(ws, "lapsed", { event: "Order Completed" });
+    const url = "https://hooks.example.com/v2";
+    const res = await call(ws, "PUT", `/v1/destinations/${d.id}`, {
+      name: "Renamed",
+      audiences: ["lapsed", "vip"],
+      config: { ...d.config, url },
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const changed = await res.json<Destination>();
+    expect(changed).toMatchObject({ name: "Renamed", audiences: ["lapsed", "vip"], config: { url, secret: "…cdef" } });
+    expect(Date.parse(changed.updated_at)).toBeGreaterThanOrEqual(Date.parse(d.updated_at));
+    expect(JSON.parse((await findDestinationById(env.DB, d.id))?.config ?? "{}")).toEqual({ url, secret: SECRET });
+
+    const fresh = "whsec_rotated_9876543210wxyz";
+    const rotated = await call(ws, "PUT", `/v1/destinations/${d.id}`, { config: { url, secret: fresh } });
+    expect((await rotated.json<Destination>()).config).toEqual({ url, secret: "…wxyz" });
+    expect(JSON.parse((await findDestinationById(env.DB, d.id))?.config ?? "{}")).toEqual({ url, secret: fresh });
+    expect((await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>()).name).toBe("Renamed");
+  });
+
+  it("changes enabled and traits alone, leaving the rest", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    const res = await call(ws, "PUT", `/v1/destinations/${d.id}`, { enabled: true, traits: ["city"] });
+    expect(await res.json()).toMatchObject({ ...d, enabled: true, traits: ["city"], updated_at: expect.any(String) });
+    expect((await findDestinationById(env.DB, d.id))?.enabled).toBe(true);
+  });
+
+  it("answers 400 on PUT for a bad config, an unknown audience or field, and changes nothing", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    const put = (body: unknown) => call(ws, "PUT", `/v1/destinations/${d.id}`, body);
+    await expectError(
+      await put({ name: "x", config: { url: "ftp://nope", secret: "…cdef" } }),
+      400,
+      "validation_error",
+      "config.url: must be http(s)",
+    );
+    await expectError(
+      await put({ audiences: ["ghost"] }),
+      400,
+      "validation_error",
+      'audiences: no audience "ghost" in this workspace',
+    );
+    await expectError(
+      await put({ type: "webhook" }),
+      400,
+      "validation_error",
+      'unknown field "type" (known: name, config, audiences, traits, enabled)',
+    );
+    expect(await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json()).toEqual(d);
+  });
+
+  it("deletes with 204, then answers 404, and takes its sync records with it", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    await recordDrain(env.DB, d.id, {
+      ...emptyDrain,
+      log: [
+        { destinationId: d.id, at: 1, profileId: "prf_a", audience: "vip", action: "add", outcome: "ok", attempts: 1 },
+      ],
+      deadLetters: [{ profileId: "prf_a", op: JSON.stringify(membership("prf_a", "vip", 1)), error: "x" }],
+      at: Date.now(),
+    });
+    const res = await call(ws, "DELETE", `/v1/destinations/${d.id}`);
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe("");
+    await expectError(
+      await call(ws, "GET", `/v1/destinations/${d.id}`),
+      404,
+      "not_found",
+      `No destination ${d.id} in this workspace`,
+    );
+    await expectError(await call(ws, "DELETE", `/v1/destinations/${d.id}`), 404, "not_found");
+    expect(await findDestinationById(env.DB, d.id)).toBeUndefined();
+    const left = await env.DB.prepare(
+      "SELECT (SELECT count(*) FROM sync_log WHERE destination_id = ?1) + (SELECT count(*) FROM sync_dead_letters WHERE destination_id = ?1) AS n",
+    )
+      .bind(d.id)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+});
+
+describe("workspaces and credentials", () => {
+  it("answers 404 for another workspace's destination on every route, and leaves it alone", async () => {
+    const a = await seedWorkspace("a");
+    const b = await seedWorkspace("b");
+    const d = await hook(a);
+    await recordDrain(env.DB, d.id, {
+      ...emptyDrain,
+      deadLetters: [{ profileId: "prf_a", op: JSON.stringify(membership("prf_a", "vip", 1)), error: "x" }],
+      at: Date.now(),
+    });
+    expect((await (await call(b, "GET", "/v1/destinations")).json<{ data: unknown[] }>()).data).toEqual([]);
+    for (const [method, path, body] of [
+      ["GET", "", undefined],
+      ["PUT", "", { name: "Mine now" }],
+      ["DELETE", "", undefined],
+      ["GET", "/log", undefined],
+      ["GET", "/dead-letters", undefined],
+      ["POST", "/dead-letters/replay", undefined],
+      ["POST", "/reconcile", undefined],
+    ] as const) {
+      await expectError(
+        await call(b, method, `/v1/destinations/${d.id}${path}`, body),
+        404,
+        "not_found",
+        `No destination ${d.id} in this workspace`,
+      );
+    }
+    expect(await (await call(a, "GET", `/v1/destinations/${d.id}`)).json()).toEqual({
+      ...d,
+      status: { ...d.status, dead_letters: 1 },
+    });
+    expect(await pending(d.id)).toBe(0);
+  });
+
+  it("refuses a write key and missing credentials with 401 on every route", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    const routes: Array<[string, string, unknown]> = [
+      ["POST", "/v1/destinations", { type: "webhook", name: "x", config: HOOK, audiences: [] }],
+      ["GET", "/v1/destinations", undefined],
+      ["GET", `/v1/destinations/${d.id}`, undefined],
+      ["PUT", `/v1/destinations/${d.id}`, { name: "x" }],
+      ["DELETE", `/v1/destinations/${d.id}`, undefined],
+      ["GET", `/v1/destinations/${d.id}/log`, undefined],
+      ["GET", `/v1/destinations/${d.id}/dead-letters`, undefined],
+      ["POST", `/v1/destinations/${d.id}/dead-letters/replay`, undefined],
+      ["POST", `/v1/destinations/${d.id}/reconcile`, undefined],
+    ];
+    for (const [method, path, body] of routes) {
+      await expectError(await call(ws, method, path, body, ws.writeKey), 401, "authentication_error");
+      const anonymous = await api(path, undefined, {
+        method,
+        headers: { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      await expectError(anonymous, 401, "authentication_error");
+    }
+    expect(await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json()).toEqual(d);
+  });
+});
+
+describe("GET /v1/destinations/:id/log", () => {
+  it("pages newest first with an opaque cursor, filters by profile, and refuses a foreign cursor", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    const entry = (i: number): NewSyncLogRow => ({
+      destinationId: d.id,
+      at: Date.UTC(2025, 0, 1, 0, 0, i),
+      profileId: i % 2 === 0 ? "prf_even" : "prf_odd",
+      audience: "vip",
+      action: i === 4 ? "remove" : "add",
+      outcome: i === 3 ? "retry" : "ok",
+      attempts: i === 3 ? 2 : 1,
+      error: i === 3 ? "https://hooks.example.com answered 503" : null,
+    });
+    await recordDrain(env.DB, d.id, { ...emptyDrain, log: [0, 1, 2, 3, 4].map(entry), at: Date.now() });
+    const log = async (query: string) => {
+      const res = await call(ws, "GET", `/v1/destinations/${d.id}/log${query}`);
+      expect(res.status, await res.clone().text()).toBe(200);
+      return res.json<SyncLogPage>();
+    };
+    const second = (i: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString();
+
+    const first = await log("?limit=2");
+    expect(first.data).toEqual([
+      {
+        at: second(4),
+        profile_id: "prf_even",
+        audience: "vip",
+        action: "remove",
+        outcome: "ok",
+        attempts: 1,
+        error: null,
+      },
+      {
+        at: second(3),
+        profile_id: "prf_odd",
+        audience: "vip",
+        action: "add",
+        outcome: "retry",
+        attempts: 2,
+        error: "https://hooks.example.com answered 503",
+      },
+    ]);
+    expect(first.cursor.has_more).toBe(true);
+    const next = await log(`?limit=2&cursor=${first.cursor.next}`);
+    expect(next.data.map((e) => e.at)).toEqual([second(2), second(1)]);
+    const last = await log(`?limit=2&cursor=${next.cursor.next}`);
+    expect(last).toEqual({
+      data: [expect.objectContaining({ at: second(0) })],
+      cursor: { has_more: false, next: null },
+    });
+
+    const even = await log("?profile=prf_even");
+    expect(even.data.map((e) => e.at)).toEqual([second(4), second(2), second(0)]);
+    expect(even.cursor).toEqual({ has_more: false, next: null });
+
+    const bad = "cursor is not one this listing issued: pass cursor.next from the previous page";
+    for (const cursor of ["x!", btoa("prf_123"), btoa("log:0")]) {
+      await expectError(
+        await call(ws, "GET", `/v1/destinations/${d.id}/log?cursor=${encodeURIComponent(cursor)}`),
+        400,
+        "validation_error",
+        bad,
+      );
+    }
+    await expectError(
+      await call(ws, "GET", `/v1/destinations/${d.id}/log?limit=1001`),
+      400,
+      "validation_error",
+      "limit must be between 1 and 1000, got 1001",
+    );
+  });
+});
+
+describe("dead letters", () => {
+  it("lists them newest first, replays them into the destination's object and then lists none", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    const ops = [membership("prf_a", "vip", 3), membership("prf_b", "vip", 7)];
+    await recordDrain(env.DB, d.id, {
+      ...emptyDrain,
+      deadLetters: ops.map((op) => ({
+        profileId: op.profileId,
+        op: JSON.stringify(op),
+        error: "invalid_payload: 400",
+      })),
+      failed: 2,
+      lastError: "invalid_payload: 400",
+      at: Date.UTC(2025, 0, 2),
+    });
+    const listed = await call(ws, "GET", `/v1/destinations/${d.id}/dead-letters`);
+    expect(listed.status).toBe(200);
+    const { data } = await listed.json<DeadLetterList>();
+    expect(data.map(({ id: _id, ...rest }) => rest)).toEqual([
+      { profile_id: "prf_b", error: "invalid_payload: 400", created_at: "2025-01-02T00:00:00.000Z", op: ops[1] },
+      { profile_id: "prf_a", error: "invalid_payload: 400", created_at: "2025-01-02T00:00:00.000Z", op: ops[0] },
+    ]);
+    expect(data[0].id).toBeGreaterThan(data[1].id);
+    const before = await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>();
+    expect(before.status).toMatchObject({ failed: 2, dead_letters: 2, last_error: "invalid_payload: 400", pending: 0 });
+
+    // The object has synced something newer for prf_a since: a replay sends the dead letter all the same.
+    await markSynced(d.id, "prf_a", "vip", 10);
+    const replay = await call(ws, "POST", `/v1/destinations/${d.id}/dead-letters/replay`);
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual({ replayed: 2 });
+    expect(await (await call(ws, "GET", `/v1/destinations/${d.id}/dead-letters`)).json()).toEqual({ data: [] });
+    expect(await pending(d.id)).toBe(2);
+    const after = await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>();
+    expect(after.status).toMatchObject({ pending: 2, dead_letters: 0, failed: 2 });
+    // Nothing left to replay: a second call queues nothing.
+    expect(await (await call(ws, "POST", `/v1/destinations/${d.id}/dead-letters/replay`)).json()).toEqual({
+      replayed: 0,
+    });
+  });
+});
+
+describe("POST /v1/destinations/:id/reconcile", () => {
+  it("queues each current member of the destination's audiences, read from its profile", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws, { traits: ["first_name", "missing"] });
+    const [profileId] = await store(ws.workspaceId, [
+      identify({ plan: "pro", email: "Ann@Example.com", first_name: "Ann" }, new Date().toISOString(), {
+        userId: "ann",
+      }),
+    ]);
+    await memberOf(ws.workspaceId, "vip", profileId as string);
+    // The entry was synced before: a reconciliation sends it again all the same (the vendor may have lost it).
+    await markSynced(d.id, profileId as string, "vip", 1);
+    expect(await pending(d.id)).toBe(0);
+
+    const res = await call(ws, "POST", `/v1/destinations/${d.id}/reconcile`);
+    expect(res.status, await res.clone().text()).toBe(202);
+    expect(await res.json()).toEqual({ status: "started", queued: 1, cursor: { has_more: false, next: null } });
+    expect(await pending(d.id)).toBe(1);
+    const [op] = await runInDurableObject<DestinationDO, SyncOp[]>(env.DESTINATION.getByName(d.id), (_o, state) =>
+      state.storage.sql
+        .exec<{ op: string }>("SELECT op FROM pending")
+        .toArray()
+        .map((r) => JSON.parse(r.op)),
+    );
+    expect(op).toMatchObject({
+      kind: "membership",
+      profileId,
+      audience: "vip",
+      member: true,
+      email: "ann@example.com",
+      traits: { first_name: "Ann" },
+      profile: { id: profileId, traits: { plan: "pro", first_name: "Ann" } },
+    });
+    expect(op.kind === "membership" && op.profile.identifiers).toContainEqual({ type: "user_id", value: "ann" });
+    expect((await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>()).status.pending).toBe(1);
+  });
+
+  it("queues nothing for an audience without members, and refuses a cursor it did not issue", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    const res = await call(ws, "POST", `/v1/destinations/${d.id}/reconcile`);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ status: "started", queued: 0, cursor: { has_more: false, next: null } });
+    expect(await pending(d.id)).toBe(0);
+    await expectError(
+      await call(ws, "POST", `/v1/destinations/${d.id}/reconcile?cursor=${btoa(JSON.stringify(["ghost", null]))}`),
+      400,
+      "validation_error",
+    );
+  });
+});
+
+describe("maskSecret", () => {
+  it("shows the last 4 characters of a long secret and nothing of a short one", () => {
+    expect(maskSecret("pat-na1-0123456789abcdef")).toBe("…cdef");
+    expect(maskSecret("short-key")).toBe("…");
+  });
+});
+
+/** Records in the destination's object that `profileId`'s membership of `audienceKey` was synced at `seq`. */
+async function markSynced(destinationId: string, profileId: string, audienceKey: string, seq: number): Promise<void> {
+  await destinationStub(env, destinationId).pendingCount(); // wakes the object, which creates its tables
+  await runInDurableObject<DestinationDO, void>(env.DESTINATION.getByName(destinationId), (_o, state) => {
+    state.storage.sql.exec(
+      "INSERT INTO synced (profile_id, audience, seq, member) VALUES (?, ?, ?, 1)",
+      profileId,
+      audienceKey,
+      seq,
+    );
+  });
+}
+
+/** Waits until the profile's object has delivered its entry into `audienceKey` to D1 (the outbox runs after commit). */
+async function memberOf(workspaceId: string, audienceKey: string, profileId: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const rows = await listMembers(env.DB, workspaceId, "audience", audienceKey, { limit: 10 });
+    if (rows.some((r) => r.profileId === profileId)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${profileId} never entered ${audienceKey}`);
+}

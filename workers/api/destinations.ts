@@ -1,0 +1,196 @@
+/**
+ * `/v1/destinations` (DESIGN §7): where a workspace's audiences are synced, managed with its secret key — create,
+ * list, read, change, delete — and, from `destination-sync-routes.ts`, each destination's sync log, dead letters and
+ * reconciliation. Every change makes this isolate forget the workspace's destinations, so the sync consumer routes
+ * by the new ones at once here (within `DESTINATIONS_CACHE_MS` elsewhere).
+ */
+import { createRoute } from "@hono/zod-openapi";
+import { Destination, DestinationCreate, DestinationList, DestinationUpdate } from "@tessera/protocol";
+import { newId, newSecret } from "../../d1/ids";
+import {
+  type DestinationChanges,
+  deleteDestination,
+  insertDestination,
+  listDestinations,
+  updateDestination,
+} from "../../d1/queries/destinations";
+import { notFound } from "../shared/errors";
+import { openApiRoutes } from "../shared/openapi-routes";
+import { BAD_SECRET_KEY, errorResponses, jsonResponse } from "../shared/route-docs";
+import { destinationStub, forgetDestinations } from "../sync/consumer";
+import {
+  BAD_BODY,
+  checkAudiences,
+  checkConfig,
+  DESTINATION_ROUTE,
+  IdParams,
+  ownDestination,
+  pluginOf,
+  UNKNOWN,
+  withStoredSecrets,
+} from "./destination-request";
+import { destinationSyncRoutes } from "./destination-sync-routes";
+import { destinationView } from "./destination-view";
+import { jsonBody } from "./json-body";
+import { requireSecretKey } from "./secret-key-auth";
+
+const originOf = (url: string) => new URL(url).origin;
+
+export const destinationRoutes = openApiRoutes()
+  .openapi(
+    createRoute({
+      ...DESTINATION_ROUTE,
+      method: "post",
+      path: "/v1/destinations",
+      summary: "Add a destination",
+      description:
+        "Starts syncing the members of `audiences` to a MAP or a webhook: from now on every entry and exit is " +
+        "sent (existing members: `POST /v1/destinations/{id}/reconcile`). `config` is checked by the type; its " +
+        "secrets read back masked. Give the vendor `webhook_url` for engagement (opens, clicks, unsubscribes).",
+      middleware: [requireSecretKey, jsonBody],
+      request: { body: { required: true, content: { "application/json": { schema: DestinationCreate } } } },
+      responses: {
+        201: jsonResponse(Destination, "Created."),
+        ...errorResponses({ 400: BAD_BODY, 401: BAD_SECRET_KEY }),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const plugin = pluginOf(body.type);
+      checkConfig(plugin, body.config);
+      await checkAudiences(c.env.DB, c.var.workspaceId, body.audiences);
+      const now = Date.now();
+      const row = await insertDestination(c.env.DB, {
+        id: newId("dst"),
+        workspaceId: c.var.workspaceId,
+        type: body.type,
+        name: body.name,
+        config: JSON.stringify(body.config),
+        audiences: JSON.stringify(body.audiences),
+        traits: JSON.stringify(body.traits ?? []),
+        enabled: body.enabled ?? true,
+        inboundSecret: newSecret("whsec"),
+        createdAt: now,
+        updatedAt: now,
+      });
+      forgetDestinations(c.var.workspaceId);
+      return c.json(await destinationView(c.env, row, originOf(c.req.url)), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...DESTINATION_ROUTE,
+      method: "get",
+      path: "/v1/destinations",
+      summary: "List destinations",
+      description: "Every destination of the workspace, oldest first, each with its sync status.",
+      middleware: [requireSecretKey],
+      responses: {
+        200: jsonResponse(DestinationList, "The destinations."),
+        ...errorResponses({ 401: BAD_SECRET_KEY }),
+      },
+    }),
+    async (c) => {
+      const rows = await listDestinations(c.env.DB, c.var.workspaceId);
+      const origin = originOf(c.req.url);
+      return c.json({ data: await Promise.all(rows.map((row) => destinationView(c.env, row, origin))) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...DESTINATION_ROUTE,
+      method: "get",
+      path: "/v1/destinations/{id}",
+      summary: "Read a destination",
+      description: "The destination, its secrets masked, with its sync status.",
+      middleware: [requireSecretKey],
+      request: { params: IdParams },
+      responses: {
+        200: jsonResponse(Destination, "The destination."),
+        ...errorResponses({ 401: BAD_SECRET_KEY, 404: UNKNOWN }),
+      },
+    }),
+    async (c) => {
+      const row = await ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
+      return c.json(await destinationView(c.env, row, originOf(c.req.url)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...DESTINATION_ROUTE,
+      method: "put",
+      path: "/v1/destinations/{id}",
+      summary: "Change a destination",
+      description:
+        "Fields left out keep their value; `type` cannot change. A new `config` replaces the old one whole, except " +
+        "that a secret sent back masked (`…abcd`, as read) keeps the stored secret. Disabling keeps the queued " +
+        "operations; they are sent once the destination is enabled again and its object next wakes (a new change " +
+        "or a reconciliation).",
+      middleware: [requireSecretKey, jsonBody],
+      request: {
+        params: IdParams,
+        body: { required: true, content: { "application/json": { schema: DestinationUpdate } } },
+      },
+      responses: {
+        200: jsonResponse(Destination, "The destination as changed."),
+        ...errorResponses({ 400: BAD_BODY, 401: BAD_SECRET_KEY, 404: UNKNOWN }),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const { workspaceId } = c.var;
+      const current = await ownDestination(c.env.DB, workspaceId, c.req.valid("param").id);
+      const changes: DestinationChanges = {};
+      if (body.name !== undefined) changes.name = body.name;
+      if (body.config !== undefined) {
+        const plugin = pluginOf(current.type);
+        const config = withStoredSecrets(plugin, body.config, JSON.parse(current.config));
+        checkConfig(plugin, config);
+        changes.config = JSON.stringify(config);
+      }
+      if (body.audiences !== undefined) {
+        await checkAudiences(c.env.DB, workspaceId, body.audiences);
+        changes.audiences = JSON.stringify(body.audiences);
+      }
+      if (body.traits !== undefined) changes.traits = JSON.stringify(body.traits);
+      if (body.enabled !== undefined) changes.enabled = body.enabled;
+      let row = current;
+      if (Object.keys(changes).length > 0) {
+        const updated = await updateDestination(c.env.DB, workspaceId, current.id, {
+          ...changes,
+          updatedAt: Date.now(),
+        });
+        if (!updated) throw notFound(`No destination ${current.id} in this workspace`);
+        row = updated;
+        forgetDestinations(workspaceId);
+        // Enabled again: what waited in its object while it was disabled goes out now.
+        if (body.enabled === true) await destinationStub(c.env, row.id).wake(row.id);
+      }
+      return c.json(await destinationView(c.env, row, originOf(c.req.url)), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      ...DESTINATION_ROUTE,
+      method: "delete",
+      path: "/v1/destinations/{id}",
+      summary: "Delete a destination",
+      description:
+        "Stops syncing at once: nothing queued for it is sent any more. Its sync log and dead letters go with it; " +
+        "what the vendor already has stays there.",
+      middleware: [requireSecretKey],
+      request: { params: IdParams },
+      responses: { 204: { description: "Deleted." }, ...errorResponses({ 401: BAD_SECRET_KEY, 404: UNKNOWN }) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      if (!(await deleteDestination(c.env.DB, c.var.workspaceId, id))) {
+        throw notFound(`No destination ${id} in this workspace`);
+      }
+      forgetDestinations(c.var.workspaceId);
+      // Its object drops whatever it still holds once it sees the destination gone.
+      await destinationStub(c.env, id).wake(id);
+      return c.body(null, 204);
+    },
+  )
+  .route("/", destinationSyncRoutes);
