@@ -11,6 +11,7 @@ import { errorEnvelope, notFoundEnvelope } from "./shared/error-envelope";
 import { openApiRoutes } from "./shared/openapi-routes";
 import { jsonResponse } from "./shared/route-docs";
 import { demoPageRoutes } from "./site/demo-page";
+import { homeRoutes } from "./site/home";
 import { idCookieRoutes } from "./site/id-cookie";
 import { sdkAssetRoutes } from "./site/sdk-assets";
 import { inboundRoutes } from "./sync/inbound-routes";
@@ -37,6 +38,7 @@ app.route("/", computedTraitRoutes);
 app.route("/", destinationRoutes);
 app.route("/", inboundRoutes);
 app.route("/", demoPageRoutes);
+app.route("/", homeRoutes);
 app.route("/", apiDocsRoutes(app));
 
 app.onError(errorEnvelope);

@@ -1,4 +1,5 @@
 /** Turning a valid client message into what a profile stores: ids, server times, request facts. */
+import { env } from "cloudflare:workers";
 import { type AcceptedMessage, type JsonObject, type Message, objectOrUndefined } from "@tessera/protocol";
 import { mergeJson } from "./context-merge";
 import type { IngestEnvelope } from "./envelope";
@@ -10,15 +11,25 @@ export interface RequestFacts {
   location?: JsonObject;
 }
 
-/** The client IP (`CF-Connecting-IP`), User-Agent and Cloudflare's geo for the request, when present. */
-export function requestFacts(request: Request): RequestFacts {
+/**
+ * The client IP (`CF-Connecting-IP`), User-Agent and Cloudflare's geo for the request, when present.
+ *
+ * Geo is taken from `request.cf` only in production (`ENVIRONMENT=production`, the deployed Worker), where
+ * Cloudflare's edge fills it from the client's address. Everywhere else the runtime is miniflare (`wrangler dev`,
+ * tests), whose `cf` describes no client: it is a fixed placeholder (Austin, Texas) or the `cf.json` miniflare
+ * fetched for the developer's own machine, so every event would be placed where the developer is, or in Texas
+ * (issue 10, finding 10). The deployment says which it is, so no placeholder value has to be recognised.
+ *
+ * @example requestFacts(c.req.raw, c.env.ENVIRONMENT) // { ip: "203.0.113.7", userAgent: "…", location: {…} } in production
+ */
+export function requestFacts(request: Request, environment: string = env.ENVIRONMENT): RequestFacts {
   const facts: RequestFacts = {};
   const ip = request.headers.get("cf-connecting-ip");
   if (ip) facts.ip = ip;
   const userAgent = request.headers.get("user-agent");
   if (userAgent) facts.userAgent = userAgent;
   const cf = (request as { cf?: Record<string, unknown> }).cf;
-  if (cf) {
+  if (cf && environment === "production") {
     const location: JsonObject = {};
     for (const key of ["country", "region", "city", "timezone", "postalCode"] as const) {
       if (typeof cf[key] === "string" && cf[key]) location[key] = cf[key];

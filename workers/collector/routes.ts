@@ -81,7 +81,7 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
     routes.post(path, readIngest(pathType), rateLimit(options.limiterFor ?? defaultLimiter), async (c) => {
       const envelope = c.var.envelope;
       const receivedAt = Date.now();
-      const facts = requestFacts(c.req.raw);
+      const facts = requestFacts(c.req.raw, c.env.ENVIRONMENT);
       const valid: IndexedMessage[] = [];
       const rejected: RejectedMessage[] = [];
       for (const [index, raw] of envelope.messages.entries()) {

@@ -3,6 +3,12 @@ import { lookupKey } from "../shared/api-keys";
 import { unauthenticated } from "../shared/errors";
 
 /**
+ * The one answer to a key that cannot write, whatever the reason (unknown, revoked, or a secret key): distinct texts
+ * would let anyone holding a string learn whether it is a live key of some workspace (issue 10, finding 9).
+ */
+export const INVALID_WRITE_KEY = "Invalid write key: send a live source write key (HTTP Basic user, or writeKey)";
+
+/**
  * The workspace of `writeKey`. A missing, unknown, revoked or secret key answers 401: secret keys read
  * profiles and must never be shipped in a page, so accepting them here would encourage exactly that.
  */
@@ -13,7 +19,6 @@ export async function workspaceForWriteKey(db: D1Database, writeKey: string | nu
     );
   }
   const owner = await lookupKey(db, writeKey);
-  if (!owner) throw unauthenticated("Unknown or revoked write key");
-  if (owner.kind !== "write") throw unauthenticated("This is not a write key: ingestion takes a source's write key");
+  if (owner?.kind !== "write") throw unauthenticated(INVALID_WRITE_KEY);
   return owner.workspaceId;
 }

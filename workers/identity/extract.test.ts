@@ -128,7 +128,7 @@ describe("extractIdentifiers", () => {
 });
 
 describe("normalizeIdentifier", () => {
-  it("puts phones in E.164 when the country is known and keeps bare digits otherwise", () => {
+  it("puts phones in E.164 when the country is known, and refuses national numbers without a default country", () => {
     expect(normalizeIdentifier("phone", "0044 (20) 7946-0000")).toEqual({
       ok: true,
       identifier: { type: "phone", value: "+442079460000" },
@@ -137,10 +137,11 @@ describe("normalizeIdentifier", () => {
       ok: true,
       identifier: { type: "phone", value: "+14155550100" },
     });
-    expect(normalizeIdentifier("phone", "(415) 555-0100")).toEqual({
+    expect(normalizeIdentifier("phone", "(415) 555-0100", { defaultCountry: "US" })).toEqual({
       ok: true,
-      identifier: { type: "phone", value: "4155550100" },
+      identifier: { type: "phone", value: "+14155550100" },
     });
+    expect(normalizeIdentifier("phone", "(415) 555-0100")).toMatchObject({ ok: false, reason: /no country code/ });
     expect(normalizeIdentifier("phone", "call me")).toMatchObject({ ok: false });
   });
 

@@ -31,7 +31,9 @@ export interface ExtractedIdentifiers {
  * Sources: `userId` → user_id, `anonymousId` → anonymous_id, `context.device.id` → device_id,
  * `traits.email|phone` (identify only: a group's traits describe the company) and `context.traits.email|phone`,
  * `context.externalIds[]` (`{id, type}`, type lowercased), the workspace's promoted trait keys, and for alias
- * messages `previousId` (as anonymous_id, see {@link ExtractedIdentifiers.previousId}).
+ * messages `previousId` (as anonymous_id, see {@link ExtractedIdentifiers.previousId}). Values with no canonical
+ * form (an email that is no address, a phone with no E.164 form under the workspace's `defaultCountry`) land in
+ * `blocked` with the reason; the traits that carried them are stored as sent.
  *
  * @example extractIdentifiers(msg, DEFAULT_IDENTITY_RULES).identifiers // [{type:"user_id",value:"42"}, {type:"email",value:"jane@example.com"}]
  */
@@ -40,7 +42,7 @@ export function extractIdentifiers(msg: AcceptedMessage, rules: IdentityRules): 
   const seen = new Set<string>();
   const add = (type: string, raw: unknown) => {
     if (raw === undefined || raw === null) return;
-    const n = normalizeIdentifier(type, raw);
+    const n = normalizeIdentifier(type, raw, { defaultCountry: rules.defaultCountry });
     if (!n.ok) {
       out.blocked.push({
         identifier: { type, value: typeof raw === "string" ? raw : JSON.stringify(raw) },

@@ -29,6 +29,11 @@ export interface IdentityRules {
   maxMergesPerProfile: number;
   /** An attach or merge that would give a profile more identifiers than this is refused. */
   maxIdentifiersPerProfile: number;
+  /**
+   * ISO 3166-1 alpha-2 country of phone numbers written without a country code, so `020 7946 0000` (GB) and
+   * `+44 20 7946 0000` are one identifier. Null: such numbers have no E.164 form and are not identifiers.
+   */
+  defaultCountry: string | null;
 }
 
 /** Segment's defaults: junk values blocked, one user id per profile, five of anything else. */
@@ -40,6 +45,7 @@ export const DEFAULT_IDENTITY_RULES: Readonly<IdentityRules> = Object.freeze({
   promotedTraits: [],
   maxMergesPerProfile: 100,
   maxIdentifiersPerProfile: 1000,
+  defaultCountry: null,
 });
 
 /** The limit one profile may hold of `type`. */
@@ -102,6 +108,7 @@ export function identityRulesToJson(rules: IdentityRules): IdentityRulesSettings
     promoted_traits: [...rules.promotedTraits],
     max_merges_per_profile: rules.maxMergesPerProfile,
     max_identifiers_per_profile: rules.maxIdentifiersPerProfile,
+    default_country: rules.defaultCountry,
   };
 }
 
@@ -121,6 +128,7 @@ export function identityRulesFromJson(json: IdentityRulesUpdate): IdentityRules 
     promotedTraits: [...(json.promoted_traits ?? d.promotedTraits)],
     maxMergesPerProfile: json.max_merges_per_profile ?? d.maxMergesPerProfile,
     maxIdentifiersPerProfile: json.max_identifiers_per_profile ?? d.maxIdentifiersPerProfile,
+    defaultCountry: json.default_country ?? d.defaultCountry,
   };
 }
 

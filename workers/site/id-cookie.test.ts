@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { isSameSiteOrigin } from "./id-cookie";
 
 const get = (path: string, headers: Record<string, string> = {}) =>
   exports.default.fetch(`https://collect.example.com${path}`, { headers });
@@ -35,10 +36,75 @@ describe("GET /v1/id", () => {
     expect(other.headers.get("Set-Cookie")).not.toMatch(/Domain=/);
   });
 
-  it("echoes the Origin with credentials for CORS", async () => {
+  it("echoes the Origin of a page on this host's site with credentials for CORS", async () => {
     const res = await get("/v1/id", { Origin: "https://www.example.com" });
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("https://www.example.com");
     expect(res.headers.get("Access-Control-Allow-Credentials")).toBe("true");
     expect(res.headers.get("Cache-Control")).toBe("no-store");
+  });
+
+  it("answers pages on this site: the same host, its parent domain and sibling subdomains", async () => {
+    for (const origin of ["https://collect.example.com", "https://example.com", "https://shop.eu.example.com:8443"]) {
+      const res = await get("/v1/id", { Origin: origin });
+      expect(res.status, origin).toBe(200);
+      expect(res.headers.get("Access-Control-Allow-Origin"), origin).toBe(origin);
+    }
+  });
+
+  it("refuses a null or foreign Origin without setting the cookie or reading it back (issue 10, #8)", async () => {
+    for (const origin of [
+      "null",
+      "https://evil.test",
+      "https://evilexample.com",
+      "https://example.com.evil.test",
+      "file:///home/me/page.html",
+      "chrome-extension://abcdefghijklmnop",
+    ]) {
+      const res = await get("/v1/id", { Origin: origin, Cookie: "tessera_id=dddddddd-0000-4000-8000-000000000000" });
+      expect(res.status, origin).toBe(403);
+      const body = await res.text();
+      expect(body, origin).not.toContain("dddddddd");
+      expect(JSON.parse(body), origin).toMatchObject({ error: { code: "forbidden" } });
+      expect(res.headers.get("Access-Control-Allow-Origin"), origin).toBeNull();
+      expect(res.headers.get("Set-Cookie"), origin).toBeNull();
+    }
+  });
+
+  it("gives a foreign Origin's preflight no CORS headers, and this site's the echo", async () => {
+    const preflight = (origin: string) =>
+      exports.default.fetch("https://collect.example.com/v1/id", {
+        method: "OPTIONS",
+        headers: { Origin: origin, "Access-Control-Request-Method": "GET" },
+      });
+    expect((await preflight("null")).headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect((await preflight("https://evil.test")).headers.get("Access-Control-Allow-Origin")).toBeNull();
+    const mine = await preflight("https://www.example.com");
+    expect(mine.headers.get("Access-Control-Allow-Origin")).toBe("https://www.example.com");
+    expect(mine.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+  });
+});
+
+describe("isSameSiteOrigin", () => {
+  it("takes the host and the domain one label up, never a bare top-level domain", () => {
+    expect(isSameSiteOrigin("https://www.example.com", "collect.example.com")).toBe(true);
+    expect(isSameSiteOrigin("http://WWW.Example.COM", "collect.example.com")).toBe(true);
+    expect(isSameSiteOrigin("https://www.example.com", "example.com")).toBe(true);
+    expect(isSameSiteOrigin("https://other.com", "example.com")).toBe(false);
+    expect(isSameSiteOrigin("https://shop.example.co.uk", "t.example.co.uk")).toBe(true);
+    expect(isSameSiteOrigin("https://other.co.uk", "t.example.co.uk")).toBe(false);
+  });
+
+  it("matches local hosts and addresses exactly, any port", () => {
+    expect(isSameSiteOrigin("http://localhost:3000", "localhost")).toBe(true);
+    expect(isSameSiteOrigin("http://127.0.0.1:3000", "127.0.0.1")).toBe(true);
+    expect(isSameSiteOrigin("http://10.0.0.1", "127.0.0.1")).toBe(false);
+    expect(isSameSiteOrigin("http://0.0.1", "127.0.0.1")).toBe(false);
+    expect(isSameSiteOrigin("http://[::1]:3000", "[::1]")).toBe(true);
+  });
+
+  it("never takes null, an unparseable origin or a scheme other than http(s)", () => {
+    for (const origin of ["null", "", "example.com", "ftp://example.com", "file:///x"]) {
+      expect(isSameSiteOrigin(origin, "example.com"), origin).toBe(false);
+    }
   });
 });

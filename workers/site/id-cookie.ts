@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getCookie, setCookie } from "hono/cookie";
 import { cors } from "hono/cors";
+import { HttpError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
-import { jsonResponse, preflightRouteDoc } from "../shared/route-docs";
+import { errorResponses, jsonResponse, preflightRouteDoc } from "../shared/route-docs";
 
 /** The server-set cookie holding the anonymous id. */
 export const ID_COOKIE = "tessera_id";
@@ -14,9 +15,46 @@ const VALID_ID = /^[\w-]{8,64}$/;
  * `GET /v1/id?id=&domain=` keeps the anonymous id in a cookie the server sets (HttpOnly, 1 year, SameSite=Lax),
  * which Safari's 7-day cap on script-written storage does not touch. The cookie's id wins; without one the
  * SDK's `id` is adopted. `domain` widens the cookie to the site's registrable domain when this host is under it.
- * CORS echoes the Origin with credentials, so a page on the site can call it with `credentials: "include"`.
+ * Only pages of this host's own site may read the answer (see {@link isSameSiteOrigin}): it is the HttpOnly cookie's
+ * value, so echoing any Origin with credentials would hand it to every other site (issue 10, finding 8).
  */
 export const idCookieRoutes = openApiRoutes();
+
+const IP_HOST = /^(\d{1,3}(\.\d{1,3}){3}|\[[\da-f:.]+\])$/i;
+
+/**
+ * Whether a page at `origin` belongs to the same site as `host` (the host this Worker answers on), so may read the
+ * id with credentials. The site is `host` minus its first label when that leaves a domain of two labels or more
+ * (`collect.example.com` → `example.com`), else `host` itself (`example.com`, `localhost`, an IP address); the origin's
+ * host must be that site or under it, over http(s), any port. `null` (sandboxed frames, `file:`, redirects) and other
+ * schemes are never the site.
+ *
+ * The public suffix list is not consulted, so a collector on the apex of a two-label suffix (`example.co.uk`) would
+ * also answer `*.co.uk`; those pages still get no cookie, as the browser, which does know the list, withholds the
+ * SameSite=Lax cookie from cross-site requests. Workspaces have no list of their site origins yet; when they do, it
+ * belongs here.
+ *
+ * @example isSameSiteOrigin("https://www.example.com", "collect.example.com") // true
+ * @example isSameSiteOrigin("null", "collect.example.com") // false
+ */
+export function isSameSiteOrigin(origin: string, host: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return false;
+  const from = url.hostname.toLowerCase();
+  const self = host.toLowerCase();
+  if (from === self) return true;
+  const labels = self.split(".");
+  const site = !IP_HOST.test(self) && labels.length >= 3 ? labels.slice(1).join(".") : self;
+  return from === site || from.endsWith(`.${site}`);
+}
+
+/** The Origin to echo, or null to leave the CORS headers out (the browser then keeps the answer from the page). */
+const allowedOrigin = (origin: string, host: string) => (isSameSiteOrigin(origin, host) ? origin : null);
 
 const query = (name: string, description: string) => ({
   name,
@@ -32,21 +70,39 @@ const idRoute = createRoute({
   summary: "Keep the anonymous id in a server-set cookie",
   description:
     "Sets `tessera_id` (HttpOnly, 1 year, SameSite=Lax) and answers the id: the cookie's when it has one, else the " +
-    "SDK's `id`, else a new UUID. CORS echoes the Origin with credentials.",
+    "SDK's `id`, else a new UUID. CORS with credentials for pages of this host's site only (the origin's host is this " +
+    "host, its parent domain or under it); a request from another origin, `null` included, is refused.",
   parameters: [
     query("id", "The SDK's anonymous id, adopted when the cookie has none (8–64 of `A-Za-z0-9_-`)."),
     query("domain", "The site's registrable domain, to widen the cookie to it when this host is under it."),
   ],
   responses: {
     200: jsonResponse(z.object({ anonymousId: z.string() }), "The anonymous id, now in the cookie."),
+    ...errorResponses({ 403: "The request's Origin is not a page of this host's site." }),
   },
 });
-idCookieRoutes.openAPIRegistry.registerPath(preflightRouteDoc("/v1/id", "Browser SDK"));
+idCookieRoutes.openAPIRegistry.registerPath({
+  ...preflightRouteDoc("/v1/id", "Browser SDK"),
+  description:
+    "Allowed for pages of this host's site only: their `Origin` is echoed. Other origins get no CORS headers.",
+});
 
-idCookieRoutes.use("/v1/id", cors({ origin: (origin) => origin || null, credentials: true, allowMethods: ["GET"] }));
+idCookieRoutes.use(
+  "/v1/id",
+  cors({
+    origin: (origin, c) => allowedOrigin(origin, new URL(c.req.url).hostname),
+    credentials: true,
+    allowMethods: ["GET"],
+  }),
+);
 
 idCookieRoutes.openapi(idRoute, (c) => {
   const url = new URL(c.req.url);
+  const origin = c.req.header("origin");
+  // Browsers leave Origin out of same-origin GETs; a present one must be of this site, before any cookie is set.
+  if (origin !== undefined && !isSameSiteOrigin(origin, url.hostname)) {
+    throw new HttpError(403, "forbidden", `Origin ${JSON.stringify(origin.slice(0, 200))} is not a page of this site`);
+  }
   const fromCookie = getCookie(c, ID_COOKIE);
   const fromClient = c.req.query("id");
   const id = [fromCookie, fromClient].find((v) => v && VALID_ID.test(v)) ?? crypto.randomUUID();

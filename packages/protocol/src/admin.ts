@@ -187,7 +187,9 @@ function typeList(field: "priority" | "promoted_traits") {
 const patternsError = `must be an array of at most ${MAX_PATTERNS} regular expressions`;
 const patternError = `must be a string of at most ${MAX_PATTERN_LENGTH} characters`;
 
-/** The seven settings of a workspace's identity resolution, Segment's "Identity Resolution settings". */
+const countryError = "must be an ISO 3166-1 alpha-2 country code in capitals (GB, US, DE), or null";
+
+/** The settings of a workspace's identity resolution: Segment's "Identity Resolution settings", and phones' country. */
 const ruleFields = {
   blocked_values: z
     .array(
@@ -236,6 +238,17 @@ const ruleFields = {
     description: "An attach or merge that would give a profile more identifiers than this is refused.",
     example: 1000,
   }),
+  default_country: z
+    .string({ error: countryError })
+    .regex(/^[A-Z]{2}$/, { error: countryError })
+    .nullable()
+    .meta({
+      description:
+        "ISO 3166-1 alpha-2 country of phone numbers written without a country code: with `GB`, `020 7946 0000` " +
+        "and `+44 20 7946 0000` are one phone identifier (`+442079460000`). Null (the default): a phone without " +
+        "a country code is kept as a trait but is not an identifier.",
+      example: "GB",
+    }),
 };
 const RULE_FIELDS = Object.keys(ruleFields);
 
