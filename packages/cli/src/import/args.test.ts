@@ -1,0 +1,151 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { type ImportOptions, parseImportArgs } from "./args";
+
+const connection = ["--host", "http://localhost:8787/", "--write-key", "wk_dev"];
+
+function options(argv: string[], env: Record<string, string> = {}): ImportOptions {
+  const parsed = parseImportArgs(argv, env);
+  if (parsed.kind !== "run") throw new Error(`expected options, got ${JSON.stringify(parsed)}`);
+  return parsed.options;
+}
+
+function error(argv: string[], env: Record<string, string> = {}): string {
+  const parsed = parseImportArgs(argv, env);
+  if (parsed.kind !== "error") throw new Error(`expected an error, got ${JSON.stringify(parsed)}`);
+  return parsed.error;
+}
+
+describe("parseImportArgs", () => {
+  it("reads a CSV mapping from flags, typing --set values like cells", () => {
+    const parsed = options([
+      "sales.csv.gz",
+      ...connection,
+      "--event",
+      "Order Completed",
+      "--user-id",
+      "customer_id",
+      "--email",
+      "email",
+      "--set",
+      "channel=pos",
+      "--set",
+      "store=0042",
+      "--set",
+      "vip=true",
+      "--string",
+      "sku",
+      "--concurrency",
+      "8",
+    ]);
+    expect(parsed).toEqual({
+      file: "sales.csv.gz",
+      format: "csv",
+      host: "http://localhost:8787",
+      writeKey: "wk_dev",
+      mapping: {
+        as: "track",
+        event: "Order Completed",
+        userId: "customer_id",
+        email: "email",
+        set: { channel: "pos", store: "0042", vip: true },
+        strings: ["sku"],
+        ignore: [],
+        rename: {},
+      },
+      concurrency: 8,
+      resume: false,
+      dryRun: false,
+      allowRejects: false,
+    });
+  });
+
+  it("takes the format from the name (.gz ignored) or --format, and NDJSON has no mapping", () => {
+    expect(options(["events.jsonl", ...connection]).format).toBe("ndjson");
+    expect(options(["events.NDJSON.gz", ...connection]).format).toBe("ndjson");
+    expect(options(["dump.json", ...connection])).toMatchObject({ format: "json", mapping: null, concurrency: 4 });
+    expect(options(["-", "--format", "ndjson", ...connection]).file).toBe("-");
+  });
+
+  it("merges a --map file under the flags", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tessera-args-"));
+    const map = path.join(dir, "mapping.json");
+    writeFileSync(
+      map,
+      JSON.stringify({
+        as: "identify",
+        "user-id": "id",
+        email: "mail",
+        set: { source: "crm" },
+        rename: { Name: "name" },
+      }),
+    );
+    const parsed = options(["people.csv", ...connection, "--map", map, "--email", "email_address"]);
+    expect(parsed.mapping).toEqual({
+      as: "identify",
+      event: undefined,
+      userId: "id",
+      email: "email_address",
+      set: { source: "crm" },
+      strings: [],
+      ignore: [],
+      rename: { Name: "name" },
+    });
+  });
+
+  it("reads host and write key from the environment when the flags are left out", () => {
+    const parsed = options(["events.ndjson"], { TESSERA_HOST: "https://t.example.com", TESSERA_WRITE_KEY: "wk_env" });
+    expect(parsed).toMatchObject({ host: "https://t.example.com", writeKey: "wk_env" });
+  });
+
+  it("needs no host or key for a dry run", () => {
+    expect(options(["events.ndjson", "--dry-run"])).toMatchObject({ dryRun: true, host: undefined });
+  });
+
+  it("says what is wrong, one problem at a time", () => {
+    expect(error([...connection])).toMatch(/^which file\?/);
+    expect(error(["a.csv", "b.csv", ...connection])).toBe("one file at a time (got a.csv, b.csv)");
+    expect(error(["a.csv", "--bogus"])).toBe("Unknown option '--bogus'");
+    expect(error(["a.csv", "--write-key", "k", "--event", "E", "--user-id", "id"])).toMatch(
+      /^--host <url> is required/,
+    );
+    expect(error(["a.csv", "--host", "localhost:8787", "--write-key", "k"])).toMatch(/use http or https/);
+    expect(error(["a.txt", ...connection])).toMatch(/cannot tell the format of a\.txt/);
+    expect(error(["-", ...connection])).toMatch(/--format csv\|ndjson\|json/);
+    expect(error(["a.csv", ...connection, "--user-id", "id"])).toMatch(/track rows need an event name/);
+    expect(error(["a.csv", ...connection, "--event", "E"])).toMatch(/--user-id <column> and\/or --anonymous-id/);
+    expect(error(["a.csv", ...connection, "--as", "page", "--user-id", "id"])).toBe(
+      "--as page: expected track or identify",
+    );
+    expect(error(["a.csv", ...connection, "--as", "identify", "--event", "E", "--user-id", "id"])).toMatch(
+      /identify has none/,
+    );
+    expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--set", "channel"])).toMatch(
+      /expected key=value/,
+    );
+    expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--concurrency", "0"])).toMatch(/1 to 64/);
+    expect(error(["a.ndjson", ...connection, "--user-id", "id"])).toBe(
+      "--user-id maps CSV columns; ndjson messages are sent as they are",
+    );
+    expect(error(["-", "--format", "csv", "--resume", ...connection])).toMatch(/stdin has no checkpoint/);
+  });
+
+  it("refuses a --map file with unknown keys or wrong shapes", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tessera-args-"));
+    const write = (name: string, json: unknown) => {
+      writeFileSync(path.join(dir, name), JSON.stringify(json));
+      return path.join(dir, name);
+    };
+    const base = ["a.csv", ...connection, "--event", "E", "--user-id", "id", "--map"];
+    expect(error([...base, write("typo.json", { userid: "id" })])).toMatch(/unknown key "userid"/);
+    expect(error([...base, write("shape.json", { set: "channel=pos" })])).toMatch(/"set" must be a object/);
+    expect(error([...base, path.join(dir, "missing.json")])).toMatch(/ENOENT/);
+  });
+
+  it("asks for help", () => {
+    expect(parseImportArgs(["--help"], {})).toEqual({ kind: "help" });
+    expect(parseImportArgs(["-h"], {})).toEqual({ kind: "help" });
+  });
+});

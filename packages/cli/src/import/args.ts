@@ -1,0 +1,252 @@
+/**
+ * `tessera import` arguments → {@link ImportOptions}, or the first problem in words an operator can act on.
+ * Pure apart from reading the `--map` file.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import type { JsonValue } from "@tessera/protocol";
+import { type CsvMapping, typedCell } from "./map-row";
+import type { InputFormat } from "./read";
+
+/** Everything an import run needs to know. */
+export interface ImportOptions {
+  /** A path, or `-` for stdin. */
+  file: string;
+  format: InputFormat;
+  /** Base URL without a trailing slash; absent only for `--dry-run`. */
+  host?: string;
+  writeKey?: string;
+  /** How CSV rows become messages; null for JSON input. */
+  mapping: CsvMapping | null;
+  /** Where rejected rows go (default `<file>.rejects.ndjson`). */
+  rejects?: string;
+  concurrency: number;
+  resume: boolean;
+  dryRun: boolean;
+  allowRejects: boolean;
+}
+
+export type ParsedImportArgs =
+  | { kind: "help" }
+  | { kind: "error"; error: string }
+  | { kind: "run"; options: ImportOptions };
+
+export const DEFAULT_CONCURRENCY = 4;
+const MAX_CONCURRENCY = 64;
+
+const COLUMN_FLAGS = {
+  "user-id": "userId",
+  "anonymous-id": "anonymousId",
+  email: "email",
+  phone: "phone",
+  timestamp: "timestamp",
+  "message-id": "messageId",
+} as const;
+const CSV_FLAGS = ["as", "event", ...Object.keys(COLUMN_FLAGS), "set", "string", "ignore", "map"];
+const MAP_KEYS = ["as", "event", ...Object.values(COLUMN_FLAGS), "set", "string", "ignore", "rename"];
+
+const FORMATS: Record<string, InputFormat> = { csv: "csv", ndjson: "ndjson", jsonl: "ndjson", json: "json" };
+
+const OPTIONS = {
+  host: { type: "string" },
+  "write-key": { type: "string" },
+  format: { type: "string" },
+  as: { type: "string" },
+  event: { type: "string" },
+  ...Object.fromEntries(Object.keys(COLUMN_FLAGS).map((flag) => [flag, { type: "string" }])),
+  set: { type: "string", multiple: true },
+  string: { type: "string", multiple: true },
+  ignore: { type: "string", multiple: true },
+  map: { type: "string" },
+  rejects: { type: "string" },
+  concurrency: { type: "string" },
+  resume: { type: "boolean" },
+  "dry-run": { type: "boolean" },
+  "allow-rejects": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+class ArgsError extends Error {}
+
+/**
+ * Parses `argv` (the words after `import`). `env` supplies `TESSERA_HOST` and `TESSERA_WRITE_KEY` when the flags
+ * are left out, so a key need not appear in the process list.
+ *
+ * @example parseImportArgs(["orders.csv", "--host", "http://localhost:8787", "--write-key", "wk_dev",
+ *   "--event", "Order Completed", "--user-id", "customer_id"], {})
+ */
+export function parseImportArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParsedImportArgs {
+  try {
+    return readArgs(argv, env);
+  } catch (err) {
+    if (err instanceof ArgsError) return { kind: "error", error: err.message };
+    throw err;
+  }
+}
+
+function readArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedImportArgs {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (err) {
+    // Node's first sentence is the useful one ("Unknown option '--foo'").
+    throw new ArgsError((err as Error).message.split(". ")[0]);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: "help" };
+  if (positionals.length === 0) throw new ArgsError("which file? tessera import <file> --host <url> --write-key <key>");
+  if (positionals.length > 1) throw new ArgsError(`one file at a time (got ${positionals.join(", ")})`);
+  const file = positionals[0];
+  const format = formatOf(file, values.format as string | undefined);
+  const dryRun = values["dry-run"] === true;
+  const resume = values.resume === true;
+  if (resume && file === "-") throw new ArgsError("--resume needs a file: stdin has no checkpoint");
+
+  const host = (values.host as string | undefined) ?? env.TESSERA_HOST;
+  const writeKey = (values["write-key"] as string | undefined) ?? env.TESSERA_WRITE_KEY;
+  if (!dryRun && !host)
+    throw new ArgsError("--host <url> is required (or TESSERA_HOST), e.g. --host http://localhost:8787");
+  if (!dryRun && !writeKey) throw new ArgsError("--write-key <key> is required (or TESSERA_WRITE_KEY)");
+  const base = host === undefined ? undefined : baseUrl(host);
+
+  let mapping: CsvMapping | null = null;
+  if (format === "csv") mapping = csvMapping(values);
+  else {
+    const flag = CSV_FLAGS.find((name) => values[name] !== undefined);
+    if (flag) throw new ArgsError(`--${flag} maps CSV columns; ${format} messages are sent as they are`);
+  }
+  return {
+    kind: "run",
+    options: {
+      file,
+      format,
+      host: base,
+      writeKey,
+      mapping,
+      rejects: values.rejects as string | undefined,
+      concurrency: concurrencyOf(values.concurrency as string | undefined),
+      resume,
+      dryRun,
+      allowRejects: values["allow-rejects"] === true,
+    },
+  };
+}
+
+function formatOf(file: string, flag: string | undefined): InputFormat {
+  if (flag !== undefined) {
+    const format = FORMATS[flag.toLowerCase()];
+    if (!format) throw new ArgsError(`--format ${flag}: expected csv, ndjson or json`);
+    return format;
+  }
+  if (file === "-") throw new ArgsError("reading stdin: say what it holds with --format csv|ndjson|json");
+  const extension = /\.([a-z]+)$/i.exec(file.replace(/\.gz$/i, ""))?.[1]?.toLowerCase();
+  const format = extension ? FORMATS[extension] : undefined;
+  if (!format) throw new ArgsError(`cannot tell the format of ${file} (.csv, .ndjson, .jsonl, .json): use --format`);
+  return format;
+}
+
+function baseUrl(host: string): string {
+  let url: URL;
+  try {
+    url = new URL(host);
+  } catch {
+    throw new ArgsError(`--host ${host}: not a URL (expected e.g. https://tessera.example.com)`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ArgsError(`--host ${host}: use http or https (e.g. http://${host.replace(/^[a-z]+:\/\//i, "")})`);
+  }
+  return host.replace(/\/+$/, "");
+}
+
+function concurrencyOf(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_CONCURRENCY;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) {
+    throw new ArgsError(`--concurrency ${text}: expected a whole number from 1 to ${MAX_CONCURRENCY}`);
+  }
+  return n;
+}
+
+/** The mapping: the `--map` file first, flags over it. */
+function csvMapping(values: Values): CsvMapping {
+  const file = values.map === undefined ? {} : readMapFile(values.map as string);
+  const pick = (flag: string, key: keyof MapFileFields): string | undefined =>
+    (values[flag] as string | undefined) ?? (file[key] as string | undefined);
+  const as = pick("as", "as") ?? "track";
+  if (as !== "track" && as !== "identify") throw new ArgsError(`--as ${as}: expected track or identify`);
+  const event = pick("event", "event");
+  if (as === "track" && (event === undefined || event.trim() === "")) {
+    throw new ArgsError('track rows need an event name: --event "Order Completed" (or --as identify)');
+  }
+  if (as === "identify" && event !== undefined) throw new ArgsError("--event names track events; identify has none");
+  const mapping: CsvMapping = {
+    as,
+    event: as === "track" ? event : undefined,
+    set: { ...(file.set ?? {}), ...setValues((values.set as string[] | undefined) ?? []) },
+    strings: [...(file.string ?? []), ...((values.string as string[] | undefined) ?? [])],
+    ignore: [...(file.ignore ?? []), ...((values.ignore as string[] | undefined) ?? [])],
+    rename: file.rename ?? {},
+  };
+  for (const [flag, key] of Object.entries(COLUMN_FLAGS)) {
+    const column = pick(flag, key);
+    if (column !== undefined) mapping[key] = column.trim();
+  }
+  if (mapping.userId === undefined && mapping.anonymousId === undefined) {
+    throw new ArgsError("CSV rows need an id column: --user-id <column> and/or --anonymous-id <column>");
+  }
+  return mapping;
+}
+
+/** `--set key=value` pairs, each value typed like a cell (`store=0042` stays text, `vip=true` is a boolean). */
+function setValues(pairs: readonly string[]): Record<string, JsonValue> {
+  const set: Record<string, JsonValue> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new ArgsError(`--set ${pair}: expected key=value, e.g. --set channel=pos`);
+    set[pair.slice(0, at).trim()] = typedCell(pair.slice(at + 1)) ?? "";
+  }
+  return set;
+}
+
+type MapFileFields = Partial<Record<"as" | "event" | (typeof COLUMN_FLAGS)[keyof typeof COLUMN_FLAGS], string>> & {
+  set?: Record<string, JsonValue>;
+  string?: string[];
+  ignore?: string[];
+  rename?: Record<string, string>;
+};
+
+/**
+ * The `--map` JSON: the flags' names (`userId` or `user-id`, `event`, …), plus `set` (object), `string` and
+ * `ignore` (arrays of columns) and `rename` (column → name).
+ */
+function readMapFile(path: string): MapFileFields {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ArgsError(`--map ${path}: ${(err as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new ArgsError(`--map ${path}: expected a JSON object`);
+  const out: Record<string, unknown> = {};
+  for (const [rawKey, value] of Object.entries(json)) {
+    const key = (COLUMN_FLAGS as Record<string, string>)[rawKey] ?? rawKey;
+    if (!MAP_KEYS.includes(key))
+      throw new ArgsError(`--map ${path}: unknown key "${rawKey}" (known: ${MAP_KEYS.join(", ")})`);
+    const expected =
+      key === "set" || key === "rename" ? "object" : key === "string" || key === "ignore" ? "array" : "string";
+    const actual = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
+    if (actual !== expected)
+      throw new ArgsError(`--map ${path}: "${rawKey}" must be a${expected === "array" ? "n" : ""} ${expected}`);
+    const texts = Array.isArray(value) ? value : key === "rename" ? Object.values(value as object) : [];
+    if (texts.some((text) => typeof text !== "string"))
+      throw new ArgsError(`--map ${path}: "${rawKey}" must hold column names`);
+    out[key] = value;
+  }
+  return out as MapFileFields;
+}

@@ -1,0 +1,82 @@
+/**
+ * One batch → what became of each of its rows: the server's per-message rejections mapped back to rows by their
+ * index in the batch, a 400 for the whole batch applied to all of its rows, a 413 answered by sending halves.
+ */
+import { type Batch, type BatchItem, batchBody } from "./batcher";
+import type { RejectEntry } from "./rejects";
+import { type SendOptions, sendBatch } from "./send";
+
+/** Rows accepted, and the rejected ones with reasons; or why the batch could not be delivered at all. */
+export type Delivery = { ok: true; accepted: number; rejects: RejectEntry[] } | { ok: false; error: string };
+
+export interface DeliverOptions {
+  send: SendOptions;
+  /** The batch-level context every body carries. */
+  context?: Record<string, unknown>;
+  /** Validate only: the batch's messages count as accepted and nothing is sent. */
+  dryRun: boolean;
+  /** Called before each retry with the batch's description (for the log). */
+  onRetry?: (what: string, reason: string, delayMs: number, attempt: number, of: number) => void;
+}
+
+const entry = (item: BatchItem, error: string): RejectEntry => ({
+  row: item.row,
+  line: item.line,
+  messageId: item.messageId,
+  error,
+  input: item.input ?? JSON.parse(item.json),
+});
+
+/**
+ * Delivers `batch` and reports its rows; rejects are in row order, the locally refused ones included.
+ *
+ * @example const result = await deliverBatch(batch, { send: { url, writeKey }, dryRun: false });
+ */
+export async function deliverBatch(batch: Batch, options: DeliverOptions): Promise<Delivery> {
+  const local: RejectEntry[] = batch.rejects.map((reject) => ({
+    row: reject.row,
+    line: reject.line,
+    messageId: reject.messageId,
+    error: reject.error,
+    input: reject.input,
+  }));
+  if (options.dryRun || batch.items.length === 0) return { ok: true, accepted: batch.items.length, rejects: local };
+  const sent = await sendItems(batch.items, `rows ${batch.firstRow}–${batch.lastRow}`, options);
+  if (!sent.ok) return sent;
+  const rejects = [...local, ...sent.rejects].sort((a, b) => a.row - b.row);
+  return { ok: true, accepted: sent.accepted, rejects };
+}
+
+async function sendItems(items: BatchItem[], what: string, options: DeliverOptions): Promise<Delivery> {
+  const outcome = await sendBatch(batchBody(items, options.context), {
+    ...options.send,
+    onRetry: (notice) => options.onRetry?.(what, notice.reason, notice.delayMs, notice.attempt, notice.maxAttempts),
+  });
+  switch (outcome.kind) {
+    case "stored": {
+      const rejects: RejectEntry[] = [];
+      const seen = new Set<number>();
+      for (const rejected of outcome.rejected) {
+        const item = items[rejected.index];
+        if (!item || seen.has(rejected.index)) continue;
+        seen.add(rejected.index);
+        rejects.push(entry(item, rejected.error.replace(/^batch\[\d+\]: /, "")));
+      }
+      return { ok: true, accepted: items.length - rejects.length, rejects };
+    }
+    case "refused":
+      return { ok: true, accepted: 0, rejects: items.map((item) => entry(item, outcome.error)) };
+    case "too-large": {
+      // Our count says it fits; a server with smaller limits says otherwise: halves until it does.
+      if (items.length === 1) return { ok: true, accepted: 0, rejects: [entry(items[0], outcome.error)] };
+      const middle = Math.ceil(items.length / 2);
+      const first = await sendItems(items.slice(0, middle), what, options);
+      if (!first.ok) return first;
+      const second = await sendItems(items.slice(middle), what, options);
+      if (!second.ok) return second;
+      return { ok: true, accepted: first.accepted + second.accepted, rejects: [...first.rejects, ...second.rejects] };
+    }
+    case "failed":
+      return { ok: false, error: `${what}: ${outcome.error}` };
+  }
+}

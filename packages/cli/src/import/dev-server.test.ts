@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, startDevServer } from "../../../../test/support/dev-server";
+import { pollUntil } from "../../../../test/support/poll-until";
+import { runCli } from "../../test-support/run-cli";
+
+/** A POS export through `tessera import` into the platform as `npm run dev` runs it, then read back (DESIGN §10). */
+describe("tessera import against the dev server", () => {
+  let server: DevServer;
+  beforeAll(async () => {
+    server = await startDevServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const read = async (ref: string, suffix = "") => {
+    const res = await fetch(`${server.url}/v1/profiles/${encodeURIComponent(ref)}${suffix}`, {
+      headers: { authorization: `Bearer ${server.secretKey}` },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it("stores each row once, stitched by email, however many times the file is imported", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tessera-import-e2e-"));
+    const file = path.join(dir, "pos-export.csv");
+    writeFileSync(
+      file,
+      [
+        "receipt_id,customer_id,email,total,items,store,purchased_at",
+        'R-9001,C-900,Pos.Buyer@Example.com,59.90,"Mug, large",0042,2024-03-01T10:15:00Z',
+        'R-9002,C-900,pos.buyer@example.com,12,"Tea, green\n(2 boxes)",0042,2024-03-02T09:00:00Z',
+        'R-9003,C-901,other@example.com,5,"Pen",0007,2024-03-02T10:00:00Z',
+      ].join("\r\n"),
+    );
+    const argv = [
+      "import",
+      file,
+      "--host",
+      server.url,
+      "--write-key",
+      server.writeKey,
+      "--event",
+      "Order Completed",
+      "--user-id",
+      "customer_id",
+      "--email",
+      "email",
+      "--timestamp",
+      "purchased_at",
+      "--set",
+      "channel=pos",
+    ];
+
+    const first = await runCli(argv);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("3 rows, 3 accepted, 0 rejected");
+
+    const ref = "email:pos.buyer@example.com";
+    const profile = await pollUntil(
+      () => read(ref),
+      (r) => r.status === 200 && r.body.event_count === 2,
+      { within: 10_000 },
+    );
+    const events = await read(ref, "/events?limit=10");
+    const data = events.body.data as Array<{
+      event: string;
+      messageId: string;
+      timestamp: string;
+      properties: unknown;
+    }>;
+    expect(data.map((e) => [e.event, e.timestamp, e.properties])).toEqual([
+      [
+        "Order Completed",
+        "2024-03-02T09:00:00.000Z",
+        { total: 12, items: "Tea, green\n(2 boxes)", store: "0042", receipt_id: "R-9002", channel: "pos" },
+      ],
+      [
+        "Order Completed",
+        "2024-03-01T10:15:00.000Z",
+        { total: 59.9, items: "Mug, large", store: "0042", receipt_id: "R-9001", channel: "pos" },
+      ],
+    ]);
+
+    const again = await runCli(argv);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("3 rows, 3 accepted, 0 rejected");
+    const after = await read(ref);
+    expect(after.body.event_count).toBe(profile.body.event_count);
+    const eventsAfter = await read(ref, "/events?limit=10");
+    expect((eventsAfter.body.data as Array<{ messageId: string }>).map((e) => e.messageId)).toEqual(
+      data.map((e) => e.messageId),
+    );
+  });
+});

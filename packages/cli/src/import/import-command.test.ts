@@ -1,0 +1,243 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type FakeCollector, startFakeCollector } from "../../test-support/fake-collector";
+import { runCli } from "../../test-support/run-cli";
+
+/** `tessera import` end to end against a fake collector on a real port: what is sent, what is reported. */
+const POS_CSV = [
+  "receipt_id,customer_id,email,phone,total,items,store,purchased_at,loyalty",
+  'R-1001,C-42,jane@example.com,+14155550101,59.90,"Mug, large",0042,2024-03-01T10:15:00Z,true',
+  'R-1002,C-43,bob@example.com,,12,"Tea\n(2 boxes)",0042,1709290800,false',
+  "R-1003,,nobody@example.com,,5,Pen,0042,2024-03-01T12:00:00Z,false",
+].join("\n");
+
+const POS_MAPPING = [
+  "--event",
+  "Order Completed",
+  "--user-id",
+  "customer_id",
+  "--email",
+  "email",
+  "--phone",
+  "phone",
+  "--timestamp",
+  "purchased_at",
+  "--message-id",
+  "receipt_id",
+  "--set",
+  "channel=pos",
+];
+
+let collector: FakeCollector;
+let dir: string;
+beforeEach(async () => {
+  collector = await startFakeCollector();
+  dir = mkdtempSync(path.join(tmpdir(), "tessera-import-"));
+});
+afterEach(async () => {
+  await collector.close();
+});
+
+const connect = () => ["--host", collector.url, "--write-key", "wk_test"];
+const write = (name: string, content: string | Buffer) => {
+  const at = path.join(dir, name);
+  writeFileSync(at, content);
+  return at;
+};
+const readRejects = (file: string) =>
+  readFileSync(`${file}.rejects.ndjson`, "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+const sent = () => collector.requests.flatMap((request) => request.body.batch);
+
+/** A CSV of `rows` customers; `pad` adds that many characters to each row. */
+function customers(rows: number, pad = 0): string {
+  const lines = ["id,email,spent,note"];
+  for (let i = 1; i <= rows; i++) lines.push(`u${i},u${i}@example.com,${i},${"x".repeat(pad)}`);
+  return lines.join("\n");
+}
+
+describe("tessera import", () => {
+  it("sends each POS row as the message it maps to, gzipped, with the write key, and reports the bad row", async () => {
+    const file = write("sales.csv", POS_CSV);
+    const run = await runCli(["import", file, ...connect(), ...POS_MAPPING]);
+
+    expect(run.code).toBe(1);
+    expect(collector.requests).toHaveLength(1);
+    const [request] = collector.requests;
+    expect(request.method).toBe("POST");
+    expect(request.path).toBe("/v1/batch");
+    expect(request.headers["content-encoding"]).toBe("gzip");
+    expect(request.headers["content-type"]).toBe("application/json");
+    expect(request.headers.authorization).toBe(`Basic ${Buffer.from("wk_test:").toString("base64")}`);
+    expect(request.body.context).toEqual({ library: { name: "tessera-cli", version: "0.1.0" } });
+    expect(request.body.batch).toEqual([
+      {
+        type: "track",
+        event: "Order Completed",
+        userId: "C-42",
+        messageId: "R-1001",
+        timestamp: "2024-03-01T10:15:00Z",
+        properties: { total: 59.9, items: "Mug, large", store: "0042", loyalty: true, channel: "pos" },
+        context: { traits: { email: "jane@example.com", phone: "+14155550101" } },
+      },
+      {
+        type: "track",
+        event: "Order Completed",
+        userId: "C-43",
+        messageId: "R-1002",
+        timestamp: "2024-03-01T11:00:00.000Z",
+        properties: { total: 12, items: "Tea\n(2 boxes)", store: "0042", loyalty: false, channel: "pos" },
+        context: { traits: { email: "bob@example.com" } },
+      },
+    ]);
+
+    expect(readRejects(file)).toEqual([
+      {
+        row: 3,
+        line: 5,
+        messageId: "R-1003",
+        error: "userId or anonymousId is required",
+        input: {
+          receipt_id: "R-1003",
+          customer_id: "",
+          email: "nobody@example.com",
+          phone: "",
+          total: "5",
+          items: "Pen",
+          store: "0042",
+          purchased_at: "2024-03-01T12:00:00Z",
+          loyalty: "false",
+        },
+      },
+    ]);
+    expect(run.stdout).toContain(`${file}: 3 rows, 2 accepted, 1 rejected in 1 batch`);
+    expect(run.stdout).toContain(`Rejected rows and reasons: ${file}.rejects.ndjson`);
+  });
+
+  it("maps the collector's per-message rejections back to their rows; --allow-rejects exits 0", async () => {
+    collector.options.rejectIf = (message) =>
+      (message.properties as { spent: number }).spent % 2 === 0 ? "properties.spent is even" : null;
+    const file = write("people.csv", customers(5));
+    const strict = await runCli(["import", file, ...connect(), "--event", "Signed Up", "--user-id", "id"]);
+    expect(strict.code).toBe(1);
+    expect(readRejects(file).map((r) => [r.row, r.error, r.input.id])).toEqual([
+      [2, "properties.spent is even", "u2"],
+      [4, "properties.spent is even", "u4"],
+    ]);
+    const lenient = await runCli([
+      "import",
+      file,
+      ...connect(),
+      "--event",
+      "Signed Up",
+      "--user-id",
+      "id",
+      "--allow-rejects",
+    ]);
+    expect(lenient.code).toBe(0);
+    expect(lenient.stdout).toContain("5 rows, 3 accepted, 2 rejected");
+  });
+
+  it("rejects every row of a batch the collector refuses whole (400), with its message", async () => {
+    collector.options.answer = () => ({
+      status: 400,
+      body: { error: { code: "validation_error", message: "No message was accepted: suppressed" } },
+    });
+    const file = write("suppressed.csv", customers(3));
+    const run = await runCli(["import", file, ...connect(), "--as", "identify", "--user-id", "id"]);
+    expect(run.code).toBe(1);
+    expect(readRejects(file).map((r) => [r.row, r.error])).toEqual(
+      [1, 2, 3].map((row) => [row, "400 validation_error: No message was accepted: suppressed"]),
+    );
+  });
+
+  it("gives every row the same messageId on every run, from any copy of the file, so nothing is stored twice", async () => {
+    const file = write("loyalty.csv", customers(50));
+    const args = ["--event", "Points Earned", "--user-id", "id"];
+    expect((await runCli(["import", file, ...connect(), ...args])).code).toBe(0);
+    const first = sent().map((m) => m.messageId);
+    expect(new Set(first).size).toBe(50);
+    for (const id of first) expect(id).toMatch(/^imp-[0-9a-f]{32}$/);
+
+    mkdirSync(path.join(dir, "elsewhere"));
+    const copy = path.join(dir, "elsewhere", "loyalty.csv");
+    copyFileSync(file, copy);
+    const gz = write("loyalty.csv.gz", gzipSync(readFileSync(file)));
+    for (const again of [file, copy, gz]) {
+      collector.requests.length = 0;
+      const run = await runCli(["import", again, ...connect(), ...args]);
+      expect(run.code).toBe(0);
+      expect(sent().map((m) => m.messageId)).toEqual(first);
+      if (again === file)
+        expect(run.stderr).toBe(`Note: ${file} was imported before; rows already stored are not stored twice.\n`);
+    }
+    expect(collector.stored.size).toBe(50);
+  });
+
+  it("sends NDJSON messages as they are, from stdin, adding only missing messageIds", async () => {
+    const lines = [
+      '{"type":"identify","userId":"u1","traits":{"plan":"pro"},"messageId":"keep-me"}',
+      "",
+      '{"type":"track","anonymousId":"a1","event":"Viewed","properties":{"sku":"0042"}}',
+      "{not json",
+      '{"type":"track","userId":"u2"}',
+    ];
+    const rejectsFile = path.join(dir, "stdin.rejects.ndjson");
+    const argv = ["import", "-", "--format", "ndjson", "--rejects", rejectsFile, ...connect()];
+    const run = await runCli(argv, { stdin: lines.join("\n") });
+    expect(run.code).toBe(1);
+    expect(sent()).toEqual([
+      { type: "identify", userId: "u1", traits: { plan: "pro" }, messageId: "keep-me" },
+      {
+        type: "track",
+        anonymousId: "a1",
+        event: "Viewed",
+        properties: { sku: "0042" },
+        messageId: expect.stringMatching(/^imp-/),
+      },
+    ]);
+    const rejects = readRejects(path.join(dir, "stdin"));
+    expect(rejects.map((r) => [r.row, r.line, r.error])).toEqual([
+      [3, 4, expect.stringMatching(/^not valid JSON: /)],
+      [4, 5, expect.stringMatching(/track needs an event name/)],
+    ]);
+    expect(rejects[0].input).toBe("{not json");
+  });
+
+  it("validates a dry run locally, sends nothing and still writes the rejects", async () => {
+    const file = write("dry.csv", POS_CSV);
+    const run = await runCli(["import", file, "--dry-run", ...POS_MAPPING]);
+    expect(run.code).toBe(1);
+    expect(collector.requests).toHaveLength(0);
+    expect(readRejects(file).map((r) => r.row)).toEqual([3]);
+    expect(run.stdout).toContain("3 rows, 2 valid, 1 rejected in 1 batch");
+    expect(run.stdout).toContain("dry run, nothing sent");
+    expect(existsSync(`${file}.checkpoint.json`)).toBe(false);
+  });
+
+  it("stops with code 2 before sending anything when a mapped column is missing", async () => {
+    const file = write("typo.csv", POS_CSV);
+    const run = await runCli(["import", file, ...connect(), "--event", "E", "--user-id", "customer"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--user-id "customer": the file has no such column');
+    expect(collector.requests).toHaveLength(0);
+  });
+
+  it("stops with code 3 and the server's reason when the write key is refused", async () => {
+    collector.options.answer = () => ({
+      status: 401,
+      body: { error: { code: "authentication_error", message: "Unknown write key" } },
+    });
+    const file = write("refused.csv", customers(3));
+    const run = await runCli(["import", file, ...connect(), "--as", "identify", "--user-id", "id"]);
+    expect(run.code).toBe(3);
+    expect(collector.requests).toHaveLength(1);
+    expect(run.stdout).toContain("Stopped before the end: rows 1–3: 401 authentication_error: Unknown write key");
+    expect(run.stdout).toContain("--resume");
+  });
+});

@@ -1,0 +1,178 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { MAX_BATCH_MESSAGES } from "@tessera/protocol";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type FakeCollector, type RecordedRequest, startFakeCollector } from "../../test-support/fake-collector";
+import { runCli } from "../../test-support/run-cli";
+
+/** `tessera import` when the collector pushes back or fails: retries, the checkpoint, `--resume`. */
+let collector: FakeCollector;
+let dir: string;
+beforeEach(async () => {
+  collector = await startFakeCollector();
+  dir = mkdtempSync(path.join(tmpdir(), "tessera-resume-"));
+});
+afterEach(async () => {
+  await collector.close();
+});
+
+const ROWS = MAX_BATCH_MESSAGES * 3 + 100;
+function customersFile(): string {
+  const lines = ["id,spent"];
+  for (let i = 1; i <= ROWS; i++) lines.push(`u${i},${i}`);
+  const file = path.join(dir, "customers.csv");
+  writeFileSync(file, lines.join("\n"));
+  return file;
+}
+const importArgs = (file: string, ...more: string[]) => [
+  "import",
+  file,
+  "--host",
+  collector.url,
+  "--write-key",
+  "wk_test",
+  "--as",
+  "identify",
+  "--user-id",
+  "id",
+  ...more,
+];
+const userIds = (requests: RecordedRequest[]) => requests.flatMap((r) => r.body.batch.map((m) => m.userId as string));
+const firstUser = (request: RecordedRequest) => request.body.batch[0].userId;
+const readCheckpoint = (file: string) => JSON.parse(readFileSync(`${file}.checkpoint.json`, "utf8"));
+
+describe("tessera import under failures", () => {
+  it("retries 429 after Retry-After, a 503 and a dropped connection, and stores every row once", async () => {
+    collector.options.answer = (_request, n) => {
+      if (n === 0)
+        return {
+          status: 429,
+          headers: { "retry-after": "2" },
+          body: { error: { code: "rate_limit_error", message: "slow" } },
+        };
+      if (n === 1) return { status: 503, body: { error: { code: "internal_error", message: "retry" } } };
+      if (n === 2) return "hang-up";
+      return "store";
+    };
+    const file = customersFile();
+    const run = await runCli(importArgs(file, "--concurrency", "1"));
+    expect(run.code).toBe(0);
+    expect(run.sleeps[0]).toBe(2000);
+    expect(run.sleeps).toHaveLength(3);
+    expect(run.stderr).toContain("rows 1–2500: 429 rate_limit_error: slow; retrying in 2.0 s (attempt 2 of 10)");
+    expect(run.stderr).toContain("rows 1–2500: 503 internal_error: retry; retrying in");
+    expect(run.stderr).toMatch(/rows 1–2500: network error \(.+\); retrying in/);
+    expect(collector.stored.size).toBe(ROWS);
+    expect(readCheckpoint(file)).toMatchObject({ rows: ROWS, accepted: ROWS, rejected: 0 });
+  });
+
+  it("stops at a batch that keeps failing, checkpoints the rows before it, and --resume sends only the rest", async () => {
+    const failing = "u2501";
+    collector.options.answer = (request) =>
+      firstUser(request) === failing
+        ? { status: 500, body: { error: { code: "internal_error", message: "boom" } } }
+        : "store";
+    const file = customersFile();
+    const first = await runCli(importArgs(file, "--concurrency", "1"));
+    expect(first.code).toBe(3);
+    expect(first.stdout).toContain(
+      "Stopped before the end: rows 2501–5000: gave up after 10 attempts: 500 internal_error: boom",
+    );
+    expect(first.stdout).toContain("run the same command with --resume");
+    expect(readCheckpoint(file)).toMatchObject({
+      file: "customers.csv",
+      rows: MAX_BATCH_MESSAGES,
+      accepted: MAX_BATCH_MESSAGES,
+    });
+    expect(collector.stored.size).toBe(MAX_BATCH_MESSAGES);
+
+    collector.options.answer = undefined;
+    collector.requests.length = 0;
+    const resumed = await runCli(importArgs(file, "--resume", "--concurrency", "1"));
+    expect(resumed.code).toBe(0);
+    const resent = userIds(collector.requests);
+    expect(resent[0]).toBe("u2501");
+    expect(resent).toHaveLength(ROWS - MAX_BATCH_MESSAGES);
+    expect(collector.stored.size).toBe(ROWS);
+    expect(resumed.stdout).toContain(
+      `Skipped the first 2,500 rows (done before, per the checkpoint); with earlier runs: ${ROWS.toLocaleString("en-US")} accepted, 0 rejected`,
+    );
+    expect(readCheckpoint(file)).toMatchObject({ rows: ROWS, accepted: ROWS });
+  });
+
+  it("with batches in flight together, checkpoints only up to the first unfinished batch", async () => {
+    const failing = "u2501";
+    collector.options.answer = (request) =>
+      firstUser(request) === failing
+        ? { status: 503, body: { error: { code: "internal_error", message: "down" } } }
+        : "store";
+    const file = customersFile();
+    const first = await runCli(importArgs(file, "--concurrency", "4"));
+    expect(first.code).toBe(3);
+    // The batches after the failed one were stored, but the checkpoint cannot pass the gap.
+    expect(collector.stored.size).toBe(ROWS - MAX_BATCH_MESSAGES);
+    expect(readCheckpoint(file).rows).toBe(MAX_BATCH_MESSAGES);
+
+    collector.options.answer = undefined;
+    collector.requests.length = 0;
+    const resumed = await runCli(importArgs(file, "--resume"));
+    expect(resumed.code).toBe(0);
+    expect(userIds(collector.requests)).not.toContain("u2500");
+    expect(collector.stored.size).toBe(ROWS);
+  });
+
+  it("keeps the rejects of rows before the checkpoint and lists no row twice after a resume", async () => {
+    collector.options.rejectIf = (message) =>
+      message.userId === "u7" || message.userId === "u5100" ? "refused" : null;
+    collector.options.answer = (request) => (firstUser(request) === "u2501" ? { status: 502, body: "" } : "store");
+    const file = customersFile();
+    const rejectedIds = () =>
+      readFileSync(`${file}.rejects.ndjson`, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line).input.id);
+    expect((await runCli(importArgs(file, "--concurrency", "4"))).code).toBe(3);
+    // Row 5100's batch finished after the failed one: its reject is written, but it lies beyond the checkpoint.
+    expect(readCheckpoint(file).rows).toBe(MAX_BATCH_MESSAGES);
+    expect(rejectedIds().sort()).toEqual(["u5100", "u7"]);
+
+    collector.options.answer = undefined;
+    const resumed = await runCli(importArgs(file, "--resume"));
+    expect(resumed.code).toBe(1);
+    const rejects = readFileSync(`${file}.rejects.ndjson`, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(rejects.map((r) => [r.row, r.error])).toEqual([
+      [7, "refused"],
+      [5100, "refused"],
+    ]);
+    expect(resumed.stdout).toContain(`with earlier runs: ${(ROWS - 2).toLocaleString("en-US")} accepted, 2 rejected`);
+  });
+
+  it("refuses to resume with a different mapping", async () => {
+    const file = customersFile();
+    collector.options.answer = (request) => (firstUser(request) === "u2501" ? { status: 500, body: "" } : "store");
+    expect((await runCli(importArgs(file, "--concurrency", "1"))).code).toBe(3);
+    const run = await runCli([...importArgs(file, "--resume"), "--set", "source=crm"]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("was written with other mapping options");
+  });
+
+  it("stops reading on Ctrl-C, finishes the batches in flight and checkpoints them", async () => {
+    const controller = new AbortController();
+    collector.options.answer = (_request, n) => {
+      if (n === 0) controller.abort();
+      return "store";
+    };
+    const file = customersFile();
+    const run = await runCli(importArgs(file, "--concurrency", "1"), { signal: controller.signal });
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain("Stopped before the end: interrupted");
+    const { rows } = readCheckpoint(file);
+    expect(rows).toBeGreaterThanOrEqual(MAX_BATCH_MESSAGES);
+    expect(rows).toBeLessThan(ROWS);
+    expect(collector.stored.size).toBe(rows);
+  });
+});

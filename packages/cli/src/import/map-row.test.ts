@@ -1,0 +1,160 @@
+import { describe, expect, it } from "vitest";
+import { type CsvMapping, headerProblem, mapCsvRow, timestampCell, typedCell } from "./map-row";
+
+const mapping = (over: Partial<CsvMapping> = {}): CsvMapping => ({
+  as: "track",
+  event: "Order Completed",
+  set: {},
+  strings: [],
+  ignore: [],
+  rename: {},
+  ...over,
+});
+
+describe("typedCell", () => {
+  it("types plain numerals of up to 15 digits as numbers", () => {
+    expect(["42", "-3", "0", "12.50", "0.5", "-0.25", "123456789012345"].map(typedCell)).toEqual([
+      42, -3, 0, 12.5, 0.5, -0.25, 123456789012345,
+    ]);
+  });
+
+  it("keeps leading zeros, long digit strings and other notations as text", () => {
+    const cells = [
+      "0042",
+      "007",
+      "4111111111111111",
+      "1234567890123456",
+      "+33612345678",
+      "1e5",
+      "1,000",
+      ".5",
+      "5.",
+      "00.5",
+      "1 000",
+      "0x1F",
+      "Infinity",
+      "NaN",
+    ];
+    expect(cells.map(typedCell)).toEqual(cells);
+  });
+
+  it("reads true and false in any case as booleans, and nothing else", () => {
+    expect(["true", "FALSE", "True", "yes", "1", "null"].map(typedCell)).toEqual([true, false, true, "yes", 1, "null"]);
+  });
+
+  it("trims cells and leaves empty ones out", () => {
+    expect([typedCell("  7 "), typedCell(" Mug "), typedCell(""), typedCell("   ")]).toEqual([
+      7,
+      "Mug",
+      undefined,
+      undefined,
+    ]);
+  });
+});
+
+describe("timestampCell", () => {
+  it("turns epoch seconds and milliseconds into ISO-8601 and passes the rest on", () => {
+    expect(timestampCell("1709287200")).toBe("2024-03-01T10:00:00.000Z");
+    expect(timestampCell("1709287200123")).toBe("2024-03-01T10:00:00.123Z");
+    expect(timestampCell(" 2024-03-01 10:15 ")).toBe("2024-03-01 10:15");
+    expect(timestampCell("")).toBeUndefined();
+  });
+});
+
+describe("mapCsvRow", () => {
+  const record = {
+    receipt_id: "R-1",
+    customer_id: " C-42 ",
+    email: "Jane@Example.com",
+    phone: "+14155550101",
+    total: "59.90",
+    store: "0042",
+    note: "",
+    paid: "true",
+    at: "2024-03-01T10:15:00Z",
+  };
+
+  it("maps a track row: ids, timestamp, typed properties, constants, email and phone in context.traits", () => {
+    const message = mapCsvRow(
+      record,
+      mapping({
+        userId: "customer_id",
+        email: "email",
+        phone: "phone",
+        timestamp: "at",
+        messageId: "receipt_id",
+        set: { channel: "pos", total: 1 },
+      }),
+      () => "imp-hash",
+    );
+    expect(message).toEqual({
+      type: "track",
+      event: "Order Completed",
+      userId: "C-42",
+      messageId: "R-1",
+      timestamp: "2024-03-01T10:15:00Z",
+      properties: { total: 1, store: "0042", paid: true, channel: "pos" },
+      context: { traits: { email: "Jane@Example.com", phone: "+14155550101" } },
+    });
+  });
+
+  it("maps an identify row: email, phone and the other columns become traits", () => {
+    const message = mapCsvRow(
+      record,
+      mapping({ as: "identify", event: undefined, userId: "customer_id", email: "email", phone: "phone" }),
+      () => "imp-hash",
+    );
+    expect(message).toEqual({
+      type: "identify",
+      userId: "C-42",
+      messageId: "imp-hash",
+      traits: {
+        email: "Jane@Example.com",
+        phone: "+14155550101",
+        receipt_id: "R-1",
+        total: 59.9,
+        store: "0042",
+        paid: true,
+        at: "2024-03-01T10:15:00Z",
+      },
+    });
+  });
+
+  it("keeps --string columns as text, drops --ignore columns and renames columns", () => {
+    const message = mapCsvRow(
+      { id: "1", sku: "12345", total: "9", secret: "x" },
+      mapping({ anonymousId: "id", strings: ["sku"], ignore: ["secret"], rename: { total: "revenue" } }),
+      () => "imp-hash",
+    );
+    expect(message.properties).toEqual({ sku: "12345", revenue: 9 });
+    expect(message.anonymousId).toBe("1");
+  });
+
+  it("falls back to the hash when the messageId cell is empty, and leaves out empty ids", () => {
+    const message = mapCsvRow(
+      { id: "", anon: "a-1", mid: " " },
+      mapping({ userId: "id", anonymousId: "anon", messageId: "mid" }),
+      () => "imp-hash",
+    );
+    expect(message).toMatchObject({ anonymousId: "a-1", messageId: "imp-hash" });
+    expect(message).not.toHaveProperty("userId");
+    expect(message).not.toHaveProperty("context");
+  });
+});
+
+describe("headerProblem", () => {
+  it("names a mapped column the file lacks, with the columns it has", () => {
+    expect(headerProblem(["id", "mail"], mapping({ userId: "id", email: "email" }))).toBe(
+      '--email "email": the file has no such column (its columns: "id", "mail")',
+    );
+  });
+
+  it("refuses duplicate and empty column names and accepts a good header", () => {
+    expect(headerProblem(["id", "id"], mapping({ userId: "id" }))).toBe('the header names column "id" twice');
+    expect(headerProblem(["id", ""], mapping({ userId: "id" }))).toBe("the header has an empty column name");
+    expect(headerProblem(["id", "sku"], mapping({ userId: "id", strings: ["sku"] }))).toBeNull();
+    expect(headerProblem(["id"], mapping({ userId: "id", ignore: ["secret"] }))).toBe(
+      '--ignore "secret": the file has no such column (its columns: "id")',
+    );
+  });
+});

@@ -1,0 +1,160 @@
+/**
+ * One CSV row → one Segment message (DESIGN §10): the mapped columns become ids, timestamp and messageId, the rest
+ * become properties (track) or traits (identify), typed by {@link typedCell}. Pure: no I/O.
+ */
+import type { JsonObject, JsonValue } from "@tessera/protocol";
+
+/** How CSV columns become a message; built by `args.ts` from flags and `--map`. Column names are header names. */
+export interface CsvMapping {
+  as: "track" | "identify";
+  /** The event name of every row (track). */
+  event?: string;
+  userId?: string;
+  anonymousId?: string;
+  email?: string;
+  phone?: string;
+  timestamp?: string;
+  messageId?: string;
+  /** Constant properties (track) or traits (identify), already typed; they win over a column of the same name. */
+  set: Record<string, JsonValue>;
+  /** Columns kept as text whatever they look like (SKUs, barcodes, zip codes). */
+  strings: string[];
+  /** Columns left out of the message. */
+  ignore: string[];
+  /** Column → property or trait name (`"Total Amount": "total"`). */
+  rename: Record<string, string>;
+}
+
+// At most 15 significant digits: every such numeral is exactly the double it reads as, so nothing is rounded.
+const NUMERAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+const MAX_NUMBER_DIGITS = 15;
+
+/**
+ * The JSON value of a cell, by one rule: `true`/`false` (any case) are booleans; a plain decimal numeral without a
+ * leading zero, sign `+`, exponent or separators and with at most 15 digits is a number (`42`, `-3`, `12.50`);
+ * everything else stays text, so `0042`, `+33612345678`, `1e5`, `1,000` and card-like 16-digit ids keep every
+ * character. The cell is trimmed first; an empty cell is `undefined` (left out, so it never blanks a trait).
+ *
+ * @example [typedCell("12.50"), typedCell("0042"), typedCell("TRUE"), typedCell("")] // [12.5, "0042", true, undefined]
+ */
+export function typedCell(cell: string): JsonValue | undefined {
+  const text = cell.trim();
+  if (text === "") return undefined;
+  const lower = text.toLowerCase();
+  if (lower === "true") return true;
+  if (lower === "false") return false;
+  if (NUMERAL.test(text) && text.replace(/\D/g, "").length <= MAX_NUMBER_DIGITS) return Number(text);
+  return text;
+}
+
+/**
+ * A timestamp cell as the wire wants it: epoch seconds (10 digits) or milliseconds (13 digits) become ISO-8601,
+ * anything else is passed on for validation to judge (a time without a zone is read as UTC by the server).
+ *
+ * @example timestampCell("1709287200") // "2024-03-01T10:00:00.000Z"
+ */
+export function timestampCell(cell: string): string | undefined {
+  const text = cell.trim();
+  if (text === "") return undefined;
+  if (/^\d{10}$/.test(text)) return new Date(Number(text) * 1000).toISOString();
+  if (/^\d{13}$/.test(text)) return new Date(Number(text)).toISOString();
+  return text;
+}
+
+/** The columns a mapping names, by the flag that names them (for error messages). */
+function mappedColumns(mapping: CsvMapping): Array<[flag: string, column: string]> {
+  const named: Array<[string, string | undefined]> = [
+    ["--user-id", mapping.userId],
+    ["--anonymous-id", mapping.anonymousId],
+    ["--email", mapping.email],
+    ["--phone", mapping.phone],
+    ["--timestamp", mapping.timestamp],
+    ["--message-id", mapping.messageId],
+  ];
+  return named.filter((entry): entry is [string, string] => entry[1] !== undefined);
+}
+
+/**
+ * Why a header cannot be mapped, or null: a column named twice, or a flag naming a column the file lacks.
+ * Checked once, before the first row, so a typo stops the import instead of rejecting every row.
+ */
+export function headerProblem(header: readonly string[], mapping: CsvMapping): string | null {
+  const seen = new Set<string>();
+  for (const column of header) {
+    if (column === "") return "the header has an empty column name";
+    if (seen.has(column)) return `the header names column "${column}" twice`;
+    seen.add(column);
+  }
+  const listed = header.map((c) => `"${c}"`).join(", ");
+  for (const [flag, column] of mappedColumns(mapping)) {
+    if (!seen.has(column)) return `${flag} "${column}": the file has no such column (its columns: ${listed})`;
+  }
+  const listedBy: Array<[string, string[]]> = [
+    ["--string", mapping.strings],
+    ["--ignore", mapping.ignore],
+    ['"rename"', Object.keys(mapping.rename)],
+  ];
+  for (const [flag, columns] of listedBy) {
+    const missing = columns.find((column) => !seen.has(column));
+    if (missing !== undefined) return `${flag} "${missing}": the file has no such column (its columns: ${listed})`;
+  }
+  return null;
+}
+
+/** An id-like cell: trimmed text, or undefined when empty. */
+function textCell(record: Readonly<Record<string, string>>, column: string | undefined): string | undefined {
+  if (column === undefined) return undefined;
+  const text = (record[column] ?? "").trim();
+  return text === "" ? undefined : text;
+}
+
+/**
+ * The message for one CSV record (column → cell). `fallbackId` gives the messageId when the mapped column is empty
+ * or unmapped (a function: hashing every row costs when the file has its own ids).
+ * Validation is not done here: the result goes through `validateMessage` like any other message.
+ *
+ * @example
+ * mapCsvRow({ receipt: "R1", email: "a@b.co", total: "12.50" }, { as: "track", event: "Order Completed",
+ *   anonymousId: "receipt", email: "email", set: { channel: "pos" }, strings: [], ignore: [], rename: {} }, () => "imp-1")
+ * // { type: "track", event: "Order Completed", anonymousId: "R1", messageId: "imp-1",
+ * //   properties: { total: 12.5, channel: "pos" }, context: { traits: { email: "a@b.co" } } }
+ */
+export function mapCsvRow(
+  record: Readonly<Record<string, string>>,
+  mapping: CsvMapping,
+  fallbackId: () => string,
+): Record<string, unknown> {
+  const used = new Set<string>([...mappedColumns(mapping).map(([, column]) => column), ...mapping.ignore]);
+  const strings = new Set(mapping.strings);
+  const fields: JsonObject = {};
+  for (const [column, cell] of Object.entries(record)) {
+    if (used.has(column)) continue;
+    const value = strings.has(column) ? textCell(record, column) : typedCell(cell);
+    if (value !== undefined) fields[mapping.rename[column] ?? column] = value;
+  }
+  Object.assign(fields, mapping.set);
+
+  const identity: JsonObject = {};
+  const email = textCell(record, mapping.email);
+  const phone = textCell(record, mapping.phone);
+  if (email !== undefined) identity.email = email;
+  if (phone !== undefined) identity.phone = phone;
+
+  const message: Record<string, unknown> = { type: mapping.as };
+  if (mapping.as === "track") message.event = mapping.event;
+  const userId = textCell(record, mapping.userId);
+  const anonymousId = textCell(record, mapping.anonymousId);
+  if (userId !== undefined) message.userId = userId;
+  if (anonymousId !== undefined) message.anonymousId = anonymousId;
+  message.messageId = textCell(record, mapping.messageId) ?? fallbackId();
+  const timestamp = mapping.timestamp === undefined ? undefined : timestampCell(record[mapping.timestamp] ?? "");
+  if (timestamp !== undefined) message.timestamp = timestamp;
+  if (mapping.as === "track") {
+    message.properties = fields;
+    // Identity resolution reads a track's email and phone from context.traits (DESIGN §4).
+    if (Object.keys(identity).length > 0) message.context = { traits: identity };
+  } else {
+    message.traits = { ...identity, ...fields };
+  }
+  return message;
+}

@@ -1,0 +1,152 @@
+/**
+ * What the operator sees while an import runs: a progress bar (rows/s, ETA from the bytes read) on a terminal,
+ * a plain line every few seconds otherwise (CI logs, `| tee`), and the summary at the end.
+ */
+import { Presets, SingleBar } from "cli-progress";
+
+/** Where an import stands; rows are this run's acknowledged rows. */
+export interface ProgressState {
+  rows: number;
+  accepted: number;
+  rejected: number;
+  bytesRead: number;
+}
+
+export interface ProgressOptions {
+  stream: NodeJS.WritableStream;
+  /** A terminal gets the bar; anything else gets plain lines. */
+  tty: boolean;
+  /** The input's size in bytes, when known: the bar's total and the ETA's basis. */
+  size?: number;
+  /** Plain lines at most this often (default 5 s). */
+  intervalMs?: number;
+  /** What accepted rows are called ("valid" in a dry run). */
+  acceptedLabel?: string;
+  now?: () => number;
+}
+
+export interface Progress {
+  update(state: ProgressState): void;
+  /** A line that must not be drawn over by the bar (retries, warnings). */
+  log(line: string): void;
+  stop(): void;
+}
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** Rows per second since `startedAt`, rounded. */
+export function rowsPerSecond(rows: number, elapsedMs: number): number {
+  return elapsedMs > 0 ? Math.round((rows * 1000) / elapsedMs) : 0;
+}
+
+/**
+ * The display for one import.
+ * @example const progress = createProgress({ stream: process.stderr, tty: process.stderr.isTTY, size });
+ */
+export function createProgress(options: ProgressOptions): Progress {
+  const now = options.now ?? Date.now;
+  const startedAt = now();
+  return options.tty ? barProgress(options, now, startedAt) : lineProgress(options, now, startedAt);
+}
+
+function barProgress(options: ProgressOptions, now: () => number, startedAt: number): Progress {
+  const sized = options.size !== undefined && options.size > 0;
+  const format = sized
+    ? " {bar} {percentage}% | {rows} rows | {rate} rows/s | {rejected} rejected | ETA {eta_formatted}"
+    : " {rows} rows | {rate} rows/s | {rejected} rejected | {duration_formatted}";
+  const bar = new SingleBar(
+    { format, stream: options.stream, hideCursor: true, etaBuffer: 50, clearOnComplete: false },
+    Presets.shades_classic,
+  );
+  bar.start(sized ? (options.size as number) : 0, 0, { rows: "0", rate: "0", rejected: "0" });
+  return {
+    update(state) {
+      const payload = {
+        rows: count(state.rows),
+        rate: count(rowsPerSecond(state.rows, now() - startedAt)),
+        rejected: count(state.rejected),
+      };
+      bar.update(sized ? state.bytesRead : 0, payload);
+    },
+    log(line) {
+      options.stream.write(`\r\x1b[2K${line}\n`);
+      bar.render();
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
+function lineProgress(options: ProgressOptions, now: () => number, startedAt: number): Progress {
+  const interval = options.intervalMs ?? 5000;
+  let lastLine = startedAt;
+  return {
+    update(state) {
+      const at = now();
+      if (at - lastLine < interval) return;
+      lastLine = at;
+      const share =
+        options.size && options.size > 0
+          ? `, ${Math.min(100, Math.floor((state.bytesRead * 100) / options.size))}%`
+          : "";
+      options.stream.write(
+        `${count(state.rows)} rows (${count(rowsPerSecond(state.rows, at - startedAt))} rows/s${share}): ` +
+          `${count(state.accepted)} ${options.acceptedLabel ?? "accepted"}, ${count(state.rejected)} rejected\n`,
+      );
+    },
+    log(line) {
+      options.stream.write(`${line}\n`);
+    },
+    stop() {},
+  };
+}
+
+/** What the summary reports. `before` is what earlier runs did (from the checkpoint on `--resume`). */
+export interface SummaryFacts {
+  source: string;
+  dryRun: boolean;
+  rows: number;
+  accepted: number;
+  rejected: number;
+  batches: number;
+  elapsedMs: number;
+  skipped: number;
+  before?: { accepted: number; rejected: number };
+  rejectsPath?: string;
+  stoppedBecause?: string;
+  /** A checkpoint exists to resume from (not for stdin). */
+  resumable?: boolean;
+}
+
+/**
+ * The closing lines.
+ * @example formatSummary({ source: "orders.csv", dryRun: false, rows: 3, accepted: 2, rejected: 1, … })
+ * // "orders.csv: 3 rows, 2 accepted, 1 rejected in 1 batch (0.4 s, 7 rows/s)\nRejected rows and reasons: …"
+ */
+export function formatSummary(facts: SummaryFacts): string {
+  const verb = facts.dryRun ? "valid" : "accepted";
+  const seconds = (facts.elapsedMs / 1000).toFixed(1);
+  const batches = `${count(facts.batches)} batch${facts.batches === 1 ? "" : "es"}`;
+  const lines = [
+    `${facts.source}: ${count(facts.rows)} rows, ${count(facts.accepted)} ${verb}, ${count(facts.rejected)} rejected ` +
+      `in ${batches} (${seconds} s, ${count(rowsPerSecond(facts.rows, facts.elapsedMs))} rows/s)` +
+      (facts.dryRun ? " — dry run, nothing sent" : ""),
+  ];
+  if (facts.skipped > 0) {
+    const before = facts.before;
+    const total = before
+      ? `; with earlier runs: ${count(before.accepted + facts.accepted)} accepted, ` +
+        `${count(before.rejected + facts.rejected)} rejected`
+      : "";
+    lines.push(`Skipped the first ${count(facts.skipped)} rows (done before, per the checkpoint)${total}`);
+  }
+  if (facts.rejectsPath) lines.push(`Rejected rows and reasons: ${facts.rejectsPath}`);
+  if (facts.stoppedBecause) {
+    lines.push(`Stopped before the end: ${facts.stoppedBecause}`);
+    if (!facts.dryRun && facts.resumable) {
+      lines.push("Rows acknowledged so far are in the checkpoint; run the same command with --resume to continue.");
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}

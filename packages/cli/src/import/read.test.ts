@@ -1,0 +1,144 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { jsonArrayElements } from "./json-text";
+import { InputError, type InputFormat, type InputOptions, type InputRow, openInput } from "./read";
+
+const dir = mkdtempSync(path.join(tmpdir(), "tessera-read-"));
+const noStdin = Readable.from([]);
+
+function file(name: string, content: string | Buffer): string {
+  const at = path.join(dir, name);
+  writeFileSync(at, content);
+  return at;
+}
+
+async function rows(at: string, format: InputFormat, more: Partial<InputOptions> = {}): Promise<InputRow[]> {
+  const input = await openInput(at, { format, stdin: noStdin, ...more });
+  const out: InputRow[] = [];
+  for await (const row of input.rows) out.push(row);
+  return out;
+}
+
+const POS_CSV =
+  "\uFEFFreceipt,customer , note\r\n" +
+  'R1,C1,"Mug, large"\r\n' +
+  "\r\n" +
+  'R2,C2,"two\nlines ""quoted"""\r\n' +
+  "R3,C3\r\n";
+
+describe("openInput", () => {
+  it("streams CSV records with quoting, embedded newlines, a BOM, CRLF and trimmed headers", async () => {
+    expect(await rows(file("pos.csv", POS_CSV), "csv")).toEqual([
+      {
+        kind: "csv",
+        row: 1,
+        line: 2,
+        record: { receipt: "R1", customer: "C1", note: "Mug, large" },
+        problem: undefined,
+      },
+      {
+        kind: "csv",
+        row: 2,
+        line: 4,
+        record: { receipt: "R2", customer: "C2", note: 'two\nlines "quoted"' },
+        problem: undefined,
+      },
+      {
+        kind: "csv",
+        row: 3,
+        line: 6,
+        record: { receipt: "R3", customer: "C3" },
+        problem: "the row has 2 fields; the header has 3",
+      },
+    ]);
+  });
+
+  it("reads .gz files and gzip on stdin the same as plain text", async () => {
+    const plain = await rows(file("pos2.csv", POS_CSV), "csv");
+    expect(await rows(file("pos.csv.gz", gzipSync(POS_CSV)), "csv")).toEqual(plain);
+    const input = await openInput("-", { format: "csv", stdin: Readable.from([gzipSync(POS_CSV)]) });
+    const fromStdin: InputRow[] = [];
+    for await (const row of input.rows) fromStdin.push(row);
+    expect(fromStdin).toEqual(plain);
+    expect(input.size).toBeUndefined();
+  });
+
+  it("counts the bytes read from the file against its size", async () => {
+    const at = file("count.csv", POS_CSV);
+    const input = await openInput(at, { format: "csv", stdin: noStdin });
+    for await (const _ of input.rows) {
+      // drain
+    }
+    expect(input.bytesRead()).toBe(Buffer.byteLength(POS_CSV));
+    expect(input.size).toBe(Buffer.byteLength(POS_CSV));
+  });
+
+  it("stops before the first row when the header callback refuses the header", async () => {
+    const refuse = () => {
+      throw new InputError("no such column");
+    };
+    await expect(rows(file("h.csv", "a,b\n1,2\n"), "csv", { onHeader: refuse })).rejects.toThrow(
+      /h\.csv: no such column/,
+    );
+  });
+
+  it("fails with the line when CSV quoting is broken", async () => {
+    await expect(rows(file("broken.csv", 'a,b\n1,2\n"x"y,3\n'), "csv")).rejects.toThrow(
+      expect.objectContaining({ name: "InputError", message: expect.stringMatching(/broken\.csv: .*line 3/) }),
+    );
+  });
+
+  it("reads NDJSON lines, skipping blank ones and keeping line numbers", async () => {
+    const read = await rows(file("e.ndjson", '{"a":1}\n\n  {"b":2}\r\nnot json\n{"c":3}'), "ndjson");
+    expect(read.map((r) => r.kind === "json" && [r.row, r.line, r.text])).toEqual([
+      [1, 1, '{"a":1}'],
+      [2, 3, '{"b":2}'],
+      [3, 4, "not json"],
+      [4, 5, '{"c":3}'],
+    ]);
+  });
+
+  it("reads a .json array element by element, or NDJSON under a .json name", async () => {
+    const array = await rows(file("a.json", '\n [ {"a":"],{"}, {"b":[1,{"c":"\\""}]} ,\n{"d":null} ]\n'), "json");
+    expect(array.map((r) => r.kind === "json" && r.text)).toEqual([
+      '{"a":"],{"}',
+      '{"b":[1,{"c":"\\""}]}',
+      '{"d":null}',
+    ]);
+    const lines = await rows(file("l.json", '{"a":1}\n{"b":2}\n'), "json");
+    expect(lines.map((r) => r.kind === "json" && r.text)).toEqual(['{"a":1}', '{"b":2}']);
+  });
+
+  it("says when the file cannot be read", async () => {
+    await expect(rows(path.join(dir, "missing.csv"), "csv")).rejects.toThrow(/cannot read .*missing\.csv/);
+    await expect(rows(dir, "csv")).rejects.toThrow(/is not a file/);
+  });
+});
+
+describe("jsonArrayElements", () => {
+  it("splits elements across any chunk boundaries", async () => {
+    const text = '[{"s":"a,b]"},[1,2],"x",3 ,{"n":{"m":[]}}]';
+    const expected = ['{"s":"a,b]"}', "[1,2]", '"x"', "3", '{"n":{"m":[]}}'];
+    for (let size = 1; size <= text.length; size++) {
+      const chunks = text.match(new RegExp(`[\\s\\S]{1,${size}}`, "g")) ?? [];
+      const pieces: string[] = [];
+      for await (const piece of jsonArrayElements(chunks)) pieces.push(piece.text);
+      expect(pieces).toEqual(expected);
+    }
+  });
+
+  it("refuses text that is not one array", async () => {
+    const drain = async (chunks: string[]) => {
+      for await (const _ of jsonArrayElements(chunks)) {
+        // drain
+      }
+    };
+    await expect(drain(['{"a":1}'])).rejects.toThrow(/must be an array of messages or one per line/);
+    await expect(drain(['[{"a":1}'])).rejects.toThrow(/not closed/);
+    await expect(drain(["[1] x"])).rejects.toThrow(/after the closing \]/);
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * Rows from the input as a stream, never the whole file: CSV (quoting, embedded newlines, BOM) through csv-parse,
+ * NDJSON lines, or the elements of a JSON array; from a file or stdin (`-`), gunzipped when the name ends in `.gz`
+ * or the bytes start with gzip's magic number.
+ */
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import { parse } from "csv-parse";
+import { jsonArrayElements, jsonLines } from "./json-text";
+
+export type InputFormat = "csv" | "ndjson" | "json";
+
+/** One row of the input; `row` counts rows from 1 (the checkpoint's unit), `line` is where it starts in the text. */
+export type InputRow =
+  | { kind: "csv"; row: number; line: number; record: Record<string, string>; problem?: string }
+  | { kind: "json"; row: number; line: number; text: string };
+
+/** The input as rows, with what the progress display needs. */
+export interface Input {
+  rows: AsyncIterable<InputRow>;
+  /** Size of the file in bytes (compressed size for `.gz`); undefined for stdin. */
+  size: number | undefined;
+  /** Bytes read from the file so far (compressed bytes for `.gz`). */
+  bytesRead(): number;
+  /** Stops reading (the import ended early); harmless after the end. */
+  close(): void;
+}
+
+export interface InputOptions {
+  format: InputFormat;
+  stdin: Readable;
+  /** Called with the trimmed CSV header before the first row; throwing stops the import with that message. */
+  onHeader?: (header: string[]) => void;
+}
+
+/** The input could not be read (missing file, broken CSV quoting, not gzip…). */
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+/**
+ * Opens `file` (`-` for stdin) for streaming. Fails with {@link InputError} when it cannot be opened; rows that
+ * cannot be read as CSV at all (an unclosed quote) end the stream with an {@link InputError} naming the line.
+ *
+ * @example const input = await openInput("orders.csv.gz", { format: "csv", stdin: process.stdin });
+ * for await (const row of input.rows) console.log(row.row, row.kind === "csv" ? row.record : row.text);
+ */
+export async function openInput(file: string, options: InputOptions): Promise<Input> {
+  let source: Readable;
+  let size: number | undefined;
+  if (file === "-") {
+    source = options.stdin;
+  } else {
+    try {
+      const info = await stat(file);
+      if (!info.isFile()) throw new InputError(`${file} is not a file`);
+      size = info.size;
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      throw new InputError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    source = createReadStream(file);
+  }
+  const counter = { bytes: 0 };
+  let bytes: Readable;
+  try {
+    bytes = await decompressed(source, /\.gz$/i.test(file), counter);
+  } catch (err) {
+    throw new InputError(`cannot read ${file === "-" ? "stdin" : file}: ${(err as Error).message}`, { cause: err });
+  }
+  const rows = options.format === "csv" ? csvRows(bytes, file, options.onHeader) : jsonRows(bytes, options.format);
+  const close = () => {
+    // Whatever a destroyed stream still reports is of no interest any more.
+    for (const stream of [bytes, source]) {
+      stream.on("error", () => {});
+      stream.destroy();
+    }
+  };
+  return { rows, size, bytesRead: () => counter.bytes, close };
+}
+
+/** The plain bytes: gunzipped when told to or when the first bytes are gzip's magic number. */
+async function decompressed(source: Readable, gzipped: boolean, counter: { bytes: number }): Promise<Readable> {
+  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await chunks.next();
+  const head = first.done ? undefined : Buffer.from(first.value);
+  async function* counted(): AsyncGenerator<Buffer> {
+    if (!head) return;
+    counter.bytes += head.length;
+    yield head;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      counter.bytes += next.value.length;
+      yield next.value;
+    }
+  }
+  const raw = Readable.from(counted(), { objectMode: false });
+  if (!gzipped && !(head && head[0] === 0x1f && head[1] === 0x8b)) return raw;
+  const gunzip = createGunzip();
+  raw.on("error", (err) => gunzip.destroy(err));
+  gunzip.on("error", () => raw.destroy());
+  return raw.pipe(gunzip);
+}
+
+async function* csvRows(bytes: Readable, file: string, onHeader: InputOptions["onHeader"]): AsyncGenerator<InputRow> {
+  let width = 0;
+  const parser = parse({
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    columns: (names: string[]) => {
+      const header = names.map((name) => name.trim());
+      width = header.length;
+      onHeader?.(header);
+      return header;
+    },
+  });
+  bytes.on("error", (err) => parser.destroy(err));
+  bytes.pipe(parser);
+  let row = 0;
+  let lastLine = 1;
+  let lastEmpty = 0;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number; empty_lines: number; error?: { record?: unknown[] } };
+    }>) {
+      row++;
+      const line = lastLine + 1 + (info.empty_lines - lastEmpty);
+      lastLine = info.lines;
+      lastEmpty = info.empty_lines;
+      const fields = info.error?.record?.length;
+      const problem =
+        fields !== undefined && fields !== width ? `the row has ${fields} fields; the header has ${width}` : undefined;
+      yield { kind: "csv", row, line, record, problem };
+    }
+  } catch (err) {
+    throw new InputError(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function* jsonRows(bytes: Readable, format: InputFormat): AsyncGenerator<InputRow> {
+  bytes.setEncoding("utf8");
+  const chunks = bytes[Symbol.asyncIterator]() as AsyncIterator<string>;
+  // Enough text to see the first character (a file may start with blank lines).
+  let head = "";
+  for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+    head += next.value;
+    if (head.trim() !== "") break;
+  }
+  head = head.replace(/^\uFEFF/, "");
+  if (head === "") return;
+  async function* text(): AsyncGenerator<string> {
+    yield head;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+  }
+  // A .json file is either an array of messages or NDJSON under another name: its first character says which.
+  const pieces = format === "json" && head.trimStart().startsWith("[") ? jsonArrayElements(text()) : jsonLines(text());
+  let row = 0;
+  try {
+    for await (const piece of pieces) yield { kind: "json", row: ++row, line: piece.line, text: piece.text };
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError((err as Error).message, { cause: err });
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * `tessera import`, start to end: rows are read as a stream, turned into messages, packed into batches and
+ * delivered with bounded concurrency; the checkpoint moves over the rows whose batches are all done, in order,
+ * so an interrupted import resumes exactly where its acknowledged rows end.
+ */
+import { createHash } from "node:crypto";
+import type { Readable } from "node:stream";
+import { version } from "../../package.json";
+import type { ImportOptions } from "./args";
+import { type Batch, Batcher, batchItem } from "./batcher";
+import { CheckpointWriter, checkpointPath, OrderedAcks, readCheckpoint } from "./checkpoint";
+import { deliverBatch } from "./deliver";
+import { headerProblem } from "./map-row";
+import { createProgress, formatSummary } from "./progress";
+import { InputError, type InputRow, openInput } from "./read";
+import { RejectsFile, rejectsPath } from "./rejects";
+import { rowMessage, sourceNameOf } from "./row-message";
+
+/** The world an import runs in: streams, the network, the clock. Tests hand in their own. */
+export interface RunDeps {
+  stdin: Readable;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Draw a progress bar (stderr is a terminal) rather than plain lines. */
+  tty: boolean;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  /** Aborted on Ctrl-C: stop reading, let batches in flight finish, save the checkpoint. */
+  signal?: AbortSignal;
+  /** Plain progress lines at most this often (default 5 s). */
+  progressIntervalMs?: number;
+}
+
+/** Exit codes (also in `--help`). */
+export const EXIT = { ok: 0, rejected: 1, usage: 2, stopped: 3 } as const;
+
+/** What a checkpoint must match to be resumed: the options that decide what each row becomes. */
+function fingerprintOf(options: ImportOptions): string {
+  const shape = JSON.stringify({ format: options.format, mapping: options.mapping });
+  return createHash("sha256").update(shape).digest("hex").slice(0, 16);
+}
+
+/**
+ * Runs one import and returns the exit code; expected failures (unreadable file, refused key, server down) are
+ * reported on stderr, never thrown.
+ *
+ * @example process.exitCode = await runImport(options, { stdin: process.stdin, stdout: process.stdout,
+ *   stderr: process.stderr, tty: process.stderr.isTTY === true });
+ */
+export async function runImport(options: ImportOptions, deps: RunDeps): Promise<number> {
+  const now = deps.now ?? Date.now;
+  const startedAt = now();
+  const say = (line: string) => deps.stderr.write(`${line}\n`);
+  const fingerprint = fingerprintOf(options);
+  const checkpointFile = options.file === "-" || options.dryRun ? null : checkpointPath(options.file);
+
+  let skip = 0;
+  let before: { accepted: number; rejected: number } | undefined;
+  const previous = checkpointFile ? await readCheckpoint(checkpointFile) : null;
+  if (previous && "error" in previous) {
+    say(`tessera import: ${previous.error}`);
+    return EXIT.usage;
+  }
+  if (options.resume) {
+    if (!previous) say(`No checkpoint at ${checkpointFile}: starting from the first row.`);
+    else if (previous.fingerprint !== fingerprint) {
+      say(`tessera import: ${checkpointFile} was written with other mapping options; use the same options to`);
+      say("resume, or run without --resume to start over (rows already stored are not stored twice).");
+      return EXIT.usage;
+    } else {
+      skip = previous.rows;
+      before = { accepted: previous.accepted, rejected: previous.rejected };
+    }
+  } else if (previous?.complete) {
+    say(`Note: ${options.file} was imported before; rows already stored are not stored twice.`);
+  } else if (previous && previous.rows > 0) {
+    say(`Note: an earlier run stopped after ${previous.rows} rows (${checkpointFile}); starting over.`);
+    say("Rows already stored are not stored twice; pass --resume to skip them instead.");
+  }
+
+  const mapping = options.mapping;
+  let input: Awaited<ReturnType<typeof openInput>>;
+  try {
+    input = await openInput(options.file, {
+      format: options.format,
+      stdin: deps.stdin,
+      onHeader: (header) => {
+        const problem = mapping && headerProblem(header, mapping);
+        if (problem) throw new InputError(problem);
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    say(`tessera import: ${err.message}`);
+    return EXIT.usage;
+  }
+
+  const rejects = await RejectsFile.open(options.rejects ?? rejectsPath(options.file), options.resume ? skip : null);
+  const checkpoints = checkpointFile ? new CheckpointWriter(checkpointFile) : null;
+  const acks = new OrderedAcks({ rows: skip, accepted: before?.accepted ?? 0, rejected: before?.rejected ?? 0 });
+  const context = { library: { name: "tessera-cli", version } };
+  const batcher = new Batcher({ context });
+  const progress = createProgress({
+    stream: deps.stderr,
+    tty: deps.tty,
+    size: input.size,
+    intervalMs: deps.progressIntervalMs,
+    acceptedLabel: options.dryRun ? "valid" : "accepted",
+    now,
+  });
+  const totals = { rows: 0, accepted: 0, rejected: 0, batches: 0 };
+  let stopped: string | undefined;
+  let rowsRead = 0;
+  const inFlight = new Set<Promise<void>>();
+  const send = {
+    url: `${options.host}/v1/batch`,
+    writeKey: options.writeKey ?? "",
+    fetch: deps.fetch,
+    sleep: deps.sleep,
+  };
+  const userAgent = `tessera-cli/${version}`;
+
+  const saveCheckpoint = (done: ReturnType<OrderedAcks["complete"]> & object, complete: boolean) => {
+    const file = sourceNameOf(options.file);
+    const updatedAt = new Date(now()).toISOString();
+    checkpoints?.save({ version: 1, file, fingerprint, ...done, complete, updatedAt });
+  };
+
+  const settle = async (batch: Batch): Promise<void> => {
+    const result = await deliverBatch(batch, {
+      send: { ...send, userAgent },
+      context,
+      dryRun: options.dryRun,
+      onRetry: (what, reason, delayMs, attempt, of) =>
+        progress.log(
+          `${what}: ${reason}; retrying in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt + 1} of ${of})`,
+        ),
+    });
+    if (!result.ok) {
+      stopped ??= result.error;
+      return;
+    }
+    await rejects.write(result.rejects);
+    if (batch.items.length > 0) totals.batches++;
+    totals.rows += batch.lastRow - batch.firstRow + 1;
+    totals.accepted += result.accepted;
+    totals.rejected += result.rejects.length;
+    const done = acks.complete({
+      seq: batch.seq,
+      lastRow: batch.lastRow,
+      accepted: result.accepted,
+      rejected: result.rejects.length,
+    });
+    if (done) saveCheckpoint(done, false);
+    progress.update({ ...totals, bytesRead: input.bytesRead() });
+  };
+
+  const dispatch = async (batch: Batch): Promise<void> => {
+    const settling: Promise<void> = settle(batch)
+      .catch((err: Error) => {
+        stopped ??= err.message;
+      })
+      .finally(() => inFlight.delete(settling));
+    inFlight.add(settling);
+    while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+  };
+
+  const sourceName = sourceNameOf(options.file);
+  try {
+    for await (const row of input.rows) {
+      if (stopped || deps.signal?.aborted) break;
+      rowsRead++;
+      if (row.row <= skip) continue;
+      const closed = admit(batcher, row, sourceName, mapping);
+      if (closed) await dispatch(closed);
+    }
+    const last = stopped || deps.signal?.aborted ? null : batcher.flush();
+    if (last) await dispatch(last);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    if (rowsRead === 0) {
+      progress.stop();
+      say(`tessera import: ${err.message}`);
+      return EXIT.usage;
+    }
+    stopped ??= err.message;
+  } finally {
+    input.close();
+  }
+  if (deps.signal?.aborted) stopped ??= "interrupted";
+  await Promise.all(inFlight);
+  if (!stopped) saveCheckpoint(acks.current, true);
+  try {
+    await checkpoints?.flush();
+  } catch (err) {
+    stopped ??= (err as Error).message;
+  }
+  progress.update({ ...totals, bytesRead: input.bytesRead() });
+  progress.stop();
+
+  deps.stdout.write(
+    formatSummary({
+      source: options.file === "-" ? "stdin" : options.file,
+      dryRun: options.dryRun,
+      ...totals,
+      elapsedMs: now() - startedAt,
+      skipped: skip,
+      before,
+      rejectsPath: rejects.written ? rejects.path : undefined,
+      stoppedBecause: stopped,
+      resumable: checkpointFile !== null,
+    }),
+  );
+  if (stopped) return EXIT.stopped;
+  const rejected = totals.rejected + (before?.rejected ?? 0);
+  return rejected > 0 && !options.allowRejects ? EXIT.rejected : EXIT.ok;
+}
+
+/** Puts one row into the batcher (as a message, or as a local reject); returns the batch that closed, if any. */
+function admit(batcher: Batcher, row: InputRow, sourceName: string, mapping: ImportOptions["mapping"]): Batch | null {
+  const origin = { row: row.row, line: row.line, input: row.kind === "csv" ? row.record : undefined };
+  const result = rowMessage(row, { sourceName, mapping });
+  if (result.ok) return batcher.add(batchItem(origin, result.messageId, result.message));
+  const input = row.kind === "csv" ? row.record : parsedOrText(row.text);
+  return batcher.reject({ ...origin, input, messageId: result.messageId, error: result.error });
+}
+
+function parsedOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * One batch to `POST /v1/batch`, gzipped, with the write key as HTTP Basic user (like Segment's libraries), retried
+ * on 429, 5xx and network failures with backoff that honours `Retry-After`. The retry decision is the SDK's own
+ * classifier (`@tessera/core`), so the CLI and the SDK agree on what is worth repeating.
+ */
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { backoffDelay, classify, DEFAULT_RETRY, parseRetryAfter, type RetryOptions } from "@tessera/core";
+import { IngestResponse, type RejectedMessage } from "@tessera/protocol";
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * How a batch ended: stored (all but the listed rejections, by index in the batch), refused whole (400), too large
+ * (413), or failed (a status retrying cannot fix, or retries exhausted).
+ */
+export type SendOutcome =
+  | { kind: "stored"; rejected: RejectedMessage[] }
+  | { kind: "refused"; error: string }
+  | { kind: "too-large"; error: string }
+  | { kind: "failed"; error: string };
+
+/** A retry about to happen, for the log. */
+export interface RetryNotice {
+  attempt: number;
+  maxAttempts: number;
+  delayMs: number;
+  reason: string;
+}
+
+export interface SendOptions {
+  /** `<host>/v1/batch`. */
+  url: string;
+  writeKey: string;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  retry?: RetryOptions;
+  /** Per-attempt timeout (default 60 s): a hung connection is retried like a dropped one. */
+  timeoutMs?: number;
+  userAgent?: string;
+  onRetry?: (notice: RetryNotice) => void;
+}
+
+/** Backoff for an import: start at half a second, keep trying for a few minutes. */
+export const IMPORT_RETRY: RetryOptions = { ...DEFAULT_RETRY, baseDelay: 500, maxDelay: 30_000, maxAttempts: 10 };
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends one serialised batch body and reports the outcome; never throws for what the server or network does.
+ *
+ * @example
+ * const outcome = await sendBatch('{"batch":[…]}', { url: "http://localhost:8787/v1/batch", writeKey: "wk_dev" });
+ * if (outcome.kind === "stored") console.log(outcome.rejected);
+ */
+export async function sendBatch(body: string, options: SendOptions): Promise<SendOutcome> {
+  const retry = options.retry ?? IMPORT_RETRY;
+  const doFetch = options.fetch ?? fetch;
+  const sleep = options.sleep ?? defaultSleep;
+  const compressed = await gzipAsync(Buffer.from(body));
+  const headers = {
+    authorization: `Basic ${Buffer.from(`${options.writeKey}:`).toString("base64")}`,
+    "content-type": "application/json",
+    "content-encoding": "gzip",
+    "user-agent": options.userAgent ?? "tessera-cli",
+  };
+  let last = "";
+  for (let attempt = 0; attempt < retry.maxAttempts; attempt++) {
+    let status = 0;
+    let text = "";
+    let retryAfter: number | undefined;
+    try {
+      const response = await doFetch(options.url, {
+        method: "POST",
+        headers,
+        body: compressed,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
+      });
+      status = response.status;
+      retryAfter = parseRetryAfter(response.headers.get("retry-after"));
+      text = await response.text();
+    } catch (err) {
+      text = describeNetworkError(err);
+    }
+    const outcome = classify(status);
+    if (outcome === "ok") return stored(text);
+    last = status === 0 ? text : `${status} ${errorMessage(text)}`;
+    if (outcome === "split") return { kind: "too-large", error: last };
+    if (outcome === "drop") return status === 400 ? { kind: "refused", error: last } : { kind: "failed", error: last };
+    if (attempt + 1 >= retry.maxAttempts) break;
+    const delayMs = Math.round(backoffDelay(attempt, retryAfter, retry, Math.random));
+    options.onRetry?.({ attempt: attempt + 1, maxAttempts: retry.maxAttempts, delayMs, reason: last });
+    await sleep(delayMs);
+  }
+  return { kind: "failed", error: `gave up after ${retry.maxAttempts} attempts: ${last}` };
+}
+
+/** The 200 answer's rejections; a body that is not the documented shape still means "stored", none rejected. */
+function stored(text: string): SendOutcome {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = IngestResponse.safeParse(json);
+  return { kind: "stored", rejected: parsed.success ? parsed.data.rejected : [] };
+}
+
+/** `{"error":{"code","message"}}` → `code: message`; any other body, shortened. */
+function errorMessage(text: string): string {
+  try {
+    const json = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (json.error?.message) return json.error.code ? `${json.error.code}: ${json.error.message}` : json.error.message;
+  } catch {
+    // Not JSON: a proxy's HTML page, say.
+  }
+  return text.trim().slice(0, 200) || "(empty body)";
+}
+
+function describeNetworkError(err: unknown): string {
+  const error = err as Error & { cause?: { code?: string; message?: string } };
+  if (error.name === "TimeoutError") return "the request timed out";
+  const cause = error.cause?.code ?? error.cause?.message;
+  return cause ? `network error (${cause})` : `network error (${error.message})`;
+}

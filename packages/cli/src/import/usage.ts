@@ -1,0 +1,58 @@
+/** `tessera import --help`. */
+import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES } from "@tessera/protocol";
+import { DEFAULT_CONCURRENCY } from "./args";
+
+const kb = (bytes: number) => `${bytes / 1024} KB`;
+
+export const IMPORT_USAGE = `Usage: tessera import <file> --host <url> --write-key <key> [options]
+
+Loads a file of events or people into Tessera through POST /v1/batch.
+  .ndjson .jsonl .json   Segment-spec messages, sent as they are (.json: an array, or one per line)
+  .csv                   one message per row, mapped by the options below
+  -                      stdin (say --format); any file ending in .gz is gunzipped
+
+Connection
+  --host <url>             the Tessera host (or TESSERA_HOST)
+  --write-key <key>        the source's write key, sent as HTTP Basic user (or TESSERA_WRITE_KEY)
+  --concurrency <n>        batches in flight at once (default ${DEFAULT_CONCURRENCY})
+
+CSV mapping (or put the same keys in --map mapping.json)
+  --as track|identify      what each row is (default track)
+  --event <name>           the event name of every row (track)
+  --user-id <column>       the column holding userId
+  --anonymous-id <column>  the column holding anonymousId (a row needs one of the two ids)
+  --email <column>         email: context.traits.email on track, traits.email on identify
+  --phone <column>         phone: context.traits.phone on track, traits.phone on identify
+  --timestamp <column>     when it happened: ISO-8601 (a zone-less time is UTC) or epoch s/ms
+  --message-id <column>    the idempotency key (default: a hash of the file name and the row)
+  --set <key>=<value>      a constant property/trait on every row, e.g. --set channel=pos (repeatable)
+  --string <column>        keep a column as text even if it looks like a number (repeatable)
+  --ignore <column>        leave a column out (repeatable)
+  Other columns become properties (track) or traits (identify). Cells are trimmed; empty cells are left out;
+  true/false become booleans; plain numerals of up to 15 digits without a leading zero become numbers
+  (42, -3, 12.50); everything else stays text (0042, +4477…, 1e5, 1,000, 4111111111111111).
+
+Runs
+  --resume                 continue after <file>.checkpoint.json (rows acknowledged by an earlier run)
+  --dry-run                validate every row locally; send nothing (writes the rejects file)
+  --allow-rejects          exit 0 even when rows were rejected
+  --rejects <path>         where rejected rows go (default <file>.rejects.ndjson; stdin: ./stdin.rejects.ndjson)
+  --format csv|ndjson|json when the file name does not say (stdin)
+  -h, --help               this text
+
+Batches stay within the collector's limits (${MAX_BATCH_MESSAGES.toLocaleString("en-US")} messages, \
+${kb(MAX_REQUEST_BYTES)} of JSON, ${kb(MAX_MESSAGE_BYTES)} per message),
+gzipped; 429, 5xx and network errors are retried, honouring Retry-After.
+Rejected rows go to <file>.rejects.ndjson with the reason. Importing a file twice stores each row once.
+
+Exit codes: 0 done; 1 rows rejected (without --allow-rejects); 2 bad arguments or unreadable input;
+3 stopped partway (server or network failure, broken file, Ctrl-C): run again with --resume.
+
+Example: a point-of-sale export
+  receipt_id,customer_id,email,phone,total,items,store,purchased_at
+  R-1001,C-42,jane@example.com,+14155550101,59.90,"Mug, large",0042,2024-03-01T10:15:00Z
+
+  tessera import sales.csv --host https://tessera.example.com --write-key wk_live_… \\
+    --event "Order Completed" --user-id customer_id --email email --phone phone \\
+    --timestamp purchased_at --message-id receipt_id --set channel=pos
+`;
