@@ -5,6 +5,7 @@
  */
 import type { Profile } from "@tessera/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { secretApi, sendBatch } from "./support/dev-api";
 import { type DevServer, startDevServer } from "./support/dev-server";
 import { type MockKlaviyo, startMockKlaviyo } from "./support/mocks/klaviyo";
 import { pollUntil } from "./support/poll-until";
@@ -28,27 +29,9 @@ describe("activation loop against the dev server", () => {
     await Promise.all([server?.stop(), klaviyo?.stop()]);
   });
 
-  async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${server.secretKey}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
-  }
+  const api = <T>(method: string, path: string, body?: unknown) => secretApi<T>(server, method, path, body);
 
-  async function send(messages: object[]): Promise<void> {
-    const res = await fetch(`${server.url}/v1/batch`, {
-      method: "POST",
-      headers: {
-        authorization: `Basic ${Buffer.from(`${server.writeKey}:`).toString("base64")}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ batch: messages, sentAt: new Date().toISOString() }),
-    });
-    expect(res.status).toBe(200);
-  }
+  const send = (messages: object[]) => sendBatch(server, messages);
 
   it("syncs a lapsed store buyer to the MAP, takes an open back, and removes them from the list", async () => {
     expect((await api("POST", "/v1/audiences", { key: "lapsed", definition: LAPSED })).status).toBe(201);
