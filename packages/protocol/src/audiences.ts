@@ -8,6 +8,7 @@ import { AudienceDefinition, ComputedTraitDefinition, DefinitionKey } from "./au
 import { Identifier } from "./identifiers";
 import { JsonObject } from "./json-object";
 import { pageLimit } from "./page-limit";
+import { isoTime, requestBody } from "./request-body";
 
 export * from "./audience-definitions";
 export * from "./audience-grammar";
@@ -15,17 +16,6 @@ export * from "./audience-limits";
 export * from "./audience-ops";
 export { DURATION_PATTERN, durationMs, MAX_WINDOW_MS } from "./durations";
 export { type PropertyPath, parsePropertyPath } from "./property-paths";
-
-const isoTime = z.string().meta({ description: "ISO-8601 time.", example: "2025-01-31T12:00:00.000Z" });
-
-/** A request body whose unknown fields are refused by name, so a typo (`defintion`) never silently does nothing. */
-function body<T extends z.ZodRawShape>(shape: T) {
-  const fields = Object.keys(shape).join(", ");
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === "unrecognized_keys" ? `unknown field "${issue.keys[0]}" (known: ${fields})` : undefined,
-  });
-}
 
 const text = (field: string, max: number) =>
   z
@@ -35,28 +25,32 @@ const text = (field: string, max: number) =>
 const labels = { name: text("name", 200).optional(), description: text("description", 2000).optional() };
 
 /** `POST /v1/audiences` */
-export const AudienceCreate = body({ key: DefinitionKey, ...labels, definition: AudienceDefinition }).meta({
+export const AudienceCreate = requestBody({ key: DefinitionKey, ...labels, definition: AudienceDefinition }).meta({
   id: "AudienceCreate",
   description: "A new audience.",
 });
 export type AudienceCreate = z.infer<typeof AudienceCreate>;
 
 /** `PUT /v1/audiences/{key}`: a new `definition` bumps `version` and rebuilds membership. */
-export const AudienceUpdate = body({ ...labels, definition: AudienceDefinition.optional() }).meta({
+export const AudienceUpdate = requestBody({ ...labels, definition: AudienceDefinition.optional() }).meta({
   id: "AudienceUpdate",
   description: "Changes to an audience; fields left out keep their value.",
 });
 export type AudienceUpdate = z.infer<typeof AudienceUpdate>;
 
 /** `POST /v1/computed-traits` */
-export const ComputedTraitCreate = body({ key: DefinitionKey, ...labels, definition: ComputedTraitDefinition }).meta({
+export const ComputedTraitCreate = requestBody({
+  key: DefinitionKey,
+  ...labels,
+  definition: ComputedTraitDefinition,
+}).meta({
   id: "ComputedTraitCreate",
   description: "A new computed trait.",
 });
 export type ComputedTraitCreate = z.infer<typeof ComputedTraitCreate>;
 
 /** `PUT /v1/computed-traits/{key}` */
-export const ComputedTraitUpdate = body({ ...labels, definition: ComputedTraitDefinition.optional() }).meta({
+export const ComputedTraitUpdate = requestBody({ ...labels, definition: ComputedTraitDefinition.optional() }).meta({
   id: "ComputedTraitUpdate",
   description: "Changes to a computed trait; fields left out keep their value.",
 });
@@ -101,14 +95,14 @@ export const ComputedTraitList = z.object({ data: z.array(ComputedTrait) }).meta
 export type ComputedTraitList = z.infer<typeof ComputedTraitList>;
 
 /** `POST /v1/audiences/preview` */
-export const AudiencePreviewRequest = body({ definition: AudienceDefinition }).meta({
+export const AudiencePreviewRequest = requestBody({ definition: AudienceDefinition }).meta({
   id: "AudiencePreviewRequest",
   description: "A definition to try without saving it.",
 });
 export type AudiencePreviewRequest = z.infer<typeof AudiencePreviewRequest>;
 
 /** `POST /v1/computed-traits/preview` */
-export const ComputedTraitPreviewRequest = body({ definition: ComputedTraitDefinition }).meta({
+export const ComputedTraitPreviewRequest = requestBody({ definition: ComputedTraitDefinition }).meta({
   id: "ComputedTraitPreviewRequest",
   description: "A computed-trait definition to try without saving it.",
 });

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { DefinitionKey } from "./audience-definitions";
 import { describeValue, isPlainObject, JSON_OBJECT_DOC, type JsonObject } from "./json-object";
 import { pageLimit, quoted } from "./page-limit";
+import { isoTime, requestBody } from "./request-body";
 
 /** Trait and computed-trait keys a destination sends with each contact (DESIGN §7). */
 export const MAX_DESTINATION_TRAITS = 50;
@@ -18,17 +19,6 @@ export const MAX_SYNC_LOG_PAGE = 1000;
 
 /** What a secret in `config` reads as: `"…"` then its last 4 characters (or nothing, for a short one). */
 export const MASKED_PREFIX = "…";
-
-const isoTime = z.string().meta({ description: "ISO-8601 time.", example: "2025-01-31T12:00:00.000Z" });
-
-/** A request body whose unknown fields are refused by name, so a typo (`audience`) never silently does nothing. */
-function body<T extends z.ZodRawShape>(shape: T) {
-  const fields = Object.keys(shape).join(", ");
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === "unrecognized_keys" ? `unknown field "${issue.keys[0]}" (known: ${fields})` : undefined,
-  });
-}
 
 /** A required, non-blank string of at most `max` characters; its reasons quote the field. */
 function requiredText(field: string, max: number) {
@@ -91,7 +81,7 @@ const enabled = z.boolean({ error: '"enabled" must be true or false' }).meta({
 });
 
 /** `POST /v1/destinations` */
-export const DestinationCreate = body({
+export const DestinationCreate = requestBody({
   type: requiredText("type", 64).meta({
     description: "`hubspot`, `mailchimp`, `klaviyo`, `marketo` or `webhook` (the deployment's types).",
     example: "webhook",
@@ -105,7 +95,7 @@ export const DestinationCreate = body({
 export type DestinationCreate = z.infer<typeof DestinationCreate>;
 
 /** `PUT /v1/destinations/{id}`: fields left out keep their value; `type` cannot change. */
-export const DestinationUpdate = body({
+export const DestinationUpdate = requestBody({
   name: name.optional(),
   config: config.optional(),
   audiences: audiences.optional(),
