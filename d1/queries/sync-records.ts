@@ -15,6 +15,8 @@ export interface DrainRecord {
   log: NewSyncLogRow[];
   deadLetters: Array<{ profileId: string; op: string; error: string }>;
   vendorIds: Array<{ email: string; vendorId: string }>;
+  /** Emails whose remembered vendor id the vendor no longer knows (merged or deleted there): looked up afresh next time. */
+  staleVendorIds: string[];
   delivered: number;
   failed: number;
   lastError: string | null;
@@ -37,6 +39,9 @@ export async function recordDrain(db: D1Database, destinationId: string, r: Drai
           target: [vendorIds.destinationId, vendorIds.email],
           set: { vendorId: sql`excluded.vendor_id` },
         }),
+    ),
+    ...chunk(r.staleVendorIds, 50).map((emails) =>
+      d.delete(vendorIds).where(and(eq(vendorIds.destinationId, destinationId), inArray(vendorIds.email, emails))),
     ),
     d
       .update(destinations)

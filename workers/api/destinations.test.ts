@@ -67,7 +67,15 @@ function membership(profileId: string, audienceKey: string, seq: number): SyncOp
   };
 }
 
-const emptyDrain = { log: [], deadLetters: [], vendorIds: [], delivered: 0, failed: 0, lastError: null };
+const emptyDrain = {
+  log: [],
+  deadLetters: [],
+  vendorIds: [],
+  staleVendorIds: [],
+  delivered: 0,
+  failed: 0,
+  lastError: null,
+};
 
 describe("POST /v1/destinations", () => {
   it("creates a destination with its secrets masked, its inbound URL and a zero status", async () => {

@@ -204,7 +204,16 @@ class Drain {
     private readonly plugin: DestinationPlugin<Record<string, unknown>>,
     private readonly calls: number[],
   ) {
-    this.record = { log: [], deadLetters: [], vendorIds: [], delivered: 0, failed: 0, lastError: null, at: Date.now() };
+    this.record = {
+      log: [],
+      deadLetters: [],
+      vendorIds: [],
+      staleVendorIds: [],
+      delivered: 0,
+      failed: 0,
+      lastError: null,
+      at: Date.now(),
+    };
     this.ctx = pluginContext(sql, destination, calls);
   }
 
@@ -436,6 +445,10 @@ class Drain {
         : `gave up after ${attempts} attempts: ${outcome.reason}`;
     this.record.failed++;
     this.record.lastError = error;
+    // The vendor no longer knows the id we remembered: a replay must look the contact up by email again.
+    if (outcome.status === "fail" && outcome.code === "not_found" && "email" in op && op.email) {
+      this.record.staleVendorIds.push(op.email);
+    }
     this.record.deadLetters.push({ profileId: op.profileId, op: JSON.stringify(op), error });
     this.record.log.push({ ...base, outcome: "fail", error });
   }
