@@ -254,7 +254,7 @@ describe("GET /v1/computed-traits/:key/members", () => {
 });
 
 describe("POST /v1/computed-traits/preview", () => {
-  it("counts the live profiles whose value would not be null, saving nothing", async () => {
+  it("counts the live profiles that would hold a value (not null, not 0, not empty), saving nothing", async () => {
     const ws = await seedWorkspace();
     const at = "2025-03-01T00:00:00.000Z";
     const buyers = await store(ws.workspaceId, [
@@ -274,8 +274,8 @@ describe("POST /v1/computed-traits/preview", () => {
       size: 2,
       sample: (buyers as string[]).sort(),
     });
-    // An empty count is 0, not null: every profile has it.
-    expect((await preview({ op: "count", event: "Order Completed" })).size).toBe(4);
+    // A count of 0 is a value of the trait but holds nothing: only the three profiles with an order count.
+    expect((await preview({ op: "count", event: "Order Completed" })).size).toBe(3);
     expect(await keys(ws)).toEqual([]);
   });
 });

@@ -13,9 +13,13 @@ import { emptySet, type VersionedDefinitions } from "../audiences/definitions-ca
 import { type DefinitionSet, evaluateAll } from "../audiences/evaluate";
 import { sqlFacts } from "./sql-facts";
 
-/** Does a computed value count as "has a value" (`computed_trait_members`, a trait's `size`)? */
+/**
+ * Does a computed value count as "has a value" (`computed_trait_members`, a trait's `size` and preview)? Not null,
+ * not an empty list, and not 0: an empty count or sum is 0 by DESIGN §6, and counting those would make every profile
+ * of the workspace a holder of every count trait (and cost each new profile a D1 write per such trait).
+ */
 export function holdsValue(value: unknown): boolean {
-  if (value === null || value === undefined) return false;
+  if (value === null || value === undefined || value === 0) return false;
   if (Array.isArray(value)) return value.length > 0;
   return true;
 }

@@ -241,6 +241,9 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (status.kind === "redirect") return { status: "redirect", to: status.to };
     if (status.kind !== "active") return { status: status.kind };
     this.ctx.storage.transactionSync(() => this.evaluate(Date.now(), fresh));
+    // A backfill counts this profile as processed when this returns: its changes must be in D1 by then, or the
+    // status says "ready" while `size` and the member list still lag (the alarm retries what fails here).
+    await this.deliverOutbox();
     await this.armAlarm();
     return { status: "evaluated" };
   }

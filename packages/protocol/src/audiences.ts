@@ -72,7 +72,9 @@ const stored = {
   version: z.int().positive().meta({ description: "1 on creation, +1 on each change of `definition`." }),
   created_at: isoTime,
   updated_at: isoTime,
-  size: z.int().nonnegative().meta({ description: "Current members (audiences) or profiles with a value." }),
+  size: z.int().nonnegative().meta({
+    description: "Current members (audiences), or profiles holding a value (computed traits: not null, 0 or empty).",
+  }),
   status: DefinitionStatus,
 };
 

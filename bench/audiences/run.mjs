@@ -1,0 +1,47 @@
+// Audiences benchmark (DESIGN §6): ingestion with and without definitions, membership lag after an event and after a
+// window boundary, backfill rate. Every phase runs on its own fresh `wrangler dev`.
+// Usage: npm run bench  (or: node bench/audiences/run.mjs [--only ingest,lag,backfill] [--concurrency 8]
+//   [--batches-browser 300] [--batches-server 10] [--lag-profiles 200] [--boundary-lead 5000]
+//   [--boundary-spacing 75] [--burst 200] [--backfill-profiles 10000] [--backfill-wait 240])
+import { backfillRate } from "./backfill.mjs";
+import { ingestionWithDefinitions } from "./ingest.mjs";
+import { membershipLag } from "./lag.mjs";
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const num = (name, fallback) => Number(arg(name, fallback));
+const only = new Set(arg("only", "ingest,lag,backfill").split(","));
+const concurrency = num("concurrency", 8);
+
+const started = performance.now();
+const results = {};
+if (only.has("ingest")) {
+  results.ingest = await ingestionWithDefinitions({
+    browserBatches: num("batches-browser", 300),
+    serverBatches: num("batches-server", 10),
+    concurrency,
+  });
+  console.table(results.ingest);
+}
+if (only.has("lag")) {
+  results.lag = await membershipLag({
+    profiles: num("lag-profiles", 200),
+    concurrency,
+    lead: num("boundary-lead", 5_000),
+    spacing: num("boundary-spacing", 75),
+    burst: num("burst", 200),
+  });
+  console.table(results.lag.rows);
+}
+if (only.has("backfill")) {
+  results.backfill = await backfillRate({
+    profiles: num("backfill-profiles", 10_000),
+    concurrency,
+    waitSeconds: num("backfill-wait", 240),
+  });
+  console.table([results.backfill]);
+}
+results.minutes = +((performance.now() - started) / 60_000).toFixed(1);
+console.log(JSON.stringify(results, null, 2));
