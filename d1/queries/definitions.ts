@@ -43,24 +43,29 @@ export async function readDefinitionsVersion(db: D1Database, workspaceId: string
   return row?.version ?? 0;
 }
 
+/** The build a backfill reports on: one definition at one `build_version` (an older backfill never touches a newer build). */
+export interface BuildTarget {
+  workspaceId: string;
+  kind: DefinitionKind;
+  key: string;
+  buildVersion: number;
+}
+
+const ofBuild = (t: BuildTarget) =>
+  and(
+    eq(definitions.workspaceId, t.workspaceId),
+    eq(definitions.kind, t.kind),
+    eq(definitions.key, t.key),
+    eq(definitions.buildVersion, t.buildVersion),
+  );
+
 /** Counts one backfilled page towards the status of the definition whose change started that backfill. */
-export async function addBuildProgress(
-  db: D1Database,
-  target: { workspaceId: string; kind: DefinitionKind; key: string; buildVersion: number },
-  processed: number,
-): Promise<void> {
+export async function addBuildProgress(db: D1Database, target: BuildTarget, processed: number): Promise<void> {
   await orm(db)
     .update(definitions)
     // A page delivered twice must not push progress past the total.
     .set({ buildProcessed: sql`min(${definitions.buildTotal}, ${definitions.buildProcessed} + ${processed})` })
-    .where(
-      and(
-        eq(definitions.workspaceId, target.workspaceId),
-        eq(definitions.kind, target.kind),
-        eq(definitions.key, target.key),
-        eq(definitions.buildVersion, target.buildVersion),
-      ),
-    )
+    .where(ofBuild(target))
     .run();
 }
 
@@ -69,22 +74,11 @@ export async function addBuildProgress(
  * when the definition changed; merges, erasures and new profiles since would otherwise leave the status `building`
  * for good, or `ready` too soon.
  */
-export async function settleBuildTotal(
-  db: D1Database,
-  target: { workspaceId: string; kind: DefinitionKind; key: string; buildVersion: number },
-  total: number,
-): Promise<void> {
+export async function settleBuildTotal(db: D1Database, target: BuildTarget, total: number): Promise<void> {
   await orm(db)
     .update(definitions)
     .set({ buildTotal: total, buildProcessed: sql`min(${total}, ${definitions.buildProcessed})` })
-    .where(
-      and(
-        eq(definitions.workspaceId, target.workspaceId),
-        eq(definitions.kind, target.kind),
-        eq(definitions.key, target.key),
-        eq(definitions.buildVersion, target.buildVersion),
-      ),
-    )
+    .where(ofBuild(target))
     .run();
 }
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { findVendorIds, recordDrain } from "./sync-records";
+import { emptyDrainRecord, findVendorIds, recordDrain } from "./sync-records";
 
-const drain = { log: [], deadLetters: [], delivered: 0, failed: 0, lastError: null, at: 1 };
+const drain = emptyDrainRecord(1);
 
 describe("recordDrain", () => {
   it("remembers vendor ids, and forgets those the vendor said it no longer knows", async () => {

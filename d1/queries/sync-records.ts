@@ -23,6 +23,11 @@ export interface DrainRecord {
   at: number;
 }
 
+/** A drain that has done nothing yet, at `at`. */
+export function emptyDrainRecord(at: number): DrainRecord {
+  return { log: [], deadLetters: [], vendorIds: [], staleVendorIds: [], delivered: 0, failed: 0, lastError: null, at };
+}
+
 /** Writes a drain's log, dead letters, vendor ids and counters in one batch (D1 caps bound parameters per call). */
 export async function recordDrain(db: D1Database, destinationId: string, r: DrainRecord): Promise<void> {
   const d = orm(db);

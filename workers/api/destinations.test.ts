@@ -4,7 +4,7 @@ import type { DeadLetterList, Destination, SyncLogPage } from "@tessera/protocol
 import { describe, expect, it } from "vitest";
 import { findDestinationById } from "../../d1/queries/destinations";
 import { listMembers } from "../../d1/queries/members";
-import { type NewSyncLogRow, recordDrain } from "../../d1/queries/sync-records";
+import { emptyDrainRecord, type NewSyncLogRow, recordDrain } from "../../d1/queries/sync-records";
 import { destinationStub } from "../sync/consumer";
 import type { DestinationDO } from "../sync/destination-do";
 import { DESTINATION_TYPES } from "../sync/registry";
@@ -67,15 +67,7 @@ function membership(profileId: string, audienceKey: string, seq: number): SyncOp
   };
 }
 
-const emptyDrain = {
-  log: [],
-  deadLetters: [],
-  vendorIds: [],
-  staleVendorIds: [],
-  delivered: 0,
-  failed: 0,
-  lastError: null,
-};
+const emptyDrain = emptyDrainRecord(0);
 
 describe("POST /v1/destinations", () => {
   it("creates a destination with its secrets masked, its inbound URL and a zero status", async () => {

@@ -4,6 +4,7 @@
  * and a merge fold can run any number of times.
  */
 import type { AcceptedMessage, Identifier } from "@tessera/protocol";
+import { sendInBatches } from "../shared/send-in-batches";
 
 export type SeenIdentifier = Identifier & { firstSeen: number };
 
@@ -23,9 +24,6 @@ export type IngestJob =
 
 /** Below Queues' 128 KB per message, with room for metadata and the structured-clone overhead. */
 export const MAX_JOB_BYTES = 100_000;
-/** Below `sendBatch`'s 256 KB and 100 messages. */
-const MAX_SEND_BYTES = 200_000;
-const MAX_SEND_MESSAGES = 100;
 
 /** Whether a queue body is a job this version understands (bodies outlive deploys). */
 export function isIngestJob(body: unknown): body is IngestJob {
@@ -39,11 +37,11 @@ export function isIngestJob(body: unknown): body is IngestJob {
 }
 
 /** Splits jobs so each fits one queue message (a message is at most 32 KB, so every chunk holds at least one). */
-export function splitJobs(jobs: IngestJob[]): Array<{ job: IngestJob; bytes: number }> {
-  const out: Array<{ job: IngestJob; bytes: number }> = [];
+export function splitJobs(jobs: IngestJob[]): IngestJob[] {
+  const out: IngestJob[] = [];
   for (const job of jobs) {
     if (job.kind === "merge") {
-      out.push({ job, bytes: 200 });
+      out.push(job);
       continue;
     }
     const base = JSON.stringify({ ...job, messages: [] }).length;
@@ -53,14 +51,14 @@ export function splitJobs(jobs: IngestJob[]): Array<{ job: IngestJob; bytes: num
       // UTF-16 length × 3 would be the worst case; JSON text is mostly ASCII, and the margin above absorbs the rest.
       const size = JSON.stringify(message).length + 1;
       if (chunk.length > 0 && bytes + size > MAX_JOB_BYTES) {
-        out.push({ job: { ...job, messages: chunk }, bytes });
+        out.push({ ...job, messages: chunk });
         chunk = [];
         bytes = base;
       }
       chunk.push(message);
       bytes += size;
     }
-    if (chunk.length > 0) out.push({ job: { ...job, messages: chunk }, bytes });
+    if (chunk.length > 0) out.push({ ...job, messages: chunk });
   }
   return out;
 }
@@ -70,18 +68,5 @@ export function splitJobs(jobs: IngestJob[]): Array<{ job: IngestJob; bytes: num
  * Throws when the queue refuses them: the caller must then not acknowledge the request.
  */
 export async function enqueueJobs(queue: Pick<Queue, "sendBatch">, jobs: IngestJob[], delaySeconds = 0): Promise<void> {
-  const sends: Array<Array<MessageSendRequest<IngestJob>>> = [];
-  let current: Array<MessageSendRequest<IngestJob>> = [];
-  let bytes = 0;
-  for (const { job, bytes: size } of splitJobs(jobs)) {
-    if (current.length > 0 && (current.length >= MAX_SEND_MESSAGES || bytes + size > MAX_SEND_BYTES)) {
-      sends.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(delaySeconds > 0 ? { body: job, delaySeconds } : { body: job });
-    bytes += size;
-  }
-  if (current.length > 0) sends.push(current);
-  await Promise.all(sends.map((batch) => queue.sendBatch(batch)));
+  await sendInBatches(queue, splitJobs(jobs), { delaySeconds });
 }

@@ -6,9 +6,16 @@ const MAX_SEND_BYTES = 200_000;
  * Sends `bodies` in order, in as few `sendBatch` calls as the queue's per-call limits allow. Throws when a call is
  * refused; what was sent before stays sent (consumers dedupe or are idempotent).
  *
+ * `delaySeconds` delays every message (a retry queue's backoff).
+ *
  * @example await sendInBatches(env.SYNC_QUEUE, changes);
  */
-export async function sendInBatches<T>(queue: Pick<Queue<T>, "sendBatch">, bodies: readonly T[]): Promise<void> {
+export async function sendInBatches<T>(
+  queue: Pick<Queue<T>, "sendBatch">,
+  bodies: readonly T[],
+  options: { delaySeconds?: number } = {},
+): Promise<void> {
+  const { delaySeconds = 0 } = options;
   let batch: Array<MessageSendRequest<T>> = [];
   let bytes = 0;
   for (const body of bodies) {
@@ -18,7 +25,7 @@ export async function sendInBatches<T>(queue: Pick<Queue<T>, "sendBatch">, bodie
       batch = [];
       bytes = 0;
     }
-    batch.push({ body });
+    batch.push(delaySeconds > 0 ? { body, delaySeconds } : { body });
     bytes += size;
   }
   if (batch.length > 0) await queue.sendBatch(batch);

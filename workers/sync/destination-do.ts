@@ -8,7 +8,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type DestinationRow, findDestinationById } from "../../d1/queries/destinations";
-import { type DrainRecord, findVendorIds, recordDrain, savePollCursor } from "../../d1/queries/sync-records";
+import {
+  type DrainRecord,
+  emptyDrainRecord,
+  findVendorIds,
+  recordDrain,
+  savePollCursor,
+} from "../../d1/queries/sync-records";
 import { storeEngagements } from "./engagement";
 import {
   AuthRefused,
@@ -204,16 +210,7 @@ class Drain {
     private readonly plugin: DestinationPlugin<Record<string, unknown>>,
     private readonly calls: number[],
   ) {
-    this.record = {
-      log: [],
-      deadLetters: [],
-      vendorIds: [],
-      staleVendorIds: [],
-      delivered: 0,
-      failed: 0,
-      lastError: null,
-      at: Date.now(),
-    };
+    this.record = emptyDrainRecord(Date.now());
     this.ctx = pluginContext(sql, destination, calls);
   }
 

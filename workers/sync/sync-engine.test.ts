@@ -95,8 +95,16 @@ async function eventually<T>(check: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The destination's row as stored, enabled or not. */
-const destinationRow = (id: string) => findDestinationById(env.DB, id);
+/**
+ * Disables the destination and queues an enter straight into its object, as the consumer had just before the
+ * destination was disabled (the consumer routes nothing to a disabled destination).
+ */
+async function queueWhileDisabled(workspaceId: string, destinationId: string, profileId: string): Promise<void> {
+  await env.DB.prepare("UPDATE destinations SET enabled = 0 WHERE id = ?").bind(destinationId).run();
+  const row = (await findDestinationById(env.DB, destinationId)) as DestinationRow;
+  const [{ op }] = route(change(workspaceId, profileId, "vip", true, 1), [row]);
+  await destinationStub(env, destinationId).enqueue(destinationId, [op]);
+}
 
 async function setup(hook: { url: string }, audiences = ["vip"]) {
   const { workspaceId } = await seedWorkspace();
@@ -229,11 +237,7 @@ describe("sync engine", () => {
   it("holds what waits for a disabled destination, and sends it once the destination is enabled and woken", async () => {
     const hook = await receiver(200);
     const { workspaceId, destinationId, profileId } = await setup(hook);
-    await env.DB.prepare("UPDATE destinations SET enabled = 0 WHERE id = ?").bind(destinationId).run();
-    const [op] = route(change(workspaceId, profileId, "vip", true, 1), [
-      (await destinationRow(destinationId)) as DestinationRow,
-    ]).map((r) => r.op);
-    await destinationStub(env, destinationId).enqueue(destinationId, [op]);
+    await queueWhileDisabled(workspaceId, destinationId, profileId);
     await drain(destinationId);
     expect(await destinationStub(env, destinationId).pendingCount()).toBe(1);
     expect(await hook.received()).toEqual([]);
@@ -247,11 +251,7 @@ describe("sync engine", () => {
   it("drops what a deleted destination still holds when woken", async () => {
     const hook = await receiver(200);
     const { workspaceId, destinationId, profileId } = await setup(hook);
-    await env.DB.prepare("UPDATE destinations SET enabled = 0 WHERE id = ?").bind(destinationId).run();
-    const [op] = route(change(workspaceId, profileId, "vip", true, 1), [
-      (await destinationRow(destinationId)) as DestinationRow,
-    ]).map((r) => r.op);
-    await destinationStub(env, destinationId).enqueue(destinationId, [op]);
+    await queueWhileDisabled(workspaceId, destinationId, profileId);
     await env.DB.prepare("DELETE FROM destinations WHERE id = ?").bind(destinationId).run();
     await destinationStub(env, destinationId).wake(destinationId);
     await drain(destinationId);
