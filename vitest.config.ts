@@ -1,6 +1,6 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 import { webhookReceiver } from "./test/support/mocks/webhook-receiver";
 
 /**
@@ -34,7 +34,19 @@ export default defineConfig(async () => {
           test: {
             name: "node",
             include: ["packages/**/*.test.ts", "test/**/*.test.ts", "scripts/**/*.test.ts"],
+            exclude: [...configDefaults.exclude, "test/console/**"],
             environment: "node",
+            testTimeout: 60_000,
+            hookTimeout: 180_000,
+          },
+        },
+        {
+          // The console in real Chromium: one dev server and one browser shared by every file (globalSetup).
+          test: {
+            name: "console",
+            include: ["test/console/**/*.test.ts"],
+            environment: "node",
+            globalSetup: ["./test/console/support/global-setup.ts"],
             testTimeout: 60_000,
             hookTimeout: 180_000,
           },

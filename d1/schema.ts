@@ -95,10 +95,46 @@ export const merges = sqliteTable(
     createdAt: integer("created_at").notNull(),
     undoneAt: integer("undone_at"),
   },
-  (t) => [index("merges_into_idx").on(t.intoProfile), uniqueIndex("merges_from_unique").on(t.fromProfile)],
+  (t) => [
+    index("merges_into_idx").on(t.intoProfile),
+    // A profile is merged away at most once at a time; after an undo it may be merged again (a new entry).
+    uniqueIndex("merges_from_unique").on(t.fromProfile).where(sql`undone_at IS NULL`),
+  ],
 );
 
-/** Identifiers of GDPR-deleted profiles: later events carrying them are dropped. */
+/**
+ * Ingest work that failed every retry (DESIGN §12): one row per dead-lettered queue message, holding the jobs still
+ * to do and why the last attempt failed, until an operator replays it (`POST /v1/dead-letters/replay`).
+ */
+export const ingestDeadLetters = sqliteTable(
+  "ingest_dead_letters",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    /** Null only for a queue body no version of the pipeline understands (the admin token lists those). */
+    workspaceId: text("workspace_id"),
+    /** The queue message's id: a redelivered dead letter is recorded once. */
+    queueMessageId: text("queue_message_id").notNull(),
+    /** JSON array of the `IngestJob`s left to do (or the unreadable body, as it came). */
+    jobs: text("jobs").notNull(),
+    messageCount: integer("message_count").notNull(),
+    error: text("error").notNull(),
+    /** Deliveries so far: the retry queue's, the dead-letter consumer's, and each failed replay. */
+    attempts: integer("attempts").notNull(),
+    createdAt: integer("created_at").notNull(),
+    replayedAt: integer("replayed_at"),
+  },
+  (t) => [
+    uniqueIndex("ingest_dead_letters_message_unique").on(t.queueMessageId),
+    index("ingest_dead_letters_workspace_idx").on(t.workspaceId, t.replayedAt, t.id),
+    index("ingest_dead_letters_pending_idx").on(t.replayedAt, t.id),
+  ],
+);
+
+/**
+ * Legacy: identifiers of GDPR-deleted profiles in plaintext, as versions before `suppression_hashes` wrote them. No
+ * longer written; `workers/identity/suppressions.ts` moves any row left here into `suppression_hashes` (as a keyed
+ * hash) and deletes it before an isolate's first suppression check.
+ */
 export const suppressions = sqliteTable(
   "suppressions",
   {
@@ -108,6 +144,56 @@ export const suppressions = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.type, t.value] })],
+);
+
+/**
+ * Identifiers of GDPR-deleted profiles, as keyed hashes (HMAC-SHA256 with the `SUPPRESSION_SECRET` Worker secret, of
+ * workspace, type and value): later events carrying them are dropped, and no erased email or id is kept readable.
+ */
+export const suppressionHashes = sqliteTable(
+  "suppression_hashes",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    hash: text("hash").notNull(),
+    /** The identifier's type (`email`, `user_id`, …): not personal, and it says what kind of thing was erased. */
+    type: text("type").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.hash] })],
+);
+
+/**
+ * GDPR erase requests (DESIGN §12), recorded before anything is erased and carried out step by step (graph,
+ * profiles, memberships, destinations) until every step is done; `GET /v1/deletions/:id` shows them.
+ */
+export const deletions = sqliteTable(
+  "deletions",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    /** The live profile the request named. */
+    profileId: text("profile_id").notNull(),
+    status: text("status", { enum: ["pending", "done"] }).notNull(),
+    /** JSON array: the profile and every profile merged into it, as the graph step erased them. */
+    profileIds: text("profile_ids"),
+    /**
+     * JSON array of the erased identifiers, which destinations match the person by: written by the graph step in the
+     * same transaction as the erase, and cleared (null) as soon as the destinations step has queued the deletes.
+     */
+    identifiers: text("identifiers"),
+    suppressedCount: integer("suppressed_count"),
+    graphAt: integer("graph_at"),
+    profilesAt: integer("profiles_at"),
+    membershipsAt: integer("memberships_at"),
+    destinationsAt: integer("destinations_at"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    /** When the retry loop (cron) may take the job up again. */
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    createdAt: integer("created_at").notNull(),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [index("deletions_due_idx").on(t.status, t.nextAttemptAt)],
 );
 
 /**
@@ -145,6 +231,13 @@ export const droppedLinks = sqliteTable(
 export const identityWriteGuard = sqliteTable("identity_write_guard", { ok: integer("ok").notNull() }, () => [
   check("stale_read", sql`ok = 1`),
 ]);
+
+/**
+ * Empty outside an identity write batch. Each connected component of a resolve opens with `INSERT … SELECT <ticket>
+ * WHERE <what it read is unchanged>`; its writes only apply where the ticket exists, and the batch ends by deleting
+ * (and returning) its tickets. A stale component then re-plans alone, without rolling back the others.
+ */
+export const identityWriteTickets = sqliteTable("identity_write_tickets", { ticket: text("ticket").primaryKey() });
 
 /**
  * Audiences and computed traits (DESIGN §6), one row per definition. `definition` is the validated JSON. The

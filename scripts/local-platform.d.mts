@@ -16,4 +16,4 @@ export function startWrangler(options: {
   vars?: Record<string, string>;
   config?: string;
   inherit?: boolean;
-}): Promise<{ url: string; stop(): Promise<void>; output(): string }>;
+}): Promise<{ url: string; child: import("node:child_process").ChildProcess; stop(): Promise<void>; output(): string }>;

@@ -77,6 +77,9 @@ export async function startWrangler({ port, persistTo, keys = devKeys(), vars = 
     "--persist-to",
     persistTo,
     "--show-interactive-dev-session=false",
+    // Its own inspector port: wrangler's default (9229, then 9230) is taken when several platforms run side by side.
+    "--inspector-port",
+    String(await freePort()),
   ];
   if (config) args.push("--config", config);
   const allVars = { ENVIRONMENT: "development", ADMIN_TOKEN: keys.adminToken, ...vars };

@@ -1,10 +1,12 @@
 import { app } from "./app";
 import { handleBackfill } from "./audiences/backfill-consumer";
+import { resumeDeletions } from "./erase/deletion-job";
 import { handleIngestDeadLetter, handleIngestRetry } from "./ingest/retry-consumer";
+import { LiveEventsDO } from "./live-events/live-events-do";
 import { ProfileDO } from "./profile/profile-do";
 import { QUEUE } from "./shared/queues";
 import { handleSync } from "./sync/consumer";
-import { pollEngagement } from "./sync/cron";
+import { pollEngagement, reconcileDestinations } from "./sync/cron";
 import { DestinationDO } from "./sync/destination-do";
 
 export default {
@@ -27,7 +29,10 @@ export default {
   },
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(pollEngagement(env));
+    ctx.waitUntil(reconcileDestinations(env));
+    // GDPR erase jobs that stopped part-way (DESIGN §12): retried until every step is done.
+    ctx.waitUntil(resumeDeletions(env));
   },
 } satisfies ExportedHandler<Env>;
 
-export { DestinationDO, ProfileDO };
+export { DestinationDO, LiveEventsDO, ProfileDO };

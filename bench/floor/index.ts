@@ -2,7 +2,8 @@
  * Floors for the ingestion benchmark:
  *  (b) POST /floor/parse — parse the body and validate every message, nothing else;
  *  (c) POST /floor/do    — (b), then write each visitor's events into that visitor's Durable Object (one RPC and
- *                          one SQLite commit per visitor per batch, events unique by messageId).
+ *                          one SQLite commit per visitor per batch, events unique by messageId). Also answers
+ *                          POST /v1/batch, gzipped or not, so `tessera import` can be pointed at it unchanged.
  * Tessera's /v1/batch does (c) plus auth, enrichment, identity resolution and traits, so a/c says what those cost.
  */
 
@@ -53,9 +54,13 @@ export default {
     const { pathname } = new URL(request.url);
     if (pathname === "/health") return Response.json({ ok: true });
     if (request.method !== "POST") return new Response("not found", { status: 404 });
-    const valid = parseAndValidate(await request.text());
+    const gzipped = request.headers.get("content-encoding") === "gzip" && request.body;
+    const text = gzipped
+      ? await new Response(request.body.pipeThrough(new DecompressionStream("gzip"))).text()
+      : await request.text();
+    const valid = parseAndValidate(text);
     if (pathname === "/floor/parse") return Response.json({ success: true, accepted: valid.length });
-    if (pathname !== "/floor/do") return new Response("not found", { status: 404 });
+    if (pathname !== "/floor/do" && pathname !== "/v1/batch") return new Response("not found", { status: 404 });
     const byVisitor = new Map<string, Row[]>();
     for (const m of valid) {
       const visitor = String(m.anonymousId ?? m.userId);
@@ -65,6 +70,6 @@ export default {
       byVisitor.set(visitor, rows);
     }
     await Promise.all([...byVisitor].map(([visitor, rows]) => env.VISITOR.getByName(visitor).append(rows)));
-    return Response.json({ success: true, accepted: valid.length });
+    return Response.json({ success: true, accepted: valid.length, rejected: [] });
   },
 } satisfies ExportedHandler<FloorEnv>;

@@ -28,12 +28,12 @@ export function browserBatch(runId, n) {
   return { visitor: `anonymous_id:${anonymousId}`, body: { batch, sentAt: iso(Date.now()) } };
 }
 
-/** Server: 100 messages per batch from visitors drawn at random among 1,000. */
+/** Server with returning people: 100 messages per batch from visitors drawn (seeded by `n`) among 1,000. */
 export function serverBatch(runId, n, visitors = 1000) {
   const batch = [];
   const now = Date.now();
   for (let i = 0; i < 100; i++) {
-    const v = Math.floor(Math.random() * visitors);
+    const v = (n * 7919 + i * 104_729) % visitors;
     batch.push({
       type: "track",
       event: "Order Completed",
@@ -64,4 +64,41 @@ export function serverWarmup(runId, visitors = 1000) {
     batches.push({ body: { batch } });
   }
   return batches;
+}
+
+/**
+ * Server with new people: 100 messages per batch from 100 visitors never seen before (run id + batch + slot), 10% of
+ * them identify calls with a user id and an email — the shape of a POS or CRM export.
+ */
+export function serverNewBatch(runId, n) {
+  const batch = [];
+  const now = Date.now();
+  for (let i = 0; i < 100; i++) {
+    const anonymousId = `new-${runId}-${n}-${i}`;
+    const common = { anonymousId, messageId: `new-${runId}-${n}-${i}`, timestamp: iso(now - 1000 + i) };
+    if (i % 10 === 0) {
+      batch.push({
+        ...common,
+        type: "identify",
+        userId: `cust-${runId}-${n}-${i}`,
+        traits: { email: `c${n}.${i}.${runId}@example.com` },
+      });
+    } else {
+      batch.push({ ...common, type: "track", event: "Order Completed", properties: { total: 42.5, channel: "pos" } });
+    }
+  }
+  return { body: { batch, sentAt: iso(now) } };
+}
+
+/** A point-of-sale export: `rows` receipts from `customers` customers (each with an email), as CSV text. */
+export function posCsv(rows, customers) {
+  const lines = ["receipt_id,customer_id,email,total,items,store,purchased_at"];
+  const start = Date.parse("2026-01-01T09:00:00Z");
+  for (let r = 0; r < rows; r++) {
+    // Deterministic, spread: receipt r belongs to customer (r * 7919) mod customers.
+    const c = (r * 7919) % customers;
+    const when = new Date(start + r * 37_000).toISOString();
+    lines.push(`R-${r},C-${c},customer${c}@example.com,${(10 + (r % 90)).toFixed(2)},"Mug, large",00${r % 40},${when}`);
+  }
+  return `${lines.join("\n")}\n`;
 }

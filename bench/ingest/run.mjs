@@ -1,6 +1,14 @@
-// Ingestion benchmark: Tessera's /v1/batch against two floors, for the browser and server load shapes.
-// Usage: npm run bench  (or: node bench/ingest/run.mjs [--batches-browser N] [--batches-server N] [--concurrency C])
-import { mkdtempSync, rmSync } from "node:fs";
+// Ingestion benchmark (issue 9): Tessera's /v1/batch against the bare Durable Object floor, with the same batches,
+// on a workspace that already holds a million identifiers; then `tessera import` of a point-of-sale CSV.
+// Usage: npm run bench  (or: node bench/ingest/run.mjs [--batches-browser N] [--batches-server N] [--concurrency C]
+//        [--seed-identifiers N] [--import-rows N] [--import-customers N] [--skip-import] [--only-import])
+//
+// Seeding: the dev workspace is created through the Worker (`/dev/seed`), the Worker is stopped, and
+// `wrangler d1 execute --local` inserts the identifiers with one recursive-CTE statement per table straight into the
+// local D1 (half anonymous ids, half emails, two per profile), before the Worker starts again. Nothing in the
+// Worker knows about it; a million rows take about a minute.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -11,7 +19,7 @@ import {
   seedDevWorkspace,
   startWrangler,
 } from "../../scripts/local-platform.mjs";
-import { browserBatch, serverBatch, serverWarmup } from "./load-shapes.mjs";
+import { browserBatch, posCsv, serverBatch, serverNewBatch, serverWarmup } from "./load-shapes.mjs";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,56 +27,81 @@ const arg = (name, fallback) => {
 };
 const CONCURRENCY = arg("concurrency", 8);
 const BATCHES = { browser: arg("batches-browser", 300), server: arg("batches-server", 100) };
+const SEED_IDENTIFIERS = arg("seed-identifiers", 1_000_000);
+const IMPORT_ROWS = arg("import-rows", 100_000);
+const IMPORT_CUSTOMERS = arg("import-customers", 20_000);
 const keys = devKeys({});
 const auth = `Basic ${Buffer.from(`${keys.writeKey}:`).toString("base64")}`;
+const wranglerEnv = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
 
-async function post(url, body) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: auth },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text);
-}
-
-/** Wait until the batch's newest event shows in the profile API; returns when it did. */
-async function waitVisible(apiUrl, visitor, messageId, probe = "") {
-  const url = `${apiUrl}/v1/profiles/${encodeURIComponent(visitor)}/events?${probe}limit=1`;
-  for (let tries = 0; tries < 5000; tries++) {
-    const res = await fetch(url, { headers: { authorization: `Bearer ${keys.secretKey}` } });
-    if (res.ok) {
-      const page = await res.json();
-      if (page.data?.some((e) => e.messageId === messageId)) return performance.now();
-    } else await res.arrayBuffer();
-    await new Promise((r) => setTimeout(r, 2));
+/** A million identifiers in the dev workspace, written into the local D1 while no Worker runs. */
+function seedIdentifiers(persistTo, n) {
+  const profiles = Math.ceil(n / 2);
+  const numbers = `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${profiles - 1})`;
+  const ws = keys.workspaceId.replaceAll("'", "''");
+  const sql = [
+    `INSERT INTO profiles (id, workspace_id, created_at, identifier_count)
+     ${numbers} SELECT printf('prf_seed%08d', i), '${ws}', 1700000000000 + i, 2 FROM n`,
+    `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen)
+     ${numbers} SELECT '${ws}', 'anonymous_id', printf('seed-anon-%d', i), printf('prf_seed%08d', i), 1700000000000 FROM n`,
+    `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen)
+     ${numbers} SELECT '${ws}', 'email', printf('seed%d@example.com', i), printf('prf_seed%08d', i), 1700000000000 FROM n`,
+  ];
+  for (const command of sql) {
+    const res = spawnSync(
+      path.join(ROOT, "node_modules/.bin/wrangler"),
+      ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--command", command.replace(/\s+/g, " ")],
+      { cwd: ROOT, env: wranglerEnv, encoding: "utf8" },
+    );
+    if (res.status !== 0) throw new Error(`seeding failed:\n${res.stdout}\n${res.stderr}`);
   }
-  throw new Error(`event ${messageId} never became visible for ${visitor}`);
 }
 
-/** Send `count` batches with `CONCURRENCY` in flight; every 10th batch also measures POST→visible latency. */
-async function run(url, makeBatch, count, { apiUrl, concurrency = CONCURRENCY, probeEvery = 10 } = {}) {
+/** POST like a well-behaved client: 429 waits Retry-After and sends again, 5xx is counted and sent again. */
+async function post(url, body, stats) {
+  const text = JSON.stringify(body);
+  for (;;) {
+    const start = performance.now();
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: auth },
+      body: text,
+    });
+    const answer = await res.text();
+    if (res.status === 200) {
+      stats?.latencies.push(performance.now() - start);
+      return JSON.parse(answer);
+    }
+    if (res.status === 429 && stats) {
+      stats.status429++;
+      await new Promise((r) => setTimeout(r, Number(res.headers.get("retry-after") ?? 1) * 1000));
+      continue;
+    }
+    if (res.status >= 500 && stats) {
+      stats.status5xx++;
+      if (stats.errors.length < 5) stats.errors.push(`${res.status} ${answer.slice(0, 160)}`);
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    throw new Error(`${url} answered ${res.status}: ${answer.slice(0, 300)}`);
+  }
+}
+
+/** Send the pre-built `bodies` with `CONCURRENCY` in flight. */
+async function run(url, bodies) {
   let next = 0;
   let events = 0;
-  const latencies = [];
+  const stats = { latencies: [], status429: 0, status5xx: 0, errors: [] };
   const t0 = performance.now();
   async function worker() {
-    while (next < count) {
-      const n = next++;
-      const { body, visitor, probe } = makeBatch(n);
-      const start = performance.now();
-      const answer = await post(url, body);
+    while (next < bodies.length) {
+      const answer = await post(url, bodies[next++], stats);
       events += answer.accepted;
-      if (apiUrl && n % probeEvery === 0) {
-        const last = body.batch[body.batch.length - 1];
-        latencies.push((await waitVisible(apiUrl, visitor, last.messageId, probe)) - start);
-      }
     }
   }
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - t0) / 1000;
-  return { eventsPerSecond: events / seconds, events, seconds, latencies };
+  return { eventsPerSecond: events / seconds, events, seconds, ...stats };
 }
 
 const pct = (xs, p) => {
@@ -77,60 +110,147 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 };
 
+/** `tessera import` of `file` against `host`; resolves to the wall time and the CLI's summary. */
+function importFile(host, file) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, "packages/cli/dist/tessera.js"),
+        "import",
+        file,
+        "--host",
+        host,
+        "--write-key",
+        keys.writeKey,
+        "--event",
+        "Order Completed",
+        "--user-id",
+        "customer_id",
+        "--email",
+        "email",
+        "--timestamp",
+        "purchased_at",
+        "--message-id",
+        "receipt_id",
+        "--set",
+        "channel=pos",
+        "--concurrency",
+        String(CONCURRENCY),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) reject(new Error(`tessera import exited ${code}:\n${out.slice(-2000)}`));
+      else resolve({ seconds, rowsPerSecond: IMPORT_ROWS / seconds, summary: out.trim().split("\n").slice(-6) });
+    });
+  });
+}
+
+/** Events stored for a sample of the import's customers (through the profile API), to show a re-import adds none. */
+async function sampledEvents(url) {
+  let total = 0;
+  for (let c = 0; c < IMPORT_CUSTOMERS; c += Math.ceil(IMPORT_CUSTOMERS / 50)) {
+    const res = await fetch(`${url}/v1/profiles/user_id:C-${c}/events?limit=1000`, {
+      headers: { authorization: `Bearer ${keys.secretKey}` },
+    });
+    if (!res.ok) throw new Error(`profile C-${c}: ${res.status} ${await res.text()}`);
+    total += (await res.json()).data.length;
+  }
+  return total;
+}
+
 async function main() {
   const stateDirs = [mkdtempSync(path.join(tmpdir(), "tessera-bench-")), mkdtempSync(path.join(tmpdir(), "floor-"))];
-  prepareLocalState({ persistTo: stateDirs[0], quiet: true });
-  const tessera = await startWrangler({ port: await freePort(), persistTo: stateDirs[0], keys });
-  await seedDevWorkspace({ url: tessera.url, keys });
-  const floor = await startWrangler({
-    port: await freePort(),
-    persistTo: stateDirs[1],
-    keys,
-    config: path.join(ROOT, "bench/floor/wrangler.toml"),
-  });
-  const results = {};
+  const results = { concurrency: CONCURRENCY, seeded_identifiers: SEED_IDENTIFIERS };
+  let tessera;
+  let floor;
   try {
-    for (const shape of ["browser", "server"]) {
+    prepareLocalState({ persistTo: stateDirs[0], quiet: true });
+    const seeding = await startWrangler({ port: await freePort(), persistTo: stateDirs[0], keys });
+    await seedDevWorkspace({ url: seeding.url, keys });
+    await seeding.stop();
+    const seedStart = performance.now();
+    if (SEED_IDENTIFIERS > 0) seedIdentifiers(stateDirs[0], SEED_IDENTIFIERS);
+    results.seed_seconds = +((performance.now() - seedStart) / 1000).toFixed(1);
+    console.log(`seeded ${SEED_IDENTIFIERS} identifiers in ${results.seed_seconds} s`);
+    tessera = await startWrangler({ port: await freePort(), persistTo: stateDirs[0], keys });
+    floor = await startWrangler({
+      port: await freePort(),
+      persistTo: stateDirs[1],
+      keys,
+      config: path.join(ROOT, "bench/floor/wrangler.toml"),
+    });
+
+    const shapes = {
+      browser: { count: BATCHES.browser, make: (runId, n) => browserBatch(runId, n).body },
+      server_returning: { count: BATCHES.server, make: (runId, n) => serverBatch(runId, n).body, warm: true },
+      server_new: { count: BATCHES.server, make: (runId, n) => serverNewBatch(runId, n).body },
+    };
+    for (const [shape, { count, make, warm }] of Object.entries(process.argv.includes("--only-import") ? {} : shapes)) {
       const runId = `${shape}-${Date.now().toString(36)}`;
-      const make = (prefix) => (n) =>
-        shape === "browser" ? browserBatch(`${runId}${prefix}`, n) : serverBatch(`${runId}${prefix}`, n);
-      if (shape === "server") {
-        for (const [target, prefix] of [
-          [`${tessera.url}/v1/batch`, "a"],
-          [`${floor.url}/floor/parse`, "b"],
-          [`${floor.url}/floor/do`, "c"],
-        ]) {
-          for (const b of serverWarmup(`${runId}${prefix}`)) await post(target, b.body);
-        }
-      }
-      const a = await run(`${tessera.url}/v1/batch`, make("a"), BATCHES[shape], { apiUrl: tessera.url });
-      const b = await run(`${floor.url}/floor/parse`, make("b"), BATCHES[shape]);
-      const c = await run(`${floor.url}/floor/do`, make("c"), BATCHES[shape]);
-      // Latency without queueing: one sender, every batch probed.
-      const idle = await run(`${tessera.url}/v1/batch`, make("l"), 30, {
-        apiUrl: tessera.url,
-        concurrency: 1,
-        probeEvery: 1,
-      });
+      // The same bodies go to both: built once.
+      const bodies = Array.from({ length: count }, (_, n) => make(runId, n));
+      if (warm)
+        for (const target of [`${tessera.url}/v1/batch`, `${floor.url}/floor/do`])
+          for (const b of serverWarmup(runId))
+            await post(target, b.body, { latencies: [], status429: 0, status5xx: 0, errors: [] });
+      const a = await run(`${tessera.url}/v1/batch`, bodies);
+      const c = await run(`${floor.url}/floor/do`, bodies);
       results[shape] = {
         tessera_events_per_s: Math.round(a.eventsPerSecond),
-        floor_parse_events_per_s: Math.round(b.eventsPerSecond),
-        floor_do_events_per_s: Math.round(c.eventsPerSecond),
-        "a/b": +(a.eventsPerSecond / b.eventsPerSecond).toFixed(3),
-        "a/c": +(a.eventsPerSecond / c.eventsPerSecond).toFixed(3),
-        visible_p50_ms: +pct(a.latencies, 50).toFixed(1),
-        visible_p99_ms: +pct(a.latencies, 99).toFixed(1),
-        latency_samples: a.latencies.length,
-        idle_visible_p50_ms: +pct(idle.latencies, 50).toFixed(1),
-        idle_visible_p99_ms: +pct(idle.latencies, 99).toFixed(1),
-        batches: BATCHES[shape],
-        concurrency: CONCURRENCY,
+        floor_events_per_s: Math.round(c.eventsPerSecond),
+        ratio: +(a.eventsPerSecond / c.eventsPerSecond).toFixed(3),
+        post_p50_ms: +pct(a.latencies, 50).toFixed(1),
+        post_p99_ms: +pct(a.latencies, 99).toFixed(1),
+        floor_post_p99_ms: +pct(c.latencies, 99).toFixed(1),
+        answered_5xx: a.status5xx,
+        answered_429: a.status429,
+        first_5xx: a.errors,
+        floor_answered_5xx: c.status5xx,
+        batches: count,
       };
       console.log(shape, results[shape]);
     }
+
+    if (!process.argv.includes("--skip-import")) {
+      const dir = mkdtempSync(path.join(tmpdir(), "pos-"));
+      stateDirs.push(dir);
+      const file = path.join(dir, "pos-export.csv");
+      writeFileSync(file, posCsv(IMPORT_ROWS, IMPORT_CUSTOMERS));
+      const first = await importFile(tessera.url, file);
+      const before = await sampledEvents(tessera.url);
+      // A second run of the same file, from scratch (no --resume): every row is sent again.
+      const second = await importFile(tessera.url, file);
+      const after = await sampledEvents(tessera.url);
+      const floorRun = await importFile(floor.url, file);
+      results.import = {
+        rows: IMPORT_ROWS,
+        customers: IMPORT_CUSTOMERS,
+        tessera_rows_per_s: Math.round(first.rowsPerSecond),
+        floor_rows_per_s: Math.round(floorRun.rowsPerSecond),
+        ratio: +(first.rowsPerSecond / floorRun.rowsPerSecond).toFixed(3),
+        second_run_rows_per_s: Math.round(second.rowsPerSecond),
+        sampled_events_after_first: before,
+        sampled_events_after_second: after,
+        second_run_stored_nothing_new: before === after,
+        tessera_summary: first.summary,
+      };
+      console.log("import", results.import);
+    }
   } finally {
-    await tessera.stop();
-    await floor.stop();
+    await tessera?.stop();
+    await floor?.stop();
     for (const d of stateDirs) rmSync(d, { recursive: true, force: true });
   }
   console.log(JSON.stringify(results, null, 2));

@@ -1,11 +1,12 @@
 /**
  * The identity graph's raw SQL: what drizzle cannot say well. Identifier lists travel as one JSON parameter read
  * with `json_each`, so no statement comes near D1's limit of 100 bound parameters however many identifiers a batch
- * carries (lists are still chunked to keep each statement small); writes are guarded batches that abort on a stale
- * read; merged profiles are followed with recursive CTEs. Columns are aliased to the schema's property names, so
- * every row is typed by `$inferSelect`.
+ * carries (lists are still chunked to keep each statement small); resolve writes land per connected component, each
+ * only if what it read still holds, and erase is a guarded batch that aborts on a stale read; merged profiles are
+ * followed with recursive CTEs. Columns are aliased to the schema's property names, so every row is typed by
+ * `$inferSelect`.
  */
-import type { droppedLinks, merges, profiles, suppressions } from "../schema";
+import type { droppedLinks, merges, profiles, suppressionHashes } from "../schema";
 import type { IdentifierKey, IdentifierRow } from "./identity-graph";
 
 type ProfileRow = typeof profiles.$inferSelect;
@@ -13,7 +14,9 @@ type MergeRow = typeof merges.$inferSelect;
 type DroppedLinkRow = typeof droppedLinks.$inferSelect;
 
 export type OwnerRow = Pick<IdentifierRow, "type" | "value" | "profileId">;
-export type SuppressedRow = Pick<typeof suppressions.$inferSelect, "type" | "value">;
+export type SuppressedRow = Pick<typeof suppressionHashes.$inferSelect, "hash">;
+/** An identifier with its suppression hash (`workers/identity/suppressions.ts`): suppressions are stored hashed. */
+export type HashedKey = IdentifierKey & { hash: string };
 /** A profile owning some of the read identifiers, with how many identifiers of `type` it holds (`n`). */
 export type ProfileCountRow = Pick<ProfileRow, "id" | "createdAt" | "version" | "mergeCount"> &
   Pick<IdentifierRow, "type"> & { n: number };
@@ -59,10 +62,18 @@ export interface GraphRows {
 export async function readGraphRows(
   db: D1Database,
   workspaceId: string,
-  keys: readonly IdentifierKey[],
+  keys: readonly HashedKey[],
 ): Promise<GraphRows> {
-  const rows: GraphRows = { owners: [], suppressed: [], profileCounts: [] };
-  if (keys.length === 0) return rows;
+  if (keys.length === 0) return { owners: [], suppressed: [], profileCounts: [] };
+  return graphRowsOf(await db.batch(readGraphStatements(db, workspaceId, keys)));
+}
+
+/** The statements of {@link readGraphRows}, to run in a batch of one's own (e.g. after a write, in the same one). */
+export function readGraphStatements(
+  db: D1Database,
+  workspaceId: string,
+  keys: readonly HashedKey[],
+): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
   for (const chunk of chunks(keys)) {
     const json = pairs(chunk);
@@ -70,7 +81,12 @@ export async function readGraphRows(
       db
         .prepare(`SELECT i.type, i.value, i.profile_id AS profileId FROM ${joinKeys("identifiers", "?1", "?2")}`)
         .bind(workspaceId, json),
-      db.prepare(`SELECT i.type, i.value FROM ${joinKeys("suppressions", "?1", "?2")}`).bind(workspaceId, json),
+      db
+        .prepare(
+          `SELECT s.hash FROM json_each(?2) AS j CROSS JOIN suppression_hashes AS s
+           ON s.workspace_id = ?1 AND s.hash = j.value`,
+        )
+        .bind(workspaceId, JSON.stringify(chunk.map((k) => k.hash))),
       db
         .prepare(
           `SELECT p.id, p.created_at AS createdAt, p.version, p.merge_count AS mergeCount, c.type, c.n
@@ -83,8 +99,13 @@ export async function readGraphRows(
         .bind(workspaceId, json),
     );
   }
-  const results = await db.batch(statements);
-  for (let i = 0; i < results.length; i += 3) {
+  return statements;
+}
+
+/** The rows of {@link readGraphStatements}' results. */
+export function graphRowsOf(results: readonly D1Result[]): GraphRows {
+  const rows: GraphRows = { owners: [], suppressed: [], profileCounts: [] };
+  for (let i = 0; i + 2 < results.length; i += 3) {
     rows.owners.push(...(results[i].results as OwnerRow[]));
     rows.suppressed.push(...(results[i + 1].results as SuppressedRow[]));
     rows.profileCounts.push(...(results[i + 2].results as ProfileCountRow[]));
@@ -92,32 +113,50 @@ export async function readGraphRows(
   return rows;
 }
 
-/** One resolve's changes to the graph, and what they were computed from (which the batch re-checks first). */
-export interface GraphWrite {
-  /** Keys read as unowned: the batch aborts when any is owned now. */
+/** What one connected component of a resolve was computed from: its ticket opens only if all of it still holds. */
+export interface ComponentGuard {
+  ticket: string;
+  /** Keys read as unowned: the component is stale when any is owned now. */
   absentKeys: readonly IdentifierKey[];
-  /** Profile versions read: the batch aborts when any moved, or the profile is gone. */
+  /** Suppression hashes of the component's keys: it is stale when any is suppressed now (an erase since the read). */
+  unsuppressedHashes: readonly string[];
+  /** Profile versions read: the component is stale when any moved, or the profile is gone. */
   readVersions: readonly ProfileVersion[];
-  newProfiles: readonly Pick<ProfileRow, "id" | "createdAt">[];
-  /** Identifiers to claim; a key someone else claimed meanwhile is left alone (insert-or-ignore). */
-  claims: readonly Pick<IdentifierRow, "type" | "value" | "profileId" | "firstSeen">[];
+}
+
+/** Each write row names the ticket of the component it belongs to; it lands only if that ticket opened. */
+type Ticketed<T> = T & { ticket: string };
+
+/** One resolve's changes to the graph, per connected component, and what each component was computed from. */
+export interface GraphWrite {
+  components: readonly ComponentGuard[];
+  newProfiles: readonly Ticketed<Pick<ProfileRow, "id" | "createdAt">>[];
+  /** Identifiers to claim (each read as absent, which the ticket re-checked). */
+  claims: readonly Ticketed<Pick<IdentifierRow, "type" | "value" | "profileId" | "firstSeen">>[];
   /** Merged-away profile → where its identifiers end up (the final survivor, so no ordering is needed). */
-  repoints: readonly { from: string; to: string }[];
-  merges: readonly Pick<MergeRow, "id" | "fromProfile" | "intoProfile" | "messageId" | "rule" | "detail">[];
+  repoints: readonly Ticketed<{ from: string; to: string }>[];
+  merges: readonly Ticketed<Pick<MergeRow, "id" | "fromProfile" | "intoProfile" | "messageId" | "rule" | "detail">>[];
   /** New states of touched profiles (each also bumps the profile's version); merged-away profiles stay as they are. */
-  profileStates: readonly Pick<ProfileRow, "id" | "mergedInto" | "identifierCount" | "mergeCount">[];
-  droppedLinks: readonly Pick<DroppedLinkRow, "profileId" | "type" | "value" | "ownerProfile" | "messageId" | "rule">[];
+  profileStates: readonly Ticketed<Pick<ProfileRow, "id" | "mergedInto" | "identifierCount" | "mergeCount">>[];
+  droppedLinks: readonly Ticketed<
+    Pick<DroppedLinkRow, "profileId" | "type" | "value" | "ownerProfile" | "messageId" | "rule">
+  >[];
 }
 
 /** Opens a statement that fails the `stale_read` CHECK, rolling the whole batch back, when its condition holds. */
 const GUARD = "INSERT INTO identity_write_guard (ok) SELECT 0 WHERE EXISTS";
 
+/** The row `alias` (a `json_each` row whose first element is a ticket) belongs to a component whose ticket opened. */
+const ticketOpen = (alias: string) =>
+  `EXISTS (SELECT 1 FROM identity_write_tickets AS t WHERE t.ticket = json_extract(${alias}.value, '$[0]'))`;
+
 /**
- * A graph write as one D1 batch (a transaction). It opens with guards that abort the whole batch when what the
- * write was computed from changed meanwhile: a key read as absent now exists, or a profile's version moved. So
- * either the whole write lands on the graph it was made for, or nothing does (no half-claimed identifiers, no
- * orphan profiles); {@link isStaleWrite} tells that abort from other failures. Raw because every statement is a
- * `json_each` bulk write, and the guards have no drizzle form.
+ * A graph write as one D1 batch (a transaction) that never aborts because of another writer. It opens one ticket per
+ * connected component whose reads still hold (no key read as absent is owned now, none of its keys is suppressed, no
+ * profile version moved); every
+ * write row is conditioned on its component's ticket, so a stale component writes nothing while the others land
+ * whole (no half-claimed identifiers, no orphan profiles). The last statement deletes the tickets and returns the
+ * ones that opened: read them with {@link committedTickets}. Raw because every statement is a `json_each` bulk write.
  */
 export function graphWriteStatements(
   db: D1Database,
@@ -126,90 +165,118 @@ export function graphWriteStatements(
   now: number,
 ): D1PreparedStatement[] {
   const out: D1PreparedStatement[] = [];
-  for (const chunk of chunks(write.absentKeys))
-    out.push(
-      db.prepare(`${GUARD} (SELECT 1 FROM ${joinKeys("identifiers", "?1", "?2")})`).bind(workspaceId, pairs(chunk)),
-    );
-  for (const chunk of chunks(write.readVersions))
+  for (const chunk of chunks(write.components))
     out.push(
       db
         .prepare(
-          `${GUARD} (SELECT 1 FROM json_each(?1) AS j LEFT JOIN profiles AS p ON p.id = json_extract(j.value, '$[0]')
-           WHERE p.id IS NULL OR p.version <> json_extract(j.value, '$[1]'))`,
+          `INSERT INTO identity_write_tickets (ticket) SELECT json_extract(c.value, '$[0]') FROM json_each(?2) AS c
+           WHERE NOT EXISTS (SELECT 1 FROM ${joinKeys("identifiers", "?1", "json_extract(c.value, '$[1]')")})
+             AND NOT EXISTS (SELECT 1 FROM json_each(json_extract(c.value, '$[3]')) AS h
+                             CROSS JOIN suppression_hashes AS s ON s.workspace_id = ?1 AND s.hash = h.value)
+             AND NOT EXISTS (SELECT 1 FROM json_each(json_extract(c.value, '$[2]')) AS v
+                             LEFT JOIN profiles AS p ON p.id = json_extract(v.value, '$[0]')
+                             WHERE p.id IS NULL OR p.version <> json_extract(v.value, '$[1]'))`,
         )
-        .bind(JSON.stringify(chunk.map((p) => [p.id, p.version]))),
+        .bind(
+          workspaceId,
+          JSON.stringify(
+            chunk.map((c) => [
+              c.ticket,
+              c.absentKeys.map((k) => [k.type, k.value]),
+              c.readVersions.map((p) => [p.id, p.version]),
+              c.unsuppressedHashes,
+            ]),
+          ),
+        ),
     );
   for (const chunk of chunks(write.newProfiles))
     out.push(
       db
         .prepare(
           `INSERT INTO profiles (id, workspace_id, created_at)
-           SELECT json_extract(j.value, '$[0]'), ?1, json_extract(j.value, '$[1]') FROM json_each(?2) AS j`,
+           SELECT json_extract(j.value, '$[1]'), ?1, json_extract(j.value, '$[2]') FROM json_each(?2) AS j
+           WHERE ${ticketOpen("j")}`,
         )
-        .bind(workspaceId, JSON.stringify(chunk.map((p) => [p.id, p.createdAt]))),
+        .bind(workspaceId, JSON.stringify(chunk.map((p) => [p.ticket, p.id, p.createdAt]))),
     );
   for (const chunk of chunks(write.claims))
     out.push(
       db
         .prepare(
           `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen)
-           SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'),
-                  json_extract(j.value, '$[3]') FROM json_each(?2) AS j WHERE true
+           SELECT ?1, json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]'),
+                  json_extract(j.value, '$[4]') FROM json_each(?2) AS j WHERE ${ticketOpen("j")}
            ON CONFLICT DO NOTHING`,
         )
-        .bind(workspaceId, JSON.stringify(chunk.map((c) => [c.type, c.value, c.profileId, c.firstSeen]))),
+        .bind(workspaceId, JSON.stringify(chunk.map((c) => [c.ticket, c.type, c.value, c.profileId, c.firstSeen]))),
     );
   for (const chunk of chunks(write.repoints))
     out.push(
       db
         .prepare(
-          `UPDATE identifiers SET profile_id = json_extract(m.value, '$[1]') FROM json_each(?1) AS m
-           WHERE identifiers.profile_id = json_extract(m.value, '$[0]')`,
+          `UPDATE identifiers SET profile_id = json_extract(m.value, '$[2]') FROM json_each(?1) AS m
+           WHERE identifiers.profile_id = json_extract(m.value, '$[1]') AND ${ticketOpen("m")}`,
         )
-        .bind(JSON.stringify(chunk.map((r) => [r.from, r.to]))),
+        .bind(JSON.stringify(chunk.map((r) => [r.ticket, r.from, r.to]))),
     );
   for (const chunk of chunks(write.merges))
     out.push(
       db
         .prepare(
           `INSERT INTO merges (id, workspace_id, from_profile, into_profile, message_id, rule, detail, created_at)
-           SELECT json_extract(m.value, '$[0]'), ?1, json_extract(m.value, '$[1]'), json_extract(m.value, '$[2]'),
-                  json_extract(m.value, '$[3]'), json_extract(m.value, '$[4]'), json_extract(m.value, '$[5]'), ?2
-           FROM json_each(?3) AS m`,
+           SELECT json_extract(m.value, '$[1]'), ?1, json_extract(m.value, '$[2]'), json_extract(m.value, '$[3]'),
+                  json_extract(m.value, '$[4]'), json_extract(m.value, '$[5]'), json_extract(m.value, '$[6]'), ?2
+           FROM json_each(?3) AS m WHERE ${ticketOpen("m")}`,
         )
         .bind(
           workspaceId,
           now,
-          JSON.stringify(chunk.map((m) => [m.id, m.fromProfile, m.intoProfile, m.messageId, m.rule, m.detail])),
+          JSON.stringify(
+            chunk.map((m) => [m.ticket, m.id, m.fromProfile, m.intoProfile, m.messageId, m.rule, m.detail]),
+          ),
         ),
     );
   for (const chunk of chunks(write.profileStates))
     out.push(
       db
         .prepare(
-          `UPDATE profiles SET merged_into = json_extract(s.value, '$[1]'), identifier_count = json_extract(s.value, '$[2]'),
-             merge_count = json_extract(s.value, '$[3]'), version = version + 1
-           FROM json_each(?1) AS s WHERE profiles.id = json_extract(s.value, '$[0]') AND profiles.merged_into IS NULL`,
+          `UPDATE profiles SET merged_into = json_extract(s.value, '$[2]'), identifier_count = json_extract(s.value, '$[3]'),
+             merge_count = json_extract(s.value, '$[4]'), version = version + 1
+           FROM json_each(?1) AS s
+           WHERE profiles.id = json_extract(s.value, '$[1]') AND profiles.merged_into IS NULL AND ${ticketOpen("s")}`,
         )
-        .bind(JSON.stringify(chunk.map((s) => [s.id, s.mergedInto, s.identifierCount, s.mergeCount]))),
+        .bind(JSON.stringify(chunk.map((s) => [s.ticket, s.id, s.mergedInto, s.identifierCount, s.mergeCount]))),
     );
   for (const chunk of chunks(write.droppedLinks))
     out.push(
       db
         .prepare(
           `INSERT INTO dropped_links (id, workspace_id, profile_id, type, value, owner_profile, message_id, rule, created_at)
-           SELECT lower(hex(randomblob(16))), ?1, json_extract(d.value, '$[0]'), json_extract(d.value, '$[1]'),
-                  json_extract(d.value, '$[2]'), json_extract(d.value, '$[3]'), json_extract(d.value, '$[4]'),
-                  json_extract(d.value, '$[5]'), ?2
-           FROM json_each(?3) AS d WHERE true ON CONFLICT DO NOTHING`,
+           SELECT lower(hex(randomblob(16))), ?1, json_extract(d.value, '$[1]'), json_extract(d.value, '$[2]'),
+                  json_extract(d.value, '$[3]'), json_extract(d.value, '$[4]'), json_extract(d.value, '$[5]'),
+                  json_extract(d.value, '$[6]'), ?2
+           FROM json_each(?3) AS d WHERE ${ticketOpen("d")} ON CONFLICT DO NOTHING`,
         )
         .bind(
           workspaceId,
           now,
-          JSON.stringify(chunk.map((d) => [d.profileId, d.type, d.value, d.ownerProfile, d.messageId, d.rule])),
+          JSON.stringify(
+            chunk.map((d) => [d.ticket, d.profileId, d.type, d.value, d.ownerProfile, d.messageId, d.rule]),
+          ),
         ),
     );
+  out.push(
+    db
+      .prepare("DELETE FROM identity_write_tickets WHERE ticket IN (SELECT value FROM json_each(?1)) RETURNING ticket")
+      .bind(JSON.stringify(write.components.map((c) => c.ticket))),
+  );
   return out;
+}
+
+/** The tickets that opened, from the results of a batch of {@link graphWriteStatements} (its last statement). */
+export function committedTickets(results: readonly D1Result[]): Set<string> {
+  const last = results[results.length - 1]?.results as Array<{ ticket: string }> | undefined;
+  return new Set((last ?? []).map((r) => r.ticket));
 }
 
 /** D1 rolled the batch back because a guard (or a uniqueness race the guards could not see) fired: read again. */
@@ -322,15 +389,17 @@ export async function readMergedTree(
 
 /**
  * GDPR erase of the profiles read by {@link readMergedTree}, as one guarded batch: their identifiers become
- * suppressions, their identifiers and dropped links go, the merge journal forgets which identifiers linked them,
- * and the profiles are marked deleted. Throws a stale write ({@link isStaleWrite}) when any version moved since.
+ * suppressions (`suppressed`: their keyed hashes, never the values), their identifiers and dropped links go, the merge journal forgets which identifiers linked them,
+ * and the profiles are marked deleted; `alongside` statements commit or roll back with it. Throws a stale write ({@link isStaleWrite}) when any version moved since.
  * Raw because it is a guarded batch over a `json_each` id list.
  */
 export async function eraseMergedTree(
   db: D1Database,
   workspaceId: string,
   profiles: readonly ProfileVersion[],
+  suppressed: readonly Omit<HashedKey, "value">[],
   now: number,
+  alongside: readonly D1PreparedStatement[] = [],
 ): Promise<void> {
   const ids = JSON.stringify(profiles.map((p) => p.id));
   const inTree = "(SELECT value FROM json_each(?2))";
@@ -345,11 +414,11 @@ export async function eraseMergedTree(
       .bind(JSON.stringify(profiles.map((p) => [p.id, p.version]))),
     db
       .prepare(
-        `INSERT INTO suppressions (workspace_id, type, value, created_at)
-         SELECT ?1, type, value, ?3 FROM identifiers WHERE +workspace_id = ?1 AND profile_id IN ${inTree}
-         ON CONFLICT DO NOTHING`,
+        `INSERT INTO suppression_hashes (workspace_id, hash, type, created_at)
+         SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ?2 FROM json_each(?3) AS j
+         WHERE true ON CONFLICT DO NOTHING`,
       )
-      .bind(workspaceId, ids, now),
+      .bind(workspaceId, now, JSON.stringify(suppressed.map((k) => [k.hash, k.type]))),
     db.prepare(`DELETE FROM identifiers WHERE +workspace_id = ?1 AND profile_id IN ${inTree}`).bind(workspaceId, ids),
     db
       .prepare(
@@ -366,5 +435,6 @@ export async function eraseMergedTree(
          WHERE workspace_id = ?1 AND id IN ${inTree}`,
       )
       .bind(workspaceId, ids, now),
+    ...alongside,
   ]);
 }

@@ -90,23 +90,40 @@ describe("hot D1 queries", () => {
   it("resolve identifiers and follow merges by index, never walking the workspace", async () => {
     const { db, prepared } = recordingDb();
     await findIdentifierOwner(db, "ws_plans", key);
-    await readGraphRows(db, "ws_plans", [key]);
+    await readGraphRows(db, "ws_plans", [{ ...key, hash: "0".repeat(64) }]);
     await findChainEnd(db, "ws_plans", "prf_a", 64);
     await listMergesIntoTree(db, "ws_plans", "prf_a");
     await listDroppedLinksOfTree(db, "ws_plans", "prf_a");
+    const ticket = "tkt_a";
     graphWriteStatements(
       db,
       "ws_plans",
       {
-        absentKeys: [key],
-        readVersions: [{ id: "prf_a", version: 1 }],
-        newProfiles: [{ id: "prf_b", createdAt: 1 }],
-        claims: [{ ...key, profileId: "prf_b", firstSeen: 1 }],
-        repoints: [{ from: "prf_c", to: "prf_b" }],
-        merges: [{ id: "mrg_1", fromProfile: "prf_c", intoProfile: "prf_b", messageId: null, rule: "r", detail: null }],
-        profileStates: [{ id: "prf_b", mergedInto: null, identifierCount: 1, mergeCount: 1 }],
+        components: [
+          {
+            ticket,
+            absentKeys: [key],
+            unsuppressedHashes: ["0".repeat(64)],
+            readVersions: [{ id: "prf_a", version: 1 }],
+          },
+        ],
+        newProfiles: [{ ticket, id: "prf_b", createdAt: 1 }],
+        claims: [{ ticket, ...key, profileId: "prf_b", firstSeen: 1 }],
+        repoints: [{ ticket, from: "prf_c", to: "prf_b" }],
+        merges: [
+          { ticket, id: "mrg_1", fromProfile: "prf_c", intoProfile: "prf_b", messageId: null, rule: "r", detail: null },
+        ],
+        profileStates: [{ ticket, id: "prf_b", mergedInto: null, identifierCount: 1, mergeCount: 1 }],
         droppedLinks: [
-          { profileId: "prf_b", type: "user_id", value: "u", ownerProfile: "prf_a", messageId: null, rule: "r" },
+          {
+            ticket,
+            profileId: "prf_b",
+            type: "user_id",
+            value: "u",
+            ownerProfile: "prf_a",
+            messageId: null,
+            rule: "r",
+          },
         ],
       },
       1,
@@ -118,7 +135,7 @@ describe("hot D1 queries", () => {
   it("erase a profile's tree by index, but for its dropped links (rare, and a small table)", async () => {
     const { db, prepared } = recordingDb();
     await readMergedTree(db, "ws_plans", "prf_a");
-    await eraseMergedTree(db, "ws_plans", [], 1);
+    await eraseMergedTree(db, "ws_plans", [], [{ type: "email", hash: "0".repeat(64) }], 1);
     expect(walks(await plans(prepared))).toEqual([
       "SEARCH dropped_links USING INDEX dropped_links_unique (workspace_id=?)",
     ]);

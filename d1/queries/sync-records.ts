@@ -2,9 +2,9 @@
  * What the sync engine records per destination (DESIGN §7): the sync log, dead letters (replayable), the vendor ids
  * of synced contacts, and the destination's delivery counters.
  */
-import { and, count, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import { orm } from "../client";
-import { destinations, syncDeadLetters, syncLog, vendorIds } from "../schema";
+import { audienceMembers, destinations, syncDeadLetters, syncLog, vendorIds } from "../schema";
 
 export type SyncLogRow = typeof syncLog.$inferSelect;
 export type NewSyncLogRow = typeof syncLog.$inferInsert;
@@ -74,12 +74,16 @@ export async function findVendorIds(
   destinationId: string,
   emails: string[],
 ): Promise<Map<string, string>> {
-  if (emails.length === 0) return new Map();
-  const rows = await orm(db)
-    .select({ email: vendorIds.email, vendorId: vendorIds.vendorId })
-    .from(vendorIds)
-    .where(and(eq(vendorIds.destinationId, destinationId), inArray(vendorIds.email, emails)));
-  return new Map(rows.map((r) => [r.email, r.vendorId]));
+  const found = new Map<string, string>();
+  // D1 binds at most 100 parameters per query, and a chunk of a vendor's batch holds up to 1,000 emails.
+  for (const part of chunk(emails, 90)) {
+    const rows = await orm(db)
+      .select({ email: vendorIds.email, vendorId: vendorIds.vendorId })
+      .from(vendorIds)
+      .where(and(eq(vendorIds.destinationId, destinationId), inArray(vendorIds.email, part)));
+    for (const r of rows) found.set(r.email, r.vendorId);
+  }
+  return found;
 }
 
 /** The email a vendor id was synced for (engagement polled by vendor id: Marketo lead ids, HubSpot record ids). */
@@ -151,4 +155,24 @@ export function polledDestinations(db: D1Database, types: readonly string[]): Pr
     .select({ id: destinations.id })
     .from(destinations)
     .where(and(inArray(destinations.type, [...types]), eq(destinations.enabled, true)));
+}
+
+/**
+ * One page of an audience's intended members for reconciliation, in profile-id order after `after`, with the `seq`
+ * of each entry (`limit` + 1 rows, to tell whether more follow). Keyset paging over the table's primary key.
+ */
+export function intendedMembers(
+  db: D1Database,
+  workspaceId: string,
+  audience: string,
+  page: { after?: string; limit: number },
+): Promise<Array<{ profileId: string; seq: number }>> {
+  const where = [eq(audienceMembers.workspaceId, workspaceId), eq(audienceMembers.audience, audience)];
+  if (page.after !== undefined) where.push(gt(audienceMembers.profileId, page.after));
+  return orm(db)
+    .select({ profileId: audienceMembers.profileId, seq: audienceMembers.seq })
+    .from(audienceMembers)
+    .where(and(...where))
+    .orderBy(asc(audienceMembers.profileId))
+    .limit(page.limit + 1);
 }

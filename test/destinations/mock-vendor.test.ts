@@ -26,4 +26,16 @@ describe("mock vendor frame", () => {
     mock.reset();
     expect(mock.requests).toEqual([]);
   });
+
+  it("answers every matching request during an outage window, then the real route, and logs each status", async () => {
+    mock.reset();
+    const until = Date.now() + 150;
+    mock.fault({ match: { path: "/ping" }, until, respond: { status: 503 } });
+    expect((await fetch(`${mock.url}/ping`)).status).toBe(503);
+    expect((await fetch(`${mock.url}/ping`)).status).toBe(503);
+    await new Promise((r) => setTimeout(r, until - Date.now() + 20));
+    expect((await fetch(`${mock.url}/ping`)).status).toBe(200);
+    expect(mock.requests.map((r) => r.status)).toEqual([503, 503, 200]);
+    expect(mock.faults).toEqual([]);
+  });
 });

@@ -15,6 +15,16 @@ export interface DevServer {
   secretKey: string;
   adminToken: string;
   stop(): Promise<void>;
+  /**
+   * `kill -9` of wrangler and its workerd (the whole process group), as a crash would: nothing is flushed or closed.
+   * Resolves once the port refuses connections.
+   */
+  kill(): Promise<void>;
+  /**
+   * Starts the platform again on the same state (after `kill`), without seeding: on the same port, or on a new one
+   * (then `url` changes) when wrangler cannot come up there.
+   */
+  restart(): Promise<void>;
 }
 
 /**
@@ -26,12 +36,12 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
   const keys = devKeys({});
   prepareLocalState({ persistTo, quiet: true });
   const port = await freePort();
-  const server = await startWrangler({ port, persistTo, keys, vars: options.vars });
+  let server = await startWrangler({ port, persistTo, keys, vars: options.vars });
   await seedDevWorkspace({ url: server.url, keys }).catch(async (err) => {
     await server.stop();
     throw err;
   });
-  return {
+  const dev: DevServer = {
     url: server.url,
     writeKey: keys.writeKey,
     secretKey: keys.secretKey,
@@ -40,5 +50,38 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
       await server.stop();
       rmSync(persistTo, { recursive: true, force: true });
     },
+    async kill() {
+      const child = server.child;
+      const exited = new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once("exit", resolve)));
+      process.kill(-(child.pid as number), "SIGKILL");
+      await exited;
+      await portClosed(server.url);
+    },
+    async restart() {
+      // wrangler itself can fail to come up on a loaded machine (the port not free yet): a second try is what an
+      // operator would do. The first failure is logged with wrangler's output, so a real one is not hidden.
+      try {
+        server = await startWrangler({ port, persistTo, keys, vars: options.vars });
+      } catch (err) {
+        console.error("restart: wrangler dev did not come up; trying once more on another port", err);
+        server = await startWrangler({ port: await freePort(), persistTo, keys, vars: options.vars });
+        dev.url = server.url;
+      }
+    },
   };
+  return dev;
+}
+
+/** Resolves once nothing answers on `url` any more (a killed workerd may outlive its parent by a moment). */
+async function portClosed(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`${url} still answers after the kill`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -161,10 +161,10 @@ export const destinationSyncRoutes = openApiRoutes()
       path: "/v1/destinations/{id}/reconcile",
       summary: "Reconcile a destination",
       description:
-        "Drift repair now: every current member of the destination's audiences is queued to be sent again, as its " +
-        `profile reads now (up to ${MAX_RECONCILE_MEMBERS} members per call: while \`cursor.has_more\`, call ` +
-        "again with `cursor=<cursor.next>`). Profiles that left an audience but are still listed by the vendor are " +
-        "not removed yet.",
+        "Drift repair now (the cron runs the same every minute): members of the destination's audiences the vendor " +
+        "was never sent are queued as entries, as their profiles read now, and profiles the vendor still lists after " +
+        `they left are queued as exits (up to ${MAX_RECONCILE_MEMBERS} members examined per call: while ` +
+        "`cursor.has_more`, call again with `cursor=<cursor.next>`).",
       middleware: [requireSecretKey],
       request: { params: IdParams, query: ReconcileQuery },
       responses: {

@@ -462,40 +462,59 @@ describe("dead letters", () => {
 });
 
 describe("POST /v1/destinations/:id/reconcile", () => {
-  it("queues each current member of the destination's audiences, read from its profile", async () => {
+  it("queues the members the vendor lacks, read from their profiles, and exits for those it lists wrongly", async () => {
     const ws = await seedWorkspace();
     const d = await hook(ws, { traits: ["first_name", "missing"] });
-    const [profileId] = await store(ws.workspaceId, [
-      identify({ plan: "pro", email: "Ann@Example.com", first_name: "Ann" }, new Date().toISOString(), {
-        userId: "ann",
-      }),
-    ]);
-    await memberOf(ws.workspaceId, "vip", profileId as string);
-    // The entry was synced before: a reconciliation sends it again all the same (the vendor may have lost it).
-    await markSynced(d.id, profileId as string, "vip", 1);
+    const now = new Date().toISOString();
+    const [ann, bob] = (await store(ws.workspaceId, [
+      identify({ plan: "pro", email: "Ann@Example.com", first_name: "Ann" }, now, { userId: "ann" }),
+      identify({ plan: "pro", email: "bob@example.com" }, now, { userId: "bob" }),
+    ])) as string[];
+    await memberOf(ws.workspaceId, "vip", ann);
+    await memberOf(ws.workspaceId, "vip", bob);
+    // Bob's entry was synced: nothing to repair. A profile that is no member is still listed: it must go.
+    await markSynced(d.id, bob, "vip", 1);
+    await markSynced(d.id, "prf_left", "vip", 1);
     expect(await pending(d.id)).toBe(0);
+
+    // Disabled destinations are not reconciled (nothing is sent to them either).
+    const idle = await call(ws, "POST", `/v1/destinations/${d.id}/reconcile`);
+    expect(await idle.json()).toEqual({ status: "started", queued: 0, cursor: { has_more: false, next: null } });
+    await env.DB.prepare("UPDATE destinations SET enabled = 1 WHERE id = ?").bind(d.id).run();
+    // Held at the object: the customer's endpoint is not reachable in this test, and nothing may be lost.
+    await env.DB.prepare("UPDATE destinations SET config = ? WHERE id = ?")
+      .bind(JSON.stringify({ ...HOOK, url: "http://receiver.test/never-answered" }), d.id)
+      .run();
+    await fetch("http://receiver.test/__mock/answers?path=/never-answered", {
+      method: "POST",
+      body: JSON.stringify([{ status: 503, headers: { "retry-after": "600" } }]),
+    });
 
     const res = await call(ws, "POST", `/v1/destinations/${d.id}/reconcile`);
     expect(res.status, await res.clone().text()).toBe(202);
-    expect(await res.json()).toEqual({ status: "started", queued: 1, cursor: { has_more: false, next: null } });
-    expect(await pending(d.id)).toBe(1);
-    const [op] = await runInDurableObject<DestinationDO, SyncOp[]>(env.DESTINATION.getByName(d.id), (_o, state) =>
+    expect(await res.json()).toEqual({ status: "started", queued: 2, cursor: { has_more: false, next: null } });
+    const ops = await runInDurableObject<DestinationDO, SyncOp[]>(env.DESTINATION.getByName(d.id), (_o, state) =>
       state.storage.sql
-        .exec<{ op: string }>("SELECT op FROM pending")
+        .exec<{ op: string }>("SELECT op FROM pending ORDER BY profile_id = 'prf_left'")
         .toArray()
         .map((r) => JSON.parse(r.op)),
     );
-    expect(op).toMatchObject({
+    expect(ops).toHaveLength(2);
+    expect(ops[0]).toMatchObject({
       kind: "membership",
-      profileId,
+      profileId: ann,
       audience: "vip",
       member: true,
       email: "ann@example.com",
       traits: { first_name: "Ann" },
-      profile: { id: profileId, traits: { plan: "pro", first_name: "Ann" } },
+      profile: { id: ann, traits: { plan: "pro", first_name: "Ann" } },
     });
-    expect(op.kind === "membership" && op.profile.identifiers).toContainEqual({ type: "user_id", value: "ann" });
-    expect((await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>()).status.pending).toBe(1);
+    expect(ops[0].kind === "membership" && ops[0].profile.identifiers).toContainEqual({
+      type: "user_id",
+      value: "ann",
+    });
+    expect(ops[1]).toMatchObject({ kind: "membership", profileId: "prf_left", audience: "vip", member: false });
+    expect((await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>()).status.pending).toBe(2);
   });
 
   it("queues nothing for an audience without members, and refuses a cursor it did not issue", async () => {

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
+import type { SyncDeleteMessage } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { profileStub } from "../profile/profile-stub";
 import { identify, track } from "../test-support/messages";
 import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
-import type { SyncDeleteMessage } from "./gdpr-delete";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -49,14 +49,14 @@ describe("DELETE /v1/profiles/:ref (GDPR)", () => {
       .bind(survivor, loser)
       .first<{ n: number }>();
     expect(left?.n).toBe(0);
-    const suppressed = await env.DB.prepare("SELECT type, value FROM suppressions WHERE workspace_id = ? ORDER BY type")
+    // Suppressed as keyed hashes: the types are kept, the values are not (issue 10, finding 7).
+    const suppressed = await env.DB.prepare(
+      "SELECT type, hash FROM suppression_hashes WHERE workspace_id = ? ORDER BY type",
+    )
       .bind(workspaceId)
-      .all<{ type: string; value: string }>();
-    expect(suppressed.results).toEqual([
-      { type: "anonymous_id", value: "anon-jane" },
-      { type: "email", value: "jane@example.com" },
-      { type: "user_id", value: "u-jane" },
-    ]);
+      .all<{ type: string; hash: string }>();
+    expect(suppressed.results.map((r) => r.type)).toEqual(["anonymous_id", "email", "user_id"]);
+    for (const r of suppressed.results) expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
     for (const id of [survivor, loser]) {
       expect(await profileStub(env.PROFILE, id).getProfile()).toEqual({ status: "deleted" });
       expect(await profileStub(env.PROFILE, id).listEvents({ limit: 10 })).toEqual({ status: "deleted" });

@@ -30,6 +30,10 @@ const DOCUMENT = {
       name: "Destinations",
       description: "Where audiences are synced (MAPs and webhooks): status, sync log, dead letters (DESIGN §7).",
     },
+    {
+      name: "Operations",
+      description: "Repairs (DESIGN §12): ingest dead letters and their replay, merge undo.",
+    },
     { name: "Browser SDK", description: "What the browser SDK loads and calls besides ingestion." },
     { name: "Development", description: "Local development only: 404 on any other deployment." },
     { name: "Meta", description: "Health and this document." },

@@ -4,13 +4,16 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { Profile, ProfileErased, ProfileEventsPage, ProfileEventsQuery, ProfileMerges } from "@tessera/protocol";
+import { listMergeJournal } from "../../d1/queries/merge-undo";
+import { startDeletion } from "../erase/deletion-job";
 import { identityStoreFor } from "../identity/cached-identity-store";
+import { mergeRecord } from "../identity/merge-undo";
 import { followRedirects } from "../profile/follow-redirects";
 import { profileStub } from "../profile/profile-stub";
 import { notFound, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
-import { eraseProfile } from "./gdpr-delete";
+import { erasedAnswer } from "./deletions";
 import { resolveProfileRef } from "./profile-lookup";
 import { type ProfileRef, ProfileRefParams } from "./profile-ref";
 import { requireSecretKey } from "./secret-key-auth";
@@ -79,7 +82,8 @@ export const profileRoutes = openApiRoutes()
       path: "/v1/profiles/{ref}/merges",
       summary: "Explain a profile's merges",
       description:
-        "The merge journal entries that formed this profile, and the links the identity rules refused " +
+        "The merge journal entries that formed this profile (undone ones too, with `undone_at`), and the links the " +
+        "identity rules refused " +
         "(`dropped_links`: the shared-device case).",
       request: { params: ProfileRefParams },
       responses: {
@@ -91,11 +95,12 @@ export const profileRoutes = openApiRoutes()
       const id = await liveProfileId(c.env, c.var.workspaceId, c.req.valid("param"));
       const store = identityStoreFor(c.env);
       // `dropped_links` is the other half of the explanation: links the rules refused (the shared-device case).
-      const [data, dropped] = await Promise.all([
-        store.mergesInto(c.var.workspaceId, id),
+      // The journal as listed here keeps undone entries (with `undone_at`), so an undo stays explained.
+      const [journal, dropped] = await Promise.all([
+        listMergeJournal(c.env.DB, c.var.workspaceId, id),
         store.droppedLinks(c.var.workspaceId, id),
       ]);
-      return c.json({ data, dropped_links: dropped }, 200);
+      return c.json({ data: journal.map(mergeRecord), dropped_links: dropped }, 200);
     },
   )
   .openapi(
@@ -106,25 +111,18 @@ export const profileRoutes = openApiRoutes()
       summary: "Delete a profile (GDPR)",
       description:
         "Removes the profile, the profiles merged into it, their identifiers, events and memberships, suppresses " +
-        "the identifiers so later events carrying them are dropped, and tells destinations to delete.",
+        "the identifiers so later events carrying them are dropped, and tells destinations to delete. The request " +
+        "is recorded first as a deletion (`deletion_id`, `GET /v1/deletions/{id}`) whose steps are retried until done.",
       request: { params: ProfileRefParams },
       responses: {
-        202: jsonResponse(ProfileErased, "Erased here; destinations delete when the sync queue delivers."),
+        202: jsonResponse(ProfileErased, "Recorded and carried out; destinations delete when the sync queue delivers."),
         ...errorResponses({ 400: BAD_REF, 401: BAD_SECRET_KEY, 404: NO_PROFILE }),
       },
     }),
     async (c) => {
       const id = await liveProfileId(c.env, c.var.workspaceId, c.req.valid("param"));
-      const erased = await eraseProfile(c.env, identityStoreFor(c.env), c.var.workspaceId, id);
-      // 202: this deployment's data is gone now; destinations delete when the sync queue delivers the request.
-      return c.json(
-        {
-          status: "accepted" as const,
-          profile_ids: erased.profileIds,
-          suppressed_identifiers: erased.identifiers.length,
-        },
-        202,
-      );
+      // 202 even when a step failed: the deletion is recorded, and the cron finishes it.
+      return c.json(erasedAnswer(await startDeletion(c.env, c.var.workspaceId, id)), 202);
     },
   );
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { IngestDeps } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
-import { backoffSeconds, handleIngestDeadLetter, handleIngestRetry } from "../ingest/retry-consumer";
+import { backoffSeconds, handleIngestRetry } from "../ingest/retry-consumer";
 import type { IngestJob } from "../ingest/retry-jobs";
 import { QUEUE } from "../shared/queues";
 import { fakeQueue, postWith } from "../test-support/collector-app";
@@ -149,42 +149,5 @@ describe("ingest retry consumer", () => {
 
   it("backs off exponentially up to an hour", () => {
     expect([1, 2, 3, 10, 20].map(backoffSeconds)).toEqual([10, 20, 40, 3600, 3600]);
-  });
-});
-
-describe("ingest dead-letter consumer", () => {
-  it("stores what now succeeds, parks what still fails, and never acks what it could not park", async () => {
-    const a = uid("anon");
-    const message = {
-      type: "page",
-      anonymousId: a,
-      messageId: uid("m"),
-      timestamp: new Date().toISOString(),
-      receivedAt: new Date().toISOString(),
-      context: {},
-    };
-    const failing: IngestJob = { kind: "merge", workspaceId, from: "prf_gone", into: "prf_else" };
-    const real = ingestDepsFor(env);
-    const deps: IngestDeps = {
-      ...real,
-      profile: (id) => (id === "prf_gone" ? { ingest: down, mergeInto: down } : real.profile(id)),
-    };
-    const bodies = [{ kind: "resolve", workspaceId, messages: [message] }, failing];
-
-    const dlq = fakeQueue();
-    let batch = batchOf(QUEUE.ingestDeadLetter, bodies, 11);
-    let ctx = createExecutionContext();
-    await handleIngestDeadLetter(batch, env, deps, dlq);
-    let result = await getQueueResult(batch, ctx);
-    expect(result.explicitAcks.sort()).toEqual(["msg-0", "msg-1"]);
-    expect(dlq.sent).toEqual([failing]);
-    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(1);
-
-    batch = batchOf(QUEUE.ingestDeadLetter, [failing], 1);
-    ctx = createExecutionContext();
-    await handleIngestDeadLetter(batch, env, deps, fakeQueue(true));
-    result = await getQueueResult(batch, ctx);
-    expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["msg-0"]);
   });
 });

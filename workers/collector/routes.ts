@@ -18,15 +18,18 @@ import type { MiddlewareHandler } from "hono";
 import { type IndexedMessage, type IngestDeps, ingestMessages } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { enqueueJobs } from "../ingest/retry-jobs";
+import { recordLiveEvents } from "../live-events/record";
 import { credentialFrom } from "../shared/basic-auth";
 import { HttpError, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { preflightRouteDoc } from "../shared/route-docs";
+import { type AdmissionLimits, admission, DEFAULT_ADMISSION } from "./admission";
 import type { CollectorEnv } from "./collector-env";
 import { ingestCors } from "./cors";
 import { enrichMessage, requestFacts } from "./enrich";
 import { readEnvelope } from "./envelope";
 import { ingestRouteDoc } from "./ingest-docs";
+import { readProfileCookie, soleAnonymousId, writeProfileCookie } from "./profile-cookie";
 import { defaultLimiter, type LimiterFor, rateLimit } from "./rate-limit";
 import { readJsonBody } from "./read-body";
 import { workspaceForWriteKey } from "./write-key-auth";
@@ -36,6 +39,8 @@ export interface CollectorOptions {
   limiterFor?: LimiterFor;
   ingestDeps?: (env: Env) => IngestDeps;
   retryQueue?: (env: Env) => Pick<Queue, "sendBatch">;
+  /** Back-pressure limits of this isolate's ingestion. */
+  admission?: AdmissionLimits;
 }
 
 /** Every path and the type it implies (null: a batch). Short aliases are what Segment's own API accepts too. */
@@ -73,12 +78,14 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
   const depsFor = options.ingestDeps ?? ingestDepsFor;
   const queueFor = options.retryQueue ?? ((env: Env) => env.INGEST_RETRY_QUEUE);
   const routes = openApiRoutes<CollectorEnv>();
+  // One for all ingestion paths: the bound is on the isolate's work, whichever path it came by.
+  const admit = admission(options.admission ?? DEFAULT_ADMISSION);
   for (const [path, pathType] of ROUTES) {
     // Documented beside, not validated by, the schemas: the body is read below, message by message.
     routes.openAPIRegistry.registerPath(ingestRouteDoc(path, pathType, pathType ? `/v1/${pathType}` : "/v1/batch"));
     routes.openAPIRegistry.registerPath(preflightRouteDoc(path, "Ingestion"));
     routes.use(path, ingestCors);
-    routes.post(path, readIngest(pathType), rateLimit(options.limiterFor ?? defaultLimiter), async (c) => {
+    routes.post(path, admit, readIngest(pathType), rateLimit(options.limiterFor ?? defaultLimiter), async (c) => {
       const envelope = c.var.envelope;
       const receivedAt = Date.now();
       const facts = requestFacts(c.req.raw, c.env.ENVIRONMENT);
@@ -96,7 +103,17 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
         if (merged) rejected.push(withMessageId({ index, error: merged }, raw));
         else valid.push({ index, message });
       }
-      const report = await ingestMessages(depsFor(c.env), c.var.workspaceId, valid);
+      const deps = depsFor(c.env);
+      const cookieSecret = c.env.COOKIE_SECRET;
+      const cookie = await readProfileCookie(c, cookieSecret);
+      const anonymousId = soleAnonymousId(valid.map((v) => v.message));
+      if (cookie && cookie.workspaceId === c.var.workspaceId && cookie.anonymousId === anonymousId)
+        deps.identity.vouch?.(c.var.workspaceId, { type: "anonymous_id", value: anonymousId }, cookie.profileId);
+      const report = await ingestMessages(deps, c.var.workspaceId, valid);
+      if (anonymousId !== null && report.profileIds.length === 1 && report.failed.length === 0) {
+        const profileId = report.profileIds[0];
+        await writeProfileCookie(c, cookieSecret, { workspaceId: c.var.workspaceId, anonymousId, profileId }, cookie);
+      }
       if (report.failed.length > 0) {
         try {
           await enqueueJobs(queueFor(c.env), report.failed);
@@ -109,6 +126,7 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
         }
       }
       if (report.rejected.length > 0) rejected.push(...report.rejected);
+      recordLiveEvents(c, valid, rejected);
       const accepted = valid.length - report.rejected.length;
       if (accepted === 0 && rejected.length > 0) {
         // Nothing usable: the request itself is malformed, so it gets a 4xx naming the problems.

@@ -1,62 +1,108 @@
 import type { Identifier, MergeRecord } from "@tessera/protocol";
+import { newId } from "../../d1/ids";
 import { findIdentifierOwner } from "../../d1/queries/identity-graph";
 import {
-  eraseMergedTree,
+  committedTickets,
   findChainEnd,
-  isStaleWrite,
+  graphRowsOf,
   listDroppedLinksOfTree,
   listMergesIntoTree,
-  readMergedTree,
+  readGraphStatements,
 } from "../../d1/queries/identity-graph-sql";
-import { readGraph, writeStatements } from "./graph-d1";
-import { keyOf } from "./graph-snapshot";
+import { connectedComponents, keysOf, snapshotFor } from "./components";
+import { eraseFromGraph } from "./erase-graph";
+import { hashedKeys, snapshotOf, type TicketedPlan, writeStatements } from "./graph-d1";
+import { type GraphSnapshot, keyOf } from "./graph-snapshot";
+import { GroupCommit } from "./group-commit";
 import type { DroppedLink, IdentityStore, ResolveInput, ResolveOutcome } from "./identity-store";
 import { planResolve } from "./resolve-plan";
 import type { IdentityRules } from "./rules";
 
-/** Attempts before a resolve gives up under contention (the collector then retries the batch from its queue). */
+/** Attempts before a component gives up under contention (the collector then retries the batch from its queue). */
 const MAX_ATTEMPTS = 8;
+/** The first attempt's assumption: every identifier is new (it is checked by the write's ticket, not trusted). */
+const NOTHING_KNOWN: GraphSnapshot = { owners: new Map(), suppressed: new Set(), profiles: new Map() };
 /** Merge chains are short (each merge points at the oldest profile); this only stops a corrupt cycle. */
 const MAX_CHAIN = 64;
 
 /**
  * The identity graph in D1, the one authority for identifier → profile.
  *
- * `resolve` costs one read round trip (every identifier of every input, plus suppressions and the owning
- * profiles' counts, in one `batch()`), then — only when something changes — one write `batch()`. The write is
- * guarded by what was read (optimistic concurrency): when another request changed the same part of the graph
- * meanwhile, D1 rolls the batch back and the resolve starts over from a fresh read. Concurrent first sightings
- * therefore converge on the first writer's profile, and concurrent merges on the oldest profile.
+ * `resolve` costs one D1 `batch()` — claims, then the read — whatever the number of new people, and a second only
+ * for attaches and merges (see `resolveNow`). The inputs are planned per connected component (inputs linked by an
+ * identifier or a profile), and each component's writes land only if what it was planned from still holds
+ * (optimistic concurrency per component): when another writer changed that part of the graph meanwhile, only that
+ * component is planned again, the rest of the batch is already stored. Concurrent first sightings therefore converge
+ * on the first writer's profile, and concurrent merges on the oldest profile. Concurrent resolves of one workspace in
+ * this isolate are grouped into one batch ({@link GroupCommit}).
  *
  * @example const store = new D1IdentityStore(env.DB); const [outcome] = await store.resolve(ws, rules, inputs);
  */
 export class D1IdentityStore implements IdentityStore {
+  private readonly groups = new GroupCommit<ResolveInput, ResolveOutcome>();
+
   constructor(readonly db: D1Database) {}
 
-  async resolve(workspaceId: string, rules: IdentityRules, inputs: ResolveInput[]): Promise<ResolveOutcome[]> {
-    const keys = new Map<string, Identifier>();
-    for (const input of inputs) {
-      for (const id of input.identifiers) keys.set(keyOf(id), id);
-      if (input.previousId !== undefined) {
-        const asUser = { type: "user_id", value: input.previousId };
-        keys.set(keyOf(asUser), asUser);
-      }
-    }
+  resolve(workspaceId: string, rules: IdentityRules, inputs: ResolveInput[]): Promise<ResolveOutcome[]> {
+    return this.groups.run(`${workspaceId}\u0000${JSON.stringify(rules)}`, inputs, (all) =>
+      this.resolveNow(workspaceId, rules, all),
+    );
+  }
+
+  /**
+   * Claims first, reads in the same batch: the first attempt plans every component as if all its identifiers were
+   * new (the common case for a batch the isolate cache could not answer) and its writes land only where that was
+   * true; the graph is read after them, in the same batch. A brand-new person thus costs one D1 round trip, and a
+   * known one whose component needs no write costs one too; only attaches and merges take a second.
+   */
+  private async resolveNow(
+    workspaceId: string,
+    rules: IdentityRules,
+    inputs: ResolveInput[],
+  ): Promise<ResolveOutcome[]> {
+    const outcomes: ResolveOutcome[] = new Array(inputs.length);
+    let pending = inputs.map((_, i) => i);
+    let snapshot: GraphSnapshot | null = null;
     for (let attempt = 1; ; attempt++) {
-      const snapshot = await readGraph(this.db, workspaceId, [...keys.values()]);
-      const now = Date.now();
-      const { outcomes, plan } = planResolve(snapshot, rules, inputs, now);
-      const statements = writeStatements(this.db, workspaceId, plan, now);
-      const writes = plan.newProfiles.length + plan.claims.length + plan.merges.length + plan.drops.length;
-      if (writes === 0) return outcomes;
-      try {
-        await this.db.batch(statements);
-        return outcomes;
-      } catch (err) {
-        if (!isStaleWrite(err) || attempt >= MAX_ATTEMPTS) throw err;
-        // Someone else changed this part of the graph: back off a little so the herd does not collide again.
-        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+      const open = pending.map((i) => inputs[i]);
+      const seen = snapshot ?? NOTHING_KNOWN;
+      const parts: Array<TicketedPlan & { members: number[]; outcomes: ResolveOutcome[] }> = [];
+      for (const component of connectedComponents(open, seen)) {
+        const members = component.map((j) => pending[j]);
+        const part = members.map((i) => inputs[i]);
+        const planned = planResolve(snapshotFor(seen, part), rules, part, Date.now());
+        const { plan } = planned;
+        const writes = plan.newProfiles.length + plan.claims.length + plan.merges.length + plan.drops.length;
+        if (writes === 0) for (const [k, i] of members.entries()) outcomes[i] = planned.outcomes[k];
+        else {
+          const ids = new Map<string, Identifier>();
+          for (const input of part) for (const id of keysOf(input)) ids.set(keyOf(id), id);
+          const keys = await hashedKeys(this.db, workspaceId, [...ids.values()]);
+          const ticket = newId("tkt");
+          parts.push({ ticket, plan, keys, speculative: snapshot === null, members, outcomes: planned.outcomes });
+        }
       }
+      if (parts.length === 0) return outcomes;
+      const keys = parts.flatMap((part) => part.keys);
+      const writes = writeStatements(this.db, workspaceId, parts, Date.now());
+      // What the graph holds after this batch's writes, for the components they did not settle.
+      const reads = readGraphStatements(this.db, workspaceId, keys);
+      const results = await this.db.batch([...writes, ...reads]);
+      const committed = committedTickets(results.slice(0, writes.length));
+      const wasSpeculative = snapshot === null;
+      snapshot = snapshotOf(graphRowsOf(results.slice(writes.length)), keys);
+      pending = [];
+      for (const part of parts) {
+        if (committed.has(part.ticket)) for (const [k, i] of part.members.entries()) outcomes[i] = part.outcomes[k];
+        else pending.push(...part.members);
+      }
+      if (pending.length === 0) return outcomes;
+      if (attempt >= MAX_ATTEMPTS)
+        throw new Error(`identity resolution: ${pending.length} inputs still contended after ${attempt} attempts`);
+      pending.sort((a, b) => a - b);
+      // A claim that found known identifiers is expected (returning people); a stale read means another writer
+      // changed these components: back off a little so the herd does not collide again.
+      if (!wasSpeculative) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
     }
   }
 
@@ -96,16 +142,6 @@ export class D1IdentityStore implements IdentityStore {
   }
 
   async erase(workspaceId: string, profileId: string): Promise<{ profileIds: string[]; identifiers: Identifier[] }> {
-    for (let attempt = 1; ; attempt++) {
-      const live = await this.liveProfile(workspaceId, profileId);
-      if (!live) return { profileIds: [], identifiers: [] };
-      const { profiles, identifiers } = await readMergedTree(this.db, workspaceId, live);
-      try {
-        await eraseMergedTree(this.db, workspaceId, profiles, Date.now());
-        return { profileIds: profiles.map((p) => p.id), identifiers };
-      } catch (err) {
-        if (!isStaleWrite(err) || attempt >= MAX_ATTEMPTS) throw err;
-      }
-    }
+    return eraseFromGraph(this.db, (ws, id) => this.liveProfile(ws, id), workspaceId, profileId);
   }
 }

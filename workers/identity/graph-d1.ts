@@ -1,11 +1,19 @@
 /**
  * The identity graph in D1 as the resolver sees it: a {@link GraphSnapshot} read from the rows of one batched read,
- * and a {@link WritePlan} turned into one guarded write batch. The SQL itself is in `d1/queries/identity-graph-sql.ts`.
+ * and the {@link WritePlan}s of its connected components turned into one write batch. The SQL itself is in
+ * `d1/queries/identity-graph-sql.ts`.
  */
 import type { Identifier } from "@tessera/protocol";
-import { graphWriteStatements, readGraphRows } from "../../d1/queries/identity-graph-sql";
+import {
+  type GraphRows,
+  type GraphWrite,
+  graphWriteStatements,
+  type HashedKey,
+  readGraphRows,
+} from "../../d1/queries/identity-graph-sql";
 import { type GraphSnapshot, keyOf, type ProfileState } from "./graph-snapshot";
 import type { WritePlan } from "./resolve-plan";
+import { hashLegacySuppressions, suppressionHashes } from "./suppressions";
 
 /** Owners, suppressions, and the owning profiles' states (with identifier counts per type): one round trip. */
 export async function readGraph(
@@ -13,10 +21,28 @@ export async function readGraph(
   workspaceId: string,
   ids: readonly Identifier[],
 ): Promise<GraphSnapshot> {
+  const keys = await hashedKeys(db, workspaceId, ids);
+  return snapshotOf(await readGraphRows(db, workspaceId, keys), keys);
+}
+
+/** `ids` with their suppression hashes: suppressions are stored as keyed hashes, so they are looked up by hash. */
+export async function hashedKeys(
+  db: D1Database,
+  workspaceId: string,
+  ids: readonly Identifier[],
+): Promise<HashedKey[]> {
+  await hashLegacySuppressions(db);
+  const hashes = await suppressionHashes(workspaceId, ids);
+  return ids.map((id, i) => ({ ...id, hash: hashes[i] }));
+}
+
+/** A snapshot of the rows `readGraphRows` (or `readGraphStatements` run in some batch) found for `keys`. */
+export function snapshotOf(rows: GraphRows, keys: readonly HashedKey[]): GraphSnapshot {
   const snapshot: GraphSnapshot = { owners: new Map(), suppressed: new Set(), profiles: new Map() };
-  const rows = await readGraphRows(db, workspaceId, ids);
+  // Suppressions come back as hashes: mapped back to the identifiers they were looked up for.
+  const byHash = new Map(keys.map((k) => [k.hash, k]));
   for (const r of rows.owners) snapshot.owners.set(keyOf(r), r.profileId);
-  for (const r of rows.suppressed) snapshot.suppressed.add(keyOf(r));
+  for (const r of rows.suppressed) snapshot.suppressed.add(keyOf(byHash.get(r.hash) as Identifier));
   for (const r of rows.profileCounts) {
     let p: ProfileState | undefined = snapshot.profiles.get(r.id);
     if (!p) {
@@ -28,52 +54,74 @@ export async function readGraph(
   return snapshot;
 }
 
+/** One connected component's plan, the ticket its writes are conditioned on, and every key its inputs carry. */
+export interface TicketedPlan {
+  ticket: string;
+  plan: WritePlan;
+  keys: readonly HashedKey[];
+  /** Planned without reading (every key assumed new): the ticket must find every key unowned. */
+  speculative: boolean;
+}
+
 /**
- * The plan as one D1 batch (a transaction), guarded by what the plan was computed from: either the whole plan lands
- * on the graph it was made for, or nothing does (see `graphWriteStatements`).
+ * The plans of a resolve's connected components as one D1 batch (a transaction). Each component lands whole, and only
+ * if what its plan was computed from still holds; a stale one writes nothing and the others are unaffected (see
+ * `graphWriteStatements`; `committedTickets` of the results says which landed).
  */
 export function writeStatements(
   db: D1Database,
   workspaceId: string,
-  plan: WritePlan,
+  parts: readonly TicketedPlan[],
   now: number,
 ): D1PreparedStatement[] {
-  // Losers' identifiers go straight to their final survivor, so merge chains inside one batch need no ordering.
-  const repoints = [...plan.finalStates]
-    .filter(([, st]) => st.mergedInto !== null)
-    .map(([from]) => ({ from, to: finalSurvivor(plan, from) }));
-  const drops = new Map(
-    plan.drops.map((d) => [`${d.profileId}|${d.rule}|${d.identifier.type}|${d.identifier.value}`, d]),
-  );
-  return graphWriteStatements(
-    db,
-    workspaceId,
-    {
-      absentKeys: plan.absentKeys,
+  const write: { [K in keyof GraphWrite]: Array<GraphWrite[K][number]> } = {
+    components: [],
+    newProfiles: [],
+    claims: [],
+    repoints: [],
+    merges: [],
+    profileStates: [],
+    droppedLinks: [],
+  };
+  for (const { ticket, plan, keys, speculative } of parts) {
+    write.components.push({
+      ticket,
+      // Speculative: the plan never saw an alias's `previousId` as a user id either, so that key must be new too.
+      absentKeys: speculative ? keys : plan.absentKeys,
+      unsuppressedHashes: keys.map((k) => k.hash),
       readVersions: [...plan.readVersions].map(([id, version]) => ({ id, version })),
-      newProfiles: plan.newProfiles,
-      claims: plan.claims,
-      repoints,
-      merges: plan.merges.map((m) => ({
+    });
+    write.newProfiles.push(...plan.newProfiles.map((p) => ({ ticket, ...p })));
+    write.claims.push(...plan.claims.map((c) => ({ ticket, ...c })));
+    // Losers' identifiers go straight to their final survivor, so merge chains inside one batch need no ordering.
+    for (const [from, st] of plan.finalStates)
+      if (st.mergedInto !== null) write.repoints.push({ ticket, from, to: finalSurvivor(plan, from) });
+    for (const m of plan.merges)
+      write.merges.push({
+        ticket,
         id: m.id,
         fromProfile: m.from,
         intoProfile: m.into,
         messageId: m.messageId,
         rule: m.rule,
         detail: m.detail,
-      })),
-      profileStates: [...plan.finalStates].map(([id, st]) => ({ id, ...st })),
-      droppedLinks: [...drops.values()].map((d) => ({
+      });
+    for (const [id, st] of plan.finalStates) write.profileStates.push({ ticket, id, ...st });
+    const drops = new Map(
+      plan.drops.map((d) => [`${d.profileId}|${d.rule}|${d.identifier.type}|${d.identifier.value}`, d]),
+    );
+    for (const d of drops.values())
+      write.droppedLinks.push({
+        ticket,
         profileId: d.profileId,
         type: d.identifier.type,
         value: d.identifier.value,
         ownerProfile: d.owner,
         messageId: d.messageId,
         rule: d.rule,
-      })),
-    },
-    now,
-  );
+      });
+  }
+  return graphWriteStatements(db, workspaceId, write, now);
 }
 
 /** Where a merged-away profile's identifiers end up after every merge of the plan. */

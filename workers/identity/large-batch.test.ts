@@ -39,7 +39,7 @@ function recordingD1() {
 }
 
 describe("D1IdentityStore on a full batch", () => {
-  it("resolves 2,500 visitors in one read and one write round trip, within D1's parameter limit", async () => {
+  it("resolves 2,500 new visitors in one round trip (claims, then the read, in one batch), within D1's parameter limit", async () => {
     const ws = newId("ws");
     const { db, params, batches } = recordingD1();
     const store = new D1IdentityStore(db);
@@ -50,7 +50,7 @@ describe("D1IdentityStore on a full batch", () => {
     );
     const outcomes = await store.resolve(ws, DEFAULT_IDENTITY_RULES, inputs);
     expect(new Set(outcomes.map(profileOf)).size).toBe(2500);
-    expect(batches()).toBe(2);
+    expect(batches()).toBe(1);
     expect(Math.max(...params)).toBeLessThanOrEqual(100);
     const n = await env.DB.prepare("SELECT count(*) AS n FROM identifiers WHERE workspace_id = ?").bind(ws).first("n");
     expect(n).toBe(3000);

@@ -69,7 +69,7 @@ describe("ingestMessages", () => {
   it("resolves the batch in one call and makes one Durable Object call per profile", async () => {
     const f = fakes({});
     const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "b"), msg("m3", "a")));
-    expect(report).toEqual({ rejected: [], failed: [] });
+    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a", "prf_b"] });
     expect(f.resolves).toHaveLength(1);
     expect(f.calls.map((c) => [c.id, c.input.messages.map((m) => m.messageId)])).toEqual([
       ["prf_a", ["m1", "m3"]],
@@ -77,6 +77,28 @@ describe("ingestMessages", () => {
     ]);
     expect(f.calls[0].input).toMatchObject({ profileId: "prf_a", workspaceId: "ws" });
     expect(f.calls[0].input.identifiers).toEqual([{ type: "anonymous_id", value: "a", firstSeen: Date.parse(at) }]);
+  });
+
+  it("keeps at most 16 Durable Object calls of a batch in flight, and makes every one", async () => {
+    let inFlight = 0;
+    let most = 0;
+    const f = fakes({});
+    const profile = f.deps.profile;
+    f.deps.profile = (id) => ({
+      ...profile(id),
+      async ingest(input) {
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 1));
+        inFlight--;
+        return profile(id).ingest(input);
+      },
+    });
+    const batch = items(...Array.from({ length: 40 }, (_, i) => msg(`m${i}`, `v${i}`)));
+    const report = await ingestMessages(f.deps, "ws", batch);
+    expect(report.failed).toEqual([]);
+    expect(report.profileIds).toHaveLength(40);
+    expect(f.calls).toHaveLength(40);
+    expect(most).toBe(16);
   });
 
   it("rejects a message whose every identifier is blocked, naming the value and rule", async () => {
@@ -98,7 +120,11 @@ describe("ingestMessages", () => {
       identifier: input.identifiers[0],
     });
     const f = fakes({ outcome: suppressed });
-    expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({ rejected: [], failed: [] });
+    expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({
+      rejected: [],
+      failed: [],
+      profileIds: [],
+    });
     expect(f.calls).toEqual([]);
   });
 
@@ -107,7 +133,11 @@ describe("ingestMessages", () => {
       ingest: (id) =>
         id === "prf_a" ? { status: "redirect", to: "prf_s" } : { status: "stored", inserted: 1, duplicates: 0 },
     });
-    expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({ rejected: [], failed: [] });
+    expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({
+      rejected: [],
+      failed: [],
+      profileIds: ["prf_s"],
+    });
     expect(f.calls.map((c) => [c.id, c.input.profileId])).toEqual([
       ["prf_a", "prf_a"],
       ["prf_s", "prf_s"],
@@ -117,7 +147,11 @@ describe("ingestMessages", () => {
 
   it("drops messages for a deleted profile and forgets it in the cache", async () => {
     const f = fakes({ ingest: () => ({ status: "deleted" }) });
-    expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({ rejected: [], failed: [] });
+    expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({
+      rejected: [],
+      failed: [],
+      profileIds: [],
+    });
     expect(f.forgotten).toEqual(["prf_a"]);
   });
 

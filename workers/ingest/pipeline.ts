@@ -3,7 +3,8 @@
  * one Durable Object call per profile → merge folds. Whatever fails comes back as retry jobs, never lost.
  */
 
-import type { AcceptedMessage, RejectedMessage } from "@tessera/protocol";
+import type { AcceptedMessage, Identifier, RejectedMessage } from "@tessera/protocol";
+import pLimit from "p-limit";
 import { extractIdentifiers } from "../identity/extract";
 import { keyOf } from "../identity/graph-snapshot";
 import type { IdentityStore, ResolveInput } from "../identity/identity-store";
@@ -11,6 +12,9 @@ import type { IdentityRules } from "../identity/rules";
 import { followRedirects } from "../profile/follow-redirects";
 import type { ProfileRpc } from "../profile/profile-rpc";
 import type { IngestJob, SeenIdentifier } from "./retry-jobs";
+
+/** Durable Object calls one request keeps in flight (each is one RPC and one storage commit). */
+const PROFILE_CALLS_IN_FLIGHT = 16;
 
 /** Everything the pipeline talks to, handed in so tests can substitute any part. */
 export interface IngestDeps {
@@ -22,6 +26,11 @@ export interface IngestDeps {
     redirect(workspaceId: string, from: string, to: string): void;
     /** A profile's object answered "deleted": stop routing anything to it from cache. */
     forgetProfile(workspaceId: string, profileId: string): void;
+    /**
+     * A signed profile cookie vouches that `identifier` belonged to `profileId`: a store with a cache may answer from
+     * it without asking D1 (a stale answer is corrected by the profile's object, as for any cached one).
+     */
+    vouch?(workspaceId: string, identifier: Identifier, profileId: string): void;
   };
   profile(profileId: string): Pick<ProfileRpc, "ingest" | "mergeInto">;
 }
@@ -37,6 +46,8 @@ export interface IngestReport {
   rejected: RejectedMessage[];
   /** Work that failed and must go to the retry queue before the request may be acknowledged. */
   failed: IngestJob[];
+  /** The live profiles the messages were stored in (after any redirect). */
+  profileIds: string[];
 }
 
 /**
@@ -50,13 +61,17 @@ export async function ingestMessages(
   items: IndexedMessage[],
 ): Promise<IngestReport> {
   const rejected: RejectedMessage[] = [];
-  if (items.length === 0) return { rejected, failed: [] };
+  if (items.length === 0) return { rejected, failed: [], profileIds: [] };
   let rules: IdentityRules;
   try {
     rules = await deps.loadRules(workspaceId);
   } catch (err) {
     console.error("identity rules unavailable; queueing the batch", err);
-    return { rejected, failed: [{ kind: "resolve", workspaceId, messages: items.map((i) => i.message) }] };
+    return {
+      rejected,
+      failed: [{ kind: "resolve", workspaceId, messages: items.map((i) => i.message) }],
+      profileIds: [],
+    };
   }
 
   const inputs: ResolveInput[] = [];
@@ -80,14 +95,18 @@ export async function ingestMessages(
     inputs.push(input);
     kept.push({ message, at, attributes: extracted.attributes.map((a) => ({ ...a, firstSeen: at })) });
   }
-  if (inputs.length === 0) return { rejected, failed: [] };
+  if (inputs.length === 0) return { rejected, failed: [], profileIds: [] };
 
   let outcomes: Awaited<ReturnType<IngestDeps["identity"]["resolve"]>>;
   try {
     outcomes = await deps.identity.resolve(workspaceId, rules, inputs);
   } catch (err) {
     console.error("identity resolution failed; queueing the batch", err);
-    return { rejected, failed: [{ kind: "resolve", workspaceId, messages: kept.map((k) => k.message) }] };
+    return {
+      rejected,
+      failed: [{ kind: "resolve", workspaceId, messages: kept.map((k) => k.message) }],
+      profileIds: [],
+    };
   }
 
   // One Durable Object call per profile, whatever the number of messages.
@@ -112,20 +131,24 @@ export async function ingestMessages(
     for (const m of outcome.merged) merges.set(`${m.from}\u0000${m.into}`, m);
   }
 
-  const work: Array<Promise<IngestJob[]>> = [];
-  for (const [profileId, group] of byProfile) {
-    const job: IngestJob = {
+  const deliveries: Array<Extract<IngestJob, { kind: "deliver" }>> = [];
+  for (const [profileId, group] of byProfile)
+    deliveries.push({
       kind: "deliver",
       workspaceId,
       profileId,
       messages: group.messages,
       identifiers: [...group.identifiers.values()],
-    };
-    work.push(runJob(deps, job));
-  }
-  for (const m of merges.values()) work.push(runJob(deps, { kind: "merge", workspaceId, ...m }));
-  const failed = (await Promise.all(work)).flat();
-  return { rejected, failed };
+    });
+  // A batch of a hundred new people is a hundred new objects: bounded, so one request cannot flood the isolate.
+  const slot = pLimit(PROFILE_CALLS_IN_FLIGHT);
+  const [delivered, folded] = await Promise.all([
+    Promise.all(deliveries.map((job) => slot(() => deliver(deps, job)))),
+    Promise.all([...merges.values()].map((m) => slot(() => runJob(deps, { kind: "merge", workspaceId, ...m })))),
+  ]);
+  const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
+  const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
+  return { rejected, failed, profileIds: [...new Set(profileIds)] };
 }
 
 /**
@@ -151,10 +174,14 @@ export async function runJob(deps: IngestDeps, job: IngestJob): Promise<IngestJo
       return [job];
     }
   }
-  return deliver(deps, job);
+  return (await deliver(deps, job)).left;
 }
 
-async function deliver(deps: IngestDeps, job: Extract<IngestJob, { kind: "deliver" }>): Promise<IngestJob[]> {
+/** Stores one profile's messages; `left` is what must be retried, `profileId` where they landed (null: deleted). */
+async function deliver(
+  deps: IngestDeps,
+  job: Extract<IngestJob, { kind: "deliver" }>,
+): Promise<{ left: IngestJob[]; profileId: string | null }> {
   let profileId = job.profileId;
   try {
     const definitionsVersion = await deps.definitionsVersion(job.workspaceId);
@@ -173,10 +200,11 @@ async function deliver(deps: IngestDeps, job: Extract<IngestJob, { kind: "delive
         profileId = to;
       },
     );
-    if (result.status === "deleted") deps.identity.forgetProfile(job.workspaceId, profileId);
-    return [];
+    if (result.status !== "deleted") return { left: [], profileId };
+    deps.identity.forgetProfile(job.workspaceId, profileId);
+    return { left: [], profileId: null };
   } catch (err) {
     console.error(`storing into profile ${profileId} failed; queueing`, err);
   }
-  return [{ ...job, profileId }];
+  return { left: [{ ...job, profileId }], profileId };
 }

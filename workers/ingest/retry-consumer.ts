@@ -1,18 +1,18 @@
 /**
- * Consumers of the ingest retry queue and its dead-letter queue. Accepted messages whose Durable Object
- * or D1 write failed are replayed with backoff; nothing is ever acknowledged before it is stored.
+ * Consumers of the ingest retry queue and its dead-letter queue. Accepted messages whose Durable Object or D1 write
+ * failed are replayed with backoff; what fails every retry becomes a row in D1 (`ingest_dead_letters`) for an
+ * operator to see and replay. Nothing is ever acknowledged before it is stored or recorded.
  */
-import { type IngestDeps, runJob } from "./pipeline";
+import { recordIngestDeadLetter } from "../../d1/queries/dead-letters";
+import { attemptJob, deadLetterRow } from "./dead-letters";
+import type { IngestDeps } from "./pipeline";
 import { ingestDepsFor } from "./pipeline-deps";
-import { enqueueJobs, type IngestJob, isIngestJob } from "./retry-jobs";
+import { isIngestJob } from "./retry-jobs";
 
 /** Exponential backoff per attempt (10 s, 20 s, … capped at an hour): an outage gets hours to heal. */
 export function backoffSeconds(attempts: number): number {
   return Math.min(3600, 5 * 2 ** Math.max(1, attempts));
 }
-
-/** How long a parked job waits before the dead-letter consumer tries it again. */
-const PARK_SECONDS = 3600;
 
 /**
  * `tessera-ingest-retry`: runs each job; acks it when done, otherwise retries that message alone with
@@ -26,11 +26,11 @@ export async function handleIngestRetry(
   await Promise.all(
     batch.messages.map(async (msg) => {
       if (!isIngestJob(msg.body)) {
-        // Not ours to interpret; the DLQ keeps it for a human instead of it being dropped here.
+        // Not ours to interpret; it ends as a dead letter for a human instead of being dropped here.
         console.error("ingest retry: unreadable job", msg.id);
         return msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
       }
-      const left = await runSafely(deps, msg.body);
+      const { left } = await attemptJob(deps, msg.body);
       if (left.length === 0) msg.ack();
       else msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
     }),
@@ -38,41 +38,33 @@ export async function handleIngestRetry(
 }
 
 /**
- * `tessera-ingest-dlq`: jobs that failed every retry. Each is tried once more (the outage may be over);
- * one that still fails is parked by re-sending it to this queue with a delay and only then acked, so it
- * is never dropped — the DLQ itself has no dead-letter queue, and its own retries would end in discard.
- * Every park is logged with the job, for an operator to see and replay.
+ * `tessera-ingest-dlq`: jobs that failed every retry. Each is tried once more (the outage may be over, and the
+ * attempt names the reason); what still fails is written to `ingest_dead_letters` and acked only once written. When
+ * D1 refuses the row the message is retried with backoff, so it is kept for as long as the queue keeps retrying.
  */
 export async function handleIngestDeadLetter(
   batch: MessageBatch<unknown>,
   env: Env,
   deps: IngestDeps = ingestDepsFor(env),
-  dlq: Pick<Queue, "sendBatch"> = env.INGEST_DLQ,
 ): Promise<void> {
   await Promise.all(
     batch.messages.map(async (msg) => {
-      const body = msg.body;
-      const left = isIngestJob(body) ? await runSafely(deps, body) : null;
-      if (left !== null && left.length === 0) return msg.ack();
-      console.error("ingest dead letter: parking job", JSON.stringify(body).slice(0, 2000));
+      const attempt = isIngestJob(msg.body) ? await attemptJob(deps, msg.body) : null;
+      if (attempt !== null && attempt.left.length === 0) return msg.ack();
+      const row = deadLetterRow(msg.body, attempt);
       try {
-        if (left === null) await dlq.sendBatch([{ body, delaySeconds: PARK_SECONDS }]);
-        else await enqueueJobs(dlq, left, PARK_SECONDS);
+        await recordIngestDeadLetter(env.DB, {
+          ...row,
+          queueMessageId: msg.id,
+          attempts: msg.attempts,
+          createdAt: Date.now(),
+        });
+        console.error(`ingest dead letter recorded (${row.workspaceId ?? "no workspace"}): ${row.error}`);
         msg.ack();
       } catch (err) {
-        console.error("ingest dead letter: parking failed; retrying", err);
-        msg.retry({ delaySeconds: PARK_SECONDS });
+        console.error("ingest dead letter: recording it failed; retrying", err);
+        msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
       }
     }),
   );
-}
-
-/** Jobs report dependency failures as values; anything thrown is a bug, and the job is kept for retry. */
-async function runSafely(deps: IngestDeps, job: IngestJob): Promise<IngestJob[]> {
-  try {
-    return await runJob(deps, job);
-  } catch (err) {
-    console.error("ingest job threw", err);
-    return [job];
-  }
 }

@@ -61,14 +61,24 @@ export interface EvaluationOutcome {
 /**
  * Evaluates every definition of `set` at `now` and commits the differences: memberships, computed values, outbox
  * rows, and `next_eval_at`. Synchronous, so callers run it inside the transaction of the write that caused it.
+ *
+ * When a profile trait (`traitsChanged`, the caller knows) or a computed value changed, each audience the profile
+ * stays in is restated (an outbox row `member: true` under a new `seq`): destinations syncing that audience then
+ * upsert the member's new traits (DESIGN §7), and D1 only moves the member row's `seq`.
  */
-export function evaluateProfile(sql: SqlStorage, set: DefinitionSet, now: number): EvaluationOutcome {
+export function evaluateProfile(
+  sql: SqlStorage,
+  set: DefinitionSet,
+  now: number,
+  { traitsChanged = false }: { traitsChanged?: boolean } = {},
+): EvaluationOutcome {
   if (idle(sql, set)) {
     sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
     return { changes: 0, nextEvalAt: null };
   }
   const result = evaluateAll(set, sqlFacts(sql), now);
   const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
+  let valuesChanged = traitsChanged;
 
   const storedComputed = new Map(
     sql
@@ -81,6 +91,7 @@ export function evaluateProfile(sql: SqlStorage, set: DefinitionSet, now: number
     const before = storedComputed.get(key);
     storedComputed.delete(key);
     if (before?.value === json) continue;
+    valuesChanged = true;
     const had = before ? holdsValue(JSON.parse(before.value)) : false;
     const has = holdsValue(value);
     const since = has ? (had ? (before?.since ?? now) : now) : null;
@@ -105,8 +116,12 @@ export function evaluateProfile(sql: SqlStorage, set: DefinitionSet, now: number
       .toArray()
       .map((r) => r.audience),
   );
+  const stayed: string[] = [];
   for (const key of result.audiences) {
-    if (storedAudiences.delete(key)) continue;
+    if (storedAudiences.delete(key)) {
+      stayed.push(key);
+      continue;
+    }
     sql.exec("INSERT INTO memberships (audience, since) VALUES (?, ?)", key, now);
     changes.push({ kind: "audience", key, member: true });
   }
@@ -115,6 +130,7 @@ export function evaluateProfile(sql: SqlStorage, set: DefinitionSet, now: number
     sql.exec("DELETE FROM memberships WHERE audience = ?", key);
     changes.push({ kind: "audience", key, member: false });
   }
+  if (valuesChanged) for (const key of stayed) changes.push({ kind: "audience", key, member: true });
 
   enqueueChanges(sql, changes, now);
   sql.exec("UPDATE profile_meta SET next_eval_at = ? WHERE singleton = 1", result.nextChangeAt);

@@ -14,17 +14,24 @@ export function eventTime(message: AcceptedMessage): number {
 /**
  * Stores one event unless its messageId is already present. Returns whether it was new.
  * `RETURNING` yields a row only for an actual insert, so no read is needed to detect duplicates.
+ * `origin` is the profile the event arrived on when that is another one (a merge folded it in); null: this one.
  */
-export function insertEvent(sql: SqlStorage, message: AcceptedMessage, ts: number): boolean {
+export function insertEvent(
+  sql: SqlStorage,
+  message: AcceptedMessage,
+  ts: number,
+  origin: string | null = null,
+): boolean {
   const event = message.type === "track" ? message.event : null;
   const cursor = sql.exec(
-    `INSERT INTO events (message_id, ts, type, event, body) VALUES (?, ?, ?, ?, ?)
+    `INSERT INTO events (message_id, ts, type, event, body, origin) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (message_id) DO NOTHING RETURNING seq`,
     message.messageId,
     ts,
     message.type,
     event,
     JSON.stringify(message),
+    origin,
   );
   return cursor.toArray().length === 1;
 }
@@ -75,26 +82,40 @@ export function readEventPage(sql: SqlStorage, q: EventPageQuery): ProfileEvents
   };
 }
 
-/** Events in storage order from `afterSeq`, stopping near `maxBytes` of JSON so an RPC stays small. */
+/**
+ * Events in storage order from `afterSeq`, stopping near `maxBytes` of JSON so an RPC stays small, each with the
+ * profile it arrived on (null: this one). With `origins`, only the events that arrived on one of those profiles.
+ */
 export function readEventChunk(
   sql: SqlStorage,
   afterSeq: number,
   maxBytes: number,
-): { events: AcceptedMessage[]; lastSeq: number } {
+  origins?: readonly string[],
+): { events: AcceptedMessage[]; origins: Array<string | null>; lastSeq: number } {
   const events: AcceptedMessage[] = [];
+  const arrivedOn: Array<string | null> = [];
   let lastSeq = afterSeq;
   let bytes = 0;
-  const rows = sql.exec<{ seq: number; body: string }>(
-    "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq",
-    afterSeq,
-  );
+  const rows =
+    origins === undefined
+      ? sql.exec<{ seq: number; body: string; origin: string | null }>(
+          "SELECT seq, body, origin FROM events WHERE seq > ? ORDER BY seq",
+          afterSeq,
+        )
+      : sql.exec<{ seq: number; body: string; origin: string | null }>(
+          `SELECT seq, body, origin FROM events WHERE origin IN (SELECT value FROM json_each(?)) AND seq > ?
+           ORDER BY seq`,
+          JSON.stringify(origins),
+          afterSeq,
+        );
   for (const row of rows) {
     events.push(JSON.parse(row.body) as AcceptedMessage);
+    arrivedOn.push(row.origin);
     lastSeq = row.seq;
     bytes += row.body.length;
     if (bytes >= maxBytes) break;
   }
-  return { events, lastSeq };
+  return { events, origins: arrivedOn, lastSeq };
 }
 
 /** The cursor names the last row served; base64url so callers treat it as opaque. */

@@ -10,23 +10,25 @@ import type { ProfileExport } from "./profile-rpc";
 import { readTraitWrites, writeTrait } from "./traits";
 
 /** Events per export chunk are capped by JSON size so one RPC stays far below the runtime's message limit. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
+export const MERGE_CHUNK_BYTES = 4 * 1024 * 1024;
 
 /**
  * Reads the export in chunks: the first carries traits, identifiers and merged_from with the first
- * events; later ones carry only events. A profile with no events still yields one chunk.
+ * events; later ones carry only events. A profile with no events still yields one chunk. Events and identifiers
+ * keep the profile they arrived on, so the survivor can split them out again (merge undo).
  */
 export function* exportChunks(sql: SqlStorage, meta: ProfileMeta, mergedFrom: string[]): Generator<ProfileExport> {
   let afterSeq = 0;
   let first = true;
   for (;;) {
-    const { events, lastSeq } = readEventChunk(sql, afterSeq, CHUNK_BYTES);
+    const { events, origins, lastSeq } = readEventChunk(sql, afterSeq, MERGE_CHUNK_BYTES);
     if (!first && events.length === 0) return;
     yield {
       profileId: meta.profileId as string,
       workspaceId: meta.workspaceId ?? undefined,
       createdAt: meta.createdAt,
       events,
+      eventOrigins: origins,
       traits: first ? readTraitWrites(sql) : [],
       identifiers: first ? readIdentifiers(sql) : [],
       mergedFrom: first ? mergedFrom : [],
@@ -60,15 +62,19 @@ export function importExport(
   let changed = !self.exists;
   let minTs: number | null = null;
   let maxTs: number | null = null;
-  for (const message of from.events) {
+  const originOf = (origin: string | null | undefined) => {
+    const arrivedOn = origin ?? from.profileId;
+    return arrivedOn === self.profileId ? null : arrivedOn;
+  };
+  for (const [i, message] of from.events.entries()) {
     const ts = eventTime(message);
-    if (!insertEvent(sql, message, ts)) continue;
+    if (!insertEvent(sql, message, ts, originOf(from.eventOrigins?.[i]))) continue;
     inserted++;
     minTs = minTs === null ? ts : Math.min(minTs, ts);
     maxTs = maxTs === null ? ts : Math.max(maxTs, ts);
   }
   for (const t of from.traits) if (writeTrait(sql, t)) changed = true;
-  for (const id of from.identifiers) if (attachIdentifier(sql, id)) changed = true;
+  for (const id of from.identifiers) if (attachIdentifier(sql, id, originOf(id.origin))) changed = true;
   for (const id of [from.profileId, ...from.mergedFrom]) {
     if (id === self.profileId) continue;
     if (

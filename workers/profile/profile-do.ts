@@ -7,6 +7,7 @@
  * if (outcome.status === "redirect") await profileStub(env.PROFILE, outcome.to).ingest({ ...input, profileId: outcome.to });
  */
 import { DurableObject } from "cloudflare:workers";
+import { findProfileRow } from "../../d1/queries/merge-undo";
 import { loadDefinitions, type VersionedDefinitions } from "../audiences/definitions-cache";
 import { computeTrait, evaluateAudience } from "../audiences/evaluate";
 import { earliest } from "../audiences/windows";
@@ -20,8 +21,8 @@ import {
   writeCachedDefinitions,
 } from "./audience-state";
 import { eventTime, insertEvent, readEventPage } from "./event-log";
-import { MAX_REDIRECT_HOPS } from "./follow-redirects";
-import { attachIdentifier } from "./identifier-set";
+import { followRedirects, MAX_REDIRECT_HOPS } from "./follow-redirects";
+import { attachIdentifier, readIdentifiers } from "./identifier-set";
 import { dropFoldedState, exportChunks, importExport, readMergedFrom } from "./merge";
 import { flushOutbox, outboxSize } from "./outbox";
 import { applyDelta, createActive, markDeleted, markRedirect, type ProfileStatus, readStatus } from "./profile-meta";
@@ -29,22 +30,28 @@ import type {
   AbsorbOptions,
   AbsorbOutcome,
   DefinitionsAt,
+  DropOriginsOutcome,
   EventQuery,
   EventsRead,
   IngestInput,
   IngestOutcome,
+  OriginChunk,
+  OriginQuery,
   PreviewInput,
   PreviewOutcome,
   ProfileExport,
   ProfileRead,
   ProfileRpc,
   ReevaluateOutcome,
+  RestoreInput,
+  RestoreOutcome,
 } from "./profile-rpc";
 import { profileStub } from "./profile-stub";
 import { profileView } from "./profile-view";
 import { migrate, readVersion } from "./schema";
+import { dropOrigins, finishRestore, importOriginChunk, originChunk } from "./split";
 import { sqlFacts } from "./sql-facts";
-import { applyMessageTraits } from "./traits";
+import { applyMessageTraits, readTraits, traitSources } from "./traits";
 
 /** When a fold fails, the object retries it on its own after this delay (the alarm is a safety net). */
 const FOLD_RETRY_MS = 10_000;
@@ -59,6 +66,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private definitions: VersionedDefinitions | undefined;
   /** The alarm as this object last set it (`undefined`: not read yet), so a write that changes no time sets none. */
   private alarmAt: number | null | undefined;
+  /** A merge undo is pulling this profile's state back: a fold finishing meanwhile must not drop what arrived. */
+  private restoring = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -97,6 +106,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       let inserted = 0;
       let minTs: number | null = null;
       let maxTs: number | null = null;
+      // Memberships are restated only when a trait's value changed, not when an identify repeats what is known.
+      const traitsBefore = input.messages.some((m) => traitSources(m).length > 0) ? readTraits(this.sql) : null;
       for (const message of input.messages) {
         const ts = eventTime(message);
         // Traits of a duplicate were applied when it was first stored; a retry must not re-time them.
@@ -109,7 +120,9 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       for (const id of input.identifiers) if (attachIdentifier(this.sql, id)) changed = true;
       if (changed || inserted > 0) applyDelta(this.sql, { inserted, minTs, maxTs, now });
       // Only an event (or a new definition) can change what the profile is in; identifiers never do.
-      if (inserted > 0 || fresh) this.evaluate(now, fresh);
+      const traitsChanged =
+        traitsBefore !== null && JSON.stringify(readTraits(this.sql)) !== JSON.stringify(traitsBefore);
+      if (inserted > 0 || fresh) this.evaluate(now, fresh, traitsChanged);
       return { status: "stored", inserted, duplicates: input.messages.length - inserted } as const;
     });
     await this.armAlarm();
@@ -148,6 +161,15 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     }
     if (status.kind === "active" && status.meta.profileId === survivorId) {
       throw new Error(`profile ${survivorId} cannot merge into itself`);
+    }
+    // A fold requested for a merge that was undone since (a queued retry) must not merge the profile again: after
+    // an undo, only the identity graph's word counts.
+    if (status.kind === "active" && status.meta.restoredAt !== null) {
+      const row = await findProfileRow(this.env.DB, status.meta.profileId as string);
+      if (row?.mergedInto !== survivorId) {
+        console.warn(`profile ${status.meta.profileId}: ignoring a fold into ${survivorId} the graph does not hold`);
+        return;
+      }
     }
     // An object that never ingested has nothing to ship, only a redirect to leave behind.
     this.ensureSchema();
@@ -264,6 +286,85 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     return { status: "ok", member: holdsValue(value), value: value ?? null };
   }
 
+  /** Merge undo, on the survivor: one chunk of what arrived on the split-out profiles. Reads only. */
+  async exportOrigins(q: OriginQuery): Promise<OriginChunk> {
+    const status = this.status();
+    if (status.kind === "redirect") return { status: "redirect", to: status.to };
+    if (status.kind !== "active") return { status: status.kind };
+    return originChunk(this.sql, status.meta, q.origins, q.afterSeq);
+  }
+
+  /**
+   * Merge undo, on the merged-away profile: pulls back from the survivor (following it if it merged on) what arrived
+   * on `input.origins`, chunk by chunk, then goes live again in one commit with its own traits, counters and
+   * audiences. Until that commit it still redirects, so nothing is stored on both sides for long.
+   */
+  async restoreFrom(input: RestoreInput): Promise<RestoreOutcome> {
+    const fresh = await this.newerDefinitions(input.workspaceId, input.definitionsVersion);
+    const status = this.status();
+    if (status.kind === "deleted") return { status: "deleted" };
+    if (status.kind === "active" && status.meta.profileId !== input.profileId) {
+      throw new Error(`profile ${status.meta.profileId} was called as ${input.profileId}`);
+    }
+    this.ensureSchema();
+    this.restoring = true;
+    try {
+      return await this.pullBack(input, fresh);
+    } finally {
+      this.restoring = false;
+    }
+  }
+
+  private async pullBack(input: RestoreInput, fresh: VersionedDefinitions | null): Promise<RestoreOutcome> {
+    let survivor = input.survivorId;
+    let afterSeq = 0;
+    for (;;) {
+      const { profileId, result } = await followRedirects(survivor, (id) =>
+        profileStub(this.env.PROFILE, id).exportOrigins({ origins: input.origins, afterSeq }),
+      );
+      if (result.status !== "ok")
+        throw new Error(`restoring ${input.profileId}: survivor ${profileId} is ${result.status}`);
+      if (profileId !== survivor && afterSeq > 0) {
+        // The survivor merged on mid-way: its positions mean nothing at the new one, so read that one from the start.
+        survivor = profileId;
+        afterSeq = 0;
+        continue;
+      }
+      survivor = profileId;
+      this.ctx.storage.transactionSync(() => importOriginChunk(this.sql, result.chunk, input.profileId));
+      if (result.chunk.events.length === 0) break;
+      afterSeq = result.lastSeq;
+    }
+    const now = Date.now();
+    const mergedFrom = input.origins.filter((id) => id !== input.profileId);
+    this.ctx.storage.transactionSync(() => {
+      finishRestore(this.sql, { ...input, mergedFrom }, now);
+      this.evaluate(now, fresh, true);
+    });
+    await this.deliverOutbox();
+    await this.armAlarm();
+    const identifiers = readIdentifiers(this.sql).map(({ type, value, firstSeen }) => ({ type, value, firstSeen }));
+    const events = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n;
+    return { status: "restored", identifiers, events };
+  }
+
+  /** Merge undo, on the survivor once the restored profile has its state back: drops it here and re-evaluates. */
+  async dropOrigins(input: DefinitionsAt & { origins: string[] }): Promise<DropOriginsOutcome> {
+    const fresh = await this.newerDefinitions(input.workspaceId, input.definitionsVersion);
+    const status = this.status();
+    if (status.kind === "redirect") return { status: "redirect", to: status.to };
+    if (status.kind !== "active") return { status: status.kind };
+    const now = Date.now();
+    const dropped = this.ctx.storage.transactionSync(() => {
+      const gone = dropOrigins(this.sql, input.origins, now);
+      if (gone.events + gone.identifiers > 0 || fresh) this.evaluate(now, fresh, true);
+      return gone;
+    });
+    await this.deliverOutbox();
+    await this.armAlarm();
+    return { status: "dropped", ...dropped };
+  }
+
   /**
    * The workspace's definitions when the caller knows a newer version than this object has cached, else null.
    * Called before a write's transaction (it may read D1); the transaction stores what it returns.
@@ -284,13 +385,16 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     return this.definitions;
   }
 
-  /** Inside a transaction: adopt `fresh` definitions (if any) and evaluate the profile with them at `now`. */
-  private evaluate(now: number, fresh: VersionedDefinitions | null): void {
+  /**
+   * Inside a transaction: adopt `fresh` definitions (if any) and evaluate the profile with them at `now`;
+   * `traitsChanged` restates its memberships so destinations upsert the new traits.
+   */
+  private evaluate(now: number, fresh: VersionedDefinitions | null, traitsChanged = false): void {
     if (fresh) {
       writeCachedDefinitions(this.sql, fresh);
       this.definitions = fresh;
     }
-    evaluateProfile(this.sql, this.cachedDefinitions().set, now);
+    evaluateProfile(this.sql, this.cachedDefinitions().set, now, { traitsChanged });
   }
 
   /** Delivers pending membership changes; on failure the alarm tries again. Never throws. */
@@ -343,6 +447,9 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       throw err;
     }
     this.ctx.storage.transactionSync(() => {
+      // A merge undo may have made this profile live again while the chunks were on their way: keep its state.
+      const now = this.status();
+      if (this.restoring || now.kind !== "redirect" || !now.foldPending) return;
       dropFoldedState(this.sql);
       this.sql.exec("UPDATE profile_meta SET fold_pending = 0 WHERE status = 'redirect'");
     });

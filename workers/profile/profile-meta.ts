@@ -16,6 +16,8 @@ export interface ProfileMeta {
   firstSeen: number | null;
   lastSeen: number | null;
   eventCount: number;
+  /** When a merge undo made this merged-away profile live again (null: never). */
+  restoredAt: number | null;
 }
 
 interface MetaRow extends Record<string, SqlStorageValue> {
@@ -29,6 +31,7 @@ interface MetaRow extends Record<string, SqlStorageValue> {
   event_count: number;
   redirect_to: string | null;
   fold_pending: number;
+  restored_at: number | null;
 }
 
 /** Reads the object's status: one single-row lookup, done at the start of every RPC. */
@@ -44,6 +47,7 @@ export function readStatus(sql: SqlStorage): ProfileStatus {
     firstSeen: row.first_seen,
     lastSeen: row.last_seen,
     eventCount: row.event_count,
+    restoredAt: row.restored_at ?? null,
   };
   if (row.status === "redirect") {
     return { kind: "redirect", to: row.redirect_to as string, foldPending: row.fold_pending === 1, meta };
@@ -105,4 +109,34 @@ export function markRedirect(sql: SqlStorage, to: string, foldPending: boolean, 
 /** The GDPR marker: written into an emptied database, it carries nothing about the person. */
 export function markDeleted(sql: SqlStorage, now: number): void {
   sql.exec("INSERT INTO profile_meta (singleton, status, updated_at) VALUES (1, 'deleted', ?)", now);
+}
+
+/** Counters and times recomputed from the event log, after a merge undo took events away or brought them back. */
+export function recount(sql: SqlStorage, now: number): void {
+  sql.exec(
+    `UPDATE profile_meta SET event_count = (SELECT count(*) FROM events), first_seen = (SELECT min(ts) FROM events),
+       last_seen = (SELECT max(ts) FROM events), updated_at = ? WHERE singleton = 1`,
+    now,
+  );
+}
+
+/**
+ * Makes a merged-away profile live again (merge undo), keeping its own id, workspace and creation time. A late fold
+ * it had pending is cancelled: what it would ship is what the undo brings back.
+ */
+export function markRestored(
+  sql: SqlStorage,
+  self: { profileId: string; workspaceId: string; createdAt: number },
+  now: number,
+): void {
+  sql.exec(
+    `INSERT INTO profile_meta (singleton, status, profile_id, workspace_id, created_at, updated_at, restored_at)
+     VALUES (1, 'active', ?1, ?2, ?3, ?4, ?4)
+     ON CONFLICT (singleton) DO UPDATE SET status = 'active', profile_id = ?1, workspace_id = ?2, created_at = ?3,
+       updated_at = ?4, restored_at = ?4, redirect_to = NULL, fold_pending = 0`,
+    self.profileId,
+    self.workspaceId,
+    self.createdAt,
+    now,
+  );
 }

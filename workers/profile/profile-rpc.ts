@@ -70,11 +70,17 @@ export interface ProfileExport {
   createdAt: number;
   events: AcceptedMessage[];
   /**
+   * The profile each of `events` arrived on, by position (absent or null: `profileId`), so a merge can be undone
+   * after the survivor merged on again.
+   */
+  eventOrigins?: Array<string | null>;
+  /**
    * Trait values with the event time that set them, so last-write-by-timestamp still holds after a merge;
    * `receivedAt` (server ms) breaks ties between equal event times.
    */
   traits: Array<{ key: string; value: unknown; updatedAt: number; receivedAt?: number }>;
-  identifiers: Array<Identifier & { firstSeen: number }>;
+  /** `origin`: the profile the identifier arrived on (absent or null: `profileId`). */
+  identifiers: Array<Identifier & { firstSeen: number; origin?: string | null }>;
   mergedFrom: string[];
 }
 
@@ -92,6 +98,33 @@ export interface AbsorbOptions {
  * (that profile was erased, so the data is dropped on purpose), or `cycle` (redirects loop; nothing stored).
  */
 export type AbsorbOutcome = { status: "absorbed"; into: string } | { status: "deleted" } | { status: "cycle" };
+
+/** Merge undo, on the survivor: which events (after `afterSeq`, in storage order) to ship back. */
+export interface OriginQuery {
+  /** The merged-away profile and every profile merged into it before: what arrived on these goes back. */
+  origins: string[];
+  afterSeq: number;
+}
+
+/** One chunk of what arrived on the split-out profiles; an empty chunk after the first means everything was read. */
+export type OriginChunk = { status: "ok"; chunk: ProfileExport; lastSeq: number } | Redirected | Gone;
+
+/** Merge undo, on the merged-away profile: who it is again, and where its events and identifiers are now. */
+export interface RestoreInput extends DefinitionsAt {
+  profileId: string;
+  /** Its creation time in the identity graph. */
+  createdAt: number;
+  /** The live end of the chain it was merged into. */
+  survivorId: string;
+  origins: string[];
+}
+
+/** `restored`: live again with these identifiers and this many events (its whole state, not only what came back). */
+export type RestoreOutcome =
+  | { status: "restored"; identifiers: Array<Identifier & { firstSeen: number }>; events: number }
+  | { status: "deleted" };
+
+export type DropOriginsOutcome = { status: "dropped"; events: number; identifiers: number } | Redirected | Gone;
 
 /**
  * The RPC surface of ProfileDO with plain types. TypeScript gives up ("excessively deep") when it maps
@@ -112,4 +145,13 @@ export interface ProfileRpc {
   reevaluate(input: DefinitionsAt): Promise<ReevaluateOutcome>;
   /** Evaluates a definition that is not saved, against this profile's current state; stores nothing. */
   preview(input: PreviewInput): Promise<PreviewOutcome>;
+  /** Merge undo, on the survivor: one chunk of what arrived on `q.origins`. Reads only. */
+  exportOrigins(q: OriginQuery): Promise<OriginChunk>;
+  /**
+   * Merge undo, on the merged-away profile: pulls back from the survivor what arrived on `input.origins`, and goes
+   * live again with its own traits and counters recomputed and its audiences re-evaluated. Idempotent.
+   */
+  restoreFrom(input: RestoreInput): Promise<RestoreOutcome>;
+  /** Merge undo, on the survivor, after the restore: drops what arrived on `origins` and re-evaluates. Idempotent. */
+  dropOrigins(input: DefinitionsAt & { origins: string[] }): Promise<DropOriginsOutcome>;
 }

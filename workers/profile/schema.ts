@@ -97,6 +97,16 @@ const MIGRATIONS: readonly string[] = [
   -- The next instant a membership or windowed value can change with no new event; the alarm is set for it.
   ALTER TABLE profile_meta ADD COLUMN next_eval_at INTEGER;
   `,
+  `
+  -- Merge undo (DESIGN §12): every event and identifier records the profile it arrived on, so a merge can be split
+  -- out again. NULL: this profile itself (and everything stored before origins were kept, which stays here).
+  ALTER TABLE events ADD COLUMN origin TEXT;
+  CREATE INDEX events_by_origin ON events (origin, seq) WHERE origin IS NOT NULL;
+  ALTER TABLE identifiers ADD COLUMN origin TEXT;
+  -- Set when an undo made this merged-away profile live again: a late fold request for the undone merge is
+  -- then checked against the identity graph before it is obeyed.
+  ALTER TABLE profile_meta ADD COLUMN restored_at INTEGER;
+  `,
 ];
 
 /** The schema version this code writes. */

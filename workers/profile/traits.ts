@@ -74,3 +74,15 @@ export function readTraits(sql: SqlStorage): JsonObject {
   const rows = sql.exec<{ key: string; value: string }>("SELECT key, value FROM traits ORDER BY key").toArray();
   return Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value) as JsonValue]));
 }
+
+/**
+ * Recomputes every trait from the event log (merge undo: each side keeps only what its own events said). Every
+ * trait comes from an event, so replaying the log by event time gives what the writes gave as they arrived.
+ */
+export function rebuildTraits(sql: SqlStorage): void {
+  sql.exec("DELETE FROM traits");
+  const rows = sql.exec<{ ts: number; body: string }>(
+    "SELECT ts, body FROM events WHERE type = 'identify' OR body LIKE '%\"traits\"%' ORDER BY ts, seq",
+  );
+  for (const row of rows) applyMessageTraits(sql, JSON.parse(row.body) as AcceptedMessage, row.ts);
+}

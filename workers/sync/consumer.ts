@@ -8,7 +8,7 @@ import { z } from "zod";
 import { type DestinationRow, enabledDestinations } from "../../d1/queries/destinations";
 import { isolateCache } from "../shared/isolate-cache";
 import type { DestinationRpc } from "./destination-do";
-import type { SyncOp } from "./sync-op";
+import { contactEmail, type SyncOp, selectedTraits } from "./sync-op";
 
 const SyncMessage = z.discriminatedUnion("kind", [MembershipChange, SyncDeleteMessage]);
 type SyncMessage = z.infer<typeof SyncMessage>;
@@ -96,19 +96,11 @@ export function route(
     }
     return out;
   }
-  const email = message.identifiers
-    .find((i) => i.type === "email")
-    ?.value?.trim()
-    .toLowerCase();
+  const email = contactEmail(message.identifiers);
   for (const d of destinations) {
     const audiences = JSON.parse(d.audiences) as string[];
     if (!audiences.includes(message.audience)) continue;
-    const wanted = JSON.parse(d.traits) as string[];
-    const traits: Record<string, unknown> = {};
-    for (const key of wanted) {
-      if (Object.hasOwn(message.computed, key)) traits[key] = message.computed[key];
-      else if (Object.hasOwn(message.traits, key)) traits[key] = message.traits[key];
-    }
+    const traits = selectedTraits(JSON.parse(d.traits) as string[], message.traits, message.computed);
     const op: SyncOp = {
       kind: "membership",
       profileId: message.profileId,

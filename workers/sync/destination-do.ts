@@ -2,11 +2,14 @@
  * DestinationDO: one Durable Object per destination, the scheduler and limiter of everything sent to that vendor
  * (DESIGN §7, maps.md §4.1). The sync queue consumer hands it operations; it keeps them in its SQLite, coalesced
  * (the newest `seq` per profile and audience wins, and an operation no newer than what was already synced is
- * dropped), and drains them from its alarm: chunked to the plugin's limits, paced by a sliding window under the
- * vendor's rate limit, paused on the vendor's throttling signal, retried with backoff, dead-lettered in D1 when
- * they fail for good. Each drain writes the sync log, vendor ids and counters to D1 in one batch.
+ * dropped), and drains them from its alarm: chunked to the plugin's limits, with at most `limits.concurrency`
+ * requests in flight and `limits.rate` per window (see `vendor-gate.ts`), paused on the vendor's throttling signal,
+ * retried with backoff, dead-lettered in D1 when they fail for good. Each drain writes the sync log, vendor ids and
+ * counters to D1 in one batch. A member whose synced traits changed is upserted, not listed again; the cron's
+ * reconciliation (see `reconcile.ts`) repairs drift between intended and synced membership.
  */
 import { DurableObject } from "cloudflare:workers";
+import pLimit from "p-limit";
 import { type DestinationRow, findDestinationById } from "../../d1/queries/destinations";
 import {
   type DrainRecord,
@@ -25,8 +28,10 @@ import {
   type PluginContext,
   Throttled,
 } from "./plugin";
+import { decodePosition, encodePosition, reconcileStep } from "./reconcile";
 import { pluginFor, pollerFor } from "./registry";
-import { opAudience, type SyncOp } from "./sync-op";
+import { type MembershipSyncOp, opAudience, type SyncOp } from "./sync-op";
+import { VendorGate } from "./vendor-gate";
 
 /** Attempts before an operation that keeps being retried becomes a dead letter. */
 export const MAX_ATTEMPTS = 8;
@@ -36,6 +41,14 @@ const MAX_POLL_PAGES = 10;
 const DRAIN_ROWS = 1000;
 /** After the vendor refused the credentials, wait this long before trying again (someone must fix the config). */
 const AUTH_PAUSE_MS = 5 * 60_000;
+/** After a drain failed unexpectedly, the next one waits this long. */
+const DRAIN_FAILURE_RETRY_MS = 5_000;
+/** A drain starts no new vendor call after this long: it records what it did and the alarm comes straight back. */
+const DRAIN_BUDGET_MS = 10_000;
+/** Rows a cron tick's reconciliation examines per destination: a million-member audience takes many ticks. */
+export const RECONCILE_ROWS_PER_TICK = 5_000;
+/** Where the cron's reconciliation resumes (`kv`). */
+const RECONCILE_CURSOR_KEY = "reconcile:cursor";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS pending (
@@ -55,9 +68,35 @@ const SCHEMA = `
     member     INTEGER NOT NULL,
     PRIMARY KEY (profile_id, audience)
   ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS synced_by_audience ON synced (audience, profile_id);
   CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS identity (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), destination_id TEXT NOT NULL);
 `;
+
+/**
+ * What `synced` remembers of each sent membership besides its state: the email the vendor knows the contact by (an
+ * exit found by reconciliation must name it) and the traits sent (a change of them is an upsert, an unchanged
+ * restatement sends nothing). Added to objects created before them.
+ */
+const SYNCED_CONTACT_COLUMNS = ["email", "traits"] as const;
+
+function migrateSynced(sql: SqlStorage): void {
+  const have = new Set(
+    sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info('synced')")
+      .toArray()
+      .map((c) => c.name),
+  );
+  for (const column of SYNCED_CONTACT_COLUMNS) {
+    if (!have.has(column)) sql.exec(`ALTER TABLE synced ADD COLUMN ${column} TEXT`);
+  }
+}
+
+interface SyncedRow extends Record<string, SqlStorageValue> {
+  member: number;
+  email: string | null;
+  traits: string | null;
+}
 
 interface PendingRow extends Record<string, SqlStorageValue> {
   profile_id: string;
@@ -77,17 +116,39 @@ export interface DestinationRpc {
   wake(destinationId: string): Promise<void>;
   /** Reads the vendor's engagement since the saved cursor and stores it as events (the cron calls it). */
   poll(destinationId: string): Promise<{ stored: number; unmatched: number }>;
+  /**
+   * Repairs drift between intended and synced membership, examining about `budget` rows from `cursor` (an
+   * {@link encodePosition} cursor; undefined: the start). Answers what it queued and where to resume (null: done).
+   */
+  reconcile(destinationId: string, cursor: string | undefined, budget: number): Promise<ReconcileResult>;
+  /** One cron tick of reconciliation, resuming where the last tick stopped and starting over once done. */
+  reconcileTick(destinationId: string): Promise<ReconcileResult>;
+}
+
+export interface ReconcileResult {
+  queued: number;
+  examined: number;
+  next: string | null;
 }
 
 export class DestinationDO extends DurableObject<Env> implements DestinationRpc {
   private readonly sql: SqlStorage;
-  /** Start times of recent vendor calls, for the sliding-window limiter (in memory: lost on eviction, which only resets the pace). */
-  private readonly calls: number[] = [];
+  /** The pace of calls to the vendor (in memory: lost on eviction, which only resets the window). */
+  private gate: VendorGate | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(SCHEMA);
+    ctx.storage.transactionSync(() => {
+      this.sql.exec(SCHEMA);
+      migrateSynced(this.sql);
+    });
+  }
+
+  /** The gate of this destination's vendor, built from its plugin's limits. */
+  private gateFor(plugin: DestinationPlugin<Record<string, unknown>>): VendorGate {
+    this.gate ??= new VendorGate(plugin.limits);
+    return this.gate;
   }
 
   async enqueue(destinationId: string, ops: SyncOp[], options: { force?: boolean } = {}): Promise<{ queued: number }> {
@@ -100,6 +161,21 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
       for (const op of ops) {
         const audience = opAudience(op);
         const seq = op.kind === "membership" ? op.seq : Number.MAX_SAFE_INTEGER;
+        if (op.kind === "membership" && op.repair && !options.force) {
+          // A repair never replaces what waits already: that operation came from the profile and is newer.
+          const written = this.sql
+            .exec(
+              `INSERT INTO pending (profile_id, audience, seq, op, attempts, not_before) VALUES (?, ?, ?, ?, 0, 0)
+               ON CONFLICT (profile_id, audience) DO NOTHING RETURNING 1`,
+              op.profileId,
+              audience,
+              seq,
+              JSON.stringify(op),
+            )
+            .toArray();
+          if (written.length > 0) queued++;
+          continue;
+        }
         if (!options.force && op.kind === "membership") {
           const synced = this.sql
             .exec<{ seq: number }>(
@@ -151,8 +227,9 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
   async poll(destinationId: string): Promise<{ stored: number; unmatched: number }> {
     const destination = await findDestinationById(this.env.DB, destinationId);
     const poller = destination?.enabled ? pollerFor(destination.type) : undefined;
-    if (!destination || !poller) return { stored: 0, unmatched: 0 };
-    const ctx = pluginContext(this.sql, destination);
+    const plugin = destination ? pluginFor(destination.type) : undefined;
+    if (!destination || !poller || !plugin) return { stored: 0, unmatched: 0 };
+    const ctx = pluginContext(this.sql, destination, this.gateFor(plugin));
     let cursor = destination.pollCursor ?? undefined;
     const total = { stored: 0, unmatched: 0 };
     for (let page = 0; page < MAX_POLL_PAGES; page++) {
@@ -165,6 +242,25 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
       if (!result.more) break;
     }
     return total;
+  }
+
+  async reconcile(destinationId: string, cursor: string | undefined, budget: number): Promise<ReconcileResult> {
+    const destination = await findDestinationById(this.env.DB, destinationId);
+    if (!destination?.enabled) return { queued: 0, examined: 0, next: null };
+    const audiences = JSON.parse(destination.audiences) as string[];
+    // A cursor of audiences the destination no longer syncs starts over (the API refuses it before calling).
+    const from = cursor === undefined ? undefined : decodePosition(cursor, audiences);
+    const step = await reconcileStep(this.env, this.sql, destination, from, budget);
+    const { queued } = step.ops.length > 0 ? await this.enqueue(destinationId, step.ops) : { queued: 0 };
+    return { queued, examined: step.examined, next: step.next ? encodePosition(step.next) : null };
+  }
+
+  async reconcileTick(destinationId: string): Promise<ReconcileResult> {
+    const kv = kvStore(this.sql);
+    const result = await this.reconcile(destinationId, await kv.get(RECONCILE_CURSOR_KEY), RECONCILE_ROWS_PER_TICK);
+    if (result.next === null) this.sql.exec("DELETE FROM kv WHERE key = ?", RECONCILE_CURSOR_KEY);
+    else await kv.put(RECONCILE_CURSOR_KEY, result.next);
+    return result;
   }
 
   /** Drains what is due, then sets the alarm for what is left. */
@@ -186,9 +282,16 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
       console.error(`destination ${destinationId} has unknown type ${destination.type}`);
       return;
     }
-    await new Drain(this.sql, this.env, destination, plugin, this.calls).run();
+    let retryAt = Date.now();
+    try {
+      await new Drain(this.sql, this.env, destination, plugin, this.gateFor(plugin)).run();
+    } catch (err) {
+      // A bug or an unreachable D1 must not leave the queue without an alarm: what is pending stays and is retried.
+      console.error(`draining ${destinationId} failed; retrying`, err);
+      retryAt += DRAIN_FAILURE_RETRY_MS;
+    }
     const next = this.sql.exec<{ at: number | null }>("SELECT min(not_before) AS at FROM pending").one().at;
-    if (next !== null) await this.armAlarm(Math.max(next, Date.now()));
+    if (next !== null) await this.armAlarm(Math.max(next, retryAt));
   }
 
   private async armAlarm(at: number): Promise<void> {
@@ -197,10 +300,19 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
   }
 }
 
+/** A membership item of a drain: its queued row, its operation, and what it means for the vendor now. */
+interface MembershipItem {
+  row: PendingRow;
+  op: MembershipSyncOp;
+  /** `upsert`: the contact is listed already and only its synced traits changed. */
+  action: "add" | "remove" | "upsert";
+}
+
 /** One pass over the due operations of a destination. */
 class Drain {
   private readonly record: DrainRecord;
   private readonly ctx: PluginContext<Record<string, unknown>>;
+  private readonly deadline = Date.now() + DRAIN_BUDGET_MS;
   private pausedUntil = 0;
 
   constructor(
@@ -208,12 +320,17 @@ class Drain {
     private readonly env: Env,
     private readonly destination: DestinationRow,
     private readonly plugin: DestinationPlugin<Record<string, unknown>>,
-    private readonly calls: number[],
+    private readonly gate: VendorGate,
   ) {
     this.record = emptyDrainRecord(Date.now());
-    this.ctx = pluginContext(sql, destination, calls);
+    this.ctx = pluginContext(sql, destination, gate);
   }
 
+  /**
+   * Deletes and membership chunks run side by side up to the plugin's concurrency (the gate holds every request to
+   * it as well). An audience's first chunk runs alone, so the vendor list it finds or creates is cached before the
+   * others look for it.
+   */
   async run(): Promise<void> {
     const rows = this.sql
       .exec<PendingRow>(
@@ -223,24 +340,28 @@ class Drain {
       )
       .toArray();
     if (rows.length === 0) return;
-    const deletes = rows.filter((r) => r.audience === "");
     const byAudience = new Map<string, PendingRow[]>();
     for (const row of rows) {
-      if (row.audience === "") continue;
       const group = byAudience.get(row.audience) ?? [];
       group.push(row);
       byAudience.set(row.audience, group);
     }
-    for (const row of deletes) {
-      if (this.paused()) break;
-      await this.deleteOne(row);
-    }
-    for (const [audience, group] of byAudience) {
-      const size = this.plugin.limits.membershipBatch;
-      for (let i = 0; i < group.length && !this.paused(); i += size) {
-        await this.memberships(audience, group.slice(i, i + size));
-      }
-    }
+    const slots = pLimit(Math.max(1, this.plugin.limits.concurrency));
+    const size = this.plugin.limits.membershipBatch;
+    await Promise.all(
+      [...byAudience].map(async ([audience, group]) => {
+        // Deletes have no audience ("") and go one by one.
+        if (audience === "") {
+          await Promise.all(group.map((row) => slots(() => this.whileOpen(() => this.deleteOne(row)))));
+          return;
+        }
+        const chunks: PendingRow[][] = [];
+        for (let i = 0; i < group.length; i += size) chunks.push(group.slice(i, i + size));
+        const [first, ...rest] = chunks;
+        await slots(() => this.whileOpen(() => this.memberships(audience, first)));
+        await Promise.all(rest.map((chunk) => slots(() => this.whileOpen(() => this.memberships(audience, chunk)))));
+      }),
+    );
     if (this.pausedUntil > 0) {
       this.sql.exec("UPDATE pending SET not_before = max(not_before, ?)", this.pausedUntil);
     }
@@ -252,6 +373,12 @@ class Drain {
     }
   }
 
+  /** Runs `work` unless the destination is paused or the drain's time is up (the rows then wait for the next one). */
+  private async whileOpen(work: () => Promise<void>): Promise<void> {
+    if (this.pausedUntil > Date.now() || Date.now() > this.deadline) return;
+    await work();
+  }
+
   private paused(): boolean {
     return this.pausedUntil > Date.now();
   }
@@ -259,72 +386,94 @@ class Drain {
   /**
    * One chunk of an audience's membership changes. For a MAP, contacts entering a list are upserted first (with the
    * destination's traits, maps.md §4.1): the vendor may only list contacts it has, and the upsert returns the vendor
-   * id that list calls need. An item whose upsert did not succeed settles with that outcome.
+   * id that list calls need. An item whose upsert did not succeed settles with that outcome. A member already listed
+   * whose traits changed is only upserted; one whose traits did not change costs no call at all.
    */
   private async memberships(audience: string, rows: PendingRow[]): Promise<void> {
-    const ops = rows.map((r) => JSON.parse(r.op) as Extract<SyncOp, { kind: "membership" }>);
     const isMap = this.plugin.type !== "webhook";
-    let sendable: number[] = [];
-    for (const [i, op] of ops.entries()) {
-      if (isMap && !op.email) this.settle(rows[i], op, { status: "skip", reason: "the profile has no email" });
-      else sendable.push(i);
+    let sendable: MembershipItem[] = [];
+    for (const row of rows) {
+      const op = JSON.parse(row.op) as MembershipSyncOp;
+      const synced = this.sql
+        .exec<SyncedRow>(
+          "SELECT member, email, traits FROM synced WHERE profile_id = ? AND audience = ?",
+          op.profileId,
+          audience,
+        )
+        .toArray()[0];
+      // A restatement of a membership the vendor has (the profile's traits changed): the same contact stays listed.
+      const listed = op.member && !op.repair && synced?.member === 1 && synced.email === (op.email ?? null);
+      if (listed && synced.traits === JSON.stringify(op.traits)) {
+        this.settleUnchanged(row, op);
+        continue;
+      }
+      const item: MembershipItem = { row, op, action: listed ? "upsert" : op.member ? "add" : "remove" };
+      if (isMap && !op.email) this.settle(item, { status: "skip", reason: "the profile has no email" });
+      else sendable.push(item);
     }
     if (sendable.length === 0) return;
     const known = await findVendorIds(
       this.env.DB,
       this.destination.id,
-      sendable.flatMap((i) => (ops[i].email ? [ops[i].email as string] : [])),
+      sendable.flatMap(({ op }) => (op.email ? [op.email] : [])),
     );
-    const identities = new Map<number, ContactIdentity>();
-    for (const i of sendable) {
-      const op = ops[i];
-      const identity: ContactIdentity = { profileId: op.profileId };
-      if (op.email) identity.email = op.email;
-      const vendorId = op.email ? known.get(op.email) : undefined;
+    const identities = new Map<MembershipItem, ContactIdentity>();
+    for (const item of sendable) {
+      const identity: ContactIdentity = { profileId: item.op.profileId };
+      if (item.op.email) identity.email = item.op.email;
+      const vendorId = item.op.email ? known.get(item.op.email) : undefined;
       if (vendorId) identity.vendorId = vendorId;
-      identities.set(i, identity);
+      identities.set(item, identity);
     }
-    if (isMap) {
-      const entering = sendable.filter((i) => ops[i].member);
-      const size = this.plugin.limits.upsertBatch;
-      for (let start = 0; start < entering.length; start += size) {
-        const chunk = entering.slice(start, start + size);
-        const upserted = await this.call(chunk.length, () =>
-          this.plugin.upsertContacts(
-            this.ctx,
-            chunk.map((i) => ({ identity: identities.get(i) as ContactIdentity, traits: ops[i].traits })),
-          ),
-        );
-        // Paced or paused: the whole chunk waits for the next drain, nothing half-done.
-        if (!upserted || this.paused()) return;
-        for (const [k, i] of chunk.entries()) {
-          const outcome = upserted[k];
-          if (outcome.status !== "ok") {
-            this.settle(rows[i], ops[i], outcome);
-            sendable = sendable.filter((j) => j !== i);
-          } else if (outcome.vendorId) {
-            (identities.get(i) as ContactIdentity).vendorId = outcome.vendorId;
-            this.record.vendorIds.push({ email: ops[i].email as string, vendorId: outcome.vendorId });
-          }
+    // The webhook hears entries and exits as such; a MAP must have the contact before listing it (unless an earlier
+    // attempt upserted it and its vendor id is known).
+    const upserting = sendable.filter(
+      (item) =>
+        item.action === "upsert" ||
+        (isMap && item.action === "add" && !(item.op.upserted && identities.get(item)?.vendorId)),
+    );
+    const size = this.plugin.limits.upsertBatch;
+    for (let start = 0; start < upserting.length; start += size) {
+      const chunk = upserting.slice(start, start + size);
+      const upserted = await this.call(chunk.length, () =>
+        this.plugin.upsertContacts(
+          this.ctx,
+          chunk.map((item) => ({
+            identity: identities.get(item) as ContactIdentity,
+            traits: item.op.traits,
+            profile: item.op.profile,
+            at: item.op.at,
+          })),
+        ),
+      );
+      // Paced or paused: the whole chunk waits for the next drain, nothing half-done.
+      if (!upserted || this.paused()) return;
+      for (const [k, item] of chunk.entries()) {
+        const outcome = upserted[k];
+        if (outcome.status !== "ok" || item.action === "upsert") {
+          this.settle(item, outcome);
+          sendable = sendable.filter((other) => other !== item);
+        } else if (outcome.vendorId) {
+          (identities.get(item) as ContactIdentity).vendorId = outcome.vendorId;
+          this.record.vendorIds.push({ email: item.op.email as string, vendorId: outcome.vendorId });
+          this.markUpserted(item);
         }
       }
-      if (sendable.length === 0) return;
     }
-    const items: MembershipOp[] = sendable.map((i) => {
-      const op = ops[i];
-      return {
-        identity: identities.get(i) as ContactIdentity,
-        member: op.member,
-        traits: op.traits,
-        profile: op.profile,
-        at: op.at,
-      };
-    });
+    const listing = sendable.filter((item) => item.action !== "upsert");
+    if (listing.length === 0) return;
+    const items: MembershipOp[] = listing.map(({ op }, k) => ({
+      identity: identities.get(listing[k]) as ContactIdentity,
+      member: op.member,
+      traits: op.traits,
+      profile: op.profile,
+      at: op.at,
+    }));
     const outcomes = await this.call(items.length, () =>
       this.plugin.applyMemberships(this.ctx, { key: audience, name: `tessera_${audience}` }, items),
     );
     if (!outcomes) return;
-    for (const [k, opIndex] of sendable.entries()) this.settle(rows[opIndex], ops[opIndex], outcomes[k]);
+    for (const [k, item] of listing.entries()) this.settle(item, outcomes[k]);
   }
 
   private async deleteOne(row: PendingRow): Promise<void> {
@@ -332,16 +481,17 @@ class Drain {
     const identity: ContactIdentity = { profileId: op.profileId };
     if (op.email) identity.email = op.email;
     const outcomes = await this.call(1, async () => [await this.plugin.deleteContact(this.ctx, identity)]);
-    if (outcomes) this.settle(row, op, outcomes[0]);
+    if (outcomes) this.settle({ row, op, action: "delete" }, outcomes[0]);
   }
 
   /**
-   * Runs one vendor call under the limiter, turning batch-level signals into per-item outcomes: `Throttled` pauses
-   * the whole destination, `AuthRefused` pauses it longer, anything else retries the items. Null when the window
-   * had no room: nothing was sent.
+   * Runs one plugin call, turning batch-level signals into per-item outcomes: `AuthRefused` pauses the destination
+   * and retries the items later, anything else retries them with a backoff. Null when the vendor's window is full
+   * (nothing was sent: the items wait for it to open, as the gate would hold every request that long) or the vendor
+   * throttled the call (`Throttled`: the destination pauses as long as the vendor asked).
    */
   private async call(n: number, send: () => Promise<Outcome[]>): Promise<Outcome[] | null> {
-    const wait = this.waitForSlot();
+    const wait = this.gate.waitMs();
     if (wait > 0) {
       // Not sent, so not an attempt: the items wait in the queue for the window to open.
       this.pausedUntil = Math.max(this.pausedUntil, Date.now() + wait);
@@ -355,11 +505,10 @@ class Drain {
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (err instanceof Throttled) {
+        // The vendor said when to come back: the items wait for it without spending an attempt, so a 429 storm of
+        // any length dead-letters nothing.
         this.pausedUntil = Math.max(this.pausedUntil, Date.now() + err.retryAfterMs);
-        return Array.from(
-          { length: n },
-          () => ({ status: "retry", reason, retryAfterMs: err.retryAfterMs }) as Outcome,
-        );
+        return null;
       }
       this.record.lastError = reason;
       if (err instanceof AuthRefused) {
@@ -370,22 +519,42 @@ class Drain {
     }
   }
 
-  /**
-   * Milliseconds until the vendor's window has room for another call (0: now). The plugin's HTTP calls are counted
-   * as they are made (see `pluginContext`), so a call that makes several can overshoot by a few; the vendor's own
-   * throttling signal is the backstop.
-   */
-  private waitForSlot(): number {
-    const { limit, perMs } = this.plugin.limits.rate;
-    const now = Date.now();
-    while (this.calls.length > 0 && this.calls[0] <= now - perMs) this.calls.shift();
-    return this.calls.length >= limit ? this.calls[0] + perMs - now : 0;
+  /** Remembers on the queued row that its contact is at the vendor, so a retry of its list call skips the upsert. */
+  private markUpserted(item: MembershipItem): void {
+    item.op.upserted = true;
+    item.row.op = JSON.stringify(item.op);
+    this.sql.exec(
+      "UPDATE pending SET op = ? WHERE profile_id = ? AND audience = ? AND seq = ?",
+      item.row.op,
+      item.row.profile_id,
+      item.row.audience,
+      item.row.seq,
+    );
+  }
+
+  /** A restatement with nothing new for the vendor: done without a call, remembered at its seq. */
+  private settleUnchanged(row: PendingRow, op: MembershipSyncOp): void {
+    this.sql.exec(
+      "DELETE FROM pending WHERE profile_id = ? AND audience = ? AND seq = ?",
+      row.profile_id,
+      row.audience,
+      row.seq,
+    );
+    this.sql.exec(
+      "UPDATE synced SET seq = max(seq, ?) WHERE profile_id = ? AND audience = ?",
+      op.seq,
+      op.profileId,
+      op.audience,
+    );
   }
 
   /** Applies one item's outcome: done (synced or dead-lettered) or back in the queue with a backoff. */
-  private settle(row: PendingRow, op: SyncOp, outcome: Outcome): void {
+  private settle(
+    item: MembershipItem | { row: PendingRow; op: Extract<SyncOp, { kind: "delete" }>; action: "delete" },
+    outcome: Outcome,
+  ): void {
+    const { row, op, action } = item;
     const attempts = row.attempts + 1;
-    const action = op.kind === "delete" ? "delete" : op.member ? "add" : "remove";
     const base = {
       destinationId: this.destination.id,
       at: Date.now(),
@@ -416,18 +585,24 @@ class Drain {
     );
     if (outcome.status === "ok" || outcome.status === "skip") {
       if (op.kind === "membership") {
+        // A repair states what is true now whatever seq it carries; a newer real change still wins over it.
         this.sql.exec(
-          `INSERT INTO synced (profile_id, audience, seq, member) VALUES (?1, ?2, ?3, ?4)
-           ON CONFLICT (profile_id, audience) DO UPDATE SET seq = ?3, member = ?4 WHERE ?3 > synced.seq`,
+          `INSERT INTO synced (profile_id, audience, seq, member, email, traits) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+           ON CONFLICT (profile_id, audience) DO UPDATE
+             SET seq = max(synced.seq, ?3), member = ?4, email = ?5, traits = ?6
+           WHERE ?3 > synced.seq OR ?7 = 1`,
           op.profileId,
           op.audience,
           op.seq,
           op.member ? 1 : 0,
+          op.email ?? null,
+          JSON.stringify(op.traits),
+          op.repair ? 1 : 0,
         );
       }
       if (outcome.status === "ok") {
         this.record.delivered++;
-        if (outcome.vendorId && "email" in op && op.email) {
+        if (outcome.vendorId && op.email) {
           this.record.vendorIds.push({ email: op.email, vendorId: outcome.vendorId });
         }
         this.record.log.push({ ...base, outcome: "ok", error: null });
@@ -443,7 +618,7 @@ class Drain {
     this.record.failed++;
     this.record.lastError = error;
     // The vendor no longer knows the id we remembered: a replay must look the contact up by email again.
-    if (outcome.status === "fail" && outcome.code === "not_found" && "email" in op && op.email) {
+    if (outcome.status === "fail" && outcome.code === "not_found" && op.email) {
       this.record.staleVendorIds.push(op.email);
     }
     this.record.deadLetters.push({ profileId: op.profileId, op: JSON.stringify(op), error });
@@ -451,40 +626,41 @@ class Drain {
   }
 }
 
+/** The object's key-value table (tokens, list ids, the reconciliation cursor); an expired entry reads as absent. */
+function kvStore(sql: SqlStorage): PluginContext<unknown>["store"] {
+  return {
+    get: async (key) => {
+      const row = sql
+        .exec<{ value: string; expires_at: number | null }>("SELECT value, expires_at FROM kv WHERE key = ?", key)
+        .toArray()[0];
+      return row && (row.expires_at === null || row.expires_at > Date.now()) ? row.value : undefined;
+    },
+    put: async (key, value, ttlMs) => {
+      sql.exec(
+        "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET value = ?2, expires_at = ?3",
+        key,
+        value,
+        ttlMs === undefined ? null : Date.now() + ttlMs,
+      );
+    },
+  };
+}
+
 /**
- * What a plugin or poller gets: the destination's config, `fetch`, the clock, and a key-value store in this object's
- * SQLite (tokens, list ids), so a cached token survives between drains and polls.
+ * What a plugin or poller gets: the destination's config, `fetch` through the vendor's gate (every HTTP request
+ * counts, not each plugin call: one membership change may be a list lookup, an upsert and a list update), the clock,
+ * and the object's key-value store, so a cached token survives between drains and polls.
  */
 function pluginContext(
   sql: SqlStorage,
   destination: DestinationRow,
-  calls: number[] = [],
+  gate: VendorGate,
 ): PluginContext<Record<string, unknown>> {
   return {
     config: JSON.parse(destination.config) as Record<string, unknown>,
     destination: { id: destination.id, workspaceId: destination.workspaceId },
-    // Every HTTP call counts towards the vendor's window, not each plugin call: one membership change may be a list
-    // lookup, an upsert and a list update.
-    fetch: (input, init) => {
-      calls.push(Date.now());
-      return fetch(input, init);
-    },
+    fetch: gate.fetch,
     now: () => Date.now(),
-    store: {
-      get: async (key) => {
-        const row = sql
-          .exec<{ value: string; expires_at: number | null }>("SELECT value, expires_at FROM kv WHERE key = ?", key)
-          .toArray()[0];
-        return row && (row.expires_at === null || row.expires_at > Date.now()) ? row.value : undefined;
-      },
-      put: async (key, value, ttlMs) => {
-        sql.exec(
-          "INSERT INTO kv (key, value, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO UPDATE SET value = ?2, expires_at = ?3",
-          key,
-          value,
-          ttlMs === undefined ? null : Date.now() + ttlMs,
-        );
-      },
-    },
+    store: kvStore(sql),
   };
 }

@@ -30,6 +30,8 @@ export interface ContactUpsert {
   identity: ContactIdentity;
   traits: Record<string, unknown>;
   profile?: ProfileSnapshot;
+  /** When the change happened (ISO-8601), as the profile recorded it. */
+  at?: string;
 }
 
 /** Add (`member: true`) or remove a contact from the vendor-side list of one audience. */

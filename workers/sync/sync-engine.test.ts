@@ -16,37 +16,16 @@ import { describe, expect, it } from "vitest";
 import { type DestinationRow, findDestinationById } from "../../d1/queries/destinations";
 import { listDeadLetters, listSyncLog } from "../../d1/queries/sync-records";
 import { QUEUE } from "../shared/queues";
-import { insertDestination } from "../test-support/destinations";
+import { eventually, insertDestination, webhookReceiver } from "../test-support/destinations";
 import { freshId } from "../test-support/messages";
 import { seedWorkspace } from "../test-support/seed";
 import { destinationStub, handleSync, route } from "./consumer";
 import type { DestinationDO } from "./destination-do";
-import type { WebhookEvent } from "./destinations/webhook";
 import { verifyTessera } from "./tessera-signature";
 
 const SECRET = "whsec_test_0123456789abcdef";
 
-/**
- * The customer's endpoint: the Node-side receiver of vitest.config.ts (outbound requests to receiver.test go there,
- * also from a Durable Object's alarm). Each test gets its own path; `answers` say how the calls are answered in turn.
- */
-async function receiver(...answers: Array<number | { status: number; headers?: Record<string, string> }>) {
-  const path = `/hook-${crypto.randomUUID()}`;
-  const list = answers.map((a) => (typeof a === "number" ? { status: a } : a));
-  await fetch(`http://receiver.test/__mock/answers?path=${path}`, { method: "POST", body: JSON.stringify(list) });
-  return {
-    url: `http://receiver.test${path}`,
-    async received(): Promise<Array<{ event: WebhookEvent; signature: string | null; raw: string }>> {
-      const res = await fetch(`http://receiver.test/__mock/requests?path=${path}`);
-      const rows = (await res.json()) as Array<{ headers: Record<string, string>; body: string }>;
-      return rows.map((r) => ({
-        event: JSON.parse(r.body),
-        signature: r.headers["x-tessera-signature"] ?? null,
-        raw: r.body,
-      }));
-    },
-  };
-}
+const receiver = webhookReceiver;
 
 function change(
   workspaceId: string,
@@ -81,19 +60,6 @@ async function consume(bodies: unknown[]) {
 
 /** Runs the destination's alarm (its drain) now if one is set; the runtime also runs it by itself when it is due. */
 const drain = (destinationId: string) => runDurableObjectAlarm(env.DESTINATION.getByName(destinationId));
-
-/** Retries `check` until it passes, within 4 s: a drain runs in the object's own alarm, beside the test. */
-async function eventually<T>(check: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 4000;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
 
 /**
  * Disables the destination and queues an enter straight into its object, as the consumer had just before the

@@ -17,6 +17,16 @@ export type SyncOp =
       /** The destination's selected traits and computed traits, Segment-named. */
       traits: Record<string, unknown>;
       profile: ProfileSnapshot;
+      /**
+       * Queued by reconciliation, which knows the state but not always the change's own `seq`: sent even when the
+       * object recorded that seq as synced, but never in place of an operation already waiting (that one is newer).
+       */
+      repair?: true;
+      /**
+       * The vendor has the contact with these traits already (the upsert before listing succeeded, the list call did
+       * not): a retry only lists it, so a throttled list call never costs the upsert again.
+       */
+      upserted?: true;
     }
   | {
       kind: "delete";
@@ -25,7 +35,31 @@ export type SyncOp =
       identifiers: Array<{ type: string; value: string }>;
     };
 
+export type MembershipSyncOp = Extract<SyncOp, { kind: "membership" }>;
+
 /** The coalescing key of an operation within one destination: deletes have no audience. */
 export function opAudience(op: SyncOp): string {
   return op.kind === "membership" ? op.audience : "";
+}
+
+/** The destination's selected traits of a profile, Segment-named: a computed trait wins over a profile trait. */
+export function selectedTraits(
+  wanted: readonly string[],
+  traits: Record<string, unknown>,
+  computed: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of wanted) {
+    if (Object.hasOwn(computed, key)) out[key] = computed[key];
+    else if (Object.hasOwn(traits, key)) out[key] = traits[key];
+  }
+  return out;
+}
+
+/** The email a MAP knows the profile by: its first email identifier, trimmed and lowercased. */
+export function contactEmail(identifiers: ReadonlyArray<{ type: string; value: string }>): string | undefined {
+  return identifiers
+    .find((i) => i.type === "email")
+    ?.value?.trim()
+    .toLowerCase();
 }

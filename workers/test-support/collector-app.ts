@@ -5,21 +5,37 @@ import { type CollectorOptions, createCollectorRoutes } from "../collector/route
 import { errorEnvelope } from "../shared/error-envelope";
 import { basicAuth } from "./seed";
 
-/** `POST path` with `body` as JSON through a collector built with `options`. */
-export function postWith(options: CollectorOptions, path: string, body: unknown, writeKey: string): Promise<Response> {
+/** The collector with injected seams, mounted the way `workers/app.ts` mounts it (one app: one isolate's state). */
+export function collectorApp(options: CollectorOptions): Hono {
   const app = new Hono().route("/", createCollectorRoutes(options));
   app.onError(errorEnvelope);
+  return app;
+}
+
+/** `POST path` with `body` as JSON through `app`; `headers` and `bindings` add to the defaults. */
+export function postTo(
+  app: Hono,
+  path: string,
+  body: unknown,
+  writeKey: string,
+  extra: { headers?: Record<string, string>; bindings?: Partial<Env> } = {},
+): Promise<Response> {
   return Promise.resolve(
     app.request(
       path,
       {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: basicAuth(writeKey) },
+        headers: { "content-type": "application/json", authorization: basicAuth(writeKey), ...extra.headers },
         body: JSON.stringify(body),
       },
-      env,
+      { ...env, ...extra.bindings },
     ),
   );
+}
+
+/** `POST path` with `body` as JSON through a collector built with `options`. */
+export function postWith(options: CollectorOptions, path: string, body: unknown, writeKey: string): Promise<Response> {
+  return postTo(collectorApp(options), path, body, writeKey);
 }
 
 /** A queue that records what it was sent, or refuses everything. */

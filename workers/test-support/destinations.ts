@@ -1,8 +1,12 @@
-/** Fixture: a destination row written straight into D1 (as the admin API stores it), for engine tests. */
+/**
+ * Fixtures of the sync engine's tests: a destination row written straight into D1 (as the admin API stores it), and
+ * a customer's webhook endpoint to point it at.
+ */
 import { env } from "cloudflare:workers";
 import { orm } from "../../d1/client";
 import { newId } from "../../d1/ids";
 import { destinations } from "../../d1/schema";
+import type { WebhookEvent } from "../sync/destinations/webhook";
 
 export async function insertDestination(
   workspaceId: string,
@@ -26,4 +30,45 @@ export async function insertDestination(
       updatedAt: now,
     });
   return id;
+}
+
+/**
+ * The customer's endpoint: the Node-side receiver of vitest.config.ts (outbound requests to receiver.test go there,
+ * also from a Durable Object's alarm). Each call gets its own path; `answers` say how the calls are answered in turn
+ * (the last one repeating).
+ */
+export async function webhookReceiver(
+  ...answers: Array<number | { status: number; headers?: Record<string, string> }>
+) {
+  const path = `/hook-${crypto.randomUUID()}`;
+  const list = answers.map((a) => (typeof a === "number" ? { status: a } : a));
+  await fetch(`http://receiver.test/__mock/answers?path=${path}`, { method: "POST", body: JSON.stringify(list) });
+  return {
+    url: `http://receiver.test${path}`,
+    async received(): Promise<Array<{ event: WebhookEvent; signature: string | null; raw: string }>> {
+      const res = await fetch(`http://receiver.test/__mock/requests?path=${path}`);
+      const rows = (await res.json()) as Array<{ headers: Record<string, string>; body: string }>;
+      return rows.map((r) => ({
+        event: JSON.parse(r.body),
+        signature: r.headers["x-tessera-signature"] ?? null,
+        raw: r.body,
+      }));
+    },
+  };
+}
+
+/**
+ * Retries `check` until it passes, within 10 s (generous: the machine may be busy): a drain runs in the destination
+ * object's own alarm, beside the test.
+ */
+export async function eventually<T>(check: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
 }

@@ -108,6 +108,10 @@ export type SecretKeysRevoked = z.infer<typeof SecretKeysRevoked>;
 export const ProfileErased = z
   .object({
     status: z.literal("accepted"),
+    deletion_id: z.string().meta({
+      description: "The erase job (`GET /v1/deletions/{id}`): recorded before anything was erased, retried until done.",
+      example: "del_8x2kq4v0c5z2e7k9r3t1",
+    }),
     profile_ids: z.array(z.string()).meta({ description: "The erased profile and every profile merged into it." }),
     suppressed_identifiers: z.int().nonnegative().meta({
       description: "Identifiers now suppressed: later events carrying them are dropped.",

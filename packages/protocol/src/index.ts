@@ -4,13 +4,17 @@
  */
 export * from "./admin";
 export * from "./audiences";
+export * from "./deletions";
+export * from "./destination-test";
 export * from "./destinations";
 export * from "./errors";
 export * from "./identifiers";
 export * from "./ingest-response";
 export { JsonObject, type JsonValue, objectOrUndefined } from "./json-object";
 export * from "./limits";
+export * from "./live-events";
 export * from "./messages";
+export * from "./operations";
 export * from "./profile";
 export * from "./profile-events-query";
 export * from "./queue-messages";

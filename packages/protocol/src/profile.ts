@@ -43,6 +43,9 @@ export const MergeRecord = z
     message_id: z.string().nullable(),
     rule: z.string(),
     created_at: z.string(),
+    undone_at: z.string().nullable().optional().meta({
+      description: "When the merge was undone (`POST /v1/merges/{id}/undo`); null while it stands.",
+    }),
   })
   .meta({ id: "MergeRecord", description: "Why two profiles became one: an entry of the merge journal." });
 export type MergeRecord = z.infer<typeof MergeRecord>;

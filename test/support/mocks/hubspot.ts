@@ -73,6 +73,8 @@ export interface MockWebhookEvent {
 export interface MockHubSpot extends MockVendor {
   /** The first accepted token. */
   token: string;
+  /** The ten-second rolling window (its limit and length can be changed while running). */
+  limiter: SlidingWindowLimiter;
   contacts(): MockContact[];
   /** Emails of the members of the list with this name, sorted. */
   listMembers(name: string): string[];
@@ -423,6 +425,7 @@ export async function startMockHubSpot(options: MockHubSpotOptions = {}): Promis
 
   return Object.assign(mock, {
     token: [...tokens][0],
+    limiter,
     contacts: () => [...contacts.values()].map((c) => ({ ...c, properties: { ...c.properties } })),
     listMembers: (name: string) => {
       const list = listByName(name);

@@ -106,6 +106,8 @@ export interface MockKlaviyo extends MockVendor {
   deletionJobs(apiKey?: string): Array<Record<string, string>>;
   /** Turns rate limiting on or off (on by default). */
   setRateLimiting(enabled: boolean): void;
+  /** Each endpoint's burst and steady windows (their limits can be changed while running). */
+  readonly limits: Record<Endpoint, { burst: SlidingWindowLimiter; steady: SlidingWindowLimiter }>;
   emitWebhook(
     url: string,
     events: KlaviyoWebhookEvent[],
@@ -209,6 +211,7 @@ export async function startMockKlaviyo(options: MockKlaviyoOptions = {}): Promis
   const firstList = (name: string, apiKey?: string) => [...account(apiKey).lists.values()].find((l) => l.name === name);
   return Object.assign(mock, {
     apiKey: apiKeys[0],
+    limits,
     profiles: (apiKey?: string) => [...account(apiKey).profiles.values()].map((p) => structuredClone(p)),
     lists: (name?: string, apiKey?: string) =>
       [...account(apiKey).lists.values()]

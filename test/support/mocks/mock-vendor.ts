@@ -1,9 +1,11 @@
 /**
  * The shared frame of every mock vendor server (reference/maps.md §2): a Hono app on a free local port, with
  *
- * - a request log (`requests`), so tests assert on what the plugin actually sent;
- * - fault injection (`fault()`): answer the next N matching requests with a given status, headers and body, or after
- *   a delay (outages, 5xx, slow responses, the vendor's own throttling answer);
+ * - a request log (`requests`) with the status each was answered, so tests assert on what the plugin actually sent
+ *   and what it was told (a 429 storm shows as its 429s);
+ * - fault injection (`fault()`): answer the next N matching requests, or every one until a given time (an outage of
+ *   a few seconds), with a given status, headers and body, or after a delay (outages, 5xx, slow responses, the
+ *   vendor's own throttling answer);
  * - a sliding-window rate-limit emulator per account (`rateLimit`), with a configurable window so tests stay fast;
  * - `reset()` between tests.
  *
@@ -25,12 +27,17 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   body: string;
   at: number;
+  /** The status it was answered with, and when (both unset while in flight). */
+  status?: number;
+  answeredAt?: number;
 }
 
 export interface Fault {
   match: { method?: string; path?: string | RegExp };
-  /** How many matching requests get this answer (default 1). */
+  /** How many matching requests get this answer (default 1; unlimited while `until` is set). */
   times?: number;
+  /** Epoch ms: every matching request until then gets this answer (an outage of a given length). */
+  until?: number;
   /** Answer with this instead of the real route; left out, the real route answers after `delayMs`. */
   respond?: { status: number; headers?: Record<string, string>; body?: unknown };
   delayMs?: number;
@@ -39,6 +46,8 @@ export interface Fault {
 /** A sliding window of `limit` requests per `windowMs` for each account key. */
 export class SlidingWindowLimiter {
   private readonly hits = new Map<string, number[]>();
+  /** When each refused request arrived (Marketo refuses inside an HTTP 200, so the status log does not show it). */
+  readonly refusedAt: number[] = [];
   enabled = true;
 
   constructor(
@@ -51,6 +60,7 @@ export class SlidingWindowLimiter {
     const recent = (this.hits.get(account) ?? []).filter((t) => t > now - this.windowMs);
     const allowed = !this.enabled || recent.length < this.limit;
     if (allowed) recent.push(now);
+    else this.refusedAt.push(now);
     this.hits.set(account, recent);
     const resetMs = recent.length ? Math.max(0, recent[0] + this.windowMs - now) : 0;
     return { allowed, remaining: Math.max(0, this.limit - recent.length), resetMs };
@@ -58,6 +68,7 @@ export class SlidingWindowLimiter {
 
   reset(): void {
     this.hits.clear();
+    this.refusedAt.length = 0;
   }
 }
 
@@ -96,14 +107,22 @@ export async function startMockVendor(
       at: Date.now(),
     };
     kit.requests.push(record);
+    // An outage that has ended is forgotten.
+    for (const f of kit.faults.filter((f) => f.until !== undefined && f.until <= record.at)) {
+      kit.faults.splice(kit.faults.indexOf(f), 1);
+    }
     const fault = kit.faults.find((f) => matches(f, record));
     if (fault) {
-      fault.times = (fault.times ?? 1) - 1;
-      if (fault.times <= 0) kit.faults.splice(kit.faults.indexOf(fault), 1);
+      if (fault.until === undefined) {
+        fault.times = (fault.times ?? 1) - 1;
+        if (fault.times <= 0) kit.faults.splice(kit.faults.indexOf(fault), 1);
+      }
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault.respond) {
         const { status, headers = {}, body: answer } = fault.respond;
         const text = answer === undefined ? "" : typeof answer === "string" ? answer : JSON.stringify(answer);
+        record.status = status;
+        record.answeredAt = Date.now();
         return new Response(text, {
           status,
           headers: { "content-type": "application/json", ...headers },
@@ -111,6 +130,8 @@ export async function startMockVendor(
       }
     }
     await next();
+    record.status = c.res.status;
+    record.answeredAt = Date.now();
   });
   define(app, kit);
   const { server, port } = await listen(app);

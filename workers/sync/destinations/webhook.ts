@@ -55,7 +55,9 @@ export const webhook: DestinationPlugin<WebhookConfig> = {
   upsertContacts(ctx, items) {
     return sendAll(
       ctx,
-      items.map((item) => event(ctx, "profile.updated", `${item.identity.profileId}`, snapshotOf(item.identity, item))),
+      items.map((item) =>
+        event(ctx, "profile.updated", `${item.identity.profileId}:${item.at ?? ""}`, snapshotOf(item.identity, item)),
+      ),
     );
   },
 

@@ -1,0 +1,3 @@
+CREATE TABLE `identity_write_tickets` (
+	`ticket` text PRIMARY KEY NOT NULL
+);

@@ -1,0 +1,116 @@
+/**
+ * Ingest dead letters (DESIGN §12): accepted work that failed every retry, recorded by the dead-letter consumer and
+ * listed and replayed by the operations API. A workspace's secret key sees its own; the admin token every workspace's.
+ */
+import { and, count, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { orm } from "../client";
+import { ingestDeadLetters } from "../schema";
+
+export type IngestDeadLetterRow = typeof ingestDeadLetters.$inferSelect;
+export type NewIngestDeadLetter = Omit<typeof ingestDeadLetters.$inferInsert, "id" | "replayedAt">;
+
+/** Whose dead letters: one workspace's, or (`undefined`, the admin token) every workspace's. */
+export interface DeadLetterScope {
+  workspaceId?: string;
+}
+
+export type DeadLetterStatus = "pending" | "replayed" | "all";
+
+function scoped(scope: DeadLetterScope, ...more: Array<SQL | undefined>): SQL | undefined {
+  return and(
+    scope.workspaceId === undefined ? undefined : eq(ingestDeadLetters.workspaceId, scope.workspaceId),
+    ...more,
+  );
+}
+
+const byStatus = (status: DeadLetterStatus) =>
+  status === "pending"
+    ? isNull(ingestDeadLetters.replayedAt)
+    : status === "replayed"
+      ? isNotNull(ingestDeadLetters.replayedAt)
+      : undefined;
+
+/**
+ * Records one dead-lettered queue message. A redelivery of the same queue message changes nothing (its id is unique),
+ * so the consumer may ack only after this returned and still never record a job twice.
+ *
+ * @example await recordIngestDeadLetter(env.DB, { workspaceId, queueMessageId: msg.id, jobs: "[…]", … });
+ */
+export async function recordIngestDeadLetter(db: D1Database, row: NewIngestDeadLetter): Promise<void> {
+  await orm(db).insert(ingestDeadLetters).values(row).onConflictDoNothing({ target: ingestDeadLetters.queueMessageId });
+}
+
+/** One page, newest first, before id `beforeId`: `limit + 1` rows are read so the caller knows whether more follow. */
+export function listIngestDeadLetters(
+  db: D1Database,
+  scope: DeadLetterScope,
+  page: { status: DeadLetterStatus; beforeId?: number; limit: number },
+): Promise<IngestDeadLetterRow[]> {
+  return orm(db)
+    .select()
+    .from(ingestDeadLetters)
+    .where(
+      scoped(
+        scope,
+        byStatus(page.status),
+        page.beforeId === undefined ? undefined : lt(ingestDeadLetters.id, page.beforeId),
+      ),
+    )
+    .orderBy(desc(ingestDeadLetters.id))
+    .limit(page.limit + 1);
+}
+
+/** Pending dead letters to replay, oldest first: the ones named by `ids`, or the oldest `limit`. */
+export function pendingDeadLetters(
+  db: D1Database,
+  scope: DeadLetterScope,
+  pick: { ids?: readonly number[]; limit: number },
+): Promise<IngestDeadLetterRow[]> {
+  return orm(db)
+    .select()
+    .from(ingestDeadLetters)
+    .where(
+      scoped(
+        scope,
+        isNull(ingestDeadLetters.replayedAt),
+        pick.ids === undefined ? undefined : inArray(ingestDeadLetters.id, [...pick.ids]),
+      ),
+    )
+    .orderBy(ingestDeadLetters.id)
+    .limit(pick.limit);
+}
+
+/** How many dead letters in scope still wait for a replay. */
+export async function countPendingDeadLetters(db: D1Database, scope: DeadLetterScope): Promise<number> {
+  const row = await orm(db)
+    .select({ n: count() })
+    .from(ingestDeadLetters)
+    .where(scoped(scope, isNull(ingestDeadLetters.replayedAt)))
+    .get();
+  return row?.n ?? 0;
+}
+
+/** The dead letter's work is stored: it leaves the pending list (kept, marked, as the record of what happened). */
+export async function markIngestDeadLetterReplayed(db: D1Database, id: number, at: number): Promise<void> {
+  await orm(db)
+    .update(ingestDeadLetters)
+    .set({ replayedAt: at })
+    .where(and(eq(ingestDeadLetters.id, id), isNull(ingestDeadLetters.replayedAt)));
+}
+
+/** A replay failed again: the row keeps what is still left to do and the new reason. */
+export async function recordReplayFailure(
+  db: D1Database,
+  id: number,
+  left: Pick<IngestDeadLetterRow, "jobs" | "messageCount" | "error">,
+): Promise<void> {
+  await orm(db)
+    .update(ingestDeadLetters)
+    .set({
+      jobs: left.jobs,
+      messageCount: left.messageCount,
+      error: left.error,
+      attempts: sql`${ingestDeadLetters.attempts} + 1`,
+    })
+    .where(and(eq(ingestDeadLetters.id, id), isNull(ingestDeadLetters.replayedAt)));
+}

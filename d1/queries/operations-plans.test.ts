@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { plans, recordingDb, walks } from "../../workers/test-support/query-plans";
+import { countPendingDeadLetters, listIngestDeadLetters, pendingDeadLetters } from "./dead-letters";
+import { commitMergeSplit, listMergeJournal } from "./merge-undo";
+
+describe("operations D1 queries", () => {
+  it("list and pick dead letters by index, per workspace and across workspaces", async () => {
+    const { db, prepared } = recordingDb();
+    for (const scope of [{ workspaceId: "ws_plans" }, {}]) {
+      await listIngestDeadLetters(db, scope, { status: "pending", beforeId: 10, limit: 50 });
+      await pendingDeadLetters(db, scope, { limit: 100 });
+      await countPendingDeadLetters(db, scope);
+    }
+    const steps = await plans(prepared);
+    expect(walks(steps)).toEqual([]);
+    expect(steps.filter((s) => s.includes("ingest_dead_letters")).every((s) => /USING (COVERING )?INDEX/.test(s))).toBe(
+      true,
+    );
+  });
+
+  it("split a merge and read the journal by index, never walking the workspace", async () => {
+    const { db, prepared } = recordingDb();
+    await commitMergeSplit(
+      db,
+      "ws_plans",
+      {
+        mergeId: "mrg_plans",
+        restored: "prf_a",
+        survivor: "prf_b",
+        identifiers: [{ type: "email", value: "max@acme.test" }],
+        mergeCount: 1,
+      },
+      1,
+    ).catch(() => {
+      // No such merge: the guard rolls the batch back. The statements were prepared, which is what is checked.
+    });
+    await listMergeJournal(db, "ws_plans", "prf_b");
+    expect(prepared).toHaveLength(6);
+    expect(walks(await plans(prepared))).toEqual([]);
+  });
+});

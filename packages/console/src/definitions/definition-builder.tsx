@@ -1,0 +1,176 @@
+/**
+ * Creating or changing an audience or a computed trait: the condition form and the JSON view edit one definition
+ * (each change in one shows in the other at once), a live preview count follows every change, and the API's
+ * validation message appears at the condition its JSON path names. A failed save keeps everything typed.
+ */
+import type { AudiencePreview } from "@tessera/protocol";
+import { useEffect, useState } from "preact/hooks";
+import { useLocation } from "preact-iso";
+import { api, messageOf } from "../api";
+import { ErrorNote } from "../components/notes";
+import { ComputedForm, computedPaths } from "./computed-form";
+import { ConditionNode, type Json, nodePaths } from "./condition-form";
+import { errorOwner } from "./value-text";
+
+export type DefinitionKind = "audiences" | "computed-traits";
+const PREVIEW_DELAY_MS = 400;
+
+export const NOUN: Record<DefinitionKind, string> = { audiences: "audience", "computed-traits": "computed trait" };
+
+export const STARTER: Record<DefinitionKind, () => Json> = {
+  audiences: () => ({
+    all: [
+      { event: "Order Completed", where: [{ property: "channel", op: "eq", value: "pos" }], within: "30d" },
+      { not: { event: "Email Opened", within: "60d" } },
+    ],
+  }),
+  "computed-traits": () => ({ op: "sum", event: "Order Completed", property: "revenue", within: "365d" }),
+};
+
+export interface BuilderProps {
+  kind: DefinitionKind;
+  /** Editing a saved one: its key (fixed) and current fields. */
+  saved?: { key: string; name: string | null; description: string | null; definition: Json };
+  onSaved?(): void;
+}
+
+export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
+  const { route } = useLocation();
+  const [key, setKey] = useState(saved?.key ?? "");
+  const [name, setName] = useState(saved?.name ?? "");
+  const [definition, setDefinition] = useState<Json>(saved?.definition ?? STARTER[kind]());
+  const [jsonText, setJsonText] = useState(JSON.stringify(definition, null, 2));
+  const [jsonError, setJsonError] = useState<string>();
+  const [preview, setPreview] = useState<AudiencePreview>();
+  const [definitionError, setDefinitionError] = useState<string>();
+  const [saveError, setSaveError] = useState<string>();
+  const [saving, setSaving] = useState(false);
+
+  const fromForm = (d: Json) => {
+    setDefinition(d);
+    setJsonText(JSON.stringify(d, null, 2));
+    setJsonError(undefined);
+  };
+  const fromJson = (text: string) => {
+    setJsonText(text);
+    try {
+      const parsed = JSON.parse(text);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        return setJsonError("JSON view: the definition must be a JSON object.");
+      }
+      setDefinition(parsed);
+      setJsonError(undefined);
+    } catch (err) {
+      setJsonError(`JSON view: ${messageOf(err)}`);
+    }
+  };
+
+  useEffect(() => {
+    const abort = new AbortController();
+    const timer = setTimeout(() => {
+      api<AudiencePreview>(`/v1/${kind}/preview`, { method: "POST", body: { definition }, signal: abort.signal }).then(
+        (p) => {
+          setPreview(p);
+          setDefinitionError(undefined);
+        },
+        (err) => {
+          if (abort.signal.aborted) return;
+          setPreview(undefined);
+          setDefinitionError(messageOf(err));
+        },
+      );
+    }, PREVIEW_DELAY_MS);
+    return () => {
+      clearTimeout(timer);
+      abort.abort();
+    };
+  }, [kind, definition]);
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setSaving(true);
+    setSaveError(undefined);
+    try {
+      const labels = { name: name.trim() || undefined };
+      if (saved) {
+        await api(`/v1/${kind}/${saved.key}`, { method: "PUT", body: { ...labels, definition } });
+        onSaved?.();
+      } else {
+        await api(`/v1/${kind}`, { method: "POST", body: { key: key.trim(), ...labels, definition } });
+        route(`/console/${kind}/${key.trim()}`);
+      }
+    } catch (err) {
+      const message = messageOf(err);
+      if (message.startsWith("definition")) setDefinitionError(message);
+      else setSaveError(message);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const paths = kind === "audiences" ? nodePaths(definition) : computedPaths(definition);
+  const errorAt = errorOwner(definitionError, paths);
+  const noun = NOUN[kind];
+  return (
+    <form class="builder" onSubmit={save} aria-label={saved ? `Edit ${noun} ${saved.key}` : `New ${noun}`}>
+      <div class="fields">
+        <label>
+          Key
+          <input
+            value={key}
+            readOnly={saved !== undefined}
+            placeholder="lapsed_store_buyers"
+            onInput={(e) => setKey(e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Name
+          <input value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+      </div>
+      <div class="builder-panes">
+        <section aria-label="Condition form" class="pane">
+          <h2>Conditions</h2>
+          {kind === "audiences" ? (
+            <ConditionNode
+              node={definition}
+              path="definition"
+              onChange={fromForm}
+              errorAt={errorAt}
+              error={definitionError}
+            />
+          ) : (
+            <ComputedForm definition={definition} onChange={fromForm} errorAt={errorAt} error={definitionError} />
+          )}
+          {definitionError && !errorAt ? <ErrorNote error={definitionError} /> : null}
+        </section>
+        <section aria-label="JSON view" class="pane">
+          <h2>
+            <label for="definition-json">Definition (JSON)</label>
+          </h2>
+          <textarea
+            id="definition-json"
+            rows={20}
+            spellcheck={false}
+            value={jsonText}
+            onInput={(e) => fromJson(e.currentTarget.value)}
+          />
+          <ErrorNote error={jsonError} />
+        </section>
+      </div>
+      <p role="status" class="preview">
+        {preview
+          ? `Preview: ${preview.size} ${preview.size === 1 ? "profile" : "profiles"} ${kind === "audiences" ? "would be in this audience now" : "would hold a value now"}`
+          : definitionError
+            ? "Preview: fix the definition first"
+            : "Preview: counting…"}
+      </p>
+      <div class="row">
+        <button type="submit" disabled={saving}>
+          {saved ? `Save ${noun}` : `Create ${noun}`}
+        </button>
+      </div>
+      <ErrorNote error={saveError} />
+    </form>
+  );
+}

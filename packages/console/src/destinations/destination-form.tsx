@@ -1,0 +1,171 @@
+/**
+ * Creating or editing a destination: the vendor's config fields, the audiences and traits it receives, and
+ * "Test connection" with what is typed, before saving. A failed save or test keeps every field as typed.
+ */
+import type { AudienceList, Destination, DestinationTestResult } from "@tessera/protocol";
+import { useState } from "preact/hooks";
+import { api, messageOf } from "../api";
+import { ErrorNote } from "../components/notes";
+import { useApi } from "../use-api";
+import { DESTINATION_TYPES, VENDOR_FIELDS, type VendorField } from "./vendor-fields";
+
+export interface DestinationFormProps {
+  /** Editing: the destination as read (secrets masked: sent back masked, they keep the stored ones). */
+  saved?: Destination;
+  onSaved(destination: Destination): void;
+}
+
+export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
+  const audiences = useApi<AudienceList>("/v1/audiences");
+  const [type, setType] = useState(saved?.type ?? "webhook");
+  const [name, setName] = useState(saved?.name ?? "");
+  const [config, setConfig] = useState<Record<string, string>>(() =>
+    Object.fromEntries(Object.entries(saved?.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : String(v)])),
+  );
+  const [chosen, setChosen] = useState<string[]>(saved?.audiences ?? []);
+  const [traits, setTraits] = useState((saved?.traits ?? []).join(", "));
+  const [enabled, setEnabled] = useState(saved?.enabled ?? true);
+  const [test, setTest] = useState<DestinationTestResult>();
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  const fields = VENDOR_FIELDS[type] ?? [];
+  const configBody = () =>
+    Object.fromEntries(Object.entries(config).filter(([k, v]) => v !== "" && fields.some((f) => f.key === k)));
+
+  const inputProps = (f: VendorField) => ({
+    // A saved secret reads back masked; left as it is, the stored one is kept.
+    required: f.required && !(saved && f.secret),
+    placeholder: f.placeholder,
+    value: config[f.key] ?? "",
+    onInput: (e: { currentTarget: HTMLInputElement }) => setConfig({ ...config, [f.key]: e.currentTarget.value }),
+  });
+  const testConnection = async () => {
+    setTest(undefined);
+    setError(undefined);
+    try {
+      setTest(
+        saved
+          ? await api<DestinationTestResult>(`/v1/destinations/${saved.id}/test`, {
+              method: "POST",
+              body: { config: configBody() },
+            })
+          : await api<DestinationTestResult>("/v1/destinations/test", {
+              method: "POST",
+              body: { type, config: configBody() },
+            }),
+      );
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    const body = {
+      name,
+      config: configBody(),
+      audiences: chosen,
+      traits: traits
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean),
+      enabled,
+    };
+    try {
+      onSaved(
+        saved
+          ? await api<Destination>(`/v1/destinations/${saved.id}`, { method: "PUT", body })
+          : await api<Destination>("/v1/destinations", { method: "POST", body: { type, ...body } }),
+      );
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="destination-form" onSubmit={save} aria-label={saved ? `Edit ${saved.name}` : "New destination"}>
+      <div class="fields">
+        <label>
+          Type
+          <select value={type} disabled={saved !== undefined} onChange={(e) => setType(e.currentTarget.value)}>
+            {DESTINATION_TYPES.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Name
+          <input value={name} required onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+      </div>
+      <fieldset>
+        <legend>{type} settings</legend>
+        <div class="fields">
+          {fields.map((f) => (
+            <span key={f.key} class="field">
+              <label for={`config-${f.key}`}>{f.label}</label>
+              {f.secret ? (
+                <input id={`config-${f.key}`} type="password" autocomplete="off" {...inputProps(f)} />
+              ) : (
+                <input id={`config-${f.key}`} type="text" {...inputProps(f)} />
+              )}
+            </span>
+          ))}
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Audiences synced</legend>
+        {audiences.data?.data.length === 0 ? <p class="muted">No audiences yet.</p> : null}
+        <ErrorNote error={audiences.error} />
+        {audiences.data?.data.map((a) => (
+          <label key={a.key} class="check">
+            <input
+              type="checkbox"
+              checked={chosen.includes(a.key)}
+              onChange={(e) =>
+                setChosen(e.currentTarget.checked ? [...chosen, a.key] : chosen.filter((k) => k !== a.key))
+              }
+            />
+            {a.key}
+          </label>
+        ))}
+      </fieldset>
+      <div class="fields">
+        <label>
+          Traits sent (comma-separated)
+          <input
+            value={traits}
+            placeholder="first_name, city, lifetime_value"
+            onInput={(e) => setTraits(e.currentTarget.value)}
+          />
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} />
+          Enabled
+        </label>
+      </div>
+      <div class="row">
+        <button type="button" onClick={() => void testConnection()}>
+          Test connection
+        </button>
+        <button type="submit" disabled={busy}>
+          {saved ? "Save destination" : "Create destination"}
+        </button>
+      </div>
+      {test ? (
+        test.ok ? (
+          <p role="status" class="status ok">
+            {test.message}
+          </p>
+        ) : (
+          <ErrorNote error={test.message} />
+        )
+      ) : null}
+      <ErrorNote error={error} />
+    </form>
+  );
+}

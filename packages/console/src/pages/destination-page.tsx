@@ -1,0 +1,179 @@
+import type { DeadLetterList, DeadLettersReplayed, Destination, SyncLogPage } from "@tessera/protocol";
+import { useState } from "preact/hooks";
+import { useRoute } from "preact-iso";
+import { api, messageOf } from "../api";
+import { JsonView, Time } from "../components/json-view";
+import { ErrorNote, Loading, StatusNote } from "../components/notes";
+import { DestinationForm } from "../destinations/destination-form";
+import { profileHref } from "../profile-refs";
+import { useApi } from "../use-api";
+
+/** One destination: how its sync goes, its settings, the sync log, and dead letters to replay. */
+export function DestinationPage() {
+  const id = useRoute().params.id ?? "";
+  const destination = useApi<Destination>(`/v1/destinations/${encodeURIComponent(id)}`);
+  const log = useApi<SyncLogPage>(`/v1/destinations/${encodeURIComponent(id)}/log?limit=50`);
+  const dead = useApi<DeadLetterList>(`/v1/destinations/${encodeURIComponent(id)}/dead-letters`);
+  const [status, setStatus] = useState<string>();
+  const [error, setError] = useState<string>();
+  const refresh = () => {
+    destination.reload();
+    log.reload();
+    dead.reload();
+  };
+  const replay = async () => {
+    setError(undefined);
+    try {
+      const r = await api<DeadLettersReplayed>(`/v1/destinations/${id}/dead-letters/replay`, { method: "POST" });
+      setStatus(`Replayed ${r.replayed} dead letter${r.replayed === 1 ? "" : "s"}.`);
+      refresh();
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  };
+  if (destination.error) {
+    return (
+      <>
+        <h1>Destination</h1>
+        <ErrorNote error={destination.error} />
+      </>
+    );
+  }
+  const d = destination.data;
+  if (!d) return <Loading what="the destination" />;
+  const counters: Array<[string, number]> = [
+    ["Pending", d.status.pending],
+    ["Delivered", d.status.delivered],
+    ["Failed", d.status.failed],
+    ["Dead letters", d.status.dead_letters],
+  ];
+  return (
+    <>
+      <h1>
+        {d.name} <span class="muted">({d.type})</span>
+      </h1>
+      <section aria-labelledby="h-status">
+        <h2 id="h-status">Status</h2>
+        <dl class="counters">
+          {counters.map(([label, value]) => (
+            <div key={label}>
+              <dt>{label}</dt>
+              <dd>{value}</dd>
+            </div>
+          ))}
+        </dl>
+        <p>
+          Last success <Time iso={d.status.last_success_at} />
+          {d.status.last_error ? (
+            <>
+              {" "}
+              · last error <span class="reason">{d.status.last_error}</span>
+            </>
+          ) : null}
+        </p>
+        <button type="button" class="quiet" onClick={refresh}>
+          Refresh
+        </button>
+        <p class="muted">
+          Engagement webhook URL for the vendor: <code>{d.webhook_url}</code>
+        </p>
+      </section>
+      <section aria-labelledby="h-settings">
+        <h2 id="h-settings">Settings</h2>
+        <DestinationForm
+          saved={d}
+          onSaved={() => {
+            setStatus("Saved.");
+            destination.reload();
+          }}
+        />
+      </section>
+      <section aria-labelledby="h-dead">
+        <h2 id="h-dead">Dead letters</h2>
+        <StatusNote text={status} />
+        <ErrorNote error={error ?? dead.error} />
+        {dead.data && dead.data.data.length > 0 ? (
+          <>
+            <button type="button" onClick={() => void replay()}>
+              Replay
+            </button>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Profile</th>
+                  <th scope="col">Error</th>
+                  <th scope="col">When</th>
+                  <th scope="col">Operation</th>
+                </tr>
+              </thead>
+              <tbody>
+                {dead.data.data.map((l) => (
+                  <tr key={l.id}>
+                    <td>
+                      <a href={profileHref(l.profile_id)}>{l.profile_id}</a>
+                    </td>
+                    <td class="reason">{l.error}</td>
+                    <td>
+                      <Time iso={l.created_at} />
+                    </td>
+                    <td>
+                      <details>
+                        <summary>Show</summary>
+                        <JsonView value={l.op} />
+                      </details>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </>
+        ) : dead.data ? (
+          <p class="muted">No dead letters.</p>
+        ) : null}
+      </section>
+      <section aria-labelledby="h-log">
+        <h2 id="h-log">Sync log</h2>
+        <ErrorNote error={log.error} />
+        {log.data && log.data.data.length === 0 ? <p class="muted">Nothing synced yet.</p> : null}
+        {log.data && log.data.data.length > 0 ? (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Profile</th>
+                <th scope="col">Audience</th>
+                <th scope="col">Action</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {log.data.data.map((e, i) => (
+                <tr key={i}>
+                  <td>
+                    <Time iso={e.at} />
+                  </td>
+                  <td>
+                    <a href={profileHref(e.profile_id)}>{e.profile_id}</a>
+                  </td>
+                  <td>{e.audience ?? "—"}</td>
+                  <td>{e.action}</td>
+                  <td>
+                    <span
+                      class={`badge ${e.outcome === "ok" ? "badge-ok" : e.outcome === "fail" ? "badge-bad" : "badge-warn"}`}
+                    >
+                      {e.outcome}
+                    </span>
+                  </td>
+                  <td class="num">{e.attempts}</td>
+                  <td class="reason">{e.error ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,86 @@
+import type { LiveEvent, LiveEventsPage } from "@tessera/protocol";
+import { useEffect, useState } from "preact/hooks";
+import { api, messageOf } from "../api";
+import { JsonView, Time } from "../components/json-view";
+import { ErrorNote } from "../components/notes";
+
+/** Seconds each long poll waits for something new: the API's own cap is 25. */
+const WAIT_SECONDS = 20;
+const SHOWN = 200;
+
+/** The workspace's messages as the collector accepts or rejects them (Segment's debugger), newest on top. */
+export function LiveEvents() {
+  const [events, setEvents] = useState<LiveEvent[]>([]);
+  const [paused, setPaused] = useState(false);
+  const [error, setError] = useState<string>();
+
+  useEffect(() => {
+    if (paused) return;
+    const abort = new AbortController();
+    let after = 0;
+    const poll = async () => {
+      while (!abort.signal.aborted) {
+        try {
+          const page = await api<LiveEventsPage>(`/v1/events/live?after=${after}&wait=${WAIT_SECONDS}`, {
+            signal: abort.signal,
+          });
+          if (page.cursor < after) setEvents([]);
+          after = page.cursor;
+          if (page.data.length > 0) setEvents((old) => [...page.data.slice().reverse(), ...old].slice(0, SHOWN));
+          setError(undefined);
+        } catch (err) {
+          if (abort.signal.aborted) return;
+          setError(messageOf(err));
+          await new Promise((r) => setTimeout(r, 3000));
+        }
+      }
+    };
+    void poll();
+    return () => abort.abort();
+  }, [paused]);
+
+  return (
+    <>
+      <h1>Live events</h1>
+      <p class="row">
+        <span role="status" class="muted">
+          {paused ? "Paused." : "Listening: messages appear as they arrive."}
+        </span>
+        <button type="button" onClick={() => setPaused(!paused)}>
+          {paused ? "Resume" : "Pause"}
+        </button>
+        <button type="button" class="quiet" onClick={() => setEvents([])}>
+          Clear
+        </button>
+      </p>
+      <ErrorNote error={error} />
+      {events.length === 0 ? (
+        <p class="muted">Nothing yet. Send an event with a write key of this workspace.</p>
+      ) : (
+        <ol class="timeline" aria-label="Live events, newest first">
+          {events.map((e) => (
+            <li key={e.seq} class={e.status === "rejected" ? "rejected" : undefined}>
+              <details>
+                <summary>
+                  <span class={`badge ${e.status === "rejected" ? "badge-bad" : "badge-ok"}`}>
+                    {e.status === "rejected" ? "Rejected" : "Accepted"}
+                  </span>{" "}
+                  <strong>{e.event ?? e.type ?? "message"}</strong>{" "}
+                  <span class="muted">
+                    {e.type ?? "?"} · {e.user_id ?? e.anonymous_id ?? "no id"} · <Time iso={e.at} />
+                  </span>
+                  {e.error ? <span class="reason"> {e.error}</span> : null}
+                </summary>
+                {e.message ? (
+                  <JsonView value={e.message} />
+                ) : (
+                  <p class="muted">The message was not shown (too large).</p>
+                )}
+              </details>
+            </li>
+          ))}
+        </ol>
+      )}
+    </>
+  );
+}

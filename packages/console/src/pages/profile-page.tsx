@@ -1,0 +1,168 @@
+import type { Profile, ProfileMerges } from "@tessera/protocol";
+import { useRef, useState } from "preact/hooks";
+import { useLocation, useRoute } from "preact-iso";
+import { api, messageOf } from "../api";
+import { IdentityGraph } from "../components/identity-graph";
+import { JsonView, Time } from "../components/json-view";
+import { ErrorNote, Loading } from "../components/notes";
+import { profileApi } from "../profile-refs";
+import { useApi } from "../use-api";
+import { EventTimeline } from "./event-timeline";
+
+export function ProfilePage() {
+  const ref = useRoute().params.profile ?? "";
+  const profile = useApi<Profile>(profileApi(ref));
+  // Read beside the profile, not after it: the API resolves the same ref, and the page draws sooner.
+  const merges = useApi<ProfileMerges>(profileApi(ref, "/merges"));
+  if (profile.error) {
+    return (
+      <>
+        <h1>Profile</h1>
+        <ErrorNote error={profile.error} />
+        <a href="/console/profiles">Find another profile</a>
+      </>
+    );
+  }
+  const p = profile.data;
+  if (!p) return <Loading what="the profile" />;
+  return (
+    <>
+      <h1>
+        Profile <code>{p.id}</code>
+      </h1>
+      <p class="muted">
+        First seen <Time iso={p.first_seen} />, last seen <Time iso={p.last_seen} />, {p.event_count} events.
+      </p>
+      <section aria-labelledby="h-traits">
+        <h2 id="h-traits">Traits</h2>
+        <KeyValues values={p.traits} empty="No traits yet." />
+      </section>
+      <section aria-labelledby="h-computed">
+        <h2 id="h-computed">Computed traits</h2>
+        <KeyValues values={p.computed} empty="No computed traits." />
+      </section>
+      <section aria-labelledby="h-audiences">
+        <h2 id="h-audiences">Audiences</h2>
+        {p.audiences.length === 0 ? (
+          <p class="muted">In no audience.</p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Audience</th>
+                <th scope="col">Member since</th>
+              </tr>
+            </thead>
+            <tbody>
+              {p.audiences.map((a) => (
+                <tr key={a.key}>
+                  <td>
+                    <a href={`/console/audiences/${a.key}`}>{a.key}</a>
+                  </td>
+                  <td>
+                    <Time iso={a.since} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section aria-labelledby="h-identifiers">
+        <h2 id="h-identifiers">Identifiers</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Type</th>
+              <th scope="col">Value</th>
+              <th scope="col">First seen</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.identifiers.map((i) => (
+              <tr key={`${i.type}:${i.value}`}>
+                <td>{i.type}</td>
+                <td>
+                  <code>{i.value}</code>
+                </td>
+                <td>
+                  <Time iso={i.first_seen} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section aria-labelledby="h-graph">
+        <h2 id="h-graph">Identity graph</h2>
+        <ErrorNote error={merges.error} />
+        {merges.data ? <IdentityGraph profile={p} merges={merges.data} /> : <Loading what="the merge journal" />}
+      </section>
+      <section aria-labelledby="h-events">
+        <h2 id="h-events">Events</h2>
+        <EventTimeline profileId={p.id} />
+      </section>
+      <DeleteProfile profileId={p.id} />
+    </>
+  );
+}
+
+function KeyValues({ values, empty }: { values: Record<string, unknown>; empty: string }) {
+  const entries = Object.entries(values);
+  if (entries.length === 0) return <p class="muted">{empty}</p>;
+  return (
+    <dl class="kv">
+      {entries.map(([key, value]) => (
+        <div key={key}>
+          <dt>{key}</dt>
+          <dd>{typeof value === "object" && value !== null ? <JsonView value={value} /> : String(value)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** GDPR delete (DESIGN §5): irreversible, so it asks first, in a modal dialog naming the profile. */
+function DeleteProfile({ profileId }: { profileId: string }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const { route } = useLocation();
+  const erase = async () => {
+    setBusy(true);
+    try {
+      await api(profileApi(profileId), { method: "DELETE" });
+      dialog.current?.close();
+      route(`/console/profiles?deleted=${encodeURIComponent(profileId)}`);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="h-delete" class="danger-zone">
+      <h2 id="h-delete">Delete (GDPR)</h2>
+      <p>
+        Erases this profile, the profiles merged into it, their events and memberships, tells destinations to delete the
+        contact, and drops later events carrying its identifiers.
+      </p>
+      <button type="button" class="danger" onClick={() => dialog.current?.showModal()}>
+        Delete profile
+      </button>
+      <dialog ref={dialog} aria-labelledby="h-confirm-delete">
+        <h2 id="h-confirm-delete">Delete {profileId} for good?</h2>
+        <p>This cannot be undone.</p>
+        <ErrorNote error={error} />
+        <div class="row">
+          <button type="button" class="danger" disabled={busy} onClick={erase}>
+            Delete for good
+          </button>
+          <button type="button" onClick={() => dialog.current?.close()}>
+            Cancel
+          </button>
+        </div>
+      </dialog>
+    </section>
+  );
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from "node:crypto";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { sendBatch } from "../support/dev-api";
+import { useConsole } from "./support/console-page";
+
+const session = useConsole();
+
+/** Three buyers of a product only this test sells: one of them bought twice. */
+async function seedBuyers() {
+  const event = `Bought ${randomUUID().slice(0, 8)}`;
+  const users = [0, 1, 2].map(() => `buyer-${randomUUID()}`);
+  await sendBatch(session.server, [
+    ...users.map((userId) => ({ type: "track", userId, event, properties: { channel: "pos" } })),
+    { type: "track", userId: users[0], event, properties: { channel: "pos" } },
+  ]);
+  return { event, users };
+}
+
+const preview = (page: Page) => page.locator(".preview");
+const json = (page: Page) => page.getByLabel("Definition (JSON)");
+
+describe("console audience builder", () => {
+  it("keeps the form and the JSON view in sync, and previews the count live", async () => {
+    const { event } = await seedBuyers();
+    const page = await session.signedIn("/console/audiences/new");
+    await json(page).fill(JSON.stringify({ event }));
+    const node = page.locator('fieldset[data-path="definition"]');
+    expect(await node.getByLabel("Event name").inputValue()).toBe(event);
+    await expect
+      .poll(() => preview(page).textContent(), { timeout: 15_000 })
+      .toBe("Preview: 3 profiles would be in this audience now");
+    await node.getByLabel("Times").fill("2");
+    expect(JSON.parse(await json(page).inputValue())).toEqual({ event, count: { op: "gte", value: 2 } });
+    await expect
+      .poll(() => preview(page).textContent(), { timeout: 15_000 })
+      .toBe("Preview: 1 profile would be in this audience now");
+  });
+
+  it("shows a validation error at the condition it names, and saves once fixed, losing nothing typed", async () => {
+    const { event } = await seedBuyers();
+    const page = await session.signedIn("/console/audiences/new");
+    await page.getByLabel("Key", { exact: true }).fill("Not A Key");
+    await page.getByLabel("Name", { exact: true }).fill("Store buyers");
+    const nested = page.locator('fieldset[data-path="definition.all[1].not"]');
+    await nested.getByLabel("Within").fill("60x");
+    await expect
+      .poll(() => nested.getByRole("alert").textContent(), { timeout: 15_000 })
+      .toBe('definition.all[1].not.within: "60x" is not a duration');
+    expect(await page.locator('fieldset[data-path="definition.all[0]"]').getByRole("alert").count()).toBe(0);
+    await nested.getByLabel("Within").fill("60d");
+    await page.locator('fieldset[data-path="definition.all[0]"]').getByLabel("Event name").fill(event);
+    await expect.poll(() => preview(page).textContent(), { timeout: 15_000 }).toMatch(/^Preview: 3 profiles/);
+
+    await page.getByRole("button", { name: "Create audience" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 10_000 }).toMatch(/^key: must be a key/);
+    expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe("Store buyers");
+    expect(JSON.parse(await json(page).inputValue()).all[1].not.within).toBe("60d");
+
+    const key = `store_buyers_${randomUUID().slice(0, 8)}`;
+    await page.getByLabel("Key", { exact: true }).fill(key);
+    await page.getByRole("button", { name: "Create audience" }).click();
+    await page.waitForURL(`**/console/audiences/${key}`);
+    await page.getByRole("heading", { name: "Members" }).waitFor();
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          await page.getByRole("heading", { name: "Members" }).waitFor();
+          return page.getByRole("link", { name: /^prf_/ }).count();
+        },
+        { timeout: 30_000, interval: 1000 },
+      )
+      .toBe(3);
+
+    await page.getByRole("link", { name: "Audiences", exact: true }).click();
+    const row = page.getByRole("row").filter({ hasText: key });
+    await row.waitFor();
+    const cells = await row.getByRole("cell").allTextContents();
+    expect(cells.slice(1, 4)).toEqual(["Store buyers", "3", "Ready"]);
+  });
+});
+
+describe("console computed traits", () => {
+  it("builds a computed trait with a preview and lists it with its size", async () => {
+    const { event } = await seedBuyers();
+    const page = await session.signedIn("/console/computed-traits/new");
+    const key = `purchases_${randomUUID().slice(0, 8)}`;
+    await page.getByLabel("Key", { exact: true }).fill(key);
+    const form = page.locator('fieldset[data-path="definition"]');
+    await form.getByLabel("Operation").selectOption("count");
+    await form.getByLabel("Event name").fill(event);
+    await form.getByLabel("Property").fill("");
+    await form.getByLabel("Within").fill("");
+    expect(JSON.parse(await json(page).inputValue())).toEqual({ op: "count", event });
+    await expect.poll(() => preview(page).textContent(), { timeout: 15_000 }).toMatch(/^Preview: 3 profiles/);
+    await page.getByRole("button", { name: "Create computed trait" }).click();
+    await page.waitForURL(`**/console/computed-traits/${key}`);
+    await page.getByRole("link", { name: "Computed traits", exact: true }).click();
+    await page.getByRole("row").filter({ hasText: key }).waitFor();
+  });
+});

@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { sendBatch } from "../support/dev-api";
+import { useConsole } from "./support/console-page";
+
+const session = useConsole();
+
+/**
+ * Gina browses as two anonymous visitors, logs in on both (a merge), and then someone else logs in on her first
+ * device (a link the user_id limit refuses: the shared-device case); she also bought 60 things.
+ */
+async function seedGina() {
+  const tag = randomUUID().slice(0, 8);
+  const [a1, a2, u1, u2, email] = [`a1-${tag}`, `a2-${tag}`, `u1-${tag}`, `u2-${tag}`, `gina-${tag}@example.com`];
+  await sendBatch(session.server, [
+    { type: "track", anonymousId: a1, event: "Product Viewed", properties: { sku: "X1" } },
+    { type: "track", anonymousId: a2, event: "Product Viewed", properties: { sku: "X2" } },
+    { type: "identify", anonymousId: a1, userId: u1, traits: { email, first_name: "Gina" } },
+    { type: "identify", anonymousId: a2, userId: u1 },
+    { type: "identify", anonymousId: a1, userId: u2 },
+  ]);
+  const start = Date.now() - 3_600_000;
+  await sendBatch(
+    session.server,
+    Array.from({ length: 60 }, (_, i) => ({
+      type: "track",
+      userId: u1,
+      event: i % 2 ? "Order Completed" : "Page Scrolled",
+      properties: { n: i },
+      timestamp: new Date(start + i * 1000).toISOString(),
+    })),
+  );
+  return { a1, a2, u1, u2, email };
+}
+
+describe("console profiles", () => {
+  it("finds a profile by email and shows its traits, identifiers and identity graph with merges and dropped links", async () => {
+    const gina = await seedGina();
+    const page = await session.signedIn("/console/profiles");
+    await page.getByLabel("Find a profile").fill(gina.email.toUpperCase());
+    await page.getByRole("button", { name: "Find" }).click();
+    for (const name of ["Traits", "Computed traits", "Audiences", "Identity graph", "Events"]) {
+      await page.getByRole("heading", { name, exact: true }).waitFor();
+    }
+    const traits = page.getByRole("region", { name: "Traits", exact: true });
+    expect(await traits.textContent()).toContain("Gina");
+    const graph = page.getByRole("img", { name: /Identity graph of prf_/ });
+    await graph.waitFor();
+    const drawn = (await graph.textContent()) ?? "";
+    for (const text of [
+      gina.u1,
+      gina.a1,
+      gina.a2,
+      gina.email,
+      "merged away",
+      "same_message",
+      "dropped: limit:user_id",
+    ]) {
+      expect(drawn).toContain(text);
+    }
+    expect(await page.locator("svg .edge-dropped path").count()).toBe(1);
+    expect(await page.locator("svg .edge-merge path").count()).toBe(1);
+    const journal = page.getByRole("table").filter({ hasText: "same_message" });
+    expect(await journal.count()).toBe(1);
+  });
+
+  it("says when no profile matches, and finds one by user_id:… too", async () => {
+    const gina = await seedGina();
+    const page = await session.signedIn("/console/profiles");
+    await page.getByLabel("Find a profile").fill(`nobody-${randomUUID()}@example.com`);
+    await page.getByRole("button", { name: "Find" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 10_000 }).toContain("No profile matches");
+    await page.getByLabel("Find a profile").fill(`user_id:${gina.u1}`);
+    await page.getByRole("button", { name: "Find" }).click();
+    await page.getByRole("heading", { name: "Identity graph" }).waitFor();
+    expect(page.url()).toMatch(/\/console\/profiles\/prf_/);
+  });
+
+  it("lists events newest first, loads more on scroll, filters by name and expands an event", async () => {
+    const gina = await seedGina();
+    const page = await session.signedIn(`/console/profiles/${encodeURIComponent(`user_id:${gina.u1}`)}`);
+    const timeline = page.getByRole("list", { name: "Events, newest first" });
+    const items = timeline.getByRole("listitem");
+    await expect.poll(() => items.count(), { timeout: 10_000 }).toBe(25);
+    await page.locator(".timeline-end").scrollIntoViewIfNeeded();
+    await expect.poll(() => items.count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(50);
+    await page.locator(".timeline-end").scrollIntoViewIfNeeded();
+    await expect.poll(() => items.count(), { timeout: 10_000 }).toBe(64);
+    const times = await items.locator("summary time").evaluateAll((els) => els.map((e) => e.getAttribute("datetime")));
+    expect(times).toEqual([...times].sort().reverse());
+
+    await page.getByLabel("Filter by event name").fill("Order Completed");
+    await page.getByRole("button", { name: "Filter", exact: true }).click();
+    await expect.poll(() => items.count(), { timeout: 10_000 }).toBe(25);
+    await page.locator(".timeline-end").scrollIntoViewIfNeeded();
+    await expect.poll(() => items.count(), { timeout: 10_000 }).toBe(30);
+    const names = await items.locator("summary strong").allTextContents();
+    expect(new Set(names)).toEqual(new Set(["Order Completed"]));
+
+    await items.first().locator("summary").click();
+    const json = await items.first().locator("pre").textContent();
+    expect(JSON.parse(json ?? "{}")).toMatchObject({ event: "Order Completed", properties: { n: 59 } });
+  });
+
+  it("deletes a profile (GDPR) after confirmation, after which it cannot be found", async () => {
+    const gina = await seedGina();
+    const page = await session.signedIn(`/console/profiles/${encodeURIComponent(`email:${gina.email}`)}`);
+    await page.getByRole("button", { name: "Delete profile" }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("heading", { name: "Traits", exact: true }).waitFor();
+    await page.getByRole("button", { name: "Delete profile" }).click();
+    await dialog.getByRole("button", { name: "Delete for good" }).click();
+    await expect
+      .poll(() => page.getByRole("status").first().textContent(), { timeout: 10_000 })
+      .toContain("was deleted");
+    await page.getByLabel("Find a profile").fill(gina.email);
+    await page.getByRole("button", { name: "Find" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 10_000 }).toContain("No profile matches");
+  });
+});

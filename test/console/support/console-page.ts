@@ -1,0 +1,61 @@
+/**
+ * What a console test starts from: the shared dev server and browser (see global-setup.ts), a fresh browser
+ * context, and a signed-in page. Also records what the CSP blocked, which must stay nothing.
+ */
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, expect, inject } from "vitest";
+import type { DevServer } from "../../support/dev-server";
+import type { ConsoleTestEnv } from "./global-setup";
+
+export interface ConsoleSession {
+  env: ConsoleTestEnv;
+  /** The shared dev server as the API kits (test/support/dev-api.ts) take it. */
+  server: DevServer;
+  context: BrowserContext;
+  /** Messages of CSP violations and uncaught page errors seen so far. */
+  problems: string[];
+  /** A new page, signed in with the workspace's secret key through the sign-in form. */
+  signedIn(path?: string): Promise<Page>;
+}
+
+/** Connects to the shared browser for this file; everything is closed after the file. */
+export function useConsole(): ConsoleSession {
+  const env = inject("console");
+  let browser: Browser;
+  const session = {
+    env,
+    server: {
+      url: env.url,
+      writeKey: env.writeKey,
+      secretKey: env.secretKey,
+      adminToken: "",
+      stop: async () => {},
+    },
+    problems: [],
+    async signedIn(path = "/console") {
+      const page = await session.context.newPage();
+      await page.goto(`${env.url}${path}`);
+      await page.getByLabel("Secret key").fill(env.secretKey);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("link", { name: "Profiles" }).waitFor();
+      return page;
+    },
+  } as unknown as ConsoleSession;
+  beforeAll(async () => {
+    browser = await chromium.connect(env.browserEndpoint);
+    session.context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    session.context.on("page", (page) => {
+      page.on("console", (m) => {
+        if (/Content Security Policy/i.test(m.text())) session.problems.push(m.text());
+      });
+      page.on("pageerror", (err) => session.problems.push(err.message));
+    });
+  });
+  afterAll(async () => {
+    // Every file's pages ran under the strict CSP: anything it blocked (or any uncaught error) fails the file.
+    expect(session.problems).toEqual([]);
+    await session.context?.close();
+    await browser?.close();
+  });
+  return session;
+}

@@ -1,0 +1,148 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import type { LiveEventsPage } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import type { LiveEventsDO } from "../live-events/live-events-do";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { post, uid } from "../test-support/worker-requests";
+
+function watch(secretKey: string, query = ""): Promise<Response> {
+  return exports.default.fetch(`http://x/v1/events/live${query}`, { headers: { authorization: bearer(secretKey) } });
+}
+
+async function page(secretKey: string, query = ""): Promise<LiveEventsPage> {
+  const res = await watch(secretKey, query);
+  expect(res.status).toBe(200);
+  return res.json<LiveEventsPage>();
+}
+
+/** Reads the feed until `done` holds (the collector records after its answer, in `waitUntil`). */
+async function feedUntil(secretKey: string, done: (p: LiveEventsPage) => boolean): Promise<LiveEventsPage> {
+  const deadline = Date.now() + 8_000;
+  for (;;) {
+    const p = await page(secretKey);
+    if (done(p)) return p;
+    if (Date.now() > deadline) throw new Error(`the feed never got there: ${JSON.stringify(p).slice(0, 800)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const sample = { at: new Date().toISOString(), status: "accepted" as const, error: null, type: "track" };
+const input = (event: string) => ({
+  ...sample,
+  event,
+  message_id: uid("m"),
+  user_id: null,
+  anonymous_id: "a",
+  message: { type: "track", event },
+});
+
+describe("LiveEventsDO", () => {
+  it("records nothing until someone watches, then keeps the last 200 in order", async () => {
+    const stub = env.LIVE_EVENTS.getByName(uid("ws"));
+    await runInDurableObject<LiveEventsDO, void>(stub, async (feed) => {
+      expect(feed.record([input("Before")])).toBe(false);
+      expect((await feed.read(0, 0)).data).toEqual([]);
+      const batch = Array.from({ length: 205 }, (_, i) => input(`E${i}`));
+      expect(feed.record(batch)).toBe(true);
+      const all = await feed.read(0, 0);
+      expect(all.data).toHaveLength(200);
+      expect(all.data[0]?.event).toBe("E5");
+      expect(all.data.at(-1)?.event).toBe("E204");
+      expect(all.cursor).toBe(all.data.at(-1)?.seq);
+      expect((await feed.read(all.cursor, 0)).data).toEqual([]);
+    });
+  });
+
+  it("holds a read with a wait open until something is recorded", async () => {
+    const stub = env.LIVE_EVENTS.getByName(uid("ws"));
+    await runInDurableObject<LiveEventsDO, void>(stub, async (feed) => {
+      const first = await feed.read(0, 0);
+      const waiting = feed.read(first.cursor, 20_000);
+      feed.record([input("Arrived")]);
+      const woken = await waiting;
+      expect(woken.data.map((e) => e.event)).toEqual(["Arrived"]);
+    });
+  });
+
+  it("reads from the start when the cursor is from before an eviction", async () => {
+    const stub = env.LIVE_EVENTS.getByName(uid("ws"));
+    await runInDurableObject<LiveEventsDO, void>(stub, async (feed) => {
+      await feed.read(0, 0);
+      feed.record([input("Only")]);
+      expect((await feed.read(9_999, 0)).data.map((e) => e.event)).toEqual(["Only"]);
+    });
+  });
+});
+
+describe("GET /v1/events/live", () => {
+  it("shows what the collector accepted and rejected, with the reason, once someone watches", async () => {
+    const ws = await seedWorkspace();
+    expect((await page(ws.secretKey)).data).toEqual([]);
+    const anonymousId = uid("anon");
+    const res = await post(
+      "/v1/batch",
+      {
+        batch: [
+          { type: "track", event: "Song Played", anonymousId },
+          { type: "track", anonymousId },
+        ],
+      },
+      { key: ws.writeKey },
+    );
+    expect(res.status).toBe(200);
+    const feed = await feedUntil(ws.secretKey, (p) => p.data.length >= 2);
+    const [accepted, rejected] = feed.data;
+    expect(accepted).toMatchObject({
+      status: "accepted",
+      type: "track",
+      event: "Song Played",
+      anonymous_id: anonymousId,
+    });
+    expect(accepted?.message).toMatchObject({ event: "Song Played", anonymousId });
+    expect(rejected).toMatchObject({ status: "rejected", type: "track", anonymous_id: anonymousId });
+    expect(rejected?.error).toMatch(/event/);
+  });
+
+  it("records a request whose every message was rejected", async () => {
+    const ws = await seedWorkspace();
+    await page(ws.secretKey);
+    const res = await post("/v1/batch", { batch: [{ type: "track", event: "No Id" }] }, { key: ws.writeKey });
+    expect(res.status).toBe(400);
+    const feed = await feedUntil(ws.secretKey, (p) => p.data.length >= 1);
+    expect(feed.data[0]).toMatchObject({ status: "rejected", event: "No Id" });
+    expect(feed.data[0]?.error).toMatch(/userId|anonymousId/);
+  });
+
+  it("answers a long poll as soon as a message arrives", async () => {
+    const ws = await seedWorkspace();
+    const { cursor } = await page(ws.secretKey);
+    const waiting = page(ws.secretKey, `?after=${cursor}&wait=20`);
+    await post("/v1/track", { event: "Woke Up", userId: uid("u") }, { key: ws.writeKey });
+    const woken = await waiting;
+    expect(woken.data.map((e) => e.event)).toEqual(["Woke Up"]);
+    expect(woken.cursor).toBeGreaterThan(cursor);
+  });
+
+  it("keeps each workspace's feed to itself", async () => {
+    const a = await seedWorkspace();
+    const b = await seedWorkspace();
+    await page(a.secretKey);
+    await page(b.secretKey);
+    await post("/v1/track", { event: "Only A", userId: uid("u") }, { key: a.writeKey });
+    await feedUntil(a.secretKey, (p) => p.data.length === 1);
+    expect((await page(b.secretKey)).data).toEqual([]);
+  });
+
+  it("refuses a write key and out-of-range parameters", async () => {
+    const ws = await seedWorkspace();
+    const refused = await watch(ws.writeKey);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: { code: "authentication_error" } });
+    const bad = await watch(ws.secretKey, "?wait=99");
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({
+      error: { code: "validation_error", message: expect.stringMatching(/wait/) },
+    });
+  });
+});

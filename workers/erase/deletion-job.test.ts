@@ -1,0 +1,166 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { Deletion, ProfileErased, SyncDeleteMessage } from "@tessera/protocol";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../index";
+import { profileStub } from "../profile/profile-stub";
+import { identify, track } from "../test-support/messages";
+import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
+import { api, store } from "../test-support/store-messages";
+import { resumeDeletions } from "./deletion-job";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const HOUR = 3_600_000;
+
+/** Jane, two profiles merged into one (an anonymous visit, then a login that linked them). */
+async function jane() {
+  const ws = await seedWorkspace();
+  const [survivor, loser] = await store(ws.workspaceId, [
+    track("Product Viewed", "2025-01-01T00:00:00.000Z", { anonymousId: "anon-jane" }),
+    identify({ email: "jane@example.com" }, "2025-01-02T00:00:00.000Z", { anonymousId: undefined, userId: "u-jane" }),
+    identify({ plan: "pro" }, "2025-01-03T00:00:00.000Z", { anonymousId: "anon-jane", userId: "u-jane" }),
+  ]);
+  const call = (path: string, method = "GET") => api(path, bearer(ws.secretKey), { method });
+  const erase = async () => {
+    const res = await call("/v1/profiles/user_id:u-jane", "DELETE");
+    expect(res.status).toBe(202);
+    return res.json<ProfileErased>();
+  };
+  const deletion = async (id: string) => {
+    const res = await call(`/v1/deletions/${id}`);
+    expect(res.status).toBe(200);
+    return res.json<Deletion>();
+  };
+  return { ...ws, survivor: survivor as string, loser: loser as string, call, erase, deletion };
+}
+
+const stepStatuses = (d: Deletion) => Object.fromEntries(d.steps.map((s) => [s.name, s.status]));
+
+/** Everything D1 keeps about erasures, as text: where plaintext personal data must not be. */
+async function eraseRecords(workspaceId: string): Promise<string> {
+  const tables = ["deletions", "suppression_hashes", "suppressions"];
+  const rows = await Promise.all(
+    tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} WHERE workspace_id = ?`).bind(workspaceId).all()),
+  );
+  return JSON.stringify(rows.map((r) => r.results));
+}
+
+describe("GDPR erase as a durable job", () => {
+  it("answers the deletion id, and GET /v1/deletions/:id shows every step done", async () => {
+    const { survivor, loser, erase, deletion } = await jane();
+    const answer = await erase();
+    expect(answer.deletion_id).toMatch(/^del_/);
+    const job = await deletion(answer.deletion_id);
+    expect(job).toMatchObject({
+      id: answer.deletion_id,
+      status: "done",
+      profile_id: survivor,
+      suppressed_identifiers: 3,
+      attempts: 0,
+      last_error: null,
+      next_attempt_at: null,
+    });
+    expect(job.profile_ids.sort()).toEqual([survivor, loser].sort());
+    expect(stepStatuses(job)).toEqual({ graph: "done", profiles: "done", memberships: "done", destinations: "done" });
+    expect(job.completed_at).not.toBeNull();
+  });
+
+  it("keeps no erased email, user id or anonymous id in plaintext once done", async () => {
+    const { workspaceId, erase } = await jane();
+    await erase();
+    const kept = await eraseRecords(workspaceId);
+    for (const value of ["jane@example.com", "u-jane", "anon-jane"]) expect(kept).not.toContain(value);
+  });
+
+  it("answers 404 to another workspace, an unknown id, and 401 to a write key", async () => {
+    const { writeKey, erase } = await jane();
+    const { deletion_id } = await erase();
+    const other = await seedWorkspace();
+    const foreign = await api(`/v1/deletions/${deletion_id}`, bearer(other.secretKey));
+    expect(foreign.status).toBe(404);
+    expect(await foreign.json()).toMatchObject({ error: { code: "not_found" } });
+    expect((await api("/v1/deletions/del_unknown", bearer(other.secretKey))).status).toBe(404);
+    const withWriteKey = await api(`/v1/deletions/${deletion_id}`, basicAuth(writeKey));
+    expect(withWriteKey.status).toBe(401);
+  });
+
+  it("records the request before erasing, and the cron finishes a run the sync queue failed", async () => {
+    const { workspaceId, survivor, loser, erase, deletion, call } = await jane();
+    const send = vi.spyOn(env.SYNC_QUEUE, "send").mockRejectedValueOnce(new Error("queue unavailable"));
+    const answer = await erase();
+    const stopped = await deletion(answer.deletion_id);
+    expect(stopped).toMatchObject({ status: "pending", attempts: 1, last_error: "queue unavailable" });
+    expect(stepStatuses(stopped)).toEqual({
+      graph: "done",
+      profiles: "done",
+      memberships: "done",
+      destinations: "pending",
+    });
+    // The person is gone here already; only the destinations are still to be told.
+    expect((await call("/v1/profiles/user_id:u-jane")).status).toBe(404);
+    expect(Date.parse(stopped.next_attempt_at as string)).toBeGreaterThan(Date.now());
+
+    // Not due yet: the cron leaves it alone.
+    await resumeDeletions(env);
+    expect((await deletion(answer.deletion_id)).status).toBe("pending");
+    const resumed = await resumeDeletions(env, Date.now() + HOUR);
+    expect(resumed.map((d) => d.id)).toContain(answer.deletion_id);
+    const done = await deletion(answer.deletion_id);
+    expect(done.status).toBe("done");
+    expect(stepStatuses(done).destinations).toBe("done");
+
+    // The retry told the destinations about every profile and identifier the first run erased.
+    expect(send).toHaveBeenCalledTimes(2);
+    const message = send.mock.calls[1][0] as SyncDeleteMessage;
+    expect(message.workspaceId).toBe(workspaceId);
+    expect(message.profileIds.sort()).toEqual([survivor, loser].sort());
+    expect(message.identifiers).toEqual(
+      expect.arrayContaining([
+        { type: "email", value: "jane@example.com" },
+        { type: "user_id", value: "u-jane" },
+        { type: "anonymous_id", value: "anon-jane" },
+      ]),
+    );
+    // Held until the destinations were told, then dropped.
+    expect(await eraseRecords(workspaceId)).not.toContain("jane@example.com");
+  });
+
+  it("retries a profile wipe that failed without erasing the graph twice, then wipes every object", async () => {
+    const { survivor, loser, erase, deletion } = await jane();
+    const realGetByName = env.PROFILE.getByName.bind(env.PROFILE);
+    vi.spyOn(env.PROFILE, "getByName").mockImplementation((name) => {
+      if (name === loser) return { erase: () => Promise.reject(new Error("object unavailable")) } as never;
+      return realGetByName(name);
+    });
+    const answer = await erase();
+    const stopped = await deletion(answer.deletion_id);
+    expect(stopped).toMatchObject({ status: "pending", attempts: 1, last_error: "object unavailable" });
+    expect(stepStatuses(stopped)).toMatchObject({ graph: "done", profiles: "pending" });
+    const graphDoneAt = stopped.steps[0].done_at;
+
+    vi.restoreAllMocks();
+    await resumeDeletions(env, Date.now() + HOUR);
+    const done = await deletion(answer.deletion_id);
+    expect(done.status).toBe("done");
+    expect(done.steps[0].done_at).toBe(graphDoneAt);
+    expect(done.suppressed_identifiers).toBe(3);
+    for (const id of [survivor, loser]) {
+      expect(await profileStub(env.PROFILE, id).getProfile()).toEqual({ status: "deleted" });
+    }
+  });
+
+  it("runs through the Worker's cron", async () => {
+    const { erase, deletion } = await jane();
+    vi.spyOn(env.SYNC_QUEUE, "send").mockRejectedValueOnce(new Error("queue unavailable"));
+    const { deletion_id } = await erase();
+    // Make it due now, as a minute later would.
+    await env.DB.prepare("UPDATE deletions SET next_attempt_at = 0 WHERE id = ?").bind(deletion_id).run();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect((await deletion(deletion_id)).status).toBe("done");
+  });
+});

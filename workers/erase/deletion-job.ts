@@ -1,0 +1,130 @@
+/**
+ * GDPR erase as a durable job (DESIGN §12, issue 10 finding 7). The request is recorded in D1 before anything is
+ * erased; then each step runs and is recorded as done: the identity graph (identifiers suppressed as keyed hashes,
+ * in the same transaction that records what was erased), each profile's Durable Object, the audience memberships,
+ * and a delete for every destination on the sync queue (whose consumer and destination objects retry each vendor's
+ * delete call and dead-letter what fails). A run that stops part-way is taken up again by the cron, with backoff,
+ * until every step is done; a step already done is never run again.
+ */
+import type { Identifier, SyncDeleteMessage } from "@tessera/protocol";
+import { orm } from "../../d1/client";
+import { newId } from "../../d1/ids";
+import {
+  type DeletionRow,
+  dueDeletions,
+  findDeletion,
+  insertDeletion,
+  recordFailedRun,
+  recordGraphStep,
+  recordStep,
+} from "../../d1/queries/deletions";
+import { deleteMembershipsOfProfiles } from "../../d1/queries/members";
+import { identityStoreFor } from "../identity/cached-identity-store";
+import { eraseFromGraph } from "../identity/erase-graph";
+import { profileStub } from "../profile/profile-stub";
+
+/** When the first run is cut short (the isolate went away), the cron takes the job up after this long. */
+const FIRST_RETRY_MS = 60_000;
+/** Backoff of failed runs: 30 s, doubling, at most an hour apart. */
+const RETRY_BASE_MS = 30_000;
+const RETRY_MAX_MS = 3_600_000;
+/** Jobs one cron invocation takes up. */
+const RESUME_PER_RUN = 25;
+
+/**
+ * Records an erase of live profile `profileId` of `workspaceId`, then runs it. Answers the job as it stands: `done`,
+ * or `pending` with the reason it stopped (the cron finishes it).
+ *
+ * @example const deletion = await startDeletion(env, workspaceId, "prf_…"); // deletion.id: "del_…"
+ */
+export async function startDeletion(env: Env, workspaceId: string, profileId: string): Promise<DeletionRow> {
+  const now = Date.now();
+  const row = await insertDeletion(env.DB, {
+    id: newId("del"),
+    workspaceId,
+    profileId,
+    createdAt: now,
+    retryAt: now + FIRST_RETRY_MS,
+  });
+  return runDeletion(env, row);
+}
+
+/**
+ * Runs the steps of `row` not done yet, recording each. A failure is recorded on the job (attempts, reason, next
+ * attempt with backoff) rather than thrown. Returns the job as it now stands.
+ */
+export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionRow> {
+  const { id, workspaceId } = row;
+  try {
+    let profileIds = row.profileIds === null ? null : (JSON.parse(row.profileIds) as string[]);
+    let identifiers = row.identifiers === null ? [] : (JSON.parse(row.identifiers) as Identifier[]);
+    if (row.graphAt === null) {
+      const erased = await eraseGraph(env, row);
+      profileIds = erased.profileIds;
+      identifiers = erased.identifiers;
+    }
+    const ids = profileIds ?? [row.profileId];
+    if (row.profilesAt === null) {
+      await Promise.all(ids.map((profile) => profileStub(env.PROFILE, profile).erase()));
+      await recordStep(env.DB, id, "profiles", Date.now());
+    }
+    if (row.membershipsAt === null) {
+      // Each object delivered its own exits before it was wiped; this removes any it could not deliver.
+      await orm(env.DB).batch([
+        recordStep(env.DB, id, "memberships", Date.now()),
+        ...deleteMembershipsOfProfiles(env.DB, workspaceId, ids),
+      ]);
+    }
+    if (row.destinationsAt === null) {
+      // Durable once sent: the sync consumer hands it to each destination's object, which retries the vendor call.
+      const message: SyncDeleteMessage = { kind: "delete", workspaceId, profileIds: ids, identifiers };
+      await env.SYNC_QUEUE.send(message);
+      // A crash between the send and this record sends the deletes again: harmless, a vendor deletes once.
+      await recordStep(env.DB, id, "destinations", Date.now());
+    }
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    console.error(`deletion ${id}: a step failed; retrying later`, err);
+    const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** row.attempts);
+    await recordFailedRun(env.DB, id, reason, Date.now() + backoff);
+  }
+  return (await findDeletion(env.DB, workspaceId, id)) as DeletionRow;
+}
+
+/**
+ * The graph step: erases the profile's merge tree and records what was erased in the same transaction. When the
+ * profile is no longer live (another request erased it first), nothing is left in the graph: the step records the
+ * named profile alone, so its object is still wiped.
+ */
+async function eraseGraph(env: Env, row: DeletionRow): Promise<{ profileIds: string[]; identifiers: Identifier[] }> {
+  const store = identityStoreFor(env);
+  const at = Date.now();
+  let erased = await eraseFromGraph(
+    env.DB,
+    (ws, profile) => store.liveProfile(ws, profile),
+    row.workspaceId,
+    row.profileId,
+    (tree) => [recordGraphStep(env.DB, row.id, tree, at)],
+  );
+  if (erased.profileIds.length === 0) {
+    erased = { profileIds: [row.profileId], identifiers: [] };
+    await env.DB.batch([recordGraphStep(env.DB, row.id, erased, at)]);
+  }
+  for (const profile of erased.profileIds) store.forgetProfile(row.workspaceId, profile);
+  return erased;
+}
+
+/**
+ * Takes up pending deletions whose retry is due (the Worker's cron, every minute).
+ * @example ctx.waitUntil(resumeDeletions(env));
+ */
+export async function resumeDeletions(env: Env, now = Date.now()): Promise<DeletionRow[]> {
+  const due = await dueDeletions(env.DB, now, RESUME_PER_RUN);
+  const results = await Promise.allSettled(due.map((row) => runDeletion(env, row)));
+  const done: DeletionRow[] = [];
+  for (const [i, r] of results.entries()) {
+    if (r.status === "fulfilled") done.push(r.value);
+    else console.error(`deletion ${due[i].id} could not be resumed; the next minute tries again`, r.reason);
+  }
+  return done;
+}

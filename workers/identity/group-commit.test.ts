@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { GroupCommit } from "./group-commit";
+
+/** A `work` function whose calls wait until released, recording what each was given. */
+function gatedWork() {
+  const calls: number[][] = [];
+  const gates: Array<() => void> = [];
+  const work = async (all: number[]) => {
+    calls.push(all);
+    await new Promise<void>((r) => gates.push(r));
+    if (all.includes(-1)) throw new Error("bad item");
+    return all.map((x) => x * 10);
+  };
+  const openNext = async () => {
+    while (gates.length === 0) await new Promise((r) => setTimeout(r, 0));
+    gates.shift()?.();
+  };
+  const running = async (n: number) => {
+    while (calls.length < n) await new Promise((r) => setTimeout(r, 0));
+  };
+  return { calls, work, openNext, running };
+}
+
+describe("GroupCommit", () => {
+  it("runs the first call at once and the calls that arrive meanwhile as one, each getting its own outputs", async () => {
+    const commit = new GroupCommit<number, number>();
+    const { calls, work, openNext, running } = gatedWork();
+    const first = commit.run("k", [1], work);
+    await running(1);
+    const second = commit.run("k", [2, 3], work);
+    const third = commit.run("k", [4], work);
+    await openNext();
+    await openNext();
+    expect(await first).toEqual([10]);
+    expect(await second).toEqual([20, 30]);
+    expect(await third).toEqual([40]);
+    expect(calls).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it("lets calls made in the same turn as the first join it", async () => {
+    const commit = new GroupCommit<number, number>();
+    const { calls, work, openNext } = gatedWork();
+    const runs = [commit.run("k", [1], work), commit.run("k", [2], work)];
+    await openNext();
+    expect(await Promise.all(runs)).toEqual([[10], [20]]);
+    expect(calls).toEqual([[1, 2]]);
+  });
+
+  it("keeps keys apart, and caps a waiting group's size", async () => {
+    const commit = new GroupCommit<number, number>(2);
+    const { calls, work, openNext } = gatedWork();
+    const runs = [
+      commit.run("a", [1], work),
+      commit.run("b", [2], work),
+      commit.run("a", [3, 4], work),
+      commit.run("a", [5], work),
+    ];
+    for (let i = 0; i < 4; i++) await openNext();
+    expect(await Promise.all(runs)).toEqual([[10], [20], [30, 40], [50]]);
+    expect(calls).toEqual([[1], [2], [3, 4], [5]]);
+  });
+
+  it("fails every call of a failing group, and serves the next group normally", async () => {
+    const commit = new GroupCommit<number, number>();
+    const { work, openNext, running } = gatedWork();
+    const first = commit.run("k", [1], work);
+    await running(1);
+    const settled = Promise.allSettled([commit.run("k", [-1], work), commit.run("k", [2], work)]);
+    await openNext();
+    await openNext();
+    expect(await first).toEqual([10]);
+    const [bad, sameGroup] = await settled;
+    expect(bad).toMatchObject({ status: "rejected", reason: new Error("bad item") });
+    expect(sameGroup).toMatchObject({ status: "rejected", reason: new Error("bad item") });
+    const later = commit.run("k", [3], work);
+    await openNext();
+    expect(await later).toEqual([30]);
+  });
+});

@@ -1,0 +1,150 @@
+import { env } from "cloudflare:workers";
+import type {
+  AudienceMembersPage,
+  MergeRecord,
+  MergeUndone,
+  Profile,
+  ProfileEventsPage,
+  ProfileMerges,
+} from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import { runJob } from "../ingest/pipeline";
+import { ingestDepsFor } from "../ingest/pipeline-deps";
+import { defineAll } from "../test-support/definitions";
+import { identify, track } from "../test-support/messages";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { api, store } from "../test-support/store-messages";
+import { uid } from "../test-support/worker-requests";
+
+/**
+ * Sam logs in (the older profile); an anonymous visitor adds to cart and says they are on the free plan (the newer
+ * profile); then one checkout carries both ids, so the visitor's profile is merged into Sam's.
+ */
+async function wronglyMerged() {
+  const ws = await seedWorkspace("merge-undo");
+  await defineAll(ws.workspaceId, { audiences: { carted: { event: "Added to Cart" } } });
+  const user = uid("u");
+  const anon = uid("a");
+  const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
+  const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
+  const plan = identify({ plan: "free" }, "2026-01-02T00:01:00.000Z", { anonymousId: anon, userId: undefined });
+  const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
+  const [sam, visitor, , survivor] = await store(ws.workspaceId, [login, cart, plan, checkout]);
+  expect(survivor).toBe(sam);
+  const call = async <T>(method: string, path: string, key = ws.secretKey) => {
+    const res = await api(path, bearer(key), { method });
+    return { status: res.status, body: await res.json<T>() };
+  };
+  const get = async <T>(path: string) => {
+    const res = await call<T>("GET", path);
+    expect(res.status, path).toBe(200);
+    return res.body;
+  };
+  const { data } = await get<ProfileMerges>(`/v1/profiles/${sam}/merges`);
+  expect(data).toMatchObject([{ from: visitor, into: sam, undone_at: null }]);
+  return {
+    ws,
+    user,
+    anon,
+    sam: sam as string,
+    visitor: visitor as string,
+    merge: data[0] as MergeRecord,
+    messages: { login, cart, plan, checkout },
+    call,
+    get,
+  };
+}
+
+const eventIds = (page: ProfileEventsPage) => page.data.map((e) => e.messageId).sort();
+
+describe("POST /v1/merges/:id/undo", () => {
+  it("gives the merged-away profile back its identifiers, events, traits and audiences", async () => {
+    const { ws, user, anon, sam, visitor, merge, messages, call, get } = await wronglyMerged();
+    expect((await get<AudienceMembersPage>("/v1/audiences/carted/members")).data).toMatchObject([{ profile_id: sam }]);
+
+    const undone = await call<MergeUndone>("POST", `/v1/merges/${merge.id}/undo`);
+    expect(undone.status).toBe(200);
+    expect(undone.body).toMatchObject({
+      merge: { id: merge.id, from: visitor, into: sam, undone_at: expect.any(String) },
+      restored_profile: visitor,
+      survivor: sam,
+      events: 2,
+    });
+    expect(undone.body.identifiers).toBeGreaterThanOrEqual(1);
+
+    const restored = await get<Profile>(`/v1/profiles/anonymous_id:${encodeURIComponent(anon)}`);
+    expect(restored).toMatchObject({ id: visitor, event_count: 2, traits: { plan: "free" }, merged_from: [] });
+    expect(restored.identifiers.map((i) => `${i.type}:${i.value}`)).toEqual([`anonymous_id:${anon}`]);
+    expect(restored.audiences.map((a) => a.key)).toEqual(["carted"]);
+    expect(eventIds(await get<ProfileEventsPage>(`/v1/profiles/${visitor}/events`))).toEqual(
+      [messages.cart.messageId, messages.plan.messageId].sort(),
+    );
+
+    // The checkout arrived on Sam's profile (it resolved there), so it stays there.
+    const kept = await get<Profile>(`/v1/profiles/user_id:${encodeURIComponent(user)}`);
+    expect(kept).toMatchObject({ id: sam, event_count: 2, traits: { name: "Sam" }, merged_from: [], audiences: [] });
+    expect(kept.traits).not.toHaveProperty("plan");
+    expect(kept.identifiers.map((i) => i.type)).toEqual(["user_id"]);
+    expect(eventIds(await get<ProfileEventsPage>(`/v1/profiles/${sam}/events`))).toEqual(
+      [messages.login.messageId, messages.checkout.messageId].sort(),
+    );
+
+    // Membership changes flowed as usual: D1's member list follows the split.
+    expect((await get<AudienceMembersPage>("/v1/audiences/carted/members")).data).toMatchObject([
+      { profile_id: visitor },
+    ]);
+    // The journal keeps the entry, with undone_at; a second undo is refused; another workspace sees nothing.
+    const journal = await get<ProfileMerges>(`/v1/profiles/${sam}/merges`);
+    expect(journal.data).toEqual([{ ...merge, undone_at: undone.body.merge.undone_at }]);
+    const again = await call<{ error: { code: string; message: string } }>("POST", `/v1/merges/${merge.id}/undo`);
+    expect(again).toEqual({
+      status: 409,
+      body: { error: { code: "conflict", message: expect.stringMatching(/was already undone at/) } },
+    });
+    const other = await seedWorkspace("merge-undo-other");
+    const foreign = await call("POST", `/v1/merges/${merge.id}/undo`, other.secretKey);
+    expect(foreign.status).toBe(404);
+    expect((await call("POST", "/v1/merges/mrg_unknown/undo")).status).toBe(404);
+
+    // A fold of the undone merge still waiting in the retry queue does not merge the profiles again.
+    await runJob(ingestDepsFor(env), { kind: "merge", workspaceId: ws.workspaceId, from: visitor, into: sam });
+    expect((await get<Profile>(`/v1/profiles/${visitor}`)).id).toBe(visitor);
+
+    // A new message linking both ids merges them again, as a new journal entry.
+    await store(ws.workspaceId, [track("Checkout", "2026-01-04T00:00:00.000Z", { anonymousId: anon, userId: user })]);
+    const remerged = await get<ProfileMerges>(`/v1/profiles/${sam}/merges`);
+    expect(remerged.data).toHaveLength(2);
+    expect(remerged.data[1]).toMatchObject({ from: visitor, into: sam, undone_at: null });
+    expect((await get<Profile>(`/v1/profiles/anonymous_id:${encodeURIComponent(anon)}`)).id).toBe(sam);
+  });
+
+  it("undoes a merge whose survivor has since merged into an older profile", async () => {
+    const ws = await seedWorkspace("merge-undo-chain");
+    const [elder, user, anon] = [uid("elder"), uid("u"), uid("a")];
+    const first = track("Store Visit", "2026-01-01T00:00:00.000Z", { anonymousId: elder });
+    const login = identify({ name: "Sam" }, "2026-01-02T00:00:00.000Z", { userId: user });
+    const cart = track("Added to Cart", "2026-01-03T00:00:00.000Z", { anonymousId: anon });
+    const link = track("Checkout", "2026-01-04T00:00:00.000Z", { anonymousId: anon, userId: user });
+    const later = track("Receipt", "2026-01-05T00:00:00.000Z", { anonymousId: elder, userId: user });
+    const [oldest, sam, visitor] = await store(ws.workspaceId, [first, login, cart, link, later]);
+    const headers = bearer(ws.secretKey);
+    const journal = await (await api(`/v1/profiles/${oldest}/merges`, headers)).json<ProfileMerges>();
+    const visitorMerge = journal.data.find((m) => m.from === visitor) as MergeRecord;
+    expect(visitorMerge).toMatchObject({ into: sam });
+    expect(journal.data.find((m) => m.from === sam)).toMatchObject({ into: oldest });
+
+    const res = await api(`/v1/merges/${visitorMerge.id}/undo`, headers, { method: "POST" });
+    expect(res.status).toBe(200);
+    expect(await res.json<MergeUndone>()).toMatchObject({ restored_profile: visitor, survivor: oldest, events: 1 });
+
+    const restored = await (await api(`/v1/profiles/anonymous_id:${anon}`, headers)).json<Profile>();
+    expect(restored).toMatchObject({ id: visitor, event_count: 1 });
+    const survivor = await (await api(`/v1/profiles/user_id:${user}`, headers)).json<Profile>();
+    expect(survivor).toMatchObject({ id: oldest, event_count: 4, merged_from: [sam] });
+    expect(survivor.identifiers.map((i) => i.value).sort()).toEqual([elder, user].sort());
+    const events = await (await api(`/v1/profiles/${oldest}/events`, headers)).json<ProfileEventsPage>();
+    expect(events.data.map((e) => e.messageId).sort()).toEqual(
+      [first.messageId, login.messageId, link.messageId, later.messageId].sort(),
+    );
+  });
+});

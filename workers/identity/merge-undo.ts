@@ -1,0 +1,140 @@
+/**
+ * Merge undo (`POST /v1/merges/:id/undo`, DESIGN §12): a merge is split out again. The merged-away profile pulls
+ * back from the survivor the events and identifiers that arrived on it (and on the profiles merged into it before),
+ * the identity graph gives it its identifiers back in one guarded batch that also stamps the journal's `undone_at`,
+ * and only then the survivor drops what went back. Both re-evaluate their audiences; changes flow as usual.
+ *
+ * Each step can run again: a call that fails part-way leaves the merge standing (or, after the graph step, undone
+ * with the survivor's cleanup pending), and calling undo again finishes it.
+ */
+import type { Identifier, MergeRecord, MergeUndone } from "@tessera/protocol";
+import { readMergedTree } from "../../d1/queries/identity-graph-sql";
+import {
+  commitMergeSplit,
+  findMerge,
+  findProfileRow,
+  type MergeJournalEntry,
+  type MergeRow,
+} from "../../d1/queries/merge-undo";
+import { currentDefinitionsVersion } from "../audiences/definitions-cache";
+import { followRedirects } from "../profile/follow-redirects";
+import { profileStub } from "../profile/profile-stub";
+import { conflict, notFound } from "../shared/errors";
+import { identityStoreFor } from "./cached-identity-store";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A journal row as the API shows it. */
+export function mergeRecord(m: MergeJournalEntry): MergeRecord {
+  return {
+    id: m.id,
+    from: m.fromProfile,
+    into: m.intoProfile,
+    message_id: m.messageId,
+    rule: m.rule,
+    created_at: iso(m.createdAt),
+    undone_at: m.undoneAt === null ? null : iso(m.undoneAt),
+  };
+}
+
+/**
+ * Undoes merge `mergeId` of `workspaceId`. 404 when the workspace has no such merge; 409 when it was undone already
+ * (after finishing any cleanup an interrupted undo left), when a profile involved was erased, or while the merge
+ * is still being folded.
+ *
+ * @example const undone = await undoMerge(env, workspaceId, "mrg_…");
+ */
+export async function undoMerge(env: Env, workspaceId: string, mergeId: string): Promise<MergeUndone> {
+  const merge = await findMerge(env.DB, workspaceId, mergeId);
+  if (!merge) throw notFound(`No merge ${mergeId} in this workspace (another workspace's merge is unknown too).`);
+  const store = identityStoreFor(env);
+  const restored = merge.fromProfile;
+  const [survivor, restoredRow] = await Promise.all([
+    store.liveProfile(workspaceId, merge.intoProfile),
+    findProfileRow(env.DB, restored),
+  ]);
+  if (!survivor || !restoredRow || restoredRow.deletedAt !== null) {
+    throw conflict(`Merge ${mergeId} cannot be undone: a profile it joined was erased (GDPR delete).`);
+  }
+  // The merged-away profile and every profile merged into it before: what arrived on these goes back.
+  const origins = (await readMergedTree(env.DB, workspaceId, restored)).profiles.map((p) => p.id);
+  const definitionsVersion = await currentDefinitionsVersion(env.DB, workspaceId);
+
+  if (merge.undoneAt !== null) {
+    // Repeat calls answer 409; first they finish the survivor's cleanup, unless the profile was merged again since.
+    if (restoredRow.mergedInto === null)
+      await dropFromSurvivor(env, survivor, workspaceId, origins, definitionsVersion);
+    throw conflict(`Merge ${mergeId} was already undone at ${iso(merge.undoneAt)}.`);
+  }
+  if (restoredRow.mergedInto === null) {
+    throw conflict(`Merge ${mergeId} cannot be undone: ${restored} is not merged away (its undo is in progress).`);
+  }
+  const folded = await profileStub(env.PROFILE, restored).getProfile();
+  if (folded.status !== "redirect") {
+    throw conflict(`Merge ${mergeId} is still being folded into ${survivor}; try again in a minute.`);
+  }
+
+  const outcome = await profileStub(env.PROFILE, restored).restoreFrom({
+    profileId: restored,
+    workspaceId,
+    createdAt: restoredRow.createdAt,
+    survivorId: survivor,
+    origins,
+    definitionsVersion,
+  });
+  if (outcome.status === "deleted") {
+    throw conflict(`Merge ${mergeId} cannot be undone: ${restored} was erased (GDPR delete).`);
+  }
+  const identifiers = identifiersToMove(merge, outcome.identifiers);
+  const now = Date.now();
+  await commitMergeSplit(
+    env.DB,
+    workspaceId,
+    {
+      mergeId,
+      restored,
+      survivor,
+      identifiers,
+      mergeCount: 1 + restoredRow.mergeCount,
+    },
+    now,
+  ).catch(async (err) => {
+    // Undone concurrently by another call: that call finishes the job; this one answers like a repeat.
+    const again = await findMerge(env.DB, workspaceId, mergeId);
+    if (again?.undoneAt != null) throw conflict(`Merge ${mergeId} was already undone at ${iso(again.undoneAt)}.`);
+    throw err;
+  });
+  // This isolate's cache pointed the restored identifiers at the survivor.
+  store.forgetProfile(workspaceId, survivor);
+  await dropFromSurvivor(env, survivor, workspaceId, origins, definitionsVersion);
+  return {
+    merge: mergeRecord({ ...merge, undoneAt: now }),
+    restored_profile: restored,
+    survivor,
+    identifiers: identifiers.length,
+    events: outcome.events,
+  };
+}
+
+/**
+ * The identifiers the restored profile holds, and those of the merging message that were its own (the journal keeps
+ * them): that message may have reached the survivor before the fold, so the survivor saw them first.
+ */
+function identifiersToMove(merge: MergeRow, held: readonly Identifier[]): Identifier[] {
+  const out = new Map(held.map((id) => [`${id.type}\u0000${id.value}`, { type: id.type, value: id.value }]));
+  const detail = merge.detail ? (JSON.parse(merge.detail) as { from_identifiers?: Identifier[] }) : {};
+  for (const id of detail.from_identifiers ?? []) out.set(`${id.type}\u0000${id.value}`, id);
+  return [...out.values()];
+}
+
+async function dropFromSurvivor(
+  env: Env,
+  survivor: string,
+  workspaceId: string,
+  origins: string[],
+  definitionsVersion: number,
+): Promise<void> {
+  await followRedirects(survivor, (id) =>
+    profileStub(env.PROFILE, id).dropOrigins({ workspaceId, definitionsVersion, origins }),
+  );
+}

@@ -1,0 +1,264 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { IngestDeadLetterPage, IngestDeadLettersReplayed } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import { fakeQueue, postWith } from "../test-support/collector-app";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { api } from "../test-support/store-messages";
+import { storedEvents, uid } from "../test-support/worker-requests";
+import { replayDeadLetters, UNREADABLE_JOB } from "./dead-letters";
+import type { IngestDeps } from "./pipeline";
+import { ingestDepsFor } from "./pipeline-deps";
+import { handleIngestDeadLetter, handleIngestRetry } from "./retry-consumer";
+import type { IngestJob } from "./retry-jobs";
+
+const ADMIN = bearer("admin_test");
+const anon = (value: string) => ({ type: "anonymous_id", value });
+
+/** The production pipeline, except that every profile write fails while `fault.on`. */
+function faultyDeps(fault: { on: boolean }): IngestDeps {
+  const real = ingestDepsFor(env);
+  const down = async (): Promise<never> => {
+    throw new Error("profile storage unavailable");
+  };
+  return { ...real, profile: (id) => (fault.on ? { ingest: down, mergeInto: down } : real.profile(id)) };
+}
+
+/** Delivers `bodies` to a consumer the way the queue does (message ids `id-0`, `id-1`, …) and returns the outcome. */
+async function deliver(
+  consumer: (batch: MessageBatch<unknown>) => Promise<void>,
+  queue: string,
+  bodies: unknown[],
+  attempts: number,
+  idPrefix = uid("qm"),
+) {
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body, i) => ({ id: `${idPrefix}-${i}`, timestamp: new Date(), attempts, body })),
+  );
+  const ctx = createExecutionContext();
+  await consumer(batch);
+  return getQueueResult(batch, ctx);
+}
+
+async function listDeadLetters(authorization: string, query = ""): Promise<IngestDeadLetterPage> {
+  const res = await api(`/v1/dead-letters${query}`, authorization);
+  expect(res.status).toBe(200);
+  return res.json<IngestDeadLetterPage>();
+}
+
+function replay(authorization: string, body: unknown): Promise<Response> {
+  return api("/v1/dead-letters/replay", authorization, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+/** Accepts two events while profile storage is down, and returns the retry job the collector queued. */
+async function acceptWhileDown(writeKey: string, deps: IngestDeps, a: string): Promise<IngestJob> {
+  const queue = fakeQueue();
+  const res = await postWith(
+    { ingestDeps: () => deps, retryQueue: () => queue },
+    "/v1/batch",
+    {
+      batch: [
+        { type: "track", event: "Order Completed", anonymousId: a, properties: { total: 12 } },
+        { type: "identify", anonymousId: a, traits: { plan: "pro" } },
+      ],
+    },
+    writeKey,
+  );
+  expect(await res.json()).toEqual({ success: true, accepted: 2, rejected: [] });
+  expect(queue.sent).toHaveLength(1);
+  return queue.sent[0] as IngestJob;
+}
+
+describe("ingest dead letters", () => {
+  it("end a job that fails until a fault is lifted as a dead letter, list it, replay it, and store it once", async () => {
+    const { workspaceId, writeKey, secretKey } = await seedWorkspace("dead-letters");
+    const other = await seedWorkspace("dead-letters-other");
+    const fault = { on: true };
+    const deps = faultyDeps(fault);
+    const a = uid("anon");
+    const job = await acceptWhileDown(writeKey, deps, a);
+
+    // The retry queue's last attempt fails too: retried (the queue then moves it to the DLQ), not acked.
+    const retried = await deliver((b) => handleIngestRetry(b, env, deps), "tessera-ingest-retry", [job], 11);
+    expect(retried.explicitAcks).toEqual([]);
+    expect(retried.retryMessages).toHaveLength(1);
+
+    // The DLQ consumer tries once more, records the row with the reason, and only then acks; a redelivery of the
+    // same queue message records nothing twice.
+    const queueId = uid("dlq");
+    for (let delivery = 1; delivery <= 2; delivery++) {
+      const parked = await deliver(
+        (b) => handleIngestDeadLetter(b, env, deps),
+        "tessera-ingest-dlq",
+        [job],
+        1,
+        queueId,
+      );
+      expect(parked.explicitAcks).toEqual([`${queueId}-0`]);
+    }
+    expect(await storedEvents(workspaceId, anon(a))).toEqual([]);
+
+    const listed = await listDeadLetters(bearer(secretKey));
+    expect(listed.data).toHaveLength(1);
+    const [letter] = listed.data;
+    expect(letter).toMatchObject({
+      workspace_id: workspaceId,
+      replayed_at: null,
+      attempts: 1,
+      error: expect.stringMatching(/^storing into profile prf_\w+: profile storage unavailable$/),
+    });
+    expect(letter.message_ids.sort()).toEqual(
+      (job as Extract<IngestJob, { kind: "deliver" }>).messages.map((m) => m.messageId).sort(),
+    );
+    // Another workspace's secret key sees none of it; the admin token sees every workspace's.
+    expect((await listDeadLetters(bearer(other.secretKey))).data).toEqual([]);
+    expect((await listDeadLetters(ADMIN)).data.map((d) => d.id)).toContain(letter.id);
+    expect((await replay(bearer(other.secretKey), {})).status).toBe(200);
+    expect(await storedEvents(workspaceId, anon(a))).toEqual([]);
+
+    fault.on = false;
+    const replayed = await replay(bearer(secretKey), {});
+    expect(replayed.status).toBe(200);
+    expect(await replayed.json<IngestDeadLettersReplayed>()).toEqual({
+      replayed: [letter.id],
+      failed: [],
+      skipped: [],
+      remaining: 0,
+    });
+    const stored = await storedEvents(workspaceId, anon(a));
+    expect(stored.map((e) => e.type).sort()).toEqual(["identify", "track"]);
+
+    // A second replay of the same dead letter does nothing; its events stay stored once.
+    const again = await replay(bearer(secretKey), { ids: [letter.id] });
+    expect(await again.json<IngestDeadLettersReplayed>()).toEqual({
+      replayed: [],
+      failed: [],
+      skipped: [letter.id],
+      remaining: 0,
+    });
+    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(2);
+    const after = await listDeadLetters(bearer(secretKey), "?status=replayed");
+    expect(after.data).toMatchObject([{ id: letter.id, replayed_at: expect.any(String) }]);
+    expect((await listDeadLetters(bearer(secretKey))).data).toEqual([]);
+  });
+
+  it("replays by id, and stores each event once when the same work was dead-lettered twice", async () => {
+    const { workspaceId, writeKey, secretKey } = await seedWorkspace("dead-letters-again");
+    const fault = { on: true };
+    const deps = faultyDeps(fault);
+    const a = uid("anon");
+    const job = await acceptWhileDown(writeKey, deps, a);
+    await deliver((b) => handleIngestDeadLetter(b, env, deps), "tessera-ingest-dlq", [job], 3);
+    // The same work dead-lettered twice (two queue messages): replaying both still stores each event once.
+    await deliver((b) => handleIngestDeadLetter(b, env, deps), "tessera-ingest-dlq", [job], 1);
+    const ids = (await listDeadLetters(bearer(secretKey))).data.map((d) => d.id).sort((x, y) => x - y);
+    expect(ids).toHaveLength(2);
+
+    fault.on = false;
+    const first = await replay(bearer(secretKey), { ids: [ids[0]] });
+    expect(await first.json<IngestDeadLettersReplayed>()).toEqual({
+      replayed: [ids[0]],
+      failed: [],
+      skipped: [],
+      remaining: 1,
+    });
+    const rest = await replay(bearer(secretKey), {});
+    expect((await rest.json<IngestDeadLettersReplayed>()).remaining).toBe(0);
+    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(2);
+  });
+
+  it("keeps a dead letter pending, with the new reason, when its replay fails again", async () => {
+    const { workspaceId, writeKey, secretKey } = await seedWorkspace("dead-letters-failing");
+    const fault = { on: true };
+    const deps = faultyDeps(fault);
+    const a = uid("anon");
+    const job = await acceptWhileDown(writeKey, deps, a);
+    await deliver((b) => handleIngestDeadLetter(b, env, deps), "tessera-ingest-dlq", [job], 1);
+    const [letter] = (await listDeadLetters(bearer(secretKey))).data;
+
+    // The route replays with the production pipeline; the same function with the faulty one fails again.
+    const outcome = await replayDeadLetters(env.DB, deps, { workspaceId }, { limit: 100 });
+    expect(outcome).toEqual({
+      replayed: [],
+      failed: [{ id: letter.id, error: expect.stringMatching(/profile storage unavailable$/) }],
+      skipped: [],
+      remaining: 1,
+    });
+    const [after] = (await listDeadLetters(bearer(secretKey))).data;
+    expect(after).toMatchObject({ id: letter.id, attempts: 2, replayed_at: null, message_ids: letter.message_ids });
+    expect(await storedEvents(workspaceId, anon(a))).toEqual([]);
+
+    fault.on = false;
+    const res = await replay(bearer(secretKey), { ids: [letter.id] });
+    expect((await res.json<IngestDeadLettersReplayed>()).replayed).toEqual([letter.id]);
+    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(2);
+  });
+
+  it("records a body no version can read for the admin token, and acks only once D1 took the row", async () => {
+    const body = { not: "a job", n: uid("x") };
+    const failingDb = {
+      prepare() {
+        throw new Error("D1 unavailable");
+      },
+    } as unknown as D1Database;
+    const refused = await deliver(
+      (b) => handleIngestDeadLetter(b, { ...env, DB: failingDb }),
+      "tessera-ingest-dlq",
+      [body],
+      1,
+    );
+    expect(refused.explicitAcks).toEqual([]);
+    expect(refused.retryMessages).toHaveLength(1);
+
+    const taken = await deliver((b) => handleIngestDeadLetter(b, env), "tessera-ingest-dlq", [body], 2);
+    expect(taken.explicitAcks).toHaveLength(1);
+    const all = await listDeadLetters(ADMIN, "?limit=100");
+    expect(all.data.find((d) => JSON.stringify(d.jobs).includes(body.n))).toMatchObject({
+      workspace_id: null,
+      error: UNREADABLE_JOB,
+      message_ids: [],
+    });
+  });
+
+  it("pages newest first with a cursor, and says what is wrong with a bad request", async () => {
+    const { workspaceId, secretKey } = await seedWorkspace("dead-letters-pages");
+    const other = await seedWorkspace("dead-letters-pages-other");
+    const deps = faultyDeps({ on: true });
+    const jobs = [1, 2, 3].map((n): IngestJob => ({ kind: "merge", workspaceId, from: `prf_${n}`, into: "prf_0" }));
+    await deliver((b) => handleIngestDeadLetter(b, env, deps), "tessera-ingest-dlq", jobs, 1);
+    const first = await listDeadLetters(bearer(secretKey), "?limit=2");
+    expect(first.data).toHaveLength(2);
+    expect(first.cursor.has_more).toBe(true);
+    const second = await listDeadLetters(bearer(secretKey), `?limit=2&cursor=${first.cursor.next}`);
+    expect(second.data).toHaveLength(1);
+    expect(second.cursor).toEqual({ has_more: false, next: null });
+    const ids = [...first.data, ...second.data].map((d) => d.id);
+    expect(ids).toEqual([...ids].sort((x, y) => y - x));
+
+    const cases: Array<[Response, RegExp]> = [
+      [await api("/v1/dead-letters?limit=0", bearer(secretKey)), /limit must be between 1 and 100/],
+      [await api("/v1/dead-letters?status=lost", bearer(secretKey)), /status must be pending, replayed or all/],
+      [await api("/v1/dead-letters?cursor=nope", bearer(secretKey)), /cursor is not one this listing issued/],
+      [
+        await api(`/v1/dead-letters?workspace_id=${other.workspaceId}`, bearer(secretKey)),
+        /workspace_id is for the admin token/,
+      ],
+      [await replay(bearer(secretKey), { ids: "all" }), /ids must be an array of dead letter ids/],
+      [await replay(bearer(secretKey), { ids: [] }), /ids must not be empty/],
+      [await replay(bearer(secretKey), { id: [1] }), /unknown field "id"/],
+    ];
+    for (const [res, message] of cases) {
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: { code: "validation_error", message: expect.stringMatching(message) },
+      });
+    }
+    const unauthenticated = await api("/v1/dead-letters", bearer("sk_nope"));
+    expect(unauthenticated.status).toBe(401);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * Ingest dead letters (DESIGN §12): work that failed every retry becomes a row in D1 with the reason of its last
+ * failure, and an operator replays it through the same pipeline once the cause is fixed. Replays are idempotent:
+ * every message keeps its messageId, which its profile stores once, and a merge fold can run any number of times.
+ */
+import type { IngestDeadLettersReplayed } from "@tessera/protocol";
+import {
+  countPendingDeadLetters,
+  type DeadLetterScope,
+  type IngestDeadLetterRow,
+  markIngestDeadLetterReplayed,
+  type NewIngestDeadLetter,
+  pendingDeadLetters,
+  recordReplayFailure,
+} from "../../d1/queries/dead-letters";
+import type { IngestInput } from "../profile/profile-rpc";
+import { type IngestDeps, runJob } from "./pipeline";
+import { type IngestJob, isIngestJob } from "./retry-jobs";
+
+/** The reason recorded for a queue body no version of the pipeline can read. */
+export const UNREADABLE_JOB = "not an ingest job this version can read";
+
+/** What is left of a job after one attempt, and why (null when nothing is left). */
+export interface JobAttempt {
+  left: IngestJob[];
+  reason: string | null;
+}
+
+/**
+ * Runs `job` like the retry consumer does, remembering each dependency failure: the pipeline turns failures into
+ * retry jobs (and only logs their errors), and a dead letter must say what went wrong.
+ *
+ * @example const { left, reason } = await attemptJob(ingestDepsFor(env), job);
+ */
+export async function attemptJob(deps: IngestDeps, job: IngestJob): Promise<JobAttempt> {
+  const failures: string[] = [];
+  let left: IngestJob[];
+  try {
+    left = await runJob(noting(deps, failures), job);
+  } catch (err) {
+    // A throw is a bug in the pipeline, not an outage; the job is kept all the same.
+    console.error("ingest job threw", err);
+    failures.push(`the pipeline threw: ${messageOf(err)}`);
+    left = [job];
+  }
+  if (left.length === 0) return { left, reason: null };
+  return { left, reason: failures.at(-1) ?? "the job did not complete (no error was reported)" };
+}
+
+/** `deps` with every call that can fail wrapped to note its error in `failures` (and rethrow it unchanged). */
+function noting(deps: IngestDeps, failures: string[]): IngestDeps {
+  const note =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>, what: (...args: A) => string) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await call(...args);
+      } catch (err) {
+        failures.push(`${what(...args)}: ${messageOf(err)}`);
+        throw err;
+      }
+    };
+  const { identity } = deps;
+  return {
+    loadRules: note(
+      (ws: string) => deps.loadRules(ws),
+      () => "loading identity rules",
+    ),
+    definitionsVersion: note(
+      (ws: string) => deps.definitionsVersion(ws),
+      () => "reading the definitions version",
+    ),
+    identity: {
+      resolve: note(
+        (...args: Parameters<IngestDeps["identity"]["resolve"]>) => identity.resolve(...args),
+        () => "identity resolution",
+      ),
+      redirect: (ws, from, to) => identity.redirect(ws, from, to),
+      forgetProfile: (ws, profileId) => identity.forgetProfile(ws, profileId),
+    },
+    profile: (profileId) => {
+      const stub = deps.profile(profileId);
+      return {
+        ingest: note(
+          (input: IngestInput) => stub.ingest(input),
+          () => `storing into profile ${profileId}`,
+        ),
+        mergeInto: note(
+          (into: string) => stub.mergeInto(into),
+          (into) => `folding profile ${profileId} into ${into}`,
+        ),
+      };
+    },
+  };
+}
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** The messages jobs carry (a merge job carries none). */
+export function messageIdsOf(jobs: readonly unknown[]): string[] {
+  return jobs.flatMap((job) => (isIngestJob(job) && job.kind !== "merge" ? job.messages.map((m) => m.messageId) : []));
+}
+
+/** A dead letter's row for `jobs` left by a failed attempt, or for a body that is no job at all. */
+export function deadLetterRow(
+  body: unknown,
+  attempt: JobAttempt | null,
+): Pick<NewIngestDeadLetter, "workspaceId" | "jobs" | "messageCount" | "error"> {
+  const jobs: unknown[] = attempt ? attempt.left : [body];
+  const workspace = (body as { workspaceId?: unknown } | null)?.workspaceId;
+  return {
+    workspaceId: typeof workspace === "string" ? workspace : null,
+    jobs: JSON.stringify(jobs),
+    messageCount: messageIdsOf(jobs).length,
+    error: attempt?.reason ?? UNREADABLE_JOB,
+  };
+}
+
+/**
+ * Replays pending dead letters in `scope` (the ones named by `ids`, else the oldest `limit`) through
+ * the pipeline. Each that completes is marked replayed; each that fails again stays pending with what is still left
+ * and the new reason.
+ *
+ * @example const outcome = await replayDeadLetters(env.DB, ingestDepsFor(env), { workspaceId }, { limit: 100 });
+ */
+export async function replayDeadLetters(
+  db: D1Database,
+  deps: IngestDeps,
+  scope: DeadLetterScope,
+  pick: { ids?: readonly number[]; limit: number },
+): Promise<IngestDeadLettersReplayed> {
+  const rows = await pendingDeadLetters(db, scope, pick);
+  const found = new Set(rows.map((r) => r.id));
+  const outcome: IngestDeadLettersReplayed = {
+    replayed: [],
+    failed: [],
+    skipped: (pick.ids ?? []).filter((id) => !found.has(id)),
+    remaining: 0,
+  };
+  // One at a time, oldest first: a replay is an operator's repair, not a race, and it keeps arrival order.
+  for (const row of rows) {
+    const attempt = await replayRow(deps, row);
+    if (attempt.left.length === 0) {
+      await markIngestDeadLetterReplayed(db, row.id, Date.now());
+      outcome.replayed.push(row.id);
+    } else {
+      const failed = deadLetterRow(attempt.left[0] ?? null, attempt);
+      await recordReplayFailure(db, row.id, failed);
+      outcome.failed.push({ id: row.id, error: failed.error });
+    }
+  }
+  outcome.remaining = await countPendingDeadLetters(db, scope);
+  return outcome;
+}
+
+/** Runs every job of a row; what fails again is kept. An unreadable row stays as it is. */
+async function replayRow(deps: IngestDeps, row: IngestDeadLetterRow): Promise<JobAttempt> {
+  const jobs = JSON.parse(row.jobs) as unknown[];
+  if (!jobs.every(isIngestJob)) return { left: jobs as IngestJob[], reason: UNREADABLE_JOB };
+  // A row names its workspace; a job claiming another one is not replayed under this row's authority.
+  if (jobs.some((job) => job.workspaceId !== row.workspaceId)) {
+    return { left: jobs, reason: "a job names another workspace than its dead letter" };
+  }
+  const left: IngestJob[] = [];
+  let reason: string | null = null;
+  for (const job of jobs) {
+    const attempt = await attemptJob(deps, job);
+    left.push(...attempt.left);
+    reason = attempt.reason ?? reason;
+  }
+  return { left, reason };
+}

@@ -1,0 +1,94 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { freshId, identify, ingestInput, track } from "../test-support/messages";
+import type { ProfileDO } from "./profile-do";
+import { markRedirect } from "./profile-meta";
+import { profileStub } from "./profile-stub";
+
+const T0 = Date.parse("2026-04-01T00:00:00.000Z");
+const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+
+async function profileOf(id: string) {
+  const read = await profileStub(env.PROFILE, id).getProfile();
+  if (read.status !== "ok") throw new Error(`${id}: ${read.status}`);
+  return read.profile;
+}
+
+async function eventsOf(id: string): Promise<string[]> {
+  const read = await profileStub(env.PROFILE, id).listEvents({ limit: 1000 });
+  if (read.status !== "ok") throw new Error(`${id}: ${read.status}`);
+  return read.page.data.map((e) => (e.type === "track" ? e.event : e.type)).sort();
+}
+
+/** Two people's profiles with one message both received (it stays with the profile that stored it first). */
+async function twoProfiles() {
+  const survivor = freshId("prf");
+  const loser = freshId("prf");
+  const shared = track("Shared", at(5));
+  await profileStub(env.PROFILE, survivor).ingest(
+    ingestInput(
+      survivor,
+      [track("S1", at(10)), identify({ plan: "pro", name: "Jane" }, at(20)), shared],
+      [{ type: "user_id", value: "u1", firstSeen: T0 }],
+    ),
+  );
+  await profileStub(env.PROFILE, loser).ingest(
+    ingestInput(
+      loser,
+      [track("L1", at(1)), identify({ plan: "free", city: "Oslo" }, at(15)), shared],
+      [{ type: "anonymous_id", value: "a1", firstSeen: T0 }],
+    ),
+  );
+  const restore = () =>
+    profileStub(env.PROFILE, loser).restoreFrom({
+      profileId: loser,
+      workspaceId: "ws_test",
+      createdAt: T0,
+      survivorId: survivor,
+      origins: [loser],
+      definitionsVersion: 0,
+    });
+  const drop = () =>
+    profileStub(env.PROFILE, survivor).dropOrigins({ workspaceId: "ws_test", definitionsVersion: 0, origins: [loser] });
+  return { survivor, loser, restore, drop };
+}
+
+describe("ProfileDO split (merge undo)", () => {
+  it("gives each side back its own events, identifiers and traits after a fold", async () => {
+    const { survivor, loser, restore, drop } = await twoProfiles();
+    await profileStub(env.PROFILE, loser).mergeInto(survivor);
+    expect((await profileOf(survivor)).event_count).toBe(5);
+
+    expect(await restore()).toMatchObject({ status: "restored", events: 2 });
+    // Until the survivor drops them, both sides show what went back; a repeated restore changes nothing.
+    expect(await restore()).toMatchObject({ status: "restored", events: 2 });
+    expect(await drop()).toEqual({ status: "dropped", events: 2, identifiers: 1 });
+    expect(await drop()).toEqual({ status: "dropped", events: 0, identifiers: 0 });
+
+    const back = await profileOf(loser);
+    expect(back).toMatchObject({ id: loser, event_count: 2, traits: { plan: "free", city: "Oslo" }, merged_from: [] });
+    expect(back.identifiers.map((i) => `${i.type}:${i.value}`)).toEqual(["anonymous_id:a1"]);
+    expect(await eventsOf(loser)).toEqual(["L1", "identify"]);
+    const kept = await profileOf(survivor);
+    expect(kept).toMatchObject({ event_count: 3, traits: { plan: "pro", name: "Jane" }, merged_from: [] });
+    expect(kept.traits).not.toHaveProperty("city");
+    expect(kept.identifiers.map((i) => `${i.type}:${i.value}`)).toEqual(["user_id:u1"]);
+    expect(await eventsOf(survivor)).toEqual(["S1", "Shared", "identify"]);
+    expect(kept.first_seen).toBe(at(5));
+  });
+
+  it("cancels a fold still pending when the undo comes, keeping the profile's own state", async () => {
+    const { survivor, loser, restore, drop } = await twoProfiles();
+    // Merged away, but nothing shipped yet (the survivor was unreachable): the fold waits for the alarm.
+    await runInDurableObject<ProfileDO, void>(env.PROFILE.getByName(loser), (_i, state) =>
+      markRedirect(state.storage.sql, survivor, true, Date.now()),
+    );
+    expect(await restore()).toMatchObject({ status: "restored", events: 3 });
+    await drop();
+    await runDurableObjectAlarm(env.PROFILE.getByName(loser));
+    expect(await eventsOf(loser)).toEqual(["L1", "Shared", "identify"]);
+    expect(await eventsOf(survivor)).toEqual(["S1", "Shared", "identify"]);
+    expect((await profileOf(loser)).traits).toEqual({ plan: "free", city: "Oslo" });
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * Merge undo inside the profiles (DESIGN §12). Every event and identifier records the profile it arrived on
+ * (`origin`), so the survivor can ship back what arrived on the merged-away profile (and the profiles merged into
+ * that one before), the merged-away profile imports it and goes live again, and only then the survivor drops it.
+ * Each step is keyed (messageId, identifier) and can run again after a crash: nothing is lost in between, at worst
+ * shown on both sides for a moment.
+ */
+import { eventTime, insertEvent, readEventChunk } from "./event-log";
+import { attachIdentifier, readIdentifiers } from "./identifier-set";
+import { MERGE_CHUNK_BYTES } from "./merge";
+import { markRestored, type ProfileMeta, recount } from "./profile-meta";
+import type { OriginChunk, ProfileExport } from "./profile-rpc";
+import { rebuildTraits } from "./traits";
+
+const inList = "(SELECT value FROM json_each(?))";
+
+/**
+ * On the survivor: the events after `afterSeq` that arrived on one of `origins` (a chunk under the merge's size cap),
+ * and with the first chunk the identifiers that did. Reads only. An empty chunk after the first means done.
+ */
+export function originChunk(
+  sql: SqlStorage,
+  meta: ProfileMeta,
+  origins: readonly string[],
+  afterSeq: number,
+): Extract<OriginChunk, { status: "ok" }> {
+  const { events, origins: eventOrigins, lastSeq } = readEventChunk(sql, afterSeq, MERGE_CHUNK_BYTES, origins);
+  const wanted = new Set(origins);
+  const identifiers =
+    afterSeq === 0 ? readIdentifiers(sql).filter((id) => id.origin != null && wanted.has(id.origin)) : [];
+  const chunk: ProfileExport = {
+    profileId: meta.profileId as string,
+    workspaceId: meta.workspaceId ?? undefined,
+    createdAt: meta.createdAt,
+    events,
+    eventOrigins,
+    traits: [],
+    identifiers,
+    mergedFrom: [],
+  };
+  return { status: "ok", chunk, lastSeq };
+}
+
+/** On the restored profile: imports one chunk the survivor shipped back. What arrived on `selfId` becomes its own. */
+export function importOriginChunk(sql: SqlStorage, chunk: ProfileExport, selfId: string): void {
+  const originOf = (origin: string | null | undefined) => (origin == null || origin === selfId ? null : origin);
+  for (const [i, message] of chunk.events.entries()) {
+    insertEvent(sql, message, eventTime(message), originOf(chunk.eventOrigins?.[i]));
+  }
+  for (const id of chunk.identifiers) attachIdentifier(sql, id, originOf(id.origin));
+}
+
+/**
+ * On the restored profile, once everything came back: live again under its own id, with the profiles that had been
+ * merged into it before, its traits recomputed from its own events, and its counters from its own log.
+ */
+export function finishRestore(
+  sql: SqlStorage,
+  self: { profileId: string; workspaceId: string; createdAt: number; mergedFrom: readonly string[] },
+  now: number,
+): void {
+  markRestored(sql, self, now);
+  sql.exec(
+    `INSERT INTO merged_from (profile_id) SELECT value FROM json_each(?) WHERE value <> ? ON CONFLICT DO NOTHING`,
+    JSON.stringify(self.mergedFrom),
+    self.profileId,
+  );
+  rebuildTraits(sql);
+  recount(sql, now);
+}
+
+/**
+ * On the survivor, once the restored profile confirmed: everything that arrived on `origins` goes, and the traits
+ * and counters are recomputed from what is left. Returns how many events and identifiers went.
+ */
+export function dropOrigins(
+  sql: SqlStorage,
+  origins: readonly string[],
+  now: number,
+): { events: number; identifiers: number } {
+  const list = JSON.stringify(origins);
+  const events = sql.exec(`DELETE FROM events WHERE origin IN ${inList} RETURNING 1`, list).toArray().length;
+  const identifiers = sql.exec(`DELETE FROM identifiers WHERE origin IN ${inList} RETURNING 1`, list).toArray().length;
+  sql.exec(`DELETE FROM merged_from WHERE profile_id IN ${inList}`, list);
+  if (events > 0) rebuildTraits(sql);
+  recount(sql, now);
+  return { events, identifiers };
+}
