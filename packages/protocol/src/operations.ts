@@ -107,9 +107,11 @@ export const IngestDeadLettersReplayed = z
 export type IngestDeadLettersReplayed = z.infer<typeof IngestDeadLettersReplayed>;
 
 /** `POST /v1/merges/{id}/undo` — `{id}` is a merge journal entry's id (`mrg_…`). */
-export const MergeIdParams = z.object({
-  id: z.string().meta({ param: { name: "id", in: "path" }, example: "mrg_8x2k4v0c5z2e7k9r3tqw" }),
-});
+export const MergeIdParams = z
+  .object({
+    id: z.string().meta({ param: { name: "id", in: "path" }, example: "mrg_8x2k4v0c5z2e7k9r3tqw" }),
+  })
+  .meta({ id: "MergeIdParams" });
 
 /** The merge, now undone, and the two profiles it split apart. */
 export const MergeUndone = z
