@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { plans, recordingDb, walks } from "../../workers/test-support/query-plans";
 import { createWorkspace } from "../provision";
 import { findLiveKey } from "./api-keys";
 import { findIdentifierOwner } from "./identity-graph";
@@ -13,65 +14,6 @@ import {
   readMergedTree,
 } from "./identity-graph-sql";
 import { findIdentityRules } from "./workspaces";
-
-interface Prepared {
-  sql: string;
-  params: unknown[];
-}
-
-/** `env.DB` with every statement prepared through it recorded (drizzle's and raw alike), with its parameters. */
-function recordingDb(): { db: D1Database; prepared: Prepared[] } {
-  const prepared: Prepared[] = [];
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "prepare")
-        return (sql: string) => {
-          const entry: Prepared = { sql, params: [] };
-          prepared.push(entry);
-          const statement = target.prepare(sql);
-          return new Proxy(statement, {
-            get(stmt, p) {
-              if (p === "bind")
-                return (...params: unknown[]) => {
-                  entry.params = params;
-                  return stmt.bind(...params);
-                };
-              const value = Reflect.get(stmt, p);
-              return typeof value === "function" ? value.bind(stmt) : value;
-            },
-          });
-        };
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db, prepared };
-}
-
-/** Every step of SQLite's plan for the recorded statements. */
-async function plans(prepared: Prepared[]): Promise<string[]> {
-  const steps: string[] = [];
-  for (const { sql, params } of prepared) {
-    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
-      .bind(...params)
-      .all<{ detail: string }>();
-    steps.push(...results.map((r) => r.detail));
-  }
-  return steps;
-}
-
-/**
- * Plan steps that walk rows growing with the customer's data: a table scan, an index built by scanning
- * (`AUTOMATIC`), or a search bounded by the workspace alone. CTEs and subqueries (`tree`, `chain`, `t`, `c`) and
- * `json_each` parameters may be scanned: they hold what one request asked for.
- */
-const walks = (steps: string[]) =>
-  steps.filter(
-    (s) =>
-      (/^SCAN \w+$/.test(s) && !/^SCAN (tree|t|chain|c)$/.test(s)) ||
-      /AUTOMATIC/.test(s) ||
-      /\(workspace_id=\?\)$/.test(s),
-  );
 
 const key = { type: "email", value: "max@acme.test" };
 
