@@ -13,6 +13,7 @@ import {
   readGraphRows,
   readMergedTree,
 } from "./identity-graph-sql";
+import { listSourcesWithWriteKeys } from "./sources";
 import { findIdentityRules } from "./workspaces";
 
 const key = { type: "email", value: "max@acme.test" };
@@ -80,6 +81,18 @@ describe("hot D1 queries", () => {
     await eraseMergedTree(db, "ws_plans", [], [{ type: "email", hash: "0".repeat(64) }], 1);
     expect(walks(await plans(prepared))).toEqual([
       "SEARCH dropped_links USING INDEX dropped_links_unique (workspace_id=?)",
+    ]);
+  });
+
+  it("list a workspace's sources and write keys through the workspace's index, not the whole table", async () => {
+    const { db, prepared } = recordingDb();
+    await listSourcesWithWriteKeys(db, "ws_plans");
+    // The sorts are over one workspace's few sources and keys, not the table.
+    expect(await plans(prepared)).toEqual([
+      "SEARCH sources USING INDEX sources_by_workspace (workspace_id=?)",
+      "USE TEMP B-TREE FOR LAST TERM OF ORDER BY",
+      "SEARCH api_keys USING INDEX api_keys_workspace_idx (workspace_id=?)",
+      "USE TEMP B-TREE FOR ORDER BY",
     ]);
   });
 });

@@ -1,0 +1,1 @@
+CREATE INDEX `sources_by_workspace` ON `sources` (`workspace_id`,`created_at`);
