@@ -1,17 +1,38 @@
 /** From a parsed ref to a live profile: the identity graph answers which profile, its Durable Object answers what. */
+import type { Identifier } from "@tessera/protocol";
+import { normalizeIdentifier } from "../identity/extract";
 import type { IdentityStore } from "../identity/identity-store";
-import { notFound } from "../shared/errors";
+import { loadIdentityRules } from "../identity/rules";
+import { notFound, validationError } from "../shared/errors";
 import { describeRef, type ProfileRef } from "./profile-ref";
 
 /**
  * The live profile id a ref names in this workspace, or a 404. A merged-away id answers with its survivor.
  * The graph is scoped by workspace, so another workspace's profile is exactly as unknown as a made-up one.
  */
-export async function resolveProfileRef(store: IdentityStore, workspaceId: string, ref: ProfileRef): Promise<string> {
+export async function resolveProfileRef(
+  store: IdentityStore,
+  db: D1Database,
+  workspaceId: string,
+  ref: ProfileRef,
+): Promise<string> {
   const id =
     ref.kind === "id"
       ? await store.liveProfile(workspaceId, ref.profileId)
-      : await store.findProfile(workspaceId, ref.identifier);
+      : await store.findProfile(workspaceId, await identifierOf(db, workspaceId, ref));
   if (!id) throw notFound(`No profile matches ${describeRef(ref)}`);
   return id;
+}
+
+/** A national phone number takes the workspace's default country, exactly as the collector normalised it. */
+async function identifierOf(
+  db: D1Database,
+  workspaceId: string,
+  ref: Exclude<ProfileRef, { kind: "id" }>,
+): Promise<Identifier> {
+  if (ref.kind === "identifier") return ref.identifier;
+  const { defaultCountry } = await loadIdentityRules(db, workspaceId);
+  const normalized = normalizeIdentifier("phone", ref.value, { defaultCountry });
+  if (!normalized.ok) throw validationError(`Profile ref is invalid: ${normalized.reason}`);
+  return normalized.identifier;
 }

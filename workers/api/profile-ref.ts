@@ -3,7 +3,14 @@ import { z } from "@hono/zod-openapi";
 import type { Identifier } from "@tessera/protocol";
 import { normalizeIdentifier } from "../identity/extract";
 
-export type ProfileRef = { kind: "id"; profileId: string } | { kind: "identifier"; identifier: Identifier };
+export type ProfileRef =
+  | { kind: "id"; profileId: string }
+  | { kind: "identifier"; identifier: Identifier }
+  /**
+   * A phone number written without its country code (`phone:020 7946 0000`): which number it is depends on the
+   * workspace's `default_country`, as it did when the collector stored it, so it is normalised once that is known.
+   */
+  | { kind: "national-phone"; value: string };
 export type ParsedProfileRef = { ok: true; ref: ProfileRef } | { ok: false; reason: string };
 
 /** Profile ids are `prf_` plus a short opaque tail; anything longer or stranger is not one of ours. */
@@ -32,6 +39,7 @@ export function parseProfileRef(raw: string): ParsedProfileRef {
   if (type === "") return { ok: false, reason: `Profile ref has no identifier type before ":": ${SHAPE_HINT}` };
   if (value.trim() === "")
     return { ok: false, reason: `Profile ref ${JSON.stringify(clip(raw))} has an empty ${type} value` };
+  if (type === "phone" && isNationalNumber(value)) return { ok: true, ref: { kind: "national-phone", value } };
   const normalized = normalizeIdentifier(type, value);
   if (!normalized.ok) return { ok: false, reason: `Profile ref is invalid: ${normalized.reason}` };
   return { ok: true, ref: { kind: "identifier", identifier: normalized.identifier } };
@@ -62,7 +70,14 @@ export const ProfileRefParams = z
 
 /** How a ref is named in messages: readable, never an echo of an attacker's megabyte. */
 export function describeRef(ref: ProfileRef): string {
-  return ref.kind === "id" ? ref.profileId : `${ref.identifier.type}:${clip(ref.identifier.value)}`;
+  if (ref.kind === "id") return ref.profileId;
+  if (ref.kind === "national-phone") return `phone:${clip(ref.value.trim())}`;
+  return `${ref.identifier.type}:${clip(ref.identifier.value)}`;
+}
+
+/** Digits with no `+` or `00` in front: a number of some country, which the number itself does not name. */
+function isNationalNumber(value: string): boolean {
+  return /\d/.test(value) && !/^\s*(\+|00)/.test(value);
 }
 
 function clip(text: string): string {

@@ -128,5 +128,5 @@ export const profileRoutes = openApiRoutes()
 
 /** The live profile a parsed ref names in the caller's workspace (404 when unknown). */
 function liveProfileId(env: Env, workspaceId: string, ref: ProfileRef): Promise<string> {
-  return resolveProfileRef(identityStoreFor(env), workspaceId, ref);
+  return resolveProfileRef(identityStoreFor(env), env.DB, workspaceId, ref);
 }

@@ -46,6 +46,15 @@ describe("identity rules: default_country", () => {
     expect(body.identifiers.filter((i) => i.type === "phone")).toEqual([
       expect.objectContaining({ type: "phone", value: "+442079460000" }),
     ]);
+    // The profile API reads a national number as the collector stored it: with the workspace's country.
+    const byNational = await exports.default.fetch(
+      `http://x/v1/profiles/phone:${encodeURIComponent("020 7946 0000")}`,
+      {
+        headers: { authorization: bearer(ws.secretKey) },
+      },
+    );
+    expect(byNational.status).toBe(200);
+    expect(await byNational.json()).toMatchObject({ id: profile });
   });
 
   it("without a default country keeps a national number as a trait only: it links nobody", async () => {
@@ -61,6 +70,16 @@ describe("identity rules: default_country", () => {
     const profile = await read.json<{ identifiers: Array<{ type: string }>; traits: Record<string, unknown> }>();
     expect(profile.traits).toMatchObject({ phone: "020 7946 0000" });
     expect(profile.identifiers.map((i) => i.type)).toEqual(["anonymous_id"]);
+    const byNational = await exports.default.fetch(
+      `http://x/v1/profiles/phone:${encodeURIComponent("020 7946 0000")}`,
+      {
+        headers: { authorization: bearer(ws.secretKey) },
+      },
+    );
+    expect(byNational.status).toBe(400);
+    expect(await byNational.json()).toMatchObject({
+      error: { message: expect.stringMatching(/no country code .* set no default_country/) },
+    });
   });
 
   it("can be cleared with null or by leaving it out", async () => {
