@@ -1,7 +1,8 @@
 /**
  * Consumer of `tessera-backfill` (DESIGN §6). Queues deliver at least once, so every step is safe to run twice:
  * a plan sends its pages before the next plan (a plan run again only sends duplicate pages), a page re-evaluates
- * from the event log (idempotent) and counts its progress only after every profile succeeded, clamped at the total.
+ * from the event log (idempotent) and counts the profiles that succeeded, clamped at the total; the ones that failed
+ * go out again as a page of their own, so one broken profile neither repeats nor holds back the other 99.
  */
 import { BackfillMessage, type BackfillPage, type BackfillPlan } from "@tessera/protocol";
 import pLimit, { type LimitFunction } from "p-limit";
@@ -30,6 +31,12 @@ export function backfillDepsFor(env: Env): BackfillDeps {
     reevaluate: (profileId, at) => profileStub(env.PROFILE, profileId).reevaluate(at),
   };
 }
+
+/**
+ * A profile that failed this many pages in a row (about an hour and a half of backoff) is given up on and logged:
+ * its definition stays `building` with `processed` short of `total`, which is the truth.
+ */
+export const MAX_PAGE_ATTEMPTS = 20;
 
 /** Backoff per attempt (10 s, 20 s, … capped at five minutes): a failing page blocks only its own progress. */
 export function backfillBackoffSeconds(attempts: number): number {
@@ -93,8 +100,9 @@ async function runPlan(deps: BackfillDeps, plan: BackfillPlan): Promise<boolean>
 }
 
 /**
- * Re-evaluates every profile of the page; false when one failed (the page is retried whole: evaluation is
- * idempotent). Merged-away, erased and unknown profiles count as processed: none of them needs anything.
+ * Re-evaluates every profile of the page and counts those that succeeded; the failed ones are sent again as a page
+ * of their own, delayed by backoff. Merged-away, erased and unknown profiles count as processed: none of them needs
+ * anything. Throws (the page is retried whole: evaluation is idempotent) only when D1 or the queue fails.
  */
 async function runPage(deps: BackfillDeps, page: BackfillPage, limit: LimitFunction): Promise<boolean> {
   const at = { workspaceId: page.workspaceId, definitionsVersion: page.buildVersion };
@@ -102,22 +110,29 @@ async function runPage(deps: BackfillDeps, page: BackfillPage, limit: LimitFunct
     // Awaited inside, so a call that rejects at once is handled in the same turn, never reported as unhandled.
     page.profileIds.map((id) => limit(async () => await deps.reevaluate(id, at))),
   );
-  const failed = results.flatMap((r, i) =>
-    r.status === "rejected" ? [{ id: page.profileIds[i], err: r.reason }] : [],
-  );
+  const failed = page.profileIds.filter((_, i) => results[i].status === "rejected");
   if (failed.length > 0) {
+    const first = results.find((r) => r.status === "rejected");
+    const attempt = page.attempt + 1;
+    const giveUp = attempt >= MAX_PAGE_ATTEMPTS;
     console.error(
-      `backfill: ${failed.length} of ${page.profileIds.length} profiles failed (first: ${failed[0].id}); retrying`,
-      failed[0].err,
+      `backfill: ${failed.length} of ${page.profileIds.length} profiles failed (first: ${failed[0]}); ` +
+        (giveUp ? `giving up on them after ${attempt} attempts` : `retrying them (attempt ${attempt})`),
+      first?.status === "rejected" ? first.reason : undefined,
     );
-    return false;
+    // Sent before the progress is counted: if counting fails, the page is retried whole and only repeats work.
+    if (!giveUp)
+      await sendInBatches(deps.queue, [{ ...page, profileIds: failed, attempt }], {
+        delaySeconds: backfillBackoffSeconds(attempt),
+      });
   }
-  if (page.target) {
+  const succeeded = page.profileIds.length - failed.length;
+  if (page.target && succeeded > 0) {
     const { kind, key } = page.target;
     await addBuildProgress(
       deps.db,
       { workspaceId: page.workspaceId, kind, key, buildVersion: page.buildVersion },
-      page.profileIds.length,
+      succeeded,
     );
   }
   return true;

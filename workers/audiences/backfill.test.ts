@@ -5,6 +5,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { orm } from "../../d1/client";
 import { definitions, workspaces } from "../../d1/schema";
+import type { DefinitionsAt } from "../profile/profile-rpc";
 import { profileStub } from "../profile/profile-stub";
 import { QUEUE } from "../shared/queues";
 import { identify } from "../test-support/messages";
@@ -12,18 +13,28 @@ import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
 import { uid } from "../test-support/worker-requests";
 import { type BackfillTarget, startBackfill } from "./backfill";
-import { type BackfillDeps, backfillDepsFor, handleBackfill } from "./backfill-consumer";
+import {
+  type BackfillDeps,
+  backfillBackoffSeconds,
+  backfillDepsFor,
+  handleBackfill,
+  MAX_PAGE_ATTEMPTS,
+} from "./backfill-consumer";
 
 const PRO: AudienceDefinition = { trait: "plan", op: "eq", value: "pro" };
 
 /** A queue that records each `sendBatch` call, in order. */
 function recordingQueue() {
   const calls: BackfillMessage[][] = [];
+  const delays: Array<number | undefined> = [];
   return {
     calls,
     sent: () => calls.flat(),
+    delays,
     async sendBatch(messages: Iterable<MessageSendRequest>): Promise<QueueSendBatchResponse> {
-      calls.push([...messages].map((m) => m.body as BackfillMessage));
+      const list = [...messages];
+      calls.push(list.map((m) => m.body as BackfillMessage));
+      delays.push(...list.map((m) => m.delaySeconds));
       return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
     },
     async send(body: unknown): Promise<QueueSendResponse> {
@@ -42,7 +53,7 @@ async function deliver(bodies: BackfillMessage[], deps: Partial<BackfillDeps> = 
   );
   const ctx = createExecutionContext();
   await handleBackfill(batch, env, { ...backfillDepsFor(env), queue, ...deps });
-  return { result: await getQueueResult(batch, ctx), sent: queue.sent(), calls: queue.calls };
+  return { result: await getQueueResult(batch, ctx), sent: queue.sent(), calls: queue.calls, delays: queue.delays };
 }
 
 /**
@@ -169,14 +180,21 @@ describe("a backfill plan", () => {
     const second = await deliver([{ ...plan, after: live[4999], listed: 5000 }]);
     expect(second.result.explicitAcks).toEqual(["msg-0"]);
     expect(second.sent).toEqual([
-      { kind: "backfill-page", workspaceId, buildVersion: 3, target, profileIds: [live[5000]] },
+      { kind: "backfill-page", workspaceId, buildVersion: 3, target, profileIds: [live[5000]], attempt: 0 },
     ] satisfies BackfillPage[]);
   });
 
   it("enqueues one page of the workspace's profiles and no further plan when fewer than 5,000", async () => {
     const { workspaceId, ids } = await workspaceWithProfiles(["pro", "free", "pro"]);
     const page = await pageFor(workspaceId, 1, null);
-    expect(page).toEqual({ kind: "backfill-page", workspaceId, buildVersion: 1, target: null, profileIds: ids });
+    expect(page).toEqual({
+      kind: "backfill-page",
+      workspaceId,
+      buildVersion: 1,
+      target: null,
+      profileIds: ids,
+      attempt: 0,
+    });
   });
 
   it("settles the target's total to what the backfill listed, so the status can reach ready", async () => {
@@ -241,6 +259,7 @@ describe("a backfill page", () => {
       buildVersion: version,
       target: { kind: "audience", key: "pro" },
       profileIds: ids,
+      attempt: 0,
     };
     await deliver([page]);
     const again = await deliver([page]);
@@ -259,40 +278,64 @@ describe("a backfill page", () => {
       buildVersion: older,
       target: { kind: "audience", key: "pro" },
       profileIds: ids,
+      attempt: 0,
     };
     const { result } = await deliver([stale]);
     expect(result.explicitAcks).toEqual(["msg-0"]);
     expect(await progress(workspaceId, "pro")).toEqual({ processed: 0, total: 2 });
   });
 
-  it("retries the page and counts nothing when one profile fails", async () => {
+  it("counts the profiles that succeeded and sends the one that failed again, alone and delayed", async () => {
     const { workspaceId, ids } = await workspaceWithProfiles(["pro", "free", "pro"]);
     const version = await defineBuilding(workspaceId, "pro", PRO, 3);
     const real = backfillDepsFor(env);
     const evaluated: string[] = [];
-    const { result } = await deliver(
-      [
-        {
-          kind: "backfill-page",
-          workspaceId,
-          buildVersion: version,
-          target: { kind: "audience", key: "pro" },
-          profileIds: ids,
-        },
-      ],
-      {
-        async reevaluate(profileId, at) {
-          if (profileId === ids[1]) throw new Error("Durable Object reset");
-          evaluated.push(profileId);
-          return real.reevaluate(profileId, at);
-        },
+    const page: BackfillPage = {
+      kind: "backfill-page",
+      workspaceId,
+      buildVersion: version,
+      target: { kind: "audience", key: "pro" },
+      profileIds: ids,
+      attempt: 0,
+    };
+    const broken = {
+      async reevaluate(profileId: string, at: DefinitionsAt) {
+        if (profileId === ids[1]) throw new Error("Durable Object reset");
+        evaluated.push(profileId);
+        return real.reevaluate(profileId, at);
       },
-    );
-    expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["msg-0"]);
-    // The other profiles were still evaluated (a retry repeats them harmlessly); the build did not move.
+    };
+    const { result, sent, delays } = await deliver([page], broken);
+    expect(result.explicitAcks).toEqual(["msg-0"]);
     expect(evaluated.sort()).toEqual([ids[0], ids[2]]);
-    expect(await progress(workspaceId, "pro")).toEqual({ processed: 0, total: 3 });
+    expect(await progress(workspaceId, "pro")).toEqual({ processed: 2, total: 3 });
+    expect(sent).toEqual([{ ...page, profileIds: [ids[1]], attempt: 1 }]);
+    expect(delays).toEqual([backfillBackoffSeconds(1)]);
+
+    // The retry page succeeds: the build is complete, and nobody was evaluated twice.
+    await deliver(sent);
+    expect(await progress(workspaceId, "pro")).toEqual({ processed: 3, total: 3 });
+  });
+
+  it("gives up on a profile that failed every attempt, leaving the build short of its total", async () => {
+    const { workspaceId, ids } = await workspaceWithProfiles(["pro", "pro"]);
+    const version = await defineBuilding(workspaceId, "pro", PRO, 2);
+    const page: BackfillPage = {
+      kind: "backfill-page",
+      workspaceId,
+      buildVersion: version,
+      target: { kind: "audience", key: "pro" },
+      profileIds: [ids[0]],
+      attempt: MAX_PAGE_ATTEMPTS - 1,
+    };
+    const { result, sent } = await deliver([page], {
+      async reevaluate() {
+        throw new Error("poisoned event log");
+      },
+    });
+    expect(result.explicitAcks).toEqual(["msg-0"]);
+    expect(sent).toEqual([]);
+    expect(await progress(workspaceId, "pro")).toEqual({ processed: 0, total: 2 });
   });
 
   it("counts a profile erased since the plan listed it as processed", async () => {

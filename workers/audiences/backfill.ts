@@ -50,6 +50,7 @@ export function pagesOf(plan: BackfillPlan, profileIds: string[]): BackfillPage[
       buildVersion: plan.buildVersion,
       target: plan.target,
       profileIds: profileIds.slice(i, i + PAGE_SIZE),
+      attempt: 0,
     });
   }
   return pages;

@@ -77,6 +77,8 @@ export const BackfillPage = z
     buildVersion: z.number().int(),
     target: backfillTarget,
     profileIds: z.array(z.string()),
+    /** How many times these profiles failed before: a page of the failed ones is sent again, with backoff. */
+    attempt: z.int().nonnegative().default(0),
   })
   .meta({ id: "BackfillPage", description: "Profiles to evaluate again; running it twice changes nothing." });
 export type BackfillPage = z.infer<typeof BackfillPage>;
