@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { sendBatch } from "../support/dev-api";
+import { secretApi, sendBatch } from "../support/dev-api";
 import { useConsole } from "./support/console-page";
 
 const session = useConsole();
@@ -42,12 +42,19 @@ describe("console accessibility (axe-core)", () => {
       { type: "identify", userId, anonymousId: randomUUID(), traits: { email: `${userId}@example.com` } },
       { type: "track", userId, event: "Order Completed", properties: { total: 12 } },
     ]);
+    const audience = `a11y_${randomUUID().slice(0, 8)}`;
+    const created = await secretApi(session.server, "POST", "/v1/audiences", {
+      key: audience,
+      definition: { event: "Order Completed" },
+    });
+    expect(created.status).toBe(201);
     const page = await session.signedIn("/console/profiles");
     const pages: Array<[string, string]> = [
       ["/console/profiles", "Find a profile"],
       [`/console/profiles/${encodeURIComponent(`user_id:${userId}`)}`, "Identity graph"],
       ["/console/audiences", "New audience"],
       ["/console/audiences/new", "Definition (JSON)"],
+      [`/console/audiences/${audience}`, "Delete audience"],
       ["/console/computed-traits/new", "Definition (JSON)"],
       ["/console/destinations", "New destination"],
       ["/console/destinations/new", "Test connection"],

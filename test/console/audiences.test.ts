@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { sendBatch } from "../support/dev-api";
+import { secretApi, sendBatch } from "../support/dev-api";
 import { useConsole } from "./support/console-page";
 
 const session = useConsole();
@@ -98,5 +98,59 @@ describe("console computed traits", () => {
     await page.waitForURL(`**/console/computed-traits/${key}`);
     await page.getByRole("link", { name: "Computed traits", exact: true }).click();
     await page.getByRole("row").filter({ hasText: key }).waitFor();
+  });
+});
+
+describe("console definition delete", () => {
+  it("asks first, shows the API's refusal while another audience refers to it, and deletes once it is free", async () => {
+    const tag = randomUUID().slice(0, 8);
+    const base = `base_${tag}`;
+    const referrer = `refers_${tag}`;
+    const create = (key: string, definition: object) =>
+      secretApi(session.server, "POST", "/v1/audiences", { key, definition });
+    expect((await create(base, { event: `Seen ${tag}` })).status).toBe(201);
+    expect((await create(referrer, { audience: base })).status).toBe(201);
+
+    const page = await session.signedIn(`/console/audiences/${base}`);
+    const dialog = page.getByRole("dialog");
+    await page.getByRole("button", { name: "Delete audience" }).click();
+    expect(await dialog.getByRole("heading").textContent()).toBe(`Delete audience ${base}?`);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    expect((await secretApi(session.server, "GET", `/v1/audiences/${base}`)).status).toBe(200);
+
+    await page.getByRole("button", { name: "Delete audience" }).click();
+    await dialog.getByRole("button", { name: "Delete for good" }).click();
+    await expect
+      .poll(() => dialog.getByRole("alert").textContent(), { timeout: 10_000 })
+      .toBe(`Audience "${referrer}" refers to audience "${base}": change or delete "${referrer}" first`);
+    expect((await secretApi(session.server, "GET", `/v1/audiences/${base}`)).status).toBe(200);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+
+    for (const key of [referrer, base]) {
+      await page.goto(`${session.env.url}/console/audiences/${key}`);
+      await page.getByRole("button", { name: "Delete audience" }).click();
+      await dialog.getByRole("button", { name: "Delete for good" }).click();
+      await page.waitForURL(new RegExp(`/console/audiences\\?deleted=${key}$`));
+      await page.getByText(`Deleted audience ${key}.`).waitFor();
+      expect((await secretApi(session.server, "GET", `/v1/audiences/${key}`)).status).toBe(404);
+    }
+    await expect.poll(() => page.getByText("Loading audiences").count(), { timeout: 10_000 }).toBe(0);
+    expect(await page.getByRole("row").filter({ hasText: tag }).count()).toBe(0);
+  });
+
+  it("deletes a computed trait from its page", async () => {
+    const key = `visits_${randomUUID().slice(0, 8)}`;
+    const created = await secretApi(session.server, "POST", "/v1/computed-traits", {
+      key,
+      definition: { op: "count", event: "Visited" },
+    });
+    expect(created.status).toBe(201);
+    const page = await session.signedIn(`/console/computed-traits/${key}`);
+    await page.getByRole("button", { name: "Delete computed trait" }).click();
+    const dialog = page.getByRole("dialog");
+    expect(await dialog.textContent()).toContain("Every profile loses its value.");
+    await dialog.getByRole("button", { name: "Delete for good" }).click();
+    await page.getByText(`Deleted computed trait ${key}.`).waitFor();
+    expect((await secretApi(session.server, "GET", `/v1/computed-traits/${key}`)).status).toBe(404);
   });
 });

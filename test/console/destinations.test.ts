@@ -85,4 +85,55 @@ describe("console destinations", () => {
     expect(await page.getByLabel("URL", { exact: true }).inputValue()).toBe("https://hooks.example.com/x");
     expect(await page.getByLabel("Signing secret").inputValue()).toBe("short");
   });
+
+  it("reconciles now after a confirmation, sending the members it never got, and shows the API's refusal", async () => {
+    const hook = await startHookServer(200);
+    hooks.push(hook);
+    const tag = randomUUID().slice(0, 8);
+    const event = `Reconciled ${tag}`;
+    const audience = `reconciled_${tag}`;
+    expect(
+      (await secretApi(session.server, "POST", "/v1/audiences", { key: audience, definition: { event } })).status,
+    ).toBe(201);
+    await sendBatch(session.server, [{ type: "track", userId: `member-${tag}`, event }]);
+    await expect
+      .poll(
+        async () => (await secretApi<{ size: number }>(session.server, "GET", `/v1/audiences/${audience}`)).body.size,
+        {
+          timeout: 30_000,
+          interval: 500,
+        },
+      )
+      .toBe(1);
+    // Made after the member entered: a destination sends entries from then on, so only reconciliation sends this one.
+    const created = await secretApi<{ id: string }>(session.server, "POST", "/v1/destinations", {
+      type: "webhook",
+      name: `Reconciled ${tag}`,
+      audiences: [audience],
+      config: { url: hook.url, secret: "whsec_0123456789abcdef" },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+
+    const page = await session.signedIn(`/console/destinations/${id}`);
+    const dialog = page.getByRole("dialog");
+    await page.getByRole("button", { name: "Reconcile now" }).click();
+    expect(await dialog.getByRole("heading").textContent()).toBe(`Reconcile Reconciled ${tag} now?`);
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    expect(hook.received).toEqual([]);
+
+    await page.getByRole("button", { name: "Reconcile now" }).click();
+    await dialog.getByRole("button", { name: "Reconcile", exact: true }).click();
+    await page.getByText(/^Reconciled: 1 repair queued/).waitFor({ timeout: 15_000 });
+    expect(await dialog.isVisible()).toBe(false);
+    await expect.poll(() => hook.received.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+
+    // Gone meanwhile (another tab deleted it): the dialog says what the API said and stays open.
+    expect((await secretApi(session.server, "DELETE", `/v1/destinations/${id}`)).status).toBe(204);
+    await page.getByRole("button", { name: "Reconcile now" }).click();
+    await dialog.getByRole("button", { name: "Reconcile", exact: true }).click();
+    await expect
+      .poll(() => dialog.getByRole("alert").textContent(), { timeout: 10_000 })
+      .toBe(`No destination ${id} in this workspace`);
+  });
 });

@@ -1,5 +1,6 @@
 import type { PageSnapshot } from "./page-context";
-import { createTessera, type LoadOptions } from "./tessera";
+import type { LoadOptions } from "./public-api";
+import { createTessera } from "./tessera";
 
 /** What the inline snippet leaves on `window.tessera`: queued `[method, args, page]` calls and its load call. */
 type Stub = [string, unknown[], PageSnapshot][] & { writeKey?: string; loadOptions?: LoadOptions };

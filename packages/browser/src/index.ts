@@ -6,5 +6,25 @@
  * export const tessera = createTessera();
  * tessera.load("wk_live_…", { apiHost: "https://collect.example.com" });
  */
-export type { CallOptions, ConsentState, Plugin, PluginStage, UserState } from "@tessera/core";
-export { createTessera, type LoadOptions, type Tessera, VERSION } from "./tessera";
+export type {
+  AliasMessage,
+  CallOptions,
+  ConsentState,
+  GroupMessage,
+  IdentifyMessage,
+  JsonObject,
+  JsonValue,
+  LoadOptions,
+  Message,
+  MessageFields,
+  PageMessage,
+  Plugin,
+  PluginStage,
+  RetryOptions,
+  ScreenMessage,
+  SessionOptions,
+  Tessera,
+  TrackMessage,
+  UserState,
+} from "./public-api";
+export { createTessera, VERSION } from "./tessera";

@@ -1,4 +1,4 @@
-import type { JsonObject } from "@tessera/protocol";
+import type { JsonObject } from "./public-api";
 
 /** The page as the snippet saw it when a call was queued (Segment's "buffered page context"). */
 export interface PageSnapshot {

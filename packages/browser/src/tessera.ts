@@ -1,14 +1,4 @@
-import {
-  type CallOptions,
-  type ConsentState,
-  Engine,
-  type EngineOptions,
-  KEYS,
-  type Plugin,
-  type UserState,
-  warn,
-} from "@tessera/core";
-import type { JsonObject } from "@tessera/protocol";
+import { Engine, KEYS, warn } from "@tessera/core";
 import { cookieDomain } from "./cookie";
 import { crossTabLock } from "./cross-tab-lock";
 import { beacon, fetchTransport } from "./fetch-transport";
@@ -17,50 +7,10 @@ import { idbStorage } from "./idb-storage";
 import { browserKeyValue } from "./identity-store";
 import { type PageSnapshot, pageContext, pageProperties, snapshotPage } from "./page-context";
 import { onPageHide } from "./page-hide";
+import type { CallOptions, ConsentState, JsonObject, LoadOptions, Plugin, Tessera } from "./public-api";
 import { fetchServerId } from "./server-id";
 
 export const VERSION = "0.1.0";
-
-/** Options of `tessera.load(writeKey, options)`; the tunables default to reference/sdk.md §4.3. */
-export interface LoadOptions
-  extends Partial<
-    Pick<
-      EngineOptions,
-      "flushAt" | "flushInterval" | "maxBatchBytes" | "maxEventBytes" | "maxQueue" | "retry" | "session"
-    >
-  > {
-  /** Collector origin (default: where the script came from). Events go to `{apiHost}/v1/batch`. */
-  apiHost?: string;
-  /** Start with consent pending: memory only until `setConsent("granted")`. */
-  requireConsent?: boolean;
-  /** Send a page call on each `pushState`/`popstate` that changes the path or query. */
-  trackHistory?: boolean;
-  /** Keep the anonymous id in a server-set cookie too: `true` for `{apiHost}/v1/id`, or a URL. */
-  idEndpoint?: boolean | string;
-  /** Cookie domain, instead of probing for the registrable domain. `""` for host-only. */
-  cookieDomain?: string;
-  plugins?: Plugin[];
-}
-
-/** The public API: `window.tessera` in a script tag, `createTessera()` on npm. No method ever throws. */
-export interface Tessera {
-  load(writeKey: string, options?: LoadOptions): void;
-  track(event: string, properties?: JsonObject, options?: CallOptions): void;
-  /** `identify(userId, traits)` or `identify(traits)` for the current user. */
-  identify(userId?: string | null | JsonObject, traits?: JsonObject, options?: CallOptions): void;
-  /** `page()`, `page(name, properties)` or `page(properties)`; page fields are added automatically. */
-  page(name?: string | null | JsonObject, properties?: JsonObject, options?: CallOptions): void;
-  group(groupId: string, traits?: JsonObject, options?: CallOptions): void;
-  alias(userId: string, previousId?: string | null, options?: CallOptions): void;
-  reset(): void;
-  /** Resolves (and calls `callback`) once loaded. */
-  ready(callback?: () => void): Promise<void>;
-  /** Ids and traits, once loaded. */
-  user(): UserState | undefined;
-  setConsent(state: ConsentState, categoryPreferences?: Record<string, boolean>): void;
-  flush(): Promise<void>;
-  use(plugin: Plugin): void;
-}
 
 type Method = "track" | "identify" | "page" | "group" | "alias" | "reset" | "setConsent" | "use";
 type Call = [Method, unknown[], PageSnapshot?];

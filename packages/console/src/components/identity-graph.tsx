@@ -7,6 +7,7 @@
 import { Graph, layout } from "@dagrejs/dagre";
 import type { Profile, ProfileMerges } from "@tessera/protocol";
 import { Time } from "./json-view";
+import { Table } from "./table";
 
 type NodeKind = "profile" | "merged" | "identifier" | "dropped" | "owner";
 interface GraphNode {
@@ -140,26 +141,16 @@ export function IdentityGraph({ profile, merges }: { profile: Profile; merges: P
       {merges.data.length === 0 ? (
         <p class="muted">No merges formed this profile.</p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Merged</th>
-              <th scope="col">Into</th>
-              <th scope="col">Rule</th>
-              <th scope="col">When</th>
-              <th scope="col">Message</th>
-            </tr>
-          </thead>
-          <tbody>
-            {merges.data.map((m) => (
-              <tr key={m.id}>
-                <td>
-                  <code>{m.from}</code>
-                </td>
-                <td>
-                  <code>{m.into}</code>
-                </td>
-                <td>
+        <Table
+          rows={merges.data}
+          rowKey={(m) => m.id}
+          columns={[
+            { header: "Merged", cell: (m) => <code>{m.from}</code> },
+            { header: "Into", cell: (m) => <code>{m.into}</code> },
+            {
+              header: "Rule",
+              cell: (m) => (
+                <>
                   {m.rule}
                   {m.undone_at ? (
                     <span class="muted">
@@ -167,47 +158,34 @@ export function IdentityGraph({ profile, merges }: { profile: Profile; merges: P
                       (undone <Time iso={m.undone_at} />)
                     </span>
                   ) : null}
-                </td>
-                <td>
-                  <Time iso={m.created_at} />
-                </td>
-                <td>
-                  <code>{m.message_id ?? "—"}</code>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            { header: "When", cell: (m) => <Time iso={m.created_at} /> },
+            { header: "Message", cell: (m) => <code>{m.message_id ?? "—"}</code> },
+          ]}
+        />
       )}
       {merges.dropped_links.length > 0 ? (
         <>
           <h3>Dropped links</h3>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Identifier</th>
-                <th scope="col">Rule</th>
-                <th scope="col">Owned by</th>
-                <th scope="col">When</th>
-              </tr>
-            </thead>
-            <tbody>
-              {merges.dropped_links.map((d) => (
-                <tr key={d.id}>
-                  <td>
-                    <code>
-                      {d.identifier.type}:{d.identifier.value}
-                    </code>
-                  </td>
-                  <td>{d.rule}</td>
-                  <td>{d.owner_profile ? <code>{d.owner_profile}</code> : "nobody"}</td>
-                  <td>
-                    <Time iso={d.created_at} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Table
+            rows={merges.dropped_links}
+            rowKey={(d) => d.id}
+            columns={[
+              {
+                header: "Identifier",
+                cell: (d) => (
+                  <code>
+                    {d.identifier.type}:{d.identifier.value}
+                  </code>
+                ),
+              },
+              { header: "Rule", cell: (d) => d.rule },
+              { header: "Owned by", cell: (d) => (d.owner_profile ? <code>{d.owner_profile}</code> : "nobody") },
+              { header: "When", cell: (d) => <Time iso={d.created_at} /> },
+            ]}
+          />
         </>
       ) : null}
     </>

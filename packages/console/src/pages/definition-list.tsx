@@ -1,5 +1,7 @@
 import type { AudienceList } from "@tessera/protocol";
-import { ErrorNote, Loading } from "../components/notes";
+import { useLocation } from "preact-iso";
+import { ErrorNote, Loading, StatusNote } from "../components/notes";
+import { Table } from "../components/table";
 import { type DefinitionKind, NOUN } from "../definitions/definition-builder";
 import { useApi } from "../use-api";
 import { BuildStatus } from "./build-status";
@@ -9,6 +11,7 @@ const TITLE: Record<DefinitionKind, string> = { audiences: "Audiences", "compute
 /** Audiences or computed traits, each with its size and build status. */
 export function DefinitionList({ kind }: { kind: DefinitionKind }) {
   const list = useApi<AudienceList>(`/v1/${kind}`);
+  const { deleted } = useLocation().query;
   const noun = NOUN[kind];
   return (
     <>
@@ -18,38 +21,24 @@ export function DefinitionList({ kind }: { kind: DefinitionKind }) {
           New {noun}
         </a>
       </p>
+      {deleted ? <StatusNote text={`Deleted ${noun} ${deleted}.`} /> : null}
       <ErrorNote error={list.error} />
       {!list.data ? (
         !list.error && <Loading what={`${noun}s`} />
       ) : list.data.data.length === 0 ? (
         <p class="muted">No {noun}s yet.</p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col">Name</th>
-              <th scope="col">{kind === "audiences" ? "Size" : "Profiles with a value"}</th>
-              <th scope="col">Status</th>
-              <th scope="col">Version</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.data.map((d) => (
-              <tr key={d.key}>
-                <td>
-                  <a href={`/console/${kind}/${d.key}`}>{d.key}</a>
-                </td>
-                <td>{d.name ?? ""}</td>
-                <td class="num">{d.size}</td>
-                <td>
-                  <BuildStatus status={d.status} />
-                </td>
-                <td class="num">{d.version}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <Table
+          rows={list.data.data}
+          rowKey={(d) => d.key}
+          columns={[
+            { header: "Key", cell: (d) => <a href={`/console/${kind}/${d.key}`}>{d.key}</a> },
+            { header: "Name", cell: (d) => d.name ?? "" },
+            { header: kind === "audiences" ? "Size" : "Profiles with a value", class: "num", cell: (d) => d.size },
+            { header: "Status", cell: (d) => <BuildStatus status={d.status} /> },
+            { header: "Version", class: "num", cell: (d) => d.version },
+          ]}
+        />
       )}
     </>
   );

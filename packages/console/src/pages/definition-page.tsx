@@ -1,9 +1,11 @@
 import type { Audience, AudienceMembersPage } from "@tessera/protocol";
 import { useState } from "preact/hooks";
-import { useRoute } from "preact-iso";
+import { useLocation, useRoute } from "preact-iso";
 import { api, messageOf } from "../api";
+import { ConfirmAction } from "../components/confirm-action";
 import { JsonView, Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
+import { Table } from "../components/table";
 import { DefinitionBuilder, type DefinitionKind, NOUN } from "../definitions/definition-builder";
 import { profileHref } from "../profile-refs";
 import { useApi } from "../use-api";
@@ -53,6 +55,7 @@ export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
         </>
       )}
       <Members kind={kind} definitionKey={d.key} />
+      <DeleteDefinition kind={kind} definitionKey={d.key} />
     </>
   );
 }
@@ -81,32 +84,52 @@ function Members({ kind, definitionKey }: { kind: DefinitionKind; definitionKey:
       <ErrorNote error={first.error ?? error} />
       {first.data && rows.length === 0 ? <p class="muted">No members.</p> : null}
       {rows.length > 0 ? (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Profile</th>
-              <th scope="col">Since</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((m) => (
-              <tr key={m.profile_id}>
-                <td>
-                  <a href={profileHref(m.profile_id)}>{m.profile_id}</a>
-                </td>
-                <td>
-                  <Time iso={m.since} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <Table
+          rows={rows}
+          rowKey={(m) => m.profile_id}
+          columns={[
+            { header: "Profile", cell: (m) => <a href={profileHref(m.profile_id)}>{m.profile_id}</a> },
+            { header: "Since", cell: (m) => <Time iso={m.since} /> },
+          ]}
+        />
       ) : null}
       {cursor ? (
         <button type="button" class="quiet" onClick={() => void loadMore()}>
           Load more members
         </button>
       ) : null}
+    </section>
+  );
+}
+
+const CONSEQUENCE: Record<DefinitionKind, string> = {
+  audiences: "Every member leaves it, and destinations syncing it are told to remove them.",
+  "computed-traits": "Every profile loses its value.",
+};
+
+/**
+ * Deletes the definition after a confirmation. The API refuses while another audience refers to it; its message,
+ * which names that audience, shows in the dialog.
+ */
+function DeleteDefinition({ kind, definitionKey }: { kind: DefinitionKind; definitionKey: string }) {
+  const { route } = useLocation();
+  const noun = NOUN[kind];
+  const remove = async () => {
+    await api(`/v1/${kind}/${encodeURIComponent(definitionKey)}`, { method: "DELETE" });
+    route(`/console/${kind}?deleted=${encodeURIComponent(definitionKey)}`);
+  };
+  return (
+    <section aria-labelledby="h-delete" class="danger-zone">
+      <h2 id="h-delete">Delete</h2>
+      <ConfirmAction
+        label={`Delete ${noun}`}
+        question={`Delete ${noun} ${definitionKey}?`}
+        confirm="Delete for good"
+        danger
+        onConfirm={remove}
+      >
+        <p>{CONSEQUENCE[kind]} This cannot be undone.</p>
+      </ConfirmAction>
     </section>
   );
 }

@@ -4,7 +4,9 @@ import { useRoute } from "preact-iso";
 import { api, messageOf } from "../api";
 import { JsonView, Time } from "../components/json-view";
 import { ErrorNote, Loading, StatusNote } from "../components/notes";
+import { Table } from "../components/table";
 import { DestinationForm } from "../destinations/destination-form";
+import { ReconcileNow } from "../destinations/reconcile-now";
 import { profileHref } from "../profile-refs";
 import { useApi } from "../use-api";
 
@@ -71,9 +73,12 @@ export function DestinationPage() {
             </>
           ) : null}
         </p>
-        <button type="button" class="quiet" onClick={refresh}>
-          Refresh
-        </button>
+        <div class="row">
+          <button type="button" class="quiet" onClick={refresh}>
+            Refresh
+          </button>
+          <ReconcileNow destination={d} onQueued={refresh} />
+        </div>
         <p class="muted">
           Engagement webhook URL for the vendor: <code>{d.webhook_url}</code>
         </p>
@@ -97,35 +102,24 @@ export function DestinationPage() {
             <button type="button" onClick={() => void replay()}>
               Replay
             </button>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Profile</th>
-                  <th scope="col">Error</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Operation</th>
-                </tr>
-              </thead>
-              <tbody>
-                {dead.data.data.map((l) => (
-                  <tr key={l.id}>
-                    <td>
-                      <a href={profileHref(l.profile_id)}>{l.profile_id}</a>
-                    </td>
-                    <td class="reason">{l.error}</td>
-                    <td>
-                      <Time iso={l.created_at} />
-                    </td>
-                    <td>
-                      <details>
-                        <summary>Show</summary>
-                        <JsonView value={l.op} />
-                      </details>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table
+              rows={dead.data.data}
+              rowKey={(l) => l.id}
+              columns={[
+                { header: "Profile", cell: (l) => <a href={profileHref(l.profile_id)}>{l.profile_id}</a> },
+                { header: "Error", class: "reason", cell: (l) => l.error },
+                { header: "When", cell: (l) => <Time iso={l.created_at} /> },
+                {
+                  header: "Operation",
+                  cell: (l) => (
+                    <details>
+                      <summary>Show</summary>
+                      <JsonView value={l.op} />
+                    </details>
+                  ),
+                },
+              ]}
+            />
           </>
         ) : dead.data ? (
           <p class="muted">No dead letters.</p>
@@ -136,42 +130,28 @@ export function DestinationPage() {
         <ErrorNote error={log.error} />
         {log.data && log.data.data.length === 0 ? <p class="muted">Nothing synced yet.</p> : null}
         {log.data && log.data.data.length > 0 ? (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Profile</th>
-                <th scope="col">Audience</th>
-                <th scope="col">Action</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {log.data.data.map((e, i) => (
-                <tr key={i}>
-                  <td>
-                    <Time iso={e.at} />
-                  </td>
-                  <td>
-                    <a href={profileHref(e.profile_id)}>{e.profile_id}</a>
-                  </td>
-                  <td>{e.audience ?? "—"}</td>
-                  <td>{e.action}</td>
-                  <td>
-                    <span
-                      class={`badge ${e.outcome === "ok" ? "badge-ok" : e.outcome === "fail" ? "badge-bad" : "badge-warn"}`}
-                    >
-                      {e.outcome}
-                    </span>
-                  </td>
-                  <td class="num">{e.attempts}</td>
-                  <td class="reason">{e.error ?? ""}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Table
+            rows={log.data.data}
+            rowKey={(_e, i) => i}
+            columns={[
+              { header: "When", cell: (e) => <Time iso={e.at} /> },
+              { header: "Profile", cell: (e) => <a href={profileHref(e.profile_id)}>{e.profile_id}</a> },
+              { header: "Audience", cell: (e) => e.audience ?? "—" },
+              { header: "Action", cell: (e) => e.action },
+              {
+                header: "Outcome",
+                cell: (e) => (
+                  <span
+                    class={`badge ${e.outcome === "ok" ? "badge-ok" : e.outcome === "fail" ? "badge-bad" : "badge-warn"}`}
+                  >
+                    {e.outcome}
+                  </span>
+                ),
+              },
+              { header: "Attempts", class: "num", cell: (e) => e.attempts },
+              { header: "Error", class: "reason", cell: (e) => e.error ?? "" },
+            ]}
+          />
         ) : null}
       </section>
     </>

@@ -1,6 +1,7 @@
 import type { DestinationList } from "@tessera/protocol";
 import { Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
+import { Table } from "../components/table";
 import { useApi } from "../use-api";
 
 export function Destinations() {
@@ -19,39 +20,28 @@ export function Destinations() {
       ) : list.data.data.length === 0 ? (
         <p class="muted">No destinations yet.</p>
       ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col">Pending</th>
-              <th scope="col">Delivered</th>
-              <th scope="col">Failed</th>
-              <th scope="col">Dead letters</th>
-              <th scope="col">Last success</th>
-              <th scope="col">Last error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.data.map((d) => (
-              <tr key={d.id}>
-                <td>
+        <Table
+          rows={list.data.data}
+          rowKey={(d) => d.id}
+          columns={[
+            {
+              header: "Name",
+              cell: (d) => (
+                <>
                   <a href={`/console/destinations/${d.id}`}>{d.name}</a>
                   {d.enabled ? null : <span class="badge badge-warn"> disabled</span>}
-                </td>
-                <td>{d.type}</td>
-                <td class="num">{d.status.pending}</td>
-                <td class="num">{d.status.delivered}</td>
-                <td class="num">{d.status.failed}</td>
-                <td class="num">{d.status.dead_letters}</td>
-                <td>
-                  <Time iso={d.status.last_success_at} />
-                </td>
-                <td class="reason">{d.status.last_error ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+            { header: "Type", cell: (d) => d.type },
+            { header: "Pending", class: "num", cell: (d) => d.status.pending },
+            { header: "Delivered", class: "num", cell: (d) => d.status.delivered },
+            { header: "Failed", class: "num", cell: (d) => d.status.failed },
+            { header: "Dead letters", class: "num", cell: (d) => d.status.dead_letters },
+            { header: "Last success", cell: (d) => <Time iso={d.status.last_success_at} /> },
+            { header: "Last error", class: "reason", cell: (d) => d.status.last_error ?? "" },
+          ]}
+        />
       )}
     </>
   );

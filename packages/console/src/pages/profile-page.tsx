@@ -1,10 +1,11 @@
 import type { Profile, ProfileMerges } from "@tessera/protocol";
-import { useRef, useState } from "preact/hooks";
 import { useLocation, useRoute } from "preact-iso";
-import { api, messageOf } from "../api";
+import { api } from "../api";
+import { ConfirmAction } from "../components/confirm-action";
 import { IdentityGraph } from "../components/identity-graph";
 import { JsonView, Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
+import { Table } from "../components/table";
 import { profileApi } from "../profile-refs";
 import { useApi } from "../use-api";
 import { EventTimeline } from "./event-timeline";
@@ -46,52 +47,27 @@ export function ProfilePage() {
         {p.audiences.length === 0 ? (
           <p class="muted">In no audience.</p>
         ) : (
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Audience</th>
-                <th scope="col">Member since</th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.audiences.map((a) => (
-                <tr key={a.key}>
-                  <td>
-                    <a href={`/console/audiences/${a.key}`}>{a.key}</a>
-                  </td>
-                  <td>
-                    <Time iso={a.since} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Table
+            rows={p.audiences}
+            rowKey={(a) => a.key}
+            columns={[
+              { header: "Audience", cell: (a) => <a href={`/console/audiences/${a.key}`}>{a.key}</a> },
+              { header: "Member since", cell: (a) => <Time iso={a.since} /> },
+            ]}
+          />
         )}
       </section>
       <section aria-labelledby="h-identifiers">
         <h2 id="h-identifiers">Identifiers</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Type</th>
-              <th scope="col">Value</th>
-              <th scope="col">First seen</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.identifiers.map((i) => (
-              <tr key={`${i.type}:${i.value}`}>
-                <td>{i.type}</td>
-                <td>
-                  <code>{i.value}</code>
-                </td>
-                <td>
-                  <Time iso={i.first_seen} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <Table
+          rows={p.identifiers}
+          rowKey={(i) => `${i.type}:${i.value}`}
+          columns={[
+            { header: "Type", cell: (i) => i.type },
+            { header: "Value", cell: (i) => <code>{i.value}</code> },
+            { header: "First seen", cell: (i) => <Time iso={i.first_seen} /> },
+          ]}
+        />
       </section>
       <section aria-labelledby="h-graph">
         <h2 id="h-graph">Identity graph</h2>
@@ -124,21 +100,10 @@ function KeyValues({ values, empty }: { values: Record<string, unknown>; empty: 
 
 /** GDPR delete (DESIGN §5): irreversible, so it asks first, in a modal dialog naming the profile. */
 function DeleteProfile({ profileId }: { profileId: string }) {
-  const dialog = useRef<HTMLDialogElement>(null);
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const { route } = useLocation();
   const erase = async () => {
-    setBusy(true);
-    try {
-      await api(profileApi(profileId), { method: "DELETE" });
-      dialog.current?.close();
-      route(`/console/profiles?deleted=${encodeURIComponent(profileId)}`);
-    } catch (err) {
-      setError(messageOf(err));
-    } finally {
-      setBusy(false);
-    }
+    await api(profileApi(profileId), { method: "DELETE" });
+    route(`/console/profiles?deleted=${encodeURIComponent(profileId)}`);
   };
   return (
     <section aria-labelledby="h-delete" class="danger-zone">
@@ -147,22 +112,15 @@ function DeleteProfile({ profileId }: { profileId: string }) {
         Erases this profile, the profiles merged into it, their events and memberships, tells destinations to delete the
         contact, and drops later events carrying its identifiers.
       </p>
-      <button type="button" class="danger" onClick={() => dialog.current?.showModal()}>
-        Delete profile
-      </button>
-      <dialog ref={dialog} aria-labelledby="h-confirm-delete">
-        <h2 id="h-confirm-delete">Delete {profileId} for good?</h2>
+      <ConfirmAction
+        label="Delete profile"
+        question={`Delete ${profileId} for good?`}
+        confirm="Delete for good"
+        danger
+        onConfirm={erase}
+      >
         <p>This cannot be undone.</p>
-        <ErrorNote error={error} />
-        <div class="row">
-          <button type="button" class="danger" disabled={busy} onClick={erase}>
-            Delete for good
-          </button>
-          <button type="button" onClick={() => dialog.current?.close()}>
-            Cancel
-          </button>
-        </div>
-      </dialog>
+      </ConfirmAction>
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { useState } from "preact/hooks";
 import { api, messageOf } from "../api";
 import { CodeBlock, Time } from "../components/json-view";
 import { ErrorNote, Loading, StatusNote } from "../components/notes";
+import { Table } from "../components/table";
 import { useApi } from "../use-api";
 
 type SourceRow = SourceList["data"][number];
@@ -78,41 +79,47 @@ export function Sources() {
       ) : null}
       <ErrorNote error={sources.error} />
       {sources.data ? (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Source</th>
-              <th scope="col">Write keys</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {sources.data.data.map((s) => (
-              <tr key={s.id}>
-                <th scope="row">
+        <Table
+          rows={sources.data.data}
+          rowKey={(s) => s.id}
+          columns={[
+            {
+              header: "Source",
+              rowHeader: true,
+              cell: (s) => (
+                <>
                   {s.name}
                   <div class="muted">
                     <code>{s.id}</code>
                   </div>
-                </th>
-                <td>
-                  <ul class="plain">
-                    {s.write_keys.map((k) => (
-                      <li key={k.prefix + k.created_at}>
-                        <code>{k.prefix}…</code> issued <Time iso={k.created_at} />
-                        {k.revoked_at ? (
-                          <span class="badge badge-bad">
-                            {" "}
-                            revoked <Time iso={k.revoked_at} />
-                          </span>
-                        ) : (
-                          <span class="badge badge-ok"> live</span>
-                        )}
-                      </li>
-                    ))}
-                  </ul>
-                </td>
-                <td class="actions">
+                </>
+              ),
+            },
+            {
+              header: "Write keys",
+              cell: (s) => (
+                <ul class="plain">
+                  {s.write_keys.map((k) => (
+                    <li key={k.prefix + k.created_at}>
+                      <code>{k.prefix}…</code> issued <Time iso={k.created_at} />
+                      {k.revoked_at ? (
+                        <span class="badge badge-bad">
+                          {" "}
+                          revoked <Time iso={k.revoked_at} />
+                        </span>
+                      ) : (
+                        <span class="badge badge-ok"> live</span>
+                      )}
+                    </li>
+                  ))}
+                </ul>
+              ),
+            },
+            {
+              header: "Actions",
+              class: "actions",
+              cell: (s) => (
+                <>
                   <button type="button" onClick={() => void rotate(s)} aria-label={`Rotate key of ${s.name}`}>
                     Rotate key
                   </button>
@@ -131,11 +138,11 @@ export function Sources() {
                   >
                     Revoke all keys
                   </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+                </>
+              ),
+            },
+          ]}
+        />
       ) : (
         !sources.error && <Loading what="sources" />
       )}
