@@ -145,14 +145,23 @@ function importFile(host, file) {
     child.stdout.on("data", (d) => {
       out += d;
     });
+    // The CLI's progress lines and retries, as they come, so a long import can be watched.
     child.stderr.on("data", (d) => {
       out += d;
+      process.stderr.write(d);
     });
     child.on("error", reject);
     child.on("exit", (code) => {
       const seconds = (performance.now() - t0) / 1000;
       if (code !== 0) reject(new Error(`tessera import exited ${code}:\n${out.slice(-2000)}`));
-      else resolve({ seconds, rowsPerSecond: IMPORT_ROWS / seconds, summary: out.trim().split("\n").slice(-6) });
+      else
+        resolve({
+          seconds,
+          rowsPerSecond: IMPORT_ROWS / seconds,
+          retries: out.match(/; retrying in /g)?.length ?? 0,
+          shrinks: out.match(/The server is busy/g)?.length ?? 0,
+          summary: out.trim().split("\n").slice(-6),
+        });
     });
   });
 }
@@ -175,6 +184,13 @@ async function main() {
   const results = { concurrency: CONCURRENCY, seeded_identifiers: SEED_IDENTIFIERS };
   let tessera;
   let floor;
+  // Stopped early (Ctrl-C): the dev servers would outlive this process otherwise.
+  for (const signal of ["SIGINT", "SIGTERM"])
+    process.once(signal, async () => {
+      await Promise.allSettled([tessera?.stop(), floor?.stop()]);
+      for (const d of stateDirs) rmSync(d, { recursive: true, force: true });
+      process.exit(130);
+    });
   try {
     prepareLocalState({ persistTo: stateDirs[0], quiet: true });
     const seeding = await startWrangler({ port: await freePort(), persistTo: stateDirs[0], keys });
@@ -241,6 +257,11 @@ async function main() {
         floor_rows_per_s: Math.round(floorRun.rowsPerSecond),
         ratio: +(first.rowsPerSecond / floorRun.rowsPerSecond).toFixed(3),
         second_run_rows_per_s: Math.round(second.rowsPerSecond),
+        tessera_seconds: +first.seconds.toFixed(1),
+        tessera_retries: first.retries,
+        tessera_window_shrinks: first.shrinks,
+        second_run_retries: second.retries,
+        floor_seconds: +floorRun.seconds.toFixed(1),
         sampled_events_after_first: before,
         sampled_events_after_second: after,
         second_run_stored_nothing_new: before === after,

@@ -320,6 +320,17 @@ describe("mailchimp.applyMemberships", () => {
     expect(last).toEqual({ members_to_add: [], members_to_remove: ["ada@tessera.dev", "stranger@tessera.dev"] });
   });
 
+  it("swaps a member's former email for the new one in one call (an email change)", async () => {
+    mc.addMember("ada@old.dev");
+    mc.addMember("ada@new.dev");
+    const ctx = context();
+    await mailchimp.applyMemberships(ctx, vip, [membership("ada@old.dev", true)]);
+    expect(
+      await mailchimp.applyMemberships(ctx, vip, [membership("ada@new.dev", true), membership("ada@old.dev", false)]),
+    ).toEqual([{ status: "ok" }, { status: "ok" }]);
+    expect(mc.segmentMembers("tessera_vip")).toEqual(["ada@new.dev"]);
+  });
+
   it("recreates a segment deleted in Mailchimp since its id was cached", async () => {
     const store = new Map<string, string>();
     mc.addMember("ada@tessera.dev");

@@ -262,6 +262,23 @@ describe("marketo.applyMemberships", () => {
     expect(mock.leads().map((l) => l.email)).not.toContain("nobody@example.com");
   });
 
+  it("swaps a lead's former email for the new one in one call (an email change)", async () => {
+    const ctx = contextFor(mock);
+    const former = vendorIdOf(await marketo.upsertContacts(ctx, [contact("ann@old.example")]));
+    await marketo.applyMemberships(ctx, list, [member("ann@old.example", true, former)]);
+    const current = vendorIdOf(await marketo.upsertContacts(ctx, [contact("ann@new.example")]));
+    expect(
+      await marketo.applyMemberships(ctx, list, [
+        member("ann@new.example", true, current),
+        member("ann@old.example", false, former),
+      ]),
+    ).toEqual([
+      { status: "ok", vendorId: current },
+      { status: "ok", vendorId: former },
+    ]);
+    expect(mock.listMembers("tessera_vip").map((l) => l.email)).toEqual(["ann@new.example"]);
+  });
+
   it("looks up a long batch of emails in a form body, past Marketo's 8 KB URI limit", async () => {
     const emails = Array.from({ length: 300 }, (_, i) => `someone.with.a.long.address.${i}@example.com`);
     const ids = emails.map((email) => mock.addLead({ email }).id);

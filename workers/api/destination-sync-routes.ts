@@ -161,10 +161,13 @@ export const destinationSyncRoutes = openApiRoutes()
       path: "/v1/destinations/{id}/reconcile",
       summary: "Reconcile a destination",
       description:
-        "Drift repair now (the cron runs the same every minute): members of the destination's audiences the vendor " +
-        "was never sent are queued as entries, as their profiles read now, and profiles the vendor still lists after " +
-        `they left are queued as exits (up to ${MAX_RECONCILE_MEMBERS} members examined per call: while ` +
-        "`cursor.has_more`, call again with `cursor=<cursor.next>`).",
+        "Drift repair now, in pages (the cron runs the same every minute, resuming where its last tick stopped): " +
+        "each audience's intended members are compared with what the destination last synced, in both " +
+        "directions. Members the vendor was never sent are queued as entries, as their profiles read now; " +
+        "profiles the vendor still lists after they left (or were merged away) are queued as exits; members in " +
+        "both cost nothing. Up to " +
+        `${MAX_RECONCILE_MEMBERS} rows are examined per call: while \`cursor.has_more\`, call again with ` +
+        "`cursor=<cursor.next>`.",
       middleware: [requireSecretKey],
       request: { params: IdParams, query: ReconcileQuery },
       responses: {

@@ -6,6 +6,11 @@ import { storedEvents, uid } from "../test-support/worker-requests";
 import type { AdmissionLimits } from "./admission";
 
 const { workspaceId, writeKey } = await seedWorkspace("admission");
+/**
+ * The deadline of the tests where a gated request must pass it: short enough to wait out, long enough that the same
+ * collector's ungated retry (a whole real request on a busy machine) finishes well within it.
+ */
+const LATE_MS = 2_000;
 const batch = (anonymousId: string, messageId = uid("m")) => ({
   batch: [{ type: "track", event: "Busy", anonymousId, messageId }],
 });
@@ -37,7 +42,7 @@ function gatedCollector(limits: AdmissionLimits) {
       await new Promise((r) => setTimeout(r, 1));
     }
   };
-  return { app, open, reached };
+  return { app, open, reached, reachedSoFar: () => waiting };
 }
 
 /** Polls (generously) until `identifier`'s profile holds `n` events. */
@@ -74,7 +79,7 @@ describe("back-pressure", () => {
   });
 
   it("answers 429 at its deadline, still stores what the request carried, and stores a retry once", async () => {
-    const { app, open, reached } = gatedCollector({ maxInFlight: 8, deadlineMs: 50, retryAfterSeconds: 1 });
+    const { app, open, reached } = gatedCollector({ maxInFlight: 8, deadlineMs: LATE_MS, retryAfterSeconds: 1 });
     const anon = uid("anon");
     const body = batch(anon, uid("late"));
     const late = postTo(app, "/v1/batch", body, writeKey);
@@ -83,13 +88,73 @@ describe("back-pressure", () => {
     expect(answer.status).toBe(429);
     expect(answer.headers.get("retry-after")).toBe("1");
     expect(await answer.json()).toEqual({
-      error: { code: "rate_limit_error", message: expect.stringMatching(/did not finish within 50 ms.*retry/) },
+      error: {
+        code: "rate_limit_error",
+        message: expect.stringMatching(new RegExp(`did not finish within ${LATE_MS} ms.*retry`)),
+      },
     });
 
     open();
     expect((await eventually(anon, 1)).map((e) => e.messageId)).toEqual([body.batch[0].messageId]);
     // The client retries the same batch (same message id): acknowledged, stored once.
     expect((await postTo(app, "/v1/batch", body, writeKey)).status).toBe(200);
+    expect(await storedEvents(workspaceId, { type: "anonymous_id", value: anon })).toHaveLength(1);
+  });
+
+  it("makes a retry with the same Idempotency-Key wait for the running original instead of doing its work again", async () => {
+    const { app, open, reached, reachedSoFar } = gatedCollector({
+      maxInFlight: 8,
+      deadlineMs: LATE_MS,
+      retryAfterSeconds: 1,
+    });
+    const anon = uid("anon");
+    const body = batch(anon, uid("keyed"));
+    const keyed = { headers: { "idempotency-key": uid("batch") } };
+    const original = await postTo(app, "/v1/batch", body, writeKey, keyed);
+    expect(original.status).toBe(429);
+    await reached(1);
+
+    // The original is still at work: the retry waits out its own deadline, then asks to be retried, having done nothing.
+    const retry = await postTo(app, "/v1/batch", body, writeKey, keyed);
+    expect(retry.status).toBe(429);
+    expect(retry.headers.get("retry-after")).toBe("1");
+    expect(await retry.json()).toEqual({
+      error: { code: "rate_limit_error", message: expect.stringMatching(/still working on this request.*retry/) },
+    });
+    expect(reachedSoFar()).toBe(1);
+
+    // Another key (or none) is another request: it is worked on.
+    const other = postTo(app, "/v1/batch", batch(uid("anon")), writeKey, { headers: { "idempotency-key": uid("b") } });
+    await reached(2);
+
+    // Once the original has ended, the retry runs (cheaply: all of it is stored) and is answered for real.
+    open();
+    expect((await eventually(anon, 1)).map((e) => e.messageId)).toEqual([body.batch[0].messageId]);
+    const later = await postTo(app, "/v1/batch", body, writeKey, keyed);
+    expect(later.status).toBe(200);
+    expect(await later.json()).toEqual({ success: true, accepted: 1, rejected: [] });
+    expect(await storedEvents(workspaceId, { type: "anonymous_id", value: anon })).toHaveLength(1);
+    expect((await other).status).toBe(200);
+  });
+
+  it("lets a retry that arrives while its original finishes in time get its own answer without a 429", async () => {
+    const { app, open, reached, reachedSoFar } = gatedCollector({
+      maxInFlight: 8,
+      deadlineMs: 600_000,
+      retryAfterSeconds: 1,
+    });
+    const anon = uid("anon");
+    const body = batch(anon, uid("dup"));
+    const keyed = { headers: { "idempotency-key": uid("batch") } };
+    const original = postTo(app, "/v1/batch", body, writeKey, keyed);
+    await reached(1);
+    // A duplicate sent while the original runs (a client that timed out early) waits for it instead of racing it.
+    const duplicate = postTo(app, "/v1/batch", body, writeKey, keyed);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(reachedSoFar()).toBe(1);
+    open();
+    expect((await original).status).toBe(200);
+    expect((await duplicate).status).toBe(200);
     expect(await storedEvents(workspaceId, { type: "anonymous_id", value: anon })).toHaveLength(1);
   });
 });

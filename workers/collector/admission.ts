@@ -1,8 +1,15 @@
 /**
  * Back-pressure for ingestion: under load this isolate cannot carry, answer `429` with `Retry-After` quickly rather
  * than queue requests until the platform gives up on them (a `503` that says nothing about what was stored).
+ *
+ * A request cut at its deadline keeps running in the background. Its retry must not start the same work a second
+ * time while the first is still at it (an import batch of new people was redone over and over, each copy slowing
+ * the other down): a client that sends an `Idempotency-Key` header (`tessera import` does: a hash of the body) has
+ * its retry wait for the running original first. The deadline itself stays fixed rather than scaled to the batch:
+ * it is what keeps a slow isolate answering (429) before the platform cuts it (503). Clients without the header
+ * (Segment's SDKs) behave as before; their retry is stored once all the same, by message id.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { HttpError } from "../shared/errors";
 import type { CollectorEnv } from "./collector-env";
 
@@ -20,34 +27,61 @@ export interface AdmissionLimits {
 /** Eight senders of large batches fit with room to spare; a flood is refused before it costs a body read. */
 export const DEFAULT_ADMISSION: AdmissionLimits = { maxInFlight: 32, deadlineMs: 10_000, retryAfterSeconds: 2 };
 
+/** The longest `Idempotency-Key` honoured; a longer one is ignored (the request runs as if it had none). */
+const MAX_IDEMPOTENCY_KEY = 200;
+
 /**
  * One counter per middleware instance: the collector's routes are built once per isolate, so this bounds the
  * isolate's in-flight ingestion work (a request that passed its deadline still counts until it really ends).
+ * A retry waiting for its running original does no work and does not count.
  *
  * @example routes.post("/v1/batch", admission(DEFAULT_ADMISSION), readIngest, handler)
  */
 export function admission(limits: AdmissionLimits): MiddlewareHandler<CollectorEnv> {
   let inFlight = 0;
+  /** Requests in flight by caller and `Idempotency-Key`; settles (never rejects) when the work ends. */
+  const running = new Map<string, Promise<void>>();
   const busy = (why: string) =>
     new HttpError(429, "rate_limit_error", `${why}; nothing of this request was acknowledged, retry it`, {
       headers: { "Retry-After": String(limits.retryAfterSeconds) },
     });
+
+  /** True when `work` settled within the deadline. */
+  async function settledInTime(work: Promise<unknown>): Promise<boolean> {
+    let timer!: ReturnType<typeof setTimeout>;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), limits.deadlineMs);
+    });
+    try {
+      return (await Promise.race([work, late])) !== "late";
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   return async (c, next) => {
+    const key = idempotencyKeyOf(c);
+    const original = key ? running.get(key) : undefined;
+    // Waiting costs nothing; once the original has ended, this request finds its people known and its messages
+    // stored, so doing it is cheap and gives the client a true answer (the original's was dropped at its deadline).
+    if (original && !(await settledInTime(original)))
+      throw busy("The collector is still working on this request (same Idempotency-Key)");
     if (inFlight >= limits.maxInFlight) throw busy("The collector is at capacity");
     inFlight++;
     const work = next().finally(() => {
       inFlight--;
     });
-    let passDeadline!: () => void;
-    const late = new Promise<"late">((resolve) => {
-      passDeadline = () => resolve("late");
-    });
-    const timer = setTimeout(passDeadline, limits.deadlineMs);
-    try {
-      if ((await Promise.race([work, late])) !== "late") return;
-    } finally {
-      clearTimeout(timer);
+    if (key) {
+      const ended = work.then(
+        () => {},
+        () => {},
+      );
+      running.set(key, ended);
+      ended.then(() => {
+        if (running.get(key) === ended) running.delete(key);
+      });
     }
+    if (await settledInTime(work)) return;
     // The work goes on (it stores or queues what it accepted); only its answer is dropped.
     const finish = work.catch((err) => console.error("ingestion finished after its deadline with an error", err));
     try {
@@ -57,4 +91,13 @@ export function admission(limits: AdmissionLimits): MiddlewareHandler<CollectorE
     }
     throw busy(`The collector did not finish within ${limits.deadlineMs} ms`);
   };
+}
+
+/** The caller's `Idempotency-Key`, scoped by its credentials so one caller's request never waits on another's. */
+function idempotencyKeyOf(c: Context<CollectorEnv>): string | null {
+  const key = c.req.header("idempotency-key");
+  const authorization = c.req.header("authorization");
+  // Without a header credential the caller is unknown until the body is read, so the key cannot be scoped.
+  if (!key || !authorization || key.length > MAX_IDEMPOTENCY_KEY) return null;
+  return `${authorization}\n${key}`;
 }

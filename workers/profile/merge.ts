@@ -47,16 +47,27 @@ export function readMergedFrom(sql: SqlStorage): string[] {
     .map((r) => r.profile_id);
 }
 
+/** What importing one export chunk changed. */
+export interface ImportOutcome {
+  /** Anything at all: the profile must be evaluated again. */
+  changed: boolean;
+  /**
+   * A trait or an identifier arrived: the survivor's memberships are restated (evaluated with `traitsChanged`), so
+   * every destination upserts the merged traits and email even for the audiences the survivor was in already.
+   */
+  restate: boolean;
+}
+
 /**
  * Imports one export chunk into an active (or, with `selfId`, a brand-new) profile. Synchronous so the
- * caller can run it inside one transaction. Returns whether anything changed.
+ * caller can run it inside one transaction.
  */
 export function importExport(
   sql: SqlStorage,
   from: ProfileExport,
   self: { profileId: string; workspaceId: string | null; exists: boolean },
   now: number,
-): boolean {
+): ImportOutcome {
   if (!self.exists) createActive(sql, self.profileId, self.workspaceId, from.createdAt);
   let inserted = 0;
   let changed = !self.exists;
@@ -73,8 +84,10 @@ export function importExport(
     minTs = minTs === null ? ts : Math.min(minTs, ts);
     maxTs = maxTs === null ? ts : Math.max(maxTs, ts);
   }
-  for (const t of from.traits) if (writeTrait(sql, t)) changed = true;
-  for (const id of from.identifiers) if (attachIdentifier(sql, id, originOf(id.origin))) changed = true;
+  let restate = false;
+  for (const t of from.traits) if (writeTrait(sql, t)) restate = true;
+  for (const id of from.identifiers) if (attachIdentifier(sql, id, originOf(id.origin))) restate = true;
+  if (restate) changed = true;
   for (const id of [from.profileId, ...from.mergedFrom]) {
     if (id === self.profileId) continue;
     if (
@@ -85,7 +98,7 @@ export function importExport(
   }
   if (inserted > 0) changed = true;
   if (changed) applyDelta(sql, { inserted, minTs, maxTs, createdAt: from.createdAt, now });
-  return changed;
+  return { changed, restate };
 }
 
 /** After the survivor confirmed the fold, the tombstone keeps only its redirect. */

@@ -51,8 +51,12 @@ export async function flushOutbox(sql: SqlStorage, env: Env, owner: OutboxOwner)
       at: r.at,
       seq: r.seq,
     }));
-    await applyMemberChanges(env.DB, owner.workspaceId, owner.profileId, changes);
-    await sendInBatches(env.SYNC_QUEUE, syncMessages(sql, owner, changes));
+    // Side by side: the sync path does not wait for D1, whose single writer is the slowest step when many profiles
+    // change at once. Both must take the rows before they leave; a half-done delivery is repeated, harmlessly.
+    await Promise.all([
+      applyMemberChanges(env.DB, owner.workspaceId, owner.profileId, changes),
+      sendInBatches(env.SYNC_QUEUE, syncMessages(sql, owner, changes)),
+    ]);
     const last = rows[rows.length - 1].seq;
     sql.exec("DELETE FROM outbox WHERE seq <= ?", last);
     delivered += rows.length;

@@ -205,7 +205,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const now = Date.now();
     this.ensureSchema();
     this.ctx.storage.transactionSync(() => {
-      if (importExport(this.sql, from, self, now) || fresh) this.evaluate(now, fresh);
+      const imported = importExport(this.sql, from, self, now);
+      if (imported.changed || fresh) this.evaluate(now, fresh, imported.restate);
     });
     await this.armAlarm();
     return { status: "absorbed", into: profileId };

@@ -15,6 +15,8 @@ export interface RecordedRequest {
   wireBytes: number;
   jsonBytes: number;
   body: { batch: Array<Record<string, unknown>>; context?: Record<string, unknown> };
+  /** Other requests being handled when this one arrived (not yet answered). */
+  concurrent: number;
 }
 
 /** What to answer: a status with headers and a JSON body, `"store"` for the collector's usual 200, or a dropped connection. */
@@ -25,6 +27,8 @@ export interface FakeCollectorOptions {
   answer?: (request: RecordedRequest, n: number) => Answer;
   /** A reason to reject one message in a 200 answer (`"store"`), or null to store it. */
   rejectIf?: (message: Record<string, unknown>) => string | null;
+  /** Holds request `n` until this settles before answering it (a collector at work); answered at once when left out. */
+  hold?: (request: RecordedRequest, n: number) => Promise<void>;
 }
 
 export interface FakeCollector {
@@ -40,8 +44,17 @@ export interface FakeCollector {
 export async function startFakeCollector(options: FakeCollectorOptions = {}): Promise<FakeCollector> {
   const requests: RecordedRequest[] = [];
   const stored = new Map<string, Record<string, unknown>>();
+  let handling = 0;
   const fake: FakeCollector = { url: "", requests, stored, options, close: async () => {} };
   const server = createServer(async (req, res) => {
+    handling++;
+    // Counted out before the answer is written, so that a client's next request never sees this one as in flight.
+    let answered = false;
+    const answering = () => {
+      if (!answered) handling--;
+      answered = true;
+    };
+    res.on("close", answering);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const wire = Buffer.concat(chunks);
@@ -53,9 +66,12 @@ export async function startFakeCollector(options: FakeCollectorOptions = {}): Pr
       wireBytes: wire.length,
       jsonBytes: json.length,
       body: JSON.parse(json.toString("utf8")),
+      concurrent: handling - 1,
     };
     const n = requests.push(request) - 1;
+    await fake.options.hold?.(request, n);
     const answer = fake.options.answer?.(request, n) ?? "store";
+    answering();
     if (answer === "hang-up") {
       req.socket.destroy();
       return;

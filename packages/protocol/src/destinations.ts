@@ -224,10 +224,22 @@ export type ReconcileQuery = z.infer<typeof ReconcileQuery>;
 export const ReconcileStarted = z
   .object({
     status: z.literal("started"),
-    queued: z.int().nonnegative().meta({ description: "Memberships queued to be sent again." }),
+    queued: z
+      .int()
+      .nonnegative()
+      .meta({
+        description:
+          "Repairs queued by this page: entries for intended members the vendor was never sent, exits for profiles " +
+          "it still lists after they left.",
+      }),
     cursor: pageCursor.meta({
       description: "`has_more` when the per-call cap stopped it: call again with `cursor.next` to go on.",
     }),
   })
-  .meta({ id: "ReconcileStarted", description: "Current members were queued to be sent again." });
+  .meta({
+    id: "ReconcileStarted",
+    description:
+      "One page of drift repair (the cron runs the same every minute): intended membership (the audience's members " +
+      "now) was compared with what the destination last synced, both ways, and only the differences were queued.",
+  });
 export type ReconcileStarted = z.infer<typeof ReconcileStarted>;

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type ImportOptions, parseImportArgs } from "./args";
+import { DEFAULT_BATCH_ROWS, type ImportOptions, parseImportArgs } from "./args";
 
 const connection = ["--host", "http://localhost:8787/", "--write-key", "wk_dev"];
 
@@ -56,6 +56,7 @@ describe("parseImportArgs", () => {
         rename: {},
       },
       concurrency: 8,
+      batchSize: DEFAULT_BATCH_ROWS,
       resume: false,
       dryRun: false,
       allowRejects: false,
@@ -126,6 +127,8 @@ describe("parseImportArgs", () => {
       /expected key=value/,
     );
     expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--concurrency", "0"])).toMatch(/1 to 64/);
+    expect(error(["a.ndjson", ...connection, "--batch-size", "2501"])).toMatch(/--batch-size 2501: .* 1 to 2500/);
+    expect(options(["a.ndjson", ...connection, "--batch-size", "40"]).batchSize).toBe(40);
     expect(error(["a.ndjson", ...connection, "--user-id", "id"])).toBe(
       "--user-id maps CSV columns; ndjson messages are sent as they are",
     );

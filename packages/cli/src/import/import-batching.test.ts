@@ -5,6 +5,7 @@ import { MAX_BATCH_MESSAGES, MAX_REQUEST_BYTES } from "@tessera/protocol";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakeCollector, startFakeCollector } from "../../test-support/fake-collector";
 import { runCli } from "../../test-support/run-cli";
+import { DEFAULT_BATCH_ROWS } from "./args";
 
 /** How `tessera import` fills requests: near the collector's limits, never over them, gzipped; and what it prints meanwhile. */
 let collector: FakeCollector;
@@ -42,15 +43,22 @@ const identify = (file: string, ...more: string[]) => [
 ];
 
 describe("tessera import batching", () => {
-  it("packs batches up to the message limit", async () => {
-    const rows = MAX_BATCH_MESSAGES * 2 + 7;
-    const file = customers("many.csv", rows);
-    const run = await runCli(identify(file));
+  it("packs batches of --batch-size rows (default DEFAULT_BATCH_ROWS), up to the collector's message limit", async () => {
+    const rows = DEFAULT_BATCH_ROWS * 2 + 7;
+    const run = await runCli(identify(customers("some.csv", rows)));
     expect(run.code).toBe(0);
     // Batches are in flight together, so they arrive in any order.
-    const counts = collector.requests.map((r) => r.body.batch.length).sort((a, b) => b - a);
-    expect(counts).toEqual([MAX_BATCH_MESSAGES, MAX_BATCH_MESSAGES, 7]);
+    const counts = () => collector.requests.map((r) => r.body.batch.length).sort((a, b) => b - a);
+    expect(counts()).toEqual([DEFAULT_BATCH_ROWS, DEFAULT_BATCH_ROWS, 7]);
     expect(collector.stored.size).toBe(rows);
+
+    collector.requests.length = 0;
+    collector.stored.clear();
+    const many = MAX_BATCH_MESSAGES * 2 + 7;
+    const full = await runCli(identify(customers("many.csv", many), "--batch-size", String(MAX_BATCH_MESSAGES)));
+    expect(full.code).toBe(0);
+    expect(counts()).toEqual([MAX_BATCH_MESSAGES, MAX_BATCH_MESSAGES, 7]);
+    expect(collector.stored.size).toBe(many);
   });
 
   it("packs batches up to the byte limit and never over it", async () => {
@@ -72,7 +80,7 @@ describe("tessera import batching", () => {
         ? { status: 413, body: { error: { code: "payload_too_large", message: "too large" } } }
         : "store";
     const file = customers("split.csv", MAX_BATCH_MESSAGES);
-    const run = await runCli(identify(file));
+    const run = await runCli(identify(file, "--batch-size", String(MAX_BATCH_MESSAGES)));
     expect(run.code).toBe(0);
     expect(collector.requests.map((r) => r.body.batch.length)).toEqual([2500, 1250, 625, 625, 1250, 625, 625]);
     expect(collector.stored.size).toBe(MAX_BATCH_MESSAGES);

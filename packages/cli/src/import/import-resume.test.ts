@@ -36,6 +36,9 @@ const importArgs = (file: string, ...more: string[]) => [
   "identify",
   "--user-id",
   "id",
+  // Full batches: the checkpoint arithmetic below counts in them.
+  "--batch-size",
+  String(MAX_BATCH_MESSAGES),
   ...more,
 ];
 const userIds = (requests: RecordedRequest[]) => requests.flatMap((r) => r.body.batch.map((m) => m.userId as string));

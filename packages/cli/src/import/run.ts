@@ -1,11 +1,12 @@
 /**
  * `tessera import`, start to end: rows are read as a stream, turned into messages, packed into batches and
- * delivered with bounded concurrency; the checkpoint moves over the rows whose batches are all done, in order,
+ * delivered with bounded concurrency that backs off when the server is busy; the checkpoint moves over the rows whose batches are all done, in order,
  * so an interrupted import resumes exactly where its acknowledged rows end.
  */
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { version } from "../../package.json";
+import { AdaptiveConcurrency } from "./adaptive-concurrency";
 import type { ImportOptions } from "./args";
 import { type Batch, Batcher, batchItem } from "./batcher";
 import { CheckpointWriter, checkpointPath, OrderedAcks, readCheckpoint } from "./checkpoint";
@@ -100,7 +101,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   const checkpoints = checkpointFile ? new CheckpointWriter(checkpointFile) : null;
   const acks = new OrderedAcks({ rows: skip, accepted: before?.accepted ?? 0, rejected: before?.rejected ?? 0 });
   const context = { library: { name: "tessera-cli", version } };
-  const batcher = new Batcher({ context });
+  const batcher = new Batcher({ context, maxMessages: options.batchSize });
   const progress = createProgress({
     stream: deps.stderr,
     tty: deps.tty,
@@ -113,11 +114,17 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   let stopped: string | undefined;
   let rowsRead = 0;
   const inFlight = new Set<Promise<void>>();
+  const sendWindow = new AdaptiveConcurrency({
+    max: options.concurrency,
+    onShrink: (limit, was) =>
+      progress.log(`The server is busy: sending ${limit} batch${limit === 1 ? "" : "es"} at a time (was ${was})`),
+  });
   const send = {
     url: `${options.host}/v1/batch`,
     writeKey: options.writeKey ?? "",
     fetch: deps.fetch,
     sleep: deps.sleep,
+    congestion: sendWindow,
   };
   const userAgent = `tessera-cli/${version}`;
 
@@ -163,6 +170,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       })
       .finally(() => inFlight.delete(settling));
     inFlight.add(settling);
+    // Batches held at once (memory); how many of them are being sent is the window's business.
     while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
   };
 

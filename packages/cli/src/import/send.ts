@@ -2,11 +2,16 @@
  * One batch to `POST /v1/batch`, gzipped, with the write key as HTTP Basic user (like Segment's libraries), retried
  * on 429, 5xx and network failures with backoff that honours `Retry-After`. The retry decision is the SDK's own
  * classifier (`@tessera/core`), so the CLI and the SDK agree on what is worth repeating.
+ *
+ * Every attempt of a body carries the same `Idempotency-Key` (a hash of the body): a collector still working on an
+ * earlier attempt that it answered 429 at its deadline lets the retry wait for it rather than start it again.
  */
+import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { backoffDelay, classify, DEFAULT_RETRY, parseRetryAfter, type RetryOptions } from "@tessera/core";
 import { IngestResponse, type RejectedMessage } from "@tessera/protocol";
+import type { CongestionControl } from "./adaptive-concurrency";
 
 const gzipAsync = promisify(gzip);
 
@@ -39,6 +44,8 @@ export interface SendOptions {
   timeoutMs?: number;
   userAgent?: string;
   onRetry?: (notice: RetryNotice) => void;
+  /** Told of every attempt's outcome, so that the number of batches in flight follows what the server carries. */
+  congestion?: CongestionControl;
 }
 
 /** Backoff for an import: start at half a second, keep trying for a few minutes. */
@@ -63,12 +70,14 @@ export async function sendBatch(body: string, options: SendOptions): Promise<Sen
     "content-type": "application/json",
     "content-encoding": "gzip",
     "user-agent": options.userAgent ?? "tessera-cli",
+    "idempotency-key": createHash("sha256").update(body).digest("base64url"),
   };
   let last = "";
   for (let attempt = 0; attempt < retry.maxAttempts; attempt++) {
     let status = 0;
     let text = "";
     let retryAfter: number | undefined;
+    const ticket = (await options.congestion?.acquire()) ?? 0;
     try {
       const response = await doFetch(options.url, {
         method: "POST",
@@ -83,6 +92,7 @@ export async function sendBatch(body: string, options: SendOptions): Promise<Sen
       text = describeNetworkError(err);
     }
     const outcome = classify(status);
+    options.congestion?.done(ticket, loadSignal(outcome, retryAfter));
     if (outcome === "ok") return stored(text);
     last = status === 0 ? text : `${status} ${errorMessage(text)}`;
     if (outcome === "split") return { kind: "too-large", error: last };
@@ -93,6 +103,19 @@ export async function sendBatch(body: string, options: SendOptions): Promise<Sen
     await sleep(delayMs);
   }
   return { kind: "failed", error: `gave up after ${retry.maxAttempts} attempts: ${last}` };
+}
+
+/**
+ * What an attempt says about the server's load. A retryable answer means "overloaded" unless the server asks to be
+ * retried at once (`Retry-After: 0`): that is a connection that failed on the way, not a server asking for less
+ * (`wrangler dev`'s proxy answers such a 503 when a kept-alive connection to the Worker expires under a request).
+ */
+function loadSignal(
+  outcome: ReturnType<typeof classify>,
+  retryAfter: number | undefined,
+): "answered" | "refused" | "other" {
+  if (outcome === "ok") return "answered";
+  return outcome === "retry" && retryAfter !== 0 ? "refused" : "other";
 }
 
 /** The 200 answer's rejections; a body that is not the documented shape still means "stored", none rejected. */

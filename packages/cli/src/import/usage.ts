@@ -1,6 +1,6 @@
 /** `tessera import --help`. */
 import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES } from "@tessera/protocol";
-import { DEFAULT_CONCURRENCY } from "./args";
+import { DEFAULT_BATCH_ROWS, DEFAULT_CONCURRENCY } from "./args";
 
 const kb = (bytes: number) => `${bytes / 1024} KB`;
 
@@ -14,7 +14,8 @@ Loads a file of events or people into Tessera through POST /v1/batch.
 Connection
   --host <url>             the Tessera host (or TESSERA_HOST)
   --write-key <key>        the source's write key, sent as HTTP Basic user (or TESSERA_WRITE_KEY)
-  --concurrency <n>        batches in flight at once (default ${DEFAULT_CONCURRENCY})
+  --concurrency <n>        batches in flight at most (default ${DEFAULT_CONCURRENCY}); fewer while the server is busy
+  --batch-size <rows>      rows per batch at most (default ${DEFAULT_BATCH_ROWS})
 
 CSV mapping (or put the same keys in --map mapping.json)
   --as track|identify      what each row is (default track)
@@ -42,7 +43,8 @@ Runs
 
 Batches stay within the collector's limits (${MAX_BATCH_MESSAGES.toLocaleString("en-US")} messages, \
 ${kb(MAX_REQUEST_BYTES)} of JSON, ${kb(MAX_MESSAGE_BYTES)} per message),
-gzipped; 429, 5xx and network errors are retried, honouring Retry-After.
+gzipped; 429, 5xx and network errors are retried, honouring Retry-After, and halve the batches in flight
+until the server keeps up again.
 Rejected rows go to <file>.rejects.ndjson with the reason. Importing a file twice stores each row once.
 
 Exit codes: 0 done; 1 rows rejected (without --allow-rejects); 2 bad arguments or unreadable input;

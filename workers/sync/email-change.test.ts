@@ -1,0 +1,49 @@
+/**
+ * A member's email changes (DESIGN §7): the MAP's list must not keep the old email. The engine lists the new email
+ * and removes the one it last sent (the `synced` table's) in the same list call; an email two profiles share (a
+ * merge's loser and survivor) stays listed while one of them is still a member.
+ */
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { listSyncLog } from "../../d1/queries/sync-records";
+import { membershipOp, recordingVendor } from "../test-support/recording-vendor";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("a member's email change", { timeout: 60_000 }, () => {
+  it("lists the new email and removes the old one from the list", async () => {
+    const vendor = await recordingVendor(["vip"]);
+    await vendor.enqueue([membershipOp("prf_ann", "vip", 1, { email: "ann@old.example" })]);
+    await vendor.drainAll();
+    await vendor.enqueue([membershipOp("prf_ann", "vip", 2, { email: "ann@new.example" })]);
+    await vendor.drainAll();
+    expect(vendor.upserts).toEqual([["ann@old.example"], ["ann@new.example"]]);
+    expect(vendor.listCalls).toEqual([
+      { list: "vip", items: ["+ann@old.example"] },
+      { list: "vip", items: ["+ann@new.example", "-ann@old.example"] },
+    ]);
+    // Her exit later names the email the vendor lists now.
+    await vendor.enqueue([membershipOp("prf_ann", "vip", 3, { email: "ann@new.example", member: false })]);
+    await vendor.drainAll();
+    expect(vendor.listCalls[2]).toEqual({ list: "vip", items: ["-ann@new.example"] });
+  });
+
+  it("keeps an email listed while another profile with it is still a member", async () => {
+    const vendor = await recordingVendor(["vip"]);
+    await vendor.enqueue([
+      membershipOp("prf_loser", "vip", 1, { email: "jo@example.com" }),
+      membershipOp("prf_survivor", "vip", 1, { email: "jo@example.com" }),
+    ]);
+    await vendor.drainAll();
+    vendor.listCalls.length = 0;
+    // The merge's loser exits; the survivor, with the same email, stays in.
+    await vendor.enqueue([membershipOp("prf_loser", "vip", 2, { email: "jo@example.com", member: false })]);
+    await vendor.drainAll();
+    expect(vendor.listCalls).toEqual([]);
+    const [entry] = await listSyncLog(env.DB, vendor.destinationId, { profileId: "prf_loser", limit: 1 });
+    expect(entry).toMatchObject({ action: "remove", outcome: "skip" });
+    expect(entry.error).toContain("stays listed for another profile");
+  });
+});
