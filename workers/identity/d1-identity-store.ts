@@ -5,6 +5,7 @@ import {
   committedTickets,
   findChainEnd,
   graphRowsOf,
+  type HashedKey,
   listDroppedLinksOfTree,
   listMergesIntoTree,
   readGraphStatements,
@@ -63,6 +64,11 @@ export class D1IdentityStore implements IdentityStore {
     const outcomes: ResolveOutcome[] = new Array(inputs.length);
     let pending = inputs.map((_, i) => i);
     let snapshot: GraphSnapshot | null = null;
+    // Every identifier's suppression hash, once: the first attempt plans every component as new and needs them all,
+    // and hashing per component would put one await per new person on the path every concurrent resolve waits on.
+    const ids = new Map<string, Identifier>();
+    for (const input of inputs) for (const id of keysOf(input)) ids.set(keyOf(id), id);
+    const hashed = new Map((await hashedKeys(this.db, workspaceId, [...ids.values()])).map((k) => [keyOf(k), k]));
     for (let attempt = 1; ; attempt++) {
       const open = pending.map((i) => inputs[i]);
       const seen = snapshot ?? NOTHING_KNOWN;
@@ -75,9 +81,9 @@ export class D1IdentityStore implements IdentityStore {
         const writes = plan.newProfiles.length + plan.claims.length + plan.merges.length + plan.drops.length;
         if (writes === 0) for (const [k, i] of members.entries()) outcomes[i] = planned.outcomes[k];
         else {
-          const ids = new Map<string, Identifier>();
-          for (const input of part) for (const id of keysOf(input)) ids.set(keyOf(id), id);
-          const keys = await hashedKeys(this.db, workspaceId, [...ids.values()]);
+          const partKeys = new Set<string>();
+          for (const input of part) for (const id of keysOf(input)) partKeys.add(keyOf(id));
+          const keys = [...partKeys].map((key) => hashed.get(key) as HashedKey);
           const ticket = newId("tkt");
           parts.push({ ticket, plan, keys, speculative: snapshot === null, members, outcomes: planned.outcomes });
         }

@@ -73,8 +73,9 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     // Synchronous SQL in the constructor runs before any request is delivered; a current object pays one read.
-    this.hasSchema = readVersion(this.sql) > 0;
-    if (this.hasSchema) migrate(ctx.storage);
+    const version = readVersion(this.sql);
+    this.hasSchema = version > 0;
+    if (this.hasSchema) migrate(ctx.storage, version);
   }
 
   /** The object's status; an object without tables never received anything. */
@@ -85,7 +86,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   /** Creates the tables before the first write, in the same turn, so they commit together with it. */
   private ensureSchema(): void {
     if (this.hasSchema) return;
-    migrate(this.ctx.storage);
+    migrate(this.ctx.storage, 0);
     this.hasSchema = true;
   }
 
@@ -223,7 +224,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       }
       await this.ctx.storage.deleteAlarm();
       await this.ctx.storage.deleteAll();
-      migrate(this.ctx.storage);
+      migrate(this.ctx.storage, 0);
       this.hasSchema = true;
       markDeleted(this.sql, Date.now());
       this.definitions = undefined;

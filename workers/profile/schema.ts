@@ -2,10 +2,15 @@
  * The ProfileDO's own SQLite schema, migrated inside each object the first time it wakes on new code.
  * Each object migrates lazily, so across millions of profiles this is a rolling migration: code must
  * tolerate an object that is one version behind until it is touched. Append migrations, never edit them.
+ *
+ * A brand-new object skips the history: it creates {@link CURRENT_SCHEMA} in one script. Most profiles are created,
+ * not migrated (every new visitor is a new object), and replaying the migrations cost each of them a dozen
+ * `ALTER TABLE`s, each rewriting and re-parsing the schema. When you append a migration, change CURRENT_SCHEMA to
+ * match: `schema.test.ts` checks that both paths end with the same tables, columns and indexes.
  */
 
 /** Migration N (0-based) takes an object from schema version N to N+1. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE schema_version (version INTEGER NOT NULL);
   INSERT INTO schema_version (version) VALUES (0);
@@ -112,18 +117,103 @@ const MIGRATIONS: readonly string[] = [
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** The whole schema at {@link SCHEMA_VERSION}, for an object that has none: what every migration adds up to. */
+const CURRENT_SCHEMA = `
+  CREATE TABLE schema_version (version INTEGER NOT NULL);
+  INSERT INTO schema_version (version) VALUES (${SCHEMA_VERSION});
+
+  CREATE TABLE profile_meta (
+    singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
+    status       TEXT NOT NULL,
+    profile_id   TEXT,
+    workspace_id TEXT,
+    created_at   INTEGER,
+    updated_at   INTEGER NOT NULL,
+    first_seen   INTEGER,
+    last_seen    INTEGER,
+    event_count  INTEGER NOT NULL DEFAULT 0,
+    redirect_to  TEXT,
+    fold_pending INTEGER NOT NULL DEFAULT 0,
+    change_seq   INTEGER NOT NULL DEFAULT 0,
+    next_eval_at INTEGER,
+    restored_at  INTEGER
+  );
+
+  CREATE TABLE events (
+    seq        INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    ts         INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    event      TEXT,
+    body       TEXT NOT NULL,
+    origin     TEXT
+  );
+  CREATE INDEX events_by_ts ON events (ts);
+  CREATE INDEX events_by_name_ts ON events (event, ts) WHERE event IS NOT NULL;
+  CREATE INDEX events_by_origin ON events (origin, seq) WHERE origin IS NOT NULL;
+
+  CREATE TABLE traits (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    received_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE identifiers (
+    type       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    origin     TEXT,
+    PRIMARY KEY (type, value)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE merged_from (
+    seq        INTEGER PRIMARY KEY,
+    profile_id TEXT NOT NULL UNIQUE
+  );
+
+  CREATE TABLE definitions_cache (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    version   INTEGER NOT NULL,
+    body      TEXT NOT NULL
+  );
+
+  CREATE TABLE memberships (
+    audience TEXT PRIMARY KEY,
+    since    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE computed_values (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    since INTEGER
+  ) WITHOUT ROWID;
+
+  CREATE TABLE outbox (
+    seq    INTEGER PRIMARY KEY,
+    kind   TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    member INTEGER NOT NULL,
+    at     INTEGER NOT NULL
+  );
+`;
+
 /**
  * Brings the object's SQLite up to {@link SCHEMA_VERSION}. An object that is already current pays one
- * single-row read; otherwise the pending migrations run in one transaction.
+ * single-row read (none when the caller passes the `current` version it just read); an object without tables
+ * creates the current schema in one script; otherwise the pending migrations run in one transaction.
  * `PRAGMA user_version` is not available in Durable Objects, so the version lives in a table.
  */
-export function migrate(storage: DurableObjectStorage): void {
-  const current = readVersion(storage.sql);
+export function migrate(storage: DurableObjectStorage, current = readVersion(storage.sql)): void {
   if (current === SCHEMA_VERSION) return;
   if (current > SCHEMA_VERSION) {
     throw new Error(`profile schema ${current} is newer than this code (${SCHEMA_VERSION})`);
   }
   storage.transactionSync(() => {
+    if (current === 0) {
+      storage.sql.exec(CURRENT_SCHEMA);
+      return;
+    }
     for (let v = current; v < SCHEMA_VERSION; v++) storage.sql.exec(MIGRATIONS[v] as string);
     storage.sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION);
   });
