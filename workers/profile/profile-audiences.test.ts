@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMembers } from "../../d1/queries/members";
 import { defineAll } from "../test-support/definitions";
 import { identify, track } from "../test-support/messages";
+import { profileOf } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
 import type { ProfileDO } from "./profile-do";
@@ -24,12 +25,6 @@ const LAPSED: AudienceDefinition = {
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-async function profileOf(id: string) {
-  const read = await profileStub(env.PROFILE, id).getProfile();
-  if (read.status !== "ok") throw new Error(`profile ${id}: ${read.status}`);
-  return read.profile;
-}
 
 /** Runs the object's alarm (delivering its outbox, evaluating what is due) as the runtime would. */
 const runAlarm = (id: string) => runDurableObjectAlarm(env.PROFILE.getByName(id));

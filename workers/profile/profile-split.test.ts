@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { freshId, identify, ingestInput, track } from "../test-support/messages";
+import { profileOf, storedEventsOf } from "../test-support/profile-reads";
 import type { ProfileDO } from "./profile-do";
 import { markRedirect } from "./profile-meta";
 import { profileStub } from "./profile-stub";
@@ -9,16 +10,8 @@ import { profileStub } from "./profile-stub";
 const T0 = Date.parse("2026-04-01T00:00:00.000Z");
 const at = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
-async function profileOf(id: string) {
-  const read = await profileStub(env.PROFILE, id).getProfile();
-  if (read.status !== "ok") throw new Error(`${id}: ${read.status}`);
-  return read.profile;
-}
-
 async function eventsOf(id: string): Promise<string[]> {
-  const read = await profileStub(env.PROFILE, id).listEvents({ limit: 1000 });
-  if (read.status !== "ok") throw new Error(`${id}: ${read.status}`);
-  return read.page.data.map((e) => (e.type === "track" ? e.event : e.type)).sort();
+  return (await storedEventsOf(id)).map((e) => (e.type === "track" ? e.event : e.type)).sort();
 }
 
 /** Two people's profiles with one message both received (it stays with the profile that stored it first). */
