@@ -55,12 +55,17 @@ async function wronglyMerged() {
   };
 }
 
+// D1's member list is written by the profile's outbox after its commit (the alarm delivers it), so it is read until
+// it settles rather than at one instant.
+const POLL = { timeout: 5_000, interval: 50 };
+
 const eventIds = (page: ProfileEventsPage) => page.data.map((e) => e.messageId).sort();
 
 describe("POST /v1/merges/:id/undo", () => {
   it("gives the merged-away profile back its identifiers, events, traits and audiences", async () => {
     const { ws, user, anon, sam, visitor, merge, messages, call, get } = await wronglyMerged();
-    expect((await get<AudienceMembersPage>("/v1/audiences/carted/members")).data).toMatchObject([{ profile_id: sam }]);
+    const cartedMembers = async () => (await get<AudienceMembersPage>("/v1/audiences/carted/members")).data;
+    await expect.poll(cartedMembers, POLL).toMatchObject([{ profile_id: sam }]);
 
     const undone = await call<MergeUndone>("POST", `/v1/merges/${merge.id}/undo`);
     expect(undone.status).toBe(200);
@@ -90,9 +95,7 @@ describe("POST /v1/merges/:id/undo", () => {
     );
 
     // Membership changes flowed as usual: D1's member list follows the split.
-    expect((await get<AudienceMembersPage>("/v1/audiences/carted/members")).data).toMatchObject([
-      { profile_id: visitor },
-    ]);
+    await expect.poll(cartedMembers, POLL).toMatchObject([{ profile_id: visitor }]);
     // The journal keeps the entry, with undone_at; a second undo is refused; another workspace sees nothing.
     const journal = await get<ProfileMerges>(`/v1/profiles/${sam}/merges`);
     expect(journal.data).toEqual([{ ...merge, undone_at: undone.body.merge.undone_at }]);
