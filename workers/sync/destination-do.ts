@@ -390,8 +390,8 @@ class Drain {
 
   /**
    * What each row means for the vendor now, with the vendor ids known for its emails. A restatement of a member whose
-   * synced traits did not change is settled without a call; a MAP item without an email is skipped, and so is an
-   * exit whose email another profile keeps listed.
+   * synced traits did not change is settled without a call; a MAP item without an email is skipped (a listed member
+   * whose email was removed is taken off the list first), and so is an exit whose email another profile keeps listed.
    */
   private async sendable(rows: PendingRow[]): Promise<MembershipItem[]> {
     const candidates: MembershipItem[] = [];
@@ -411,7 +411,9 @@ class Drain {
         this.settleUnchanged(row, op);
         continue;
       }
-      const action = listed ? "upsert" : op.member ? "add" : "remove";
+      // A member who lost their email while listed: a MAP lists contacts by email, so the one it lists leaves.
+      const emailGone = this.isMap && op.member && !op.email && listedAs !== undefined;
+      const action = listed ? "upsert" : op.member && !emailGone ? "add" : "remove";
       // An exit removes the contact the vendor lists: the email last sent, if the profile's has changed since.
       const email = action === "remove" ? (listedAs ?? op.email) : op.email;
       const item: MembershipItem = { row, op, action, identity: { profileId: op.profileId } };
@@ -424,7 +426,7 @@ class Drain {
     }
     const listing = new Set(
       candidates.flatMap((item) =>
-        item.op.member && item.identity.email ? [`${item.op.audience}\n${item.identity.email}`] : [],
+        item.action !== "remove" && item.identity.email ? [`${item.op.audience}\n${item.identity.email}`] : [],
       ),
     );
     for (const item of candidates) {
@@ -531,9 +533,9 @@ class Drain {
   private async listChunk(audience: string, chunk: MembershipItem[]): Promise<void> {
     const formers = chunk.filter((item) => item.former);
     const ops: MembershipOp[] = [
-      ...chunk.map(({ identity, op }) => ({
+      ...chunk.map(({ identity, op, action }) => ({
         identity,
-        member: op.member,
+        member: action !== "remove",
         traits: op.traits,
         profile: op.profile,
         at: op.at,

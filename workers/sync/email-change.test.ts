@@ -30,6 +30,28 @@ describe("a member's email change", { timeout: 60_000 }, () => {
     expect(vendor.listCalls[2]).toEqual({ list: "vip", items: ["-ann@new.example"] });
   });
 
+  it("takes a member whose email was removed off the list, and lists them again when one comes back", async () => {
+    const vendor = await recordingVendor(["vip"]);
+    await vendor.enqueue([membershipOp("prf_bo", "vip", 1, { email: "bo@example.com" })]);
+    await vendor.drainAll();
+    // Still in the audience, but without an email the MAP cannot list them: the email it lists leaves.
+    await vendor.enqueue([membershipOp("prf_bo", "vip", 2, { email: null })]);
+    await vendor.drainAll();
+    expect(vendor.listCalls).toEqual([
+      { list: "vip", items: ["+bo@example.com"] },
+      { list: "vip", items: ["-bo@example.com"] },
+    ]);
+    // Nothing more to remove while the email stays away; a new one is listed afresh.
+    await vendor.enqueue([membershipOp("prf_bo", "vip", 3, { email: null, traits: { first_name: "Bo" } })]);
+    await vendor.drainAll();
+    expect(vendor.listCalls).toHaveLength(2);
+    const [skipped] = await listSyncLog(env.DB, vendor.destinationId, { profileId: "prf_bo", limit: 1 });
+    expect(skipped).toMatchObject({ outcome: "skip", error: "the profile has no email" });
+    await vendor.enqueue([membershipOp("prf_bo", "vip", 4, { email: "bo@new.example" })]);
+    await vendor.drainAll();
+    expect(vendor.listCalls[2]).toEqual({ list: "vip", items: ["+bo@new.example"] });
+  });
+
   it("keeps an email listed while another profile with it is still a member", async () => {
     const vendor = await recordingVendor(["vip"]);
     await vendor.enqueue([

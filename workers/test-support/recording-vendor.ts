@@ -73,9 +73,10 @@ export function membershipOp(
   profileId: string,
   audience: string,
   seq: number,
-  opts: { member?: boolean; email?: string; traits?: Record<string, unknown> } = {},
+  opts: { member?: boolean; email?: string | null; traits?: Record<string, unknown> } = {},
 ): MembershipSyncOp {
-  const email = opts.email ?? `${profileId}@example.com`;
+  // `email: null`: a profile without one.
+  const email = opts.email === null ? undefined : (opts.email ?? `${profileId}@example.com`);
   const traits = opts.traits ?? { first_name: "Ann" };
   return {
     kind: "membership",
@@ -86,6 +87,6 @@ export function membershipOp(
     at: new Date(1_700_000_000_000 + seq).toISOString(),
     email,
     traits,
-    profile: { id: profileId, identifiers: [{ type: "email", value: email }], traits, computed: {} },
+    profile: { id: profileId, identifiers: email ? [{ type: "email", value: email }] : [], traits, computed: {} },
   };
 }
