@@ -57,6 +57,8 @@ import { applyMessageTraits, readTraits, traitSources } from "./traits";
 const FOLD_RETRY_MS = 10_000;
 /** When delivering the outbox to D1 or the sync queue fails, the alarm tries again after this delay. */
 const OUTBOX_RETRY_MS = 5_000;
+/** A delivery started right after a commit is backed by an alarm this far out, in case the object is evicted first. */
+const OUTBOX_BACKSTOP_MS = 10_000;
 
 export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private readonly sql: SqlStorage;
@@ -68,6 +70,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private alarmAt: number | null | undefined;
   /** A merge undo is pulling this profile's state back: a fold finishing meanwhile must not drop what arrived. */
   private restoring = false;
+  /** The outbox delivery under way, if any. */
+  private delivery: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -126,7 +130,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       if (inserted > 0 || fresh) this.evaluate(now, fresh, traitsChanged);
       return { status: "stored", inserted, duplicates: input.messages.length - inserted } as const;
     });
-    await this.armAlarm();
+    await this.deliverAfterCommit();
     return outcome;
   }
 
@@ -209,7 +213,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       const imported = importExport(this.sql, from, self, now);
       if (imported.changed || fresh) this.evaluate(now, fresh, imported.restate);
     });
-    await this.armAlarm();
+    await this.deliverAfterCommit();
     return { status: "absorbed", into: profileId };
   }
 
@@ -399,8 +403,30 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     evaluateProfile(this.sql, this.cachedDefinitions().set, now, { traitsChanged });
   }
 
-  /** Delivers pending membership changes; on failure the alarm tries again. Never throws. */
+  /**
+   * After a commit that queued membership changes: they go out now, beside the answer, with the alarm armed as a
+   * backstop should the object be evicted before they are out. Left to the alarm alone they waited for it to fire,
+   * seconds late on a busy runtime (the activation bench's burst). Without changes, only the alarm's next due time.
+   */
+  private async deliverAfterCommit(): Promise<void> {
+    if (!this.hasSchema || outboxSize(this.sql) === 0) return this.armAlarm();
+    await this.armAlarm(Date.now() + OUTBOX_BACKSTOP_MS);
+    this.ctx.waitUntil(this.deliverOutbox());
+  }
+
+  /** Delivers pending membership changes, one delivery at a time (an ingest's and the alarm's never overlap). */
   private async deliverOutbox(): Promise<void> {
+    while (this.delivery) await this.delivery;
+    this.delivery = this.deliverPending();
+    try {
+      await this.delivery;
+    } finally {
+      this.delivery = null;
+    }
+  }
+
+  /** Delivers pending membership changes; on failure the alarm tries again. Never throws. */
+  private async deliverPending(): Promise<void> {
     if (!this.hasSchema) return;
     const status = this.status();
     if (status.kind === "missing" || status.kind === "deleted") return;
