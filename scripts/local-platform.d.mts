@@ -16,4 +16,6 @@ export function startWrangler(options: {
   vars?: Record<string, string>;
   config?: string;
   inherit?: boolean;
+  /** The DevTools inspector port (a free one when omitted). */
+  inspectorPort?: number;
 }): Promise<{ url: string; child: import("node:child_process").ChildProcess; stop(): Promise<void>; output(): string }>;

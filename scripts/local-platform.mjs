@@ -64,10 +64,19 @@ export function freePort() {
 }
 
 /**
- * Start `wrangler dev` and resolve once it answers /health. `vars` become Worker vars (`--var K:V`).
+ * Start `wrangler dev` and resolve once it answers /health. `vars` become Worker vars (`--var K:V`); `inspectorPort`
+ * fixes the DevTools port (a free one by default) for a profiler to attach.
  * Resolves to `{url, child, stop}`; `stop()` ends wrangler and its workerd.
  */
-export async function startWrangler({ port, persistTo, keys = devKeys(), vars = {}, config, inherit = false }) {
+export async function startWrangler({
+  port,
+  persistTo,
+  keys = devKeys(),
+  vars = {},
+  config,
+  inherit = false,
+  inspectorPort,
+}) {
   const args = [
     "dev",
     "--port",
@@ -79,7 +88,7 @@ export async function startWrangler({ port, persistTo, keys = devKeys(), vars = 
     "--show-interactive-dev-session=false",
     // Its own inspector port: wrangler's default (9229, then 9230) is taken when several platforms run side by side.
     "--inspector-port",
-    String(await freePort()),
+    String(inspectorPort ?? (await freePort())),
   ];
   if (config) args.push("--config", config);
   const allVars = { ENVIRONMENT: "development", ADMIN_TOKEN: keys.adminToken, ...vars };
