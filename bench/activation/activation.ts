@@ -334,6 +334,10 @@ try {
   if (only.has("latency")) await latency(num("latency-profiles", 100), num("burst", 200));
   if (only.has("throughput"))
     await throughput(num("profiles", 2000), num("audiences", 5), num("klaviyo-profiles", 600));
+} catch (err) {
+  // A stalled phase is explained by what the dev server said last (the local queue's refusals were, once).
+  console.error(`wrangler dev's last output:\n${platform.output().slice(-5_000)}`);
+  throw err;
 } finally {
   await platform.stop();
 }

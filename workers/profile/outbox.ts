@@ -10,6 +10,7 @@ import type { DefinitionKind } from "../../d1/queries/definitions";
 import { applyMemberChanges, type MemberChange } from "../../d1/queries/members";
 import { sendInBatches } from "../shared/send-in-batches";
 import { readIdentifiers } from "./identifier-set";
+import { outboxRetryDelay } from "./outbox-retry";
 import { readTraits } from "./traits";
 
 /** Rows per delivery: one D1 batch and a few queue sends. */
@@ -27,6 +28,29 @@ export function outboxSize(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
 }
 
+/**
+ * Each object's run of failed deliveries, keyed by its `SqlStorage` (one per live object). In memory: an object
+ * evicted while backing off starts again at the first step when its alarm wakes it, which only makes it try sooner.
+ */
+const failedDeliveries = new WeakMap<SqlStorage, { failures: number; retryAt: number }>();
+
+/**
+ * When the outbox should next be delivered: `null` when it is empty, `now` when rows wait, or the retry time while
+ * failed deliveries back off (an alarm set for "now" would retry at once and defeat the backoff).
+ */
+export function outboxDueAt(sql: SqlStorage, now = Date.now()): number | null {
+  if (outboxSize(sql) === 0) return null;
+  return Math.max(now, failedDeliveries.get(sql)?.retryAt ?? now);
+}
+
+/** Records a failed delivery; returns when to try again (see {@link outboxRetryDelay}). */
+export function recordFailedDelivery(sql: SqlStorage, now = Date.now()): number {
+  const failures = (failedDeliveries.get(sql)?.failures ?? 0) + 1;
+  const retryAt = now + outboxRetryDelay(failures);
+  failedDeliveries.set(sql, { failures, retryAt });
+  return retryAt;
+}
+
 /** Who the changes are about, as the sync consumer needs them (the profile's state when they are delivered). */
 export interface OutboxOwner {
   workspaceId: string;
@@ -35,7 +59,7 @@ export interface OutboxOwner {
 
 /**
  * Delivers every pending row, oldest first, and deletes what was delivered. Throws when D1 or the queue fails;
- * the rows stay for the next attempt.
+ * the rows stay for the next attempt (record it with {@link recordFailedDelivery}). A full delivery ends the backoff.
  */
 export async function flushOutbox(sql: SqlStorage, env: Env, owner: OutboxOwner): Promise<number> {
   let delivered = 0;
@@ -43,7 +67,10 @@ export async function flushOutbox(sql: SqlStorage, env: Env, owner: OutboxOwner)
     const rows = sql
       .exec<OutboxRow>("SELECT seq, kind, key, member, at FROM outbox ORDER BY seq LIMIT ?", FLUSH_ROWS)
       .toArray();
-    if (rows.length === 0) return delivered;
+    if (rows.length === 0) {
+      failedDeliveries.delete(sql);
+      return delivered;
+    }
     const changes: MemberChange[] = rows.map((r) => ({
       kind: r.kind,
       key: r.key,

@@ -24,7 +24,7 @@ import { eventTime, insertEvent, readEventPage } from "./event-log";
 import { followRedirects, MAX_REDIRECT_HOPS } from "./follow-redirects";
 import { attachIdentifier, readIdentifiers } from "./identifier-set";
 import { dropFoldedState, exportChunks, importExport, readMergedFrom } from "./merge";
-import { flushOutbox, outboxSize } from "./outbox";
+import { flushOutbox, outboxDueAt, outboxSize, recordFailedDelivery } from "./outbox";
 import { applyDelta, createActive, markDeleted, markRedirect, type ProfileStatus, readStatus } from "./profile-meta";
 import type {
   AbsorbOptions,
@@ -55,8 +55,6 @@ import { applyMessageTraits, readTraits, traitSources } from "./traits";
 
 /** When a fold fails, the object retries it on its own after this delay (the alarm is a safety net). */
 const FOLD_RETRY_MS = 10_000;
-/** When delivering the outbox to D1 or the sync queue fails, the alarm tries again after this delay. */
-const OUTBOX_RETRY_MS = 5_000;
 /** A delivery started right after a commit is backed by an alarm this far out, in case the object is evicted first. */
 const OUTBOX_BACKSTOP_MS = 10_000;
 
@@ -435,20 +433,26 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     try {
       await flushOutbox(this.sql, this.env, { profileId, workspaceId });
     } catch (err) {
-      console.error(`delivering membership changes of ${profileId} failed; retrying`, err);
-      await this.armAlarm(Date.now() + OUTBOX_RETRY_MS);
+      // Backoff with jitter (outbox-retry.ts). The message without its stack: under `wrangler dev` every logged stack
+      // is source-mapped by its Node process, which also proxies every request; one per profile per try starves it.
+      const retryAt = recordFailedDelivery(this.sql);
+      console.error(
+        `delivering membership changes of ${profileId} failed; retrying at ${new Date(retryAt).toISOString()}: ${err}`,
+      );
+      await this.armAlarm(retryAt);
     }
   }
 
   /**
-   * Sets the alarm for the earliest thing due: `at` when given, pending outbox rows (now), the next window
-   * boundary. Only moves the alarm earlier: a later wish is met when the earlier alarm runs and re-arms.
+   * Sets the alarm for the earliest thing due: `at` when given, pending outbox rows (now, or their retry time after
+   * a failed delivery), the next window boundary. Only moves the alarm earlier: a later wish is met when the earlier
+   * alarm runs and re-arms.
    */
   private async armAlarm(at: number | null = null): Promise<void> {
     if (!this.hasSchema) return;
     const status = this.status();
     const boundary = status.kind === "active" ? readNextEvalAt(this.sql) : null;
-    const pending = at === null && outboxSize(this.sql) > 0 ? Date.now() : null;
+    const pending = at === null ? outboxDueAt(this.sql) : null;
     const wanted = earliest(at, pending, boundary);
     if (wanted === null) return;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
