@@ -29,50 +29,67 @@ export interface MemberChange {
   seq: number;
 }
 
+/** One profile's changes, oldest first. */
+export interface ProfileMemberChanges {
+  profileId: string;
+  changes: MemberChange[];
+}
+
 /**
  * Applies one profile's changes, oldest first, in one D1 batch. Idempotent: re-applying a flush that already
  * landed (the DO retries until it hears success) changes nothing, and an older change never undoes a newer one.
  *
  * @example await applyMemberChanges(env.DB, ws, "prf_…", [{ kind: "audience", key: "vip", member: true, at, seq: 7 }]);
  */
-export async function applyMemberChanges(
+export function applyMemberChanges(
   db: D1Database,
   workspaceId: string,
   profileId: string,
   changes: MemberChange[],
 ): Promise<void> {
-  if (changes.length === 0) return;
+  return applyManyMemberChanges(db, workspaceId, [{ profileId, changes }]);
+}
+
+/** Many profiles' changes in one D1 batch (one transaction, one round trip), with the same guarantees. */
+export async function applyManyMemberChanges(
+  db: D1Database,
+  workspaceId: string,
+  profiles: ProfileMemberChanges[],
+): Promise<void> {
   const d = orm(db);
-  const statements = changes.map((c) => {
-    const { table, key } = TABLES[c.kind];
-    if (c.member) {
+  const statements = profiles.flatMap(({ profileId, changes }) =>
+    changes.map((c) => {
+      const { table, key } = TABLES[c.kind];
+      if (c.member) {
+        return d
+          .insert(table)
+          .values({
+            workspaceId,
+            profileId,
+            since: c.at,
+            seq: c.seq,
+            [c.kind === "audience" ? "audience" : "trait"]: c.key,
+          } as typeof table.$inferInsert)
+          .onConflictDoUpdate({
+            target: [table.workspaceId, key, table.profileId],
+            // Re-entering keeps the original `since` only if the row was never left; a newer seq always wins.
+            set: { seq: sql`excluded.seq` },
+            setWhere: sql`excluded.seq > ${table.seq}`,
+          });
+      }
       return d
-        .insert(table)
-        .values({
-          workspaceId,
-          profileId,
-          since: c.at,
-          seq: c.seq,
-          [c.kind === "audience" ? "audience" : "trait"]: c.key,
-        } as typeof table.$inferInsert)
-        .onConflictDoUpdate({
-          target: [table.workspaceId, key, table.profileId],
-          // Re-entering keeps the original `since` only if the row was never left; a newer seq always wins.
-          set: { seq: sql`excluded.seq` },
-          setWhere: sql`excluded.seq > ${table.seq}`,
-        });
-    }
-    return d
-      .delete(table)
-      .where(
-        and(
-          eq(table.workspaceId, workspaceId),
-          eq(key, c.key),
-          eq(table.profileId, profileId),
-          sql`${table.seq} < ${c.seq}`,
-        ),
-      );
-  });
+        .delete(table)
+        .where(
+          and(
+            eq(table.workspaceId, workspaceId),
+            eq(key, c.key),
+            eq(table.profileId, profileId),
+            sql`${table.seq} < ${c.seq}`,
+          ),
+        );
+    }),
+  );
+  if (statements.length === 0) return;
   await d.batch(statements as [(typeof statements)[number], ...typeof statements]);
 }
 

@@ -90,6 +90,7 @@ function noting(deps: IngestDeps, failures: string[]): IngestDeps {
         ),
       };
     },
+    changes: deps.changes,
   };
 }
 

@@ -3,6 +3,7 @@ import { currentDefinitionsVersion } from "../audiences/definitions-cache";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { loadIdentityRules } from "../identity/rules";
 import { profileStub } from "../profile/profile-stub";
+import { changeSinkFor } from "./change-delivery";
 import type { IngestDeps } from "./pipeline";
 
 /** @example const report = await ingestMessages(ingestDepsFor(env), workspaceId, items); */
@@ -12,5 +13,6 @@ export function ingestDepsFor(env: Env): IngestDeps {
     definitionsVersion: (workspaceId) => currentDefinitionsVersion(env.DB, workspaceId),
     identity: identityStoreFor(env),
     profile: (profileId) => profileStub(env.PROFILE, profileId),
+    changes: changeSinkFor(env),
   };
 }

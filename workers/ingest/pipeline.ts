@@ -11,6 +11,7 @@ import type { IdentityStore, ResolveInput } from "../identity/identity-store";
 import type { IdentityRules } from "../identity/rules";
 import { followRedirects } from "../profile/follow-redirects";
 import type { ProfileRpc } from "../profile/profile-rpc";
+import { ChangeDelivery, type ChangeSink } from "./change-delivery";
 import type { IngestJob, SeenIdentifier } from "./retry-jobs";
 
 /** Durable Object calls one request keeps in flight (each is one RPC and one storage commit). */
@@ -33,6 +34,11 @@ export interface IngestDeps {
     vouch?(workspaceId: string, identifier: Identifier, profileId: string): void;
   };
   profile(profileId: string): Pick<ProfileRpc, "ingest" | "mergeInto">;
+  /**
+   * Delivers many profiles' membership changes together (see `change-delivery.ts`); left out, each profile's object
+   * delivers its own.
+   */
+  changes?: ChangeSink;
 }
 
 /** A message and its position in the request, for `rejected[].index`. */
@@ -142,10 +148,12 @@ export async function ingestMessages(
     });
   // A batch of a hundred new people is a hundred new objects: bounded, so one request cannot flood the isolate.
   const slot = pLimit(PROFILE_CALLS_IN_FLIGHT);
+  const changes = deps.changes ? new ChangeDelivery(deps.changes, workspaceId) : undefined;
   const [delivered, folded] = await Promise.all([
-    Promise.all(deliveries.map((job) => slot(() => deliver(deps, job)))),
+    Promise.all(deliveries.map((job) => slot(() => deliver(deps, job, changes)))),
     Promise.all([...merges.values()].map((m) => slot(() => runJob(deps, { kind: "merge", workspaceId, ...m })))),
   ]);
+  await changes?.done();
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
   return { rejected, failed, profileIds: [...new Set(profileIds)] };
@@ -177,10 +185,14 @@ export async function runJob(deps: IngestDeps, job: IngestJob): Promise<IngestJo
   return (await deliver(deps, job)).left;
 }
 
-/** Stores one profile's messages; `left` is what must be retried, `profileId` where they landed (null: deleted). */
+/**
+ * Stores one profile's messages; `left` is what must be retried, `profileId` where they landed (null: deleted).
+ * With `changes`, the membership changes the commit causes are delivered with other profiles' (else by the object).
+ */
 async function deliver(
   deps: IngestDeps,
   job: Extract<IngestJob, { kind: "deliver" }>,
+  changes?: ChangeDelivery,
 ): Promise<{ left: IngestJob[]; profileId: string | null }> {
   let profileId = job.profileId;
   try {
@@ -194,12 +206,14 @@ async function deliver(
           messages: job.messages,
           identifiers: job.identifiers,
           definitionsVersion,
+          handOff: changes !== undefined,
         }),
       (from, to) => {
         deps.identity.redirect(job.workspaceId, from, to);
         profileId = to;
       },
     );
+    if (result.status === "stored" && result.outbox) changes?.add(result.outbox);
     if (result.status !== "deleted") return { left: [], profileId };
     deps.identity.forgetProfile(job.workspaceId, profileId);
     return { left: [], profileId: null };

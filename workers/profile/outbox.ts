@@ -58,35 +58,57 @@ export interface OutboxOwner {
 }
 
 /**
+ * Pending rows handed to a caller that delivers many profiles' changes together (the ingest pipeline): it writes
+ * `members` to D1 and sends `sync`, then tells the object `upTo` was delivered. Until then the rows stay here.
+ */
+export interface OutboxHandoff extends OutboxOwner {
+  upTo: number;
+  members: MemberChange[];
+  sync: MembershipChange[];
+}
+
+/**
+ * The oldest pending rows (up to one delivery's worth), as D1 takes them (`members`) and as the sync queue takes them
+ * (`sync`, audiences only); null when nothing is pending. `upTo`: the last row's seq, what to drop once both took them.
+ */
+export function readOutbox(sql: SqlStorage, owner: OutboxOwner): OutboxHandoff | null {
+  const rows = sql
+    .exec<OutboxRow>("SELECT seq, kind, key, member, at FROM outbox ORDER BY seq LIMIT ?", FLUSH_ROWS)
+    .toArray();
+  if (rows.length === 0) return null;
+  const members: MemberChange[] = rows.map((r) => ({
+    kind: r.kind,
+    key: r.key,
+    member: r.member === 1,
+    at: r.at,
+    seq: r.seq,
+  }));
+  return { ...owner, upTo: rows[rows.length - 1].seq, members, sync: syncMessages(sql, owner, members) };
+}
+
+/** Drops the rows D1 and the sync queue both took (seq ≤ `upTo`); an emptied outbox ends any backoff. */
+export function dropDelivered(sql: SqlStorage, upTo: number): void {
+  sql.exec("DELETE FROM outbox WHERE seq <= ?", upTo);
+  if (outboxSize(sql) === 0) failedDeliveries.delete(sql);
+}
+
+/**
  * Delivers every pending row, oldest first, and deletes what was delivered. Throws when D1 or the queue fails;
  * the rows stay for the next attempt (record it with {@link recordFailedDelivery}). A full delivery ends the backoff.
  */
 export async function flushOutbox(sql: SqlStorage, env: Env, owner: OutboxOwner): Promise<number> {
   let delivered = 0;
   for (;;) {
-    const rows = sql
-      .exec<OutboxRow>("SELECT seq, kind, key, member, at FROM outbox ORDER BY seq LIMIT ?", FLUSH_ROWS)
-      .toArray();
-    if (rows.length === 0) {
-      failedDeliveries.delete(sql);
-      return delivered;
-    }
-    const changes: MemberChange[] = rows.map((r) => ({
-      kind: r.kind,
-      key: r.key,
-      member: r.member === 1,
-      at: r.at,
-      seq: r.seq,
-    }));
+    const handoff = readOutbox(sql, owner);
+    if (!handoff) return delivered;
     // Side by side: the sync path does not wait for D1, whose single writer is the slowest step when many profiles
     // change at once. Both must take the rows before they leave; a half-done delivery is repeated, harmlessly.
     await Promise.all([
-      applyMemberChanges(env.DB, owner.workspaceId, owner.profileId, changes),
-      sendInBatches(env.SYNC_QUEUE, syncMessages(sql, owner, changes)),
+      applyMemberChanges(env.DB, owner.workspaceId, owner.profileId, handoff.members),
+      sendInBatches(env.SYNC_QUEUE, handoff.sync),
     ]);
-    const last = rows[rows.length - 1].seq;
-    sql.exec("DELETE FROM outbox WHERE seq <= ?", last);
-    delivered += rows.length;
+    dropDelivered(sql, handoff.upTo);
+    delivered += handoff.members.length;
   }
 }
 

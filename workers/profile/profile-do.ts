@@ -24,7 +24,15 @@ import { eventTime, insertEvent, readEventPage } from "./event-log";
 import { followRedirects, MAX_REDIRECT_HOPS } from "./follow-redirects";
 import { attachIdentifier, readIdentifiers } from "./identifier-set";
 import { dropFoldedState, exportChunks, importExport, readMergedFrom } from "./merge";
-import { flushOutbox, outboxDueAt, outboxSize, recordFailedDelivery } from "./outbox";
+import {
+  dropDelivered,
+  flushOutbox,
+  type OutboxHandoff,
+  outboxDueAt,
+  outboxSize,
+  readOutbox,
+  recordFailedDelivery,
+} from "./outbox";
 import { applyDelta, createActive, markDeleted, markRedirect, type ProfileStatus, readStatus } from "./profile-meta";
 import type {
   AbsorbOptions,
@@ -128,6 +136,11 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       if (inserted > 0 || fresh) this.evaluate(now, fresh, traitsChanged);
       return { status: "stored", inserted, duplicates: input.messages.length - inserted } as const;
     });
+    const handoff = input.handOff ? this.handOff() : null;
+    if (handoff) {
+      await this.armAlarm(Date.now() + OUTBOX_BACKSTOP_MS);
+      return { ...outcome, outbox: handoff };
+    }
     await this.deliverAfterCommit();
     return outcome;
   }
@@ -410,6 +423,26 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (!this.hasSchema || outboxSize(this.sql) === 0) return this.armAlarm();
     await this.armAlarm(Date.now() + OUTBOX_BACKSTOP_MS);
     this.ctx.waitUntil(this.deliverOutbox());
+  }
+
+  /** The pending outbox rows for the caller to deliver (see `IngestInput.handOff`), or null when there are none. */
+  private handOff(): OutboxHandoff | null {
+    const status = this.status();
+    if (status.kind !== "active" || !status.meta.profileId || !status.meta.workspaceId) return null;
+    return readOutbox(this.sql, { profileId: status.meta.profileId, workspaceId: status.meta.workspaceId });
+  }
+
+  async outboxDelivered(upTo: number): Promise<void> {
+    if (!this.hasSchema) return;
+    dropDelivered(this.sql, upTo);
+    if (outboxSize(this.sql) > 0) return this.deliverOutbox();
+    // The backstop armed at the hand-off is not needed any more: back to the next window boundary, if any.
+    if (this.status().kind !== "active") return;
+    const boundary = readNextEvalAt(this.sql);
+    if (boundary === this.alarmAt) return;
+    if (boundary === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(boundary);
+    this.alarmAt = boundary;
   }
 
   /** Delivers pending membership changes, one delivery at a time (an ingest's and the alarm's never overlap). */

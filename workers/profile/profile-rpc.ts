@@ -7,6 +7,7 @@ import type {
   Profile,
   ProfileEventsPage,
 } from "@tessera/protocol";
+import type { OutboxHandoff } from "./outbox";
 
 export interface IngestInput {
   /** The DO cannot read its own name, so every call that may create it says who it is. */
@@ -20,6 +21,12 @@ export interface IngestInput {
    * and computed traits from D1 only when its cached copy is older; left out, it keeps what it has.
    */
   definitionsVersion?: number;
+  /**
+   * The caller delivers the membership changes this commit causes, together with other profiles' (one D1 batch and
+   * one queue send for many profiles), and confirms with `outboxDelivered`: they come back in the outcome's `outbox`.
+   * Left out, the object delivers them itself. Either way they stay in its outbox, under an alarm, until delivered.
+   */
+  handOff?: boolean;
 }
 
 /** Which definitions to evaluate with: the workspace's, at least at `definitionsVersion`. */
@@ -42,7 +49,7 @@ export type Redirected = { status: "redirect"; to: string };
 export type Gone = { status: "deleted" } | { status: "missing" };
 
 export type IngestOutcome =
-  | { status: "stored"; inserted: number; duplicates: number }
+  | { status: "stored"; inserted: number; duplicates: number; outbox?: OutboxHandoff }
   | Redirected
   | { status: "deleted" };
 
@@ -132,6 +139,8 @@ export type DropOriginsOutcome = { status: "dropped"; events: number; identifier
  */
 export interface ProfileRpc {
   ingest(input: IngestInput): Promise<IngestOutcome>;
+  /** The changes of a handed-off outbox up to seq `upTo` were delivered; the object delivers any others itself. */
+  outboxDelivered(upTo: number): Promise<void>;
   getProfile(): Promise<ProfileRead>;
   listEvents(q: EventQuery): Promise<EventsRead>;
   mergeInto(survivorId: string): Promise<void>;
