@@ -222,11 +222,14 @@ async function throughput(profiles: number, audiences: number, klaviyoProfiles: 
     console.log(`ingested ${sent.events} profiles in ${sent.seconds.toFixed(1)} s (${keys.length} audiences each)`);
     // Every membership is waiting in its destination's object.
     const expected = [profiles * audiences, profiles * audiences, profiles * audiences, klaviyoProfiles];
+    type Listed = { data: Array<{ id: string; status: { pending: number } }> };
+    // By id: the latency phase's destinations are listed too when both phases run on one platform.
     await pollUntil(
-      async () =>
-        ((await platform.api("GET", "/v1/destinations")).body as { data: Array<{ status: { pending: number } }> }).data,
-      (data: Array<{ status: { pending: number } }>) =>
-        Array.isArray(data) && expected.every((n, i) => (data[i]?.status.pending ?? 0) >= n),
+      async () => {
+        const { data } = (await platform.api("GET", "/v1/destinations")).body as Listed;
+        return ids.map((id) => data.find((d) => d.id === id)?.status.pending ?? 0);
+      },
+      (pending: number[]) => expected.every((n, i) => pending[i] >= n),
       { within: 10 * 60_000, every: 2_000 },
     );
     const t0 = Date.now();
