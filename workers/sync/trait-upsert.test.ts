@@ -123,7 +123,8 @@ describe("trait changes of members", { timeout: 60_000 }, () => {
       const log = await listSyncLog(env.DB, destinationId, { limit: 10 });
       expect(log.map((l) => `${l.action}:${l.outcome}`)).toEqual(["upsert:ok", "upsert:ok", "add:ok"]);
     });
-    expect(await destinationStub(env, destinationId).pendingCount()).toBe(0);
+    // Settled by the drain without a call (the runtime may be running the object's own alarm for it right now).
+    await eventually(async () => expect(await destinationStub(env, destinationId).pendingCount()).toBe(0));
     expect(await sentEvents()).toEqual([
       ["audience.entered", "Ann", 0],
       ["profile.updated", "Annie", 0],
