@@ -22,9 +22,12 @@ export function EventTimeline({ profileId }: { profileId: string }) {
   const [error, setError] = useState<string>();
   const end = useRef<HTMLDivElement>(null);
   const inFlight = useRef(false);
+  /** The cursor of the page to load next, as of the last page received (state lags it by a render). */
+  const nextCursor = useRef<string | null>(null);
 
   const load = async (cursor: string | null, reset: boolean) => {
-    if (inFlight.current) return;
+    // An observer from a render before the last page arrived may still ask for that page: it is already shown.
+    if (inFlight.current || (!reset && cursor !== nextCursor.current)) return;
     inFlight.current = true;
     setLoading(true);
     try {
@@ -32,6 +35,7 @@ export function EventTimeline({ profileId }: { profileId: string }) {
       if (cursor) query.set("cursor", cursor);
       if (applied) query.set("event", applied);
       const page = await api<ProfileEventsPage>(profileApi(profileId, `/events?${query}`));
+      nextCursor.current = page.cursor.next;
       setEvents((old) => (reset ? page.data : [...old, ...page.data]));
       setNext(page.cursor.next);
       setHasMore(page.cursor.has_more);
