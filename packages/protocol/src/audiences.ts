@@ -114,6 +114,10 @@ export const AudiencePreview = z
   .object({
     size: z.int().nonnegative(),
     sample: z.array(z.string()).max(10).meta({ description: "Up to 10 member profile ids." }),
+    estimated: z.literal(true).optional().meta({
+      description:
+        "Present when `size` is estimated: a workspace with more than 2,000 live profiles is previewed on a random run of 2,000 of them.",
+    }),
   })
   .meta({ id: "AudiencePreview", description: "How many profiles a definition would hold now, and a few of them." });
 export type AudiencePreview = z.infer<typeof AudiencePreview>;

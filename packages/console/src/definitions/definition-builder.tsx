@@ -160,7 +160,7 @@ export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
       </div>
       <p role="status" class="preview">
         {preview
-          ? `Preview: ${preview.size} ${preview.size === 1 ? "profile" : "profiles"} ${kind === "audiences" ? "would be in this audience now" : "would hold a value now"}`
+          ? `Preview: ${preview.estimated ? "about " : ""}${preview.size} ${preview.size === 1 ? "profile" : "profiles"} ${kind === "audiences" ? "would be in this audience now" : "would hold a value now"}`
           : definitionError
             ? "Preview: fix the definition first"
             : "Preview: counting…"}

@@ -1,0 +1,53 @@
+/**
+ * A preview in a workspace larger than one request may evaluate is an estimate from a random run of its profiles;
+ * a smaller one is exact (the API tests in `workers/api/audiences.test.ts` cover that path through the route).
+ */
+import { env as workerEnv } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { track } from "../test-support/messages";
+import { seedWorkspace } from "../test-support/seed";
+import { store } from "../test-support/store-messages";
+import { previewDefinition } from "./preview";
+
+const at = "2025-03-01T00:00:00.000Z";
+
+async function workspaceOf(buyers: number, readers: number) {
+  const { workspaceId } = await seedWorkspace();
+  const bought = (await store(
+    workspaceId,
+    Array.from({ length: buyers }, (_, i) => track("Order Completed", at, { anonymousId: `buyer-${i}` })),
+  )) as string[];
+  await store(
+    workspaceId,
+    Array.from({ length: readers }, (_, i) => track("Email Opened", at, { anonymousId: `reader-${i}` })),
+  );
+  return { workspaceId, bought };
+}
+
+describe("previewing a definition in a large workspace", () => {
+  it("scales what a random run of profiles holds to the whole workspace, and says it is an estimate", async () => {
+    const { workspaceId, bought } = await workspaceOf(12, 18);
+    const everyone = await previewDefinition(workerEnv, workspaceId, { audience: { event: "*" } }, 10);
+    // Every profile of the run matches: 10 of 10, scaled to the 30 live profiles.
+    expect(everyone.size).toBe(30);
+    expect(everyone.estimated).toBe(true);
+    expect(everyone.sample).toHaveLength(10);
+    expect(everyone.sample).toEqual([...everyone.sample].sort());
+
+    const nobody = await previewDefinition(workerEnv, workspaceId, { audience: { not: { event: "*" } } }, 10);
+    expect(nobody).toEqual({ size: 0, sample: [], estimated: true });
+
+    // Buyers are 12 of 30: the estimate is (buyers in the run of 10) × 3, and the sample only names buyers.
+    const buyers = await previewDefinition(workerEnv, workspaceId, { audience: { event: "Order Completed" } }, 10);
+    expect(buyers.size % 3).toBe(0);
+    expect(buyers.size).toBeLessThanOrEqual(30);
+    expect(buyers.sample.length).toBe(buyers.size / 3);
+    for (const id of buyers.sample) expect(bought).toContain(id);
+  });
+
+  it("is exact, without the flag, while the workspace has no more profiles than a preview evaluates", async () => {
+    const { workspaceId, bought } = await workspaceOf(3, 4);
+    const preview = await previewDefinition(workerEnv, workspaceId, { audience: { event: "Order Completed" } }, 7);
+    expect(preview).toEqual({ size: 3, sample: [...bought].sort() });
+  });
+});
