@@ -18,7 +18,7 @@ describe("console destinations", () => {
     const event = `Joined ${tag}`;
     const audience = `joiners_${tag}`;
     const created = await secretApi(session.server, "POST", "/v1/audiences", { key: audience, definition: { event } });
-    expect(created.status).toBe(201);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
 
     const page = await session.signedIn("/console/destinations/new");
     const name = `Hook ${tag}`;
@@ -113,7 +113,7 @@ describe("console destinations", () => {
       audiences: [audience],
       config: { url: hook.url, secret: "whsec_0123456789abcdef" },
     });
-    expect(created.status).toBe(201);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
     const id = created.body.id;
 
     const page = await session.signedIn(`/console/destinations/${id}`);

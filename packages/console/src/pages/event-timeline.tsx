@@ -24,10 +24,14 @@ export function EventTimeline({ profileId }: { profileId: string }) {
   const inFlight = useRef(false);
   /** The cursor of the page to load next, as of the last page received (state lags it by a render). */
   const nextCursor = useRef<string | null>(null);
+  /** Bumped by each fresh list (another profile or filter): pages of an older list arriving late are dropped. */
+  const list = useRef(0);
 
   const load = async (cursor: string | null, reset: boolean) => {
     // An observer from a render before the last page arrived may still ask for that page: it is already shown.
-    if (inFlight.current || (!reset && cursor !== nextCursor.current)) return;
+    if (!reset && (inFlight.current || cursor !== nextCursor.current)) return;
+    if (reset) nextCursor.current = null;
+    const mine = reset ? ++list.current : list.current;
     inFlight.current = true;
     setLoading(true);
     try {
@@ -35,16 +39,19 @@ export function EventTimeline({ profileId }: { profileId: string }) {
       if (cursor) query.set("cursor", cursor);
       if (applied) query.set("event", applied);
       const page = await api<ProfileEventsPage>(profileApi(profileId, `/events?${query}`));
+      if (mine !== list.current) return;
       nextCursor.current = page.cursor.next;
       setEvents((old) => (reset ? page.data : [...old, ...page.data]));
       setNext(page.cursor.next);
       setHasMore(page.cursor.has_more);
       setError(undefined);
     } catch (err) {
-      setError(messageOf(err));
+      if (mine === list.current) setError(messageOf(err));
     } finally {
-      inFlight.current = false;
-      setLoading(false);
+      if (mine === list.current) {
+        inFlight.current = false;
+        setLoading(false);
+      }
     }
   };
 
