@@ -58,7 +58,7 @@ export async function backfillRate({ profiles, concurrency, waitSeconds }) {
       final_size: full.size,
       seconds_to_full_size: +sizeSeconds.toFixed(1),
       ingest_profiles_per_s: Math.round((batches * 100) / stored.seconds),
-      ingest_retried_503: takeRetryCount(),
+      ingest_resent_after_429_503: takeRetryCount(),
     };
   } finally {
     await platform.stop();

@@ -44,7 +44,7 @@ async function oneRun(shape, withDefinitions, { batches, concurrency }) {
       batches,
       events: sent.events,
       events_per_s: sent.events / sent.seconds,
-      retried_503: retried,
+      resent_after_429_503: retried,
     };
     if (withDefinitions) {
       const drain = DRAIN[shape](WARMUP[shape] + batches);
@@ -93,7 +93,7 @@ export async function ingestionWithDefinitions({ browserBatches, serverBatches, 
       ratio: +(defs.events_per_s / none.events_per_s).toFixed(2),
       defs_drained_events_per_s: Math.round(defs.drained_events_per_s),
       drained_ratio: +(defs.drained_events_per_s / none.events_per_s).toFixed(2),
-      retried_503: `${none.retried_503} / ${defs.retried_503}`,
+      resent_after_429_503: `${none.resent_after_429_503} / ${defs.resent_after_429_503}`,
       batches: none.batches,
     };
   });

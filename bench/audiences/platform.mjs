@@ -15,14 +15,14 @@ import { AUDIENCES, COMPUTED_TRAITS } from "./definitions.mjs";
 const keys = devKeys({});
 const basic = `Basic ${Buffer.from(`${keys.writeKey}:`).toString("base64")}`;
 const bearer = `Bearer ${keys.secretKey}`;
-let retried503 = 0;
+let resent = 0;
 /** A saturated local platform can take tens of seconds to answer a read; polls give up on one and ask again. */
 const READ_TIMEOUT_MS = 30_000;
 
-/** How many batches were sent again after a 503 since the last call (a figure to print beside throughput). */
+/** How many batches were sent again after a 429 or a 503 since the last call (a figure to print beside throughput). */
 export function takeRetryCount() {
-  const n = retried503;
-  retried503 = 0;
+  const n = resent;
+  resent = 0;
   return n;
 }
 
@@ -60,8 +60,8 @@ export function client(url) {
   return {
     url,
     /**
-     * `POST /v1/batch`; the parsed answer, or a throw for anything but 200. A 503 is sent again, as Segment's clients
-     * do (messageIds make that safe): `wrangler dev`'s proxy answers 503 "Your worker restarted mid-request" for
+     * `POST /v1/batch`; the parsed answer, or a throw for anything but 200. A 429 or a 503 is sent again, as Segment's
+     * clients do (messageIds make that safe): `wrangler dev`'s proxy answers 503 "Your worker restarted mid-request" for
      * POSTs that take about 5 s although the worker never restarted (cloudflare/workers-sdk#14641).
      */
     async batch(body) {
@@ -74,11 +74,13 @@ export function client(url) {
         });
         const text = await res.text();
         if (res.status === 200) return JSON.parse(text);
-        if (res.status !== 503 || attempt === 10) {
+        if ((res.status !== 503 && res.status !== 429) || attempt === 10) {
           throw new Error(`/v1/batch answered ${res.status}: ${text.slice(0, 300)}`);
         }
-        retried503++;
-        await new Promise((r) => setTimeout(r, 250 * attempt));
+        resent++;
+        // 429 is the collector's back-pressure (its 10 s deadline): wait as it says, as an SDK does.
+        const retryAfterMs = Number(res.headers.get("retry-after") ?? 0) * 1000;
+        await new Promise((r) => setTimeout(r, Math.max(retryAfterMs, 250 * attempt)));
       }
     },
     /** A secret-key call; `{status, body}`. */

@@ -435,7 +435,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   async outboxDelivered(upTo: number): Promise<void> {
     if (!this.hasSchema) return;
     dropDelivered(this.sql, upTo);
-    if (outboxSize(this.sql) > 0) return this.deliverOutbox();
+    // The rest goes out beside the answer: the request that confirms must not wait for each object's own delivery.
+    if (outboxSize(this.sql) > 0) return this.ctx.waitUntil(this.deliverOutbox());
     // The backstop armed at the hand-off is not needed any more: back to the next window boundary, if any.
     if (this.status().kind !== "active") return;
     const boundary = readNextEvalAt(this.sql);
