@@ -2,15 +2,14 @@
  * A request's membership changes are delivered together: its profiles' objects hand their outbox rows back, the
  * request writes them to D1 in one batch and to the sync queue in one send per delivery, then confirms to each object.
  */
-import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { MembershipChange } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMembers } from "../../d1/queries/members";
 import type { OutboxHandoff } from "../profile/outbox";
-import type { ProfileDO } from "../profile/profile-do";
 import { defineAll } from "../test-support/definitions";
 import { track } from "../test-support/messages";
+import { outboxStateOf } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
 import { ChangeDelivery, type ChangeSink } from "./change-delivery";
 import { ingestMessages } from "./pipeline";
@@ -25,16 +24,6 @@ const visitors = (n: number, tag: string) =>
     index: i,
     message: track("Page Loaded", new Date().toISOString(), { anonymousId: `${tag}-${i}` }),
   }));
-
-async function objectState(profileId: string) {
-  return runInDurableObject<ProfileDO, { outbox: number; alarm: number | null }>(
-    env.PROFILE.getByName(profileId),
-    async (_o, state) => ({
-      outbox: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-      alarm: await state.storage.getAlarm(),
-    }),
-  );
-}
 
 const members = async (workspaceId: string) =>
   (await listMembers(env.DB, workspaceId, "audience", "visitors", { limit: 100 })).map((m) => m.profileId).sort();
@@ -63,7 +52,7 @@ describe("a request's membership changes", () => {
     // 16 profiles per delivery: two sends for twenty, not twenty.
     const sends = sendsAbout(sent, new Set(ids));
     expect(sends.map((b) => b.length)).toEqual([16, 4]);
-    for (const id of ids) expect(await objectState(id)).toEqual({ outbox: 0, alarm: null });
+    for (const id of ids) expect(await outboxStateOf(id)).toEqual({ outbox: 0, alarm: null });
   });
 
   it("are delivered by the objects themselves when the request's delivery fails, and none is lost", async () => {
@@ -83,7 +72,7 @@ describe("a request's membership changes", () => {
     await vi.waitFor(async () => expect(await members(workspaceId)).toEqual([...ids].sort()), { timeout: 5_000 });
     await vi.waitFor(
       async () => {
-        for (const id of ids) expect((await objectState(id)).outbox).toBe(0);
+        for (const id of ids) expect((await outboxStateOf(id)).outbox).toBe(0);
       },
       { timeout: 5_000 },
     );

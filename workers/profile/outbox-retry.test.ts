@@ -1,12 +1,12 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { defineAll } from "../test-support/definitions";
 import { track } from "../test-support/messages";
+import { outboxStateOf } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
 import { outboxRetryDelay } from "./outbox-retry";
-import type { ProfileDO } from "./profile-do";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -31,13 +31,6 @@ describe("outboxRetryDelay", () => {
   });
 });
 
-/** The object's alarm and pending outbox rows. */
-const stateOf = (id: string) =>
-  runInDurableObject<ProfileDO, { alarm: number | null; outbox: number }>(env.PROFILE.getByName(id), async (_i, s) => ({
-    alarm: await s.storage.getAlarm(),
-    outbox: s.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-  }));
-
 /** The backoff's bounds after the `failures`-th failure: the upper half of a step doubling from 5 s. */
 const step = (failures: number) => Math.min(120_000, 5_000 * 2 ** (failures - 1));
 
@@ -55,13 +48,13 @@ describe("a profile whose outbox the sync queue refuses", () => {
     // The request's delivery is refused, then the object's own: the alarm moves from its backstop to the first retry.
     await vi.waitFor(
       async () => {
-        const { alarm } = await stateOf(id);
+        const { alarm } = await outboxStateOf(id);
         expect(refused.mock.calls.length).toBeGreaterThanOrEqual(2);
         expect(alarm).toBeLessThanOrEqual(Date.now() + step(1));
       },
       { timeout: 5_000, interval: 20 },
     );
-    const first = await stateOf(id);
+    const first = await outboxStateOf(id);
     expect(first.outbox).toBe(1);
     expect(first.alarm).toBeGreaterThanOrEqual(stored + step(1) / 2);
 
@@ -71,7 +64,7 @@ describe("a profile whose outbox the sync queue refuses", () => {
     // The object's own failures: every refused send but the request's (the runtime may also have run the alarm).
     const failures = refused.mock.calls.length - 1;
     expect(failures).toBeGreaterThanOrEqual(2);
-    const second = await stateOf(id);
+    const second = await outboxStateOf(id);
     expect(second.outbox).toBe(1);
     expect(second.alarm).toBeGreaterThanOrEqual(beforeAlarm + step(failures) / 2);
     expect(second.alarm).toBeLessThanOrEqual(Date.now() + step(failures));
@@ -81,6 +74,6 @@ describe("a profile whose outbox the sync queue refuses", () => {
     const delivered = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
     await runDurableObjectAlarm(env.PROFILE.getByName(id));
     expect(delivered).toHaveBeenCalledTimes(1);
-    expect(await stateOf(id)).toEqual({ alarm: null, outbox: 0 });
+    expect(await outboxStateOf(id)).toEqual({ alarm: null, outbox: 0 });
   });
 });

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMembers } from "../../d1/queries/members";
 import { defineAll } from "../test-support/definitions";
 import { identify, track } from "../test-support/messages";
-import { profileOf } from "../test-support/profile-reads";
+import { outboxDelivered, outboxStateOf, profileOf } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
 import type { ProfileDO } from "./profile-do";
@@ -28,19 +28,6 @@ afterEach(() => {
 
 /** Runs the object's alarm (delivering its outbox, evaluating what is due) as the runtime would. */
 const runAlarm = (id: string) => runDurableObjectAlarm(env.PROFILE.getByName(id));
-
-/** Waits until the object's outbox is delivered: its alarm is set for "now", so the runtime runs it by itself. */
-async function delivered(id: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const pending = await runInDurableObject<ProfileDO, number>(
-      env.PROFILE.getByName(id),
-      (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-    );
-    if (pending === 0) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`outbox of ${id} still pending`);
-}
 
 async function members(workspaceId: string, audience: string, kind: "audience" | "computed_trait" = "audience") {
   return (await listMembers(env.DB, workspaceId, kind, audience, { limit: 100 })).map((m) => m.profileId);
@@ -69,10 +56,10 @@ describe("audiences in the ProfileDO", () => {
       track("Order Completed", ago(10 * DAY), { userId: "ann", properties: { channel: "pos" } }),
     ]);
     const profileId = id as string;
-    await delivered(profileId);
+    await outboxDelivered(profileId);
     expect(await members(workspaceId, "lapsed")).toEqual([profileId]);
     await store(workspaceId, [track("Email Opened", ago(0), { userId: "ann" })]);
-    await delivered(profileId);
+    await outboxDelivered(profileId);
     expect(await members(workspaceId, "lapsed")).toEqual([]);
     // Other tests' objects deliver in the background too: keep this profile's changes.
     const changes = sent.mock.calls
@@ -117,7 +104,7 @@ describe("audiences in the ProfileDO", () => {
     // Entered by time alone: no event arrived, and not before the boundary.
     const [entered] = (await profileOf(profileId)).audiences;
     expect(Date.parse(entered.since)).toBeGreaterThanOrEqual((alarm as number) - 5);
-    await delivered(profileId);
+    await outboxDelivered(profileId);
     expect(await members(workspaceId, "lapsed")).toEqual([profileId]);
   });
 
@@ -138,7 +125,7 @@ describe("audiences in the ProfileDO", () => {
     const profile = await profileOf(id as string);
     expect(profile.computed).toEqual({ orders: 2, revenue: 110, last_sku: "B" });
     expect(profile.audiences.map((a) => a.key)).toEqual(["big_spenders"]);
-    await delivered(id as string);
+    await outboxDelivered(id as string);
     expect(await members(workspaceId, "revenue", "computed_trait")).toEqual([id]);
     expect(await members(workspaceId, "big_spenders")).toEqual([id]);
   });
@@ -153,14 +140,14 @@ describe("audiences in the ProfileDO", () => {
       status: "evaluated",
     });
     expect((await profileOf(profileId)).audiences.map((a) => a.key)).toEqual(["signed_up"]);
-    await delivered(profileId);
+    await outboxDelivered(profileId);
     expect(await members(workspaceId, "signed_up")).toEqual([profileId]);
     // Evaluating again changes nothing: history is counted once.
     await profileStub(env.PROFILE, profileId).reevaluate({ workspaceId, definitionsVersion: v1 });
     const v2 = await defineAll(workspaceId, {});
     await profileStub(env.PROFILE, profileId).reevaluate({ workspaceId, definitionsVersion: v2 });
     expect((await profileOf(profileId)).audiences).toEqual([]);
-    await delivered(profileId);
+    await outboxDelivered(profileId);
     expect(await members(workspaceId, "signed_up")).toEqual([]);
   });
 
@@ -183,8 +170,8 @@ describe("audiences in the ProfileDO", () => {
     const loser = survivor === anon ? known : anon;
     const merged = await profileOf(survivor as string);
     expect(merged.audiences.map((a) => a.key).sort()).toEqual(["any_order", "two_orders"]);
-    await delivered(survivor as string);
-    await delivered(loser as string);
+    await outboxDelivered(survivor as string);
+    await outboxDelivered(loser as string);
     expect(await members(workspaceId, "two_orders")).toEqual([survivor]);
     expect(await members(workspaceId, "any_order")).toEqual([survivor]);
     const exits = sent.mock.calls
@@ -198,7 +185,7 @@ describe("audiences in the ProfileDO", () => {
     const { workspaceId } = await seedWorkspace();
     await defineAll(workspaceId, { audiences: { visitors: { event: "*" } } });
     const [id] = await store(workspaceId, [track("Page Loaded", ago(DAY), { anonymousId: "g1" })]);
-    await delivered(id as string);
+    await outboxDelivered(id as string);
     expect(await members(workspaceId, "visitors")).toEqual([id]);
     await profileStub(env.PROFILE, id as string).erase();
     expect(await members(workspaceId, "visitors")).toEqual([]);
@@ -214,14 +201,7 @@ describe("audiences in the ProfileDO", () => {
   it("costs nothing extra when the workspace has no definitions", async () => {
     const { workspaceId } = await seedWorkspace();
     const [id] = await store(workspaceId, [track("Page Loaded", ago(DAY), { anonymousId: "n1" })]);
-    const state = await runInDurableObject<ProfileDO, { alarm: number | null; outbox: number }>(
-      env.PROFILE.getByName(id as string),
-      async (_i, s) => ({
-        alarm: await s.storage.getAlarm(),
-        outbox: s.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-      }),
-    );
-    expect(state).toEqual({ alarm: null, outbox: 0 });
+    expect(await outboxStateOf(id as string)).toEqual({ alarm: null, outbox: 0 });
     expect((await profileOf(id as string)).computed).toEqual({});
   });
 });

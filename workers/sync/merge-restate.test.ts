@@ -3,15 +3,13 @@
  * with the merged traits and identifiers, so each destination upserts the merged contact even in audiences the
  * survivor was in before the merge.
  */
-import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { MembershipChange } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ProfileDO } from "../profile/profile-do";
 import { profileStub } from "../profile/profile-stub";
 import { defineAll } from "../test-support/definitions";
-import { eventually } from "../test-support/destinations";
 import { freshId, identify } from "../test-support/messages";
+import { outboxDelivered } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
 
 afterEach(() => {
@@ -19,17 +17,6 @@ afterEach(() => {
 });
 
 const at = (minutes: number) => new Date(Date.parse("2026-04-01T00:00:00.000Z") + minutes * 60_000).toISOString();
-
-/** Waits until the profile's object has delivered its outbox to the sync queue. */
-async function outboxDelivered(profileId: string): Promise<void> {
-  await eventually(async () => {
-    const left = await runInDurableObject<ProfileDO, number>(
-      env.PROFILE.getByName(profileId),
-      (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-    );
-    expect(left).toBe(0);
-  });
-}
 
 describe("a merge of two members", { timeout: 60_000 }, () => {
   it("exits the loser's memberships and restates the survivor's with the merged traits", async () => {

@@ -2,16 +2,16 @@
  * A member's synced trait changes reach the vendor as an upsert (DESIGN §7): the profile's object restates its
  * memberships when a trait or computed value changes, and the destination's object sends only what changed for it.
  */
-import { createMessageBatch, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createMessageBatch, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { AcceptedMessage, JsonObject, MembershipChange } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { listSyncLog } from "../../d1/queries/sync-records";
-import type { ProfileDO } from "../profile/profile-do";
 import { QUEUE } from "../shared/queues";
 import { defineAll } from "../test-support/definitions";
 import { eventually, insertDestination, webhookReceiver } from "../test-support/destinations";
 import { freshId, identify, track } from "../test-support/messages";
+import { outboxDelivered } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
 import { destinationStub, handleSync } from "./consumer";
@@ -22,16 +22,6 @@ afterEach(() => {
 
 const SECRET = "whsec_test_0123456789abcdef";
 
-/** Waits until the profile's object has delivered its outbox (its alarm, set for "now", runs by itself). */
-async function outboxDelivered(profileId: string): Promise<void> {
-  await eventually(async () => {
-    const left = await runInDurableObject<ProfileDO, number>(
-      env.PROFILE.getByName(profileId),
-      (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-    );
-    expect(left).toBe(0);
-  });
-}
 const at = () => new Date().toISOString();
 
 describe("trait changes of members", { timeout: 60_000 }, () => {
