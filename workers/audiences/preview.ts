@@ -23,7 +23,7 @@ const SAMPLE_SIZE = 10;
  * Profiles one preview evaluates at most. Each is a Durable Object call, and a Worker request may make 10,000
  * subrequests; a workspace with more live profiles gets an estimate from a random run of this many.
  */
-export const EVALUATE_AT_MOST = 2_000;
+const EVALUATE_AT_MOST = 2_000;
 
 /**
  * How many live profiles `definition` would hold now (members of an audience; profiles holding a computed value,

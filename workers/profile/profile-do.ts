@@ -28,6 +28,7 @@ import {
   dropDelivered,
   flushOutbox,
   type OutboxHandoff,
+  type OutboxOwner,
   outboxDueAt,
   outboxSize,
   readOutbox,
@@ -136,13 +137,9 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       if (inserted > 0 || fresh) this.evaluate(now, fresh, traitsChanged);
       return { status: "stored", inserted, duplicates: input.messages.length - inserted } as const;
     });
-    const handoff = input.handOff ? this.handOff() : null;
-    if (handoff) {
-      await this.armAlarm(Date.now() + OUTBOX_BACKSTOP_MS);
-      return { ...outcome, outbox: handoff };
-    }
-    await this.deliverAfterCommit();
-    return outcome;
+    const owner = { profileId: input.profileId, workspaceId: input.workspaceId };
+    const handoff = await this.afterCommit(input.handOff ? owner : undefined);
+    return handoff ? { ...outcome, outbox: handoff } : outcome;
   }
 
   /** The profile view of DESIGN §5, or where it went. */
@@ -224,7 +221,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       const imported = importExport(this.sql, from, self, now);
       if (imported.changed || fresh) this.evaluate(now, fresh, imported.restate);
     });
-    await this.deliverAfterCommit();
+    await this.afterCommit();
     return { status: "absorbed", into: profileId };
   }
 
@@ -415,21 +412,20 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   }
 
   /**
-   * After a commit that queued membership changes: they go out now, beside the answer, with the alarm armed as a
-   * backstop should the object be evicted before they are out. Left to the alarm alone they waited for it to fire,
-   * seconds late on a busy runtime (the activation bench's burst). Without changes, only the alarm's next due time.
+   * After a commit that queued membership changes: they go out now, beside the answer, or back to the caller when it
+   * delivers them (`handOffTo`, see `IngestInput.handOff`), with the alarm armed as a backstop should the object be
+   * evicted before they are out. Left to the alarm alone they waited for it to fire, seconds late on a busy runtime
+   * (the activation bench's burst). Without changes, only the alarm's next due time.
    */
-  private async deliverAfterCommit(): Promise<void> {
-    if (!this.hasSchema || outboxSize(this.sql) === 0) return this.armAlarm();
+  private async afterCommit(handOffTo?: OutboxOwner): Promise<OutboxHandoff | undefined> {
+    if (outboxSize(this.sql) === 0) {
+      await this.armAlarm();
+      return undefined;
+    }
     await this.armAlarm(Date.now() + OUTBOX_BACKSTOP_MS);
+    if (handOffTo) return readOutbox(this.sql, handOffTo) ?? undefined;
     this.ctx.waitUntil(this.deliverOutbox());
-  }
-
-  /** The pending outbox rows for the caller to deliver (see `IngestInput.handOff`), or null when there are none. */
-  private handOff(): OutboxHandoff | null {
-    const status = this.status();
-    if (status.kind !== "active" || !status.meta.profileId || !status.meta.workspaceId) return null;
-    return readOutbox(this.sql, { profileId: status.meta.profileId, workspaceId: status.meta.workspaceId });
+    return undefined;
   }
 
   async outboxDelivered(upTo: number): Promise<void> {
