@@ -73,7 +73,8 @@ export function evaluateProfile(
   { traitsChanged = false }: { traitsChanged?: boolean } = {},
 ): EvaluationOutcome {
   if (idle(sql, set)) {
-    sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
+    // Guarded, so the common case (no definitions, nothing due) writes nothing.
+    sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1 AND next_eval_at IS NOT NULL");
     return { changes: 0, nextEvalAt: null };
   }
   const result = evaluateAll(set, sqlFacts(sql), now);
@@ -180,10 +181,12 @@ function enqueueChanges(
   });
 }
 
-/** The next instant time alone can change this profile, as last evaluated. */
+/** The next instant time alone can change this profile, as last evaluated; null for one that is not live. */
 export function readNextEvalAt(sql: SqlStorage): number | null {
   const row = sql
-    .exec<{ at: number | null }>("SELECT next_eval_at AS at FROM profile_meta WHERE singleton = 1")
+    .exec<{ at: number | null }>(
+      "SELECT next_eval_at AS at FROM profile_meta WHERE singleton = 1 AND status = 'active'",
+    )
     .toArray()[0];
   return row?.at ?? null;
 }

@@ -87,6 +87,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const version = readVersion(this.sql);
     this.hasSchema = version > 0;
     if (this.hasSchema) migrate(ctx.storage, version);
+    // An object without tables has never set an alarm (see `armAlarm`; an erase deletes it): no need to ask.
+    else this.alarmAt = null;
   }
 
   /** The object's status; an object without tables never received anything. */
@@ -419,7 +421,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
    */
   private async afterCommit(handOffTo?: OutboxOwner): Promise<OutboxHandoff | undefined> {
     if (outboxSize(this.sql) === 0) {
-      await this.armAlarm();
+      await this.armAlarm(null, null);
       return undefined;
     }
     await this.armAlarm(Date.now() + OUTBOX_BACKSTOP_MS);
@@ -475,15 +477,13 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
 
   /**
    * Sets the alarm for the earliest thing due: `at` when given, pending outbox rows (now, or their retry time after
-   * a failed delivery), the next window boundary. Only moves the alarm earlier: a later wish is met when the earlier
-   * alarm runs and re-arms.
+   * a failed delivery; `pending` when the caller just read it), the next window boundary. Only moves the alarm
+   * earlier: a later wish is met when the earlier alarm runs and re-arms.
    */
-  private async armAlarm(at: number | null = null): Promise<void> {
+  private async armAlarm(at: number | null = null, pending?: number | null): Promise<void> {
     if (!this.hasSchema) return;
-    const status = this.status();
-    const boundary = status.kind === "active" ? readNextEvalAt(this.sql) : null;
-    const pending = at === null ? outboxDueAt(this.sql) : null;
-    const wanted = earliest(at, pending, boundary);
+    const outbox = at !== null ? null : pending === undefined ? outboxDueAt(this.sql) : pending;
+    const wanted = earliest(at, outbox, readNextEvalAt(this.sql));
     if (wanted === null) return;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (this.alarmAt !== null && this.alarmAt <= wanted) return;

@@ -199,8 +199,8 @@ const CURRENT_SCHEMA = `
 `;
 
 /**
- * Brings the object's SQLite up to {@link SCHEMA_VERSION}. An object that is already current pays one
- * single-row read (none when the caller passes the `current` version it just read); an object without tables
+ * Brings the object's SQLite up to {@link SCHEMA_VERSION}. An object that is already current pays the version read
+ * of {@link readVersion} (none when the caller passes the `current` version it just read); an object without tables
  * creates the current schema in one script; otherwise the pending migrations run in one transaction.
  * `PRAGMA user_version` is not available in Durable Objects, so the version lives in a table.
  */
@@ -221,11 +221,9 @@ export function migrate(storage: DurableObjectStorage, current = readVersion(sto
 
 /** The stored schema version, 0 for an object that has never been migrated. */
 export function readVersion(sql: SqlStorage): number {
-  try {
-    return sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
-  } catch (err) {
-    // A brand-new (or just erased) object has no tables yet: the common cold case, not a failure.
-    if (err instanceof Error && err.message.includes("no such table")) return 0;
-    throw err;
-  }
+  // A brand-new (or just erased) object has no tables yet: the common cold case. Asked of the catalogue rather than
+  // caught as "no such table", whose thrown error cost every new profile 0.4 ms (bench/README, "Where the CPU goes").
+  const tables = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").toArray();
+  if (tables.length === 0) return 0;
+  return sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
 }
