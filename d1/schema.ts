@@ -265,6 +265,11 @@ export const definitions = sqliteTable(
     buildVersion: integer("build_version").notNull(),
     buildTotal: integer("build_total").notNull().default(0),
     buildProcessed: integer("build_processed").notNull().default(0),
+    /**
+     * When the backfill of `build_version` was queued (epoch ms); null until it was. A create or change whose queue
+     * send failed is answered all the same (the definition is saved): the scheduled sweep queues it.
+     */
+    buildQueuedAt: integer("build_queued_at"),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.kind, t.key] })],
 );

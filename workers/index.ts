@@ -1,4 +1,5 @@
 import { app } from "./app";
+import { queueUnqueuedBackfills } from "./audiences/backfill";
 import { handleBackfill } from "./audiences/backfill-consumer";
 import { resumeDeletions } from "./erase/deletion-job";
 import { handleIngestDeadLetter, handleIngestRetry } from "./ingest/retry-consumer";
@@ -32,6 +33,8 @@ export default {
     ctx.waitUntil(reconcileDestinations(env));
     // GDPR erase jobs that stopped part-way (DESIGN §12): retried until every step is done.
     ctx.waitUntil(resumeDeletions(env));
+    // Audience and computed-trait builds whose backfill could not be queued when they were saved.
+    ctx.waitUntil(queueUnqueuedBackfills(env));
   },
 } satisfies ExportedHandler<Env>;
 

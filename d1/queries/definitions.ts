@@ -1,5 +1,5 @@
 /** Audience and computed-trait definitions (DESIGN §6) and the workspace's definitions version. */
-import { type AnyColumn, and, asc, eq, getTableColumns, getTableName, sql } from "drizzle-orm";
+import { type AnyColumn, and, asc, eq, getTableColumns, getTableName, isNull, lte, sql } from "drizzle-orm";
 import { type Db, orm } from "../client";
 import { definitions, workspaces } from "../schema";
 import { deleteMembersOf, memberTable } from "./members";
@@ -67,6 +67,29 @@ export async function addBuildProgress(db: D1Database, target: BuildTarget, proc
     .set({ buildProcessed: sql`min(${definitions.buildTotal}, ${definitions.buildProcessed} + ${processed})` })
     .where(ofBuild(target))
     .run();
+}
+
+/** Records that the backfill of the build was queued, so the sweep of {@link unqueuedBuilds} leaves it alone. */
+export async function markBuildQueued(db: D1Database, target: BuildTarget, now: number): Promise<void> {
+  await orm(db).update(definitions).set({ buildQueuedAt: now }).where(ofBuild(target)).run();
+}
+
+/**
+ * Builds whose backfill was never queued (the send after the definition's write failed), changed before `before`
+ * (a request that is still between its write and its send is left to finish), oldest first, any workspace.
+ */
+export async function unqueuedBuilds(db: D1Database, before: number, limit = 100): Promise<BuildTarget[]> {
+  return orm(db)
+    .select({
+      workspaceId: definitions.workspaceId,
+      kind: definitions.kind,
+      key: definitions.key,
+      buildVersion: definitions.buildVersion,
+    })
+    .from(definitions)
+    .where(and(isNull(definitions.buildQueuedAt), lte(definitions.updatedAt, before)))
+    .orderBy(asc(definitions.updatedAt))
+    .limit(limit);
 }
 
 /**
@@ -193,6 +216,7 @@ export function insertDefinition(
       buildVersion,
       buildTotal: change.buildTotal,
       buildProcessed: 0,
+      buildQueuedAt: null,
     }),
   ]);
 }
@@ -214,6 +238,7 @@ export function replaceDefinition(
         buildVersion: change.readVersion + 1,
         buildTotal: change.buildTotal,
         buildProcessed: 0,
+        buildQueuedAt: null,
       })
       .where(byRef(change)),
   ]);

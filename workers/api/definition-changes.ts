@@ -13,7 +13,7 @@ import {
   readDefinitionSet,
 } from "../../d1/queries/definitions";
 import { referencesOf } from "../audiences/audience-graph";
-import { type BackfillTarget, startBackfill } from "../audiences/backfill";
+import { type BackfillTarget, queueBackfill } from "../audiences/backfill";
 import { forgetDefinitions } from "../audiences/definitions-cache";
 import type { DefinitionContext } from "../audiences/validate-definition";
 import { conflict, notFound } from "../shared/errors";
@@ -70,7 +70,10 @@ export async function writeChecked(
   throw conflict("The workspace's definitions kept changing while this change was checked; send it again");
 }
 
-/** After a change landed: this isolate evaluates with it at once, and every live profile is evaluated again. */
+/**
+ * After a change landed: this isolate evaluates with it at once, and every live profile is evaluated again (queued
+ * now, or by the scheduled sweep when the queue refused it: the change itself stands either way).
+ */
 export async function rebuild(
   env: Env,
   workspaceId: string,
@@ -78,7 +81,7 @@ export async function rebuild(
   target: BackfillTarget | null,
 ): Promise<void> {
   forgetDefinitions(workspaceId);
-  await startBackfill(env, { workspaceId, buildVersion, target });
+  await queueBackfill(env, { workspaceId, buildVersion, target });
 }
 
 /**

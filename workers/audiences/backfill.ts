@@ -6,7 +6,7 @@
  * `backfill-consumer.ts`.
  */
 import type { BackfillPage, BackfillPlan } from "@tessera/protocol";
-import type { DefinitionKind } from "../../d1/queries/definitions";
+import { type DefinitionKind, markBuildQueued, unqueuedBuilds } from "../../d1/queries/definitions";
 
 /** Profiles one plan message lists: one keyset read of D1, fifty pages. */
 export const PLAN_SIZE = 5_000;
@@ -38,6 +38,50 @@ export async function startBackfill(
     listed: 0,
   };
   await env.BACKFILL_QUEUE.send(plan);
+}
+
+/**
+ * {@link startBackfill}, then records on the target that its build was queued. Never throws: the definition is saved
+ * whatever happens here, so a failed send is logged and left to {@link queueUnqueuedBackfills} (the scheduled
+ * sweep) rather than answered as a failed change that the client would retry into a 409. A deleted definition
+ * (no target) has nothing to record: if its send fails, profiles drop it at their next evaluation (an event or a
+ * boundary), since the workspace's `definitions_version` moved.
+ */
+export async function queueBackfill(
+  env: Env,
+  job: { workspaceId: string; buildVersion: number; target: BackfillTarget | null },
+): Promise<boolean> {
+  const what = `the backfill of ${job.workspaceId} at definitions version ${job.buildVersion}`;
+  try {
+    await startBackfill(env, job);
+  } catch (err) {
+    console.error(`${what} could not be queued; the scheduled sweep queues it: ${err}`);
+    return false;
+  }
+  if (!job.target) return true;
+  try {
+    await markBuildQueued(
+      env.DB,
+      { ...job.target, workspaceId: job.workspaceId, buildVersion: job.buildVersion },
+      Date.now(),
+    );
+  } catch (err) {
+    // The sweep will queue it a second time: pages are idempotent, progress is clamped at the total.
+    console.error(`${what} was queued but not recorded as such: ${err}`);
+  }
+  return true;
+}
+
+/** A build this long unqueued is taken to have lost its send (a request takes well under this to send it). */
+export const UNQUEUED_AFTER_MS = 30_000;
+
+/** The scheduled sweep: queues every build whose send failed (see {@link queueBackfill}); returns how many. */
+export async function queueUnqueuedBackfills(env: Env, now = Date.now()): Promise<number> {
+  let queued = 0;
+  for (const { workspaceId, buildVersion, kind, key } of await unqueuedBuilds(env.DB, now - UNQUEUED_AFTER_MS)) {
+    if (await queueBackfill(env, { workspaceId, buildVersion, target: { kind, key } })) queued++;
+  }
+  return queued;
 }
 
 /** The page messages for `profileIds` (in their order), {@link PAGE_SIZE} ids each. */

@@ -1,0 +1,87 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { Audience } from "@tessera/protocol";
+import { and, eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { orm } from "../../d1/client";
+import { definitions } from "../../d1/schema";
+import worker from "../index";
+import { identify } from "../test-support/messages";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { api, store } from "../test-support/store-messages";
+import { queueUnqueuedBackfills, UNQUEUED_AFTER_MS } from "./backfill";
+
+const PRO = { trait: "plan", op: "eq", value: "pro" };
+
+/** `POST /v1/audiences` through the Worker's own fetch handler, with `overrides` in its environment. */
+async function createAudience(secretKey: string, key: string, overrides: Partial<Env> = {}): Promise<Response> {
+  const request = new Request("http://x/v1/audiences", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: bearer(secretKey) },
+    body: JSON.stringify({ key, definition: PRO }),
+  });
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+async function queuedAt(workspaceId: string, key: string): Promise<number | null | undefined> {
+  const row = await orm(env.DB)
+    .select({ at: definitions.buildQueuedAt })
+    .from(definitions)
+    .where(and(eq(definitions.workspaceId, workspaceId), eq(definitions.key, key)))
+    .get();
+  return row?.at;
+}
+
+/** A workspace with one profile on the pro plan. */
+async function workspaceWithOnePro() {
+  const ws = await seedWorkspace("unqueued");
+  await store(ws.workspaceId, [
+    identify({ plan: "pro" }, "2026-01-01T00:00:00.000Z", { userId: `u-${ws.workspaceId}` }),
+  ]);
+  return ws;
+}
+
+describe("an audience whose backfill cannot be queued when it is saved", () => {
+  it("is answered 201 building, and the scheduled sweep queues its build, which then completes", async () => {
+    const ws = await workspaceWithOnePro();
+    const refusing = { send: () => Promise.reject(new Error("queue unavailable")) } as unknown as Queue;
+
+    const res = await createAudience(ws.secretKey, "pro", { BACKFILL_QUEUE: refusing });
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect((await res.json<Audience>()).status).toEqual({ state: "building", processed: 0, total: 1 });
+    expect(await queuedAt(ws.workspaceId, "pro")).toBeNull();
+
+    // A sweep right away leaves it to the request that may still be sending it.
+    await queueUnqueuedBackfills(env);
+    expect(await queuedAt(ws.workspaceId, "pro")).toBeNull();
+
+    expect(await queueUnqueuedBackfills(env, Date.now() + UNQUEUED_AFTER_MS + 1)).toBeGreaterThanOrEqual(1);
+    expect(await queuedAt(ws.workspaceId, "pro")).toEqual(expect.any(Number));
+    const read = async () =>
+      (await api("/v1/audiences/pro", bearer(ws.secretKey)))
+        .json<Audience>()
+        .then((a) => ({ ...a.status, size: a.size }));
+    await expect.poll(read, { timeout: 10_000, interval: 100 }).toEqual({
+      state: "ready",
+      processed: 1,
+      total: 1,
+      size: 1,
+    });
+  });
+
+  it("is not queued twice: a build the request queued is recorded, and the sweep leaves it alone", async () => {
+    const ws = await workspaceWithOnePro();
+    const sent: unknown[] = [];
+    const recording = { send: async (body: unknown) => void sent.push(body) } as unknown as Queue;
+
+    expect((await createAudience(ws.secretKey, "pro", { BACKFILL_QUEUE: recording })).status).toBe(201);
+    expect(sent).toHaveLength(1);
+    expect(await queuedAt(ws.workspaceId, "pro")).toEqual(expect.any(Number));
+
+    await queueUnqueuedBackfills({ ...env, BACKFILL_QUEUE: recording }, Date.now() + UNQUEUED_AFTER_MS + 1);
+    expect(sent.filter((m) => (m as { workspaceId: string }).workspaceId === ws.workspaceId)).toHaveLength(1);
+  });
+});
