@@ -23,7 +23,10 @@ const profilesDown = (e: Env): IngestDeps => ({
 /** Identity resolution (D1) fails. */
 const identityDown = (e: Env): IngestDeps => {
   const real = ingestDepsFor(e);
-  return { ...real, identity: { resolve: down, redirect: () => {}, forgetProfile: () => {} } };
+  return {
+    ...real,
+    identity: { resolve: down, redirect: () => {}, forgetProfile: () => {}, forgetIdentifiers: () => {} },
+  };
 };
 
 function batchOf(queue: string, bodies: unknown[], attempts = 1) {

@@ -41,6 +41,7 @@ export class CachedIdentityStore implements IdentityStore {
       attached: input.identifiers,
       dropped: [],
       merged: [],
+      cached: true,
     }));
     if (toStore.length === 0) return outcomes;
     const answered = await this.inner.resolve(
@@ -81,6 +82,11 @@ export class CachedIdentityStore implements IdentityStore {
    */
   vouch(workspaceId: string, identifier: Identifier, profileId: string): void {
     if (this.cache.get(workspaceId, identifier) === undefined) this.cache.set(workspaceId, identifier, profileId);
+  }
+
+  /** Forget `ids` (a merge undo moved them off the profile they were cached to; its Durable Object said so). */
+  forgetIdentifiers(workspaceId: string, ids: readonly Identifier[]): void {
+    for (const id of ids) this.cache.forget(workspaceId, id);
   }
 
   /** Point identifiers cached to `from` at `to` (its Durable Object answered "redirect"). */

@@ -37,6 +37,10 @@ export class IdentityCache {
       if (profile === from && key.startsWith(prefix)) this.entries.set(key, to);
   }
 
+  forget(workspaceId: string, id: Identifier): void {
+    this.entries.delete(cacheKey(workspaceId, id));
+  }
+
   forgetProfile(workspaceId: string, profileId: string): void {
     const prefix = `${workspaceId}\u0000`;
     for (const [key, profile] of this.entries)

@@ -31,6 +31,8 @@ export type ResolveOutcome =
       dropped: Identifier[];
       /** Profiles this message merged into `profileId`; their Durable Objects must be folded in. */
       merged: Array<{ from: string; into: string }>;
+      /** Answered from an isolate's cache (or a cookie it vouched for), not read from the graph: may be stale. */
+      cached?: true;
     }
   | { kind: "suppressed"; identifier: Identifier };
 

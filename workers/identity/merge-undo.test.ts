@@ -8,13 +8,14 @@ import type {
   ProfileMerges,
 } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { runJob } from "../ingest/pipeline";
+import { ingestMessages, runJob } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { defineAll } from "../test-support/definitions";
 import { identify, track } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
 import { uid } from "../test-support/worker-requests";
+import { identityStoreFor } from "./cached-identity-store";
 
 /**
  * Sam logs in (the older profile); an anonymous visitor adds to cart and says they are on the free plan (the newer
@@ -119,6 +120,23 @@ describe("POST /v1/merges/:id/undo", () => {
     expect(remerged.data).toHaveLength(2);
     expect(remerged.data[1]).toMatchObject({ from: visitor, into: sam, undone_at: null });
     expect((await get<Profile>(`/v1/profiles/anonymous_id:${encodeURIComponent(anon)}`)).id).toBe(sam);
+  });
+
+  it("sends the restored person's later events home though another isolate's cache still names the survivor", async () => {
+    const { ws, anon, sam, visitor, merge, call, get } = await wronglyMerged();
+    expect((await call("POST", `/v1/merges/${merge.id}/undo`)).status).toBe(200);
+    // An isolate that learned anon → sam while they were merged and never heard of the undo (a visitor's profile
+    // cookie vouching for sam lands in the cache the same way).
+    const cache = identityStoreFor(env).cache;
+    const anonId = { type: "anonymous_id", value: anon } as const;
+    cache.set(ws.workspaceId, anonId, sam);
+
+    const later = track("Viewed Product", "2026-01-04T00:00:00.000Z", { anonymousId: anon, userId: undefined });
+    const report = await ingestMessages(ingestDepsFor(env), ws.workspaceId, [{ index: 0, message: later }]);
+    expect(report).toEqual({ rejected: [], failed: [], profileIds: [visitor] });
+    expect(cache.get(ws.workspaceId, anonId)).toBe(visitor);
+    expect(eventIds(await get<ProfileEventsPage>(`/v1/profiles/${visitor}/events`))).toContain(later.messageId);
+    expect(eventIds(await get<ProfileEventsPage>(`/v1/profiles/${sam}/events`))).not.toContain(later.messageId);
   });
 
   it("undoes a merge whose survivor has since merged into an older profile", async () => {

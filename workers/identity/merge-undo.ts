@@ -21,6 +21,7 @@ import { followRedirects } from "../profile/follow-redirects";
 import { profileStub } from "../profile/profile-stub";
 import { conflict, notFound } from "../shared/errors";
 import { identityStoreFor } from "./cached-identity-store";
+import { keyOf } from "./graph-snapshot";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -104,9 +105,10 @@ export async function undoMerge(env: Env, workspaceId: string, mergeId: string):
     if (again?.undoneAt != null) throw conflict(`Merge ${mergeId} was already undone at ${iso(again.undoneAt)}.`);
     throw err;
   });
-  // This isolate's cache pointed the restored identifiers at the survivor.
+  // This isolate's cache pointed the restored identifiers at the survivor; other isolates' caches (and visitors'
+  // profile cookies) learn it from the survivor, which answers "departed" for them from now on.
   store.forgetProfile(workspaceId, survivor);
-  await dropFromSurvivor(env, survivor, workspaceId, origins, definitionsVersion);
+  await dropFromSurvivor(env, survivor, workspaceId, origins, definitionsVersion, identifiers);
   return {
     merge: mergeRecord({ ...merge, undoneAt: now }),
     restored_profile: restored,
@@ -121,9 +123,9 @@ export async function undoMerge(env: Env, workspaceId: string, mergeId: string):
  * them): that message may have reached the survivor before the fold, so the survivor saw them first.
  */
 function identifiersToMove(merge: MergeRow, held: readonly Identifier[]): Identifier[] {
-  const out = new Map(held.map((id) => [`${id.type}\u0000${id.value}`, { type: id.type, value: id.value }]));
+  const out = new Map(held.map((id) => [keyOf(id), { type: id.type, value: id.value }]));
   const detail = merge.detail ? (JSON.parse(merge.detail) as { from_identifiers?: Identifier[] }) : {};
-  for (const id of detail.from_identifiers ?? []) out.set(`${id.type}\u0000${id.value}`, id);
+  for (const id of detail.from_identifiers ?? []) out.set(keyOf(id), id);
   return [...out.values()];
 }
 
@@ -133,8 +135,9 @@ async function dropFromSurvivor(
   workspaceId: string,
   origins: string[],
   definitionsVersion: number,
+  departed?: Identifier[],
 ): Promise<void> {
   await followRedirects(survivor, (id) =>
-    profileStub(env.PROFILE, id).dropOrigins({ workspaceId, definitionsVersion, origins }),
+    profileStub(env.PROFILE, id).dropOrigins({ workspaceId, definitionsVersion, origins, departed }),
   );
 }

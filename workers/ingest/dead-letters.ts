@@ -76,6 +76,7 @@ function noting(deps: IngestDeps, failures: string[]): IngestDeps {
       ),
       redirect: (ws, from, to) => identity.redirect(ws, from, to),
       forgetProfile: (ws, profileId) => identity.forgetProfile(ws, profileId),
+      forgetIdentifiers: (ws, ids) => identity.forgetIdentifiers(ws, ids),
     },
     profile: (profileId) => {
       const stub = deps.profile(profileId);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ResolveInput, ResolveOutcome } from "../identity/identity-store";
 import { DEFAULT_IDENTITY_RULES } from "../identity/rules";
 import type { IngestInput, IngestOutcome } from "../profile/profile-rpc";
-import { type IngestDeps, ingestMessages } from "./pipeline";
+import { type IngestDeps, ingestMessages, runJob } from "./pipeline";
 
 const at = "2025-03-01T10:00:00.000Z";
 const msg = (id: string, anonymousId: string, extra: Partial<AcceptedMessage> = {}) =>
@@ -50,6 +50,7 @@ function fakes(options: {
       },
       redirect: (_ws, from, to) => redirects.push([from, to]),
       forgetProfile: (_ws, id) => forgotten.push(id),
+      forgetIdentifiers: (_ws, ids) => forgotten.push(...ids.map((i) => `${i.type}:${i.value}`)),
     },
     profile: (id) => ({
       async ingest(input) {
@@ -153,6 +154,65 @@ describe("ingestMessages", () => {
       profileIds: [],
     });
     expect(f.forgotten).toEqual(["prf_a"]);
+  });
+
+  it("asks the graph again, once, for messages a merge undo's survivor refused as departed", async () => {
+    // The first resolve answers from a stale cache (prf_s); the second reads the graph (prf_a).
+    const f = fakes({
+      ingest: (id, input) =>
+        id === "prf_s" && !input.graphChecked
+          ? { status: "departed", identifiers: [{ type: "anonymous_id", value: "a" }] }
+          : { status: "stored", inserted: input.messages.length, duplicates: 0 },
+    });
+    f.deps.identity.resolve = async (_ws, _rules, inputs) => {
+      f.resolves.push(inputs);
+      const fromCache = f.resolves.length === 1;
+      return inputs.map((input) => ({
+        kind: "profile" as const,
+        profileId: fromCache ? "prf_s" : "prf_a",
+        created: false,
+        attached: input.identifiers as Identifier[],
+        dropped: [],
+        merged: [],
+        ...(fromCache ? { cached: true as const } : {}),
+      }));
+    };
+    const batch = items(msg("m0", "a"), msg("m1", "a"));
+    const report = await ingestMessages(f.deps, "ws", batch);
+    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a"] });
+    expect(f.forgotten).toEqual(["anonymous_id:a"]);
+    expect(f.resolves.map((r) => r.map((i) => i.messageId))).toEqual([
+      ["m0", "m1"],
+      ["m0", "m1"],
+    ]);
+    expect(f.calls.map((c) => [c.id, c.input.graphChecked])).toEqual([
+      ["prf_s", false],
+      ["prf_a", true],
+    ]);
+  });
+
+  it("queues the messages as a resolve job when the survivor refuses them as departed a second time", async () => {
+    const f = fakes({ ingest: () => ({ status: "departed", identifiers: [{ type: "anonymous_id", value: "a" }] }) });
+    const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a")));
+    expect(report.profileIds).toEqual([]);
+    expect(report.failed).toEqual([
+      { kind: "resolve", workspaceId: "ws", messages: [expect.objectContaining({ messageId: "m1" })] },
+    ]);
+    expect(f.calls).toHaveLength(2);
+  });
+
+  it("turns a queued delivery the survivor refuses as departed into a resolve job", async () => {
+    const f = fakes({ ingest: () => ({ status: "departed", identifiers: [{ type: "anonymous_id", value: "a" }] }) });
+    const m1 = msg("m1", "a");
+    const left = await runJob(f.deps, {
+      kind: "deliver",
+      workspaceId: "ws",
+      profileId: "prf_s",
+      messages: [m1],
+      identifiers: [],
+    });
+    expect(left).toEqual([{ kind: "resolve", workspaceId: "ws", messages: [m1] }]);
+    expect(f.forgotten).toEqual(["anonymous_id:a"]);
   });
 
   it("queues a delivery whose redirects never end instead of looping", async () => {

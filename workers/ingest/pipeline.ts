@@ -27,6 +27,8 @@ export interface IngestDeps {
     redirect(workspaceId: string, from: string, to: string): void;
     /** A profile's object answered "deleted": stop routing anything to it from cache. */
     forgetProfile(workspaceId: string, profileId: string): void;
+    /** A profile's object answered "departed": a merge undo moved these identifiers; stop routing them from cache. */
+    forgetIdentifiers(workspaceId: string, ids: readonly Identifier[]): void;
     /**
      * A signed profile cookie vouches that `identifier` belonged to `profileId`: a store with a cache may answer from
      * it without asking D1 (a stale answer is corrected by the profile's object, as for any cached one).
@@ -65,6 +67,7 @@ export async function ingestMessages(
   deps: IngestDeps,
   workspaceId: string,
   items: IndexedMessage[],
+  { askedAgain = false }: { askedAgain?: boolean } = {},
 ): Promise<IngestReport> {
   const rejected: RejectedMessage[] = [];
   if (items.length === 0) return { rejected, failed: [], profileIds: [] };
@@ -116,16 +119,20 @@ export async function ingestMessages(
   }
 
   // One Durable Object call per profile, whatever the number of messages.
-  const byProfile = new Map<string, { messages: AcceptedMessage[]; identifiers: Map<string, SeenIdentifier> }>();
+  const byProfile = new Map<
+    string,
+    { messages: AcceptedMessage[]; identifiers: Map<string, SeenIdentifier>; graphChecked: boolean }
+  >();
   const merges = new Map<string, { from: string; into: string }>();
   for (const [i, outcome] of outcomes.entries()) {
     // Suppressed: the person asked to be forgotten. A valid message, dropped on purpose.
     if (outcome.kind !== "profile") continue;
     let group = byProfile.get(outcome.profileId);
     if (!group) {
-      group = { messages: [], identifiers: new Map() };
+      group = { messages: [], identifiers: new Map(), graphChecked: true };
       byProfile.set(outcome.profileId, group);
     }
+    if (outcome.cached) group.graphChecked = false;
     const { message, at, attributes } = kept[i];
     group.messages.push(message);
     for (const id of [...outcome.attached, ...attributes]) {
@@ -137,26 +144,43 @@ export async function ingestMessages(
     for (const m of outcome.merged) merges.set(`${m.from}\u0000${m.into}`, m);
   }
 
-  const deliveries: Array<Extract<IngestJob, { kind: "deliver" }>> = [];
+  const deliveries: Array<{ job: Extract<IngestJob, { kind: "deliver" }>; graphChecked: boolean }> = [];
   for (const [profileId, group] of byProfile)
     deliveries.push({
-      kind: "deliver",
-      workspaceId,
-      profileId,
-      messages: group.messages,
-      identifiers: [...group.identifiers.values()],
+      job: {
+        kind: "deliver",
+        workspaceId,
+        profileId,
+        messages: group.messages,
+        identifiers: [...group.identifiers.values()],
+      },
+      graphChecked: group.graphChecked,
     });
   // A batch of a hundred new people is a hundred new objects: bounded, so one request cannot flood the isolate.
   const slot = pLimit(PROFILE_CALLS_IN_FLIGHT);
   const changes = deps.changes ? new ChangeDelivery(deps.changes, workspaceId) : undefined;
   const [delivered, folded] = await Promise.all([
-    Promise.all(deliveries.map((job) => slot(() => deliver(deps, job, changes)))),
+    Promise.all(deliveries.map(({ job, graphChecked }) => slot(() => deliver(deps, job, changes, graphChecked)))),
     Promise.all([...merges.values()].map((m) => slot(() => runJob(deps, { kind: "merge", workspaceId, ...m })))),
   ]);
   await changes?.done();
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
-  return { rejected, failed, profileIds: [...new Set(profileIds)] };
+  const report = { rejected, failed, profileIds };
+
+  // Routed by a stale cache or cookie to a profile a merge undo took their identifiers from: those identifiers are
+  // forgotten now, so the graph answers them this time. Once: a second "departed" goes to the retry queue.
+  const departed = delivered.flatMap((d) => d.departed ?? []);
+  if (departed.length > 0 && askedAgain) failed.push({ kind: "resolve", workspaceId, messages: departed });
+  if (departed.length > 0 && !askedAgain) {
+    const indexOf = new Map(items.map((item) => [item.message, item.index]));
+    const again = departed.map((message) => ({ index: indexOf.get(message) as number, message }));
+    const second = await ingestMessages(deps, workspaceId, again, { askedAgain: true });
+    report.rejected.push(...second.rejected);
+    report.failed.push(...second.failed);
+    report.profileIds.push(...second.profileIds);
+  }
+  return { ...report, profileIds: [...new Set(report.profileIds)] };
 }
 
 /**
@@ -182,18 +206,21 @@ export async function runJob(deps: IngestDeps, job: IngestJob): Promise<IngestJo
       return [job];
     }
   }
-  return (await deliver(deps, job)).left;
+  const { left, departed } = await deliver(deps, job);
+  return departed ? [...left, { kind: "resolve", workspaceId: job.workspaceId, messages: departed }] : left;
 }
 
 /**
- * Stores one profile's messages; `left` is what must be retried, `profileId` where they landed (null: deleted).
- * With `changes`, the membership changes the commit causes are delivered with other profiles' (else by the object).
+ * Stores one profile's messages; `left` is what must be retried, `profileId` where they landed (null: deleted, or
+ * `departed`: nothing stored, the messages must be resolved again). With `changes`, the membership changes the commit
+ * causes are delivered with other profiles' (else by the object). `graphChecked`: see `IngestInput.graphChecked`.
  */
 async function deliver(
   deps: IngestDeps,
   job: Extract<IngestJob, { kind: "deliver" }>,
   changes?: ChangeDelivery,
-): Promise<{ left: IngestJob[]; profileId: string | null }> {
+  graphChecked = false,
+): Promise<{ left: IngestJob[]; profileId: string | null; departed?: AcceptedMessage[] }> {
   let profileId = job.profileId;
   try {
     const definitionsVersion = await deps.definitionsVersion(job.workspaceId);
@@ -207,6 +234,7 @@ async function deliver(
           identifiers: job.identifiers,
           definitionsVersion,
           handOff: changes !== undefined,
+          graphChecked,
         }),
       (from, to) => {
         deps.identity.redirect(job.workspaceId, from, to);
@@ -214,6 +242,10 @@ async function deliver(
       },
     );
     if (result.status === "stored" && result.outbox) changes?.add(result.outbox);
+    if (result.status === "departed") {
+      deps.identity.forgetIdentifiers(job.workspaceId, result.identifiers);
+      return { left: [], profileId: null, departed: job.messages };
+    }
     if (result.status !== "deleted") return { left: [], profileId };
     deps.identity.forgetProfile(job.workspaceId, profileId);
     return { left: [], profileId: null };

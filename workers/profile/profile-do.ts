@@ -20,6 +20,7 @@ import {
   readNextEvalAt,
   writeCachedDefinitions,
 } from "./audience-state";
+import { clearDeparted, departedAmong, recordDeparted } from "./departed";
 import { eventTime, insertEvent, readEventPage } from "./event-log";
 import { followRedirects, MAX_REDIRECT_HOPS } from "./follow-redirects";
 import { attachIdentifier, readIdentifiers } from "./identifier-set";
@@ -39,6 +40,7 @@ import type {
   AbsorbOptions,
   AbsorbOutcome,
   DefinitionsAt,
+  DropOriginsInput,
   DropOriginsOutcome,
   EventQuery,
   EventsRead,
@@ -112,10 +114,14 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (status.kind === "active" && status.meta.profileId !== input.profileId) {
       throw new Error(`profile ${status.meta.profileId} was called as ${input.profileId}`);
     }
+    const departed = status.kind === "active" ? status.meta.departed : [];
+    const returning = departedAmong(departed, input.identifiers);
+    if (returning.length > 0 && !input.graphChecked) return { status: "departed", identifiers: returning };
     const now = Date.now();
     this.ensureSchema();
     const outcome = this.ctx.storage.transactionSync(() => {
       if (status.kind === "missing") createActive(this.sql, input.profileId, input.workspaceId, now);
+      clearDeparted(this.sql, departed, returning);
       let changed = status.kind === "missing";
       let inserted = 0;
       let minTs: number | null = null;
@@ -220,6 +226,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const now = Date.now();
     this.ensureSchema();
     this.ctx.storage.transactionSync(() => {
+      // Merged back in: what an undo moved off this profile is here again.
+      if (status.kind === "active") clearDeparted(this.sql, status.meta.departed, from.identifiers);
       const imported = importExport(this.sql, from, self, now);
       if (imported.changed || fresh) this.evaluate(now, fresh, imported.restate);
     });
@@ -365,7 +373,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   }
 
   /** Merge undo, on the survivor once the restored profile has its state back: drops it here and re-evaluates. */
-  async dropOrigins(input: DefinitionsAt & { origins: string[] }): Promise<DropOriginsOutcome> {
+  async dropOrigins(input: DropOriginsInput): Promise<DropOriginsOutcome> {
     const fresh = await this.newerDefinitions(input.workspaceId, input.definitionsVersion);
     const status = this.status();
     if (status.kind === "redirect") return { status: "redirect", to: status.to };
@@ -373,8 +381,9 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const now = Date.now();
     const dropped = this.ctx.storage.transactionSync(() => {
       const gone = dropOrigins(this.sql, input.origins, now);
-      if (gone.events + gone.identifiers > 0 || fresh) this.evaluate(now, fresh, true);
-      return gone;
+      recordDeparted(this.sql, status.meta.departed, [...gone.identifiers, ...(input.departed ?? [])]);
+      if (gone.events + gone.identifiers.length > 0 || fresh) this.evaluate(now, fresh, true);
+      return { events: gone.events, identifiers: gone.identifiers.length };
     });
     await this.deliverOutbox();
     await this.armAlarm();

@@ -1,4 +1,5 @@
 /** The single `profile_meta` row: identity, lifecycle status and counters of one ProfileDO. */
+import type { Identifier } from "@tessera/protocol";
 
 /** Where a profile stands. `missing` means the object never received anything. */
 export type ProfileStatus =
@@ -18,6 +19,8 @@ export interface ProfileMeta {
   eventCount: number;
   /** When a merge undo made this merged-away profile live again (null: never). */
   restoredAt: number | null;
+  /** Identifiers a merge undo moved off this profile (see `departed.ts`); empty nearly always. */
+  departed: Identifier[];
 }
 
 interface MetaRow extends Record<string, SqlStorageValue> {
@@ -32,6 +35,7 @@ interface MetaRow extends Record<string, SqlStorageValue> {
   redirect_to: string | null;
   fold_pending: number;
   restored_at: number | null;
+  departed: string | null;
 }
 
 /** Reads the object's status: one single-row lookup, done at the start of every RPC. */
@@ -48,6 +52,7 @@ export function readStatus(sql: SqlStorage): ProfileStatus {
     lastSeen: row.last_seen,
     eventCount: row.event_count,
     restoredAt: row.restored_at ?? null,
+    departed: row.departed ? (JSON.parse(row.departed) as Identifier[]) : [],
   };
   if (row.status === "redirect") {
     return { kind: "redirect", to: row.redirect_to as string, foldPending: row.fold_pending === 1, meta };

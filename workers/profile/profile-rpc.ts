@@ -27,6 +27,12 @@ export interface IngestInput {
    * Left out, the object delivers them itself. Either way they stay in its outbox, under an alarm, until delivered.
    */
   handOff?: boolean;
+  /**
+   * Every identifier's owner was read from the identity graph for this call, not from an isolate's cache or a
+   * cookie: the object then accepts identifiers a merge undo moved off it (see the `departed` outcome), which only
+   * the graph can have moved back.
+   */
+  graphChecked?: boolean;
 }
 
 /** Which definitions to evaluate with: the workspace's, at least at `definitionsVersion`. */
@@ -51,7 +57,12 @@ export type Gone = { status: "deleted" } | { status: "missing" };
 export type IngestOutcome =
   | { status: "stored"; inserted: number; duplicates: number; outbox?: OutboxHandoff }
   | Redirected
-  | { status: "deleted" };
+  | { status: "deleted" }
+  /**
+   * Nothing stored: a merge undo moved `identifiers` off this profile, so whoever routed them here read a stale
+   * cache or cookie. The caller forgets them and asks the identity graph again (then with `graphChecked`).
+   */
+  | { status: "departed"; identifiers: Identifier[] };
 
 export type ProfileRead = { status: "ok"; profile: Profile } | Redirected | Gone;
 
@@ -131,6 +142,16 @@ export type RestoreOutcome =
   | { status: "restored"; identifiers: Array<Identifier & { firstSeen: number }>; events: number }
   | { status: "deleted" };
 
+/** Merge undo, on the survivor: what arrived on `origins` goes, and `departed` now belong to the restored profile. */
+export interface DropOriginsInput extends DefinitionsAt {
+  origins: string[];
+  /**
+   * The identifiers the graph moved to the restored profile (beyond those that arrived on `origins`, which are
+   * departed anyway): ingests that name them without `graphChecked` are answered `departed`.
+   */
+  departed?: Identifier[];
+}
+
 export type DropOriginsOutcome = { status: "dropped"; events: number; identifiers: number } | Redirected | Gone;
 
 /**
@@ -162,5 +183,5 @@ export interface ProfileRpc {
    */
   restoreFrom(input: RestoreInput): Promise<RestoreOutcome>;
   /** Merge undo, on the survivor, after the restore: drops what arrived on `origins` and re-evaluates. Idempotent. */
-  dropOrigins(input: DefinitionsAt & { origins: string[] }): Promise<DropOriginsOutcome>;
+  dropOrigins(input: DropOriginsInput): Promise<DropOriginsOutcome>;
 }

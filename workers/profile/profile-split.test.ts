@@ -84,4 +84,47 @@ describe("ProfileDO split (merge undo)", () => {
     expect(await eventsOf(survivor)).toEqual(["S1", "Shared", "identify"]);
     expect((await profileOf(loser)).traits).toEqual({ plan: "free", city: "Oslo" });
   });
+
+  it("refuses, after the split, a delivery a stale cache routed by a departed identifier, until the graph vouches", async () => {
+    const { survivor, loser, restore } = await twoProfiles();
+    await profileStub(env.PROFILE, loser).mergeInto(survivor);
+    await restore();
+    // The graph also moved an identifier the merging message brought straight to the survivor.
+    const device = { type: "device_id", value: "d1" } as const;
+    await profileStub(env.PROFILE, survivor).dropOrigins({
+      workspaceId: "ws_test",
+      definitionsVersion: 0,
+      origins: [loser],
+      departed: [device],
+    });
+
+    const anon = { type: "anonymous_id", value: "a1", firstSeen: T0 } as const;
+    const stale = ingestInput(survivor, [track("Stale", at(30))], [anon]);
+    expect(await profileStub(env.PROFILE, survivor).ingest(stale)).toEqual({
+      status: "departed",
+      identifiers: [{ type: "anonymous_id", value: "a1" }],
+    });
+    const viaDevice = ingestInput(survivor, [track("Device", at(31))], [{ ...device, firstSeen: T0 }]);
+    expect(await profileStub(env.PROFILE, survivor).ingest(viaDevice)).toMatchObject({ status: "departed" });
+    // The survivor's own identifiers are not affected.
+    const own = ingestInput(survivor, [track("Own", at(32))], [{ type: "user_id", value: "u1", firstSeen: T0 }]);
+    expect(await profileStub(env.PROFILE, survivor).ingest(own)).toMatchObject({ status: "stored", inserted: 1 });
+    expect(await eventsOf(survivor)).toEqual(["Own", "S1", "Shared", "identify"]);
+
+    // The graph linked a1 to the survivor again (it read it, not a cache): stored, and a1 is the survivor's again.
+    expect(await profileStub(env.PROFILE, survivor).ingest({ ...stale, graphChecked: true })).toMatchObject({
+      status: "stored",
+      inserted: 1,
+    });
+    expect(
+      await profileStub(env.PROFILE, survivor).ingest({ ...stale, messages: [track("Later", at(40))] }),
+    ).toMatchObject({ status: "stored", inserted: 1 });
+    // A later merge that brings the device id to the survivor (its owner merged in) makes it the survivor's again.
+    const owner = freshId("prf");
+    await profileStub(env.PROFILE, owner).ingest(
+      ingestInput(owner, [track("Owner", at(50))], [{ ...device, firstSeen: T0 }]),
+    );
+    await profileStub(env.PROFILE, owner).mergeInto(survivor);
+    expect(await profileStub(env.PROFILE, survivor).ingest(viaDevice)).toMatchObject({ status: "stored", inserted: 1 });
+  });
 });

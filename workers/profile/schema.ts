@@ -112,6 +112,11 @@ export const MIGRATIONS: readonly string[] = [
   -- then checked against the identity graph before it is obeyed.
   ALTER TABLE profile_meta ADD COLUMN restored_at INTEGER;
   `,
+  `
+  -- On a merge undo's survivor: the identifiers the undo moved to the restored profile (a JSON array), which stale
+  -- caches elsewhere may still route here. NULL: none.
+  ALTER TABLE profile_meta ADD COLUMN departed TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */
@@ -136,7 +141,8 @@ const CURRENT_SCHEMA = `
     fold_pending INTEGER NOT NULL DEFAULT 0,
     change_seq   INTEGER NOT NULL DEFAULT 0,
     next_eval_at INTEGER,
-    restored_at  INTEGER
+    restored_at  INTEGER,
+    departed     TEXT
   );
 
   CREATE TABLE events (

@@ -5,6 +5,7 @@
  * Each step is keyed (messageId, identifier) and can run again after a crash: nothing is lost in between, at worst
  * shown on both sides for a moment.
  */
+import type { Identifier } from "@tessera/protocol";
 import { eventTime, insertEvent, readEventChunk } from "./event-log";
 import { attachIdentifier, readIdentifiers } from "./identifier-set";
 import { MERGE_CHUNK_BYTES } from "./merge";
@@ -71,16 +72,22 @@ export function finishRestore(
 
 /**
  * On the survivor, once the restored profile confirmed: everything that arrived on `origins` goes, and the traits
- * and counters are recomputed from what is left. Returns how many events and identifiers went.
+ * and counters are recomputed from what is left. Returns how many events went, and which identifiers.
  */
 export function dropOrigins(
   sql: SqlStorage,
   origins: readonly string[],
   now: number,
-): { events: number; identifiers: number } {
+): { events: number; identifiers: Identifier[] } {
   const list = JSON.stringify(origins);
   const events = sql.exec(`DELETE FROM events WHERE origin IN ${inList} RETURNING 1`, list).toArray().length;
-  const identifiers = sql.exec(`DELETE FROM identifiers WHERE origin IN ${inList} RETURNING 1`, list).toArray().length;
+  const identifiers = sql
+    .exec<Identifier & Record<string, string>>(
+      `DELETE FROM identifiers WHERE origin IN ${inList} RETURNING type, value`,
+      list,
+    )
+    .toArray()
+    .map(({ type, value }) => ({ type, value }));
   sql.exec(`DELETE FROM merged_from WHERE profile_id IN ${inList}`, list);
   if (events > 0) rebuildTraits(sql);
   recount(sql, now);
