@@ -3,7 +3,6 @@
  * request writes them to D1 in one batch and to the sync queue in one send per delivery, then confirms to each object.
  */
 import { env } from "cloudflare:workers";
-import type { MembershipChange } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMembers } from "../../d1/queries/members";
 import type { OutboxHandoff } from "../profile/outbox";
@@ -11,6 +10,7 @@ import { defineAll } from "../test-support/definitions";
 import { track } from "../test-support/messages";
 import { outboxStateOf } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
+import { membershipChangesPerSend } from "../test-support/sync-messages";
 import { ChangeDelivery, type ChangeSink } from "./change-delivery";
 import { ingestMessages } from "./pipeline";
 import { ingestDepsFor } from "./pipeline-deps";
@@ -33,8 +33,8 @@ function sendsAbout(
   sent: { mock: { calls: Array<[Iterable<MessageSendRequest<unknown>>, ...unknown[]]> } },
   ids: Set<string>,
 ) {
-  return sent.mock.calls
-    .map((call) => [...call[0]].map((m) => m.body as MembershipChange).filter((c) => ids.has(c.profileId)))
+  return membershipChangesPerSend(sent)
+    .map((batch) => batch.filter((c) => ids.has(c.profileId)))
     .filter((batch) => batch.length > 0);
 }
 

@@ -1,11 +1,11 @@
 /**
  * The outbox of membership changes (see `audience-state.ts`): rows committed with the change, delivered after the
  * commit to D1 (`audience_members`, `computed_trait_members`) and, for audiences, to `SYNC_QUEUE` as one
- * {@link MembershipChange} each. A row leaves the outbox only once both took it, so a crash or an outage
+ * {@link MembershipChanges} message per delivery. A row leaves the outbox only once both took it, so a crash or an outage
  * delays a change and never loses it; a delivery repeated after a crash is harmless (D1 writes are keyed and
  * guarded by `seq`, the sync consumer drops any `seq` it has already seen).
  */
-import type { Identifier, JsonObject, MembershipChange } from "@tessera/protocol";
+import type { Identifier, JsonObject, MembershipChanges } from "@tessera/protocol";
 import type { DefinitionKind } from "../../d1/queries/definitions";
 import { applyMemberChanges, type MemberChange } from "../../d1/queries/members";
 import { sendInBatches } from "../shared/send-in-batches";
@@ -64,7 +64,8 @@ export interface OutboxOwner {
 export interface OutboxHandoff extends OutboxOwner {
   upTo: number;
   members: MemberChange[];
-  sync: MembershipChange[];
+  /** The sync queue's messages: one for the audience changes among `members`, none when there are none. */
+  sync: MembershipChanges[];
 }
 
 /**
@@ -112,7 +113,7 @@ export async function flushOutbox(sql: SqlStorage, env: Env, owner: OutboxOwner)
   }
 }
 
-function syncMessages(sql: SqlStorage, owner: OutboxOwner, changes: MemberChange[]): MembershipChange[] {
+function syncMessages(sql: SqlStorage, owner: OutboxOwner, changes: MemberChange[]): MembershipChanges[] {
   const audienceChanges = changes.filter((c) => c.kind === "audience");
   if (audienceChanges.length === 0) return [];
   const identifiers: Identifier[] = readIdentifiers(sql).map(({ type, value }) => ({ type, value }));
@@ -123,16 +124,20 @@ function syncMessages(sql: SqlStorage, owner: OutboxOwner, changes: MemberChange
       .toArray()
       .map((r) => [r.key, JSON.parse(r.value)]),
   ) as JsonObject;
-  return audienceChanges.map((c) => ({
-    kind: "membership",
-    workspaceId: owner.workspaceId,
-    profileId: owner.profileId,
-    audience: c.key,
-    member: c.member,
-    seq: c.seq,
-    at: new Date(c.at).toISOString(),
-    identifiers,
-    traits,
-    computed,
-  }));
+  return [
+    {
+      kind: "memberships",
+      workspaceId: owner.workspaceId,
+      profileId: owner.profileId,
+      changes: audienceChanges.map((c) => ({
+        audience: c.key,
+        member: c.member,
+        seq: c.seq,
+        at: new Date(c.at).toISOString(),
+      })),
+      identifiers,
+      traits,
+      computed,
+    },
+  ];
 }

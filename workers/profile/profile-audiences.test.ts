@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { AudienceDefinition, MembershipChange } from "@tessera/protocol";
+import type { AudienceDefinition } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMembers } from "../../d1/queries/members";
 import { defineAll } from "../test-support/definitions";
@@ -8,6 +8,7 @@ import { identify, track } from "../test-support/messages";
 import { outboxDelivered, outboxStateOf, profileOf } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
+import { membershipChangesSent } from "../test-support/sync-messages";
 import type { ProfileDO } from "./profile-do";
 import { profileStub } from "./profile-stub";
 
@@ -62,9 +63,7 @@ describe("audiences in the ProfileDO", () => {
     await outboxDelivered(profileId);
     expect(await members(workspaceId, "lapsed")).toEqual([]);
     // Other tests' objects deliver in the background too: keep this profile's changes.
-    const changes = sent.mock.calls
-      .flatMap((call) => [...call[0]].map((m) => m.body as MembershipChange))
-      .filter((c) => c.profileId === profileId);
+    const changes = membershipChangesSent(sent).filter((c) => c.profileId === profileId);
     expect(changes.map((c) => [c.audience, c.member])).toEqual([
       ["lapsed", true],
       ["lapsed", false],
@@ -174,9 +173,7 @@ describe("audiences in the ProfileDO", () => {
     await outboxDelivered(loser as string);
     expect(await members(workspaceId, "two_orders")).toEqual([survivor]);
     expect(await members(workspaceId, "any_order")).toEqual([survivor]);
-    const exits = sent.mock.calls
-      .flatMap((call) => [...call[0]].map((m) => m.body as MembershipChange))
-      .filter((c) => c.profileId === loser && !c.member);
+    const exits = membershipChangesSent(sent).filter((c) => c.profileId === loser && !c.member);
     expect(exits.map((c) => c.audience)).toEqual(["any_order"]);
   });
 
@@ -189,9 +186,7 @@ describe("audiences in the ProfileDO", () => {
     expect(await members(workspaceId, "visitors")).toEqual([id]);
     await profileStub(env.PROFILE, id as string).erase();
     expect(await members(workspaceId, "visitors")).toEqual([]);
-    const changes = sent.mock.calls
-      .flatMap((call) => [...call[0]].map((m) => m.body as MembershipChange))
-      .filter((c) => c.profileId === id);
+    const changes = membershipChangesSent(sent).filter((c) => c.profileId === id);
     expect(changes.map((c) => [c.audience, c.member])).toEqual([
       ["visitors", true],
       ["visitors", false],

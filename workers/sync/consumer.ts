@@ -3,14 +3,16 @@
  * operations for every enabled destination that wants it, and hands them to that destination's Durable Object,
  * which coalesces, paces and sends them. A message is acknowledged once every destination's object has it durably.
  */
-import { MembershipChange, SyncDeleteMessage } from "@tessera/protocol";
+import { MembershipChange, MembershipChanges, SyncDeleteMessage, unpackMembershipChanges } from "@tessera/protocol";
 import { z } from "zod";
 import { type DestinationRow, enabledDestinations } from "../../d1/queries/destinations";
 import { isolateCache } from "../shared/isolate-cache";
 import type { DestinationRpc } from "./destination-do";
 import { contactEmail, type SyncOp, selectedTraits } from "./sync-op";
 
-const SyncMessage = z.discriminatedUnion("kind", [MembershipChange, SyncDeleteMessage]);
+// One `MembershipChange` per message is what profiles sent before they packed a delivery's changes into one
+// `MembershipChanges`; still read, for messages queued across that deploy.
+const SyncMessage = z.discriminatedUnion("kind", [MembershipChanges, MembershipChange, SyncDeleteMessage]);
 type SyncMessage = z.infer<typeof SyncMessage>;
 
 /** A destination's audiences and traits change rarely: each isolate trusts D1's answer this long. */
@@ -82,6 +84,8 @@ export function route(
   message: SyncMessage,
   destinations: DestinationRow[],
 ): Array<{ destinationId: string; op: SyncOp }> {
+  if (message.kind === "memberships")
+    return unpackMembershipChanges(message).flatMap((change) => route(change, destinations));
   const out: Array<{ destinationId: string; op: SyncOp }> = [];
   if (message.kind === "delete") {
     const emails = message.identifiers.filter((i) => i.type === "email").map((i) => i.value);

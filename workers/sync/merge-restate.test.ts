@@ -4,13 +4,13 @@
  * survivor was in before the merge.
  */
 import { env } from "cloudflare:workers";
-import type { MembershipChange } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { profileStub } from "../profile/profile-stub";
 import { defineAll } from "../test-support/definitions";
 import { freshId, identify } from "../test-support/messages";
 import { outboxDelivered } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
+import { membershipChangesSent } from "../test-support/sync-messages";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -45,7 +45,7 @@ describe("a merge of two members", { timeout: 60_000 }, () => {
     await outboxDelivered(loser);
     await outboxDelivered(survivor);
 
-    const changes = sent.mock.calls.flatMap((call) => [...call[0]].map((m) => m.body as MembershipChange));
+    const changes = membershipChangesSent(sent);
     const of = (profileId: string) => changes.filter((c) => c.profileId === profileId && c.audience === "vip");
     expect(of(loser).map((c) => c.member)).toEqual([false]);
     const restated = of(survivor);

@@ -11,7 +11,7 @@ import {
   runInDurableObject,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { MembershipChange, SyncDeleteMessage } from "@tessera/protocol";
+import type { MembershipChange, MembershipChanges, SyncDeleteMessage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { type DestinationRow, findDestinationById } from "../../d1/queries/destinations";
 import { listDeadLetters, listSyncLog } from "../../d1/queries/sync-records";
@@ -117,6 +117,34 @@ describe("sync engine", () => {
     expect(
       await runInDurableObject<DestinationDO, number>(env.DESTINATION.getByName(other), (o) => o.pendingCount()),
     ).toBe(0);
+  });
+
+  it("routes each change of a profile's packed delivery to the destinations that want its audience", async () => {
+    const hook = await receiver(200);
+    const { workspaceId, destinationId, profileId } = await setup(hook, ["vip", "churned"]);
+    const { identifiers, traits, computed, at } = change(workspaceId, profileId, "vip", true, 1);
+    const packed: MembershipChanges = {
+      kind: "memberships",
+      workspaceId,
+      profileId,
+      identifiers,
+      traits,
+      computed,
+      changes: [
+        { audience: "vip", member: true, seq: 3, at },
+        { audience: "lapsed", member: true, seq: 4, at },
+        { audience: "churned", member: false, seq: 5, at },
+      ],
+    };
+    expect((await consume([packed])).explicitAcks).toEqual(["m0"]);
+    await drain(destinationId);
+    await eventually(async () => {
+      const got = await hook.received();
+      expect(got.map((r) => [r.event.type, r.event.audience]).sort()).toEqual([
+        ["audience.entered", "vip"],
+        ["audience.exited", "churned"],
+      ]);
+    });
   });
 
   it("coalesces: an enter and an exit waiting together send only the exit; a stale change is dropped", async () => {

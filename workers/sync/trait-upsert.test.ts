@@ -14,6 +14,7 @@ import { freshId, identify, track } from "../test-support/messages";
 import { outboxDelivered } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
+import { membershipChangesSent } from "../test-support/sync-messages";
 import { destinationStub, handleSync } from "./consumer";
 
 afterEach(() => {
@@ -46,11 +47,8 @@ describe("trait changes of members", { timeout: 60_000 }, () => {
     await step(track("Order Completed", at(), ann)); // a computed value changes
     // A delivery may repeat (the outbox is at-least-once; the engine drops a seq it has): the first of each seq.
     const bySeq = new Map<number, MembershipChange>();
-    for (const call of sent.mock.calls) {
-      for (const m of call[0]) {
-        const c = m.body as MembershipChange;
-        if (c.profileId === profileId && !bySeq.has(c.seq)) bySeq.set(c.seq, c);
-      }
+    for (const c of membershipChangesSent(sent)) {
+      if (c.profileId === profileId && !bySeq.has(c.seq)) bySeq.set(c.seq, c);
     }
     const changes = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
     expect(changes.map((c) => [c.audience, c.member, c.traits.first_name, c.computed.orders])).toEqual([

@@ -7,7 +7,9 @@ import {
   Duration,
   durationMs,
   MembershipChange,
+  MembershipChanges,
   parsePropertyPath,
+  unpackMembershipChanges,
 } from "./audiences";
 
 const firstIssue = (result: z.ZodSafeParseResult<unknown>) => {
@@ -100,5 +102,50 @@ describe("MembershipChange", () => {
     };
     expect(MembershipChange.parse(change)).toEqual(change);
     expect(MembershipChange.safeParse({ ...change, seq: -1 }).success).toBe(false);
+  });
+});
+
+describe("MembershipChanges", () => {
+  it("packs a profile's changes with its state once, and unpacks into one MembershipChange each", () => {
+    const packed: MembershipChanges = {
+      kind: "memberships",
+      workspaceId: "ws_1",
+      profileId: "prf_1",
+      changes: [
+        { audience: "vip", member: true, seq: 7, at: "2025-06-01T12:00:04.000Z" },
+        { audience: "lapsed", member: false, seq: 8, at: "2025-06-01T12:00:04.000Z" },
+      ],
+      identifiers: [{ type: "email", value: "jane@example.com" }],
+      traits: { first_name: "Jane" },
+      computed: {},
+    };
+    expect(MembershipChanges.parse(packed)).toEqual(packed);
+    expect(MembershipChanges.safeParse({ ...packed, changes: [] }).success).toBe(false);
+    expect(unpackMembershipChanges(packed)).toEqual([
+      {
+        kind: "membership",
+        workspaceId: "ws_1",
+        profileId: "prf_1",
+        audience: "vip",
+        member: true,
+        seq: 7,
+        at: "2025-06-01T12:00:04.000Z",
+        identifiers: packed.identifiers,
+        traits: packed.traits,
+        computed: {},
+      },
+      {
+        kind: "membership",
+        workspaceId: "ws_1",
+        profileId: "prf_1",
+        audience: "lapsed",
+        member: false,
+        seq: 8,
+        at: "2025-06-01T12:00:04.000Z",
+        identifiers: packed.identifiers,
+        traits: packed.traits,
+        computed: {},
+      },
+    ]);
   });
 });

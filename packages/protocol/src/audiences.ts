@@ -171,3 +171,27 @@ export const MembershipChange = z
   })
   .meta({ id: "MembershipChange", description: "A profile entered or left an audience." });
 export type MembershipChange = z.infer<typeof MembershipChange>;
+
+/**
+ * What a profile sends to `SYNC_QUEUE`: its audience changes of one delivery in one message, with the profile's
+ * identifiers, traits and computed values once (a buyer entering five audiences is one queue operation, not five
+ * copies of the same profile). The consumer reads it as the {@link MembershipChange}s it packs.
+ */
+export const MembershipChanges = z
+  .object({
+    kind: z.literal("memberships"),
+    workspaceId: z.string(),
+    profileId: z.string(),
+    changes: z.array(MembershipChange.pick({ audience: true, member: true, seq: true, at: true })).min(1),
+    identifiers: z.array(Identifier),
+    traits: JsonObject,
+    computed: JsonObject,
+  })
+  .meta({ id: "MembershipChanges", description: "A profile's audience changes of one delivery." });
+export type MembershipChanges = z.infer<typeof MembershipChanges>;
+
+/** The changes `packed` carries, each as a {@link MembershipChange} of its own. */
+export function unpackMembershipChanges(packed: MembershipChanges): MembershipChange[] {
+  const { changes, ...profile } = packed;
+  return changes.map((c) => ({ ...profile, kind: "membership", ...c }));
+}
