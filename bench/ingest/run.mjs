@@ -166,10 +166,23 @@ function importFile(host, file) {
   });
 }
 
+/** Fifty customers of the import, spread over its ids: whose stored events are counted. */
+const sampledCustomers = () =>
+  Array.from(
+    { length: Math.ceil(IMPORT_CUSTOMERS / Math.ceil(IMPORT_CUSTOMERS / 50)) },
+    (_, i) => i * Math.ceil(IMPORT_CUSTOMERS / 50),
+  );
+
+/** How many receipts of the file belong to the sampled customers: what they must hold once the import is stored. */
+function sampledReceipts(csv) {
+  const sampled = new Set(sampledCustomers().map((c) => `C-${c}`));
+  return csv.split("\n").filter((line) => sampled.has(line.split(",")[1])).length;
+}
+
 /** Events stored for a sample of the import's customers (through the profile API), to show a re-import adds none. */
 async function sampledEvents(url) {
   let total = 0;
-  for (let c = 0; c < IMPORT_CUSTOMERS; c += Math.ceil(IMPORT_CUSTOMERS / 50)) {
+  for (const c of sampledCustomers()) {
     const res = await fetch(`${url}/v1/profiles/user_id:C-${c}/events?limit=1000`, {
       headers: { authorization: `Bearer ${keys.secretKey}` },
     });
@@ -243,9 +256,19 @@ async function main() {
       const dir = mkdtempSync(path.join(tmpdir(), "pos-"));
       stateDirs.push(dir);
       const file = path.join(dir, "pos-export.csv");
-      writeFileSync(file, posCsv(IMPORT_ROWS, IMPORT_CUSTOMERS));
+      const csv = posCsv(IMPORT_ROWS, IMPORT_CUSTOMERS);
+      writeFileSync(file, csv);
+      const expected = sampledReceipts(csv);
       const first = await importFile(tessera.url, file);
-      const before = await sampledEvents(tessera.url);
+      // Accepted rows may still be on their way (a request cut at the deadline finishes its work, or queues it for
+      // the retry consumer): wait until the sample holds every receipt, or say it never did (a loss).
+      const settleStart = performance.now();
+      let before = await sampledEvents(tessera.url);
+      while (before < expected && performance.now() - settleStart < 120_000) {
+        await new Promise((r) => setTimeout(r, 2_000));
+        before = await sampledEvents(tessera.url);
+      }
+      const settleSeconds = +((performance.now() - settleStart) / 1000).toFixed(1);
       // A second run of the same file, from scratch (no --resume): every row is sent again.
       const second = await importFile(tessera.url, file);
       const after = await sampledEvents(tessera.url);
@@ -262,9 +285,11 @@ async function main() {
         tessera_window_shrinks: first.shrinks,
         second_run_retries: second.retries,
         floor_seconds: +floorRun.seconds.toFixed(1),
+        sampled_receipts: expected,
         sampled_events_after_first: before,
+        first_run_all_stored_after_s: before === expected ? settleSeconds : null,
         sampled_events_after_second: after,
-        second_run_stored_nothing_new: before === after,
+        second_run_stored_nothing_new: before === expected && after === expected,
         tessera_summary: first.summary,
       };
       console.log("import", results.import);
