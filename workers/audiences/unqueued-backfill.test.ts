@@ -64,7 +64,7 @@ describe("an audience whose backfill cannot be queued when it is saved", () => {
       (await api("/v1/audiences/pro", bearer(ws.secretKey)))
         .json<Audience>()
         .then((a) => ({ ...a.status, size: a.size }));
-    await expect.poll(read, { timeout: 10_000, interval: 100 }).toEqual({
+    await expect.poll(read, { timeout: 20_000, interval: 100 }).toEqual({
       state: "ready",
       processed: 1,
       total: 1,
