@@ -179,13 +179,30 @@ function sampledReceipts(csv) {
   return csv.split("\n").filter((line) => sampled.has(line.split(",")[1])).length;
 }
 
+/** Profile reads that did not answer within a minute (once, after a second import, one hung for five). */
+const slowReads = [];
+
+/** A GET of the profile API, given up on and tried again after a minute without an answer (at most three times). */
+async function readPatiently(url) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, {
+        headers: { authorization: `Bearer ${keys.secretKey}` },
+        signal: AbortSignal.timeout(60_000),
+      });
+    } catch (err) {
+      slowReads.push(`${url}: ${err.name} (attempt ${attempt})`);
+      console.warn(slowReads.at(-1));
+      if (attempt === 3) throw err;
+    }
+  }
+}
+
 /** Events stored for a sample of the import's customers (through the profile API), to show a re-import adds none. */
 async function sampledEvents(url) {
   let total = 0;
   for (const c of sampledCustomers()) {
-    const res = await fetch(`${url}/v1/profiles/user_id:C-${c}/events?limit=1000`, {
-      headers: { authorization: `Bearer ${keys.secretKey}` },
-    });
+    const res = await readPatiently(`${url}/v1/profiles/user_id:C-${c}/events?limit=1000`);
     if (!res.ok) throw new Error(`profile C-${c}: ${res.status} ${await res.text()}`);
     total += (await res.json()).data.length;
   }
@@ -290,6 +307,7 @@ async function main() {
         first_run_all_stored_after_s: before === expected ? settleSeconds : null,
         sampled_events_after_second: after,
         second_run_stored_nothing_new: before === expected && after === expected,
+        profile_reads_without_answer: slowReads,
         tessera_summary: first.summary,
       };
       console.log("import", results.import);
