@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { plans, recordingDb, walks } from "../../workers/test-support/query-plans";
 import { countPendingDeadLetters, listIngestDeadLetters, pendingDeadLetters } from "./dead-letters";
-import { commitMergeSplit, listMergeJournal } from "./merge-undo";
+import { commitMergeSplit, identifiersOwnedBy, listMergeJournal } from "./merge-undo";
 
 describe("operations D1 queries", () => {
   it("list and pick dead letters by index, per workspace and across workspaces", async () => {
@@ -35,7 +35,8 @@ describe("operations D1 queries", () => {
       // No such merge: the guard rolls the batch back. The statements were prepared, which is what is checked.
     });
     await listMergeJournal(db, "ws_plans", "prf_b");
-    expect(prepared).toHaveLength(6);
+    await identifiersOwnedBy(db, "ws_plans", "prf_a");
+    expect(prepared).toHaveLength(7);
     expect(walks(await plans(prepared))).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import {
   commitMergeSplit,
   findMerge,
   findProfileRow,
+  identifiersOwnedBy,
   type MergeJournalEntry,
   type MergeRow,
 } from "../../d1/queries/merge-undo";
@@ -63,8 +64,11 @@ export async function undoMerge(env: Env, workspaceId: string, mergeId: string):
 
   if (merge.undoneAt !== null) {
     // Repeat calls answer 409; first they finish the survivor's cleanup, unless the profile was merged again since.
-    if (restoredRow.mergedInto === null)
-      await dropFromSurvivor(env, survivor, workspaceId, origins, definitionsVersion);
+    // What the graph gave back is what the restored profile owns there now.
+    if (restoredRow.mergedInto === null) {
+      const departed = await identifiersOwnedBy(env.DB, workspaceId, restored);
+      await dropFromSurvivor(env, survivor, workspaceId, origins, definitionsVersion, departed);
+    }
     throw conflict(`Merge ${mergeId} was already undone at ${iso(merge.undoneAt)}.`);
   }
   if (restoredRow.mergedInto === null) {
