@@ -10,7 +10,8 @@ export function prepareLocalState(options: { persistTo: string; quiet?: boolean 
 export function seedDevWorkspace(options: { url: string; keys?: DevKeys }): Promise<void>;
 export function freePort(): Promise<number>;
 export function startWrangler(options: {
-  port: number;
+  /** A free one when omitted (another is tried if it is taken before wrangler binds it). */
+  port?: number;
   persistTo: string;
   keys?: DevKeys;
   vars?: Record<string, string>;

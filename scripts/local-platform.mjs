@@ -64,11 +64,25 @@ export function freePort() {
 }
 
 /**
- * Start `wrangler dev` and resolve once it answers /health. `vars` become Worker vars (`--var K:V`); `inspectorPort`
- * fixes the DevTools port (a free one by default) for a profiler to attach.
+ * Start `wrangler dev` and resolve once it answers /health, on `port` or (left out) a free one. `vars` become Worker
+ * vars (`--var K:V`); `inspectorPort` fixes the DevTools port (a free one by default) for a profiler to attach.
  * Resolves to `{url, child, stop}`; `stop()` ends wrangler and its workerd.
  */
-export async function startWrangler({
+export async function startWrangler({ port, ...options }) {
+  if (port !== undefined) return launchWrangler({ port, ...options });
+  // A port found free can be taken before workerd binds it (other platforms starting side by side, as the end-to-end
+  // tests do; once seen on a fresh clone): wrangler then exits with "Address already in use", and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchWrangler({ port: await freePort(), ...options });
+    } catch (err) {
+      if (attempt === 3 || !/Address already in use/.test(err.message)) throw err;
+      console.warn(`wrangler dev: port taken before it was bound; trying another (attempt ${attempt + 1} of 3)`);
+    }
+  }
+}
+
+async function launchWrangler({
   port,
   persistTo,
   keys = devKeys(),

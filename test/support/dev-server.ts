@@ -1,13 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  devKeys,
-  freePort,
-  prepareLocalState,
-  seedDevWorkspace,
-  startWrangler,
-} from "../../scripts/local-platform.mjs";
+import { devKeys, prepareLocalState, seedDevWorkspace, startWrangler } from "../../scripts/local-platform.mjs";
 
 export interface DevServer {
   url: string;
@@ -35,8 +29,8 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
   const persistTo = mkdtempSync(path.join(tmpdir(), "tessera-e2e-"));
   const keys = devKeys({});
   prepareLocalState({ persistTo, quiet: true });
-  const port = await freePort();
-  let server = await startWrangler({ port, persistTo, keys, vars: options.vars });
+  let server = await startWrangler({ persistTo, keys, vars: options.vars });
+  const port = Number(new URL(server.url).port);
   await seedDevWorkspace({ url: server.url, keys }).catch(async (err) => {
     await server.stop();
     throw err;
@@ -64,7 +58,7 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
         server = await startWrangler({ port, persistTo, keys, vars: options.vars });
       } catch (err) {
         console.error("restart: wrangler dev did not come up; trying once more on another port", err);
-        server = await startWrangler({ port: await freePort(), persistTo, keys, vars: options.vars });
+        server = await startWrangler({ persistTo, keys, vars: options.vars });
         dev.url = server.url;
       }
     },
