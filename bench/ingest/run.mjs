@@ -167,11 +167,10 @@ function importFile(host, file) {
 }
 
 /** Fifty customers of the import, spread over its ids: whose stored events are counted. */
-const sampledCustomers = () =>
-  Array.from(
-    { length: Math.ceil(IMPORT_CUSTOMERS / Math.ceil(IMPORT_CUSTOMERS / 50)) },
-    (_, i) => i * Math.ceil(IMPORT_CUSTOMERS / 50),
-  );
+function sampledCustomers() {
+  const step = Math.ceil(IMPORT_CUSTOMERS / 50);
+  return Array.from({ length: Math.ceil(IMPORT_CUSTOMERS / step) }, (_, i) => i * step);
+}
 
 /** How many receipts of the file belong to the sampled customers: what they must hold once the import is stored. */
 function sampledReceipts(csv) {

@@ -19,7 +19,7 @@ export function departedAmong(departed: readonly Identifier[], ids: readonly Ide
 export function recordDeparted(sql: SqlStorage, departed: readonly Identifier[], ids: readonly Identifier[]): void {
   if (ids.length === 0) return;
   const all = new Map(departed.map((id) => [keyOf(id), id]));
-  for (const { type, value } of ids) all.set(keyOf({ type, value }), { type, value });
+  for (const id of ids) all.set(keyOf(id), { type: id.type, value: id.value });
   writeDeparted(sql, [...all.values()]);
 }
 
