@@ -107,6 +107,8 @@ describe("console profiles", () => {
   it("deletes a profile (GDPR) after confirmation, after which it cannot be found", async () => {
     const gina = await seedGina();
     const page = await session.signedIn(`/console/profiles/${encodeURIComponent(`email:${gina.email}`)}`);
+    // Clicked once the sections above the button are drawn: one drawn mid-click moves the button from the pointer.
+    await page.getByRole("img", { name: /Identity graph of prf_/ }).waitFor();
     await page.getByRole("button", { name: "Delete profile" }).click();
     const dialog = page.getByRole("dialog");
     await dialog.getByRole("button", { name: "Cancel" }).click();

@@ -74,11 +74,13 @@ export function ProfilePage() {
         <ErrorNote error={merges.error} />
         {merges.data ? <IdentityGraph profile={p} merges={merges.data} /> : <Loading what="the merge journal" />}
       </section>
+      {/* Above the timeline, which loads more as its end scrolls into view: below it, the button would move away
+          from a pointer on its way to it, and a long history would keep it out of reach. */}
+      <DeleteProfile profileId={p.id} />
       <section aria-labelledby="h-events">
         <h2 id="h-events">Events</h2>
         <EventTimeline profileId={p.id} />
       </section>
-      <DeleteProfile profileId={p.id} />
     </>
   );
 }
