@@ -1,7 +1,7 @@
 // Runs the whole platform locally: D1 migrations, `wrangler dev`, and the dev workspace seed.
 // Used by `npm run dev`, by the end-to-end tests (test/support/dev-server.ts) and by the benchmarks.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -65,7 +65,8 @@ export function freePort() {
 
 /**
  * Start `wrangler dev` and resolve once it answers /health, on `port` or (left out) a free one. `vars` become Worker
- * vars (`--var K:V`); `inspectorPort` fixes the DevTools port (a free one by default) for a profiler to attach.
+ * vars (`--var K:V`); `inspectorPort` fixes the DevTools port (a free one by default) for a profiler to attach;
+ * `logTo` names a file that keeps all of its output (only the last 20,000 characters are kept otherwise).
  * Resolves to `{url, child, stop}`; `stop()` ends wrangler and its workerd.
  */
 export async function startWrangler({ port, ...options }) {
@@ -90,6 +91,7 @@ async function launchWrangler({
   config,
   inherit = false,
   inspectorPort,
+  logTo,
 }) {
   const args = [
     "dev",
@@ -115,12 +117,12 @@ async function launchWrangler({
   });
   let output = "";
   if (!inherit) {
-    child.stdout.on("data", (d) => {
-      output = (output + d).slice(-20_000);
-    });
-    child.stderr.on("data", (d) => {
-      output = (output + d).slice(-20_000);
-    });
+    const log = logTo ? createWriteStream(logTo, { flags: "a" }) : undefined;
+    for (const stream of [child.stdout, child.stderr])
+      stream.on("data", (d) => {
+        output = (output + d).slice(-20_000);
+        log?.write(d);
+      });
   }
   const url = `http://127.0.0.1:${port}`;
   const stop = () =>

@@ -1,7 +1,8 @@
 // Ingestion benchmark (issue 9): Tessera's /v1/batch against the bare Durable Object floor, with the same batches,
 // on a workspace that already holds a million identifiers; then `tessera import` of a point-of-sale CSV.
 // Usage: npm run bench  (or: node bench/ingest/run.mjs [--batches-browser N] [--batches-server N] [--concurrency C]
-//        [--seed-identifiers N] [--import-rows N] [--import-customers N] [--skip-import] [--only-import])
+//        [--seed-identifiers N] [--import-rows N] [--import-customers N] [--skip-import] [--only-import]
+//        [--keep-logs DIR])
 //
 // Seeding: the dev workspace is created through the Worker (`/dev/seed`), the Worker is stopped, and
 // `wrangler d1 execute --local` inserts the identifiers with one recursive-CTE statement per table straight into the
@@ -11,14 +12,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import {
-  devKeys,
-  freePort,
-  prepareLocalState,
-  ROOT,
-  seedDevWorkspace,
-  startWrangler,
-} from "../../scripts/local-platform.mjs";
+import { devKeys, prepareLocalState, ROOT, seedDevWorkspace, startWrangler } from "../../scripts/local-platform.mjs";
 import { browserBatch, posCsv, serverBatch, serverNewBatch, serverWarmup } from "./load-shapes.mjs";
 
 const arg = (name, fallback) => {
@@ -222,19 +216,22 @@ async function main() {
     });
   try {
     prepareLocalState({ persistTo: stateDirs[0], quiet: true });
-    const seeding = await startWrangler({ port: await freePort(), persistTo: stateDirs[0], keys });
+    const seeding = await startWrangler({ persistTo: stateDirs[0], keys });
     await seedDevWorkspace({ url: seeding.url, keys });
     await seeding.stop();
     const seedStart = performance.now();
     if (SEED_IDENTIFIERS > 0) seedIdentifiers(stateDirs[0], SEED_IDENTIFIERS);
     results.seed_seconds = +((performance.now() - seedStart) / 1000).toFixed(1);
     console.log(`seeded ${SEED_IDENTIFIERS} identifiers in ${results.seed_seconds} s`);
-    tessera = await startWrangler({ port: await freePort(), persistTo: stateDirs[0], keys });
+    // --keep-logs DIR: both dev servers' whole output, to read what the runtime said about a slow or failed request.
+    const logs = process.argv.indexOf("--keep-logs");
+    const logTo = (name) => (logs > 0 ? path.join(process.argv[logs + 1], `${name}.log`) : undefined);
+    tessera = await startWrangler({ persistTo: stateDirs[0], keys, logTo: logTo("tessera") });
     floor = await startWrangler({
-      port: await freePort(),
       persistTo: stateDirs[1],
       keys,
       config: path.join(ROOT, "bench/floor/wrangler.toml"),
+      logTo: logTo("floor"),
     });
 
     const shapes = {
