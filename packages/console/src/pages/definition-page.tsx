@@ -54,8 +54,10 @@ export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
           </button>
         </>
       )}
-      <Members kind={kind} definitionKey={d.key} />
+      {/* Above the members, whose first page arrives after the page is drawn and which grows on "Load more": below
+          them, the button would move away from a pointer on its way to it. */}
       <DeleteDefinition kind={kind} definitionKey={d.key} />
+      <Members kind={kind} definitionKey={d.key} />
     </>
   );
 }
