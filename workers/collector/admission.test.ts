@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { collectorApp, postTo } from "../test-support/collector-app";
-import { seedWorkspace } from "../test-support/seed";
+import { basicAuth, seedWorkspace } from "../test-support/seed";
 import { storedEvents, uid } from "../test-support/worker-requests";
 import type { AdmissionLimits } from "./admission";
 
@@ -97,6 +98,50 @@ describe("back-pressure", () => {
     open();
     expect((await eventually(anon, 1)).map((e) => e.messageId)).toEqual([body.batch[0].messageId]);
     // The client retries the same batch (same message id): acknowledged, stored once.
+    expect((await postTo(app, "/v1/batch", body, writeKey)).status).toBe(200);
+    expect(await storedEvents(workspaceId, { type: "anonymous_id", value: anon })).toHaveLength(1);
+  });
+
+  it("drops a request answered at its deadline before its work began (its body still arriving); the retry is stored once", async () => {
+    const { app, open, reachedSoFar } = gatedCollector({ maxInFlight: 8, deadlineMs: LATE_MS, retryAfterSeconds: 1 });
+    open();
+    const anon = uid("anon");
+    const body = batch(anon, uid("slow-body"));
+    let release!: () => void;
+    const arrived = new Promise<void>((r) => {
+      release = r;
+    });
+    // A client whose body is still on its way when the deadline comes.
+    const slowBody = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await arrived;
+        controller.enqueue(new TextEncoder().encode(JSON.stringify(body)));
+        controller.close();
+      },
+    });
+    const background: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => background.push(p), passThroughOnException() {}, props: {} };
+    const errors = vi.spyOn(console, "error");
+    const answer = await app.request(
+      "/v1/batch",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: basicAuth(writeKey) },
+        body: slowBody,
+      },
+      env,
+      ctx as unknown as ExecutionContext,
+    );
+    expect(answer.status).toBe(429);
+
+    release();
+    await Promise.all(background);
+    // Nothing of it was acknowledged: it did none of the work, and said nothing went wrong.
+    expect(reachedSoFar()).toBe(0);
+    expect(await storedEvents(workspaceId, { type: "anonymous_id", value: anon })).toEqual([]);
+    expect(errors).not.toHaveBeenCalled();
+    errors.mockRestore();
+
     expect((await postTo(app, "/v1/batch", body, writeKey)).status).toBe(200);
     expect(await storedEvents(workspaceId, { type: "anonymous_id", value: anon })).toHaveLength(1);
   });

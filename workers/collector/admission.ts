@@ -2,10 +2,11 @@
  * Back-pressure for ingestion: under load this isolate cannot carry, answer `429` with `Retry-After` quickly rather
  * than queue requests until the platform gives up on them (a `503` that says nothing about what was stored).
  *
- * A request cut at its deadline keeps running in the background. Its retry must not start the same work a second
- * time while the first is still at it (an import batch of new people was redone over and over, each copy slowing
- * the other down): a client that sends an `Idempotency-Key` header (`tessera import` does: a hash of the body) has
- * its retry wait for the running original first. The deadline itself stays fixed rather than scaled to the batch:
+ * A request cut at its deadline keeps running in the background once its work has begun (`abandonIfAnswered` drops
+ * one that had not). Its retry must not start the same work a second time while the first is still at it (an import
+ * batch of new people was redone over and over, each copy slowing the other down): a client that sends an
+ * `Idempotency-Key` header (`tessera import` does: a hash of the body) has its retry wait for the running original
+ * first. The deadline itself stays fixed rather than scaled to the batch:
  * it is what keeps a slow isolate answering (429) before the platform cuts it (503). Clients without the header
  * (Segment's SDKs) behave as before; their retry is stored once all the same, by message id.
  */
@@ -82,6 +83,7 @@ export function admission(limits: AdmissionLimits): MiddlewareHandler<CollectorE
       });
     }
     if (await settledInTime(work)) return;
+    c.set("answeredAtDeadline", true);
     // The work goes on (it stores or queues what it accepted); only its answer is dropped.
     const finish = work.catch((err) => console.error("ingestion finished after its deadline with an error", err));
     try {
@@ -91,6 +93,18 @@ export function admission(limits: AdmissionLimits): MiddlewareHandler<CollectorE
     }
     throw busy(`The collector did not finish within ${limits.deadlineMs} ms`);
   };
+}
+
+/**
+ * Stops a request that admission already answered `429` at its deadline, if its work has not begun: nothing of it was
+ * acknowledged and the client sends it again, so beginning now only doubles the work of an isolate that is already
+ * late (and its body may be gone: wrangler's dev server drains it once the answer is sent). Work that has begun goes
+ * on, so what it accepted is stored or queued. Called where work begins: before and while the body is read, and before
+ * its messages are handled.
+ */
+export function abandonIfAnswered(c: Context<CollectorEnv>): void {
+  if (c.get("answeredAtDeadline"))
+    throw new HttpError(429, "rate_limit_error", "Answered at the deadline before its work began; retry it");
 }
 
 /** The caller's `Idempotency-Key`, scoped by its credentials so one caller's request never waits on another's. */

@@ -23,7 +23,7 @@ import { credentialFrom } from "../shared/basic-auth";
 import { HttpError, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { preflightRouteDoc } from "../shared/route-docs";
-import { type AdmissionLimits, admission, DEFAULT_ADMISSION } from "./admission";
+import { type AdmissionLimits, abandonIfAnswered, admission, DEFAULT_ADMISSION } from "./admission";
 import type { CollectorEnv } from "./collector-env";
 import { ingestCors } from "./cors";
 import { enrichMessage, requestFacts } from "./enrich";
@@ -60,7 +60,15 @@ function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEn
   return async (c, next) => {
     const headerKey = credentialFrom(c.req.header("authorization"));
     let workspaceId = headerKey ? await workspaceForWriteKey(c.env.DB, headerKey) : null;
-    const envelope = readEnvelope(await readJsonBody(c.req.raw, MAX_REQUEST_BYTES), pathType);
+    abandonIfAnswered(c);
+    let body: unknown;
+    try {
+      body = await readJsonBody(c.req.raw, MAX_REQUEST_BYTES);
+    } catch (err) {
+      abandonIfAnswered(c);
+      throw err;
+    }
+    const envelope = readEnvelope(body, pathType);
     const writeKey = headerKey ?? envelope.writeKey;
     workspaceId ??= await workspaceForWriteKey(c.env.DB, writeKey);
     c.set("workspaceId", workspaceId);
@@ -86,6 +94,7 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
     routes.openAPIRegistry.registerPath(preflightRouteDoc(path, "Ingestion"));
     routes.use(path, ingestCors);
     routes.post(path, admit, readIngest(pathType), rateLimit(options.limiterFor ?? defaultLimiter), async (c) => {
+      abandonIfAnswered(c);
       const envelope = c.var.envelope;
       const receivedAt = Date.now();
       const facts = requestFacts(c.req.raw, c.env.ENVIRONMENT);
