@@ -16,6 +16,11 @@ export const workspaces = sqliteTable("workspaces", {
    * which reloads the definitions only when its cached copy is older.
    */
   definitionsVersion: integer("definitions_version").notNull().default(0),
+  /**
+   * The definitions version of a deletion whose rebuild (a backfill of every profile) could not be queued: the
+   * scheduled sweep queues it and clears this. Null: none pending.
+   */
+  rebuildUnqueuedVersion: integer("rebuild_unqueued_version"),
 });
 
 export const sources = sqliteTable(

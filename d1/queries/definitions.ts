@@ -1,5 +1,5 @@
 /** Audience and computed-trait definitions (DESIGN §6) and the workspace's definitions version. */
-import { type AnyColumn, and, asc, eq, getTableColumns, getTableName, isNull, lte, sql } from "drizzle-orm";
+import { type AnyColumn, and, asc, eq, getTableColumns, getTableName, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import { type Db, orm } from "../client";
 import { definitions, workspaces } from "../schema";
 import { deleteMembersOf, memberTable } from "./members";
@@ -90,6 +90,40 @@ export async function unqueuedBuilds(db: D1Database, before: number, limit = 100
     .where(and(isNull(definitions.buildQueuedAt), lte(definitions.updatedAt, before)))
     .orderBy(asc(definitions.updatedAt))
     .limit(limit);
+}
+
+/**
+ * Records that the rebuild after a deletion at definitions version `version` could not be queued (the newest such
+ * version is kept: one rebuild at it covers the older ones).
+ */
+export async function markRebuildUnqueued(db: D1Database, workspaceId: string, version: number): Promise<void> {
+  await orm(db)
+    .update(workspaces)
+    .set({ rebuildUnqueuedVersion: sql`max(coalesce(${workspaces.rebuildUnqueuedVersion}, 0), ${version})` })
+    .where(eq(workspaces.id, workspaceId))
+    .run();
+}
+
+/** Workspaces with a deletion's rebuild still to be queued, and the version it is at. */
+export async function unqueuedRebuilds(
+  db: D1Database,
+  limit = 100,
+): Promise<Array<{ workspaceId: string; version: number }>> {
+  const rows = await orm(db)
+    .select({ workspaceId: workspaces.id, version: workspaces.rebuildUnqueuedVersion })
+    .from(workspaces)
+    .where(isNotNull(workspaces.rebuildUnqueuedVersion))
+    .limit(limit);
+  return rows.map((r) => ({ workspaceId: r.workspaceId, version: r.version as number }));
+}
+
+/** Clears the mark of {@link markRebuildUnqueued} once its rebuild is queued, unless a newer one was marked since. */
+export async function clearRebuildUnqueued(db: D1Database, workspaceId: string, version: number): Promise<void> {
+  await orm(db)
+    .update(workspaces)
+    .set({ rebuildUnqueuedVersion: null })
+    .where(and(eq(workspaces.id, workspaceId), eq(workspaces.rebuildUnqueuedVersion, version)))
+    .run();
 }
 
 /**

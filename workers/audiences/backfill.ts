@@ -6,7 +6,14 @@
  * `backfill-consumer.ts`.
  */
 import type { BackfillPage, BackfillPlan } from "@tessera/protocol";
-import { type DefinitionKind, markBuildQueued, unqueuedBuilds } from "../../d1/queries/definitions";
+import {
+  clearRebuildUnqueued,
+  type DefinitionKind,
+  markBuildQueued,
+  markRebuildUnqueued,
+  unqueuedBuilds,
+  unqueuedRebuilds,
+} from "../../d1/queries/definitions";
 
 /** Profiles one plan message lists: one keyset read of D1, fifty pages. */
 export const PLAN_SIZE = 5_000;
@@ -43,9 +50,9 @@ export async function startBackfill(
 /**
  * {@link startBackfill}, then records on the target that its build was queued. Never throws: the definition is saved
  * whatever happens here, so a failed send is logged and left to {@link queueUnqueuedBackfills} (the scheduled
- * sweep) rather than answered as a failed change that the client would retry into a 409. A deleted definition
- * (no target) has nothing to record: if its send fails, profiles drop it at their next evaluation (an event or a
- * boundary), since the workspace's `definitions_version` moved.
+ * sweep) rather than answered as a failed change that the client would retry into a 409. A deletion (no target) whose
+ * send fails is recorded on the workspace instead (`rebuild_unqueued_version`), for the same sweep: until its rebuild
+ * runs, a profile without events keeps the deleted audience in its own view.
  */
 export async function queueBackfill(
   env: Env,
@@ -56,6 +63,7 @@ export async function queueBackfill(
     await startBackfill(env, job);
   } catch (err) {
     console.error(`${what} could not be queued; the scheduled sweep queues it: ${err}`);
+    if (!job.target) await markRebuildUnqueued(env.DB, job.workspaceId, job.buildVersion).catch(logUnrecorded(what));
     return false;
   }
   if (!job.target) return true;
@@ -75,14 +83,28 @@ export async function queueBackfill(
 /** A build this long unqueued is taken to have lost its send (a request takes well under this to send it). */
 export const UNQUEUED_AFTER_MS = 30_000;
 
-/** The scheduled sweep: queues every build whose send failed (see {@link queueBackfill}); returns how many. */
+/**
+ * The scheduled sweep: queues every build and every deletion's rebuild whose send failed (see {@link queueBackfill});
+ * returns how many.
+ */
 export async function queueUnqueuedBackfills(env: Env, now = Date.now()): Promise<number> {
   let queued = 0;
   for (const { workspaceId, buildVersion, kind, key } of await unqueuedBuilds(env.DB, now - UNQUEUED_AFTER_MS)) {
     if (await queueBackfill(env, { workspaceId, buildVersion, target: { kind, key } })) queued++;
   }
+  // Marked only once a send failed, so no request can still be about to send these: no wait needed.
+  for (const { workspaceId, version } of await unqueuedRebuilds(env.DB)) {
+    if (!(await queueBackfill(env, { workspaceId, buildVersion: version, target: null }))) continue;
+    await clearRebuildUnqueued(env.DB, workspaceId, version);
+    queued++;
+  }
   return queued;
 }
+
+const logUnrecorded = (what: string) => (err: unknown) =>
+  console.error(
+    `${what} could not be recorded for the sweep either; profiles drop it at their next evaluation: ${err}`,
+  );
 
 /** The page messages for `profileIds` (in their order), {@link PAGE_SIZE} ids each. */
 export function pagesOf(plan: BackfillPlan, profileIds: string[]): BackfillPage[] {

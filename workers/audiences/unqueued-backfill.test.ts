@@ -1,10 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { Audience } from "@tessera/protocol";
+import type { Audience, Profile } from "@tessera/protocol";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { orm } from "../../d1/client";
-import { definitions } from "../../d1/schema";
+import { definitions, workspaces } from "../../d1/schema";
 import worker from "../index";
 import { identify } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
@@ -13,17 +13,37 @@ import { queueUnqueuedBackfills, UNQUEUED_AFTER_MS } from "./backfill";
 
 const PRO = { trait: "plan", op: "eq", value: "pro" };
 
-/** `POST /v1/audiences` through the Worker's own fetch handler, with `overrides` in its environment. */
-async function createAudience(secretKey: string, key: string, overrides: Partial<Env> = {}): Promise<Response> {
-  const request = new Request("http://x/v1/audiences", {
-    method: "POST",
+/** `method path` through the Worker's own fetch handler, with `overrides` in its environment. */
+async function callWorker(
+  secretKey: string,
+  method: string,
+  path: string,
+  overrides: Partial<Env> = {},
+  body?: unknown,
+): Promise<Response> {
+  const request = new Request(`http://x${path}`, {
+    method,
     headers: { "content-type": "application/json", authorization: bearer(secretKey) },
-    body: JSON.stringify({ key, definition: PRO }),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   const ctx = createExecutionContext();
   const res = await worker.fetch(request, { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
+}
+
+/** `POST /v1/audiences` of `key` (plan is pro) with `overrides` in the Worker's environment. */
+function createAudience(secretKey: string, key: string, overrides: Partial<Env> = {}): Promise<Response> {
+  return callWorker(secretKey, "POST", "/v1/audiences", overrides, { key, definition: PRO });
+}
+
+async function rebuildUnqueuedVersion(workspaceId: string): Promise<number | null | undefined> {
+  const row = await orm(env.DB)
+    .select({ version: workspaces.rebuildUnqueuedVersion })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId))
+    .get();
+  return row?.version;
 }
 
 async function queuedAt(workspaceId: string, key: string): Promise<number | null | undefined> {
@@ -83,5 +103,28 @@ describe("an audience whose backfill cannot be queued when it is saved", () => {
 
     await queueUnqueuedBackfills({ ...env, BACKFILL_QUEUE: recording }, Date.now() + UNQUEUED_AFTER_MS + 1);
     expect(sent.filter((m) => (m as { workspaceId: string }).workspaceId === ws.workspaceId)).toHaveLength(1);
+  });
+});
+
+describe("a deleted audience whose rebuild cannot be queued", () => {
+  it("is recorded on the workspace, and the sweep queues the rebuild: the profile leaves the audience", async () => {
+    const ws = await workspaceWithOnePro();
+    const profileAudiences = async () =>
+      (await api(`/v1/profiles/user_id:u-${ws.workspaceId}`, bearer(ws.secretKey)))
+        .json<Profile>()
+        .then((p) => p.audiences.map((a) => a.key));
+    expect((await createAudience(ws.secretKey, "pro")).status).toBe(201);
+    await expect.poll(profileAudiences, { timeout: 20_000, interval: 100 }).toEqual(["pro"]);
+
+    const refusing = { send: () => Promise.reject(new Error("queue unavailable")) } as unknown as Queue;
+    const deleted = await callWorker(ws.secretKey, "DELETE", "/v1/audiences/pro", { BACKFILL_QUEUE: refusing });
+    expect(deleted.status, await deleted.clone().text()).toBeLessThan(300);
+    expect(await rebuildUnqueuedVersion(ws.workspaceId)).toEqual(expect.any(Number));
+    // Nothing reached the profile: in its own view it is still a member.
+    expect(await profileAudiences()).toEqual(["pro"]);
+
+    expect(await queueUnqueuedBackfills(env)).toBeGreaterThanOrEqual(1);
+    expect(await rebuildUnqueuedVersion(ws.workspaceId)).toBeNull();
+    await expect.poll(profileAudiences, { timeout: 20_000, interval: 100 }).toEqual([]);
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE `workspaces` ADD `rebuild_unqueued_version` integer;
