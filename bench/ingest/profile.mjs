@@ -1,8 +1,11 @@
 // Where the Worker's CPU goes under one ingestion shape: a V8 CPU profile of the Worker's isolate (the collector and,
 // in `wrangler dev`, its Durable Objects), taken through wrangler's DevTools inspector while the shape runs.
 //
-// Usage: node bench/ingest/profile.mjs [--shape browser|returning|new] [--batches 200] [--floor] [--out file]
+// Usage: node bench/ingest/profile.mjs [--shape browser|returning|new] [--batches 200] [--floor] [--definitions]
+//        [--out file]
 //   --floor profiles the bare Durable Object floor (bench/floor) with the same batches instead of Tessera.
+//   --definitions first creates the audiences bench's 35 definitions (bench/audiences/definitions.mjs), as a
+//   workspace that runs campaigns has them.
 // Prints the functions with the most self time and the SQL call sites; writes the .cpuprofile for DevTools.
 // D1 runs outside this isolate: its work is not in the profile (it shows as "(idle)" while a request waits for it).
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -10,6 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
+import { client, define } from "../audiences/platform.mjs";
 import { freePort, prepareLocalState, ROOT, seedDevWorkspace, startWrangler } from "../../scripts/local-platform.mjs";
 import { browserBatch, serverBatch, serverNewBatch, serverWarmup } from "./load-shapes.mjs";
 
@@ -18,6 +22,7 @@ const { values: opts } = parseArgs({
     shape: { type: "string", default: "browser" },
     batches: { type: "string", default: "200" },
     floor: { type: "boolean", default: false },
+    definitions: { type: "boolean", default: false },
     out: { type: "string" },
   },
 });
@@ -42,6 +47,7 @@ const server = await startWrangler({
 });
 try {
   if (!opts.floor) await seedDevWorkspace({ url: server.url });
+  if (opts.definitions && !opts.floor) await define(client(server.url));
   const target = `${server.url}${opts.floor ? "/floor/do" : "/v1/batch"}`;
   const authorization = `Basic ${Buffer.from("wk_dev:").toString("base64")}`;
   const send = async (body) => {
@@ -77,7 +83,8 @@ try {
   devtools.close();
   const out = opts.out ?? path.join(tmpdir(), `${opts.floor ? "floor" : "tessera"}-${opts.shape}.cpuprofile`);
   writeFileSync(out, JSON.stringify(profile));
-  console.log(`${opts.floor ? "floor" : "Tessera"}, ${opts.shape}: ${BATCHES} batches in ${seconds.toFixed(1)} s`);
+  const what = opts.floor ? "floor" : opts.definitions ? "Tessera with definitions" : "Tessera";
+  console.log(`${what}, ${opts.shape}: ${BATCHES} batches in ${seconds.toFixed(1)} s`);
   report(profile);
   console.log(`profile: ${out} (open in Chrome DevTools → Performance)`);
 } finally {

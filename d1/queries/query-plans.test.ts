@@ -13,6 +13,7 @@ import {
   readGraphRows,
   readMergedTree,
 } from "./identity-graph-sql";
+import { memberChangeStatements } from "./members";
 import { listSourcesWithWriteKeys } from "./sources";
 import { findIdentityRules } from "./workspaces";
 
@@ -82,6 +83,27 @@ describe("hot D1 queries", () => {
     expect(walks(await plans(prepared))).toEqual([
       "SEARCH dropped_links USING INDEX dropped_links_unique (workspace_id=?)",
     ]);
+  });
+
+  it("write many profiles' member rows by primary key", async () => {
+    const { db, prepared } = recordingDb();
+    const change = { key: "vip", at: 1, seq: 2 };
+    memberChangeStatements(db, "ws_plans", [
+      { profileId: "prf_a", changes: [{ ...change, kind: "audience", member: false }] },
+      { profileId: "prf_b", changes: [{ ...change, kind: "audience", member: true }] },
+      { profileId: "prf_b", changes: [{ ...change, kind: "computed_trait", member: false }] },
+      { profileId: "prf_a", changes: [{ ...change, kind: "computed_trait", member: true }] },
+    ]);
+    expect(prepared).toHaveLength(4);
+    const steps = await plans(prepared);
+    expect(walks(steps)).toEqual([]);
+    // Each leave finds its row by the member table's key; the insert's conflicts are checked by the same key.
+    expect(steps).toEqual(
+      expect.arrayContaining([
+        "SEARCH m USING INDEX sqlite_autoindex_audience_members_1 (workspace_id=? AND audience=? AND profile_id=?)",
+        "SEARCH m USING INDEX sqlite_autoindex_computed_trait_members_1 (workspace_id=? AND trait=? AND profile_id=?)",
+      ]),
+    );
   });
 
   it("list a workspace's sources and write keys through the workspace's index, not the whole table", async () => {

@@ -115,17 +115,17 @@ describe("ChangeDelivery", () => {
     return { sink, delivered, confirmed };
   }
 
-  it("stays within a request's D1 statement budget: past it, objects deliver their own", async () => {
+  it("stays within a request's budget of membership rows: past it, objects deliver their own", async () => {
     const { sink, delivered, confirmed } = recordingSink();
     const changes = new ChangeDelivery(sink, "ws");
-    // 120 profiles entering 5 audiences each: 600 statements, past the 500 a request spends on them.
+    // 120 profiles with 50 changes each: 6,000 rows, past the 5,000 a request delivers.
     const ids = Array.from({ length: 120 }, (_, i) => `prf_${String(i).padStart(3, "0")}`);
-    for (const id of ids) changes.add(handoff(id, 5));
+    for (const id of ids) changes.add(handoff(id, 50));
     await changes.done();
     expect(delivered.flat()).toEqual(ids.slice(0, 100));
     expect(delivered.every((batch) => batch.length <= 16)).toBe(true);
     const byId = new Map(confirmed);
-    expect(ids.slice(0, 100).every((id) => byId.get(id) === 5)).toBe(true);
+    expect(ids.slice(0, 100).every((id) => byId.get(id) === 50)).toBe(true);
     // The rest are told to deliver their own (nothing dropped: upTo 0).
     expect(ids.slice(100).map((id) => byId.get(id))).toEqual(Array(20).fill(0));
   });

@@ -18,10 +18,11 @@ import { sendInBatches } from "../shared/send-in-batches";
  */
 const HANDOFFS_PER_DELIVERY = 16;
 /**
- * D1 statements one request spends on membership changes (a Worker invocation may run 1,000 D1 queries, and identity
- * resolution needs some); past it, the objects deliver their own.
+ * Membership rows one request delivers; past it, the objects deliver their own. A delivery writes its rows in at most
+ * one statement per kind, direction and 500 rows (`applyManyMemberChanges`), so this keeps a request's D1 statements
+ * well inside the 1,000 queries a Worker invocation may run, beside identity resolution's.
  */
-const STATEMENT_BUDGET = 500;
+const ROW_BUDGET = 5_000;
 
 /** Where hand-offs go: D1 and the sync queue, then word back to each profile's object. */
 export interface ChangeSink {
@@ -59,7 +60,7 @@ export function changeSinkFor(env: Env): ChangeSink {
 export class ChangeDelivery {
   private pending: OutboxHandoff[] = [];
   private readonly deliveries: Promise<void>[] = [];
-  private statements = 0;
+  private rows = 0;
 
   constructor(
     private readonly sink: ChangeSink,
@@ -67,8 +68,8 @@ export class ChangeDelivery {
   ) {}
 
   add(handoff: OutboxHandoff): void {
-    this.statements += handoff.members.length;
-    if (this.statements > STATEMENT_BUDGET) {
+    this.rows += handoff.members.length;
+    if (this.rows > ROW_BUDGET) {
       this.deliveries.push(this.confirm([handoff], false));
       return;
     }
