@@ -1,0 +1,59 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { AcceptedMessage } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import { newId } from "../../d1/ids";
+import type { EventQuery } from "../audiences/profile-facts";
+import { identify, track } from "../test-support/messages";
+import type { ProfileDO } from "./profile-do";
+import { profileStub } from "./profile-stub";
+import { sqlFacts } from "./sql-facts";
+
+const T0 = Date.UTC(2026, 0, 1);
+const at = (minute: number) => new Date(T0 + minute * 60_000).toISOString();
+
+/** `n` messages: tracks named A, B or C (some sharing a timestamp), and an identify every tenth. */
+function history(n: number): AcceptedMessage[] {
+  return Array.from({ length: n }, (_, i) =>
+    i % 10 === 9
+      ? identify({ plan: "pro" }, at(i))
+      : track(["A", "B", "C"][i % 3] as string, at(Math.floor(i / 2)), { properties: { i } }),
+  );
+}
+
+/** What the queries must answer: matching tracks, newest first, the later stored first on equal timestamps. */
+function expected(messages: AcceptedMessage[], { event, since }: EventQuery): number[] {
+  return messages
+    .map((m, seq) => ({ m, seq, ts: Date.parse(m.timestamp as string) }))
+    .filter(({ m, ts }) => m.type === "track" && (event === "*" || m.event === event) && ts >= (since ?? -Infinity))
+    .sort((x, y) => y.ts - x.ts || y.seq - x.seq)
+    .map(({ m }) => (m.properties as { i: number }).i);
+}
+
+const QUERIES: EventQuery[] = [
+  { event: "A" },
+  { event: "*" },
+  { event: "B", since: T0 + 60 * 60_000 },
+  { event: "*", since: T0 + 100 * 60_000 },
+  { event: "Nothing" },
+];
+
+describe("a profile's events as evaluation reads them", () => {
+  // 256 and fewer are read once and filtered in memory; 257 and more are queried per condition: both must agree.
+  it.each([12, 256, 257, 400])("answer every query in timeline order with %i messages stored", async (n) => {
+    const profileId = newId("prf");
+    const messages = history(n);
+    const stub = profileStub(env.PROFILE, profileId);
+    await stub.ingest({ profileId, workspaceId: "ws_facts", messages, identifiers: [] });
+    await runInDurableObject(env.PROFILE.getByName(profileId), (_: ProfileDO, state) => {
+      const facts = sqlFacts(state.storage.sql);
+      for (const query of QUERIES) {
+        const seen = [...facts.events(query)].map((e) => (e.message.properties as { i: number }).i);
+        expect(seen, JSON.stringify(query)).toEqual(expected(messages, query));
+      }
+      // A reader that stops early still sees the newest first.
+      const [first] = facts.events({ event: "*" });
+      expect((first?.message.properties as { i: number }).i).toBe(expected(messages, { event: "*" })[0]);
+    });
+  });
+});
