@@ -13,8 +13,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
-import { client, define } from "../audiences/platform.mjs";
 import { freePort, prepareLocalState, ROOT, seedDevWorkspace, startWrangler } from "../../scripts/local-platform.mjs";
+import { client, define } from "../audiences/platform.mjs";
 import { browserBatch, serverBatch, serverNewBatch, serverWarmup } from "./load-shapes.mjs";
 
 const { values: opts } = parseArgs({

@@ -58,10 +58,10 @@ const ROWS_PER_STATEMENT = 500;
  *
  * Raw SQL, one statement per kind and direction whose rows travel as one `json_each` parameter: this runs for every
  * new profile of a workspace with definitions (a new visitor enters ~17 audiences and computed traits at once), and
- * one drizzle statement per change cost 4.8 ms of the Worker's CPU per visitor to build, plus one D1 statement each
- * (bench/README, "Ingestion with definitions"). Set-based needs the changes collapsed first — per profile and key,
- * the newest leave and an enter newer than it — and leaves before enters: the same end state, `since` included, as
- * applying them one by one, oldest first.
+ * one drizzle statement per change cost ~3 ms of the Worker's CPU per visitor to build, and D1 one statement each
+ * (bench/README.md, "Where a workspace's definitions cost a new visitor"). Set-based needs the changes collapsed
+ * first — per profile and key, the newest leave and an enter newer than it — and leaves before enters: the same end
+ * state, `since` included, as applying them one by one, oldest first.
  */
 export async function applyManyMemberChanges(
   db: D1Database,
