@@ -4,6 +4,8 @@
  *  (c) POST /floor/do    — (b), then write each visitor's events into that visitor's Durable Object (one RPC and
  *                          one SQLite commit per visitor per batch, events unique by messageId). Also answers
  *                          POST /v1/batch, gzipped or not, so `tessera import` can be pointed at it unchanged.
+ *  (s) POST /floor/shard — (c), but visitors share 64 objects by a hash of their id: what storing visitors without
+ *                          one new object each would cost (not Tessera's design, DESIGN §2; a measure for it).
  * Tessera's /v1/batch does (c) plus auth, enrichment, identity resolution and traits, so a/c says what those cost.
  */
 
@@ -39,6 +41,14 @@ export class VisitorDO extends DurableObject<FloorEnv> {
   }
 }
 
+/** One of {@link SHARDS} objects for a visitor id (FNV-1a). */
+const SHARDS = 64;
+function shardOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % SHARDS;
+}
+
 function parseAndValidate(text: string) {
   const body = JSON.parse(text) as { batch?: unknown[] };
   const valid: Array<Record<string, unknown>> = [];
@@ -60,10 +70,14 @@ export default {
       : await request.text();
     const valid = parseAndValidate(text);
     if (pathname === "/floor/parse") return Response.json({ success: true, accepted: valid.length });
-    if (pathname !== "/floor/do" && pathname !== "/v1/batch") return new Response("not found", { status: 404 });
+    const sharded = pathname === "/floor/shard";
+    if (!sharded && pathname !== "/floor/do" && pathname !== "/v1/batch") {
+      return new Response("not found", { status: 404 });
+    }
     const byVisitor = new Map<string, Row[]>();
     for (const m of valid) {
-      const visitor = String(m.anonymousId ?? m.userId);
+      const id = String(m.anonymousId ?? m.userId);
+      const visitor = sharded ? `shard-${shardOf(id)}` : id;
       const rows = byVisitor.get(visitor) ?? [];
       const messageId = String(m.messageId ?? crypto.randomUUID());
       rows.push({ messageId, type: String(m.type), timestamp: String(m.timestamp ?? ""), body: JSON.stringify(m) });

@@ -1,9 +1,10 @@
 // Where the Worker's CPU goes under one ingestion shape: a V8 CPU profile of the Worker's isolate (the collector and,
 // in `wrangler dev`, its Durable Objects), taken through wrangler's DevTools inspector while the shape runs.
 //
-// Usage: node bench/ingest/profile.mjs [--shape browser|returning|new] [--batches 200] [--floor] [--definitions]
-//        [--out file]
-//   --floor profiles the bare Durable Object floor (bench/floor) with the same batches instead of Tessera.
+// Usage: node bench/ingest/profile.mjs [--shape browser|returning|new] [--batches 200] [--floor | --floor-shard]
+//        [--definitions] [--out file]
+//   --floor profiles the bare Durable Object floor (bench/floor) with the same batches instead of Tessera;
+//   --floor-shard the floor with visitors sharing 64 objects (bench/floor's /floor/shard).
 //   --definitions first creates the audiences bench's 35 definitions (bench/audiences/definitions.mjs), as a
 //   workspace that runs campaigns has them.
 // Prints the functions with the most self time and the SQL call sites; writes the .cpuprofile for DevTools.
@@ -22,11 +23,13 @@ const { values: opts } = parseArgs({
     shape: { type: "string", default: "browser" },
     batches: { type: "string", default: "200" },
     floor: { type: "boolean", default: false },
+    "floor-shard": { type: "boolean", default: false },
     definitions: { type: "boolean", default: false },
     out: { type: "string" },
   },
 });
 const BATCHES = Number(opts.batches);
+if (opts["floor-shard"]) opts.floor = true;
 const IN_FLIGHT = 8;
 const makers = {
   browser: (runId, n) => browserBatch(runId, n).body,
@@ -48,7 +51,8 @@ const server = await startWrangler({
 try {
   if (!opts.floor) await seedDevWorkspace({ url: server.url });
   if (opts.definitions && !opts.floor) await define(client(server.url));
-  const target = `${server.url}${opts.floor ? "/floor/do" : "/v1/batch"}`;
+  const route = opts["floor-shard"] ? "/floor/shard" : opts.floor ? "/floor/do" : "/v1/batch";
+  const target = `${server.url}${route}`;
   const authorization = `Basic ${Buffer.from("wk_dev:").toString("base64")}`;
   const send = async (body) => {
     for (;;) {
@@ -83,7 +87,7 @@ try {
   devtools.close();
   const out = opts.out ?? path.join(tmpdir(), `${opts.floor ? "floor" : "tessera"}-${opts.shape}.cpuprofile`);
   writeFileSync(out, JSON.stringify(profile));
-  const what = opts.floor ? "floor" : opts.definitions ? "Tessera with definitions" : "Tessera";
+  const what = opts.floor ? `floor (${route})` : opts.definitions ? "Tessera with definitions" : "Tessera";
   console.log(`${what}, ${opts.shape}: ${BATCHES} batches in ${seconds.toFixed(1)} s`);
   report(profile);
   console.log(`profile: ${out} (open in Chrome DevTools → Performance)`);
