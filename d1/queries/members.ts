@@ -79,37 +79,32 @@ export function memberChangeStatements(
   profiles: ProfileMemberChanges[],
 ): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
+  /** `text` bound to the workspace (?1) and `rows` as JSON (?2), {@link ROWS_PER_STATEMENT} rows a statement. */
+  const inChunks = (text: string, rows: unknown[]) => {
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
+      statements.push(db.prepare(text).bind(workspaceId, JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))));
+  };
   for (const [kind, { leaves, enters }] of collapse(profiles)) {
     const name = getTableName(TABLES[kind].table);
     const keyColumn = TABLES[kind].key.name;
-    for (let i = 0; i < leaves.length; i += ROWS_PER_STATEMENT) {
-      // A row is only removed by a newer leave ([key, profile, seq]). CROSS JOIN keeps `json_each` the outer loop:
-      // one primary-key lookup per leave (see `joinKeys` in identity-graph-sql.ts).
-      statements.push(
-        db
-          .prepare(
-            `DELETE FROM ${name} WHERE rowid IN (
-               SELECT m.rowid FROM json_each(?2) AS j CROSS JOIN ${name} AS m
-               ON m.workspace_id = ?1 AND m.${keyColumn} = j.value ->> 0 AND m.profile_id = j.value ->> 1
-               WHERE m.seq < j.value ->> 2)`,
-          )
-          .bind(workspaceId, JSON.stringify(leaves.slice(i, i + ROWS_PER_STATEMENT))),
-      );
-    }
-    for (let i = 0; i < enters.length; i += ROWS_PER_STATEMENT) {
-      // [key, profile, since, seq]. Re-entering keeps the original `since` only if the row was never left (a leave
-      // deleted it); a newer seq always wins. `WHERE true` tells SQLite's parser the upsert clause is not a join's.
-      statements.push(
-        db
-          .prepare(
-            `INSERT INTO ${name} (workspace_id, ${keyColumn}, profile_id, since, seq)
-             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?2) WHERE true
-             ON CONFLICT (workspace_id, ${keyColumn}, profile_id) DO UPDATE SET seq = excluded.seq
-             WHERE excluded.seq > ${name}.seq`,
-          )
-          .bind(workspaceId, JSON.stringify(enters.slice(i, i + ROWS_PER_STATEMENT))),
-      );
-    }
+    // A row is only removed by a newer leave ([key, profile, seq]). CROSS JOIN keeps `json_each` the outer loop: one
+    // primary-key lookup per leave (see `joinKeys` in identity-graph-sql.ts).
+    inChunks(
+      `DELETE FROM ${name} WHERE rowid IN (
+         SELECT m.rowid FROM json_each(?2) AS j CROSS JOIN ${name} AS m
+         ON m.workspace_id = ?1 AND m.${keyColumn} = j.value ->> 0 AND m.profile_id = j.value ->> 1
+         WHERE m.seq < j.value ->> 2)`,
+      leaves,
+    );
+    // [key, profile, since, seq]. Re-entering keeps the original `since` only if the row was never left (a leave
+    // deleted it); a newer seq always wins. `WHERE true` tells SQLite's parser the upsert clause is not a join's.
+    inChunks(
+      `INSERT INTO ${name} (workspace_id, ${keyColumn}, profile_id, since, seq)
+       SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?2) WHERE true
+       ON CONFLICT (workspace_id, ${keyColumn}, profile_id) DO UPDATE SET seq = excluded.seq
+       WHERE excluded.seq > ${name}.seq`,
+      enters,
+    );
   }
   return statements;
 }

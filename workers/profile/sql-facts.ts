@@ -3,7 +3,7 @@
  * `traits`, events from the timeline through its `(event, ts)` and `(ts)` indexes, newest first. Event bodies are
  * parsed only when a condition reads them: a count with no `where` never parses JSON.
  */
-import type { ProfileFacts, StoredEvent } from "../audiences/profile-facts";
+import type { EventQuery, ProfileFacts, StoredEvent } from "../audiences/profile-facts";
 import { readTraits } from "./traits";
 
 interface EventRow extends Record<string, SqlStorageValue> {
@@ -45,44 +45,47 @@ const IN_MEMORY_EVENTS = 256;
 
 const ORDER = "ORDER BY ts DESC, seq DESC";
 
-/** Evaluation's view of this object. Reads are lazy cursors, so evaluation that stops early reads little. */
+/** Evaluation's view of this object: a short timeline read once, a long one through lazy cursors. */
 export function sqlFacts(sql: SqlStorage): ProfileFacts {
+  return { traits: readTraits(sql), events: shortTimeline(sql) ?? indexedEvents(sql) };
+}
+
+/** `"*"` is every track event: only track events have a name. */
+const matches = (query: EventQuery, e: StoredEvent) =>
+  e.timestamp >= (query.since ?? Number.MIN_SAFE_INTEGER) &&
+  (query.event === "*" ? e.event !== undefined : e.event === query.event);
+
+/** The whole timeline filtered in memory, or null when it holds more than {@link IN_MEMORY_EVENTS}. */
+function shortTimeline(sql: SqlStorage): ProfileFacts["events"] | null {
   // Counted on the table's rowids alone, so a long timeline's bodies are not read for nothing.
   const stored = sql
     .exec<{ n: number }>("SELECT count(*) AS n FROM (SELECT 1 FROM events LIMIT ?)", IN_MEMORY_EVENTS + 1)
     .one().n;
-  if (stored <= IN_MEMORY_EVENTS) {
-    const timeline = sql
-      .exec<EventRow>(`SELECT ts, type, event, body FROM events ${ORDER}`)
-      .toArray()
-      .map((row) => new LazyEvent(row));
-    return {
-      traits: readTraits(sql),
-      *events({ event, since }) {
-        const from = since ?? Number.MIN_SAFE_INTEGER;
-        for (const e of timeline) {
-          // `"*"` is every track event: only track events have a name.
-          if (e.timestamp >= from && (event === "*" ? e.event !== undefined : e.event === event)) yield e;
-        }
-      },
-    };
-  }
-  return {
-    traits: readTraits(sql),
-    *events({ event, since }) {
-      const from = since ?? Number.MIN_SAFE_INTEGER;
-      const cursor =
-        event === "*"
-          ? sql.exec<EventRow>(
-              `SELECT ts, type, event, body FROM events WHERE ts >= ? AND event IS NOT NULL ${ORDER}`,
-              from,
-            )
-          : sql.exec<EventRow>(
-              `SELECT ts, type, event, body FROM events WHERE event = ? AND ts >= ? ${ORDER}`,
-              event,
-              from,
-            );
-      for (const row of cursor) yield new LazyEvent(row);
-    },
+  if (stored > IN_MEMORY_EVENTS) return null;
+  const timeline = sql
+    .exec<EventRow>(`SELECT ts, type, event, body FROM events ${ORDER}`)
+    .toArray()
+    .map((row) => new LazyEvent(row));
+  return function* (query) {
+    for (const e of timeline) if (matches(query, e)) yield e;
+  };
+}
+
+/** One indexed query per condition, read lazily: evaluation that stops early reads little. */
+function indexedEvents(sql: SqlStorage): ProfileFacts["events"] {
+  return function* ({ event, since }) {
+    const from = since ?? Number.MIN_SAFE_INTEGER;
+    const cursor =
+      event === "*"
+        ? sql.exec<EventRow>(
+            `SELECT ts, type, event, body FROM events WHERE ts >= ? AND event IS NOT NULL ${ORDER}`,
+            from,
+          )
+        : sql.exec<EventRow>(
+            `SELECT ts, type, event, body FROM events WHERE event = ? AND ts >= ? ${ORDER}`,
+            event,
+            from,
+          );
+    for (const row of cursor) yield new LazyEvent(row);
   };
 }
