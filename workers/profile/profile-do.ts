@@ -81,6 +81,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private restoring = false;
   /** The outbox delivery under way, if any. */
   private delivery: Promise<void> | null = null;
+  /** An alarm set inside the last write's transaction (see `armWithinCommit`), awaited once it committed. */
+  private pendingAlarmWrite: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -98,11 +100,33 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     return this.hasSchema ? readStatus(this.sql) : { kind: "missing" };
   }
 
-  /** Creates the tables before the first write, in the same turn, so they commit together with it. */
+  /** Creates the tables of an object that has none (inside {@link write}, or before a write of its own). */
   private ensureSchema(): void {
     if (this.hasSchema) return;
     migrate(this.ctx.storage, 0);
     this.hasSchema = true;
+  }
+
+  /**
+   * Runs `change` as one commit, creating the tables first when the object has none. In workerd every outermost
+   * `transactionSync` is a commit of its own (its savepoint is released at the end), and so is `migrate`'s: creating a
+   * new profile's schema before its first write's transaction cost every new visitor two commits. Inside, `migrate`'s
+   * transaction is a nested savepoint, so schema and first write land together, or (if the write throws) neither.
+   */
+  private write<T>(change: () => T): T {
+    const hadSchema = this.hasSchema;
+    try {
+      return this.ctx.storage.transactionSync(() => {
+        this.ensureSchema();
+        return change();
+      });
+    } catch (err) {
+      // Rolled back: the tables (when this write created them) and any alarm set inside are gone with it.
+      this.hasSchema = hadSchema;
+      this.alarmAt = undefined;
+      this.pendingAlarmWrite = null;
+      throw err;
+    }
   }
 
   /** Stores a batch of one profile's messages, its identifiers and trait updates, in one commit. */
@@ -118,8 +142,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const returning = departedAmong(departed, input.identifiers);
     if (returning.length > 0 && !input.graphChecked) return { status: "departed", identifiers: returning };
     const now = Date.now();
-    this.ensureSchema();
-    const outcome = this.ctx.storage.transactionSync(() => {
+    const outcome = this.write(() => {
       if (status.kind === "missing") createActive(this.sql, input.profileId, input.workspaceId, now);
       clearDeparted(this.sql, departed, returning);
       let changed = status.kind === "missing";
@@ -143,6 +166,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       const traitsChanged =
         traitsBefore !== null && JSON.stringify(readTraits(this.sql)) !== JSON.stringify(traitsBefore);
       if (inserted > 0 || fresh) this.evaluate(now, fresh, traitsChanged);
+      this.armWithinCommit();
       return { status: "stored", inserted, duplicates: input.messages.length - inserted } as const;
     });
     const owner = { profileId: input.profileId, workspaceId: input.workspaceId };
@@ -193,9 +217,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       }
     }
     // An object that never ingested has nothing to ship, only a redirect to leave behind.
-    this.ensureSchema();
     const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
+    this.write(() => {
       // The merged-away id leaves its audiences; the survivor, evaluated with the folded history, enters them.
       if (status.kind === "active") leaveEverything(this.sql, now);
       markRedirect(this.sql, survivorId, status.kind === "active", now);
@@ -224,12 +247,12 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
         ? { profileId, workspaceId: status.meta.workspaceId, exists: true }
         : { profileId, workspaceId: from.workspaceId ?? null, exists: false };
     const now = Date.now();
-    this.ensureSchema();
-    this.ctx.storage.transactionSync(() => {
+    this.write(() => {
       // Merged back in: what an undo moved off this profile is here again.
       if (status.kind === "active") clearDeparted(this.sql, status.meta.departed, from.identifiers);
       const imported = importExport(this.sql, from, self, now);
       if (imported.changed || fresh) this.evaluate(now, fresh, imported.restate);
+      this.armWithinCommit();
     });
     await this.afterCommit();
     return { status: "absorbed", into: profileId };
@@ -429,11 +452,12 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
    * (the activation bench's burst). Without changes, only the alarm's next due time.
    */
   private async afterCommit(handOffTo?: OutboxOwner): Promise<OutboxHandoff | undefined> {
-    if (outboxSize(this.sql) === 0) {
-      await this.armAlarm(null, null);
-      return undefined;
-    }
-    await this.armAlarm(Date.now() + OUTBOX_BACKSTOP_MS);
+    const alarmWritten = this.pendingAlarmWrite;
+    this.pendingAlarmWrite = null;
+    await alarmWritten;
+    const pending = outboxSize(this.sql) > 0;
+    await this.armAlarm(pending ? Date.now() + OUTBOX_BACKSTOP_MS : null, null);
+    if (!pending) return undefined;
     if (handOffTo) return readOutbox(this.sql, handOffTo) ?? undefined;
     this.ctx.waitUntil(this.deliverOutbox());
     return undefined;
@@ -495,9 +519,32 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const wanted = earliest(at, outbox, readNextEvalAt(this.sql));
     if (wanted === null) return;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt !== null && this.alarmAt <= wanted) return;
-    await this.ctx.storage.setAlarm(wanted);
+    await this.moveAlarmEarlier(wanted);
+  }
+
+  /**
+   * Inside a write's transaction: sets the alarm {@link afterCommit} will want (the outbox's backstop, else the next
+   * window boundary), so it lands in the write's commit rather than in a commit of its own after it (a brand-new
+   * visitor with audience changes paid one more commit for it). Only when this object knows its alarm: reading it
+   * needs an await, which a transaction cannot hold; then {@link afterCommit} sets it as before.
+   */
+  private armWithinCommit(): void {
+    if (this.alarmAt === undefined) return;
+    const backstop = outboxSize(this.sql) > 0 ? Date.now() + OUTBOX_BACKSTOP_MS : null;
+    const wanted = earliest(backstop, readNextEvalAt(this.sql));
+    // Storage writes the alarm at the call, in the open transaction; the promise only reports that.
+    if (wanted !== null) this.pendingAlarmWrite = this.moveAlarmEarlier(wanted);
+  }
+
+  /** Sets the alarm to `wanted` unless it is already due no later (the alarm must be known: `alarmAt` not undefined). */
+  private moveAlarmEarlier(wanted: number): Promise<void> {
+    if (this.alarmAt !== null && this.alarmAt !== undefined && this.alarmAt <= wanted) return Promise.resolve();
+    const written = this.ctx.storage.setAlarm(wanted);
     this.alarmAt = wanted;
+    return written.catch((err) => {
+      this.alarmAt = undefined;
+      throw err;
+    });
   }
 
   /** Ships the tombstoned state to `to` in chunks, then drops it and clears the pending flag in one commit. */

@@ -92,6 +92,31 @@ describe("ProfileDO.ingest", () => {
     expect(read.profile.traits).toEqual({});
   });
 
+  it("creates a new profile's tables in its first write's transaction: a first batch that fails leaves none", async () => {
+    const id = freshId("prf");
+    const broken = { ...track("Broken", "2026-01-01T00:00:00.000Z"), timestamp: "never", receivedAt: "never" };
+    const tables = await runInDurableObject<ProfileDO, string[]>(env.PROFILE.getByName(id), async (instance, state) => {
+      await expect(instance.ingest(ingestInput(id, [broken]))).rejects.toThrow(/timestamp/);
+      return state.storage.sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'",
+        )
+        .toArray()
+        .map((r) => r.name);
+    });
+    expect(tables).toEqual([]);
+    const stub = profileStub(env.PROFILE, id);
+    expect(await stub.getProfile()).toEqual({ status: "missing" });
+    // The object knows its tables went with the failed write, and creates them again for the next one.
+    expect(await stub.ingest(ingestInput(id, [track("After", "2026-01-01T00:00:00.000Z")]))).toMatchObject({
+      status: "stored",
+      inserted: 1,
+    });
+    const read = await stub.getProfile();
+    if (read.status !== "ok") throw new Error(read.status);
+    expect(read.profile.event_count).toBe(1);
+  });
+
   it("refuses to act as a different profile than the one it was created as", async () => {
     const id = freshId("prf");
     const stub = profileStub(env.PROFILE, id);
