@@ -9,7 +9,7 @@
 //   workspace that runs campaigns has them.
 // Prints the functions with the most self time and the SQL call sites; writes the .cpuprofile for DevTools.
 // D1 runs outside this isolate: its work is not in the profile (it shows as "(idle)" while a request waits for it).
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -93,6 +93,8 @@ try {
   console.log(`profile: ${out} (open in Chrome DevTools → Performance)`);
 } finally {
   await server.stop();
+  // A run's local state is a few hundred MB of object databases; nothing reads it afterwards.
+  rmSync(persistTo, { recursive: true, force: true });
 }
 
 /** Connects to the Worker's DevTools target; `call` sends one command and resolves with its result. */
