@@ -81,8 +81,11 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private restoring = false;
   /** The outbox delivery under way, if any. */
   private delivery: Promise<void> | null = null;
-  /** An alarm set inside the last write's transaction (see `armWithinCommit`), awaited once it committed. */
-  private pendingAlarmWrite: Promise<void> | null = null;
+  /**
+   * Set when the last write's transaction also set the alarm it needs (see `armWithinCommit`): that setting, awaited
+   * once the write committed, instead of working the alarm out again after it.
+   */
+  private armedInCommit: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -124,7 +127,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       // Rolled back: the tables (when this write created them) and any alarm set inside are gone with it.
       this.hasSchema = hadSchema;
       this.alarmAt = undefined;
-      this.pendingAlarmWrite = null;
+      this.armedInCommit = null;
       throw err;
     }
   }
@@ -452,11 +455,11 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
    * (the activation bench's burst). Without changes, only the alarm's next due time.
    */
   private async afterCommit(handOffTo?: OutboxOwner): Promise<OutboxHandoff | undefined> {
-    const alarmWritten = this.pendingAlarmWrite;
-    this.pendingAlarmWrite = null;
-    await alarmWritten;
+    const armed = this.armedInCommit;
+    this.armedInCommit = null;
     const pending = outboxSize(this.sql) > 0;
-    await this.armAlarm(pending ? Date.now() + OUTBOX_BACKSTOP_MS : null, null);
+    if (armed) await armed;
+    else await this.armAlarm(pending ? Date.now() + OUTBOX_BACKSTOP_MS : null, null);
     if (!pending) return undefined;
     if (handOffTo) return readOutbox(this.sql, handOffTo) ?? undefined;
     this.ctx.waitUntil(this.deliverOutbox());
@@ -533,7 +536,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const backstop = outboxSize(this.sql) > 0 ? Date.now() + OUTBOX_BACKSTOP_MS : null;
     const wanted = earliest(backstop, readNextEvalAt(this.sql));
     // Storage writes the alarm at the call, in the open transaction; the promise only reports that.
-    if (wanted !== null) this.pendingAlarmWrite = this.moveAlarmEarlier(wanted);
+    this.armedInCommit = wanted === null ? Promise.resolve() : this.moveAlarmEarlier(wanted);
   }
 
   /** Sets the alarm to `wanted` unless it is already due no later (the alarm must be known: `alarmAt` not undefined). */
