@@ -68,6 +68,8 @@ import { applyMessageTraits, readTraits, traitSources } from "./traits";
 const FOLD_RETRY_MS = 10_000;
 /** A delivery started right after a commit is backed by an alarm this far out, in case the object is evicted first. */
 const OUTBOX_BACKSTOP_MS = 10_000;
+/** The backstop alarm for a commit that left outbox rows (`pending`), else none. */
+const backstop = (pending: boolean) => (pending ? Date.now() + OUTBOX_BACKSTOP_MS : null);
 
 export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private readonly sql: SqlStorage;
@@ -83,9 +85,9 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private delivery: Promise<void> | null = null;
   /**
    * Set when the last write's transaction also set the alarm it needs (see `armWithinCommit`): that setting, awaited
-   * once the write committed, instead of working the alarm out again after it.
+   * once the write committed, and whether the outbox holds rows, instead of working both out again after it.
    */
-  private armedInCommit: Promise<void> | null = null;
+  private armedInCommit: { alarm: Promise<void>; pending: boolean } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -457,9 +459,9 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private async afterCommit(handOffTo?: OutboxOwner): Promise<OutboxHandoff | undefined> {
     const armed = this.armedInCommit;
     this.armedInCommit = null;
-    const pending = outboxSize(this.sql) > 0;
-    if (armed) await armed;
-    else await this.armAlarm(pending ? Date.now() + OUTBOX_BACKSTOP_MS : null, null);
+    const pending = armed ? armed.pending : outboxSize(this.sql) > 0;
+    if (armed) await armed.alarm;
+    else await this.armAlarm(backstop(pending), null);
     if (!pending) return undefined;
     if (handOffTo) return readOutbox(this.sql, handOffTo) ?? undefined;
     this.ctx.waitUntil(this.deliverOutbox());
@@ -518,11 +520,16 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
    */
   private async armAlarm(at: number | null = null, pending?: number | null): Promise<void> {
     if (!this.hasSchema) return;
-    const outbox = at !== null ? null : pending === undefined ? outboxDueAt(this.sql) : pending;
-    const wanted = earliest(at, outbox, readNextEvalAt(this.sql));
+    const wanted = this.wantedAlarm(at, pending);
     if (wanted === null) return;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     await this.moveAlarmEarlier(wanted);
+  }
+
+  /** The earliest of `at`, pending outbox rows (unless `at` is given) and the next window boundary; see `armAlarm`. */
+  private wantedAlarm(at: number | null, pending?: number | null): number | null {
+    const outbox = at !== null ? null : pending === undefined ? outboxDueAt(this.sql) : pending;
+    return earliest(at, outbox, readNextEvalAt(this.sql));
   }
 
   /**
@@ -533,10 +540,10 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
    */
   private armWithinCommit(): void {
     if (this.alarmAt === undefined) return;
-    const backstop = outboxSize(this.sql) > 0 ? Date.now() + OUTBOX_BACKSTOP_MS : null;
-    const wanted = earliest(backstop, readNextEvalAt(this.sql));
+    const pending = outboxSize(this.sql) > 0;
+    const wanted = this.wantedAlarm(backstop(pending), null);
     // Storage writes the alarm at the call, in the open transaction; the promise only reports that.
-    this.armedInCommit = wanted === null ? Promise.resolve() : this.moveAlarmEarlier(wanted);
+    this.armedInCommit = { alarm: wanted === null ? Promise.resolve() : this.moveAlarmEarlier(wanted), pending };
   }
 
   /** Sets the alarm to `wanted` unless it is already due no later (the alarm must be known: `alarmAt` not undefined). */
