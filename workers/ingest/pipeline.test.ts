@@ -102,6 +102,37 @@ describe("ingestMessages", () => {
     expect(most).toBe(16);
   });
 
+  it("asks the definitions version once per request and hands it to every profile", async () => {
+    const f = fakes({});
+    let asked = 0;
+    f.deps.definitionsVersion = async () => ++asked + 6;
+    const batch = items(...Array.from({ length: 30 }, (_, i) => msg(`m${i}`, `v${i}`)));
+    await ingestMessages(f.deps, "ws", batch);
+    expect(asked).toBe(1);
+    expect(new Set(f.calls.map((c) => c.input.definitionsVersion))).toEqual(new Set([7]));
+  });
+
+  it("queues every profile's messages when the definitions version cannot be read", async () => {
+    const f = fakes({});
+    f.deps.definitionsVersion = async () => {
+      throw new Error("D1 unavailable");
+    };
+    const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "b")));
+    expect(f.calls).toEqual([]);
+    expect(report.failed).toEqual([
+      expect.objectContaining({
+        kind: "deliver",
+        profileId: "prf_a",
+        messages: [expect.objectContaining({ messageId: "m1" })],
+      }),
+      expect.objectContaining({
+        kind: "deliver",
+        profileId: "prf_b",
+        messages: [expect.objectContaining({ messageId: "m2" })],
+      }),
+    ]);
+  });
+
   it("rejects a message whose every identifier is blocked, naming the value and rule", async () => {
     const f = fakes({});
     const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "null")));
