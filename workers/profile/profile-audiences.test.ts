@@ -150,6 +150,23 @@ describe("audiences in the ProfileDO", () => {
     expect(await members(workspaceId, "signed_up")).toEqual([]);
   });
 
+  it("re-evaluates only a profile that has not yet evaluated with the asked definitions", async () => {
+    const { workspaceId } = await seedWorkspace();
+    const v1 = await defineAll(workspaceId, { audiences: { signed_up: { event: "Signed Up" } } });
+    // Created after the definition: its first ingest loads v1 and evaluates with it.
+    const [id] = await store(workspaceId, [track("Signed Up", ago(DAY), { anonymousId: "e1" })]);
+    const stub = profileStub(env.PROFILE, id as string);
+    const evaluations = await runInDurableObject(env.PROFILE.getByName(id as string), (instance: ProfileDO) =>
+      vi.spyOn(instance as unknown as { evaluate: () => void }, "evaluate"),
+    );
+    expect(await stub.reevaluate({ workspaceId, definitionsVersion: v1 })).toEqual({ status: "evaluated" });
+    expect(evaluations).not.toHaveBeenCalled();
+    const v2 = await defineAll(workspaceId, {});
+    await stub.reevaluate({ workspaceId, definitionsVersion: v2 });
+    expect(evaluations).toHaveBeenCalledTimes(1);
+    expect((await profileOf(id as string)).audiences).toEqual([]);
+  });
+
   it("a merge exits the merged-away profile and evaluates the survivor on the joined history", async () => {
     const sent = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
     const { workspaceId } = await seedWorkspace();

@@ -314,7 +314,10 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const status = this.status();
     if (status.kind === "redirect") return { status: "redirect", to: status.to };
     if (status.kind !== "active") return { status: status.kind };
-    this.ctx.storage.transactionSync(() => this.evaluate(Date.now(), fresh));
+    // Not fresh: this profile already evaluated with these definitions or newer (the ingest that loaded them did, in
+    // the same commit), and its alarm covers what time changes since. A backfill lists every profile, those created
+    // after the change too, and a queue may deliver a page twice: those need no second evaluation.
+    if (fresh) this.ctx.storage.transactionSync(() => this.evaluate(Date.now(), fresh));
     // A backfill counts this profile as processed when this returns: its changes must be in D1 by then, or the
     // status says "ready" while `size` and the member list still lag (the alarm retries what fails here).
     await this.deliverOutbox();
