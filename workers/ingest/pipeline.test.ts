@@ -1,5 +1,5 @@
 import type { AcceptedMessage, Identifier } from "@tessera/protocol";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ResolveInput, ResolveOutcome } from "../identity/identity-store";
 import { DEFAULT_IDENTITY_RULES } from "../identity/rules";
 import type { IngestInput, IngestOutcome } from "../profile/profile-rpc";
@@ -131,6 +131,24 @@ describe("ingestMessages", () => {
         messages: [expect.objectContaining({ messageId: "m2" })],
       }),
     ]);
+  });
+
+  it("logs a request's failed deliveries as one line with the first error, and queues each", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const f = fakes({
+      ingest: (id) => {
+        if (id !== "prf_ok") throw new Error(`no memory for ${id}`);
+        return { status: "stored", inserted: 1, duplicates: 0 };
+      },
+    });
+    const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "ok"), msg("m3", "b")));
+    expect(report.failed.map((j) => j.kind === "deliver" && j.profileId)).toEqual(["prf_a", "prf_b"]);
+    expect(logged).toHaveBeenCalledTimes(1);
+    expect(logged.mock.calls[0]).toEqual([
+      "storing into 2 of 3 profiles failed; queueing (first: prf_a)",
+      new Error("no memory for prf_a"),
+    ]);
+    logged.mockRestore();
   });
 
   it("rejects a message whose every identifier is blocked, naming the value and rule", async () => {

@@ -173,6 +173,7 @@ export async function ingestMessages(
     Promise.all([...merges.values()].map((m) => slot(() => runJob(deps, { kind: "merge", workspaceId, ...m })))),
   ]);
   await changes?.done();
+  reportFailedDeliveries(delivered, deliveries.length);
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
   const report = { rejected, failed, profileIds };
@@ -215,8 +216,28 @@ export async function runJob(deps: IngestDeps, job: IngestJob): Promise<IngestJo
       return [job];
     }
   }
-  const { left, departed } = await deliver(deps, job);
+  const delivery = await deliver(deps, job);
+  reportFailedDeliveries([delivery], 1);
+  const { left, departed } = delivery;
   return departed ? [...left, { kind: "resolve", workspaceId: job.workspaceId, messages: departed }] : left;
+}
+
+/**
+ * One log line for all of a request's failed deliveries, with the first one's error, not one line and stack per
+ * profile: when the runtime fails many objects at once (the local workerd's SQLite out of memory, bench/README "5xx"),
+ * a 250-row import request logged up to 250 stacks, and `wrangler dev`, which source-maps every logged stack, spent a
+ * core on them (bench/README, the import section). The jobs themselves are queued either way.
+ */
+function reportFailedDeliveries(
+  deliveries: Array<{ profileId: string | null; failure?: { error: unknown } }>,
+  total: number,
+) {
+  const failed = deliveries.filter((d) => d.failure);
+  const [first] = failed;
+  if (!first) return;
+  const which = total === 1 ? `profile ${first.profileId}` : `${failed.length} of ${total} profiles`;
+  const example = failed.length > 1 ? ` (first: ${first.profileId})` : "";
+  console.error(`storing into ${which} failed; queueing${example}`, first.failure?.error);
 }
 
 /**
@@ -233,7 +254,12 @@ async function deliver(
     graphChecked = false,
     definitionsVersion: version,
   }: { changes?: ChangeDelivery; graphChecked?: boolean; definitionsVersion?: Promise<number> } = {},
-): Promise<{ left: IngestJob[]; profileId: string | null; departed?: AcceptedMessage[] }> {
+): Promise<{
+  left: IngestJob[];
+  profileId: string | null;
+  departed?: AcceptedMessage[];
+  failure?: { error: unknown };
+}> {
   let profileId = job.profileId;
   try {
     const definitionsVersion = await (version ?? deps.definitionsVersion(job.workspaceId));
@@ -263,7 +289,6 @@ async function deliver(
     deps.identity.forgetProfile(job.workspaceId, profileId);
     return { left: [], profileId: null };
   } catch (err) {
-    console.error(`storing into profile ${profileId} failed; queueing`, err);
+    return { left: [{ ...job, profileId }], profileId, failure: { error: err } };
   }
-  return { left: [{ ...job, profileId }], profileId };
 }
