@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { IngestDeadLetterPage, IngestDeadLettersReplayed } from "@tessera/protocol";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { fakeQueue, postWith } from "../test-support/collector-app";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
@@ -73,6 +73,30 @@ async function acceptWhileDown(writeKey: string, deps: IngestDeps, a: string): P
   expect(queue.sent).toHaveLength(1);
   return queue.sent[0] as IngestJob;
 }
+
+describe("ingest retry consumer", () => {
+  it("retries every job that fails again and logs the batch as one line with the first reason", async () => {
+    const { writeKey } = await seedWorkspace("retry-log");
+    const deps = faultyDeps({ on: true });
+    const jobs: IngestJob[] = [];
+    for (const a of [uid("anon"), uid("anon"), uid("anon")]) jobs.push(await acceptWhileDown(writeKey, deps, a));
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const retried = await deliver((b) => handleIngestRetry(b, env, deps), "tessera-ingest-retry", jobs, 2);
+      expect(retried.explicitAcks).toEqual([]);
+      expect(retried.retryMessages).toHaveLength(3);
+      expect(logged.mock.calls).toEqual([
+        [
+          expect.stringMatching(
+            /^ingest retry: 3 of 3 jobs failed again; retrying with backoff \(first: storing into profile prf_\w+: profile storage unavailable\)$/,
+          ),
+        ],
+      ]);
+    } finally {
+      logged.mockRestore();
+    }
+  });
+});
 
 describe("ingest dead letters", () => {
   it("end a job that fails until a fault is lifted as a dead letter, list it, replay it, and store it once", async () => {

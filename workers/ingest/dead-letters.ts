@@ -32,11 +32,15 @@ export interface JobAttempt {
  *
  * @example const { left, reason } = await attemptJob(ingestDepsFor(env), job);
  */
-export async function attemptJob(deps: IngestDeps, job: IngestJob): Promise<JobAttempt> {
+export async function attemptJob(
+  deps: IngestDeps,
+  job: IngestJob,
+  options: { quiet?: boolean } = {},
+): Promise<JobAttempt> {
   const failures: string[] = [];
   let left: IngestJob[];
   try {
-    left = await runJob(noting(deps, failures), job);
+    left = await runJob(noting(deps, failures), job, options);
   } catch (err) {
     // A throw is a bug in the pipeline, not an outage; the job is kept all the same.
     console.error("ingest job threw", err);

@@ -195,9 +195,14 @@ export async function ingestMessages(
 
 /**
  * Runs one job and returns what is left to retry (nothing when it completed).
- * The retry consumer calls this for queued jobs; the pipeline for fresh ones.
+ * The retry consumer calls this for queued jobs; the pipeline for fresh ones. `quiet`: a failed delivery or fold is
+ * not logged here (the retry consumer logs one line for its whole batch).
  */
-export async function runJob(deps: IngestDeps, job: IngestJob): Promise<IngestJob[]> {
+export async function runJob(
+  deps: IngestDeps,
+  job: IngestJob,
+  { quiet = false }: { quiet?: boolean } = {},
+): Promise<IngestJob[]> {
   if (job.kind === "resolve") {
     const report = await ingestMessages(
       deps,
@@ -212,12 +217,12 @@ export async function runJob(deps: IngestDeps, job: IngestJob): Promise<IngestJo
       await deps.profile(job.from).mergeInto(job.into);
       return [];
     } catch (err) {
-      console.error(`folding ${job.from} into ${job.into} failed; queueing`, err);
+      if (!quiet) console.error(`folding ${job.from} into ${job.into} failed; queueing`, err);
       return [job];
     }
   }
   const delivery = await deliver(deps, job);
-  reportFailedDeliveries([delivery], 1);
+  if (!quiet) reportFailedDeliveries([delivery], 1);
   const { left, departed } = delivery;
   return departed ? [...left, { kind: "resolve", workspaceId: job.workspaceId, messages: departed }] : left;
 }

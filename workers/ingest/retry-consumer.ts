@@ -16,13 +16,16 @@ export function backoffSeconds(attempts: number): number {
 
 /**
  * `tessera-ingest-retry`: runs each job; acks it when done, otherwise retries that message alone with
- * backoff (a throw would retry the whole batch). After `max_retries` the queue moves it to the DLQ.
+ * backoff (a throw would retry the whole batch). After `max_retries` the queue moves it to the DLQ. The jobs that
+ * failed again are one log line for the batch, with the first one's reason: an outage fails them all at once, and a
+ * line with a stack per job is noise (and `wrangler dev` source-maps every logged stack, on the machine's CPU).
  */
 export async function handleIngestRetry(
   batch: MessageBatch<unknown>,
   env: Env,
   deps: IngestDeps = ingestDepsFor(env),
 ): Promise<void> {
+  const reasons: string[] = [];
   await Promise.all(
     batch.messages.map(async (msg) => {
       if (!isIngestJob(msg.body)) {
@@ -30,11 +33,16 @@ export async function handleIngestRetry(
         console.error("ingest retry: unreadable job", msg.id);
         return msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
       }
-      const { left } = await attemptJob(deps, msg.body);
-      if (left.length === 0) msg.ack();
-      else msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      const { left, reason } = await attemptJob(deps, msg.body, { quiet: true });
+      if (left.length === 0) return msg.ack();
+      reasons.push(reason ?? "no reason reported");
+      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
     }),
   );
+  const [first] = reasons;
+  if (first === undefined) return;
+  const jobs = `${reasons.length} of ${batch.messages.length} ${batch.messages.length === 1 ? "job" : "jobs"}`;
+  console.error(`ingest retry: ${jobs} failed again; retrying with backoff (first: ${first})`);
 }
 
 /**
