@@ -61,13 +61,13 @@ export interface IngestReport {
 /**
  * Resolves and stores a request's valid, enriched messages. Never throws for a dependency failure:
  * the affected work is returned in `failed` (a D1 failure fails all of it, a Durable Object failure only
- * that profile's messages).
+ * that profile's messages), and logged unless `quiet` (a caller that reports failures itself: the retry consumer).
  */
 export async function ingestMessages(
   deps: IngestDeps,
   workspaceId: string,
   items: IndexedMessage[],
-  { askedAgain = false }: { askedAgain?: boolean } = {},
+  { askedAgain = false, quiet = false }: { askedAgain?: boolean; quiet?: boolean } = {},
 ): Promise<IngestReport> {
   const rejected: RejectedMessage[] = [];
   if (items.length === 0) return { rejected, failed: [], profileIds: [] };
@@ -75,7 +75,7 @@ export async function ingestMessages(
   try {
     rules = await deps.loadRules(workspaceId);
   } catch (err) {
-    console.error("identity rules unavailable; queueing the batch", err);
+    if (!quiet) console.error("identity rules unavailable; queueing the batch", err);
     return {
       rejected,
       failed: [{ kind: "resolve", workspaceId, messages: items.map((i) => i.message) }],
@@ -110,7 +110,7 @@ export async function ingestMessages(
   try {
     outcomes = await deps.identity.resolve(workspaceId, rules, inputs);
   } catch (err) {
-    console.error("identity resolution failed; queueing the batch", err);
+    if (!quiet) console.error("identity resolution failed; queueing the batch", err);
     return {
       rejected,
       failed: [{ kind: "resolve", workspaceId, messages: kept.map((k) => k.message) }],
@@ -170,10 +170,12 @@ export async function ingestMessages(
         slot(() => deliver(deps, job, { changes, graphChecked, definitionsVersion })),
       ),
     ),
-    Promise.all([...merges.values()].map((m) => slot(() => runJob(deps, { kind: "merge", workspaceId, ...m })))),
+    Promise.all(
+      [...merges.values()].map((m) => slot(() => runJob(deps, { kind: "merge", workspaceId, ...m }, { quiet }))),
+    ),
   ]);
   await changes?.done();
-  reportFailedDeliveries(delivered, deliveries.length);
+  if (!quiet) reportFailedDeliveries(delivered);
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
   const report = { rejected, failed, profileIds };
@@ -185,7 +187,7 @@ export async function ingestMessages(
   if (departed.length > 0 && !askedAgain) {
     const indexOf = new Map(items.map((item) => [item.message, item.index]));
     const again = departed.map((message) => ({ index: indexOf.get(message) as number, message }));
-    const second = await ingestMessages(deps, workspaceId, again, { askedAgain: true });
+    const second = await ingestMessages(deps, workspaceId, again, { askedAgain: true, quiet });
     report.rejected.push(...second.rejected);
     report.failed.push(...second.failed);
     report.profileIds.push(...second.profileIds);
@@ -195,8 +197,8 @@ export async function ingestMessages(
 
 /**
  * Runs one job and returns what is left to retry (nothing when it completed).
- * The retry consumer calls this for queued jobs; the pipeline for fresh ones. `quiet`: a failed delivery or fold is
- * not logged here (the retry consumer logs one line for its whole batch).
+ * The retry consumer calls this for queued jobs; the pipeline for fresh ones. `quiet`: failures are not logged here
+ * (the retry consumer logs one line for its whole batch).
  */
 export async function runJob(
   deps: IngestDeps,
@@ -208,6 +210,7 @@ export async function runJob(
       deps,
       job.workspaceId,
       job.messages.map((message, index) => ({ index, message })),
+      { quiet },
     );
     for (const r of report.rejected) console.warn("queued message no longer has a usable identifier; dropped", r);
     return report.failed;
@@ -222,7 +225,7 @@ export async function runJob(
     }
   }
   const delivery = await deliver(deps, job);
-  if (!quiet) reportFailedDeliveries([delivery], 1);
+  if (!quiet) reportFailedDeliveries([delivery]);
   const { left, departed } = delivery;
   return departed ? [...left, { kind: "resolve", workspaceId: job.workspaceId, messages: departed }] : left;
 }
@@ -233,14 +236,12 @@ export async function runJob(
  * a 250-row import request logged up to 250 stacks, and `wrangler dev`, which source-maps every logged stack, spent a
  * core on them (bench/README, the import section). The jobs themselves are queued either way.
  */
-function reportFailedDeliveries(
-  deliveries: Array<{ profileId: string | null; failure?: { error: unknown } }>,
-  total: number,
-) {
+function reportFailedDeliveries(deliveries: Array<{ profileId: string | null; failure?: { error: unknown } }>) {
   const failed = deliveries.filter((d) => d.failure);
   const [first] = failed;
   if (!first) return;
-  const which = total === 1 ? `profile ${first.profileId}` : `${failed.length} of ${total} profiles`;
+  const which =
+    deliveries.length === 1 ? `profile ${first.profileId}` : `${failed.length} of ${deliveries.length} profiles`;
   const example = failed.length > 1 ? ` (first: ${first.profileId})` : "";
   console.error(`storing into ${which} failed; queueing${example}`, first.failure?.error);
 }
