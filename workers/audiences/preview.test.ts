@@ -5,6 +5,7 @@
 import { env as workerEnv } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { track } from "../test-support/messages";
+import { observedD1 } from "../test-support/observed-d1";
 import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
 import { previewDefinition } from "./preview";
@@ -48,6 +49,26 @@ describe("previewing a definition in a large workspace", () => {
   it("is exact, without the flag, while the workspace has no more profiles than a preview evaluates", async () => {
     const { workspaceId, bought } = await workspaceOf(3, 4);
     const preview = await previewDefinition(workerEnv, workspaceId, { audience: { event: "Order Completed" } }, 7);
+    expect(preview).toEqual({ size: 3, sample: [...bought].sort() });
+  });
+
+  it("loses no profile to one created while it lists them", async () => {
+    const { workspaceId, bought } = await workspaceOf(3, 0);
+    // Another request creates a profile once the preview has first read the workspace's profiles; its id sorts first.
+    let created = false;
+    const db = observedD1({
+      async afterRun(sql) {
+        if (created || !/from "profiles"/i.test(sql)) return;
+        created = true;
+        await workerEnv.DB.prepare("INSERT INTO profiles (id, workspace_id, created_at) VALUES (?, ?, ?)")
+          .bind(`prf_${"0".repeat(20)}`, workspaceId, Date.now())
+          .run();
+      },
+    });
+    const preview = await previewDefinition({ ...workerEnv, DB: db }, workspaceId, {
+      audience: { event: "Order Completed" },
+    });
+    expect(created).toBe(true);
     expect(preview).toEqual({ size: 3, sample: [...bought].sort() });
   });
 });

@@ -45,9 +45,11 @@ export async function previewDefinition(
   const input: PreviewInput = { workspaceId, definitionsVersion, ...definition };
   const total = await countLiveProfiles(env.DB, workspaceId);
   const estimate = total > evaluateAtMost;
+  // The exact path reads to the end, not `total` ids: a profile created after the count with a smaller (random) id
+  // would otherwise push an existing one off the list (a console test's preview once missed its only member so).
   const ids = estimate
     ? await randomRun(env.DB, workspaceId, evaluateAtMost)
-    : await liveIdsAfter(env.DB, workspaceId, null, total);
+    : await liveIdsAfter(env.DB, workspaceId, null, evaluateAtMost);
   const limit = pLimit(CONCURRENCY);
   const outcomes = await Promise.all(ids.map((id) => limit(() => profileStub(env.PROFILE, id).preview(input))));
   // `member` is the audience's answer, or for a computed trait whether the profile holds a value (as `size` counts).
