@@ -1,9 +1,9 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CachedIdentityStore } from "../identity/cached-identity-store";
 import { D1IdentityStore } from "../identity/d1-identity-store";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { collectorApp, postTo } from "../test-support/collector-app";
+import { observedD1 } from "../test-support/observed-d1";
 import { seedWorkspace } from "../test-support/seed";
 import { storedEvents, uid } from "../test-support/worker-requests";
 import { PROFILE_COOKIE } from "./profile-cookie";
@@ -20,14 +20,12 @@ const visit = (anonymousId: string) => ({
 /** A collector as a cold isolate runs it: an empty identity cache over a D1 that counts the identity store's calls. */
 function coldIsolate() {
   let identityQueries = 0;
-  const counted = new Proxy(env.DB, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        if (prop === "prepare" || prop === "batch") identityQueries++;
-        return value.apply(target, args);
-      };
+  const counted = observedD1({
+    prepared: () => {
+      identityQueries++;
+    },
+    beforeBatch: () => {
+      identityQueries++;
     },
   });
   const identity = new CachedIdentityStore(new D1IdentityStore(counted));

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../d1/ids";
 import { id, input, profileOf } from "../test-support/identity-inputs";
+import { observedD1 } from "../test-support/observed-d1";
 import { CachedIdentityStore } from "./cached-identity-store";
 import { D1IdentityStore } from "./d1-identity-store";
 import type { IdentityStore, ResolveInput } from "./identity-store";
@@ -12,15 +13,9 @@ const rules = DEFAULT_IDENTITY_RULES;
 /** D1 that counts statements, so a test can tell whether the store touched it. */
 function countingD1(): { db: D1Database; queries: () => number } {
   let n = 0;
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "prepare")
-        return (sql: string) => {
-          n++;
-          return target.prepare(sql);
-        };
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
+  const db = observedD1({
+    prepared: () => {
+      n++;
     },
   });
   return { db, queries: () => n };

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../d1/ids";
 import { input, profileOf } from "../test-support/identity-inputs";
+import { observedD1 } from "../test-support/observed-d1";
 import { connectedComponents } from "./components";
 import { D1IdentityStore } from "./d1-identity-store";
 import { DEFAULT_IDENTITY_RULES } from "./rules";
@@ -13,32 +14,12 @@ function observedDb(beforeBatch: (n: number) => Promise<void>) {
   let bound: unknown[][] = [];
   const sent: unknown[][][] = [];
   let batches = 0;
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "prepare")
-        return (sql: string) => {
-          const statement = target.prepare(sql);
-          return new Proxy(statement, {
-            get(stmt, p) {
-              if (p === "bind")
-                return (...params: unknown[]) => {
-                  bound.push(params);
-                  return stmt.bind(...params);
-                };
-              const value = Reflect.get(stmt, p);
-              return typeof value === "function" ? value.bind(stmt) : value;
-            },
-          });
-        };
-      if (prop === "batch")
-        return async (statements: D1PreparedStatement[]) => {
-          sent.push(bound);
-          bound = [];
-          await beforeBatch(++batches);
-          return target.batch(statements);
-        };
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
+  const db = observedD1({
+    bound: (_sql, params) => bound.push(params),
+    async beforeBatch() {
+      sent.push(bound);
+      bound = [];
+      await beforeBatch(++batches);
     },
   });
   return { db, sent, batches: () => batches };

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../d1/ids";
 import { input, profileOf } from "../test-support/identity-inputs";
+import { observedD1 } from "../test-support/observed-d1";
 import { D1IdentityStore } from "./d1-identity-store";
 import { DEFAULT_IDENTITY_RULES } from "./rules";
 
@@ -9,30 +10,10 @@ import { DEFAULT_IDENTITY_RULES } from "./rules";
 function recordingD1() {
   const params: number[] = [];
   let batches = 0;
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "batch")
-        return (statements: D1PreparedStatement[]) => {
-          batches++;
-          return target.batch(statements);
-        };
-      if (prop === "prepare")
-        return (sql: string) => {
-          const statement = target.prepare(sql);
-          return new Proxy(statement, {
-            get(s, p) {
-              if (p === "bind")
-                return (...values: unknown[]) => {
-                  params.push(values.length);
-                  return s.bind(...values);
-                };
-              const v = Reflect.get(s, p, s);
-              return typeof v === "function" ? v.bind(s) : v;
-            },
-          });
-        };
-      const v = Reflect.get(target, prop, target);
-      return typeof v === "function" ? v.bind(target) : v;
+  const db = observedD1({
+    bound: (_sql, values) => params.push(values.length),
+    beforeBatch: () => {
+      batches++;
     },
   });
   return { db, params, batches: () => batches };

@@ -3,6 +3,7 @@
  * recorded as the production query functions prepare them, then explained with their parameters.
  */
 import { env } from "cloudflare:workers";
+import { observedD1 } from "./observed-d1";
 
 export interface Prepared {
   sql: string;
@@ -12,27 +13,12 @@ export interface Prepared {
 /** `env.DB` with every statement prepared through it recorded (drizzle's and raw alike), with its parameters. */
 export function recordingDb(): { db: D1Database; prepared: Prepared[] } {
   const prepared: Prepared[] = [];
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "prepare")
-        return (sql: string) => {
-          const entry: Prepared = { sql, params: [] };
-          prepared.push(entry);
-          const statement = target.prepare(sql);
-          return new Proxy(statement, {
-            get(stmt, p) {
-              if (p === "bind")
-                return (...params: unknown[]) => {
-                  entry.params = params;
-                  return stmt.bind(...params);
-                };
-              const value = Reflect.get(stmt, p);
-              return typeof value === "function" ? value.bind(stmt) : value;
-            },
-          });
-        };
-      const value = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
+  const db = observedD1({
+    prepared: (sql) => prepared.push({ sql, params: [] }),
+    // Statements are bound right after they are prepared: the newest entry of the same text is this one.
+    bound: (sql, params) => {
+      const entry = [...prepared].reverse().find((p) => p.sql === sql);
+      if (entry) entry.params = params;
     },
   });
   return { db, prepared };
