@@ -1,7 +1,15 @@
 // `npm run dev`: the whole platform on http://localhost:8787 — migrated, seeded, state kept across restarts.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { devKeys, prepareLocalState, ROOT, seedDevWorkspace, startWrangler } from "./local-platform.mjs";
+import {
+  configuredCrons,
+  devKeys,
+  prepareLocalState,
+  ROOT,
+  seedDevWorkspace,
+  startCronTicker,
+  startWrangler,
+} from "./local-platform.mjs";
 
 const persistTo = path.join(ROOT, ".wrangler", "state");
 const port = Number(process.env.PORT ?? 8787);
@@ -21,5 +29,11 @@ Tessera is running on ${url}
   secret key ${keys.secretKey}    (GET  ${url}/v1/profiles/:ref, Bearer)
   admin      ${keys.adminToken}  (POST ${url}/v1/workspaces)
   demo page  ${url}/demo
+  cron       every minute, as on Cloudflare (GET ${url}/cdn-cgi/handler/scheduled runs it now)
 `);
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop().then(() => process.exit(0)));
+const cron = startCronTicker({ url, crons: await configuredCrons() });
+for (const signal of ["SIGINT", "SIGTERM"])
+  process.on(signal, () => {
+    cron.stop();
+    return stop().then(() => process.exit(0));
+  });

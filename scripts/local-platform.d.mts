@@ -9,6 +9,14 @@ export function devKeys(env?: Record<string, string | undefined>): DevKeys;
 export function prepareLocalState(options: { persistTo: string; quiet?: boolean }): void;
 export function seedDevWorkspace(options: { url: string; keys?: DevKeys }): Promise<void>;
 export function freePort(): Promise<number>;
+export function configuredCrons(configPath?: string): Promise<string[]>;
+export function startCronTicker(options: {
+  url: string;
+  crons: string[];
+  /** One minute unless a test asks for less. */
+  intervalMs?: number;
+  report?: (message: string) => void;
+}): { stop(): void };
 export function startWrangler(options: {
   /** A free one when omitted (another is tried if it is taken before wrangler binds it). */
   port?: number;

@@ -50,6 +50,52 @@ export async function seedDevWorkspace({ url, keys = devKeys() }) {
   if (!res.ok) throw new Error(`seeding the dev workspace failed (${res.status}): ${await res.text()}`);
 }
 
+/** The cron expressions of the Worker's `[triggers]` in wrangler.toml, as wrangler itself reads them. */
+export async function configuredCrons(configPath = path.join(ROOT, "wrangler.toml")) {
+  const { unstable_readConfig } = await import("wrangler");
+  return unstable_readConfig({ config: configPath }).triggers?.crons ?? [];
+}
+
+/** Each minute, as Cloudflare runs `* * * * *`; the only schedule {@link startCronTicker} keeps. */
+const EVERY_MINUTE = "* * * * *";
+
+/**
+ * Runs the Worker's every-minute crons at the start of each minute, as Cloudflare does, through the endpoint
+ * `wrangler dev` has for it (`GET /cdn-cgi/handler/scheduled?cron=…`): crons never fire by themselves under
+ * `wrangler dev` (DESIGN §9), and without them `npm run dev` never polled engagement, repaired drift, resumed erasures
+ * or queued the backfills whose send had failed. Other schedules are reported and left to that endpoint, by hand.
+ * `intervalMs` is for tests. A failed run is reported and the next one comes as usual. Returns `stop()`.
+ */
+export function startCronTicker({ url, crons, intervalMs = 60_000, report = console.error }) {
+  for (const cron of crons.filter((c) => c !== EVERY_MINUTE))
+    report(
+      `cron "${cron}" is not run locally; run it with GET ${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`,
+    );
+  let timer;
+  let stopped = false;
+  const run = async () => {
+    try {
+      const res = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(EVERY_MINUTE)}`);
+      const body = await res.text();
+      if (!res.ok) report(`cron "${EVERY_MINUTE}" failed (${res.status}): ${body.slice(0, 500)}`);
+    } catch (err) {
+      report(`cron "${EVERY_MINUTE}" could not reach ${url}: ${err.message}`);
+    }
+  };
+  const next = () => {
+    if (stopped) return;
+    // On the boundary, as Cloudflare does: the runs of two platforms started apart still line up with the clock.
+    timer = setTimeout(() => run().then(next), intervalMs - (Date.now() % intervalMs));
+  };
+  if (crons.includes(EVERY_MINUTE)) next();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
 /** A free TCP port on loopback. */
 export function freePort() {
   return new Promise((resolve, reject) => {
