@@ -275,6 +275,13 @@ export const definitions = sqliteTable(
      * send failed is answered all the same (the definition is saved): the scheduled sweep queues it.
      */
     buildQueuedAt: integer("build_queued_at"),
+    /**
+     * Which run of the build counts: a build that made no progress for a while (its queued pages lost) is run again
+     * from the start with the next run number, and only pages of the current run count towards `build_processed`.
+     */
+    buildRun: integer("build_run").notNull().default(0),
+    /** The build's last sign of life (epoch ms): queued, a page counted or sent again, the total settled. */
+    buildActiveAt: integer("build_active_at"),
   },
   (t) => [primaryKey({ columns: [t.workspaceId, t.kind, t.key] })],
 );

@@ -1,5 +1,5 @@
 import { app } from "./app";
-import { queueUnqueuedBackfills } from "./audiences/backfill";
+import { queueUnqueuedBackfills, restartStalledBuilds } from "./audiences/backfill";
 import { handleBackfill } from "./audiences/backfill-consumer";
 import { resumeDeletions } from "./erase/deletion-job";
 import { handleIngestDeadLetter, handleIngestRetry } from "./ingest/retry-consumer";
@@ -33,8 +33,9 @@ export default {
     ctx.waitUntil(reconcileDestinations(env));
     // GDPR erase jobs that stopped part-way (DESIGN §12): retried until every step is done.
     ctx.waitUntil(resumeDeletions(env));
-    // Audience and computed-trait builds whose backfill could not be queued when they were saved.
+    // Audience and computed-trait builds whose backfill could not be queued when they were saved, or lost its pages.
     ctx.waitUntil(queueUnqueuedBackfills(env));
+    ctx.waitUntil(restartStalledBuilds(env));
   },
 } satisfies ExportedHandler<Env>;
 

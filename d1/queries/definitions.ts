@@ -1,5 +1,17 @@
 /** Audience and computed-trait definitions (DESIGN §6) and the workspace's definitions version. */
-import { type AnyColumn, and, asc, eq, getTableColumns, getTableName, isNotNull, isNull, lte, sql } from "drizzle-orm";
+import {
+  type AnyColumn,
+  and,
+  asc,
+  eq,
+  getTableColumns,
+  getTableName,
+  isNotNull,
+  isNull,
+  lt,
+  lte,
+  sql,
+} from "drizzle-orm";
 import { type Db, orm } from "../client";
 import { definitions, workspaces } from "../schema";
 import { deleteMembersOf, memberTable } from "./members";
@@ -43,12 +55,16 @@ export async function readDefinitionsVersion(db: D1Database, workspaceId: string
   return row?.version ?? 0;
 }
 
-/** The build a backfill reports on: one definition at one `build_version` (an older backfill never touches a newer build). */
+/**
+ * The build a backfill reports on: one definition at one `build_version` (an older backfill never touches a newer
+ * build), in one run of it (the pages of a stalled run, should they turn up after all, count for nothing).
+ */
 export interface BuildTarget {
   workspaceId: string;
   kind: DefinitionKind;
   key: string;
   buildVersion: number;
+  run: number;
 }
 
 const ofBuild = (t: BuildTarget) =>
@@ -57,21 +73,87 @@ const ofBuild = (t: BuildTarget) =>
     eq(definitions.kind, t.kind),
     eq(definitions.key, t.key),
     eq(definitions.buildVersion, t.buildVersion),
+    eq(definitions.buildRun, t.run),
   );
 
-/** Counts one backfilled page towards the status of the definition whose change started that backfill. */
-export async function addBuildProgress(db: D1Database, target: BuildTarget, processed: number): Promise<void> {
+/**
+ * Counts one backfilled page towards the status of the definition whose change started that backfill, and records
+ * the build as alive (also with `processed` 0: a page whose profiles all failed and were sent again).
+ */
+export async function addBuildProgress(
+  db: D1Database,
+  target: BuildTarget,
+  processed: number,
+  now: number,
+): Promise<void> {
   await orm(db)
     .update(definitions)
     // A page delivered twice must not push progress past the total.
-    .set({ buildProcessed: sql`min(${definitions.buildTotal}, ${definitions.buildProcessed} + ${processed})` })
+    .set({
+      buildProcessed: sql`min(${definitions.buildTotal}, ${definitions.buildProcessed} + ${processed})`,
+      buildActiveAt: now,
+    })
     .where(ofBuild(target))
     .run();
 }
 
 /** Records that the backfill of the build was queued, so the sweep of {@link unqueuedBuilds} leaves it alone. */
 export async function markBuildQueued(db: D1Database, target: BuildTarget, now: number): Promise<void> {
-  await orm(db).update(definitions).set({ buildQueuedAt: now }).where(ofBuild(target)).run();
+  await orm(db).update(definitions).set({ buildQueuedAt: now, buildActiveAt: now }).where(ofBuild(target)).run();
+}
+
+/**
+ * Builds queued, still short of their total, and without a sign of life since `before` (their queued pages lost:
+ * a local queue that restarted, messages dropped after their last retry), before their run `lastRun`, oldest first,
+ * any workspace. Like {@link unqueuedBuilds} this reads every definition: they are few (tens per workspace).
+ */
+export async function stalledBuilds(
+  db: D1Database,
+  before: number,
+  lastRun: number,
+  limit = 100,
+): Promise<BuildTarget[]> {
+  const lastSign = sql`coalesce(${definitions.buildActiveAt}, ${definitions.buildQueuedAt})`;
+  return orm(db)
+    .select({
+      workspaceId: definitions.workspaceId,
+      kind: definitions.kind,
+      key: definitions.key,
+      buildVersion: definitions.buildVersion,
+      run: definitions.buildRun,
+    })
+    .from(definitions)
+    .where(
+      and(
+        isNotNull(definitions.buildQueuedAt),
+        lt(definitions.buildProcessed, definitions.buildTotal),
+        lte(lastSign, before),
+        lt(definitions.buildRun, lastRun),
+      ),
+    )
+    .orderBy(asc(lastSign))
+    .limit(limit);
+}
+
+/**
+ * Starts the next run of a stalled build from nothing: progress back to 0, not yet queued (see
+ * {@link markBuildQueued}; until then the sweep of {@link unqueuedBuilds} sees it). Lands only while
+ * the build is still the one {@link stalledBuilds} returned (same version and run, still without progress since
+ * `before`), so two sweeps never both restart it; returns the new run's target, or null when it did not land.
+ */
+export async function restartBuild(
+  db: D1Database,
+  target: BuildTarget,
+  before: number,
+  now: number,
+): Promise<BuildTarget | null> {
+  const lastSign = sql`coalesce(${definitions.buildActiveAt}, ${definitions.buildQueuedAt})`;
+  const changed = await orm(db)
+    .update(definitions)
+    .set({ buildRun: target.run + 1, buildProcessed: 0, buildQueuedAt: null, buildActiveAt: now })
+    .where(and(ofBuild(target), lte(lastSign, before)))
+    .returning({ run: definitions.buildRun });
+  return changed.length === 1 ? { ...target, run: target.run + 1 } : null;
 }
 
 /**
@@ -85,6 +167,7 @@ export async function unqueuedBuilds(db: D1Database, before: number, limit = 100
       kind: definitions.kind,
       key: definitions.key,
       buildVersion: definitions.buildVersion,
+      run: definitions.buildRun,
     })
     .from(definitions)
     .where(and(isNull(definitions.buildQueuedAt), lte(definitions.updatedAt, before)))
@@ -131,10 +214,10 @@ export async function clearRebuildUnqueued(db: D1Database, workspaceId: string, 
  * when the definition changed; merges, erasures and new profiles since would otherwise leave the status `building`
  * for good, or `ready` too soon.
  */
-export async function settleBuildTotal(db: D1Database, target: BuildTarget, total: number): Promise<void> {
+export async function settleBuildTotal(db: D1Database, target: BuildTarget, total: number, now: number): Promise<void> {
   await orm(db)
     .update(definitions)
-    .set({ buildTotal: total, buildProcessed: sql`min(${total}, ${definitions.buildProcessed})` })
+    .set({ buildTotal: total, buildProcessed: sql`min(${total}, ${definitions.buildProcessed})`, buildActiveAt: now })
     .where(ofBuild(target))
     .run();
 }
@@ -273,6 +356,8 @@ export function replaceDefinition(
         buildTotal: change.buildTotal,
         buildProcessed: 0,
         buildQueuedAt: null,
+        buildRun: 0,
+        buildActiveAt: null,
       })
       .where(byRef(change)),
   ]);

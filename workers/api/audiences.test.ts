@@ -140,7 +140,7 @@ describe("POST /v1/audiences, GET /v1/audiences(/:key)", () => {
       .run();
     const status = async () => (await (await call(ws, "GET", "/v1/audiences/vip")).json<Audience>()).status;
     expect(await status()).toEqual({ state: "building", processed: 1, total: 3 });
-    await addBuildProgress(env.DB, { ...ref, buildVersion }, 2);
+    await addBuildProgress(env.DB, { ...ref, buildVersion, run: 0 }, 2, Date.now());
     expect(await status()).toEqual({ state: "ready", processed: 3, total: 3 });
   });
 });

@@ -55,7 +55,7 @@ describe("backfill with live events arriving", () => {
         kind: "backfill-plan",
         workspaceId: ws.workspaceId,
         buildVersion,
-        target: { kind: "computed_trait", key: "orders" },
+        target: { kind: "computed_trait", key: "orders", run: 0 },
         after: null,
         listed: 0,
       },

@@ -86,11 +86,12 @@ async function runPlan(deps: BackfillDeps, plan: BackfillPlan): Promise<boolean>
   const last = ids.at(-1);
   const more = ids.length === PLAN_SIZE && last !== undefined;
   if (!more && plan.target) {
-    const { kind, key } = plan.target;
+    const { kind, key, run } = plan.target;
     await settleBuildTotal(
       deps.db,
-      { workspaceId: plan.workspaceId, kind, key, buildVersion: plan.buildVersion },
+      { workspaceId: plan.workspaceId, kind, key, buildVersion: plan.buildVersion, run },
       listed,
+      Date.now(),
     );
   }
   await sendInBatches(deps.queue, pagesOf(plan, ids));
@@ -127,12 +128,14 @@ async function runPage(deps: BackfillDeps, page: BackfillPage, limit: LimitFunct
       });
   }
   const succeeded = page.profileIds.length - failed.length;
-  if (page.target && succeeded > 0) {
-    const { kind, key } = page.target;
+  // Also with nothing to count (all failed and sent again): the build is alive, not stalled.
+  if (page.target) {
+    const { kind, key, run } = page.target;
     await addBuildProgress(
       deps.db,
-      { workspaceId: page.workspaceId, kind, key, buildVersion: page.buildVersion },
+      { workspaceId: page.workspaceId, kind, key, buildVersion: page.buildVersion, run },
       succeeded,
+      Date.now(),
     );
   }
   return true;

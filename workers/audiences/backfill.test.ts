@@ -142,7 +142,14 @@ describe("startBackfill", () => {
       { workspaceId: "ws_x", buildVersion: 7, target },
     );
     expect(queue.sent()).toEqual([
-      { kind: "backfill-plan", workspaceId: "ws_x", buildVersion: 7, target, after: null, listed: 0 },
+      {
+        kind: "backfill-plan",
+        workspaceId: "ws_x",
+        buildVersion: 7,
+        target: { ...target, run: 0 },
+        after: null,
+        listed: 0,
+      },
     ] satisfies BackfillPlan[]);
   });
 });
@@ -162,7 +169,7 @@ describe("a backfill plan", () => {
     const live = Array.from({ length: 5003 }, (_, i) => `prf_bulk${String(i + 1).padStart(5, "0")}`).filter(
       (id) => id !== "prf_bulk00017" && id !== "prf_bulk04000",
     );
-    const target = { kind: "audience", key: "vip" } as const;
+    const target = { kind: "audience", key: "vip", run: 0 } as const;
     const plan: BackfillPlan = { kind: "backfill-plan", workspaceId, buildVersion: 3, target, after: null, listed: 0 };
 
     const first = await deliver([plan]);
@@ -201,7 +208,7 @@ describe("a backfill plan", () => {
     const { workspaceId, ids } = await workspaceWithProfiles(["pro", "free", "pro"]);
     // The API counted 5 live profiles; two were merged away or erased before the plan listed them.
     const version = await defineBuilding(workspaceId, "pro", PRO, 5);
-    const target = { kind: "audience", key: "pro" } as const;
+    const target = { kind: "audience", key: "pro", run: 0 } as const;
     const plan: BackfillPlan = {
       kind: "backfill-plan",
       workspaceId,
@@ -257,7 +264,7 @@ describe("a backfill page", () => {
       kind: "backfill-page",
       workspaceId,
       buildVersion: version,
-      target: { kind: "audience", key: "pro" },
+      target: { kind: "audience", key: "pro", run: 0 },
       profileIds: ids,
       attempt: 0,
     };
@@ -276,7 +283,7 @@ describe("a backfill page", () => {
       kind: "backfill-page",
       workspaceId,
       buildVersion: older,
-      target: { kind: "audience", key: "pro" },
+      target: { kind: "audience", key: "pro", run: 0 },
       profileIds: ids,
       attempt: 0,
     };
@@ -294,7 +301,7 @@ describe("a backfill page", () => {
       kind: "backfill-page",
       workspaceId,
       buildVersion: version,
-      target: { kind: "audience", key: "pro" },
+      target: { kind: "audience", key: "pro", run: 0 },
       profileIds: ids,
       attempt: 0,
     };
@@ -324,7 +331,7 @@ describe("a backfill page", () => {
       kind: "backfill-page",
       workspaceId,
       buildVersion: version,
-      target: { kind: "audience", key: "pro" },
+      target: { kind: "audience", key: "pro", run: 0 },
       profileIds: [ids[0]],
       attempt: MAX_PAGE_ATTEMPTS - 1,
     };

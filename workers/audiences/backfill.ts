@@ -11,6 +11,8 @@ import {
   type DefinitionKind,
   markBuildQueued,
   markRebuildUnqueued,
+  restartBuild,
+  stalledBuilds,
   unqueuedBuilds,
   unqueuedRebuilds,
 } from "../../d1/queries/definitions";
@@ -26,21 +28,26 @@ export interface BackfillTarget {
   key: string;
 }
 
+/** A backfill to start: the workspace, the definitions version it covers, and the build it reports on (run 0 unless said). */
+export interface BackfillJob {
+  workspaceId: string;
+  buildVersion: number;
+  target: BackfillTarget | null;
+  run?: number;
+}
+
 /**
  * Starts evaluating every live profile of `workspaceId` with the definitions at `buildVersion`. The caller has
  * already written the definition with `build_version = buildVersion` and `build_total` = the live profile count.
  *
  * @example await startBackfill(env, { workspaceId, buildVersion: 4, target: { kind: "audience", key: "vip" } });
  */
-export async function startBackfill(
-  env: Env,
-  job: { workspaceId: string; buildVersion: number; target: BackfillTarget | null },
-): Promise<void> {
+export async function startBackfill(env: Env, job: BackfillJob): Promise<void> {
   const plan: BackfillPlan = {
     kind: "backfill-plan",
     workspaceId: job.workspaceId,
     buildVersion: job.buildVersion,
-    target: job.target,
+    target: job.target && { ...job.target, run: job.run ?? 0 },
     after: null,
     listed: 0,
   };
@@ -54,10 +61,7 @@ export async function startBackfill(
  * send fails is recorded on the workspace instead (`rebuild_unqueued_version`), for the same sweep: until its rebuild
  * runs, a profile without events keeps the deleted audience in its own view.
  */
-export async function queueBackfill(
-  env: Env,
-  job: { workspaceId: string; buildVersion: number; target: BackfillTarget | null },
-): Promise<boolean> {
+export async function queueBackfill(env: Env, job: BackfillJob): Promise<boolean> {
   const what = `the backfill of ${job.workspaceId} at definitions version ${job.buildVersion}`;
   try {
     await startBackfill(env, job);
@@ -70,7 +74,7 @@ export async function queueBackfill(
   try {
     await markBuildQueued(
       env.DB,
-      { ...job.target, workspaceId: job.workspaceId, buildVersion: job.buildVersion },
+      { ...job.target, workspaceId: job.workspaceId, buildVersion: job.buildVersion, run: job.run ?? 0 },
       Date.now(),
     );
   } catch (err) {
@@ -89,8 +93,8 @@ export const UNQUEUED_AFTER_MS = 30_000;
  */
 export async function queueUnqueuedBackfills(env: Env, now = Date.now()): Promise<number> {
   let queued = 0;
-  for (const { workspaceId, buildVersion, kind, key } of await unqueuedBuilds(env.DB, now - UNQUEUED_AFTER_MS)) {
-    if (await queueBackfill(env, { workspaceId, buildVersion, target: { kind, key } })) queued++;
+  for (const { workspaceId, buildVersion, kind, key, run } of await unqueuedBuilds(env.DB, now - UNQUEUED_AFTER_MS)) {
+    if (await queueBackfill(env, { workspaceId, buildVersion, target: { kind, key }, run })) queued++;
   }
   // Marked only once a send failed, so no request can still be about to send these: no wait needed.
   for (const { workspaceId, version } of await unqueuedRebuilds(env.DB)) {
@@ -99,6 +103,40 @@ export async function queueUnqueuedBackfills(env: Env, now = Date.now()): Promis
     queued++;
   }
   return queued;
+}
+
+/**
+ * A queued build without a sign of life for this long has lost its pages. Its longest quiet while alive is a page of
+ * failed profiles waiting out its backoff (five minutes at most, see `backfill-consumer.ts`), and each page, counted
+ * or sent again, is a sign of life.
+ */
+export const STALLED_AFTER_MS = 15 * 60_000;
+/**
+ * Runs of one build at most: the first and two restarts. A build short of its total for good (a profile given up
+ * after every attempt) is not re-run over the whole workspace forever.
+ */
+export const MAX_BUILD_RUNS = 3;
+
+/**
+ * The scheduled sweep's other half: restarts every build queued but stalled (its queued pages lost, so `building`
+ * for good) as its next run, from the first profile, and returns how many. Restarting rather than finding the lost
+ * pages: progress is a counter, and only a run's own pages count, so the pages of a stalled run that turn up late
+ * count for nothing and nothing is counted twice.
+ */
+export async function restartStalledBuilds(env: Env, now = Date.now()): Promise<number> {
+  const before = now - STALLED_AFTER_MS;
+  let restarted = 0;
+  for (const build of await stalledBuilds(env.DB, before, MAX_BUILD_RUNS - 1)) {
+    const next = await restartBuild(env.DB, build, before, now);
+    if (!next) continue;
+    const { workspaceId, buildVersion, kind, key, run } = next;
+    console.error(
+      `the build of ${kind} ${key} in ${workspaceId} made no progress for 15 minutes; running it again (run ${run + 1})`,
+    );
+    // A failed send leaves the run unqueued, for the other sweep to send again.
+    if (await queueBackfill(env, { workspaceId, buildVersion, target: { kind, key }, run })) restarted++;
+  }
+  return restarted;
 }
 
 const logUnrecorded = (what: string) => (err: unknown) =>

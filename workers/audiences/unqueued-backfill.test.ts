@@ -1,6 +1,6 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { Audience, Profile } from "@tessera/protocol";
+import type { Audience, BackfillMessage, Profile } from "@tessera/protocol";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { orm } from "../../d1/client";
@@ -9,7 +9,14 @@ import worker from "../index";
 import { identify } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
-import { queueUnqueuedBackfills, UNQUEUED_AFTER_MS } from "./backfill";
+import {
+  MAX_BUILD_RUNS,
+  queueUnqueuedBackfills,
+  restartStalledBuilds,
+  STALLED_AFTER_MS,
+  UNQUEUED_AFTER_MS,
+} from "./backfill";
+import { backfillDepsFor, handleBackfill } from "./backfill-consumer";
 
 const PRO = { trait: "plan", op: "eq", value: "pro" };
 
@@ -126,5 +133,116 @@ describe("a deleted audience whose rebuild cannot be queued", () => {
     expect(await queueUnqueuedBackfills(env)).toBeGreaterThanOrEqual(1);
     expect(await rebuildUnqueuedVersion(ws.workspaceId)).toBeNull();
     await expect.poll(profileAudiences, { timeout: 20_000, interval: 100 }).toEqual([]);
+  });
+});
+
+/**
+ * A queue that takes every message and delivers none (a local queue that restarted, messages dropped for good),
+ * keeping those of `workspaceId`: the sweeps reach every workspace of this file.
+ */
+function losingQueue(workspaceId: string) {
+  const lost: BackfillMessage[] = [];
+  const keep = (m: BackfillMessage) => {
+    if (m.workspaceId === workspaceId) lost.push(m);
+  };
+  const queue = {
+    send: async (body: BackfillMessage) => keep(body),
+    sendBatch: async (msgs: Iterable<MessageSendRequest<BackfillMessage>>) => {
+      for (const m of msgs) keep(m.body);
+    },
+  } as unknown as Queue;
+  return { queue, lost };
+}
+
+async function build(workspaceId: string, key: string) {
+  return orm(env.DB)
+    .select({ run: definitions.buildRun, processed: definitions.buildProcessed, queuedAt: definitions.buildQueuedAt })
+    .from(definitions)
+    .where(and(eq(definitions.workspaceId, workspaceId), eq(definitions.key, key)))
+    .get();
+}
+
+/** Runs `messages` through the backfill consumer, its own sends going to `queue`. */
+async function consume(messages: BackfillMessage[], queue: Queue) {
+  const batch = createMessageBatch(
+    "tessera-backfill",
+    messages.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  await handleBackfill(batch, env, { ...backfillDepsFor(env), queue });
+}
+
+describe("a build whose queued pages were lost", () => {
+  it("is run again from the start once it shows no sign of life for 15 minutes, and completes", async () => {
+    const ws = await workspaceWithOnePro();
+    const { queue, lost } = losingQueue(ws.workspaceId);
+    expect((await createAudience(ws.secretKey, "pro", { BACKFILL_QUEUE: queue })).status).toBe(201);
+    expect(lost).toHaveLength(1);
+    expect(await build(ws.workspaceId, "pro")).toMatchObject({ run: 0, processed: 0, queuedAt: expect.any(Number) });
+
+    // Not yet: a quiet quarter of an hour is the sign.
+    await restartStalledBuilds(env, Date.now() + STALLED_AFTER_MS - 60_000);
+    expect((await build(ws.workspaceId, "pro"))?.run).toBe(0);
+
+    expect(await restartStalledBuilds(env, Date.now() + STALLED_AFTER_MS + 1)).toBeGreaterThanOrEqual(1);
+    expect((await build(ws.workspaceId, "pro"))?.run).toBe(1);
+    const read = async () =>
+      (await api("/v1/audiences/pro", bearer(ws.secretKey)))
+        .json<Audience>()
+        .then((a) => ({ ...a.status, size: a.size }));
+    await expect.poll(read, { timeout: 20_000, interval: 100 }).toEqual({
+      state: "ready",
+      processed: 1,
+      total: 1,
+      size: 1,
+    });
+  });
+
+  it("counts nothing from the stalled run's pages should they turn up after all", async () => {
+    const ws = await workspaceWithOnePro();
+    const { queue, lost } = losingQueue(ws.workspaceId);
+    expect((await createAudience(ws.secretKey, "pro", { BACKFILL_QUEUE: queue })).status).toBe(201);
+    // Run 0's plan is turned into its page now, and that page kept back.
+    await consume(lost.splice(0), queue);
+    const [latePage] = lost.splice(0);
+    expect(latePage).toMatchObject({ kind: "backfill-page", target: { key: "pro", run: 0 } });
+
+    // The restart's plan and page are lost too, so only the late page of run 0 could count.
+    expect(
+      await restartStalledBuilds({ ...env, BACKFILL_QUEUE: queue }, Date.now() + STALLED_AFTER_MS + 1),
+    ).toBeGreaterThanOrEqual(1);
+    expect(lost).toEqual([
+      expect.objectContaining({ kind: "backfill-plan", target: { kind: "audience", key: "pro", run: 1 } }),
+    ]);
+    await consume([latePage], queue);
+    expect(await build(ws.workspaceId, "pro")).toMatchObject({ run: 1, processed: 0 });
+    // Run 1's own page counts.
+    await consume(lost.splice(0), queue);
+    await consume(lost.splice(0), queue);
+    expect(await build(ws.workspaceId, "pro")).toMatchObject({ run: 1, processed: 1 });
+  });
+
+  it("is left alone while its pages make progress, and after its last run", async () => {
+    const ws = await workspaceWithOnePro();
+    const { queue } = losingQueue(ws.workspaceId);
+    expect((await createAudience(ws.secretKey, "pro", { BACKFILL_QUEUE: queue })).status).toBe(201);
+    const row = and(eq(definitions.workspaceId, ws.workspaceId), eq(definitions.key, "pro"));
+    const later = Date.now() + STALLED_AFTER_MS + 1;
+    // Queued long ago, but a page was counted a minute ago: alive.
+    await orm(env.DB)
+      .update(definitions)
+      .set({ buildActiveAt: later - 60_000 })
+      .where(row)
+      .run();
+    await restartStalledBuilds({ ...env, BACKFILL_QUEUE: queue }, later);
+    expect((await build(ws.workspaceId, "pro"))?.run).toBe(0);
+
+    // In its last run, quiet for good: not run over the whole workspace again.
+    await orm(env.DB)
+      .update(definitions)
+      .set({ buildRun: MAX_BUILD_RUNS - 1, buildActiveAt: null })
+      .where(row)
+      .run();
+    await restartStalledBuilds({ ...env, BACKFILL_QUEUE: queue }, later);
+    expect((await build(ws.workspaceId, "pro"))?.run).toBe(MAX_BUILD_RUNS - 1);
   });
 });

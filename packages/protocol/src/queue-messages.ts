@@ -49,7 +49,14 @@ export const SyncDeleteMessage = z
 export type SyncDeleteMessage = z.infer<typeof SyncDeleteMessage>;
 
 /** The definition whose build status a backfill reports on; null when nothing reports (a deleted definition). */
-const backfillTarget = z.object({ kind: z.enum(["audience", "computed_trait"]), key: z.string() }).nullable();
+const backfillTarget = z
+  .object({
+    kind: z.enum(["audience", "computed_trait"]),
+    key: z.string(),
+    /** The build's run: a stalled build runs again from the start, and only its newest run's pages count. */
+    run: z.int().nonnegative().default(0),
+  })
+  .nullable();
 
 /**
  * On the backfill queue: list the next live profiles of the workspace after `after` (null: from the first), enqueue
