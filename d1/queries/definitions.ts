@@ -67,6 +67,18 @@ export interface BuildTarget {
   run: number;
 }
 
+/** The columns that name a {@link BuildTarget}, for the sweeps' selects. */
+const buildTargetColumns = {
+  workspaceId: definitions.workspaceId,
+  kind: definitions.kind,
+  key: definitions.key,
+  buildVersion: definitions.buildVersion,
+  run: definitions.buildRun,
+};
+
+/** A build's last sign of life: its last page or settled total, else when it was queued. */
+const lastSign = sql`coalesce(${definitions.buildActiveAt}, ${definitions.buildQueuedAt})`;
+
 const ofBuild = (t: BuildTarget) =>
   and(
     eq(definitions.workspaceId, t.workspaceId),
@@ -113,15 +125,8 @@ export async function stalledBuilds(
   lastRun: number,
   limit = 100,
 ): Promise<BuildTarget[]> {
-  const lastSign = sql`coalesce(${definitions.buildActiveAt}, ${definitions.buildQueuedAt})`;
   return orm(db)
-    .select({
-      workspaceId: definitions.workspaceId,
-      kind: definitions.kind,
-      key: definitions.key,
-      buildVersion: definitions.buildVersion,
-      run: definitions.buildRun,
-    })
+    .select(buildTargetColumns)
     .from(definitions)
     .where(
       and(
@@ -147,7 +152,6 @@ export async function restartBuild(
   before: number,
   now: number,
 ): Promise<BuildTarget | null> {
-  const lastSign = sql`coalesce(${definitions.buildActiveAt}, ${definitions.buildQueuedAt})`;
   const changed = await orm(db)
     .update(definitions)
     .set({ buildRun: target.run + 1, buildProcessed: 0, buildQueuedAt: null, buildActiveAt: now })
@@ -162,13 +166,7 @@ export async function restartBuild(
  */
 export async function unqueuedBuilds(db: D1Database, before: number, limit = 100): Promise<BuildTarget[]> {
   return orm(db)
-    .select({
-      workspaceId: definitions.workspaceId,
-      kind: definitions.kind,
-      key: definitions.key,
-      buildVersion: definitions.buildVersion,
-      run: definitions.buildRun,
-    })
+    .select(buildTargetColumns)
     .from(definitions)
     .where(and(isNull(definitions.buildQueuedAt), lte(definitions.updatedAt, before)))
     .orderBy(asc(definitions.updatedAt))

@@ -62,6 +62,12 @@ async function queuedAt(workspaceId: string, key: string): Promise<number | null
   return row?.at;
 }
 
+/** The audience's build status and size, as the API shows them. */
+async function statusOf(secretKey: string, key: string) {
+  const audience = await (await api(`/v1/audiences/${key}`, bearer(secretKey))).json<Audience>();
+  return { ...audience.status, size: audience.size };
+}
+
 /** A workspace with one profile on the pro plan. */
 async function workspaceWithOnePro() {
   const ws = await seedWorkspace("unqueued");
@@ -87,16 +93,9 @@ describe("an audience whose backfill cannot be queued when it is saved", () => {
 
     expect(await queueUnqueuedBackfills(env, Date.now() + UNQUEUED_AFTER_MS + 1)).toBeGreaterThanOrEqual(1);
     expect(await queuedAt(ws.workspaceId, "pro")).toEqual(expect.any(Number));
-    const read = async () =>
-      (await api("/v1/audiences/pro", bearer(ws.secretKey)))
-        .json<Audience>()
-        .then((a) => ({ ...a.status, size: a.size }));
-    await expect.poll(read, { timeout: 20_000, interval: 100 }).toEqual({
-      state: "ready",
-      processed: 1,
-      total: 1,
-      size: 1,
-    });
+    await expect
+      .poll(() => statusOf(ws.secretKey, "pro"), { timeout: 20_000, interval: 100 })
+      .toEqual({ state: "ready", processed: 1, total: 1, size: 1 });
   });
 
   it("is not queued twice: a build the request queued is recorded, and the sweep leaves it alone", async () => {
@@ -185,16 +184,9 @@ describe("a build whose queued pages were lost", () => {
 
     expect(await restartStalledBuilds(env, Date.now() + STALLED_AFTER_MS + 1)).toBeGreaterThanOrEqual(1);
     expect((await build(ws.workspaceId, "pro"))?.run).toBe(1);
-    const read = async () =>
-      (await api("/v1/audiences/pro", bearer(ws.secretKey)))
-        .json<Audience>()
-        .then((a) => ({ ...a.status, size: a.size }));
-    await expect.poll(read, { timeout: 20_000, interval: 100 }).toEqual({
-      state: "ready",
-      processed: 1,
-      total: 1,
-      size: 1,
-    });
+    await expect
+      .poll(() => statusOf(ws.secretKey, "pro"), { timeout: 20_000, interval: 100 })
+      .toEqual({ state: "ready", processed: 1, total: 1, size: 1 });
   });
 
   it("counts nothing from the stalled run's pages should they turn up after all", async () => {
