@@ -114,6 +114,11 @@ export async function markBuildQueued(db: D1Database, target: BuildTarget, now: 
   await orm(db).update(definitions).set({ buildQueuedAt: now, buildActiveAt: now }).where(ofBuild(target)).run();
 }
 
+/** Records that the build's backfill could not be sent after all: the sweep of {@link unqueuedBuilds} sends it. */
+export async function markBuildUnqueued(db: D1Database, target: BuildTarget): Promise<void> {
+  await orm(db).update(definitions).set({ buildQueuedAt: null }).where(ofBuild(target)).run();
+}
+
 /**
  * Builds queued, still short of their total, and without a sign of life since `before` (their queued pages lost:
  * a local queue that restarted, messages dropped after their last retry), before their run `lastRun`, oldest first,
@@ -141,8 +146,9 @@ export async function stalledBuilds(
 }
 
 /**
- * Starts the next run of a stalled build from nothing: progress back to 0, not yet queued (see
- * {@link markBuildQueued}; until then the sweep of {@link unqueuedBuilds} sees it). Lands only while
+ * Starts the next run of a stalled build from nothing: progress back to 0, recorded as queued now (the caller sends
+ * it next, and records a failed send with {@link markBuildUnqueued}; meanwhile the sweep of {@link unqueuedBuilds},
+ * which may run at the same time, must not send it too). Lands only while
  * the build is still the one {@link stalledBuilds} returned (same version and run, still without progress since
  * `before`), so two sweeps never both restart it; returns the new run's target, or null when it did not land.
  */
@@ -154,7 +160,7 @@ export async function restartBuild(
 ): Promise<BuildTarget | null> {
   const changed = await orm(db)
     .update(definitions)
-    .set({ buildRun: target.run + 1, buildProcessed: 0, buildQueuedAt: null, buildActiveAt: now })
+    .set({ buildRun: target.run + 1, buildProcessed: 0, buildQueuedAt: now, buildActiveAt: now })
     .where(and(ofBuild(target), lte(lastSign, before)))
     .returning({ run: definitions.buildRun });
   return changed.length === 1 ? { ...target, run: target.run + 1 } : null;

@@ -10,6 +10,7 @@ import {
   clearRebuildUnqueued,
   type DefinitionKind,
   markBuildQueued,
+  markBuildUnqueued,
   markRebuildUnqueued,
   restartBuild,
   stalledBuilds,
@@ -133,8 +134,13 @@ export async function restartStalledBuilds(env: Env, now = Date.now()): Promise<
     console.error(
       `the build of ${kind} ${key} in ${workspaceId} made no progress for 15 minutes; running it again (run ${run + 1})`,
     );
-    // A failed send leaves the run unqueued, for the other sweep to send again.
-    if (await queueBackfill(env, { workspaceId, buildVersion, target: { kind, key }, run })) restarted++;
+    try {
+      await startBackfill(env, { workspaceId, buildVersion, target: { kind, key }, run });
+      restarted++;
+    } catch (err) {
+      console.error(`the new run could not be queued; the scheduled sweep queues it: ${err}`);
+      await markBuildUnqueued(env.DB, next);
+    }
   }
   return restarted;
 }

@@ -213,6 +213,22 @@ describe("a build whose queued pages were lost", () => {
     expect(await build(ws.workspaceId, "pro")).toMatchObject({ run: 1, processed: 1 });
   });
 
+  it("is left to the other sweep when its restart cannot be sent, and that sweep sends the new run", async () => {
+    const ws = await workspaceWithOnePro();
+    const { queue } = losingQueue(ws.workspaceId);
+    expect((await createAudience(ws.secretKey, "pro", { BACKFILL_QUEUE: queue })).status).toBe(201);
+    const refusing = { send: () => Promise.reject(new Error("queue unavailable")) } as unknown as Queue;
+    const later = Date.now() + STALLED_AFTER_MS + 1;
+    await restartStalledBuilds({ ...env, BACKFILL_QUEUE: refusing }, later);
+    expect(await build(ws.workspaceId, "pro")).toMatchObject({ run: 1, processed: 0, queuedAt: null });
+
+    expect(await queueUnqueuedBackfills(env, later)).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(() => statusOf(ws.secretKey, "pro"), { timeout: 20_000, interval: 100 })
+      .toEqual({ state: "ready", processed: 1, total: 1, size: 1 });
+    expect((await build(ws.workspaceId, "pro"))?.run).toBe(1);
+  });
+
   it("is left alone while its pages make progress, and after its last run", async () => {
     const ws = await workspaceWithOnePro();
     const { queue } = losingQueue(ws.workspaceId);
