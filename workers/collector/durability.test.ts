@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { IngestDeps } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { backoffSeconds, handleIngestRetry } from "../ingest/retry-consumer";
-import type { IngestJob } from "../ingest/retry-jobs";
+import type { IngestJob, IngestJobPack } from "../ingest/retry-jobs";
 import { QUEUE } from "../shared/queues";
 import { fakeQueue, postWith } from "../test-support/collector-app";
 import { seedWorkspace } from "../test-support/seed";
@@ -36,10 +36,15 @@ function batchOf(queue: string, bodies: unknown[], attempts = 1) {
   );
 }
 
-async function replay(bodies: unknown[], deps?: IngestDeps) {
-  const batch = batchOf(QUEUE.ingestRetry, bodies);
+/** Delivers `bodies` to the retry consumer; what it sends to the retry queue again goes to `queue`. */
+async function replay(
+  bodies: unknown[],
+  deps?: IngestDeps,
+  { attempts = 1, queue = fakeQueue() }: { attempts?: number; queue?: ReturnType<typeof fakeQueue> } = {},
+) {
+  const batch = batchOf(QUEUE.ingestRetry, bodies, attempts);
   const ctx = createExecutionContext();
-  await handleIngestRetry(batch, env, deps);
+  await handleIngestRetry(batch, { ...env, INGEST_RETRY_QUEUE: queue as unknown as Queue }, deps);
   return getQueueResult(batch, ctx);
 }
 
@@ -60,7 +65,9 @@ describe("200 means durable", () => {
     expect(await res.json()).toEqual({ success: true, accepted: 2, rejected: [] });
     expect(await storedEvents(workspaceId, anon(a))).toEqual([]);
     expect(queue.sent).toHaveLength(1);
-    const job = queue.sent[0] as Extract<IngestJob, { kind: "deliver" }>;
+    const [pack] = queue.sent as IngestJobPack[];
+    expect(pack).toMatchObject({ workspaceId, jobs: [expect.anything()] });
+    const job = pack.jobs[0] as Extract<IngestJob, { kind: "deliver" }>;
     expect(job).toMatchObject({ kind: "deliver", workspaceId, messages: [{ event: "First" }, { type: "identify" }] });
     expect(job.identifiers).toContainEqual(expect.objectContaining(anon(a)));
 
@@ -84,7 +91,7 @@ describe("200 means durable", () => {
       writeKey,
     );
     expect(res.status).toBe(200);
-    expect(queue.sent).toEqual([expect.objectContaining({ kind: "resolve", workspaceId })]);
+    expect(queue.sent).toEqual([{ workspaceId, jobs: [expect.objectContaining({ kind: "resolve", workspaceId })] }]);
     const result = await replay(queue.sent);
     expect(result.explicitAcks).toEqual(["msg-0"]);
     expect(await storedEvents(workspaceId, anon(a))).toMatchObject([{ event: "Later" }]);
@@ -105,6 +112,20 @@ describe("200 means durable", () => {
     });
   });
 
+  it("packs a request's failed profiles into one queue message, not a message per profile", async () => {
+    // A message per profile made an import meeting the local SQLite ceiling queue ~50,000 messages, past the local
+    // broker's 10,000 timers, and stalled the local retry queue for good (bench/README, import run E).
+    const queue = fakeQueue();
+    const batch = Array.from({ length: 100 }, () => ({ type: "track", event: "Bought", anonymousId: uid("anon") }));
+    const res = await postWith({ ingestDeps: profilesDown, retryQueue: () => queue }, "/v1/batch", { batch }, writeKey);
+    expect(res.status).toBe(200);
+    expect(queue.sent).toHaveLength(1);
+    const [pack] = queue.sent as IngestJobPack[];
+    expect(pack.workspaceId).toBe(workspaceId);
+    expect(pack.jobs).toHaveLength(100);
+    expect(new Set(pack.jobs.map((job) => (job as { profileId: string }).profileId)).size).toBe(100);
+  });
+
   it("splits large queued work under the queue's message size", async () => {
     const a = uid("anon");
     const queue = fakeQueue();
@@ -119,7 +140,8 @@ describe("200 means durable", () => {
     expect(res.status).toBe(200);
     expect(queue.sent.length).toBeGreaterThan(3);
     for (const body of queue.sent) expect(JSON.stringify(body).length).toBeLessThan(128_000);
-    const count = queue.sent.reduce((n: number, b) => n + (b as { messages: unknown[] }).messages.length, 0);
+    const jobs = (queue.sent as IngestJobPack[]).flatMap((pack) => pack.jobs);
+    const count = jobs.reduce((n, job) => n + (job.kind === "merge" ? 0 : job.messages.length), 0);
     expect(count).toBe(12);
   });
 });
@@ -148,6 +170,91 @@ describe("ingest retry consumer", () => {
     // (the pool's result does not report delaySeconds; backoffSeconds is tested below)
     expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["msg-1", "msg-2"]);
     expect(await storedEvents(workspaceId, anon(a))).toHaveLength(1);
+  });
+
+  describe("with packed jobs", () => {
+    const reachable = (): IngestDeps => {
+      const real = ingestDepsFor(env);
+      return {
+        ...real,
+        profile: (id) => (id === "prf_unreachable" ? { ingest: down, mergeInto: down } : real.profile(id)),
+      };
+    };
+    const resolveJob = (anonymousId: string): IngestJob => ({
+      kind: "resolve",
+      workspaceId,
+      messages: [
+        {
+          type: "track",
+          event: "Packed",
+          anonymousId,
+          messageId: uid("m"),
+          timestamp: new Date().toISOString(),
+          receivedAt: new Date().toISOString(),
+          context: {},
+        } as never,
+      ],
+    });
+    const unreachable: IngestJob = { kind: "merge", workspaceId, from: "prf_unreachable", into: "prf_other" };
+
+    it("acks a pack that partly completed and sends only what is left again, its backoff carried on", async () => {
+      const [a, b] = [uid("anon"), uid("anon")];
+      const queue = fakeQueue();
+      const pack: IngestJobPack = {
+        workspaceId,
+        jobs: [resolveJob(a), unreachable, resolveJob(b)],
+        earlierAttempts: 2,
+      };
+      const result = await replay([pack], reachable(), { attempts: 3, queue });
+      expect(result.explicitAcks).toEqual(["msg-0"]);
+      expect(result.retryMessages).toEqual([]);
+      expect(queue.sent).toEqual([{ workspaceId, jobs: [unreachable], earlierAttempts: 5 }]);
+      expect(queue.delays).toEqual([backoffSeconds(5)]);
+      expect(await storedEvents(workspaceId, anon(a))).toHaveLength(1);
+      expect(await storedEvents(workspaceId, anon(b))).toHaveLength(1);
+    });
+
+    it("retries a pack none of whose jobs completed as it is, so the queue counts its attempts", async () => {
+      const queue = fakeQueue();
+      const result = await replay([{ workspaceId, jobs: [unreachable, unreachable] }], reachable(), { queue });
+      expect(result.explicitAcks).toEqual([]);
+      expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["msg-0"]);
+      expect(queue.sent).toEqual([]);
+    });
+
+    it("retries the whole pack when what is left cannot be sent; its completed jobs store nothing twice", async () => {
+      const a = uid("anon");
+      const pack: IngestJobPack = { workspaceId, jobs: [resolveJob(a), unreachable] };
+      const refused = await replay([pack], reachable(), { queue: fakeQueue(true) });
+      expect(refused.explicitAcks).toEqual([]);
+      expect(refused.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["msg-0"]);
+      const again = await replay([pack], reachable(), { attempts: 2 });
+      expect(again.explicitAcks).toEqual(["msg-0"]);
+      expect(await storedEvents(workspaceId, anon(a))).toHaveLength(1);
+    });
+
+    it("runs at most 16 jobs at once across the packs of a batch", async () => {
+      let inFlight = 0;
+      let most = 0;
+      const folding: IngestDeps = {
+        ...ingestDepsFor(env),
+        profile: () => ({
+          ingest: down,
+          mergeInto: async () => {
+            most = Math.max(most, ++inFlight);
+            await new Promise((resolve) => setTimeout(resolve, 2));
+            inFlight--;
+          },
+        }),
+      };
+      const pack = (n: number): IngestJobPack => ({
+        workspaceId,
+        jobs: Array.from({ length: n }, (_, i) => ({ kind: "merge", workspaceId, from: `prf_${i}`, into: "prf_x" })),
+      });
+      const result = await replay([pack(40), pack(40), pack(40)], folding);
+      expect(result.explicitAcks).toEqual(["msg-0", "msg-1", "msg-2"]);
+      expect(most).toBe(16);
+    });
   });
 
   it("backs off exponentially up to an hour", () => {

@@ -10,7 +10,7 @@ import { replayDeadLetters, UNREADABLE_JOB } from "./dead-letters";
 import type { IngestDeps } from "./pipeline";
 import { ingestDepsFor } from "./pipeline-deps";
 import { handleIngestDeadLetter, handleIngestRetry } from "./retry-consumer";
-import type { IngestJob } from "./retry-jobs";
+import type { IngestJob, IngestJobPack } from "./retry-jobs";
 
 const ADMIN = bearer("admin_test");
 const anon = (value: string) => ({ type: "anonymous_id", value });
@@ -71,7 +71,9 @@ async function acceptWhileDown(writeKey: string, deps: IngestDeps, a: string): P
   );
   expect(await res.json()).toEqual({ success: true, accepted: 2, rejected: [] });
   expect(queue.sent).toHaveLength(1);
-  return queue.sent[0] as IngestJob;
+  const [pack] = queue.sent as IngestJobPack[];
+  expect(pack.jobs).toHaveLength(1);
+  return pack.jobs[0];
 }
 
 describe("ingest retry consumer", () => {
@@ -221,6 +223,27 @@ describe("ingest dead letters", () => {
     const res = await replay(bearer(secretKey), { ids: [letter.id] });
     expect((await res.json<IngestDeadLettersReplayed>()).replayed).toEqual([letter.id]);
     expect(await storedEvents(workspaceId, anon(a))).toHaveLength(2);
+  });
+
+  it("records a pack's jobs that fail once more as one dead letter, and replays them all", async () => {
+    const { workspaceId, writeKey, secretKey } = await seedWorkspace("dead-letters-pack");
+    const fault = { on: true };
+    const deps = faultyDeps(fault);
+    const [a, b] = [uid("anon"), uid("anon")];
+    const jobs = [await acceptWhileDown(writeKey, deps, a), await acceptWhileDown(writeKey, deps, b)];
+    const pack: IngestJobPack = { workspaceId, jobs, earlierAttempts: 11 };
+    const parked = await deliver((batch) => handleIngestDeadLetter(batch, env, deps), "tessera-ingest-dlq", [pack], 1);
+    expect(parked.explicitAcks).toHaveLength(1);
+    const listed = (await listDeadLetters(bearer(secretKey))).data;
+    expect(listed).toHaveLength(1);
+    const messageIds = jobs.flatMap((job) => (job.kind === "merge" ? [] : job.messages.map((m) => m.messageId)));
+    expect(listed[0].message_ids.sort()).toEqual(messageIds.sort());
+
+    fault.on = false;
+    const res = await replay(bearer(secretKey), {});
+    expect((await res.json<IngestDeadLettersReplayed>()).replayed).toEqual([listed[0].id]);
+    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(2);
+    expect(await storedEvents(workspaceId, anon(b))).toHaveLength(2);
   });
 
   it("records a body no version can read for the admin token, and acks only once D1 took the row", async () => {

@@ -4,6 +4,7 @@
  * every message keeps its messageId, which its profile stores once, and a merge fold can run any number of times.
  */
 import type { IngestDeadLettersReplayed } from "@tessera/protocol";
+import type { LimitFunction } from "p-limit";
 import {
   countPendingDeadLetters,
   type DeadLetterScope,
@@ -49,6 +50,28 @@ export async function attemptJob(
   }
   if (left.length === 0) return { left, reason: null };
   return { left, reason: failures.at(-1) ?? "the job did not complete (no error was reported)" };
+}
+
+/**
+ * Runs `jobs` with at most `slot`'s number in flight (one at a time without it) and gathers what is left, with the
+ * last reason, and how many jobs completed.
+ *
+ * @example const { left, completed } = await attemptJobs(deps, jobs, { quiet: true, slot: pLimit(16) });
+ */
+export async function attemptJobs(
+  deps: IngestDeps,
+  jobs: readonly IngestJob[],
+  { quiet, slot }: { quiet?: boolean; slot?: LimitFunction } = {},
+): Promise<JobAttempt & { completed: number }> {
+  const attempts: JobAttempt[] = [];
+  if (slot) attempts.push(...(await Promise.all(jobs.map((job) => slot(() => attemptJob(deps, job, { quiet }))))));
+  else for (const job of jobs) attempts.push(await attemptJob(deps, job, { quiet }));
+  const reasons = attempts.flatMap((a) => (a.reason === null ? [] : [a.reason]));
+  return {
+    left: attempts.flatMap((a) => a.left),
+    reason: reasons.at(-1) ?? null,
+    completed: attempts.filter((a) => a.left.length === 0).length,
+  };
 }
 
 /** `deps` with every call that can fail wrapped to note its error in `failures` (and rethrow it unchanged). */
@@ -166,12 +189,6 @@ async function replayRow(deps: IngestDeps, row: IngestDeadLetterRow): Promise<Jo
   if (jobs.some((job) => job.workspaceId !== row.workspaceId)) {
     return { left: jobs, reason: "a job names another workspace than its dead letter" };
   }
-  const left: IngestJob[] = [];
-  let reason: string | null = null;
-  for (const job of jobs) {
-    const attempt = await attemptJob(deps, job);
-    left.push(...attempt.left);
-    reason = attempt.reason ?? reason;
-  }
-  return { left, reason };
+  // One at a time, in order: a replay is an operator's repair, not a race.
+  return attemptJobs(deps, jobs);
 }

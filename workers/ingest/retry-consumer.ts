@@ -3,11 +3,13 @@
  * failed are replayed with backoff; what fails every retry becomes a row in D1 (`ingest_dead_letters`) for an
  * operator to see and replay. Nothing is ever acknowledged before it is stored or recorded.
  */
+
+import pLimit from "p-limit";
 import { recordIngestDeadLetter } from "../../d1/queries/dead-letters";
-import { attemptJob, deadLetterRow } from "./dead-letters";
+import { attemptJobs, deadLetterRow } from "./dead-letters";
 import type { IngestDeps } from "./pipeline";
 import { ingestDepsFor } from "./pipeline-deps";
-import { isIngestJob } from "./retry-jobs";
+import { earlierAttemptsOf, enqueueJobs, jobsOf } from "./retry-jobs";
 
 /** Exponential backoff per attempt (10 s, 20 s, … capped at an hour): an outage gets hours to heal. */
 export function backoffSeconds(attempts: number): number {
@@ -15,39 +17,65 @@ export function backoffSeconds(attempts: number): number {
 }
 
 /**
- * `tessera-ingest-retry`: runs each job; acks it when done, otherwise retries that message alone with
- * backoff (a throw would retry the whole batch). After `max_retries` the queue moves it to the DLQ. The jobs that
- * failed again are one log line for the batch, with the first one's reason: an outage fails them all at once, and a
- * line with a stack per job is noise (and `wrangler dev` source-maps every logged stack, on the machine's CPU).
+ * Jobs in flight in one consumer invocation, across its messages: a message packs up to a few hundred jobs, and a
+ * batch of them at once was the burst that failed the local runtime's objects again (bench/README, import run E).
+ */
+const JOBS_IN_FLIGHT = 16;
+
+/**
+ * `tessera-ingest-retry`: runs each message's jobs (a pack, or one job queued before packs). A message whose jobs
+ * all complete is acked. When some complete, what is left is sent again as a new message with backoff and the
+ * original acked, so completed work is not redone; when none complete (an outage), the message alone is retried
+ * with backoff (a throw would retry the whole batch), and after `max_retries` the queue moves it to the DLQ. Each
+ * re-send follows a completed job, so a pack cannot circle forever. The jobs that failed again are one log line for
+ * the batch, with the first one's reason: an outage fails them all at once, and a line with a stack per job is
+ * noise (and `wrangler dev` source-maps every logged stack, on the machine's CPU).
  */
 export async function handleIngestRetry(
   batch: MessageBatch<unknown>,
   env: Env,
   deps: IngestDeps = ingestDepsFor(env),
 ): Promise<void> {
-  const reasons: string[] = [];
+  const slot = pLimit(JOBS_IN_FLIGHT);
+  const failures: Array<{ jobs: number; reason: string }> = [];
+  let total = 0;
   await Promise.all(
     batch.messages.map(async (msg) => {
-      if (!isIngestJob(msg.body)) {
+      const attempts = earlierAttemptsOf(msg.body) + msg.attempts;
+      const backoff = { delaySeconds: backoffSeconds(attempts) };
+      const jobs = jobsOf(msg.body);
+      if (jobs === null) {
         // Not ours to interpret; it ends as a dead letter for a human instead of being dropped here.
         console.error("ingest retry: unreadable job", msg.id);
-        return msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+        return msg.retry(backoff);
       }
-      const { left, reason } = await attemptJob(deps, msg.body, { quiet: true });
+      total += jobs.length;
+      const { left, reason, completed } = await attemptJobs(deps, jobs, { quiet: true, slot });
       if (left.length === 0) return msg.ack();
-      reasons.push(reason ?? "no reason reported");
-      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+      failures.push({ jobs: jobs.length - completed, reason: reason ?? "no reason reported" });
+      if (completed > 0) {
+        try {
+          await enqueueJobs(env.INGEST_RETRY_QUEUE, left, { ...backoff, earlierAttempts: attempts });
+          return msg.ack();
+        } catch (err) {
+          // The whole message is retried instead: its completed jobs run again, which is idempotent.
+          console.error("ingest retry: sending what is left failed; retrying the whole message", err);
+        }
+      }
+      msg.retry(backoff);
     }),
   );
-  const [first] = reasons;
+  const [first] = failures;
   if (first === undefined) return;
-  const jobs = `${reasons.length} of ${batch.messages.length} ${batch.messages.length === 1 ? "job" : "jobs"}`;
-  console.error(`ingest retry: ${jobs} failed again; retrying with backoff (first: ${first})`);
+  const failed = failures.reduce((n, f) => n + f.jobs, 0);
+  const jobs = `${failed} of ${total} ${total === 1 ? "job" : "jobs"}`;
+  console.error(`ingest retry: ${jobs} failed again; retrying with backoff (first: ${first.reason})`);
 }
 
 /**
- * `tessera-ingest-dlq`: jobs that failed every retry. Each is tried once more (the outage may be over, and the
- * attempt names the reason); what still fails is written to `ingest_dead_letters` and acked only once written. When
+ * `tessera-ingest-dlq`: messages whose jobs failed every retry. Each job is tried once more (the outage may be over,
+ * and the attempt names the reason); what still fails is one row of `ingest_dead_letters` per message, and the
+ * message is acked only once written. When
  * D1 refuses the row the message is retried with backoff, so it is kept for as long as the queue keeps retrying.
  */
 export async function handleIngestDeadLetter(
@@ -55,9 +83,11 @@ export async function handleIngestDeadLetter(
   env: Env,
   deps: IngestDeps = ingestDepsFor(env),
 ): Promise<void> {
+  const slot = pLimit(JOBS_IN_FLIGHT);
   await Promise.all(
     batch.messages.map(async (msg) => {
-      const attempt = isIngestJob(msg.body) ? await attemptJob(deps, msg.body) : null;
+      const jobs = jobsOf(msg.body);
+      const attempt = jobs === null ? null : await attemptJobs(deps, jobs, { slot });
       if (attempt !== null && attempt.left.length === 0) return msg.ack();
       const row = deadLetterRow(msg.body, attempt);
       try {

@@ -25,6 +25,22 @@ export type IngestJob =
 /** Below Queues' 128 KB per message, with room for metadata and the structured-clone overhead. */
 export const MAX_JOB_BYTES = 100_000;
 
+/**
+ * One ingest-retry queue message: jobs of one workspace, as many as fit. `earlierAttempts`: attempts the jobs
+ * had in earlier messages (the consumer re-sends what is left of a pack when part of it completed), so the
+ * backoff keeps growing.
+ *
+ * Packed, not a message per job: a request of 250 new people whose objects all fail queued 250 messages, and an
+ * import meeting the local runtime's SQLite ceiling queued ~50,000. Besides costing a queue operation each on
+ * Cloudflare, that many messages exceed the 10,000 timers the local queue broker may hold (it sets one per waiting
+ * message), which stalled the local retry queue for good (bench/README, import run E; workers-sdk#15670).
+ */
+export interface IngestJobPack {
+  workspaceId: string;
+  jobs: IngestJob[];
+  earlierAttempts?: number;
+}
+
 /** Whether a queue body is a job this version understands (bodies outlive deploys). */
 export function isIngestJob(body: unknown): body is IngestJob {
   if (typeof body !== "object" || body === null) return false;
@@ -37,7 +53,7 @@ export function isIngestJob(body: unknown): body is IngestJob {
 }
 
 /** Splits jobs so each fits one queue message (a message is at most 32 KB, so every chunk holds at least one). */
-export function splitJobs(jobs: IngestJob[]): IngestJob[] {
+function splitJobs(jobs: IngestJob[]): IngestJob[] {
   const out: IngestJob[] = [];
   for (const job of jobs) {
     if (job.kind === "merge") {
@@ -64,9 +80,63 @@ export function splitJobs(jobs: IngestJob[]): IngestJob[] {
 }
 
 /**
- * Puts jobs on the ingest retry queue, in as few `sendBatch` calls as the limits allow.
+ * Packs jobs into queue messages: grouped by workspace, in order, each pack's JSON within `MAX_JOB_BYTES` (plus the
+ * pack's few bytes of its own when it holds one job of the largest size: a larger job is split first).
+ */
+export function packJobs(jobs: IngestJob[], earlierAttempts = 0): IngestJobPack[] {
+  const byWorkspace = new Map<string, IngestJob[]>();
+  for (const job of splitJobs(jobs)) {
+    const list = byWorkspace.get(job.workspaceId);
+    if (list) list.push(job);
+    else byWorkspace.set(job.workspaceId, [job]);
+  }
+  const packs: IngestJobPack[] = [];
+  for (const [workspaceId, list] of byWorkspace) {
+    const empty = { workspaceId, jobs: [], ...(earlierAttempts > 0 && { earlierAttempts }) };
+    const base = JSON.stringify(empty).length;
+    let pack: IngestJobPack = { ...empty, jobs: [] };
+    let bytes = base;
+    for (const job of list) {
+      const size = JSON.stringify(job).length + 1;
+      if (pack.jobs.length > 0 && bytes + size > MAX_JOB_BYTES) {
+        packs.push(pack);
+        pack = { ...empty, jobs: [] };
+        bytes = base;
+      }
+      pack.jobs.push(job);
+      bytes += size;
+    }
+    packs.push(pack);
+  }
+  return packs;
+}
+
+/**
+ * The jobs of an ingest-retry queue body: a pack's, or the one job of a body queued before packs (bodies outlive
+ * deploys). Null when the body is neither, or a pack holds something that is not a job of its workspace.
+ */
+export function jobsOf(body: unknown): IngestJob[] | null {
+  if (isIngestJob(body)) return [body];
+  if (typeof body !== "object" || body === null) return null;
+  const { workspaceId, jobs } = body as Partial<Record<keyof IngestJobPack, unknown>>;
+  if (typeof workspaceId !== "string" || !Array.isArray(jobs) || jobs.length === 0) return null;
+  return jobs.every((job) => isIngestJob(job) && job.workspaceId === workspaceId) ? jobs : null;
+}
+
+/** Attempts a queue body's jobs had in earlier messages (0 for a body queued by the collector). */
+export function earlierAttemptsOf(body: unknown): number {
+  const earlier = (body as Partial<IngestJobPack> | null)?.earlierAttempts;
+  return typeof earlier === "number" && Number.isInteger(earlier) && earlier > 0 ? earlier : 0;
+}
+
+/**
+ * Puts jobs on the ingest retry queue, packed, in as few `sendBatch` calls as the limits allow.
  * Throws when the queue refuses them: the caller must then not acknowledge the request.
  */
-export async function enqueueJobs(queue: Pick<Queue, "sendBatch">, jobs: IngestJob[], delaySeconds = 0): Promise<void> {
-  await sendInBatches(queue, splitJobs(jobs), { delaySeconds });
+export async function enqueueJobs(
+  queue: Pick<Queue, "sendBatch">,
+  jobs: IngestJob[],
+  { delaySeconds = 0, earlierAttempts = 0 }: { delaySeconds?: number; earlierAttempts?: number } = {},
+): Promise<void> {
+  await sendInBatches(queue, packJobs(jobs, earlierAttempts), { delaySeconds });
 }

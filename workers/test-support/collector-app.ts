@@ -38,14 +38,19 @@ export function postWith(options: CollectorOptions, path: string, body: unknown,
   return postTo(collectorApp(options), path, body, writeKey);
 }
 
-/** A queue that records what it was sent, or refuses everything. */
+/** A queue that records what it was sent (bodies, and each one's delay in `delays`), or refuses everything. */
 export function fakeQueue(fail = false) {
   const sent: unknown[] = [];
+  const delays: number[] = [];
   return {
     sent,
+    delays,
     async sendBatch(messages: Iterable<MessageSendRequest>): Promise<QueueSendBatchResponse> {
       if (fail) throw new Error("queue unavailable");
-      for (const m of messages) sent.push(m.body);
+      for (const m of messages) {
+        sent.push(m.body);
+        delays.push(m.delaySeconds ?? 0);
+      }
       return { metadata: { metrics: { backlogCount: sent.length, backlogBytes: 0 } } };
     },
   };
