@@ -8,7 +8,8 @@ describe("worker", () => {
     expect(await res.json()).toMatchObject({ error: { code: "not_found" } });
   });
   it("has the D1 schema applied", async () => {
-    const row = await env.DB.prepare("SELECT count(*) AS n FROM workspaces").first<{ n: number }>();
-    expect(row?.n).toBe(0);
+    const applied = await env.DB.prepare("SELECT name FROM d1_migrations ORDER BY id").all<{ name: string }>();
+    expect(applied.results.map((m) => m.name)).toEqual(env.TEST_MIGRATIONS.map((m) => m.name));
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM workspaces").first("n")).toEqual(expect.any(Number));
   });
 });

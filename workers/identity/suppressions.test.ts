@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../d1/ids";
 import { id, input, profileOf } from "../test-support/identity-inputs";
+import { observedD1 } from "../test-support/observed-d1";
 import { D1IdentityStore } from "./d1-identity-store";
 import { DEFAULT_IDENTITY_RULES } from "./rules";
 import { suppressionHash } from "./suppressions";
@@ -10,13 +11,15 @@ const store = new D1IdentityStore(env.DB);
 const rules = DEFAULT_IDENTITY_RULES;
 
 describe("suppressions as keyed hashes", () => {
-  // First in the file: the isolate's first suppression check is the one that moves legacy rows.
   it("hashes plaintext rows an older version left, before the first check, and still drops their events", async () => {
     const ws = newId("ws");
     await env.DB.prepare("INSERT INTO suppressions (workspace_id, type, value, created_at) VALUES (?, ?, ?, 1)")
       .bind(ws, "email", "legacy@x.io")
       .run();
-    const [later] = await store.resolve(ws, rules, [input("m1", "anonymous_id:n", "email:legacy@x.io")]);
+    // The legacy rows move before a binding's first suppression check: a binding this isolate has not checked yet
+    // (an earlier test or file may have checked env.DB's).
+    const firstCheck = new D1IdentityStore(observedD1({}));
+    const [later] = await firstCheck.resolve(ws, rules, [input("m1", "anonymous_id:n", "email:legacy@x.io")]);
     expect(later).toEqual({ kind: "suppressed", identifier: id("email:legacy@x.io") });
     const legacy = await env.DB.prepare("SELECT count(*) AS n FROM suppressions").first("n");
     expect(legacy).toBe(0);
