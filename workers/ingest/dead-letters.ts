@@ -4,7 +4,7 @@
  * every message keeps its messageId, which its profile stores once, and a merge fold can run any number of times.
  */
 import type { IngestDeadLettersReplayed } from "@tessera/protocol";
-import type { LimitFunction } from "p-limit";
+import pLimit, { type LimitFunction } from "p-limit";
 import {
   countPendingDeadLetters,
   type DeadLetterScope,
@@ -63,9 +63,8 @@ export async function attemptJobs(
   jobs: readonly IngestJob[],
   { quiet, slot }: { quiet?: boolean; slot?: LimitFunction } = {},
 ): Promise<JobAttempt & { completed: number }> {
-  const attempts: JobAttempt[] = [];
-  if (slot) attempts.push(...(await Promise.all(jobs.map((job) => slot(() => attemptJob(deps, job, { quiet }))))));
-  else for (const job of jobs) attempts.push(await attemptJob(deps, job, { quiet }));
+  const limit = slot ?? pLimit(1);
+  const attempts = await Promise.all(jobs.map((job) => limit(() => attemptJob(deps, job, { quiet }))));
   const reasons = attempts.flatMap((a) => (a.reason === null ? [] : [a.reason]));
   return {
     left: attempts.flatMap((a) => a.left),

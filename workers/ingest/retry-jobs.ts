@@ -52,31 +52,36 @@ export function isIngestJob(body: unknown): body is IngestJob {
   return job.kind === "deliver" && typeof job.profileId === "string" && Array.isArray(job.identifiers);
 }
 
+/**
+ * `items` in order, in chunks whose JSON (`base` characters of envelope, then each item's JSON and a comma) stays
+ * within {@link MAX_JOB_BYTES}; an item larger than that is a chunk of its own.
+ */
+function chunksWithin<T>(items: readonly T[], base: number): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = base;
+  for (const item of items) {
+    // UTF-16 length × 3 would be the worst case; JSON text is mostly ASCII, and the margin below 128 KB absorbs the rest.
+    const size = JSON.stringify(item).length + 1;
+    if (chunk.length > 0 && bytes + size > MAX_JOB_BYTES) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = base;
+    }
+    chunk.push(item);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 /** Splits jobs so each fits one queue message (a message is at most 32 KB, so every chunk holds at least one). */
 function splitJobs(jobs: IngestJob[]): IngestJob[] {
-  const out: IngestJob[] = [];
-  for (const job of jobs) {
-    if (job.kind === "merge") {
-      out.push(job);
-      continue;
-    }
+  return jobs.flatMap((job): IngestJob[] => {
+    if (job.kind === "merge") return [job];
     const base = JSON.stringify({ ...job, messages: [] }).length;
-    let chunk: AcceptedMessage[] = [];
-    let bytes = base;
-    for (const message of job.messages) {
-      // UTF-16 length × 3 would be the worst case; JSON text is mostly ASCII, and the margin above absorbs the rest.
-      const size = JSON.stringify(message).length + 1;
-      if (chunk.length > 0 && bytes + size > MAX_JOB_BYTES) {
-        out.push({ ...job, messages: chunk });
-        chunk = [];
-        bytes = base;
-      }
-      chunk.push(message);
-      bytes += size;
-    }
-    if (chunk.length > 0) out.push({ ...job, messages: chunk });
-  }
-  return out;
+    return chunksWithin(job.messages, base).map((messages) => ({ ...job, messages }));
+  });
 }
 
 /**
@@ -92,21 +97,9 @@ export function packJobs(jobs: IngestJob[], earlierAttempts = 0): IngestJobPack[
   }
   const packs: IngestJobPack[] = [];
   for (const [workspaceId, list] of byWorkspace) {
-    const empty = { workspaceId, jobs: [], ...(earlierAttempts > 0 && { earlierAttempts }) };
-    const base = JSON.stringify(empty).length;
-    let pack: IngestJobPack = { ...empty, jobs: [] };
-    let bytes = base;
-    for (const job of list) {
-      const size = JSON.stringify(job).length + 1;
-      if (pack.jobs.length > 0 && bytes + size > MAX_JOB_BYTES) {
-        packs.push(pack);
-        pack = { ...empty, jobs: [] };
-        bytes = base;
-      }
-      pack.jobs.push(job);
-      bytes += size;
-    }
-    packs.push(pack);
+    const envelope = { workspaceId, ...(earlierAttempts > 0 && { earlierAttempts }) };
+    const base = JSON.stringify({ ...envelope, jobs: [] }).length;
+    for (const chunk of chunksWithin(list, base)) packs.push({ ...envelope, jobs: chunk });
   }
   return packs;
 }
