@@ -27,7 +27,7 @@ const only = new Set(arg("only", "latency,throughput").split(","));
 const runId = Date.now().toString(36);
 const ms = (x: number) => Math.round(x);
 
-const platform = await freshPlatform();
+const platform = await freshPlatform("activation");
 
 async function created(route: string, body: unknown) {
   const res = await platform.api("POST", route, body);

@@ -4,7 +4,7 @@ import { LAPSED_STORE_BUYERS } from "./definitions.mjs";
 import { freshPlatform, newVisitorsServerBatch, pollUntil, sendBatches, takeRetryCount } from "./platform.mjs";
 
 export async function backfillRate({ profiles, concurrency, waitSeconds }) {
-  const platform = await freshPlatform();
+  const platform = await freshPlatform("backfill");
   try {
     const batches = Math.ceil(profiles / 100);
     const runId = `backfill-${Date.now().toString(36)}`;

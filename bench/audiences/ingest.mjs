@@ -19,7 +19,7 @@ const DRAIN = {
 };
 
 async function oneRun(shape, withDefinitions, { batches, concurrency }) {
-  const platform = await freshPlatform();
+  const platform = await freshPlatform("ingest");
   try {
     if (withDefinitions) {
       await define(platform);

@@ -133,7 +133,7 @@ async function burstAtBoundary(platform, runId, profiles, lead) {
 
 /** Lag figures, one row per measure: p50/p99/max in ms over n profiles. */
 export async function membershipLag({ profiles, concurrency, lead, spacing, burst }) {
-  const platform = await freshPlatform();
+  const platform = await freshPlatform("lag");
   const rows = [];
   const row = (measure, figures) => {
     rows.push({ measure, ...figures });

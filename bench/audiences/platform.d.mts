@@ -7,7 +7,9 @@ export interface BenchPlatform {
   output(): string;
   stop(): Promise<void>;
 }
-export function freshPlatform(): Promise<BenchPlatform>;
+/** `phase` names its log when logs are kept (`keepLogsIn`). */
+export function freshPlatform(phase?: string): Promise<BenchPlatform>;
+export function keepLogsIn(dir: string): void;
 export function pollUntil<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,

@@ -1,5 +1,5 @@
 // What every phase of the audiences benchmark shares: a fresh local platform, an HTTP client for it, polling.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -37,11 +37,23 @@ process.once("exit", () => {
 });
 for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => process.exit(130));
 
-/** `wrangler dev` over brand-new state with the dev workspace seeded; `stop()` ends it and deletes the state. */
-export async function freshPlatform() {
+let logDir;
+let platforms = 0;
+/** Keep every platform's whole `wrangler dev` output in `dir` (`<phase>-<n>.log`), to read what the runtime said. */
+export function keepLogsIn(dir) {
+  mkdirSync(dir, { recursive: true });
+  logDir = dir;
+}
+
+/**
+ * `wrangler dev` over brand-new state with the dev workspace seeded; `stop()` ends it and deletes the state. `phase`
+ * names its log when logs are kept.
+ */
+export async function freshPlatform(phase) {
   const persistTo = mkdtempSync(path.join(tmpdir(), "tessera-bench-audiences-"));
   prepareLocalState({ persistTo, quiet: true });
-  const server = await startWrangler({ port: await freePort(), persistTo, keys });
+  const logTo = logDir && path.join(logDir, `${phase}-${++platforms}.log`);
+  const server = await startWrangler({ port: await freePort(), persistTo, keys, logTo });
   running.add(server.child.pid);
   await seedDevWorkspace({ url: server.url, keys });
   return {

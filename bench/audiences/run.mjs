@@ -2,10 +2,11 @@
 // window boundary, backfill rate. Every phase runs on its own fresh `wrangler dev`.
 // Usage: npm run bench  (or: node bench/audiences/run.mjs [--only ingest,lag,backfill] [--concurrency 8]
 //   [--batches-browser 300] [--batches-server 10] [--lag-profiles 200] [--boundary-lead 5000]
-//   [--boundary-spacing 75] [--burst 200] [--backfill-profiles 10000] [--backfill-wait 240])
+//   [--boundary-spacing 75] [--burst 200] [--backfill-profiles 10000] [--backfill-wait 240] [--keep-logs DIR])
 import { backfillRate } from "./backfill.mjs";
 import { ingestionWithDefinitions } from "./ingest.mjs";
 import { membershipLag } from "./lag.mjs";
+import { keepLogsIn } from "./platform.mjs";
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -14,6 +15,7 @@ const arg = (name, fallback) => {
 const num = (name, fallback) => Number(arg(name, fallback));
 const only = new Set(arg("only", "ingest,lag,backfill").split(","));
 const concurrency = num("concurrency", 8);
+if (arg("keep-logs")) keepLogsIn(arg("keep-logs"));
 
 const started = performance.now();
 const results = {};

@@ -13,7 +13,7 @@ import { profileStub } from "../profile/profile-stub";
 import { sendInBatches } from "../shared/send-in-batches";
 import { PLAN_SIZE, pagesOf } from "./backfill";
 
-/** Durable Object calls in flight per invocation, over all pages of a batch. */
+/** Durable Object calls in flight per invocation, over all pages of a batch (one page, as configured). */
 const CONCURRENCY = 25;
 
 /** What the consumer touches; tests hand in fakes for the queue or one failing profile. */
