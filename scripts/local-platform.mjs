@@ -163,6 +163,7 @@ async function launchWrangler({
   });
   let output = "";
   if (!inherit) {
+    if (logTo) mkdirSync(path.dirname(logTo), { recursive: true });
     const log = logTo ? createWriteStream(logTo, { flags: "a" }) : undefined;
     for (const stream of [child.stdout, child.stderr])
       stream.on("data", (d) => {

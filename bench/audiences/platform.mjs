@@ -1,5 +1,5 @@
 // What every phase of the audiences benchmark shares: a fresh local platform, an HTTP client for it, polling.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -41,7 +41,6 @@ let logDir;
 let platforms = 0;
 /** Keep every platform's whole `wrangler dev` output in `dir` (`<phase>-<n>.log`), to read what the runtime said. */
 export function keepLogsIn(dir) {
-  mkdirSync(dir, { recursive: true });
   logDir = dir;
 }
 
