@@ -47,8 +47,8 @@ export default defineConfig(async () => {
   });
   return {
     test: {
-      // Vitest defaults to one worker fewer than the cores: one on these 2-core machines. Most of a workers-project file
-      // is its own workerd runtime starting, so two files at a time cut the run from ~14 to ~9.5 minutes.
+      // Vitest defaults to one worker fewer than the cores: one on these 2-core machines. Two keep both cores busy (two
+      // workerd runtimes for the Worker's files, Chromium and `wrangler dev` for the Node-side ones).
       maxWorkers: 2,
       projects: [
         workersProject({ name: "workers", isolate: false, include: WORKER_TESTS, exclude: OWN_RUNTIME }),

@@ -48,7 +48,7 @@ export function keepLogsIn(dir) {
  * `wrangler dev` over brand-new state with the dev workspace seeded; `stop()` ends it and deletes the state. `phase`
  * names its log when logs are kept.
  */
-export async function freshPlatform(phase) {
+export async function freshPlatform(phase = "platform") {
   const persistTo = mkdtempSync(path.join(tmpdir(), "tessera-bench-audiences-"));
   prepareLocalState({ persistTo, quiet: true });
   const logTo = logDir && path.join(logDir, `${phase}-${++platforms}.log`);
