@@ -11,6 +11,7 @@
 import type { DefinitionKind } from "../../d1/queries/definitions";
 import { emptySet, type VersionedDefinitions } from "../audiences/definitions-cache";
 import { type DefinitionSet, evaluateAll } from "../audiences/evaluate";
+import { ensurePart, hasPart } from "./schema";
 import { sqlFacts } from "./sql-facts";
 
 /**
@@ -26,6 +27,7 @@ export function holdsValue(value: unknown): boolean {
 
 /** The definitions this object evaluates with, and their workspace version (0: none loaded yet). */
 export function readCachedDefinitions(sql: SqlStorage): VersionedDefinitions {
+  if (!hasPart(sql, "audiences")) return { version: 0, set: emptySet() };
   const row = sql
     .exec<{ version: number; body: string }>("SELECT version, body FROM definitions_cache WHERE singleton = 1")
     .toArray()[0];
@@ -33,6 +35,7 @@ export function readCachedDefinitions(sql: SqlStorage): VersionedDefinitions {
 }
 
 export function writeCachedDefinitions(sql: SqlStorage, defs: VersionedDefinitions): void {
+  ensurePart(sql, "audiences");
   sql.exec(
     `INSERT INTO definitions_cache (singleton, version, body) VALUES (1, ?1, ?2)
      ON CONFLICT (singleton) DO UPDATE SET version = ?1, body = ?2`,
@@ -44,6 +47,7 @@ export function writeCachedDefinitions(sql: SqlStorage, defs: VersionedDefinitio
 /** True when there is nothing to evaluate and nothing to take back: the common case before any definition exists. */
 function idle(sql: SqlStorage, set: DefinitionSet): boolean {
   if (Object.keys(set.audiences).length > 0 || Object.keys(set.computed).length > 0) return false;
+  if (!hasPart(sql, "audiences")) return true;
   const held = sql.exec<{ n: number }>(
     "SELECT (SELECT count(*) FROM memberships) + (SELECT count(*) FROM computed_values) AS n",
   );
@@ -77,6 +81,7 @@ export function evaluateProfile(
     sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1 AND next_eval_at IS NOT NULL");
     return { changes: 0, nextEvalAt: null };
   }
+  ensurePart(sql, "audiences");
   const result = evaluateAll(set, sqlFacts(sql), now);
   const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
   let valuesChanged = traitsChanged;
@@ -143,6 +148,8 @@ export function evaluateProfile(
  * in the caller's transaction. Returns how many exits were queued.
  */
 export function leaveEverything(sql: SqlStorage, now: number): number {
+  sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
+  if (!hasPart(sql, "audiences")) return 0;
   const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
   for (const { audience } of sql.exec<{ audience: string }>("SELECT audience FROM memberships ORDER BY audience")) {
     changes.push({ kind: "audience", key: audience, member: false });
@@ -151,7 +158,6 @@ export function leaveEverything(sql: SqlStorage, now: number): number {
     if (holdsValue(JSON.parse(row.value))) changes.push({ kind: "computed_trait", key: row.key, member: false });
   }
   sql.exec("DELETE FROM memberships; DELETE FROM computed_values;");
-  sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
   enqueueChanges(sql, changes, now);
   return changes.length;
 }
@@ -196,6 +202,7 @@ export function readAudienceView(sql: SqlStorage): {
   computed: Record<string, unknown>;
   audiences: Array<{ key: string; since: number }>;
 } {
+  if (!hasPart(sql, "audiences")) return { computed: {}, audiences: [] };
   const computed = Object.fromEntries(
     sql
       .exec<{ key: string; value: string }>("SELECT key, value FROM computed_values ORDER BY key")

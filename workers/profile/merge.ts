@@ -7,6 +7,7 @@ import { eventTime, insertEvent, readEventChunk } from "./event-log";
 import { attachIdentifier, readIdentifiers } from "./identifier-set";
 import { applyDelta, createActive, type ProfileMeta } from "./profile-meta";
 import type { ProfileExport } from "./profile-rpc";
+import { ensurePart, hasPart } from "./schema";
 import { readTraitWrites, writeTrait } from "./traits";
 
 /** Events per export chunk are capped by JSON size so one RPC stays far below the runtime's message limit. */
@@ -41,6 +42,7 @@ export function* exportChunks(sql: SqlStorage, meta: ProfileMeta, mergedFrom: st
 
 /** Profile ids folded into this one, in arrival order. */
 export function readMergedFrom(sql: SqlStorage): string[] {
+  if (!hasPart(sql, "merges")) return [];
   return sql
     .exec<{ profile_id: string }>("SELECT profile_id FROM merged_from ORDER BY seq")
     .toArray()
@@ -69,6 +71,7 @@ export function importExport(
   now: number,
 ): ImportOutcome {
   if (!self.exists) createActive(sql, self.profileId, self.workspaceId, from.createdAt);
+  ensurePart(sql, "merges");
   let inserted = 0;
   let changed = !self.exists;
   let minTs: number | null = null;
@@ -103,5 +106,6 @@ export function importExport(
 
 /** After the survivor confirmed the fold, the tombstone keeps only its redirect. */
 export function dropFoldedState(sql: SqlStorage): void {
-  sql.exec("DELETE FROM events; DELETE FROM traits; DELETE FROM identifiers; DELETE FROM merged_from;");
+  sql.exec("DELETE FROM events; DELETE FROM traits; DELETE FROM identifiers;");
+  if (hasPart(sql, "merges")) sql.exec("DELETE FROM merged_from");
 }

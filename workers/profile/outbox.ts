@@ -11,6 +11,7 @@ import { applyMemberChanges, type MemberChange } from "../../d1/queries/members"
 import { sendInBatches } from "../shared/send-in-batches";
 import { readIdentifiers } from "./identifier-set";
 import { outboxRetryDelay } from "./outbox-retry";
+import { hasPart } from "./schema";
 import { readTraits } from "./traits";
 
 /** Rows per delivery: one D1 batch and a few queue sends. */
@@ -25,6 +26,7 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
 }
 
 export function outboxSize(sql: SqlStorage): number {
+  if (!hasPart(sql, "audiences")) return 0;
   return sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
 }
 
@@ -73,6 +75,7 @@ export interface OutboxHandoff extends OutboxOwner {
  * (`sync`, audiences only); null when nothing is pending. `upTo`: the last row's seq, what to drop once both took them.
  */
 export function readOutbox(sql: SqlStorage, owner: OutboxOwner): OutboxHandoff | null {
+  if (!hasPart(sql, "audiences")) return null;
   const rows = sql
     .exec<OutboxRow>("SELECT seq, kind, key, member, at FROM outbox ORDER BY seq LIMIT ?", FLUSH_ROWS)
     .toArray();
@@ -89,6 +92,7 @@ export function readOutbox(sql: SqlStorage, owner: OutboxOwner): OutboxHandoff |
 
 /** Drops the rows D1 and the sync queue both took (seq ≤ `upTo`); an emptied outbox ends any backoff. */
 export function dropDelivered(sql: SqlStorage, upTo: number): void {
+  if (!hasPart(sql, "audiences")) return;
   sql.exec("DELETE FROM outbox WHERE seq <= ?", upTo);
   if (outboxSize(sql) === 0) failedDeliveries.delete(sql);
 }

@@ -59,7 +59,7 @@ import type {
 } from "./profile-rpc";
 import { profileStub } from "./profile-stub";
 import { profileView } from "./profile-view";
-import { migrate, readVersion } from "./schema";
+import { forgetParts, migrate, readVersion } from "./schema";
 import { dropOrigins, finishRestore, importOriginChunk, originChunk } from "./split";
 import { sqlFacts } from "./sql-facts";
 import { applyMessageTraits, readTraits, traitSources } from "./traits";
@@ -121,7 +121,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private write<T>(change: () => T): T {
     const hadSchema = this.hasSchema;
     try {
-      return this.ctx.storage.transactionSync(() => {
+      return this.transaction(() => {
         this.ensureSchema();
         return change();
       });
@@ -130,6 +130,19 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       this.hasSchema = hadSchema;
       this.alarmAt = undefined;
       this.armedInCommit = null;
+      throw err;
+    }
+  }
+
+  /**
+   * `transactionSync`, for every write of this object: a part's tables created inside (`ensurePart`) are gone again
+   * when it rolls back, so what the object has is then asked of the catalogue anew.
+   */
+  private transaction<T>(change: () => T): T {
+    try {
+      return this.ctx.storage.transactionSync(change);
+    } catch (err) {
+      forgetParts(this.sql);
       throw err;
     }
   }
@@ -269,7 +282,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       if (this.status().kind === "active") {
         // Exits first, while the object still knows who it was. If they cannot be delivered the erase goes on:
         // the caller removes the D1 memberships and tells destinations to delete the person outright.
-        this.ctx.storage.transactionSync(() => leaveEverything(this.sql, Date.now()));
+        this.transaction(() => leaveEverything(this.sql, Date.now()));
         await this.deliverOutbox();
       }
       await this.ctx.storage.deleteAlarm();
@@ -293,7 +306,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (status.kind === "active") {
       const due = readNextEvalAt(this.sql);
       const now = Date.now();
-      if (due !== null && due <= now) this.ctx.storage.transactionSync(() => this.evaluate(now, null));
+      if (due !== null && due <= now) this.transaction(() => this.evaluate(now, null));
     }
     await this.deliverOutbox();
     if (status.kind === "redirect" && status.foldPending) {
@@ -317,7 +330,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     // Not fresh: this profile already evaluated with these definitions or newer (the ingest that loaded them did, in
     // the same commit), and its alarm covers what time changes since. A backfill lists every profile, those created
     // after the change too, and a queue may deliver a page twice: those need no second evaluation.
-    if (fresh) this.ctx.storage.transactionSync(() => this.evaluate(Date.now(), fresh));
+    if (fresh) this.transaction(() => this.evaluate(Date.now(), fresh));
     // A backfill counts this profile as processed when this returns: its changes must be in D1 by then, or the
     // status says "ready" while `size` and the member list still lag (the alarm retries what fails here).
     await this.deliverOutbox();
@@ -386,13 +399,13 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
         continue;
       }
       survivor = profileId;
-      this.ctx.storage.transactionSync(() => importOriginChunk(this.sql, result.chunk, input.profileId));
+      this.transaction(() => importOriginChunk(this.sql, result.chunk, input.profileId));
       if (result.chunk.events.length === 0) break;
       afterSeq = result.lastSeq;
     }
     const now = Date.now();
     const mergedFrom = input.origins.filter((id) => id !== input.profileId);
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       finishRestore(this.sql, { ...input, mergedFrom }, now);
       this.evaluate(now, fresh, true);
     });
@@ -410,7 +423,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (status.kind === "redirect") return { status: "redirect", to: status.to };
     if (status.kind !== "active") return { status: status.kind };
     const now = Date.now();
-    const dropped = this.ctx.storage.transactionSync(() => {
+    const dropped = this.transaction(() => {
       const gone = dropOrigins(this.sql, input.origins, now);
       recordDeparted(this.sql, status.meta.departed, [...gone.identifiers, ...(input.departed ?? [])]);
       if (gone.events + gone.identifiers.length > 0 || fresh) this.evaluate(now, fresh, true);
@@ -577,7 +590,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       if (armRetry) await this.armAlarm(Date.now() + FOLD_RETRY_MS);
       throw err;
     }
-    this.ctx.storage.transactionSync(() => {
+    this.transaction(() => {
       // A merge undo may have made this profile live again while the chunks were on their way: keep its state.
       const now = this.status();
       if (this.restoring || now.kind !== "redirect" || !now.foldPending) return;

@@ -1,10 +1,14 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { defineAll } from "../test-support/definitions";
 import { freshId, ingestInput, track } from "../test-support/messages";
+import { profileOf } from "../test-support/profile-reads";
+import { seedWorkspace } from "../test-support/seed";
+import { store } from "../test-support/store-messages";
 import type { ProfileDO } from "./profile-do";
 import { profileStub } from "./profile-stub";
-import { MIGRATIONS, migrate, readVersion, SCHEMA_VERSION } from "./schema";
+import { ensurePart, hasPart, MIGRATIONS, migrate, readVersion, SCHEMA_VERSION } from "./schema";
 
 describe("ProfileDO schema", () => {
   it("creates no tables when an unknown profile is only read", async () => {
@@ -53,7 +57,7 @@ describe("ProfileDO schema", () => {
       return seen;
     });
     expect(statements).toEqual([
-      "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('schema_version', 'outbox', 'merged_from')",
       "SELECT version FROM schema_version",
     ]);
   });
@@ -70,7 +74,7 @@ describe("ProfileDO schema", () => {
     });
   });
 
-  it("creates a new object's schema in one script that matches what every migration adds up to", async () => {
+  it("creates a new object's core in one script, and with every part it matches what the migrations add up to", async () => {
     const layout = (sql: SqlStorage) =>
       sql
         .exec<{ entry: string }>(
@@ -97,7 +101,10 @@ describe("ProfileDO schema", () => {
           transactionSync: <T>(fn: () => T) => state.storage.transactionSync(fn),
         } as unknown as DurableObjectStorage;
         migrate(counting, 0);
-        return { statements, layout: layout(state.storage.sql) };
+        const core = statements.length;
+        ensurePart(state.storage.sql, "audiences");
+        ensurePart(state.storage.sql, "merges");
+        return { statements: statements.slice(0, core), layout: layout(state.storage.sql) };
       },
     );
     const replayed = await runInDurableObject<ProfileDO, string[]>(
@@ -143,5 +150,85 @@ describe("ProfileDO schema", () => {
       },
     );
     expect(upgraded).toEqual({ version: SCHEMA_VERSION, outbox: 0, origin: null });
+  });
+
+  it("gives a new visitor's object only the core tables; the first definition and the first merge add their parts", async () => {
+    const tablesOf = (id: string) =>
+      runInDurableObject<ProfileDO, string[]>(env.PROFILE.getByName(id), (_i, state) =>
+        state.storage.sql
+          .exec<{ name: string }>(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE '\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+          )
+          .toArray()
+          .map((r) => r.name),
+      );
+    const core = [
+      "events",
+      "events_by_name_ts",
+      "events_by_ts",
+      "identifiers",
+      "profile_meta",
+      "schema_version",
+      "traits",
+    ];
+    const { workspaceId } = await seedWorkspace();
+    const [id] = await store(workspaceId, [track("Viewed", "2026-01-01T00:00:00.000Z", { anonymousId: "a-core" })]);
+    const profileId = id as string;
+    expect(await tablesOf(profileId)).toEqual(core);
+    const view = await profileOf(profileId);
+    expect({ audiences: view.audiences, computed: view.computed, merged_from: view.merged_from }).toEqual({
+      audiences: [],
+      computed: {},
+      merged_from: [],
+    });
+
+    await defineAll(workspaceId, { audiences: { viewers: { event: "Viewed" } } });
+    await store(workspaceId, [track("Viewed", "2026-01-02T00:00:00.000Z", { anonymousId: "a-core" })]);
+    expect(await tablesOf(profileId)).toEqual(
+      [...core, "computed_values", "definitions_cache", "memberships", "outbox"].sort(),
+    );
+    expect((await profileOf(profileId)).audiences.map((a) => a.key)).toEqual(["viewers"]);
+
+    const loser = freshId("prf");
+    await profileStub(env.PROFILE, loser).ingest(ingestInput(loser, [track("L", "2026-01-03T00:00:00.000Z")]));
+    await profileStub(env.PROFILE, loser).mergeInto(profileId);
+    expect(await tablesOf(profileId)).toEqual(
+      [
+        ...core,
+        "computed_values",
+        "definitions_cache",
+        "memberships",
+        "outbox",
+        "events_by_origin",
+        "merged_from",
+      ].sort(),
+    );
+    expect((await profileOf(profileId)).merged_from).toEqual([loser]);
+  });
+
+  it("forgets a part created in a transaction of the object that rolled back", async () => {
+    const id = freshId("prf");
+    await profileStub(env.PROFILE, id).ingest(ingestInput(id, [track("A", "2026-01-01T00:00:00.000Z")]));
+    await runInDurableObject<ProfileDO, void>(env.PROFILE.getByName(id), (instance, state) => {
+      const sql = state.storage.sql;
+      // The object's own transaction helper: every write of the ProfileDO runs through it.
+      const transaction = (instance as unknown as { transaction(change: () => void): void }).transaction.bind(instance);
+      expect(hasPart(sql, "audiences")).toBe(false);
+      expect(() =>
+        transaction(() => {
+          ensurePart(sql, "audiences");
+          expect(hasPart(sql, "audiences")).toBe(true);
+          throw new Error("rolled back");
+        }),
+      ).toThrow("rolled back");
+      expect(hasPart(sql, "audiences")).toBe(false);
+    });
+    // Reads of the part answer "nothing" rather than failing on a table that is not there.
+    const outcome = await profileStub(env.PROFILE, id).preview({
+      workspaceId: "ws_preview",
+      definitionsVersion: 0,
+      audience: { all: [{ event: "A" }] },
+    });
+    expect(outcome).toEqual({ status: "ok", member: true, value: null });
   });
 });

@@ -3,12 +3,13 @@
  * Each object migrates lazily, so across millions of profiles this is a rolling migration: code must
  * tolerate an object that is one version behind until it is touched. Append migrations, never edit them.
  *
- * A brand-new object skips the history: it creates {@link CURRENT_SCHEMA} in one script. Most profiles are created,
- * not migrated (every new visitor is a new object), and replaying the migrations cost each of them a dozen
- * `ALTER TABLE`s, each rewriting and re-parsing the schema. When you append a migration, change CURRENT_SCHEMA to
- * match: `schema.test.ts` checks that both paths end with the same tables, columns and indexes.
+ * A brand-new object skips the history: it creates {@link CORE_SCHEMA} in one script, and each of the {@link PARTS}
+ * (audiences, merges) in the write that first needs it. Most profiles are created, not migrated (every new visitor is
+ * a new object), and replaying the migrations cost each of them a dozen `ALTER TABLE`s, each rewriting and
+ * re-parsing the schema. When you append a migration, change CORE_SCHEMA or the part it touches to match:
+ * `schema.test.ts` checks that the core with every part and the migrations end with the same tables, columns and
+ * indexes. A migration may touch a part's tables only where the part exists (`hasPart`): a new object may lack it.
  */
-
 /** Migration N (0-based) takes an object from schema version N to N+1. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -122,8 +123,11 @@ export const MIGRATIONS: readonly string[] = [
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** The whole schema at {@link SCHEMA_VERSION}, for an object that has none: what every migration adds up to. */
-const CURRENT_SCHEMA = `
+/**
+ * What a brand-new object creates: the tables its first write needs. The {@link PARTS} come later, when the profile
+ * first uses them; a first-time visitor who never enters an audience or a merge never pays for them.
+ */
+const CORE_SCHEMA = `
   CREATE TABLE schema_version (version INTEGER NOT NULL);
   INSERT INTO schema_version (version) VALUES (${SCHEMA_VERSION});
 
@@ -156,7 +160,6 @@ const CURRENT_SCHEMA = `
   );
   CREATE INDEX events_by_ts ON events (ts);
   CREATE INDEX events_by_name_ts ON events (event, ts) WHERE event IS NOT NULL;
-  CREATE INDEX events_by_origin ON events (origin, seq) WHERE origin IS NOT NULL;
 
   CREATE TABLE traits (
     key         TEXT PRIMARY KEY,
@@ -172,42 +175,97 @@ const CURRENT_SCHEMA = `
     origin     TEXT,
     PRIMARY KEY (type, value)
   ) WITHOUT ROWID;
+`;
 
-  CREATE TABLE merged_from (
-    seq        INTEGER PRIMARY KEY,
-    profile_id TEXT NOT NULL UNIQUE
-  );
+/** Tables a profile creates when it first needs them, in the transaction of the write that does. */
+export type SchemaPart = "audiences" | "merges";
 
-  CREATE TABLE definitions_cache (
+/**
+ * Each part's tables, and the table whose presence says the part exists. Creating a table is most of what a new
+ * SQLite database costs (a catalogue row, a root page, a re-parse): the whole schema at once was ~1 ms of a new
+ * visitor's object call in `bench/ingest/profile.mjs`, and its seven btrees a third of what a live object holds.
+ */
+const PARTS: Record<SchemaPart, { marker: string; ddl: string }> = {
+  // Audiences and computed traits (DESIGN §6): created by the first evaluation with a definition.
+  audiences: {
+    marker: "outbox",
+    ddl: `
+  CREATE TABLE IF NOT EXISTS definitions_cache (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
     version   INTEGER NOT NULL,
     body      TEXT NOT NULL
   );
 
-  CREATE TABLE memberships (
+  CREATE TABLE IF NOT EXISTS memberships (
     audience TEXT PRIMARY KEY,
     since    INTEGER NOT NULL
   ) WITHOUT ROWID;
 
-  CREATE TABLE computed_values (
+  CREATE TABLE IF NOT EXISTS computed_values (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL,
     since INTEGER
   ) WITHOUT ROWID;
 
-  CREATE TABLE outbox (
+  CREATE TABLE IF NOT EXISTS outbox (
     seq    INTEGER PRIMARY KEY,
     kind   TEXT NOT NULL,
     key    TEXT NOT NULL,
     member INTEGER NOT NULL,
     at     INTEGER NOT NULL
   );
-`;
+`,
+  },
+  // Merges and their undo (DESIGN §4, §12): created when another profile's state first arrives here.
+  merges: {
+    marker: "merged_from",
+    ddl: `
+  CREATE TABLE IF NOT EXISTS merged_from (
+    seq        INTEGER PRIMARY KEY,
+    profile_id TEXT NOT NULL UNIQUE
+  );
+  CREATE INDEX IF NOT EXISTS events_by_origin ON events (origin, seq) WHERE origin IS NOT NULL;
+`,
+  },
+};
+
+const ALL_PARTS = Object.keys(PARTS) as SchemaPart[];
+const CATALOGUE_QUERY = `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('schema_version', ${ALL_PARTS.map(
+  (part) => `'${PARTS[part].marker}'`,
+).join(", ")})`;
+
+/**
+ * The parts each live object has, keyed by its `SqlStorage` (one per live object), learnt from the catalogue with
+ * the version. An entry is dropped when a transaction that may have created a part rolls back ({@link forgetParts}).
+ */
+const partsPresent = new WeakMap<SqlStorage, Set<SchemaPart>>();
+
+/** Does this object have `part`'s tables? Readers of a part answer "nothing stored" when it does not. */
+export function hasPart(sql: SqlStorage, part: SchemaPart): boolean {
+  let present = partsPresent.get(sql);
+  if (!present) {
+    readCatalogue(sql);
+    present = partsPresent.get(sql) as Set<SchemaPart>;
+  }
+  return present.has(part);
+}
+
+/** Creates `part`'s tables unless the object has them; call it inside the transaction of the write that needs them. */
+export function ensurePart(sql: SqlStorage, part: SchemaPart): void {
+  if (hasPart(sql, part)) return;
+  sql.exec(PARTS[part].ddl);
+  partsPresent.get(sql)?.add(part);
+}
+
+/** After a rollback (or an erase): what the object has is asked of the catalogue again. */
+export function forgetParts(sql: SqlStorage): void {
+  partsPresent.delete(sql);
+}
 
 /**
  * Brings the object's SQLite up to {@link SCHEMA_VERSION}. An object that is already current pays the version read
  * of {@link readVersion} (none when the caller passes the `current` version it just read); an object without tables
- * creates the current schema in one script; otherwise the pending migrations run in one transaction.
+ * creates the core schema in one script (its parts come with their first use, see {@link ensurePart}); otherwise the pending migrations run in one transaction.
  * `PRAGMA user_version` is not available in Durable Objects, so the version lives in a table.
  */
 export function migrate(storage: DurableObjectStorage, current = readVersion(storage.sql)): void {
@@ -215,21 +273,38 @@ export function migrate(storage: DurableObjectStorage, current = readVersion(sto
   if (current > SCHEMA_VERSION) {
     throw new Error(`profile schema ${current} is newer than this code (${SCHEMA_VERSION})`);
   }
+  const sql = storage.sql;
   storage.transactionSync(() => {
     if (current === 0) {
-      storage.sql.exec(CURRENT_SCHEMA);
+      sql.exec(CORE_SCHEMA);
+      partsPresent.set(sql, new Set());
       return;
     }
-    for (let v = current; v < SCHEMA_VERSION; v++) storage.sql.exec(MIGRATIONS[v] as string);
-    storage.sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION);
+    for (let v = current; v < SCHEMA_VERSION; v++) sql.exec(MIGRATIONS[v] as string);
+    sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION);
+    // The migrations created every table there was: a migrated object has every part.
+    partsPresent.set(sql, new Set(ALL_PARTS));
   });
 }
 
 /** The stored schema version, 0 for an object that has never been migrated. */
 export function readVersion(sql: SqlStorage): number {
-  // A brand-new (or just erased) object has no tables yet: the common cold case. Asked of the catalogue rather than
-  // caught as "no such table", whose thrown error cost every new profile 0.4 ms (bench/README, "Where the CPU goes").
-  const tables = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").toArray();
-  if (tables.length === 0) return 0;
+  if (!readCatalogue(sql)) return 0;
   return sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
+}
+
+/**
+ * One catalogue read: whether the object has tables at all (returned) and which parts (remembered). A brand-new (or
+ * just erased) object has none: the common cold case. Asked of the catalogue rather than caught as "no such table",
+ * whose thrown error cost every new profile 0.4 ms (bench/README, "Where the CPU goes").
+ */
+function readCatalogue(sql: SqlStorage): boolean {
+  const names = new Set(
+    sql
+      .exec<{ name: string }>(CATALOGUE_QUERY)
+      .toArray()
+      .map((r) => r.name),
+  );
+  partsPresent.set(sql, new Set(ALL_PARTS.filter((part) => names.has(PARTS[part].marker))));
+  return names.has("schema_version");
 }

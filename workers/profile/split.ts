@@ -11,6 +11,7 @@ import { attachIdentifier, readIdentifiers } from "./identifier-set";
 import { MERGE_CHUNK_BYTES } from "./merge";
 import { markRestored, type ProfileMeta, recount } from "./profile-meta";
 import type { OriginChunk, ProfileExport } from "./profile-rpc";
+import { ensurePart, hasPart } from "./schema";
 import { rebuildTraits } from "./traits";
 
 const inList = "(SELECT value FROM json_each(?))";
@@ -45,6 +46,8 @@ export function originChunk(
 /** On the restored profile: imports one chunk the survivor shipped back. What arrived on `selfId` becomes its own. */
 export function importOriginChunk(sql: SqlStorage, chunk: ProfileExport, selfId: string): void {
   const originOf = (origin: string | null | undefined) => (origin == null || origin === selfId ? null : origin);
+  // What arrived on other profiles keeps its origin here, for a later undo: those are read by the origin index.
+  ensurePart(sql, "merges");
   for (const [i, message] of chunk.events.entries()) {
     insertEvent(sql, message, eventTime(message), originOf(chunk.eventOrigins?.[i]));
   }
@@ -61,6 +64,7 @@ export function finishRestore(
   now: number,
 ): void {
   markRestored(sql, self, now);
+  ensurePart(sql, "merges");
   sql.exec(
     `INSERT INTO merged_from (profile_id) SELECT value FROM json_each(?) WHERE value <> ? ON CONFLICT DO NOTHING`,
     JSON.stringify(self.mergedFrom),
@@ -88,7 +92,7 @@ export function dropOrigins(
     )
     .toArray()
     .map(({ type, value }) => ({ type, value }));
-  sql.exec(`DELETE FROM merged_from WHERE profile_id IN ${inList}`, list);
+  if (hasPart(sql, "merges")) sql.exec(`DELETE FROM merged_from WHERE profile_id IN ${inList}`, list);
   if (events > 0) rebuildTraits(sql);
   recount(sql, now);
   return { events, identifiers };
