@@ -77,8 +77,11 @@ export function evaluateProfile(
   { traitsChanged = false }: { traitsChanged?: boolean } = {},
 ): EvaluationOutcome {
   if (idle(sql, set)) {
-    // Guarded, so the common case (no definitions, nothing due) writes nothing.
-    sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1 AND next_eval_at IS NOT NULL");
+    // Guarded, so the common case (no definitions, nothing due) writes nothing. Without the audience part nothing was
+    // ever evaluated here (see readNextEvalAt): nothing to clear either.
+    if (hasPart(sql, "audiences")) {
+      sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1 AND next_eval_at IS NOT NULL");
+    }
     return { changes: 0, nextEvalAt: null };
   }
   ensurePart(sql, "audiences");
@@ -189,6 +192,8 @@ function enqueueChanges(
 
 /** The next instant time alone can change this profile, as last evaluated; null for one that is not live. */
 export function readNextEvalAt(sql: SqlStorage): number | null {
+  // Only an evaluation with a definition sets it, and that creates the audience part first.
+  if (!hasPart(sql, "audiences")) return null;
   const row = sql
     .exec<{ at: number | null }>(
       "SELECT next_eval_at AS at FROM profile_meta WHERE singleton = 1 AND status = 'active'",
