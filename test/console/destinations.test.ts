@@ -88,46 +88,64 @@ describe("console destinations", () => {
   });
 
   it("reconciles now after a confirmation, sending the members it never got, and shows the API's refusal", async () => {
-    const hook = await startHookServer(200);
-    hooks.push(hook);
-    const tag = randomUUID().slice(0, 8);
-    const event = `Reconciled ${tag}`;
-    const audience = `reconciled_${tag}`;
-    expect(
-      (await secretApi(session.server, "POST", "/v1/audiences", { key: audience, definition: { event } })).status,
-    ).toBe(201);
-    await sendBatch(session.server, [{ type: "track", userId: `member-${tag}`, event }]);
-    await expect
-      .poll(
-        async () => (await secretApi<{ size: number }>(session.server, "GET", `/v1/audiences/${audience}`)).body.size,
-        {
-          timeout: 30_000,
-          interval: 500,
-        },
-      )
-      .toBe(1);
-    // Made after the member entered: a destination sends entries from then on, so only reconciliation sends this one.
-    const created = await secretApi<{ id: string }>(session.server, "POST", "/v1/destinations", {
-      type: "webhook",
-      name: `Reconciled ${tag}`,
-      audiences: [audience],
-      config: { url: hook.url, secret: "whsec_0123456789abcdef" },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = created.body.id;
+    // A member enters before the destination exists, so only reconciliation sends it. Its sync-queue message leaves
+    // beside its D1 row, though, and on a loaded machine it can still be in the queue when the destination is made,
+    // reach it by the normal path, and leave nothing to reconcile. Such a round must show exactly that (nothing to
+    // repair, and the hook has the entry), and goes again with a new member.
+    const reconciledRound = async () => {
+      const hook = await startHookServer(200);
+      hooks.push(hook);
+      const tag = randomUUID().slice(0, 8);
+      const event = `Reconciled ${tag}`;
+      const audience = `reconciled_${tag}`;
+      expect(
+        (await secretApi(session.server, "POST", "/v1/audiences", { key: audience, definition: { event } })).status,
+      ).toBe(201);
+      await sendBatch(session.server, [{ type: "track", userId: `member-${tag}`, event }]);
+      await expect
+        .poll(
+          async () => (await secretApi<{ size: number }>(session.server, "GET", `/v1/audiences/${audience}`)).body.size,
+          { timeout: 30_000, interval: 500 },
+        )
+        .toBe(1);
+      const created = await secretApi<{ id: string }>(session.server, "POST", "/v1/destinations", {
+        type: "webhook",
+        name: `Reconciled ${tag}`,
+        audiences: [audience],
+        config: { url: hook.url, secret: "whsec_0123456789abcdef" },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const id = created.body.id;
 
-    const page = await session.signedIn(`/console/destinations/${id}`);
-    const dialog = page.getByRole("dialog");
-    await page.getByRole("button", { name: "Reconcile now" }).click();
-    expect(await dialog.getByRole("heading").textContent()).toBe(`Reconcile Reconciled ${tag} now?`);
-    await dialog.getByRole("button", { name: "Cancel" }).click();
-    expect(hook.received).toEqual([]);
+      const page = await session.signedIn(`/console/destinations/${id}`);
+      const dialog = page.getByRole("dialog");
+      await page.getByRole("button", { name: "Reconcile now" }).click();
+      expect(await dialog.getByRole("heading").textContent()).toBe(`Reconcile Reconciled ${tag} now?`);
+      await dialog.getByRole("button", { name: "Cancel" }).click();
+      expect(await dialog.isVisible()).toBe(false);
+      const beforeConfirming = hook.received.length;
 
-    await page.getByRole("button", { name: "Reconcile now" }).click();
-    await dialog.getByRole("button", { name: "Reconcile", exact: true }).click();
-    await page.getByText(/^Reconciled: 1 repair queued/).waitFor({ timeout: 15_000 });
-    expect(await dialog.isVisible()).toBe(false);
-    await expect.poll(() => hook.received.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+      await page.getByRole("button", { name: "Reconcile now" }).click();
+      await dialog.getByRole("button", { name: "Reconcile", exact: true }).click();
+      const result = page.getByText(/^Reconciled: /);
+      await result.waitFor({ timeout: 15_000 });
+      expect(await dialog.isVisible()).toBe(false);
+      const said = (await result.textContent()) ?? "";
+      if (/^Reconciled: nothing to repair/.test(said)) {
+        // The queue's message got there first: the entry comes by the normal path.
+        await expect.poll(() => hook.received.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+        return null;
+      }
+      expect(said).toMatch(/^Reconciled: 1 repair queued/);
+      // Cancelling sent nothing: what the hook gets comes from the confirmed reconcile.
+      expect(beforeConfirming).toBe(0);
+      await expect.poll(() => hook.received.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+      return { id, page, dialog };
+    };
+    let round = await reconciledRound();
+    for (let retries = 2; round === null && retries > 0; retries--) round = await reconciledRound();
+    if (round === null) throw new Error("three rounds in a row found the member delivered before the reconcile");
+    const { id, page, dialog } = round;
 
     // Gone meanwhile (another tab deleted it): the dialog says what the API said and stays open.
     expect((await secretApi(session.server, "DELETE", `/v1/destinations/${id}`)).status).toBe(204);
