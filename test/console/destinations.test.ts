@@ -142,8 +142,8 @@ describe("console destinations", () => {
       await expect.poll(() => hook.received.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
       return { id, page, dialog };
     };
-    let round = await reconciledRound();
-    for (let retries = 2; round === null && retries > 0; retries--) round = await reconciledRound();
+    let round: Awaited<ReturnType<typeof reconciledRound>> = null;
+    for (let tries = 0; tries < 3 && round === null; tries++) round = await reconciledRound();
     if (round === null) throw new Error("three rounds in a row found the member delivered before the reconcile");
     const { id, page, dialog } = round;
 

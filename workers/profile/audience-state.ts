@@ -151,7 +151,7 @@ export function evaluateProfile(
  * in the caller's transaction. Returns how many exits were queued.
  */
 export function leaveEverything(sql: SqlStorage, now: number): number {
-  sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
+  // Without the audience part the profile is in nothing, and next_eval_at was never set (see readNextEvalAt).
   if (!hasPart(sql, "audiences")) return 0;
   const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
   for (const { audience } of sql.exec<{ audience: string }>("SELECT audience FROM memberships ORDER BY audience")) {
@@ -161,6 +161,7 @@ export function leaveEverything(sql: SqlStorage, now: number): number {
     if (holdsValue(JSON.parse(row.value))) changes.push({ kind: "computed_trait", key: row.key, member: false });
   }
   sql.exec("DELETE FROM memberships; DELETE FROM computed_values;");
+  sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
   enqueueChanges(sql, changes, now);
   return changes.length;
 }

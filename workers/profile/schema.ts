@@ -10,6 +10,7 @@
  * `schema.test.ts` checks that the core with every part and the migrations end with the same tables, columns and
  * indexes. A migration may touch a part's tables only where the part exists (`hasPart`): a new object may lack it.
  */
+
 /** Migration N (0-based) takes an object from schema version N to N+1. */
 export const MIGRATIONS: readonly string[] = [
   `
@@ -242,12 +243,7 @@ const partsPresent = new WeakMap<SqlStorage, Set<SchemaPart>>();
 
 /** Does this object have `part`'s tables? Readers of a part answer "nothing stored" when it does not. */
 export function hasPart(sql: SqlStorage, part: SchemaPart): boolean {
-  let present = partsPresent.get(sql);
-  if (!present) {
-    readCatalogue(sql);
-    present = partsPresent.get(sql) as Set<SchemaPart>;
-  }
-  return present.has(part);
+  return (partsPresent.get(sql) ?? readCatalogue(sql).parts).has(part);
 }
 
 /** Creates `part`'s tables unless the object has them; call it inside the transaction of the write that needs them. */
@@ -265,8 +261,8 @@ export function forgetParts(sql: SqlStorage): void {
 /**
  * Brings the object's SQLite up to {@link SCHEMA_VERSION}. An object that is already current pays the version read
  * of {@link readVersion} (none when the caller passes the `current` version it just read); an object without tables
- * creates the core schema in one script (its parts come with their first use, see {@link ensurePart}); otherwise the pending migrations run in one transaction.
- * `PRAGMA user_version` is not available in Durable Objects, so the version lives in a table.
+ * creates the core schema in one script (its parts come with their first use, see {@link ensurePart}); otherwise the
+ * pending migrations run in one transaction. `PRAGMA user_version` is not available in Durable Objects, so the version lives in a table.
  */
 export function migrate(storage: DurableObjectStorage, current = readVersion(storage.sql)): void {
   if (current === SCHEMA_VERSION) return;
@@ -289,22 +285,23 @@ export function migrate(storage: DurableObjectStorage, current = readVersion(sto
 
 /** The stored schema version, 0 for an object that has never been migrated. */
 export function readVersion(sql: SqlStorage): number {
-  if (!readCatalogue(sql)) return 0;
+  if (!readCatalogue(sql).hasTables) return 0;
   return sql.exec<{ version: number }>("SELECT version FROM schema_version").one().version;
 }
 
 /**
- * One catalogue read: whether the object has tables at all (returned) and which parts (remembered). A brand-new (or
+ * One catalogue read: whether the object has tables at all, and which parts (also remembered). A brand-new (or
  * just erased) object has none: the common cold case. Asked of the catalogue rather than caught as "no such table",
  * whose thrown error cost every new profile 0.4 ms (bench/README, "Where the CPU goes").
  */
-function readCatalogue(sql: SqlStorage): boolean {
+function readCatalogue(sql: SqlStorage): { hasTables: boolean; parts: Set<SchemaPart> } {
   const names = new Set(
     sql
       .exec<{ name: string }>(CATALOGUE_QUERY)
       .toArray()
       .map((r) => r.name),
   );
-  partsPresent.set(sql, new Set(ALL_PARTS.filter((part) => names.has(PARTS[part].marker))));
-  return names.has("schema_version");
+  const parts = new Set(ALL_PARTS.filter((part) => names.has(PARTS[part].marker)));
+  partsPresent.set(sql, parts);
+  return { hasTables: names.has("schema_version"), parts };
 }
