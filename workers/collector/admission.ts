@@ -42,10 +42,7 @@ export function admission(limits: AdmissionLimits): MiddlewareHandler<CollectorE
   let inFlight = 0;
   /** Requests in flight by caller and `Idempotency-Key`; settles (never rejects) when the work ends. */
   const running = new Map<string, Promise<void>>();
-  const busy = (why: string) =>
-    new HttpError(429, "rate_limit_error", `${why}; nothing of this request was acknowledged, retry it`, {
-      headers: { "Retry-After": String(limits.retryAfterSeconds) },
-    });
+  const busy = (why: string) => busyError(limits, why);
 
   /** True when `work` settled within the deadline. */
   async function settledInTime(work: Promise<unknown>): Promise<boolean> {
@@ -93,6 +90,13 @@ export function admission(limits: AdmissionLimits): MiddlewareHandler<CollectorE
     }
     throw busy(`The collector did not finish within ${limits.deadlineMs} ms`);
   };
+}
+
+/** The 429 of back-pressure: nothing of the request was acknowledged, and `Retry-After` says when to send it again. */
+export function busyError(limits: AdmissionLimits, why: string): HttpError {
+  return new HttpError(429, "rate_limit_error", `${why}; nothing of this request was acknowledged, retry it`, {
+    headers: { "Retry-After": String(limits.retryAfterSeconds) },
+  });
 }
 
 /**

@@ -146,6 +146,82 @@ describe("200 means durable", () => {
   });
 });
 
+describe("back-pressure when the runtime is out of room", () => {
+  /** What the local runtime throws once its live objects fill the SQLite heap (Cloudflare's: `overloaded`). */
+  const outOfRoom = () => Object.assign(new Error("out of memory: SQLITE_NOMEM"), { durableObjectReset: true });
+  /** Real deps, except that `full(input)` makes a profile's object throw `outOfRoom` for that ingest. */
+  const withFullObjects =
+    (full: (messages: readonly { anonymousId?: string | null }[]) => boolean) =>
+    (e: Env): IngestDeps => {
+      const real = ingestDepsFor(e);
+      return {
+        ...real,
+        profile: (id) => ({
+          ingest: async (input) => {
+            if (full(input.messages)) throw outOfRoom();
+            return real.profile(id).ingest(input);
+          },
+          mergeInto: async () => {
+            throw outOfRoom();
+          },
+        }),
+      };
+    };
+
+  it("answers 429 with Retry-After and queues nothing; the resend stores every message once", async () => {
+    const [a, b, c] = [uid("anon"), uid("anon"), uid("anon")];
+    const queue = fakeQueue();
+    let roomFor = "nobody";
+    const deps = withFullObjects((messages) => messages.some((m) => m.anonymousId === b) && roomFor !== b);
+    const batch = [a, b, c].map((anonymousId) => ({
+      type: "track",
+      event: "Bought",
+      anonymousId,
+      messageId: `${anonymousId}-1`,
+    }));
+    const first = await postWith({ ingestDeps: deps, retryQueue: () => queue }, "/v1/batch", { batch }, writeKey);
+    expect(first.status).toBe(429);
+    expect(first.headers.get("retry-after")).toBe("2");
+    expect(await first.json()).toMatchObject({
+      error: { code: "rate_limit_error", message: expect.stringMatching(/out of room.*retry it/) },
+    });
+    expect(queue.sent).toEqual([]);
+    expect(await storedEvents(workspaceId, anon(b))).toEqual([]);
+    // The others were stored: the resend finds them there and stores each message once.
+    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(1);
+
+    roomFor = b;
+    const again = await postWith({ ingestDeps: deps, retryQueue: () => queue }, "/v1/batch", { batch }, writeKey);
+    expect(await again.json()).toEqual({ success: true, accepted: 3, rejected: [] });
+    for (const visitor of [a, b, c])
+      expect((await storedEvents(workspaceId, anon(visitor))).map((m) => m.messageId)).toEqual([`${visitor}-1`]);
+    expect(queue.sent).toEqual([]);
+  });
+
+  it("still queues a merge's fold, which a resend could not redo, before answering 429", async () => {
+    const [a, u] = [uid("anon"), uid("user")];
+    const real = { ingestDeps: ingestDepsFor, retryQueue: () => fakeQueue() };
+    expect((await postWith(real, "/v1/track", { event: "Viewed", anonymousId: a }, writeKey)).status).toBe(200);
+    expect((await postWith(real, "/v1/identify", { userId: u, traits: { plan: "pro" } }, writeKey)).status).toBe(200);
+
+    const queue = fakeQueue();
+    const login = { userId: u, anonymousId: a, messageId: uid("login") };
+    const full = withFullObjects(() => true);
+    const refused = await postWith({ ingestDeps: full, retryQueue: () => queue }, "/v1/identify", login, writeKey);
+    expect(refused.status).toBe(429);
+    // The graph joined the two profiles: a resend sees one, so only the queue can still fold the other into it.
+    expect(queue.sent).toEqual([{ workspaceId, jobs: [expect.objectContaining({ kind: "merge", workspaceId })] }]);
+
+    expect((await postWith(real, "/v1/identify", login, writeKey)).status).toBe(200);
+    expect((await replay(queue.sent)).explicitAcks).toEqual(["msg-0"]);
+    const events = await storedEvents(workspaceId, { type: "user_id", value: u });
+    expect(events.map((m) => m.messageId)).toContain(login.messageId);
+    expect(events.map((m) => (m.type === "track" ? m.event : m.type))).toEqual(
+      expect.arrayContaining(["Viewed", "identify"]),
+    );
+  });
+});
+
 describe("ingest retry consumer", () => {
   it("acks jobs that complete and retries only the failing one, with backoff", async () => {
     const a = uid("anon");

@@ -17,13 +17,13 @@ import {
 import type { MiddlewareHandler } from "hono";
 import { type IndexedMessage, type IngestDeps, ingestMessages } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
-import { enqueueJobs } from "../ingest/retry-jobs";
+import { enqueueJobs, type IngestJob } from "../ingest/retry-jobs";
 import { recordLiveEvents } from "../live-events/record";
 import { credentialFrom } from "../shared/basic-auth";
 import { HttpError, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { preflightRouteDoc } from "../shared/route-docs";
-import { type AdmissionLimits, abandonIfAnswered, admission, DEFAULT_ADMISSION } from "./admission";
+import { type AdmissionLimits, abandonIfAnswered, admission, busyError, DEFAULT_ADMISSION } from "./admission";
 import type { CollectorEnv } from "./collector-env";
 import { ingestCors } from "./cors";
 import { enrichMessage, requestFacts } from "./enrich";
@@ -87,7 +87,8 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
   const queueFor = options.retryQueue ?? ((env: Env) => env.INGEST_RETRY_QUEUE);
   const routes = openApiRoutes<CollectorEnv>();
   // One for all ingestion paths: the bound is on the isolate's work, whichever path it came by.
-  const admit = admission(options.admission ?? DEFAULT_ADMISSION);
+  const limits = options.admission ?? DEFAULT_ADMISSION;
+  const admit = admission(limits);
   for (const [path, pathType] of ROUTES) {
     // Documented beside, not validated by, the schemas: the body is read below, message by message.
     routes.openAPIRegistry.registerPath(ingestRouteDoc(path, pathType, pathType ? `/v1/${pathType}` : "/v1/batch"));
@@ -123,9 +124,10 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
         const profileId = report.profileIds[0];
         await writeProfileCookie(c, cookieSecret, { workspaceId: c.var.workspaceId, anonymousId, profileId }, cookie);
       }
-      if (report.failed.length > 0) {
+      const queueDurably = async (jobs: IngestJob[]) => {
+        if (jobs.length === 0) return;
         try {
-          await enqueueJobs(queueFor(c.env), report.failed);
+          await enqueueJobs(queueFor(c.env), jobs);
         } catch (err) {
           // "200 means durable": what is neither stored nor queued must be sent again by the client.
           throw new HttpError(503, "internal_error", "Events could not be stored durably; retry the request", {
@@ -133,7 +135,15 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
             headers: { "Retry-After": "5" },
           });
         }
+      };
+      if (report.overloaded) {
+        // Back-pressure, not a backlog: the sender slows down and sends the request again, which redoes every
+        // resolve and delivery (stored once, by message id). Not a merge's fold: the graph already joined the two
+        // profiles, so the resend sees one; those few are queued first.
+        await queueDurably(report.failed.filter((job) => job.kind === "merge"));
+        throw busyError(limits, "The collector is out of room for more profiles at the moment");
       }
+      await queueDurably(report.failed);
       if (report.rejected.length > 0) rejected.push(...report.rejected);
       recordLiveEvents(c, valid, rejected);
       const accepted = valid.length - report.rejected.length;

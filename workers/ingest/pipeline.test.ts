@@ -70,7 +70,7 @@ describe("ingestMessages", () => {
   it("resolves the batch in one call and makes one Durable Object call per profile", async () => {
     const f = fakes({});
     const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "b"), msg("m3", "a")));
-    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a", "prf_b"] });
+    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a", "prf_b"], overloaded: false });
     expect(f.resolves).toHaveLength(1);
     expect(f.calls.map((c) => [c.id, c.input.messages.map((m) => m.messageId)])).toEqual([
       ["prf_a", ["m1", "m3"]],
@@ -151,6 +151,37 @@ describe("ingestMessages", () => {
     logged.mockRestore();
   });
 
+  it("marks the report overloaded when an object or the graph is out of room, and not for other failures", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const failing = (error: Error) =>
+      fakes({
+        ingest: (id) => {
+          if (id === "prf_b") throw error;
+          return { status: "stored", inserted: 1, duplicates: 0 };
+        },
+      });
+    const batch = () => items(msg("m1", "a"), msg("m2", "b"));
+    // The local runtime's SQLite heap is full; Cloudflare's own word for an object that cannot keep up.
+    const nomem = new Error("out of memory: SQLITE_NOMEM");
+    const overloaded = Object.assign(new Error("Durable Object is overloaded."), { overloaded: true });
+    for (const error of [nomem, overloaded]) {
+      const report = await ingestMessages(failing(error).deps, "ws", batch());
+      expect(report.overloaded).toBe(true);
+      expect(report.failed.map((j) => j.kind === "deliver" && j.profileId)).toEqual(["prf_b"]);
+    }
+    expect((await ingestMessages(failing(new Error("network lost")).deps, "ws", batch())).overloaded).toBe(false);
+
+    const graph = fakes({});
+    graph.deps.identity.resolve = async () => {
+      throw new Error("D1_ERROR: out of memory: SQLITE_NOMEM");
+    };
+    expect(await ingestMessages(graph.deps, "ws", batch())).toMatchObject({
+      overloaded: true,
+      failed: [{ kind: "resolve" }],
+    });
+    logged.mockRestore();
+  });
+
   it("rejects a message whose every identifier is blocked, naming the value and rule", async () => {
     const f = fakes({});
     const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "null")));
@@ -174,6 +205,7 @@ describe("ingestMessages", () => {
       rejected: [],
       failed: [],
       profileIds: [],
+      overloaded: false,
     });
     expect(f.calls).toEqual([]);
   });
@@ -187,6 +219,7 @@ describe("ingestMessages", () => {
       rejected: [],
       failed: [],
       profileIds: ["prf_s"],
+      overloaded: false,
     });
     expect(f.calls.map((c) => [c.id, c.input.profileId])).toEqual([
       ["prf_a", "prf_a"],
@@ -201,6 +234,7 @@ describe("ingestMessages", () => {
       rejected: [],
       failed: [],
       profileIds: [],
+      overloaded: false,
     });
     expect(f.forgotten).toEqual(["prf_a"]);
   });
@@ -228,7 +262,7 @@ describe("ingestMessages", () => {
     };
     const batch = items(msg("m0", "a"), msg("m1", "a"));
     const report = await ingestMessages(f.deps, "ws", batch);
-    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a"] });
+    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a"], overloaded: false });
     expect(f.forgotten).toEqual(["anonymous_id:a"]);
     expect(f.resolves.map((r) => r.map((i) => i.messageId))).toEqual([
       ["m0", "m1"],

@@ -56,6 +56,24 @@ export interface IngestReport {
   failed: IngestJob[];
   /** The live profiles the messages were stored in (after any redirect). */
   profileIds: string[];
+  /**
+   * The identity graph or some profile's object refused work the runtime has no room for (`isOverload`): the caller
+   * should push back (429) rather than queue, so the sender slows down instead of the backlog growing.
+   */
+  overloaded: boolean;
+}
+
+/**
+ * True for a Durable Object failure that says "too much at once" rather than "broken": Cloudflare marks an object
+ * that cannot keep up `overloaded`; the local runtime (`wrangler dev`, one process for every object) fails with
+ * `SQLITE_NOMEM` once its live objects fill the process-wide SQLite heap, until idle ones are evicted (DESIGN §2,
+ * bench/README "5xx"). Retrying at once, or queueing for a consumer that calls the same objects, adds to the load;
+ * the remedy is a slower sender.
+ */
+export function isOverload(err: unknown): boolean {
+  if (typeof err !== "object" || err === null) return false;
+  if ((err as { overloaded?: unknown }).overloaded === true) return true;
+  return err instanceof Error && err.message.includes("SQLITE_NOMEM");
 }
 
 /**
@@ -70,16 +88,18 @@ export async function ingestMessages(
   { askedAgain = false, quiet = false }: { askedAgain?: boolean; quiet?: boolean } = {},
 ): Promise<IngestReport> {
   const rejected: RejectedMessage[] = [];
-  if (items.length === 0) return { rejected, failed: [], profileIds: [] };
+  const nothing = { failed: [], profileIds: [], overloaded: false };
+  if (items.length === 0) return { rejected, ...nothing };
   let rules: IdentityRules;
   try {
     rules = await deps.loadRules(workspaceId);
   } catch (err) {
     if (!quiet) console.error("identity rules unavailable; queueing the batch", err);
     return {
+      ...nothing,
+      overloaded: isOverload(err),
       rejected,
       failed: [{ kind: "resolve", workspaceId, messages: items.map((i) => i.message) }],
-      profileIds: [],
     };
   }
 
@@ -104,7 +124,7 @@ export async function ingestMessages(
     inputs.push(input);
     kept.push({ message, at, attributes: extracted.attributes.map((a) => ({ ...a, firstSeen: at })) });
   }
-  if (inputs.length === 0) return { rejected, failed: [], profileIds: [] };
+  if (inputs.length === 0) return { rejected, ...nothing };
 
   let outcomes: Awaited<ReturnType<IngestDeps["identity"]["resolve"]>>;
   try {
@@ -112,9 +132,10 @@ export async function ingestMessages(
   } catch (err) {
     if (!quiet) console.error("identity resolution failed; queueing the batch", err);
     return {
+      ...nothing,
+      overloaded: isOverload(err),
       rejected,
       failed: [{ kind: "resolve", workspaceId, messages: kept.map((k) => k.message) }],
-      profileIds: [],
     };
   }
 
@@ -175,10 +196,11 @@ export async function ingestMessages(
     ),
   ]);
   await changes?.done();
-  if (!quiet) reportFailedDeliveries(delivered);
+  const overloaded = delivered.some((d) => d.failure !== undefined && isOverload(d.failure.error));
+  if (!quiet) reportFailedDeliveries(delivered, overloaded ? "out of room, the sender is asked to retry" : "queueing");
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
-  const report = { rejected, failed, profileIds };
+  const report = { rejected, failed, profileIds, overloaded };
 
   // Routed by a stale cache or cookie to a profile a merge undo took their identifiers from: those identifiers are
   // forgotten now, so the graph answers them this time. Once: a second "departed" goes to the retry queue.
@@ -191,6 +213,7 @@ export async function ingestMessages(
     report.rejected.push(...second.rejected);
     report.failed.push(...second.failed);
     report.profileIds.push(...second.profileIds);
+    report.overloaded ||= second.overloaded;
   }
   return { ...report, profileIds: [...new Set(report.profileIds)] };
 }
@@ -225,25 +248,28 @@ export async function runJob(
     }
   }
   const delivery = await deliver(deps, job);
-  if (!quiet) reportFailedDeliveries([delivery]);
+  if (!quiet) reportFailedDeliveries([delivery], "queueing");
   const { left, departed } = delivery;
   return departed ? [...left, { kind: "resolve", workspaceId: job.workspaceId, messages: departed }] : left;
 }
 
 /**
- * One log line for all of a request's failed deliveries, with the first one's error, not one line and stack per
- * profile: when the runtime fails many objects at once (the local workerd's SQLite out of memory, bench/README "5xx"),
- * a 250-row import request logged up to 250 stacks, and `wrangler dev`, which source-maps every logged stack, spent a
- * core on them (bench/README, the import section). The jobs themselves are queued either way.
+ * One log line for all of a request's failed deliveries, with the first one's error and `outcome` (what becomes of
+ * them), not one line and stack per profile: when the runtime fails many objects at once (the local workerd's SQLite
+ * out of memory, bench/README "5xx"), a 250-row import request logged up to 250 stacks, and `wrangler dev`, which
+ * source-maps every logged stack, spent a core on them (bench/README, the import section).
  */
-function reportFailedDeliveries(deliveries: Array<{ profileId: string | null; failure?: { error: unknown } }>) {
+function reportFailedDeliveries(
+  deliveries: Array<{ profileId: string | null; failure?: { error: unknown } }>,
+  outcome: string,
+) {
   const failed = deliveries.filter((d) => d.failure);
   const [first] = failed;
   if (!first) return;
   const which =
     deliveries.length === 1 ? `profile ${first.profileId}` : `${failed.length} of ${deliveries.length} profiles`;
   const example = failed.length > 1 ? ` (first: ${first.profileId})` : "";
-  console.error(`storing into ${which} failed; queueing${example}`, first.failure?.error);
+  console.error(`storing into ${which} failed; ${outcome}${example}`, first.failure?.error);
 }
 
 /**
