@@ -133,7 +133,7 @@ describe("POST /v1/merges/:id/undo", () => {
 
     const later = track("Viewed Product", "2026-01-04T00:00:00.000Z", { anonymousId: anon, userId: undefined });
     const report = await ingestMessages(ingestDepsFor(env), ws.workspaceId, [{ index: 0, message: later }]);
-    expect(report).toEqual({ rejected: [], failed: [], profileIds: [visitor] });
+    expect(report).toEqual({ rejected: [], failed: [], profileIds: [visitor], overloaded: false });
     expect(cache.get(ws.workspaceId, anonId)).toBe(visitor);
     expect(eventIds(await get<ProfileEventsPage>(`/v1/profiles/${visitor}/events`))).toContain(later.messageId);
     expect(eventIds(await get<ProfileEventsPage>(`/v1/profiles/${sam}/events`))).not.toContain(later.messageId);
