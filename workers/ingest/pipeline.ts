@@ -94,10 +94,11 @@ export async function ingestMessages(
   try {
     rules = await deps.loadRules(workspaceId);
   } catch (err) {
-    if (!quiet) console.error("identity rules unavailable; queueing the batch", err);
+    const overloaded = isOverload(err);
+    if (!quiet) console.error(`identity rules unavailable${overloaded ? " (out of room)" : "; queueing the batch"}`, err);
     return {
       ...nothing,
-      overloaded: isOverload(err),
+      overloaded,
       rejected,
       failed: [{ kind: "resolve", workspaceId, messages: items.map((i) => i.message) }],
     };
@@ -130,10 +131,11 @@ export async function ingestMessages(
   try {
     outcomes = await deps.identity.resolve(workspaceId, rules, inputs);
   } catch (err) {
-    if (!quiet) console.error("identity resolution failed; queueing the batch", err);
+    const overloaded = isOverload(err);
+    if (!quiet) console.error(`identity resolution failed${overloaded ? " (out of room)" : "; queueing the batch"}`, err);
     return {
       ...nothing,
-      overloaded: isOverload(err),
+      overloaded,
       rejected,
       failed: [{ kind: "resolve", workspaceId, messages: kept.map((k) => k.message) }],
     };
@@ -197,7 +199,7 @@ export async function ingestMessages(
   ]);
   await changes?.done();
   const overloaded = delivered.some((d) => d.failure !== undefined && isOverload(d.failure.error));
-  if (!quiet) reportFailedDeliveries(delivered, overloaded ? "out of room, the sender is asked to retry" : "queueing");
+  if (!quiet) reportFailedDeliveries(delivered, overloaded ? " (out of room)" : "; queueing");
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
   const report = { rejected, failed, profileIds, overloaded };
@@ -248,14 +250,14 @@ export async function runJob(
     }
   }
   const delivery = await deliver(deps, job);
-  if (!quiet) reportFailedDeliveries([delivery], "queueing");
+  if (!quiet) reportFailedDeliveries([delivery], "; queueing");
   const { left, departed } = delivery;
   return departed ? [...left, { kind: "resolve", workspaceId: job.workspaceId, messages: departed }] : left;
 }
 
 /**
- * One log line for all of a request's failed deliveries, with the first one's error and `outcome` (what becomes of
- * them), not one line and stack per profile: when the runtime fails many objects at once (the local workerd's SQLite
+ * One log line for all of a request's failed deliveries, with the first one's error and `outcome` (why, or what
+ * becomes of them), not one line and stack per profile: when the runtime fails many objects at once (the local workerd's SQLite
  * out of memory, bench/README "5xx"), a 250-row import request logged up to 250 stacks, and `wrangler dev`, which
  * source-maps every logged stack, spent a core on them (bench/README, the import section).
  */
@@ -269,7 +271,7 @@ function reportFailedDeliveries(
   const which =
     deliveries.length === 1 ? `profile ${first.profileId}` : `${failed.length} of ${deliveries.length} profiles`;
   const example = failed.length > 1 ? ` (first: ${first.profileId})` : "";
-  console.error(`storing into ${which} failed; ${outcome}${example}`, first.failure?.error);
+  console.error(`storing into ${which} failed${outcome}${example}`, first.failure?.error);
 }
 
 /**
