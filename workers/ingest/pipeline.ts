@@ -95,7 +95,8 @@ export async function ingestMessages(
     rules = await deps.loadRules(workspaceId);
   } catch (err) {
     const overloaded = isOverload(err);
-    if (!quiet) console.error(`identity rules unavailable${overloaded ? " (out of room)" : "; queueing the batch"}`, err);
+    if (!quiet)
+      console.error(`identity rules unavailable${overloaded ? " (out of room)" : "; queueing the batch"}`, err);
     return {
       ...nothing,
       overloaded,
@@ -132,7 +133,8 @@ export async function ingestMessages(
     outcomes = await deps.identity.resolve(workspaceId, rules, inputs);
   } catch (err) {
     const overloaded = isOverload(err);
-    if (!quiet) console.error(`identity resolution failed${overloaded ? " (out of room)" : "; queueing the batch"}`, err);
+    if (!quiet)
+      console.error(`identity resolution failed${overloaded ? " (out of room)" : "; queueing the batch"}`, err);
     return {
       ...nothing,
       overloaded,
