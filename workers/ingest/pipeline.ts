@@ -63,6 +63,9 @@ export interface IngestReport {
   overloaded: boolean;
 }
 
+/** What a failure's log line says of an overload (the caller answers 429, or a queue consumer retries later). */
+const OUT_OF_ROOM = " (out of room)";
+
 /**
  * True for a Durable Object failure that says "too much at once" rather than "broken": Cloudflare marks an object
  * that cannot keep up `overloaded`; the local runtime (`wrangler dev`, one process for every object) fails with
@@ -90,19 +93,21 @@ export async function ingestMessages(
   const rejected: RejectedMessage[] = [];
   const nothing = { failed: [], profileIds: [], overloaded: false };
   if (items.length === 0) return { rejected, ...nothing };
+  /** The identity graph (its rules or the resolve) failed: the whole batch comes back as one resolve job. */
+  const graphFailed = (what: string, err: unknown, messages: AcceptedMessage[]): IngestReport => {
+    const overloaded = isOverload(err);
+    if (!quiet) console.error(`${what}${overloaded ? OUT_OF_ROOM : "; queueing the batch"}`, err);
+    return { rejected, failed: [{ kind: "resolve", workspaceId, messages }], profileIds: [], overloaded };
+  };
   let rules: IdentityRules;
   try {
     rules = await deps.loadRules(workspaceId);
   } catch (err) {
-    const overloaded = isOverload(err);
-    if (!quiet)
-      console.error(`identity rules unavailable${overloaded ? " (out of room)" : "; queueing the batch"}`, err);
-    return {
-      ...nothing,
-      overloaded,
-      rejected,
-      failed: [{ kind: "resolve", workspaceId, messages: items.map((i) => i.message) }],
-    };
+    return graphFailed(
+      "identity rules unavailable",
+      err,
+      items.map((i) => i.message),
+    );
   }
 
   const inputs: ResolveInput[] = [];
@@ -132,15 +137,11 @@ export async function ingestMessages(
   try {
     outcomes = await deps.identity.resolve(workspaceId, rules, inputs);
   } catch (err) {
-    const overloaded = isOverload(err);
-    if (!quiet)
-      console.error(`identity resolution failed${overloaded ? " (out of room)" : "; queueing the batch"}`, err);
-    return {
-      ...nothing,
-      overloaded,
-      rejected,
-      failed: [{ kind: "resolve", workspaceId, messages: kept.map((k) => k.message) }],
-    };
+    return graphFailed(
+      "identity resolution failed",
+      err,
+      kept.map((k) => k.message),
+    );
   }
 
   // One Durable Object call per profile, whatever the number of messages.
@@ -201,7 +202,7 @@ export async function ingestMessages(
   ]);
   await changes?.done();
   const overloaded = delivered.some((d) => d.failure !== undefined && isOverload(d.failure.error));
-  if (!quiet) reportFailedDeliveries(delivered, overloaded ? " (out of room)" : "; queueing");
+  if (!quiet) reportFailedDeliveries(delivered, overloaded ? OUT_OF_ROOM : "; queueing");
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
   const report = { rejected, failed, profileIds, overloaded };
@@ -259,9 +260,9 @@ export async function runJob(
 
 /**
  * One log line for all of a request's failed deliveries, with the first one's error and `outcome` (why, or what
- * becomes of them), not one line and stack per profile: when the runtime fails many objects at once (the local workerd's SQLite
- * out of memory, bench/README "5xx"), a 250-row import request logged up to 250 stacks, and `wrangler dev`, which
- * source-maps every logged stack, spent a core on them (bench/README, the import section).
+ * becomes of them), not one line and stack per profile: when the runtime fails many objects at once (the local
+ * workerd's SQLite out of memory, bench/README "5xx"), a 250-row import request logged up to 250 stacks, and
+ * `wrangler dev`, which source-maps every logged stack, spent a core on them (bench/README, the import section).
  */
 function reportFailedDeliveries(
   deliveries: Array<{ profileId: string | null; failure?: { error: unknown } }>,

@@ -262,7 +262,8 @@ export function forgetParts(sql: SqlStorage): void {
  * Brings the object's SQLite up to {@link SCHEMA_VERSION}. An object that is already current pays the version read
  * of {@link readVersion} (none when the caller passes the `current` version it just read); an object without tables
  * creates the core schema in one script (its parts come with their first use, see {@link ensurePart}); otherwise the
- * pending migrations run in one transaction. `PRAGMA user_version` is not available in Durable Objects, so the version lives in a table.
+ * pending migrations run in one transaction. `PRAGMA user_version` is not available in Durable Objects, so the
+ * version lives in a table.
  */
 export function migrate(storage: DurableObjectStorage, current = readVersion(storage.sql)): void {
   if (current === SCHEMA_VERSION) return;
