@@ -274,7 +274,22 @@ function reportFailedDeliveries(
   const which =
     deliveries.length === 1 ? `profile ${first.profileId}` : `${failed.length} of ${deliveries.length} profiles`;
   const example = failed.length > 1 ? ` (first: ${first.profileId})` : "";
-  console.error(`storing into ${which} failed${outcome}${example}`, first.failure?.error);
+  console.error(
+    `storing into ${which} failed${outcome}${example}${runtimeFlags(first.failure?.error)}`,
+    first.failure?.error,
+  );
+}
+
+/**
+ * The flags Cloudflare's runtime sets on a Durable Object call's error (`remote`: thrown by the object's own code;
+ * `retryable`, `overloaded`, `durableObjectReset`: by the platform), which the error's printed form leaves out.
+ */
+function runtimeFlags(err: unknown): string {
+  if (typeof err !== "object" || err === null) return "";
+  const flags = ["remote", "retryable", "overloaded", "durableObjectReset"].filter(
+    (flag) => (err as Record<string, unknown>)[flag] === true,
+  );
+  return flags.length > 0 ? ` [${flags.join(", ")}]` : "";
 }
 
 /**
