@@ -24,6 +24,8 @@ function fakes(options: {
   outcome?: (input: ResolveInput) => ResolveOutcome;
   ingest?: (id: string, input: IngestInput) => IngestOutcome;
   mergeFails?: boolean;
+  /** Thrown by the first folds, one each, before they succeed. */
+  foldErrors?: Error[];
 }) {
   const calls: Array<{ id: string; input: IngestInput }> = [];
   const merges: Array<[string, string]> = [];
@@ -59,6 +61,8 @@ function fakes(options: {
       },
       async mergeInto(into) {
         if (options.mergeFails) throw new Error("fold failed");
+        const error = options.foldErrors?.shift();
+        if (error) throw error;
         merges.push([id, into]);
       },
     }),
@@ -179,6 +183,65 @@ describe("ingestMessages", () => {
       overloaded: true,
       failed: [{ kind: "resolve" }],
     });
+    // As drizzle reports it: its own error, D1's as the cause (import run J).
+    graph.deps.loadRules = async () => {
+      throw new Error('Failed query: select "identity_rules" from "workspaces"', {
+        cause: new Error("D1_ERROR: out of memory: SQLITE_NOMEM"),
+      });
+    };
+    expect((await ingestMessages(graph.deps, "ws", batch())).overloaded).toBe(true);
+    logged.mockRestore();
+  });
+
+  it("makes a call the runtime failed transiently again before queueing it, and not other failures", async () => {
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    /** Profile `prf_a`'s object fails its first `failures` calls with `error`, then stores. */
+    const flaky = (error: Error, failures: number) => {
+      let left = failures;
+      return fakes({
+        ingest: (_id, input) => {
+          if (left-- > 0) throw error;
+          return { status: "stored", inserted: input.messages.length, duplicates: 0 };
+        },
+      });
+    };
+    const reset = () =>
+      Object.assign(new Error("Durable Object reset because its code was updated."), { durableObjectReset: true });
+    const retryable = () => Object.assign(new Error("Network connection lost."), { retryable: true });
+    const internal = () => new Error("internal error; reference = 955nr2cr25kfs9svb6b86u0d");
+
+    // Reset, or the runtime's undescribed internal error, once or twice, then stored: nothing queued, nothing logged.
+    for (const [error, failures] of [
+      [reset(), 1],
+      [internal(), 2],
+    ] as const) {
+      const f = flaky(error, failures);
+      expect(await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).toEqual({
+        rejected: [],
+        failed: [],
+        profileIds: ["prf_a"],
+        overloaded: false,
+      });
+      expect(f.calls).toHaveLength(failures + 1);
+    }
+    expect(logged).not.toHaveBeenCalled();
+
+    // Transient three times: three calls, then queued, and the log names the runtime's flag.
+    const always = flaky(retryable(), 3);
+    const report = await ingestMessages(always.deps, "ws", items(msg("m1", "a")));
+    expect(always.calls).toHaveLength(3);
+    expect(report.failed).toEqual([expect.objectContaining({ kind: "deliver", profileId: "prf_a" })]);
+    expect(logged.mock.calls[0][0]).toBe("storing into profile prf_a failed; queueing [retryable]");
+
+    // Thrown by the object's own code, an overload (the local one comes with a reset), or not the runtime's: once.
+    const remote = Object.assign(new Error("no such table: events"), { remote: true });
+    const overloaded = Object.assign(new Error("Durable Object is overloaded."), { overloaded: true, retryable: true });
+    const nomem = Object.assign(new Error("out of memory: SQLITE_NOMEM"), { durableObjectReset: true });
+    for (const error of [remote, overloaded, nomem, new Error("redirect cycle")]) {
+      const f = flaky(error, 1);
+      expect((await ingestMessages(f.deps, "ws", items(msg("m1", "a")))).failed).toHaveLength(1);
+      expect(f.calls).toHaveLength(1);
+    }
     logged.mockRestore();
   });
 
@@ -324,6 +387,14 @@ describe("ingestMessages", () => {
     const failing = fakes({ outcome: merged, mergeFails: true });
     const report = await ingestMessages(failing.deps, "ws", items(msg("m1", "a")));
     expect(report.failed).toEqual([{ kind: "merge", workspaceId: "ws", from: "prf_new", into: "prf_old" }]);
+
+    // A fold the runtime failed transiently is made again, like a delivery.
+    const reset = fakes({
+      outcome: merged,
+      foldErrors: [Object.assign(new Error("Durable Object reset"), { durableObjectReset: true })],
+    });
+    expect((await ingestMessages(reset.deps, "ws", items(msg("m1", "a")))).failed).toEqual([]);
+    expect(reset.merges).toEqual([["prf_new", "prf_old"]]);
   });
 
   it("returns the whole batch as one resolve job when the rules cannot be read", async () => {
