@@ -94,7 +94,8 @@ const RUNTIME_INTERNAL_ERROR = /^internal error; reference = /;
  * True for a Durable Object failure a second call may not meet: Cloudflare marks such errors `retryable`; an object
  * that was reset (`durableObjectReset`: its code was updated, or it went past its memory) answers the next call from a
  * fresh instance; and the runtime's undescribed internal error is a platform fault, not our code's. Never an overload,
- * which a retry only adds to, nor an error thrown by the object's own code (`remote`), which would throw again.
+ * which a retry only adds to. What our object's own code throws carries none of these (only `remote`), so it is not
+ * made again: it would throw again.
  */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error) || isOverload(err)) return false;
@@ -103,7 +104,7 @@ export function isTransient(err: unknown): boolean {
 }
 
 /**
- * Makes a profile call, and again, twice at most, after ~50 ms and ~200 ms (with jitter) when it failed transiently,
+ * Makes a profile call, and again, twice at most, after 50–100 ms and 200–400 ms (jittered) when it failed transiently,
  * before its work is queued: Cloudflare's advice for calls that are safe to repeat, as an ingest (each message is
  * stored once, by message id) and a fold (a folded profile only redirects) are. Short, as the sender is waiting.
  */
