@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GroupCommit } from "./group-commit";
+import { GroupCommit, type Linger } from "./group-commit";
 
 /** A `work` function whose calls wait until released, recording what each was given. */
 function gatedWork() {
@@ -18,8 +18,23 @@ function gatedWork() {
   const running = async (n: number) => {
     while (calls.length < n) await new Promise((r) => setTimeout(r, 0));
   };
-  return { calls, work, openNext, running };
+  /** Opens every gate, as calls come, until `done` settles. */
+  const openUntil = async <T>(done: Promise<T>): Promise<T> => {
+    let settled = false;
+    void done.finally(() => {
+      settled = true;
+    });
+    while (!settled) {
+      gates.shift()?.();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    return done;
+  };
+  return { calls, work, openNext, running, openUntil };
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const NO_LINGER: Linger = { ms: 0, burstGapMs: 0 };
 
 describe("GroupCommit", () => {
   it("runs the first call at once and the calls that arrive meanwhile as one, each getting its own outputs", async () => {
@@ -75,5 +90,36 @@ describe("GroupCommit", () => {
     const later = commit.run("k", [3], work);
     await openNext();
     expect(await later).toEqual([30]);
+  });
+
+  it("in a burst, lingers so that calls arriving just after the previous group ended join one group", async () => {
+    const grouped = async (linger: Linger) => {
+      const commit = new GroupCommit<number, number>(5_000, linger);
+      const { calls, work, openUntil } = gatedWork();
+      await openUntil(commit.run("k", [1], work));
+      // Right after a group ended: two calls a few milliseconds apart, as a burst's next requests arrive.
+      const second = commit.run("k", [2], work);
+      await sleep(5);
+      const third = commit.run("k", [3], work);
+      expect(await openUntil(Promise.all([second, third]))).toEqual([[20], [30]]);
+      return calls;
+    };
+    expect(await grouped({ ms: 100, burstGapMs: 1_000 })).toEqual([[1], [2, 3]]);
+    expect(await grouped(NO_LINGER)).toEqual([[1], [2], [3]]);
+  });
+
+  it("runs at once when the key has been idle longer than the burst gap", async () => {
+    const commit = new GroupCommit<number, number>(5_000, { ms: 60_000, burstGapMs: 20 });
+    const { calls, work, openNext, running } = gatedWork();
+    const first = commit.run("k", [1], work);
+    await openNext();
+    await first;
+    await sleep(50);
+    const later = commit.run("k", [2], work);
+    // A group that lingered would not call `work` for a minute.
+    await Promise.race([running(2), sleep(2_000).then(() => expect.fail("the group lingered on an idle key"))]);
+    await openNext();
+    expect(await later).toEqual([20]);
+    expect(calls).toEqual([[1], [2]]);
   });
 });
