@@ -33,7 +33,8 @@ export interface Linger {
 
 /**
  * Measured on the browser shape (one new visitor per request, 8 in flight, `wrangler dev`): groups of ~2 visitors
- * without lingering, ~3 with 4 ms, and 17% more requests per second (bench/README.md, "Group commit's linger").
+ * without lingering, ~3 with 4 ms, and the run ~6% shorter (bench/README.md, "the D1 round trip is the gap").
+ * 2 and 8 ms did no better than 4.
  */
 export const DEFAULT_LINGER: Linger = { ms: 4, burstGapMs: 25 };
 
