@@ -130,7 +130,16 @@ describe("console definition delete", () => {
       await page.goto(`${session.env.url}/console/audiences/${key}`);
       await page.getByRole("button", { name: "Delete audience" }).click();
       await dialog.getByRole("button", { name: "Delete for good" }).click();
-      await page.waitForURL(new RegExp(`/console/audiences\\?deleted=${key}$`));
+      // Deleted (the page moved on), or the dialog's refusal: a failure then says what the API answered.
+      const deleted = new RegExp(`/console/audiences\\?deleted=${key}$`);
+      const outcome = async () =>
+        deleted.test(page.url())
+          ? "deleted"
+          : await dialog
+              .getByRole("alert")
+              .textContent({ timeout: 100 })
+              .catch(() => "still deleting");
+      await expect.poll(outcome, { timeout: 30_000 }).toBe("deleted");
       await page.getByText(`Deleted audience ${key}.`).waitFor();
       expect((await secretApi(session.server, "GET", `/v1/audiences/${key}`)).status).toBe(404);
     }
