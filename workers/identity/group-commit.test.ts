@@ -108,6 +108,16 @@ describe("GroupCommit", () => {
     expect(await grouped(NO_LINGER)).toEqual([[1], [2], [3]]);
   });
 
+  it("does not linger with a group that is already full", async () => {
+    const commit = new GroupCommit<number, number>(2, { ms: 60_000, burstGapMs: 60_000 });
+    const { calls, work, openUntil, running } = gatedWork();
+    await openUntil(commit.run("k", [1], work));
+    const full = commit.run("k", [2, 3], work);
+    await Promise.race([running(2), sleep(2_000).then(() => expect.fail("a full group lingered"))]);
+    expect(await openUntil(full)).toEqual([20, 30]);
+    expect(calls).toEqual([[1], [2, 3]]);
+  });
+
   it("runs at once when the key has been idle longer than the burst gap", async () => {
     const commit = new GroupCommit<number, number>(5_000, { ms: 60_000, burstGapMs: 20 });
     const { calls, work, openNext, running } = gatedWork();

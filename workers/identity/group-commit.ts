@@ -86,7 +86,9 @@ export class GroupCommit<I, O> {
     state.running = mine;
     this.keys.set(key, state);
     await turn;
-    if (this.inBurst(key)) await new Promise((resolve) => setTimeout(resolve, this.linger.ms));
+    // A full group has no room for company: lingering would only delay it.
+    if (group.size < this.maxItems && this.inBurst(key))
+      await new Promise((resolve) => setTimeout(resolve, this.linger.ms));
     // From here on the group is closed: later callers start the next one.
     if (state.next === group) state.next = null;
     try {
