@@ -8,6 +8,8 @@
  * that started it, so a request never does another's I/O after its own answer (which could cancel it midway).
  */
 
+import { LRUCache } from "lru-cache";
+
 interface Group<I, O> {
   items: I[][];
   size: number;
@@ -38,17 +40,17 @@ export interface Linger {
  */
 export const DEFAULT_LINGER: Linger = { ms: 4, burstGapMs: 25 };
 
-/** Keys whose last group's end is remembered; an isolate serves few workspaces, this only bounds a leak. */
-const MAX_REMEMBERED_KEYS = 1_000;
-
 /**
  * @example const commit = new GroupCommit<Input, Outcome>(5_000);
  *          const outcomes = await commit.run(workspaceId, inputs, (all) => resolveAll(all));
  */
 export class GroupCommit<I, O> {
   private readonly keys = new Map<string, KeyState<I, O>>();
-  /** When each key's last group ended (epoch ms), to tell a burst from an idle key. */
-  private readonly lastEnded = new Map<string, number>();
+  /**
+   * When each key's last group ended (epoch ms), to tell a burst from an idle key. An isolate serves few workspaces;
+   * the bound only stops a leak.
+   */
+  private readonly lastEnded = new LRUCache<string, number>({ max: 1_000 });
 
   /** `maxItems`: a waiting group takes no more items than this (one big batch must not grow without bound). */
   constructor(
@@ -103,7 +105,7 @@ export class GroupCommit<I, O> {
     } catch (err) {
       group.reject(err);
     } finally {
-      this.ended(key);
+      this.lastEnded.set(key, Date.now());
       // Nobody queued behind this group: the key is idle again.
       if (state.running === mine && state.next === null) this.keys.delete(key);
     }
@@ -115,11 +117,6 @@ export class GroupCommit<I, O> {
     if (this.linger.ms <= 0) return false;
     const last = this.lastEnded.get(key);
     return last !== undefined && Date.now() - last < this.linger.burstGapMs;
-  }
-
-  private ended(key: string): void {
-    if (this.lastEnded.size >= MAX_REMEMBERED_KEYS && !this.lastEnded.has(key)) this.lastEnded.clear();
-    this.lastEnded.set(key, Date.now());
   }
 }
 
