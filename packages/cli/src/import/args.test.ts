@@ -96,6 +96,37 @@ describe("parseImportArgs", () => {
     });
   });
 
+  it("takes a column separator and a decimal comma from flags or the --map file, and reads .tsv as CSV", () => {
+    const csv = (...more: string[]) => options(["a.csv", ...connection, "--event", "E", "--user-id", "id", ...more]);
+    expect(csv().mapping).not.toHaveProperty("delimiter");
+    expect(csv().mapping).not.toHaveProperty("decimalComma");
+    expect(csv("--delimiter", ";").mapping).toMatchObject({ delimiter: ";" });
+    expect(csv("--delimiter", "tab").mapping).toMatchObject({ delimiter: "\t" });
+    expect(csv("--delimiter", "\\t").mapping).toMatchObject({ delimiter: "\t" });
+    expect(csv("--decimal-comma", "--set", "fee=2,5").mapping).toMatchObject({ decimalComma: true, set: { fee: 2.5 } });
+    expect(options(["people.tsv", ...connection, "--as", "identify", "--user-id", "id"]).format).toBe("csv");
+
+    const dir = mkdtempSync(path.join(tmpdir(), "tessera-args-"));
+    const map = path.join(dir, "mapping.json");
+    writeFileSync(map, JSON.stringify({ delimiter: "|", decimalComma: true }));
+    expect(csv("--map", map).mapping).toMatchObject({ delimiter: "|", decimalComma: true });
+    expect(csv("--map", map, "--delimiter", ",").mapping).toMatchObject({ delimiter: "," });
+
+    expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--delimiter", ";;"])).toBe(
+      '--delimiter ";;": expected one character, e.g. , ; tab |',
+    );
+    expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--delimiter", '"'])).toMatch(
+      /expected one character/,
+    );
+    expect(error(["a.ndjson", ...connection, "--delimiter", ";"])).toBe(
+      "--delimiter maps CSV columns; ndjson messages are sent as they are",
+    );
+    writeFileSync(map, JSON.stringify({ decimalComma: "yes" }));
+    expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--map", map])).toMatch(
+      /"decimalComma" must be a boolean/,
+    );
+  });
+
   it("reads host and write key from the environment when the flags are left out", () => {
     const parsed = options(["events.ndjson"], { TESSERA_HOST: "https://t.example.com", TESSERA_WRITE_KEY: "wk_env" });
     expect(parsed).toMatchObject({ host: "https://t.example.com", writeKey: "wk_env" });
@@ -143,7 +174,7 @@ describe("parseImportArgs", () => {
     };
     const base = ["a.csv", ...connection, "--event", "E", "--user-id", "id", "--map"];
     expect(error([...base, write("typo.json", { userid: "id" })])).toMatch(/unknown key "userid"/);
-    expect(error([...base, write("shape.json", { set: "channel=pos" })])).toMatch(/"set" must be a object/);
+    expect(error([...base, write("shape.json", { set: "channel=pos" })])).toMatch(/"set" must be an object/);
     expect(error([...base, path.join(dir, "missing.json")])).toMatch(/ENOENT/);
   });
 

@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { type JsonValue, MAX_BATCH_MESSAGES } from "@tessera/protocol";
-import { type CsvMapping, typedCell } from "./map-row";
-import type { InputFormat } from "./read";
+import { type CsvMapping, cellTyping } from "./map-row";
+import { DELIMITERS, type InputFormat } from "./read";
 
 /** Everything an import run needs to know. */
 export interface ImportOptions {
@@ -51,10 +51,39 @@ const COLUMN_FLAGS = {
   timestamp: "timestamp",
   "message-id": "messageId",
 } as const;
-const CSV_FLAGS = ["as", "event", ...Object.keys(COLUMN_FLAGS), "set", "string", "ignore", "map"];
-const MAP_KEYS = ["as", "event", ...Object.values(COLUMN_FLAGS), "set", "string", "ignore", "rename"];
+const CSV_FLAGS = [
+  "as",
+  "event",
+  ...Object.keys(COLUMN_FLAGS),
+  "set",
+  "string",
+  "ignore",
+  "map",
+  "delimiter",
+  "decimal-comma",
+];
+const MAP_KEYS = [
+  "as",
+  "event",
+  ...Object.values(COLUMN_FLAGS),
+  "set",
+  "string",
+  "ignore",
+  "rename",
+  "delimiter",
+  "decimalComma",
+];
 
-const FORMATS: Record<string, InputFormat> = { csv: "csv", ndjson: "ndjson", jsonl: "ndjson", json: "json" };
+const FORMATS: Record<string, InputFormat> = {
+  csv: "csv",
+  tsv: "csv",
+  ndjson: "ndjson",
+  jsonl: "ndjson",
+  json: "json",
+};
+
+/** `--delimiter` words for what is awkward to type in a shell. */
+const DELIMITER_WORDS: Record<string, string> = { tab: "\t", "\\t": "\t", comma: ",", semicolon: ";", pipe: "|" };
 
 const OPTIONS = {
   host: { type: "string" },
@@ -67,6 +96,8 @@ const OPTIONS = {
   string: { type: "string", multiple: true },
   ignore: { type: "string", multiple: true },
   map: { type: "string" },
+  delimiter: { type: "string" },
+  "decimal-comma": { type: "boolean" },
   rejects: { type: "string" },
   concurrency: { type: "string" },
   "batch-size": { type: "string" },
@@ -204,14 +235,18 @@ function csvMapping(values: Values): CsvMapping {
     throw new ArgsError('track rows need an event name: --event "Order Completed" (or --as identify)');
   }
   if (as === "identify" && event !== undefined) throw new ArgsError("--event names track events; identify has none");
+  const decimalComma = values["decimal-comma"] === true || file.decimalComma === true;
   const mapping: CsvMapping = {
     as,
     event: as === "track" ? event : undefined,
-    set: { ...(file.set ?? {}), ...setValues((values.set as string[] | undefined) ?? []) },
+    set: { ...(file.set ?? {}), ...setValues((values.set as string[] | undefined) ?? [], decimalComma) },
     strings: [...(file.string ?? []), ...((values.string as string[] | undefined) ?? [])],
     ignore: [...(file.ignore ?? []), ...((values.ignore as string[] | undefined) ?? [])],
     rename: file.rename ?? {},
   };
+  const delimiter = pick("delimiter", "delimiter");
+  if (delimiter !== undefined) mapping.delimiter = delimiterOf(delimiter);
+  if (decimalComma) mapping.decimalComma = true;
   for (const [flag, key] of Object.entries(COLUMN_FLAGS)) {
     const column = pick(flag, key);
     if (column !== undefined) mapping[key] = column.trim();
@@ -222,18 +257,32 @@ function csvMapping(values: Values): CsvMapping {
   return mapping;
 }
 
+/** `--delimiter`: one character, or a word for it (`tab`). */
+function delimiterOf(text: string): string {
+  const delimiter = DELIMITER_WORDS[text.toLowerCase()] ?? text;
+  if ([...delimiter].length !== 1 || /["\r\n]/.test(delimiter)) {
+    const known = DELIMITERS.map((d) => (d === "\t" ? "tab" : d)).join(" ");
+    throw new ArgsError(`--delimiter ${JSON.stringify(text)}: expected one character, e.g. ${known}`);
+  }
+  return delimiter;
+}
+
 /** `--set key=value` pairs, each value typed like a cell (`store=0042` stays text, `vip=true` is a boolean). */
-function setValues(pairs: readonly string[]): Record<string, JsonValue> {
+function setValues(pairs: readonly string[], decimalComma: boolean): Record<string, JsonValue> {
+  const typed = cellTyping(decimalComma);
   const set: Record<string, JsonValue> = {};
   for (const pair of pairs) {
     const at = pair.indexOf("=");
     if (at <= 0) throw new ArgsError(`--set ${pair}: expected key=value, e.g. --set channel=pos`);
-    set[pair.slice(0, at).trim()] = typedCell(pair.slice(at + 1)) ?? "";
+    set[pair.slice(0, at).trim()] = typed(pair.slice(at + 1)) ?? "";
   }
   return set;
 }
 
-type MapFileFields = Partial<Record<"as" | "event" | (typeof COLUMN_FLAGS)[keyof typeof COLUMN_FLAGS], string>> & {
+type MapFileFields = Partial<
+  Record<"as" | "event" | "delimiter" | (typeof COLUMN_FLAGS)[keyof typeof COLUMN_FLAGS], string>
+> & {
+  decimalComma?: boolean;
   set?: Record<string, JsonValue>;
   string?: string[];
   ignore?: string[];
@@ -241,8 +290,8 @@ type MapFileFields = Partial<Record<"as" | "event" | (typeof COLUMN_FLAGS)[keyof
 };
 
 /**
- * The `--map` JSON: the flags' names (`userId` or `user-id`, `event`, …), plus `set` (object), `string` and
- * `ignore` (arrays of columns) and `rename` (column → name).
+ * The `--map` JSON: the flags' names (`userId` or `user-id`, `event`, `delimiter`, …), plus `decimalComma`
+ * (boolean), `set` (object), `string` and `ignore` (arrays of columns) and `rename` (column → name).
  */
 function readMapFile(path: string): MapFileFields {
   let json: unknown;
@@ -255,14 +304,21 @@ function readMapFile(path: string): MapFileFields {
     throw new ArgsError(`--map ${path}: expected a JSON object`);
   const out: Record<string, unknown> = {};
   for (const [rawKey, value] of Object.entries(json)) {
-    const key = (COLUMN_FLAGS as Record<string, string>)[rawKey] ?? rawKey;
+    const key =
+      (COLUMN_FLAGS as Record<string, string>)[rawKey] ?? (rawKey === "decimal-comma" ? "decimalComma" : rawKey);
     if (!MAP_KEYS.includes(key))
       throw new ArgsError(`--map ${path}: unknown key "${rawKey}" (known: ${MAP_KEYS.join(", ")})`);
     const expected =
-      key === "set" || key === "rename" ? "object" : key === "string" || key === "ignore" ? "array" : "string";
+      key === "set" || key === "rename"
+        ? "object"
+        : key === "string" || key === "ignore"
+          ? "array"
+          : key === "decimalComma"
+            ? "boolean"
+            : "string";
     const actual = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
     if (actual !== expected)
-      throw new ArgsError(`--map ${path}: "${rawKey}" must be a${expected === "array" ? "n" : ""} ${expected}`);
+      throw new ArgsError(`--map ${path}: "${rawKey}" must be ${/^[ao]/.test(expected) ? "an" : "a"} ${expected}`);
     const texts = Array.isArray(value) ? value : key === "rename" ? Object.values(value as object) : [];
     if (texts.some((text) => typeof text !== "string"))
       throw new ArgsError(`--map ${path}: "${rawKey}" must hold column names`);

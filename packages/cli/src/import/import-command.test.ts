@@ -119,6 +119,33 @@ describe("tessera import", () => {
     expect(run.stdout).toContain(`Rejected rows and reasons: ${file}.rejects.ndjson`);
   });
 
+  it("reads a semicolon-separated export with decimal commas, as spreadsheets in much of Europe save them", async () => {
+    const file = write(
+      "verkauf.csv",
+      '\uFEFFbeleg;kunde;summe;artikel\r\nB-1;K-1;59,90;"Tasse; groß"\r\nB-2;K-2;1.250;Kanne\r\n',
+    );
+    const run = await runCli([
+      "import",
+      file,
+      ...connect(),
+      "--event",
+      "Order Completed",
+      "--user-id",
+      "kunde",
+      "--message-id",
+      "beleg",
+      "--decimal-comma",
+    ]);
+
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('Columns separated by ";", as the header is (--delimiter to choose).');
+    expect(sent().map((m) => [m.userId, m.properties])).toEqual([
+      ["K-1", { summe: 59.9, artikel: "Tasse; groß" }],
+      // A dot under --decimal-comma may be a thousands separator: kept as written.
+      ["K-2", { summe: "1.250", artikel: "Kanne" }],
+    ]);
+  });
+
   it("maps the collector's per-message rejections back to their rows; --allow-rejects exits 0", async () => {
     collector.options.rejectIf = (message) =>
       (message.properties as { spent: number }).spent % 2 === 0 ? "properties.spent is even" : null;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type CsvMapping, headerProblem, mapCsvRow, timestampCell, typedCell } from "./map-row";
+import { type CsvMapping, cellTyping, headerProblem, mapCsvRow, timestampCell, typedCell } from "./map-row";
 
 const mapping = (over: Partial<CsvMapping> = {}): CsvMapping => ({
   as: "track",
@@ -49,6 +49,34 @@ describe("typedCell", () => {
       undefined,
       undefined,
     ]);
+  });
+});
+
+describe("cellTyping with a decimal comma", () => {
+  const typed = cellTyping(true);
+
+  it("reads a comma as the decimal mark and types the rest by the same rule", () => {
+    expect(["12,50", "-0,25", "42", "0", " 7,5 ", "TRUE", ""].map(typed)).toEqual([
+      12.5,
+      -0.25,
+      42,
+      0,
+      7.5,
+      true,
+      undefined,
+    ]);
+  });
+
+  it("keeps dots, grouped thousands and other notations as text", () => {
+    const cells = ["12.50", "1.250", "1.234,50", "1 000,5", "0042", ",5", "5,", "1,2,3", "1234567890123456,5"];
+    expect(cells.map(typed)).toEqual(cells);
+  });
+
+  it("is what mapCsvRow types cells with when the mapping says so", () => {
+    const row = { id: "R1", total: "59,90", ref: "12.50" };
+    const message = mapCsvRow(row, mapping({ userId: "id", decimalComma: true }), () => "h");
+    expect(message.properties).toEqual({ total: 59.9, ref: "12.50" });
+    expect(mapCsvRow(row, mapping({ userId: "id" }), () => "h").properties).toEqual({ total: "59,90", ref: 12.5 });
   });
 });
 

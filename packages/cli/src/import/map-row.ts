@@ -23,10 +23,15 @@ export interface CsvMapping {
   ignore: string[];
   /** Column → property or trait name (`"Total Amount": "total"`). */
   rename: Record<string, string>;
+  /** The character between columns; undefined: the one the header uses (see `read.ts`). */
+  delimiter?: string;
+  /** Numbers are written with a decimal comma (`12,50`), as spreadsheets save them in much of Europe. */
+  decimalComma?: boolean;
 }
 
 // At most 15 significant digits: every such numeral is exactly the double it reads as, so nothing is rounded.
 const NUMERAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
+const NUMERAL_DECIMAL_COMMA = /^-?(?:0|[1-9]\d*)(?:,\d+)?$/;
 const MAX_NUMBER_DIGITS = 15;
 
 /**
@@ -37,14 +42,27 @@ const MAX_NUMBER_DIGITS = 15;
  *
  * @example [typedCell("12.50"), typedCell("0042"), typedCell("TRUE"), typedCell("")] // [12.5, "0042", true, undefined]
  */
-export function typedCell(cell: string): JsonValue | undefined {
-  const text = cell.trim();
-  if (text === "") return undefined;
-  const lower = text.toLowerCase();
-  if (lower === "true") return true;
-  if (lower === "false") return false;
-  if (NUMERAL.test(text) && text.replace(/\D/g, "").length <= MAX_NUMBER_DIGITS) return Number(text);
-  return text;
+export const typedCell = cellTyping(false);
+
+/**
+ * {@link typedCell}'s rule, or with `decimalComma` the same rule with a comma for the decimal mark (`12,50` is 12.5),
+ * as spreadsheets write numbers in much of Europe; a dot is then text (`1.250` may be a thousand and a quarter or a
+ * thousand two hundred and fifty: it is never guessed).
+ *
+ * @example cellTyping(true)("12,50") // 12.5
+ */
+export function cellTyping(decimalComma: boolean): (cell: string) => JsonValue | undefined {
+  const numeral = decimalComma ? NUMERAL_DECIMAL_COMMA : NUMERAL;
+  return (cell) => {
+    const text = cell.trim();
+    if (text === "") return undefined;
+    const lower = text.toLowerCase();
+    if (lower === "true") return true;
+    if (lower === "false") return false;
+    if (numeral.test(text) && text.replace(/\D/g, "").length <= MAX_NUMBER_DIGITS)
+      return Number(text.replace(",", "."));
+    return text;
+  };
 }
 
 /**
@@ -126,10 +144,11 @@ export function mapCsvRow(
 ): Record<string, unknown> {
   const used = new Set<string>([...mappedColumns(mapping).map(([, column]) => column), ...mapping.ignore]);
   const strings = new Set(mapping.strings);
+  const typed = mapping.decimalComma ? cellTyping(true) : typedCell;
   const fields: JsonObject = {};
   for (const [column, cell] of Object.entries(record)) {
     if (used.has(column)) continue;
-    const value = strings.has(column) ? textCell(record, column) : typedCell(cell);
+    const value = strings.has(column) ? textCell(record, column) : typed(cell);
     if (value !== undefined) fields[mapping.rename[column] ?? column] = value;
   }
   Object.assign(fields, mapping.set);

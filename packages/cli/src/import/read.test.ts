@@ -57,6 +57,29 @@ describe("openInput", () => {
     ]);
   });
 
+  it("reads columns separated by whatever the header uses: semicolons, tabs, pipes; quoted ones do not count", async () => {
+    const seen: string[] = [];
+    const onHeader = (_: string[], delimiter: string) => seen.push(delimiter);
+    const records = async (name: string, content: string) =>
+      (await rows(file(name, content), "csv", { onHeader })).map((r) => (r.kind === "csv" ? r.record : r.text));
+
+    expect(await records("semi.csv", "\uFEFFid;total\r\nR1;59,90\r\n")).toEqual([{ id: "R1", total: "59,90" }]);
+    expect(await records("tab.tsv", "\n\nid\ttotal\nR1\t5\n")).toEqual([{ id: "R1", total: "5" }]);
+    expect(await records("pipe.csv", 'id|"a,b,c"\nR1|"x|y"\n')).toEqual([{ id: "R1", "a,b,c": "x|y" }]);
+    expect(await records("one.csv", "id\nR1\n")).toEqual([{ id: "R1" }]);
+    expect(seen).toEqual([";", "\t", "|", ","]);
+  });
+
+  it("reads with the separator it is given, whatever the header looks like", async () => {
+    const at = file("given.csv", "id;note,more\nR1;a,b\n");
+    expect((await rows(at, "csv", { delimiter: ";" })).map((r) => r.kind === "csv" && r.record)).toEqual([
+      { id: "R1", "note,more": "a,b" },
+    ]);
+    expect((await rows(at, "csv", { delimiter: "," })).map((r) => r.kind === "csv" && r.record)).toEqual([
+      { "id;note": "R1;a", more: "b" },
+    ]);
+  });
+
   it("reads .gz files and gzip on stdin the same as plain text", async () => {
     const plain = await rows(file("pos2.csv", POS_CSV), "csv");
     expect(await rows(file("pos.csv.gz", gzipSync(POS_CSV)), "csv")).toEqual(plain);

@@ -1,6 +1,6 @@
 /**
- * Rows from the input as a stream, never the whole file: CSV (quoting, embedded newlines, BOM) through csv-parse,
- * NDJSON lines, or the elements of a JSON array; from a file or stdin (`-`), gunzipped when the name ends in `.gz`
+ * Rows from the input as a stream, never the whole file: CSV (quoting, embedded newlines, BOM; columns separated by
+ * the character the header uses, or the one asked for) through csv-parse, NDJSON lines, or the elements of a JSON array; from a file or stdin (`-`), gunzipped when the name ends in `.gz`
  * or the bytes start with gzip's magic number.
  */
 import { createReadStream } from "node:fs";
@@ -31,9 +31,20 @@ export interface Input {
 export interface InputOptions {
   format: InputFormat;
   stdin: Readable;
-  /** Called with the trimmed CSV header before the first row; throwing stops the import with that message. */
-  onHeader?: (header: string[]) => void;
+  /** The CSV column separator; undefined: the one of {@link DELIMITERS} the header line uses most. */
+  delimiter?: string;
+  /**
+   * Called with the trimmed CSV header, and the separator it was read with, before the first row; throwing stops the
+   * import with that message.
+   */
+  onHeader?: (header: string[], delimiter: string) => void;
 }
+
+/** The separators a CSV export uses: comma, semicolon (spreadsheets where the comma is the decimal mark), tab, pipe. */
+export const DELIMITERS = [",", ";", "\t", "|"] as const;
+
+/** How much of the file is looked at for the header line when the separator is to be found (a header is short). */
+const HEADER_PEEK_BYTES = 64 * 1024;
 
 /** The input could not be read (missing file, broken CSV quoting, not gzip…). */
 export class InputError extends Error {
@@ -70,7 +81,10 @@ export async function openInput(file: string, options: InputOptions): Promise<In
   } catch (err) {
     throw new InputError(`cannot read ${file === "-" ? "stdin" : file}: ${(err as Error).message}`, { cause: err });
   }
-  const rows = options.format === "csv" ? csvRows(bytes, file, options.onHeader) : jsonRows(bytes, options.format);
+  const rows =
+    options.format === "csv"
+      ? csvRows(bytes, file, options.delimiter, options.onHeader)
+      : jsonRows(bytes, options.format);
   const close = () => {
     // Whatever a destroyed stream still reports is of no interest any more.
     for (const stream of [bytes, source]) {
@@ -103,17 +117,80 @@ async function decompressed(source: Readable, gzipped: boolean, counter: { bytes
   return raw.pipe(gunzip);
 }
 
-async function* csvRows(bytes: Readable, file: string, onHeader: InputOptions["onHeader"]): AsyncGenerator<InputRow> {
+/**
+ * The separator of {@link DELIMITERS} that `headerLine` uses most outside double quotes; a comma when it uses none
+ * (a one-column file). Our own rather than csv-parse's `delimiter_auto`, which scores every character (letters
+ * included) and stops at the first quoted field of the lines it samples.
+ *
+ * @example [delimiterOf("receipt;total"), delimiterOf('"a;b",c')] // [";", ","]
+ */
+export function delimiterOf(headerLine: string): string {
+  const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
+  let quoted = false;
+  for (const char of headerLine) {
+    if (char === '"') quoted = !quoted;
+    else if (!quoted && counts.has(char)) counts.set(char, (counts.get(char) ?? 0) + 1);
+  }
+  let best: string = DELIMITERS[0];
+  for (const [delimiter, count] of counts) if (count > (counts.get(best) ?? 0)) best = delimiter;
+  return best;
+}
+
+/** The first line of `bytes` (at most {@link HEADER_PEEK_BYTES}), and the same bytes again from the start. */
+async function peekFirstLine(bytes: Readable): Promise<{ line: string; bytes: Readable }> {
+  const chunks = bytes[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < HEADER_PEEK_BYTES) {
+    const next = await chunks.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    const chunk = Buffer.from(next.value);
+    head.push(chunk);
+    size += chunk.length;
+    if (chunk.includes(0x0a)) break;
+  }
+  const text = Buffer.concat(head)
+    .toString("utf8")
+    .replace(/^\uFEFF/, "");
+  // The header is the first line with something on it (csv-parse skips empty lines too).
+  const line = text.split("\n").find((l) => l.trim() !== "") ?? "";
+  async function* again(): AsyncGenerator<Buffer> {
+    yield* head;
+    if (done) return;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+  }
+  return { line, bytes: Readable.from(again(), { objectMode: false }) };
+}
+
+async function* csvRows(
+  source: Readable,
+  file: string,
+  asked: string | undefined,
+  onHeader: InputOptions["onHeader"],
+): AsyncGenerator<InputRow> {
+  let peeked: Awaited<ReturnType<typeof peekFirstLine>> | null = null;
+  try {
+    if (asked === undefined) peeked = await peekFirstLine(source);
+  } catch (err) {
+    throw new InputError(`${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const bytes = peeked?.bytes ?? source;
+  const delimiter = asked ?? delimiterOf(peeked?.line ?? "");
   let width = 0;
   const parser = parse({
     bom: true,
+    delimiter,
     info: true,
     skip_empty_lines: true,
     relax_column_count: true,
     columns: (names: string[]) => {
       const header = names.map((name) => name.trim());
       width = header.length;
-      onHeader?.(header);
+      onHeader?.(header, delimiter);
       return header;
     },
   });

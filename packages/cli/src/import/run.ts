@@ -86,9 +86,13 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     input = await openInput(options.file, {
       format: options.format,
       stdin: deps.stdin,
-      onHeader: (header) => {
+      delimiter: mapping?.delimiter,
+      onHeader: (header, delimiter) => {
         const problem = mapping && headerProblem(header, mapping);
         if (problem) throw new InputError(problem);
+        // A file that is not comma-separated is read as its header says: said once, so a surprise is visible.
+        if (mapping?.delimiter === undefined && delimiter !== ",")
+          say(`Columns separated by ${delimiterName(delimiter)}, as the header is (--delimiter to choose).`);
       },
     });
   } catch (err) {
@@ -232,6 +236,10 @@ function admit(batcher: Batcher, row: InputRow, sourceName: string, mapping: Imp
   if (result.ok) return batcher.add(batchItem(origin, result.messageId, result.message));
   const input = row.kind === "csv" ? row.record : parsedOrText(row.text);
   return batcher.reject({ ...origin, input, messageId: result.messageId, error: result.error });
+}
+
+function delimiterName(delimiter: string): string {
+  return delimiter === "\t" ? "tabs" : `"${delimiter}"`;
 }
 
 function parsedOrText(text: string): unknown {

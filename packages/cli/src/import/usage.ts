@@ -8,7 +8,7 @@ export const IMPORT_USAGE = `Usage: tessera import <file> --host <url> --write-k
 
 Loads a file of events or people into Tessera through POST /v1/batch.
   .ndjson .jsonl .json   Segment-spec messages, sent as they are (.json: an array, or one per line)
-  .csv                   one message per row, mapped by the options below
+  .csv .tsv              one message per row, mapped by the options below
   -                      stdin (say --format); any file ending in .gz is gunzipped
 
 Connection
@@ -29,9 +29,12 @@ CSV mapping (or put the same keys in --map mapping.json)
   --set <key>=<value>      a constant property/trait on every row, e.g. --set channel=pos (repeatable)
   --string <column>        keep a column as text even if it looks like a number (repeatable)
   --ignore <column>        leave a column out (repeatable)
+  --delimiter <char>       the column separator: , ; | or tab (default: the one the header line uses)
+  --decimal-comma          numbers are written 12,50 (as spreadsheets save them in much of Europe)
   Other columns become properties (track) or traits (identify). Cells are trimmed; empty cells are left out;
   true/false become booleans; plain numerals of up to 15 digits without a leading zero become numbers
-  (42, -3, 12.50); everything else stays text (0042, +4477…, 1e5, 1,000, 4111111111111111).
+  (42, -3, 12.50; with --decimal-comma 12,50, and then 12.50 stays text); everything else stays text
+  (0042, +4477…, 1e5, 1,000, 4111111111111111).
 
 Runs
   --resume                 continue after <file>.checkpoint.json (rows acknowledged by an earlier run)
