@@ -80,6 +80,18 @@ describe("POST /v1/audiences, GET /v1/audiences(/:key)", () => {
     expect(await keys(ws)).toEqual(["all_buyers", "lapsed", "vip"]);
   });
 
+  it("lands every one of many changes sent at once to one workspace (each re-checked after losing a race)", async () => {
+    const ws = await seedWorkspace();
+    const wanted = Array.from({ length: 16 }, (_, i) => `segment_${String(i).padStart(2, "0")}`);
+    const before = await readDefinitionsVersion(env.DB, ws.workspaceId);
+    const answers = await Promise.all(wanted.map((key) => call(ws, "POST", "/v1/audiences", { key, definition: PRO })));
+    expect(
+      await Promise.all(answers.map(async (res) => `${res.status} ${res.status === 201 ? "" : await res.text()}`)),
+    ).toEqual(wanted.map(() => "201 "));
+    expect(await keys(ws)).toEqual(wanted);
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(before + wanted.length);
+  });
+
   it("bumps the workspace's definitions version and builds over its live profiles", async () => {
     const ws = await seedWorkspace();
     await store(ws.workspaceId, [

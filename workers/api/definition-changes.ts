@@ -5,6 +5,7 @@
  * and a backfill evaluates every live profile again.
  */
 import type { AudienceNode } from "@tessera/protocol";
+import pRetry from "p-retry";
 import {
   type DefinitionChange,
   type DefinitionKind,
@@ -18,8 +19,24 @@ import { forgetDefinitions } from "../audiences/definitions-cache";
 import type { DefinitionContext } from "../audiences/validate-definition";
 import { conflict, notFound } from "../shared/errors";
 
-/** Losing the race to another change this often in a row gives up with 409 (admin changes are rare). */
-const MAX_ATTEMPTS = 5;
+/**
+ * How a change that lost the race to another tries again: after a growing, randomised pause (so changes sent at once
+ * — a script creating a workspace's audiences in parallel, the console's tabs — stop colliding in step), for up to
+ * ten seconds, then 409. Every change bumps the one workspace version, so N changes at once need N turns.
+ */
+const LOST_RACE_RETRIES = {
+  retries: 40,
+  minTimeout: 5,
+  factor: 2,
+  maxTimeout: 400,
+  randomize: true,
+  maxRetryTime: 10_000,
+} as const;
+
+/** Another change landed between this one's read and its write. */
+class LostRace extends Error {
+  override name = "LostRace";
+}
 
 /** The workspace's definitions at one version, as checks need them. */
 export interface SavedDefinitions {
@@ -54,7 +71,7 @@ export function changeOf(ref: DefinitionRef, saved: SavedDefinitions): Definitio
 
 /**
  * Runs `attempt` (check the change against the saved definitions, throwing its 4xx; then write it) on a fresh read
- * until its write lands, and returns the `definitions_version` the change created.
+ * until its write lands ({@link LOST_RACE_RETRIES}), and returns the `definitions_version` the change created.
  *
  * @example const version = await writeChecked(env.DB, ws, async (saved) => deleteDefinition(env.DB, changeOf(ref, saved)));
  */
@@ -63,11 +80,19 @@ export async function writeChecked(
   workspaceId: string,
   attempt: (saved: SavedDefinitions) => Promise<DefinitionWriteResult>,
 ): Promise<number> {
-  for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const result = await attempt(await readSaved(db, workspaceId));
-    if (result.ok) return result.buildVersion;
+  try {
+    return await pRetry(
+      async () => {
+        const result = await attempt(await readSaved(db, workspaceId));
+        if (!result.ok) throw new LostRace();
+        return result.buildVersion;
+      },
+      { ...LOST_RACE_RETRIES, shouldRetry: ({ error }) => error instanceof LostRace },
+    );
+  } catch (err) {
+    if (!(err instanceof LostRace)) throw err;
+    throw conflict("The workspace's definitions kept changing while this change was checked; send it again");
   }
-  throw conflict("The workspace's definitions kept changing while this change was checked; send it again");
 }
 
 /**
