@@ -5,6 +5,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { Profile, ProfileErased, ProfileEventsPage, ProfileEventsQuery, ProfileMerges } from "@tessera/protocol";
 import { listMergeJournal } from "../../d1/queries/merge-undo";
+import { currentDefinitionsVersion } from "../audiences/definitions-cache";
 import { startDeletion } from "../erase/deletion-job";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { mergeRecord } from "../identity/merge-undo";
@@ -34,7 +35,10 @@ export const profileRoutes = openApiRoutes()
       method: "get",
       path: "/v1/profiles/{ref}",
       summary: "Read a profile",
-      description: "One unified customer. A merged-away id answers with the profile it was merged into.",
+      description:
+        "One unified customer. A merged-away id answers with the profile it was merged into. Its `audiences` and " +
+        "`computed` are as of the read: evaluated first with definitions a build has not brought to it yet, or at a " +
+        "window boundary that passed since its last evaluation.",
       request: { params: ProfileRefParams },
       responses: {
         200: jsonResponse(Profile, "The profile."),
@@ -42,8 +46,11 @@ export const profileRoutes = openApiRoutes()
       },
     }),
     async (c) => {
-      const id = await liveProfileId(c.env, c.var.workspaceId, c.req.valid("param"));
-      const { result } = await followRedirects(id, (to) => profileStub(c.env.PROFILE, to).getProfile());
+      const workspaceId = c.var.workspaceId;
+      const id = await liveProfileId(c.env, workspaceId, c.req.valid("param"));
+      // The profile answers for the definitions as they are now, not as its last event or backfill left them.
+      const at = { workspaceId, definitionsVersion: await currentDefinitionsVersion(c.env.DB, workspaceId) };
+      const { result } = await followRedirects(id, (to) => profileStub(c.env.PROFILE, to).getProfile(at));
       if (result.status !== "ok") throw notFound(`Profile ${id} has no data`);
       return c.json(result.profile, 200);
     },

@@ -60,7 +60,8 @@ export async function startBackfill(env: Env, job: BackfillJob): Promise<void> {
  * whatever happens here, so a failed send is logged and left to {@link queueUnqueuedBackfills} (the scheduled
  * sweep) rather than answered as a failed change that the client would retry into a 409. A deletion (no target) whose
  * send fails is recorded on the workspace instead (`rebuild_unqueued_version`), for the same sweep: until its rebuild
- * runs, a profile without events keeps the deleted audience in its own view.
+ * runs, a profile without events keeps the deleted audience in its stored state (a profile read evaluates first, so
+ * the API never shows it).
  */
 export async function queueBackfill(env: Env, job: BackfillJob): Promise<boolean> {
   const what = `the backfill of ${job.workspaceId} at definitions version ${job.buildVersion}`;

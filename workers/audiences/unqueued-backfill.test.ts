@@ -98,6 +98,20 @@ describe("an audience whose backfill cannot be queued when it is saved", () => {
       .toEqual({ state: "ready", processed: 1, total: 1, size: 1 });
   });
 
+  it("shows in a profile read at once, before its build has run", async () => {
+    const ws = await workspaceWithOnePro();
+    const refusing = { send: () => Promise.reject(new Error("queue unavailable")) } as unknown as Queue;
+    expect((await createAudience(ws.secretKey, "pro", { BACKFILL_QUEUE: refusing })).status).toBe(201);
+    expect(await queuedAt(ws.workspaceId, "pro")).toBeNull();
+
+    const read = await api(`/v1/profiles/user_id:u-${ws.workspaceId}`, bearer(ws.secretKey));
+    expect((await read.json<Profile>()).audiences.map((a) => a.key)).toEqual(["pro"]);
+    // The read's membership reaches the member list too, before any build.
+    await expect
+      .poll(async () => (await statusOf(ws.secretKey, "pro")).size, { timeout: 20_000, interval: 100 })
+      .toBe(1);
+  });
+
   it("is not queued twice: a build the request queued is recorded, and the sweep leaves it alone", async () => {
     const ws = await workspaceWithOnePro();
     const sent: unknown[] = [];
@@ -126,8 +140,8 @@ describe("a deleted audience whose rebuild cannot be queued", () => {
     const deleted = await callWorker(ws.secretKey, "DELETE", "/v1/audiences/pro", { BACKFILL_QUEUE: refusing });
     expect(deleted.status, await deleted.clone().text()).toBeLessThan(300);
     expect(await rebuildUnqueuedVersion(ws.workspaceId)).toEqual(expect.any(Number));
-    // Nothing reached the profile: in its own view it is still a member.
-    expect(await profileAudiences()).toEqual(["pro"]);
+    // No rebuild reached the profile, yet a read answers for the definitions as they are: it evaluates first.
+    expect(await profileAudiences()).toEqual([]);
 
     expect(await queueUnqueuedBackfills(env)).toBeGreaterThanOrEqual(1);
     expect(await rebuildUnqueuedVersion(ws.workspaceId)).toBeNull();

@@ -107,6 +107,25 @@ describe("audiences in the ProfileDO", () => {
     expect(await members(workspaceId, "lapsed")).toEqual([profileId]);
   });
 
+  it("shows a boundary that passed before its alarm ran: the read evaluates first", async () => {
+    const { workspaceId } = await seedWorkspace();
+    await defineAll(workspaceId, { audiences: { lapsed: LAPSED } });
+    const [id] = await store(workspaceId, [
+      track("Order Completed", ago(DAY), { anonymousId: "late1", properties: { channel: "pos" } }),
+      track("Email Opened", ago(60 * DAY - 2000), { anonymousId: "late1" }),
+    ]);
+    const profileId = id as string;
+    expect((await profileOf(profileId)).audiences).toEqual([]);
+    // A runtime that fires the alarm late: here, not at all.
+    await runInDurableObject<ProfileDO, void>(env.PROFILE.getByName(profileId), (_i, state) =>
+      state.storage.deleteAlarm(),
+    );
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await profileOf(profileId)).audiences.map((a) => a.key)).toEqual(["lapsed"]);
+    await outboxDelivered(profileId);
+    expect(await members(workspaceId, "lapsed")).toEqual([profileId]);
+  });
+
   it("computes traits, shows them on the profile and counts profiles holding one", async () => {
     const { workspaceId } = await seedWorkspace();
     await defineAll(workspaceId, {

@@ -192,8 +192,22 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     return handoff ? { ...outcome, outbox: handoff } : outcome;
   }
 
-  /** The profile view of DESIGN §5, or where it went. */
-  async getProfile(): Promise<ProfileRead> {
+  /**
+   * The profile view of DESIGN §5, or where it went. Its `audiences` and `computed` answer for now: a window boundary
+   * that passed before its alarm ran (a busy runtime fires alarms late) is evaluated first, and so, given the
+   * workspace's definitions version (`at`), are definitions it has not evaluated with yet (a change's backfill has not
+   * reached it, or could not be queued).
+   */
+  async getProfile(at?: DefinitionsAt): Promise<ProfileRead> {
+    const fresh = at ? await this.newerDefinitions(at.workspaceId, at.definitionsVersion) : null;
+    const now = Date.now();
+    if (this.status().kind === "active" && (fresh || (readNextEvalAt(this.sql) ?? Infinity) <= now)) {
+      this.transaction(() => {
+        this.evaluate(now, fresh);
+        this.armWithinCommit();
+      });
+      await this.afterCommit();
+    }
     const status = this.status();
     if (status.kind === "active") return { status: "ok", profile: profileView(this.sql, status.meta) };
     if (status.kind === "redirect") return { status: "redirect", to: status.to };

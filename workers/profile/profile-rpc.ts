@@ -162,7 +162,8 @@ export interface ProfileRpc {
   ingest(input: IngestInput): Promise<IngestOutcome>;
   /** The changes of a handed-off outbox up to seq `upTo` were delivered; the object delivers any others itself. */
   outboxDelivered(upTo: number): Promise<void>;
-  getProfile(): Promise<ProfileRead>;
+  /** With `at`, evaluated with the workspace's definitions at that version first when it has not been yet. */
+  getProfile(at?: DefinitionsAt): Promise<ProfileRead>;
   listEvents(q: EventQuery): Promise<EventsRead>;
   mergeInto(survivorId: string): Promise<void>;
   absorb(from: ProfileExport, opts?: AbsorbOptions): Promise<AbsorbOutcome>;
