@@ -245,7 +245,7 @@ function csvMapping(values: Values): CsvMapping {
     rename: file.rename ?? {},
   };
   const delimiter = pick("delimiter", "delimiter");
-  if (delimiter !== undefined) mapping.delimiter = delimiterOf(delimiter);
+  if (delimiter !== undefined) mapping.delimiter = delimiterFlag(delimiter);
   if (decimalComma) mapping.decimalComma = true;
   for (const [flag, key] of Object.entries(COLUMN_FLAGS)) {
     const column = pick(flag, key);
@@ -258,7 +258,7 @@ function csvMapping(values: Values): CsvMapping {
 }
 
 /** `--delimiter`: one character, or a word for it (`tab`). */
-function delimiterOf(text: string): string {
+function delimiterFlag(text: string): string {
   const delimiter = DELIMITER_WORDS[text.toLowerCase()] ?? text;
   if ([...delimiter].length !== 1 || /["\r\n]/.test(delimiter)) {
     const known = DELIMITERS.map((d) => (d === "\t" ? "tab" : d)).join(" ");

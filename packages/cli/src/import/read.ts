@@ -1,7 +1,7 @@
 /**
  * Rows from the input as a stream, never the whole file: CSV (quoting, embedded newlines, BOM; columns separated by
- * the character the header uses, or the one asked for) through csv-parse, NDJSON lines, or the elements of a JSON array; from a file or stdin (`-`), gunzipped when the name ends in `.gz`
- * or the bytes start with gzip's magic number.
+ * the character the header uses, or the one asked for) through csv-parse, NDJSON lines, or the elements of a JSON
+ * array; from a file or stdin (`-`), gunzipped when the name ends in `.gz` or the bytes start with gzip's magic number.
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -122,9 +122,9 @@ async function decompressed(source: Readable, gzipped: boolean, counter: { bytes
  * (a one-column file). Our own rather than csv-parse's `delimiter_auto`, which scores every character (letters
  * included) and stops at the first quoted field of the lines it samples.
  *
- * @example [delimiterOf("receipt;total"), delimiterOf('"a;b",c')] // [";", ","]
+ * @example [delimiterOfHeader("receipt;total"), delimiterOfHeader('"a;b",c')] // [";", ","]
  */
-export function delimiterOf(headerLine: string): string {
+export function delimiterOfHeader(headerLine: string): string {
   const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
   let quoted = false;
   for (const char of headerLine) {
@@ -136,8 +136,11 @@ export function delimiterOf(headerLine: string): string {
   return best;
 }
 
-/** The first line of `bytes` (at most {@link HEADER_PEEK_BYTES}), and the same bytes again from the start. */
-async function peekFirstLine(bytes: Readable): Promise<{ line: string; bytes: Readable }> {
+/**
+ * The header line of `bytes` (the first with something on it, within {@link HEADER_PEEK_BYTES}), and the same bytes
+ * again from the start.
+ */
+async function peekHeaderLine(bytes: Readable): Promise<{ line: string; bytes: Readable }> {
   const chunks = bytes[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
   let size = 0;
@@ -172,14 +175,14 @@ async function* csvRows(
   asked: string | undefined,
   onHeader: InputOptions["onHeader"],
 ): AsyncGenerator<InputRow> {
-  let peeked: Awaited<ReturnType<typeof peekFirstLine>> | null = null;
+  let peeked: Awaited<ReturnType<typeof peekHeaderLine>> | null = null;
   try {
-    if (asked === undefined) peeked = await peekFirstLine(source);
+    if (asked === undefined) peeked = await peekHeaderLine(source);
   } catch (err) {
     throw new InputError(`${file}: ${(err as Error).message}`, { cause: err });
   }
   const bytes = peeked?.bytes ?? source;
-  const delimiter = asked ?? delimiterOf(peeked?.line ?? "");
+  const delimiter = asked ?? delimiterOfHeader(peeked?.line ?? "");
   let width = 0;
   const parser = parse({
     bom: true,
