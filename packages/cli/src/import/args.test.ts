@@ -127,6 +127,32 @@ describe("parseImportArgs", () => {
     );
   });
 
+  it("takes a timestamp format and time zone from flags or the --map file, and checks them", () => {
+    const base = ["a.csv", ...connection, "--event", "E", "--user-id", "id"];
+    expect(
+      options([...base, "--timestamp", "at", "--timestamp-format", "dd.MM.yyyy HH:mm", "--timezone", "Europe/Berlin"])
+        .mapping,
+    ).toMatchObject({ timestamp: "at", timestampFormat: "dd.MM.yyyy HH:mm", timezone: "Europe/Berlin" });
+    const dir = mkdtempSync(path.join(tmpdir(), "tessera-args-"));
+    const map = path.join(dir, "mapping.json");
+    writeFileSync(
+      map,
+      JSON.stringify({ timestamp: "at", "timestamp-format": "M/d/yyyy", timezone: "America/Chicago" }),
+    );
+    expect(options([...base, "--map", map]).mapping).toMatchObject({
+      timestampFormat: "M/d/yyyy",
+      timezone: "America/Chicago",
+    });
+
+    expect(error([...base, "--timestamp", "at", "--timezone", "Europe/Berln"])).toBe(
+      "--timezone Europe/Berln: not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)",
+    );
+    expect(error([...base, "--timestamp-format", "dd.MM.yyyy"])).toBe(
+      "--timestamp-format reads the timestamp column: name it with --timestamp <column>",
+    );
+    expect(error([...base, "--timezone", "UTC"])).toMatch(/^--timezone reads the timestamp column/);
+  });
+
   it("reads host and write key from the environment when the flags are left out", () => {
     const parsed = options(["events.ndjson"], { TESSERA_HOST: "https://t.example.com", TESSERA_WRITE_KEY: "wk_env" });
     expect(parsed).toMatchObject({ host: "https://t.example.com", writeKey: "wk_env" });

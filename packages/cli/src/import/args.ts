@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { type JsonValue, MAX_BATCH_MESSAGES } from "@tessera/protocol";
+import { IANAZone } from "luxon";
 import { type CsvMapping, cellTyping } from "./map-row";
 import { DELIMITERS, type InputFormat } from "./read";
 
@@ -61,6 +62,8 @@ const CSV_FLAGS = [
   "map",
   "delimiter",
   "decimal-comma",
+  "timestamp-format",
+  "timezone",
 ];
 const MAP_KEYS = [
   "as",
@@ -72,6 +75,8 @@ const MAP_KEYS = [
   "rename",
   "delimiter",
   "decimalComma",
+  "timestampFormat",
+  "timezone",
 ];
 
 const FORMATS: Record<string, InputFormat> = {
@@ -80,6 +85,12 @@ const FORMATS: Record<string, InputFormat> = {
   ndjson: "ndjson",
   jsonl: "ndjson",
   json: "json",
+};
+
+/** The flags' spellings a `--map` file may use for keys that are not column flags. */
+const MAP_FILE_ALIASES: Record<string, string> = {
+  "decimal-comma": "decimalComma",
+  "timestamp-format": "timestampFormat",
 };
 
 /** `--delimiter` words for what is awkward to type in a shell. */
@@ -98,6 +109,8 @@ const OPTIONS = {
   map: { type: "string" },
   delimiter: { type: "string" },
   "decimal-comma": { type: "boolean" },
+  "timestamp-format": { type: "string" },
+  timezone: { type: "string" },
   rejects: { type: "string" },
   concurrency: { type: "string" },
   "batch-size": { type: "string" },
@@ -247,9 +260,21 @@ function csvMapping(values: Values): CsvMapping {
   const delimiter = pick("delimiter", "delimiter");
   if (delimiter !== undefined) mapping.delimiter = delimiterFlag(delimiter);
   if (decimalComma) mapping.decimalComma = true;
+  const timestampFormat = pick("timestamp-format", "timestampFormat");
+  if (timestampFormat !== undefined) mapping.timestampFormat = timestampFormat;
+  const timezone = pick("timezone", "timezone");
+  if (timezone !== undefined) {
+    if (!IANAZone.isValidZone(timezone))
+      throw new ArgsError(`--timezone ${timezone}: not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`);
+    mapping.timezone = timezone;
+  }
   for (const [flag, key] of Object.entries(COLUMN_FLAGS)) {
     const column = pick(flag, key);
     if (column !== undefined) mapping[key] = column.trim();
+  }
+  if ((timestampFormat !== undefined || timezone !== undefined) && mapping.timestamp === undefined) {
+    const flag = timestampFormat !== undefined ? "--timestamp-format" : "--timezone";
+    throw new ArgsError(`${flag} reads the timestamp column: name it with --timestamp <column>`);
   }
   if (mapping.userId === undefined && mapping.anonymousId === undefined) {
     throw new ArgsError("CSV rows need an id column: --user-id <column> and/or --anonymous-id <column>");
@@ -280,7 +305,10 @@ function setValues(pairs: readonly string[], decimalComma: boolean): Record<stri
 }
 
 type MapFileFields = Partial<
-  Record<"as" | "event" | "delimiter" | (typeof COLUMN_FLAGS)[keyof typeof COLUMN_FLAGS], string>
+  Record<
+    "as" | "event" | "delimiter" | "timestampFormat" | "timezone" | (typeof COLUMN_FLAGS)[keyof typeof COLUMN_FLAGS],
+    string
+  >
 > & {
   decimalComma?: boolean;
   set?: Record<string, JsonValue>;
@@ -304,8 +332,7 @@ function readMapFile(path: string): MapFileFields {
     throw new ArgsError(`--map ${path}: expected a JSON object`);
   const out: Record<string, unknown> = {};
   for (const [rawKey, value] of Object.entries(json)) {
-    const key =
-      (COLUMN_FLAGS as Record<string, string>)[rawKey] ?? (rawKey === "decimal-comma" ? "decimalComma" : rawKey);
+    const key = (COLUMN_FLAGS as Record<string, string>)[rawKey] ?? MAP_FILE_ALIASES[rawKey] ?? rawKey;
     if (!MAP_KEYS.includes(key))
       throw new ArgsError(`--map ${path}: unknown key "${rawKey}" (known: ${MAP_KEYS.join(", ")})`);
     const expected =

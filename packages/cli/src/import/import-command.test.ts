@@ -146,6 +146,33 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("reads store-local times in a format of their own, and rejects the row whose time does not match it", async () => {
+    const file = write("kasse.csv", "beleg,kunde,zeit\nB-1,K-1,01.03.2024 10:15\nB-2,K-2,2024-03-01\n");
+    const run = await runCli([
+      "import",
+      file,
+      ...connect(),
+      "--event",
+      "Order Completed",
+      "--user-id",
+      "kunde",
+      "--message-id",
+      "beleg",
+      "--timestamp",
+      "zeit",
+      "--timestamp-format",
+      "dd.MM.yyyy HH:mm",
+      "--timezone",
+      "Europe/Berlin",
+    ]);
+
+    expect(run.code).toBe(1);
+    expect(sent().map((m) => [m.messageId, m.timestamp])).toEqual([["B-1", "2024-03-01T09:15:00.000Z"]]);
+    expect(readRejects(file).map((r) => [r.row, r.messageId, r.error])).toEqual([
+      [2, "B-2", 'timestamp "2024-03-01" does not match --timestamp-format "dd.MM.yyyy HH:mm"'],
+    ]);
+  });
+
   it("maps the collector's per-message rejections back to their rows; --allow-rejects exits 0", async () => {
     collector.options.rejectIf = (message) =>
       (message.properties as { spent: number }).spent % 2 === 0 ? "properties.spent is even" : null;

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { type CsvMapping, cellTyping, headerProblem, mapCsvRow, timestampCell, typedCell } from "./map-row";
+import {
+  CellProblem,
+  type CsvMapping,
+  cellTyping,
+  headerProblem,
+  mapCsvRow,
+  timestampCell,
+  typedCell,
+} from "./map-row";
 
 const mapping = (over: Partial<CsvMapping> = {}): CsvMapping => ({
   as: "track",
@@ -86,6 +94,34 @@ describe("timestampCell", () => {
     expect(timestampCell("1709287200123")).toBe("2024-03-01T10:00:00.123Z");
     expect(timestampCell(" 2024-03-01 10:15 ")).toBe("2024-03-01 10:15");
     expect(timestampCell("")).toBeUndefined();
+  });
+  it("reads a --timestamp-format in UTC, or in the --timezone, winter and summer time alike", () => {
+    const de = { timestampFormat: "dd.MM.yyyy HH:mm" };
+    expect(timestampCell("01.03.2024 10:15", de)).toBe("2024-03-01T10:15:00.000Z");
+    expect(timestampCell("01.03.2024 10:15", { ...de, timezone: "Europe/Berlin" })).toBe("2024-03-01T09:15:00.000Z");
+    expect(timestampCell("01.07.2024 10:15", { ...de, timezone: "Europe/Berlin" })).toBe("2024-07-01T08:15:00.000Z");
+    const us = { timestampFormat: "M/d/yyyy h:mm a", timezone: "America/New_York" };
+    expect(timestampCell("3/1/2024 2:05 PM", us)).toBe("2024-03-01T19:05:00.000Z");
+    expect(timestampCell(" ", de)).toBeUndefined();
+  });
+
+  it("refuses a cell that does not match the --timestamp-format, naming both", () => {
+    const de = { timestampFormat: "dd.MM.yyyy HH:mm" };
+    expect(() => timestampCell("2024-03-01 10:15", de)).toThrow(CellProblem);
+    expect(() => timestampCell("31.02.2024 10:15", de)).toThrow(
+      'timestamp "31.02.2024 10:15" does not match --timestamp-format "dd.MM.yyyy HH:mm"',
+    );
+  });
+
+  it("reads a zone-less ISO time in the --timezone; an offset in the text wins", () => {
+    const berlin = { timezone: "Europe/Berlin" };
+    expect(timestampCell("2024-03-01 10:15", berlin)).toBe("2024-03-01T09:15:00.000Z");
+    expect(timestampCell("2024-03-01T10:15:00", berlin)).toBe("2024-03-01T09:15:00.000Z");
+    expect(timestampCell("2024-03-01", berlin)).toBe("2024-02-29T23:00:00.000Z");
+    expect(timestampCell("2024-03-01T10:15:00Z", berlin)).toBe("2024-03-01T10:15:00.000Z");
+    expect(timestampCell("2024-03-01T10:15:00+05:00", berlin)).toBe("2024-03-01T05:15:00.000Z");
+    // Not ISO: passed on for the collector's own reason.
+    expect(timestampCell("yesterday", berlin)).toBe("yesterday");
   });
 });
 

@@ -3,6 +3,7 @@
  * become properties (track) or traits (identify), typed by {@link typedCell}. Pure: no I/O.
  */
 import type { JsonObject, JsonValue } from "@tessera/protocol";
+import { DateTime } from "luxon";
 
 /** How CSV columns become a message; built by `args.ts` from flags and `--map`. Column names are header names. */
 export interface CsvMapping {
@@ -27,6 +28,15 @@ export interface CsvMapping {
   delimiter?: string;
   /** Numbers are written with a decimal comma (`12,50`), as spreadsheets save them in much of Europe. */
   decimalComma?: boolean;
+  /** How the timestamp column is written, in Luxon's tokens (`dd.MM.yyyy HH:mm`); undefined: ISO-8601 or epoch. */
+  timestampFormat?: string;
+  /** The IANA zone of timestamps written without one (`Europe/Berlin`); undefined: UTC, as the collector reads them. */
+  timezone?: string;
+}
+
+/** A cell that cannot be read as its mapping says: the row is rejected with this reason. */
+export class CellProblem extends Error {
+  override name = "CellProblem";
 }
 
 // At most 15 significant digits: every such numeral is exactly the double it reads as, so nothing is rounded.
@@ -65,18 +75,36 @@ export function cellTyping(decimalComma: boolean): (cell: string) => JsonValue |
   };
 }
 
+/** How {@link timestampCell} reads a cell: the mapping's `timestampFormat` and `timezone`. */
+export type TimestampReading = Pick<CsvMapping, "timestampFormat" | "timezone">;
+
 /**
  * A timestamp cell as the wire wants it: epoch seconds (10 digits) or milliseconds (13 digits) become ISO-8601,
- * anything else is passed on for validation to judge (a time without a zone is read as UTC by the server).
+ * anything else is passed on for validation to judge (a time without a zone is read as UTC by the server). With a
+ * `timestampFormat` the cell must match it (else {@link CellProblem}); with a `timezone`, a time written without a
+ * zone is a time in that zone. Either way the result is ISO-8601 in UTC.
  *
  * @example timestampCell("1709287200") // "2024-03-01T10:00:00.000Z"
+ * @example timestampCell("01.03.2024 11:00", { timestampFormat: "dd.MM.yyyy HH:mm", timezone: "Europe/Berlin" })
+ * // "2024-03-01T10:00:00.000Z"
  */
-export function timestampCell(cell: string): string | undefined {
+export function timestampCell(cell: string, reading: TimestampReading = {}): string | undefined {
   const text = cell.trim();
   if (text === "") return undefined;
+  const zone = reading.timezone ?? "UTC";
+  if (reading.timestampFormat !== undefined) {
+    const parsed = DateTime.fromFormat(text, reading.timestampFormat, { zone });
+    if (!parsed.isValid) {
+      throw new CellProblem(`timestamp "${text}" does not match --timestamp-format "${reading.timestampFormat}"`);
+    }
+    return parsed.toUTC().toISO() as string;
+  }
   if (/^\d{10}$/.test(text)) return new Date(Number(text) * 1000).toISOString();
   if (/^\d{13}$/.test(text)) return new Date(Number(text)).toISOString();
-  return text;
+  if (reading.timezone === undefined) return text;
+  // ISO-8601 (`T` or a space between date and time); an offset or `Z` in the text wins over the zone.
+  const parsed = DateTime.fromISO(text.replace(/^(\d{4}-\d\d-\d\d) (?=\d)/, "$1T"), { zone });
+  return parsed.isValid ? (parsed.toUTC().toISO() as string) : text;
 }
 
 /** The columns a mapping names, by the flag that names them (for error messages). */
@@ -129,7 +157,8 @@ function textCell(record: Readonly<Record<string, string>>, column: string | und
 /**
  * The message for one CSV record (column → cell). `fallbackId` gives the messageId when the mapped column is empty
  * or unmapped (a function: hashing every row costs when the file has its own ids).
- * Validation is not done here: the result goes through `validateMessage` like any other message.
+ * Validation is not done here: the result goes through `validateMessage` like any other message. A timestamp that
+ * does not match the mapping's `timestampFormat` throws {@link CellProblem}.
  *
  * @example
  * mapCsvRow({ receipt: "R1", email: "a@b.co", total: "12.50" }, { as: "track", event: "Order Completed",
@@ -166,7 +195,8 @@ export function mapCsvRow(
   if (userId !== undefined) message.userId = userId;
   if (anonymousId !== undefined) message.anonymousId = anonymousId;
   message.messageId = textCell(record, mapping.messageId) ?? fallbackId();
-  const timestamp = mapping.timestamp === undefined ? undefined : timestampCell(record[mapping.timestamp] ?? "");
+  const timestamp =
+    mapping.timestamp === undefined ? undefined : timestampCell(record[mapping.timestamp] ?? "", mapping);
   if (timestamp !== undefined) message.timestamp = timestamp;
   if (mapping.as === "track") {
     message.properties = fields;

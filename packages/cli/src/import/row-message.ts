@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { isPlainObject, validateMessage } from "@tessera/protocol";
-import { type CsvMapping, mapCsvRow } from "./map-row";
+import { CellProblem, type CsvMapping, mapCsvRow } from "./map-row";
 import type { InputRow } from "./read";
 
 export interface RowMessageOptions {
@@ -53,7 +53,13 @@ export function rowMessage(row: InputRow, options: RowMessageOptions): RowMessag
     const hashed = () =>
       contentMessageId([options.sourceName, mapping.as, mapping.event ?? "", JSON.stringify(record)]);
     if (row.problem) return { ok: false, error: row.problem, messageId: hashed() };
-    message = mapCsvRow(record, mapping, hashed);
+    try {
+      message = mapCsvRow(record, mapping, hashed);
+    } catch (err) {
+      if (!(err instanceof CellProblem)) throw err;
+      const messageId = mapping.messageId === undefined ? undefined : record[mapping.messageId]?.trim();
+      return { ok: false, error: err.message, messageId: messageId || hashed() };
+    }
   } else {
     try {
       message = JSON.parse(row.text);

@@ -25,6 +25,9 @@ CSV mapping (or put the same keys in --map mapping.json)
   --email <column>         email: context.traits.email on track, traits.email on identify
   --phone <column>         phone: context.traits.phone on track, traits.phone on identify
   --timestamp <column>     when it happened: ISO-8601 (a zone-less time is UTC) or epoch s/ms
+  --timestamp-format <fmt> how that column is written otherwise, in Luxon's tokens, e.g. "dd.MM.yyyy HH:mm"
+                           or "M/d/yyyy h:mm a"; a row that does not match is rejected
+  --timezone <zone>        the IANA zone of times written without one, e.g. Europe/Berlin (default UTC)
   --message-id <column>    the idempotency key (default: a hash of the file name and the row)
   --set <key>=<value>      a constant property/trait on every row, e.g. --set channel=pos (repeatable)
   --string <column>        keep a column as text even if it looks like a number (repeatable)
