@@ -271,7 +271,20 @@ describe("tessera import", () => {
     expect(readRejects(file).map((r) => r.row)).toEqual([3]);
     expect(run.stdout).toContain("3 rows, 2 valid, 1 rejected in 1 batch");
     expect(run.stdout).toContain("dry run, nothing sent");
+    expect(run.stdout).toContain("The first valid row would be sent as:");
     expect(existsSync(`${file}.checkpoint.json`)).toBe(false);
+    // The first valid row as it would be sent, to check the mapping by eye.
+    const label = "The first valid row would be sent as:\n";
+    const shown = run.stdout.slice(run.stdout.indexOf(label) + label.length);
+    expect(JSON.parse(shown)).toEqual({
+      type: "track",
+      event: "Order Completed",
+      userId: "C-42",
+      messageId: "R-1001",
+      timestamp: "2024-03-01T10:15:00Z",
+      properties: { total: 59.9, items: "Mug, large", store: "0042", loyalty: true, channel: "pos" },
+      context: { traits: { email: "jane@example.com", phone: "+14155550101" } },
+    });
   });
 
   it("stops with code 2 before sending anything when a mapped column is missing", async () => {

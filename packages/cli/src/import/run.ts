@@ -179,12 +179,19 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   };
 
   const sourceName = sourceNameOf(options.file);
+  // A dry run shows the first row as it would be sent, so the mapping can be checked by eye before a real run.
+  let firstMessage: Record<string, unknown> | undefined;
+  const keepFirst = options.dryRun
+    ? (message: Record<string, unknown>) => {
+        firstMessage ??= message;
+      }
+    : undefined;
   try {
     for await (const row of input.rows) {
       if (stopped || deps.signal?.aborted) break;
       rowsRead++;
       if (row.row <= skip) continue;
-      const closed = admit(batcher, row, sourceName, mapping);
+      const closed = admit(batcher, row, sourceName, mapping, keepFirst);
       if (closed) await dispatch(closed);
     }
     const last = stopped || deps.signal?.aborted ? null : batcher.flush();
@@ -224,16 +231,30 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       resumable: checkpointFile !== null,
     }),
   );
+  if (firstMessage)
+    deps.stdout.write(`The first valid row would be sent as:\n${JSON.stringify(firstMessage, null, 2)}\n`);
   if (stopped) return EXIT.stopped;
   const rejected = totals.rejected + (before?.rejected ?? 0);
   return rejected > 0 && !options.allowRejects ? EXIT.rejected : EXIT.ok;
 }
 
-/** Puts one row into the batcher (as a message, or as a local reject); returns the batch that closed, if any. */
-function admit(batcher: Batcher, row: InputRow, sourceName: string, mapping: ImportOptions["mapping"]): Batch | null {
+/**
+ * Puts one row into the batcher (as a message, or as a local reject), showing its message to `onMessage`; returns the
+ * batch that closed, if any.
+ */
+function admit(
+  batcher: Batcher,
+  row: InputRow,
+  sourceName: string,
+  mapping: ImportOptions["mapping"],
+  onMessage?: (message: Record<string, unknown>) => void,
+): Batch | null {
   const origin = { row: row.row, line: row.line, input: row.kind === "csv" ? row.record : undefined };
   const result = rowMessage(row, { sourceName, mapping });
-  if (result.ok) return batcher.add(batchItem(origin, result.messageId, result.message));
+  if (result.ok) {
+    onMessage?.(result.message);
+    return batcher.add(batchItem(origin, result.messageId, result.message));
+  }
   const input = row.kind === "csv" ? row.record : parsedOrText(row.text);
   return batcher.reject({ ...origin, input, messageId: result.messageId, error: result.error });
 }

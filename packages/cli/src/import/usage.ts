@@ -41,7 +41,8 @@ CSV mapping (or put the same keys in --map mapping.json)
 
 Runs
   --resume                 continue after <file>.checkpoint.json (rows acknowledged by an earlier run)
-  --dry-run                validate every row locally; send nothing (writes the rejects file)
+  --dry-run                validate every row locally and show the first as it would be sent; send nothing
+                           (writes the rejects file)
   --allow-rejects          exit 0 even when rows were rejected
   --rejects <path>         where rejected rows go (default <file>.rejects.ndjson; stdin: ./stdin.rejects.ndjson)
   --format csv|ndjson|json when the file name does not say (stdin)
