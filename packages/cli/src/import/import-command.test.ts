@@ -31,6 +31,20 @@ const POS_MAPPING = [
   "channel=pos",
 ];
 
+/** POS_CSV's first row as POS_MAPPING sends it. */
+const FIRST_POS_MESSAGE = {
+  type: "track",
+  event: "Order Completed",
+  userId: "C-42",
+  messageId: "R-1001",
+  timestamp: "2024-03-01T10:15:00Z",
+  properties: { total: 59.9, items: "Mug, large", store: "0042", loyalty: true, channel: "pos" },
+  context: { traits: { email: "jane@example.com", phone: "+14155550101" } },
+};
+
+/** The German till exports below: receipt (`beleg`) and customer (`kunde`) columns. */
+const RECEIPT_MAPPING = ["--event", "Order Completed", "--user-id", "kunde", "--message-id", "beleg"];
+
 let collector: FakeCollector;
 let dir: string;
 beforeEach(async () => {
@@ -76,15 +90,7 @@ describe("tessera import", () => {
     expect(request.headers.authorization).toBe(`Basic ${Buffer.from("wk_test:").toString("base64")}`);
     expect(request.body.context).toEqual({ library: { name: "tessera-cli", version: "0.1.0" } });
     expect(request.body.batch).toEqual([
-      {
-        type: "track",
-        event: "Order Completed",
-        userId: "C-42",
-        messageId: "R-1001",
-        timestamp: "2024-03-01T10:15:00Z",
-        properties: { total: 59.9, items: "Mug, large", store: "0042", loyalty: true, channel: "pos" },
-        context: { traits: { email: "jane@example.com", phone: "+14155550101" } },
-      },
+      FIRST_POS_MESSAGE,
       {
         type: "track",
         event: "Order Completed",
@@ -124,18 +130,7 @@ describe("tessera import", () => {
       "verkauf.csv",
       '\uFEFFbeleg;kunde;summe;artikel\r\nB-1;K-1;59,90;"Tasse; groß"\r\nB-2;K-2;1.250;Kanne\r\n',
     );
-    const run = await runCli([
-      "import",
-      file,
-      ...connect(),
-      "--event",
-      "Order Completed",
-      "--user-id",
-      "kunde",
-      "--message-id",
-      "beleg",
-      "--decimal-comma",
-    ]);
+    const run = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING, "--decimal-comma"]);
 
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('Columns separated by ";", as the header is (--delimiter to choose).');
@@ -152,12 +147,7 @@ describe("tessera import", () => {
       "import",
       file,
       ...connect(),
-      "--event",
-      "Order Completed",
-      "--user-id",
-      "kunde",
-      "--message-id",
-      "beleg",
+      ...RECEIPT_MAPPING,
       "--timestamp",
       "zeit",
       "--timestamp-format",
@@ -276,15 +266,7 @@ describe("tessera import", () => {
     // The first valid row as it would be sent, to check the mapping by eye.
     const label = "The first valid row would be sent as:\n";
     const shown = run.stdout.slice(run.stdout.indexOf(label) + label.length);
-    expect(JSON.parse(shown)).toEqual({
-      type: "track",
-      event: "Order Completed",
-      userId: "C-42",
-      messageId: "R-1001",
-      timestamp: "2024-03-01T10:15:00Z",
-      properties: { total: 59.9, items: "Mug, large", store: "0042", loyalty: true, channel: "pos" },
-      context: { traits: { email: "jane@example.com", phone: "+14155550101" } },
-    });
+    expect(JSON.parse(shown)).toEqual(FIRST_POS_MESSAGE);
   });
 
   it("stops with code 2 before sending anything when a mapped column is missing", async () => {
