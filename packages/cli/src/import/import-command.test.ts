@@ -163,6 +163,33 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("refuses a row whose messageId another row already has for other content, instead of losing it", async () => {
+    // A line-item export: receipt R-1 has two lines, and the receipt number was mapped as the message id.
+    const file = write("lines.csv", "receipt,customer,sku\nR-1,C-1,MUG\nR-1,C-1,TEA\nR-2,C-2,PEN\nR-2,C-2,PEN\n");
+    const run = await runCli([
+      "import",
+      file,
+      ...connect(),
+      "--event",
+      "Order Completed",
+      "--user-id",
+      "customer",
+      "--message-id",
+      "receipt",
+    ]);
+
+    expect(run.code).toBe(1);
+    // The repeated R-2 row is the same message: sent again, stored once by the collector as it should be.
+    expect(sent().map((m) => [m.messageId, (m.properties as { sku: string }).sku])).toEqual([
+      ["R-1", "MUG"],
+      ["R-2", "PEN"],
+      ["R-2", "PEN"],
+    ]);
+    expect(readRejects(file).map((r) => [r.row, r.messageId, r.error.split(":")[0]])).toEqual([
+      [2, "R-1", `messageId "R-1" is row 1's already, with other content`],
+    ]);
+  });
+
   it("maps the collector's per-message rejections back to their rows; --allow-rejects exits 0", async () => {
     collector.options.rejectIf = (message) =>
       (message.properties as { spent: number }).spent % 2 === 0 ? "properties.spent is even" : null;

@@ -12,6 +12,7 @@ import { type Batch, Batcher, batchItem } from "./batcher";
 import { CheckpointWriter, checkpointPath, OrderedAcks, readCheckpoint } from "./checkpoint";
 import { deliverBatch } from "./deliver";
 import { headerProblem } from "./map-row";
+import { MessageIdLedger } from "./message-ids";
 import { createProgress, formatSummary } from "./progress";
 import { InputError, type InputRow, openInput } from "./read";
 import { RejectsFile, rejectsPath } from "./rejects";
@@ -179,6 +180,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   };
 
   const sourceName = sourceNameOf(options.file);
+  const ledger = new MessageIdLedger();
   // A dry run shows the first row as it would be sent, so the mapping can be checked by eye before a real run.
   let firstMessage: Record<string, unknown> | undefined;
   const keepFirst = options.dryRun
@@ -191,7 +193,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       if (stopped || deps.signal?.aborted) break;
       rowsRead++;
       if (row.row <= skip) continue;
-      const closed = admit(batcher, row, sourceName, mapping, keepFirst);
+      const closed = admit(batcher, ledger, row, sourceName, mapping, keepFirst);
       if (closed) await dispatch(closed);
     }
     const last = stopped || deps.signal?.aborted ? null : batcher.flush();
@@ -239,11 +241,12 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
 }
 
 /**
- * Puts one row into the batcher (as a message, or as a local reject), showing its message to `onMessage`; returns the
- * batch that closed, if any.
+ * Puts one row into the batcher (as a message, or as a local reject: invalid, or its messageId already another row's),
+ * showing its message to `onMessage`; returns the batch that closed, if any.
  */
 function admit(
   batcher: Batcher,
+  ledger: MessageIdLedger,
   row: InputRow,
   sourceName: string,
   mapping: ImportOptions["mapping"],
@@ -251,12 +254,14 @@ function admit(
 ): Batch | null {
   const origin = { row: row.row, line: row.line, input: row.kind === "csv" ? row.record : undefined };
   const result = rowMessage(row, { sourceName, mapping });
-  if (result.ok) {
+  const clash = result.ok ? ledger.claim(result.messageId, result.message, row.row) : null;
+  if (result.ok && clash === null) {
     onMessage?.(result.message);
     return batcher.add(batchItem(origin, result.messageId, result.message));
   }
   const input = row.kind === "csv" ? row.record : parsedOrText(row.text);
-  return batcher.reject({ ...origin, input, messageId: result.messageId, error: result.error });
+  const error = result.ok ? (clash as string) : result.error;
+  return batcher.reject({ ...origin, input, messageId: result.messageId, error });
 }
 
 function delimiterName(delimiter: string): string {

@@ -28,7 +28,8 @@ CSV mapping (or put the same keys in --map mapping.json)
   --timestamp-format <fmt> how that column is written otherwise, in Luxon's tokens, e.g. "dd.MM.yyyy HH:mm"
                            or "M/d/yyyy h:mm a"; a row that does not match is rejected
   --timezone <zone>        the IANA zone of times written without one, e.g. Europe/Berlin (default UTC)
-  --message-id <column>    the idempotency key (default: a hash of the file name and the row)
+  --message-id <column>    the idempotency key, one per row (default: a hash of the file name and the row);
+                           a row reusing an earlier row's id for other content is rejected
   --set <key>=<value>      a constant property/trait on every row, e.g. --set channel=pos (repeatable)
   --string <column>        keep a column as text even if it looks like a number (repeatable)
   --ignore <column>        leave a column out (repeatable)
