@@ -133,6 +133,7 @@ describe("tessera import", () => {
     const run = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING, "--decimal-comma"]);
 
     expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${file}: 2 rows, 2 accepted, 0 rejected in 1 batch`);
     expect(run.stderr).toContain('Columns separated by ";", as the header is (--delimiter to choose).');
     expect(sent().map((m) => [m.userId, m.properties])).toEqual([
       ["K-1", { summe: 59.9, artikel: "Tasse; groß" }],
@@ -157,6 +158,7 @@ describe("tessera import", () => {
     ]);
 
     expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`${file}: 2 rows, 1 accepted, 1 rejected in 1 batch`);
     expect(sent().map((m) => [m.messageId, m.timestamp])).toEqual([["B-1", "2024-03-01T09:15:00.000Z"]]);
     expect(readRejects(file).map((r) => [r.row, r.messageId, r.error])).toEqual([
       [2, "B-2", 'timestamp "2024-03-01" does not match --timestamp-format "dd.MM.yyyy HH:mm"'],
@@ -188,6 +190,13 @@ describe("tessera import", () => {
     expect(readRejects(file).map((r) => [r.row, r.messageId, r.error.split(":")[0]])).toEqual([
       [2, "R-1", `messageId "R-1" is row 1's already, with other content`],
     ]);
+  });
+
+  it("counts a one-row file as one row", async () => {
+    const file = write("one.csv", "id,email\nu1,u1@example.com\n");
+    const run = await runCli(["import", file, ...connect(), "--event", "Signed Up", "--user-id", "id"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${file}: 1 row, 1 accepted, 0 rejected in 1 batch`);
   });
 
   it("maps the collector's per-message rejections back to their rows; --allow-rejects exits 0", async () => {

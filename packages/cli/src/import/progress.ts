@@ -129,7 +129,7 @@ export function formatSummary(facts: SummaryFacts): string {
   const seconds = (facts.elapsedMs / 1000).toFixed(1);
   const batches = `${count(facts.batches)} batch${facts.batches === 1 ? "" : "es"}`;
   const lines = [
-    `${facts.source}: ${count(facts.rows)} rows, ${count(facts.accepted)} ${verb}, ${count(facts.rejected)} rejected ` +
+    `${facts.source}: ${count(facts.rows)} row${facts.rows === 1 ? "" : "s"}, ${count(facts.accepted)} ${verb}, ${count(facts.rejected)} rejected ` +
       `in ${batches} (${seconds} s, ${count(rowsPerSecond(facts.rows, facts.elapsedMs))} rows/s)` +
       (facts.dryRun ? " — dry run, nothing sent" : ""),
   ];
