@@ -53,6 +53,7 @@ const MAX_NUMBER_DIGITS = 15;
  * @example [typedCell("12.50"), typedCell("0042"), typedCell("TRUE"), typedCell("")] // [12.5, "0042", true, undefined]
  */
 export const typedCell = cellTyping(false);
+const typedCellDecimalComma = cellTyping(true);
 
 /**
  * {@link typedCell}'s rule, or with `decimalComma` the same rule with a comma for the decimal mark (`12,50` is 12.5),
@@ -173,7 +174,7 @@ export function mapCsvRow(
 ): Record<string, unknown> {
   const used = new Set<string>([...mappedColumns(mapping).map(([, column]) => column), ...mapping.ignore]);
   const strings = new Set(mapping.strings);
-  const typed = mapping.decimalComma ? cellTyping(true) : typedCell;
+  const typed = mapping.decimalComma ? typedCellDecimalComma : typedCell;
   const fields: JsonObject = {};
   for (const [column, cell] of Object.entries(record)) {
     if (used.has(column)) continue;

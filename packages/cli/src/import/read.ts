@@ -97,19 +97,16 @@ export async function openInput(file: string, options: InputOptions): Promise<In
 
 /** The plain bytes: gunzipped when told to or when the first bytes are gzip's magic number. */
 async function decompressed(source: Readable, gzipped: boolean, counter: { bytes: number }): Promise<Readable> {
-  const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first = await chunks.next();
-  const head = first.done ? undefined : Buffer.from(first.value);
   async function* counted(): AsyncGenerator<Buffer> {
-    if (!head) return;
-    counter.bytes += head.length;
-    yield head;
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
-      counter.bytes += next.value.length;
-      yield next.value;
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      counter.bytes += chunk.length;
+      yield chunk;
     }
   }
-  const raw = Readable.from(counted(), { objectMode: false });
+  const chunks = counted();
+  const first = await chunks.next();
+  const head = first.done ? undefined : Buffer.from(first.value);
+  const raw = Readable.from(replayed(head ? [head] : [], chunks), { objectMode: false });
   if (!gzipped && !(head && head[0] === 0x1f && head[1] === 0x8b)) return raw;
   const gunzip = createGunzip();
   raw.on("error", (err) => gunzip.destroy(err));
@@ -144,13 +141,9 @@ async function peekHeaderLine(bytes: Readable): Promise<{ line: string; bytes: R
   const chunks = bytes[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
   let size = 0;
-  let done = false;
   while (size < HEADER_PEEK_BYTES) {
     const next = await chunks.next();
-    if (next.done) {
-      done = true;
-      break;
-    }
+    if (next.done) break;
     const chunk = Buffer.from(next.value);
     head.push(chunk);
     size += chunk.length;
@@ -161,12 +154,13 @@ async function peekHeaderLine(bytes: Readable): Promise<{ line: string; bytes: R
     .replace(/^\uFEFF/, "");
   // The header is the first line with something on it (csv-parse skips empty lines too).
   const line = text.split("\n").find((l) => l.trim() !== "") ?? "";
-  async function* again(): AsyncGenerator<Buffer> {
-    yield* head;
-    if (done) return;
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
-  }
-  return { line, bytes: Readable.from(again(), { objectMode: false }) };
+  return { line, bytes: Readable.from(replayed(head, chunks), { objectMode: false }) };
+}
+
+/** `head` (bytes read ahead to look at them), then the rest of `chunks`: the stream as if nothing had been read. */
+async function* replayed(head: readonly Buffer[], chunks: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* head;
+  for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
 }
 
 async function* csvRows(

@@ -254,14 +254,15 @@ function admit(
 ): Batch | null {
   const origin = { row: row.row, line: row.line, input: row.kind === "csv" ? row.record : undefined };
   const result = rowMessage(row, { sourceName, mapping });
-  const clash = result.ok ? ledger.claim(result.messageId, result.message, row.row) : null;
-  if (result.ok && clash === null) {
-    onMessage?.(result.message);
-    return batcher.add(batchItem(origin, result.messageId, result.message));
-  }
-  const input = row.kind === "csv" ? row.record : parsedOrText(row.text);
-  const error = result.ok ? (clash as string) : result.error;
-  return batcher.reject({ ...origin, input, messageId: result.messageId, error });
+  const reject = (error: string) => {
+    const input = row.kind === "csv" ? row.record : parsedOrText(row.text);
+    return batcher.reject({ ...origin, input, messageId: result.messageId, error });
+  };
+  if (!result.ok) return reject(result.error);
+  const clash = ledger.claim(result.messageId, result.message, row.row);
+  if (clash !== null) return reject(clash);
+  onMessage?.(result.message);
+  return batcher.add(batchItem(origin, result.messageId, result.message));
 }
 
 function delimiterName(delimiter: string): string {
