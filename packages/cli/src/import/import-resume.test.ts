@@ -154,6 +154,30 @@ describe("tessera import under failures", () => {
     expect(resumed.stdout).toContain(`with earlier runs: ${(ROWS - 2).toLocaleString("en-US")} accepted, 2 rejected`);
   });
 
+  it("after --resume, still refuses a row reusing the messageId of a row sent before the checkpoint", async () => {
+    // Line items of one receipt: row 5,000 reuses receipt R-3 (row 3, sent by the first run) for another line.
+    const lines = ["id,receipt,sku"];
+    for (let i = 1; i <= ROWS; i++) lines.push(`u${i},R-${i === 5000 ? 3 : i},${i === 5000 ? "TEA" : "MUG"}`);
+    const file = path.join(dir, "receipts.csv");
+    writeFileSync(file, lines.join("\n"));
+    const args = [...importArgs(file, "--message-id", "receipt"), "--as", "track", "--event", "Order Completed"];
+    collector.options.answer = (request) => (firstUser(request) === "u2501" ? { status: 500, body: "" } : "store");
+    expect((await runCli([...args, "--concurrency", "1"])).code).toBe(3);
+    expect(readCheckpoint(file).rows).toBe(MAX_BATCH_MESSAGES);
+
+    collector.options.answer = undefined;
+    collector.requests.length = 0;
+    const resumed = await runCli([...args, "--resume"]);
+    expect(resumed.code).toBe(1);
+    expect(userIds(collector.requests)).not.toContain("u5000");
+    const [reject] = readFileSync(`${file}.rejects.ndjson`, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(reject).toMatchObject({ row: 5000, messageId: "R-3" });
+    expect(reject.error).toContain(`messageId "R-3" is row 3's already, with other content`);
+  });
+
   it("refuses to resume with a different mapping", async () => {
     const file = customersFile();
     collector.options.answer = (request) => (firstUser(request) === "u2501" ? { status: 500, body: "" } : "store");

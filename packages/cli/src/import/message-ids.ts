@@ -4,8 +4,8 @@
  * and dropped without a word; such a row is refused here instead, with the reason. The same message again (a
  * duplicated row) is fine: it is stored once, as it should be.
  *
- * Memory: one short entry per distinct id (~100 B; a million-row file ~100 MB). Rows skipped by `--resume` are not
- * seen, so a clash across the resume point is not caught.
+ * Memory: one short entry per distinct id (~100 B; a million-row file ~100 MB). Rows skipped by `--resume` are
+ * claimed too (not sent), so a clash across the resume point is caught as well.
  */
 import { createHash } from "node:crypto";
 

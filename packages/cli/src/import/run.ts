@@ -192,7 +192,10 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     for await (const row of input.rows) {
       if (stopped || deps.signal?.aborted) break;
       rowsRead++;
-      if (row.row <= skip) continue;
+      if (row.row <= skip) {
+        remember(ledger, row, sourceName, mapping);
+        continue;
+      }
       const closed = admit(batcher, ledger, row, sourceName, mapping, keepFirst);
       if (closed) await dispatch(closed);
     }
@@ -263,6 +266,15 @@ function admit(
   if (clash !== null) return reject(clash);
   onMessage?.(result.message);
   return batcher.add(batchItem(origin, result.messageId, result.message));
+}
+
+/**
+ * A row `--resume` skips (sent by an earlier run) still holds its messageId in the ledger, so a later row reusing it
+ * for other content is refused across the resume point as within one run.
+ */
+function remember(ledger: MessageIdLedger, row: InputRow, sourceName: string, mapping: ImportOptions["mapping"]): void {
+  const result = rowMessage(row, { sourceName, mapping });
+  if (result.ok) ledger.claim(result.messageId, result.message, row.row);
 }
 
 function delimiterName(delimiter: string): string {
