@@ -70,6 +70,15 @@ describe("parseImportArgs", () => {
     expect(options(["-", "--format", "ndjson", ...connection]).file).toBe("-");
   });
 
+  it("takes a text encoding for any format, by its canonical name, and refuses one it cannot decode", () => {
+    expect(options(["events.ndjson", ...connection]).encoding).toBeUndefined();
+    expect(options(["events.ndjson", ...connection, "--encoding", "Latin1"]).encoding).toBe("windows-1252");
+    expect(options(["events.ndjson", ...connection, "--encoding", "UTF-16LE"]).encoding).toBe("utf-16le");
+    expect(error(["events.ndjson", ...connection, "--encoding", "ebcdic"])).toBe(
+      "--encoding ebcdic: not a text encoding (e.g. utf-8, windows-1252, iso-8859-15, utf-16le)",
+    );
+  });
+
   it("merges a --map file under the flags", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "tessera-args-"));
     const map = path.join(dir, "mapping.json");

@@ -3,7 +3,7 @@
  * Pure apart from reading the `--map` file.
  */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseArgs, TextDecoder } from "node:util";
 import { type JsonValue, MAX_BATCH_MESSAGES } from "@tessera/protocol";
 import { IANAZone } from "luxon";
 import { type CsvMapping, cellTyping } from "./map-row";
@@ -14,6 +14,11 @@ export interface ImportOptions {
   /** A path, or `-` for stdin. */
   file: string;
   format: InputFormat;
+  /**
+   * The file's text encoding (a WHATWG label, e.g. `windows-1252`); undefined: UTF-8, or UTF-16 by its byte-order mark.
+   * Not part of the checkpoint's fingerprint: a file that stopped at its first non-UTF-8 line resumes with the right one.
+   */
+  encoding?: string;
   /** Base URL without a trailing slash; absent only for `--dry-run`. */
   host?: string;
   writeKey?: string;
@@ -100,6 +105,7 @@ const OPTIONS = {
   host: { type: "string" },
   "write-key": { type: "string" },
   format: { type: "string" },
+  encoding: { type: "string" },
   as: { type: "string" },
   event: { type: "string" },
   ...Object.fromEntries(Object.keys(COLUMN_FLAGS).map((flag) => [flag, { type: "string" }])),
@@ -167,6 +173,7 @@ function readArgs(argv: readonly string[], env: Readonly<Record<string, string |
     throw new ArgsError("--host <url> is required (or TESSERA_HOST), e.g. --host http://localhost:8787");
   if (!dryRun && !writeKey) throw new ArgsError("--write-key <key> is required (or TESSERA_WRITE_KEY)");
   const base = host === undefined ? undefined : baseUrl(host);
+  const encoding = encodingOf(values.encoding as string | undefined);
 
   let mapping: CsvMapping | null = null;
   if (format === "csv") mapping = csvMapping(values);
@@ -179,6 +186,7 @@ function readArgs(argv: readonly string[], env: Readonly<Record<string, string |
     options: {
       file,
       format,
+      encoding,
       host: base,
       writeKey,
       mapping,
@@ -203,6 +211,16 @@ function formatOf(file: string, flag: string | undefined): InputFormat {
   const format = extension ? FORMATS[extension] : undefined;
   if (!format) throw new ArgsError(`cannot tell the format of ${file} (.csv, .ndjson, .jsonl, .json): use --format`);
   return format;
+}
+
+/** `--encoding`: a label this Node can decode (its canonical name), e.g. `latin1` → `windows-1252`. */
+function encodingOf(label: string | undefined): string | undefined {
+  if (label === undefined) return undefined;
+  try {
+    return new TextDecoder(label).encoding;
+  } catch {
+    throw new ArgsError(`--encoding ${label}: not a text encoding (e.g. utf-8, windows-1252, iso-8859-15, utf-16le)`);
+  }
 }
 
 function baseUrl(host: string): string {

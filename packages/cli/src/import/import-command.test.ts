@@ -142,6 +142,20 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("reads a windows-1252 export with --encoding, and without it stops at its first line that is not UTF-8", async () => {
+    // What Excel on Windows saves as "CSV": one byte per accented letter (ü is 0xFC), not UTF-8.
+    const file = write("kunden.csv", Buffer.from("beleg,kunde,name\nB-1,K-1,Ada\nB-2,K-2,M\xfcller\n", "latin1"));
+    const refused = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${file}: line 3 is not UTF-8 (byte 0xFC)`);
+    expect(refused.stderr).toContain("add --encoding windows-1252");
+    expect(collector.requests).toHaveLength(0);
+
+    const run = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING, "--encoding", "windows-1252"]);
+    expect(run.code).toBe(0);
+    expect(sent().map((m) => m.properties)).toEqual([{ name: "Ada" }, { name: "Müller" }]);
+  });
+
   it("reads store-local times in a format of their own, and rejects the row whose time does not match it", async () => {
     const file = write("kasse.csv", "beleg,kunde,zeit\nB-1,K-1,01.03.2024 10:15\nB-2,K-2,2024-03-01\n");
     const run = await runCli([

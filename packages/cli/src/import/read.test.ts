@@ -23,6 +23,8 @@ async function rows(at: string, format: InputFormat, more: Partial<InputOptions>
   return out;
 }
 
+const record = (row: InputRow) => (row.kind === "csv" ? row.record : row.text);
+
 const POS_CSV =
   "\uFEFFreceipt,customer , note\r\n" +
   'R1,C1,"Mug, large"\r\n' +
@@ -78,6 +80,56 @@ describe("openInput", () => {
     expect((await rows(at, "csv", { delimiter: "," })).map((r) => r.kind === "csv" && r.record)).toEqual([
       { "id;note": "R1;a", more: "b" },
     ]);
+  });
+
+  it("decodes the encoding it is given, and UTF-16 by its byte-order mark", async () => {
+    const latin = file("kunden.csv", Buffer.from("kunde,name\nK-1,M\xfcller\n", "latin1"));
+    expect((await rows(latin, "csv", { encoding: "windows-1252" })).map(record)).toEqual([
+      { kunde: "K-1", name: "Müller" },
+    ]);
+    // Excel's "Unicode Text": UTF-16LE with its mark, tab-separated.
+    const unicode = file(
+      "unicode.csv",
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("kunde\tname\r\nK-1\tZoë\r\n", "utf16le")]),
+    );
+    expect((await rows(unicode, "csv")).map(record)).toEqual([{ kunde: "K-1", name: "Zoë" }]);
+  });
+
+  it("stops at the first line that is not UTF-8, naming the line, the byte and the likely encoding", async () => {
+    const latin = file("latin.csv", Buffer.from("kunde,name\nK-1,Ada\nK-2,M\xfcller\n", "latin1"));
+    await expect(rows(latin, "csv")).rejects.toThrow(
+      /latin\.csv: line 3 is not UTF-8 \(byte 0xFC\): .* add --encoding windows-1252/,
+    );
+    const ndjson = file("latin.ndjson", Buffer.from('{"userId":"K-1"}\n{"userId":"M\xfcller"}\n', "latin1"));
+    await expect(rows(ndjson, "ndjson")).rejects.toThrow(InputError);
+    await expect(rows(ndjson, "ndjson")).rejects.toThrow(/line 2 is not UTF-8/);
+    // Told an encoding the file is not in.
+    await expect(rows(latin, "csv", { encoding: "utf-8" })).rejects.toThrow(
+      /line 3 is not valid utf-8 text: is --encoding utf-8 the file's\?/,
+    );
+  });
+
+  it("takes a character split across two chunks, and counts lines across chunks", async () => {
+    const utf8 = Buffer.from("kunde,name\nK-1,Zoë\n");
+    const text = Buffer.concat([utf8, Buffer.from("K-2,M\xfcller\n", "latin1")]);
+    const split = utf8.indexOf(0xc3) + 1; // between the two bytes of ë
+    const whole = await openInput("-", {
+      format: "csv",
+      stdin: Readable.from([utf8.subarray(0, split), utf8.subarray(split)]),
+    });
+    const out: InputRow[] = [];
+    for await (const row of whole.rows) out.push(row);
+    expect(out.map(record)).toEqual([{ kunde: "K-1", name: "Zoë" }]);
+
+    const broken = await openInput("-", {
+      format: "csv",
+      stdin: Readable.from([text.subarray(0, 12), text.subarray(12)]),
+    });
+    await expect(
+      (async () => {
+        for await (const _ of broken.rows);
+      })(),
+    ).rejects.toThrow(/line 3 is not UTF-8 \(byte 0xFC\)/);
   });
 
   it("reads .gz files and gzip on stdin the same as plain text", async () => {

@@ -1,11 +1,13 @@
 /**
  * Rows from the input as a stream, never the whole file: CSV (quoting, embedded newlines, BOM; columns separated by
  * the character the header uses, or the one asked for) through csv-parse, NDJSON lines, or the elements of a JSON
- * array; from a file or stdin (`-`), gunzipped when the name ends in `.gz` or the bytes start with gzip's magic number.
+ * array; from a file or stdin (`-`), gunzipped when the name ends in `.gz` or the bytes start with gzip's magic number,
+ * and decoded from the file's text encoding (UTF-8 unless told otherwise or the file starts with UTF-16's mark).
  */
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
+import { TextDecoder } from "node:util";
 import { createGunzip } from "node:zlib";
 import { parse } from "csv-parse";
 import { jsonArrayElements, jsonLines } from "./json-text";
@@ -33,6 +35,11 @@ export interface InputOptions {
   stdin: Readable;
   /** The CSV column separator; undefined: the one of {@link DELIMITERS} the header line uses most. */
   delimiter?: string;
+  /**
+   * The text encoding, a WHATWG label (`windows-1252`, `iso-8859-15`, `utf-16le`…); undefined: UTF-8, or UTF-16 when
+   * the bytes start with its byte-order mark.
+   */
+  encoding?: string;
   /**
    * Called with the trimmed CSV header, and the separator it was read with, before the first row; throwing stops the
    * import with that message.
@@ -75,19 +82,20 @@ export async function openInput(file: string, options: InputOptions): Promise<In
     source = createReadStream(file);
   }
   const counter = { bytes: 0 };
-  let bytes: Readable;
+  let plain: Readable;
   try {
-    bytes = await decompressed(source, /\.gz$/i.test(file), counter);
+    plain = await decompressed(source, /\.gz$/i.test(file), counter);
   } catch (err) {
     throw new InputError(`cannot read ${file === "-" ? "stdin" : file}: ${(err as Error).message}`, { cause: err });
   }
+  const bytes = Readable.from(utf8Text(plain, options.encoding), { objectMode: false });
   const rows =
     options.format === "csv"
       ? csvRows(bytes, file, options.delimiter, options.onHeader)
-      : jsonRows(bytes, options.format);
+      : jsonRows(bytes, options.format, file);
   const close = () => {
     // Whatever a destroyed stream still reports is of no interest any more.
-    for (const stream of [bytes, source]) {
+    for (const stream of [bytes, plain, source]) {
       stream.on("error", () => {});
       stream.destroy();
     }
@@ -112,6 +120,73 @@ async function decompressed(source: Readable, gzipped: boolean, counter: { bytes
   raw.on("error", (err) => gunzip.destroy(err));
   gunzip.on("error", () => raw.destroy());
   return raw.pipe(gunzip);
+}
+
+/**
+ * The text of `bytes` as UTF-8: decoded from `encoding`, or from UTF-16 when the bytes start with its byte-order mark
+ * (what Excel's "Unicode Text" saves), or else checked to be UTF-8 and passed on as it is. Text that is not valid in
+ * its encoding stops the input at that line: a file a Windows program saved in windows-1252 would otherwise be sent
+ * with "�" in place of every accented letter — stored, and wrong in every MAP it reaches.
+ */
+async function* utf8Text(bytes: AsyncIterable<Buffer>, encoding: string | undefined): AsyncGenerator<Buffer> {
+  let decoder: TextDecoder | undefined;
+  let label = "";
+  let lines = 0;
+  for await (const raw of bytes) {
+    const chunk = Buffer.from(raw);
+    if (!decoder) {
+      label = encoding ?? utf16Mark(chunk) ?? "utf-8";
+      decoder = new TextDecoder(label, { fatal: true });
+    }
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      throw new Error(notText(label, encoding, chunk, lines));
+    }
+    // UTF-8 in, UTF-8 out: the bytes as they came (the decoding only checked them).
+    yield label === "utf-8" ? chunk : Buffer.from(text);
+    lines += countNewlines(text);
+  }
+  try {
+    const rest = decoder?.decode() ?? "";
+    if (rest !== "") yield Buffer.from(rest);
+  } catch {
+    throw new Error(`line ${lines + 1} ends the file in the middle of a character: it is not valid ${label} text`);
+  }
+}
+
+/** `utf-16le` or `utf-16be` when `head` starts with that byte-order mark. */
+function utf16Mark(head: Buffer): string | undefined {
+  if (head[0] === 0xff && head[1] === 0xfe) return "utf-16le";
+  if (head[0] === 0xfe && head[1] === 0xff) return "utf-16be";
+  return undefined;
+}
+
+/**
+ * Why `chunk` could not be decoded, with the line (counted from `linesBefore`) and, for UTF-8, the byte; when the
+ * encoding was not chosen, the likely one to choose. Only on the way to an error, so it may decode the chunk again.
+ */
+function notText(label: string, chosen: string | undefined, chunk: Buffer, linesBefore: number): string {
+  // A character begun in the previous chunk leaves continuation bytes (10xxxxxx) first: not this chunk's fault.
+  let start = 0;
+  if (label === "utf-8") while (start < 3 && (chunk[start] & 0xc0) === 0x80) start++;
+  const text = new TextDecoder(label).decode(chunk.subarray(start));
+  const bad = Math.max(0, text.indexOf("\uFFFD"));
+  const line = linesBefore + 1 + countNewlines(text.slice(0, bad));
+  if (chosen !== undefined) return `line ${line} is not valid ${label} text: is --encoding ${chosen} the file's?`;
+  const byte = chunk[start + Buffer.byteLength(text.slice(0, bad))];
+  const shown = byte === undefined ? "" : ` (byte 0x${byte.toString(16).toUpperCase().padStart(2, "0")})`;
+  return (
+    `line ${line} is not UTF-8${shown}: a file saved by Excel or another Windows program is most often ` +
+    "windows-1252 — add --encoding windows-1252 (or the file's encoding: iso-8859-15, utf-16le, …)"
+  );
+}
+
+function countNewlines(text: string): number {
+  let n = 0;
+  for (let at = text.indexOf("\n"); at !== -1; at = text.indexOf("\n", at + 1)) n++;
+  return n;
 }
 
 /**
@@ -215,28 +290,29 @@ async function* csvRows(
   }
 }
 
-async function* jsonRows(bytes: Readable, format: InputFormat): AsyncGenerator<InputRow> {
+async function* jsonRows(bytes: Readable, format: InputFormat, file: string): AsyncGenerator<InputRow> {
   bytes.setEncoding("utf8");
   const chunks = bytes[Symbol.asyncIterator]() as AsyncIterator<string>;
-  // Enough text to see the first character (a file may start with blank lines).
-  let head = "";
-  for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
-    head += next.value;
-    if (head.trim() !== "") break;
-  }
-  head = head.replace(/^\uFEFF/, "");
-  if (head === "") return;
-  async function* text(): AsyncGenerator<string> {
-    yield head;
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
-  }
-  // A .json file is either an array of messages or NDJSON under another name: its first character says which.
-  const pieces = format === "json" && head.trimStart().startsWith("[") ? jsonArrayElements(text()) : jsonLines(text());
-  let row = 0;
   try {
+    // Enough text to see the first character (a file may start with blank lines).
+    let head = "";
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      head += next.value;
+      if (head.trim() !== "") break;
+    }
+    head = head.replace(/^\uFEFF/, "");
+    if (head === "") return;
+    async function* text(): AsyncGenerator<string> {
+      yield head;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+    }
+    // A .json file is either an array of messages or NDJSON under another name: its first character says which.
+    const pieces =
+      format === "json" && head.trimStart().startsWith("[") ? jsonArrayElements(text()) : jsonLines(text());
+    let row = 0;
     for await (const piece of pieces) yield { kind: "json", row: ++row, line: piece.line, text: piece.text };
   } catch (err) {
     if (err instanceof InputError) throw err;
-    throw new InputError((err as Error).message, { cause: err });
+    throw new InputError(`${file}: ${(err as Error).message}`, { cause: err });
   }
 }

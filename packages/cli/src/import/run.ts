@@ -37,7 +37,10 @@ export interface RunDeps {
 /** Exit codes (also in `--help`). */
 export const EXIT = { ok: 0, rejected: 1, usage: 2, stopped: 3 } as const;
 
-/** What a checkpoint must match to be resumed: the options that decide what each row becomes. */
+/**
+ * What a checkpoint must match to be resumed: the options that decide what each row becomes. Not the encoding: rows
+ * before a file's first line that is not UTF-8 read the same in the encoding it needs, so `--resume` may add it.
+ */
 function fingerprintOf(options: ImportOptions): string {
   const shape = JSON.stringify({ format: options.format, mapping: options.mapping });
   return createHash("sha256").update(shape).digest("hex").slice(0, 16);
@@ -86,6 +89,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   try {
     input = await openInput(options.file, {
       format: options.format,
+      encoding: options.encoding,
       stdin: deps.stdin,
       delimiter: mapping?.delimiter,
       onHeader: (header, delimiter) => {

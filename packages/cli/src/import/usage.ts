@@ -47,6 +47,9 @@ Runs
   --allow-rejects          exit 0 even when rows were rejected
   --rejects <path>         where rejected rows go (default <file>.rejects.ndjson; stdin: ./stdin.rejects.ndjson)
   --format csv|ndjson|json when the file name does not say (stdin)
+  --encoding <name>        the file's text encoding when it is not UTF-8, e.g. windows-1252 (what Excel on Windows
+                           saves as CSV) or iso-8859-15; UTF-16 with its byte-order mark is found by itself. A file
+                           that is not UTF-8 and not told so stops at its first such line, before it is sent
   -h, --help               this text
 
 Batches stay within the collector's limits (${MAX_BATCH_MESSAGES.toLocaleString("en-US")} messages, \
