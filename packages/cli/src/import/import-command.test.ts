@@ -156,6 +156,17 @@ describe("tessera import", () => {
     expect(sent().map((m) => m.properties)).toEqual([{ name: "Ada" }, { name: "Müller" }]);
   });
 
+  it("leaves out the cells of a column the header does not name (a separator ending every line), and says so", async () => {
+    const file = write("kasse.csv", "beleg;kunde;summe;\nB-1;K-1;5;\nB-2;K-2;7;x\n");
+    const run = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain("The header names no column 4 (of 4): its cells are left out.");
+    expect(sent().map((m) => [m.userId, m.properties])).toEqual([
+      ["K-1", { summe: 5 }],
+      ["K-2", { summe: 7 }],
+    ]);
+  });
+
   it("reads store-local times in a format of their own, and rejects the row whose time does not match it", async () => {
     const file = write("kasse.csv", "beleg,kunde,zeit\nB-1,K-1,01.03.2024 10:15\nB-2,K-2,2024-03-01\n");
     const run = await runCli([

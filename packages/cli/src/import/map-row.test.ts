@@ -7,6 +7,7 @@ import {
   mapCsvRow,
   timestampCell,
   typedCell,
+  unnamedColumns,
 } from "./map-row";
 
 const mapping = (over: Partial<CsvMapping> = {}): CsvMapping => ({
@@ -213,9 +214,13 @@ describe("headerProblem", () => {
     );
   });
 
-  it("refuses duplicate and empty column names and accepts a good header", () => {
+  it("refuses duplicate column names, leaves unnamed ones out and accepts a good header", () => {
     expect(headerProblem(["id", "id"], mapping({ userId: "id" }))).toBe('the header names column "id" twice');
-    expect(headerProblem(["id", ""], mapping({ userId: "id" }))).toBe("the header has an empty column name");
+    expect(headerProblem(["id", "", ""], mapping({ userId: "id" }))).toBeNull();
+    expect(unnamedColumns(["id", "", "name", ""])).toEqual([2, 4]);
+    expect(headerProblem(["", "mail"], mapping({ userId: "id" }))).toBe(
+      '--user-id "id": the file has no such column (its columns: "mail")',
+    );
     expect(headerProblem(["id", "sku"], mapping({ userId: "id", strings: ["sku"] }))).toBeNull();
     expect(headerProblem(["id"], mapping({ userId: "id", ignore: ["secret"] }))).toBe(
       '--ignore "secret": the file has no such column (its columns: "id")',

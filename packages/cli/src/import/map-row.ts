@@ -128,11 +128,12 @@ function mappedColumns(mapping: CsvMapping): Array<[flag: string, column: string
 export function headerProblem(header: readonly string[], mapping: CsvMapping): string | null {
   const seen = new Set<string>();
   for (const column of header) {
-    if (column === "") return "the header has an empty column name";
+    // An unnamed column is left out (see `unnamedColumns`), not a problem.
+    if (column === "") continue;
     if (seen.has(column)) return `the header names column "${column}" twice`;
     seen.add(column);
   }
-  const listed = header.map((c) => `"${c}"`).join(", ");
+  const listed = [...seen].map((c) => `"${c}"`).join(", ");
   for (const [flag, column] of mappedColumns(mapping)) {
     if (!seen.has(column)) return `${flag} "${column}": the file has no such column (its columns: ${listed})`;
   }
@@ -146,6 +147,16 @@ export function headerProblem(header: readonly string[], mapping: CsvMapping): s
     if (missing !== undefined) return `${flag} "${missing}": the file has no such column (its columns: ${listed})`;
   }
   return null;
+}
+
+/**
+ * The positions (from 1) of the columns the header leaves unnamed: most often one after a separator that ends every
+ * line (`a;b;`). Their cells cannot become a property without a name, so they are left out, and the CLI says so.
+ *
+ * @example unnamedColumns(["id", "name", ""]) // [3]
+ */
+export function unnamedColumns(header: readonly string[]): number[] {
+  return header.flatMap((column, i) => (column === "" ? [i + 1] : []));
 }
 
 /** An id-like cell: trimmed text, or undefined when empty. */

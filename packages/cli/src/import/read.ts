@@ -41,8 +41,8 @@ export interface InputOptions {
    */
   encoding?: string;
   /**
-   * Called with the trimmed CSV header, and the separator it was read with, before the first row; throwing stops the
-   * import with that message.
+   * Called with the trimmed CSV header (an unnamed column as ""; its cells are left out of the records), and the
+   * separator it was read with, before the first row; throwing stops the import with that message.
    */
   onHeader?: (header: string[], delimiter: string) => void;
 }
@@ -263,7 +263,8 @@ async function* csvRows(
       const header = names.map((name) => name.trim());
       width = header.length;
       onHeader?.(header, delimiter);
-      return header;
+      // An unnamed column's cells are skipped (`false` disables a column in csv-parse).
+      return header.map((name) => name || false);
     },
   });
   bytes.on("error", (err) => parser.destroy(err));

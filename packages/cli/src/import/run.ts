@@ -11,7 +11,7 @@ import type { ImportOptions } from "./args";
 import { type Batch, Batcher, batchItem } from "./batcher";
 import { CheckpointWriter, checkpointPath, OrderedAcks, readCheckpoint } from "./checkpoint";
 import { deliverBatch } from "./deliver";
-import { headerProblem } from "./map-row";
+import { headerProblem, unnamedColumns } from "./map-row";
 import { MessageIdLedger } from "./message-ids";
 import { createProgress, formatSummary } from "./progress";
 import { InputError, type InputRow, openInput } from "./read";
@@ -98,6 +98,12 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
         // A file that is not comma-separated is read as its header says: said once, so a surprise is visible.
         if (mapping?.delimiter === undefined && delimiter !== ",")
           say(`Columns separated by ${delimiterName(delimiter)}, as the header is (--delimiter to choose).`);
+        const unnamed = unnamedColumns(header);
+        if (unnamed.length > 0)
+          say(
+            `The header names no column ${unnamed.join(", ")} (of ${header.length}): ` +
+              `${unnamed.length === 1 ? "its cells are" : "their cells are"} left out.`,
+          );
       },
     });
   } catch (err) {
