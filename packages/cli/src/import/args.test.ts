@@ -105,6 +105,35 @@ describe("parseImportArgs", () => {
     });
   });
 
+  it("takes external ids as type=column from flags or the --map file, enough as a row's only id", () => {
+    const csv = (...more: string[]) => options(["pos.csv", ...connection, "--event", "Sale", ...more]);
+    expect(csv("--external-id", "Loyalty_Number=card no ").mapping).toMatchObject({
+      externalIds: { loyalty_number: "card no" },
+    });
+    expect(csv("--user-id", "id").mapping).not.toHaveProperty("externalIds");
+
+    const dir = mkdtempSync(path.join(tmpdir(), "tessera-args-"));
+    const map = path.join(dir, "mapping.json");
+    writeFileSync(map, JSON.stringify({ externalIds: { loyalty_number: "card", crm_id: "crm" } }));
+    expect(csv("--map", map, "--external-id", "crm_id=record").mapping?.externalIds).toEqual({
+      loyalty_number: "card",
+      crm_id: "record",
+    });
+
+    const refused = (...more: string[]) => error(["pos.csv", ...connection, "--event", "Sale", ...more]);
+    expect(refused("--external-id", "card")).toBe(
+      "--external-id card: expected type=column, e.g. --external-id loyalty_number=card_no",
+    );
+    expect(refused("--external-id", "email=mail")).toBe("--external-id email=mail: use --email");
+    expect(refused("--external-id", "group_id=company")).toMatch(/never a matching key/);
+    expect(refused("--external-id", "loyalty-no=card")).toMatch(/lowercase letters, digits and _/);
+    expect(refused()).toBe(
+      "CSV rows need an id column: --user-id <column>, --anonymous-id <column> or --external-id <type>=<column>",
+    );
+    writeFileSync(map, JSON.stringify({ externalIds: { loyalty_number: 7 } }));
+    expect(refused("--map", map)).toMatch(/"externalIds" must hold column names/);
+  });
+
   it("takes a column separator and a decimal comma from flags or the --map file, and reads .tsv as CSV", () => {
     const csv = (...more: string[]) => options(["a.csv", ...connection, "--event", "E", "--user-id", "id", ...more]);
     expect(csv().mapping).not.toHaveProperty("delimiter");
@@ -182,7 +211,7 @@ describe("parseImportArgs", () => {
     expect(error(["a.txt", ...connection])).toMatch(/cannot tell the format of a\.txt/);
     expect(error(["-", ...connection])).toMatch(/--format csv\|ndjson\|json/);
     expect(error(["a.csv", ...connection, "--user-id", "id"])).toMatch(/track rows need an event name/);
-    expect(error(["a.csv", ...connection, "--event", "E"])).toMatch(/--user-id <column> and\/or --anonymous-id/);
+    expect(error(["a.csv", ...connection, "--event", "E"])).toMatch(/--user-id <column>, --anonymous-id <column> or/);
     expect(error(["a.csv", ...connection, "--as", "page", "--user-id", "id"])).toBe(
       "--as page: expected track or identify",
     );

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs, TextDecoder } from "node:util";
-import { type JsonValue, MAX_BATCH_MESSAGES } from "@tessera/protocol";
+import { IDENTIFIER_TYPE_PATTERN, type JsonValue, MAX_BATCH_MESSAGES } from "@tessera/protocol";
 import { IANAZone } from "luxon";
 import { type CsvMapping, cellTyping } from "./map-row";
 import { DELIMITERS, type InputFormat } from "./read";
@@ -64,6 +64,7 @@ const CSV_FLAGS = [
   "set",
   "string",
   "ignore",
+  "external-id",
   "map",
   "delimiter",
   "decimal-comma",
@@ -78,6 +79,7 @@ const MAP_KEYS = [
   "string",
   "ignore",
   "rename",
+  "externalIds",
   "delimiter",
   "decimalComma",
   "timestampFormat",
@@ -96,6 +98,16 @@ const FORMATS: Record<string, InputFormat> = {
 const MAP_FILE_ALIASES: Record<string, string> = {
   "decimal-comma": "decimalComma",
   "timestamp-format": "timestampFormat",
+  "external-ids": "externalIds",
+};
+
+/** Identifier types with flags of their own, and one that never links people (DESIGN §4). */
+const NOT_EXTERNAL: Record<string, string> = {
+  user_id: "use --user-id",
+  anonymous_id: "use --anonymous-id",
+  email: "use --email",
+  phone: "use --phone",
+  group_id: "a group id is an attribute, never a matching key",
 };
 
 /** `--delimiter` words for what is awkward to type in a shell. */
@@ -112,6 +124,7 @@ const OPTIONS = {
   set: { type: "string", multiple: true },
   string: { type: "string", multiple: true },
   ignore: { type: "string", multiple: true },
+  "external-id": { type: "string", multiple: true },
   map: { type: "string" },
   delimiter: { type: "string" },
   "decimal-comma": { type: "boolean" },
@@ -275,6 +288,8 @@ function csvMapping(values: Values): CsvMapping {
     ignore: [...(file.ignore ?? []), ...((values.ignore as string[] | undefined) ?? [])],
     rename: file.rename ?? {},
   };
+  const externalIds = externalIdColumns(file.externalIds ?? {}, (values["external-id"] as string[] | undefined) ?? []);
+  if (Object.keys(externalIds).length > 0) mapping.externalIds = externalIds;
   const delimiter = pick("delimiter", "delimiter");
   if (delimiter !== undefined) mapping.delimiter = delimiterFlag(delimiter);
   if (decimalComma) mapping.decimalComma = true;
@@ -294,10 +309,39 @@ function csvMapping(values: Values): CsvMapping {
     const flag = timestampFormat !== undefined ? "--timestamp-format" : "--timezone";
     throw new ArgsError(`${flag} reads the timestamp column: name it with --timestamp <column>`);
   }
-  if (mapping.userId === undefined && mapping.anonymousId === undefined) {
-    throw new ArgsError("CSV rows need an id column: --user-id <column> and/or --anonymous-id <column>");
+  if (mapping.userId === undefined && mapping.anonymousId === undefined && mapping.externalIds === undefined) {
+    throw new ArgsError(
+      "CSV rows need an id column: --user-id <column>, --anonymous-id <column> or --external-id <type>=<column>",
+    );
   }
   return mapping;
+}
+
+/**
+ * Identifier type → column, from the `--map` file's `externalIds` and `--external-id type=column` flags (which win),
+ * each type checked as identity resolution will read it (lowercased).
+ */
+function externalIdColumns(fromFile: Record<string, string>, pairs: readonly string[]): Record<string, string> {
+  const entries: Array<[string, string, string]> = Object.entries(fromFile).map(([type, column]) => [
+    `"externalIds" ${type}`,
+    type,
+    column,
+  ]);
+  for (const pair of pairs) {
+    const at = pair.indexOf("=");
+    if (at <= 0 || at === pair.length - 1)
+      throw new ArgsError(`--external-id ${pair}: expected type=column, e.g. --external-id loyalty_number=card_no`);
+    entries.push([`--external-id ${pair}`, pair.slice(0, at), pair.slice(at + 1)]);
+  }
+  const columns: Record<string, string> = {};
+  for (const [said, rawType, column] of entries) {
+    const type = rawType.trim().toLowerCase();
+    if (NOT_EXTERNAL[type]) throw new ArgsError(`${said}: ${NOT_EXTERNAL[type]}`);
+    if (!IDENTIFIER_TYPE_PATTERN.test(type))
+      throw new ArgsError(`${said}: the type is a word of lowercase letters, digits and _ (e.g. loyalty_number)`);
+    columns[type] = column.trim();
+  }
+  return columns;
 }
 
 /** `--delimiter`: one character, or a word for it (`tab`). */
@@ -333,11 +377,13 @@ type MapFileFields = Partial<
   string?: string[];
   ignore?: string[];
   rename?: Record<string, string>;
+  externalIds?: Record<string, string>;
 };
 
 /**
  * The `--map` JSON: the flags' names (`userId` or `user-id`, `event`, `delimiter`, …), plus `decimalComma`
- * (boolean), `set` (object), `string` and `ignore` (arrays of columns) and `rename` (column → name).
+ * (boolean), `set` (object), `string` and `ignore` (arrays of columns), `rename` (column → name) and `externalIds`
+ * (identifier type → column).
  */
 function readMapFile(path: string): MapFileFields {
   let json: unknown;
@@ -354,7 +400,7 @@ function readMapFile(path: string): MapFileFields {
     if (!MAP_KEYS.includes(key))
       throw new ArgsError(`--map ${path}: unknown key "${rawKey}" (known: ${MAP_KEYS.join(", ")})`);
     const expected =
-      key === "set" || key === "rename"
+      key === "set" || key === "rename" || key === "externalIds"
         ? "object"
         : key === "string" || key === "ignore"
           ? "array"
@@ -364,7 +410,11 @@ function readMapFile(path: string): MapFileFields {
     const actual = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
     if (actual !== expected)
       throw new ArgsError(`--map ${path}: "${rawKey}" must be ${/^[ao]/.test(expected) ? "an" : "a"} ${expected}`);
-    const texts = Array.isArray(value) ? value : key === "rename" ? Object.values(value as object) : [];
+    const texts = Array.isArray(value)
+      ? value
+      : key === "rename" || key === "externalIds"
+        ? Object.values(value as object)
+        : [];
     if (texts.some((text) => typeof text !== "string"))
       throw new ArgsError(`--map ${path}: "${rawKey}" must hold column names`);
     out[key] = value;

@@ -167,6 +167,33 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("sends a till's loyalty card numbers as external ids, rows with no other id included", async () => {
+    const file = write("till.csv", "receipt,card,total\nR-1,L-0042,5\nR-2,L-0042,7\nR-3,,9\n");
+    const run = await runCli([
+      "import",
+      file,
+      ...connect(),
+      "--event",
+      "Order Completed",
+      "--external-id",
+      "loyalty_number=card",
+      "--message-id",
+      "receipt",
+    ]);
+    expect(run.code).toBe(1);
+    const card = [{ id: "L-0042", type: "loyalty_number", collection: "users", encoding: "none" }];
+    expect(
+      sent().map((m) => [m.messageId, m.anonymousId, (m.context as { externalIds?: unknown }).externalIds]),
+    ).toEqual([
+      ["R-1", "loyalty_number:L-0042", card],
+      ["R-2", "loyalty_number:L-0042", card],
+    ]);
+    // A row with no id at all is refused, with the collector's own reason.
+    expect(readRejects(file).map((r) => [r.row, r.error])).toEqual([
+      [3, expect.stringMatching(/userId or anonymousId/)],
+    ]);
+  });
+
   it("reads store-local times in a format of their own, and rejects the row whose time does not match it", async () => {
     const file = write("kasse.csv", "beleg,kunde,zeit\nB-1,K-1,01.03.2024 10:15\nB-2,K-2,2024-03-01\n");
     const run = await runCli([

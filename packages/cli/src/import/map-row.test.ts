@@ -185,6 +185,31 @@ describe("mapCsvRow", () => {
     });
   });
 
+  it("sends external ids in context.externalIds; a row known only by one gets an anonymousId made from it", () => {
+    const pos = mapping({ externalIds: { loyalty_number: "card", crm_id: "crm" }, email: "email" });
+    expect(mapCsvRow({ card: " 0042-7 ", crm: "", email: "a@b.co", total: "5" }, pos, () => "imp-1")).toEqual({
+      type: "track",
+      event: "Order Completed",
+      anonymousId: "loyalty_number:0042-7",
+      messageId: "imp-1",
+      properties: { total: 5 },
+      context: {
+        traits: { email: "a@b.co" },
+        externalIds: [{ id: "0042-7", type: "loyalty_number", collection: "users", encoding: "none" }],
+      },
+    });
+    // With an id of its own the row keeps it; empty id cells send nothing.
+    const known = mapping({ as: "identify", event: undefined, userId: "id", externalIds: { crm_id: "crm" } });
+    expect(mapCsvRow({ id: "C-1", crm: "H-9" }, known, () => "imp-2")).toEqual({
+      type: "identify",
+      userId: "C-1",
+      messageId: "imp-2",
+      traits: {},
+      context: { externalIds: [{ id: "H-9", type: "crm_id", collection: "users", encoding: "none" }] },
+    });
+    expect(mapCsvRow({ id: "C-1", crm: "" }, known, () => "imp-3")).not.toHaveProperty("context");
+  });
+
   it("keeps --string columns as text, drops --ignore columns and renames columns", () => {
     const message = mapCsvRow(
       { id: "1", sku: "12345", total: "9", secret: "x" },
@@ -211,6 +236,12 @@ describe("headerProblem", () => {
   it("names a mapped column the file lacks, with the columns it has", () => {
     expect(headerProblem(["id", "mail"], mapping({ userId: "id", email: "email" }))).toBe(
       '--email "email": the file has no such column (its columns: "id", "mail")',
+    );
+  });
+
+  it("checks the columns of external ids like any mapped column", () => {
+    expect(headerProblem(["card"], mapping({ externalIds: { loyalty_number: "card_no" } }))).toBe(
+      '--external-id loyalty_number "card_no": the file has no such column (its columns: "card")',
     );
   });
 

@@ -24,6 +24,11 @@ export interface CsvMapping {
   ignore: string[];
   /** Column → property or trait name (`"Total Amount": "total"`). */
   rename: Record<string, string>;
+  /**
+   * Identifier type → the column holding it (`loyalty_number: "card_no"`), sent as `context.externalIds`, which
+   * identity resolution links like any identifier (a loyalty card, a CRM record id).
+   */
+  externalIds?: Record<string, string>;
   /** The character between columns; undefined: the one the header uses (see `read.ts`). */
   delimiter?: string;
   /** Numbers are written with a decimal comma (`12,50`), as spreadsheets save them in much of Europe. */
@@ -117,6 +122,10 @@ function mappedColumns(mapping: CsvMapping): Array<[flag: string, column: string
     ["--phone", mapping.phone],
     ["--timestamp", mapping.timestamp],
     ["--message-id", mapping.messageId],
+    ...Object.entries(mapping.externalIds ?? {}).map(([type, column]): [string, string] => [
+      `--external-id ${type}`,
+      column,
+    ]),
   ];
   return named.filter((entry): entry is [string, string] => entry[1] !== undefined);
 }
@@ -200,22 +209,35 @@ export function mapCsvRow(
   if (email !== undefined) identity.email = email;
   if (phone !== undefined) identity.phone = phone;
 
+  const externalIds: JsonObject[] = [];
+  for (const [type, column] of Object.entries(mapping.externalIds ?? {})) {
+    const id = textCell(record, column);
+    if (id !== undefined) externalIds.push({ id, type, collection: "users", encoding: "none" });
+  }
+
   const message: Record<string, unknown> = { type: mapping.as };
   if (mapping.as === "track") message.event = mapping.event;
   const userId = textCell(record, mapping.userId);
   const anonymousId = textCell(record, mapping.anonymousId);
   if (userId !== undefined) message.userId = userId;
   if (anonymousId !== undefined) message.anonymousId = anonymousId;
+  // A message needs userId or anonymousId; a row known only by, say, its loyalty card gets an anonymousId made
+  // from that id, the same on every row of the card, so the rows of one customer share one identifier, not one each.
+  else if (userId === undefined && externalIds.length > 0)
+    message.anonymousId = `${externalIds[0].type}:${externalIds[0].id}`;
   message.messageId = textCell(record, mapping.messageId) ?? fallbackId();
   const timestamp =
     mapping.timestamp === undefined ? undefined : timestampCell(record[mapping.timestamp] ?? "", mapping);
   if (timestamp !== undefined) message.timestamp = timestamp;
+  const context: JsonObject = {};
   if (mapping.as === "track") {
     message.properties = fields;
     // Identity resolution reads a track's email and phone from context.traits (DESIGN §4).
-    if (Object.keys(identity).length > 0) message.context = { traits: identity };
+    if (Object.keys(identity).length > 0) context.traits = identity;
   } else {
     message.traits = { ...identity, ...fields };
   }
+  if (externalIds.length > 0) context.externalIds = externalIds;
+  if (Object.keys(context).length > 0) message.context = context;
   return message;
 }

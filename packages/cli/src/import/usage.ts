@@ -21,9 +21,13 @@ CSV mapping (or put the same keys in --map mapping.json)
   --as track|identify      what each row is (default track)
   --event <name>           the event name of every row (track)
   --user-id <column>       the column holding userId
-  --anonymous-id <column>  the column holding anonymousId (a row needs one of the two ids)
+  --anonymous-id <column>  the column holding anonymousId (a row needs an id: one of these or an external id)
   --email <column>         email: context.traits.email on track, traits.email on identify
   --phone <column>         phone: context.traits.phone on track, traits.phone on identify
+  --external-id <type>=<column>
+                           another identifier, e.g. loyalty_number=card_no or crm_id=record_id, sent in
+                           context.externalIds (repeatable); a row with no user or anonymous id is sent with
+                           anonymousId <type>:<value>, the same on every row of that card
   --timestamp <column>     when it happened: ISO-8601 (a zone-less time is UTC) or epoch s/ms
   --timestamp-format <fmt> how that column is written otherwise, in Luxon's tokens, e.g. "dd.MM.yyyy HH:mm"
                            or "M/d/yyyy h:mm a"; a row that does not match is rejected
