@@ -365,6 +365,19 @@ describe("tessera import", () => {
     expect(collector.requests).toHaveLength(0);
   });
 
+  it("stops at once, saying so, when nothing answers at --host", async () => {
+    const file = write("sales.csv", POS_CSV);
+    const closed = collector.url;
+    await collector.close();
+    const run = await runCli(["import", file, "--host", closed, "--write-key", "wk_test", ...POS_MAPPING]);
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain(`cannot reach ${closed}: the connection was refused`);
+    expect(run.stdout).not.toContain("gave up after");
+    // Nothing was acknowledged: no advice to resume.
+    expect(run.stdout).not.toContain("--resume");
+    collector = await startFakeCollector();
+  });
+
   it("stops with code 3 and the server's reason when the write key is refused", async () => {
     collector.options.answer = () => ({
       status: 401,
@@ -375,6 +388,7 @@ describe("tessera import", () => {
     expect(run.code).toBe(3);
     expect(collector.requests).toHaveLength(1);
     expect(run.stdout).toContain("Stopped before the end: rows 1–3: 401 authentication_error: Unknown write key");
-    expect(run.stdout).toContain("--resume");
+    // Nothing was acknowledged: run it again with the right key, there is nothing to resume after.
+    expect(run.stdout).not.toContain("--resume");
   });
 });

@@ -144,7 +144,9 @@ export function formatSummary(facts: SummaryFacts): string {
   if (facts.rejectsPath) lines.push(`Rejected rows and reasons: ${facts.rejectsPath}`);
   if (facts.stoppedBecause) {
     lines.push(`Stopped before the end: ${facts.stoppedBecause}`);
-    if (!facts.dryRun && facts.resumable) {
+    // Nothing acknowledged, by this run or one before: there is nothing to resume after.
+    const acknowledged = facts.accepted + facts.rejected + facts.skipped > 0;
+    if (!facts.dryRun && facts.resumable && acknowledged) {
       lines.push("Rows acknowledged so far are in the checkpoint; run the same command with --resume to continue.");
     }
   }

@@ -140,6 +140,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     fetch: deps.fetch,
     sleep: deps.sleep,
     congestion: sendWindow,
+    host: { answered: false },
   };
   const userAgent = `tessera-cli/${version}`;
 

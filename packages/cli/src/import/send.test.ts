@@ -80,6 +80,28 @@ describe("sendBatch", () => {
     expect(calls).toHaveLength(3);
   });
 
+  it("stops at once when the host cannot be reached before it ever answered, and retries once it has", async () => {
+    const refused = new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } });
+    const first = await send([refused], { host: { answered: false } });
+    expect(first.outcome).toEqual({
+      kind: "failed",
+      error: "cannot reach http://collector.test: the connection was refused (is --host right, and Tessera running?)",
+    });
+    expect(first.calls).toHaveLength(1);
+    const noSuchHost = await send([new TypeError("fetch failed", { cause: { code: "ENOTFOUND" } })], {
+      host: { answered: false },
+    });
+    expect(noSuchHost.outcome).toMatchObject({ error: expect.stringContaining("no such host") });
+
+    // The host answered earlier in the run: a refused connection now is a restart, worth waiting out.
+    const host = { answered: false };
+    await send([json(200, { success: true, accepted: 1, rejected: [] })], { host });
+    expect(host.answered).toBe(true);
+    const later = await send([refused, json(200, { success: true, accepted: 1, rejected: [] })], { host });
+    expect(later.outcome.kind).toBe("stored");
+    expect(later.calls).toHaveLength(2);
+  });
+
   it("does not retry what retrying cannot fix", async () => {
     const unauthorised = await send([
       json(401, { error: { code: "authentication_error", message: "Unknown write key" } }),

@@ -46,7 +46,20 @@ export interface SendOptions {
   onRetry?: (notice: RetryNotice) => void;
   /** Told of every attempt's outcome, so that the number of batches in flight follows what the server carries. */
   congestion?: CongestionControl;
+  /**
+   * Whether the host has answered anything yet in this run (shared by its batches). Until it has, a connection that
+   * cannot be made at all (refused, no such host) ends the batch at once: that is a wrong `--host` or a server not
+   * started, which minutes of retries would only hide.
+   */
+  host?: { answered: boolean };
 }
+
+/** Connection failures that mean nothing is listening there, or no such host: not worth retrying on a first contact. */
+const UNREACHABLE: Record<string, string> = {
+  ECONNREFUSED: "the connection was refused",
+  ENOTFOUND: "no such host",
+  EAI_AGAIN: "its name could not be looked up",
+};
 
 /** Backoff for an import: start at half a second, keep trying for a few minutes. */
 export const IMPORT_RETRY: RetryOptions = { ...DEFAULT_RETRY, baseDelay: 500, maxDelay: 30_000, maxAttempts: 10 };
@@ -86,10 +99,18 @@ export async function sendBatch(body: string, options: SendOptions): Promise<Sen
         signal: AbortSignal.timeout(options.timeoutMs ?? 60_000),
       });
       status = response.status;
+      if (options.host) options.host.answered = true;
       retryAfter = parseRetryAfter(response.headers.get("retry-after"));
       text = await response.text();
     } catch (err) {
-      text = describeNetworkError(err);
+      const failure = networkFailure(err);
+      const unreachable = failure.code === undefined ? undefined : UNREACHABLE[failure.code];
+      if (options.host && !options.host.answered && unreachable !== undefined) {
+        options.congestion?.done(ticket, "other");
+        const at = new URL(options.url).origin;
+        return { kind: "failed", error: `cannot reach ${at}: ${unreachable} (is --host right, and Tessera running?)` };
+      }
+      text = failure.text;
     }
     const outcome = classify(status);
     options.congestion?.done(ticket, loadSignal(outcome, retryAfter));
@@ -141,9 +162,11 @@ function errorMessage(text: string): string {
   return text.trim().slice(0, 200) || "(empty body)";
 }
 
-function describeNetworkError(err: unknown): string {
+/** A failed fetch in words, and its system error code when it has one (`ECONNREFUSED`). */
+function networkFailure(err: unknown): { text: string; code?: string } {
   const error = err as Error & { cause?: { code?: string; message?: string } };
-  if (error.name === "TimeoutError") return "the request timed out";
-  const cause = error.cause?.code ?? error.cause?.message;
-  return cause ? `network error (${cause})` : `network error (${error.message})`;
+  if (error.name === "TimeoutError") return { text: "the request timed out" };
+  const code = error.cause?.code;
+  const cause = code ?? error.cause?.message;
+  return { text: cause ? `network error (${cause})` : `network error (${error.message})`, code };
 }
