@@ -1,6 +1,12 @@
 /** Turning a valid client message into what a profile stores: ids, server times, request facts. */
 import { env } from "cloudflare:workers";
-import { type AcceptedMessage, type JsonObject, type Message, objectOrUndefined } from "@tessera/protocol";
+import {
+  type AcceptedMessage,
+  type JsonObject,
+  type Message,
+  objectOrUndefined,
+  storedEventTime,
+} from "@tessera/protocol";
 import { mergeJson } from "./context-merge";
 import type { IngestEnvelope } from "./envelope";
 
@@ -47,8 +53,8 @@ type BatchDefaults = Pick<IngestEnvelope, "context" | "integrations" | "sentAt">
 
 /**
  * The stored form of `message`: `messageId` generated when absent (the idempotency key from here on),
- * `receivedAt` from the server clock, `timestamp` corrected for client clock skew
- * (`receivedAt − (sentAt − originalTimestamp)`, Segment's rule), the batch's context merged under the
+ * `receivedAt` from the server clock, `timestamp` as {@link storedEventTime} says (corrected for client clock skew
+ * when `sentAt` is present, Segment's rule; as sent otherwise), the batch's context merged under the
  * message's own, and `context.ip`/`userAgent`/`location` from the request unless the message set them.
  */
 export function enrichMessage(
@@ -59,11 +65,7 @@ export function enrichMessage(
 ): AcceptedMessage {
   const original = message.originalTimestamp ?? message.timestamp;
   const sentAt = message.sentAt ?? batch.sentAt;
-  let at = receivedAt;
-  if (original !== undefined) {
-    const originalMs = Date.parse(original);
-    at = sentAt !== undefined ? receivedAt - (Date.parse(sentAt) - originalMs) : originalMs;
-  }
+  const at = storedEventTime(message, batch.sentAt, receivedAt);
   const context = mergeJson(batch.context, message.context);
   if (facts.ip && context.ip === undefined) context.ip = facts.ip;
   if (facts.userAgent && context.userAgent === undefined) context.userAgent = facts.userAgent;

@@ -53,6 +53,24 @@ describe("enrichment", () => {
     expect(Math.abs(Date.parse(untimed?.receivedAt ?? "") - Date.now())).toBeLessThan(60_000);
   });
 
+  it("without sentAt takes timestamp over originalTimestamp: an archived message keeps its corrected time", async () => {
+    const a = uid("anon");
+    // A message as a CDP's archive holds it, its sentAt (the earlier delivery's) left out by the importer.
+    const archived = {
+      type: "track",
+      event: "Archived",
+      anonymousId: a,
+      originalTimestamp: "2024-03-01T10:14:00.000Z",
+      timestamp: "2024-03-01T10:15:00.900Z",
+      receivedAt: "2024-03-01T10:15:01.000Z",
+    };
+    await storeOne({ batch: [archived] });
+    const [e] = await storedEvents(workspaceId, anon(a));
+    expect(e.timestamp).toBe("2024-03-01T10:15:00.900Z");
+    expect(e.originalTimestamp).toBe("2024-03-01T10:14:00.000Z");
+    expect(Math.abs(Date.parse(e.receivedAt) - Date.now())).toBeLessThan(60_000);
+  });
+
   it("merges the batch context into each message, the message winning", async () => {
     const a = uid("anon");
     await storeOne({

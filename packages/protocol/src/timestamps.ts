@@ -27,3 +27,26 @@ function isCalendarDate(m: RegExpExecArray): boolean {
   if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59)) return false;
   return m[6] === undefined || Number(m[6]) <= 59;
 }
+
+/** A message's time fields, ISO-8601 strings already checked. */
+export interface MessageTimes {
+  timestamp?: string;
+  originalTimestamp?: string;
+  sentAt?: string;
+}
+
+/**
+ * When a message happened, as it is stored (epoch ms). With `sentAt` (the message's, else the batch's) the sender's
+ * clock skew is corrected: `receivedAt − (sentAt − (originalTimestamp ?? timestamp))`, Segment's rule. Without it
+ * there is no skew to measure: `timestamp` as sent (an archived message's corrected time, a server library's own),
+ * else `originalTimestamp` (a device's raw clock); with neither, `receivedAt`.
+ *
+ * @example storedEventTime({ timestamp: "2024-03-01T10:00:00Z" }, undefined, Date.now()) // 1709287200000
+ */
+export function storedEventTime(message: MessageTimes, batchSentAt: string | undefined, receivedAt: number): number {
+  const original = message.originalTimestamp ?? message.timestamp;
+  if (original === undefined) return receivedAt;
+  const sentAt = message.sentAt ?? batchSentAt;
+  if (sentAt !== undefined) return receivedAt - (Date.parse(sentAt) - Date.parse(original));
+  return Date.parse(message.timestamp ?? original);
+}

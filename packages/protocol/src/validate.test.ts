@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MAX_MESSAGE_BYTES, MAX_PROPERTY_DEPTH } from "./limits";
-import { inspectTree, parseIsoTimestamp, validateMessage } from "./validate";
+import { inspectTree, parseIsoTimestamp, storedEventTime, validateMessage } from "./validate";
 
 const NOW = Date.parse("2025-06-01T12:00:00.000Z");
 const ok = (raw: unknown) => validateMessage(raw, 0, { now: NOW });
@@ -178,6 +178,25 @@ describe("parseIsoTimestamp", () => {
     expect(parseIsoTimestamp("2025-06-01")).toBe(Date.parse("2025-06-01T00:00:00Z"));
     expect(parseIsoTimestamp("June 1, 2025")).toBeNull();
     expect(parseIsoTimestamp("1717243200")).toBeNull();
+  });
+});
+
+describe("storedEventTime", () => {
+  const at = (iso: string) => Date.parse(iso);
+  it("corrects for the sender's skew with sentAt, the message's before the batch's", () => {
+    // The device's clock runs an hour fast; the event happened 10 s before it sent the batch.
+    const device = { originalTimestamp: "2025-06-01T12:59:50Z", sentAt: "2025-06-01T13:00:00Z" };
+    expect(storedEventTime(device, undefined, NOW)).toBe(NOW - 10_000);
+    expect(storedEventTime({ timestamp: "2025-06-01T12:59:50Z" }, "2025-06-01T13:00:00Z", NOW)).toBe(NOW - 10_000);
+  });
+
+  it("without sentAt keeps timestamp as sent, then originalTimestamp, then receivedAt", () => {
+    const archived = { originalTimestamp: "2024-03-01T10:14:00Z", timestamp: "2024-03-01T10:15:00.900Z" };
+    expect(storedEventTime(archived, undefined, NOW)).toBe(at("2024-03-01T10:15:00.900Z"));
+    expect(storedEventTime({ originalTimestamp: "2024-03-01T10:14:00Z" }, undefined, NOW)).toBe(
+      at("2024-03-01T10:14:00Z"),
+    );
+    expect(storedEventTime({}, undefined, NOW)).toBe(NOW);
   });
 });
 

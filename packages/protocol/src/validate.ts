@@ -10,11 +10,11 @@ import { type TreeSize, utf8Length, walk } from "./json-tree";
 import { MAX_FUTURE_SKEW_MS, MAX_MESSAGE_BYTES } from "./limits";
 import { contextReason, isBlank } from "./message-fields";
 import { Message } from "./messages";
-import { parseIsoTimestamp } from "./timestamps";
+import { parseIsoTimestamp, storedEventTime } from "./timestamps";
 
 export { isPlainObject } from "./json-object";
 export { FORBIDDEN_KEYS, inspectTree } from "./json-tree";
-export { parseIsoTimestamp } from "./timestamps";
+export { type MessageTimes, parseIsoTimestamp, storedEventTime } from "./timestamps";
 
 export type ValidationResult = { ok: true; message: Message } | { ok: false; error: string };
 
@@ -130,14 +130,14 @@ export function validateMessage(raw: unknown, index: number, options: ValidateOp
   // A fresh object: the schema copies the top level (never the nested objects, which the walk below checks).
   const message = parsed.data;
 
-  const eventAt = timeOf(message.originalTimestamp) ?? timeOf(message.timestamp);
-  if (eventAt !== undefined) {
-    const now = options.now ?? Date.now();
-    const sentAt = timeOf(message.sentAt) ?? (options.batchSentAt ? parseIsoTimestamp(options.batchSentAt) : null);
-    // With sentAt the stored time is corrected for the client's skew, so only that corrected time must be sane.
-    const corrected = sentAt != null ? now - (sentAt - eventAt) : eventAt;
-    if (corrected > now + MAX_FUTURE_SKEW_MS) return fail("timestamp is more than 24 hours in the future");
-  }
+  // The time the message will be stored under (with sentAt, corrected for the client's skew) must be sane.
+  const now = options.now ?? Date.now();
+  const batchSentAt =
+    options.batchSentAt !== undefined && parseIsoTimestamp(options.batchSentAt) !== null
+      ? options.batchSentAt
+      : undefined;
+  if (storedEventTime(message, batchSentAt, now) > now + MAX_FUTURE_SKEW_MS)
+    return fail("timestamp is more than 24 hours in the future");
 
   // The walk reads the canonical copy: the client's key order (the first bad key reported is the first one sent),
   // and a `__proto__` key, which the schema's copy skips (assigning it would replace that copy's prototype).
@@ -151,11 +151,6 @@ export function validateMessage(raw: unknown, index: number, options: ValidateOp
       return fail(`message is over the ${MAX_MESSAGE_BYTES}-byte limit (${bytes} bytes or more)`);
   }
   return { ok: true, message };
-}
-
-/** Epoch ms of a timestamp the schema has already checked. */
-function timeOf(value: string | undefined): number | undefined {
-  return value === undefined ? undefined : Date.parse(value);
 }
 
 /** What the server adds to a message (ids, times, ip, user agent, location), allowed on top of the client's limit. */

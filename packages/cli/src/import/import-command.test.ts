@@ -311,11 +311,13 @@ describe("tessera import", () => {
     expect(collector.stored.size).toBe(50);
   });
 
-  it("sends NDJSON messages as they are, from stdin, adding only missing messageIds", async () => {
+  it("sends NDJSON messages as they are, from stdin, adding only missing messageIds and leaving out sentAt", async () => {
     const lines = [
       '{"type":"identify","userId":"u1","traits":{"plan":"pro"},"messageId":"keep-me"}',
       "",
-      '{"type":"track","anonymousId":"a1","event":"Viewed","properties":{"sku":"0042"}}',
+      // As an archive holds it: sentAt is its first delivery's, and is left out so the timestamp stays as it is.
+      '{"type":"track","anonymousId":"a1","event":"Viewed","properties":{"sku":"0042"},' +
+        '"timestamp":"2024-03-01T10:15:00.900Z","sentAt":"2024-03-01T10:15:00.100Z"}',
       "{not json",
       '{"type":"track","userId":"u2"}',
     ];
@@ -330,6 +332,7 @@ describe("tessera import", () => {
         anonymousId: "a1",
         event: "Viewed",
         properties: { sku: "0042" },
+        timestamp: "2024-03-01T10:15:00.900Z",
         messageId: expect.stringMatching(/^imp-/),
       },
     ]);

@@ -69,6 +69,12 @@ export function rowMessage(row: InputRow, options: RowMessageOptions): RowMessag
     if (isPlainObject(message) && message.messageId == null) {
       message = { ...message, messageId: contentMessageId([options.sourceName, row.text]) };
     }
+    // A file's sentAt belongs to the message's first delivery (an archive, an export), not to this one: the collector
+    // would read the years since as clock skew and date the event now. Without it, its timestamp is kept as it is.
+    if (isPlainObject(message) && "sentAt" in message) {
+      const { sentAt: _firstDelivery, ...rest } = message;
+      message = rest;
+    }
   }
   const messageId = isPlainObject(message) && typeof message.messageId === "string" ? message.messageId : undefined;
   const checked = validateMessage(message, 0);

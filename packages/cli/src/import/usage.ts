@@ -7,7 +7,8 @@ const kb = (bytes: number) => `${bytes / 1024} KB`;
 export const IMPORT_USAGE = `Usage: tessera import <file> --host <url> --write-key <key> [options]
 
 Loads a file of events or people into Tessera through POST /v1/batch.
-  .ndjson .jsonl .json   Segment-spec messages, sent as they are (.json: an array, or one per line)
+  .ndjson .jsonl .json   Segment-spec messages, sent as they are but for sentAt, so timestamps stay as written
+                         (.json: an array, or one per line)
   .csv .tsv              one message per row, mapped by the options below
   -                      stdin (say --format); any file ending in .gz is gunzipped
 
