@@ -142,12 +142,17 @@ describe("parseImportArgs", () => {
     expect(csv("--delimiter", "tab").mapping).toMatchObject({ delimiter: "\t" });
     expect(csv("--delimiter", "\\t").mapping).toMatchObject({ delimiter: "\t" });
     expect(csv("--decimal-comma", "--set", "fee=2,5").mapping).toMatchObject({ decimalComma: true, set: { fee: 2.5 } });
+    expect(csv("--skip-lines", "3").mapping).toMatchObject({ skipLines: 3 });
+    expect(csv("--skip-lines", "0").mapping).not.toHaveProperty("skipLines");
+    expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--skip-lines", "2.5"])).toBe(
+      "--skip-lines 2.5: expected a whole number of lines from 0 to 1000",
+    );
     expect(options(["people.tsv", ...connection, "--as", "identify", "--user-id", "id"]).format).toBe("csv");
 
     const dir = mkdtempSync(path.join(tmpdir(), "tessera-args-"));
     const map = path.join(dir, "mapping.json");
-    writeFileSync(map, JSON.stringify({ delimiter: "|", decimalComma: true }));
-    expect(csv("--map", map).mapping).toMatchObject({ delimiter: "|", decimalComma: true });
+    writeFileSync(map, JSON.stringify({ delimiter: "|", decimalComma: true, skipLines: 2 }));
+    expect(csv("--map", map).mapping).toMatchObject({ delimiter: "|", decimalComma: true, skipLines: 2 });
     expect(csv("--map", map, "--delimiter", ",").mapping).toMatchObject({ delimiter: "," });
 
     expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--delimiter", ";;"])).toBe(

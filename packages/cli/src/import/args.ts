@@ -49,6 +49,9 @@ const MAX_CONCURRENCY = 64;
  */
 export const DEFAULT_BATCH_ROWS = 250;
 
+/** A report's title block is a few lines; more is a mistake (a row count given instead of a line count). */
+const MAX_SKIP_LINES = 1_000;
+
 const COLUMN_FLAGS = {
   "user-id": "userId",
   "anonymous-id": "anonymousId",
@@ -67,6 +70,7 @@ const CSV_FLAGS = [
   "external-id",
   "map",
   "delimiter",
+  "skip-lines",
   "decimal-comma",
   "timestamp-format",
   "timezone",
@@ -81,6 +85,7 @@ const MAP_KEYS = [
   "rename",
   "externalIds",
   "delimiter",
+  "skipLines",
   "decimalComma",
   "timestampFormat",
   "timezone",
@@ -99,6 +104,7 @@ const MAP_FILE_ALIASES: Record<string, string> = {
   "decimal-comma": "decimalComma",
   "timestamp-format": "timestampFormat",
   "external-ids": "externalIds",
+  "skip-lines": "skipLines",
 };
 
 /** Identifier types with flags of their own, and one that never links people (DESIGN §4). */
@@ -127,6 +133,7 @@ const OPTIONS = {
   "external-id": { type: "string", multiple: true },
   map: { type: "string" },
   delimiter: { type: "string" },
+  "skip-lines": { type: "string" },
   "decimal-comma": { type: "boolean" },
   "timestamp-format": { type: "string" },
   timezone: { type: "string" },
@@ -292,6 +299,8 @@ function csvMapping(values: Values): CsvMapping {
   if (Object.keys(externalIds).length > 0) mapping.externalIds = externalIds;
   const delimiter = pick("delimiter", "delimiter");
   if (delimiter !== undefined) mapping.delimiter = delimiterFlag(delimiter);
+  const skipLines = skipLinesOf((values["skip-lines"] as string | undefined) ?? file.skipLines);
+  if (skipLines > 0) mapping.skipLines = skipLines;
   if (decimalComma) mapping.decimalComma = true;
   const timestampFormat = pick("timestamp-format", "timestampFormat");
   if (timestampFormat !== undefined) mapping.timestampFormat = timestampFormat;
@@ -344,6 +353,15 @@ function externalIdColumns(fromFile: Record<string, string>, pairs: readonly str
   return columns;
 }
 
+/** `--skip-lines`: a whole number of lines, from the flag's text or the `--map` file's number. */
+function skipLinesOf(given: string | number | undefined): number {
+  if (given === undefined) return 0;
+  const n = Number(given);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_SKIP_LINES || (typeof given === "string" && given.trim() === ""))
+    throw new ArgsError(`--skip-lines ${given}: expected a whole number of lines from 0 to ${MAX_SKIP_LINES}`);
+  return n;
+}
+
 /** `--delimiter`: one character, or a word for it (`tab`). */
 function delimiterFlag(text: string): string {
   const delimiter = DELIMITER_WORDS[text.toLowerCase()] ?? text;
@@ -373,6 +391,7 @@ type MapFileFields = Partial<
   >
 > & {
   decimalComma?: boolean;
+  skipLines?: number;
   set?: Record<string, JsonValue>;
   string?: string[];
   ignore?: string[];
@@ -382,8 +401,8 @@ type MapFileFields = Partial<
 
 /**
  * The `--map` JSON: the flags' names (`userId` or `user-id`, `event`, `delimiter`, …), plus `decimalComma`
- * (boolean), `set` (object), `string` and `ignore` (arrays of columns), `rename` (column → name) and `externalIds`
- * (identifier type → column).
+ * (boolean), `skipLines` (number), `set` (object), `string` and `ignore` (arrays of columns), `rename` (column → name)
+ * and `externalIds` (identifier type → column).
  */
 function readMapFile(path: string): MapFileFields {
   let json: unknown;
@@ -406,7 +425,9 @@ function readMapFile(path: string): MapFileFields {
           ? "array"
           : key === "decimalComma"
             ? "boolean"
-            : "string";
+            : key === "skipLines"
+              ? "number"
+              : "string";
     const actual = Array.isArray(value) ? "array" : value === null ? "null" : typeof value;
     if (actual !== expected)
       throw new ArgsError(`--map ${path}: "${rawKey}" must be ${/^[ao]/.test(expected) ? "an" : "a"} ${expected}`);

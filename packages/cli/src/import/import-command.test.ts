@@ -167,6 +167,14 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("skips a report's title lines with --skip-lines, and names rows by their line in the file", async () => {
+    const file = write("bericht.csv", "Umsatz März\nFiliale 0042\nbeleg;kunde;summe\nB-1;K-1;5\nB-2;;7\n");
+    const run = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING, "--skip-lines", "2"]);
+    expect(run.code).toBe(1);
+    expect(sent().map((m) => m.userId)).toEqual(["K-1"]);
+    expect(readRejects(file).map((r) => [r.row, r.line])).toEqual([[2, 5]]);
+  });
+
   it("sends a till's loyalty card numbers as external ids, rows with no other id included", async () => {
     const file = write("till.csv", "receipt,card,total\nR-1,L-0042,5\nR-2,L-0042,7\nR-3,,9\n");
     const run = await runCli([

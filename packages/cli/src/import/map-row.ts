@@ -31,6 +31,8 @@ export interface CsvMapping {
   externalIds?: Record<string, string>;
   /** The character between columns; undefined: the one the header uses (see `read.ts`). */
   delimiter?: string;
+  /** Lines above the header to pass over (a report's title); undefined: none. */
+  skipLines?: number;
   /** Numbers are written with a decimal comma (`12,50`), as spreadsheets save them in much of Europe. */
   decimalComma?: boolean;
   /** How the timestamp column is written, in Luxon's tokens (`dd.MM.yyyy HH:mm`); undefined: ISO-8601 or epoch. */

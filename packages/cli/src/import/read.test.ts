@@ -132,6 +132,15 @@ describe("openInput", () => {
     ).rejects.toThrow(/line 3 is not UTF-8 \(byte 0xFC\)/);
   });
 
+  it("passes over the lines above the header it is told to skip, counting lines as the file does", async () => {
+    // A report: a title with an unbalanced quote, a date line, a blank line, then the table.
+    const report = file("report.csv", 'Sales "March\nPeriod: 2024-03\n\nreceipt;total\nR1;5\n\nR2;7\n');
+    expect(await rows(report, "csv", { skipLines: 2 })).toEqual([
+      { kind: "csv", row: 1, line: 5, record: { receipt: "R1", total: "5" }, problem: undefined },
+      { kind: "csv", row: 2, line: 7, record: { receipt: "R2", total: "7" }, problem: undefined },
+    ]);
+  });
+
   it("reads .gz files and gzip on stdin the same as plain text", async () => {
     const plain = await rows(file("pos2.csv", POS_CSV), "csv");
     expect(await rows(file("pos.csv.gz", gzipSync(POS_CSV)), "csv")).toEqual(plain);

@@ -35,6 +35,8 @@ export interface InputOptions {
   stdin: Readable;
   /** The CSV column separator; undefined: the one of {@link DELIMITERS} the header line uses most. */
   delimiter?: string;
+  /** CSV: lines above the header to pass over (a report's title and date), as raw lines; default 0. */
+  skipLines?: number;
   /**
    * The text encoding, a WHATWG label (`windows-1252`, `iso-8859-15`, `utf-16le`…); undefined: UTF-8, or UTF-16 when
    * the bytes start with its byte-order mark.
@@ -89,10 +91,7 @@ export async function openInput(file: string, options: InputOptions): Promise<In
     throw new InputError(`cannot read ${file === "-" ? "stdin" : file}: ${(err as Error).message}`, { cause: err });
   }
   const bytes = Readable.from(utf8Text(plain, options.encoding), { objectMode: false });
-  const rows =
-    options.format === "csv"
-      ? csvRows(bytes, file, options.delimiter, options.onHeader)
-      : jsonRows(bytes, options.format, file);
+  const rows = options.format === "csv" ? csvRows(bytes, file, options) : jsonRows(bytes, options.format, file);
   const close = () => {
     // Whatever a destroyed stream still reports is of no interest any more.
     for (const stream of [bytes, plain, source]) {
@@ -239,11 +238,13 @@ async function* replayed(head: readonly Buffer[], chunks: AsyncIterator<Buffer>)
 }
 
 async function* csvRows(
-  source: Readable,
+  text: Readable,
   file: string,
-  asked: string | undefined,
-  onHeader: InputOptions["onHeader"],
+  options: Pick<InputOptions, "delimiter" | "onHeader" | "skipLines">,
 ): AsyncGenerator<InputRow> {
+  const { delimiter: asked, onHeader } = options;
+  const skipped = options.skipLines ?? 0;
+  const source = skipped > 0 ? Readable.from(afterLines(text, skipped), { objectMode: false }) : text;
   let peeked: Awaited<ReturnType<typeof peekHeaderLine>> | null = null;
   try {
     if (asked === undefined) peeked = await peekHeaderLine(source);
@@ -270,7 +271,8 @@ async function* csvRows(
   bytes.on("error", (err) => parser.destroy(err));
   bytes.pipe(parser);
   let row = 0;
-  let lastLine = 1;
+  // Lines as the file counts them, the skipped ones included.
+  let lastLine = 1 + skipped;
   let lastEmpty = 0;
   try {
     for await (const { record, info } of parser as AsyncIterable<{
@@ -279,7 +281,7 @@ async function* csvRows(
     }>) {
       row++;
       const line = lastLine + 1 + (info.empty_lines - lastEmpty);
-      lastLine = info.lines;
+      lastLine = info.lines + skipped;
       lastEmpty = info.empty_lines;
       const fields = info.error?.record?.length;
       const problem =
@@ -287,7 +289,26 @@ async function* csvRows(
       yield { kind: "csv", row, line, record, problem };
     }
   } catch (err) {
-    throw new InputError(`${file}: ${(err as Error).message}`, { cause: err });
+    // csv-parse counts lines from where it began reading.
+    const after = skipped > 0 ? ` (lines counted after the ${skipped} skipped)` : "";
+    throw new InputError(`${file}: ${(err as Error).message}${after}`, { cause: err });
+  }
+}
+
+/**
+ * `text` (UTF-8) without its first `n` lines: a report's title, date and blank lines above the header. Raw lines,
+ * split at each newline, so an unbalanced quote in a title cannot swallow the header.
+ */
+async function* afterLines(text: AsyncIterable<Buffer>, n: number): AsyncGenerator<Buffer> {
+  let left = n;
+  for await (const raw of text) {
+    let chunk = Buffer.from(raw);
+    while (left > 0 && chunk.length > 0) {
+      const newline = chunk.indexOf(0x0a);
+      chunk = newline === -1 ? chunk.subarray(chunk.length) : chunk.subarray(newline + 1);
+      if (newline !== -1) left--;
+    }
+    if (chunk.length > 0) yield chunk;
   }
 }
 

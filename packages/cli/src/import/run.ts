@@ -92,6 +92,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       encoding: options.encoding,
       stdin: deps.stdin,
       delimiter: mapping?.delimiter,
+      skipLines: mapping?.skipLines,
       onHeader: (header, delimiter) => {
         const problem = mapping && headerProblem(header, mapping);
         if (problem) throw new InputError(problem);

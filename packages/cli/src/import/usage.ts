@@ -40,6 +40,7 @@ CSV mapping (or put the same keys in --map mapping.json)
   --ignore <column>        leave a column out (repeatable)
   --delimiter <char>       the column separator: , ; | or tab (default: the one the header line uses)
   --decimal-comma          numbers are written 12,50 (as spreadsheets save them in much of Europe)
+  --skip-lines <n>         lines above the header to pass over (a report's title and date)
   Other columns become properties (track) or traits (identify); one the header leaves unnamed is left out.
   Cells are trimmed; empty cells are left out; true/false become booleans; plain numerals of up to 15 digits
   without a leading zero become numbers (42, -3, 12.50; with --decimal-comma 12,50, and then 12.50 stays text);
