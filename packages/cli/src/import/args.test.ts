@@ -143,6 +143,11 @@ describe("parseImportArgs", () => {
     expect(csv("--delimiter", "\\t").mapping).toMatchObject({ delimiter: "\t" });
     expect(csv("--decimal-comma", "--set", "fee=2,5").mapping).toMatchObject({ decimalComma: true, set: { fee: 2.5 } });
     expect(csv("--skip-lines", "3").mapping).toMatchObject({ skipLines: 3 });
+    expect(csv("--number", "total", "--number", "tax").mapping).toMatchObject({ numbers: ["total", "tax"] });
+    expect(csv().mapping).not.toHaveProperty("numbers");
+    expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--number", "z", "--string", "z"])).toBe(
+      '"z" is given to both --string and --number: which is it?',
+    );
     expect(csv("--skip-lines", "0").mapping).not.toHaveProperty("skipLines");
     expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--skip-lines", "2.5"])).toBe(
       "--skip-lines 2.5: expected a whole number of lines from 0 to 1000",

@@ -66,6 +66,7 @@ const CSV_FLAGS = [
   ...Object.keys(COLUMN_FLAGS),
   "set",
   "string",
+  "number",
   "ignore",
   "external-id",
   "map",
@@ -81,6 +82,7 @@ const MAP_KEYS = [
   ...Object.values(COLUMN_FLAGS),
   "set",
   "string",
+  "number",
   "ignore",
   "rename",
   "externalIds",
@@ -129,6 +131,7 @@ const OPTIONS = {
   ...Object.fromEntries(Object.keys(COLUMN_FLAGS).map((flag) => [flag, { type: "string" }])),
   set: { type: "string", multiple: true },
   string: { type: "string", multiple: true },
+  number: { type: "string", multiple: true },
   ignore: { type: "string", multiple: true },
   "external-id": { type: "string", multiple: true },
   map: { type: "string" },
@@ -292,9 +295,13 @@ function csvMapping(values: Values): CsvMapping {
     event: as === "track" ? event : undefined,
     set: { ...(file.set ?? {}), ...setValues((values.set as string[] | undefined) ?? [], decimalComma) },
     strings: [...(file.string ?? []), ...((values.string as string[] | undefined) ?? [])],
+    numbers: [...(file.number ?? []), ...((values.number as string[] | undefined) ?? [])],
     ignore: [...(file.ignore ?? []), ...((values.ignore as string[] | undefined) ?? [])],
     rename: file.rename ?? {},
   };
+  const both = mapping.numbers?.find((column) => mapping.strings.includes(column));
+  if (both !== undefined) throw new ArgsError(`"${both}" is given to both --string and --number: which is it?`);
+  if (mapping.numbers?.length === 0) delete mapping.numbers;
   const externalIds = externalIdColumns(file.externalIds ?? {}, (values["external-id"] as string[] | undefined) ?? []);
   if (Object.keys(externalIds).length > 0) mapping.externalIds = externalIds;
   const delimiter = pick("delimiter", "delimiter");
@@ -394,6 +401,7 @@ type MapFileFields = Partial<
   skipLines?: number;
   set?: Record<string, JsonValue>;
   string?: string[];
+  number?: string[];
   ignore?: string[];
   rename?: Record<string, string>;
   externalIds?: Record<string, string>;
@@ -401,7 +409,7 @@ type MapFileFields = Partial<
 
 /**
  * The `--map` JSON: the flags' names (`userId` or `user-id`, `event`, `delimiter`, …), plus `decimalComma`
- * (boolean), `skipLines` (number), `set` (object), `string` and `ignore` (arrays of columns), `rename` (column → name)
+ * (boolean), `skipLines` (number), `set` (object), `string`, `number` and `ignore` (arrays of columns), `rename` (column → name)
  * and `externalIds` (identifier type → column).
  */
 function readMapFile(path: string): MapFileFields {
@@ -421,7 +429,7 @@ function readMapFile(path: string): MapFileFields {
     const expected =
       key === "set" || key === "rename" || key === "externalIds"
         ? "object"
-        : key === "string" || key === "ignore"
+        : key === "string" || key === "number" || key === "ignore"
           ? "array"
           : key === "decimalComma"
             ? "boolean"

@@ -175,6 +175,26 @@ describe("tessera import", () => {
     expect(readRejects(file).map((r) => [r.row, r.line])).toEqual([[2, 5]]);
   });
 
+  it("reads money columns with --number, and rejects the row whose amount is not one", async () => {
+    const file = write("sales.csv", 'receipt,customer,total\nR-1,C-1,"$1,234.50"\nR-2,C-2,(5.00)\nR-3,C-3,TBD\n');
+    const run = await runCli([
+      "import",
+      file,
+      ...connect(),
+      "--event",
+      "Order Completed",
+      "--user-id",
+      "customer",
+      "--message-id",
+      "receipt",
+      "--number",
+      "total",
+    ]);
+    expect(run.code).toBe(1);
+    expect(sent().map((m) => m.properties)).toEqual([{ total: 1234.5 }, { total: -5 }]);
+    expect(readRejects(file).map((r) => [r.row, r.error])).toEqual([[3, '--number total: "TBD" is not a number']]);
+  });
+
   it("sends a till's loyalty card numbers as external ids, rows with no other id included", async () => {
     const file = write("till.csv", "receipt,card,total\nR-1,L-0042,5\nR-2,L-0042,7\nR-3,,9\n");
     const run = await runCli([

@@ -5,6 +5,7 @@ import {
   cellTyping,
   headerProblem,
   mapCsvRow,
+  numberCell,
   timestampCell,
   typedCell,
   unnamedColumns,
@@ -229,6 +230,44 @@ describe("mapCsvRow", () => {
     expect(message).toMatchObject({ anonymousId: "a-1", messageId: "imp-hash" });
     expect(message).not.toHaveProperty("userId");
     expect(message).not.toHaveProperty("context");
+  });
+});
+
+describe("numberCell", () => {
+  it("reads money as spreadsheets write it: currency signs, grouped thousands, accounting negatives", () => {
+    const read = (cell: string) => numberCell(cell, false, "total");
+    expect(["$1,234.50", "1234.5", "USD 12", "£ 7.00", "(12.50)", "-$3", "1'234.5", " "].map(read)).toEqual([
+      1234.5,
+      1234.5,
+      12,
+      7,
+      -12.5,
+      -3,
+      1234.5,
+      undefined,
+    ]);
+    const comma = (cell: string) => numberCell(cell, true, "summe");
+    expect(["59,90 €", "1.234,50", "(12,50 €)", "1\u202f234,5", "59,90 EUR"].map(comma)).toEqual([
+      59.9, 1234.5, -12.5, 1234.5, 59.9,
+    ]);
+  });
+
+  it("refuses what is not a number, or grouped other than in threes, with a hint for decimal commas", () => {
+    expect(() => numberCell("12,50", false, "total")).toThrow(
+      '--number total: "12,50" is not a number (written with a decimal comma? add --decimal-comma)',
+    );
+    expect(() => numberCell("n/a", false, "total")).toThrow('--number total: "n/a" is not a number');
+    expect(() => numberCell("1.2.3", true, "summe")).toThrow(CellProblem);
+    expect(() => numberCell("1234567890123456", false, "total")).toThrow(CellProblem);
+  });
+
+  it("is how mapCsvRow reads --number columns", () => {
+    const message = mapCsvRow(
+      { id: "1", total: "$1,234.50" },
+      mapping({ anonymousId: "id", numbers: ["total"] }),
+      () => "x",
+    );
+    expect(message.properties).toEqual({ total: 1234.5 });
   });
 });
 

@@ -20,6 +20,8 @@ export interface CsvMapping {
   set: Record<string, JsonValue>;
   /** Columns kept as text whatever they look like (SKUs, barcodes, zip codes). */
   strings: string[];
+  /** Columns read as numbers even when written as money (`$1,234.50`, `59,90 €`); one that is not is refused. */
+  numbers?: string[];
   /** Columns left out of the message. */
   ignore: string[];
   /** Column → property or trait name (`"Total Amount": "total"`). */
@@ -81,6 +83,37 @@ export function cellTyping(decimalComma: boolean): (cell: string) => JsonValue |
       return Number(text.replace(",", "."));
     return text;
   };
+}
+
+// Currency signs (any of Unicode's), spaces of every width, and an apostrophe used to group thousands (1'234.50).
+const MONEY_DECORATION = /[\p{Sc}\s']/gu;
+// An ISO 4217 code before or after the amount (USD 12, 59,90 EUR).
+const CURRENCY_CODE = /^[A-Z]{3}(?![A-Z])|(?<![A-Z])[A-Z]{3}$/g;
+// A numeral whose digits may be grouped in threes: 1,234.50 (or with a decimal comma 1.234,50).
+const GROUPED = /^-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$/;
+const GROUPED_DECIMAL_COMMA = /^-?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$/;
+
+/**
+ * A `--number` column's cell: a number however a spreadsheet formatted it as money — a currency sign or ISO code,
+ * thousands grouped (`,` or with `decimalComma` `.`), accounting parentheses for a negative — or undefined when empty.
+ * Anything else is not guessed at: {@link CellProblem}.
+ *
+ * @example [numberCell("$1,234.50", false, "total"), numberCell("(12,50 €)", true, "total")] // [1234.5, -12.5]
+ */
+export function numberCell(cell: string, decimalComma: boolean, column: string): number | undefined {
+  let text = cell.trim();
+  if (text === "") return undefined;
+  const negative = /^\(.*\)$/.test(text);
+  if (negative) text = text.slice(1, -1);
+  text = text.trim().replace(CURRENCY_CODE, "").replace(MONEY_DECORATION, "");
+  // Grouping only in threes, so "12,50" in a file with a decimal point is refused, not read as 1250.
+  const [group, mark, shape] = decimalComma ? [".", ",", GROUPED_DECIMAL_COMMA] : [",", ".", GROUPED];
+  if (!shape.test(text) || text.replace(/\D/g, "").length > MAX_NUMBER_DIGITS) {
+    const hint = decimalComma ? "" : " (written with a decimal comma? add --decimal-comma)";
+    throw new CellProblem(`--number ${column}: "${cell.trim()}" is not a number${/,\d{1,2}$/.test(text) ? hint : ""}`);
+  }
+  const value = Number(text.split(group).join("").replace(mark, "."));
+  return negative ? -value : value;
 }
 
 /** How {@link timestampCell} reads a cell: the mapping's `timestampFormat` and `timezone`. */
@@ -150,6 +183,7 @@ export function headerProblem(header: readonly string[], mapping: CsvMapping): s
   }
   const listedBy: Array<[string, string[]]> = [
     ["--string", mapping.strings],
+    ["--number", mapping.numbers ?? []],
     ["--ignore", mapping.ignore],
     ['"rename"', Object.keys(mapping.rename)],
   ];
@@ -196,11 +230,16 @@ export function mapCsvRow(
 ): Record<string, unknown> {
   const used = new Set<string>([...mappedColumns(mapping).map(([, column]) => column), ...mapping.ignore]);
   const strings = new Set(mapping.strings);
+  const numbers = new Set(mapping.numbers);
   const typed = mapping.decimalComma ? typedCellDecimalComma : typedCell;
   const fields: JsonObject = {};
   for (const [column, cell] of Object.entries(record)) {
     if (used.has(column)) continue;
-    const value = strings.has(column) ? textCell(record, column) : typed(cell);
+    const value = strings.has(column)
+      ? textCell(record, column)
+      : numbers.has(column)
+        ? numberCell(cell, mapping.decimalComma === true, column)
+        : typed(cell);
     if (value !== undefined) fields[mapping.rename[column] ?? column] = value;
   }
   Object.assign(fields, mapping.set);

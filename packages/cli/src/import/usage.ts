@@ -37,6 +37,8 @@ CSV mapping (or put the same keys in --map mapping.json)
                            a row reusing an earlier row's id for other content is rejected
   --set <key>=<value>      a constant property/trait on every row, e.g. --set channel=pos (repeatable)
   --string <column>        keep a column as text even if it looks like a number (repeatable)
+  --number <column>        read a column as a number even when written as money: $1,234.50, (12.50), 59,90 €
+                           with --decimal-comma; a cell that is no number rejects its row (repeatable)
   --ignore <column>        leave a column out (repeatable)
   --delimiter <char>       the column separator: , ; | or tab (default: the one the header line uses)
   --decimal-comma          numbers are written 12,50 (as spreadsheets save them in much of Europe)
