@@ -295,13 +295,13 @@ function csvMapping(values: Values): CsvMapping {
     event: as === "track" ? event : undefined,
     set: { ...(file.set ?? {}), ...setValues((values.set as string[] | undefined) ?? [], decimalComma) },
     strings: [...(file.string ?? []), ...((values.string as string[] | undefined) ?? [])],
-    numbers: [...(file.number ?? []), ...((values.number as string[] | undefined) ?? [])],
     ignore: [...(file.ignore ?? []), ...((values.ignore as string[] | undefined) ?? [])],
     rename: file.rename ?? {},
   };
-  const both = mapping.numbers?.find((column) => mapping.strings.includes(column));
+  const numbers = [...(file.number ?? []), ...((values.number as string[] | undefined) ?? [])];
+  const both = numbers.find((column) => mapping.strings.includes(column));
   if (both !== undefined) throw new ArgsError(`"${both}" is given to both --string and --number: which is it?`);
-  if (mapping.numbers?.length === 0) delete mapping.numbers;
+  if (numbers.length > 0) mapping.numbers = numbers;
   const externalIds = externalIdColumns(file.externalIds ?? {}, (values["external-id"] as string[] | undefined) ?? []);
   if (Object.keys(externalIds).length > 0) mapping.externalIds = externalIds;
   const delimiter = pick("delimiter", "delimiter");
