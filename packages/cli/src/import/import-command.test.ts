@@ -56,6 +56,8 @@ afterEach(async () => {
 });
 
 const connect = () => ["--host", collector.url, "--write-key", "wk_test"];
+/** `tessera import <file>` against the fake collector, with `flags`. */
+const importFile = (file: string, ...flags: string[]) => runCli(["import", file, ...connect(), ...flags]);
 const write = (name: string, content: string | Buffer) => {
   const at = path.join(dir, name);
   writeFileSync(at, content);
@@ -78,7 +80,7 @@ function customers(rows: number, pad = 0): string {
 describe("tessera import", () => {
   it("sends each POS row as the message it maps to, gzipped, with the write key, and reports the bad row", async () => {
     const file = write("sales.csv", POS_CSV);
-    const run = await runCli(["import", file, ...connect(), ...POS_MAPPING]);
+    const run = await importFile(file, ...POS_MAPPING);
 
     expect(run.code).toBe(1);
     expect(collector.requests).toHaveLength(1);
@@ -130,7 +132,7 @@ describe("tessera import", () => {
       "verkauf.csv",
       '\uFEFFbeleg;kunde;summe;artikel\r\nB-1;K-1;59,90;"Tasse; groß"\r\nB-2;K-2;1.250;Kanne\r\n',
     );
-    const run = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING, "--decimal-comma"]);
+    const run = await importFile(file, ...RECEIPT_MAPPING, "--decimal-comma");
 
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${file}: 2 rows, 2 accepted, 0 rejected in 1 batch`);
@@ -145,20 +147,20 @@ describe("tessera import", () => {
   it("reads a windows-1252 export with --encoding, and without it stops at its first line that is not UTF-8", async () => {
     // What Excel on Windows saves as "CSV": one byte per accented letter (ü is 0xFC), not UTF-8.
     const file = write("kunden.csv", Buffer.from("beleg,kunde,name\nB-1,K-1,Ada\nB-2,K-2,M\xfcller\n", "latin1"));
-    const refused = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING]);
+    const refused = await importFile(file, ...RECEIPT_MAPPING);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`${file}: line 3 is not UTF-8 (byte 0xFC)`);
     expect(refused.stderr).toContain("add --encoding windows-1252");
     expect(collector.requests).toHaveLength(0);
 
-    const run = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING, "--encoding", "windows-1252"]);
+    const run = await importFile(file, ...RECEIPT_MAPPING, "--encoding", "windows-1252");
     expect(run.code).toBe(0);
     expect(sent().map((m) => m.properties)).toEqual([{ name: "Ada" }, { name: "Müller" }]);
   });
 
   it("leaves out the cells of a column the header does not name (a separator ending every line), and says so", async () => {
     const file = write("kasse.csv", "beleg;kunde;summe;\nB-1;K-1;5;\nB-2;K-2;7;x\n");
-    const run = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING]);
+    const run = await importFile(file, ...RECEIPT_MAPPING);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain("The header names no column 4 (of 4): its cells are left out.");
     expect(sent().map((m) => [m.userId, m.properties])).toEqual([
@@ -169,7 +171,7 @@ describe("tessera import", () => {
 
   it("skips a report's title lines with --skip-lines, and names rows by their line in the file", async () => {
     const file = write("bericht.csv", "Umsatz März\nFiliale 0042\nbeleg;kunde;summe\nB-1;K-1;5\nB-2;;7\n");
-    const run = await runCli(["import", file, ...connect(), ...RECEIPT_MAPPING, "--skip-lines", "2"]);
+    const run = await importFile(file, ...RECEIPT_MAPPING, "--skip-lines", "2");
     expect(run.code).toBe(1);
     expect(sent().map((m) => m.userId)).toEqual(["K-1"]);
     expect(readRejects(file).map((r) => [r.row, r.line])).toEqual([[2, 5]]);
@@ -177,10 +179,8 @@ describe("tessera import", () => {
 
   it("reads money columns with --number, and rejects the row whose amount is not one", async () => {
     const file = write("sales.csv", 'receipt,customer,total\nR-1,C-1,"$1,234.50"\nR-2,C-2,(5.00)\nR-3,C-3,TBD\n');
-    const run = await runCli([
-      "import",
+    const run = await importFile(
       file,
-      ...connect(),
       "--event",
       "Order Completed",
       "--user-id",
@@ -189,7 +189,7 @@ describe("tessera import", () => {
       "receipt",
       "--number",
       "total",
-    ]);
+    );
     expect(run.code).toBe(1);
     expect(sent().map((m) => m.properties)).toEqual([{ total: 1234.5 }, { total: -5 }]);
     expect(readRejects(file).map((r) => [r.row, r.error])).toEqual([[3, '--number total: "TBD" is not a number']]);
@@ -197,17 +197,15 @@ describe("tessera import", () => {
 
   it("sends a till's loyalty card numbers as external ids, rows with no other id included", async () => {
     const file = write("till.csv", "receipt,card,total\nR-1,L-0042,5\nR-2,L-0042,7\nR-3,,9\n");
-    const run = await runCli([
-      "import",
+    const run = await importFile(
       file,
-      ...connect(),
       "--event",
       "Order Completed",
       "--external-id",
       "loyalty_number=card",
       "--message-id",
       "receipt",
-    ]);
+    );
     expect(run.code).toBe(1);
     const card = [{ id: "L-0042", type: "loyalty_number", collection: "users", encoding: "none" }];
     expect(
@@ -224,10 +222,8 @@ describe("tessera import", () => {
 
   it("reads store-local times in a format of their own, and rejects the row whose time does not match it", async () => {
     const file = write("kasse.csv", "beleg,kunde,zeit\nB-1,K-1,01.03.2024 10:15\nB-2,K-2,2024-03-01\n");
-    const run = await runCli([
-      "import",
+    const run = await importFile(
       file,
-      ...connect(),
       ...RECEIPT_MAPPING,
       "--timestamp",
       "zeit",
@@ -235,7 +231,7 @@ describe("tessera import", () => {
       "dd.MM.yyyy HH:mm",
       "--timezone",
       "Europe/Berlin",
-    ]);
+    );
 
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`${file}: 2 rows, 1 accepted, 1 rejected in 1 batch`);
@@ -248,17 +244,15 @@ describe("tessera import", () => {
   it("refuses a row whose messageId another row already has for other content, instead of losing it", async () => {
     // A line-item export: receipt R-1 has two lines, and the receipt number was mapped as the message id.
     const file = write("lines.csv", "receipt,customer,sku\nR-1,C-1,MUG\nR-1,C-1,TEA\nR-2,C-2,PEN\nR-2,C-2,PEN\n");
-    const run = await runCli([
-      "import",
+    const run = await importFile(
       file,
-      ...connect(),
       "--event",
       "Order Completed",
       "--user-id",
       "customer",
       "--message-id",
       "receipt",
-    ]);
+    );
 
     expect(run.code).toBe(1);
     // The repeated R-2 row is the same message: sent again, stored once by the collector as it should be.
@@ -274,7 +268,7 @@ describe("tessera import", () => {
 
   it("counts a one-row file as one row", async () => {
     const file = write("one.csv", "id,email\nu1,u1@example.com\n");
-    const run = await runCli(["import", file, ...connect(), "--event", "Signed Up", "--user-id", "id"]);
+    const run = await importFile(file, "--event", "Signed Up", "--user-id", "id");
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${file}: 1 row, 1 accepted, 0 rejected in 1 batch`);
   });
@@ -283,22 +277,13 @@ describe("tessera import", () => {
     collector.options.rejectIf = (message) =>
       (message.properties as { spent: number }).spent % 2 === 0 ? "properties.spent is even" : null;
     const file = write("people.csv", customers(5));
-    const strict = await runCli(["import", file, ...connect(), "--event", "Signed Up", "--user-id", "id"]);
+    const strict = await importFile(file, "--event", "Signed Up", "--user-id", "id");
     expect(strict.code).toBe(1);
     expect(readRejects(file).map((r) => [r.row, r.error, r.input.id])).toEqual([
       [2, "properties.spent is even", "u2"],
       [4, "properties.spent is even", "u4"],
     ]);
-    const lenient = await runCli([
-      "import",
-      file,
-      ...connect(),
-      "--event",
-      "Signed Up",
-      "--user-id",
-      "id",
-      "--allow-rejects",
-    ]);
+    const lenient = await importFile(file, "--event", "Signed Up", "--user-id", "id", "--allow-rejects");
     expect(lenient.code).toBe(0);
     expect(lenient.stdout).toContain("5 rows, 3 accepted, 2 rejected");
   });
@@ -309,7 +294,7 @@ describe("tessera import", () => {
       body: { error: { code: "validation_error", message: "No message was accepted: suppressed" } },
     });
     const file = write("suppressed.csv", customers(3));
-    const run = await runCli(["import", file, ...connect(), "--as", "identify", "--user-id", "id"]);
+    const run = await importFile(file, "--as", "identify", "--user-id", "id");
     expect(run.code).toBe(1);
     expect(readRejects(file).map((r) => [r.row, r.error])).toEqual(
       [1, 2, 3].map((row) => [row, "400 validation_error: No message was accepted: suppressed"]),
@@ -319,7 +304,7 @@ describe("tessera import", () => {
   it("gives every row the same messageId on every run, from any copy of the file, so nothing is stored twice", async () => {
     const file = write("loyalty.csv", customers(50));
     const args = ["--event", "Points Earned", "--user-id", "id"];
-    expect((await runCli(["import", file, ...connect(), ...args])).code).toBe(0);
+    expect((await importFile(file, ...args)).code).toBe(0);
     const first = sent().map((m) => m.messageId);
     expect(new Set(first).size).toBe(50);
     for (const id of first) expect(id).toMatch(/^imp-[0-9a-f]{32}$/);
@@ -390,7 +375,7 @@ describe("tessera import", () => {
 
   it("stops with code 2 before sending anything when a mapped column is missing", async () => {
     const file = write("typo.csv", POS_CSV);
-    const run = await runCli(["import", file, ...connect(), "--event", "E", "--user-id", "customer"]);
+    const run = await importFile(file, "--event", "E", "--user-id", "customer");
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--user-id "customer": the file has no such column');
     expect(collector.requests).toHaveLength(0);
@@ -415,7 +400,7 @@ describe("tessera import", () => {
       body: { error: { code: "authentication_error", message: "Unknown write key" } },
     });
     const file = write("refused.csv", customers(3));
-    const run = await runCli(["import", file, ...connect(), "--as", "identify", "--user-id", "id"]);
+    const run = await importFile(file, "--as", "identify", "--user-id", "id");
     expect(run.code).toBe(3);
     expect(collector.requests).toHaveLength(1);
     expect(run.stdout).toContain("Stopped before the end: rows 1–3: 401 authentication_error: Unknown write key");
