@@ -5,9 +5,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const suites = ["ingest/run.mjs", "ingest/memory.mjs", "audiences/run.mjs", "activation/run.mjs", "sdk/run.mjs"].filter(
-  (s) => existsSync(path.join(here, s)),
-);
+const suites = [
+  "ingest/run.mjs",
+  "ingest/memory.mjs",
+  "ingest/import-local.mjs",
+  "audiences/run.mjs",
+  "activation/run.mjs",
+  "sdk/run.mjs",
+].filter((s) => existsSync(path.join(here, s)));
 let failed = 0;
 for (const suite of suites) {
   console.log(`\n=== bench/${suite} ===`);

@@ -12,4 +12,18 @@ describe("MessageIdLedger", () => {
       /^messageId "R-1" is row 1's already, with other content: the collector would keep only the first/,
     );
   });
+
+  it("keeps every id as it grows past its first table: the first ids still clash, and still pass unchanged", () => {
+    const ledger = new MessageIdLedger();
+    const receipt = (n: number, sku = "MUG") => ({ event: "Order Completed", properties: { receipt: n, sku } });
+    const ids = 50_000;
+    for (let n = 1; n <= ids; n++) expect(ledger.claim(`R-${n}`, receipt(n), n)).toBeNull();
+    for (const n of [1, 2, 4_097, ids]) {
+      expect(ledger.claim(`R-${n}`, receipt(n), ids + n)).toBeNull();
+      expect(ledger.claim(`R-${n}`, receipt(n, "TEA"), ids + n)).toMatch(
+        new RegExp(`^messageId "R-${n}" is row ${n}'s`),
+      );
+    }
+    expect(ledger.claim(`R-${ids + 1}`, receipt(ids + 1, "TEA"), ids + 1)).toBeNull();
+  });
 });
