@@ -1,9 +1,11 @@
 // Audiences benchmark (DESIGN §6): ingestion with and without definitions, membership lag after an event and after a
-// window boundary, backfill rate. Every phase runs on its own fresh `wrangler dev`.
-// Usage: npm run bench  (or: node bench/audiences/run.mjs [--only ingest,lag,backfill] [--concurrency 8]
+// window boundary, backfill rate, one profile with a long history. Every phase runs on its own fresh `wrangler dev`.
+// Usage: npm run bench  (or: node bench/audiences/run.mjs [--only ingest,lag,backfill,history] [--concurrency 8]
 //   [--batches-browser 300] [--batches-server 10] [--lag-profiles 200] [--boundary-lead 5000]
-//   [--boundary-spacing 75] [--burst 200] [--backfill-profiles 10000] [--backfill-wait 240] [--keep-logs DIR])
+//   [--boundary-spacing 75] [--burst 200] [--backfill-profiles 10000] [--backfill-wait 240]
+//   [--history-events 100000] [--keep-logs DIR])
 import { backfillRate } from "./backfill.mjs";
+import { longHistory } from "./history.mjs";
 import { ingestionWithDefinitions } from "./ingest.mjs";
 import { membershipLag } from "./lag.mjs";
 import { keepLogsIn } from "./platform.mjs";
@@ -13,7 +15,7 @@ const arg = (name, fallback) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const num = (name, fallback) => Number(arg(name, fallback));
-const only = new Set(arg("only", "ingest,lag,backfill").split(","));
+const only = new Set(arg("only", "ingest,lag,backfill,history").split(","));
 const concurrency = num("concurrency", 8);
 if (arg("keep-logs")) keepLogsIn(arg("keep-logs"));
 
@@ -44,6 +46,10 @@ if (only.has("backfill")) {
     waitSeconds: num("backfill-wait", 240),
   });
   console.table([results.backfill]);
+}
+if (only.has("history")) {
+  results.history = await longHistory({ events: num("history-events", 100_000) });
+  console.table(results.history.rows);
 }
 results.minutes = +((performance.now() - started) / 60_000).toFixed(1);
 console.log(JSON.stringify(results, null, 2));

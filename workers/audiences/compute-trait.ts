@@ -2,18 +2,41 @@
  * A computed trait's value for one profile (DESIGN §6), and the next instant it can change with no new event:
  * when the oldest in-window event that feeds it leaves the window (at `t + within` exactly, see `windows.ts`), or
  * when an event dated in the future comes due. Only events with `timestamp <= now` count.
+ *
+ * count, sum, avg, min and max can also be **carried forward**: their fold keeps what it has seen ({@link
+ * TraitProgress}), and until that can change by time alone, the value a moment later is the same fold with the
+ * events stored since then taken in. A profile with a long history (a till's walk-in customer, a B2B account, a
+ * crawler) otherwise re-read every matching event of its history on each write: 0.8 s a batch at 200,000 orders
+ * (bench/README.md, "One profile with a long history"). The other ops keep recomputing from the log.
  */
 import { type ComputedTraitDefinition, parsePropertyPath } from "@tessera/protocol";
 import { matchesWhere } from "./conditions";
 import { readEventPath } from "./paths";
-import type { ProfileFacts } from "./profile-facts";
-import { contributes, reduceTrait } from "./trait-ops";
+import { matchesQuery, type ProfileFacts, type StoredEvent } from "./profile-facts";
+import {
+  addToTotals,
+  contributes,
+  emptyTotals,
+  isRunningOp,
+  type RunningTotals,
+  reduceTrait,
+  totalsValue,
+} from "./trait-ops";
 import { earliest, windowMs, windowStart } from "./windows";
 
 /** A computed value now, and when time alone may change it (`null`: never). */
 export interface TraitResult {
   value: unknown;
   nextChangeAt: number | null;
+}
+
+/** What a count, sum, avg, min or max fold has taken in at `at`: enough to take in more events later. */
+export interface TraitProgress extends RunningTotals {
+  at: number;
+  /** The oldest contributing event dated at or before `at`: the first to leave a window. */
+  oldestDue: number | null;
+  /** The earliest contributing event dated after `at`: it counts once due. */
+  firstFuture: number | null;
 }
 
 /**
@@ -25,24 +48,102 @@ export interface TraitResult {
  * // { value: 420.5, nextChangeAt: 1767225600000 }
  */
 export function computeTrait(def: ComputedTraitDefinition, facts: ProfileFacts, now: number): TraitResult {
-  const window = windowMs(def.within);
-  const since = windowStart(window, now);
-  const path = def.property === undefined ? undefined : parsePropertyPath(def.property);
-  const values: unknown[] = [];
-  let oldestDue: number | undefined;
-  let firstFuture: number | null = null;
-  for (const event of facts.events({ event: def.event, since })) {
-    if (since !== undefined && event.timestamp < since) continue;
-    if (!matchesWhere(def.where, event)) continue;
-    const value = path ? readEventPath(event, path) : true;
-    if (!contributes(def.op, value)) continue;
-    if (event.timestamp > now) {
-      firstFuture = earliest(firstFuture, event.timestamp);
-      continue;
-    }
-    values.push(value);
-    if (oldestDue === undefined || event.timestamp < oldestDue) oldestDue = event.timestamp;
+  const { value, nextChangeAt } = foldTrait(def, facts, now);
+  return { value, nextChangeAt };
+}
+
+/** {@link computeTrait}, with the progress a running op (count, sum, avg, min, max) can be carried forward from. */
+export function foldTrait(
+  def: ComputedTraitDefinition,
+  facts: ProfileFacts,
+  now: number,
+): TraitResult & { progress: TraitProgress | null } {
+  const fold = new TraitFold(def, now);
+  for (const event of facts.events({ event: def.event, since: fold.since })) fold.take(event);
+  return fold.result();
+}
+
+/**
+ * `def` at `now` from `progress` (a fold of the same definition made earlier) and the events stored since
+ * (`appended`, any order; others than `def.event` are passed over). Null when time alone may have changed the value
+ * since (an event left the window, or a future one came due): then only {@link computeTrait} answers.
+ */
+export function carryTrait(
+  def: ComputedTraitDefinition,
+  progress: TraitProgress,
+  appended: Iterable<StoredEvent>,
+  now: number,
+): (TraitResult & { progress: TraitProgress }) | null {
+  if (!isRunningOp(def.op) || now < progress.at) return null;
+  const until = nextChange(progress.oldestDue, progress.firstFuture, windowMs(def.within));
+  if (until !== null && now >= until) return null;
+  const fold = new TraitFold(def, now, progress);
+  const query = { event: def.event, since: fold.since };
+  for (const event of appended) if (matchesQuery(query, event)) fold.take(event);
+  const result = fold.result();
+  return result.progress ? { ...result, progress: result.progress } : null;
+}
+
+/** The loop of one computed trait over matching events, in any order. */
+class TraitFold {
+  readonly since: number | undefined;
+  private readonly window: number | undefined;
+  private readonly path;
+  /** The values of the ops that need them all (first, last, most_frequent, unique_*), newest first as read. */
+  private readonly values: unknown[] = [];
+  /** Running ops only: their totals so far. */
+  private readonly totals: RunningTotals | null;
+  private oldestDue: number | null;
+  private firstFuture: number | null;
+
+  constructor(
+    private readonly def: ComputedTraitDefinition,
+    private readonly now: number,
+    from?: TraitProgress,
+  ) {
+    this.window = windowMs(def.within);
+    this.since = windowStart(this.window, now);
+    this.path = def.property === undefined ? undefined : parsePropertyPath(def.property);
+    this.totals = !isRunningOp(def.op)
+      ? null
+      : from
+        ? { n: from.n, partials: [...from.partials], min: from.min, max: from.max }
+        : emptyTotals();
+    this.oldestDue = from?.oldestDue ?? null;
+    this.firstFuture = from?.firstFuture ?? null;
   }
-  const leaves = window !== undefined && oldestDue !== undefined ? oldestDue + window : null;
-  return { value: reduceTrait(def.op, values), nextChangeAt: earliest(leaves, firstFuture) };
+
+  take(event: StoredEvent): void {
+    if (this.since !== undefined && event.timestamp < this.since) return;
+    if (!matchesWhere(this.def.where, event)) return;
+    const value = this.path ? readEventPath(event, this.path) : true;
+    if (!contributes(this.def.op, value)) return;
+    if (event.timestamp > this.now) {
+      this.firstFuture = earliest(this.firstFuture, event.timestamp);
+      return;
+    }
+    this.oldestDue = this.oldestDue === null ? event.timestamp : Math.min(this.oldestDue, event.timestamp);
+    if (this.totals) addToTotals(this.totals, value);
+    else this.values.push(value);
+  }
+
+  result(): TraitResult & { progress: TraitProgress | null } {
+    const { def, totals, oldestDue, firstFuture, now } = this;
+    const value = totals && isRunningOp(def.op) ? totalsValue(def.op, totals) : reduceTrait(def.op, this.values);
+    const progress = totals && {
+      n: totals.n,
+      partials: totals.partials,
+      min: totals.min,
+      max: totals.max,
+      at: now,
+      oldestDue,
+      firstFuture,
+    };
+    return { value, nextChangeAt: nextChange(oldestDue, firstFuture, this.window), progress };
+  }
+}
+
+/** When time alone can next change a value: its oldest event leaving the window, or a future one coming due. */
+function nextChange(oldestDue: number | null, firstFuture: number | null, window: number | undefined): number | null {
+  return earliest(window !== undefined && oldestDue !== null ? oldestDue + window : null, firstFuture);
 }

@@ -6,11 +6,11 @@
  */
 import type { AudienceDefinition, AudienceNode, ComputedTraitDefinition } from "@tessera/protocol";
 import { dependencyOrder } from "./audience-graph";
-import { computeTrait } from "./compute-trait";
+import { carryTrait, foldTrait, type TraitProgress } from "./compute-trait";
 import { compare } from "./conditions";
 import { evaluateEventNode, type TestResult } from "./event-node";
 import { traitValue } from "./paths";
-import type { ProfileFacts } from "./profile-facts";
+import type { LogPosition, ProfileFacts } from "./profile-facts";
 import { earliest } from "./windows";
 
 export { computeTrait, type TraitResult } from "./compute-trait";
@@ -78,28 +78,53 @@ export interface DefinitionSet {
   audiences: Readonly<Record<string, AudienceDefinition>>;
 }
 
+/**
+ * What an evaluation leaves for the next one of the same profile to build on: where the event log stood, and the
+ * progress of each computed trait that can be carried forward (`carryTrait`), with the definition it was made for.
+ */
+export interface EvaluationMemo {
+  log: LogPosition;
+  traits: Readonly<Record<string, { definition: string; progress: TraitProgress }>>;
+}
+
 /** The profile's computed traits, the audiences it is in, and the earliest instant any of them can change. */
 export interface Evaluation {
   computed: Record<string, unknown>;
   audiences: Set<string>;
   nextChangeAt: number | null;
+  /** For the next evaluation; absent when there is nothing to carry, or the facts have no log. */
+  memo?: EvaluationMemo;
 }
 
 /**
  * Evaluates every definition at `now`: computed traits first (audiences read them), then audiences in dependency
  * order (an audience that refers to another runs after it and sees its fresh membership). `nextChangeAt` is the
- * earliest over all of them: the DO's one alarm.
+ * earliest over all of them: the DO's one alarm. Given the `memo` of this profile's last evaluation, a computed trait
+ * that can be carried forward takes in only the events stored since, instead of reading its whole window again.
  *
  * @example
  * const { computed, audiences, nextChangeAt } = evaluateAll({ computed: {}, audiences: { lapsed: def } }, facts, now);
  */
-export function evaluateAll(definitions: DefinitionSet, facts: ProfileFacts, now: number): Evaluation {
+export function evaluateAll(
+  definitions: DefinitionSet,
+  facts: ProfileFacts,
+  now: number,
+  memo: EvaluationMemo | null = null,
+): Evaluation {
   const computed: Record<string, unknown> = {};
   let nextChangeAt: number | null = null;
+  const appended = memo && facts.log ? facts.log.appendedSince(memo.log) : null;
+  const carried: Record<string, { definition: string; progress: TraitProgress }> = {};
   for (const key of Object.keys(definitions.computed).sort()) {
-    const trait = computeTrait(definitions.computed[key], facts, now);
+    const def = definitions.computed[key];
+    const definition = JSON.stringify(def);
+    const before = memo?.traits[key];
+    const trait =
+      (appended && before?.definition === definition && carryTrait(def, before.progress, appended, now)) ||
+      foldTrait(def, facts, now);
     computed[key] = trait.value;
     nextChangeAt = earliest(nextChangeAt, trait.nextChangeAt);
+    if (trait.progress) carried[key] = { definition, progress: trait.progress };
   }
   const audiences = new Set<string>();
   for (const key of dependencyOrder(definitions.audiences)) {
@@ -107,5 +132,8 @@ export function evaluateAll(definitions: DefinitionSet, facts: ProfileFacts, now
     if (result.member) audiences.add(key);
     nextChangeAt = earliest(nextChangeAt, result.nextChangeAt);
   }
-  return { computed, audiences, nextChangeAt };
+  const log = facts.log && Object.keys(carried).length > 0 ? facts.log.position() : null;
+  return log
+    ? { computed, audiences, nextChangeAt, memo: { log, traits: carried } }
+    : { computed, audiences, nextChangeAt };
 }

@@ -22,9 +22,34 @@ export interface EventQuery {
   since?: number;
 }
 
+/** Whether `e` is one of the events `query` asks for. */
+export const matchesQuery = (query: EventQuery, e: StoredEvent): boolean =>
+  e.timestamp >= (query.since ?? Number.MIN_SAFE_INTEGER) &&
+  (query.event === "*" ? e.event !== undefined : e.event === query.event);
+
+/** Where the profile's event log stood at an evaluation: its last stored event and how many it held. */
+export interface LogPosition {
+  /** The last stored event's sequence number and messageId (0 and null for an empty log). */
+  seq: number;
+  messageId: string | null;
+  count: number;
+}
+
+/** The event log as carried-forward computed traits read it (`carryTrait` in `compute-trait.ts`). */
+export interface EventLog {
+  position(): LogPosition;
+  /**
+   * The events stored after `from`, or null when the log changed otherwise since (an event removed: a merge undone,
+   * an erase), so that what was computed then no longer holds.
+   */
+  appendedSince(from: LogPosition): StoredEvent[] | null;
+}
+
 /** A profile as evaluation sees it. */
 export interface ProfileFacts {
   traits: Record<string, unknown>;
+  /** Present where computed traits may be carried forward (the ProfileDO); without it they are recomputed. */
+  log?: EventLog;
   /**
    * Matching events of the profile, newest first (ties: the later stored first), including any dated after the
    * evaluation's `now`. Read lazily: evaluation stops early when it has seen enough, so a cursor is the ideal backing.

@@ -3,6 +3,7 @@
  * 0 for count and sum and `null` for every other op (nothing to average, list or name).
  */
 import { type ComputedTraitOp, MAX_UNIQUE_LIST } from "@tessera/protocol";
+import { addExact, exactSum } from "./exact-sum";
 
 /** Values are told apart by their JSON text, so `1` and `"1"` are two values and equal objects are one. */
 const identity = (value: unknown) => JSON.stringify(value);
@@ -21,16 +22,12 @@ export function contributes(op: ComputedTraitOp, value: unknown): boolean {
  * @example reduceTrait("most_frequent", ["b", "a", "b", "a"]) // "b": a tie goes to the most recent
  */
 export function reduceTrait(op: ComputedTraitOp, values: readonly unknown[]): unknown {
+  if (isRunningOp(op)) {
+    const totals = emptyTotals();
+    for (const value of values) addToTotals(totals, value);
+    return totalsValue(op, totals);
+  }
   switch (op) {
-    case "count":
-      return values.length;
-    case "sum":
-      return sum(values as number[]);
-    case "avg":
-      return values.length === 0 ? null : sum(values as number[]) / values.length;
-    case "min":
-    case "max":
-      return extreme(op, values as number[]);
     case "first":
       return values.length === 0 ? null : values[values.length - 1];
     case "last":
@@ -44,17 +41,44 @@ export function reduceTrait(op: ComputedTraitOp, values: readonly unknown[]): un
   }
 }
 
-function sum(values: readonly number[]): number {
-  let total = 0;
-  for (const v of values) total += v;
-  return total;
+/** The ops whose value is a fold of running totals: order does not matter, and more events can be added later. */
+export type RunningOp = "count" | "sum" | "avg" | "min" | "max";
+
+export const isRunningOp = (op: ComputedTraitOp): op is RunningOp =>
+  op === "count" || op === "sum" || op === "avg" || op === "min" || op === "max";
+
+/** What a running op has taken in: how many values, their exact sum (`exact-sum.ts`) and extremes. */
+export interface RunningTotals {
+  n: number;
+  partials: number[];
+  min: number | null;
+  max: number | null;
 }
 
-/** A loop rather than `Math.min(...values)`: spreading a long history overflows the call stack. */
-function extreme(op: "min" | "max", values: readonly number[]): number | null {
-  let best: number | null = null;
-  for (const v of values) if (best === null || (op === "min" ? v < best : v > best)) best = v;
-  return best;
+export const emptyTotals = (): RunningTotals => ({ n: 0, partials: [], min: null, max: null });
+
+/** Takes in one contributing value (a number, but for count). */
+export function addToTotals(totals: RunningTotals, value: unknown): void {
+  totals.n++;
+  if (typeof value !== "number") return;
+  addExact(totals.partials, value);
+  if (totals.min === null || value < totals.min) totals.min = value;
+  if (totals.max === null || value > totals.max) totals.max = value;
+}
+
+export function totalsValue(op: RunningOp, totals: RunningTotals): number | null {
+  switch (op) {
+    case "count":
+      return totals.n;
+    case "sum":
+      return exactSum(totals.partials);
+    case "avg":
+      return totals.n === 0 ? null : exactSum(totals.partials) / totals.n;
+    case "min":
+      return totals.min;
+    case "max":
+      return totals.max;
+  }
 }
 
 function mostFrequent(values: readonly unknown[]): unknown {

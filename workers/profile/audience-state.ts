@@ -6,11 +6,13 @@
  *
  * Evaluation recomputes from the event log rather than keeping running counters: a profile evaluated twice (a
  * backfill page and a live event at once, a page delivered again) therefore counts every event exactly once, and
- * a changed definition needs no migration of counters. The log's `(event, ts)` index keeps each read bounded.
+ * a changed definition needs no migration of counters. The log's `(event, ts)` index keeps each read bounded. The one
+ * exception is held in memory only: a live object carries count/sum/avg/min/max traits forward from its last
+ * evaluation over the events appended since (`carryTrait`), a cache checked against the log and rebuilt from it.
  */
 import type { DefinitionKind } from "../../d1/queries/definitions";
 import { emptySet, type VersionedDefinitions } from "../audiences/definitions-cache";
-import { type DefinitionSet, evaluateAll } from "../audiences/evaluate";
+import { type DefinitionSet, type EvaluationMemo, evaluateAll } from "../audiences/evaluate";
 import { ensurePart, hasPart } from "./schema";
 import { sqlFacts } from "./sql-facts";
 
@@ -60,6 +62,8 @@ export interface EvaluationOutcome {
   changes: number;
   /** When time alone can next change anything (the alarm), `null` for never. */
   nextEvalAt: number | null;
+  /** What the next evaluation may build on, once this one's transaction has committed (see `evaluateAll`). */
+  memo: EvaluationMemo | null;
 }
 
 /**
@@ -68,13 +72,14 @@ export interface EvaluationOutcome {
  *
  * When a profile trait (`traitsChanged`, the caller knows) or a computed value changed, each audience the profile
  * stays in is restated (an outbox row `member: true` under a new `seq`): destinations syncing that audience then
- * upsert the member's new traits (DESIGN §7), and D1 only moves the member row's `seq`.
+ * upsert the member's new traits (DESIGN §7), and D1 only moves the member row's `seq`. `memo` is the outcome of this
+ * profile's last committed evaluation, if the caller kept it.
  */
 export function evaluateProfile(
   sql: SqlStorage,
   set: DefinitionSet,
   now: number,
-  { traitsChanged = false }: { traitsChanged?: boolean } = {},
+  { traitsChanged = false, memo = null }: { traitsChanged?: boolean; memo?: EvaluationMemo | null } = {},
 ): EvaluationOutcome {
   if (idle(sql, set)) {
     // Guarded, so the common case (no definitions, nothing due) writes nothing. Without the audience part nothing was
@@ -82,10 +87,10 @@ export function evaluateProfile(
     if (hasPart(sql, "audiences")) {
       sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1 AND next_eval_at IS NOT NULL");
     }
-    return { changes: 0, nextEvalAt: null };
+    return { changes: 0, nextEvalAt: null, memo: null };
   }
   ensurePart(sql, "audiences");
-  const result = evaluateAll(set, sqlFacts(sql), now);
+  const result = evaluateAll(set, sqlFacts(sql), now, memo);
   const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
   let valuesChanged = traitsChanged;
 
@@ -143,7 +148,7 @@ export function evaluateProfile(
 
   enqueueChanges(sql, changes, now);
   sql.exec("UPDATE profile_meta SET next_eval_at = ? WHERE singleton = 1", result.nextChangeAt);
-  return { changes: changes.length, nextEvalAt: result.nextChangeAt };
+  return { changes: changes.length, nextEvalAt: result.nextChangeAt, memo: result.memo ?? null };
 }
 
 /**

@@ -9,7 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { findProfileRow } from "../../d1/queries/merge-undo";
 import { loadDefinitions, type VersionedDefinitions } from "../audiences/definitions-cache";
-import { computeTrait, evaluateAudience } from "../audiences/evaluate";
+import { computeTrait, type EvaluationMemo, evaluateAudience } from "../audiences/evaluate";
 import { earliest } from "../audiences/windows";
 import {
   evaluateProfile,
@@ -77,6 +77,12 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private hasSchema: boolean;
   /** The definitions in `definitions_cache`, parsed once per wake-up. */
   private definitions: VersionedDefinitions | undefined;
+  /**
+   * The last committed evaluation's memo (`evaluateAll`): a profile with a long history then folds only its new
+   * events into count/sum/avg/min/max traits. Memory only; dropped with any rolled-back write, and checked against
+   * the log before use, so an object that is evicted, or whose log changed otherwise, simply recomputes.
+   */
+  private memo: EvaluationMemo | null = null;
   /** The alarm as this object last set it (`undefined`: not read yet), so a write that changes no time sets none. */
   private alarmAt: number | null | undefined;
   /** A merge undo is pulling this profile's state back: a fold finishing meanwhile must not drop what arrived. */
@@ -143,6 +149,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       return this.ctx.storage.transactionSync(change);
     } catch (err) {
       forgetParts(this.sql);
+      this.memo = null;
       throw err;
     }
   }
@@ -477,7 +484,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       writeCachedDefinitions(this.sql, fresh);
       this.definitions = fresh;
     }
-    evaluateProfile(this.sql, this.cachedDefinitions().set, now, { traitsChanged });
+    // Set before the commit: should it roll back, `transaction` drops it again.
+    this.memo = evaluateProfile(this.sql, this.cachedDefinitions().set, now, { traitsChanged, memo: this.memo }).memo;
   }
 
   /**

@@ -57,3 +57,50 @@ describe("a profile's events as evaluation reads them", () => {
     });
   });
 });
+
+describe("the event log as carried-forward computed traits read it", () => {
+  const props = (events: Iterable<{ message: Record<string, unknown> }> | null) =>
+    events && [...events].map((e) => (e.message.properties as { i: number }).i);
+
+  it("hands over exactly the events appended since a position, and nothing once an event was removed", async () => {
+    const profileId = newId("prf");
+    const messages = history(30);
+    const stub = profileStub(env.PROFILE, profileId);
+    await stub.ingest({ profileId, workspaceId: "ws_facts", messages: messages.slice(0, 20), identifiers: [] });
+    const before = await runInDurableObject(env.PROFILE.getByName(profileId), (_: ProfileDO, state) =>
+      sqlFacts(state.storage.sql).log?.position(),
+    );
+    expect(before).toMatchObject({ count: 20, messageId: messages[19].messageId });
+    await stub.ingest({ profileId, workspaceId: "ws_facts", messages: messages.slice(15, 25), identifiers: [] });
+    await runInDurableObject(env.PROFILE.getByName(profileId), (_: ProfileDO, state) => {
+      const sql = state.storage.sql;
+      const log = sqlFacts(sql).log;
+      if (!log || !before) throw new Error("no log");
+      // Rows 15–19 were duplicates: only 20–24 were stored, in the order they came (the identify at 19 has no i).
+      expect(props(log.appendedSince(before))).toEqual([20, 21, 22, 23, 24]);
+      expect(log.position().count).toBe(25);
+      // An older event removed (as a merge undo removes another profile's events): the count no longer adds up.
+      sql.exec("DELETE FROM events WHERE seq = (SELECT min(seq) FROM events)");
+      sql.exec("UPDATE profile_meta SET event_count = event_count - 1");
+      expect(log.appendedSince(before)).toBeNull();
+    });
+  });
+
+  it("notices a removed last event whose place a new one took", async () => {
+    const profileId = newId("prf");
+    const messages = history(12);
+    const stub = profileStub(env.PROFILE, profileId);
+    await stub.ingest({ profileId, workspaceId: "ws_facts", messages: messages.slice(0, 11), identifiers: [] });
+    await runInDurableObject(env.PROFILE.getByName(profileId), (_: ProfileDO, state) => {
+      const sql = state.storage.sql;
+      const log = sqlFacts(sql).log;
+      if (!log) throw new Error("no log");
+      const at11 = log.position();
+      // The last row goes and another event is stored: SQLite gives it the same seq, and the count is as before.
+      sql.exec("DELETE FROM events WHERE seq = ?", at11.seq);
+      sql.exec("INSERT INTO events (message_id, ts, type, event, body) VALUES ('other', ?, 'track', 'A', '{}')", T0);
+      expect(log.position()).toMatchObject({ seq: at11.seq, count: at11.count });
+      expect(log.appendedSince(at11)).toBeNull();
+    });
+  });
+});

@@ -3,7 +3,13 @@
  * `traits`, events from the timeline through its `(event, ts)` and `(ts)` indexes, newest first. Event bodies are
  * parsed only when a condition reads them: a count with no `where` never parses JSON.
  */
-import type { EventQuery, ProfileFacts, StoredEvent } from "../audiences/profile-facts";
+import {
+  type EventLog,
+  type LogPosition,
+  matchesQuery,
+  type ProfileFacts,
+  type StoredEvent,
+} from "../audiences/profile-facts";
 import { readTraits } from "./traits";
 
 interface EventRow extends Record<string, SqlStorageValue> {
@@ -47,13 +53,37 @@ const ORDER = "ORDER BY ts DESC, seq DESC";
 
 /** Evaluation's view of this object: a short timeline read once, a long one through lazy cursors. */
 export function sqlFacts(sql: SqlStorage): ProfileFacts {
-  return { traits: readTraits(sql), events: shortTimeline(sql) ?? indexedEvents(sql) };
+  return { traits: readTraits(sql), events: shortTimeline(sql) ?? indexedEvents(sql), log: eventLog(sql) };
 }
 
-/** `"*"` is every track event: only track events have a name. */
-const matches = (query: EventQuery, e: StoredEvent) =>
-  e.timestamp >= (query.since ?? Number.MIN_SAFE_INTEGER) &&
-  (query.event === "*" ? e.event !== undefined : e.event === query.event);
+/**
+ * The log's position is its last row and `profile_meta.event_count`, which every write keeps (and a merge undo
+ * recounts). Events are appended with rising `seq`s, so "only appended since" is: the row at the old position is
+ * the same event, and the count grew by exactly the rows after it. A removed event breaks the count; a removed last
+ * event whose `seq` was reused breaks the messageId.
+ */
+function eventLog(sql: SqlStorage): EventLog {
+  const count = () =>
+    sql.exec<{ n: number }>("SELECT event_count AS n FROM profile_meta WHERE singleton = 1").toArray()[0]?.n ?? 0;
+  return {
+    position(): LogPosition {
+      const last = sql
+        .exec<{ seq: number; message_id: string }>("SELECT seq, message_id FROM events ORDER BY seq DESC LIMIT 1")
+        .toArray()[0];
+      return { seq: last?.seq ?? 0, messageId: last?.message_id ?? null, count: count() };
+    },
+    appendedSince(from) {
+      if (from.seq > 0) {
+        const at = sql.exec<{ id: string }>("SELECT message_id AS id FROM events WHERE seq = ?", from.seq).toArray();
+        if (at[0]?.id !== from.messageId) return null;
+      }
+      const rows = sql
+        .exec<EventRow>("SELECT ts, type, event, body FROM events WHERE seq > ? ORDER BY seq", from.seq)
+        .toArray();
+      return count() === from.count + rows.length ? rows.map((row) => new LazyEvent(row)) : null;
+    },
+  };
+}
 
 /** The whole timeline filtered in memory, or null when it holds more than {@link IN_MEMORY_EVENTS}. */
 function shortTimeline(sql: SqlStorage): ProfileFacts["events"] | null {
@@ -67,7 +97,7 @@ function shortTimeline(sql: SqlStorage): ProfileFacts["events"] | null {
     .toArray()
     .map((row) => new LazyEvent(row));
   return function* (query) {
-    for (const e of timeline) if (matches(query, e)) yield e;
+    for (const e of timeline) if (matchesQuery(query, e)) yield e;
   };
 }
 

@@ -2,7 +2,7 @@
  * An in-memory {@link ProfileFacts} for evaluation tests: the same contract the ProfileDO serves from SQLite
  * (by event name, `"*"` for every track event, `timestamp >= since`, newest first, ties: later stored first).
  */
-import type { EventQuery, ProfileFacts, StoredEvent } from "../audiences/profile-facts";
+import type { EventLog, EventQuery, ProfileFacts, StoredEvent } from "../audiences/profile-facts";
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -27,8 +27,11 @@ export function messageAt(type: string, at: number, extra: Record<string, unknow
 
 /** The fake, with the events it has handed out so far (how much a query read). */
 export interface MemoryFacts extends ProfileFacts {
+  log: EventLog;
   /** Stores one more event, as a profile receiving it would. */
   add(event: StoredEvent): void;
+  /** Removes the stored event at `index` (oldest stored first), as a merge undo takes events away. */
+  remove(index: number): void;
   /** Events yielded to evaluation since the fake was made. */
   readonly reads: number;
   /** Every query asked, in order. */
@@ -44,13 +47,31 @@ export function memoryFacts(init: { traits?: Record<string, unknown>; events?: S
   const stored: { event: StoredEvent; seq: number }[] = [];
   const queries: EventQuery[] = [];
   let reads = 0;
+  let lastSeq = 0;
   const add = (event: StoredEvent) => {
-    stored.push({ event, seq: stored.length });
+    stored.push({ event, seq: ++lastSeq });
   };
   for (const event of init.events ?? []) add(event);
+  // The log's contract as the ProfileDO's SQL keeps it (`sql-facts.ts`): appended events, or null after a removal.
+  const idOf = (seq: number) => `m-${seq}`;
+  const log: EventLog = {
+    position: () => {
+      const last = stored.at(-1);
+      return { seq: last?.seq ?? 0, messageId: last ? idOf(last.seq) : null, count: stored.length };
+    },
+    appendedSince: (from) => {
+      if (from.seq > 0 && !stored.some((s) => s.seq === from.seq && idOf(s.seq) === from.messageId)) return null;
+      const after = stored.filter((s) => s.seq > from.seq);
+      return stored.length === from.count + after.length ? after.map((s) => s.event) : null;
+    },
+  };
   return {
     traits: init.traits ?? {},
+    log,
     add,
+    remove: (index) => {
+      stored.splice(index, 1);
+    },
     queries,
     get reads() {
       return reads;

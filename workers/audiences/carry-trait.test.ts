@@ -1,0 +1,80 @@
+import type { ComputedTraitDefinition } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import { DAY, HOUR, memoryFacts, trackAt } from "../test-support/profile-facts";
+import { type DefinitionSet, type EvaluationMemo, evaluateAll } from "./evaluate";
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** A deterministic generator, so a failure names a reproducible history. */
+function random(seed: number) {
+  return () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
+}
+
+const ops = ["count", "sum", "avg", "min", "max"] as const;
+const shapes: Array<[string, Partial<ComputedTraitDefinition>]> = [
+  ["all history", {}],
+  ["within 1d", { within: "1d" }],
+  ["within 7d, pos only", { within: "7d", where: [{ property: "channel", op: "eq", value: "pos" }] }],
+];
+
+describe("computed traits carried forward from the last evaluation", () => {
+  it.each(ops.flatMap((op) => shapes.map(([name, shape]) => [op, name, shape] as const)))(
+    "%s over %s: the carried value and the next change are the recomputed ones, at every step",
+    (op, _name, shape) => {
+      const next = random(op.length * 31 + JSON.stringify(shape).length);
+      const def = {
+        op,
+        event: "Order Completed",
+        ...(op === "count" ? {} : { property: "total" }),
+        ...shape,
+      } as ComputedTraitDefinition;
+      const set: DefinitionSet = { computed: { x: def }, audiences: {} };
+      const facts = memoryFacts();
+      let memo: EvaluationMemo | undefined;
+      let now = T0;
+      let carried = 0;
+      for (let step = 0; step < 300; step++) {
+        now += Math.floor(next() * 3 * HOUR);
+        // New events: mostly recent, some old (an import of history), a few dated ahead; cents, and text now and then.
+        for (let k = Math.floor(next() * 4); k > 0; k--) {
+          const r = next();
+          const at =
+            r < 0.7 ? now - Math.floor(next() * HOUR) : r < 0.9 ? now - Math.floor(next() * 20 * DAY) : now + HOUR;
+          const total = next() < 0.9 ? Math.round(next() * 20_000) / 100 : "n/a";
+          facts.add(
+            trackAt(next() < 0.9 ? "Order Completed" : "Email Opened", at, {
+              total,
+              channel: next() < 0.5 ? "pos" : "web",
+            }),
+          );
+        }
+        if (step % 97 === 96) facts.remove(0);
+        const asked = facts.queries.length;
+        const result = evaluateAll(set, facts, now, memo);
+        if (facts.queries.length === asked) carried++;
+        // A memo is read, never changed: a write that rolled back may evaluate from the same memo again.
+        expect(evaluateAll(set, facts, now, memo).computed, `step ${step}, again`).toEqual(result.computed);
+        const recomputed = evaluateAll(set, facts, now);
+        expect(result.computed, `step ${step}`).toEqual(recomputed.computed);
+        expect(result.nextChangeAt, `step ${step}`).toBe(recomputed.nextChangeAt);
+        memo = result.memo;
+      }
+      // Carried whenever nothing left the window and nothing came due: most steps without a window, some with one.
+      expect(carried).toBeGreaterThan(shape.within ? 80 : 200);
+    },
+  );
+
+  it("recomputes when the definition changed", () => {
+    const facts = memoryFacts({ events: [trackAt("Order Completed", T0 - HOUR, { total: 5 })] });
+    const sum: ComputedTraitDefinition = { op: "sum", event: "Order Completed", property: "total" };
+    const first = evaluateAll({ computed: { x: sum }, audiences: {} }, facts, T0);
+    const max = { ...sum, op: "max" } as ComputedTraitDefinition;
+    facts.add(trackAt("Order Completed", T0, { total: 7 }));
+    const asked = facts.queries.length;
+    expect(evaluateAll({ computed: { x: max }, audiences: {} }, facts, T0 + 1, first.memo).computed).toEqual({ x: 7 });
+    expect(facts.queries.length).toBe(asked + 1);
+  });
+});

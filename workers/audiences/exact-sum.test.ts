@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { addExact, exactSum, partialsOf } from "./exact-sum";
+
+describe("exactSum", () => {
+  it("is the correctly rounded sum, where a plain loop loses bits", () => {
+    expect(exactSum(partialsOf([0.1, 0.2, -0.1]))).toBe(0.2);
+    expect(0.1 + 0.2 - 0.1).not.toBe(0.2);
+    expect(exactSum(partialsOf([1e16, 1, -1e16]))).toBe(1);
+    expect(exactSum(partialsOf(Array.from({ length: 10 }, () => 0.1)))).toBe(1);
+    expect(exactSum(partialsOf([]))).toBe(0);
+  });
+
+  it("gives the same sum in any order, and when values are added to a sum already made", () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    const prices = Array.from({ length: 2_000 }, () => Math.round(random() * 100_000) / 100 - 200);
+    const forward = exactSum(partialsOf(prices));
+    expect(exactSum(partialsOf([...prices].reverse()))).toBe(forward);
+    expect(exactSum(partialsOf([...prices].sort((a, b) => a - b)))).toBe(forward);
+    const carried = partialsOf(prices.slice(1_234));
+    for (const p of prices.slice(0, 1_234)) addExact(carried, p);
+    expect(exactSum(carried)).toBe(forward);
+  });
+});
