@@ -396,6 +396,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       throw new Error(`profile ${status.meta.profileId} was called as ${input.profileId}`);
     }
     this.ensureSchema();
+    // Its log is rebuilt from the survivor's: nothing computed from the old one is carried over.
+    this.memo = null;
     this.restoring = true;
     try {
       return await this.pullBack(input, fresh);
