@@ -152,6 +152,25 @@ describe("ProfileDO schema", () => {
     expect(upgraded).toEqual({ version: SCHEMA_VERSION, outbox: 0, origin: null });
   });
 
+  it("knows, after migrating an object created with the core only, that it still lacks the parts", async () => {
+    const id = freshId("prf");
+    // A new visitor's object of the code one version back: the core as created then, no part. (Made from today's core
+    // with the last migration's column taken out again, which is what that migration adds.)
+    await profileStub(env.PROFILE, id).ingest(ingestInput(id, [track("Viewed", "2026-01-01T00:00:00.000Z")]));
+    const parts = await runInDurableObject<ProfileDO, { audiences: boolean; merges: boolean; version: number }>(
+      env.PROFILE.getByName(id),
+      (_i, state) => {
+        const sql = state.storage.sql;
+        sql.exec("ALTER TABLE profile_meta DROP COLUMN departed");
+        sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION - 1);
+        migrate(state.storage);
+        return { audiences: hasPart(sql, "audiences"), merges: hasPart(sql, "merges"), version: readVersion(sql) };
+      },
+    );
+    expect(MIGRATIONS.at(-1)).toMatch(/ALTER TABLE profile_meta ADD COLUMN departed/);
+    expect(parts).toEqual({ audiences: false, merges: false, version: SCHEMA_VERSION });
+  });
+
   it("gives a new visitor's object only the core tables; the first definition and the first merge add their parts", async () => {
     const tablesOf = (id: string) =>
       runInDurableObject<ProfileDO, string[]>(env.PROFILE.getByName(id), (_i, state) =>

@@ -279,8 +279,9 @@ export function migrate(storage: DurableObjectStorage, current = readVersion(sto
     }
     for (let v = current; v < SCHEMA_VERSION; v++) sql.exec(MIGRATIONS[v] as string);
     sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION);
-    // The migrations created every table there was: a migrated object has every part.
-    partsPresent.set(sql, new Set(ALL_PARTS));
+    // Which parts it has is asked of the catalogue: an object migrated from version 0 has every part, but one created
+    // with the core only (a new visitor's, since parts exist) has only those its writes added, migrations or not.
+    partsPresent.delete(sql);
   });
 }
 
