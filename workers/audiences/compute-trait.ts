@@ -4,13 +4,15 @@
  * when an event dated in the future comes due. Only events with `timestamp <= now` count.
  *
  * count, sum, avg, min and max can also be **carried forward**: their fold keeps what it has seen ({@link
- * TraitProgress}), and until that can change by time alone, the value a moment later is the same fold with the
- * events stored since then taken in. A profile with a long history (a till's walk-in customer, a B2B account, a
- * crawler) otherwise re-read every matching event of its history on each write: 0.8 s a batch at 200,000 orders
- * (bench/README.md, "One profile with a long history"). The other ops keep recomputing from the log.
+ * TraitProgress}), and the value a moment later is the same fold with the events stored since taken in — and, for
+ * count, sum and avg, the events that left the window since taken out. A profile with a long history (a till's
+ * walk-in customer, a B2B account, a crawler) otherwise re-read every matching event of its window on each write:
+ * 0.8 s a batch at 200,000 orders (bench/README.md, "One profile with a long history"). The other ops, and min/max
+ * once an event left their window, keep recomputing from the log.
  */
 import { type ComputedTraitDefinition, parsePropertyPath } from "@tessera/protocol";
 import { matchesWhere } from "./conditions";
+import { addExact } from "./exact-sum";
 import { readEventPath } from "./paths";
 import { matchesQuery, type ProfileFacts, type StoredEvent } from "./profile-facts";
 import {
@@ -63,23 +65,36 @@ export function foldTrait(
   return fold.result();
 }
 
+/** What happened to the profile's log since a {@link TraitProgress} was made. */
+export interface LogSince {
+  /** The events stored since, in any order (other events than the trait's are passed over). */
+  appended: Iterable<StoredEvent>;
+  /** Events stored by then of `event` with `from <= timestamp < to`, oldest first: read lazily. */
+  earlier(query: { event: string; from: number; to: number }): Iterable<StoredEvent>;
+}
+
 /**
- * `def` at `now` from `progress` (a fold of the same definition made earlier) and the events stored since
- * (`appended`, any order; others than `def.event` are passed over). Null when time alone may have changed the value
- * since (an event left the window, or a future one came due): then only {@link computeTrait} answers.
+ * `def` at `now` from `progress` (a fold of the same definition made earlier) and what the log did since. The events
+ * stored since are taken in; for count, sum and avg, events that left the window since are taken out again (their sum
+ * is exact, so this is the recomputed value to the bit). Null where only {@link computeTrait} can answer: a future
+ * event came due, or min/max lost an event to the window.
  */
 export function carryTrait(
   def: ComputedTraitDefinition,
   progress: TraitProgress,
-  appended: Iterable<StoredEvent>,
+  log: LogSince,
   now: number,
 ): (TraitResult & { progress: TraitProgress }) | null {
   if (!isRunningOp(def.op) || now < progress.at) return null;
-  const until = nextChange(progress.oldestDue, progress.firstFuture, windowMs(def.within));
-  if (until !== null && now >= until) return null;
+  if (progress.firstFuture !== null && now >= progress.firstFuture) return null;
+  const window = windowMs(def.within);
   const fold = new TraitFold(def, now, progress);
+  if (window !== undefined && progress.oldestDue !== null && now >= progress.oldestDue + window) {
+    if (def.op === "min" || def.op === "max") return null;
+    fold.slide(log, windowStart(window, progress.at) as number, progress.at);
+  }
   const query = { event: def.event, since: fold.since };
-  for (const event of appended) if (matchesQuery(query, event)) fold.take(event);
+  for (const event of log.appended) if (matchesQuery(query, event)) fold.take(event);
   const result = fold.result();
   return result.progress ? { ...result, progress: result.progress } : null;
 }
@@ -113,11 +128,17 @@ class TraitFold {
     this.firstFuture = from?.firstFuture ?? null;
   }
 
+  /** The value `event` brings to the trait wherever it is dated (`undefined`: none, filtered out or not set). */
+  private valueOf(event: StoredEvent): unknown {
+    if (!matchesWhere(this.def.where, event)) return undefined;
+    const value = this.path ? readEventPath(event, this.path) : true;
+    return contributes(this.def.op, value) ? value : undefined;
+  }
+
   take(event: StoredEvent): void {
     if (this.since !== undefined && event.timestamp < this.since) return;
-    if (!matchesWhere(this.def.where, event)) return;
-    const value = this.path ? readEventPath(event, this.path) : true;
-    if (!contributes(this.def.op, value)) return;
+    const value = this.valueOf(event);
+    if (value === undefined) return;
     if (event.timestamp > this.now) {
       this.firstFuture = earliest(this.firstFuture, event.timestamp);
       return;
@@ -125,6 +146,27 @@ class TraitFold {
     this.oldestDue = this.oldestDue === null ? event.timestamp : Math.min(this.oldestDue, event.timestamp);
     if (this.totals) addToTotals(this.totals, value);
     else this.values.push(value);
+  }
+
+  /**
+   * Moves a count, sum or avg carried from `at` (its window then began at `since`) to this fold's window: takes out
+   * the events that left it, and finds the oldest of those that stay (the next to leave).
+   */
+  slide(log: LogSince, since: number, at: number): void {
+    const totals = this.totals as RunningTotals;
+    const to = this.since as number;
+    for (const event of log.earlier({ event: this.def.event, from: since, to })) {
+      const value = event.timestamp <= at ? this.valueOf(event) : undefined;
+      if (value === undefined) continue;
+      totals.n--;
+      if (typeof value === "number") addExact(totals.partials, -value);
+    }
+    this.oldestDue = null;
+    for (const event of log.earlier({ event: this.def.event, from: to, to: at + 1 })) {
+      if (this.valueOf(event) === undefined) continue;
+      this.oldestDue = event.timestamp;
+      break;
+    }
   }
 
   result(): TraitResult & { progress: TraitProgress | null } {

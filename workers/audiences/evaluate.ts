@@ -6,7 +6,7 @@
  */
 import type { AudienceDefinition, AudienceNode, ComputedTraitDefinition } from "@tessera/protocol";
 import { dependencyOrder } from "./audience-graph";
-import { carryTrait, foldTrait, type TraitProgress } from "./compute-trait";
+import { carryTrait, foldTrait, type LogSince, type TraitProgress } from "./compute-trait";
 import { compare } from "./conditions";
 import { evaluateEventNode, type TestResult } from "./event-node";
 import { traitValue } from "./paths";
@@ -113,14 +113,17 @@ export function evaluateAll(
 ): Evaluation {
   const computed: Record<string, unknown> = {};
   let nextChangeAt: number | null = null;
-  const appended = memo && facts.log ? facts.log.appendedSince(memo.log) : null;
+  const log = facts.log;
+  const appended = memo && log ? log.appendedSince(memo.log) : null;
+  const since: LogSince | null =
+    memo && log && appended ? { appended, earlier: (query) => log.storedBetween(memo.log, query) } : null;
   const carried: Record<string, { definition: string; progress: TraitProgress }> = {};
   for (const key of Object.keys(definitions.computed).sort()) {
     const def = definitions.computed[key];
     const definition = JSON.stringify(def);
     const before = memo?.traits[key];
     const trait =
-      (appended && before?.definition === definition && carryTrait(def, before.progress, appended, now)) ||
+      (since && before?.definition === definition && carryTrait(def, before.progress, since, now)) ||
       foldTrait(def, facts, now);
     computed[key] = trait.value;
     nextChangeAt = earliest(nextChangeAt, trait.nextChangeAt);
@@ -132,8 +135,8 @@ export function evaluateAll(
     if (result.member) audiences.add(key);
     nextChangeAt = earliest(nextChangeAt, result.nextChangeAt);
   }
-  const log = facts.log && Object.keys(carried).length > 0 ? facts.log.position() : null;
-  return log
-    ? { computed, audiences, nextChangeAt, memo: { log, traits: carried } }
+  const position = log && Object.keys(carried).length > 0 ? log.position() : null;
+  return position
+    ? { computed, audiences, nextChangeAt, memo: { log: position, traits: carried } }
     : { computed, audiences, nextChangeAt };
 }

@@ -43,6 +43,11 @@ export interface EventLog {
    * an erase), so that what was computed then no longer holds.
    */
   appendedSince(from: LogPosition): StoredEvent[] | null;
+  /**
+   * Events stored up to `upTo` (none after it) of `event` (`"*"`: every track event) with `from <= timestamp < to`,
+   * oldest first (ties: the first stored first). Read lazily: a reader that stops early reads little.
+   */
+  storedBetween(upTo: LogPosition, query: { event: string; from: number; to: number }): Iterable<StoredEvent>;
 }
 
 /** A profile as evaluation sees it. */

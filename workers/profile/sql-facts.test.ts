@@ -86,6 +86,36 @@ describe("the event log as carried-forward computed traits read it", () => {
     });
   });
 
+  it("reads the events stored up to a position within a span of time, oldest first", async () => {
+    const profileId = newId("prf");
+    const messages = history(40);
+    const stub = profileStub(env.PROFILE, profileId);
+    await stub.ingest({ profileId, workspaceId: "ws_facts", messages: messages.slice(0, 30), identifiers: [] });
+    await runInDurableObject(env.PROFILE.getByName(profileId), async (_: ProfileDO, state) => {
+      const log = sqlFacts(state.storage.sql).log;
+      if (!log) throw new Error("no log");
+      const upTo = log.position();
+      state.storage.sql.exec(
+        "INSERT INTO events (message_id, ts, type, event, body) VALUES ('later', ?, 'track', 'A', ?)",
+        T0 + 5 * 60_000,
+        JSON.stringify({ properties: { i: 99 } }),
+      );
+      const span = { from: T0 + 2 * 60_000, to: T0 + 8 * 60_000 };
+      // Minutes 2–7 hold messages 4–15; the one stored after the position is not read.
+      const oldestFirst = (event: string) =>
+        messages
+          .slice(0, 30)
+          .map((m, seq) => ({ m, seq, ts: Date.parse(m.timestamp as string) }))
+          .filter(({ m }) => m.type === "track" && (event === "*" || m.event === event))
+          .filter(({ ts }) => ts >= span.from && ts < span.to)
+          .sort((x, y) => x.ts - y.ts || x.seq - y.seq)
+          .map(({ m }) => (m.properties as { i: number }).i);
+      expect(props(log.storedBetween(upTo, { event: "A", ...span }))).toEqual(oldestFirst("A"));
+      expect(props(log.storedBetween(upTo, { event: "*", ...span }))).toEqual(oldestFirst("*"));
+      expect(oldestFirst("*").length).toBeGreaterThan(5);
+    });
+  });
+
   it("notices a removed last event whose place a new one took", async () => {
     const profileId = newId("prf");
     const messages = history(12);

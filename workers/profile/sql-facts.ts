@@ -82,6 +82,25 @@ function eventLog(sql: SqlStorage): EventLog {
         .toArray();
       return count() === from.count + rows.length ? rows.map((row) => new LazyEvent(row)) : null;
     },
+    *storedBetween(upTo, { event, from, to }) {
+      const cursor =
+        event === "*"
+          ? sql.exec<EventRow>(
+              `SELECT ts, type, event, body FROM events
+               WHERE ts >= ? AND ts < ? AND event IS NOT NULL AND seq <= ? ORDER BY ts, seq`,
+              from,
+              to,
+              upTo.seq,
+            )
+          : sql.exec<EventRow>(
+              "SELECT ts, type, event, body FROM events WHERE event = ? AND ts >= ? AND ts < ? AND seq <= ? ORDER BY ts, seq",
+              event,
+              from,
+              to,
+              upTo.seq,
+            );
+      for (const row of cursor) yield new LazyEvent(row);
+    },
   };
 }
 

@@ -64,6 +64,12 @@ export function memoryFacts(init: { traits?: Record<string, unknown>; events?: S
       const after = stored.filter((s) => s.seq > from.seq);
       return stored.length === from.count + after.length ? after.map((s) => s.event) : null;
     },
+    storedBetween: (upTo, { event, from, to }) =>
+      stored
+        .filter((s) => s.seq <= upTo.seq && s.event.timestamp >= from && s.event.timestamp < to)
+        .filter((s) => (event === "*" ? s.event.type === "track" : s.event.event === event))
+        .sort((a, b) => a.event.timestamp - b.event.timestamp || a.seq - b.seq)
+        .map((s) => s.event),
   };
   return {
     traits: init.traits ?? {},
