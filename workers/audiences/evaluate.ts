@@ -100,7 +100,8 @@ export interface Evaluation {
  * Evaluates every definition at `now`: computed traits first (audiences read them), then audiences in dependency
  * order (an audience that refers to another runs after it and sees its fresh membership). `nextChangeAt` is the
  * earliest over all of them: the DO's one alarm. Given the `memo` of this profile's last evaluation, a computed trait
- * that can be carried forward takes in only the events stored since, instead of reading its whole window again.
+ * that can be carried forward reads only the events stored since (and those that left its window since), instead of
+ * its whole window again.
  *
  * @example
  * const { computed, audiences, nextChangeAt } = evaluateAll({ computed: {}, audiences: { lapsed: def } }, facts, now);

@@ -8,7 +8,8 @@
  * backfill page and a live event at once, a page delivered again) therefore counts every event exactly once, and
  * a changed definition needs no migration of counters. The log's `(event, ts)` index keeps each read bounded. The one
  * exception is held in memory only: a live object carries count/sum/avg/min/max traits forward from its last
- * evaluation over the events appended since (`carryTrait`), a cache checked against the log and rebuilt from it.
+ * evaluation, taking in the events appended since and (count/sum/avg) taking out those that left the window
+ * (`carryTrait`): a cache checked against the log, and rebuilt from it whenever it cannot be carried.
  */
 import type { DefinitionKind } from "../../d1/queries/definitions";
 import { emptySet, type VersionedDefinitions } from "../audiences/definitions-cache";
