@@ -171,7 +171,7 @@ class TraitFold {
 
   result(): TraitResult & { progress: TraitProgress | null } {
     const { def, totals, oldestDue, firstFuture, now } = this;
-    const value = totals && isRunningOp(def.op) ? totalsValue(def.op, totals) : reduceTrait(def.op, this.values);
+    const value = isRunningOp(def.op) ? totalsValue(def.op, totals as RunningTotals) : reduceTrait(def.op, this.values);
     const progress = totals && {
       n: totals.n,
       partials: totals.partials,

@@ -80,11 +80,13 @@ export interface DefinitionSet {
 
 /**
  * What an evaluation leaves for the next one of the same profile to build on: where the event log stood, and the
- * progress of each computed trait that can be carried forward (`carryTrait`), with the definition it was made for.
+ * progress of each computed trait that can be carried forward (`carryTrait`), with the definition it was made for —
+ * the very object: the ProfileDO evaluates with the definitions it caches, and new definitions are new objects, so a
+ * changed one (or any, after a definitions change) is recomputed once.
  */
 export interface EvaluationMemo {
   log: LogPosition;
-  traits: Readonly<Record<string, { definition: string; progress: TraitProgress }>>;
+  traits: Readonly<Record<string, { definition: ComputedTraitDefinition; progress: TraitProgress }>>;
 }
 
 /** The profile's computed traits, the audiences it is in, and the earliest instant any of them can change. */
@@ -118,17 +120,16 @@ export function evaluateAll(
   const appended = memo && log ? log.appendedSince(memo.log) : null;
   const since: LogSince | null =
     memo && log && appended ? { appended, earlier: (query) => log.storedBetween(memo.log, query) } : null;
-  const carried: Record<string, { definition: string; progress: TraitProgress }> = {};
+  const carried: Record<string, { definition: ComputedTraitDefinition; progress: TraitProgress }> = {};
   for (const key of Object.keys(definitions.computed).sort()) {
     const def = definitions.computed[key];
-    const definition = JSON.stringify(def);
     const before = memo?.traits[key];
     const trait =
-      (since && before?.definition === definition && carryTrait(def, before.progress, since, now)) ||
+      (since && before?.definition === def && carryTrait(def, before.progress, since, now)) ||
       foldTrait(def, facts, now);
     computed[key] = trait.value;
     nextChangeAt = earliest(nextChangeAt, trait.nextChangeAt);
-    if (trait.progress) carried[key] = { definition, progress: trait.progress };
+    if (trait.progress) carried[key] = { definition: def, progress: trait.progress };
   }
   const audiences = new Set<string>();
   for (const key of dependencyOrder(definitions.audiences)) {

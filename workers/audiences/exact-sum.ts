@@ -3,8 +3,8 @@
  * (non-overlapping partials; the final rounding half-even). A `sum` or `avg` computed trait is carried forward by
  * adding a profile's new events to what it had (`running-trait.ts`) and recomputed from the whole log at other
  * times, in another order: with a plain `+=` the two could differ in the last bit, and a computed value that
- * flickers in its last bit is a change sent to every destination. Written here: it is a dozen lines, and no
- * maintained package of the registry does only this.
+ * flickers in its last bit is a change sent to every destination. Written here: a dozen lines of a well-known
+ * algorithm, not worth a dependency.
  */
 
 /** Adds `x` to `partials` (kept in increasing magnitude, none overlapping) without losing a bit. */

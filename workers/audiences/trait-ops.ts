@@ -17,16 +17,12 @@ export function contributes(op: ComputedTraitOp, value: unknown): boolean {
 }
 
 /**
- * `op` over `values` (newest first, each one that `contributes`).
+ * `op` over `values` (newest first, each one that `contributes`); count, sum, avg, min and max are folds of
+ * {@link RunningTotals} instead.
  *
  * @example reduceTrait("most_frequent", ["b", "a", "b", "a"]) // "b": a tie goes to the most recent
  */
-export function reduceTrait(op: ComputedTraitOp, values: readonly unknown[]): unknown {
-  if (isRunningOp(op)) {
-    const totals = emptyTotals();
-    for (const value of values) addToTotals(totals, value);
-    return totalsValue(op, totals);
-  }
+export function reduceTrait(op: Exclude<ComputedTraitOp, RunningOp>, values: readonly unknown[]): unknown {
   switch (op) {
     case "first":
       return values.length === 0 ? null : values[values.length - 1];
