@@ -4,7 +4,8 @@
 // events for years — a till's shared "walk-in customer" id, a B2B account, a crawler's anonymous id — pays for its
 // whole history on each batch. This phase grows one profile to `events` events in batches of 250 (one in flight, as
 // an import of that profile's rows meets it) and reports the time per batch at each size: once with no definition,
-// once with a lifetime `sum` computed trait over the same events.
+// once with a lifetime `sum` computed trait over the same events; then that profile's first batch after each of three
+// idle spells that let the runtime evict its object.
 import { freshPlatform } from "./platform.mjs";
 
 const BATCH = 250;
@@ -45,7 +46,23 @@ async function grow(platform, userId, events, marks) {
   return rows;
 }
 
-export async function longHistory({ events }) {
+/**
+ * The same profile's next batches, each after `idleSeconds` without a request: long enough for the runtime to evict
+ * the object (~10 s idle in `wrangler dev`), so each batch meets a cold object, as a till's sparse sales do on
+ * Cloudflare. Only what is stored survives an eviction (`workers/profile/trait-memo.ts`).
+ */
+async function wakeUps(platform, userId, events, idleSeconds) {
+  const times = [];
+  for (let k = 0; k < 3; k++) {
+    await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+    const t0 = performance.now();
+    await platform.batch(receipts(userId, events + k * BATCH));
+    times.push(Math.round(performance.now() - t0));
+  }
+  return times;
+}
+
+export async function longHistory({ events, idleSeconds = 20 }) {
   const marks = [2_500, 10_000, 50_000, 100_000, 200_000, 500_000, 1_000_000].filter((m) => m <= events);
   const platform = await freshPlatform("history");
   try {
@@ -54,6 +71,7 @@ export async function longHistory({ events }) {
     const res = await platform.api("POST", "/v1/computed-traits", LIFETIME_SPEND);
     if (res.status !== 201) throw new Error(`POST /v1/computed-traits answered ${res.status}`);
     const withTrait = await grow(platform, `spender-${runId}`, events, marks);
+    const afterIdle = await wakeUps(platform, `spender-${runId}`, events, idleSeconds);
     const spender = await platform.profile(`user_id:spender-${runId}`);
     return {
       rows: marks.map((m, i) => ({
@@ -61,7 +79,9 @@ export async function longHistory({ events }) {
         no_definition_ms: plain[i]?.ms_per_batch,
         lifetime_sum_ms: withTrait[i]?.ms_per_batch,
       })),
-      // The trait's value, to check the run counted every event: Σ (10 + n mod 90) over n < events.
+      // The first batch after each of three idle spells, with the trait (ms).
+      lifetime_sum_after_idle_ms: afterIdle,
+      // The trait's value, to check the run counted every event: Σ (10 + n mod 90) over n < events + 3 batches.
       lifetime_spend: spender?.computed?.lifetime_spend,
     };
   } finally {

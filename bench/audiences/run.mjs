@@ -3,7 +3,7 @@
 // Usage: npm run bench  (or: node bench/audiences/run.mjs [--only ingest,lag,backfill,history] [--concurrency 8]
 //   [--batches-browser 300] [--batches-server 10] [--lag-profiles 200] [--boundary-lead 5000]
 //   [--boundary-spacing 75] [--burst 200] [--backfill-profiles 10000] [--backfill-wait 240]
-//   [--history-events 100000] [--keep-logs DIR])
+//   [--history-events 100000] [--history-idle-seconds 20] [--keep-logs DIR])
 import { backfillRate } from "./backfill.mjs";
 import { longHistory } from "./history.mjs";
 import { ingestionWithDefinitions } from "./ingest.mjs";
@@ -48,8 +48,12 @@ if (only.has("backfill")) {
   console.table([results.backfill]);
 }
 if (only.has("history")) {
-  results.history = await longHistory({ events: num("history-events", 100_000) });
+  results.history = await longHistory({
+    events: num("history-events", 100_000),
+    idleSeconds: num("history-idle-seconds", 20),
+  });
   console.table(results.history.rows);
+  console.log("after idle (ms):", results.history.lifetime_sum_after_idle_ms);
 }
 results.minutes = +((performance.now() - started) / 60_000).toFixed(1);
 console.log(JSON.stringify(results, null, 2));

@@ -87,6 +87,8 @@ export interface DefinitionSet {
 export interface EvaluationMemo {
   log: LogPosition;
   traits: Readonly<Record<string, { definition: ComputedTraitDefinition; progress: TraitProgress }>>;
+  /** Some trait's progress was made from the whole log this time, not carried: worth keeping (see `trait-memo.ts`). */
+  recomputed: boolean;
 }
 
 /** The profile's computed traits, the audiences it is in, and the earliest instant any of them can change. */
@@ -121,15 +123,17 @@ export function evaluateAll(
   const since: LogSince | null =
     memo && log && appended ? { appended, earlier: (query) => log.storedBetween(memo.log, query) } : null;
   const carried: Record<string, { definition: ComputedTraitDefinition; progress: TraitProgress }> = {};
+  let recomputed = false;
   for (const key of Object.keys(definitions.computed).sort()) {
     const def = definitions.computed[key];
     const before = memo?.traits[key];
-    const trait =
-      (since && before?.definition === def && carryTrait(def, before.progress, since, now)) ||
-      foldTrait(def, facts, now);
+    const carriedForward = since && before?.definition === def ? carryTrait(def, before.progress, since, now) : null;
+    const trait = carriedForward ?? foldTrait(def, facts, now);
     computed[key] = trait.value;
     nextChangeAt = earliest(nextChangeAt, trait.nextChangeAt);
-    if (trait.progress) carried[key] = { definition: def, progress: trait.progress };
+    if (!trait.progress) continue;
+    carried[key] = { definition: def, progress: trait.progress };
+    if (!carriedForward) recomputed = true;
   }
   const audiences = new Set<string>();
   for (const key of dependencyOrder(definitions.audiences)) {
@@ -139,6 +143,6 @@ export function evaluateAll(
   }
   const position = log && Object.keys(carried).length > 0 ? log.position() : null;
   return position
-    ? { computed, audiences, nextChangeAt, memo: { log: position, traits: carried } }
+    ? { computed, audiences, nextChangeAt, memo: { log: position, traits: carried, recomputed } }
     : { computed, audiences, nextChangeAt };
 }

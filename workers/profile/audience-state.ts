@@ -7,9 +7,9 @@
  * Evaluation recomputes from the event log rather than keeping running counters: a profile evaluated twice (a
  * backfill page and a live event at once, a page delivered again) therefore counts every event exactly once, and
  * a changed definition needs no migration of counters. The log's `(event, ts)` index keeps each read bounded. The one
- * exception is held in memory only: a live object carries count/sum/avg/min/max traits forward from its last
- * evaluation, taking in the events appended since and (count/sum/avg) taking out those that left the window
- * (`carryTrait`): a cache checked against the log, and rebuilt from it whenever it cannot be carried.
+ * exception: an object carries count/sum/avg/min/max traits forward from its last evaluation, taking in the events
+ * appended since and (count/sum/avg) taking out those that left the window (`carryTrait`; kept across evictions for
+ * long logs, `trait-memo.ts`): a cache checked against the log, and rebuilt from it whenever it cannot be carried.
  */
 import type { DefinitionKind } from "../../d1/queries/definitions";
 import { emptySet, type VersionedDefinitions } from "../audiences/definitions-cache";
@@ -73,14 +73,17 @@ export interface EvaluationOutcome {
  *
  * When a profile trait (`traitsChanged`, the caller knows) or a computed value changed, each audience the profile
  * stays in is restated (an outbox row `member: true` under a new `seq`): destinations syncing that audience then
- * upsert the member's new traits (DESIGN §7), and D1 only moves the member row's `seq`. `memo` is the outcome of this
- * profile's last committed evaluation, if the caller kept it.
+ * upsert the member's new traits (DESIGN §7), and D1 only moves the member row's `seq`. `memo` gives what this
+ * profile's last committed evaluation left, if the caller kept it (asked only when there is something to evaluate).
  */
 export function evaluateProfile(
   sql: SqlStorage,
   set: DefinitionSet,
   now: number,
-  { traitsChanged = false, memo = null }: { traitsChanged?: boolean; memo?: EvaluationMemo | null } = {},
+  {
+    traitsChanged = false,
+    memo = () => null,
+  }: { traitsChanged?: boolean; memo?: (set: DefinitionSet) => EvaluationMemo | null } = {},
 ): EvaluationOutcome {
   if (idle(sql, set)) {
     // Guarded, so the common case (no definitions, nothing due) writes nothing. Without the audience part nothing was
@@ -91,7 +94,7 @@ export function evaluateProfile(
     return { changes: 0, nextEvalAt: null, memo: null };
   }
   ensurePart(sql, "audiences");
-  const result = evaluateAll(set, sqlFacts(sql), now, memo);
+  const result = evaluateAll(set, sqlFacts(sql), now, memo(set));
   const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
   let valuesChanged = traitsChanged;
 

@@ -9,7 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { findProfileRow } from "../../d1/queries/merge-undo";
 import { loadDefinitions, type VersionedDefinitions } from "../audiences/definitions-cache";
-import { computeTrait, type EvaluationMemo, evaluateAudience } from "../audiences/evaluate";
+import { computeTrait, type DefinitionSet, evaluateAudience } from "../audiences/evaluate";
 import { earliest } from "../audiences/windows";
 import {
   evaluateProfile,
@@ -62,6 +62,7 @@ import { profileView } from "./profile-view";
 import { forgetParts, migrate, readVersion } from "./schema";
 import { dropOrigins, finishRestore, importOriginChunk, originChunk } from "./split";
 import { sqlFacts } from "./sql-facts";
+import { TraitMemo } from "./trait-memo";
 import { applyMessageTraits, readTraits, traitSources } from "./traits";
 
 /** When a fold fails, the object retries it on its own after this delay (the alarm is a safety net). */
@@ -79,10 +80,10 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private definitions: VersionedDefinitions | undefined;
   /**
    * The last committed evaluation's memo (`evaluateAll`): a profile with a long history then folds only its new
-   * events into count/sum/avg/min/max traits. Memory only; dropped with any rolled-back write, and checked against
-   * the log before use, so an object that is evicted, or whose log changed otherwise, simply recomputes.
+   * events into count/sum/avg/min/max traits. Stored for long logs, so an eviction does not cost a full read;
+   * forgotten with any rolled-back write, and checked against the log before use.
    */
-  private memo: EvaluationMemo | null = null;
+  private readonly traitMemo: TraitMemo;
   /** The alarm as this object last set it (`undefined`: not read yet), so a write that changes no time sets none. */
   private alarmAt: number | null | undefined;
   /** A merge undo is pulling this profile's state back: a fold finishing meanwhile must not drop what arrived. */
@@ -98,6 +99,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.traitMemo = new TraitMemo(ctx.storage.kv);
     // Synchronous SQL in the constructor runs before any request is delivered; a current object pays one read.
     const version = readVersion(this.sql);
     this.hasSchema = version > 0;
@@ -149,7 +151,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       return this.ctx.storage.transactionSync(change);
     } catch (err) {
       forgetParts(this.sql);
-      this.memo = null;
+      this.traitMemo.forget();
       throw err;
     }
   }
@@ -312,6 +314,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       this.hasSchema = true;
       markDeleted(this.sql, Date.now());
       this.definitions = undefined;
+      this.traitMemo.forget();
       this.alarmAt = null;
     });
   }
@@ -397,7 +400,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     }
     this.ensureSchema();
     // Its log is rebuilt from the survivor's: nothing computed from the old one is carried over.
-    this.memo = null;
+    this.traitMemo.drop();
     this.restoring = true;
     try {
       return await this.pullBack(input, fresh);
@@ -487,7 +490,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       this.definitions = fresh;
     }
     // Set before the commit: should it roll back, `transaction` drops it again.
-    this.memo = evaluateProfile(this.sql, this.cachedDefinitions().set, now, { traitsChanged, memo: this.memo }).memo;
+    const memo = (set: DefinitionSet) => this.traitMemo.current(set);
+    this.traitMemo.update(evaluateProfile(this.sql, this.cachedDefinitions().set, now, { traitsChanged, memo }).memo);
   }
 
   /**
