@@ -5,10 +5,10 @@
  *
  * count, sum, avg, min and max can also be **carried forward**: their fold keeps what it has seen ({@link
  * TraitProgress}), and the value a moment later is the same fold with the events stored since taken in — and, for
- * count, sum and avg, the events that left the window since taken out. A profile with a long history (a till's
- * walk-in customer, a B2B account, a crawler) otherwise re-read every matching event of its window on each write:
- * 0.8 s a batch at 200,000 orders (bench/README.md, "One profile with a long history"). The other ops, and min/max
- * once an event left their window, keep recomputing from the log.
+ * count, sum and avg, the events that left the window since taken out (min and max: unless their extreme left). A
+ * profile with a long history (a till's walk-in customer, a B2B account, a crawler) otherwise re-read every matching
+ * event of its window on each write: 0.8 s a batch at 200,000 orders (bench/README.md, "One profile with a long
+ * history"). The other ops, and a min or max whose extreme left the window, keep recomputing from the log.
  */
 import { type ComputedTraitDefinition, parsePropertyPath } from "@tessera/protocol";
 import { matchesWhere } from "./conditions";
@@ -75,9 +75,9 @@ export interface LogSince {
 
 /**
  * `def` at `now` from `progress` (a fold of the same definition made earlier) and what the log did since. The events
- * stored since are taken in; for count, sum and avg, events that left the window since are taken out again (their sum
- * is exact, so this is the recomputed value to the bit). Null where only {@link computeTrait} can answer: a future
- * event came due, or min/max lost an event to the window.
+ * stored since are taken in; events that left the window since are taken out again (a sum is exact, so this is the
+ * recomputed value to the bit). Null where only {@link computeTrait} can answer: a future event came due, or a min or
+ * max lost its extreme to the window.
  */
 export function carryTrait(
   def: ComputedTraitDefinition,
@@ -90,8 +90,9 @@ export function carryTrait(
   const window = windowMs(def.within);
   const fold = new TraitFold(def, now, progress);
   if (window !== undefined && progress.oldestDue !== null && now >= progress.oldestDue + window) {
-    if (def.op === "min" || def.op === "max") return null;
-    fold.slide(log, windowStart(window, progress.at) as number, progress.at);
+    const left = fold.slide(log, windowStart(window, progress.at) as number, progress.at);
+    // What is left of a min or max is known only while its extreme stayed: else only the window's events tell.
+    if ((def.op === "min" && left.min) || (def.op === "max" && left.max)) return null;
   }
   const query = { event: def.event, since: fold.since };
   for (const event of log.appended) if (matchesQuery(query, event)) fold.take(event);
@@ -149,17 +150,22 @@ class TraitFold {
   }
 
   /**
-   * Moves a count, sum or avg carried from `at` (its window then began at `since`) to this fold's window: takes out
-   * the events that left it, and finds the oldest of those that stay (the next to leave).
+   * Moves totals carried from `at` (its window then began at `since`) to this fold's window: takes out the events
+   * that left it (count and sum exactly), finds the oldest of those that stay (the next to leave), and says whether
+   * the minimum or maximum was among those that left (then the totals' `min` or `max` no longer holds).
    */
-  slide(log: LogSince, since: number, at: number): void {
+  slide(log: LogSince, since: number, at: number): { min: boolean; max: boolean } {
     const totals = this.totals as RunningTotals;
     const to = this.since as number;
+    const left = { min: false, max: false };
     for (const event of log.earlier({ event: this.def.event, from: since, to })) {
       const value = event.timestamp <= at ? this.valueOf(event) : undefined;
       if (value === undefined) continue;
       totals.n--;
-      if (typeof value === "number") addExact(totals.partials, -value);
+      if (typeof value !== "number") continue;
+      addExact(totals.partials, -value);
+      if (value === totals.min) left.min = true;
+      if (value === totals.max) left.max = true;
     }
     this.oldestDue = null;
     for (const event of log.earlier({ event: this.def.event, from: to, to: at + 1 })) {
@@ -167,6 +173,7 @@ class TraitFold {
       this.oldestDue = event.timestamp;
       break;
     }
+    return left;
   }
 
   result(): TraitResult & { progress: TraitProgress | null } {
