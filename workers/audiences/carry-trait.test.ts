@@ -1,17 +1,10 @@
 import type { ComputedTraitDefinition } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { DAY, HOUR, memoryFacts, trackAt } from "../test-support/profile-facts";
+import { seededRandom } from "../test-support/seeded-random";
 import { type DefinitionSet, type EvaluationMemo, evaluateAll } from "./evaluate";
 
 const T0 = Date.UTC(2026, 0, 1);
-
-/** A deterministic generator, so a failure names a reproducible history. */
-function random(seed: number) {
-  return () => {
-    seed = (seed * 16807) % 2147483647;
-    return seed / 2147483647;
-  };
-}
 
 const ops = ["count", "sum", "avg", "min", "max"] as const;
 const shapes: Array<[string, Partial<ComputedTraitDefinition>]> = [
@@ -24,7 +17,7 @@ describe("computed traits carried forward from the last evaluation", () => {
   it.each(ops.flatMap((op) => shapes.map(([name, shape]) => [op, name, shape] as const)))(
     "%s over %s: the carried value and the next change are the recomputed ones, at every step",
     (op, _name, shape) => {
-      const next = random(op.length * 31 + JSON.stringify(shape).length);
+      const next = seededRandom(op.length * 31 + JSON.stringify(shape).length);
       const def = {
         op,
         event: "Order Completed",

@@ -1,6 +1,7 @@
 import type { ComputedTraitDefinition } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { DAY, HOUR, memoryFacts, messageAt, trackAt } from "../test-support/profile-facts";
+import { seededRandom } from "../test-support/seeded-random";
 import { computeTrait } from "./compute-trait";
 
 const now = Date.UTC(2025, 5, 1);
@@ -143,3 +144,67 @@ describe("computeTrait windows", () => {
     expect(computeTrait(last, f, now)).toEqual({ value: "SPRING", nextChangeAt: now + 25 * DAY });
   });
 });
+
+describe("first and last", () => {
+  const shapes: Array<[string, Partial<ComputedTraitDefinition>]> = [
+    ["all history", {}],
+    ["within 1d", { within: "1d" }],
+    ["within 7d, pos only", { within: "7d", where: [{ property: "channel", op: "eq", value: "pos" }] }],
+  ];
+
+  it.each((["first", "last"] as const).flatMap((op) => shapes.map(([name, shape]) => [op, name, shape] as const)))(
+    "%s over %s: the value, and the instant it next changes, of a random history",
+    (op, _name, shape) => {
+      const next = seededRandom(op.length * 7 + JSON.stringify(shape).length);
+      const def = { op, event: "Order Completed", property: "sku", ...shape } as ComputedTraitDefinition;
+      const window = shape.within === "1d" ? DAY : shape.within === "7d" ? 7 * DAY : undefined;
+      for (let trial = 0; trial < 40; trial++) {
+        // Hours apart over ten days, some on one instant, some dated ahead; some without a sku or off the filter.
+        const events = Array.from({ length: Math.floor(next() * 30) }, (_, i) => ({
+          stored: i,
+          at: now + Math.floor((next() - 0.85) * 240) * HOUR,
+          sku: next() < 0.8 ? `sku-${i}` : undefined,
+          channel: next() < 0.6 ? "pos" : "web",
+          event: next() < 0.9 ? "Order Completed" : "Email Opened",
+        }));
+        const facts = memoryFacts({
+          events: events.map((e) => trackAt(e.event, e.at, { sku: e.sku, channel: e.channel })),
+        });
+        // What DESIGN §6 asks, worked out over every event: the oldest (or newest) due value in the window, ties by
+        // storage order; it changes when it leaves the window, or when a future event comes due and takes its place.
+        const feeding = events.filter(
+          (e) =>
+            e.event === "Order Completed" &&
+            e.sku !== undefined &&
+            (!shape.where || e.channel === "pos") &&
+            (window === undefined || e.at >= now - window),
+        );
+        const due = feeding.filter((e) => e.at <= now);
+        const byTime = (a: (typeof due)[0], b: (typeof due)[0]) => a.at - b.at || a.stored - b.stored;
+        const held = op === "first" ? due.sort(byTime)[0] : due.sort(byTime).at(-1);
+        const future = feeding.filter((e) => e.at > now).map((e) => e.at);
+        const comingDue = future.length > 0 ? Math.min(...future) : null;
+        const leaves = held && window !== undefined ? held.at + window : null;
+        const expected = {
+          value: held?.sku ?? null,
+          nextChangeAt: !held ? comingDue : op === "first" ? leaves : minOf(leaves, comingDue),
+        };
+        expect(computeTrait(def, facts, now), `trial ${trial}`).toEqual(expected);
+      }
+    },
+  );
+
+  it("reads only up to the value, however long the history", () => {
+    const facts = memoryFacts({
+      events: Array.from({ length: 1_000 }, (_, i) => order(1_000 - i, { sku: `sku-${i}` })),
+    });
+    expect(computeTrait(sumOf("last", "sku"), facts, now).value).toBe("sku-999");
+    expect(computeTrait(sumOf("first", "sku"), facts, now).value).toBe("sku-0");
+    expect(facts.reads).toBe(2);
+  });
+});
+
+function minOf(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  return b === null ? a : Math.min(a, b);
+}

@@ -8,7 +8,8 @@
  * count, sum and avg, the events that left the window since taken out (min and max: unless their extreme left). A
  * profile with a long history (a till's walk-in customer, a B2B account, a crawler) otherwise re-read every matching
  * event of its window on each write: 0.8 s a batch at 200,000 orders (bench/README.md, "One profile with a long
- * history"). The other ops, and a min or max whose extreme left the window, keep recomputing from the log.
+ * history"). The other ops, and a min or max whose extreme left the window, recompute from the log: `first` and `last`
+ * read it only up to their value (oldest, or newest, first), `most_frequent` and `unique_*` read their whole window.
  */
 import { type ComputedTraitDefinition, parsePropertyPath } from "@tessera/protocol";
 import { matchesWhere } from "./conditions";
@@ -61,7 +62,11 @@ export function foldTrait(
   now: number,
 ): TraitResult & { progress: TraitProgress | null } {
   const fold = new TraitFold(def, now);
-  for (const event of facts.events({ event: def.event, since: fold.since })) fold.take(event);
+  // `first` reads oldest first: like `last`, it is then settled by the first value due, however long the history.
+  for (const event of facts.events({ event: def.event, since: fold.since, oldestFirst: def.op === "first" })) {
+    fold.take(event);
+    if (fold.settled) break;
+  }
   return fold.result();
 }
 
@@ -105,7 +110,7 @@ class TraitFold {
   readonly since: number | undefined;
   private readonly window: number | undefined;
   private readonly path;
-  /** The values of the ops that need them all (first, last, most_frequent, unique_*), newest first as read. */
+  /** The values of the list ops (first, last, most_frequent, unique_*), newest first (`first`: its one value). */
   private readonly values: unknown[] = [];
   /** Running ops only: their totals so far. */
   private readonly totals: RunningTotals | null;
@@ -134,6 +139,14 @@ class TraitFold {
     if (!matchesWhere(this.def.where, event)) return undefined;
     const value = this.path ? readEventPath(event, this.path) : true;
     return contributes(this.def.op, value) ? value : undefined;
+  }
+
+  /**
+   * `first` (read oldest first) and `last` (newest first) hold their value once one is due: the events after it in
+   * that order change neither it nor its next change (it leaving the window; a future event matters only without it).
+   */
+  get settled(): boolean {
+    return (this.def.op === "first" || this.def.op === "last") && this.values.length > 0;
   }
 
   take(event: StoredEvent): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../test-support/seeded-random";
 import { addExact, exactSum, partialsOf } from "./exact-sum";
 
 describe("exactSum", () => {
@@ -11,11 +12,7 @@ describe("exactSum", () => {
   });
 
   it("gives the same sum in any order, and when values are added to a sum already made", () => {
-    let seed = 7;
-    const random = () => {
-      seed = (seed * 16807) % 2147483647;
-      return seed / 2147483647;
-    };
+    const random = seededRandom(7);
     const prices = Array.from({ length: 2_000 }, () => Math.round(random() * 100_000) / 100 - 200);
     const forward = exactSum(partialsOf(prices));
     expect(exactSum(partialsOf([...prices].reverse()))).toBe(forward);

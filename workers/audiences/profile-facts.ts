@@ -20,6 +20,8 @@ export interface EventQuery {
   event: string;
   /** When given, only events with `timestamp >= since` (epoch ms). */
   since?: number;
+  /** Oldest first (ties: the first stored first) instead of newest first. */
+  oldestFirst?: boolean;
 }
 
 /** Whether `e` is one of the events `query` asks for. */
@@ -56,8 +58,8 @@ export interface ProfileFacts {
   /** Present where computed traits may be carried forward (the ProfileDO); without it they are recomputed. */
   log?: EventLog;
   /**
-   * Matching events of the profile, newest first (ties: the later stored first), including any dated after the
-   * evaluation's `now`. Read lazily: evaluation stops early when it has seen enough, so a cursor is the ideal backing.
+   * Matching events of the profile, newest first (ties: the later stored first) unless `oldestFirst`, including any
+   * dated after the evaluation's `now`. Read lazily: evaluation stops early when it has seen enough, so a cursor is the ideal backing.
    */
   events(query: EventQuery): Iterable<StoredEvent>;
 }

@@ -21,12 +21,16 @@ function history(n: number): AcceptedMessage[] {
   );
 }
 
-/** What the queries must answer: matching tracks, newest first, the later stored first on equal timestamps. */
-function expected(messages: AcceptedMessage[], { event, since }: EventQuery): number[] {
+/**
+ * What the queries must answer: matching tracks, newest first, the later stored first on equal timestamps (oldest
+ * first, the earlier stored first, when asked).
+ */
+function expected(messages: AcceptedMessage[], { event, since, oldestFirst }: EventQuery): number[] {
+  const order = oldestFirst ? 1 : -1;
   return messages
     .map((m, seq) => ({ m, seq, ts: Date.parse(m.timestamp as string) }))
     .filter(({ m, ts }) => m.type === "track" && (event === "*" || m.event === event) && ts >= (since ?? -Infinity))
-    .sort((x, y) => y.ts - x.ts || y.seq - x.seq)
+    .sort((x, y) => order * (x.ts - y.ts || x.seq - y.seq))
     .map(({ m }) => (m.properties as { i: number }).i);
 }
 
@@ -36,6 +40,8 @@ const QUERIES: EventQuery[] = [
   { event: "B", since: T0 + 60 * 60_000 },
   { event: "*", since: T0 + 100 * 60_000 },
   { event: "Nothing" },
+  { event: "A", oldestFirst: true },
+  { event: "*", since: T0 + 100 * 60_000, oldestFirst: true },
 ];
 
 describe("a profile's events as evaluation reads them", () => {

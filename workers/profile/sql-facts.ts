@@ -49,7 +49,8 @@ class LazyEvent implements StoredEvent {
  */
 const IN_MEMORY_EVENTS = 256;
 
-const ORDER = "ORDER BY ts DESC, seq DESC";
+const NEWEST_FIRST = "ORDER BY ts DESC, seq DESC";
+const OLDEST_FIRST = "ORDER BY ts, seq";
 
 /** Evaluation's view of this object: a short timeline read once, a long one through lazy cursors. */
 export function sqlFacts(sql: SqlStorage): ProfileFacts {
@@ -112,26 +113,31 @@ function shortTimeline(sql: SqlStorage): ProfileFacts["events"] | null {
     .one().n;
   if (stored > IN_MEMORY_EVENTS) return null;
   const timeline = sql
-    .exec<EventRow>(`SELECT ts, type, event, body FROM events ${ORDER}`)
+    .exec<EventRow>(`SELECT ts, type, event, body FROM events ${NEWEST_FIRST}`)
     .toArray()
     .map((row) => new LazyEvent(row));
   return function* (query) {
-    for (const e of timeline) if (matchesQuery(query, e)) yield e;
+    if (!query.oldestFirst) {
+      for (const e of timeline) if (matchesQuery(query, e)) yield e;
+      return;
+    }
+    for (let i = timeline.length - 1; i >= 0; i--) if (matchesQuery(query, timeline[i])) yield timeline[i];
   };
 }
 
 /** One indexed query per condition, read lazily: evaluation that stops early reads little. */
 function indexedEvents(sql: SqlStorage): ProfileFacts["events"] {
-  return function* ({ event, since }) {
+  return function* ({ event, since, oldestFirst }) {
     const from = since ?? Number.MIN_SAFE_INTEGER;
+    const order = oldestFirst ? OLDEST_FIRST : NEWEST_FIRST;
     const cursor =
       event === "*"
         ? sql.exec<EventRow>(
-            `SELECT ts, type, event, body FROM events WHERE ts >= ? AND event IS NOT NULL ${ORDER}`,
+            `SELECT ts, type, event, body FROM events WHERE ts >= ? AND event IS NOT NULL ${order}`,
             from,
           )
         : sql.exec<EventRow>(
-            `SELECT ts, type, event, body FROM events WHERE event = ? AND ts >= ? ${ORDER}`,
+            `SELECT ts, type, event, body FROM events WHERE event = ? AND ts >= ? ${order}`,
             event,
             from,
           );

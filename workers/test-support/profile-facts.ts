@@ -88,6 +88,7 @@ export function memoryFacts(init: { traits?: Record<string, unknown>; events?: S
         .filter(({ event }) => (query.event === "*" ? event.type === "track" : event.event === query.event))
         .filter(({ event }) => query.since === undefined || event.timestamp >= query.since)
         .sort((a, b) => b.event.timestamp - a.event.timestamp || b.seq - a.seq);
+      if (query.oldestFirst) matching.reverse();
       for (const { event } of matching) {
         reads++;
         yield event;
