@@ -6,8 +6,8 @@
  * more than an object's CPU limit.
  *
  * Stored in the object's synchronous KV (`ctx.storage.kv`: SQLite's hidden `__cf_kv` table, in the same transaction
- * as the write): a blob read once per wake-up, needing no table of the profile schema, so a new visitor never pays
- * for it. Stored only for a log of {@link SAVE_EVERY} events or more, and then again after the log grew by as many or
+ * as the write): a blob read once per wake-up, needing no table of the profile schema; workerd creates its table on
+ * the first write only, so a new visitor, whose log is short, never pays for it. Stored only for a log of {@link SAVE_EVERY} events or more, and then again after the log grew by as many or
  * a trait was recomputed: a stored memo a few hundred events behind still carries (the events appended since are
  * taken in), so it need not follow every write. Whatever is stored is checked against the log before use, as the
  * memory one is (`EventLog.appendedSince`), and bound only to a definition identical to the one it was made for.
