@@ -9,10 +9,11 @@
 import { freshPlatform } from "./platform.mjs";
 
 const BATCH = 250;
-const LIFETIME_SPEND = {
-  key: "lifetime_spend",
-  definition: { op: "sum", event: "Order Completed", property: "total" },
-};
+/** The computed trait of the second profile: a lifetime `op` over the receipts' totals (`--history-op`). */
+const lifetimeTrait = (op) => ({
+  key: `lifetime_${op}`,
+  definition: { op, event: "Order Completed", ...(op === "count" ? {} : { property: "total" }) },
+});
 
 /** Receipts n … n + 249 of `userId`, dated in the past year (oldest first), so no window or future date is involved. */
 function receipts(userId, n) {
@@ -62,13 +63,13 @@ async function wakeUps(platform, userId, events, idleSeconds) {
   return times;
 }
 
-export async function longHistory({ events, idleSeconds = 20 }) {
+export async function longHistory({ events, idleSeconds = 20, op = "sum" }) {
   const marks = [2_500, 10_000, 50_000, 100_000, 200_000, 500_000, 1_000_000].filter((m) => m <= events);
   const platform = await freshPlatform("history");
   try {
     const runId = Date.now().toString(36);
     const plain = await grow(platform, `plain-${runId}`, events, marks);
-    const res = await platform.api("POST", "/v1/computed-traits", LIFETIME_SPEND);
+    const res = await platform.api("POST", "/v1/computed-traits", lifetimeTrait(op));
     if (res.status !== 201) throw new Error(`POST /v1/computed-traits answered ${res.status}`);
     const withTrait = await grow(platform, `spender-${runId}`, events, marks);
     const afterIdle = await wakeUps(platform, `spender-${runId}`, events, idleSeconds);
@@ -81,8 +82,8 @@ export async function longHistory({ events, idleSeconds = 20 }) {
       })),
       // The first batch after each of three idle spells, with the trait (ms).
       lifetime_sum_after_idle_ms: afterIdle,
-      // The trait's value, to check the run counted every event: Σ (10 + n mod 90) over n < events + 3 batches.
-      lifetime_spend: spender?.computed?.lifetime_spend,
+      // The trait's value, to check the run counted every event (for sum: Σ (10 + n mod 90) over n < events + 750).
+      [`lifetime_${op}`]: spender?.computed?.[`lifetime_${op}`],
     };
   } finally {
     await platform.stop();

@@ -3,7 +3,7 @@
 // Usage: npm run bench  (or: node bench/audiences/run.mjs [--only ingest,lag,backfill,history] [--concurrency 8]
 //   [--batches-browser 300] [--batches-server 10] [--lag-profiles 200] [--boundary-lead 5000]
 //   [--boundary-spacing 75] [--burst 200] [--backfill-profiles 10000] [--backfill-wait 240]
-//   [--history-events 100000] [--history-idle-seconds 20] [--keep-logs DIR])
+//   [--history-events 100000] [--history-idle-seconds 20] [--history-op sum] [--keep-logs DIR])
 import { backfillRate } from "./backfill.mjs";
 import { longHistory } from "./history.mjs";
 import { ingestionWithDefinitions } from "./ingest.mjs";
@@ -51,6 +51,7 @@ if (only.has("history")) {
   results.history = await longHistory({
     events: num("history-events", 100_000),
     idleSeconds: num("history-idle-seconds", 20),
+    op: arg("history-op", "sum"),
   });
   console.table(results.history.rows);
   console.log("after idle (ms):", results.history.lifetime_sum_after_idle_ms);

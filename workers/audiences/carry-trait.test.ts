@@ -1,12 +1,13 @@
 import type { ComputedTraitDefinition } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { DAY, HOUR, memoryFacts, trackAt } from "../test-support/profile-facts";
+import { DAY, HOUR, MINUTE, memoryFacts, trackAt } from "../test-support/profile-facts";
 import { seededRandom } from "../test-support/seeded-random";
 import { type DefinitionSet, type EvaluationMemo, evaluateAll } from "./evaluate";
 
 const T0 = Date.UTC(2026, 0, 1);
 
-const ops = ["count", "sum", "avg", "min", "max"] as const;
+const ops = ["count", "sum", "avg", "min", "max", "most_frequent", "unique_list", "unique_count"] as const;
+const tallies = new Set<string>(["most_frequent", "unique_list", "unique_count"]);
 const shapes: Array<[string, Partial<ComputedTraitDefinition>]> = [
   ["all history", {}],
   ["within 1d", { within: "1d" }],
@@ -21,7 +22,7 @@ describe("computed traits carried forward from the last evaluation", () => {
       const def = {
         op,
         event: "Order Completed",
-        ...(op === "count" ? {} : { property: "total" }),
+        ...(op === "count" ? {} : { property: tallies.has(op) ? "sku" : "total" }),
         ...shape,
       } as ComputedTraitDefinition;
       const set: DefinitionSet = { computed: { x: def }, audiences: {} };
@@ -34,12 +35,15 @@ describe("computed traits carried forward from the last evaluation", () => {
         // New events: mostly recent, some old (an import of history), a few dated ahead; cents, and text now and then.
         for (let k = Math.floor(next() * 4); k > 0; k--) {
           const r = next();
-          const at =
+          const exact =
             r < 0.7 ? now - Math.floor(next() * HOUR) : r < 0.9 ? now - Math.floor(next() * 20 * DAY) : now + HOUR;
+          // Some on a whole ten minutes: events on one instant, whose order of storage breaks ties.
+          const at = next() < 0.3 ? exact - (exact % (10 * MINUTE)) : exact;
           const total = next() < 0.9 ? Math.round(next() * 20_000) / 100 : "n/a";
           facts.add(
             trackAt(next() < 0.9 ? "Order Completed" : "Email Opened", at, {
               total,
+              sku: next() < 0.9 ? `sku-${Math.floor(next() * 6)}` : { bundle: [1, 2] },
               channel: next() < 0.5 ? "pos" : "web",
             }),
           );
@@ -83,6 +87,39 @@ describe("computed traits carried forward from the last evaluation", () => {
     const noneLeft = evaluateAll(set, facts, T0 + 2 * DAY, oneLeft.memo);
     expect(noneLeft).toMatchObject({ computed: { x: 0 }, nextChangeAt: null });
     expect(facts.queries.length).toBe(asked);
+  });
+
+  it("ranks an event carried in after every event stored before it on the same instant", () => {
+    const at = T0 - HOUR;
+    const facts = memoryFacts({
+      events: [trackAt("Order Completed", at, { sku: "A" }), trackAt("Order Completed", at, { sku: "B" })],
+    });
+    const set: DefinitionSet = {
+      computed: { skus: { op: "unique_list", event: "Order Completed", property: "sku" } },
+      audiences: {},
+    };
+    const first = evaluateAll(set, facts, T0);
+    expect(first.computed).toEqual({ skus: ["B", "A"] });
+    facts.add(trackAt("Order Completed", at, { sku: "A" }));
+    const asked = facts.queries.length;
+    expect(evaluateAll(set, facts, T0, first.memo).computed).toEqual({ skus: ["A", "B"] });
+    expect(facts.queries.length).toBe(asked);
+    expect(evaluateAll(set, facts, T0).computed).toEqual({ skus: ["A", "B"] });
+  });
+
+  it("does not carry a tally of more distinct values than it keeps, and still answers from the log", () => {
+    const facts = memoryFacts({
+      events: Array.from({ length: 1_001 }, (_, i) => trackAt("Order Completed", T0 - i * HOUR, { id: `o-${i}` })),
+    });
+    const set: DefinitionSet = {
+      computed: { orders: { op: "unique_count", event: "Order Completed", property: "id" } },
+      audiences: {},
+    };
+    const first = evaluateAll(set, facts, T0);
+    expect(first).toMatchObject({ computed: { orders: 1_001 } });
+    expect(first.memo).toBeUndefined();
+    facts.add(trackAt("Order Completed", T0, { id: "o-new" }));
+    expect(evaluateAll(set, facts, T0 + 1, first.memo).computed).toEqual({ orders: 1_002 });
   });
 
   it("recomputes when the definition changed", () => {

@@ -1,6 +1,8 @@
 /**
- * The ten computed-trait ops of DESIGN §6 over the values of the matching events, newest first. Empty input gives
- * 0 for count and sum and `null` for every other op (nothing to average, list or name).
+ * The ten computed-trait ops of DESIGN §6 as folds over the values of the matching events. Empty input gives 0 for
+ * count and sum and `null` for every other op (nothing to average, list or name). Every op but `first` and `last`
+ * folds into state that more events can be added to, and taken out of, later: {@link RunningTotals} for the
+ * arithmetic ops, a {@link Tally} for the ones that tell values apart.
  */
 import { type ComputedTraitOp, MAX_UNIQUE_LIST } from "@tessera/protocol";
 import { addExact, exactSum } from "./exact-sum";
@@ -14,27 +16,6 @@ export function contributes(op: ComputedTraitOp, value: unknown): boolean {
   if (op === "sum" || op === "avg" || op === "min" || op === "max")
     return typeof value === "number" && Number.isFinite(value);
   return true;
-}
-
-/**
- * `op` over `values` (newest first, each one that `contributes`); count, sum, avg, min and max are folds of
- * {@link RunningTotals} instead.
- *
- * @example reduceTrait("most_frequent", ["b", "a", "b", "a"]) // "b": a tie goes to the most recent
- */
-export function reduceTrait(op: Exclude<ComputedTraitOp, RunningOp>, values: readonly unknown[]): unknown {
-  switch (op) {
-    case "first":
-      return values.length === 0 ? null : values[values.length - 1];
-    case "last":
-      return values.length === 0 ? null : values[0];
-    case "most_frequent":
-      return mostFrequent(values);
-    case "unique_list":
-      return values.length === 0 ? null : uniqueNewestFirst(values, MAX_UNIQUE_LIST);
-    case "unique_count":
-      return values.length === 0 ? null : new Set(values.map(identity)).size;
-  }
 }
 
 /** The ops whose value is a fold of running totals: order does not matter, and more events can be added later. */
@@ -77,29 +58,50 @@ export function totalsValue(op: RunningOp, totals: RunningTotals): number | null
   }
 }
 
-function mostFrequent(values: readonly unknown[]): unknown {
-  const counts = new Map<string, { value: unknown; n: number }>();
-  for (const value of values) {
-    const key = identity(value);
-    const seen = counts.get(key);
-    if (seen) seen.n++;
-    else counts.set(key, { value, n: 1 });
+/** The ops that tell values apart: a {@link Tally} of them answers each. */
+export type TallyOp = "most_frequent" | "unique_list" | "unique_count";
+
+export const isTallyOp = (op: ComputedTraitOp): op is TallyOp =>
+  op === "most_frequent" || op === "unique_list" || op === "unique_count";
+
+/**
+ * Each distinct value taken in (by its JSON text), how many times, and its latest occurrence: `ts`, then `order` for
+ * events on one instant (the later stored is the later). Values come back from their text: they are JSON already.
+ */
+export type Tally = Map<string, { n: number; ts: number; order: number }>;
+
+/** Takes in `value` of an event at `ts`; `order` ranks it among events on the same instant. */
+export function addToTally(tally: Tally, value: unknown, ts: number, order: number): void {
+  const key = identity(value);
+  const seen = tally.get(key);
+  if (!seen) tally.set(key, { n: 1, ts, order });
+  else {
+    seen.n++;
+    if (ts > seen.ts || (ts === seen.ts && order > seen.order)) Object.assign(seen, { ts, order });
   }
-  // Map order is first appearance, newest first: a strict `>` keeps the most recent of tied values.
-  let best: { value: unknown; n: number } | undefined;
-  for (const entry of counts.values()) if (!best || entry.n > best.n) best = entry;
-  return best ? best.value : null;
 }
 
-function uniqueNewestFirst(values: readonly unknown[], max: number): unknown[] {
-  const seen = new Set<string>();
-  const list: unknown[] = [];
-  for (const value of values) {
-    const key = identity(value);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    list.push(value);
-    if (list.length === max) break;
-  }
-  return list;
+/**
+ * Takes out one occurrence of `value`, one of the oldest: what leaves a window. Its latest occurrence stays right:
+ * the last occurrence of a value leaves only with all the others.
+ */
+export function removeFromTally(tally: Tally, value: unknown): void {
+  const key = identity(value);
+  const seen = tally.get(key);
+  if (!seen) return;
+  if (--seen.n === 0) tally.delete(key);
+}
+
+/**
+ * `op` over a tally: the most frequent value (a tie goes to the most recent), the up to {@link MAX_UNIQUE_LIST} most
+ * recent distinct values, or how many distinct values.
+ */
+export function tallyValue(op: TallyOp, tally: Tally): unknown {
+  if (tally.size === 0) return null;
+  if (op === "unique_count") return tally.size;
+  const entries = [...tally].sort(([, a], [, b]) => b.ts - a.ts || b.order - a.order);
+  if (op === "unique_list") return entries.slice(0, MAX_UNIQUE_LIST).map(([key]) => JSON.parse(key));
+  let best = entries[0];
+  for (const entry of entries) if (entry[1].n > best[1].n) best = entry;
+  return JSON.parse(best[0]);
 }

@@ -7,9 +7,9 @@
  * Evaluation recomputes from the event log rather than keeping running counters: a profile evaluated twice (a
  * backfill page and a live event at once, a page delivered again) therefore counts every event exactly once, and
  * a changed definition needs no migration of counters. The log's `(event, ts)` index keeps each read bounded. The one
- * exception: an object carries count/sum/avg/min/max traits forward from its last evaluation, taking in the events
- * appended since and (count/sum/avg) taking out those that left the window (`carryTrait`; kept across evictions for
- * long logs, `trait-memo.ts`): a cache checked against the log, and rebuilt from it whenever it cannot be carried.
+ * exception: an object carries computed traits forward from its last evaluation, taking in the events appended
+ * since and taking out those that left the window (`carryTrait`; kept across evictions for long logs,
+ * `trait-memo.ts`): a cache checked against the log, and rebuilt from it whenever it cannot be carried.
  */
 import type { DefinitionKind } from "../../d1/queries/definitions";
 import { emptySet, type VersionedDefinitions } from "../audiences/definitions-cache";

@@ -80,7 +80,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   private definitions: VersionedDefinitions | undefined;
   /**
    * The last committed evaluation's memo (`evaluateAll`): a profile with a long history then folds only its new
-   * events into count/sum/avg/min/max traits. Stored for long logs, so an eviction does not cost a full read;
+   * events into its computed traits. Stored for long logs, so an eviction does not cost a full read;
    * forgotten with any rolled-back write, and checked against the log before use.
    */
   private readonly traitMemo: TraitMemo;

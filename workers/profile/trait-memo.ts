@@ -1,7 +1,7 @@
 /**
  * The carried computed traits' memo (`EvaluationMemo`, see `evaluateAll`), kept across evictions for profiles with a
  * long history. In memory alone, the first write after an object was evicted (seconds idle locally, minutes on
- * Cloudflare) read every matching event of each count/sum/avg/min/max trait's window again: for a till's walk-in
+ * Cloudflare) read every matching event of each carried trait's window again: for a till's walk-in
  * customer, with a sale every few minutes and millions of events, that was most writes, and past a few million events
  * more than an object's CPU limit.
  *
@@ -22,7 +22,7 @@ export const SAVE_EVERY = 1_000;
 
 const KEY = "trait_memo";
 /** Bumped when what is stored changes shape: a memo of another format is not read, only replaced. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 interface StoredMemo {
   format: number;
