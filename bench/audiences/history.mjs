@@ -78,10 +78,10 @@ export async function longHistory({ events, idleSeconds = 20, op = "sum" }) {
       rows: marks.map((m, i) => ({
         events: m,
         no_definition_ms: plain[i]?.ms_per_batch,
-        lifetime_sum_ms: withTrait[i]?.ms_per_batch,
+        with_trait_ms: withTrait[i]?.ms_per_batch,
       })),
       // The first batch after each of three idle spells, with the trait (ms).
-      lifetime_sum_after_idle_ms: afterIdle,
+      with_trait_after_idle_ms: afterIdle,
       // The trait's value, to check the run counted every event (for sum: Σ (10 + n mod 90) over n < events + 750).
       [`lifetime_${op}`]: spender?.computed?.[`lifetime_${op}`],
     };

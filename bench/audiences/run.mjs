@@ -54,7 +54,7 @@ if (only.has("history")) {
     op: arg("history-op", "sum"),
   });
   console.table(results.history.rows);
-  console.log("after idle (ms):", results.history.lifetime_sum_after_idle_ms);
+  console.log("after idle (ms):", results.history.with_trait_after_idle_ms);
 }
 results.minutes = +((performance.now() - started) / 60_000).toFixed(1);
 console.log(JSON.stringify(results, null, 2));
