@@ -98,6 +98,38 @@ describe("carried computed traits across an eviction", () => {
     expect(without.computed).toEqual({ spend: totalOf(n) + 7 + 8, kinds: 50 });
   });
 
+  it("stores what fits when many traits keep large tallies, and the write goes through", async () => {
+    // 30 traits, each a tally of 1,000 distinct 60-character values: over 2 MB, more than storage takes in one value.
+    const traits = 30;
+    const computed = Object.fromEntries(
+      Array.from({ length: traits }, (_, t) => [
+        `seen_${t}`,
+        { op: "unique_count", event: "Page Viewed", property: `p${t}` } satisfies ComputedTraitDefinition,
+      ]),
+    );
+    const { workspaceId } = await seedWorkspace();
+    const definitionsVersion = await defineAll(workspaceId, { computed });
+    const id = freshId("prf");
+    const views = Array.from({ length: SAVE_EVERY }, (_, i) =>
+      track("Page Viewed", new Date(Date.now() - i * 1000).toISOString(), {
+        properties: Object.fromEntries(
+          Array.from({ length: traits }, (_, t) => [`p${t}`, `${t}-${i}-`.padEnd(60, "x")]),
+        ),
+      }),
+    );
+    for (let i = 0; i < views.length; i += 250) {
+      const input = { ...ingestInput(id, views.slice(i, i + 250)), workspaceId, definitionsVersion };
+      expect(await profileStub(env.PROFILE, id).ingest(input)).toMatchObject({ status: "stored" });
+    }
+    const stored = await runInDurableObject<ProfileDO, string[]>(env.PROFILE.getByName(id), (_o, state) =>
+      Object.keys(state.storage.kv.get<{ traits: Record<string, unknown> }>("trait_memo")?.traits ?? {}),
+    );
+    expect(stored.length).toBeGreaterThan(0);
+    expect(stored.length).toBeLessThan(traits);
+    const after = await ingestAfterEviction(id, { workspaceId, definitionsVersion }, []);
+    expect(Object.values(after.computed)).toEqual(Array(traits).fill(SAVE_EVERY));
+  });
+
   it("stores nothing for a short log", async () => {
     const profile = await longProfile(50);
     const stored = await runInDurableObject<ProfileDO, unknown>(env.PROFILE.getByName(profile.id), (_o, state) =>

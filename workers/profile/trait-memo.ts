@@ -21,6 +21,21 @@ import type { LogPosition } from "../audiences/profile-facts";
 export const SAVE_EVERY = 1_000;
 
 const KEY = "trait_memo";
+/**
+ * Durable Object storage refuses a value over 2 MB (SQLite's row limit), and a refused put inside the write's
+ * transaction would fail the write itself: what is stored stays well under it, however many traits are defined.
+ */
+const MAX_STORED_BYTES = 1_000_000;
+
+/**
+ * At most what `progress` takes once stored (structured clone): its tally's text at two bytes a character (V8 writes
+ * a string with any character past Latin-1 in UTF-16), and a few numbers per entry.
+ */
+function storedSize(progress: TraitProgress): number {
+  let size = 64 + 10 * (progress.totals?.partials.length ?? 0);
+  for (const key of progress.tally?.keys() ?? []) size += 2 * key.length + 32;
+  return size;
+}
 /** Bumped when what is stored changes shape: a memo of another format is not read, only replaced. */
 const FORMAT = 2;
 
@@ -53,8 +68,12 @@ export class TraitMemo {
     if (!memo || memo.log.count < SAVE_EVERY) return;
     if (this.storedAt !== null && !memo.recomputed && memo.log.count - this.storedAt < SAVE_EVERY) return;
     const traits: StoredMemo["traits"] = {};
+    let room = MAX_STORED_BYTES;
     for (const [key, { definition, progress }] of Object.entries(memo.traits)) {
-      traits[key] = { definition: JSON.stringify(definition), progress };
+      const json = JSON.stringify(definition);
+      room -= 2 * (key.length + json.length) + storedSize(progress);
+      // A trait that does not fit is left out: after an eviction it is recomputed, as before memos were stored.
+      if (room >= 0) traits[key] = { definition: json, progress };
     }
     this.kv.put(KEY, { format: FORMAT, log: memo.log, traits } satisfies StoredMemo);
     this.storedAt = memo.log.count;
