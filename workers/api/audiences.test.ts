@@ -129,6 +129,33 @@ describe("POST /v1/audiences, GET /v1/audiences(/:key)", () => {
     expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
   });
 
+  it("refuses with 409 what would take the workspace's definitions past what a profile caches, and keeps ingesting", async () => {
+    const ws = await seedWorkspace();
+    // Each 15.3 KB of JSON (a request's body may hold 16 KB): 65 fit in the 1,000,000 bytes, the 66th does not.
+    const large = (k: number) => ({
+      trait: "plan",
+      op: "in",
+      value: Array.from({ length: 100 }, (_, i) => `${k}-${i}-`.padEnd(150, "y")),
+    });
+    let made = 0;
+    for (;;) {
+      const res = await call(ws, "POST", "/v1/audiences", { key: `big_${made}`, definition: large(made) });
+      if (res.status !== 201) {
+        await expectError(res, 409, "conflict");
+        break;
+      }
+      made++;
+    }
+    expect(made).toBe(65);
+    expect(await keys(ws)).toHaveLength(65);
+    // A change to one of them counts it once: the same size again is no growth.
+    const changed = await call(ws, "PUT", "/v1/audiences/big_0", { definition: large(1000) });
+    expect(changed.status, await changed.clone().text()).toBe(200);
+    // Every profile caches all 65: its writes still go through.
+    const [profile] = await store(ws.workspaceId, [track("Order Completed", new Date().toISOString())]);
+    expect(profile).toMatch(/^prf_/);
+  });
+
   it("answers 404 not_found for an unknown key", async () => {
     const ws = await seedWorkspace();
     await expectError(

@@ -4,7 +4,7 @@
  * and read, check and try again when another change landed first. Then this isolate forgets its cached definitions
  * and a backfill evaluates every live profile again.
  */
-import type { AudienceNode } from "@tessera/protocol";
+import { type AudienceNode, MAX_WORKSPACE_DEFINITION_BYTES } from "@tessera/protocol";
 import pRetry from "p-retry";
 import {
   type DefinitionChange,
@@ -44,6 +44,26 @@ export interface SavedDefinitions {
   /** For `validateAudienceDefinition`; the caller adds the key being defined. */
   context: Required<Omit<DefinitionContext, "key">>;
   has(kind: DefinitionKind, key: string): boolean;
+  /** What each definition takes in a profile's cached copy of the set (bytes), by `kind:key`. */
+  cachedBytes: Map<string, number>;
+}
+
+/** What one definition takes in the set a profile caches (`"key":{…},` in UTF-8, as SQLite stores the text). */
+const cachedSize = (key: string, definition: string) => utf8.encode(definition).length + key.length + 4;
+const utf8 = new TextEncoder();
+
+/**
+ * Refuses a change that would take the workspace's definitions past {@link MAX_WORKSPACE_DEFINITION_BYTES}: every
+ * profile caches them all in one stored value, which storage refuses past 2 MB, failing the profile's every write.
+ */
+export function checkRoom(saved: SavedDefinitions, ref: DefinitionRef, definition: string): void {
+  let total = cachedSize(ref.key, definition);
+  for (const [name, bytes] of saved.cachedBytes) if (name !== `${ref.kind}:${ref.key}`) total += bytes;
+  if (total <= MAX_WORKSPACE_DEFINITION_BYTES) return;
+  throw conflict(
+    `The workspace's audiences and computed traits would take ${total} bytes, over the ` +
+      `${MAX_WORKSPACE_DEFINITION_BYTES} every profile keeps of them: delete or shorten some first`,
+  );
 }
 
 /** The workspace's definitions as they are now. */
@@ -53,14 +73,17 @@ export async function readSaved(db: D1Database, workspaceId: string): Promise<Sa
   if (!set) throw notFound(`No workspace ${workspaceId}`);
   const audiences = new Map<string, AudienceNode>();
   const computedTraits = new Set<string>();
+  const cachedBytes = new Map<string, number>();
   for (const row of set.definitions) {
     if (row.kind === "audience") audiences.set(row.key, JSON.parse(row.definition) as AudienceNode);
     else computedTraits.add(row.key);
+    cachedBytes.set(`${row.kind}:${row.key}`, cachedSize(row.key, row.definition));
   }
   return {
     version: set.version,
     context: { audiences, computedTraits },
     has: (kind, key) => (kind === "audience" ? audiences.has(key) : computedTraits.has(key)),
+    cachedBytes,
   };
 }
 

@@ -9,7 +9,7 @@
  * re-evaluates every live profile.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { AudienceMembersPage, AudiencePreview, MembersQuery } from "@tessera/protocol";
+import { AudienceMembersPage, AudiencePreview, MAX_WORKSPACE_DEFINITION_BYTES, MembersQuery } from "@tessera/protocol";
 import {
   type DefinitionKind,
   type DefinitionLabels,
@@ -29,7 +29,15 @@ import type { DefinitionContext } from "../audiences/validate-definition";
 import { conflict, notFound, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
-import { changeOf, readSaved, rebuild, referrersOf, type SavedDefinitions, writeChecked } from "./definition-changes";
+import {
+  changeOf,
+  checkRoom,
+  readSaved,
+  rebuild,
+  referrersOf,
+  type SavedDefinitions,
+  writeChecked,
+} from "./definition-changes";
 import { type DefinitionView, viewOf } from "./definition-view";
 import { jsonBody } from "./json-body";
 import { memberAfter, memberCursor } from "./member-cursor";
@@ -111,7 +119,9 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
           ...errorResponses({
             400: "The body or its definition is invalid: `message` names the JSON path of the first bad node.",
             401: BAD_SECRET_KEY,
-            409: `The workspace already has ${aNoun} with this key.`,
+            409:
+              `The workspace already has ${aNoun} with this key, or its audiences and computed traits would take ` +
+              `more than ${MAX_WORKSPACE_DEFINITION_BYTES} bytes of JSON together.`,
           }),
         },
       }),
@@ -121,12 +131,14 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
         const buildVersion = await writeChecked(c.env.DB, ref.workspaceId, async (saved) => {
           if (saved.has(kind, body.key)) throw conflict(`${Noun} "${body.key}" already exists`);
           checkReferences(body.definition, saved, body.key);
+          const definition = JSON.stringify(body.definition);
+          checkRoom(saved, ref, definition);
           return insertDefinition(c.env.DB, {
             ...changeOf(ref, saved),
             buildTotal: await countLiveProfiles(c.env.DB, ref.workspaceId),
             name: body.name,
             description: body.description,
-            definition: JSON.stringify(body.definition),
+            definition,
           });
         });
         await rebuild(c.env, ref.workspaceId, buildVersion, { kind, key: ref.key });
@@ -226,11 +238,13 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
         const buildVersion = await writeChecked(c.env.DB, ref.workspaceId, async (saved) => {
           if (!saved.has(kind, ref.key)) throw missing(ref.key);
           checkReferences(definition, saved, ref.key);
+          const json = JSON.stringify(definition);
+          checkRoom(saved, ref, json);
           return replaceDefinition(c.env.DB, {
             ...changeOf(ref, saved),
             buildTotal: await countLiveProfiles(c.env.DB, ref.workspaceId),
             ...labels,
-            definition: JSON.stringify(definition),
+            definition: json,
           });
         });
         await rebuild(c.env, ref.workspaceId, buildVersion, { kind, key: ref.key });

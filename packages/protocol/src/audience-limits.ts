@@ -37,3 +37,11 @@ export const MAX_PATH_SEGMENTS = 10;
 
 /** Values a `unique_list` computed trait keeps, most recent first (DESIGN §6). */
 export const MAX_UNIQUE_LIST = 100;
+
+/**
+ * Bytes of JSON all of a workspace's audiences and computed traits may take together. Every profile's Durable Object
+ * caches the whole set in one stored value (`definitions_cache`), and Durable Object storage refuses a value over
+ * 2 MB: past it, every write of every profile of the workspace would fail. Half of that leaves room for keys and
+ * growth; ~3,000 definitions of a typical size, or 60 at the largest a request may send.
+ */
+export const MAX_WORKSPACE_DEFINITION_BYTES = 1_000_000;
