@@ -93,6 +93,17 @@ describe("computeTrait", () => {
     expect(computeTrait(sumOf("last", "id"), facts, now).value).toBe("stored-2");
   });
 
+  it("keeps a unique_list within 16 KB of JSON: fewer, most recent, values when they are large", () => {
+    const facts = memoryFacts({
+      events: Array.from({ length: 100 }, (_, i) => order(100 - i, { note: `${i}-`.padEnd(1_000, "n") })),
+    });
+    const list = computeTrait(sumOf("unique_list", "note"), facts, now).value as string[];
+    expect(list.map((note) => note.split("-")[0])).toEqual(Array.from({ length: 16 }, (_, i) => `${99 - i}`));
+    expect(JSON.stringify(list).length).toBeLessThanOrEqual(16_384);
+    const huge = memoryFacts({ events: [order(1, { note: "h".repeat(20_000) })] });
+    expect(computeTrait(sumOf("unique_list", "note"), huge, now).value).toBeNull();
+  });
+
   it("keeps the 100 most recent distinct values in unique_list, and counts them all in unique_count", () => {
     const facts = memoryFacts({
       events: Array.from({ length: 130 }, (_, i) =>

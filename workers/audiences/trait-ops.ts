@@ -4,7 +4,7 @@
  * folds into state that more events can be added to, and taken out of, later: {@link RunningTotals} for the
  * arithmetic ops, a {@link Tally} for the ones that tell values apart.
  */
-import { type ComputedTraitOp, MAX_UNIQUE_LIST } from "@tessera/protocol";
+import { type ComputedTraitOp, MAX_UNIQUE_LIST, MAX_UNIQUE_LIST_BYTES } from "@tessera/protocol";
 import { addExact, exactSum } from "./exact-sum";
 
 /** Values are told apart by their JSON text, so `1` and `"1"` are two values and equal objects are one. */
@@ -94,14 +94,32 @@ export function removeFromTally(tally: Tally, value: unknown): void {
 
 /**
  * `op` over a tally: the most frequent value (a tie goes to the most recent), the up to {@link MAX_UNIQUE_LIST} most
- * recent distinct values, or how many distinct values.
+ * recent distinct values (within {@link MAX_UNIQUE_LIST_BYTES}), or how many distinct values.
  */
 export function tallyValue(op: TallyOp, tally: Tally): unknown {
   if (tally.size === 0) return null;
   if (op === "unique_count") return tally.size;
   const entries = [...tally].sort(([, a], [, b]) => b.ts - a.ts || b.order - a.order);
-  if (op === "unique_list") return entries.slice(0, MAX_UNIQUE_LIST).map(([key]) => JSON.parse(key));
+  if (op === "unique_list") return mostRecent(entries);
   let best = entries[0];
   for (const entry of entries) if (entry[1].n > best[1].n) best = entry;
   return JSON.parse(best[0]);
 }
+
+/**
+ * The most recent values of `entries` (newest first) that fit a unique_list: a value that does not fit ends it (null
+ * when not even the newest fits, as for no value).
+ */
+function mostRecent(entries: Array<[string, unknown]>): unknown[] | null {
+  const list: unknown[] = [];
+  // "[" and "]", and a comma before every value but the first.
+  let bytes = 1;
+  for (const [key] of entries.slice(0, MAX_UNIQUE_LIST)) {
+    bytes += utf8.encode(key).length + 1;
+    if (bytes > MAX_UNIQUE_LIST_BYTES) break;
+    list.push(JSON.parse(key));
+  }
+  return list.length > 0 ? list : null;
+}
+
+const utf8 = new TextEncoder();

@@ -229,6 +229,32 @@ describe("audiences in the ProfileDO", () => {
     ]);
   });
 
+  it("stays writable when a unique_list collects large values (kept within its byte cap)", async () => {
+    const { workspaceId } = await seedWorkspace();
+    const definitionsVersion = await defineAll(workspaceId, {
+      computed: { notes: { op: "unique_list", event: "Note Saved", property: "note" } },
+    });
+    const id = `prf_${crypto.randomUUID()}`;
+    // 100 notes of 30 KB: as a list of 100 values, 3 MB, past what one stored row may hold.
+    for (let batch = 0; batch < 4; batch++) {
+      const notes = Array.from({ length: 25 }, (_, i) =>
+        track("Note Saved", ago((batch * 25 + i + 1) * 1000), {
+          properties: { note: `${batch}-${i}-`.padEnd(30_000) },
+        }),
+      );
+      const stored = await profileStub(env.PROFILE, id).ingest({
+        profileId: id,
+        workspaceId,
+        messages: notes,
+        identifiers: [],
+        definitionsVersion,
+      });
+      expect(stored).toMatchObject({ status: "stored", inserted: 25 });
+    }
+    // Not even the newest note fits the list's 16 KB: no list, as for no note.
+    expect((await profileOf(id)).computed).toEqual({ notes: null });
+  });
+
   it("costs nothing extra when the workspace has no definitions", async () => {
     const { workspaceId } = await seedWorkspace();
     const [id] = await store(workspaceId, [track("Page Loaded", ago(DAY), { anonymousId: "n1" })]);

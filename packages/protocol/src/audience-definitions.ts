@@ -12,6 +12,7 @@ import {
   MAX_DEFINITION_STRING,
   MAX_IN_VALUES,
   MAX_UNIQUE_LIST,
+  MAX_UNIQUE_LIST_BYTES,
 } from "./audience-limits";
 import { COMPUTED_TRAIT_OPS, CONDITION_OPS, COUNT_OPS } from "./audience-ops";
 import { DURATION_PATTERN, durationProblem } from "./durations";
@@ -165,6 +166,6 @@ export const ComputedTraitDefinition = z
     description:
       "A value computed from a profile's matching events: numbers for count/sum/avg/min/max/unique_count (0 for an " +
       "empty count or sum, null otherwise), the value for first/last/most_frequent (ties: most recent), and up to " +
-      `${MAX_UNIQUE_LIST} values, most recent first, for unique_list.`,
+      `${MAX_UNIQUE_LIST} values (and ${MAX_UNIQUE_LIST_BYTES} bytes of JSON), most recent first, for unique_list.`,
   });
 export type ComputedTraitDefinition = z.infer<typeof ComputedTraitDefinition>;

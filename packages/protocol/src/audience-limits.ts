@@ -39,6 +39,13 @@ export const MAX_PATH_SEGMENTS = 10;
 export const MAX_UNIQUE_LIST = 100;
 
 /**
+ * Bytes of JSON a `unique_list` keeps (fewer values when they are large). A computed value is stored in one row of
+ * the profile's storage, which refuses a row over 2 MB (100 values of a 30 KB property would fail the profile's every
+ * write), and travels to destinations with each change.
+ */
+export const MAX_UNIQUE_LIST_BYTES = 16_384;
+
+/**
  * Bytes of JSON all of a workspace's audiences and computed traits may take together. Every profile's Durable Object
  * caches the whole set in one stored value (`definitions_cache`), and Durable Object storage refuses a value over
  * 2 MB: past it, every write of every profile of the workspace would fail. Half of that leaves room for keys and
