@@ -129,7 +129,7 @@ function syncMessages(sql: SqlStorage, owner: OutboxOwner, changes: MemberChange
       .map((r) => [r.key, JSON.parse(r.value)]),
   ) as JsonObject;
   return [
-    {
+    fitted({
       kind: "memberships",
       workspaceId: owner.workspaceId,
       profileId: owner.profileId,
@@ -142,6 +142,60 @@ function syncMessages(sql: SqlStorage, owner: OutboxOwner, changes: MemberChange
       identifiers,
       traits,
       computed,
-    },
+    }),
   ];
+}
+
+/**
+ * What a delivery's message may take: a queue refuses a message over 128 KB (`send-in-batches.ts`), and a refused
+ * delivery is retried for ever, so the profile's audience changes would never reach a destination.
+ */
+const MAX_SYNC_MESSAGE_BYTES = 100_000;
+const utf8 = new TextEncoder();
+const bytesOf = (value: unknown) => utf8.encode(JSON.stringify(value)).length;
+
+/** Identifier types destinations match contacts on; the others (anonymous and device ids, custom ones) are left first. */
+const MATCHED = new Set(["user_id", "email", "phone"]);
+
+/**
+ * `message`, made to fit one queue message. A profile can hold more than that — traits gathered over years of
+ * identify calls, up to 1,000 identifiers — and then what destinations need least is left out until it fits:
+ * identifiers they do not match contacts on, then the largest trait and computed values (the contact is synced
+ * without them), then the other identifiers. Logged, so an operator can see which.
+ */
+export function fitted(message: MembershipChanges): MembershipChanges {
+  let excess = bytesOf(message) - MAX_SYNC_MESSAGE_BYTES;
+  if (excess <= 0) return message;
+  const traits = { ...message.traits };
+  const computed = { ...message.computed };
+  const identifiers = new Set(message.identifiers);
+  const entry = (from: JsonObject, key: string) => ({
+    bytes: bytesOf(key) + bytesOf(from[key]) + 2,
+    name: key,
+    leave: () => delete from[key],
+  });
+  const leavable = [
+    ...message.identifiers
+      .filter((id) => !MATCHED.has(id.type))
+      .map((id) => ({ bytes: bytesOf(id) + 1, name: id.type, leave: () => identifiers.delete(id) })),
+    ...[
+      ...Object.keys(traits).map((key) => entry(traits, key)),
+      ...Object.keys(computed).map((key) => entry(computed, key)),
+    ].sort((a, b) => b.bytes - a.bytes),
+    ...message.identifiers
+      .filter((id) => MATCHED.has(id.type))
+      .map((id) => ({ bytes: bytesOf(id) + 1, name: id.type, leave: () => identifiers.delete(id) })),
+  ];
+  const left = new Map<string, number>();
+  for (const item of leavable) {
+    if (excess <= 0) break;
+    item.leave();
+    left.set(item.name, (left.get(item.name) ?? 0) + 1);
+    excess -= item.bytes;
+  }
+  const named = [...left].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).join(", ");
+  console.warn(
+    `profile ${message.profileId}: its membership changes went out without ${named}, to fit one queue message`,
+  );
+  return { ...message, traits, computed, identifiers: [...identifiers] };
 }

@@ -229,6 +229,25 @@ describe("audiences in the ProfileDO", () => {
     ]);
   });
 
+  it("sends the changes of a profile larger than a queue message without its largest traits", async () => {
+    const sent = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
+    const { workspaceId } = await seedWorkspace();
+    await defineAll(workspaceId, { audiences: { pro: { trait: "plan", op: "eq", value: "pro" } } });
+    // Six identify calls of 25 KB each: 150 KB of traits, more than a queue takes in one message (128 KB).
+    const notes = Array.from({ length: 6 }, (_, i) =>
+      identify({ [`note_${i}`]: "n".repeat(25_000) }, ago(DAY - i * 1000), { userId: "big" }),
+    );
+    const [id] = await store(workspaceId, [...notes, identify({ plan: "pro" }, ago(0), { userId: "big" })]);
+    const profileId = id as string;
+    await outboxDelivered(profileId);
+    expect(await members(workspaceId, "pro")).toEqual([profileId]);
+    const [change] = membershipChangesSent(sent).filter((c) => c.profileId === profileId);
+    expect(change).toMatchObject({ audience: "pro", member: true, traits: { plan: "pro" } });
+    expect(change.identifiers).toContainEqual({ type: "user_id", value: "big" });
+    // Three of the six notes stayed behind, so the message keeps within its 100 KB.
+    expect(Object.keys(change.traits).filter((k) => k.startsWith("note_"))).toHaveLength(3);
+  });
+
   it("stays writable when a unique_list collects large values (kept within its byte cap)", async () => {
     const { workspaceId } = await seedWorkspace();
     const definitionsVersion = await defineAll(workspaceId, {
