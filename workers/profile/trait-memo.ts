@@ -5,11 +5,12 @@
  * customer, with a sale every few minutes and millions of events, that was most writes, and past a few million events
  * more than an object's CPU limit.
  *
- * Stored in the object's synchronous KV (`ctx.storage.kv`: SQLite's hidden `__cf_kv` table, in the same transaction
+ * Stored in the object's synchronous KV (`ctx.storage.kv`: SQLite's hidden `_cf_KV` table, in the same transaction
  * as the write): a blob read once per wake-up, needing no table of the profile schema; workerd creates its table on
- * the first write only, so a new visitor, whose log is short, never pays for it. Stored only for a log of {@link SAVE_EVERY} events or more, and then again after the log grew by as many or
- * a trait was recomputed: a stored memo a few hundred events behind still carries (the events appended since are
- * taken in), so it need not follow every write. Whatever is stored is checked against the log before use, as the
+ * the first write only, so a new visitor, whose log is short, never pays for it. Stored only for a log of
+ * {@link SAVE_EVERY} events or more, and then again after the log grew by as many or a trait was recomputed: a stored
+ * memo a few hundred events behind still carries (the events appended since are taken in), so it need not follow
+ * every write. Whatever is stored is checked against the log before use, as the
  * memory one is (`EventLog.appendedSince`), and bound only to a definition identical to the one it was made for.
  */
 import type { ComputedTraitDefinition } from "@tessera/protocol";
@@ -21,6 +22,8 @@ import type { LogPosition } from "../audiences/profile-facts";
 export const SAVE_EVERY = 1_000;
 
 const KEY = "trait_memo";
+/** Bumped when what is stored changes shape: a memo of another format is not read, only replaced. */
+const FORMAT = 2;
 /**
  * Durable Object storage refuses a value over 2 MB (SQLite's row limit), and a refused put inside the write's
  * transaction would fail the write itself: what is stored stays well under it, however many traits are defined.
@@ -36,8 +39,6 @@ function storedSize(progress: TraitProgress): number {
   for (const key of progress.tally?.keys() ?? []) size += 2 * key.length + 32;
   return size;
 }
-/** Bumped when what is stored changes shape: a memo of another format is not read, only replaced. */
-const FORMAT = 2;
 
 interface StoredMemo {
   format: number;
@@ -71,9 +72,11 @@ export class TraitMemo {
     let room = MAX_STORED_BYTES;
     for (const [key, { definition, progress }] of Object.entries(memo.traits)) {
       const json = JSON.stringify(definition);
-      room -= 2 * (key.length + json.length) + storedSize(progress);
+      const size = 2 * (key.length + json.length) + storedSize(progress);
       // A trait that does not fit is left out: after an eviction it is recomputed, as before memos were stored.
-      if (room >= 0) traits[key] = { definition: json, progress };
+      if (size > room) continue;
+      room -= size;
+      traits[key] = { definition: json, progress };
     }
     this.kv.put(KEY, { format: FORMAT, log: memo.log, traits } satisfies StoredMemo);
     this.storedAt = memo.log.count;
