@@ -169,22 +169,23 @@ export function fitted(message: MembershipChanges): MembershipChanges {
   const traits = { ...message.traits };
   const computed = { ...message.computed };
   const identifiers = new Set(message.identifiers);
-  const entry = (from: JsonObject, key: string) => ({
+  const value = (from: JsonObject, key: string) => ({
     bytes: bytesOf(key) + bytesOf(from[key]) + 2,
     name: key,
     leave: () => delete from[key],
   });
+  const identifier = (id: Identifier) => ({
+    bytes: bytesOf(id) + 1,
+    name: id.type,
+    leave: () => identifiers.delete(id),
+  });
   const leavable = [
-    ...message.identifiers
-      .filter((id) => !MATCHED.has(id.type))
-      .map((id) => ({ bytes: bytesOf(id) + 1, name: id.type, leave: () => identifiers.delete(id) })),
+    ...message.identifiers.filter((id) => !MATCHED.has(id.type)).map(identifier),
     ...[
-      ...Object.keys(traits).map((key) => entry(traits, key)),
-      ...Object.keys(computed).map((key) => entry(computed, key)),
+      ...Object.keys(traits).map((key) => value(traits, key)),
+      ...Object.keys(computed).map((key) => value(computed, key)),
     ].sort((a, b) => b.bytes - a.bytes),
-    ...message.identifiers
-      .filter((id) => MATCHED.has(id.type))
-      .map((id) => ({ bytes: bytesOf(id) + 1, name: id.type, leave: () => identifiers.delete(id) })),
+    ...message.identifiers.filter((id) => MATCHED.has(id.type)).map(identifier),
   ];
   const left = new Map<string, number>();
   for (const item of leavable) {
