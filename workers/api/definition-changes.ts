@@ -18,6 +18,7 @@ import { type BackfillTarget, queueBackfill } from "../audiences/backfill";
 import { forgetDefinitions } from "../audiences/definitions-cache";
 import type { DefinitionContext } from "../audiences/validate-definition";
 import { conflict, notFound } from "../shared/errors";
+import { utf8Bytes } from "../shared/utf8";
 
 /**
  * How a change that lost the race to another tries again: after a growing, randomised pause (so changes sent at once
@@ -49,8 +50,7 @@ export interface SavedDefinitions {
 }
 
 /** What one definition takes in the set a profile caches (`"key":{…},` in UTF-8, as SQLite stores the text). */
-const cachedSize = (key: string, definition: string) => utf8.encode(definition).length + key.length + 4;
-const utf8 = new TextEncoder();
+const cachedSize = (key: string, definition: string) => utf8Bytes(definition) + key.length + 4;
 
 /**
  * Refuses a change that would take the workspace's definitions past {@link MAX_WORKSPACE_DEFINITION_BYTES}: every

@@ -5,6 +5,7 @@
  * arithmetic ops, a {@link Tally} for the ones that tell values apart.
  */
 import { type ComputedTraitOp, MAX_UNIQUE_LIST, MAX_UNIQUE_LIST_BYTES } from "@tessera/protocol";
+import { utf8Bytes } from "../shared/utf8";
 import { addExact, exactSum } from "./exact-sum";
 
 /** Values are told apart by their JSON text, so `1` and `"1"` are two values and equal objects are one. */
@@ -115,11 +116,9 @@ function mostRecent(entries: Array<[string, unknown]>): unknown[] | null {
   // "[" and "]", and a comma before every value but the first.
   let bytes = 1;
   for (const [key] of entries.slice(0, MAX_UNIQUE_LIST)) {
-    bytes += utf8.encode(key).length + 1;
+    bytes += utf8Bytes(key) + 1;
     if (bytes > MAX_UNIQUE_LIST_BYTES) break;
     list.push(JSON.parse(key));
   }
   return list.length > 0 ? list : null;
 }
-
-const utf8 = new TextEncoder();

@@ -9,6 +9,7 @@ import type { Identifier, JsonObject, MembershipChanges } from "@tessera/protoco
 import type { DefinitionKind } from "../../d1/queries/definitions";
 import { applyMemberChanges, type MemberChange } from "../../d1/queries/members";
 import { sendInBatches } from "../shared/send-in-batches";
+import { jsonBytes } from "../shared/utf8";
 import { readIdentifiers } from "./identifier-set";
 import { outboxRetryDelay } from "./outbox-retry";
 import { hasPart } from "./schema";
@@ -151,8 +152,6 @@ function syncMessages(sql: SqlStorage, owner: OutboxOwner, changes: MemberChange
  * delivery is retried for ever, so the profile's audience changes would never reach a destination.
  */
 const MAX_SYNC_MESSAGE_BYTES = 100_000;
-const utf8 = new TextEncoder();
-const bytesOf = (value: unknown) => utf8.encode(JSON.stringify(value)).length;
 
 /** Identifier types destinations match contacts on; the others (anonymous and device ids, custom ones) are left first. */
 const MATCHED = new Set(["user_id", "email", "phone"]);
@@ -164,18 +163,18 @@ const MATCHED = new Set(["user_id", "email", "phone"]);
  * without them), then the other identifiers. Logged, so an operator can see which.
  */
 export function fitted(message: MembershipChanges): MembershipChanges {
-  let excess = bytesOf(message) - MAX_SYNC_MESSAGE_BYTES;
+  let excess = jsonBytes(message) - MAX_SYNC_MESSAGE_BYTES;
   if (excess <= 0) return message;
   const traits = { ...message.traits };
   const computed = { ...message.computed };
   const identifiers = new Set(message.identifiers);
   const value = (from: JsonObject, key: string) => ({
-    bytes: bytesOf(key) + bytesOf(from[key]) + 2,
+    bytes: jsonBytes(key) + jsonBytes(from[key]) + 2,
     name: key,
     leave: () => delete from[key],
   });
   const identifier = (id: Identifier) => ({
-    bytes: bytesOf(id) + 1,
+    bytes: jsonBytes(id) + 1,
     name: id.type,
     leave: () => identifiers.delete(id),
   });

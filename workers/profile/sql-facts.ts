@@ -83,25 +83,8 @@ function eventLog(sql: SqlStorage): EventLog {
         .toArray();
       return count() === from.count + rows.length ? rows.map((row) => new LazyEvent(row)) : null;
     },
-    *storedBetween(upTo, { event, from, to }) {
-      const cursor =
-        event === "*"
-          ? sql.exec<EventRow>(
-              `SELECT ts, type, event, body FROM events
-               WHERE ts >= ? AND ts < ? AND event IS NOT NULL AND seq <= ? ORDER BY ts, seq`,
-              from,
-              to,
-              upTo.seq,
-            )
-          : sql.exec<EventRow>(
-              "SELECT ts, type, event, body FROM events WHERE event = ? AND ts >= ? AND ts < ? AND seq <= ? ORDER BY ts, seq",
-              event,
-              from,
-              to,
-              upTo.seq,
-            );
-      for (const row of cursor) yield new LazyEvent(row);
-    },
+    storedBetween: (upTo, { event, from, to }) =>
+      readEvents(sql, { event, from, to, upTo: upTo.seq, oldestFirst: true }),
   };
 }
 
@@ -127,20 +110,32 @@ function shortTimeline(sql: SqlStorage): ProfileFacts["events"] | null {
 
 /** One indexed query per condition, read lazily: evaluation that stops early reads little. */
 function indexedEvents(sql: SqlStorage): ProfileFacts["events"] {
-  return function* ({ event, since, oldestFirst }) {
-    const from = since ?? Number.MIN_SAFE_INTEGER;
-    const order = oldestFirst ? OLDEST_FIRST : NEWEST_FIRST;
-    const cursor =
-      event === "*"
-        ? sql.exec<EventRow>(
-            `SELECT ts, type, event, body FROM events WHERE ts >= ? AND event IS NOT NULL ${order}`,
-            from,
-          )
-        : sql.exec<EventRow>(
-            `SELECT ts, type, event, body FROM events WHERE event = ? AND ts >= ? ${order}`,
-            event,
-            from,
-          );
-    for (const row of cursor) yield new LazyEvent(row);
-  };
+  return ({ event, since, oldestFirst }) =>
+    readEvents(sql, { event, from: since ?? Number.MIN_SAFE_INTEGER, oldestFirst });
+}
+
+/**
+ * The events named `event` (`"*"`: every track event) with `from <= ts < to`, stored up to `seq` `upTo`, through the
+ * `(event, ts)` or `(ts)` index, read lazily.
+ */
+function* readEvents(
+  sql: SqlStorage,
+  query: { event: string; from: number; to?: number; upTo?: number; oldestFirst?: boolean },
+): Generator<StoredEvent> {
+  const where = [query.event === "*" ? "event IS NOT NULL" : "event = ?", "ts >= ?"];
+  const bindings: SqlStorageValue[] = query.event === "*" ? [query.from] : [query.event, query.from];
+  if (query.to !== undefined) {
+    where.push("ts < ?");
+    bindings.push(query.to);
+  }
+  if (query.upTo !== undefined) {
+    where.push("seq <= ?");
+    bindings.push(query.upTo);
+  }
+  const order = query.oldestFirst ? OLDEST_FIRST : NEWEST_FIRST;
+  const cursor = sql.exec<EventRow>(
+    `SELECT ts, type, event, body FROM events WHERE ${where.join(" AND ")} ${order}`,
+    ...bindings,
+  );
+  for (const row of cursor) yield new LazyEvent(row);
 }

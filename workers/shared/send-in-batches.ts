@@ -3,16 +3,16 @@
  * each counting as metadata (1 KB = 1,000 bytes). A body's size is measured as its JSON in UTF-8, an estimate of
  * the serialized size the queue counts; the batch budget stays under 256 KB to leave room for the difference.
  */
+import { jsonBytes } from "./utf8";
+
 const MAX_SEND_MESSAGES = 100;
 const MAX_SEND_BYTES = 200_000;
 const MAX_MESSAGE_BYTES = 128_000;
 const MESSAGE_METADATA_BYTES = 100;
 
-const utf8 = new TextEncoder();
-
 /** What a message costs against the limits: its body's JSON in UTF-8 bytes plus the queue's metadata. */
 function messageBytes(body: unknown): number {
-  return utf8.encode(JSON.stringify(body)).byteLength + MESSAGE_METADATA_BYTES;
+  return jsonBytes(body) + MESSAGE_METADATA_BYTES;
 }
 
 /**
