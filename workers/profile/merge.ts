@@ -8,7 +8,7 @@ import { attachIdentifier, readIdentifiers } from "./identifier-set";
 import { applyDelta, createActive, type ProfileMeta } from "./profile-meta";
 import type { ProfileExport } from "./profile-rpc";
 import { ensurePart, hasPart } from "./schema";
-import { readTraitWrites, writeTrait } from "./traits";
+import { readTraitWrites, TraitWriter, warnRefusedTraits } from "./traits";
 
 /** Events per export chunk are capped by JSON size so one RPC stays far below the runtime's message limit. */
 export const MERGE_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -88,7 +88,9 @@ export function importExport(
     maxTs = maxTs === null ? ts : Math.max(maxTs, ts);
   }
   let restate = false;
-  for (const t of from.traits) if (writeTrait(sql, t)) restate = true;
+  const traits = new TraitWriter(sql);
+  for (const t of from.traits) if (traits.write(t)) restate = true;
+  if (traits.refused > 0) warnRefusedTraits(self.profileId, traits.refused);
   for (const id of from.identifiers) if (attachIdentifier(sql, id, originOf(id.origin))) restate = true;
   if (restate) changed = true;
   for (const id of [from.profileId, ...from.mergedFrom]) {

@@ -63,7 +63,7 @@ import { forgetParts, migrate, readVersion } from "./schema";
 import { dropOrigins, finishRestore, importOriginChunk, originChunk } from "./split";
 import { sqlFacts } from "./sql-facts";
 import { TraitMemo } from "./trait-memo";
-import { applyMessageTraits, readTraits, traitSources } from "./traits";
+import { TraitWriter, warnRefusedTraits } from "./traits";
 
 /** When a fold fails, the object retries it on its own after this delay (the alarm is a safety net). */
 const FOLD_RETRY_MS = 10_000;
@@ -176,8 +176,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       let inserted = 0;
       let minTs: number | null = null;
       let maxTs: number | null = null;
-      // Memberships are restated only when a trait's value changed, not when an identify repeats what is known.
-      const traitsBefore = input.messages.some((m) => traitSources(m).length > 0) ? readTraits(this.sql) : null;
+      const traits = new TraitWriter(this.sql);
       for (const message of input.messages) {
         const ts = eventTime(message);
         // Traits of a duplicate were applied when it was first stored; a retry must not re-time them.
@@ -185,14 +184,14 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
         inserted++;
         minTs = minTs === null ? ts : Math.min(minTs, ts);
         maxTs = maxTs === null ? ts : Math.max(maxTs, ts);
-        applyMessageTraits(this.sql, message, ts);
+        traits.applyMessage(message, ts);
       }
       for (const id of input.identifiers) if (attachIdentifier(this.sql, id)) changed = true;
       if (changed || inserted > 0) applyDelta(this.sql, { inserted, minTs, maxTs, now });
-      // Only an event (or a new definition) can change what the profile is in; identifiers never do.
-      const traitsChanged =
-        traitsBefore !== null && JSON.stringify(readTraits(this.sql)) !== JSON.stringify(traitsBefore);
-      if (inserted > 0 || fresh) this.evaluate(now, fresh, traitsChanged);
+      if (traits.refused > 0) warnRefusedTraits(input.profileId, traits.refused);
+      // Only an event (or a new definition) can change what the profile is in; identifiers never do. Memberships
+      // are restated only when a trait's value changed, not when an identify repeats what is known.
+      if (inserted > 0 || fresh) this.evaluate(now, fresh, traits.changed());
       this.armWithinCommit();
       return { status: "stored", inserted, duplicates: input.messages.length - inserted } as const;
     });

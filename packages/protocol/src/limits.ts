@@ -15,6 +15,15 @@ export const MAX_IDENTIFIER_LENGTH = 512;
 export const MAX_EXTERNAL_IDS = 50;
 /** Length of an event name, in characters. */
 export const MAX_EVENT_NAME_LENGTH = 512;
+/**
+ * Bytes a profile's traits may take together (each key and its value's JSON, UTF-8). A profile is read whole by its
+ * view, its evaluation and its syncs, and ships its traits in one RPC when it is merged away (32 MiB at most): a
+ * client that invents a key per call (a session id as a key) once gave one profile 72 MB of traits, and from then on
+ * every read answered 500 and its merge was retried for ever. Segment refuses an identify of 300 traits or more; a
+ * profile here holds up to this many bytes, and a value that would take it past them is not kept (its event is, with
+ * the value in it). Values already kept can still change within the room left.
+ */
+export const MAX_PROFILE_TRAIT_BYTES = 256 * 1024;
 /** `GET /v1/profiles/:ref/events`: page size when `limit` is left out, and the largest page. */
 export const DEFAULT_EVENT_PAGE = 50;
 export const MAX_EVENT_PAGE = 1000;

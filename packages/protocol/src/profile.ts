@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { Identifier } from "./identifiers";
 import { JsonObject } from "./json-object";
+import { MAX_PROFILE_TRAIT_BYTES } from "./limits";
 import { AcceptedMessage } from "./messages";
 
 /** `GET /v1/profiles/:ref` — one unified customer. */
@@ -14,7 +15,9 @@ export const Profile = z
     last_seen: z.string(),
     event_count: z.int().nonnegative(),
     identifiers: z.array(Identifier.extend({ first_seen: z.string() })),
-    traits: JsonObject,
+    traits: JsonObject.meta({
+      description: `The newest value of each key identify calls and \`context.traits\` set; ${MAX_PROFILE_TRAIT_BYTES.toLocaleString("en-US")} bytes of JSON at most together (a value past that is not kept; its event is).`,
+    }),
     computed: JsonObject,
     audiences: z.array(z.object({ key: z.string(), since: z.string() })),
     merged_from: z.array(z.string()).meta({ description: "Ids of the profiles merged into this one." }),
