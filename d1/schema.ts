@@ -384,7 +384,11 @@ export const syncDeadLetters = sqliteTable(
     createdAt: integer("created_at").notNull(),
     replayedAt: integer("replayed_at"),
   },
-  (t) => [index("sync_dead_letters_destination_idx").on(t.destinationId, t.replayedAt)],
+  (t) => [
+    index("sync_dead_letters_destination_idx").on(t.destinationId, t.replayedAt),
+    // Replayed letters are deleted once they are older than the retention (`d1/queries/retention.ts`).
+    index("sync_dead_letters_replayed_idx").on(t.replayedAt),
+  ],
 );
 
 /** The vendor's own id of each synced contact (HubSpot record id, Klaviyo profile id, Marketo lead id). */

@@ -1,3 +1,4 @@
+import { pruneExpiredRecords } from "../d1/queries/retention";
 import { app } from "./app";
 import { queueUnqueuedBackfills, restartStalledBuilds } from "./audiences/backfill";
 import { handleBackfill } from "./audiences/backfill-consumer";
@@ -36,6 +37,12 @@ export default {
     // Audience and computed-trait builds whose backfill could not be queued when they were saved, or lost its pages.
     ctx.waitUntil(queueUnqueuedBackfills(env));
     ctx.waitUntil(restartStalledBuilds(env));
+    // The sync log past its retention, and dead letters replayed before it, a bounded chunk a minute.
+    ctx.waitUntil(
+      pruneExpiredRecords(env.DB, Date.now()).catch((err) =>
+        console.error("pruning the expired sync log and dead letters failed; the next minute tries again", err),
+      ),
+    );
   },
 } satisfies ExportedHandler<Env>;
 

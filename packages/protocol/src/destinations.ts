@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { DefinitionKey } from "./audience-definitions";
 import { describeValue, isPlainObject, JSON_OBJECT_DOC, type JsonObject } from "./json-object";
+import { OPERATIONS_RETENTION_DAYS } from "./limits";
 import { pageLimit, quoted } from "./page-limit";
 import { isoTime, requestBody } from "./request-body";
 
@@ -185,9 +186,10 @@ const pageCursor = z.object({
 });
 
 /** `GET /v1/destinations/{id}/log` — newest first. */
-export const SyncLogPage = z
-  .object({ data: z.array(SyncLogEntry), cursor: pageCursor })
-  .meta({ id: "SyncLogPage", description: "A page of a destination's sync log, newest first." });
+export const SyncLogPage = z.object({ data: z.array(SyncLogEntry), cursor: pageCursor }).meta({
+  id: "SyncLogPage",
+  description: `A page of a destination's sync log, newest first; entries are kept ${OPERATIONS_RETENTION_DAYS} days.`,
+});
 export type SyncLogPage = z.infer<typeof SyncLogPage>;
 
 export const DeadLetter = z

@@ -24,6 +24,11 @@ export const MAX_EVENT_NAME_LENGTH = 512;
  * the value in it). Values already kept can still change within the room left.
  */
 export const MAX_PROFILE_TRAIT_BYTES = 256 * 1024;
+/**
+ * Days a destination's sync log entries, and dead letters after their replay, are kept (pending dead letters stay
+ * until replayed). Pruned by the Worker's cron: `d1/queries/retention.ts` says why.
+ */
+export const OPERATIONS_RETENTION_DAYS = 30;
 /** `GET /v1/profiles/:ref/events`: page size when `limit` is left out, and the largest page. */
 export const DEFAULT_EVENT_PAGE = 50;
 export const MAX_EVENT_PAGE = 1000;

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { isPlainObject, JSON_OBJECT_DOC, type JsonObject } from "./json-object";
+import { OPERATIONS_RETENTION_DAYS } from "./limits";
 import { pageLimit, quoted } from "./page-limit";
 import { MergeRecord } from "./profile";
 import { isoTime, requestBody } from "./request-body";
@@ -22,7 +23,9 @@ export const IngestDeadLettersQuery = z
         error: (issue) => `status must be pending, replayed or all, got ${quoted(issue.input)}`,
       })
       .default("pending")
-      .meta({ description: "`pending` (not replayed yet, the default), `replayed`, or `all`." }),
+      .meta({
+        description: `\`pending\` (not replayed yet, the default), \`replayed\` (kept ${OPERATIONS_RETENTION_DAYS} days after the replay), or \`all\`.`,
+      }),
     workspace_id: z
       .string()
       .optional()

@@ -1,0 +1,1 @@
+CREATE INDEX `sync_dead_letters_replayed_idx` ON `sync_dead_letters` (`replayed_at`);

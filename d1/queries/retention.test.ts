@@ -1,0 +1,118 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../workers/index";
+import { plans, recordingDb, walks } from "../../workers/test-support/query-plans";
+import { listIngestDeadLetters, markIngestDeadLetterReplayed, recordIngestDeadLetter } from "./dead-letters";
+import { OPERATIONS_RETENTION_MS, pruneExpiredRecords } from "./retention";
+import { emptyDrainRecord, listDeadLetters, listSyncLog, markReplayed, recordDrain } from "./sync-records";
+
+const NOW = Date.parse("2026-12-01T00:00:00.000Z");
+const DAY = 24 * 60 * 60 * 1000;
+const expired = NOW - OPERATIONS_RETENTION_MS - DAY;
+const recent = NOW - DAY;
+
+/** A destination's drain at `at` that logged one entry per profile and dead-lettered one operation. */
+async function drainAt(destinationId: string, at: number, profiles: string[]): Promise<void> {
+  await recordDrain(env.DB, destinationId, {
+    ...emptyDrainRecord(at),
+    log: profiles.map((profileId) => ({ destinationId, at, profileId, action: "add", outcome: "ok", attempts: 1 })),
+    deadLetters: [{ profileId: profiles[0], op: "{}", error: "HTTP 400" }],
+  });
+}
+
+async function logOf(destinationId: string): Promise<string[]> {
+  return (await listSyncLog(env.DB, destinationId, { limit: 100 })).map((r) => r.profileId).sort();
+}
+
+describe("pruneExpiredRecords", () => {
+  it("deletes the sync log past the retention and dead letters replayed before it, keeps pending ones", async () => {
+    const dst = `dst_${crypto.randomUUID()}`;
+    await drainAt(dst, expired, ["prf_old1", "prf_old2"]);
+    await drainAt(dst, recent, ["prf_new"]);
+    // Sync dead letters: the old drain's replayed long ago, the recent one's replayed yesterday; a third pending.
+    const [newer, older] = await listDeadLetters(env.DB, dst);
+    await markReplayed(env.DB, [older.id], expired);
+    await markReplayed(env.DB, [newer.id], recent);
+    await recordDrain(env.DB, dst, {
+      ...emptyDrainRecord(expired),
+      deadLetters: [{ profileId: "p", op: "{}", error: "x" }],
+    });
+    // Ingest dead letters: one replayed long ago, one replayed yesterday, one never replayed (however old).
+    const ws = `ws_${crypto.randomUUID()}`;
+    for (const queueMessageId of ["q-old", "q-new", "q-pending"])
+      await recordIngestDeadLetter(env.DB, {
+        workspaceId: ws,
+        queueMessageId: `${ws}-${queueMessageId}`,
+        jobs: "[]",
+        messageCount: 1,
+        error: "x",
+        attempts: 3,
+        createdAt: expired,
+      });
+    const letters = await listIngestDeadLetters(env.DB, { workspaceId: ws }, { status: "all", limit: 10 });
+    const idOf = (q: string) => letters.find((l) => l.queueMessageId === `${ws}-${q}`)?.id as number;
+    await markIngestDeadLetterReplayed(env.DB, idOf("q-old"), expired);
+    await markIngestDeadLetterReplayed(env.DB, idOf("q-new"), recent);
+
+    const pruned = await pruneExpiredRecords(env.DB, NOW);
+
+    expect(pruned).toMatchObject({ syncLog: 2, ingestDeadLetters: 1, syncDeadLetters: 1 });
+    expect(await logOf(dst)).toEqual(["prf_new"]);
+    const left = await listIngestDeadLetters(env.DB, { workspaceId: ws }, { status: "all", limit: 10 });
+    expect(left.map((l) => l.queueMessageId).sort()).toEqual([`${ws}-q-new`, `${ws}-q-pending`]);
+    const syncLetters = await env.DB.prepare("SELECT replayed_at FROM sync_dead_letters WHERE destination_id = ?")
+      .bind(dst)
+      .all<{ replayed_at: number | null }>();
+    expect(syncLetters.results.map((r) => r.replayed_at).sort()).toEqual([recent, null].sort());
+  });
+
+  it("deletes at most its limit of each per run, the oldest first, and reads no more than that", async () => {
+    const dst = `dst_${crypto.randomUUID()}`;
+    await drainAt(dst, expired, ["prf_a", "prf_b", "prf_c"]);
+    await drainAt(dst, expired + 1, ["prf_d"]);
+    const first = await pruneExpiredRecords(env.DB, NOW, 2);
+    expect(first.syncLog).toBeLessThanOrEqual(2);
+    // Whatever else this file's tests left in the log, a few runs take every expired entry of this destination.
+    for (let i = 0; i < 10 && (await logOf(dst)).length > 0; i++) await pruneExpiredRecords(env.DB, NOW, 2);
+    expect(await logOf(dst)).toEqual([]);
+
+    // A log of 1,000 recent entries: a prune with a limit of 10 reads about 10 of them, not the log.
+    await recordDrain(env.DB, dst, {
+      ...emptyDrainRecord(recent),
+      log: Array.from({ length: 1_000 }, (_, i) => ({
+        destinationId: dst,
+        at: recent,
+        profileId: `prf_${i}`,
+        action: "add" as const,
+        outcome: "ok" as const,
+        attempts: 1,
+      })),
+    });
+    const { db, prepared } = recordingDb();
+    await pruneExpiredRecords(db, NOW, 10);
+    expect(prepared).toHaveLength(3);
+    const read = [];
+    for (const { sql, params } of prepared)
+      read.push(
+        (
+          await env.DB.prepare(sql)
+            .bind(...params)
+            .run()
+        ).meta.rows_read,
+      );
+    expect(read[0]).toBeLessThan(50);
+    // The dead letters are searched by their replay time; the log is read oldest first by its key, `limit` rows.
+    expect(walks(await plans(prepared))).toEqual(["SCAN sync_log"]);
+  });
+
+  it("runs with the Worker's cron, every minute", async () => {
+    const dst = `dst_${crypto.randomUUID()}`;
+    await drainAt(dst, Date.now() - OPERATIONS_RETENTION_MS - DAY, ["prf_expired"]);
+    await drainAt(dst, Date.now(), ["prf_today"]);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await logOf(dst)).toEqual(["prf_today"]);
+  });
+});

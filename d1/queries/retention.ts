@@ -1,0 +1,71 @@
+/**
+ * How long D1 keeps what operations look back at: the destinations' sync log, and dead letters once replayed.
+ *
+ * D1 is one database for every workspace's identity graph, and a record that only grows would one day fill it (10 GB
+ * on Cloudflare), stopping every workspace's ingestion with it: the sync log takes a row per contact per audience
+ * change — an audience of a million members synced to three vendors is three million rows, ~1 GB with its indexes —
+ * and a replayed dead letter keeps its messages (personal data) whole. Pending dead letters are work an operator has
+ * not done yet: they stay until replayed.
+ */
+import { OPERATIONS_RETENTION_DAYS } from "@tessera/protocol";
+import { and, inArray, lt, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { orm } from "../client";
+import { ingestDeadLetters, syncDeadLetters, syncLog } from "../schema";
+
+/** Sync log entries, and dead letters after their replay, are kept this long. */
+export const OPERATIONS_RETENTION_MS = OPERATIONS_RETENTION_DAYS * 24 * 60 * 60 * 1000;
+
+/**
+ * Rows one prune deletes from each record at most: the cron prunes every minute, so a backlog goes at ~7 million
+ * rows a day, while each write stays short (it holds D1's one writer, which identity resolution waits on).
+ */
+export const PRUNE_LIMIT = 5_000;
+
+/** What one prune deleted. */
+export interface Pruned {
+  syncLog: number;
+  ingestDeadLetters: number;
+  syncDeadLetters: number;
+}
+
+/**
+ * Deletes, oldest first and at most `limit` of each, the sync log entries older than the retention and the dead
+ * letters replayed before it. The sync log's ids rise with its time (each drain appends), so its oldest `limit`
+ * rows are read by the primary key and only those past the retention go: a prune reads `limit` rows at most, never
+ * the whole log.
+ */
+export async function pruneExpiredRecords(db: D1Database, now: number, limit = PRUNE_LIMIT): Promise<Pruned> {
+  const d = orm(db);
+  const cutoff = now - OPERATIONS_RETENTION_MS;
+  const oldest = <T extends typeof syncLog | typeof ingestDeadLetters | typeof syncDeadLetters>(
+    table: T,
+    order: SQLiteColumn,
+    where?: SQL,
+  ) => d.select({ id: table.id }).from(table).where(where).orderBy(order).limit(limit);
+  const [log, ingest, sync] = await d.batch([
+    d
+      .delete(syncLog)
+      .where(and(inArray(syncLog.id, oldest(syncLog, syncLog.id)), lt(syncLog.at, cutoff)))
+      .returning({ id: syncLog.id }),
+    d
+      .delete(ingestDeadLetters)
+      .where(
+        inArray(
+          ingestDeadLetters.id,
+          oldest(ingestDeadLetters, ingestDeadLetters.replayedAt, lt(ingestDeadLetters.replayedAt, cutoff)),
+        ),
+      )
+      .returning({ id: ingestDeadLetters.id }),
+    d
+      .delete(syncDeadLetters)
+      .where(
+        inArray(
+          syncDeadLetters.id,
+          oldest(syncDeadLetters, syncDeadLetters.replayedAt, lt(syncDeadLetters.replayedAt, cutoff)),
+        ),
+      )
+      .returning({ id: syncDeadLetters.id }),
+  ]);
+  return { syncLog: log.length, ingestDeadLetters: ingest.length, syncDeadLetters: sync.length };
+}
