@@ -1,5 +1,11 @@
 import { env } from "cloudflare:workers";
-import type { Audience, AudienceMembersPage, AudiencePreview } from "@tessera/protocol";
+import {
+  type Audience,
+  type AudienceDefinition,
+  type AudienceMembersPage,
+  type AudiencePreview,
+  MAX_WORKSPACE_DEFINITIONS,
+} from "@tessera/protocol";
 import { eq } from "drizzle-orm";
 import { beforeAll, describe, expect, it } from "vitest";
 import { orm } from "../../d1/client";
@@ -7,6 +13,7 @@ import { newId } from "../../d1/ids";
 import { addBuildProgress, findDefinition, readDefinitionsVersion } from "../../d1/queries/definitions";
 import { applyMemberChanges } from "../../d1/queries/members";
 import { definitions } from "../../d1/schema";
+import { defineAll } from "../test-support/definitions";
 import { track } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
@@ -154,6 +161,31 @@ describe("POST /v1/audiences, GET /v1/audiences(/:key)", () => {
     // Every profile caches all 65: its writes still go through.
     const [profile] = await store(ws.workspaceId, [track("Order Completed", new Date().toISOString())]);
     expect(profile).toMatch(/^prf_/);
+  });
+
+  it("refuses with 409 a workspace's definition past the most it may have, and still changes the ones it has", async () => {
+    const ws = await seedWorkspace();
+    const audiences = Object.fromEntries(
+      Array.from({ length: MAX_WORKSPACE_DEFINITIONS - 1 }, (_, i) => [
+        `a_${i}`,
+        { trait: "plan", op: "eq", value: `${i}` },
+      ]),
+    );
+    await defineAll(ws.workspaceId, { audiences: audiences as Record<string, AudienceDefinition> });
+    // The last one that fits is a computed trait: both kinds count.
+    const last = await call(ws, "POST", "/v1/computed-traits", {
+      key: "orders",
+      definition: { op: "count", event: "x" },
+    });
+    expect(last.status, await last.clone().text()).toBe(201);
+    await expectError(
+      await call(ws, "POST", "/v1/audiences", { key: "one_more", definition: PRO }),
+      409,
+      "conflict",
+      `The workspace has ${MAX_WORKSPACE_DEFINITIONS} audiences and computed traits, the most it may have: every profile evaluates each of them as its events arrive: delete some first`,
+    );
+    const changed = await call(ws, "PUT", "/v1/audiences/a_0", { definition: PRO });
+    expect(changed.status, await changed.clone().text()).toBe(200);
   });
 
   it("answers 404 not_found for an unknown key", async () => {

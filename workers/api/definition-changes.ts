@@ -4,7 +4,7 @@
  * and read, check and try again when another change landed first. Then this isolate forgets its cached definitions
  * and a backfill evaluates every live profile again.
  */
-import { type AudienceNode, MAX_WORKSPACE_DEFINITION_BYTES } from "@tessera/protocol";
+import { type AudienceNode, MAX_WORKSPACE_DEFINITION_BYTES, MAX_WORKSPACE_DEFINITIONS } from "@tessera/protocol";
 import pRetry from "p-retry";
 import {
   type DefinitionChange,
@@ -53,12 +53,19 @@ export interface SavedDefinitions {
 const cachedSize = (key: string, definition: string) => utf8Bytes(definition) + key.length + 4;
 
 /**
- * Refuses a change that would take the workspace's definitions past {@link MAX_WORKSPACE_DEFINITION_BYTES}: every
- * profile caches them all in one stored value, which storage refuses past 2 MB, failing the profile's every write.
+ * Refuses a change that would take the workspace's definitions past {@link MAX_WORKSPACE_DEFINITIONS} or
+ * {@link MAX_WORKSPACE_DEFINITION_BYTES}: every profile evaluates them all in each write, and caches them all in one
+ * stored value, which storage refuses past 2 MB, failing the profile's every write.
  */
 export function checkRoom(saved: SavedDefinitions, ref: DefinitionRef, definition: string): void {
+  const name = `${ref.kind}:${ref.key}`;
+  if (!saved.cachedBytes.has(name) && saved.cachedBytes.size >= MAX_WORKSPACE_DEFINITIONS)
+    throw conflict(
+      `The workspace has ${saved.cachedBytes.size} audiences and computed traits, the most it may have: every ` +
+        "profile evaluates each of them as its events arrive: delete some first",
+    );
   let total = cachedSize(ref.key, definition);
-  for (const [name, bytes] of saved.cachedBytes) if (name !== `${ref.kind}:${ref.key}`) total += bytes;
+  for (const [other, bytes] of saved.cachedBytes) if (other !== name) total += bytes;
   if (total <= MAX_WORKSPACE_DEFINITION_BYTES) return;
   throw conflict(
     `The workspace's audiences and computed traits would take ${total} bytes, over the ` +

@@ -9,7 +9,13 @@
  * re-evaluates every live profile.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { AudienceMembersPage, AudiencePreview, MAX_WORKSPACE_DEFINITION_BYTES, MembersQuery } from "@tessera/protocol";
+import {
+  AudienceMembersPage,
+  AudiencePreview,
+  MAX_WORKSPACE_DEFINITION_BYTES,
+  MAX_WORKSPACE_DEFINITIONS,
+  MembersQuery,
+} from "@tessera/protocol";
 import {
   type DefinitionKind,
   type DefinitionLabels,
@@ -120,8 +126,8 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
             400: "The body or its definition is invalid: `message` names the JSON path of the first bad node.",
             401: BAD_SECRET_KEY,
             409:
-              `The workspace already has ${aNoun} with this key, or its audiences and computed traits would take ` +
-              `more than ${MAX_WORKSPACE_DEFINITION_BYTES} bytes of JSON together.`,
+              `The workspace already has ${aNoun} with this key, or ${MAX_WORKSPACE_DEFINITIONS} audiences and ` +
+              `computed traits, or they would take more than ${MAX_WORKSPACE_DEFINITION_BYTES} bytes of JSON together.`,
           }),
         },
       }),
