@@ -43,29 +43,18 @@ export async function pruneExpiredRecords(db: D1Database, now: number, limit = P
     order: SQLiteColumn,
     where?: SQL,
   ) => d.select({ id: table.id }).from(table).where(where).orderBy(order).limit(limit);
+  const replayedBefore = (table: typeof ingestDeadLetters | typeof syncDeadLetters) =>
+    d
+      .delete(table)
+      .where(inArray(table.id, oldest(table, table.replayedAt, lt(table.replayedAt, cutoff))))
+      .returning({ id: table.id });
   const [log, ingest, sync] = await d.batch([
     d
       .delete(syncLog)
       .where(and(inArray(syncLog.id, oldest(syncLog, syncLog.id)), lt(syncLog.at, cutoff)))
       .returning({ id: syncLog.id }),
-    d
-      .delete(ingestDeadLetters)
-      .where(
-        inArray(
-          ingestDeadLetters.id,
-          oldest(ingestDeadLetters, ingestDeadLetters.replayedAt, lt(ingestDeadLetters.replayedAt, cutoff)),
-        ),
-      )
-      .returning({ id: ingestDeadLetters.id }),
-    d
-      .delete(syncDeadLetters)
-      .where(
-        inArray(
-          syncDeadLetters.id,
-          oldest(syncDeadLetters, syncDeadLetters.replayedAt, lt(syncDeadLetters.replayedAt, cutoff)),
-        ),
-      )
-      .returning({ id: syncDeadLetters.id }),
+    replayedBefore(ingestDeadLetters),
+    replayedBefore(syncDeadLetters),
   ]);
   return { syncLog: log.length, ingestDeadLetters: ingest.length, syncDeadLetters: sync.length };
 }
