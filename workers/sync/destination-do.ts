@@ -142,6 +142,26 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     });
   }
 
+  /**
+   * A GDPR delete of `profileId`: what still waits for the person and what this object remembers of them (the email
+   * and traits of each membership) go, and a marker with neither stays in `synced` (no audience), so a membership
+   * change the queue delivers late — the profile's own exits among them, as queues do not keep order — or a repair
+   * never lists the person again after the vendor deleted them.
+   */
+  private forgetContact(profileId: string): void {
+    this.sql.exec("DELETE FROM pending WHERE profile_id = ? AND audience != ''", profileId);
+    this.sql.exec("DELETE FROM synced WHERE profile_id = ?", profileId);
+    this.sql.exec(
+      "INSERT INTO synced (profile_id, audience, seq, member) VALUES (?, '', 0, 0) ON CONFLICT DO NOTHING",
+      profileId,
+    );
+  }
+
+  /** Whether a GDPR delete of `profileId` came here (see {@link forgetContact}). */
+  private erased(profileId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM synced WHERE profile_id = ? AND audience = ''", profileId).toArray().length > 0;
+  }
+
   /** The gate of this destination's vendor, built from its plugin's limits. */
   private gateFor(plugin: DestinationPlugin<Record<string, unknown>>): VendorGate {
     this.gate ??= new VendorGate(plugin.limits);
@@ -156,6 +176,8 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
         destinationId,
       );
       for (const op of ops) {
+        if (op.kind === "delete") this.forgetContact(op.profileId);
+        else if (this.erased(op.profileId)) continue;
         const audience = opAudience(op);
         const seq = op.kind === "membership" ? op.seq : Number.MAX_SAFE_INTEGER;
         if (op.kind === "membership" && op.repair && !options.force) {
@@ -706,7 +728,10 @@ class Drain {
       }
       if (outcome.status === "ok") {
         this.record.delivered++;
-        if (outcome.vendorId && op.email) {
+        if (op.kind === "delete") {
+          // The vendor deleted the person: the ids it knew them by go too (the emails are personal data).
+          for (const id of op.identifiers) if (id.type === "email") this.record.staleVendorIds.push(id.value);
+        } else if (outcome.vendorId && op.email) {
           this.record.vendorIds.push({ email: op.email, vendorId: outcome.vendorId });
         }
         this.record.log.push({ ...base, outcome: "ok", error: null });

@@ -14,7 +14,13 @@ import { env } from "cloudflare:workers";
 import type { MembershipChange, MembershipChanges, SyncDeleteMessage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { type DestinationRow, findDestinationById } from "../../d1/queries/destinations";
-import { listDeadLetters, listSyncLog } from "../../d1/queries/sync-records";
+import {
+  emptyDrainRecord,
+  findVendorIds,
+  listDeadLetters,
+  listSyncLog,
+  recordDrain,
+} from "../../d1/queries/sync-records";
 import { QUEUE } from "../shared/queues";
 import { eventually, insertDestination, webhookReceiver } from "../test-support/destinations";
 import { freshId } from "../test-support/messages";
@@ -226,6 +232,45 @@ describe("sync engine", () => {
         ["profile.deleted", profileId],
       ]),
     );
+  });
+
+  it("keeps nothing of an erased person: what waited, the memberships' email and traits, the vendor's ids", async () => {
+    const hook = await receiver(200);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    await consume([change(workspaceId, profileId, "vip", true, 1)]);
+    await drain(destinationId);
+    await eventually(async () => expect(await hook.received()).toHaveLength(1));
+    await recordDrain(env.DB, destinationId, {
+      ...emptyDrainRecord(Date.now()),
+      vendorIds: [{ email: "ann@example.com", vendorId: "v-1" }],
+    });
+    // A trait change waits (not drained) when the erase arrives.
+    const upsert = change(workspaceId, profileId, "vip", true, 2);
+    await consume([{ ...upsert, traits: { first_name: "Annie", plan: "pro" } }]);
+    const erase: SyncDeleteMessage = {
+      kind: "delete",
+      workspaceId,
+      profileIds: [profileId],
+      identifiers: [{ type: "email", value: "ann@example.com" }],
+    };
+    await consume([erase]);
+    await drain(destinationId);
+    // Only the delete after the enter (this harness's alarm may run beside the test's own drain and send it twice).
+    const sentAfter = async () => new Set((await hook.received()).slice(1).map((r) => r.event.type));
+    await eventually(async () => expect(await sentAfter()).toEqual(new Set(["profile.deleted"])));
+    const remembered = await runInDurableObject(env.DESTINATION.getByName(destinationId), (_o, state) =>
+      state.storage.sql.exec("SELECT audience, email, traits FROM synced WHERE profile_id = ?", profileId).toArray(),
+    );
+    expect(remembered).toEqual([{ audience: "", email: null, traits: null }]);
+    await eventually(async () =>
+      expect([...(await findVendorIds(env.DB, destinationId, ["ann@example.com"]))]).toEqual([]),
+    );
+
+    // The queue delivers an older change, and the profile's own exit, after the delete: neither lists Ann again.
+    await consume([change(workspaceId, profileId, "vip", true, 3), change(workspaceId, profileId, "vip", false, 4)]);
+    await drain(destinationId);
+    expect(await destinationStub(env, destinationId).pendingCount()).toBe(0);
+    expect(await sentAfter()).toEqual(new Set(["profile.deleted"]));
   });
 
   it("holds what waits for a disabled destination, and sends it once the destination is enabled and woken", async () => {
