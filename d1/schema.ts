@@ -174,7 +174,7 @@ export const suppressionHashes = sqliteTable(
 
 /**
  * GDPR erase requests (DESIGN §12), recorded before anything is erased and carried out step by step (graph,
- * profiles, memberships, destinations) until every step is done; `GET /v1/deletions/:id` shows them.
+ * profiles, memberships, dead letters, destinations) until every step is done; `GET /v1/deletions/:id` shows them.
  */
 export const deletions = sqliteTable(
   "deletions",
@@ -195,6 +195,7 @@ export const deletions = sqliteTable(
     graphAt: integer("graph_at"),
     profilesAt: integer("profiles_at"),
     membershipsAt: integer("memberships_at"),
+    deadLettersAt: integer("dead_letters_at"),
     destinationsAt: integer("destinations_at"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
@@ -368,6 +369,8 @@ export const syncLog = sqliteTable(
   (t) => [
     index("sync_log_destination_idx").on(t.destinationId, t.id),
     index("sync_log_profile_idx").on(t.destinationId, t.profileId, t.id),
+    // Entries past the retention are deleted oldest first (`d1/queries/retention.ts`).
+    index("sync_log_at_idx").on(t.at),
   ],
 );
 
@@ -388,6 +391,8 @@ export const syncDeadLetters = sqliteTable(
     index("sync_dead_letters_destination_idx").on(t.destinationId, t.replayedAt),
     // Replayed letters are deleted once they are older than the retention (`d1/queries/retention.ts`).
     index("sync_dead_letters_replayed_idx").on(t.replayedAt),
+    // A GDPR erase deletes the person's (`workers/erase/deletion-job.ts`).
+    index("sync_dead_letters_profile_idx").on(t.profileId),
   ],
 );
 

@@ -2,7 +2,7 @@
  * Ingest dead letters (DESIGN §12): accepted work that failed every retry, recorded by the dead-letter consumer and
  * listed and replayed by the operations API. A workspace's secret key sees its own; the admin token every workspace's.
  */
-import { and, count, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { orm } from "../client";
 import { ingestDeadLetters } from "../schema";
 
@@ -113,4 +113,40 @@ export async function recordReplayFailure(
       attempts: sql`${ingestDeadLetters.attempts} + 1`,
     })
     .where(and(eq(ingestDeadLetters.id, id), isNull(ingestDeadLetters.replayedAt)));
+}
+
+/**
+ * One page of a workspace's ingest dead letters, pending and replayed, by id: a GDPR erase reads them all to take
+ * the person's messages out. A workspace's dead letters are its failures, and an erase is rare: read by the
+ * workspace's index, not by content (no index could find a person inside the jobs' JSON).
+ */
+export function ingestDeadLettersAfter(
+  db: D1Database,
+  workspaceId: string,
+  afterId: number,
+  limit: number,
+): Promise<Array<{ id: number; jobs: string }>> {
+  return orm(db)
+    .select({ id: ingestDeadLetters.id, jobs: ingestDeadLetters.jobs })
+    .from(ingestDeadLetters)
+    .where(and(eq(ingestDeadLetters.workspaceId, workspaceId), gt(ingestDeadLetters.id, afterId)))
+    .orderBy(ingestDeadLetters.id)
+    .limit(limit);
+}
+
+/** Dead letters with what a GDPR erase left of their jobs; a row with none left (`jobs` null) is deleted. */
+export async function rewriteIngestDeadLetters(
+  db: D1Database,
+  rows: ReadonlyArray<{ id: number; jobs: string | null; messageCount: number }>,
+): Promise<void> {
+  const d = orm(db);
+  const [first, ...rest] = rows.map((r) =>
+    r.jobs === null
+      ? d.delete(ingestDeadLetters).where(eq(ingestDeadLetters.id, r.id))
+      : d
+          .update(ingestDeadLetters)
+          .set({ jobs: r.jobs, messageCount: r.messageCount })
+          .where(eq(ingestDeadLetters.id, r.id)),
+  );
+  if (first) await d.batch([first, ...rest]);
 }

@@ -10,6 +10,7 @@ export const STEP_COLUMNS = {
   graph: "graphAt",
   profiles: "profilesAt",
   memberships: "membershipsAt",
+  dead_letters: "deadLettersAt",
   destinations: "destinationsAt",
 } as const satisfies Record<string, keyof DeletionRow>;
 
@@ -76,7 +77,7 @@ export function recordGraphStep(
 }
 
 /** Marks a step other than `graph` done (the destinations step also forgets the identifiers and closes the job). */
-export function recordStep(db: D1Database, id: string, step: "profiles" | "memberships" | "destinations", at: number) {
+export function recordStep(db: D1Database, id: string, step: Exclude<keyof typeof STEP_COLUMNS, "graph">, at: number) {
   if (step === "destinations") {
     return orm(db)
       .update(deletions)

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { plans, recordingDb, walks } from "../../workers/test-support/query-plans";
 import { countPendingDeadLetters, listIngestDeadLetters, pendingDeadLetters } from "./dead-letters";
 import { commitMergeSplit, identifiersOwnedBy, listMergeJournal } from "./merge-undo";
+import { deleteSyncDeadLettersOfProfiles } from "./sync-records";
 
 describe("operations D1 queries", () => {
   it("list and pick dead letters by index, per workspace and across workspaces", async () => {
@@ -38,5 +39,13 @@ describe("operations D1 queries", () => {
     await identifiersOwnedBy(db, "ws_plans", "prf_a");
     expect(prepared).toHaveLength(7);
     expect(walks(await plans(prepared))).toEqual([]);
+  });
+
+  it("delete an erased person's sync dead letters by their profile index", async () => {
+    const { db, prepared } = recordingDb();
+    await deleteSyncDeadLettersOfProfiles(db, ["prf_a", "prf_b"]);
+    const steps = await plans(prepared);
+    expect(walks(steps)).toEqual([]);
+    expect(steps.some((s) => s.includes("sync_dead_letters_profile_idx"))).toBe(true);
   });
 });

@@ -57,7 +57,10 @@ describe("pruneExpiredRecords", () => {
 
     const pruned = await pruneExpiredRecords(env.DB, NOW);
 
-    expect(pruned).toMatchObject({ syncLog: 2, ingestDeadLetters: 1, syncDeadLetters: 1 });
+    // Other tests of this run share the database: at least this test's expired rows went.
+    expect(pruned.syncLog).toBeGreaterThanOrEqual(2);
+    expect(pruned.ingestDeadLetters).toBeGreaterThanOrEqual(1);
+    expect(pruned.syncDeadLetters).toBeGreaterThanOrEqual(1);
     expect(await logOf(dst)).toEqual(["prf_new"]);
     const left = await listIngestDeadLetters(env.DB, { workspaceId: ws }, { status: "all", limit: 10 });
     expect(left.map((l) => l.queueMessageId).sort()).toEqual([`${ws}-q-new`, `${ws}-q-pending`]);
@@ -73,11 +76,11 @@ describe("pruneExpiredRecords", () => {
     await drainAt(dst, expired + 1, ["prf_d"]);
     const first = await pruneExpiredRecords(env.DB, NOW, 2);
     expect(first.syncLog).toBeLessThanOrEqual(2);
-    // Whatever else this file's tests left in the log, a few runs take every expired entry of this destination.
-    for (let i = 0; i < 10 && (await logOf(dst)).length > 0; i++) await pruneExpiredRecords(env.DB, NOW, 2);
+    // Whatever expired entries other tests left before these, runs of two take them all, oldest first.
+    for (let i = 0; i < 500 && (await logOf(dst)).length > 0; i++) await pruneExpiredRecords(env.DB, NOW, 2);
     expect(await logOf(dst)).toEqual([]);
 
-    // A log of 1,000 recent entries: a prune with a limit of 10 reads about 10 of them, not the log.
+    // A log of 1,000 recent entries: a prune reads none of them.
     await recordDrain(env.DB, dst, {
       ...emptyDrainRecord(recent),
       log: Array.from({ length: 1_000 }, (_, i) => ({
@@ -102,8 +105,10 @@ describe("pruneExpiredRecords", () => {
         ).meta.rows_read,
       );
     expect(read[0]).toBeLessThan(50);
-    // The dead letters are searched by their replay time; the log is read oldest first by its key, `limit` rows.
-    expect(walks(await plans(prepared))).toEqual(["SCAN sync_log"]);
+    const steps = await plans(prepared);
+    expect(walks(steps)).toEqual([]);
+    for (const index of ["sync_log_at_idx", "ingest_dead_letters_pending_idx", "sync_dead_letters_replayed_idx"])
+      expect(steps.some((s) => s.includes(index))).toBe(true);
   });
 
   it("runs with the Worker's cron, every minute", async () => {

@@ -8,7 +8,7 @@
  * not done yet: they stay until replayed.
  */
 import { OPERATIONS_RETENTION_DAYS } from "@tessera/protocol";
-import { and, inArray, lt, type SQL } from "drizzle-orm";
+import { inArray, lt } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { orm } from "../client";
 import { ingestDeadLetters, syncDeadLetters, syncLog } from "../schema";
@@ -31,30 +31,25 @@ export interface Pruned {
 
 /**
  * Deletes, oldest first and at most `limit` of each, the sync log entries older than the retention and the dead
- * letters replayed before it. The sync log's ids rise with its time (each drain appends), so its oldest `limit`
- * rows are read by the primary key and only those past the retention go: a prune reads `limit` rows at most, never
- * the whole log.
+ * letters replayed before it. Each is found by an index on its time, so a prune reads what it deletes.
  */
 export async function pruneExpiredRecords(db: D1Database, now: number, limit = PRUNE_LIMIT): Promise<Pruned> {
   const d = orm(db);
   const cutoff = now - OPERATIONS_RETENTION_MS;
-  const oldest = <T extends typeof syncLog | typeof ingestDeadLetters | typeof syncDeadLetters>(
+  const expired = <T extends typeof syncLog | typeof ingestDeadLetters | typeof syncDeadLetters>(
     table: T,
-    order: SQLiteColumn,
-    where?: SQL,
-  ) => d.select({ id: table.id }).from(table).where(where).orderBy(order).limit(limit);
-  const replayedBefore = (table: typeof ingestDeadLetters | typeof syncDeadLetters) =>
+    time: SQLiteColumn,
+  ) =>
     d
       .delete(table)
-      .where(inArray(table.id, oldest(table, table.replayedAt, lt(table.replayedAt, cutoff))))
+      .where(
+        inArray(table.id, d.select({ id: table.id }).from(table).where(lt(time, cutoff)).orderBy(time).limit(limit)),
+      )
       .returning({ id: table.id });
   const [log, ingest, sync] = await d.batch([
-    d
-      .delete(syncLog)
-      .where(and(inArray(syncLog.id, oldest(syncLog, syncLog.id)), lt(syncLog.at, cutoff)))
-      .returning({ id: syncLog.id }),
-    replayedBefore(ingestDeadLetters),
-    replayedBefore(syncDeadLetters),
+    expired(syncLog, syncLog.at),
+    expired(ingestDeadLetters, ingestDeadLetters.replayedAt),
+    expired(syncDeadLetters, syncDeadLetters.replayedAt),
   ]);
   return { syncLog: log.length, ingestDeadLetters: ingest.length, syncDeadLetters: sync.length };
 }

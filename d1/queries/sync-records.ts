@@ -176,3 +176,18 @@ export function intendedMembers(
     .orderBy(asc(audienceMembers.profileId))
     .limit(page.limit + 1);
 }
+
+/**
+ * Deletes the sync dead letters of GDPR-erased profiles (each holds the email and traits it was to send; a profile id
+ * belongs to one workspace). A dead-lettered delete stays: replaying it is how the vendor still forgets the person.
+ */
+export function deleteSyncDeadLettersOfProfiles(db: D1Database, profileIds: readonly string[]) {
+  return orm(db)
+    .delete(syncDeadLetters)
+    .where(
+      and(
+        sql`${syncDeadLetters.profileId} IN (SELECT value FROM json_each(${JSON.stringify(profileIds)}))`,
+        sql`json_extract(${syncDeadLetters.op}, '$.kind') IS NOT 'delete'`,
+      ),
+    );
+}

@@ -2,8 +2,10 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import type { Deletion, ProfileErased, SyncDeleteMessage } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { markIngestDeadLetterReplayed, recordIngestDeadLetter } from "../../d1/queries/dead-letters";
 import worker from "../index";
 import { profileStub } from "../profile/profile-stub";
+import { insertDestination } from "../test-support/destinations";
 import { identify, track } from "../test-support/messages";
 import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
@@ -64,7 +66,13 @@ describe("GDPR erase as a durable job", () => {
       next_attempt_at: null,
     });
     expect(job.profile_ids.sort()).toEqual([survivor, loser].sort());
-    expect(stepStatuses(job)).toEqual({ graph: "done", profiles: "done", memberships: "done", destinations: "done" });
+    expect(stepStatuses(job)).toEqual({
+      graph: "done",
+      profiles: "done",
+      memberships: "done",
+      dead_letters: "done",
+      destinations: "done",
+    });
     expect(job.completed_at).not.toBeNull();
   });
 
@@ -73,6 +81,70 @@ describe("GDPR erase as a durable job", () => {
     await erase();
     const kept = await eraseRecords(workspaceId);
     for (const value of ["jane@example.com", "u-jane", "anon-jane"]) expect(kept).not.toContain(value);
+  });
+
+  it("takes the person out of the workspace's dead letters, and leaves everyone else's", async () => {
+    const { workspaceId, survivor, loser, erase } = await jane();
+    const at = "2025-02-01T00:00:00.000Z";
+    const janes = track("Order Completed", at, { anonymousId: undefined, userId: "u-jane" });
+    const anonJane = track("Product Viewed", at, { anonymousId: "anon-jane" });
+    const bobs = identify({ email: "bob@example.com" }, at, { anonymousId: undefined, userId: "u-bob" });
+    const letter = async (name: string, jobs: unknown[], replayed = false) => {
+      await recordIngestDeadLetter(env.DB, {
+        workspaceId,
+        queueMessageId: `${workspaceId}-${name}`,
+        jobs: JSON.stringify(jobs),
+        messageCount: 0,
+        error: "x",
+        attempts: 11,
+        createdAt: Date.now(),
+      });
+      if (replayed) {
+        const rows = await env.DB.prepare("SELECT id FROM ingest_dead_letters WHERE queue_message_id = ?")
+          .bind(`${workspaceId}-${name}`)
+          .all<{ id: number }>();
+        await markIngestDeadLetterReplayed(env.DB, rows.results[0].id, Date.now());
+      }
+    };
+    await letter("deliver", [
+      { kind: "deliver", workspaceId, profileId: survivor, messages: [janes], identifiers: [] },
+    ]);
+    await letter("mixed", [{ kind: "resolve", workspaceId, messages: [janes, bobs] }]);
+    await letter("merge", [{ kind: "merge", workspaceId, from: loser, into: survivor }]);
+    await letter("bob", [{ kind: "resolve", workspaceId, messages: [bobs] }]);
+    await letter("replayed", [{ kind: "resolve", workspaceId, messages: [anonJane] }], true);
+    const destinationId = await insertDestination(workspaceId, { type: "webhook", config: {}, audiences: ["vip"] });
+    const op = (profileId: string, kind: string) => JSON.stringify({ kind, profileId, email: "jane@example.com" });
+    await env.DB.prepare(
+      `INSERT INTO sync_dead_letters (destination_id, profile_id, op, error, created_at)
+       VALUES (?1, ?2, ?3, 'x', 0), (?1, ?2, ?4, 'x', 0), (?1, 'prf_bob', ?5, 'x', 0)`,
+    )
+      .bind(destinationId, survivor, op(survivor, "membership"), op(survivor, "delete"), op("prf_bob", "membership"))
+      .run();
+
+    await erase();
+
+    const left = await env.DB.prepare(
+      "SELECT queue_message_id AS name, jobs, message_count AS n FROM ingest_dead_letters WHERE workspace_id = ? ORDER BY id",
+    )
+      .bind(workspaceId)
+      .all<{ name: string; jobs: string; n: number }>();
+    expect(left.results.map((r) => [r.name.slice(workspaceId.length + 1), r.n])).toEqual([
+      ["mixed", 1],
+      ["bob", 0],
+    ]);
+    const text = JSON.stringify(left.results);
+    for (const value of ["u-jane", "anon-jane", "jane@example.com"]) expect(text).not.toContain(value);
+    expect(text).toContain("bob@example.com");
+    const syncLetters = await env.DB.prepare("SELECT profile_id, op FROM sync_dead_letters WHERE destination_id = ?")
+      .bind(destinationId)
+      .all<{ profile_id: string; op: string }>();
+    expect(syncLetters.results.map((r) => [r.profile_id, JSON.parse(r.op).kind]).sort()).toEqual(
+      [
+        [survivor, "delete"],
+        ["prf_bob", "membership"],
+      ].sort(),
+    );
   });
 
   it("answers 404 to another workspace, an unknown id, and 401 to a write key", async () => {
@@ -97,6 +169,7 @@ describe("GDPR erase as a durable job", () => {
       graph: "done",
       profiles: "done",
       memberships: "done",
+      dead_letters: "done",
       destinations: "pending",
     });
     // The person is gone here already; only the destinations are still to be told.

@@ -2,7 +2,7 @@
  * GDPR erase as a durable job (DESIGN §12, issue 10 finding 7). The request is recorded in D1 before anything is
  * erased; then each step runs and is recorded as done: the identity graph (identifiers suppressed as keyed hashes,
  * in the same transaction that records what was erased), each profile's Durable Object, the audience memberships,
- * and a delete for every destination on the sync queue (whose consumer and destination objects retry each vendor's
+ * the person's messages in ingest dead letters and their sync dead letters, and a delete for every destination on the sync queue (whose consumer and destination objects retry each vendor's
  * delete call and dead-letter what fails). A run that stops part-way is taken up again by the cron, with backoff,
  * until every step is done; a step already done is never run again.
  */
@@ -19,8 +19,11 @@ import {
   recordStep,
 } from "../../d1/queries/deletions";
 import { deleteMembershipsOfProfiles } from "../../d1/queries/members";
+import { deleteSyncDeadLettersOfProfiles } from "../../d1/queries/sync-records";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { eraseFromGraph } from "../identity/erase-graph";
+import { loadIdentityRules } from "../identity/rules";
+import { eraseFromIngestDeadLetters } from "../ingest/dead-letters";
 import { profileStub } from "../profile/profile-stub";
 
 /** When the first run is cut short (the isolate went away), the cron takes the job up after this long. */
@@ -73,6 +76,15 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
       await orm(env.DB).batch([
         recordStep(env.DB, id, "memberships", Date.now()),
         ...deleteMembershipsOfProfiles(env.DB, workspaceId, ids),
+      ]);
+    }
+    if (row.deadLettersAt === null) {
+      // Failed work keeps the person's messages, and the email and traits a sync was to send: those go too.
+      const rules = await loadIdentityRules(env.DB, workspaceId);
+      await eraseFromIngestDeadLetters(env.DB, workspaceId, { profileIds: ids, identifiers }, rules);
+      await orm(env.DB).batch([
+        recordStep(env.DB, id, "dead_letters", Date.now()),
+        deleteSyncDeadLettersOfProfiles(env.DB, ids),
       ]);
     }
     if (row.destinationsAt === null) {

@@ -3,17 +3,22 @@
  * failure, and an operator replays it through the same pipeline once the cause is fixed. Replays are idempotent:
  * every message keeps its messageId, which its profile stores once, and a merge fold can run any number of times.
  */
-import type { IngestDeadLettersReplayed } from "@tessera/protocol";
+import type { AcceptedMessage, Identifier, IngestDeadLettersReplayed } from "@tessera/protocol";
 import pLimit, { type LimitFunction } from "p-limit";
 import {
   countPendingDeadLetters,
   type DeadLetterScope,
   type IngestDeadLetterRow,
+  ingestDeadLettersAfter,
   markIngestDeadLetterReplayed,
   type NewIngestDeadLetter,
   pendingDeadLetters,
   recordReplayFailure,
+  rewriteIngestDeadLetters,
 } from "../../d1/queries/dead-letters";
+import { extractIdentifiers } from "../identity/extract";
+import { keyOf } from "../identity/graph-snapshot";
+import type { IdentityRules } from "../identity/rules";
 import type { IngestInput } from "../profile/profile-rpc";
 import { type IngestDeps, runJob } from "./pipeline";
 import { type IngestJob, isIngestJob } from "./retry-jobs";
@@ -190,4 +195,62 @@ async function replayRow(deps: IngestDeps, row: IngestDeadLetterRow): Promise<Jo
   }
   // One at a time, in order: a replay is an operator's repair, not a race.
   return attemptJobs(deps, jobs);
+}
+
+/** Dead letters a GDPR erase reads per D1 query. */
+const ERASE_PAGE = 200;
+
+/**
+ * Takes GDPR-erased people out of the workspace's ingest dead letters, pending and replayed: a job delivering to one
+ * of their profiles or merging one goes, and so does each message still to resolve that carries one of their
+ * identifiers (read under the workspace's `rules`, as the pipeline reads it). A row left with no job is deleted;
+ * a row that no version can read is left as it is. Returns how many messages were taken out.
+ *
+ * @example await eraseFromIngestDeadLetters(env.DB, ws, { profileIds, identifiers }, await loadIdentityRules(env.DB, ws));
+ */
+export async function eraseFromIngestDeadLetters(
+  db: D1Database,
+  workspaceId: string,
+  erased: { profileIds: readonly string[]; identifiers: readonly Identifier[] },
+  rules: IdentityRules,
+): Promise<number> {
+  const profiles = new Set(erased.profileIds);
+  const keys = new Set(erased.identifiers.map(keyOf));
+  const theirs = (m: AcceptedMessage) => extractIdentifiers(m, rules).identifiers.some((id) => keys.has(keyOf(id)));
+  let removed = 0;
+  for (let after = 0; ; ) {
+    const page = await ingestDeadLettersAfter(db, workspaceId, after, ERASE_PAGE);
+    const rewritten: Array<{ id: number; jobs: string | null; messageCount: number }> = [];
+    for (const row of page) {
+      const jobs = jobsOfRow(row.jobs);
+      if (jobs === null) continue;
+      const left: IngestJob[] = [];
+      for (const job of jobs) {
+        if (job.kind === "merge") {
+          if (!profiles.has(job.from) && !profiles.has(job.into)) left.push(job);
+        } else if (job.kind === "deliver" && profiles.has(job.profileId)) {
+          removed += job.messages.length;
+        } else if (job.kind === "resolve") {
+          const kept = job.messages.filter((m) => !theirs(m));
+          removed += job.messages.length - kept.length;
+          if (kept.length > 0) left.push({ ...job, messages: kept });
+        } else left.push(job);
+      }
+      if (JSON.stringify(left) !== JSON.stringify(jobs))
+        rewritten.push({
+          id: row.id,
+          jobs: left.length === 0 ? null : JSON.stringify(left),
+          messageCount: messageIdsOf(left).length,
+        });
+    }
+    await rewriteIngestDeadLetters(db, rewritten);
+    if (page.length < ERASE_PAGE) return removed;
+    after = page[page.length - 1].id;
+  }
+}
+
+/** A dead letter's jobs, or null when it holds a body no version of the pipeline can read (see `replayRow`). */
+function jobsOfRow(text: string): IngestJob[] | null {
+  const jobs = JSON.parse(text) as unknown[];
+  return jobs.every(isIngestJob) ? jobs : null;
 }

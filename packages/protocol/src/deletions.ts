@@ -6,13 +6,16 @@ import { z } from "zod";
 import { isoTime } from "./request-body";
 
 /** The steps of an erase, in the order they run. */
-export const DELETION_STEPS = ["graph", "profiles", "memberships", "destinations"] as const;
+export const DELETION_STEPS = ["graph", "profiles", "memberships", "dead_letters", "destinations"] as const;
 export type DeletionStepName = (typeof DELETION_STEPS)[number];
 
 const STEP_DESCRIPTIONS: Record<DeletionStepName, string> = {
   graph: "identifiers removed from the identity graph and suppressed (stored as keyed hashes)",
   profiles: "each profile's Durable Object wiped (events, traits, identifiers)",
   memberships: "audience memberships removed",
+  dead_letters:
+    "the profiles' messages taken out of the workspace's ingest dead letters, and their sync dead letters deleted " +
+    "(both hold personal data: the messages, the email and traits sent)",
   destinations: "a delete queued for every destination (the sync log shows each vendor's answer)",
 };
 
