@@ -1,5 +1,5 @@
 /** The profile's timeline: events unique by messageId, read newest first with an opaque keyset cursor. */
-import type { AcceptedMessage, ProfileEventsPage } from "@tessera/protocol";
+import { type AcceptedMessage, MAX_EVENT_PAGE_CHARS, type ProfileEventsPage } from "@tessera/protocol";
 
 /** Epoch ms of an event: its skew-corrected timestamp, falling back to when the server received it. */
 export function eventTime(message: AcceptedMessage): number {
@@ -73,8 +73,12 @@ export function readEventPage(sql: SqlStorage, q: EventPageQuery): ProfileEvents
       limit + 1,
     )
     .toArray();
-  const hasMore = rows.length > limit;
-  const page = hasMore ? rows.slice(0, limit) : rows;
+  let size = 0;
+  let kept = 0;
+  while (kept < Math.min(limit, rows.length) && (kept === 0 || size + rows[kept].body.length <= MAX_EVENT_PAGE_CHARS))
+    size += rows[kept++].body.length;
+  const hasMore = rows.length > kept;
+  const page = rows.slice(0, kept);
   const last = page[page.length - 1];
   return {
     data: page.map((r) => JSON.parse(r.body) as AcceptedMessage),

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import type { AcceptedMessage } from "@tessera/protocol";
+import { type AcceptedMessage, MAX_EVENT_PAGE_CHARS } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { freshId, identify, ingestInput, track } from "../test-support/messages";
 import type { EventQuery } from "./profile-rpc";
@@ -97,5 +97,28 @@ describe("ProfileDO.listEvents", () => {
     expect(await profileStub(env.PROFILE, id).listEvents({ limit: 5, cursor: "not-a-cursor" })).toEqual({
       status: "invalid_cursor",
     });
+  });
+
+  it("stops a page of large events short of what one RPC carries, and the cursor goes on from there", async () => {
+    const id = freshId("prf");
+    const stub = profileStub(env.PROFILE, id);
+    // 1,001 events of ~31 KB (a cart in its properties): a full page of 1,000 would be ~31 MB of JSON to one RPC.
+    const cart = "c".repeat(31_000);
+    const all: string[] = [];
+    for (let b = 0; b < 1_001; b += 143) {
+      const batch = Array.from({ length: Math.min(143, 1_001 - b) }, (_, i) =>
+        track("Cart Viewed", new Date(Date.UTC(2026, 0, 1) + (b + i) * 1000).toISOString(), { properties: { cart } }),
+      );
+      all.push(...batch.map((m) => m.messageId));
+      await stub.ingest(ingestInput(id, batch));
+    }
+    const first = await stub.listEvents({ limit: 1000 });
+    if (first.status !== "ok") throw new Error(first.status);
+    expect(first.page.data.length).toBeGreaterThan(0);
+    expect(first.page.data.length).toBeLessThan(1000);
+    expect(JSON.stringify(first.page).length).toBeLessThan(MAX_EVENT_PAGE_CHARS + 64 * 1024);
+    expect(first.page.cursor.has_more).toBe(true);
+    const { ids } = await walk(id, { limit: 1000 });
+    expect(ids).toEqual([...all].reverse());
   });
 });

@@ -32,5 +32,11 @@ export const OPERATIONS_RETENTION_DAYS = 30;
 /** `GET /v1/profiles/:ref/events`: page size when `limit` is left out, and the largest page. */
 export const DEFAULT_EVENT_PAGE = 50;
 export const MAX_EVENT_PAGE = 1000;
+/**
+ * Characters of JSON one events page holds at most. A page crosses an RPC (32 MiB at most) and is parsed and
+ * answered whole in a 128 MB isolate: a thousand events of up to 32 KB each (with what the collector adds) come to
+ * the RPC's limit and, parsed twice over, near the isolate's. A page of large events stops here with `has_more`.
+ */
+export const MAX_EVENT_PAGE_CHARS = 4 * 1024 * 1024;
 /** Length of the `event` filter of that route: longer than any sane event name is a mistake worth saying so. */
 export const MAX_EVENT_FILTER_LENGTH = 500;

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { Identifier } from "./identifiers";
 import { JsonObject } from "./json-object";
-import { MAX_PROFILE_TRAIT_BYTES } from "./limits";
+import { MAX_EVENT_PAGE_CHARS, MAX_PROFILE_TRAIT_BYTES } from "./limits";
 import { AcceptedMessage } from "./messages";
 
 /** `GET /v1/profiles/:ref` — one unified customer. */
@@ -34,7 +34,12 @@ export const ProfileEventsPage = z
       next: z.string().nullable().meta({ description: "Pass as `cursor` to read the next page; null on the last." }),
     }),
   })
-  .meta({ id: "ProfileEventsPage", description: "A page of a profile's events, newest first." });
+  .meta({
+    id: "ProfileEventsPage",
+    description:
+      "A page of a profile's events, newest first: `limit` of them, or fewer when they are large (a page holds " +
+      `${MAX_EVENT_PAGE_CHARS.toLocaleString("en-US")} characters of JSON at most); \`has_more\` says whether more follow.`,
+  });
 export type ProfileEventsPage = z.infer<typeof ProfileEventsPage>;
 
 /** One entry of the merge journal: `from` was folded into `into` because of `message_id` under `rule`. */
