@@ -134,19 +134,32 @@ export function ingestDeadLettersAfter(
     .limit(limit);
 }
 
-/** Dead letters with what a GDPR erase left of their jobs; a row with none left (`jobs` null) is deleted. */
+/**
+ * Dead letters with what a GDPR erase left of their jobs; a row with none left (`jobs` null) is deleted. Two
+ * statements whatever the number of rows: an erase shares its invocation's 1,000 D1 queries with the jobs the cron
+ * resumes beside it.
+ */
 export async function rewriteIngestDeadLetters(
   db: D1Database,
   rows: ReadonlyArray<{ id: number; jobs: string | null; messageCount: number }>,
 ): Promise<void> {
-  const d = orm(db);
-  const [first, ...rest] = rows.map((r) =>
-    r.jobs === null
-      ? d.delete(ingestDeadLetters).where(eq(ingestDeadLetters.id, r.id))
-      : d
-          .update(ingestDeadLetters)
-          .set({ jobs: r.jobs, messageCount: r.messageCount })
-          .where(eq(ingestDeadLetters.id, r.id)),
-  );
-  if (first) await d.batch([first, ...rest]);
+  const gone = rows.filter((r) => r.jobs === null).map((r) => r.id);
+  const kept = rows.filter((r) => r.jobs !== null).map((r) => [r.id, r.jobs, r.messageCount]);
+  const statements: D1PreparedStatement[] = [];
+  if (gone.length > 0)
+    statements.push(
+      db
+        .prepare("DELETE FROM ingest_dead_letters WHERE id IN (SELECT value FROM json_each(?1))")
+        .bind(JSON.stringify(gone)),
+    );
+  if (kept.length > 0)
+    statements.push(
+      db
+        .prepare(
+          `UPDATE ingest_dead_letters SET jobs = json_extract(k.value, '$[1]'), message_count = json_extract(k.value, '$[2]')
+           FROM json_each(?1) AS k WHERE ingest_dead_letters.id = json_extract(k.value, '$[0]')`,
+        )
+        .bind(JSON.stringify(kept)),
+    );
+  if (statements.length > 0) await db.batch(statements);
 }
