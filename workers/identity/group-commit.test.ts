@@ -75,6 +75,22 @@ describe("GroupCommit", () => {
     expect(calls).toEqual([[1], [2], [3, 4], [5]]);
   });
 
+  it("weighs items when told to: a group takes calls while their weight fits, a heavy call runs alone", async () => {
+    const commit = new GroupCommit<number, number>(10, NO_LINGER, (n) => n);
+    const { calls, work, openNext } = gatedWork();
+    const runs = [
+      commit.run("a", [5], work),
+      commit.run("a", [4], work),
+      commit.run("a", [3, 2], work),
+      commit.run("a", [6], work),
+      commit.run("a", [12], work),
+    ];
+    for (let i = 0; i < 4; i++) await openNext();
+    await Promise.all(runs);
+    // By count all four waiting calls would be one group; by weight: 5+4, then 3+2 (6 more would pass 10), 6, 12.
+    expect(calls).toEqual([[5, 4], [3, 2], [6], [12]]);
+  });
+
   it("fails every call of a failing group, and serves the next group normally", async () => {
     const commit = new GroupCommit<number, number>();
     const { work, openNext, running } = gatedWork();

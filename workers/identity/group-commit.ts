@@ -12,6 +12,7 @@ import { LRUCache } from "lru-cache";
 
 interface Group<I, O> {
   items: I[][];
+  /** The items' total weight. */
   size: number;
   settled: Promise<O[][]>;
   resolve(value: O[][]): void;
@@ -52,27 +53,32 @@ export class GroupCommit<I, O> {
    */
   private readonly lastEnded = new LRUCache<string, number>({ max: 1_000 });
 
-  /** `maxItems`: a waiting group takes no more items than this (one big batch must not grow without bound). */
+  /**
+   * `maxWeight`: a waiting group takes no more than this much `weight` of items (one item each unless said), so one
+   * big batch does not grow without bound; a single call heavier than that still runs, alone.
+   */
   constructor(
-    readonly maxItems = 5_000,
+    readonly maxWeight = 5_000,
     readonly linger: Linger = DEFAULT_LINGER,
+    readonly weight: (item: I) => number = () => 1,
   ) {}
 
   /** Runs `items` through `work` (which must answer one output per item, in order), grouped with concurrent calls. */
   async run(key: string, items: I[], work: (all: I[]) => Promise<O[]>): Promise<O[]> {
     const state = this.keys.get(key);
     if (!state) {
-      const group = newGroup<I, O>(items);
+      const group = newGroup<I, O>(items, this.weighOf(items));
       return (await this.lead(key, group, Promise.resolve(), work))[0];
     }
     const next = state.next;
-    if (next && next.size + items.length <= this.maxItems) {
+    const weight = this.weighOf(items);
+    if (next && next.size + weight <= this.maxWeight) {
       const slot = next.items.push(items) - 1;
-      next.size += items.length;
+      next.size += weight;
       return (await next.settled)[slot];
     }
     // No waiting group (or it is full): this call starts one, and runs it once the running group is done.
-    const group = newGroup<I, O>(items);
+    const group = newGroup<I, O>(items, weight);
     const before = state.running;
     return (await this.lead(key, group, before, work))[0];
   }
@@ -89,7 +95,7 @@ export class GroupCommit<I, O> {
     this.keys.set(key, state);
     await turn;
     // A full group has no room for company: lingering would only delay it.
-    if (group.size < this.maxItems && this.inBurst(key))
+    if (group.size < this.maxWeight && this.inBurst(key))
       await new Promise((resolve) => setTimeout(resolve, this.linger.ms));
     // From here on the group is closed: later callers start the next one.
     if (state.next === group) state.next = null;
@@ -112,6 +118,12 @@ export class GroupCommit<I, O> {
     return group.settled;
   }
 
+  private weighOf(items: I[]): number {
+    let total = 0;
+    for (const item of items) total += this.weight(item);
+    return total;
+  }
+
   /** True when another group of `key` ended less than `burstGapMs` ago (or one ran just before this one). */
   private inBurst(key: string): boolean {
     if (this.linger.ms <= 0) return false;
@@ -120,7 +132,7 @@ export class GroupCommit<I, O> {
   }
 }
 
-function newGroup<I, O>(items: I[]): Group<I, O> {
+function newGroup<I, O>(items: I[], size: number): Group<I, O> {
   let resolve!: (value: O[][]) => void;
   let reject!: (err: unknown) => void;
   const settled = new Promise<O[][]>((res, rej) => {
@@ -129,5 +141,5 @@ function newGroup<I, O>(items: I[]): Group<I, O> {
   });
   // A rejected group is also awaited by its followers; this keeps an unobserved copy from being reported.
   settled.catch(() => undefined);
-  return { items: [items], size: items.length, settled, resolve, reject };
+  return { items: [items], size, settled, resolve, reject };
 }

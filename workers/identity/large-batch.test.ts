@@ -36,4 +36,30 @@ describe("D1IdentityStore on a full batch", () => {
     const n = await env.DB.prepare("SELECT count(*) AS n FROM identifiers WHERE workspace_id = ?").bind(ws).first("n");
     expect(n).toBe(3000);
   });
+
+  it("keeps one grouped batch to ~25,000 identifiers when concurrent calls carry many (50 external ids each)", async () => {
+    const ws = newId("ws");
+    const statements: number[] = [];
+    const db = observedD1({ beforeBatch: (batch) => void statements.push(batch.length) });
+    const store = new D1IdentityStore(db);
+    // Four requests of 200 messages with 52 identifiers each: 10,600 by the group's count apiece.
+    const call = (c: number) =>
+      store.resolve(
+        ws,
+        DEFAULT_IDENTITY_RULES,
+        Array.from({ length: 200 }, (_, i) =>
+          input(
+            `m${c}-${i}`,
+            `anonymous_id:v${c}-${i}`,
+            `user_id:u${c}-${i}`,
+            ...Array.from({ length: 50 }, (_, j) => `ext${j}:x${c}-${i}-${j}`),
+          ),
+        ),
+      );
+    const outcomes = (await Promise.all([0, 1, 2, 3].map(call))).flat();
+    expect(new Set(outcomes.map(profileOf)).size).toBe(800);
+    // By the number of inputs (800) all four would be one batch; by their identifiers, two of two requests each.
+    expect(statements).toHaveLength(2);
+    expect(Math.max(...statements)).toBeLessThan(300);
+  }, 60_000);
 });
