@@ -2,9 +2,10 @@
  * GDPR erase as a durable job (DESIGN §12, issue 10 finding 7). The request is recorded in D1 before anything is
  * erased; then each step runs and is recorded as done: the identity graph (identifiers suppressed as keyed hashes,
  * in the same transaction that records what was erased), each profile's Durable Object, the audience memberships,
- * the person's messages in ingest dead letters and their sync dead letters, and a delete for every destination on the sync queue (whose consumer and destination objects retry each vendor's
- * delete call and dead-letter what fails). A run that stops part-way is taken up again by the cron, with backoff,
- * until every step is done; a step already done is never run again.
+ * the person's messages in ingest dead letters and their sync dead letters, and a delete for every destination on
+ * the sync queue (whose consumer and destination objects retry each vendor's delete call and dead-letter what
+ * fails). A run that stops part-way is taken up again by the cron, with backoff, until every step is done; a step
+ * already done is never run again.
  */
 import type { Identifier, SyncDeleteMessage } from "@tessera/protocol";
 import { orm } from "../../d1/client";

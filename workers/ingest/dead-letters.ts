@@ -225,18 +225,24 @@ export async function eraseFromIngestDeadLetters(
       const jobs = jobsOfRow(row.jobs);
       if (jobs === null) continue;
       const left: IngestJob[] = [];
+      let changed = false;
       for (const job of jobs) {
         if (job.kind === "merge") {
           if (!profiles.has(job.from) && !profiles.has(job.into)) left.push(job);
+          else changed = true;
         } else if (job.kind === "deliver" && profiles.has(job.profileId)) {
           removed += job.messages.length;
+          changed = true;
         } else if (job.kind === "resolve") {
           const kept = job.messages.filter((m) => !theirs(m));
-          removed += job.messages.length - kept.length;
-          if (kept.length > 0) left.push({ ...job, messages: kept });
+          if (kept.length < job.messages.length) {
+            removed += job.messages.length - kept.length;
+            changed = true;
+          }
+          if (kept.length > 0) left.push(kept.length < job.messages.length ? { ...job, messages: kept } : job);
         } else left.push(job);
       }
-      if (JSON.stringify(left) !== JSON.stringify(jobs))
+      if (changed)
         rewritten.push({
           id: row.id,
           jobs: left.length === 0 ? null : JSON.stringify(left),
