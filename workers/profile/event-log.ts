@@ -73,10 +73,12 @@ export function readEventPage(sql: SqlStorage, q: EventPageQuery): ProfileEvents
       limit + 1,
     )
     .toArray();
-  let size = 0;
+  // `limit` events, or fewer when they are large: always the first, then as many as the page's size takes.
   let kept = 0;
-  while (kept < Math.min(limit, rows.length) && (kept === 0 || size + rows[kept].body.length <= MAX_EVENT_PAGE_CHARS))
-    size += rows[kept++].body.length;
+  for (let size = 0; kept < Math.min(limit, rows.length); kept++) {
+    size += rows[kept].body.length;
+    if (kept > 0 && size > MAX_EVENT_PAGE_CHARS) break;
+  }
   const hasMore = rows.length > kept;
   const page = rows.slice(0, kept);
   const last = page[page.length - 1];

@@ -8,7 +8,7 @@ import { attachIdentifier, readIdentifiers } from "./identifier-set";
 import { applyDelta, createActive, type ProfileMeta } from "./profile-meta";
 import type { ProfileExport } from "./profile-rpc";
 import { ensurePart, hasPart } from "./schema";
-import { readTraitWrites, TraitWriter, warnRefusedTraits } from "./traits";
+import { readTraitWrites, TraitWriter } from "./traits";
 
 /** Events per export chunk are capped by JSON size so one RPC stays far below the runtime's message limit. */
 export const MERGE_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -90,7 +90,7 @@ export function importExport(
   let restate = false;
   const traits = new TraitWriter(sql);
   for (const t of from.traits) if (traits.write(t)) restate = true;
-  if (traits.refused > 0) warnRefusedTraits(self.profileId, traits.refused);
+  traits.warnIfRefused(self.profileId);
   for (const id of from.identifiers) if (attachIdentifier(sql, id, originOf(id.origin))) restate = true;
   if (restate) changed = true;
   for (const id of [from.profileId, ...from.mergedFrom]) {

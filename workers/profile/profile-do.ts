@@ -63,7 +63,7 @@ import { forgetParts, migrate, readVersion } from "./schema";
 import { dropOrigins, finishRestore, importOriginChunk, originChunk } from "./split";
 import { sqlFacts } from "./sql-facts";
 import { TraitMemo } from "./trait-memo";
-import { TraitWriter, warnRefusedTraits } from "./traits";
+import { TraitWriter } from "./traits";
 
 /** When a fold fails, the object retries it on its own after this delay (the alarm is a safety net). */
 const FOLD_RETRY_MS = 10_000;
@@ -188,7 +188,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       }
       for (const id of input.identifiers) if (attachIdentifier(this.sql, id)) changed = true;
       if (changed || inserted > 0) applyDelta(this.sql, { inserted, minTs, maxTs, now });
-      if (traits.refused > 0) warnRefusedTraits(input.profileId, traits.refused);
+      traits.warnIfRefused(input.profileId);
       // Only an event (or a new definition) can change what the profile is in; identifiers never do. Memberships
       // are restated only when a trait's value changed, not when an identify repeats what is known.
       if (inserted > 0 || fresh) this.evaluate(now, fresh, traits.changed());

@@ -31,13 +31,6 @@ export function traitSources(message: AcceptedMessage): JsonObject[] {
 
 const traitBytes = (key: string, json: string): number => utf8Bytes(key) + utf8Bytes(json);
 
-/** Says in the log that a profile's traits are full: the values are in the events, not among the traits. */
-export function warnRefusedTraits(profileId: string, refused: number): void {
-  console.warn(
-    `profile ${profileId}: ${refused} trait value(s) not kept: its traits would take more than ${MAX_PROFILE_TRAIT_BYTES} bytes`,
-  );
-}
-
 /**
  * Writes a profile's traits within {@link MAX_PROFILE_TRAIT_BYTES}, and tells whether any value changed. Reads only
  * the keys it is given (and the total once), so an identify costs what it carries, not what the profile holds.
@@ -47,9 +40,10 @@ export class TraitWriter {
   /** What the touched keys held before this writer's first write to each (null: absent), and hold now. */
   private readonly before = new Map<string, string | null>();
   private readonly current = new Map<string, string | null>();
+  /** The traits' bytes, once a growing value needed them (null: not read yet). */
   private total: number | null = null;
   /** Values not kept because the profile's traits would have passed their budget. */
-  refused = 0;
+  private refused = 0;
 
   constructor(private readonly sql: SqlStorage) {}
 
@@ -62,15 +56,19 @@ export class TraitWriter {
     const json = JSON.stringify(t.value ?? null);
     const held = this.held(t.key);
     const growth = traitBytes(t.key, json) - (held === null ? 0 : traitBytes(t.key, held));
-    this.total ??= this.sql
-      .exec<{ n: number }>(
-        "SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) AS n FROM traits",
-      )
-      .one().n;
-    // Counted before the newer-wins guard: a value too large for the room left is not kept, newer or not.
-    if (growth > 0 && this.total + growth > MAX_PROFILE_TRAIT_BYTES) {
-      this.refused++;
-      return false;
+    if (growth > 0) {
+      // Read only when a value grows: an identify repeating what the profile holds sums nothing. Read later, the
+      // total includes what this writer wrote before.
+      this.total ??= this.sql
+        .exec<{ n: number }>(
+          "SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(CAST(value AS BLOB))), 0) AS n FROM traits",
+        )
+        .one().n;
+      // Counted before the newer-wins guard: a value too large for the room left is not kept, newer or not.
+      if (this.total + growth > MAX_PROFILE_TRAIT_BYTES) {
+        this.refused++;
+        return false;
+      }
     }
     const written =
       this.sql
@@ -90,7 +88,7 @@ export class TraitWriter {
         )
         .toArray().length === 1;
     if (written) {
-      this.total += growth;
+      if (this.total !== null) this.total += growth;
       this.current.set(t.key, json);
     }
     return written;
@@ -103,6 +101,14 @@ export class TraitWriter {
       for (const [key, value] of Object.entries(source))
         this.write({ key, value, updatedAt: ts, receivedAt: Number.isFinite(receivedAt) ? receivedAt : ts });
     }
+  }
+
+  /** Says in the log that `profileId`'s traits were full for some values: those are in the events, not the traits. */
+  warnIfRefused(profileId: string): void {
+    if (this.refused === 0) return;
+    console.warn(
+      `profile ${profileId}: ${this.refused} trait value(s) not kept: its traits would take more than ${MAX_PROFILE_TRAIT_BYTES} bytes`,
+    );
   }
 
   /** Whether a value differs from what its key held before this writer (a newer write of the same value does not). */
