@@ -20,7 +20,7 @@ export async function backfillRate({ profiles, concurrency, waitSeconds }) {
       key: "lapsed_store_buyers",
       definition: LAPSED_STORE_BUYERS,
     });
-    if (created.status !== 201)
+    if (created.status !== 201 && !(created.status === 409 && created.resent > 0))
       throw new Error(`POST /v1/audiences answered ${created.status}: ${JSON.stringify(created.body)}`);
     const read = () => platform.api("GET", "/v1/audiences/lapsed_store_buyers").then((r) => r.body);
     // Not ready in time is a result too (a page retried with backoff after a failure holds `ready` back).

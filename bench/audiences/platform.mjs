@@ -94,16 +94,28 @@ export function client(url) {
         await new Promise((r) => setTimeout(r, Math.max(retryAfterMs, 250 * attempt)));
       }
     },
-    /** A secret-key call; `{status, body}`. */
+    /**
+     * A secret-key call; `{status, body, resent}`. `wrangler dev`'s proxy answers `503 Your worker restarted
+     * mid-request` (plain text) when its connection to workerd drops under a request (cloudflare/workers-sdk#14641;
+     * bench/README "5xx"): the call is sent again, as the batch sender does, and `resent` says so — a create that
+     * did land the first time then answers `409`.
+     */
     async api(method, route, body) {
-      const res = await fetch(`${url}${route}`, {
-        method,
-        headers: { authorization: bearer, "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(READ_TIMEOUT_MS),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined };
+      for (let resent = 0; ; resent++) {
+        const res = await fetch(`${url}${route}`, {
+          method,
+          headers: { authorization: bearer, "content-type": "application/json" },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(READ_TIMEOUT_MS),
+        });
+        const text = await res.text();
+        if (res.status === 503 && text.startsWith("Your worker restarted") && resent < 5) {
+          console.error(`${method} ${route}: the local proxy's 503; sending it again`);
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
+        return { status: res.status, body: text ? JSON.parse(text) : undefined, resent };
+      }
     },
     /** `GET /v1/profiles/:ref`, undefined while unknown. */
     async profile(ref) {
