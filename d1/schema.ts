@@ -136,6 +136,8 @@ export const ingestDeadLetters = sqliteTable(
   (t) => [
     uniqueIndex("ingest_dead_letters_message_unique").on(t.queueMessageId),
     index("ingest_dead_letters_workspace_idx").on(t.workspaceId, t.replayedAt, t.id),
+    /** A workspace's dead letters pending and replayed alike, in id order: how a GDPR erase pages through them. */
+    index("ingest_dead_letters_workspace_id_idx").on(t.workspaceId, t.id),
     index("ingest_dead_letters_pending_idx").on(t.replayedAt, t.id),
   ],
 );
@@ -196,6 +198,8 @@ export const deletions = sqliteTable(
     profilesAt: integer("profiles_at"),
     membershipsAt: integer("memberships_at"),
     deadLettersAt: integer("dead_letters_at"),
+    /** The last ingest dead letter the `dead_letters` step has read, while it reads them over several runs. */
+    deadLettersAfter: integer("dead_letters_after"),
     destinationsAt: integer("destinations_at"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),

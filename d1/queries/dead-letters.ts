@@ -2,7 +2,7 @@
  * Ingest dead letters (DESIGN §12): accepted work that failed every retry, recorded by the dead-letter consumer and
  * listed and replayed by the operations API. A workspace's secret key sees its own; the admin token every workspace's.
  */
-import { and, count, desc, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { orm } from "../client";
 import { ingestDeadLetters } from "../schema";
 
@@ -118,20 +118,29 @@ export async function recordReplayFailure(
 /**
  * One page of a workspace's ingest dead letters, pending and replayed, by id: a GDPR erase reads them all to take
  * the person's messages out. A workspace's dead letters are its failures, and an erase is rare: read by the
- * workspace's index, not by content (no index could find a person inside the jobs' JSON).
+ * workspace's index, not by content (no index could find a person inside the jobs' JSON). A page holds at most
+ * `rows` rows and stops at the first row that starts past `bytes` of jobs (a row holds up to a queue message, 128 KB):
+ * erasures run side by side in one isolate of 128 MB, and 200 rows of large jobs were 25 MB each. Raw: a running
+ * sum of each row's bytes (`octet_length`) over the page.
  */
-export function ingestDeadLettersAfter(
+export async function ingestDeadLettersAfter(
   db: D1Database,
   workspaceId: string,
   afterId: number,
-  limit: number,
+  page: { rows: number; bytes: number },
 ): Promise<Array<{ id: number; jobs: string }>> {
-  return orm(db)
-    .select({ id: ingestDeadLetters.id, jobs: ingestDeadLetters.jobs })
-    .from(ingestDeadLetters)
-    .where(and(eq(ingestDeadLetters.workspaceId, workspaceId), gt(ingestDeadLetters.id, afterId)))
-    .orderBy(ingestDeadLetters.id)
-    .limit(limit);
+  const { results } = await db
+    .prepare(
+      `WITH sized AS (
+         SELECT id, sum(size) OVER (ORDER BY id) - size AS before
+         FROM (SELECT id, octet_length(jobs) AS size FROM ingest_dead_letters
+               WHERE workspace_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3))
+       SELECT d.id, d.jobs FROM sized CROSS JOIN ingest_dead_letters AS d ON d.id = sized.id
+       WHERE sized.before < ?4 ORDER BY d.id`,
+    )
+    .bind(workspaceId, afterId, page.rows, page.bytes)
+    .all<{ id: number; jobs: string }>();
+  return results;
 }
 
 /**

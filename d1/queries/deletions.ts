@@ -97,3 +97,8 @@ export async function recordFailedRun(db: D1Database, id: string, error: string,
     .set({ attempts: sql`${deletions.attempts} + 1`, lastError: error.slice(0, 1000), nextAttemptAt: retryAt })
     .where(eq(deletions.id, id));
 }
+
+/** The `dead_letters` step read up to dead letter `after` and goes on from there at `retryAt`: progress, not a failure. */
+export async function recordDeadLettersRead(db: D1Database, id: string, after: number, retryAt: number): Promise<void> {
+  await orm(db).update(deletions).set({ deadLettersAfter: after, nextAttemptAt: retryAt }).where(eq(deletions.id, id));
+}

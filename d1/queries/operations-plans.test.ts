@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { plans, recordingDb, walks } from "../../workers/test-support/query-plans";
-import { countPendingDeadLetters, listIngestDeadLetters, pendingDeadLetters } from "./dead-letters";
+import {
+  countPendingDeadLetters,
+  ingestDeadLettersAfter,
+  listIngestDeadLetters,
+  pendingDeadLetters,
+} from "./dead-letters";
 import { commitMergeSplit, identifiersOwnedBy, listMergeJournal } from "./merge-undo";
 import { deleteSyncDeadLettersOfProfiles } from "./sync-records";
 
@@ -39,6 +44,16 @@ describe("operations D1 queries", () => {
     await identifiersOwnedBy(db, "ws_plans", "prf_a");
     expect(prepared).toHaveLength(7);
     expect(walks(await plans(prepared))).toEqual([]);
+  });
+
+  it("page a workspace's dead letters for an erase in id order by index", async () => {
+    const { db, prepared } = recordingDb();
+    await ingestDeadLettersAfter(db, "ws_plans", 10, { rows: 200, bytes: 512 * 1024 });
+    const steps = await plans(prepared);
+    expect(walks(steps)).toEqual([]);
+    expect(steps).toContain(
+      "SEARCH ingest_dead_letters USING INDEX ingest_dead_letters_workspace_id_idx (workspace_id=? AND id>?)",
+    );
   });
 
   it("delete an erased person's sync dead letters by their profile index", async () => {

@@ -147,6 +147,54 @@ describe("GDPR erase as a durable job", () => {
     );
   });
 
+  it("reads a workspace's many dead letters over several runs, each going on from where the last stopped", async () => {
+    const { workspaceId, erase, deletion } = await jane();
+    // 150 dead letters of ~100 KB (large batches that failed every retry), one in five Jane's. A run reads at most
+    // ten pages of ~512 KB (ERASE_READ): six of these rows a page, 60 a run, so three runs read them all; runs that
+    // began again from the first dead letter would never get past the first 60 or so.
+    const padding = "x".repeat(100_000);
+    for (let i = 0; i < 150; i++) {
+      const message = track("Order Completed", "2025-02-01T00:00:00.000Z", {
+        anonymousId: undefined,
+        userId: i % 5 === 0 ? "u-jane" : `u-other-${i}`,
+        properties: { note: padding },
+      });
+      await recordIngestDeadLetter(env.DB, {
+        workspaceId,
+        queueMessageId: `${workspaceId}-big-${i}`,
+        jobs: JSON.stringify([{ kind: "resolve", workspaceId, messages: [message] }]),
+        messageCount: 1,
+        error: "x",
+        attempts: 11,
+        createdAt: Date.now(),
+      });
+    }
+    const count = async (where: string) =>
+      (
+        await env.DB.prepare(`SELECT count(*) AS n FROM ingest_dead_letters WHERE workspace_id = ? AND ${where}`)
+          .bind(workspaceId)
+          .first<{ n: number }>()
+      )?.n;
+
+    const { deletion_id } = await erase();
+    const first = await deletion(deletion_id);
+    expect(first).toMatchObject({ status: "pending", attempts: 0, last_error: null });
+    expect(stepStatuses(first)).toMatchObject({ profiles: "done", dead_letters: "pending", destinations: "pending" });
+    expect(await count("jobs LIKE '%u-jane%'")).toBeGreaterThan(0);
+    // Progress, not a failure: due again at once (the next minute's cron), no backoff.
+    expect(Date.parse(first.next_attempt_at as string)).toBeLessThanOrEqual(Date.now());
+
+    let runs = 1;
+    while ((await deletion(deletion_id)).status !== "done" && runs < 5) {
+      await resumeDeletions(env);
+      runs++;
+    }
+    expect(runs).toBe(3);
+    expect(await deletion(deletion_id)).toMatchObject({ status: "done", attempts: 0 });
+    expect(await count("jobs LIKE '%u-jane%'")).toBe(0);
+    expect(await count("true")).toBe(120);
+  });
+
   it("answers 404 to another workspace, an unknown id, and 401 to a write key", async () => {
     const { writeKey, erase } = await jane();
     const { deletion_id } = await erase();

@@ -15,6 +15,7 @@ import {
   dueDeletions,
   findDeletion,
   insertDeletion,
+  recordDeadLettersRead,
   recordFailedRun,
   recordGraphStep,
   recordStep,
@@ -82,7 +83,13 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
     if (row.deadLettersAt === null) {
       // Failed work keeps the person's messages, and the email and traits a sync was to send: those go too.
       const rules = await loadIdentityRules(env.DB, workspaceId);
-      await eraseFromIngestDeadLetters(env.DB, workspaceId, { profileIds: ids, identifiers }, rules);
+      const erased = { profileIds: ids, identifiers };
+      const { next } = await eraseFromIngestDeadLetters(env.DB, workspaceId, erased, rules, row.deadLettersAfter ?? 0);
+      if (next !== null) {
+        // More than one run reads (see ERASE_READ): the next minute's cron goes on from here.
+        await recordDeadLettersRead(env.DB, id, next, Date.now());
+        return (await findDeletion(env.DB, workspaceId, id)) as DeletionRow;
+      }
       await orm(env.DB).batch([
         recordStep(env.DB, id, "dead_letters", Date.now()),
         deleteSyncDeadLettersOfProfiles(env.DB, ids),

@@ -197,29 +197,38 @@ async function replayRow(deps: IngestDeps, row: IngestDeadLetterRow): Promise<Jo
   return attemptJobs(deps, jobs);
 }
 
-/** Dead letters a GDPR erase reads per D1 query. */
-const ERASE_PAGE = 200;
+/**
+ * What one run of a GDPR erase reads of the dead letters: pages of at most 200 rows or ~512 KB of jobs, at most 10
+ * pages (~5 MB, 30 D1 queries). The cron runs up to 25 erasures side by side in one isolate and invocation, so a
+ * workspace with tens of thousands of dead letters (an hour's outage) is read over several runs, from where the last
+ * one stopped, instead of all at once by every erasure.
+ */
+export const ERASE_READ = { rows: 200, bytes: 512 * 1024, pages: 10 } as const;
 
 /**
- * Takes GDPR-erased people out of the workspace's ingest dead letters, pending and replayed: a job delivering to one
- * of their profiles or merging one goes, and so does each message still to resolve that carries one of their
- * identifiers (read under the workspace's `rules`, as the pipeline reads it). A row left with no job is deleted;
- * a row that no version can read is left as it is. Returns how many messages were taken out.
+ * Takes GDPR-erased people out of the workspace's ingest dead letters, pending and replayed, from id `after` on and
+ * for at most `read.pages` pages: a job delivering to one of their profiles or merging one goes, and so does each
+ * message still to resolve that carries one of their identifiers (read under the workspace's `rules`, as the pipeline
+ * reads it). A row left with no job is deleted; a row that no version can read is left as it is. Returns how many
+ * messages were taken out, and the id to go on after (`null` once every dead letter was read).
  *
- * @example await eraseFromIngestDeadLetters(env.DB, ws, { profileIds, identifiers }, await loadIdentityRules(env.DB, ws));
+ * @example const { next } = await eraseFromIngestDeadLetters(env.DB, ws, { profileIds, identifiers }, rules, 0);
  */
 export async function eraseFromIngestDeadLetters(
   db: D1Database,
   workspaceId: string,
   erased: { profileIds: readonly string[]; identifiers: readonly Identifier[] },
   rules: IdentityRules,
-): Promise<number> {
+  after: number,
+  read: { rows: number; bytes: number; pages: number } = ERASE_READ,
+): Promise<{ removed: number; next: number | null }> {
   const profiles = new Set(erased.profileIds);
   const keys = new Set(erased.identifiers.map(keyOf));
   const theirs = (m: AcceptedMessage) => extractIdentifiers(m, rules).identifiers.some((id) => keys.has(keyOf(id)));
   let removed = 0;
-  for (let after = 0; ; ) {
-    const page = await ingestDeadLettersAfter(db, workspaceId, after, ERASE_PAGE);
+  for (let pages = 0; pages < read.pages; pages++) {
+    const page = await ingestDeadLettersAfter(db, workspaceId, after, read);
+    if (page.length === 0) return { removed, next: null };
     const rewritten: Array<{ id: number; jobs: string | null; messageCount: number }> = [];
     for (const row of page) {
       const jobs = jobsOfRow(row.jobs);
@@ -250,9 +259,9 @@ export async function eraseFromIngestDeadLetters(
         });
     }
     await rewriteIngestDeadLetters(db, rewritten);
-    if (page.length < ERASE_PAGE) return removed;
     after = page[page.length - 1].id;
   }
+  return { removed, next: after };
 }
 
 /** A dead letter's jobs, or null when it holds a body no version of the pipeline can read (see `replayRow`). */

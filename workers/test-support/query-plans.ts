@@ -38,13 +38,13 @@ export async function plans(prepared: Prepared[]): Promise<string[]> {
 
 /**
  * Plan steps that walk rows growing with the customer's data: a table scan, an index built by scanning
- * (`AUTOMATIC`), or a search bounded by the workspace alone. CTEs and subqueries (`tree`, `chain`, `t`, `c`, `k`) and
- * `json_each` parameters may be scanned: they hold what one request asked for.
+ * (`AUTOMATIC`), or a search bounded by the workspace alone. CTEs and subqueries (`tree`, `chain`, `t`, `c`, `k`,
+ * `sized`) and `json_each` parameters may be scanned: they hold what one request asked for, or one page.
  */
 export const walks = (steps: string[]) =>
   steps.filter(
     (s) =>
-      (/^SCAN \w+$/.test(s) && !/^SCAN (tree|t|chain|c|k|j)$/.test(s)) ||
+      (/^SCAN \w+$/.test(s) && !/^SCAN (tree|t|chain|c|k|j|sized)$/.test(s)) ||
       /AUTOMATIC/.test(s) ||
       /\(workspace_id=\?\)$/.test(s),
   );
