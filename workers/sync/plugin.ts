@@ -111,6 +111,12 @@ export interface PluginLimits {
    * the vendor's own throttling signal, thrown as `Throttled`, is the backstop).
    */
   rate: { limit: number; perMs: number };
+  /**
+   * For a vendor without published limits (a customer's own endpoint): the gate may grow past `concurrency`, and
+   * `rate.limit` in proportion, up to this many requests in flight while every answer comes back good and fast, and
+   * halves again on the first 408, 429, 5xx or network error (see `VendorGate`). Without it the limits are fixed.
+   */
+  maxConcurrency?: number;
 }
 
 export interface DestinationPlugin<Config = Record<string, unknown>> {

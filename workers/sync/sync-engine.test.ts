@@ -184,6 +184,26 @@ describe("sync engine", () => {
     expect(await hook.received()).toHaveLength(2);
   });
 
+  it("finds what a customer's endpoint carries: past where it starts, back off on its 503s, nothing lost", async () => {
+    const hook = await receiver(200);
+    await hook.carries({ inFlight: 12, holdMs: 20 });
+    const { workspaceId, destinationId } = await setup(hook);
+    const profiles = Array.from({ length: 150 }, () => freshId("prf"));
+    await consume(profiles.map((profileId) => change(workspaceId, profileId, "vip", true, 1)));
+    await eventually(async () => {
+      const log = await listSyncLog(env.DB, destinationId, { limit: 1000 });
+      expect(new Set(log.filter((l) => l.outcome === "ok").map((l) => l.profileId)).size).toBe(150);
+    });
+    const delivered = new Set((await hook.received()).map((r) => r.event.profile.id));
+    expect(delivered.size).toBe(150);
+    // It starts at 4 in flight (the webhook's limits) and grew, and the endpoint's 503s were retried, not lost.
+    const peak = await hook.peak();
+    expect(peak).toBeGreaterThan(4);
+    expect(peak).toBeLessThanOrEqual(12);
+    const log = await listSyncLog(env.DB, destinationId, { limit: 1000 });
+    expect(log.some((l) => l.outcome === "retry" && l.error?.includes("503"))).toBe(true);
+  });
+
   it("dead-letters what the receiver refuses for good, and counts it", async () => {
     const hook = await receiver(400);
     const { workspaceId, destinationId, profileId } = await setup(hook);

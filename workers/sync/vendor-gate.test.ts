@@ -79,4 +79,78 @@ describe("VendorGate", () => {
     await second;
     expect(vi.mocked(fetch)).toHaveBeenCalledTimes(2);
   });
+
+  describe("without published limits (maxConcurrency)", () => {
+    it("doubles what it lets in flight each time as many answers as it has slots came back good, up to its ceiling", async () => {
+      const vendor = heldVendor();
+      const gate = new VendorGate({ concurrency: 2, rate: { limit: 1000, perMs: 1000 }, maxConcurrency: 8 });
+      const calls = Array.from({ length: 40 }, () => gate.fetch("https://endpoint.test/hook"));
+      const inFlight: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        await settle();
+        inFlight.push(vendor.held.length);
+        vendor.releaseAll();
+      }
+      expect(inFlight).toEqual([2, 4, 8, 8]);
+      while (vendor.held.length > 0 || gate.busy > 0) {
+        vendor.releaseAll();
+        await settle();
+      }
+      await Promise.all(calls);
+      expect(gate.concurrency).toBe(8);
+    });
+
+    it("grows its rate window with it, in proportion", async () => {
+      vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+      const now = 1_000_000;
+      const gate = new VendorGate({ concurrency: 1, rate: { limit: 2, perMs: 1000 }, maxConcurrency: 4 }, () => now);
+      // Fixed, the third request would wait for the window; grown to 4 in flight, the window holds 8.
+      for (let i = 0; i < 7; i++) await gate.fetch("https://endpoint.test/hook");
+      expect(gate.concurrency).toBe(4);
+      expect(gate.waitMs()).toBe(0);
+      await gate.fetch("https://endpoint.test/hook");
+      expect(gate.waitMs()).toBe(1045);
+    });
+
+    it("halves on a 429, a 5xx or a network error, and never shrinks below where it started", async () => {
+      const answers: Array<number | "down"> = [...Array(6).fill(200), 503, 429, "down", 500];
+      vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+        const next = answers.shift();
+        if (next === "down") throw new Error("connection refused");
+        return new Response("", { status: next });
+      });
+      const gate = new VendorGate({ concurrency: 2, rate: { limit: 1000, perMs: 1000 }, maxConcurrency: 16 });
+      for (let i = 0; i < 6; i++) await gate.fetch("https://endpoint.test/hook");
+      expect(gate.concurrency).toBe(8);
+      await gate.fetch("https://endpoint.test/hook");
+      expect(gate.concurrency).toBe(4);
+      await gate.fetch("https://endpoint.test/hook");
+      expect(gate.concurrency).toBe(2);
+      await expect(gate.fetch("https://endpoint.test/hook")).rejects.toThrow("connection refused");
+      expect(gate.concurrency).toBe(2);
+      await gate.fetch("https://endpoint.test/hook");
+      expect(gate.concurrency).toBe(2);
+    });
+
+    it("does not grow on answers slower than a second", async () => {
+      let now = 1_000_000;
+      vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+        now += 1_500;
+        return new Response("ok");
+      });
+      const gate = new VendorGate(
+        { concurrency: 2, rate: { limit: 1000, perMs: 1000 }, maxConcurrency: 16 },
+        () => now,
+      );
+      for (let i = 0; i < 10; i++) await gate.fetch("https://endpoint.test/hook");
+      expect(gate.concurrency).toBe(2);
+    });
+
+    it("a vendor with published limits keeps them whatever it answers", async () => {
+      vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+      const gate = new VendorGate({ concurrency: 2, rate: { limit: 1000, perMs: 1000 } });
+      for (let i = 0; i < 10; i++) await gate.fetch("https://vendor.test/x");
+      expect(gate.concurrency).toBe(2);
+    });
+  });
 });

@@ -45,6 +45,14 @@ export async function webhookReceiver(
   await fetch(`http://receiver.test/__mock/answers?path=${path}`, { method: "POST", body: JSON.stringify(list) });
   return {
     url: `http://receiver.test${path}`,
+    /** From now on the endpoint holds each call `holdMs` and answers `503` to one beyond `inFlight` held at once. */
+    async carries(limit: { inFlight: number; holdMs: number }): Promise<void> {
+      await fetch(`http://receiver.test/__mock/capacity?path=${path}`, { method: "POST", body: JSON.stringify(limit) });
+    },
+    /** The most calls the endpoint held at once (with {@link carries}). */
+    async peak(): Promise<number> {
+      return ((await (await fetch(`http://receiver.test/__mock/peak?path=${path}`)).json()) as { peak: number }).peak;
+    },
     async received(): Promise<Array<{ event: WebhookEvent; signature: string | null; raw: string }>> {
       const res = await fetch(`http://receiver.test/__mock/requests?path=${path}`);
       const rows = (await res.json()) as Array<{ headers: Record<string, string>; body: string }>;

@@ -5,7 +5,10 @@
  *
  * - `POST http://receiver.test/__mock/answers?path=/hook-1` `[{status, headers?}, …]`: how the next calls to that
  *   path are answered, the last answer repeating (default 200);
- * - `GET http://receiver.test/__mock/requests?path=/hook-1`: what arrived there `[{method, path, headers, body}]`.
+ * - `GET http://receiver.test/__mock/requests?path=/hook-1`: what arrived there `[{method, path, headers, body}]`;
+ * - `POST http://receiver.test/__mock/capacity?path=/hook-1` `{inFlight, holdMs}`: an endpoint that carries only so
+ *   much: each call is held `holdMs`, and one arriving while `inFlight` are held is answered `503` at once;
+ *   `GET …/__mock/peak?path=/hook-1` answers `{peak}`, the most calls held at once.
  *
  * Everything is per path, so test files running side by side never see each other's calls.
  */
@@ -27,6 +30,8 @@ export function webhookReceiver() {
   const answers = new Map<string, Answer[]>();
   const served = new Map<string, number>();
   const requests: Received[] = [];
+  const capacity = new Map<string, { inFlight: number; holdMs: number }>();
+  const held = new Map<string, { now: number; peak: number }>();
   return {
     /** The answer for a request to the receiver's host; undefined for any other host. */
     async handle(request: Request): Promise<Response | undefined> {
@@ -39,12 +44,27 @@ export function webhookReceiver() {
         return Response.json({ ok: true });
       }
       if (url.pathname === "/__mock/requests") return Response.json(requests.filter((r) => r.path === target));
+      if (url.pathname === "/__mock/capacity") {
+        capacity.set(target, (await request.json()) as { inFlight: number; holdMs: number });
+        return Response.json({ ok: true });
+      }
+      if (url.pathname === "/__mock/peak") return Response.json({ peak: held.get(target)?.peak ?? 0 });
       requests.push({
         method: request.method,
         path: url.pathname,
         headers: Object.fromEntries(request.headers),
         body: await request.text(),
       });
+      const limit = capacity.get(url.pathname);
+      if (limit) {
+        const state = held.get(url.pathname) ?? { now: 0, peak: 0 };
+        held.set(url.pathname, state);
+        if (state.now >= limit.inFlight) return new Response("busy", { status: 503 });
+        state.now++;
+        state.peak = Math.max(state.peak, state.now);
+        await new Promise((r) => setTimeout(r, limit.holdMs));
+        state.now--;
+      }
       const list = answers.get(url.pathname) ?? [];
       const n = served.get(url.pathname) ?? 0;
       served.set(url.pathname, n + 1);
