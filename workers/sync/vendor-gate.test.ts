@@ -80,6 +80,30 @@ describe("VendorGate", () => {
     expect(vi.mocked(fetch)).toHaveBeenCalledTimes(2);
   });
 
+  it("aborts a request that gets no answer, freeing its slot, and keeps the caller's own signal", async () => {
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      if (String(input).endsWith("/hangs"))
+        return new Promise<Response>((_, reject) => {
+          const signal = init?.signal as AbortSignal;
+          if (signal.aborted) reject(signal.reason);
+          signal.addEventListener("abort", () => reject(signal.reason));
+        });
+      return new Response("ok");
+    });
+    const gate = new VendorGate({ concurrency: 1, rate: { limit: 1000, perMs: 1000 } }, Date.now, 50);
+    const hung = gate.fetch("https://vendor.test/hangs");
+    const next = gate.fetch("https://vendor.test/answers");
+    await expect(hung).rejects.toMatchObject({ name: "TimeoutError" });
+    expect((await next).status).toBe(200);
+    const caller = new AbortController();
+    const cancelled = expect(gate.fetch("https://vendor.test/hangs", { signal: caller.signal })).rejects.toThrow(
+      "the caller gave up",
+    );
+    await settle();
+    caller.abort(new Error("the caller gave up"));
+    await cancelled;
+  });
+
   describe("without published limits (maxConcurrency)", () => {
     it("doubles what it lets in flight each time as many answers as it has slots came back good, up to its ceiling", async () => {
       const vendor = heldVendor();

@@ -26,6 +26,13 @@ const WINDOW_MARGIN_MS = 25;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A request with no answer by then is aborted: its caller records a retry and its slot is free again. Without it a
+ * vendor or endpoint that takes the connection and never answers held every slot, and the destination with them,
+ * until the runtime ended the alarm (15 minutes), again at each retry. Covers reading the body too.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 /** An answer at most this slow counts towards growing an adaptive gate; a slower good one neither grows nor shrinks it. */
 export const FAST_ANSWER_MS = 1_000;
 
@@ -48,6 +55,7 @@ export class VendorGate {
   constructor(
     limits: Pick<PluginLimits, "concurrency" | "rate" | "maxConcurrency">,
     private readonly now: () => number = Date.now,
+    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
   ) {
     this.floor = Math.max(1, limits.concurrency);
     this.ceiling = Math.max(this.floor, limits.maxConcurrency ?? this.floor);
@@ -74,7 +82,10 @@ export class VendorGate {
     return this.inFlight.concurrency;
   }
 
-  /** `fetch`, once a concurrency slot is free and the window has room (waiting as long as it takes). */
+  /**
+   * `fetch`, once a concurrency slot is free and the window has room (waiting as long as it takes), aborted after
+   * {@link REQUEST_TIMEOUT_MS} without an answer.
+   */
   fetch: typeof fetch = (input, init) =>
     this.inFlight(async () => {
       // Checked and recorded with no await between them: concurrent callers never overshoot the window.
@@ -83,7 +94,8 @@ export class VendorGate {
       this.started.push(sentAt);
       let res: Response;
       try {
-        res = await fetch(input, init);
+        const timeout = AbortSignal.timeout(this.timeoutMs);
+        res = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
       } catch (err) {
         this.resize(this.concurrency / 2);
         throw err;

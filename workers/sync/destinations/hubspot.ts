@@ -49,8 +49,6 @@ export interface HubSpotReply {
 const DEFAULT_BASE_URL = "https://api.hubapi.com";
 /** HubSpot's batch endpoints (upsert, read) take at most 100 inputs. */
 const BATCH_LIMIT = 100;
-/** A hung call must become a retry long before the queue consumer's own time runs out. */
-const REQUEST_TIMEOUT_MS = 30_000;
 /** HubSpot's documented window when a 429 arrives without its interval header. */
 const TEN_SECONDS_MS = 10_000;
 /** 423 Locked means concurrent writes to one record; HubSpot's guidance is to wait about two seconds. */
@@ -157,7 +155,6 @@ export async function hubspotCall(
         ...(json === undefined ? {} : { "content-type": "application/json" }),
       },
       body: json === undefined ? undefined : JSON.stringify(json),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     status = res.status;
     headers = res.headers;
