@@ -156,6 +156,30 @@ describe("VendorGate", () => {
       expect(gate.concurrency).toBe(2);
     });
 
+    it("halves once for one overload, however many requests in flight it met", async () => {
+      let status = 200;
+      const held: Array<() => void> = [];
+      vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+        if (status !== 200) await new Promise<void>((resolve) => held.push(resolve));
+        return new Response("", { status });
+      });
+      const gate = new VendorGate({ concurrency: 2, rate: { limit: 1000, perMs: 1000 }, maxConcurrency: 16 });
+      for (let i = 0; i < 14; i++) await gate.fetch("https://endpoint.test/hook");
+      expect(gate.concurrency).toBe(16);
+      status = 503;
+      const overload = Promise.all(Array.from({ length: 16 }, () => gate.fetch("https://endpoint.test/hook")));
+      await settle();
+      expect(held).toHaveLength(16);
+      for (const release of held.splice(0)) release();
+      await overload;
+      expect(gate.concurrency).toBe(8);
+      const next = gate.fetch("https://endpoint.test/hook");
+      await settle();
+      for (const release of held.splice(0)) release();
+      await next;
+      expect(gate.concurrency).toBe(4);
+    });
+
     it("does not grow on answers slower than a second", async () => {
       let now = 1_000_000;
       vi.spyOn(globalThis, "fetch").mockImplementation(async () => {

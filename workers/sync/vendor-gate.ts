@@ -6,8 +6,8 @@
  *
  * A vendor with no published limits (`limits.maxConcurrency`: a customer's webhook endpoint) has them found as TCP
  * finds a path's: the gate starts at `concurrency` and `rate.limit`, doubles both once as many answers as it has
- * slots came back good within a second, up to `maxConcurrency`, and halves them (never below the start) on a 408,
- * 429, 5xx or network error. A burst of 200 audience entries took 4 s at a fixed 50 requests/s to an endpoint that
+ * slots came back good within a second, up to `maxConcurrency`, and halves them (never below the start, once per
+ * overload) on a 408, 429, 5xx, timeout or network error. A burst of 200 audience entries took 4 s at a fixed 50 requests/s to an endpoint that
  * answered each in milliseconds.
  *
  * @example
@@ -51,6 +51,12 @@ export class VendorGate {
   private readonly limitPerSlot: number;
   /** Good, fast answers since the gate last changed its size. */
   private goodAnswers = 0;
+  /**
+   * Counts the shrinks: pushback to a request sent before the latest one is the same overload, already heeded (16
+   * requests in flight that all meet one outage halve the gate once, not four times). The import's
+   * `AdaptiveConcurrency` (packages/cli) does the same for the collector.
+   */
+  private shrinks = 0;
 
   constructor(
     limits: Pick<PluginLimits, "concurrency" | "rate" | "maxConcurrency">,
@@ -92,19 +98,28 @@ export class VendorGate {
       for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) await sleep(wait);
       const sentAt = this.now();
       this.started.push(sentAt);
+      const shrinks = this.shrinks;
       let res: Response;
       try {
         const timeout = AbortSignal.timeout(this.timeoutMs);
         res = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
       } catch (err) {
-        this.resize(this.concurrency / 2);
+        this.pushedBack(shrinks);
         throw err;
       }
-      if (isPushback(res.status)) this.resize(this.concurrency / 2);
+      if (isPushback(res.status)) this.pushedBack(shrinks);
       else if (this.now() - sentAt <= FAST_ANSWER_MS && ++this.goodAnswers >= this.concurrency)
         this.resize(this.concurrency * 2);
       return res;
     });
+
+  /** Halves an adaptive gate, once per overload: `shrinks` is the count when the refused request was sent. */
+  private pushedBack(shrinks: number): void {
+    this.goodAnswers = 0;
+    if (shrinks !== this.shrinks || this.concurrency === this.floor) return;
+    this.shrinks++;
+    this.resize(this.concurrency / 2);
+  }
 
   private resize(concurrency: number): void {
     const next = Math.min(this.ceiling, Math.max(this.floor, Math.floor(concurrency)));
