@@ -1,0 +1,515 @@
+/**
+ * One pass of a destination's object over its due operations (DESIGN §7): deletes and membership changes taken in
+ * whole vendor batches per audience (see `due-rows.ts`), contacts upserted once however many of their audiences
+ * changed, list calls chunked to the plugin's limits, every request through the vendor's gate; each item's outcome
+ * settles its row — done, retried with backoff, or dead-lettered — and the drain writes the sync log, vendor ids and
+ * counters to D1 in one batch. The object (`destination-do.ts`) runs one from its alarm.
+ */
+import pLimit, { type LimitFunction } from "p-limit";
+import type { DestinationRow } from "../../d1/queries/destinations";
+import { type DrainRecord, emptyDrainRecord, findVendorIds, recordDrain } from "../../d1/queries/sync-records";
+import { dueRows, type PendingRow } from "./due-rows";
+import {
+  AuthRefused,
+  type ContactIdentity,
+  type DestinationPlugin,
+  type MembershipOp,
+  type Outcome,
+  type PluginContext,
+  Throttled,
+} from "./plugin";
+import { pluginContext } from "./plugin-context";
+import { MAX_ATTEMPTS, retryDelayMs } from "./retry-schedule";
+import type { MembershipSyncOp, SyncOp } from "./sync-op";
+import type { VendorGate } from "./vendor-gate";
+
+/** Operations taken per drain; the alarm comes back for the rest. */
+const DRAIN_ROWS = 1000;
+/** After the vendor refused the credentials, wait this long before trying again (someone must fix the config). */
+const AUTH_PAUSE_MS = 5 * 60_000;
+/** A drain starts no new vendor call after this long: it records what it did and the alarm comes straight back. */
+const DRAIN_BUDGET_MS = 10_000;
+
+interface SyncedRow extends Record<string, SqlStorageValue> {
+  member: number;
+  email: string | null;
+  traits: string | null;
+}
+
+/** A membership item of a drain: its queued row, its operation, and what it means for the vendor now. */
+interface MembershipItem {
+  row: PendingRow;
+  op: MembershipSyncOp;
+  /** `upsert`: the contact is listed already and only its synced traits changed. */
+  action: "add" | "remove" | "upsert";
+  /** Who the vendor calls are about (an exit names the email the vendor lists, which may be a former one). */
+  identity: ContactIdentity;
+  /**
+   * The contact the vendor lists for this profile under the email last sent, when the profile's email has changed
+   * since: the list call that lists the new email removes this one (see {@link Drain.listChunk} for why).
+   */
+  former?: ContactIdentity;
+}
+
+type DeleteItem = { row: PendingRow; op: Extract<SyncOp, { kind: "delete" }>; action: "delete" };
+
+/** One pass over the due operations of a destination. */
+export class Drain {
+  private readonly record: DrainRecord;
+  private readonly ctx: PluginContext<Record<string, unknown>>;
+  private readonly deadline = Date.now() + DRAIN_BUDGET_MS;
+  private readonly isMap: boolean;
+  private pausedUntil = 0;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly env: Env,
+    private readonly destination: DestinationRow,
+    private readonly plugin: DestinationPlugin<Record<string, unknown>>,
+    private readonly gate: VendorGate,
+  ) {
+    this.record = emptyDrainRecord(Date.now());
+    this.ctx = pluginContext(sql, destination, gate);
+    this.isMap = plugin.type !== "webhook";
+  }
+
+  /**
+   * Deletes and membership calls run side by side up to the plugin's concurrency (the gate holds every request to it
+   * as well). The rows are taken in whole vendor batches per audience (see `due-rows.ts`).
+   */
+  async run(): Promise<void> {
+    const rows = dueRows(this.sql, Date.now(), { batch: this.plugin.limits.membershipBatch, budget: DRAIN_ROWS });
+    if (rows.length === 0) return;
+    const slots = pLimit(Math.max(1, this.plugin.limits.concurrency));
+    // Deletes have no audience ("") and go one by one.
+    const deletes = rows.filter((row) => row.audience === "");
+    const memberships = rows.filter((row) => row.audience !== "");
+    await Promise.all([
+      ...deletes.map((row) => slots(() => this.whileOpen(() => this.deleteOne(row)))),
+      this.memberships(memberships, slots),
+    ]);
+    if (this.pausedUntil > 0) {
+      this.sql.exec("UPDATE pending SET not_before = max(not_before, ?)", this.pausedUntil);
+    }
+    try {
+      await recordDrain(this.env.DB, this.destination.id, this.record);
+    } catch (err) {
+      // The log is best effort: what was sent stays sent and what is pending stays pending.
+      console.error(`recording the sync of ${this.destination.id} failed`, err);
+    }
+  }
+
+  /** Runs `work` unless the destination is paused or the drain's time is up (the rows then wait for the next one). */
+  private async whileOpen(work: () => Promise<void>): Promise<void> {
+    if (this.pausedUntil > Date.now() || Date.now() > this.deadline) return;
+    await work();
+  }
+
+  /**
+   * The drain's membership changes, all audiences together. For a MAP, contacts entering a list are upserted first
+   * (with the destination's traits, maps.md §4.1): the vendor may only list contacts it has, and the upsert returns
+   * the vendor id that list calls need. Then each audience's list changes go out in the vendor's batches; an
+   * audience's first chunk runs alone, so the vendor list it finds or creates is cached before the others look.
+   */
+  private async memberships(rows: PendingRow[], slots: LimitFunction): Promise<void> {
+    const items = await this.sendable(rows);
+    if (items.length === 0) return;
+    const listing = await this.upsertContacts(items, slots);
+    const byAudience = groupBy(listing, (item) => item.op.audience);
+    await Promise.all(
+      [...byAudience].map(async ([audience, group]) => {
+        // A former email's removal rides in the same call, so it takes room in the vendor's batch too.
+        const chunks = chunked(group, this.plugin.limits.membershipBatch, (item) => (item.former ? 2 : 1));
+        const [first, ...rest] = chunks;
+        await slots(() => this.whileOpen(() => this.listChunk(audience, first)));
+        await Promise.all(rest.map((chunk) => slots(() => this.whileOpen(() => this.listChunk(audience, chunk)))));
+      }),
+    );
+  }
+
+  /**
+   * What each row means for the vendor now, with the vendor ids known for its emails. A restatement of a member whose
+   * synced traits did not change is settled without a call; a MAP item without an email is skipped (a listed member
+   * whose email was removed is taken off the list first), and so is an exit whose email another profile keeps listed.
+   */
+  private async sendable(rows: PendingRow[]): Promise<MembershipItem[]> {
+    const candidates: MembershipItem[] = [];
+    for (const row of rows) {
+      const op = JSON.parse(row.op) as MembershipSyncOp;
+      const synced = this.sql
+        .exec<SyncedRow>(
+          "SELECT member, email, traits FROM synced WHERE profile_id = ? AND audience = ?",
+          op.profileId,
+          op.audience,
+        )
+        .toArray()[0];
+      const listedAs = synced?.member === 1 ? (synced.email ?? undefined) : undefined;
+      // A restatement of a membership the vendor has (the profile's traits changed): the same contact stays listed.
+      const listed = op.member && !op.repair && synced?.member === 1 && synced.email === (op.email ?? null);
+      if (listed && synced.traits === JSON.stringify(op.traits)) {
+        this.settleUnchanged(row, op);
+        continue;
+      }
+      // A member who lost their email while listed: a MAP lists contacts by email, so the one it lists leaves.
+      const emailGone = this.isMap && op.member && !op.email && listedAs !== undefined;
+      const action = listed ? "upsert" : op.member && !emailGone ? "add" : "remove";
+      // An exit removes the contact the vendor lists: the email last sent, if the profile's has changed since.
+      const email = action === "remove" ? (listedAs ?? op.email) : op.email;
+      const item: MembershipItem = { row, op, action, identity: { profileId: op.profileId } };
+      if (email) item.identity.email = email;
+      if (this.isMap && action === "add" && listedAs && listedAs !== email) {
+        item.former = { profileId: op.profileId, email: listedAs };
+      }
+      if (this.isMap && !email) this.settle(item, { status: "skip", reason: "the profile has no email" });
+      else candidates.push(item);
+    }
+    const listing = new Set(
+      candidates.flatMap((item) =>
+        item.action !== "remove" && item.identity.email ? [`${item.op.audience}\n${item.identity.email}`] : [],
+      ),
+    );
+    for (const item of candidates) {
+      if (item.former && this.stillListed(item, item.former.email as string, listing)) delete item.former;
+    }
+    const items = candidates.filter((item) => {
+      const email = item.identity.email;
+      if (!this.isMap || item.action !== "remove" || !email || !this.stillListed(item, email, listing)) return true;
+      this.settle(item, { status: "skip", reason: `${email} stays listed for another profile with that email` });
+      return false;
+    });
+    const emails = items.flatMap((item) => [item.identity.email, item.former?.email]).filter((e) => e !== undefined);
+    const known = await findVendorIds(this.env.DB, this.destination.id, [...new Set(emails)]);
+    for (const identity of items.flatMap((item) => [item.identity, item.former])) {
+      const vendorId = identity?.email ? known.get(identity.email) : undefined;
+      if (identity && vendorId) identity.vendorId = vendorId;
+    }
+    return items;
+  }
+
+  /**
+   * Whether `email` must stay in the item's list for another profile: a MAP lists contacts by email, and two
+   * profiles can share one, as a merge's loser and survivor do until the loser's exit. That one's exit must not take
+   * the survivor off the list, whichever of the two the vendor hears first. `listing`: this drain's entries.
+   */
+  private stillListed(item: MembershipItem, email: string, listing: Set<string>): boolean {
+    if (listing.has(`${item.op.audience}\n${email}`)) return true;
+    return (
+      this.sql
+        .exec(
+          "SELECT 1 FROM synced WHERE audience = ? AND email = ? AND member = 1 AND profile_id != ? LIMIT 1",
+          item.op.audience,
+          email,
+          item.op.profileId,
+        )
+        .toArray().length > 0
+    );
+  }
+
+  /**
+   * Upserts the contacts these items need at the vendor and answers the items that go on to a list call. A contact is
+   * upserted once, with its newest operation's traits, however many of its audiences changed: a trait change
+   * restates every membership of the profile, and the vendor has one contact. An item whose upsert did not succeed
+   * settles with that outcome; a member already listed (`upsert`) is done with it.
+   */
+  private async upsertContacts(items: MembershipItem[], slots: LimitFunction): Promise<MembershipItem[]> {
+    // The webhook hears entries and exits as such; a MAP must have the contact before listing it (unless an earlier
+    // attempt upserted it and its vendor id is known).
+    const needsUpsert = (item: MembershipItem) =>
+      item.action === "upsert" ||
+      (this.isMap && item.action === "add" && !(item.op.upserted && item.identity.vendorId));
+    const ready = items.filter((item) => !needsUpsert(item));
+    const contacts = [
+      ...groupBy(items.filter(needsUpsert), (item) => `${item.op.profileId}\n${item.identity.email ?? ""}`).values(),
+    ];
+    const chunks = chunked(contacts, this.plugin.limits.upsertBatch, () => 1);
+    await Promise.all(
+      chunks.map((chunk) =>
+        slots(() =>
+          this.whileOpen(async () => {
+            const newest = chunk.map((contact) => contact.reduce((a, b) => (b.op.seq > a.op.seq ? b : a)));
+            const upserted = await this.call(chunk.flat(), newest.length, () =>
+              this.plugin.upsertContacts(
+                this.ctx,
+                newest.map(({ identity, op }) => ({ identity, traits: op.traits, profile: op.profile, at: op.at })),
+              ),
+            );
+            // Paced or throttled: the whole chunk waits for the next drain, nothing half-done.
+            if (!upserted) return;
+            for (const [k, contact] of chunk.entries()) {
+              const outcome = upserted[k];
+              for (const item of contact) {
+                if (outcome.status !== "ok" || item.action === "upsert") {
+                  this.settle(item, outcome);
+                  continue;
+                }
+                if (outcome.vendorId) {
+                  item.identity.vendorId = outcome.vendorId;
+                  this.markUpserted(item);
+                }
+                ready.push(item);
+              }
+              const email = contact[0].identity.email;
+              if (outcome.status === "ok" && outcome.vendorId && email) {
+                this.record.vendorIds.push({ email, vendorId: outcome.vendorId });
+              }
+            }
+          }),
+        ),
+      ),
+    );
+    return ready;
+  }
+
+  /**
+   * One chunk of an audience's list changes. A member whose email changed since it was listed is listed under the
+   * new email and removed under the former one in the same call. The same for every MAP: HubSpot, Klaviyo and Marketo
+   * could rename the record by its vendor id instead (PATCH by record id / profile id, `updateOnly` by lead id), but
+   * the new email is often a contact there already (a merge, a second sign-up), and the rename then fails on the
+   * duplicate (HubSpot 409, Klaviyo `duplicate_profile`, Marketo 1005/1007) while the old contact stays listed;
+   * Mailchimp keys members and segments by email, so remove-and-add is its only way. Upserting the new email and
+   * swapping the list entries always converges, and the former contact keeps its history at the vendor.
+   */
+  private async listChunk(audience: string, chunk: MembershipItem[]): Promise<void> {
+    const formers = chunk.filter((item) => item.former);
+    const ops: MembershipOp[] = [
+      ...chunk.map(({ identity, op, action }) => ({
+        identity,
+        member: action !== "remove",
+        traits: op.traits,
+        profile: op.profile,
+        at: op.at,
+      })),
+      ...formers.map(({ former, op }) => ({
+        identity: former as ContactIdentity,
+        member: false,
+        profile: op.profile,
+        at: op.at,
+      })),
+    ];
+    const outcomes = await this.call(chunk, ops.length, () =>
+      this.plugin.applyMemberships(this.ctx, { key: audience, name: `tessera_${audience}` }, ops),
+    );
+    if (!outcomes) return;
+    const removals = new Map(formers.map((item, j) => [item, outcomes[chunk.length + j]]));
+    for (const [k, item] of chunk.entries()) {
+      const removal = removals.get(item);
+      this.settle(item, removal ? withFormerRemoved(outcomes[k], removal) : outcomes[k]);
+    }
+  }
+
+  private async deleteOne(row: PendingRow): Promise<void> {
+    const op = JSON.parse(row.op) as Extract<SyncOp, { kind: "delete" }>;
+    const identity: ContactIdentity = { profileId: op.profileId };
+    if (op.email) identity.email = op.email;
+    const item: DeleteItem = { row, op, action: "delete" };
+    const outcomes = await this.call([item], 1, async () => [await this.plugin.deleteContact(this.ctx, identity)]);
+    if (outcomes) this.settle(item, outcomes[0]);
+  }
+
+  /**
+   * Runs one plugin call about `items`, which expects `n` outcomes, turning batch-level signals into per-item
+   * outcomes: `AuthRefused` pauses the destination and retries the items later, anything else retries them with a
+   * backoff. Null when the vendor's window is full (nothing was sent: the items wait for it to open, as the gate would
+   * hold every request that long) or the vendor throttled the call (`Throttled`: the destination pauses as long as the
+   * vendor asked, and the sync log says so).
+   */
+  private async call(items: Array<MembershipItem | DeleteItem>, n: number, send: () => Promise<Outcome[]>) {
+    const wait = this.gate.waitMs();
+    if (wait > 0) {
+      // Not sent, so not an attempt: the items wait in the queue for the window to open.
+      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + wait);
+      return null;
+    }
+    try {
+      const outcomes = await send();
+      if (outcomes.length !== n)
+        throw new Error(`plugin ${this.plugin.type} answered ${outcomes.length} outcomes for ${n} items`);
+      return outcomes;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (err instanceof Throttled) {
+        // The vendor said when to come back: the items wait for it without spending an attempt, so a 429 storm of
+        // any length dead-letters nothing.
+        const resumesAt = Date.now() + err.retryAfterMs;
+        this.pausedUntil = Math.max(this.pausedUntil, resumesAt);
+        this.logThrottled(items, reason, resumesAt);
+        return null;
+      }
+      this.record.lastError = reason;
+      if (err instanceof AuthRefused) {
+        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + AUTH_PAUSE_MS);
+        return Array.from({ length: n }, () => ({ status: "retry", reason, retryAfterMs: AUTH_PAUSE_MS }) as Outcome);
+      }
+      return Array.from({ length: n }, () => ({ status: "retry", reason }) as Outcome);
+    }
+  }
+
+  /**
+   * The vendor's throttling in the sync log: a `retry` per item with the vendor's reason and when sending resumes.
+   * DESIGN §7's status has no throttle counter and a throttle is not an error, so only the log records it; the items
+   * spent no attempt (`attempts` stays what it was).
+   */
+  private logThrottled(items: Array<MembershipItem | DeleteItem>, reason: string, resumesAt: number): void {
+    const error = `throttled: ${reason}; resumes at ${new Date(resumesAt).toISOString()}`;
+    for (const { row, op, action } of items) {
+      this.record.log.push({
+        destinationId: this.destination.id,
+        at: Date.now(),
+        profileId: op.profileId,
+        audience: op.kind === "membership" ? op.audience : null,
+        action,
+        attempts: row.attempts,
+        outcome: "retry",
+        error,
+      });
+    }
+  }
+
+  /** Remembers on the queued row that its contact is at the vendor, so a retry of its list call skips the upsert. */
+  private markUpserted(item: MembershipItem): void {
+    item.op.upserted = true;
+    item.row.op = JSON.stringify(item.op);
+    this.sql.exec(
+      "UPDATE pending SET op = ? WHERE profile_id = ? AND audience = ? AND seq = ?",
+      item.row.op,
+      item.row.profile_id,
+      item.row.audience,
+      item.row.seq,
+    );
+  }
+
+  /** A restatement with nothing new for the vendor: done without a call, remembered at its seq. */
+  private settleUnchanged(row: PendingRow, op: MembershipSyncOp): void {
+    this.sql.exec(
+      "DELETE FROM pending WHERE profile_id = ? AND audience = ? AND seq = ?",
+      row.profile_id,
+      row.audience,
+      row.seq,
+    );
+    this.sql.exec(
+      "UPDATE synced SET seq = max(seq, ?) WHERE profile_id = ? AND audience = ?",
+      op.seq,
+      op.profileId,
+      op.audience,
+    );
+  }
+
+  /** Applies one item's outcome: done (synced or dead-lettered) or back in the queue with a backoff. */
+  private settle(item: MembershipItem | DeleteItem, outcome: Outcome): void {
+    const { row, op, action } = item;
+    const attempts = row.attempts + 1;
+    const base = {
+      destinationId: this.destination.id,
+      at: Date.now(),
+      profileId: op.profileId,
+      audience: op.kind === "membership" ? op.audience : null,
+      action,
+      attempts,
+    } as const;
+    if (outcome.status === "retry" && attempts < MAX_ATTEMPTS) {
+      const backoff = outcome.retryAfterMs ?? retryDelayMs(attempts);
+      this.sql.exec(
+        "UPDATE pending SET attempts = ?, not_before = ? WHERE profile_id = ? AND audience = ? AND seq = ?",
+        attempts,
+        Date.now() + backoff,
+        row.profile_id,
+        row.audience,
+        row.seq,
+      );
+      this.record.log.push({ ...base, outcome: "retry", error: outcome.reason });
+      return;
+    }
+    // Done with this row either way; a newer operation queued meanwhile (higher seq) stays.
+    this.sql.exec(
+      "DELETE FROM pending WHERE profile_id = ? AND audience = ? AND seq = ?",
+      row.profile_id,
+      row.audience,
+      row.seq,
+    );
+    if (outcome.status === "ok" || outcome.status === "skip") {
+      if (op.kind === "membership") {
+        // A repair states what is true now whatever seq it carries; a newer real change still wins over it.
+        this.sql.exec(
+          `INSERT INTO synced (profile_id, audience, seq, member, email, traits) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+           ON CONFLICT (profile_id, audience) DO UPDATE
+             SET seq = max(synced.seq, ?3), member = ?4, email = ?5, traits = ?6
+           WHERE ?3 > synced.seq OR ?7 = 1`,
+          op.profileId,
+          op.audience,
+          op.seq,
+          op.member ? 1 : 0,
+          op.email ?? null,
+          JSON.stringify(op.traits),
+          op.repair ? 1 : 0,
+        );
+      }
+      if (outcome.status === "ok") {
+        this.record.delivered++;
+        if (op.kind === "delete") {
+          // The vendor deleted the person: the ids it knew them by go too (the emails are personal data).
+          for (const id of op.identifiers) if (id.type === "email") this.record.staleVendorIds.push(id.value);
+        } else if (outcome.vendorId && op.email) {
+          this.record.vendorIds.push({ email: op.email, vendorId: outcome.vendorId });
+        }
+        this.record.log.push({ ...base, outcome: "ok", error: null });
+      } else {
+        this.record.log.push({ ...base, outcome: "skip", error: outcome.reason });
+      }
+      return;
+    }
+    const error =
+      outcome.status === "fail"
+        ? `${outcome.code}: ${outcome.message}`
+        : `gave up after ${attempts} attempts: ${outcome.reason}`;
+    this.record.failed++;
+    this.record.lastError = error;
+    // The vendor no longer knows the id we remembered: a replay must look the contact up by email again.
+    if (outcome.status === "fail" && outcome.code === "not_found" && op.email) {
+      this.record.staleVendorIds.push(op.email);
+    }
+    this.record.deadLetters.push({ profileId: op.profileId, op: JSON.stringify(op), error });
+    this.record.log.push({ ...base, outcome: "fail", error });
+  }
+}
+
+/** Items grouped by `key`, in first-seen order. */
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+/** Consecutive chunks of `items` whose `weight`s add up to at most `size` each (an item heavier than that alone). */
+function chunked<T>(items: T[], size: number, weight: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let load = 0;
+  for (const item of items) {
+    const w = weight(item);
+    if (current.length > 0 && load + w > size) {
+      chunks.push(current);
+      current = [];
+      load = 0;
+    }
+    current.push(item);
+    load += w;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * A listing's outcome once its former email's removal is known: a removal to retry retries the item (adding again is
+ * harmless), one that failed for good fails it (the former email would stay listed), except when the vendor no
+ * longer has that contact, which is the state the removal wanted.
+ */
+function withFormerRemoved(listing: Outcome, removal: Outcome): Outcome {
+  if (removal.status === "retry") return removal;
+  if (removal.status === "fail" && removal.code !== "not_found" && listing.status === "ok") return removal;
+  return listing;
+}
