@@ -1,5 +1,6 @@
 /** Reading small admin request bodies as JSON objects, for the route's body schema to check. */
 import { createMiddleware } from "hono/factory";
+import { readBodyBytes } from "../shared/body-bytes";
 import { validationError } from "../shared/errors";
 
 /** Admin bodies are tiny; anything larger is a mistake, not a workspace name. */
@@ -14,8 +15,10 @@ const MAX_BODY_BYTES = 16 * 1024;
  * @example createRoute({ method: "post", path: "/v1/sources", middleware: [requireSecretKey, jsonBody], request: { body } })
  */
 export const jsonBody = createMiddleware(async (c, next) => {
-  const text = await c.req.text();
-  if (text.length > MAX_BODY_BYTES) throw validationError(`Body is larger than ${MAX_BODY_BYTES} bytes`);
+  const bytes = await readBodyBytes(c.req.raw, MAX_BODY_BYTES, () =>
+    validationError(`Body is larger than ${MAX_BODY_BYTES} bytes`),
+  );
+  const text = new TextDecoder().decode(bytes);
   if (text.trim() === "") throw validationError("Body is empty: send a JSON object");
   let parsed: unknown;
   try {

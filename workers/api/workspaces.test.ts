@@ -94,4 +94,19 @@ describe("POST /v1/workspaces", () => {
       expect(err.error.message).toMatch(message);
     }
   });
+
+  it("refuses a body over 16 KB, also streamed without a length, before reading all of it", async () => {
+    const big = JSON.stringify({ name: "acme", pad: "x".repeat(20_000) });
+    for (const body of [big, new Blob([big]).stream()]) {
+      const res = await exports.default.fetch("http://x/v1/workspaces", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: ADMIN },
+        body,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({
+        error: { code: "validation_error", message: "Body is larger than 16384 bytes" },
+      });
+    }
+  });
 });

@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { findDestinationById } from "../../d1/queries/destinations";
+import { readBodyBytes } from "../shared/body-bytes";
 import { HttpError, notFound } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { errorResponses, jsonResponse } from "../shared/route-docs";
@@ -39,11 +40,7 @@ async function inboundOf(env: Env, destinationId: string) {
 }
 
 async function rawInbound(request: Request): Promise<RawInbound> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_WEBHOOK_BYTES) throw new HttpError(413, "payload_too_large", "The webhook body is too large");
-  const body = new Uint8Array(await request.arrayBuffer());
-  if (body.byteLength > MAX_WEBHOOK_BYTES)
-    throw new HttpError(413, "payload_too_large", "The webhook body is too large");
+  const body = await readBodyBytes(request, MAX_WEBHOOK_BYTES);
   return { method: request.method, url: request.url, headers: request.headers, body };
 }
 
@@ -61,7 +58,11 @@ export const inboundRoutes = openApiRoutes()
       request: { params: Params },
       responses: {
         200: jsonResponse(Received, "Verified and stored."),
-        ...errorResponses({ 401: "Bad, missing or stale signature.", 404: "Unknown destination." }),
+        ...errorResponses({
+          401: "Bad, missing or stale signature.",
+          404: "Unknown destination.",
+          413: `The body is larger than ${MAX_WEBHOOK_BYTES} bytes.`,
+        }),
       },
     }),
     async (c) => {

@@ -80,6 +80,23 @@ describe("POST /v1/webhooks/:destinationId", () => {
     expect(await eventsOf(profileId)).toEqual([]);
   });
 
+  it("refuses a body over 1 MB with 413, streamed without a length or declared, and stores nothing", async () => {
+    const { destinationId, profileId } = await setup();
+    const padded = JSON.stringify({ ...opened("evt-huge"), pad: "x".repeat(1_100_000) });
+    const signature = await signTessera(SECRET, padded, Date.now());
+    const headers = { "content-type": "application/json", "x-tessera-signature": signature };
+    const streamed = await api(`/v1/webhooks/${destinationId}`, undefined, {
+      method: "POST",
+      headers,
+      body: new Blob([padded]).stream(),
+    });
+    expect(streamed.status).toBe(413);
+    expect(await streamed.json()).toMatchObject({ error: { code: "payload_too_large" } });
+    const declared = await api(`/v1/webhooks/${destinationId}`, undefined, { method: "POST", headers, body: padded });
+    expect(declared.status).toBe(413);
+    expect(await eventsOf(profileId)).toEqual([]);
+  });
+
   it("answers 404 for an unknown destination", async () => {
     expect((await send("dst_nope", opened("evt-5"))).status).toBe(404);
   });
