@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { lookupKey } from "../shared/api-keys";
+import { lookupKeyFrom } from "../shared/api-keys";
 import type { AppEnv } from "../shared/app-env";
 import { credentialFrom } from "../shared/basic-auth";
 import { HttpError, unauthenticated } from "../shared/errors";
@@ -18,7 +18,7 @@ export const INVALID_SECRET_KEY = "Invalid secret key: send a live workspace sec
 export const requireSecretKey = createMiddleware<AppEnv>(async (c, next) => {
   const key = credentialFrom(c.req.header("authorization"));
   if (!key) throw unauthenticated("Missing credentials: send Authorization: Bearer <secret key>");
-  const owner = await lookupKey(c.env.DB, key);
+  const owner = await lookupKeyFrom(c.env, c.req.header("cf-connecting-ip") ?? null, key);
   if (owner?.kind !== "secret") throw unauthenticated(INVALID_SECRET_KEY);
   c.set("workspaceId", owner.workspaceId);
   await next();

@@ -59,7 +59,8 @@ const ROUTES: Array<[string, MessageType | null]> = [
 function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEnv> {
   return async (c, next) => {
     const headerKey = credentialFrom(c.req.header("authorization"));
-    let workspaceId = headerKey ? await workspaceForWriteKey(c.env.DB, headerKey) : null;
+    const address = c.req.header("cf-connecting-ip") ?? null;
+    let workspaceId = headerKey ? await workspaceForWriteKey(c.env, address, headerKey) : null;
     abandonIfAnswered(c);
     let body: unknown;
     try {
@@ -70,7 +71,7 @@ function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEn
     }
     const envelope = readEnvelope(body, pathType);
     const writeKey = headerKey ?? envelope.writeKey;
-    workspaceId ??= await workspaceForWriteKey(c.env.DB, writeKey);
+    workspaceId ??= await workspaceForWriteKey(c.env, address, writeKey);
     c.set("workspaceId", workspaceId);
     c.set("writeKey", writeKey as string);
     c.set("envelope", envelope);

@@ -1,5 +1,7 @@
+import { LRUCache } from "lru-cache";
 import { sha256Hex } from "../../d1/hash";
 import { findLiveKey, type KeyOwner } from "../../d1/queries/api-keys";
+import { HttpError } from "./errors";
 import { isolateCache } from "./isolate-cache";
 
 /**
@@ -27,4 +29,41 @@ export async function lookupKey(db: D1Database, key: string): Promise<KeyOwner |
 /** Forget cached answers (right after a key is revoked in this isolate). */
 export function forgetCachedKeys(): void {
   keys.clear();
+}
+
+/** How long an address over its unknown-key limit is refused lookups; the binding's period (wrangler.toml). */
+export const UNKNOWN_KEY_BLOCK_MS = 10_000;
+
+/** Addresses over their limit, until when; bounded, so addresses by the million cost this isolate no more. */
+const refused = new LRUCache<string, number>({ max: 10_000, ttl: UNKNOWN_KEY_BLOCK_MS, ttlResolution: 0 });
+
+/**
+ * {@link lookupKey} for a request from `address` (`CF-Connecting-IP`; null when unknown). A made-up key costs a D1
+ * read (it is known to be unknown only once D1 said so), and D1 is the one database every workspace's identity
+ * resolution waits on: a client sending random keys as fast as it can would take D1 from everyone. So once the
+ * `UNKNOWN_KEY_RATE_LIMIT` binding says an address sent too many unknown keys (100 per 10 s; a client with a
+ * mistyped key retrying stays far below), this isolate answers it `429` for 10 s without reading D1, for any key it
+ * has not just looked up — a valid one behind the same address is told to retry, and keys this isolate knows still
+ * work. A limiter that fails changes nothing.
+ *
+ * @example const owner = await lookupKeyFrom(c.env, c.req.header("cf-connecting-ip") ?? null, key);
+ */
+export async function lookupKeyFrom(env: Env, address: string | null, key: string): Promise<KeyOwner | null> {
+  if (address !== null && refused.has(address) && !keys.has(key)) {
+    throw new HttpError(
+      429,
+      "rate_limit_error",
+      `Too many unknown keys from this address; retry in ${UNKNOWN_KEY_BLOCK_MS / 1000} s`,
+      { headers: { "Retry-After": String(UNKNOWN_KEY_BLOCK_MS / 1000) } },
+    );
+  }
+  const owner = await lookupKey(env.DB, key);
+  if (owner === null && address !== null) {
+    try {
+      if (!(await env.UNKNOWN_KEY_RATE_LIMIT.limit({ key: address })).success) refused.set(address, Date.now());
+    } catch (err) {
+      console.error("unknown-key limiter unavailable; not counting", err);
+    }
+  }
+  return owner;
 }
