@@ -1,16 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { forgetCachedKeys } from "../shared/api-keys";
+import { collectorApp, postTo } from "../test-support/collector-app";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 import { post, uid } from "../test-support/worker-requests";
 
-const track = (key: string, address?: string) =>
-  post(
-    "/v1/track",
-    { event: "Key Probed", anonymousId: uid("anon") },
-    { key, headers: address ? { "cf-connecting-ip": address } : {} },
-  );
+const track = (key: string) => post("/v1/track", { event: "Key Probed", anonymousId: uid("anon") }, { key });
 
 describe("write key authentication", () => {
   it("answers an unknown, a revoked and a secret key with the same 401, so a probe learns nothing (issue 10, #9)", async () => {
@@ -43,24 +39,40 @@ describe("write key authentication", () => {
 
   it("answers an address that sent too many unknown keys 429 for keys this isolate does not know, sparing D1", async () => {
     const live = await seedWorkspace("probe-flood");
-    const flooder = `198.51.100.${Math.floor(Math.random() * 250)}-${uid("ip")}`;
-    const neighbour = `203.0.113.${Math.floor(Math.random() * 250)}-${uid("ip")}`;
-    // The binding allows 100 unknown keys per 10 s per address (wrangler.toml); each is a D1 read and a 401.
-    const hundred = await Promise.all(Array.from({ length: 100 }, () => track(`wk_${crypto.randomUUID()}`, flooder)));
-    expect(hundred.map((r) => r.status)).toEqual(Array(100).fill(401));
-    expect((await track(`wk_${crypto.randomUUID()}`, flooder)).status).toBe(401);
-    const refused = await track(`wk_${crypto.randomUUID()}`, flooder);
-    expect(refused.status).toBe(429);
-    expect(refused.headers.get("retry-after")).toBe("10");
-    expect(await refused.json()).toMatchObject({ error: { code: "rate_limit_error" } });
-    // A live key this isolate does not know is refused too (told to retry), and on the read API as well …
-    forgetCachedKeys();
-    expect((await track(live.writeKey, flooder)).status).toBe(429);
-    const read = await api("/v1/audiences", bearer(live.secretKey), { headers: { "cf-connecting-ip": flooder } });
-    expect(read.status).toBe(429);
-    // … one it just looked up for another address still works; other addresses are not affected.
-    expect((await track(live.writeKey, neighbour)).status).toBe(200);
-    expect((await track(live.writeKey, flooder)).status).toBe(200);
-    expect((await track(`wk_${crypto.randomUUID()}`, neighbour)).status).toBe(401);
-  }, 30_000);
+    // The real binding, asked with a limit of 5 unknown keys per window instead of wrangler.toml's 100: its windows
+    // are 10 s aligned to the clock, and a busy machine spends 100 requests across one's end.
+    const binding = env.UNKNOWN_KEY_RATE_LIMIT;
+    const small = { limit: (options: { key: string }) => binding.limit({ ...options, limit: 5 } as { key: string }) };
+    const app = collectorApp({});
+    const send = (key: string, address: string) =>
+      postTo(app, "/v1/batch", { batch: [{ type: "track", event: "E", anonymousId: uid("a") }] }, key, {
+        headers: { "cf-connecting-ip": address },
+        bindings: { UNKNOWN_KEY_RATE_LIMIT: small },
+      });
+    const madeUp = () => `wk_${crypto.randomUUID()}`;
+    // The window can turn over between the sixth unknown key and the next: each attempt uses an address of its own.
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const flooder = uid("198.51.100.7");
+      const answers: number[] = [];
+      for (let i = 0; i < 6; i++) answers.push((await send(madeUp(), flooder)).status);
+      expect(answers).toEqual(Array(6).fill(401));
+      const refused = await send(madeUp(), flooder);
+      if (refused.status === 401) continue;
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("retry-after")).toBe("10");
+      expect(await refused.json()).toMatchObject({ error: { code: "rate_limit_error" } });
+      // A live key this isolate does not know is refused too (told to retry), and on the read API as well …
+      forgetCachedKeys();
+      expect((await send(live.writeKey, flooder)).status).toBe(429);
+      const read = await api("/v1/audiences", bearer(live.secretKey), { headers: { "cf-connecting-ip": flooder } });
+      expect(read.status).toBe(429);
+      // … one it just looked up for another address still works; other addresses are not affected.
+      const neighbour = uid("203.0.113.9");
+      expect((await send(live.writeKey, neighbour)).status).toBe(200);
+      expect((await send(live.writeKey, flooder)).status).toBe(200);
+      expect((await send(madeUp(), neighbour)).status).toBe(401);
+      return;
+    }
+    throw new Error("an address past its unknown keys was never refused");
+  }, 60_000);
 });

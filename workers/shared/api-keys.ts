@@ -34,8 +34,8 @@ export function forgetCachedKeys(): void {
 /** How long an address over its unknown-key limit is refused lookups; the binding's period (wrangler.toml). */
 export const UNKNOWN_KEY_BLOCK_MS = 10_000;
 
-/** Addresses over their limit, until when; bounded, so addresses by the million cost this isolate no more. */
-const refused = new LRUCache<string, number>({ max: 10_000, ttl: UNKNOWN_KEY_BLOCK_MS, ttlResolution: 0 });
+/** Addresses over their limit, until when (epoch ms); bounded, so addresses by the million cost this isolate no more. */
+const refused = new LRUCache<string, number>({ max: 10_000 });
 
 /**
  * {@link lookupKey} for a request from `address` (`CF-Connecting-IP`; null when unknown). A made-up key costs a D1
@@ -49,7 +49,7 @@ const refused = new LRUCache<string, number>({ max: 10_000, ttl: UNKNOWN_KEY_BLO
  * @example const owner = await lookupKeyFrom(c.env, c.req.header("cf-connecting-ip") ?? null, key);
  */
 export async function lookupKeyFrom(env: Env, address: string | null, key: string): Promise<KeyOwner | null> {
-  if (address !== null && refused.has(address) && !keys.has(key)) {
+  if (address !== null && (refused.get(address) ?? 0) > Date.now() && !keys.has(key)) {
     throw new HttpError(
       429,
       "rate_limit_error",
@@ -60,7 +60,8 @@ export async function lookupKeyFrom(env: Env, address: string | null, key: strin
   const owner = await lookupKey(env.DB, key);
   if (owner === null && address !== null) {
     try {
-      if (!(await env.UNKNOWN_KEY_RATE_LIMIT.limit({ key: address })).success) refused.set(address, Date.now());
+      const { success } = await env.UNKNOWN_KEY_RATE_LIMIT.limit({ key: address });
+      if (!success) refused.set(address, Date.now() + UNKNOWN_KEY_BLOCK_MS);
     } catch (err) {
       console.error("unknown-key limiter unavailable; not counting", err);
     }

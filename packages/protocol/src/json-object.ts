@@ -34,8 +34,9 @@ export const JsonObject = z
   .custom<JsonObject>(isPlainObject, { error: (issue) => `expected a JSON object, got ${describeValue(issue.input)}` })
   .meta({ id: "JsonObject", description: "Any JSON object.", ...JSON_OBJECT_DOC });
 
-/** A value as a reason names it: "a string", "an array", "null", "NaN". */
+/** A value as a reason names it: "a string", "an array", "null", "NaN", "nothing" (a missing field). */
 export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "number" && !Number.isFinite(value)) return String(value);

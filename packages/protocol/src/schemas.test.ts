@@ -71,7 +71,7 @@ describe("BatchEnvelope", () => {
 
   it("rejects a message of the batch with the reason validateMessage gives", () => {
     expect(reasonsOf(BatchEnvelope, { batch: [{ type: "track", anonymousId: "a" }] })).toEqual([
-      "batch.0.event: track needs an event name (a string), got a undefined",
+      "batch.0.event: track needs an event name (a string), got nothing",
     ]);
     expect(reasonsOf(Message, { type: "purchase", anonymousId: "a" })[0]).toMatch(/unknown type "purchase"/);
   });
