@@ -23,12 +23,13 @@ export function enabledDestinations(db: D1Database, workspaceId: string): Promis
     .where(and(eq(destinations.workspaceId, workspaceId), eq(destinations.enabled, true)));
 }
 
-/** Enabled destinations of every workspace that sync at least one audience: what the cron's reconciliation visits. */
+/** Enabled destinations of every workspace that sync at least one audience, by id: what the cron's reconciliation visits. */
 export function syncedDestinations(db: D1Database): Promise<Array<{ id: string }>> {
   return orm(db)
     .select({ id: destinations.id })
     .from(destinations)
-    .where(and(eq(destinations.enabled, true), sql`${destinations.audiences} <> '[]'`));
+    .where(and(eq(destinations.enabled, true), sql`${destinations.audiences} <> '[]'`))
+    .orderBy(destinations.id);
 }
 
 const inWorkspace = (workspaceId: string, id: string) =>

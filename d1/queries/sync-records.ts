@@ -148,13 +148,14 @@ export async function savePollCursor(db: D1Database, destinationId: string, curs
   await orm(db).update(destinations).set({ pollCursor: cursor }).where(eq(destinations.id, destinationId)).run();
 }
 
-/** Enabled destinations of the given types, across workspaces: what the poller cron visits. */
+/** Enabled destinations of the given types, across workspaces, by id: what the poller cron visits. */
 export function polledDestinations(db: D1Database, types: readonly string[]): Promise<Array<{ id: string }>> {
   if (types.length === 0) return Promise.resolve([]);
   return orm(db)
     .select({ id: destinations.id })
     .from(destinations)
-    .where(and(inArray(destinations.type, [...types]), eq(destinations.enabled, true)));
+    .where(and(inArray(destinations.type, [...types]), eq(destinations.enabled, true)))
+    .orderBy(destinations.id);
 }
 
 /**
