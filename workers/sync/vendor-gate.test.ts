@@ -180,6 +180,29 @@ describe("VendorGate", () => {
       expect(gate.concurrency).toBe(4);
     });
 
+    it("halves on a timeout, but not when the caller gave up", async () => {
+      vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+        if (!String(input).endsWith("/hangs")) return new Response("ok");
+        const signal = init?.signal as AbortSignal;
+        return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+      });
+      const gate = new VendorGate(
+        { concurrency: 2, rate: { limit: 1000, perMs: 1000 }, maxConcurrency: 8 },
+        Date.now,
+        50,
+      );
+      for (let i = 0; i < 2; i++) await gate.fetch("https://endpoint.test/hook");
+      expect(gate.concurrency).toBe(4);
+      const caller = new AbortController();
+      const cancelled = expect(gate.fetch("https://endpoint.test/hangs", { signal: caller.signal })).rejects.toThrow();
+      await settle();
+      caller.abort(new Error("the caller gave up"));
+      await cancelled;
+      expect(gate.concurrency).toBe(4);
+      await expect(gate.fetch("https://endpoint.test/hangs")).rejects.toMatchObject({ name: "TimeoutError" });
+      expect(gate.concurrency).toBe(2);
+    });
+
     it("does not grow on answers slower than a second", async () => {
       let now = 1_000_000;
       vi.spyOn(globalThis, "fetch").mockImplementation(async () => {

@@ -7,8 +7,8 @@
  * A vendor with no published limits (`limits.maxConcurrency`: a customer's webhook endpoint) has them found as TCP
  * finds a path's: the gate starts at `concurrency` and `rate.limit`, doubles both once as many answers as it has
  * slots came back good within a second, up to `maxConcurrency`, and halves them (never below the start, once per
- * overload) on a 408, 429, 5xx, timeout or network error. A burst of 200 audience entries took 4 s at a fixed 50 requests/s to an endpoint that
- * answered each in milliseconds.
+ * overload) on a 408, 429, 5xx, timeout or network error. A burst of 200 audience entries took 4 s at a fixed 50
+ * requests/s to an endpoint that answered each in milliseconds.
  *
  * @example
  * const gate = new VendorGate({ concurrency: 10, rate: { limit: 100, perMs: 20_000 } });
@@ -104,7 +104,8 @@ export class VendorGate {
         const timeout = AbortSignal.timeout(this.timeoutMs);
         res = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
       } catch (err) {
-        this.pushedBack(shrinks);
+        // A caller that gave up says nothing about the vendor.
+        if (!init?.signal?.aborted) this.pushedBack(shrinks);
         throw err;
       }
       if (isPushback(res.status)) this.pushedBack(shrinks);
