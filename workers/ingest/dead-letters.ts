@@ -203,14 +203,14 @@ async function replayRow(deps: IngestDeps, row: IngestDeadLetterRow): Promise<Jo
  * workspace with tens of thousands of dead letters (an hour's outage) is read over several runs, from where the last
  * one stopped, instead of all at once by every erasure.
  */
-export const ERASE_READ = { rows: 200, bytes: 512 * 1024, pages: 10 } as const;
+const ERASE_READ = { rows: 200, bytes: 512 * 1024, pages: 10 } as const;
 
 /**
- * Takes GDPR-erased people out of the workspace's ingest dead letters, pending and replayed, from id `after` on and
- * for at most `read.pages` pages: a job delivering to one of their profiles or merging one goes, and so does each
- * message still to resolve that carries one of their identifiers (read under the workspace's `rules`, as the pipeline
- * reads it). A row left with no job is deleted; a row that no version can read is left as it is. Returns how many
- * messages were taken out, and the id to go on after (`null` once every dead letter was read).
+ * Takes GDPR-erased people out of the workspace's ingest dead letters, pending and replayed, after id `from`, for
+ * at most one run's pages ({@link ERASE_READ}): a job delivering to one of their profiles or merging one goes, and
+ * so does each message still to resolve that carries one of their identifiers (read under the workspace's `rules`,
+ * as the pipeline reads it). A row left with no job is deleted; a row that no version can read is left as it is.
+ * Returns how many messages were taken out, and the id to go on after (`null` once every dead letter was read).
  *
  * @example const { next } = await eraseFromIngestDeadLetters(env.DB, ws, { profileIds, identifiers }, rules, 0);
  */
@@ -219,15 +219,15 @@ export async function eraseFromIngestDeadLetters(
   workspaceId: string,
   erased: { profileIds: readonly string[]; identifiers: readonly Identifier[] },
   rules: IdentityRules,
-  after: number,
-  read: { rows: number; bytes: number; pages: number } = ERASE_READ,
+  from: number,
 ): Promise<{ removed: number; next: number | null }> {
   const profiles = new Set(erased.profileIds);
   const keys = new Set(erased.identifiers.map(keyOf));
   const theirs = (m: AcceptedMessage) => extractIdentifiers(m, rules).identifiers.some((id) => keys.has(keyOf(id)));
   let removed = 0;
-  for (let pages = 0; pages < read.pages; pages++) {
-    const page = await ingestDeadLettersAfter(db, workspaceId, after, read);
+  let after = from;
+  for (let pages = 0; pages < ERASE_READ.pages; pages++) {
+    const page = await ingestDeadLettersAfter(db, workspaceId, after, ERASE_READ);
     if (page.length === 0) return { removed, next: null };
     const rewritten: Array<{ id: number; jobs: string | null; messageCount: number }> = [];
     for (const row of page) {
