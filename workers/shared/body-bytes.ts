@@ -22,20 +22,22 @@ export async function readBodyBytes(
   if (declared > limit) throw refusal(`The body (${declared} bytes)`);
   // Content-Length frames the body, so it cannot be longer than declared: read it in one go.
   if (declared >= 0) return new Uint8Array(await request.arrayBuffer());
-  return readBytes(request.body, limit, refusal);
+  return readWithin(request.body, limit, refusal, "drain");
 }
 
 /**
- * The whole stream, or 413 once more than `limit` bytes arrived. Past the limit nothing more is kept, but the rest is
- * still read and dropped: a body abandoned half-read leaves its connection mid-request, and the next request
- * another client sends over it fails (`wrangler dev` answered it 503 "Your worker restarted mid-request", issue 10
- * finding 5). Draining is bounded by the platform, which refuses bodies over the zone plan's limit (100 MB or more)
- * before the Worker sees them, and holds one chunk at a time.
+ * The whole stream, or `refusal`'s error once more than `limit` bytes arrived; past the limit nothing more is kept.
+ * `rest`: what becomes of what is still coming. A request's body is read and dropped (`drain`): one abandoned half-read
+ * leaves its connection mid-request, and the next request another client sends over it fails (`wrangler dev`
+ * answered it 503 "Your worker restarted mid-request", issue 10 finding 5); draining is bounded by the platform,
+ * which refuses bodies over the zone plan's limit (100 MB or more) before the Worker sees them, and holds one chunk
+ * at a time. An answer to our own request is cancelled (`cancel`): nothing bounds what a host may send.
  */
-async function readBytes(
+export async function readWithin<E extends Error>(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
-  refusal: (what: string) => HttpError,
+  refusal: (what: string) => E,
+  rest: "drain" | "cancel",
 ): Promise<Uint8Array> {
   if (!body) return new Uint8Array(0);
   const reader = body.getReader();
@@ -46,7 +48,7 @@ async function readBytes(
     if (done) break;
     total += value.byteLength;
     if (total > limit) {
-      await discardRest(reader);
+      await (rest === "drain" ? discardRest(reader) : reader.cancel().catch(() => {}));
       throw refusal("The body");
     }
     chunks.push(value);

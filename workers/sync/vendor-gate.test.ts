@@ -52,7 +52,7 @@ describe("VendorGate", () => {
   it("starts no more than `rate.limit` requests per window, and says how long until the window has room", async () => {
     vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
     let now = 1_000_000;
-    const gate = new VendorGate({ concurrency: 10, rate: { limit: 2, perMs: 1000 } }, () => now);
+    const gate = new VendorGate({ concurrency: 10, rate: { limit: 2, perMs: 1000 } }, { now: () => now });
     await gate.fetch("https://vendor.test/1");
     await gate.fetch("https://vendor.test/2");
     // The window (stretched a little for transit: 1000 ms * 1.02 + 25 ms) is full until the first request ages out.
@@ -90,7 +90,7 @@ describe("VendorGate", () => {
         });
       return new Response("ok");
     });
-    const gate = new VendorGate({ concurrency: 1, rate: { limit: 1000, perMs: 1000 } }, Date.now, 50);
+    const gate = new VendorGate({ concurrency: 1, rate: { limit: 1000, perMs: 1000 } }, { timeoutMs: 50 });
     const hung = gate.fetch("https://vendor.test/hangs");
     const next = gate.fetch("https://vendor.test/answers");
     await expect(hung).rejects.toMatchObject({ name: "TimeoutError" });
@@ -102,6 +102,27 @@ describe("VendorGate", () => {
     await settle();
     caller.abort(new Error("the caller gave up"));
     await cancelled;
+  });
+
+  it("lets a plugin read at most so much of an answer, declared or streamed", async () => {
+    const chunk = new Uint8Array(1000).fill(120);
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.enqueue(chunk);
+        },
+      });
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      if (String(input).endsWith("/small")) return new Response("x".repeat(4000), { status: 201 });
+      if (String(input).endsWith("/declared")) return new Response("x".repeat(6000));
+      return new Response(endless());
+    });
+    const gate = new VendorGate({ concurrency: 2, rate: { limit: 1000, perMs: 1000 } }, { maxResponseBytes: 5000 });
+    const small = await gate.fetch("https://vendor.test/small");
+    expect(small.status).toBe(201);
+    expect(await small.text()).toHaveLength(4000);
+    await expect((await gate.fetch("https://vendor.test/declared")).text()).rejects.toThrow(/larger than 5000 bytes/);
+    await expect((await gate.fetch("https://vendor.test/endless")).text()).rejects.toThrow(/larger than 5000 bytes/);
   });
 
   describe("without published limits (maxConcurrency)", () => {
@@ -127,7 +148,10 @@ describe("VendorGate", () => {
     it("grows its rate window with it, in proportion", async () => {
       vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
       const now = 1_000_000;
-      const gate = new VendorGate({ concurrency: 1, rate: { limit: 2, perMs: 1000 }, maxConcurrency: 4 }, () => now);
+      const gate = new VendorGate(
+        { concurrency: 1, rate: { limit: 2, perMs: 1000 }, maxConcurrency: 4 },
+        { now: () => now },
+      );
       // Fixed, the third request would wait for the window; grown to 4 in flight, the window holds 8.
       for (let i = 0; i < 7; i++) await gate.fetch("https://endpoint.test/hook");
       expect(gate.concurrency).toBe(4);
@@ -188,8 +212,7 @@ describe("VendorGate", () => {
       });
       const gate = new VendorGate(
         { concurrency: 2, rate: { limit: 1000, perMs: 1000 }, maxConcurrency: 8 },
-        Date.now,
-        50,
+        { timeoutMs: 50 },
       );
       for (let i = 0; i < 2; i++) await gate.fetch("https://endpoint.test/hook");
       expect(gate.concurrency).toBe(4);
@@ -211,7 +234,7 @@ describe("VendorGate", () => {
       });
       const gate = new VendorGate(
         { concurrency: 2, rate: { limit: 1000, perMs: 1000 }, maxConcurrency: 16 },
-        () => now,
+        { now: () => now },
       );
       for (let i = 0; i < 10; i++) await gate.fetch("https://endpoint.test/hook");
       expect(gate.concurrency).toBe(2);

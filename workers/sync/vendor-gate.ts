@@ -15,6 +15,7 @@
  * if (gate.waitMs() === 0) await gate.fetch("https://…/rest/v1/leads.json", init);
  */
 import pLimit, { type LimitFunction } from "p-limit";
+import { readWithin } from "../shared/body-bytes";
 import type { PluginLimits } from "./plugin";
 
 /**
@@ -32,6 +33,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * until the runtime ended the alarm (15 minutes), again at each retry. Covers reading the body too.
  */
 export const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * The most of one answer's body a plugin may read: a vendor's largest page is a few MB (HubSpot's email events, a
+ * Mailchimp batch of 500 members), and a `base_url` is the workspace's own setting, so a host answering gigabytes
+ * would otherwise fill the isolate its destination object shares with other workspaces' objects. Past it, reading the
+ * body fails, which the plugins already turn into a retry.
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** An answer at most this slow counts towards growing an adaptive gate; a slower good one neither grows nor shrinks it. */
 export const FAST_ANSWER_MS = 1_000;
@@ -58,11 +67,17 @@ export class VendorGate {
    */
   private shrinks = 0;
 
+  private readonly now: () => number;
+  private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+
   constructor(
     limits: Pick<PluginLimits, "concurrency" | "rate" | "maxConcurrency">,
-    private readonly now: () => number = Date.now,
-    private readonly timeoutMs = REQUEST_TIMEOUT_MS,
+    options: { now?: () => number; timeoutMs?: number; maxResponseBytes?: number } = {},
   ) {
+    this.now = options.now ?? Date.now;
+    this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    this.maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
     this.floor = Math.max(1, limits.concurrency);
     this.ceiling = Math.max(this.floor, limits.maxConcurrency ?? this.floor);
     this.inFlight = pLimit(this.floor);
@@ -90,7 +105,7 @@ export class VendorGate {
 
   /**
    * `fetch`, once a concurrency slot is free and the window has room (waiting as long as it takes), aborted after
-   * {@link REQUEST_TIMEOUT_MS} without an answer.
+   * {@link REQUEST_TIMEOUT_MS} without an answer; its body reads at most {@link MAX_RESPONSE_BYTES}.
    */
   fetch: typeof fetch = (input, init) =>
     this.inFlight(async () => {
@@ -111,7 +126,7 @@ export class VendorGate {
       if (isPushback(res.status)) this.pushedBack(shrinks);
       else if (this.now() - sentAt <= FAST_ANSWER_MS && ++this.goodAnswers >= this.concurrency)
         this.resize(this.concurrency * 2);
-      return res;
+      return capped(res, this.maxResponseBytes);
     });
 
   /** Halves an adaptive gate, once per overload: `shrinks` is the count when the refused request was sent. */
@@ -129,4 +144,26 @@ export class VendorGate {
     this.inFlight.concurrency = next;
     this.limit = Math.round(this.limitPerSlot * next);
   }
+}
+
+/**
+ * `res`, whose `text()`, `json()` and `arrayBuffer()` fail once more than `limit` bytes of the body arrived (declared
+ * or streamed), cancelling the rest. Read by hand rather than through a wrapping stream: workerd reports a failed
+ * stream it pumps into a body as an unhandled rejection besides failing the read.
+ */
+function capped(res: Response, limit: number): Response {
+  const tooLarge = () => new Error(`the answer's body is larger than ${limit} bytes; not read`);
+  const read = async (): Promise<Uint8Array> => {
+    if (Number(res.headers.get("content-length")) > limit) {
+      await res.body?.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    return readWithin(res.body, limit, tooLarge, "cancel");
+  };
+  const text = async () => new TextDecoder().decode(await read());
+  return Object.assign(res, {
+    text,
+    json: async () => JSON.parse(await text()),
+    arrayBuffer: async () => (await read()).slice().buffer,
+  });
 }
