@@ -84,7 +84,7 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
       // Failed work keeps the person's messages, and the email and traits a sync was to send: those go too.
       const rules = await loadIdentityRules(env.DB, workspaceId);
       const erased = { profileIds: ids, identifiers };
-      const { next } = await eraseFromIngestDeadLetters(env.DB, workspaceId, erased, rules, row.deadLettersAfter ?? 0);
+      const next = await eraseFromIngestDeadLetters(env.DB, workspaceId, erased, rules, row.deadLettersAfter ?? 0);
       if (next !== null) {
         // More than one run reads (see ERASE_READ): the next minute's cron goes on from here.
         await recordDeadLettersRead(env.DB, id, next, Date.now());

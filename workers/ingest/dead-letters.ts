@@ -210,9 +210,9 @@ const ERASE_READ = { rows: 200, bytes: 512 * 1024, pages: 10 } as const;
  * at most one run's pages ({@link ERASE_READ}): a job delivering to one of their profiles or merging one goes, and
  * so does each message still to resolve that carries one of their identifiers (read under the workspace's `rules`,
  * as the pipeline reads it). A row left with no job is deleted; a row that no version can read is left as it is.
- * Returns how many messages were taken out, and the id to go on after (`null` once every dead letter was read).
+ * Returns the id to go on after, or `null` once every dead letter was read.
  *
- * @example const { next } = await eraseFromIngestDeadLetters(env.DB, ws, { profileIds, identifiers }, rules, 0);
+ * @example const next = await eraseFromIngestDeadLetters(env.DB, ws, { profileIds, identifiers }, rules, 0);
  */
 export async function eraseFromIngestDeadLetters(
   db: D1Database,
@@ -220,15 +220,14 @@ export async function eraseFromIngestDeadLetters(
   erased: { profileIds: readonly string[]; identifiers: readonly Identifier[] },
   rules: IdentityRules,
   from: number,
-): Promise<{ removed: number; next: number | null }> {
+): Promise<number | null> {
   const profiles = new Set(erased.profileIds);
   const keys = new Set(erased.identifiers.map(keyOf));
   const theirs = (m: AcceptedMessage) => extractIdentifiers(m, rules).identifiers.some((id) => keys.has(keyOf(id)));
-  let removed = 0;
   let after = from;
   for (let pages = 0; pages < ERASE_READ.pages; pages++) {
     const page = await ingestDeadLettersAfter(db, workspaceId, after, ERASE_READ);
-    if (page.length === 0) return { removed, next: null };
+    if (page.length === 0) return null;
     const rewritten: Array<{ id: number; jobs: string | null; messageCount: number }> = [];
     for (const row of page) {
       const jobs = jobsOfRow(row.jobs);
@@ -240,14 +239,10 @@ export async function eraseFromIngestDeadLetters(
           if (!profiles.has(job.from) && !profiles.has(job.into)) left.push(job);
           else changed = true;
         } else if (job.kind === "deliver" && profiles.has(job.profileId)) {
-          removed += job.messages.length;
           changed = true;
         } else if (job.kind === "resolve") {
           const kept = job.messages.filter((m) => !theirs(m));
-          if (kept.length < job.messages.length) {
-            removed += job.messages.length - kept.length;
-            changed = true;
-          }
+          if (kept.length < job.messages.length) changed = true;
           if (kept.length > 0) left.push(kept.length < job.messages.length ? { ...job, messages: kept } : job);
         } else left.push(job);
       }
@@ -261,7 +256,7 @@ export async function eraseFromIngestDeadLetters(
     await rewriteIngestDeadLetters(db, rewritten);
     after = page[page.length - 1].id;
   }
-  return { removed, next: after };
+  return after;
 }
 
 /** A dead letter's jobs, or null when it holds a body no version of the pipeline can read (see `replayRow`). */
