@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { pollUntil } from "../support/poll-until";
-import { useConsole } from "./support/console-page";
+import { STEP_TIMEOUT_MS, useConsole } from "./support/console-page";
 
 const session = useConsole();
 
@@ -13,6 +13,7 @@ function track(writeKey: string): Promise<number> {
       "content-type": "application/json",
     },
     body: JSON.stringify({ event: "Key Checked", anonymousId: randomUUID() }),
+    signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
   }).then((r) => r.status);
 }
 

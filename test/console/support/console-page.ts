@@ -18,6 +18,9 @@ export interface ConsoleSession {
   signedIn(path?: string): Promise<Page>;
 }
 
+/** How long one browser step (a navigation, a click, a wait for an element) may take. */
+export const STEP_TIMEOUT_MS = 15_000;
+
 /** Connects to the shared browser for this file; everything is closed after the file. */
 export function useConsole(): ConsoleSession {
   const env = inject("console");
@@ -44,6 +47,9 @@ export function useConsole(): ConsoleSession {
   beforeAll(async () => {
     browser = await chromium.connect(env.browserEndpoint);
     session.context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // A step that waits this long is stuck: it fails naming itself, well before the test's 60 s timeout would fail
+    // the whole test without saying where (Playwright's own default is 30 s a step).
+    session.context.setDefaultTimeout(STEP_TIMEOUT_MS);
     session.context.on("page", (page) => {
       page.on("console", (m) => {
         if (/Content Security Policy/i.test(m.text())) session.problems.push(m.text());
