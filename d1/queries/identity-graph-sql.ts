@@ -81,12 +81,11 @@ export function readGraphStatements(
       db
         .prepare(`SELECT i.type, i.value, i.profile_id AS profileId FROM ${joinKeys("identifiers", "?1", "?2")}`)
         .bind(workspaceId, json),
-      db
-        .prepare(
-          `SELECT s.hash FROM json_each(?2) AS j CROSS JOIN suppression_hashes AS s
-           ON s.workspace_id = ?1 AND s.hash = j.value`,
-        )
-        .bind(workspaceId, JSON.stringify(chunk.map((k) => k.hash))),
+      suppressedStatement(
+        db,
+        workspaceId,
+        chunk.map((k) => k.hash),
+      ),
       db
         .prepare(
           `SELECT p.id, p.created_at AS createdAt, p.version, p.merge_count AS mergeCount, c.type, c.n
@@ -100,6 +99,31 @@ export function readGraphStatements(
     );
   }
   return statements;
+}
+
+/** Which of `hashes` (suppression hashes) are suppressed in `workspaceId`: rows of {@link SuppressedRow}. */
+function suppressedStatement(db: D1Database, workspaceId: string, hashes: readonly string[]): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT s.hash FROM json_each(?2) AS j CROSS JOIN suppression_hashes AS s
+       ON s.workspace_id = ?1 AND s.hash = j.value`,
+    )
+    .bind(workspaceId, JSON.stringify(hashes));
+}
+
+/**
+ * The suppressed ones among `hashes` in `workspaceId` (erased people's identifiers, hashed): one round trip.
+ *
+ * @example const erased = await suppressedAmong(env.DB, ws, await suppressionHashes(ws, identifiers));
+ */
+export async function suppressedAmong(
+  db: D1Database,
+  workspaceId: string,
+  hashes: readonly string[],
+): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const results = await db.batch<SuppressedRow>(chunks(hashes).map((c) => suppressedStatement(db, workspaceId, c)));
+  return new Set(results.flatMap((r) => r.results.map((row) => row.hash)));
 }
 
 /** The rows of {@link readGraphStatements}' results. */

@@ -10,6 +10,7 @@ import {
   graphWriteStatements,
   type HashedKey,
   readGraphRows,
+  suppressedAmong,
 } from "../../d1/queries/identity-graph-sql";
 import { type GraphSnapshot, keyOf, type ProfileState } from "./graph-snapshot";
 import type { WritePlan } from "./resolve-plan";
@@ -34,6 +35,26 @@ export async function hashedKeys(
   await hashLegacySuppressions(db);
   const hashes = await suppressionHashes(workspaceId, ids);
   return ids.map((id, i) => ({ ...id, hash: hashes[i] }));
+}
+
+/**
+ * The erased ones among `ids` in `workspaceId` (their suppressions), as {@link keyOf} keys: for work that outlived
+ * an erase, such as a dead letter recorded after it.
+ *
+ * @example if ((await erasedAmong(env.DB, ws, ids)).size > 0) …
+ */
+export async function erasedAmong(
+  db: D1Database,
+  workspaceId: string,
+  ids: readonly Identifier[],
+): Promise<Set<string>> {
+  const keys = await hashedKeys(db, workspaceId, ids);
+  const suppressed = await suppressedAmong(
+    db,
+    workspaceId,
+    keys.map((k) => k.hash),
+  );
+  return new Set(keys.filter((k) => suppressed.has(k.hash)).map((k) => keyOf(k as Identifier)));
 }
 
 /** A snapshot of the rows `readGraphRows` (or `readGraphStatements` run in some batch) found for `keys`. */

@@ -246,6 +246,45 @@ describe("ingest dead letters", () => {
     expect(await storedEvents(workspaceId, anon(b))).toHaveLength(2);
   });
 
+  it("leaves out the work of a person erased after the work was queued, keeping everyone else's", async () => {
+    const { workspaceId, writeKey, secretKey } = await seedWorkspace("dead-letters-erased");
+    const deps = faultyDeps({ on: true });
+    const [jane, max] = [uid("anon"), uid("anon")];
+    const [hers, his] = [await acceptWhileDown(writeKey, deps, jane), await acceptWhileDown(writeKey, deps, max)];
+    if (hers.kind !== "deliver" || his.kind !== "deliver") throw new Error("expected deliver jobs");
+    // Her messages also wait to be resolved once more (identity resolution failed for them as well).
+    const resolve: IngestJob = { kind: "resolve", workspaceId, messages: [...hers.messages, ...his.messages] };
+
+    // She is erased while her work waits in the retry queue through the outage.
+    const erased = await api(`/v1/profiles/${hers.profileId}`, bearer(secretKey), { method: "DELETE" });
+    expect(erased.status).toBe(202);
+
+    const down: IngestDeps = {
+      ...deps,
+      identity: {
+        ...deps.identity,
+        resolve: async () => {
+          throw new Error("identity unavailable");
+        },
+      },
+    };
+    const mixed: IngestJobPack = { workspaceId, jobs: [hers, his, resolve], earlierAttempts: 11 };
+    const onlyHers: IngestJobPack = { workspaceId, jobs: [hers, { ...resolve, messages: hers.messages }] };
+    const parked = await deliver(
+      (b) => handleIngestDeadLetter(b, env, down),
+      "tessera-ingest-dlq",
+      [mixed, onlyHers],
+      1,
+    );
+    expect(parked.explicitAcks).toHaveLength(2);
+
+    const listed = (await listDeadLetters(bearer(secretKey))).data;
+    expect(listed).toHaveLength(1);
+    expect(listed[0].message_ids.sort()).toEqual([...his.messages, ...his.messages].map((m) => m.messageId).sort());
+    expect(JSON.stringify(listed[0].jobs)).not.toContain(jane);
+    expect(JSON.stringify(listed[0].jobs)).toContain(max);
+  });
+
   it("records a body no version can read for the admin token, and acks only once D1 took the row", async () => {
     const body = { not: "a job", n: uid("x") };
     const failingDb = {

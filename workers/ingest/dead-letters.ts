@@ -17,6 +17,7 @@ import {
   rewriteIngestDeadLetters,
 } from "../../d1/queries/dead-letters";
 import { extractIdentifiers } from "../identity/extract";
+import { erasedAmong } from "../identity/graph-d1";
 import { keyOf } from "../identity/graph-snapshot";
 import type { IdentityRules } from "../identity/rules";
 import type { IngestInput } from "../profile/profile-rpc";
@@ -205,12 +206,66 @@ async function replayRow(deps: IngestDeps, row: IngestDeadLetterRow): Promise<Jo
  */
 const ERASE_READ = { rows: 200, bytes: 512 * 1024, pages: 10 } as const;
 
+/** Who a GDPR erase took out, as work left behind is checked against it. */
+interface ErasedPeople {
+  profile(id: string): boolean;
+  identifier(id: Identifier): boolean;
+}
+
+/**
+ * What is left of `jobs` without `erased`'s work: a job delivering to one of their profiles (or carrying one of their
+ * identifiers) or merging one goes, and so does each message still to resolve that carries one of their identifiers
+ * (read under the workspace's `rules`, as the pipeline reads it). `null` when nothing was theirs.
+ */
+function withoutErased(jobs: readonly IngestJob[], erased: ErasedPeople, rules: IdentityRules): IngestJob[] | null {
+  const theirs = (m: AcceptedMessage) => extractIdentifiers(m, rules).identifiers.some(erased.identifier);
+  const left: IngestJob[] = [];
+  let changed = false;
+  for (const job of jobs) {
+    if (job.kind === "merge") {
+      if (!erased.profile(job.from) && !erased.profile(job.into)) left.push(job);
+      else changed = true;
+    } else if (job.kind === "deliver" && (erased.profile(job.profileId) || job.identifiers.some(erased.identifier))) {
+      changed = true;
+    } else if (job.kind === "resolve") {
+      const kept = job.messages.filter((m) => !theirs(m));
+      if (kept.length < job.messages.length) changed = true;
+      if (kept.length > 0) left.push(kept.length < job.messages.length ? { ...job, messages: kept } : job);
+    } else left.push(job);
+  }
+  return changed ? left : null;
+}
+
+/**
+ * `jobs` of `workspaceId` about to become a dead letter, without the work of people erased meanwhile. An erase takes
+ * its people out of the dead letters there are when it runs; a retry of their message that fails after that (the
+ * queue kept it through the outage) would otherwise keep their events in a row no erase reads again. Their
+ * identifiers are suppressed by then, so the row is checked against the suppressions: one D1 round trip.
+ *
+ * @example const kept = await withoutErasedPeople(env.DB, ws, attempt.left, await deps.loadRules(ws));
+ */
+export async function withoutErasedPeople(
+  db: D1Database,
+  workspaceId: string,
+  jobs: readonly IngestJob[],
+  rules: IdentityRules,
+): Promise<IngestJob[]> {
+  const carried = jobs.flatMap((job) => {
+    if (job.kind === "deliver") return job.identifiers;
+    if (job.kind === "resolve") return job.messages.flatMap((m) => extractIdentifiers(m, rules).identifiers);
+    return [];
+  });
+  const suppressed = await erasedAmong(db, workspaceId, carried);
+  if (suppressed.size === 0) return [...jobs];
+  const erased = { profile: () => false, identifier: (id: Identifier) => suppressed.has(keyOf(id)) };
+  return withoutErased(jobs, erased, rules) ?? [...jobs];
+}
+
 /**
  * Takes GDPR-erased people out of the workspace's ingest dead letters, pending and replayed, after id `from`, for
- * at most one run's pages ({@link ERASE_READ}): a job delivering to one of their profiles or merging one goes, and
- * so does each message still to resolve that carries one of their identifiers (read under the workspace's `rules`,
- * as the pipeline reads it). A row left with no job is deleted; a row that no version can read is left as it is.
- * Returns the id to go on after, or `null` once every dead letter was read.
+ * at most one run's pages ({@link ERASE_READ}), as {@link withoutErased} reads jobs. A row left with no job is
+ * deleted; a row that no version can read is left as it is. Returns the id to go on after, or `null` once every
+ * dead letter was read.
  *
  * @example const next = await eraseFromIngestDeadLetters(env.DB, ws, { profileIds, identifiers }, rules, 0);
  */
@@ -223,7 +278,7 @@ export async function eraseFromIngestDeadLetters(
 ): Promise<number | null> {
   const profiles = new Set(erased.profileIds);
   const keys = new Set(erased.identifiers.map(keyOf));
-  const theirs = (m: AcceptedMessage) => extractIdentifiers(m, rules).identifiers.some((id) => keys.has(keyOf(id)));
+  const people: ErasedPeople = { profile: (id) => profiles.has(id), identifier: (id) => keys.has(keyOf(id)) };
   let after = from;
   for (let pages = 0; pages < ERASE_READ.pages; pages++) {
     const page = await ingestDeadLettersAfter(db, workspaceId, after, ERASE_READ);
@@ -231,27 +286,13 @@ export async function eraseFromIngestDeadLetters(
     const rewritten: Array<{ id: number; jobs: string | null; messageCount: number }> = [];
     for (const row of page) {
       const jobs = jobsOfRow(row.jobs);
-      if (jobs === null) continue;
-      const left: IngestJob[] = [];
-      let changed = false;
-      for (const job of jobs) {
-        if (job.kind === "merge") {
-          if (!profiles.has(job.from) && !profiles.has(job.into)) left.push(job);
-          else changed = true;
-        } else if (job.kind === "deliver" && profiles.has(job.profileId)) {
-          changed = true;
-        } else if (job.kind === "resolve") {
-          const kept = job.messages.filter((m) => !theirs(m));
-          if (kept.length < job.messages.length) changed = true;
-          if (kept.length > 0) left.push(kept.length < job.messages.length ? { ...job, messages: kept } : job);
-        } else left.push(job);
-      }
-      if (changed)
-        rewritten.push({
-          id: row.id,
-          jobs: left.length === 0 ? null : JSON.stringify(left),
-          messageCount: messageIdsOf(left).length,
-        });
+      const left = jobs === null ? null : withoutErased(jobs, people, rules);
+      if (left === null) continue;
+      rewritten.push({
+        id: row.id,
+        jobs: left.length === 0 ? null : JSON.stringify(left),
+        messageCount: messageIdsOf(left).length,
+      });
     }
     await rewriteIngestDeadLetters(db, rewritten);
     after = page[page.length - 1].id;

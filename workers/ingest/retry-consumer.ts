@@ -6,7 +6,7 @@
 
 import pLimit from "p-limit";
 import { recordIngestDeadLetter } from "../../d1/queries/dead-letters";
-import { attemptJobs, deadLetterRow } from "./dead-letters";
+import { attemptJobs, deadLetterRow, withoutErasedPeople } from "./dead-letters";
 import type { IngestDeps } from "./pipeline";
 import { ingestDepsFor } from "./pipeline-deps";
 import { earlierAttemptsOf, enqueueJobs, jobsOf } from "./retry-jobs";
@@ -74,9 +74,9 @@ export async function handleIngestRetry(
 
 /**
  * `tessera-ingest-dlq`: messages whose jobs failed every retry. Each job is tried once more (the outage may be over,
- * and the attempt names the reason); what still fails is one row of `ingest_dead_letters` per message, and the
- * message is acked only once written. When
- * D1 refuses the row the message is retried with backoff, so it is kept for as long as the queue keeps retrying.
+ * and the attempt names the reason); what still fails, less the work of people erased meanwhile, is one row of
+ * `ingest_dead_letters` per message, and the message is acked only once written. When D1 refuses the row the
+ * message is retried with backoff, so it is kept for as long as the queue keeps retrying.
  */
 export async function handleIngestDeadLetter(
   batch: MessageBatch<unknown>,
@@ -89,8 +89,13 @@ export async function handleIngestDeadLetter(
       const jobs = jobsOf(msg.body);
       const attempt = jobs === null ? null : await attemptJobs(deps, jobs, { slot });
       if (attempt !== null && attempt.left.length === 0) return msg.ack();
-      const row = deadLetterRow(msg.body, attempt);
       try {
+        if (attempt !== null) {
+          const ws = attempt.left[0].workspaceId;
+          attempt.left = await withoutErasedPeople(env.DB, ws, attempt.left, await deps.loadRules(ws));
+          if (attempt.left.length === 0) return msg.ack();
+        }
+        const row = deadLetterRow(msg.body, attempt);
         await recordIngestDeadLetter(env.DB, {
           ...row,
           queueMessageId: msg.id,
