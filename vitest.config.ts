@@ -41,6 +41,9 @@ export default defineConfig(async () => {
       ...test,
       exclude: [...configDefaults.exclude, ...(test.exclude ?? [])],
       setupFiles: ["./workers/test-support/apply-migrations.ts"],
+      // Not vitest's 5 s, which made a timed test of every one: on a loaded 2-core CI machine a test of 67 API calls
+      // crossed it. A test that hangs still fails, naming itself; speed is the benches' business.
+      testTimeout: 30_000,
       // Spies are put back before every test: one a file left in place must not answer for the next file in the runtime.
       restoreMocks: true,
     },
