@@ -27,4 +27,6 @@ export function startWrangler(options: {
   inherit?: boolean;
   /** The DevTools inspector port (a free one when omitted). */
   inspectorPort?: number;
+  /** A file that keeps all of wrangler's output, appended to (only the last 20,000 characters are kept otherwise). */
+  logTo?: string;
 }): Promise<{ url: string; child: import("node:child_process").ChildProcess; stop(): Promise<void>; output(): string }>;

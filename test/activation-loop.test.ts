@@ -6,7 +6,7 @@
 import type { Profile } from "@tessera/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secretApi, sendBatch } from "./support/dev-api";
-import { type DevServer, startDevServer } from "./support/dev-server";
+import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
 import { type MockKlaviyo, startMockKlaviyo } from "./support/mocks/klaviyo";
 import { pollUntil } from "./support/poll-until";
 
@@ -21,6 +21,7 @@ const LAPSED = {
 
 describe("activation loop against the dev server", () => {
   let server: DevServer;
+  printServerLogOnFailure(() => server?.logPath);
   let klaviyo: MockKlaviyo;
   beforeAll(async () => {
     [server, klaviyo] = await Promise.all([startDevServer(), startMockKlaviyo()]);

@@ -1,7 +1,7 @@
 import type { Audience, AudienceMembersPage, Profile } from "@tessera/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secretApi, sendBatch } from "./support/dev-api";
-import { type DevServer, startDevServer } from "./support/dev-server";
+import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
 import { pollUntil } from "./support/poll-until";
 
 const DAY = 86_400_000;
@@ -21,6 +21,7 @@ const LAPSED_STORE_BUYERS = {
  */
 describe("audiences against the dev server", () => {
   let server: DevServer;
+  printServerLogOnFailure(() => server?.logPath);
   beforeAll(async () => {
     server = await startDevServer();
   });

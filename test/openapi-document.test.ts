@@ -1,11 +1,12 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
 import type { OpenAPIV3_1 } from "openapi-types";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "./support/dev-server";
+import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
 
 /** `/openapi.json` as `npm run dev` serves it, checked by an OpenAPI validator that clients' tooling also uses. */
 describe("/openapi.json from the dev server", () => {
   let server: DevServer;
+  printServerLogOnFailure(() => server?.logPath);
   beforeAll(async () => {
     server = await startDevServer();
   });

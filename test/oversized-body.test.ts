@@ -1,7 +1,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendBatch } from "./support/dev-api";
-import { type DevServer, startDevServer } from "./support/dev-server";
+import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
 
 /** Four times the 500 KB request limit, sent without Content-Length, so only counting the bytes can catch it. */
 const OVERSIZED_BYTES = 2 * 1024 * 1024;
@@ -48,6 +48,7 @@ function sendChunkedJunk(url: string, bytes: number): Promise<{ status: number; 
 /** Issue 10, finding 5: a 413 for a chunked body used to make the next request of any client fail with a 503. */
 describe("an oversized chunked body against the dev server", () => {
   let server: DevServer;
+  printServerLogOnFailure(() => server?.logPath);
   beforeAll(async () => {
     server = await startDevServer();
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { secretApi } from "./support/dev-api";
-import { type DevServer, startDevServer } from "./support/dev-server";
+import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
 
 const PROFILES = 12;
 const BATCHES = 30;
@@ -63,6 +63,7 @@ async function sendUntilAccepted(
 
 describe("restart durability (kill -9 mid-ingest)", () => {
   let server: DevServer;
+  printServerLogOnFailure(() => server?.logPath);
   beforeAll(async () => {
     server = await startDevServer();
   });

@@ -12,7 +12,7 @@ import type { Profile } from "@tessera/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WebhookEvent } from "../workers/sync/destinations/webhook";
 import { secretApi, sendBatch } from "./support/dev-api";
-import { type DevServer, startDevServer } from "./support/dev-server";
+import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
 import { type MockHubSpot, startMockHubSpot } from "./support/mocks/hubspot";
 import { type MockKlaviyo, startMockKlaviyo } from "./support/mocks/klaviyo";
 import { type MockMailchimp, startMockMailchimp } from "./support/mocks/mailchimp";
@@ -37,6 +37,7 @@ const OUTAGE_MS = 30_000;
 
 describe("the seed workflow across HubSpot, Mailchimp, Klaviyo, Marketo and a webhook", () => {
   let server: DevServer;
+  printServerLogOnFailure(() => server?.logPath);
   let hubspot: MockHubSpot;
   let mailchimp: MockMailchimp;
   let klaviyo: MockKlaviyo;

@@ -1,10 +1,11 @@
 import { Analytics } from "@segment/analytics-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "./support/dev-server";
+import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
 
 /** Segment's own Node library, unchanged, pointed at `npm run dev`: the compatibility promise of DESIGN §3. */
 describe("@segment/analytics-node against the dev server", () => {
   let server: DevServer;
+  printServerLogOnFailure(() => server?.logPath);
   beforeAll(async () => {
     server = await startDevServer();
   });

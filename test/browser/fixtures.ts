@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { type DevServer, startDevServer } from "../support/dev-server";
+import { type DevServer, printServerLogOnFailure, startDevServer } from "../support/dev-server";
 import { type BrowserOptions, openBrowser } from "./chromium";
 import { type Site, startSite } from "./site";
 
@@ -31,6 +31,7 @@ export function useDevServerAndBrowser(use: (server: DevServer, browser: OpenBro
     [server, browser] = await Promise.all([startDevServer(), openBrowser()]);
     use(server, browser);
   });
+  printServerLogOnFailure(() => server?.logPath);
   afterAll(async () => {
     await browser?.close();
     await server?.stop();

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../support/dev-server";
+import { type DevServer, printServerLogOnFailure, startDevServer } from "../support/dev-server";
 import { openBrowser } from "./chromium";
 import { type Site, startSite } from "./site";
 
 describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", () => {
   let server: DevServer;
+  printServerLogOnFailure(() => server?.logPath);
   let site: Site;
   let browser: Awaited<ReturnType<typeof openBrowser>>;
   beforeAll(async () => {

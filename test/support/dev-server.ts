@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterEach } from "vitest";
 import { devKeys, prepareLocalState, seedDevWorkspace, startWrangler } from "../../scripts/local-platform.mjs";
 
 export interface DevServer {
@@ -8,6 +9,8 @@ export interface DevServer {
   writeKey: string;
   secretKey: string;
   adminToken: string;
+  /** wrangler's and the Worker's output (logs, errors), kept while the server runs: what a failed test prints. */
+  logPath: string;
   stop(): Promise<void>;
   /**
    * `kill -9` of wrangler and its workerd (the whole process group), as a crash would: nothing is flushed or closed.
@@ -29,7 +32,8 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
   const persistTo = mkdtempSync(path.join(tmpdir(), "tessera-e2e-"));
   const keys = devKeys({});
   prepareLocalState({ persistTo, quiet: true });
-  let server = await startWrangler({ persistTo, keys, vars: options.vars });
+  const logTo = path.join(persistTo, "wrangler.log");
+  let server = await startWrangler({ persistTo, keys, vars: options.vars, logTo });
   const port = Number(new URL(server.url).port);
   await seedDevWorkspace({ url: server.url, keys }).catch(async (err) => {
     await server.stop();
@@ -40,6 +44,7 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
     writeKey: keys.writeKey,
     secretKey: keys.secretKey,
     adminToken: keys.adminToken,
+    logPath: logTo,
     async stop() {
       await server.stop();
       rmSync(persistTo, { recursive: true, force: true });
@@ -55,15 +60,29 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
       // wrangler itself can fail to come up on a loaded machine (the port not free yet): a second try is what an
       // operator would do. The first failure is logged with wrangler's output, so a real one is not hidden.
       try {
-        server = await startWrangler({ port, persistTo, keys, vars: options.vars });
+        server = await startWrangler({ port, persistTo, keys, vars: options.vars, logTo });
       } catch (err) {
         console.error("restart: wrangler dev did not come up; trying once more on another port", err);
-        server = await startWrangler({ persistTo, keys, vars: options.vars });
+        server = await startWrangler({ persistTo, keys, vars: options.vars, logTo });
         dev.url = server.url;
       }
     },
   };
   return dev;
+}
+
+/**
+ * After each failed test, prints the end of the dev server's log (see {@link DevServer.logPath}; `logPath` answers
+ * undefined before the server started): what the Worker and wrangler said while it ran is how a failure seen only on
+ * a busy CI machine gets explained.
+ */
+export function printServerLogOnFailure(logPath: () => string | undefined, chars = 6_000): void {
+  afterEach(({ task }) => {
+    const file = logPath();
+    if (task.result?.state !== "fail" || file === undefined) return;
+    const log = existsSync(file) ? readFileSync(file, "utf8").slice(-chars) : "(no log)";
+    console.error(`the dev server's log, last lines:\n${log}`);
+  });
 }
 
 /** Resolves once nothing answers on `url` any more (a killed workerd may outlive its parent by a moment). */

@@ -4,7 +4,7 @@
  */
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, expect, inject } from "vitest";
-import type { DevServer } from "../../support/dev-server";
+import { type DevServer, printServerLogOnFailure } from "../../support/dev-server";
 import type { ConsoleTestEnv } from "./global-setup";
 
 export interface ConsoleSession {
@@ -32,6 +32,7 @@ export function useConsole(): ConsoleSession {
       writeKey: env.writeKey,
       secretKey: env.secretKey,
       adminToken: "",
+      logPath: env.logPath,
       stop: async () => {},
     },
     problems: [],
@@ -57,6 +58,8 @@ export function useConsole(): ConsoleSession {
       page.on("pageerror", (err) => session.problems.push(err.message));
     });
   });
+  // The shared server's log holds the other files' requests too, but it is all there is to explain a failure.
+  printServerLogOnFailure(() => env.logPath);
   afterAll(async () => {
     // Every file's pages ran under the strict CSP: anything it blocked (or any uncaught error) fails the file.
     expect(session.problems).toEqual([]);

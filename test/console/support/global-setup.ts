@@ -12,6 +12,8 @@ export interface ConsoleTestEnv {
   writeKey: string;
   secretKey: string;
   browserEndpoint: string;
+  /** The dev server's log: a failed test prints its end. */
+  logPath: string;
 }
 
 declare module "vitest" {
@@ -31,6 +33,7 @@ export default async function setup(project: TestProject) {
     writeKey: server.writeKey,
     secretKey: server.secretKey,
     browserEndpoint: browser.wsEndpoint(),
+    logPath: server.logPath,
   });
   return async () => {
     await browser.close().catch(() => {});
