@@ -19,7 +19,7 @@ export interface ConsoleSession {
 }
 
 /** How long one browser step (a navigation, a click, a wait for an element) may take. */
-export const STEP_TIMEOUT_MS = 15_000;
+export const STEP_TIMEOUT_MS = 25_000;
 
 /** Connects to the shared browser for this file; everything is closed after the file. */
 export function useConsole(): ConsoleSession {
@@ -48,8 +48,8 @@ export function useConsole(): ConsoleSession {
   beforeAll(async () => {
     browser = await chromium.connect(env.browserEndpoint);
     session.context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    // A step that waits this long is stuck: it fails naming itself, well before the test's 60 s timeout would fail
-    // the whole test without saying where (Playwright's own default is 30 s a step).
+    // A step that waits this long is stuck: it fails naming itself before the test's 60 s timeout would fail the whole
+    // test without saying where (Playwright's own default, 30 s a step, let two slow steps reach it first).
     session.context.setDefaultTimeout(STEP_TIMEOUT_MS);
     session.context.on("page", (page) => {
       page.on("console", (m) => {
