@@ -4,6 +4,7 @@
  * signature is `401` and nothing is stored. `GET` answers vendors that check the URL first (Mailchimp).
  */
 import { createRoute, z } from "@hono/zod-openapi";
+import { LRUCache } from "lru-cache";
 import { findDestinationById } from "../../d1/queries/destinations";
 import { readBodyBytes } from "../shared/body-bytes";
 import { HttpError, notFound } from "../shared/errors";
@@ -24,11 +25,22 @@ const Received = z
   .object({ stored: z.int().nonnegative(), unmatched: z.int().nonnegative() })
   .meta({ id: "WebhookReceived", description: "Engagements stored as events, and those naming no known contact." });
 
+/**
+ * Destination ids D1 did not know, per isolate. An id is made when its destination is created and goes with it, never
+ * to come back, so the answer holds for good: a vendor still posting to a deleted destination (an event a request,
+ * for as long as its account keeps the URL) or a sender repeating a made-up id reads D1 once per isolate, not once
+ * per request. Bounded, so ids by the million cost the isolate no more.
+ */
+const unknownDestinations = new LRUCache<string, true>({ max: 10_000 });
+
 /** The destination and how its type's webhooks are read; 404 when either is unknown. */
 async function inboundOf(env: Env, destinationId: string) {
+  const unknown = () => notFound(`No destination ${destinationId} that receives webhooks`);
+  if (unknownDestinations.has(destinationId)) throw unknown();
   const destination = await findDestinationById(env.DB, destinationId);
+  if (!destination) unknownDestinations.set(destinationId, true);
   const source = destination ? inboundFor(destination.type) : undefined;
-  if (!destination || !source) throw notFound(`No destination ${destinationId} that receives webhooks`);
+  if (!destination || !source) throw unknown();
   // Each vendor reads its secret under its own name; Tessera's inbound secret (in webhook_url) is the fallback.
   const config = JSON.parse(destination.config) as Record<string, unknown>;
   const secrets = {

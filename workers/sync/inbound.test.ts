@@ -3,19 +3,22 @@
  * id, and re-evaluates the profile's audiences in the same commit.
  */
 import { env } from "cloudflare:workers";
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { profileStub } from "../profile/profile-stub";
+import { errorEnvelope } from "../shared/error-envelope";
 import { defineAll } from "../test-support/definitions";
 import { insertDestination } from "../test-support/destinations";
 import { identify } from "../test-support/messages";
-import { seedWorkspace } from "../test-support/seed";
+import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
+import { inboundRoutes } from "./inbound-routes";
 import { signTessera } from "./tessera-signature";
 
 const SECRET = "whsec_inbound_0123456789abcdef";
 
 async function setup() {
-  const { workspaceId } = await seedWorkspace();
+  const { workspaceId, secretKey } = await seedWorkspace();
   const destinationId = await insertDestination(workspaceId, {
     type: "webhook",
     config: { url: "http://receiver.test/unused", secret: SECRET },
@@ -24,17 +27,18 @@ async function setup() {
   const [profileId] = await store(workspaceId, [
     identify({ email: "ada@example.com" }, new Date(Date.now() - 86_400_000).toISOString(), { userId: "ada" }),
   ]);
-  return { workspaceId, destinationId, profileId: profileId as string };
+  return { workspaceId, secretKey, destinationId, profileId: profileId as string };
+}
+
+/** A webhook's request carrying `payload`, signed as the webhook destination's sender signs. */
+async function signed(payload: unknown, sign: { secret?: string; at?: number } = {}): Promise<RequestInit> {
+  const body = JSON.stringify(payload);
+  const signature = await signTessera(sign.secret ?? SECRET, body, sign.at ?? Date.now());
+  return { method: "POST", headers: { "content-type": "application/json", "x-tessera-signature": signature }, body };
 }
 
 async function send(destinationId: string, payload: unknown, sign: { secret?: string; at?: number } = {}) {
-  const body = JSON.stringify(payload);
-  const signature = await signTessera(sign.secret ?? SECRET, body, sign.at ?? Date.now());
-  return api(`/v1/webhooks/${destinationId}`, undefined, {
-    method: "POST",
-    headers: { "content-type": "application/json", "x-tessera-signature": signature },
-    body,
-  });
+  return api(`/v1/webhooks/${destinationId}`, undefined, await signed(payload, sign));
 }
 
 async function eventsOf(profileId: string) {
@@ -99,6 +103,32 @@ describe("POST /v1/webhooks/:destinationId", () => {
 
   it("answers 404 for an unknown destination", async () => {
     expect((await send("dst_nope", opened("evt-5"))).status).toBe(404);
+  });
+
+  it("reads D1 once per isolate for a deleted destination, however often its vendor still posts to it", async () => {
+    const { destinationId, secretKey } = await setup();
+    expect((await send(destinationId, opened("evt-gone-1"))).status).toBe(200);
+    const deleted = await api(`/v1/destinations/${destinationId}`, bearer(secretKey), { method: "DELETE" });
+    expect(deleted.status).toBe(204);
+    // The routes as the Worker mounts them, with a D1 that counts the statements it is asked to prepare.
+    let statements = 0;
+    const counted = new Proxy(env.DB, {
+      get(db, name) {
+        const value = Reflect.get(db, name);
+        if (name === "prepare") statements++;
+        return typeof value === "function" ? value.bind(db) : value;
+      },
+    });
+    const app = new Hono().route("/", inboundRoutes);
+    app.onError(errorEnvelope);
+    for (let i = 0; i < 5; i++) {
+      const res = await app.request(`/v1/webhooks/${destinationId}`, await signed(opened(`evt-gone-${i + 2}`)), {
+        ...env,
+        DB: counted,
+      });
+      expect(res.status).toBe(404);
+    }
+    expect(statements).toBe(1);
   });
 
   it("closes the loop: an open makes the profile leave a 'not opened in 60 days' audience at once", async () => {
