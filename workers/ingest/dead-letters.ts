@@ -255,7 +255,8 @@ export async function withoutErasedPeople(
     if (job.kind === "resolve") return job.messages.flatMap((m) => extractIdentifiers(m, rules).identifiers);
     return [];
   });
-  const suppressed = await erasedAmong(db, workspaceId, carried);
+  const distinct = [...new Map(carried.map((id) => [keyOf(id), id])).values()];
+  const suppressed = await erasedAmong(db, workspaceId, distinct);
   if (suppressed.size === 0) return [...jobs];
   const erased = { profile: () => false, identifier: (id: Identifier) => suppressed.has(keyOf(id)) };
   return withoutErased(jobs, erased, rules) ?? [...jobs];
