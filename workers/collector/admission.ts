@@ -12,6 +12,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { HttpError } from "../shared/errors";
+import { keepAlive } from "../shared/keep-alive";
 import type { CollectorEnv } from "./collector-env";
 
 export interface AdmissionLimits {
@@ -79,15 +80,13 @@ export function admission(limits: AdmissionLimits): MiddlewareHandler<CollectorE
         if (running.get(key) === ended) running.delete(key);
       });
     }
+    // The work goes on when its answer is dropped at the deadline, or when the client goes away: it stores or queues
+    // what it accepted, and `inFlight` and `running` count it until it ends (cancelled, it would never end, and the
+    // isolate would count it against its capacity for good).
+    keepAlive(work);
     if (await settledInTime(work)) return;
     c.set("answeredAtDeadline", true);
-    // The work goes on (it stores or queues what it accepted); only its answer is dropped.
-    const finish = work.catch((err) => console.error("ingestion finished after its deadline with an error", err));
-    try {
-      c.executionCtx.waitUntil(finish);
-    } catch {
-      // No execution context (a unit test calling the app directly): the promise runs on regardless.
-    }
+    work.catch((err) => console.error("ingestion finished after its deadline with an error", err));
     throw busy(`The collector did not finish within ${limits.deadlineMs} ms`);
   };
 }

@@ -37,6 +37,34 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const NO_LINGER: Linger = { ms: 0, burstGapMs: 0 };
 
 describe("GroupCommit", () => {
+  it("hands every group to the runtime to finish, until its work and the groups queued before it are done", async () => {
+    const { work, openNext, running } = gatedWork();
+    const kept: Promise<unknown>[] = [];
+    const commit = new GroupCommit<number, number>(
+      5_000,
+      NO_LINGER,
+      () => 1,
+      (p) => kept.push(p),
+    );
+    const first = commit.run("ws", [1], work);
+    await running(1);
+    const second = commit.run("ws", [2], work);
+    // One per group, each from its leader's request: the second's waits for the first's group as well as its own.
+    expect(kept).toHaveLength(2);
+    const done = kept.map(() => false);
+    kept.forEach((p, i) => void p.then(() => (done[i] = true)));
+    await sleep(5);
+    expect(done).toEqual([false, false]);
+    await openNext();
+    expect(await first).toEqual([10]);
+    await sleep(5);
+    expect(done).toEqual([true, false]);
+    await openNext();
+    expect(await second).toEqual([20]);
+    await sleep(5);
+    expect(done).toEqual([true, true]);
+  });
+
   it("runs the first call at once and the calls that arrive meanwhile as one, each getting its own outputs", async () => {
     const commit = new GroupCommit<number, number>();
     const { calls, work, openNext, running } = gatedWork();

@@ -5,10 +5,12 @@
  * burst's next requests join it rather than each paying a round trip of its own (Kafka's `linger.ms`, Nagle's idea).
  *
  * Each group is run by its first caller, in that caller's own request: the Workers runtime ties I/O to the request
- * that started it, so a request never does another's I/O after its own answer (which could cancel it midway).
+ * that started it, so a request never does another's I/O after its own answer (which could cancel it midway); and
+ * the leader's request is kept alive until its group is done ({@link keepAlive}), should its client go away first.
  */
 
 import { LRUCache } from "lru-cache";
+import { keepAlive } from "../shared/keep-alive";
 
 interface Group<I, O> {
   items: I[][];
@@ -61,6 +63,8 @@ export class GroupCommit<I, O> {
     readonly maxWeight = 5_000,
     readonly linger: Linger = DEFAULT_LINGER,
     readonly weight: (item: I) => number = () => 1,
+    /** Hands a group to the runtime to finish (see `keep-alive.ts`); replaceable in tests. */
+    readonly keepRunning: (work: Promise<unknown>) => void = keepAlive,
   ) {}
 
   /** Runs `items` through `work` (which must answer one output per item, in order), grouped with concurrent calls. */
@@ -91,6 +95,9 @@ export class GroupCommit<I, O> {
       () => undefined,
     );
     const mine = turn.then(() => group.settled).catch(() => undefined);
+    // Other requests wait on this group, and every later group of the key on `mine`: should the leader's request end
+    // first (its client gone), its I/O would be cancelled and all of them would hang.
+    this.keepRunning(mine);
     state.running = mine;
     this.keys.set(key, state);
     await turn;

@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import type { Identifier } from "@tessera/protocol";
 import { hashLegacySuppressionPage } from "../../d1/queries/suppressions";
+import { keepAlive } from "../shared/keep-alive";
 import { toHex } from "../sync/hmac";
 
 /**
@@ -65,6 +66,8 @@ export function hashLegacySuppressions(db: D1Database): Promise<void> {
     })();
     // A failure is retried by the next check rather than remembered.
     done.catch(() => legacyDone.delete(db));
+    // Every later check of the isolate waits on it, whichever request started it.
+    keepAlive(done);
     legacyDone.set(db, done);
   }
   return done;

@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { keepAlive } from "./keep-alive";
 
 /**
  * How long an isolate trusts what D1 told it about rarely-changing workspace settings (API keys, identity
@@ -26,7 +27,12 @@ export function isolateCache<V extends {}, C>(
     // lru-cache otherwise memoises "now" until a 1 ms timer clears it; a timer set during one request may never
     // fire once that request ends, which froze "now" and kept every entry fresh forever.
     ttlResolution: 0,
-    fetchMethod: (key, _stale, { context }) => load(key, context),
+    fetchMethod: (key, _stale, { context }) => {
+      // Concurrent misses share this load: it must not die with the request that happened to start it.
+      const loading = load(key, context);
+      (options.keepAlive ?? keepAlive)(loading);
+      return loading;
+    },
   });
 }
 
@@ -37,4 +43,6 @@ export interface IsolateCacheOptions {
    * cancel, leaving the stale answer in place for good.
    */
   ttlMs?: number;
+  /** Hands each load to the runtime to finish (see `keep-alive.ts`); replaceable in tests. */
+  keepAlive?: (work: Promise<unknown>) => void;
 }
