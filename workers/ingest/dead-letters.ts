@@ -247,7 +247,7 @@ function withoutErased(jobs: readonly IngestJob[], erased: ErasedPeople, rules: 
 export async function withoutErasedPeople(
   db: D1Database,
   workspaceId: string,
-  jobs: readonly IngestJob[],
+  jobs: IngestJob[],
   rules: IdentityRules,
 ): Promise<IngestJob[]> {
   const carried = jobs.flatMap((job) => {
@@ -257,9 +257,9 @@ export async function withoutErasedPeople(
   });
   const distinct = [...new Map(carried.map((id) => [keyOf(id), id])).values()];
   const suppressed = await erasedAmong(db, workspaceId, distinct);
-  if (suppressed.size === 0) return [...jobs];
+  if (suppressed.size === 0) return jobs;
   const erased = { profile: () => false, identifier: (id: Identifier) => suppressed.has(keyOf(id)) };
-  return withoutErased(jobs, erased, rules) ?? [...jobs];
+  return withoutErased(jobs, erased, rules) ?? jobs;
 }
 
 /**

@@ -32,7 +32,7 @@ export function forgetCachedKeys(): void {
 }
 
 /** How long an address over its unknown-key limit is refused lookups; the binding's period (wrangler.toml). */
-export const UNKNOWN_KEY_BLOCK_MS = 10_000;
+const UNKNOWN_KEY_BLOCK_MS = 10_000;
 
 /** Addresses over their limit, until when (epoch ms); bounded, so addresses by the million cost this isolate no more. */
 const refused = new LRUCache<string, number>({ max: 10_000 });

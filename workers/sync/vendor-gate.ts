@@ -32,7 +32,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * vendor or endpoint that takes the connection and never answers held every slot, and the destination with them,
  * until the runtime ended the alarm (15 minutes), again at each retry. Covers reading the body too.
  */
-export const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * The most of one answer's body a plugin may read: a vendor's largest page is a few MB (HubSpot's email events, a
@@ -40,10 +40,10 @@ export const REQUEST_TIMEOUT_MS = 30_000;
  * would otherwise fill the isolate its destination object shares with other workspaces' objects. Past it, reading the
  * body fails, which the plugins already turn into a retry.
  */
-export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** An answer at most this slow counts towards growing an adaptive gate; a slower good one neither grows nor shrinks it. */
-export const FAST_ANSWER_MS = 1_000;
+const FAST_ANSWER_MS = 1_000;
 
 /** The answers that say "slow down": the vendor's own throttling, its timeouts and its failures. */
 const isPushback = (status: number) => status === 408 || status === 429 || status >= 500;
@@ -164,6 +164,7 @@ function capped(res: Response, limit: number): Response {
   return Object.assign(res, {
     text,
     json: async () => JSON.parse(await text()),
-    arrayBuffer: async () => (await read()).slice().buffer,
+    // `readWithin` answers a fresh array of exactly the body's bytes: its buffer is the body.
+    arrayBuffer: async () => (await read()).buffer as ArrayBuffer,
   });
 }
