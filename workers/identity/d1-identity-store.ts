@@ -97,7 +97,16 @@ export class D1IdentityStore implements IdentityStore {
           for (const input of part) for (const id of keysOf(input)) partKeys.add(keyOf(id));
           const keys = [...partKeys].map((key) => hashed.get(key) as HashedKey);
           const ticket = newId("tkt");
-          parts.push({ ticket, plan, keys, speculative: snapshot === null, members, outcomes: planned.outcomes });
+          const { suppressed } = seen;
+          parts.push({
+            ticket,
+            plan,
+            keys,
+            speculative: snapshot === null,
+            suppressed,
+            members,
+            outcomes: planned.outcomes,
+          });
         }
       }
       if (parts.length === 0) return outcomes;

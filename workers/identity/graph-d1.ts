@@ -82,6 +82,12 @@ export interface TicketedPlan {
   keys: readonly HashedKey[];
   /** Planned without reading (every key assumed new): the ticket must find every key unowned. */
   speculative: boolean;
+  /**
+   * Keys the plan read as suppressed ({@link keyOf} keys): their messages were dropped, so an erase cannot have
+   * changed what the plan wrote. The ticket re-checks only the others; re-checking these would find the component
+   * stale on every attempt.
+   */
+  suppressed: ReadonlySet<string>;
 }
 
 /**
@@ -104,12 +110,12 @@ export function writeStatements(
     profileStates: [],
     droppedLinks: [],
   };
-  for (const { ticket, plan, keys, speculative } of parts) {
+  for (const { ticket, plan, keys, speculative, suppressed } of parts) {
     write.components.push({
       ticket,
       // Speculative: the plan never saw an alias's `previousId` as a user id either, so that key must be new too.
       absentKeys: speculative ? keys : plan.absentKeys,
-      unsuppressedHashes: keys.map((k) => k.hash),
+      unsuppressedHashes: keys.filter((k) => !suppressed.has(keyOf(k as Identifier))).map((k) => k.hash),
       readVersions: [...plan.readVersions].map(([id, version]) => ({ id, version })),
     });
     write.newProfiles.push(...plan.newProfiles.map((p) => ({ ticket, ...p })));

@@ -63,7 +63,10 @@ export function planResolve(
 
   const outcomes = inputs.map((input): ResolveOutcome => {
     const ids = byPriority(rules, withPreviousId(input, owners));
-    const suppressed = ids.find((id) => snapshot.suppressed.has(keyOf(id)));
+    // An alias's `previousId` that was an erased person's user id names her (it is no one's user id now, so it
+    // would otherwise be taken as an anonymous id): her message is dropped like any other.
+    const named = input.previousId === undefined ? ids : [...ids, { type: "user_id", value: input.previousId }];
+    const suppressed = named.find((id) => snapshot.suppressed.has(keyOf(id)));
     if (suppressed) return { kind: "suppressed", identifier: suppressed };
 
     const group: Group = { members: [], counts: new Map(), merges: 0 };

@@ -40,6 +40,30 @@ describe("suppressions as keyed hashes", () => {
     expect(again).toEqual({ kind: "suppressed", identifier: id("device_id:d-1") });
   });
 
+  it("stores the rest of a batch whose erased person's message shares a new identifier with another message", async () => {
+    const ws = newId("ws");
+    const carol = profileOf((await store.resolve(ws, rules, [input("m1", "user_id:carol")]))[0]);
+    await store.erase(ws, carol);
+    // Her message names a new anonymous id; a second message carries only that id: one component, hers dropped.
+    const [hers, visitor] = await store.resolve(ws, rules, [
+      input("m2", "user_id:carol", "anonymous_id:new-tab"),
+      input("m3", "anonymous_id:new-tab"),
+    ]);
+    expect(hers).toEqual({ kind: "suppressed", identifier: id("user_id:carol") });
+    expect(visitor).toMatchObject({ kind: "profile", created: true });
+    expect(await store.findProfile(ws, id("anonymous_id:new-tab"))).toBe(profileOf(visitor));
+  });
+
+  it("drops an alias whose previousId was an erased user id, and stores the rest of its batch", async () => {
+    const ws = newId("ws");
+    await store.erase(ws, profileOf((await store.resolve(ws, rules, [input("m1", "user_id:gone")]))[0]));
+    const alias = { ...input("m2", "user_id:new-login", "anonymous_id:gone"), previousId: "gone" };
+    const [bystander, dropped] = await store.resolve(ws, rules, [input("m3", "user_id:bystander"), alias]);
+    expect(dropped).toEqual({ kind: "suppressed", identifier: id("user_id:gone") });
+    expect(await store.findProfile(ws, id("user_id:new-login"))).toBeNull();
+    expect(await store.findProfile(ws, id("user_id:bystander"))).toBe(profileOf(bystander));
+  });
+
   it("keys a hash by workspace, type and value", async () => {
     const jane = id("email:jane@x.io");
     const h = await suppressionHash("ws_a", jane);
