@@ -61,6 +61,17 @@ describe("collector endpoints", () => {
     expect(await storedEvents(workspaceId, anon(a))).toHaveLength(2);
   });
 
+  it("accepts a batch at /v1/import, where Segment's Ruby and Java libraries send theirs", async () => {
+    const a = uid("anon");
+    const res = await post(
+      "/v1/import",
+      { batch: [{ type: "track", event: "Imported", anonymousId: a }] },
+      { key: writeKey },
+    );
+    expect(await res.json()).toEqual({ success: true, accepted: 1, rejected: [] });
+    expect(await storedEvents(workspaceId, anon(a))).toMatchObject([{ event: "Imported" }]);
+  });
+
   it("takes the write key from the body when there is no Authorization header", async () => {
     const a = uid("anon");
     const res = await post("/v1/batch", { writeKey, batch: [{ type: "track", event: "Body Key", anonymousId: a }] });

@@ -22,16 +22,23 @@ describe("CORS on the ingestion endpoints", () => {
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("content-encoding");
   });
 
-  it("offers the needed headers when the preflight does not list them", async () => {
+  it("allows the headers a client's preflight asks for, such as RudderStack's AnonymousId", async () => {
     const res = await exports.default.fetch("https://collect.test/v1/track", {
       method: "OPTIONS",
-      headers: { origin: "https://a.example" },
+      headers: {
+        origin: "https://a.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,authorization,anonymousid,idempotency-key",
+      },
     });
+    expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-headers")?.split(/,\s*/)).toEqual([
-      "Content-Type",
-      "Authorization",
-      "Content-Encoding",
+      "content-type",
+      "authorization",
+      "anonymousid",
+      "idempotency-key",
     ]);
+    expect(res.headers.get("vary")).toContain("Access-Control-Request-Headers");
   });
 
   it("echoes the Origin with credentials on success", async () => {

@@ -43,10 +43,14 @@ export interface CollectorOptions {
   admission?: AdmissionLimits;
 }
 
-/** Every path and the type it implies (null: a batch). Short aliases are what Segment's own API accepts too. */
+/**
+ * Every path and the type it implies (null: a batch). Short aliases are what Segment's own API accepts too, and
+ * `/v1/import` is where Segment's Ruby and Java libraries post their batches.
+ */
 const ROUTES: Array<[string, MessageType | null]> = [
   ["/v1/batch", null],
   ["/v1/b", null],
+  ["/v1/import", null],
   ...MESSAGE_TYPES.flatMap(
     (t): Array<[string, MessageType]> => [
       [`/v1/${t}`, t],
