@@ -67,16 +67,19 @@ describe("email identifiers", () => {
 
 describe("phone identifiers", () => {
   it("makes a national number with the workspace's default country and the international one the same E.164", () => {
-    const forms = [
-      "020 7946 0000",
-      "+44 20 7946 0000",
-      "0044 20 7946 0000",
-      "+44 (0)20 7946-0000",
-      "020-7946-0000 ext. 12",
-    ];
+    const forms = ["020 7946 0000", "+44 20 7946 0000", "0044 20 7946 0000", "+44 (0)20 7946-0000"];
     for (const phone of forms) {
       expect(identify({ phone }, GB).identifiers, phone).toEqual([{ type: "phone", value: "+442079460000" }]);
     }
+  });
+
+  it("keeps an extension (RFC 3966), so coworkers behind one switchboard are not one person", () => {
+    for (const phone of ["020-7946-0000 ext. 12", "+44 20 7946 0000 x12", "+44 20 7946 0000 ext 12"]) {
+      expect(identify({ phone }, GB).identifiers, phone).toEqual([{ type: "phone", value: "+442079460000;ext=12" }]);
+    }
+    expect(identify({ phone: "+44 20 7946 0000 ext. 13" }, GB).identifiers).toEqual([
+      { type: "phone", value: "+442079460000;ext=13" },
+    ]);
   });
 
   it("keeps an explicit country code over the default country", () => {

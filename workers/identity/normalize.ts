@@ -87,8 +87,9 @@ const INTERNATIONAL_00 = /^00(?=\s*[1-9])/;
  * `value` in E.164 (`+442079460000`), or why it cannot be. The country comes from the number (`+44 …`, `0044 …`) or,
  * for a national number (`020 7946 0000`), from the workspace's default country: without one, a national number has
  * no E.164 form and is refused rather than kept as bare digits, which the same number written `+44 …` would never
- * match. The whole value must be the number (formatting aside; an extension is dropped), of a possible
- * length for its country: the `min` metadata checks lengths, not allocated ranges, which change over time.
+ * match. The whole value must be the number (formatting aside), of a possible length for its country: the `min`
+ * metadata checks lengths, not allocated ranges, which change over time. An extension stays, in RFC 3966's form
+ * (`+14155550100;ext=5`): the coworkers behind one switchboard number are different people.
  *
  * @example normalizePhone("+44 (0)20 7946 0000") // { ok: true, e164: "+442079460000" }
  * @example normalizePhone("020 7946 0000", "GB") // { ok: true, e164: "+442079460000" }
@@ -101,7 +102,8 @@ export function normalizePhone(
   const text = value.replace(INTERNATIONAL_00, "+");
   const country = defaultCountry && isSupportedCountry(defaultCountry) ? defaultCountry : undefined;
   const parsed = parsePhoneNumberFromString(text, { defaultCountry: country, extract: false });
-  if (parsed?.isPossible()) return { ok: true, e164: parsed.number };
+  if (parsed?.isPossible())
+    return { ok: true, e164: parsed.ext ? `${parsed.number};ext=${parsed.ext}` : parsed.number };
   if (parsed) return { ok: false, reason: `phone is not a possible number for +${parsed.countryCallingCode}` };
   if (!/\d/.test(text)) return { ok: false, reason: "phone is not a phone number" };
   if (!text.startsWith("+") && !country) {
