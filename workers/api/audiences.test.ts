@@ -615,14 +615,24 @@ describe("GET /v1/audiences/:key/members", () => {
     const ws = await seedWorkspace();
     await created(ws, { key: "vip", definition: PRO });
     const members = (query: string) => call(ws, "GET", `/v1/audiences/vip/members${query}`);
-    await expectError(await members("?limit=0"), 400, "validation_error", "limit must be between 1 and 1000, got 0");
+    await expectError(
+      await members("?limit=0"),
+      400,
+      "validation_error",
+      'limit must be a whole number from 1 to 1000, got "0"',
+    );
     await expectError(
       await members("?limit=1001"),
       400,
       "validation_error",
-      "limit must be between 1 and 1000, got 1001",
+      'limit must be a whole number from 1 to 1000, got "1001"',
     );
-    await expectError(await members("?limit=ten"), 400, "validation_error", 'limit must be a whole number, got "ten"');
+    await expectError(
+      await members("?limit=ten"),
+      400,
+      "validation_error",
+      'limit must be a whole number from 1 to 1000, got "ten"',
+    );
     const badCursor = "cursor is not one this listing issued: pass cursor.next from the previous page";
     for (const cursor of ["not-base64!", btoa("email:jane@example.com"), "x"]) {
       await expectError(await members(`?cursor=${encodeURIComponent(cursor)}`), 400, "validation_error", badCursor);

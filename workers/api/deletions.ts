@@ -61,8 +61,8 @@ export const deletionRoutes = openApiRoutes().openapi(
     middleware: [requireSecretKey],
     summary: "Follow a GDPR delete",
     description:
-      "The erase job `DELETE /v1/profiles/{ref}` recorded: each step (`graph`, `profiles`, `memberships`, " +
-      "`destinations`) with when it was done; pending steps are retried with backoff until they are.",
+      `The erase job \`DELETE /v1/profiles/{ref}\` recorded: each step (${DELETION_STEPS.map((s) => `\`${s}\``).join(", ")}) ` +
+      "with when it was done; pending steps are retried with backoff until they are.",
     request: { params: DeletionIdParams },
     responses: {
       200: jsonResponse(Deletion, "The deletion and its steps."),

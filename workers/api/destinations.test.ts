@@ -413,7 +413,7 @@ describe("GET /v1/destinations/:id/log", () => {
       await call(ws, "GET", `/v1/destinations/${d.id}/log?limit=1001`),
       400,
       "validation_error",
-      "limit must be between 1 and 1000, got 1001",
+      'limit must be a whole number from 1 to 1000, got "1001"',
     );
   });
 });

@@ -35,7 +35,7 @@ describe("request validation by the routes' schemas", () => {
     const read = (query: string) => api(`/v1/profiles/${profileId}/events${query}`, bearer(ws.secretKey));
     expect(await errorOf(await read("?limit=0"))).toEqual({
       status: 400,
-      body: { error: { code: "validation_error", message: "limit must be between 1 and 1000, got 0" } },
+      body: { error: { code: "validation_error", message: 'limit must be a whole number from 1 to 1000, got "0"' } },
     });
     expect(await errorOf(await read("?type=click"))).toEqual({
       status: 400,

@@ -327,7 +327,7 @@ describe("ingest dead letters", () => {
     expect(ids).toEqual([...ids].sort((x, y) => y - x));
 
     const cases: Array<[Response, RegExp]> = [
-      [await api("/v1/dead-letters?limit=0", bearer(secretKey)), /limit must be between 1 and 100/],
+      [await api("/v1/dead-letters?limit=0", bearer(secretKey)), /limit must be a whole number from 1 to 100,/],
       [await api("/v1/dead-letters?status=lost", bearer(secretKey)), /status must be pending, replayed or all/],
       [await api("/v1/dead-letters?cursor=nope", bearer(secretKey)), /cursor is not one this listing issued/],
       [

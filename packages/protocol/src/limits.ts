@@ -38,5 +38,3 @@ export const MAX_EVENT_PAGE = 1000;
  * the RPC's limit and, parsed twice over, near the isolate's. A page of large events stops here with `has_more`.
  */
 export const MAX_EVENT_PAGE_CHARS = 4 * 1024 * 1024;
-/** Length of the `event` filter of that route: longer than any sane event name is a mistake worth saying so. */
-export const MAX_EVENT_FILTER_LENGTH = 500;

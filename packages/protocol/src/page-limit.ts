@@ -13,13 +13,12 @@ export const quoted = (value: unknown) => {
  * @example pageLimit("Events", 50, 1000).parse("20") // 20
  */
 export function pageLimit(what: string, fallback: number, max: number) {
+  // One reason for every wrong value, "-1" included (a whole number, but not one a page can have).
+  const reason = (value: unknown) => `limit must be a whole number from 1 to ${max}, got ${quoted(value)}`;
   return z
-    .string({ error: (issue) => `limit must be a whole number, got ${quoted(issue.input)}` })
+    .string({ error: (issue) => reason(issue.input) })
     .superRefine((value, ctx) => {
-      if (!/^\d{1,7}$/.test(value)) ctx.addIssue(`limit must be a whole number, got ${quoted(value)}`);
-      else if (Number(value) < 1 || Number(value) > max) {
-        ctx.addIssue(`limit must be between 1 and ${max}, got ${Number(value)}`);
-      }
+      if (!/^\d{1,7}$/.test(value) || Number(value) < 1 || Number(value) > max) ctx.addIssue(reason(value));
     })
     .transform(Number)
     .default(fallback)

@@ -23,15 +23,15 @@ describe("ProfileEventsQuery", () => {
 
   it("refuses bad limits, empty filters and unknown types with the reason the API answers", () => {
     const cases: Array<[Record<string, string>, string]> = [
-      [{ limit: "0" }, "limit must be between 1 and 1000, got 0"],
-      [{ limit: "1001" }, "limit must be between 1 and 1000, got 1001"],
-      [{ limit: "-5" }, 'limit must be a whole number, got "-5"'],
-      [{ limit: "2.5" }, 'limit must be a whole number, got "2.5"'],
-      [{ limit: "" }, 'limit must be a whole number, got ""'],
-      [{ limit: "9".repeat(50) }, `limit must be a whole number, got "${"9".repeat(40)}…"`],
+      [{ limit: "0" }, 'limit must be a whole number from 1 to 1000, got "0"'],
+      [{ limit: "1001" }, 'limit must be a whole number from 1 to 1000, got "1001"'],
+      [{ limit: "-5" }, 'limit must be a whole number from 1 to 1000, got "-5"'],
+      [{ limit: "2.5" }, 'limit must be a whole number from 1 to 1000, got "2.5"'],
+      [{ limit: "" }, 'limit must be a whole number from 1 to 1000, got ""'],
+      [{ limit: "9".repeat(50) }, `limit must be a whole number from 1 to 1000, got "${"9".repeat(40)}…"`],
       [{ cursor: "" }, "cursor is empty: pass cursor.next from the previous page"],
       [{ event: "" }, "event is empty: pass an event name such as Order Completed"],
-      [{ event: "e".repeat(501) }, "event is longer than 500 characters"],
+      [{ event: "e".repeat(513) }, "event is longer than 512 characters"],
       [{ type: "click" }, 'type must be one of track, identify, page, screen, group, alias, got "click"'],
       [{ type: "TRACK" }, 'type must be one of track, identify, page, screen, group, alias, got "TRACK"'],
     ];

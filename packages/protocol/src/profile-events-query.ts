@@ -1,6 +1,6 @@
 /** The query string of `GET /v1/profiles/:ref/events` (DESIGN §5). Unknown parameters are ignored. */
 import { z } from "zod";
-import { DEFAULT_EVENT_PAGE, MAX_EVENT_FILTER_LENGTH, MAX_EVENT_PAGE } from "./limits";
+import { DEFAULT_EVENT_PAGE, MAX_EVENT_NAME_LENGTH, MAX_EVENT_PAGE } from "./limits";
 import { MESSAGE_TYPES } from "./messages";
 import { pageLimit, quoted } from "./page-limit";
 
@@ -20,14 +20,11 @@ export const ProfileEventsQuery = z
       .refine((cursor) => cursor !== "", "cursor is empty: pass cursor.next from the previous page")
       .optional()
       .meta({ description: "`cursor.next` of the previous page." }),
+    // Any name the collector stores can be asked for: the same cap as a track call's `event`.
     event: z
       .string()
-      .superRefine((event, ctx) => {
-        if (event === "") ctx.addIssue("event is empty: pass an event name such as Order Completed");
-        else if (event.length > MAX_EVENT_FILTER_LENGTH) {
-          ctx.addIssue(`event is longer than ${MAX_EVENT_FILTER_LENGTH} characters`);
-        }
-      })
+      .min(1, { error: "event is empty: pass an event name such as Order Completed" })
+      .max(MAX_EVENT_NAME_LENGTH, { error: `event is longer than ${MAX_EVENT_NAME_LENGTH} characters` })
       .optional()
       .meta({ description: "Only track events with this name." }),
     type: z
