@@ -238,6 +238,12 @@ describe("GET, PUT, DELETE /v1/destinations(/:id)", () => {
       "config.url: must be http(s)",
     );
     await expectError(
+      await put({ config: { url: "https://alice:s3cret@hooks.example/in", secret: "whsec_0123456789abcdef" } }),
+      400,
+      "validation_error",
+      "config.url: must not carry a user name or password; each request is signed with the secret (X-Tessera-Signature)",
+    );
+    await expectError(
       await put({ audiences: ["ghost"] }),
       400,
       "validation_error",

@@ -27,6 +27,7 @@ import { freshId } from "../test-support/messages";
 import { seedWorkspace } from "../test-support/seed";
 import { destinationStub, handleSync, route } from "./consumer";
 import type { DestinationDO } from "./destination-do";
+import { retryDelayMs } from "./retry-schedule";
 import { verifyTessera } from "./tessera-signature";
 
 const SECRET = "whsec_test_0123456789abcdef";
@@ -234,6 +235,24 @@ describe("sync engine", () => {
       expect(notBefore - Date.now()).toBeGreaterThan(100_000);
     });
     expect(await listDeadLetters(env.DB, destinationId)).toEqual([]);
+  });
+
+  it("waits its own backoff after a 5xx without Retry-After, not at once", async () => {
+    const hook = await receiver(500);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    await consume([change(workspaceId, profileId, "vip", true, 1)]);
+    await drain(destinationId);
+    await eventually(async () => {
+      const [entry] = await listSyncLog(env.DB, destinationId, { limit: 10 });
+      expect(entry).toMatchObject({ outcome: "retry", attempts: 1 });
+    });
+    const notBefore = await runInDurableObject<DestinationDO, number>(
+      env.DESTINATION.getByName(destinationId),
+      (_o, state) => state.storage.sql.exec<{ t: number }>("SELECT not_before AS t FROM pending").one().t,
+    );
+    // The schedule's first step (2 s), where an absent header once read as "retry after 0 seconds".
+    expect(notBefore - Date.now()).toBeGreaterThan(retryDelayMs(1) / 2);
+    expect(await hook.received()).toHaveLength(1);
   });
 
   it("tells every destination of the workspace about a GDPR delete", async () => {

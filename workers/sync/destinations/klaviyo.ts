@@ -24,6 +24,7 @@ import {
   type PluginContext,
   Throttled,
 } from "../plugin";
+import { retryAfterMs } from "../retry-after";
 
 export interface KlaviyoConfig {
   /** A private API key (`pk_…`) with the profiles, lists and data-privacy write scopes. */
@@ -420,8 +421,8 @@ function classify(res: Response, errors: KlaviyoError[]): Failure {
 /** The first of these headers that holds a number of seconds (Klaviyo's spelling), in milliseconds. */
 function seconds(headers: Headers, ...names: string[]): number | undefined {
   for (const name of names) {
-    const value = Number(headers.get(name) ?? Number.NaN);
-    if (Number.isFinite(value) && value >= 0) return value * 1000;
+    const wait = retryAfterMs(headers.get(name));
+    if (wait !== undefined) return wait;
   }
   return undefined;
 }

@@ -18,6 +18,7 @@ import {
   type PluginContext,
   Throttled,
 } from "../plugin";
+import { retryAfterMs } from "../retry-after";
 
 export type MailchimpStatusIfNew = "subscribed" | "pending" | "transactional";
 
@@ -164,9 +165,9 @@ function classify(status: number, headers: Headers, text: string): MailchimpResp
   const body = parseJson(text);
   if (status >= 200 && status < 300) return { ok: true, status, body };
   const problem = describeProblem(status, body);
-  const retryAfterMs = parseRetryAfter(headers.get("retry-after"));
+  const wait = retryAfterMs(headers.get("retry-after"));
   if (status === 429 || (status === 403 && text.trim() === "")) {
-    throw new Throttled(retryAfterMs ?? DEFAULT_THROTTLE_MS, `Mailchimp throttled: ${problem}`);
+    throw new Throttled(wait ?? DEFAULT_THROTTLE_MS, `Mailchimp throttled: ${problem}`);
   }
   if (status === 401 || status === 403) throw new AuthRefused(`Mailchimp refused the API key: ${problem}`);
   if (status === 408 || status >= 500) {
@@ -174,7 +175,7 @@ function classify(status: number, headers: Headers, text: string): MailchimpResp
     return {
       ok: false,
       status,
-      outcome: retryAfterMs === undefined ? { status: "retry", reason } : { status: "retry", reason, retryAfterMs },
+      outcome: wait === undefined ? { status: "retry", reason } : { status: "retry", reason, retryAfterMs: wait },
     };
   }
   const code: FailCode = status === 404 ? "not_found" : "invalid_payload";
@@ -192,15 +193,6 @@ function parseJson(text: string): unknown {
 function describeProblem(status: number, body: unknown): string {
   const p = (typeof body === "object" && body !== null ? body : {}) as { title?: string; detail?: string };
   return [status, p.title, p.detail].filter(Boolean).join(" ");
-}
-
-/** `Retry-After` in seconds or as an HTTP date, in milliseconds; undefined when absent or unreadable. */
-function parseRetryAfter(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /** Every page of a Mailchimp collection (`count`/`offset` paging), or the first failure. */

@@ -20,6 +20,7 @@ import {
   type PluginContext,
   Throttled,
 } from "../plugin";
+import { retryAfterMs } from "../retry-after";
 
 export interface MarketoConfig {
   /** The instance's REST host, `https://<munchkin-id>.mktorest.com` (the `/rest` suffix Marketo's admin shows is dropped). */
@@ -276,8 +277,8 @@ async function fetchOrFailure(
 }
 
 function retryAfter(res: Response): { retryAfterMs?: number } {
-  const seconds = Number(res.headers.get("retry-after"));
-  return Number.isFinite(seconds) && seconds > 0 ? { retryAfterMs: seconds * 1000 } : {};
+  const wait = retryAfterMs(res.headers.get("retry-after"));
+  return wait === undefined ? {} : { retryAfterMs: wait };
 }
 
 function endpoint(config: MarketoConfig, path: string, query?: URLSearchParams): string {

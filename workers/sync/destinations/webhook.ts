@@ -4,6 +4,7 @@
  * 408, 429 and 5xx are retried (honouring `Retry-After`); any other 4xx fails for good.
  */
 import type { ContactIdentity, DestinationPlugin, Outcome, PluginContext, ProfileSnapshot } from "../plugin";
+import { retryAfterMs } from "../retry-after";
 import { signTessera, TESSERA_SIGNATURE_HEADER } from "../tessera-signature";
 
 export interface WebhookConfig {
@@ -49,6 +50,9 @@ export const webhook: DestinationPlugin<WebhookConfig> = {
       return "url: is not a URL";
     }
     if (url.protocol !== "https:" && url.protocol !== "http:") return "url: must be http(s)";
+    // Never sent (the runtime's fetch drops them), and the URL is shown in the API and in delivery errors.
+    if (url.username !== "" || url.password !== "")
+      return "url: must not carry a user name or password; each request is signed with the secret (X-Tessera-Signature)";
     if (typeof c.secret !== "string" || c.secret.length < 16)
       return "secret: must be a string of at least 16 characters";
     return null;
@@ -128,9 +132,9 @@ async function deliver(ctx: PluginContext<WebhookConfig>, body: WebhookEvent): P
   await res.body?.cancel();
   if (res.ok) return { status: "ok" };
   if (res.status === 408 || res.status === 429 || res.status >= 500) {
-    const retryAfter = Number(res.headers.get("retry-after"));
     const outcome: Outcome = { status: "retry", reason: `${ctx.config.url} answered ${res.status}` };
-    if (Number.isFinite(retryAfter) && retryAfter >= 0) outcome.retryAfterMs = retryAfter * 1000;
+    const wait = retryAfterMs(res.headers.get("retry-after"));
+    if (wait !== undefined) outcome.retryAfterMs = wait;
     return outcome;
   }
   return { status: "fail", code: "invalid_payload", message: `${ctx.config.url} answered ${res.status}` };
