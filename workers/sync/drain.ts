@@ -302,7 +302,9 @@ export class Drain {
     const identity: ContactIdentity = { profileId: op.profileId };
     if (op.email) identity.email = op.email;
     const item: DeleteItem = { row, op, action: "delete" };
-    const outcomes = await this.call([item], 1, async () => [await this.plugin.deleteContact(this.ctx, identity)]);
+    const outcomes = await this.call([item], 1, async () => [
+      await this.plugin.deleteContact(this.ctx, identity, op.identifiers),
+    ]);
     if (outcomes) this.settle(item, outcomes[0]);
   }
 

@@ -132,8 +132,15 @@ export interface DestinationPlugin<Config = Record<string, unknown>> {
   upsertContacts(ctx: PluginContext<Config>, items: ContactUpsert[]): Promise<Outcome[]>;
   /** Applies list membership (finding or creating the list); one outcome per item, same order. */
   applyMemberships(ctx: PluginContext<Config>, list: AudienceList, items: MembershipOp[]): Promise<Outcome[]>;
-  /** GDPR: deletes the contact with the vendor's own delete call. */
-  deleteContact(ctx: PluginContext<Config>, identity: ContactIdentity): Promise<Outcome>;
+  /**
+   * GDPR: deletes the contact with the vendor's own delete call. `identifiers`: every identifier the erased person
+   * had (a MAP deletes by email or its own id; a webhook tells its receiver all of them, keyed as it may be by any).
+   */
+  deleteContact(
+    ctx: PluginContext<Config>,
+    identity: ContactIdentity,
+    identifiers?: ReadonlyArray<{ type: string; value: string }>,
+  ): Promise<Outcome>;
 }
 
 /** An inbound request exactly as received: verification reads the raw bytes before anything is parsed. */

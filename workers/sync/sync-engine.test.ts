@@ -255,20 +255,21 @@ describe("sync engine", () => {
     expect(await hook.received()).toHaveLength(1);
   });
 
-  it("tells every destination of the workspace about a GDPR delete", async () => {
+  it("tells every destination of the workspace about a GDPR delete, with every identifier the person had", async () => {
     const hook = await receiver(200);
     const { workspaceId, destinationId, profileId } = await setup(hook);
-    const erase: SyncDeleteMessage = {
-      kind: "delete",
-      workspaceId,
-      profileIds: [profileId],
-      identifiers: [{ type: "email", value: "ann@example.com" }],
-    };
+    const identifiers = [
+      { type: "user_id", value: "ann-1" },
+      { type: "anonymous_id", value: "a-9" },
+      { type: "email", value: "ann@example.com" },
+      { type: "phone", value: "+14155550123" },
+    ];
+    const erase: SyncDeleteMessage = { kind: "delete", workspaceId, profileIds: [profileId], identifiers };
     expect((await consume([erase])).explicitAcks).toEqual(["m0"]);
     await drain(destinationId);
     await eventually(async () =>
-      expect((await hook.received()).map((r) => [r.event.type, r.event.profile.id])).toEqual([
-        ["profile.deleted", profileId],
+      expect((await hook.received()).map((r) => [r.event.type, r.event.profile])).toEqual([
+        ["profile.deleted", { id: profileId, identifiers, traits: {}, computed: {} }],
       ]),
     );
   });

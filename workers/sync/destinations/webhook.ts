@@ -88,8 +88,9 @@ export const webhook: DestinationPlugin<WebhookConfig> = {
     );
   },
 
-  async deleteContact(ctx, identity) {
-    const [outcome] = await sendAll(ctx, [event(ctx, "profile.deleted", identity.profileId, snapshotOf(identity))]);
+  async deleteContact(ctx, identity, identifiers) {
+    const profile = identifiers ? { ...snapshotOf(identity), identifiers: [...identifiers] } : snapshotOf(identity);
+    const [outcome] = await sendAll(ctx, [event(ctx, "profile.deleted", identity.profileId, profile)]);
     return outcome;
   },
 };
