@@ -2,7 +2,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { LiveEventsPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
+import { D1IdentityStore } from "../identity/d1-identity-store";
+import { DEFAULT_IDENTITY_RULES } from "../identity/rules";
 import type { LiveEventsDO } from "../live-events/live-events-do";
+import { input as idInput, profileOf } from "../test-support/identity-inputs";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { post, uid } from "../test-support/worker-requests";
 
@@ -102,6 +105,33 @@ describe("GET /v1/events/live", () => {
     expect(accepted?.message).toMatchObject({ event: "Song Played", anonymousId });
     expect(rejected).toMatchObject({ status: "rejected", type: "track", anonymous_id: anonymousId });
     expect(rejected?.error).toMatch(/event/);
+  });
+
+  it("shows an erased person's message as dropped, with nothing of hers", async () => {
+    const ws = await seedWorkspace();
+    const store = new D1IdentityStore(env.DB);
+    const [gone] = await store.resolve(ws.workspaceId, DEFAULT_IDENTITY_RULES, [idInput("m0", "email:gone@x.io")]);
+    await store.erase(ws.workspaceId, profileOf(gone));
+    await page(ws.secretKey);
+    const anonymousId = uid("anon");
+    const identify = { type: "identify", messageId: uid("m"), anonymousId, traits: { email: "gone@x.io" } };
+    const res = await post("/v1/batch", { batch: [identify] }, { key: ws.writeKey });
+    expect(await res.json()).toMatchObject({ accepted: 1, rejected: [] });
+    const feed = await feedUntil(ws.secretKey, (p) => p.data.length >= 1);
+    expect(feed.data).toEqual([
+      {
+        seq: expect.any(Number),
+        at: expect.any(String),
+        status: "dropped",
+        error: "names a person who was erased (GDPR delete): not stored",
+        type: "identify",
+        event: null,
+        message_id: identify.messageId,
+        user_id: null,
+        anonymous_id: null,
+        message: null,
+      },
+    ]);
   });
 
   it("records a request whose every message was rejected", async () => {

@@ -150,7 +150,7 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
       }
       await queueDurably(report.failed);
       if (report.rejected.length > 0) rejected.push(...report.rejected);
-      recordLiveEvents(c, valid, rejected);
+      recordLiveEvents(c, valid, rejected, report.erased);
       const accepted = valid.length - report.rejected.length;
       if (accepted === 0 && rejected.length > 0) {
         // Nothing usable: the request itself is malformed, so it gets a 4xx naming the problems.

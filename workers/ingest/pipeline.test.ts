@@ -74,7 +74,13 @@ describe("ingestMessages", () => {
   it("resolves the batch in one call and makes one Durable Object call per profile", async () => {
     const f = fakes({});
     const report = await ingestMessages(f.deps, "ws", items(msg("m1", "a"), msg("m2", "b"), msg("m3", "a")));
-    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a", "prf_b"], overloaded: false });
+    expect(report).toEqual({
+      rejected: [],
+      failed: [],
+      profileIds: ["prf_a", "prf_b"],
+      erased: [],
+      overloaded: false,
+    });
     expect(f.resolves).toHaveLength(1);
     expect(f.calls.map((c) => [c.id, c.input.messages.map((m) => m.messageId)])).toEqual([
       ["prf_a", ["m1", "m3"]],
@@ -220,6 +226,7 @@ describe("ingestMessages", () => {
         rejected: [],
         failed: [],
         profileIds: ["prf_a"],
+        erased: [],
         overloaded: false,
       });
       expect(f.calls).toHaveLength(failures + 1);
@@ -268,6 +275,7 @@ describe("ingestMessages", () => {
       rejected: [],
       failed: [],
       profileIds: [],
+      erased: [0],
       overloaded: false,
     });
     expect(f.calls).toEqual([]);
@@ -282,6 +290,7 @@ describe("ingestMessages", () => {
       rejected: [],
       failed: [],
       profileIds: ["prf_s"],
+      erased: [],
       overloaded: false,
     });
     expect(f.calls.map((c) => [c.id, c.input.profileId])).toEqual([
@@ -297,6 +306,7 @@ describe("ingestMessages", () => {
       rejected: [],
       failed: [],
       profileIds: [],
+      erased: [],
       overloaded: false,
     });
     expect(f.forgotten).toEqual(["prf_a"]);
@@ -325,7 +335,7 @@ describe("ingestMessages", () => {
     };
     const batch = items(msg("m0", "a"), msg("m1", "a"));
     const report = await ingestMessages(f.deps, "ws", batch);
-    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a"], overloaded: false });
+    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a"], erased: [], overloaded: false });
     expect(f.forgotten).toEqual(["anonymous_id:a"]);
     expect(f.resolves.map((r) => r.map((i) => i.messageId))).toEqual([
       ["m0", "m1"],

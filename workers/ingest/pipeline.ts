@@ -57,6 +57,8 @@ export interface IngestReport {
   failed: IngestJob[];
   /** The live profiles the messages were stored in (after any redirect). */
   profileIds: string[];
+  /** Positions (`IndexedMessage.index`) of the messages dropped because they name an erased person: not stored. */
+  erased: number[];
   /**
    * The identity graph or some profile's object refused work the runtime has no room for (`isOverload`): the caller
    * should push back (429) rather than queue, so the sender slows down instead of the backlog growing.
@@ -130,13 +132,13 @@ export async function ingestMessages(
   { askedAgain = false, quiet = false }: { askedAgain?: boolean; quiet?: boolean } = {},
 ): Promise<IngestReport> {
   const rejected: RejectedMessage[] = [];
-  const nothing = { failed: [], profileIds: [], overloaded: false };
+  const nothing = { failed: [], profileIds: [], erased: [], overloaded: false };
   if (items.length === 0) return { rejected, ...nothing };
   /** The identity graph (its rules or the resolve) failed: the whole batch comes back as one resolve job. */
   const graphFailed = (what: string, err: unknown, messages: AcceptedMessage[]): IngestReport => {
     const overloaded = isOverload(err);
     if (!quiet) console.error(`${what}${overloaded ? OUT_OF_ROOM : "; queueing the batch"}`, err);
-    return { rejected, failed: [{ kind: "resolve", workspaceId, messages }], profileIds: [], overloaded };
+    return { rejected, failed: [{ kind: "resolve", workspaceId, messages }], profileIds: [], erased: [], overloaded };
   };
   let rules: IdentityRules;
   try {
@@ -150,7 +152,7 @@ export async function ingestMessages(
   }
 
   const inputs: ResolveInput[] = [];
-  const kept: Array<{ message: AcceptedMessage; attributes: SeenIdentifier[]; at: number }> = [];
+  const kept: Array<{ index: number; message: AcceptedMessage; attributes: SeenIdentifier[]; at: number }> = [];
   for (const { index, message } of items) {
     const extracted = extractIdentifiers(message, rules);
     if (extracted.identifiers.length === 0) {
@@ -168,7 +170,7 @@ export async function ingestMessages(
     const input: ResolveInput = { messageId: message.messageId, identifiers: extracted.identifiers, at };
     if (extracted.previousId !== undefined) input.previousId = extracted.previousId;
     inputs.push(input);
-    kept.push({ message, at, attributes: extracted.attributes.map((a) => ({ ...a, firstSeen: at })) });
+    kept.push({ index, message, at, attributes: extracted.attributes.map((a) => ({ ...a, firstSeen: at })) });
   }
   if (inputs.length === 0) return { rejected, ...nothing };
 
@@ -189,9 +191,13 @@ export async function ingestMessages(
     { messages: AcceptedMessage[]; identifiers: Map<string, SeenIdentifier>; graphChecked: boolean }
   >();
   const merges = new Map<string, { from: string; into: string }>();
+  const erased: number[] = [];
   for (const [i, outcome] of outcomes.entries()) {
     // Suppressed: the person asked to be forgotten. A valid message, dropped on purpose.
-    if (outcome.kind !== "profile") continue;
+    if (outcome.kind !== "profile") {
+      erased.push(kept[i].index);
+      continue;
+    }
     let group = byProfile.get(outcome.profileId);
     if (!group) {
       group = { messages: [], identifiers: new Map(), graphChecked: true };
@@ -244,7 +250,7 @@ export async function ingestMessages(
   if (!quiet) reportFailedDeliveries(delivered, overloaded ? OUT_OF_ROOM : "; queueing");
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
-  const report = { rejected, failed, profileIds, overloaded };
+  const report = { rejected, failed, profileIds, erased, overloaded };
 
   // Routed by a stale cache or cookie to a profile a merge undo took their identifiers from: those identifiers are
   // forgotten now, so the graph answers them this time. Once: a second "departed" goes to the retry queue.
@@ -257,6 +263,7 @@ export async function ingestMessages(
     report.rejected.push(...second.rejected);
     report.failed.push(...second.failed);
     report.profileIds.push(...second.profileIds);
+    report.erased.push(...second.erased);
     report.overloaded ||= second.overloaded;
   }
   return { ...report, profileIds: [...new Set(report.profileIds)] };

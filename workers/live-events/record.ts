@@ -30,12 +30,14 @@ export function markWatched(workspaceId: string): void {
 
 /**
  * Hands a request's accepted and rejected messages to the workspace's feed, after the response, when someone may be
- * watching; otherwise does nothing. Never throws: a debugger's feed must not fail ingestion.
+ * watching; otherwise does nothing. `erased`: positions of accepted messages dropped because they name an erased
+ * person. Never throws: a debugger's feed must not fail ingestion.
  */
 export function recordLiveEvents(
   c: Context<CollectorEnv>,
   accepted: readonly IndexedMessage[],
   rejected: readonly RejectedMessage[],
+  erased: readonly number[] = [],
 ): void {
   const workspaceId = c.var.workspaceId;
   const now = Date.now();
@@ -44,7 +46,7 @@ export function recordLiveEvents(
   const ctx = executionContextOf(c);
   if (!ctx) return;
   try {
-    const events = liveEventsOf(c.var.envelope.messages, accepted, rejected, new Date(now).toISOString());
+    const events = liveEventsOf(c.var.envelope.messages, accepted, rejected, erased, new Date(now).toISOString());
     feeds.set(workspaceId, { watched: known?.watched ?? false, until: known?.until ?? 0, asking: true });
     ctx.waitUntil(
       liveEventsStub(c.env.LIVE_EVENTS, workspaceId)
@@ -67,12 +69,15 @@ function liveEventsOf(
   raw: readonly unknown[],
   accepted: readonly IndexedMessage[],
   rejected: readonly RejectedMessage[],
+  erased: readonly number[],
   at: string,
 ): LiveEventInput[] {
   const refused = new Set(rejected.map((r) => r.index));
+  const dropped = new Set(erased);
   const events: Array<LiveEventInput & { index: number }> = [];
   for (const { index, message } of accepted) {
-    if (!refused.has(index)) events.push({ index, ...describe(message as unknown as JsonObject, at, null) });
+    if (dropped.has(index)) events.push({ index, ...erasedPerson(message.type, message.messageId, at) });
+    else if (!refused.has(index)) events.push({ index, ...describe(message as unknown as JsonObject, at, null) });
   }
   for (const r of rejected) {
     const event = describe(raw[r.index], at, r.error);
@@ -96,6 +101,25 @@ function describe(message: unknown, at: string, error: string | null): LiveEvent
     user_id: text("userId"),
     anonymous_id: text("anonymousId"),
     message: shown ? (message as JsonObject) : null,
+  };
+}
+
+/**
+ * A message of an erased person, as the feed shows it: that it came and was not stored, nothing of hers (her ids,
+ * traits and properties are what the erase took away; the feed keeps what it shows).
+ */
+function erasedPerson(type: string, messageId: string, at: string): LiveEventInput {
+  const error = "names a person who was erased (GDPR delete): not stored";
+  return {
+    at,
+    status: "dropped",
+    error,
+    type,
+    event: null,
+    message_id: messageId,
+    user_id: null,
+    anonymous_id: null,
+    message: null,
   };
 }
 

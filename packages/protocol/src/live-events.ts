@@ -16,8 +16,15 @@ export const LiveEvent = z
   .object({
     seq: z.int().positive().meta({ description: "Increases with every message the feed records." }),
     at: isoTime.meta({ description: "When the collector received it." }),
-    status: z.enum(["accepted", "rejected"]),
-    error: z.string().nullable().meta({ description: "Why a rejected message was rejected; null when accepted." }),
+    status: z.enum(["accepted", "rejected", "dropped"]).meta({
+      description:
+        "`dropped`: valid, but it names a person who was erased (GDPR delete), so it was not stored; the feed shows " +
+        "nothing of it but its type and message id.",
+    }),
+    error: z
+      .string()
+      .nullable()
+      .meta({ description: "Why a rejected message was rejected, or a dropped one dropped; null when accepted." }),
     type: z.string().nullable(),
     event: z.string().nullable().meta({ description: "A track call's event name." }),
     message_id: z.string().nullable(),

@@ -7,6 +7,12 @@ import { ErrorNote } from "../components/notes";
 /** Seconds each long poll waits for something new: the API's own cap is 25. */
 const WAIT_SECONDS = 20;
 const SHOWN = 200;
+/** How each status reads in the timeline. */
+const BADGES: Record<LiveEvent["status"], { label: string; class: string }> = {
+  accepted: { label: "Accepted", class: "badge-ok" },
+  rejected: { label: "Rejected", class: "badge-bad" },
+  dropped: { label: "Dropped", class: "badge-warn" },
+};
 
 /** The workspace's messages as the collector accepts or rejects them (Segment's debugger), newest on top. */
 export function LiveEvents() {
@@ -62,9 +68,7 @@ export function LiveEvents() {
             <li key={e.seq} class={e.status === "rejected" ? "rejected" : undefined}>
               <details>
                 <summary>
-                  <span class={`badge ${e.status === "rejected" ? "badge-bad" : "badge-ok"}`}>
-                    {e.status === "rejected" ? "Rejected" : "Accepted"}
-                  </span>{" "}
+                  <span class={`badge ${BADGES[e.status].class}`}>{BADGES[e.status].label}</span>{" "}
                   <strong>{e.event ?? e.type ?? "message"}</strong>{" "}
                   <span class="muted">
                     {e.type ?? "?"} · {e.user_id ?? e.anonymous_id ?? "no id"} · <Time iso={e.at} />
