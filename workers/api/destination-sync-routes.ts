@@ -124,7 +124,8 @@ export const destinationSyncRoutes = openApiRoutes()
       description:
         "Queues every dead letter's operation again (fix the cause first: a bad config, a refused field) and marks " +
         `it replayed. Up to ${REPLAY_PAGE * REPLAY_ROUNDS} per call: call again while \`replayed\` is that many. ` +
-        "An operation that fails again becomes a new dead letter.",
+        "An operation that fails again becomes a new dead letter; one older than what the destination has synced " +
+        "since (or has waiting) is marked replayed without being sent, as the newer state stands.",
       middleware: [requireSecretKey],
       request: { params: IdParams },
       responses: {
@@ -141,8 +142,8 @@ export const destinationSyncRoutes = openApiRoutes()
         if (letters.length === 0) break;
         // Oldest first, so that of two letters for the same profile and audience the newer one is queued last.
         const ops = letters.map((l) => JSON.parse(l.op) as SyncOp).reverse();
-        // Forced: these are older than what the object has synced since, and must be sent all the same.
-        for (const part of chunks(ops, ENQUEUE_CHUNK)) await destination.enqueue(row.id, part, { force: true });
+        // One older than what the object has synced since, or than what waits, is not sent: the newer state stands.
+        for (const part of chunks(ops, ENQUEUE_CHUNK)) await destination.enqueue(row.id, part, { replay: true });
         await markReplayed(
           c.env.DB,
           letters.map((l) => l.id),

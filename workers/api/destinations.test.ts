@@ -451,19 +451,33 @@ describe("dead letters", () => {
     const before = await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>();
     expect(before.status).toMatchObject({ failed: 2, dead_letters: 2, last_error: "invalid_payload: 400", pending: 0 });
 
-    // The object has synced something newer for prf_a since: a replay sends the dead letter all the same.
+    // The object has synced something newer for prf_a since: its dead letter is stale, marked replayed, not sent.
     await markSynced(d.id, "prf_a", "vip", 10);
     const replay = await call(ws, "POST", `/v1/destinations/${d.id}/dead-letters/replay`);
     expect(replay.status).toBe(200);
     expect(await replay.json()).toEqual({ replayed: 2 });
     expect(await (await call(ws, "GET", `/v1/destinations/${d.id}/dead-letters`)).json()).toEqual({ data: [] });
-    expect(await pending(d.id)).toBe(2);
+    expect(await pending(d.id)).toBe(1);
     const after = await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>();
-    expect(after.status).toMatchObject({ pending: 2, dead_letters: 0, failed: 2 });
+    expect(after.status).toMatchObject({ pending: 1, dead_letters: 0, failed: 2 });
     // Nothing left to replay: a second call queues nothing.
     expect(await (await call(ws, "POST", `/v1/destinations/${d.id}/dead-letters/replay`)).json()).toEqual({
       replayed: 0,
     });
+  });
+});
+
+describe("a replayed repair", () => {
+  it("is sent when it restates what was synced, and not when something newer was synced since", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    await markSynced(d.id, "prf_same", "vip", 5);
+    await markSynced(d.id, "prf_newer", "vip", 9);
+    const repair = (profileId: string, seq: number): SyncOp => ({ ...membership(profileId, "vip", seq), repair: true });
+    const { queued } = await destinationStub(env, d.id).enqueue(d.id, [repair("prf_same", 5), repair("prf_newer", 5)], {
+      replay: true,
+    });
+    expect(queued).toBe(1);
   });
 });
 

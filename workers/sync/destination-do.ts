@@ -78,8 +78,11 @@ function migrateSynced(sql: SqlStorage): void {
 
 /** What the engine and the API ask a destination's object. */
 export interface DestinationRpc {
-  /** Queues operations (coalesced; stale ones dropped unless `force`, as a dead-letter replay is). */
-  enqueue(destinationId: string, ops: SyncOp[], options?: { force?: boolean }): Promise<{ queued: number }>;
+  /**
+   * Queues operations (coalesced; stale ones dropped). `replay`: they are dead letters queued again, so a repair
+   * among them is stale too once something newer was synced (a repair from reconciliation restates the current seq).
+   */
+  enqueue(destinationId: string, ops: SyncOp[], options?: { replay?: boolean }): Promise<{ queued: number }>;
   /** Operations waiting to be sent. */
   pendingCount(): Promise<number>;
   /** Looks at the destination again now: resumes sending after it was enabled, or drops everything once deleted. */
@@ -141,7 +144,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     return this.gate;
   }
 
-  async enqueue(destinationId: string, ops: SyncOp[], options: { force?: boolean } = {}): Promise<{ queued: number }> {
+  async enqueue(destinationId: string, ops: SyncOp[], options: { replay?: boolean } = {}): Promise<{ queued: number }> {
     let queued = 0;
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
@@ -153,7 +156,22 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
         else if (this.erased(op.profileId)) continue;
         const audience = opAudience(op);
         const seq = op.kind === "membership" ? op.seq : Number.MAX_SAFE_INTEGER;
-        if (op.kind === "membership" && op.repair && !options.force) {
+        if (op.kind === "membership") {
+          const synced =
+            this.sql
+              .exec<{ seq: number }>(
+                "SELECT seq FROM synced WHERE profile_id = ? AND audience = ?",
+                op.profileId,
+                audience,
+              )
+              .toArray()[0]?.seq ?? -1;
+          // Queues deliver late and twice, and dead letters are replayed late: what the vendor already has, or
+          // something newer, is not sent again (DESIGN §7: a stale message never overwrites a newer state). A repair
+          // restates the synced seq on purpose (the vendor drifted from it): only a replayed one older than it is stale.
+          const stale = op.repair ? options.replay === true && synced > seq : synced >= seq;
+          if (stale) continue;
+        }
+        if (op.kind === "membership" && op.repair) {
           // A repair never replaces what waits already: that operation came from the profile and is newer.
           const written = this.sql
             .exec(
@@ -168,28 +186,16 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
           if (written.length > 0) queued++;
           continue;
         }
-        if (!options.force && op.kind === "membership") {
-          const synced = this.sql
-            .exec<{ seq: number }>(
-              "SELECT seq FROM synced WHERE profile_id = ? AND audience = ?",
-              op.profileId,
-              audience,
-            )
-            .toArray()[0];
-          // Queues deliver late and twice: what the vendor already has (or something newer) is not sent again.
-          if (synced && synced.seq >= seq) continue;
-        }
         const written = this.sql
           .exec(
             `INSERT INTO pending (profile_id, audience, seq, op, attempts, not_before) VALUES (?1, ?2, ?3, ?4, 0, 0)
              ON CONFLICT (profile_id, audience) DO UPDATE SET seq = ?3, op = ?4, attempts = 0, not_before = 0
-             WHERE ?3 > pending.seq OR ?5 = 1
+             WHERE ?3 > pending.seq
              RETURNING 1`,
             op.profileId,
             audience,
             seq,
             JSON.stringify(op),
-            options.force ? 1 : 0,
           )
           .toArray();
         if (written.length > 0) queued++;
