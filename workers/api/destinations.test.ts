@@ -8,7 +8,7 @@ import { emptyDrainRecord, type NewSyncLogRow, recordDrain } from "../../d1/quer
 import { destinationStub } from "../sync/consumer";
 import type { DestinationDO } from "../sync/destination-do";
 import { DESTINATION_TYPES } from "../sync/registry";
-import type { SyncOp } from "../sync/sync-op";
+import type { MembershipSyncOp, SyncOp } from "../sync/sync-op";
 import { identify } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
@@ -53,7 +53,7 @@ async function hook(ws: Workspace, extra: Record<string, unknown> = {}): Promise
 
 const pending = (id: string) => destinationStub(env, id).pendingCount();
 
-function membership(profileId: string, audienceKey: string, seq: number): SyncOp {
+function membership(profileId: string, audienceKey: string, seq: number): MembershipSyncOp {
   return {
     kind: "membership",
     profileId,
