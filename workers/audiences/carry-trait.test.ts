@@ -89,6 +89,26 @@ describe("computed traits carried forward from the last evaluation", () => {
     expect(facts.queries.length).toBe(asked);
   });
 
+  it("carries a sum past the largest double and back as a recomputed one: no value, then the exact sum", () => {
+    const set: DefinitionSet = {
+      computed: { x: { op: "sum", event: "Order Completed", property: "total" } },
+      audiences: {},
+    };
+    const facts = memoryFacts();
+    let memo: EvaluationMemo | undefined;
+    const values: unknown[] = [];
+    for (const [i, total] of [1e308, 1e308, -1e308].entries()) {
+      facts.add(trackAt("Order Completed", T0 + i * MINUTE, { total }));
+      const asked = facts.queries.length;
+      const result = evaluateAll(set, facts, T0 + HOUR, memo);
+      if (memo) expect(facts.queries.length, `event ${i}`).toBe(asked);
+      expect(result.computed, `event ${i}`).toEqual(evaluateAll(set, facts, T0 + HOUR).computed);
+      values.push(result.computed.x);
+      memo = result.memo;
+    }
+    expect(values).toEqual([1e308, null, 1e308]);
+  });
+
   it("ranks an event carried in after every event stored before it on the same instant", () => {
     const at = T0 - HOUR;
     const facts = memoryFacts({

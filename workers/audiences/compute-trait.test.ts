@@ -93,6 +93,28 @@ describe("computeTrait", () => {
     expect(computeTrait(sumOf("last", "id"), facts, now).value).toBe("stored-2");
   });
 
+  it("gives a sum past the largest double no value (JSON has no Infinity), and an average its value", () => {
+    const facts = memoryFacts({ events: [order(2, { revenue: 1e308 }), order(1, { revenue: 1e308 })] });
+    expect(computeTrait(sumOf("sum", "revenue"), facts, now).value).toBeNull();
+    expect(computeTrait(sumOf("avg", "revenue"), facts, now).value).toBe(1e308);
+    facts.add(order(0, { revenue: -1e308 }));
+    expect(computeTrait(sumOf("sum", "revenue"), facts, now).value).toBe(1e308);
+  });
+
+  it("skips a value too large for a unique_list and keeps the others, most recent first", () => {
+    const big = "x".repeat(20_000);
+    const bigNewer = memoryFacts({ events: [order(2, { v: "small" }), order(1, { v: big })] });
+    expect(computeTrait(sumOf("unique_list", "v"), bigNewer, now).value).toEqual(["small"]);
+    const between = memoryFacts({ events: [order(3, { v: "old1" }), order(2, { v: big }), order(1, { v: "new1" })] });
+    expect(computeTrait(sumOf("unique_list", "v"), between, now).value).toEqual(["new1", "old1"]);
+    // A value left out takes no place among the 100: the 101st most recent comes in.
+    const many = memoryFacts({
+      events: [...Array.from({ length: 101 }, (_, i) => order(200 - i, { v: `v${i}` })), order(1, { v: big })],
+    });
+    const list = computeTrait(sumOf("unique_list", "v"), many, now).value as string[];
+    expect([list.length, list[0], list[99]]).toEqual([100, "v100", "v1"]);
+  });
+
   it("keeps a unique_list within 16 KB of JSON: fewer, most recent, values when they are large", () => {
     const facts = memoryFacts({
       events: Array.from({ length: 100 }, (_, i) => order(100 - i, { note: `${i}-`.padEnd(1_000, "n") })),

@@ -21,4 +21,18 @@ describe("exactSum", () => {
     for (const p of prices.slice(0, 1_234)) addExact(carried, p);
     expect(exactSum(carried)).toBe(forward);
   });
+
+  it("sums past the largest double on the way exactly, in any order: only a sum past it is infinite", () => {
+    for (const values of [
+      [1e308, 1e308, -1e308],
+      [1e308, -1e308, 1e308],
+      [-1e308, 1e308, 1e308],
+    ]) {
+      expect(exactSum(partialsOf(values)), JSON.stringify(values)).toBe(1e308);
+    }
+    expect(exactSum(partialsOf([1e308, 1e308]))).toBe(Number.POSITIVE_INFINITY);
+    expect(exactSum(partialsOf([-1e308, -1e308]))).toBe(Number.NEGATIVE_INFINITY);
+    // Divided before it is scaled back: the mean of finite values is finite however large their sum.
+    expect(exactSum(partialsOf([Number.MAX_VALUE, Number.MAX_VALUE]), 2)).toBe(Number.MAX_VALUE);
+  });
 });

@@ -48,10 +48,14 @@ export function totalsValue(op: RunningOp, totals: RunningTotals): number | null
   switch (op) {
     case "count":
       return totals.n;
-    case "sum":
-      return exactSum(totals.partials);
+    case "sum": {
+      // A sum past the largest double has no value: JSON has no Infinity (the profile would show null while audiences,
+      // the trait's size and previews counted a value), and no destination could take it.
+      const sum = exactSum(totals.partials);
+      return Number.isFinite(sum) ? sum : null;
+    }
     case "avg":
-      return totals.n === 0 ? null : exactSum(totals.partials) / totals.n;
+      return totals.n === 0 ? null : exactSum(totals.partials, totals.n);
     case "min":
       return totals.min;
     case "max":
@@ -108,16 +112,20 @@ export function tallyValue(op: TallyOp, tally: Tally): unknown {
 }
 
 /**
- * The most recent values of `entries` (newest first) that fit a unique_list: a value that does not fit ends it (null
- * when not even the newest fits, as for no value).
+ * The most recent values of `entries` (newest first) that fit a unique_list: a value too large for the room left is
+ * skipped and takes no place among the {@link MAX_UNIQUE_LIST}, so one large value neither ends the list nor hides the
+ * values older than it. Null when not even one fits, as for no value: an empty list would count as a value for an
+ * `exists` audience but not for the trait's size.
  */
 function mostRecent(entries: Array<[string, unknown]>): unknown[] | null {
   const list: unknown[] = [];
   // "[" and "]", and a comma before every value but the first.
   let bytes = 1;
-  for (const [key] of entries.slice(0, MAX_UNIQUE_LIST)) {
-    bytes += utf8Bytes(key) + 1;
-    if (bytes > MAX_UNIQUE_LIST_BYTES) break;
+  for (const [key] of entries) {
+    if (list.length === MAX_UNIQUE_LIST) break;
+    const size = utf8Bytes(key) + 1;
+    if (bytes + size > MAX_UNIQUE_LIST_BYTES) continue;
+    bytes += size;
     list.push(JSON.parse(key));
   }
   return list.length > 0 ? list : null;

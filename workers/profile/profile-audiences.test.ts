@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import type { AudienceDefinition } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMembers } from "../../d1/queries/members";
+import { previewDefinition } from "../audiences/preview";
 import { defineAll } from "../test-support/definitions";
 import { identify, track } from "../test-support/messages";
 import { outboxDelivered, outboxStateOf, profileOf } from "../test-support/profile-reads";
@@ -146,6 +147,47 @@ describe("audiences in the ProfileDO", () => {
     await outboxDelivered(id as string);
     expect(await members(workspaceId, "revenue", "computed_trait")).toEqual([id]);
     expect(await members(workspaceId, "big_spenders")).toEqual([id]);
+  });
+
+  it("gives a sum past the largest double no value: on the profile, in its size, audiences and previews alike", async () => {
+    const { workspaceId } = await seedWorkspace();
+    const has: AudienceDefinition = { computed: "total", op: "exists" };
+    const hasNot: AudienceDefinition = { computed: "total", op: "not_exists" };
+    const total = { op: "sum", event: "Order", property: "amount" } as const;
+    await defineAll(workspaceId, {
+      computed: { total, mean: { ...total, op: "avg" } },
+      audiences: { has_total: has, no_total: hasNot },
+    });
+    const [id] = await store(workspaceId, [
+      track("Order", ago(2 * DAY), { anonymousId: "o1", properties: { amount: 1e308 } }),
+      track("Order", ago(DAY), { anonymousId: "o1", properties: { amount: 1e308 } }),
+    ]);
+    const profile = await profileOf(id as string);
+    expect(profile.audiences.map((a) => a.key)).toEqual(["no_total"]);
+    expect(profile.computed).toEqual({ total: null, mean: 1e308 });
+    await outboxDelivered(id as string);
+    expect(await members(workspaceId, "total", "computed_trait")).toEqual([]);
+    expect(await members(workspaceId, "has_total")).toEqual([]);
+    expect(await members(workspaceId, "no_total")).toEqual([id]);
+    expect(await previewDefinition(env, workspaceId, { audience: has })).toEqual({ size: 0, sample: [] });
+    expect(await previewDefinition(env, workspaceId, { audience: hasNot })).toEqual({ size: 1, sample: [id] });
+    expect(await previewDefinition(env, workspaceId, { computedTrait: total })).toEqual({ size: 0, sample: [] });
+  });
+
+  it("keeps the other values of a unique_list when one is too large for it", async () => {
+    const { workspaceId } = await seedWorkspace();
+    await defineAll(workspaceId, {
+      computed: {
+        ul: { op: "unique_list", event: "Tag", property: "v" },
+        uc: { op: "unique_count", event: "Tag", property: "v" },
+      },
+    });
+    const [id] = await store(workspaceId, [
+      track("Tag", ago(3 * DAY), { anonymousId: "t1", properties: { v: "old1" } }),
+      track("Tag", ago(2 * DAY), { anonymousId: "t1", properties: { v: "x".repeat(20_000) } }),
+      track("Tag", ago(DAY), { anonymousId: "t1", properties: { v: "new1" } }),
+    ]);
+    expect((await profileOf(id as string)).computed).toEqual({ ul: ["new1", "old1"], uc: 3 });
   });
 
   it("re-evaluates with a newer definitions version, and a removed audience exits its members", async () => {

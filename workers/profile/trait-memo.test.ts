@@ -153,6 +153,22 @@ describe("carried computed traits across an eviction", () => {
     expect(carrying.computed).toEqual({ spend: totalOf(SAVE_EVERY + 10, 10) + 13 + 14 });
   });
 
+  it("does not read a memo stored before a sum's partials were scaled (format 2), and recomputes", async () => {
+    const n = SAVE_EVERY + 10;
+    const profile = await longProfile(n);
+    const { rows, computed } = await ingestAfterEviction(profile.id, profile, orders(1, 3), (state) => {
+      type Stored = { format: number; traits: Record<string, { progress: { totals: { partials: number[] } } }> };
+      const memo = state.storage.kv.get<Stored>("trait_memo") as Stored;
+      // What format 2 held: the partials of the values themselves (read as scaled, a sum 2^64 times too large).
+      for (const { progress } of Object.values(memo.traits)) {
+        progress.totals.partials = progress.totals.partials.map((p) => p * 2 ** 64);
+      }
+      state.storage.kv.put("trait_memo", { ...memo, format: 2 });
+    });
+    expect(rows).toBeGreaterThan(n);
+    expect(computed).toEqual({ spend: totalOf(n) + 3 });
+  });
+
   it("recomputes when the log lost an event since the memo was stored", async () => {
     const n = SAVE_EVERY + 10;
     const profile = await longProfile(n);

@@ -22,8 +22,11 @@ import type { LogPosition } from "../audiences/profile-facts";
 export const SAVE_EVERY = 1_000;
 
 const KEY = "trait_memo";
-/** Bumped when what is stored changes shape: a memo of another format is not read, only replaced. */
-const FORMAT = 2;
+/**
+ * Bumped when what is stored changes shape or meaning: a memo of another format is not read, only replaced. 3: a
+ * sum's partials are of values scaled by 2^-64 (`exact-sum.ts`); read as such, a 2's would be sums 2^64 too large.
+ */
+const FORMAT = 3;
 /**
  * Durable Object storage refuses a value over 2 MB (SQLite's row limit), and a refused put inside the write's
  * transaction would fail the write itself: what is stored stays well under it, however many traits are defined.

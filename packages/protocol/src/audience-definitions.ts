@@ -165,7 +165,9 @@ export const ComputedTraitDefinition = z
     id: "ComputedTraitDefinition",
     description:
       "A value computed from a profile's matching events: numbers for count/sum/avg/min/max/unique_count (0 for an " +
-      "empty count or sum, null otherwise), the value for first/last/most_frequent (ties: most recent), and up to " +
-      `${MAX_UNIQUE_LIST} values (and ${MAX_UNIQUE_LIST_BYTES} bytes of JSON), most recent first, for unique_list.`,
+      "empty count or sum, null otherwise and for a sum past the largest number), the value for " +
+      "first/last/most_frequent (ties: most recent), and up to " +
+      `${MAX_UNIQUE_LIST} values (and ${MAX_UNIQUE_LIST_BYTES} bytes of JSON), most recent first, for unique_list ` +
+      "(a value too large for what room is left is skipped).",
   });
 export type ComputedTraitDefinition = z.infer<typeof ComputedTraitDefinition>;
