@@ -23,6 +23,8 @@ export interface BatchItem extends RowOrigin {
 export interface LocalReject extends RowOrigin {
   messageId?: string;
   error: string;
+  /** Every cell of a CSV row of another width than the header, which `input` (its record) cannot all hold. */
+  cells?: string[];
 }
 
 /** Rows `firstRow`…`lastRow`, all of them either in `items` or in `rejects`. */

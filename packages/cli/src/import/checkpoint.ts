@@ -3,15 +3,21 @@
  * acknowledged (stored or rejected with a reason). Batches finish out of order under concurrency; the checkpoint
  * only ever moves over a gap-free prefix, so `--resume` can skip exactly those rows and nothing else.
  */
+import { createHash } from "node:crypto";
 import { readFile, rename, writeFile } from "node:fs/promises";
 
-/** What the file holds. `fingerprint` names the options that shape messages, so a resume cannot mix two mappings. */
+/**
+ * What the file holds. `fingerprint` names the options that shape messages, so a resume cannot mix two mappings;
+ * `digest` the rows done, so a resume cannot skip rows of a file replaced or edited under the same name.
+ */
 export interface Checkpoint {
   version: 1;
   file: string;
   fingerprint: string;
   /** Rows 1…rows are done. */
   rows: number;
+  /** {@link RowsDigest} of the header and rows 1…rows; absent from checkpoints of tessera before it was kept. */
+  digest?: string;
   accepted: number;
   rejected: number;
   /** The run that wrote it reached the end of the file. */
@@ -42,12 +48,43 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | null | 
   return { error: `${path} is not a checkpoint this version of tessera wrote; delete it to start over` };
 }
 
-/** A finished batch: its last row and what became of its rows. */
+/**
+ * A running digest of what was read, row by row (the CSV header first), taken at any row: the checkpoint keeps the
+ * one of its last row, and `--resume` compares it with the file's rows up to there before skipping them. Rows are
+ * hashed as read (cells, or a message's text), so a file with rows appended still resumes, and one whose first rows
+ * changed does not.
+ *
+ * @example const digest = new RowsDigest(); digest.add('["u1","1"]'); const atRow1 = digest.value();
+ */
+export class RowsDigest {
+  private readonly hash = createHash("sha256");
+
+  add(text: string): void {
+    // Length-prefixed, so that no two different sequences of rows hash as one text.
+    this.hash.update(`${text.length}:`).update(text);
+  }
+
+  /** The digest of everything added so far (adding may go on). */
+  value(): string {
+    return this.hash.copy().digest("hex").slice(0, 32);
+  }
+}
+
+/** A finished batch: its last row, what became of its rows, and the {@link RowsDigest} at its last row. */
 export interface BatchResult {
   seq: number;
   lastRow: number;
   accepted: number;
   rejected: number;
+  digest?: string;
+}
+
+/** The acknowledged prefix: rows 1…rows, and what became of them. */
+export interface Acknowledged {
+  rows: number;
+  accepted: number;
+  rejected: number;
+  digest?: string;
 }
 
 /**
@@ -63,14 +100,14 @@ export class OrderedAcks {
   private next = 0;
   private readonly done = new Map<number, BatchResult>();
 
-  constructor(private readonly progress: { rows: number; accepted: number; rejected: number }) {}
+  constructor(private readonly progress: Acknowledged) {}
 
   /** The acknowledged prefix so far. */
-  get current(): { rows: number; accepted: number; rejected: number } {
+  get current(): Acknowledged {
     return { ...this.progress };
   }
 
-  complete(result: BatchResult): { rows: number; accepted: number; rejected: number } | null {
+  complete(result: BatchResult): Acknowledged | null {
     this.done.set(result.seq, result);
     let moved = false;
     for (let ready = this.done.get(this.next); ready; ready = this.done.get(this.next)) {
@@ -78,6 +115,7 @@ export class OrderedAcks {
       this.progress.rows = ready.lastRow;
       this.progress.accepted += ready.accepted;
       this.progress.rejected += ready.rejected;
+      if (ready.digest !== undefined) this.progress.digest = ready.digest;
       moved = true;
     }
     return moved ? { ...this.progress } : null;

@@ -39,6 +39,7 @@ export async function deliverBatch(batch: Batch, options: DeliverOptions): Promi
     messageId: reject.messageId,
     error: reject.error,
     input: reject.input,
+    cells: reject.cells,
   }));
   if (options.dryRun || batch.items.length === 0) return { ok: true, accepted: batch.items.length, rejects: local };
   const sent = await sendItems(batch.items, `rows ${batch.firstRow}–${batch.lastRow}`, options);

@@ -93,4 +93,20 @@ describe("tessera import batching", () => {
     expect(run.stderr).toMatch(/^2,500 rows \(\d[\d,]* rows\/s, \d+%\): 2,500 accepted, 0 rejected$/m);
     expect(run.stderr).toMatch(/^3,000 rows \(.*100%\): 3,000 accepted, 0 rejected$/m);
   });
+
+  it("measures the percentage by the rows sent, not by the bytes read ahead of them", async () => {
+    // Small enough to be read in one go: the bytes read say 100% before the first batch is sent.
+    const file = customers("ahead.csv", 4000);
+    const run = await runCli(identify(file, "--concurrency", "1"), { progressIntervalMs: 0 });
+    expect(run.code).toBe(0);
+    const lines = [...run.stderr.matchAll(/^([\d,]+) rows \(.*, (\d+)%\)/gm)];
+    expect(lines.length).toBeGreaterThan(10);
+    for (const [, rows, percent] of lines) {
+      const share = (Number(rows.replaceAll(",", "")) * 100) / 4000;
+      // Early rows are a little shorter than later ones (u1 … u4000): their bytes are a little less than their share.
+      expect(Number(percent)).toBeGreaterThan(share - 5);
+      expect(Number(percent)).toBeLessThanOrEqual(Math.ceil(share));
+    }
+    expect(lines.at(-1)?.slice(1)).toEqual(["4,000", "100"]);
+  });
 });

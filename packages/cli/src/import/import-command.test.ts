@@ -394,6 +394,42 @@ describe("tessera import", () => {
     collector = await startFakeCollector();
   });
 
+  it("keeps every cell of a row with more fields than the header in the rejects file", async () => {
+    const file = write("extra.csv", 'id,email\nx1,x1@example.com,"important, extra data"\nx2,x2@example.com\n');
+    const run = await importFile(file, "--as", "identify", "--user-id", "id", "--email", "email");
+    expect(run.code).toBe(1);
+    expect(readRejects(file)).toEqual([
+      {
+        row: 1,
+        line: 2,
+        messageId: expect.any(String),
+        error: "the row has 3 fields; the header has 2",
+        input: { id: "x1", email: "x1@example.com" },
+        cells: ["x1", "x1@example.com", "important, extra data"],
+      },
+    ]);
+    expect(sent().map((m) => m.userId)).toEqual(["x2"]);
+  });
+
+  it("says a file was imported before only when this run reached the server too", async () => {
+    const file = write("again.csv", customers(3));
+    const args = ["--as", "identify", "--user-id", "id"];
+    expect((await importFile(file, ...args)).code).toBe(0);
+    const closed = collector.url;
+    await collector.close();
+    const unreachable = await runCli(["import", file, "--host", closed, "--write-key", "wk_test", ...args]);
+    expect(unreachable.code).toBe(3);
+    expect(unreachable.stderr).not.toContain("Note:");
+    collector = await startFakeCollector();
+    collector.options.answer = () => ({
+      status: 401,
+      body: { error: { code: "authentication_error", message: "Unknown write key" } },
+    });
+    const refused = await importFile(file, ...args);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).not.toContain("Note:");
+  });
+
   it("stops with code 3 and the server's reason when the write key is refused", async () => {
     collector.options.answer = () => ({
       status: 401,

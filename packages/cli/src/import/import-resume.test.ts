@@ -178,6 +178,56 @@ describe("tessera import under failures", () => {
     expect(reject.error).toContain(`messageId "R-3" is row 3's already, with other content`);
   });
 
+  it("refuses to resume a file replaced or edited since its checkpoint, and sends none of it", async () => {
+    const file = customersFile();
+    collector.options.answer = (request) => (firstUser(request) === "u2501" ? { status: 500, body: "" } : "store");
+    expect((await runCli(importArgs(file, "--concurrency", "1"))).code).toBe(3);
+    const checkpoint = readFileSync(`${file}.checkpoint.json`, "utf8");
+    collector.options.answer = undefined;
+    const replaced = ["id,spent", ...Array.from({ length: ROWS }, (_, i) => `v${i + 1},${i + 1}`)].join("\n");
+    const edited = readFileSync(file, "utf8").replace("\nu7,7\n", "\nu7,70\n");
+    for (const content of [replaced, edited, "id,spent\nu1,1\n"]) {
+      writeFileSync(file, content);
+      collector.requests.length = 0;
+      const run = await runCli(importArgs(file, "--resume"));
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain("cannot resume: the first 2,500 rows of");
+      expect(run.stderr).toContain("without --resume");
+      expect(collector.requests).toHaveLength(0);
+      expect(readFileSync(`${file}.checkpoint.json`, "utf8")).toBe(checkpoint);
+    }
+
+    const again = await runCli(importArgs(file));
+    expect(again.code).toBe(0);
+    expect(userIds(collector.requests)).toEqual(["u1"]);
+  });
+
+  it("resumes a file with rows appended since it was imported, sending only those", async () => {
+    const file = customersFile();
+    expect((await runCli(importArgs(file))).code).toBe(0);
+    writeFileSync(file, `${readFileSync(file, "utf8")}\nu${ROWS + 1},1\nu${ROWS + 2},2`);
+    collector.requests.length = 0;
+    const resumed = await runCli(importArgs(file, "--resume"));
+    expect(resumed.code).toBe(0);
+    expect(userIds(collector.requests)).toEqual([`u${ROWS + 1}`, `u${ROWS + 2}`]);
+    expect(readCheckpoint(file)).toMatchObject({ rows: ROWS + 2, accepted: ROWS + 2, complete: true });
+  });
+
+  it("exits 1 on --resume when an earlier run rejected rows, as the summary counts them", async () => {
+    collector.options.rejectIf = (message) => (message.userId === "u7" ? "refused" : null);
+    collector.options.answer = (request) => (firstUser(request) === "u2501" ? { status: 500, body: "" } : "store");
+    const file = customersFile();
+    expect((await runCli(importArgs(file, "--concurrency", "1"))).code).toBe(3);
+
+    collector.options.answer = undefined;
+    const resumed = await runCli(importArgs(file, "--resume"));
+    expect(resumed.stdout).toContain("with earlier runs: 7,599 accepted, 1 rejected");
+    expect(resumed.code).toBe(1);
+    // Nothing left to send: the earlier rejects still decide the code.
+    expect((await runCli(importArgs(file, "--resume"))).code).toBe(1);
+    expect((await runCli(importArgs(file, "--resume", "--allow-rejects"))).code).toBe(0);
+  });
+
   it("refuses to resume with a different mapping", async () => {
     const file = customersFile();
     collector.options.answer = (request) => (firstUser(request) === "u2501" ? { status: 500, body: "" } : "store");

@@ -4,29 +4,33 @@
  * message is one rejected row, not a failed import.
  */
 
-/** One message's text and the line it starts on (1-based). */
+/** One message's text, the line it starts on (1-based), and the UTF-8 bytes of the text up to its end. */
 export interface JsonPiece {
   text: string;
   line: number;
+  end: number;
 }
 
 /** Non-blank lines, trimmed (a `\r` of CRLF files included). */
 export async function* jsonLines(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<JsonPiece> {
   let rest = "";
   let line = 0;
+  let bytes = 0;
   for await (const chunk of chunks) {
     rest += chunk;
     let start = 0;
     for (let end = rest.indexOf("\n"); end >= 0; end = rest.indexOf("\n", start)) {
       line++;
-      const text = rest.slice(start, end).trim();
-      if (text !== "") yield { text, line };
+      const raw = rest.slice(start, end);
+      bytes += Buffer.byteLength(raw) + 1;
+      const text = raw.trim();
+      if (text !== "") yield { text, line, end: bytes };
       start = end + 1;
     }
     rest = rest.slice(start);
   }
   const text = rest.trim();
-  if (text !== "") yield { text, line: line + 1 };
+  if (text !== "") yield { text, line: line + 1, end: bytes + Buffer.byteLength(rest) };
 }
 
 const isSpace = (c: string) => c === " " || c === "\n" || c === "\r" || c === "\t";
@@ -48,8 +52,11 @@ export async function* jsonArrayElements(chunks: AsyncIterable<string> | Iterabl
   let carry = "";
   let line = 1;
   let elementLine = 1;
+  // UTF-8 bytes before `counted` in this chunk (counted as elements end, not character by character).
+  let bytes = 0;
   for await (const chunk of chunks) {
     let from = 0;
+    let counted = 0;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i];
       if (c === "\n") line++;
@@ -84,13 +91,16 @@ export async function* jsonArrayElements(chunks: AsyncIterable<string> | Iterabl
         if (c !== ",") depth--;
         if (depth < 0 || (c === "," && depth === 0)) {
           // The top-level separator or the array's own `]` ends the element.
-          yield { text: (carry + chunk.slice(from, i)).trim(), line: elementLine };
+          bytes += Buffer.byteLength(chunk.slice(counted, i + 1));
+          counted = i + 1;
+          yield { text: (carry + chunk.slice(from, i)).trim(), line: elementLine, end: bytes };
           inElement = false;
           closed = depth < 0;
         }
       }
     }
     if (inElement) carry += chunk.slice(from);
+    bytes += Buffer.byteLength(chunk.slice(counted));
   }
   if (opened && !closed) throw new Error("the JSON array is not closed (the file ends inside it)");
 }

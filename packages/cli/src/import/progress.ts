@@ -1,5 +1,5 @@
 /**
- * What the operator sees while an import runs: a progress bar (rows/s, ETA from the bytes read) on a terminal,
+ * What the operator sees while an import runs: a progress bar (rows/s, ETA from the rows' place in the file) on a terminal,
  * a plain line every few seconds otherwise (CI logs, `| tee`), and the summary at the end.
  */
 import { Presets, SingleBar } from "cli-progress";
@@ -9,7 +9,8 @@ export interface ProgressState {
   rows: number;
   accepted: number;
   rejected: number;
-  bytesRead: number;
+  /** Where in the file the rows sent so far end, in bytes (not the bytes read: reading runs ahead of sending). */
+  position: number;
 }
 
 export interface ProgressOptions {
@@ -66,7 +67,7 @@ function barProgress(options: ProgressOptions, now: () => number, startedAt: num
         rate: count(rowsPerSecond(state.rows, now() - startedAt)),
         rejected: count(state.rejected),
       };
-      bar.update(sized ? state.bytesRead : 0, payload);
+      bar.update(sized ? state.position : 0, payload);
     },
     log(line) {
       options.stream.write(`\r\x1b[2K${line}\n`);
@@ -88,7 +89,7 @@ function lineProgress(options: ProgressOptions, now: () => number, startedAt: nu
       lastLine = at;
       const share =
         options.size && options.size > 0
-          ? `, ${Math.min(100, Math.floor((state.bytesRead * 100) / options.size))}%`
+          ? `, ${Math.min(100, Math.floor((state.position * 100) / options.size))}%`
           : "";
       options.stream.write(
         `${count(state.rows)} rows (${count(rowsPerSecond(state.rows, at - startedAt))} rows/s${share}): ` +

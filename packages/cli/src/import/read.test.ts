@@ -55,6 +55,7 @@ describe("openInput", () => {
         line: 6,
         record: { receipt: "R3", customer: "C3" },
         problem: "the row has 2 fields; the header has 3",
+        cells: ["R3", "C3"],
       },
     ]);
   });
@@ -159,6 +160,28 @@ describe("openInput", () => {
     }
     expect(input.bytesRead()).toBe(Buffer.byteLength(POS_CSV));
     expect(input.size).toBe(Buffer.byteLength(POS_CSV));
+  });
+
+  it("places each row where it ends in the file, not where reading has got to", async () => {
+    const positions = async (at: string, format: InputFormat, more: Partial<InputOptions> = {}) => {
+      const input = await openInput(at, { format, stdin: noStdin, ...more });
+      const out: number[] = [];
+      for await (const _ of input.rows) out.push(input.position());
+      return { out, size: input.size, end: input.position() };
+    };
+    const csv = "title\nid,n\nu1,1\nu2,ü\nu3,3\n";
+    const skipped = await positions(file("at.csv", csv), "csv", { skipLines: 1 });
+    expect(skipped.out).toEqual([csv.indexOf("u2"), Buffer.byteLength(csv) - 5, Buffer.byteLength(csv)]);
+    const ndjson = '{"a":"é"}\n\n{"b":2}\n';
+    expect((await positions(file("at.ndjson", ndjson), "ndjson")).out).toEqual([11, 20]);
+    const array = '[{"a":"é"},\n {"b":2}]';
+    expect((await positions(file("at.json", array), "json")).out).toEqual([12, 22]);
+    // Gzipped, a place is estimated, below the size until the last row is out.
+    const many = `id\n${Array.from({ length: 20000 }, (_, i) => `u${i}`).join("\n")}\n`;
+    const gz = await positions(file("at.csv.gz", gzipSync(many)), "csv");
+    expect(gz.out.slice(0, -1).every((at) => at < (gz.size ?? 0))).toBe(true);
+    expect(gz.out[9999] / (gz.size ?? 1)).toBeCloseTo(0.5, 1);
+    expect(gz.end).toBe(gz.size);
   });
 
   it("stops before the first row when the header callback refuses the header", async () => {

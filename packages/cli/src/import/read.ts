@@ -16,7 +16,15 @@ export type InputFormat = "csv" | "ndjson" | "json";
 
 /** One row of the input; `row` counts rows from 1 (the checkpoint's unit), `line` is where it starts in the text. */
 export type InputRow =
-  | { kind: "csv"; row: number; line: number; record: Record<string, string>; problem?: string }
+  | {
+      kind: "csv";
+      row: number;
+      line: number;
+      record: Record<string, string>;
+      problem?: string;
+      /** With `problem`: every field of the row in order, for the rejects file (the record holds no extra ones). */
+      cells?: string[];
+    }
   | { kind: "json"; row: number; line: number; text: string };
 
 /** The input as rows, with what the progress display needs. */
@@ -24,8 +32,14 @@ export interface Input {
   rows: AsyncIterable<InputRow>;
   /** Size of the file in bytes (compressed size for `.gz`); undefined for stdin. */
   size: number | undefined;
-  /** Bytes read from the file so far (compressed bytes for `.gz`). */
+  /** Bytes read from the file so far (compressed bytes for `.gz`), read-ahead included. */
   bytesRead(): number;
+  /**
+   * Where in the file the last row handed out ends, in bytes: exact for UTF-8 text, estimated from the bytes read and
+   * the text they gave for `.gz` and other encodings, and below the size until the last row is out. What progress is
+   * measured by: {@link bytesRead} runs up to a whole read buffer ahead of the rows.
+   */
+  position(): number;
   /** Stops reading (the import ended early); harmless after the end. */
   close(): void;
 }
@@ -84,14 +98,18 @@ export async function openInput(file: string, options: InputOptions): Promise<In
     source = createReadStream(file);
   }
   const counter = { bytes: 0 };
+  const text: TextCount = { in: 0, bytes: 0, consumed: () => text.in, transformed: false, rowEnd: 0, done: false };
   let plain: Readable;
   try {
-    plain = await decompressed(source, /\.gz$/i.test(file), counter);
+    plain = await decompressed(source, /\.gz$/i.test(file), counter, text);
   } catch (err) {
     throw new InputError(`cannot read ${file === "-" ? "stdin" : file}: ${(err as Error).message}`, { cause: err });
   }
-  const bytes = Readable.from(utf8Text(plain, options.encoding), { objectMode: false });
-  const rows = options.format === "csv" ? csvRows(bytes, file, options) : jsonRows(bytes, options.format, file);
+  const bytes = Readable.from(utf8Text(plain, options.encoding, text), { objectMode: false });
+  const rows = finished(
+    options.format === "csv" ? csvRows(bytes, file, options, text) : jsonRows(bytes, options.format, file, text),
+    text,
+  );
   const close = () => {
     // Whatever a destroyed stream still reports is of no interest any more.
     for (const stream of [bytes, plain, source]) {
@@ -99,11 +117,48 @@ export async function openInput(file: string, options: InputOptions): Promise<In
       stream.destroy();
     }
   };
-  return { rows, size, bytesRead: () => counter.bytes, close };
+  const position = () => filePosition(text, counter.bytes);
+  return { rows, size, bytesRead: () => counter.bytes, position, close };
+}
+
+/**
+ * The UTF-8 text the file gave so far (its bytes are the file's own unless `transformed`: gunzipped or decoded from
+ * another encoding), the bytes of the file behind it, and where in that text the last row handed out ends.
+ */
+interface TextCount {
+  /** Bytes into the decoding (gunzipped ones for `.gz`). */
+  in: number;
+  /** Bytes of text out of it. */
+  bytes: number;
+  /** Bytes of the file the text so far was made of: those gunzip has taken in, or `in`. */
+  consumed: () => number;
+  transformed: boolean;
+  rowEnd: number;
+  /** Every row is out. */
+  done: boolean;
+}
+
+/** See {@link Input.position}. */
+function filePosition(text: TextCount, bytesRead: number): number {
+  if (!text.transformed || text.done) return text.done ? bytesRead : text.rowEnd;
+  if (text.bytes === 0) return 0;
+  // The file's bytes per byte of text so far (not the bytes read: reading runs ahead of gunzip and the decoder).
+  return Math.min(Math.round((text.rowEnd * text.consumed()) / text.bytes), bytesRead - 1);
+}
+
+/** `rows`, noting in `text` when the last one is out. */
+async function* finished(rows: AsyncIterable<InputRow>, text: TextCount): AsyncGenerator<InputRow> {
+  yield* rows;
+  text.done = true;
 }
 
 /** The plain bytes: gunzipped when told to or when the first bytes are gzip's magic number. */
-async function decompressed(source: Readable, gzipped: boolean, counter: { bytes: number }): Promise<Readable> {
+async function decompressed(
+  source: Readable,
+  gzipped: boolean,
+  counter: { bytes: number },
+  text: TextCount,
+): Promise<Readable> {
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       counter.bytes += chunk.length;
@@ -116,6 +171,8 @@ async function decompressed(source: Readable, gzipped: boolean, counter: { bytes
   const raw = Readable.from(replayed(head ? [head] : [], chunks), { objectMode: false });
   if (!gzipped && !(head && head[0] === 0x1f && head[1] === 0x8b)) return raw;
   const gunzip = createGunzip();
+  text.transformed = true;
+  text.consumed = () => gunzip.bytesWritten;
   raw.on("error", (err) => gunzip.destroy(err));
   gunzip.on("error", () => raw.destroy());
   return raw.pipe(gunzip);
@@ -127,15 +184,21 @@ async function decompressed(source: Readable, gzipped: boolean, counter: { bytes
  * its encoding stops the input at that line: a file a Windows program saved in windows-1252 would otherwise be sent
  * with "�" in place of every accented letter — stored, and wrong in every MAP it reaches.
  */
-async function* utf8Text(bytes: AsyncIterable<Buffer>, encoding: string | undefined): AsyncGenerator<Buffer> {
+async function* utf8Text(
+  bytes: AsyncIterable<Buffer>,
+  encoding: string | undefined,
+  count: TextCount,
+): AsyncGenerator<Buffer> {
   let decoder: TextDecoder | undefined;
   let label = "";
   let lines = 0;
   for await (const raw of bytes) {
     const chunk = Buffer.from(raw);
+    count.in += chunk.length;
     if (!decoder) {
       label = encoding ?? utf16Mark(chunk) ?? "utf-8";
       decoder = new TextDecoder(label, { fatal: true });
+      if (label !== "utf-8") count.transformed = true;
     }
     let text: string;
     try {
@@ -144,12 +207,15 @@ async function* utf8Text(bytes: AsyncIterable<Buffer>, encoding: string | undefi
       throw new Error(notText(label, encoding, chunk, lines));
     }
     // UTF-8 in, UTF-8 out: the bytes as they came (the decoding only checked them).
-    yield label === "utf-8" ? chunk : Buffer.from(text);
+    const out = label === "utf-8" ? chunk : Buffer.from(text);
+    count.bytes += out.length;
+    yield out;
     lines += countNewlines(text);
   }
   try {
-    const rest = decoder?.decode() ?? "";
-    if (rest !== "") yield Buffer.from(rest);
+    const rest = Buffer.from(decoder?.decode() ?? "");
+    count.bytes += rest.length;
+    if (rest.length > 0) yield rest;
   } catch {
     throw new Error(`line ${lines + 1} ends the file in the middle of a character: it is not valid ${label} text`);
   }
@@ -241,10 +307,13 @@ async function* csvRows(
   text: Readable,
   file: string,
   options: Pick<InputOptions, "delimiter" | "onHeader" | "skipLines">,
+  count: TextCount,
 ): AsyncGenerator<InputRow> {
   const { delimiter: asked, onHeader } = options;
   const skipped = options.skipLines ?? 0;
-  const source = skipped > 0 ? Readable.from(afterLines(text, skipped), { objectMode: false }) : text;
+  // csv-parse counts bytes from where it begins reading: after the skipped lines.
+  const passed = { bytes: 0 };
+  const source = skipped > 0 ? Readable.from(afterLines(text, skipped, passed), { objectMode: false }) : text;
   let peeked: Awaited<ReturnType<typeof peekHeaderLine>> | null = null;
   try {
     if (asked === undefined) peeked = await peekHeaderLine(source);
@@ -277,16 +346,18 @@ async function* csvRows(
   try {
     for await (const { record, info } of parser as AsyncIterable<{
       record: Record<string, string>;
-      info: { lines: number; empty_lines: number; error?: { record?: unknown[] } };
+      info: { lines: number; empty_lines: number; bytes: number; error?: { record?: string[] } };
     }>) {
       row++;
       const line = lastLine + 1 + (info.empty_lines - lastEmpty);
       lastLine = info.lines + skipped;
       lastEmpty = info.empty_lines;
-      const fields = info.error?.record?.length;
-      const problem =
-        fields !== undefined && fields !== width ? `the row has ${fields} fields; the header has ${width}` : undefined;
-      yield { kind: "csv", row, line, record, problem };
+      count.rowEnd = passed.bytes + info.bytes;
+      const cells = info.error?.record;
+      if (cells !== undefined && cells.length !== width) {
+        const problem = `the row has ${cells.length} fields; the header has ${width}`;
+        yield { kind: "csv", row, line, record, problem, cells: [...cells] };
+      } else yield { kind: "csv", row, line, record, problem: undefined };
     }
   } catch (err) {
     // csv-parse counts lines from where it began reading.
@@ -299,20 +370,27 @@ async function* csvRows(
  * `text` (UTF-8) without its first `n` lines: a report's title, date and blank lines above the header. Raw lines,
  * split at each newline, so an unbalanced quote in a title cannot swallow the header.
  */
-async function* afterLines(text: AsyncIterable<Buffer>, n: number): AsyncGenerator<Buffer> {
+async function* afterLines(text: AsyncIterable<Buffer>, n: number, passed: { bytes: number }): AsyncGenerator<Buffer> {
   let left = n;
   for await (const raw of text) {
     let chunk = Buffer.from(raw);
     while (left > 0 && chunk.length > 0) {
       const newline = chunk.indexOf(0x0a);
-      chunk = newline === -1 ? chunk.subarray(chunk.length) : chunk.subarray(newline + 1);
+      const kept = newline === -1 ? chunk.subarray(chunk.length) : chunk.subarray(newline + 1);
+      passed.bytes += chunk.length - kept.length;
+      chunk = kept;
       if (newline !== -1) left--;
     }
     if (chunk.length > 0) yield chunk;
   }
 }
 
-async function* jsonRows(bytes: Readable, format: InputFormat, file: string): AsyncGenerator<InputRow> {
+async function* jsonRows(
+  bytes: Readable,
+  format: InputFormat,
+  file: string,
+  count: TextCount,
+): AsyncGenerator<InputRow> {
   bytes.setEncoding("utf8");
   const chunks = bytes[Symbol.asyncIterator]() as AsyncIterator<string>;
   try {
@@ -322,7 +400,9 @@ async function* jsonRows(bytes: Readable, format: InputFormat, file: string): As
       head += next.value;
       if (head.trim() !== "") break;
     }
-    head = head.replace(/^\uFEFF/, "");
+    // Offsets below count from after the mark.
+    const mark = head.startsWith("\uFEFF") ? 3 : 0;
+    head = head.slice(mark === 0 ? 0 : 1);
     if (head === "") return;
     async function* text(): AsyncGenerator<string> {
       yield head;
@@ -332,7 +412,10 @@ async function* jsonRows(bytes: Readable, format: InputFormat, file: string): As
     const pieces =
       format === "json" && head.trimStart().startsWith("[") ? jsonArrayElements(text()) : jsonLines(text());
     let row = 0;
-    for await (const piece of pieces) yield { kind: "json", row: ++row, line: piece.line, text: piece.text };
+    for await (const piece of pieces) {
+      count.rowEnd = mark + piece.end;
+      yield { kind: "json", row: ++row, line: piece.line, text: piece.text };
+    }
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw new InputError(`${file}: ${(err as Error).message}`, { cause: err });

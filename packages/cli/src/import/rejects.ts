@@ -1,6 +1,7 @@
 /**
  * `<file>.rejects.ndjson`: one line per rejected row, `{"row","line","messageId","error","input"}`, where `input`
- * is the row as read (the CSV record, or the JSON message). Written before the checkpoint moves over those rows,
+ * is the row as read (the CSV record, or the JSON message), and `cells` every field of a CSV row whose number of
+ * fields is not the header's (a record has no name for the extra ones). Written before the checkpoint moves over those rows,
  * so a resumed import keeps earlier rejects and never lists a row twice.
  */
 import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
@@ -11,6 +12,7 @@ export interface RejectEntry {
   messageId?: string;
   error: string;
   input: unknown;
+  cells?: string[];
 }
 
 /** @example rejectsPath("orders.csv") // "orders.csv.rejects.ndjson"; stdin's go to the working directory */

@@ -9,7 +9,14 @@ import { version } from "../../package.json";
 import { AdaptiveConcurrency } from "./adaptive-concurrency";
 import type { ImportOptions } from "./args";
 import { type Batch, Batcher, batchItem } from "./batcher";
-import { CheckpointWriter, checkpointPath, OrderedAcks, readCheckpoint } from "./checkpoint";
+import {
+  type Acknowledged,
+  CheckpointWriter,
+  checkpointPath,
+  OrderedAcks,
+  RowsDigest,
+  readCheckpoint,
+} from "./checkpoint";
 import { deliverBatch } from "./deliver";
 import { headerProblem, unnamedColumns } from "./map-row";
 import { MessageIdLedger } from "./message-ids";
@@ -61,7 +68,9 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   const checkpointFile = options.file === "-" || options.dryRun ? null : checkpointPath(options.file);
 
   let skip = 0;
-  let before: { accepted: number; rejected: number } | undefined;
+  let before: { accepted: number; rejected: number; digest?: string } | undefined;
+  // About what an earlier run stored: said once this run has reached the server too (a wrong key stores nothing).
+  const notes: string[] = [];
   const previous = checkpointFile ? await readCheckpoint(checkpointFile) : null;
   if (previous && "error" in previous) {
     say(`tessera import: ${previous.error}`);
@@ -73,16 +82,25 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       say(`tessera import: ${checkpointFile} was written with other mapping options; use the same options to`);
       say("resume, or run without --resume to start over (rows already stored are not stored twice).");
       return EXIT.usage;
+    } else if (previous.rows > 0 && previous.digest === undefined) {
+      say(
+        `tessera import: ${checkpointFile} was written by an older tessera, which did not record the rows it covers;`,
+      );
+      say("run without --resume to start over (rows already stored are not stored twice).");
+      return EXIT.usage;
     } else {
       skip = previous.rows;
-      before = { accepted: previous.accepted, rejected: previous.rejected };
+      before = { accepted: previous.accepted, rejected: previous.rejected, digest: previous.digest };
     }
   } else if (previous?.complete) {
-    say(`Note: ${options.file} was imported before; rows already stored are not stored twice.`);
+    notes.push(`Note: ${options.file} was imported before; rows already stored are not stored twice.`);
   } else if (previous && previous.rows > 0) {
-    say(`Note: an earlier run stopped after ${previous.rows} rows (${checkpointFile}); starting over.`);
-    say("Rows already stored are not stored twice; pass --resume to skip them instead.");
+    notes.push(`Note: an earlier run stopped after ${previous.rows} rows (${checkpointFile}); starting over.`);
+    notes.push("Rows already stored are not stored twice; pass --resume to skip them instead.");
   }
+
+  // The rows read so far, to prove on `--resume` that the rows to skip are the ones the checkpoint counts as done.
+  const digest = new RowsDigest();
 
   const mapping = options.mapping;
   let input: Awaited<ReturnType<typeof openInput>>;
@@ -94,6 +112,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       delimiter: mapping?.delimiter,
       skipLines: mapping?.skipLines,
       onHeader: (header, delimiter) => {
+        digest.add(JSON.stringify(header));
         const problem = mapping && headerProblem(header, mapping);
         if (problem) throw new InputError(problem);
         // A file that is not comma-separated is read as its header says: said once, so a surprise is visible.
@@ -115,7 +134,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
 
   const rejects = await RejectsFile.open(options.rejects ?? rejectsPath(options.file), options.resume ? skip : null);
   const checkpoints = checkpointFile ? new CheckpointWriter(checkpointFile) : null;
-  const acks = new OrderedAcks({ rows: skip, accepted: before?.accepted ?? 0, rejected: before?.rejected ?? 0 });
+  const acks = new OrderedAcks({ rows: skip, accepted: 0, rejected: 0, ...before });
   const context = { library: { name: "tessera-cli", version } };
   const batcher = new Batcher({ context, maxMessages: options.batchSize });
   const progress = createProgress({
@@ -145,13 +164,16 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   };
   const userAgent = `tessera-cli/${version}`;
 
-  const saveCheckpoint = (done: ReturnType<OrderedAcks["complete"]> & object, complete: boolean) => {
+  const saveCheckpoint = (done: Acknowledged, complete: boolean) => {
     const file = sourceNameOf(options.file);
     const updatedAt = new Date(now()).toISOString();
     checkpoints?.save({ version: 1, file, fingerprint, ...done, complete, updatedAt });
   };
 
-  const settle = async (batch: Batch): Promise<void> => {
+  // Where in the file the rows folded into `digest` end, and the furthest the rows of settled batches reach.
+  let position = 0;
+  let sentPosition = 0;
+  const settle = async (batch: Batch, through: { digest: string; position: number }): Promise<void> => {
     const result = await deliverBatch(batch, {
       send: { ...send, userAgent },
       context,
@@ -165,6 +187,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       stopped ??= result.error;
       return;
     }
+    for (const note of notes.splice(0)) progress.log(note);
     await rejects.write(result.rejects);
     if (batch.items.length > 0) totals.batches++;
     totals.rows += batch.lastRow - batch.firstRow + 1;
@@ -175,13 +198,16 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       lastRow: batch.lastRow,
       accepted: result.accepted,
       rejected: result.rejects.length,
+      digest: through.digest,
     });
     if (done) saveCheckpoint(done, false);
-    progress.update({ ...totals, bytesRead: input.bytesRead() });
+    sentPosition = Math.max(sentPosition, through.position);
+    progress.update({ ...totals, position: sentPosition });
   };
 
+  /** Sends `batch`, closed as the row after it was read: the digest and position are still its last row's. */
   const dispatch = async (batch: Batch): Promise<void> => {
-    const settling: Promise<void> = settle(batch)
+    const settling: Promise<void> = settle(batch, { digest: digest.value(), position })
       .catch((err: Error) => {
         stopped ??= err.message;
       })
@@ -200,16 +226,30 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
         firstMessage ??= message;
       }
     : undefined;
+  let resumable = skip === 0;
   try {
     for await (const row of input.rows) {
       if (stopped || deps.signal?.aborted) break;
       rowsRead++;
       if (row.row <= skip) {
         remember(ledger, row, sourceName, mapping);
+        digest.add(rowText(row));
+        position = input.position();
+        if (row.row === skip) {
+          resumable = digest.value() === before?.digest;
+          if (!resumable) break;
+        }
         continue;
       }
       const closed = admit(batcher, ledger, row, sourceName, mapping, keepFirst);
       if (closed) await dispatch(closed);
+      digest.add(rowText(row));
+      position = input.position();
+    }
+    if (!resumable && !deps.signal?.aborted) {
+      progress.stop();
+      refuseChangedFile(say, options.file, skip);
+      return EXIT.usage;
     }
     const last = stopped || deps.signal?.aborted ? null : batcher.flush();
     if (last) await dispatch(last);
@@ -232,7 +272,8 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   } catch (err) {
     stopped ??= (err as Error).message;
   }
-  progress.update({ ...totals, bytesRead: input.bytesRead() });
+  // Done, every row was sent: the whole file, blank lines after the last row included.
+  progress.update({ ...totals, position: stopped ? sentPosition : input.position() });
   progress.stop();
 
   deps.stdout.write(
@@ -271,7 +312,9 @@ function admit(
   const result = rowMessage(row, { sourceName, mapping });
   const reject = (error: string) => {
     const input = row.kind === "csv" ? row.record : parsedOrText(row.text);
-    return batcher.reject({ ...origin, input, messageId: result.messageId, error });
+    // A row of more fields than the header has cells its record cannot name: kept, so the row can be mended.
+    const cells = row.kind === "csv" ? row.cells : undefined;
+    return batcher.reject({ ...origin, input, ...(cells && { cells }), messageId: result.messageId, error });
   };
   if (!result.ok) return reject(result.error);
   const clash = ledger.claim(result.messageId, result.message, row.row);
@@ -287,6 +330,19 @@ function admit(
 function remember(ledger: MessageIdLedger, row: InputRow, sourceName: string, mapping: ImportOptions["mapping"]): void {
   const result = rowMessage(row, { sourceName, mapping });
   if (result.ok) ledger.claim(result.messageId, result.message, row.row);
+}
+
+/** A row as the checkpoint's digest covers it: its cells (all of them, also past the header's), or its text. */
+function rowText(row: InputRow): string {
+  return row.kind === "csv" ? JSON.stringify(row.cells ?? Object.values(row.record)) : row.text;
+}
+
+/** `--resume` of a file whose rows up to the checkpoint are not the rows it counts as done. */
+function refuseChangedFile(say: (line: string) => void, file: string, skip: number): void {
+  say(`tessera import: cannot resume: the first ${skip.toLocaleString("en-US")} rows of ${file} are not the rows the`);
+  say("checkpoint counts as done (the file was replaced or edited since), and --resume would skip them unsent.");
+  say("Run the same command without --resume to import the file from its first row: rows already stored are not");
+  say("stored twice (their messageIds are the same).");
 }
 
 function delimiterName(delimiter: string): string {
