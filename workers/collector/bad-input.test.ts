@@ -187,7 +187,7 @@ const cases: BadCase[] = [
     key: "none",
     headers: { authorization: "Digest abc" },
     status: 401,
-    reason: /Missing write key/,
+    reason: /The Authorization header holds no write key/,
   },
   // Ids.
   {
@@ -287,7 +287,7 @@ const cases: BadCase[] = [
     path: "/v1/track",
     body: (a) => ({ anonymousId: a }),
     status: 400,
-    reason: /track needs an event name/,
+    reason: /^No message was accepted: track needs an event name/,
   },
   { name: "a numeric event", body: (a) => one(track(a, { event: 7 })), status: 400, reason: /got a number/ },
   { name: "an empty event", body: (a) => one(track(a, { event: "" })), status: 400, reason: /event must not be empty/ },
@@ -316,6 +316,14 @@ const cases: BadCase[] = [
     body: (a) => ({ anonymousId: a }),
     status: 400,
     reason: /group needs groupId/,
+  },
+  {
+    name: "Basic auth that is not base64",
+    body: (a) => one(track(a)),
+    headers: { authorization: "Basic !!!" },
+    key: "none",
+    status: 401,
+    reason: /The Authorization header holds no write key/,
   },
   // Field types.
   {

@@ -469,13 +469,9 @@ for (const path of PATHS) {
     ["no key", { key: null }, /Missing write key/],
     ["an unknown key", { key: "wk_nope" }, /Invalid write key/],
     ["the secret key", { key: secretKey }, /Invalid write key/],
-    [
-      "an empty Basic user",
-      { key: null, headers: { authorization: `Basic ${btoa(":")}` } },
-      /Missing write key|Invalid/,
-    ],
-    ["Basic that is not base64", { key: null, headers: { authorization: "Basic !!!" } }, /Missing write key|Invalid/],
-    ["a Digest header", { key: null, headers: { authorization: "Digest abc" } }, /Missing write key/],
+    ["an empty Basic user", { key: null, headers: { authorization: `Basic ${btoa(":")}` } }, /holds no write key/],
+    ["Basic that is not base64", { key: null, headers: { authorization: "Basic !!!" } }, /holds no write key/],
+    ["a Digest header", { key: null, headers: { authorization: "Digest abc" } }, /holds no write key/],
   ];
   for (const [name, options, reason] of auth) {
     cases.push({ name: `${name} on ${path}`, path, body, status: 401, reason, ...options });

@@ -20,7 +20,7 @@ import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { enqueueJobs, type IngestJob } from "../ingest/retry-jobs";
 import { recordLiveEvents } from "../live-events/record";
 import { credentialFrom } from "../shared/basic-auth";
-import { HttpError, validationError } from "../shared/errors";
+import { HttpError, unauthenticated, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { preflightRouteDoc } from "../shared/route-docs";
 import { type AdmissionLimits, abandonIfAnswered, admission, busyError, DEFAULT_ADMISSION } from "./admission";
@@ -62,7 +62,8 @@ const ROUTES: Array<[string, MessageType | null]> = [
 /** Authenticates (header first, so a bad key costs no body read), then reads and checks the envelope. */
 function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEnv> {
   return async (c, next) => {
-    const headerKey = credentialFrom(c.req.header("authorization"));
+    const authorization = c.req.header("authorization");
+    const headerKey = credentialFrom(authorization);
     const address = c.req.header("cf-connecting-ip") ?? null;
     let workspaceId = headerKey ? await workspaceForWriteKey(c.env, address, headerKey) : null;
     abandonIfAnswered(c);
@@ -75,6 +76,11 @@ function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEn
     }
     const envelope = readEnvelope(body, pathType);
     const writeKey = headerKey ?? envelope.writeKey;
+    if (!writeKey && authorization) {
+      throw unauthenticated(
+        'The Authorization header holds no write key: send HTTP Basic with the write key as user (base64 of "key:"), or writeKey in the body',
+      );
+    }
     workspaceId ??= await workspaceForWriteKey(c.env, address, writeKey);
     c.set("workspaceId", workspaceId);
     c.set("writeKey", writeKey as string);
@@ -155,7 +161,8 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
       if (accepted === 0 && rejected.length > 0) {
         // Nothing usable: the request itself is malformed, so it gets a 4xx naming the problems.
         rejected.sort((a, b) => a.index - b.index);
-        const reasons = rejected.slice(0, 5).map((r) => r.error);
+        // A single-message route's sender sent no batch: "batch[0]: " would name something it never wrote.
+        const reasons = rejected.slice(0, 5).map((r) => (pathType ? r.error.replace(/^batch\[0\]: /, "") : r.error));
         const more = rejected.length > 5 ? ` (and ${rejected.length - 5} more)` : "";
         throw validationError(`No message was accepted: ${reasons.join("; ")}${more}`);
       }
