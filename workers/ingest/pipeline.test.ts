@@ -79,6 +79,7 @@ describe("ingestMessages", () => {
       failed: [],
       profileIds: ["prf_a", "prf_b"],
       erased: [],
+      duplicates: 0,
       overloaded: false,
     });
     expect(f.resolves).toHaveLength(1);
@@ -227,6 +228,7 @@ describe("ingestMessages", () => {
         failed: [],
         profileIds: ["prf_a"],
         erased: [],
+        duplicates: 0,
         overloaded: false,
       });
       expect(f.calls).toHaveLength(failures + 1);
@@ -276,6 +278,7 @@ describe("ingestMessages", () => {
       failed: [],
       profileIds: [],
       erased: [0],
+      duplicates: 0,
       overloaded: false,
     });
     expect(f.calls).toEqual([]);
@@ -291,6 +294,7 @@ describe("ingestMessages", () => {
       failed: [],
       profileIds: ["prf_s"],
       erased: [],
+      duplicates: 0,
       overloaded: false,
     });
     expect(f.calls.map((c) => [c.id, c.input.profileId])).toEqual([
@@ -307,6 +311,7 @@ describe("ingestMessages", () => {
       failed: [],
       profileIds: [],
       erased: [],
+      duplicates: 0,
       overloaded: false,
     });
     expect(f.forgotten).toEqual(["prf_a"]);
@@ -335,7 +340,14 @@ describe("ingestMessages", () => {
     };
     const batch = items(msg("m0", "a"), msg("m1", "a"));
     const report = await ingestMessages(f.deps, "ws", batch);
-    expect(report).toEqual({ rejected: [], failed: [], profileIds: ["prf_a"], erased: [], overloaded: false });
+    expect(report).toEqual({
+      rejected: [],
+      failed: [],
+      profileIds: ["prf_a"],
+      erased: [],
+      duplicates: 0,
+      overloaded: false,
+    });
     expect(f.forgotten).toEqual(["anonymous_id:a"]);
     expect(f.resolves.map((r) => r.map((i) => i.messageId))).toEqual([
       ["m0", "m1"],

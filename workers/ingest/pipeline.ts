@@ -59,6 +59,8 @@ export interface IngestReport {
   profileIds: string[];
   /** Positions (`IndexedMessage.index`) of the messages dropped because they name an erased person: not stored. */
   erased: number[];
+  /** Messages their profile already held (a redelivery: stored once, by message id). */
+  duplicates: number;
   /**
    * The identity graph or some profile's object refused work the runtime has no room for (`isOverload`): the caller
    * should push back (429) rather than queue, so the sender slows down instead of the backlog growing.
@@ -132,13 +134,14 @@ export async function ingestMessages(
   { askedAgain = false, quiet = false }: { askedAgain?: boolean; quiet?: boolean } = {},
 ): Promise<IngestReport> {
   const rejected: RejectedMessage[] = [];
-  const nothing = { failed: [], profileIds: [], erased: [], overloaded: false };
+  const nothing = { failed: [], profileIds: [], erased: [], duplicates: 0, overloaded: false };
   if (items.length === 0) return { rejected, ...nothing };
   /** The identity graph (its rules or the resolve) failed: the whole batch comes back as one resolve job. */
   const graphFailed = (what: string, err: unknown, messages: AcceptedMessage[]): IngestReport => {
     const overloaded = isOverload(err);
     if (!quiet) console.error(`${what}${overloaded ? OUT_OF_ROOM : "; queueing the batch"}`, err);
-    return { rejected, failed: [{ kind: "resolve", workspaceId, messages }], profileIds: [], erased: [], overloaded };
+    const failed: IngestJob[] = [{ kind: "resolve", workspaceId, messages }];
+    return { rejected, failed, profileIds: [], erased: [], duplicates: 0, overloaded };
   };
   let rules: IdentityRules;
   try {
@@ -250,7 +253,8 @@ export async function ingestMessages(
   if (!quiet) reportFailedDeliveries(delivered, overloaded ? OUT_OF_ROOM : "; queueing");
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
-  const report = { rejected, failed, profileIds, erased, overloaded };
+  const duplicates = delivered.reduce((n, d) => n + (d.duplicates ?? 0), 0);
+  const report = { rejected, failed, profileIds, erased, duplicates, overloaded };
 
   // Routed by a stale cache or cookie to a profile a merge undo took their identifiers from: those identifiers are
   // forgotten now, so the graph answers them this time. Once: a second "departed" goes to the retry queue.
@@ -264,6 +268,7 @@ export async function ingestMessages(
     report.failed.push(...second.failed);
     report.profileIds.push(...second.profileIds);
     report.erased.push(...second.erased);
+    report.duplicates += second.duplicates;
     report.overloaded ||= second.overloaded;
   }
   return { ...report, profileIds: [...new Set(report.profileIds)] };
@@ -357,6 +362,8 @@ async function deliver(
   profileId: string | null;
   departed?: AcceptedMessage[];
   failure?: { error: unknown };
+  /** Messages the profile already held. */
+  duplicates?: number;
 }> {
   let profileId = job.profileId;
   try {
@@ -385,6 +392,7 @@ async function deliver(
       deps.identity.forgetIdentifiers(job.workspaceId, result.identifiers);
       return { left: [], profileId: null, departed: job.messages };
     }
+    if (result.status === "stored") return { left: [], profileId, duplicates: result.duplicates };
     if (result.status !== "deleted") return { left: [], profileId };
     deps.identity.forgetProfile(job.workspaceId, profileId);
     return { left: [], profileId: null };

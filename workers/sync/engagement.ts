@@ -17,6 +17,8 @@ export interface EngagementReport {
   stored: number;
   /** Engagements naming nobody Tessera can find (no email, unknown vendor id). */
   unmatched: number;
+  /** Engagements an earlier delivery already stored (a redelivered webhook, a re-polled activity); left out at 0. */
+  duplicates?: number;
 }
 
 /**
@@ -54,5 +56,10 @@ export async function storeEngagements(
   if (items.length === 0) return { stored: 0, unmatched };
   const report = await ingestMessages(ingestDepsFor(env), destination.workspaceId, items);
   if (report.failed.length > 0) await enqueueJobs(env.INGEST_RETRY_QUEUE, report.failed);
-  return { stored: items.length - report.rejected.length, unmatched: unmatched + report.rejected.length };
+  // What failed was queued for retry, so it counts as stored (durable), as ingestion's 200 does.
+  // (Not below 0: a profile call retried after its answer was lost counts the first call's messages again.)
+  const { duplicates } = report;
+  const stored = Math.max(0, items.length - report.rejected.length - duplicates);
+  const counts = { stored, unmatched: unmatched + report.rejected.length };
+  return duplicates > 0 ? { ...counts, duplicates } : counts;
 }

@@ -7,10 +7,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { LRUCache } from "lru-cache";
 import { findDestinationById } from "../../d1/queries/destinations";
 import { readBodyBytes } from "../shared/body-bytes";
-import { HttpError, notFound } from "../shared/errors";
+import { HttpError, notFound, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { errorResponses, jsonResponse } from "../shared/route-docs";
 import { storeEngagements } from "./engagement";
+import { readsBody } from "./inbound/read";
 import type { RawInbound } from "./plugin";
 import { inboundFor } from "./registry";
 
@@ -22,8 +23,20 @@ const Params = z.object({
 });
 
 const Received = z
-  .object({ stored: z.int().nonnegative(), unmatched: z.int().nonnegative() })
-  .meta({ id: "WebhookReceived", description: "Engagements stored as events, and those naming no known contact." });
+  .object({
+    stored: z.int().nonnegative(),
+    unmatched: z.int().nonnegative(),
+    duplicates: z
+      .int()
+      .positive()
+      .optional()
+      .meta({ description: "Engagements already stored by an earlier delivery (present when there are any)." }),
+  })
+  .meta({
+    id: "WebhookReceived",
+    description:
+      "Engagements stored as events, those naming no known contact, and those an earlier delivery already stored.",
+  });
 
 /**
  * Destination ids D1 did not know, per isolate. An id is made when its destination is created and goes with it, never
@@ -71,6 +84,7 @@ export const inboundRoutes = openApiRoutes()
       responses: {
         200: jsonResponse(Received, "Verified and stored."),
         ...errorResponses({
+          400: "A verified body that cannot be read at all (not JSON, not the sender's format, a missing or invalid field); the message says what is wrong. Unreadable items of a vendor's batch are left out instead.",
           401: "Bad, missing or stale signature.",
           404: "Unknown destination.",
           413: `The body is larger than ${MAX_WEBHOOK_BYTES} bytes.`,
@@ -82,7 +96,11 @@ export const inboundRoutes = openApiRoutes()
       const req = await rawInbound(c.req.raw);
       const verdict = await source.verify(req, config, Date.now());
       if (!verdict.ok) throw new HttpError(401, "authentication_error", `Webhook not verified: ${verdict.reason}`);
-      const report = await storeEngagements(c.env, destination, source.parse(req));
+      // Signed is not well-formed: a body it cannot read is the sender's bug, said so (a 500 a vendor would retry
+      // forever, a 200 would hide it). The sources without `read` have no such body (Mailchimp's form).
+      const read = readsBody(source) ? source.read(req) : { ok: true as const, engagements: source.parse(req) };
+      if (!read.ok) throw validationError(`Webhook body invalid: ${read.problem}`);
+      const report = await storeEngagements(c.env, destination, read.engagements);
       return c.json(report, 200);
     },
   )

@@ -12,6 +12,7 @@ import { insertDestination } from "../test-support/destinations";
 import { identify } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
+import { hmacSha256, toBase64, toHex } from "./hmac";
 import { inboundRoutes } from "./inbound-routes";
 import { signTessera } from "./tessera-signature";
 
@@ -61,7 +62,10 @@ describe("POST /v1/webhooks/:destinationId", () => {
     const first = await send(destinationId, opened("evt-1"));
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ stored: 1, unmatched: 0 });
-    expect((await send(destinationId, opened("evt-1"))).status).toBe(200);
+    const again = await send(destinationId, opened("evt-1"));
+    expect(again.status).toBe(200);
+    // Said as it is: the redelivery was already stored, not stored a second time.
+    expect(await again.json()).toEqual({ stored: 0, unmatched: 0, duplicates: 1 });
     const events = await eventsOf(profileId);
     expect(events.map((e) => (e.type === "track" ? e.event : e.type))).toEqual(["Email Opened"]);
     expect(events[0].properties).toMatchObject({ campaign: "spring", destination: destinationId });
@@ -141,4 +145,165 @@ describe("POST /v1/webhooks/:destinationId", () => {
     const after = await profileStub(env.PROFILE, profileId).getProfile();
     expect(after.status === "ok" && after.profile.audiences).toEqual([]);
   });
+
+  it("answers 400 saying what is wrong with a signed Tessera body it cannot read, and stores nothing", async () => {
+    const { destinationId, profileId } = await setup();
+    const { id: _id, ...noId } = opened("x");
+    const cases: Array<[unknown, RegExp]> = [
+      [noId, /^Webhook body invalid: id: /],
+      [{ ...opened("evt-b1"), timestamp: "yesterday" }, /^Webhook body invalid: timestamp: /],
+      [{ ...opened("evt-b2"), email: 123 }, /^Webhook body invalid: email: /],
+      [{ ...opened("evt-b3"), event: "Email Printed" }, /^Webhook body invalid: event: "Email Printed" is not/],
+      [{ ...opened("evt-b4"), properties: "spring" }, /^Webhook body invalid: properties: /],
+      [["not", "an", "object"], /^Webhook body invalid: /],
+    ];
+    for (const [payload, message] of cases) {
+      const res = await send(destinationId, payload);
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("validation_error");
+      expect(body.error.message).toMatch(message);
+    }
+    const body = "{not json";
+    const signature = await signTessera(SECRET, body, Date.now());
+    const garbled = await api(`/v1/webhooks/${destinationId}`, undefined, {
+      method: "POST",
+      headers: { "x-tessera-signature": signature },
+      body,
+    });
+    expect(garbled.status).toBe(400);
+    expect(await garbled.json()).toMatchObject({ error: { message: expect.stringMatching(/not JSON/) } });
+    expect(await eventsOf(profileId)).toEqual([]);
+  });
+
+  it("never answers 500 to a signed Klaviyo batch: unreadable items are left out, the rest stored", async () => {
+    const { workspaceId, profileId } = await setup();
+    const destinationId = await insertDestination(workspaceId, {
+      type: "klaviyo",
+      config: { api_key: "pk_test", webhook_secret: KLAVIYO_SECRET },
+      audiences: [],
+    });
+    const good = klaviyoItem("kl-good", { email: "ada@example.com" });
+    const batch = [
+      null,
+      "opened",
+      { ...klaviyoItem("kl-topic"), topic: 5 },
+      { ...klaviyoItem("kl-included"), payload: { ...klaviyoItem("kl-included").payload, included: { a: 1 } } },
+      klaviyoItem("kl-far", { timestamp: 1e20 }),
+      klaviyoItem("kl-email", { email: 123 }),
+      good,
+    ];
+    const res = await sendKlaviyo(destinationId, { data: batch, meta: { klaviyo_webhook_id: "wh_1" } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ stored: 1, unmatched: 0 });
+    expect((await eventsOf(profileId)).map((e) => (e.type === "track" ? e.event : e.type))).toEqual(["Email Opened"]);
+
+    for (const [body, message] of [
+      ["not json", /not JSON/],
+      [JSON.stringify([good]), /JSON object/],
+      [JSON.stringify({ data: { a: 1 }, meta: { klaviyo_webhook_id: "wh_1" } }), /^Webhook body invalid: data: /],
+    ] as const) {
+      const refused = await sendKlaviyo(destinationId, body);
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({
+        error: { code: "validation_error", message: expect.stringMatching(message) },
+      });
+    }
+  });
+
+  it("never answers 500 to a signed HubSpot batch: unreadable items are left out, the rest read", async () => {
+    const { workspaceId } = await setup();
+    const destinationId = await insertDestination(workspaceId, {
+      type: "hubspot",
+      config: { access_token: "pat-test", client_secret: HUBSPOT_SECRET },
+      audiences: [],
+    });
+    const optOut = (eventId: number, occurredAt: unknown) => ({
+      eventId,
+      occurredAt,
+      subscriptionType: "contact.propertyChange",
+      objectId: 9001,
+      propertyName: "hs_email_optout",
+      propertyValue: "true",
+    });
+    const batch = [
+      null,
+      7,
+      optOut(1, 1e20),
+      optOut(2, "soon"),
+      { ...optOut(3, Date.now()), objectId: {} },
+      { ...optOut(5, Date.now()), propertyName: "constructor" },
+    ];
+    const res = await sendHubSpot(destinationId, JSON.stringify([...batch, optOut(4, Date.now())]));
+    expect(res.status).toBe(200);
+    // The one readable opt-out names a record Tessera never synced: read, and unmatched.
+    expect(await res.json()).toEqual({ stored: 0, unmatched: 1 });
+    for (const [body, message] of [
+      ["not json", /not JSON/],
+      [JSON.stringify({ events: [] }), /JSON array/],
+    ] as const) {
+      const refused = await sendHubSpot(destinationId, body);
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({
+        error: { code: "validation_error", message: expect.stringMatching(message) },
+      });
+    }
+  });
 });
+
+const KLAVIYO_SECRET = "whsec_klaviyo_0123456789abcdef";
+const HUBSPOT_SECRET = "hubspot-client-secret-0123456789";
+
+/** One Klaviyo webhook item, the event in `payload.data` and its profile in `payload.included`. */
+function klaviyoItem(id: string, over: { email?: unknown; timestamp?: number } = {}) {
+  const attributes =
+    over.timestamp === undefined ? { datetime: new Date().toISOString() } : { timestamp: over.timestamp };
+  return {
+    external_id: id,
+    topic: "event:klaviyo.opened_email",
+    payload: {
+      data: {
+        type: "event",
+        id,
+        attributes: { ...attributes, event_properties: { Subject: "Hi" } },
+        relationships: { profile: { data: { type: "profile", id: "01KPROFILE" } } },
+      },
+      included: [{ type: "profile", id: "01KPROFILE", attributes: { email: over.email ?? "ada@example.com" } }],
+    },
+  };
+}
+
+/** A Klaviyo system webhook: hex HMAC-SHA256 over the raw body then the `Klaviyo-Timestamp` value. */
+async function sendKlaviyo(destinationId: string, payload: unknown) {
+  const body = typeof payload === "string" ? payload : JSON.stringify(payload);
+  const timestamp = new Date().toUTCString();
+  const signature = toHex(await hmacSha256(KLAVIYO_SECRET, body + timestamp));
+  return api(`/v1/webhooks/${destinationId}`, undefined, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "klaviyo-signature": signature,
+      "klaviyo-timestamp": timestamp,
+      "klaviyo-webhook-id": "wh_1",
+    },
+    body,
+  });
+}
+
+/** A HubSpot app webhook: base64 HMAC-SHA256 over method, URL, raw body and the millisecond timestamp. */
+async function sendHubSpot(destinationId: string, body: string) {
+  const path = `/v1/webhooks/${destinationId}`;
+  const timestamp = String(Date.now());
+  const signature = toBase64(
+    await hmacSha256(HUBSPOT_SECRET, `POST${`http://tessera.test${path}`}${body}${timestamp}`),
+  );
+  return api(path, undefined, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-hubspot-signature-v3": signature,
+      "x-hubspot-request-timestamp": timestamp,
+    },
+    body,
+  });
+}

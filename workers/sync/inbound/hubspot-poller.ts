@@ -11,8 +11,10 @@
  * do { const r = await hubspotPoller.poll(ctx, cursor); store(r.engagements); cursor = r.cursor; } while (r.more);
  */
 
+import { z } from "zod";
 import { failureText, type HubSpotConfig, hubspotCall } from "../destinations/hubspot";
 import type { Engagement, EngagementEventName, EngagementPoller } from "../plugin";
+import { isoAt } from "./read";
 
 const DAY_MS = 86_400_000;
 /** HubSpot's largest page of email events. */
@@ -31,18 +33,27 @@ interface Cursor {
   page?: { until: number; offset: string; newest: number };
 }
 
-interface EmailEvent {
-  id?: string;
-  created?: number;
-  type?: string;
-  recipient?: string;
-  emailCampaignId?: number | string;
-  url?: string;
-  category?: string;
-  response?: string;
-  portalSubscriptionStatus?: string;
-  subscriptions?: Array<{ id?: number; status?: string }>;
-}
+/**
+ * An email event as HubSpot documents it. One of other types (a null, a number for an address) is left out rather than
+ * thrown: a poll that throws keeps its cursor, so that one event would fail every later poll for good.
+ */
+const EmailEvent = z.object({
+  id: z.string(),
+  created: z.union([z.number(), z.string()]),
+  type: z.string(),
+  recipient: z.string().nullish(),
+  // Only copied through, so odd values cost the property, not the engagement.
+  emailCampaignId: z.union([z.number(), z.string()]).nullish().catch(undefined),
+  url: z.string().nullish().catch(undefined),
+  category: z.string().nullish().catch(undefined),
+  response: z.string().nullish().catch(undefined),
+  portalSubscriptionStatus: z.string().nullish(),
+  subscriptions: z
+    .array(z.object({ id: z.number().nullish(), status: z.string().nullish() }))
+    .nullish()
+    .catch(undefined),
+});
+type EmailEvent = z.infer<typeof EmailEvent>;
 
 export const hubspotPoller: EngagementPoller<HubSpotConfig> = {
   type: "hubspot",
@@ -62,8 +73,12 @@ export const hubspotPoller: EngagementPoller<HubSpotConfig> = {
     // Nothing was consumed: the engine keeps its cursor and polls again on its next run.
     if (reply.failure) throw new Error(failureText(reply.failure));
 
-    const events = Array.isArray(reply.body.events) ? (reply.body.events as EmailEvent[]) : [];
-    const created = events.map((e) => Number(e.created)).filter(Number.isFinite);
+    const events = (Array.isArray(reply.body.events) ? reply.body.events : []).flatMap((raw) => {
+      const event = EmailEvent.safeParse(raw);
+      return event.success ? [event.data] : [];
+    });
+    // Only times inside the window move the cursor: an absurd one (1e20) would leave every later event behind it.
+    const created = events.map((e) => Number(e.created)).filter((ms) => Number.isFinite(ms) && ms <= until);
     const newest = Math.max(state.page?.newest ?? state.since, ...created);
     const engagements = events.flatMap((event) => {
       const engagement = toEngagement(event);
@@ -79,20 +94,26 @@ export const hubspotPoller: EngagementPoller<HubSpotConfig> = {
 };
 
 function toEngagement(event: EmailEvent): Engagement | undefined {
-  const name = event.type === "STATUSCHANGE" ? unsubscribe(event) : EVENT_NAMES[event.type ?? ""];
-  if (!name || !event.id || !Number.isFinite(Number(event.created))) return undefined;
+  const name =
+    event.type === "STATUSCHANGE"
+      ? unsubscribe(event)
+      : Object.hasOwn(EVENT_NAMES, event.type)
+        ? EVENT_NAMES[event.type]
+        : undefined;
+  const occurredAt = isoAt(Number(event.created));
+  if (!name || !event.id || !occurredAt) return undefined;
   const properties = {
-    campaign_id: event.emailCampaignId === undefined ? undefined : String(event.emailCampaignId),
-    link_url: event.url,
-    bounce_category: event.category,
-    bounce_response: event.response,
-    subscriptions: event.subscriptions,
+    campaign_id: event.emailCampaignId == null ? undefined : String(event.emailCampaignId),
+    link_url: event.url ?? undefined,
+    bounce_category: event.category ?? undefined,
+    bounce_response: event.response ?? undefined,
+    subscriptions: event.subscriptions ?? undefined,
   };
   return {
     vendorEventId: event.id,
     event: name,
     email: event.recipient?.trim().toLowerCase(),
-    occurredAt: new Date(Number(event.created)).toISOString(),
+    occurredAt,
     properties: Object.fromEntries(Object.entries(properties).filter(([, value]) => value !== undefined)),
   };
 }

@@ -9,9 +9,17 @@
  * if (check.ok) hubspotInbound.parse(req); // → [{ event: "Unsubscribed", vendorId: "123", … }]
  */
 
+import { z } from "zod";
 import type { HubSpotConfig } from "../destinations/hubspot";
 import { concatBytes, hmacSha256, timingSafeEqualText, toBase64 } from "../hmac";
-import { type Engagement, type EngagementEventName, type InboundSource, WEBHOOK_TOLERANCE_MS } from "../plugin";
+import {
+  type Engagement,
+  type EngagementEventName,
+  type InboundSource,
+  type RawInbound,
+  WEBHOOK_TOLERANCE_MS,
+} from "../plugin";
+import { type BodyRead, isoAt, jsonOf, parseOf, type ReadingSource, readItems } from "./read";
 
 const SIGNATURE_HEADER = "X-HubSpot-Signature-v3";
 const TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp";
@@ -28,19 +36,30 @@ const PROPERTY_EVENTS: Record<string, (value: string) => EngagementEventName | u
   hs_email_hard_bounce_reason_enum: (value) => (value ? "Email Bounced" : undefined),
 };
 
-interface WebhookEvent {
-  eventId?: number | string;
-  portalId?: number;
-  occurredAt?: number;
-  subscriptionType?: string;
-  objectTypeId?: string;
-  objectId?: number | string;
-  propertyName?: string;
-  propertyValue?: string;
-  changeSource?: string;
+/**
+ * One event of the batch as HubSpot documents it; an item of other types (a null, an object for an id) is left out
+ * rather than failing the batch, whose other events HubSpot would otherwise send again and again.
+ */
+const WebhookEvent = z.object({
+  eventId: z.union([z.number(), z.string()]),
+  occurredAt: z.union([z.number(), z.string()]),
+  subscriptionType: z.string().nullish(),
+  objectTypeId: z.string().nullish(),
+  objectId: z.union([z.number(), z.string()]),
+  propertyName: z.string().nullish(),
+  propertyValue: z.string().nullish(),
+  changeSource: z.string().nullish(),
+});
+type WebhookEvent = z.infer<typeof WebhookEvent>;
+
+function read(req: RawInbound): BodyRead {
+  const json = jsonOf(req.body);
+  if (!json.ok) return json;
+  if (!Array.isArray(json.value)) return { ok: false, problem: "the body must be a JSON array of HubSpot events" };
+  return { ok: true, engagements: readItems(json.value, WebhookEvent, toEngagement) };
 }
 
-export const hubspotInbound: InboundSource<HubSpotConfig> = {
+export const hubspotInbound: InboundSource<HubSpotConfig> & ReadingSource = {
   type: "hubspot",
 
   async verify(req, config, now) {
@@ -59,19 +78,8 @@ export const hubspotInbound: InboundSource<HubSpotConfig> = {
       : { ok: false, reason: "signature does not match" };
   },
 
-  parse(req) {
-    let events: unknown;
-    try {
-      events = JSON.parse(new TextDecoder().decode(req.body));
-    } catch {
-      return [];
-    }
-    if (!Array.isArray(events)) return [];
-    return (events as WebhookEvent[]).flatMap((event) => {
-      const engagement = toEngagement(event);
-      return engagement ? [engagement] : [];
-    });
-  },
+  read,
+  parse: parseOf(read),
 };
 
 /**
@@ -86,10 +94,13 @@ function toEngagement(event: WebhookEvent): Engagement | undefined {
   const isContactChange =
     event.subscriptionType === "contact.propertyChange" ||
     (event.subscriptionType === "object.propertyChange" && event.objectTypeId === CONTACTS);
-  const occurredAt = Number(event.occurredAt);
-  const wellFormed = event.objectId !== undefined && event.eventId !== undefined && Number.isFinite(occurredAt);
-  if (!isContactChange || !wellFormed) return undefined;
-  const name = PROPERTY_EVENTS[event.propertyName ?? ""]?.(event.propertyValue ?? "");
+  const occurredAt = isoAt(Number(event.occurredAt));
+  if (!isContactChange || !occurredAt) return undefined;
+  // Own keys only: a `propertyName` of "constructor" must not call what Object.prototype holds.
+  const property = event.propertyName ?? "";
+  const name = Object.hasOwn(PROPERTY_EVENTS, property)
+    ? PROPERTY_EVENTS[property](event.propertyValue ?? "")
+    : undefined;
   if (!name) return undefined;
   return {
     // HubSpot says `eventId` alone "is not guaranteed to be unique"; with the record and the time it names one
@@ -97,7 +108,7 @@ function toEngagement(event: WebhookEvent): Engagement | undefined {
     vendorEventId: `${event.eventId}:${event.objectId}:${event.occurredAt}`,
     event: name,
     vendorId: String(event.objectId),
-    occurredAt: new Date(occurredAt).toISOString(),
+    occurredAt,
     properties: { property: event.propertyName, value: event.propertyValue, change_source: event.changeSource },
   };
 }

@@ -10,9 +10,17 @@
  * const check = await klaviyoInbound.verify(req, { api_key, webhook_secret }, Date.now());
  * if (check.ok) for (const e of klaviyoInbound.parse(req)) store(e); // { event: "Email Opened", vendorEventId, … }
  */
+import { z } from "zod";
 import type { KlaviyoConfig } from "../destinations/klaviyo";
 import { concatBytes, hmacSha256, timingSafeEqualText, toHex } from "../hmac";
-import { type Engagement, type EngagementEventName, type InboundSource, WEBHOOK_TOLERANCE_MS } from "../plugin";
+import {
+  type Engagement,
+  type EngagementEventName,
+  type InboundSource,
+  type RawInbound,
+  WEBHOOK_TOLERANCE_MS,
+} from "../plugin";
+import { type BodyRead, isoAt, jsonOf, parseOf, problemOf, type ReadingSource, readItems } from "./read";
 
 const TOPIC_PREFIX = "event:klaviyo.";
 
@@ -39,26 +47,88 @@ const PROPERTIES: Record<string, string> = {
   "Bounce Type": "bounce_type",
 };
 
-interface EventResource {
-  id?: string;
-  attributes?: { datetime?: string; timestamp?: number; event_properties?: Record<string, unknown> };
-  relationships?: { profile?: { data?: { id?: string } } };
+/**
+ * Optional fields are `nullish`: Klaviyo writes `null` for what a resource lacks (a profile without an email). An
+ * item whose fields have other types is not one Klaviyo sent as documented, and is left out.
+ */
+const EventResource = z.object({
+  id: z.string().nullish(),
+  attributes: z
+    .object({
+      datetime: z.string().nullish(),
+      timestamp: z.number().nullish(),
+      // Only copied through, so odd properties cost the properties, not the engagement.
+      event_properties: z.record(z.string(), z.unknown()).nullish().catch(undefined),
+    })
+    .nullish(),
+  relationships: z
+    .object({ profile: z.object({ data: z.object({ id: z.string().nullish() }).nullish() }).nullish() })
+    .nullish(),
+});
+type EventResource = z.infer<typeof EventResource>;
+
+const WebhookItem = z.object({
+  external_id: z.string().nullish(),
+  topic: z.string().nullish(),
+  /** "The same structure as a Get Event call": `{data, included?}`, though some senders put the event bare. */
+  payload: EventResource.extend({
+    data: EventResource.nullish(),
+    included: z
+      .array(
+        z.object({
+          type: z.string().nullish(),
+          id: z.string().nullish(),
+          attributes: z.object({ email: z.string().nullish() }).nullish(),
+        }),
+      )
+      .nullish(),
+  }).nullish(),
+});
+type WebhookItem = z.infer<typeof WebhookItem>;
+
+const WebhookBody = z.object({ data: z.array(z.unknown(), { error: "must be the array of Klaviyo events" }) });
+
+/** `meta.klaviyo_webhook_id` of a body, read before it is trusted (only to compare with the header). */
+function signedWebhookId(body: Uint8Array): unknown {
+  const json = jsonOf(body);
+  const meta =
+    json.ok && typeof json.value === "object" && json.value !== null ? Reflect.get(json.value, "meta") : null;
+  return typeof meta === "object" && meta !== null ? Reflect.get(meta, "klaviyo_webhook_id") : undefined;
 }
 
-interface WebhookBody {
-  data?: Array<{
-    external_id?: string;
-    topic?: string;
-    /** "The same structure as a Get Event call": `{data, included?}`, though some senders put the event bare. */
-    payload?: EventResource & {
-      data?: EventResource;
-      included?: Array<{ type?: string; id?: string; attributes?: { email?: string } }>;
-    };
-  }>;
-  meta?: { klaviyo_webhook_id?: string; timestamp?: string };
+function read(req: RawInbound): BodyRead {
+  const json = jsonOf(req.body);
+  if (!json.ok) return json;
+  if (typeof json.value !== "object" || json.value === null || Array.isArray(json.value))
+    return { ok: false, problem: "the body must be a JSON object {data:[…], meta}" };
+  const body = WebhookBody.safeParse(json.value);
+  if (!body.success) return { ok: false, problem: problemOf(body.error) };
+  return { ok: true, engagements: readItems(body.data.data, WebhookItem, toEngagement) };
 }
 
-export const klaviyoInbound: InboundSource<KlaviyoConfig> = {
+function toEngagement(item: WebhookItem): Engagement | undefined {
+  const topic = item.topic?.startsWith(TOPIC_PREFIX) ? item.topic.slice(TOPIC_PREFIX.length) : undefined;
+  const event = topic !== undefined && Object.hasOwn(EVENTS, topic) ? EVENTS[topic] : undefined;
+  const resource = item.payload?.data ?? item.payload;
+  const vendorEventId = item.external_id ?? resource?.id;
+  const occurredAt = occurredAtOf(resource);
+  if (!event || !vendorEventId || !occurredAt) return undefined;
+  const vendorId = resource?.relationships?.profile?.data?.id;
+  const email = item.payload?.included?.find((r) => r.type === "profile" && r.id === vendorId)?.attributes?.email;
+  const properties: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(resource?.attributes?.event_properties ?? {}))
+    if (Object.hasOwn(PROPERTIES, name)) properties[PROPERTIES[name]] = value;
+  return {
+    vendorEventId,
+    event,
+    ...(email ? { email: email.trim().toLowerCase() } : {}),
+    ...(vendorId ? { vendorId } : {}),
+    occurredAt,
+    properties,
+  };
+}
+
+export const klaviyoInbound: InboundSource<KlaviyoConfig> & ReadingSource = {
   type: "klaviyo",
 
   async verify(req, config, now) {
@@ -75,37 +145,14 @@ export const klaviyoInbound: InboundSource<KlaviyoConfig> = {
     if (!(await timingSafeEqualText(signature.trim().toLowerCase(), expected)))
       return { ok: false, reason: "signature does not match" };
     // Only now that the bytes are Klaviyo's is the body read, for the webhook id it carries.
-    const signedId = parseBody(req.body)?.meta?.klaviyo_webhook_id;
+    const signedId = signedWebhookId(req.body);
     if (signedId !== undefined && signedId !== req.headers.get("klaviyo-webhook-id"))
       return { ok: false, reason: "Klaviyo-Webhook-Id does not match meta.klaviyo_webhook_id" };
     return { ok: true };
   },
 
-  parse(req) {
-    const engagements: Engagement[] = [];
-    for (const item of parseBody(req.body)?.data ?? []) {
-      const topic = item.topic?.startsWith(TOPIC_PREFIX) ? item.topic.slice(TOPIC_PREFIX.length) : undefined;
-      const event = topic !== undefined && Object.hasOwn(EVENTS, topic) ? EVENTS[topic] : undefined;
-      const resource = item.payload?.data ?? item.payload;
-      const vendorEventId = item.external_id ?? resource?.id;
-      const occurredAt = occurredAtOf(resource);
-      if (!event || !vendorEventId || !occurredAt) continue;
-      const vendorId = resource?.relationships?.profile?.data?.id;
-      const profile = item.payload?.included?.find((r) => r.type === "profile" && r.id === vendorId);
-      const properties: Record<string, unknown> = {};
-      for (const [name, value] of Object.entries(resource?.attributes?.event_properties ?? {}))
-        if (Object.hasOwn(PROPERTIES, name)) properties[PROPERTIES[name]] = value;
-      engagements.push({
-        vendorEventId,
-        event,
-        ...(profile?.attributes?.email ? { email: profile.attributes.email.trim().toLowerCase() } : {}),
-        ...(vendorId ? { vendorId } : {}),
-        occurredAt,
-        properties,
-      });
-    }
-    return engagements;
-  },
+  read,
+  parse: parseOf(read),
 };
 
 /**
@@ -117,17 +164,7 @@ function timestampMs(value: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-function occurredAtOf(resource: EventResource | undefined): string | undefined {
+function occurredAtOf(resource: EventResource | null | undefined): string | undefined {
   const { datetime, timestamp } = resource?.attributes ?? {};
-  const ms = datetime ? Date.parse(datetime) : typeof timestamp === "number" ? timestamp * 1000 : Number.NaN;
-  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
-}
-
-function parseBody(body: Uint8Array): WebhookBody | undefined {
-  try {
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(body));
-    return typeof parsed === "object" && parsed !== null ? (parsed as WebhookBody) : undefined;
-  } catch {
-    return undefined; // not JSON: nothing in it to store
-  }
+  return isoAt(datetime ? Date.parse(datetime) : typeof timestamp === "number" ? timestamp * 1000 : Number.NaN);
 }

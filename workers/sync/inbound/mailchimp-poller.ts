@@ -14,8 +14,10 @@
  * const { engagements, cursor } = await mailchimpPoller.poll(ctx, "2026-03-26T21:40:57.000Z");
  * // engagements: [{ event: "Email Opened", email: "ada@x.io", occurredAt: "2026-03-26T22:01:00.000Z", … }]
  */
+import { z } from "zod";
 import { listAll, type MailchimpConfig } from "../destinations/mailchimp";
 import type { Engagement, EngagementEventName, EngagementPoller } from "../plugin";
+import { isoAt } from "./read";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const CAMPAIGN_LOOKBACK_MS = 30 * DAY_MS;
@@ -27,13 +29,26 @@ const EVENTS: Record<string, EngagementEventName> = {
   bounce: "Email Bounced",
 };
 
-interface ActivityEmail {
-  campaign_id: string;
-  list_id?: string;
-  email_id?: string;
-  email_address: string;
-  activity?: Array<{ action: string; type?: string; timestamp: string; url?: string; ip?: string }>;
-}
+/**
+ * A recipient's activity as Mailchimp documents it. A recipient or an activity of other types (a null, a number for
+ * an address) is left out rather than thrown: a poll that throws keeps its cursor, so it would fail for good.
+ */
+const ActivityEmail = z.object({
+  campaign_id: z.string().nullish(),
+  list_id: z.string().nullish().catch(undefined),
+  email_id: z.string().nullish(),
+  email_address: z.string(),
+  activity: z.array(z.unknown()).nullish(),
+});
+
+const Activity = z.object({
+  action: z.string(),
+  timestamp: z.string(),
+  // Only copied through, so odd values cost the property, not the engagement.
+  type: z.string().nullish().catch(undefined),
+  url: z.string().nullish().catch(undefined),
+  ip: z.string().nullish().catch(undefined),
+});
 
 /** The Mailchimp engagement poller. */
 export const mailchimpPoller: EngagementPoller<MailchimpConfig> = {
@@ -43,7 +58,7 @@ export const mailchimpPoller: EngagementPoller<MailchimpConfig> = {
     const now = ctx.now();
     const from = cursor === undefined ? now - DAY_MS : Date.parse(cursor);
     if (Number.isNaN(from)) throw new Error(`unreadable Mailchimp poll cursor ${JSON.stringify(cursor)}`);
-    const campaigns = await listAll<{ id: string }>(ctx, "/campaigns", "campaigns", {
+    const campaigns = await listAll<unknown>(ctx, "/campaigns", "campaigns", {
       list_id: ctx.config.list_id,
       status: "sent",
       since_send_time: mailchimpTime(now - CAMPAIGN_LOOKBACK_MS),
@@ -52,33 +67,38 @@ export const mailchimpPoller: EngagementPoller<MailchimpConfig> = {
     const engagements: Engagement[] = [];
     let latest = from;
     for (const campaign of campaigns.items) {
-      const path = `/reports/${encodeURIComponent(campaign.id)}/email-activity`;
-      const emails = await listAll<ActivityEmail>(ctx, path, "emails", { since: mailchimpTime(from - OVERLAP_MS) });
+      const campaignId = typeof campaign === "object" && campaign !== null ? Reflect.get(campaign, "id") : undefined;
+      if (typeof campaignId !== "string") continue;
+      const path = `/reports/${encodeURIComponent(campaignId)}/email-activity`;
+      const emails = await listAll<unknown>(ctx, path, "emails", { since: mailchimpTime(from - OVERLAP_MS) });
       if (!emails.ok) throw failure(emails.outcome);
-      for (const email of emails.items) {
-        for (const activity of email.activity ?? []) {
-          const event = EVENTS[activity.action];
+      for (const raw of emails.items) {
+        const email = ActivityEmail.safeParse(raw);
+        if (!email.success) continue;
+        const { email_address, email_id, list_id } = email.data;
+        const campaign_id = email.data.campaign_id ?? campaignId;
+        for (const rawActivity of email.data.activity ?? []) {
+          const parsed = Activity.safeParse(rawActivity);
+          if (!parsed.success) continue;
+          const activity = parsed.data;
+          const event = Object.hasOwn(EVENTS, activity.action) ? EVENTS[activity.action] : undefined;
           const at = Date.parse(activity.timestamp);
-          if (!event || Number.isNaN(at)) continue;
-          latest = Math.max(latest, at);
-          const properties: Record<string, unknown> = { campaign_id: email.campaign_id, list_id: email.list_id };
+          const occurredAt = isoAt(at);
+          if (!event || !occurredAt) continue;
+          // An activity dated after now is no reason to move the cursor past what is yet to come.
+          latest = Math.max(latest, Math.min(at, now));
+          const properties: Record<string, unknown> = { campaign_id, list_id: list_id ?? undefined };
           if (activity.url) properties.url = activity.url;
           if (activity.type) properties.bounce_type = activity.type;
           if (activity.ip) properties.ip = activity.ip;
           engagements.push({
             // Mailchimp has no activity id: campaign, recipient, action, second (and link) name one activity.
-            vendorEventId: [
-              email.campaign_id,
-              email.email_id ?? email.email_address,
-              activity.action,
-              activity.timestamp,
-              activity.url,
-            ]
+            vendorEventId: [campaign_id, email_id ?? email_address, activity.action, activity.timestamp, activity.url]
               .filter(Boolean)
               .join(":"),
             event,
-            email: email.email_address.toLowerCase(),
-            occurredAt: new Date(at).toISOString(),
+            email: email_address.toLowerCase(),
+            occurredAt,
             properties,
           });
         }

@@ -7,8 +7,10 @@
  * let { engagements, cursor, more } = await marketoPoller.poll(ctx, undefined); // from a day ago
  * while (more) ({ engagements, cursor, more } = await marketoPoller.poll(ctx, cursor));
  */
+import { z } from "zod";
 import { type MarketoConfig, type MarketoReply, marketoCall } from "../destinations/marketo";
 import type { Engagement, EngagementEventName, EngagementPoller, PluginContext } from "../plugin";
+import { isoAt } from "./read";
 
 /** Marketo's default activity type ids (check `/rest/v1/activities/types.json` on an unusual instance). */
 const ACTIVITY_EVENTS = new Map<number, EngagementEventName>([
@@ -21,16 +23,25 @@ const ACTIVITY_EVENTS = new Map<number, EngagementEventName>([
 
 const FIRST_POLL_LOOKBACK_MS = 86_400_000;
 
-interface Activity {
-  id: number;
-  marketoGUID?: string;
-  leadId: number;
-  activityDate: string;
-  activityTypeId: number;
-  primaryAttributeValueId?: number;
-  primaryAttributeValue?: string;
-  attributes?: Array<{ name: string; value: unknown }>;
-}
+/**
+ * An activity as Marketo documents it. One of other types (a null, an object for a lead id) is left out rather than
+ * thrown: a poll that throws keeps its cursor, so that one activity would fail every later poll for good.
+ */
+const Activity = z.object({
+  id: z.union([z.number(), z.string()]),
+  marketoGUID: z.string().nullish(),
+  leadId: z.union([z.number(), z.string()]),
+  activityDate: z.string(),
+  activityTypeId: z.number(),
+  // Only copied through, so odd values cost the property, not the engagement.
+  primaryAttributeValueId: z.union([z.number(), z.string()]).nullish().catch(undefined),
+  primaryAttributeValue: z.string().nullish().catch(undefined),
+  attributes: z
+    .array(z.object({ name: z.string(), value: z.unknown() }))
+    .nullish()
+    .catch(undefined),
+});
+type Activity = z.infer<typeof Activity>;
 
 export const marketoPoller: EngagementPoller<MarketoConfig> = {
   type: "marketo",
@@ -38,14 +49,17 @@ export const marketoPoller: EngagementPoller<MarketoConfig> = {
   async poll(ctx, cursor) {
     const token = cursor ?? (await pagingToken(ctx, ctx.now() - FIRST_POLL_LOOKBACK_MS));
     const body = unwrap(
-      await marketoCall<Activity>(ctx, {
+      await marketoCall<unknown>(ctx, {
         method: "GET",
         path: "/rest/v1/activities.json",
         query: new URLSearchParams({ nextPageToken: token, activityTypeIds: [...ACTIVITY_EVENTS.keys()].join(",") }),
       }),
     );
     return {
-      engagements: (body.result ?? []).flatMap(toEngagement),
+      engagements: (Array.isArray(body.result) ? body.result : []).flatMap((raw) => {
+        const activity = Activity.safeParse(raw);
+        return activity.success ? toEngagement(activity.data) : [];
+      }),
       cursor: body.nextPageToken ?? token,
       more: body.moreResult === true,
     };
@@ -74,9 +88,9 @@ function unwrap<T>(reply: MarketoReply<T>) {
 
 function toEngagement(activity: Activity): Engagement[] {
   const event = ACTIVITY_EVENTS.get(activity.activityTypeId);
-  const at = Date.parse(activity.activityDate);
+  const at = isoAt(Date.parse(activity.activityDate));
   // Left out rather than thrown: one unreadable activity must not stall the cursor for every later one.
-  if (!event || Number.isNaN(at)) return [];
+  if (!event || !at) return [];
   const attributes = Object.fromEntries((activity.attributes ?? []).map(({ name, value }) => [name, value]));
   const link = attributes.Link;
   return [
@@ -84,11 +98,11 @@ function toEngagement(activity: Activity): Engagement[] {
       vendorEventId: activity.marketoGUID ?? String(activity.id),
       event,
       vendorId: String(activity.leadId),
-      occurredAt: new Date(at).toISOString(),
+      occurredAt: at,
       properties: {
         // The primary attribute of the email activities is the email asset (id and "Program.Email" name).
-        email_id: activity.primaryAttributeValueId === undefined ? undefined : String(activity.primaryAttributeValueId),
-        email_name: activity.primaryAttributeValue,
+        email_id: activity.primaryAttributeValueId == null ? undefined : String(activity.primaryAttributeValueId),
+        email_name: activity.primaryAttributeValue ?? undefined,
         ...(typeof link === "string" ? { link_url: link } : {}),
         marketo_attributes: attributes,
       },

@@ -11,8 +11,10 @@
  * // header X-Tessera-Signature: await signTessera(secret, body, Date.now())
  * tesseraInbound.parse(req) // [{ vendorEventId: "evt_1", event: "Email Opened", email: "ada@example.com", … }]
  */
-import type { Engagement, EngagementEventName, InboundSource } from "../plugin";
+import { z } from "zod";
+import type { EngagementEventName, InboundSource, RawInbound } from "../plugin";
 import { TESSERA_SIGNATURE_HEADER, verifyTessera } from "../tessera-signature";
+import { type BodyRead, isoAt, jsonOf, parseOf, problemOf, type ReadingSource } from "./read";
 
 const ALIASES = new Map<string, EngagementEventName>([
   ["delivered", "Email Delivered"],
@@ -25,12 +27,63 @@ const ALIASES = new Map<string, EngagementEventName>([
 /** Every spec name has an alias, so the aliases' values are the spec names. */
 const SPEC_NAMES = new Set<string>(ALIASES.values());
 
-function eventName(value: unknown): EngagementEventName | undefined {
-  if (typeof value !== "string") return undefined;
+function eventName(value: string): EngagementEventName | undefined {
   return ALIASES.get(value) ?? (SPEC_NAMES.has(value) ? (value as EngagementEventName) : undefined);
 }
 
-export const tesseraInbound: InboundSource<{ secret: string }> = {
+/**
+ * The sender is whoever wrote the integration, so each refusal says what to fix: a body dropped with a 200 would
+ * hide their bug for good.
+ */
+const TesseraEvent = z.object({
+  email: z.string(expected("the recipient's email address, as text")).trim().min(1, "must not be empty"),
+  event: z
+    .string(expected(`one of ${[...ALIASES.keys()].join(", ")} or their Segment names`))
+    .transform((value, ctx) => {
+      const name = eventName(value);
+      if (name) return name;
+      ctx.addIssue({
+        code: "custom",
+        message: `${JSON.stringify(value)} is not one of ${[...ALIASES.keys()].join(", ")} or their Segment names`,
+      });
+      return z.NEVER;
+    }),
+  timestamp: z
+    .union([z.string(), z.number()], expected("ISO-8601 text or a number of Unix seconds"))
+    .transform((value, ctx) => {
+      const at = isoAt(typeof value === "number" ? value * 1000 : Date.parse(value));
+      if (at) return at;
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not ISO-8601 text or Unix seconds` });
+      return z.NEVER;
+    }),
+  id: z.union([z.string().min(1), z.number()], expected("the sender's event id, text or a number")).transform(String),
+  properties: z.record(z.string(), z.unknown(), expected("an object")).nullish(),
+});
+
+/** A field's message: missing, or present with the wrong type. */
+function expected(what: string) {
+  return {
+    error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required (${what})` : `must be ${what}`),
+  };
+}
+
+function read(req: RawInbound): BodyRead {
+  const json = jsonOf(req.body);
+  if (!json.ok) return json;
+  if (typeof json.value !== "object" || json.value === null || Array.isArray(json.value))
+    return { ok: false, problem: "the body must be a JSON object {email, event, timestamp, id, properties}" };
+  const payload = TesseraEvent.safeParse(json.value);
+  if (!payload.success) return { ok: false, problem: problemOf(payload.error) };
+  const { id, event, email, timestamp, properties } = payload.data;
+  return {
+    ok: true,
+    engagements: [
+      { vendorEventId: id, event, email: email.toLowerCase(), occurredAt: timestamp, properties: { ...properties } },
+    ],
+  };
+}
+
+export const tesseraInbound: InboundSource<{ secret: string }> & ReadingSource = {
   type: "tessera",
 
   async verify(req, config, now) {
@@ -39,39 +92,6 @@ export const tesseraInbound: InboundSource<{ secret: string }> = {
     return verifyTessera(config.secret, req.headers.get(TESSERA_SIGNATURE_HEADER), req.body, now);
   },
 
-  parse(req) {
-    let payload: Record<string, unknown>;
-    try {
-      payload = JSON.parse(new TextDecoder().decode(req.body));
-    } catch {
-      return [];
-    }
-    if (typeof payload !== "object" || payload === null) return [];
-    const event = eventName(payload.event);
-    const email = typeof payload.email === "string" ? payload.email.trim().toLowerCase() : "";
-    const id = typeof payload.id === "string" || typeof payload.id === "number" ? String(payload.id) : "";
-    const at = occurredAt(payload.timestamp);
-    if (!event || !email || !id || at === undefined) return [];
-    const properties = payload.properties;
-    const engagement: Engagement = {
-      vendorEventId: id,
-      event,
-      email,
-      occurredAt: at,
-      properties:
-        typeof properties === "object" && properties !== null && !Array.isArray(properties) ? { ...properties } : {},
-    };
-    return [engagement];
-  },
+  read,
+  parse: parseOf(read),
 };
-
-function occurredAt(timestamp: unknown): string | undefined {
-  const ms =
-    typeof timestamp === "number"
-      ? timestamp * 1000
-      : typeof timestamp === "string"
-        ? Date.parse(timestamp)
-        : Number.NaN;
-  // Beyond ±8.64e15 ms a Date is invalid and toISOString throws.
-  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : undefined;
-}

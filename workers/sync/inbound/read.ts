@@ -1,0 +1,74 @@
+/**
+ * Reading a verified webhook body (DESIGN §7) without ever failing on what is in it. A signature proves who sent the
+ * bytes, not that they make sense, and a vendor retries a 500 for as long as it keeps the URL: so a body that cannot
+ * be read at all is the sender's bug, answered `400` with what is wrong (`BodyRead` with a `problem`), and one
+ * unreadable item in a batch is left out while the rest is stored, as ingestion rejects one bad message of a batch.
+ *
+ * `InboundSource.parse` stays the plugin contract (`[]` for a body it cannot read); a source that can say why
+ * implements `read` as well, and the route asks it first.
+ *
+ * @example
+ * const read = readsBody(source) ? source.read(req) : { ok: true, engagements: source.parse(req) };
+ * if (!read.ok) throw validationError(`Webhook body invalid: ${read.problem}`);
+ */
+import type { z } from "zod";
+import { describeIssue } from "../../shared/validation-hook";
+import type { Engagement, InboundSource, RawInbound } from "../plugin";
+
+/** The engagements in a verified body, or why it cannot be read at all. */
+export type BodyRead = { ok: true; engagements: Engagement[] } | { ok: false; problem: string };
+
+/** An inbound source that says why a body is unreadable instead of reading nothing from it. */
+export interface ReadingSource {
+  read(req: RawInbound): BodyRead;
+}
+
+export function readsBody<C>(source: InboundSource<C>): source is InboundSource<C> & ReadingSource {
+  return typeof (source as Partial<ReadingSource>).read === "function";
+}
+
+/** `parse` of a source that has `read`: what it reads, nothing from a body it cannot. */
+export function parseOf(read: (req: RawInbound) => BodyRead): (req: RawInbound) => Engagement[] {
+  return (req) => {
+    const result = read(req);
+    return result.ok ? result.engagements : [];
+  };
+}
+
+/** The body as JSON, or the problem with it. */
+export function jsonOf(body: Uint8Array): { ok: true; value: unknown } | { ok: false; problem: string } {
+  try {
+    return { ok: true, value: JSON.parse(new TextDecoder().decode(body)) };
+  } catch (err) {
+    return { ok: false, problem: `the body is not JSON (${(err as Error).message})` };
+  }
+}
+
+/** The first problem of a failed schema, as the API's 400s name it (`field: what is wrong`). */
+export const problemOf = (error: z.ZodError): string => describeIssue(error);
+
+/**
+ * Milliseconds since the epoch as ISO-8601, or undefined when no Date can hold them: `new Date(1e20).toISOString()`
+ * throws, and a vendor's absurd timestamp must cost its item, not the request.
+ */
+export function isoAt(ms: number): string | undefined {
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : undefined;
+}
+
+/**
+ * The items of a batch `schema` reads, in order, leaving out the others (a null, a wrong type, a missing field).
+ * `read` turns an item into its engagement, or undefined for a kind that carries none.
+ */
+export function readItems<T>(
+  items: readonly unknown[],
+  schema: z.ZodType<T>,
+  read: (item: T) => Engagement | undefined,
+): Engagement[] {
+  const engagements: Engagement[] = [];
+  for (const raw of items) {
+    const item = schema.safeParse(raw);
+    const engagement = item.success ? read(item.data) : undefined;
+    if (engagement) engagements.push(engagement);
+  }
+  return engagements;
+}
