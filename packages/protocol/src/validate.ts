@@ -136,8 +136,17 @@ export function validateMessage(raw: unknown, index: number, options: ValidateOp
     options.batchSentAt !== undefined && parseIsoTimestamp(options.batchSentAt) !== null
       ? options.batchSentAt
       : undefined;
-  if (storedEventTime(message, batchSentAt, now) > now + MAX_FUTURE_SKEW_MS)
-    return fail("timestamp is more than 24 hours in the future");
+  if (storedEventTime(message, batchSentAt, now) > now + MAX_FUTURE_SKEW_MS) {
+    // With sentAt, the stored time is the corrected one: say so, or a sane timestamp would seem to be the problem.
+    const sent = message.timestamp === undefined ? null : parseIsoTimestamp(message.timestamp);
+    const corrected =
+      (message.sentAt ?? batchSentAt) !== undefined && sent !== null && sent <= now + MAX_FUTURE_SKEW_MS;
+    return fail(
+      corrected
+        ? "timestamp, corrected for the client's clock by sentAt (timestamp - sentAt + the time received), is more than 24 hours in the future: is sentAt right?"
+        : "timestamp is more than 24 hours in the future",
+    );
+  }
 
   // The walk reads the canonical copy: the client's key order (the first bad key reported is the first one sent),
   // and a `__proto__` key, which the schema's copy skips (assigning it would replace that copy's prototype).
