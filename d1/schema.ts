@@ -109,6 +109,8 @@ export const merges = sqliteTable(
     index("merges_into_idx").on(t.intoProfile),
     // A profile is merged away at most once at a time; after an undo it may be merged again (a new entry).
     uniqueIndex("merges_from_unique").on(t.fromProfile).where(sql`undone_at IS NULL`),
+    // Identity resolution asks whether a message's merge was undone (it then merges nothing again): few rows.
+    index("merges_undone_by_message").on(t.workspaceId, t.messageId).where(sql`undone_at IS NOT NULL`),
   ],
 );
 

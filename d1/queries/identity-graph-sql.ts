@@ -126,6 +126,30 @@ export async function suppressedAmong(
   return new Set(results.flatMap((r) => r.results.map((row) => row.hash)));
 }
 
+/**
+ * Which of `messageIds` caused a merge of `workspaceId` that was undone since: one round trip, on the partial index of
+ * undone merges (a handful, whatever the journal's size).
+ *
+ * @example const undone = await undoneMergeMessages(env.DB, ws, ["msg-1"]); // ["msg-1"] once its merge was undone
+ */
+export async function undoneMergeMessages(
+  db: D1Database,
+  workspaceId: string,
+  messageIds: readonly string[],
+): Promise<string[]> {
+  const results = await db.batch<Pick<typeof merges.$inferSelect, "messageId">>(
+    chunks(messageIds).map((c) =>
+      db
+        .prepare(
+          `SELECT DISTINCT m.message_id AS messageId FROM json_each(?2) AS j CROSS JOIN merges AS m
+           WHERE m.workspace_id = ?1 AND m.message_id = j.value AND m.undone_at IS NOT NULL`,
+        )
+        .bind(workspaceId, JSON.stringify(c)),
+    ),
+  );
+  return results.flatMap((r) => r.results.map((row) => row.messageId as string));
+}
+
 /** The rows of {@link readGraphStatements}' results. */
 export function graphRowsOf(results: readonly D1Result[]): GraphRows {
   const rows: GraphRows = { owners: [], suppressed: [], profileCounts: [] };

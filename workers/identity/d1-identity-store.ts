@@ -9,6 +9,7 @@ import {
   listDroppedLinksOfTree,
   listMergesIntoTree,
   readGraphStatements,
+  undoneMergeMessages,
 } from "../../d1/queries/identity-graph-sql";
 import { connectedComponents, keysOf, snapshotFor } from "./components";
 import { eraseFromGraph } from "./erase-graph";
@@ -81,6 +82,9 @@ export class D1IdentityStore implements IdentityStore {
     const ids = new Map<string, Identifier>();
     for (const input of inputs) for (const id of keysOf(input)) ids.set(keyOf(id), id);
     const hashed = new Map((await hashedKeys(this.db, workspaceId, [...ids.values()])).map((k) => [keyOf(k), k]));
+    // Messages whose merge an operator undid (they merge nothing again), among those asked about so far.
+    const undone = new Set<string>();
+    const asked = new Set<string>();
     for (let attempt = 1; ; attempt++) {
       const open = pending.map((i) => inputs[i]);
       const seen = snapshot ?? NOTHING_KNOWN;
@@ -88,7 +92,15 @@ export class D1IdentityStore implements IdentityStore {
       for (const component of connectedComponents(open, seen)) {
         const members = component.map((j) => pending[j]);
         const part = members.map((i) => inputs[i]);
-        const planned = planResolve(snapshotFor(seen, part), rules, part, Date.now());
+        let planned = planResolve(snapshotFor(seen, part), rules, part, Date.now(), undone);
+        // Only a plan that merges asks (merges are rare, so the round trip is too), and only once per message.
+        const unasked = [...new Set(planned.plan.merges.map((m) => m.messageId))].filter((id) => !asked.has(id));
+        if (unasked.length > 0) {
+          for (const id of unasked) asked.add(id);
+          const found = await undoneMergeMessages(this.db, workspaceId, unasked);
+          for (const id of found) undone.add(id);
+          if (found.length > 0) planned = planResolve(snapshotFor(seen, part), rules, part, Date.now(), undone);
+        }
         const { plan } = planned;
         const writes = plan.newProfiles.length + plan.claims.length + plan.merges.length + plan.drops.length;
         if (writes === 0) for (const [k, i] of members.entries()) outcomes[i] = planned.outcomes[k];

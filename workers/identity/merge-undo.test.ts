@@ -133,10 +133,36 @@ describe("POST /v1/merges/:id/undo", () => {
 
     const later = track("Viewed Product", "2026-01-04T00:00:00.000Z", { anonymousId: anon, userId: undefined });
     const report = await ingestMessages(ingestDepsFor(env), ws.workspaceId, [{ index: 0, message: later }]);
-    expect(report).toEqual({ rejected: [], failed: [], profileIds: [visitor], overloaded: false });
+    expect(report).toEqual({
+      rejected: [],
+      failed: [],
+      profileIds: [visitor],
+      erased: [],
+      duplicates: 0,
+      overloaded: false,
+    });
     expect(cache.get(ws.workspaceId, anonId)).toBe(visitor);
     expect(eventIds(await get<ProfileEventsPage>(`/v1/profiles/${visitor}/events`))).toContain(later.messageId);
     expect(eventIds(await get<ProfileEventsPage>(`/v1/profiles/${sam}/events`))).not.toContain(later.messageId);
+  });
+
+  it("merges nothing again for a redelivery of the message whose merge was undone; a later message may", async () => {
+    const { ws, anon, user, sam, visitor, merge, messages, call, get } = await wronglyMerged();
+    expect((await call("POST", `/v1/merges/${merge.id}/undo`)).status).toBe(200);
+    // An SDK's retry of the checkout: the same message, stored once, and its merge stays undone.
+    const again = await ingestMessages(ingestDepsFor(env), ws.workspaceId, [{ index: 0, message: messages.checkout }]);
+    expect(again.failed).toEqual([]);
+    const { data, dropped_links } = await get<ProfileMerges>(`/v1/profiles/${sam}/merges`);
+    expect(data).toMatchObject([{ id: merge.id, undone_at: expect.any(String) }]);
+    expect(dropped_links).toContainEqual(
+      expect.objectContaining({ message_id: messages.checkout.messageId, rule: "undone:merge" }),
+    );
+    expect((await get<Profile>(`/v1/profiles/anonymous_id:${encodeURIComponent(anon)}`)).id).toBe(visitor);
+    // A later message carrying both ids is a new decision: it merges them again, as a new journal entry.
+    const later = track("Checkout", "2026-01-05T00:00:00.000Z", { anonymousId: anon, userId: user });
+    await store(ws.workspaceId, [later]);
+    const after = await get<ProfileMerges>(`/v1/profiles/${sam}/merges`);
+    expect(after.data).toHaveLength(2);
   });
 
   it("undoes a merge whose survivor has since merged into an older profile", async () => {

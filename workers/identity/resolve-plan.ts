@@ -38,6 +38,7 @@ export function planResolve(
   rules: IdentityRules,
   inputs: readonly ResolveInput[],
   now: number,
+  undone: ReadonlySet<string> = new Set(),
 ): { outcomes: ResolveOutcome[]; plan: WritePlan } {
   const owners = new Map(snapshot.owners);
   const profiles = new Map<string, ProfileState>();
@@ -99,7 +100,9 @@ export function planResolve(
         continue;
       }
       const other = profiles.get(owner)!;
-      const refusal = first ? null : refuseMerge(rules, group, other);
+      // A message whose merge an operator undid merges nothing again: its redelivery (an SDK's retry, a beacon) is
+      // the same message, and idempotent; only a later message may join the two again.
+      const refusal = first ? null : undone.has(input.messageId) ? UNDONE : refuseMerge(rules, group, other);
       if (refusal) {
         drop(id, owner, refusal);
         continue;
@@ -159,6 +162,9 @@ function withPreviousId(input: ResolveInput, owners: Map<string, string>): Ident
     id.type === "anonymous_id" && id.value === prev ? { type: "user_id", value: prev } : id,
   );
 }
+
+/** The rule a dropped link names when its message's merge was undone (`GET /v1/profiles/:ref/merges`). */
+const UNDONE = "undone:merge";
 
 function refuseAttach(rules: IdentityRules, group: Group, type: string): string | null {
   if ((group.counts.get(type) ?? 0) + 1 > limitFor(rules, type)) return `limit:${type}`;

@@ -1,0 +1,1 @@
+CREATE INDEX `merges_undone_by_message` ON `merges` (`workspace_id`,`message_id`) WHERE undone_at IS NOT NULL;
