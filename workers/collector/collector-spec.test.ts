@@ -72,6 +72,24 @@ describe("collector endpoints", () => {
     expect(await storedEvents(workspaceId, anon(a))).toMatchObject([{ event: "Imported" }]);
   });
 
+  it("keeps constructor and prototype keys as the ordinary data they are", async () => {
+    const a = uid("anon");
+    const properties = { constructor: "Ferrari", car: { prototype: "SF-26" } };
+    const batch = [
+      { type: "track", event: "Race Watched", anonymousId: a, properties },
+      { type: "identify", anonymousId: a, traits: { constructor: "Ferrari" } },
+    ];
+    expect(await (await post("/v1/batch", { batch }, { key: writeKey })).json()).toEqual({
+      success: true,
+      accepted: 2,
+      rejected: [],
+    });
+    const events = await storedEvents(workspaceId, anon(a));
+    expect(events.find((e) => e.type === "track")).toMatchObject({ properties });
+    expect(events.find((e) => e.type === "identify")).toMatchObject({ traits: { constructor: "Ferrari" } });
+    expect(Object.prototype).not.toHaveProperty("Ferrari");
+  });
+
   it("takes the write key from the body when there is no Authorization header", async () => {
     const a = uid("anon");
     const res = await post("/v1/batch", { writeKey, batch: [{ type: "track", event: "Body Key", anonymousId: a }] });

@@ -16,7 +16,9 @@ describe("mergeJson", () => {
     expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
     expect(merged.polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(Object.keys(merged)).toEqual([]);
+    expect(Object.keys(merged)).toEqual(["constructor"]);
+    expect(merged.constructor).toEqual({ prototype: { polluted: true } });
+    expect(Object.prototype).not.toHaveProperty("polluted");
   });
 
   it("does not modify its arguments", () => {

@@ -13,8 +13,13 @@ declare global {
   }
 }
 
-/** Keys that would reach an object's prototype if a later merge copied them by assignment. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * Keys that would reach an object's prototype if a later merge copied them by assignment. Only `__proto__` does:
+ * `constructor` and `prototype` are ordinary words in customers' data (a race team's constructor, a product
+ * prototype) that Segment accepts, and they reach a prototype only through a merge that walks into inherited values,
+ * which ours (`mergeJson`: plain objects only, own keys) and every path read (own keys only) never do.
+ */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__"]);
 
 /** UTF-16 units of JSON text counted so far (see {@link walk}). */
 export interface TreeSize {
