@@ -17,10 +17,17 @@ describe("tessera", () => {
   });
 
   it("lists the commands, and refuses an unknown one with code 2", async () => {
-    expect((await runCli([])).stdout).toContain("import <file>");
+    expect((await runCli(["--help"])).stdout).toMatch(/^Usage: tessera <command>[\s\S]*import <file>/);
     const unknown = await runCli(["imprt", "x.csv"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/^tessera: unknown command "imprt"/);
+  });
+
+  it("prints the usage on stderr with code 2 when given no command (a usage error, like an unknown one)", async () => {
+    const run = await runCli([]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toMatch(/^tessera: which command\?\n\nUsage: tessera <command> \[options\][\s\S]*import <file>/);
   });
 
   it("explains a bad import argument with code 2 and a pointer to --help", async () => {

@@ -29,7 +29,13 @@ Options
  */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+  // No command is a usage error like an unknown one (code 2 on stderr): a script that lost its arguments must not
+  // read as a successful import.
+  if (command === undefined) {
+    io.stderr.write(`tessera: which command?\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (command === "-h" || command === "--help" || command === "help") {
     const topic = command === "help" ? rest[0] : undefined;
     io.stdout.write(topic === "import" ? IMPORT_USAGE : USAGE);
     return EXIT.ok;

@@ -166,6 +166,10 @@ describe("parseImportArgs", () => {
     expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--delimiter", '"'])).toMatch(
       /expected one character/,
     );
+    // `t` for tab is the likely slip: a letter or digit would split names and numbers apart.
+    expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--delimiter", "t"])).toBe(
+      '--delimiter "t": a letter or digit would split names and numbers; expected e.g. , ; tab |',
+    );
     expect(error(["a.ndjson", ...connection, "--delimiter", ";"])).toBe(
       "--delimiter maps CSV columns; ndjson messages are sent as they are",
     );

@@ -369,13 +369,20 @@ function skipLinesOf(given: string | number | undefined): number {
   return n;
 }
 
-/** `--delimiter`: one character, or a word for it (`tab`). */
+/**
+ * `--delimiter`: one character, or a word for it (`tab`); not a letter or digit. Any other character is taken (an
+ * export may use `^` or `~`); one the header does not use is named when the header is read (`run.ts`).
+ */
 function delimiterFlag(text: string): string {
   const delimiter = DELIMITER_WORDS[text.toLowerCase()] ?? text;
-  if ([...delimiter].length !== 1 || /["\r\n]/.test(delimiter)) {
-    const known = DELIMITERS.map((d) => (d === "\t" ? "tab" : d)).join(" ");
+  const known = DELIMITERS.map((d) => (d === "\t" ? "tab" : d)).join(" ");
+  if ([...delimiter].length !== 1 || /["\r\n]/.test(delimiter))
     throw new ArgsError(`--delimiter ${JSON.stringify(text)}: expected one character, e.g. ${known}`);
-  }
+  // Most often `t` meant for tab; no export separates columns with a letter or digit.
+  if (/[\p{L}\p{N}]/u.test(delimiter))
+    throw new ArgsError(
+      `--delimiter ${JSON.stringify(text)}: a letter or digit would split names and numbers; expected e.g. ${known}`,
+    );
   return delimiter;
 }
 

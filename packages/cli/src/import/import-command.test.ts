@@ -381,6 +381,69 @@ describe("tessera import", () => {
     expect(collector.requests).toHaveLength(0);
   });
 
+  it("refuses a --set key that a column of the file also fills, before sending; --ignore the column to use it", async () => {
+    const file = write("channels.csv", "id,channel,total\nu1,web,5\nu2,,6\n");
+    const run = await importFile(file, "--event", "Sale", "--user-id", "id", "--set", "channel=pos");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      '--set channel: the file\'s column "channel" fills that property too, and the constant would replace every ' +
+        "row's value; --ignore channel to send the constant, or leave out --set channel",
+    );
+    expect(collector.requests).toHaveLength(0);
+
+    const chosen = await importFile(
+      file,
+      "--event",
+      "Sale",
+      "--user-id",
+      "id",
+      "--set",
+      "channel=pos",
+      "--ignore",
+      "channel",
+    );
+    expect(chosen.code).toBe(0);
+    expect(sent().map((m) => m.properties)).toEqual([
+      { total: 5, channel: "pos" },
+      { total: 6, channel: "pos" },
+    ]);
+  });
+
+  it("rejects a row whose --message-id cell is empty rather than hashing it, and sends the others", async () => {
+    const file = write("receipts.csv", "beleg,kunde,summe\nB-1,K-1,5\n ,K-2,6\nB-3,K-3,7\n");
+    const run = await importFile(file, ...RECEIPT_MAPPING);
+    expect(run.code).toBe(1);
+    expect(sent().map((m) => m.messageId)).toEqual(["B-1", "B-3"]);
+    expect(readRejects(file).map((r) => [r.row, r.line, r.error])).toEqual([
+      [2, 3, '--message-id column "beleg" is empty'],
+    ]);
+  });
+
+  it("says a file ending in .gz that is not gzip is not, with code 2 and nothing sent", async () => {
+    const file = write("sales.csv.gz", POS_CSV);
+    const run = await importFile(file, ...POS_MAPPING);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(
+      `tessera import: ${file} ends in .gz but is not gzip-compressed (gzip data starts with the bytes 1f 8b); ` +
+        "if it is the plain file, rename it without .gz\n",
+    );
+    expect(collector.requests).toHaveLength(0);
+  });
+
+  it("names the --delimiter when the header does not use it, and the one it seems to use", async () => {
+    const file = write("colon.csv", POS_CSV);
+    const run = await importFile(file, ...POS_MAPPING, "--delimiter", ":");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      '--delimiter ":": the header line has no ":" between columns (read as one column); it looks separated by ' +
+        '",": leave --delimiter out to have the separator found, or give the right one',
+    );
+    const semicolon = await importFile(file, ...POS_MAPPING, "--delimiter", ";");
+    expect(semicolon.code).toBe(2);
+    expect(semicolon.stderr).toContain('--delimiter ";": the header line has no ";" between columns');
+    expect(collector.requests).toHaveLength(0);
+  });
+
   it("stops at once, saying so, when nothing answers at --host", async () => {
     const file = write("sales.csv", POS_CSV);
     const closed = collector.url;

@@ -221,13 +221,13 @@ describe("mapCsvRow", () => {
     expect(message.anonymousId).toBe("1");
   });
 
-  it("falls back to the hash when the messageId cell is empty, and leaves out empty ids", () => {
-    const message = mapCsvRow(
-      { id: "", anon: "a-1", mid: " " },
-      mapping({ userId: "id", anonymousId: "anon", messageId: "mid" }),
-      () => "imp-hash",
+  it("refuses a row whose messageId cell is empty, and leaves out empty ids", () => {
+    const ids = mapping({ userId: "id", anonymousId: "anon", messageId: "mid" });
+    expect(() => mapCsvRow({ id: "", anon: "a-1", mid: " " }, ids, () => "imp-hash")).toThrow(
+      new CellProblem('--message-id column "mid" is empty'),
     );
-    expect(message).toMatchObject({ anonymousId: "a-1", messageId: "imp-hash" });
+    const message = mapCsvRow({ id: "", anon: "a-1", mid: "M-1" }, ids, () => "imp-hash");
+    expect(message).toMatchObject({ anonymousId: "a-1", messageId: "M-1" });
     expect(message).not.toHaveProperty("userId");
     expect(message).not.toHaveProperty("context");
   });
@@ -282,6 +282,34 @@ describe("headerProblem", () => {
     expect(headerProblem(["card"], mapping({ externalIds: { loyalty_number: "card_no" } }))).toBe(
       '--external-id loyalty_number "card_no": the file has no such column (its columns: "card")',
     );
+  });
+
+  it("refuses a --set key that a column also fills (by its name or its rename), unless the column is left out", () => {
+    const pos = (over: Partial<CsvMapping>) => mapping({ userId: "id", set: { channel: "pos" }, ...over });
+    expect(headerProblem(["id", "channel"], pos({}))).toBe(
+      '--set channel: the file\'s column "channel" fills that property too, and the constant would replace every ' +
+        "row's value; --ignore channel to send the constant, or leave out --set channel",
+    );
+    expect(headerProblem(["id", "Sales Channel"], pos({ rename: { "Sales Channel": "channel" } }))).toBe(
+      '--set channel: the file\'s column "Sales Channel" (renamed "channel") fills that property too, and the ' +
+        'constant would replace every row\'s value; --ignore "Sales Channel" to send the constant, or leave out --set channel',
+    );
+    expect(headerProblem(["id", "channel"], pos({ ignore: ["channel"] }))).toBeNull();
+    // A mapped column is no property: `--message-id channel` sends it as the messageId, not as channel.
+    expect(headerProblem(["id", "channel"], pos({ messageId: "channel" }))).toBeNull();
+    const identify = mapping({
+      as: "identify",
+      event: undefined,
+      userId: "id",
+      email: "mail",
+      set: { email: "x@y.z" },
+    });
+    expect(headerProblem(["id", "mail"], identify)).toBe(
+      '--set email: --email "mail" fills that trait too, and the constant would replace every row\'s value; ' +
+        "leave out --set email or --email",
+    );
+    // On track rows email goes to context.traits, not properties: no clash.
+    expect(headerProblem(["id", "mail"], { ...identify, as: "track", event: "E" })).toBeNull();
   });
 
   it("refuses duplicate column names, leaves unnamed ones out and accepts a good header", () => {

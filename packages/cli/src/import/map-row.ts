@@ -16,7 +16,10 @@ export interface CsvMapping {
   phone?: string;
   timestamp?: string;
   messageId?: string;
-  /** Constant properties (track) or traits (identify), already typed; they win over a column of the same name. */
+  /**
+   * Constant properties (track) or traits (identify), already typed. They would win over a column of the same name,
+   * so {@link headerProblem} refuses such a header: the column must be left out (`ignore`) for the constant to be sent.
+   */
   set: Record<string, JsonValue>;
   /** Columns kept as text whatever they look like (SKUs, barcodes, zip codes). */
   strings: string[];
@@ -191,6 +194,35 @@ export function headerProblem(header: readonly string[], mapping: CsvMapping): s
     const missing = columns.find((column) => !seen.has(column));
     if (missing !== undefined) return `${flag} "${missing}": the file has no such column (its columns: ${listed})`;
   }
+  return setClash([...seen], mapping);
+}
+
+/**
+ * Why a `--set` constant clashes with what a column fills, or null. The constant would replace the column's value on
+ * every row without a word (`--set channel=pos` over a `channel` column holding `web`): refused before anything is
+ * sent, so the operator chooses — `--ignore` the column to send the constant, or drop the constant.
+ */
+function setClash(columns: readonly string[], mapping: CsvMapping): string | null {
+  const kind = mapping.as === "track" ? "property" : "trait";
+  const clash = (key: string, what: string, remedy: string) =>
+    `--set ${key}: ${what} fills that ${kind} too, and the constant would replace every row's value; ${remedy}`;
+  const used = new Set([...mappedColumns(mapping).map(([, column]) => column), ...mapping.ignore]);
+  for (const key of Object.keys(mapping.set)) {
+    const column = columns.find((c) => !used.has(c) && (mapping.rename[c] ?? c) === key);
+    if (column !== undefined) {
+      const renamed = column === key ? "" : ` (renamed "${key}")`;
+      const ignore = /^[\w.-]+$/.test(column) ? column : JSON.stringify(column);
+      return clash(
+        key,
+        `the file's column "${column}"${renamed}`,
+        `--ignore ${ignore} to send the constant, or leave out --set ${key}`,
+      );
+    }
+    // On identify rows the email and phone columns are traits too (on track rows they go to context.traits).
+    const identity = key === "email" ? mapping.email : key === "phone" ? mapping.phone : undefined;
+    if (mapping.as === "identify" && identity !== undefined)
+      return clash(key, `--${key} "${identity}"`, `leave out --set ${key} or --${key}`);
+  }
   return null;
 }
 
@@ -212,8 +244,10 @@ function textCell(record: Readonly<Record<string, string>>, column: string | und
 }
 
 /**
- * The message for one CSV record (column → cell). `fallbackId` gives the messageId when the mapped column is empty
- * or unmapped (a function: hashing every row costs when the file has its own ids).
+ * The message for one CSV record (column → cell). `fallbackId` gives the messageId when no column is mapped to it (a
+ * function: hashing every row costs when the file has its own ids). A mapped messageId column whose cell is empty
+ * throws {@link CellProblem} rather than falling back to the hash: the hash covers the file's name, so the row would
+ * be stored again from a re-export or a renamed copy, which is what mapping an id column is meant to prevent.
  * Validation is not done here: the result goes through `validateMessage` like any other message. A timestamp that
  * does not match the mapping's `timestampFormat` throws {@link CellProblem}.
  *
@@ -232,6 +266,9 @@ export function mapCsvRow(
   const strings = new Set(mapping.strings);
   const numbers = new Set(mapping.numbers);
   const typed = mapping.decimalComma ? typedCellDecimalComma : typedCell;
+  const ownId = textCell(record, mapping.messageId);
+  if (mapping.messageId !== undefined && ownId === undefined)
+    throw new CellProblem(`--message-id column "${mapping.messageId}" is empty`);
   const fields: JsonObject = {};
   for (const [column, cell] of Object.entries(record)) {
     if (used.has(column)) continue;
@@ -266,7 +303,7 @@ export function mapCsvRow(
   // from that id, the same on every row of the card, so the rows of one customer share one identifier, not one each.
   else if (userId === undefined && externalIds.length > 0)
     message.anonymousId = `${externalIds[0].type}:${externalIds[0].id}`;
-  message.messageId = textCell(record, mapping.messageId) ?? fallbackId();
+  message.messageId = ownId ?? fallbackId();
   const timestamp =
     mapping.timestamp === undefined ? undefined : timestampCell(record[mapping.timestamp] ?? "", mapping);
   if (timestamp !== undefined) message.timestamp = timestamp;

@@ -103,6 +103,13 @@ export async function openInput(file: string, options: InputOptions): Promise<In
   try {
     plain = await decompressed(source, /\.gz$/i.test(file), counter, text);
   } catch (err) {
+    if (err instanceof NotGzip) {
+      source.destroy();
+      throw new InputError(
+        `${file} ends in .gz but is not gzip-compressed (gzip data starts with the bytes 1f 8b); ` +
+          "if it is the plain file, rename it without .gz",
+      );
+    }
     throw new InputError(`cannot read ${file === "-" ? "stdin" : file}: ${(err as Error).message}`, { cause: err });
   }
   const bytes = Readable.from(utf8Text(plain, options.encoding, text), { objectMode: false });
@@ -152,7 +159,13 @@ async function* finished(rows: AsyncIterable<InputRow>, text: TextCount): AsyncG
   text.done = true;
 }
 
-/** The plain bytes: gunzipped when told to or when the first bytes are gzip's magic number. */
+/** A file named `.gz` whose first bytes are not gzip's magic number (zlib would only say "incorrect header check"). */
+class NotGzip extends Error {}
+
+/**
+ * The plain bytes: gunzipped when told to or when the first bytes are gzip's magic number. Told to (a `.gz` name) but
+ * without the magic number, {@link NotGzip}: most often a plain export renamed, or saved under a `.gz` name.
+ */
 async function decompressed(
   source: Readable,
   gzipped: boolean,
@@ -169,7 +182,9 @@ async function decompressed(
   const first = await chunks.next();
   const head = first.done ? undefined : Buffer.from(first.value);
   const raw = Readable.from(replayed(head ? [head] : [], chunks), { objectMode: false });
-  if (!gzipped && !(head && head[0] === 0x1f && head[1] === 0x8b)) return raw;
+  const magic = head !== undefined && head[0] === 0x1f && head[1] === 0x8b;
+  if (gzipped && !magic) throw new NotGzip();
+  if (!magic) return raw;
   const gunzip = createGunzip();
   text.transformed = true;
   text.consumed = () => gunzip.bytesWritten;

@@ -57,8 +57,9 @@ export function rowMessage(row: InputRow, options: RowMessageOptions): RowMessag
       message = mapCsvRow(record, mapping, hashed);
     } catch (err) {
       if (!(err instanceof CellProblem)) throw err;
-      const messageId = mapping.messageId === undefined ? undefined : record[mapping.messageId]?.trim();
-      return { ok: false, error: err.message, messageId: messageId || hashed() };
+      // A row whose id cell is empty has none: its rejects entry shows none rather than a hash it was never sent by.
+      const messageId = mapping.messageId === undefined ? hashed() : record[mapping.messageId]?.trim() || undefined;
+      return { ok: false, error: err.message, messageId };
     }
   } else {
     try {

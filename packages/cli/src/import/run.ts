@@ -21,7 +21,7 @@ import { deliverBatch } from "./deliver";
 import { headerProblem, unnamedColumns } from "./map-row";
 import { MessageIdLedger } from "./message-ids";
 import { createProgress, formatSummary } from "./progress";
-import { InputError, type InputRow, openInput } from "./read";
+import { delimiterOfHeader, InputError, type InputRow, openInput } from "./read";
 import { RejectsFile, rejectsPath } from "./rejects";
 import { rowMessage, sourceNameOf } from "./row-message";
 
@@ -114,7 +114,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       onHeader: (header, delimiter) => {
         digest.add(JSON.stringify(header));
         const problem = mapping && headerProblem(header, mapping);
-        if (problem) throw new InputError(problem);
+        if (problem) throw new InputError(wrongDelimiter(header, mapping?.delimiter) ?? problem);
         // A file that is not comma-separated is read as its header says: said once, so a surprise is visible.
         if (mapping?.delimiter === undefined && delimiter !== ",")
           say(`Columns separated by ${delimiterName(delimiter)}, as the header is (--delimiter to choose).`);
@@ -343,6 +343,21 @@ function refuseChangedFile(say: (line: string) => void, file: string, skip: numb
   say("checkpoint counts as done (the file was replaced or edited since), and --resume would skip them unsent.");
   say("Run the same command without --resume to import the file from its first row: rows already stored are not");
   say("stored twice (their messageIds are the same).");
+}
+
+/**
+ * When the `--delimiter` asked for is not the header's: the header read as one column that holds another of the usual
+ * separators. Said instead of the missing column it causes, which would name the whole header line as one column.
+ */
+function wrongDelimiter(header: readonly string[], asked: string | undefined): string | null {
+  if (asked === undefined || header.length !== 1) return null;
+  const likely = delimiterOfHeader(header[0]);
+  if (likely === asked || !header[0].includes(likely)) return null;
+  const shown = (d: string) => (d === "\t" ? "tab" : `"${d}"`);
+  return (
+    `--delimiter ${shown(asked)}: the header line has no ${shown(asked)} between columns (read as one column); ` +
+    `it looks separated by ${shown(likely)}: leave --delimiter out to have the separator found, or give the right one`
+  );
 }
 
 function delimiterName(delimiter: string): string {

@@ -34,13 +34,14 @@ CSV mapping (or put the same keys in --map mapping.json)
                            or "M/d/yyyy h:mm a"; a row that does not match is rejected
   --timezone <zone>        the IANA zone of times written without one, e.g. Europe/Berlin (default UTC)
   --message-id <column>    the idempotency key, one per row (default: a hash of the file name and the row);
-                           a row reusing an earlier row's id for other content is rejected
-  --set <key>=<value>      a constant property/trait on every row, e.g. --set channel=pos (repeatable)
+                           a row with an empty id, or reusing an earlier row's id for other content, is rejected
+  --set <key>=<value>      a constant property/trait on every row, e.g. --set channel=pos (repeatable); a column
+                           filling the same one stops the import: --ignore it to send the constant
   --string <column>        keep a column as text even if it looks like a number (repeatable)
   --number <column>        read a column as a number even when written as money: $1,234.50, (12.50), 59,90 €
                            with --decimal-comma; a cell that is no number rejects its row (repeatable)
   --ignore <column>        leave a column out (repeatable)
-  --delimiter <char>       the column separator: , ; | or tab (default: the one the header line uses)
+  --delimiter <char>       the column separator: , ; | tab or another mark (default: the one the header line uses)
   --decimal-comma          numbers are written 12,50 (as spreadsheets save them in much of Europe)
   --skip-lines <n>         lines above the header to pass over (a report's title and date)
   Other columns become properties (track) or traits (identify); one the header leaves unnamed is left out.
