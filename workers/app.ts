@@ -12,7 +12,7 @@ import { mergeUndoRoutes } from "./api/merge-undo";
 import { apiDocsRoutes } from "./api/openapi";
 import { profileRoutes } from "./api/profiles";
 import { collectorRoutes } from "./collector/routes";
-import { errorEnvelope, notFoundEnvelope } from "./shared/error-envelope";
+import { errorEnvelope, noRouteEnvelope } from "./shared/error-envelope";
 import { openApiRoutes } from "./shared/openapi-routes";
 import { jsonResponse } from "./shared/route-docs";
 import { consoleRoutes } from "./site/console";
@@ -54,4 +54,4 @@ app.route("/", homeRoutes);
 app.route("/", apiDocsRoutes(app));
 
 app.onError(errorEnvelope);
-app.notFound(notFoundEnvelope);
+app.notFound(noRouteEnvelope(app.routes));

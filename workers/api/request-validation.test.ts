@@ -48,6 +48,57 @@ describe("request validation by the routes' schemas", () => {
     });
   });
 
+  it("answers 400 saying a query parameter was given more than once, whichever it is", async () => {
+    const ws = await seedWorkspace();
+    const [profileId] = await store(ws.workspaceId, [identify({}, "2025-01-01T00:00:00.000Z", { userId: "u-1" })]);
+    for (const [query, name] of [
+      ["?event=a&event=b", "event"],
+      ["?limit=5&limit=6", "limit"],
+      ["?type=track&type=page&type=alias", "type"],
+      ["?cursor=a&cursor=b", "cursor"],
+    ]) {
+      const res = await api(`/v1/profiles/${profileId}/events${query}`, bearer(ws.secretKey));
+      const times = query.split("&").length;
+      expect(await errorOf(res), query).toEqual({
+        status: 400,
+        body: { error: { code: "validation_error", message: `${name} was given ${times} times: pass it once` } },
+      });
+    }
+  });
+
+  it("answers a replay id that is not a positive integer with the same reason, zero included", async () => {
+    const { secretKey } = await seedWorkspace();
+    for (const id of [0, -1, 1.5, "3"]) {
+      const res = await api("/v1/dead-letters/replay", bearer(secretKey), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ids: [id] }),
+      });
+      expect(await errorOf(res), JSON.stringify(id)).toEqual({
+        status: 400,
+        body: {
+          error: { code: "validation_error", message: "ids[0]: ids must be dead letter ids (positive integers)" },
+        },
+      });
+    }
+  });
+
+  it("refuses an unknown field in a body that takes none, and still issues a key without a body", async () => {
+    const { secretKey } = await seedWorkspace();
+    const issue = (init: RequestInit) => api("/v1/secret-keys", bearer(secretKey), { method: "POST", ...init });
+    for (const headers of [
+      { "content-type": "application/json" },
+      { "content-type": "application/x-www-form-urlencoded" },
+    ]) {
+      expect(await errorOf(await issue({ headers, body: '{"name":"x"}' }))).toEqual({
+        status: 400,
+        body: { error: { code: "validation_error", message: 'unknown field "name" (known: none)' } },
+      });
+    }
+    expect((await issue({})).status).toBe(201);
+    expect((await issue({ headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(201);
+  });
+
   it("answers 400 naming a malformed profile ref", async () => {
     const { secretKey } = await seedWorkspace();
     const { status, body } = await errorOf(await api("/v1/profiles/42", bearer(secretKey)));

@@ -3,7 +3,7 @@
  * of the workspace except the one making the call — so a caller moves to the new key, then revokes the rest with it.
  */
 import { createRoute } from "@hono/zod-openapi";
-import { SecretKeyCreated, SecretKeysRevoked } from "@tessera/protocol";
+import { SecretKeyCreate, SecretKeyCreated, SecretKeysRevoked } from "@tessera/protocol";
 import { sha256Hex } from "../../d1/hash";
 import { createSecretKey } from "../../d1/provision";
 import { revokeKeys } from "../../d1/queries/api-keys";
@@ -11,6 +11,7 @@ import { forgetCachedKeys } from "../shared/api-keys";
 import { credentialFrom } from "../shared/basic-auth";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
+import { optionalJsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
 export const secretKeyRoutes = openApiRoutes()
@@ -22,10 +23,11 @@ export const secretKeyRoutes = openApiRoutes()
       summary: "Issue another secret key",
       description: "A new secret key for the workspace; the old ones keep working until revoked.",
       security: SECRET_KEY,
-      middleware: [requireSecretKey],
+      middleware: [requireSecretKey, optionalJsonBody],
+      request: { body: { required: false, content: { "application/json": { schema: SecretKeyCreate } } } },
       responses: {
         201: jsonResponse(SecretKeyCreated, "Created; the key is in this answer only."),
-        ...errorResponses({ 401: BAD_SECRET_KEY }),
+        ...errorResponses({ 400: "The body is not `{}` (or left out).", 401: BAD_SECRET_KEY }),
       },
     }),
     async (c) => c.json({ secret_key: await createSecretKey(c.env.DB, c.var.workspaceId) }, 201),

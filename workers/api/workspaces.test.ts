@@ -103,9 +103,12 @@ describe("POST /v1/workspaces", () => {
         headers: { "content-type": "application/json", authorization: ADMIN },
         body,
       });
-      expect(res.status).toBe(400);
+      expect(res.status).toBe(413);
       expect(await res.json()).toMatchObject({
-        error: { code: "validation_error", message: "Body is larger than 16384 bytes" },
+        error: {
+          code: "payload_too_large",
+          message: /^The body( \(\d+ bytes\))? is larger than the 16384-byte request limit$/,
+        },
       });
     }
   });

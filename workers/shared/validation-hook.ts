@@ -1,5 +1,6 @@
 /** The one place a failed request schema becomes an answer: `400 {"error":{"code":"validation_error",…}}`. */
 import type { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { validationError } from "./errors";
 
 /**
@@ -33,6 +34,22 @@ export function describeIssue(error: z.ZodError): string {
  * `defaultHook` of every `OpenAPIHono` in the Worker: body, query and path parameter schemas of `createRoute`
  * routes fail through here, into `app.onError`'s envelope.
  */
-export function validationHook(result: { success: true } | { success: false; error: z.ZodError }): undefined {
-  if (!result.success) throw validationError(describeIssue(result.error));
+export function validationHook(
+  result: ({ success: true } | { success: false; error: z.ZodError }) & { target: string },
+  c: Context,
+): undefined {
+  if (result.success) return;
+  const repeated = result.target === "query" ? repeatedParameter(result.error, c) : undefined;
+  throw validationError(repeated ?? describeIssue(result.error));
+}
+
+/**
+ * A parameter sent more than once reaches the schema as an array, and every one of ours takes one value: say so
+ * (`event was given 2 times: pass it once`) rather than what the array did to the parameter's own check.
+ */
+function repeatedParameter(error: z.ZodError, c: Context): string | undefined {
+  const [name] = error.issues[0]?.path ?? [];
+  if (typeof name !== "string") return undefined;
+  const times = c.req.queries(name)?.length ?? 0;
+  return times > 1 ? `${name} was given ${times} times: pass it once` : undefined;
 }

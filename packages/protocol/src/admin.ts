@@ -8,6 +8,7 @@ import { z } from "zod";
 import { BUILTIN_IDENTIFIER_TYPES, IDENTIFIER_TYPE_PATTERN, Identifier } from "./identifiers";
 import { isPlainObject } from "./json-object";
 import { MergeRecord } from "./profile";
+import { requestBody } from "./request-body";
 import { patternProblem } from "./safe-pattern";
 
 const MAX_NAME_LENGTH = 200;
@@ -91,6 +92,13 @@ export const WriteKeysRevoked = z
     description: "The source's old write keys (or, with `all`, every one) are revoked.",
   });
 export type WriteKeysRevoked = z.infer<typeof WriteKeysRevoked>;
+
+/** `POST /v1/secret-keys` — the body takes no fields, and may be left out. */
+export const SecretKeyCreate = requestBody({}).meta({
+  id: "SecretKeyCreate",
+  description: "Nothing: the key is the workspace's; a field sent is refused, not ignored.",
+});
+export type SecretKeyCreate = z.infer<typeof SecretKeyCreate>;
 
 /** `POST /v1/secret-keys` — 201 */
 export const SecretKeyCreated = z

@@ -72,10 +72,13 @@ export const IngestDeadLetterPage = z
   .meta({ id: "IngestDeadLetterPage", description: "A page of ingest dead letters, newest first." });
 export type IngestDeadLetterPage = z.infer<typeof IngestDeadLetterPage>;
 
+/** One reason for every id that is not one: `"3"`, `1.5` and `0` alike. */
+const NOT_AN_ID = "ids must be dead letter ids (positive integers)";
+
 /** `POST /v1/dead-letters/replay` — `{}` replays every pending dead letter (up to the per-call cap). */
 export const IngestDeadLettersReplay = requestBody({
   ids: z
-    .array(z.int({ error: "ids must be dead letter ids (positive integers)" }).positive(), {
+    .array(z.int({ error: NOT_AN_ID }).positive({ error: NOT_AN_ID }), {
       error: "ids must be an array of dead letter ids",
     })
     .min(1, { error: "ids must not be empty: leave it out to replay every pending dead letter" })

@@ -3,7 +3,7 @@ import { z } from "zod";
 
 /** A request body whose unknown fields are refused by name, so a typo (`defintion`) never silently does nothing. */
 export function requestBody<T extends z.ZodRawShape>(shape: T) {
-  const fields = Object.keys(shape).join(", ");
+  const fields = Object.keys(shape).join(", ") || "none";
   return z.strictObject(shape, {
     error: (issue) =>
       issue.code === "unrecognized_keys" ? `unknown field "${issue.keys[0]}" (known: ${fields})` : undefined,
