@@ -69,6 +69,24 @@ export function updateDestination(
 }
 
 /**
+ * Takes the audience `key` off every destination of the workspace that lists it (after that audience was deleted
+ * and another was made under its key: the destinations chose the old one, not this one). Answers how many changed.
+ */
+export async function unlistAudience(db: D1Database, workspaceId: string, key: string, now: number): Promise<number> {
+  const listed = sql`EXISTS (SELECT 1 FROM json_each(${destinations.audiences}) WHERE value = ${key})`;
+  const changed = await orm(db)
+    .update(destinations)
+    .set({
+      // json_each reads the list in order, so the other audiences keep theirs.
+      audiences: sql`(SELECT json_group_array(value) FROM json_each(${destinations.audiences}) WHERE value != ${key})`,
+      updatedAt: now,
+    })
+    .where(and(eq(destinations.workspaceId, workspaceId), listed))
+    .returning({ id: destinations.id });
+  return changed.length;
+}
+
+/**
  * Deletes a destination of the workspace with everything the engine recorded for it (sync log, dead letters, vendor
  * ids), in one batch; false when the workspace has no destination with this id. Its Durable Object empties its
  * queue when it next wakes and finds the row gone.

@@ -100,14 +100,20 @@ export async function emailForVendorId(
   return row?.email;
 }
 
-/** One page of the sync log, newest first, optionally for one profile; `before` is the last id of the previous page. */
+/**
+ * One page of the sync log, newest first, optionally for one profile (or any of several: a survivor and the profiles
+ * merged into it); `before` is the last id of the previous page.
+ */
 export function listSyncLog(
   db: D1Database,
   destinationId: string,
-  page: { profileId?: string; before?: number; limit: number },
+  page: { profileId?: string | readonly string[]; before?: number; limit: number },
 ): Promise<SyncLogRow[]> {
   const where = [eq(syncLog.destinationId, destinationId)];
-  if (page.profileId !== undefined) where.push(eq(syncLog.profileId, page.profileId));
+  if (typeof page.profileId === "string") where.push(eq(syncLog.profileId, page.profileId));
+  // A profile can have had many merged into it: one bound JSON list, not a parameter each (D1 binds at most 100).
+  else if (page.profileId !== undefined)
+    where.push(sql`${syncLog.profileId} IN (SELECT value FROM json_each(${JSON.stringify(page.profileId)}))`);
   if (page.before !== undefined) where.push(lt(syncLog.id, page.before));
   return orm(db)
     .select()

@@ -559,6 +559,29 @@ describe("invalid audience definitions", () => {
     const b = await (await call(ws, "GET", "/v1/audiences/b")).json<Audience>();
     expect(b).toMatchObject({ definition: PRO, version: 1 });
   });
+
+  it("answers a definition body over 16 KB 413 payload_too_large, as every over-size body, and saves nothing", async () => {
+    // One `any` of many small nodes: a valid definition, only too big to send.
+    const big = { any: Array.from({ length: 400 }, (_, i) => ({ trait: `plan_${i}`, op: "eq", value: "pro" })) };
+    const requests: Array<[string, string, unknown]> = [
+      ["POST", "/v1/audiences", { key: "huge", definition: big }],
+      ["PUT", "/v1/audiences/vip", { definition: big }],
+      ["POST", "/v1/audiences/preview", { definition: big }],
+      ["POST", "/v1/computed-traits", { key: "huge", definition: { op: "count", event: "x".repeat(17_000) } }],
+    ];
+    for (const [method, path, body] of requests) {
+      const res = await call(ws, method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(413);
+      expect(await res.json()).toEqual({
+        error: {
+          code: "payload_too_large",
+          message: expect.stringMatching(/^The body \(\d+ bytes\) is larger than the 16384-byte request limit$/),
+        },
+      });
+    }
+    expect(await keys(ws)).toEqual(["a", "b", "vip"]);
+    expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
+  });
 });
 
 describe("GET /v1/audiences/:key/members", () => {

@@ -72,6 +72,8 @@ export interface DefinitionResource<D> {
   referenceProblem(definition: D, context: DefinitionContext): string | undefined;
   /** What each profile evaluates for a preview. */
   previewOf(definition: D): PreviewDefinition;
+  /** Runs once a definition was created under `key`, right after it is saved. */
+  created?(env: Env, workspaceId: string, key: string): Promise<void>;
 }
 
 /**
@@ -147,6 +149,7 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
             definition,
           });
         });
+        await resource.created?.(c.env, ref.workspaceId, ref.key);
         await rebuild(c.env, ref.workspaceId, buildVersion, { kind, key: ref.key });
         return c.json(await currentView(c.env.DB, ref), 201);
       },

@@ -64,11 +64,16 @@ export function withStoredSecrets(plugin: Plugin, config: JsonObject, stored: Re
   return merged as JsonObject;
 }
 
+/** The keys of the workspace's audiences now. */
+export async function workspaceAudiences(db: D1Database, workspaceId: string): Promise<Set<string>> {
+  const set = await readDefinitionSet(db, workspaceId);
+  return new Set(set?.definitions.filter((d) => d.kind === "audience").map((d) => d.key));
+}
+
 /** 400 naming the first key that is not an audience of the workspace. */
 export async function checkAudiences(db: D1Database, workspaceId: string, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
-  const set = await readDefinitionSet(db, workspaceId);
-  const known = new Set(set?.definitions.filter((d) => d.kind === "audience").map((d) => d.key));
+  const known = await workspaceAudiences(db, workspaceId);
   const unknown = keys.find((key) => !known.has(key));
   if (unknown !== undefined) throw validationError(`audiences: no audience "${unknown}" in this workspace`);
 }

@@ -13,6 +13,8 @@ import {
   SyncLogQuery,
 } from "@tessera/protocol";
 import { listDeadLetters, listSyncLog, markReplayed } from "../../d1/queries/sync-records";
+import { identityStoreFor } from "../identity/cached-identity-store";
+import { validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse } from "../shared/route-docs";
 import { destinationStub } from "../sync/consumer";
@@ -20,6 +22,8 @@ import type { SyncOp } from "../sync/sync-op";
 import { MAX_RECONCILE_MEMBERS, reconcileDestination } from "./destination-reconcile";
 import { DESTINATION_ROUTE, IdParams, ownDestination, UNKNOWN } from "./destination-request";
 import { logBefore, logCursor } from "./log-cursor";
+import { resolveProfileRef } from "./profile-lookup";
+import { parseProfileRef } from "./profile-ref";
 import { requireSecretKey } from "./secret-key-auth";
 
 /** Dead letters read per round of a replay, and rounds per call: a larger backlog takes another call. */
@@ -37,6 +41,23 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * The profile ids whose log entries `?profile=<ref>` asks for: the live profile the ref names, as the profile API
+ * resolves it (a merged-away id answers its survivor), and those merged into it, whose entries were logged before the
+ * merge under their own ids. A `prf_…` id no profile has any more (erased) reads what was logged under it; an
+ * identifier no profile has is a 404, as on `/v1/profiles/{ref}`; a ref of neither form is a 400 naming both.
+ */
+async function loggedProfiles(env: Env, workspaceId: string, raw: string): Promise<string[]> {
+  const parsed = parseProfileRef(raw);
+  if (!parsed.ok) throw validationError(parsed.reason);
+  const { ref } = parsed;
+  const store = identityStoreFor(env);
+  if (ref.kind === "id" && (await store.liveProfile(workspaceId, ref.profileId)) === null) return [ref.profileId];
+  const live = await resolveProfileRef(store, env.DB, workspaceId, ref);
+  const merged = await store.mergesInto(workspaceId, live);
+  return [live, ...new Set(merged.map((m) => m.from))];
+}
+
 export const destinationSyncRoutes = openApiRoutes()
   .openapi(
     createRoute({
@@ -46,15 +67,18 @@ export const destinationSyncRoutes = openApiRoutes()
       summary: "Read a destination's sync log",
       description:
         "What the sync engine did with each item (added, removed, upserted, deleted; ok, retried, failed, " +
-        "skipped), newest first, a page at a time: pass `cursor.next` as `cursor` for the next page.",
+        "skipped), newest first, a page at a time: pass `cursor.next` as `cursor` for the next page. `profile` " +
+        "takes a profile id (`prf_…`) or an identifier `type:value`, as `/v1/profiles/{ref}` does: the entries of " +
+        "the live profile it names and of the profiles merged into it (an id no profile has any more, erased, " +
+        "reads the entries logged under it).",
       middleware: [requireSecretKey],
       request: { params: IdParams, query: SyncLogQuery },
       responses: {
         200: jsonResponse(SyncLogPage, "A page of the log."),
         ...errorResponses({
-          400: "`limit` is not 1–1000, or `cursor` is not one this listing issued.",
+          400: "`limit` is not 1–1000, `cursor` is not one this listing issued, or `profile` is not a profile ref.",
           401: BAD_SECRET_KEY,
-          404: UNKNOWN,
+          404: `${UNKNOWN} Or no profile has the identifier \`profile\` names.`,
         }),
       },
     }),
@@ -62,7 +86,8 @@ export const destinationSyncRoutes = openApiRoutes()
       const { profile, limit, cursor } = c.req.valid("query");
       const before = cursor === undefined ? undefined : logBefore(cursor);
       const row = await ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
-      const rows = await listSyncLog(c.env.DB, row.id, { profileId: profile, before, limit });
+      const profileId = profile === undefined ? undefined : await loggedProfiles(c.env, row.workspaceId, profile);
+      const rows = await listSyncLog(c.env.DB, row.id, { profileId, before, limit });
       const page = rows.slice(0, limit);
       const hasMore = rows.length > limit;
       return c.json(

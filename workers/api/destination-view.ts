@@ -53,8 +53,18 @@ export function webhookUrl(origin: string, row: DestinationRow): string {
   return `${origin}/v1/webhooks/${row.id}?secret=${encodeURIComponent(row.inboundSecret)}`;
 }
 
-/** The destination `row` as answered to a request made to `origin`. */
-export async function destinationView(env: Env, row: DestinationRow, origin: string): Promise<Destination> {
+/**
+ * The destination `row` as answered to a request made to `origin`, listing only those of its audiences that are among
+ * the workspace's `audiences` now. One deleted since stays in the row until an audience is made again under its key
+ * (see `audiences.ts`): the exits of its members, which its profiles send as the deletion's rebuild reaches them, and
+ * the reconciliation that repairs any it missed, still reach the vendor through it.
+ */
+export async function destinationView(
+  env: Env,
+  row: DestinationRow,
+  origin: string,
+  audiences: ReadonlySet<string>,
+): Promise<Destination> {
   const [pending, deadLetters] = await Promise.all([
     destinationStub(env, row.id).pendingCount(),
     countDeadLetters(env.DB, row.id),
@@ -64,7 +74,7 @@ export async function destinationView(env: Env, row: DestinationRow, origin: str
     type: row.type,
     name: row.name,
     config: maskConfig(row.type, JSON.parse(row.config) as Record<string, unknown>),
-    audiences: JSON.parse(row.audiences) as string[],
+    audiences: (JSON.parse(row.audiences) as string[]).filter((key) => audiences.has(key)),
     traits: JSON.parse(row.traits) as string[],
     enabled: row.enabled,
     created_at: iso(row.createdAt),

@@ -1,15 +1,15 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { DeadLetterList, Destination, SyncLogPage } from "@tessera/protocol";
+import type { DeadLetterList, Destination, MembershipChange, SyncLogPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { findDestinationById } from "../../d1/queries/destinations";
+import { enabledDestinations, findDestinationById } from "../../d1/queries/destinations";
 import { listMembers } from "../../d1/queries/members";
 import { emptyDrainRecord, type NewSyncLogRow, recordDrain } from "../../d1/queries/sync-records";
-import { destinationStub } from "../sync/consumer";
+import { destinationStub, route } from "../sync/consumer";
 import type { DestinationDO } from "../sync/destination-do";
 import { DESTINATION_TYPES } from "../sync/registry";
 import type { MembershipSyncOp, SyncOp } from "../sync/sync-op";
-import { identify } from "../test-support/messages";
+import { identify, track } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
 import { maskSecret } from "./destination-view";
@@ -289,6 +289,46 @@ describe("GET, PUT, DELETE /v1/destinations(/:id)", () => {
   });
 });
 
+describe("an audience deleted while a destination syncs it", () => {
+  const exit = (ws: Workspace, audienceKey: string, member: boolean): MembershipChange => ({
+    kind: "membership",
+    workspaceId: ws.workspaceId,
+    profileId: "prf_ann",
+    audience: audienceKey,
+    member,
+    seq: 9,
+    at: "2025-01-01T00:00:00.000Z",
+    identifiers: [{ type: "email", value: "ann@example.com" }],
+    traits: {},
+    computed: {},
+  });
+  const routedTo = async (ws: Workspace, change: MembershipChange) =>
+    route(change, await enabledDestinations(env.DB, ws.workspaceId)).map((r) => r.destinationId);
+
+  it("is no longer listed, its exits still reach the destination, and one made again later is not synced", async () => {
+    const ws = await seedWorkspace();
+    await audience(ws, "vip");
+    await audience(ws, "bulk", { event: "Order Completed" });
+    const d = await created(ws, { type: "webhook", name: "CRM hook", config: HOOK, audiences: ["vip", "bulk"] });
+    expect((await call(ws, "DELETE", "/v1/audiences/vip")).status).toBe(204);
+
+    const read = await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>();
+    expect(read.audiences).toEqual(["bulk"]);
+    const list = await (await call(ws, "GET", "/v1/destinations")).json<{ data: Destination[] }>();
+    expect(list.data.map((x) => x.audiences)).toEqual([["bulk"]]);
+    // The members' exits come from their profiles as the deletion's rebuild reaches them: the vendor hears them.
+    expect(await routedTo(ws, exit(ws, "vip", false))).toEqual([d.id]);
+
+    // A new audience under the key is another audience: the destination syncs it only once told to.
+    await audience(ws, "vip");
+    expect(await routedTo(ws, exit(ws, "vip", true))).toEqual([]);
+    expect((await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>()).audiences).toEqual(["bulk"]);
+    const put = await call(ws, "PUT", `/v1/destinations/${d.id}`, { audiences: ["bulk", "vip"] });
+    expect((await put.json<Destination>()).audiences).toEqual(["bulk", "vip"]);
+    expect(await routedTo(ws, exit(ws, "vip", true))).toEqual([d.id]);
+  });
+});
+
 describe("workspaces and credentials", () => {
   it("answers 404 for another workspace's destination on every route, and leaves it alone", async () => {
     const a = await seedWorkspace("a");
@@ -420,6 +460,60 @@ describe("GET /v1/destinations/:id/log", () => {
       400,
       "validation_error",
       'limit must be a whole number from 1 to 1000, got "1001"',
+    );
+  });
+});
+
+describe("GET /v1/destinations/:id/log?profile=", () => {
+  it("takes type:value and a merged-away id as the profile API does, and names the forms it takes", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    const at = "2025-01-01T00:00:00.000Z";
+    const [visitor, user] = (await store(ws.workspaceId, [
+      track("Viewed", at, { anonymousId: "anon-u1" }),
+      identify({ plan: "pro" }, at, { userId: "u1" }),
+    ])) as string[];
+    const entry = (profileId: string, i: number): NewSyncLogRow => ({
+      destinationId: d.id,
+      at: i,
+      profileId,
+      audience: "vip",
+      action: "add",
+      outcome: "ok",
+      attempts: 1,
+    });
+    await recordDrain(env.DB, d.id, {
+      ...emptyDrain,
+      log: [entry(user, 1), entry("prf_other", 2), entry(visitor, 3)],
+      at: Date.now(),
+    });
+    const logged = async (profile: string) => {
+      const res = await call(ws, "GET", `/v1/destinations/${d.id}/log?profile=${encodeURIComponent(profile)}`);
+      expect(res.status, await res.clone().text()).toBe(200);
+      return (await res.json<SyncLogPage>()).data.map((e) => e.profile_id);
+    };
+    expect(await logged("user_id:u1")).toEqual([user]);
+    expect(await logged(user)).toEqual([user]);
+
+    // One message carrying both ids merges the newer profile into the older one: both ids now name the survivor,
+    // whose log holds what was synced for the profile merged into it.
+    await store(ws.workspaceId, [track("Checkout", at, { anonymousId: "anon-u1", userId: "u1" })]);
+    expect(await logged("user_id:u1")).toEqual([visitor, user]);
+    expect(await logged(user)).toEqual([visitor, user]);
+    // An id no profile has any more (erased) still reads what was logged for it.
+    expect(await logged("prf_other")).toEqual(["prf_other"]);
+
+    await expectError(
+      await call(ws, "GET", `/v1/destinations/${d.id}/log?profile=u1`),
+      400,
+      "validation_error",
+      'Profile ref "u1" is not a profile id or type:value: use a profile id (prf_…) or type:value, e.g. email:jane%40example.com or user_id:42',
+    );
+    await expectError(
+      await call(ws, "GET", `/v1/destinations/${d.id}/log?profile=user_id:nobody`),
+      404,
+      "not_found",
+      "No profile matches user_id:nobody",
     );
   });
 });

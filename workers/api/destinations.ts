@@ -28,6 +28,7 @@ import {
   pluginOf,
   UNKNOWN,
   withStoredSecrets,
+  workspaceAudiences,
 } from "./destination-request";
 import { destinationSyncRoutes } from "./destination-sync-routes";
 import { destinationView } from "./destination-view";
@@ -74,7 +75,7 @@ export const destinationRoutes = openApiRoutes()
         updatedAt: now,
       });
       forgetDestinations(c.var.workspaceId);
-      return c.json(await destinationView(c.env, row, originOf(c.req.url)), 201);
+      return c.json(await destinationView(c.env, row, originOf(c.req.url), new Set(body.audiences)), 201);
     },
   )
   .openapi(
@@ -91,9 +92,15 @@ export const destinationRoutes = openApiRoutes()
       },
     }),
     async (c) => {
-      const rows = await listDestinations(c.env.DB, c.var.workspaceId);
+      const [rows, audiences] = await Promise.all([
+        listDestinations(c.env.DB, c.var.workspaceId),
+        workspaceAudiences(c.env.DB, c.var.workspaceId),
+      ]);
       const origin = originOf(c.req.url);
-      return c.json({ data: await Promise.all(rows.map((row) => destinationView(c.env, row, origin))) }, 200);
+      return c.json(
+        { data: await Promise.all(rows.map((row) => destinationView(c.env, row, origin, audiences))) },
+        200,
+      );
     },
   )
   .openapi(
@@ -111,8 +118,11 @@ export const destinationRoutes = openApiRoutes()
       },
     }),
     async (c) => {
-      const row = await ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
-      return c.json(await destinationView(c.env, row, originOf(c.req.url)), 200);
+      const [row, audiences] = await Promise.all([
+        ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id),
+        workspaceAudiences(c.env.DB, c.var.workspaceId),
+      ]);
+      return c.json(await destinationView(c.env, row, originOf(c.req.url), audiences), 200);
     },
   )
   .openapi(
@@ -166,7 +176,8 @@ export const destinationRoutes = openApiRoutes()
         // Enabled again: what waited in its object while it was disabled goes out now.
         if (body.enabled === true) await destinationStub(c.env, row.id).wake(row.id);
       }
-      return c.json(await destinationView(c.env, row, originOf(c.req.url)), 200);
+      const audiences = await workspaceAudiences(c.env.DB, workspaceId);
+      return c.json(await destinationView(c.env, row, originOf(c.req.url), audiences), 200);
     },
   )
   .openapi(

@@ -16,6 +16,7 @@ import {
   type MembershipOp,
   type Outcome,
   type PluginContext,
+  type ProfileSnapshot,
   Throttled,
 } from "./plugin";
 import { pluginContext } from "./plugin-context";
@@ -59,6 +60,8 @@ export class Drain {
   private readonly ctx: PluginContext<Record<string, unknown>>;
   private readonly deadline = Date.now() + DRAIN_BUDGET_MS;
   private readonly isMap: boolean;
+  /** The traits and computed traits the destination syncs (its `traits`). */
+  private readonly wanted: ReadonlySet<string>;
   private pausedUntil = 0;
 
   constructor(
@@ -71,6 +74,18 @@ export class Drain {
     this.record = emptyDrainRecord(Date.now());
     this.ctx = pluginContext(sql, destination, gate);
     this.isMap = plugin.type !== "webhook";
+    this.wanted = new Set(JSON.parse(destination.traits) as string[]);
+  }
+
+  /**
+   * The profile as this destination is sent it (the webhook sends it as the event's `profile`): its id and
+   * identifiers, and of its traits and computed traits only those the destination syncs (DESIGN §7 `traits`). An
+   * operation carries the whole profile as its object read it, for whichever destinations it was queued to.
+   */
+  private profileOf(op: MembershipSyncOp): ProfileSnapshot {
+    const only = (values: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(values).filter(([key]) => this.wanted.has(key)));
+    return { ...op.profile, traits: only(op.profile.traits), computed: only(op.profile.computed) };
   }
 
   /**
@@ -230,7 +245,12 @@ export class Drain {
             const upserted = await this.call(chunk.flat(), newest.length, () =>
               this.plugin.upsertContacts(
                 this.ctx,
-                newest.map(({ identity, op }) => ({ identity, traits: op.traits, profile: op.profile, at: op.at })),
+                newest.map(({ identity, op }) => ({
+                  identity,
+                  traits: op.traits,
+                  profile: this.profileOf(op),
+                  at: op.at,
+                })),
               ),
             );
             // Paced or throttled: the whole chunk waits for the next drain, nothing half-done.
@@ -276,13 +296,13 @@ export class Drain {
         identity,
         member: action !== "remove",
         traits: op.traits,
-        profile: op.profile,
+        profile: this.profileOf(op),
         at: op.at,
       })),
       ...formers.map(({ former, op }) => ({
         identity: former as ContactIdentity,
         member: false,
-        profile: op.profile,
+        profile: this.profileOf(op),
         at: op.at,
       })),
     ];

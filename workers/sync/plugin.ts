@@ -17,7 +17,10 @@ export interface ContactIdentity {
   vendorId?: string;
 }
 
-/** The profile an item is about, as the engine read it (the webhook destination sends it whole; MAPs ignore it). */
+/**
+ * The profile an item is about, as the engine read it, with only the destination's synced traits and computed traits
+ * (the webhook destination sends it; MAPs ignore it).
+ */
 export interface ProfileSnapshot {
   id: string;
   identifiers: Array<{ type: string; value: string }>;

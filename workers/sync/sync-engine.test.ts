@@ -126,6 +126,47 @@ describe("sync engine", () => {
     ).toBe(0);
   });
 
+  it("sends a webhook only the destination's traits of the profile, entering and updated alike", async () => {
+    const hook = await receiver(200);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    const wide = (seq: number, firstName: string): MembershipChange => ({
+      ...change(workspaceId, profileId, "vip", true, seq),
+      traits: { first_name: firstName, lastname: "Smith", plan: "pro" },
+      computed: { ltv: 120, churn_risk: 0.2 },
+    });
+    await consume([wide(1, "Ann")]);
+    await drain(destinationId);
+    await eventually(async () => expect(await hook.received()).toHaveLength(1));
+    await consume([wide(2, "Anna")]);
+    await drain(destinationId);
+    const received = await eventually(async () => {
+      const got = await hook.received();
+      expect(got).toHaveLength(2);
+      return got;
+    });
+    // `traits: ["first_name", "ltv"]`: what the destination syncs, a profile trait and a computed one (DESIGN §7).
+    expect(received.map((r) => [r.event.type, r.event.profile])).toEqual([
+      [
+        "audience.entered",
+        {
+          id: profileId,
+          identifiers: [{ type: "email", value: "Ann@Example.com" }],
+          traits: { first_name: "Ann" },
+          computed: { ltv: 120 },
+        },
+      ],
+      [
+        "profile.updated",
+        {
+          id: profileId,
+          identifiers: [{ type: "email", value: "Ann@Example.com" }],
+          traits: { first_name: "Anna" },
+          computed: { ltv: 120 },
+        },
+      ],
+    ]);
+  });
+
   it("routes each change of a profile's packed delivery to the destinations that want its audience", async () => {
     const hook = await receiver(200);
     const { workspaceId, destinationId, profileId } = await setup(hook, ["vip", "churned"]);

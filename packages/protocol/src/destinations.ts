@@ -158,9 +158,13 @@ export const SyncLogQuery = z
   .object({
     profile: z
       .string()
-      .refine((profile) => profile !== "", "profile is empty: pass a profile id (prf_…)")
+      .refine((profile) => profile !== "", "profile is empty: pass a profile id (prf_…) or type:value")
       .optional()
-      .meta({ description: "Only entries about this profile id (`prf_…`)." }),
+      .meta({
+        description:
+          "Only entries about this profile: its id (`prf_…`) or `type:value`, as `GET /v1/profiles/{ref}` takes; a " +
+          "merged-away one answers with its survivor's.",
+      }),
     limit: pageLimit("Log entries", DEFAULT_SYNC_LOG_PAGE, MAX_SYNC_LOG_PAGE),
     cursor: cursorParam,
   })

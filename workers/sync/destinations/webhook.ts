@@ -21,6 +21,7 @@ export interface WebhookEvent {
   at: string;
   workspace: string;
   destination: string;
+  /** Its traits and computed traits are those the destination syncs (its `traits`; the engine narrows them). */
   profile: ProfileSnapshot;
   audience?: string;
 }
