@@ -1,3 +1,4 @@
+import type { SourceList } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { identify } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
@@ -85,18 +86,21 @@ describe("request validation by the routes' schemas", () => {
 
   it("refuses an unknown field in a body that takes none, and still issues a key without a body", async () => {
     const { secretKey } = await seedWorkspace();
-    const issue = (init: RequestInit) => api("/v1/secret-keys", bearer(secretKey), { method: "POST", ...init });
-    for (const headers of [
-      { "content-type": "application/json" },
-      { "content-type": "application/x-www-form-urlencoded" },
-    ]) {
-      expect(await errorOf(await issue({ headers, body: '{"name":"x"}' }))).toEqual({
-        status: 400,
-        body: { error: { code: "validation_error", message: 'unknown field "name" (known: none)' } },
-      });
+    const sources = await (await api("/v1/sources", bearer(secretKey))).json<SourceList>();
+    for (const path of ["/v1/secret-keys", `/v1/sources/${sources.data[0].id}/keys`]) {
+      const issue = (init: RequestInit) => api(path, bearer(secretKey), { method: "POST", ...init });
+      for (const headers of [
+        { "content-type": "application/json" },
+        { "content-type": "application/x-www-form-urlencoded" },
+      ]) {
+        expect(await errorOf(await issue({ headers, body: '{"name":"x"}' })), path).toEqual({
+          status: 400,
+          body: { error: { code: "validation_error", message: 'unknown field "name" (known: none)' } },
+        });
+      }
+      expect((await issue({})).status, path).toBe(201);
+      expect((await issue({ headers: { "content-type": "application/json" }, body: "{}" })).status, path).toBe(201);
     }
-    expect((await issue({})).status).toBe(201);
-    expect((await issue({ headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(201);
   });
 
   it("answers 400 naming a malformed profile ref", async () => {

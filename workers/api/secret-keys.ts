@@ -3,7 +3,7 @@
  * of the workspace except the one making the call — so a caller moves to the new key, then revokes the rest with it.
  */
 import { createRoute } from "@hono/zod-openapi";
-import { SecretKeyCreate, SecretKeyCreated, SecretKeysRevoked } from "@tessera/protocol";
+import { EmptyBody, SecretKeyCreated, SecretKeysRevoked } from "@tessera/protocol";
 import { sha256Hex } from "../../d1/hash";
 import { createSecretKey } from "../../d1/provision";
 import { revokeKeys } from "../../d1/queries/api-keys";
@@ -24,7 +24,7 @@ export const secretKeyRoutes = openApiRoutes()
       description: "A new secret key for the workspace; the old ones keep working until revoked.",
       security: SECRET_KEY,
       middleware: [requireSecretKey, optionalJsonBody],
-      request: { body: { required: false, content: { "application/json": { schema: SecretKeyCreate } } } },
+      request: { body: { required: false, content: { "application/json": { schema: EmptyBody } } } },
       responses: {
         201: jsonResponse(SecretKeyCreated, "Created; the key is in this answer only."),
         ...errorResponses({ 400: "The body is not `{}` (or left out).", 401: BAD_SECRET_KEY }),

@@ -4,6 +4,7 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import {
+  EmptyBody,
   type Source,
   SourceCreate,
   SourceList,
@@ -18,7 +19,7 @@ import { forgetCachedKeys } from "../shared/api-keys";
 import { notFound } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
-import { jsonBody } from "./json-body";
+import { jsonBody, optionalJsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -93,11 +94,14 @@ export const sourceRoutes = openApiRoutes()
       summary: "Issue another write key",
       description: "A new write key for the source, so a key can be rotated without downtime (add, deploy, revoke).",
       security: SECRET_KEY,
-      middleware: [requireSecretKey],
-      request: { params: SourceParams },
+      middleware: [requireSecretKey, optionalJsonBody],
+      request: {
+        params: SourceParams,
+        body: { required: false, content: { "application/json": { schema: EmptyBody } } },
+      },
       responses: {
         201: jsonResponse(SourceWriteKey, "Created; the new key is in this answer only."),
-        ...errorResponses({ 401: BAD_SECRET_KEY, 404: UNKNOWN_SOURCE }),
+        ...errorResponses({ 400: "The body is not `{}` (or left out).", 401: BAD_SECRET_KEY, 404: UNKNOWN_SOURCE }),
       },
     }),
     async (c) => {

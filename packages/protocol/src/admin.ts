@@ -93,12 +93,12 @@ export const WriteKeysRevoked = z
   });
 export type WriteKeysRevoked = z.infer<typeof WriteKeysRevoked>;
 
-/** `POST /v1/secret-keys` — the body takes no fields, and may be left out. */
-export const SecretKeyCreate = requestBody({}).meta({
-  id: "SecretKeyCreate",
-  description: "Nothing: the key is the workspace's; a field sent is refused, not ignored.",
+/** The body of a request that takes no fields (`POST /v1/secret-keys`, `POST /v1/sources/{id}/keys`); may be left out. */
+export const EmptyBody = requestBody({}).meta({
+  id: "EmptyBody",
+  description: "Nothing: a field sent is refused, not ignored.",
 });
-export type SecretKeyCreate = z.infer<typeof SecretKeyCreate>;
+export type EmptyBody = z.infer<typeof EmptyBody>;
 
 /** `POST /v1/secret-keys` — 201 */
 export const SecretKeyCreated = z
