@@ -306,10 +306,10 @@ export interface Rebuild {
  */
 export type DefinitionWriteResult = { ok: true; buildVersion: number } | { ok: false; reason: "stale" };
 
-/** The label fields a change may set; left out (undefined) keeps the stored value. */
+/** The label fields a change may set; left out (undefined) keeps the stored value, null clears it. */
 export interface DefinitionLabels {
-  name?: string;
-  description?: string;
+  name?: string | null;
+  description?: string | null;
 }
 
 /**

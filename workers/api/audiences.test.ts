@@ -229,6 +229,10 @@ describe("PUT /v1/audiences/:key", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ name: "Pro plan", description: "Paying", definition: PRO, version: 1 });
     expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
+    // null clears a label, as the API answers one that is not set; left out keeps it.
+    const cleared = await call(ws, "PUT", "/v1/audiences/vip", { name: null });
+    expect(await cleared.json()).toMatchObject({ name: null, description: "Paying" });
+    expect(await created(ws, { key: "unnamed", name: null, definition: PRO })).toMatchObject({ name: null });
   });
 
   it("treats the same definition sent back, in another key order, as no change", async () => {

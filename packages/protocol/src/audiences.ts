@@ -22,7 +22,11 @@ const text = (field: string, max: number) =>
     .string({ error: `"${field}" must be a string` })
     .max(max, { error: `"${field}" must be at most ${max} characters` });
 
-const labels = { name: text("name", 200).optional(), description: text("description", 2000).optional() };
+// Null clears a label: the API answers `"name": null` for none, and takes it back.
+const labels = {
+  name: text("name", 200).nullable().optional(),
+  description: text("description", 2000).nullable().optional(),
+};
 
 /** `POST /v1/audiences` */
 export const AudienceCreate = requestBody({ key: DefinitionKey, ...labels, definition: AudienceDefinition }).meta({
