@@ -23,7 +23,7 @@ import { credentialFrom } from "../shared/basic-auth";
 import { validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { ADMIN_TOKEN, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
-import { jsonBody } from "./json-body";
+import { BODY_TOO_LARGE, jsonBody } from "./json-body";
 import { logBefore, logCursor } from "./log-cursor";
 import { requireSecretKey } from "./secret-key-auth";
 
@@ -130,6 +130,7 @@ export const deadLetterRoutes = openApiRoutes<OperatorEnv>()
       responses: {
         200: jsonResponse(IngestDeadLettersReplayed, "What was replayed, what failed again, what was skipped."),
         ...errorResponses({
+          413: BODY_TOO_LARGE,
           400: "The body is not a JSON object with valid `ids`, or a secret key sent another workspace's `workspace_id`.",
           401: BAD_CREDENTIALS,
         }),

@@ -45,7 +45,7 @@ import {
   writeChecked,
 } from "./definition-changes";
 import { type DefinitionView, viewOf } from "./definition-view";
-import { jsonBody } from "./json-body";
+import { BODY_TOO_LARGE, jsonBody } from "./json-body";
 import { memberAfter, memberCursor } from "./member-cursor";
 import { requireSecretKey } from "./secret-key-auth";
 
@@ -125,6 +125,7 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
         responses: {
           201: jsonResponse(schemas.view, "Created."),
           ...errorResponses({
+            413: BODY_TOO_LARGE,
             400: "The body or its definition is invalid: `message` names the JSON path of the first bad node.",
             401: BAD_SECRET_KEY,
             409:
@@ -183,6 +184,7 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
         responses: {
           200: jsonResponse(AudiencePreview, "What the definition would hold."),
           ...errorResponses({
+            413: BODY_TOO_LARGE,
             400: "The definition is invalid: `message` names the JSON path of the first bad node.",
             401: BAD_SECRET_KEY,
           }),
@@ -227,6 +229,7 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
         responses: {
           200: jsonResponse(schemas.view, `The ${noun} as changed.`),
           ...errorResponses({
+            413: BODY_TOO_LARGE,
             400: "The body or its definition is invalid: `message` names the JSON path of the first bad node.",
             401: BAD_SECRET_KEY,
             404: UNKNOWN,

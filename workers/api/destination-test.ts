@@ -17,7 +17,7 @@ import {
   UNKNOWN,
   withStoredSecrets,
 } from "./destination-request";
-import { jsonBody } from "./json-body";
+import { BODY_TOO_LARGE, jsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
 /** A vendor that does not answer within this long has failed the test (the console waits on it). */
@@ -36,7 +36,7 @@ export const destinationTestRoutes = openApiRoutes()
       request: { body: { required: true, content: { "application/json": { schema: DestinationTestRequest } } } },
       responses: {
         200: jsonResponse(DestinationTestResult, "The vendor's verdict."),
-        ...errorResponses({ 400: BAD_CONFIG, 401: BAD_SECRET_KEY }),
+        ...errorResponses({ 413: BODY_TOO_LARGE, 400: BAD_CONFIG, 401: BAD_SECRET_KEY }),
       },
     }),
     async (c) => {
@@ -62,7 +62,7 @@ export const destinationTestRoutes = openApiRoutes()
       },
       responses: {
         200: jsonResponse(DestinationTestResult, "The vendor's verdict."),
-        ...errorResponses({ 400: BAD_CONFIG, 401: BAD_SECRET_KEY, 404: UNKNOWN }),
+        ...errorResponses({ 413: BODY_TOO_LARGE, 400: BAD_CONFIG, 401: BAD_SECRET_KEY, 404: UNKNOWN }),
       },
     }),
     async (c) => {

@@ -32,7 +32,7 @@ import {
 } from "./destination-request";
 import { destinationSyncRoutes } from "./destination-sync-routes";
 import { destinationView } from "./destination-view";
-import { jsonBody } from "./json-body";
+import { BODY_TOO_LARGE, jsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
 const originOf = (url: string) => new URL(url).origin;
@@ -52,7 +52,7 @@ export const destinationRoutes = openApiRoutes()
       request: { body: { required: true, content: { "application/json": { schema: DestinationCreate } } } },
       responses: {
         201: jsonResponse(Destination, "Created."),
-        ...errorResponses({ 400: BAD_BODY, 401: BAD_SECRET_KEY }),
+        ...errorResponses({ 413: BODY_TOO_LARGE, 400: BAD_BODY, 401: BAD_SECRET_KEY }),
       },
     }),
     async (c) => {
@@ -143,7 +143,7 @@ export const destinationRoutes = openApiRoutes()
       },
       responses: {
         200: jsonResponse(Destination, "The destination as changed."),
-        ...errorResponses({ 400: BAD_BODY, 401: BAD_SECRET_KEY, 404: UNKNOWN }),
+        ...errorResponses({ 413: BODY_TOO_LARGE, 400: BAD_BODY, 401: BAD_SECRET_KEY, 404: UNKNOWN }),
       },
     }),
     async (c) => {

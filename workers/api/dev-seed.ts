@@ -6,7 +6,7 @@ import type { AppEnv } from "../shared/app-env";
 import { notFound } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { ADMIN_TOKEN, BAD_ADMIN_TOKEN, errorResponses, jsonResponse, NO_ADMIN_TOKEN } from "../shared/route-docs";
-import { jsonBody } from "./json-body";
+import { BODY_TOO_LARGE, jsonBody } from "./json-body";
 import { requireAdminToken } from "./secret-key-auth";
 
 const developmentOnly = createMiddleware<AppEnv>(async (c, next) => {
@@ -38,6 +38,7 @@ export const devSeedRoutes = openApiRoutes().openapi(
     responses: {
       200: jsonResponse(DevSeeded, "The dev workspace exists."),
       ...errorResponses({
+        413: BODY_TOO_LARGE,
         400: "The body is not a JSON object with `workspace_id`, `write_key` and `secret_key`.",
         401: BAD_ADMIN_TOKEN,
         403: NO_ADMIN_TOKEN,

@@ -10,7 +10,7 @@ import {
 } from "../identity/rules";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
-import { jsonBody } from "./json-body";
+import { BODY_TOO_LARGE, jsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
 /**
@@ -52,6 +52,7 @@ export const identityRulesRoutes = openApiRoutes()
       responses: {
         200: jsonResponse(IdentityRulesView, "The rules now in force."),
         ...errorResponses({
+          413: BODY_TOO_LARGE,
           400: "The body is not a JSON object of valid rules; `message` names the field.",
           401: BAD_SECRET_KEY,
         }),

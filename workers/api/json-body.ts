@@ -5,6 +5,8 @@ import { validationError } from "../shared/errors";
 
 /** Admin bodies are tiny; anything larger is a mistake, not a workspace name. */
 const MAX_BODY_BYTES = 16 * 1024;
+/** The 413 of every route reading its body with {@link jsonBody}, for its `errorResponses`. */
+export const BODY_TOO_LARGE = `The body is larger than ${MAX_BODY_BYTES} bytes.`;
 
 /**
  * Route middleware in front of a `createRoute` body schema: the body must be a JSON object, whatever its

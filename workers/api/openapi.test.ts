@@ -58,6 +58,19 @@ describe("GET /openapi.json", () => {
     expect(notFound.content?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/ErrorBody" });
   });
 
+  it("documents the 413 of every route that reads a JSON body", async () => {
+    const doc = await document();
+    const undocumented: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths ?? {})) {
+      for (const [method, operation] of Object.entries(item ?? {})) {
+        const op = operation as OpenAPIV3_1.OperationObject;
+        const body = op.requestBody as OpenAPIV3_1.RequestBodyObject | undefined;
+        if (body?.content?.["application/json"] && !op.responses?.["413"]) undocumented.push(`${method} ${path}`);
+      }
+    }
+    expect(undocumented).toEqual([]);
+  });
+
   it("documents request bodies, query and path parameters from the schemas that validate them", async () => {
     const doc = await document();
     const paths = doc.paths ?? {};

@@ -11,7 +11,7 @@ import { forgetCachedKeys } from "../shared/api-keys";
 import { credentialFrom } from "../shared/basic-auth";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
-import { optionalJsonBody } from "./json-body";
+import { BODY_TOO_LARGE, optionalJsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
 export const secretKeyRoutes = openApiRoutes()
@@ -27,7 +27,7 @@ export const secretKeyRoutes = openApiRoutes()
       request: { body: { required: false, content: { "application/json": { schema: EmptyBody } } } },
       responses: {
         201: jsonResponse(SecretKeyCreated, "Created; the key is in this answer only."),
-        ...errorResponses({ 400: "The body is not `{}` (or left out).", 401: BAD_SECRET_KEY }),
+        ...errorResponses({ 413: BODY_TOO_LARGE, 400: "The body is not `{}` (or left out).", 401: BAD_SECRET_KEY }),
       },
     }),
     async (c) => c.json({ secret_key: await createSecretKey(c.env.DB, c.var.workspaceId) }, 201),

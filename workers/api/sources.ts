@@ -19,7 +19,7 @@ import { forgetCachedKeys } from "../shared/api-keys";
 import { notFound } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
-import { jsonBody, optionalJsonBody } from "./json-body";
+import { BODY_TOO_LARGE, jsonBody, optionalJsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -51,7 +51,11 @@ export const sourceRoutes = openApiRoutes()
       request: { body: { required: true, content: { "application/json": { schema: SourceCreate } } } },
       responses: {
         201: jsonResponse(SourceWriteKey, "Created."),
-        ...errorResponses({ 400: "The body is not a JSON object with a valid `name`.", 401: BAD_SECRET_KEY }),
+        ...errorResponses({
+          413: BODY_TOO_LARGE,
+          400: "The body is not a JSON object with a valid `name`.",
+          401: BAD_SECRET_KEY,
+        }),
       },
     }),
     async (c) => {
@@ -101,7 +105,12 @@ export const sourceRoutes = openApiRoutes()
       },
       responses: {
         201: jsonResponse(SourceWriteKey, "Created; the new key is in this answer only."),
-        ...errorResponses({ 400: "The body is not `{}` (or left out).", 401: BAD_SECRET_KEY, 404: UNKNOWN_SOURCE }),
+        ...errorResponses({
+          413: BODY_TOO_LARGE,
+          400: "The body is not `{}` (or left out).",
+          401: BAD_SECRET_KEY,
+          404: UNKNOWN_SOURCE,
+        }),
       },
     }),
     async (c) => {

@@ -4,7 +4,7 @@ import { WorkspaceCreate, WorkspaceCreated } from "@tessera/protocol";
 import { createWorkspace } from "../../d1/provision";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { ADMIN_TOKEN, BAD_ADMIN_TOKEN, errorResponses, jsonResponse, NO_ADMIN_TOKEN } from "../shared/route-docs";
-import { jsonBody } from "./json-body";
+import { BODY_TOO_LARGE, jsonBody } from "./json-body";
 import { requireAdminToken } from "./secret-key-auth";
 
 /**
@@ -28,6 +28,7 @@ export const workspaceRoutes = openApiRoutes().openapi(
     responses: {
       201: jsonResponse(WorkspaceCreated, "Created."),
       ...errorResponses({
+        413: BODY_TOO_LARGE,
         400: "The body is not a JSON object with a valid `name`.",
         401: BAD_ADMIN_TOKEN,
         403: NO_ADMIN_TOKEN,
