@@ -101,6 +101,22 @@ describe("console computed traits", () => {
   });
 });
 
+describe("console definition edit", () => {
+  it("clears a name emptied in the edit form", async () => {
+    const key = `named_${randomUUID().slice(0, 8)}`;
+    const definition = { event: `Seen ${key}` };
+    const created = await secretApi(session.server, "POST", "/v1/audiences", { key, name: "Named", definition });
+    expect(created.status).toBe(201);
+    const page = await session.signedIn(`/console/audiences/${key}`);
+    await page.getByRole("button", { name: "Edit definition" }).click();
+    await page.getByLabel("Name", { exact: true }).fill("");
+    await page.getByRole("button", { name: "Save audience" }).click();
+    await page.getByRole("button", { name: "Edit definition" }).waitFor();
+    const saved = await secretApi<{ name: string | null }>(session.server, "GET", `/v1/audiences/${key}`);
+    expect(saved.body.name).toBeNull();
+  });
+});
+
 describe("console definition delete", () => {
   it("asks first, shows the API's refusal while another audience refers to it, and deletes once it is free", async () => {
     const tag = randomUUID().slice(0, 8);

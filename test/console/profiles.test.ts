@@ -74,6 +74,31 @@ describe("console profiles", () => {
     await page.getByRole("button", { name: "Find" }).click();
     await page.getByRole("heading", { name: "Identity graph" }).waitFor();
     expect(page.url()).toMatch(/\/console\/profiles\/prf_/);
+    // A bare user id of digits is first tried as a phone (which it cannot be without a country code), then found.
+    const digits = String(Date.now()).slice(-9);
+    await sendBatch(session.server, [{ type: "identify", userId: digits, traits: { first_name: "Num" } }]);
+    await page.getByRole("link", { name: "Profiles", exact: true }).click();
+    await page.getByLabel("Find a profile").fill(digits);
+    await page.getByRole("button", { name: "Find" }).click();
+    await page.getByRole("heading", { name: "Identity graph" }).waitFor();
+  });
+
+  it("wraps a long trait value instead of widening the page", async () => {
+    const userId = `long-${randomUUID()}`;
+    await sendBatch(session.server, [{ type: "identify", userId, traits: { long: "L".repeat(1_000) } }]);
+    const page = await session.signedIn(`/console/profiles/${encodeURIComponent(`user_id:${userId}`)}`);
+    await page.getByRole("heading", { name: "Identity graph" }).waitFor();
+    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(widths[0]).toBeLessThanOrEqual(widths[1]);
+  });
+
+  it("marks the page the user is on in the navigation, as they move", async () => {
+    const page = await session.signedIn("/console/profiles");
+    const nav = page.getByRole("navigation", { name: "Console" });
+    await expect.poll(() => nav.getByRole("link", { name: "Profiles" }).getAttribute("aria-current")).toBe("page");
+    await nav.getByRole("link", { name: "Audiences" }).click();
+    await expect.poll(() => nav.getByRole("link", { name: "Audiences" }).getAttribute("aria-current")).toBe("page");
+    expect(await nav.getByRole("link", { name: "Profiles" }).getAttribute("aria-current")).toBeNull();
   });
 
   it("lists events newest first, loads more on scroll, filters by name and expands an event", async () => {

@@ -4,7 +4,7 @@
  */
 
 import { useEffect, useState } from "preact/hooks";
-import { LocationProvider, Route, Router } from "preact-iso";
+import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { SIGNED_OUT_EVENT } from "./api";
 import { DefinitionList } from "./pages/definition-list";
 import { DefinitionPage } from "./pages/definition-page";
@@ -104,7 +104,9 @@ const NewComputedTrait = () => <NewDefinition kind="computed-traits" />;
 const ComputedTraitPage = () => <DefinitionPage kind="computed-traits" />;
 
 function NavLink({ href, label }: { href: string; label: string }) {
-  const here = location.pathname === href || location.pathname.startsWith(`${href}/`);
+  // The router's path, not `location`'s: read from the router, the link is drawn again on every in-app navigation.
+  const { path } = useLocation();
+  const here = path === href || path.startsWith(`${href}/`);
   return (
     <a href={href} aria-current={here ? "page" : undefined}>
       {label}

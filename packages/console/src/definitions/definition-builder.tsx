@@ -91,7 +91,8 @@ export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
     setSaving(true);
     setSaveError(undefined);
     try {
-      const labels = { name: name.trim() || undefined };
+      // An emptied name on a saved definition clears it (null); left out it would be kept.
+      const labels = { name: name.trim() || (saved ? null : undefined) };
       if (saved) {
         await api(`/v1/${kind}/${saved.key}`, { method: "PUT", body: { ...labels, definition } });
         onSaved?.();

@@ -22,7 +22,10 @@ export function ProfileSearch() {
           const found = await api<{ id: string }>(profileApi(ref));
           return route(profileHref(found.id));
         } catch (err) {
-          if (!(err instanceof ApiError && err.status === 404)) throw err;
+          // A guess the value cannot be (a user id of digits read as a phone without a country code: 400) is not a
+          // match either; only the one ref the user wrote names its own problem.
+          const notThis = err instanceof ApiError && (err.status === 404 || (err.status === 400 && refs.length > 1));
+          if (!notThis) throw err;
         }
       }
       setError(`No profile matches ${text.trim()} (tried ${refs.join(", ")}).`);
