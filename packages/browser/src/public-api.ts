@@ -92,7 +92,10 @@ export interface RetryOptions {
   baseDelay: number;
   /** Largest backoff ceiling, ms. Default 60000. */
   maxDelay: number;
-  /** Attempts per batch before giving up on it. Default 10. */
+  /**
+   * Attempts in a row before waiting for the next event, `online` or page load; an event is dropped only once it has
+   * had this many of its own and 12 h have passed since its first failure. Default 10.
+   */
   maxAttempts: number;
   /** Largest `Retry-After` honoured, seconds. Default 300. */
   maxRetryAfter: number;

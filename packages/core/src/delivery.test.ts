@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { memoryStorage, scriptedTransport } from "../test-support/fakes";
 import { Engine, type EngineOptions } from "./engine";
 import { memoryKeyValue } from "./key-value";
+import type { QueueItem } from "./queue";
 import type { TransportResult } from "./transport";
 
 function engine(answers: TransportResult[], more: Partial<EngineOptions> = {}) {
@@ -106,5 +107,61 @@ describe("Delivery", () => {
     online = true;
     await e.flush();
     expect(sent.length).toBe(1);
+  });
+  it("keeps every event through a 5xx outage longer than the attempts, each counting its own (QA: all dropped)", async () => {
+    const { e, sent, store } = engine(Array(14).fill({ status: 503 }));
+    e.track("Early");
+    await e.flush();
+    // random() = 1: backoffs 1, 2, 4 … 32, then 60 s; "Late" is tracked after the 8th attempt.
+    await vi.advanceTimersByTimeAsync(130_000);
+    expect(sent.length).toBe(8);
+    e.track("Late");
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(sent.length).toBe(10);
+    expect((await store.entries()).length).toBe(2);
+    // The next trigger (a new event, `online`, a new page) starts a new series; the outage ends during it.
+    e.track("After");
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(sent.at(-1)!.body.batch.map((m) => m.event)).toEqual(["Early", "Late", "After"]);
+    expect(await store.entries()).toEqual([]);
+  });
+
+  it("drops an event only past its own budget: the attempts and 12 h since its first failure", async () => {
+    const t = scriptedTransport();
+    t.transport.send = async () => ({ status: 500 });
+    const { e, store } = engine([], { transport: t.transport, retry: { maxAttempts: 2 } });
+    e.track("Old");
+    await e.flush();
+    await vi.advanceTimersByTimeAsync(11 * 3600_000);
+    e.track("New");
+    await vi.advanceTimersByTimeAsync(2 * 3600_000);
+    await e.flush();
+    // "Old" failed first 13 h ago, "New" 2 h ago: only "Old" is past the 12 h.
+    expect((await store.entries<QueueItem>()).map(([, i]) => i.m.event)).toEqual(["New"]);
+  });
+
+  it("lets no flush timer set while a request was in flight send before its Retry-After (QA: sent after 1 s)", async () => {
+    let answer!: (r: TransportResult) => void;
+    const sent: string[] = [];
+    const transport = {
+      send: (_url: string, body: string) => {
+        sent.push(body);
+        return sent.length > 1 ? Promise.resolve({ status: 200 }) : new Promise<TransportResult>((r) => (answer = r));
+      },
+    };
+    const { e } = engine([], { transport, flushInterval: 1000 });
+    e.track("A");
+    void e.flush();
+    await vi.waitFor(() => expect(sent.length).toBe(1));
+    e.track("B");
+    answer({ status: 503, retryAfter: 10 });
+    await vi.advanceTimersByTimeAsync(9999);
+    expect(sent.length).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sent.length).toBe(2);
+    // After it, flushInterval schedules as usual.
+    e.track("C");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sent.length).toBe(3);
   });
 });

@@ -1,7 +1,7 @@
 import { batchBody, takeBatch } from "./batch";
 import { later } from "./platform";
 import type { Queue, QueueItem } from "./queue";
-import { backoffDelay, classify, type RetryOptions } from "./retry-policy";
+import { backoffDelay, classify, RETRY_BUDGET, type RetryOptions } from "./retry-policy";
 import type { Transport } from "./transport";
 
 /** Runs `fn` while holding the cross-tab flush lock, or returns without running it when another tab holds it. */
@@ -26,7 +26,8 @@ export interface DeliveryOptions {
 /**
  * Sends the queue in batches, one flush at a time per page and one page at a time per queue (the lock).
  * Retries with full jitter (or `Retry-After`), halves batches on 413, drops what the server will never accept.
- * Network failures that exhaust the attempts leave items stored for the next page load instead of dropping them.
+ * A series of failures that exhausts the attempts leaves items stored for the next trigger (an event, `online`, a
+ * page load). Each item has its own retry budget, so an outage drops nothing that has not used up its own.
  */
 export class Delivery {
   private _busy?: Promise<void>;
@@ -99,15 +100,24 @@ export class Delivery {
       for (const k of keys) this.inFlight.delete(k);
       const outcome = classify(res.status);
       if (outcome === "retry") {
+        const t = o.now();
+        // Dropped only past both: its attempts, and 12 h since its first failure (a laptop asleep is no attempt).
+        const spent = batch.filter(([, i]) => {
+          i.f ??= t;
+          i.a = (i.a || 0) + 1;
+          return i.a >= o.retry.maxAttempts && t - i.f > RETRY_BUDGET;
+        });
+        await this._queue.remove(spent.map(([k]) => k));
+        void this._queue.save(batch);
         if (++this._attempt < o.retry.maxAttempts) {
           const ms = backoffDelay(this._attempt - 1, res.retryAfter, o.retry, o.random);
-          this._until = o.now() + ms;
+          this._until = t + ms;
+          // Replaces a flush timer set while the request was in flight: nothing is sent before the backoff.
+          this._cancel?.();
+          this._cancel = undefined;
           this.schedule(ms);
-          return;
-        }
-        this._attempt = 0;
-        // The network itself is failing: keep the items for a later page rather than lose them.
-        if (!res.status) return;
+        } else this._attempt = 0;
+        return;
       } else if (outcome === "split" && batch.length > 1) {
         this._limit = Math.ceil(batch.length / 2);
         continue;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { memoryStorage, scriptedTransport } from "../test-support/fakes";
+import { cloningStorage, memoryStorage, scriptedTransport } from "../test-support/fakes";
 import { Engine } from "./engine";
 import { KEYS, memoryKeyValue } from "./key-value";
 
@@ -107,5 +107,23 @@ describe("Engine", () => {
     e.track("Small");
     await e.flush();
     expect(sent[0].body.batch.map((m) => m.event)).toEqual(["Small"]);
+  });
+  it("stores a JSON copy of each event, so a value storage cannot clone fails no write (QA: O2 lost offline)", async () => {
+    const { store, map } = cloningStorage();
+    const opts = { writeKey: "wk", apiHost: "http://h", storage: () => store, kv: memoryKeyValue() };
+    const offline = new Engine({ ...opts, transport: scriptedTransport().transport, isOnline: () => false });
+    offline.track("O1");
+    offline.track("Fn", { cb: (() => 1) as never, at: new Date(0) as never });
+    offline.track("O2");
+    await offline.flush();
+    expect(map.size).toBe(3);
+    // The next page, online, delivers all three, as they will be sent: no function, the date as JSON.
+    const t = scriptedTransport();
+    await new Engine({ ...opts, transport: t.transport }).flush();
+    expect(t.sent[0].body.batch.map((m) => [m.event, m.properties])).toEqual([
+      ["O1", {}],
+      ["Fn", { at: "1970-01-01T00:00:00.000Z" }],
+      ["O2", {}],
+    ]);
   });
 });

@@ -232,13 +232,16 @@ export class Engine {
     };
     const m = runPlugins(this._plugins, createMessage(type, fields, stamp));
     if (!m) return;
-    if (JSON.stringify(m).length > (o.maxEventBytes ?? 32_768)) {
+    const json = JSON.stringify(m);
+    if (json.length > (o.maxEventBytes ?? 32_768)) {
       warn("event over the size limit dropped", type);
       return;
     }
     // Strictly increasing enqueue times keep call order through storage, which returns entries by key.
     this._lastT = Math.max(now, this._lastT + 0.001);
-    void this._queue.push({ m, t: this._lastT });
+    // Queue what will be sent, JSON-clean: a function or DOM node in the caller's properties would make
+    // IndexedDB's structured clone throw, and the message could change after the call.
+    void this._queue.push({ m: JSON.parse(json), t: this._lastT });
     if (this._consent.state !== "granted" || this._delivery.backingOff) return;
     if (this._queue.size >= (o.flushAt ?? 20)) void this._delivery.flush();
     else this._delivery.schedule(o.flushInterval ?? 5000);

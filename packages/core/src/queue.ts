@@ -6,6 +6,9 @@ export interface QueueItem {
   m: Message;
   /** Enqueue time, ms. */
   t: number;
+  /** Failed attempts to send it, and when the first failed (ms): its own retry budget. */
+  a?: number;
+  f?: number;
 }
 
 /** Items older than this are discarded on replay (an offline week is the longest wait worth keeping). */
@@ -35,11 +38,16 @@ export class Queue {
   push(item: QueueItem): Promise<void> {
     const key = item.m.messageId!;
     this._mem.set(key, item);
-    this._pending.push([key, item]);
     if (this._mem.size > this._max) {
       const oldest = this._sorted().slice(0, this._mem.size - this._max);
       this._forget(oldest.map(([k]) => k));
     }
+    return this.save([[key, item]]);
+  }
+
+  /** Writes items (again, e.g. with their retry counts) in this tick's write; items removed meanwhile stay removed. */
+  save(items: [string, QueueItem][]): Promise<void> {
+    this._pending.push(...items);
     this._writing ??= Promise.resolve().then(() => this._write());
     return this._writing;
   }
@@ -48,15 +56,14 @@ export class Queue {
     const batch = this._pending.filter(([k]) => this._mem.has(k));
     this._pending = [];
     this._writing = undefined;
-    try {
-      await this._store.setMany(batch);
-      for (const [k] of batch) {
-        const item = this._mem.get(k);
-        if (item) item.p = true;
-      }
-    } catch {
-      // Quota or a blocked database: the memory copy still gets delivered from this page.
-    }
+    const set = (entries: [string, QueueItem & { p?: boolean }][]) =>
+      this._store.setMany(entries).then(() => {
+        for (const [, item] of entries) item.p = true;
+      });
+    // A failed write may have stored some entries and not the rest (IndexedDB stops at the first it cannot
+    // clone): one by one, a bad entry cannot keep the others out. What still fails (quota, a blocked database)
+    // stays in memory and is delivered from this page.
+    await set(batch).catch(() => Promise.all(batch.map((e) => set([e]).catch(() => {}))));
   }
 
   /**
@@ -103,12 +110,8 @@ export class Queue {
   /** Moves every item into a new Storage (consent granted: memory buffer → IndexedDB). */
   adopt(store: Storage): Promise<void> {
     this._store = store;
-    for (const [k, item] of this._mem) {
-      item.p = false;
-      this._pending.push([k, item]);
-    }
-    this._writing ??= Promise.resolve().then(() => this._write());
-    return this._writing;
+    for (const item of this._mem.values()) item.p = false;
+    return this.save([...this._mem]);
   }
 
   /** Deletes every queued item, this page's and stored ones (consent denied). */

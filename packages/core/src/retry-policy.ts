@@ -4,11 +4,14 @@ export interface RetryOptions {
   baseDelay: number;
   /** Largest backoff ceiling, ms. Default 60000. */
   maxDelay: number;
-  /** Attempts per batch before giving up on it. Default 10. */
+  /** Attempts in a row before waiting for the next trigger; also each event's own attempts before it may be dropped. Default 10. */
   maxAttempts: number;
   /** Largest `Retry-After` honoured, seconds. Default 300. */
   maxRetryAfter: number;
 }
+
+/** How long an event keeps being retried after its first failure, ms (reference/sdk.md §4.3: 12 h in total). */
+export const RETRY_BUDGET = 12 * 3600_000;
 
 export const DEFAULT_RETRY: RetryOptions = { baseDelay: 1000, maxDelay: 60_000, maxAttempts: 10, maxRetryAfter: 300 };
 

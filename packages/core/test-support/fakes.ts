@@ -22,4 +22,22 @@ export function failingStorage(): Storage {
   return { entries: fail, setMany: fail, delMany: fail };
 }
 
+/**
+ * Storage that behaves like idb-keyval's setMany over IndexedDB: entries are structured-cloned one by one, and the
+ * first that cannot be (a function: DataCloneError) throws, leaving the entries before it stored and those after not.
+ */
+export function cloningStorage() {
+  const map = new Map<string, unknown>();
+  const store: Storage = {
+    entries: async <T>() => [...map].map(([k, v]) => [k, structuredClone(v)]) as [string, T][],
+    setMany: async (entries) => {
+      for (const [k, v] of entries) map.set(k, structuredClone(v));
+    },
+    delMany: async (keys) => {
+      for (const k of keys) map.delete(k);
+    },
+  };
+  return { store, map };
+}
+
 export { memoryStorage };
