@@ -1,6 +1,8 @@
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, printServerLogOnFailure, startDevServer } from "../support/dev-server";
 import { openBrowser } from "./chromium";
+import type { PageTessera } from "./page-probes";
 import { type Site, startSite } from "./site";
 
 describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", () => {
@@ -36,5 +38,109 @@ describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", (
     expect(site.batches[1].body.batch[0].anonymousId).toBe(firstId);
     const restored = (await browser.context.cookies()).find((c) => c.name === "tessera_anonymous_id");
     expect(restored?.value).toBe(firstId);
+  });
+
+  // QA finding: reset() was undone on the next load, as /v1/id answered the HttpOnly cookie's (Alice's) id first.
+  describe("reset() and consent withdrawal reach the server-set id (shared device, DESIGN §4)", () => {
+    const idCookie = async () => (await browser.context.cookies()).find((c) => c.name === "tessera_id")?.value;
+    const anonymousId = (page: Page) =>
+      page.evaluate(async () => {
+        await (window as unknown as { tessera: PageTessera }).tessera.ready();
+        return (window as unknown as { tessera: PageTessera }).tessera.user()!.anonymousId;
+      });
+    /** Loads a fresh page as Alice: identified, server cookie set; returns her anonymous id. */
+    const asAlice = async (page: Page) => {
+      await page.goto(`${site.url}/shared`);
+      // A device of its own: no ids left by an earlier test (cookies or the localStorage mirror).
+      await page.evaluate(() => localStorage.clear());
+      await browser.context.clearCookies();
+      await page.reload();
+      const alice = await page.evaluate(async () => {
+        await (window as unknown as { tessera: PageTessera }).tessera.ready();
+        (window as unknown as { tessera: PageTessera }).tessera.identify("alice", { email: "alice@example.com" });
+        return (window as unknown as { tessera: PageTessera }).tessera.user()!.anonymousId;
+      });
+      await expect.poll(idCookie, { timeout: 10_000 }).toBe(alice);
+      return alice;
+    };
+    const resetIn = (page: Page) =>
+      page.evaluate(() => {
+        (window as unknown as { tessera: PageTessera }).tessera.reset();
+        return (window as unknown as { tessera: PageTessera }).tessera.user()!.anonymousId;
+      });
+
+    beforeAll(() => {
+      site.page("/shared", { loadOptions: { idEndpoint: true } });
+    });
+
+    it("keeps the id reset() made when the page reloads at once, never the previous person's", async () => {
+      const page = await browser.context.newPage();
+      const alice = await asAlice(page);
+      const next = await resetIn(page);
+      expect(next).not.toBe(alice);
+      await page.reload();
+      expect(await anonymousId(page)).toBe(next);
+      await expect.poll(idCookie, { timeout: 10_000 }).toBe(next);
+      await page.close();
+    });
+
+    it("replaces the server-set id on reset(), so storage wiped later (ITP) brings back the new id", async () => {
+      const page = await browser.context.newPage();
+      const alice = await asAlice(page);
+      const next = await resetIn(page);
+      await expect.poll(idCookie, { timeout: 10_000 }).toBe(next);
+      await browser.context.clearCookies({ name: "tessera_anonymous_id" });
+      await page.evaluate(() => localStorage.clear());
+      await page.reload();
+      const after = await anonymousId(page);
+      expect(after).toBe(next);
+      expect(after).not.toBe(alice);
+      await page.close();
+    });
+
+    it("lets no stale /v1/id answer write the previous id over one another tab's reset() made", async () => {
+      const first = await browser.context.newPage();
+      const alice = await asAlice(first);
+      // Script-written storage wiped (ITP): the second tab has no id of its own and asks the server for one.
+      await browser.context.clearCookies({ name: "tessera_anonymous_id" });
+      await first.evaluate(() => localStorage.clear());
+      const second = await browser.context.newPage();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let asked!: () => void;
+      const askedP = new Promise<void>((resolve) => {
+        asked = resolve;
+      });
+      await second.route("**/v1/id?*", async (route) => {
+        const response = await route.fetch(); // answered now, from the cookie: Alice's id
+        asked();
+        await held;
+        await route.fulfill({ response });
+      });
+      await second.goto(`${site.url}/shared`);
+      await askedP;
+      // Meanwhile the first tab resets; then the second tab's stale answer (Alice's id) arrives.
+      const next = await resetIn(first);
+      expect(next).not.toBe(alice);
+      release();
+      expect(await anonymousId(second)).toBe(next);
+      const local = (await browser.context.cookies()).find((c) => c.name === "tessera_anonymous_id");
+      expect(local?.value).toBe(next);
+      await first.reload();
+      expect(await anonymousId(first)).toBe(next);
+      await expect.poll(idCookie, { timeout: 10_000 }).toBe(next);
+      await first.close();
+      await second.close();
+    });
+
+    it("deletes the server-set id when consent is withdrawn", async () => {
+      const page = await browser.context.newPage();
+      await asAlice(page);
+      await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.setConsent("denied"));
+      await expect.poll(idCookie, { timeout: 10_000 }).toBeUndefined();
+      await page.close();
+    });
   });
 });

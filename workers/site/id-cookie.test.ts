@@ -24,6 +24,57 @@ describe("GET /v1/id", () => {
     expect(await res.json()).toEqual({ anonymousId: "bbbbbbbb-0000-4000-8000-000000000000" });
   });
 
+  it("with replace=1 puts the client's id in the cookie over the one it holds (reset on a shared device)", async () => {
+    const res = await get("/v1/id?id=aaaaaaaa-0000-4000-8000-000000000000&replace=1&domain=example.com", {
+      Cookie: "tessera_id=bbbbbbbb-0000-4000-8000-000000000000",
+      Origin: "https://www.example.com",
+    });
+    expect(await res.json()).toEqual({ anonymousId: "aaaaaaaa-0000-4000-8000-000000000000" });
+    const cookie = res.headers.get("Set-Cookie")!;
+    expect(cookie).toMatch(/^tessera_id=aaaaaaaa-0000-4000-8000-000000000000;/);
+    expect(cookie).toMatch(/Max-Age=31536000/);
+    expect(cookie).toMatch(/Domain=example\.com/);
+    expect(cookie).toMatch(/HttpOnly/);
+  });
+
+  it("with replace=1 and an id that is not well-formed mints one, never keeping the cookie's", async () => {
+    for (const id of ["", "%3Cscript%3E", "x".repeat(65)]) {
+      const res = await get(`/v1/id?id=${id}&replace=1`, { Cookie: "tessera_id=bbbbbbbb-0000-4000-8000-000000000000" });
+      const body = await res.json<{ anonymousId: string }>();
+      expect(body.anonymousId, id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(body.anonymousId, id).not.toBe("bbbbbbbb-0000-4000-8000-000000000000");
+      expect(res.headers.get("Set-Cookie"), id).toContain(`tessera_id=${body.anonymousId};`);
+    }
+  });
+
+  it("with forget=1 deletes the cookie and answers 204 without the id", async () => {
+    const res = await get("/v1/id?forget=1&domain=example.com", {
+      Cookie: "tessera_id=bbbbbbbb-0000-4000-8000-000000000000",
+      Origin: "https://www.example.com",
+    });
+    expect(res.status).toBe(204);
+    expect(await res.text()).toBe("");
+    const cookie = res.headers.get("Set-Cookie")!;
+    expect(cookie).toMatch(/^tessera_id=;/);
+    expect(cookie).toMatch(/Max-Age=0/);
+    expect(cookie).toMatch(/Domain=example\.com/);
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe("https://www.example.com");
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+  });
+
+  it("refuses replace=1 and forget=1 from a null or foreign Origin, cookie untouched", async () => {
+    for (const origin of ["null", "https://evil.test"]) {
+      for (const q of ["id=aaaaaaaa-0000-4000-8000-000000000000&replace=1", "forget=1"]) {
+        const res = await get(`/v1/id?${q}`, {
+          Origin: origin,
+          Cookie: "tessera_id=dddddddd-0000-4000-8000-000000000000",
+        });
+        expect(res.status, `${origin} ${q}`).toBe(403);
+        expect(res.headers.get("Set-Cookie"), `${origin} ${q}`).toBeNull();
+      }
+    }
+  });
+
   it("mints an id when the client's is not a plausible id", async () => {
     const body = await (await get("/v1/id?id=%3Cscript%3E")).json<{ anonymousId: string }>();
     expect(body.anonymousId).toMatch(/^[0-9a-f-]{36}$/);

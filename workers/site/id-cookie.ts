@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { cors } from "hono/cors";
 import { HttpError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
@@ -15,6 +15,8 @@ const VALID_ID = /^[\w-]{8,64}$/;
  * `GET /v1/id?id=&domain=` keeps the anonymous id in a cookie the server sets (HttpOnly, 1 year, SameSite=Lax),
  * which Safari's 7-day cap on script-written storage does not touch. The cookie's id wins; without one the
  * SDK's `id` is adopted. `domain` widens the cookie to the site's registrable domain when this host is under it.
+ * `replace=1` makes the SDK's `id` win over the cookie's (after `reset()`, the next person on the device must not
+ * get the previous one's id back); `forget=1` deletes the cookie (consent withdrawn) and answers 204.
  * Only pages of this host's own site may read the answer (see {@link isSameSiteOrigin}): it is the HttpOnly cookie's
  * value, so echoing any Origin with credentials would hand it to every other site (issue 10, finding 8).
  */
@@ -71,13 +73,21 @@ const idRoute = createRoute({
   description:
     "Sets `tessera_id` (HttpOnly, 1 year, SameSite=Lax) and answers the id: the cookie's when it has one, else the " +
     "SDK's `id`, else a new UUID. CORS with credentials for pages of this host's site only (the origin's host is this " +
-    "host, its parent domain or under it); a request from another origin, `null` included, is refused.",
+    "host, its parent domain or under it); a request from another origin, `null` included, is refused. " +
+    "`replace=1` puts the SDK's `id` in the cookie whatever it held (a new UUID if `id` is not a well-formed id); " +
+    "`forget=1` deletes the cookie.",
   parameters: [
     query("id", "The SDK's anonymous id, adopted when the cookie has none (8–64 of `A-Za-z0-9_-`)."),
     query("domain", "The site's registrable domain, to widen the cookie to it when this host is under it."),
+    query(
+      "replace",
+      "`1`: the SDK's `id` replaces the cookie's (the SDK's `reset()`; its stored id is the authority).",
+    ),
+    query("forget", "`1`: delete the cookie and answer 204 (consent withdrawn)."),
   ],
   responses: {
     200: jsonResponse(z.object({ anonymousId: z.string() }), "The anonymous id, now in the cookie."),
+    204: { description: "`forget=1`: the cookie is deleted." },
     ...errorResponses({ 403: "The request's Origin is not a page of this host's site." }),
   },
 });
@@ -103,19 +113,24 @@ idCookieRoutes.openapi(idRoute, (c) => {
   if (origin !== undefined && !isSameSiteOrigin(origin, url.hostname)) {
     throw new HttpError(403, "forbidden", `Origin ${JSON.stringify(origin.slice(0, 200))} is not a page of this site`);
   }
-  const fromCookie = getCookie(c, ID_COOKIE);
-  const fromClient = c.req.query("id");
-  const id = [fromCookie, fromClient].find((v) => v && VALID_ID.test(v)) ?? crypto.randomUUID();
   const domain = c.req.query("domain")?.replace(/^\./, "").toLowerCase();
   const host = url.hostname;
-  setCookie(c, ID_COOKIE, id, {
-    maxAge: ONE_YEAR,
+  const options = {
     path: "/",
-    sameSite: "Lax",
+    sameSite: "Lax" as const,
     httpOnly: true,
     secure: url.protocol === "https:",
     domain: domain && (host === domain || host.endsWith(`.${domain}`)) ? domain : undefined,
-  });
+  };
   c.header("Cache-Control", "no-store");
+  if (c.req.query("forget") === "1") {
+    deleteCookie(c, ID_COOKIE, options);
+    return c.body(null, 204);
+  }
+  // After reset() the cookie still holds the previous person's id: it must never win (DESIGN §4, shared device).
+  const fromCookie = c.req.query("replace") === "1" ? undefined : getCookie(c, ID_COOKIE);
+  const fromClient = c.req.query("id");
+  const id = [fromCookie, fromClient].find((v) => v && VALID_ID.test(v)) ?? crypto.randomUUID();
+  setCookie(c, ID_COOKIE, id, { ...options, maxAge: ONE_YEAR });
   return c.json({ anonymousId: id }, 200);
 });

@@ -17,6 +17,8 @@ export interface BrowserKeyValue extends KeyValue {
   persist(on: boolean): void;
   /** Removes every key from cookies and localStorage (consent denied); memory keeps working for this page. */
   forget(): void;
+  /** Sets `k` only if it has no value, read afresh (another tab may have set it a moment ago). */
+  fill(k: string, v: string): void;
 }
 
 /**
@@ -58,12 +60,19 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
     return v;
   };
 
+  const get = (k: string) => (persist ? (cached(k) ?? mem[k]) : k in mem ? mem[k] : stored(k));
+  const set = (k: string, v: string | null) => {
+    mem[k] = v;
+    cache = {};
+    if (persist) write(k, v);
+  };
+
   return {
-    get: (k) => (persist ? (cached(k) ?? mem[k]) : k in mem ? mem[k] : stored(k)),
-    set: (k, v) => {
-      mem[k] = v;
+    get,
+    set,
+    fill: (k, v) => {
       cache = {};
-      if (persist) write(k, v);
+      if (!get(k)) set(k, v);
     },
     forget: () => {
       for (const k of Object.values(KEYS)) write(k, null);

@@ -35,6 +35,8 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
     started = resolve;
   });
   const now = () => callPage ?? snapshotPage(spaReferrer);
+  /** Talks to the server-set id cookie (`idEndpoint`), once loaded with one. */
+  let serverId: ((id: string, mode?: "replace" | "forget") => Promise<string | undefined>) | undefined;
 
   const methods: Record<Method, (e: Engine, ...a: never[]) => void> = {
     track: (e, event: string, properties?: JsonObject, o?: CallOptions) => e.track(event, properties, o),
@@ -46,7 +48,11 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
     },
     group: (e, id: string, traits?: JsonObject, o?: CallOptions) => e.group(id, traits, o),
     alias: (e, id: string, previous?: string, o?: CallOptions) => e.alias(id, previous, o),
-    reset: (e) => e.reset(),
+    reset: (e) => {
+      e.reset();
+      // The server's cookie still holds the previous person's id: replace it, or a later load (or ITP wipe) brings it back.
+      if (e.consent.state === "granted") void serverId?.(e.user().anonymousId, "replace");
+    },
     setConsent: (e, state: ConsentState, categoryPreferences?: Record<string, boolean>) =>
       void e.setConsent({ state, categoryPreferences }),
     use: (e, plugin: Plugin) => e.use(plugin),
@@ -92,7 +98,10 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
           isOnline: () => navigator.onLine !== false,
           onConsent: (d) => {
             kv.persist(d.state === "granted");
-            if (d.state === "denied") kv.forget();
+            if (d.state === "denied") {
+              kv.forget();
+              void serverId?.("", "forget");
+            }
           },
         });
         kv.persist(!o.requireConsent);
@@ -111,13 +120,17 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
             call(["page", []]);
           });
         }
-        if (o.idEndpoint && !o.requireConsent) {
+        if (o.idEndpoint) {
           const endpoint = o.idEndpoint === true ? `${apiHost}/v1/id` : o.idEndpoint;
-          const mine = e.user().anonymousId;
-          void fetchServerId(endpoint, mine, o.cookieDomain ?? cookieDomain())
-            .then((id) => {
-              if (id && id !== mine) kv.set(KEYS.anonymousId, id);
-            })
+          serverId = (id, mode) => fetchServerId(endpoint, id, o.cookieDomain ?? cookieDomain(), mode);
+        }
+        if (serverId && !o.requireConsent) {
+          // The id stored here is the authority (reset() rotates it) and the server's cookie its backup: a stored id
+          // replaces the cookie's; without one (ITP wiped storage) the cookie's comes back. Only into an empty slot:
+          // an answer arriving after another tab set an id (reset) must not write the old one back.
+          const mine = kv.get(KEYS.anonymousId);
+          void serverId(mine || "", mine ? "replace" : undefined)
+            .then((id) => id && kv.fill(KEYS.anonymousId, id))
             .finally(start);
         } else start();
       } catch (err) {
