@@ -1,6 +1,6 @@
 import type { Message } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { cloningStorage, failingStorage, memoryStorage } from "../test-support/fakes";
+import { failingStorage, memoryStorage } from "../test-support/fakes";
 import { ITEM_TTL_MS, Queue } from "./queue";
 
 const msg = (id: string): Message => ({ type: "track", event: "E", messageId: id, anonymousId: "a" });
@@ -39,16 +39,5 @@ describe("Queue", () => {
     await other.load(2);
     await other.remove(["m1"]);
     expect(await mine.load(3)).toEqual([]);
-  });
-  it("stores the other entries of a write when storage refuses one of them", async () => {
-    const { store } = cloningStorage();
-    const q = new Queue(store, 10);
-    const bad = { ...msg("bad"), properties: { cb: () => 1 } } as unknown as Message;
-    void q.push({ m: msg("m1"), t: 1 });
-    void q.push({ m: bad, t: 2 });
-    await q.push({ m: msg("m2"), t: 3 });
-    expect((await new Queue(store, 10).load(4)).map(([k]) => k)).toEqual(["m1", "m2"]);
-    // The refused one is still delivered from this page's memory.
-    expect((await q.load(4)).map(([k]) => k)).toEqual(["m1", "bad", "m2"]);
   });
 });

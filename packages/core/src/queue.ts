@@ -21,7 +21,7 @@ export const ITEM_TTL_MS = 7 * 24 * 3600 * 1000;
  */
 export class Queue {
   private _mem = new Map<string, QueueItem & { p?: boolean }>();
-  private _pending: [string, QueueItem][] = [];
+  private _pending: [string, QueueItem & { p?: boolean }][] = [];
   private _writing?: Promise<void>;
 
   constructor(
@@ -56,14 +56,12 @@ export class Queue {
     const batch = this._pending.filter(([k]) => this._mem.has(k));
     this._pending = [];
     this._writing = undefined;
-    const set = (entries: [string, QueueItem & { p?: boolean }][]) =>
-      this._store.setMany(entries).then(() => {
-        for (const [, item] of entries) item.p = true;
-      });
-    // A failed write may have stored some entries and not the rest (IndexedDB stops at the first it cannot
-    // clone): one by one, a bad entry cannot keep the others out. What still fails (quota, a blocked database)
-    // stays in memory and is delivered from this page.
-    await set(batch).catch(() => Promise.all(batch.map((e) => set([e]).catch(() => {}))));
+    // Entries are JSON-clean (the engine queues a parsed copy), so no one of them can fail the write's clone; what
+    // fails the whole write (quota, a blocked database) stays in memory and is delivered from this page.
+    try {
+      await this._store.setMany(batch);
+      for (const [, item] of batch) item.p = true;
+    } catch {}
   }
 
   /**
