@@ -11,6 +11,7 @@
  * if (check.ok) for (const e of klaviyoInbound.parse(req)) store(e); // { event: "Email Opened", vendorEventId, … }
  */
 import { z } from "zod";
+import { describeIssue } from "../../shared/validation-hook";
 import type { KlaviyoConfig } from "../destinations/klaviyo";
 import { concatBytes, hmacSha256, timingSafeEqualText, toHex } from "../hmac";
 import {
@@ -20,7 +21,7 @@ import {
   type RawInbound,
   WEBHOOK_TOLERANCE_MS,
 } from "../plugin";
-import { type BodyRead, isoAt, jsonOf, parseOf, problemOf, type ReadingSource, readItems } from "./read";
+import { type BodyRead, isoAt, jsonOf, parseOf, type ReadingSource, readItems } from "./read";
 
 const TOPIC_PREFIX = "event:klaviyo.";
 
@@ -102,7 +103,7 @@ function read(req: RawInbound): BodyRead {
   if (typeof json.value !== "object" || json.value === null || Array.isArray(json.value))
     return { ok: false, problem: "the body must be a JSON object {data:[…], meta}" };
   const body = WebhookBody.safeParse(json.value);
-  if (!body.success) return { ok: false, problem: problemOf(body.error) };
+  if (!body.success) return { ok: false, problem: describeIssue(body.error) };
   return { ok: true, engagements: readItems(body.data.data, WebhookItem, toEngagement) };
 }
 

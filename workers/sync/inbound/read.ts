@@ -12,7 +12,6 @@
  * if (!read.ok) throw validationError(`Webhook body invalid: ${read.problem}`);
  */
 import type { z } from "zod";
-import { describeIssue } from "../../shared/validation-hook";
 import type { Engagement, InboundSource, RawInbound } from "../plugin";
 
 /** The engagements in a verified body, or why it cannot be read at all. */
@@ -43,9 +42,6 @@ export function jsonOf(body: Uint8Array): { ok: true; value: unknown } | { ok: f
     return { ok: false, problem: `the body is not JSON (${(err as Error).message})` };
   }
 }
-
-/** The first problem of a failed schema, as the API's 400s name it (`field: what is wrong`). */
-export const problemOf = (error: z.ZodError): string => describeIssue(error);
 
 /**
  * Milliseconds since the epoch as ISO-8601, or undefined when no Date can hold them: `new Date(1e20).toISOString()`

@@ -12,9 +12,10 @@
  * tesseraInbound.parse(req) // [{ vendorEventId: "evt_1", event: "Email Opened", email: "ada@example.com", … }]
  */
 import { z } from "zod";
+import { describeIssue } from "../../shared/validation-hook";
 import type { EngagementEventName, InboundSource, RawInbound } from "../plugin";
 import { TESSERA_SIGNATURE_HEADER, verifyTessera } from "../tessera-signature";
-import { type BodyRead, isoAt, jsonOf, parseOf, problemOf, type ReadingSource } from "./read";
+import { type BodyRead, isoAt, jsonOf, parseOf, type ReadingSource } from "./read";
 
 const ALIASES = new Map<string, EngagementEventName>([
   ["delivered", "Email Delivered"],
@@ -73,7 +74,7 @@ function read(req: RawInbound): BodyRead {
   if (typeof json.value !== "object" || json.value === null || Array.isArray(json.value))
     return { ok: false, problem: "the body must be a JSON object {email, event, timestamp, id, properties}" };
   const payload = TesseraEvent.safeParse(json.value);
-  if (!payload.success) return { ok: false, problem: problemOf(payload.error) };
+  if (!payload.success) return { ok: false, problem: describeIssue(payload.error) };
   const { id, event, email, timestamp, properties } = payload.data;
   return {
     ok: true,
