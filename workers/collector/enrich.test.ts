@@ -91,4 +91,33 @@ describe("enrichMessage", () => {
     const facts = requestFacts(request(MINIFLARE_PLACEHOLDER), "development");
     expect(enrichMessage(message(), {}, facts, receivedAt).context).not.toHaveProperty("location");
   });
+
+  it("keeps a message's own library, app, os and device whole, never mixed with the batch's", () => {
+    const facts = requestFacts(request(MINIFLARE_PLACEHOLDER), "development");
+    const batch = {
+      context: {
+        library: { name: "analytics-python", version: "2.3.0" },
+        app: { name: "Till", version: "9.1", build: "77" },
+        os: { name: "Linux", version: "6.1" },
+        device: { id: "till-4", model: "T400" },
+        campaign: { source: "news" },
+      },
+    };
+    const own = {
+      library: { name: "pos-bridge" },
+      app: { name: "Kiosk" },
+      os: { name: "Android" },
+      device: { id: "k-1" },
+    };
+    const out = enrichMessage(message({ ...own, campaign: { medium: "email" } }), batch, facts, receivedAt);
+    expect(out.context).toMatchObject(own);
+    expect(out.context.library).toEqual({ name: "pos-bridge" });
+    expect(out.context.app).toEqual({ name: "Kiosk" });
+    expect(out.context.os).toEqual({ name: "Android" });
+    expect(out.context.device).toEqual({ id: "k-1" });
+    // Other entries still merge key by key, the message winning.
+    expect(out.context.campaign).toEqual({ source: "news", medium: "email" });
+    // A message without its own takes the batch's.
+    expect(enrichMessage(message(), batch, facts, receivedAt).context.library).toEqual(batch.context.library);
+  });
 });

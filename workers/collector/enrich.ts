@@ -51,6 +51,9 @@ export function requestFacts(request: Request, environment: string = env.ENVIRON
 
 type BatchDefaults = Pick<IngestEnvelope, "context" | "integrations" | "sentAt">;
 
+/** Context entries that each describe one thing (a library, an app, an OS, a device): never mixed from two. */
+const WHOLE_CONTEXT_OBJECTS = ["library", "app", "os", "device"] as const;
+
 /**
  * The stored form of `message`: `messageId` generated when absent (the idempotency key from here on),
  * `receivedAt` from the server clock, `timestamp` as {@link storedEventTime} says (corrected for client clock skew
@@ -67,6 +70,10 @@ export function enrichMessage(
   const sentAt = message.sentAt ?? batch.sentAt;
   const at = storedEventTime(message, batch.sentAt, receivedAt);
   const context = mergeJson(batch.context, message.context);
+  // A message naming its own library (app, os, device) keeps that one whole: merged key by key, a batch's
+  // `analytics-python 2.0` under a message's `{name:"x"}` would report library x at Python's version.
+  const own = objectOrUndefined(message.context);
+  for (const key of WHOLE_CONTEXT_OBJECTS) if (own?.[key] !== undefined) context[key] = own[key];
   if (facts.ip && context.ip === undefined) context.ip = facts.ip;
   if (facts.userAgent && context.userAgent === undefined) context.userAgent = facts.userAgent;
   if (facts.location) context.location = mergeJson(facts.location, objectOrUndefined(context.location));
