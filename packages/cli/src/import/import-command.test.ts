@@ -444,6 +444,28 @@ describe("tessera import", () => {
     expect(collector.requests).toHaveLength(0);
   });
 
+  it("explains a quoted header that the --delimiter splits wrongly by the separator it does use", async () => {
+    // Excel's "CSV (semicolon)" with every cell quoted: csv-parse fails on the header's first closing quote.
+    const quoted = POS_CSV.split("\n")[0]
+      .split(",")
+      .map((name) => `"${name}"`)
+      .join(";");
+    const file = write(
+      "quoted.csv",
+      `${quoted}\n"R-1";"C-1";"a@example.com";"";"5";"Pen";"1";"2024-03-01T10:15:00Z";"x"\n`,
+    );
+    const run = await importFile(file, ...POS_MAPPING, "--delimiter", ",");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      'the header line looks separated by ";", not ",": leave --delimiter out to have the separator found, or give ' +
+        "the right one",
+    );
+    expect(collector.requests).toHaveLength(0);
+    // Left out, the separator is found and the file is read.
+    const found = await importFile(file, ...POS_MAPPING);
+    expect(found.code).toBe(0);
+  });
+
   it("stops at once, saying so, when nothing answers at --host", async () => {
     const file = write("sales.csv", POS_CSV);
     const closed = collector.url;

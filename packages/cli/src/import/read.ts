@@ -312,6 +312,11 @@ async function peekHeaderLine(bytes: Readable): Promise<{ line: string; bytes: R
   return { line, bytes: Readable.from(replayed(head, chunks), { objectMode: false }) };
 }
 
+/** A delimiter as messages show it: `tab`, or the character in quotes. */
+export function shownDelimiter(delimiter: string): string {
+  return delimiter === "\t" ? "tab" : `"${delimiter}"`;
+}
+
 /** `head` (bytes read ahead to look at them), then the rest of `chunks`: the stream as if nothing had been read. */
 async function* replayed(head: readonly Buffer[], chunks: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
   yield* head;
@@ -329,14 +334,16 @@ async function* csvRows(
   // csv-parse counts bytes from where it begins reading: after the skipped lines.
   const passed = { bytes: 0 };
   const source = skipped > 0 ? Readable.from(afterLines(text, skipped, passed), { objectMode: false }) : text;
-  let peeked: Awaited<ReturnType<typeof peekHeaderLine>> | null = null;
+  let peeked: Awaited<ReturnType<typeof peekHeaderLine>>;
   try {
-    if (asked === undefined) peeked = await peekHeaderLine(source);
+    // Peeked even with `--delimiter`: a header that fails to parse with it is explained by what it does use.
+    peeked = await peekHeaderLine(source);
   } catch (err) {
     throw new InputError(`${file}: ${(err as Error).message}`, { cause: err });
   }
-  const bytes = peeked?.bytes ?? source;
-  const delimiter = asked ?? delimiterOfHeader(peeked?.line ?? "");
+  const { bytes } = peeked;
+  const seen = delimiterOfHeader(peeked.line);
+  const delimiter = asked ?? seen;
   let width = 0;
   const parser = parse({
     bom: true,
@@ -377,7 +384,14 @@ async function* csvRows(
   } catch (err) {
     // csv-parse counts lines from where it began reading.
     const after = skipped > 0 ? ` (lines counted after the ${skipped} skipped)` : "";
-    throw new InputError(`${file}: ${(err as Error).message}${after}`, { cause: err });
+    // A quoted header split on the wrong character fails inside csv-parse (`"a";"b"` read with ","), before
+    // `onHeader` could say what the header does use.
+    const hint =
+      width === 0 && seen !== delimiter && peeked.line.includes(seen)
+        ? `; the header line looks separated by ${shownDelimiter(seen)}, not ${shownDelimiter(delimiter)}: ` +
+          "leave --delimiter out to have the separator found, or give the right one"
+        : "";
+    throw new InputError(`${file}: ${(err as Error).message}${after}${hint}`, { cause: err });
   }
 }
 

@@ -21,7 +21,7 @@ import { deliverBatch } from "./deliver";
 import { headerProblem, unnamedColumns } from "./map-row";
 import { MessageIdLedger } from "./message-ids";
 import { createProgress, formatSummary } from "./progress";
-import { delimiterOfHeader, InputError, type InputRow, openInput } from "./read";
+import { delimiterOfHeader, InputError, type InputRow, openInput, shownDelimiter } from "./read";
 import { RejectsFile, rejectsPath } from "./rejects";
 import { rowMessage, sourceNameOf } from "./row-message";
 
@@ -353,10 +353,9 @@ function wrongDelimiter(header: readonly string[], asked: string | undefined): s
   if (asked === undefined || header.length !== 1) return null;
   const likely = delimiterOfHeader(header[0]);
   if (likely === asked || !header[0].includes(likely)) return null;
-  const shown = (d: string) => (d === "\t" ? "tab" : `"${d}"`);
   return (
-    `--delimiter ${shown(asked)}: the header line has no ${shown(asked)} between columns (read as one column); ` +
-    `it looks separated by ${shown(likely)}: leave --delimiter out to have the separator found, or give the right one`
+    `--delimiter ${shownDelimiter(asked)}: the header line has no ${shownDelimiter(asked)} between columns (read as one column); ` +
+    `it looks separated by ${shownDelimiter(likely)}: leave --delimiter out to have the separator found, or give the right one`
   );
 }
 
