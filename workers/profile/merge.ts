@@ -82,6 +82,10 @@ export function importExport(
   };
   for (const [i, message] of from.events.entries()) {
     const ts = eventTime(message);
+    // A messageId both profiles hold is one message delivered twice (a retry that resolved to the other profile
+    // before the two were linked): Segment dedupes by messageId within a workspace, and counting it twice would
+    // inflate event_count and every computed count. The survivor's copy stays; the other differs at most in its
+    // receipt (and so its corrected) time. Its trait values still arrive through `from.traits`.
     if (!insertEvent(sql, message, ts, originOf(from.eventOrigins?.[i]))) continue;
     inserted++;
     minTs = minTs === null ? ts : Math.min(minTs, ts);
@@ -89,7 +93,7 @@ export function importExport(
   }
   let restate = false;
   const traits = new TraitWriter(sql);
-  for (const t of from.traits) if (traits.write(t)) restate = true;
+  for (const t of from.traits) if (traits.write(t, "message-id")) restate = true;
   traits.warnIfRefused(self.profileId);
   for (const id of from.identifiers) if (attachIdentifier(sql, id, originOf(id.origin))) restate = true;
   if (restate) changed = true;

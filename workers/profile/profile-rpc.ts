@@ -8,6 +8,7 @@ import type {
   ProfileEventsPage,
 } from "@tessera/protocol";
 import type { OutboxHandoff } from "./outbox";
+import type { TraitWrite } from "./traits";
 
 export interface IngestInput {
   /** The DO cannot read its own name, so every call that may create it says who it is. */
@@ -94,9 +95,11 @@ export interface ProfileExport {
   eventOrigins?: Array<string | null>;
   /**
    * Trait values with the event time that set them, so last-write-by-timestamp still holds after a merge;
-   * `receivedAt` (server ms) breaks ties between equal event times.
+   * `receivedAt` (server ms), then `messageId` (the message that set the value), break ties in the fold as
+   * `supersedes` says.
+   * Absent (an export of older code): `receivedAt` is `updatedAt`, the message is not known.
    */
-  traits: Array<{ key: string; value: unknown; updatedAt: number; receivedAt?: number }>;
+  traits: TraitWrite[];
   /** `origin`: the profile the identifier arrived on (absent or null: `profileId`). */
   identifiers: Array<Identifier & { firstSeen: number; origin?: string | null }>;
   mergedFrom: string[];

@@ -135,21 +135,28 @@ describe("ProfileDO schema", () => {
         "INSERT INTO events (message_id, ts, type, event, body) VALUES ('m-old', 1, 'track', 'Old', ?)",
         JSON.stringify(track("Old", "2026-01-01T00:00:00.000Z")),
       );
+      state.storage.sql.exec(`INSERT INTO traits (key, value, updated_at, received_at) VALUES ('plan', '"old"', 1, 1)`);
     });
-    const upgraded = await runInDurableObject<ProfileDO, { version: number; outbox: number; origin: string | null }>(
-      stub,
-      (_i, state) => {
-        migrate(state.storage);
-        const sql = state.storage.sql;
-        return {
-          version: readVersion(sql),
-          outbox: sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
-          origin: sql.exec<{ origin: string | null }>("SELECT origin FROM events WHERE message_id = 'm-old'").one()
-            .origin,
-        };
-      },
-    );
-    expect(upgraded).toEqual({ version: SCHEMA_VERSION, outbox: 0, origin: null });
+    const upgraded = await runInDurableObject<
+      ProfileDO,
+      { version: number; outbox: number; origin: string | null; trait: unknown }
+    >(stub, (_i, state) => {
+      migrate(state.storage);
+      const sql = state.storage.sql;
+      return {
+        version: readVersion(sql),
+        outbox: sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n,
+        origin: sql.exec<{ origin: string | null }>("SELECT origin FROM events WHERE message_id = 'm-old'").one()
+          .origin,
+        trait: sql.exec("SELECT value, message_id FROM traits").one(),
+      };
+    });
+    expect(upgraded).toEqual({
+      version: SCHEMA_VERSION,
+      outbox: 0,
+      origin: null,
+      trait: { value: '"old"', message_id: null },
+    });
   });
 
   it("knows, after migrating an object created with the core only, that it still lacks the parts", async () => {
@@ -161,13 +168,13 @@ describe("ProfileDO schema", () => {
       env.PROFILE.getByName(id),
       (_i, state) => {
         const sql = state.storage.sql;
-        sql.exec("ALTER TABLE profile_meta DROP COLUMN departed");
+        sql.exec("ALTER TABLE traits DROP COLUMN message_id");
         sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION - 1);
         migrate(state.storage);
         return { audiences: hasPart(sql, "audiences"), merges: hasPart(sql, "merges"), version: readVersion(sql) };
       },
     );
-    expect(MIGRATIONS.at(-1)).toMatch(/ALTER TABLE profile_meta ADD COLUMN departed/);
+    expect(MIGRATIONS.at(-1)).toMatch(/ALTER TABLE traits ADD COLUMN message_id/);
     expect(parts).toEqual({ audiences: false, merges: false, version: SCHEMA_VERSION });
   });
 

@@ -119,6 +119,11 @@ export const MIGRATIONS: readonly string[] = [
   -- caches elsewhere may still route here. NULL: none.
   ALTER TABLE profile_meta ADD COLUMN departed TEXT;
   `,
+  `
+  -- The message that set each trait value: the tie-break between values with the same event and arrival time, which
+  -- a merge can compare across profiles (arrival order it cannot). NULL: set before this column, sorts first.
+  ALTER TABLE traits ADD COLUMN message_id TEXT;
+  `,
 ];
 
 /** The schema version this code writes. */
@@ -166,7 +171,8 @@ const CORE_SCHEMA = `
     key         TEXT PRIMARY KEY,
     value       TEXT NOT NULL,
     updated_at  INTEGER NOT NULL,
-    received_at INTEGER NOT NULL
+    received_at INTEGER NOT NULL,
+    message_id  TEXT
   ) WITHOUT ROWID;
 
   CREATE TABLE identifiers (
