@@ -221,6 +221,8 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
   /**
    * Reads the vendor's engagement since the saved cursor (a few pages per call, the cron comes back every minute),
    * stores it as events, and saves the cursor once they are stored: a failure re-reads, and the message ids dedupe.
+   * Out of room for more profiles, it stops with the cursor before the page it could not store, so the next poll
+   * reads that page again rather than a backlog of it growing in the ingest retry queue.
    */
   async poll(destinationId: string): Promise<{ stored: number; unmatched: number }> {
     const destination = await findDestinationById(this.env.DB, destinationId);
@@ -232,7 +234,14 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     const total = { stored: 0, unmatched: 0 };
     for (let page = 0; page < MAX_POLL_PAGES; page++) {
       const result = await poller.poll(ctx, cursor);
-      const report = await storeEngagements(this.env, destination, result.engagements);
+      const stored = await storeEngagements(this.env, destination, result.engagements, { onOverload: "push-back" });
+      if (!stored.ok) {
+        console.warn(
+          `polling engagement of ${destination.id}: out of room for more profiles; the next poll reads again`,
+        );
+        break;
+      }
+      const { report } = stored;
       total.stored += report.stored;
       total.unmatched += report.unmatched;
       cursor = result.cursor;

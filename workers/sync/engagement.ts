@@ -11,7 +11,11 @@ import { emailForVendorId } from "../../d1/queries/sync-records";
 import { type IndexedMessage, ingestMessages } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { enqueueJobs } from "../ingest/retry-jobs";
+import type { SkippedItem } from "./inbound/read";
 import type { Engagement } from "./plugin";
+
+/** How many skipped items the report names (all are counted), as ingestion names the first five problems. */
+const SKIPPED_REASONS_SHOWN = 5;
 
 export interface EngagementReport {
   stored: number;
@@ -19,17 +23,41 @@ export interface EngagementReport {
   unmatched: number;
   /** Engagements an earlier delivery already stored (a redelivered webhook, a re-polled activity); left out at 0. */
   duplicates?: number;
+  /** Items of the vendor's batch left out as unreadable (a null, an impossible time); left out at 0. */
+  skipped?: number;
+  /** The first {@link SKIPPED_REASONS_SHOWN} of them: their place in the batch and why; with `skipped`. */
+  skipped_reasons?: SkippedItem[];
 }
+
+export interface StoreOptions {
+  /** Items the caller left out of `engagements` as unreadable, to be counted in the report. */
+  skipped?: readonly SkippedItem[];
+  /**
+   * When the pipeline is out of room for more profiles (`IngestReport.overloaded`): `"queue"` (the default) queues
+   * what it could not store and reports it stored, for a sender that would not send it again; `"push-back"`, for one
+   * that will (a vendor retrying a 429, the next poll from an unmoved cursor), queues only merge folds (a resend cannot
+   * redo them: the graph already joined the profiles) and answers `overloaded`, so the backlog stays with the sender.
+   */
+  onOverload?: "queue" | "push-back";
+}
+
+/** The report, or (`onOverload: "push-back"` only) that nothing may be acknowledged: the sender must send it again. */
+export type StoreResult = { ok: true; report: EngagementReport } | { ok: false; reason: "overloaded" };
 
 /**
  * Stores `engagements` reported for destination `destination` of workspace `workspaceId`. Throws only when what
  * could not be stored could not be queued for retry either (the caller must then not acknowledge the vendor).
+ *
+ * @example
+ * const result = await storeEngagements(env, destination, read.engagements, { skipped: read.skipped });
+ * if (result.ok) return c.json(result.report); // { stored: 3, unmatched: 0, skipped: 1, skipped_reasons: [...] }
  */
 export async function storeEngagements(
   env: Env,
   destination: { id: string; workspaceId: string; type: string },
   engagements: Engagement[],
-): Promise<EngagementReport> {
+  { skipped = [], onOverload = "queue" }: StoreOptions = {},
+): Promise<StoreResult> {
   const receivedAt = new Date().toISOString();
   const items: IndexedMessage[] = [];
   let unmatched = 0;
@@ -53,13 +81,26 @@ export async function storeEngagements(
     } as AcceptedMessage;
     items.push({ index: items.length, message });
   }
-  if (items.length === 0) return { stored: 0, unmatched };
+  const reported = (counts: EngagementReport): StoreResult => {
+    const report = { ...counts };
+    if (skipped.length > 0) {
+      report.skipped = skipped.length;
+      report.skipped_reasons = skipped.slice(0, SKIPPED_REASONS_SHOWN);
+    }
+    return { ok: true, report };
+  };
+  if (items.length === 0) return reported({ stored: 0, unmatched });
   const report = await ingestMessages(ingestDepsFor(env), destination.workspaceId, items);
+  if (report.overloaded && onOverload === "push-back") {
+    const merges = report.failed.filter((job) => job.kind === "merge");
+    if (merges.length > 0) await enqueueJobs(env.INGEST_RETRY_QUEUE, merges);
+    return { ok: false, reason: "overloaded" };
+  }
   if (report.failed.length > 0) await enqueueJobs(env.INGEST_RETRY_QUEUE, report.failed);
   // What failed was queued for retry, so it counts as stored (durable), as ingestion's 200 does.
   // (Not below 0: a profile call retried after its answer was lost counts the first call's messages again.)
   const { duplicates } = report;
   const stored = Math.max(0, items.length - report.rejected.length - duplicates);
   const counts = { stored, unmatched: unmatched + report.rejected.length };
-  return duplicates > 0 ? { ...counts, duplicates } : counts;
+  return reported(duplicates > 0 ? { ...counts, duplicates } : counts);
 }

@@ -2,6 +2,9 @@
  * `POST /v1/webhooks/{destinationId}` (DESIGN §7): engagement pushed by a vendor. The raw bytes are verified with the
  * vendor's own signature scheme (and its 5-minute replay window) before anything is parsed; a bad or missing
  * signature is `401` and nothing is stored. `GET` answers vendors that check the URL first (Mailchimp).
+ *
+ * Out of room for more profiles, the route pushes back (`429`, `Retry-After`) to a vendor that sends the webhook
+ * again (see `inbound/redelivery.ts`), and answers `200` with the work queued to one that would drop it.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { LRUCache } from "lru-cache";
@@ -11,12 +14,18 @@ import { HttpError, notFound, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { errorResponses, jsonResponse } from "../shared/route-docs";
 import { storeEngagements } from "./engagement";
-import { readsBody } from "./inbound/read";
+import { readBody } from "./inbound/read";
+import { redeliversAfter429 } from "./inbound/redelivery";
 import type { RawInbound } from "./plugin";
 import { inboundFor } from "./registry";
 
 /** A webhook body larger than this is not an engagement notification. */
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
+/**
+ * When a vendor pushed back should send again. Longer than the collector's 2 s: an out-of-room runtime frees room as
+ * idle objects are evicted, tens of seconds later (DESIGN §2), and a vendor's retry costs it nothing to wait.
+ */
+const BUSY_RETRY_AFTER_SECONDS = 30;
 
 const Params = z.object({
   destinationId: z.string().meta({ param: { name: "destinationId", in: "path" }, example: "dst_01jq8m4v0c5z2e7k" }),
@@ -31,11 +40,31 @@ const Received = z
       .positive()
       .optional()
       .meta({ description: "Engagements already stored by an earlier delivery (present when there are any)." }),
+    skipped: z
+      .int()
+      .positive()
+      .optional()
+      .meta({
+        description:
+          "Items of the body's batch left out because they cannot be read (a null, a wrong type, an impossible time); " +
+          "present when there are any. Items of a kind that carries no engagement (another topic or property) are " +
+          "neither stored nor counted.",
+      }),
+    skipped_reasons: z
+      .array(
+        z.object({
+          index: z.int().nonnegative().meta({ description: "The item's position in the body's batch, from 0." }),
+          reason: z.string().meta({ example: "occurredAt: must be a time in epoch milliseconds" }),
+        }),
+      )
+      .optional()
+      .meta({ description: "The first five skipped items and why (present with `skipped`)." }),
   })
   .meta({
     id: "WebhookReceived",
     description:
-      "Engagements stored as events, those naming no known contact, and those an earlier delivery already stored.",
+      "Engagements stored as events, those naming no known contact, those an earlier delivery already stored, and " +
+      "the items that could not be read.",
   });
 
 /**
@@ -88,6 +117,7 @@ export const inboundRoutes = openApiRoutes()
           401: "Bad, missing or stale signature.",
           404: "Unknown destination.",
           413: `The body is larger than ${MAX_WEBHOOK_BYTES} bytes.`,
+          429: "Out of room for more profiles at the moment, answered to vendors that send a webhook again (HubSpot, Mailchimp): nothing of it was acknowledged; send it again after `Retry-After` seconds (each engagement is stored once). Others are answered 200, what could not be stored yet being queued.",
         }),
       },
     }),
@@ -98,10 +128,20 @@ export const inboundRoutes = openApiRoutes()
       if (!verdict.ok) throw new HttpError(401, "authentication_error", `Webhook not verified: ${verdict.reason}`);
       // Signed is not well-formed: a body it cannot read is the sender's bug, said so (a 500 a vendor would retry
       // forever, a 200 would hide it). The sources without `read` have no such body (Mailchimp's form).
-      const read = readsBody(source) ? source.read(req) : { ok: true as const, engagements: source.parse(req) };
+      const read = readBody(source, req);
       if (!read.ok) throw validationError(`Webhook body invalid: ${read.problem}`);
-      const report = await storeEngagements(c.env, destination, read.engagements);
-      return c.json(report, 200);
+      const result = await storeEngagements(c.env, destination, read.engagements, {
+        skipped: read.skipped,
+        onOverload: redeliversAfter429(source) ? "push-back" : "queue",
+      });
+      if (!result.ok)
+        throw new HttpError(
+          429,
+          "rate_limit_error",
+          "Out of room for more profiles at the moment; nothing of this webhook was acknowledged, send it again",
+          { headers: { "Retry-After": String(BUSY_RETRY_AFTER_SECONDS) } },
+        );
+      return c.json(result.report, 200);
     },
   )
   .openapi(

@@ -176,7 +176,7 @@ describe("POST /v1/webhooks/:destinationId", () => {
     expect(await eventsOf(profileId)).toEqual([]);
   });
 
-  it("never answers 500 to a signed Klaviyo batch: unreadable items are left out, the rest stored", async () => {
+  it("never answers 500 to a signed Klaviyo batch: unreadable items are left out and counted, the rest stored", async () => {
     const { workspaceId, profileId } = await setup();
     const destinationId = await insertDestination(workspaceId, {
       type: "klaviyo",
@@ -195,8 +195,24 @@ describe("POST /v1/webhooks/:destinationId", () => {
     ];
     const res = await sendKlaviyo(destinationId, { data: batch, meta: { klaviyo_webhook_id: "wh_1" } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ stored: 1, unmatched: 0 });
+    // Every unreadable item counted, the first five named: the sender learns of its bug from the answer.
+    expect(await res.json()).toEqual({
+      stored: 1,
+      unmatched: 0,
+      skipped: 6,
+      skipped_reasons: [
+        { index: 0, reason: "Invalid input: expected object, received null" },
+        { index: 1, reason: "Invalid input: expected object, received string" },
+        { index: 2, reason: expect.stringMatching(/^topic: /) },
+        { index: 3, reason: expect.stringMatching(/^payload\.included: /) },
+        { index: 4, reason: expect.stringMatching(/^payload\.data\.attributes: must have a datetime/) },
+      ],
+    });
     expect((await eventsOf(profileId)).map((e) => (e.type === "track" ? e.event : e.type))).toEqual(["Email Opened"]);
+    // A topic Tessera does not store is no engagement: neither stored nor skipped.
+    const sms = { ...klaviyoItem("kl-sms"), topic: "event:klaviyo.received_sms" };
+    const other = await sendKlaviyo(destinationId, { data: [sms], meta: { klaviyo_webhook_id: "wh_1" } });
+    expect(await other.json()).toEqual({ stored: 0, unmatched: 0 });
 
     for (const [body, message] of [
       ["not json", /not JSON/],
@@ -211,7 +227,7 @@ describe("POST /v1/webhooks/:destinationId", () => {
     }
   });
 
-  it("never answers 500 to a signed HubSpot batch: unreadable items are left out, the rest read", async () => {
+  it("never answers 500 to a signed HubSpot batch: unreadable items are left out and counted, the rest read", async () => {
     const { workspaceId } = await setup();
     const destinationId = await insertDestination(workspaceId, {
       type: "hubspot",
@@ -236,8 +252,20 @@ describe("POST /v1/webhooks/:destinationId", () => {
     ];
     const res = await sendHubSpot(destinationId, JSON.stringify([...batch, optOut(4, Date.now())]));
     expect(res.status).toBe(200);
-    // The one readable opt-out names a record Tessera never synced: read, and unmatched.
-    expect(await res.json()).toEqual({ stored: 0, unmatched: 1 });
+    // The one readable opt-out names a record Tessera never synced: read, and unmatched. The change of a property
+    // that is no engagement ("constructor", at 5) is neither stored nor skipped.
+    expect(await res.json()).toEqual({
+      stored: 0,
+      unmatched: 1,
+      skipped: 5,
+      skipped_reasons: [
+        { index: 0, reason: "Invalid input: expected object, received null" },
+        { index: 1, reason: "Invalid input: expected object, received number" },
+        { index: 2, reason: "occurredAt: must be a time in epoch milliseconds" },
+        { index: 3, reason: "occurredAt: must be a time in epoch milliseconds" },
+        { index: 4, reason: expect.stringMatching(/^objectId: /) },
+      ],
+    });
     for (const [body, message] of [
       ["not json", /not JSON/],
       [JSON.stringify({ events: [] }), /JSON array/],
@@ -248,6 +276,22 @@ describe("POST /v1/webhooks/:destinationId", () => {
         error: { code: "validation_error", message: expect.stringMatching(message) },
       });
     }
+  });
+});
+
+describe("POST /v1/webhooks/:destinationId in /openapi.json", () => {
+  it("documents the skipped items of the answer, and the 429 of back-pressure with Retry-After", async () => {
+    const doc = (await (await api("/openapi.json")).json()) as {
+      paths: Record<string, { post: { responses: Record<string, { headers?: Record<string, unknown> }> } }>;
+      components: { schemas: Record<string, { properties: Record<string, unknown>; required?: string[] }> };
+    };
+    const received = doc.components.schemas.WebhookReceived;
+    expect(Object.keys(received.properties)).toEqual(
+      expect.arrayContaining(["stored", "unmatched", "duplicates", "skipped", "skipped_reasons"]),
+    );
+    expect(received.required).not.toContain("skipped");
+    const responses = doc.paths["/v1/webhooks/{destinationId}"].post.responses;
+    expect(responses["429"]?.headers).toHaveProperty("Retry-After");
   });
 });
 

@@ -19,7 +19,17 @@ import {
   type RawInbound,
   WEBHOOK_TOLERANCE_MS,
 } from "../plugin";
-import { type BodyRead, isoAt, jsonOf, parseOf, type ReadingSource, readItems } from "./read";
+import {
+  type BodyRead,
+  isoAt,
+  jsonOf,
+  parseOf,
+  type ReadingSource,
+  readItems,
+  type Unreadable,
+  unreadable,
+} from "./read";
+import type { Redelivering } from "./redelivery";
 
 const SIGNATURE_HEADER = "X-HubSpot-Signature-v3";
 const TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp";
@@ -56,11 +66,14 @@ function read(req: RawInbound): BodyRead {
   const json = jsonOf(req.body);
   if (!json.ok) return json;
   if (!Array.isArray(json.value)) return { ok: false, problem: "the body must be a JSON array of HubSpot events" };
-  return { ok: true, engagements: readItems(json.value, WebhookEvent, toEngagement) };
+  return { ok: true, ...readItems(json.value, WebhookEvent, toEngagement) };
 }
 
-export const hubspotInbound: InboundSource<HubSpotConfig> & ReadingSource = {
+export const hubspotInbound: InboundSource<HubSpotConfig> & ReadingSource & Redelivering = {
   type: "hubspot",
+  // HubSpot sends a notification again (up to 10 times, the payload's `attemptNumber` counting them) after any answer
+  // but 400, 401, 403, 404 and 405, and honours `Retry-After` on a 429 (HubSpot's webhooks guide).
+  redeliversAfter429: true,
 
   async verify(req, config, now) {
     if (!config.client_secret) return { ok: false, reason: "client_secret is not configured for this destination" };
@@ -90,18 +103,19 @@ export function signedUri(url: string): string {
   return url.replace(/%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi, (encoded) => decodeURIComponent(encoded));
 }
 
-function toEngagement(event: WebhookEvent): Engagement | undefined {
+function toEngagement(event: WebhookEvent): Engagement | Unreadable | undefined {
   const isContactChange =
     event.subscriptionType === "contact.propertyChange" ||
     (event.subscriptionType === "object.propertyChange" && event.objectTypeId === CONTACTS);
-  const occurredAt = isoAt(Number(event.occurredAt));
-  if (!isContactChange || !occurredAt) return undefined;
+  if (!isContactChange) return undefined;
   // Own keys only: a `propertyName` of "constructor" must not call what Object.prototype holds.
   const property = event.propertyName ?? "";
   const name = Object.hasOwn(PROPERTY_EVENTS, property)
     ? PROPERTY_EVENTS[property](event.propertyValue ?? "")
     : undefined;
   if (!name) return undefined;
+  const occurredAt = isoAt(Number(event.occurredAt));
+  if (!occurredAt) return unreadable("occurredAt: must be a time in epoch milliseconds");
   return {
     // HubSpot says `eventId` alone "is not guaranteed to be unique"; with the record and the time it names one
     // change, and a redelivery (only `attemptNumber` differs) keeps the same id.

@@ -21,7 +21,16 @@ import {
   type RawInbound,
   WEBHOOK_TOLERANCE_MS,
 } from "../plugin";
-import { type BodyRead, isoAt, jsonOf, parseOf, type ReadingSource, readItems } from "./read";
+import {
+  type BodyRead,
+  isoAt,
+  jsonOf,
+  parseOf,
+  type ReadingSource,
+  readItems,
+  type Unreadable,
+  unreadable,
+} from "./read";
 
 const TOPIC_PREFIX = "event:klaviyo.";
 
@@ -104,16 +113,19 @@ function read(req: RawInbound): BodyRead {
     return { ok: false, problem: "the body must be a JSON object {data:[…], meta}" };
   const body = WebhookBody.safeParse(json.value);
   if (!body.success) return { ok: false, problem: describeIssue(body.error) };
-  return { ok: true, engagements: readItems(body.data.data, WebhookItem, toEngagement) };
+  return { ok: true, ...readItems(body.data.data, WebhookItem, toEngagement) };
 }
 
-function toEngagement(item: WebhookItem): Engagement | undefined {
+function toEngagement(item: WebhookItem): Engagement | Unreadable | undefined {
   const topic = item.topic?.startsWith(TOPIC_PREFIX) ? item.topic.slice(TOPIC_PREFIX.length) : undefined;
   const event = topic !== undefined && Object.hasOwn(EVENTS, topic) ? EVENTS[topic] : undefined;
+  if (!event) return undefined;
   const resource = item.payload?.data ?? item.payload;
   const vendorEventId = item.external_id ?? resource?.id;
+  if (!vendorEventId) return unreadable("external_id: is required (the event's id), or payload.data.id");
   const occurredAt = occurredAtOf(resource);
-  if (!event || !vendorEventId || !occurredAt) return undefined;
+  if (!occurredAt)
+    return unreadable("payload.data.attributes: must have a datetime (ISO-8601) or a timestamp (Unix seconds)");
   const vendorId = resource?.relationships?.profile?.data?.id;
   const email = item.payload?.included?.find((r) => r.type === "profile" && r.id === vendorId)?.attributes?.email;
   const properties: Record<string, unknown> = {};
@@ -129,6 +141,10 @@ function toEngagement(item: WebhookItem): Engagement | undefined {
   };
 }
 
+/**
+ * Not `Redelivering` (see redelivery.ts): Klaviyo documents retries of 429 for its flow webhooks (17 times over 24 h),
+ * not for system webhooks; until it does, an overload is answered 200 with the work queued: nothing is lost.
+ */
 export const klaviyoInbound: InboundSource<KlaviyoConfig> & ReadingSource = {
   type: "klaviyo",
 

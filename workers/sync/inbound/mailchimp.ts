@@ -13,6 +13,7 @@
 import type { MailchimpConfig } from "../destinations/mailchimp";
 import { timingSafeEqualText } from "../hmac";
 import type { Engagement, EngagementEventName, InboundSource } from "../plugin";
+import type { Redelivering } from "./redelivery";
 
 export type MailchimpInboundConfig = MailchimpConfig & { webhook_secret: string };
 
@@ -20,8 +21,10 @@ export type MailchimpInboundConfig = MailchimpConfig & { webhook_secret: string 
 export const MAILCHIMP_SECRET_PARAM = "secret";
 
 /** Mailchimp's audience webhooks: `unsubscribe` and `cleaned`; other kinds carry no engagement and are left out. */
-export const mailchimpInbound: InboundSource<MailchimpInboundConfig> = {
+export const mailchimpInbound: InboundSource<MailchimpInboundConfig> & Redelivering = {
   type: "mailchimp",
+  // Mailchimp retries a delivery answered non-2xx (or not within 10 s) for about 75 minutes (reference/maps.md §1d).
+  redeliversAfter429: true,
 
   // Mailchimp checks the URL with a GET when the webhook is saved, and refuses to save it unless it gets a 200.
   handshake: (req) => (req.method === "GET" ? new Response(null, { status: 200 }) : undefined),

@@ -8,14 +8,32 @@
  * implements `read` as well, and the route asks it first.
  *
  * @example
- * const read = readsBody(source) ? source.read(req) : { ok: true, engagements: source.parse(req) };
+ * const read = readBody(source, req);
  * if (!read.ok) throw validationError(`Webhook body invalid: ${read.problem}`);
+ * // read.engagements to store, read.skipped to report
  */
 import type { z } from "zod";
+import { describeIssue } from "../../shared/validation-hook";
 import type { Engagement, InboundSource, RawInbound } from "../plugin";
 
-/** The engagements in a verified body, or why it cannot be read at all. */
-export type BodyRead = { ok: true; engagements: Engagement[] } | { ok: false; problem: string };
+/** An item of a vendor's batch left out because it cannot be read: its place in the batch, and why. */
+export interface SkippedItem {
+  index: number;
+  reason: string;
+}
+
+/**
+ * The engagements in a verified body and the items left out as unreadable (said in the webhook's answer, so the
+ * sender learns of its bug), or why the body cannot be read at all.
+ */
+export type BodyRead = { ok: true; engagements: Engagement[]; skipped: SkippedItem[] } | { ok: false; problem: string };
+
+/** An item that claims an engagement but cannot be stored as one (no usable time or event id): why. */
+export interface Unreadable {
+  unreadable: string;
+}
+
+export const unreadable = (reason: string): Unreadable => ({ unreadable: reason });
 
 /** An inbound source that says why a body is unreadable instead of reading nothing from it. */
 export interface ReadingSource {
@@ -24,6 +42,11 @@ export interface ReadingSource {
 
 export function readsBody<C>(source: InboundSource<C>): source is InboundSource<C> & ReadingSource {
   return typeof (source as Partial<ReadingSource>).read === "function";
+}
+
+/** What a verified body holds: `read` of a source that has it, else `parse` (a source that skips nothing it can name). */
+export function readBody<C>(source: InboundSource<C>, req: RawInbound): BodyRead {
+  return readsBody(source) ? source.read(req) : { ok: true, engagements: source.parse(req), skipped: [] };
 }
 
 /** `parse` of a source that has `read`: what it reads, nothing from a body it cannot. */
@@ -52,19 +75,23 @@ export function isoAt(ms: number): string | undefined {
 }
 
 /**
- * The items of a batch `schema` reads, in order, leaving out the others (a null, a wrong type, a missing field).
- * `read` turns an item into its engagement, or undefined for a kind that carries none.
+ * The items of a batch `schema` reads, in order; the others (a null, a wrong type, a missing field) are skipped with
+ * the reason. `read` turns an item into its engagement, {@link unreadable} when it cannot (skipped too), or undefined
+ * for a kind that carries none (another topic, another property: neither stored nor skipped).
  */
 export function readItems<T>(
   items: readonly unknown[],
   schema: z.ZodType<T>,
-  read: (item: T) => Engagement | undefined,
-): Engagement[] {
+  read: (item: T) => Engagement | Unreadable | undefined,
+): { engagements: Engagement[]; skipped: SkippedItem[] } {
   const engagements: Engagement[] = [];
-  for (const raw of items) {
+  const skipped: SkippedItem[] = [];
+  for (const [index, raw] of items.entries()) {
     const item = schema.safeParse(raw);
-    const engagement = item.success ? read(item.data) : undefined;
-    if (engagement) engagements.push(engagement);
+    const result = item.success ? read(item.data) : unreadable(describeIssue(item.error));
+    if (result === undefined) continue;
+    if ("unreadable" in result) skipped.push({ index, reason: result.unreadable });
+    else engagements.push(result);
   }
-  return engagements;
+  return { engagements, skipped };
 }

@@ -81,9 +81,14 @@ function read(req: RawInbound): BodyRead {
     engagements: [
       { vendorEventId: id, event, email: email.toLowerCase(), occurredAt: timestamp, properties: { ...properties } },
     ],
+    skipped: [],
   };
 }
 
+/**
+ * Not `Redelivering` (see redelivery.ts): whether a generic sender retries a 429 is up to whoever wrote it, so an
+ * overload is answered 200 with the work queued: nothing is lost.
+ */
 export const tesseraInbound: InboundSource<{ secret: string }> & ReadingSource = {
   type: "tessera",
 
