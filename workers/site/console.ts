@@ -111,3 +111,21 @@ consoleRoutes.openapi(
   }),
   (c) => c.html(SHELL, 200, PAGE_HEADERS),
 );
+// Any deeper path (`/console/a/b/c`): the shell, whose router shows the console's "Not found" page, rather than the
+// API's JSON 404. Registered after the routes above, which answer first. Assets keep their JSON 404.
+consoleRoutes.openAPIRegistry.registerPath({
+  ...pageRoute,
+  path: "/console/*",
+  summary: "Any other console path",
+  description:
+    "Deeper paths under `/console/` (`/console/a/b/c`) answer the same shell: no console page is that deep, and the " +
+    "console's own page says it was not found. Paths under `/console/assets/` that are not files of this build are a 404.",
+  responses: {
+    ...pageRoute.responses,
+    ...errorResponses({ 404: "Under `/console/assets/`: not a file of this build." }),
+  },
+});
+consoleRoutes.get("/console/*", (c) => {
+  if (c.req.path.startsWith("/console/assets/")) throw notFound(`No console file ${c.req.path} in this build`);
+  return c.html(SHELL, 200, PAGE_HEADERS);
+});

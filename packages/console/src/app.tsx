@@ -3,9 +3,11 @@
  * Every page lives under `/console/…`; the Worker answers each of those paths with the same shell.
  */
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { LocationProvider, Route, Router, useLocation } from "preact-iso";
 import { SIGNED_OUT_EVENT } from "./api";
+import { forgetDrafts, forgetDraftsElsewhere, hasKeptWork, keepOpenDrafts } from "./drafts";
+import { usePageHeading } from "./page-heading";
 import { DefinitionList } from "./pages/definition-list";
 import { DefinitionPage } from "./pages/definition-page";
 import { DestinationPage } from "./pages/destination-page";
@@ -31,20 +33,40 @@ const NAV = [
 export function App() {
   const [signedIn, setSignedIn] = useState(storedKey() !== null);
   const [signedOutReason, setSignedOutReason] = useState<string>();
+  // Signed in through the form (not a reload with the key kept): focus goes to the page's heading.
+  const [arrived, setArrived] = useState(false);
   useEffect(() => {
     const onSignedOut = (e: Event) => {
+      // Dispatched while the page is still drawn: its forms' drafts can still be read.
+      keepOpenDrafts();
       setSignedOutReason((e as CustomEvent<string>).detail);
       setSignedIn(false);
     };
     window.addEventListener(SIGNED_OUT_EVENT, onSignedOut);
     return () => window.removeEventListener(SIGNED_OUT_EVENT, onSignedOut);
   }, []);
-  if (!signedIn) return <SignIn reason={signedOutReason} onSignedIn={() => setSignedIn(true)} />;
+  if (!signedIn) {
+    const reason =
+      signedOutReason && hasKeptWork()
+        ? `${signedOutReason} Sign in again to carry on: this page and what you typed are kept.`
+        : signedOutReason;
+    return (
+      <SignIn
+        reason={reason}
+        onSignedIn={() => {
+          setArrived(true);
+          setSignedIn(true);
+        }}
+      />
+    );
+  }
   return (
     <LocationProvider scope="/console">
       <Shell
+        focusFirst={arrived}
         onSignOut={() => {
           forgetKey();
+          forgetDrafts();
           setSignedOutReason(undefined);
           setSignedIn(false);
         }}
@@ -53,9 +75,18 @@ export function App() {
   );
 }
 
-function Shell({ onSignOut }: { onSignOut(): void }) {
+function Shell({ onSignOut, focusFirst }: { onSignOut(): void; focusFirst: boolean }) {
+  const { path } = useLocation();
+  const main = useRef<HTMLElement>(null);
+  usePageHeading(main, path, { fallback: sectionOf(path), focusFirst });
+  // Drafts kept at a sign-out belong to their page: once the user has gone elsewhere they are not coming back.
+  useEffect(() => forgetDraftsElsewhere(location.pathname), [path]);
   return (
     <>
+      {/* First in the tab order: past the header and its navigation to the page (the browser focuses the target). */}
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
       <header class="top">
         <a class="brand" href="/console/profiles">
           Tessera
@@ -73,7 +104,7 @@ function Shell({ onSignOut }: { onSignOut(): void }) {
           Sign out
         </button>
       </header>
-      <main>
+      <main id="main" ref={main} tabIndex={-1}>
         <Router>
           <Route path="/console" component={ProfileSearch} />
           <Route path="/console/profiles" component={ProfileSearch} />
@@ -102,6 +133,12 @@ const AudiencePage = () => <DefinitionPage kind="audiences" />;
 const ComputedTraitList = () => <DefinitionList kind="computed-traits" />;
 const NewComputedTrait = () => <NewDefinition kind="computed-traits" />;
 const ComputedTraitPage = () => <DefinitionPage kind="computed-traits" />;
+
+/** The section a path is in, named as the navigation names it: the title until the page draws its heading. */
+function sectionOf(path: string): string {
+  if (path === "/console") return "Profiles";
+  return NAV.find(([href]) => path === href || path.startsWith(`${href}/`))?.[1] ?? "Tessera console";
+}
 
 function NavLink({ href, label }: { href: string; label: string }) {
   // The router's path, not `location`'s: read from the router, the link is drawn again on every in-app navigation.

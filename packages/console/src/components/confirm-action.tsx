@@ -6,6 +6,11 @@ import { ErrorNote } from "./notes";
 export interface ConfirmActionProps {
   /** The button that asks: "Delete audience". */
   label: string;
+  /**
+   * Its accessible name, when one page has several such buttons: "Undo merge of prf_1 into prf_2". Starts with
+   * `label`, so what is seen is what a voice user says.
+   */
+  name?: string;
   /** The dialog's heading, naming what is at stake: "Delete lapsed_buyers for good?". */
   question: string;
   /** The button that acts: "Delete for good". */
@@ -26,7 +31,7 @@ export interface ConfirmActionProps {
  * <ConfirmAction label="Delete profile" question="Delete prf_1 for good?" confirm="Delete for good" danger
  *   onConfirm={() => api("/v1/profiles/prf_1", { method: "DELETE" })}>This cannot be undone.</ConfirmAction>
  */
-export function ConfirmAction({ label, question, confirm, danger, onConfirm, children }: ConfirmActionProps) {
+export function ConfirmAction({ label, name, question, confirm, danger, onConfirm, children }: ConfirmActionProps) {
   const dialog = useRef<HTMLDialogElement>(null);
   const headingId = useId();
   const [error, setError] = useState<string>();
@@ -50,7 +55,7 @@ export function ConfirmAction({ label, question, confirm, danger, onConfirm, chi
   };
   return (
     <>
-      <button type="button" class={buttonClass} onClick={open}>
+      <button type="button" class={buttonClass} aria-label={name} onClick={open}>
         {label}
       </button>
       <dialog ref={dialog} aria-labelledby={headingId}>

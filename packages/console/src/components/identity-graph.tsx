@@ -5,9 +5,12 @@
  * screen readers and for copying.
  */
 import { Graph, layout } from "@dagrejs/dagre";
-import type { Profile, ProfileMerges } from "@tessera/protocol";
+import type { MergeUndone, Profile, ProfileMerges } from "@tessera/protocol";
 import { Time } from "./json-view";
-import { Table } from "./table";
+import { type Column, Table } from "./table";
+import { UndoMerge } from "./undo-merge";
+
+type MergeEntry = ProfileMerges["data"][number];
 
 type NodeKind = "profile" | "merged" | "identifier" | "dropped" | "owner";
 interface GraphNode {
@@ -84,8 +87,24 @@ export function layoutIdentityGraph(profile: Profile, merges: ProfileMerges) {
   };
 }
 
-export function IdentityGraph({ profile, merges }: { profile: Profile; merges: ProfileMerges }) {
+export interface IdentityGraphProps {
+  profile: Profile;
+  merges: ProfileMerges;
+  /** Given, each merge not undone yet gets an "Undo merge" button, and this hears the API's answer. */
+  onUndone?(result: MergeUndone): void;
+}
+
+export function IdentityGraph({ profile, merges, onUndone }: IdentityGraphProps) {
   const { width, height, nodes, edges } = layoutIdentityGraph(profile, merges);
+  const undoColumn: Column<MergeEntry>[] = onUndone
+    ? [
+        {
+          header: "Undo",
+          class: "actions",
+          cell: (m) => (m.undone_at ? <span class="muted">undone</span> : <UndoMerge merge={m} onUndone={onUndone} />),
+        },
+      ]
+    : [];
   const summary =
     `${profile.identifiers.length} identifiers, ${merges.data.length} merges, ` +
     `${merges.dropped_links.length} dropped links`;
@@ -163,6 +182,7 @@ export function IdentityGraph({ profile, merges }: { profile: Profile; merges: P
             },
             { header: "When", cell: (m) => <Time iso={m.created_at} /> },
             { header: "Message", cell: (m) => <code>{m.message_id ?? "—"}</code> },
+            ...undoColumn,
           ]}
         />
       )}

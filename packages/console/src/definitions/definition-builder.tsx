@@ -8,6 +8,7 @@ import { useEffect, useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { api, messageOf } from "../api";
 import { ErrorNote } from "../components/notes";
+import { useDraft } from "../drafts";
 import { ComputedForm, computedPaths } from "./computed-form";
 import { ConditionNode, type Json, nodePaths } from "./condition-form";
 import { errorOwner } from "./value-text";
@@ -34,13 +35,29 @@ export interface BuilderProps {
   onSaved?(): void;
 }
 
+/** The builder's draft kept across an unasked sign-out (drafts.ts): the JSON view as typed, even when not valid yet. */
+interface BuilderDraft {
+  key: string;
+  name: string;
+  definition: Json;
+  jsonText: string;
+  jsonError?: string;
+}
+
+/** The id of the builder's draft: one builder a page, the new one or the saved one being edited. */
+export const BUILDER_DRAFT = "definition-builder";
+
 export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
   const { route } = useLocation();
-  const [key, setKey] = useState(saved?.key ?? "");
-  const [name, setName] = useState(saved?.name ?? "");
-  const [definition, setDefinition] = useState<Json>(saved?.definition ?? STARTER[kind]());
-  const [jsonText, setJsonText] = useState(JSON.stringify(definition, null, 2));
-  const [jsonError, setJsonError] = useState<string>();
+  const draft = useDraft<BuilderDraft>(
+    BUILDER_DRAFT,
+    (): BuilderDraft => ({ key, name, definition, jsonText, jsonError }),
+  );
+  const [key, setKey] = useState(saved?.key ?? draft?.key ?? "");
+  const [name, setName] = useState(draft?.name ?? saved?.name ?? "");
+  const [definition, setDefinition] = useState<Json>(draft?.definition ?? saved?.definition ?? STARTER[kind]());
+  const [jsonText, setJsonText] = useState(draft?.jsonText ?? JSON.stringify(definition, null, 2));
+  const [jsonError, setJsonError] = useState<string | undefined>(draft?.jsonError);
   const [preview, setPreview] = useState<AudiencePreview>();
   const [definitionError, setDefinitionError] = useState<string>();
   const [saveError, setSaveError] = useState<string>();

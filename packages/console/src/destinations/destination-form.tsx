@@ -6,6 +6,7 @@ import type { AudienceList, Destination, DestinationTestResult } from "@tessera/
 import { useState } from "preact/hooks";
 import { api, messageOf } from "../api";
 import { ErrorNote } from "../components/notes";
+import { useDraft } from "../drafts";
 import { useApi } from "../use-api";
 import { DESTINATION_TYPES, VENDOR_FIELDS, type VendorField } from "./vendor-fields";
 
@@ -15,16 +16,43 @@ export interface DestinationFormProps {
   onSaved(destination: Destination): void;
 }
 
+/** The form's draft kept across an unasked sign-out (drafts.ts): every field but the vendor's secrets. */
+interface DestinationDraft {
+  type: string;
+  name: string;
+  config: Record<string, string>;
+  chosen: string[];
+  traits: string;
+  enabled: boolean;
+}
+
 export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
   const audiences = useApi<AudienceList>("/v1/audiences");
-  const [type, setType] = useState(saved?.type ?? "webhook");
-  const [name, setName] = useState(saved?.name ?? "");
-  const [config, setConfig] = useState<Record<string, string>>(() =>
-    Object.fromEntries(Object.entries(saved?.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : String(v)])),
+  const draft = useDraft<DestinationDraft>(
+    "destination-form",
+    (): DestinationDraft => ({
+      type,
+      name,
+      // A vendor's token or password is typed again: written down, it would outlive the session that had it.
+      config: Object.fromEntries(
+        Object.entries(config).filter(([k]) => !(VENDOR_FIELDS[type] ?? []).some((f) => f.key === k && f.secret)),
+      ),
+      chosen,
+      traits,
+      enabled,
+    }),
   );
-  const [chosen, setChosen] = useState<string[]>(saved?.audiences ?? []);
-  const [traits, setTraits] = useState((saved?.traits ?? []).join(", "));
-  const [enabled, setEnabled] = useState(saved?.enabled ?? true);
+  const [type, setType] = useState(saved?.type ?? draft?.type ?? "webhook");
+  const [name, setName] = useState(draft?.name ?? saved?.name ?? "");
+  const [config, setConfig] = useState<Record<string, string>>(() => ({
+    ...Object.fromEntries(
+      Object.entries(saved?.config ?? {}).map(([k, v]) => [k, typeof v === "string" ? v : String(v)]),
+    ),
+    ...draft?.config,
+  }));
+  const [chosen, setChosen] = useState<string[]>(draft?.chosen ?? saved?.audiences ?? []);
+  const [traits, setTraits] = useState(draft?.traits ?? (saved?.traits ?? []).join(", "));
+  const [enabled, setEnabled] = useState(draft?.enabled ?? saved?.enabled ?? true);
   const [test, setTest] = useState<DestinationTestResult>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);

@@ -6,7 +6,8 @@ import { ConfirmAction } from "../components/confirm-action";
 import { JsonView, Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
 import { Table } from "../components/table";
-import { DefinitionBuilder, type DefinitionKind, NOUN } from "../definitions/definition-builder";
+import { BUILDER_DRAFT, DefinitionBuilder, type DefinitionKind, NOUN } from "../definitions/definition-builder";
+import { hasDraft } from "../drafts";
 import { profileHref } from "../profile-refs";
 import { useApi } from "../use-api";
 import { BuildStatus } from "./build-status";
@@ -15,7 +16,8 @@ import { BuildStatus } from "./build-status";
 export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
   const key = useRoute().params.key ?? "";
   const saved = useApi<Audience>(`/v1/${kind}/${encodeURIComponent(key)}`);
-  const [editing, setEditing] = useState(false);
+  // Editing when the key was refused: the builder opens again with the draft kept.
+  const [editing, setEditing] = useState(() => hasDraft(BUILDER_DRAFT));
   const noun = NOUN[kind];
   if (saved.error) {
     return (

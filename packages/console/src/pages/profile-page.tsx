@@ -1,4 +1,5 @@
-import type { Profile, ProfileMerges } from "@tessera/protocol";
+import type { MergeUndone, Profile, ProfileMerges } from "@tessera/protocol";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { useLocation, useRoute } from "preact-iso";
 import { api } from "../api";
 import { ConfirmAction } from "../components/confirm-action";
@@ -6,7 +7,7 @@ import { IdentityGraph } from "../components/identity-graph";
 import { JsonView, Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
 import { Table } from "../components/table";
-import { profileApi } from "../profile-refs";
+import { profileApi, profileHref } from "../profile-refs";
 import { useApi } from "../use-api";
 import { EventTimeline } from "./event-timeline";
 
@@ -15,6 +16,21 @@ export function ProfilePage() {
   const profile = useApi<Profile>(profileApi(ref));
   // Read beside the profile, not after it: the API resolves the same ref, and the page draws sooner.
   const merges = useApi<ProfileMerges>(profileApi(ref, "/merges"));
+  // The graph draws a profile with its own journal: while either is read again, the last matching pair stays.
+  const graph = useRef<{ profile: Profile; merges: ProfileMerges } | undefined>(undefined);
+  if (profile.data && merges.data && !profile.loading && !merges.loading) {
+    graph.current = { profile: profile.data, merges: merges.data };
+  }
+  const [undone, setUndone] = useState<{ ref: string; result: MergeUndone }>();
+  // Bumped by an undo: the events that went back leave the timeline, which reads its first page again.
+  const [undoRound, setUndoRound] = useState(0);
+  const onUndone = (result: MergeUndone) => {
+    setUndone({ ref, result });
+    setUndoRound((r) => r + 1);
+    // The ref may now name the restored profile rather than the survivor (its identifiers went back): read both again.
+    profile.reload();
+    merges.reload();
+  };
   if (profile.error) {
     return (
       <>
@@ -69,19 +85,48 @@ export function ProfilePage() {
           ]}
         />
       </section>
-      <section aria-labelledby="h-graph">
+      <section aria-labelledby="h-graph" aria-busy={profile.loading || merges.loading}>
         <h2 id="h-graph">Identity graph</h2>
+        <UndoneNote result={undone?.ref === ref ? undone.result : undefined} />
         <ErrorNote error={merges.error} />
-        {merges.data ? <IdentityGraph profile={p} merges={merges.data} /> : <Loading what="the merge journal" />}
+        {graph.current ? (
+          <IdentityGraph profile={graph.current.profile} merges={graph.current.merges} onUndone={onUndone} />
+        ) : (
+          <Loading what="the merge journal" />
+        )}
       </section>
       {/* Above the timeline, which loads more as its end scrolls into view: below it, the button would move away
           from a pointer on its way to it, and a long history would keep it out of reach. */}
       <DeleteProfile profileId={p.id} />
       <section aria-labelledby="h-events">
         <h2 id="h-events">Events</h2>
-        <EventTimeline profileId={p.id} />
+        <EventTimeline key={`${p.id}:${undoRound}`} profileId={p.id} />
       </section>
     </>
+  );
+}
+
+/**
+ * What an undo did, naming both profiles with links: whichever of them this page shows now (its ref may have gone
+ * back with the restored profile), the other is one step away. Focused when it appears, since the button that
+ * opened the dialog goes with the entry it undid.
+ */
+function UndoneNote({ result }: { result: MergeUndone | undefined }) {
+  const note = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (result) note.current?.focus();
+  }, [result]);
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  return (
+    <div role="status" class="status ok" tabIndex={-1} ref={note}>
+      {result ? (
+        <>
+          Merge undone: <a href={profileHref(result.restored_profile)}>{result.restored_profile}</a> is its own profile
+          again ({plural(result.identifiers, "identifier")} and {plural(result.events, "event")} went back to it);{" "}
+          <a href={profileHref(result.survivor)}>{result.survivor}</a> keeps the rest.
+        </>
+      ) : null}
+    </div>
   );
 }
 

@@ -1,6 +1,7 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, messageOf } from "../api";
 import { ErrorNote } from "../components/notes";
+import { titleOf } from "../page-heading";
 import { storeKey } from "../session";
 
 /**
@@ -11,6 +12,9 @@ export function SignIn({ reason, onSignedIn }: { reason?: string; onSignedIn(): 
   const [key, setKey] = useState("");
   const [error, setError] = useState<string | undefined>(reason ? `Signed out: ${reason}` : undefined);
   const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    document.title = titleOf("Sign in");
+  }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
     const trimmed = key.trim();
