@@ -20,11 +20,16 @@ describe("per-message caps after the batch context is merged", () => {
       { batch: [{ type: "track", event: "E", anonymousId: a }], context: { externalIds: externalIds(10_000) } },
       { key: writeKey },
     );
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { message: string } };
-    expect(body.error.message).toContain(
-      "batch[0]: context.externalIds has 10000 entries; the limit is 50 per message (with the batch's context)",
-    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as IngestResponse;
+    expect(body.accepted).toBe(0);
+    expect(body.rejected).toEqual([
+      {
+        index: 0,
+        error:
+          "batch[0]: context.externalIds has 10000 entries; the limit is 50 per message (with the batch's context)",
+      },
+    ]);
     expect(await storedEvents(workspaceId, { type: "anonymous_id", value: a })).toEqual([]);
   });
 

@@ -66,9 +66,13 @@ export function ingestRouteDoc(path: string, pathType: MessageType | null, canon
       },
     },
     responses: {
-      200: jsonResponse(IngestResponse, "Accepted: the valid messages are stored; `rejected` lists the others."),
+      200: jsonResponse(
+        IngestResponse,
+        "Read: the valid messages are stored; `rejected` lists the others with their reasons (all of them when none " +
+          "was valid: `accepted` is then 0).",
+      ),
       ...errorResponses({
-        400: "The body is not JSON, not the expected shape, or not one message was valid (the reasons are listed).",
+        400: "The body is not JSON or not the expected shape (no `batch` array, not an object).",
         401: "No write key, or an unknown, revoked or secret key.",
         413: `The body is larger than ${MAX_REQUEST_BYTES} bytes (compressed or not).`,
         415: "A Content-Encoding other than gzip or deflate.",

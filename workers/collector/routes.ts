@@ -20,7 +20,7 @@ import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { enqueueJobs, type IngestJob } from "../ingest/retry-jobs";
 import { recordLiveEvents } from "../live-events/record";
 import { credentialFrom } from "../shared/basic-auth";
-import { HttpError, unauthenticated, validationError } from "../shared/errors";
+import { HttpError, unauthenticated } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { preflightRouteDoc } from "../shared/route-docs";
 import { type AdmissionLimits, abandonIfAnswered, admission, busyError, DEFAULT_ADMISSION } from "./admission";
@@ -158,15 +158,11 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
       if (report.rejected.length > 0) rejected.push(...report.rejected);
       recordLiveEvents(c, valid, rejected, report.erased);
       const accepted = valid.length - report.rejected.length;
-      if (accepted === 0 && rejected.length > 0) {
-        // Nothing usable: the request itself is malformed, so it gets a 4xx naming the problems.
-        rejected.sort((a, b) => a.index - b.index);
-        // A single-message route's sender sent no batch: "batch[0]: " would name something it never wrote.
-        const reasons = rejected.slice(0, 5).map((r) => (pathType ? r.error.replace(/^batch\[0\]: /, "") : r.error));
-        const more = rejected.length > 5 ? ` (and ${rejected.length - 5} more)` : "";
-        throw validationError(`No message was accepted: ${reasons.join("; ")}${more}`);
-      }
-      if (report.rejected.length > 0) rejected.sort((a, b) => a.index - b.index);
+      // Invalid messages are rejected one by one, even when none is left (DESIGN §3, as Segment's API answers 200 to
+      // all but unreadable or oversized bodies): the request was read, each message has its reason.
+      rejected.sort((a, b) => a.index - b.index);
+      // A single-message route's sender sent no batch: "batch[0]: " would name something it never wrote.
+      if (pathType) for (const r of rejected) r.error = r.error.replace(/^batch\[0\]: /, "");
       const body: IngestResponse = { success: true, accepted, rejected };
       return c.json(body, 200);
     });
