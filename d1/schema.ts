@@ -192,7 +192,8 @@ export const deletions = sqliteTable(
     profileIds: text("profile_ids"),
     /**
      * JSON array of the erased identifiers, which destinations match the person by: written by the graph step in the
-     * same transaction as the erase, and cleared (null) as soon as the destinations step has queued the deletes.
+     * same transaction as the erase, and cleared (null) once every destination has deleted the person (until then the
+     * job hands a destination its delete again).
      */
     identifiers: text("identifiers"),
     suppressedCount: integer("suppressed_count"),
@@ -202,6 +203,11 @@ export const deletions = sqliteTable(
     deadLettersAt: integer("dead_letters_at"),
     /** The last ingest dead letter the `dead_letters` step has read, while it reads them over several runs. */
     deadLettersAfter: integer("dead_letters_after"),
+    /**
+     * When the destinations step queued the deletes; the step is done (`destinationsAt`) only once every destination
+     * that was to delete the person has (see `deletionDestinations`).
+     */
+    destinationsQueuedAt: integer("destinations_queued_at"),
     destinationsAt: integer("destinations_at"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
@@ -211,6 +217,32 @@ export const deletions = sqliteTable(
     completedAt: integer("completed_at"),
   },
   (t) => [index("deletions_due_idx").on(t.status, t.nextAttemptAt)],
+);
+
+/**
+ * Each destination's answer to an erase's delete (DESIGN §12: the job is retried until every destination is done).
+ * The erase job writes a `pending` row for every enabled destination when it queues the deletes; the destination's
+ * object settles it by the profile the delete names (`ok`: the vendor deleted the person, or never held them;
+ * `failed`: the delete was dead-lettered, and the job hands it to the destination again). Dropped with the job's
+ * completion: `error` may quote the vendor.
+ */
+export const deletionDestinations = sqliteTable(
+  "deletion_destinations",
+  {
+    deletionId: text("deletion_id").notNull(),
+    destinationId: text("destination_id").notNull(),
+    /** The profile the delete names at the destination (the job's first erased profile). */
+    profileId: text("profile_id").notNull(),
+    status: text("status", { enum: ["pending", "ok", "failed"] }).notNull(),
+    /** Why the delete is retrying or failed, as the destination's object last reported. */
+    error: text("error"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.deletionId, t.destinationId] }),
+    // The destination's object reports by profile.
+    index("deletion_destinations_profile_idx").on(t.profileId, t.destinationId),
+  ],
 );
 
 /**

@@ -1,7 +1,7 @@
 /** GDPR erase jobs (`deletions`): recorded before anything is erased, then advanced step by step until done. */
 import { and, asc, eq, lte, sql } from "drizzle-orm";
 import { orm } from "../client";
-import { deletions } from "../schema";
+import { deletionDestinations, deletions, destinations } from "../schema";
 
 export type DeletionRow = typeof deletions.$inferSelect;
 
@@ -54,7 +54,7 @@ export function dueDeletions(db: D1Database, now: number, limit: number): Promis
 
 /**
  * The graph step's record, to commit in the same transaction as the graph erase: what was erased, and the
- * identifiers destinations need (held only until the destinations step has queued the deletes).
+ * identifiers destinations need (held only until every destination has deleted the person).
  */
 export function recordGraphStep(
   db: D1Database,
@@ -76,12 +76,16 @@ export function recordGraphStep(
   return db.prepare(query.sql).bind(...query.params);
 }
 
-/** Marks a step other than `graph` done (the destinations step also forgets the identifiers and closes the job). */
+/**
+ * Marks a step other than `graph` done. The destinations step also closes the job: it forgets the identifiers and
+ * the last error (a vendor's words may quote the person), and its destinations' answers go (see
+ * {@link forgetDestinationDeletes}, to run in the same batch).
+ */
 export function recordStep(db: D1Database, id: string, step: Exclude<keyof typeof STEP_COLUMNS, "graph">, at: number) {
   if (step === "destinations") {
     return orm(db)
       .update(deletions)
-      .set({ destinationsAt: at, identifiers: null, status: "done", completedAt: at })
+      .set({ destinationsAt: at, identifiers: null, lastError: null, status: "done", completedAt: at })
       .where(eq(deletions.id, id));
   }
   return orm(db)
@@ -101,4 +105,82 @@ export async function recordFailedRun(db: D1Database, id: string, error: string,
 /** The `dead_letters` step read up to dead letter `after` and goes on from there at `retryAt`: progress, not a failure. */
 export async function recordDeadLettersRead(db: D1Database, id: string, after: number, retryAt: number): Promise<void> {
   await orm(db).update(deletions).set({ deadLettersAfter: after, nextAttemptAt: retryAt }).where(eq(deletions.id, id));
+}
+
+/** A run that is waiting on destinations (not a failure): why, if one is slow to answer, and when to look again. */
+export async function recordWaiting(db: D1Database, id: string, reason: string | null, retryAt: number): Promise<void> {
+  await orm(db)
+    .update(deletions)
+    .set({ lastError: reason?.slice(0, 1000) ?? null, nextAttemptAt: retryAt })
+    .where(eq(deletions.id, id));
+}
+
+/**
+ * The destinations that are to delete the person: a `pending` answer each, reported by profile `profileId` (the
+ * profile the delete names). Written before the deletes are queued; again after a failed send, changing nothing.
+ */
+export async function expectDestinationDeletes(
+  db: D1Database,
+  deletionId: string,
+  profileId: string,
+  destinationIds: readonly string[],
+  at: number,
+): Promise<void> {
+  if (destinationIds.length === 0) return;
+  const rows = destinationIds.map((destinationId) => ({
+    deletionId,
+    destinationId,
+    profileId,
+    status: "pending" as const,
+    updatedAt: at,
+  }));
+  // Six parameters a row, under D1's 100 a statement.
+  const statements = [];
+  for (let i = 0; i < rows.length; i += 15) {
+    statements.push(
+      orm(db)
+        .insert(deletionDestinations)
+        .values(rows.slice(i, i + 15))
+        .onConflictDoNothing(),
+    );
+  }
+  const [first, ...rest] = statements;
+  await orm(db).batch([first, ...rest]);
+}
+
+/** The deletes are on the sync queue: the step waits for the destinations' answers, looking again at `retryAt`. */
+export async function recordDestinationsQueued(db: D1Database, id: string, at: number, retryAt: number): Promise<void> {
+  await orm(db).update(deletions).set({ destinationsQueuedAt: at, nextAttemptAt: retryAt }).where(eq(deletions.id, id));
+}
+
+/** A destination's answer to an erase's delete, with the destination as it is now (`type` null: deleted since). */
+export interface DestinationDelete {
+  destinationId: string;
+  status: "pending" | "ok" | "failed";
+  error: string | null;
+  type: string | null;
+  name: string | null;
+  enabled: boolean | null;
+}
+
+/** Each destination's answer to deletion `deletionId`'s delete. */
+export function destinationDeletes(db: D1Database, deletionId: string): Promise<DestinationDelete[]> {
+  return orm(db)
+    .select({
+      destinationId: deletionDestinations.destinationId,
+      status: deletionDestinations.status,
+      error: deletionDestinations.error,
+      type: destinations.type,
+      name: destinations.name,
+      enabled: destinations.enabled,
+    })
+    .from(deletionDestinations)
+    .leftJoin(destinations, eq(destinations.id, deletionDestinations.destinationId))
+    .where(eq(deletionDestinations.deletionId, deletionId))
+    .orderBy(asc(deletionDestinations.destinationId));
+}
+
+/** Drops the destinations' answers of a finished deletion (to batch with its `destinations` step). */
+export function forgetDestinationDeletes(db: D1Database, deletionId: string) {
+  return orm(db).delete(deletionDestinations).where(eq(deletionDestinations.deletionId, deletionId));
 }

@@ -4,7 +4,7 @@
  */
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import { orm } from "../client";
-import { audienceMembers, destinations, syncDeadLetters, syncLog, vendorIds } from "../schema";
+import { audienceMembers, deletionDestinations, destinations, syncDeadLetters, syncLog, vendorIds } from "../schema";
 
 export type SyncLogRow = typeof syncLog.$inferSelect;
 export type NewSyncLogRow = typeof syncLog.$inferInsert;
@@ -17,6 +17,8 @@ export interface DrainRecord {
   vendorIds: Array<{ email: string; vendorId: string }>;
   /** Emails whose remembered vendor id the vendor no longer knows (merged or deleted there): looked up afresh next time. */
   staleVendorIds: string[];
+  /** How the GDPR deletes of this drain stand, by the profile each names (the erase jobs wait for them). */
+  erasures: Array<{ profileId: string; status: "pending" | "ok" | "failed"; error: string | null }>;
   delivered: number;
   failed: number;
   lastError: string | null;
@@ -25,7 +27,17 @@ export interface DrainRecord {
 
 /** A drain that has done nothing yet, at `at`. */
 export function emptyDrainRecord(at: number): DrainRecord {
-  return { log: [], deadLetters: [], vendorIds: [], staleVendorIds: [], delivered: 0, failed: 0, lastError: null, at };
+  return {
+    log: [],
+    deadLetters: [],
+    vendorIds: [],
+    staleVendorIds: [],
+    erasures: [],
+    delivered: 0,
+    failed: 0,
+    lastError: null,
+    at,
+  };
 }
 
 /** Writes a drain's log, dead letters, vendor ids and counters in one batch (D1 caps bound parameters per call). */
@@ -47,6 +59,14 @@ export async function recordDrain(db: D1Database, destinationId: string, r: Drai
     ),
     ...chunk(r.staleVendorIds, 50).map((emails) =>
       d.delete(vendorIds).where(and(eq(vendorIds.destinationId, destinationId), inArray(vendorIds.email, emails))),
+    ),
+    ...r.erasures.map((e) =>
+      d
+        .update(deletionDestinations)
+        .set({ status: e.status, error: e.error?.slice(0, 1000) ?? null, updatedAt: r.at })
+        .where(
+          and(eq(deletionDestinations.profileId, e.profileId), eq(deletionDestinations.destinationId, destinationId)),
+        ),
     ),
     d
       .update(destinations)
@@ -186,15 +206,21 @@ export function intendedMembers(
 
 /**
  * Deletes the sync dead letters of GDPR-erased profiles (each holds the email and traits it was to send; a profile id
- * belongs to one workspace). A dead-lettered delete stays: replaying it is how the vendor still forgets the person.
+ * belongs to one workspace). A dead-lettered delete stays unless `deletes` is set: until every destination has
+ * deleted the person, the erase job shows it and hands the delete to its destination again; once they all have, it
+ * goes too (it holds the person's identifiers).
  */
-export function deleteSyncDeadLettersOfProfiles(db: D1Database, profileIds: readonly string[]) {
+export function deleteSyncDeadLettersOfProfiles(
+  db: D1Database,
+  profileIds: readonly string[],
+  options: { deletes?: boolean } = {},
+) {
   return orm(db)
     .delete(syncDeadLetters)
     .where(
       and(
         sql`${syncDeadLetters.profileId} IN (SELECT value FROM json_each(${JSON.stringify(profileIds)}))`,
-        sql`json_extract(${syncDeadLetters.op}, '$.kind') IS NOT 'delete'`,
+        options.deletes ? undefined : sql`json_extract(${syncDeadLetters.op}, '$.kind') IS NOT 'delete'`,
       ),
     );
 }

@@ -8,6 +8,7 @@ import {
   type ContactIdentity,
   type ContactUpsert,
   type Engagement,
+  type ErasedContact,
   type MembershipOp,
   type PluginContext,
   type RawInbound,
@@ -61,6 +62,14 @@ const calls = (mock: MockHubSpot, method: string, path: string | RegExp) =>
   mock.requests.filter((r) => r.method === method && (typeof path === "string" ? r.path === path : path.test(r.path)));
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A GDPR delete of a person who had these emails, and these vendor ids recorded. */
+const person = (emails: string[], vendorIds: string[] = []): ErasedContact => ({
+  profileId: "p",
+  emails,
+  vendorIds,
+  identifiers: emails.map((value) => ({ type: "email", value })),
+});
 
 describe("hubspot destination: config and connection", () => {
   it("names the first config problem as field: reason", () => {
@@ -230,9 +239,7 @@ describe("hubspot destination: upsertContacts", () => {
     await expect(hubspot.applyMemberships(wrong, VIP, [change(true, { vendorId: "1" })])).rejects.toBeInstanceOf(
       AuthRefused,
     );
-    await expect(hubspot.deleteContact(wrong, { profileId: "p", email: "a@example.com" })).rejects.toBeInstanceOf(
-      AuthRefused,
-    );
+    await expect(hubspot.deleteContact(wrong, person(["a@example.com"]))).rejects.toBeInstanceOf(AuthRefused);
     hs.fault({
       match: { path: UPSERT },
       respond: { status: 403, body: { status: "error", message: "missing scopes", category: "MISSING_SCOPES" } },
@@ -425,22 +432,53 @@ describe("hubspot destination: deleteContact", () => {
   it("GDPR-deletes by email, taking the contact off its lists; a contact HubSpot lacks is ok", async () => {
     const ctx = contextFor(hs);
     await hubspot.applyMemberships(ctx, VIP, [change(true, { email: "gone@example.com" })]);
-    expect(await hubspot.deleteContact(ctx, { profileId: "p", email: "gone@example.com" })).toEqual({ status: "ok" });
+    expect(await hubspot.deleteContact(ctx, person(["gone@example.com"]))).toEqual({ status: "ok" });
     expect(hs.contacts()).toEqual([]);
     expect(hs.listMembers("tessera_vip")).toEqual([]);
     const [request] = calls(hs, "POST", "/crm/v3/objects/contacts/gdpr-delete");
     expect(JSON.parse(request.body)).toEqual({ idProperty: "email", objectId: "gone@example.com" });
 
-    expect(await hubspot.deleteContact(ctx, { profileId: "p", email: "gone@example.com" })).toEqual({ status: "ok" });
+    expect(await hubspot.deleteContact(ctx, person(["gone@example.com"]))).toEqual({ status: "ok" });
+  });
+
+  it("GDPR-deletes the contact of every email a merged person had, and each record id recorded", async () => {
+    const ctx = contextFor(hs);
+    const created = await hubspot.upsertContacts(ctx, [
+      contact("a@example.com"),
+      contact("b@example.com"),
+      contact("renamed@example.com"),
+      contact("stays@example.com"),
+    ]);
+    const [, , renamed] = created.map((o) => (o as { vendorId: string }).vendorId);
+    // HubSpot knows the third only by the record id Tessera recorded (its email was changed in HubSpot).
+    expect(await hubspot.deleteContact(ctx, person(["a@example.com", "b@example.com"], [renamed]))).toEqual({
+      status: "ok",
+    });
+    expect(hs.contacts().map((c) => c.properties.email)).toEqual(["stays@example.com"]);
+    expect(calls(hs, "POST", "/crm/v3/objects/contacts/gdpr-delete").map((r) => JSON.parse(r.body))).toEqual([
+      { idProperty: "email", objectId: "a@example.com" },
+      { idProperty: "email", objectId: "b@example.com" },
+      { objectId: renamed },
+    ]);
+  });
+
+  it("retries the person when one of their contacts could not be deleted", async () => {
+    const ctx = contextFor(hs);
+    await hubspot.upsertContacts(ctx, [contact("a@example.com"), contact("b@example.com")]);
+    hs.fault({ match: { path: "/crm/v3/objects/contacts/gdpr-delete" }, respond: { status: 503 }, times: 1 });
+    expect(await hubspot.deleteContact(ctx, person(["a@example.com", "b@example.com"]))).toMatchObject({
+      status: "retry",
+    });
+    expect(hs.contacts().map((c) => c.properties.email)).toEqual(["a@example.com"]);
   });
 
   it("deletes by record id without an email, and skips a profile with neither", async () => {
     const ctx = contextFor(hs);
     const [created] = await hubspot.upsertContacts(ctx, [contact("id-only@example.com")]);
     const vendorId = (created as { vendorId: string }).vendorId;
-    expect(await hubspot.deleteContact(ctx, { profileId: "p", vendorId })).toEqual({ status: "ok" });
+    expect(await hubspot.deleteContact(ctx, person([], [vendorId]))).toEqual({ status: "ok" });
     expect(hs.contacts()).toEqual([]);
-    expect(await hubspot.deleteContact(ctx, { profileId: "p" })).toMatchObject({ status: "skip" });
+    expect(await hubspot.deleteContact(ctx, person([]))).toMatchObject({ status: "skip" });
   });
 });
 

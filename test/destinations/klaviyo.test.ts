@@ -6,6 +6,7 @@ import {
   type AudienceList,
   AuthRefused,
   type ContactIdentity,
+  type ErasedContact,
   type PluginContext,
   type RawInbound,
   Throttled,
@@ -47,6 +48,13 @@ function contextFor(
 }
 
 const who = (email?: string, vendorId?: string): ContactIdentity => ({ profileId: `p_${email}`, email, vendorId });
+/** A GDPR delete of a person who had these emails, and these vendor ids recorded. */
+const person = (emails: string[], vendorIds: string[] = []): ErasedContact => ({
+  profileId: "p",
+  emails,
+  vendorIds,
+  identifiers: emails.map((value) => ({ type: "email", value })),
+});
 const profileOf = (email: string) => mock.profiles().find((p) => p.email === email);
 const callsTo = (method: string, path: string | RegExp) =>
   mock.requests.filter((r) => r.method === method && (typeof path === "string" ? r.path === path : path.test(r.path)));
@@ -161,7 +169,7 @@ describe("klaviyo requests", () => {
       { identity: who("ada@example.com"), member: true },
       { identity: who("bob@example.com"), member: false },
     ]);
-    await klaviyo.deleteContact(ctx, who("ada@example.com"));
+    await klaviyo.deleteContact(ctx, person(["ada@example.com"]));
 
     expect(new Set(mock.requests.map((r) => `${r.method} ${r.path.replace(/\/[^/]*\d[^/]*/, "/:id")}`))).toEqual(
       new Set([
@@ -364,7 +372,7 @@ describe("klaviyo throttling and errors", () => {
       match: { method: "POST", path: "/api/data-privacy-deletion-jobs" },
       respond: { status: 403, body: { errors: [{ code: "permission_denied", detail: "missing scope" }] } },
     });
-    await expect(klaviyo.deleteContact(contextFor(), who("a@example.com"))).rejects.toThrow(/missing scope/);
+    await expect(klaviyo.deleteContact(contextFor(), person(["a@example.com"]))).rejects.toThrow(/missing scope/);
 
     await expect(klaviyo.testConnection(contextFor())).resolves.toBeUndefined();
   });
@@ -375,7 +383,7 @@ describe("klaviyo.deleteContact", () => {
     const ctx = contextFor();
     await klaviyo.applyMemberships(ctx, VIP, [{ identity: who("ada@example.com"), member: true }]);
 
-    expect(await klaviyo.deleteContact(ctx, who("ada@example.com"))).toEqual({ status: "ok" });
+    expect(await klaviyo.deleteContact(ctx, person(["ada@example.com"]))).toEqual({ status: "ok" });
 
     const [job] = callsTo("POST", "/api/data-privacy-deletion-jobs");
     expect(JSON.parse(job.body)).toEqual({
@@ -392,10 +400,21 @@ describe("klaviyo.deleteContact", () => {
     const [a] = await upsert(["a@example.com"]);
     const id = a.status === "ok" ? (a.vendorId as string) : "";
 
-    expect(await klaviyo.deleteContact(contextFor(), { profileId: "p1", vendorId: id })).toEqual({ status: "ok" });
+    expect(await klaviyo.deleteContact(contextFor(), person([], [id]))).toEqual({ status: "ok" });
     expect(mock.deletionJobs()).toEqual([{ id }]);
     expect(mock.profiles()).toEqual([]);
-    expect((await klaviyo.deleteContact(contextFor(), { profileId: "p2" })).status).toBe("skip");
+    expect((await klaviyo.deleteContact(contextFor(), person([]))).status).toBe("skip");
+  });
+
+  it("starts a deletion job for every email a merged person had, and each Klaviyo id recorded", async () => {
+    const [, , renamed] = await upsert(["a@example.com", "b@example.com", "renamed@example.com", "stays@example.com"]);
+    const id = renamed.status === "ok" ? (renamed.vendorId as string) : "";
+
+    expect(await klaviyo.deleteContact(contextFor(), person(["a@example.com", "b@example.com"], [id]))).toEqual({
+      status: "ok",
+    });
+    expect(mock.deletionJobs()).toEqual([{ email: "a@example.com" }, { email: "b@example.com" }, { id }]);
+    expect(mock.profiles().map((p) => p.email)).toEqual(["stays@example.com"]);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   AuthRefused,
   type ContactUpsert,
   type Engagement,
+  type ErasedContact,
   type PluginContext,
   type RawInbound,
   Throttled,
@@ -350,10 +351,18 @@ describe("mailchimp.applyMemberships", () => {
   });
 });
 
+/** A GDPR delete of a person who had these emails, and these vendor ids recorded. */
+const person = (emails: string[], vendorIds: string[] = []): ErasedContact => ({
+  profileId: "p1",
+  emails,
+  vendorIds,
+  identifiers: emails.map((value) => ({ type: "email", value })),
+});
+
 describe("mailchimp.deleteContact", () => {
   it("deletes permanently at the MD5 of the lowercased email; the address can't be re-imported", async () => {
     mc.addMember("ada@tessera.dev", { merge_fields: { FNAME: "Ada" } });
-    const outcome = await mailchimp.deleteContact(context(), { profileId: "p1", email: "Ada@Tessera.DEV" });
+    const outcome = await mailchimp.deleteContact(context(), person(["Ada@Tessera.DEV"]));
     expect(outcome).toEqual({ status: "ok" });
     expect(mc.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       `POST ${listPath}/members/${nodeMd5("ada@tessera.dev")}/actions/delete-permanent`,
@@ -364,15 +373,31 @@ describe("mailchimp.deleteContact", () => {
   });
 
   it("counts a member Mailchimp doesn't have as deleted, but not a missing audience", async () => {
-    expect(await mailchimp.deleteContact(context(), { profileId: "p1", email: "ghost@tessera.dev" })).toEqual({
+    expect(await mailchimp.deleteContact(context(), person(["ghost@tessera.dev"]))).toEqual({
       status: "ok",
     });
-    expect(await mailchimp.deleteContact(context({ list_id: "nope" }), { profileId: "p1", email: "a@b.co" })).toEqual({
+    expect(await mailchimp.deleteContact(context({ list_id: "nope" }), person(["a@b.co"]))).toEqual({
       status: "fail",
       code: "config",
       message: expect.stringContaining("nope"),
     });
-    expect((await mailchimp.deleteContact(context(), { profileId: "p1" })).status).toBe("skip");
+    expect((await mailchimp.deleteContact(context(), person([]))).status).toBe("skip");
+  });
+
+  it("deletes permanently the member of every email a merged person had", async () => {
+    for (const email of ["a@tessera.dev", "b@tessera.dev", "stays@tessera.dev"]) mc.addMember(email);
+    expect(
+      await mailchimp.deleteContact(context(), person(["a@tessera.dev", "b@tessera.dev", "ghost@tessera.dev"])),
+    ).toEqual({ status: "ok" });
+    expect(mc.member("a@tessera.dev")).toBeUndefined();
+    expect(mc.member("b@tessera.dev")).toBeUndefined();
+    expect(mc.member("stays@tessera.dev")).toBeDefined();
+    expect(mc.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST ${listPath}/members/${nodeMd5("a@tessera.dev")}/actions/delete-permanent`,
+      `POST ${listPath}/members/${nodeMd5("b@tessera.dev")}/actions/delete-permanent`,
+      `POST ${listPath}/members/${nodeMd5("ghost@tessera.dev")}/actions/delete-permanent`,
+      `GET ${listPath}`,
+    ]);
   });
 });
 

@@ -2,7 +2,14 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { type MarketoConfig, marketo, untilQuotaReset } from "../../workers/sync/destinations/marketo";
 import { marketoPoller } from "../../workers/sync/inbound/marketo-poller";
 import { tesseraInbound } from "../../workers/sync/inbound/tessera";
-import { AuthRefused, type Outcome, type PluginContext, type RawInbound, Throttled } from "../../workers/sync/plugin";
+import {
+  AuthRefused,
+  type ErasedContact,
+  type Outcome,
+  type PluginContext,
+  type RawInbound,
+  Throttled,
+} from "../../workers/sync/plugin";
 import { signTessera, TESSERA_SIGNATURE_HEADER } from "../../workers/sync/tessera-signature";
 import { type MockMarketo, startMockMarketo } from "../support/mocks/marketo";
 
@@ -317,16 +324,39 @@ describe("marketo.applyMemberships", () => {
   });
 });
 
+/** A GDPR delete of a person who had these emails, and these vendor ids recorded. */
+const person = (emails: string[], vendorIds: string[] = []): ErasedContact => ({
+  profileId: "p1",
+  emails,
+  vendorIds,
+  identifiers: emails.map((value) => ({ type: "email", value })),
+});
+
 describe("marketo.deleteContact", () => {
   it("deletes every lead with the email, and is ok when there is none", async () => {
     const ctx = contextFor(mock);
     mock.addLead({ email: "gone@example.com" });
     mock.addLead({ email: "gone@example.com" }); // Marketo allows duplicates
     mock.addLead({ email: "stays@example.com" });
-    const identity = { profileId: "p1", email: "gone@example.com" };
+    const identity = person(["gone@example.com"]);
     expect(await marketo.deleteContact(ctx, identity)).toEqual({ status: "ok" });
     expect(mock.leads().map((l) => l.email)).toEqual(["stays@example.com"]);
     expect(await marketo.deleteContact(ctx, identity)).toEqual({ status: "ok" });
+    expect(calls(mock).filter((c) => c.endsWith("/leads/delete.json"))).toHaveLength(1);
+  });
+
+  it("deletes the leads of every email a merged person had, and each lead id recorded, in one call", async () => {
+    const ctx = contextFor(mock);
+    mock.addLead({ email: "a@example.com" });
+    mock.addLead({ email: "b@example.com" });
+    const renamed = mock.addLead({ email: "renamed@example.com" });
+    mock.addLead({ email: "stays@example.com" });
+    expect(await marketo.deleteContact(ctx, person(["a@example.com", "b@example.com"], [String(renamed.id)]))).toEqual({
+      status: "ok",
+    });
+    expect(mock.leads().map((l) => l.email)).toEqual(["stays@example.com"]);
+    const lookups = mock.requests.filter((r) => r.method === "GET" && r.path === "/rest/v1/leads.json");
+    expect(lookups.map((r) => r.query.filterValues)).toEqual(["a@example.com,b@example.com"]);
     expect(calls(mock).filter((c) => c.endsWith("/leads/delete.json"))).toHaveLength(1);
   });
 });

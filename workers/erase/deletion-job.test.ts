@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { markIngestDeadLetterReplayed, recordIngestDeadLetter } from "../../d1/queries/dead-letters";
 import worker from "../index";
 import { profileStub } from "../profile/profile-stub";
-import { insertDestination } from "../test-support/destinations";
+import { eventually, insertDestination, webhookReceiver } from "../test-support/destinations";
 import { identify, track } from "../test-support/messages";
 import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
@@ -271,6 +271,85 @@ describe("GDPR erase as a durable job", () => {
     for (const id of [survivor, loser]) {
       expect(await profileStub(env.PROFILE, id).getProfile()).toEqual({ status: "deleted" });
     }
+  });
+
+  it("is done only once every destination deleted the person: a failed delete keeps it pending and says why", async () => {
+    const { workspaceId, survivor, erase, deletion } = await jane();
+    // The customer's endpoint refuses the delete (400: a failure for good, so a dead letter) until it is fixed.
+    const hook = await webhookReceiver(400);
+    const destinationId = await insertDestination(workspaceId, {
+      type: "webhook",
+      config: { url: hook.url, secret: "whsec_test_0123456789abcdef" },
+      audiences: [],
+    });
+    const { deletion_id } = await erase();
+    const waiting = await deletion(deletion_id);
+    expect(waiting.status).toBe("pending");
+    expect(stepStatuses(waiting)).toMatchObject({ dead_letters: "done", destinations: "pending" });
+
+    // Each cron run looks at the destinations' answers (and hands the delete again to one that has not confirmed it).
+    const later = (n: number) => Date.now() + n * HOUR;
+    const failed = await eventually(async () => {
+      await resumeDeletions(env, later(1));
+      const job = await deletion(deletion_id);
+      expect(job.last_error).toContain("dead-lettered");
+      return job;
+    });
+    expect(failed).toMatchObject({ status: "pending", completed_at: null });
+    expect(failed.last_error).toContain(destinationId);
+    expect(failed.attempts).toBeGreaterThan(0);
+    expect(stepStatuses(failed).destinations).toBe("pending");
+    const letters = () =>
+      env.DB.prepare("SELECT op FROM sync_dead_letters WHERE destination_id = ?")
+        .bind(destinationId)
+        .all<{ op: string }>();
+    expect((await letters()).results.map((r) => JSON.parse(r.op).kind)).toContain("delete");
+    // What a vendor call in flight during the erase wrote after the dead-letters step (email and traits sent).
+    await env.DB.prepare(
+      "INSERT INTO sync_dead_letters (destination_id, profile_id, op, error, created_at) VALUES (?, ?, ?, 'x', 0)",
+    )
+      .bind(
+        destinationId,
+        survivor,
+        JSON.stringify({ kind: "membership", profileId: survivor, email: "jane@example.com" }),
+      )
+      .run();
+
+    // The endpoint is fixed: the next runs hand the delete to it again, it confirms, and the job is done.
+    await fetch(`http://receiver.test/__mock/answers?path=${new URL(hook.url).pathname}`, {
+      method: "POST",
+      body: JSON.stringify([{ status: 200 }]),
+    });
+    const done = await eventually(async () => {
+      await resumeDeletions(env, later(2));
+      const job = await deletion(deletion_id);
+      expect(job.status).toBe("done");
+      return job;
+    });
+    expect(done).toMatchObject({ last_error: null, next_attempt_at: null });
+    expect(stepStatuses(done).destinations).toBe("done");
+    expect((await hook.received()).some((r) => r.event.type === "profile.deleted")).toBe(true);
+    // Nothing of the person is kept: no dead letter, no identifiers, no destination answers.
+    expect((await letters()).results).toEqual([]);
+    expect(await eraseRecords(workspaceId)).not.toContain("jane@example.com");
+    const answers = await env.DB.prepare("SELECT count(*) AS n FROM deletion_destinations WHERE deletion_id = ?")
+      .bind(deletion_id)
+      .first<{ n: number }>();
+    expect(answers?.n).toBe(0);
+  });
+
+  it("is done at once when the workspace has no destination, and counts a deleted destination as done", async () => {
+    const { workspaceId, erase, deletion } = await jane();
+    const destinationId = await insertDestination(workspaceId, {
+      type: "webhook",
+      config: { url: (await webhookReceiver(400)).url, secret: "whsec_test_0123456789abcdef" },
+      audiences: [],
+    });
+    const { deletion_id } = await erase();
+    expect((await deletion(deletion_id)).status).toBe("pending");
+    await env.DB.prepare("DELETE FROM destinations WHERE id = ?").bind(destinationId).run();
+    await resumeDeletions(env, Date.now() + HOUR);
+    expect((await deletion(deletion_id)).status).toBe("done");
   });
 
   it("runs through the Worker's cron", async () => {

@@ -2,23 +2,26 @@
  * GDPR erase as a durable job (DESIGN §12, issue 10 finding 7). The request is recorded in D1 before anything is
  * erased; then each step runs and is recorded as done: the identity graph (identifiers suppressed as keyed hashes,
  * in the same transaction that records what was erased), each profile's Durable Object, the audience memberships,
- * the person's messages in ingest dead letters and their sync dead letters, and a delete for every destination on
- * the sync queue (whose consumer and destination objects retry each vendor's delete call and dead-letter what
- * fails). A run that stops part-way is taken up again by the cron, with backoff, until every step is done; a step
- * already done is never run again.
+ * the person's messages in ingest dead letters and their sync dead letters, and a delete at every destination: put
+ * on the sync queue (whose consumer and destination objects retry each vendor's delete call and dead-letter what
+ * fails), and done only once every destination's vendor deleted the person (see `destination-deletes.ts`). A run
+ * that stops part-way is taken up again by the cron, with backoff, until every step is done; a step already done is
+ * never run again.
  */
-import type { Identifier, SyncDeleteMessage } from "@tessera/protocol";
+import type { Identifier } from "@tessera/protocol";
 import { orm } from "../../d1/client";
 import { newId } from "../../d1/ids";
 import {
   type DeletionRow,
   dueDeletions,
   findDeletion,
+  forgetDestinationDeletes,
   insertDeletion,
   recordDeadLettersRead,
   recordFailedRun,
   recordGraphStep,
   recordStep,
+  recordWaiting,
 } from "../../d1/queries/deletions";
 import { deleteMembershipsOfProfiles } from "../../d1/queries/members";
 import { deleteSyncDeadLettersOfProfiles } from "../../d1/queries/sync-records";
@@ -27,6 +30,7 @@ import { eraseFromGraph } from "../identity/erase-graph";
 import { loadIdentityRules } from "../identity/rules";
 import { eraseFromIngestDeadLetters } from "../ingest/dead-letters";
 import { profileStub } from "../profile/profile-stub";
+import { CONFIRM_POLL_MS, deleteAtDestinations } from "./destination-deletes";
 
 /** When the first run is cut short (the isolate went away), the cron takes the job up after this long. */
 const FIRST_RETRY_MS = 60_000;
@@ -96,19 +100,33 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
       ]);
     }
     if (row.destinationsAt === null) {
-      // Durable once sent: the sync consumer hands it to each destination's object, which retries the vendor call.
-      const message: SyncDeleteMessage = { kind: "delete", workspaceId, profileIds: ids, identifiers };
-      await env.SYNC_QUEUE.send(message);
-      // A crash between the send and this record sends the deletes again: harmless, a vendor deletes once.
-      await recordStep(env.DB, id, "destinations", Date.now());
+      const progress = await deleteAtDestinations(env, row, ids, identifiers);
+      if (progress.done) {
+        // Every vendor has deleted the person: nothing of them is kept any more, not even a dead letter a vendor call
+        // in flight during the erase wrote, nor a dead-lettered delete (it holds their identifiers).
+        await orm(env.DB).batch([
+          recordStep(env.DB, id, "destinations", Date.now()),
+          deleteSyncDeadLettersOfProfiles(env.DB, ids, { deletes: true }),
+          forgetDestinationDeletes(env.DB, id),
+        ]);
+      } else if (progress.failed) {
+        // A dead-lettered delete is a failed run: counted, with backoff, and handed to its destination again.
+        await recordFailedRun(env.DB, id, progress.reason ?? "a destination's delete failed", retryAt(row));
+      } else {
+        await recordWaiting(env.DB, id, progress.reason, Date.now() + CONFIRM_POLL_MS);
+      }
     }
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     console.error(`deletion ${id}: a step failed; retrying later`, err);
-    const backoff = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** row.attempts);
-    await recordFailedRun(env.DB, id, reason, Date.now() + backoff);
+    await recordFailedRun(env.DB, id, reason, retryAt(row));
   }
   return (await findDeletion(env.DB, workspaceId, id)) as DeletionRow;
+}
+
+/** When a run of `row` that failed is tried again: 30 s, doubling with each failed run, at most an hour. */
+function retryAt(row: DeletionRow): number {
+  return Date.now() + Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** row.attempts);
 }
 
 /**

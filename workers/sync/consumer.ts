@@ -88,15 +88,13 @@ export function route(
     return unpackMembershipChanges(message).flatMap((change) => route(change, destinations));
   const out: Array<{ destinationId: string; op: SyncOp }> = [];
   if (message.kind === "delete") {
-    const emails = message.identifiers.filter((i) => i.type === "email").map((i) => i.value);
+    // One delete per destination: it carries every identifier (the plugin deletes each email and vendor id the person
+    // had) and every profile erased with the person (merged into it), each of which the destination forgets.
+    const [profileId, ...mergedProfileIds] = message.profileIds;
     for (const d of destinations) {
-      const [profileId] = message.profileIds;
-      // One delete per email the person had: each may be a contact at the vendor.
-      for (const email of emails.length > 0 ? emails : [undefined]) {
-        const op: SyncOp = { kind: "delete", profileId, identifiers: message.identifiers };
-        if (email) op.email = email;
-        out.push({ destinationId: d.id, op });
-      }
+      const op: SyncOp = { kind: "delete", profileId, identifiers: message.identifiers };
+      if (mergedProfileIds.length > 0) op.mergedProfileIds = mergedProfileIds;
+      out.push({ destinationId: d.id, op });
     }
     return out;
   }

@@ -15,6 +15,7 @@ import { findDestinationById } from "../../d1/queries/destinations";
 import { savePollCursor } from "../../d1/queries/sync-records";
 import { Drain } from "./drain";
 import { storeEngagements } from "./engagement";
+import { erasedHere } from "./erased-contacts";
 import type { DestinationPlugin } from "./plugin";
 import { kvStore, pluginContext } from "./plugin-context";
 import { decodePosition, encodePosition, reconcileStep } from "./reconcile";
@@ -133,11 +134,6 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     );
   }
 
-  /** Whether a GDPR delete of `profileId` came here (see {@link forgetContact}). */
-  private erased(profileId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM synced WHERE profile_id = ? AND audience = ''", profileId).toArray().length > 0;
-  }
-
   /** The gate of this destination's vendor, built from its plugin's limits. */
   private gateFor(plugin: DestinationPlugin<Record<string, unknown>>): VendorGate {
     this.gate ??= new VendorGate(plugin.limits);
@@ -152,8 +148,9 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
         destinationId,
       );
       for (const op of ops) {
-        if (op.kind === "delete") this.forgetContact(op.profileId);
-        else if (this.erased(op.profileId)) continue;
+        if (op.kind === "delete")
+          for (const id of [op.profileId, ...(op.mergedProfileIds ?? [])]) this.forgetContact(id);
+        else if (erasedHere(this.sql, op.profileId)) continue;
         const audience = opAudience(op);
         const seq = op.kind === "membership" ? op.seq : Number.MAX_SAFE_INTEGER;
         if (op.kind === "membership") {

@@ -7,12 +7,20 @@
  */
 import pLimit, { type LimitFunction } from "p-limit";
 import type { DestinationRow } from "../../d1/queries/destinations";
-import { type DrainRecord, emptyDrainRecord, findVendorIds, recordDrain } from "../../d1/queries/sync-records";
+import {
+  type DrainRecord,
+  emptyDrainRecord,
+  findVendorIds,
+  type NewSyncLogRow,
+  recordDrain,
+} from "../../d1/queries/sync-records";
 import { dueRows, type PendingRow } from "./due-rows";
+import { erasedHere } from "./erased-contacts";
 import {
   AuthRefused,
   type ContactIdentity,
   type DestinationPlugin,
+  type ErasedContact,
   type MembershipOp,
   type Outcome,
   type PluginContext,
@@ -53,6 +61,9 @@ interface MembershipItem {
 }
 
 type DeleteItem = { row: PendingRow; op: Extract<SyncOp, { kind: "delete" }>; action: "delete" };
+
+/** A sync log entry of an item before its outcome. */
+type SyncLogBase = Omit<NewSyncLogRow, "outcome" | "error">;
 
 /** One pass over the due operations of a destination. */
 export class Drain {
@@ -106,6 +117,11 @@ export class Drain {
     if (this.pausedUntil > 0) {
       this.sql.exec("UPDATE pending SET not_before = max(not_before, ?)", this.pausedUntil);
     }
+    // A GDPR delete that arrived since an item was settled (during another call of this drain): its dead letter,
+    // which holds the email and traits sent, is not written.
+    this.record.deadLetters = this.record.deadLetters.filter(
+      (letter) => JSON.parse(letter.op).kind === "delete" || !erasedHere(this.sql, letter.profileId),
+    );
     try {
       await recordDrain(this.env.DB, this.destination.id, this.record);
     } catch (err) {
@@ -317,14 +333,29 @@ export class Drain {
     }
   }
 
+  /**
+   * A GDPR delete: one item for the person, whatever number of contacts the vendor holds for them. A person merged
+   * from several profiles had several emails, each possibly a contact there, and the vendor may know one only by the
+   * id it answered when Tessera synced it: the plugin is handed every email and every such id.
+   */
   private async deleteOne(row: PendingRow): Promise<void> {
     const op = JSON.parse(row.op) as Extract<SyncOp, { kind: "delete" }>;
-    const identity: ContactIdentity = { profileId: op.profileId };
-    if (op.email) identity.email = op.email;
+    const emails = [
+      ...new Set(
+        [op.email, ...op.identifiers.filter((i) => i.type === "email").map((i) => i.value)]
+          .map((email) => email?.trim().toLowerCase())
+          .filter((email): email is string => Boolean(email)),
+      ),
+    ];
+    const known = this.isMap ? await findVendorIds(this.env.DB, this.destination.id, emails) : new Map();
+    const person: ErasedContact = {
+      profileId: op.profileId,
+      emails,
+      vendorIds: [...new Set(known.values())],
+      identifiers: op.identifiers,
+    };
     const item: DeleteItem = { row, op, action: "delete" };
-    const outcomes = await this.call([item], 1, async () => [
-      await this.plugin.deleteContact(this.ctx, identity, op.identifiers),
-    ]);
+    const outcomes = await this.call([item], 1, async () => [await this.plugin.deleteContact(this.ctx, person)]);
     if (outcomes) this.settle(item, outcomes[0]);
   }
 
@@ -428,6 +459,10 @@ export class Drain {
       action,
       attempts,
     } as const;
+    if (op.kind === "membership" && erasedHere(this.sql, op.profileId)) {
+      this.settleErased(item, outcome, base);
+      return;
+    }
     if (outcome.status === "retry" && attempts < MAX_ATTEMPTS) {
       const backoff = outcome.retryAfterMs ?? retryDelayMs(attempts);
       this.sql.exec(
@@ -439,6 +474,10 @@ export class Drain {
         row.seq,
       );
       this.record.log.push({ ...base, outcome: "retry", error: outcome.reason });
+      if (op.kind === "delete") {
+        const error = `${outcome.reason} (attempt ${attempts} of ${MAX_ATTEMPTS}, retrying)`;
+        this.record.erasures.push({ profileId: op.profileId, status: "pending", error });
+      }
       return;
     }
     // Done with this row either way; a newer operation queued meanwhile (higher seq) stays.
@@ -470,12 +509,15 @@ export class Drain {
         if (op.kind === "delete") {
           // The vendor deleted the person: the ids it knew them by go too (the emails are personal data).
           for (const id of op.identifiers) if (id.type === "email") this.record.staleVendorIds.push(id.value);
+          this.record.erasures.push({ profileId: op.profileId, status: "ok", error: null });
         } else if (outcome.vendorId && op.email) {
           this.record.vendorIds.push({ email: op.email, vendorId: outcome.vendorId });
         }
         this.record.log.push({ ...base, outcome: "ok", error: null });
       } else {
         this.record.log.push({ ...base, outcome: "skip", error: outcome.reason });
+        // Nothing to delete the person by at this vendor: it never held them.
+        if (op.kind === "delete") this.record.erasures.push({ profileId: op.profileId, status: "ok", error: null });
       }
       return;
     }
@@ -491,6 +533,26 @@ export class Drain {
     }
     this.record.deadLetters.push({ profileId: op.profileId, op: JSON.stringify(op), error });
     this.record.log.push({ ...base, outcome: "fail", error });
+    // The erase job shows it and hands the delete to this destination again (`workers/erase/destination-deletes.ts`).
+    if (op.kind === "delete") this.record.erasures.push({ profileId: op.profileId, status: "failed", error });
+  }
+
+  /**
+   * The outcome of a call about a profile whose GDPR delete reached this object while the call was in flight: the
+   * delete waits behind it, and nothing of the person may be kept. No retry, no dead letter (it would hold the email
+   * and traits sent), no `synced` entry (its email and traits), and the log keeps the outcome without the vendor's
+   * words, which may quote what was sent.
+   */
+  private settleErased(item: MembershipItem | DeleteItem, outcome: Outcome, base: SyncLogBase): void {
+    const { row } = item;
+    this.sql.exec(
+      "DELETE FROM pending WHERE profile_id = ? AND audience = ? AND seq = ?",
+      row.profile_id,
+      row.audience,
+      row.seq,
+    );
+    const error = outcome.status === "ok" ? null : `${outcome.status}; the profile was erased, so it is not kept`;
+    this.record.log.push({ ...base, outcome: outcome.status === "ok" ? "ok" : "skip", error });
   }
 }
 

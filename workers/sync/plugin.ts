@@ -18,6 +18,20 @@ export interface ContactIdentity {
 }
 
 /**
+ * Who a GDPR delete is about: a person merged from several profiles had several emails, and the vendor may hold a
+ * contact under each (or, merged or renamed there, under an id Tessera recorded).
+ */
+export interface ErasedContact {
+  profileId: string;
+  /** Every email the person had, lowercased, trimmed and unique (the four MAPs key contacts by email). */
+  emails: string[];
+  /** The vendor's ids Tessera recorded for those emails at this destination (HubSpot record, Klaviyo profile, Marketo lead). */
+  vendorIds: string[];
+  /** Every identifier the person had: a webhook tells its receiver all of them, keyed as it may be by any. */
+  identifiers: ReadonlyArray<{ type: string; value: string }>;
+}
+
+/**
  * The profile an item is about, as the engine read it, with only the destination's synced traits and computed traits
  * (the webhook destination sends it; MAPs ignore it).
  */
@@ -136,14 +150,11 @@ export interface DestinationPlugin<Config = Record<string, unknown>> {
   /** Applies list membership (finding or creating the list); one outcome per item, same order. */
   applyMemberships(ctx: PluginContext<Config>, list: AudienceList, items: MembershipOp[]): Promise<Outcome[]>;
   /**
-   * GDPR: deletes the contact with the vendor's own delete call. `identifiers`: every identifier the erased person
-   * had (a MAP deletes by email or its own id; a webhook tells its receiver all of them, keyed as it may be by any).
+   * GDPR: deletes every contact the vendor holds for the erased person, with the vendor's own delete call (batched
+   * where the vendor allows it). One outcome for the person: `ok` once each is gone (one the vendor never had
+   * counts), `skip` when there is nothing to delete by.
    */
-  deleteContact(
-    ctx: PluginContext<Config>,
-    identity: ContactIdentity,
-    identifiers?: ReadonlyArray<{ type: string; value: string }>,
-  ): Promise<Outcome>;
+  deleteContact(ctx: PluginContext<Config>, person: ErasedContact): Promise<Outcome>;
 }
 
 /** An inbound request exactly as received: verification reads the raw bytes before anything is parsed. */

@@ -31,6 +31,9 @@ export type SyncOp =
   | {
       kind: "delete";
       profileId: string;
+      /** Profiles merged into `profileId` and erased with it: forgotten by the destination too. */
+      mergedProfileIds?: string[];
+      /** One email of the person: set by the consumer of earlier versions (one delete per email); kept readable. */
       email?: string;
       identifiers: Array<{ type: string; value: string }>;
     };

@@ -16,7 +16,10 @@ const STEP_DESCRIPTIONS: Record<DeletionStepName, string> = {
   dead_letters:
     "the profiles' messages taken out of the workspace's ingest dead letters, and their sync dead letters deleted " +
     "(both hold personal data: the messages, the email and traits sent)",
-  destinations: "a delete queued for every destination (the sync log shows each vendor's answer)",
+  destinations:
+    "every destination has deleted the person at its vendor (or never held them, or was deleted itself); until " +
+    "then `last_error` names each destination the job waits for and why, a dead-lettered delete included, and the " +
+    "job hands it its delete again",
 };
 
 export const DeletionStep = z
@@ -46,7 +49,10 @@ export const Deletion = z
     }),
     steps: z.array(DeletionStep),
     attempts: z.int().nonnegative().meta({ description: "Runs of the job that failed part-way." }),
-    last_error: z.string().nullable().meta({ description: "Why the last failed run stopped." }),
+    last_error: z.string().nullable().meta({
+      description:
+        "Why the last failed run stopped, or which destinations have not deleted the person yet and why (null once done).",
+    }),
     next_attempt_at: isoTime.nullable().meta({ description: "When a pending job runs again; null once done." }),
     created_at: isoTime,
     completed_at: isoTime.nullable(),

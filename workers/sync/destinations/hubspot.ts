@@ -15,7 +15,6 @@
 import {
   type AudienceList,
   AuthRefused,
-  type ContactIdentity,
   type DestinationPlugin,
   type FailCode,
   type MembershipOp,
@@ -23,6 +22,7 @@ import {
   type PluginContext,
   Throttled,
 } from "../plugin";
+import { erasedOutcome } from "./erased-outcome";
 
 export interface HubSpotConfig {
   /** A private-app (or OAuth) access token with the contacts and lists scopes. */
@@ -120,13 +120,21 @@ export const hubspot: DestinationPlugin<HubSpotConfig> = {
     return outcomes;
   },
 
-  async deleteContact(ctx, identity) {
-    const target = gdprTarget(identity);
-    if (!target) return { status: "skip", reason: "profile has no email or HubSpot record id" };
-    const reply = await hubspotCall(ctx, "POST", "/crm/v3/objects/contacts/gdpr-delete", target);
-    // A contact HubSpot does not have is already in the state a GDPR delete asks for.
-    if (reply.status === 404) return { status: "ok" };
-    return reply.failure ?? { status: "ok" };
+  async deleteContact(ctx, person) {
+    // `gdpr-delete` takes one contact a call (HubSpot has no batch of it): each email, then each record id recorded
+    // (a contact merged or renamed in HubSpot no longer answers to the email it was synced under).
+    const targets = [
+      ...person.emails.map((email) => ({ idProperty: "email", objectId: email })),
+      ...person.vendorIds.map((id) => ({ objectId: id })),
+    ];
+    if (targets.length === 0) return { status: "skip", reason: "profile has no email or HubSpot record id" };
+    const outcomes: Outcome[] = [];
+    for (const target of targets) {
+      const reply = await hubspotCall(ctx, "POST", "/crm/v3/objects/contacts/gdpr-delete", target);
+      // A contact HubSpot does not have is already in the state a GDPR delete asks for.
+      outcomes.push(reply.status === 404 ? { status: "ok" } : (reply.failure ?? { status: "ok" }));
+    }
+    return erasedOutcome(outcomes);
   },
 };
 
@@ -325,12 +333,6 @@ function propertyValue(value: unknown): string {
   // An empty string is how HubSpot clears a property, which is what a null trait means.
   if (value === null) return "";
   return typeof value === "object" ? JSON.stringify(value) : String(value);
-}
-
-function gdprTarget(identity: ContactIdentity) {
-  if (identity.email) return { idProperty: "email", objectId: identity.email };
-  if (identity.vendorId) return { objectId: identity.vendorId };
-  return undefined;
 }
 
 // ---------- lists and membership ----------

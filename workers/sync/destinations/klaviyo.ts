@@ -25,6 +25,7 @@ import {
   Throttled,
 } from "../plugin";
 import { retryAfterMs } from "../retry-after";
+import { erasedOutcome } from "./erased-outcome";
 
 export interface KlaviyoConfig {
   /** A private API key (`pk_…`) with the profiles, lists and data-privacy write scopes. */
@@ -132,18 +133,23 @@ export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
     return outcomes;
   },
 
-  async deleteContact(ctx, identity) {
-    // Klaviyo takes exactly one identifier; the email deletes every profile holding it.
-    const profile = identity.email
-      ? { type: "profile", attributes: { email: identity.email } }
-      : identity.vendorId
-        ? { type: "profile", id: identity.vendorId, attributes: {} }
-        : undefined;
-    if (!profile) return { status: "skip", reason: "no email or Klaviyo profile id" };
-    const res = await request(ctx, "POST", "/api/data-privacy-deletion-jobs", {
-      body: { data: { type: "data-privacy-deletion-job", attributes: { profile: { data: profile } } } },
-    });
-    return res.ok ? { status: "ok" } : res.failure;
+  async deleteContact(ctx, person) {
+    // A deletion job takes exactly one identifier (no batch): a job per email, which deletes every profile holding
+    // it, then one per Klaviyo id recorded (a profile whose email changed in Klaviyo no longer holds the synced one).
+    const profiles = [
+      ...person.emails.map((email) => ({ type: "profile", attributes: { email } })),
+      ...person.vendorIds.map((id) => ({ type: "profile", id, attributes: {} })),
+    ];
+    if (profiles.length === 0) return { status: "skip", reason: "no email or Klaviyo profile id" };
+    const outcomes: Outcome[] = [];
+    for (const profile of profiles) {
+      const res = await request(ctx, "POST", "/api/data-privacy-deletion-jobs", {
+        body: { data: { type: "data-privacy-deletion-job", attributes: { profile: { data: profile } } } },
+      });
+      // A profile Klaviyo does not have (the email's job took it already) is what the delete asks for.
+      outcomes.push(res.ok || res.status === 404 ? { status: "ok" } : res.failure);
+    }
+    return erasedOutcome(outcomes);
   },
 };
 

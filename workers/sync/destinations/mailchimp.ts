@@ -13,12 +13,14 @@ import {
   AuthRefused,
   type ContactUpsert,
   type DestinationPlugin,
+  type ErasedContact,
   type FailCode,
   type Outcome,
   type PluginContext,
   Throttled,
 } from "../plugin";
 import { retryAfterMs } from "../retry-after";
+import { erasedOutcome } from "./erased-outcome";
 
 export type MailchimpStatusIfNew = "subscribed" | "pending" | "transactional";
 
@@ -423,17 +425,27 @@ function segmentPath(ctx: Ctx, id: string): string {
 }
 
 /** GDPR: `delete-permanent` (the address can never be re-imported); a member Mailchimp does not have is done. */
-async function deleteContact(ctx: Ctx, identity: { email?: string }): Promise<Outcome> {
-  if (!identity.email) return NO_EMAIL;
-  const r = await mailchimpRequest(ctx, "POST", `${memberPath(ctx, identity.email)}/actions/delete-permanent`);
-  if (r.ok) return { status: "ok" };
-  if (r.status !== 404) return r.outcome;
-  // Mailchimp's 404 does not say whether the member or the audience is missing; only the former means "deleted".
-  const list = await mailchimpRequest(ctx, "GET", `/lists/${encodeURIComponent(ctx.config.list_id)}`);
-  if (list.ok) return { status: "ok" };
-  return list.status === 404
-    ? { status: "fail", code: "config", message: `Mailchimp audience ${ctx.config.list_id} not found` }
-    : list.outcome;
+async function deleteContact(ctx: Ctx, person: ErasedContact): Promise<Outcome> {
+  if (person.emails.length === 0) return NO_EMAIL;
+  // One member a call: Mailchimp's only batch is the generic asynchronous `/batches`, whose result is a file to poll.
+  const outcomes: Outcome[] = [];
+  let missing = false;
+  for (const email of person.emails) {
+    const r = await mailchimpRequest(ctx, "POST", `${memberPath(ctx, email)}/actions/delete-permanent`);
+    if (r.status === 404) missing = true;
+    else outcomes.push(r.ok ? { status: "ok" } : r.outcome);
+  }
+  if (missing) {
+    // Mailchimp's 404 does not say whether the member or the audience is missing; only the former means "deleted".
+    const list = await mailchimpRequest(ctx, "GET", `/lists/${encodeURIComponent(ctx.config.list_id)}`);
+    if (!list.ok)
+      outcomes.push(
+        list.status === 404
+          ? { status: "fail", code: "config", message: `Mailchimp audience ${ctx.config.list_id} not found` }
+          : list.outcome,
+      );
+  }
+  return erasedOutcome(outcomes);
 }
 
 /** Checks the key (`GET /ping`) and that the audience exists (`GET /lists/{id}`). */

@@ -565,27 +565,30 @@ export const marketo: DestinationPlugin<MarketoConfig> = {
     return outcomes;
   },
 
-  async deleteContact(ctx, identity) {
-    // Every lead with the email, and the remembered one: a GDPR delete must not leave a duplicate behind.
+  async deleteContact(ctx, person) {
+    // Every lead of every email the person had, and the ones remembered: a GDPR delete must not leave a duplicate
+    // behind. Looked up and deleted by the 300 Marketo takes a call.
     const ids = new Set<number>();
-    if (identity.vendorId && /^\d+$/.test(identity.vendorId)) ids.add(Number(identity.vendorId));
-    if (identity.email) {
-      const found = await findLeads(ctx, [identity.email]);
+    for (const id of person.vendorIds) if (/^\d+$/.test(id)) ids.add(Number(id));
+    if (person.emails.length === 0 && ids.size === 0) return { status: "skip", reason: "no email" };
+    for (let i = 0; i < person.emails.length; i += BATCH) {
+      const emails = person.emails.slice(i, i + BATCH);
+      const found = await findLeads(ctx, emails);
       if (!(found instanceof Map)) return found;
-      for (const id of found.get(identity.email) ?? []) ids.add(id);
-    } else if (!ids.size) {
-      return { status: "skip", reason: "no email" };
+      for (const email of emails) for (const id of found.get(email) ?? []) ids.add(id);
     }
-    if (!ids.size) return { status: "ok" };
-    const reply = await marketoCall<RecordResult>(ctx, {
-      method: "POST",
-      path: "/rest/v1/leads/delete.json",
-      json: { input: [...ids].map((id) => ({ id })) },
-    });
-    if (!reply.ok) return reply.failure;
-    for (const r of reply.body.result ?? []) {
-      // 1004: the lead is already gone, which is what was asked.
-      if (r.status === "skipped" && r.reasons?.[0]?.code !== "1004") return skippedOutcome(r, ctx.now());
+    const all = [...ids];
+    for (let i = 0; i < all.length; i += BATCH) {
+      const reply = await marketoCall<RecordResult>(ctx, {
+        method: "POST",
+        path: "/rest/v1/leads/delete.json",
+        json: { input: all.slice(i, i + BATCH).map((id) => ({ id })) },
+      });
+      if (!reply.ok) return reply.failure;
+      for (const r of reply.body.result ?? []) {
+        // 1004: the lead is already gone, which is what was asked.
+        if (r.status === "skipped" && r.reasons?.[0]?.code !== "1004") return skippedOutcome(r, ctx.now());
+      }
     }
     return { status: "ok" };
   },

@@ -89,9 +89,9 @@ export const webhook: DestinationPlugin<WebhookConfig> = {
     );
   },
 
-  async deleteContact(ctx, identity, identifiers) {
-    const profile = identifiers ? { ...snapshotOf(identity), identifiers: [...identifiers] } : snapshotOf(identity);
-    const [outcome] = await sendAll(ctx, [event(ctx, "profile.deleted", identity.profileId, profile)]);
+  async deleteContact(ctx, person) {
+    const profile = { id: person.profileId, identifiers: [...person.identifiers], traits: {}, computed: {} };
+    const [outcome] = await sendAll(ctx, [event(ctx, "profile.deleted", person.profileId, profile)]);
     return outcome;
   },
 };

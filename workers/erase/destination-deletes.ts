@@ -1,0 +1,81 @@
+/**
+ * The `destinations` step of a GDPR erase (DESIGN §12: the job is retried until every destination is done). The
+ * first run writes which destinations are to delete the person (every enabled one of the workspace) and queues the
+ * delete; each destination's object reports its vendor's answer (`Drain.settle`). Later runs read the answers: the
+ * step is done once every destination deleted the person, never held them, or no longer exists. Until then each run
+ * hands the delete straight to every destination that has not confirmed it — a no-op for a delete still waiting or
+ * retrying in the object, a new attempt for one that was dead-lettered or never arrived (the queue's consumer routes
+ * by a briefly cached list of destinations) — and says which destinations the job waits for, and why.
+ */
+import type { Identifier, SyncDeleteMessage } from "@tessera/protocol";
+import {
+  type DeletionRow,
+  type DestinationDelete,
+  destinationDeletes,
+  expectDestinationDeletes,
+  recordDestinationsQueued,
+} from "../../d1/queries/deletions";
+import { enabledDestinations, findDestinationById } from "../../d1/queries/destinations";
+import { destinationStub, route } from "../sync/consumer";
+
+/** How long after queueing, or after a look that found deletes still waiting, the job looks again. */
+export const CONFIRM_POLL_MS = 30_000;
+
+/** Where the step stands: done, or waiting — `failed` when a destination dead-lettered its delete. */
+export type DestinationsProgress = { done: true } | { done: false; failed: boolean; reason: string | null };
+
+/**
+ * Advances the destinations step of `row`, whose graph step erased `profileIds` and `identifiers`.
+ *
+ * @example const progress = await deleteAtDestinations(env, row, ["prf_…"], identifiers); // { done: false, … }
+ */
+export async function deleteAtDestinations(
+  env: Env,
+  row: DeletionRow,
+  profileIds: string[],
+  identifiers: Identifier[],
+): Promise<DestinationsProgress> {
+  const message: SyncDeleteMessage = { kind: "delete", workspaceId: row.workspaceId, profileIds, identifiers };
+  if (row.destinationsQueuedAt === null) {
+    const expected = await enabledDestinations(env.DB, row.workspaceId);
+    const now = Date.now();
+    // Written before the send: a destination's answer can come before the send's record.
+    await expectDestinationDeletes(
+      env.DB,
+      row.id,
+      profileIds[0],
+      expected.map((d) => d.id),
+      now,
+    );
+    // Durable once sent: the sync consumer hands it to each destination's object, which retries the vendor call.
+    await env.SYNC_QUEUE.send(message);
+    // A crash between the send and this record sends the deletes again: harmless, a vendor deletes once.
+    await recordDestinationsQueued(env.DB, row.id, now, now + CONFIRM_POLL_MS);
+    return expected.length === 0 ? { done: true } : { done: false, failed: false, reason: null };
+  }
+  const open = (await destinationDeletes(env.DB, row.id)).filter((d) => d.status !== "ok" && d.type !== null);
+  if (open.length === 0) return { done: true };
+  for (const d of open) await handAgain(env, d.destinationId, message);
+  const reasons = open.map(describe).filter((r) => r !== null);
+  return {
+    done: false,
+    failed: open.some((d) => d.status === "failed"),
+    reason: reasons.length > 0 ? reasons.join("; ") : null,
+  };
+}
+
+/** Hands the delete to destination `id`'s object, as the sync consumer routes it. */
+async function handAgain(env: Env, id: string, message: SyncDeleteMessage): Promise<void> {
+  const destination = await findDestinationById(env.DB, id);
+  if (!destination) return;
+  const ops = route(message, [destination]).map((r) => r.op);
+  await destinationStub(env, id).enqueue(id, ops);
+}
+
+/** Why the job still waits for destination `d`; null when its delete is merely on its way. */
+function describe(d: DestinationDelete): string | null {
+  const who = `destination ${d.destinationId} (${d.type})`;
+  if (d.status === "failed") return `${who}: its delete was dead-lettered (${d.error}); handed to it again`;
+  if (d.enabled === false) return `${who} is disabled: its delete waits until it is enabled`;
+  return d.error === null ? null : `${who}: ${d.error}`;
+}
