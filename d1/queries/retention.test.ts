@@ -119,7 +119,7 @@ describe("pruneExpiredRecords", () => {
     await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect(await logOf(dst)).toEqual(["prf_today"]);
-    // The whole cron runs: it also polls and repairs every destination the files before this one left in the shared
-    // runtime, which takes seconds on a busy machine.
+    // The whole cron runs: polls, repairs and deletion jobs included (this file has a runtime of its own, so only its
+    // own destinations).
   }, 30_000);
 });

@@ -138,7 +138,7 @@ describe("GET /v1/events/live", () => {
     const ws = await seedWorkspace();
     await page(ws.secretKey);
     const res = await post("/v1/batch", { batch: [{ type: "track", event: "No Id" }] }, { key: ws.writeKey });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(200);
     const feed = await feedUntil(ws.secretKey, (p) => p.data.length >= 1);
     expect(feed.data[0]).toMatchObject({ status: "rejected", event: "No Id" });
     expect(feed.data[0]?.error).toMatch(/userId|anonymousId/);
