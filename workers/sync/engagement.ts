@@ -19,7 +19,7 @@ const SKIPPED_REASONS_SHOWN = 5;
 
 export interface EngagementReport {
   stored: number;
-  /** Engagements naming nobody Tessera can find (no email, unknown vendor id). */
+  /** Engagements naming nobody Tessera can find (no email, unknown vendor id) or keeps (an erased person). */
   unmatched: number;
   /** Engagements an earlier delivery already stored (a redelivered webhook, a re-polled activity); left out at 0. */
   duplicates?: number;
@@ -100,7 +100,9 @@ export async function storeEngagements(
   // What failed was queued for retry, so it counts as stored (durable), as ingestion's 200 does.
   // (Not below 0: a profile call retried after its answer was lost counts the first call's messages again.)
   const { duplicates } = report;
-  const stored = Math.max(0, items.length - report.rejected.length - duplicates);
-  const counts = { stored, unmatched: unmatched + report.rejected.length };
+  // An erased person's engagement is dropped (their identifiers are suppressed): nobody Tessera keeps, so unmatched.
+  const dropped = report.rejected.length + report.erased.length;
+  const stored = Math.max(0, items.length - dropped - duplicates);
+  const counts = { stored, unmatched: unmatched + dropped };
   return reported(duplicates > 0 ? { ...counts, duplicates } : counts);
 }

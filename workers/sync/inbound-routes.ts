@@ -34,7 +34,9 @@ const Params = z.object({
 const Received = z
   .object({
     stored: z.int().nonnegative(),
-    unmatched: z.int().nonnegative(),
+    unmatched: z.int().nonnegative().meta({
+      description: "Engagements naming nobody Tessera can find (no email, an unknown vendor id) or an erased person.",
+    }),
     duplicates: z
       .int()
       .positive()

@@ -71,6 +71,15 @@ describe("POST /v1/webhooks/:destinationId", () => {
     expect(events[0].properties).toMatchObject({ campaign: "spring", destination: destinationId });
   });
 
+  it("counts an engagement of an erased person as unmatched, not stored (it is dropped)", async () => {
+    const { destinationId, profileId, secretKey } = await setup();
+    const erase = await api(`/v1/profiles/${profileId}`, bearer(secretKey), { method: "DELETE" });
+    expect(erase.status).toBe(202);
+    const res = await send(destinationId, opened("evt-erased"));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ stored: 0, unmatched: 1 });
+  });
+
   it("refuses a bad, missing or stale signature with 401 and stores nothing", async () => {
     const { destinationId, profileId } = await setup();
     const forged = await send(destinationId, opened("evt-2"), { secret: "whsec_someone_else_0123456789" });
