@@ -80,7 +80,7 @@ describe("computed traits carried forward from the last evaluation", () => {
       audiences: {},
     };
     const first = evaluateAll(set, facts, T0);
-    expect(first).toMatchObject({ computed: { x: 0.30000000000000004 }, nextChangeAt: T0 - 2 * HOUR + DAY });
+    expect(first).toMatchObject({ computed: { x: 0.3 }, nextChangeAt: T0 - 2 * HOUR + DAY });
     const asked = facts.queries.length;
     const oneLeft = evaluateAll(set, facts, T0 - 2 * HOUR + DAY, first.memo);
     expect(oneLeft).toMatchObject({ computed: { x: 0.2 }, nextChangeAt: T0 - HOUR + DAY });

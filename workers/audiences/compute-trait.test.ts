@@ -101,6 +101,17 @@ describe("computeTrait", () => {
     expect(computeTrait(sumOf("sum", "revenue"), facts, now).value).toBe(1e308);
   });
 
+  it("shows a sum and an average of prices without the binary noise of decimal fractions", () => {
+    // As doubles, 59.9 + 332.9 is 392.79999999999995, and (0.1 + 0.2) / 2 is 0.15000000000000002.
+    const prices = memoryFacts({ events: [order(2, { revenue: 59.9 }), order(1, { revenue: 332.9 })] });
+    expect(computeTrait(sumOf("sum", "revenue"), prices, now).value).toBe(392.8);
+    const cents = memoryFacts({ events: [order(2, { revenue: 0.1 }), order(1, { revenue: 0.2 })] });
+    expect(computeTrait(sumOf("avg", "revenue"), cents, now).value).toBe(0.15);
+    // Whole numbers keep every digit.
+    const large = memoryFacts({ events: [order(2, { revenue: 2 ** 53 - 1 }), order(1, { revenue: 0 })] });
+    expect(computeTrait(sumOf("sum", "revenue"), large, now).value).toBe(2 ** 53 - 1);
+  });
+
   it("skips a value too large for a unique_list and keeps the others, most recent first", () => {
     const big = "x".repeat(20_000);
     const bigNewer = memoryFacts({ events: [order(2, { v: "small" }), order(1, { v: big })] });

@@ -44,6 +44,17 @@ export function addToTotals(totals: RunningTotals, value: unknown): void {
   if (totals.max === null || value > totals.max) totals.max = value;
 }
 
+/**
+ * `x` to 15 significant digits, whole numbers as they are. Prices are decimal and doubles are binary: the exact sum
+ * of 59.9 and 332.9 is 392.79999999999995, which a profile, the console and every vendor would show. A double holds 15
+ * decimal digits faithfully; the digits past them are the noise of decimal fractions, not data.
+ *
+ * @example decimalClean(59.9 + 332.9) // 392.8
+ */
+export function decimalClean(x: number): number {
+  return Number.isInteger(x) || !Number.isFinite(x) ? x : Number(x.toPrecision(15));
+}
+
 export function totalsValue(op: RunningOp, totals: RunningTotals): number | null {
   switch (op) {
     case "count":
@@ -52,10 +63,10 @@ export function totalsValue(op: RunningOp, totals: RunningTotals): number | null
       // A sum past the largest double has no value: JSON has no Infinity (the profile would show null while audiences,
       // the trait's size and previews counted a value), and no destination could take it.
       const sum = exactSum(totals.partials);
-      return Number.isFinite(sum) ? sum : null;
+      return Number.isFinite(sum) ? decimalClean(sum) : null;
     }
     case "avg":
-      return totals.n === 0 ? null : exactSum(totals.partials, totals.n);
+      return totals.n === 0 ? null : decimalClean(exactSum(totals.partials, totals.n));
     case "min":
       return totals.min;
     case "max":
