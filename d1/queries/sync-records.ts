@@ -143,12 +143,26 @@ export function listSyncLog(
     .limit(page.limit + 1);
 }
 
-/** Dead letters not yet replayed, newest first. */
-export function listDeadLetters(db: D1Database, destinationId: string, limit = 1000): Promise<DeadLetterRow[]> {
+/**
+ * Dead letters not yet replayed, newest first, at most `limit`; `before`: only those older than that id (the last of
+ * the previous page).
+ */
+export function listDeadLetters(
+  db: D1Database,
+  destinationId: string,
+  limit = 1000,
+  before?: number,
+): Promise<DeadLetterRow[]> {
   return orm(db)
     .select()
     .from(syncDeadLetters)
-    .where(and(eq(syncDeadLetters.destinationId, destinationId), isNull(syncDeadLetters.replayedAt)))
+    .where(
+      and(
+        eq(syncDeadLetters.destinationId, destinationId),
+        isNull(syncDeadLetters.replayedAt),
+        before === undefined ? undefined : lt(syncDeadLetters.id, before),
+      ),
+    )
     .orderBy(desc(syncDeadLetters.id))
     .limit(limit);
 }

@@ -75,6 +75,65 @@ describe("console destinations", () => {
     await page.getByRole("row").filter({ hasText: name }).waitFor();
   });
 
+  it("shows the first 100 dead letters and loads the next page on demand", async () => {
+    const hook = await startHookServer(400);
+    hooks.push(hook);
+    const tag = randomUUID().slice(0, 8);
+    const event = `Refused ${tag}`;
+    const audience = `refused_${tag}`;
+    expect(
+      (await secretApi(session.server, "POST", "/v1/audiences", { key: audience, definition: { event } })).status,
+    ).toBe(201);
+    const created = await secretApi<{ id: string }>(session.server, "POST", "/v1/destinations", {
+      type: "webhook",
+      name: `Refused ${tag}`,
+      audiences: [audience],
+      config: { url: hook.url, secret: "whsec_0123456789abcdef" },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id;
+    const members = Array.from({ length: 101 }, (_, i) => ({ type: "track", userId: `refused-${tag}-${i}`, event }));
+    await sendBatch(session.server, members);
+    await expect
+      .poll(
+        async () =>
+          (await secretApi<{ status: { dead_letters: number } }>(session.server, "GET", `/v1/destinations/${id}`)).body
+            .status.dead_letters,
+        { timeout: 60_000, interval: 1000 },
+      )
+      .toBe(101);
+
+    const page = await session.signedIn(`/console/destinations/${id}`);
+    const region = page.getByRole("region", { name: "Dead letters" });
+    const rows = region.locator("tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(100);
+    await region.getByRole("button", { name: "Load more" }).click();
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(101);
+    expect(await region.getByRole("button", { name: "Load more" }).count()).toBe(0);
+  });
+
+  it("removes an optional setting the user emptied, and keeps the settings left as they were", async () => {
+    const tag = randomUUID().slice(0, 8);
+    const created = await secretApi(session.server, "POST", "/v1/destinations", {
+      type: "klaviyo",
+      name: `Klaviyo ${tag}`,
+      config: { api_key: "pk_test_0123456789", webhook_secret: "whsec_0123456789abcdef", revision: "2026-07-15" },
+      audiences: [],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { id } = created.body as { id: string };
+    const page = await session.signedIn(`/console/destinations/${id}`);
+    await page.getByLabel("API revision").fill("");
+    await page.getByRole("button", { name: "Save destination" }).click();
+    await expect.poll(() => page.getByText("Saved.").count(), { timeout: 10_000 }).toBe(1);
+    const read = await secretApi(session.server, "GET", `/v1/destinations/${id}`);
+    const config = (read.body as { config: Record<string, unknown> }).config;
+    expect(config).not.toHaveProperty("revision");
+    // The secrets came back masked and were sent back masked: the stored ones stay.
+    expect(config).toHaveProperty("api_key");
+    expect(config).toHaveProperty("webhook_secret");
+  });
+
   it("keeps what was typed and shows the API's message when a save fails", async () => {
     const page = await session.signedIn("/console/destinations/new");
     await page.getByLabel("Type").selectOption("webhook");

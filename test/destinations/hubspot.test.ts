@@ -122,11 +122,12 @@ describe("hubspot destination: upsertContacts", () => {
       { status: "fail", code: "invalid_identity", message: expect.stringContaining("INVALID_EMAIL") },
       { status: "skip", reason: "profile has no email" },
       grace,
-      { status: "fail", code: "invalid_payload", message: expect.stringContaining("PROPERTY_DOESNT_EXIST") },
+      { status: "ok", vendorId: expect.any(String), note: expect.stringContaining("favourite_colour") },
     ]);
-    expect(calls(hs, "POST", UPSERT)).toHaveLength(2);
+    // The 207 refused bob for his unknown property: he alone goes again, without it.
+    expect(calls(hs, "POST", UPSERT)).toHaveLength(3);
     const stored = Object.fromEntries(hs.contacts().map((c) => [c.properties.email, c]));
-    expect(Object.keys(stored).sort()).toEqual(["ada@example.com", "grace@example.com"]);
+    expect(Object.keys(stored).sort()).toEqual(["ada@example.com", "bob@example.com", "grace@example.com"]);
     expect(stored["ada@example.com"].id).toBe((outcomes[0] as { vendorId: string }).vendorId);
     expect(stored["ada@example.com"].properties).toMatchObject({
       firstname: "Ada",
@@ -176,6 +177,106 @@ describe("hubspot destination: upsertContacts", () => {
     } finally {
       await strict.stop();
     }
+  });
+
+  it("leaves out a property HubSpot lacks, says so, upserts the contacts, and remembers it for later batches", async () => {
+    const ctx = contextFor(hs);
+    const items = ["a@example.com", "b@example.com", "c@example.com"].map((e) =>
+      contact(e, { first_name: e[0].toUpperCase(), lifetime_value: 120 }),
+    );
+    const outcomes = await hubspot.upsertContacts(ctx, items);
+    const note = "HubSpot has no property lifetime_value: left out (create the property in HubSpot to sync it)";
+    expect(outcomes).toEqual(items.map(() => ({ status: "ok", vendorId: expect.any(String), note })));
+    expect(
+      hs
+        .contacts()
+        .map((c) => [c.properties.email, c.properties.firstname, c.properties.lifetime_value])
+        .sort(),
+    ).toEqual([
+      ["a@example.com", "A", undefined],
+      ["b@example.com", "B", undefined],
+      ["c@example.com", "C", undefined],
+    ]);
+    const sent = () => calls(hs, "POST", UPSERT).map((r) => JSON.parse(r.body).inputs[0].properties);
+    expect(sent()).toEqual([
+      { firstname: "A", lifetime_value: "120", email: "a@example.com" },
+      { firstname: "A", email: "a@example.com" },
+    ]);
+    // The next batch of this destination leaves it out at once: no refused call first.
+    const [later] = await hubspot.upsertContacts(ctx, [contact("d@example.com", { lifetime_value: 5, city: "Oslo" })]);
+    expect(later).toEqual({ status: "ok", vendorId: expect.any(String), note });
+    expect(sent()).toHaveLength(3);
+    expect(sent()[2]).toEqual({ city: "Oslo", email: "d@example.com" });
+    // A contact without the property gets no note.
+    expect(await hubspot.upsertContacts(ctx, [contact("e@example.com", { city: "Rome" })])).toEqual([
+      { status: "ok", vendorId: expect.any(String) },
+    ]);
+  });
+
+  it("leaves out unknown properties when HubSpot refuses the whole batch for them (400), naming several", async () => {
+    const strict = await startMockHubSpot({ batchErrors: "400" });
+    try {
+      const items = ["a@example.com", "b@example.com", "c@example.com", "d@example.com"].map((e) =>
+        contact(e, { first_name: "X", lifetime_value: 1, churn_risk: "low" }),
+      );
+      const outcomes = await hubspot.upsertContacts(contextFor(strict), items);
+      const note =
+        "HubSpot has no properties lifetime_value, churn_risk: left out (create the properties in HubSpot to sync them)";
+      expect(outcomes).toEqual(items.map(() => ({ status: "ok", vendorId: expect.any(String), note })));
+      expect(strict.contacts()).toHaveLength(4);
+      expect(calls(strict, "POST", UPSERT)).toHaveLength(2);
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  it("reads the unknown properties from the errors[] details of HubSpot's error envelope too", async () => {
+    hs.fault({
+      match: { path: UPSERT },
+      respond: {
+        status: 400,
+        body: {
+          status: "error",
+          category: "VALIDATION_ERROR",
+          message: "Property values were not valid",
+          correlationId: "c0ffee",
+          errors: [
+            {
+              message: 'Property "ltv" does not exist',
+              code: "PROPERTY_DOESNT_EXIST",
+              context: { propertyName: ["ltv"] },
+            },
+          ],
+        },
+      },
+    });
+    const [outcome] = await hubspot.upsertContacts(contextFor(hs), [
+      contact("a@example.com", { ltv: 3, city: "Oslo" }),
+    ]);
+    expect(outcome).toEqual({
+      status: "ok",
+      vendorId: expect.any(String),
+      note: expect.stringContaining("property ltv"),
+    });
+    expect(hs.contacts()[0].properties.city).toBe("Oslo");
+  });
+
+  it("never drops the email however HubSpot words its refusal, and fails what it still refuses", async () => {
+    hs.fault({
+      match: { path: UPSERT },
+      times: 3,
+      respond: {
+        status: 400,
+        body: {
+          status: "error",
+          category: "VALIDATION_ERROR",
+          message: 'Property values were not valid: [{"isValid":false,"error":"PROPERTY_DOESNT_EXIST","name":"email"}]',
+        },
+      },
+    });
+    const [outcome] = await hubspot.upsertContacts(contextFor(hs), [contact("a@example.com", { city: "Oslo" })]);
+    expect(outcome).toMatchObject({ status: "fail", code: "invalid_payload" });
+    expect(calls(hs, "POST", UPSERT)).toHaveLength(1);
   });
 
   it("never sends more than 100 inputs in one call", async () => {

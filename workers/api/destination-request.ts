@@ -53,13 +53,20 @@ export function checkConfig(plugin: Plugin, config: Record<string, unknown>): vo
 }
 
 /**
- * `config` from a `PUT`, with each secret sent back masked (as a read shows it) replaced by the stored secret, so a
- * client can change one setting by sending the config it read.
+ * `changes` from a `PUT` (or an edit to test) merged key by key into the `stored` config, as Segment and RudderStack
+ * settings behave: a key given replaces the stored value, a key left out keeps it, a key given as `null` is removed
+ * (the merged config is then checked whole, so removing a required key is a 400 naming it), and a secret sent back
+ * masked (as a read shows it) keeps the stored secret. A client can so change one setting by sending only it, or
+ * by sending back the config it read.
+ *
+ * @example mergeConfig(klaviyo, { api_key: "pk_new" }, { api_key: "pk_old", webhook_secret: "s" }) // { api_key: "pk_new", webhook_secret: "s" }
  */
-export function withStoredSecrets(plugin: Plugin, config: JsonObject, stored: Record<string, unknown>): JsonObject {
-  const merged: Record<string, unknown> = { ...config };
-  for (const field of plugin.secretFields) {
-    if (isMasked(merged[field]) && Object.hasOwn(stored, field)) merged[field] = stored[field];
+export function mergeConfig(plugin: Plugin, changes: JsonObject, stored: Record<string, unknown>): JsonObject {
+  const merged: Record<string, unknown> = { ...stored };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete merged[key];
+    else if (plugin.secretFields.includes(key) && isMasked(value) && Object.hasOwn(stored, key)) continue;
+    else merged[key] = value;
   }
   return merged as JsonObject;
 }

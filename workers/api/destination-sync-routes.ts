@@ -5,6 +5,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import {
   DeadLetterList,
+  DeadLetterQuery,
   DeadLettersReplayed,
   type JsonObject,
   ReconcileQuery,
@@ -21,7 +22,7 @@ import { destinationStub } from "../sync/consumer";
 import type { SyncOp } from "../sync/sync-op";
 import { MAX_RECONCILE_MEMBERS, reconcileDestination } from "./destination-reconcile";
 import { DESTINATION_ROUTE, IdParams, ownDestination, UNKNOWN } from "./destination-request";
-import { logBefore, logCursor } from "./log-cursor";
+import { deadLetterBefore, deadLetterCursor, logBefore, logCursor } from "./log-cursor";
 import { resolveProfileRef } from "./profile-lookup";
 import { parseProfileRef } from "./profile-ref";
 import { requireSecretKey } from "./secret-key-auth";
@@ -114,18 +115,26 @@ export const destinationSyncRoutes = openApiRoutes()
       path: "/v1/destinations/{id}/dead-letters",
       summary: "List a destination's dead letters",
       description:
-        "Operations that failed for good or ran out of retries and were not replayed yet, newest first (the " +
-        `${REPLAY_PAGE} newest).`,
+        "Operations that failed for good or ran out of retries and were not replayed yet, newest first, a page at " +
+        "a time: pass `cursor.next` as `cursor` for the next page.",
       middleware: [requireSecretKey],
-      request: { params: IdParams },
+      request: { params: IdParams, query: DeadLetterQuery },
       responses: {
-        200: jsonResponse(DeadLetterList, "The dead letters."),
-        ...errorResponses({ 401: BAD_SECRET_KEY, 404: UNKNOWN }),
+        200: jsonResponse(DeadLetterList, "A page of the dead letters."),
+        ...errorResponses({
+          400: "`limit` is not 1–1000, or `cursor` is not one this listing issued.",
+          401: BAD_SECRET_KEY,
+          404: UNKNOWN,
+        }),
       },
     }),
     async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const before = cursor === undefined ? undefined : deadLetterBefore(cursor);
       const row = await ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
-      const letters = await listDeadLetters(c.env.DB, row.id, REPLAY_PAGE);
+      const rows = await listDeadLetters(c.env.DB, row.id, limit + 1, before);
+      const letters = rows.slice(0, limit);
+      const hasMore = rows.length > limit;
       return c.json(
         {
           data: letters.map((l) => ({
@@ -135,6 +144,7 @@ export const destinationSyncRoutes = openApiRoutes()
             created_at: iso(l.createdAt),
             op: JSON.parse(l.op) as JsonObject,
           })),
+          cursor: { has_more: hasMore, next: hasMore ? deadLetterCursor(letters[letters.length - 1].id) : null },
         },
         200,
       );

@@ -77,6 +77,28 @@ describe("POST /v1/destinations/:id/test", () => {
     expect(sent?.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
   });
 
+  it("takes no body at all as a test of the saved config", async () => {
+    const ws = await seedWorkspace();
+    const hook = await webhookReceiver(200);
+    const created = await call("/v1/destinations", ws.secretKey, {
+      type: "webhook",
+      name: "hook",
+      config: { url: hook.url, secret: SECRET },
+      audiences: [],
+    });
+    const { id } = await created.json<{ id: string }>();
+    const noType: Record<string, string> = {};
+    for (const headers of [noType, { "content-type": "application/json" }]) {
+      const res = await exports.default.fetch(`http://x/v1/destinations/${id}/test`, {
+        method: "POST",
+        headers: { authorization: bearer(ws.secretKey), ...headers },
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(await res.json()).toMatchObject({ ok: true });
+    }
+    expect(await hook.received()).toHaveLength(2);
+  });
+
   it("is 404 for another workspace's destination", async () => {
     const a = await seedWorkspace();
     const b = await seedWorkspace();

@@ -7,17 +7,18 @@ import { createRoute } from "@hono/zod-openapi";
 import { DestinationTestRequest, DestinationTestResult, SavedDestinationTestRequest } from "@tessera/protocol";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse } from "../shared/route-docs";
+import { destinationStub } from "../sync/consumer";
 import type { DestinationPlugin, PluginContext } from "../sync/plugin";
 import {
   checkConfig,
   DESTINATION_ROUTE,
   IdParams,
+  mergeConfig,
   ownDestination,
   pluginOf,
   UNKNOWN,
-  withStoredSecrets,
 } from "./destination-request";
-import { BODY_TOO_LARGE, jsonBody } from "./json-body";
+import { BODY_TOO_LARGE, jsonBody, optionalJsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
 /** A vendor that does not answer within this long has failed the test (the console waits on it). */
@@ -53,12 +54,14 @@ export const destinationTestRoutes = openApiRoutes()
       path: "/v1/destinations/{id}/test",
       summary: "Test a destination's connection",
       description:
-        "One authenticated call to the vendor with the saved config, or with `config` (masked secrets keep the " +
-        "saved ones) to try an edit before saving it.",
-      middleware: [requireSecretKey, jsonBody],
+        "One authenticated call to the vendor with the saved config (send no body, or `{}`), or with `config` " +
+        "merged into the saved one as `PUT` merges it (masked secrets keep the saved ones) to try an edit before " +
+        "saving it. A success with the saved config also ends a pause that the vendor's refusal of the credentials " +
+        "(401/403) started: the destination sends again at once.",
+      middleware: [requireSecretKey, optionalJsonBody],
       request: {
         params: IdParams,
-        body: { required: true, content: { "application/json": { schema: SavedDestinationTestRequest } } },
+        body: { required: false, content: { "application/json": { schema: SavedDestinationTestRequest } } },
       },
       responses: {
         200: jsonResponse(DestinationTestResult, "The vendor's verdict."),
@@ -70,9 +73,12 @@ export const destinationTestRoutes = openApiRoutes()
       const plugin = pluginOf(row.type);
       const stored = JSON.parse(row.config) as Record<string, unknown>;
       const edit = c.req.valid("json").config;
-      const config = edit ? withStoredSecrets(plugin, edit, stored) : stored;
+      const config = edit ? mergeConfig(plugin, edit, stored) : stored;
       if (edit) checkConfig(plugin, config);
-      return c.json(await tryConnection(plugin, config, { id: row.id, workspaceId: row.workspaceId }), 200);
+      const result = await tryConnection(plugin, config, { id: row.id, workspaceId: row.workspaceId });
+      // The saved credentials work now (the vendor's side was fixed): a pause their refusal started ends.
+      if (result.ok && !edit && row.enabled) await destinationStub(c.env, row.id).resumeAfterAuthFix(row.id);
+      return c.json(result, 200);
     },
   );
 

@@ -65,8 +65,8 @@ export async function destinationView(
   origin: string,
   audiences: ReadonlySet<string>,
 ): Promise<Destination> {
-  const [pending, deadLetters] = await Promise.all([
-    destinationStub(env, row.id).pendingCount(),
+  const [{ pending, authPausedUntil }, deadLetters] = await Promise.all([
+    destinationStub(env, row.id).syncState(),
     countDeadLetters(env.DB, row.id),
   ]);
   return {
@@ -87,6 +87,7 @@ export async function destinationView(
       dead_letters: deadLetters,
       last_success_at: row.lastSuccessAt === null ? null : iso(row.lastSuccessAt),
       last_error: row.lastError,
+      ...(authPausedUntil === null ? {} : { paused_until: iso(authPausedUntil) }),
     },
   };
 }

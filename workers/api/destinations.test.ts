@@ -550,7 +550,10 @@ describe("dead letters", () => {
     const replay = await call(ws, "POST", `/v1/destinations/${d.id}/dead-letters/replay`);
     expect(replay.status).toBe(200);
     expect(await replay.json()).toEqual({ replayed: 2 });
-    expect(await (await call(ws, "GET", `/v1/destinations/${d.id}/dead-letters`)).json()).toEqual({ data: [] });
+    expect(await (await call(ws, "GET", `/v1/destinations/${d.id}/dead-letters`)).json()).toEqual({
+      data: [],
+      cursor: { has_more: false, next: null },
+    });
     expect(await pending(d.id)).toBe(1);
     const after = await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>();
     expect(after.status).toMatchObject({ pending: 1, dead_letters: 0, failed: 2 });
@@ -558,6 +561,46 @@ describe("dead letters", () => {
     expect(await (await call(ws, "POST", `/v1/destinations/${d.id}/dead-letters/replay`)).json()).toEqual({
       replayed: 0,
     });
+  });
+});
+
+describe("GET /v1/destinations/:id/dead-letters?limit=&cursor=", () => {
+  it("pages newest first with an opaque cursor, and refuses a bad limit and another listing's cursor", async () => {
+    const ws = await seedWorkspace();
+    const d = await hook(ws);
+    const ops = ["prf_1", "prf_2", "prf_3"].map((id, i) => membership(id, "vip", i + 1));
+    await recordDrain(env.DB, d.id, {
+      ...emptyDrain,
+      deadLetters: ops.map((op) => ({
+        profileId: op.profileId,
+        op: JSON.stringify(op),
+        error: "invalid_payload: 400",
+      })),
+      failed: 3,
+      at: Date.UTC(2025, 0, 2),
+    });
+    const page = async (query: string) => {
+      const res = await call(ws, "GET", `/v1/destinations/${d.id}/dead-letters${query}`);
+      expect(res.status, await res.clone().text()).toBe(200);
+      return res.json<DeadLetterList>();
+    };
+    const first = await page("?limit=2");
+    expect(first.data.map((l) => l.profile_id)).toEqual(["prf_3", "prf_2"]);
+    expect(first.cursor).toEqual({ has_more: true, next: expect.any(String) });
+    const second = await page(`?limit=2&cursor=${first.cursor.next}`);
+    expect(second.data.map((l) => l.profile_id)).toEqual(["prf_1"]);
+    expect(second.cursor).toEqual({ has_more: false, next: null });
+    expect((await page("")).data).toHaveLength(3);
+
+    await expectError(await call(ws, "GET", `/v1/destinations/${d.id}/dead-letters?limit=0`), 400, "validation_error");
+    const log = await (await call(ws, "GET", `/v1/destinations/${d.id}/log?limit=1`)).json<SyncLogPage>();
+    const foreign = log.cursor.next ?? btoa("log:1");
+    await expectError(
+      await call(ws, "GET", `/v1/destinations/${d.id}/dead-letters?cursor=${foreign}`),
+      400,
+      "validation_error",
+      "cursor is not one this listing issued: pass cursor.next from the previous page",
+    );
   });
 });
 

@@ -24,10 +24,10 @@ import {
   checkConfig,
   DESTINATION_ROUTE,
   IdParams,
+  mergeConfig,
   ownDestination,
   pluginOf,
   UNKNOWN,
-  withStoredSecrets,
   workspaceAudiences,
 } from "./destination-request";
 import { destinationSyncRoutes } from "./destination-sync-routes";
@@ -132,8 +132,11 @@ export const destinationRoutes = openApiRoutes()
       path: "/v1/destinations/{id}",
       summary: "Change a destination",
       description:
-        "Fields left out keep their value; `type` cannot change. A new `config` replaces the old one whole, except " +
-        "that a secret sent back masked (`…abcd`, as read) keeps the stored secret. Disabling keeps the queued " +
+        "Fields left out keep their value; `type` cannot change. `config` is merged key by key into the stored " +
+        "config: a key given replaces its value, a key left out keeps it, a key given as `null` is removed (a 400 " +
+        "naming it when the type requires it), and a secret sent back masked (`…abcd`, as read) keeps the stored " +
+        "secret; the merged config is checked whole. A change of `config` resumes sending at once when the vendor " +
+        "had refused the old credentials (`status.paused_until`). Disabling keeps the queued " +
         "operations; they are sent once the destination is enabled again and its object next wakes (a new change " +
         "or a reconciliation).",
       middleware: [requireSecretKey, jsonBody],
@@ -154,10 +157,11 @@ export const destinationRoutes = openApiRoutes()
       if (body.name !== undefined) changes.name = body.name;
       if (body.config !== undefined) {
         const plugin = pluginOf(current.type);
-        const config = withStoredSecrets(plugin, body.config, JSON.parse(current.config));
+        const config = mergeConfig(plugin, body.config, JSON.parse(current.config));
         checkConfig(plugin, config);
         changes.config = JSON.stringify(config);
       }
+      const newCredentials = changes.config !== undefined && changes.config !== current.config;
       if (body.audiences !== undefined) {
         await checkAudiences(c.env.DB, workspaceId, body.audiences);
         changes.audiences = JSON.stringify(body.audiences);
@@ -173,8 +177,11 @@ export const destinationRoutes = openApiRoutes()
         if (!updated) throw notFound(`No destination ${current.id} in this workspace`);
         row = updated;
         forgetDestinations(workspaceId);
+        const destination = destinationStub(c.env, row.id);
+        // New credentials: a pause the vendor's refusal of the old ones started ends, and the next drain runs now.
+        if (newCredentials && row.enabled) await destination.resumeAfterAuthFix(row.id);
         // Enabled again: what waited in its object while it was disabled goes out now.
-        if (body.enabled === true) await destinationStub(c.env, row.id).wake(row.id);
+        else if (body.enabled === true) await destination.wake(row.id);
       }
       const audiences = await workspaceAudiences(c.env.DB, workspaceId);
       return c.json(await destinationView(c.env, row, originOf(c.req.url), audiences), 200);

@@ -13,6 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { findDestinationById } from "../../d1/queries/destinations";
 import { savePollCursor } from "../../d1/queries/sync-records";
+import { authPausedUntil, clearAuthPause } from "./auth-pause";
 import { Drain } from "./drain";
 import { storeEngagements } from "./engagement";
 import { erasedHere } from "./erased-contacts";
@@ -86,6 +87,13 @@ export interface DestinationRpc {
   enqueue(destinationId: string, ops: SyncOp[], options?: { replay?: boolean }): Promise<{ queued: number }>;
   /** Operations waiting to be sent. */
   pendingCount(): Promise<number>;
+  /** What the API shows of the sync: operations waiting, and when a pause for refused credentials ends (or null). */
+  syncState(): Promise<{ pending: number; authPausedUntil: number | null }>;
+  /**
+   * The destination's credentials were fixed (its config changed, or a test of it succeeded): a pause the vendor's
+   * refusal of the old ones started ends, and what waits is sent now rather than when the pause would have ended.
+   */
+  resumeAfterAuthFix(destinationId: string): Promise<void>;
   /** Looks at the destination again now: resumes sending after it was enabled, or drops everything once deleted. */
   wake(destinationId: string): Promise<void>;
   /** Reads the vendor's engagement since the saved cursor and stores it as events (the cron calls it). */
@@ -209,6 +217,16 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     );
     const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pending").one().n;
     if (pending > 0) await this.armAlarm(Date.now());
+  }
+
+  async syncState(): Promise<{ pending: number; authPausedUntil: number | null }> {
+    return { pending: await this.pendingCount(), authPausedUntil: await authPausedUntil(this.sql) };
+  }
+
+  async resumeAfterAuthFix(destinationId: string): Promise<void> {
+    await clearAuthPause(this.sql);
+    // As `wake`: due rows (all of them, once the pause is gone) get an alarm now.
+    await this.wake(destinationId);
   }
 
   async pendingCount(): Promise<number> {

@@ -14,6 +14,7 @@ import {
   type NewSyncLogRow,
   recordDrain,
 } from "../../d1/queries/sync-records";
+import { recordAuthPause } from "./auth-pause";
 import { dueRows, type PendingRow } from "./due-rows";
 import { erasedHere } from "./erased-contacts";
 import {
@@ -29,7 +30,7 @@ import {
 } from "./plugin";
 import { pluginContext } from "./plugin-context";
 import { MAX_ATTEMPTS, retryDelayMs } from "./retry-schedule";
-import type { MembershipSyncOp, SyncOp } from "./sync-op";
+import { type MembershipSyncOp, onlySelected, type SyncOp } from "./sync-op";
 import type { VendorGate } from "./vendor-gate";
 
 /** Operations taken per drain; the alarm comes back for the rest. */
@@ -58,6 +59,8 @@ interface MembershipItem {
    * since: the list call that lists the new email removes this one (see {@link Drain.listChunk} for why).
    */
   former?: ContactIdentity;
+  /** What the vendor's upsert left out (an `ok` outcome's `note`), for the sync log once the item is listed. */
+  note?: string;
 }
 
 type DeleteItem = { row: PendingRow; op: Extract<SyncOp, { kind: "delete" }>; action: "delete" };
@@ -74,6 +77,8 @@ export class Drain {
   /** The traits and computed traits the destination syncs (its `traits`). */
   private readonly wanted: ReadonlySet<string>;
   private pausedUntil = 0;
+  /** When the pause the vendor's refusal of the credentials started ends (0: none); kept so the API can end it. */
+  private authPausedUntil = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -94,9 +99,8 @@ export class Drain {
    * operation carries the whole profile as its object read it, for whichever destinations it was queued to.
    */
   private profileOf(op: MembershipSyncOp): ProfileSnapshot {
-    const only = (values: Record<string, unknown>) =>
-      Object.fromEntries(Object.entries(values).filter(([key]) => this.wanted.has(key)));
-    return { ...op.profile, traits: only(op.profile.traits), computed: only(op.profile.computed) };
+    const { traits, computed } = op.profile;
+    return { ...op.profile, traits: onlySelected(this.wanted, traits), computed: onlySelected(this.wanted, computed) };
   }
 
   /**
@@ -117,6 +121,7 @@ export class Drain {
     if (this.pausedUntil > 0) {
       this.sql.exec("UPDATE pending SET not_before = max(not_before, ?)", this.pausedUntil);
     }
+    if (this.authPausedUntil > 0) await recordAuthPause(this.sql, this.authPausedUntil);
     // A GDPR delete that arrived since an item was settled (during another call of this drain): its dead letter,
     // which holds the email and traits sent, is not written.
     this.record.deadLetters = this.record.deadLetters.filter(
@@ -167,6 +172,9 @@ export class Drain {
     const candidates: MembershipItem[] = [];
     for (const row of rows) {
       const op = JSON.parse(row.op) as MembershipSyncOp;
+      // The traits selected when the op was queued (a dead letter's, long ago): only those selected now are sent,
+      // compared with what was synced, and kept should the op be retried or dead-lettered again.
+      op.traits = onlySelected(this.wanted, op.traits);
       const synced = this.sql
         .exec<SyncedRow>(
           "SELECT member, email, traits FROM synced WHERE profile_id = ? AND audience = ?",
@@ -282,6 +290,7 @@ export class Drain {
                   item.identity.vendorId = outcome.vendorId;
                   this.markUpserted(item);
                 }
+                if (outcome.note) item.note = outcome.note;
                 ready.push(item);
               }
               const email = contact[0].identity.email;
@@ -390,7 +399,8 @@ export class Drain {
       }
       this.record.lastError = reason;
       if (err instanceof AuthRefused) {
-        this.pausedUntil = Math.max(this.pausedUntil, Date.now() + AUTH_PAUSE_MS);
+        this.authPausedUntil = Math.max(this.authPausedUntil, Date.now() + AUTH_PAUSE_MS);
+        this.pausedUntil = Math.max(this.pausedUntil, this.authPausedUntil);
         return Array.from({ length: n }, () => ({ status: "retry", reason, retryAfterMs: AUTH_PAUSE_MS }) as Outcome);
       }
       return Array.from({ length: n }, () => ({ status: "retry", reason }) as Outcome);
@@ -513,7 +523,9 @@ export class Drain {
         } else if (outcome.vendorId && op.email) {
           this.record.vendorIds.push({ email: op.email, vendorId: outcome.vendorId });
         }
-        this.record.log.push({ ...base, outcome: "ok", error: null });
+        // An ok that left something out (HubSpot lacking a property) says so in the log.
+        const note = outcome.note ?? (item.action === "delete" ? undefined : item.note);
+        this.record.log.push({ ...base, outcome: "ok", error: note ?? null });
       } else {
         this.record.log.push({ ...base, outcome: "skip", error: outcome.reason });
         // Nothing to delete the person by at this vendor: it never held them.

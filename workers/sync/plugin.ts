@@ -70,9 +70,12 @@ export interface AudienceList {
 
 export type FailCode = "invalid_identity" | "invalid_payload" | "not_found" | "compliance" | "auth" | "config";
 
-/** What happened to one item. `vendorId` (on `ok`) is remembered so later calls can use the vendor's id. */
+/**
+ * What happened to one item. `vendorId` (on `ok`) is remembered so later calls can use the vendor's id; `note` (on
+ * `ok`) is what the sync log should say about a success that left something out.
+ */
 export type Outcome =
-  | { status: "ok"; vendorId?: string }
+  | { status: "ok"; vendorId?: string; note?: string }
   | { status: "retry"; reason: string; retryAfterMs?: number }
   | { status: "fail"; code: FailCode; message: string }
   | { status: "skip"; reason: string };

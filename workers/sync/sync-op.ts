@@ -45,6 +45,18 @@ export function opAudience(op: SyncOp): string {
   return op.kind === "membership" ? op.audience : "";
 }
 
+/**
+ * Of `values`, only the keys a destination selects now (its `traits`), in their own order. What a queued operation or
+ * a dead letter carries was selected when it was queued: every vendor call filters it again, so a trait the
+ * destination no longer selects is never sent, and one it newly selects is not invented (reconciliation restates it).
+ *
+ * @example
+ * onlySelected(new Set(["first_name"]), { first_name: "Ann", lifetime_value: 42 }); // → { first_name: "Ann" }
+ */
+export function onlySelected(wanted: ReadonlySet<string>, values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([key]) => wanted.has(key)));
+}
+
 /** The destination's selected traits of a profile, Segment-named: a computed trait wins over a profile trait. */
 export function selectedTraits(
   wanted: readonly string[],

@@ -17,10 +17,15 @@ export const DestinationTestRequest = requestBody({
 }).meta({ id: "DestinationTestRequest", description: "A destination type and config to try." });
 export type DestinationTestRequest = z.infer<typeof DestinationTestRequest>;
 
-/** `POST /v1/destinations/{id}/test`: the saved config, or changes to it (masked secrets keep the stored ones). */
+/**
+ * `POST /v1/destinations/{id}/test`: the saved config (no body, or `{}`), or changes to it merged into the saved one
+ * as `PUT` merges them (masked secrets keep the stored ones, `null` removes a key).
+ */
 export const SavedDestinationTestRequest = requestBody({ config: config.optional() }).meta({
   id: "SavedDestinationTestRequest",
-  description: "Optional: a config to try instead of the saved one; secrets sent masked (`…abcd`) keep the saved ones.",
+  description:
+    "Optional (no body tests the saved config): changes to try, merged into the saved config as `PUT` merges them; " +
+    "secrets sent masked (`…abcd`) keep the saved ones.",
 });
 export type SavedDestinationTestRequest = z.infer<typeof SavedDestinationTestRequest>;
 

@@ -17,6 +17,9 @@ export const MAX_DESTINATION_AUDIENCES = 100;
 /** Entries per page of `GET /v1/destinations/{id}/log`: the default and the cap. */
 export const DEFAULT_SYNC_LOG_PAGE = 50;
 export const MAX_SYNC_LOG_PAGE = 1000;
+/** Dead letters per page of `GET /v1/destinations/{id}/dead-letters`: the default and the cap. */
+export const DEFAULT_SYNC_DEAD_LETTER_PAGE = 100;
+export const MAX_SYNC_DEAD_LETTER_PAGE = 1000;
 
 /** What a secret in `config` reads as: `"…"` then its last 4 characters (or nothing, for a short one). */
 export const MASKED_PREFIX = "…";
@@ -58,7 +61,8 @@ const config = z
     ...JSON_OBJECT_DOC,
     description:
       "The type's settings (DESIGN §7), e.g. `{url, secret}` for `webhook`. Secrets read back masked (`…abcd`); " +
-      "sending a masked value back on `PUT` keeps the stored secret.",
+      "sending a masked value back on `PUT` keeps the stored secret. On `PUT` it is merged key by key into the " +
+      "stored config: a key given replaces, a key left out is kept, a key given as `null` is removed.",
     example: { url: "https://hooks.example.com/tessera", secret: "whsec_0123456789abcdef" },
   });
 
@@ -104,7 +108,9 @@ export const DestinationUpdate = requestBody({
   enabled: enabled.optional(),
 }).meta({
   id: "DestinationUpdate",
-  description: "Changes to a destination; fields left out keep their value. A new `config` replaces the old whole.",
+  description:
+    "Changes to a destination; fields left out keep their value. `config` is merged key by key into the stored " +
+    "one (`null` removes a key).",
 });
 export type DestinationUpdate = z.infer<typeof DestinationUpdate>;
 
@@ -116,6 +122,11 @@ export const DestinationStatus = z
     dead_letters: z.int().nonnegative().meta({ description: "Dead letters not replayed yet." }),
     last_success_at: isoTime.nullable(),
     last_error: z.string().nullable(),
+    paused_until: isoTime.optional().meta({
+      description:
+        "Present while sending is paused because the vendor refused the credentials (401/403): nothing is sent " +
+        "before then, unless a `PUT` changes `config` or a test of the saved config succeeds, which resume at once.",
+    }),
   })
   .meta({ id: "DestinationStatus", description: "How the sync to this destination is going." });
 export type DestinationStatus = z.infer<typeof DestinationStatus>;
@@ -210,8 +221,19 @@ export const DeadLetter = z
   .meta({ id: "DeadLetter", description: "An operation that failed for good or ran out of retries." });
 export type DeadLetter = z.infer<typeof DeadLetter>;
 
-/** `GET /v1/destinations/{id}/dead-letters` — newest first. */
-export const DeadLetterList = z.object({ data: z.array(DeadLetter) }).meta({ id: "DeadLetterList" });
+/** `GET /v1/destinations/{id}/dead-letters?limit=&cursor=`; unknown parameters are ignored. */
+export const DeadLetterQuery = z
+  .object({
+    limit: pageLimit("Dead letters", DEFAULT_SYNC_DEAD_LETTER_PAGE, MAX_SYNC_DEAD_LETTER_PAGE),
+    cursor: cursorParam,
+  })
+  .meta({ id: "DeadLetterQuery", description: "Paging of a destination's dead letters." });
+export type DeadLetterQuery = z.infer<typeof DeadLetterQuery>;
+
+/** `GET /v1/destinations/{id}/dead-letters` — newest first, a page at a time. */
+export const DeadLetterList = z
+  .object({ data: z.array(DeadLetter), cursor: pageCursor })
+  .meta({ id: "DeadLetterList", description: "A page of a destination's dead letters, newest first." });
 export type DeadLetterList = z.infer<typeof DeadLetterList>;
 
 /** `POST /v1/destinations/{id}/dead-letters/replay` */

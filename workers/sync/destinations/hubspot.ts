@@ -59,6 +59,13 @@ const CONTACTS = "0-1";
 
 const NO_EMAIL: Outcome = { status: "skip", reason: "profile has no email" };
 
+/**
+ * The `ctx.store` key of the properties HubSpot said it lacks (`PROPERTY_DOESNT_EXIST`): later batches leave them out
+ * without paying a refused call first. They are tried again after an hour, as someone may create them in HubSpot.
+ */
+const LACKING_PROPERTIES_KEY = "lacking-properties";
+const LACKING_PROPERTIES_TTL_MS = HOUR_MS;
+
 /** Segment trait names whose HubSpot property is named differently; every other trait keeps its name. */
 const PROPERTY_NAMES: Record<string, string> = {
   first_name: "firstname",
@@ -240,26 +247,60 @@ async function upsertByEmail(
 ): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
   const entries = [...inputs];
+  const lacking = new Set<string>(JSON.parse((await ctx.store.get(LACKING_PROPERTIES_KEY)) ?? "[]") as string[]);
   for (let i = 0; i < entries.length; i += BATCH_LIMIT) {
-    await upsertBatch(ctx, entries.slice(i, i + BATCH_LIMIT), outcomes);
+    await upsertBatch(ctx, entries.slice(i, i + BATCH_LIMIT), outcomes, lacking);
   }
   return outcomes;
 }
 
+/**
+ * One batch upsert. Properties HubSpot lacks (`lacking`) are left out: a property unknown to HubSpot refuses its whole
+ * input, and a destination selecting one trait HubSpot has no property for would otherwise sync nobody. When HubSpot
+ * names new ones, they join `lacking` (and the store) and the inputs it refused go again without them; each contact
+ * that had one is `ok` with a note saying which were left out.
+ */
 async function upsertBatch(
   ctx: HubSpotContext,
   batch: Array<[email: string, properties: Record<string, string>]>,
   outcomes: Map<string, Outcome>,
+  lacking: Set<string>,
 ): Promise<void> {
+  if (batch.length === 0) return;
   const reply = await hubspotCall(ctx, "POST", "/crm/v3/objects/contacts/batch/upsert", {
-    inputs: batch.map(([email, properties]) => ({ idProperty: "email", id: email, properties })),
+    inputs: batch.map(([email, properties]) => ({
+      idProperty: "email",
+      id: email,
+      properties: without(properties, lacking),
+    })),
   });
+  // Only a property this batch sent counts (and never the email it is keyed by), so the resend always sends less.
+  const named = lackingProperties(reply.body).filter(
+    (name) => name !== "email" && !lacking.has(name) && batch.some(([, properties]) => Object.hasOwn(properties, name)),
+  );
+  if (named.length > 0) {
+    for (const name of named) lacking.add(name);
+    await ctx.store.put(LACKING_PROPERTIES_KEY, JSON.stringify([...lacking]), LACKING_PROPERTIES_TTL_MS);
+    // A 207 upserted the inputs it did not refuse: those are done, the others go again.
+    const done = recordIdsByEmail(reply.body.results);
+    for (const [email, properties] of batch) {
+      const id = done.get(email);
+      if (id) outcomes.set(email, upsertedOutcome(id, properties, lacking));
+    }
+    await upsertBatch(
+      ctx,
+      batch.filter(([email]) => !done.has(email)),
+      outcomes,
+      lacking,
+    );
+    return;
+  }
   // HubSpot may refuse a whole batch for one invalid input without naming it (maps.md §2.1 leaves the 207 behaviour
   // unverified): halving until the bad input is alone keeps its siblings from failing with it.
   if (reply.status === 400 && batch.length > 1) {
     const half = Math.ceil(batch.length / 2);
-    await upsertBatch(ctx, batch.slice(0, half), outcomes);
-    await upsertBatch(ctx, batch.slice(half), outcomes);
+    await upsertBatch(ctx, batch.slice(0, half), outcomes, lacking);
+    await upsertBatch(ctx, batch.slice(half), outcomes, lacking);
     return;
   }
   if (reply.failure) {
@@ -268,14 +309,70 @@ async function upsertBatch(
   }
   const ids = recordIdsByEmail(reply.body.results);
   const errors = errorsById(reply.body.errors);
-  for (const [email] of batch) {
+  for (const [email, properties] of batch) {
     const id = ids.get(email);
     outcomes.set(
       email,
       id
-        ? { status: "ok", vendorId: id }
+        ? upsertedOutcome(id, properties, lacking)
         : (errors.get(email) ?? { status: "retry", reason: "HubSpot's answer did not mention this contact" }),
     );
+  }
+}
+
+/** An upserted contact's outcome, noting the properties it was sent without because HubSpot lacks them. */
+function upsertedOutcome(id: string, properties: Record<string, string>, lacking: Set<string>): Outcome {
+  const left = Object.keys(properties).filter((name) => lacking.has(name));
+  if (left.length === 0) return { status: "ok", vendorId: id };
+  const note =
+    left.length === 1
+      ? `HubSpot has no property ${left[0]}: left out (create the property in HubSpot to sync it)`
+      : `HubSpot has no properties ${left.join(", ")}: left out (create the properties in HubSpot to sync them)`;
+  return { status: "ok", vendorId: id, note };
+}
+
+function without(properties: Record<string, string>, lacking: Set<string>): Record<string, string> {
+  if (lacking.size === 0) return properties;
+  return Object.fromEntries(Object.entries(properties).filter(([name]) => !lacking.has(name)));
+}
+
+/**
+ * The properties a HubSpot error says do not exist: in the JSON list its message carries (`Property values were not
+ * valid: [{"error":"PROPERTY_DOESNT_EXIST","name":"…"}]`, maps.md §2.1, as Segment's `hubspot/errors.ts` parses it),
+ * or in its `errors[]` details (`code: "PROPERTY_DOESNT_EXIST"`, `context.propertyName`); for a 207, in each item's.
+ */
+function lackingProperties(body: Record<string, unknown>): string[] {
+  const names = new Set<string>();
+  const details = Array.isArray(body.errors) ? (body.errors as unknown[]) : [];
+  for (const error of [body, ...details]) {
+    if (typeof error !== "object" || error === null) continue;
+    const { code, context, message } = error as {
+      code?: unknown;
+      context?: { propertyName?: unknown };
+      message?: unknown;
+    };
+    if (code === "PROPERTY_DOESNT_EXIST" && Array.isArray(context?.propertyName)) {
+      for (const name of context.propertyName) names.add(String(name));
+    }
+    for (const problem of problemsIn(message)) {
+      if (problem.error === "PROPERTY_DOESNT_EXIST" && typeof problem.name === "string") names.add(problem.name);
+    }
+  }
+  return [...names];
+}
+
+/** The JSON list of property problems a VALIDATION_ERROR message ends with; none when it has no such list. */
+function problemsIn(message: unknown): Array<Record<string, unknown>> {
+  if (typeof message !== "string") return [];
+  const start = message.indexOf("[");
+  if (start < 0) return [];
+  try {
+    const parsed: unknown = JSON.parse(message.slice(start));
+    return Array.isArray(parsed)
+      ? parsed.filter((p): p is Record<string, unknown> => typeof p === "object" && p !== null)
+      : [];
+  } catch {
+    return [];
   }
 }
 

@@ -58,8 +58,14 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
   const [busy, setBusy] = useState(false);
 
   const fields = VENDOR_FIELDS[type] ?? [];
-  const configBody = () =>
-    Object.fromEntries(Object.entries(config).filter(([k, v]) => v !== "" && fields.some((f) => f.key === k)));
+  // The API merges a config key by key (a key left out is kept): a saved field the user emptied is sent as null,
+  // which removes it.
+  const configBody = (): Record<string, string | null> =>
+    Object.fromEntries(
+      Object.entries(config)
+        .filter(([k, v]) => fields.some((f) => f.key === k) && (v !== "" || saved?.config?.[k] !== undefined))
+        .map(([k, v]) => [k, v === "" ? null : v]),
+    );
 
   const inputProps = (f: VendorField) => ({
     // A saved secret reads back masked; left as it is, the stored one is kept.

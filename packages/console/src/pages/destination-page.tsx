@@ -2,9 +2,10 @@ import type { DeadLetterList, DeadLettersReplayed, Destination, SyncLogPage } fr
 import { useState } from "preact/hooks";
 import { useRoute } from "preact-iso";
 import { api, messageOf } from "../api";
-import { JsonView, Time } from "../components/json-view";
+import { Time } from "../components/json-view";
 import { ErrorNote, Loading, StatusNote } from "../components/notes";
 import { Table } from "../components/table";
+import { DeadLetterRows, deadLettersPath } from "../destinations/dead-letter-rows";
 import { DestinationForm } from "../destinations/destination-form";
 import { ReconcileNow } from "../destinations/reconcile-now";
 import { profileHref } from "../profile-refs";
@@ -15,7 +16,7 @@ export function DestinationPage() {
   const id = useRoute().params.id ?? "";
   const destination = useApi<Destination>(`/v1/destinations/${encodeURIComponent(id)}`);
   const log = useApi<SyncLogPage>(`/v1/destinations/${encodeURIComponent(id)}/log?limit=50`);
-  const dead = useApi<DeadLetterList>(`/v1/destinations/${encodeURIComponent(id)}/dead-letters`);
+  const dead = useApi<DeadLetterList>(deadLettersPath(id));
   const [status, setStatus] = useState<string>();
   const [error, setError] = useState<string>();
   const refresh = () => {
@@ -102,24 +103,7 @@ export function DestinationPage() {
             <button type="button" onClick={() => void replay()}>
               Replay
             </button>
-            <Table
-              rows={dead.data.data}
-              rowKey={(l) => l.id}
-              columns={[
-                { header: "Profile", cell: (l) => <a href={profileHref(l.profile_id)}>{l.profile_id}</a> },
-                { header: "Error", class: "reason", cell: (l) => l.error },
-                { header: "When", cell: (l) => <Time iso={l.created_at} /> },
-                {
-                  header: "Operation",
-                  cell: (l) => (
-                    <details>
-                      <summary>Show</summary>
-                      <JsonView value={l.op} />
-                    </details>
-                  ),
-                },
-              ]}
-            />
+            <DeadLetterRows destinationId={id} first={dead.data} />
           </>
         ) : dead.data ? (
           <p class="muted">No dead letters.</p>
