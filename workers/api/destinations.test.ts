@@ -9,6 +9,7 @@ import { destinationStub, route } from "../sync/consumer";
 import type { DestinationDO } from "../sync/destination-do";
 import { DESTINATION_TYPES } from "../sync/registry";
 import type { MembershipSyncOp, SyncOp } from "../sync/sync-op";
+import { eventually } from "../test-support/destinations";
 import { identify, track } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
@@ -100,6 +101,29 @@ describe("POST /v1/destinations", () => {
     // Stored whole: the engine signs with the real secret.
     expect(JSON.parse(row?.config ?? "{}")).toEqual(HOOK);
     expect(row?.workspaceId).toBe(ws.workspaceId);
+  });
+
+  it("sends the audiences' current members at once, not at the cron's next reconciliation", async () => {
+    const ws = await seedWorkspace();
+    await audience(ws, "vip");
+    const [member] = await store(ws.workspaceId, [
+      identify({ plan: "pro", email: "pro@example.com" }, new Date().toISOString(), {
+        userId: `u-${crypto.randomUUID()}`,
+      }),
+    ]);
+    await eventually(async () =>
+      expect(
+        (await listMembers(env.DB, ws.workspaceId, "audience", "vip", { limit: 10 })).map((m) => m.profileId),
+      ).toEqual([member]),
+    );
+    const d = await created(ws, { type: "webhook", name: "CRM hook", config: HOOK, audiences: ["vip"] });
+    // Queued by the reconciliation's repair (not by the member's own queue message, which may arrive late too).
+    await eventually(async () => {
+      const ops = await runInDurableObject(env.DESTINATION.getByName(d.id), (_o: DestinationDO, state) =>
+        state.storage.sql.exec<{ op: string }>("SELECT op FROM pending").toArray(),
+      );
+      expect(ops.map((r) => JSON.parse(r.op) as SyncOp).some((op) => op.kind === "membership" && op.repair)).toBe(true);
+    });
   });
 
   it("defaults traits to none and keeps enabled: false", async () => {

@@ -9,15 +9,18 @@ import { Destination, DestinationCreate, DestinationList, DestinationUpdate } fr
 import { newId, newSecret } from "../../d1/ids";
 import {
   type DestinationChanges,
+  type DestinationRow,
   deleteDestination,
   insertDestination,
   listDestinations,
   updateDestination,
 } from "../../d1/queries/destinations";
 import { notFound } from "../shared/errors";
+import { keepAlive } from "../shared/keep-alive";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse } from "../shared/route-docs";
 import { destinationStub, forgetDestinations } from "../sync/consumer";
+import { reconcileDestination } from "./destination-reconcile";
 import {
   BAD_BODY,
   checkAudiences,
@@ -75,6 +78,8 @@ export const destinationRoutes = openApiRoutes()
         updatedAt: now,
       });
       forgetDestinations(c.var.workspaceId);
+      // The audiences' members now, not at the cron's next minute: the same repair `POST …/reconcile` starts.
+      if (row.enabled && body.audiences.length > 0) fillSoon(c.env, row);
       return c.json(await destinationView(c.env, row, originOf(c.req.url), new Set(body.audiences)), 201);
     },
   )
@@ -182,6 +187,10 @@ export const destinationRoutes = openApiRoutes()
         if (newCredentials && row.enabled) await destination.resumeAfterAuthFix(row.id);
         // Enabled again: what waited in its object while it was disabled goes out now.
         else if (body.enabled === true) await destination.wake(row.id);
+        const added = (JSON.parse(row.audiences) as string[]).filter(
+          (key) => !(JSON.parse(current.audiences) as string[]).includes(key),
+        );
+        if (row.enabled && added.length > 0) fillSoon(c.env, row);
       }
       const audiences = await workspaceAudiences(c.env.DB, workspaceId);
       return c.json(await destinationView(c.env, row, originOf(c.req.url), audiences), 200);
@@ -212,3 +221,16 @@ export const destinationRoutes = openApiRoutes()
     },
   )
   .route("/", destinationSyncRoutes);
+
+/**
+ * Sends a destination its audiences' current members in the background of this request (the first page of the
+ * reconciliation the cron would run within a minute; the cron carries on from there). Its failure is only logged:
+ * the cron repairs the same drift.
+ */
+function fillSoon(env: Env, row: DestinationRow): void {
+  keepAlive(
+    reconcileDestination(env, row).catch((err) =>
+      console.warn(`destination ${row.id}: its first fill waits for the cron's reconciliation`, err),
+    ),
+  );
+}
