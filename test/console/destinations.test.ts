@@ -147,7 +147,8 @@ describe("console destinations", () => {
   });
 
   it("reconciles now after a confirmation, sending the members it never got, and shows the API's refusal", async () => {
-    // A member enters before the destination exists, so only reconciliation sends it. Its sync-queue message leaves
+    // A member enters before the destination exists, which is made disabled (a new enabled one, or one given an
+    // audience, is sent the members at once) and then enabled, so only reconciliation sends it. Its sync-queue message leaves
     // beside its D1 row, though, and on a loaded machine it can still be in the queue when the destination is made,
     // reach it by the normal path, and leave nothing to reconcile. Such a round must show exactly that (nothing to
     // repair, and the hook has the entry), and goes again with a new member.
@@ -172,9 +173,11 @@ describe("console destinations", () => {
         name: `Reconciled ${tag}`,
         audiences: [audience],
         config: { url: hook.url, secret: "whsec_0123456789abcdef" },
+        enabled: false,
       });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       const id = created.body.id;
+      expect((await secretApi(session.server, "PUT", `/v1/destinations/${id}`, { enabled: true })).status).toBe(200);
 
       const page = await session.signedIn(`/console/destinations/${id}`);
       const dialog = page.getByRole("dialog");
