@@ -4,7 +4,7 @@
  * signature is `401` and nothing is stored. `GET` answers vendors that check the URL first (Mailchimp).
  *
  * Out of room for more profiles, the route pushes back (`429`, `Retry-After`) to a vendor that sends the webhook
- * again (see `inbound/redelivery.ts`), and answers `200` with the work queued to one that would drop it.
+ * again (`InboundSource.redeliversAfter429`), and answers `200` with the work queued to one that would drop it.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { LRUCache } from "lru-cache";
@@ -15,7 +15,6 @@ import { openApiRoutes } from "../shared/openapi-routes";
 import { errorResponses, jsonResponse } from "../shared/route-docs";
 import { storeEngagements } from "./engagement";
 import { readBody } from "./inbound/read";
-import { redeliversAfter429 } from "./inbound/redelivery";
 import type { RawInbound } from "./plugin";
 import { inboundFor } from "./registry";
 
@@ -134,7 +133,7 @@ export const inboundRoutes = openApiRoutes()
       if (!read.ok) throw validationError(`Webhook body invalid: ${read.problem}`);
       const result = await storeEngagements(c.env, destination, read.engagements, {
         skipped: read.skipped,
-        onOverload: redeliversAfter429(source) ? "push-back" : "queue",
+        onOverload: source.redeliversAfter429 ? "push-back" : "queue",
       });
       if (!result.ok)
         throw new HttpError(

@@ -199,6 +199,13 @@ export interface InboundSource<Config = Record<string, unknown>> {
   verify(req: RawInbound, config: Config, now: number): Promise<{ ok: true } | { ok: false; reason: string }>;
   /** The engagements in a verified request (many per request); unknown event kinds are left out. */
   parse(req: RawInbound): Engagement[];
+  /**
+   * The vendor documents that it sends a webhook again after a `429`: when the collector is out of room, the route
+   * pushes back (the vendor sends the same body later, stored once by message id) instead of queueing a backlog. Left
+   * out, for a vendor that would drop a webhook answered non-2xx (or whose retries are not known), the route answers
+   * `200` with the work queued.
+   */
+  redeliversAfter429?: true;
 }
 
 /** The replay window for every signed webhook (DESIGN §7). */

@@ -29,7 +29,6 @@ import {
   type Unreadable,
   unreadable,
 } from "./read";
-import type { Redelivering } from "./redelivery";
 
 const SIGNATURE_HEADER = "X-HubSpot-Signature-v3";
 const TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp";
@@ -69,7 +68,7 @@ function read(req: RawInbound): BodyRead {
   return { ok: true, ...readItems(json.value, WebhookEvent, toEngagement) };
 }
 
-export const hubspotInbound: InboundSource<HubSpotConfig> & ReadingSource & Redelivering = {
+export const hubspotInbound: InboundSource<HubSpotConfig> & ReadingSource = {
   type: "hubspot",
   // HubSpot sends a notification again (up to 10 times, the payload's `attemptNumber` counting them) after any answer
   // but 400, 401, 403, 404 and 405, and honours `Retry-After` on a 429 (HubSpot's webhooks guide).

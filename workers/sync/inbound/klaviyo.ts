@@ -142,8 +142,9 @@ function toEngagement(item: WebhookItem): Engagement | Unreadable | undefined {
 }
 
 /**
- * Not `Redelivering` (see redelivery.ts): Klaviyo documents retries of 429 for its flow webhooks (17 times over 24 h),
- * not for system webhooks; until it does, an overload is answered 200 with the work queued: nothing is lost.
+ * Not `redeliversAfter429` (see `InboundSource`): Klaviyo documents retries of 429 for its flow webhooks (17 times
+ * over 24 h), not for system webhooks; until it does, an overload is answered 200 with the work queued: nothing is
+ * lost.
  */
 export const klaviyoInbound: InboundSource<KlaviyoConfig> & ReadingSource = {
   type: "klaviyo",

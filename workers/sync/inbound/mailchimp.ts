@@ -13,7 +13,6 @@
 import type { MailchimpConfig } from "../destinations/mailchimp";
 import { timingSafeEqualText } from "../hmac";
 import type { Engagement, EngagementEventName, InboundSource } from "../plugin";
-import type { Redelivering } from "./redelivery";
 
 export type MailchimpInboundConfig = MailchimpConfig & { webhook_secret: string };
 
@@ -21,7 +20,7 @@ export type MailchimpInboundConfig = MailchimpConfig & { webhook_secret: string 
 export const MAILCHIMP_SECRET_PARAM = "secret";
 
 /** Mailchimp's audience webhooks: `unsubscribe` and `cleaned`; other kinds carry no engagement and are left out. */
-export const mailchimpInbound: InboundSource<MailchimpInboundConfig> & Redelivering = {
+export const mailchimpInbound: InboundSource<MailchimpInboundConfig> = {
   type: "mailchimp",
   // Mailchimp retries a delivery answered non-2xx (or not within 10 s) for about 75 minutes (reference/maps.md §1d).
   redeliversAfter429: true,

@@ -86,8 +86,8 @@ function read(req: RawInbound): BodyRead {
 }
 
 /**
- * Not `Redelivering` (see redelivery.ts): whether a generic sender retries a 429 is up to whoever wrote it, so an
- * overload is answered 200 with the work queued: nothing is lost.
+ * Not `redeliversAfter429` (see `InboundSource`): whether a generic sender retries a 429 is up to whoever wrote it,
+ * so an overload is answered 200 with the work queued: nothing is lost.
  */
 export const tesseraInbound: InboundSource<{ secret: string }> & ReadingSource = {
   type: "tessera",
