@@ -187,10 +187,9 @@ export const destinationRoutes = openApiRoutes()
         if (newCredentials && row.enabled) await destination.resumeAfterAuthFix(row.id);
         // Enabled again: what waited in its object while it was disabled goes out now.
         else if (body.enabled === true) await destination.wake(row.id);
-        const added = (JSON.parse(row.audiences) as string[]).filter(
-          (key) => !(JSON.parse(current.audiences) as string[]).includes(key),
-        );
-        if (row.enabled && added.length > 0) fillSoon(c.env, row);
+        const before = new Set(JSON.parse(current.audiences) as string[]);
+        const added = (JSON.parse(row.audiences) as string[]).some((key) => !before.has(key));
+        if (row.enabled && added) fillSoon(c.env, row);
       }
       const audiences = await workspaceAudiences(c.env.DB, workspaceId);
       return c.json(await destinationView(c.env, row, originOf(c.req.url), audiences), 200);
