@@ -213,7 +213,9 @@ export class Drain {
     const items = candidates.filter((item) => {
       const email = item.identity.email;
       if (!this.isMap || item.action !== "remove" || !email || !this.stillListed(item, email, listing)) return true;
-      this.settle(item, { status: "skip", reason: `${email} stays listed for another profile with that email` });
+      // The reason names no email: the log row is this profile's, and the email is also another person's, whose
+      // erase would not find it here.
+      this.settle(item, { status: "skip", reason: "its email stays listed for another profile with that email" });
       return false;
     });
     const emails = items.flatMap((item) => [item.identity.email, item.former?.email]).filter((e) => e !== undefined);
