@@ -383,7 +383,10 @@ export const destinations = sqliteTable(
     delivered: integer("delivered").notNull().default(0),
     failed: integer("failed").notNull().default(0),
     lastSuccessAt: integer("last_success_at"),
+    /** The sync's current problem: set by a drain that met one, cleared by a later drain that delivered without one. */
     lastError: text("last_error"),
+    /** When `last_error` happened (epoch ms), null with it. */
+    lastErrorAt: integer("last_error_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

@@ -74,7 +74,13 @@ export async function recordDrain(db: D1Database, destinationId: string, r: Drai
         delivered: sql`${destinations.delivered} + ${r.delivered}`,
         failed: sql`${destinations.failed} + ${r.failed}`,
         ...(r.delivered > 0 ? { lastSuccessAt: r.at } : {}),
-        ...(r.lastError !== null ? { lastError: r.lastError } : {}),
+        // `last_error` is the current problem, not the first one ever: a drain that delivered and met none ends it
+        // (the sync log keeps every error). One that met an error keeps it even if other items went through.
+        ...(r.lastError !== null
+          ? { lastError: r.lastError, lastErrorAt: r.at }
+          : r.delivered > 0
+            ? { lastError: null, lastErrorAt: null }
+            : {}),
       })
       .where(eq(destinations.id, destinationId)),
   ];

@@ -52,6 +52,10 @@ describe("console destinations", () => {
       )
       .toBe(1);
     expect(await page.getByRole("region", { name: "Dead letters" }).textContent()).toContain("400");
+    // The error is shown with its time (nothing was delivered yet, so the only time there is the error's).
+    const status = page.getByRole("region", { name: "Status" });
+    expect(await status.textContent()).toContain("last error");
+    expect(await status.locator("time").count()).toBe(1);
 
     hook.status = 200;
     await replay.click();
@@ -66,6 +70,8 @@ describe("console destinations", () => {
         { timeout: 30_000, interval: 1000 },
       )
       .toBeGreaterThan(0);
+    // Delivered since: the error is past, and no longer shown as the current one.
+    expect(await status.textContent()).not.toContain("last error");
     // The log is its own request of the same refresh: it may be drawn a moment after the counters.
     const log = page.getByRole("region", { name: "Sync log" });
     await expect.poll(() => log.getByText("ok", { exact: true }).count(), { timeout: 10_000 }).toBeGreaterThan(0);

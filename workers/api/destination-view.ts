@@ -87,6 +87,8 @@ export async function destinationView(
       dead_letters: deadLetters,
       last_success_at: row.lastSuccessAt === null ? null : iso(row.lastSuccessAt),
       last_error: row.lastError,
+      // An error recorded before its time was (migration 0015) is shown without one.
+      ...(row.lastErrorAt === null ? {} : { last_error_at: iso(row.lastErrorAt) }),
       ...(authPausedUntil === null ? {} : { paused_until: iso(authPausedUntil) }),
     },
   };

@@ -121,7 +121,15 @@ export const DestinationStatus = z
     failed: z.int().nonnegative().meta({ description: "Items that failed for good (dead-lettered), ever." }),
     dead_letters: z.int().nonnegative().meta({ description: "Dead letters not replayed yet." }),
     last_success_at: isoTime.nullable(),
-    last_error: z.string().nullable(),
+    last_error: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          "The sync's current problem: the latest error, cleared (null) once a later sync to the destination " +
+          "succeeds. The sync log keeps every error.",
+      }),
+    last_error_at: isoTime.optional().meta({ description: "When `last_error` happened; present with it." }),
     paused_until: isoTime.optional().meta({
       description:
         "Present while sending is paused because the vendor refused the credentials (401/403): nothing is sent " +

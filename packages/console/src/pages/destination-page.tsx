@@ -7,6 +7,7 @@ import { ErrorNote, Loading, StatusNote } from "../components/notes";
 import { Table } from "../components/table";
 import { DeadLetterRows, deadLettersPath } from "../destinations/dead-letter-rows";
 import { DestinationForm } from "../destinations/destination-form";
+import { LastError } from "../destinations/last-error";
 import { ReconcileNow } from "../destinations/reconcile-now";
 import { profileHref } from "../profile-refs";
 import { useApi } from "../use-api";
@@ -70,7 +71,7 @@ export function DestinationPage() {
           {d.status.last_error ? (
             <>
               {" "}
-              · last error <span class="reason">{d.status.last_error}</span>
+              · last error <LastError status={d.status} />
             </>
           ) : null}
         </p>

@@ -2,6 +2,7 @@ import type { DestinationList } from "@tessera/protocol";
 import { Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
 import { Table } from "../components/table";
+import { LastError } from "../destinations/last-error";
 import { useApi } from "../use-api";
 
 export function Destinations() {
@@ -39,7 +40,7 @@ export function Destinations() {
             { header: "Failed", class: "num", cell: (d) => d.status.failed },
             { header: "Dead letters", class: "num", cell: (d) => d.status.dead_letters },
             { header: "Last success", cell: (d) => <Time iso={d.status.last_success_at} /> },
-            { header: "Last error", class: "reason", cell: (d) => d.status.last_error ?? "" },
+            { header: "Last error", cell: (d) => <LastError status={d.status} /> },
           ]}
         />
       )}

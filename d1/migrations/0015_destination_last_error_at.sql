@@ -1,0 +1,1 @@
+ALTER TABLE `destinations` ADD `last_error_at` integer;
