@@ -153,13 +153,13 @@ describe("console destinations", () => {
   });
 
   it("reconciles now after a confirmation, sending the members it never got, and shows the API's refusal", async () => {
-    // A member enters before the destination exists, which is made disabled (a new enabled one, or one given an
-    // audience, is sent the members at once) and then enabled, so only reconciliation sends it. Its sync-queue message leaves
-    // beside its D1 row, though, and on a loaded machine it can still be in the queue when the destination is made,
-    // reach it by the normal path, and leave nothing to reconcile. Such a round must show exactly that (nothing to
-    // repair, and the hook has the entry), and goes again with a new member.
+    // A member enters before the destination exists. The destination's first fill sends it at once, and the
+    // endpoint refuses it (400: dead-lettered, never synced); once the endpoint accepts again, only reconciliation
+    // sends it. Its sync-queue message leaves beside its D1 row, though, and on a loaded machine it can still be in the
+    // queue then, reach the destination by the normal path, and leave nothing to reconcile. Such a round must show
+    // exactly that (nothing to repair, and the hook has the entry), and goes again with a new member.
     const reconciledRound = async () => {
-      const hook = await startHookServer(200);
+      const hook = await startHookServer(400);
       hooks.push(hook);
       const tag = randomUUID().slice(0, 8);
       const event = `Reconciled ${tag}`;
@@ -179,11 +179,21 @@ describe("console destinations", () => {
         name: `Reconciled ${tag}`,
         audiences: [audience],
         config: { url: hook.url, secret: "whsec_0123456789abcdef" },
-        enabled: false,
       });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
       const id = created.body.id;
-      expect((await secretApi(session.server, "PUT", `/v1/destinations/${id}`, { enabled: true })).status).toBe(200);
+      type Status = { status: { pending: number; dead_letters: number } };
+      await expect
+        .poll(
+          async () => {
+            const { status } = (await secretApi<Status>(session.server, "GET", `/v1/destinations/${id}`)).body;
+            return status.dead_letters > 0 && status.pending === 0;
+          },
+          { timeout: 30_000, interval: 500 },
+        )
+        .toBe(true);
+      const refused = hook.received.length;
+      hook.status = 200;
 
       const page = await session.signedIn(`/console/destinations/${id}`);
       const dialog = page.getByRole("dialog");
@@ -200,14 +210,14 @@ describe("console destinations", () => {
       expect(await dialog.isVisible()).toBe(false);
       const said = (await result.textContent()) ?? "";
       if (/^Reconciled: nothing to repair/.test(said)) {
-        // The queue's message got there first: the entry comes by the normal path.
-        await expect.poll(() => hook.received.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+        // The queue's message reached it after the endpoint accepted again: the entry came by the normal path.
+        await expect.poll(() => hook.received.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(refused);
         return null;
       }
       expect(said).toMatch(/^Reconciled: 1 repair queued/);
-      // Cancelling sent nothing: what the hook gets comes from the confirmed reconcile.
-      expect(beforeConfirming).toBe(0);
-      await expect.poll(() => hook.received.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(0);
+      // Cancelling sent nothing: what the hook gets now comes from the confirmed reconcile.
+      expect(beforeConfirming).toBe(refused);
+      await expect.poll(() => hook.received.length, { timeout: 30_000, interval: 500 }).toBeGreaterThan(refused);
       return { id, page, dialog };
     };
     let round: Awaited<ReturnType<typeof reconciledRound>> = null;

@@ -70,6 +70,33 @@ function membership(profileId: string, audienceKey: string, seq: number): Member
 
 const emptyDrain = emptyDrainRecord(0);
 
+/** Audience `vip` with one member, in D1 already (where reconciliation reads the intended members). */
+async function vipWithMember(ws: Workspace): Promise<void> {
+  await audience(ws, "vip");
+  const [member] = await store(ws.workspaceId, [
+    identify({ plan: "pro", email: "pro@example.com" }, new Date().toISOString(), {
+      userId: `u-${crypto.randomUUID()}`,
+    }),
+  ]);
+  await eventually(async () =>
+    expect(
+      (await listMembers(env.DB, ws.workspaceId, "audience", "vip", { limit: 10 })).map((m) => m.profileId),
+    ).toEqual([member]),
+  );
+}
+
+/**
+ * Waits for a reconciliation's repair in the destination's queue: the member was sent by the fill, not by its own
+ * queue message (which may arrive late too).
+ */
+const repairQueued = (id: string) =>
+  eventually(async () => {
+    const ops = await runInDurableObject(env.DESTINATION.getByName(id), (_o: DestinationDO, state) =>
+      state.storage.sql.exec<{ op: string }>("SELECT op FROM pending").toArray(),
+    );
+    expect(ops.map((r) => JSON.parse(r.op) as SyncOp).some((op) => op.kind === "membership" && op.repair)).toBe(true);
+  });
+
 describe("POST /v1/destinations", () => {
   it("creates a destination with its secrets masked, its inbound URL and a zero status", async () => {
     const ws = await seedWorkspace();
@@ -105,25 +132,9 @@ describe("POST /v1/destinations", () => {
 
   it("sends the audiences' current members at once, not at the cron's next reconciliation", async () => {
     const ws = await seedWorkspace();
-    await audience(ws, "vip");
-    const [member] = await store(ws.workspaceId, [
-      identify({ plan: "pro", email: "pro@example.com" }, new Date().toISOString(), {
-        userId: `u-${crypto.randomUUID()}`,
-      }),
-    ]);
-    await eventually(async () =>
-      expect(
-        (await listMembers(env.DB, ws.workspaceId, "audience", "vip", { limit: 10 })).map((m) => m.profileId),
-      ).toEqual([member]),
-    );
+    await vipWithMember(ws);
     const d = await created(ws, { type: "webhook", name: "CRM hook", config: HOOK, audiences: ["vip"] });
-    // Queued by the reconciliation's repair (not by the member's own queue message, which may arrive late too).
-    await eventually(async () => {
-      const ops = await runInDurableObject(env.DESTINATION.getByName(d.id), (_o: DestinationDO, state) =>
-        state.storage.sql.exec<{ op: string }>("SELECT op FROM pending").toArray(),
-      );
-      expect(ops.map((r) => JSON.parse(r.op) as SyncOp).some((op) => op.kind === "membership" && op.repair)).toBe(true);
-    });
+    await repairQueued(d.id);
   });
 
   it("defaults traits to none and keeps enabled: false", async () => {
@@ -249,6 +260,21 @@ describe("GET, PUT, DELETE /v1/destinations(/:id)", () => {
     const res = await call(ws, "PUT", `/v1/destinations/${d.id}`, { enabled: true, traits: ["city"] });
     expect(await res.json()).toMatchObject({ ...d, enabled: true, traits: ["city"], updated_at: expect.any(String) });
     expect((await findDestinationById(env.DB, d.id))?.enabled).toBe(true);
+  });
+
+  it("sends the audiences' current members at once when it is enabled again", async () => {
+    const ws = await seedWorkspace();
+    await vipWithMember(ws);
+    const d = await created(ws, {
+      type: "webhook",
+      name: "CRM hook",
+      config: HOOK,
+      audiences: ["vip"],
+      enabled: false,
+    });
+    const res = await call(ws, "PUT", `/v1/destinations/${d.id}`, { enabled: true });
+    expect(res.status, await res.clone().text()).toBe(200);
+    await repairQueued(d.id);
   });
 
   it("answers 400 on PUT for a bad config, an unknown audience or field, and changes nothing", async () => {

@@ -48,9 +48,9 @@ export const destinationRoutes = openApiRoutes()
       path: "/v1/destinations",
       summary: "Add a destination",
       description:
-        "Starts syncing the members of `audiences` to a MAP or a webhook: from now on every entry and exit is " +
-        "sent (existing members: `POST /v1/destinations/{id}/reconcile`). `config` is checked by the type; its " +
-        "secrets read back masked. Give the vendor `webhook_url` for engagement (opens, clicks, unsubscribes).",
+        "Starts syncing the members of `audiences` to a MAP or a webhook: their current members are sent at once " +
+        "(when `enabled`), then every entry and exit. `config` is checked by the type; its secrets read back " +
+        "masked. Give the vendor `webhook_url` for engagement (opens, clicks, unsubscribes).",
       middleware: [requireSecretKey, jsonBody],
       request: { body: { required: true, content: { "application/json": { schema: DestinationCreate } } } },
       responses: {
@@ -142,8 +142,8 @@ export const destinationRoutes = openApiRoutes()
         "naming it when the type requires it), and a secret sent back masked (`…abcd`, as read) keeps the stored " +
         "secret; the merged config is checked whole. A change of `config` resumes sending at once when the vendor " +
         "had refused the old credentials (`status.paused_until`). Disabling keeps the queued " +
-        "operations; they are sent once the destination is enabled again and its object next wakes (a new change " +
-        "or a reconciliation).",
+        "operations, and nothing new is routed to it; enabling it again sends them at once, with its audiences' " +
+        "current members, as does giving it another audience (that audience's members).",
       middleware: [requireSecretKey, jsonBody],
       request: {
         params: IdParams,
@@ -187,9 +187,12 @@ export const destinationRoutes = openApiRoutes()
         if (newCredentials && row.enabled) await destination.resumeAfterAuthFix(row.id);
         // Enabled again: what waited in its object while it was disabled goes out now.
         else if (body.enabled === true) await destination.wake(row.id);
+        // The audiences whose members it may never have been sent: every one when it is enabled again (nothing was
+        // routed to it while disabled), else those it was just given. They are sent now, as to a new destination.
+        const keys = JSON.parse(row.audiences) as string[];
         const before = new Set(JSON.parse(current.audiences) as string[]);
-        const added = (JSON.parse(row.audiences) as string[]).some((key) => !before.has(key));
-        if (row.enabled && added) fillSoon(c.env, row);
+        const unsent = current.enabled ? keys.filter((key) => !before.has(key)) : keys;
+        if (row.enabled && unsent.length > 0) fillSoon(c.env, row);
       }
       const audiences = await workspaceAudiences(c.env.DB, workspaceId);
       return c.json(await destinationView(c.env, row, originOf(c.req.url), audiences), 200);
