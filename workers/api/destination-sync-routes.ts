@@ -203,7 +203,9 @@ export const destinationSyncRoutes = openApiRoutes()
         "profiles the vendor still lists after they left (or were merged away) are queued as exits; members in " +
         "both cost nothing. Up to " +
         `${MAX_RECONCILE_MEMBERS} rows are examined per call: while \`cursor.has_more\`, call again with ` +
-        "`cursor=<cursor.next>`.",
+        "`cursor=<cursor.next>`. A reconciliation started (no `cursor`) also ends a pause after the vendor " +
+        "refused the credentials (`status.paused_until`): what waits is tried now, and a vendor that still " +
+        "refuses pauses it again.",
       middleware: [requireSecretKey],
       request: { params: IdParams, query: ReconcileQuery },
       responses: {
@@ -216,7 +218,12 @@ export const destinationSyncRoutes = openApiRoutes()
       },
     }),
     async (c) => {
+      const { cursor } = c.req.valid("query");
       const row = await ownDestination(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
-      return c.json(await reconcileDestination(c.env, row, c.req.valid("query").cursor), 202);
+      // Asking for a reconciliation is asking to try now, whatever the vendor said last (the cron's own reconciliation
+      // and the first fill of a destination are not, so this is the route's, not `reconcileDestination`'s). Only its
+      // first page: the next ones carry on the same request.
+      if (cursor === undefined && row.enabled) await destinationStub(c.env, row.id).endAuthPause(row.id);
+      return c.json(await reconcileDestination(c.env, row, cursor), 202);
     },
   );

@@ -77,7 +77,7 @@ export const destinationTestRoutes = openApiRoutes()
       if (edit) checkConfig(plugin, config);
       const result = await tryConnection(plugin, config, { id: row.id, workspaceId: row.workspaceId });
       // The saved credentials work now (the vendor's side was fixed): a pause their refusal started ends.
-      if (result.ok && !edit && row.enabled) await destinationStub(c.env, row.id).resumeAfterAuthFix(row.id);
+      if (result.ok && !edit && row.enabled) await destinationStub(c.env, row.id).endAuthPause(row.id);
       return c.json(result, 200);
     },
   );

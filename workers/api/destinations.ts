@@ -184,7 +184,7 @@ export const destinationRoutes = openApiRoutes()
         forgetDestinations(workspaceId);
         const destination = destinationStub(c.env, row.id);
         // New credentials: a pause the vendor's refusal of the old ones started ends, and the next drain runs now.
-        if (newCredentials && row.enabled) await destination.resumeAfterAuthFix(row.id);
+        if (newCredentials && row.enabled) await destination.endAuthPause(row.id);
         // Enabled again: what waited in its object while it was disabled goes out now.
         else if (body.enabled === true) await destination.wake(row.id);
         // The audiences whose members it may never have been sent: every one when it is enabled again (nothing was

@@ -109,4 +109,34 @@ describe("the pause after the vendor refused the credentials", () => {
     const read = await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>();
     expect(read.status.paused_until).toBeUndefined();
   });
+
+  it("ends when the user asks to reconcile now: tried at once, paused again while the vendor still refuses", async () => {
+    const ws = await seedWorkspace();
+    const key = { current: RIGHT };
+    const sent = klaviyoAccepting(key);
+    const d = await pausedDestination(ws, "prf_reconcile");
+    const reconcile = async () => {
+      const res = await call(ws, "POST", `/v1/destinations/${d.id}/reconcile`);
+      expect(res.status, await res.clone().text()).toBe(202);
+    };
+    const tries = () => vi.mocked(klaviyo.upsertContacts).mock.calls.length;
+    const before = tries();
+
+    await reconcile();
+    await eventually(async () => {
+      await drain(d.id);
+      expect(tries()).toBeGreaterThan(before);
+      const read = await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>();
+      expect(read.status.pending).toBe(1);
+      expect(Date.parse(read.status.paused_until ?? "")).toBeGreaterThan(Date.now() + 60_000);
+    });
+    expect(sent).not.toContain("prf_reconcile@example.com");
+
+    // The key was fixed on the vendor's side: the next "Reconcile now" sends.
+    key.current = WRONG;
+    await reconcile();
+    await sendsAtOnce(d.id, sent, "prf_reconcile@example.com");
+    const read = await (await call(ws, "GET", `/v1/destinations/${d.id}`)).json<Destination>();
+    expect(read.status.paused_until).toBeUndefined();
+  });
 });

@@ -1,8 +1,8 @@
 /**
  * The pause a destination's object keeps after the vendor refused its credentials (401/403, see `drain.ts`): its
  * end is written to the object's `kv`, so that the API can show it (`status.paused_until`) and end it at once when
- * the credentials are fixed (a `PUT` of `config`, a successful test of the saved one) rather than after the whole
- * pause.
+ * the credentials are fixed (a `PUT` of `config`, a successful test of the saved one) or the user asks to try now (a
+ * reconciliation), rather than after the whole pause.
  */
 import { kvStore } from "./plugin-context";
 

@@ -90,10 +90,11 @@ export interface DestinationRpc {
   /** What the API shows of the sync: operations waiting, and when a pause for refused credentials ends (or null). */
   syncState(): Promise<{ pending: number; authPausedUntil: number | null }>;
   /**
-   * The destination's credentials were fixed (its config changed, or a test of it succeeded): a pause the vendor's
-   * refusal of the old ones started ends, and what waits is sent now rather than when the pause would have ended.
+   * Ends a pause the vendor's refusal of the credentials started, and sends what waits now rather than when the pause
+   * would have ended: the credentials were fixed (its config changed, or a test of it succeeded), or the user asked to
+   * try now (a reconciliation). A vendor that still refuses starts another pause.
    */
-  resumeAfterAuthFix(destinationId: string): Promise<void>;
+  endAuthPause(destinationId: string): Promise<void>;
   /** Looks at the destination again now: resumes sending after it was enabled, or drops everything once deleted. */
   wake(destinationId: string): Promise<void>;
   /** Reads the vendor's engagement since the saved cursor and stores it as events (the cron calls it). */
@@ -223,7 +224,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     return { pending: await this.pendingCount(), authPausedUntil: await authPausedUntil(this.sql) };
   }
 
-  async resumeAfterAuthFix(destinationId: string): Promise<void> {
+  async endAuthPause(destinationId: string): Promise<void> {
     await clearAuthPause(this.sql);
     // As `wake`: due rows (all of them, once the pause is gone) get an alarm now.
     await this.wake(destinationId);

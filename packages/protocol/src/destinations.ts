@@ -133,7 +133,8 @@ export const DestinationStatus = z
     paused_until: isoTime.optional().meta({
       description:
         "Present while sending is paused because the vendor refused the credentials (401/403): nothing is sent " +
-        "before then, unless a `PUT` changes `config` or a test of the saved config succeeds, which resume at once.",
+        "before then, unless a `PUT` changes `config`, a test of the saved config succeeds or a reconciliation is " +
+        "started (`POST /v1/destinations/{id}/reconcile`), which resume at once.",
     }),
   })
   .meta({ id: "DestinationStatus", description: "How the sync to this destination is going." });
