@@ -118,6 +118,19 @@ describe("marketo access token", () => {
     expect(calls(mock).filter((c) => c.endsWith("/identity/oauth/token"))).toHaveLength(2);
   });
 
+  it("does not use a token minted from other credentials: a new secret or instance gets its own", async () => {
+    const saved = contextFor(mock);
+    await marketo.upsertContacts(saved, [contact("a@example.com")]);
+    // A PUT changed the secret: the destination's store still holds the token the old one minted.
+    const newSecret = { ...contextFor(mock, { client_secret: "wrong" }), store: saved.store };
+    await expect(marketo.upsertContacts(newSecret, [contact("a@example.com")])).rejects.toBeInstanceOf(AuthRefused);
+    // Another instance with the same client id and secret (the two mocks share them): its own token, asked first.
+    limited.requests.length = 0;
+    const moved = { ...contextFor(limited), store: saved.store };
+    await marketo.upsertContacts(moved, [contact("a@example.com")]);
+    expect(calls(limited)).toEqual(["POST /identity/oauth/token", "POST /rest/v1/leads.json"]);
+  });
+
   it("throws AuthRefused when the client credentials are wrong", async () => {
     const ctx = contextFor(mock, { client_secret: "wrong" });
     await expect(marketo.testConnection(ctx)).rejects.toThrow(/Bad client credentials/);

@@ -10,6 +10,7 @@
  * ]);
  * // { status: "ok", vendorId: "50" } — the lead id, remembered by the engine for list membership
  */
+import { hmacSha256, toHex } from "../hmac";
 import {
   AuthRefused,
   type ContactUpsert,
@@ -164,23 +165,39 @@ export async function marketoCall<T>(ctx: PluginContext<MarketoConfig>, req: Mar
   }
 }
 
+/** The `ctx.store` key of the access token: one per destination, whichever credentials minted it. */
+const TOKEN_KEY = "marketo:token";
+
 interface CachedToken {
   access_token: string;
   expires_at: number;
+  /** The credentials that minted it, as {@link credentialsOf} fingerprints them. */
+  credentials: string;
 }
 
 /**
- * The access token, from `ctx.store` until its own expiry. No early refresh: Marketo hands back the same token until
- * it expires, so refreshing early buys nothing, and a token that expires in flight is answered 602 and replayed.
- * The expiry is kept in the value because a store may keep entries longer than asked (KV's TTL is at least 60 s).
+ * A fingerprint of the credentials a token is minted from: the instance and client id under an HMAC keyed by the
+ * client secret, so the store keeps nothing of the secret. A `PUT` of new ones (any of the three) makes the cached
+ * token another config's.
+ */
+async function credentialsOf(config: MarketoConfig): Promise<string> {
+  return toHex(await hmacSha256(config.client_secret, `${endpoint(config, "")}\n${config.client_id}`));
+}
+
+/**
+ * The access token, from `ctx.store` until its own expiry, if the current credentials minted it: one minted from the
+ * old ones would go on working (for the old instance, or past a revoked secret) until it expired. No early refresh:
+ * Marketo hands back the same token until it expires, so refreshing early buys nothing, and a token that expires in
+ * flight is answered 602 and replayed. The expiry is kept in the value because a store may keep entries longer than
+ * asked (KV's TTL is at least 60 s).
  */
 async function accessToken(ctx: PluginContext<MarketoConfig>, fresh: boolean): Promise<string | MarketoFailure> {
   const { config } = ctx;
-  const key = `marketo:${config.client_id}:token`;
+  const credentials = await credentialsOf(config);
   if (!fresh) {
-    const cached = await ctx.store.get(key);
+    const cached = await ctx.store.get(TOKEN_KEY);
     const token = cached ? (JSON.parse(cached) as CachedToken) : undefined;
-    if (token && token.expires_at > ctx.now()) return token.access_token;
+    if (token && token.credentials === credentials && token.expires_at > ctx.now()) return token.access_token;
   }
   // A form body rather than the query string Marketo also accepts: the secret stays out of URLs and their logs.
   const res = await fetchOrFailure(ctx, endpoint(config, "/identity/oauth/token"), {
@@ -206,8 +223,8 @@ async function accessToken(ctx: PluginContext<MarketoConfig>, fresh: boolean): P
     return { status: "retry", reason: `Marketo token endpoint answered HTTP ${res.status}` };
   }
   const lifetimeMs = Math.max(0, (body.expires_in ?? 0) * 1000);
-  const cached: CachedToken = { access_token: body.access_token, expires_at: ctx.now() + lifetimeMs };
-  await ctx.store.put(key, JSON.stringify(cached), lifetimeMs);
+  const cached: CachedToken = { access_token: body.access_token, expires_at: ctx.now() + lifetimeMs, credentials };
+  await ctx.store.put(TOKEN_KEY, JSON.stringify(cached), lifetimeMs);
   return body.access_token;
 }
 
