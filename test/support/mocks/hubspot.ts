@@ -15,9 +15,9 @@
  */
 import { createHash, createHmac, randomUUID } from "node:crypto";
 import type { Context } from "hono";
-import { type MockVendor, SlidingWindowLimiter, startMockVendor } from "./mock-vendor";
+import { type MockServerOptions, type MockVendor, SlidingWindowLimiter, startMockVendor } from "./mock-vendor";
 
-export interface MockHubSpotOptions {
+export interface MockHubSpotOptions extends MockServerOptions {
   /** Bearer tokens the mock accepts; default `["hs-test-token"]`. */
   tokens?: string[];
   /** Calls per rolling window per token; default HubSpot's 100 per 10 s. `false` turns the emulator off. */
@@ -76,6 +76,8 @@ export interface MockHubSpot extends MockVendor {
   /** The ten-second rolling window (its limit and length can be changed while running). */
   limiter: SlidingWindowLimiter;
   contacts(): MockContact[];
+  /** The names of the portal's lists, in creation order. */
+  listNames(): string[];
   /** Emails of the members of the list with this name, sorted. */
   listMembers(name: string): string[];
   /** Seeds the email events feed; missing fields get defaults (id, portalId, appId, emailCampaignId). */
@@ -421,12 +423,14 @@ export async function startMockHubSpot(options: MockHubSpotOptions = {}): Promis
       nextListId = 1;
       nextEventId = 1;
     },
+    options,
   );
 
   return Object.assign(mock, {
     token: [...tokens][0],
     limiter,
     contacts: () => [...contacts.values()].map((c) => ({ ...c, properties: { ...c.properties } })),
+    listNames: () => [...lists.values()].map((l) => l.name),
     listMembers: (name: string) => {
       const list = listByName(name);
       if (!list) return [];

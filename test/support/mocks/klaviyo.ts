@@ -14,7 +14,7 @@
  */
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import { concatBytes, hmacSha256, toHex } from "../../../workers/sync/hmac";
-import { type MockVendor, SlidingWindowLimiter, startMockVendor } from "./mock-vendor";
+import { type MockServerOptions, type MockVendor, SlidingWindowLimiter, startMockVendor } from "./mock-vendor";
 
 type Endpoint = "profile-import" | "profiles" | "lists" | "list-create" | "relationships" | "deletion";
 
@@ -35,7 +35,7 @@ const RATE_LIMITS: Record<Endpoint, KlaviyoRateLimit> = {
   deletion: { burst: 3, steady: 60 },
 };
 
-export interface MockKlaviyoOptions {
+export interface MockKlaviyoOptions extends MockServerOptions {
   /** Accepted private keys, one account each (default `["pk_test"]`). */
   apiKeys?: string[];
   /** Per-endpoint limits replacing Klaviyo's, to reach them quickly in tests. */
@@ -206,6 +206,7 @@ export async function startMockKlaviyo(options: MockKlaviyoOptions = {}): Promis
         steady.reset();
       }
     },
+    options,
   );
   const account = (apiKey = apiKeys[0]) => accounts.get(apiKey) as Account;
   const firstList = (name: string, apiKey?: string) => [...account(apiKey).lists.values()].find((l) => l.name === name);

@@ -24,7 +24,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { Context, Hono } from "hono";
-import { type MockVendor, SlidingWindowLimiter, startMockVendor } from "./mock-vendor";
+import { type MockServerOptions, type MockVendor, SlidingWindowLimiter, startMockVendor } from "./mock-vendor";
 
 export type MemberStatus = "subscribed" | "unsubscribed" | "cleaned" | "pending" | "transactional" | "archived";
 
@@ -53,7 +53,7 @@ export interface MockActivity {
   ip?: string;
 }
 
-export interface MockMailchimpOptions {
+export interface MockMailchimpOptions extends MockServerOptions {
   /** Default `0123456789abcdef0123456789abcdef-us21`. */
   apiKey?: string;
   /** The audience's id (default `a6b5da1054`). */
@@ -73,6 +73,8 @@ export interface MockMailchimp extends MockVendor {
   listId: string;
   limiter: SlidingWindowLimiter;
   member(email: string): MockMember | undefined;
+  /** Every member of the audience, in the order they were added. */
+  members(): MockMember[];
   addMember(email: string, seed?: { status?: MemberStatus; merge_fields?: Record<string, unknown> }): MockMember;
   /** The emails in the static segment of that name, sorted; undefined when there is no such segment. */
   segmentMembers(name: string): string[] | undefined;
@@ -408,14 +410,18 @@ export async function startMockMailchimp(options: MockMailchimpOptions = {}): Pr
     list_id: listId,
   });
 
-  const mock = await startMockVendor(routes, () => {
-    members.clear();
-    forgotten.clear();
-    segments.length = 0;
-    campaigns.clear();
-    limiter.reset();
-    release();
-  });
+  const mock = await startMockVendor(
+    routes,
+    () => {
+      members.clear();
+      forgotten.clear();
+      segments.length = 0;
+      campaigns.clear();
+      limiter.reset();
+      release();
+    },
+    options,
+  );
 
   const addCampaign = (id: string, sendTime: string) => {
     if (!campaigns.has(id)) campaigns.set(id, { id, send_time: sendTime, activity: new Map() });
@@ -426,6 +432,7 @@ export async function startMockMailchimp(options: MockMailchimpOptions = {}): Pr
     listId,
     limiter,
     member: (email: string) => members.get(hashOf(email)),
+    members: () => [...members.values()],
     addMember: (email: string, seed: { status?: MemberStatus; merge_fields?: Record<string, unknown> } = {}) =>
       createMember(email, seed.status ?? "subscribed", seed.merge_fields ?? {}),
     segmentMembers(name: string) {

@@ -12,9 +12,9 @@
  * mock.listMembers("tessera_vip") // leads on the list
  */
 import type { Context, Hono } from "hono";
-import { type MockVendor, SlidingWindowLimiter, startMockVendor } from "./mock-vendor";
+import { type MockServerOptions, type MockVendor, SlidingWindowLimiter, startMockVendor } from "./mock-vendor";
 
-export interface MockMarketoOptions {
+export interface MockMarketoOptions extends MockServerOptions {
   clientId?: string;
   clientSecret?: string;
   /** Lifetime of a new token (Marketo: 3599). */
@@ -428,7 +428,7 @@ export async function startMockMarketo(options: MockMarketoOptions = {}): Promis
     });
   }
 
-  const vendor = await startMockVendor((app) => define(app), reset);
+  const vendor = await startMockVendor((app) => define(app), reset, options);
   return Object.assign(vendor, {
     clientId,
     clientSecret,

@@ -7,7 +7,11 @@
  *   a few seconds), with a given status, headers and body, or after a delay (outages, 5xx, slow responses, the
  *   vendor's own throttling answer);
  * - a sliding-window rate-limit emulator per account (`rateLimit`), with a configurable window so tests stay fast;
- * - `reset()` between tests.
+ * - `reset()` between tests;
+ * - for a mock driven by hand (`npm run mocks`, scripts/mocks.mjs): a fixed `port`, a request log kept to its latest
+ *   `keepRequests`, and a `/__mock/` surface (`control`) answered before the vendor's own auth, faults and log:
+ *   `GET /__mock/requests?limit=`, `POST /__mock/faults` (a {@link Fault} with a string path), `POST /__mock/reset`,
+ *   and whatever routes `control` adds (reference/maps.md §2's conventions).
  *
  * Each vendor's mock (`hubspot.ts`, …) adds its routes, auth and error envelopes to `app`, and uses `limiter` with
  * its own throttling signal.
@@ -77,6 +81,19 @@ export interface MockKit {
   faults: Fault[];
 }
 
+/** How a mock listens and what it keeps; every vendor's options take these. */
+export interface MockServerOptions {
+  /** The port on 127.0.0.1 (default: a free one). */
+  port?: number;
+  /** Keep only the latest this many requests in `requests` (default: all, as tests read them all). */
+  keepRequests?: number;
+  /**
+   * Adds the `/__mock/` surface: the frame's routes, then those `control` adds to `app` (under `/__mock/`). They are
+   * answered before the vendor's routes, unlogged and unfaulted; left out, the mock has no such routes.
+   */
+  control?: (app: Hono) => void;
+}
+
 export interface MockVendor extends MockKit {
   url: string;
   /** Adds a fault for the next matching requests. */
@@ -87,14 +104,26 @@ export interface MockVendor extends MockKit {
 }
 
 /**
- * Starts a mock on a free port. `define` adds the vendor's routes; `onReset` clears its state.
+ * Starts a mock on a free port (or `options.port`). `define` adds the vendor's routes; `onReset` clears its state.
  */
 export async function startMockVendor(
   define: (app: Hono, kit: MockKit) => void,
   onReset: () => void = () => {},
+  options: MockServerOptions = {},
 ): Promise<MockVendor> {
   const kit: MockKit = { requests: [], faults: [] };
+  const reset = () => {
+    kit.requests.length = 0;
+    kit.faults.length = 0;
+    onReset();
+  };
   const app = new Hono();
+  // Before the log and the vendor's auth: a person looking at the mock is not a call to the vendor.
+  if (options.control) {
+    defineControl(app, kit, reset);
+    options.control(app);
+  }
+  const keep = options.keepRequests ?? Number.POSITIVE_INFINITY;
   app.use(async (c, next) => {
     const body = await c.req.raw.clone().text();
     const url = new URL(c.req.url);
@@ -107,6 +136,7 @@ export async function startMockVendor(
       at: Date.now(),
     };
     kit.requests.push(record);
+    if (kit.requests.length > keep) kit.requests.splice(0, kit.requests.length - keep);
     // An outage that has ended is forgotten.
     for (const f of kit.faults.filter((f) => f.until !== undefined && f.until <= record.at)) {
       kit.faults.splice(kit.faults.indexOf(f), 1);
@@ -134,7 +164,7 @@ export async function startMockVendor(
     record.answeredAt = Date.now();
   });
   define(app, kit);
-  const { server, port } = await listen(app);
+  const { server, port } = await listen(app, options.port ?? 0);
   return {
     ...kit,
     get requests() {
@@ -145,11 +175,7 @@ export async function startMockVendor(
     },
     url: `http://127.0.0.1:${port}`,
     fault: (f) => kit.faults.push({ ...f }),
-    reset() {
-      kit.requests.length = 0;
-      kit.faults.length = 0;
-      onReset();
-    },
+    reset,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -161,10 +187,32 @@ function matches(f: Fault, r: RecordedRequest): boolean {
   return typeof path === "string" ? path === r.path : path.test(r.path);
 }
 
-function listen(app: Hono): Promise<{ server: ServerType; port: number }> {
-  return new Promise((resolve) => {
-    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) =>
-      resolve({ server, port: info.port }),
-    );
+/** The frame's own `/__mock/` routes: the request log, faults and reset, over HTTP. */
+function defineControl(app: Hono, kit: MockKit, reset: () => void): void {
+  app.get("/__mock/requests", (c) => {
+    const limit = Number(c.req.query("limit") ?? 50);
+    return c.json(kit.requests.slice(-Math.max(1, Number.isInteger(limit) ? limit : 50)));
+  });
+  app.post("/__mock/faults", async (c) => {
+    const fault = (await c.req.json().catch(() => undefined)) as Fault | undefined;
+    if (typeof fault?.match !== "object" || fault.match === null)
+      return c.json({ error: 'a fault is {"match":{"method"?,"path"?},"times"?,"until"?,"respond"?,"delayMs"?}' }, 400);
+    kit.faults.push({ ...fault });
+    return c.json({ faults: kit.faults.length });
+  });
+  app.post("/__mock/reset", (c) => {
+    reset();
+    return c.json({ reset: true });
+  });
+}
+
+function listen(app: Hono, port: number): Promise<{ server: ServerType; port: number }> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port, hostname: "127.0.0.1" }, (info) => {
+      server.off("error", reject);
+      resolve({ server, port: info.port });
+    });
+    // A fixed port already taken: said at once, not a mock that never answers.
+    server.once("error", reject);
   });
 }
