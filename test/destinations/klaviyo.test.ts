@@ -13,6 +13,7 @@ import {
 } from "../../workers/sync/plugin";
 import { klaviyoWebhook, startMockKlaviyo } from "../support/mocks/klaviyo";
 import { type RecordedRequest, startMockVendor } from "../support/mocks/mock-vendor";
+import { pollUntil } from "../support/poll-until";
 
 const mock = await startMockKlaviyo();
 const receiver = await startMockVendor((app) => {
@@ -47,6 +48,8 @@ function contextFor(
   };
 }
 
+/** An error of a JSON:API envelope, as the mock answers it. */
+type KlaviyoErr = { source: { pointer: string } };
 const who = (email?: string, vendorId?: string): ContactIdentity => ({ profileId: `p_${email}`, email, vendorId });
 /** A GDPR delete of a person who had these emails, and these vendor ids recorded. */
 const person = (emails: string[], vendorIds: string[] = []): ErasedContact => ({
@@ -288,6 +291,68 @@ describe("klaviyo.applyMemberships", () => {
     expect(mock.lists("tessera_vip")).toHaveLength(1);
     expect(mock.lists("tessera_vip")[0].id).not.toBe(old.id);
     expect(mock.listMembers("tessera_vip")).toEqual(["b@example.com"]);
+  });
+});
+
+describe("the mock's bulk import jobs", () => {
+  const post = (body: unknown) =>
+    fetch(`${mock.url}/api/profile-bulk-import-jobs`, {
+      method: "POST",
+      headers: {
+        authorization: `Klaviyo-API-Key ${mock.apiKey}`,
+        revision: "2026-07-15",
+        "content-type": "application/vnd.api+json",
+      },
+      body: JSON.stringify(body),
+    });
+  const job = (profiles: unknown[]) => ({
+    data: { type: "profile-bulk-import-job", attributes: { profiles: { data: profiles } } },
+  });
+  const profile = (email: string, extra: Record<string, unknown> = {}) => ({
+    type: "profile",
+    attributes: { email, ...extra },
+  });
+
+  it("refuses more than 10,000 profiles, 5 MB, or 100 KB in one profile, and answers 202 with the job", async () => {
+    const tooMany = await post(job(Array.from({ length: 10_001 }, (_, i) => profile(`x${i}@example.com`))));
+    expect(tooMany.status).toBe(400);
+    const big = { properties: { blob: "x".repeat(101 * 1024) } };
+    const tooBig = await post(job([profile("a@example.com"), profile("b@example.com", big)]));
+    expect(tooBig.status).toBe(400);
+    expect((await tooBig.json()).errors.map((e: KlaviyoErr) => e.source.pointer)).toEqual([
+      "/data/attributes/profiles/data/1",
+    ]);
+    const huge = Array.from({ length: 60 }, (_, i) => profile(`h${i}@example.com`, big));
+    expect((await post(job(huge))).status).toBe(413);
+
+    const accepted = await post(job([profile("a@example.com")]));
+    expect(accepted.status).toBe(202);
+    const { data } = await accepted.json();
+    expect(data).toMatchObject({
+      type: "profile-bulk-import-job",
+      attributes: { status: "queued", total_count: 1, completed_count: 0, failed_count: 0, completed_at: null },
+    });
+    const done = await pollUntil(
+      async () =>
+        (
+          await (
+            await fetch(`${mock.url}/api/profile-bulk-import-jobs/${data.id}`, {
+              headers: { authorization: `Klaviyo-API-Key ${mock.apiKey}`, revision: "2026-07-15" },
+            })
+          ).json()
+        ).data,
+      (d) => d.attributes.status === "complete",
+      { within: 5_000 },
+    );
+    expect(done.attributes).toMatchObject({ completed_count: 1, failed_count: 0 });
+    expect(profileOf("a@example.com")).toBeDefined();
+  });
+
+  it("throttles at 10 jobs a second, as Klaviyo's bulk import does", async () => {
+    const statuses = [];
+    for (let i = 0; i < 11; i++) statuses.push((await post(job([profile(`t${i}@example.com`)]))).status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(10);
+    expect(statuses.at(-1)).toBe(429);
   });
 });
 

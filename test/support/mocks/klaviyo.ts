@@ -1,8 +1,9 @@
 /**
  * A local Klaviyo (reference/maps.md §2.3, revision 2026-07-15) on the shared mock frame: private-key auth and a
  * required `revision` header, JSON:API documents and error envelopes, profiles unique by email, phone and external
- * id (409 `duplicate_profile`), `profile-import` upserts, profile and list filters, list relationships (≤ 1,000),
- * data-privacy deletion jobs, and per-endpoint burst + steady rate limits answering 429 with `Retry-After`.
+ * id (409 `duplicate_profile`), `profile-import` upserts, profile bulk import jobs (≤ 10,000 profiles, validated
+ * synchronously, processed a moment later), profile and list filters, list relationships (≤ 1,000), data-privacy
+ * deletion jobs, and per-endpoint burst + steady rate limits answering 429 with `Retry-After`.
  * `emitWebhook` sends a system webhook signed as Klaviyo signs it.
  *
  * Behaviour the docs leave open ([M] in maps.md) is chosen here and said so where it is modelled.
@@ -16,7 +17,15 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { concatBytes, hmacSha256, toHex } from "../../../workers/sync/hmac";
 import { type MockServerOptions, type MockVendor, SlidingWindowLimiter, startMockVendor } from "./mock-vendor";
 
-type Endpoint = "profile-import" | "profiles" | "lists" | "list-create" | "relationships" | "deletion";
+type Endpoint =
+  | "profile-import"
+  | "profiles"
+  | "lists"
+  | "list-create"
+  | "relationships"
+  | "deletion"
+  | "bulk-import"
+  | "bulk-import-read";
 
 export interface KlaviyoRateLimit {
   /** Requests per burst window (1 s at Klaviyo). */
@@ -33,6 +42,9 @@ const RATE_LIMITS: Record<Endpoint, KlaviyoRateLimit> = {
   "list-create": { burst: 10, steady: 150 },
   relationships: { burst: 10, steady: 150 },
   deletion: { burst: 3, steady: 60 },
+  "bulk-import": { burst: 10, steady: 150 },
+  // [M] The OpenAPI document gives reading a job its own limits; taken here as those of creating one.
+  "bulk-import-read": { burst: 10, steady: 150 },
 };
 
 export interface MockKlaviyoOptions extends MockServerOptions {
@@ -43,6 +55,8 @@ export interface MockKlaviyoOptions extends MockServerOptions {
   /** Window lengths (default 1,000 and 60,000 ms). */
   burstWindowMs?: number;
   steadyWindowMs?: number;
+  /** How long a bulk import job stays `queued` before it is processed (default 100 ms; Klaviyo's is not published). */
+  bulkImportDelayMs?: number;
 }
 
 /** A stored profile: its id and attributes as Klaviyo returns them. */
@@ -71,6 +85,7 @@ interface Account {
   profiles: Map<string, MockProfile>;
   lists: Map<string, MockList>;
   deletionJobs: Array<Record<string, string>>;
+  bulkImportJobs: Map<string, MockBulkImportJob>;
 }
 
 /** One event of a system webhook; `topic` is the metric slug (`opened_email`) or a full topic id. */
@@ -104,6 +119,10 @@ export interface MockKlaviyo extends MockVendor {
   listMembers(name: string, apiKey?: string): string[];
   /** The identifier of each deletion job received. */
   deletionJobs(apiKey?: string): Array<Record<string, string>>;
+  /** The account's profile bulk import jobs, oldest first (copies). */
+  bulkImportJobs(apiKey?: string): MockBulkImportJob[];
+  /** How long a job received from now on stays `queued` (`reset()` restores the option's). */
+  setBulkImportDelay(ms: number): void;
   /** Turns rate limiting on or off (on by default). */
   setRateLimiting(enabled: boolean): void;
   /** Each endpoint's burst and steady windows (their limits can be changed while running). */
@@ -179,7 +198,8 @@ export async function startMockKlaviyo(options: MockKlaviyoOptions = {}): Promis
   const apiKeys = options.apiKeys ?? ["pk_test"];
   const accounts = new Map<string, Account>();
   const newAccounts = () => {
-    for (const key of apiKeys) accounts.set(key, { profiles: new Map(), lists: new Map(), deletionJobs: [] });
+    for (const key of apiKeys)
+      accounts.set(key, { profiles: new Map(), lists: new Map(), deletionJobs: [], bulkImportJobs: new Map() });
   };
   newAccounts();
   const limits = Object.fromEntries(
@@ -196,11 +216,13 @@ export async function startMockKlaviyo(options: MockKlaviyoOptions = {}): Promis
   ) as Record<Endpoint, { burst: SlidingWindowLimiter; steady: SlidingWindowLimiter }>;
   let sequence = 0;
   const nextId = () => ++sequence;
+  const bulkImport = { delayMs: options.bulkImportDelayMs ?? 100 };
 
   const mock = await startMockVendor(
-    (app) => defineRoutes(app, { accounts, limits, nextId }),
+    (app) => defineRoutes(app, { accounts, limits, nextId, bulkImport }),
     () => {
       newAccounts();
+      bulkImport.delayMs = options.bulkImportDelayMs ?? 100;
       for (const { burst, steady } of Object.values(limits)) {
         burst.reset();
         steady.reset();
@@ -224,6 +246,10 @@ export async function startMockKlaviyo(options: MockKlaviyoOptions = {}): Promis
       return [...(list?.members ?? [])].map((id) => profiles.get(id)?.email ?? id).sort();
     },
     deletionJobs: (apiKey?: string) => account(apiKey).deletionJobs.map((j) => ({ ...j })),
+    bulkImportJobs: (apiKey?: string) => [...account(apiKey).bulkImportJobs.values()].map((j) => structuredClone(j)),
+    setBulkImportDelay(ms: number) {
+      bulkImport.delayMs = ms;
+    },
     setRateLimiting(enabled: boolean) {
       for (const { burst, steady } of Object.values(limits)) {
         burst.enabled = enabled;
@@ -300,6 +326,7 @@ interface State {
   accounts: Map<string, Account>;
   limits: Record<Endpoint, { burst: SlidingWindowLimiter; steady: SlidingWindowLimiter }>;
   nextId: () => number;
+  bulkImport: { delayMs: number };
 }
 
 function defineRoutes(app: Hono, state: State): void {
@@ -527,11 +554,181 @@ function defineRoutes(app: Hono, state: State): void {
     return c.body(null, 202);
   });
 
+  defineBulkImportRoutes(app, state, limited, accountOf);
+
   app.all("/api/*", () => {
     throw new Rejection(404, [
       { code: "not_found", title: "Not found.", detail: "The requested resource does not exist." },
     ]);
   });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Profile bulk import jobs (K5, K6)
+
+/** A profile bulk import job as the mock keeps it: Klaviyo's attributes, its lists, its profiles and their errors. */
+export interface MockBulkImportJob {
+  id: string;
+  status: "queued" | "processing" | "complete" | "cancelled";
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  expires_at: string;
+  total_count: number;
+  completed_count: number;
+  failed_count: number;
+  /** The lists its profiles are added to (`relationships.lists`). */
+  lists: string[];
+  /** Each profile's validated attributes, in the order sent. */
+  profiles: Array<Record<string, unknown>>;
+  /** What `…/import-errors` lists: the profiles that failed while the job was processed. */
+  importErrors: Array<ApiError & { original_payload: Record<string, unknown> }>;
+}
+
+const BULK_MAX_PROFILES = 10_000;
+const BULK_MAX_BYTES = 5 * 1024 * 1024;
+const BULK_MAX_PROFILE_BYTES = 100 * 1024;
+const byteLength = (text: string) => new TextEncoder().encode(text).length;
+
+/**
+ * K5/K6: a job is validated whole when it arrives — one error per bad profile, each pointing at it
+ * (`/data/attributes/profiles/data/<i>/attributes/email`), and nothing is imported — then answered `202` while
+ * `queued`; `bulkImport.delayMs` later it upserts each profile as `profile-import` would and adds it to the job's
+ * lists. A profile whose identifiers belong to two profiles fails alone, listed under `import-errors`.
+ */
+function defineBulkImportRoutes(
+  app: Hono,
+  state: State,
+  limited: (endpoint: Endpoint) => MiddlewareHandler,
+  accountOf: (c: Context) => Account,
+): void {
+  app.post("/api/profile-bulk-import-jobs", limited("bulk-import"), async (c) => {
+    const account = accountOf(c);
+    const raw = await c.req.text();
+    // [M] Klaviyo documents the 5 MB limit, not how it refuses a larger body.
+    if (byteLength(raw) > BULK_MAX_BYTES)
+      throw new Rejection(413, [
+        { code: "request_too_large", title: "Request too large.", detail: "A bulk import job is at most 5 MB." },
+      ]);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new Rejection(400, [invalid("The request body is not valid JSON.", { pointer: "/" })]);
+    }
+    const data = resourceOf(body, "profile-bulk-import-job");
+    const entries = (data.attributes.profiles as { data?: unknown } | undefined)?.data;
+    if (!Array.isArray(entries) || entries.length === 0 || entries.length > BULK_MAX_PROFILES)
+      throw new Rejection(400, [
+        invalid("`profiles` must hold 1 to 10,000 profiles.", { pointer: "/data/attributes/profiles/data" }),
+      ]);
+    const errors: ApiError[] = [];
+    const profiles = entries.map((entry: unknown, i) => {
+      const at = `/data/attributes/profiles/data/${i}`;
+      if (byteLength(JSON.stringify(entry)) > BULK_MAX_PROFILE_BYTES) {
+        errors.push(invalid("A profile is at most 100 KB.", { pointer: at }));
+        return {};
+      }
+      try {
+        return profileAttributes(resourceOf({ data: entry }, "profile").attributes, true);
+      } catch (err) {
+        if (!(err instanceof Rejection)) throw err;
+        // The same checks as profile-import, each pointing into this profile of the job.
+        for (const e of err.errors)
+          errors.push({ ...e, source: { pointer: `${at}${(e.source?.pointer ?? "/data").slice("/data".length)}` } });
+        return {};
+      }
+    });
+    const related = (body as { data: { relationships?: { lists?: { data?: unknown } } } }).data.relationships?.lists
+      ?.data;
+    const lists: string[] = [];
+    if (related !== undefined && !Array.isArray(related))
+      errors.push(invalid("`lists` must be an array of lists.", { pointer: "/data/relationships/lists/data" }));
+    for (const [i, list] of (Array.isArray(related) ? related : []).entries()) {
+      if (list?.type === "list" && typeof list.id === "string") lists.push(list.id);
+      else
+        errors.push(invalid("Expected a resource of type `list`.", { pointer: `/data/relationships/lists/data/${i}` }));
+    }
+    if (errors.length) throw new Rejection(400, errors);
+    // [M] An unknown list refuses the job, as adding to it through its relationships does.
+    for (const id of lists) if (!account.lists.has(id)) throw notFound("list", id);
+    const now = Date.now();
+    const job: MockBulkImportJob = {
+      id: bulkImportJobId(state.nextId()),
+      status: "queued",
+      created_at: new Date(now).toISOString(),
+      started_at: null,
+      completed_at: null,
+      expires_at: new Date(now + 7 * 86_400_000).toISOString(),
+      total_count: profiles.length,
+      completed_count: 0,
+      failed_count: 0,
+      lists,
+      profiles,
+      importErrors: [],
+    };
+    account.bulkImportJobs.set(job.id, job);
+    setTimeout(() => processBulkImport(account, job, state.nextId), state.bulkImport.delayMs);
+    return c.json({ data: bulkImportJobResource(c, job) }, 202, { "content-type": "application/vnd.api+json" });
+  });
+
+  app.get("/api/profile-bulk-import-jobs/:id", limited("bulk-import-read"), (c) => {
+    const job = accountOf(c).bulkImportJobs.get(c.req.param("id"));
+    if (!job) throw notFound("profile-bulk-import-job", c.req.param("id"));
+    return c.json({ data: bulkImportJobResource(c, job) }, 200, { "content-type": "application/vnd.api+json" });
+  });
+
+  // [M] One page holds every error (Klaviyo pages them).
+  app.get("/api/profile-bulk-import-jobs/:id/import-errors", limited("bulk-import-read"), (c) => {
+    const job = accountOf(c).bulkImportJobs.get(c.req.param("id"));
+    if (!job) throw notFound("profile-bulk-import-job", c.req.param("id"));
+    const data = job.importErrors.map((e, i) => ({ type: "import-error", id: `${job.id}-${i}`, attributes: e }));
+    return c.json({ data, links: { self: c.req.url } }, 200, { "content-type": "application/vnd.api+json" });
+  });
+}
+
+/** Upserts each profile of the job and lists it; a profile whose identifiers two profiles hold fails alone. */
+function processBulkImport(account: Account, job: MockBulkImportJob, nextId: () => number): void {
+  if (job.status !== "queued") return;
+  job.status = "processing";
+  job.started_at = new Date().toISOString();
+  for (const [i, attributes] of job.profiles.entries()) {
+    const owners = [...new Set(matchesOf(account.profiles, attributes).map((m) => m.profile))];
+    if (owners.length > 1) {
+      job.failed_count++;
+      job.importErrors.push({
+        code: "duplicate_profile",
+        title: "Conflict.",
+        detail: "A profile already exists with one of these identifiers.",
+        source: { pointer: `/data/attributes/profiles/data/${i}/attributes` },
+        original_payload: attributes,
+      });
+      continue;
+    }
+    const profile = owners[0] ?? { id: profileId(nextId()), location: {}, properties: {} };
+    apply(profile, attributes);
+    account.profiles.set(profile.id, profile);
+    for (const id of job.lists) account.lists.get(id)?.members.add(profile.id);
+    job.completed_count++;
+  }
+  job.status = "complete";
+  job.completed_at = new Date().toISOString();
+}
+
+function bulkImportJobResource(c: Context, job: MockBulkImportJob): unknown {
+  const { id, lists, profiles: _profiles, importErrors: _errors, ...attributes } = job;
+  return {
+    type: "profile-bulk-import-job",
+    id,
+    attributes,
+    relationships: { lists: { data: lists.map((list) => ({ type: "list", id: list })) } },
+    links: { self: `${origin(c)}/api/profile-bulk-import-jobs/${id}/` },
+  };
+}
+
+/** [M] Klaviyo's job ids are opaque strings. */
+function bulkImportJobId(n: number): string {
+  return `IMPJOB${n.toString(36).toUpperCase().padStart(10, "0")}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
