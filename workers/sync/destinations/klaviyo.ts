@@ -14,32 +14,12 @@
  * ); // [{ status: "ok", vendorId: "01J…" }]
  */
 import pLimit from "p-limit";
-import {
-  type AudienceList,
-  AuthRefused,
-  type ContactUpsert,
-  type DestinationPlugin,
-  type MembershipOp,
-  type Outcome,
-  type PluginContext,
-  Throttled,
-} from "../plugin";
-import { retryAfterMs } from "../retry-after";
+import type { AudienceList, ContactUpsert, DestinationPlugin, MembershipOp, Outcome } from "../plugin";
 import { erasedOutcome } from "./erased-outcome";
+import { type Ctx, type Failure, type KlaviyoConfig, type KlaviyoError, type Resource, request } from "./klaviyo-http";
 
-export interface KlaviyoConfig {
-  /** A private API key (`pk_…`) with the profiles, lists and data-privacy write scopes. */
-  api_key: string;
-  base_url?: string;
-  /** The API revision sent on every call; the plugin is built and tested against the default. */
-  revision?: string;
-  /** Signs the system webhooks Klaviyo sends back (see `inbound/klaviyo.ts`). */
-  webhook_secret?: string;
-}
+export { KLAVIYO_REVISION, type KlaviyoConfig } from "./klaviyo-http";
 
-export const KLAVIYO_REVISION = "2026-07-15";
-const DEFAULT_BASE_URL = "https://a.klaviyo.com";
-const JSON_API = "application/vnd.api+json";
 /** Contacts per upsert call: one `profile-import` request each (see `limits`). */
 const UPSERT_BATCH = 60;
 /** `profile-import` requests in flight within one call: about 25–50 a second, under the 75/s burst limit. */
@@ -49,27 +29,6 @@ const MEMBERSHIP_BATCH = 1000;
 /** Emails per `any(email,[…])` lookup: a page holds at most 100 profiles. */
 const LOOKUP_BATCH = 100;
 const CONFIG_FIELDS = new Set(["api_key", "base_url", "revision", "webhook_secret"]);
-
-type Failure = Extract<Outcome, { status: "retry" | "fail" }>;
-type Ctx = PluginContext<KlaviyoConfig>;
-
-/** One entry of a JSON:API error envelope (maps.md §2.3). */
-interface KlaviyoError {
-  code?: string;
-  detail?: string;
-  source?: { pointer?: string; parameter?: string };
-  meta?: { duplicate_profile_id?: string };
-}
-
-interface Resource {
-  id: string;
-  attributes?: Record<string, unknown>;
-}
-
-/** A Klaviyo answer: the document on 2xx, else the item outcome it means and the errors it listed. */
-type Answer =
-  | { ok: true; status: number; data?: Resource | Resource[] }
-  | { ok: false; status: number; failure: Failure; errors: KlaviyoError[] };
 
 export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
   type: "klaviyo",
@@ -337,7 +296,7 @@ async function profileIds(ctx: Ctx, items: MembershipOp[]): Promise<Array<string
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// HTTP and classification
+// Pacing
 
 /**
  * Runs `fn` over the items with at most `UPSERT_PARALLELISM` in flight, results in order. Once one throws (Klaviyo
@@ -361,85 +320,6 @@ async function eachInParallel<T, R>(items: T[], fn: (item: T) => Promise<R>): Pr
   );
   if (stop) throw stop.error;
   return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
-}
-
-/**
- * One Klaviyo call. Every call carries the key, the pinned revision and JSON:API media types. Never throws on a
- * status except the two that concern the whole destination: 429 (`Throttled`) and 401/403 (`AuthRefused`).
- */
-async function request(
-  ctx: Ctx,
-  method: string,
-  path: string,
-  options: { query?: Record<string, string>; body?: unknown } = {},
-): Promise<Answer> {
-  const url = new URL(`${(ctx.config.base_url ?? DEFAULT_BASE_URL).replace(/\/+$/, "")}${path}`);
-  for (const [name, value] of Object.entries(options.query ?? {})) url.searchParams.set(name, value);
-  const headers: Record<string, string> = {
-    Authorization: `Klaviyo-API-Key ${ctx.config.api_key}`,
-    revision: ctx.config.revision ?? KLAVIYO_REVISION,
-    Accept: JSON_API,
-  };
-  if (options.body !== undefined) headers["Content-Type"] = JSON_API;
-  let res: Response;
-  try {
-    res = await ctx.fetch(url, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-  } catch (error) {
-    // No answer at all (DNS, reset connection): nothing was decided, so it is worth another try.
-    return {
-      ok: false,
-      status: 0,
-      failure: { status: "retry", reason: `network: ${(error as Error).message}` },
-      errors: [],
-    };
-  }
-  const document = parseJson(await res.text()) as { data?: Resource | Resource[]; errors?: KlaviyoError[] } | undefined;
-  if (res.ok) return { ok: true, status: res.status, data: document?.data };
-  const errors = Array.isArray(document?.errors) ? document.errors : [];
-  return { ok: false, status: res.status, failure: classify(res, errors), errors };
-}
-
-/**
- * The one place a Klaviyo error becomes an outcome (maps.md §1c): 429 throttles the destination, 401/403 stop it;
- * 408 and 5xx are worth a retry; a 400 pointing at the email or phone is a bad identity; other 4xx fail for good.
- */
-function classify(res: Response, errors: KlaviyoError[]): Failure {
-  const detail = errors.map((e) => [e.detail, e.source?.pointer].filter(Boolean).join(" at ")).join("; ");
-  const message = `Klaviyo ${res.status}${detail ? `: ${detail}` : ""}`;
-  // Without a hint, wait out Klaviyo's shortest window (1 s burst).
-  if (res.status === 429) throw new Throttled(seconds(res.headers, "retry-after", "ratelimit-reset") ?? 1000, message);
-  if (res.status === 401 || res.status === 403) throw new AuthRefused(message);
-  if (res.status === 408 || res.status >= 500) {
-    const wait = seconds(res.headers, "retry-after");
-    return wait === undefined
-      ? { status: "retry", reason: message }
-      : { status: "retry", reason: message, retryAfterMs: wait };
-  }
-  if (res.status === 404) return { status: "fail", code: "not_found", message };
-  const identity = errors.some((e) => /\/(email|phone_number)$/.test(e.source?.pointer ?? ""));
-  return { status: "fail", code: res.status === 409 || identity ? "invalid_identity" : "invalid_payload", message };
-}
-
-/** The first of these headers that holds a number of seconds (Klaviyo's spelling), in milliseconds. */
-function seconds(headers: Headers, ...names: string[]): number | undefined {
-  for (const name of names) {
-    const wait = retryAfterMs(headers.get(name));
-    if (wait !== undefined) return wait;
-  }
-  return undefined;
-}
-
-function parseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined; // a proxy's HTML error page: the status alone decides
-  }
 }
 
 function isHttpUrl(value: unknown): boolean {
