@@ -1,5 +1,5 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { type KlaviyoConfig, klaviyo } from "../../workers/sync/destinations/klaviyo";
+import { BULK_IMPORT_FROM, type KlaviyoConfig, klaviyo } from "../../workers/sync/destinations/klaviyo";
 import { concatBytes, hmacSha256, toHex } from "../../workers/sync/hmac";
 import { klaviyoInbound } from "../../workers/sync/inbound/klaviyo";
 import {
@@ -291,6 +291,119 @@ describe("klaviyo.applyMemberships", () => {
     expect(mock.lists("tessera_vip")).toHaveLength(1);
     expect(mock.lists("tessera_vip")[0].id).not.toBe(old.id);
     expect(mock.listMembers("tessera_vip")).toEqual(["b@example.com"]);
+  });
+});
+
+describe("klaviyo bulk import jobs", () => {
+  const JOBS = "/api/profile-bulk-import-jobs";
+  const emails = (n: number, prefix = "m") => Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`);
+  const entering = (list: string[]) =>
+    list.map((email) => ({ identity: who(email), member: true, traits: { first_name: email.split("@")[0] } }));
+  const jobsDone = () =>
+    pollUntil(
+      async () => mock.bulkImportJobs(),
+      (jobs) => jobs.every((j) => j.status === "complete"),
+      { within: 10_000 },
+    );
+
+  it("fills a list of 2,000 in a handful of requests, the way a drain calls it, and lists every member", async () => {
+    const ctx = contextFor();
+    const members = emails(2000);
+    const outcomes = [];
+    // As a drain of a backlog does: its rows' contacts upserted (one call), then the audience's list changes in
+    // membership batches, each carrying the id the upsert answered (none from a job).
+    for (let start = 0; start < members.length; start += klaviyo.limits.membershipBatch) {
+      const chunk = members.slice(start, start + klaviyo.limits.membershipBatch);
+      expect(chunk.length).toBeLessThanOrEqual(klaviyo.limits.upsertBatch);
+      const upserted = await upsert(chunk, ctx);
+      const ops = entering(chunk).map((op, k) => {
+        const o = upserted[k];
+        return { ...op, identity: { ...op.identity, vendorId: o.status === "ok" ? o.vendorId : undefined } };
+      });
+      outcomes.push(...upserted, ...(await klaviyo.applyMemberships(ctx, VIP, ops)));
+    }
+
+    expect(outcomes.every((o) => o.status === "ok")).toBe(true);
+    expect(outcomes[0]).toMatchObject({ note: expect.stringContaining("bulk import job") });
+    expect(callsTo("POST", "/api/profile-import")).toHaveLength(0);
+    expect(callsTo("POST", /relationships/)).toHaveLength(0);
+    // Two jobs a thousand (the upsert's, the list's), the list looked up and created: 6 requests, not 4,000.
+    expect(callsTo("POST", JOBS)).toHaveLength(4);
+    expect(mock.requests).toHaveLength(6);
+    await jobsDone();
+    expect(mock.listMembers("tessera_vip")).toEqual([...members].sort());
+    expect(profileOf("m1999@example.com")).toMatchObject({ first_name: "m1999" });
+  });
+
+  it("fails only the profile a job's 400 points at, and sends its siblings again at once", async () => {
+    const members = emails(150);
+    members[42] = "not-an-email";
+    const ops = entering(members);
+    ops[7] = { ...ops[7], identity: { profileId: "p_none" } };
+
+    const outcomes = await klaviyo.applyMemberships(contextFor(), VIP, ops);
+
+    expect(outcomes[42]).toMatchObject({
+      status: "fail",
+      code: "invalid_identity",
+      message: expect.stringContaining("/data/attributes/profiles/data/41/attributes/email"),
+    });
+    expect(outcomes[7]).toEqual({ status: "skip", reason: "no email" });
+    expect(outcomes.filter((o) => o.status === "ok")).toHaveLength(148);
+    const jobs = callsTo("POST", JOBS);
+    expect(jobs.map((r) => r.status)).toEqual([400, 202]);
+    expect(JSON.parse(jobs[1].body).data.attributes.profiles.data).toHaveLength(148);
+    await jobsDone();
+    expect(mock.listMembers("tessera_vip")).toHaveLength(148);
+    expect(mock.listMembers("tessera_vip")).not.toContain("not-an-email");
+  });
+
+  it("keeps one entering contact, and any call under the threshold, on profile-import with its id at once", async () => {
+    const [one] = await klaviyo.applyMemberships(contextFor(), VIP, entering(["ada@example.com"]));
+    expect(one).toEqual({ status: "ok", vendorId: profileOf("ada@example.com")?.id });
+    expect(callsTo("POST", "/api/profile-import")).toHaveLength(1);
+
+    mock.setRateLimiting(false);
+    try {
+      const below = await upsert(emails(BULK_IMPORT_FROM - 1, "b"));
+      expect(below.every((o) => o.status === "ok" && o.vendorId)).toBe(true);
+      expect(callsTo("POST", "/api/profile-import")).toHaveLength(BULK_IMPORT_FROM);
+      expect(callsTo("POST", JOBS)).toHaveLength(0);
+
+      await upsert(emails(BULK_IMPORT_FROM, "c"));
+      expect(callsTo("POST", "/api/profile-import")).toHaveLength(BULK_IMPORT_FROM);
+      expect(callsTo("POST", JOBS)).toHaveLength(1);
+    } finally {
+      mock.setRateLimiting(true);
+    }
+  });
+
+  it("holds a removal from a list while a job adding to it is unfinished", async () => {
+    const ctx = contextFor();
+    mock.setBulkImportDelay(500);
+    const members = emails(BULK_IMPORT_FROM);
+    await klaviyo.applyMemberships(ctx, VIP, entering(members));
+
+    const [early] = await klaviyo.applyMemberships(ctx, VIP, [{ identity: who(members[0]), member: false }]);
+    expect(early).toMatchObject({ status: "retry", reason: expect.stringContaining("bulk import job") });
+    await jobsDone();
+    const [later] = await klaviyo.applyMemberships(ctx, VIP, [{ identity: who(members[0]), member: false }]);
+
+    expect(later).toEqual({ status: "ok", vendorId: profileOf(members[0])?.id });
+    expect(mock.listMembers("tessera_vip")).toEqual(members.slice(1).sort());
+    expect(callsTo("GET", /^\/api\/profile-bulk-import-jobs\//).map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  it("finds or creates the list again when a job's list was deleted in Klaviyo", async () => {
+    const store = new Map([["list:tessera_vip", "LGONE1"]]);
+
+    const outcomes = await klaviyo.applyMemberships(contextFor({}, store), VIP, entering(emails(BULK_IMPORT_FROM)));
+
+    expect(outcomes.every((o) => o.status === "ok")).toBe(true);
+    expect(callsTo("POST", JOBS).map((r) => r.status)).toEqual([404, 202]);
+    await jobsDone();
+    expect(mock.listMembers("tessera_vip")).toHaveLength(BULK_IMPORT_FROM);
+    expect(store.get("list:tessera_vip")).toBe(mock.lists("tessera_vip")[0].id);
   });
 });
 

@@ -1,11 +1,20 @@
 /**
  * The `klaviyo` destination (DESIGN §7, reference/maps.md §1 and §2.3): JSON:API at revision 2026-07-15.
  *
- * Contacts are upserted one by one through `POST /api/profile-import` rather than through bulk import jobs: the
- * answer is synchronous, so each contact gets its own outcome and its Klaviyo profile id at once, and list membership
- * needs that id (`/api/lists/{id}/relationships/profiles` takes profile ids only). Bulk jobs are asynchronous: no ids,
- * errors only after polling, minutes of delay against the 2 s goal. Each audience is a Klaviyo list (`list.name`),
- * found by name or created, its id kept in `ctx.store`. Adding to a list does not change consent (maps.md §1e).
+ * Contacts go one of two ways, by how many one call carries. Fewer than {@link BULK_IMPORT_FROM}: one
+ * `POST /api/profile-import` each. Its answer is synchronous, so each contact gets its own outcome and its Klaviyo
+ * profile id at once, which list membership needs (`/api/lists/{id}/relationships/profiles` takes ids only), within
+ * the 2 s goal for a person entering. From that many (a first fill, a backlog): profile bulk import jobs
+ * (`klaviyo-bulk-import.ts`), up to 10,000 contacts a request, and list entries without a known id are added to the
+ * list by the job itself (`relationships.lists`). profile-import allows 750 requests a minute, so a fill of 20,000
+ * took 27 minutes one by one; bulk import allows 150 jobs a minute. A job is processed asynchronously: its contacts
+ * are `ok` once Klaviyo accepted it (the job's id in the log's note), without their Klaviyo ids. Nothing later needs
+ * those: a removal looks its contacts up by email (100 a request, as for any contact whose id was never recorded), an
+ * entry into another list upserts the contact again first, and a GDPR delete goes by email. A removal from a list
+ * waits while a job adding to that list is unfinished (it would list the person again).
+ *
+ * Each audience is a Klaviyo list (`list.name`), found by name or created, its id kept in `ctx.store`. Adding to a
+ * list does not change consent (maps.md §1e).
  *
  * @example
  * const outcomes = await klaviyo.upsertContacts(
@@ -14,14 +23,24 @@
  * ); // [{ status: "ok", vendorId: "01J…" }]
  */
 import pLimit from "p-limit";
-import type { AudienceList, ContactUpsert, DestinationPlugin, MembershipOp, Outcome } from "../plugin";
+import type { AudienceList, ContactIdentity, ContactUpsert, DestinationPlugin, MembershipOp, Outcome } from "../plugin";
 import { erasedOutcome } from "./erased-outcome";
+import { type BulkList, bulkImport, unfinishedJob } from "./klaviyo-bulk-import";
 import { type Ctx, type Failure, type KlaviyoConfig, type KlaviyoError, type Resource, request } from "./klaviyo-http";
 
 export { KLAVIYO_REVISION, type KlaviyoConfig } from "./klaviyo-http";
 
-/** Contacts per upsert call: one `profile-import` request each (see `limits`). */
-const UPSERT_BATCH = 60;
+/**
+ * From this many contacts in one call, bulk import jobs instead of a profile-import each. Below it, one by one takes
+ * under 8 s at the destination's 12 requests a second and at most 99 of profile-import's steady 750 a minute, and
+ * gives each contact its outcome and Klaviyo id at once. From it, one by one misses the 2 s goal several times over,
+ * and a thousand take 83 s, more than a minute's allowance, while a job is one request of bulk import's 150 a minute
+ * whatever its size. A lone entry is always a profile-import; a backlog crosses the threshold by itself, as the
+ * engine hands the plugin up to `limits.upsertBatch` contacts, and up to `membershipBatch` list changes, in one call.
+ */
+export const BULK_IMPORT_FROM = 100;
+/** Contacts per upsert call: as many as one bulk import job takes, so a backlog reaches the plugin whole. */
+const UPSERT_BATCH = 10_000;
 /** `profile-import` requests in flight within one call: about 25–50 a second, under the 75/s burst limit. */
 const UPSERT_PARALLELISM = 5;
 /** Profile ids per list relationship call (maps.md §1b). */
@@ -39,8 +58,9 @@ export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
     membershipBatch: MEMBERSHIP_BATCH,
     concurrency: 1,
     // HTTP requests (the engine counts each call through ctx.fetch): profile-import, one request per contact, allows
-    // 750 a minute (burst 75 a second); 12 a second (720 a minute) stays under it. List relationships (150 a minute)
-    // take 1,000 contacts a call, so they hardly count; Klaviyo's 429 + Retry-After is the backstop.
+    // 750 a minute (burst 75 a second); 12 a second (720 a minute) stays under it. List relationships and bulk import
+    // jobs (each 150 a minute) take 1,000 and 10,000 contacts a call, so they hardly count; Klaviyo's 429 +
+    // Retry-After is the backstop.
     rate: { limit: 12, perMs: 1_000 },
   },
 
@@ -65,31 +85,47 @@ export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
   },
 
   upsertContacts(ctx, items) {
+    if (items.filter((item) => item.identity.email).length >= BULK_IMPORT_FROM) return importInBulk(ctx, items);
     return eachInParallel(items, (item) => upsertOne(ctx, item));
   },
 
   async applyMemberships(ctx, list, items) {
     const listId = await listIdFor(ctx, list);
     if (typeof listId !== "string") return items.map(() => listId);
-    const ids = await profileIds(ctx, items);
-    const outcomes: Outcome[] = ids.map((id) => (typeof id === "string" ? { status: "ok" } : id));
-    for (const member of [true, false]) {
-      const indexes = items.flatMap((item, i) => (item.member === member && typeof ids[i] === "string" ? [i] : []));
-      for (let start = 0; start < indexes.length; start += MEMBERSHIP_BATCH) {
-        const chunk = indexes.slice(start, start + MEMBERSHIP_BATCH);
-        const results = await relate(
-          ctx,
-          list,
-          listId,
-          member,
-          chunk.map((i) => ids[i] as string),
-        );
-        chunk.forEach((i, k) => {
-          outcomes[i] = results[k];
-        });
-      }
+    const outcomes: Array<Outcome | undefined> = items.map(() => undefined);
+    // A removal must not overtake a job still adding to the list, which would list the person again: it is retried
+    // (with the engine's backoff, as an attempt) until the job is done.
+    const job = items.some((item) => !item.member) ? await unfinishedJob(ctx, listId) : undefined;
+    if (job) {
+      const reason = `waiting for Klaviyo bulk import job ${job} to finish adding to ${list.name}`;
+      for (const [i, item] of items.entries()) if (!item.member) outcomes[i] = { status: "retry", reason };
     }
-    return outcomes;
+    // Many entries without a known id: jobs upsert them and list them, no lookup needed.
+    const unknown = items.flatMap((item, i) =>
+      item.member && !item.identity.vendorId && item.identity.email ? [i] : [],
+    );
+    if (unknown.length >= BULK_IMPORT_FROM) {
+      const relist = () => findListAgain(ctx, list);
+      const imported = await importInBulk(
+        ctx,
+        unknown.map((i) => items[i]),
+        { id: listId, relist },
+      );
+      unknown.forEach((i, k) => {
+        outcomes[i] = imported[k];
+      });
+    }
+    const rest = items.flatMap((_, i) => (outcomes[i] === undefined ? [i] : []));
+    const listed = await listByIds(
+      ctx,
+      list,
+      listId,
+      rest.map((i) => items[i]),
+    );
+    rest.forEach((i, k) => {
+      outcomes[i] = listed[k];
+    });
+    return outcomes as Outcome[];
   },
 
   async deleteContact(ctx, person) {
@@ -122,6 +158,25 @@ async function upsertOne(ctx: Ctx, item: ContactUpsert): Promise<Outcome> {
   if (res.ok) return { status: "ok", vendorId: (res.data as Resource).id };
   const conflict = res.status === 409 ? res.errors.find((e) => e.meta?.duplicate_profile_id) : undefined;
   return conflict ? updateDuplicate(ctx, conflict, attributes) : res.failure;
+}
+
+/** Contacts (and list entries, with `list`) through bulk import jobs; one without an email is skipped. */
+async function importInBulk(
+  ctx: Ctx,
+  items: Array<{ identity: ContactIdentity; traits?: Record<string, unknown> }>,
+  list?: BulkList,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = items.map(() => ({ status: "skip", reason: "no email" }));
+  const sending = items.flatMap((item, i) => (item.identity.email ? [i] : []));
+  const profiles = sending.map((i) => ({
+    ...profileAttributes(items[i].traits ?? {}),
+    email: items[i].identity.email,
+  }));
+  const imported = await bulkImport(ctx, profiles, list);
+  sending.forEach((i, k) => {
+    outcomes[i] = imported[k];
+  });
+  return outcomes;
 }
 
 /**
@@ -207,6 +262,38 @@ async function listIdFor(ctx: Ctx, list: AudienceList): Promise<string | Failure
   return id;
 }
 
+/** The list's id after Klaviyo answered that it no longer has the one kept: found by name or created again. */
+async function findListAgain(ctx: Ctx, list: AudienceList): Promise<string | Failure> {
+  await ctx.store.put(`list:${list.name}`, "");
+  return listIdFor(ctx, list);
+}
+
+/**
+ * List changes by Klaviyo profile id: known ones, else looked up by email (an entering contact Klaviyo lacks is
+ * created), up to 1,000 a call.
+ */
+async function listByIds(ctx: Ctx, list: AudienceList, listId: string, items: MembershipOp[]): Promise<Outcome[]> {
+  const ids = await profileIds(ctx, items);
+  const outcomes: Outcome[] = ids.map((id) => (typeof id === "string" ? { status: "ok" } : id));
+  for (const member of [true, false]) {
+    const indexes = items.flatMap((item, i) => (item.member === member && typeof ids[i] === "string" ? [i] : []));
+    for (let start = 0; start < indexes.length; start += MEMBERSHIP_BATCH) {
+      const chunk = indexes.slice(start, start + MEMBERSHIP_BATCH);
+      const results = await relate(
+        ctx,
+        list,
+        listId,
+        member,
+        chunk.map((i) => ids[i] as string),
+      );
+      chunk.forEach((i, k) => {
+        outcomes[i] = results[k];
+      });
+    }
+  }
+  return outcomes;
+}
+
 /**
  * Adds or removes profile ids. A list deleted in Klaviyo (404) is forgotten, found or created again, and the call
  * repeated once. An unknown profile id rejects the whole call with a pointer to it: that item alone fails (or, when
@@ -225,8 +312,7 @@ async function relate(
     });
   let res = await send(listId, ids);
   if (!res.ok && res.status === 404) {
-    await ctx.store.put(`list:${list.name}`, "");
-    const again = await listIdFor(ctx, list);
+    const again = await findListAgain(ctx, list);
     if (typeof again !== "string") return ids.map(() => again);
     listId = again;
     res = await send(listId, ids);
