@@ -7,7 +7,9 @@
  * outcome is `ok` with the job's id as its note, and no Klaviyo id.
  *
  * Because the job lands later, a removal from a list must not overtake a job still adding to it (the job would list
- * the person again): jobs with a list are remembered per list, and {@link unfinishedJob} polls them.
+ * the person again): jobs with a list are remembered per list, and {@link unfinishedJob} polls them. Not guarded: a
+ * contact upserted by `profile-import` while a job holding it still waits gets the job's older traits back when it
+ * runs, until a synced trait of theirs changes again.
  *
  * @example
  * const outcomes = await bulkImport(ctx, [{ email: "ada@example.com", first_name: "Ada" }], { id: "Xy12Ab", relist });
