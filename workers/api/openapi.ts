@@ -40,6 +40,15 @@ const DOCUMENT = {
   ],
 };
 
+/**
+ * Where `/docs` loads Scalar from: this deployment's static assets, not a CDN, so the page renders offline (`npm run
+ * dev` on a plane) and runs the version package-lock.json pins — 1.71.0, what the unpinned CDN served when
+ * `@scalar/hono-api-reference` 0.12.4 came out. `npm run build` copies the devDependency `@scalar/api-reference` there
+ * under a name with its version (scripts/docs-assets.mjs): bump both together. Given `cdn`, Scalar loads its
+ * single-file build, which fetches no chunks of its own.
+ */
+const SCALAR_SCRIPT_PATH = "/docs/assets/scalar-api-reference-1.71.0.js";
+
 const OpenApiDocument = z.looseObject({
   openapi: z.string(),
   info: z.looseObject({ title: z.string(), version: z.string() }),
@@ -58,7 +67,13 @@ export function apiDocsRoutes(root: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
     root.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   }
   let document: OpenApiDocument | undefined;
-  const renderDocs = Scalar<AppEnv>({ url: "/openapi.json", pageTitle: "Tessera API" });
+  const renderDocs = Scalar<AppEnv>({
+    url: "/openapi.json",
+    pageTitle: "Tessera API",
+    cdn: SCALAR_SCRIPT_PATH,
+    // Scalar's own fonts come from its servers: the system's, as in the console, keep the page free of other hosts.
+    withDefaultFonts: false,
+  });
   return openApiRoutes()
     .openapi(
       createRoute({
