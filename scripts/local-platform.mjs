@@ -61,21 +61,19 @@ const EVERY_MINUTE = "* * * * *";
 
 /**
  * Runs the Worker's every-minute crons at the start of each minute, as Cloudflare does, through the endpoint
- * `wrangler dev` has for it (`GET /cdn-cgi/handler/scheduled?cron=…`): crons never fire by themselves under
+ * `wrangler dev --test-scheduled` has for it (`GET /__scheduled?cron=…`): crons never fire by themselves under
  * `wrangler dev` (DESIGN §9), and without them `npm run dev` never polled engagement, repaired drift, resumed erasures
  * or queued the backfills whose send had failed. Other schedules are reported and left to that endpoint, by hand.
  * `intervalMs` is for tests. A failed run is reported and the next one comes as usual. Returns `stop()`.
  */
 export function startCronTicker({ url, crons, intervalMs = 60_000, report = console.error }) {
   for (const cron of crons.filter((c) => c !== EVERY_MINUTE))
-    report(
-      `cron "${cron}" is not run locally; run it with GET ${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`,
-    );
+    report(`cron "${cron}" is not run locally; run it with GET ${url}/__scheduled?cron=${encodeURIComponent(cron)}`);
   let timer;
   let stopped = false;
   const run = async () => {
     try {
-      const res = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(EVERY_MINUTE)}`);
+      const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent(EVERY_MINUTE)}`);
       const body = await res.text();
       if (!res.ok) report(`cron "${EVERY_MINUTE}" failed (${res.status}): ${body.slice(0, 500)}`);
     } catch (err) {
@@ -148,6 +146,10 @@ async function launchWrangler({
     "--persist-to",
     persistTo,
     "--show-interactive-dev-session=false",
+    // The cron endpoint, `/__scheduled?cron=…`: wrangler's own `/cdn-cgi/handler/scheduled` answers 500 "exception"
+    // for a Worker with static assets (wrangler 4.86: the event reaches the assets router, which has no scheduled
+    // handler), and the Worker has assets since /docs serves its own Scalar bundle.
+    "--test-scheduled",
     // Its own inspector port: wrangler's default (9229, then 9230) is taken when several platforms run side by side.
     "--inspector-port",
     String(inspectorPort ?? (await freePort())),
