@@ -263,6 +263,29 @@ describe("sync engine", () => {
     expect(row).toEqual({ delivered: 0, failed: 1, last_error: `invalid_payload: ${hook.url} answered 400` });
   });
 
+  it("pauses on the endpoint's 401 instead of dead-lettering the change as a bad payload", async () => {
+    const hook = await receiver(401);
+    const { workspaceId, destinationId, profileId } = await setup(hook);
+    await consume([change(workspaceId, profileId, "vip", true, 1)]);
+    await drain(destinationId);
+    await eventually(async () => {
+      const row = await env.DB.prepare("SELECT failed, last_error FROM destinations WHERE id = ?")
+        .bind(destinationId)
+        .first();
+      expect(row).toEqual({
+        failed: 0,
+        last_error: `${hook.url} refused the request (HTTP 401): check the signing secret the endpoint verifies`,
+      });
+    });
+    // Kept for when the endpoint accepts the secret again, not lost among dead letters.
+    expect(await listDeadLetters(env.DB, destinationId)).toEqual([]);
+    const pending = await runInDurableObject<DestinationDO, number>(
+      env.DESTINATION.getByName(destinationId),
+      (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pending").one().n,
+    );
+    expect(pending).toBe(1);
+  });
+
   it("honours Retry-After on a 429 without counting it as lost", async () => {
     const hook = await receiver({ status: 429, headers: { "retry-after": "120" } });
     const { workspaceId, destinationId, profileId } = await setup(hook);

@@ -3,7 +3,14 @@
  * signed with `X-Tessera-Signature` (see `tessera-signature.ts`), to a URL the customer runs. 2xx is delivered;
  * 408, 429 and 5xx are retried (honouring `Retry-After`); any other 4xx fails for good.
  */
-import type { ContactIdentity, DestinationPlugin, Outcome, PluginContext, ProfileSnapshot } from "../plugin";
+import {
+  AuthRefused,
+  type ContactIdentity,
+  type DestinationPlugin,
+  type Outcome,
+  type PluginContext,
+  type ProfileSnapshot,
+} from "../plugin";
 import { retryAfterMs } from "../retry-after";
 import { signTessera, TESSERA_SIGNATURE_HEADER } from "../tessera-signature";
 
@@ -138,6 +145,13 @@ async function deliver(ctx: PluginContext<WebhookConfig>, body: WebhookEvent): P
     const wait = retryAfterMs(res.headers.get("retry-after"));
     if (wait !== undefined) outcome.retryAfterMs = wait;
     return outcome;
+  }
+  // A refusal of who we are is not about this payload: every call would meet it, so the destination pauses (as for a
+  // vendor's 401) rather than dead-lettering each change as bad data.
+  if (res.status === 401 || res.status === 403) {
+    throw new AuthRefused(
+      `${ctx.config.url} refused the request (HTTP ${res.status}): check the signing secret the endpoint verifies`,
+    );
   }
   return { status: "fail", code: "invalid_payload", message: `${ctx.config.url} answered ${res.status}` };
 }
