@@ -146,6 +146,21 @@ describe("collector endpoints", () => {
     expect(await res.json()).toEqual({ success: true, accepted: 0, rejected: [] });
   });
 
+  it("counts, within accepted, the messages whose messageId was already stored (their new content is dropped)", async () => {
+    const userId = uid("user");
+    const messageId = uid("rec");
+    const first = { type: "identify", userId, messageId, traits: { plan: "basic" } };
+    const firstRes = await post("/v1/batch", { batch: [first] }, { key: writeKey });
+    expect(await firstRes.json()).toEqual({ success: true, accepted: 1, rejected: [] });
+    const changed = { ...first, traits: { plan: "premium" } };
+    const fresh = { type: "track", event: "Viewed", userId, messageId: uid("m") };
+    const res = await post("/v1/batch", { batch: [changed, fresh] }, { key: writeKey });
+    // A Segment client's retry is a success: accepted still counts it, duplicates says it was not stored again.
+    expect(await res.json()).toEqual({ success: true, accepted: 2, duplicates: 1, rejected: [] });
+    const events = await storedEvents(workspaceId, { type: "user_id", value: userId });
+    expect(events.filter((e) => e.messageId === messageId)).toMatchObject([{ traits: { plan: "basic" } }]);
+  });
+
   it("stores numeric user ids as strings, like Segment", async () => {
     const res = await post("/v1/track", { event: "Numeric", userId: 4242, anonymousId: uid("a") }, { key: writeKey });
     expect(res.status).toBe(200);

@@ -163,7 +163,14 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
       rejected.sort((a, b) => a.index - b.index);
       // A single-message route's sender sent no batch: "batch[0]: " would name something it never wrote.
       if (pathType) for (const r of rejected) r.error = r.error.replace(/^batch\[0\]: /, "");
-      const body: IngestResponse = { success: true, accepted, rejected };
+      // Known here: each profile's write is awaited before the answer, so its duplicates are counted; a delivery that
+      // failed and was queued is still counted as accepted but its duplicates are not known (not in this count).
+      const body: IngestResponse = {
+        success: true,
+        accepted,
+        ...(report.duplicates > 0 && { duplicates: report.duplicates }),
+        rejected,
+      };
       return c.json(body, 200);
     });
   }

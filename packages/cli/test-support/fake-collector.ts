@@ -82,13 +82,16 @@ export async function startFakeCollector(options: FakeCollectorOptions = {}): Pr
       return;
     }
     const rejected: Array<{ index: number; messageId?: string; error: string }> = [];
+    let duplicates = 0;
     request.body.batch.forEach((message, index) => {
       const reason = fake.options.rejectIf?.(message) ?? null;
       if (reason) rejected.push({ index, messageId: message.messageId as string, error: `batch[${index}]: ${reason}` });
-      else if (!stored.has(message.messageId as string)) stored.set(message.messageId as string, message);
+      else if (stored.has(message.messageId as string)) duplicates++;
+      else stored.set(message.messageId as string, message);
     });
     res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ success: true, accepted: request.body.batch.length - rejected.length, rejected }));
+    const accepted = request.body.batch.length - rejected.length;
+    res.end(JSON.stringify({ success: true, accepted, ...(duplicates > 0 && { duplicates }), rejected }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -6,8 +6,13 @@ import { type Batch, type BatchItem, batchBody } from "./batcher";
 import type { RejectEntry } from "./rejects";
 import { type SendOptions, sendBatch } from "./send";
 
-/** Rows accepted, and the rejected ones with reasons; or why the batch could not be delivered at all. */
-export type Delivery = { ok: true; accepted: number; rejects: RejectEntry[] } | { ok: false; error: string };
+/**
+ * Rows stored, rows the collector already held under their messageId (not stored again: not counted as accepted),
+ * and the rejected ones with reasons; or why the batch could not be delivered at all.
+ */
+export type Delivery =
+  | { ok: true; accepted: number; duplicates: number; rejects: RejectEntry[] }
+  | { ok: false; error: string };
 
 export interface DeliverOptions {
   send: SendOptions;
@@ -41,11 +46,12 @@ export async function deliverBatch(batch: Batch, options: DeliverOptions): Promi
     input: reject.input,
     cells: reject.cells,
   }));
-  if (options.dryRun || batch.items.length === 0) return { ok: true, accepted: batch.items.length, rejects: local };
+  if (options.dryRun || batch.items.length === 0)
+    return { ok: true, accepted: batch.items.length, duplicates: 0, rejects: local };
   const sent = await sendItems(batch.items, `rows ${batch.firstRow}–${batch.lastRow}`, options);
   if (!sent.ok) return sent;
   const rejects = [...local, ...sent.rejects].sort((a, b) => a.row - b.row);
-  return { ok: true, accepted: sent.accepted, rejects };
+  return { ok: true, accepted: sent.accepted, duplicates: sent.duplicates, rejects };
 }
 
 async function sendItems(items: BatchItem[], what: string, options: DeliverOptions): Promise<Delivery> {
@@ -63,19 +69,28 @@ async function sendItems(items: BatchItem[], what: string, options: DeliverOptio
         seen.add(rejected.index);
         rejects.push(entry(item, rejected.error.replace(/^batch\[\d+\]: /, "")));
       }
-      return { ok: true, accepted: items.length - rejects.length, rejects };
+      // The collector counts its duplicates within `accepted` (a Segment client's retry is a success); to the
+      // operator a row whose content was dropped is not "accepted".
+      const duplicates = Math.min(outcome.duplicates, items.length - rejects.length);
+      return { ok: true, accepted: items.length - rejects.length - duplicates, duplicates, rejects };
     }
     case "refused":
-      return { ok: true, accepted: 0, rejects: items.map((item) => entry(item, outcome.error)) };
+      return { ok: true, accepted: 0, duplicates: 0, rejects: items.map((item) => entry(item, outcome.error)) };
     case "too-large": {
       // Our count says it fits; a server with smaller limits says otherwise: halves until it does.
-      if (items.length === 1) return { ok: true, accepted: 0, rejects: [entry(items[0], outcome.error)] };
+      if (items.length === 1)
+        return { ok: true, accepted: 0, duplicates: 0, rejects: [entry(items[0], outcome.error)] };
       const middle = Math.ceil(items.length / 2);
       const first = await sendItems(items.slice(0, middle), what, options);
       if (!first.ok) return first;
       const second = await sendItems(items.slice(middle), what, options);
       if (!second.ok) return second;
-      return { ok: true, accepted: first.accepted + second.accepted, rejects: [...first.rejects, ...second.rejects] };
+      return {
+        ok: true,
+        accepted: first.accepted + second.accepted,
+        duplicates: first.duplicates + second.duplicates,
+        rejects: [...first.rejects, ...second.rejects],
+      };
     }
     case "failed":
       return { ok: false, error: `${what}: ${outcome.error}` };

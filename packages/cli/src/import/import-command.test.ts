@@ -266,6 +266,25 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("reports a changed row re-sent under a stored --message-id as already stored, not as accepted", async () => {
+    const crm = ["--as", "identify", "--user-id", "user_id", "--email", "email", "--timestamp", "updated_at"];
+    const header = "record_id,user_id,email,plan,updated_at";
+    const first = write("crmB-1.csv", `${header}\nREC-002,U-CRM2,crm2@example.com,basic,2024-03-01T00:00:00Z\n`);
+    expect((await importFile(first, ...crm, "--message-id", "record_id")).stdout).toContain("1 row, 1 accepted");
+    const changed = write(
+      "crmB-2.csv",
+      `${header}\nREC-002,U-CRM2,crm2-new@example.com,premium,2024-03-02T00:00:00Z\n`,
+    );
+    const run = await importFile(changed, ...crm, "--message-id", "record_id");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${changed}: 1 row, 0 accepted, 1 already stored, 0 rejected`);
+    expect(run.stdout).toContain(
+      "1 already stored under the same message id: not stored again — give changed rows a new --message-id, " +
+        "e.g. record id + updated time",
+    );
+    expect(collector.stored.get("REC-002")).toMatchObject({ traits: { plan: "basic" } });
+  });
+
   it("counts a one-row file as one row", async () => {
     const file = write("one.csv", "id,email\nu1,u1@example.com\n");
     const run = await importFile(file, "--event", "Signed Up", "--user-id", "id");
@@ -285,7 +304,8 @@ describe("tessera import", () => {
     ]);
     const lenient = await importFile(file, "--event", "Signed Up", "--user-id", "id", "--allow-rejects");
     expect(lenient.code).toBe(0);
-    expect(lenient.stdout).toContain("5 rows, 3 accepted, 2 rejected");
+    // The first run stored the other three: this one says so rather than counting them as accepted again.
+    expect(lenient.stdout).toContain("5 rows, 0 accepted, 3 already stored, 2 rejected");
   });
 
   it("rejects every row of a batch the collector refuses whole (400), with its message", async () => {

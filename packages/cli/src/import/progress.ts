@@ -8,6 +8,8 @@ import { Presets, SingleBar } from "cli-progress";
 export interface ProgressState {
   rows: number;
   accepted: number;
+  /** Rows the collector already held under their messageId: not stored again. */
+  duplicates: number;
   rejected: number;
   /** Where in the file the rows sent so far end, in bytes (not the bytes read: reading runs ahead of sending). */
   position: number;
@@ -53,18 +55,19 @@ export function createProgress(options: ProgressOptions): Progress {
 function barProgress(options: ProgressOptions, now: () => number, startedAt: number): Progress {
   const sized = options.size !== undefined && options.size > 0;
   const format = sized
-    ? " {bar} {percentage}% | {rows} rows | {rate} rows/s | {rejected} rejected | ETA {eta_formatted}"
-    : " {rows} rows | {rate} rows/s | {rejected} rejected | {duration_formatted}";
+    ? " {bar} {percentage}% | {rows} rows | {rate} rows/s{already} | {rejected} rejected | ETA {eta_formatted}"
+    : " {rows} rows | {rate} rows/s{already} | {rejected} rejected | {duration_formatted}";
   const bar = new SingleBar(
     { format, stream: options.stream, hideCursor: true, etaBuffer: 50, clearOnComplete: false },
     Presets.shades_classic,
   );
-  bar.start(sized ? (options.size as number) : 0, 0, { rows: "0", rate: "0", rejected: "0" });
+  bar.start(sized ? (options.size as number) : 0, 0, { rows: "0", rate: "0", already: "", rejected: "0" });
   return {
     update(state) {
       const payload = {
         rows: count(state.rows),
         rate: count(rowsPerSecond(state.rows, now() - startedAt)),
+        already: state.duplicates > 0 ? ` | ${count(state.duplicates)} already stored` : "",
         rejected: count(state.rejected),
       };
       bar.update(sized ? state.position : 0, payload);
@@ -93,7 +96,9 @@ function lineProgress(options: ProgressOptions, now: () => number, startedAt: nu
           : "";
       options.stream.write(
         `${count(state.rows)} rows (${count(rowsPerSecond(state.rows, at - startedAt))} rows/s${share}): ` +
-          `${count(state.accepted)} ${options.acceptedLabel ?? "accepted"}, ${count(state.rejected)} rejected\n`,
+          `${count(state.accepted)} ${options.acceptedLabel ?? "accepted"}, ` +
+          (state.duplicates > 0 ? `${count(state.duplicates)} already stored, ` : "") +
+          `${count(state.rejected)} rejected\n`,
       );
     },
     log(line) {
@@ -109,6 +114,10 @@ export interface SummaryFacts {
   dryRun: boolean;
   rows: number;
   accepted: number;
+  /** Rows the collector already held under their messageId (not stored again, not in `accepted`). */
+  duplicates?: number;
+  /** What to do about them, by where the messageIds come from. */
+  duplicateHint?: string;
   rejected: number;
   batches: number;
   elapsedMs: number;
@@ -129,15 +138,21 @@ export function formatSummary(facts: SummaryFacts): string {
   const verb = facts.dryRun ? "valid" : "accepted";
   const seconds = (facts.elapsedMs / 1000).toFixed(1);
   const batches = `${count(facts.batches)} batch${facts.batches === 1 ? "" : "es"}`;
+  const duplicates = facts.duplicates ?? 0;
+  const already = duplicates > 0 ? `${count(duplicates)} already stored, ` : "";
   const lines = [
-    `${facts.source}: ${count(facts.rows)} row${facts.rows === 1 ? "" : "s"}, ${count(facts.accepted)} ${verb}, ${count(facts.rejected)} rejected ` +
+    `${facts.source}: ${count(facts.rows)} row${facts.rows === 1 ? "" : "s"}, ${count(facts.accepted)} ${verb}, ${already}${count(facts.rejected)} rejected ` +
       `in ${batches} (${seconds} s, ${count(rowsPerSecond(facts.rows, facts.elapsedMs))} rows/s)` +
       (facts.dryRun ? " — dry run, nothing sent" : ""),
   ];
+  if (duplicates > 0) {
+    const hint = facts.duplicateHint ? ` — ${facts.duplicateHint}` : "";
+    lines.push(`${count(duplicates)} already stored under the same message id: not stored again${hint}`);
+  }
   if (facts.skipped > 0) {
     const before = facts.before;
     const total = before
-      ? `; with earlier runs: ${count(before.accepted + facts.accepted)} accepted, ` +
+      ? `; with earlier runs: ${count(before.accepted + facts.accepted)} accepted, ${already}` +
         `${count(before.rejected + facts.rejected)} rejected`
       : "";
     lines.push(`Skipped the first ${count(facts.skipped)} rows (done before, per the checkpoint)${total}`);
@@ -146,7 +161,7 @@ export function formatSummary(facts: SummaryFacts): string {
   if (facts.stoppedBecause) {
     lines.push(`Stopped before the end: ${facts.stoppedBecause}`);
     // Nothing acknowledged, by this run or one before: there is nothing to resume after.
-    const acknowledged = facts.accepted + facts.rejected + facts.skipped > 0;
+    const acknowledged = facts.accepted + duplicates + facts.rejected + facts.skipped > 0;
     if (!facts.dryRun && facts.resumable && acknowledged) {
       lines.push("Rows acknowledged so far are in the checkpoint; run the same command with --resume to continue.");
     }

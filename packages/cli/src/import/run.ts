@@ -145,7 +145,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     acceptedLabel: options.dryRun ? "valid" : "accepted",
     now,
   });
-  const totals = { rows: 0, accepted: 0, rejected: 0, batches: 0 };
+  const totals = { rows: 0, accepted: 0, duplicates: 0, rejected: 0, batches: 0 };
   let stopped: string | undefined;
   let rowsRead = 0;
   const inFlight = new Set<Promise<void>>();
@@ -192,6 +192,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     if (batch.items.length > 0) totals.batches++;
     totals.rows += batch.lastRow - batch.firstRow + 1;
     totals.accepted += result.accepted;
+    totals.duplicates += result.duplicates;
     totals.rejected += result.rejects.length;
     const done = acks.complete({
       seq: batch.seq,
@@ -287,6 +288,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       rejectsPath: rejects.written ? rejects.path : undefined,
       stoppedBecause: stopped,
       resumable: checkpointFile !== null,
+      duplicateHint: duplicateHint(options),
     }),
   );
   if (firstMessage)
@@ -330,6 +332,14 @@ function admit(
 function remember(ledger: MessageIdLedger, row: InputRow, sourceName: string, mapping: ImportOptions["mapping"]): void {
   const result = rowMessage(row, { sourceName, mapping });
   if (result.ok) ledger.claim(result.messageId, result.message, row.row);
+}
+
+/** What a row the collector already held means, and what to do about a changed one, by where messageIds come from. */
+function duplicateHint(options: ImportOptions): string {
+  if (options.mapping?.messageId !== undefined)
+    return "give changed rows a new --message-id, e.g. record id + updated time";
+  if (options.mapping) return "the same rows were imported before";
+  return "a changed message needs a new messageId";
 }
 
 /** A row as the checkpoint's digest covers it: its cells (all of them, also past the header's), or its text. */

@@ -39,7 +39,7 @@ async function send(replies: Reply[], more: Partial<SendOptions> = {}) {
 describe("sendBatch", () => {
   it("posts gzipped JSON with the write key as Basic user", async () => {
     const { outcome, calls } = await send([json(200, { success: true, accepted: 1, rejected: [] })]);
-    expect(outcome).toEqual({ kind: "stored", rejected: [] });
+    expect(outcome).toEqual({ kind: "stored", rejected: [], duplicates: 0 });
     const { url, init } = calls[0];
     const headers = init.headers as Record<string, string>;
     expect(url).toBe("http://collector.test/v1/batch");
@@ -119,6 +119,11 @@ describe("sendBatch", () => {
   it("returns the per-message rejections of a 200", async () => {
     const rejected = [{ index: 0, messageId: "m", error: "batch[0]: track needs an event name" }];
     const { outcome } = await send([json(200, { success: true, accepted: 0, rejected })]);
-    expect(outcome).toEqual({ kind: "stored", rejected });
+    expect(outcome).toEqual({ kind: "stored", rejected, duplicates: 0 });
+  });
+
+  it("returns how many accepted messages the collector already held under their messageId", async () => {
+    const { outcome } = await send([json(200, { success: true, accepted: 2, duplicates: 1, rejected: [] })]);
+    expect(outcome).toEqual({ kind: "stored", rejected: [], duplicates: 1 });
   });
 });

@@ -20,7 +20,7 @@ const gzipAsync = promisify(gzip);
  * (413), or failed (a status retrying cannot fix, or retries exhausted).
  */
 export type SendOutcome =
-  | { kind: "stored"; rejected: RejectedMessage[] }
+  | { kind: "stored"; rejected: RejectedMessage[]; duplicates: number }
   | { kind: "refused"; error: string }
   | { kind: "too-large"; error: string }
   | { kind: "failed"; error: string };
@@ -139,7 +139,10 @@ function loadSignal(
   return outcome === "retry" && retryAfter !== 0 ? "refused" : "other";
 }
 
-/** The 200 answer's rejections; a body that is not the documented shape still means "stored", none rejected. */
+/**
+ * The 200 answer's rejections, and how many of its accepted messages the collector already held under their messageId
+ * (dropped, not stored again); a body that is not the documented shape still means "stored", none rejected.
+ */
 function stored(text: string): SendOutcome {
   let json: unknown;
   try {
@@ -148,7 +151,8 @@ function stored(text: string): SendOutcome {
     json = undefined;
   }
   const parsed = IngestResponse.safeParse(json);
-  return { kind: "stored", rejected: parsed.success ? parsed.data.rejected : [] };
+  if (!parsed.success) return { kind: "stored", rejected: [], duplicates: 0 };
+  return { kind: "stored", rejected: parsed.data.rejected, duplicates: parsed.data.duplicates ?? 0 };
 }
 
 /** `{"error":{"code","message"}}` → `code: message`; any other body, shortened. */
