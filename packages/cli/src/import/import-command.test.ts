@@ -439,6 +439,27 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("rejects a row whose --timestamp cell is empty instead of dating it at the import", async () => {
+    const file = write(
+      "receipts-e1.csv",
+      "receipt_id,customer_id,total,purchased_at\nE1-1,CE1,10,2023-01-05\nE1-2,CE1,20,\n",
+    );
+    const run = await importFile(
+      file,
+      "--event",
+      "Order Completed",
+      "--user-id",
+      "customer_id",
+      "--timestamp",
+      "purchased_at",
+    );
+    expect(run.code).toBe(1);
+    expect(sent().map((m) => m.properties)).toEqual([{ receipt_id: "E1-1", total: 10 }]);
+    expect(readRejects(file).map((r) => [r.row, r.line, r.error])).toEqual([
+      [2, 3, '--timestamp column "purchased_at" is empty (the row would be dated at the import, not when it happened)'],
+    ]);
+  });
+
   it("says a file ending in .gz that is not gzip is not, with code 2 and nothing sent", async () => {
     const file = write("sales.csv.gz", POS_CSV);
     const run = await importFile(file, ...POS_MAPPING);

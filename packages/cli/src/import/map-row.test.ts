@@ -221,6 +221,19 @@ describe("mapCsvRow", () => {
     expect(message.anonymousId).toBe("1");
   });
 
+  it("refuses a row whose mapped timestamp cell is empty, rather than letting it be dated at the import", () => {
+    const dated = mapping({ userId: "customer_id", timestamp: "purchased_at" });
+    expect(() => mapCsvRow({ customer_id: "CE1", total: "20", purchased_at: " " }, dated, () => "imp-hash")).toThrow(
+      new CellProblem(
+        '--timestamp column "purchased_at" is empty (the row would be dated at the import, not when it happened)',
+      ),
+    );
+    const undated = mapping({ userId: "customer_id" });
+    expect(
+      mapCsvRow({ customer_id: "CE1", total: "20", purchased_at: "" }, undated, () => "imp-hash"),
+    ).not.toHaveProperty("timestamp");
+  });
+
   it("refuses a row whose messageId cell is empty, and leaves out empty ids", () => {
     const ids = mapping({ userId: "id", anonymousId: "anon", messageId: "mid" });
     expect(() => mapCsvRow({ id: "", anon: "a-1", mid: " " }, ids, () => "imp-hash")).toThrow(

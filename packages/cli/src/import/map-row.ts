@@ -249,7 +249,7 @@ function textCell(record: Readonly<Record<string, string>>, column: string | und
  * throws {@link CellProblem} rather than falling back to the hash: the hash covers the file's name, so the row would
  * be stored again from a re-export or a renamed copy, which is what mapping an id column is meant to prevent.
  * Validation is not done here: the result goes through `validateMessage` like any other message. A timestamp that
- * does not match the mapping's `timestampFormat` throws {@link CellProblem}.
+ * does not match the mapping's `timestampFormat`, or a mapped timestamp cell that is empty, throws {@link CellProblem}.
  *
  * @example
  * mapCsvRow({ receipt: "R1", email: "a@b.co", total: "12.50" }, { as: "track", event: "Order Completed",
@@ -304,9 +304,15 @@ export function mapCsvRow(
   else if (userId === undefined && externalIds.length > 0)
     message.anonymousId = `${externalIds[0].type}:${externalIds[0].id}`;
   message.messageId = ownId ?? fallbackId();
-  const timestamp =
-    mapping.timestamp === undefined ? undefined : timestampCell(record[mapping.timestamp] ?? "", mapping);
-  if (timestamp !== undefined) message.timestamp = timestamp;
+  if (mapping.timestamp !== undefined) {
+    const timestamp = timestampCell(record[mapping.timestamp] ?? "", mapping);
+    // Without one the collector dates the row at the import: last year's purchase would count as this month's.
+    if (timestamp === undefined)
+      throw new CellProblem(
+        `--timestamp column "${mapping.timestamp}" is empty (the row would be dated at the import, not when it happened)`,
+      );
+    message.timestamp = timestamp;
+  }
   const context: JsonObject = {};
   if (mapping.as === "track") {
     message.properties = fields;
