@@ -96,6 +96,22 @@ describe("openInput", () => {
     expect((await rows(unicode, "csv")).map(record)).toEqual([{ kunde: "K-1", name: "Zoë" }]);
   });
 
+  it("reads a file by its byte-order mark when the --encoding given says otherwise, and says so", async () => {
+    const bom = file("utf8-bom.csv", Buffer.from("\uFEFFkunde,name\nK-1,Müller\n", "utf8"));
+    const notes: string[] = [];
+    expect(
+      (await rows(bom, "csv", { encoding: "windows-1252", onNote: (line) => notes.push(line) })).map(record),
+    ).toEqual([{ kunde: "K-1", name: "Müller" }]);
+    expect(notes).toEqual([
+      "The file starts with a utf-8 byte-order mark: read as utf-8, not as --encoding windows-1252.",
+    ]);
+    const utf16 = file(
+      "utf16-bom.csv",
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("kunde\nZoë\n", "utf16le")]),
+    );
+    expect((await rows(utf16, "csv", { encoding: "windows-1252" })).map(record)).toEqual([{ kunde: "Zoë" }]);
+  });
+
   it("stops at the first line that is not UTF-8, naming the line, the byte and the likely encoding", async () => {
     const latin = file("latin.csv", Buffer.from("kunde,name\nK-1,Ada\nK-2,M\xfcller\n", "latin1"));
     await expect(rows(latin, "csv")).rejects.toThrow(

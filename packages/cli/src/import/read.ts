@@ -53,9 +53,11 @@ export interface InputOptions {
   skipLines?: number;
   /**
    * The text encoding, a WHATWG label (`windows-1252`, `iso-8859-15`, `utf-16le`…); undefined: UTF-8, or UTF-16 when
-   * the bytes start with its byte-order mark.
+   * the bytes start with its byte-order mark. A byte-order mark wins over it (see {@link byteOrderMark}).
    */
   encoding?: string;
+  /** Told when the file's byte-order mark overrides the `encoding` given (a line for the operator). */
+  onNote?: (line: string) => void;
   /**
    * Called with the trimmed CSV header (an unnamed column as ""; its cells are left out of the records), and the
    * separator it was read with, before the first row; throwing stops the import with that message.
@@ -112,7 +114,7 @@ export async function openInput(file: string, options: InputOptions): Promise<In
     }
     throw new InputError(`cannot read ${file === "-" ? "stdin" : file}: ${(err as Error).message}`, { cause: err });
   }
-  const bytes = Readable.from(utf8Text(plain, options.encoding, text), { objectMode: false });
+  const bytes = Readable.from(utf8Text(plain, options.encoding, text, options.onNote), { objectMode: false });
   const rows = finished(
     options.format === "csv" ? csvRows(bytes, file, options, text) : jsonRows(bytes, options.format, file, text),
     text,
@@ -194,8 +196,8 @@ async function decompressed(
 }
 
 /**
- * The text of `bytes` as UTF-8: decoded from `encoding`, or from UTF-16 when the bytes start with its byte-order mark
- * (what Excel's "Unicode Text" saves), or else checked to be UTF-8 and passed on as it is. Text that is not valid in
+ * The text of `bytes` as UTF-8: decoded as its byte-order mark says when it starts with one (UTF-16 is what Excel's
+ * "Unicode Text" saves), else from `encoding`, or else checked to be UTF-8 and passed on as it is. Text that is not valid in
  * its encoding stops the input at that line: a file a Windows program saved in windows-1252 would otherwise be sent
  * with "�" in place of every accented letter — stored, and wrong in every MAP it reaches.
  */
@@ -203,6 +205,7 @@ async function* utf8Text(
   bytes: AsyncIterable<Buffer>,
   encoding: string | undefined,
   count: TextCount,
+  onNote?: (line: string) => void,
 ): AsyncGenerator<Buffer> {
   let decoder: TextDecoder | undefined;
   let label = "";
@@ -211,7 +214,10 @@ async function* utf8Text(
     const chunk = Buffer.from(raw);
     count.in += chunk.length;
     if (!decoder) {
-      label = encoding ?? utf16Mark(chunk) ?? "utf-8";
+      const marked = byteOrderMark(chunk);
+      label = marked ?? encoding ?? "utf-8";
+      if (marked !== undefined && encoding !== undefined && !sameEncoding(marked, encoding))
+        onNote?.(`The file starts with a ${marked} byte-order mark: read as ${marked}, not as --encoding ${encoding}.`);
       decoder = new TextDecoder(label, { fatal: true });
       if (label !== "utf-8") count.transformed = true;
     }
@@ -236,8 +242,15 @@ async function* utf8Text(
   }
 }
 
-/** `utf-16le` or `utf-16be` when `head` starts with that byte-order mark. */
-function utf16Mark(head: Buffer): string | undefined {
+/**
+ * `utf-8`, `utf-16le` or `utf-16be` when `head` starts with that byte-order mark. It wins over an `--encoding`: the
+ * mark is the file's own statement, and `EF BB BF` read as windows-1252 would send "ï»¿" glued to the first column's
+ * name and mangle every non-ASCII letter after it — a script that always passes `--encoding windows-1252` for a till
+ * whose export is one day saved as UTF-8 would import garbage. Stopping instead would fail a nightly job over a file
+ * that says exactly how to read it; the operator is told which encoding was used.
+ */
+function byteOrderMark(head: Buffer): string | undefined {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return "utf-8";
   if (head[0] === 0xff && head[1] === 0xfe) return "utf-16le";
   if (head[0] === 0xfe && head[1] === 0xff) return "utf-16be";
   return undefined;
@@ -261,6 +274,15 @@ function notText(label: string, chosen: string | undefined, chunk: Buffer, lines
     `line ${line} is not UTF-8${shown}: a file saved by Excel or another Windows program is most often ` +
     "windows-1252 — add --encoding windows-1252 (or the file's encoding: iso-8859-15, utf-16le, …)"
   );
+}
+
+/** Whether a WHATWG `label` (`utf8`, `UTF-8`, `unicode-1-1-utf-8`…) names `canonical`. */
+function sameEncoding(canonical: string, label: string): boolean {
+  try {
+    return new TextDecoder(label).encoding === canonical;
+  } catch {
+    return false;
+  }
 }
 
 function countNewlines(text: string): number {

@@ -108,6 +108,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     input = await openInput(options.file, {
       format: options.format,
       encoding: options.encoding,
+      onNote: say,
       stdin: deps.stdin,
       delimiter: mapping?.delimiter,
       skipLines: mapping?.skipLines,
