@@ -12,7 +12,11 @@ import { type SendOptions, sendBatch } from "./send";
  */
 export type Delivery =
   | { ok: true; accepted: number; duplicates: number; rejects: RejectEntry[] }
-  | { ok: false; error: string };
+  | {
+      ok: false;
+      error: string /** The server's answer when it refused the write key (401/403). */;
+      keyRefused?: string;
+    };
 
 export interface DeliverOptions {
   send: SendOptions;
@@ -93,6 +97,10 @@ async function sendItems(items: BatchItem[], what: string, options: DeliverOptio
       };
     }
     case "failed":
-      return { ok: false, error: `${what}: ${outcome.error}` };
+      return {
+        ok: false,
+        error: `${what}: ${outcome.error}`,
+        ...(outcome.keyRefused && { keyRefused: outcome.error }),
+      };
   }
 }

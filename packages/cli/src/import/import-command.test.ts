@@ -552,21 +552,27 @@ describe("tessera import", () => {
       body: { error: { code: "authentication_error", message: "Unknown write key" } },
     });
     const refused = await importFile(file, ...args);
-    expect(refused.code).toBe(3);
+    expect(refused.code).toBe(2);
     expect(refused.stderr).not.toContain("Note:");
   });
 
-  it("stops with code 3 and the server's reason when the write key is refused", async () => {
-    collector.options.answer = () => ({
-      status: 401,
-      body: { error: { code: "authentication_error", message: "Unknown write key" } },
-    });
-    const file = write("refused.csv", customers(3));
-    const run = await importFile(file, "--as", "identify", "--user-id", "id");
-    expect(run.code).toBe(3);
-    expect(collector.requests).toHaveLength(1);
-    expect(run.stdout).toContain("Stopped before the end: rows 1–3: 401 authentication_error: Unknown write key");
-    // Nothing was acknowledged: run it again with the right key, there is nothing to resume after.
-    expect(run.stdout).not.toContain("--resume");
+  it("stops with code 2, saying the write key was refused, when the first request is answered 401 or 403", async () => {
+    for (const status of [401, 403]) {
+      collector.options.answer = () => ({
+        status,
+        body: { error: { code: "authentication_error", message: "Unknown write key" } },
+      });
+      collector.requests.length = 0;
+      const file = write(`refused-${status}.csv`, customers(3));
+      const run = await importFile(file, "--as", "identify", "--user-id", "id");
+      expect(run.code).toBe(2);
+      expect(collector.requests).toHaveLength(1);
+      expect(run.stderr).toBe(
+        `tessera import: the collector refused the write key (${status} authentication_error: Unknown write key); ` +
+          "nothing was stored.\n--write-key (or TESSERA_WRITE_KEY) needs the source's write key, not a secret key.\n",
+      );
+      // Nothing was acknowledged: run it again with the right key, there is nothing to resume after.
+      expect(run.stdout).not.toContain("--resume");
+    }
   });
 });

@@ -148,6 +148,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   });
   const totals = { rows: 0, accepted: 0, duplicates: 0, rejected: 0, batches: 0 };
   let stopped: string | undefined;
+  let keyRefused: string | undefined;
   let rowsRead = 0;
   const inFlight = new Set<Promise<void>>();
   const sendWindow = new AdaptiveConcurrency({
@@ -186,6 +187,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     });
     if (!result.ok) {
       stopped ??= result.error;
+      keyRefused ??= result.keyRefused;
       return;
     }
     for (const note of notes.splice(0)) progress.log(note);
@@ -278,6 +280,12 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   progress.update({ ...totals, position: stopped ? sentPosition : input.position() });
   progress.stop();
 
+  // Refused before anything was acknowledged: a wrong key, not an import stopped partway (nothing to resume).
+  if (keyRefused !== undefined && totals.rows === 0) {
+    say(`tessera import: the collector refused the write key (${keyRefused}); nothing was stored.`);
+    say("--write-key (or TESSERA_WRITE_KEY) needs the source's write key, not a secret key.");
+    return EXIT.usage;
+  }
   deps.stdout.write(
     formatSummary({
       source: options.file === "-" ? "stdin" : options.file,

@@ -23,7 +23,7 @@ export type SendOutcome =
   | { kind: "stored"; rejected: RejectedMessage[]; duplicates: number }
   | { kind: "refused"; error: string }
   | { kind: "too-large"; error: string }
-  | { kind: "failed"; error: string };
+  | { kind: "failed"; error: string; keyRefused?: boolean };
 
 /** A retry about to happen, for the log. */
 export interface RetryNotice {
@@ -117,7 +117,10 @@ export async function sendBatch(body: string, options: SendOptions): Promise<Sen
     if (outcome === "ok") return stored(text);
     last = status === 0 ? text : `${status} ${errorMessage(text)}`;
     if (outcome === "split") return { kind: "too-large", error: last };
-    if (outcome === "drop") return status === 400 ? { kind: "refused", error: last } : { kind: "failed", error: last };
+    if (outcome === "drop") {
+      if (status === 400) return { kind: "refused", error: last };
+      return { kind: "failed", error: last, ...((status === 401 || status === 403) && { keyRefused: true }) };
+    }
     if (attempt + 1 >= retry.maxAttempts) break;
     const delayMs = Math.round(backoffDelay(attempt, retryAfter, retry, Math.random));
     options.onRetry?.({ attempt: attempt + 1, maxAttempts: retry.maxAttempts, delayMs, reason: last });

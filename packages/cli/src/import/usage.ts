@@ -67,7 +67,8 @@ gzipped; 429, 5xx and network errors are retried, honouring Retry-After, and hal
 until the server keeps up again.
 Rejected rows go to <file>.rejects.ndjson with the reason. Importing a file twice stores each row once.
 
-Exit codes: 0 done; 1 rows rejected (without --allow-rejects); 2 bad arguments or unreadable input;
+Exit codes: 0 done; 1 rows rejected (without --allow-rejects); 2 bad arguments, unreadable input or a
+write key the collector refuses on the first request;
 3 stopped partway (server or network failure, broken file, Ctrl-C): run again with --resume.
 
 Example: a point-of-sale export
