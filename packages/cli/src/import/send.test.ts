@@ -106,7 +106,11 @@ describe("sendBatch", () => {
     const unauthorised = await send([
       json(401, { error: { code: "authentication_error", message: "Unknown write key" } }),
     ]);
-    expect(unauthorised.outcome).toEqual({ kind: "failed", error: "401 authentication_error: Unknown write key" });
+    expect(unauthorised.outcome).toEqual({
+      kind: "failed",
+      error: "401 authentication_error: Unknown write key",
+      keyRefused: true,
+    });
     expect(unauthorised.calls).toHaveLength(1);
     const refused = await send([
       json(400, { error: { code: "validation_error", message: "No message was accepted" } }),
