@@ -149,6 +149,19 @@ describe("openInput", () => {
     ).rejects.toThrow(/line 3 is not UTF-8 \(byte 0xFC\)/);
   });
 
+  it("names rows by their line after a quoted field holding CRLF line breaks", async () => {
+    const crlf = file(
+      "notes.csv",
+      'id,note,ts\r\nL-1,"a\r\nb\r\nc",2024-01-01\r\nL-2,x,bad\r\n\r\nL-3,"d\r\ne",z\r\nL-4,y,z\r\n',
+    );
+    expect((await rows(crlf, "csv")).map((r) => [r.row, r.line])).toEqual([
+      [1, 2],
+      [2, 5],
+      [3, 7],
+      [4, 9],
+    ]);
+  });
+
   it("passes over the lines above the header it is told to skip, counting lines as the file does", async () => {
     // A report: a title with an unbalanced quote, a date line, a blank line, then the table.
     const report = file("report.csv", 'Sales "March\nPeriod: 2024-03\n\nreceipt;total\nR1;5\n\nR2;7\n');

@@ -292,6 +292,19 @@ function countNewlines(text: string): number {
 }
 
 /**
+ * The CRLFs inside a record's raw text, but for the one ending it: they can only be inside quoted fields, where
+ * csv-parse (7.0) counts each as two lines.
+ *
+ * @example quotedCrlfs('L-1,"a\r\nb",x\r') // 1
+ */
+function quotedCrlfs(raw: string): number {
+  let n = 0;
+  const end = raw.endsWith("\r\n") ? raw.length - 2 : raw.length;
+  for (let at = raw.indexOf("\r\n"); at !== -1 && at < end; at = raw.indexOf("\r\n", at + 2)) n++;
+  return n;
+}
+
+/**
  * The separator of {@link DELIMITERS} that `headerLine` uses most outside double quotes; a comma when it uses none
  * (a one-column file). Our own rather than csv-parse's `delimiter_auto`, which scores every character (letters
  * included) and stops at the first quoted field of the lines it samples.
@@ -371,6 +384,7 @@ async function* csvRows(
     bom: true,
     delimiter,
     info: true,
+    raw: true,
     skip_empty_lines: true,
     relax_column_count: true,
     columns: (names: string[]) => {
@@ -387,14 +401,18 @@ async function* csvRows(
   // Lines as the file counts them, the skipped ones included.
   let lastLine = 1 + skipped;
   let lastEmpty = 0;
+  // csv-parse counts a CRLF inside a quoted field as two lines (its \r and its \n): those extra lines, so far.
+  let overcounted = 0;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{
+    for await (const { record, raw, info } of parser as AsyncIterable<{
       record: Record<string, string>;
+      raw: string;
       info: { lines: number; empty_lines: number; bytes: number; error?: { record?: string[] } };
     }>) {
       row++;
       const line = lastLine + 1 + (info.empty_lines - lastEmpty);
-      lastLine = info.lines + skipped;
+      overcounted += quotedCrlfs(raw);
+      lastLine = info.lines + skipped - overcounted;
       lastEmpty = info.empty_lines;
       count.rowEnd = passed.bytes + info.bytes;
       const cells = info.error?.record;
