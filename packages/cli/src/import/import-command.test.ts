@@ -460,6 +460,18 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("stops with code 2 on an empty file, and checks the mapping against a header with no rows", async () => {
+    const empty = write("nightly.csv", "");
+    const run = await importFile(empty, ...POS_MAPPING);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`tessera import: ${empty}: the file is empty (no header line)\n`);
+    const headerOnly = write("header.csv", "receipt_id,customer\n");
+    const wrong = await importFile(headerOnly, ...POS_MAPPING);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("customer_id");
+    expect(collector.requests).toHaveLength(0);
+  });
+
   it("says a file ending in .gz that is not gzip is not, with code 2 and nothing sent", async () => {
     const file = write("sales.csv.gz", POS_CSV);
     const run = await importFile(file, ...POS_MAPPING);

@@ -376,6 +376,11 @@ async function* csvRows(
   } catch (err) {
     throw new InputError(`${file}: ${(err as Error).message}`, { cause: err });
   }
+  // No header at all (a failed nightly export): an error, not "0 rows", which would pass unnoticed.
+  if (peeked.line.trim() === "") {
+    const where = skipped > 0 ? ` after the ${skipped} skipped lines` : "";
+    throw new InputError(`${file}: the file is empty (no header line${where})`);
+  }
   const { bytes } = peeked;
   const seen = delimiterOfHeader(peeked.line);
   const delimiter = asked ?? seen;
