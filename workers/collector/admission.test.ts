@@ -177,7 +177,7 @@ describe("back-pressure", () => {
     expect((await eventually(anon, 1)).map((e) => e.messageId)).toEqual([body.batch[0].messageId]);
     const later = await postTo(app, "/v1/batch", body, writeKey, keyed);
     expect(later.status).toBe(200);
-    expect(await later.json()).toEqual({ success: true, accepted: 1, rejected: [] });
+    expect(await later.json()).toEqual({ success: true, accepted: 1, duplicates: 1, rejected: [] });
     expect(await storedEvents(workspaceId, { type: "anonymous_id", value: anon })).toHaveLength(1);
     expect((await other).status).toBe(200);
   });

@@ -187,12 +187,12 @@ describe("back-pressure when the runtime is out of room", () => {
     });
     expect(queue.sent).toEqual([]);
     expect(await storedEvents(workspaceId, anon(b))).toEqual([]);
-    // The others were stored: the resend finds them there and stores each message once.
+    // The others were stored: the resend finds them there (its answer says so: `duplicates`) and stores each once.
     expect(await storedEvents(workspaceId, anon(a))).toHaveLength(1);
 
     roomFor = b;
     const again = await postWith({ ingestDeps: deps, retryQueue: () => queue }, "/v1/batch", { batch }, writeKey);
-    expect(await again.json()).toEqual({ success: true, accepted: 3, rejected: [] });
+    expect(await again.json()).toEqual({ success: true, accepted: 3, duplicates: 2, rejected: [] });
     for (const visitor of [a, b, c])
       expect((await storedEvents(workspaceId, anon(visitor))).map((m) => m.messageId)).toEqual([`${visitor}-1`]);
     expect(queue.sent).toEqual([]);
