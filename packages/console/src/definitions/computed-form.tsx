@@ -2,7 +2,7 @@
 import { COMPUTED_TRAIT_OPS } from "@tessera/protocol/audience-ops";
 import { ErrorNote } from "../components/notes";
 import { Field, type Json, OpSelect } from "./condition-form";
-import { parseValueText, valueText } from "./value-text";
+import { ValueField } from "./value-field";
 
 export function computedPaths(definition: Json): string[] {
   const where: unknown[] = Array.isArray(definition.where) ? definition.where : [];
@@ -62,13 +62,13 @@ export function ComputedForm(props: { definition: Json; onChange(d: Json): void;
                 )
               }
             />
-            <Field
+            <ValueField
               label="Value"
-              value={valueText(w.value)}
-              onInput={(v) =>
+              value={w.value}
+              onChange={(v) =>
                 set(
                   "where",
-                  where.map((old, j) => (j === i ? { ...w, value: parseValueText(v) } : old)),
+                  where.map((old, j) => (j === i ? { ...w, value: v } : old)),
                 )
               }
             />

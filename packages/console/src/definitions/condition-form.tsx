@@ -5,7 +5,7 @@
  */
 import { CONDITION_OPS, COUNT_OPS } from "@tessera/protocol/audience-ops";
 import { ErrorNote } from "../components/notes";
-import { parseValueText, valueText } from "./value-text";
+import { ValueField } from "./value-field";
 
 // biome-ignore lint/suspicious/noExplicitAny: a definition is edited as free JSON; the API validates it
 export type Json = Record<string, any>;
@@ -133,10 +133,11 @@ export function ConditionNode(props: NodeProps) {
               ))}
             </select>
           </label>
-          <Field
+          <ValueField
             label="Times"
-            value={valueText(count?.value ?? 1)}
-            onInput={(v) => set("count", { op: count?.op ?? "gte", value: parseValueText(v) })}
+            kind="number"
+            value={count?.value ?? 1}
+            onChange={(v) => set("count", { op: count?.op ?? "gte", value: v })}
           />
         </div>
         {here}
@@ -180,7 +181,7 @@ export function ConditionNode(props: NodeProps) {
             onInput={(v) => onChange({ ...node, [compared]: v })}
           />
           <OpSelect value={node.op} onChange={(op) => onChange({ ...node, op })} />
-          <Field label="Value" value={valueText(node.value)} onInput={(v) => set("value", parseValueText(v))} />
+          <ValueField label="Value" value={node.value} onChange={(v) => set("value", v)} />
         </div>
         {here}
       </fieldset>
@@ -222,11 +223,7 @@ function WhereRow(props: {
           onInput={(v) => onChange({ ...condition, property: v })}
         />
         <OpSelect value={condition.op} onChange={(op) => onChange({ ...condition, op })} />
-        <Field
-          label="Value"
-          value={valueText(condition.value)}
-          onInput={(v) => onChange({ ...condition, value: parseValueText(v) })}
-        />
+        <ValueField label="Value" value={condition.value} onChange={(v) => onChange({ ...condition, value: v })} />
         <button type="button" class="quiet" onClick={onRemove} aria-label={`Remove property filter ${path}`}>
           Remove
         </button>

@@ -1,22 +1,61 @@
 /**
- * How a condition's value is typed in a text field: numbers, booleans and JSON arrays (for `in`) are read as such,
- * anything else is a string, as the grammar compares numbers as numbers and strings as strings (DESIGN §6).
- *
- * @example parseValueText("100") // 100
- * @example parseValueText('["pos","web"]') // ["pos", "web"]
- * @example parseValueText("pro") // "pro"
+ * How a condition's value is compared (DESIGN §6: numbers compare as numbers, strings as strings). The user picks it
+ * beside the field: guessing from the text turned a store id `0042` into the number 42 and `true` into a boolean, and
+ * such an audience matches nobody.
  */
-export function parseValueText(text: string): unknown {
-  if (/^-?\d+(\.\d+)?$/.test(text.trim())) return Number(text);
-  if (text === "true" || text === "false") return text === "true";
-  if (text.trim().startsWith("[")) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
+export type ValueKind = "text" | "number" | "boolean" | "list";
+
+export const VALUE_KINDS: ReadonlyArray<{ kind: ValueKind; label: string }> = [
+  { kind: "text", label: "text" },
+  { kind: "number", label: "number" },
+  { kind: "boolean", label: "true/false" },
+  { kind: "list", label: "list (JSON)" },
+];
+
+/** The kind a stored value is compared as: what its field's "Compare as" shows. */
+export function valueKind(value: unknown): ValueKind {
+  if (typeof value === "number") return "number";
+  if (typeof value === "boolean") return "boolean";
+  if (Array.isArray(value)) return "list";
+  return "text";
+}
+
+export type ParsedValue = { ok: true; value: unknown } | { ok: false; problem: string };
+
+/** Decimal numbers only: `Number()` would also read `0x10`, `Infinity` and a blank as numbers. */
+const DECIMAL = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * The value `text` means when compared as `kind`. Text is kept exactly as typed (spaces and leading zeros too).
+ *
+ * @example parseValueAs("0042", "text") // { ok: true, value: "0042" }
+ * @example parseValueAs("42.5", "number") // { ok: true, value: 42.5 }
+ * @example parseValueAs('["pos","web"]', "list") // { ok: true, value: ["pos", "web"] }
+ */
+export function parseValueAs(text: string, kind: ValueKind): ParsedValue {
+  switch (kind) {
+    case "text":
+      return { ok: true, value: text };
+    case "number": {
+      const t = text.trim();
+      return DECIMAL.test(t) ? { ok: true, value: Number(t) } : { ok: false, problem: `"${text}" is not a number` };
+    }
+    case "boolean": {
+      const t = text.trim();
+      return t === "true" || t === "false"
+        ? { ok: true, value: t === "true" }
+        : { ok: false, problem: "Type true or false" };
+    }
+    case "list": {
+      try {
+        const value: unknown = JSON.parse(text);
+        if (Array.isArray(value)) return { ok: true, value };
+      } catch {
+        // said below
+      }
+      return { ok: false, problem: 'Type a JSON list: ["pos","web"]' };
     }
   }
-  return text;
 }
 
 export function valueText(value: unknown): string {
