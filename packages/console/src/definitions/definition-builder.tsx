@@ -11,6 +11,7 @@ import { ErrorNote } from "../components/notes";
 import { useDraft } from "../drafts";
 import { ComputedForm, computedPaths } from "./computed-form";
 import { ConditionNode, type Json, nodePaths } from "./condition-form";
+import { definitionKey, type PreviewAnswer, previewLine } from "./preview-line";
 import { errorOwner } from "./value-text";
 
 export type DefinitionKind = "audiences" | "computed-traits";
@@ -58,7 +59,7 @@ export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
   const [definition, setDefinition] = useState<Json>(draft?.definition ?? saved?.definition ?? STARTER[kind]());
   const [jsonText, setJsonText] = useState(draft?.jsonText ?? JSON.stringify(definition, null, 2));
   const [jsonError, setJsonError] = useState<string | undefined>(draft?.jsonError);
-  const [preview, setPreview] = useState<AudiencePreview>();
+  const [preview, setPreview] = useState<PreviewAnswer>();
   const [definitionError, setDefinitionError] = useState<string>();
   const [saveError, setSaveError] = useState<string>();
   const [saving, setSaving] = useState(false);
@@ -82,17 +83,20 @@ export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
     }
   };
 
+  const current = definitionKey(definition);
   useEffect(() => {
     const abort = new AbortController();
     const timer = setTimeout(() => {
       api<AudiencePreview>(`/v1/${kind}/preview`, { method: "POST", body: { definition }, signal: abort.signal }).then(
         (p) => {
-          setPreview(p);
+          // An answer that arrives after the definition changed is about the older one: dropped.
+          if (abort.signal.aborted) return;
+          setPreview({ for: current, preview: p });
           setDefinitionError(undefined);
         },
         (err) => {
           if (abort.signal.aborted) return;
-          setPreview(undefined);
+          setPreview({ for: current });
           setDefinitionError(messageOf(err));
         },
       );
@@ -101,7 +105,8 @@ export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
       clearTimeout(timer);
       abort.abort();
     };
-  }, [kind, definition]);
+    // `current` is `definition` as text: an equal definition typed again does not count again.
+  }, [kind, current]);
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -176,12 +181,8 @@ export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
           <ErrorNote error={jsonError} />
         </section>
       </div>
-      <p role="status" class="preview">
-        {preview
-          ? `Preview: ${preview.estimated ? "about " : ""}${preview.size} ${preview.size === 1 ? "profile" : "profiles"} ${kind === "audiences" ? "would be in this audience now" : "would hold a value now"}`
-          : definitionError
-            ? "Preview: fix the definition first"
-            : "Preview: counting…"}
+      <p role="status" class="preview" aria-busy={preview?.for !== current}>
+        {previewLine(kind, current, preview)}
       </p>
       <div class="row">
         <button type="submit" disabled={saving}>
