@@ -81,6 +81,24 @@ describe("console audience builder", () => {
   });
 });
 
+describe("console condition values", () => {
+  it("keeps a filter's value as typed, and compares it as a number only when asked", async () => {
+    const page = await session.signedIn("/console/audiences/new");
+    const where = page.locator('[data-path="definition.all[0].where[0]"]');
+    const value = where.getByLabel("Value", { exact: true });
+    const saved = async () => JSON.parse(await json(page).inputValue()).all[0].where[0].value;
+    for (const typed of ["0042", "true", "42"]) {
+      await value.fill(typed);
+      expect(await value.inputValue()).toBe(typed);
+      expect(await saved()).toBe(typed);
+    }
+    await where.getByLabel("Compare as").selectOption("number");
+    await value.fill("42.0");
+    expect(await value.inputValue()).toBe("42.0");
+    expect(await saved()).toBe(42);
+  });
+});
+
 describe("console computed traits", () => {
   it("builds a computed trait with a preview and lists it with its size", async () => {
     const { event } = await seedBuyers();
