@@ -99,6 +99,26 @@ describe("console condition values", () => {
   });
 });
 
+describe("console definition page", () => {
+  it("reads a building audience again until it is ready, without a reload", async () => {
+    const key = `building_${randomUUID().slice(0, 8)}`;
+    const created = await secretApi(session.server, "POST", "/v1/audiences", { key, definition: { event: key } });
+    expect(created.status).toBe(201);
+    // The first read finds it building (a real backfill of nothing ends before the page could see it).
+    let reads = 0;
+    await session.context.route(`**/v1/audiences/${key}`, async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      if (reads++ === 0) body.status = { state: "building", processed: 0, total: 3 };
+      await route.fulfill({ response, json: body });
+    });
+    const page = await session.signedIn(`/console/audiences/${key}`);
+    await page.getByText("Building 0/3").waitFor();
+    await page.getByText("Ready", { exact: true }).waitFor({ timeout: 15_000 });
+    expect(reads).toBeGreaterThan(1);
+  });
+});
+
 describe("console computed traits", () => {
   it("builds a computed trait with a preview and lists it with its size", async () => {
     const { event } = await seedBuyers();

@@ -1,5 +1,5 @@
 import type { Audience, AudienceMembersPage } from "@tessera/protocol";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { useLocation, useRoute } from "preact-iso";
 import { api, messageOf } from "../api";
 import { ConfirmAction } from "../components/confirm-action";
@@ -12,12 +12,27 @@ import { profileHref } from "../profile-refs";
 import { useApi } from "../use-api";
 import { BuildStatus } from "./build-status";
 
-/** One audience or computed trait: its definition (editable), size, build status and members. */
+/** How often a building definition's size and progress are read again. */
+export const BUILDING_POLL_MS = 3000;
+
+/**
+ * One audience or computed trait: its definition (editable), size, build status and members. While it builds, its
+ * size and progress are read again every few seconds (until it is ready or the page is left); Refresh reads them now.
+ */
 export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
   const key = useRoute().params.key ?? "";
   const saved = useApi<Audience>(`/v1/${kind}/${encodeURIComponent(key)}`);
   // Editing when the key was refused: the builder opens again with the draft kept.
   const [editing, setEditing] = useState(() => hasDraft(BUILDER_DRAFT));
+  // Bumped by Refresh: the members are read again with the size.
+  const [round, setRound] = useState(0);
+  const building = saved.data?.status.state === "building";
+  const { reload } = saved;
+  useEffect(() => {
+    if (!building) return;
+    const timer = setInterval(reload, BUILDING_POLL_MS);
+    return () => clearInterval(timer);
+  }, [building, reload]);
   const noun = NOUN[kind];
   if (saved.error) {
     return (
@@ -36,7 +51,17 @@ export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
       </h1>
       <p>
         <code>{d.key}</code> · version {d.version} · size <strong>{d.size}</strong> · <BuildStatus status={d.status} />{" "}
-        · updated <Time iso={d.updated_at} />
+        · updated <Time iso={d.updated_at} />{" "}
+        <button
+          type="button"
+          class="quiet"
+          onClick={() => {
+            saved.reload();
+            setRound((r) => r + 1);
+          }}
+        >
+          Refresh
+        </button>
       </p>
       {editing ? (
         <DefinitionBuilder
@@ -59,7 +84,8 @@ export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
       {/* Above the members, whose first page arrives after the page is drawn and which grows on "Load more": below
           them, the button would move away from a pointer on its way to it. */}
       <DeleteDefinition kind={kind} definitionKey={d.key} />
-      <Members kind={kind} definitionKey={d.key} />
+      {/* Read again when a build ends (its members changed) and on Refresh. */}
+      <Members key={`${d.version}:${d.status.state}:${round}`} kind={kind} definitionKey={d.key} />
     </>
   );
 }
