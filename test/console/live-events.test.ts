@@ -40,4 +40,41 @@ describe("console live events", () => {
     await accepted.locator("summary").click();
     expect(JSON.parse((await accepted.locator("pre").textContent()) ?? "{}")).toMatchObject({ event, anonymousId });
   });
+  it("shows each message once after a pause and a resume", async () => {
+    const page = await session.signedIn("/console/live");
+    await page.getByText("Listening").waitFor();
+    const feed = page.getByRole("list", { name: "Live events, newest first" });
+    const send = async (event: string) => {
+      await fetch(`${session.env.url}/v1/batch`, {
+        method: "POST",
+        headers: {
+          authorization: `Basic ${Buffer.from(`${session.env.writeKey}:`).toString("base64")}`,
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ batch: [{ type: "track", event, anonymousId: randomUUID() }] }),
+      });
+    };
+    const items = (event: string) => feed.getByRole("listitem").filter({ hasText: event }).count();
+    // A warm-up sent until it shows: the collector records for the feed only once the page's first poll is watching.
+    const warmUp = `Warm up ${randomUUID().slice(0, 8)}`;
+    await expect
+      .poll(
+        async () => {
+          await send(warmUp);
+          return items(warmUp);
+        },
+        { timeout: 15_000, interval: 1000 },
+      )
+      .toBeGreaterThan(0);
+    const before = `Before pause ${randomUUID().slice(0, 8)}`;
+    await send(before);
+    await feed.getByRole("listitem").filter({ hasText: before }).waitFor({ timeout: 15_000 });
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByRole("button", { name: "Resume" }).click();
+    // Once a message sent after the resume shows, the feed has been read again since.
+    const after = `After resume ${randomUUID().slice(0, 8)}`;
+    await send(after);
+    await feed.getByRole("listitem").filter({ hasText: after }).waitFor({ timeout: 15_000 });
+    expect(await items(before)).toBe(1);
+  });
 });

@@ -1,8 +1,9 @@
 import type { LiveEvent, LiveEventsPage } from "@tessera/protocol";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, messageOf } from "../api";
 import { JsonView, Time } from "../components/json-view";
 import { ErrorNote } from "../components/notes";
+import { mergeArrived, missingBodyNote } from "../live/live-feed";
 
 /** Seconds each long poll waits for something new: the API's own cap is 25. */
 const WAIT_SECONDS = 20;
@@ -19,20 +20,22 @@ export function LiveEvents() {
   const [events, setEvents] = useState<LiveEvent[]>([]);
   const [paused, setPaused] = useState(false);
   const [error, setError] = useState<string>();
+  // The last seq read, kept across a pause: a resume asks only for what came since, not the whole feed again.
+  const after = useRef(0);
 
   useEffect(() => {
     if (paused) return;
     const abort = new AbortController();
-    let after = 0;
     const poll = async () => {
       while (!abort.signal.aborted) {
         try {
-          const page = await api<LiveEventsPage>(`/v1/events/live?after=${after}&wait=${WAIT_SECONDS}`, {
+          const page = await api<LiveEventsPage>(`/v1/events/live?after=${after.current}&wait=${WAIT_SECONDS}`, {
             signal: abort.signal,
           });
-          if (page.cursor < after) setEvents([]);
-          after = page.cursor;
-          if (page.data.length > 0) setEvents((old) => [...page.data.slice().reverse(), ...old].slice(0, SHOWN));
+          // A feed that starts again (its store was reset) numbers from 1 again: what is shown is from before.
+          if (page.cursor < after.current) setEvents([]);
+          after.current = page.cursor;
+          if (page.data.length > 0) setEvents((old) => mergeArrived(old, page.data, SHOWN));
           setError(undefined);
         } catch (err) {
           if (abort.signal.aborted) return;
@@ -75,11 +78,7 @@ export function LiveEvents() {
                   </span>
                   {e.error ? <span class="reason"> {e.error}</span> : null}
                 </summary>
-                {e.message ? (
-                  <JsonView value={e.message} />
-                ) : (
-                  <p class="muted">The message was not shown (too large).</p>
-                )}
+                {e.message ? <JsonView value={e.message} /> : <p class="muted">{missingBodyNote(e)}</p>}
               </details>
             </li>
           ))}

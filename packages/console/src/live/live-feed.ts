@@ -1,0 +1,25 @@
+/**
+ * The live events feed's bookkeeping (DESIGN §11): what a new page of the long poll adds to what is shown, and what a
+ * message without a body says instead of it.
+ */
+import type { LiveEvent } from "@tessera/protocol";
+
+/**
+ * `arrived` (oldest first, as the API answers) on top of `shown` (newest first), leaving out any `seq` already shown:
+ * a page read again (a poll retried, a resume) never shows a message twice.
+ *
+ * @example mergeArrived([{ seq: 2 }, { seq: 1 }], [{ seq: 2 }, { seq: 3 }], 200) // seqs 3, 2, 1
+ */
+export function mergeArrived(shown: LiveEvent[], arrived: LiveEvent[], kept: number): LiveEvent[] {
+  const seen = new Set(shown.map((e) => e.seq));
+  const fresh = arrived.filter((e) => !seen.has(e.seq)).reverse();
+  return fresh.length === 0 ? shown : [...fresh, ...shown].slice(0, kept);
+}
+
+/** Why a message's body is not shown: a dropped one is kept without it on purpose (it names an erased person). */
+export function missingBodyNote(e: LiveEvent): string {
+  if (e.status === "dropped") {
+    return `Dropped: ${e.error ?? "it names an erased person"}. Only its type and message id are kept.`;
+  }
+  return "The message is not shown: it was not a JSON object, or too large.";
+}
