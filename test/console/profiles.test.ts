@@ -139,12 +139,62 @@ describe("console profiles", () => {
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await page.getByRole("heading", { name: "Traits", exact: true }).waitFor();
     await page.getByRole("button", { name: "Delete profile" }).click();
+    // The question names the person, not only the profile id.
+    expect(await dialog.getByRole("heading").textContent()).toMatch(/^Delete (.+) \(prf_\w+\) for good\?$/);
+    expect(await dialog.getByRole("heading").textContent()).toContain(gina.email);
     await dialog.getByRole("button", { name: "Delete for good" }).click();
+    await page.waitForURL(/\/console\/profiles\?deletion=del_\w+$/);
+    // A request until its job is done (destinations delete at their vendors later): never "deleted" before then.
     await expect
       .poll(() => page.getByRole("status").first().textContent(), { timeout: 10_000 })
-      .toContain("was deleted");
+      .toMatch(/^(Deletion of prf_\w+ requested: pending \(|Profile prf_\w+ was deleted: every step is done\.)/);
     await page.getByLabel("Find a profile").fill(gina.email);
     await page.getByRole("button", { name: "Find" }).click();
     await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 10_000 }).toContain("No profile matches");
+  });
+});
+
+describe("console profile deletion status", () => {
+  it("follows the erase job until it is done, with the reason it waits", async () => {
+    const id = `del_${randomUUID().replaceAll("-", "").slice(0, 20)}`;
+    let reads = 0;
+    await session.context.route(`**/v1/deletions/${id}`, async (route) => {
+      const done = reads++ > 0;
+      const step = (name: string, finished: boolean) => ({
+        name,
+        status: finished ? "done" : "pending",
+        done_at: finished ? "2026-12-01T10:00:00.000Z" : null,
+      });
+      await route.fulfill({
+        json: {
+          id,
+          status: done ? "done" : "pending",
+          profile_id: "prf_watched",
+          profile_ids: ["prf_watched"],
+          suppressed_identifiers: 2,
+          steps: [step("graph", true), step("destinations", done)],
+          attempts: done ? 1 : 0,
+          last_error: done ? null : "hubspot (dst_1): the vendor answered 503",
+          next_attempt_at: null,
+          created_at: "2026-12-01T10:00:00.000Z",
+          completed_at: done ? "2026-12-01T10:00:05.000Z" : null,
+        },
+      });
+    });
+    const page = await session.signedIn(`/console/profiles?deletion=${id}`);
+    const status = page.getByRole("status").first();
+    await expect
+      .poll(() => status.textContent(), { timeout: 10_000 })
+      .toContain("Deletion of prf_watched requested: pending (done: graph; waiting: destinations).");
+    expect(await status.textContent()).toContain("Last error: hubspot (dst_1): the vendor answered 503");
+    await expect
+      .poll(() => status.textContent(), { timeout: 15_000 })
+      .toContain("Profile prf_watched was deleted: every step is done.");
+  });
+
+  it("shows no words taken from the URL", async () => {
+    const page = await session.signedIn("/console/profiles?deleted=Your%20data%20is%20safe&deletion=call%20us");
+    await page.getByLabel("Find a profile").waitFor();
+    expect(await page.locator("main").textContent()).not.toMatch(/Your data is safe|call us/);
   });
 });

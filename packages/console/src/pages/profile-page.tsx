@@ -1,4 +1,4 @@
-import type { MergeUndone, Profile, ProfileMerges } from "@tessera/protocol";
+import type { MergeUndone, Profile, ProfileErased, ProfileMerges } from "@tessera/protocol";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { useLocation, useRoute } from "preact-iso";
 import { api } from "../api";
@@ -8,6 +8,7 @@ import { JsonView, Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
 import { Table } from "../components/table";
 import { profileApi, profileHref } from "../profile-refs";
+import { personName } from "../profiles/deletion-summary";
 import { useApi } from "../use-api";
 import { EventTimeline } from "./event-timeline";
 
@@ -97,7 +98,7 @@ export function ProfilePage() {
       </section>
       {/* Above the timeline, which loads more as its end scrolls into view: below it, the button would move away
           from a pointer on its way to it, and a long history would keep it out of reach. */}
-      <DeleteProfile profileId={p.id} />
+      <DeleteProfile profile={p} />
       <section aria-labelledby="h-events">
         <h2 id="h-events">Events</h2>
         <EventTimeline key={`${p.id}:${undoRound}`} profileId={p.id} />
@@ -145,12 +146,15 @@ function KeyValues({ values, empty }: { values: Record<string, unknown>; empty: 
   );
 }
 
-/** GDPR delete (DESIGN §5): irreversible, so it asks first, in a modal dialog naming the profile. */
-function DeleteProfile({ profileId }: { profileId: string }) {
+/**
+ * GDPR delete (DESIGN §5): irreversible, so it asks first, in a modal dialog naming the person. The API answers
+ * with the erase job it started; the search page follows that job until it is done.
+ */
+function DeleteProfile({ profile }: { profile: Profile }) {
   const { route } = useLocation();
   const erase = async () => {
-    await api(profileApi(profileId), { method: "DELETE" });
-    route(`/console/profiles?deleted=${encodeURIComponent(profileId)}`);
+    const erased = await api<ProfileErased>(profileApi(profile.id), { method: "DELETE" });
+    route(`/console/profiles?deletion=${encodeURIComponent(erased.deletion_id)}`);
   };
   return (
     <section aria-labelledby="h-delete" class="danger-zone">
@@ -161,7 +165,7 @@ function DeleteProfile({ profileId }: { profileId: string }) {
       </p>
       <ConfirmAction
         label="Delete profile"
-        question={`Delete ${profileId} for good?`}
+        question={`Delete ${personName(profile)} (${profile.id}) for good?`}
         confirm="Delete for good"
         danger
         onConfirm={erase}

@@ -1,8 +1,10 @@
 import { useState } from "preact/hooks";
 import { useLocation } from "preact-iso";
 import { ApiError, api, messageOf } from "../api";
-import { ErrorNote, StatusNote } from "../components/notes";
+import { ErrorNote } from "../components/notes";
 import { candidateRefs, profileApi, profileHref } from "../profile-refs";
+import { DeletionStatus } from "../profiles/deletion-status";
+import { isDeletionId } from "../profiles/deletion-summary";
 
 /** Search by any identifier; the first candidate the API knows opens. */
 export function ProfileSearch() {
@@ -38,7 +40,8 @@ export function ProfileSearch() {
   return (
     <>
       <h1>Profiles</h1>
-      {query.deleted ? <StatusNote text={`Profile ${query.deleted} was deleted.`} /> : null}
+      {/* Only a deletion id is read from the URL: the page says what the API says about it, never the URL's words. */}
+      {isDeletionId(query.deletion) ? <DeletionStatus id={query.deletion} /> : null}
       <form class="row" onSubmit={search}>
         <label for="profile-search">Find a profile</label>
         <input
