@@ -243,3 +243,56 @@ describe("console destinations", () => {
       .toBe(`No destination ${id} in this workspace`);
   });
 });
+
+describe("console destination status", () => {
+  /** A Klaviyo destination (nothing is sent to a vendor to make one). */
+  const makeKlaviyo = async (tag: string) => {
+    const created = await secretApi<{ id: string; webhook_url: string }>(session.server, "POST", "/v1/destinations", {
+      type: "klaviyo",
+      name: `Klaviyo ${tag}`,
+      config: { api_key: "pk_test_0123456789", webhook_secret: "whsec_0123456789abcdef" },
+      audiences: [],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body;
+  };
+  /** Answers for destination `id` rewritten by `change` (a pause, another type), read from the API first. */
+  const rewrite = async (id: string, change: (d: Record<string, unknown>) => Record<string, unknown>) => {
+    await session.context.route(`**/v1/destinations/${id}`, async (route) => {
+      if (route.request().method() !== "GET") return route.fallback();
+      const response = await route.fetch();
+      await route.fulfill({ response, json: change(await response.json()) });
+    });
+    await session.context.route("**/v1/destinations", async (route) => {
+      if (route.request().method() !== "GET") return route.fallback();
+      const response = await route.fetch();
+      const list = (await response.json()) as { data: Array<Record<string, unknown>> };
+      await route.fulfill({ response, json: { data: list.data.map((d) => (d.id === id ? change(d) : d)) } });
+    });
+  };
+
+  it("says a destination is paused after the vendor refused the credentials, on its page and in the list", async () => {
+    const tag = randomUUID().slice(0, 8);
+    const { id } = await makeKlaviyo(tag);
+    const pausedUntil = new Date(Date.now() + 15 * 60_000).toISOString();
+    await rewrite(id, (d) => ({
+      ...d,
+      status: {
+        ...(d.status as object),
+        paused_until: pausedUntil,
+        last_error: "Klaviyo answered 401: bad API key",
+        last_error_at: new Date().toISOString(),
+      },
+    }));
+    const page = await session.signedIn(`/console/destinations/${id}`);
+    const status = page.getByRole("region", { name: "Status" });
+    await expect
+      .poll(() => status.textContent(), { timeout: 10_000 })
+      .toMatch(
+        /Paused until \S.* after the vendor refused the credentials: save new credentials or Reconcile now to try again/,
+      );
+    await page.getByRole("link", { name: "Destinations", exact: true }).click();
+    const row = page.getByRole("row").filter({ hasText: `Klaviyo ${tag}` });
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain("paused until");
+  });
+});

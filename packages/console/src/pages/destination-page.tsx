@@ -8,6 +8,7 @@ import { Table } from "../components/table";
 import { DeadLetterRows, deadLettersPath } from "../destinations/dead-letter-rows";
 import { DestinationForm } from "../destinations/destination-form";
 import { LastError } from "../destinations/last-error";
+import { PausedNote } from "../destinations/paused-note";
 import { ReconcileNow } from "../destinations/reconcile-now";
 import { profileHref } from "../profile-refs";
 import { useApi } from "../use-api";
@@ -66,6 +67,7 @@ export function DestinationPage() {
             </div>
           ))}
         </dl>
+        <PausedNote status={d.status} />
         <p>
           Last success <Time iso={d.status.last_success_at} />
           {d.status.last_error ? (

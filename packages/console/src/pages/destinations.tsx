@@ -3,6 +3,7 @@ import { Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
 import { Table } from "../components/table";
 import { LastError } from "../destinations/last-error";
+import { PausedBadge } from "../destinations/paused-note";
 import { useApi } from "../use-api";
 
 export function Destinations() {
@@ -30,7 +31,7 @@ export function Destinations() {
               cell: (d) => (
                 <>
                   <a href={`/console/destinations/${d.id}`}>{d.name}</a>
-                  {d.enabled ? null : <span class="badge badge-warn"> disabled</span>}
+                  {d.enabled ? null : <span class="badge badge-warn"> disabled</span>} <PausedBadge status={d.status} />
                 </>
               ),
             },
