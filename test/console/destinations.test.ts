@@ -295,4 +295,24 @@ describe("console destination status", () => {
     const row = page.getByRole("row").filter({ hasText: `Klaviyo ${tag}` });
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain("paused until");
   });
+
+  it("masks the inbound webhook secret until revealed", async () => {
+    const { id, webhook_url } = await makeKlaviyo(randomUUID().slice(0, 8));
+    const secret = new URL(webhook_url).searchParams.get("secret") ?? "";
+    expect(secret.length).toBeGreaterThan(8);
+    const page = await session.signedIn(`/console/destinations/${id}`);
+    const status = page.getByRole("region", { name: "Status" });
+    await expect.poll(() => status.textContent(), { timeout: 10_000 }).toContain("Engagement webhook URL");
+    expect(await page.locator("main").textContent()).not.toContain(secret);
+    await page.getByRole("button", { name: "Reveal secret" }).click();
+    expect(await status.textContent()).toContain(webhook_url);
+  });
+
+  it("shows no engagement URL for a type that takes no engagement back (Marketo is polled)", async () => {
+    const { id } = await makeKlaviyo(randomUUID().slice(0, 8));
+    await rewrite(id, (d) => ({ ...d, type: "marketo" }));
+    const page = await session.signedIn(`/console/destinations/${id}`);
+    await page.getByRole("heading", { name: /\(marketo\)/ }).waitFor();
+    expect(await page.getByRole("region", { name: "Status" }).textContent()).not.toContain("Engagement webhook URL");
+  });
 });

@@ -7,6 +7,7 @@ import { ErrorNote, Loading, StatusNote } from "../components/notes";
 import { Table } from "../components/table";
 import { DeadLetterRows, deadLettersPath } from "../destinations/dead-letter-rows";
 import { DestinationForm } from "../destinations/destination-form";
+import { InboundUrl } from "../destinations/inbound-url";
 import { LastError } from "../destinations/last-error";
 import { PausedNote } from "../destinations/paused-note";
 import { ReconcileNow } from "../destinations/reconcile-now";
@@ -83,9 +84,7 @@ export function DestinationPage() {
           </button>
           <ReconcileNow destination={d} onQueued={refresh} />
         </div>
-        <p class="muted">
-          Engagement webhook URL for the vendor: <code>{d.webhook_url}</code>
-        </p>
+        <InboundUrl type={d.type} url={d.webhook_url} />
       </section>
       <section aria-labelledby="h-settings">
         <h2 id="h-settings">Settings</h2>
