@@ -217,3 +217,34 @@ describe("console definition delete", () => {
     expect((await secretApi(session.server, "GET", `/v1/computed-traits/${key}`)).status).toBe(404);
   });
 });
+
+describe("console unsaved definition edits", () => {
+  it("asks before a link leaves a changed builder, and stays when declined", async () => {
+    const page = await session.signedIn("/console/audiences/new");
+    await page.getByLabel("Name", { exact: true }).fill("Half typed");
+    const asked: string[] = [];
+    page.once("dialog", (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.getByRole("link", { name: "Audiences", exact: true }).click();
+    expect(asked).toEqual(["Leave this page? Your unsaved changes to this audience will be lost."]);
+    expect(new URL(page.url()).pathname).toBe("/console/audiences/new");
+    expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe("Half typed");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("link", { name: "Audiences", exact: true }).click();
+    await page.waitForURL(/\/console\/audiences$/);
+  });
+
+  it("leaves an audience's edit with Cancel, keeping the saved definition", async () => {
+    const key = `cancelled_${randomUUID().slice(0, 8)}`;
+    const definition = { event: `Seen ${key}` };
+    expect((await secretApi(session.server, "POST", "/v1/audiences", { key, definition })).status).toBe(201);
+    const page = await session.signedIn(`/console/audiences/${key}`);
+    await page.getByRole("button", { name: "Edit definition" }).click();
+    await json(page).fill(JSON.stringify({ event: "Something else" }));
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("button", { name: "Edit definition" }).waitFor();
+    expect(await page.locator("pre.json").first().textContent()).toContain(`Seen ${key}`);
+  });
+});

@@ -316,3 +316,18 @@ describe("console destination status", () => {
     expect(await page.getByRole("region", { name: "Status" }).textContent()).not.toContain("Engagement webhook URL");
   });
 });
+
+describe("console unsaved destination edits", () => {
+  it("asks before a link leaves a changed destination form", async () => {
+    const page = await session.signedIn("/console/destinations/new");
+    await page.getByLabel("Name", { exact: true }).fill("Half typed hook");
+    const asked: string[] = [];
+    page.once("dialog", (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.getByRole("link", { name: "Destinations", exact: true }).click();
+    expect(asked).toEqual(["Leave this page? Your unsaved changes to this destination will be lost."]);
+    expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe("Half typed hook");
+  });
+});

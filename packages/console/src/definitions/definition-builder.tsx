@@ -9,6 +9,7 @@ import { useLocation } from "preact-iso";
 import { api, messageOf } from "../api";
 import { ErrorNote } from "../components/notes";
 import { useDraft } from "../drafts";
+import { useLeaveGuard } from "../leave-guard";
 import { ComputedForm, computedPaths } from "./computed-form";
 import { ConditionNode, type Json, nodePaths } from "./condition-form";
 import { definitionKey, type PreviewAnswer, previewLine } from "./preview-line";
@@ -34,6 +35,8 @@ export interface BuilderProps {
   /** Editing a saved one: its key (fixed) and current fields. */
   saved?: { key: string; name: string | null; description: string | null; definition: Json };
   onSaved?(): void;
+  /** Editing a saved one: leaves the edit, dropping what was changed. */
+  onCancel?(): void;
 }
 
 /** The builder's draft kept across an unasked sign-out (drafts.ts): the JSON view as typed, even when not valid yet. */
@@ -48,7 +51,7 @@ interface BuilderDraft {
 /** The id of the builder's draft: one builder a page, the new one or the saved one being edited. */
 export const BUILDER_DRAFT = "definition-builder";
 
-export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
+export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderProps) {
   const { route } = useLocation();
   const draft = useDraft<BuilderDraft>(
     BUILDER_DRAFT,
@@ -63,6 +66,10 @@ export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
   const [definitionError, setDefinitionError] = useState<string>();
   const [saveError, setSaveError] = useState<string>();
   const [saving, setSaving] = useState(false);
+  // What a link away would lose: anything changed since the builder opened (or last saved).
+  const snapshot = () => JSON.stringify({ key, name, definition, jsonText: jsonError ? jsonText : "" });
+  const [unchanged, setUnchanged] = useState(snapshot);
+  useLeaveGuard(!saving && snapshot() !== unchanged, `this ${NOUN[kind]}`);
 
   const fromForm = (d: Json) => {
     setDefinition(d);
@@ -117,9 +124,11 @@ export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
       const labels = { name: name.trim() || (saved ? null : undefined) };
       if (saved) {
         await api(`/v1/${kind}/${saved.key}`, { method: "PUT", body: { ...labels, definition } });
+        setUnchanged(snapshot());
         onSaved?.();
       } else {
         await api(`/v1/${kind}`, { method: "POST", body: { key: key.trim(), ...labels, definition } });
+        setUnchanged(snapshot());
         route(`/console/${kind}/${key.trim()}`);
       }
     } catch (err) {
@@ -188,6 +197,11 @@ export function DefinitionBuilder({ kind, saved, onSaved }: BuilderProps) {
         <button type="submit" disabled={saving}>
           {saved ? `Save ${noun}` : `Create ${noun}`}
         </button>
+        {onCancel ? (
+          <button type="button" class="quiet" onClick={onCancel}>
+            Cancel
+          </button>
+        ) : null}
       </div>
       <ErrorNote error={saveError} />
     </form>

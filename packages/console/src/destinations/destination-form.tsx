@@ -7,6 +7,7 @@ import { useState } from "preact/hooks";
 import { api, messageOf } from "../api";
 import { ErrorNote } from "../components/notes";
 import { useDraft } from "../drafts";
+import { useLeaveGuard } from "../leave-guard";
 import { useApi } from "../use-api";
 import { DESTINATION_TYPES, VENDOR_FIELDS, type VendorField } from "./vendor-fields";
 
@@ -56,6 +57,10 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
   const [test, setTest] = useState<DestinationTestResult>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // What a link away would lose: anything changed since the form opened (or last saved).
+  const snapshot = () => JSON.stringify({ type, name, config, chosen, traits, enabled });
+  const [unchanged, setUnchanged] = useState(snapshot);
+  useLeaveGuard(!busy && snapshot() !== unchanged, "this destination");
 
   const fields = VENDOR_FIELDS[type] ?? [];
   // The API merges a config key by key (a key left out is kept): a saved field the user emptied is sent as null,
@@ -108,11 +113,11 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
       enabled,
     };
     try {
-      onSaved(
-        saved
-          ? await api<Destination>(`/v1/destinations/${saved.id}`, { method: "PUT", body })
-          : await api<Destination>("/v1/destinations", { method: "POST", body: { type, ...body } }),
-      );
+      const result = saved
+        ? await api<Destination>(`/v1/destinations/${saved.id}`, { method: "PUT", body })
+        : await api<Destination>("/v1/destinations", { method: "POST", body: { type, ...body } });
+      setUnchanged(snapshot());
+      onSaved(result);
     } catch (err) {
       setError(messageOf(err));
     } finally {

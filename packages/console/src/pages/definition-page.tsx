@@ -71,6 +71,7 @@ export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
             setEditing(false);
             saved.reload();
           }}
+          onCancel={() => setEditing(false)}
         />
       ) : (
         <>
