@@ -97,6 +97,19 @@ describe("console condition values", () => {
     expect(await value.inputValue()).toBe("42.0");
     expect(await saved()).toBe(42);
   });
+
+  it("compares as a number once an ordering operator is chosen, so `gte 100` means the number", async () => {
+    const page = await session.signedIn("/console/audiences/new");
+    const where = page.locator('[data-path="definition.all[0].where[0]"]');
+    const value = where.getByLabel("Value", { exact: true });
+    const saved = async () => JSON.parse(await json(page).inputValue()).all[0].where[0].value;
+    await value.fill("100");
+    expect(await saved()).toBe("100");
+    await where.getByLabel("Operator").selectOption("gte");
+    // The switch follows the operator's render: polled, not read at once.
+    await expect.poll(() => where.getByLabel("Compare as").inputValue()).toBe("number");
+    await expect.poll(saved).toBe(100);
+  });
 });
 
 describe("console definition page", () => {

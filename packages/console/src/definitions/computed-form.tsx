@@ -65,6 +65,7 @@ export function ComputedForm(props: { definition: Json; onChange(d: Json): void;
             <ValueField
               label="Value"
               value={w.value}
+              op={w.op}
               onChange={(v) =>
                 set(
                   "where",

@@ -181,7 +181,7 @@ export function ConditionNode(props: NodeProps) {
             onInput={(v) => onChange({ ...node, [compared]: v })}
           />
           <OpSelect value={node.op} onChange={(op) => onChange({ ...node, op })} />
-          <ValueField label="Value" value={node.value} onChange={(v) => set("value", v)} />
+          <ValueField label="Value" value={node.value} op={node.op} onChange={(v) => set("value", v)} />
         </div>
         {here}
       </fieldset>
@@ -223,7 +223,12 @@ function WhereRow(props: {
           onInput={(v) => onChange({ ...condition, property: v })}
         />
         <OpSelect value={condition.op} onChange={(op) => onChange({ ...condition, op })} />
-        <ValueField label="Value" value={condition.value} onChange={(v) => onChange({ ...condition, value: v })} />
+        <ValueField
+          label="Value"
+          value={condition.value}
+          op={condition.op}
+          onChange={(v) => onChange({ ...condition, value: v })}
+        />
         <button type="button" class="quiet" onClick={onRemove} aria-label={`Remove property filter ${path}`}>
           Remove
         </button>

@@ -4,7 +4,15 @@
  * holds 42, and a value the text cannot be (`4x` as a number) is said beside it, the definition left as it was.
  */
 import { useEffect, useState } from "preact/hooks";
-import { type ParsedValue, parseValueAs, VALUE_KINDS, type ValueKind, valueKind, valueText } from "./value-text";
+import {
+  kindForOp,
+  type ParsedValue,
+  parseValueAs,
+  VALUE_KINDS,
+  type ValueKind,
+  valueKind,
+  valueText,
+} from "./value-text";
 
 export interface ValueFieldProps {
   label: string;
@@ -12,11 +20,15 @@ export interface ValueFieldProps {
   onChange(value: unknown): void;
   /** Always this kind, with no choice shown (an event's count is a number). */
   kind?: ValueKind;
+  /** The condition's operator: choosing an ordering (`gte`…) or `in` switches the kind to number or list. */
+  op?: unknown;
 }
 
-export function ValueField({ label, value, onChange, kind: fixedKind }: ValueFieldProps) {
+export function ValueField({ label, value, onChange, kind: fixedKind, op }: ValueFieldProps) {
   const [text, setText] = useState(() => valueText(value));
-  const [kind, setKind] = useState<ValueKind>(() => fixedKind ?? valueKind(value));
+  const [kind, setKind] = useState<ValueKind>(
+    () => fixedKind ?? (value === undefined || value === "" ? kindForOp(op) : undefined) ?? valueKind(value),
+  );
   const [problem, setProblem] = useState<string>();
   // The definition changed elsewhere (the JSON view, a removed sibling): show its value, unless it is already what
   // the text reads as, which would rewrite the text on every keystroke.
@@ -37,6 +49,13 @@ export function ValueField({ label, value, onChange, kind: fixedKind }: ValueFie
     setProblem(read.ok ? undefined : read.problem);
     if (read.ok) onChange(read.value);
   };
+  // A new operator that implies a kind switches to it (the user may still choose another afterwards).
+  useEffect(() => {
+    const implied = fixedKind ? undefined : kindForOp(op);
+    if (!implied || implied === kind) return;
+    if (text === "") setKind(implied);
+    else apply(text, implied);
+  }, [op]);
   return (
     <>
       <label>

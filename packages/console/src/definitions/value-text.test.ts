@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseValueAs, valueKind, valueText } from "./value-text";
+import { kindForOp, parseValueAs, valueKind, valueText } from "./value-text";
 
 describe("parseValueAs", () => {
   it("keeps text exactly as typed: store ids, zip codes and words that look like numbers or booleans", () => {
@@ -27,5 +27,18 @@ describe("valueKind", () => {
     for (const value of ["0042", 42, true, ["pos"]]) {
       expect(parseValueAs(valueText(value), valueKind(value))).toEqual({ ok: true, value });
     }
+  });
+
+  it("takes an ordering's value as a number and `in`'s as a list; other operators leave the choice to the user", () => {
+    expect(["gt", "gte", "lt", "lte"].map(kindForOp)).toEqual(["number", "number", "number", "number"]);
+    expect(kindForOp("in")).toBe("list");
+    expect(["eq", "neq", "contains", "starts_with", "exists", undefined].map(kindForOp)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
 });

@@ -20,6 +20,19 @@ export function valueKind(value: unknown): ValueKind {
   return "text";
 }
 
+/**
+ * The kind an operator implies, if any: an ordering compares numbers (a marketer typing 100 after "gte" means the
+ * number; as text it would match nobody), `in` takes a list. The other operators leave the choice to the user.
+ *
+ * @example kindForOp("gte") // "number"
+ * @example kindForOp("eq") // undefined
+ */
+export function kindForOp(op: unknown): ValueKind | undefined {
+  if (op === "gt" || op === "gte" || op === "lt" || op === "lte") return "number";
+  if (op === "in") return "list";
+  return undefined;
+}
+
 export type ParsedValue = { ok: true; value: unknown } | { ok: false; problem: string };
 
 /** Decimal numbers only: `Number()` would also read `0x10`, `Infinity` and a blank as numbers. */
