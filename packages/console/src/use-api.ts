@@ -31,3 +31,17 @@ export function useApi<T>(path: string | null): Loaded<T> {
   const reload = useCallback(() => setRound((r) => r + 1), []);
   return { ...state, reload };
 }
+
+/**
+ * Calls `reload` every `everyMs` while `active` holds (a build or a deletion still running), and stops when it no
+ * longer does or the page is left.
+ *
+ * @example useReloadWhile(job.data?.status === "pending", job.reload, 3000);
+ */
+export function useReloadWhile(active: boolean, reload: () => void, everyMs: number): void {
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(reload, everyMs);
+    return () => clearInterval(timer);
+  }, [active, reload, everyMs]);
+}

@@ -1,5 +1,5 @@
 import type { Audience, AudienceMembersPage } from "@tessera/protocol";
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { useLocation, useRoute } from "preact-iso";
 import { api, messageOf } from "../api";
 import { ConfirmAction } from "../components/confirm-action";
@@ -9,7 +9,7 @@ import { Table } from "../components/table";
 import { BUILDER_DRAFT, DefinitionBuilder, type DefinitionKind, NOUN } from "../definitions/definition-builder";
 import { hasDraft } from "../drafts";
 import { profileHref } from "../profile-refs";
-import { useApi } from "../use-api";
+import { useApi, useReloadWhile } from "../use-api";
 import { BuildStatus } from "./build-status";
 
 /** How often a building definition's size and progress are read again. */
@@ -26,13 +26,7 @@ export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
   const [editing, setEditing] = useState(() => hasDraft(BUILDER_DRAFT));
   // Bumped by Refresh: the members are read again with the size.
   const [round, setRound] = useState(0);
-  const building = saved.data?.status.state === "building";
-  const { reload } = saved;
-  useEffect(() => {
-    if (!building) return;
-    const timer = setInterval(reload, BUILDING_POLL_MS);
-    return () => clearInterval(timer);
-  }, [building, reload]);
+  useReloadWhile(saved.data?.status.state === "building", saved.reload, BUILDING_POLL_MS);
   const noun = NOUN[kind];
   if (saved.error) {
     return (

@@ -3,10 +3,9 @@
  * every vendor to delete the person, which can take a while), with the reason of its last failed run.
  */
 import type { Deletion } from "@tessera/protocol";
-import { useEffect } from "preact/hooks";
 import { Time } from "../components/json-view";
 import { ErrorNote } from "../components/notes";
-import { useApi } from "../use-api";
+import { useApi, useReloadWhile } from "../use-api";
 import { deletionSummary } from "./deletion-summary";
 
 /** How often a pending deletion is read again. */
@@ -14,13 +13,7 @@ export const DELETION_POLL_MS = 3000;
 
 export function DeletionStatus({ id }: { id: string }) {
   const job = useApi<Deletion>(`/v1/deletions/${encodeURIComponent(id)}`);
-  const pending = job.data?.status === "pending";
-  const { reload } = job;
-  useEffect(() => {
-    if (!pending) return;
-    const timer = setInterval(reload, DELETION_POLL_MS);
-    return () => clearInterval(timer);
-  }, [pending, reload]);
+  useReloadWhile(job.data?.status === "pending", job.reload, DELETION_POLL_MS);
   const d = job.data;
   return (
     <div class="status" role="status">
