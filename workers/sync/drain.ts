@@ -14,6 +14,7 @@ import {
   type NewSyncLogRow,
   recordDrain,
 } from "../../d1/queries/sync-records";
+import { chunked } from "../shared/chunked";
 import { recordAuthPause } from "./auth-pause";
 import { dueRows, type PendingRow } from "./due-rows";
 import { erasedHere } from "./erased-contacts";
@@ -580,25 +581,6 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
     else groups.set(k, [item]);
   }
   return groups;
-}
-
-/** Consecutive chunks of `items` whose `weight`s add up to at most `size` each (an item heavier than that alone). */
-function chunked<T>(items: T[], size: number, weight: (item: T) => number): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let load = 0;
-  for (const item of items) {
-    const w = weight(item);
-    if (current.length > 0 && load + w > size) {
-      chunks.push(current);
-      current = [];
-      load = 0;
-    }
-    current.push(item);
-    load += w;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }
 
 /**

@@ -15,6 +15,8 @@
  * const outcomes = await bulkImport(ctx, [{ email: "ada@example.com", first_name: "Ada" }], { id: "Xy12Ab", relist });
  * // [{ status: "ok", note: "imported by Klaviyo bulk import job …" }]
  */
+import { chunked } from "../../shared/chunked";
+import { jsonBytes } from "../../shared/utf8";
 import type { Outcome } from "../plugin";
 import { type Ctx, classify, type Failure, type KlaviyoError, type Resource, request } from "./klaviyo-http";
 
@@ -49,8 +51,7 @@ export async function bulkImport(
  * Jobs seen done are forgotten; one whose status cannot be read is waited for.
  */
 export async function unfinishedJob(ctx: Ctx, listId: string): Promise<string | undefined> {
-  const key = watchKey(listId);
-  const ids = JSON.parse((await ctx.store.get(key)) || "[]") as string[];
+  const ids = await watchedJobs(ctx, listId);
   let done = 0;
   for (const id of ids) {
     const res = await request(ctx, "GET", `/api/profile-bulk-import-jobs/${encodeURIComponent(id)}`);
@@ -60,28 +61,13 @@ export async function unfinishedJob(ctx: Ctx, listId: string): Promise<string | 
     if (running) break;
     done++;
   }
-  if (done > 0) await ctx.store.put(key, JSON.stringify(ids.slice(done)), JOB_WATCH_MS);
+  if (done > 0) await ctx.store.put(watchKey(listId), JSON.stringify(ids.slice(done)), JOB_WATCH_MS);
   return ids[done];
 }
 
-/** Consecutive runs of `profiles` within a job's limits. */
-function jobChunks(profiles: Array<Record<string, unknown>>): Array<Array<Record<string, unknown>>> {
-  const chunks: Array<Array<Record<string, unknown>>> = [];
-  let current: Array<Record<string, unknown>> = [];
-  let bytes = 0;
-  for (const attributes of profiles) {
-    const size = new TextEncoder().encode(JSON.stringify(profileResource(attributes))).length + 1;
-    if (current.length > 0 && (current.length === JOB_PROFILES || bytes + size > JOB_BYTES)) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(attributes);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
+/** Consecutive runs of `profiles` within a job's limits (each profile's resource and its comma counted). */
+const jobChunks = (profiles: Array<Record<string, unknown>>) =>
+  chunked(profiles, JOB_BYTES, (attributes) => jsonBytes(profileResource(attributes)) + 1, JOB_PROFILES);
 
 /**
  * One chunk as a job. A `400` that points at profiles fails those (classified as `profile-import`'s answer would be)
@@ -165,6 +151,11 @@ const watchKey = (listId: string) => `bulk-jobs:${listId}`;
 
 /** Remembers a job that adds to the list, so removals from it wait for the job (see {@link unfinishedJob}). */
 async function watch(ctx: Ctx, listId: string, jobId: string): Promise<void> {
-  const ids = JSON.parse((await ctx.store.get(watchKey(listId))) || "[]") as string[];
+  const ids = await watchedJobs(ctx, listId);
   await ctx.store.put(watchKey(listId), JSON.stringify([...ids, jobId]), JOB_WATCH_MS);
+}
+
+/** The jobs adding to the list that removals still wait for, oldest first. */
+async function watchedJobs(ctx: Ctx, listId: string): Promise<string[]> {
+  return JSON.parse((await ctx.store.get(watchKey(listId))) || "[]") as string[];
 }
