@@ -15,12 +15,19 @@ export function CodeBlock({ text }: { text: string }) {
   );
 }
 
-/** An ISO time as the browser's locale writes it, with the exact value on hover. */
-export function Time({ iso }: { iso: string | null | undefined }) {
+/** An ISO time as the browser's locale writes it, with the exact value on hover; `short`: see {@link shortTime}. */
+export function Time({ iso, short = false }: { iso: string | null | undefined; short?: boolean }) {
   if (!iso) return <span class="muted">—</span>;
   return (
     <time dateTime={iso} title={iso}>
-      {new Date(iso).toLocaleString()}
+      {short ? shortTime(iso) : new Date(iso).toLocaleString()}
     </time>
   );
+}
+
+/** "14:05" today, with the date when it is another day (a time soon to come, as a pause's end). */
+export function shortTime(iso: string): string {
+  const at = new Date(iso);
+  const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return at.toDateString() === new Date().toDateString() ? time : `${at.toLocaleDateString()} ${time}`;
 }

@@ -4,24 +4,15 @@
  * the destination is seen, or the marketer waits for syncs that are not coming.
  */
 import type { DestinationStatus } from "@tessera/protocol";
-
-/** "14:05" today, with the date when it is another day; the exact time is in the title. */
-function clock(iso: string): string {
-  const at = new Date(iso);
-  const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  return at.toDateString() === new Date().toDateString() ? time : `${at.toLocaleDateString()} ${time}`;
-}
+import { shortTime, Time } from "../components/json-view";
 
 /** The destination page's sentence about a pause, or nothing. */
 export function PausedNote({ status }: { status: DestinationStatus }) {
   if (!status.paused_until) return null;
   return (
     <p class="paused">
-      <span class="badge badge-bad">Paused</span> until{" "}
-      <time dateTime={status.paused_until} title={status.paused_until}>
-        {clock(status.paused_until)}
-      </time>{" "}
-      after the vendor refused the credentials: save new credentials or Reconcile now to try again.
+      <span class="badge badge-bad">Paused</span> until <Time iso={status.paused_until} short /> after the vendor
+      refused the credentials: save new credentials or Reconcile now to try again.
     </p>
   );
 }
@@ -34,7 +25,7 @@ export function PausedBadge({ status }: { status: DestinationStatus }) {
       class="badge badge-bad"
       title={`The vendor refused the credentials; nothing is sent before ${status.paused_until}.`}
     >
-      paused until {clock(status.paused_until)}
+      paused until {shortTime(status.paused_until)}
     </span>
   );
 }
