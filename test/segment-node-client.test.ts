@@ -23,16 +23,35 @@ describe("@segment/analytics-node against the dev server", () => {
     const errors: unknown[] = [];
     analytics.on("error", (err) => errors.push(err));
 
+    // Each call a second apart: called back to back they share one millisecond, and the stored time is the client's
+    // corrected by each batch's own sentAt (DESIGN §3), so the two batches' order would be the network's.
+    const secondsAgo = (s: number) => new Date(Date.now() - s * 1000);
     // An anonymous visitor browses, then logs in: three events flushed as one batch.
-    analytics.track({ anonymousId: "anon-node-1", event: "Product Viewed", properties: { sku: "SKU-1" } });
-    analytics.track({ anonymousId: "anon-node-1", event: "Added to Cart", properties: { sku: "SKU-1" } });
+    analytics.track({
+      anonymousId: "anon-node-1",
+      event: "Product Viewed",
+      properties: { sku: "SKU-1" },
+      timestamp: secondsAgo(4),
+    });
+    analytics.track({
+      anonymousId: "anon-node-1",
+      event: "Added to Cart",
+      properties: { sku: "SKU-1" },
+      timestamp: secondsAgo(3),
+    });
     analytics.identify({
       anonymousId: "anon-node-1",
       userId: "user-node-1",
       traits: { email: "Node.Person@Example.com", name: "Node Person" },
+      timestamp: secondsAgo(2),
     });
     // Later, server-side only by user id.
-    analytics.track({ userId: "user-node-1", event: "Order Completed", properties: { total: 99.5 } });
+    analytics.track({
+      userId: "user-node-1",
+      event: "Order Completed",
+      properties: { total: 99.5 },
+      timestamp: secondsAgo(1),
+    });
     await analytics.closeAndFlush({ timeout: 20_000 });
     expect(errors).toEqual([]);
 

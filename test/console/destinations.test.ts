@@ -234,7 +234,10 @@ describe("console destinations", () => {
     if (round === null) throw new Error("three rounds in a row found the member delivered before the reconcile");
     const { id, page, dialog } = round;
 
-    // Gone meanwhile (another tab deleted it): the dialog says what the API said and stays open.
+    // Gone meanwhile (another tab deleted it): the dialog says what the API said and stays open. The page is read
+    // afresh first: the reconcile's own refresh may still be on its way and would find the destination gone.
+    await page.reload();
+    await page.getByRole("button", { name: "Reconcile now" }).waitFor();
     expect((await secretApi(session.server, "DELETE", `/v1/destinations/${id}`)).status).toBe(204);
     await page.getByRole("button", { name: "Reconcile now" }).click();
     await dialog.getByRole("button", { name: "Reconcile", exact: true }).click();
