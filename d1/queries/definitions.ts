@@ -376,7 +376,8 @@ export function deleteDefinition(db: D1Database, change: DefinitionChange): Prom
 }
 
 /**
- * Sets a definition's name or description, which profiles never evaluate: no version bump, no rebuild. False when
+ * Sets a definition's name or description, which profiles never evaluate: its `version` counts the change (DESIGN §6:
+ * every PUT is version + 1), the workspace's `definitions_version` does not move, so nothing is rebuilt. False when
  * there is no such definition.
  */
 export async function updateDefinitionLabels(
@@ -387,7 +388,7 @@ export async function updateDefinitionLabels(
 ): Promise<boolean> {
   const updated = await orm(db)
     .update(definitions)
-    .set({ ...labelsOf(labels), updatedAt: now })
+    .set({ ...labelsOf(labels), version: sql`${definitions.version} + 1`, updatedAt: now })
     .where(byRef(ref))
     .returning({ key: definitions.key });
   return updated.length > 0;

@@ -221,26 +221,26 @@ describe("POST /v1/audiences, GET /v1/audiences(/:key)", () => {
 });
 
 describe("PUT /v1/audiences/:key", () => {
-  it("changes the name alone without a new version or a rebuild", async () => {
+  it("changes the name alone: version + 1 (DESIGN §6), no rebuild", async () => {
     const ws = await seedWorkspace();
     await created(ws, { key: "vip", name: "VIP", definition: PRO });
     const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
     const res = await call(ws, "PUT", "/v1/audiences/vip", { name: "Pro plan", description: "Paying" });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ name: "Pro plan", description: "Paying", definition: PRO, version: 1 });
+    expect(await res.json()).toMatchObject({ name: "Pro plan", description: "Paying", definition: PRO, version: 2 });
     expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
     // null clears a label, as the API answers one that is not set; left out keeps it.
     const cleared = await call(ws, "PUT", "/v1/audiences/vip", { name: null });
-    expect(await cleared.json()).toMatchObject({ name: null, description: "Paying" });
+    expect(await cleared.json()).toMatchObject({ name: null, description: "Paying", version: 3 });
     expect(await created(ws, { key: "unnamed", name: null, definition: PRO })).toMatchObject({ name: null });
   });
 
-  it("treats the same definition sent back, in another key order, as no change", async () => {
+  it("treats the same definition sent back, in another key order, as no change to membership", async () => {
     const ws = await seedWorkspace();
     await created(ws, { key: "vip", definition: PRO });
     const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
     const res = await call(ws, "PUT", "/v1/audiences/vip", { definition: { value: "pro", op: "eq", trait: "plan" } });
-    expect(await res.json()).toMatchObject({ version: 1 });
+    expect(await res.json()).toMatchObject({ version: 2 });
     expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
   });
 

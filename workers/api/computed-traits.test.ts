@@ -75,18 +75,18 @@ describe("computed traits API: create, read, list, change, delete", () => {
     ).toEqual(LTV);
   });
 
-  it("bumps the version only when the definition changes", async () => {
+  it("bumps the version on every change, and rebuilds only when the definition changes", async () => {
     const ws = await seedWorkspace();
     await created(ws, { key: "lifetime_value", definition: LTV });
     const version = await readDefinitionsVersion(env.DB, ws.workspaceId);
     const renamed = await call(ws, "PUT", "/v1/computed-traits/lifetime_value", { name: "LTV", definition: LTV });
-    expect(await renamed.json()).toMatchObject({ name: "LTV", definition: LTV, version: 1 });
+    expect(await renamed.json()).toMatchObject({ name: "LTV", definition: LTV, version: 2 });
     expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version);
 
     const windowed = { ...LTV, within: "365d" };
     const changed = await call(ws, "PUT", "/v1/computed-traits/lifetime_value", { definition: windowed });
     expect(changed.status).toBe(200);
-    expect(await changed.json()).toMatchObject({ name: "LTV", definition: windowed, version: 2 });
+    expect(await changed.json()).toMatchObject({ name: "LTV", definition: windowed, version: 3 });
     expect(await readDefinitionsVersion(env.DB, ws.workspaceId)).toBe(version + 1);
     const row = await findDefinition(env.DB, {
       workspaceId: ws.workspaceId,

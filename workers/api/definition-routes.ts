@@ -219,8 +219,9 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
         path: `${path}/{key}`,
         summary: `Change ${aNoun}`,
         description:
-          "Fields left out keep their value. A different `definition` bumps `version` and rebuilds: every existing " +
-          "profile is evaluated again. A new name or description alone changes neither.",
+          "Fields left out keep their value. Every change bumps `version`. A different `definition` also rebuilds: " +
+          "every existing profile is evaluated again. A name, a description or the same definition sent back leaves " +
+          "membership as it is, so nothing is rebuilt.",
         middleware: [requireSecretKey, jsonBody],
         request: {
           params: KeyParams,
@@ -243,7 +244,6 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
         const { definition } = body;
         const current = await currentView(c.env.DB, ref);
         if (definition === undefined || sameJson(definition, current.definition)) {
-          if (labels.name === undefined && labels.description === undefined) return c.json(current, 200);
           if (!(await updateDefinitionLabels(c.env.DB, ref, labels, Date.now()))) throw missing(ref.key);
           return c.json(await currentView(c.env.DB, ref), 200);
         }
