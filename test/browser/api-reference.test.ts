@@ -52,6 +52,10 @@ describe("the /docs page of npm run dev", () => {
       .toBe(true);
     expect(refused).toEqual([]);
     expect(errors).toEqual([]);
+    // No control that sends the document to Scalar's services: its AI chat, MCP generation, share/deploy.
+    for (const name of [/Ask AI/i, /MCP/, /Deploy/i, /Share/i]) {
+      expect(await page.getByRole("button", { name }).count(), String(name)).toBe(0);
+    }
     await page.close();
   });
 });

@@ -19,6 +19,9 @@ describe("GET /docs", () => {
     ]);
     // No CDN, no font server: no absolute or protocol-relative URL at all.
     expect(html).not.toMatch(/(?:[a-z]+:)?\/\/[\w-]+(?:\.[\w-]+)+/i);
+    // Nor later: Scalar's usage telemetry (on by default) and its AI chat are off in the configuration it is given.
+    expect(html).toMatch(/"telemetry":\s*false/);
+    expect(html).toMatch(/"agent":\s*\{\s*"disabled":\s*true\s*\}/);
   });
 
   it("leaves /docs/assets/ to the static assets: no API route lives there", async () => {

@@ -49,6 +49,12 @@ const DOCUMENT = {
  */
 const SCALAR_SCRIPT_PATH = "/docs/assets/scalar-api-reference-1.71.0.js";
 
+/**
+ * `agent` ("Ask AI") is an option of the pinned 1.71.0 bundle that the config types of `@scalar/hono-api-reference`
+ * 0.12.4 do not list yet; the wrapper passes the object to the bundle as JSON, unknown keys included.
+ */
+const SCALAR_AGENT_OFF = { agent: { disabled: true } } as object;
+
 const OpenApiDocument = z.looseObject({
   openapi: z.string(),
   info: z.looseObject({ title: z.string(), version: z.string() }),
@@ -73,6 +79,13 @@ export function apiDocsRoutes(root: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
     cdn: SCALAR_SCRIPT_PATH,
     // Scalar's own fonts come from its servers: the system's, as in the console, keep the page free of other hosts.
     withDefaultFonts: false,
+    // Nothing of an operator's API leaves the deployment through the docs page: no usage telemetry to Scalar (on by
+    // default), and none of the buttons that send the document to Scalar's services (its AI chat, MCP generation,
+    // the developer tools' share/deploy shown on localhost).
+    telemetry: false,
+    mcp: { disabled: true },
+    showDeveloperTools: "never",
+    ...SCALAR_AGENT_OFF,
   });
   return openApiRoutes()
     .openapi(
