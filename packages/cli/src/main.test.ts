@@ -39,6 +39,22 @@ describe("tessera", () => {
     );
   });
 
+  it("refuses --set with an empty value with code 2, before reading the file", async () => {
+    const run = await runCli([
+      "import",
+      "missing.csv",
+      "--dry-run",
+      "--event",
+      "Sale",
+      "--user-id",
+      "id",
+      "--set",
+      "store=",
+    ]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^tessera import: --set store=: the value is empty/);
+  });
+
   it("prints its version", async () => {
     expect((await runCli(["--version"])).stdout).toBe("0.1.0\n");
   });

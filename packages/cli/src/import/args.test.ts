@@ -235,6 +235,11 @@ describe("parseImportArgs", () => {
     expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--set", "channel"])).toMatch(
       /expected key=value/,
     );
+    // Sent as "" it would blank the trait on every row (cells that empty are left out): refused, not guessed at.
+    for (const set of ["channel=", "channel=  "])
+      expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--set", set])).toBe(
+        `--set ${set}: the value is empty (an unset shell variable?); give one, e.g. --set channel=pos, or leave the flag out`,
+      );
     expect(error(["a.csv", ...connection, "--event", "E", "--user-id", "id", "--concurrency", "0"])).toMatch(/1 to 64/);
     expect(error(["a.ndjson", ...connection, "--batch-size", "2501"])).toMatch(/--batch-size 2501: .* 1 to 2500/);
     expect(options(["a.ndjson", ...connection, "--batch-size", "40"]).batchSize).toBe(40);
@@ -253,6 +258,7 @@ describe("parseImportArgs", () => {
     const base = ["a.csv", ...connection, "--event", "E", "--user-id", "id", "--map"];
     expect(error([...base, write("typo.json", { userid: "id" })])).toMatch(/unknown key "userid"/);
     expect(error([...base, write("shape.json", { set: "channel=pos" })])).toMatch(/"set" must be an object/);
+    expect(error([...base, write("blank.json", { set: { channel: "" } })])).toMatch(/"set" channel is empty/);
     expect(error([...base, path.join(dir, "missing.json")])).toMatch(/ENOENT/);
   });
 

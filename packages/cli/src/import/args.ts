@@ -386,14 +386,24 @@ function delimiterFlag(text: string): string {
   return delimiter;
 }
 
-/** `--set key=value` pairs, each value typed like a cell (`store=0042` stays text, `vip=true` is a boolean). */
+/**
+ * `--set key=value` pairs, each value typed like a cell (`store=0042` stays text, `vip=true` is a boolean). An empty
+ * value is refused: a cell that empty is left out of the message, so sending "" would be the one place an import
+ * blanks a trait, most often from a shell variable that was not set (`--set store=$STORE`).
+ */
 function setValues(pairs: readonly string[], decimalComma: boolean): Record<string, JsonValue> {
   const typed = cellTyping(decimalComma);
   const set: Record<string, JsonValue> = {};
   for (const pair of pairs) {
     const at = pair.indexOf("=");
     if (at <= 0) throw new ArgsError(`--set ${pair}: expected key=value, e.g. --set channel=pos`);
-    set[pair.slice(0, at).trim()] = typed(pair.slice(at + 1)) ?? "";
+    const key = pair.slice(0, at).trim();
+    const value = typed(pair.slice(at + 1));
+    if (value === undefined)
+      throw new ArgsError(
+        `--set ${pair}: the value is empty (an unset shell variable?); give one, e.g. --set ${key}=pos, or leave the flag out`,
+      );
+    set[key] = value;
   }
   return set;
 }
@@ -453,6 +463,9 @@ function readMapFile(path: string): MapFileFields {
         : [];
     if (texts.some((text) => typeof text !== "string"))
       throw new ArgsError(`--map ${path}: "${rawKey}" must hold column names`);
+    // As `--set key=` is refused (see `setValues`).
+    const blank = key === "set" ? Object.entries(value as object).find(([, v]) => v === "" || v === null) : undefined;
+    if (blank) throw new ArgsError(`--map ${path}: "set" ${blank[0]} is empty; give it a value or leave it out`);
     out[key] = value;
   }
   return out as MapFileFields;

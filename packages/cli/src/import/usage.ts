@@ -36,7 +36,8 @@ CSV mapping (or put the same keys in --map mapping.json)
   --message-id <column>    the idempotency key, one per row (default: a hash of the file name and the row);
                            a row with an empty id, or reusing an earlier row's id for other content, is rejected
   --set <key>=<value>      a constant property/trait on every row, e.g. --set channel=pos (repeatable); a column
-                           filling the same one stops the import: --ignore it to send the constant
+                           filling the same one stops the import: --ignore it to send the constant; an empty
+                           value is refused (an empty cell is left out, never sent as "")
   --string <column>        keep a column as text even if it looks like a number (repeatable)
   --number <column>        read a column as a number even when written as money: $1,234.50, (12.50), 59,90 €
                            with --decimal-comma; a cell that is no number rejects its row (repeatable)
