@@ -241,6 +241,22 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("sends times whose offset is written +HH or +HHMM, as ISO 8601 allows, for the instant they name", async () => {
+    const file = write(
+      "offsets.csv",
+      "beleg,kunde,zeit\nB-1,K-1,2024-03-01T10:15:00+01\nB-2,K-2,2024-03-01 10:15-0500\nB-3,K-3,2024-03-01T10:15:00Z\n",
+    );
+    const run = await importFile(file, ...RECEIPT_MAPPING, "--timestamp", "zeit");
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${file}: 3 rows, 3 accepted, 0 rejected`);
+    expect(sent().map((m) => [m.messageId, new Date(m.timestamp as string).toISOString()])).toEqual([
+      ["B-1", "2024-03-01T09:15:00.000Z"],
+      ["B-2", "2024-03-01T15:15:00.000Z"],
+      ["B-3", "2024-03-01T10:15:00.000Z"],
+    ]);
+  });
+
   it("refuses a row whose messageId another row already has for other content, instead of losing it", async () => {
     // A line-item export: receipt R-1 has two lines, and the receipt number was mapped as the message id.
     const file = write("lines.csv", "receipt,customer,sku\nR-1,C-1,MUG\nR-1,C-1,TEA\nR-2,C-2,PEN\nR-2,C-2,PEN\n");
