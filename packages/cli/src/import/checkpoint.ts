@@ -19,6 +19,11 @@ export interface Checkpoint {
   /** {@link RowsDigest} of the header and rows 1…rows; absent from checkpoints of tessera before it was kept. */
   digest?: string;
   accepted: number;
+  /**
+   * Rows the collector already held under their messageId (not in `accepted`); absent from checkpoints of tessera
+   * before it was kept (read as 0).
+   */
+  duplicates?: number;
   rejected: number;
   /** The run that wrote it reached the end of the file. */
   complete: boolean;
@@ -75,6 +80,7 @@ export interface BatchResult {
   seq: number;
   lastRow: number;
   accepted: number;
+  duplicates?: number;
   rejected: number;
   digest?: string;
 }
@@ -83,6 +89,7 @@ export interface BatchResult {
 export interface Acknowledged {
   rows: number;
   accepted: number;
+  duplicates?: number;
   rejected: number;
   digest?: string;
 }
@@ -114,6 +121,7 @@ export class OrderedAcks {
       this.done.delete(this.next++);
       this.progress.rows = ready.lastRow;
       this.progress.accepted += ready.accepted;
+      if (ready.duplicates) this.progress.duplicates = (this.progress.duplicates ?? 0) + ready.duplicates;
       this.progress.rejected += ready.rejected;
       if (ready.digest !== undefined) this.progress.digest = ready.digest;
       moved = true;

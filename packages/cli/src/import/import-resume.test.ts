@@ -104,6 +104,35 @@ describe("tessera import under failures", () => {
     expect(readCheckpoint(file)).toMatchObject({ rows: ROWS, accepted: ROWS });
   });
 
+  it("counts the rows an interrupted run found already stored in the summary after --resume", async () => {
+    const failing = "u2501";
+    const failAt = (request: RecordedRequest) =>
+      firstUser(request) === failing
+        ? { status: 500, body: { error: { code: "internal_error", message: "boom" } } }
+        : ("store" as const);
+    collector.options.answer = failAt;
+    const file = customersFile();
+    await runCli(importArgs(file, "--concurrency", "1"));
+    // Run again from the first row: the first batch is already stored, then the same batch fails.
+    const again = await runCli(importArgs(file, "--concurrency", "1"));
+    expect(again.code).toBe(3);
+    expect(again.stdout).toContain("0 accepted, 2,500 already stored, 0 rejected");
+    expect(readCheckpoint(file)).toMatchObject({
+      rows: MAX_BATCH_MESSAGES,
+      accepted: 0,
+      duplicates: MAX_BATCH_MESSAGES,
+    });
+
+    collector.options.answer = undefined;
+    const resumed = await runCli(importArgs(file, "--resume", "--concurrency", "1"));
+    expect(resumed.code).toBe(0);
+    const rest = ROWS - MAX_BATCH_MESSAGES;
+    expect(resumed.stdout).toContain(
+      `Skipped the first 2,500 rows (done before, per the checkpoint); with earlier runs: ${rest.toLocaleString("en-US")} accepted, 2,500 already stored, 0 rejected`,
+    );
+    expect(readCheckpoint(file)).toMatchObject({ rows: ROWS, accepted: rest, duplicates: MAX_BATCH_MESSAGES });
+  });
+
   it("with batches in flight together, checkpoints only up to the first unfinished batch", async () => {
     const failing = "u2501";
     collector.options.answer = (request) =>

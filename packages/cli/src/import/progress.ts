@@ -122,7 +122,7 @@ export interface SummaryFacts {
   batches: number;
   elapsedMs: number;
   skipped: number;
-  before?: { accepted: number; rejected: number };
+  before?: { accepted: number; duplicates?: number; rejected: number };
   rejectsPath?: string;
   stoppedBecause?: string;
   /** A checkpoint exists to resume from (not for stdin). */
@@ -151,8 +151,10 @@ export function formatSummary(facts: SummaryFacts): string {
   }
   if (facts.skipped > 0) {
     const before = facts.before;
+    const allDuplicates = duplicates + (before?.duplicates ?? 0);
+    const allAlready = allDuplicates > 0 ? `${count(allDuplicates)} already stored, ` : "";
     const total = before
-      ? `; with earlier runs: ${count(before.accepted + facts.accepted)} accepted, ${already}` +
+      ? `; with earlier runs: ${count(before.accepted + facts.accepted)} accepted, ${allAlready}` +
         `${count(before.rejected + facts.rejected)} rejected`
       : "";
     lines.push(`Skipped the first ${count(facts.skipped)} rows (done before, per the checkpoint)${total}`);

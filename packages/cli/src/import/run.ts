@@ -68,7 +68,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   const checkpointFile = options.file === "-" || options.dryRun ? null : checkpointPath(options.file);
 
   let skip = 0;
-  let before: { accepted: number; rejected: number; digest?: string } | undefined;
+  let before: { accepted: number; duplicates: number; rejected: number; digest?: string } | undefined;
   // About what an earlier run stored: said once this run has reached the server too (a wrong key stores nothing).
   const notes: string[] = [];
   const previous = checkpointFile ? await readCheckpoint(checkpointFile) : null;
@@ -90,7 +90,12 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       return EXIT.usage;
     } else {
       skip = previous.rows;
-      before = { accepted: previous.accepted, rejected: previous.rejected, digest: previous.digest };
+      before = {
+        accepted: previous.accepted,
+        duplicates: previous.duplicates ?? 0,
+        rejected: previous.rejected,
+        digest: previous.digest,
+      };
     }
   } else if (previous?.complete) {
     notes.push(`Note: ${options.file} was imported before; rows already stored are not stored twice.`);
@@ -201,6 +206,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       seq: batch.seq,
       lastRow: batch.lastRow,
       accepted: result.accepted,
+      duplicates: result.duplicates,
       rejected: result.rejects.length,
       digest: through.digest,
     });
