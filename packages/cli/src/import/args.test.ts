@@ -124,12 +124,22 @@ describe("parseImportArgs", () => {
     expect(refused("--external-id", "card")).toBe(
       "--external-id card: expected type=column, e.g. --external-id loyalty_number=card_no",
     );
-    expect(refused("--external-id", "email=mail")).toBe("--external-id email=mail: use --email");
+    expect(refused("--external-id", "email=mail")).toBe("--external-id email=mail: use --email mail");
     expect(refused("--external-id", "group_id=company")).toMatch(/never a matching key/);
     expect(refused("--external-id", "loyalty-no=card")).toMatch(/lowercase letters, digits and _/);
     expect(refused()).toBe(
       "CSV rows need an id column: --user-id <column>, --anonymous-id <column> or --external-id <type>=<column>",
     );
+    // An email-only export: the one combination the collector takes is named, with the file's own column.
+    expect(refused("--email", "E-mail Address")).toBe(
+      '--email "E-mail Address" is not enough on its own: every message needs a userId or anonymousId. When the ' +
+        'email is the file\'s only id, send it as the anonymous id too: --anonymous-id "E-mail Address" --email "E-mail Address"',
+    );
+    expect(refused("--phone", "mobile")).toMatch(/--anonymous-id mobile --phone mobile$/);
+    expect(csv("--anonymous-id", "mail", "--email", "mail").mapping).toMatchObject({
+      anonymousId: "mail",
+      email: "mail",
+    });
     writeFileSync(map, JSON.stringify({ externalIds: { loyalty_number: 7 } }));
     expect(refused("--map", map)).toMatch(/"externalIds" must hold column names/);
   });

@@ -110,12 +110,12 @@ const MAP_FILE_ALIASES: Record<string, string> = {
 };
 
 /** Identifier types with flags of their own, and one that never links people (DESIGN §4). */
-const NOT_EXTERNAL: Record<string, string> = {
-  user_id: "use --user-id",
-  anonymous_id: "use --anonymous-id",
-  email: "use --email",
-  phone: "use --phone",
-  group_id: "a group id is an attribute, never a matching key",
+const NOT_EXTERNAL: Record<string, (column: string) => string> = {
+  user_id: (column) => `use --user-id ${column}`,
+  anonymous_id: (column) => `use --anonymous-id ${column}`,
+  email: (column) => `use --email ${column}`,
+  phone: (column) => `use --phone ${column}`,
+  group_id: () => "a group id is an attribute, never a matching key",
 };
 
 /** `--delimiter` words for what is awkward to type in a shell. */
@@ -326,11 +326,31 @@ function csvMapping(values: Values): CsvMapping {
     throw new ArgsError(`${flag} reads the timestamp column: name it with --timestamp <column>`);
   }
   if (mapping.userId === undefined && mapping.anonymousId === undefined && mapping.externalIds === undefined) {
-    throw new ArgsError(
-      "CSV rows need an id column: --user-id <column>, --anonymous-id <column> or --external-id <type>=<column>",
-    );
+    throw new ArgsError(noIdColumn(mapping));
   }
   return mapping;
+}
+
+/**
+ * Why a mapping without an id column is refused, and the flags that work. An email or phone is an identifier (DESIGN
+ * §4) but not a message id: the collector refuses a message without userId or anonymousId (DESIGN §3, Segment's rule),
+ * so a file whose only id is the email needs that column twice, as the anonymous id and as the email.
+ */
+function noIdColumn(mapping: CsvMapping): string {
+  const general =
+    "CSV rows need an id column: --user-id <column>, --anonymous-id <column> or --external-id <type>=<column>";
+  const [flag, column] = mapping.email !== undefined ? ["--email", mapping.email] : ["--phone", mapping.phone];
+  if (column === undefined) return general;
+  const word = shellWord(column);
+  return (
+    `${flag} ${word} is not enough on its own: every message needs a userId or anonymousId. ` +
+    `When the ${flag.slice(2)} is the file's only id, send it as the anonymous id too: --anonymous-id ${word} ${flag} ${word}`
+  );
+}
+
+/** A column name as typed in a shell: bare when that is safe, quoted otherwise. */
+function shellWord(column: string): string {
+  return /^[\w.@-]+$/.test(column) ? column : JSON.stringify(column);
 }
 
 /**
@@ -352,7 +372,7 @@ function externalIdColumns(fromFile: Record<string, string>, pairs: readonly str
   const columns: Record<string, string> = {};
   for (const [said, rawType, column] of entries) {
     const type = rawType.trim().toLowerCase();
-    if (NOT_EXTERNAL[type]) throw new ArgsError(`${said}: ${NOT_EXTERNAL[type]}`);
+    if (NOT_EXTERNAL[type]) throw new ArgsError(`${said}: ${NOT_EXTERNAL[type](shellWord(column.trim()))}`);
     if (!IDENTIFIER_TYPE_PATTERN.test(type))
       throw new ArgsError(`${said}: the type is a word of lowercase letters, digits and _ (e.g. loyalty_number)`);
     columns[type] = column.trim();

@@ -97,4 +97,35 @@ describe("tessera import against the dev server", () => {
       data.map((e) => e.messageId),
     );
   });
+
+  it("names the one mapping that imports an email-only CRM export, and that mapping imports it", async () => {
+    // The premise: the collector refuses a message known only by its email (DESIGN §3: userId or anonymousId).
+    const direct = await fetch(`${server.url}/v1/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Basic ${btoa(`${server.writeKey}:`)}` },
+      body: JSON.stringify({ batch: [{ type: "identify", traits: { email: "only.email@example.com" } }] }),
+    });
+    const answer = (await direct.json()) as { accepted: number; rejected: Array<{ error: string }> };
+    expect(answer.accepted).toBe(0);
+    expect(answer.rejected[0].error).toMatch(/userId or anonymousId is required/);
+
+    const dir = mkdtempSync(path.join(tmpdir(), "tessera-import-e2e-"));
+    const file = path.join(dir, "crm-export.csv");
+    writeFileSync(file, "Email,Name\nCrm.Only@Example.com,Ana\n");
+    const base = ["import", file, "--host", server.url, "--write-key", server.writeKey, "--as", "identify"];
+    const refused = await runCli([...base, "--email", "Email"]);
+    expect(refused.code).toBe(2);
+    const named = /send it as the anonymous id too: (.+)\n/.exec(refused.stderr)?.[1];
+    expect(named).toBe("--anonymous-id Email --email Email");
+
+    const run = await runCli([...base, ...(named as string).split(" ")]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("1 row, 1 accepted, 0 rejected");
+    const profile = await pollUntil(
+      () => read("email:crm.only@example.com"),
+      (r) => r.status === 200,
+      { within: 10_000 },
+    );
+    expect(profile.body.traits).toMatchObject({ email: "Crm.Only@Example.com", Name: "Ana" });
+  });
 });

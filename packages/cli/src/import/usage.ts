@@ -23,7 +23,8 @@ CSV mapping (or put the same keys in --map mapping.json)
   --event <name>           the event name of every row (track)
   --user-id <column>       the column holding userId
   --anonymous-id <column>  the column holding anonymousId (a row needs an id: one of these or an external id)
-  --email <column>         email: context.traits.email on track, traits.email on identify
+  --email <column>         email: context.traits.email on track, traits.email on identify; a file whose only
+                           id is the email needs it as the anonymous id too: --anonymous-id email --email email
   --phone <column>         phone: context.traits.phone on track, traits.phone on identify
   --external-id <type>=<column>
                            another identifier, e.g. loyalty_number=card_no or crm_id=record_id, sent in
