@@ -1,5 +1,6 @@
 import {
   compileSafePattern,
+  DEFAULT_BLOCKED_VALUES,
   type IdentityRulesSettings,
   IdentityRulesUpdate,
   type SafePattern,
@@ -38,7 +39,7 @@ export interface IdentityRules {
 
 /** Segment's defaults: junk values blocked, one user id per profile, five of anything else. */
 export const DEFAULT_IDENTITY_RULES: Readonly<IdentityRules> = Object.freeze({
-  blockedValues: ["^[0-]*$", "^-1$", "^null$", "^undefined$", "^anonymous$", "^\\[object Object\\]$", "^$"],
+  blockedValues: [...DEFAULT_BLOCKED_VALUES],
   limits: { user_id: 1 },
   defaultLimit: 5,
   priority: ["user_id", "email", "phone", "device_id", "anonymous_id"],

@@ -8,6 +8,7 @@ export * from "./deletions";
 export * from "./destination-test";
 export * from "./destinations";
 export * from "./errors";
+export * from "./identifier-values";
 export * from "./identifiers";
 export * from "./ingest-response";
 export { JsonObject, type JsonValue, objectOrUndefined } from "./json-object";
