@@ -17,6 +17,8 @@ export interface BatchItem extends RowOrigin {
   messageId: string;
   json: string;
   bytes: number;
+  /** Values in the message identity resolution will not use, and why (see `identifier-check.ts`). */
+  warnings?: string[];
 }
 
 /** A row refused before sending, with the reason. */
@@ -55,7 +57,11 @@ export function batchBody(items: readonly BatchItem[], context?: Record<string, 
 }
 
 /** Serialises a message for a batch. */
-export function batchItem(origin: RowOrigin, messageId: string, message: unknown): BatchItem {
+export function batchItem(
+  origin: RowOrigin & Pick<BatchItem, "warnings">,
+  messageId: string,
+  message: unknown,
+): BatchItem {
   const json = JSON.stringify(message);
   return { ...origin, messageId, json, bytes: Buffer.byteLength(json) };
 }

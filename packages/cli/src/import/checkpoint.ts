@@ -25,6 +25,8 @@ export interface Checkpoint {
    */
   duplicates?: number;
   rejected: number;
+  /** Rows stored with a value identity resolution will not use (the warnings file's rows); absent: 0. */
+  warned?: number;
   /** The run that wrote it reached the end of the file. */
   complete: boolean;
   updatedAt: string;
@@ -82,6 +84,7 @@ export interface BatchResult {
   accepted: number;
   duplicates?: number;
   rejected: number;
+  warned?: number;
   digest?: string;
 }
 
@@ -91,6 +94,7 @@ export interface Acknowledged {
   accepted: number;
   duplicates?: number;
   rejected: number;
+  warned?: number;
   digest?: string;
 }
 
@@ -122,6 +126,7 @@ export class OrderedAcks {
       this.progress.rows = ready.lastRow;
       this.progress.accepted += ready.accepted;
       if (ready.duplicates) this.progress.duplicates = (this.progress.duplicates ?? 0) + ready.duplicates;
+      if (ready.warned) this.progress.warned = (this.progress.warned ?? 0) + ready.warned;
       this.progress.rejected += ready.rejected;
       if (ready.digest !== undefined) this.progress.digest = ready.digest;
       moved = true;

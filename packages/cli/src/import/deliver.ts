@@ -5,13 +5,15 @@
 import { type Batch, type BatchItem, batchBody } from "./batcher";
 import type { RejectEntry } from "./rejects";
 import { type SendOptions, sendBatch } from "./send";
+import type { WarningEntry } from "./warnings";
 
 /**
  * Rows stored, rows the collector already held under their messageId (not stored again: not counted as accepted),
- * and the rejected ones with reasons; or why the batch could not be delivered at all.
+ * and the rejected ones with reasons; or why the batch could not be delivered at all. `warnings` (from
+ * {@link deliverBatch}) are the rows not rejected whose messages hold values identity resolution will not use.
  */
 export type Delivery =
-  | { ok: true; accepted: number; duplicates: number; rejects: RejectEntry[] }
+  | { ok: true; accepted: number; duplicates: number; rejects: RejectEntry[]; warnings?: WarningEntry[] }
   | {
       ok: false;
       error: string /** The server's answer when it refused the write key (401/403). */;
@@ -51,11 +53,37 @@ export async function deliverBatch(batch: Batch, options: DeliverOptions): Promi
     cells: reject.cells,
   }));
   if (options.dryRun || batch.items.length === 0)
-    return { ok: true, accepted: batch.items.length, duplicates: 0, rejects: local };
+    return {
+      ok: true,
+      accepted: batch.items.length,
+      duplicates: 0,
+      rejects: local,
+      warnings: warnings(batch.items, []),
+    };
   const sent = await sendItems(batch.items, `rows ${batch.firstRow}–${batch.lastRow}`, options);
   if (!sent.ok) return sent;
   const rejects = [...local, ...sent.rejects].sort((a, b) => a.row - b.row);
-  return { ok: true, accepted: sent.accepted, duplicates: sent.duplicates, rejects };
+  return {
+    ok: true,
+    accepted: sent.accepted,
+    duplicates: sent.duplicates,
+    rejects,
+    warnings: warnings(batch.items, sent.rejects),
+  };
+}
+
+/** The warned rows that were not rejected: a rejected row was not stored, and its reason says enough. */
+function warnings(items: readonly BatchItem[], rejects: readonly RejectEntry[]): WarningEntry[] {
+  const rejected = new Set(rejects.map((reject) => reject.row));
+  return items
+    .filter((item) => item.warnings !== undefined && !rejected.has(item.row))
+    .map((item) => ({
+      row: item.row,
+      line: item.line,
+      messageId: item.messageId,
+      warnings: item.warnings as string[],
+      input: item.input ?? JSON.parse(item.json),
+    }));
 }
 
 async function sendItems(items: BatchItem[], what: string, options: DeliverOptions): Promise<Delivery> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -96,6 +96,65 @@ describe("tessera import against the dev server", () => {
     expect((eventsAfter.body.data as Array<{ messageId: string }>).map((e) => e.messageId)).toEqual(
       data.map((e) => e.messageId),
     );
+  });
+
+  it("refuses in the dry run the ids the real run's default rules block, and both list the same unusable values", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tessera-import-e2e-"));
+    const file = path.join(dir, "crm-people.csv");
+    writeFileSync(
+      file,
+      [
+        "id,email,name",
+        "0,,Zero",
+        "-1,,Minus",
+        "NULL,,Null",
+        "undefined,,Undefined",
+        "anonymous,,Anon",
+        "u-blocklist-1,not-an-email,Ana",
+        "0,zero.user@example.com,Zed",
+        "u-blocklist-2,bo.blocklist@example.com,Bo",
+      ].join("\n"),
+    );
+    const argv = ["import", file, "--as", "identify", "--user-id", "id", "--email", "email"];
+    const lines = (suffix: string) =>
+      readFileSync(`${file}.${suffix}.ndjson`, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { row: number; error?: string; warnings?: string[] });
+    const outcome = () => ({
+      rejects: lines("rejects").map((r) => [r.row, r.error]),
+      warnings: lines("warnings").map((w) => [w.row, w.warnings]),
+    });
+
+    const dry = await runCli([...argv, "--dry-run"]);
+    expect(dry.code).toBe(1);
+    expect(dry.stdout).toContain("8 rows, 3 valid, 5 rejected");
+    expect(dry.stdout).toContain("a workspace's own rules may block more");
+    const judged = outcome();
+    expect(judged.rejects).toEqual([
+      [1, 'no usable identifier (user_id "0": user_id value is blocked by the rule /^[0-]*$/i)'],
+      [2, 'no usable identifier (user_id "-1": user_id value is blocked by the rule /^-1$/i)'],
+      [3, 'no usable identifier (user_id "NULL": user_id value is blocked by the rule /^null$/i)'],
+      [4, 'no usable identifier (user_id "undefined": user_id value is blocked by the rule /^undefined$/i)'],
+      [5, 'no usable identifier (user_id "anonymous": user_id value is blocked by the rule /^anonymous$/i)'],
+    ]);
+    expect(judged.warnings).toEqual([
+      [6, ['email "not-an-email": email is not an address (no @)']],
+      [7, ['user_id "0": user_id value is blocked by the rule /^[0-]*$/i']],
+    ]);
+
+    const real = await runCli([...argv, "--host", server.url, "--write-key", server.writeKey]);
+    expect(real.code).toBe(1);
+    expect(real.stdout).toContain("8 rows, 3 accepted, 5 rejected");
+    expect(real.stdout).toContain("2 rows were stored by their other identifiers");
+    // What the dry run judged is what the collector did.
+    expect(outcome()).toEqual(judged);
+    const zed = await pollUntil(
+      () => read("email:zero.user@example.com"),
+      (r) => r.status === 200,
+      { within: 10_000 },
+    );
+    expect(zed.body.traits).toMatchObject({ name: "Zed" });
   });
 
   it("names the one mapping that imports an email-only CRM export, and that mapping imports it", async () => {

@@ -241,6 +241,49 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("sends a row with an email or phone identity resolution cannot use, and lists it apart from the rejects", async () => {
+    const file = write(
+      "crm.csv",
+      [
+        "id,email,phone",
+        "C-1,jane@,+14155550101",
+        "C-2,bo@example.com,020 7946 0000",
+        "C-3,cy@example.com,",
+        "C-4,no-address,",
+      ].join("\n"),
+    );
+    collector.options.rejectIf = (m) => (m.userId === "C-4" ? "refused for a reason of its own" : null);
+    const run = await importFile(file, "--as", "identify", "--user-id", "id", "--email", "email", "--phone", "phone");
+
+    // Every row is sent with its other identifiers; the refused value stays a trait, as the collector keeps it.
+    expect(sent().map((m) => [m.userId, m.traits])).toEqual([
+      ["C-1", { email: "jane@", phone: "+14155550101" }],
+      ["C-2", { email: "bo@example.com", phone: "020 7946 0000" }],
+      ["C-3", { email: "cy@example.com" }],
+      ["C-4", { email: "no-address" }],
+    ]);
+    expect(run.stdout).toContain("4 rows, 3 accepted, 1 rejected");
+    expect(run.stdout).toContain(
+      "2 rows were stored by their other identifiers, without an email, phone or id identity resolution cannot use " +
+        `(not an address, no country code, a blocked value): which and why in ${file}.warnings.ndjson`,
+    );
+    const warned = readFileSync(`${file}.warnings.ndjson`, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(warned.map((w) => [w.row, w.messageId.startsWith("imp-"), w.warnings])).toEqual([
+      [1, true, ['email "jane@": email is not an address (nothing after the @)']],
+      [
+        2,
+        true,
+        ['phone "020 7946 0000": phone has no country code (+…) and the default identity rules set no default_country'],
+      ],
+    ]);
+    expect(warned[0].input).toEqual({ id: "C-1", email: "jane@", phone: "+14155550101" });
+    // The rejects file still means "not stored": the row the collector refused, and no warned row.
+    expect(readRejects(file).map((r) => [r.row, r.error])).toEqual([[4, "refused for a reason of its own"]]);
+  });
+
   it("sends times whose offset is written +HH or +HHMM, as ISO 8601 allows, for the instant they name", async () => {
     const file = write(
       "offsets.csv",

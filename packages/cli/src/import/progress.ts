@@ -122,8 +122,11 @@ export interface SummaryFacts {
   batches: number;
   elapsedMs: number;
   skipped: number;
-  before?: { accepted: number; duplicates?: number; rejected: number };
+  before?: { accepted: number; duplicates?: number; rejected: number; warned?: number };
   rejectsPath?: string;
+  /** Rows stored with a value identity resolution will not use (this run's), listed in `warningsPath`. */
+  warned?: number;
+  warningsPath?: string;
   stoppedBecause?: string;
   /** A checkpoint exists to resume from (not for stdin). */
   resumable?: boolean;
@@ -160,6 +163,21 @@ export function formatSummary(facts: SummaryFacts): string {
     lines.push(`Skipped the first ${count(facts.skipped)} rows (done before, per the checkpoint)${total}`);
   }
   if (facts.rejectsPath) lines.push(`Rejected rows and reasons: ${facts.rejectsPath}`);
+  // The file keeps the rows of earlier runs over a resume, so its count does too.
+  const warned = (facts.warned ?? 0) + (facts.before?.warned ?? 0);
+  if (warned > 0 && facts.warningsPath) {
+    const rows = `${count(warned)} row${warned === 1 ? "" : "s"}`;
+    lines.push(
+      `${rows} ${facts.dryRun ? "would be" : "were"} stored by ${warned === 1 ? "its" : "their"} other identifiers, without ` +
+        `an email, phone or id identity resolution cannot use (not an address, no country code, a blocked value): ` +
+        `which and why in ${facts.warningsPath}`,
+    );
+  }
+  if (facts.dryRun)
+    lines.push(
+      "Identifiers were judged by the default identity rules (blocked values such as 0, -1, null, undefined); " +
+        "a workspace's own rules may block more.",
+    );
   if (facts.stoppedBecause) {
     lines.push(`Stopped before the end: ${facts.stoppedBecause}`);
     // Nothing acknowledged, by this run or one before: there is nothing to resume after.

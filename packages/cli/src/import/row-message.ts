@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { isPlainObject, validateMessage } from "@tessera/protocol";
+import { checkIdentifiers, type IdentifierCheck } from "./identifier-check";
 import { CellProblem, type CsvMapping, mapCsvRow } from "./map-row";
 import type { InputRow } from "./read";
 
@@ -15,7 +16,7 @@ export interface RowMessageOptions {
 }
 
 export type RowMessage =
-  | { ok: true; message: Record<string, unknown>; messageId: string }
+  | { ok: true; message: Record<string, unknown>; messageId: string; identifiers: IdentifierCheck }
   | { ok: false; error: string; messageId?: string };
 
 /**
@@ -80,5 +81,11 @@ export function rowMessage(row: InputRow, options: RowMessageOptions): RowMessag
   const messageId = isPlainObject(message) && typeof message.messageId === "string" ? message.messageId : undefined;
   const checked = validateMessage(message, 0);
   if (!checked.ok) return { ok: false, error: checked.error.replace(/^batch\[0\]: /, ""), messageId };
-  return { ok: true, message: message as Record<string, unknown>, messageId: messageId as string };
+  return {
+    ok: true,
+    message: message as Record<string, unknown>,
+    messageId: messageId as string,
+    // Judged on the message as the collector reads it (a blank userId beside an anonymousId left out, numeric ids as text).
+    identifiers: checkIdentifiers(checked.message),
+  };
 }

@@ -1,25 +1,12 @@
 /**
- * `<file>.rejects.ndjson`: one line per rejected row, `{"row","line","messageId","error","input"}`, where `input`
- * is the row as read (the CSV record, or the JSON message), and `cells` every field of a CSV row whose number of
- * fields is not the header's (a record has no name for the extra ones). Written before the checkpoint moves over those rows,
- * so a resumed import keeps earlier rejects and never lists a row twice.
+ * An NDJSON file of rows, one line per row, each with its `row` number: the rejects file and the warnings file. Written
+ * before the checkpoint moves over those rows, so a resumed import keeps the lines of earlier runs and never lists a
+ * row twice.
  */
 import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
 
-export interface RejectEntry {
-  row: number;
-  line?: number;
-  messageId?: string;
-  error: string;
-  input: unknown;
-  cells?: string[];
-}
-
-/** @example rejectsPath("orders.csv") // "orders.csv.rejects.ndjson"; stdin's go to the working directory */
-export const rejectsPath = (file: string): string => (file === "-" ? "stdin.rejects.ndjson" : `${file}.rejects.ndjson`);
-
-/** The rejects file of one run; created on the first reject, so a clean import leaves none behind. */
-export class RejectsFile {
+/** One run's file; created on its first line, so an import with nothing to list leaves none behind. */
+export class RowsFile<Entry extends { row: number }> {
   private chain: Promise<void> = Promise.resolve();
   private exists: boolean;
 
@@ -34,29 +21,29 @@ export class RejectsFile {
    * A fresh file (the old one removed), or for `--resume` the old one trimmed to rows `1…keepRows`: rows after
    * the checkpoint are about to be read again and would otherwise be listed twice.
    */
-  static async open(path: string, keepRows: number | null): Promise<RejectsFile> {
+  static async open<Entry extends { row: number }>(path: string, keepRows: number | null): Promise<RowsFile<Entry>> {
     if (keepRows === null) {
       await rm(path, { force: true });
-      return new RejectsFile(path, false);
+      return new RowsFile<Entry>(path, false);
     }
     let text: string;
     try {
       text = await readFile(path, "utf8");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return new RejectsFile(path, false);
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return new RowsFile<Entry>(path, false);
       throw err;
     }
     const kept = text.split("\n").filter((line) => line.trim() !== "" && rowOf(line) <= keepRows);
     if (kept.length === 0) {
       await rm(path, { force: true });
-      return new RejectsFile(path, false);
+      return new RowsFile<Entry>(path, false);
     }
     await writeFile(path, kept.map((line) => `${line}\n`).join(""));
-    return new RejectsFile(path, true);
+    return new RowsFile<Entry>(path, true);
   }
 
   /** Appends entries (in one write); writes happen in call order. */
-  write(entries: readonly RejectEntry[]): Promise<void> {
+  write(entries: readonly Entry[]): Promise<void> {
     if (entries.length === 0) return this.chain;
     const text = entries.map((entry) => `${JSON.stringify(entry)}\n`).join("");
     this.chain = this.chain.then(async () => {
@@ -66,7 +53,7 @@ export class RejectsFile {
     return this.chain;
   }
 
-  /** Whether the file is on disk (it is unless nothing was ever rejected). */
+  /** Whether the file is on disk (it is unless nothing was ever listed). */
   get written(): boolean {
     return this.exists;
   }

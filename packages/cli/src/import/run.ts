@@ -18,12 +18,15 @@ import {
   readCheckpoint,
 } from "./checkpoint";
 import { deliverBatch } from "./deliver";
+import { noUsableIdentifier, refusedText } from "./identifier-check";
 import { headerProblem, unnamedColumns } from "./map-row";
 import { MessageIdLedger } from "./message-ids";
 import { createProgress, formatSummary } from "./progress";
 import { delimiterOfHeader, InputError, type InputRow, openInput, shownDelimiter } from "./read";
-import { RejectsFile, rejectsPath } from "./rejects";
+import { type RejectEntry, rejectsPath } from "./rejects";
 import { rowMessage, sourceNameOf } from "./row-message";
+import { RowsFile } from "./rows-file";
+import { type WarningEntry, warningsPath } from "./warnings";
 
 /** The world an import runs in: streams, the network, the clock. Tests hand in their own. */
 export interface RunDeps {
@@ -68,7 +71,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   const checkpointFile = options.file === "-" || options.dryRun ? null : checkpointPath(options.file);
 
   let skip = 0;
-  let before: { accepted: number; duplicates: number; rejected: number; digest?: string } | undefined;
+  let before: { accepted: number; duplicates: number; rejected: number; warned: number; digest?: string } | undefined;
   // About what an earlier run stored: said once this run has reached the server too (a wrong key stores nothing).
   const notes: string[] = [];
   const previous = checkpointFile ? await readCheckpoint(checkpointFile) : null;
@@ -94,6 +97,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
         accepted: previous.accepted,
         duplicates: previous.duplicates ?? 0,
         rejected: previous.rejected,
+        warned: previous.warned ?? 0,
         digest: previous.digest,
       };
     }
@@ -138,7 +142,9 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     return EXIT.usage;
   }
 
-  const rejects = await RejectsFile.open(options.rejects ?? rejectsPath(options.file), options.resume ? skip : null);
+  const keepRows = options.resume ? skip : null;
+  const rejects = await RowsFile.open<RejectEntry>(options.rejects ?? rejectsPath(options.file), keepRows);
+  const warnings = await RowsFile.open<WarningEntry>(warningsPath(options.file), keepRows);
   const checkpoints = checkpointFile ? new CheckpointWriter(checkpointFile) : null;
   const acks = new OrderedAcks({ rows: skip, accepted: 0, rejected: 0, ...before });
   const context = { library: { name: "tessera-cli", version } };
@@ -151,7 +157,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     acceptedLabel: options.dryRun ? "valid" : "accepted",
     now,
   });
-  const totals = { rows: 0, accepted: 0, duplicates: 0, rejected: 0, batches: 0 };
+  const totals = { rows: 0, accepted: 0, duplicates: 0, rejected: 0, warned: 0, batches: 0 };
   let stopped: string | undefined;
   let keyRefused: string | undefined;
   let rowsRead = 0;
@@ -196,18 +202,21 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       return;
     }
     for (const note of notes.splice(0)) progress.log(note);
-    await rejects.write(result.rejects);
+    const warned = result.warnings ?? [];
+    await Promise.all([rejects.write(result.rejects), warnings.write(warned)]);
     if (batch.items.length > 0) totals.batches++;
     totals.rows += batch.lastRow - batch.firstRow + 1;
     totals.accepted += result.accepted;
     totals.duplicates += result.duplicates;
     totals.rejected += result.rejects.length;
+    totals.warned += warned.length;
     const done = acks.complete({
       seq: batch.seq,
       lastRow: batch.lastRow,
       accepted: result.accepted,
       duplicates: result.duplicates,
       rejected: result.rejects.length,
+      warned: warned.length,
       digest: through.digest,
     });
     if (done) saveCheckpoint(done, false);
@@ -251,7 +260,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
         }
         continue;
       }
-      const closed = admit(batcher, ledger, row, sourceName, mapping, keepFirst);
+      const closed = admit(batcher, ledger, row, { sourceName, mapping, dryRun: options.dryRun }, keepFirst);
       if (closed) await dispatch(closed);
       digest.add(rowText(row));
       position = input.position();
@@ -301,6 +310,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       skipped: skip,
       before,
       rejectsPath: rejects.written ? rejects.path : undefined,
+      warningsPath: warnings.written ? warnings.path : undefined,
       stoppedBecause: stopped,
       resumable: checkpointFile !== null,
       duplicateHint: duplicateHint(options),
@@ -315,18 +325,19 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
 
 /**
  * Puts one row into the batcher (as a message, or as a local reject: invalid, or its messageId already another row's),
- * showing its message to `onMessage`; returns the batch that closed, if any.
+ * showing its message to `onMessage`; returns the batch that closed, if any. A message with values identity resolution
+ * will not use carries them as warnings. One left with no identifier at all is the collector's to refuse, by the
+ * workspace's rules (which may unblock a default); a dry run, which asks no collector, refuses it by the default rules.
  */
 function admit(
   batcher: Batcher,
   ledger: MessageIdLedger,
   row: InputRow,
-  sourceName: string,
-  mapping: ImportOptions["mapping"],
+  how: { sourceName: string; mapping: ImportOptions["mapping"]; dryRun: boolean },
   onMessage?: (message: Record<string, unknown>) => void,
 ): Batch | null {
   const origin = { row: row.row, line: row.line, input: row.kind === "csv" ? row.record : undefined };
-  const result = rowMessage(row, { sourceName, mapping });
+  const result = rowMessage(row, { sourceName: how.sourceName, mapping: how.mapping });
   const reject = (error: string) => {
     const input = row.kind === "csv" ? row.record : parsedOrText(row.text);
     // A row of more fields than the header has cells its record cannot name: kept, so the row can be mended.
@@ -334,10 +345,13 @@ function admit(
     return batcher.reject({ ...origin, input, ...(cells && { cells }), messageId: result.messageId, error });
   };
   if (!result.ok) return reject(result.error);
+  const { usable, refused } = result.identifiers;
+  if (how.dryRun && usable === 0) return reject(noUsableIdentifier(refused));
   const clash = ledger.claim(result.messageId, result.message, row.row);
   if (clash !== null) return reject(clash);
   onMessage?.(result.message);
-  return batcher.add(batchItem(origin, result.messageId, result.message));
+  const warned = usable > 0 && refused.length > 0 ? { warnings: refused.map(refusedText) } : {};
+  return batcher.add(batchItem({ ...origin, ...warned }, result.messageId, result.message));
 }
 
 /**

@@ -54,7 +54,9 @@ CSV mapping (or put the same keys in --map mapping.json)
 Runs
   --resume                 continue after <file>.checkpoint.json (rows acknowledged by an earlier run)
   --dry-run                validate every row locally and show the first as it would be sent; send nothing
-                           (writes the rejects file)
+                           (writes the rejects file). Ids are judged by the default identity rules: a row whose
+                           only ids are blocked values (0, -1, null, undefined, anonymous) is rejected, as the
+                           collector will; a workspace's own rules may block more
   --allow-rejects          exit 0 even when rows were rejected
   --rejects <path>         where rejected rows go (default <file>.rejects.ndjson; stdin: ./stdin.rejects.ndjson)
   --format csv|ndjson|json when the file name does not say (stdin)
@@ -67,7 +69,9 @@ Batches stay within the collector's limits (${MAX_BATCH_MESSAGES.toLocaleString(
 ${kb(MAX_REQUEST_BYTES)} of JSON, ${kb(MAX_MESSAGE_BYTES)} per message),
 gzipped; 429, 5xx and network errors are retried, honouring Retry-After, and halve the batches in flight
 until the server keeps up again.
-Rejected rows go to <file>.rejects.ndjson with the reason. Importing a file twice stores each row once.
+Rejected rows go to <file>.rejects.ndjson with the reason. Rows stored by their other ids while an email, phone
+or id in them is not one identity resolution can use (not an address, no country code, a blocked value) go to
+<file>.warnings.ndjson with the values and why. Importing a file twice stores each row once.
 
 Exit codes: 0 done; 1 rows rejected (without --allow-rejects); 2 bad arguments, unreadable input or a
 write key the collector refuses on the first request;
