@@ -2,17 +2,26 @@
 
 // ISO-8601 date, or date-time with optional seconds, fraction and zone (what every Segment library sends).
 const ISO_8601 =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|([+-])(\d{2})(?::?(\d{2}))?)?)?$/i;
 
 /**
- * Epoch ms of an ISO-8601 string, or null when it is not one or names no real instant.
+ * Epoch ms of an ISO-8601 string, or null when it is not one or names no real instant. Read from its fields, not by
+ * `Date.parse`, which refuses forms ISO 8601 allows (`+01`, `+0100`, a comma before the fraction) and reads a time
+ * without a zone as the machine's local time; here it is UTC, as on the Workers runtime.
+ *
  * @example parseIsoTimestamp("2025-06-01T14:00:00+02:00") // 1748779200000
+ * @example parseIsoTimestamp("2025-06-01T14:00:00+02") // 1748779200000
  */
 export function parseIsoTimestamp(value: string): number | null {
   const m = ISO_8601.exec(value);
   if (!m || !isCalendarDate(m)) return null;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? null : ms;
+  const [, year, month, day, hour, minute, second, fraction, zone, sign, zoneHours, zoneMinutes] = m;
+  const ms = Number((fraction ?? "").padEnd(3, "0").slice(0, 3));
+  const utc = Date.UTC(+year, +month - 1, +day, +(hour ?? 0), +(minute ?? 0), +(second ?? 0), ms);
+  if (zone === undefined || sign === undefined) return utc;
+  const offset = (Number(zoneHours) * 60 + Number(zoneMinutes ?? 0)) * 60_000;
+  if (Number(zoneHours) > 23 || Number(zoneMinutes ?? 0) > 59) return null;
+  return sign === "+" ? utc - offset : utc + offset;
 }
 
 /**
@@ -47,6 +56,11 @@ export function storedEventTime(message: MessageTimes, batchSentAt: string | und
   const original = message.originalTimestamp ?? message.timestamp;
   if (original === undefined) return receivedAt;
   const sentAt = message.sentAt ?? batchSentAt;
-  if (sentAt !== undefined) return receivedAt - (Date.parse(sentAt) - Date.parse(original));
-  return Date.parse(message.timestamp ?? original);
+  if (sentAt !== undefined) return receivedAt - (checkedTime(sentAt) - checkedTime(original));
+  return checkedTime(message.timestamp ?? original);
+}
+
+/** Epoch ms of a timestamp validation already accepted. */
+function checkedTime(value: string): number {
+  return parseIsoTimestamp(value) ?? Number.NaN;
 }

@@ -176,6 +176,17 @@ describe("parseIsoTimestamp", () => {
     expect(parseIsoTimestamp("2025-06-01T14:00:00+02:00")).toBe(NOW);
     expect(parseIsoTimestamp("2025-06-01")).toBe(Date.parse("2025-06-01T00:00:00Z"));
     expect(parseIsoTimestamp("June 1, 2025")).toBeNull();
+    expect(parseIsoTimestamp("2025-06-01T12:00:00+25:00")).toBeNull();
+  });
+
+  it("reads every zone and fraction form ISO 8601 allows, which Date.parse refuses", () => {
+    // `+HH`, `+HHMM`, a negative zone, a comma before the fraction, a fraction finer than ms, no zone (UTC).
+    expect(parseIsoTimestamp("2025-06-01T13:00:00+01")).toBe(NOW);
+    expect(parseIsoTimestamp("2025-06-01T13:30:00+0130")).toBe(NOW);
+    expect(parseIsoTimestamp("2025-06-01T07:00-05")).toBe(NOW);
+    expect(parseIsoTimestamp("2025-06-01T12:00:00,5Z")).toBe(NOW + 500);
+    expect(parseIsoTimestamp("2025-06-01T12:00:00.123456789Z")).toBe(NOW + 123);
+    expect(parseIsoTimestamp("2025-06-01 12:00:00")).toBe(NOW);
     expect(parseIsoTimestamp("1717243200")).toBeNull();
   });
 });
@@ -196,6 +207,11 @@ describe("storedEventTime", () => {
       at("2024-03-01T10:14:00Z"),
     );
     expect(storedEventTime({}, undefined, NOW)).toBe(NOW);
+  });
+
+  it("reads a zone written +HH as the validation accepted it", () => {
+    expect(storedEventTime({ timestamp: "2025-06-01T13:00:00+01" }, undefined, NOW + 5)).toBe(NOW);
+    expect(storedEventTime({ timestamp: "2025-06-01T13:59:50+01" }, "2025-06-01T13:00:00Z", NOW)).toBe(NOW - 10_000);
   });
 });
 

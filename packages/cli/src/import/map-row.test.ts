@@ -115,13 +115,9 @@ describe("timestampCell", () => {
     );
   });
 
-  it("accepts an offset of hours, hours and minutes, or hours:minutes, as ISO 8601 writes them", () => {
-    // The collector's validation takes only ±HH:MM (and Z): the others are respelled, naming the same instant.
-    expect(timestampCell("2024-03-01T10:00:00+01")).toBe("2024-03-01T10:00:00+01:00");
-    expect(timestampCell("2024-03-01 10:00:00.250-05")).toBe("2024-03-01 10:00:00.250-05:00");
-    expect(timestampCell("2024-03-01T10:00+0530")).toBe("2024-03-01T10:00+05:30");
-    expect(timestampCell("2024-03-01T10:00:00+01:00")).toBe("2024-03-01T10:00:00+01:00");
-    expect(timestampCell("2024-03-01T10:00:00Z")).toBe("2024-03-01T10:00:00Z");
+  it("passes an offset of hours or hours and minutes on as written: the collector reads every ISO 8601 form", () => {
+    expect(timestampCell("2024-03-01T10:00:00+01")).toBe("2024-03-01T10:00:00+01");
+    expect(timestampCell("2024-03-01T10:00+0530")).toBe("2024-03-01T10:00+0530");
     expect(timestampCell("2024-03-01T10:00:00+01", { timezone: "Europe/Berlin" })).toBe("2024-03-01T09:00:00.000Z");
   });
 

@@ -145,25 +145,10 @@ export function timestampCell(cell: string, reading: TimestampReading = {}): str
   }
   if (/^\d{10}$/.test(text)) return new Date(Number(text) * 1000).toISOString();
   if (/^\d{13}$/.test(text)) return new Date(Number(text)).toISOString();
-  if (reading.timezone === undefined) return withFullOffset(text);
+  if (reading.timezone === undefined) return text;
   // ISO-8601 (`T` or a space between date and time); an offset or `Z` in the text wins over the zone.
   const parsed = DateTime.fromISO(text.replace(/^(\d{4}-\d\d-\d\d) (?=\d)/, "$1T"), { zone });
   return parsed.isValid ? (parsed.toUTC().toISO() as string) : text;
-}
-
-// A date-time ending in an offset of hours, or hours and minutes, with or without the colon.
-const ISO_OFFSET = /^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)([+-]\d\d):?(\d\d)?$/;
-
-/**
- * An ISO-8601 date-time with its offset written `±HH:MM`. ISO 8601 allows `+01` and `+0100` too, and exports write
- * them (PostgreSQL prints `+01`), but the collector's validation reads times with `Date.parse`, which refuses an
- * offset without minutes: the same instant, spelled the way every parser takes.
- *
- * @example withFullOffset("2024-03-01T10:00:00+01") // "2024-03-01T10:00:00+01:00"
- */
-function withFullOffset(text: string): string {
-  const m = ISO_OFFSET.exec(text);
-  return m ? `${m[1]}${m[2]}:${m[3] ?? "00"}` : text;
 }
 
 /** The columns a mapping names, by the flag that names them (for error messages). */
