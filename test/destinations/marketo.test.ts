@@ -329,6 +329,29 @@ describe("marketo.applyMemberships", () => {
     expect(mock.listMembers("tessera_vip").map((l) => l.email)).toEqual(["a@example.com"]);
   });
 
+  it("does not use a list id cached for another instance with the same client id", async () => {
+    limited.limiter.enabled = false;
+    try {
+      // The other instance already has a list of its own under the id the first one gave tessera_vip (both count from
+      // 1001): a list id is only an instance's.
+      await marketo.applyMemberships(contextFor(limited), { key: "other", name: "someone_elses" }, [
+        member("x@example.com", true),
+      ]);
+      const saved = contextFor(mock);
+      await marketo.applyMemberships(saved, list, [member("a@example.com", true)]);
+      expect(mock.lists()[0].id).toBe(limited.lists()[0].id);
+
+      // A PUT moved the destination to the other instance (same client id and secret); the store is the destination's.
+      const moved = { ...contextFor(limited), store: saved.store };
+      const [outcome] = await marketo.applyMemberships(moved, list, [member("b@example.com", true)]);
+      expect(outcome.status).toBe("ok");
+    } finally {
+      limited.limiter.enabled = true;
+    }
+    expect(limited.listMembers("someone_elses").map((l) => l.email)).toEqual(["x@example.com"]);
+    expect(limited.listMembers("tessera_vip").map((l) => l.email)).toEqual(["b@example.com"]);
+  });
+
   it("fails every item with a config code when the folder does not exist", async () => {
     const outcomes = await marketo.applyMemberships(contextFor(mock, { folder_id: 999 }), list, [
       member("a@example.com", true),

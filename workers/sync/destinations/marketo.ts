@@ -400,7 +400,9 @@ async function staticListId(
   list: { key: string; name: string },
   fresh: boolean,
 ): Promise<number | MarketoFailure> {
-  const key = `marketo:${ctx.config.client_id}:list:${list.name}`;
+  // Keyed like the token, by the instance and client id: a list id is one instance's, and a destination moved to
+  // another instance (a PUT of `base_url`) must not add its members to whatever list has that id there.
+  const key = `marketo:${await credentialsOf(ctx.config)}:list:${list.name}`;
   const cached = fresh ? undefined : await ctx.store.get(key);
   if (cached) return Number(cached);
   const find = () =>
