@@ -20,6 +20,7 @@ import { erasedHere } from "./erased-contacts";
 import type { DestinationPlugin } from "./plugin";
 import { kvStore, pluginContext } from "./plugin-context";
 import { decodePosition, encodePosition, reconcileStep } from "./reconcile";
+import { clearRefusal, forgetRefusals, REFUSALS_SCHEMA, wasRefused } from "./refusals";
 import { pluginFor, pollerFor } from "./registry";
 import { opAudience, type SyncOp } from "./sync-op";
 import { VendorGate } from "./vendor-gate";
@@ -124,6 +125,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     this.sql = ctx.storage.sql;
     ctx.storage.transactionSync(() => {
       this.sql.exec(SCHEMA);
+      this.sql.exec(REFUSALS_SCHEMA);
       migrateSynced(this.sql);
     });
   }
@@ -137,6 +139,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
   private forgetContact(profileId: string): void {
     this.sql.exec("DELETE FROM pending WHERE profile_id = ? AND audience != ''", profileId);
     this.sql.exec("DELETE FROM synced WHERE profile_id = ?", profileId);
+    forgetRefusals(this.sql, profileId);
     this.sql.exec(
       "INSERT INTO synced (profile_id, audience, seq, member) VALUES (?, '', 0, 0) ON CONFLICT DO NOTHING",
       profileId,
@@ -176,6 +179,11 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
           // restates the synced seq on purpose (the vendor drifted from it): only a replayed one older than it is stale.
           const stale = op.repair ? options.replay === true && synced > seq : synced >= seq;
           if (stale) continue;
+          // A replay is someone saying "try again" (the cause was fixed): what the vendor refused is asked afresh, and
+          // reconciliation may repair it again should the replay fail for a passing reason.
+          if (options.replay) clearRefusal(this.sql, op.profileId, audience);
+          // Reconciliation restating what the vendor refused for good: it would refuse it again, every minute.
+          else if (op.repair && wasRefused(this.sql, op)) continue;
         }
         if (op.kind === "membership" && op.repair) {
           // A repair never replaces what waits already: that operation came from the profile and is newer.
@@ -295,7 +303,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     const destination = await findDestinationById(this.env.DB, destinationId);
     if (!destination) {
       // Deleted: nothing of it may be sent any more.
-      this.sql.exec("DELETE FROM pending; DELETE FROM synced; DELETE FROM kv;");
+      this.sql.exec("DELETE FROM pending; DELETE FROM synced; DELETE FROM kv; DELETE FROM refused;");
       return;
     }
     // A disabled destination keeps its queue; enabling it again resumes (the API's PUT wakes the object).

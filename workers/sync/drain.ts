@@ -30,6 +30,7 @@ import {
   Throttled,
 } from "./plugin";
 import { pluginContext } from "./plugin-context";
+import { clearRefusal, recordRefusal } from "./refusals";
 import { MAX_ATTEMPTS, retryDelayMs } from "./retry-schedule";
 import { type MembershipSyncOp, onlySelected, type SyncOp } from "./sync-op";
 import type { VendorGate } from "./vendor-gate";
@@ -502,6 +503,7 @@ export class Drain {
     );
     if (outcome.status === "ok" || outcome.status === "skip") {
       if (op.kind === "membership") {
+        clearRefusal(this.sql, op.profileId, op.audience);
         // A repair states what is true now whatever seq it carries; a newer real change still wins over it.
         this.sql.exec(
           `INSERT INTO synced (profile_id, audience, seq, member, email, traits) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -548,6 +550,12 @@ export class Drain {
     }
     this.record.deadLetters.push({ profileId: op.profileId, op: JSON.stringify(op), error });
     this.record.log.push({ ...base, outcome: "fail", error });
+    if (op.kind === "membership") {
+      // Refused for good, reconciliation must not ask again until something changes (see `refusals.ts`); retries
+      // that ran out (an outage) are what reconciliation is there to repair.
+      if (outcome.status === "fail") recordRefusal(this.sql, op);
+      else clearRefusal(this.sql, op.profileId, op.audience);
+    }
     // The erase job shows it and hands the delete to this destination again (`workers/erase/destination-deletes.ts`).
     if (op.kind === "delete") this.record.erasures.push({ profileId: op.profileId, status: "failed", error });
   }

@@ -6,11 +6,12 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { listMembers } from "../../d1/queries/members";
+import { countDeadLetters } from "../../d1/queries/sync-records";
 import { defineAll } from "../test-support/definitions";
 import { eventually, insertDestination, webhookReceiver } from "../test-support/destinations";
 import { identify } from "../test-support/messages";
-import { seedWorkspace } from "../test-support/seed";
-import { store } from "../test-support/store-messages";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { api, store } from "../test-support/store-messages";
 import { destinationStub } from "./consumer";
 import { reconcileDestinations } from "./cron";
 import type { DestinationDO } from "./destination-do";
@@ -50,7 +51,7 @@ async function inD1(workspaceId: string, audience: string, profileIds: string[])
 
 /** A workspace with audience `vip` (plan = pro) and a webhook destination for it, disabled until the test says. */
 async function setup(...answers: Parameters<typeof webhookReceiver>) {
-  const { workspaceId } = await seedWorkspace();
+  const { workspaceId, secretKey } = await seedWorkspace();
   await defineAll(workspaceId, { audiences: { vip: { trait: "plan", op: "eq", value: "pro" } } });
   const hook = await webhookReceiver(...(answers.length > 0 ? answers : [200]));
   // Disabled while the members enter: the sync consumer routes nothing to it, so the vendor never heard of them.
@@ -62,7 +63,8 @@ async function setup(...answers: Parameters<typeof webhookReceiver>) {
     enabled: false,
   });
   const enable = () => env.DB.prepare("UPDATE destinations SET enabled = 1 WHERE id = ?").bind(destinationId).run();
-  return { workspaceId, destinationId, hook, enable };
+  const disable = () => env.DB.prepare("UPDATE destinations SET enabled = 0 WHERE id = ?").bind(destinationId).run();
+  return { workspaceId, secretKey, destinationId, hook, enable, disable };
 }
 
 describe("reconciliation", { timeout: 30_000 }, () => {
@@ -151,5 +153,48 @@ describe("reconciliation", { timeout: 30_000 }, () => {
     expect(await pendingOps(destinationId)).toEqual([waiting]);
     await runDurableObjectAlarm(env.DESTINATION.getByName(destinationId));
     expect(await pendingOps(destinationId)).toEqual([waiting]);
+  });
+
+  it("does not send again, every minute, a member the vendor refused for good, until it changes or is replayed", async () => {
+    // The vendor refuses this member (a 400): a dead letter, `invalid_payload`.
+    const { workspaceId, secretKey, destinationId, hook, enable, disable } = await setup(400);
+    const [ann] = (await store(workspaceId, [
+      identify({ plan: "pro", email: "ann@example.com", first_name: "Ann" }, new Date().toISOString(), {
+        userId: "ann",
+      }),
+    ])) as string[];
+    await inD1(workspaceId, "vip", [ann]);
+    await enable();
+    const calls = async () => (await hook.received()).map((r) => r.event.profile.traits.first_name);
+    const settled = async (n: number) =>
+      eventually(async () => {
+        expect(await calls()).toHaveLength(n);
+        expect(await destinationStub(env, destinationId).pendingCount()).toBe(0);
+        expect(await countDeadLetters(env.DB, destinationId)).toBe(1);
+      });
+
+    await reconcileDestinations(env);
+    await settled(1);
+    // The next minute's tick: the vendor would refuse the same entry again.
+    await reconcileDestinations(env);
+    await settled(1);
+    expect(await calls()).toEqual(["Ann"]);
+
+    // A replay still sends it (and its new refusal is the one dead letter left), and the ticks after it do not.
+    const replay = await api(`/v1/destinations/${destinationId}/dead-letters/replay`, bearer(secretKey), {
+      method: "POST",
+    });
+    expect(await replay.json()).toEqual({ replayed: 1 });
+    await settled(2);
+    await reconcileDestinations(env);
+    await settled(2);
+
+    // The profile changed while the destination was off (nothing of it was queued): reconciliation sends it again.
+    await disable();
+    await store(workspaceId, [identify({ first_name: "Annie" }, new Date().toISOString(), { userId: "ann" })]);
+    await enable();
+    await reconcileDestinations(env);
+    await eventually(async () => expect(await calls()).toEqual(["Ann", "Ann", "Annie"]));
+    await runInDurableObject(env.DESTINATION.getByName(destinationId), (_o, state) => state.storage.deleteAlarm());
   });
 });
