@@ -394,6 +394,57 @@ describe("klaviyo bulk import jobs", () => {
     expect(callsTo("GET", /^\/api\/profile-bulk-import-jobs\//).map((r) => r.status)).toEqual([200, 200]);
   });
 
+  it("names each profile a finished job failed, by the email sent, from the job's import errors (K6)", async () => {
+    const ctx = contextFor();
+    // Klaviyo holds the email and the phone as two profiles: one profile with both fails while the job runs.
+    await klaviyo.upsertContacts(ctx, [{ identity: who("dup@example.com"), traits: {} }]);
+    await klaviyo.upsertContacts(ctx, [{ identity: who("other@example.com"), traits: { phone: "+15555550100" } }]);
+    const outcomes = await klaviyo.upsertContacts(ctx, [
+      ...emails(BULK_IMPORT_FROM - 1).map((email) => ({ identity: who(email), traits: {} })),
+      { identity: who("dup@example.com"), traits: { phone: "+15555550100" } },
+    ]);
+    const [clean] = await upsert(emails(BULK_IMPORT_FROM, "c"), ctx);
+    const jobOf = (o: (typeof outcomes)[number]) => (o.status === "ok" ? (o.job as string) : "");
+    // Accepted: every profile `ok` with the job, the dup one too (Klaviyo has not processed it yet).
+    expect(outcomes.every((o) => o.status === "ok" && o.job === jobOf(outcomes[0]))).toBe(true);
+    await jobsDone();
+
+    const job = jobOf(outcomes[0]);
+    expect(await klaviyo.jobOutcome?.(ctx, job)).toEqual({
+      failed: [
+        {
+          email: "dup@example.com",
+          outcome: {
+            status: "fail",
+            code: "invalid_identity",
+            message: expect.stringContaining(`bulk import job ${job}`),
+          },
+        },
+      ],
+    });
+    expect(await klaviyo.jobOutcome?.(ctx, jobOf(clean))).toEqual({ failed: [] });
+  });
+
+  it("reports failures Klaviyo counts without naming whose, and a job still running as not done", async () => {
+    const ctx = contextFor();
+    mock.setBulkImportDelay(3_000);
+    const [running] = await upsert(emails(BULK_IMPORT_FROM), ctx);
+    const id = running.status === "ok" ? (running.job as string) : "";
+    expect(await klaviyo.jobOutcome?.(ctx, id)).toBeUndefined();
+    mock.fault({
+      match: { method: "GET", path: `${JOBS}/${id}` },
+      respond: {
+        status: 200,
+        body: { data: { type: "profile-bulk-import-job", id, attributes: { status: "cancelled", failed_count: 2 } } },
+      },
+    });
+    expect(await klaviyo.jobOutcome?.(ctx, id)).toEqual({
+      failed: [],
+      unnamed: `2 profiles failed in Klaviyo bulk import job ${id} without an import error naming them`,
+      others: { status: "retry", reason: `Klaviyo bulk import job ${id} ended cancelled` },
+    });
+  });
+
   it("finds or creates the list again when a job's list was deleted in Klaviyo", async () => {
     const store = new Map([["list:tessera_vip", "LGONE1"]]);
 

@@ -24,6 +24,7 @@ import { clearRefusal, forgetRefusals, REFUSALS_SCHEMA, wasRefused } from "./ref
 import { pluginFor, pollerFor } from "./registry";
 import { opAudience, type SyncOp } from "./sync-op";
 import { VendorGate } from "./vendor-gate";
+import { nextJobCheck, VENDOR_JOBS_SCHEMA } from "./vendor-jobs";
 
 /** Pages an engagement poll reads per call. */
 const MAX_POLL_PAGES = 10;
@@ -126,6 +127,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     ctx.storage.transactionSync(() => {
       this.sql.exec(SCHEMA);
       this.sql.exec(REFUSALS_SCHEMA);
+      this.sql.exec(VENDOR_JOBS_SCHEMA);
       migrateSynced(this.sql);
     });
   }
@@ -140,6 +142,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     this.sql.exec("DELETE FROM pending WHERE profile_id = ? AND audience != ''", profileId);
     this.sql.exec("DELETE FROM synced WHERE profile_id = ?", profileId);
     forgetRefusals(this.sql, profileId);
+    this.sql.exec("DELETE FROM awaiting_jobs WHERE profile_id = ?", profileId);
     this.sql.exec(
       "INSERT INTO synced (profile_id, audience, seq, member) VALUES (?, '', 0, 0) ON CONFLICT DO NOTHING",
       profileId,
@@ -226,6 +229,10 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     );
     const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM pending").one().n;
     if (pending > 0) await this.armAlarm(Date.now());
+    else {
+      const jobCheck = nextJobCheck(this.sql);
+      if (jobCheck !== null) await this.armAlarm(jobCheck);
+    }
   }
 
   async syncState(): Promise<{ pending: number; authPausedUntil: number | null }> {
@@ -303,7 +310,9 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     const destination = await findDestinationById(this.env.DB, destinationId);
     if (!destination) {
       // Deleted: nothing of it may be sent any more.
-      this.sql.exec("DELETE FROM pending; DELETE FROM synced; DELETE FROM kv; DELETE FROM refused;");
+      this.sql.exec(
+        "DELETE FROM pending; DELETE FROM synced; DELETE FROM kv; DELETE FROM refused; DELETE FROM awaiting_jobs;",
+      );
       return;
     }
     // A disabled destination keeps its queue; enabling it again resumes (the API's PUT wakes the object).
@@ -321,7 +330,10 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
       console.error(`draining ${destinationId} failed; retrying`, err);
       retryAt += DRAIN_FAILURE_RETRY_MS;
     }
-    const next = this.sql.exec<{ at: number | null }>("SELECT min(not_before) AS at FROM pending").one().at;
+    const due = this.sql.exec<{ at: number | null }>("SELECT min(not_before) AS at FROM pending").one().at;
+    // Jobs a vendor still runs for items it took are looked at again too (see `vendor-jobs.ts`).
+    const jobCheck = nextJobCheck(this.sql);
+    const next = due === null ? jobCheck : jobCheck === null ? due : Math.min(due, jobCheck);
     if (next !== null) await this.armAlarm(Math.max(next, retryAt));
   }
 

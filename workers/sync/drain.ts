@@ -23,6 +23,7 @@ import {
   type ContactIdentity,
   type DestinationPlugin,
   type ErasedContact,
+  type JobOutcome,
   type MembershipOp,
   type Outcome,
   type PluginContext,
@@ -34,6 +35,7 @@ import { clearRefusal, recordRefusal } from "./refusals";
 import { MAX_ATTEMPTS, retryDelayMs } from "./retry-schedule";
 import { type MembershipSyncOp, onlySelected, type SyncOp } from "./sync-op";
 import type { VendorGate } from "./vendor-gate";
+import { type AwaitedItem, awaitJobs, dueJobs, forgetItem, forgetJob, itemsOfJob, postponeJob } from "./vendor-jobs";
 
 /** Operations taken per drain; the alarm comes back for the rest. */
 const DRAIN_ROWS = 1000;
@@ -63,6 +65,8 @@ interface MembershipItem {
   former?: ContactIdentity;
   /** What the vendor's upsert left out (an `ok` outcome's `note`), for the sync log once the item is listed. */
   note?: string;
+  /** The vendor's asynchronous job its upsert went into (an `ok` outcome's `job`), whose outcome comes later. */
+  upsertJob?: string;
 }
 
 type DeleteItem = { row: PendingRow; op: Extract<SyncOp, { kind: "delete" }>; action: "delete" };
@@ -111,7 +115,8 @@ export class Drain {
    */
   async run(): Promise<void> {
     const rows = dueRows(this.sql, Date.now(), { batch: this.plugin.limits.membershipBatch, budget: DRAIN_ROWS });
-    if (rows.length === 0) return;
+    const jobs = this.plugin.jobOutcome ? dueJobs(this.sql, Date.now()) : [];
+    if (rows.length === 0 && jobs.length === 0) return;
     const slots = pLimit(Math.max(1, this.plugin.limits.concurrency));
     // Deletes have no audience ("") and go one by one.
     const deletes = rows.filter((row) => row.audience === "");
@@ -120,6 +125,7 @@ export class Drain {
       ...deletes.map((row) => slots(() => this.whileOpen(() => this.deleteOne(row)))),
       this.memberships(memberships, slots),
     ]);
+    await this.checkJobs(jobs);
     if (this.pausedUntil > 0) {
       this.sql.exec("UPDATE pending SET not_before = max(not_before, ?)", this.pausedUntil);
     }
@@ -295,6 +301,7 @@ export class Drain {
                   this.markUpserted(item);
                 }
                 if (outcome.note) item.note = outcome.note;
+                if (outcome.job) item.upsertJob = outcome.job;
                 ready.push(item);
               }
               const email = contact[0].identity.email;
@@ -531,6 +538,7 @@ export class Drain {
         // An ok that left something out (HubSpot lacking a property) says so in the log.
         const note = outcome.note ?? (item.action === "delete" ? undefined : item.note);
         this.record.log.push({ ...base, outcome: "ok", error: note ?? null });
+        if (item.action !== "delete") this.awaitVendorJobs(item, outcome, attempts);
       } else {
         this.record.log.push({ ...base, outcome: "skip", error: outcome.reason });
         // Nothing to delete the person by at this vendor: it never held them.
@@ -558,6 +566,106 @@ export class Drain {
     }
     // The erase job shows it and hands the delete to this destination again (`workers/erase/destination-deletes.ts`).
     if (op.kind === "delete") this.record.erasures.push({ profileId: op.profileId, status: "failed", error });
+  }
+
+  /** An item the vendor took into asynchronous jobs (its upsert's, its list call's) is settled again once they end. */
+  private awaitVendorJobs(item: MembershipItem, outcome: Extract<Outcome, { status: "ok" }>, attempts: number): void {
+    const jobs = [item.upsertJob, outcome.job].filter((job): job is string => job !== undefined);
+    const email = item.identity.email;
+    if (jobs.length === 0 || !email || !this.plugin.jobOutcome) return;
+    awaitJobs(this.sql, [...new Set(jobs)], { op: item.op, email, action: item.action, attempts });
+  }
+
+  /**
+   * Asks the plugin how each due job ended and settles its items; a job still running (or unreadable now) is asked
+   * again later. Throttled, the destination pauses as for any call.
+   */
+  private async checkJobs(jobs: string[]): Promise<void> {
+    const ask = this.plugin.jobOutcome;
+    if (!ask) return;
+    for (const job of jobs) {
+      if (this.pausedUntil > Date.now() || Date.now() > this.deadline || this.gate.waitMs() > 0) return;
+      let outcome: JobOutcome | undefined;
+      try {
+        outcome = await ask.call(this.plugin, this.ctx, job);
+      } catch (err) {
+        postponeJob(this.sql, job);
+        if (err instanceof Throttled) {
+          this.pausedUntil = Math.max(this.pausedUntil, Date.now() + err.retryAfterMs);
+          return;
+        }
+        console.warn(`reading job ${job} of ${this.destination.id} failed; asking again later`, err);
+        continue;
+      }
+      if (outcome === undefined) postponeJob(this.sql, job);
+      else this.settleJob(job, outcome);
+    }
+  }
+
+  /**
+   * A finished job's items: those it failed (named, or all others when the job as a whole did not run through) are
+   * settled anew; the rest were `ok` already. Failures the vendor counted without naming anyone are the
+   * destination's error and a log row of their own, as no profile can be told.
+   */
+  private settleJob(job: string, outcome: JobOutcome): void {
+    const items = itemsOfJob(this.sql, job);
+    const named = new Map(outcome.failed.map((f) => [f.email, f.outcome]));
+    for (const item of items) {
+      const failure = named.get(item.email) ?? outcome.others;
+      if (failure) this.settleLate(item, failure);
+    }
+    forgetJob(this.sql, job);
+    if (outcome.unnamed) {
+      this.record.lastError = outcome.unnamed;
+      this.record.log.push({
+        destinationId: this.destination.id,
+        at: Date.now(),
+        profileId: "",
+        audience: items[0]?.audience ?? null,
+        action: items[0]?.action ?? "upsert",
+        attempts: items[0]?.attempts ?? 1,
+        outcome: "fail",
+        error: outcome.unnamed,
+      });
+    }
+  }
+
+  /**
+   * An item counted delivered when the vendor accepted its job, which then failed it. The vendor does not hold what
+   * `synced` says it does (unless a newer change was synced since), so that row goes: a replay of the dead letter is
+   * not stale, and reconciliation sees the member as missing. A failure for good is a dead letter and a refusal
+   * (reconciliation does not ask again, see `refusals.ts`); one worth another try (a cancelled job) is left to
+   * reconciliation, which repairs it within a minute.
+   */
+  private settleLate(item: AwaitedItem, failure: Extract<Outcome, { status: "retry" | "fail" }>): void {
+    forgetItem(this.sql, item);
+    const op = JSON.parse(item.op) as MembershipSyncOp;
+    if (erasedHere(this.sql, op.profileId)) return;
+    this.sql.exec(
+      "DELETE FROM synced WHERE profile_id = ? AND audience = ? AND seq = ?",
+      op.profileId,
+      op.audience,
+      op.seq,
+    );
+    this.record.delivered--;
+    const base = {
+      destinationId: this.destination.id,
+      at: Date.now(),
+      profileId: op.profileId,
+      audience: op.audience,
+      action: item.action,
+      attempts: item.attempts,
+    } as const;
+    if (failure.status === "retry") {
+      this.record.log.push({ ...base, outcome: "retry", error: `${failure.reason}; reconciliation sends it again` });
+      return;
+    }
+    const error = `${failure.code}: ${failure.message}`;
+    this.record.failed++;
+    this.record.lastError = error;
+    this.record.deadLetters.push({ profileId: op.profileId, op: item.op, error });
+    this.record.log.push({ ...base, outcome: "fail", error });
+    recordRefusal(this.sql, op);
   }
 
   /**

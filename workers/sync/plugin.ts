@@ -72,10 +72,12 @@ export type FailCode = "invalid_identity" | "invalid_payload" | "not_found" | "c
 
 /**
  * What happened to one item. `vendorId` (on `ok`) is remembered so later calls can use the vendor's id; `note` (on
- * `ok`) is what the sync log should say about a success that left something out.
+ * `ok`) is what the sync log should say about a success that left something out. `job` (on `ok`): the vendor only
+ * accepted the item into an asynchronous job of that id, whose real outcome the engine reads later
+ * ({@link DestinationPlugin.jobOutcome}).
  */
 export type Outcome =
-  | { status: "ok"; vendorId?: string; note?: string }
+  | { status: "ok"; vendorId?: string; note?: string; job?: string }
   | { status: "retry"; reason: string; retryAfterMs?: number }
   | { status: "fail"; code: FailCode; message: string }
   | { status: "skip"; reason: string };
@@ -158,6 +160,23 @@ export interface DestinationPlugin<Config = Record<string, unknown>> {
    * counts), `skip` when there is nothing to delete by.
    */
   deleteContact(ctx: PluginContext<Config>, person: ErasedContact): Promise<Outcome>;
+  /**
+   * For a plugin whose `ok` outcomes may name a `job`: how that job ended, or undefined while it still runs (or its
+   * state cannot be read now; the engine asks again later).
+   */
+  jobOutcome?(ctx: PluginContext<Config>, job: string): Promise<JobOutcome | undefined>;
+}
+
+/**
+ * How a vendor's asynchronous job ended, for the items the engine sent in it (by the email each was sent with).
+ * `failed`: the items the vendor named, each with its outcome. `others`: the outcome of every other item of the job,
+ * when the job as a whole did not do its work (cancelled); left out, they went through. `unnamed`: failures the
+ * vendor counted without saying whose, as the destination's error.
+ */
+export interface JobOutcome {
+  failed: Array<{ email: string; outcome: Extract<Outcome, { status: "retry" | "fail" }> }>;
+  others?: Extract<Outcome, { status: "retry" | "fail" }>;
+  unnamed?: string;
 }
 
 /** An inbound request exactly as received: verification reads the raw bytes before anything is parsed. */

@@ -92,6 +92,8 @@ export interface MockServerOptions {
    * answered before the vendor's routes, unlogged and unfaulted; left out, the mock has no such routes.
    */
   control?: (app: Hono) => void;
+  /** Does not keep the Node process alive (a mock started on demand, with no test to stop it). */
+  unref?: boolean;
 }
 
 export interface MockVendor extends MockKit {
@@ -165,6 +167,7 @@ export async function startMockVendor(
   });
   define(app, kit);
   const { server, port } = await listen(app, options.port ?? 0);
+  if (options.unref) server.unref();
   return {
     ...kit,
     get requests() {

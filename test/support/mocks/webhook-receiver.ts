@@ -10,8 +10,11 @@
  *   much: each call is held `holdMs`, and one arriving while `inFlight` are held is answered `503` at once;
  *   `GET …/__mock/peak?path=/hook-1` answers `{peak}`, the most calls held at once.
  *
- * Everything is per path, so test files running side by side never see each other's calls.
+ * Everything is per path, so test files running side by side never see each other's calls. Requests to a hosted vendor
+ * mock's host (`<name>.klaviyo.test`) go to that mock (see `hosted-vendors.ts`).
  */
+import { hostedVendors } from "./hosted-vendors";
+
 export const RECEIVER_HOST = "receiver.test";
 
 interface Answer {
@@ -32,11 +35,12 @@ export function webhookReceiver() {
   const requests: Received[] = [];
   const capacity = new Map<string, { inFlight: number; holdMs: number }>();
   const held = new Map<string, { now: number; peak: number }>();
+  const vendors = hostedVendors();
   return {
     /** The answer for a request to the receiver's host; undefined for any other host. */
     async handle(request: Request): Promise<Response | undefined> {
       const url = new URL(request.url);
-      if (url.hostname !== RECEIVER_HOST) return undefined;
+      if (url.hostname !== RECEIVER_HOST) return vendors.handle(request);
       const target = url.searchParams.get("path") ?? "";
       if (url.pathname === "/__mock/answers") {
         answers.set(target, (await request.json()) as Answer[]);

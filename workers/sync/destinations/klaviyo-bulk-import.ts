@@ -4,7 +4,9 @@
  * their ids. Klaviyo checks the whole job when it arrives: a `400` lists one error per bad profile, pointing at it
  * (`/data/attributes/profiles/data/<i>/attributes/email`), and imports nothing; those profiles fail and the others
  * are sent again at once in a job of their own. Accepted (`202`), the job is processed asynchronously: each profile's
- * outcome is `ok` with the job's id as its note, and no Klaviyo id.
+ * outcome is `ok` with the job's id (its `job`, and in its note), and no Klaviyo id. A profile can still fail while
+ * the job runs (K6: an identifier another profile holds): the engine asks {@link jobOutcome} once the job is done,
+ * which names each failed profile by the email of its `original_payload` in the job's import errors.
  *
  * Because the job lands later, a removal from a list must not overtake a job still adding to it (the job would list
  * the person again): jobs with a list are remembered per list, and {@link unfinishedJob} polls them. Not guarded: a
@@ -17,7 +19,7 @@
  */
 import { chunked } from "../../shared/chunked";
 import { jsonBytes } from "../../shared/utf8";
-import type { Outcome } from "../plugin";
+import type { JobOutcome, Outcome } from "../plugin";
 import { type Ctx, classify, type Failure, type KlaviyoError, type Resource, request } from "./klaviyo-http";
 
 /** Profiles per job (maps.md §1b). */
@@ -65,6 +67,69 @@ export async function unfinishedJob(ctx: Ctx, listId: string): Promise<string | 
   return ids[done];
 }
 
+/** Pages of import errors read for one job at most (Klaviyo pages them; 100 a page). */
+const ERROR_PAGES = 100;
+
+/**
+ * How job `id` ended (K6), or undefined while it is `queued` or `processing` or cannot be read now. A `complete` job
+ * without failures is all `ok`. Otherwise its import errors name each failed profile by the attributes sent
+ * (`original_payload`), so by email; failures Klaviyo counts (`failed_count`) beyond those it names are reported as
+ * the job's, since nothing says whose they are. A job that ended `cancelled` (or `failed`) did not import what it
+ * did not name either, or not all of it: those are worth another try.
+ */
+export async function jobOutcome(ctx: Ctx, id: string): Promise<JobOutcome | undefined> {
+  const res = await request(ctx, "GET", `/api/profile-bulk-import-jobs/${encodeURIComponent(id)}`);
+  if (!res.ok) {
+    // Klaviyo keeps a job for days and the engine asks within minutes: a 404 means the outcome is lost.
+    return res.status === 404 ? { failed: [], unnamed: `Klaviyo no longer has bulk import job ${id}` } : undefined;
+  }
+  const attributes = (res.data as Resource | undefined)?.attributes ?? {};
+  const status = String(attributes.status);
+  if (status === "queued" || status === "processing") return undefined;
+  const failedCount = Number(attributes.failed_count ?? 0);
+  const ended = status === "cancelled" || status === "failed";
+  if (!ended && failedCount === 0) return { failed: [] };
+  const named = await importErrors(ctx, id);
+  if (named === undefined) return undefined;
+  const outcome: JobOutcome = { failed: named };
+  if (failedCount > named.length)
+    outcome.unnamed = `${failedCount - named.length} profiles failed in Klaviyo bulk import job ${id} without an import error naming them`;
+  if (ended) outcome.others = { status: "retry", reason: `Klaviyo bulk import job ${id} ended ${status}` };
+  return outcome;
+}
+
+/** The failed profiles of a job by the email each was sent with, from its import errors; undefined if unreadable. */
+async function importErrors(ctx: Ctx, id: string): Promise<JobOutcome["failed"] | undefined> {
+  const failed: JobOutcome["failed"] = [];
+  let path = `/api/profile-bulk-import-jobs/${encodeURIComponent(id)}/import-errors`;
+  let query: Record<string, string> = { "page[size]": "100" };
+  for (let page = 0; page < ERROR_PAGES; page++) {
+    const res = await request(ctx, "GET", path, { query });
+    if (!res.ok) return undefined;
+    for (const error of (res.data as Resource[] | undefined) ?? []) {
+      const { original_payload, ...klaviyoError } = (error.attributes ?? {}) as KlaviyoError & {
+        original_payload?: { email?: unknown };
+      };
+      const email = original_payload?.email;
+      if (typeof email !== "string") continue;
+      // As `profile-import` answers the same conflict (409): the identity is another profile's.
+      const status = klaviyoError.code === "duplicate_profile" ? 409 : 400;
+      const failure = classify(status, new Headers(), [klaviyoError]);
+      const outcome =
+        failure.status === "fail"
+          ? { ...failure, message: `${failure.message} (bulk import job ${id})` }
+          : { ...failure, reason: `${failure.reason} (bulk import job ${id})` };
+      failed.push({ email: email.trim().toLowerCase(), outcome });
+    }
+    const next = res.links?.next;
+    if (!next) break;
+    const url = new URL(next);
+    path = url.pathname;
+    query = Object.fromEntries(url.searchParams);
+  }
+  return failed;
+}
+
 /** Consecutive runs of `profiles` within a job's limits (each profile's resource and its comma counted). */
 const jobChunks = (profiles: Array<Record<string, unknown>>) =>
   chunked(profiles, JOB_BYTES, (attributes) => jsonBytes(profileResource(attributes)) + 1, JOB_PROFILES);
@@ -90,7 +155,7 @@ async function importJob(ctx: Ctx, profiles: Array<Record<string, unknown>>, lis
       const id = (res.data as Resource | undefined)?.id ?? "(no id)";
       if (listId) await watch(ctx, listId, id);
       const note = `imported by Klaviyo bulk import job ${id} (processed asynchronously)`;
-      for (const i of sending) outcomes[i] = { status: "ok", note };
+      for (const i of sending) outcomes[i] = { status: "ok", note, job: id };
       break;
     }
     if (list && !relisted && listGone(res.status, res.errors)) {

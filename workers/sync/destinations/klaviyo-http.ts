@@ -30,6 +30,7 @@ export type Ctx = PluginContext<KlaviyoConfig>;
 /** One entry of a JSON:API error envelope (maps.md §2.3). */
 export interface KlaviyoError {
   code?: string;
+  title?: string;
   detail?: string;
   source?: { pointer?: string; parameter?: string };
   meta?: { duplicate_profile_id?: string };
@@ -42,7 +43,7 @@ export interface Resource {
 
 /** A Klaviyo answer: the document on 2xx, else the item outcome it means and the errors it listed. */
 export type Answer =
-  | { ok: true; status: number; data?: Resource | Resource[] }
+  | { ok: true; status: number; data?: Resource | Resource[]; links?: { next?: string | null } }
   | { ok: false; status: number; failure: Failure; errors: KlaviyoError[] };
 
 /**
@@ -79,8 +80,10 @@ export async function request(
       errors: [],
     };
   }
-  const document = parseJson(await res.text()) as { data?: Resource | Resource[]; errors?: KlaviyoError[] } | undefined;
-  if (res.ok) return { ok: true, status: res.status, data: document?.data };
+  const document = parseJson(await res.text()) as
+    | { data?: Resource | Resource[]; errors?: KlaviyoError[]; links?: { next?: string | null } }
+    | undefined;
+  if (res.ok) return { ok: true, status: res.status, data: document?.data, links: document?.links };
   const errors = Array.isArray(document?.errors) ? document.errors : [];
   return { ok: false, status: res.status, failure: classify(res.status, res.headers, errors), errors };
 }

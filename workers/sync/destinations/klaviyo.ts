@@ -8,7 +8,8 @@
  * (`klaviyo-bulk-import.ts`), up to 10,000 contacts a request, and list entries without a known id are added to the
  * list by the job itself (`relationships.lists`). profile-import allows 750 requests a minute, so a fill of 20,000
  * took 27 minutes one by one; bulk import allows 150 jobs a minute. A job is processed asynchronously: its contacts
- * are `ok` once Klaviyo accepted it (the job's id in the log's note), without their Klaviyo ids. Nothing later needs
+ * are `ok` once Klaviyo accepted it (the job's id in the log's note), without their Klaviyo ids, and the engine asks
+ * `jobOutcome` once the job is done, which names the contacts it failed after all. Nothing later needs
  * those: a removal looks its contacts up by email (100 a request, as for any contact whose id was never recorded), an
  * entry into another list upserts the contact again first, and a GDPR delete goes by email. A removal from a list
  * waits while a job adding to that list is unfinished (it would list the person again).
@@ -25,7 +26,7 @@
 import pLimit from "p-limit";
 import type { AudienceList, ContactIdentity, ContactUpsert, DestinationPlugin, MembershipOp, Outcome } from "../plugin";
 import { erasedOutcome } from "./erased-outcome";
-import { type BulkList, bulkImport, unfinishedJob } from "./klaviyo-bulk-import";
+import { type BulkList, bulkImport, jobOutcome, unfinishedJob } from "./klaviyo-bulk-import";
 import { type Ctx, type Failure, type KlaviyoConfig, type KlaviyoError, type Resource, request } from "./klaviyo-http";
 
 export { KLAVIYO_REVISION, type KlaviyoConfig } from "./klaviyo-http";
@@ -146,6 +147,8 @@ export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
     }
     return erasedOutcome(outcomes);
   },
+
+  jobOutcome,
 };
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,111 @@
+/**
+ * Items a vendor only accepted into an asynchronous job (an `ok` outcome naming its `job`: Klaviyo's bulk import),
+ * kept in the destination object's SQLite until the job is done: its `202` is not the item's outcome, and a profile
+ * that fails while the job runs must reach the sync log and the dead letters, not stay counted as delivered. The drain
+ * asks the plugin how each due job ended (`DestinationPlugin.jobOutcome`) and settles what it names.
+ */
+import type { MembershipSyncOp } from "./sync-op";
+
+export const VENDOR_JOBS_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS awaiting_jobs (
+    job        TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    audience   TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    email      TEXT NOT NULL,
+    action     TEXT NOT NULL,
+    attempts   INTEGER NOT NULL,
+    op         TEXT NOT NULL,
+    check_at   INTEGER NOT NULL,
+    PRIMARY KEY (job, profile_id, audience)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS awaiting_jobs_due ON awaiting_jobs (check_at);
+  CREATE INDEX IF NOT EXISTS awaiting_jobs_by_item ON awaiting_jobs (profile_id, audience);
+`;
+
+/** The first look at a job: small jobs are done within seconds. */
+const FIRST_CHECK_MS = 2_000;
+/** Then every this long while it runs (a job of 10,000 takes minutes; reading one is a request of 150 a minute). */
+const RECHECK_MS = 15_000;
+/** Jobs looked at per drain. */
+export const JOBS_PER_DRAIN = 10;
+
+export interface AwaitedItem extends Record<string, SqlStorageValue> {
+  job: string;
+  profile_id: string;
+  audience: string;
+  seq: number;
+  email: string;
+  action: "add" | "remove" | "upsert";
+  attempts: number;
+  op: string;
+}
+
+/** Remembers an item the vendor took into `jobs`, to settle it once they are done. */
+export function awaitJobs(
+  sql: SqlStorage,
+  jobs: readonly string[],
+  item: { op: MembershipSyncOp; email: string; action: AwaitedItem["action"]; attempts: number },
+): void {
+  for (const job of jobs) {
+    sql.exec(
+      `INSERT INTO awaiting_jobs (job, profile_id, audience, seq, email, action, attempts, op, check_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+       ON CONFLICT (job, profile_id, audience) DO UPDATE SET seq = ?4, email = ?5, action = ?6, attempts = ?7, op = ?8`,
+      job,
+      item.op.profileId,
+      item.op.audience,
+      item.op.seq,
+      item.email,
+      item.action,
+      item.attempts,
+      JSON.stringify(item.op),
+      Date.now() + FIRST_CHECK_MS,
+    );
+  }
+}
+
+/** The jobs due for a look, oldest check first. */
+export function dueJobs(sql: SqlStorage, now: number): string[] {
+  return sql
+    .exec<{ job: string }>(
+      "SELECT job FROM awaiting_jobs WHERE check_at <= ? GROUP BY job ORDER BY min(check_at) LIMIT ?",
+      now,
+      JOBS_PER_DRAIN,
+    )
+    .toArray()
+    .map((r) => r.job);
+}
+
+/** The job still runs (or could not be read): look again later. */
+export function postponeJob(sql: SqlStorage, job: string): void {
+  sql.exec("UPDATE awaiting_jobs SET check_at = ? WHERE job = ?", Date.now() + RECHECK_MS, job);
+}
+
+/** The items still awaiting `job`. */
+export function itemsOfJob(sql: SqlStorage, job: string): AwaitedItem[] {
+  return sql.exec<AwaitedItem>("SELECT * FROM awaiting_jobs WHERE job = ?", job).toArray();
+}
+
+/** The job is settled: nothing more awaits it. */
+export function forgetJob(sql: SqlStorage, job: string): void {
+  sql.exec("DELETE FROM awaiting_jobs WHERE job = ?", job);
+}
+
+/**
+ * An item is settled (failed in one job): it no longer awaits any other. An entry may ride in two jobs (its upsert's
+ * and its list's), and both report the same refusal: one sync log row and one dead letter, not two.
+ */
+export function forgetItem(sql: SqlStorage, item: Pick<AwaitedItem, "profile_id" | "audience" | "seq">): void {
+  sql.exec(
+    "DELETE FROM awaiting_jobs WHERE profile_id = ? AND audience = ? AND seq = ?",
+    item.profile_id,
+    item.audience,
+    item.seq,
+  );
+}
+
+/** When the next job is due for a look, if any awaits. */
+export function nextJobCheck(sql: SqlStorage): number | null {
+  return sql.exec<{ at: number | null }>("SELECT min(check_at) AS at FROM awaiting_jobs").one().at;
+}
