@@ -584,21 +584,25 @@ export class Drain {
     const ask = this.plugin.jobOutcome;
     if (!ask) return;
     for (const job of jobs) {
-      if (this.pausedUntil > Date.now() || Date.now() > this.deadline || this.gate.waitMs() > 0) return;
+      // Not now (paused, out of time, the vendor's window full): later, not at once again (the alarm follows check_at).
+      if (this.pausedUntil > Date.now() || Date.now() > this.deadline || this.gate.waitMs() > 0) {
+        postponeJob(this.sql, job);
+        continue;
+      }
       let outcome: JobOutcome | undefined;
       try {
         outcome = await ask.call(this.plugin, this.ctx, job);
       } catch (err) {
-        postponeJob(this.sql, job);
         if (err instanceof Throttled) {
+          postponeJob(this.sql, job);
           this.pausedUntil = Math.max(this.pausedUntil, Date.now() + err.retryAfterMs);
-          return;
+          continue;
         }
         console.warn(`reading job ${job} of ${this.destination.id} failed; asking again later`, err);
-        continue;
       }
-      if (outcome === undefined) postponeJob(this.sql, job);
-      else this.settleJob(job, outcome);
+      if (outcome !== undefined) this.settleJob(job, outcome);
+      else if (!postponeJob(this.sql, job))
+        this.settleJob(job, { failed: [], unnamed: `job ${job} did not end, or could not be read, within a day` });
     }
   }
 

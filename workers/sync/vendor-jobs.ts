@@ -17,6 +17,7 @@ export const VENDOR_JOBS_SCHEMA = `
     attempts   INTEGER NOT NULL,
     op         TEXT NOT NULL,
     check_at   INTEGER NOT NULL,
+    give_up_at INTEGER NOT NULL,
     PRIMARY KEY (job, profile_id, audience)
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS awaiting_jobs_due ON awaiting_jobs (check_at);
@@ -27,6 +28,11 @@ export const VENDOR_JOBS_SCHEMA = `
 const FIRST_CHECK_MS = 2_000;
 /** Then every this long while it runs (a job of 10,000 takes minutes; reading one is a request of 150 a minute). */
 const RECHECK_MS = 15_000;
+/**
+ * How long a job is asked after at most: one that still runs, or cannot be read, after this (a vendor that stays
+ * unreachable, a job it lost) ends with its outcome unknown rather than being asked forever.
+ */
+const GIVE_UP_MS = 24 * 3_600_000;
 /** Jobs looked at per drain. */
 export const JOBS_PER_DRAIN = 10;
 
@@ -49,8 +55,8 @@ export function awaitJobs(
 ): void {
   for (const job of jobs) {
     sql.exec(
-      `INSERT INTO awaiting_jobs (job, profile_id, audience, seq, email, action, attempts, op, check_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+      `INSERT INTO awaiting_jobs (job, profile_id, audience, seq, email, action, attempts, op, check_at, give_up_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
        ON CONFLICT (job, profile_id, audience) DO UPDATE SET seq = ?4, email = ?5, action = ?6, attempts = ?7, op = ?8`,
       job,
       item.op.profileId,
@@ -61,6 +67,7 @@ export function awaitJobs(
       item.attempts,
       JSON.stringify(item.op),
       Date.now() + FIRST_CHECK_MS,
+      Date.now() + GIVE_UP_MS,
     );
   }
 }
@@ -77,9 +84,17 @@ export function dueJobs(sql: SqlStorage, now: number): string[] {
     .map((r) => r.job);
 }
 
-/** The job still runs (or could not be read): look again later. */
-export function postponeJob(sql: SqlStorage, job: string): void {
-  sql.exec("UPDATE awaiting_jobs SET check_at = ? WHERE job = ?", Date.now() + RECHECK_MS, job);
+/** The job still runs (or could not be read): look again later. False once it is time to give up on it. */
+export function postponeJob(sql: SqlStorage, job: string): boolean {
+  const now = Date.now();
+  const waited = sql
+    .exec(
+      "UPDATE awaiting_jobs SET check_at = ?1 WHERE job = ?2 AND give_up_at > ?1 RETURNING 1",
+      now + RECHECK_MS,
+      job,
+    )
+    .toArray();
+  return waited.length > 0;
 }
 
 /** The items still awaiting `job`. */
