@@ -6,12 +6,30 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+const realFetch = globalThis.fetch;
+/** The hosts these tests' vendors answer on. */
+const isTestVendor = (input: RequestInfo | URL) =>
+  /^https:\/\/(vendor|endpoint)\.test\//.test(input instanceof Request ? input.url : String(input));
+
+/**
+ * Answers this file's vendor requests with `answer`; every other request goes out as usual. The runtime is shared with
+ * other files (vitest `isolate: false`), whose destination objects may still call out while these tests run: a spy
+ * answering (or holding) their requests from this test's context once hung the suite ("Cannot perform I/O on behalf of
+ * a different Durable Object") and counted their calls as the gate's.
+ */
+function answerVendor(answer: (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>) {
+  const spy = vi
+    .spyOn(globalThis, "fetch")
+    .mockImplementation((input, init) => (isTestVendor(input) ? answer(input, init) : realFetch(input, init)));
+  return { calls: () => spy.mock.calls.filter(([input]) => isTestVendor(input)).length };
+}
+
 /** A vendor whose answers the test releases by hand, counting what is in flight. */
 function heldVendor() {
   const held: Array<() => void> = [];
   let inFlight = 0;
   let peak = 0;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+  answerVendor(async () => {
     inFlight++;
     peak = Math.max(peak, inFlight);
     await new Promise<void>((resolve) => held.push(resolve));
@@ -50,7 +68,7 @@ describe("VendorGate", () => {
   });
 
   it("starts no more than `rate.limit` requests per window, and says how long until the window has room", async () => {
-    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+    const vendor = answerVendor(async () => new Response("ok"));
     let now = 1_000_000;
     const gate = new VendorGate({ concurrency: 10, rate: { limit: 2, perMs: 1000 } }, { now: () => now });
     await gate.fetch("https://vendor.test/1");
@@ -66,22 +84,22 @@ describe("VendorGate", () => {
     expect(gate.waitMs()).toBe(0);
     await gate.fetch("https://vendor.test/4");
     expect(gate.waitMs()).toBe(1045);
-    expect(vi.mocked(fetch)).toHaveBeenCalledTimes(4);
+    expect(vendor.calls()).toBe(4);
   });
 
   it("holds a request while the window is full, then sends it", async () => {
-    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+    const vendor = answerVendor(async () => new Response("ok"));
     const gate = new VendorGate({ concurrency: 10, rate: { limit: 1, perMs: 40 } });
     await gate.fetch("https://vendor.test/1");
     const second = gate.fetch("https://vendor.test/2");
     await new Promise((r) => setTimeout(r, 5));
-    expect(vi.mocked(fetch)).toHaveBeenCalledTimes(1);
+    expect(vendor.calls()).toBe(1);
     await second;
-    expect(vi.mocked(fetch)).toHaveBeenCalledTimes(2);
+    expect(vendor.calls()).toBe(2);
   });
 
   it("aborts a request that gets no answer, freeing its slot, and keeps the caller's own signal", async () => {
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    answerVendor(async (input, init) => {
       if (String(input).endsWith("/hangs"))
         return new Promise<Response>((_, reject) => {
           const signal = init?.signal as AbortSignal;
@@ -112,7 +130,7 @@ describe("VendorGate", () => {
           controller.enqueue(chunk);
         },
       });
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+    answerVendor(async (input) => {
       if (String(input).endsWith("/small")) return new Response("x".repeat(4000), { status: 201 });
       if (String(input).endsWith("/declared")) return new Response("x".repeat(6000));
       return new Response(endless());
@@ -146,7 +164,7 @@ describe("VendorGate", () => {
     });
 
     it("grows its rate window with it, in proportion", async () => {
-      vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+      answerVendor(async () => new Response("ok"));
       const now = 1_000_000;
       const gate = new VendorGate(
         { concurrency: 1, rate: { limit: 2, perMs: 1000 }, maxConcurrency: 4 },
@@ -162,7 +180,7 @@ describe("VendorGate", () => {
 
     it("halves on a 429, a 5xx or a network error, and never shrinks below where it started", async () => {
       const answers: Array<number | "down"> = [...Array(6).fill(200), 503, 429, "down", 500];
-      vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+      answerVendor(async () => {
         const next = answers.shift();
         if (next === "down") throw new Error("connection refused");
         return new Response("", { status: next });
@@ -183,7 +201,7 @@ describe("VendorGate", () => {
     it("halves once for one overload, however many requests in flight it met", async () => {
       let status = 200;
       const held: Array<() => void> = [];
-      vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+      answerVendor(async () => {
         if (status !== 200) await new Promise<void>((resolve) => held.push(resolve));
         return new Response("", { status });
       });
@@ -205,7 +223,7 @@ describe("VendorGate", () => {
     });
 
     it("halves on a timeout, but not when the caller gave up", async () => {
-      vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      answerVendor(async (input, init) => {
         if (!String(input).endsWith("/hangs")) return new Response("ok");
         const signal = init?.signal as AbortSignal;
         return new Promise<Response>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
@@ -228,7 +246,7 @@ describe("VendorGate", () => {
 
     it("does not grow on answers slower than a second", async () => {
       let now = 1_000_000;
-      vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+      answerVendor(async () => {
         now += 1_500;
         return new Response("ok");
       });
@@ -241,7 +259,7 @@ describe("VendorGate", () => {
     });
 
     it("a vendor with published limits keeps them whatever it answers", async () => {
-      vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("ok"));
+      answerVendor(async () => new Response("ok"));
       const gate = new VendorGate({ concurrency: 2, rate: { limit: 1000, perMs: 1000 } });
       for (let i = 0; i < 10; i++) await gate.fetch("https://vendor.test/x");
       expect(gate.concurrency).toBe(2);
