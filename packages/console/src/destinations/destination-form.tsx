@@ -57,6 +57,8 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
   const [test, setTest] = useState<DestinationTestResult>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // A vendor can take seconds to answer: without a sign the click seems lost, and a second click sends a second call.
+  const [testing, setTesting] = useState(false);
   // What a link away would lose: anything changed since the form opened (or last saved).
   const snapshot = () => JSON.stringify({ type, name, config, chosen, traits, enabled });
   const [unchanged, setUnchanged] = useState(snapshot);
@@ -82,6 +84,7 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
   const testConnection = async () => {
     setTest(undefined);
     setError(undefined);
+    setTesting(true);
     try {
       setTest(
         saved
@@ -96,6 +99,8 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
       );
     } catch (err) {
       setError(messageOf(err));
+    } finally {
+      setTesting(false);
     }
   };
   const save = async (e: Event) => {
@@ -188,8 +193,8 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
         </label>
       </div>
       <div class="row">
-        <button type="button" onClick={() => void testConnection()}>
-          Test connection
+        <button type="button" disabled={testing} onClick={() => void testConnection()}>
+          {testing ? "Testing…" : "Test connection"}
         </button>
         <button type="submit" disabled={busy}>
           {saved ? "Save destination" : "Create destination"}
