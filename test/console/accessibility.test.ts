@@ -1,32 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { secretApi, sendBatch } from "../support/dev-api";
+import { seriousViolations } from "./support/axe";
 import { useConsole } from "./support/console-page";
 
 const session = useConsole();
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-/** axe-core's serious and critical findings on the page as it is now (injected over CDP: the CSP stays strict). */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(): Promise<{ violations: Violation[] }> } }).axe;
-    return (await axe.run()).violations;
-  });
-  return violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-}
 
 describe("console accessibility (axe-core)", () => {
   it("has no serious or critical violations on the sign-in form", async () => {
@@ -48,6 +26,13 @@ describe("console accessibility (axe-core)", () => {
       definition: { event: "Order Completed" },
     });
     expect(created.status).toBe(201);
+    const destination = await secretApi<{ id: string }>(session.server, "POST", "/v1/destinations", {
+      type: "klaviyo",
+      name: `A11y ${audience}`,
+      config: { api_key: "pk_test_0123456789" },
+      audiences: [audience],
+    });
+    expect(destination.status).toBe(201);
     const page = await session.signedIn("/console/profiles");
     const pages: Array<[string, string]> = [
       ["/console/profiles", "Find a profile"],
@@ -58,6 +43,7 @@ describe("console accessibility (axe-core)", () => {
       ["/console/computed-traits/new", "Definition (JSON)"],
       ["/console/destinations", "New destination"],
       ["/console/destinations/new", "Test connection"],
+      [`/console/destinations/${destination.body.id}`, "Delete destination"],
       ["/console/sources", "Snippet"],
       ["/console/live", "Listening"],
     ];

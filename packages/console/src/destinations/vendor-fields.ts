@@ -41,3 +41,11 @@ export const VENDOR_FIELDS: Record<string, VendorField[]> = {
 };
 
 export const DESTINATION_TYPES = Object.keys(VENDOR_FIELDS);
+
+/** Each type's vendor as its users write it, for sentences ("Nothing is removed in HubSpot"). */
+export const VENDOR_NAMES: Record<string, string> = {
+  hubspot: "HubSpot",
+  mailchimp: "Mailchimp",
+  klaviyo: "Klaviyo",
+  marketo: "Marketo",
+};

@@ -6,6 +6,7 @@ import { Time } from "../components/json-view";
 import { ErrorNote, Loading, StatusNote } from "../components/notes";
 import { Table } from "../components/table";
 import { DeadLetterRows, deadLettersPath } from "../destinations/dead-letter-rows";
+import { DeleteDestination } from "../destinations/delete-destination";
 import { DestinationForm } from "../destinations/destination-form";
 import { InboundUrl } from "../destinations/inbound-url";
 import { LastError } from "../destinations/last-error";
@@ -14,7 +15,7 @@ import { ReconcileNow } from "../destinations/reconcile-now";
 import { profileHref } from "../profile-refs";
 import { useApi } from "../use-api";
 
-/** One destination: how its sync goes, its settings, the sync log, and dead letters to replay. */
+/** One destination: how its sync goes, its settings, its deletion, dead letters to replay and the sync log. */
 export function DestinationPage() {
   const id = useRoute().params.id ?? "";
   const destination = useApi<Destination>(`/v1/destinations/${encodeURIComponent(id)}`);
@@ -96,6 +97,9 @@ export function DestinationPage() {
           }}
         />
       </section>
+      {/* Above the dead letters and the log, which arrive after the page is drawn and grow on "Load more": below them,
+          the button would move away from a pointer on its way to it. */}
+      <DeleteDestination destination={d} />
       <section aria-labelledby="h-dead">
         <h2 id="h-dead">Dead letters</h2>
         <StatusNote text={status} />

@@ -1,6 +1,7 @@
 import type { DestinationList } from "@tessera/protocol";
+import { useLocation } from "preact-iso";
 import { Time } from "../components/json-view";
-import { ErrorNote, Loading } from "../components/notes";
+import { ErrorNote, Loading, StatusNote } from "../components/notes";
 import { Table } from "../components/table";
 import { LastError } from "../destinations/last-error";
 import { PausedBadge } from "../destinations/paused-note";
@@ -8,6 +9,8 @@ import { useApi } from "../use-api";
 
 export function Destinations() {
   const list = useApi<DestinationList>("/v1/destinations");
+  // Set by a destination's page after deleting it (deletedDestinationHref).
+  const { deleted } = useLocation().query;
   return (
     <>
       <h1>Destinations</h1>
@@ -16,6 +19,11 @@ export function Destinations() {
           New destination
         </a>
       </p>
+      {deleted ? (
+        <StatusNote
+          text={`Deleted destination ${deleted}: nothing is synced to it any more; what the vendor already had stays there.`}
+        />
+      ) : null}
       <ErrorNote error={list.error} />
       {!list.data ? (
         !list.error && <Loading what="destinations" />

@@ -1,0 +1,50 @@
+import type { Destination } from "@tessera/protocol";
+import { useLocation } from "preact-iso";
+import { api } from "../api";
+import { ConfirmAction } from "../components/confirm-action";
+import { VENDOR_NAMES } from "./vendor-fields";
+
+/** Where the list says what was deleted: `?deleted=<name>`. */
+export const deletedDestinationHref = (name: string) => `/console/destinations?deleted=${encodeURIComponent(name)}`;
+
+/**
+ * Deletes the destination after a confirmation that says what it does as `DELETE /v1/destinations/{id}` does it: the
+ * sync stops and its records go, but nothing is sent to the vendor, so what the vendor holds stays there (a marketer
+ * expecting the lists to empty would otherwise be surprised). Engagement stops too: the inbound webhook refuses a
+ * deleted destination and the pollers no longer read it. Then the destinations list says it is gone.
+ */
+export function DeleteDestination({ destination: d }: { destination: Destination }) {
+  const { route } = useLocation();
+  const remove = async () => {
+    await api(`/v1/destinations/${encodeURIComponent(d.id)}`, { method: "DELETE" });
+    route(deletedDestinationHref(d.name));
+  };
+  const synced = d.audiences.length === 0 ? null : d.audiences.join(", ");
+  return (
+    <section aria-labelledby="h-delete" class="danger-zone">
+      <h2 id="h-delete">Delete</h2>
+      <ConfirmAction
+        label="Delete destination"
+        question={`Delete destination ${d.name}?`}
+        confirm="Delete for good"
+        danger
+        onConfirm={remove}
+      >
+        <p>
+          {synced
+            ? `Its audiences (${synced}) are no longer synced to ${d.name}: `
+            : `Nothing is sent to ${d.name} any more: `}
+          entries, exits and trait changes stop being sent, and whatever is still waiting to be sent is dropped. Opens,
+          clicks and unsubscribes stop coming back from it.
+        </p>
+        <p>
+          {d.type === "webhook"
+            ? "Nothing is sent to the endpoint to say so: what it already received stays with it."
+            : `Nothing is removed in ${VENDOR_NAMES[d.type] ?? d.type}: the contacts and lists it already has stay there, with their members.`}{" "}
+          The audiences themselves are kept.
+        </p>
+        <p>Its sync log and dead letters are deleted with it. This cannot be undone.</p>
+      </ConfirmAction>
+    </section>
+  );
+}
