@@ -38,12 +38,19 @@ describe("console destination deletion", () => {
 
     await page.getByRole("button", { name: "Delete destination" }).click();
     await dialog.getByRole("button", { name: "Delete for good" }).click();
-    await page.waitForURL(/\/console\/destinations\?deleted=/);
+    await page.waitForURL(`**/console/destinations?deleted=${id}`);
     await page.getByRole("heading", { name: "Destinations", level: 1 }).waitFor();
     expect(await page.getByRole("status").textContent()).toMatch(new RegExp(`^Deleted destination ${name}: `));
     expect(await read()).toBe(404);
     // The list, read after the deletion, no longer has it.
     await page.getByRole("table").or(page.getByText("No destinations yet.")).first().waitFor();
     expect(await page.getByRole("link", { name, exact: true }).count()).toBe(0);
+  });
+
+  it("puts no words from the URL in its note: a crafted link says nothing", async () => {
+    const page = await session.signedIn("/console/destinations?deleted=Your%20account%20is%20locked");
+    await page.getByRole("heading", { name: "Destinations", level: 1 }).waitFor();
+    await page.getByRole("table").or(page.getByText("No destinations yet.")).first().waitFor();
+    expect(await page.locator("main").textContent()).not.toContain("locked");
   });
 });

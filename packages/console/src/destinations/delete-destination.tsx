@@ -4,8 +4,17 @@ import { api } from "../api";
 import { ConfirmAction } from "../components/confirm-action";
 import { VENDOR_NAMES } from "./vendor-fields";
 
-/** Where the list says what was deleted: `?deleted=<name>`. */
-export const deletedDestinationHref = (name: string) => `/console/destinations?deleted=${encodeURIComponent(name)}`;
+/**
+ * The destinations this tab deleted, by id. The list's `?deleted=<id>` is said by name only when this tab deleted it:
+ * a name read from the URL would let a crafted link put any words in the console's mouth.
+ */
+const deletedNames = new Map<string, string>();
+
+/** What the destinations list says of `?deleted=`: the name of one this tab deleted, else a well-formed id, else nothing. */
+export function deletedDestination(id: string | undefined): string | undefined {
+  if (id === undefined || !/^dst_[A-Za-z0-9_-]{1,64}$/.test(id)) return undefined;
+  return deletedNames.get(id) ?? id;
+}
 
 /**
  * Deletes the destination after a confirmation that says what it does as `DELETE /v1/destinations/{id}` does it: the
@@ -17,7 +26,8 @@ export function DeleteDestination({ destination: d }: { destination: Destination
   const { route } = useLocation();
   const remove = async () => {
     await api(`/v1/destinations/${encodeURIComponent(d.id)}`, { method: "DELETE" });
-    route(deletedDestinationHref(d.name));
+    deletedNames.set(d.id, d.name);
+    route(`/console/destinations?deleted=${encodeURIComponent(d.id)}`);
   };
   const synced = d.audiences.length === 0 ? null : d.audiences.join(", ");
   return (

@@ -3,14 +3,15 @@ import { useLocation } from "preact-iso";
 import { Time } from "../components/json-view";
 import { ErrorNote, Loading, StatusNote } from "../components/notes";
 import { Table } from "../components/table";
+import { deletedDestination } from "../destinations/delete-destination";
 import { LastError } from "../destinations/last-error";
 import { PausedBadge } from "../destinations/paused-note";
 import { useApi } from "../use-api";
 
 export function Destinations() {
   const list = useApi<DestinationList>("/v1/destinations");
-  // Set by a destination's page after deleting it (deletedDestinationHref).
-  const { deleted } = useLocation().query;
+  // Set by a destination's page after deleting it.
+  const deleted = deletedDestination(useLocation().query.deleted);
   return (
     <>
       <h1>Destinations</h1>
