@@ -4,7 +4,6 @@ import { useRoute } from "preact-iso";
 import { api, messageOf } from "../api";
 import { Time } from "../components/json-view";
 import { ErrorNote, Loading, StatusNote } from "../components/notes";
-import { Table } from "../components/table";
 import { DeadLetterRows, deadLettersPath } from "../destinations/dead-letter-rows";
 import { DeleteDestination } from "../destinations/delete-destination";
 import { DestinationForm } from "../destinations/destination-form";
@@ -12,14 +11,16 @@ import { InboundUrl } from "../destinations/inbound-url";
 import { LastError } from "../destinations/last-error";
 import { PausedNote } from "../destinations/paused-note";
 import { ReconcileNow } from "../destinations/reconcile-now";
-import { profileHref } from "../profile-refs";
+import { SyncLog, syncLogPath } from "../destinations/sync-log";
 import { useApi } from "../use-api";
 
 /** One destination: how its sync goes, its settings, its deletion, dead letters to replay and the sync log. */
 export function DestinationPage() {
   const id = useRoute().params.id ?? "";
   const destination = useApi<Destination>(`/v1/destinations/${encodeURIComponent(id)}`);
-  const log = useApi<SyncLogPage>(`/v1/destinations/${encodeURIComponent(id)}/log?limit=50`);
+  // The profile the sync log is filtered by: its first page is read with the page's, so Refresh reads it again too.
+  const [logProfile, setLogProfile] = useState<string>();
+  const log = useApi<SyncLogPage>(syncLogPath(id, logProfile));
   const dead = useApi<DeadLetterList>(deadLettersPath(id));
   const [status, setStatus] = useState<string>();
   const [error, setError] = useState<string>();
@@ -117,32 +118,7 @@ export function DestinationPage() {
       </section>
       <section aria-labelledby="h-log">
         <h2 id="h-log">Sync log</h2>
-        <ErrorNote error={log.error} />
-        {log.data && log.data.data.length === 0 ? <p class="muted">Nothing synced yet.</p> : null}
-        {log.data && log.data.data.length > 0 ? (
-          <Table
-            rows={log.data.data}
-            rowKey={(_e, i) => i}
-            columns={[
-              { header: "When", cell: (e) => <Time iso={e.at} /> },
-              { header: "Profile", cell: (e) => <a href={profileHref(e.profile_id)}>{e.profile_id}</a> },
-              { header: "Audience", cell: (e) => e.audience ?? "—" },
-              { header: "Action", cell: (e) => e.action },
-              {
-                header: "Outcome",
-                cell: (e) => (
-                  <span
-                    class={`badge ${e.outcome === "ok" ? "badge-ok" : e.outcome === "fail" ? "badge-bad" : "badge-warn"}`}
-                  >
-                    {e.outcome}
-                  </span>
-                ),
-              },
-              { header: "Attempts", class: "num", cell: (e) => e.attempts },
-              { header: "Error", class: "reason", cell: (e) => e.error ?? "" },
-            ]}
-          />
-        ) : null}
+        <SyncLog destinationId={id} first={log.data} error={log.error} profile={logProfile} onFilter={setLogProfile} />
       </section>
     </>
   );
