@@ -1,4 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { secretApi } from "../support/dev-api";
+import { seriousViolations } from "./support/axe";
 import { useConsole } from "./support/console-page";
 import { type HookServer, startHookServer } from "./support/hook-server";
 
@@ -34,5 +37,51 @@ describe("console destination form: Test connection", () => {
     await expect.poll(() => page.getByRole("status").textContent(), { timeout: 15_000 }).toMatch(/^Connected/);
     expect(await page.getByRole("button", { name: "Test connection" }).isEnabled()).toBe(true);
     expect(hook.received.length).toBe(1);
+  });
+});
+
+describe("console destination form: Traits sent", () => {
+  it("refuses an empty, spaced or repeated name beside the field, sending nothing, and saves the names once fixed", async () => {
+    const page = await session.signedIn("/console/destinations/new");
+    const created: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() === "POST" && new URL(r.url()).pathname === "/v1/destinations") created.push(r.url());
+    });
+    const name = `Traits ${randomUUID().slice(0, 8)}`;
+    await page.getByLabel("Type").selectOption("webhook");
+    await page.getByLabel("Name", { exact: true }).fill(name);
+    await page.getByLabel("URL", { exact: true }).fill("https://hooks.example.com/traits");
+    await page.getByLabel("Signing secret").fill("whsec_0123456789abcdef");
+    const traits = page.getByLabel("Traits sent (comma-separated)");
+    /** What the field says of itself to assistive technology: its description, once it is marked invalid. */
+    const described = () =>
+      traits.evaluate((input) =>
+        input.getAttribute("aria-invalid") === "true"
+          ? (document.getElementById(input.getAttribute("aria-describedby") ?? "")?.textContent ?? "")
+          : "",
+      );
+    const create = page.getByRole("button", { name: "Create destination" });
+
+    for (const [typed, said] of [
+      ["first name, city", '"first name" has a space: trait names are written without one. Did you mean first_name?'],
+      ["city, plan, city", '"city" is listed twice: keep it once.'],
+      ["first_name,, city", "An extra comma leaves a name empty: remove it."],
+    ]) {
+      await traits.fill(typed);
+      await create.click();
+      await expect.poll(described).toContain(said);
+      expect(await page.locator(".destination-form .field").filter({ has: traits }).textContent()).toContain(said);
+    }
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(created).toEqual([]);
+    expect(new URL(page.url()).pathname).toBe("/console/destinations/new");
+
+    await traits.fill("first_name, city");
+    await expect.poll(described).toBe("");
+    await create.click();
+    await page.waitForURL(/\/console\/destinations\/dst_/);
+    const id = new URL(page.url()).pathname.split("/").pop() ?? "";
+    const read = await secretApi<{ traits: string[] }>(session.server, "GET", `/v1/destinations/${id}`);
+    expect(read.body.traits).toEqual(["first_name", "city"]);
   });
 });

@@ -3,12 +3,13 @@
  * "Test connection" with what is typed, before saving. A failed save or test keeps every field as typed.
  */
 import type { AudienceList, Destination, DestinationTestResult } from "@tessera/protocol";
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, messageOf } from "../api";
 import { ErrorNote } from "../components/notes";
 import { useDraft } from "../drafts";
 import { useLeaveGuard } from "../leave-guard";
 import { useApi } from "../use-api";
+import { traitNames } from "./trait-names";
 import { DESTINATION_TYPES, VENDOR_FIELDS, type VendorField } from "./vendor-fields";
 
 export interface DestinationFormProps {
@@ -54,6 +55,14 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
   const [chosen, setChosen] = useState<string[]>(draft?.chosen ?? saved?.audiences ?? []);
   const [traits, setTraits] = useState(draft?.traits ?? (saved?.traits ?? []).join(", "));
   const [enabled, setEnabled] = useState(draft?.enabled ?? saved?.enabled ?? true);
+  const sent = traitNames(traits);
+  // Said once the user has left the field or tried to save: not at every keystroke of a name still being typed.
+  const [traitsChecked, setTraitsChecked] = useState(false);
+  const traitsProblem = traitsChecked && !sent.ok ? sent.problem : undefined;
+  const traitsInput = useRef<HTMLInputElement>(null);
+  // The browser then refuses the submit as it does a missing required field, and focuses the field.
+  const traitsValidity = sent.ok ? "" : sent.problem;
+  useEffect(() => traitsInput.current?.setCustomValidity(traitsValidity), [traitsValidity]);
   const [test, setTest] = useState<DestinationTestResult>();
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -105,16 +114,17 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
   };
   const save = async (e: Event) => {
     e.preventDefault();
+    if (!sent.ok) {
+      setTraitsChecked(true);
+      return;
+    }
     setBusy(true);
     setError(undefined);
     const body = {
       name,
       config: configBody(),
       audiences: chosen,
-      traits: traits
-        .split(",")
-        .map((t) => t.trim())
-        .filter(Boolean),
+      traits: sent.names,
       enabled,
     };
     try {
@@ -179,14 +189,25 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
         ))}
       </fieldset>
       <div class="fields">
-        <label>
-          Traits sent (comma-separated)
+        <span class="field">
+          <label for="destination-traits">Traits sent (comma-separated)</label>
           <input
+            id="destination-traits"
+            ref={traitsInput}
             value={traits}
             placeholder="first_name, city, lifetime_value"
+            aria-invalid={traitsProblem ? true : undefined}
+            aria-describedby={traitsProblem ? "destination-traits-problem" : undefined}
             onInput={(e) => setTraits(e.currentTarget.value)}
+            onBlur={() => setTraitsChecked(true)}
+            onInvalid={() => setTraitsChecked(true)}
           />
-        </label>
+          {traitsProblem ? (
+            <span id="destination-traits-problem" class="error">
+              {traitsProblem}
+            </span>
+          ) : null}
+        </span>
         <label class="check">
           <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.currentTarget.checked)} />
           Enabled
