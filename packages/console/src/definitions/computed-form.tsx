@@ -2,6 +2,7 @@
 import { COMPUTED_TRAIT_OPS } from "@tessera/protocol/audience-ops";
 import { ErrorNote } from "../components/notes";
 import { Field, type Json, OpSelect } from "./condition-form";
+import { capitalized, filterName } from "./condition-place";
 import { ValueField } from "./value-field";
 
 export function computedPaths(definition: Json): string[] {
@@ -41,7 +42,13 @@ export function ComputedForm(props: { definition: Json; onChange(d: Json): void;
       </div>
       {errorAt === "definition" ? <ErrorNote error={error} /> : null}
       {where.map((w, i) => (
-        <div class="where" key={i} data-path={`definition.where[${i}]`}>
+        // A group, so its Property, Operator and Value are heard with the filter they belong to.
+        <fieldset
+          class="where"
+          key={i}
+          data-path={`definition.where[${i}]`}
+          aria-label={capitalized(filterName([], i))}
+        >
           <div class="fields">
             <Field
               label="Property"
@@ -73,9 +80,17 @@ export function ComputedForm(props: { definition: Json; onChange(d: Json): void;
                 )
               }
             />
+            <button
+              type="button"
+              class="quiet"
+              onClick={() => set("where", where.length > 1 ? where.filter((_, j) => j !== i) : undefined)}
+              aria-label={`Remove ${filterName([], i)}`}
+            >
+              Remove
+            </button>
           </div>
           {errorAt === `definition.where[${i}]` ? <ErrorNote error={error} /> : null}
-        </div>
+        </fieldset>
       ))}
       <button
         type="button"

@@ -5,6 +5,7 @@
  */
 import { CONDITION_OPS, COUNT_OPS } from "@tessera/protocol/audience-ops";
 import { ErrorNote } from "../components/notes";
+import { capitalized, conditionName, filterName, groupName, type Place, placeNumber } from "./condition-place";
 import { ValueField } from "./value-field";
 
 // biome-ignore lint/suspicious/noExplicitAny: a definition is edited as free JSON; the API validates it
@@ -44,7 +45,10 @@ export function nodePaths(node: Json, path = "definition"): string[] {
 
 interface NodeProps {
   node: Json;
+  /** The JSON path, which the API's messages name: where an error shows. Never said to the user. */
   path: string;
+  /** The position, which the controls' names say; the top level when left out. */
+  place?: Place;
   onChange(node: Json): void;
   onRemove?(): void;
   errorAt?: string;
@@ -52,13 +56,15 @@ interface NodeProps {
 }
 
 export function ConditionNode(props: NodeProps) {
-  const { node, path, onChange, onRemove, errorAt, error } = props;
+  const { node, path, place = [], onChange, onRemove, errorAt, error } = props;
   const here = errorAt === path ? <ErrorNote error={error} /> : null;
   const remove = onRemove ? (
-    <button type="button" class="quiet" onClick={onRemove} aria-label={`Remove condition ${path}`}>
+    <button type="button" class="quiet" onClick={onRemove} aria-label={`Remove ${conditionName(place)}`}>
       Remove
     </button>
   ) : null;
+  // Numbered where it can be removed, i.e. in a group: the number its controls' names say.
+  const number = onRemove ? <span class="place">{placeNumber(place)}</span> : null;
   const set = (field: string, value: unknown) => {
     const next = { ...node };
     if (value === "" || value === undefined) delete next[field];
@@ -72,8 +78,9 @@ export function ConditionNode(props: NodeProps) {
     return (
       <fieldset class="node group" data-path={path}>
         <legend>
+          {number}
           <select
-            aria-label={`Group ${path}`}
+            aria-label={place.length === 0 ? "Top-level group" : `Group ${placeNumber(place)}`}
             value={group}
             onChange={(e) => onChange({ [e.currentTarget.value]: children })}
           >
@@ -88,24 +95,28 @@ export function ConditionNode(props: NodeProps) {
             key={i}
             node={child}
             path={`${path}.${group}[${i}]`}
+            place={[...place, i + 1]}
             onChange={(c) => onChange({ [group]: children.map((old, j) => (j === i ? c : old)) })}
             onRemove={() => onChange({ [group]: children.filter((_, j) => j !== i) })}
             errorAt={errorAt}
             error={error}
           />
         ))}
-        <AddCondition path={path} onAdd={(c) => onChange({ [group]: [...children, c] })} />
+        <AddCondition place={place} onAdd={(c) => onChange({ [group]: [...children, c] })} />
       </fieldset>
     );
   }
   if (node.not && typeof node.not === "object") {
     return (
       <fieldset class="node not" data-path={path}>
-        <legend>Not {remove}</legend>
+        <legend>
+          {number}Not {remove}
+        </legend>
         {here}
         <ConditionNode
           node={node.not}
           path={`${path}.not`}
+          place={place}
           onChange={(c) => onChange({ not: c })}
           errorAt={errorAt}
           error={error}
@@ -118,7 +129,9 @@ export function ConditionNode(props: NodeProps) {
     const count: Json | undefined = node.count;
     return (
       <fieldset class="node leaf" data-path={path}>
-        <legend>Event {remove}</legend>
+        <legend>
+          {number}Event {remove}
+        </legend>
         <div class="fields">
           <Field label="Event name" value={node.event} onInput={(v) => onChange({ ...node, event: v })} />
           <Field label="Within" value={node.within ?? ""} placeholder="30d" onInput={(v) => set("within", v)} />
@@ -146,6 +159,7 @@ export function ConditionNode(props: NodeProps) {
             key={i}
             condition={w}
             path={`${path}.where[${i}]`}
+            name={filterName(place, i)}
             onChange={(c) =>
               set(
                 "where",
@@ -161,6 +175,7 @@ export function ConditionNode(props: NodeProps) {
           type="button"
           class="quiet"
           onClick={() => set("where", [...where, { property: "", op: "eq", value: "" }])}
+          aria-label={place.length === 0 ? undefined : `Add property filter to ${conditionName(place)}`}
         >
           Add property filter
         </button>
@@ -172,6 +187,7 @@ export function ConditionNode(props: NodeProps) {
     return (
       <fieldset class="node leaf" data-path={path}>
         <legend>
+          {number}
           {compared === "trait" ? "Trait" : "Computed trait"} {remove}
         </legend>
         <div class="fields">
@@ -190,7 +206,9 @@ export function ConditionNode(props: NodeProps) {
   if ("audience" in node) {
     return (
       <fieldset class="node leaf" data-path={path}>
-        <legend>In audience {remove}</legend>
+        <legend>
+          {number}In audience {remove}
+        </legend>
         <Field label="Audience key" value={node.audience} onInput={(v) => onChange({ audience: v })} />
         {here}
       </fieldset>
@@ -198,7 +216,9 @@ export function ConditionNode(props: NodeProps) {
   }
   return (
     <fieldset class="node leaf" data-path={path}>
-      <legend>Unrecognised condition {remove}</legend>
+      <legend>
+        {number}Unrecognised condition {remove}
+      </legend>
       <p class="muted">Edit it in the JSON view.</p>
       {here}
     </fieldset>
@@ -208,14 +228,17 @@ export function ConditionNode(props: NodeProps) {
 function WhereRow(props: {
   condition: Json;
   path: string;
+  /** "property filter 1 of condition 2": what its controls are named after. */
+  name: string;
   onChange(c: Json): void;
   onRemove(): void;
   errorAt?: string;
   error?: string;
 }) {
-  const { condition, path, onChange, onRemove, errorAt, error } = props;
+  const { condition, path, name, onChange, onRemove, errorAt, error } = props;
   return (
-    <div class="where" data-path={path}>
+    // A group, so its Property, Operator and Value are heard with the filter they belong to.
+    <fieldset class="where" data-path={path} aria-label={capitalized(name)}>
       <div class="fields">
         <Field
           label="Property"
@@ -229,22 +252,22 @@ function WhereRow(props: {
           op={condition.op}
           onChange={(v) => onChange({ ...condition, value: v })}
         />
-        <button type="button" class="quiet" onClick={onRemove} aria-label={`Remove property filter ${path}`}>
+        <button type="button" class="quiet" onClick={onRemove} aria-label={`Remove ${name}`}>
           Remove
         </button>
       </div>
       {errorAt === path ? <ErrorNote error={error} /> : null}
-    </div>
+    </fieldset>
   );
 }
 
-function AddCondition({ path, onAdd }: { path: string; onAdd(node: Json): void }) {
+function AddCondition({ place, onAdd }: { place: Place; onAdd(node: Json): void }) {
   return (
     <div class="row add">
       <label>
         Add
         <select
-          aria-label={`Add a condition to ${path}`}
+          aria-label={`Add a condition to ${groupName(place)}`}
           value=""
           onChange={(e) => {
             const make = NEW_CONDITIONS[e.currentTarget.value];
