@@ -1,8 +1,9 @@
 /**
  * The "Traits sent" field's comma-separated names, checked before they are saved. The API lists no trait keys (a
  * profile's traits are whatever its `identify` calls sent), so a name cannot be checked against the workspace's: only
- * its form is. The API itself takes any non-empty name; a space or a repeat is refused here because in this field it
- * is almost always a slip ("first name" for `first_name`, a name pasted twice), which would sync nothing unnoticed.
+ * its form is: an empty name (an extra comma) and a repeat (a name pasted twice) are slips. A name with a space is
+ * taken, as the API takes it: `identify` calls may send `"First Name"`, and a destination saved through the API with
+ * one must stay editable here.
  */
 
 // The API's limits (`MAX_DESTINATION_TRAITS` and the trait key's in packages/protocol's destinations.ts), copied: the
@@ -14,7 +15,7 @@ export type TraitNames = { ok: true; names: string[] } | { ok: false; problem: s
 
 /**
  * @example traitNames("first_name, city") // { ok: true, names: ["first_name", "city"] }
- * @example traitNames("first name") // { ok: false, problem: '"first name" has a space: … did you mean first_name?' }
+ * @example traitNames("city, city") // { ok: false, problem: '"city" is listed twice: keep it once.' }
  */
 export function traitNames(text: string): TraitNames {
   if (text.trim() === "") return { ok: true, names: [] };
@@ -22,12 +23,6 @@ export function traitNames(text: string): TraitNames {
   const seen = new Set<string>();
   for (const name of names) {
     if (name === "") return { ok: false, problem: "An extra comma leaves a name empty: remove it." };
-    if (/\s/.test(name)) {
-      return {
-        ok: false,
-        problem: `"${name}" has a space: trait names are written without one. Did you mean ${name.replace(/\s+/g, "_")}? Separate names with commas.`,
-      };
-    }
     if (name.length > MAX_NAME) return { ok: false, problem: `A trait name can be at most ${MAX_NAME} characters.` };
     if (seen.has(name)) return { ok: false, problem: `"${name}" is listed twice: keep it once.` };
     seen.add(name);
