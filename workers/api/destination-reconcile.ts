@@ -25,6 +25,9 @@ export async function reconcileDestination(env: Env, row: DestinationRow, cursor
         "from the previous answer, or none to start over",
     );
   }
-  const { queued, next } = await destinationStub(env, row.id).reconcile(row.id, cursor, MAX_RECONCILE_MEMBERS);
+  // Someone asked: members the vendor refused for good are sent again too (the cron's own ticks leave them).
+  const { queued, next } = await destinationStub(env, row.id).reconcile(row.id, cursor, MAX_RECONCILE_MEMBERS, {
+    retryRefused: true,
+  });
   return { status: "started", queued, cursor: { has_more: next !== null, next } };
 }

@@ -201,7 +201,8 @@ export const destinationSyncRoutes = openApiRoutes()
         "each audience's intended members are compared with what the destination last synced, in both " +
         "directions. Members the vendor was never sent are queued as entries, as their profiles read now; " +
         "profiles the vendor still lists after they left (or were merged away) are queued as exits; members in " +
-        "both cost nothing. Up to " +
+        "both cost nothing. A member the vendor refused for good (a dead letter) is sent again here; the cron's " +
+        "ticks leave it until its profile changes or the dead letter is replayed. Up to " +
         `${MAX_RECONCILE_MEMBERS} rows are examined per call: while \`cursor.has_more\`, call again with ` +
         "`cursor=<cursor.next>`. A reconciliation started (no `cursor`) also ends a pause after the vendor " +
         "refused the credentials (`status.paused_until`): what waits is tried now, and a vendor that still " +

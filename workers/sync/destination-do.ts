@@ -81,12 +81,22 @@ function migrateSynced(sql: SqlStorage): void {
 }
 
 /** What the engine and the API ask a destination's object. */
+/**
+ * `replay`: dead letters queued again (see {@link DestinationRpc.enqueue}). `retryRefused`: repairs someone asked for
+ * (`POST …/reconcile`: the cause was fixed) are sent even when they restate what the vendor refused for good; the
+ * cron's own repairs are not (see `refusals.ts`).
+ */
+export interface EnqueueOptions {
+  replay?: boolean;
+  retryRefused?: boolean;
+}
+
 export interface DestinationRpc {
   /**
    * Queues operations (coalesced; stale ones dropped). `replay`: they are dead letters queued again, so a repair
    * among them is stale too once something newer was synced (a repair from reconciliation restates the current seq).
    */
-  enqueue(destinationId: string, ops: SyncOp[], options?: { replay?: boolean }): Promise<{ queued: number }>;
+  enqueue(destinationId: string, ops: SyncOp[], options?: EnqueueOptions): Promise<{ queued: number }>;
   /** Operations waiting to be sent. */
   pendingCount(): Promise<number>;
   /** What the API shows of the sync: operations waiting, and when a pause for refused credentials ends (or null). */
@@ -104,8 +114,14 @@ export interface DestinationRpc {
   /**
    * Repairs drift between intended and synced membership, examining about `budget` rows from `cursor` (an
    * {@link encodePosition} cursor; undefined: the start). Answers what it queued and where to resume (null: done).
+   * `retryRefused`: asked for by someone (the API), so what the vendor refused for good is asked again too.
    */
-  reconcile(destinationId: string, cursor: string | undefined, budget: number): Promise<ReconcileResult>;
+  reconcile(
+    destinationId: string,
+    cursor: string | undefined,
+    budget: number,
+    options?: Pick<EnqueueOptions, "retryRefused">,
+  ): Promise<ReconcileResult>;
   /** One cron tick of reconciliation, resuming where the last tick stopped and starting over once done. */
   reconcileTick(destinationId: string): Promise<ReconcileResult>;
 }
@@ -155,7 +171,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     return this.gate;
   }
 
-  async enqueue(destinationId: string, ops: SyncOp[], options: { replay?: boolean } = {}): Promise<{ queued: number }> {
+  async enqueue(destinationId: string, ops: SyncOp[], options: EnqueueOptions = {}): Promise<{ queued: number }> {
     let queued = 0;
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
@@ -184,7 +200,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
           if (stale) continue;
           // A replay is someone saying "try again" (the cause was fixed): what the vendor refused is asked afresh, and
           // reconciliation may repair it again should the replay fail for a passing reason.
-          if (options.replay) clearRefusal(this.sql, op.profileId, audience);
+          if (options.replay || (options.retryRefused && op.repair)) clearRefusal(this.sql, op.profileId, audience);
           // Reconciliation restating what the vendor refused for good: it would refuse it again, every minute.
           else if (op.repair && wasRefused(this.sql, op)) continue;
         }
@@ -282,14 +298,19 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     return total;
   }
 
-  async reconcile(destinationId: string, cursor: string | undefined, budget: number): Promise<ReconcileResult> {
+  async reconcile(
+    destinationId: string,
+    cursor: string | undefined,
+    budget: number,
+    options: Pick<EnqueueOptions, "retryRefused"> = {},
+  ): Promise<ReconcileResult> {
     const destination = await findDestinationById(this.env.DB, destinationId);
     if (!destination?.enabled) return { queued: 0, examined: 0, next: null };
     const audiences = JSON.parse(destination.audiences) as string[];
     // A cursor of audiences the destination no longer syncs starts over (the API refuses it before calling).
     const from = cursor === undefined ? undefined : decodePosition(cursor, audiences);
     const step = await reconcileStep(this.env, this.sql, destination, from, budget);
-    const { queued } = step.ops.length > 0 ? await this.enqueue(destinationId, step.ops) : { queued: 0 };
+    const { queued } = step.ops.length > 0 ? await this.enqueue(destinationId, step.ops, options) : { queued: 0 };
     return { queued, examined: step.examined, next: step.next ? encodePosition(step.next) : null };
   }
 

@@ -195,6 +195,14 @@ describe("reconciliation", { timeout: 30_000 }, () => {
     await enable();
     await reconcileDestinations(env);
     await eventually(async () => expect(await calls()).toEqual(["Ann", "Ann", "Annie"]));
+
+    // Refused again; the cron leaves it, a reconciliation someone asks for (the cause was fixed) sends it.
+    await reconcileDestinations(env);
+    await eventually(async () => expect(await destinationStub(env, destinationId).pendingCount()).toBe(0));
+    expect(await calls()).toEqual(["Ann", "Ann", "Annie"]);
+    const asked = await api(`/v1/destinations/${destinationId}/reconcile`, bearer(secretKey), { method: "POST" });
+    expect(await asked.json()).toMatchObject({ queued: 1 });
+    await eventually(async () => expect(await calls()).toEqual(["Ann", "Ann", "Annie", "Annie"]));
     await runInDurableObject(env.DESTINATION.getByName(destinationId), (_o, state) => state.storage.deleteAlarm());
   });
 });
