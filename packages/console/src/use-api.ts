@@ -45,3 +45,52 @@ export function useReloadWhile(active: boolean, reload: () => void, everyMs: num
     return () => clearInterval(timer);
   }, [active, reload, everyMs]);
 }
+
+/** A page of a cursor-paged listing, as every paged route of the API answers one. */
+interface Page<T> {
+  data: T[];
+  cursor: { next: string | null };
+}
+
+export interface MorePages<T> {
+  /** The first page's rows, then every page loaded after it. */
+  rows: T[];
+  hasMore: boolean;
+  loading: boolean;
+  error?: string;
+  loadMore(): Promise<void>;
+}
+
+/**
+ * A listing read a page at a time: `first` (read by the page, so Refresh reads it again; undefined while it loads) and
+ * the pages after it, each read from `pathAfter(cursor)` on `loadMore()`. A new `first` (a refresh, another filter)
+ * starts the list over.
+ *
+ * @example const log = useMorePages(first, (cursor) => syncLogPath(id, profile, cursor));
+ */
+export function useMorePages<T>(first: Page<T> | undefined, pathAfter: (cursor: string) => string): MorePages<T> {
+  const [more, setMore] = useState<T[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<string>();
+  const [loading, setLoading] = useState(false);
+  useEffect(() => {
+    setMore([]);
+    setNext(first?.cursor.next ?? null);
+    setError(undefined);
+  }, [first]);
+  const loadMore = async () => {
+    if (next === null) return;
+    setLoading(true);
+    setError(undefined);
+    try {
+      const page = await api<Page<T>>(pathAfter(next));
+      setMore((rows) => [...rows, ...page.data]);
+      setNext(page.cursor.next);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setLoading(false);
+    }
+  };
+  return { rows: first ? [...first.data, ...more] : [], hasMore: next !== null, loading, error, loadMore };
+}

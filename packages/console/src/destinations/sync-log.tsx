@@ -3,13 +3,13 @@
  * and, on "Older entries", the next ones by the log's cursor; optionally only one profile's entries, which the API
  * finds by profile id or by any identifier, merged-away profiles included (`GET /v1/destinations/{id}/log?profile=`).
  */
-import type { SyncLogEntry, SyncLogPage } from "@tessera/protocol";
-import { useEffect, useState } from "preact/hooks";
-import { api, messageOf } from "../api";
+import type { SyncLogPage } from "@tessera/protocol";
+import { useState } from "preact/hooks";
 import { Time } from "../components/json-view";
 import { ErrorNote } from "../components/notes";
 import { Table } from "../components/table";
 import { profileHref } from "../profile-refs";
+import { useMorePages } from "../use-api";
 
 /** Log entries per page, the first one included. */
 export const SYNC_LOG_PAGE = 50;
@@ -33,36 +33,13 @@ export interface SyncLogProps {
 
 export function SyncLog({ destinationId, first, error, profile, onFilter }: SyncLogProps) {
   const [typed, setTyped] = useState(profile ?? "");
-  const [older, setOlder] = useState<SyncLogEntry[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [olderError, setOlderError] = useState<string>();
-  const [loading, setLoading] = useState(false);
-  // A new first page (a refresh, another filter) starts the list over.
-  useEffect(() => {
-    setOlder([]);
-    setNext(first?.cursor.next ?? null);
-    setOlderError(undefined);
-  }, [first]);
-  const loadOlder = async () => {
-    if (next === null) return;
-    setLoading(true);
-    setOlderError(undefined);
-    try {
-      const page = await api<SyncLogPage>(syncLogPath(destinationId, profile, next));
-      setOlder((rows) => [...rows, ...page.data]);
-      setNext(page.cursor.next);
-    } catch (err) {
-      setOlderError(messageOf(err));
-    } finally {
-      setLoading(false);
-    }
-  };
+  const older = useMorePages(first, (cursor) => syncLogPath(destinationId, profile, cursor));
   const filter = (e: Event) => {
     e.preventDefault();
     const ref = typed.trim();
     onFilter(ref === "" ? undefined : ref);
   };
-  const rows = first ? [...first.data, ...older] : [];
+  const { rows } = older;
   return (
     <>
       <form class="row" onSubmit={filter} aria-label="Filter the sync log">
@@ -121,10 +98,10 @@ export function SyncLog({ destinationId, first, error, profile, onFilter }: Sync
           ]}
         />
       ) : null}
-      <ErrorNote error={olderError} />
-      {first && next !== null ? (
-        <button type="button" class="quiet" disabled={loading} onClick={() => void loadOlder()}>
-          {loading ? "Loading…" : "Older entries"}
+      <ErrorNote error={older.error} />
+      {first && older.hasMore ? (
+        <button type="button" class="quiet" disabled={older.loading} onClick={() => void older.loadMore()}>
+          {older.loading ? "Loading…" : "Older entries"}
         </button>
       ) : null}
     </>
