@@ -194,7 +194,11 @@ export type SyncLogQuery = z.infer<typeof SyncLogQuery>;
 export const SyncLogEntry = z
   .object({
     at: isoTime,
-    profile_id: z.string(),
+    profile_id: z.string().meta({
+      description:
+        'Empty ("") for a failure the vendor reported without saying whose (a Klaviyo bulk import job\'s unnamed ' +
+        "failures): `error` says what failed.",
+    }),
     audience: z.string().nullable().meta({ description: "Null for a GDPR delete." }),
     action: z.enum(["add", "remove", "upsert", "delete"]),
     outcome: z.enum(["ok", "retry", "fail", "skip"]),

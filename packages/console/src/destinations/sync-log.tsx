@@ -80,7 +80,11 @@ export function SyncLog({ destinationId, first, error, profile, onFilter }: Sync
           rowKey={(_e, i) => i}
           columns={[
             { header: "When", cell: (e) => <Time iso={e.at} /> },
-            { header: "Profile", cell: (e) => <a href={profileHref(e.profile_id)}>{e.profile_id}</a> },
+            {
+              header: "Profile",
+              // Empty for a failure the vendor counted without naming anyone (see `error`).
+              cell: (e) => (e.profile_id === "" ? "—" : <a href={profileHref(e.profile_id)}>{e.profile_id}</a>),
+            },
             { header: "Audience", cell: (e) => e.audience ?? "—" },
             { header: "Action", cell: (e) => e.action },
             {
