@@ -512,6 +512,18 @@ describe("the mock's bulk import jobs", () => {
     expect(profileOf("a@example.com")).toBeDefined();
   });
 
+  it("writes a job's profiles when it runs, over a profile-import received after the job", async () => {
+    mock.setBulkImportDelay(60_000);
+    expect((await post(job([profile("ada@example.com", { first_name: "Old" })]))).status).toBe(202);
+    await klaviyo.upsertContacts(contextFor(), [{ identity: who("ada@example.com"), traits: { first_name: "New" } }]);
+    expect(profileOf("ada@example.com")).toMatchObject({ first_name: "New" });
+
+    expect(mock.runBulkImportJobs()).toBe(1);
+
+    expect(profileOf("ada@example.com")).toMatchObject({ first_name: "Old" });
+    expect(mock.bulkImportJobs()[0]).toMatchObject({ status: "complete", completed_count: 1 });
+  });
+
   it("throttles at 10 jobs a second, as Klaviyo's bulk import does", async () => {
     const statuses = [];
     for (let i = 0; i < 11; i++) statuses.push((await post(job([profile(`t${i}@example.com`)]))).status);

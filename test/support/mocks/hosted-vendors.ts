@@ -8,7 +8,10 @@
  *
  * Besides the vendor's own API, each mock answers its frame's `/__mock/` routes (`requests`, `faults`) and:
  * - `GET /__mock/bulk-import-jobs`: the jobs received, `[{id, status, total_count, completed_count, failed_count}]`;
- * - `GET /__mock/list-members?name=tessera_vip`: the emails on that list.
+ * - `GET /__mock/list-members?name=tessera_vip`: the emails on that list;
+ * - `GET /__mock/profiles?email=…`: the profiles with that email (all without it);
+ * - `POST /__mock/bulk-import-delay?ms=…`: how long jobs received from now on stay `queued`;
+ * - `POST /__mock/bulk-import-jobs/run`: runs every queued job now (`{ran: N}`).
  *
  * @example
  * const base = `http://${crypto.randomUUID()}.klaviyo.test`; // the destination's base_url, api_key "pk_test"
@@ -50,6 +53,15 @@ export function hostedVendors() {
           ),
         );
         app.get("/__mock/list-members", (c) => c.json(mock?.listMembers(c.req.query("name") ?? "") ?? []));
+        app.get("/__mock/profiles", (c) => {
+          const email = c.req.query("email");
+          return c.json((mock?.profiles() ?? []).filter((p) => email === undefined || p.email === email));
+        });
+        app.post("/__mock/bulk-import-delay", (c) => {
+          mock?.setBulkImportDelay(Number(c.req.query("ms")));
+          return c.body(null, 204);
+        });
+        app.post("/__mock/bulk-import-jobs/run", (c) => c.json({ ran: mock?.runBulkImportJobs() ?? 0 }));
       },
     });
     return ready.then((m) => {

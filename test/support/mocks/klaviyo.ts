@@ -123,6 +123,11 @@ export interface MockKlaviyo extends MockVendor {
   bulkImportJobs(apiKey?: string): MockBulkImportJob[];
   /** How long a job received from now on stays `queued` (`reset()` restores the option's). */
   setBulkImportDelay(ms: number): void;
+  /**
+   * Runs every job still `queued` now, oldest first, as Klaviyo does when it gets to them: their profiles are written
+   * then, over whatever `profile-import` wrote since the job was received. Answers how many ran.
+   */
+  runBulkImportJobs(apiKey?: string): number;
   /** Turns rate limiting on or off (on by default). */
   setRateLimiting(enabled: boolean): void;
   /** Each endpoint's burst and steady windows (their limits can be changed while running). */
@@ -249,6 +254,11 @@ export async function startMockKlaviyo(options: MockKlaviyoOptions = {}): Promis
     bulkImportJobs: (apiKey?: string) => [...account(apiKey).bulkImportJobs.values()].map((j) => structuredClone(j)),
     setBulkImportDelay(ms: number) {
       bulkImport.delayMs = ms;
+    },
+    runBulkImportJobs(apiKey?: string) {
+      const queued = [...account(apiKey).bulkImportJobs.values()].filter((job) => job.status === "queued");
+      for (const job of queued) processBulkImport(account(apiKey), job, nextId);
+      return queued.length;
     },
     setRateLimiting(enabled: boolean) {
       for (const { burst, steady } of Object.values(limits)) {
@@ -668,7 +678,9 @@ function defineBulkImportRoutes(
       importErrors: [],
     };
     account.bulkImportJobs.set(job.id, job);
-    setTimeout(() => processBulkImport(account, job, state.nextId), state.bulkImport.delayMs);
+    // The job's profiles are written when it runs, not now: a profile-import of one of them meanwhile is overwritten.
+    // The timer does not keep the test process alive (a long delay is how a test holds a job queued).
+    setTimeout(() => processBulkImport(account, job, state.nextId), state.bulkImport.delayMs).unref?.();
     return c.json({ data: bulkImportJobResource(c, job) }, 202, { "content-type": "application/vnd.api+json" });
   });
 
