@@ -35,7 +35,16 @@ import { clearRefusal, recordRefusal } from "./refusals";
 import { MAX_ATTEMPTS, retryDelayMs } from "./retry-schedule";
 import { type MembershipSyncOp, onlySelected, type SyncOp } from "./sync-op";
 import type { VendorGate } from "./vendor-gate";
-import { type AwaitedItem, awaitJobs, dueJobs, forgetItem, forgetJob, itemsOfJob, postponeJob } from "./vendor-jobs";
+import {
+  type AwaitedItem,
+  awaitJobs,
+  dueJobs,
+  forgetItem,
+  forgetJob,
+  itemsOfJob,
+  postponeJob,
+  waitForJob,
+} from "./vendor-jobs";
 
 /** Operations taken per drain; the alarm comes back for the rest. */
 const DRAIN_ROWS = 1000;
@@ -482,6 +491,20 @@ export class Drain {
     } as const;
     if (op.kind === "membership" && erasedHere(this.sql, op.profileId)) {
       this.settleErased(item, outcome, base);
+      return;
+    }
+    const waitUntil =
+      outcome.status === "retry" && outcome.waitsFor ? waitForJob(this.sql, outcome.waitsFor) : undefined;
+    if (outcome.status === "retry" && waitUntil !== undefined) {
+      // Waiting for a job the vendor still runs is no failure, however long the job takes: no attempt is spent.
+      this.sql.exec(
+        "UPDATE pending SET not_before = ? WHERE profile_id = ? AND audience = ? AND seq = ?",
+        waitUntil,
+        row.profile_id,
+        row.audience,
+        row.seq,
+      );
+      this.record.log.push({ ...base, attempts: row.attempts, outcome: "retry", error: outcome.reason });
       return;
     }
     if (outcome.status === "retry" && attempts < MAX_ATTEMPTS) {

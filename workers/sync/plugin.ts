@@ -74,11 +74,12 @@ export type FailCode = "invalid_identity" | "invalid_payload" | "not_found" | "c
  * What happened to one item. `vendorId` (on `ok`) is remembered so later calls can use the vendor's id; `note` (on
  * `ok`) is what the sync log should say about a success that left something out. `job` (on `ok`): the vendor only
  * accepted the item into an asynchronous job of that id, whose real outcome the engine reads later
- * ({@link DestinationPlugin.jobOutcome}).
+ * ({@link DestinationPlugin.jobOutcome}). `waitsFor` (on `retry`): the item waits for that job of the vendor's (a
+ * removal from a list the job still adds to); while the engine still awaits the job, the retry spends no attempt.
  */
 export type Outcome =
   | { status: "ok"; vendorId?: string; note?: string; job?: string }
-  | { status: "retry"; reason: string; retryAfterMs?: number }
+  | { status: "retry"; reason: string; retryAfterMs?: number; waitsFor?: string }
   | { status: "fail"; code: FailCode; message: string }
   | { status: "skip"; reason: string };
 

@@ -35,6 +35,8 @@ const RECHECK_MS = 15_000;
 const GIVE_UP_MS = 24 * 3_600_000;
 /** Jobs looked at per drain. */
 export const JOBS_PER_DRAIN = 10;
+/** An item waiting for a job is tried again no sooner than this (the job's next look is usually later). */
+const JOB_WAIT_MIN_MS = 1_000;
 
 export interface AwaitedItem extends Record<string, SqlStorageValue> {
   job: string;
@@ -123,4 +125,22 @@ export function forgetItem(sql: SqlStorage, item: Pick<AwaitedItem, "profile_id"
 /** When the next job is due for a look, if any awaits. */
 export function nextJobCheck(sql: SqlStorage): number | null {
   return sql.exec<{ at: number | null }>("SELECT min(check_at) AS at FROM awaiting_jobs").one().at;
+}
+
+/**
+ * When an item that waits for `job` (an outcome's `waitsFor`: a removal from a list the job still adds to) is tried
+ * again: once the engine has looked at the job again, and without spending an
+ * attempt, as a job that runs for long is normal. Undefined once the job is no longer awaited (settled, or past its
+ * give-up window): the item's retry is then an ordinary one.
+ */
+export function waitForJob(sql: SqlStorage, job: string): number | undefined {
+  const now = Date.now();
+  const at = sql
+    .exec<{ at: number | null }>(
+      "SELECT min(check_at) AS at FROM awaiting_jobs WHERE job = ? AND give_up_at > ?",
+      job,
+      now,
+    )
+    .one().at;
+  return at === null ? undefined : Math.max(at, now + JOB_WAIT_MIN_MS);
 }

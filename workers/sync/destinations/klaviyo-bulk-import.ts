@@ -9,9 +9,10 @@
  * which names each failed profile by the email of its `original_payload` in the job's import errors.
  *
  * Because the job lands later, a removal from a list must not overtake a job still adding to it (the job would list
- * the person again): jobs with a list are remembered per list, and {@link unfinishedJob} polls them. Not guarded: a
- * contact upserted by `profile-import` while a job holding it still waits gets the job's older traits back when it
- * runs, until a synced trait of theirs changes again.
+ * the person again): jobs with a list are remembered per list, {@link unfinishedJob} polls them, and the removal's
+ * `retry` names the job it waits for (`waitsFor`), so the engine spends none of its attempts while the job runs.
+ * Not guarded: a contact upserted by `profile-import` while a job holding it still waits gets the job's older traits
+ * back when it runs, until a synced trait of theirs changes again.
  *
  * @example
  * const outcomes = await bulkImport(ctx, [{ email: "ada@example.com", first_name: "Ada" }], { id: "Xy12Ab", relist });

@@ -94,12 +94,13 @@ export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
     const listId = await listIdFor(ctx, list);
     if (typeof listId !== "string") return items.map(() => listId);
     const outcomes: Array<Outcome | undefined> = items.map(() => undefined);
-    // A removal must not overtake a job still adding to the list, which would list the person again: it is retried
-    // (with the engine's backoff, as an attempt) until the job is done.
+    // A removal must not overtake a job still adding to the list, which would list the person again: it waits for the
+    // job (`waitsFor`: no attempt spent while the engine still awaits the job) until it is done.
     const job = items.some((item) => !item.member) ? await unfinishedJob(ctx, listId) : undefined;
     if (job) {
       const reason = `waiting for Klaviyo bulk import job ${job} to finish adding to ${list.name}`;
-      for (const [i, item] of items.entries()) if (!item.member) outcomes[i] = { status: "retry", reason };
+      for (const [i, item] of items.entries())
+        if (!item.member) outcomes[i] = { status: "retry", reason, waitsFor: job };
     }
     // Many entries without a known id: jobs upsert them and list them, no lookup needed.
     const unknown = items.flatMap((item, i) =>
