@@ -42,6 +42,7 @@ import {
   forgetItem,
   forgetJob,
   itemsOfJob,
+  jobHolding,
   postponeJob,
   waitForJob,
 } from "./vendor-jobs";
@@ -278,7 +279,7 @@ export class Drain {
     const ready = items.filter((item) => !needsUpsert(item));
     const contacts = [
       ...groupBy(items.filter(needsUpsert), (item) => `${item.op.profileId}\n${item.identity.email ?? ""}`).values(),
-    ];
+    ].filter((contact) => !this.heldByJob(contact));
     const chunks = chunked(contacts, this.plugin.limits.upsertBatch, () => 1);
     await Promise.all(
       chunks.map((chunk) =>
@@ -323,6 +324,19 @@ export class Drain {
       ),
     );
     return ready;
+  }
+
+  /**
+   * Whether the contact's upsert waits, settled so, because a vendor job still awaited holds an older state of it: the
+   * job writes that state when it runs, over anything sent before (see `jobHolding`).
+   */
+  private heldByJob(contact: MembershipItem[]): boolean {
+    const email = contact[0].identity.email;
+    const job = email && this.plugin.jobOutcome ? jobHolding(this.sql, email) : undefined;
+    if (!job) return false;
+    const reason = `waiting for the vendor's job ${job}, which holds an older state of this contact and writes it when it runs`;
+    for (const item of contact) this.settle(item, { status: "retry", reason, waitsFor: job });
+    return true;
   }
 
   /**

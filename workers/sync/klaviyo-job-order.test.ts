@@ -58,6 +58,36 @@ async function filledByQueuedJobs() {
 }
 
 describe("a Klaviyo bulk import job still queued", { timeout: 30_000 }, () => {
+  it("does not write a member's older traits over a newer change sent one by one", async () => {
+    const { base, destinationId, stub, log, runJobs, cleanUp } = await filledByQueuedJobs();
+    const firstName = async () =>
+      (
+        (await (await fetch(`${base}/__mock/profiles?email=m0@example.com`)).json()) as Array<{ first_name?: string }>
+      )[0]?.first_name;
+
+    // A newer change of one member while the jobs still hold her older traits: one contact, so profile-import.
+    await stub.enqueue(destinationId, [
+      membershipOp("prf_m0", "vip", 2, { email: "m0@example.com", traits: { first_name: "New" } }),
+    ]);
+    await eventually(async () => expect((await log("prf_m0")).length).toBeGreaterThanOrEqual(2));
+    await runJobs();
+
+    // The job wrote the older traits when it ran; the newer change goes after it, so Klaviyo ends with it.
+    await eventually(async () => {
+      expect(await stub.pendingCount()).toBe(0);
+      expect(await firstName()).toBe("New");
+      // The drain writes its log after it settled its rows.
+      expect((await log("prf_m0"))[0]).toMatchObject({ step: "upsert:ok" });
+    });
+    const [, ...before] = await log("prf_m0");
+    // Until then it waited for the job, spending no attempt (the job is the reason, not a failure).
+    expect(before.at(-1)).toMatchObject({ step: "add:ok" });
+    for (const waited of before.slice(0, -1))
+      expect(waited).toMatchObject({ step: "upsert:retry", attempts: 0, error: expect.stringContaining("job") });
+    expect(await listDeadLetters(env.DB, destinationId)).toEqual([]);
+    await cleanUp();
+  });
+
   it("holds a removal from its list without spending its attempts while the job is known to run", async () => {
     const { base, destinationId, stub, log, runJobs, cleanUp } = await filledByQueuedJobs();
     const pendingAttempts = () =>

@@ -22,6 +22,7 @@ export const VENDOR_JOBS_SCHEMA = `
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS awaiting_jobs_due ON awaiting_jobs (check_at);
   CREATE INDEX IF NOT EXISTS awaiting_jobs_by_item ON awaiting_jobs (profile_id, audience);
+  CREATE INDEX IF NOT EXISTS awaiting_jobs_by_email ON awaiting_jobs (email);
 `;
 
 /** The first look at a job: small jobs are done within seconds. */
@@ -128,8 +129,23 @@ export function nextJobCheck(sql: SqlStorage): number | null {
 }
 
 /**
- * When an item that waits for `job` (an outcome's `waitsFor`: a removal from a list the job still adds to) is tried
- * again: once the engine has looked at the job again, and without spending an
+ * A job still awaited that holds an older state of the contact with this email, if any. The vendor writes a job's
+ * contacts when it runs, so a newer state sent at once (Klaviyo's `profile-import`) would be overwritten by it: such
+ * an upsert waits for the job instead ({@link waitForJob}).
+ */
+export function jobHolding(sql: SqlStorage, email: string): string | undefined {
+  return sql
+    .exec<{ job: string }>(
+      "SELECT job FROM awaiting_jobs WHERE email = ? AND give_up_at > ? ORDER BY check_at LIMIT 1",
+      email,
+      Date.now(),
+    )
+    .toArray()[0]?.job;
+}
+
+/**
+ * When an item that waits for `job` (an outcome's `waitsFor`: a removal from a list the job still adds to, an upsert
+ * the job would overwrite) is tried again: once the engine has looked at the job again, and without spending an
  * attempt, as a job that runs for long is normal. Undefined once the job is no longer awaited (settled, or past its
  * give-up window): the item's retry is then an ordinary one.
  */

@@ -11,8 +11,8 @@
  * Because the job lands later, a removal from a list must not overtake a job still adding to it (the job would list
  * the person again): jobs with a list are remembered per list, {@link unfinishedJob} polls them, and the removal's
  * `retry` names the job it waits for (`waitsFor`), so the engine spends none of its attempts while the job runs.
- * Not guarded: a contact upserted by `profile-import` while a job holding it still waits gets the job's older traits
- * back when it runs, until a synced trait of theirs changes again.
+ * Likewise a contact's newer state must not reach `profile-import` while a job holding an older one still waits (the
+ * job would write it back): the engine holds that upsert until it has seen the job end (`vendor-jobs.ts`).
  *
  * @example
  * const outcomes = await bulkImport(ctx, [{ email: "ada@example.com", first_name: "Ada" }], { id: "Xy12Ab", relist });

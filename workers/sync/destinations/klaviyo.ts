@@ -12,7 +12,8 @@
  * `jobOutcome` once the job is done, which names the contacts it failed after all. Nothing later needs
  * those: a removal looks its contacts up by email (100 a request, as for any contact whose id was never recorded), an
  * entry into another list upserts the contact again first, and a GDPR delete goes by email. A removal from a list
- * waits while a job adding to that list is unfinished (it would list the person again).
+ * waits while a job adding to that list is unfinished (it would list the person again), and the engine holds a newer
+ * upsert of a contact while a job holding an older state of it is unfinished (it would write that state over it).
  *
  * Each audience is a Klaviyo list (`list.name`), found by name or created, its id kept in `ctx.store`. Adding to a
  * list does not change consent (maps.md §1e).
