@@ -24,7 +24,7 @@ import { clearRefusal, forgetRefusals, REFUSALS_SCHEMA, wasRefused } from "./ref
 import { pluginFor, pollerFor } from "./registry";
 import { opAudience, type SyncOp } from "./sync-op";
 import { VendorGate } from "./vendor-gate";
-import { nextJobCheck, VENDOR_JOBS_SCHEMA } from "./vendor-jobs";
+import { forgetJobsOf, nextJobCheck, VENDOR_JOBS_SCHEMA } from "./vendor-jobs";
 
 /** Pages an engagement poll reads per call. */
 const MAX_POLL_PAGES = 10;
@@ -158,7 +158,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     this.sql.exec("DELETE FROM pending WHERE profile_id = ? AND audience != ''", profileId);
     this.sql.exec("DELETE FROM synced WHERE profile_id = ?", profileId);
     forgetRefusals(this.sql, profileId);
-    this.sql.exec("DELETE FROM awaiting_jobs WHERE profile_id = ?", profileId);
+    forgetJobsOf(this.sql, profileId);
     this.sql.exec(
       "INSERT INTO synced (profile_id, audience, seq, member) VALUES (?, '', 0, 0) ON CONFLICT DO NOTHING",
       profileId,
@@ -332,7 +332,8 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     if (!destination) {
       // Deleted: nothing of it may be sent any more.
       this.sql.exec(
-        "DELETE FROM pending; DELETE FROM synced; DELETE FROM kv; DELETE FROM refused; DELETE FROM awaiting_jobs;",
+        "DELETE FROM pending; DELETE FROM synced; DELETE FROM kv; DELETE FROM refused; DELETE FROM awaiting_jobs; " +
+          "DELETE FROM job_waits;",
       );
       return;
     }

@@ -39,6 +39,7 @@ import {
   type AwaitedItem,
   awaitJobs,
   dueJobs,
+  firstWaitFor,
   forgetItem,
   forgetJob,
   itemsOfJob,
@@ -518,7 +519,9 @@ export class Drain {
         row.audience,
         row.seq,
       );
-      this.record.log.push({ ...base, attempts: row.attempts, outcome: "retry", error: outcome.reason });
+      if (firstWaitFor(this.sql, outcome.waitsFor as string, row.profile_id, row.audience)) {
+        this.record.log.push({ ...base, attempts: row.attempts, outcome: "retry", error: outcome.reason });
+      }
       return;
     }
     if (outcome.status === "retry" && attempts < MAX_ATTEMPTS) {

@@ -23,6 +23,13 @@ export const VENDOR_JOBS_SCHEMA = `
   CREATE INDEX IF NOT EXISTS awaiting_jobs_due ON awaiting_jobs (check_at);
   CREATE INDEX IF NOT EXISTS awaiting_jobs_by_item ON awaiting_jobs (profile_id, audience);
   CREATE INDEX IF NOT EXISTS awaiting_jobs_by_email ON awaiting_jobs (email);
+  CREATE TABLE IF NOT EXISTS job_waits (
+    job        TEXT NOT NULL,
+    profile_id TEXT NOT NULL,
+    audience   TEXT NOT NULL,
+    PRIMARY KEY (job, profile_id, audience)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS job_waits_by_profile ON job_waits (profile_id);
 `;
 
 /** The first look at a job: small jobs are done within seconds. */
@@ -108,6 +115,30 @@ export function itemsOfJob(sql: SqlStorage, job: string): AwaitedItem[] {
 /** The job is settled: nothing more awaits it. */
 export function forgetJob(sql: SqlStorage, job: string): void {
   sql.exec("DELETE FROM awaiting_jobs WHERE job = ?", job);
+  sql.exec("DELETE FROM job_waits WHERE job = ?", job);
+}
+
+/**
+ * Whether this is the item's first wait for `job`: the sync log says it waits once, not at every look at the job
+ * (every 15 s while a job of thousands runs, for each of the thousands a mass exit may hold).
+ */
+export function firstWaitFor(sql: SqlStorage, job: string, profileId: string, audience: string): boolean {
+  return (
+    sql
+      .exec(
+        "INSERT INTO job_waits (job, profile_id, audience) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+        job,
+        profileId,
+        audience,
+      )
+      .toArray().length > 0
+  );
+}
+
+/** What this object remembers of a profile's waits and jobs, forgotten when the person is erased. */
+export function forgetJobsOf(sql: SqlStorage, profileId: string): void {
+  sql.exec("DELETE FROM awaiting_jobs WHERE profile_id = ?", profileId);
+  sql.exec("DELETE FROM job_waits WHERE profile_id = ?", profileId);
 }
 
 /**
