@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { secretApi, sendBatch } from "../support/dev-api";
+import { seriousViolations } from "./support/axe";
 import { useConsole } from "./support/console-page";
 
 const session = useConsole();
@@ -228,6 +229,27 @@ describe("console definition delete", () => {
     await dialog.getByRole("button", { name: "Delete for good" }).click();
     await page.getByText(`Deleted computed trait ${key}.`).waitFor();
     expect((await secretApi(session.server, "GET", `/v1/computed-traits/${key}`)).status).toBe(404);
+  });
+});
+
+describe("console deletion note", () => {
+  it("puts no words from the URL in the lists' note: a crafted link, or a deletion this tab did not do, says nothing", async () => {
+    const key = `gone_${randomUUID().slice(0, 8)}`;
+    expect((await secretApi(session.server, "POST", "/v1/audiences", { key, definition: { event: key } })).status).toBe(
+      201,
+    );
+    expect((await secretApi(session.server, "DELETE", `/v1/audiences/${key}`)).status).toBe(204);
+    const page = await session.signedIn("/console/audiences?deleted=Your%20account%20is%20locked");
+    await page.getByRole("heading", { name: "Audiences", level: 1 }).waitFor();
+    await expect.poll(() => page.getByText("Loading audiences").count(), { timeout: 10_000 }).toBe(0);
+    expect(await page.locator("main").textContent()).not.toContain("locked");
+    for (const path of [`/console/audiences?deleted=${key}`, "/console/computed-traits?deleted=Call%20us%20now"]) {
+      await page.goto(`${session.env.url}${path}`);
+      await page.getByRole("heading", { level: 1 }).waitFor();
+      await expect.poll(() => page.locator("main").textContent(), { timeout: 10_000 }).not.toContain("Loading");
+      expect(await page.locator("main").textContent()).not.toContain("Deleted");
+    }
+    expect(await seriousViolations(page)).toEqual([]);
   });
 });
 

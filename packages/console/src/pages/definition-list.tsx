@@ -3,6 +3,7 @@ import { useLocation } from "preact-iso";
 import { ErrorNote, Loading, StatusNote } from "../components/notes";
 import { Table } from "../components/table";
 import { type DefinitionKind, NOUN } from "../definitions/definition-builder";
+import { deletedDefinition } from "../definitions/deleted-definition";
 import { useApi } from "../use-api";
 import { BuildStatus } from "./build-status";
 
@@ -11,7 +12,8 @@ const TITLE: Record<DefinitionKind, string> = { audiences: "Audiences", "compute
 /** Audiences or computed traits, each with its size and build status. */
 export function DefinitionList({ kind }: { kind: DefinitionKind }) {
   const list = useApi<AudienceList>(`/v1/${kind}`);
-  const { deleted } = useLocation().query;
+  // Set by a definition's page after deleting it; said only for what this tab deleted.
+  const deleted = deletedDefinition(kind, useLocation().query.deleted);
   const noun = NOUN[kind];
   return (
     <>

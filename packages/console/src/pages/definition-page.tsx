@@ -7,6 +7,7 @@ import { JsonView, Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
 import { Table } from "../components/table";
 import { BUILDER_DRAFT, DefinitionBuilder, type DefinitionKind, NOUN } from "../definitions/definition-builder";
+import { rememberDeleted } from "../definitions/deleted-definition";
 import { hasDraft } from "../drafts";
 import { profileHref } from "../profile-refs";
 import { useApi, useReloadWhile } from "../use-api";
@@ -141,6 +142,7 @@ function DeleteDefinition({ kind, definitionKey }: { kind: DefinitionKind; defin
   const noun = NOUN[kind];
   const remove = async () => {
     await api(`/v1/${kind}/${encodeURIComponent(definitionKey)}`, { method: "DELETE" });
+    rememberDeleted(kind, definitionKey);
     route(`/console/${kind}?deleted=${encodeURIComponent(definitionKey)}`);
   };
   return (
