@@ -11,6 +11,7 @@ import { InboundUrl } from "../destinations/inbound-url";
 import { LastError } from "../destinations/last-error";
 import { PausedNote } from "../destinations/paused-note";
 import { ReconcileNow } from "../destinations/reconcile-now";
+import { replayNote } from "../destinations/replay-note";
 import { SyncLog, syncLogPath } from "../destinations/sync-log";
 import { useApi } from "../use-api";
 
@@ -33,7 +34,7 @@ export function DestinationPage() {
     setError(undefined);
     try {
       const r = await api<DeadLettersReplayed>(`/v1/destinations/${id}/dead-letters/replay`, { method: "POST" });
-      setStatus(`Replayed ${r.replayed} dead letter${r.replayed === 1 ? "" : "s"}.`);
+      setStatus(replayNote(r));
       refresh();
     } catch (err) {
       setError(messageOf(err));
