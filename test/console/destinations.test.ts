@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { secretApi, sendBatch } from "../support/dev-api";
+import { seriousViolations } from "./support/axe";
 import { useConsole } from "./support/console-page";
 import { type HookServer, startHookServer } from "./support/hook-server";
 
@@ -302,6 +303,24 @@ describe("console destination status", () => {
     await page.getByRole("link", { name: "Destinations", exact: true }).click();
     const row = page.getByRole("row").filter({ hasText: `Klaviyo ${tag}` });
     await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain("paused until");
+  });
+
+  it("says a reconcile ended the pause and sends what waited, rather than that there was nothing to repair", async () => {
+    const tag = randomUUID().slice(0, 8);
+    const { id } = await makeKlaviyo(tag);
+    const pausedUntil = new Date(Date.now() + 15 * 60_000).toISOString();
+    await rewrite(id, (d) => ({ ...d, status: { ...(d.status as object), paused_until: pausedUntil } }));
+    const page = await session.signedIn(`/console/destinations/${id}`);
+    await page.getByText(/^Paused/).waitFor();
+    await page.getByRole("button", { name: "Reconcile now" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Reconcile", exact: true }).click();
+    const said = page.getByText(/^Reconciled: /);
+    await said.waitFor({ timeout: 15_000 });
+    expect(await said.textContent()).toBe(
+      "Reconciled: the pause after the vendor refused the credentials has ended, and the changes waiting are being " +
+        "sent now; nothing else to repair. If the vendor refuses the credentials again, the destination pauses again.",
+    );
+    expect(await seriousViolations(page)).toEqual([]);
   });
 
   it("masks the inbound webhook secret until revealed", async () => {
