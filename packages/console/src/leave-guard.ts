@@ -1,11 +1,14 @@
 /**
  * Asks before an in-app link leaves a form with unsaved changes: the router draws the next page at once, and what
- * was typed is gone. Only links are asked about (the browser's own back button and reload are not).
+ * was typed is gone. Leaving the console itself (reload, closing the tab, Back to another site, typing an address) is
+ * asked by the browser's own dialog through `beforeunload`, whose wording the browser chooses. Back and Forward
+ * between console pages are not asked about: the router has already drawn the other page when it hears of them.
  */
 import { useEffect } from "preact/hooks";
 
 /**
- * While `dirty`, a click on a link to another console page asks first; declined, the page stays as it is.
+ * While `dirty`, a click on a link to another console page asks first (declined, the page stays as it is), and so
+ * does the browser before the page is unloaded.
  *
  * @example useLeaveGuard(name !== saved.name, "this destination");
  */
@@ -22,7 +25,18 @@ export function useLeaveGuard(dirty: boolean, what: string): void {
       e.preventDefault();
       e.stopPropagation();
     };
+    // Only while dirty: a listener there always would make the browser ask on every reload, and keeps the page out of
+    // the back/forward cache.
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      // Chromium before 119 asks only when returnValue is set.
+      e.returnValue = "";
+    };
     document.addEventListener("click", onClick, true);
-    return () => document.removeEventListener("click", onClick, true);
+    window.addEventListener("beforeunload", onBeforeUnload);
+    return () => {
+      document.removeEventListener("click", onClick, true);
+      window.removeEventListener("beforeunload", onBeforeUnload);
+    };
   }, [dirty, what]);
 }
