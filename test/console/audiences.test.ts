@@ -47,14 +47,14 @@ describe("console audience builder", () => {
     await nested.getByLabel("Within").fill("60x");
     await expect
       .poll(() => nested.getByRole("alert").textContent(), { timeout: 15_000 })
-      .toBe('definition.all[1].not.within: "60x" is not a duration');
+      .toBe('Within (condition 2): "60x" is not a duration');
     expect(await page.locator('fieldset[data-path="definition.all[0]"]').getByRole("alert").count()).toBe(0);
     await nested.getByLabel("Within").fill("60d");
     await page.locator('fieldset[data-path="definition.all[0]"]').getByLabel("Event name").fill(event);
     await expect.poll(() => preview(page).textContent(), { timeout: 15_000 }).toMatch(/^Preview: 3 profiles/);
 
     await page.getByRole("button", { name: "Create audience" }).click();
-    await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 10_000 }).toMatch(/^key: must be a key/);
+    await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 10_000 }).toMatch(/^Key: must be a key/);
     expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe("Store buyers");
     expect(JSON.parse(await json(page).inputValue()).all[1].not.within).toBe("60d");
 

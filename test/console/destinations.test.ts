@@ -162,9 +162,12 @@ describe("console destinations", () => {
     await page.getByLabel("URL", { exact: true }).fill("https://hooks.example.com/x");
     await page.getByLabel("Signing secret").fill("short");
     await page.getByRole("button", { name: "Create destination" }).click();
-    await expect.poll(() => page.getByRole("alert").textContent(), { timeout: 10_000 }).toContain("config.secret");
+    await expect
+      .poll(() => page.getByRole("alert").textContent(), { timeout: 10_000 })
+      .toBe("Signing secret: must be a string of at least 16 characters");
     expect(await page.getByLabel("URL", { exact: true }).inputValue()).toBe("https://hooks.example.com/x");
     expect(await page.getByLabel("Signing secret").inputValue()).toBe("short");
+    expect(await seriousViolations(page)).toEqual([]);
   });
 
   it("reconciles now after a confirmation, sending the members it never got, and shows the API's refusal", async () => {

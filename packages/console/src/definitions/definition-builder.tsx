@@ -9,9 +9,11 @@ import { useLocation } from "preact-iso";
 import { api, messageOf } from "../api";
 import { ErrorNote } from "../components/notes";
 import { useDraft } from "../drafts";
+import { forPeople } from "../field-message";
 import { useLeaveGuard } from "../leave-guard";
 import { ComputedForm, computedPaths } from "./computed-form";
 import { ConditionNode, type Json, nodePaths } from "./condition-form";
+import { builderFieldLabel } from "./definition-field";
 import { definitionKey, type PreviewAnswer, previewLine } from "./preview-line";
 import { errorOwner } from "./value-text";
 
@@ -142,6 +144,9 @@ export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderPro
 
   const paths = kind === "audiences" ? nodePaths(definition) : computedPaths(definition);
   const errorAt = errorOwner(definitionError, paths);
+  // Placed by the API's JSON path (above), shown with the field's label instead.
+  const readable = (message: string | undefined) => message && forPeople(message, (p) => builderFieldLabel(kind, p));
+  const shownError = readable(definitionError);
   const noun = NOUN[kind];
   return (
     <form class="builder" onSubmit={save} aria-label={saved ? `Edit ${noun} ${saved.key}` : `New ${noun}`}>
@@ -169,12 +174,12 @@ export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderPro
               path="definition"
               onChange={fromForm}
               errorAt={errorAt}
-              error={definitionError}
+              error={shownError}
             />
           ) : (
-            <ComputedForm definition={definition} onChange={fromForm} errorAt={errorAt} error={definitionError} />
+            <ComputedForm definition={definition} onChange={fromForm} errorAt={errorAt} error={shownError} />
           )}
-          {definitionError && !errorAt ? <ErrorNote error={definitionError} /> : null}
+          {definitionError && !errorAt ? <ErrorNote error={shownError} /> : null}
         </section>
         <section aria-label="JSON view" class="pane">
           <h2>
@@ -203,7 +208,7 @@ export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderPro
           </button>
         ) : null}
       </div>
-      <ErrorNote error={saveError} />
+      <ErrorNote error={readable(saveError)} />
     </form>
   );
 }

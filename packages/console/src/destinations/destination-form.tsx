@@ -7,10 +7,11 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, messageOf } from "../api";
 import { ErrorNote } from "../components/notes";
 import { useDraft } from "../drafts";
+import { forPeople } from "../field-message";
 import { useLeaveGuard } from "../leave-guard";
 import { useApi } from "../use-api";
 import { traitNames } from "./trait-names";
-import { DESTINATION_TYPES, VENDOR_FIELDS, type VendorField } from "./vendor-fields";
+import { DESTINATION_TYPES, destinationFieldLabel, VENDOR_FIELDS, type VendorField } from "./vendor-fields";
 
 export interface DestinationFormProps {
   /** Editing: the destination as read (secrets masked: sent back masked, they keep the stored ones). */
@@ -74,6 +75,8 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
   useLeaveGuard(!busy && snapshot() !== unchanged, "this destination");
 
   const fields = VENDOR_FIELDS[type] ?? [];
+  // The API names fields by JSON path (`config.secret: …`); beside the form, by their labels.
+  const readable = (message: string) => forPeople(message, (path) => destinationFieldLabel(type, path));
   // The API merges a config key by key (a key left out is kept): a saved field the user emptied is sent as null,
   // which removes it.
   const configBody = (): Record<string, string | null> =>
@@ -107,7 +110,7 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
             }),
       );
     } catch (err) {
-      setError(messageOf(err));
+      setError(readable(messageOf(err)));
     } finally {
       setTesting(false);
     }
@@ -134,7 +137,7 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
       setUnchanged(snapshot());
       onSaved(result);
     } catch (err) {
-      setError(messageOf(err));
+      setError(readable(messageOf(err)));
     } finally {
       setBusy(false);
     }
@@ -227,7 +230,7 @@ export function DestinationForm({ saved, onSaved }: DestinationFormProps) {
             {test.message}
           </p>
         ) : (
-          <ErrorNote error={test.message} />
+          <ErrorNote error={readable(test.message)} />
         )
       ) : null}
       <ErrorNote error={error} />

@@ -49,3 +49,21 @@ export const VENDOR_NAMES: Record<string, string> = {
   klaviyo: "Klaviyo",
   marketo: "Marketo",
 };
+
+const FORM_FIELDS = new Map([
+  ["name", "Name"],
+  ["audiences", "Audiences synced"],
+  ["traits", "Traits sent"],
+  ["enabled", "Enabled"],
+]);
+
+/**
+ * The destination form's label for a JSON path the API's messages name (see field-message.ts), or undefined.
+ *
+ * @example destinationFieldLabel("webhook", "config.secret") // "Signing secret"
+ */
+export function destinationFieldLabel(type: string, path: string): string | undefined {
+  const config = /^config\.(\w+)$/.exec(path);
+  if (config) return VENDOR_FIELDS[type]?.find((f) => f.key === config[1])?.label;
+  return FORM_FIELDS.get(path.replace(/\[\d+\]$/, ""));
+}
