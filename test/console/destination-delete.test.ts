@@ -40,7 +40,11 @@ describe("console destination deletion", () => {
     await dialog.getByRole("button", { name: "Delete for good" }).click();
     await page.waitForURL(`**/console/destinations?deleted=${id}`);
     await page.getByRole("heading", { name: "Destinations", level: 1 }).waitFor();
-    expect(await page.getByRole("status").textContent()).toMatch(new RegExp(`^Deleted destination ${name}: `));
+    // The note by its text: the page's other live regions may still be on screen for a moment.
+    const note = page.getByRole("status").filter({ hasText: /^Deleted destination / });
+    await expect
+      .poll(() => note.textContent(), { timeout: 10_000 })
+      .toMatch(new RegExp(`^Deleted destination ${name}: `));
     expect(await read()).toBe(404);
     // The list, read after the deletion, no longer has it.
     await page.getByRole("table").or(page.getByText("No destinations yet.")).first().waitFor();
