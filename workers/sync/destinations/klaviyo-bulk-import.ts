@@ -57,11 +57,9 @@ export async function unfinishedJob(ctx: Ctx, listId: string): Promise<string | 
   const ids = await watchedJobs(ctx, listId);
   let done = 0;
   for (const id of ids) {
-    const res = await request(ctx, "GET", `/api/profile-bulk-import-jobs/${encodeURIComponent(id)}`);
-    const status = res.ok ? (res.data as Resource | undefined)?.attributes?.status : undefined;
-    // A job Klaviyo no longer has (404: expired) is done with.
-    const running = res.ok ? status === "queued" || status === "processing" : res.status !== 404;
-    if (running) break;
+    // A job Klaviyo no longer has (404: expired) is done with; one that cannot be read now is waited for.
+    const job = await readJob(ctx, id);
+    if (job.state === "running" || job.state === "unreadable") break;
     done++;
   }
   if (done > 0) await ctx.store.put(watchKey(listId), JSON.stringify(ids.slice(done)), JOB_WATCH_MS);
@@ -79,14 +77,12 @@ const ERROR_PAGES = 100;
  * did not name either, or not all of it: those are worth another try.
  */
 export async function jobOutcome(ctx: Ctx, id: string): Promise<JobOutcome | undefined> {
-  const res = await request(ctx, "GET", `/api/profile-bulk-import-jobs/${encodeURIComponent(id)}`);
-  if (!res.ok) {
-    // Klaviyo keeps a job for days and the engine asks within minutes: a 404 means the outcome is lost.
-    return res.status === 404 ? { failed: [], unnamed: `Klaviyo no longer has bulk import job ${id}` } : undefined;
-  }
-  const attributes = (res.data as Resource | undefined)?.attributes ?? {};
+  const job = await readJob(ctx, id);
+  // Klaviyo keeps a job for days and the engine asks within minutes: a 404 means the outcome is lost.
+  if (job.state === "gone") return { failed: [], unnamed: `Klaviyo no longer has bulk import job ${id}` };
+  if (job.state !== "ended") return undefined;
+  const { attributes } = job;
   const status = String(attributes.status);
-  if (status === "queued" || status === "processing") return undefined;
   const failedCount = Number(attributes.failed_count ?? 0);
   const ended = status === "cancelled" || status === "failed";
   if (!ended && failedCount === 0) return { failed: [] };
@@ -97,6 +93,23 @@ export async function jobOutcome(ctx: Ctx, id: string): Promise<JobOutcome | und
     outcome.unnamed = `${failedCount - named.length} profiles failed in Klaviyo bulk import job ${id} without an import error naming them`;
   if (ended) outcome.others = { status: "retry", reason: `Klaviyo bulk import job ${id} ended ${status}` };
   return outcome;
+}
+
+type JobRead =
+  | { state: "running" | "unreadable" | "gone" }
+  | { state: "ended"; attributes: NonNullable<Resource["attributes"]> };
+
+/**
+ * Job `id` as Klaviyo answers for it: still `queued` or `processing` (running), no longer kept (404: gone), not
+ * readable now, or ended with its attributes (status, counts).
+ */
+async function readJob(ctx: Ctx, id: string): Promise<JobRead> {
+  const res = await request(ctx, "GET", `/api/profile-bulk-import-jobs/${encodeURIComponent(id)}`);
+  if (!res.ok) return { state: res.status === 404 ? "gone" : "unreadable" };
+  const attributes = (res.data as Resource | undefined)?.attributes ?? {};
+  return attributes.status === "queued" || attributes.status === "processing"
+    ? { state: "running" }
+    : { state: "ended", attributes };
 }
 
 /** The failed profiles of a job by the email each was sent with, from its import errors; undefined if unreadable. */
