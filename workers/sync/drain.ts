@@ -590,14 +590,11 @@ export class Drain {
       outcome.status === "fail"
         ? `${outcome.code}: ${outcome.message}`
         : `gave up after ${attempts} attempts: ${outcome.reason}`;
-    this.record.failed++;
-    this.record.lastError = error;
+    this.deadLetter(op, error, base);
     // The vendor no longer knows the id we remembered: a replay must look the contact up by email again.
     if (outcome.status === "fail" && outcome.code === "not_found" && op.email) {
       this.record.staleVendorIds.push(op.email);
     }
-    this.record.deadLetters.push({ profileId: op.profileId, op: JSON.stringify(op), error });
-    this.record.log.push({ ...base, outcome: "fail", error });
     if (op.kind === "membership") {
       // Refused for good, reconciliation must not ask again until something changes (see `refusals.ts`); retries
       // that ran out (an outage) are what reconciliation is there to repair.
@@ -704,12 +701,16 @@ export class Drain {
       this.record.log.push({ ...base, outcome: "retry", error: `${failure.reason}; reconciliation sends it again` });
       return;
     }
-    const error = `${failure.code}: ${failure.message}`;
+    this.deadLetter(op, `${failure.code}: ${failure.message}`, base);
+    recordRefusal(this.sql, op);
+  }
+
+  /** An operation done with for good: counted failed, the destination's error, a dead letter and a log row. */
+  private deadLetter(op: SyncOp, error: string, base: SyncLogBase): void {
     this.record.failed++;
     this.record.lastError = error;
-    this.record.deadLetters.push({ profileId: op.profileId, op: item.op, error });
+    this.record.deadLetters.push({ profileId: op.profileId, op: JSON.stringify(op), error });
     this.record.log.push({ ...base, outcome: "fail", error });
-    recordRefusal(this.sql, op);
   }
 
   /**
