@@ -1,15 +1,13 @@
 /**
- * The audiences and computed traits this tab deleted. The list's `?deleted=<key>` is said only for one of them: a key
- * read from the URL alone would let a crafted link put any words in the console's mouth ("Deleted audience Your
- * account is locked."), and a key can be any text the API accepts.
+ * The audiences and computed traits this tab deleted (see `deleted-this-tab.ts`): a key read from the URL alone could
+ * be any text the API accepts.
  */
+import { deletedLabel, rememberDeleted as remember } from "../deleted-this-tab";
 import type { DefinitionKind } from "./definition-builder";
-
-const deleted = new Set<string>();
 
 /** Called once the API has deleted `key`, before the list is shown. */
 export function rememberDeleted(kind: DefinitionKind, key: string): void {
-  deleted.add(`${kind}:${key}`);
+  remember(`${kind}:${key}`, key);
 }
 
 /**
@@ -18,5 +16,5 @@ export function rememberDeleted(kind: DefinitionKind, key: string): void {
  * @example deletedDefinition("audiences", useLocation().query.deleted) // "vip" once this tab deleted vip
  */
 export function deletedDefinition(kind: DefinitionKind, key: string | undefined): string | undefined {
-  return key !== undefined && deleted.has(`${kind}:${key}`) ? key : undefined;
+  return key === undefined ? undefined : deletedLabel(`${kind}:${key}`);
 }

@@ -2,18 +2,14 @@ import type { Destination } from "@tessera/protocol";
 import { useLocation } from "preact-iso";
 import { api } from "../api";
 import { ConfirmAction } from "../components/confirm-action";
+import { deletedLabel, rememberDeleted } from "../deleted-this-tab";
 import { VENDOR_NAMES } from "./vendor-fields";
-
-/**
- * The destinations this tab deleted, by id. The list's `?deleted=<id>` is said by name only when this tab deleted it:
- * a name read from the URL would let a crafted link put any words in the console's mouth.
- */
-const deletedNames = new Map<string, string>();
 
 /** What the destinations list says of `?deleted=`: the name of one this tab deleted, else a well-formed id, else nothing. */
 export function deletedDestination(id: string | undefined): string | undefined {
   if (id === undefined || !/^dst_[A-Za-z0-9_-]{1,64}$/.test(id)) return undefined;
-  return deletedNames.get(id) ?? id;
+  // By name only when this tab deleted it (see `deleted-this-tab.ts`); a well-formed id is no one's words.
+  return deletedLabel(id) ?? id;
 }
 
 /**
@@ -26,7 +22,7 @@ export function DeleteDestination({ destination: d }: { destination: Destination
   const { route } = useLocation();
   const remove = async () => {
     await api(`/v1/destinations/${encodeURIComponent(d.id)}`, { method: "DELETE" });
-    deletedNames.set(d.id, d.name);
+    rememberDeleted(d.id, d.name);
     route(`/console/destinations?deleted=${encodeURIComponent(d.id)}`);
   };
   const synced = d.audiences.length === 0 ? null : d.audiences.join(", ");
