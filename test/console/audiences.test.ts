@@ -227,7 +227,8 @@ describe("console definition delete", () => {
     const dialog = page.getByRole("dialog");
     expect(await dialog.textContent()).toContain("Every profile loses its value.");
     await dialog.getByRole("button", { name: "Delete for good" }).click();
-    await page.getByText(`Deleted computed trait ${key}.`).waitFor();
+    // The delete queues the rebuild before it answers: on a loaded machine the local queue broker can take its time.
+    await page.getByText(`Deleted computed trait ${key}.`).waitFor({ timeout: 60_000 });
     expect((await secretApi(session.server, "GET", `/v1/computed-traits/${key}`)).status).toBe(404);
   });
 });
