@@ -24,32 +24,31 @@ export interface ApiOptions {
   /** Defaults to the signed-in key; the sign-in form passes the key it is trying. */
   key?: string;
   signal?: AbortSignal;
+  /** The call changes nothing (a preview); GET calls always are. Such a call is sent again when the platform dropped it. */
+  readOnly?: boolean;
 }
+
+/** How long before a dropped read-only call is sent again. */
+const RESEND_DELAY_MS = 250;
 
 /**
  * @example const profile = await api<Profile>(`/v1/profiles/${encodeURIComponent("email:jane@example.com")}`);
  */
 export async function api<T>(path: string, options: ApiOptions = {}): Promise<T> {
-  const key = options.key ?? storedKey() ?? "";
-  let res: Response;
-  try {
-    res = await fetch(path, {
-      method: options.method ?? "GET",
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(options.body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
-    });
-  } catch (err) {
-    if (options.signal?.aborted) throw err;
-    throw new ApiError(0, "network_error", `The API could not be reached (${(err as Error).message}).`);
+  const method = options.method ?? "GET";
+  const send = () => call(path, method, options);
+  let { res, body } = await send();
+  // A 503 without Tessera's error envelope came from the platform in front of the Worker, not from the API: `wrangler
+  // dev`'s proxy answers "Your worker restarted mid-request" to a POST it forwarded over a pooled connection just as
+  // that connection's 5 s keep-alive ran out (workers-sdk#14641; it retries GETs itself). A call that changes nothing
+  // is sent once more before the page is told.
+  if (res.status === 503 && envelopeOf(body) === undefined && (method === "GET" || options.readOnly)) {
+    await new Promise((resolve) => setTimeout(resolve, RESEND_DELAY_MS));
+    if (options.signal?.aborted) throw options.signal.reason;
+    ({ res, body } = await send());
   }
-  const text = await res.text();
-  const body = text ? parseJson(text) : undefined;
   if (!res.ok) {
-    const envelope = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const envelope = envelopeOf(body);
     const error = new ApiError(
       res.status,
       envelope?.code ?? "http_error",
@@ -62,6 +61,31 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<T>
     throw error;
   }
   return body as T;
+}
+
+async function call(path: string, method: string, options: ApiOptions): Promise<{ res: Response; body: unknown }> {
+  const key = options.key ?? storedKey() ?? "";
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    throw new ApiError(0, "network_error", `The API could not be reached (${(err as Error).message}).`);
+  }
+  const text = await res.text();
+  return { res, body: text ? parseJson(text) : undefined };
+}
+
+function envelopeOf(body: unknown): { code?: string; message?: string } | undefined {
+  return (body as { error?: { code?: string; message?: string } } | undefined)?.error;
 }
 
 function parseJson(text: string): unknown {

@@ -96,7 +96,12 @@ export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderPro
   useEffect(() => {
     const abort = new AbortController();
     const timer = setTimeout(() => {
-      api<AudiencePreview>(`/v1/${kind}/preview`, { method: "POST", body: { definition }, signal: abort.signal }).then(
+      api<AudiencePreview>(`/v1/${kind}/preview`, {
+        method: "POST",
+        body: { definition },
+        signal: abort.signal,
+        readOnly: true,
+      }).then(
         (p) => {
           // An answer that arrives after the definition changed is about the older one: dropped.
           if (abort.signal.aborted) return;
