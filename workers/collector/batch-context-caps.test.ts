@@ -26,6 +26,7 @@ describe("per-message caps after the batch context is merged", () => {
     expect(body.rejected).toEqual([
       {
         index: 0,
+        messageId: expect.any(String),
         error:
           "batch[0]: context.externalIds has 10000 entries; the limit is 50 per message (with the batch's context)",
       },

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import type { IngestResponse } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { profileStub } from "../profile/profile-stub";
@@ -129,14 +130,19 @@ describe("collector endpoints", () => {
       { type: "track", event: "Kept", anonymousId: a, messageId: "m-ok" },
       { type: "track", anonymousId: a, messageId: "m-bad" },
       { type: "page", anonymousId: a },
+      // Without an id of its own: the entry names one made for it (DESIGN §3's shape), as a stored message gets.
+      { type: "track", anonymousId: a },
     ];
     const res = await post("/v1/batch", { batch }, { key: writeKey });
-    const body = await res.json();
+    const body = (await res.json()) as IngestResponse;
     expect(res.status).toBe(200);
     expect(body).toEqual({
       success: true,
       accepted: 2,
-      rejected: [{ index: 1, messageId: "m-bad", error: expect.stringMatching(/track needs an event name/) }],
+      rejected: [
+        { index: 1, messageId: "m-bad", error: expect.stringMatching(/track needs an event name/) },
+        { index: 3, messageId: expect.stringMatching(/^[0-9a-f-]{36}$/), error: expect.any(String) },
+      ],
     });
     expect((await storedEvents(workspaceId, anon(a))).map((e) => e.messageId)).not.toContain("m-bad");
   });

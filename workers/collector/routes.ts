@@ -177,9 +177,13 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
   return routes;
 }
 
-function withMessageId(r: RejectedMessage, raw: unknown): RejectedMessage {
-  if (isPlainObject(raw) && typeof raw.messageId === "string") r.messageId = raw.messageId.slice(0, 512);
-  return r;
+/**
+ * The refused message's own id, or one made for it (DESIGN §3: every rejected entry names a `messageId`, generated
+ * server-side when absent — as a stored message's is), by which the live events feed shows the same refusal.
+ */
+function withMessageId(r: Omit<RejectedMessage, "messageId">, raw: unknown): RejectedMessage {
+  const own = isPlainObject(raw) && typeof raw.messageId === "string" ? raw.messageId.slice(0, 512) : undefined;
+  return { index: r.index, messageId: own ?? crypto.randomUUID(), error: r.error };
 }
 
 /** Mounted by `workers/app.ts`. */

@@ -81,7 +81,7 @@ function liveEventsOf(
   }
   for (const r of rejected) {
     const event = describe(raw[r.index], at, r.error);
-    events.push({ index: r.index, ...event, message_id: event.message_id ?? r.messageId ?? null });
+    events.push({ index: r.index, ...event, message_id: event.message_id ?? r.messageId });
   }
   events.sort((a, b) => a.index - b.index);
   return events.slice(-MAX_PER_REQUEST).map(({ index: _, ...event }) => event);

@@ -3,7 +3,11 @@ import { z } from "zod";
 
 /** A message the collector refused, by its position in the batch, with the reason. */
 export const RejectedMessage = z
-  .object({ index: z.int().nonnegative(), messageId: z.string().optional(), error: z.string() })
+  .object({
+    index: z.int().nonnegative(),
+    messageId: z.string().meta({ description: "The message's own `messageId`, or one generated when it had none." }),
+    error: z.string(),
+  })
   .meta({ id: "RejectedMessage", description: "A message that was not stored, and why." });
 export type RejectedMessage = z.infer<typeof RejectedMessage>;
 
@@ -13,7 +17,7 @@ export type RejectedMessage = z.infer<typeof RejectedMessage>;
  * says how many of the accepted ones were already stored under their messageId and were dropped, their content not
  * stored again: an importer re-sending a changed row under the same id learns that its change was not taken.
  *
- * @example { success: true, accepted: 2, duplicates: 1, rejected: [{ index: 2, error: "batch[2]: track needs an event name …" }] }
+ * @example { success: true, accepted: 2, duplicates: 1, rejected: [{ index: 2, messageId: "m3", error: "batch[2]: track needs an event name …" }] }
  */
 export const IngestResponse = z
   .object({

@@ -110,7 +110,11 @@ describe("ProfileEventsPage", () => {
 
 describe("responses and queue messages", () => {
   it("accept their documented shapes", () => {
-    const accepted: IngestResponse = { success: true, accepted: 1, rejected: [{ index: 1, error: "batch[1]: …" }] };
+    const accepted: IngestResponse = {
+      success: true,
+      accepted: 1,
+      rejected: [{ index: 1, messageId: "m2", error: "batch[1]: …" }],
+    };
     expect(IngestResponse.parse(accepted)).toEqual(accepted);
     const conflict: ErrorBody = { error: { code: "conflict", message: "audience big_spenders exists" } };
     expect(ErrorBody.parse(conflict)).toEqual(conflict);
