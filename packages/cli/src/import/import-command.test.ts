@@ -251,6 +251,8 @@ describe("tessera import", () => {
         "C-2,bo@example.com,020 7946 0000",
         "C-3,cy@example.com,",
         "C-4,no-address,",
+        // Too short to be a UK number: the collector reads phones with libphonenumber, and so does the check.
+        "C-5,di@example.com,+44 12",
       ].join("\n"),
     );
     collector.options.rejectIf = (m) => (m.userId === "C-4" ? "refused for a reason of its own" : null);
@@ -262,10 +264,11 @@ describe("tessera import", () => {
       ["C-2", { email: "bo@example.com", phone: "020 7946 0000" }],
       ["C-3", { email: "cy@example.com" }],
       ["C-4", { email: "no-address" }],
+      ["C-5", { email: "di@example.com", phone: "+44 12" }],
     ]);
-    expect(run.stdout).toContain("4 rows, 3 accepted, 1 rejected");
+    expect(run.stdout).toContain("5 rows, 4 accepted, 1 rejected");
     expect(run.stdout).toContain(
-      "2 rows were stored by their other identifiers, without an email, phone or id identity resolution cannot use " +
+      "3 rows were stored by their other identifiers, without an email, phone or id identity resolution cannot use " +
         `(not an address, no country code, a blocked value): which and why in ${file}.warnings.ndjson`,
     );
     const warned = readFileSync(`${file}.warnings.ndjson`, "utf8")
@@ -277,8 +280,9 @@ describe("tessera import", () => {
       [
         2,
         true,
-        ['phone "020 7946 0000": phone has no country code (+…) and the default identity rules set no default_country'],
+        ['phone "020 7946 0000": phone has no country code (+…) and the identity rules set no default_country'],
       ],
+      [5, true, ['phone "+44 12": phone is not a possible number for +44']],
     ]);
     expect(warned[0].input).toEqual({ id: "C-1", email: "jane@", phone: "+14155550101" });
     // The rejects file still means "not stored": the row the collector refused, and no warned row.
