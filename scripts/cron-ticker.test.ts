@@ -1,6 +1,6 @@
 /**
  * `npm run dev` runs the Worker's cron as Cloudflare would (crons never fire by themselves under `wrangler dev`):
- * the ticker against a local server standing in for wrangler's `/__scheduled`, on a short interval.
+ * the ticker against a local server standing in for wrangler's `/cdn-cgi/handler/scheduled`, on a short interval.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -30,7 +30,7 @@ describe("the local cron ticker", () => {
     await expect.poll(() => paths.length, { timeout: 3_000 }).toBeGreaterThanOrEqual(3);
     ticker.stop();
     const seen = paths.length;
-    expect(new Set(paths)).toEqual(new Set(["/__scheduled?cron=*%20*%20*%20*%20*"]));
+    expect(new Set(paths)).toEqual(new Set(["/cdn-cgi/handler/scheduled?cron=*%20*%20*%20*%20*"]));
     expect(reports).toEqual(['cron "* * * * *" failed (500): handler threw']);
     await new Promise((r) => setTimeout(r, 500));
     expect(paths.length).toBe(seen);
@@ -44,7 +44,7 @@ describe("the local cron ticker", () => {
     ticker.stop();
     expect(paths).toEqual([]);
     expect(reports).toEqual([
-      `cron "0 3 * * *" is not run locally; run it with GET ${url}/__scheduled?cron=0%203%20*%20*%20*`,
+      `cron "0 3 * * *" is not run locally; run it with GET ${url}/cdn-cgi/handler/scheduled?cron=0%203%20*%20*%20*`,
     ]);
   });
 

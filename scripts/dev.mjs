@@ -29,7 +29,7 @@ Tessera is running on ${url}
   secret key ${keys.secretKey}    (GET  ${url}/v1/profiles/:ref, Bearer)
   admin      ${keys.adminToken}  (POST ${url}/v1/workspaces)
   demo page  ${url}/demo
-  cron       every minute, as on Cloudflare (GET ${url}/__scheduled runs it now)
+  cron       every minute, as on Cloudflare (GET ${url}/cdn-cgi/handler/scheduled runs it now)
 `);
 const cron = startCronTicker({ url, crons: await configuredCrons() });
 for (const signal of ["SIGINT", "SIGTERM"])

@@ -12,8 +12,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = path.join(ROOT, "node_modules", "@scalar", "api-reference");
 const { version } = JSON.parse(readFileSync(path.join(pkg, "package.json"), "utf8"));
 const out = path.join(ROOT, "workers", "public", "docs", "assets");
+const LOCAL_COPY = path.join(ROOT, ".wrangler", "docs-assets", "scalar-api-reference.txt");
 
 // A bundle of an earlier version left in place would be deployed too.
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-copyFileSync(path.join(pkg, "dist", "browser", "standalone.js"), path.join(out, `scalar-api-reference-${version}.js`));
+const bundle = path.join(pkg, "dist", "browser", "standalone.js");
+copyFileSync(bundle, path.join(out, `scalar-api-reference-${version}.js`));
+// The same file for the Worker `wrangler dev` runs locally, which serves it itself (workers/local-entry.ts): a text
+// module, by wrangler's default rule for `.txt`. Outside workers/public, so that it is not deployed twice.
+mkdirSync(path.dirname(LOCAL_COPY), { recursive: true });
+copyFileSync(bundle, LOCAL_COPY);

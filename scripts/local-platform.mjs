@@ -1,7 +1,7 @@
 // Runs the whole platform locally: D1 migrations, `wrangler dev`, and the dev workspace seed.
 // Used by `npm run dev`, by the end-to-end tests (test/support/dev-server.ts) and by the benchmarks.
 import { spawn, spawnSync } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,31 @@ function wrangler(args, { quiet = false } = {}) {
     throw new Error(`wrangler ${args.join(" ")} failed (${res.status}):\n${res.stdout}\n${res.stderr}`);
   }
   if (!quiet) process.stdout.write(res.stdout);
+}
+
+/**
+ * wrangler.toml as the Worker runs on this machine: entry workers/local-entry.ts and no `[assets]` (the entry serves
+ * the one asset itself), because wrangler 4.86 answers DESIGN §9's `GET /cdn-cgi/handler/scheduled` with 500 for a
+ * Worker with static assets. Written beside wrangler.toml, whose relative paths it keeps; git ignores it.
+ */
+export function localConfig() {
+  const deployed = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const local = deployed
+    .replace(/^main = "workers\/index\.ts"$/m, 'main = "workers/local-entry.ts"')
+    .replace(/^\[assets\]\ndirectory = "workers\/public"\n/m, "");
+  if (!local.includes('main = "workers/local-entry.ts"') || /^\[assets\]/m.test(local))
+    throw new Error(
+      "wrangler.toml changed its main or [assets] lines: update localConfig in scripts/local-platform.mjs",
+    );
+  const file = path.join(ROOT, "wrangler.local.toml");
+  // Several platforms start side by side (the tests): each writes whole files and renames, so none reads half of one.
+  const partial = `${file}.${process.pid}.${Date.now()}`;
+  writeFileSync(
+    partial,
+    `# Written by scripts/local-platform.mjs from wrangler.toml for \`wrangler dev\`; edit that file.\n${local}`,
+  );
+  renameSync(partial, file);
+  return file;
 }
 
 /** Apply D1 migrations to the local state in `persistTo` (before `startWrangler`). */
@@ -61,19 +86,21 @@ const EVERY_MINUTE = "* * * * *";
 
 /**
  * Runs the Worker's every-minute crons at the start of each minute, as Cloudflare does, through the endpoint
- * `wrangler dev --test-scheduled` has for it (`GET /__scheduled?cron=…`): crons never fire by themselves under
+ * `wrangler dev` has for it (`GET /cdn-cgi/handler/scheduled?cron=…`, DESIGN §9): crons never fire by themselves under
  * `wrangler dev` (DESIGN §9), and without them `npm run dev` never polled engagement, repaired drift, resumed erasures
  * or queued the backfills whose send had failed. Other schedules are reported and left to that endpoint, by hand.
  * `intervalMs` is for tests. A failed run is reported and the next one comes as usual. Returns `stop()`.
  */
 export function startCronTicker({ url, crons, intervalMs = 60_000, report = console.error }) {
   for (const cron of crons.filter((c) => c !== EVERY_MINUTE))
-    report(`cron "${cron}" is not run locally; run it with GET ${url}/__scheduled?cron=${encodeURIComponent(cron)}`);
+    report(
+      `cron "${cron}" is not run locally; run it with GET ${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(cron)}`,
+    );
   let timer;
   let stopped = false;
   const run = async () => {
     try {
-      const res = await fetch(`${url}/__scheduled?cron=${encodeURIComponent(EVERY_MINUTE)}`);
+      const res = await fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent(EVERY_MINUTE)}`);
       const body = await res.text();
       if (!res.ok) report(`cron "${EVERY_MINUTE}" failed (${res.status}): ${body.slice(0, 500)}`);
     } catch (err) {
@@ -146,15 +173,11 @@ async function launchWrangler({
     "--persist-to",
     persistTo,
     "--show-interactive-dev-session=false",
-    // The cron endpoint, `/__scheduled?cron=…`: wrangler's own `/cdn-cgi/handler/scheduled` answers 500 "exception"
-    // for a Worker with static assets (wrangler 4.86: the event reaches the assets router, which has no scheduled
-    // handler), and the Worker has assets since /docs serves its own Scalar bundle.
-    "--test-scheduled",
     // Its own inspector port: wrangler's default (9229, then 9230) is taken when several platforms run side by side.
     "--inspector-port",
     String(inspectorPort ?? (await freePort())),
   ];
-  if (config) args.push("--config", config);
+  args.push("--config", config ?? localConfig());
   const allVars = { ENVIRONMENT: "development", ADMIN_TOKEN: keys.adminToken, ...vars };
   for (const [k, v] of Object.entries(allVars)) args.push("--var", `${k}:${v}`);
   const child = spawn(WRANGLER, args, {

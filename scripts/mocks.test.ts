@@ -43,7 +43,7 @@ async function standInTessera(destinations: () => Printed[]) {
       const data = destinations().map((d) => ({ ...d, webhook_url: webhookUrlOf(d.type) }));
       return reply(200, { data });
     }
-    if (req.url?.startsWith("/__scheduled")) {
+    if (req.url?.startsWith("/cdn-cgi/handler/scheduled")) {
       crons++;
       return reply(200, {});
     }

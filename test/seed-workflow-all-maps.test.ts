@@ -4,7 +4,7 @@
  * 429 storm at HubSpot (its mock allows 2 requests per 2 s for that phase) and a 30-second outage at Mailchimp, losing
  * nothing (no dead letter) and duplicating nothing (one contact, one segment, one entry each); a member's changed
  * trait reaches every MAP as an upsert; (b) an open reported by Klaviyo's signed webhook, and (b') one read by the
- * Marketo activities poller (the production `scheduled` handler, run through wrangler's `/__scheduled`),
+ * Marketo activities poller (the production `scheduled` handler, run through wrangler's `/cdn-cgi/handler/scheduled`),
  * make members leave, and every MAP drops them; (c) a window boundary passing removes a member with no new event;
  * (e) a GDPR delete reaches every MAP; (f) forged or stale signatures store nothing.
  */
@@ -227,7 +227,7 @@ describe("the seed workflow across HubSpot, Mailchimp, Klaviyo, Marketo and a we
       activityTypeId: MARKETO_OPEN,
       primaryAttributeValue: "Win-back",
     });
-    const cron = await fetch(`${server.url}/__scheduled?cron=${encodeURIComponent("* * * * *")}`);
+    const cron = await fetch(`${server.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`);
     expect(cron.status).toBe(200);
     await everywhere([ANN, DEE], OUT);
     const dee = await api<Profile>("GET", `/v1/profiles/${encodeURIComponent("user_id:dee")}`);

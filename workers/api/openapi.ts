@@ -47,7 +47,7 @@ const DOCUMENT = {
  * under a name with its version (scripts/docs-assets.mjs): bump both together. Given `cdn`, Scalar loads its
  * single-file build, which fetches no chunks of its own.
  */
-const SCALAR_SCRIPT_PATH = "/docs/assets/scalar-api-reference-1.71.0.js";
+export const SCALAR_SCRIPT_PATH = "/docs/assets/scalar-api-reference-1.71.0.js";
 
 /**
  * `agent` ("Ask AI") is an option of the pinned 1.71.0 bundle that the config types of `@scalar/hono-api-reference`

@@ -1,7 +1,7 @@
 /**
  * What a local vendor mock needs of the Tessera it reports to: where the webhook of the destination pointing at the
  * mock goes (as a person would copy `webhook_url` into the vendor's settings), and a way to have its pollers run now
- * rather than at the cron's next minute (`wrangler dev`'s `/__scheduled`, as `npm run dev` runs it).
+ * rather than at the cron's next minute (`wrangler dev`'s `/cdn-cgi/handler/scheduled`, as `npm run dev` runs it).
  *
  * @example
  * const tessera = tesseraClient("http://127.0.0.1:8787", "sk_dev");
@@ -57,7 +57,7 @@ export function tesseraClient(url: string, secretKey: string): TesseraClient {
     },
 
     async runCron() {
-      const cron = `${base}/__scheduled?cron=${encodeURIComponent("* * * * *")}`;
+      const cron = `${base}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`;
       const later = "Tessera reads it at its cron's next minute";
       try {
         const res = await fetch(cron);
