@@ -85,7 +85,7 @@ const cases: BadCase[] = [
   {
     name: "2,501 messages",
     body: (a) => ({ batch: Array.from({ length: 2501 }, () => ({ type: "page", anonymousId: a })) }),
-    status: 400,
+    status: 413,
     reason: /2501 messages; the limit is 2500/,
   },
   {

@@ -7,7 +7,7 @@ import {
   type MessageType,
   parseIsoTimestamp,
 } from "@tessera/protocol";
-import { validationError } from "../shared/errors";
+import { HttpError, validationError } from "../shared/errors";
 
 /** What the batch says about all of its messages, and the raw messages (validated one by one later). */
 export interface IngestEnvelope {
@@ -38,7 +38,13 @@ export function readEnvelope(json: unknown, pathType: MessageType | null): Inges
   if (!("batch" in json)) throw validationError('The body has no batch: send {"batch":[…messages]}');
   if (!Array.isArray(json.batch)) throw validationError(`batch must be an array of messages, got ${kind(json.batch)}`);
   if (json.batch.length > MAX_BATCH_MESSAGES) {
-    throw validationError(`batch has ${json.batch.length} messages; the limit is ${MAX_BATCH_MESSAGES} per request`);
+    // A request over one of its limits, as one over 500 KB (DESIGN §3: "Over the request limit: 413"): the sender
+    // splits it, it is not malformed.
+    throw new HttpError(
+      413,
+      "payload_too_large",
+      `batch has ${json.batch.length} messages; the limit is ${MAX_BATCH_MESSAGES} per request`,
+    );
   }
   const envelope: IngestEnvelope = { messages: json.batch, writeKey: key };
   for (const field of ["context", "integrations"] as const) {

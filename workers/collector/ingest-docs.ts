@@ -74,7 +74,7 @@ export function ingestRouteDoc(path: string, pathType: MessageType | null, canon
       ...errorResponses({
         400: "The body is not JSON or not the expected shape (no `batch` array, not an object).",
         401: "No write key, or an unknown, revoked or secret key.",
-        413: `The body is larger than ${MAX_REQUEST_BYTES} bytes (compressed or not).`,
+        413: `The body is larger than ${MAX_REQUEST_BYTES} bytes (compressed or not), or the batch has more than ${MAX_BATCH_MESSAGES} messages.`,
         415: "A Content-Encoding other than gzip or deflate.",
         429: "Too many requests for this write key, or more than the collector can take at the moment: send the same request again after `Retry-After` seconds (messages are stored once, by `messageId`).",
         503: "The events could not be stored durably; send the same request again.",

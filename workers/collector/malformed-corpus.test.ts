@@ -415,7 +415,7 @@ for (const extra of [1, 100]) {
     name: `${n} messages`,
     path: "/v1/batch",
     body: JSON.stringify({ batch: Array.from({ length: n }, () => ({ type: "page", anonymousId: "many" })) }),
-    status: 400,
+    status: 413,
     reason: new RegExp(`${n} messages; the limit is ${MAX_BATCH_MESSAGES}`),
   });
 }
