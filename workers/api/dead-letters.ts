@@ -23,7 +23,7 @@ import { credentialFrom } from "../shared/basic-auth";
 import { validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { ADMIN_TOKEN, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
-import { BODY_TOO_LARGE, jsonBody } from "./json-body";
+import { BODY_TOO_LARGE, optionalJsonBody } from "./json-body";
 import { logBefore, logCursor } from "./log-cursor";
 import { requireSecretKey } from "./secret-key-auth";
 
@@ -114,18 +114,19 @@ export const deadLetterRoutes = openApiRoutes<OperatorEnv>()
   .openapi(
     createRoute({
       ...OPERATOR_ROUTE,
-      middleware: [secretKeyOrAdminToken, jsonBody],
+      // No body is `{}`, as the destinations' replay takes none.
+      middleware: [secretKeyOrAdminToken, optionalJsonBody],
       method: "post",
       path: "/v1/dead-letters/replay",
       summary: "Replay ingest dead letters",
       description:
         "Runs dead letters again through the ingest pipeline (fix the cause first), oldest first: the ones in `ids`, " +
-        `or (with \`{}\`) the ${MAX_REPLAY_PER_CALL} oldest pending ones; call again while \`remaining\` is above 0. ` +
+        `or (with \`{}\` or no body) the ${MAX_REPLAY_PER_CALL} oldest pending ones; call again while \`remaining\` is above 0. ` +
         "Idempotent: each message keeps its `messageId`, which its profile stores once, so replaying a dead letter " +
         "twice (or one whose events were stored meanwhile) stores nothing twice. A dead letter that completes is " +
         "marked replayed; one that fails again stays pending with the new reason.",
       request: {
-        body: { required: true, content: { "application/json": { schema: IngestDeadLettersReplay } } },
+        body: { required: false, content: { "application/json": { schema: IngestDeadLettersReplay } } },
       },
       responses: {
         200: jsonResponse(IngestDeadLettersReplayed, "What was replayed, what failed again, what was skipped."),
