@@ -9,7 +9,8 @@ import { HttpError, unauthenticated } from "../shared/errors";
  * The one answer to a key that cannot read, whatever the reason (unknown, revoked, or a write key): distinct texts
  * would let anyone holding a string learn whether it is a live key of some workspace (issue 10, finding 9).
  */
-export const INVALID_SECRET_KEY = "Invalid secret key: send a live workspace secret key as Authorization: Bearer <key>";
+export const INVALID_SECRET_KEY =
+  "Invalid secret key: send a live workspace secret key as Authorization: Bearer <key> (a write key never reads)";
 
 /**
  * Read APIs take a workspace secret key (`Authorization: Bearer sk_…`, or Basic with the key as user).
