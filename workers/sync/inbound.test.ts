@@ -114,6 +114,23 @@ describe("POST /v1/webhooks/:destinationId", () => {
     expect(await eventsOf(profileId)).toEqual([]);
   });
 
+  it("takes a Marketo destination's engagement signed as Tessera signs, with the secret of its webhook_url", async () => {
+    const { workspaceId, profileId } = await setup();
+    const marketo = await insertDestination(workspaceId, {
+      type: "marketo",
+      config: { base_url: "https://123-ABC-456.mktorest.com", client_id: "id", client_secret: "secret", list_id: 1 },
+      audiences: [],
+    });
+    const secret = (await env.DB.prepare("SELECT inbound_secret FROM destinations WHERE id = ?")
+      .bind(marketo)
+      .first<{ inbound_secret: string }>()) as { inbound_secret: string };
+    expect((await send(marketo, opened("mkto-1"))).status).toBe(401);
+    const res = await send(marketo, opened("mkto-1"), { secret: secret.inbound_secret });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ stored: 1, unmatched: 0 });
+    expect((await eventsOf(profileId)).map((e) => e.properties?.destination)).toEqual([marketo]);
+  });
+
   it("answers 404 for an unknown destination", async () => {
     expect((await send("dst_nope", opened("evt-5"))).status).toBe(404);
   });

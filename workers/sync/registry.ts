@@ -32,8 +32,10 @@ const INBOUND: Record<string, AnyInbound> = {
   hubspot: hubspotInbound as unknown as AnyInbound,
   klaviyo: klaviyoInbound as unknown as AnyInbound,
   mailchimp: mailchimpInbound as unknown as AnyInbound,
-  // Generic senders sign with Tessera's own signature. Marketo's "Call Webhook" cannot compute an HMAC (it sends
-  // static headers only), so Marketo engagement arrives through its poller.
+  // Generic senders sign with Tessera's own signature, and so does whatever relays Marketo's "Call Webhook" (DESIGN
+  // §7): Marketo itself sends static headers only and cannot compute an HMAC, so its engagement also arrives through
+  // its poller. Marketo's config has no secret of its own: the one in the destination's `webhook_url` signs.
+  marketo: tesseraInbound as unknown as AnyInbound,
   webhook: tesseraInbound as unknown as AnyInbound,
 };
 
