@@ -5,7 +5,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { LiveEventsPage, LiveEventsQuery } from "@tessera/protocol";
 import { liveEventsStub } from "../live-events/live-events-do";
-import { markWatched } from "../live-events/record";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
 import { requireSecretKey } from "./secret-key-auth";
@@ -18,8 +17,9 @@ export const liveEventRoutes = openApiRoutes().openapi(
     summary: "Watch incoming messages",
     description:
       "The last 200 messages the collector accepted or rejected (with the reason), oldest first. Pass the answer's " +
-      "`cursor` as `after` and a `wait` to hold the request until something newer arrives. Messages are recorded " +
-      "only while someone watches: from the first request on, and for a minute after the last.",
+      "`cursor` as `after` and a `wait` to hold the request until something newer arrives. A message shows a " +
+      "fraction of a second after its answer (the collector hands them over in groups); the feed is kept in memory, " +
+      "so it may start again empty after a quiet spell.",
     security: SECRET_KEY,
     middleware: [requireSecretKey],
     request: { query: LiveEventsQuery },
@@ -30,7 +30,6 @@ export const liveEventRoutes = openApiRoutes().openapi(
   }),
   async (c) => {
     const { after = 0, wait = 0 } = c.req.valid("query");
-    markWatched(c.var.workspaceId);
     const page = await liveEventsStub(c.env.LIVE_EVENTS, c.var.workspaceId).read(after, wait * 1000);
     return c.json(page, 200);
   },

@@ -5,40 +5,32 @@ import { LIVE_EVENTS_KEPT } from "@tessera/protocol";
 /** What the collector hands the feed: a live event before the feed numbers it. */
 export type LiveEventInput = Omit<LiveEvent, "seq">;
 
-/** After a watcher's last request, the feed keeps recording this long (the console polls far more often). */
-export const WATCH_WINDOW_MS = 60_000;
-
 /** The RPC surface of {@link LiveEventsDO}, as a caller's stub sees it. */
 export interface LiveEventsRpc {
-  /** Keeps `events` when someone watched within {@link WATCH_WINDOW_MS}; answers whether someone does. */
-  record(events: LiveEventInput[]): Promise<boolean>;
-  /** Marks the feed watched, then answers what came after `after`, waiting up to `waitMs` for something new. */
+  /** Keeps `events`, and the last {@link LIVE_EVENTS_KEPT} of all. */
+  record(events: LiveEventInput[]): Promise<void>;
+  /** Answers what came after `after`, waiting up to `waitMs` for something new. */
   read(after: number, waitMs: number): Promise<LiveEventsPage>;
 }
 
 /**
  * One per workspace: the last {@link LIVE_EVENTS_KEPT} messages its collector saw, in memory only. A debugger's
  * feed need not survive an eviction, and keeping it off storage means recording costs no write and no fsync.
- * Nobody watching, it records nothing, and the collector stops calling within its check interval.
  */
 export class LiveEventsDO extends DurableObject<Env> {
   private events: LiveEvent[] = [];
   private lastSeq = 0;
-  private watchedUntil = 0;
   private waiters = new Set<() => void>();
 
-  /** Keeps `events` when someone watched within {@link WATCH_WINDOW_MS}; answers whether someone does. */
-  record(events: LiveEventInput[]): boolean {
-    if (Date.now() > this.watchedUntil) return false;
+  /** Keeps `events`, and the last {@link LIVE_EVENTS_KEPT} of all. */
+  record(events: LiveEventInput[]): void {
     for (const event of events) this.events.push({ seq: ++this.lastSeq, ...event });
     if (this.events.length > LIVE_EVENTS_KEPT) this.events.splice(0, this.events.length - LIVE_EVENTS_KEPT);
     for (const wake of this.waiters) wake();
-    return true;
   }
 
-  /** Marks the feed watched, then answers what came after `after`, waiting up to `waitMs` for something new. */
+  /** Answers what came after `after`, waiting up to `waitMs` for something new. */
   async read(after: number, waitMs: number): Promise<LiveEventsPage> {
-    this.watchedUntil = Date.now() + WATCH_WINDOW_MS;
     // A cursor from before an eviction (the numbering restarted) reads the feed from its start.
     const from = after > this.lastSeq ? 0 : after;
     if (from === this.lastSeq && waitMs > 0) await this.nextRecord(waitMs);

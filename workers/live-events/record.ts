@@ -1,37 +1,33 @@
 /**
- * The collector's one hook into the live-events feed (DESIGN §11). Recording must cost ingestion nothing when nobody
- * watches: the call to the workspace's feed object runs after the response (`waitUntil`), and once the feed answers
- * "nobody watches" this isolate stops calling it for {@link UNWATCHED_RECHECK_MS}.
+ * The collector's one hook into the live-events feed (DESIGN §11: the last ~200 messages, whether or not anyone was
+ * watching when they came). Recording must cost ingestion next to nothing: an isolate gathers a workspace's messages
+ * for {@link GATHER_MS} after the response (`waitUntil`) and hands them to the feed object in one call, so a busy
+ * collector calls each feed a few times a second, not once a request.
  */
 import type { JsonObject, RejectedMessage } from "@tessera/protocol";
-import { isPlainObject } from "@tessera/protocol";
+import { isPlainObject, LIVE_EVENTS_KEPT } from "@tessera/protocol";
 import type { Context } from "hono";
 import type { CollectorEnv } from "../collector/collector-env";
 import type { IndexedMessage } from "../ingest/pipeline";
 import { type LiveEventInput, liveEventsStub } from "./live-events-do";
 
-/** How long an isolate believes "nobody watches" before asking again: the delay before a new watcher sees events. */
-export const UNWATCHED_RECHECK_MS = 5_000;
+/** How long an isolate gathers a workspace's messages before one call hands them to its feed. */
+export const GATHER_MS = 250;
+/**
+ * A gathering older than this lost the request that was to hand it over (its isolate's context ended first): the
+ * next request starts a new one rather than adding to it for good.
+ */
+const LOST_GATHERING_MS = 5_000;
 /** A message larger than this (as JSON) is shown by its summary only: the feed holds 200, not 200 × 32 KB. */
 const MAX_SHOWN_MESSAGE_CHARS = 8_000;
-/** Messages of one request that reach the feed: it keeps 200 anyway. */
-const MAX_PER_REQUEST = 200;
+
+/** Per workspace, the messages this isolate has yet to hand to the feed, and since when. */
+const gathering = new Map<string, { events: LiveEventInput[]; since: number }>();
 
 /**
- * What this isolate believes about each workspace's feed: watched or not, until when to believe it, and whether a
- * call that will tell is on its way (meanwhile an unknown feed is not called again, so a burst costs one call).
- */
-const feeds = new Map<string, { watched: boolean; until: number; asking: boolean }>();
-
-/** The live-events route calls this: whoever watches makes this isolate record at once, without waiting a recheck. */
-export function markWatched(workspaceId: string): void {
-  feeds.set(workspaceId, { watched: true, until: Date.now() + UNWATCHED_RECHECK_MS, asking: false });
-}
-
-/**
- * Hands a request's accepted and rejected messages to the workspace's feed, after the response, when someone may be
- * watching; otherwise does nothing. `erased`: positions of accepted messages dropped because they name an erased
- * person. Never throws: a debugger's feed must not fail ingestion.
+ * Adds a request's accepted and rejected messages to what goes to the workspace's feed next. `erased`: positions of
+ * accepted messages dropped because they name an erased person. Never throws: a debugger's feed must not fail
+ * ingestion.
  */
 export function recordLiveEvents(
   c: Context<CollectorEnv>,
@@ -40,31 +36,37 @@ export function recordLiveEvents(
   erased: readonly number[] = [],
 ): void {
   const workspaceId = c.var.workspaceId;
-  const now = Date.now();
-  const known = feeds.get(workspaceId);
-  if (known && !known.watched && (known.until > now || known.asking)) return;
   const ctx = executionContextOf(c);
   if (!ctx) return;
   try {
+    const now = Date.now();
     const events = liveEventsOf(c.var.envelope.messages, accepted, rejected, erased, new Date(now).toISOString());
-    feeds.set(workspaceId, { watched: known?.watched ?? false, until: known?.until ?? 0, asking: true });
-    ctx.waitUntil(
-      liveEventsStub(c.env.LIVE_EVENTS, workspaceId)
-        .record(events)
-        .then(
-          (watched) => feeds.set(workspaceId, { watched, until: Date.now() + UNWATCHED_RECHECK_MS, asking: false }),
-          (err) => {
-            feeds.set(workspaceId, { watched: false, until: Date.now() + UNWATCHED_RECHECK_MS, asking: false });
-            console.error("live events: the feed did not record", err);
-          },
-        ),
-    );
+    const current = gathering.get(workspaceId);
+    if (current && now - current.since < LOST_GATHERING_MS) {
+      current.events.push(...events);
+      // The feed keeps the last LIVE_EVENTS_KEPT: older ones would only be dropped there.
+      if (current.events.length > LIVE_EVENTS_KEPT) current.events.splice(0, current.events.length - LIVE_EVENTS_KEPT);
+      return;
+    }
+    gathering.set(workspaceId, { events, since: now });
+    ctx.waitUntil(handOver(c.env.LIVE_EVENTS, workspaceId));
   } catch (err) {
     console.error("live events: could not describe the request", err);
   }
 }
 
-/** The request's messages in their order, the latest {@link MAX_PER_REQUEST}, as the feed shows them. */
+async function handOver(ns: Env["LIVE_EVENTS"], workspaceId: string): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
+  const events = gathering.get(workspaceId)?.events ?? [];
+  gathering.delete(workspaceId);
+  try {
+    await liveEventsStub(ns, workspaceId).record(events);
+  } catch (err) {
+    console.error("live events: the feed did not record", err);
+  }
+}
+
+/** The request's messages in their order, the latest the feed keeps, as the feed shows them. */
 function liveEventsOf(
   raw: readonly unknown[],
   accepted: readonly IndexedMessage[],
@@ -84,7 +86,7 @@ function liveEventsOf(
     events.push({ index: r.index, ...event, message_id: event.message_id ?? r.messageId });
   }
   events.sort((a, b) => a.index - b.index);
-  return events.slice(-MAX_PER_REQUEST).map(({ index: _, ...event }) => event);
+  return events.slice(-LIVE_EVENTS_KEPT).map(({ index: _, ...event }) => event);
 }
 
 function describe(message: unknown, at: string, error: string | null): LiveEventInput {
