@@ -21,8 +21,21 @@ const LOST_GATHERING_MS = 5_000;
 /** A message larger than this (as JSON) is shown by its summary only: the feed holds 200, not 200 × 32 KB. */
 const MAX_SHOWN_MESSAGE_CHARS = 8_000;
 
-/** Per workspace, the messages this isolate has yet to hand to the feed, and since when. */
-const gathering = new Map<string, { events: LiveEventInput[]; since: number }>();
+/** One request's messages as the collector saw them, described only when handed over. */
+interface SeenRequest {
+  raw: readonly unknown[];
+  accepted: readonly IndexedMessage[];
+  rejected: readonly RejectedMessage[];
+  erased: readonly number[];
+  at: string;
+}
+
+/**
+ * Per workspace, the requests this isolate has yet to hand to the feed (the latest holding the last
+ * {@link LIVE_EVENTS_KEPT} messages: older ones would only be dropped there), and since when. Described when handed
+ * over, so a busy isolate describes at most what the feed keeps, not every message of every request.
+ */
+const gathering = new Map<string, { requests: SeenRequest[]; messages: number; since: number }>();
 
 /**
  * Adds a request's accepted and rejected messages to what goes to the workspace's feed next. `erased`: positions of
@@ -40,15 +53,17 @@ export function recordLiveEvents(
   if (!ctx) return;
   try {
     const now = Date.now();
-    const events = liveEventsOf(c.var.envelope.messages, accepted, rejected, erased, new Date(now).toISOString());
+    const raw = c.var.envelope.messages;
+    const seen: SeenRequest = { raw, accepted, rejected, erased, at: new Date(now).toISOString() };
     const current = gathering.get(workspaceId);
     if (current && now - current.since < LOST_GATHERING_MS) {
-      current.events.push(...events);
-      // The feed keeps the last LIVE_EVENTS_KEPT: older ones would only be dropped there.
-      if (current.events.length > LIVE_EVENTS_KEPT) current.events.splice(0, current.events.length - LIVE_EVENTS_KEPT);
+      current.requests.push(seen);
+      current.messages += raw.length;
+      while (current.messages - current.requests[0].raw.length >= LIVE_EVENTS_KEPT)
+        current.messages -= (current.requests.shift() as SeenRequest).raw.length;
       return;
     }
-    gathering.set(workspaceId, { events, since: now });
+    gathering.set(workspaceId, { requests: [seen], messages: raw.length, since: now });
     ctx.waitUntil(handOver(c.env.LIVE_EVENTS, workspaceId));
   } catch (err) {
     console.error("live events: could not describe the request", err);
@@ -57,10 +72,11 @@ export function recordLiveEvents(
 
 async function handOver(ns: Env["LIVE_EVENTS"], workspaceId: string): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
-  const events = gathering.get(workspaceId)?.events ?? [];
+  const requests = gathering.get(workspaceId)?.requests ?? [];
   gathering.delete(workspaceId);
   try {
-    await liveEventsStub(ns, workspaceId).record(events);
+    const events = requests.flatMap((r) => liveEventsOf(r.raw, r.accepted, r.rejected, r.erased, r.at));
+    await liveEventsStub(ns, workspaceId).record(events.slice(-LIVE_EVENTS_KEPT));
   } catch (err) {
     console.error("live events: the feed did not record", err);
   }
