@@ -1,8 +1,8 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Destination } from "@tessera/protocol";
 import { describe, expect, it, vi } from "vitest";
-import { emptyDrainRecord, recordDrain } from "../../d1/queries/sync-records";
+import { emptyDrainRecord, listSyncLog, recordDrain } from "../../d1/queries/sync-records";
 import { destinationStub } from "../sync/consumer";
 import { klaviyo } from "../sync/destinations/klaviyo";
 import type { Outcome } from "../sync/plugin";
@@ -23,13 +23,16 @@ function call(ws: Workspace, method: string, path: string, body?: unknown): Prom
 
 const read = async (ws: Workspace, id: string) => (await call(ws, "GET", `/v1/destinations/${id}`)).json<Destination>();
 
-/** A Klaviyo destination on audience `vip`, its vendor calls faked. */
-async function klaviyoDestination(ws: Workspace): Promise<Destination> {
+/**
+ * A Klaviyo destination on audience `vip`, its vendor calls faked, or sent to `baseUrl` (a hosted mock Klaviyo, see
+ * test/support/mocks/hosted-vendors.ts).
+ */
+async function klaviyoDestination(ws: Workspace, baseUrl = "https://klaviyo.mock.test"): Promise<Destination> {
   await call(ws, "POST", "/v1/audiences", { key: "vip", definition: { trait: "plan", op: "eq", value: "pro" } });
   const res = await call(ws, "POST", "/v1/destinations", {
     type: "klaviyo",
     name: "Klaviyo",
-    config: { api_key: "pk_test_0123456789abcd", base_url: "https://klaviyo.mock.test" },
+    config: { api_key: "pk_test_0123456789abcd", base_url: baseUrl },
     audiences: ["vip"],
   });
   expect(res.status, await res.clone().text()).toBe(201);
@@ -74,6 +77,41 @@ describe("a destination's status.last_error", () => {
     expect(recovered.last_error).toBeNull();
     expect(recovered.last_error_at).toBeUndefined();
     expect(Date.parse(recovered.last_success_at ?? "")).toBeGreaterThanOrEqual(errorAt);
+  });
+
+  it("names the vendor's failure when the plugin answers every item `retry` instead of throwing", async () => {
+    const ws = await seedWorkspace();
+    const base = `http://${crypto.randomUUID()}.klaviyo.test`;
+    const d = await klaviyoDestination(ws, base);
+    // Klaviyo is down: every call is answered 503, which the plugin turns into a `retry` outcome per item.
+    const outage = { match: {}, until: Date.now() + 10 * 60_000, respond: { status: 503 } };
+    expect((await fetch(`${base}/__mock/faults`, { method: "POST", body: JSON.stringify(outage) })).ok).toBe(true);
+    const before = Date.now();
+
+    await destinationStub(env, d.id).enqueue(d.id, [membershipOp("prf_503", "vip", 1)]);
+    const status = await eventually(async () => {
+      await runDurableObjectAlarm(env.DESTINATION.getByName(d.id));
+      const log = await listSyncLog(env.DB, d.id, { limit: 10 });
+      expect(log.map((l) => [l.profileId, l.outcome, l.error])).toEqual([["prf_503", "retry", "Klaviyo 503"]]);
+      return (await read(ws, d.id)).status;
+    });
+    expect(status).toMatchObject({ pending: 1, delivered: 0, last_success_at: null, last_error: "Klaviyo 503" });
+    expect(Date.parse(status.last_error_at ?? "")).toBeGreaterThanOrEqual(before);
+    // The retry's alarm would call the downed mock again amid other files sharing this runtime.
+    await runInDurableObject(env.DESTINATION.getByName(d.id), (_o, state) => state.storage.deleteAlarm());
+  });
+
+  it("is not set by an item skipped without an error", async () => {
+    const ws = await seedWorkspace();
+    const d = await klaviyoDestination(ws);
+    // Klaviyo lists contacts by email: a profile without one is skipped, and the vendor is never called.
+    await destinationStub(env, d.id).enqueue(d.id, [membershipOp("prf_no_email", "vip", 1, { email: null })]);
+    await eventually(async () => {
+      await runDurableObjectAlarm(env.DESTINATION.getByName(d.id));
+      const log = await listSyncLog(env.DB, d.id, { limit: 10 });
+      expect(log.map((l) => [l.outcome, l.error])).toEqual([["skip", "the profile has no email"]]);
+    });
+    expect((await read(ws, d.id)).status).toMatchObject({ pending: 0, last_error: null });
   });
 
   it("stays when the sync that met it also delivered other items", async () => {

@@ -432,7 +432,7 @@ export class Drain {
         this.logThrottled(items, reason, resumesAt);
         return null;
       }
-      this.record.lastError = reason;
+      // The items' `retry` outcomes make it the destination's error when they are settled (see `logError`).
       if (err instanceof AuthRefused) {
         this.authPausedUntil = Math.max(this.authPausedUntil, Date.now() + AUTH_PAUSE_MS);
         this.pausedUntil = Math.max(this.pausedUntil, this.authPausedUntil);
@@ -534,7 +534,9 @@ export class Drain {
         row.audience,
         row.seq,
       );
-      this.record.log.push({ ...base, outcome: "retry", error: outcome.reason });
+      // Still waiting for a vendor's job (one this object no longer awaits, so the wait spends attempts) is no error.
+      if (outcome.waitsFor) this.record.log.push({ ...base, outcome: "retry", error: outcome.reason });
+      else this.logError(base, "retry", outcome.reason);
       if (op.kind === "delete") {
         const error = `${outcome.reason} (attempt ${attempts} of ${MAX_ATTEMPTS}, retrying)`;
         this.record.erasures.push({ profileId: op.profileId, status: "pending", error });
@@ -657,17 +659,15 @@ export class Drain {
     }
     forgetJob(this.sql, job);
     if (outcome.unnamed) {
-      this.record.lastError = outcome.unnamed;
-      this.record.log.push({
+      const base = {
         destinationId: this.destination.id,
         at: Date.now(),
         profileId: "",
         audience: items[0]?.audience ?? null,
         action: items[0]?.action ?? "upsert",
         attempts: items[0]?.attempts ?? 1,
-        outcome: "fail",
-        error: outcome.unnamed,
-      });
+      };
+      this.logError(base, "fail", outcome.unnamed);
     }
   }
 
@@ -698,19 +698,29 @@ export class Drain {
       attempts: item.attempts,
     } as const;
     if (failure.status === "retry") {
-      this.record.log.push({ ...base, outcome: "retry", error: `${failure.reason}; reconciliation sends it again` });
+      this.logError(base, "retry", `${failure.reason}; reconciliation sends it again`);
       return;
     }
     this.deadLetter(op, `${failure.code}: ${failure.message}`, base);
     recordRefusal(this.sql, op);
   }
 
-  /** An operation done with for good: counted failed, the destination's error, a dead letter and a log row. */
+  /** An operation done with for good: counted failed, a dead letter, and its error logged. */
   private deadLetter(op: SyncOp, error: string, base: SyncLogBase): void {
     this.record.failed++;
-    this.record.lastError = error;
     this.record.deadLetters.push({ profileId: op.profileId, op: JSON.stringify(op), error });
-    this.record.log.push({ ...base, outcome: "fail", error });
+    this.logError(base, "fail", error);
+  }
+
+  /**
+   * An error the vendor gave an item (or a job's items), in the sync log and as the destination's `last_error`
+   * (DESIGN §7): a vendor that fails every call shows as down in the status whether the plugin threw or answered
+   * per-item `retry`/`fail` outcomes. Skips, throttling and waits for a vendor's job are not errors and do not come
+   * here; the last error of the drain is the one kept.
+   */
+  private logError(base: SyncLogBase, outcome: "retry" | "fail", error: string): void {
+    this.record.lastError = error;
+    this.record.log.push({ ...base, outcome, error });
   }
 
   /**
