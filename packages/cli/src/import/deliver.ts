@@ -10,10 +10,19 @@ import type { WarningEntry } from "./warnings";
 /**
  * Rows stored, rows the collector already held under their messageId (not stored again: not counted as accepted),
  * and the rejected ones with reasons; or why the batch could not be delivered at all. `warnings` (from
- * {@link deliverBatch}) are the rows not rejected whose messages hold values identity resolution will not use.
+ * {@link deliverBatch}) are the rows stored whose messages hold values identity resolution will not use: none when the
+ * collector held every row already. It says how many rows it held, not which, so in a batch that mixed new rows with
+ * held ones each warned row may have been stored by an earlier run: `warnedPerhapsBefore` counts those.
  */
 export type Delivery =
-  | { ok: true; accepted: number; duplicates: number; rejects: RejectEntry[]; warnings?: WarningEntry[] }
+  | {
+      ok: true;
+      accepted: number;
+      duplicates: number;
+      rejects: RejectEntry[];
+      warnings?: WarningEntry[];
+      warnedPerhapsBefore?: number;
+    }
   | {
       ok: false;
       error: string /** The server's answer when it refused the write key (401/403). */;
@@ -63,12 +72,15 @@ export async function deliverBatch(batch: Batch, options: DeliverOptions): Promi
   const sent = await sendItems(batch.items, `rows ${batch.firstRow}–${batch.lastRow}`, options);
   if (!sent.ok) return sent;
   const rejects = [...local, ...sent.rejects].sort((a, b) => a.row - b.row);
+  // Nothing stored (every row held already, or rejected): no row of this run was stored by its other identifiers.
+  const warned = sent.accepted === 0 ? [] : warnings(batch.items, sent.rejects);
   return {
     ok: true,
     accepted: sent.accepted,
     duplicates: sent.duplicates,
     rejects,
-    warnings: warnings(batch.items, sent.rejects),
+    warnings: warned,
+    ...(sent.duplicates > 0 && warned.length > 0 && { warnedPerhapsBefore: warned.length }),
   };
 }
 

@@ -126,6 +126,8 @@ export interface SummaryFacts {
   rejectsPath?: string;
   /** Rows stored with a value identity resolution will not use (this run's), listed in `warningsPath`. */
   warned?: number;
+  /** How many of `warned` were in batches that also held rows already stored: perhaps stored by an earlier run. */
+  warnedPerhapsBefore?: number;
   warningsPath?: string;
   stoppedBecause?: string;
   /** A checkpoint exists to resume from (not for stdin). */
@@ -166,11 +168,18 @@ export function formatSummary(facts: SummaryFacts): string {
   // The file keeps the rows of earlier runs over a resume, so its count does too.
   const warned = (facts.warned ?? 0) + (facts.before?.warned ?? 0);
   if (warned > 0 && facts.warningsPath) {
-    const rows = `${count(warned)} row${warned === 1 ? "" : "s"}`;
+    const one = warned === 1;
+    const verb = facts.dryRun ? "would be" : one ? "was" : "were";
+    const perhaps = facts.warnedPerhapsBefore ?? 0;
     lines.push(
-      `${rows} ${facts.dryRun ? "would be" : "were"} stored by ${warned === 1 ? "its" : "their"} other identifiers, without ` +
+      `${count(warned)} row${one ? "" : "s"} ${verb} stored by ${one ? "its" : "their"} other identifiers, without ` +
         `an email, phone or id identity resolution cannot use (not an address, no country code, a blocked value): ` +
-        `which and why in ${facts.warningsPath}`,
+        `which and why in ${facts.warningsPath}` +
+        (perhaps > 0
+          ? ` (${perhaps === warned ? (one ? "" : "all of them ") : `${count(perhaps)} of them `}perhaps by an ` +
+            `earlier run: ${perhaps === 1 ? "its batch" : "their batches"} also held rows already stored, and the ` +
+            "collector says how many, not which)"
+          : ""),
     );
   }
   if (facts.dryRun)

@@ -157,7 +157,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     acceptedLabel: options.dryRun ? "valid" : "accepted",
     now,
   });
-  const totals = { rows: 0, accepted: 0, duplicates: 0, rejected: 0, warned: 0, batches: 0 };
+  const totals = { rows: 0, accepted: 0, duplicates: 0, rejected: 0, warned: 0, warnedPerhapsBefore: 0, batches: 0 };
   let stopped: string | undefined;
   let keyRefused: string | undefined;
   let rowsRead = 0;
@@ -210,6 +210,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     totals.duplicates += result.duplicates;
     totals.rejected += result.rejects.length;
     totals.warned += warned.length;
+    totals.warnedPerhapsBefore += result.warnedPerhapsBefore ?? 0;
     const done = acks.complete({
       seq: batch.seq,
       lastRow: batch.lastRow,
