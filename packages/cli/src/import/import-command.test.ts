@@ -373,10 +373,37 @@ describe("tessera import", () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`${changed}: 1 row, 0 accepted, 1 already stored, 0 rejected`);
     expect(run.stdout).toContain(
-      "1 already stored under the same message id: not stored again — give changed rows a new --message-id, " +
-        "e.g. record id + updated time",
+      "1 already stored under the same message id: not stored again — the collector keeps the first message under " +
+        "an id, whatever its --as or --event: to import the same rows as another type or event, leave --message-id " +
+        "out (the hashed ids cover both); give rows changed since a new --message-id, e.g. record id + updated time",
     );
     expect(collector.stored.get("REC-002")).toMatchObject({ traits: { plan: "basic" } });
+  });
+
+  it("stores a track file's rows again as identify when --message-id is left out, not under the receipt ids", async () => {
+    const file = write("till-traits.csv", "receipt,customer,email,store,total\nR-1,C-7,ann@example.com,Mitte,59.90\n");
+    const till = ["--external-id", "pos_customer=customer", "--email", "email"];
+    const track = await importFile(file, "--event", "Order Completed", ...till, "--message-id", "receipt");
+    expect(track.stdout).toContain("1 row, 1 accepted, 0 rejected");
+
+    // The receipt number is the stored purchase's id already: as identify under it, the collector stores nothing.
+    const sameIds = await importFile(file, "--as", "identify", ...till, "--message-id", "receipt");
+    expect(sameIds.stdout).toContain("1 row, 0 accepted, 1 already stored, 0 rejected");
+    expect(sameIds.stdout).toContain("to import the same rows as another type or event, leave --message-id out");
+
+    const traits = await importFile(file, "--as", "identify", ...till, "--ignore", "receipt", "--ignore", "total");
+    expect(traits.stdout).toContain("1 row, 1 accepted, 0 rejected");
+    expect(sent().at(-1)).toMatchObject({
+      type: "identify",
+      anonymousId: "pos_customer:C-7",
+      messageId: expect.stringMatching(/^imp-/),
+      traits: { email: "ann@example.com", store: "Mitte" },
+    });
+    expect(Object.keys(sent().at(-1)?.traits as object)).toEqual(["email", "store"]);
+    // Its hashed id is the same on the next run: stored once.
+    expect(
+      (await importFile(file, "--as", "identify", ...till, "--ignore", "receipt", "--ignore", "total")).stdout,
+    ).toContain("1 row, 0 accepted, 1 already stored");
   });
 
   it("counts a one-row file as one row", async () => {

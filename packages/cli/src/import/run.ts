@@ -364,10 +364,18 @@ function remember(ledger: MessageIdLedger, row: InputRow, sourceName: string, ma
   if (result.ok) ledger.claim(result.messageId, result.message, row.row);
 }
 
-/** What a row the collector already held means, and what to do about a changed one, by where messageIds come from. */
+/**
+ * What a row the collector already held means, and what to do about it, by where messageIds come from. An id column
+ * gives a row the same id whatever it is imported as, so a file imported as track and then `--as identify` under the
+ * same `--message-id` stores nothing the second time; the hashed ids cover the type and event, so they differ.
+ */
 function duplicateHint(options: ImportOptions): string {
   if (options.mapping?.messageId !== undefined)
-    return "give changed rows a new --message-id, e.g. record id + updated time";
+    return (
+      "the collector keeps the first message under an id, whatever its --as or --event: to import the same rows as " +
+      "another type or event, leave --message-id out (the hashed ids cover both); give rows changed since a new " +
+      "--message-id, e.g. record id + updated time"
+    );
   if (options.mapping) return "the same rows were imported before";
   return "a changed message needs a new messageId";
 }

@@ -34,8 +34,9 @@ CSV mapping (or put the same keys in --map mapping.json)
   --timestamp-format <fmt> how that column is written otherwise, in Luxon's tokens, e.g. "dd.MM.yyyy HH:mm"
                            or "M/d/yyyy h:mm a"; a row that does not match is rejected
   --timezone <zone>        the IANA zone of times written without one, e.g. Europe/Berlin (default UTC)
-  --message-id <column>    the idempotency key, one per row (default: a hash of the file name and the row);
-                           a row with an empty id, or reusing an earlier row's id for other content, is rejected
+  --message-id <column>    the idempotency key, one per row, whatever --as or --event (default: a hash of the
+                           file name, --as, --event and the row); a row with an empty id, or reusing an earlier
+                           row's id for other content, is rejected
   --set <key>=<value>      a constant property/trait on every row, e.g. --set channel=pos (repeatable); a column
                            filling the same one stops the import: --ignore it to send the constant; an empty
                            value is refused (an empty cell is left out, never sent as "")
