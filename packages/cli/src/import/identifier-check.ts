@@ -54,6 +54,19 @@ export function checkIdentifiers(message: IdentifiedMessage): IdentifierCheck {
 }
 
 /**
+ * Why the default rules refuse an external id (a placeholder card `0`, a type that is not one), or null when they take
+ * it: a refused value must not become the anonymousId a row is sent by.
+ *
+ * @example refusedExternalId({ type: "pos_customer", id: "0" })
+ * // { type: "pos_customer", value: "0", reason: "pos_customer value is blocked by the rule /^[0-]*$/i" }
+ */
+export function refusedExternalId(externalId: { type: string; id: string }): RefusedIdentifier | null {
+  const { blocked } = extractIdentifiers({ type: "track", context: { externalIds: [externalId] } }, DEFAULT_RULES);
+  const first = blocked[0];
+  return first ? { type: first.identifier.type, value: first.identifier.value, reason: first.reason } : null;
+}
+
+/**
  * The collector's reason for refusing a message whose identifiers were all refused, word for word, so that a dry
  * run's rejects read as the real run's.
  */

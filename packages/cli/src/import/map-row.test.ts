@@ -217,6 +217,22 @@ describe("mapCsvRow", () => {
     expect(mapCsvRow({ id: "C-1", crm: "" }, known, () => "imp-3")).not.toHaveProperty("context");
   });
 
+  it("makes no anonymousId of an external id the default rules block, so walk-in sales do not become one profile", () => {
+    const till = mapping({ externalIds: { pos_customer: "customer", loyalty_number: "card" }, email: "email" });
+    // The placeholder customer is blocked: the row goes by the next external id that is usable.
+    expect(mapCsvRow({ customer: "0", card: "L-1" }, till, () => "imp-1")).toMatchObject({
+      anonymousId: "loyalty_number:L-1",
+    });
+    // None usable: refused with the reason, rather than sent as anonymousId "pos_customer:0", which every walk-in
+    // sale would share (the email is an identifier, not an id to send a message by).
+    expect(() => mapCsvRow({ customer: "0", email: "a@b.co" }, till, () => "imp-2")).toThrow(
+      new CellProblem(
+        'no usable identifier to send the row by (pos_customer "0": pos_customer value is blocked by the rule ' +
+          "/^[0-]*$/i; an anonymousId made of a blocked value would join every row that has it into one profile)",
+      ),
+    );
+  });
+
   it("keeps --string columns as text, drops --ignore columns and renames columns", () => {
     const message = mapCsvRow(
       { id: "1", sku: "12345", total: "9", secret: "x" },

@@ -4,6 +4,7 @@
  */
 import type { JsonObject, JsonValue } from "@tessera/protocol";
 import { DateTime } from "luxon";
+import { refusedExternalId, refusedText } from "./identifier-check";
 
 /** How CSV columns become a message; built by `args.ts` from flags and `--map`. Column names are header names. */
 export interface CsvMapping {
@@ -287,7 +288,7 @@ export function mapCsvRow(
   if (email !== undefined) identity.email = email;
   if (phone !== undefined) identity.phone = phone;
 
-  const externalIds: JsonObject[] = [];
+  const externalIds: Array<JsonObject & { id: string; type: string }> = [];
   for (const [type, column] of Object.entries(mapping.externalIds ?? {})) {
     const id = textCell(record, column);
     if (id !== undefined) externalIds.push({ id, type, collection: "users", encoding: "none" });
@@ -301,8 +302,18 @@ export function mapCsvRow(
   if (anonymousId !== undefined) message.anonymousId = anonymousId;
   // A message needs userId or anonymousId; a row known only by, say, its loyalty card gets an anonymousId made
   // from that id, the same on every row of the card, so the rows of one customer share one identifier, not one each.
-  else if (userId === undefined && externalIds.length > 0)
-    message.anonymousId = `${externalIds[0].type}:${externalIds[0].id}`;
+  // Never from a value identity resolution refuses (a till's placeholder customer `0`): blocked as a card, it would
+  // still link every walk-in sale into one profile as the anonymousId `pos_customer:0`. Such a row is refused.
+  else if (userId === undefined && externalIds.length > 0) {
+    const refused = externalIds.map(refusedExternalId);
+    const usable = externalIds.find((_, i) => refused[i] === null);
+    if (usable === undefined)
+      throw new CellProblem(
+        `no usable identifier to send the row by (${refused.map((r) => r && refusedText(r)).join("; ")}; ` +
+          "an anonymousId made of a blocked value would join every row that has it into one profile)",
+      );
+    message.anonymousId = `${usable.type}:${usable.id}`;
+  }
   message.messageId = ownId ?? fallbackId();
   if (mapping.timestamp !== undefined) {
     const timestamp = timestampCell(record[mapping.timestamp] ?? "", mapping);

@@ -29,7 +29,8 @@ CSV mapping (or put the same keys in --map mapping.json)
   --external-id <type>=<column>
                            another identifier, e.g. loyalty_number=card_no or crm_id=record_id, sent in
                            context.externalIds (repeatable); a row with no user or anonymous id is sent with
-                           anonymousId <type>:<value>, the same on every row of that card
+                           anonymousId <type>:<value> of its first one that is not a blocked value, the same on
+                           every row of that card (none: the row is rejected)
   --timestamp <column>     when it happened: ISO-8601 (a zone-less time is UTC) or epoch s/ms
   --timestamp-format <fmt> how that column is written otherwise, in Luxon's tokens, e.g. "dd.MM.yyyy HH:mm"
                            or "M/d/yyyy h:mm a"; a row that does not match is rejected
