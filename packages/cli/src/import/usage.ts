@@ -21,7 +21,8 @@ Connection
 CSV mapping (or put the same keys in --map mapping.json)
   --as track|identify      what each row is (default track)
   --event <name>           the event name of every row (track)
-  --user-id <column>       the column holding userId
+  --user-id <column>       the column holding userId: the site's own user ids (a profile holds one, so a POS
+                           or CRM customer number is an --external-id)
   --anonymous-id <column>  the column holding anonymousId (a row needs an id: one of these or an external id)
   --email <column>         email: context.traits.email on track, traits.email on identify; a file whose only
                            id is the email needs it as the anonymous id too: --anonymous-id email --email email
@@ -79,11 +80,17 @@ Exit codes: 0 done; 1 rows rejected (without --allow-rejects); 2 bad arguments, 
 write key the collector refuses on the first request;
 3 stopped partway (server or network failure, broken file, Ctrl-C): run again with --resume.
 
-Example: a point-of-sale export
+Example: a point-of-sale export (its customer number is the till's, not the site's user id)
   receipt_id,customer_id,email,phone,total,items,store,purchased_at
   R-1001,C-42,jane@example.com,+14155550101,59.90,"Mug, large",0042,2024-03-01T10:15:00Z
 
   tessera import sales.csv --host https://tessera.example.com --write-key wk_live_… \\
-    --event "Order Completed" --user-id customer_id --email email --phone phone \\
+    --event "Order Completed" --external-id pos_customer=customer_id --email email --phone phone \\
     --timestamp purchased_at --message-id receipt_id --set channel=pos
+
+Example: an online shop's order export, whose customer_id is the site's user id
+  order_id,customer_id,email,total,purchased_at
+
+  tessera import orders.csv --host https://tessera.example.com --write-key wk_live_… \\
+    --event "Order Completed" --user-id customer_id --email email --timestamp purchased_at --message-id order_id
 `;
