@@ -1,7 +1,5 @@
-import type { Identifier } from "@tessera/protocol";
-
-/** `type\0value`: NUL cannot appear in a type, so keys never collide. */
-export const keyOf = (id: Identifier): string => `${id.type}\u0000${id.value}`;
+/** `type\0value` (see `identifierKey`): the key message extraction deduplicates by too. */
+export { identifierKey as keyOf } from "@tessera/protocol";
 
 /** A live profile as the resolver needs it to apply limits and caps. */
 export interface ProfileState {

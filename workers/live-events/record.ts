@@ -66,7 +66,7 @@ export function recordLiveEvents(
     gathering.set(workspaceId, { requests: [seen], messages: raw.length, since: now });
     ctx.waitUntil(handOver(c.env.LIVE_EVENTS, workspaceId));
   } catch (err) {
-    console.error("live events: could not describe the request", err);
+    console.error("live events: could not gather the request", err);
   }
 }
 

@@ -19,3 +19,6 @@ export const Identifier = z
   })
   .meta({ id: "Identifier", description: "One identifier of a person, e.g. email:jane@example.com." });
 export type Identifier = z.infer<typeof Identifier>;
+
+/** `type\0value`, one identifier's key in a set or map: NUL cannot appear in a type, so keys never collide. */
+export const identifierKey = (id: Identifier): string => `${id.type}\u0000${id.value}`;

@@ -10,7 +10,7 @@
 // cost 194 KB, 49 KB gzipped, for validation of allocated ranges that identity does not want (see normalizePhone).
 import { isSupportedCountry, parsePhoneNumberFromString } from "libphonenumber-js/min";
 import { emailProblem } from "./identifier-values";
-import { IDENTIFIER_TYPE_PATTERN, type Identifier } from "./identifiers";
+import { IDENTIFIER_TYPE_PATTERN, type Identifier, identifierKey } from "./identifiers";
 import { objectOrUndefined } from "./json-object";
 import { MAX_IDENTIFIER_LENGTH } from "./limits";
 
@@ -108,9 +108,6 @@ export interface IdentifiedMessage {
   context?: unknown;
 }
 
-/** One identifier's key in a set: type and value. */
-const keyOf = (id: Identifier): string => `${id.type}\u0000${id.value}`;
-
 /** What one message says about who sent it. */
 export interface ExtractedIdentifiers {
   /** Matching keys, normalised and deduplicated: these are claimed in D1 and may link profiles. */
@@ -161,7 +158,7 @@ export function extractIdentifiers(msg: IdentifiedMessage, rules: ExtractionRule
       out.blocked.push({ identifier: n.identifier, reason: `${type} value is blocked by the rule /${pattern}/i` });
       return;
     }
-    const key = keyOf(n.identifier);
+    const key = identifierKey(n.identifier);
     if (seen.has(key)) return;
     seen.add(key);
     if (type === "group_id") out.attributes.push(n.identifier);
