@@ -44,9 +44,11 @@ describe("console unsaved edits and leaving the page", () => {
       expect(page.isClosed()).toBe(false);
       expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe("Half typed");
 
-      // Typed back as it was: nothing to lose, nothing asked.
+      // Typed back as it was: nothing to lose, nothing asked — once the form has taken the edit in (the guard is put
+      // away after the render; a close in the same instant, which no person manages, can still meet it: each ask is
+      // declined, so the page stays until one close goes through unasked).
       await page.getByLabel("Name", { exact: true }).fill("");
-      expect(await closeAsked(page)).toEqual([]);
+      await expect.poll(() => closeAsked(page), { timeout: 10_000 }).toEqual([]);
     });
   }
 });
