@@ -1,9 +1,8 @@
 import {
-  compileSafePattern,
+  blockedValueMatcher,
   DEFAULT_BLOCKED_VALUES,
   type IdentityRulesSettings,
   IdentityRulesUpdate,
-  type SafePattern,
 } from "@tessera/protocol";
 import { findIdentityRules } from "../../d1/queries/workspaces";
 import { isolateCache } from "../shared/isolate-cache";
@@ -70,33 +69,26 @@ export function byPriority<T extends { type: string }>(rules: IdentityRules, ids
     .map((x) => x.id);
 }
 
-const compiled = new WeakMap<IdentityRules, SafePattern[]>();
-
-/** Tessera's own patterns: reviewed, so they may run on the faster backtracking engine (see `compileSafePattern`). */
-const TRUSTED_PATTERNS: ReadonlySet<string> = new Set(DEFAULT_IDENTITY_RULES.blockedValues);
-
-/** A stored pattern saved before RE2 syntax was required (a lookaround, say) blocks nothing rather than failing ingestion. */
-function compileStored(source: string): SafePattern {
-  try {
-    return compileSafePattern(source, TRUSTED_PATTERNS);
-  } catch (err) {
-    console.error(`blocked_values pattern /${source}/ is not RE2 syntax; ignored until the rules are saved again`, err);
-    return { test: () => false };
-  }
-}
+const matchers = new WeakMap<IdentityRules, (value: string) => string | null>();
 
 /**
  * The blocked-value pattern `value` matches, or null. Patterns are compiled once per rules object; a workspace's own
- * patterns match in linear time, so none can stall ingestion.
+ * patterns match in linear time, so none can stall ingestion. A stored pattern saved before RE2 syntax was required
+ * (a lookaround, say) blocks nothing rather than failing ingestion.
  */
 export function blockedBy(rules: IdentityRules, value: string): string | null {
-  let patterns = compiled.get(rules);
-  if (!patterns) {
-    patterns = rules.blockedValues.map(compileStored);
-    compiled.set(rules, patterns);
+  let matcher = matchers.get(rules);
+  if (!matcher) {
+    matcher = blockedValueMatcher(rules.blockedValues, (source, err) => {
+      console.error(
+        `blocked_values pattern /${source}/ is not RE2 syntax; ignored until the rules are saved again`,
+        err,
+      );
+      return { test: () => false };
+    });
+    matchers.set(rules, matcher);
   }
-  for (const [i, re] of patterns.entries()) if (re.test(value)) return rules.blockedValues[i];
-  return null;
+  return matcher(value);
 }
 
 /** The rules as the API shows and stores them (snake_case, like every Tessera wire shape). */

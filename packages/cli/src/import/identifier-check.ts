@@ -7,7 +7,7 @@
  * Judged by Segment's default rules (`DEFAULT_BLOCKED_VALUES`, no default phone country): the CLI cannot read a
  * workspace's own rules with a write key, and those may block more.
  */
-import { compileSafePattern, DEFAULT_BLOCKED_VALUES } from "@tessera/protocol";
+import { blockedValueMatcher, DEFAULT_BLOCKED_VALUES } from "@tessera/protocol";
 import {
   type ExtractionRules,
   extractIdentifiers,
@@ -27,14 +27,11 @@ export interface IdentifierCheck {
   refused: RefusedIdentifier[];
 }
 
-const TRUSTED: ReadonlySet<string> = new Set(DEFAULT_BLOCKED_VALUES);
-const BLOCKED = DEFAULT_BLOCKED_VALUES.map((source) => ({ source, pattern: compileSafePattern(source, TRUSTED) }));
-
 /** Segment's default identity rules, as a workspace that set none has them. */
 const DEFAULT_RULES: ExtractionRules = {
   defaultCountry: null,
   promotedTraits: [],
-  blockedBy: (value) => BLOCKED.find((b) => b.pattern.test(value))?.source ?? null,
+  blockedBy: blockedValueMatcher(DEFAULT_BLOCKED_VALUES),
 };
 
 /**
