@@ -99,6 +99,8 @@ describe("GET /v1/profiles/:ref", () => {
       ["%3A42", /no identifier type/],
       ["e-mail:jane%40example.com", /type "e-mail" is invalid/],
       ["email:not-an-address", /email is not an address/],
+      // Listed among a profile's identifiers (DESIGN §4: an attribute), but a company, never one person's key.
+      ["group_id:acme", /group_id: a company that many profiles share/],
     ];
     for (const [ref, message] of cases) {
       const res = await get(ref);

@@ -46,6 +46,8 @@ describe("parseProfileRef", () => {
       ["1x:abc", /type "1x" is invalid/],
       ["email:not-an-address", /email is not an address/],
       [`user_id:${"x".repeat(600)}`, /longer than 512/],
+      ["group_id:acme-1", /group_id: a company that many profiles share/],
+      ["Group_ID:acme-1", /never one person's identifier/],
     ];
     for (const [raw, reason] of cases) {
       const parsed = parseProfileRef(raw);

@@ -39,6 +39,14 @@ export function parseProfileRef(raw: string): ParsedProfileRef {
   if (type === "") return { ok: false, reason: `Profile ref has no identifier type before ":": ${SHAPE_HINT}` };
   if (value.trim() === "")
     return { ok: false, reason: `Profile ref ${JSON.stringify(clip(raw))} has an empty ${type} value` };
+  // DESIGN §4: a group id names a company many profiles share, so it is shown on each of them but finds none.
+  if (type === "group_id")
+    return {
+      ok: false,
+      reason:
+        "Profile ref names a group_id: a company that many profiles share, never one person's identifier; " +
+        "look a person up by a profile id or an identifier such as user_id, email or anonymous_id",
+    };
   if (type === "phone" && isNationalNumber(value)) return { ok: true, ref: { kind: "national-phone", value } };
   const normalized = normalizeIdentifier(type, value);
   if (!normalized.ok) return { ok: false, reason: `Profile ref is invalid: ${normalized.reason}` };
