@@ -40,6 +40,17 @@ describe("DELETE /v1/profiles/:ref (GDPR)", () => {
       }
     }
     expect((await call(`/v1/profiles/${survivor}`, "DELETE")).status).toBe(404);
+    // Sent again by an identifier, the DELETE says it was done before; one never seen says only that it is unknown.
+    const again = await call("/v1/profiles/email:jane%40example.com", "DELETE");
+    expect(again.status).toBe(404);
+    expect((await again.json<{ error: { message: string } }>()).error.message).toBe(
+      "No profile matches email:jane@example.com: it belonged to a profile that was erased (GDPR delete), and events " +
+        "carrying it are dropped",
+    );
+    const never = await call("/v1/profiles/email:nobody%40example.com", "DELETE");
+    expect((await never.json<{ error: { message: string } }>()).error.message).toBe(
+      "No profile matches email:nobody@example.com",
+    );
   });
 
   it("removes the identifiers from the graph, suppresses them and wipes both profiles' objects", async () => {

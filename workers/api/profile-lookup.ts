@@ -1,6 +1,7 @@
 /** From a parsed ref to a live profile: the identity graph answers which profile, its Durable Object answers what. */
 import type { Identifier } from "@tessera/protocol";
 import { normalizeIdentifier } from "../identity/extract";
+import { erasedAmong } from "../identity/graph-d1";
 import type { IdentityStore } from "../identity/identity-store";
 import { loadIdentityRules } from "../identity/rules";
 import { notFound, validationError } from "../shared/errors";
@@ -16,12 +17,19 @@ export async function resolveProfileRef(
   workspaceId: string,
   ref: ProfileRef,
 ): Promise<string> {
-  const id =
-    ref.kind === "id"
-      ? await store.liveProfile(workspaceId, ref.profileId)
-      : await store.findProfile(workspaceId, await identifierOf(db, workspaceId, ref));
-  if (!id) throw notFound(`No profile matches ${describeRef(ref)}`);
-  return id;
+  if (ref.kind === "id") {
+    const id = await store.liveProfile(workspaceId, ref.profileId);
+    if (!id) throw notFound(`No profile matches ${describeRef(ref)}`);
+    return id;
+  }
+  const identifier = await identifierOf(db, workspaceId, ref);
+  const id = await store.findProfile(workspaceId, identifier);
+  if (id) return id;
+  // Said so a GDPR tool that sends its DELETE again (after a timeout, say) can tell "done before" from "never here".
+  const erased = (await erasedAmong(db, workspaceId, [identifier])).size > 0;
+  throw notFound(
+    `No profile matches ${describeRef(ref)}${erased ? ": it belonged to a profile that was erased (GDPR delete), and events carrying it are dropped" : ""}`,
+  );
 }
 
 /** A national phone number takes the workspace's default country, exactly as the collector normalised it. */
