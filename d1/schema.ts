@@ -382,6 +382,11 @@ export const destinations = sqliteTable(
     pollCursor: text("poll_cursor"),
     delivered: integer("delivered").notNull().default(0),
     failed: integer("failed").notNull().default(0),
+    /**
+     * Items the sync settled without sending, ever: a MAP member with no email (MAPs list contacts by email), an exit
+     * whose email another profile keeps listed, a delete of a person the vendor never held. The log says which.
+     */
+    skipped: integer("skipped").notNull().default(0),
     lastSuccessAt: integer("last_success_at"),
     /** The sync's current problem: set by a drain that met one, cleared by a later drain that delivered without one. */
     lastError: text("last_error"),

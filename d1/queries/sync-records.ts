@@ -21,6 +21,8 @@ export interface DrainRecord {
   erasures: Array<{ profileId: string; status: "pending" | "ok" | "failed"; error: string | null }>;
   delivered: number;
   failed: number;
+  /** Items settled without a vendor call (see `destinations.skipped`). */
+  skipped: number;
   lastError: string | null;
   at: number;
 }
@@ -35,6 +37,7 @@ export function emptyDrainRecord(at: number): DrainRecord {
     erasures: [],
     delivered: 0,
     failed: 0,
+    skipped: 0,
     lastError: null,
     at,
   };
@@ -73,6 +76,7 @@ export async function recordDrain(db: D1Database, destinationId: string, r: Drai
       .set({
         delivered: sql`${destinations.delivered} + ${r.delivered}`,
         failed: sql`${destinations.failed} + ${r.failed}`,
+        skipped: sql`${destinations.skipped} + ${r.skipped}`,
         ...(r.delivered > 0 ? { lastSuccessAt: r.at } : {}),
         // `last_error` is the current problem, not the first one ever: a drain that delivered and met none ends it
         // (the sync log keeps every error). One that met an error keeps it even if other items went through.

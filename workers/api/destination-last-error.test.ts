@@ -101,7 +101,7 @@ describe("a destination's status.last_error", () => {
     await runInDurableObject(env.DESTINATION.getByName(d.id), (_o, state) => state.storage.deleteAlarm());
   });
 
-  it("is not set by an item skipped without an error", async () => {
+  it("is not set by an item skipped without an error, which status.skipped counts", async () => {
     const ws = await seedWorkspace();
     const d = await klaviyoDestination(ws);
     // Klaviyo lists contacts by email: a profile without one is skipped, and the vendor is never called.
@@ -111,7 +111,7 @@ describe("a destination's status.last_error", () => {
       const log = await listSyncLog(env.DB, d.id, { limit: 10 });
       expect(log.map((l) => [l.outcome, l.error])).toEqual([["skip", "the profile has no email"]]);
     });
-    expect((await read(ws, d.id)).status).toMatchObject({ pending: 0, last_error: null });
+    expect((await read(ws, d.id)).status).toMatchObject({ pending: 0, delivered: 0, skipped: 1, last_error: null });
   });
 
   it("stays when the sync that met it also delivered other items", async () => {

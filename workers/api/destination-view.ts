@@ -84,6 +84,7 @@ export async function destinationView(
       pending,
       delivered: row.delivered,
       failed: row.failed,
+      skipped: row.skipped,
       dead_letters: deadLetters,
       last_success_at: row.lastSuccessAt === null ? null : iso(row.lastSuccessAt),
       last_error: row.lastError,

@@ -122,7 +122,15 @@ describe("POST /v1/destinations", () => {
       created_at: d.created_at,
       updated_at: d.created_at,
       webhook_url: `http://tessera.test/v1/webhooks/${d.id}?secret=${row?.inboundSecret}`,
-      status: { pending: 0, delivered: 0, failed: 0, dead_letters: 0, last_success_at: null, last_error: null },
+      status: {
+        pending: 0,
+        delivered: 0,
+        failed: 0,
+        skipped: 0,
+        dead_letters: 0,
+        last_success_at: null,
+        last_error: null,
+      },
     });
     expect(Date.parse(d.created_at)).not.toBeNaN();
     // Stored whole: the engine signs with the real secret.

@@ -582,6 +582,7 @@ export class Drain {
         this.record.log.push({ ...base, outcome: "ok", error: note ?? null });
         if (item.action !== "delete") this.awaitVendorJobs(item, outcome, attempts);
       } else {
+        this.record.skipped++;
         this.record.log.push({ ...base, outcome: "skip", error: outcome.reason });
         // Nothing to delete the person by at this vendor: it never held them.
         if (op.kind === "delete") this.record.erasures.push({ profileId: op.profileId, status: "ok", error: null });

@@ -119,6 +119,14 @@ export const DestinationStatus = z
     pending: z.int().nonnegative().meta({ description: "Operations queued, waiting to be sent." }),
     delivered: z.int().nonnegative().meta({ description: "Items the vendor accepted, ever." }),
     failed: z.int().nonnegative().meta({ description: "Items that failed for good (dead-lettered), ever." }),
+    skipped: z
+      .int()
+      .nonnegative()
+      .meta({
+        description:
+          "Items settled without sending, ever: a member with no email (a MAP lists contacts by email), an exit whose " +
+          "email another profile keeps listed, a delete of a person the vendor never held. The log says which.",
+      }),
     dead_letters: z.int().nonnegative().meta({ description: "Dead letters not replayed yet." }),
     last_success_at: isoTime.nullable(),
     last_error: z

@@ -54,6 +54,7 @@ export function DestinationPage() {
     ["Pending", d.status.pending],
     ["Delivered", d.status.delivered],
     ["Failed", d.status.failed],
+    ["Skipped", d.status.skipped],
     ["Dead letters", d.status.dead_letters],
   ];
   return (
