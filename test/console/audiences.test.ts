@@ -272,6 +272,28 @@ describe("console unsaved definition edits", () => {
     await page.waitForURL(/\/console\/audiences$/);
   });
 
+  it("asks before Back leaves a changed builder, and stays when declined", async () => {
+    const page = await session.signedIn("/console/audiences");
+    await page.getByRole("link", { name: "New audience" }).click();
+    await page.waitForURL(/\/console\/audiences\/new$/);
+    await page.getByLabel("Name", { exact: true }).fill("Half typed");
+    const asked: string[] = [];
+    page.once("dialog", (dialog) => {
+      asked.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.goBack();
+    await expect
+      .poll(() => asked, { timeout: 10_000 })
+      .toEqual(["Leave this page? Your unsaved changes to this audience will be lost."]);
+    await expect.poll(() => new URL(page.url()).pathname, { timeout: 10_000 }).toBe("/console/audiences/new");
+    expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe("Half typed");
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.goBack();
+    await page.waitForURL(/\/console\/audiences$/);
+    await page.getByRole("heading", { name: "Audiences", level: 1 }).waitFor();
+  });
+
   it("leaves an audience's edit with Cancel, keeping the saved definition", async () => {
     const key = `cancelled_${randomUUID().slice(0, 8)}`;
     const definition = { event: `Seen ${key}` };
