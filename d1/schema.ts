@@ -216,7 +216,11 @@ export const deletions = sqliteTable(
     createdAt: integer("created_at").notNull(),
     completedAt: integer("completed_at"),
   },
-  (t) => [index("deletions_due_idx").on(t.status, t.nextAttemptAt)],
+  (t) => [
+    index("deletions_due_idx").on(t.status, t.nextAttemptAt),
+    // A read of an erased profile by its id says which deletion erased it (`resolveProfileRef`).
+    index("deletions_profile_idx").on(t.workspaceId, t.profileId),
+  ],
 );
 
 /**

@@ -1,5 +1,5 @@
 /** GDPR erase jobs (`deletions`): recorded before anything is erased, then advanced step by step until done. */
-import { and, asc, eq, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
 import { orm } from "../client";
 import { deletionDestinations, deletions, destinations } from "../schema";
 
@@ -39,6 +39,21 @@ export async function findDeletion(db: D1Database, workspaceId: string, id: stri
     .select()
     .from(deletions)
     .where(and(eq(deletions.id, id), eq(deletions.workspaceId, workspaceId)));
+  return row;
+}
+
+/** The latest deletion of profile `profileId` in `workspaceId` (the profile a `DELETE` named), if any. */
+export async function deletionOfProfile(
+  db: D1Database,
+  workspaceId: string,
+  profileId: string,
+): Promise<Pick<DeletionRow, "id"> | undefined> {
+  const [row] = await orm(db)
+    .select({ id: deletions.id })
+    .from(deletions)
+    .where(and(eq(deletions.workspaceId, workspaceId), eq(deletions.profileId, profileId)))
+    .orderBy(desc(deletions.createdAt))
+    .limit(1);
   return row;
 }
 

@@ -6,6 +6,7 @@ import {
   listIngestDeadLetters,
   pendingDeadLetters,
 } from "./dead-letters";
+import { deletionOfProfile } from "./deletions";
 import { commitMergeSplit, identifiersOwnedBy, listMergeJournal } from "./merge-undo";
 import { deleteSyncDeadLettersOfProfiles } from "./sync-records";
 
@@ -22,6 +23,14 @@ describe("operations D1 queries", () => {
     expect(steps.filter((s) => s.includes("ingest_dead_letters")).every((s) => /USING (COVERING )?INDEX/.test(s))).toBe(
       true,
     );
+  });
+
+  it("find an erased profile's deletion by index (a read of its id says which erased it)", async () => {
+    const { db, prepared } = recordingDb();
+    await deletionOfProfile(db, "ws_plans", "prf_a");
+    const steps = await plans(prepared);
+    expect(walks(steps)).toEqual([]);
+    expect(steps).toContain("SEARCH deletions USING INDEX deletions_profile_idx (workspace_id=? AND profile_id=?)");
   });
 
   it("split a merge and read the journal by index, never walking the workspace", async () => {

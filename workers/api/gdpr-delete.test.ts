@@ -28,7 +28,12 @@ describe("DELETE /v1/profiles/:ref (GDPR)", () => {
     const { survivor, loser, call } = await jane();
     const res = await call("/v1/profiles/email:jane%40example.com", "DELETE");
     expect(res.status).toBe(202);
-    const body = await res.json<{ status: string; profile_ids: string[]; suppressed_identifiers: number }>();
+    const body = await res.json<{
+      status: string;
+      deletion_id: string;
+      profile_ids: string[];
+      suppressed_identifiers: number;
+    }>();
     expect(body.status).toBe("accepted");
     expect(body.profile_ids.sort()).toEqual([survivor, loser].sort());
     expect(body.suppressed_identifiers).toBe(3);
@@ -39,7 +44,11 @@ describe("DELETE /v1/profiles/:ref (GDPR)", () => {
         expect(await read.json()).toMatchObject({ error: { code: "not_found" } });
       }
     }
-    expect((await call(`/v1/profiles/${survivor}`, "DELETE")).status).toBe(404);
+    const byId = await call(`/v1/profiles/${survivor}`, "DELETE");
+    expect(byId.status).toBe(404);
+    expect((await byId.json<{ error: { message: string } }>()).error.message).toBe(
+      `No profile matches ${survivor}: it was erased (GDPR delete ${body.deletion_id}, GET /v1/deletions/${body.deletion_id})`,
+    );
     // Sent again by an identifier, the DELETE says it was done before; one never seen says only that it is unknown.
     const again = await call("/v1/profiles/email:jane%40example.com", "DELETE");
     expect(again.status).toBe(404);

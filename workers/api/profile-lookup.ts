@@ -1,5 +1,6 @@
 /** From a parsed ref to a live profile: the identity graph answers which profile, its Durable Object answers what. */
 import type { Identifier } from "@tessera/protocol";
+import { deletionOfProfile } from "../../d1/queries/deletions";
 import { normalizeIdentifier } from "../identity/extract";
 import { erasedAmong } from "../identity/graph-d1";
 import type { IdentityStore } from "../identity/identity-store";
@@ -19,8 +20,11 @@ export async function resolveProfileRef(
 ): Promise<string> {
   if (ref.kind === "id") {
     const id = await store.liveProfile(workspaceId, ref.profileId);
-    if (!id) throw notFound(`No profile matches ${describeRef(ref)}`);
-    return id;
+    if (id) return id;
+    const erasedBy = await deletionOfProfile(db, workspaceId, ref.profileId);
+    throw notFound(
+      `No profile matches ${describeRef(ref)}${erasedBy ? `: it was erased (GDPR delete ${erasedBy.id}, GET /v1/deletions/${erasedBy.id})` : ""}`,
+    );
   }
   const identifier = await identifierOf(db, workspaceId, ref);
   const id = await store.findProfile(workspaceId, identifier);

@@ -1,0 +1,1 @@
+CREATE INDEX `deletions_profile_idx` ON `deletions` (`workspace_id`,`profile_id`);
