@@ -19,5 +19,5 @@ export * from "./operations";
 export * from "./profile";
 export * from "./profile-events-query";
 export * from "./queue-messages";
-export { blockedValueMatcher, compileSafePattern, type SafePattern } from "./safe-pattern";
+export { blockedValueMatcher, type SafePattern } from "./safe-pattern";
 export * from "./validate";
