@@ -33,6 +33,9 @@ describe("console work kept across a refused key", () => {
     const page = await session.signedIn("/console/audiences/new");
     await page.getByLabel("Key", { exact: true }).fill(key);
     await page.getByLabel("Name", { exact: true }).fill("Kept while signed out");
+    // The starter definition's own preview answered first: refused, it would sign out before the edit below (a
+    // fresh-clone run kept the starter definition as the draft).
+    await expect.poll(() => page.locator("p.preview").getAttribute("aria-busy"), { timeout: 10_000 }).toBe("false");
     await revokeKeyMeanwhile(page);
     const definition = { event: `Kept ${key}`, within: "30d" };
     // The live preview of the edited definition is the call the API refuses.
