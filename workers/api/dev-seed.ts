@@ -5,7 +5,14 @@ import { createWorkspace } from "../../d1/provision";
 import type { AppEnv } from "../shared/app-env";
 import { notFound } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
-import { ADMIN_TOKEN, BAD_ADMIN_TOKEN, errorResponses, jsonResponse, NO_ADMIN_TOKEN } from "../shared/route-docs";
+import {
+  ADMIN_TOKEN,
+  BAD_ADMIN_TOKEN,
+  DEVELOPMENT_TAG,
+  errorResponses,
+  jsonResponse,
+  NO_ADMIN_TOKEN,
+} from "../shared/route-docs";
 import { BODY_TOO_LARGE, jsonBody } from "./json-body";
 import { requireAdminToken } from "./secret-key-auth";
 
@@ -27,7 +34,7 @@ export const devSeedRoutes = openApiRoutes().openapi(
   createRoute({
     method: "post",
     path: "/dev/seed",
-    tags: ["Development"],
+    tags: [DEVELOPMENT_TAG],
     summary: "Seed the local dev workspace",
     description:
       "Local development only (`ENVIRONMENT=development`; 404 anywhere else): creates the dev workspace with the " +

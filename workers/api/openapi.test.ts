@@ -2,12 +2,21 @@ import { exports } from "cloudflare:workers";
 import type { OpenAPIV3_1 } from "openapi-types";
 import { describe, expect, it } from "vitest";
 import { app } from "../app";
+import { DEVELOPMENT_TAG } from "../shared/route-docs";
 
 async function document(): Promise<OpenAPIV3_1.Document> {
   const res = await exports.default.fetch("http://x/openapi.json");
   expect(res.status).toBe(200);
   return res.json<OpenAPIV3_1.Document>();
 }
+
+/** The paths of the routes declared for local development only (their tag), as the route declarations name them. */
+const developmentOnly = () =>
+  new Set(
+    app.openAPIRegistry.definitions.flatMap((d) =>
+      d.type === "route" && d.route.tags?.includes(DEVELOPMENT_TAG) ? [d.route.path] : [],
+    ),
+  );
 
 /** Hono's `/v1/profiles/:ref` is OpenAPI's `/v1/profiles/{ref}`. */
 const openApiPath = (honoPath: string) => honoPath.replace(/:(\w+)/g, "{$1}");
@@ -20,12 +29,22 @@ describe("GET /openapi.json", () => {
     const paths = doc.paths ?? {};
     const missing: string[] = [];
     for (const { method, path } of app.routes) {
+      // Local development's own routes answer 404 here (ENVIRONMENT=test), so the document leaves them out (below).
+      if (developmentOnly().has(openApiPath(path))) continue;
       const item = paths[openApiPath(path)] as Record<string, unknown> | undefined;
       // `ALL` is middleware (`use`: CORS, …): its path must be documented; the methods it serves are checked below.
       const known = method === "ALL" ? item !== undefined : item?.[method.toLowerCase()] !== undefined;
       if (!known) missing.push(`${method} ${path}`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it("leaves out, outside local development, the routes that exist only there", async () => {
+    const doc = await document();
+    expect([...developmentOnly()].sort()).toEqual(["/demo", "/dev/seed"]);
+    for (const path of developmentOnly()) expect(doc.paths?.[path], path).toBeUndefined();
+    expect(doc.tags?.map((t) => t.name)).not.toContain(DEVELOPMENT_TAG);
+    expect(doc.tags?.map((t) => t.name)).toContain("Profiles");
   });
 
   it("documents the Segment short aliases and the CORS preflight of every ingestion path", async () => {

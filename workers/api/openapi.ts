@@ -6,7 +6,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { AppEnv } from "../shared/app-env";
 import { openApiRoutes } from "../shared/openapi-routes";
-import { jsonResponse, SECURITY_SCHEMES } from "../shared/route-docs";
+import { DEVELOPMENT_TAG, jsonResponse, SECURITY_SCHEMES } from "../shared/route-docs";
 
 const DOCUMENT = {
   openapi: "3.1.0",
@@ -35,7 +35,7 @@ const DOCUMENT = {
       description: "Repairs (DESIGN §12): ingest dead letters and their replay, merge undo.",
     },
     { name: "Browser SDK", description: "What the browser SDK loads and calls besides ingestion." },
-    { name: "Development", description: "Local development only: 404 on any other deployment." },
+    { name: DEVELOPMENT_TAG, description: "Local development only (`npm run dev`)." },
     { name: "Meta", description: "Health and this document." },
   ],
 };
@@ -101,7 +101,10 @@ export function apiDocsRoutes(root: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
       }),
       (c) => {
         // The generator's types allow `undefined` where JSON has no value; the document itself is plain JSON.
-        document ??= root.getOpenAPI31Document(DOCUMENT) as unknown as OpenApiDocument;
+        document ??= forDeployment(
+          root.getOpenAPI31Document(DOCUMENT) as unknown as OpenApiDocument,
+          c.env.ENVIRONMENT === "development",
+        );
         return c.json(document, 200);
       },
     )
@@ -116,4 +119,17 @@ export function apiDocsRoutes(root: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
       }),
       (c, next) => renderDocs(c, next) as Promise<Response>,
     );
+}
+
+/** The document as this deployment serves it: outside local development, without the routes that answer 404 there. */
+function forDeployment(document: OpenApiDocument, development: boolean): OpenApiDocument {
+  if (development) return document;
+  const tagged = (item: unknown) =>
+    Object.values(item as Record<string, { tags?: string[] }>).some((op) => op?.tags?.includes(DEVELOPMENT_TAG));
+  const tags = (document.tags as Array<{ name: string }> | undefined)?.filter((t) => t.name !== DEVELOPMENT_TAG);
+  return {
+    ...document,
+    paths: Object.fromEntries(Object.entries(document.paths).filter(([, item]) => !tagged(item))),
+    ...(tags ? { tags } : {}),
+  };
 }

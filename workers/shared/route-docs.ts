@@ -112,3 +112,6 @@ export const BAD_SECRET_KEY = "No credentials, an unknown or revoked key, or a w
 /** The 401/403 of every admin-token route. */
 export const BAD_ADMIN_TOKEN = "No or a wrong admin token.";
 export const NO_ADMIN_TOKEN = "`ADMIN_TOKEN` is not configured on this deployment.";
+
+/** The tag of routes that exist only in local development (`ENVIRONMENT=development`) and answer 404 elsewhere. */
+export const DEVELOPMENT_TAG = "Development";

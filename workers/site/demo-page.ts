@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { SNIPPET_MIN_JS as snippet } from "@tessera/browser/assets";
 import { notFound } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
-import { errorResponses } from "../shared/route-docs";
+import { DEVELOPMENT_TAG, errorResponses } from "../shared/route-docs";
 
 /** The seeded local-dev keys (DESIGN §9). The secret appears in a page only here, and only in development. */
 const DEV_WRITE_KEY = "wk_dev";
@@ -18,7 +18,7 @@ export const demoPageRoutes = openApiRoutes();
 const demoRoute = createRoute({
   method: "get",
   path: "/demo",
-  tags: ["Development"],
+  tags: [DEVELOPMENT_TAG],
   summary: "Demo page",
   description: "Local development only (`ENVIRONMENT=development`; 404 anywhere else): the SDK on a page, live.",
   responses: {
