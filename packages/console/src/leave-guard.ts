@@ -6,6 +6,10 @@
  */
 import { useLayoutEffect } from "preact/hooks";
 
+/** Asks whether to leave the unsaved changes to `what` behind (a link, Back or Forward). */
+const confirmLeaving = (what: string) =>
+  window.confirm(`Leave this page? Your unsaved changes to ${what} will be lost.`);
+
 /** The forms with unsaved changes drawn now, each with the address it is at. */
 const guards = new Set<{ what: string; stay: string }>();
 
@@ -17,7 +21,7 @@ const guards = new Set<{ what: string; stay: string }>();
 addEventListener("popstate", (e) => {
   const [guard] = guards;
   if (!guard || location.href === guard.stay) return;
-  if (window.confirm(`Leave this page? Your unsaved changes to ${guard.what} will be lost.`)) return;
+  if (confirmLeaving(guard.what)) return;
   e.stopImmediatePropagation();
   history.pushState(null, "", guard.stay);
 });
@@ -38,7 +42,7 @@ export function useLeaveGuard(dirty: boolean, what: string): void {
       const link = e.target instanceof Element ? e.target.closest("a[href]") : null;
       if (!(link instanceof HTMLAnchorElement) || link.target || link.origin !== location.origin) return;
       if (link.pathname === location.pathname && link.search === location.search) return;
-      if (window.confirm(`Leave this page? Your unsaved changes to ${what} will be lost.`)) return;
+      if (confirmLeaving(what)) return;
       // Before the router's own listener (on window, bubbling) sees the click.
       e.preventDefault();
       e.stopPropagation();
