@@ -378,22 +378,6 @@ describe("klaviyo bulk import jobs", () => {
     }
   });
 
-  it("holds a removal from a list while a job adding to it is unfinished", async () => {
-    const ctx = contextFor();
-    mock.setBulkImportDelay(500);
-    const members = emails(BULK_IMPORT_FROM);
-    await klaviyo.applyMemberships(ctx, VIP, entering(members));
-
-    const [early] = await klaviyo.applyMemberships(ctx, VIP, [{ identity: who(members[0]), member: false }]);
-    expect(early).toMatchObject({ status: "retry", reason: expect.stringContaining("bulk import job") });
-    await jobsDone();
-    const [later] = await klaviyo.applyMemberships(ctx, VIP, [{ identity: who(members[0]), member: false }]);
-
-    expect(later).toEqual({ status: "ok", vendorId: profileOf(members[0])?.id });
-    expect(mock.listMembers("tessera_vip")).toEqual(members.slice(1).sort());
-    expect(callsTo("GET", /^\/api\/profile-bulk-import-jobs\//).map((r) => r.status)).toEqual([200, 200]);
-  });
-
   it("names each profile a finished job failed, by the email sent, from the job's import errors (K6)", async () => {
     const ctx = contextFor();
     // Klaviyo holds the email and the phone as two profiles: one profile with both fails while the job runs.

@@ -44,6 +44,7 @@ import {
   forgetJob,
   itemsOfJob,
   jobHolding,
+  jobListing,
   postponeJob,
   waitForJob,
 } from "./vendor-jobs";
@@ -169,7 +170,7 @@ export class Drain {
   private async memberships(rows: PendingRow[], slots: LimitFunction): Promise<void> {
     const items = await this.sendable(rows);
     if (items.length === 0) return;
-    const listing = await this.upsertContacts(items, slots);
+    const listing = (await this.upsertContacts(items, slots)).filter((item) => !this.removalHeldByJob(item));
     const byAudience = groupBy(listing, (item) => item.op.audience);
     await Promise.all(
       [...byAudience].map(async ([audience, group]) => {
@@ -337,6 +338,20 @@ export class Drain {
     if (!job) return false;
     const reason = `waiting for the vendor's job ${job}, which holds an older state of this contact and writes it when it runs`;
     for (const item of contact) this.settle(item, { status: "retry", reason, waitsFor: job });
+    return true;
+  }
+
+  /**
+   * Whether the item's removal from its list (an exit, or a former email's removal beside the new one's entry) waits,
+   * settled so, because a vendor job still awaited adds that contact to the list: the job lists it when it runs, after
+   * a removal sent now (see `jobListing`).
+   */
+  private removalHeldByJob(item: MembershipItem): boolean {
+    const email = item.action === "remove" ? item.identity.email : item.former?.email;
+    const job = email && this.plugin.jobOutcome ? jobListing(this.sql, item.op.audience, email) : undefined;
+    if (!job) return false;
+    const reason = `waiting for the vendor's job ${job}, which still adds this contact to tessera_${item.op.audience}`;
+    this.settle(item, { status: "retry", reason, waitsFor: job });
     return true;
   }
 

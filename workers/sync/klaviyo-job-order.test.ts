@@ -130,4 +130,42 @@ describe("a Klaviyo bulk import job still queued", { timeout: 30_000 }, () => {
     expect(await listDeadLetters(env.DB, destinationId)).toEqual([]);
     await cleanUp();
   });
+
+  it("holds a member's new email with the former's removal while a job still adds the former", async () => {
+    const { base, destinationId, stub, log, runJobs, cleanUp } = await filledByQueuedJobs();
+    const listed = async () => (await (await fetch(`${base}/__mock/list-members?name=tessera_vip`)).json()) as string[];
+
+    await stub.enqueue(destinationId, [membershipOp("prf_m0", "vip", 2, { email: "renamed@example.com" })]);
+    await eventually(async () => expect((await log("prf_m0")).map((l) => l.step)).toEqual(["add:retry", "add:ok"]));
+    expect((await log("prf_m0"))[0]).toMatchObject({ attempts: 0, error: expect.stringContaining("job") });
+
+    // Once the job listed the former email, the swap goes: the new email listed, the former one off.
+    await runJobs();
+    await eventually(async () => {
+      expect(await stub.pendingCount()).toBe(0);
+      const members = await listed();
+      expect(members).toContain("renamed@example.com");
+      expect(members).not.toContain("m0@example.com");
+    });
+    await cleanUp();
+  });
+
+  it("holds only the removals of contacts a job adds: another member leaves the list at once", async () => {
+    const { base, destinationId, stub, log, cleanUp } = await filledByQueuedJobs();
+    const listed = async () => (await (await fetch(`${base}/__mock/list-members?name=tessera_vip`)).json()) as string[];
+
+    // One contact alone goes by profile-import and a list call, no job; the jobs adding the others are still queued.
+    await stub.enqueue(destinationId, [membershipOp("prf_solo", "vip", 1, { email: "solo@example.com" })]);
+    await eventually(async () => expect(await listed()).toContain("solo@example.com"));
+    await stub.enqueue(destinationId, [
+      membershipOp("prf_solo", "vip", 2, { member: false, email: "solo@example.com" }),
+    ]);
+
+    await eventually(async () => {
+      expect(await stub.pendingCount()).toBe(0);
+      expect(await listed()).toEqual([]);
+    });
+    expect((await log("prf_solo")).map((l) => l.step)).toEqual(["remove:ok", "add:ok"]);
+    await cleanUp();
+  });
 });

@@ -74,8 +74,8 @@ export type FailCode = "invalid_identity" | "invalid_payload" | "not_found" | "c
  * What happened to one item. `vendorId` (on `ok`) is remembered so later calls can use the vendor's id; `note` (on
  * `ok`) is what the sync log should say about a success that left something out. `job` (on `ok`): the vendor only
  * accepted the item into an asynchronous job of that id, whose real outcome the engine reads later
- * ({@link DestinationPlugin.jobOutcome}). `waitsFor` (on `retry`): the item waits for that job of the vendor's (a
- * removal from a list the job still adds to); while the engine still awaits the job, the retry spends no attempt.
+ * ({@link DestinationPlugin.jobOutcome}). `waitsFor` (on `retry`) is the engine's own: it holds an item for a job it
+ * still awaits (a removal the job would undo, an upsert it would overwrite), and such a retry spends no attempt.
  */
 export type Outcome =
   | { status: "ok"; vendorId?: string; note?: string; job?: string }

@@ -175,6 +175,23 @@ export function jobHolding(sql: SqlStorage, email: string): string | undefined {
 }
 
 /**
+ * A job still awaited that adds the contact with this email to `audience`'s list (or upserts it on the way there), if
+ * any. The vendor lists a job's contacts when it runs, so a removal sent meanwhile would be undone by it: the removal
+ * waits for the job instead ({@link waitForJob}). Only this contact's jobs hold it, not every job adding to the list.
+ */
+export function jobListing(sql: SqlStorage, audience: string, email: string): string | undefined {
+  return sql
+    .exec<{ job: string }>(
+      `SELECT job FROM awaiting_jobs WHERE email = ? AND audience = ? AND action = 'add' AND give_up_at > ?
+       ORDER BY check_at LIMIT 1`,
+      email,
+      audience,
+      Date.now(),
+    )
+    .toArray()[0]?.job;
+}
+
+/**
  * When an item that waits for `job` (an outcome's `waitsFor`: a removal from a list the job still adds to, an upsert
  * the job would overwrite) is tried again: once the engine has looked at the job again, and without spending an
  * attempt, as a job that runs for long is normal. Undefined once the job is no longer awaited (settled, or past its

@@ -8,11 +8,10 @@
  * the job runs (K6: an identifier another profile holds): the engine asks {@link jobOutcome} once the job is done,
  * which names each failed profile by the email of its `original_payload` in the job's import errors.
  *
- * Because the job lands later, a removal from a list must not overtake a job still adding to it (the job would list
- * the person again): jobs with a list are remembered per list, {@link unfinishedJob} polls them, and the removal's
- * `retry` names the job it waits for (`waitsFor`), so the engine spends none of its attempts while the job runs.
- * Likewise a contact's newer state must not reach `profile-import` while a job holding an older one still waits (the
- * job would write it back): the engine holds that upsert until it has seen the job end (`vendor-jobs.ts`).
+ * Because the job lands later, a contact's removal from the list must not overtake a job still adding it (the job
+ * would list the person again), nor its newer state reach `profile-import` while a job holding an older one still
+ * waits (the job would write it back): the engine, which awaits every job's outcome, holds both until it has seen
+ * the job end (`vendor-jobs.ts`).
  *
  * @example
  * const outcomes = await bulkImport(ctx, [{ email: "ada@example.com", first_name: "Ada" }], { id: "Xy12Ab", relist });
@@ -29,8 +28,6 @@ const JOB_PROFILES = 10_000;
 const JOB_BYTES = 5_000_000 - 10_000;
 /** Jobs sent for one chunk at most: each `400` with pointers takes the profiles it points at out of the next. */
 const JOB_ATTEMPTS = 4;
-/** How long a job that adds to a list holds back removals from that list at most (Klaviyo keeps jobs for days). */
-const JOB_WATCH_MS = 24 * 3_600_000;
 
 /** The list a job adds its profiles to, and how to find it again when Klaviyo no longer has that id. */
 export interface BulkList {
@@ -47,23 +44,6 @@ export async function bulkImport(
   const outcomes: Outcome[] = [];
   for (const chunk of jobChunks(profiles)) outcomes.push(...(await importJob(ctx, chunk, list)));
   return outcomes;
-}
-
-/**
- * The id of the oldest job still adding to this list (`queued` or `processing`), or undefined once all are done.
- * Jobs seen done are forgotten; one whose status cannot be read is waited for.
- */
-export async function unfinishedJob(ctx: Ctx, listId: string): Promise<string | undefined> {
-  const ids = await watchedJobs(ctx, listId);
-  let done = 0;
-  for (const id of ids) {
-    // A job Klaviyo no longer has (404: expired) is done with; one that cannot be read now is waited for.
-    const job = await readJob(ctx, id);
-    if (job.state === "running" || job.state === "unreadable") break;
-    done++;
-  }
-  if (done > 0) await ctx.store.put(watchKey(listId), JSON.stringify(ids.slice(done)), JOB_WATCH_MS);
-  return ids[done];
 }
 
 /** Pages of import errors read for one job at most (Klaviyo pages them; 100 a page). */
@@ -167,7 +147,6 @@ async function importJob(ctx: Ctx, profiles: Array<Record<string, unknown>>, lis
     });
     if (res.ok) {
       const id = (res.data as Resource | undefined)?.id ?? "(no id)";
-      if (listId) await watch(ctx, listId, id);
       const note = `imported by Klaviyo bulk import job ${id} (processed asynchronously)`;
       for (const i of sending) outcomes[i] = { status: "ok", note, job: id };
       break;
@@ -224,17 +203,4 @@ function listGone(status: number, errors: KlaviyoError[]): boolean {
     status === 404 ||
     (status === 400 && errors.some((e) => e.source?.pointer?.startsWith("/data/relationships/lists") ?? false))
   );
-}
-
-const watchKey = (listId: string) => `bulk-jobs:${listId}`;
-
-/** Remembers a job that adds to the list, so removals from it wait for the job (see {@link unfinishedJob}). */
-async function watch(ctx: Ctx, listId: string, jobId: string): Promise<void> {
-  const ids = await watchedJobs(ctx, listId);
-  await ctx.store.put(watchKey(listId), JSON.stringify([...ids, jobId]), JOB_WATCH_MS);
-}
-
-/** The jobs adding to the list that removals still wait for, oldest first. */
-async function watchedJobs(ctx: Ctx, listId: string): Promise<string[]> {
-  return JSON.parse((await ctx.store.get(watchKey(listId))) || "[]") as string[];
 }

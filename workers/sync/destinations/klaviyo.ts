@@ -27,7 +27,7 @@
 import pLimit from "p-limit";
 import type { AudienceList, ContactIdentity, ContactUpsert, DestinationPlugin, MembershipOp, Outcome } from "../plugin";
 import { erasedOutcome } from "./erased-outcome";
-import { type BulkList, bulkImport, jobOutcome, unfinishedJob } from "./klaviyo-bulk-import";
+import { type BulkList, bulkImport, jobOutcome } from "./klaviyo-bulk-import";
 import { type Ctx, type Failure, type KlaviyoConfig, type KlaviyoError, type Resource, request } from "./klaviyo-http";
 
 export { KLAVIYO_REVISION, type KlaviyoConfig } from "./klaviyo-http";
@@ -94,15 +94,8 @@ export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
   async applyMemberships(ctx, list, items) {
     const listId = await listIdFor(ctx, list);
     if (typeof listId !== "string") return items.map(() => listId);
+    // A removal never overtakes a job still adding its contact to the list: the engine holds it (`jobListing`).
     const outcomes: Array<Outcome | undefined> = items.map(() => undefined);
-    // A removal must not overtake a job still adding to the list, which would list the person again: it waits for the
-    // job (`waitsFor`: no attempt spent while the engine still awaits the job) until it is done.
-    const job = items.some((item) => !item.member) ? await unfinishedJob(ctx, listId) : undefined;
-    if (job) {
-      const reason = `waiting for Klaviyo bulk import job ${job} to finish adding to ${list.name}`;
-      for (const [i, item] of items.entries())
-        if (!item.member) outcomes[i] = { status: "retry", reason, waitsFor: job };
-    }
     // Many entries without a known id: jobs upsert them and list them, no lookup needed.
     const unknown = items.flatMap((item, i) =>
       item.member && !item.identity.vendorId && item.identity.email ? [i] : [],
