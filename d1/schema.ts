@@ -216,11 +216,21 @@ export const deletions = sqliteTable(
     createdAt: integer("created_at").notNull(),
     completedAt: integer("completed_at"),
   },
-  (t) => [
-    index("deletions_due_idx").on(t.status, t.nextAttemptAt),
-    // A read of an erased profile by its id says which deletion erased it (`resolveProfileRef`).
-    index("deletions_profile_idx").on(t.workspaceId, t.profileId),
-  ],
+  (t) => [index("deletions_due_idx").on(t.status, t.nextAttemptAt)],
+);
+
+/**
+ * Every profile a GDPR erase took out of the graph (the one named and each merged into it) and the deletion that did,
+ * so a read of any of their ids says which deletion erased it (`resolveProfileRef`). Written with the graph step.
+ */
+export const erasedProfiles = sqliteTable(
+  "erased_profiles",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    profileId: text("profile_id").notNull(),
+    deletionId: text("deletion_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.profileId] })],
 );
 
 /**

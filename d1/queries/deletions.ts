@@ -1,7 +1,7 @@
 /** GDPR erase jobs (`deletions`): recorded before anything is erased, then advanced step by step until done. */
-import { and, asc, desc, eq, lte, sql } from "drizzle-orm";
+import { and, asc, eq, lte, sql } from "drizzle-orm";
 import { orm } from "../client";
-import { deletionDestinations, deletions, destinations } from "../schema";
+import { deletionDestinations, deletions, destinations, erasedProfiles } from "../schema";
 
 export type DeletionRow = typeof deletions.$inferSelect;
 
@@ -42,18 +42,16 @@ export async function findDeletion(db: D1Database, workspaceId: string, id: stri
   return row;
 }
 
-/** The latest deletion of profile `profileId` in `workspaceId` (the profile a `DELETE` named), if any. */
+/** The deletion that erased profile `profileId` of `workspaceId` (named, or merged into the one named), if any. */
 export async function deletionOfProfile(
   db: D1Database,
   workspaceId: string,
   profileId: string,
-): Promise<Pick<DeletionRow, "id"> | undefined> {
+): Promise<{ id: string } | undefined> {
   const [row] = await orm(db)
-    .select({ id: deletions.id })
-    .from(deletions)
-    .where(and(eq(deletions.workspaceId, workspaceId), eq(deletions.profileId, profileId)))
-    .orderBy(desc(deletions.createdAt))
-    .limit(1);
+    .select({ id: erasedProfiles.deletionId })
+    .from(erasedProfiles)
+    .where(and(eq(erasedProfiles.workspaceId, workspaceId), eq(erasedProfiles.profileId, profileId)));
   return row;
 }
 
@@ -68,15 +66,16 @@ export function dueDeletions(db: D1Database, now: number, limit: number): Promis
 }
 
 /**
- * The graph step's record, to commit in the same transaction as the graph erase: what was erased, and the
- * identifiers destinations need (held only until every destination has deleted the person).
+ * The graph step's record, to commit in the same transaction as the graph erase: what was erased (each profile
+ * also in `erased_profiles`, by id), and the identifiers destinations need (held only until every destination has
+ * deleted the person).
  */
 export function recordGraphStep(
   db: D1Database,
   id: string,
   erased: { profileIds: string[]; identifiers: Array<{ type: string; value: string }> },
   at: number,
-): D1PreparedStatement {
+): D1PreparedStatement[] {
   const query = orm(db)
     .update(deletions)
     .set({
@@ -87,8 +86,18 @@ export function recordGraphStep(
     })
     .where(eq(deletions.id, id))
     .toSQL();
-  // A plain statement, because it joins the graph erase's raw guarded batch (`eraseMergedTree`).
-  return db.prepare(query.sql).bind(...query.params);
+  // Plain statements, because they join the graph erase's raw guarded batch (`eraseMergedTree`). The second reads
+  // the ids the first wrote; a profile erased twice (two DELETEs at once) keeps the deletion that erased it first.
+  return [
+    db.prepare(query.sql).bind(...query.params),
+    db
+      .prepare(
+        `INSERT INTO erased_profiles (workspace_id, profile_id, deletion_id)
+         SELECT d.workspace_id, j.value, d.id FROM deletions d, json_each(d.profile_ids) j WHERE d.id = ?
+         ON CONFLICT DO NOTHING`,
+      )
+      .bind(id),
+  ];
 }
 
 /**

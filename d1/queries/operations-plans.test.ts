@@ -30,7 +30,9 @@ describe("operations D1 queries", () => {
     await deletionOfProfile(db, "ws_plans", "prf_a");
     const steps = await plans(prepared);
     expect(walks(steps)).toEqual([]);
-    expect(steps).toContain("SEARCH deletions USING INDEX deletions_profile_idx (workspace_id=? AND profile_id=?)");
+    expect(steps).toContain(
+      "SEARCH erased_profiles USING INDEX sqlite_autoindex_erased_profiles_1 (workspace_id=? AND profile_id=?)",
+    );
   });
 
   it("split a merge and read the journal by index, never walking the workspace", async () => {

@@ -142,11 +142,11 @@ async function eraseGraph(env: Env, row: DeletionRow): Promise<{ profileIds: str
     (ws, profile) => store.liveProfile(ws, profile),
     row.workspaceId,
     row.profileId,
-    (tree) => [recordGraphStep(env.DB, row.id, tree, at)],
+    (tree) => recordGraphStep(env.DB, row.id, tree, at),
   );
   if (erased.profileIds.length === 0) {
     erased = { profileIds: [row.profileId], identifiers: [] };
-    await env.DB.batch([recordGraphStep(env.DB, row.id, erased, at)]);
+    await env.DB.batch(recordGraphStep(env.DB, row.id, erased, at));
   }
   for (const profile of erased.profileIds) store.forgetProfile(row.workspaceId, profile);
   return erased;
