@@ -1,6 +1,9 @@
-import type { MergeRecord, Profile, ProfileEventsPage } from "@tessera/protocol";
+import { env } from "cloudflare:workers";
+import type { AcceptedMessage, MergeRecord, Profile, ProfileEventsPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { identify, track } from "../test-support/messages";
+import { ingestMessages } from "../ingest/pipeline";
+import { ingestDepsFor } from "../ingest/pipeline-deps";
+import { freshId, identify, track } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
 
@@ -41,6 +44,40 @@ describe("merged profiles through the profile API", () => {
     }
     const viaLoser = await get<{ data: MergeRecord[] }>(`/v1/profiles/${newer}/merges`);
     expect(viaLoser.data.map((m) => m.from)).toEqual([newer]);
+  });
+
+  it("lists a profile merged away within the request that created it, which never held an event", async () => {
+    const ws = await seedWorkspace();
+    const messages = [
+      identify({ email: "max@example.com" }, "2025-01-01T00:00:00.000Z", {
+        anonymousId: "anon-one",
+        userId: undefined,
+      }),
+      identify({ name: "Max" }, "2025-01-01T00:00:01.000Z", { anonymousId: undefined, userId: "u-one" }),
+      {
+        type: "alias",
+        previousId: "anon-one",
+        userId: "u-one",
+        messageId: freshId("msg"),
+        timestamp: "2025-01-01T00:00:02.000Z",
+        receivedAt: "2025-01-01T00:00:03.000Z",
+        context: {},
+      } as AcceptedMessage,
+    ];
+    const report = await ingestMessages(
+      ingestDepsFor(env),
+      ws.workspaceId,
+      messages.map((message, index) => ({ index, message })),
+    );
+    expect(report.failed).toEqual([]);
+    const read = async <T>(path: string) => (await api(path, bearer(ws.secretKey))).json<T>();
+    const merges = await read<{ data: MergeRecord[] }>("/v1/profiles/user_id:u-one/merges");
+    expect(merges.data).toHaveLength(1);
+    const [{ from, into }] = merges.data;
+    const profile = await read<Profile>(`/v1/profiles/${from}`);
+    expect(profile.id).toBe(into);
+    expect(profile.merged_from).toEqual([from]);
+    expect(profile.event_count).toBe(3);
   });
 
   it("shows events from both sides in the survivor's timeline", async () => {

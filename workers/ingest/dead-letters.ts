@@ -20,7 +20,7 @@ import { extractIdentifiers } from "../identity/extract";
 import { erasedAmong } from "../identity/graph-d1";
 import { keyOf } from "../identity/graph-snapshot";
 import type { IdentityRules } from "../identity/rules";
-import type { IngestInput } from "../profile/profile-rpc";
+import type { IngestInput, MergedAway } from "../profile/profile-rpc";
 import { type IngestDeps, runJob } from "./pipeline";
 import { type IngestJob, isIngestJob } from "./retry-jobs";
 
@@ -118,7 +118,7 @@ function noting(deps: IngestDeps, failures: string[]): IngestDeps {
           () => `storing into profile ${profileId}`,
         ),
         mergeInto: note(
-          (into: string) => stub.mergeInto(into),
+          (into: string, self?: MergedAway) => stub.mergeInto(into, self),
           (into) => `folding profile ${profileId} into ${into}`,
         ),
       };

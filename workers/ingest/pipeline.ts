@@ -296,7 +296,9 @@ export async function runJob(
   }
   if (job.kind === "merge") {
     try {
-      await callProfile(() => deps.profile(job.from).mergeInto(job.into));
+      await callProfile(() =>
+        deps.profile(job.from).mergeInto(job.into, { profileId: job.from, workspaceId: job.workspaceId }),
+      );
       return [];
     } catch (err) {
       if (!quiet) console.error(`folding ${job.from} into ${job.into} failed; queueing`, err);

@@ -46,6 +46,7 @@ import type {
   EventsRead,
   IngestInput,
   IngestOutcome,
+  MergedAway,
   OriginChunk,
   OriginQuery,
   PreviewInput,
@@ -235,9 +236,10 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
    * This profile lost a merge to `survivorId`. The tombstone is committed before anything is sent, so
    * reads redirect at once; the state is shipped to the survivor and dropped only once it confirmed.
    * Calling again after a failure re-sends; after success it changes nothing. A tombstone keeps its
-   * first survivor: merging it elsewhere later is the survivor's job.
+   * first survivor: merging it elsewhere later is the survivor's job. `self` is this profile's id and workspace, which
+   * an object that never ingested does not know (the graph minted the id and merged it away in one request).
    */
-  async mergeInto(survivorId: string): Promise<void> {
+  async mergeInto(survivorId: string, self?: MergedAway): Promise<void> {
     const status = this.status();
     if (status.kind === "deleted") return;
     if (status.kind === "redirect") {
@@ -255,6 +257,21 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
         console.warn(`profile ${status.meta.profileId}: ignoring a fold into ${survivorId} the graph does not hold`);
         return;
       }
+    }
+    if (status.kind === "missing" && self) {
+      // Nothing to ship, but the survivor lists the id among those merged into it, as the merge journal does. Told
+      // before the redirect is written, so a failure leaves the object missing and the queued retry tells it again.
+      const named: ProfileExport = {
+        ...self,
+        createdAt: Date.now(),
+        events: [],
+        traits: [],
+        identifiers: [],
+        mergedFrom: [],
+      };
+      await profileStub(this.env.PROFILE, survivorId).absorb(named, { survivorId });
+      // It may have ingested while the survivor was asked: then it has state to fold.
+      if (this.status().kind !== "missing") return this.mergeInto(survivorId, self);
     }
     // An object that never ingested has nothing to ship, only a redirect to leave behind.
     const now = Date.now();

@@ -105,6 +105,12 @@ export interface ProfileExport {
   mergedFrom: string[];
 }
 
+/** The profile a merge takes away, as the graph names it. */
+export interface MergedAway {
+  profileId: string;
+  workspaceId: string;
+}
+
 /** How `absorb` was reached: the survivor's own id (so an object that never ingested can adopt it) and hops so far. */
 export interface AbsorbOptions {
   survivorId?: string;
@@ -168,7 +174,7 @@ export interface ProfileRpc {
   /** With `at`, evaluated with the workspace's definitions at that version first when it has not been yet. */
   getProfile(at?: DefinitionsAt): Promise<ProfileRead>;
   listEvents(q: EventQuery): Promise<EventsRead>;
-  mergeInto(survivorId: string): Promise<void>;
+  mergeInto(survivorId: string, self?: MergedAway): Promise<void>;
   absorb(from: ProfileExport, opts?: AbsorbOptions): Promise<AbsorbOutcome>;
   erase(): Promise<void>;
   /**
