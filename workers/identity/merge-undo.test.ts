@@ -165,6 +165,56 @@ describe("POST /v1/merges/:id/undo", () => {
     expect(after.data).toHaveLength(2);
   });
 
+  it("undoes a merge made by the request that created the merged-away profile, though its fold came first", async () => {
+    const ws = await seedWorkspace("merge-undo-one-request");
+    const [user, anon] = [uid("u"), uid("a")];
+    const [sam] = await store(ws.workspaceId, [
+      identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user }),
+    ]);
+    // One SDK batch: the visitor browses (a new profile), then logs in as Sam (merged into Sam's, same request).
+    const cart = identify({ email: `${anon}@example.com` }, "2026-01-02T00:00:00.000Z", {
+      anonymousId: anon,
+      userId: undefined,
+    });
+    const checkout = track("Checkout", "2026-01-02T00:01:00.000Z", { anonymousId: anon, userId: user });
+    // The fold of the new profile reaches it before its own messages do (the two run at once): they are stored on
+    // the survivor, and must still say they arrived on the visitor's profile.
+    const real = ingestDepsFor(env);
+    let folded!: () => void;
+    const foldDone = new Promise<void>((resolve) => {
+      folded = resolve;
+    });
+    const deps: typeof real = {
+      ...real,
+      profile: (id) => ({
+        ingest: async (input) => {
+          await foldDone;
+          return real.profile(id).ingest(input);
+        },
+        mergeInto: async (into, self) => {
+          await real.profile(id).mergeInto(into, self);
+          folded();
+        },
+      }),
+    };
+    const items = [cart, checkout].map((message, index) => ({ index, message }));
+    expect((await ingestMessages(deps, ws.workspaceId, items)).failed).toEqual([]);
+    const headers = bearer(ws.secretKey);
+    const { data } = await (await api(`/v1/profiles/${sam}/merges`, headers)).json<ProfileMerges>();
+    expect(data).toMatchObject([{ into: sam, message_id: checkout.messageId }]);
+    const visitor = data[0].from;
+    expect((await (await api(`/v1/profiles/${sam}`, headers)).json<Profile>()).merged_from).toEqual([visitor]);
+
+    const res = await api(`/v1/merges/${data[0].id}/undo`, headers, { method: "POST" });
+    expect(await res.json<MergeUndone>()).toMatchObject({ restored_profile: visitor, identifiers: 2, events: 1 });
+    const restored = await (await api(`/v1/profiles/email:${anon}%40example.com`, headers)).json<Profile>();
+    expect(restored).toMatchObject({ id: visitor, event_count: 1, traits: { email: `${anon}@example.com` } });
+    expect(restored.identifiers.map((i) => i.type).sort()).toEqual(["anonymous_id", "email"]);
+    const survivor = await (await api(`/v1/profiles/user_id:${user}`, headers)).json<Profile>();
+    expect(survivor.identifiers.map((i) => i.type)).toEqual(["user_id"]);
+    expect(survivor).toMatchObject({ event_count: 2, merged_from: [] });
+  });
+
   it("undoes a merge whose survivor has since merged into an older profile", async () => {
     const ws = await seedWorkspace("merge-undo-chain");
     const [elder, user, anon] = [uid("elder"), uid("u"), uid("a")];

@@ -379,6 +379,7 @@ async function deliver(
             workspaceId: job.workspaceId,
             messages: job.messages,
             identifiers: job.identifiers,
+            arrivedOn: id === job.profileId ? undefined : job.profileId,
             definitionsVersion,
             handOff: changes !== undefined,
             graphChecked,

@@ -170,6 +170,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const returning = departedAmong(departed, input.identifiers);
     if (returning.length > 0 && !input.graphChecked) return { status: "departed", identifiers: returning };
     const now = Date.now();
+    const origin = input.arrivedOn ?? null;
     const outcome = this.write(() => {
       if (status.kind === "missing") createActive(this.sql, input.profileId, input.workspaceId, now);
       clearDeparted(this.sql, departed, returning);
@@ -181,13 +182,13 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       for (const message of input.messages) {
         const ts = eventTime(message);
         // Traits of a duplicate were applied when it was first stored; a retry must not re-time them.
-        if (!insertEvent(this.sql, message, ts)) continue;
+        if (!insertEvent(this.sql, message, ts, origin)) continue;
         inserted++;
         minTs = minTs === null ? ts : Math.min(minTs, ts);
         maxTs = maxTs === null ? ts : Math.max(maxTs, ts);
         traits.applyMessage(message, ts);
       }
-      for (const id of input.identifiers) if (attachIdentifier(this.sql, id)) changed = true;
+      for (const id of input.identifiers) if (attachIdentifier(this.sql, id, origin)) changed = true;
       if (changed || inserted > 0) applyDelta(this.sql, { inserted, minTs, maxTs, now });
       traits.warnIfRefused(input.profileId);
       // Only an event (or a new definition) can change what the profile is in; identifiers never do. Memberships

@@ -18,6 +18,13 @@ export interface IngestInput {
   /** Identifiers the identity graph attached to this profile for these messages (with first-seen ms). */
   identifiers: Array<Identifier & { firstSeen: number }>;
   /**
+   * The profile the graph gave these messages to, when it is not this one: it was merged into this one before they
+   * were stored (its tombstone forwarded them; the fold of a profile created and merged away in the same request
+   * can overtake its own messages). They keep it as their origin, as a fold would have, so a merge undo takes them
+   * back to it.
+   */
+  arrivedOn?: string;
+  /**
    * The workspace's `definitions_version` as the caller knows it (DESIGN §6). The object reloads its audiences
    * and computed traits from D1 only when its cached copy is older; left out, it keeps what it has.
    */
