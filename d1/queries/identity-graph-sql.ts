@@ -414,25 +414,29 @@ export async function listDroppedLinksOfTree(
 
 /**
  * The profiles of `profileId`'s merge tree (with the versions {@link eraseMergedTree} guards on) and the
- * identifiers they own, in one round trip. Raw: recursive CTE.
+ * identifiers they own (with when the graph first saw each), in one round trip. Raw: recursive CTE.
  */
 export async function readMergedTree(
   db: D1Database,
   workspaceId: string,
   profileId: string,
-): Promise<{ profiles: ProfileVersion[]; identifiers: IdentifierKey[] }> {
+): Promise<{ profiles: ProfileVersion[]; identifiers: Array<IdentifierKey & { firstSeen: number }> }> {
   const [tree, owned] = await db.batch([
     db
       .prepare(`${MERGED_TREE} SELECT p.id, p.version FROM tree CROSS JOIN profiles AS p ON p.id = tree.id`)
       .bind(workspaceId, profileId),
     db
       .prepare(
-        `${MERGED_TREE} SELECT i.type, i.value FROM tree CROSS JOIN identifiers AS i ON i.profile_id = tree.id
+        `${MERGED_TREE} SELECT i.type, i.value, i.first_seen AS firstSeen FROM tree
+         CROSS JOIN identifiers AS i ON i.profile_id = tree.id
          WHERE i.workspace_id = ?1`,
       )
       .bind(workspaceId, profileId),
   ]);
-  return { profiles: tree.results as ProfileVersion[], identifiers: owned.results as IdentifierKey[] };
+  return {
+    profiles: tree.results as ProfileVersion[],
+    identifiers: owned.results as Array<IdentifierKey & { firstSeen: number }>,
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { orm } from "../client";
-import { identifiers, merges, profiles } from "../schema";
+import { merges, profiles } from "../schema";
 import type { IdentifierKey } from "./identity-graph";
 
 export type MergeRow = typeof merges.$inferSelect;
@@ -23,15 +23,6 @@ export function findMerge(db: D1Database, workspaceId: string, mergeId: string):
 /** A profile's row in the graph. */
 export function findProfileRow(db: D1Database, profileId: string): Promise<ProfileRow | undefined> {
   return orm(db).select().from(profiles).where(eq(profiles.id, profileId)).get();
-}
-
-/** The identifiers the graph gives `profileId` (by the profile index). */
-export function identifiersOwnedBy(db: D1Database, workspaceId: string, profileId: string): Promise<IdentifierKey[]> {
-  return orm(db)
-    .select({ type: identifiers.type, value: identifiers.value })
-    .from(identifiers)
-    .where(and(eq(identifiers.profileId, profileId), eq(identifiers.workspaceId, workspaceId)))
-    .all();
 }
 
 /** What one undo changes in the graph. */

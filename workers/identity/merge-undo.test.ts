@@ -56,6 +56,18 @@ async function wronglyMerged() {
   };
 }
 
+/** Sam logged in; a visitor browsed on another device, in a request of its own: two profiles, not yet linked. */
+async function separateVisitor() {
+  const ws = await seedWorkspace("merge-undo-order");
+  const [user, anon] = [uid("u"), uid("a")];
+  const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
+  const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
+  const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
+  const [sam, visitor] = await store(ws.workspaceId, [login, cart]);
+  expect(sam).not.toBe(visitor);
+  return { ws, user, anon, sam: sam as string, visitor: visitor as string, messages: { login, cart, checkout } };
+}
+
 // D1's member list is written by the profile's outbox after its commit (the alarm delivers it), so it is read until
 // it settles rather than at one instant.
 const POLL = { timeout: 5_000, interval: 50 };
@@ -213,6 +225,86 @@ describe("POST /v1/merges/:id/undo", () => {
     const survivor = await (await api(`/v1/profiles/user_id:${user}`, headers)).json<Profile>();
     expect(survivor.identifiers.map((i) => i.type)).toEqual(["user_id"]);
     expect(survivor).toMatchObject({ event_count: 2, merged_from: [] });
+  });
+
+  it("takes the merged-away profile's ids off the survivor though the merging message put them there first", async () => {
+    const { ws, user, anon, sam, visitor, messages } = await separateVisitor();
+    // The checkout links both ids; it reaches Sam's object before the visitor's fold does, so Sam's object first
+    // hears the visitor's anonymous id from it (as its own).
+    const real = ingestDepsFor(env);
+    let stored!: () => void;
+    const checkoutStored = new Promise<void>((resolve) => {
+      stored = resolve;
+    });
+    const deps: typeof real = {
+      ...real,
+      profile: (id) => ({
+        ingest: async (input) => {
+          const outcome = await real.profile(id).ingest(input);
+          stored();
+          return outcome;
+        },
+        mergeInto: async (into, self) => {
+          await checkoutStored;
+          await real.profile(id).mergeInto(into, self);
+        },
+      }),
+    };
+    const items = [{ index: 0, message: messages.checkout }];
+    expect((await ingestMessages(deps, ws.workspaceId, items)).failed).toEqual([]);
+    const headers = bearer(ws.secretKey);
+    const { data } = await (await api(`/v1/profiles/${sam}/merges`, headers)).json<ProfileMerges>();
+    expect(data).toMatchObject([{ from: visitor, into: sam }]);
+
+    expect((await api(`/v1/merges/${data[0].id}/undo`, headers, { method: "POST" })).status).toBe(200);
+    const kept = await (await api(`/v1/profiles/user_id:${user}`, headers)).json<Profile>();
+    expect(kept.identifiers.map((i) => `${i.type}:${i.value}`)).toEqual([`user_id:${user}`]);
+    const restored = await (await api(`/v1/profiles/anonymous_id:${anon}`, headers)).json<Profile>();
+    expect(restored).toMatchObject({ id: visitor, event_count: 1 });
+    expect(restored.identifiers.map((i) => `${i.type}:${i.value}`)).toEqual([`anonymous_id:${anon}`]);
+  });
+
+  it("leaves each profile listing exactly what the graph gives it, after undoing merges of one request", async () => {
+    const ws = await seedWorkspace("merge-undo-agree");
+    const [user, a, b] = [uid("u"), uid("a"), uid("b")];
+    const email = `${b}@example.com`;
+    await store(ws.workspaceId, [identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user })]);
+    // One request: two visitors, the second one's email claimed first, then the first one identifies with it (the
+    // two merge), then the second logs in as Sam (both merge into Sam). The email arrives on both visitors' sides.
+    const at = (minute: number) => `2026-01-02T00:0${minute}:00.000Z`;
+    const batch = [
+      track("Viewed", at(0), { anonymousId: a }),
+      track("Viewed", at(1), { anonymousId: b, context: { traits: { email } } }),
+      identify({ email }, at(2), { anonymousId: a, userId: undefined }),
+      identify({}, at(3), { anonymousId: b, userId: user }),
+    ];
+    const items = batch.map((message, index) => ({ index, message }));
+    expect((await ingestMessages(ingestDepsFor(env), ws.workspaceId, items)).failed).toEqual([]);
+    const headers = bearer(ws.secretKey);
+    const read = async <T>(path: string) => (await api(path, headers)).json<T>();
+    const { data } = await read<ProfileMerges>(`/v1/profiles/user_id:${user}/merges`);
+    expect(data).toHaveLength(2);
+
+    for (const merge of data) {
+      const res = await api(`/v1/merges/${merge.id}/undo`, headers, { method: "POST" });
+      expect(res.status, merge.id).toBe(200);
+    }
+    const profiles = [...new Set(data.flatMap((m) => [m.from, m.into]))];
+    expect(profiles).toHaveLength(3);
+    const listed = new Map<string, string>();
+    for (const id of profiles) {
+      const profile = await read<Profile>(`/v1/profiles/${id}`);
+      expect(profile.id).toBe(id);
+      for (const i of profile.identifiers) {
+        expect(listed.get(`${i.type}:${i.value}`), `${i.type}:${i.value} listed twice`).toBeUndefined();
+        listed.set(`${i.type}:${i.value}`, id);
+        const owner = await read<Profile>(`/v1/profiles/${i.type}:${encodeURIComponent(i.value)}`);
+        expect(owner.id, `${i.type}:${i.value} is listed on ${id}`).toBe(id);
+      }
+    }
+    expect([...listed.keys()].sort()).toEqual(
+      [`anonymous_id:${a}`, `anonymous_id:${b}`, `email:${email}`, `user_id:${user}`].sort(),
+    );
   });
 
   it("undoes a merge whose survivor has since merged into an older profile", async () => {

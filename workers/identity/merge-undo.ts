@@ -7,13 +7,12 @@
  * Each step can run again: a call that fails part-way leaves the merge standing (or, after the graph step, undone
  * with the survivor's cleanup pending), and calling undo again finishes it.
  */
-import type { Identifier, MergeRecord, MergeUndone } from "@tessera/protocol";
+import { type Identifier, isAttributeIdentifier, type MergeRecord, type MergeUndone } from "@tessera/protocol";
 import { readMergedTree } from "../../d1/queries/identity-graph-sql";
 import {
   commitMergeSplit,
   findMerge,
   findProfileRow,
-  identifiersOwnedBy,
   type MergeJournalEntry,
   type MergeRow,
 } from "../../d1/queries/merge-undo";
@@ -59,16 +58,15 @@ export async function undoMerge(env: Env, workspaceId: string, mergeId: string):
     throw conflict(`Merge ${mergeId} cannot be undone: a profile it joined was erased (GDPR delete).`);
   }
   // The merged-away profile and every profile merged into it before: what arrived on these goes back.
-  const origins = (await readMergedTree(env.DB, workspaceId, restored)).profiles.map((p) => p.id);
+  const tree = await readMergedTree(env.DB, workspaceId, restored);
+  const origins = tree.profiles.map((p) => p.id);
   const definitionsVersion = await currentDefinitionsVersion(env.DB, workspaceId);
+  const sides = { survivor, restored, workspaceId, origins, definitionsVersion };
 
   if (merge.undoneAt !== null) {
-    // Repeat calls answer 409; first they finish the survivor's cleanup, unless the profile was merged again since.
-    // What the graph gave back is what the restored profile owns there now.
-    if (restoredRow.mergedInto === null) {
-      const departed = await identifiersOwnedBy(env.DB, workspaceId, restored);
-      await dropFromSurvivor(env, survivor, workspaceId, origins, definitionsVersion, departed);
-    }
+    // Repeat calls answer 409; first they finish the two objects' cleanup, unless the profile was merged again
+    // since. What the graph gave back is what the restored profile's tree owns there now.
+    if (restoredRow.mergedInto === null) await agreeWithGraph(env, sides, tree.identifiers);
     throw conflict(`Merge ${mergeId} was already undone at ${iso(merge.undoneAt)}.`);
   }
   if (restoredRow.mergedInto === null) {
@@ -112,7 +110,7 @@ export async function undoMerge(env: Env, workspaceId: string, mergeId: string):
   // This isolate's cache pointed the restored identifiers at the survivor; other isolates' caches (and visitors'
   // profile cookies) learn it from the survivor, which answers "departed" for them from now on.
   store.forgetProfile(workspaceId, survivor);
-  await dropFromSurvivor(env, survivor, workspaceId, origins, definitionsVersion, identifiers);
+  await agreeWithGraph(env, sides, (await readMergedTree(env.DB, workspaceId, restored)).identifiers);
   return {
     merge: mergeRecord({ ...merge, undoneAt: now }),
     restored_profile: restored,
@@ -133,15 +131,50 @@ function identifiersToMove(merge: MergeRow, held: readonly Identifier[]): Identi
   return [...out.values()];
 }
 
-async function dropFromSurvivor(
+/**
+ * After the graph's split, both objects list what the graph says. The survivor drops what arrived on `origins` and
+ * the identifiers the graph gave back (a stale cache that still routes them to it is answered `departed`). The
+ * restored profile's list is set to what the graph gives its tree: an identifier carried by messages of both
+ * profiles before the merge keeps, in the survivor's object, the origin of whichever reached it first, so what the
+ * restored profile took back by origin can differ from what the graph gave it.
+ */
+async function agreeWithGraph(
   env: Env,
-  survivor: string,
-  workspaceId: string,
-  origins: string[],
-  definitionsVersion: number,
-  departed?: Identifier[],
+  sides: { survivor: string; restored: string; workspaceId: string; origins: string[]; definitionsVersion: number },
+  restoredOwns: ReadonlyArray<Identifier & { firstSeen: number }>,
 ): Promise<void> {
+  const { survivor, restored, workspaceId, origins, definitionsVersion } = sides;
+  const departed = restoredOwns.map(({ type, value }) => ({ type, value }));
   await followRedirects(survivor, (id) =>
     profileStub(env.PROFILE, id).dropOrigins({ workspaceId, definitionsVersion, origins, departed }),
   );
+  await listAsGraphSays(env, { profileId: restored, workspaceId, definitionsVersion }, restoredOwns);
+}
+
+/** Drops from a profile's list the identifiers the graph does not give its tree (`owns`), and lists those missing. */
+async function listAsGraphSays(
+  env: Env,
+  {
+    profileId,
+    workspaceId,
+    definitionsVersion,
+  }: { profileId: string; workspaceId: string; definitionsVersion: number },
+  owns: ReadonlyArray<Identifier & { firstSeen: number }>,
+): Promise<void> {
+  const stub = profileStub(env.PROFILE, profileId);
+  const read = await stub.getProfile();
+  if (read.status !== "ok") return;
+  const listed = new Set(read.profile.identifiers.map(keyOf));
+  const owned = new Set(owns.map(keyOf));
+  const elsewhere = read.profile.identifiers
+    .filter((id) => !isAttributeIdentifier(id.type) && !owned.has(keyOf(id)))
+    .map(({ type, value }) => ({ type, value }));
+  if (elsewhere.length > 0)
+    await stub.dropOrigins({ workspaceId, definitionsVersion, origins: [], departed: elsewhere });
+  const missing = owns.filter((id) => !listed.has(keyOf(id)));
+  if (missing.length > 0) {
+    // No message: the identifiers alone, as the graph has them (read just now, so `graphChecked`).
+    const identifiers = missing.map(({ type, value, firstSeen }) => ({ type, value, firstSeen }));
+    await stub.ingest({ profileId, workspaceId, messages: [], identifiers, graphChecked: true });
+  }
 }

@@ -467,7 +467,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (status.kind !== "active") return { status: status.kind };
     const now = Date.now();
     const dropped = this.transaction(() => {
-      const gone = dropOrigins(this.sql, input.origins, now);
+      const gone = dropOrigins(this.sql, input.origins, now, input.departed);
       recordDeparted(this.sql, status.meta.departed, [...gone.identifiers, ...(input.departed ?? [])]);
       if (gone.events + gone.identifiers.length > 0 || fresh) this.evaluate(now, fresh, true);
       return { events: gone.events, identifiers: gone.identifiers.length };

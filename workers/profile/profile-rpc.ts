@@ -162,8 +162,8 @@ export type RestoreOutcome =
 export interface DropOriginsInput extends DefinitionsAt {
   origins: string[];
   /**
-   * The identifiers the graph moved to the restored profile (beyond those that arrived on `origins`, which are
-   * departed anyway): ingests that name them without `graphChecked` are answered `departed`.
+   * Identifiers the graph no longer gives this profile, whichever profile they arrived on: they leave its list with
+   * those that arrived on `origins`, and ingests that name them without `graphChecked` are answered `departed`.
    */
   departed?: Identifier[];
 }

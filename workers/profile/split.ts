@@ -75,20 +75,27 @@ export function finishRestore(
 }
 
 /**
- * On the survivor, once the restored profile confirmed: everything that arrived on `origins` goes, and the traits
- * and counters are recomputed from what is left. Returns how many events went, and which identifiers.
+ * On the survivor, once the restored profile confirmed: everything that arrived on `origins` goes, and so do the
+ * identifiers the graph no longer gives this profile (`elsewhere`, whichever profile they arrived on: one carried by
+ * both profiles' messages keeps the origin of whichever reached this object first); the traits and counters are
+ * recomputed from what is left. On the restored profile, `elsewhere` alone: what it took back that the graph keeps
+ * with another profile. Returns how many events went, and which identifiers.
  */
 export function dropOrigins(
   sql: SqlStorage,
   origins: readonly string[],
   now: number,
+  elsewhere: readonly Identifier[] = [],
 ): { events: number; identifiers: Identifier[] } {
   const list = JSON.stringify(origins);
   const events = sql.exec(`DELETE FROM events WHERE origin IN ${inList} RETURNING 1`, list).toArray().length;
   const identifiers = sql
     .exec<Identifier & Record<string, string>>(
-      `DELETE FROM identifiers WHERE origin IN ${inList} RETURNING type, value`,
+      `DELETE FROM identifiers WHERE origin IN ${inList}
+         OR (type, value) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
+       RETURNING type, value`,
       list,
+      JSON.stringify(elsewhere.map((id) => [id.type, id.value])),
     )
     .toArray()
     .map(({ type, value }) => ({ type, value }));

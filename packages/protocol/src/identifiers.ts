@@ -5,6 +5,12 @@ export const BUILTIN_IDENTIFIER_TYPES = ["user_id", "anonymous_id", "email", "ph
 export type BuiltinIdentifierType = (typeof BUILTIN_IDENTIFIER_TYPES)[number];
 export type IdentifierType = BuiltinIdentifierType | (string & {});
 
+/**
+ * Types a profile shows among its identifiers but that are never matching keys, so never in the identity graph:
+ * `group_id` names a company, which many people share.
+ */
+export const isAttributeIdentifier = (type: string): boolean => type === "group_id";
+
 /** Custom identifier types are lowercase words, so `type:value` refs stay unambiguous in URLs. */
 export const IDENTIFIER_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
 

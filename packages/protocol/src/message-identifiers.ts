@@ -10,7 +10,7 @@
 // cost 194 KB, 49 KB gzipped, for validation of allocated ranges that identity does not want (see normalizePhone).
 import { isSupportedCountry, parsePhoneNumberFromString } from "libphonenumber-js/min";
 import { emailProblem } from "./identifier-values";
-import { IDENTIFIER_TYPE_PATTERN, type Identifier, identifierKey } from "./identifiers";
+import { IDENTIFIER_TYPE_PATTERN, type Identifier, identifierKey, isAttributeIdentifier } from "./identifiers";
 import { objectOrUndefined } from "./json-object";
 import { MAX_IDENTIFIER_LENGTH } from "./limits";
 
@@ -161,7 +161,7 @@ export function extractIdentifiers(msg: IdentifiedMessage, rules: ExtractionRule
     const key = identifierKey(n.identifier);
     if (seen.has(key)) return;
     seen.add(key);
-    if (type === "group_id") out.attributes.push(n.identifier);
+    if (isAttributeIdentifier(type)) out.attributes.push(n.identifier);
     else out.identifiers.push(n.identifier);
   };
 
