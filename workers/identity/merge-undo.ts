@@ -110,12 +110,13 @@ export async function undoMerge(env: Env, workspaceId: string, mergeId: string):
   // This isolate's cache pointed the restored identifiers at the survivor; other isolates' caches (and visitors'
   // profile cookies) learn it from the survivor, which answers "departed" for them from now on.
   store.forgetProfile(workspaceId, survivor);
-  await agreeWithGraph(env, sides, (await readMergedTree(env.DB, workspaceId, restored)).identifiers);
+  const owns = (await readMergedTree(env.DB, workspaceId, restored)).identifiers;
+  await agreeWithGraph(env, sides, owns);
   return {
     merge: mergeRecord({ ...merge, undoneAt: now }),
     restored_profile: restored,
     survivor,
-    identifiers: identifiers.length,
+    identifiers: owns.length,
     events: outcome.events,
   };
 }
