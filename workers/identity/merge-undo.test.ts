@@ -8,7 +8,7 @@ import type {
   ProfileMerges,
 } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { ingestMessages, runJob } from "../ingest/pipeline";
+import { type IngestDeps, ingestMessages, runJob } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { defineAll } from "../test-support/definitions";
 import { identify, track } from "../test-support/messages";
@@ -53,6 +53,31 @@ async function wronglyMerged() {
     messages: { login, cart, plan, checkout },
     call,
     get,
+  };
+}
+
+/**
+ * The production pipeline's dependencies, with the profile calls of one kind (a delivery's `ingest`, a fold's
+ * `mergeInto`) let through first and the others held until one of them has finished: the two race in a request.
+ */
+function oneCallFirst(first: "ingest" | "mergeInto"): IngestDeps {
+  const real = ingestDepsFor(env);
+  let finished!: () => void;
+  const firstDone = new Promise<void>((resolve) => {
+    finished = resolve;
+  });
+  const inTurn = async <T>(kind: typeof first, call: () => Promise<T>): Promise<T> => {
+    if (kind !== first) await firstDone;
+    const result = await call();
+    if (kind === first) finished();
+    return result;
+  };
+  return {
+    ...real,
+    profile: (id) => ({
+      ingest: (input) => inTurn("ingest", () => real.profile(id).ingest(input)),
+      mergeInto: (into, self) => inTurn("mergeInto", () => real.profile(id).mergeInto(into, self)),
+    }),
   };
 }
 
@@ -191,24 +216,7 @@ describe("POST /v1/merges/:id/undo", () => {
     const checkout = track("Checkout", "2026-01-02T00:01:00.000Z", { anonymousId: anon, userId: user });
     // The fold of the new profile reaches it before its own messages do (the two run at once): they are stored on
     // the survivor, and must still say they arrived on the visitor's profile.
-    const real = ingestDepsFor(env);
-    let folded!: () => void;
-    const foldDone = new Promise<void>((resolve) => {
-      folded = resolve;
-    });
-    const deps: typeof real = {
-      ...real,
-      profile: (id) => ({
-        ingest: async (input) => {
-          await foldDone;
-          return real.profile(id).ingest(input);
-        },
-        mergeInto: async (into, self) => {
-          await real.profile(id).mergeInto(into, self);
-          folded();
-        },
-      }),
-    };
+    const deps = oneCallFirst("mergeInto");
     const items = [cart, checkout].map((message, index) => ({ index, message }));
     expect((await ingestMessages(deps, ws.workspaceId, items)).failed).toEqual([]);
     const headers = bearer(ws.secretKey);
@@ -231,25 +239,7 @@ describe("POST /v1/merges/:id/undo", () => {
     const { ws, user, anon, sam, visitor, messages } = await separateVisitor();
     // The checkout links both ids; it reaches Sam's object before the visitor's fold does, so Sam's object first
     // hears the visitor's anonymous id from it (as its own).
-    const real = ingestDepsFor(env);
-    let stored!: () => void;
-    const checkoutStored = new Promise<void>((resolve) => {
-      stored = resolve;
-    });
-    const deps: typeof real = {
-      ...real,
-      profile: (id) => ({
-        ingest: async (input) => {
-          const outcome = await real.profile(id).ingest(input);
-          stored();
-          return outcome;
-        },
-        mergeInto: async (into, self) => {
-          await checkoutStored;
-          await real.profile(id).mergeInto(into, self);
-        },
-      }),
-    };
+    const deps = oneCallFirst("ingest");
     const items = [{ index: 0, message: messages.checkout }];
     expect((await ingestMessages(deps, ws.workspaceId, items)).failed).toEqual([]);
     const headers = bearer(ws.secretKey);
