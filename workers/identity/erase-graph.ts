@@ -30,10 +30,9 @@ export async function eraseFromGraph(
   for (let attempt = 1; ; attempt++) {
     const live = await liveProfile(workspaceId, profileId);
     if (!live) return { profileIds: [], identifiers: [] };
-    const read = await readMergedTree(db, workspaceId, live);
-    const { profiles } = read;
+    const { profiles, identifiers: owned } = await readMergedTree(db, workspaceId, live);
     // Types and values only: they are kept in the deletion job and handed to destinations.
-    const identifiers = read.identifiers.map(({ type, value }) => ({ type, value }));
+    const identifiers = owned.map(({ type, value }) => ({ type, value }));
     const hashes = await suppressionHashes(workspaceId, identifiers);
     const suppressed = identifiers.map((id, i) => ({ type: id.type, hash: hashes[i] }));
     const tree: ErasedTree = { profileIds: profiles.map((p) => p.id), identifiers };
