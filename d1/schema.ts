@@ -469,3 +469,24 @@ export const vendorIds = sqliteTable(
     index("vendor_ids_vendor_idx").on(t.destinationId, t.vendorId),
   ],
 );
+
+/**
+ * Answers to secret-key calls that changed something and carried an `Idempotency-Key` (`workers/api/idempotency.ts`):
+ * the same call sent again with the same key is answered from here instead of running twice (a client that lost the
+ * answer to a dropped connection cannot tell whether the call ran). Kept a day (`d1/queries/retention.ts`).
+ */
+export const idempotentRequests = sqliteTable(
+  "idempotent_requests",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    key: text("key").notNull(),
+    /** The method, path and SHA-256 of the body: the same key sent with another call is refused, not answered. */
+    fingerprint: text("fingerprint").notNull(),
+    startedAt: integer("started_at").notNull(),
+    /** Null while the first call runs. */
+    status: integer("status"),
+    contentType: text("content_type"),
+    body: text("body"),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.key] }), index("idempotent_requests_started_idx").on(t.startedAt)],
+);

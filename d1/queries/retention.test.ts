@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { plans, recordingDb, walks } from "../../workers/test-support/query-plans";
 import { listIngestDeadLetters, markIngestDeadLetterReplayed, recordIngestDeadLetter } from "./dead-letters";
+import { claimIdempotencyKey } from "./idempotent-requests";
 import { OPERATIONS_RETENTION_MS, pruneExpiredRecords } from "./retention";
 import { emptyDrainRecord, listDeadLetters, listSyncLog, markReplayed, recordDrain } from "./sync-records";
 
@@ -27,6 +28,13 @@ async function logOf(destinationId: string): Promise<string[]> {
 
 describe("pruneExpiredRecords", () => {
   it("deletes the sync log past the retention and dead letters replayed before it, keeps pending ones", async () => {
+    // Idempotency-Key answers: one from two days ago, one from an hour ago.
+    const keyWs = `ws_${crypto.randomUUID()}`;
+    for (const [key, startedAt] of [
+      ["old", NOW - 2 * DAY],
+      ["new", NOW - DAY / 24],
+    ] as const)
+      await claimIdempotencyKey(env.DB, { workspaceId: keyWs, key, fingerprint: "POST /v1/sources x" }, startedAt, 0);
     const dst = `dst_${crypto.randomUUID()}`;
     await drainAt(dst, expired, ["prf_old1", "prf_old2"]);
     await drainAt(dst, recent, ["prf_new"]);
@@ -61,6 +69,9 @@ describe("pruneExpiredRecords", () => {
     expect(pruned.syncLog).toBeGreaterThanOrEqual(2);
     expect(pruned.ingestDeadLetters).toBeGreaterThanOrEqual(1);
     expect(pruned.syncDeadLetters).toBeGreaterThanOrEqual(1);
+    expect(pruned.idempotentRequests).toBeGreaterThanOrEqual(1);
+    const keys = await env.DB.prepare("SELECT key FROM idempotent_requests WHERE workspace_id = ?").bind(keyWs).all();
+    expect(keys.results).toEqual([{ key: "new" }]);
     expect(await logOf(dst)).toEqual(["prf_new"]);
     const left = await listIngestDeadLetters(env.DB, { workspaceId: ws }, { status: "all", limit: 10 });
     expect(left.map((l) => l.queueMessageId).sort()).toEqual([`${ws}-q-new`, `${ws}-q-pending`]);
@@ -94,7 +105,7 @@ describe("pruneExpiredRecords", () => {
     });
     const { db, prepared } = recordingDb();
     await pruneExpiredRecords(db, NOW, 10);
-    expect(prepared).toHaveLength(3);
+    expect(prepared).toHaveLength(4);
     const read = [];
     for (const { sql, params } of prepared)
       read.push(
@@ -107,7 +118,12 @@ describe("pruneExpiredRecords", () => {
     expect(read[0]).toBeLessThan(50);
     const steps = await plans(prepared);
     expect(walks(steps)).toEqual([]);
-    for (const index of ["sync_log_at_idx", "ingest_dead_letters_pending_idx", "sync_dead_letters_replayed_idx"])
+    for (const index of [
+      "sync_log_at_idx",
+      "ingest_dead_letters_pending_idx",
+      "sync_dead_letters_replayed_idx",
+      "idempotent_requests_started_idx",
+    ])
       expect(steps.some((s) => s.includes(index))).toBe(true);
   });
 

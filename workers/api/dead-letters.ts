@@ -33,7 +33,7 @@ type OperatorEnv = { Bindings: Env; Variables: AppEnv["Variables"] & { admin: bo
  * The admin token (compared in constant time) acts for every workspace; anything else must be a secret key.
  * Both set `admin`, which {@link scopeOf} reads.
  */
-const secretKeyOrAdminToken = createMiddleware<OperatorEnv>(async (c, next) => {
+export const secretKeyOrAdminToken = createMiddleware<OperatorEnv>(async (c, next) => {
   const given = credentialFrom(c.req.header("authorization"));
   const admin = c.env.ADMIN_TOKEN;
   if (given && admin && (await timingSafeEqual(given, admin))) {

@@ -4,7 +4,7 @@ import { readBodyBytes } from "../shared/body-bytes";
 import { validationError } from "../shared/errors";
 
 /** Admin bodies are tiny; anything larger is a mistake, not a workspace name. */
-const MAX_BODY_BYTES = 16 * 1024;
+export const MAX_BODY_BYTES = 16 * 1024;
 /** The 413 of every route reading its body with {@link jsonBody}, for its `errorResponses`. */
 export const BODY_TOO_LARGE = `The body is larger than ${MAX_BODY_BYTES} bytes.`;
 

@@ -3,6 +3,8 @@ import type { OpenAPIV3_1 } from "openapi-types";
 import { describe, expect, it } from "vitest";
 import { app } from "../app";
 import { DEVELOPMENT_TAG } from "../shared/route-docs";
+import { secretKeyOrAdminToken } from "./dead-letters";
+import { requireSecretKey } from "./secret-key-auth";
 
 async function document(): Promise<OpenAPIV3_1.Document> {
   const res = await exports.default.fetch("http://x/openapi.json");
@@ -75,6 +77,27 @@ describe("GET /openapi.json", () => {
     ]);
     const notFound = paths["/v1/profiles/{ref}"]?.get?.responses?.["404"] as OpenAPIV3_1.ResponseObject;
     expect(notFound.content?.["application/json"]?.schema).toEqual({ $ref: "#/components/schemas/ErrorBody" });
+  });
+
+  it("names Idempotency-Key on exactly the calls that honour it: every secret-key call that changes something", async () => {
+    const doc = await document();
+    const honouring = new Set(
+      app.routes
+        .filter((r) => [requireSecretKey, secretKeyOrAdminToken].includes(r.handler as never))
+        .filter((r) => !["GET", "HEAD"].includes(r.method))
+        .map((r) => `${r.method.toLowerCase()} ${openApiPath(r.path)}`),
+    );
+    const documented = new Set<string>();
+    for (const [path, item] of Object.entries(doc.paths ?? {}))
+      for (const [method, operation] of Object.entries(item ?? {}))
+        if (
+          (operation as OpenAPIV3_1.OperationObject).parameters?.some((p) => "$ref" in p && /Idempotency/.test(p.$ref))
+        )
+          documented.add(`${method} ${path}`);
+    expect(honouring).toContain("post /v1/sources");
+    expect(honouring).toContain("delete /v1/profiles/{ref}");
+    expect([...documented].sort()).toEqual([...honouring].sort());
+    expect(doc.components?.parameters?.IdempotencyKey).toMatchObject({ name: "Idempotency-Key", in: "header" });
   });
 
   it("documents the 413 of every route that reads a JSON body", async () => {

@@ -5,6 +5,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { AppEnv } from "../shared/app-env";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../shared/idempotency-key";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { DEVELOPMENT_TAG, jsonResponse, SECURITY_SCHEMES } from "../shared/route-docs";
 
@@ -72,6 +73,7 @@ export function apiDocsRoutes(root: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
     root.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   }
+  root.openAPIRegistry.registerComponent("parameters", IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PARAMETER);
   let document: OpenApiDocument | undefined;
   const renderDocs = Scalar<AppEnv>({
     url: "/openapi.json",
@@ -102,7 +104,7 @@ export function apiDocsRoutes(root: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
       (c) => {
         // The generator's types allow `undefined` where JSON has no value; the document itself is plain JSON.
         document ??= forDeployment(
-          root.getOpenAPI31Document(DOCUMENT) as unknown as OpenApiDocument,
+          withIdempotencyKeys(root.getOpenAPI31Document(DOCUMENT) as unknown as OpenApiDocument),
           c.env.ENVIRONMENT === "development",
         );
         return c.json(document, 200);
@@ -119,6 +121,41 @@ export function apiDocsRoutes(root: OpenAPIHono<AppEnv>): OpenAPIHono<AppEnv> {
       }),
       (c, next) => renderDocs(c, next) as Promise<Response>,
     );
+}
+
+const IDEMPOTENCY_KEY = "IdempotencyKey";
+
+/** The header `requireSecretKey` honours on every call that changes something (`workers/api/idempotency.ts`). */
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: "Idempotency-Key",
+  in: "header" as const,
+  required: false,
+  description:
+    "Any string unique to this call (a UUID): sent again with the same key, the call runs once and the answer " +
+    "to the first is given again, marked `Idempotent-Replayed: true` (kept a day; a 5xx, 409 or 429 is not kept, " +
+    "so the retry runs afresh). The same key with another method, path or body answers 400; sent while the first " +
+    "call still runs, 409 with `Retry-After`.",
+  schema: { type: "string" as const, minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY_LENGTH },
+};
+
+/**
+ * Names the `Idempotency-Key` parameter on every secret-key operation that changes something: the secret-key
+ * middleware honours it on all of them, so it is declared here once rather than on each route.
+ */
+function withIdempotencyKeys(document: OpenApiDocument): OpenApiDocument {
+  for (const item of Object.values(document.paths) as Array<Record<string, OpenApiOperation>>) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (method === "get" || method === "head" || method === "options") continue;
+      if (!operation.security?.some((requirement) => "secretKey" in requirement)) continue;
+      operation.parameters = [...(operation.parameters ?? []), { $ref: `#/components/parameters/${IDEMPOTENCY_KEY}` }];
+    }
+  }
+  return document;
+}
+
+interface OpenApiOperation {
+  security?: Array<Record<string, string[]>>;
+  parameters?: unknown[];
 }
 
 /** The document as this deployment serves it: outside local development, without the routes that answer 404 there. */

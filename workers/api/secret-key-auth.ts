@@ -4,6 +4,7 @@ import { lookupKeyFrom } from "../shared/api-keys";
 import type { AppEnv } from "../shared/app-env";
 import { credentialFrom } from "../shared/basic-auth";
 import { HttpError, unauthenticated } from "../shared/errors";
+import { runOnceByIdempotencyKey } from "./idempotency";
 
 /**
  * The one answer to a key that cannot read, whatever the reason (unknown, revoked, or a write key): distinct texts
@@ -15,6 +16,7 @@ export const INVALID_SECRET_KEY =
 /**
  * Read APIs take a workspace secret key (`Authorization: Bearer sk_…`, or Basic with the key as user).
  * A write key is refused like any invalid key: it ships in web pages, so it must never read profiles.
+ * A call that changes something runs once per `Idempotency-Key` it carries ({@link runOnceByIdempotencyKey}).
  */
 export const requireSecretKey = createMiddleware<AppEnv>(async (c, next) => {
   const key = credentialFrom(c.req.header("authorization"));
@@ -22,7 +24,9 @@ export const requireSecretKey = createMiddleware<AppEnv>(async (c, next) => {
   const owner = await lookupKeyFrom(c.env, c.req.header("cf-connecting-ip") ?? null, key);
   if (owner?.kind !== "secret") throw unauthenticated(INVALID_SECRET_KEY);
   c.set("workspaceId", owner.workspaceId);
-  await next();
+  // Awaited here, not handed back: a call it refuses before its first await rejects at once, and a rejection
+  // handed on unawaited is reported by workerd as unhandled before Hono's handler gets to it.
+  return await runOnceByIdempotencyKey(c, next);
 });
 
 /** Bootstrap and operator APIs take the deployment's ADMIN_TOKEN (a Worker secret). */

@@ -12,6 +12,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { HttpError } from "../shared/errors";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../shared/idempotency-key";
 import { keepAlive } from "../shared/keep-alive";
 import type { CollectorEnv } from "./collector-env";
 
@@ -28,9 +29,6 @@ export interface AdmissionLimits {
 
 /** Eight senders of large batches fit with room to spare; a flood is refused before it costs a body read. */
 export const DEFAULT_ADMISSION: AdmissionLimits = { maxInFlight: 32, deadlineMs: 10_000, retryAfterSeconds: 2 };
-
-/** The longest `Idempotency-Key` honoured; a longer one is ignored (the request runs as if it had none). */
-const MAX_IDEMPOTENCY_KEY = 200;
 
 /**
  * One counter per middleware instance: the collector's routes are built once per isolate, so this bounds the
@@ -114,7 +112,8 @@ export function abandonIfAnswered(c: Context<CollectorEnv>): void {
 function idempotencyKeyOf(c: Context<CollectorEnv>): string | null {
   const key = c.req.header("idempotency-key");
   const authorization = c.req.header("authorization");
+  // A longer key is ignored here (the request runs as if it had none): message ids keep a batch stored once anyway.
   // Without a header credential the caller is unknown until the body is read, so the key cannot be scoped.
-  if (!key || !authorization || key.length > MAX_IDEMPOTENCY_KEY) return null;
+  if (!key || !authorization || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) return null;
   return `${authorization}\n${key}`;
 }

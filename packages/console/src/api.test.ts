@@ -15,7 +15,7 @@ const tesseraUnavailable = () =>
 
 /** Stubs fetch with the given answers, one per call; returns the calls made. */
 function answers(...responses: Array<() => Response>) {
-  const fetch = vi.fn(async () => {
+  const fetch = vi.fn(async (_path: string, _init: RequestInit) => {
     const next = responses.shift();
     if (!next) throw new Error("no more answers");
     return next();
@@ -26,6 +26,8 @@ function answers(...responses: Array<() => Response>) {
 
 afterEach(() => vi.unstubAllGlobals());
 
+const headersOf = (call: [string, RequestInit]) => new Headers(call[1].headers);
+
 const options = { key: "sk_test" };
 
 describe("api", () => {
@@ -35,18 +37,27 @@ describe("api", () => {
     expect(fetch).toHaveBeenCalledTimes(2);
   });
 
-  it("sends a read-only POST (a preview) once more, but not a POST that changes something", async () => {
+  it("sends a call that changes something once more with the same Idempotency-Key, a preview without one", async () => {
+    const create = answers(proxyDropped, () => Response.json({ key: "gold" }, { status: 201 }));
+    expect(await api("/v1/audiences", { ...options, method: "POST", body: {} })).toEqual({ key: "gold" });
+    expect(create).toHaveBeenCalledTimes(2);
+    const keys = create.mock.calls.map((c) => headersOf(c).get("idempotency-key"));
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    // The next call is another call: another key.
+    const next = answers(() => Response.json({}));
+    await api("/v1/audiences", { ...options, method: "POST", body: {} });
+    expect(headersOf(next.mock.calls[0]).get("idempotency-key")).not.toBe(keys[0]);
+
     const preview = answers(proxyDropped, () => Response.json({ size: 3 }));
     expect(await api("/v1/audiences/preview", { ...options, method: "POST", body: {}, readOnly: true })).toEqual({
       size: 3,
     });
     expect(preview).toHaveBeenCalledTimes(2);
-
-    const create = answers(proxyDropped, () => Response.json({ key: "gold" }));
-    await expect(api("/v1/audiences", { ...options, method: "POST", body: {} })).rejects.toThrow(
-      "The API answered 503 Service Unavailable",
-    );
-    expect(create).toHaveBeenCalledTimes(1);
+    expect(preview.mock.calls.map((c) => headersOf(c).has("idempotency-key"))).toEqual([false, false]);
+    const read = answers(() => Response.json({}));
+    await api("/v1/profiles/prf_1", options);
+    expect(headersOf(read.mock.calls[0]).has("idempotency-key")).toBe(false);
   });
 
   it("shows the API's own 503 at once, and a proxy's second 503 after one resend", async () => {

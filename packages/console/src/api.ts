@@ -24,11 +24,14 @@ export interface ApiOptions {
   /** Defaults to the signed-in key; the sign-in form passes the key it is trying. */
   key?: string;
   signal?: AbortSignal;
-  /** The call changes nothing (a preview); GET calls always are. Such a call is sent again when the platform dropped it. */
+  /**
+   * The call changes nothing (a preview), as GET calls never do: it is sent without an `Idempotency-Key`, which would
+   * have the API store its answer for nothing.
+   */
   readOnly?: boolean;
 }
 
-/** How long before a dropped read-only call is sent again. */
+/** How long before a dropped call is sent again. */
 const RESEND_DELAY_MS = 250;
 
 /**
@@ -36,13 +39,15 @@ const RESEND_DELAY_MS = 250;
  */
 export async function api<T>(path: string, options: ApiOptions = {}): Promise<T> {
   const method = options.method ?? "GET";
-  const send = () => call(path, method, options);
+  // A call that changes something carries a key of its own, the same on its resend: the API runs it once per key.
+  const idempotencyKey = method === "GET" || options.readOnly ? undefined : crypto.randomUUID();
+  const send = () => call(path, method, options, idempotencyKey);
   let { res, body } = await send();
   // A 503 without Tessera's error envelope came from the platform in front of the Worker, not from the API: `wrangler
   // dev`'s proxy answers "Your worker restarted mid-request" to a POST it forwarded over a pooled connection just as
-  // that connection's 5 s keep-alive ran out (workers-sdk#14641; it retries GETs itself). A call that changes nothing
-  // is sent once more before the page is told.
-  if (res.status === 503 && envelopeOf(body) === undefined && (method === "GET" || options.readOnly)) {
+  // that connection's 5 s keep-alive ran out (workers-sdk#14641; it retries GETs itself). The call is sent once more
+  // before the page is told; if it had run after all, its key has the API answer as it did the first time.
+  if (res.status === 503 && envelopeOf(body) === undefined) {
     await new Promise((resolve) => setTimeout(resolve, RESEND_DELAY_MS));
     if (options.signal?.aborted) throw options.signal.reason;
     ({ res, body } = await send());
@@ -63,7 +68,12 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<T>
   return body as T;
 }
 
-async function call(path: string, method: string, options: ApiOptions): Promise<{ res: Response; body: unknown }> {
+async function call(
+  path: string,
+  method: string,
+  options: ApiOptions,
+  idempotencyKey: string | undefined,
+): Promise<{ res: Response; body: unknown }> {
   const key = options.key ?? storedKey() ?? "";
   let res: Response;
   try {
@@ -72,6 +82,7 @@ async function call(path: string, method: string, options: ApiOptions): Promise<
       headers: {
         authorization: `Bearer ${key}`,
         ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+        ...(idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey }),
       },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: options.signal,

@@ -1,0 +1,141 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { claimIdempotencyKey } from "../../d1/queries/idempotent-requests";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { ABANDONED_AFTER_MS, fingerprintOf, REPLAYED_HEADER } from "./idempotency";
+
+type Workspace = Awaited<ReturnType<typeof seedWorkspace>>;
+
+function request(ws: Workspace, method: string, path: string, body?: unknown, key?: string): Request {
+  return new Request(`http://x${path}`, {
+    method,
+    headers: {
+      authorization: bearer(ws.secretKey),
+      "content-type": "application/json",
+      ...(key === undefined ? {} : { "idempotency-key": key }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+const send = (req: Request) => exports.default.fetch(req);
+
+async function sourceNames(ws: Workspace): Promise<string[]> {
+  const res = await send(request(ws, "GET", "/v1/sources"));
+  return (await res.json<{ data: Array<{ name: string }> }>()).data.map((s) => s.name);
+}
+
+describe("Idempotency-Key on the secret-key API", () => {
+  it("runs a call sent twice with the same key once, and answers the second with the first's answer", async () => {
+    const ws = await seedWorkspace();
+    const key = crypto.randomUUID();
+    const first = await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key));
+    expect(first.status).toBe(201);
+    expect(first.headers.get(REPLAYED_HEADER)).toBeNull();
+    const second = await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key));
+    expect(second.status).toBe(201);
+    expect(second.headers.get(REPLAYED_HEADER)).toBe("true");
+    expect(second.headers.get("content-type")).toBe(first.headers.get("content-type"));
+    // The same source and the same write key, not a second source with a key of its own.
+    expect(await second.text()).toBe(await first.text());
+    expect(await sourceNames(ws)).toEqual(["default", "pos"]);
+
+    // Without a key (or with another), the call runs again, as any call does.
+    expect((await send(request(ws, "POST", "/v1/sources", { name: "pos" }, crypto.randomUUID()))).status).toBe(201);
+    expect(await sourceNames(ws)).toEqual(["default", "pos", "pos"]);
+  });
+
+  it("replays a refusal the route answered (400), so a resent mistake says the same", async () => {
+    const ws = await seedWorkspace();
+    const key = crypto.randomUUID();
+    const first = await send(request(ws, "POST", "/v1/sources", { name: "  " }, key));
+    expect(first.status).toBe(400);
+    const second = await send(request(ws, "POST", "/v1/sources", { name: "  " }, key));
+    expect(second.status).toBe(400);
+    expect(second.headers.get(REPLAYED_HEADER)).toBe("true");
+    expect(await second.json()).toEqual(await first.json());
+  });
+
+  it("refuses the key sent with another body or path (400), and keeps the first answer for the first call", async () => {
+    const ws = await seedWorkspace();
+    const key = crypto.randomUUID();
+    expect((await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key))).status).toBe(201);
+    for (const other of [
+      request(ws, "POST", "/v1/sources", { name: "crm" }, key),
+      request(ws, "POST", "/v1/audiences", { key: "pos", definition: { event: "x" } }, key),
+    ]) {
+      const res = await send(other);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        error: {
+          code: "validation_error",
+          message:
+            "This Idempotency-Key was sent with another call (method, path or body): send a new key with a new call",
+        },
+      });
+    }
+    expect(await sourceNames(ws)).toEqual(["default", "pos"]);
+    const again = await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key));
+    expect(again.headers.get(REPLAYED_HEADER)).toBe("true");
+  });
+
+  it("keeps each workspace's keys to itself", async () => {
+    const a = await seedWorkspace("a");
+    const b = await seedWorkspace("b");
+    const key = crypto.randomUUID();
+    expect((await send(request(a, "POST", "/v1/sources", { name: "pos" }, key))).status).toBe(201);
+    const inB = await send(request(b, "POST", "/v1/sources", { name: "pos" }, key));
+    expect(inB.status).toBe(201);
+    expect(inB.headers.get(REPLAYED_HEADER)).toBeNull();
+    expect(await sourceNames(b)).toEqual(["default", "pos"]);
+  });
+
+  it("answers 409 with Retry-After while the first call runs, and lets the call run once that call was abandoned", async () => {
+    const ws = await seedWorkspace();
+    const key = crypto.randomUUID();
+    const call = () => request(ws, "POST", "/v1/sources", { name: "pos" }, key);
+    const running = { workspaceId: ws.workspaceId, key, fingerprint: await fingerprintOf(call()) };
+    await claimIdempotencyKey(env.DB, running, Date.now(), 0);
+    const meanwhile = await send(call());
+    expect(meanwhile.status).toBe(409);
+    expect(meanwhile.headers.get("retry-after")).toBe("1");
+    expect(await meanwhile.json()).toEqual({
+      error: { code: "conflict", message: "The first call with this Idempotency-Key is still running" },
+    });
+    expect(await sourceNames(ws)).toEqual(["default"]);
+
+    // A call that claimed a key and never answered died with its isolate: past the lease, the call runs.
+    const stale = { ...running, key: crypto.randomUUID() };
+    await claimIdempotencyKey(env.DB, stale, Date.now() - ABANDONED_AFTER_MS - 1_000, 0);
+    const retried = await send(request(ws, "POST", "/v1/sources", { name: "pos" }, stale.key));
+    expect(retried.status).toBe(201);
+    expect(await sourceNames(ws)).toEqual(["default", "pos"]);
+  });
+
+  it("stores no 409: the same call runs again once what it conflicted with is gone", async () => {
+    const ws = await seedWorkspace();
+    const audience = { key: "lapsed", definition: { event: "Order Completed" } };
+    expect((await send(request(ws, "POST", "/v1/audiences", audience))).status).toBe(201);
+    const key = crypto.randomUUID();
+    expect((await send(request(ws, "POST", "/v1/audiences", audience, key))).status).toBe(409);
+    expect((await send(request(ws, "DELETE", "/v1/audiences/lapsed"))).status).toBe(204);
+    const again = await send(request(ws, "POST", "/v1/audiences", audience, key));
+    expect(again.status).toBe(201);
+    expect(again.headers.get(REPLAYED_HEADER)).toBeNull();
+  });
+
+  it("refuses an empty or overlong key, and ignores one on a read", async () => {
+    const ws = await seedWorkspace();
+    for (const key of [" ", "k".repeat(201)]) {
+      const res = await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key));
+      expect(res.status).toBe(400);
+      expect((await res.json<{ error: { message: string } }>()).error.message).toBe(
+        "Idempotency-Key must be 1 to 200 characters (a UUID will do)",
+      );
+    }
+    const key = crypto.randomUUID();
+    await send(request(ws, "GET", "/v1/sources", undefined, key));
+    expect((await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key))).status).toBe(201);
+    expect(await sourceNames(ws)).toEqual(["default", "pos"]);
+  });
+});

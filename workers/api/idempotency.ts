@@ -1,0 +1,110 @@
+/**
+ * `Idempotency-Key` on the secret-key calls that change something (as Stripe's API has it): a client that sent a
+ * call and got no answer it can trust — a dropped connection, a timeout, a proxy's `503` — sends it again with the
+ * same key, and the call runs once. The first call's answer is stored (D1, a day) and given again, marked
+ * `Idempotent-Replayed: true`; the console sends a key with every such call and resends it once when the platform
+ * in front of the Worker dropped it (`wrangler dev`'s proxy, workers-sdk#14641).
+ *
+ * Stored: every answer the call would give again (2xx, and 4xx other than 409 and 429, which say "not now").
+ * A 5xx, 409 or 429 frees the key, so the retry runs afresh. The same key with another method, path or body is a
+ * client's mistake and is refused (400); sent while its first call still runs, it is answered 409 with `Retry-After`.
+ */
+import type { Context, Next } from "hono";
+import {
+  claimIdempotencyKey,
+  type IdempotentCall,
+  releaseIdempotencyKey,
+  storeIdempotentAnswer,
+} from "../../d1/queries/idempotent-requests";
+import type { AppEnv } from "../shared/app-env";
+import { readBodyBytes } from "../shared/body-bytes";
+import { HttpError, validationError } from "../shared/errors";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../shared/idempotency-key";
+import { keepAlive } from "../shared/keep-alive";
+import { MAX_BODY_BYTES } from "./json-body";
+
+/**
+ * A call that has held its key unanswered this long died with its isolate (the platform cuts a request long before):
+ * the same call may then claim the key and run.
+ */
+export const ABANDONED_AFTER_MS = 60_000;
+
+/** The header a replayed answer carries. */
+export const REPLAYED_HEADER = "Idempotent-Replayed";
+
+/**
+ * Runs `next` once per workspace and key: called by the secret-key middleware once the workspace is known, for
+ * every call whose method changes something.
+ */
+export async function runOnceByIdempotencyKey(c: Context<AppEnv>, next: Next): Promise<Response | undefined> {
+  const key = c.req.header("idempotency-key");
+  if (key === undefined || c.req.method === "GET" || c.req.method === "HEAD") {
+    await next();
+    return;
+  }
+  if (key.trim() === "" || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+    throw validationError(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters (a UUID will do)`);
+  const call: IdempotentCall = { workspaceId: c.get("workspaceId"), key, fingerprint: await fingerprintOf(c.req.raw) };
+  const startedAt = Date.now();
+  const claim = await claimIdempotencyKey(c.env.DB, call, startedAt, startedAt - ABANDONED_AFTER_MS);
+  if (!claim.claimed) {
+    const { held } = claim;
+    if (held.fingerprint !== call.fingerprint)
+      throw validationError(
+        "This Idempotency-Key was sent with another call (method, path or body): send a new key with a new call",
+      );
+    if (held.status === null)
+      throw new HttpError(409, "conflict", "The first call with this Idempotency-Key is still running", {
+        headers: { "Retry-After": "1" },
+      });
+    return new Response(held.body, {
+      status: held.status,
+      headers: { ...(held.contentType ? { "content-type": held.contentType } : {}), [REPLAYED_HEADER]: "true" },
+    });
+  }
+  try {
+    await next();
+  } catch (err) {
+    await settle(releaseIdempotencyKey(c.env.DB, call, startedAt));
+    throw err;
+  }
+  // Hono has already turned a thrown error into the answer (`app.onError`), so every outcome is here.
+  const res = c.res;
+  await settle(
+    storable(res.status)
+      ? res
+          .clone()
+          .text()
+          .then((body) =>
+            storeIdempotentAnswer(c.env.DB, call, startedAt, {
+              status: res.status,
+              contentType: res.headers.get("content-type"),
+              body,
+            }),
+          )
+      : releaseIdempotencyKey(c.env.DB, call, startedAt),
+  );
+}
+
+function storable(status: number): boolean {
+  return status < 500 && status !== 409 && status !== 429;
+}
+
+/**
+ * Awaits the key's bookkeeping, and keeps it alive past a client that hung up; if it fails, the call's own answer
+ * still goes out (it ran), and the key stays claimed until it is abandoned: a retry meanwhile is answered 409.
+ */
+async function settle(work: Promise<void>): Promise<void> {
+  keepAlive(work);
+  await work.catch((err) => console.error("an Idempotency-Key's answer could not be stored", err));
+}
+
+/** The method, path with query, and SHA-256 of the body: what makes two calls the same. */
+export async function fingerprintOf(request: Request): Promise<string> {
+  const url = new URL(request.url);
+  // Bodies of secret-key calls are small JSON (`jsonBody`); a larger one is refused as the route would refuse it.
+  const body = await readBodyBytes(request.clone(), MAX_BODY_BYTES);
+  const digest = await crypto.subtle.digest("SHA-256", body);
+  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${request.method} ${url.pathname}${url.search} ${hex}`;
+}
