@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { fetchDev } from "../support/dev-proxy";
 import { useConsole } from "./support/console-page";
 
 const session = useConsole();
@@ -45,7 +46,7 @@ describe("console live events", () => {
     await page.getByText("Listening").waitFor();
     const feed = page.getByRole("list", { name: "Live events, newest first" });
     const send = async (event: string) => {
-      await fetch(`${session.env.url}/v1/batch`, {
+      const res = await fetchDev(`${session.env.url}/v1/batch`, {
         method: "POST",
         headers: {
           authorization: `Basic ${Buffer.from(`${session.env.writeKey}:`).toString("base64")}`,
@@ -53,6 +54,7 @@ describe("console live events", () => {
         },
         body: JSON.stringify({ batch: [{ type: "track", event, anonymousId: randomUUID() }] }),
       });
+      expect(res.status).toBe(200);
     };
     const items = (event: string) => feed.getByRole("listitem").filter({ hasText: event }).count();
     // A warm-up sent until it shows: the collector records for the feed only once the page's first poll is watching.

@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { fetchDev } from "../support/dev-proxy";
 import { pollUntil } from "../support/poll-until";
 import { STEP_TIMEOUT_MS, useConsole } from "./support/console-page";
 
 const session = useConsole();
 
 function track(writeKey: string): Promise<number> {
-  return fetch(`${session.env.url}/v1/track`, {
+  return fetchDev(`${session.env.url}/v1/track`, {
     method: "POST",
     headers: {
       authorization: `Basic ${Buffer.from(`${writeKey}:`).toString("base64")}`,

@@ -3,18 +3,26 @@
  * write key (Basic, like Segment's clients).
  */
 import { expect } from "vitest";
+import { fetchDev } from "./dev-proxy";
 import type { DevServer } from "./dev-server";
 
-/** A JSON call with the secret key; the body parsed when there is one. */
+/**
+ * A JSON call with the secret key; the body parsed when there is one. One that changes something carries an
+ * `Idempotency-Key`, so its resend after a dropped connection ({@link fetchDev}) runs it once.
+ */
 export async function secretApi<T>(
   server: DevServer,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetchDev(`${server.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${server.secretKey}`, "content-type": "application/json" },
+    headers: {
+      authorization: `Bearer ${server.secretKey}`,
+      "content-type": "application/json",
+      ...(method === "GET" ? {} : { "idempotency-key": crypto.randomUUID() }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -27,7 +35,7 @@ export async function secretApi<T>(
  * Expects every message accepted.
  */
 export async function sendBatch(server: DevServer, messages: object[]): Promise<void> {
-  const res = await fetch(`${server.url}/v1/batch`, {
+  const res = await fetchDev(`${server.url}/v1/batch`, {
     method: "POST",
     headers: {
       authorization: `Basic ${Buffer.from(`${server.writeKey}:`).toString("base64")}`,
