@@ -25,24 +25,48 @@ async function sourceNames(ws: Workspace): Promise<string[]> {
   return (await res.json<{ data: Array<{ name: string }> }>()).data.map((s) => s.name);
 }
 
+async function audienceKeys(ws: Workspace): Promise<string[]> {
+  const res = await send(request(ws, "GET", "/v1/audiences"));
+  return (await res.json<{ data: Array<{ key: string }> }>()).data.map((a) => a.key);
+}
+
 describe("Idempotency-Key on the secret-key API", () => {
   it("runs a call sent twice with the same key once, and answers the second with the first's answer", async () => {
     const ws = await seedWorkspace();
     const key = crypto.randomUUID();
-    const first = await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key));
+    const audience = { key: "lapsed", definition: { event: "Order Completed" } };
+    const first = await send(request(ws, "POST", "/v1/audiences", audience, key));
     expect(first.status).toBe(201);
     expect(first.headers.get(REPLAYED_HEADER)).toBeNull();
-    const second = await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key));
+    // Run again, the call would be refused: the audience exists. Replayed, it is the first answer.
+    const second = await send(request(ws, "POST", "/v1/audiences", audience, key));
     expect(second.status).toBe(201);
     expect(second.headers.get(REPLAYED_HEADER)).toBe("true");
     expect(second.headers.get("content-type")).toBe(first.headers.get("content-type"));
-    // The same source and the same write key, not a second source with a key of its own.
     expect(await second.text()).toBe(await first.text());
-    expect(await sourceNames(ws)).toEqual(["default", "pos"]);
 
     // Without a key (or with another), the call runs again, as any call does.
-    expect((await send(request(ws, "POST", "/v1/sources", { name: "pos" }, crypto.randomUUID()))).status).toBe(201);
-    expect(await sourceNames(ws)).toEqual(["default", "pos", "pos"]);
+    expect((await send(request(ws, "POST", "/v1/audiences", audience, crypto.randomUUID()))).status).toBe(409);
+  });
+
+  it("keeps no answer that carries a new key, which D1 holds only as a hash: the call runs again", async () => {
+    const ws = await seedWorkspace();
+    const key = crypto.randomUUID();
+    const issue = () => send(request(ws, "POST", "/v1/secret-keys", {}, key));
+    const first = await issue();
+    expect(first.status).toBe(201);
+    expect(first.headers.get("cache-control")).toBe("no-store");
+    const second = await issue();
+    expect(second.status).toBe(201);
+    expect(second.headers.get(REPLAYED_HEADER)).toBeNull();
+    const [a, b] = [await first.json<{ secret_key: string }>(), await second.json<{ secret_key: string }>()];
+    expect(a.secret_key).not.toBe(b.secret_key);
+    const stored = await env.DB.prepare("SELECT count(*) AS n FROM idempotent_requests WHERE workspace_id = ?")
+      .bind(ws.workspaceId)
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(0);
+    const source = await send(request(ws, "POST", "/v1/sources", { name: "pos" }, crypto.randomUUID()));
+    expect(source.headers.get("cache-control")).toBe("no-store");
   });
 
   it("replays a refusal the route answered (400), so a resent mistake says the same", async () => {
@@ -59,10 +83,11 @@ describe("Idempotency-Key on the secret-key API", () => {
   it("refuses the key sent with another body or path (400), and keeps the first answer for the first call", async () => {
     const ws = await seedWorkspace();
     const key = crypto.randomUUID();
-    expect((await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key))).status).toBe(201);
+    const audience = { key: "lapsed", definition: { event: "Order Completed" } };
+    expect((await send(request(ws, "POST", "/v1/audiences", audience, key))).status).toBe(201);
     for (const other of [
-      request(ws, "POST", "/v1/sources", { name: "crm" }, key),
-      request(ws, "POST", "/v1/audiences", { key: "pos", definition: { event: "x" } }, key),
+      request(ws, "POST", "/v1/audiences", { ...audience, key: "active" }, key),
+      request(ws, "POST", "/v1/computed-traits", audience, key),
     ]) {
       const res = await send(other);
       expect(res.status).toBe(400);
@@ -74,8 +99,8 @@ describe("Idempotency-Key on the secret-key API", () => {
         },
       });
     }
-    expect(await sourceNames(ws)).toEqual(["default", "pos"]);
-    const again = await send(request(ws, "POST", "/v1/sources", { name: "pos" }, key));
+    expect(await audienceKeys(ws)).toEqual(["lapsed"]);
+    const again = await send(request(ws, "POST", "/v1/audiences", audience, key));
     expect(again.headers.get(REPLAYED_HEADER)).toBe("true");
   });
 
@@ -83,11 +108,12 @@ describe("Idempotency-Key on the secret-key API", () => {
     const a = await seedWorkspace("a");
     const b = await seedWorkspace("b");
     const key = crypto.randomUUID();
-    expect((await send(request(a, "POST", "/v1/sources", { name: "pos" }, key))).status).toBe(201);
-    const inB = await send(request(b, "POST", "/v1/sources", { name: "pos" }, key));
+    const audience = { key: "lapsed", definition: { event: "Order Completed" } };
+    expect((await send(request(a, "POST", "/v1/audiences", audience, key))).status).toBe(201);
+    const inB = await send(request(b, "POST", "/v1/audiences", audience, key));
     expect(inB.status).toBe(201);
     expect(inB.headers.get(REPLAYED_HEADER)).toBeNull();
-    expect(await sourceNames(b)).toEqual(["default", "pos"]);
+    expect(await audienceKeys(b)).toEqual(["lapsed"]);
   });
 
   it("answers 409 with Retry-After while the first call runs, and lets the call run once that call was abandoned", async () => {

@@ -5,8 +5,10 @@
  * `Idempotent-Replayed: true`; the console sends a key with every such call and resends it once when the platform
  * in front of the Worker dropped it (`wrangler dev`'s proxy, workers-sdk#14641).
  *
- * Stored: every answer the call would give again (2xx, and 4xx other than 409 and 429, which say "not now").
- * A 5xx, 409 or 429 frees the key, so the retry runs afresh. The same key with another method, path or body is a
+ * Stored: every answer the call would give again (2xx, and 4xx other than 409 and 429, which say "not now"), but
+ * none marked {@link SHOWN_ONCE}: a new key is in its answer only, and D1 holds keys as hashes, never as they are.
+ * Any other answer frees the key, so the retry runs afresh (for a new key: a second one; the first, never seen, is
+ * revoked with the old ones). The same key with another method, path or body is a
  * client's mistake and is refused (400); sent while its first call still runs, it is answered 409 with `Retry-After`.
  */
 import type { Context, Next } from "hono";
@@ -28,6 +30,14 @@ import { MAX_BODY_BYTES } from "./json-body";
  * the same call may then claim the key and run.
  */
 export const ABANDONED_AFTER_MS = 60_000;
+
+/**
+ * The headers of an answer that carries a credential shown once (a new write or secret key): no cache may keep it,
+ * and neither does the `Idempotency-Key` store.
+ *
+ * @example return c.json({ secret_key }, 201, SHOWN_ONCE);
+ */
+export const SHOWN_ONCE = { "Cache-Control": "no-store" } as const;
 
 /** The header a replayed answer carries. */
 export const REPLAYED_HEADER = "Idempotent-Replayed";
@@ -71,7 +81,7 @@ export async function runOnceByIdempotencyKey(c: Context<AppEnv>, next: Next): P
   // Hono has already turned a thrown error into the answer (`app.onError`), so every outcome is here.
   const res = c.res;
   await settle(
-    storable(res.status)
+    storable(res)
       ? res
           .clone()
           .text()
@@ -86,8 +96,9 @@ export async function runOnceByIdempotencyKey(c: Context<AppEnv>, next: Next): P
   );
 }
 
-function storable(status: number): boolean {
-  return status < 500 && status !== 409 && status !== 429;
+function storable(res: Response): boolean {
+  if (res.headers.get("cache-control")?.includes("no-store")) return false;
+  return res.status < 500 && res.status !== 409 && res.status !== 429;
 }
 
 /**

@@ -11,6 +11,7 @@ import { forgetCachedKeys } from "../shared/api-keys";
 import { credentialFrom } from "../shared/basic-auth";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
+import { SHOWN_ONCE } from "./idempotency";
 import { BODY_TOO_LARGE, optionalJsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
@@ -30,7 +31,7 @@ export const secretKeyRoutes = openApiRoutes()
         ...errorResponses({ 413: BODY_TOO_LARGE, 400: "The body is not `{}` (or left out).", 401: BAD_SECRET_KEY }),
       },
     }),
-    async (c) => c.json({ secret_key: await createSecretKey(c.env.DB, c.var.workspaceId) }, 201),
+    async (c) => c.json({ secret_key: await createSecretKey(c.env.DB, c.var.workspaceId) }, 201, SHOWN_ONCE),
   )
   .openapi(
     createRoute({

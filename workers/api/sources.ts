@@ -19,6 +19,7 @@ import { forgetCachedKeys } from "../shared/api-keys";
 import { notFound } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
+import { SHOWN_ONCE } from "./idempotency";
 import { BODY_TOO_LARGE, jsonBody, optionalJsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
@@ -60,7 +61,7 @@ export const sourceRoutes = openApiRoutes()
     }),
     async (c) => {
       const created = await createSource(c.env.DB, c.var.workspaceId, c.req.valid("json").name);
-      return c.json({ source: sourceView(created.source), write_key: created.writeKey }, 201);
+      return c.json({ source: sourceView(created.source), write_key: created.writeKey }, 201, SHOWN_ONCE);
     },
   )
   .openapi(
@@ -116,7 +117,7 @@ export const sourceRoutes = openApiRoutes()
     async (c) => {
       const source = await ownSource(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
       const writeKey = await createWriteKey(c.env.DB, c.var.workspaceId, source.id);
-      return c.json({ source, write_key: writeKey }, 201);
+      return c.json({ source, write_key: writeKey }, 201, SHOWN_ONCE);
     },
   )
   .openapi(

@@ -4,6 +4,7 @@ import { WorkspaceCreate, WorkspaceCreated } from "@tessera/protocol";
 import { createWorkspace } from "../../d1/provision";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { ADMIN_TOKEN, BAD_ADMIN_TOKEN, errorResponses, jsonResponse, NO_ADMIN_TOKEN } from "../shared/route-docs";
+import { SHOWN_ONCE } from "./idempotency";
 import { BODY_TOO_LARGE, jsonBody } from "./json-body";
 import { requireAdminToken } from "./secret-key-auth";
 
@@ -47,6 +48,7 @@ export const workspaceRoutes = openApiRoutes().openapi(
         source: { id: source.id, name: source.name, created_at: iso(source.createdAt) },
       },
       201,
+      SHOWN_ONCE,
     );
   },
 );
