@@ -1,7 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { claimIdempotencyKey } from "../../d1/queries/idempotent-requests";
+import { identify } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
+import { store } from "../test-support/store-messages";
 import { ABANDONED_AFTER_MS, fingerprintOf, REPLAYED_HEADER } from "./idempotency";
 
 type Workspace = Awaited<ReturnType<typeof seedWorkspace>>;
@@ -69,14 +71,14 @@ describe("Idempotency-Key on the secret-key API", () => {
     expect(source.headers.get("cache-control")).toBe("no-store");
   });
 
-  it("replays a refusal the route answered (400), so a resent mistake says the same", async () => {
+  it("keeps no refusal, which changed nothing: the retry runs and says what is true by then", async () => {
     const ws = await seedWorkspace();
     const key = crypto.randomUUID();
     const first = await send(request(ws, "POST", "/v1/sources", { name: "  " }, key));
     expect(first.status).toBe(400);
     const second = await send(request(ws, "POST", "/v1/sources", { name: "  " }, key));
     expect(second.status).toBe(400);
-    expect(second.headers.get(REPLAYED_HEADER)).toBe("true");
+    expect(second.headers.get(REPLAYED_HEADER)).toBeNull();
     expect(await second.json()).toEqual(await first.json());
   });
 
@@ -138,7 +140,7 @@ describe("Idempotency-Key on the secret-key API", () => {
     expect(await sourceNames(ws)).toEqual(["default", "pos"]);
   });
 
-  it("stores no 409: the same call runs again once what it conflicted with is gone", async () => {
+  it("keeps no 409: the same call runs again once what it conflicted with is gone", async () => {
     const ws = await seedWorkspace();
     const audience = { key: "lapsed", definition: { event: "Order Completed" } };
     expect((await send(request(ws, "POST", "/v1/audiences", audience))).status).toBe(201);
@@ -148,6 +150,28 @@ describe("Idempotency-Key on the secret-key API", () => {
     const again = await send(request(ws, "POST", "/v1/audiences", audience, key));
     expect(again.status).toBe(201);
     expect(again.headers.get(REPLAYED_HEADER)).toBeNull();
+  });
+
+  it("keeps nothing that names the person a GDPR delete named, and answers its resend as the first", async () => {
+    const ws = await seedWorkspace();
+    const email = `jane.${crypto.randomUUID()}@example.com`;
+    await store(ws.workspaceId, [
+      identify({ email }, "2026-11-01T10:00:00.000Z", { userId: undefined, anonymousId: "a-1" }),
+    ]);
+    const key = crypto.randomUUID();
+    const erase = () =>
+      send(request(ws, "DELETE", `/v1/profiles/${encodeURIComponent(`email:${email}`)}`, undefined, key));
+    const first = await erase();
+    expect(first.status).toBe(202);
+    const second = await erase();
+    expect(second.status).toBe(202);
+    expect(second.headers.get(REPLAYED_HEADER)).toBe("true");
+    expect(await second.json()).toEqual(await first.json());
+    const kept = await env.DB.prepare("SELECT * FROM idempotent_requests WHERE workspace_id = ?")
+      .bind(ws.workspaceId)
+      .all();
+    expect(kept.results).toHaveLength(1);
+    expect(JSON.stringify(kept.results)).not.toContain(email.split("@")[0]);
   });
 
   it("refuses an empty or overlong key, and ignores one on a read", async () => {

@@ -5,11 +5,12 @@
  * `Idempotent-Replayed: true`; the console sends a key with every such call and resends it once when the platform
  * in front of the Worker dropped it (`wrangler dev`'s proxy, workers-sdk#14641).
  *
- * Stored: every answer the call would give again (2xx, and 4xx other than 409 and 429, which say "not now"), but
- * none marked {@link SHOWN_ONCE}: a new key is in its answer only, and D1 holds keys as hashes, never as they are.
- * Any other answer frees the key, so the retry runs afresh (for a new key: a second one; the first, never seen, is
- * revoked with the old ones). The same key with another method, path or body is a
- * client's mistake and is refused (400); sent while its first call still runs, it is answered 409 with `Retry-After`.
+ * Stored: the call's answer when it did something (2xx), unless marked {@link SHOWN_ONCE} (a new key is in its
+ * answer only, and D1 holds keys as hashes, never as they are). A refusal (4xx) changed nothing, and a failure (5xx)
+ * is one the route is safe to retry after, so their retry runs afresh and says what is true then; a call issuing a
+ * new key issues another (the unseen one is revoked with the old ones). Nothing kept names a person: the call is kept as a hash (a profile's ref is in its path).
+ * The same key with another method, path or body is a client's mistake and is refused (400); sent while its first
+ * call still runs, it is answered 409 with `Retry-After`.
  */
 import type { Context, Next } from "hono";
 import {
@@ -97,8 +98,7 @@ export async function runOnceByIdempotencyKey(c: Context<AppEnv>, next: Next): P
 }
 
 function storable(res: Response): boolean {
-  if (res.headers.get("cache-control")?.includes("no-store")) return false;
-  return res.status < 500 && res.status !== 409 && res.status !== 429;
+  return res.ok && !res.headers.get("cache-control")?.includes("no-store");
 }
 
 /**
@@ -110,12 +110,15 @@ async function settle(work: Promise<void>): Promise<void> {
   await work.catch((err) => console.error("an Idempotency-Key's answer could not be stored", err));
 }
 
-/** The method, path with query, and SHA-256 of the body: what makes two calls the same. */
+/** SHA-256 of the method, the path with its query, and the body: what makes two calls the same. */
 export async function fingerprintOf(request: Request): Promise<string> {
   const url = new URL(request.url);
   // Bodies of secret-key calls are small JSON (`jsonBody`); a larger one is refused as the route would refuse it.
   const body = await readBodyBytes(request.clone(), MAX_BODY_BYTES);
-  const digest = await crypto.subtle.digest("SHA-256", body);
-  const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${request.method} ${url.pathname}${url.search} ${hex}`;
+  const head = new TextEncoder().encode(`${request.method} ${url.pathname}${url.search}\n`);
+  const call = new Uint8Array(head.byteLength + body.byteLength);
+  call.set(head);
+  call.set(body, head.byteLength);
+  const digest = await crypto.subtle.digest("SHA-256", call);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

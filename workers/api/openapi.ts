@@ -132,8 +132,8 @@ const IDEMPOTENCY_KEY_PARAMETER = {
   required: false,
   description:
     "Any string unique to this call (a UUID): sent again with the same key, the call runs once and the answer " +
-    "to the first is given again, marked `Idempotent-Replayed: true` (kept a day; a 5xx, 409 or 429 is not kept, " +
-    "nor an answer carrying a new key, so the retry runs afresh). The same key with another method, path or body " +
+    "to the first is given again, marked `Idempotent-Replayed: true` (kept a day; only a success is kept, and not " +
+    "one carrying a new key: otherwise the retry runs afresh). The same key with another method, path or body " +
     "answers 400; sent while the first call still runs, 409 with `Retry-After`.",
   schema: { type: "string" as const, minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY_LENGTH },
 };
