@@ -140,6 +140,19 @@ describe("Idempotency-Key on the secret-key API", () => {
     expect(await sourceNames(ws)).toEqual(["default", "pos"]);
   });
 
+  it("answers a resent delete as the first: 204, empty", async () => {
+    const ws = await seedWorkspace();
+    const audience = { key: "lapsed", definition: { event: "Order Completed" } };
+    expect((await send(request(ws, "POST", "/v1/audiences", audience))).status).toBe(201);
+    const key = crypto.randomUUID();
+    const first = await send(request(ws, "DELETE", "/v1/audiences/lapsed", undefined, key));
+    expect(first.status).toBe(204);
+    const second = await send(request(ws, "DELETE", "/v1/audiences/lapsed", undefined, key));
+    expect(second.status).toBe(204);
+    expect(second.headers.get(REPLAYED_HEADER)).toBe("true");
+    expect(await second.text()).toBe("");
+  });
+
   it("keeps no 409: the same call runs again once what it conflicted with is gone", async () => {
     const ws = await seedWorkspace();
     const audience = { key: "lapsed", definition: { event: "Order Completed" } };

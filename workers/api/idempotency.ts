@@ -68,7 +68,8 @@ export async function runOnceByIdempotencyKey(c: Context<AppEnv>, next: Next): P
       throw new HttpError(409, "conflict", "The first call with this Idempotency-Key is still running", {
         headers: { "Retry-After": "1" },
       });
-    return new Response(held.body, {
+    // A 204's body must be null, not "" (the Response constructor refuses one).
+    return new Response(held.body || null, {
       status: held.status,
       headers: { ...(held.contentType ? { "content-type": held.contentType } : {}), [REPLAYED_HEADER]: "true" },
     });
