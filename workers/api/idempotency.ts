@@ -68,7 +68,7 @@ export async function runOnceByIdempotencyKey(c: Context<AppEnv>, next: Next): P
       throw new HttpError(409, "conflict", "The first call with this Idempotency-Key is still running", {
         headers: { "Retry-After": "1" },
       });
-    // A 204's body must be null, not "" (the Response constructor refuses one).
+    // A 204 answers with a null body: the Fetch standard refuses any other, even "" (workerd lets "" through).
     return new Response(held.body || null, {
       status: held.status,
       headers: { ...(held.contentType ? { "content-type": held.contentType } : {}), [REPLAYED_HEADER]: "true" },
