@@ -71,6 +71,22 @@ describe("Idempotency-Key on the secret-key API", () => {
     expect(source.headers.get("cache-control")).toBe("no-store");
   });
 
+  it("runs one of many concurrent sends of a call: the others are answered 409 while it runs, or its answer", async () => {
+    const ws = await seedWorkspace();
+    const key = crypto.randomUUID();
+    const audience = { key: "lapsed", definition: { event: "Order Completed" } };
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => send(request(ws, "POST", "/v1/audiences", audience, key))),
+    );
+    const ran = answers.filter((r) => r.status === 201 && r.headers.get(REPLAYED_HEADER) === null);
+    expect(ran).toHaveLength(1);
+    for (const other of answers.filter((r) => !ran.includes(r))) {
+      if (other.status === 409) expect(other.headers.get("retry-after")).toBe("1");
+      else expect([other.status, other.headers.get(REPLAYED_HEADER)]).toEqual([201, "true"]);
+    }
+    expect(await audienceKeys(ws)).toEqual(["lapsed"]);
+  });
+
   it("keeps no refusal, which changed nothing: the retry runs and says what is true by then", async () => {
     const ws = await seedWorkspace();
     const key = crypto.randomUUID();
