@@ -1,0 +1,96 @@
+/**
+ * Random identity histories for property tests: a few visitors' anonymous ids, user ids and emails, sent in SDK-sized
+ * batches whose messages link them in any order (so profiles are created and merged within one request, chains of
+ * merges form, an email arrives on both sides). Seeded, so a failure names its history. And the check that the
+ * identity graph and the profiles' objects agree, read through the API as a user would.
+ */
+import type { AcceptedMessage, Profile, ProfileMerges } from "@tessera/protocol";
+import { expect } from "vitest";
+import { freshId } from "./messages";
+import { bearer } from "./seed";
+import { seededRandom } from "./seeded-random";
+import { api } from "./store-messages";
+
+export interface IdentityHistory {
+  batches: AcceptedMessage[][];
+  /** Every identifier the history's messages can carry, as profile refs (`email:…`). */
+  identifiers: string[];
+  /** Shuffles `list` in place with the history's generator. */
+  shuffle<T>(list: T[]): T[];
+  /** A number in [0, 1) from the history's generator. */
+  random(): number;
+}
+
+/** The history of `seed`; `tag` makes its identifiers unique to one test. */
+export function identityHistory(seed: number, tag: string): IdentityHistory {
+  const random = seededRandom(seed);
+  const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)];
+  const anons = [0, 1, 2, 3, 4].map((i) => `a${i}-${tag}`);
+  const users = [0, 1].map((i) => `u${i}-${tag}`);
+  const emails = [0, 1, 2].map((i) => `e${i}-${tag}@example.com`);
+  let minute = 0;
+  const message = (): AcceptedMessage => {
+    const identify = random() < 0.5;
+    const at = new Date(Date.UTC(2026, 0, 1, 0, minute++)).toISOString();
+    const m: Record<string, unknown> = identify
+      ? { type: "identify", traits: {} }
+      : { type: "track", event: pick(["Viewed", "Checkout"]), properties: {} };
+    Object.assign(m, { messageId: freshId("msg"), timestamp: at, receivedAt: at, context: {} });
+    if (random() < 0.9) m.anonymousId = pick(anons);
+    if (random() < 0.3 || m.anonymousId === undefined) m.userId = pick(users);
+    if (random() < 0.4) {
+      const email = pick(emails);
+      if (identify) m.traits = { email };
+      else m.context = { traits: { email } };
+    }
+    return m as unknown as AcceptedMessage;
+  };
+  const batches = Array.from({ length: 1 + Math.floor(random() * 4) }, () =>
+    Array.from({ length: 4 + Math.floor(random() * 7) }, message),
+  );
+  const identifiers = [
+    ...anons.map((v) => `anonymous_id:${v}`),
+    ...users.map((v) => `user_id:${v}`),
+    ...emails.map((v) => `email:${v}`),
+  ];
+  return { batches, identifiers, shuffle: (list) => list.sort(() => random() - 0.5), random };
+}
+
+/**
+ * Checks, through the API with `secretKey`, that the graph and the profiles agree on `identifiers`: each one a
+ * profile lists resolves to that profile and no other lists it, every one the graph knows is listed, `merged_from`
+ * equals the live merge journal, and the profiles hold `events` events together. Returns the live profiles' ids.
+ * `stage` names the moment in failures.
+ */
+export async function expectGraphAndProfilesAgree(
+  secretKey: string,
+  identifiers: string[],
+  events: number,
+  stage: string,
+): Promise<Set<string>> {
+  const read = async <T>(path: string) => (await api(path, bearer(secretKey))).json<T>();
+  const owners = new Map<string, string>();
+  for (const ref of identifiers) {
+    const res = await api(`/v1/profiles/${encodeURIComponent(ref)}`, bearer(secretKey));
+    if (res.status === 200) owners.set(ref, (await res.json<Profile>()).id);
+  }
+  const listedBy = new Map<string, string>();
+  let held = 0;
+  for (const id of new Set(owners.values())) {
+    const profile = await read<Profile>(`/v1/profiles/${id}`);
+    expect(profile.id, stage).toBe(id);
+    held += profile.event_count;
+    for (const { type, value } of profile.identifiers) {
+      const ref = `${type}:${value}`;
+      expect(listedBy.get(ref), `${stage}: ${ref} listed by two profiles`).toBeUndefined();
+      listedBy.set(ref, id);
+      expect(owners.get(ref), `${stage}: ${ref} listed by ${id}`).toBe(id);
+    }
+    const { data } = await read<ProfileMerges>(`/v1/profiles/${id}/merges`);
+    const live = data.filter((m) => m.undone_at === null).map((m) => m.from);
+    expect([...profile.merged_from].sort(), `${stage}: merged_from of ${id}`).toEqual(live.sort());
+  }
+  expect([...listedBy.keys()].sort(), `${stage}: listed identifiers`).toEqual([...owners.keys()].sort());
+  expect(held, `${stage}: events on profiles`).toBe(events);
+  return new Set(owners.values());
+}
