@@ -471,6 +471,17 @@ export const vendorIds = sqliteTable(
 );
 
 /**
+ * The merge undo running in a workspace, at most one (`workers/identity/merge-undo.ts`): an undo reads the merge's
+ * tree and its survivor, then moves events and identifiers between objects before the graph's batch, so two undos
+ * of one chain run at once pulled the same events twice or left a merge listed that was undone.
+ */
+export const mergeUndoLocks = sqliteTable("merge_undo_locks", {
+  workspaceId: text("workspace_id").primaryKey(),
+  mergeId: text("merge_id").notNull(),
+  startedAt: integer("started_at").notNull(),
+});
+
+/**
  * Answers to secret-key calls that changed something and carried an `Idempotency-Key` (`workers/api/idempotency.ts`):
  * the same call sent again with the same key is answered from here instead of running twice (a client that lost the
  * answer to a dropped connection cannot tell whether the call ran). Kept a day (`d1/queries/retention.ts`).
