@@ -471,13 +471,15 @@ export const vendorIds = sqliteTable(
 );
 
 /**
- * The merge undo running in a workspace, at most one (`workers/identity/merge-undo.ts`): an undo reads the merge's
- * tree and its survivor, then moves events and identifiers between objects before the graph's batch, so two undos
- * of one chain run at once pulled the same events twice or left a merge listed that was undone.
+ * The repair of a workspace's identity graph running now, at most one (`workers/identity/graph-repair-lock.ts`): a
+ * merge undo or a GDPR erase reads a profile's merge tree, then moves or wipes objects before (and after) the graph's
+ * batch. Two at once worked from each other's stale reads: undos of one chain pulled the same events back twice and
+ * left a merge listed that was undone; an undo racing an erase answered 500, or 200 for a profile the erase then wiped.
  */
-export const mergeUndoLocks = sqliteTable("merge_undo_locks", {
+export const graphRepairLocks = sqliteTable("graph_repair_locks", {
   workspaceId: text("workspace_id").primaryKey(),
-  mergeId: text("merge_id").notNull(),
+  /** The merge (`mrg_…`) being undone or the deletion (`del_…`) being run. */
+  holder: text("holder").notNull(),
   startedAt: integer("started_at").notNull(),
 });
 

@@ -3,9 +3,9 @@
  * splits them apart again, and the journal as the profile API lists it (undone entries included). Raw SQL only for
  * the guarded batch (a `json_each` identifier list and the write guard) and the recursive journal read.
  */
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { orm } from "../client";
-import { merges, mergeUndoLocks, profiles } from "../schema";
+import { merges, profiles } from "../schema";
 import type { IdentifierKey } from "./identity-graph";
 
 export type MergeRow = typeof merges.$inferSelect;
@@ -23,47 +23,6 @@ export function findMerge(db: D1Database, workspaceId: string, mergeId: string):
 /** A profile's row in the graph. */
 export function findProfileRow(db: D1Database, profileId: string): Promise<ProfileRow | undefined> {
   return orm(db).select().from(profiles).where(eq(profiles.id, profileId)).get();
-}
-
-/**
- * Takes the workspace's undo lock for `mergeId` from `now`, in one statement: true when no undo holds it, or when the
- * one holding it started before `abandonedBefore` (its isolate died mid-undo; every step of an undo can run again).
- */
-export async function claimUndoLock(
-  db: D1Database,
-  workspaceId: string,
-  mergeId: string,
-  now: number,
-  abandonedBefore: number,
-): Promise<boolean> {
-  const taken = await orm(db)
-    .insert(mergeUndoLocks)
-    .values({ workspaceId, mergeId, startedAt: now })
-    .onConflictDoUpdate({
-      target: mergeUndoLocks.workspaceId,
-      set: { mergeId, startedAt: now },
-      setWhere: lt(mergeUndoLocks.startedAt, abandonedBefore),
-    })
-    .returning({ mergeId: mergeUndoLocks.mergeId });
-  return taken.length > 0;
-}
-
-/** Frees the lock the undo of `mergeId` took at `startedAt` (one that took it over since keeps it). */
-export async function releaseUndoLock(
-  db: D1Database,
-  workspaceId: string,
-  mergeId: string,
-  startedAt: number,
-): Promise<void> {
-  await orm(db)
-    .delete(mergeUndoLocks)
-    .where(
-      and(
-        eq(mergeUndoLocks.workspaceId, workspaceId),
-        eq(mergeUndoLocks.mergeId, mergeId),
-        eq(mergeUndoLocks.startedAt, startedAt),
-      ),
-    );
 }
 
 /** What one undo changes in the graph. */

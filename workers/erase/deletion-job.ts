@@ -27,6 +27,7 @@ import { deleteMembershipsOfProfiles } from "../../d1/queries/members";
 import { deleteSyncDeadLettersOfProfiles } from "../../d1/queries/sync-records";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { eraseFromGraph } from "../identity/erase-graph";
+import { oneRepairAtATime } from "../identity/graph-repair-lock";
 import { loadIdentityRules } from "../identity/rules";
 import { eraseFromIngestDeadLetters } from "../ingest/dead-letters";
 import { profileStub } from "../profile/profile-stub";
@@ -67,16 +68,20 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
   try {
     let profileIds = row.profileIds === null ? null : (JSON.parse(row.profileIds) as string[]);
     let identifiers = row.identifiers === null ? [] : (JSON.parse(row.identifiers) as Identifier[]);
-    if (row.graphAt === null) {
-      const erased = await eraseGraph(env, row);
-      profileIds = erased.profileIds;
-      identifiers = erased.identifiers;
+    if (row.graphAt === null || row.profilesAt === null) {
+      // Alone in the workspace, as a merge undo is: the tree it erases must not be split or pulled from meanwhile.
+      // Waited for a few seconds at most; else the run fails and the cron takes it up again.
+      ({ profileIds, identifiers } = await oneRepairAtATime(env.DB, workspaceId, id, async () => {
+        const erased = row.graphAt === null ? await eraseGraph(env, row) : { profileIds, identifiers };
+        const ids = erased.profileIds ?? [row.profileId];
+        if (row.profilesAt === null) {
+          await Promise.all(ids.map((profile) => profileStub(env.PROFILE, profile).erase()));
+          await recordStep(env.DB, id, "profiles", Date.now());
+        }
+        return erased;
+      }));
     }
     const ids = profileIds ?? [row.profileId];
-    if (row.profilesAt === null) {
-      await Promise.all(ids.map((profile) => profileStub(env.PROFILE, profile).erase()));
-      await recordStep(env.DB, id, "profiles", Date.now());
-    }
     if (row.membershipsAt === null) {
       // Each object delivered its own exits before it was wiped; this removes any it could not deliver.
       await orm(env.DB).batch([

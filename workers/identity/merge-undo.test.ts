@@ -8,7 +8,7 @@ import type {
   ProfileMerges,
 } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { claimUndoLock, releaseUndoLock } from "../../d1/queries/merge-undo";
+import { claimGraphRepairLock, releaseGraphRepairLock } from "../../d1/queries/graph-repair-locks";
 import { type IngestDeps, ingestMessages, runJob } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { defineAll } from "../test-support/definitions";
@@ -328,33 +328,36 @@ describe("POST /v1/merges/:id/undo", () => {
     );
   });
 
-  it("waits for the undo running in the workspace, and takes over one abandoned by a dead isolate", async () => {
+  it("waits for the repair running in the workspace, and takes over one abandoned by a dead isolate", async () => {
     const { ws, merge, visitor } = await wronglyMerged();
-    // Another undo of this workspace holds the lock, and finishes 300 ms from now.
+    // Another undo or erase of this workspace holds the lock, and finishes 300 ms from now.
     const held = Date.now();
-    expect(await claimUndoLock(env.DB, ws.workspaceId, "mrg_other", held, 0)).toBe(true);
-    setTimeout(() => void releaseUndoLock(env.DB, ws.workspaceId, "mrg_other", held), 300);
+    expect(await claimGraphRepairLock(env.DB, ws.workspaceId, "mrg_other", held, 0)).toBe(true);
+    setTimeout(() => void releaseGraphRepairLock(env.DB, ws.workspaceId, "mrg_other", held), 300);
     const started = Date.now();
     const res = await api(`/v1/merges/${merge.id}/undo`, bearer(ws.secretKey), { method: "POST" });
     expect(res.status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect(await res.json<MergeUndone>()).toMatchObject({ restored_profile: visitor });
 
-    // An undo whose isolate died a minute ago still "holds" it: the next one goes ahead at once.
+    // A repair whose isolate died a minute ago still "holds" it: the next one goes ahead at once.
     const other = await wronglyMerged();
-    expect(await claimUndoLock(env.DB, other.ws.workspaceId, "mrg_dead", Date.now() - 61_000, 0)).toBe(true);
+    expect(await claimGraphRepairLock(env.DB, other.ws.workspaceId, "mrg_dead", Date.now() - 61_000, 0)).toBe(true);
     const taken = await api(`/v1/merges/${other.merge.id}/undo`, bearer(other.ws.secretKey), { method: "POST" });
     expect(taken.status).toBe(200);
   });
 
-  it("answers 409 with Retry-After when the running undo outlasts the wait", async () => {
+  it("answers 409 with Retry-After when the running repair outlasts the wait", async () => {
     const { ws, merge, sam, get } = await wronglyMerged();
-    expect(await claimUndoLock(env.DB, ws.workspaceId, "mrg_other", Date.now(), 0)).toBe(true);
+    expect(await claimGraphRepairLock(env.DB, ws.workspaceId, "mrg_other", Date.now(), 0)).toBe(true);
     const res = await api(`/v1/merges/${merge.id}/undo`, bearer(ws.secretKey), { method: "POST" });
     expect(res.status).toBe(409);
     expect(res.headers.get("retry-after")).toBe("1");
     expect(await res.json()).toEqual({
-      error: { code: "conflict", message: "Another merge undo is running in this workspace; try again in a moment." },
+      error: {
+        code: "conflict",
+        message: "Another merge undo or erase is running in this workspace; try again in a moment.",
+      },
     });
     // Nothing was undone.
     expect((await get<ProfileMerges>(`/v1/profiles/${sam}/merges`)).data).toMatchObject([

@@ -7,27 +7,24 @@
  * Each step can run again: a call that fails part-way leaves the merge standing (or, after the graph step, undone
  * with the survivor's cleanup pending), and calling undo again finishes it.
  *
- * One undo runs at a time in a workspace (`merge_undo_locks`): an undo reads the merge's tree and survivor before it
- * moves anything, so two undos of one chain at once (B into A, then C into B) worked from each other's stale reads —
- * C's events pulled back by both, B listing C as merged after C's undo. Undos are rare operator calls: a second one
- * waits for the first, a few seconds at most, then is answered 409 with `Retry-After`.
+ * It runs alone in its workspace, as an erase does (`oneRepairAtATime`): it reads the merge's tree and survivor before
+ * it moves anything.
  */
 import { type Identifier, isAttributeIdentifier, type MergeRecord, type MergeUndone } from "@tessera/protocol";
 import { readMergedTree } from "../../d1/queries/identity-graph-sql";
 import {
-  claimUndoLock,
   commitMergeSplit,
   findMerge,
   findProfileRow,
   type MergeJournalEntry,
   type MergeRow,
-  releaseUndoLock,
 } from "../../d1/queries/merge-undo";
 import { currentDefinitionsVersion } from "../audiences/definitions-cache";
 import { followRedirects } from "../profile/follow-redirects";
 import { profileStub } from "../profile/profile-stub";
-import { conflict, HttpError, notFound } from "../shared/errors";
+import { conflict, notFound } from "../shared/errors";
 import { identityStoreFor } from "./cached-identity-store";
+import { oneRepairAtATime } from "./graph-repair-lock";
 import { keyOf } from "./graph-snapshot";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -52,31 +49,11 @@ export function mergeRecord(m: MergeJournalEntry): MergeRecord {
  *
  * @example const undone = await undoMerge(env, workspaceId, "mrg_…");
  */
-export async function undoMerge(env: Env, workspaceId: string, mergeId: string): Promise<MergeUndone> {
-  const deadline = Date.now() + UNDO_LOCK_WAIT_MS;
-  for (let wait = 50; ; wait = Math.min(wait * 2, 500)) {
-    const startedAt = Date.now();
-    if (await claimUndoLock(env.DB, workspaceId, mergeId, startedAt, startedAt - UNDO_ABANDONED_AFTER_MS)) {
-      try {
-        return await undoMergeAlone(env, workspaceId, mergeId);
-      } finally {
-        await releaseUndoLock(env.DB, workspaceId, mergeId, startedAt);
-      }
-    }
-    if (Date.now() + wait > deadline)
-      throw new HttpError(409, "conflict", "Another merge undo is running in this workspace; try again in a moment.", {
-        headers: { "Retry-After": "1" },
-      });
-    await new Promise((resolve) => setTimeout(resolve, wait));
-  }
+export function undoMerge(env: Env, workspaceId: string, mergeId: string): Promise<MergeUndone> {
+  return oneRepairAtATime(env.DB, workspaceId, mergeId, () => undoMergeAlone(env, workspaceId, mergeId));
 }
 
-/** How long an undo waits for the one running in its workspace before it is answered 409. */
-export const UNDO_LOCK_WAIT_MS = 5_000;
-/** An undo holding the lock this long died with its isolate: the platform cuts a request long before. */
-const UNDO_ABANDONED_AFTER_MS = 60_000;
-
-/** {@link undoMerge}, once it is the only undo running in the workspace. */
+/** {@link undoMerge}, once it is the only repair running in the workspace. */
 async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): Promise<MergeUndone> {
   const merge = await findMerge(env.DB, workspaceId, mergeId);
   if (!merge) throw notFound(`No merge ${mergeId} in this workspace (another workspace's merge is unknown too).`);

@@ -1,5 +1,5 @@
-CREATE TABLE `merge_undo_locks` (
+CREATE TABLE `graph_repair_locks` (
 	`workspace_id` text PRIMARY KEY NOT NULL,
-	`merge_id` text NOT NULL,
+	`holder` text NOT NULL,
 	`started_at` integer NOT NULL
 );
