@@ -1,5 +1,6 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fetchRouted } from "../support/dev-proxy";
 import { type DevServer, printServerLogOnFailure, startDevServer } from "../support/dev-server";
 import { openBrowser } from "./chromium";
 import type { PageTessera } from "./page-probes";
@@ -114,7 +115,7 @@ describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", (
         asked = resolve;
       });
       await second.route("**/v1/id?*", async (route) => {
-        const response = await route.fetch(); // answered now, from the cookie: Alice's id
+        const response = await fetchRouted(route); // answered now, from the cookie: Alice's id
         asked();
         await held;
         await route.fulfill({ response });

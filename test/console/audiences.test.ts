@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { secretApi, sendBatch } from "../support/dev-api";
+import { fetchRouted } from "../support/dev-proxy";
 import { seriousViolations } from "./support/axe";
 import { useConsole } from "./support/console-page";
 
@@ -121,7 +122,7 @@ describe("console definition page", () => {
     // The first read finds it building (a real backfill of nothing ends before the page could see it).
     let reads = 0;
     await session.context.route(`**/v1/audiences/${key}`, async (route) => {
-      const response = await route.fetch();
+      const response = await fetchRouted(route);
       const body = await response.json();
       if (reads++ === 0) body.status = { state: "building", processed: 0, total: 3 };
       await route.fulfill({ response, json: body });

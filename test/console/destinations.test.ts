@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { secretApi, sendBatch } from "../support/dev-api";
+import { fetchRouted } from "../support/dev-proxy";
 import { seriousViolations } from "./support/axe";
 import { useConsole } from "./support/console-page";
 import { type HookServer, startHookServer } from "./support/hook-server";
@@ -272,12 +273,12 @@ describe("console destination status", () => {
   const rewrite = async (id: string, change: (d: Record<string, unknown>) => Record<string, unknown>) => {
     await session.context.route(`**/v1/destinations/${id}`, async (route) => {
       if (route.request().method() !== "GET") return route.fallback();
-      const response = await route.fetch();
+      const response = await fetchRouted(route);
       await route.fulfill({ response, json: change(await response.json()) });
     });
     await session.context.route("**/v1/destinations", async (route) => {
       if (route.request().method() !== "GET") return route.fallback();
-      const response = await route.fetch();
+      const response = await fetchRouted(route);
       const list = (await response.json()) as { data: Array<Record<string, unknown>> };
       await route.fulfill({ response, json: { data: list.data.map((d) => (d.id === id ? change(d) : d)) } });
     });

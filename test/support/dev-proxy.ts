@@ -6,6 +6,8 @@
  * Tessera answered and not on the local proxy's timing (CI lost a run to it).
  */
 
+import type { APIResponse, Route } from "playwright-core";
+
 /** The proxy's own answer, which carries no Tessera error envelope. */
 const PROXY_DROPPED = /^Your worker restarted mid-request/;
 
@@ -23,4 +25,16 @@ export async function fetchDev(url: string, init: RequestInit = {}): Promise<Res
   if (res.status !== 503 || !PROXY_DROPPED.test(await res.clone().text())) return res;
   await new Promise((resolve) => setTimeout(resolve, RESEND_DELAY_MS));
   return fetch(url, init);
+}
+
+/**
+ * The answer to a read a Playwright route intercepted (`route.fetch()`), asked once more when the connection to the
+ * local server was reset: Playwright's client reused a pooled connection the server closed as it went idle (seen as
+ * `socket hang up` on a loaded CI machine). A route handler that throws leaves the page waiting for an answer that
+ * never comes. Only for reads, which are safe to repeat.
+ *
+ * @example await page.route("**\/v1/audiences/*", async (route) => route.fulfill({ response: await fetchRouted(route) }));
+ */
+export function fetchRouted(route: Route): Promise<APIResponse> {
+  return route.fetch().catch(() => route.fetch());
 }
