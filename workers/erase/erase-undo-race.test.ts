@@ -8,14 +8,16 @@
 import { env } from "cloudflare:workers";
 import type { MergeUndone, Profile, ProfileErased, ProfileEventsPage, ProfileMerges } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
+import { type DeletionRow, findDeletion } from "../../d1/queries/deletions";
 import { ingestMessages } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { expectGraphAndProfilesAgree, identityHistory } from "../test-support/identity-histories";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
+import { runDeletion } from "./deletion-job";
 
 /** Histories whose erased profile has one to three merges in; the erase lands before, between and after the undos. */
-const SEEDS = [5000, 12919, 44595, 52514, 84190, 107947, 155461, 163380, 195056, 226732];
+const SEEDS = [12919, 52514, 107947, 155461, 163380, 226732];
 
 describe("a GDPR erase racing merge undos of the same person", { timeout: 60_000 }, () => {
   it.each(SEEDS)("leaves each undo's answer true, and the rest whole (seed %i)", async (seed) => {
@@ -42,7 +44,13 @@ describe("a GDPR erase racing merge undos of the same person", { timeout: 60_000
       ...data.map((m) => call(`/v1/merges/${m.id}/undo`, { method: "POST" })),
     ]);
     expect(erase.status).toBe(202);
-    const erased = new Set((await erase.json<ProfileErased>()).profile_ids);
+    // On a loaded machine the undos can hold the lock past the erase's wait: its run then stops before the graph
+    // step, and the cron finishes it (as here, with the cron's own function).
+    const { deletion_id } = await erase.json<ProfileErased>();
+    let row = (await findDeletion(env.DB, ws.workspaceId, deletion_id)) as DeletionRow;
+    while (row.graphAt === null || row.profilesAt === null) row = await runDeletion(env, row);
+    const erased = new Set(JSON.parse(row.profileIds ?? "[]") as string[]);
+    expect(erased.has(victim.id)).toBe(true);
     for (const [i, undo] of undos.entries()) {
       const merge = data[i];
       if (undo.status === 200) {

@@ -70,15 +70,25 @@ export async function expectGraphAndProfilesAgree(
   stage: string,
 ): Promise<Set<string>> {
   const read = async <T>(path: string) => (await api(path, bearer(secretKey))).json<T>();
-  const owners = new Map<string, string>();
-  for (const ref of identifiers) {
-    const res = await api(`/v1/profiles/${encodeURIComponent(ref)}`, bearer(secretKey));
-    if (res.status === 200) owners.set(ref, (await res.json<Profile>()).id);
-  }
+  // Read at once (each read is a round trip; a loaded CI machine makes them slow, not wrong), checked in order.
+  const resolved = await Promise.all(
+    identifiers.map(async (ref) => {
+      const res = await api(`/v1/profiles/${encodeURIComponent(ref)}`, bearer(secretKey));
+      return [ref, res.status === 200 ? (await res.json<Profile>()).id : undefined] as const;
+    }),
+  );
+  const owners = new Map(resolved.filter((r): r is readonly [string, string] => r[1] !== undefined));
+  const ids = [...new Set(owners.values())];
+  const views = await Promise.all(
+    ids.map(async (id) => ({
+      id,
+      profile: await read<Profile>(`/v1/profiles/${id}`),
+      merges: await read<ProfileMerges>(`/v1/profiles/${id}/merges`),
+    })),
+  );
   const listedBy = new Map<string, string>();
   let held = 0;
-  for (const id of new Set(owners.values())) {
-    const profile = await read<Profile>(`/v1/profiles/${id}`);
+  for (const { id, profile, merges } of views) {
     expect(profile.id, stage).toBe(id);
     held += profile.event_count;
     for (const { type, value } of profile.identifiers) {
@@ -87,11 +97,10 @@ export async function expectGraphAndProfilesAgree(
       listedBy.set(ref, id);
       expect(owners.get(ref), `${stage}: ${ref} listed by ${id}`).toBe(id);
     }
-    const { data } = await read<ProfileMerges>(`/v1/profiles/${id}/merges`);
-    const live = data.filter((m) => m.undone_at === null).map((m) => m.from);
+    const live = merges.data.filter((m) => m.undone_at === null).map((m) => m.from);
     expect([...profile.merged_from].sort(), `${stage}: merged_from of ${id}`).toEqual(live.sort());
   }
   expect([...listedBy.keys()].sort(), `${stage}: listed identifiers`).toEqual([...owners.keys()].sort());
   if (events !== undefined) expect(held, `${stage}: events on profiles`).toBe(events);
-  return new Set(owners.values());
+  return new Set(ids);
 }
