@@ -15,7 +15,7 @@ import { expectGraphAndProfilesAgree, identityHistory } from "../test-support/id
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 
-const SEEDS = [72271, 111866, 198975, 222732];
+const SEEDS = [111866, 198975];
 
 describe("GDPR erase amid random histories", { timeout: 60_000 }, () => {
   it.each(SEEDS)("erases one person and keeps everyone else whole, merged and undone (seed %i)", async (seed) => {
