@@ -1,10 +1,11 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { claimIdempotencyKey } from "../../d1/queries/idempotent-requests";
+import { ABANDONED_AFTER_MS } from "../shared/abandoned-claims";
 import { identify } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
-import { ABANDONED_AFTER_MS, fingerprintOf, REPLAYED_HEADER } from "./idempotency";
+import { fingerprintOf, REPLAYED_HEADER } from "./idempotency";
 
 type Workspace = Awaited<ReturnType<typeof seedWorkspace>>;
 

@@ -8,8 +8,8 @@
  * Stored: the call's answer when it did something (2xx), unless marked {@link SHOWN_ONCE} (a new key is in its
  * answer only, and D1 holds keys as hashes, never as they are). A refusal (4xx) changed nothing, and a failure (5xx)
  * is one the route is safe to retry after, so their retry runs afresh and says what is true then; a call issuing a
- * new key issues another (the unseen one is revoked with the old ones). Nothing kept names a person: the call is kept as a hash (a profile's ref is in its path).
- * The same key with another method, path or body is a client's mistake and is refused (400); sent while its first
+ * new key issues another (the unseen one is revoked with the old ones). Nothing kept names a person: the call is kept
+ * as a hash (a profile's ref is in its path). The same key with another method, path or body is a client's mistake and is refused (400); sent while its first
  * call still runs, it is answered 409 with `Retry-After`.
  */
 import type { Context, Next } from "hono";
@@ -19,18 +19,13 @@ import {
   releaseIdempotencyKey,
   storeIdempotentAnswer,
 } from "../../d1/queries/idempotent-requests";
+import { ABANDONED_AFTER_MS } from "../shared/abandoned-claims";
 import type { AppEnv } from "../shared/app-env";
 import { readBodyBytes } from "../shared/body-bytes";
 import { HttpError, validationError } from "../shared/errors";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../shared/idempotency-key";
 import { keepAlive } from "../shared/keep-alive";
 import { MAX_BODY_BYTES } from "./json-body";
-
-/**
- * A call that has held its key unanswered this long died with its isolate (the platform cuts a request long before):
- * the same call may then claim the key and run.
- */
-export const ABANDONED_AFTER_MS = 60_000;
 
 /**
  * The headers of an answer that carries a credential shown once (a new write or secret key): no cache may keep it,

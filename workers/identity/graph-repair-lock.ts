@@ -7,15 +7,14 @@
  * guard every step against the other.
  */
 import { claimGraphRepairLock, releaseGraphRepairLock } from "../../d1/queries/graph-repair-locks";
+import { ABANDONED_AFTER_MS } from "../shared/abandoned-claims";
 import { HttpError } from "../shared/errors";
 
 /** How long a repair waits for the one running in its workspace before giving up (then: 409, or the cron's retry). */
-export const REPAIR_LOCK_WAIT_MS = 5_000;
-/** A repair holding the lock this long died with its isolate: the platform cuts a request long before. */
-const ABANDONED_AFTER_MS = 60_000;
+const REPAIR_LOCK_WAIT_MS = 5_000;
 
 /** The answer when the running repair outlasted the wait. */
-export const repairRunning = () =>
+const repairRunning = () =>
   new HttpError(409, "conflict", "Another merge undo or erase is running in this workspace; try again in a moment.", {
     headers: { "Retry-After": "1" },
   });
