@@ -25,6 +25,8 @@ export const STEP_TIMEOUT_MS = 25_000;
 export function useConsole(): ConsoleSession {
   const env = inject("console");
   let browser: Browser;
+  /** The URLs of this file's requests that have no answer yet. */
+  const unanswered = new Set<string>();
   const session = {
     env,
     server: {
@@ -38,7 +40,10 @@ export function useConsole(): ConsoleSession {
     problems: [],
     async signedIn(path = "/console") {
       const page = await session.context.newPage();
-      await page.goto(`${env.url}${path}`);
+      await page.goto(`${env.url}${path}`).catch((err) => {
+        // Which of the shell's files never came is what explains a load that ran out of time.
+        throw new Error(`${err.message}\nrequests still unanswered: ${[...unanswered].join(", ") || "none"}`);
+      });
       await page.getByLabel("Secret key").fill(env.secretKey);
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.getByRole("link", { name: "Profiles" }).waitFor();
@@ -51,6 +56,9 @@ export function useConsole(): ConsoleSession {
     // A step that waits this long is stuck: it fails naming itself before the test's 60 s timeout would fail the whole
     // test without saying where (Playwright's own default, 30 s a step, let two slow steps reach it first).
     session.context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    session.context.on("request", (request) => unanswered.add(request.url()));
+    session.context.on("requestfinished", (request) => unanswered.delete(request.url()));
+    session.context.on("requestfailed", (request) => unanswered.delete(request.url()));
     session.context.on("page", (page) => {
       page.on("console", (m) => {
         if (/Content Security Policy/i.test(m.text())) session.problems.push(m.text());
