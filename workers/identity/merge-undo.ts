@@ -21,6 +21,7 @@ import {
 } from "../../d1/queries/merge-undo";
 import { currentDefinitionsVersion } from "../audiences/definitions-cache";
 import { followRedirects } from "../profile/follow-redirects";
+import type { ExportMark } from "../profile/profile-rpc";
 import { profileStub } from "../profile/profile-stub";
 import { conflict, notFound } from "../shared/errors";
 import { identityStoreFor } from "./cached-identity-store";
@@ -75,7 +76,8 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
   if (merge.undoneAt !== null) {
     // Repeat calls answer 409; first they finish the two objects' cleanup, unless the profile was merged again
     // since. What the graph gave back is what the restored profile's tree owns there now.
-    if (restoredRow.mergedInto === null) await agreeWithGraph(env, sides, tree.identifiers);
+    if (restoredRow.mergedInto === null)
+      await agreeWithGraph(env, sides, tree.identifiers, { profileId: survivor, seq: 0 });
     throw conflict(`Merge ${mergeId} was already undone at ${iso(merge.undoneAt)}.`);
   }
   if (restoredRow.mergedInto === null) {
@@ -120,7 +122,7 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
   // profile cookies) learn it from the survivor, which answers "departed" for them from now on.
   store.forgetProfile(workspaceId, survivor);
   const owns = (await readMergedTree(env.DB, workspaceId, restored)).identifiers;
-  await agreeWithGraph(env, sides, owns);
+  await agreeWithGraph(env, sides, owns, outcome.through);
   return {
     merge: mergeRecord({ ...merge, undoneAt: now }),
     restored_profile: restored,
@@ -142,8 +144,17 @@ function identifiersToMove(merge: MergeRow, held: readonly Identifier[]): Identi
 }
 
 /**
+ * Rounds of catching up after the first drop: a message reaches the survivor through the merged-away profile's
+ * redirect only until the restored profile is live again, so one round takes what came meanwhile; more means the
+ * survivor kept receiving such messages, and a repeated undo call finishes.
+ */
+const MAX_CATCH_UP_ROUNDS = 3;
+
+/**
  * After the graph's split, both objects list what the graph says. The survivor drops what arrived on `origins` and
- * the identifiers the graph gave back (a stale cache that still routes them to it is answered `departed`). The
+ * the restored profile has (read `through` that mark: an event that arrived after it, following the merged-away
+ * profile's redirect while the restore ran, is pulled by the restored profile first, then dropped), and the
+ * identifiers the graph gave back (a stale cache that still routes them to it is answered `departed`). The
  * restored profile's list is set to what the graph gives its tree: an identifier carried by messages of both
  * profiles before the merge keeps, in the survivor's object, the origin of whichever reached it first, so what the
  * restored profile took back by origin can differ from what the graph gave it.
@@ -152,12 +163,33 @@ async function agreeWithGraph(
   env: Env,
   sides: { survivor: string; restored: string; workspaceId: string; origins: string[]; definitionsVersion: number },
   restoredOwns: ReadonlyArray<Identifier & { firstSeen: number }>,
+  read: ExportMark,
 ): Promise<void> {
   const { survivor, restored, workspaceId, origins, definitionsVersion } = sides;
   const departed = restoredOwns.map(({ type, value }) => ({ type, value }));
-  await followRedirects(survivor, (id) =>
-    profileStub(env.PROFILE, id).dropOrigins({ workspaceId, definitionsVersion, origins, departed }),
-  );
+  let through = read;
+  for (let round = 0; ; round++) {
+    const { result } = await followRedirects(survivor, (id) =>
+      profileStub(env.PROFILE, id).dropOrigins({ workspaceId, definitionsVersion, origins, departed, through }),
+    );
+    if (result.status !== "dropped" || result.left === 0) break;
+    if (round === MAX_CATCH_UP_ROUNDS) {
+      console.warn(
+        `merge undo of ${restored}: ${result.left} events still on the survivor; an undo call again moves them`,
+      );
+      break;
+    }
+    const caught = await profileStub(env.PROFILE, restored).catchUp({
+      profileId: restored,
+      workspaceId,
+      definitionsVersion,
+      origins,
+      after: through,
+    });
+    // Merged again or erased since: what is left stays where it is, as any event of a merged profile does.
+    if (caught.status !== "caught-up") break;
+    through = caught.through;
+  }
   await listAsGraphSays(env, { profileId: restored, workspaceId, definitionsVersion }, restoredOwns);
 }
 

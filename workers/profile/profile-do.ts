@@ -39,11 +39,14 @@ import { applyDelta, createActive, markDeleted, markRedirect, type ProfileStatus
 import type {
   AbsorbOptions,
   AbsorbOutcome,
+  CatchUpInput,
+  CatchUpOutcome,
   DefinitionsAt,
   DropOriginsInput,
   DropOriginsOutcome,
   EventQuery,
   EventsRead,
+  ExportMark,
   IngestInput,
   IngestOutcome,
   MergedAway,
@@ -61,7 +64,7 @@ import type {
 import { profileStub } from "./profile-stub";
 import { profileView } from "./profile-view";
 import { forgetParts, migrate, readVersion } from "./schema";
-import { dropOrigins, finishRestore, importOriginChunk, originChunk } from "./split";
+import { catchUpCounters, dropOrigins, finishRestore, importOriginChunk, originChunk } from "./split";
 import { sqlFacts } from "./sql-facts";
 import { TraitMemo } from "./trait-memo";
 import { TraitWriter } from "./traits";
@@ -427,25 +430,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
   }
 
   private async pullBack(input: RestoreInput, fresh: VersionedDefinitions | null): Promise<RestoreOutcome> {
-    let survivor = input.survivorId;
-    let afterSeq = 0;
-    for (;;) {
-      const { profileId, result } = await followRedirects(survivor, (id) =>
-        profileStub(this.env.PROFILE, id).exportOrigins({ origins: input.origins, afterSeq }),
-      );
-      if (result.status !== "ok")
-        throw new Error(`restoring ${input.profileId}: survivor ${profileId} is ${result.status}`);
-      if (profileId !== survivor && afterSeq > 0) {
-        // The survivor merged on mid-way: its positions mean nothing at the new one, so read that one from the start.
-        survivor = profileId;
-        afterSeq = 0;
-        continue;
-      }
-      survivor = profileId;
-      this.transaction(() => importOriginChunk(this.sql, result.chunk, input.profileId));
-      if (result.chunk.events.length === 0) break;
-      afterSeq = result.lastSeq;
-    }
+    const through = await this.importOrigins(input.origins, { profileId: input.survivorId, seq: 0 }, input.profileId);
     const now = Date.now();
     const mergedFrom = input.origins.filter((id) => id !== input.profileId);
     this.transaction(() => {
@@ -456,7 +441,51 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     await this.armAlarm();
     const identifiers = readIdentifiers(this.sql).map(({ type, value, firstSeen }) => ({ type, value, firstSeen }));
     const events = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n;
-    return { status: "restored", identifiers, events };
+    return { status: "restored", identifiers, events, through };
+  }
+
+  async catchUp(input: CatchUpInput): Promise<CatchUpOutcome> {
+    const fresh = await this.newerDefinitions(input.workspaceId, input.definitionsVersion);
+    const status = this.status();
+    if (status.kind === "redirect") return { status: "redirect", to: status.to };
+    if (status.kind !== "active") return { status: status.kind };
+    if (status.meta.profileId !== input.profileId) {
+      throw new Error(`profile ${status.meta.profileId} was called as ${input.profileId}`);
+    }
+    const through = await this.importOrigins(input.origins, input.after, input.profileId);
+    const now = Date.now();
+    this.transaction(() => {
+      catchUpCounters(this.sql, now);
+      this.evaluate(now, fresh, true);
+    });
+    await this.deliverOutbox();
+    await this.armAlarm();
+    return { status: "caught-up", through };
+  }
+
+  /**
+   * Imports, chunk by chunk, what arrived on `origins` at the survivor after mark `from` (following it if it merged
+   * on: its positions mean nothing at the next one, which is read from the start). Returns how far it read.
+   */
+  private async importOrigins(origins: string[], from: ExportMark, selfId: string): Promise<ExportMark> {
+    let survivor = from.profileId;
+    let afterSeq = from.seq;
+    for (;;) {
+      const { profileId, result } = await followRedirects(survivor, (id) =>
+        profileStub(this.env.PROFILE, id).exportOrigins({ origins, afterSeq }),
+      );
+      if (result.status !== "ok") throw new Error(`restoring ${selfId}: survivor ${profileId} is ${result.status}`);
+      if (profileId !== survivor) {
+        survivor = profileId;
+        if (afterSeq > 0) {
+          afterSeq = 0;
+          continue;
+        }
+      }
+      this.transaction(() => importOriginChunk(this.sql, result.chunk, selfId));
+      if (result.chunk.events.length === 0) return { profileId: survivor, seq: afterSeq };
+      afterSeq = result.lastSeq;
+    }
   }
 
   /** Merge undo, on the survivor once the restored profile has its state back: drops it here and re-evaluates. */
@@ -467,10 +496,11 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (status.kind !== "active") return { status: status.kind };
     const now = Date.now();
     const dropped = this.transaction(() => {
-      const gone = dropOrigins(this.sql, input.origins, now, input.departed);
+      const through = input.through?.profileId === status.meta.profileId ? input.through.seq : 0;
+      const gone = dropOrigins(this.sql, input.origins, through, now, input.departed);
       recordDeparted(this.sql, status.meta.departed, [...gone.identifiers, ...(input.departed ?? [])]);
       if (gone.events + gone.identifiers.length > 0 || fresh) this.evaluate(now, fresh, true);
-      return { events: gone.events, identifiers: gone.identifiers.length };
+      return { events: gone.events, identifiers: gone.identifiers.length, left: gone.left };
     });
     await this.deliverOutbox();
     await this.armAlarm();

@@ -153,14 +153,44 @@ export interface RestoreInput extends DefinitionsAt {
   origins: string[];
 }
 
-/** `restored`: live again with these identifiers and this many events (its whole state, not only what came back). */
+/**
+ * How far a restore read the survivor: its events up to `seq` of object `profileId` (the survivor it ended at). The
+ * survivor drops only what was read: a message can still reach it through the merged-away profile's redirect while
+ * the restore runs.
+ */
+export interface ExportMark {
+  profileId: string;
+  seq: number;
+}
+
+/**
+ * `restored`: live again with these identifiers and this many events (its whole state, not only what came back),
+ * having read the survivor `through` this mark.
+ */
 export type RestoreOutcome =
-  | { status: "restored"; identifiers: Array<Identifier & { firstSeen: number }>; events: number }
+  | {
+      status: "restored";
+      identifiers: Array<Identifier & { firstSeen: number }>;
+      events: number;
+      through: ExportMark;
+    }
   | { status: "deleted" };
+
+/** Merge undo, on the restored profile (live again): pulls what reached the survivor after `after`. */
+export interface CatchUpInput extends DefinitionsAt {
+  profileId: string;
+  origins: string[];
+  after: ExportMark;
+}
+
+/** `caught-up`: it holds what arrived on the origins, having read the survivor `through` this mark. */
+export type CatchUpOutcome = { status: "caught-up"; through: ExportMark } | Redirected | Gone;
 
 /** Merge undo, on the survivor: what arrived on `origins` goes, and `departed` now belong to the restored profile. */
 export interface DropOriginsInput extends DefinitionsAt {
   origins: string[];
+  /** What the restored profile read: events that arrived on `origins` go up to this mark; without one, none go. */
+  through?: ExportMark;
   /**
    * Identifiers the graph no longer gives this profile, whichever profile they arrived on: they leave its list with
    * those that arrived on `origins`, and ingests that name them without `graphChecked` are answered `departed`.
@@ -168,7 +198,11 @@ export interface DropOriginsInput extends DefinitionsAt {
   departed?: Identifier[];
 }
 
-export type DropOriginsOutcome = { status: "dropped"; events: number; identifiers: number } | Redirected | Gone;
+/** `left`: events that arrived on the origins after the mark (or at another object), still here. */
+export type DropOriginsOutcome =
+  | { status: "dropped"; events: number; identifiers: number; left: number }
+  | Redirected
+  | Gone;
 
 /**
  * The RPC surface of ProfileDO with plain types. TypeScript gives up ("excessively deep") when it maps
@@ -199,6 +233,14 @@ export interface ProfileRpc {
    * live again with its own traits and counters recomputed and its audiences re-evaluated. Idempotent.
    */
   restoreFrom(input: RestoreInput): Promise<RestoreOutcome>;
-  /** Merge undo, on the survivor, after the restore: drops what arrived on `origins` and re-evaluates. Idempotent. */
+  /**
+   * Merge undo, on the restored profile once live: pulls from the survivor what arrived on `input.origins` after the
+   * mark, and recomputes its traits, counters and audiences. Idempotent; a redirect or erased profile pulls nothing.
+   */
+  catchUp(input: CatchUpInput): Promise<CatchUpOutcome>;
+  /**
+   * Merge undo, on the survivor, after the restore: drops what arrived on `origins` up to the restore's mark and
+   * re-evaluates. Idempotent.
+   */
   dropOrigins(input: DropOriginsInput): Promise<DropOriginsOutcome>;
 }

@@ -1,10 +1,12 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { Identifier } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { freshId, identify, ingestInput, track } from "../test-support/messages";
 import { profileOf, storedEventsOf } from "../test-support/profile-reads";
 import type { ProfileDO } from "./profile-do";
 import { markRedirect } from "./profile-meta";
+import type { ExportMark } from "./profile-rpc";
 import { profileStub } from "./profile-stub";
 
 const T0 = Date.parse("2026-04-01T00:00:00.000Z");
@@ -33,8 +35,10 @@ async function twoProfiles() {
       [{ type: "anonymous_id", value: "a1", firstSeen: T0 }],
     ),
   );
-  const restore = () =>
-    profileStub(env.PROFILE, loser).restoreFrom({
+  // How far the last restore read the survivor: what the survivor may drop.
+  let through: ExportMark | undefined;
+  const restore = async () => {
+    const outcome = await profileStub(env.PROFILE, loser).restoreFrom({
       profileId: loser,
       workspaceId: "ws_test",
       createdAt: T0,
@@ -42,9 +46,29 @@ async function twoProfiles() {
       origins: [loser],
       definitionsVersion: 0,
     });
-  const drop = () =>
-    profileStub(env.PROFILE, survivor).dropOrigins({ workspaceId: "ws_test", definitionsVersion: 0, origins: [loser] });
-  return { survivor, loser, restore, drop };
+    if (outcome.status === "restored") through = outcome.through;
+    return outcome;
+  };
+  const catchUp = async () => {
+    const outcome = await profileStub(env.PROFILE, loser).catchUp({
+      profileId: loser,
+      workspaceId: "ws_test",
+      origins: [loser],
+      after: through as ExportMark,
+      definitionsVersion: 0,
+    });
+    if (outcome.status === "caught-up") through = outcome.through;
+    return outcome;
+  };
+  const drop = (departed?: Identifier[]) =>
+    profileStub(env.PROFILE, survivor).dropOrigins({
+      workspaceId: "ws_test",
+      definitionsVersion: 0,
+      origins: [loser],
+      through,
+      departed,
+    });
+  return { survivor, loser, restore, catchUp, drop };
 }
 
 describe("ProfileDO split (merge undo)", () => {
@@ -56,8 +80,8 @@ describe("ProfileDO split (merge undo)", () => {
     expect(await restore()).toMatchObject({ status: "restored", events: 2 });
     // Until the survivor drops them, both sides show what went back; a repeated restore changes nothing.
     expect(await restore()).toMatchObject({ status: "restored", events: 2 });
-    expect(await drop()).toEqual({ status: "dropped", events: 2, identifiers: 1 });
-    expect(await drop()).toEqual({ status: "dropped", events: 0, identifiers: 0 });
+    expect(await drop()).toEqual({ status: "dropped", events: 2, identifiers: 1, left: 0 });
+    expect(await drop()).toEqual({ status: "dropped", events: 0, identifiers: 0, left: 0 });
 
     const back = await profileOf(loser);
     expect(back).toMatchObject({ id: loser, event_count: 2, traits: { plan: "free", city: "Oslo" }, merged_from: [] });
@@ -69,6 +93,43 @@ describe("ProfileDO split (merge undo)", () => {
     expect(kept.identifiers.map((i) => `${i.type}:${i.value}`)).toEqual(["user_id:u1"]);
     expect(await eventsOf(survivor)).toEqual(["S1", "Shared", "identify"]);
     expect(kept.first_seen).toBe(at(5));
+  });
+
+  it("drops only what the restore read: an event that followed the redirect meanwhile waits for the catch-up", async () => {
+    const { survivor, loser, restore, catchUp, drop } = await twoProfiles();
+    await profileStub(env.PROFILE, loser).mergeInto(survivor);
+    expect(await restore()).toMatchObject({ status: "restored", events: 2, through: { profileId: survivor } });
+    // A message resolved to the merged-away profile before it was live again, then followed its redirect.
+    const late = ingestInput(survivor, [track("Late", at(30))], [{ type: "anonymous_id", value: "a1", firstSeen: T0 }]);
+    expect(await profileStub(env.PROFILE, survivor).ingest({ ...late, arrivedOn: loser })).toMatchObject({
+      status: "stored",
+      inserted: 1,
+    });
+
+    expect(await drop()).toEqual({ status: "dropped", events: 2, identifiers: 1, left: 1 });
+    expect(await eventsOf(survivor)).toEqual(["Late", "S1", "Shared", "identify"]);
+    expect(await catchUp()).toMatchObject({ status: "caught-up", through: { profileId: survivor } });
+    expect(await drop()).toEqual({ status: "dropped", events: 1, identifiers: 0, left: 0 });
+
+    expect(await eventsOf(loser)).toEqual(["L1", "Late", "identify"]);
+    expect(await eventsOf(survivor)).toEqual(["S1", "Shared", "identify"]);
+    expect(await profileOf(loser)).toMatchObject({ event_count: 3, last_seen: at(30) });
+    expect((await profileOf(survivor)).event_count).toBe(3);
+  });
+
+  it("drops nothing that arrived on the origins without a mark, or with one of another object", async () => {
+    const { survivor, loser } = await twoProfiles();
+    await profileStub(env.PROFILE, loser).mergeInto(survivor);
+    const dropWith = (through?: ExportMark) =>
+      profileStub(env.PROFILE, survivor).dropOrigins({
+        workspaceId: "ws_test",
+        definitionsVersion: 0,
+        origins: [loser],
+        through,
+      });
+    expect(await dropWith()).toEqual({ status: "dropped", events: 0, identifiers: 1, left: 2 });
+    expect(await dropWith({ profileId: freshId("prf"), seq: 1_000 })).toMatchObject({ events: 0, left: 2 });
+    expect((await profileOf(survivor)).event_count).toBe(5);
   });
 
   it("cancels a fold still pending when the undo comes, keeping the profile's own state", async () => {
@@ -86,17 +147,12 @@ describe("ProfileDO split (merge undo)", () => {
   });
 
   it("refuses, after the split, a delivery a stale cache routed by a departed identifier, until the graph vouches", async () => {
-    const { survivor, loser, restore } = await twoProfiles();
+    const { survivor, loser, restore, drop } = await twoProfiles();
     await profileStub(env.PROFILE, loser).mergeInto(survivor);
     await restore();
     // The graph also moved an identifier the merging message brought straight to the survivor.
     const device = { type: "device_id", value: "d1" } as const;
-    await profileStub(env.PROFILE, survivor).dropOrigins({
-      workspaceId: "ws_test",
-      definitionsVersion: 0,
-      origins: [loser],
-      departed: [device],
-    });
+    await drop([device]);
 
     const anon = { type: "anonymous_id", value: "a1", firstSeen: T0 } as const;
     const stale = ingestInput(survivor, [track("Stale", at(30))], [anon]);

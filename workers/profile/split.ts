@@ -74,21 +74,33 @@ export function finishRestore(
   recount(sql, now);
 }
 
+/** On the restored profile, after a catch-up imported what reached the survivor late: traits and counters again. */
+export function catchUpCounters(sql: SqlStorage, now: number): void {
+  rebuildTraits(sql);
+  recount(sql, now);
+}
+
 /**
- * On the survivor, once the restored profile confirmed: everything that arrived on `origins` goes, and so do the
- * identifiers the graph no longer gives this profile (`elsewhere`, whichever profile they arrived on: one carried by
- * both profiles' messages keeps the origin of whichever reached this object first); the traits and counters are
- * recomputed from what is left. On the restored profile, `elsewhere` alone: what it took back that the graph keeps
- * with another profile. Returns how many events went, and which identifiers.
+ * On the survivor, once the restored profile confirmed: what arrived on `origins` goes, up to `through` (the last
+ * seq the restored profile read; 0 when it read elsewhere), and so do the identifiers the graph no longer gives this
+ * profile (`elsewhere`, whichever profile they arrived on: one carried by both profiles' messages keeps the origin of
+ * whichever reached this object first); the traits and counters are recomputed from what is left. An event that
+ * arrived on `origins` after the mark (a message that followed the merged-away profile's redirect while the restore
+ * ran) stays until the restored profile has it too: `left` counts those. On the restored profile, `elsewhere` alone:
+ * what it took back that the graph keeps with another profile. Returns how many events went, and which identifiers.
  */
 export function dropOrigins(
   sql: SqlStorage,
   origins: readonly string[],
+  through: number,
   now: number,
   elsewhere: readonly Identifier[] = [],
-): { events: number; identifiers: Identifier[] } {
+): { events: number; identifiers: Identifier[]; left: number } {
   const list = JSON.stringify(origins);
-  const events = sql.exec(`DELETE FROM events WHERE origin IN ${inList} RETURNING 1`, list).toArray().length;
+  const events = sql
+    .exec(`DELETE FROM events WHERE origin IN ${inList} AND seq <= ? RETURNING 1`, list, through)
+    .toArray().length;
+  const left = sql.exec<{ n: number }>(`SELECT count(*) AS n FROM events WHERE origin IN ${inList}`, list).one().n;
   const identifiers = sql
     .exec<Identifier & Record<string, string>>(
       `DELETE FROM identifiers WHERE origin IN ${inList}
@@ -102,5 +114,5 @@ export function dropOrigins(
   if (hasPart(sql, "merges")) sql.exec(`DELETE FROM merged_from WHERE profile_id IN ${inList}`, list);
   if (events > 0) rebuildTraits(sql);
   recount(sql, now);
-  return { events, identifiers };
+  return { events, identifiers, left };
 }
