@@ -42,8 +42,9 @@ export interface MergeSplit {
 const GUARD_UNLESS = "INSERT INTO identity_write_guard (ok) SELECT 0 WHERE NOT EXISTS";
 
 /**
- * The undo as one D1 batch: unless the entry is still live in the workspace (undone meanwhile: the guard rolls
- * everything back with a `stale_read` error), the identifiers go back to the restored profile, which is live again, both profiles'
+ * The undo as one D1 batch: unless the entry is still live in the workspace and the survivor still the live end of
+ * its chain (undone or merged on meanwhile: a guard rolls everything back with a `stale_read` error), the identifiers
+ * go back to the restored profile, which is live again, both profiles'
  * counts are recomputed and their versions bumped (so a concurrent resolve re-reads), and the entry gets `undone_at`.
  */
 export async function commitMergeSplit(
@@ -58,6 +59,14 @@ export async function commitMergeSplit(
     db
       .prepare(`${GUARD_UNLESS} (SELECT 1 FROM merges WHERE id = ?1 AND workspace_id = ?2 AND undone_at IS NULL)`)
       .bind(split.mergeId, workspaceId),
+    // A survivor merged on meanwhile took the identifiers with it: moving none would leave the restored profile live
+    // with nothing that finds it.
+    db
+      .prepare(
+        `${GUARD_UNLESS} (SELECT 1 FROM profiles WHERE id = ?1 AND workspace_id = ?2 AND merged_into IS NULL
+           AND deleted_at IS NULL)`,
+      )
+      .bind(split.survivor, workspaceId),
     // CROSS JOIN keeps the list the outer loop: one unique-index lookup per identifier, whatever the profile holds.
     db
       .prepare(

@@ -12,11 +12,13 @@ import { claimGraphRepairLock, releaseGraphRepairLock } from "../../d1/queries/g
 import { type IngestDeps, ingestMessages, runJob } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { defineAll } from "../test-support/definitions";
+import { expectGraphAndProfilesAgree } from "../test-support/identity-histories";
 import { identify, track } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
 import { uid } from "../test-support/worker-requests";
 import { identityStoreFor } from "./cached-identity-store";
+import { undoMerge } from "./merge-undo";
 
 /**
  * Sam logs in (the older profile); an anonymous visitor adds to cart and says they are on the free plan (the newer
@@ -363,5 +365,85 @@ describe("POST /v1/merges/:id/undo", () => {
     expect((await get<ProfileMerges>(`/v1/profiles/${sam}/merges`)).data).toMatchObject([
       { id: merge.id, undone_at: null },
     ]);
+  });
+  it("splits at the new end of the chain when a message merges the survivor on while the undo runs", async () => {
+    const ws = await seedWorkspace("merge-undo-moved-on");
+    const [user, anon, shopper, email] = [uid("u"), uid("a"), uid("a"), `${uid("x")}@example.com`];
+    // A shopper known by email before Sam ever logged in: the older profile, which survives when they are linked.
+    const seen = identify({ email }, "2025-12-01T00:00:00.000Z", { anonymousId: shopper, userId: undefined });
+    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
+    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
+    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
+    const [older, sam, visitor, survivor] = await store(ws.workspaceId, [seen, login, cart, checkout]);
+    expect(survivor).toBe(sam);
+    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam as string);
+
+    // Sam turns out to be the shopper: the message arrives after the undo restored the visitor, before its split.
+    const linking = identify({ email }, "2026-01-04T00:00:00.000Z", { userId: user, anonymousId: undefined });
+    let linked = false;
+    const interleaved = {
+      ...env,
+      PROFILE: {
+        getByName(name: string) {
+          const stub = env.PROFILE.getByName(name);
+          if (name !== visitor) return stub;
+          const call = (method: string, input: unknown) =>
+            (stub as unknown as Record<string, (input: unknown) => Promise<unknown>>)[method](input);
+          return new Proxy(stub, {
+            get: (_target, method: string) => async (input: unknown) => {
+              const answer = await call(method, input);
+              if (method === "restoreFrom" && !linked) {
+                linked = true;
+                expect(await store(ws.workspaceId, [linking])).toEqual([older]);
+              }
+              return answer;
+            },
+          });
+        },
+      },
+    } as unknown as Env;
+    const undone = await undoMerge(interleaved, ws.workspaceId, merge?.id as string);
+    expect(linked).toBe(true);
+    expect(undone).toMatchObject({ restored_profile: visitor, survivor: older, identifiers: 1, events: 1 });
+
+    // The visitor is found by its anonymous id again; Sam's user id and the shopper's email find the older profile.
+    const refs = [`anonymous_id:${anon}`, `user_id:${user}`, `anonymous_id:${shopper}`, `email:${email}`];
+    const live = await expectGraphAndProfilesAgree(ws.secretKey, refs, 5, "undone after the survivor moved on");
+    expect([...live].sort()).toEqual([older, visitor].sort());
+    const back = await api(`/v1/profiles/anonymous_id:${encodeURIComponent(anon)}`, bearer(ws.secretKey));
+    expect(await back.json<Profile>()).toMatchObject({ id: visitor, event_count: 1 });
+  });
+  it("finishes a fold still on its way up the chain before it reads the survivor", async () => {
+    const ws = await seedWorkspace("merge-undo-fold-pending");
+    const [user, anon, shopper, email] = [uid("u"), uid("a"), uid("a"), `${uid("x")}@example.com`];
+    const seen = identify({ email }, "2025-12-01T00:00:00.000Z", { anonymousId: shopper, userId: undefined });
+    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
+    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
+    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
+    const [older, sam, visitor] = await store(ws.workspaceId, [seen, login, cart, checkout]);
+    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam as string);
+    expect(merge).toMatchObject({ from: visitor, into: sam });
+
+    // Sam turns out to be the shopper, but the fold of Sam's object into the shopper's fails (it waits for a retry):
+    // the visitor's cart is still in Sam's object, not the survivor's.
+    const real = ingestDepsFor(env);
+    const foldFails: IngestDeps = {
+      ...real,
+      profile: (id) => ({
+        ingest: (input) => real.profile(id).ingest(input),
+        mergeInto: () => Promise.reject(new Error("object unavailable")),
+      }),
+    };
+    const linking = identify({ email }, "2026-01-04T00:00:00.000Z", { userId: user, anonymousId: undefined });
+    const report = await ingestMessages(foldFails, ws.workspaceId, [{ index: 0, message: linking }], { quiet: true });
+    expect(report.failed).toMatchObject([{ kind: "merge", from: sam, into: older }]);
+
+    const res = await api(`/v1/merges/${merge?.id}/undo`, bearer(ws.secretKey), { method: "POST" });
+    expect(await res.json<MergeUndone>()).toMatchObject({ restored_profile: visitor, survivor: older, events: 1 });
+    const refs = [`anonymous_id:${anon}`, `user_id:${user}`, `anonymous_id:${shopper}`, `email:${email}`];
+    const live = await expectGraphAndProfilesAgree(ws.secretKey, refs, 5, "undone through a pending fold");
+    expect([...live].sort()).toEqual([older, visitor].sort());
+    const back = await api(`/v1/profiles/${visitor}/events`, bearer(ws.secretKey));
+    expect((await back.json<ProfileEventsPage>()).data.map((e) => e.messageId)).toEqual([cart.messageId]);
   });
 });

@@ -20,7 +20,7 @@ import {
   type MergeRow,
 } from "../../d1/queries/merge-undo";
 import { currentDefinitionsVersion } from "../audiences/definitions-cache";
-import { followRedirects } from "../profile/follow-redirects";
+import { followRedirects, MAX_REDIRECT_HOPS } from "../profile/follow-redirects";
 import type { ExportMark } from "../profile/profile-rpc";
 import { profileStub } from "../profile/profile-stub";
 import { conflict, notFound } from "../shared/errors";
@@ -29,6 +29,9 @@ import { oneRepairAtATime } from "./graph-repair-lock";
 import { keyOf } from "./graph-snapshot";
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** How many times an undo follows a survivor that ingestion merged on while it ran, before it gives up (500). */
+const MAX_SURVIVOR_MOVES = 3;
 
 /** A journal row as the API shows it. */
 export function mergeRecord(m: MergeJournalEntry): MergeRecord {
@@ -88,48 +91,85 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     throw conflict(`Merge ${mergeId} is still being folded into ${survivor}; try again in a minute.`);
   }
 
-  const outcome = await profileStub(env.PROFILE, restored).restoreFrom({
-    profileId: restored,
+  await finishFolds(
+    env,
     workspaceId,
-    createdAt: restoredRow.createdAt,
-    survivorId: survivor,
-    origins,
-    definitionsVersion,
+    merge,
+    tree.profiles.map((p) => p.id),
+  ).catch((err) => {
+    console.warn(`merge undo of ${mergeId}: a fold could not be finished`, err);
+    throw conflict(`Merge ${mergeId} is still being folded into ${survivor}; try again in a minute.`);
   });
-  if (outcome.status === "deleted") {
-    throw conflict(`Merge ${mergeId} cannot be undone: ${restored} was erased (GDPR delete).`);
+
+  // Ingestion runs on while this does (only repairs wait for each other): a message can merge the survivor into
+  // another profile, taking the identifiers with it. The commit's guard refuses then, and the restore and the split
+  // go again to the new live end of the chain.
+  let at = survivor;
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await profileStub(env.PROFILE, restored).restoreFrom({
+      profileId: restored,
+      workspaceId,
+      createdAt: restoredRow.createdAt,
+      survivorId: at,
+      origins,
+      definitionsVersion,
+    });
+    if (outcome.status === "deleted") {
+      throw conflict(`Merge ${mergeId} cannot be undone: ${restored} was erased (GDPR delete).`);
+    }
+    const identifiers = identifiersToMove(merge, outcome.identifiers);
+    const now = Date.now();
+    const split = { mergeId, restored, survivor: at, identifiers, mergeCount: 1 + restoredRow.mergeCount };
+    const movedOn = await commitMergeSplit(env.DB, workspaceId, split, now).then(
+      () => null,
+      async (err) => {
+        // Undone concurrently by another call: that call finishes the job; this one answers like a repeat.
+        const again = await findMerge(env.DB, workspaceId, mergeId);
+        if (again?.undoneAt != null) throw conflict(`Merge ${mergeId} was already undone at ${iso(again.undoneAt)}.`);
+        const live = await store.liveProfile(workspaceId, at);
+        if (live === null || live === at || attempt === MAX_SURVIVOR_MOVES) throw err;
+        return live;
+      },
+    );
+    if (movedOn !== null) {
+      at = movedOn;
+      continue;
+    }
+    // This isolate's cache pointed the restored identifiers at the survivor; other isolates' caches (and visitors'
+    // profile cookies) learn it from the survivor, which answers "departed" for them from now on.
+    store.forgetProfile(workspaceId, at);
+    const owns = (await readMergedTree(env.DB, workspaceId, restored)).identifiers;
+    await agreeWithGraph(env, { ...sides, survivor: at }, owns, outcome.through);
+    return {
+      merge: mergeRecord({ ...merge, undoneAt: now }),
+      restored_profile: restored,
+      survivor: at,
+      identifiers: owns.length,
+      events: outcome.events,
+    };
   }
-  const identifiers = identifiersToMove(merge, outcome.identifiers);
-  const now = Date.now();
-  await commitMergeSplit(
-    env.DB,
-    workspaceId,
-    {
-      mergeId,
-      restored,
-      survivor,
-      identifiers,
-      mergeCount: 1 + restoredRow.mergeCount,
-    },
-    now,
-  ).catch(async (err) => {
-    // Undone concurrently by another call: that call finishes the job; this one answers like a repeat.
-    const again = await findMerge(env.DB, workspaceId, mergeId);
-    if (again?.undoneAt != null) throw conflict(`Merge ${mergeId} was already undone at ${iso(again.undoneAt)}.`);
-    throw err;
-  });
-  // This isolate's cache pointed the restored identifiers at the survivor; other isolates' caches (and visitors'
-  // profile cookies) learn it from the survivor, which answers "departed" for them from now on.
-  store.forgetProfile(workspaceId, survivor);
-  const owns = (await readMergedTree(env.DB, workspaceId, restored)).identifiers;
-  await agreeWithGraph(env, sides, owns, outcome.through);
-  return {
-    merge: mergeRecord({ ...merge, undoneAt: now }),
-    restored_profile: restored,
-    survivor,
-    identifiers: owns.length,
-    events: outcome.events,
-  };
+}
+
+/**
+ * Finishes every fold the undo reads through: of the profiles merged into the restored one before (`tree`, the
+ * restored one aside: its restore keeps its own state) and of those between it and the survivor. What the undo gives
+ * back is what the objects say arrived on the restored tree; a fold still on its way (its alarm's retry, a merge job
+ * queued) would bring events and identifiers to the survivor after the restore read it, and an identifier that stayed
+ * there in the graph would leave a later undo's profile with nothing that finds it. `mergeInto` finishes a pending
+ * fold and changes nothing for one done (or merges an object the graph merged away before it heard).
+ */
+async function finishFolds(env: Env, workspaceId: string, merge: MergeRow, tree: readonly string[]): Promise<void> {
+  const below = tree.filter((id) => id !== merge.fromProfile);
+  const rows = await Promise.all(below.map((id) => findProfileRow(env.DB, id)));
+  const folds = rows.flatMap((row) => (row?.mergedInto ? [{ id: row.id, into: row.mergedInto }] : []));
+  let into: string | null = merge.intoProfile;
+  for (let hop = 0; into !== null && hop <= MAX_REDIRECT_HOPS; hop++) {
+    const row = await findProfileRow(env.DB, into);
+    if (row?.mergedInto) folds.push({ id: row.id, into: row.mergedInto });
+    into = row?.mergedInto ?? null;
+  }
+  for (const { id, into: to } of folds)
+    await profileStub(env.PROFILE, id).mergeInto(to, { profileId: id, workspaceId });
 }
 
 /**
