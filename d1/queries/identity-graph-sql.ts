@@ -386,6 +386,26 @@ export async function listMergesIntoTree(
 }
 
 /**
+ * The `detail` of every live merge into a profile of `profileId`'s merge tree (`profileId` itself included): what
+ * the merging messages brought from the merged-away side. Raw: recursive CTE.
+ */
+export async function listMergeDetailsOfTree(
+  db: D1Database,
+  workspaceId: string,
+  profileId: string,
+): Promise<Array<string | null>> {
+  const { results } = await db
+    .prepare(
+      `${MERGED_TREE}
+       SELECT m.detail FROM tree AS t CROSS JOIN merges AS m ON m.into_profile = t.id
+       WHERE m.workspace_id = ?1 AND m.undone_at IS NULL`,
+    )
+    .bind(workspaceId, profileId)
+    .all<{ detail: string | null }>();
+  return results.map((r) => r.detail);
+}
+
+/**
  * Dropped links on either side of `profileId`'s merge tree, newest first. Raw: recursive CTE; one UNION arm per side so
  * each is an index lookup.
  */

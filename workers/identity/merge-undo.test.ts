@@ -446,4 +446,40 @@ describe("POST /v1/merges/:id/undo", () => {
     const back = await api(`/v1/profiles/${visitor}/events`, bearer(ws.secretKey));
     expect((await back.json<ProfileEventsPage>()).data.map((e) => e.messageId)).toEqual([cart.messageId]);
   });
+  it("gives a deeper merge's identifiers back with its parent, so undoing that merge next still finds them", async () => {
+    const ws = await seedWorkspace("merge-undo-deeper");
+    const [user, v, w] = [uid("u"), uid("v"), uid("w")];
+    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
+    await store(ws.workspaceId, [login]);
+    // One request: a visitor's two devices (v, then w), linked by the email given on each, then Sam's login on v: w
+    // merges into v and v into Sam, before any of the request's messages is stored.
+    const email = `${v}@example.com`;
+    const batch = [
+      track("Viewed", "2026-01-02T00:00:00.000Z", { anonymousId: v, userId: undefined }),
+      track("Viewed", "2026-01-02T00:01:00.000Z", { anonymousId: w, userId: undefined }),
+      identify({ email }, "2026-01-02T00:02:00.000Z", { anonymousId: w, userId: undefined }),
+      identify({ email }, "2026-01-02T00:03:00.000Z", { anonymousId: v, userId: undefined }),
+      track("Checkout", "2026-01-02T00:04:00.000Z", { anonymousId: v, userId: user }),
+    ];
+    const items = batch.map((message, index) => ({ index, message }));
+    expect((await ingestMessages(ingestDepsFor(env), ws.workspaceId, items)).failed).toEqual([]);
+    const headers = bearer(ws.secretKey);
+    const sam = (await (await api(`/v1/profiles/user_id:${user}`, headers)).json<Profile>()).id;
+    const { data } = await (await api(`/v1/profiles/${sam}/merges`, headers)).json<ProfileMerges>();
+    const upper = data.find((m) => m.into === sam);
+    const deeper = data.find((m) => m.into === upper?.from);
+    expect(data).toHaveLength(2);
+    expect(deeper).toBeDefined();
+
+    // Undone from the top: the visitor's first device, then the second one merged into it.
+    for (const merge of [upper, deeper]) {
+      const res = await api(`/v1/merges/${merge?.id}/undo`, headers, { method: "POST" });
+      expect(res.status, await res.clone().text()).toBe(200);
+    }
+    const refs = [`user_id:${user}`, `anonymous_id:${v}`, `anonymous_id:${w}`, `email:${email}`];
+    const live = await expectGraphAndProfilesAgree(ws.secretKey, refs, 6, "both undone");
+    expect([...live].sort()).toEqual([sam, deeper?.into, deeper?.from].sort());
+    const second = await (await api(`/v1/profiles/anonymous_id:${w}`, headers)).json<Profile>();
+    expect(second).toMatchObject({ id: deeper?.from, event_count: 2 });
+  });
 });

@@ -11,7 +11,7 @@
  * it moves anything.
  */
 import { type Identifier, isAttributeIdentifier, type MergeRecord, type MergeUndone } from "@tessera/protocol";
-import { readMergedTree } from "../../d1/queries/identity-graph-sql";
+import { listMergeDetailsOfTree, readMergedTree } from "../../d1/queries/identity-graph-sql";
 import {
   commitMergeSplit,
   findMerge,
@@ -71,7 +71,10 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     throw conflict(`Merge ${mergeId} cannot be undone: a profile it joined was erased (GDPR delete).`);
   }
   // The merged-away profile and every profile merged into it before: what arrived on these goes back.
-  const tree = await readMergedTree(env.DB, workspaceId, restored);
+  const [tree, treeDetails] = await Promise.all([
+    readMergedTree(env.DB, workspaceId, restored),
+    listMergeDetailsOfTree(env.DB, workspaceId, restored),
+  ]);
   const origins = tree.profiles.map((p) => p.id);
   const definitionsVersion = await currentDefinitionsVersion(env.DB, workspaceId);
   const sides = { survivor, restored, workspaceId, origins, definitionsVersion };
@@ -117,7 +120,7 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     if (outcome.status === "deleted") {
       throw conflict(`Merge ${mergeId} cannot be undone: ${restored} was erased (GDPR delete).`);
     }
-    const identifiers = identifiersToMove(merge, outcome.identifiers);
+    const identifiers = identifiersToMove(merge, treeDetails, outcome.identifiers);
     const now = Date.now();
     const split = { mergeId, restored, survivor: at, identifiers, mergeCount: 1 + restoredRow.mergeCount };
     const movedOn = await commitMergeSplit(env.DB, workspaceId, split, now).then(
@@ -173,13 +176,21 @@ async function finishFolds(env: Env, workspaceId: string, merge: MergeRow, tree:
 }
 
 /**
- * The identifiers the restored profile holds, and those of the merging message that were its own (the journal keeps
- * them): that message may have reached the survivor before the fold, so the survivor saw them first.
+ * The identifiers the restored profile holds, and those the merging messages brought from the merged-away side, of
+ * this merge and of every merge into the restored tree (the journal keeps them in `details`): such a message may have
+ * reached the survivor before the fold, so the survivor saw them first, as arriving on whichever profile the message
+ * was delivered to. Left with the survivor, a later undo of the deeper merge would find nothing of its own to move.
  */
-function identifiersToMove(merge: MergeRow, held: readonly Identifier[]): Identifier[] {
+function identifiersToMove(
+  merge: MergeRow,
+  treeDetails: ReadonlyArray<string | null>,
+  held: readonly Identifier[],
+): Identifier[] {
   const out = new Map(held.map((id) => [keyOf(id), { type: id.type, value: id.value }]));
-  const detail = merge.detail ? (JSON.parse(merge.detail) as { from_identifiers?: Identifier[] }) : {};
-  for (const id of detail.from_identifiers ?? []) out.set(keyOf(id), id);
+  for (const detail of [merge.detail, ...treeDetails]) {
+    const brought = detail ? (JSON.parse(detail) as { from_identifiers?: Identifier[] }).from_identifiers : undefined;
+    for (const id of brought ?? []) out.set(keyOf(id), { type: id.type, value: id.value });
+  }
   return [...out.values()];
 }
 
