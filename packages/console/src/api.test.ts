@@ -30,6 +30,18 @@ const headersOf = (call: [string, RequestInit]) => new Headers(call[1].headers);
 
 const options = { key: "sk_test" };
 
+/** The API's refusal while another merge undo or erase runs in the workspace. */
+const anotherRepairRuns = () =>
+  Response.json(
+    {
+      error: {
+        code: "conflict",
+        message: "Another merge undo or erase is running in this workspace; try again in a moment.",
+      },
+    },
+    { status: 409, headers: { "retry-after": "1" } },
+  );
+
 describe("api", () => {
   it("sends a read the local proxy dropped once more, and returns its answer", async () => {
     const fetch = answers(proxyDropped, () => Response.json({ id: "prf_1" }));
@@ -70,5 +82,34 @@ describe("api", () => {
     const twice = answers(proxyDropped, proxyDropped, () => Response.json({}));
     await expect(api("/v1/profiles/prf_1", options)).rejects.toThrow("The API answered 503 Service Unavailable");
     expect(twice).toHaveBeenCalledTimes(2);
+  });
+
+  it("waits its turn when the API answers 409 with Retry-After, and shows a 409 without one at once", async () => {
+    vi.useFakeTimers();
+    try {
+      const undo = answers(anotherRepairRuns, anotherRepairRuns, () => Response.json({ restored_profile: "prf_2" }));
+      const undone = api("/v1/merges/mrg_1/undo", { ...options, method: "POST" });
+      await vi.advanceTimersByTimeAsync(999);
+      expect(undo).toHaveBeenCalledTimes(1);
+      await vi.advanceTimersByTimeAsync(1_001);
+      expect(await undone).toEqual({ restored_profile: "prf_2" });
+      expect(undo).toHaveBeenCalledTimes(3);
+      const keys = new Set(undo.mock.calls.map((c) => headersOf(c).get("idempotency-key")));
+      expect(keys.size).toBe(1);
+
+      const always = answers(...Array.from({ length: 6 }, () => anotherRepairRuns));
+      const refused = api("/v1/merges/mrg_1/undo", { ...options, method: "POST" }).catch((e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(((await refused) as ApiError).status).toBe(409);
+      expect(always).toHaveBeenCalledTimes(6);
+
+      const undoneAlready = () =>
+        Response.json({ error: { code: "conflict", message: "Merge mrg_1 was already undone." } }, { status: 409 });
+      const once = answers(undoneAlready);
+      await expect(api("/v1/merges/mrg_1/undo", { ...options, method: "POST" })).rejects.toThrow("already undone");
+      expect(once).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

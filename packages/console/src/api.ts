@@ -35,6 +35,14 @@ export interface ApiOptions {
 const RESEND_DELAY_MS = 250;
 
 /**
+ * A 409 with `Retry-After` says "another call is running; this one can go in a moment" (a merge undo or erase while
+ * another runs in the workspace, a resend while the first send still runs): the console waits and sends it again this
+ * many times, when the API asks for no more than {@link LONGEST_WAIT_S} a time, before it shows the refusal.
+ */
+const WAITS_FOR_A_TURN = 5;
+const LONGEST_WAIT_S = 5;
+
+/**
  * @example const profile = await api<Profile>(`/v1/profiles/${encodeURIComponent("email:jane@example.com")}`);
  */
 export async function api<T>(path: string, options: ApiOptions = {}): Promise<T> {
@@ -49,6 +57,13 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<T>
   // before the page is told; if it had run after all, its key has the API answer as it did the first time.
   if (res.status === 503 && envelopeOf(body) === undefined) {
     await new Promise((resolve) => setTimeout(resolve, RESEND_DELAY_MS));
+    if (options.signal?.aborted) throw options.signal.reason;
+    ({ res, body } = await send());
+  }
+  for (let waits = 0; waits < WAITS_FOR_A_TURN && res.status === 409; waits++) {
+    const seconds = Number(res.headers.get("retry-after") ?? Number.NaN);
+    if (!(seconds >= 0 && seconds <= LONGEST_WAIT_S)) break;
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1_000));
     if (options.signal?.aborted) throw options.signal.reason;
     ({ res, body } = await send());
   }
