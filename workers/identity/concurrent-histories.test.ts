@@ -6,12 +6,9 @@
  * of them, and these seeds are among those where two undos of one chain met (before undos ran one at a time, C's
  * events were pulled back twice, or B still listed C as merged).
  */
-import { env } from "cloudflare:workers";
 import type { ProfileMerges } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { ingestMessages } from "../ingest/pipeline";
-import { ingestDepsFor } from "../ingest/pipeline-deps";
-import { expectGraphAndProfilesAgree, identityHistory } from "../test-support/identity-histories";
+import { expectGraphAndProfilesAgree, identityHistory, sendAsSmallRequests } from "../test-support/identity-histories";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 
@@ -22,21 +19,7 @@ describe("concurrent requests over random histories", { timeout: 60_000 }, () =>
     const ws = await seedWorkspace(`concurrent-histories-${seed}`);
     const { batches, identifiers } = identityHistory(seed, crypto.randomUUID().slice(0, 8));
     const messages = batches.flat();
-    const requests = [];
-    for (let i = 0; i < messages.length; i += 3) requests.push(messages.slice(i, i + 3));
-    const reports = await Promise.all(
-      requests.map((batch) =>
-        ingestMessages(
-          ingestDepsFor(env),
-          ws.workspaceId,
-          batch.map((message, index) => ({ index, message })),
-        ),
-      ),
-    );
-    for (const report of reports) {
-      expect(report.failed).toEqual([]);
-      expect(report.rejected).toEqual([]);
-    }
+    await sendAsSmallRequests(ws.workspaceId, messages);
     const agree = (stage: string) => expectGraphAndProfilesAgree(ws.secretKey, identifiers, messages.length, stage);
     const profiles = await agree("merged");
 

@@ -7,34 +7,13 @@
  * that followed the merged-away profile's redirect while the restore ran was dropped with the rest. The interleaving
  * is the runtime's, so this detects rather than reproduces; profile-split.test.ts reproduces it.
  */
-import { env } from "cloudflare:workers";
-import type { AcceptedMessage, ProfileMerges } from "@tessera/protocol";
+import type { ProfileMerges } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { ingestMessages } from "../ingest/pipeline";
-import { ingestDepsFor } from "../ingest/pipeline-deps";
-import { expectGraphAndProfilesAgree, identityHistory } from "../test-support/identity-histories";
+import { expectGraphAndProfilesAgree, identityHistory, sendAsSmallRequests } from "../test-support/identity-histories";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 
 const SEEDS = [117966, 125885, 228832];
-
-async function sendAsSmallRequests(workspaceId: string, messages: AcceptedMessage[]) {
-  const requests = [];
-  for (let i = 0; i < messages.length; i += 3) requests.push(messages.slice(i, i + 3));
-  const reports = await Promise.all(
-    requests.map((batch) =>
-      ingestMessages(
-        ingestDepsFor(env),
-        workspaceId,
-        batch.map((message, index) => ({ index, message })),
-      ),
-    ),
-  );
-  for (const report of reports) {
-    expect(report.failed).toEqual([]);
-    expect(report.rejected).toEqual([]);
-  }
-}
 
 describe("merge undos amid new messages", { timeout: 60_000 }, () => {
   it.each(SEEDS)("leave the graph and the profiles in agreement (seed %i)", async (seed) => {

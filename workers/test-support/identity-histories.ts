@@ -4,8 +4,12 @@
  * merges form, an email arrives on both sides). Seeded, so a failure names its history. And the check that the
  * identity graph and the profiles' objects agree, read through the API as a user would.
  */
+
+import { env } from "cloudflare:workers";
 import type { AcceptedMessage, Profile, ProfileMerges } from "@tessera/protocol";
 import { expect } from "vitest";
+import { ingestMessages } from "../ingest/pipeline";
+import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { freshId } from "./messages";
 import { bearer } from "./seed";
 import { seededRandom } from "./seeded-random";
@@ -103,4 +107,26 @@ export async function expectGraphAndProfilesAgree(
   expect([...listedBy.keys()].sort(), `${stage}: listed identifiers`).toEqual([...owners.keys()].sort());
   if (events !== undefined) expect(held, `${stage}: events on profiles`).toBe(events);
   return new Set(ids);
+}
+
+/**
+ * Sends `messages` through the production pipeline as many 3-message requests at once, as concurrent SDK batches
+ * arrive, and checks that each request stored everything.
+ */
+export async function sendAsSmallRequests(workspaceId: string, messages: AcceptedMessage[]): Promise<void> {
+  const requests = [];
+  for (let i = 0; i < messages.length; i += 3) requests.push(messages.slice(i, i + 3));
+  const reports = await Promise.all(
+    requests.map((batch) =>
+      ingestMessages(
+        ingestDepsFor(env),
+        workspaceId,
+        batch.map((message, index) => ({ index, message })),
+      ),
+    ),
+  );
+  for (const report of reports) {
+    expect(report.failed).toEqual([]);
+    expect(report.rejected).toEqual([]);
+  }
 }
