@@ -7,6 +7,7 @@ import {
   pendingDeadLetters,
 } from "./dead-letters";
 import { deletionOfProfile } from "./deletions";
+import { listMergeDetailsOfTree } from "./identity-graph-sql";
 import { commitMergeSplit, listMergeJournal } from "./merge-undo";
 import { deleteSyncDeadLettersOfProfiles } from "./sync-records";
 
@@ -35,7 +36,7 @@ describe("operations D1 queries", () => {
     );
   });
 
-  it("split a merge and read the journal by index, never walking the workspace", async () => {
+  it("split a merge and read the journal and its tree's merges by index, never walking the workspace", async () => {
     const { db, prepared } = recordingDb();
     await commitMergeSplit(
       db,
@@ -52,7 +53,8 @@ describe("operations D1 queries", () => {
       // No such merge: the guard rolls the batch back. The statements were prepared, which is what is checked.
     });
     await listMergeJournal(db, "ws_plans", "prf_b");
-    expect(prepared).toHaveLength(6);
+    await listMergeDetailsOfTree(db, "ws_plans", "prf_a");
+    expect(prepared).toHaveLength(8);
     expect(walks(await plans(prepared))).toEqual([]);
   });
 
