@@ -60,6 +60,35 @@ async function wronglyMerged() {
 }
 
 /**
+ * A shopper known by email before Sam ever logged in (the older profile, which survives when they are linked), then
+ * `wronglyMerged`'s visitor merged into Sam; `linking` is the message that shows Sam is the shopper.
+ */
+async function samAndAnOlderShopper(name: string) {
+  const ws = await seedWorkspace(name);
+  const [user, anon, shopper, email] = [uid("u"), uid("a"), uid("a"), `${uid("x")}@example.com`];
+  const seen = identify({ email }, "2025-12-01T00:00:00.000Z", { anonymousId: shopper, userId: undefined });
+  const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
+  const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
+  const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
+  const [older, sam, visitor, survivor] = await store(ws.workspaceId, [seen, login, cart, checkout]);
+  expect(survivor).toBe(sam);
+  const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam as string);
+  expect(merge).toMatchObject({ from: visitor, into: sam });
+  return {
+    ws,
+    anon,
+    older: older as string,
+    sam: sam as string,
+    visitor: visitor as string,
+    merge: merge as MergeRecord,
+    cart,
+    linking: identify({ email }, "2026-01-04T00:00:00.000Z", { userId: user, anonymousId: undefined }),
+    /** Every identifier of the three, as profile refs. */
+    refs: [`anonymous_id:${anon}`, `user_id:${user}`, `anonymous_id:${shopper}`, `email:${email}`],
+  };
+}
+
+/**
  * The production pipeline's dependencies, with the profile calls of one kind (a delivery's `ingest`, a fold's
  * `mergeInto`) let through first and the others held until one of them has finished: the two race in a request.
  */
@@ -366,20 +395,11 @@ describe("POST /v1/merges/:id/undo", () => {
       { id: merge.id, undone_at: null },
     ]);
   });
+
   it("splits at the new end of the chain when a message merges the survivor on while the undo runs", async () => {
-    const ws = await seedWorkspace("merge-undo-moved-on");
-    const [user, anon, shopper, email] = [uid("u"), uid("a"), uid("a"), `${uid("x")}@example.com`];
-    // A shopper known by email before Sam ever logged in: the older profile, which survives when they are linked.
-    const seen = identify({ email }, "2025-12-01T00:00:00.000Z", { anonymousId: shopper, userId: undefined });
-    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
-    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
-    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
-    const [older, sam, visitor, survivor] = await store(ws.workspaceId, [seen, login, cart, checkout]);
-    expect(survivor).toBe(sam);
-    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam as string);
+    const { ws, anon, older, visitor, merge, linking, refs } = await samAndAnOlderShopper("merge-undo-moved-on");
 
     // Sam turns out to be the shopper: the message arrives after the undo restored the visitor, before its split.
-    const linking = identify({ email }, "2026-01-04T00:00:00.000Z", { userId: user, anonymousId: undefined });
     let linked = false;
     const interleaved = {
       ...env,
@@ -402,27 +422,20 @@ describe("POST /v1/merges/:id/undo", () => {
         },
       },
     } as unknown as Env;
-    const undone = await undoMerge(interleaved, ws.workspaceId, merge?.id as string);
+    const undone = await undoMerge(interleaved, ws.workspaceId, merge.id);
     expect(linked).toBe(true);
     expect(undone).toMatchObject({ restored_profile: visitor, survivor: older, identifiers: 1, events: 1 });
 
     // The visitor is found by its anonymous id again; Sam's user id and the shopper's email find the older profile.
-    const refs = [`anonymous_id:${anon}`, `user_id:${user}`, `anonymous_id:${shopper}`, `email:${email}`];
     const live = await expectGraphAndProfilesAgree(ws.secretKey, refs, 5, "undone after the survivor moved on");
     expect([...live].sort()).toEqual([older, visitor].sort());
     const back = await api(`/v1/profiles/anonymous_id:${encodeURIComponent(anon)}`, bearer(ws.secretKey));
     expect(await back.json<Profile>()).toMatchObject({ id: visitor, event_count: 1 });
   });
+
   it("finishes a fold still on its way up the chain before it reads the survivor", async () => {
-    const ws = await seedWorkspace("merge-undo-fold-pending");
-    const [user, anon, shopper, email] = [uid("u"), uid("a"), uid("a"), `${uid("x")}@example.com`];
-    const seen = identify({ email }, "2025-12-01T00:00:00.000Z", { anonymousId: shopper, userId: undefined });
-    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
-    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
-    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
-    const [older, sam, visitor] = await store(ws.workspaceId, [seen, login, cart, checkout]);
-    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam as string);
-    expect(merge).toMatchObject({ from: visitor, into: sam });
+    const { ws, older, sam, visitor, merge, cart, linking, refs } =
+      await samAndAnOlderShopper("merge-undo-fold-pending");
 
     // Sam turns out to be the shopper, but the fold of Sam's object into the shopper's fails (it waits for a retry):
     // the visitor's cart is still in Sam's object, not the survivor's.
@@ -434,18 +447,17 @@ describe("POST /v1/merges/:id/undo", () => {
         mergeInto: () => Promise.reject(new Error("object unavailable")),
       }),
     };
-    const linking = identify({ email }, "2026-01-04T00:00:00.000Z", { userId: user, anonymousId: undefined });
     const report = await ingestMessages(foldFails, ws.workspaceId, [{ index: 0, message: linking }], { quiet: true });
     expect(report.failed).toMatchObject([{ kind: "merge", from: sam, into: older }]);
 
-    const res = await api(`/v1/merges/${merge?.id}/undo`, bearer(ws.secretKey), { method: "POST" });
+    const res = await api(`/v1/merges/${merge.id}/undo`, bearer(ws.secretKey), { method: "POST" });
     expect(await res.json<MergeUndone>()).toMatchObject({ restored_profile: visitor, survivor: older, events: 1 });
-    const refs = [`anonymous_id:${anon}`, `user_id:${user}`, `anonymous_id:${shopper}`, `email:${email}`];
     const live = await expectGraphAndProfilesAgree(ws.secretKey, refs, 5, "undone through a pending fold");
     expect([...live].sort()).toEqual([older, visitor].sort());
     const back = await api(`/v1/profiles/${visitor}/events`, bearer(ws.secretKey));
     expect((await back.json<ProfileEventsPage>()).data.map((e) => e.messageId)).toEqual([cart.messageId]);
   });
+
   it("gives a deeper merge's identifiers back with its parent, so undoing that merge next still finds them", async () => {
     const ws = await seedWorkspace("merge-undo-deeper");
     const [user, v, w] = [uid("u"), uid("v"), uid("w")];

@@ -90,9 +90,9 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     throw conflict(`Merge ${mergeId} cannot be undone: ${restored} is not merged away (its undo is in progress).`);
   }
   const folded = await profileStub(env.PROFILE, restored).getProfile();
-  if (folded.status !== "redirect") {
-    throw conflict(`Merge ${mergeId} is still being folded into ${survivor}; try again in a minute.`);
-  }
+  const stillFolding = () =>
+    conflict(`Merge ${mergeId} is still being folded into ${survivor}; try again in a minute.`);
+  if (folded.status !== "redirect") throw stillFolding();
 
   await finishFolds(
     env,
@@ -101,7 +101,7 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     tree.profiles.map((p) => p.id),
   ).catch((err) => {
     console.warn(`merge undo of ${mergeId}: a fold could not be finished`, err);
-    throw conflict(`Merge ${mergeId} is still being folded into ${survivor}; try again in a minute.`);
+    throw stillFolding();
   });
 
   // Ingestion runs on while this does (only repairs wait for each other): a message can merge the survivor into
@@ -123,19 +123,15 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     const identifiers = identifiersToMove(merge, treeDetails, outcome.identifiers);
     const now = Date.now();
     const split = { mergeId, restored, survivor: at, identifiers, mergeCount: 1 + restoredRow.mergeCount };
-    const movedOn = await commitMergeSplit(env.DB, workspaceId, split, now).then(
-      () => null,
-      async (err) => {
-        // Undone concurrently by another call: that call finishes the job; this one answers like a repeat.
-        const again = await findMerge(env.DB, workspaceId, mergeId);
-        if (again?.undoneAt != null) throw conflict(`Merge ${mergeId} was already undone at ${iso(again.undoneAt)}.`);
-        const live = await store.liveProfile(workspaceId, at);
-        if (live === null || live === at || attempt === MAX_SURVIVOR_MOVES) throw err;
-        return live;
-      },
-    );
-    if (movedOn !== null) {
-      at = movedOn;
+    try {
+      await commitMergeSplit(env.DB, workspaceId, split, now);
+    } catch (err) {
+      // Undone concurrently by another call: that call finishes the job; this one answers like a repeat.
+      const again = await findMerge(env.DB, workspaceId, mergeId);
+      if (again?.undoneAt != null) throw conflict(`Merge ${mergeId} was already undone at ${iso(again.undoneAt)}.`);
+      const live = await store.liveProfile(workspaceId, at);
+      if (live === null || live === at || attempt === MAX_SURVIVOR_MOVES) throw err;
+      at = live;
       continue;
     }
     // This isolate's cache pointed the restored identifiers at the survivor; other isolates' caches (and visitors'

@@ -50,22 +50,23 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<T>
   // A call that changes something carries a key of its own, the same on its resend: the API runs it once per key.
   const idempotencyKey = method === "GET" || options.readOnly ? undefined : crypto.randomUUID();
   const send = () => call(path, method, options, idempotencyKey);
+  const sendAfter = async (ms: number) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    if (options.signal?.aborted) throw options.signal.reason;
+    return send();
+  };
   let { res, body } = await send();
   // A 503 without Tessera's error envelope came from the platform in front of the Worker, not from the API: `wrangler
   // dev`'s proxy answers "Your worker restarted mid-request" to a POST it forwarded over a pooled connection just as
   // that connection's 5 s keep-alive ran out (workers-sdk#14641; it retries GETs itself). The call is sent once more
   // before the page is told; if it had run after all, its key has the API answer as it did the first time.
   if (res.status === 503 && envelopeOf(body) === undefined) {
-    await new Promise((resolve) => setTimeout(resolve, RESEND_DELAY_MS));
-    if (options.signal?.aborted) throw options.signal.reason;
-    ({ res, body } = await send());
+    ({ res, body } = await sendAfter(RESEND_DELAY_MS));
   }
   for (let waits = 0; waits < WAITS_FOR_A_TURN && res.status === 409; waits++) {
     const seconds = Number(res.headers.get("retry-after") ?? Number.NaN);
     if (!(seconds >= 0 && seconds <= LONGEST_WAIT_S)) break;
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1_000));
-    if (options.signal?.aborted) throw options.signal.reason;
-    ({ res, body } = await send());
+    ({ res, body } = await sendAfter(seconds * 1_000));
   }
   if (!res.ok) {
     const envelope = envelopeOf(body);
