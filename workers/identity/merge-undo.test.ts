@@ -491,7 +491,9 @@ describe("POST /v1/merges/:id/undo", () => {
     const refs = [`user_id:${user}`, `anonymous_id:${v}`, `anonymous_id:${w}`, `email:${email}`];
     const live = await expectGraphAndProfilesAgree(ws.secretKey, refs, 6, "both undone");
     expect([...live].sort()).toEqual([sam, deeper?.into, deeper?.from].sort());
-    const second = await (await api(`/v1/profiles/anonymous_id:${w}`, headers)).json<Profile>();
-    expect(second).toMatchObject({ id: deeper?.from, event_count: 2 });
+    // Which device's profile survived their merge depends on the request's order of work; each has its own again.
+    const ofDevice = async (anon: string) =>
+      (await (await api(`/v1/profiles/anonymous_id:${anon}`, headers)).json<Profile>()).id;
+    expect(new Set([await ofDevice(v), await ofDevice(w)])).toEqual(new Set([deeper?.from, deeper?.into]));
   });
 });
