@@ -83,6 +83,12 @@ export const identifiers = sqliteTable(
     value: text("value").notNull(),
     profileId: text("profile_id").notNull(),
     firstSeen: integer("first_seen").notNull(),
+    /**
+     * The profile the identifier was first attached to; merges move `profile_id`, never this. A merge undo gives
+     * back what its merged-away tree first owned, whichever object the messages that carried it reached. Null for
+     * rows written before it was recorded (their undo goes by the objects' record and the journal alone).
+     */
+    firstProfileId: text("first_profile_id"),
   },
   (t) => [
     uniqueIndex("identifiers_unique").on(t.workspaceId, t.type, t.value),

@@ -36,10 +36,12 @@ function seedIdentifiers(persistTo, n) {
   const sql = [
     `INSERT INTO profiles (id, workspace_id, created_at, identifier_count)
      ${numbers} SELECT printf('prf_seed%08d', i), '${ws}', 1700000000000 + i, 2 FROM n`,
-    `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen)
-     ${numbers} SELECT '${ws}', 'anonymous_id', printf('seed-anon-%d', i), printf('prf_seed%08d', i), 1700000000000 FROM n`,
-    `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen)
-     ${numbers} SELECT '${ws}', 'email', printf('seed%d@example.com', i), printf('prf_seed%08d', i), 1700000000000 FROM n`,
+    `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen, first_profile_id)
+     ${numbers} SELECT '${ws}', 'anonymous_id', printf('seed-anon-%d', i), printf('prf_seed%08d', i), 1700000000000,
+       printf('prf_seed%08d', i) FROM n`,
+    `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen, first_profile_id)
+     ${numbers} SELECT '${ws}', 'email', printf('seed%d@example.com', i), printf('prf_seed%08d', i), 1700000000000,
+       printf('prf_seed%08d', i) FROM n`,
   ];
   for (const command of sql) {
     const res = spawnSync(

@@ -251,9 +251,10 @@ export function graphWriteStatements(
     out.push(
       db
         .prepare(
-          `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen)
+          `INSERT INTO identifiers (workspace_id, type, value, profile_id, first_seen, first_profile_id)
            SELECT ?1, json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]'), json_extract(j.value, '$[3]'),
-                  json_extract(j.value, '$[4]') FROM json_each(?2) AS j WHERE ${ticketOpen("j")}
+                  json_extract(j.value, '$[4]'), json_extract(j.value, '$[3]') FROM json_each(?2) AS j
+           WHERE ${ticketOpen("j")}
            ON CONFLICT DO NOTHING`,
         )
         .bind(workspaceId, JSON.stringify(chunk.map((c) => [c.ticket, c.type, c.value, c.profileId, c.firstSeen]))),

@@ -34,6 +34,11 @@ export interface MergeSplit {
   survivor: string;
   /** The identifiers that go back (only those the survivor still owns move). */
   identifiers: readonly IdentifierKey[];
+  /**
+   * The restored profile and those merged into it before: every identifier the survivor owns that was first
+   * attached to one of these goes back too.
+   */
+  tree: readonly string[];
   /** The merges the survivor's count loses: this one and those the restored profile had absorbed before. */
   mergeCount: number;
 }
@@ -44,7 +49,7 @@ const GUARD_UNLESS = "INSERT INTO identity_write_guard (ok) SELECT 0 WHERE NOT E
 /**
  * The undo as one D1 batch: unless the entry is still live in the workspace and the survivor still the live end of
  * its chain (undone or merged on meanwhile: a guard rolls everything back with a `stale_read` error), the identifiers
- * go back to the restored profile, which is live again, both profiles'
+ * listed and those the restored tree first owned go back to the restored profile, which is live again, both profiles'
  * counts are recomputed and their versions bumped (so a concurrent resolve re-reads), and the entry gets `undone_at`.
  */
 export async function commitMergeSplit(
@@ -76,6 +81,15 @@ export async function commitMergeSplit(
            WHERE i.profile_id = ?3)`,
       )
       .bind(split.restored, workspaceId, split.survivor, keys),
+    // What the tree first owned, though no object recorded it as arriving there: a request that made and merged
+    // profiles delivers its messages to its last survivor, which records them as arriving on whichever profile it
+    // knew. The survivor's rows by their index, each checked for its first profile.
+    db
+      .prepare(
+        `UPDATE identifiers SET profile_id = ?1 WHERE profile_id = ?3 AND workspace_id = ?2
+           AND first_profile_id IN (SELECT value FROM json_each(?4))`,
+      )
+      .bind(split.restored, workspaceId, split.survivor, JSON.stringify(split.tree)),
     db
       .prepare(
         `UPDATE profiles SET merged_into = NULL, identifier_count = ${count}, version = version + 1

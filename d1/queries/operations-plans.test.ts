@@ -46,6 +46,7 @@ describe("operations D1 queries", () => {
         restored: "prf_a",
         survivor: "prf_b",
         identifiers: [{ type: "email", value: "max@acme.test" }],
+        tree: ["prf_a"],
         mergeCount: 1,
       },
       1,
@@ -54,8 +55,11 @@ describe("operations D1 queries", () => {
     });
     await listMergeJournal(db, "ws_plans", "prf_b");
     await listMergeDetailsOfTree(db, "ws_plans", "prf_a");
-    expect(prepared).toHaveLength(8);
-    expect(walks(await plans(prepared))).toEqual([]);
+    expect(prepared).toHaveLength(9);
+    const steps = await plans(prepared);
+    expect(walks(steps)).toEqual([]);
+    // What the tree first owned is found among the survivor's rows, not among the workspace's.
+    expect(steps).toContain("SEARCH identifiers USING INDEX identifiers_profile_idx (profile_id=?)");
   });
 
   it("page a workspace's dead letters for an erase in id order by index", async () => {

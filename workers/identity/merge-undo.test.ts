@@ -458,6 +458,48 @@ describe("POST /v1/merges/:id/undo", () => {
     expect((await back.json<ProfileEventsPage>()).data.map((e) => e.messageId)).toEqual([cart.messageId]);
   });
 
+  it("gives back each identifier to the profile it was first attached to, though a message put it on another", async () => {
+    const ws = await seedWorkspace("merge-undo-provenance");
+    const [user, a, b] = [uid("u"), uid("a"), uid("b")];
+    const [emailA, emailB] = [`${a}@example.com`, `${b}@example.com`];
+    // Sam, then two shoppers, each with an anonymous id and an email: three profiles, oldest first.
+    await store(ws.workspaceId, [identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user })]);
+    await store(ws.workspaceId, [
+      identify({ email: emailA }, "2026-01-01T01:00:00.000Z", { anonymousId: a, userId: undefined }),
+    ]);
+    await store(ws.workspaceId, [
+      identify({ email: emailB }, "2026-01-01T02:00:00.000Z", { anonymousId: b, userId: undefined }),
+    ]);
+    // One request: B's device gives A's email (B merges into A), A's device gives B's email (a message of A now),
+    // then A's device logs in as Sam (A merges into Sam). The second message reaches Sam's object before B's fold,
+    // so Sam's object records B's email as arriving on A; the journal names only B's anonymous id.
+    const batch = [
+      identify({ email: emailA }, "2026-01-02T00:00:00.000Z", { anonymousId: b, userId: undefined }),
+      identify({ email: emailB }, "2026-01-02T00:01:00.000Z", { anonymousId: a, userId: undefined }),
+      track("Checkout", "2026-01-02T00:02:00.000Z", { anonymousId: a, userId: user }),
+    ];
+    const items = batch.map((message, index) => ({ index, message }));
+    expect((await ingestMessages(oneCallFirst("ingest"), ws.workspaceId, items)).failed).toEqual([]);
+    const headers = bearer(ws.secretKey);
+    const read = async <T>(path: string) => (await api(path, headers)).json<T>();
+    const sam = (await read<Profile>(`/v1/profiles/user_id:${user}`)).id;
+    const { data } = await read<ProfileMerges>(`/v1/profiles/${sam}/merges`);
+    const upper = data.find((m) => m.into === sam);
+    const deeper = data.find((m) => m.into === upper?.from);
+    expect(data).toHaveLength(2);
+
+    for (const merge of [upper, deeper]) {
+      const res = await api(`/v1/merges/${merge?.id}/undo`, headers, { method: "POST" });
+      expect(res.status, await res.clone().text()).toBe(200);
+    }
+    const refs = [`user_id:${user}`, `anonymous_id:${a}`, `anonymous_id:${b}`, `email:${emailA}`, `email:${emailB}`];
+    const live = await expectGraphAndProfilesAgree(ws.secretKey, refs, 6, "both undone");
+    expect(live.size).toBe(3);
+    const shopperB = await read<Profile>(`/v1/profiles/anonymous_id:${b}`);
+    expect(shopperB.id).toBe(deeper?.from);
+    expect(shopperB.identifiers.map((i) => i.value).sort()).toEqual([b, emailB].sort());
+  });
+
   it("gives a deeper merge's identifiers back with its parent, so undoing that merge next still finds them", async () => {
     const ws = await seedWorkspace("merge-undo-deeper");
     const [user, v, w] = [uid("u"), uid("v"), uid("w")];

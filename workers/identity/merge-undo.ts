@@ -1,7 +1,8 @@
 /**
  * Merge undo (`POST /v1/merges/:id/undo`, DESIGN §12): a merge is split out again. The merged-away profile pulls
  * back from the survivor the events and identifiers that arrived on it (and on the profiles merged into it before),
- * the identity graph gives it its identifiers back in one guarded batch that also stamps the journal's `undone_at`,
+ * the identity graph gives it its identifiers back — those its objects record and those the graph records it first
+ * owned — in one guarded batch that also stamps the journal's `undone_at`,
  * and only then the survivor drops what went back. Both re-evaluate their audiences; changes flow as usual.
  *
  * Each step can run again: a call that fails part-way leaves the merge standing (or, after the graph step, undone
@@ -122,7 +123,14 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     }
     const identifiers = identifiersToMove(merge, treeDetails, outcome.identifiers);
     const now = Date.now();
-    const split = { mergeId, restored, survivor: at, identifiers, mergeCount: 1 + restoredRow.mergeCount };
+    const split = {
+      mergeId,
+      restored,
+      survivor: at,
+      identifiers,
+      tree: origins,
+      mergeCount: 1 + restoredRow.mergeCount,
+    };
     try {
       await commitMergeSplit(env.DB, workspaceId, split, now);
     } catch (err) {

@@ -1,0 +1,1 @@
+ALTER TABLE `identifiers` ADD `first_profile_id` text;
