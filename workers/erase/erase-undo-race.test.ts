@@ -17,7 +17,7 @@ import { api } from "../test-support/store-messages";
 import { runDeletion } from "./deletion-job";
 
 /** Histories whose erased profile has one to three merges in; the erase lands before, between and after the undos. */
-const SEEDS = [12919, 52514, 155461, 163380];
+const SEEDS = [12919, 52514, 107947, 155461, 163380, 226732];
 
 describe("a GDPR erase racing merge undos of the same person", { timeout: 60_000 }, () => {
   it.each(SEEDS)("leaves each undo's answer true, and the rest whole (seed %i)", async (seed) => {

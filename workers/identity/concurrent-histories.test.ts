@@ -12,7 +12,7 @@ import { expectGraphAndProfilesAgree, identityHistory, sendAsSmallRequests } fro
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 
-const SEEDS = [72271, 103947, 198975];
+const SEEDS = [72271, 103947, 198975, 238570];
 
 describe("concurrent requests over random histories", { timeout: 60_000 }, () => {
   it.each(SEEDS)("leave the graph and the profiles in agreement, merged and undone (seed %i)", async (seed) => {

@@ -15,7 +15,7 @@ import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 
 /** Histories with three or four merges each (of 40 tried), chains and merges within one request among them. */
-const SEEDS = [72271, 96028, 103947, 111866, 198975, 222732];
+const SEEDS = [72271, 96028, 103947, 111866, 198975, 222732, 230651, 246489, 254408];
 
 describe("merge undo over random histories", { timeout: 60_000 }, () => {
   it.each(SEEDS)("keeps the graph and the profiles in agreement, merged and undone (seed %i)", async (seed) => {

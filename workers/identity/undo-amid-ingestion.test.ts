@@ -5,7 +5,10 @@
  * (`expectGraphAndProfilesAgree`) and hold every event of both waves, each undo having answered 200 or a 409 that
  * says why. Seed 117966 lost an event 1 run in 8 before the survivor dropped only what the restore had read: a message
  * that followed the merged-away profile's redirect while the restore ran was dropped with the rest. The interleaving
- * is the runtime's, so this detects rather than reproduces; profile-split.test.ts reproduces it.
+ * is the runtime's, so this detects rather than reproduces; profile-split.test.ts reproduces it. Seed 252589 left a
+ * profile live with no identifier about 1 run in 30 before the graph recorded each identifier's first profile (a
+ * request that made and merged profiles had put one's identifiers on the profile above it); merge-undo.test.ts
+ * reproduces that mechanism.
  */
 import type { ProfileMerges } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
@@ -13,7 +16,7 @@ import { expectGraphAndProfilesAgree, identityHistory, sendAsSmallRequests } fro
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 
-const SEEDS = [117966, 125885, 228832];
+const SEEDS = [117966, 125885, 228832, 252589];
 
 describe("merge undos amid new messages", { timeout: 60_000 }, () => {
   it.each(SEEDS)("leave the graph and the profiles in agreement (seed %i)", async (seed) => {
