@@ -11,8 +11,12 @@ import { env } from "cloudflare:workers";
 import type { Profile, ProfileErased, ProfileEventsPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { type DeletionRow, findDeletion } from "../../d1/queries/deletions";
-import { expectGraphAndProfilesAgree, identityHistory, sendAsSmallRequests } from "../test-support/identity-histories";
-import { bearer, seedWorkspace } from "../test-support/seed";
+import {
+  expectGraphAndProfilesAgree,
+  historyThenAnother,
+  sendAsSmallRequests,
+} from "../test-support/identity-histories";
+import { bearer } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 import { runDeletion } from "./deletion-job";
 
@@ -20,14 +24,8 @@ const SEEDS = [111866, 198975, 230651, 254408];
 
 describe("a GDPR erase amid new messages", { timeout: 60_000 }, () => {
   it.each(SEEDS)("leaves nothing of the person and everyone else whole (seed %i)", async (seed) => {
-    const ws = await seedWorkspace(`erase-amid-ingestion-${seed}`);
-    const tag = crypto.randomUUID().slice(0, 8);
-    const first = identityHistory(seed, tag);
-    const second = identityHistory(seed + 1, tag);
+    const { ws, first, second, secondMessages, held } = await historyThenAnother(`erase-amid-ingestion-${seed}`, seed);
     const call = (path: string, init?: RequestInit) => api(path, bearer(ws.secretKey), init);
-    const firstMessages = first.batches.flat();
-    await sendAsSmallRequests(ws.workspaceId, firstMessages);
-    const held = await expectGraphAndProfilesAgree(ws.secretKey, first.identifiers, firstMessages.length, "before");
 
     const victim = first.shuffle([...held])[0];
     const person = await (await call(`/v1/profiles/${victim}`)).json<Profile>();
@@ -36,7 +34,6 @@ describe("a GDPR erase amid new messages", { timeout: 60_000 }, () => {
     expect(personsPage.cursor.has_more).toBe(false);
     const personsEvents = personsPage.data.map((e) => e.messageId);
     // Part of the second history races the erase; the rest follows its answer.
-    const secondMessages = second.batches.flat();
     const cut = Math.floor(second.random() * secondMessages.length);
     const delay = Math.floor(first.random() * 20);
     const [erase] = await Promise.all([

@@ -12,25 +12,22 @@
  */
 import type { ProfileMerges } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { expectGraphAndProfilesAgree, identityHistory, sendAsSmallRequests } from "../test-support/identity-histories";
-import { bearer, seedWorkspace } from "../test-support/seed";
+import {
+  expectGraphAndProfilesAgree,
+  historyThenAnother,
+  sendAsSmallRequests,
+} from "../test-support/identity-histories";
+import { bearer } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 
 const SEEDS = [117966, 125885, 228832, 252589];
 
 describe("merge undos amid new messages", { timeout: 60_000 }, () => {
   it.each(SEEDS)("leave the graph and the profiles in agreement (seed %i)", async (seed) => {
-    const ws = await seedWorkspace(`undo-amid-ingestion-${seed}`);
-    const tag = crypto.randomUUID().slice(0, 8);
-    const first = identityHistory(seed, tag);
-    const second = identityHistory(seed + 1, tag);
-    const firstMessages = first.batches.flat();
-    const secondMessages = second.batches.flat();
-    await sendAsSmallRequests(ws.workspaceId, firstMessages);
-    const profiles = await expectGraphAndProfilesAgree(ws.secretKey, first.identifiers, firstMessages.length, "merged");
+    const { ws, first, firstMessages, secondMessages, held } = await historyThenAnother(`undo-amid-${seed}`, seed);
 
     const merges: string[] = [];
-    for (const id of profiles) {
+    for (const id of held) {
       const res = await api(`/v1/profiles/${id}/merges`, bearer(ws.secretKey));
       for (const m of (await res.json<ProfileMerges>()).data) if (m.undone_at === null) merges.push(m.id);
     }

@@ -11,7 +11,7 @@ import { expect } from "vitest";
 import { ingestMessages } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import { freshId } from "./messages";
-import { bearer } from "./seed";
+import { bearer, seedWorkspace } from "./seed";
 import { seededRandom } from "./seeded-random";
 import { api } from "./store-messages";
 
@@ -129,4 +129,20 @@ export async function sendAsSmallRequests(workspaceId: string, messages: Accepte
     expect(report.failed).toEqual([]);
     expect(report.rejected).toEqual([]);
   }
+}
+
+/**
+ * A new workspace (`name`) holding history `seed`, sent as concurrent small requests and checked (graph and objects
+ * agree), and a second history over the same identifiers for a test to send while something else runs (an undo, an
+ * erase). `held`: the live profiles after the first.
+ */
+export async function historyThenAnother(name: string, seed: number) {
+  const ws = await seedWorkspace(name);
+  const tag = crypto.randomUUID().slice(0, 8);
+  const first = identityHistory(seed, tag);
+  const second = identityHistory(seed + 1, tag);
+  const firstMessages = first.batches.flat();
+  await sendAsSmallRequests(ws.workspaceId, firstMessages);
+  const held = await expectGraphAndProfilesAgree(ws.secretKey, first.identifiers, firstMessages.length, "first sent");
+  return { ws, first, second, firstMessages, secondMessages: second.batches.flat(), held };
 }
