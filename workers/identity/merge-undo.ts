@@ -95,12 +95,7 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     conflict(`Merge ${mergeId} is still being folded into ${survivor}; try again in a minute.`);
   if (folded.status !== "redirect") throw stillFolding();
 
-  await finishFolds(
-    env,
-    workspaceId,
-    merge,
-    tree.profiles.map((p) => p.id),
-  ).catch((err) => {
+  await finishFolds(env, workspaceId, merge, origins).catch((err) => {
     console.warn(`merge undo of ${mergeId}: a fold could not be finished`, err);
     throw stillFolding();
   });
@@ -184,6 +179,8 @@ async function finishFolds(env: Env, workspaceId: string, merge: MergeRow, tree:
  * this merge and of every merge into the restored tree (the journal keeps them in `details`): such a message may have
  * reached the survivor before the fold, so the survivor saw them first, as arriving on whichever profile the message
  * was delivered to. Left with the survivor, a later undo of the deeper merge would find nothing of its own to move.
+ * (The split also moves what the graph records the tree first owned, which covers these for identifiers claimed since
+ * `first_profile_id` exists; the journal's lists are what older identifiers go back by.)
  */
 function identifiersToMove(
   merge: MergeRow,
