@@ -70,9 +70,15 @@ function membership(profileId: string, audienceKey: string, seq: number): Member
 
 const emptyDrain = emptyDrainRecord(0);
 
-/** Audience `vip` with one member, in D1 already (where reconciliation reads the intended members). */
+/**
+ * Audience `vip` with one member, in D1 already (where reconciliation reads the intended members), and the member's
+ * own queue message consumed: a witness destination on `vip`, there before the member joined, has taken it. Otherwise
+ * that message, late on a busy machine, would be routed to the destination the test creates next and stand in for
+ * the fill being tested (a repair never replaces what waits already).
+ */
 async function vipWithMember(ws: Workspace): Promise<void> {
   await audience(ws, "vip");
+  const witness = await created(ws, { type: "webhook", name: "witness", config: HOOK, audiences: ["vip"] });
   const [member] = await store(ws.workspaceId, [
     identify({ plan: "pro", email: "pro@example.com" }, new Date().toISOString(), {
       userId: `u-${crypto.randomUUID()}`,
@@ -83,6 +89,17 @@ async function vipWithMember(ws: Workspace): Promise<void> {
       (await listMembers(env.DB, ws.workspaceId, "audience", "vip", { limit: 10 })).map((m) => m.profileId),
     ).toEqual([member]),
   );
+  await eventually(async () => {
+    const took = await runInDurableObject(env.DESTINATION.getByName(witness.id), (_o: DestinationDO, state) =>
+      state.storage.sql
+        .exec(
+          "SELECT 1 FROM pending WHERE profile_id = ?1 UNION ALL SELECT 1 FROM synced WHERE profile_id = ?1",
+          member,
+        )
+        .toArray(),
+    );
+    expect(took.length, "the witness destination took the member's own queue message").toBeGreaterThan(0);
+  });
 }
 
 /**
