@@ -461,16 +461,18 @@ export async function readMergedTree(
 }
 
 /**
- * GDPR erase of the profiles read by {@link readMergedTree}, as one guarded batch: their identifiers become
- * suppressions (`suppressed`: their keyed hashes, never the values), their identifiers and dropped links go, the merge journal forgets which identifiers linked them,
- * and the profiles are marked deleted; `alongside` statements commit or roll back with it. Throws a stale write ({@link isStaleWrite}) when any version moved since.
- * Raw because it is a guarded batch over a `json_each` id list.
+ * GDPR erase of the profiles read by {@link readMergedTree}, as one guarded batch: their identifiers (`erased`)
+ * become suppressions (their keyed hashes, never the values); their identifiers go, and so does every dropped link
+ * on or owned by the tree or naming one of those identifiers on anyone (a link refused while nobody owned the
+ * identifier keeps its value on another profile); the merge journal forgets which identifiers linked them, and the
+ * profiles are marked deleted; `alongside` statements commit or roll back with it. Throws a stale write
+ * ({@link isStaleWrite}) when any version moved since. Raw because it is a guarded batch over `json_each` lists.
  */
 export async function eraseMergedTree(
   db: D1Database,
   workspaceId: string,
   profiles: readonly ProfileVersion[],
-  suppressed: readonly Omit<HashedKey, "value">[],
+  erased: readonly HashedKey[],
   now: number,
   alongside: readonly D1PreparedStatement[] = [],
 ): Promise<void> {
@@ -491,13 +493,14 @@ export async function eraseMergedTree(
          SELECT ?1, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), ?2 FROM json_each(?3) AS j
          WHERE true ON CONFLICT DO NOTHING`,
       )
-      .bind(workspaceId, now, JSON.stringify(suppressed.map((k) => [k.hash, k.type]))),
+      .bind(workspaceId, now, JSON.stringify(erased.map((k) => [k.hash, k.type]))),
     db.prepare(`DELETE FROM identifiers WHERE +workspace_id = ?1 AND profile_id IN ${inTree}`).bind(workspaceId, ids),
     db
       .prepare(
-        `DELETE FROM dropped_links WHERE workspace_id = ?1 AND (profile_id IN ${inTree} OR owner_profile IN ${inTree})`,
+        `DELETE FROM dropped_links WHERE workspace_id = ?1 AND (profile_id IN ${inTree} OR owner_profile IN ${inTree}
+           OR (type, value) IN (SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?3) AS j))`,
       )
-      .bind(workspaceId, ids),
+      .bind(workspaceId, ids, JSON.stringify(erased.map((k) => [k.type, k.value]))),
     // The journal keeps that a merge happened, not which identifiers (personal data) caused it.
     db
       .prepare(`UPDATE merges SET detail = NULL WHERE workspace_id = ?1 AND into_profile IN ${inTree}`)

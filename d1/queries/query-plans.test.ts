@@ -79,7 +79,7 @@ describe("hot D1 queries", () => {
   it("erase a profile's tree by index, but for its dropped links (rare, and a small table)", async () => {
     const { db, prepared } = recordingDb();
     await readMergedTree(db, "ws_plans", "prf_a");
-    await eraseMergedTree(db, "ws_plans", [], [{ type: "email", hash: "0".repeat(64) }], 1);
+    await eraseMergedTree(db, "ws_plans", [], [{ ...key, hash: "0".repeat(64) }], 1);
     expect(walks(await plans(prepared))).toEqual([
       "SEARCH dropped_links USING INDEX dropped_links_unique (workspace_id=?)",
     ]);

@@ -1,11 +1,12 @@
 /**
  * A GDPR erase racing new messages about the same people: a random history is sent, one person is erased while a
  * second history over the same identifiers arrives as many small requests (some naming the person, some linking
- * them to others), the rest of it once the erase has answered. Whatever order the runtime gives them, once everything has answered and the deletion is done: every
- * identifier the person had resolves to nobody and says so, no profile left lists one or holds one of the person's
- * events, the graph and the profiles' objects agree on everyone else, and no event is on two profiles. (A message
- * stored on someone else before the erase may still name the person in its body: an identifier the rules kept off
- * that profile, such as a second user id. The erase removes the person's profile, not other people's events.)
+ * them to others), the rest of it once the erase has answered. Whatever order the runtime gives them, once
+ * everything has answered and the deletion is done: every identifier the person had resolves to nobody and says so,
+ * no profile left lists one or holds one of the person's events, no refused link in the journal names one, the graph
+ * and the profiles' objects agree on everyone else, and no event is on two profiles. (A message stored on someone
+ * else before the erase may still name the person in its body: an identifier the rules kept off that profile, such
+ * as a second user id. The erase removes the person's profile, not other people's events.)
  */
 import { env } from "cloudflare:workers";
 import type { Profile, ProfileErased, ProfileEventsPage } from "@tessera/protocol";
@@ -69,5 +70,10 @@ describe("a GDPR erase amid new messages", { timeout: 60_000 }, () => {
       }
     }
     expect(stored.length, "every event on one profile only").toBe(new Set(stored).size);
+    const refused = await env.DB.prepare("SELECT type, value FROM dropped_links WHERE workspace_id = ?")
+      .bind(ws.workspaceId)
+      .all<{ type: string; value: string }>();
+    for (const { type, value } of refused.results)
+      expect(erasedRefs, "a refused link").not.toContain(`${type}:${value}`);
   });
 });

@@ -34,10 +34,10 @@ export async function eraseFromGraph(
     // Types and values only: they are kept in the deletion job and handed to destinations.
     const identifiers = owned.map(({ type, value }) => ({ type, value }));
     const hashes = await suppressionHashes(workspaceId, identifiers);
-    const suppressed = identifiers.map((id, i) => ({ type: id.type, hash: hashes[i] }));
+    const erased = identifiers.map((id, i) => ({ ...id, hash: hashes[i] }));
     const tree: ErasedTree = { profileIds: profiles.map((p) => p.id), identifiers };
     try {
-      await eraseMergedTree(db, workspaceId, profiles, suppressed, Date.now(), alongside(tree));
+      await eraseMergedTree(db, workspaceId, profiles, erased, Date.now(), alongside(tree));
       return tree;
     } catch (err) {
       if (!isStaleWrite(err) || attempt >= MAX_ATTEMPTS) throw err;

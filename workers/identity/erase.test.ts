@@ -44,6 +44,24 @@ describe("D1IdentityStore erase", () => {
     expect(await store.findProfile(ws, id("anonymous_id:new"))).toBeNull();
   });
 
+  it("forgets the person's identifiers wherever the journal of refused links names them, whoever the row is on", async () => {
+    const ws = newId("ws");
+    // A message naming two user ids: the user_id limit keeps the second off Sam, a refused link that nobody owned
+    // then. That user id later signs in elsewhere and becomes Kim's, and Kim is erased.
+    await store.resolve(ws, rules, [input("m1", "anonymous_id:sams-phone", "user_id:sam", "user_id:kim")]);
+    const kim = profileOf(
+      (await store.resolve(ws, rules, [input("m2", "anonymous_id:kims-laptop", "user_id:kim")]))[0],
+    );
+    const named = () =>
+      env.DB.prepare("SELECT count(*) AS n FROM dropped_links WHERE workspace_id = ? AND value = 'kim'")
+        .bind(ws)
+        .first("n");
+    expect(await named()).toBe(1);
+
+    await store.erase(ws, kim);
+    expect(await named()).toBe(0);
+  });
+
   it("erases nothing for an unknown profile id", async () => {
     expect(await store.erase(newId("ws"), newId("prf"))).toEqual({ profileIds: [], identifiers: [] });
   });
