@@ -464,9 +464,10 @@ export async function readMergedTree(
  * GDPR erase of the profiles read by {@link readMergedTree}, as one guarded batch: their identifiers (`erased`)
  * become suppressions (their keyed hashes, never the values); their identifiers go, and so does every dropped link
  * on or owned by the tree or naming one of those identifiers on anyone (a link refused while nobody owned the
- * identifier keeps its value on another profile); the merge journal forgets which identifiers linked them, and the
- * profiles are marked deleted; `alongside` statements commit or roll back with it. Throws a stale write
- * ({@link isStaleWrite}) when any version moved since. Raw because it is a guarded batch over `json_each` lists.
+ * identifier keeps its value on another profile); the merge journal forgets which identifiers linked them (merges
+ * into the tree, and undone ones out of it), and the profiles are marked deleted; `alongside` statements commit or
+ * roll back with it. Throws a stale write ({@link isStaleWrite}) when any version moved since. Raw because it is a
+ * guarded batch over `json_each` lists.
  */
 export async function eraseMergedTree(
   db: D1Database,
@@ -501,9 +502,15 @@ export async function eraseMergedTree(
            OR (type, value) IN (SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?3) AS j))`,
       )
       .bind(workspaceId, ids, JSON.stringify(erased.map((k) => [k.type, k.value]))),
-    // The journal keeps that a merge happened, not which identifiers (personal data) caused it.
+    // The journal keeps that a merge happened, not which identifiers (personal data) caused it: merges into the tree,
+    // and undone merges out of it (the person was merged into someone else, then given back).
     db
       .prepare(`UPDATE merges SET detail = NULL WHERE workspace_id = ?1 AND into_profile IN ${inTree}`)
+      .bind(workspaceId, ids),
+    db
+      .prepare(
+        `UPDATE merges SET detail = NULL WHERE workspace_id = ?1 AND undone_at IS NOT NULL AND from_profile IN ${inTree}`,
+      )
       .bind(workspaceId, ids),
     db
       .prepare(

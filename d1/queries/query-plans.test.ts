@@ -76,12 +76,13 @@ describe("hot D1 queries", () => {
     expect(walks(await plans(prepared))).toEqual([]);
   });
 
-  it("erase a profile's tree by index, but for its dropped links (rare, and a small table)", async () => {
+  it("erase a profile's tree by index, but for its dropped links and the undone merges (both rare, few rows)", async () => {
     const { db, prepared } = recordingDb();
     await readMergedTree(db, "ws_plans", "prf_a");
     await eraseMergedTree(db, "ws_plans", [], [{ ...key, hash: "0".repeat(64) }], 1);
     expect(walks(await plans(prepared))).toEqual([
       "SEARCH dropped_links USING INDEX dropped_links_unique (workspace_id=?)",
+      "SEARCH merges USING INDEX merges_undone_by_message (workspace_id=?)",
     ]);
   });
 

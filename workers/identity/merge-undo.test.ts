@@ -234,6 +234,30 @@ describe("POST /v1/merges/:id/undo", () => {
     expect(after.data).toHaveLength(2);
   });
 
+  it("keeps nothing of the restored person in the journal once they are erased, though the merge was into another", async () => {
+    const { ws, anon, sam, visitor, merge, messages, call } = await wronglyMerged();
+    expect((await call("POST", `/v1/merges/${merge.id}/undo`)).status).toBe(200);
+    // A redelivered checkout: its link back to Sam is refused and journalled on Sam's profile.
+    await ingestMessages(ingestDepsFor(env), ws.workspaceId, [{ index: 0, message: messages.checkout }]);
+    const naming = async () => {
+      const rows = await env.DB.prepare(
+        `SELECT 'merge' AS kind, detail AS text FROM merges WHERE workspace_id = ?1
+         UNION ALL SELECT 'refused link', value FROM dropped_links WHERE workspace_id = ?1`,
+      )
+        .bind(ws.workspaceId)
+        .all<{ kind: string; text: string | null }>();
+      return rows.results.filter((r) => r.text?.includes(anon)).map((r) => r.kind);
+    };
+    expect(await naming()).toEqual(["merge", "refused link"]);
+
+    expect((await call("DELETE", `/v1/profiles/${visitor}`)).status).toBe(202);
+    expect(await naming()).toEqual([]);
+    // Sam is untouched, and the journal still says the merge happened and was undone.
+    expect((await call<Profile>("GET", `/v1/profiles/${sam}`)).status).toBe(200);
+    const journal = await call<ProfileMerges>("GET", `/v1/profiles/${sam}/merges`);
+    expect(journal.body.data).toMatchObject([{ id: merge.id, from: visitor, undone_at: expect.any(String) }]);
+  });
+
   it("undoes a merge made by the request that created the merged-away profile, though its fold came first", async () => {
     const ws = await seedWorkspace("merge-undo-one-request");
     const [user, anon] = [uid("u"), uid("a")];
