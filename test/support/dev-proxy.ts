@@ -38,23 +38,3 @@ export async function fetchDev(url: string, init: RequestInit = {}): Promise<Res
 export function fetchRouted(route: Route): Promise<APIResponse> {
   return route.fetch().catch(() => route.fetch());
 }
-
-/** The read {@link keepProxyQueueMoving} sends: the cheapest the Worker answers, and left out of printed logs. */
-export const PROXY_NUDGE_PATH = "/health";
-
-/**
- * Sends a read to the platform every second until the returned function is called. wrangler 4.86's local proxy
- * puts a GET whose forward failed (the pooled-connection drop of {@link fetchDev}) in a retry queue that it works
- * through only when the next request arrives (`processQueue` in wrangler's ProxyWorker.js; fixed upstream in a
- * wrangler that needs Node 22): a page waiting on that one script or stylesheet, with nothing else sent, waits for
- * good — a console test's `page.goto` ran out of time on CI that way. This read is that next request.
- */
-export function keepProxyQueueMoving(url: () => string): () => void {
-  const timer = setInterval(() => {
-    fetch(`${url()}${PROXY_NUDGE_PATH}`, { signal: AbortSignal.timeout(5_000) })
-      .then((res) => res.body?.cancel())
-      .catch(() => {}); // A server being killed or restarted answers nothing; the next nudge tries again.
-  }, 1_000);
-  timer.unref();
-  return () => clearInterval(timer);
-}

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach } from "vitest";
 import { devKeys, prepareLocalState, seedDevWorkspace, startWrangler } from "../../scripts/local-platform.mjs";
-import { keepProxyQueueMoving, PROXY_NUDGE_PATH } from "./dev-proxy";
 
 export interface DevServer {
   url: string;
@@ -40,7 +39,6 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
     await server.stop();
     throw err;
   });
-  const stopNudging = keepProxyQueueMoving(() => dev.url);
   const dev: DevServer = {
     url: server.url,
     writeKey: keys.writeKey,
@@ -48,7 +46,6 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
     adminToken: keys.adminToken,
     logPath: logTo,
     async stop() {
-      stopNudging();
       await server.stop();
       rmSync(persistTo, { recursive: true, force: true });
     },
@@ -83,17 +80,9 @@ export function printServerLogOnFailure(logPath: () => string | undefined, chars
   afterEach(({ task }) => {
     const file = logPath();
     if (task.result?.state !== "fail" || file === undefined) return;
-    const log = existsSync(file) ? withoutNudges(readFileSync(file, "utf8")).slice(-chars) : "(no log)";
+    const log = existsSync(file) ? readFileSync(file, "utf8").slice(-chars) : "(no log)";
     console.error(`the dev server's log, last lines:\n${log}`);
   });
-}
-
-/** The log without wrangler's lines for the proxy nudges (test/support/dev-proxy.ts), one a second. */
-function withoutNudges(log: string): string {
-  return log
-    .split("\n")
-    .filter((line) => !line.includes(`] GET ${PROXY_NUDGE_PATH} `))
-    .join("\n");
 }
 
 /** Resolves once nothing answers on `url` any more (a killed workerd may outlive its parent by a moment). */
