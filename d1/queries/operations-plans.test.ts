@@ -9,7 +9,7 @@ import {
 import { deletionOfProfile } from "./deletions";
 import { listMergeDetailsOfTree } from "./identity-graph-sql";
 import { commitMergeSplit, listMergeJournal } from "./merge-undo";
-import { deleteSyncDeadLettersOfProfiles } from "./sync-records";
+import { deleteSyncDeadLettersOfProfiles, deleteSyncLogOfProfiles } from "./sync-records";
 
 describe("operations D1 queries", () => {
   it("list and pick dead letters by index, per workspace and across workspaces", async () => {
@@ -78,5 +78,14 @@ describe("operations D1 queries", () => {
     const steps = await plans(prepared);
     expect(walks(steps)).toEqual([]);
     expect(steps.some((s) => s.includes("sync_dead_letters_profile_idx"))).toBe(true);
+  });
+
+  it("delete an erased person's sync log by each destination's profile index", async () => {
+    const { db, prepared } = recordingDb();
+    await deleteSyncLogOfProfiles(db, "ws_plans", ["prf_a", "prf_b"]);
+    const steps = await plans(prepared);
+    // The workspace's destinations are few; each one's log is searched by profile.
+    expect(walks(steps)).toEqual(["SEARCH destinations USING INDEX destinations_workspace_idx (workspace_id=?)"]);
+    expect(steps.some((s) => s.includes("sync_log_profile_idx (destination_id=? AND profile_id=?)"))).toBe(true);
   });
 });

@@ -229,6 +229,27 @@ export function intendedMembers(
 }
 
 /**
+ * Deletes what the sync log of `workspaceId`'s destinations says about GDPR-erased profiles, but for the erase's own
+ * deletes (the record that each vendor was asked, and answered): a vendor's answer may name the person's email
+ * ("… looks fake or invalid"), and the log is otherwise kept for the operations retention.
+ */
+export function deleteSyncLogOfProfiles(db: D1Database, workspaceId: string, profileIds: readonly string[]) {
+  const d = orm(db);
+  return d
+    .delete(syncLog)
+    .where(
+      and(
+        inArray(
+          syncLog.destinationId,
+          d.select({ id: destinations.id }).from(destinations).where(eq(destinations.workspaceId, workspaceId)),
+        ),
+        sql`${syncLog.profileId} IN (SELECT value FROM json_each(${JSON.stringify(profileIds)}))`,
+        sql`${syncLog.action} IS NOT 'delete'`,
+      ),
+    );
+}
+
+/**
  * Deletes the sync dead letters of GDPR-erased profiles (each holds the email and traits it was to send; a profile id
  * belongs to one workspace). A dead-lettered delete stays unless `deletes` is set: until every destination has
  * deleted the person, the erase job shows it and hands the delete to its destination again; once they all have, it

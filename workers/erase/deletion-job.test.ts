@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import type { Deletion, ProfileErased, SyncDeleteMessage } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { markIngestDeadLetterReplayed, recordIngestDeadLetter } from "../../d1/queries/dead-letters";
+import { emptyDrainRecord, listSyncLog, recordDrain } from "../../d1/queries/sync-records";
 import worker from "../index";
 import { profileStub } from "../profile/profile-stub";
 import { eventually, insertDestination, webhookReceiver } from "../test-support/destinations";
@@ -282,6 +283,22 @@ describe("GDPR erase as a durable job", () => {
       config: { url: hook.url, secret: "whsec_test_0123456789abcdef" },
       audiences: [],
     });
+    // A vendor's answer about Jane before the erase, in the sync log: it names her email.
+    await recordDrain(env.DB, destinationId, {
+      ...emptyDrainRecord(Date.now()),
+      log: [
+        {
+          destinationId,
+          at: Date.now(),
+          profileId: survivor,
+          audience: "vip",
+          action: "add",
+          outcome: "fail",
+          attempts: 1,
+          error: "Mailchimp: jane@example.com looks fake or invalid, please enter a real email address.",
+        },
+      ],
+    });
     const { deletion_id } = await erase();
     const waiting = await deletion(deletion_id);
     expect(waiting.status).toBe("pending");
@@ -332,6 +349,11 @@ describe("GDPR erase as a durable job", () => {
     // Nothing of the person is kept: no dead letter, no identifiers, no destination answers.
     expect((await letters()).results).toEqual([]);
     expect(await eraseRecords(workspaceId)).not.toContain("jane@example.com");
+    // The sync log keeps the deletes it asked for and their answers, nothing else of her.
+    const log = await listSyncLog(env.DB, destinationId, { limit: 100 });
+    expect(log.length).toBeGreaterThan(0);
+    expect(new Set(log.map((entry) => entry.action))).toEqual(new Set(["delete"]));
+    expect(JSON.stringify(log)).not.toContain("jane@example.com");
     const answers = await env.DB.prepare("SELECT count(*) AS n FROM deletion_destinations WHERE deletion_id = ?")
       .bind(deletion_id)
       .first<{ n: number }>();

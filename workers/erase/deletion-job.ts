@@ -24,7 +24,7 @@ import {
   recordWaiting,
 } from "../../d1/queries/deletions";
 import { deleteMembershipsOfProfiles } from "../../d1/queries/members";
-import { deleteSyncDeadLettersOfProfiles } from "../../d1/queries/sync-records";
+import { deleteSyncDeadLettersOfProfiles, deleteSyncLogOfProfiles } from "../../d1/queries/sync-records";
 import { identityStoreFor } from "../identity/cached-identity-store";
 import { eraseFromGraph } from "../identity/erase-graph";
 import { oneRepairAtATime } from "../identity/graph-repair-lock";
@@ -108,10 +108,12 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
       const progress = await deleteAtDestinations(env, row, ids, identifiers);
       if (progress.done) {
         // Every vendor has deleted the person: nothing of them is kept any more, not even a dead letter a vendor call
-        // in flight during the erase wrote, nor a dead-lettered delete (it holds their identifiers).
+        // in flight during the erase wrote, nor a dead-lettered delete (it holds their identifiers), nor what the
+        // sync log says of them but for the deletes themselves.
         await orm(env.DB).batch([
           recordStep(env.DB, id, "destinations", Date.now()),
           deleteSyncDeadLettersOfProfiles(env.DB, ids, { deletes: true }),
+          deleteSyncLogOfProfiles(env.DB, workspaceId, ids),
           forgetDestinationDeletes(env.DB, id),
         ]);
       } else if (progress.failed) {
