@@ -4,9 +4,9 @@
  * in the same transaction that records what was erased), each profile's Durable Object, the audience memberships,
  * the person's messages in ingest dead letters and their sync dead letters, and a delete at every destination: put
  * on the sync queue (whose consumer and destination objects retry each vendor's delete call and dead-letter what
- * fails), and done only once every destination's vendor deleted the person (see `destination-deletes.ts`). A run
- * that stops part-way is taken up again by the cron, with backoff, until every step is done; a step already done is
- * never run again.
+ * fails), and done only once every destination's vendor deleted the person (see `destination-deletes.ts`); the sync
+ * log then keeps only those deletes of them. A run that stops part-way is taken up again by the cron, with backoff,
+ * until every step is done; a step already done is never run again.
  */
 import type { Identifier } from "@tessera/protocol";
 import { orm } from "../../d1/client";
