@@ -2,7 +2,7 @@
  * What the sync engine records per destination (DESIGN §7): the sync log, dead letters (replayable), the vendor ids
  * of synced contacts, and the destination's delivery counters.
  */
-import { and, asc, count, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNull, lt, ne, sql } from "drizzle-orm";
 import { orm } from "../client";
 import { audienceMembers, deletionDestinations, destinations, syncDeadLetters, syncLog, vendorIds } from "../schema";
 
@@ -244,7 +244,7 @@ export function deleteSyncLogOfProfiles(db: D1Database, workspaceId: string, pro
           d.select({ id: destinations.id }).from(destinations).where(eq(destinations.workspaceId, workspaceId)),
         ),
         sql`${syncLog.profileId} IN (SELECT value FROM json_each(${JSON.stringify(profileIds)}))`,
-        sql`${syncLog.action} IS NOT 'delete'`,
+        ne(syncLog.action, "delete"),
       ),
     );
 }
