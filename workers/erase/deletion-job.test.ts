@@ -26,7 +26,11 @@ async function jane() {
     identify({ email: "jane@example.com" }, "2025-01-02T00:00:00.000Z", { anonymousId: undefined, userId: "u-jane" }),
     identify({ plan: "pro" }, "2025-01-03T00:00:00.000Z", { anonymousId: "anon-jane", userId: "u-jane" }),
   ]);
-  const call = (path: string, method = "GET") => api(path, bearer(ws.secretKey), { method });
+  const call = (path: string, method = "GET", body?: unknown) =>
+    api(path, bearer(ws.secretKey), {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    });
   const erase = async () => {
     const res = await call("/v1/profiles/user_id:u-jane", "DELETE");
     expect(res.status).toBe(202);
@@ -372,6 +376,41 @@ describe("GDPR erase as a durable job", () => {
     await env.DB.prepare("DELETE FROM destinations WHERE id = ?").bind(destinationId).run();
     await resumeDeletions(env, Date.now() + HOUR);
     expect((await deletion(deletion_id)).status).toBe("done");
+  });
+
+  it("waits for a disabled destination, whose vendor may hold the person from before, until it is enabled again", async () => {
+    const { workspaceId, call, erase, deletion } = await jane();
+    const hook = await webhookReceiver(200);
+    const destinationId = await insertDestination(workspaceId, {
+      type: "webhook",
+      config: { url: hook.url, secret: "whsec_test_0123456789abcdef" },
+      audiences: [],
+      enabled: false,
+    });
+    // Turned off by an operator after its endpoint refused Jane; its last error names her.
+    await recordDrain(env.DB, destinationId, {
+      ...emptyDrainRecord(Date.now()),
+      lastError: "400: jane@example.com is not a valid recipient",
+    });
+    const { deletion_id } = await erase();
+    await resumeDeletions(env, Date.now() + HOUR);
+    const waiting = await deletion(deletion_id);
+    expect(waiting.status).toBe("pending");
+    expect(waiting.last_error).toContain(`destination ${destinationId} (webhook) is disabled`);
+    expect(await hook.received()).toEqual([]);
+
+    const res = await call(`/v1/destinations/${destinationId}`, "PUT", { enabled: true });
+    expect(res.status).toBe(200);
+    const done = await eventually(async () => {
+      await resumeDeletions(env, Date.now() + 2 * HOUR);
+      const job = await deletion(deletion_id);
+      expect(job.status).toBe("done");
+      return job;
+    });
+    expect(stepStatuses(done).destinations).toBe("done");
+    expect((await hook.received()).map((r) => r.event.type)).toEqual(["profile.deleted"]);
+    const view = await (await call(`/v1/destinations/${destinationId}`)).json<{ status: { last_error: unknown } }>();
+    expect(view.status.last_error).toBeNull(); // the delete went through: nothing names her any more
   });
 
   it("runs through the Worker's cron", async () => {

@@ -1,7 +1,8 @@
 /**
  * The `destinations` step of a GDPR erase (DESIGN §12: the job is retried until every destination is done). The
- * first run writes which destinations are to delete the person (every enabled one of the workspace) and queues the
- * delete; each destination's object reports its vendor's answer (`Drain.settle`). Later runs read the answers: the
+ * first run writes which destinations are to delete the person (every one of the workspace: a disabled destination's
+ * vendor may hold them from before, so its delete waits in its object until it is enabled again, or the destination is
+ * deleted) and queues the delete; each destination's object reports its vendor's answer (`Drain.settle`). Later runs read the answers: the
  * step is done once every destination deleted the person, never held them, or no longer exists. Until then each run
  * hands the delete straight to every destination that has not confirmed it — a no-op for a delete still waiting or
  * retrying in the object, a new attempt for one that was dead-lettered or never arrived (the queue's consumer routes
@@ -15,7 +16,7 @@ import {
   expectDestinationDeletes,
   recordDestinationsQueued,
 } from "../../d1/queries/deletions";
-import { enabledDestinations, findDestinationById } from "../../d1/queries/destinations";
+import { type DestinationRow, findDestinationById, listDestinations } from "../../d1/queries/destinations";
 import { destinationStub, route } from "../sync/consumer";
 
 /** How long after queueing, or after a look that found deletes still waiting, the job looks again. */
@@ -37,7 +38,7 @@ export async function deleteAtDestinations(
 ): Promise<DestinationsProgress> {
   const message: SyncDeleteMessage = { kind: "delete", workspaceId: row.workspaceId, profileIds, identifiers };
   if (row.destinationsQueuedAt === null) {
-    const expected = await enabledDestinations(env.DB, row.workspaceId);
+    const expected = await listDestinations(env.DB, row.workspaceId);
     const now = Date.now();
     // Written before the send: a destination's answer can come before the send's record.
     await expectDestinationDeletes(
@@ -47,8 +48,10 @@ export async function deleteAtDestinations(
       expected.map((d) => d.id),
       now,
     );
-    // Durable once sent: the sync consumer hands it to each destination's object, which retries the vendor call.
+    // Durable once sent: the sync consumer hands it to each enabled destination's object, which retries the vendor
+    // call. It routes to enabled destinations only, so a disabled one is handed its delete here.
     await env.SYNC_QUEUE.send(message);
+    for (const d of expected) if (!d.enabled) await handTo(env, d, message);
     // A crash between the send and this record sends the deletes again: harmless, a vendor deletes once.
     await recordDestinationsQueued(env.DB, row.id, now, now + CONFIRM_POLL_MS);
     return expected.length === 0 ? { done: true } : { done: false, failed: false, reason: null };
@@ -67,15 +70,18 @@ export async function deleteAtDestinations(
 /** Hands the delete to destination `id`'s object, as the sync consumer routes it. */
 async function handAgain(env: Env, id: string, message: SyncDeleteMessage): Promise<void> {
   const destination = await findDestinationById(env.DB, id);
-  if (!destination) return;
+  if (destination) await handTo(env, destination, message);
+}
+
+async function handTo(env: Env, destination: DestinationRow, message: SyncDeleteMessage): Promise<void> {
   const ops = route(message, [destination]).map((r) => r.op);
-  await destinationStub(env, id).enqueue(id, ops);
+  await destinationStub(env, destination.id).enqueue(destination.id, ops);
 }
 
 /** Why the job still waits for destination `d`; null when its delete is merely on its way. */
 function describe(d: DestinationDelete): string | null {
   const who = `destination ${d.destinationId} (${d.type})`;
   if (d.status === "failed") return `${who}: its delete was dead-lettered (${d.error}); handed to it again`;
-  if (d.enabled === false) return `${who} is disabled: its delete waits until it is enabled`;
+  if (d.enabled === false) return `${who} is disabled: its delete waits until it is enabled again (or deleted)`;
   return d.error === null ? null : `${who}: ${d.error}`;
 }
