@@ -82,7 +82,8 @@ const traits = distinct("traits", traitKey, MAX_DESTINATION_TRAITS).meta({
 });
 
 const enabled = z.boolean({ error: '"enabled" must be true or false' }).meta({
-  description: "A disabled destination keeps its queued operations and sends nothing.",
+  description:
+    "A disabled destination keeps its queued operations and sends nothing; a GDPR erase waits until it is enabled again or deleted.",
 });
 
 /** `POST /v1/destinations` */
