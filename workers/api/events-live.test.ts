@@ -4,7 +4,7 @@ import type { LiveEventsPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { D1IdentityStore } from "../identity/d1-identity-store";
 import { DEFAULT_IDENTITY_RULES } from "../identity/rules";
-import type { LiveEventsDO } from "../live-events/live-events-do";
+import { type LiveEventsDO, liveEventsStub } from "../live-events/live-events-do";
 import { input as idInput, profileOf } from "../test-support/identity-inputs";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { post, uid } from "../test-support/worker-requests";
@@ -130,6 +130,44 @@ describe("GET /v1/events/live", () => {
         message: null,
       },
     ]);
+  });
+
+  it("forgets an erased person's messages, and those that reach it late, and keeps everyone else's", async () => {
+    const ws = await seedWorkspace();
+    await page(ws.secretKey);
+    const [jane, janesDevice, email, bob] = [
+      uid("u-jane"),
+      uid("anon-jane"),
+      `${uid("jane")}@example.com`,
+      uid("u-bob"),
+    ];
+    const batch = [
+      { type: "identify", messageId: uid("m"), userId: jane, anonymousId: janesDevice, traits: { email } },
+      { type: "track", messageId: uid("m"), event: "Viewed", anonymousId: janesDevice },
+      { type: "track", messageId: uid("m"), userId: jane }, // rejected (no event name): shown as sent
+      { type: "track", messageId: uid("m"), event: "Viewed", userId: bob, context: { traits: { plan: "pro" } } },
+    ];
+    const res = await post("/v1/batch", { batch }, { key: ws.writeKey });
+    expect(await res.json()).toMatchObject({ accepted: 3 });
+    await feedUntil(ws.secretKey, (p) => p.data.length === 4);
+
+    const erase = await exports.default.fetch(`http://x/v1/profiles/user_id:${jane}`, {
+      method: "DELETE",
+      headers: { authorization: bearer(ws.secretKey) },
+    });
+    expect(erase.status).toBe(202);
+    const after = await page(ws.secretKey);
+    expect(after.data.map((e) => e.user_id)).toEqual([bob]);
+    expect(JSON.stringify(after)).not.toContain(janesDevice);
+
+    // A collector hands its messages over a moment after accepting them: one of hers accepted just before the erase.
+    const late = { ...sample, event: "Late", message_id: uid("m"), user_id: null, anonymous_id: uid("a") };
+    await liveEventsStub(env.LIVE_EVENTS, ws.workspaceId).record([
+      { ...late, message: { type: "track", event: "Late", context: { traits: { email: email.toUpperCase() } } } },
+      { ...late, anonymous_id: janesDevice, message: null }, // too large to show: its ids are all there is
+      { ...late, user_id: bob, message: { type: "track", event: "Late", userId: bob } },
+    ]);
+    expect((await page(ws.secretKey)).data.map((e) => e.user_id)).toEqual([bob, bob]);
   });
 
   it("records a request whose every message was rejected", async () => {

@@ -2,11 +2,11 @@
  * GDPR erase as a durable job (DESIGN §12, issue 10 finding 7). The request is recorded in D1 before anything is
  * erased; then each step runs and is recorded as done: the identity graph (identifiers suppressed as keyed hashes,
  * in the same transaction that records what was erased), each profile's Durable Object, the audience memberships,
- * the person's messages in ingest dead letters and their sync dead letters, and a delete at every destination: put
- * on the sync queue (whose consumer and destination objects retry each vendor's delete call and dead-letter what
- * fails), and done only once every destination's vendor deleted the person (see `destination-deletes.ts`); the sync
- * log then keeps only those deletes of them. A run that stops part-way is taken up again by the cron, with backoff,
- * until every step is done; a step already done is never run again.
+ * the person's messages in ingest dead letters and the live-events feed and their sync dead letters, and a delete at
+ * every destination: put on the sync queue (whose consumer and destination objects retry each vendor's delete call
+ * and dead-letter what fails), and done only once every destination's vendor deleted the person (see
+ * `destination-deletes.ts`); the sync log then keeps only those deletes of them. A run that stops part-way is taken
+ * up again by the cron, with backoff, until every step is done; a step already done is never run again.
  */
 import type { Identifier } from "@tessera/protocol";
 import { orm } from "../../d1/client";
@@ -30,6 +30,7 @@ import { eraseFromGraph } from "../identity/erase-graph";
 import { oneRepairAtATime } from "../identity/graph-repair-lock";
 import { loadIdentityRules } from "../identity/rules";
 import { eraseFromIngestDeadLetters } from "../ingest/dead-letters";
+import { liveEventsStub } from "../live-events/live-events-do";
 import { profileStub } from "../profile/profile-stub";
 import { CONFIRM_POLL_MS, deleteAtDestinations } from "./destination-deletes";
 
@@ -99,6 +100,8 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
         await recordDeadLettersRead(env.DB, id, next, Date.now());
         return (await findDeletion(env.DB, workspaceId, id)) as DeletionRow;
       }
+      // The live-events feed shows the workspace's last messages as sent, theirs among them (in memory only).
+      await liveEventsStub(env.LIVE_EVENTS, workspaceId).forget(identifiers, rules);
       await orm(env.DB).batch([
         recordStep(env.DB, id, "dead_letters", Date.now()),
         deleteSyncDeadLettersOfProfiles(env.DB, ids),

@@ -1,6 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
-import type { LiveEvent, LiveEventsPage } from "@tessera/protocol";
-import { LIVE_EVENTS_KEPT } from "@tessera/protocol";
+import type { AcceptedMessage, Identifier, LiveEvent, LiveEventsPage } from "@tessera/protocol";
+import { identifierKey, isPlainObject, LIVE_EVENTS_KEPT } from "@tessera/protocol";
+import { extractIdentifiers, normalizeIdentifier } from "../identity/extract";
+import type { IdentityRules } from "../identity/rules";
+
+/**
+ * How long the feed keeps refusing messages naming a person it was told to forget: a collector hands its messages
+ * over up to a quarter of a second after accepting them, so one accepted just before the erase can arrive after.
+ */
+export const FORGET_LATE_ARRIVALS_MS = 60_000;
 
 /** What the collector hands the feed: a live event before the feed numbers it. */
 export type LiveEventInput = Omit<LiveEvent, "seq">;
@@ -11,6 +19,11 @@ export interface LiveEventsRpc {
   record(events: LiveEventInput[]): Promise<void>;
   /** Answers what came after `after`, waiting up to `waitMs` for something new. */
   read(after: number, waitMs: number): Promise<LiveEventsPage>;
+  /**
+   * Drops the messages naming any of `identifiers` (a GDPR-erased person's, read under the workspace's `rules`), and
+   * those that arrive in the next {@link FORGET_LATE_ARRIVALS_MS}.
+   */
+  forget(identifiers: Identifier[], rules: IdentityRules): Promise<void>;
 }
 
 /**
@@ -21,10 +34,16 @@ export class LiveEventsDO extends DurableObject<Env> {
   private events: LiveEvent[] = [];
   private lastSeq = 0;
   private waiters = new Set<() => void>();
+  /** Erased people whose late messages are still refused: their identifiers' keys, until when, and the rules. */
+  private forgotten: { keys: Set<string>; until: number; rules: IdentityRules } | null = null;
 
   /** Keeps `events`, and the last {@link LIVE_EVENTS_KEPT} of all. */
   record(events: LiveEventInput[]): void {
-    for (const event of events) this.events.push({ seq: ++this.lastSeq, ...event });
+    const forgotten = this.forgotten !== null && Date.now() < this.forgotten.until ? this.forgotten : null;
+    for (const event of events) {
+      if (forgotten && names(event, forgotten.keys, forgotten.rules)) continue;
+      this.events.push({ seq: ++this.lastSeq, ...event });
+    }
     if (this.events.length > LIVE_EVENTS_KEPT) this.events.splice(0, this.events.length - LIVE_EVENTS_KEPT);
     for (const wake of this.waiters) wake();
   }
@@ -35,6 +54,16 @@ export class LiveEventsDO extends DurableObject<Env> {
     const from = after > this.lastSeq ? 0 : after;
     if (from === this.lastSeq && waitMs > 0) await this.nextRecord(waitMs);
     return { data: this.events.filter((e) => e.seq > from), cursor: this.lastSeq };
+  }
+
+  /** Drops the messages naming any of `identifiers`, and refuses those arriving for a while (see the interface). */
+  forget(identifiers: Identifier[], rules: IdentityRules): void {
+    const now = Date.now();
+    const keys = new Set(identifiers.map(identifierKey));
+    // Several erases close together: each one's people are refused for the whole window.
+    if (this.forgotten !== null && now < this.forgotten.until) for (const key of this.forgotten.keys) keys.add(key);
+    this.forgotten = { keys, until: now + FORGET_LATE_ARRIVALS_MS, rules };
+    this.events = this.events.filter((event) => !names(event, keys, rules));
   }
 
   private nextRecord(waitMs: number): Promise<void> {
@@ -54,4 +83,24 @@ export class LiveEventsDO extends DurableObject<Env> {
 export function liveEventsStub(ns: Env["LIVE_EVENTS"], workspaceId: string): LiveEventsRpc {
   // The runtime stub has exactly these methods; the cast only sidesteps the deep Rpc type mapping.
   return ns.getByName(workspaceId) as unknown as LiveEventsRpc;
+}
+
+/**
+ * Whether `event` names one of `keys`: an identifier of its message as the pipeline reads it, or the user or anonymous
+ * id the feed shows (all that is left of a message too large to show).
+ */
+function names(event: LiveEventInput, keys: ReadonlySet<string>, rules: IdentityRules): boolean {
+  const shown: Identifier[] = [];
+  for (const [type, raw] of [
+    ["user_id", event.user_id],
+    ["anonymous_id", event.anonymous_id],
+  ] as const) {
+    const n = raw === null ? null : normalizeIdentifier(type, raw);
+    if (n?.ok) shown.push(n.identifier);
+  }
+  // A rejected message is shown as sent: read whatever identifiers it carries, as an accepted one's are.
+  const read = isPlainObject(event.message)
+    ? extractIdentifiers(event.message as unknown as AcceptedMessage, rules).identifiers
+    : [];
+  return [...shown, ...read].some((id) => keys.has(identifierKey(id)));
 }
