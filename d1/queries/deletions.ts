@@ -1,5 +1,5 @@
 /** GDPR erase jobs (`deletions`): recorded before anything is erased, then advanced step by step until done. */
-import { and, asc, eq, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { orm } from "../client";
 import { deletionDestinations, deletions, destinations, erasedProfiles } from "../schema";
 
@@ -137,6 +137,25 @@ export async function recordWaiting(db: D1Database, id: string, reason: string |
     .update(deletions)
     .set({ lastError: reason?.slice(0, 1000) ?? null, nextAttemptAt: retryAt })
     .where(eq(deletions.id, id));
+}
+
+/**
+ * Brings the pending erasures that wait for destination `destinationId`'s delete forward to `now`: it was enabled
+ * again (its queued delete goes out) or deleted (counted done), so the cron's next minute looks at them rather than
+ * the long wait for a disabled destination. By the pending erasures' index, each checked by its own delete's key.
+ */
+export function wakeDeletionsWaitingOn(db: D1Database, destinationId: string, now: number) {
+  return orm(db)
+    .update(deletions)
+    .set({ nextAttemptAt: now })
+    .where(
+      and(
+        eq(deletions.status, "pending"),
+        gt(deletions.nextAttemptAt, now),
+        sql`EXISTS (SELECT 1 FROM ${deletionDestinations} WHERE ${deletionDestinations.deletionId} = ${deletions.id}
+              AND ${deletionDestinations.destinationId} = ${destinationId} AND ${deletionDestinations.status} <> 'ok')`,
+      ),
+    );
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   listIngestDeadLetters,
   pendingDeadLetters,
 } from "./dead-letters";
-import { deletionOfProfile } from "./deletions";
+import { deletionOfProfile, wakeDeletionsWaitingOn } from "./deletions";
 import { listMergeDetailsOfTree } from "./identity-graph-sql";
 import { commitMergeSplit, listMergeJournal } from "./merge-undo";
 import { deleteSyncDeadLettersOfProfiles, deleteSyncLogOfProfiles } from "./sync-records";
@@ -78,6 +78,15 @@ describe("operations D1 queries", () => {
     const steps = await plans(prepared);
     expect(walks(steps)).toEqual([]);
     expect(steps.some((s) => s.includes("sync_dead_letters_profile_idx"))).toBe(true);
+  });
+
+  it("bring forward the erasures waiting for a destination by the pending erasures' index", async () => {
+    const { db, prepared } = recordingDb();
+    await wakeDeletionsWaitingOn(db, "dst_a", Date.now());
+    const steps = await plans(prepared);
+    expect(walks(steps)).toEqual([]);
+    expect(steps).toContain("SEARCH deletions USING INDEX deletions_due_idx (status=? AND next_attempt_at>?)");
+    expect(steps.some((s) => s.includes("SEARCH deletion_destinations USING INDEX sqlite_autoindex"))).toBe(true);
   });
 
   it("delete an erased person's sync log by each destination's profile index", async () => {

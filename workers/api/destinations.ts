@@ -7,6 +7,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { Destination, DestinationCreate, DestinationList, DestinationUpdate } from "@tessera/protocol";
 import { newId, newSecret } from "../../d1/ids";
+import { wakeDeletionsWaitingOn } from "../../d1/queries/deletions";
 import {
   type DestinationChanges,
   type DestinationRow,
@@ -187,6 +188,8 @@ export const destinationRoutes = openApiRoutes()
         if (newCredentials && row.enabled) await destination.endAuthPause(row.id);
         // Enabled again: what waited in its object while it was disabled goes out now.
         else if (body.enabled === true) await destination.wake(row.id);
+        // GDPR erasures waiting for its delete look again within a minute, not at their long wait's end.
+        if (row.enabled && !current.enabled) await wakeDeletionsWaitingOn(c.env.DB, row.id, Date.now());
         // The audiences whose members it may never have been sent: every one when it is enabled again (nothing was
         // routed to it while disabled), else those it was just given. They are sent now, as to a new destination.
         const keys = JSON.parse(row.audiences) as string[];
@@ -219,6 +222,8 @@ export const destinationRoutes = openApiRoutes()
       forgetDestinations(c.var.workspaceId);
       // Its object drops whatever it still holds once it sees the destination gone.
       await destinationStub(c.env, id).wake(id);
+      // GDPR erasures that waited for its delete count it done at their next look, within a minute.
+      await wakeDeletionsWaitingOn(c.env.DB, id, Date.now());
       return c.body(null, 204);
     },
   )

@@ -9,8 +9,8 @@
  * answer only, and D1 holds keys as hashes, never as they are). A refusal (4xx) changed nothing, and a failure (5xx)
  * is one the route is safe to retry after, so their retry runs afresh and says what is true then; a call issuing a
  * new key issues another (the unseen one is revoked with the old ones). Nothing kept names a person: the call is kept
- * as a hash (a profile's ref is in its path). The same key with another method, path or body is a client's mistake and is refused (400); sent while its first
- * call still runs, it is answered 409 with `Retry-After`.
+ * as a hash (a profile's ref is in its path). The same key with another method, path or body is a client's mistake
+ * and is refused (400); sent while its first call still runs, it is answered 409 with `Retry-After`.
  */
 import type { Context, Next } from "hono";
 import {

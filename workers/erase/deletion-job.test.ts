@@ -378,17 +378,19 @@ describe("GDPR erase as a durable job", () => {
     expect((await deletion(deletion_id)).status).toBe("done");
   });
 
-  it("waits for a disabled destination, whose vendor may hold the person from before, until it is enabled again", async () => {
+  it("waits for disabled destinations, whose vendors may hold the person from before, until enabled or deleted", async () => {
     const { workspaceId, call, erase, deletion } = await jane();
     const hook = await webhookReceiver(200);
-    const destinationId = await insertDestination(workspaceId, {
-      type: "webhook",
-      config: { url: hook.url, secret: "whsec_test_0123456789abcdef" },
-      audiences: [],
-      enabled: false,
-    });
+    const disabled = () =>
+      insertDestination(workspaceId, {
+        type: "webhook",
+        config: { url: hook.url, secret: "whsec_test_0123456789abcdef" },
+        audiences: [],
+        enabled: false,
+      });
+    const [resumed, removed] = [await disabled(), await disabled()];
     // Turned off by an operator after its endpoint refused Jane; its last error names her.
-    await recordDrain(env.DB, destinationId, {
+    await recordDrain(env.DB, resumed, {
       ...emptyDrainRecord(Date.now()),
       lastError: "400: jane@example.com is not a valid recipient",
     });
@@ -396,21 +398,32 @@ describe("GDPR erase as a durable job", () => {
     await resumeDeletions(env, Date.now() + HOUR);
     const waiting = await deletion(deletion_id);
     expect(waiting.status).toBe("pending");
-    expect(waiting.last_error).toContain(`destination ${destinationId} (webhook) is disabled`);
+    expect(waiting.last_error).toContain(`destination ${resumed} (webhook) is disabled`);
+    expect(waiting.last_error).toContain(`destination ${removed} (webhook) is disabled`);
     expect(await hook.received()).toEqual([]);
+    // Nothing changes until someone turns one on or deletes it: the job does not look again every 30 s meanwhile.
+    expect(Date.parse(waiting.next_attempt_at ?? "")).toBeGreaterThan(Date.now() + 30 * 60_000);
 
-    const res = await call(`/v1/destinations/${destinationId}`, "PUT", { enabled: true });
-    expect(res.status).toBe(200);
-    const done = await eventually(async () => {
-      await resumeDeletions(env, Date.now() + 2 * HOUR);
+    // Each change brings the job forward: the cron's next minute looks, not the end of the long wait.
+    const nextMinute = () => resumeDeletions(env, Date.now() + 60_000);
+    expect((await call(`/v1/destinations/${resumed}`, "PUT", { enabled: true })).status).toBe(200);
+    const longWait = (job: Deletion) => Date.parse(job.next_attempt_at ?? "") > Date.now() + 30 * 60_000;
+    await eventually(async () => {
+      await nextMinute();
+      // Its delete went out and was confirmed: the job waits for the other one alone, the long wait again.
       const job = await deletion(deletion_id);
-      expect(job.status).toBe("done");
-      return job;
+      expect(job.last_error).not.toContain(resumed);
+      expect(longWait(job)).toBe(true);
     });
-    expect(stepStatuses(done).destinations).toBe("done");
     expect((await hook.received()).map((r) => r.event.type)).toEqual(["profile.deleted"]);
-    const view = await (await call(`/v1/destinations/${destinationId}`)).json<{ status: { last_error: unknown } }>();
-    expect(view.status.last_error).toBeNull(); // the delete went through: nothing names her any more
+    const view = await (await call(`/v1/destinations/${resumed}`)).json<{ status: { last_error: unknown } }>();
+    expect(view.status.last_error).toBeNull(); // the delete went through: nothing there names her any more
+
+    expect((await call(`/v1/destinations/${removed}`, "DELETE")).status).toBe(204);
+    await nextMinute();
+    const done = await deletion(deletion_id);
+    expect(done.status).toBe("done");
+    expect(stepStatuses(done).destinations).toBe("done");
   });
 
   it("runs through the Worker's cron", async () => {

@@ -32,7 +32,7 @@ import { loadIdentityRules } from "../identity/rules";
 import { eraseFromIngestDeadLetters } from "../ingest/dead-letters";
 import { liveEventsStub } from "../live-events/live-events-do";
 import { profileStub } from "../profile/profile-stub";
-import { CONFIRM_POLL_MS, deleteAtDestinations } from "./destination-deletes";
+import { deleteAtDestinations } from "./destination-deletes";
 
 /** When the first run is cut short (the isolate went away), the cron takes the job up after this long. */
 const FIRST_RETRY_MS = 60_000;
@@ -123,7 +123,7 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
         // A dead-lettered delete is a failed run: counted, with backoff, and handed to its destination again.
         await recordFailedRun(env.DB, id, progress.reason ?? "a destination's delete failed", retryAt(row));
       } else {
-        await recordWaiting(env.DB, id, progress.reason, Date.now() + CONFIRM_POLL_MS);
+        await recordWaiting(env.DB, id, progress.reason, Date.now() + progress.pollMs);
       }
     }
   } catch (err) {

@@ -21,9 +21,20 @@ import { destinationStub, route } from "../sync/consumer";
 
 /** How long after queueing, or after a look that found deletes still waiting, the job looks again. */
 export const CONFIRM_POLL_MS = 30_000;
+/**
+ * How long the job waits between looks when it waits only for disabled destinations: nothing changes until someone
+ * enables or deletes one, which brings the job forward itself (`wakeDeletionsWaitingOn`). Polling every 30 s would
+ * put every such job ahead of newer ones in the cron's few runs a minute, for as long as the destination stays off.
+ */
+export const DISABLED_POLL_MS = 3_600_000;
 
-/** Where the step stands: done, or waiting — `failed` when a destination dead-lettered its delete. */
-export type DestinationsProgress = { done: true } | { done: false; failed: boolean; reason: string | null };
+/**
+ * Where the step stands: done, or waiting — `failed` when a destination dead-lettered its delete — until `pollMs`
+ * from now.
+ */
+export type DestinationsProgress =
+  | { done: true }
+  | { done: false; failed: boolean; reason: string | null; pollMs: number };
 
 /**
  * Advances the destinations step of `row`, whose graph step erased `profileIds` and `identifiers`.
@@ -54,16 +65,20 @@ export async function deleteAtDestinations(
     for (const d of expected) if (!d.enabled) await handTo(env, d, message);
     // A crash between the send and this record sends the deletes again: harmless, a vendor deletes once.
     await recordDestinationsQueued(env.DB, row.id, now, now + CONFIRM_POLL_MS);
-    return expected.length === 0 ? { done: true } : { done: false, failed: false, reason: null };
+    return expected.length === 0
+      ? { done: true }
+      : { done: false, failed: false, reason: null, pollMs: CONFIRM_POLL_MS };
   }
   const open = (await destinationDeletes(env.DB, row.id)).filter((d) => d.status !== "ok" && d.type !== null);
   if (open.length === 0) return { done: true };
   for (const d of open) await handAgain(env, d.destinationId, message);
   const reasons = open.map(describe).filter((r) => r !== null);
+  const onlyDisabled = open.every((d) => d.enabled === false && d.status !== "failed");
   return {
     done: false,
     failed: open.some((d) => d.status === "failed"),
     reason: reasons.length > 0 ? reasons.join("; ") : null,
+    pollMs: onlyDisabled ? DISABLED_POLL_MS : CONFIRM_POLL_MS,
   };
 }
 
