@@ -1,12 +1,13 @@
 /**
  * The `destinations` step of a GDPR erase (DESIGN §12: the job is retried until every destination is done). The
  * first run writes which destinations are to delete the person (every one of the workspace: a disabled destination's
- * vendor may hold them from before, so its delete waits in its object until it is enabled again, or the destination is
- * deleted) and queues the delete; each destination's object reports its vendor's answer (`Drain.settle`). Later runs read the answers: the
- * step is done once every destination deleted the person, never held them, or no longer exists. Until then each run
- * hands the delete straight to every destination that has not confirmed it — a no-op for a delete still waiting or
- * retrying in the object, a new attempt for one that was dead-lettered or never arrived (the queue's consumer routes
- * by a briefly cached list of destinations) — and says which destinations the job waits for, and why.
+ * vendor may hold them from before, so its delete waits in its object until it is enabled again, or the destination
+ * is deleted) and queues the delete; each destination's object reports its vendor's answer (`Drain.settle`). Later
+ * runs read the answers: the step is done once every destination deleted the person, never held them, or no longer
+ * exists. Until then each run hands the delete straight to every destination that has not confirmed it — a no-op for
+ * a delete still waiting or retrying in the object, a new attempt for one that was dead-lettered or never arrived (the
+ * queue's consumer routes by a briefly cached list of destinations) — and says which destinations the job waits for,
+ * and why.
  */
 import type { Identifier, SyncDeleteMessage } from "@tessera/protocol";
 import {
@@ -88,6 +89,7 @@ async function handAgain(env: Env, id: string, message: SyncDeleteMessage): Prom
   if (destination) await handTo(env, destination, message);
 }
 
+/** Hands the delete to `destination`'s object; a disabled one keeps it queued until it is enabled again. */
 async function handTo(env: Env, destination: DestinationRow, message: SyncDeleteMessage): Promise<void> {
   const ops = route(message, [destination]).map((r) => r.op);
   await destinationStub(env, destination.id).enqueue(destination.id, ops);
