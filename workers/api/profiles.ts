@@ -118,8 +118,9 @@ export const profileRoutes = openApiRoutes()
       summary: "Delete a profile (GDPR)",
       description:
         "Removes the profile, the profiles merged into it, their identifiers, events and memberships, suppresses " +
-        "the identifiers so later events carrying them are dropped, and tells destinations to delete. The request " +
-        "is recorded first as a deletion (`deletion_id`, `GET /v1/deletions/{id}`) whose steps are retried until done.",
+        "the identifiers so later events carrying them are dropped, and tells every destination to delete (a " +
+        "disabled one once it is enabled again: the job waits for each vendor). The request is recorded first as a " +
+        "deletion (`deletion_id`, `GET /v1/deletions/{id}`) whose steps are retried until done.",
       request: { params: ProfileRefParams },
       responses: {
         202: jsonResponse(ProfileErased, "Recorded and carried out; destinations delete when the sync queue delivers."),
