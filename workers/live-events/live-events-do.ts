@@ -39,7 +39,7 @@ export class LiveEventsDO extends DurableObject<Env> {
 
   /** Keeps `events`, and the last {@link LIVE_EVENTS_KEPT} of all. */
   record(events: LiveEventInput[]): void {
-    const forgotten = this.forgotten !== null && Date.now() < this.forgotten.until ? this.forgotten : null;
+    const forgotten = this.stillForgotten(Date.now());
     for (const event of events) {
       if (forgotten && names(event, forgotten.keys, forgotten.rules)) continue;
       this.events.push({ seq: ++this.lastSeq, ...event });
@@ -61,9 +61,15 @@ export class LiveEventsDO extends DurableObject<Env> {
     const now = Date.now();
     const keys = new Set(identifiers.map(identifierKey));
     // Several erases close together: each one's people are refused for the whole window.
-    if (this.forgotten !== null && now < this.forgotten.until) for (const key of this.forgotten.keys) keys.add(key);
+    for (const key of this.stillForgotten(now)?.keys ?? []) keys.add(key);
     this.forgotten = { keys, until: now + FORGET_LATE_ARRIVALS_MS, rules };
     this.events = this.events.filter((event) => !names(event, keys, rules));
+  }
+
+  /** The erased people still refused; once their window has ended, their identifiers are not kept any longer. */
+  private stillForgotten(now: number): LiveEventsDO["forgotten"] {
+    if (this.forgotten !== null && now >= this.forgotten.until) this.forgotten = null;
+    return this.forgotten;
   }
 
   private nextRecord(waitMs: number): Promise<void> {
