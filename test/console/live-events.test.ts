@@ -79,4 +79,43 @@ describe("console live events", () => {
     await feed.getByRole("listitem").filter({ hasText: after }).waitFor({ timeout: 15_000 });
     expect(await items(before)).toBe(1);
   });
+
+  it("takes an erased person's messages off the open page, without a reload", async () => {
+    const page = await session.signedIn("/console/live");
+    await page.getByText("Listening").waitFor();
+    const feed = page.getByRole("list", { name: "Live events, newest first" });
+    const [jane, bob] = [`u-jane-${randomUUID().slice(0, 8)}`, `u-bob-${randomUUID().slice(0, 8)}`];
+    const shown = async (userId: string) => feed.getByRole("listitem").filter({ hasText: userId }).count();
+    // Sent until both show: the collector records for the feed only once the page's first poll is watching.
+    await expect
+      .poll(
+        async () => {
+          const res = await fetchDev(`${session.env.url}/v1/batch`, {
+            method: "POST",
+            headers: {
+              authorization: `Basic ${Buffer.from(`${session.env.writeKey}:`).toString("base64")}`,
+              "content-type": "application/json",
+            },
+            body: JSON.stringify({
+              batch: [
+                { type: "track", event: "Viewed", userId: jane, messageId: `m-${jane}` },
+                { type: "track", event: "Viewed", userId: bob, messageId: `m-${bob}` },
+              ],
+            }),
+          });
+          expect(res.status).toBe(200);
+          return Math.min(await shown(jane), await shown(bob));
+        },
+        { timeout: 15_000, interval: 1000 },
+      )
+      .toBeGreaterThan(0);
+
+    const erase = await fetchDev(`${session.env.url}/v1/profiles/user_id:${jane}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${session.env.secretKey}` },
+    });
+    expect(erase.status).toBe(202);
+    await expect.poll(() => shown(jane), { timeout: 10_000 }).toBe(0);
+    expect(await shown(bob)).toBeGreaterThan(0);
+  });
 });

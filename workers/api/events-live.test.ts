@@ -67,6 +67,20 @@ describe("LiveEventsDO", () => {
     });
   });
 
+  it("answers a waiting read when it forgets someone, and counts the erasure", async () => {
+    const stub = env.LIVE_EVENTS.getByName(uid("ws"));
+    await runInDurableObject<LiveEventsDO, void>(stub, async (feed) => {
+      feed.record([{ ...input("Hers"), user_id: "u-jane" }, input("Other")]);
+      const first = await feed.read(0, 0);
+      expect(first.erasures).toBe(0);
+      // Not woken, this read would hold past the test's own timeout.
+      const waiting = feed.read(first.cursor, 60_000);
+      feed.forget([{ type: "user_id", value: "u-jane" }], DEFAULT_IDENTITY_RULES);
+      expect(await waiting).toEqual({ data: [], cursor: first.cursor, erasures: 1 });
+      expect((await feed.read(0, 0)).data.map((e) => e.event)).toEqual(["Other"]);
+    });
+  });
+
   it("reads from the start when the cursor is from before an eviction", async () => {
     const stub = env.LIVE_EVENTS.getByName(uid("ws"));
     await runInDurableObject<LiveEventsDO, void>(stub, async (feed) => {
@@ -149,13 +163,17 @@ describe("GET /v1/events/live", () => {
     ];
     const res = await post("/v1/batch", { batch }, { key: ws.writeKey });
     expect(await res.json()).toMatchObject({ accepted: 3 });
-    await feedUntil(ws.secretKey, (p) => p.data.length === 4);
+    const before = await feedUntil(ws.secretKey, (p) => p.data.length === 4);
+    // A console page waiting for news: the erase answers it, and the count it carries says to read again.
+    const waiting = page(ws.secretKey, `?after=${before.cursor}&wait=20`);
 
     const erase = await exports.default.fetch(`http://x/v1/profiles/user_id:${jane}`, {
       method: "DELETE",
       headers: { authorization: bearer(ws.secretKey) },
     });
     expect(erase.status).toBe(202);
+    const woken = await waiting;
+    expect(woken).toMatchObject({ data: [], cursor: before.cursor, erasures: before.erasures + 1 });
     const after = await page(ws.secretKey);
     expect(after.data.map((e) => e.user_id)).toEqual([bob]);
     expect(JSON.stringify(after)).not.toContain(janesDevice);

@@ -34,6 +34,8 @@ export class LiveEventsDO extends DurableObject<Env> {
   private events: LiveEvent[] = [];
   private lastSeq = 0;
   private waiters = new Set<() => void>();
+  /** Erasures applied since the feed started: a reader that sees it change re-reads what it showed. */
+  private erasures = 0;
   /** Erased people whose late messages are still refused: their identifiers' keys, until when, and the rules. */
   private forgotten: { keys: Set<string>; until: number; rules: IdentityRules } | null = null;
 
@@ -45,15 +47,15 @@ export class LiveEventsDO extends DurableObject<Env> {
       this.events.push({ seq: ++this.lastSeq, ...event });
     }
     if (this.events.length > LIVE_EVENTS_KEPT) this.events.splice(0, this.events.length - LIVE_EVENTS_KEPT);
-    for (const wake of this.waiters) wake();
+    this.wakeReaders();
   }
 
-  /** Answers what came after `after`, waiting up to `waitMs` for something new. */
+  /** Answers what came after `after`, waiting up to `waitMs` for something new (a message, or an erasure). */
   async read(after: number, waitMs: number): Promise<LiveEventsPage> {
     // A cursor from before an eviction (the numbering restarted) reads the feed from its start.
     const from = after > this.lastSeq ? 0 : after;
-    if (from === this.lastSeq && waitMs > 0) await this.nextRecord(waitMs);
-    return { data: this.events.filter((e) => e.seq > from), cursor: this.lastSeq };
+    if (from === this.lastSeq && waitMs > 0) await this.nextChange(waitMs);
+    return { data: this.events.filter((e) => e.seq > from), cursor: this.lastSeq, erasures: this.erasures };
   }
 
   /** Drops the messages naming any of `identifiers`, and refuses those arriving for a while (see the interface). */
@@ -64,6 +66,9 @@ export class LiveEventsDO extends DurableObject<Env> {
     for (const key of this.stillForgotten(now)?.keys ?? []) keys.add(key);
     this.forgotten = { keys, until: now + FORGET_LATE_ARRIVALS_MS, rules };
     this.events = this.events.filter((event) => !names(event, keys, rules));
+    // An open console page still shows her messages: its waiting read answers now, and the new count tells it.
+    this.erasures++;
+    this.wakeReaders();
   }
 
   /** The erased people still refused; once their window has ended, their identifiers are not kept any longer. */
@@ -72,7 +77,11 @@ export class LiveEventsDO extends DurableObject<Env> {
     return this.forgotten;
   }
 
-  private nextRecord(waitMs: number): Promise<void> {
+  private wakeReaders(): void {
+    for (const wake of this.waiters) wake();
+  }
+
+  private nextChange(waitMs: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

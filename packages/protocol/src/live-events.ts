@@ -67,6 +67,15 @@ export const LiveEventsPage = z
   .object({
     data: z.array(LiveEvent),
     cursor: z.int().nonnegative().meta({ description: "The newest `seq` so far: the next request's `after`." }),
+    erasures: z
+      .int()
+      .nonnegative()
+      .meta({
+        description:
+          "How many GDPR erasures the feed has applied since it started (0 again when the feed starts again). When it " +
+          "changes, messages read before may have been withdrawn: read from `after=0` and show only what the feed " +
+          "still holds. A read waiting for something new is answered when an erasure comes.",
+      }),
   })
   .meta({ id: "LiveEventsPage", description: "The workspace's latest messages, oldest first." });
 export type LiveEventsPage = z.infer<typeof LiveEventsPage>;

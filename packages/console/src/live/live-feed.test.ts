@@ -1,6 +1,6 @@
 import type { LiveEvent } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import { mergeArrived, missingBodyNote } from "./live-feed";
+import { keepStillHeld, mergeArrived, missingBodyNote } from "./live-feed";
 
 const live = (seq: number, over: Partial<LiveEvent> = {}): LiveEvent => ({
   seq,
@@ -29,6 +29,14 @@ describe("mergeArrived", () => {
 
   it("keeps only the newest ones", () => {
     expect(mergeArrived([live(1)], [live(2), live(3)], 2).map((e) => e.seq)).toEqual([3, 2]);
+  });
+});
+
+describe("keepStillHeld", () => {
+  it("drops what the feed withdrew, keeps what it holds and what came after its read, and nothing cleared", () => {
+    // Shown: 5 (newer than the read), 4 and 2 (held), 3 (withdrawn: it named an erased person); 1 was cleared.
+    const shown = [live(5), live(4), live(3), live(2)];
+    expect(keepStillHeld(shown, [live(1), live(2), live(4)], 4).map((e) => e.seq)).toEqual([5, 4, 2]);
   });
 });
 

@@ -16,6 +16,18 @@ export function mergeArrived(shown: LiveEvent[], arrived: LiveEvent[], kept: num
   return fresh.length === 0 ? shown : [...fresh, ...shown].slice(0, kept);
 }
 
+/**
+ * What of `shown` the feed still holds, read whole (`held`, from `after=0`, with its `cursor`) after an erasure withdrew
+ * a person's messages: a shown message the feed no longer has goes, one newer than that read stays. Messages cleared
+ * from the page stay cleared.
+ *
+ * @example keepStillHeld([{ seq: 3 }, { seq: 2 }, { seq: 1 }], [{ seq: 1 }, { seq: 3 }], 3) // seqs 3, 1
+ */
+export function keepStillHeld(shown: LiveEvent[], held: LiveEvent[], cursor: number): LiveEvent[] {
+  const seqs = new Set(held.map((e) => e.seq));
+  return shown.filter((e) => e.seq > cursor || seqs.has(e.seq));
+}
+
 /** Why a message's body is not shown: a dropped one is kept without it on purpose (it names an erased person). */
 export function missingBodyNote(e: LiveEvent): string {
   if (e.status === "dropped") {

@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, messageOf } from "../api";
 import { JsonView, Time } from "../components/json-view";
 import { ErrorNote } from "../components/notes";
-import { mergeArrived, missingBodyNote } from "../live/live-feed";
+import { keepStillHeld, mergeArrived, missingBodyNote } from "../live/live-feed";
 
 /** Seconds each long poll waits for something new: the API's own cap is 25. */
 const WAIT_SECONDS = 20;
@@ -22,6 +22,8 @@ export function LiveEvents() {
   const [error, setError] = useState<string>();
   // The last seq read, kept across a pause: a resume asks only for what came since, not the whole feed again.
   const after = useRef(0);
+  // The feed's count of erasures when last read: a change means messages shown here may have been withdrawn.
+  const erasures = useRef<number | null>(null);
 
   useEffect(() => {
     if (paused) return;
@@ -34,6 +36,11 @@ export function LiveEvents() {
           });
           // A feed that starts again (its store was reset) numbers from 1 again: what is shown is from before.
           if (page.cursor < after.current) setEvents([]);
+          else if (erasures.current !== null && page.erasures !== erasures.current) {
+            const held = await api<LiveEventsPage>("/v1/events/live?after=0", { signal: abort.signal });
+            setEvents((old) => keepStillHeld(old, held.data, held.cursor));
+          }
+          erasures.current = page.erasures;
           after.current = page.cursor;
           if (page.data.length > 0) setEvents((old) => mergeArrived(old, page.data, SHOWN));
           setError(undefined);
