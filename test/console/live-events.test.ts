@@ -5,6 +5,19 @@ import { useConsole } from "./support/console-page";
 
 const session = useConsole();
 
+/** Sends `batch` with the workspace's write key and expects it taken. */
+async function sendBatch(batch: object[]): Promise<void> {
+  const res = await fetchDev(`${session.env.url}/v1/batch`, {
+    method: "POST",
+    headers: {
+      authorization: `Basic ${Buffer.from(`${session.env.writeKey}:`).toString("base64")}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ batch }),
+  });
+  expect(res.status).toBe(200);
+}
+
 describe("console live events", () => {
   it("shows incoming messages as they arrive, and rejected ones with their reason", async () => {
     const page = await session.signedIn("/console/live");
@@ -16,19 +29,10 @@ describe("console live events", () => {
     await expect
       .poll(
         async () => {
-          await fetch(`${session.env.url}/v1/batch`, {
-            method: "POST",
-            headers: {
-              authorization: `Basic ${Buffer.from(`${session.env.writeKey}:`).toString("base64")}`,
-              "content-type": "application/json",
-            },
-            body: JSON.stringify({
-              batch: [
-                { type: "track", event, anonymousId },
-                { type: "track", anonymousId },
-              ],
-            }),
-          });
+          await sendBatch([
+            { type: "track", event, anonymousId },
+            { type: "track", anonymousId },
+          ]);
           return feed.getByText(event).count();
         },
         { timeout: 15_000, interval: 500 },
@@ -45,17 +49,7 @@ describe("console live events", () => {
     const page = await session.signedIn("/console/live");
     await page.getByText("Listening").waitFor();
     const feed = page.getByRole("list", { name: "Live events, newest first" });
-    const send = async (event: string) => {
-      const res = await fetchDev(`${session.env.url}/v1/batch`, {
-        method: "POST",
-        headers: {
-          authorization: `Basic ${Buffer.from(`${session.env.writeKey}:`).toString("base64")}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ batch: [{ type: "track", event, anonymousId: randomUUID() }] }),
-      });
-      expect(res.status).toBe(200);
-    };
+    const send = (event: string) => sendBatch([{ type: "track", event, anonymousId: randomUUID() }]);
     const items = (event: string) => feed.getByRole("listitem").filter({ hasText: event }).count();
     // A warm-up sent until it shows: the collector records for the feed only once the page's first poll is watching.
     const warmUp = `Warm up ${randomUUID().slice(0, 8)}`;
@@ -90,20 +84,10 @@ describe("console live events", () => {
     await expect
       .poll(
         async () => {
-          const res = await fetchDev(`${session.env.url}/v1/batch`, {
-            method: "POST",
-            headers: {
-              authorization: `Basic ${Buffer.from(`${session.env.writeKey}:`).toString("base64")}`,
-              "content-type": "application/json",
-            },
-            body: JSON.stringify({
-              batch: [
-                { type: "track", event: "Viewed", userId: jane, messageId: `m-${jane}` },
-                { type: "track", event: "Viewed", userId: bob, messageId: `m-${bob}` },
-              ],
-            }),
-          });
-          expect(res.status).toBe(200);
+          await sendBatch([
+            { type: "track", event: "Viewed", userId: jane, messageId: `m-${jane}` },
+            { type: "track", event: "Viewed", userId: bob, messageId: `m-${bob}` },
+          ]);
           return Math.min(await shown(jane), await shown(bob));
         },
         { timeout: 15_000, interval: 1000 },
