@@ -1,7 +1,7 @@
 import type { Audience, AudienceMembersPage, Profile } from "@tessera/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { secretApi, sendBatch } from "./support/dev-api";
-import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
+import { useDevServer } from "./support/dev-server";
 import { pollUntil } from "./support/poll-until";
 
 const DAY = 86_400_000;
@@ -20,18 +20,11 @@ const LAPSED_STORE_BUYERS = {
  * through `/v1/batch`, membership read back from the profile API and the audience's members and size.
  */
 describe("audiences against the dev server", () => {
-  let server: DevServer;
-  printServerLogOnFailure(() => server?.logPath);
-  beforeAll(async () => {
-    server = await startDevServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const dev = useDevServer();
 
-  const api = <T>(method: string, path: string, body?: unknown) => secretApi<T>(server, method, path, body);
+  const api = <T>(method: string, path: string, body?: unknown) => secretApi<T>(dev(), method, path, body);
 
-  const send = (messages: object[]) => sendBatch(server, messages);
+  const send = (messages: object[]) => sendBatch(dev(), messages);
 
   const at = (ms: number) => new Date(ms).toISOString();
   const order = (userId: string, channel: string, timestamp: number) => ({

@@ -1,7 +1,7 @@
 import http from "node:http";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sendBatch } from "./support/dev-api";
-import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
+import { useDevServer } from "./support/dev-server";
 
 /** Four times the 500 KB request limit, sent without Content-Length, so only counting the bytes can catch it. */
 const OVERSIZED_BYTES = 2 * 1024 * 1024;
@@ -47,22 +47,15 @@ function sendChunkedJunk(url: string, bytes: number): Promise<{ status: number; 
 
 /** Issue 10, finding 5: a 413 for a chunked body used to make the next request of any client fail with a 503. */
 describe("an oversized chunked body against the dev server", () => {
-  let server: DevServer;
-  printServerLogOnFailure(() => server?.logPath);
-  beforeAll(async () => {
-    server = await startDevServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const dev = useDevServer();
 
   it("answers 413 and leaves the next client's batch alone, round after round", async () => {
     for (let round = 0; round < 6; round++) {
-      const junk = await sendChunkedJunk(server.url, OVERSIZED_BYTES);
+      const junk = await sendChunkedJunk(dev().url, OVERSIZED_BYTES);
       expect(junk.status, `round ${round}`).toBe(413);
       expect(JSON.parse(junk.body)).toMatchObject({ error: { code: "payload_too_large" } });
       // Another client, its own connection: a valid batch is stored as if nothing happened.
-      await sendBatch(server, [{ type: "track", event: "After Junk", anonymousId: `victim-${round}` }]);
+      await sendBatch(dev(), [{ type: "track", event: "After Junk", anonymousId: `victim-${round}` }]);
     }
   });
 });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { secretApi } from "./support/dev-api";
-import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
+import { type DevServer, useDevServer } from "./support/dev-server";
 
 const PROFILES = 12;
 const BATCHES = 30;
@@ -62,14 +62,7 @@ async function sendUntilAccepted(
 }
 
 describe("restart durability (kill -9 mid-ingest)", () => {
-  let server: DevServer;
-  printServerLogOnFailure(() => server?.logPath);
-  beforeAll(async () => {
-    server = await startDevServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const dev = useDevServer();
 
   it("loses nothing and stores nothing twice when the server is killed with batches in flight", async () => {
     const run = `r${Date.now().toString(36)}`;
@@ -79,7 +72,7 @@ describe("restart durability (kill -9 mid-ingest)", () => {
     const sender = async () => {
       while (next < batches.length) {
         const sent = batches[next++];
-        expect(await sendUntilAccepted(server, sent, counts)).toBe(PER_BATCH);
+        expect(await sendUntilAccepted(dev(), sent, counts)).toBe(PER_BATCH);
       }
     };
     const senders = Array.from({ length: IN_FLIGHT }, sender);
@@ -87,10 +80,10 @@ describe("restart durability (kill -9 mid-ingest)", () => {
     // Crash once some batches are answered and the next ones are in flight, then come back on the same state.
     while (counts.answered < KILL_AFTER) await new Promise((resolve) => setTimeout(resolve, 10));
     const inFlightAtKill = counts.inFlight;
-    await server.kill();
+    await dev().kill();
     expect(inFlightAtKill).toBeGreaterThan(0);
     expect(counts.answered).toBeLessThan(BATCHES);
-    await server.restart();
+    await dev().restart();
     await Promise.all(senders);
     // The requests cut off by the kill (and those sent while the server was down) were sent again.
     expect(counts.unanswered).toBeGreaterThanOrEqual(inFlightAtKill);
@@ -104,9 +97,9 @@ describe("restart durability (kill -9 mid-ingest)", () => {
     for (const [anon, messages] of expected) {
       const ids = messages.map((m) => m.messageId);
       const ref = encodeURIComponent(`anonymous_id:${anon}`);
-      const profile = await secretApi<{ event_count: number }>(server, "GET", `/v1/profiles/${ref}`);
+      const profile = await secretApi<{ event_count: number }>(dev(), "GET", `/v1/profiles/${ref}`);
       const events = await secretApi<{ data: Array<{ messageId: string }> }>(
-        server,
+        dev(),
         "GET",
         `/v1/profiles/${ref}/events?limit=1000`,
       );

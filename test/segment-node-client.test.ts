@@ -1,25 +1,18 @@
 import { Analytics } from "@segment/analytics-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, printServerLogOnFailure, startDevServer } from "./support/dev-server";
+import { describe, expect, it } from "vitest";
+import { useDevServer } from "./support/dev-server";
 
 /** Segment's own Node library, unchanged, pointed at `npm run dev`: the compatibility promise of DESIGN §3. */
 describe("@segment/analytics-node against the dev server", () => {
-  let server: DevServer;
-  printServerLogOnFailure(() => server?.logPath);
-  beforeAll(async () => {
-    server = await startDevServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const dev = useDevServer();
 
   const read = async (path: string) => {
-    const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.secretKey}` } });
+    const res = await fetch(`${dev().url}${path}`, { headers: { authorization: `Bearer ${dev().secretKey}` } });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
 
   it("delivers identify, track and a batch, and the profile API shows them stitched to one person", async () => {
-    const analytics = new Analytics({ writeKey: server.writeKey, host: server.url, flushAt: 3, flushInterval: 200 });
+    const analytics = new Analytics({ writeKey: dev().writeKey, host: dev().url, flushAt: 3, flushInterval: 200 });
     const errors: unknown[] = [];
     analytics.on("error", (err) => errors.push(err));
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterEach } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { devKeys, prepareLocalState, seedDevWorkspace, startWrangler } from "../../scripts/local-platform.mjs";
 
 export interface DevServer {
@@ -69,6 +69,27 @@ export async function startDevServer(options: { vars?: Record<string, string> } 
     },
   };
   return dev;
+}
+
+/**
+ * The dev server of one `describe`: started before its tests, stopped after them, the end of its log printed after
+ * each one that failed. Call the answer inside a test (`dev().url`): there is no server before `beforeAll` ran.
+ *
+ * @example const dev = useDevServer(); it("…", async () => { await fetch(`${dev().url}/health`); });
+ */
+export function useDevServer(options: { vars?: Record<string, string> } = {}): () => DevServer {
+  let server: DevServer | undefined;
+  printServerLogOnFailure(() => server?.logPath);
+  beforeAll(async () => {
+    server = await startDevServer(options);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error("The dev server is not started yet: use it inside a test or a hook");
+    return server;
+  };
 }
 
 /**

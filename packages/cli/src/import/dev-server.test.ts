@@ -1,24 +1,18 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../../../../test/support/dev-server";
+import { describe, expect, it } from "vitest";
+import { useDevServer } from "../../../../test/support/dev-server";
 import { pollUntil } from "../../../../test/support/poll-until";
 import { runCli } from "../../test-support/run-cli";
 
 /** A POS export through `tessera import` into the platform as `npm run dev` runs it, then read back (DESIGN §10). */
 describe("tessera import against the dev server", () => {
-  let server: DevServer;
-  beforeAll(async () => {
-    server = await startDevServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const dev = useDevServer();
 
   const read = async (ref: string, suffix = "") => {
-    const res = await fetch(`${server.url}/v1/profiles/${encodeURIComponent(ref)}${suffix}`, {
-      headers: { authorization: `Bearer ${server.secretKey}` },
+    const res = await fetch(`${dev().url}/v1/profiles/${encodeURIComponent(ref)}${suffix}`, {
+      headers: { authorization: `Bearer ${dev().secretKey}` },
     });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
@@ -39,9 +33,9 @@ describe("tessera import against the dev server", () => {
       "import",
       file,
       "--host",
-      server.url,
+      dev().url,
       "--write-key",
-      server.writeKey,
+      dev().writeKey,
       "--event",
       "Order Completed",
       "--user-id",
@@ -143,7 +137,7 @@ describe("tessera import against the dev server", () => {
       [7, ['user_id "0": user_id value is blocked by the rule /^[0-]*$/i']],
     ]);
 
-    const real = await runCli([...argv, "--host", server.url, "--write-key", server.writeKey]);
+    const real = await runCli([...argv, "--host", dev().url, "--write-key", dev().writeKey]);
     expect(real.code).toBe(1);
     expect(real.stdout).toContain("8 rows, 3 accepted, 5 rejected");
     expect(real.stdout).toContain("2 rows were stored by their other identifiers");
@@ -159,9 +153,9 @@ describe("tessera import against the dev server", () => {
 
   it("names the one mapping that imports an email-only CRM export, and that mapping imports it", async () => {
     // The premise: the collector refuses a message known only by its email (DESIGN §3: userId or anonymousId).
-    const direct = await fetch(`${server.url}/v1/batch`, {
+    const direct = await fetch(`${dev().url}/v1/batch`, {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Basic ${btoa(`${server.writeKey}:`)}` },
+      headers: { "content-type": "application/json", authorization: `Basic ${btoa(`${dev().writeKey}:`)}` },
       body: JSON.stringify({ batch: [{ type: "identify", traits: { email: "only.email@example.com" } }] }),
     });
     const answer = (await direct.json()) as { accepted: number; rejected: Array<{ error: string }> };
@@ -171,7 +165,7 @@ describe("tessera import against the dev server", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "tessera-import-e2e-"));
     const file = path.join(dir, "crm-export.csv");
     writeFileSync(file, "Email,Name\nCrm.Only@Example.com,Ana\n");
-    const base = ["import", file, "--host", server.url, "--write-key", server.writeKey, "--as", "identify"];
+    const base = ["import", file, "--host", dev().url, "--write-key", dev().writeKey, "--as", "identify"];
     const refused = await runCli([...base, "--email", "Email"]);
     expect(refused.code).toBe(2);
     const named = /send it as the anonymous id too: (.+)\n/.exec(refused.stderr)?.[1];
