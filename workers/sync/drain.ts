@@ -203,9 +203,12 @@ export class Drain {
         )
         .toArray()[0];
       const listedAs = synced?.member === 1 ? (synced.email ?? undefined) : undefined;
+      const sameEmail = synced?.email === (op.email ?? null);
       // A restatement of a membership the vendor has (the profile's traits changed): the same contact stays listed.
-      const listed = op.member && !op.repair && synced?.member === 1 && synced.email === (op.email ?? null);
-      if (listed && synced.traits === JSON.stringify(op.traits)) {
+      // A MAP lists contacts by email, so a new one is a new contact (added, the old one removed); a webhook's
+      // receiver knows the member by profile id, so a new email is an update of the member it has.
+      const listed = op.member && !op.repair && synced?.member === 1 && (sameEmail || !this.isMap);
+      if (listed && sameEmail && synced.traits === JSON.stringify(op.traits)) {
         this.settleUnchanged(row, op);
         continue;
       }
@@ -589,8 +592,9 @@ export class Drain {
           // The vendor deleted the person: the ids it knew them by go too (the emails are personal data).
           for (const id of op.identifiers) if (id.type === "email") this.record.staleVendorIds.push(id.value);
           this.record.erasures.push({ profileId: op.profileId, status: "ok", error: null });
-        } else if (outcome.vendorId && op.email) {
-          this.record.vendorIds.push({ email: op.email, vendorId: outcome.vendorId });
+        } else if (item.action !== "delete" && outcome.vendorId && item.identity.email) {
+          // The email the call was about: an exit removes the one last listed, which may not be the profile's now.
+          this.record.vendorIds.push({ email: item.identity.email, vendorId: outcome.vendorId });
         }
         // An ok that left something out (HubSpot lacking a property) says so in the log.
         const note = outcome.note ?? (item.action === "delete" ? undefined : item.note);

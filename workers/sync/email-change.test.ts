@@ -5,8 +5,10 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { listSyncLog } from "../../d1/queries/sync-records";
+import { findVendorIds, listSyncLog } from "../../d1/queries/sync-records";
 import { membershipOp, recordingVendor } from "../test-support/recording-vendor";
+import { marketo } from "./destinations/marketo";
+import type { MembershipOp, Outcome } from "./plugin";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -69,5 +71,34 @@ describe("a member's email change", { timeout: 60_000 }, () => {
     expect(entry.error).toContain("stays listed for another profile");
     // The survivor's erase deletes her rows, not the loser's: an email in the loser's row would outlive it.
     expect(entry.error).not.toContain("jo@example.com");
+  });
+
+  it("keeps the vendor id an exit answers under the email it removed, not the profile's new one", async () => {
+    const vendor = await recordingVendor(["vip", "zoo"]);
+    // As the real plugins do, a removal answers the id of the contact it took off the list.
+    const removedIds: string[] = [];
+    vi.spyOn(marketo, "applyMemberships").mockImplementation(async (_ctx, _list, items: MembershipOp[]) =>
+      items.map((i): Outcome => {
+        if (i.member) return { status: "ok" };
+        removedIds.push(i.identity.vendorId ?? "");
+        return { status: "ok", vendorId: `lead:${i.identity.email}` };
+      }),
+    );
+    await vendor.enqueue([
+      membershipOp("prf_cy", "vip", 1, { email: "cy@old.example" }),
+      membershipOp("prf_cy", "zoo", 1, { email: "cy@old.example" }),
+    ]);
+    await vendor.drainAll();
+    // Her email changes: she stays in zoo under the new one, then leaves vip (listed there under the old one).
+    await vendor.enqueue([membershipOp("prf_cy", "zoo", 2, { email: "cy@new.example" })]);
+    await vendor.drainAll();
+    await vendor.enqueue([membershipOp("prf_cy", "vip", 2, { email: "cy@new.example", member: false })]);
+    await vendor.drainAll();
+    const known = await findVendorIds(env.DB, vendor.destinationId, ["cy@old.example", "cy@new.example"]);
+    expect(known.get("cy@new.example")).toBe("lead:cy@new.example");
+    // So her exit from zoo later takes the new contact off the list, not the old one.
+    await vendor.enqueue([membershipOp("prf_cy", "zoo", 3, { email: "cy@new.example", member: false })]);
+    await vendor.drainAll();
+    expect(removedIds.at(-1)).toBe("lead:cy@new.example");
   });
 });

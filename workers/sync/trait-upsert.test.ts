@@ -59,35 +59,7 @@ describe("trait changes of members", { timeout: 60_000 }, () => {
   });
 
   it("reach the vendor as upserts when a synced trait changed, and cost no call when none did", async () => {
-    const { workspaceId } = await seedWorkspace();
-    const hook = await webhookReceiver(200);
-    const destinationId = await insertDestination(workspaceId, {
-      type: "webhook",
-      config: { url: hook.url, secret: SECRET },
-      audiences: ["vip"],
-      traits: ["first_name", "orders"],
-    });
-    const profileId = freshId("prf");
-    const change = (seq: number, traits: JsonObject, computed: JsonObject): MembershipChange => ({
-      kind: "membership",
-      workspaceId,
-      profileId,
-      audience: "vip",
-      member: true,
-      seq,
-      at: new Date(1_700_000_000_000 + seq).toISOString(),
-      identifiers: [{ type: "email", value: "ann@example.com" }],
-      traits: { plan: "pro", ...traits },
-      computed,
-    });
-    const deliver = async (bodies: MembershipChange[]) => {
-      const batch = createMessageBatch(
-        QUEUE.sync,
-        bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
-      );
-      await handleSync(batch, env);
-      await runDurableObjectAlarm(env.DESTINATION.getByName(destinationId));
-    };
+    const { destinationId, change, deliver, hook } = await webhookMember();
     const sentEvents = async () =>
       (await hook.received()).map((r) => [
         r.event.type,
@@ -119,4 +91,54 @@ describe("trait changes of members", { timeout: 60_000 }, () => {
       ["profile.updated", "Annie", 1],
     ]);
   });
+
+  it("reach a webhook as profile.updated when a member's email changed, not as a second entry", async () => {
+    const { change, deliver, hook } = await webhookMember();
+    const sentEvents = async () =>
+      (await hook.received()).map((r) => `${r.event.type}:${r.event.profile.identifiers[0]?.value}`);
+    await deliver([change(1, { first_name: "Ann" }, {})]);
+    await eventually(async () => expect(await sentEvents()).toHaveLength(1));
+    await deliver([change(2, { first_name: "Ann" }, {}, "ann@new.example")]);
+    await eventually(async () => expect(await sentEvents()).toHaveLength(2));
+    expect(await sentEvents()).toEqual(["audience.entered:ann@example.com", "profile.updated:ann@new.example"]);
+  });
 });
+
+/** A webhook destination of audience `vip`, syncing `first_name` and `orders`, and one profile's changes for it. */
+async function webhookMember() {
+  const { workspaceId } = await seedWorkspace();
+  const hook = await webhookReceiver(200);
+  const destinationId = await insertDestination(workspaceId, {
+    type: "webhook",
+    config: { url: hook.url, secret: SECRET },
+    audiences: ["vip"],
+    traits: ["first_name", "orders"],
+  });
+  const profileId = freshId("prf");
+  const change = (
+    seq: number,
+    traits: JsonObject,
+    computed: JsonObject,
+    email = "ann@example.com",
+  ): MembershipChange => ({
+    kind: "membership",
+    workspaceId,
+    profileId,
+    audience: "vip",
+    member: true,
+    seq,
+    at: new Date(1_700_000_000_000 + seq).toISOString(),
+    identifiers: [{ type: "email", value: email }],
+    traits: { plan: "pro", ...traits },
+    computed,
+  });
+  const deliver = async (bodies: MembershipChange[]) => {
+    const batch = createMessageBatch(
+      QUEUE.sync,
+      bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body })),
+    );
+    await handleSync(batch, env);
+    await runDurableObjectAlarm(env.DESTINATION.getByName(destinationId));
+  };
+  return { destinationId, change, deliver, hook };
+}
