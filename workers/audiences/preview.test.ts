@@ -4,6 +4,7 @@
  */
 import { env as workerEnv } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { defineAll } from "../test-support/definitions";
 import { track } from "../test-support/messages";
 import { observedD1 } from "../test-support/observed-d1";
 import { seedWorkspace } from "../test-support/seed";
@@ -70,5 +71,17 @@ describe("previewing a definition in a large workspace", () => {
     });
     expect(created).toBe(true);
     expect(preview).toEqual({ size: 3, sample: [...bought].sort() });
+  });
+});
+
+describe("previewing a definition that names a computed trait or audience", () => {
+  it("counts a profile by the workspace's definitions now, before their backfill reached it", async () => {
+    const { workspaceId, bought } = await workspaceOf(1, 1);
+    // A computed trait defined after the profiles were written; no backfill has evaluated it on them yet.
+    await defineAll(workspaceId, { computed: { orders: { op: "count", event: "Order Completed" } } });
+    const preview = await previewDefinition(workerEnv, workspaceId, {
+      audience: { computed: "orders", op: "gte", value: 1 },
+    });
+    expect(preview).toEqual({ size: 1, sample: bought });
   });
 });

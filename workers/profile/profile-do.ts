@@ -9,7 +9,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { findProfileRow } from "../../d1/queries/merge-undo";
 import { loadDefinitions, type VersionedDefinitions } from "../audiences/definitions-cache";
-import { computeTrait, type DefinitionSet, evaluateAudience } from "../audiences/evaluate";
+import { computeTrait, type DefinitionSet, evaluateAll, evaluateAudience } from "../audiences/evaluate";
 import { earliest } from "../audiences/windows";
 import {
   evaluateProfile,
@@ -382,15 +382,25 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     return { status: "evaluated" };
   }
 
-  /** Tries a definition on this profile as it stands, storing nothing. */
+  /**
+   * Tries a definition on this profile as it stands, storing nothing. The computed values and audiences it may name
+   * are this profile's as a read would answer them (`getProfile`): evaluated afresh, in memory, when the workspace's
+   * definitions changed since its last evaluation (a backfill not here yet) or a window boundary passed before its
+   * alarm ran; otherwise as stored.
+   */
   async preview(input: PreviewInput): Promise<PreviewOutcome> {
+    const fresh = await this.newerDefinitions(input.workspaceId, input.definitionsVersion);
     const status = this.status();
     if (status.kind === "redirect") return { status: "redirect", to: status.to };
     if (status.kind !== "active") return { status: status.kind };
     const facts = sqlFacts(this.sql);
     const now = Date.now();
     if ("audience" in input) {
-      const { computed, memberships } = readEvaluationState(this.sql);
+      const stale = fresh !== null || (readNextEvalAt(this.sql) ?? Number.POSITIVE_INFINITY) <= now;
+      const afresh = stale ? evaluateAll((fresh ?? this.cachedDefinitions()).set, facts, now) : null;
+      const { computed, memberships } = afresh
+        ? { computed: afresh.computed, memberships: afresh.audiences }
+        : readEvaluationState(this.sql);
       const { member } = evaluateAudience(input.audience, facts, computed, memberships, now);
       return { status: "ok", member, value: null };
     }
