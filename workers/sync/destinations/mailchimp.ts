@@ -31,7 +31,11 @@ export interface MailchimpConfig {
   list_id: string;
   /** Defaults to `https://<dc>.api.mailchimp.com/3.0`; tests point it at the mock. */
   base_url?: string;
-  /** The status a contact Tessera creates gets (default `subscribed`); never applied to an existing member. */
+  /**
+   * The status a contact Tessera creates gets. `pending` and `transactional` never change an existing member's
+   * status; `subscribed` (the default) also subscribes existing pending or transactional members, never unsubscribed
+   * or cleaned ones (see `upsertContacts`: Mailchimp's batch takes a status, not a status for new members only).
+   */
   status_if_new?: MailchimpStatusIfNew;
 }
 
