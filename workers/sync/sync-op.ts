@@ -48,7 +48,8 @@ export function opAudience(op: SyncOp): string {
 /**
  * Of `values`, only the keys a destination selects now (its `traits`), in their own order. What a queued operation or
  * a dead letter carries was selected when it was queued: every vendor call filters it again, so a trait the
- * destination no longer selects is never sent, and one it newly selects is not invented (reconciliation restates it).
+ * destination no longer selects is never sent, and one it newly selects is not invented: a member gets it with their
+ * next change (reconciliation repairs membership, not traits).
  *
  * @example
  * onlySelected(new Set(["first_name"]), { first_name: "Ann", lifetime_value: 42 }); // → { first_name: "Ann" }
