@@ -150,6 +150,47 @@ export async function undoneMergeMessages(
   return results.flatMap((r) => r.results.map((row) => row.messageId as string));
 }
 
+/** A merge the journal holds for a message: which profile folds into which. */
+export type MessageMergeRow = Pick<MergeRow, "fromProfile" | "intoProfile" | "messageId">;
+
+/**
+ * The live (not undone) merges each message of `asked` caused, found from the profile it resolves to now
+ * (`survivor`): a merge a message caused is into that profile or one merged into it since, so the lookup walks each
+ * survivor's merge tree by index (capped by the merges per profile), then its journal rows by index, and keeps those
+ * of the asked messages. The journal has no index of live merges by message, and a lookup by message alone would walk
+ * the workspace's merges. One round trip. Raw: recursive CTE over `json_each` lists.
+ *
+ * @example const owed = await liveMergesOfMessages(env.DB, ws, [{ messageId: "msg-1", survivor: "prf_a" }]);
+ */
+export async function liveMergesOfMessages(
+  db: D1Database,
+  workspaceId: string,
+  asked: ReadonlyArray<{ messageId: string; survivor: string }>,
+): Promise<MessageMergeRow[]> {
+  if (asked.length === 0) return [];
+  const results = await db.batch<MessageMergeRow>(
+    chunks(asked).map((c) =>
+      db
+        .prepare(
+          `WITH RECURSIVE tree(id) AS (
+             SELECT value FROM json_each(?2)
+             UNION SELECT m.from_profile FROM tree AS t CROSS JOIN merges AS m ON m.into_profile = t.id
+             WHERE m.workspace_id = ?1 AND m.undone_at IS NULL)
+           SELECT m.from_profile AS fromProfile, m.into_profile AS intoProfile, m.message_id AS messageId
+           FROM tree AS t CROSS JOIN merges AS m ON m.into_profile = t.id
+           WHERE m.workspace_id = ?1 AND m.undone_at IS NULL AND m.message_id IN (SELECT value FROM json_each(?3))
+           ORDER BY m.created_at, m.id`,
+        )
+        .bind(
+          workspaceId,
+          JSON.stringify([...new Set(c.map((a) => a.survivor))]),
+          JSON.stringify([...new Set(c.map((a) => a.messageId))]),
+        ),
+    ),
+  );
+  return results.flatMap((r) => r.results);
+}
+
 /** The rows of {@link readGraphStatements}' results. */
 export function graphRowsOf(results: readonly D1Result[]): GraphRows {
   const rows: GraphRows = { owners: [], suppressed: [], profileCounts: [] };

@@ -10,6 +10,7 @@ import {
   graphWriteStatements,
   listDroppedLinksOfTree,
   listMergesIntoTree,
+  liveMergesOfMessages,
   readGraphRows,
   readMergedTree,
 } from "./identity-graph-sql";
@@ -38,6 +39,7 @@ describe("hot D1 queries", () => {
     await findChainEnd(db, "ws_plans", "prf_a", 64);
     await listMergesIntoTree(db, "ws_plans", "prf_a");
     await listDroppedLinksOfTree(db, "ws_plans", "prf_a");
+    await liveMergesOfMessages(db, "ws_plans", [{ messageId: "msg_1", survivor: "prf_a" }]);
     const ticket = "tkt_a";
     graphWriteStatements(
       db,
@@ -72,7 +74,7 @@ describe("hot D1 queries", () => {
       },
       1,
     );
-    expect(prepared).toHaveLength(15);
+    expect(prepared).toHaveLength(16);
     expect(walks(await plans(prepared))).toEqual([]);
   });
 

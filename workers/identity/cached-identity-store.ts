@@ -59,9 +59,12 @@ export class CachedIdentityStore implements IdentityStore {
     return outcomes;
   }
 
-  /** The profile every identifier of `input` is cached to, or null when any is unknown or they disagree. */
+  /**
+   * The profile every identifier of `input` is cached to, or null when any is unknown or they disagree, and for a
+   * retried input: only the graph's journal knows which folds it may still be owed.
+   */
   private cachedProfile(workspaceId: string, input: ResolveInput): string | null {
-    if (input.identifiers.length === 0 || input.previousId !== undefined) return null;
+    if (input.identifiers.length === 0 || input.previousId !== undefined || input.retried) return null;
     let profile: string | null = null;
     for (const id of input.identifiers) {
       const p = this.cache.get(workspaceId, id);

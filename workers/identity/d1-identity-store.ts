@@ -8,6 +8,7 @@ import {
   type HashedKey,
   listDroppedLinksOfTree,
   listMergesIntoTree,
+  liveMergesOfMessages,
   readGraphStatements,
   undoneMergeMessages,
 } from "../../d1/queries/identity-graph-sql";
@@ -39,7 +40,8 @@ const MAX_GROUP_WEIGHT = 25_000;
  * The identity graph in D1, the one authority for identifier → profile.
  *
  * `resolve` costs one D1 `batch()` — claims, then the read — whatever the number of new people, and a second only
- * for attaches and merges (see `resolveNow`). The inputs are planned per connected component (inputs linked by an
+ * for attaches and merges (see `resolveNow`); retried inputs one more, for the folds they may still be owed (see
+ * `withOwedFolds`). The inputs are planned per connected component (inputs linked by an
  * identifier or a profile), and each component's writes land only if what it was planned from still holds
  * (optimistic concurrency per component): when another writer changed that part of the graph meanwhile, only that
  * component is planned again, the rest of the batch is already stored. Concurrent first sightings therefore converge
@@ -58,9 +60,42 @@ export class D1IdentityStore implements IdentityStore {
   constructor(readonly db: D1Database) {}
 
   resolve(workspaceId: string, rules: IdentityRules, inputs: ResolveInput[]): Promise<ResolveOutcome[]> {
-    return this.groups.run(`${workspaceId}\u0000${JSON.stringify(rules)}`, inputs, (all) =>
-      this.resolveNow(workspaceId, rules, all),
+    return this.groups.run(`${workspaceId}\u0000${JSON.stringify(rules)}`, inputs, async (all) =>
+      this.withOwedFolds(workspaceId, all, await this.resolveNow(workspaceId, rules, all)),
     );
+  }
+
+  /**
+   * `outcomes` with, for each retried input, the live merges its message caused, read from the journal: a first
+   * resolve that wrote them and then failed (a later attempt threw, or D1's reply was lost) handed no outcome back,
+   * and resolving again finds the two profiles already one, so their folds would never be asked for. The journal is
+   * the record of the folds owed; asking for one again is harmless. One round trip, for retried inputs only.
+   */
+  private async withOwedFolds(
+    workspaceId: string,
+    inputs: ResolveInput[],
+    outcomes: ResolveOutcome[],
+  ): Promise<ResolveOutcome[]> {
+    const asked = inputs.flatMap((input, i) => {
+      const outcome = outcomes[i];
+      return input.retried && outcome.kind === "profile"
+        ? [{ messageId: input.messageId, survivor: outcome.profileId }]
+        : [];
+    });
+    if (asked.length === 0) return outcomes;
+    const owed = new Map<string, Array<{ from: string; into: string }>>();
+    for (const row of await liveMergesOfMessages(this.db, workspaceId, asked)) {
+      const merge = { from: row.fromProfile, into: row.intoProfile };
+      const list = owed.get(row.messageId as string);
+      if (list) list.push(merge);
+      else owed.set(row.messageId as string, [merge]);
+    }
+    return outcomes.map((outcome, i) => {
+      const found = owed.get(inputs[i].messageId);
+      if (!inputs[i].retried || !found || outcome.kind !== "profile") return outcome;
+      const known = new Set(outcome.merged.map((m) => m.from));
+      return { ...outcome, merged: [...outcome.merged, ...found.filter((m) => !known.has(m.from))] };
+    });
   }
 
   /**

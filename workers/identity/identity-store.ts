@@ -13,6 +13,14 @@ export interface ResolveInput {
    * user id reaches the profile that holds it (and the rules decide whether two user ids may meet).
    */
   previousId?: string;
+  /**
+   * The message comes from a queued resolve job: its first resolve failed, possibly after writing its merges (a later
+   * attempt of the same batch threw, or D1 committed and the reply was lost). The graph then already holds the link,
+   * so resolving again merges nothing; the store also reports the message's live merges from the journal in
+   * `merged`, so their folds are asked for again (folds are idempotent), and never answers it from a cache. Left out
+   * by ordinary traffic, which thus pays no journal read.
+   */
+  retried?: boolean;
 }
 
 /** Refused links are part of the profile API's answer, so their shape is the wire contract's. */
@@ -29,7 +37,10 @@ export type ResolveOutcome =
       attached: Identifier[];
       /** Identifiers left out because keeping them would merge two people (limits per type, caps). */
       dropped: Identifier[];
-      /** Profiles this message merged into `profileId`; their Durable Objects must be folded in. */
+      /**
+       * Profiles this message merged into `profileId` (or into a profile merged into it since, for a `retried`
+       * input); their Durable Objects must be folded in.
+       */
       merged: Array<{ from: string; into: string }>;
       /** Answered from an isolate's cache (or a cookie it vouched for), not read from the graph: may be stale. */
       cached?: true;

@@ -126,12 +126,17 @@ function callProfile<T>(call: () => Promise<T>): Promise<T> {
  * Resolves and stores a request's valid, enriched messages. Never throws for a dependency failure:
  * the affected work is returned in `failed` (a D1 failure fails all of it, a Durable Object failure only
  * that profile's messages), and logged unless `quiet` (a caller that reports failures itself: the retry consumer).
+ * `retried`: the messages come from a queued resolve job (see `ResolveInput.retried`).
  */
 export async function ingestMessages(
   deps: IngestDeps,
   workspaceId: string,
   items: IndexedMessage[],
-  { askedAgain = false, quiet = false }: { askedAgain?: boolean; quiet?: boolean } = {},
+  {
+    askedAgain = false,
+    quiet = false,
+    retried = false,
+  }: { askedAgain?: boolean; quiet?: boolean; retried?: boolean } = {},
 ): Promise<IngestReport> {
   const rejected: RejectedMessage[] = [];
   const nothing = { failed: [], profileIds: [], erased: [], duplicates: 0, overloaded: false };
@@ -172,6 +177,7 @@ export async function ingestMessages(
     const at = Date.parse(message.timestamp);
     const input: ResolveInput = { messageId: message.messageId, identifiers: extracted.identifiers, at };
     if (extracted.previousId !== undefined) input.previousId = extracted.previousId;
+    if (retried) input.retried = true;
     inputs.push(input);
     kept.push({ index, message, at, attributes: extracted.attributes.map((a) => ({ ...a, firstSeen: at })) });
   }
@@ -263,7 +269,7 @@ export async function ingestMessages(
   if (departed.length > 0 && !askedAgain) {
     const indexOf = new Map(items.map((item) => [item.message, item.index]));
     const again = departed.map((message) => ({ index: indexOf.get(message) as number, message }));
-    const second = await ingestMessages(deps, workspaceId, again, { askedAgain: true, quiet });
+    const second = await ingestMessages(deps, workspaceId, again, { askedAgain: true, quiet, retried });
     report.rejected.push(...second.rejected);
     report.failed.push(...second.failed);
     report.profileIds.push(...second.profileIds);
@@ -289,7 +295,7 @@ export async function runJob(
       deps,
       job.workspaceId,
       job.messages.map((message, index) => ({ index, message })),
-      { quiet },
+      { quiet, retried: true },
     );
     for (const r of report.rejected) console.warn("queued message no longer has a usable identifier; dropped", r);
     return report.failed;
