@@ -381,6 +381,28 @@ export const computedTraitMembers = sqliteTable(
 );
 
 /**
+ * The `seq` of each profile's newest leave of each audience or computed trait (`kind` as in `definitions`). A leave
+ * deletes the member row, and with it the seq it carried; deliveries do not keep order (a request delivers the
+ * changes its profiles handed back only after the others answered, while the object may deliver newer ones itself),
+ * so without this an entry older than the leave, arriving after it, would find no row and be a member again.
+ * A row goes with its definition and with its profile's GDPR erase.
+ */
+export const memberExits = sqliteTable(
+  "member_exits",
+  {
+    workspaceId: text("workspace_id").notNull(),
+    kind: text("kind").notNull(),
+    key: text("key").notNull(),
+    profileId: text("profile_id").notNull(),
+    seq: integer("seq").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.kind, t.key, t.profileId] }),
+    index("member_exits_profile_idx").on(t.workspaceId, t.profileId),
+  ],
+);
+
+/**
  * Where a workspace's audiences are synced (DESIGN §7): one row per connected MAP or webhook. `config` is the
  * plugin's JSON config, secrets included (shown masked); `inbound_secret` authenticates its webhook URL.
  */

@@ -367,11 +367,11 @@ export function replaceDefinition(
   ]);
 }
 
-/** Deletes a definition and every member row of it. */
+/** Deletes a definition and every member row (and exit) of it. */
 export function deleteDefinition(db: D1Database, change: DefinitionChange): Promise<DefinitionWriteResult> {
   return guardedWrite(db, change, [
     orm(db).delete(definitions).where(byRef(change)),
-    deleteMembersOf(db, change.workspaceId, change.kind, change.key),
+    ...deleteMembersOf(db, change.workspaceId, change.kind, change.key),
   ]);
 }
 

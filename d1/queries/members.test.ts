@@ -1,8 +1,17 @@
 import { env } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { orm } from "../client";
 import { newId } from "../ids";
 import { createWorkspace } from "../provision";
-import { applyManyMemberChanges as apply, listMembers, type MemberChange } from "./members";
+import { erasedProfiles, memberExits } from "../schema";
+import { type DefinitionKind, deleteDefinition, insertDefinition, readDefinitionsVersion } from "./definitions";
+import {
+  applyManyMemberChanges as apply,
+  deleteMembershipsOfProfiles,
+  listMembers,
+  type MemberChange,
+} from "./members";
 
 const enter = (key: string, seq: number, at = seq * 1000): MemberChange => ({
   kind: "audience",
@@ -18,6 +27,30 @@ async function workspace() {
   const members = (key: string) => listMembers(env.DB, workspace.id, "audience", key, { limit: 100 });
   return { ws: workspace.id, members };
 }
+
+/** Saves a definition of `kind` named `key` (its body does not matter here). */
+async function define(ws: string, kind: DefinitionKind, key: string) {
+  const readVersion = await readDefinitionsVersion(env.DB, ws);
+  const saved = await insertDefinition(env.DB, {
+    workspaceId: ws,
+    kind,
+    key,
+    readVersion,
+    now: Date.now(),
+    buildTotal: 0,
+    definition: "{}",
+  });
+  expect(saved.ok).toBe(true);
+}
+
+/** The leaves D1 remembers of one workspace's profile, as [kind, key, seq]. */
+const exitsOf = async (ws: string, profileId: string) =>
+  (
+    await orm(env.DB)
+      .select()
+      .from(memberExits)
+      .where(and(eq(memberExits.workspaceId, ws), eq(memberExits.profileId, profileId)))
+  ).map((r) => [r.kind, r.key, r.seq]);
 
 describe("member rows written many profiles at a time", () => {
   it("end as the changes applied one by one, oldest first, would leave them", async () => {
@@ -96,5 +129,65 @@ describe("member rows written many profiles at a time", () => {
     );
     const left = await listMembers(env.DB, ws, "audience", "vip", { limit: 1_000 });
     expect(left.map((m) => m.profileId).sort()).toEqual(ids.slice(700).sort());
+  });
+
+  it("never let an entry older than a leave make the profile a member again when it arrives after that leave", async () => {
+    const { ws, members } = await workspace();
+    await define(ws, "audience", "vip");
+    await define(ws, "computed_trait", "spend");
+    const spend = (c: MemberChange): MemberChange => ({ ...c, kind: "computed_trait", key: "spend" });
+    const [a, b] = [newId("prf"), newId("prf")];
+    // Two requests held a's hand-off: the later one, which also carried the leave, was written first.
+    await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 1), leave("vip", 2)] }]);
+    // b's row was written and then left by the object's own delivery.
+    await apply(env.DB, ws, [{ profileId: b, changes: [enter("vip", 1), spend(enter("vip", 2))] }]);
+    await apply(env.DB, ws, [{ profileId: b, changes: [leave("vip", 3), spend(leave("vip", 4))] }]);
+    // The requests holding the older entries write them last.
+    await apply(env.DB, ws, [
+      { profileId: a, changes: [enter("vip", 1)] },
+      { profileId: b, changes: [enter("vip", 1), spend(enter("vip", 2))] },
+    ]);
+    expect(await members("vip")).toEqual([]);
+    expect(await listMembers(env.DB, ws, "computed_trait", "spend", { limit: 10 })).toEqual([]);
+    // An entry newer than the leave is a member again, from its own time.
+    await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 3)] }]);
+    expect(await members("vip")).toEqual([{ profileId: a, since: 3000 }]);
+  });
+
+  it("write nothing more of a profile a GDPR erase removed, whatever arrives after it", async () => {
+    const { ws, members } = await workspace();
+    await define(ws, "audience", "vip");
+    const a = newId("prf");
+    await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 1), leave("vip", 2)] }]);
+    // The erase: the graph step records the profile, the memberships step deletes its rows.
+    await orm(env.DB).insert(erasedProfiles).values({ workspaceId: ws, profileId: a, deletionId: "del_1" });
+    const [first, ...rest] = deleteMembershipsOfProfiles(env.DB, ws, [a]);
+    await orm(env.DB).batch([first, ...rest]);
+    expect(await exitsOf(ws, a)).toEqual([]);
+    // The request that held the entry delivers it; its object had delivered the leave before it was wiped.
+    await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 1)] }]);
+    expect(await members("vip")).toEqual([]);
+    await apply(env.DB, ws, [{ profileId: a, changes: [leave("vip", 2)] }]);
+    expect(await exitsOf(ws, a)).toEqual([]);
+  });
+
+  it("remember leaves only of definitions that exist, and forget them with the definition", async () => {
+    const { ws } = await workspace();
+    await define(ws, "audience", "vip");
+    const a = newId("prf");
+    await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 1), enter("gone", 2)] }]);
+    // "gone" was deleted before its members left it: nothing would ever delete what its leaves wrote.
+    await apply(env.DB, ws, [{ profileId: a, changes: [leave("vip", 3), leave("gone", 4)] }]);
+    expect(await exitsOf(ws, a)).toEqual([["audience", "vip", 3]]);
+    const readVersion = await readDefinitionsVersion(env.DB, ws);
+    const deleted = await deleteDefinition(env.DB, {
+      workspaceId: ws,
+      kind: "audience",
+      key: "vip",
+      readVersion,
+      now: 1,
+    });
+    expect(deleted.ok).toBe(true);
+    expect(await exitsOf(ws, a)).toEqual([]);
   });
 });

@@ -1,11 +1,12 @@
 /**
  * Who is in each audience (`audience_members`) and who has a value for each computed trait
  * (`computed_trait_members`): written by each ProfileDO after the commit that changed it, read for `size` and
- * member listings. Both tables have the same shape, so every query takes the definition kind.
+ * member listings. Both tables have the same shape, so every query takes the definition kind. A leave's seq is kept in
+ * `member_exits`, so that no change older than it, delivered late, makes the profile a member again.
  */
 import { and, asc, eq, getTableName, gt, inArray } from "drizzle-orm";
 import { orm } from "../client";
-import { audienceMembers, computedTraitMembers } from "../schema";
+import { audienceMembers, computedTraitMembers, memberExits } from "../schema";
 import type { DefinitionKind } from "./definitions";
 
 const TABLES = {
@@ -56,10 +57,10 @@ const ROWS_PER_STATEMENT = 500;
 /**
  * Many profiles' changes in one D1 batch (one transaction, one round trip), with the same guarantees.
  *
- * Raw SQL, one statement per kind and direction whose rows travel as one `json_each` parameter: this runs for every
- * new profile of a workspace with definitions (a new visitor enters ~17 audiences and computed traits at once), and
- * one drizzle statement per change cost ~3 ms of the Worker's CPU per visitor to build, and D1 one statement each
- * (bench/README.md, "Where a workspace's definitions cost a new visitor"). Set-based needs the changes collapsed
+ * Raw SQL, one statement per kind and direction (two for leaves) whose rows travel as one `json_each` parameter: this
+ * runs for every new profile of a workspace with definitions (a new visitor enters ~17 audiences and computed traits at
+ * once), and one drizzle statement per change cost ~3 ms of the Worker's CPU per visitor to build, and D1 one statement
+ * each (bench/README.md, "Where a workspace's definitions cost a new visitor"). Set-based needs the changes collapsed
  * first — per profile and key, the newest leave and an enter newer than it — and leaves before enters: the same end
  * state, `since` included, as applying them one by one, oldest first.
  */
@@ -79,11 +80,17 @@ export function memberChangeStatements(
   profiles: ProfileMemberChanges[],
 ): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
-  /** `text` bound to the workspace (?1) and `rows` as JSON (?2), {@link ROWS_PER_STATEMENT} rows a statement. */
-  const inChunks = (text: string, rows: unknown[]) => {
+  /** `text` bound to the workspace (?1), `rows` as JSON (?2) and `more` (?3…), {@link ROWS_PER_STATEMENT} rows each. */
+  const inChunks = (text: string, rows: unknown[], ...more: string[]) => {
     for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
-      statements.push(db.prepare(text).bind(workspaceId, JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))));
+      statements.push(
+        db.prepare(text).bind(workspaceId, JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT)), ...more),
+      );
   };
+  // A GDPR erase deletes the profile's rows once its object is wiped; a change still on its way (a request holds what
+  // its profiles handed back until the others answer) must not write them again.
+  const notErased = `NOT EXISTS (SELECT 1 FROM erased_profiles AS e
+    WHERE e.workspace_id = ?1 AND e.profile_id = j.value ->> 1)`;
   for (const [kind, { leaves, enters }] of collapse(profiles)) {
     const name = getTableName(TABLES[kind].table);
     const keyColumn = TABLES[kind].key.name;
@@ -96,14 +103,30 @@ export function memberChangeStatements(
          WHERE m.seq < j.value ->> 2)`,
       leaves,
     );
-    // [key, profile, since, seq]. Re-entering keeps the original `since` only if the row was never left (a leave
-    // deleted it); a newer seq always wins. `WHERE true` tells SQLite's parser the upsert clause is not a join's.
+    // The leave's seq outlives the row it deleted (see `member_exits`). Only for a definition that exists: deleting
+    // one deletes its exits, and every member then leaves it, which would leave one row each behind for ever.
+    inChunks(
+      `INSERT INTO member_exits (workspace_id, kind, key, profile_id, seq)
+       SELECT ?1, ?3, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?2) AS j
+       WHERE EXISTS (SELECT 1 FROM definitions AS d WHERE d.workspace_id = ?1 AND d.kind = ?3 AND d.key = j.value ->> 0)
+         AND ${notErased}
+       ON CONFLICT (workspace_id, kind, key, profile_id) DO UPDATE SET seq = excluded.seq
+       WHERE excluded.seq > member_exits.seq`,
+      leaves,
+      kind,
+    );
+    // [key, profile, since, seq]. An entry older than the profile's newest leave is already undone. Re-entering keeps
+    // the original `since` only if the row was never left (a leave deleted it); a newer seq always wins.
     inChunks(
       `INSERT INTO ${name} (workspace_id, ${keyColumn}, profile_id, since, seq)
-       SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?2) WHERE true
+       SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?2) AS j
+       WHERE NOT EXISTS (SELECT 1 FROM member_exits AS x WHERE x.workspace_id = ?1 AND x.kind = ?3
+           AND x.key = j.value ->> 0 AND x.profile_id = j.value ->> 1 AND x.seq > j.value ->> 3)
+         AND ${notErased}
        ON CONFLICT (workspace_id, ${keyColumn}, profile_id) DO UPDATE SET seq = excluded.seq
        WHERE excluded.seq > ${name}.seq`,
       enters,
+      kind,
     );
   }
   return statements;
@@ -154,19 +177,27 @@ export function listMembers(
     .limit(page.limit + 1);
 }
 
-/** The delete of every member row of a definition, to batch with the definition's own delete. */
+/** The deletes of every member row of a definition and of its exits, to batch with the definition's own delete. */
 export function deleteMembersOf(db: D1Database, workspaceId: string, kind: DefinitionKind, definitionKey: string) {
   const { table, key } = TABLES[kind];
-  return orm(db)
-    .delete(table)
-    .where(and(eq(table.workspaceId, workspaceId), eq(key, definitionKey)));
+  const d = orm(db);
+  return [
+    d.delete(table).where(and(eq(table.workspaceId, workspaceId), eq(key, definitionKey))),
+    d
+      .delete(memberExits)
+      .where(
+        and(eq(memberExits.workspaceId, workspaceId), eq(memberExits.kind, kind), eq(memberExits.key, definitionKey)),
+      ),
+  ] as const;
 }
 
-/** The deletes of every membership of the given profiles (GDPR erase), to batch with the rest of the erase. */
+/**
+ * The deletes of every membership and exit of the given profiles (GDPR erase), to batch with the rest of the erase.
+ * Changes delivered later are refused by the profile's `erased_profiles` row (see {@link memberChangeStatements}).
+ */
 export function deleteMembershipsOfProfiles(db: D1Database, workspaceId: string, profileIds: string[]) {
-  return Object.values(TABLES).map(({ table }) =>
-    orm(db)
-      .delete(table)
-      .where(and(eq(table.workspaceId, workspaceId), inArray(table.profileId, profileIds))),
+  const d = orm(db);
+  return [...Object.values(TABLES).map(({ table }) => table), memberExits].map((table) =>
+    d.delete(table).where(and(eq(table.workspaceId, workspaceId), inArray(table.profileId, profileIds))),
   );
 }

@@ -19,7 +19,7 @@ import { sendInBatches } from "../shared/send-in-batches";
 const HANDOFFS_PER_DELIVERY = 16;
 /**
  * Membership rows one request delivers; past it, the objects deliver their own. A delivery writes its rows in at most
- * one statement per kind, direction and 500 rows (`applyManyMemberChanges`), so this keeps a request's D1 statements
+ * two statements per kind, direction and 500 rows (`applyManyMemberChanges`), so this keeps a request's D1 statements
  * well inside the 1,000 queries a Worker invocation may run, beside identity resolution's.
  */
 const ROW_BUDGET = 5_000;

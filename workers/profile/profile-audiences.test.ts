@@ -4,6 +4,7 @@ import type { AudienceDefinition } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMembers } from "../../d1/queries/members";
 import { previewDefinition } from "../audiences/preview";
+import { changeSinkFor } from "../ingest/change-delivery";
 import { defineAll } from "../test-support/definitions";
 import { identify, track } from "../test-support/messages";
 import { outboxDelivered, outboxStateOf, profileOf } from "../test-support/profile-reads";
@@ -269,6 +270,37 @@ describe("audiences in the ProfileDO", () => {
       ["visitors", true],
       ["visitors", false],
     ]);
+  });
+
+  it("keeps an erased or merged-away profile out of its audiences when a request delivers its hand-off late", async () => {
+    const { workspaceId } = await seedWorkspace();
+    const definitionsVersion = await defineAll(workspaceId, { audiences: { visitors: { event: "*" } } });
+    const [erased, loser] = [`prf_${crypto.randomUUID()}`, `prf_${crypto.randomUUID()}`];
+    /** Ingests as a request does: the object hands its entry back, for the request to deliver once the rest answer. */
+    const handedOff = async (id: string) => {
+      const stored = await profileStub(env.PROFILE, id).ingest({
+        profileId: id,
+        workspaceId,
+        messages: [track("Page Loaded", ago(DAY), { anonymousId: id })],
+        identifiers: [],
+        definitionsVersion,
+        handOff: true,
+      });
+      if (!("outbox" in stored) || !stored.outbox) throw new Error(`profile ${id} handed nothing back`);
+      return stored.outbox;
+    };
+    const lateErased = await handedOff(erased);
+    const lateLoser = await handedOff(loser);
+    const [survivor] = (await store(workspaceId, [
+      track("Page Loaded", ago(DAY), { anonymousId: "late-survivor" }),
+    ])) as [string];
+    // Meanwhile the objects deliver their newer exits themselves: the erase's, and the merged-away profile's.
+    await profileStub(env.PROFILE, erased).erase();
+    await profileStub(env.PROFILE, loser).mergeInto(survivor);
+    await outboxDelivered(loser);
+    await outboxDelivered(survivor);
+    await changeSinkFor(env).deliver(workspaceId, [lateErased, lateLoser]);
+    expect(await members(workspaceId, "visitors")).toEqual([survivor]);
   });
 
   it("sends the changes of a profile larger than a queue message without its largest traits", async () => {
