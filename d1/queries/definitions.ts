@@ -22,7 +22,7 @@ export type DefinitionKind = DefinitionRow["kind"];
 /** Every definition of a workspace as evaluation needs it, at one `definitions_version`. */
 export interface StoredDefinitionSet {
   version: number;
-  definitions: Array<Pick<DefinitionRow, "kind" | "key" | "definition">>;
+  definitions: Array<Pick<DefinitionRow, "kind" | "key" | "definition" | "createdAt">>;
 }
 
 /**
@@ -36,7 +36,12 @@ export async function readDefinitionSet(db: D1Database, workspaceId: string): Pr
   const [ws, rows] = await d.batch([
     d.select({ version: workspaces.definitionsVersion }).from(workspaces).where(eq(workspaces.id, workspaceId)),
     d
-      .select({ kind: definitions.kind, key: definitions.key, definition: definitions.definition })
+      .select({
+        kind: definitions.kind,
+        key: definitions.key,
+        definition: definitions.definition,
+        createdAt: definitions.createdAt,
+      })
       .from(definitions)
       .where(eq(definitions.workspaceId, workspaceId))
       .orderBy(asc(definitions.kind), asc(definitions.key)),

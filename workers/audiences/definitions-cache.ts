@@ -25,6 +25,16 @@ export async function currentDefinitionsVersion(db: D1Database, workspaceId: str
 export interface VersionedDefinitions {
   version: number;
   set: DefinitionSet;
+  /**
+   * When each definition was created, by {@link definitionId}: a key deleted and defined again is another definition
+   * (its member rows went with the first), which its key alone does not tell. Absent in copies cached before it was.
+   */
+  created?: Readonly<Record<string, number>>;
+}
+
+/** A definition's name across kinds, for {@link VersionedDefinitions.created}. */
+export function definitionId(kind: "audience" | "computed_trait", key: string): string {
+  return `${kind}:${key}`;
 }
 
 /** Many profiles of one workspace share an isolate (a backfill wakes them by the thousand): one D1 read per version. */
@@ -63,13 +73,15 @@ export function emptySet(): DefinitionSet {
 /** Builds the evaluation's set from stored rows (validated when saved, so parsed without checking again). */
 export function fromStored(
   version: number,
-  rows: Array<{ kind: "audience" | "computed_trait"; key: string; definition: string }>,
+  rows: Array<{ kind: "audience" | "computed_trait"; key: string; definition: string; createdAt: number }>,
 ): VersionedDefinitions {
   const computed: Record<string, ComputedTraitDefinition> = {};
   const audiences: Record<string, AudienceDefinition> = {};
+  const created: Record<string, number> = {};
   for (const row of rows) {
     if (row.kind === "audience") audiences[row.key] = JSON.parse(row.definition) as AudienceDefinition;
     else computed[row.key] = JSON.parse(row.definition) as ComputedTraitDefinition;
+    created[definitionId(row.kind, row.key)] = row.createdAt;
   }
-  return { version, set: { computed, audiences } };
+  return { version, set: { computed, audiences }, created };
 }

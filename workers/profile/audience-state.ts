@@ -12,7 +12,7 @@
  * `trait-memo.ts`): a cache checked against the log, and rebuilt from it whenever it cannot be carried.
  */
 import type { DefinitionKind } from "../../d1/queries/definitions";
-import { emptySet, type VersionedDefinitions } from "../audiences/definitions-cache";
+import { definitionId, emptySet, type VersionedDefinitions } from "../audiences/definitions-cache";
 import { type DefinitionSet, type EvaluationMemo, evaluateAll } from "../audiences/evaluate";
 import { ensurePart, hasPart } from "./schema";
 import { sqlFacts } from "./sql-facts";
@@ -34,7 +34,10 @@ export function readCachedDefinitions(sql: SqlStorage): VersionedDefinitions {
   const row = sql
     .exec<{ version: number; body: string }>("SELECT version, body FROM definitions_cache WHERE singleton = 1")
     .toArray()[0];
-  return row ? { version: row.version, set: JSON.parse(row.body) as DefinitionSet } : { version: 0, set: emptySet() };
+  if (!row) return { version: 0, set: emptySet() };
+  // The set, and beside it since 2026-12-05 when each definition was created.
+  const { created, ...set } = JSON.parse(row.body) as DefinitionSet & { created?: Record<string, number> };
+  return created ? { version: row.version, set, created } : { version: row.version, set };
 }
 
 export function writeCachedDefinitions(sql: SqlStorage, defs: VersionedDefinitions): void {
@@ -43,8 +46,40 @@ export function writeCachedDefinitions(sql: SqlStorage, defs: VersionedDefinitio
     `INSERT INTO definitions_cache (singleton, version, body) VALUES (1, ?1, ?2)
      ON CONFLICT (singleton) DO UPDATE SET version = ?1, body = ?2`,
     defs.version,
-    JSON.stringify(defs.set),
+    JSON.stringify(defs.created ? { ...defs.set, created: defs.created } : defs.set),
   );
+}
+
+/**
+ * Before adopting `fresh` definitions: a key whose definition was deleted and created again since `held` (the
+ * deletion's rebuild had not reached this profile) names a new definition. What the profile held under the old one
+ * ends here — an exit queued, the stored membership or value dropped — so the evaluation that follows enters the new
+ * one afresh, with its own `since`, and its member row is written again (the deletion took the old one with it).
+ * In the caller's transaction.
+ */
+export function leaveRedefined(sql: SqlStorage, held: VersionedDefinitions, fresh: VersionedDefinitions, now: number) {
+  if (!held.created || !fresh.created || !hasPart(sql, "audiences")) return;
+  const redefined = (kind: DefinitionKind, key: string) => {
+    const before = held.created?.[definitionId(kind, key)];
+    const after = fresh.created?.[definitionId(kind, key)];
+    return before !== undefined && after !== undefined && before !== after;
+  };
+  const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
+  const memberships = sql.exec<{ audience: string }>("SELECT audience FROM memberships ORDER BY audience").toArray();
+  for (const { audience } of memberships) {
+    if (!redefined("audience", audience)) continue;
+    sql.exec("DELETE FROM memberships WHERE audience = ?", audience);
+    changes.push({ kind: "audience", key: audience, member: false });
+  }
+  const values = sql
+    .exec<{ key: string; value: string }>("SELECT key, value FROM computed_values ORDER BY key")
+    .toArray();
+  for (const row of values) {
+    if (!redefined("computed_trait", row.key)) continue;
+    sql.exec("DELETE FROM computed_values WHERE key = ?", row.key);
+    if (holdsValue(JSON.parse(row.value))) changes.push({ kind: "computed_trait", key: row.key, member: false });
+  }
+  enqueueChanges(sql, changes, now);
 }
 
 /** True when there is nothing to evaluate and nothing to take back: the common case before any definition exists. */

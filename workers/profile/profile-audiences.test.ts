@@ -2,7 +2,8 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { AudienceDefinition } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { listMembers } from "../../d1/queries/members";
+import { orm } from "../../d1/client";
+import { deleteMembersOf, listMembers } from "../../d1/queries/members";
 import { previewDefinition } from "../audiences/preview";
 import { changeSinkFor } from "../ingest/change-delivery";
 import { defineAll } from "../test-support/definitions";
@@ -210,6 +211,35 @@ describe("audiences in the ProfileDO", () => {
     expect((await profileOf(profileId)).audiences).toEqual([]);
     await outboxDelivered(profileId);
     expect(await members(workspaceId, "signed_up")).toEqual([]);
+  });
+
+  it("treats an audience deleted and defined again under its key as a new one, even when it skipped the deletion", async () => {
+    const { workspaceId } = await seedWorkspace();
+    const signedUp = {
+      audiences: { signed_up: { event: "Signed Up" } },
+      computed: { signups: { op: "count" as const, event: "Signed Up" } },
+    };
+    const v1 = await defineAll(workspaceId, signedUp);
+    const [id] = await store(workspaceId, [track("Signed Up", ago(DAY), { anonymousId: "d1" })]);
+    const profileId = id as string;
+    await outboxDelivered(profileId);
+    const [before] = (await profileOf(profileId)).audiences;
+    expect(await members(workspaceId, "signed_up")).toEqual([profileId]);
+    // Deleted (its member rows with it) and defined again before the deletion's rebuild reached this profile.
+    await orm(env.DB).batch([
+      ...deleteMembersOf(env.DB, workspaceId, "audience", "signed_up"),
+      ...deleteMembersOf(env.DB, workspaceId, "computed_trait", "signups"),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const v2 = await defineAll(workspaceId, signedUp);
+    expect(v2).toBe(v1 + 1);
+    await profileStub(env.PROFILE, profileId).reevaluate({ workspaceId, definitionsVersion: v2 });
+    await outboxDelivered(profileId);
+    expect(await members(workspaceId, "signed_up")).toEqual([profileId]);
+    expect(await members(workspaceId, "signups", "computed_trait")).toEqual([profileId]);
+    // A member of the new audience since it was defined, not since the old one's entry.
+    const [after] = (await profileOf(profileId)).audiences;
+    expect(Date.parse(after.since)).toBeGreaterThan(Date.parse(before.since));
   });
 
   it("re-evaluates only a profile that has not yet evaluated with the asked definitions", async () => {

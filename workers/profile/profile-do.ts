@@ -15,6 +15,7 @@ import {
   evaluateProfile,
   holdsValue,
   leaveEverything,
+  leaveRedefined,
   readCachedDefinitions,
   readEvaluationState,
   readNextEvalAt,
@@ -543,6 +544,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
    */
   private evaluate(now: number, fresh: VersionedDefinitions | null, traitsChanged = false): void {
     if (fresh) {
+      leaveRedefined(this.sql, this.cachedDefinitions(), fresh, now);
       writeCachedDefinitions(this.sql, fresh);
       this.definitions = fresh;
     }
