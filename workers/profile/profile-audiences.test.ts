@@ -242,6 +242,26 @@ describe("audiences in the ProfileDO", () => {
     expect(Date.parse(after.since)).toBeGreaterThan(Date.parse(before.since));
   });
 
+  it("evaluates newer definitions again after a write that adopted them rolled back", async () => {
+    const { workspaceId } = await seedWorkspace();
+    const [id] = await store(workspaceId, [track("Signed Up", ago(DAY), { anonymousId: "rb1" })]);
+    const profileId = id as string;
+    const v1 = await defineAll(workspaceId, { audiences: { signed_up: { event: "Signed Up" } } });
+    const stub = profileStub(env.PROFILE, profileId);
+    // The evaluation's commit fails once, after the new definitions were taken in.
+    await runInDurableObject(env.PROFILE.getByName(profileId), (instance: ProfileDO) => {
+      const memo = (instance as unknown as { traitMemo: { update: () => void } }).traitMemo;
+      vi.spyOn(memo, "update").mockImplementationOnce(() => {
+        throw new Error("the commit failed");
+      });
+    });
+    await expect(stub.reevaluate({ workspaceId, definitionsVersion: v1 })).rejects.toThrow("the commit failed");
+    expect((await profileOf(profileId)).audiences).toEqual([]);
+    // The backfill's retry finds the profile still on the old definitions and evaluates.
+    await stub.reevaluate({ workspaceId, definitionsVersion: v1 });
+    expect((await profileOf(profileId)).audiences.map((a) => a.key)).toEqual(["signed_up"]);
+  });
+
   it("re-evaluates only a profile that has not yet evaluated with the asked definitions", async () => {
     const { workspaceId } = await seedWorkspace();
     const v1 = await defineAll(workspaceId, { audiences: { signed_up: { event: "Signed Up" } } });

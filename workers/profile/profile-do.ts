@@ -157,6 +157,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     } catch (err) {
       forgetParts(this.sql);
       this.traitMemo.forget();
+      // Definitions the change took in were rolled back with it: read again, so they count as newer next time.
+      this.definitions = undefined;
       throw err;
     }
   }
