@@ -264,6 +264,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
         console.warn(`profile ${status.meta.profileId}: ignoring a fold into ${survivorId} the graph does not hold`);
         return;
       }
+      // Other calls ran while D1 answered (an erase, another merge): decide on what the object is now.
+      if (this.status().kind !== "active") return this.mergeInto(survivorId, self);
     }
     if (status.kind === "missing" && self) {
       // Nothing to ship, but the survivor lists the id among those merged into it, as the merge journal does. Told

@@ -111,6 +111,16 @@ describe("ProfileDO merge", () => {
     expect((await profileOf(survivor)).merged_from).toEqual([loser]);
   });
 
+  it("never writes a tombstone over a GDPR erase", async () => {
+    const { survivor, loser } = await twoProfiles();
+    await profileStub(env.PROFILE, loser).erase();
+    // What a merge of the loser that was waiting on D1 while the erase ran would write next.
+    await runInDurableObject<ProfileDO, void>(env.PROFILE.getByName(loser), (_i, state) => {
+      markRedirect(state.storage.sql, survivor, true, Date.now());
+    });
+    expect(await profileStub(env.PROFILE, loser).getProfile()).toEqual({ status: "deleted" });
+  });
+
   it("leaves everything in C after A merges into B and B into C", async () => {
     const [a, b, c] = [freshId("prf"), freshId("prf"), freshId("prf")];
     const events = { a: track("A", at(1)), b: track("B", at(2)), c: track("C", at(3)) };

@@ -100,11 +100,16 @@ export function applyDelta(sql: SqlStorage, d: MetaDelta): void {
 }
 
 /** Marks the profile merged away: from now on every call answers with a redirect to `to`. */
+/**
+ * The tombstone of a merged-away profile. Never over a GDPR marker: a merge whose call awaited I/O while an erase ran
+ * (the object serves other calls meanwhile) must not bring back a profile the erase emptied.
+ */
 export function markRedirect(sql: SqlStorage, to: string, foldPending: boolean, now: number): void {
   sql.exec(
     `INSERT INTO profile_meta (singleton, status, redirect_to, fold_pending, updated_at)
      VALUES (1, 'redirect', ?1, ?2, ?3)
-     ON CONFLICT (singleton) DO UPDATE SET status = 'redirect', redirect_to = ?1, fold_pending = ?2, updated_at = ?3`,
+     ON CONFLICT (singleton) DO UPDATE SET status = 'redirect', redirect_to = ?1, fold_pending = ?2, updated_at = ?3
+     WHERE profile_meta.status <> 'deleted'`,
     to,
     foldPending ? 1 : 0,
     now,
