@@ -6,12 +6,20 @@
  */
 import type { AcceptedMessage } from "@tessera/protocol";
 import type { Context } from "hono";
-import { getSignedCookie, setSignedCookie } from "hono/cookie";
+import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import type { CollectorEnv } from "./collector-env";
 
 export const PROFILE_COOKIE = "tsr_pid";
 /** Browsers cap cookie lifetimes at 400 days; a year covers a returning visitor's usual gaps. */
 const MAX_AGE_SECONDS = 365 * 24 * 3600;
+/** Where the cookie lives; clearing it must name the same path. */
+const COOKIE_OPTIONS = {
+  path: "/v1",
+  httpOnly: true,
+  secure: true,
+  // The collector runs on the site's own domain (first party): same-site requests carry it, other sites' do not.
+  sameSite: "Lax",
+} as const;
 
 /** What the cookie vouches for: in this workspace, this anonymous id belongs to this profile. */
 export interface ProfileCookie {
@@ -52,15 +60,16 @@ export async function writeProfileCookie(
     PROFILE_COOKIE,
     [cookie.workspaceId, cookie.anonymousId, cookie.profileId].join("\n"),
     secret,
-    {
-      path: "/v1",
-      httpOnly: true,
-      secure: true,
-      // The collector runs on the site's own domain (first party): same-site requests carry it, other sites' do not.
-      sameSite: "Lax",
-      maxAge: MAX_AGE_SECONDS,
-    },
+    { ...COOKIE_OPTIONS, maxAge: MAX_AGE_SECONDS },
   );
+}
+
+/**
+ * Removes the cookie: the graph no longer gives its anonymous id to the profile it names (or to any one profile), so
+ * a cold isolate must ask D1 rather than trust it.
+ */
+export function clearProfileCookie(c: Context<CollectorEnv>): void {
+  deleteCookie(c, PROFILE_COOKIE, COOKIE_OPTIONS);
 }
 
 /** The one anonymous id (trimmed, as the identity graph keys it) every message of a browser batch shares, or null. */

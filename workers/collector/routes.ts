@@ -29,7 +29,7 @@ import { ingestCors } from "./cors";
 import { enrichMessage, requestFacts } from "./enrich";
 import { readEnvelope } from "./envelope";
 import { ingestRouteDoc } from "./ingest-docs";
-import { readProfileCookie, soleAnonymousId, writeProfileCookie } from "./profile-cookie";
+import { clearProfileCookie, readProfileCookie, soleAnonymousId, writeProfileCookie } from "./profile-cookie";
 import { defaultLimiter, type LimiterFor, rateLimit } from "./rate-limit";
 import { readJsonBody } from "./read-body";
 import { workspaceForWriteKey } from "./write-key-auth";
@@ -128,12 +128,18 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
       const cookieSecret = c.env.COOKIE_SECRET;
       const cookie = await readProfileCookie(c, cookieSecret);
       const anonymousId = soleAnonymousId(valid.map((v) => v.message));
-      if (cookie && cookie.workspaceId === c.var.workspaceId && cookie.anonymousId === anonymousId)
+      const cookieForId = cookie?.workspaceId === c.var.workspaceId && cookie.anonymousId === anonymousId;
+      if (cookieForId)
         deps.identity.vouch?.(c.var.workspaceId, { type: "anonymous_id", value: anonymousId }, cookie.profileId);
       const report = await ingestMessages(deps, c.var.workspaceId, valid);
-      if (anonymousId !== null && report.profileIds.length === 1 && report.failed.length === 0) {
-        const profileId = report.profileIds[0];
-        await writeProfileCookie(c, cookieSecret, { workspaceId: c.var.workspaceId, anonymousId, profileId }, cookie);
+      if (anonymousId !== null && report.failed.length === 0) {
+        // The cookie vouches only for what the graph said: the anonymous id is on the one profile the batch reached.
+        // A dropped one (another person's on a shared device, or one past the profile's limit) is not that profile's.
+        const dropped = report.dropped.some((id) => id.type === "anonymous_id" && id.value === anonymousId);
+        const [profileId] = report.profileIds;
+        if (report.profileIds.length === 1 && !dropped)
+          await writeProfileCookie(c, cookieSecret, { workspaceId: c.var.workspaceId, anonymousId, profileId }, cookie);
+        else if (cookieForId) clearProfileCookie(c);
       }
       const queueDurably = async (jobs: IngestJob[]) => {
         if (jobs.length === 0) return;

@@ -206,6 +206,7 @@ describe("POST /v1/merges/:id/undo", () => {
       rejected: [],
       failed: [],
       profileIds: [visitor],
+      dropped: [],
       erased: [],
       duplicates: 0,
       overloaded: false,

@@ -57,6 +57,11 @@ export interface IngestReport {
   failed: IngestJob[];
   /** The live profiles the messages were stored in (after any redirect). */
   profileIds: string[];
+  /**
+   * Identifiers of those messages the graph did not give to their profile: the rules dropped them (limits per type,
+   * caps: a shared device). Whoever vouches for an identifier's profile (the profile cookie) must not for these.
+   */
+  dropped: Identifier[];
   /** Positions (`IndexedMessage.index`) of the messages dropped because they name an erased person: not stored. */
   erased: number[];
   /** Messages their profile already held (a redelivery: stored once, by message id). */
@@ -139,14 +144,14 @@ export async function ingestMessages(
   }: { askedAgain?: boolean; quiet?: boolean; retried?: boolean } = {},
 ): Promise<IngestReport> {
   const rejected: RejectedMessage[] = [];
-  const nothing = { failed: [], profileIds: [], erased: [], duplicates: 0, overloaded: false };
+  const nothing = { failed: [], profileIds: [], dropped: [], erased: [], duplicates: 0, overloaded: false };
   if (items.length === 0) return { rejected, ...nothing };
   /** The identity graph (its rules or the resolve) failed: the whole batch comes back as one resolve job. */
   const graphFailed = (what: string, err: unknown, messages: AcceptedMessage[]): IngestReport => {
     const overloaded = isOverload(err);
     if (!quiet) console.error(`${what}${overloaded ? OUT_OF_ROOM : "; queueing the batch"}`, err);
     const failed: IngestJob[] = [{ kind: "resolve", workspaceId, messages }];
-    return { rejected, failed, profileIds: [], erased: [], duplicates: 0, overloaded };
+    return { rejected, failed, profileIds: [], dropped: [], erased: [], duplicates: 0, overloaded };
   };
   let rules: IdentityRules;
   try {
@@ -200,6 +205,7 @@ export async function ingestMessages(
     { messages: AcceptedMessage[]; identifiers: Map<string, SeenIdentifier>; graphChecked: boolean }
   >();
   const merges = new Map<string, { from: string; into: string }>();
+  const dropped: Identifier[] = [];
   const erased: number[] = [];
   for (const [i, outcome] of outcomes.entries()) {
     // Suppressed: the person asked to be forgotten. A valid message, dropped on purpose.
@@ -222,6 +228,7 @@ export async function ingestMessages(
       else if (at < seen.firstSeen) seen.firstSeen = at;
     }
     for (const m of outcome.merged) merges.set(`${m.from}\u0000${m.into}`, m);
+    dropped.push(...outcome.dropped);
   }
 
   const deliveries: Array<{ job: Extract<IngestJob, { kind: "deliver" }>; graphChecked: boolean }> = [];
@@ -260,7 +267,7 @@ export async function ingestMessages(
   const failed = [...delivered.flatMap((d) => d.left), ...folded.flat()];
   const profileIds = delivered.flatMap((d) => (d.left.length === 0 && d.profileId !== null ? [d.profileId] : []));
   const duplicates = delivered.reduce((n, d) => n + (d.duplicates ?? 0), 0);
-  const report = { rejected, failed, profileIds, erased, duplicates, overloaded };
+  const report = { rejected, failed, profileIds, dropped, erased, duplicates, overloaded };
 
   // Routed by a stale cache or cookie to a profile a merge undo took their identifiers from: those identifiers are
   // forgotten now, so the graph answers them this time. Once: a second "departed" goes to the retry queue.
@@ -273,6 +280,7 @@ export async function ingestMessages(
     report.rejected.push(...second.rejected);
     report.failed.push(...second.failed);
     report.profileIds.push(...second.profileIds);
+    report.dropped.push(...second.dropped);
     report.erased.push(...second.erased);
     report.duplicates += second.duplicates;
     report.overloaded ||= second.overloaded;
