@@ -51,9 +51,38 @@ describe("per-message caps after the batch context is merged", () => {
     const body = (await res.json()) as IngestResponse;
     expect(body.accepted).toBe(1);
     expect(body.rejected[0].index).toBe(1);
-    expect(body.rejected[0].error).toMatch(/over the 32768-byte limit with the batch's context merged in/);
+    expect(body.rejected[0].error).toMatch(
+      /over the 32768-byte limit with the batch's context and integrations merged in/,
+    );
     expect((await storedEvents(workspaceId, { type: "anonymous_id", value: a })).map((m) => m.event)).toEqual([
       "Small",
     ]);
+  });
+
+  it("rejects a message the batch's integrations push over 32 KB, as the batch's context would", async () => {
+    const a = uid("anon");
+    const res = await post(
+      "/v1/batch",
+      { batch: [{ type: "track", event: "E", anonymousId: a }], integrations: { Blob: { x: "y".repeat(40_000) } } },
+      { key: writeKey },
+    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as IngestResponse;
+    expect(body.accepted).toBe(0);
+    expect(body.rejected[0].error).toMatch(/over the 32768-byte limit with the batch's context and integrations/);
+    expect(await storedEvents(workspaceId, { type: "anonymous_id", value: a })).toEqual([]);
+  });
+
+  it("keeps at most 1,000 characters of a User-Agent header in context.userAgent", async () => {
+    const a = uid("anon");
+    const res = await post(
+      "/v1/batch",
+      { batch: [{ type: "track", event: "E", anonymousId: a }] },
+      { key: writeKey, headers: { "user-agent": `Mozilla/5.0 ${"z".repeat(40_000)}` } },
+    );
+    expect(((await res.json()) as IngestResponse).accepted).toBe(1);
+    const [stored] = await storedEvents(workspaceId, { type: "anonymous_id", value: a });
+    expect(stored.context.userAgent).toHaveLength(1_000);
+    expect(stored.context.userAgent).toMatch(/^Mozilla\/5\.0 z+$/);
   });
 });

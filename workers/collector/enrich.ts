@@ -17,6 +17,9 @@ export interface RequestFacts {
   location?: JsonObject;
 }
 
+/** The most of a User-Agent header kept in `context.userAgent`. */
+const MAX_USER_AGENT_CHARS = 1_000;
+
 /**
  * The client IP (`CF-Connecting-IP`), User-Agent and Cloudflare's geo for the request, when present.
  *
@@ -32,7 +35,9 @@ export function requestFacts(request: Request, environment: string = env.ENVIRON
   const facts: RequestFacts = {};
   const ip = request.headers.get("cf-connecting-ip");
   if (ip) facts.ip = ip;
-  const userAgent = request.headers.get("user-agent");
+  // Copied into every message of the request, within what enrichment may add to a message: browsers send a few
+  // hundred characters; a longer header is cut, not stored once per message.
+  const userAgent = request.headers.get("user-agent")?.slice(0, MAX_USER_AGENT_CHARS);
   if (userAgent) facts.userAgent = userAgent;
   const cf = (request as { cf?: Record<string, unknown> }).cf;
   if (cf && environment === "production") {

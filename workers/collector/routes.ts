@@ -119,8 +119,9 @@ export function createCollectorRoutes(options: CollectorOptions = {}): OpenAPIHo
           continue;
         }
         const message = enrichMessage(result.message, envelope, facts, receivedAt);
-        // The batch's context was checked once but lands in every message: the per-message caps apply again.
-        const merged = envelope.context ? mergedMessageProblem(message, index) : null;
+        // The batch's context and integrations were checked once but land in every message: the per-message caps
+        // apply again (without, 350 KB of batch integrations were stored once per message of the request).
+        const merged = envelope.context || envelope.integrations ? mergedMessageProblem(message, index) : null;
         if (merged) rejected.push(withMessageId({ index, error: merged }, raw));
         else valid.push({ index, message });
       }

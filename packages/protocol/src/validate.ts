@@ -179,7 +179,7 @@ export function mergedMessageProblem(message: { context?: unknown }, index: numb
   const limit = MAX_MESSAGE_BYTES + ENRICHMENT_ALLOWANCE_BYTES;
   const bytes = utf8Length(JSON.stringify(message), limit);
   if (bytes > limit) {
-    return `batch[${index}]: message is over the ${MAX_MESSAGE_BYTES}-byte limit with the batch's context merged in (${bytes} bytes)`;
+    return `batch[${index}]: message is over the ${MAX_MESSAGE_BYTES}-byte limit with the batch's context and integrations merged in (${bytes} bytes)`;
   }
   return null;
 }
