@@ -64,8 +64,11 @@ function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEn
   return async (c, next) => {
     const authorization = c.req.header("authorization");
     const headerKey = credentialFrom(authorization);
+    // Segment's OAuth sources send a Bearer access token and the write key in the body: a Bearer credential is the
+    // write key only when the body names none, so it is checked after the body is read (Basic still before).
+    const bearer = headerKey !== null && /^\s*bearer\s/i.test(authorization ?? "");
     const address = c.req.header("cf-connecting-ip") ?? null;
-    let workspaceId = headerKey ? await workspaceForWriteKey(c.env, address, headerKey) : null;
+    let workspaceId = headerKey && !bearer ? await workspaceForWriteKey(c.env, address, headerKey) : null;
     abandonIfAnswered(c);
     let body: unknown;
     try {
@@ -75,7 +78,7 @@ function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEn
       throw err;
     }
     const envelope = readEnvelope(body, pathType);
-    const writeKey = headerKey ?? envelope.writeKey;
+    const writeKey = bearer ? (envelope.writeKey ?? headerKey) : (headerKey ?? envelope.writeKey);
     if (!writeKey && authorization) {
       throw unauthenticated(
         'The Authorization header holds no write key: send HTTP Basic with the write key as user (base64 of "key:"), or writeKey in the body',

@@ -37,6 +37,18 @@ describe("write key authentication", () => {
     expect((await track(live.writeKey)).status).toBe(200);
   });
 
+  it("takes the body's write key beside a Bearer token, as Segment's OAuth sources send them", async () => {
+    const { writeKey } = await seedWorkspace("oauth-source");
+    const batch = [{ type: "track", event: "E", anonymousId: uid("a") }];
+    const oauth = { headers: { authorization: "Bearer eyJhbGciOiJSUzI1NiJ9.an-access-token" } };
+    const res = await post("/v1/batch", { writeKey, batch }, oauth);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { accepted: number }).accepted).toBe(1);
+    // A Bearer write key alone still authenticates, and a token without a body key is still refused.
+    expect((await post("/v1/batch", { batch }, { headers: { authorization: `Bearer ${writeKey}` } })).status).toBe(200);
+    expect((await post("/v1/batch", { batch }, oauth)).status).toBe(401);
+  });
+
   it("answers an address that sent too many unknown keys 429 for keys this isolate does not know, sparing D1", async () => {
     const live = await seedWorkspace("probe-flood");
     // The real binding, asked with a limit of 5 unknown keys per window instead of wrangler.toml's 100: its windows
