@@ -17,7 +17,7 @@ export function parseIsoTimestamp(value: string): number | null {
   if (!m || !isCalendarDate(m)) return null;
   const [, year, month, day, hour, minute, second, fraction, zone, sign, zoneHours, zoneMinutes] = m;
   const ms = Number((fraction ?? "").padEnd(3, "0").slice(0, 3));
-  const utc = Date.UTC(+year, +month - 1, +day, +(hour ?? 0), +(minute ?? 0), +(second ?? 0), ms);
+  const utc = utcOf(+year, +month - 1, +day, +(hour ?? 0), +(minute ?? 0), +(second ?? 0), ms);
   if (zone === undefined || sign === undefined) return utc;
   const offset = (Number(zoneHours) * 60 + Number(zoneMinutes ?? 0)) * 60_000;
   if (Number(zoneHours) > 23 || Number(zoneMinutes ?? 0) > 59) return null;
@@ -32,9 +32,18 @@ function isCalendarDate(m: RegExpExecArray): boolean {
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (month < 1 || month > 12 || day < 1) return false;
   // Day 0 of the next month is the last day of this one.
-  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return false;
+  if (day > new Date(utcOf(year, month, 0)).getUTCDate()) return false;
   if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59)) return false;
   return m[6] === undefined || Number(m[6]) <= 59;
+}
+
+/** `Date.UTC` for every four-digit year: `Date.UTC` itself reads years 0–99 as 1900–1999 (Go's zero time is year 1). */
+function utcOf(year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0, ms = 0): number {
+  if (year >= 100) return Date.UTC(year, monthIndex, day, hour, minute, second, ms);
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  date.setUTCHours(hour, minute, second, ms);
+  return date.getTime();
 }
 
 /** A message's time fields, ISO-8601 strings already checked. */

@@ -191,6 +191,18 @@ describe("parseIsoTimestamp", () => {
   });
 });
 
+describe("parseIsoTimestamp in the first century", () => {
+  it("reads years 0000-0099 as written (Go's zero time is year 1), not as 1900-1999", () => {
+    expect(new Date(parseIsoTimestamp("0001-01-01T00:00:00Z") as number).toISOString()).toBe(
+      "0001-01-01T00:00:00.000Z",
+    );
+    expect(new Date(parseIsoTimestamp("0024-02-29") as number).toISOString()).toBe("0024-02-29T00:00:00.000Z");
+    // Leap years by their own number: 0000 was one (divisible by 400), 1900 was not.
+    expect(new Date(parseIsoTimestamp("0000-02-29") as number).toISOString()).toBe("0000-02-29T00:00:00.000Z");
+    expect(parseIsoTimestamp("0023-02-29")).toBeNull();
+  });
+});
+
 describe("storedEventTime", () => {
   const at = (iso: string) => Date.parse(iso);
   it("corrects for the sender's skew with sentAt, the message's before the batch's", () => {
