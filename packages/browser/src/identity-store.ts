@@ -17,8 +17,11 @@ export interface BrowserKeyValue extends KeyValue {
   persist(on: boolean): void;
   /** Removes every key from cookies and localStorage (consent denied); memory keeps working for this page. */
   forget(): void;
-  /** Sets `k` only if it has no value, read afresh (another tab may have set it a moment ago). */
-  fill(k: string, v: string): void;
+  /**
+   * Sets `k` only if its value, read afresh (another tab may have set it a moment ago), is empty or `was`; returns
+   * whether it did.
+   */
+  fill(k: string, v: string, was?: string): boolean;
 }
 
 /**
@@ -70,9 +73,12 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
   return {
     get,
     set,
-    fill: (k, v) => {
+    fill: (k, v, was) => {
       cache = {};
-      if (!get(k)) set(k, v);
+      const now = get(k);
+      if (now && now !== was) return false;
+      set(k, v);
+      return true;
     },
     forget: () => {
       for (const k of Object.values(KEYS)) write(k, null);

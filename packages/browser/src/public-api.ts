@@ -145,7 +145,7 @@ export interface Tessera {
   group(groupId: string, traits?: JsonObject, options?: CallOptions): void;
   alias(userId: string, previousId?: string | null, options?: CallOptions): void;
   reset(): void;
-  /** Resolves (and calls `callback`) once loaded. */
+  /** Resolves (and calls `callback`) once loaded and the id is settled (with `idEndpoint`: its answer, at most 1.5 s). */
   ready(callback?: () => void): Promise<void>;
   /** Ids and traits, once loaded. */
   user(): UserState | undefined;

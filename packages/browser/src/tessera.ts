@@ -16,8 +16,7 @@ type Method = "track" | "identify" | "page" | "group" | "alias" | "reset" | "set
 type Call = [Method, unknown[], PageSnapshot?];
 
 /**
- * Makes an SDK instance. Calls before `load` (and before the optional server id arrives) are held with the page
- * they were made on, then replayed in order.
+ * Makes an SDK instance. Calls before `load` are held with the page they were made on, then replayed in order.
  *
  * @example
  * const tessera = createTessera();
@@ -106,12 +105,6 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
         });
         kv.persist(!o.requireConsent);
         for (const p of o.plugins ?? []) e.use(p);
-        const start = () => {
-          engine = e;
-          for (const c of held.splice(0)) call(c);
-          started();
-          void e.flush();
-        };
         addEventListener("online", () => void e.flush());
         onPageHide(() => e.beacon((body) => beacon(`${apiHost}/v1/batch`, body), 60 * 1024));
         if (o.trackHistory) {
@@ -120,19 +113,30 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
             call(["page", []]);
           });
         }
+        let settled: Promise<unknown> = Promise.resolve();
         if (o.idEndpoint) {
           const endpoint = o.idEndpoint === true ? `${apiHost}/v1/id` : o.idEndpoint;
           serverId = (id, mode) => fetchServerId(endpoint, id, o.cookieDomain ?? cookieDomain(), mode);
         }
         if (serverId && !o.requireConsent) {
           // The id stored here is the authority (reset() rotates it) and the server's cookie its backup: a stored id
-          // replaces the cookie's; without one (ITP wiped storage) the cookie's comes back. Only into an empty slot:
-          // an answer arriving after another tab set an id (reset) must not write the old one back.
+          // replaces the cookie's. Without one (ITP wiped storage) the cookie's comes back: calls are queued (stored)
+          // at once with a fresh id, which the answer replaces, only if still current (another tab's or this page's
+          // reset() may have set a newer one). Sending waits for it, at most 1.5 s: the endpoint may never answer.
           const mine = kv.get(KEYS.anonymousId);
-          void serverId(mine || "", mine ? "replace" : undefined)
-            .then((id) => id && kv.fill(KEYS.anonymousId, id))
-            .finally(start);
-        } else start();
+          const id = mine || e.user().anonymousId;
+          const asked = serverId(id, mine ? "replace" : undefined);
+          if (!mine) {
+            const swap = asked.then(
+              (s) => s && s !== id && kv.fill(KEYS.anonymousId, s, id) && e.renameAnonymousId(id, s),
+            );
+            settled = e.hold(Promise.race([swap, new Promise((r) => setTimeout(r, 1500))]));
+          }
+        }
+        engine = e;
+        for (const c of held.splice(0)) call(c);
+        void e.flush();
+        void settled.then(started);
       } catch (err) {
         warn(err);
       }

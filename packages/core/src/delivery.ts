@@ -37,6 +37,8 @@ export class Delivery {
   private _cancel?: () => void;
   /** Until when we are backing off, ms. */
   private _until = 0;
+  /** Nothing is sent before it settles (the engine's `hold`). */
+  _gate: Promise<unknown> = Promise.resolve();
   /** Keys in a request right now: pagehide leaves them to it. */
   readonly inFlight = new Set<string>();
 
@@ -62,11 +64,13 @@ export class Delivery {
       return this._busy.then(() => this._busy);
     }
     let ran = false;
-    this._busy = this._o
-      .lock(() => {
-        ran = true;
-        return this._run();
-      })
+    this._busy = this._gate
+      .then(() =>
+        this._o.lock(() => {
+          ran = true;
+          return this._run();
+        }),
+      )
       .catch(() => {})
       .finally(() => {
         this._busy = undefined;

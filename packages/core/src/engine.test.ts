@@ -72,6 +72,29 @@ describe("Engine", () => {
     expect(p).toMatchObject({ type: "page", name: "Home", properties: { a: 1 } });
   });
 
+  it("hold stores calls at once but sends nothing before it settles; renameAnonymousId restamps what waits", async () => {
+    const { store, map } = cloningStorage();
+    const t = scriptedTransport();
+    const e = new Engine({
+      writeKey: "wk",
+      apiHost: "http://h",
+      transport: t.transport,
+      storage: () => store,
+      kv: memoryKeyValue(),
+    });
+    let answer!: () => void;
+    void e.hold(new Promise<void>((r) => (answer = r)));
+    const fresh = e.user().anonymousId;
+    e.track("Early");
+    void e.flush();
+    await new Promise((r) => setTimeout(r, 10));
+    expect([t.sent.length, map.size]).toEqual([0, 1]);
+    e.renameAnonymousId(fresh, "from-server");
+    answer();
+    await e.flush();
+    expect(t.sent[0].body.batch.map((m) => m.anonymousId)).toEqual(["from-server"]);
+  });
+
   it("runs plugins by stage and drops messages a plugin returns null for", async () => {
     const { e, sent } = setup();
     const seen: string[] = [];

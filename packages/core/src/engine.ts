@@ -128,6 +128,25 @@ export class Engine {
     this._user.reset();
   }
 
+  /**
+   * Sends nothing until `until` settles: calls are still queued and stored at once, and pagehide still beacons them
+   * (the platform is learning who the visitor is, e.g. from a server-set cookie). Returns `until`.
+   */
+  hold<T>(until: Promise<T>): Promise<T> {
+    this._delivery._gate = until;
+    return until;
+  }
+
+  /**
+   * The visitor turned out to be `to` after calls were stamped with `from`, an id minted only because the answer had
+   * not come yet: what is still queued carries `to`, as if the calls had waited for it. Sent events keep `from`.
+   */
+  renameAnonymousId(from: string, to: string): void {
+    const items = this._queue.snapshot().filter(([, i]) => i.m.anonymousId === from);
+    for (const [, i] of items) i.m.anonymousId = to;
+    void this._queue.save(items);
+  }
+
   user(): UserState {
     return this._user.state();
   }
