@@ -95,6 +95,14 @@ describe("Engine", () => {
     expect(t.sent[0].body.batch.map((m) => m.anonymousId)).toEqual(["from-server"]);
   });
 
+  it("alias while identified sends the new id as userId and the current one as previousId", async () => {
+    const { e, sent } = setup();
+    e.identify("old-user");
+    e.alias("new-user");
+    await e.flush();
+    expect(sent[0].body.batch[1]).toMatchObject({ type: "alias", userId: "new-user", previousId: "old-user" });
+  });
+
   it("runs plugins by stage and drops messages a plugin returns null for", async () => {
     const { e, sent } = setup();
     const seen: string[] = [];

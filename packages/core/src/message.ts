@@ -27,6 +27,7 @@ export function createMessage(type: Message["type"], fields: MessageFields, stam
     timestamp: stamp.timestamp.toISOString(),
     context: { ...stamp.context, ...(fields.context as JsonObject | undefined) },
   } as Message;
-  if (stamp.userId) m.userId = stamp.userId;
+  // The current user only where the call names none: alias carries its own (the new id, previousId the current).
+  if (stamp.userId && !m.userId) m.userId = stamp.userId;
   return m;
 }
