@@ -191,7 +191,10 @@ export const deletions = sqliteTable(
   {
     id: text("id").primaryKey(),
     workspaceId: text("workspace_id").notNull(),
-    /** The live profile the request named. */
+    /**
+     * The profile the request named: the profile id it gave, or the live profile its identifier found when it was
+     * received. The graph step erases the live profile of what the request named as it is then (see `identifiers`).
+     */
     profileId: text("profile_id").notNull(),
     status: text("status", { enum: ["pending", "done"] }).notNull(),
     /** JSON array: the profile and every profile merged into it, as the graph step erased them. */
@@ -199,7 +202,8 @@ export const deletions = sqliteTable(
     /**
      * JSON array of the erased identifiers, which destinations match the person by: written by the graph step in the
      * same transaction as the erase, and cleared (null) once every destination has deleted the person (until then the
-     * job hands a destination its delete again).
+     * job hands a destination its delete again). Before the graph step: the identifier the request named, if it named
+     * one, which the graph step looks up again (a merge undo may have moved it to another profile meanwhile).
      */
     identifiers: text("identifiers"),
     suppressedCount: integer("suppressed_count"),

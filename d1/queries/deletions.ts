@@ -14,10 +14,16 @@ export const STEP_COLUMNS = {
   destinations: "destinationsAt",
 } as const satisfies Record<string, keyof DeletionRow>;
 
-/** Records a new erase request, due for a retry at `retryAt` should its first run not finish. */
+/**
+ * Records a new erase request, due for a retry at `retryAt` should its first run not finish. `named`: the identifier
+ * the request named, if it named one, kept in `identifiers` until the graph step writes what it erased.
+ */
 export async function insertDeletion(
   db: D1Database,
-  row: Pick<DeletionRow, "id" | "workspaceId" | "profileId" | "createdAt"> & { retryAt: number },
+  row: Pick<DeletionRow, "id" | "workspaceId" | "profileId" | "createdAt"> & {
+    retryAt: number;
+    named: { type: string; value: string } | null;
+  },
 ): Promise<DeletionRow> {
   const [inserted] = await orm(db)
     .insert(deletions)
@@ -25,6 +31,7 @@ export async function insertDeletion(
       id: row.id,
       workspaceId: row.workspaceId,
       profileId: row.profileId,
+      identifiers: row.named === null ? null : JSON.stringify([row.named]),
       status: "pending",
       nextAttemptAt: row.retryAt,
       createdAt: row.createdAt,

@@ -18,9 +18,24 @@ export async function resolveProfileRef(
   workspaceId: string,
   ref: ProfileRef,
 ): Promise<string> {
+  return (await lookUpProfileRef(store, db, workspaceId, ref)).live;
+}
+
+/**
+ * {@link resolveProfileRef}, also saying which identifier the ref named (normalised; null for a profile id): a GDPR
+ * erase resolves it again when it erases, since a merge undo can move the identifier to another profile meanwhile.
+ *
+ * @example const { live, identifier } = await lookUpProfileRef(store, env.DB, ws, ref); // identifier: {type, value}
+ */
+export async function lookUpProfileRef(
+  store: IdentityStore,
+  db: D1Database,
+  workspaceId: string,
+  ref: ProfileRef,
+): Promise<{ live: string; identifier: Identifier | null }> {
   if (ref.kind === "id") {
     const id = await store.liveProfile(workspaceId, ref.profileId);
-    if (id) return id;
+    if (id) return { live: id, identifier: null };
     const erasedBy = await deletionOfProfile(db, workspaceId, ref.profileId);
     throw notFound(
       `No profile matches ${describeRef(ref)}${erasedBy ? `: it was erased (GDPR delete ${erasedBy.id}, GET /v1/deletions/${erasedBy.id})` : ""}`,
@@ -28,7 +43,7 @@ export async function resolveProfileRef(
   }
   const identifier = await identifierOf(db, workspaceId, ref);
   const id = await store.findProfile(workspaceId, identifier);
-  if (id) return id;
+  if (id) return { live: id, identifier };
   // Said so a GDPR tool that sends its DELETE again (after a timeout, say) can tell "done before" from "never here".
   const erased = (await erasedAmong(db, workspaceId, [identifier])).size > 0;
   throw notFound(

@@ -15,7 +15,7 @@ import { notFound, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
 import { erasedAnswer } from "./deletions";
-import { resolveProfileRef } from "./profile-lookup";
+import { lookUpProfileRef, resolveProfileRef } from "./profile-lookup";
 import { type ProfileRef, ProfileRefParams } from "./profile-ref";
 import { requireSecretKey } from "./secret-key-auth";
 
@@ -128,9 +128,13 @@ export const profileRoutes = openApiRoutes()
       },
     }),
     async (c) => {
-      const id = await liveProfileId(c.env, c.var.workspaceId, c.req.valid("param"));
+      const ref = c.req.valid("param");
+      const { live, identifier } = await lookUpProfileRef(identityStoreFor(c.env), c.env.DB, c.var.workspaceId, ref);
+      // The job records what the ref named, not the profile it finds now: it erases under the repair lock, and a merge
+      // undo that ran first can have split the person the ref names out of `live` (it would erase the other one).
+      const named = { profileId: ref.kind === "id" ? ref.profileId : live, identifier };
       // 202 even when a step failed: the deletion is recorded, and the cron finishes it.
-      return c.json(erasedAnswer(await startDeletion(c.env, c.var.workspaceId, id)), 202);
+      return c.json(erasedAnswer(await startDeletion(c.env, c.var.workspaceId, named)), 202);
     },
   );
 

@@ -32,7 +32,7 @@ import { loadIdentityRules } from "../identity/rules";
 import { eraseFromIngestDeadLetters } from "../ingest/dead-letters";
 import { liveEventsStub } from "../live-events/live-events-do";
 import { profileStub } from "../profile/profile-stub";
-import { deleteAtDestinations } from "./destination-deletes";
+import { type DestinationsProgress, deleteAtDestinations } from "./destination-deletes";
 
 /** When the first run is cut short (the isolate went away), the cron takes the job up after this long. */
 const FIRST_RETRY_MS = 60_000;
@@ -42,18 +42,25 @@ const RETRY_MAX_MS = 3_600_000;
 /** Jobs one cron invocation takes up. */
 const RESUME_PER_RUN = 25;
 
+/** What an erase request named: a profile id as given, or an identifier with the live profile it found then. */
+export interface ErasureRef {
+  profileId: string;
+  identifier: Identifier | null;
+}
+
 /**
- * Records an erase of live profile `profileId` of `workspaceId`, then runs it. Answers the job as it stands: `done`,
- * or `pending` with the reason it stopped (the cron finishes it).
+ * Records an erase of the person `named` in `workspaceId`, then runs it. Answers the job as it stands: `done`, or
+ * `pending` with the reason it stopped (the cron finishes it).
  *
- * @example const deletion = await startDeletion(env, workspaceId, "prf_…"); // deletion.id: "del_…"
+ * @example const deletion = await startDeletion(env, workspaceId, { profileId: "prf_…", identifier: null });
  */
-export async function startDeletion(env: Env, workspaceId: string, profileId: string): Promise<DeletionRow> {
+export async function startDeletion(env: Env, workspaceId: string, named: ErasureRef): Promise<DeletionRow> {
   const now = Date.now();
   const row = await insertDeletion(env.DB, {
     id: newId("del"),
     workspaceId,
-    profileId,
+    profileId: named.profileId,
+    named: named.identifier,
     createdAt: now,
     retryAt: now + FIRST_RETRY_MS,
   });
@@ -108,7 +115,9 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
       ]);
     }
     if (row.destinationsAt === null) {
-      const progress = await deleteAtDestinations(env, row, ids, identifiers);
+      // Nobody erased (another request erased the person first, and tells the destinations): no delete to send.
+      const progress: DestinationsProgress =
+        ids.length === 0 ? { done: true } : await deleteAtDestinations(env, row, ids, identifiers);
       if (progress.done) {
         // Every vendor has deleted the person: nothing of them is kept any more, not even a dead letter a vendor call
         // in flight during the erase wrote, nor a dead-lettered delete (it holds their identifiers), nor what the
@@ -140,26 +149,42 @@ function retryAt(row: DeletionRow): number {
 }
 
 /**
- * The graph step: erases the profile's merge tree and records what was erased in the same transaction. When the
- * profile is no longer live (another request erased it first), nothing is left in the graph: the step records the
- * named profile alone, so its object is still wiped.
+ * The graph step: erases the merge tree of the profile the request named, as the graph has it now, and records what
+ * was erased in the same transaction. It runs under the repair lock, so no merge undo moves the person meanwhile; one
+ * that ran since the request was recorded split the merged-away person out, and the ref names whichever of the two
+ * it named (an identifier is looked up again, a merged-away id is live again). When the person is no longer in the
+ * graph (another request erased them first), the step records the named profile alone, so its object is still wiped.
  */
 async function eraseGraph(env: Env, row: DeletionRow): Promise<{ profileIds: string[]; identifiers: Identifier[] }> {
   const store = identityStoreFor(env);
   const at = Date.now();
-  let erased = await eraseFromGraph(
-    env.DB,
-    (ws, profile) => store.liveProfile(ws, profile),
-    row.workspaceId,
-    row.profileId,
-    (tree) => recordGraphStep(env.DB, row.id, tree, at),
-  );
+  const identifier = namedIdentifier(row);
+  const named = identifier === null ? row.profileId : await store.findProfile(row.workspaceId, identifier);
+  let erased =
+    named === null
+      ? { profileIds: [], identifiers: [] }
+      : await eraseFromGraph(
+          env.DB,
+          (ws, profile) => store.liveProfile(ws, profile),
+          row.workspaceId,
+          named,
+          (tree) => recordGraphStep(env.DB, row.id, tree, at),
+        );
   if (erased.profileIds.length === 0) {
-    erased = { profileIds: [row.profileId], identifiers: [] };
+    // An identifier that is gone was erased with its profile then; but if the profile it found at the request is
+    // still live, a merge undo had moved the identifier off it first, and that profile is someone else.
+    const wiped = named ?? ((await store.liveProfile(row.workspaceId, row.profileId)) === null ? row.profileId : null);
+    erased = { profileIds: wiped === null ? [] : [wiped], identifiers: [] };
     await env.DB.batch(recordGraphStep(env.DB, row.id, erased, at));
   }
   for (const profile of erased.profileIds) store.forgetProfile(row.workspaceId, profile);
   return erased;
+}
+
+/** The identifier the request named, held in `identifiers` until the graph step (null: it named a profile id). */
+function namedIdentifier(row: DeletionRow): Identifier | null {
+  if (row.graphAt !== null || row.identifiers === null) return null;
+  return (JSON.parse(row.identifiers) as Identifier[])[0] ?? null;
 }
 
 /**

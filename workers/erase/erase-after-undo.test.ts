@@ -1,0 +1,107 @@
+/**
+ * A GDPR erase of one of two people a merge undo split apart: Sam logs in; an anonymous visitor adds to cart and says
+ * they are on the free plan; a checkout carrying both ids merges the visitor into Sam; the merge is then undone.
+ * Whichever of the two the DELETE named is erased, and the other is left whole, though the undo ran after the request
+ * was recorded and before its graph step.
+ */
+import { env } from "cloudflare:workers";
+import type { Deletion, MergeRecord, Profile, ProfileErased, ProfileMerges } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import { type DeletionRow, findDeletion } from "../../d1/queries/deletions";
+import { claimGraphRepairLock, releaseGraphRepairLock } from "../../d1/queries/graph-repair-locks";
+import { identify, track } from "../test-support/messages";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { api, store } from "../test-support/store-messages";
+import { uid } from "../test-support/worker-requests";
+import { runDeletion } from "./deletion-job";
+
+/** Sam and the visitor merged by one checkout, as in `merge-undo.test.ts`. */
+async function wronglyMerged() {
+  const ws = await seedWorkspace("erase-after-undo");
+  const user = uid("u");
+  const anon = uid("a");
+  const [sam, visitor, , survivor] = await store(ws.workspaceId, [
+    identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user }),
+    track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon }),
+    identify({ plan: "free" }, "2026-01-02T00:01:00.000Z", { anonymousId: anon, userId: undefined }),
+    track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user }),
+  ]);
+  expect(survivor).toBe(sam);
+  const call = (method: string, path: string) => api(path, bearer(ws.secretKey), { method });
+  const { data } = await (await call("GET", `/v1/profiles/${sam}/merges`)).json<ProfileMerges>();
+  expect(data).toMatchObject([{ from: visitor, into: sam, undone_at: null }]);
+  return { ws, user, anon, sam: sam as string, visitor: visitor as string, merge: data[0] as MergeRecord, call };
+}
+
+/**
+ * Sends the DELETE while another repair holds the workspace's lock past the erase's wait, so its first run stops
+ * before the graph step; answers the recorded job.
+ */
+async function eraseStoppedBeforeGraph(workspaceId: string, send: () => Promise<Response>): Promise<DeletionRow> {
+  const held = Date.now();
+  expect(await claimGraphRepairLock(env.DB, workspaceId, "mrg_other", held, 0)).toBe(true);
+  const res = await send();
+  await releaseGraphRepairLock(env.DB, workspaceId, "mrg_other", held);
+  expect(res.status).toBe(202);
+  const { deletion_id } = await res.json<ProfileErased>();
+  const row = (await findDeletion(env.DB, workspaceId, deletion_id)) as DeletionRow;
+  expect(row.graphAt).toBeNull();
+  return row;
+}
+
+describe("a GDPR erase recorded before a merge undo of the person", { timeout: 30_000 }, () => {
+  it.each(["the visitor's anonymous id", "the visitor's profile id"])(
+    "erases the visitor and keeps Sam, when the DELETE named %s",
+    async (named) => {
+      const { ws, user, anon, sam, visitor, merge, call } = await wronglyMerged();
+      const ref = named.includes("anonymous") ? `anonymous_id:${encodeURIComponent(anon)}` : visitor;
+      const row = await eraseStoppedBeforeGraph(ws.workspaceId, () => call("DELETE", `/v1/profiles/${ref}`));
+      expect((await call("POST", `/v1/merges/${merge.id}/undo`)).status).toBe(200);
+
+      // The cron takes the job up again.
+      expect((await runDeletion(env, row)).status).toBe("done");
+      const deletion = await (await call("GET", `/v1/deletions/${row.id}`)).json<Deletion>();
+      expect(deletion.profile_ids).toEqual([visitor]);
+      for (const gone of [visitor, `anonymous_id:${encodeURIComponent(anon)}`]) {
+        expect((await call("GET", `/v1/profiles/${gone}`)).status, gone).toBe(404);
+      }
+      const erased = await (await call("GET", `/v1/profiles/anonymous_id:${encodeURIComponent(anon)}`)).json<{
+        error: { message: string };
+      }>();
+      expect(erased.error.message).toMatch(/erased \(GDPR delete\), and events carrying it are dropped/);
+      const kept = await call("GET", `/v1/profiles/user_id:${encodeURIComponent(user)}`);
+      expect(kept.status).toBe(200);
+      expect(await kept.json<Profile>()).toMatchObject({ id: sam, traits: { name: "Sam" } });
+    },
+  );
+
+  it("erases Sam alone when the DELETE named Sam: the undo took the visitor out of Sam's merges", async () => {
+    const { ws, anon, sam, visitor, merge, call } = await wronglyMerged();
+    const row = await eraseStoppedBeforeGraph(ws.workspaceId, () => call("DELETE", `/v1/profiles/${sam}`));
+    expect((await call("POST", `/v1/merges/${merge.id}/undo`)).status).toBe(200);
+
+    expect((await runDeletion(env, row)).status).toBe("done");
+    const deletion = await (await call("GET", `/v1/deletions/${row.id}`)).json<Deletion>();
+    expect(deletion.profile_ids).toEqual([sam]);
+    expect((await call("GET", `/v1/profiles/${sam}`)).status).toBe(404);
+    const kept = await call("GET", `/v1/profiles/anonymous_id:${encodeURIComponent(anon)}`);
+    expect(kept.status).toBe(200);
+    expect(await kept.json<Profile>()).toMatchObject({ id: visitor, traits: { plan: "free" } });
+  });
+
+  it("leaves Sam alone when another DELETE erased the visitor first, though the ref found Sam when it came", async () => {
+    const { ws, user, anon, sam, visitor, merge, call } = await wronglyMerged();
+    const ref = `anonymous_id:${encodeURIComponent(anon)}`;
+    const row = await eraseStoppedBeforeGraph(ws.workspaceId, () => call("DELETE", `/v1/profiles/${ref}`));
+    expect(row.profileId).toBe(sam);
+    expect((await call("POST", `/v1/merges/${merge.id}/undo`)).status).toBe(200);
+    expect((await call("DELETE", `/v1/profiles/${visitor}`)).status).toBe(202);
+
+    expect((await runDeletion(env, row)).status).toBe("done");
+    const deletion = await (await call("GET", `/v1/deletions/${row.id}`)).json<Deletion>();
+    expect(deletion.profile_ids).toEqual([]);
+    const kept = await call("GET", `/v1/profiles/user_id:${encodeURIComponent(user)}`);
+    expect(kept.status).toBe(200);
+    expect(await kept.json<Profile>()).toMatchObject({ id: sam, traits: { name: "Sam" }, event_count: 2 });
+  });
+});
