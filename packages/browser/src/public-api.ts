@@ -140,8 +140,13 @@ export interface Tessera {
   track(event: string, properties?: JsonObject, options?: CallOptions): void;
   /** `identify(userId, traits)` or `identify(traits)` for the current user. */
   identify(userId?: string | null | JsonObject, traits?: JsonObject, options?: CallOptions): void;
-  /** `page()`, `page(name, properties)` or `page(properties)`; page fields are added automatically. */
-  page(name?: string | null | JsonObject, properties?: JsonObject, options?: CallOptions): void;
+  /**
+   * `page()`, `page(name, properties?)`, `page(category, name, properties?)` or `page(properties)`, as in analytics.js;
+   * page fields, `name` and `category` are added to the properties.
+   */
+  page(properties?: JsonObject, options?: CallOptions): void;
+  page(name: string | null, properties?: JsonObject, options?: CallOptions): void;
+  page(category: string | null, name: string, properties?: JsonObject, options?: CallOptions): void;
   group(groupId: string, traits?: JsonObject, options?: CallOptions): void;
   alias(userId: string, previousId?: string | null, options?: CallOptions): void;
   reset(): void;

@@ -41,9 +41,15 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
     track: (e, event: string, properties?: JsonObject, o?: CallOptions) => e.track(event, properties, o),
     identify: (e, id: string | JsonObject | null, traits?: JsonObject, o?: CallOptions) =>
       id && typeof id === "object" ? e.identify(null, id, traits) : e.identify(id, traits, o),
-    page: (e, name: string | JsonObject | null, properties?: JsonObject, o?: CallOptions) => {
-      if (name && typeof name === "object") return methods.page(e, null as never, name as never, properties as never);
-      e.page(name, { ...pageProperties(now()), ...properties }, o);
+    page: (e, ...a: unknown[]) => {
+      // Segment's page(category?, name?, properties?, options?): with a second string, the first is the category.
+      const category = typeof a[1] === "string" ? (a.shift() as string) : null;
+      if (a[0] && typeof a[0] === "object") a.unshift(null);
+      const [name, properties, o] = a as [string | null, JsonObject?, CallOptions?];
+      const p = pageProperties(now());
+      if (name) p.name = name;
+      if (category) p.category = category;
+      e.page(name, { ...p, ...properties }, o, category);
     },
     group: (e, id: string, traits?: JsonObject, o?: CallOptions) => e.group(id, traits, o),
     alias: (e, id: string, previous?: string, o?: CallOptions) => e.alias(id, previous, o),

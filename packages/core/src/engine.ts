@@ -107,9 +107,10 @@ export class Engine {
     this._enqueue("identify", { traits: merged }, options);
   }
 
-  page(name?: string | null, properties?: JsonObject, options?: CallOptions): void {
+  page(name?: string | null, properties?: JsonObject, options?: CallOptions, category?: string | null): void {
     const fields: MessageFields = { properties: properties ?? {} };
     if (name) fields.name = name;
+    if (category) fields.category = category;
     this._enqueue("page", fields, options);
   }
 
