@@ -72,6 +72,17 @@ describe("Delivery", () => {
     expect(sent[1].body.batch.map((m) => m.event)).toEqual(["A", "B"]);
   });
 
+  it("schedules new events again after an early flush succeeds during a Retry-After (QA: none sent in 460 s)", async () => {
+    const { e, sent } = engine([{ status: 429, retryAfter: 300 }]);
+    e.track("A");
+    await e.flush();
+    await e.flush();
+    expect(sent.length).toBe(2);
+    e.track("B");
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sent.map((s) => s.body.batch.map((m) => m.event))).toEqual([["A"], ["A"], ["B"]]);
+  });
+
   it("halves the batch on 413 and drops a single event the server refuses", async () => {
     const { e, sent, store } = engine([{ status: 413 }, { status: 200 }, { status: 413 }, { status: 413 }]);
     for (let i = 0; i < 4; i++) e.track(`E${i}`);

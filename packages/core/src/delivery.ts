@@ -126,7 +126,8 @@ export class Delivery {
         this._limit = Math.ceil(batch.length / 2);
         continue;
       } else {
-        this._attempt = 0;
+        // Answered: a backoff cut short by an early flush is over, or new events would never be scheduled.
+        this._attempt = this._until = 0;
       }
       await this._queue.remove(keys);
       items = items.slice(batch.length);
