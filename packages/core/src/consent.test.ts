@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { memoryStorage, scriptedTransport } from "../test-support/fakes";
 import { Engine } from "./engine";
 import { memoryKeyValue } from "./key-value";
+import type { TransportResult } from "./transport";
 
 function setup() {
   const t = scriptedTransport();
@@ -50,6 +51,33 @@ describe("consent gate", () => {
     await store.setMany([["from-an-earlier-page", { m: { type: "track", event: "Old" }, t: 1 }]]);
     await e.setConsent({ state: "denied" });
     expect(await store.entries()).toEqual([]);
+  });
+
+  it("sends no further batch of a running flush once consent is withdrawn (QA: all 3 sent)", async () => {
+    const bodies: string[] = [];
+    let answer!: (r: TransportResult) => void;
+    const transport = {
+      send: (_url: string, body: string) => {
+        bodies.push(body);
+        return bodies.length > 1 ? Promise.resolve({ status: 200 }) : new Promise<TransportResult>((r) => (answer = r));
+      },
+    };
+    const kv = memoryKeyValue();
+    const e = new Engine({
+      writeKey: "wk",
+      apiHost: "http://h",
+      transport,
+      storage: memoryStorage,
+      kv,
+      maxBatchSize: 1,
+    });
+    for (const name of ["A", "B", "C"]) e.track(name);
+    const flushed = e.flush();
+    await vi.waitFor(() => expect(bodies.length).toBe(1));
+    await e.setConsent({ state: "denied" });
+    answer({ status: 200 });
+    await flushed;
+    expect(bodies.length).toBe(1);
   });
 
   it("drops the buffer and later events when denied", async () => {

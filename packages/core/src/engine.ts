@@ -91,7 +91,8 @@ export class Engine {
       maxBatchSize: o.maxBatchSize ?? 500,
       maxBatchBytes: o.maxBatchBytes ?? 480_000,
       inBeacon: (k) => k in this._beaconed(),
-      isOnline: o.isOnline ?? (() => true),
+      // Withdrawn consent stops a running flush before its next batch, as going offline does.
+      isOnline: () => this._consent.state === "granted" && o.isOnline?.() !== false,
       random: o.random ?? Math.random,
       now,
     });
