@@ -3,7 +3,7 @@
  * splits them apart again, and the journal as the profile API lists it (undone entries included). Raw SQL only for
  * the guarded batch (a `json_each` identifier list and the write guard) and the recursive journal read.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { orm } from "../client";
 import { merges, profiles } from "../schema";
 import type { IdentifierKey } from "./identity-graph";
@@ -135,4 +135,27 @@ export async function listMergeJournal(
     .bind(workspaceId, profileId)
     .all<MergeJournalEntry>();
   return results;
+}
+
+/**
+ * The profiles that undone merges out of `profileIds` had been merged into (each once): the survivors whose objects
+ * list the identifiers those undos gave back as departed. By the workspace's undone merges (the partial index of
+ * undone merges): an undo is a rare operator call, so they are few.
+ */
+export async function survivorsOfUndoneMerges(
+  db: D1Database,
+  workspaceId: string,
+  profileIds: readonly string[],
+): Promise<string[]> {
+  const rows = await orm(db)
+    .selectDistinct({ into: merges.intoProfile })
+    .from(merges)
+    .where(
+      and(
+        eq(merges.workspaceId, workspaceId),
+        isNotNull(merges.undoneAt),
+        sql`${merges.fromProfile} IN (SELECT value FROM json_each(${JSON.stringify(profileIds)}))`,
+      ),
+    );
+  return rows.map((r) => r.into);
 }

@@ -4,23 +4,28 @@
  * Whichever of the two the DELETE named is erased, and the other is left whole, though the undo ran after the request
  * was recorded and before its graph step.
  */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Deletion, MergeRecord, Profile, ProfileErased, ProfileMerges } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { type DeletionRow, findDeletion } from "../../d1/queries/deletions";
 import { claimGraphRepairLock, releaseGraphRepairLock } from "../../d1/queries/graph-repair-locks";
+import type { ProfileDO } from "../profile/profile-do";
 import { identify, track } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
 import { uid } from "../test-support/worker-requests";
 import { runDeletion } from "./deletion-job";
 
-/** Sam and the visitor merged by one checkout, as in `merge-undo.test.ts`. */
+/**
+ * Sam and the visitor merged by one checkout, as in `merge-undo.test.ts`; `shopper` is the anonymous id of an older
+ * profile, seen before Sam logged in, that a later message can link Sam to.
+ */
 async function wronglyMerged() {
   const ws = await seedWorkspace("erase-after-undo");
-  const user = uid("u");
-  const anon = uid("a");
-  const [sam, visitor, , survivor] = await store(ws.workspaceId, [
+  const [user, anon, shopper] = [uid("u"), uid("a"), uid("a")];
+  const [, sam, visitor, , survivor] = await store(ws.workspaceId, [
+    track("Product Viewed", "2025-12-01T00:00:00.000Z", { anonymousId: shopper }),
     identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user }),
     track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon }),
     identify({ plan: "free" }, "2026-01-02T00:01:00.000Z", { anonymousId: anon, userId: undefined }),
@@ -30,7 +35,8 @@ async function wronglyMerged() {
   const call = (method: string, path: string) => api(path, bearer(ws.secretKey), { method });
   const { data } = await (await call("GET", `/v1/profiles/${sam}/merges`)).json<ProfileMerges>();
   expect(data).toMatchObject([{ from: visitor, into: sam, undone_at: null }]);
-  return { ws, user, anon, sam: sam as string, visitor: visitor as string, merge: data[0] as MergeRecord, call };
+  const merge = data[0] as MergeRecord;
+  return { ws, user, anon, shopper, sam: sam as string, visitor: visitor as string, merge, call };
 }
 
 /**
@@ -104,4 +110,43 @@ describe("a GDPR erase recorded before a merge undo of the person", { timeout: 3
     expect(kept.status).toBe(200);
     expect(await kept.json<Profile>()).toMatchObject({ id: sam, traits: { name: "Sam" }, event_count: 2 });
   });
+});
+
+/** What profile `id`'s object keeps as departed (see `workers/profile/departed.ts`), and its status. */
+function departedOf(id: string): Promise<{ status: string; departed: string | null }> {
+  return runInDurableObject<ProfileDO, { status: string; departed: string | null }>(
+    env.PROFILE.getByName(id),
+    (_o, state) =>
+      state.storage.sql
+        .exec<{ status: string; departed: string | null }>("SELECT status, departed FROM profile_meta")
+        .one(),
+  );
+}
+
+describe("a GDPR erase of a person a merge undo split off", { timeout: 30_000 }, () => {
+  it.each([false, true])(
+    "leaves none of their identifiers on the profile they were split off (merged on since: %s)",
+    async (mergedOn) => {
+      const { ws, user, anon, shopper, sam, visitor, merge, call } = await wronglyMerged();
+      expect((await call("POST", `/v1/merges/${merge.id}/undo`)).status).toBe(200);
+      if (mergedOn) {
+        // Sam turns out to be the older shopper: Sam's object becomes a tombstone that still keeps its meta.
+        await store(ws.workspaceId, [
+          track("Checkout", "2026-01-05T00:00:00.000Z", { anonymousId: shopper, userId: user }),
+        ]);
+      }
+      const before = await departedOf(sam);
+      expect(before.status).toBe(mergedOn ? "redirect" : "active");
+      expect(before.departed).toContain(anon);
+
+      const res = await call("DELETE", `/v1/profiles/${visitor}`);
+      expect(res.status).toBe(202);
+      const { deletion_id } = await res.json<ProfileErased>();
+      expect((await findDeletion(env.DB, ws.workspaceId, deletion_id))?.status).toBe("done");
+      expect((await departedOf(sam)).departed).toBeNull();
+      // Sam's own data stays.
+      const kept = await call("GET", `/v1/profiles/user_id:${encodeURIComponent(user)}`);
+      expect(await kept.json<Profile>()).toMatchObject({ traits: { name: "Sam" } });
+    },
+  );
 });

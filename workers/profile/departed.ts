@@ -23,7 +23,10 @@ export function recordDeparted(sql: SqlStorage, departed: readonly Identifier[],
   writeDeparted(sql, [...all.values()]);
 }
 
-/** The graph brought `ids` back to this profile (a new merge, a graph-checked delivery): no longer departed. */
+/**
+ * `ids` are no longer departed: the graph brought them back to this profile (a new merge, a graph-checked delivery),
+ * or the person they went to was erased (their suppression refuses them from then on).
+ */
 export function clearDeparted(sql: SqlStorage, departed: readonly Identifier[], ids: readonly Identifier[]): void {
   if (departed.length === 0 || ids.length === 0) return;
   const back = new Set(ids.map(keyOf));

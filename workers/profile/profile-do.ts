@@ -7,6 +7,7 @@
  * if (outcome.status === "redirect") await profileStub(env.PROFILE, outcome.to).ingest({ ...input, profileId: outcome.to });
  */
 import { DurableObject } from "cloudflare:workers";
+import type { Identifier } from "@tessera/protocol";
 import { findProfileRow } from "../../d1/queries/merge-undo";
 import { loadDefinitions, type VersionedDefinitions } from "../audiences/definitions-cache";
 import { computeTrait, type DefinitionSet, evaluateAll, evaluateAudience } from "../audiences/evaluate";
@@ -48,6 +49,7 @@ import type {
   EventQuery,
   EventsRead,
   ExportMark,
+  ForgetDepartedOutcome,
   IngestInput,
   IngestOutcome,
   MergedAway,
@@ -520,6 +522,15 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     await this.deliverOutbox();
     await this.armAlarm();
     return { status: "dropped", ...dropped };
+  }
+
+  /** GDPR erase of a person an undo split off this profile: their identifiers are no longer kept here as departed. */
+  async forgetDeparted(identifiers: Identifier[]): Promise<ForgetDepartedOutcome> {
+    const status = this.status();
+    // Refusing the erased person's deliveries is the suppression's job now; kept here, their values would outlive them.
+    if (status.kind === "active" || status.kind === "redirect")
+      clearDeparted(this.sql, status.meta.departed, identifiers);
+    return status.kind === "redirect" ? { status: "redirect", to: status.to } : { status: "forgotten" };
   }
 
   /**

@@ -204,6 +204,9 @@ export type DropOriginsOutcome =
   | Redirected
   | Gone;
 
+/** `forgotten`: none of the identifiers is departed here any more (also when the object never held them). */
+export type ForgetDepartedOutcome = { status: "forgotten" } | Redirected;
+
 /**
  * The RPC surface of ProfileDO with plain types. TypeScript gives up ("excessively deep") when it maps
  * the recursive JSON types through `DurableObjectStub<ProfileDO>`, so callers use this via `profileStub`.
@@ -243,4 +246,9 @@ export interface ProfileRpc {
    * re-evaluates. Idempotent.
    */
   dropOrigins(input: DropOriginsInput): Promise<DropOriginsOutcome>;
+  /**
+   * GDPR erase of a person a merge undo split off this profile: `identifiers` leave its departed list. A tombstone
+   * forgets them too, then answers its redirect (the undo listed them at the live end of the chain then). Idempotent.
+   */
+  forgetDeparted(identifiers: Identifier[]): Promise<ForgetDepartedOutcome>;
 }
