@@ -67,6 +67,32 @@ describe("consent gate in the browser", () => {
     expect(await footprint(page)).toEqual({ cookies: [], localStorage: [], databases: [] });
   });
 
+  it("deletes what an earlier page with consent stored when a pending page is denied (QA: sent on a later grant)", async () => {
+    site.answer(...Array.from({ length: 100 }, () => ({ status: 503 })));
+    const earlier = await browser.context.newPage();
+    await earlier.goto(`${site.url}/consent`);
+    await earlier.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.setConsent("granted"));
+    await expect.poll(() => queuedCount(earlier), { timeout: 10_000 }).toBe(2);
+    // Offline, its pagehide sends no beacon: the events stay stored for the next page.
+    await browser.context.setOffline(true);
+    await earlier.close();
+    await browser.context.setOffline(false);
+    site.batches.length = 0;
+
+    // The next page starts pending (memory only) and is denied; a grant later on must find nothing to send.
+    const page = await browser.context.newPage();
+    await page.goto(`${site.url}/consent`);
+    await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.setConsent("denied"));
+    await expect.poll(() => queuedCount(page), { timeout: 5000 }).toBe(0);
+    await page.evaluate(() => {
+      const t = (window as unknown as { tessera: PageTessera }).tessera;
+      t.setConsent("granted");
+      return t.flush();
+    });
+    await settle();
+    expect(site.batches.flatMap((b) => b.body.batch.map((m) => m.event ?? m.type))).toEqual([]);
+  });
+
   it("removes its cookies, storage and queued events when consent is withdrawn", async () => {
     // More failures than the SDK's backoff (full jitter: a retry can follow within milliseconds) can use up here.
     site.answer(...Array.from({ length: 100 }, () => ({ status: 503 })));

@@ -95,7 +95,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
           writeKey,
           apiHost,
           transport: fetchTransport,
-          storage: () => idbStorage(writeKey),
+          storage: (existing) => idbStorage(writeKey, existing),
           kv,
           lock: crossTabLock(`tessera:${writeKey}`),
           context: () => pageContext(now()),

@@ -80,13 +80,24 @@ describe("consent gate", () => {
     expect(bodies.length).toBe(1);
   });
 
-  it("drops the buffer and later events when denied", async () => {
-    const { e, sent, opened } = setup();
+  it("drops the buffer and later events when denied, storing none of them", async () => {
+    const { e, sent, store } = setup();
     e.track("Early");
     await e.setConsent({ state: "denied" });
     e.track("Later");
     await e.flush();
     expect(sent).toEqual([]);
-    expect(opened()).toBe(0);
+    expect(await store.entries()).toEqual([]);
+  });
+
+  it("deletes what an earlier page stored when pending turns to denied, so a later grant sends none of it", async () => {
+    const { e, sent, store } = setup();
+    await store.setMany([
+      ["from-an-earlier-page", { m: { type: "track", event: "Old", messageId: "x" }, t: Date.now() }],
+    ]);
+    await e.setConsent({ state: "denied" });
+    expect(await store.entries()).toEqual([]);
+    await e.setConsent({ state: "granted" });
+    expect(sent).toEqual([]);
   });
 });

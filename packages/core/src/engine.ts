@@ -19,8 +19,11 @@ export interface EngineOptions {
   /** Origin of the collector, e.g. `https://collect.example.com`; messages go to `{apiHost}/v1/batch`. */
   apiHost: string;
   transport: Transport;
-  /** Opens the persistent queue storage; called only once consent allows storing. */
-  storage: () => Storage;
+  /**
+   * Opens the persistent queue storage; called only once consent allows storing, or with `existing` when consent is
+   * denied, to delete what earlier pages stored (it must then create nothing).
+   */
+  storage: (existing?: boolean) => Storage;
   kv: KeyValue;
   /** Cross-process flush lock; default: none needed (one process). */
   lock?: Lock;
@@ -166,7 +169,11 @@ export class Engine {
     const before = this._consent.state;
     this._consent = decision;
     this._o.onConsent?.(decision);
-    if (decision.state === "denied") return this._queue.clear();
+    if (decision.state === "denied") {
+      // Pending kept this page's events in memory, but earlier pages that had consent stored theirs.
+      const cleared = this._queue.clear();
+      return before === "granted" ? cleared : cleared.then(() => this._queue.clear(this._o.storage(true)));
+    }
     if (decision.state !== "granted") return Promise.resolve();
     if (before !== "granted") return this._queue.adopt(this._o.storage()).then(() => this.flush());
     return Promise.resolve();

@@ -95,9 +95,9 @@ export class Queue {
     this._forget(keys);
   }
 
-  private _forget(keys: string[]): void {
+  private _forget(keys: string[], store = this._store): void {
     for (const k of keys) this._mem.delete(k);
-    this._store.delMany(keys).catch(() => {});
+    store.delMany(keys).catch(() => {});
   }
 
   /** Items this page knows about, oldest first (synchronous, for pagehide). */
@@ -112,15 +112,15 @@ export class Queue {
     return this.save([...this._mem]);
   }
 
-  /** Deletes every queued item, this page's and stored ones (consent denied). */
-  async clear(): Promise<void> {
+  /** Deletes every queued item, this page's and those stored in `store` (default: the queue's own) (consent denied). */
+  async clear(store = this._store): Promise<void> {
     const keys = [...this._mem.keys()];
     this._mem.clear();
     this._pending = [];
     try {
-      for (const [k] of await this._store.entries()) keys.push(k);
+      for (const [k] of await store.entries()) keys.push(k);
     } catch {}
-    this._forget(keys);
+    this._forget(keys, store);
   }
 
   private _sorted(): [string, QueueItem][] {
