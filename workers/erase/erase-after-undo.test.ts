@@ -7,7 +7,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Deletion, MergeRecord, Profile, ProfileErased, ProfileMerges } from "@tessera/protocol";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { type DeletionRow, findDeletion } from "../../d1/queries/deletions";
 import { claimGraphRepairLock, releaseGraphRepairLock } from "../../d1/queries/graph-repair-locks";
 import type { ProfileDO } from "../profile/profile-do";
@@ -149,4 +149,41 @@ describe("a GDPR erase of a person a merge undo split off", { timeout: 30_000 },
       expect(await kept.json<Profile>()).toMatchObject({ traits: { name: "Sam" } });
     },
   );
+});
+
+describe("a GDPR erase after a merge undo that stopped before its cleanup", { timeout: 30_000 }, () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("takes the erased person off the survivor when the undo is called again, as its repair says", async () => {
+    const { user, anon, sam, visitor, merge, call } = await wronglyMerged();
+    // The survivor's cleanup fails (its isolate went away): the graph has the merge undone, Sam's object does not.
+    const getByName = env.PROFILE.getByName.bind(env.PROFILE);
+    vi.spyOn(env.PROFILE, "getByName").mockImplementation((name) => {
+      const stub = getByName(name);
+      if (name !== sam) return stub;
+      const fail = () => Promise.reject(new Error("the isolate went away"));
+      return new Proxy(stub, { get: (target, key) => (key === "dropOrigins" ? fail : Reflect.get(target, key)) });
+    });
+    expect((await call("POST", `/v1/merges/${merge.id}/undo`)).status).toBe(500);
+    vi.restoreAllMocks();
+    const held = async () => {
+      const profile = await (await call("GET", `/v1/profiles/${sam}`)).json<Profile>();
+      return {
+        identifiers: profile.identifiers.map((i) => i.value),
+        traits: profile.traits,
+        events: profile.event_count,
+      };
+    };
+    expect(await held()).toMatchObject({ identifiers: expect.arrayContaining([anon]), traits: { plan: "free" } });
+
+    expect((await call("DELETE", `/v1/profiles/${visitor}`)).status).toBe(202);
+    const again = await call("POST", `/v1/merges/${merge.id}/undo`);
+    expect(again.status).toBe(409);
+    expect((await again.json<{ error: { message: string } }>()).error.message).toMatch(/was already undone at/);
+    // Only Sam's own login and checkout are left, and nothing of the visitor is kept as departed.
+    expect(await held()).toEqual({ identifiers: [user], traits: { name: "Sam" }, events: 2 });
+    expect((await departedOf(sam)).departed).toBeNull();
+  });
 });

@@ -68,9 +68,6 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     store.liveProfile(workspaceId, merge.intoProfile),
     findProfileRow(env.DB, restored),
   ]);
-  if (!survivor || !restoredRow || restoredRow.deletedAt !== null) {
-    throw conflict(`Merge ${mergeId} cannot be undone: a profile it joined was erased (GDPR delete).`);
-  }
   // The merged-away profile and every profile merged into it before: what arrived on these goes back.
   const [tree, treeDetails] = await Promise.all([
     readMergedTree(env.DB, workspaceId, restored),
@@ -78,15 +75,24 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
   ]);
   const origins = tree.profiles.map((p) => p.id);
   const definitionsVersion = await currentDefinitionsVersion(env.DB, workspaceId);
-  const sides = { survivor, restored, workspaceId, origins, definitionsVersion };
 
   if (merge.undoneAt !== null) {
     // Repeat calls answer 409; first they finish the two objects' cleanup, unless the profile was merged again
-    // since. What the graph gave back is what the restored profile's tree owns there now.
-    if (restoredRow.mergedInto === null)
-      await agreeWithGraph(env, sides, tree.identifiers, { profileId: survivor, seq: 0 });
+    // since, or the survivor was erased (its object is wiped). What the graph gave back is what the restored
+    // profile's tree owns there now. A restored profile erased since is cleaned up too: an undo interrupted before
+    // the cleanup left its events and identifiers on the survivor, which its erase does not reach.
+    if (survivor && restoredRow?.mergedInto === null) {
+      const sides = { survivor, restored, workspaceId, origins, definitionsVersion };
+      if (restoredRow.deletedAt === null)
+        await agreeWithGraph(env, sides, tree.identifiers, { profileId: survivor, seq: 0 });
+      else await dropErasedFromSurvivor(env, sides);
+    }
     throw conflict(`Merge ${mergeId} was already undone at ${iso(merge.undoneAt)}.`);
   }
+  if (!survivor || !restoredRow || restoredRow.deletedAt !== null) {
+    throw conflict(`Merge ${mergeId} cannot be undone: a profile it joined was erased (GDPR delete).`);
+  }
+  const sides = { survivor, restored, workspaceId, origins, definitionsVersion };
   if (restoredRow.mergedInto === null) {
     throw conflict(`Merge ${mergeId} cannot be undone: ${restored} is not merged away (its undo is in progress).`);
   }
@@ -243,6 +249,24 @@ async function agreeWithGraph(
     through = caught.through;
   }
   await listAsGraphSays(env, { profileId: restored, workspaceId, definitionsVersion }, restoredOwns);
+}
+
+/**
+ * An undone merge's cleanup on the survivor once the restored profile was erased: what arrived on its tree goes, and
+ * nothing of it is listed as departed (see `DropOriginsInput.erased`).
+ */
+async function dropErasedFromSurvivor(
+  env: Env,
+  {
+    survivor,
+    workspaceId,
+    origins,
+    definitionsVersion,
+  }: { survivor: string; workspaceId: string; origins: string[]; definitionsVersion: number },
+): Promise<void> {
+  await followRedirects(survivor, (id) =>
+    profileStub(env.PROFILE, id).dropOrigins({ workspaceId, definitionsVersion, origins, erased: true }),
+  );
 }
 
 /** Drops from a profile's list the identifiers the graph does not give its tree (`owns`), and lists those missing. */

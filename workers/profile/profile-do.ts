@@ -513,9 +513,11 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (status.kind !== "active") return { status: status.kind };
     const now = Date.now();
     const dropped = this.transaction(() => {
-      const through = input.through?.profileId === status.meta.profileId ? input.through.seq : 0;
+      const marked = input.through?.profileId === status.meta.profileId ? input.through.seq : 0;
+      const through = input.erased ? Number.MAX_SAFE_INTEGER : marked;
       const gone = dropOrigins(this.sql, input.origins, through, now, input.departed);
-      recordDeparted(this.sql, status.meta.departed, [...gone.identifiers, ...(input.departed ?? [])]);
+      if (!input.erased)
+        recordDeparted(this.sql, status.meta.departed, [...gone.identifiers, ...(input.departed ?? [])]);
       if (gone.events + gone.identifiers.length > 0 || fresh) this.evaluate(now, fresh, true);
       return { events: gone.events, identifiers: gone.identifiers.length, left: gone.left };
     });

@@ -196,6 +196,11 @@ export interface DropOriginsInput extends DefinitionsAt {
    * those that arrived on `origins`, and ingests that name them without `graphChecked` are answered `departed`.
    */
   departed?: Identifier[];
+  /**
+   * The restored profile was erased (GDPR) before this cleanup ran: everything that arrived on `origins` goes, mark or
+   * not (nobody takes it back), and none of it is listed as departed (their suppression refuses it).
+   */
+  erased?: boolean;
 }
 
 /** `left`: events that arrived on the origins after the mark (or at another object), still here. */
