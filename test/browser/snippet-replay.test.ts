@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type OpenBrowser, useSiteAndBrowser } from "./fixtures";
+import { pageErrors } from "./page-probes";
 import type { Site } from "./site";
 
 describe("inline snippet", () => {
@@ -46,6 +47,26 @@ describe("inline snippet", () => {
     expect(identify.userId).toBe("u-snippet");
     // The bundle took over the global and the snippet's guard stays set.
     expect(await page.evaluate(() => Array.isArray((window as unknown as { tessera: unknown }).tessera))).toBe(false);
+    await page.close();
+  });
+
+  it("promises ready() and flush() before the bundle loads, and answers user(), throwing nothing into the page", async () => {
+    site.scriptDelay = 1500;
+    site.page("/early", {
+      script: `
+        window.order = [];
+        tessera.ready().then(() => order.push("ready"));
+        tessera.flush().then(() => order.push("flushed"));
+        window.before = tessera.user();`,
+    });
+    const page = await browser.context.newPage();
+    const errors = pageErrors(page);
+    await page.goto(`${site.url}/early`);
+    await expect
+      .poll(() => page.evaluate(() => (window as unknown as { order: string[] }).order), { timeout: 10_000 })
+      .toEqual(["ready", "flushed"]);
+    expect(await page.evaluate(() => "before" in window && (window as { before?: unknown }).before)).toBeUndefined();
+    expect(errors).toEqual([]);
     await page.close();
   });
 

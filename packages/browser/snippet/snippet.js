@@ -13,14 +13,20 @@
     t[m] = (...args) => {
       const l = location;
       const c = d.querySelector("link[rel=canonical]");
-      t.push([
-        m,
-        args,
-        { url: l.href, path: l.pathname, search: l.search, title: d.title, referrer: d.referrer, canonical: c?.href },
-      ]);
-      return t;
+      // ready() and flush() promise what the SDK's do: settled once it has loaded and run them.
+      const p = new Promise((done) =>
+        t.push([
+          m,
+          args,
+          { url: l.href, path: l.pathname, search: l.search, title: d.title, referrer: d.referrer, canonical: c?.href },
+          done,
+        ]),
+      );
+      return m === "ready" || m === "flush" ? p : t;
     };
   }
+  // Nobody is known before the SDK loads (the SDK's user() says the same until then).
+  t.user = () => {};
   t.load = (key, options = {}) => {
     const s = d.createElement("script");
     t.writeKey = key;

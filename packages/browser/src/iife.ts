@@ -2,8 +2,8 @@ import type { PageSnapshot } from "./page-context";
 import type { LoadOptions } from "./public-api";
 import { createTessera } from "./tessera";
 
-/** What the inline snippet leaves on `window.tessera`: queued `[method, args, page]` calls and its load call. */
-type Stub = [string, unknown[], PageSnapshot][] & { writeKey?: string; loadOptions?: LoadOptions };
+/** What the inline snippet leaves on `window.tessera`: queued `[method, args, page, done]` calls and its load call. */
+type Stub = [string, unknown[], PageSnapshot, () => void][] & { writeKey?: string; loadOptions?: LoadOptions };
 
 // The script-tag build: take over from the snippet's stub, replaying its calls with the page they were made on.
 // A real instance already in place means the bundle was included twice: leave it alone.

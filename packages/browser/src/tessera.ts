@@ -13,7 +13,8 @@ import { fetchServerId } from "./server-id";
 export const VERSION = "0.1.0";
 
 type Method = "track" | "identify" | "page" | "group" | "alias" | "reset" | "setConsent" | "use";
-type Call = [Method, unknown[], PageSnapshot?];
+/** A call as the snippet queues it: with the page it was made on, and for ready/flush its promise's resolver. */
+type Call = [Method, unknown[], PageSnapshot?, (() => void)?];
 
 /**
  * Makes an SDK instance. Calls before `load` are held with the page they were made on, then replayed in order.
@@ -80,7 +81,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
   const api = {
     replay: (c: Call) => {
       const m = c[0] as string;
-      if (m === "ready" || m === "flush") void api[m](c[1][0] as () => void);
+      if (m === "ready" || m === "flush") void api[m](c[1][0] as () => void).then(c[3]);
       else call(c);
     },
     load(writeKey: string, options: LoadOptions = {}) {
