@@ -70,6 +70,21 @@ describe("inline snippet", () => {
     await page.close();
   });
 
+  it("leaves the #fragment out of a buffered page call's url, in its properties as in its context", async () => {
+    site.scriptDelay = 1500;
+    site.batches.length = 0;
+    site.page("/docs", { loadOptions: { flushInterval: 100 }, script: "tessera.page();" });
+    const page = await browser.context.newPage();
+    await page.goto(`${site.url}/docs#install`);
+    await expect.poll(() => site.batches.length, { timeout: 10_000 }).toBe(1);
+    const [call] = site.batches[0].body.batch as unknown as {
+      properties: { url: string };
+      context: { page: { url: string } };
+    }[];
+    expect([call.properties.url, call.context.page.url]).toEqual([`${site.url}/docs`, `${site.url}/docs`]);
+    await page.close();
+  });
+
   it("guards against being included twice", async () => {
     site.scriptDelay = 0;
     site.page("/twice", { script: "window.second = 0;" });

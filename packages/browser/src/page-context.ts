@@ -62,7 +62,8 @@ function device(): JsonObject {
   return fixed;
 }
 
-/** The properties of a page call: Segment's automatic ones, overridable by the caller's. */
+/** The properties of a page call: Segment's automatic ones, overridable by the caller's. The url as in the context. */
 export function pageProperties(page: PageSnapshot): JsonObject {
-  return { path: page.path, referrer: page.referrer, search: page.search, title: page.title, url: page.url };
+  const url = page.url.split("#")[0];
+  return { path: page.path, referrer: page.referrer, search: page.search, title: page.title, url };
 }
