@@ -80,4 +80,25 @@ describe("calls made before the server-set id arrives", () => {
     expect(events().map((m) => m.anonymousId)).toEqual(["id-from-the-server-cookie", "id-from-the-server-cookie"]);
     await page.close();
   });
+
+  it("with requireConsent, asks only once consent is granted, and the buffered calls carry the answer", async () => {
+    site.page("/consent-id", {
+      writeKey: "wk_id",
+      loadOptions: { idEndpoint: true, requireConsent: true, flushInterval: 100 },
+      script: 'tessera.track("Pending");',
+    });
+    const page = await tab({ anonymousId: "id-from-the-server-cookie", ms: 200 });
+    const asked: string[] = [];
+    page.on("request", (r) => {
+      if (r.url().includes("/v1/id")) asked.push(r.url());
+    });
+    await page.goto(`${site.url}/consent-id`);
+    await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.ready());
+    expect(asked).toEqual([]);
+    await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.setConsent("granted"));
+    await expect.poll(() => events().map((m) => m.event), { timeout: 10_000 }).toEqual(["Pending"]);
+    expect(asked.length).toBe(1);
+    expect(events()[0].anonymousId).toBe("id-from-the-server-cookie");
+    await page.close();
+  });
 });

@@ -37,6 +37,8 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
   const now = () => callPage ?? snapshotPage(spaReferrer);
   /** Talks to the server-set id cookie (`idEndpoint`), once loaded with one. */
   let serverId: ((id: string, mode?: "replace" | "forget") => Promise<string | undefined>) | undefined;
+  /** Our id must win over the server's: one was stored before this page, or reset() made one. */
+  let known = false;
 
   const methods: Record<Method, (e: Engine, ...a: never[]) => void> = {
     track: (e, event: string, properties?: JsonObject, o?: CallOptions) => e.track(event, properties, o),
@@ -56,6 +58,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
     alias: (e, id: string, previous?: string, o?: CallOptions) => e.alias(id, previous, o),
     reset: (e) => {
       e.reset();
+      known = true;
       // The server's cookie still holds the previous person's id: replace it, or a later load (or ITP wipe) brings it back.
       if (e.consent.state === "granted") void serverId?.(e.user().anonymousId, "replace");
     },
@@ -107,7 +110,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
             if (d.state === "denied") {
               kv.forget();
               void serverId?.("", "forget");
-            }
+            } else if (d.state === "granted") void exchange();
           },
         });
         kv.persist(!o.requireConsent);
@@ -120,30 +123,35 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
             call(["page", []]);
           });
         }
-        let settled: Promise<unknown> = Promise.resolve();
+        known = !!kv.get(KEYS.anonymousId);
         if (o.idEndpoint) {
           const endpoint = o.idEndpoint === true ? `${apiHost}/v1/id` : o.idEndpoint;
           serverId = (id, mode) => fetchServerId(endpoint, id, o.cookieDomain ?? cookieDomain(), mode);
         }
-        if (serverId && !o.requireConsent) {
-          // The id stored here is the authority (reset() rotates it) and the server's cookie its backup: a stored id
-          // replaces the cookie's. Without one (ITP wiped storage) the cookie's comes back: calls are queued (stored)
-          // at once with a fresh id, which the answer replaces, only if still current (another tab's or this page's
-          // reset() may have set a newer one). Sending waits for it, at most 1.5 s: the endpoint may never answer.
-          const mine = kv.get(KEYS.anonymousId);
-          const id = mine || e.user().anonymousId;
-          const asked = serverId(id, mine ? "replace" : undefined);
-          if (!mine) {
-            const swap = asked.then(
-              (s) => s && s !== id && kv.fill(KEYS.anonymousId, s, id) && e.renameAnonymousId(id, s),
-            );
-            settled = e.hold(Promise.race([swap, new Promise((r) => setTimeout(r, 1500))]));
+        // Once per page, when ids may be stored (at load, or when consent is first granted). The id stored here is the
+        // authority (reset() rotates it) and the server's cookie its backup: a stored id replaces the cookie's. Without
+        // one (ITP wiped storage) the cookie's comes back: calls are queued (stored) at once with a fresh id, which the
+        // answer replaces, only if still current (another tab's or this page's reset() may have set a newer one).
+        // Sending waits for it, at most 1.5 s: the endpoint may never answer.
+        let exchanged = false;
+        const exchange = () => {
+          if (!serverId || exchanged) return;
+          exchanged = true;
+          const id = e.user().anonymousId;
+          if (known) {
+            void serverId(id, "replace");
+            return;
           }
-        }
+          const swap = serverId(id).then(
+            (s) => s && s !== id && kv.fill(KEYS.anonymousId, s, id) && e.renameAnonymousId(id, s),
+          );
+          return e.hold(Promise.race([swap, new Promise((r) => setTimeout(r, 1500))]));
+        };
         engine = e;
+        const settled = o.requireConsent ? undefined : exchange();
         for (const c of held.splice(0)) call(c);
         void e.flush();
-        void settled.then(started);
+        void Promise.resolve(settled).then(started);
       } catch (err) {
         warn(err);
       }
