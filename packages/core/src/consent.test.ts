@@ -45,6 +45,16 @@ describe("consent gate", () => {
     });
   });
 
+  it("stamps the granted category preferences on the events buffered while pending", async () => {
+    const { e, sent } = setup();
+    e.track("Early");
+    await e.setConsent({ state: "granted", categoryPreferences: { analytics: true, ads: false } });
+    expect(sent[0].body.batch[0]).toMatchObject({
+      event: "Early",
+      context: { consent: { categoryPreferences: { analytics: true, ads: false } } },
+    });
+  });
+
   it("deletes stored events when consent is withdrawn", async () => {
     const { e, store } = setup();
     await e.setConsent({ state: "granted" });

@@ -175,8 +175,12 @@ export class Engine {
       return before === "granted" ? cleared : cleared.then(() => this._queue.clear(this._o.storage(true)));
     }
     if (decision.state !== "granted") return Promise.resolve();
-    if (before !== "granted") return this._queue.adopt(this._o.storage()).then(() => this.flush());
-    return Promise.resolve();
+    if (before === "granted") return Promise.resolve();
+    // Events buffered while pending carry the decision they waited for, as later ones do (sdk.md §4.2.9).
+    const categoryPreferences = decision.categoryPreferences;
+    if (categoryPreferences)
+      for (const [, i] of this._queue.snapshot()) i.m.context!.consent ??= { categoryPreferences };
+    return this._queue.adopt(this._o.storage()).then(() => this.flush());
   }
 
   /** Sends everything queued now; resolves when done (or backing off). Never rejects. */
