@@ -36,12 +36,13 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
   let persist = false;
   const domain = () => domainOverride ?? cookieDomain();
 
+  /** `""` leaves an empty cookie, a tombstone; `null` deletes the cookie too (consent withdrawn: nothing stays). */
   const write = (k: string, v: string | null) => {
     try {
       if (COOKIE_KEYS.includes(k)) writeCookie(k, v, domain());
       const ls = local();
-      if (v == null) ls?.removeItem(k);
-      else ls?.setItem(k, v);
+      if (v) ls?.setItem(k, v);
+      else ls?.removeItem(k);
     } catch {}
   };
 
@@ -49,8 +50,11 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
     try {
       const cookie = COOKIE_KEYS.includes(k) ? readCookie(k) : undefined;
       const mirror = local()?.getItem(k);
-      if (persist && cookie !== mirror && (cookie || mirror)) write(k, cookie || mirror!);
-      return cookie || mirror;
+      // A missing cookie (expired, ITP) comes back from the mirror; an empty one was cleared on purpose (reset() on
+      // another subdomain, whose localStorage is not this one's) and clears the mirror instead.
+      const v = cookie ?? mirror;
+      if (persist && cookie !== mirror && (cookie || mirror)) write(k, v!);
+      return v;
     } catch {}
   };
 
@@ -67,7 +71,7 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
   const set = (k: string, v: string | null) => {
     mem[k] = v;
     cache = {};
-    if (persist) write(k, v);
+    if (persist) write(k, v ?? "");
   };
 
   return {
@@ -85,7 +89,7 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
       cache = {};
     },
     persist: (on) => {
-      if (on && !persist) for (const k in mem) write(k, mem[k]);
+      if (on && !persist) for (const k in mem) write(k, mem[k] ?? "");
       persist = on;
     },
   };
