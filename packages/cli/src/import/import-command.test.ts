@@ -619,7 +619,7 @@ describe("tessera import", () => {
   });
 
   it("explains a quoted header that the --delimiter splits wrongly by the separator it does use", async () => {
-    // Excel's "CSV (semicolon)" with every cell quoted: csv-parse fails on the header's first closing quote.
+    // Excel's "CSV (semicolon)" with every cell quoted: read with "," the header is one column of quoted names.
     const quoted = POS_CSV.split("\n")[0]
       .split(",")
       .map((name) => `"${name}"`)
@@ -631,8 +631,7 @@ describe("tessera import", () => {
     const run = await importFile(file, ...POS_MAPPING, "--delimiter", ",");
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(
-      'the header line looks separated by ";", not ",": leave --delimiter out to have the separator found, or give ' +
-        "the right one",
+      'it looks separated by ";": leave --delimiter out to have the separator found, or give the right one',
     );
     expect(collector.requests).toHaveLength(0);
     // Left out, the separator is found and the file is read.
@@ -668,6 +667,32 @@ describe("tessera import", () => {
       },
     ]);
     expect(sent().map((m) => m.userId)).toEqual(["x2"]);
+  });
+
+  it("sends a row with a quote inside an unquoted cell as written", async () => {
+    const file = write("tv.csv", 'id,item,total\nu1,Mug,5\nu2,TV 55" Samsung,499\n');
+    const run = await importFile(file, "--event", "Sale", "--user-id", "id");
+    expect(run.code).toBe(0);
+    expect(sent().map((m) => [m.userId, (m.properties as { item: string }).item])).toEqual([
+      ["u1", "Mug"],
+      ["u2", 'TV 55" Samsung'],
+    ]);
+  });
+
+  it("rejects a row whose quote is never closed, with its line and text, and sends the rows before it", async () => {
+    const file = write("unclosed.csv", `${customers(250)}\nu251,"Samsung TV,251,x\n`);
+    const run = await importFile(file, "--event", "Sale", "--user-id", "id", "--batch-size", "100");
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("251 rows, 250 accepted, 1 rejected");
+    expect(collector.stored.size).toBe(250);
+    expect(readRejects(file)).toEqual([
+      {
+        row: 251,
+        line: 252,
+        error: expect.stringMatching(/^a quote opens a field on this line and no quote closes it/),
+        input: 'u251,"Samsung TV,251,x\n',
+      },
+    ]);
   });
 
   it("says a file was imported before only when this run reached the server too", async () => {

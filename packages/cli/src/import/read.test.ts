@@ -222,9 +222,33 @@ describe("openInput", () => {
     );
   });
 
-  it("fails with the line when CSV quoting is broken", async () => {
-    await expect(rows(file("broken.csv", 'a,b\n1,2\n"x"y,3\n'), "csv")).rejects.toThrow(
-      expect.objectContaining({ name: "InputError", message: expect.stringMatching(/broken\.csv: .*line 3/) }),
+  it("keeps a quote inside an unquoted cell as text, and reads the rows after it", async () => {
+    const read = await rows(file("stray.csv", 'id,item\nu1,TV 55" Samsung\nu2,"x"y\nu3,Mug\n'), "csv");
+    expect(read.map((r) => r.kind === "csv" && [r.row, r.line, r.record, r.problem])).toEqual([
+      [1, 2, { id: "u1", item: 'TV 55" Samsung' }, undefined],
+      [2, 3, { id: "u2", item: '"x"y' }, undefined],
+      [3, 4, { id: "u3", item: "Mug" }, undefined],
+    ]);
+  });
+
+  it("hands out a row whose quote is never closed as one row with a problem, in its place", async () => {
+    const read = await rows(file("broken.csv", 'a,b\n1,2\n"x,3\n4,5\n'), "csv");
+    expect(read).toEqual([
+      { kind: "csv", row: 1, line: 2, record: { a: "1", b: "2" }, problem: undefined },
+      {
+        kind: "csv",
+        row: 2,
+        line: 3,
+        record: {},
+        problem: expect.stringMatching(/^a quote opens a field on this line and no quote closes it/),
+        raw: '"x,3\n4,5\n',
+      },
+    ]);
+  });
+
+  it("fails when the header itself cannot be read", async () => {
+    await expect(rows(file("head.csv", 'a,"b\n1,2\n'), "csv")).rejects.toThrow(
+      expect.objectContaining({ name: "InputError", message: expect.stringMatching(/head\.csv: .*Quote Not Closed/) }),
     );
   });
 

@@ -9,7 +9,7 @@ import { stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { TextDecoder } from "node:util";
 import { createGunzip } from "node:zlib";
-import { parse } from "csv-parse";
+import { type CsvError, parse } from "csv-parse";
 import { jsonArrayElements, jsonLines } from "./json-text";
 
 export type InputFormat = "csv" | "ndjson" | "json";
@@ -24,6 +24,8 @@ export type InputRow =
       problem?: string;
       /** With `problem`: every field of the row in order, for the rejects file (the record holds no extra ones). */
       cells?: string[];
+      /** With `problem`, for a row that could not be split into fields at all: its text as in the file. */
+      raw?: string;
     }
   | { kind: "json"; row: number; line: number; text: string };
 
@@ -77,8 +79,9 @@ export class InputError extends Error {
 }
 
 /**
- * Opens `file` (`-` for stdin) for streaming. Fails with {@link InputError} when it cannot be opened; rows that
- * cannot be read as CSV at all (an unclosed quote) end the stream with an {@link InputError} naming the line.
+ * Opens `file` (`-` for stdin) for streaming. Fails with {@link InputError} when it cannot be opened. A CSV row that
+ * cannot be split into fields (a quote never closed) is one row with a `problem`, not the end of the input: one bad
+ * row of a till's export must not stop the rows after it, on every `--resume` again.
  *
  * @example const input = await openInput("orders.csv.gz", { format: "csv", stdin: process.stdin });
  * for await (const row of input.rows) console.log(row.row, row.kind === "csv" ? row.record : row.text);
@@ -385,6 +388,8 @@ async function* csvRows(
   const seen = delimiterOfHeader(peeked.line);
   const delimiter = asked ?? seen;
   let width = 0;
+  // Records csv-parse could not read, each after the first `records` read ones: handed out in their place in the file.
+  const broken: Unreadable[] = [];
   const parser = parse({
     bom: true,
     delimiter,
@@ -392,6 +397,15 @@ async function* csvRows(
     raw: true,
     skip_empty_lines: true,
     relax_column_count: true,
+    // A " inside an unquoted cell (`TV 55" Samsung`) is text, as spreadsheets read it.
+    relax_quotes: true,
+    skip_records_with_error: true,
+    on_skip: (err: CsvError | undefined, raw: string | undefined) => {
+      // A header that cannot be read leaves no columns to read rows by: the input fails.
+      if (err !== undefined && width === 0) throw err;
+      if (err !== undefined) broken.push(Object.assign(err as CsvError & Unreadable, { raw }));
+      return undefined;
+    },
     columns: (names: string[]) => {
       const header = names.map((name) => name.trim());
       width = header.length;
@@ -408,29 +422,44 @@ async function* csvRows(
   let lastEmpty = 0;
   // csv-parse counts a CRLF inside a quoted field as two lines (its \r and its \n): those extra lines, so far.
   let overcounted = 0;
+  /** Where the record csv-parse read next starts and ends, by what it counted up to its end. */
+  const place = (raw: string, info: CsvCounts) => {
+    const line = lastLine + 1 + (info.empty_lines - lastEmpty);
+    overcounted += quotedCrlfs(raw);
+    lastLine = info.lines + skipped - overcounted;
+    lastEmpty = info.empty_lines;
+    count.rowEnd = passed.bytes + info.bytes;
+    return line;
+  };
+  function* brokenBefore(records: number): Generator<InputRow> {
+    while (broken.length > 0 && broken[0].records < records) {
+      const err = broken.shift() as Unreadable;
+      const raw = err.raw ?? "";
+      const line = place(raw, err);
+      yield { kind: "csv", row: ++row, line, record: {}, problem: unreadable(err), raw };
+    }
+  }
   try {
     for await (const { record, raw, info } of parser as AsyncIterable<{
       record: Record<string, string>;
       raw: string;
-      info: { lines: number; empty_lines: number; bytes: number; error?: { record?: string[] } };
+      info: CsvCounts & { records: number; error?: { record?: string[] } };
     }>) {
+      yield* brokenBefore(info.records);
       row++;
-      const line = lastLine + 1 + (info.empty_lines - lastEmpty);
-      overcounted += quotedCrlfs(raw);
-      lastLine = info.lines + skipped - overcounted;
-      lastEmpty = info.empty_lines;
-      count.rowEnd = passed.bytes + info.bytes;
+      const line = place(raw, info);
       const cells = info.error?.record;
       if (cells !== undefined && cells.length !== width) {
         const problem = `the row has ${cells.length} fields; the header has ${width}`;
         yield { kind: "csv", row, line, record, problem, cells: [...cells] };
       } else yield { kind: "csv", row, line, record, problem: undefined };
     }
+    yield* brokenBefore(Number.POSITIVE_INFINITY);
   } catch (err) {
     // csv-parse counts lines from where it began reading.
     const after = skipped > 0 ? ` (lines counted after the ${skipped} skipped)` : "";
-    // A quoted header split on the wrong character fails inside csv-parse (`"a";"b"` read with ","), before
-    // `onHeader` could say what the header does use.
+    // A header csv-parse cannot read at all (a quote it opens is never closed) fails before `onHeader` could say
+    // what separator the header does use.
     const hint =
       width === 0 && seen !== delimiter && peeked.line.includes(seen)
         ? `; the header line looks separated by ${shownDelimiter(seen)}, not ${shownDelimiter(delimiter)}: ` +
@@ -438,6 +467,26 @@ async function* csvRows(
         : "";
     throw new InputError(`${file}: ${(err as Error).message}${after}${hint}`, { cause: err });
   }
+}
+
+/** What csv-parse has counted when it hands out a record, or fails one (its error carries the same counts). */
+interface CsvCounts {
+  lines: number;
+  empty_lines: number;
+  bytes: number;
+}
+
+/** A record csv-parse could not read, with the counts where it gave up and the record's text. */
+type Unreadable = Error & CsvCounts & { code?: string; records: number; raw?: string };
+
+/** Why a record could not be read, in the operator's words where csv-parse's would mislead. */
+function unreadable(err: Unreadable): string {
+  if (err.code === "CSV_QUOTE_NOT_CLOSED")
+    return (
+      "a quote opens a field on this line and no quote closes it: the rest of the file was read as this one row " +
+      '(a " that starts a cell must be closed; one inside a cell is kept as text)'
+    );
+  return err.message;
 }
 
 /**

@@ -53,7 +53,8 @@ export function rowMessage(row: InputRow, options: RowMessageOptions): RowMessag
     const record = row.record;
     const hashed = () =>
       contentMessageId([options.sourceName, mapping.as, mapping.event ?? "", JSON.stringify(record)]);
-    if (row.problem) return { ok: false, error: row.problem, messageId: hashed() };
+    // A row with no cells was never a message: no id to show for it.
+    if (row.problem) return { ok: false, error: row.problem, messageId: row.raw === undefined ? hashed() : undefined };
     try {
       message = mapCsvRow(record, mapping, hashed);
     } catch (err) {

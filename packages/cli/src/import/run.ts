@@ -340,7 +340,7 @@ function admit(
   const origin = { row: row.row, line: row.line, input: row.kind === "csv" ? row.record : undefined };
   const result = rowMessage(row, { sourceName: how.sourceName, mapping: how.mapping });
   const reject = (error: string) => {
-    const input = row.kind === "csv" ? row.record : parsedOrText(row.text);
+    const input = row.kind === "csv" ? (row.raw ?? row.record) : parsedOrText(row.text);
     // A row of more fields than the header has cells its record cannot name: kept, so the row can be mended.
     const cells = row.kind === "csv" ? row.cells : undefined;
     return batcher.reject({ ...origin, input, ...(cells && { cells }), messageId: result.messageId, error });
@@ -380,9 +380,13 @@ function duplicateHint(options: ImportOptions): string {
   return "a changed message needs a new messageId";
 }
 
-/** A row as the checkpoint's digest covers it: its cells (all of them, also past the header's), or its text. */
+/**
+ * A row as the checkpoint's digest covers it: its cells (all of them, also past the header's), the text of a CSV row
+ * that has no cells, or its JSON text.
+ */
 function rowText(row: InputRow): string {
-  return row.kind === "csv" ? JSON.stringify(row.cells ?? Object.values(row.record)) : row.text;
+  if (row.kind === "json") return row.text;
+  return row.raw ?? JSON.stringify(row.cells ?? Object.values(row.record));
 }
 
 /** `--resume` of a file whose rows up to the checkpoint are not the rows it counts as done. */

@@ -52,7 +52,9 @@ CSV mapping (or put the same keys in --map mapping.json)
   Other columns become properties (track) or traits (identify); one the header leaves unnamed is left out.
   Cells are trimmed; empty cells are left out; true/false become booleans; plain numerals of up to 15 digits
   without a leading zero become numbers (42, -3, 12.50; with --decimal-comma 12,50, and then 12.50 stays text);
-  everything else stays text (0042, +4477…, 1e5, 1,000, 4111111111111111).
+  everything else stays text (0042, +4477…, 1e5, 1,000, 4111111111111111). A " inside a cell that is not quoted
+  (TV 55" Samsung) is text. One bad row is one rejected row: a row that cannot be read as CSV (a quote opened and
+  never closed, which takes the rest of the file with it) is rejected with its line, and the import goes on.
 
 Runs
   --resume                 continue after <file>.checkpoint.json (rows acknowledged by an earlier run)
@@ -78,7 +80,7 @@ or id in them is not one identity resolution can use (not an address, no country
 
 Exit codes: 0 done; 1 rows rejected (without --allow-rejects); 2 bad arguments, unreadable input or a
 write key the collector refuses on the first request;
-3 stopped partway (server or network failure, broken file, Ctrl-C): run again with --resume.
+3 stopped partway (server or network failure, a file that is not valid text or gzip, Ctrl-C): run again with --resume.
 
 Example: a point-of-sale export (its customer number is the till's, not the site's user id)
   receipt_id,customer_id,email,phone,total,items,store,purchased_at
