@@ -51,13 +51,45 @@ describe("PUT /v1/destinations/:id with a partial config", () => {
     });
 
     // A masked secret sent back keeps the stored one; another key given replaces only itself.
-    const other = "https://klaviyo-eu.mock.test";
-    await call(ws, "PUT", `/v1/destinations/${d.id}`, { config: { webhook_secret: "…wxyz", base_url: other } });
+    await call(ws, "PUT", `/v1/destinations/${d.id}`, { config: { webhook_secret: "…wxyz", revision: "2026-07-15" } });
     expect(await stored(d.id)).toEqual({
       api_key: "pk_test_9876543210abcd",
-      base_url: other,
+      base_url: BASE_URL,
+      revision: "2026-07-15",
       webhook_secret: WEBHOOK_SECRET,
     });
+  });
+
+  it("sends no stored secret to a new base_url: each must be given again, in clear", async () => {
+    const ws = await seedWorkspace();
+    const d = await klaviyoDestination(ws);
+    const elsewhere = "https://collector.attacker.test";
+    for (const path of [`/v1/destinations/${d.id}`, `/v1/destinations/${d.id}/test`]) {
+      const method = path.endsWith("/test") ? "POST" : "PUT";
+      const kept = await call(ws, method, path, { config: { base_url: elsewhere, api_key: "…cdef" } });
+      expect(await kept.json()).toEqual({
+        error: {
+          code: "validation_error",
+          message: expect.stringMatching(/^config\.api_key: send it again, not masked, with a new base_url/),
+        },
+      });
+    }
+    expect(await stored(d.id)).toEqual({ api_key: KEY, base_url: BASE_URL, webhook_secret: WEBHOOK_SECRET });
+    const moved = await call(ws, "PUT", `/v1/destinations/${d.id}`, {
+      config: { base_url: "https://klaviyo-eu.mock.test", api_key: "pk_eu_0123456789abcd", webhook_secret: null },
+    });
+    expect(moved.status, await moved.clone().text()).toBe(200);
+    expect(await stored(d.id)).toEqual({ api_key: "pk_eu_0123456789abcd", base_url: "https://klaviyo-eu.mock.test" });
+  });
+
+  it("treats a __proto__ key as the unknown setting it is, not as the config's prototype", async () => {
+    const ws = await seedWorkspace();
+    const d = await klaviyoDestination(ws);
+    const res = await call(ws, "PUT", `/v1/destinations/${d.id}`, {
+      config: JSON.parse(`{"api_key":null,"__proto__":{"api_key":"pk_live_0123456789xxxx"}}`),
+    });
+    expect(res.status).toBe(400);
+    expect(await stored(d.id)).toEqual({ api_key: KEY, base_url: BASE_URL, webhook_secret: WEBHOOK_SECRET });
   });
 
   it("removes a key given as null, and answers 400 naming a required one", async () => {

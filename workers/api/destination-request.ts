@@ -62,7 +62,19 @@ export function checkConfig(plugin: Plugin, config: Record<string, unknown>): vo
  * @example mergeConfig(klaviyo, { api_key: "pk_new" }, { api_key: "pk_old", webhook_secret: "s" }) // { api_key: "pk_new", webhook_secret: "s" }
  */
 export function mergeConfig(plugin: Plugin, changes: JsonObject, stored: Record<string, unknown>): JsonObject {
-  const merged: Record<string, unknown> = { ...stored };
+  // No prototype: a `__proto__` key given is a setting like any other (unknown, so refused), not the object's parent.
+  const merged: Record<string, unknown> = Object.assign(Object.create(null), stored);
+  const moved = typeof changes.base_url === "string" && changes.base_url !== stored.base_url;
+  for (const field of plugin.secretFields) {
+    const given = changes[field];
+    // A stored secret goes only to the address it was saved with: kept across a new base_url, any secret-key holder
+    // could have it sent to a server of theirs (by `PUT` or `POST …/test`) and read it there.
+    if (moved && Object.hasOwn(stored, field) && (given === undefined || isMasked(given))) {
+      throw validationError(
+        `config.${field}: send it again, not masked, with a new base_url (a stored secret is sent only where it was saved for)`,
+      );
+    }
+  }
   for (const [key, value] of Object.entries(changes)) {
     if (value === null) delete merged[key];
     else if (plugin.secretFields.includes(key) && isMasked(value) && Object.hasOwn(stored, key)) continue;
