@@ -695,6 +695,16 @@ describe("tessera import", () => {
     ]);
   });
 
+  it("passes over a spreadsheet's blank rows (every cell empty), says how many, and exits 0", async () => {
+    const file = write("blank.csv", "id,item,total\r\nu1,Mug,5\r\n,,\r\n , ,\r\nu2,Pen,2\r\n,,\r\n");
+    const run = await importFile(file, "--event", "Sale", "--user-id", "id");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${file}: 2 rows, 2 accepted, 0 rejected`);
+    expect(run.stdout).toContain("Passed over 3 blank rows (every cell empty)");
+    expect(existsSync(`${file}.rejects.ndjson`)).toBe(false);
+    expect(sent().map((m) => m.userId)).toEqual(["u1", "u2"]);
+  });
+
   it("says a file was imported before only when this run reached the server too", async () => {
     const file = write("again.csv", customers(3));
     const args = ["--as", "identify", "--user-id", "id"];

@@ -122,6 +122,8 @@ export interface SummaryFacts {
   batches: number;
   elapsedMs: number;
   skipped: number;
+  /** CSV rows passed over because every cell was empty (a spreadsheet's blank rows): not rows of the export. */
+  blankRows?: number;
   before?: { accepted: number; duplicates?: number; rejected: number; warned?: number };
   rejectsPath?: string;
   /** Rows stored with a value identity resolution will not use (this run's), listed in `warningsPath`. */
@@ -154,6 +156,8 @@ export function formatSummary(facts: SummaryFacts): string {
     const hint = facts.duplicateHint ? ` — ${facts.duplicateHint}` : "";
     lines.push(`${count(duplicates)} already stored under the same message id: not stored again${hint}`);
   }
+  const blank = facts.blankRows ?? 0;
+  if (blank > 0) lines.push(`Passed over ${count(blank)} blank row${blank === 1 ? "" : "s"} (every cell empty)`);
   if (facts.skipped > 0) {
     const before = facts.before;
     const allDuplicates = duplicates + (before?.duplicates ?? 0);

@@ -246,6 +246,17 @@ describe("openInput", () => {
     ]);
   });
 
+  it("passes over rows whose cells are all empty, counting them, and names the others by their own line", async () => {
+    const input = await openInput(file("blank.csv", "a,b\n,\n1,2\n , \n3,4\n,,\n"), { format: "csv", stdin: noStdin });
+    const read: InputRow[] = [];
+    for await (const row of input.rows) read.push(row);
+    expect(read.map((r) => [r.row, r.line, record(r)])).toEqual([
+      [1, 3, { a: "1", b: "2" }],
+      [2, 5, { a: "3", b: "4" }],
+    ]);
+    expect(input.blankRows()).toBe(3);
+  });
+
   it("fails when the header itself cannot be read", async () => {
     await expect(rows(file("head.csv", 'a,"b\n1,2\n'), "csv")).rejects.toThrow(
       expect.objectContaining({ name: "InputError", message: expect.stringMatching(/head\.csv: .*Quote Not Closed/) }),

@@ -42,6 +42,8 @@ export interface Input {
    * measured by: {@link bytesRead} runs up to a whole read buffer ahead of the rows.
    */
   position(): number;
+  /** CSV rows passed over so far because every cell of theirs is empty (a spreadsheet's blank rows). */
+  blankRows(): number;
   /** Stops reading (the import ended early); harmless after the end. */
   close(): void;
 }
@@ -118,8 +120,9 @@ export async function openInput(file: string, options: InputOptions): Promise<In
     throw new InputError(`cannot read ${file === "-" ? "stdin" : file}: ${(err as Error).message}`, { cause: err });
   }
   const bytes = Readable.from(utf8Text(plain, options.encoding, text, options.onNote), { objectMode: false });
+  const blank = { rows: 0 };
   const rows = finished(
-    options.format === "csv" ? csvRows(bytes, file, options, text) : jsonRows(bytes, options.format, file, text),
+    options.format === "csv" ? csvRows(bytes, file, options, text, blank) : jsonRows(bytes, options.format, file, text),
     text,
   );
   const close = () => {
@@ -130,7 +133,7 @@ export async function openInput(file: string, options: InputOptions): Promise<In
     }
   };
   const position = () => filePosition(text, counter.bytes);
-  return { rows, size, bytesRead: () => counter.bytes, position, close };
+  return { rows, size, bytesRead: () => counter.bytes, position, blankRows: () => blank.rows, close };
 }
 
 /**
@@ -366,6 +369,7 @@ async function* csvRows(
   file: string,
   options: Pick<InputOptions, "delimiter" | "onHeader" | "skipLines">,
   count: TextCount,
+  blank: { rows: number },
 ): AsyncGenerator<InputRow> {
   const { delimiter: asked, onHeader } = options;
   const skipped = options.skipLines ?? 0;
@@ -446,9 +450,15 @@ async function* csvRows(
       info: CsvCounts & { records: number; error?: { record?: string[] } };
     }>) {
       yield* brokenBefore(info.records);
-      row++;
       const line = place(raw, info);
       const cells = info.error?.record;
+      // A spreadsheet saves the rows below its data that once held something as lines of separators (`,,`): no row
+      // of the export, and no reject to make a clean import exit 1.
+      if ((cells ?? Object.values(record)).every((cell) => cell.trim() === "")) {
+        blank.rows++;
+        continue;
+      }
+      row++;
       if (cells !== undefined && cells.length !== width) {
         const problem = `the row has ${cells.length} fields; the header has ${width}`;
         yield { kind: "csv", row, line, record, problem, cells: [...cells] };

@@ -309,6 +309,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       ...totals,
       elapsedMs: now() - startedAt,
       skipped: skip,
+      blankRows: input.blankRows(),
       before,
       rejectsPath: rejects.written ? rejects.path : undefined,
       warningsPath: warnings.written ? warnings.path : undefined,

@@ -55,6 +55,7 @@ CSV mapping (or put the same keys in --map mapping.json)
   everything else stays text (0042, +4477…, 1e5, 1,000, 4111111111111111). A " inside a cell that is not quoted
   (TV 55" Samsung) is text. One bad row is one rejected row: a row that cannot be read as CSV (a quote opened and
   never closed, which takes the rest of the file with it) is rejected with its line, and the import goes on.
+  Rows whose cells are all empty (a spreadsheet's blank rows, saved as ,,) are passed over, and counted.
 
 Runs
   --resume                 continue after <file>.checkpoint.json (rows acknowledged by an earlier run)
