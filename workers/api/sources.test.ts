@@ -43,6 +43,18 @@ describe("sources API", () => {
     ]);
   });
 
+  it("refuses an unknown field with 400 naming it, as every admin body does, and creates nothing", async () => {
+    const ws = await seedWorkspace();
+    const res = await call("/v1/sources", ws.secretKey, {
+      method: "POST",
+      body: JSON.stringify({ name: "x", extra: 1 }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('unknown field "extra"');
+    const list = (await (await call("/v1/sources", ws.secretKey)).json()) as SourceList;
+    expect(list.data.map((s) => s.name)).toEqual(["default"]);
+  });
+
   it("shows one workspace none of another's sources", async () => {
     const a = await seedWorkspace("a");
     const b = await seedWorkspace("b");

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { BUILTIN_IDENTIFIER_TYPES, IDENTIFIER_TYPE_PATTERN, Identifier } from "./identifiers";
 import { isPlainObject } from "./json-object";
 import { MergeRecord } from "./profile";
-import { requestBody } from "./request-body";
+import { isoTime, requestBody } from "./request-body";
 import { patternProblem } from "./safe-pattern";
 
 const MAX_NAME_LENGTH = 200;
@@ -27,12 +27,10 @@ function requiredText(field: string) {
     .regex(/^\P{Cc}*$/u, { error: `${q} must not contain control characters` });
 }
 
-const isoTime = z.string().meta({ description: "ISO-8601 time.", example: "2025-01-31T12:00:00.000Z" });
-
 /** @example WorkspaceCreate.parse({ name: "Acme" }) */
-export const WorkspaceCreate = z
-  .object({ name: requiredText("name").meta({ description: "Display name.", example: "Acme" }) })
-  .meta({ id: "WorkspaceCreate", description: "A new workspace." });
+export const WorkspaceCreate = requestBody({
+  name: requiredText("name").meta({ description: "Display name.", example: "Acme" }),
+}).meta({ id: "WorkspaceCreate", description: "A new workspace." });
 export type WorkspaceCreate = z.infer<typeof WorkspaceCreate>;
 
 export const Workspace = z
@@ -57,9 +55,9 @@ export const WorkspaceCreated = z
 export type WorkspaceCreated = z.infer<typeof WorkspaceCreated>;
 
 /** @example SourceCreate.parse({ name: "website" }) */
-export const SourceCreate = z
-  .object({ name: requiredText("name").meta({ description: "Display name.", example: "website" }) })
-  .meta({ id: "SourceCreate", description: "A new source." });
+export const SourceCreate = requestBody({
+  name: requiredText("name").meta({ description: "Display name.", example: "website" }),
+}).meta({ id: "SourceCreate", description: "A new source." });
 export type SourceCreate = z.infer<typeof SourceCreate>;
 
 /** `POST /v1/sources` and `POST /v1/sources/{id}/keys`: a source and a fresh write key, shown once. */
