@@ -27,6 +27,8 @@ export type Delivery =
       ok: false;
       error: string /** The server's answer when it refused the write key (401/403). */;
       keyRefused?: string;
+      /** Why the host's 200 was not the collector's answer (see `sendBatch`). */
+      notCollector?: string;
     };
 
 export interface DeliverOptions {
@@ -141,6 +143,7 @@ async function sendItems(items: BatchItem[], what: string, options: DeliverOptio
         ok: false,
         error: `${what}: ${outcome.error}`,
         ...(outcome.keyRefused && { keyRefused: outcome.error }),
+        ...(outcome.notCollector && { notCollector: outcome.error }),
       };
   }
 }

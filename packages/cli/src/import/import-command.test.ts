@@ -724,6 +724,43 @@ describe("tessera import", () => {
     expect(refused.stderr).not.toContain("Note:");
   });
 
+  it("stops with code 2 and no checkpoint when --host answers 200 but not as a Tessera collector", async () => {
+    collector.options.answer = () => ({ status: 200, body: { status: "ok" } });
+    const file = write("wrong-host.csv", customers(3));
+    const run = await importFile(file, "--as", "identify", "--user-id", "id");
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `tessera import: ${collector.url} answered 200 but not as a Tessera collector: {"status":"ok"}\n`,
+    );
+    expect(run.stdout).not.toContain("accepted");
+    expect(existsSync(`${file}.checkpoint.json`)).toBe(false);
+  });
+
+  it("stops with code 3 at a batch answered 200 but not as the collector, checkpointing only the rows before it", async () => {
+    collector.options.answer = (_request, n) => (n === 0 ? "store" : { status: 200, body: { status: "ok" } });
+    const file = write("proxy.csv", customers(250));
+    const run = await importFile(
+      file,
+      "--as",
+      "identify",
+      "--user-id",
+      "id",
+      "--batch-size",
+      "100",
+      "--concurrency",
+      "1",
+    );
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain(
+      `Stopped before the end: rows 101–200: ${collector.url} answered 200 but not as a Tessera collector`,
+    );
+    expect(JSON.parse(readFileSync(`${file}.checkpoint.json`, "utf8"))).toMatchObject({
+      rows: 100,
+      accepted: 100,
+      complete: false,
+    });
+  });
+
   it("stops with code 2, saying the write key was refused, when the first request is answered 401 or 403", async () => {
     for (const status of [401, 403]) {
       collector.options.answer = () => ({

@@ -160,6 +160,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   const totals = { rows: 0, accepted: 0, duplicates: 0, rejected: 0, warned: 0, warnedPerhapsBefore: 0, batches: 0 };
   let stopped: string | undefined;
   let keyRefused: string | undefined;
+  let notCollector: string | undefined;
   let rowsRead = 0;
   const inFlight = new Set<Promise<void>>();
   const sendWindow = new AdaptiveConcurrency({
@@ -199,6 +200,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     if (!result.ok) {
       stopped ??= result.error;
       keyRefused ??= result.keyRefused;
+      notCollector ??= result.notCollector;
       return;
     }
     for (const note of notes.splice(0)) progress.log(note);
@@ -300,6 +302,14 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   if (keyRefused !== undefined && totals.rows === 0) {
     say(`tessera import: the collector refused the write key (${keyRefused}); nothing was stored.`);
     say("--write-key (or TESSERA_WRITE_KEY) needs the source's write key, not a secret key.");
+    return EXIT.usage;
+  }
+  // The same for a host that is not Tessera's collector at all: a wrong --host, not an import to resume.
+  if (notCollector !== undefined && totals.rows === 0) {
+    say(`tessera import: ${notCollector}`);
+    say(
+      "Nothing was counted as stored. --host (or TESSERA_HOST) needs the Tessera host, e.g. https://tessera.example.com.",
+    );
     return EXIT.usage;
   }
   deps.stdout.write(

@@ -126,6 +126,24 @@ describe("sendBatch", () => {
     expect(outcome).toEqual({ kind: "stored", rejected, duplicates: 0 });
   });
 
+  it("fails without retrying a 200 whose body is not the collector's answer (another server at that host)", async () => {
+    const html = new Response("<!doctype html><title>Welcome to nginx!</title>", {
+      status: 200,
+      headers: { "content-type": "text/html" },
+    });
+    for (const reply of [html, json(200, { success: true }), json(200, { ok: true })]) {
+      const { outcome, calls } = await send([reply]);
+      expect(calls).toHaveLength(1);
+      expect(outcome).toEqual({
+        kind: "failed",
+        error: expect.stringMatching(/^http:\/\/collector\.test answered 200 but not as a Tessera collector: /),
+        notCollector: true,
+      });
+    }
+    const { outcome } = await send([html]);
+    expect(outcome.kind === "failed" && outcome.error).toContain("<title>Welcome to nginx!</title>");
+  });
+
   it("returns how many accepted messages the collector already held under their messageId", async () => {
     const { outcome } = await send([json(200, { success: true, accepted: 2, duplicates: 1, rejected: [] })]);
     expect(outcome).toEqual({ kind: "stored", rejected: [], duplicates: 1 });

@@ -23,7 +23,7 @@ export type SendOutcome =
   | { kind: "stored"; rejected: RejectedMessage[]; duplicates: number }
   | { kind: "refused"; error: string }
   | { kind: "too-large"; error: string }
-  | { kind: "failed"; error: string; keyRefused?: boolean };
+  | { kind: "failed"; error: string; keyRefused?: boolean; notCollector?: boolean };
 
 /** A retry about to happen, for the log. */
 export interface RetryNotice {
@@ -114,7 +114,7 @@ export async function sendBatch(body: string, options: SendOptions): Promise<Sen
     }
     const outcome = classify(status);
     options.congestion?.done(ticket, loadSignal(outcome, retryAfter));
-    if (outcome === "ok") return stored(text);
+    if (outcome === "ok") return stored(text, options.url);
     last = status === 0 ? text : `${status} ${errorMessage(text)}`;
     if (outcome === "split") return { kind: "too-large", error: last };
     if (outcome === "drop") {
@@ -144,9 +144,12 @@ function loadSignal(
 
 /**
  * The 200 answer's rejections, and how many of its accepted messages the collector already held under their messageId
- * (dropped, not stored again); a body that is not the documented shape still means "stored", none rejected.
+ * (dropped, not stored again). A 200 whose body is not the collector's answer is a failure, not retried: Tessera's
+ * collector answers every 200 of /v1/batch with that shape, so another body is another server (a wrong --host, a
+ * proxy's page, a captive portal), and counting the batch as stored would checkpoint rows nothing stored (DESIGN §3:
+ * never acknowledge what could still be lost).
  */
-function stored(text: string): SendOutcome {
+function stored(text: string, url: string): SendOutcome {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -154,7 +157,14 @@ function stored(text: string): SendOutcome {
     json = undefined;
   }
   const parsed = IngestResponse.safeParse(json);
-  if (!parsed.success) return { kind: "stored", rejected: [], duplicates: 0 };
+  if (!parsed.success) {
+    const at = new URL(url).origin;
+    return {
+      kind: "failed",
+      error: `${at} answered 200 but not as a Tessera collector: ${errorMessage(text)}`,
+      notCollector: true,
+    };
+  }
   return { kind: "stored", rejected: parsed.data.rejected, duplicates: parsed.data.duplicates ?? 0 };
 }
 

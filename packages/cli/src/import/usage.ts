@@ -79,8 +79,8 @@ Rejected rows go to <file>.rejects.ndjson with the reason. Rows stored by their 
 or id in them is not one identity resolution can use (not an address, no country code, a blocked value) go to
 <file>.warnings.ndjson with the values and why. Importing a file twice stores each row once.
 
-Exit codes: 0 done; 1 rows rejected (without --allow-rejects); 2 bad arguments, unreadable input or a
-write key the collector refuses on the first request;
+Exit codes: 0 done; 1 rows rejected (without --allow-rejects); 2 bad arguments, unreadable input, a
+write key the collector refuses on the first request, or a --host whose first answer is not a Tessera collector's;
 3 stopped partway (server or network failure, a file that is not valid text or gzip, Ctrl-C): run again with --resume.
 
 Example: a point-of-sale export (its customer number is the till's, not the site's user id)
