@@ -48,9 +48,9 @@ export const DEFAULT_IDENTITY_RULES: Readonly<IdentityRules> = Object.freeze({
   defaultCountry: null,
 });
 
-/** The limit one profile may hold of `type`. */
+/** The limit one profile may hold of `type` (its own entry: a type may be named `constructor`). */
 export function limitFor(rules: IdentityRules, type: string): number {
-  return rules.limits[type] ?? rules.defaultLimit;
+  return Object.hasOwn(rules.limits, type) ? rules.limits[type] : rules.defaultLimit;
 }
 
 /** Sort key of a type: its index in `priority`, unlisted types after all listed ones. */
