@@ -724,6 +724,27 @@ describe("tessera import", () => {
     expect(refused.stderr).not.toContain("Note:");
   });
 
+  it("stops with code 2 before sending, saying why, when the rejects or warnings file cannot be written", async () => {
+    const file = write("orders.csv", customers(3));
+    const folder = path.join(dir, "rejects");
+    mkdirSync(folder);
+    const rejects = await importFile(file, "--as", "identify", "--user-id", "id", "--rejects", folder);
+    expect([rejects.code, rejects.stderr]).toEqual([2, `tessera import: cannot write ${folder}: it is a directory\n`]);
+    const missing = path.join(dir, "no-such-folder", "rejects.ndjson");
+    const nowhere = await importFile(file, "--as", "identify", "--user-id", "id", "--rejects", missing);
+    expect([nowhere.code, nowhere.stderr]).toEqual([
+      2,
+      `tessera import: cannot write ${missing}: its directory does not exist\n`,
+    ]);
+    mkdirSync(`${file}.warnings.ndjson`);
+    const warnings = await importFile(file, "--as", "identify", "--user-id", "id");
+    expect([warnings.code, warnings.stderr]).toEqual([
+      2,
+      `tessera import: cannot write ${file}.warnings.ndjson: it is a directory\n`,
+    ]);
+    expect(collector.requests).toHaveLength(0);
+  });
+
   it("stops with code 2 and no checkpoint when --host answers 200 but not as a Tessera collector", async () => {
     collector.options.answer = () => ({ status: 200, body: { status: "ok" } });
     const file = write("wrong-host.csv", customers(3));

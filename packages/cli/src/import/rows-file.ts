@@ -3,7 +3,14 @@
  * before the checkpoint moves over those rows, so a resumed import keeps the lines of earlier runs and never lists a
  * row twice.
  */
-import { appendFile, readFile, rm, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, appendFile, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+
+/** The file cannot be written where it was asked for (a directory, a folder that does not exist, no permission). */
+export class RowsFileError extends Error {
+  override name = "RowsFileError";
+}
 
 /** One run's file; created on its first line, so an import with nothing to list leaves none behind. */
 export class RowsFile<Entry extends { row: number }> {
@@ -22,6 +29,20 @@ export class RowsFile<Entry extends { row: number }> {
    * the checkpoint are about to be read again and would otherwise be listed twice.
    */
   static async open<Entry extends { row: number }>(path: string, keepRows: number | null): Promise<RowsFile<Entry>> {
+    try {
+      // Checked before any row is sent: the file is created with its first line, after rows were sent, too late to
+      // stop cleanly over a `--rejects` that names a directory.
+      await mustBeWritable(path);
+      return await RowsFile.reopened<Entry>(path, keepRows);
+    } catch (err) {
+      throw new RowsFileError(`cannot write ${path}: ${reasonOf(err)}`, { cause: err });
+    }
+  }
+
+  private static async reopened<Entry extends { row: number }>(
+    path: string,
+    keepRows: number | null,
+  ): Promise<RowsFile<Entry>> {
     if (keepRows === null) {
       await rm(path, { force: true });
       return new RowsFile<Entry>(path, false);
@@ -57,6 +78,26 @@ export class RowsFile<Entry extends { row: number }> {
   get written(): boolean {
     return this.exists;
   }
+}
+
+/** Throws when `path` is a directory, or neither it nor (when it does not exist yet) its directory is writable. */
+async function mustBeWritable(path: string): Promise<void> {
+  const found = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === "ENOENT") return null;
+    throw err;
+  });
+  if (found?.isDirectory()) throw Object.assign(new Error(`${path} is a directory`), { code: "EISDIR" });
+  await access(found ? path : dirname(path), constants.W_OK);
+}
+
+/** A file system error in the operator's words (Node's repeat the path and the syscall). */
+function reasonOf(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "EISDIR") return "it is a directory";
+  if (code === "ENOENT") return "its directory does not exist";
+  if (code === "ENOTDIR") return "a part of its path is not a directory";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  return (err as Error).message;
 }
 
 function rowOf(line: string): number {

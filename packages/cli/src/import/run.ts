@@ -25,7 +25,7 @@ import { createProgress, formatSummary } from "./progress";
 import { delimiterOfHeader, InputError, type InputRow, openInput, shownDelimiter } from "./read";
 import { type RejectEntry, rejectsPath } from "./rejects";
 import { rowMessage, sourceNameOf } from "./row-message";
-import { RowsFile } from "./rows-file";
+import { RowsFile, RowsFileError } from "./rows-file";
 import { type WarningEntry, warningsPath } from "./warnings";
 
 /** The world an import runs in: streams, the network, the clock. Tests hand in their own. */
@@ -143,8 +143,17 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   }
 
   const keepRows = options.resume ? skip : null;
-  const rejects = await RowsFile.open<RejectEntry>(options.rejects ?? rejectsPath(options.file), keepRows);
-  const warnings = await RowsFile.open<WarningEntry>(warningsPath(options.file), keepRows);
+  let rejects: RowsFile<RejectEntry>;
+  let warnings: RowsFile<WarningEntry>;
+  try {
+    rejects = await RowsFile.open<RejectEntry>(options.rejects ?? rejectsPath(options.file), keepRows);
+    warnings = await RowsFile.open<WarningEntry>(warningsPath(options.file), keepRows);
+  } catch (err) {
+    if (!(err instanceof RowsFileError)) throw err;
+    input.close();
+    say(`tessera import: ${err.message}`);
+    return EXIT.usage;
+  }
   const checkpoints = checkpointFile ? new CheckpointWriter(checkpointFile) : null;
   const acks = new OrderedAcks({ rows: skip, accepted: 0, rejected: 0, ...before });
   const context = { library: { name: "tessera-cli", version } };
