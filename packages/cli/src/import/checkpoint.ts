@@ -4,7 +4,7 @@
  * only ever moves over a gap-free prefix, so `--resume` can skip exactly those rows and nothing else.
  */
 import { createHash } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
 
 /**
  * What the file holds. `fingerprint` names the options that shape messages, so a resume cannot mix two mappings;
@@ -53,6 +53,16 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | null | 
     // Reported below, like any other unexpected content.
   }
   return { error: `${path} is not a checkpoint this version of tessera wrote; delete it to start over` };
+}
+
+/** Removes the checkpoint at `path` (none there is fine); why it could not be, or null. */
+export async function removeCheckpoint(path: string): Promise<string | null> {
+  try {
+    await rm(path, { force: true });
+    return null;
+  } catch (err) {
+    return `cannot remove the earlier run's checkpoint ${path}: ${(err as Error).message}`;
+  }
 }
 
 /**

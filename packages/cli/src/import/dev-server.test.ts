@@ -115,16 +115,17 @@ describe("tessera import against the dev server", () => {
         .trim()
         .split("\n")
         .map((line) => JSON.parse(line) as { row: number; error?: string; warnings?: string[] });
-    const outcome = () => ({
-      rejects: lines("rejects").map((r) => [r.row, r.error]),
-      warnings: lines("warnings").map((w) => [w.row, w.warnings]),
+    /** The rejects and warnings files of a real run, or (`"dry-run."`) of a dry run. */
+    const outcome = (of = "") => ({
+      rejects: lines(`${of}rejects`).map((r) => [r.row, r.error]),
+      warnings: lines(`${of}warnings`).map((w) => [w.row, w.warnings]),
     });
 
     const dry = await runCli([...argv, "--dry-run"]);
     expect(dry.code).toBe(1);
     expect(dry.stdout).toContain("8 rows, 3 valid, 5 rejected");
     expect(dry.stdout).toContain("a workspace's own rules may block more");
-    const judged = outcome();
+    const judged = outcome("dry-run.");
     expect(judged.rejects).toEqual([
       [1, 'no usable identifier (user_id "0": user_id value is blocked by the rule /^[0-]*$/i)'],
       [2, 'no usable identifier (user_id "-1": user_id value is blocked by the rule /^-1$/i)'],

@@ -498,12 +498,14 @@ describe("tessera import", () => {
     expect(rejects[0].input).toBe("{not json");
   });
 
-  it("validates a dry run locally, sends nothing and still writes the rejects", async () => {
+  it("validates a dry run locally, sends nothing and lists its rejects apart from a real run's", async () => {
     const file = write("dry.csv", POS_CSV);
     const run = await runCli(["import", file, "--dry-run", ...POS_MAPPING]);
     expect(run.code).toBe(1);
     expect(collector.requests).toHaveLength(0);
-    expect(readRejects(file).map((r) => r.row)).toEqual([3]);
+    expect(readRejects(`${file}.dry-run`).map((r) => r.row)).toEqual([3]);
+    expect(run.stdout).toContain(`Rejected rows and reasons: ${file}.dry-run.rejects.ndjson`);
+    expect(existsSync(`${file}.rejects.ndjson`)).toBe(false);
     expect(run.stdout).toContain("3 rows, 2 valid, 1 rejected in 1 batch");
     expect(run.stdout).toContain("dry run, nothing sent");
     expect(run.stdout).toContain("The first valid row would be sent as:");

@@ -187,6 +187,61 @@ describe("tessera import under failures", () => {
     expect(number(accepted) + number(already)).toBe(ROWS - 2);
   });
 
+  describe("keeps the rejects file matching the checkpoint", () => {
+    const ROWS_SMALL = 30;
+    /** 30 rows in batches of 10, u5 and u25 refused, the second batch answered 500: stops at 10 rows checkpointed. */
+    async function stoppedRun() {
+      const lines = ["id,spent"];
+      for (let i = 1; i <= ROWS_SMALL; i++) lines.push(`u${i},${i}`);
+      const file = path.join(dir, "small.csv");
+      writeFileSync(file, lines.join("\n"));
+      collector.options.rejectIf = (message) =>
+        message.userId === "u5" || message.userId === "u25" ? "refused" : null;
+      collector.options.answer = (request) =>
+        firstUser(request) === "u11"
+          ? { status: 500, body: { error: { code: "internal_error", message: "down" } } }
+          : "store";
+      const args = (...more: string[]) => importArgs(file, "--batch-size", "10", "--concurrency", "1", ...more);
+      const first = await runCli(args());
+      expect(first.code).toBe(3);
+      expect(readCheckpoint(file).rows).toBe(10);
+      return { file, args };
+    }
+    const rejectedRows = (at: string) =>
+      readFileSync(at, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line).row);
+
+    it("through a dry run, which lists its rows in a file of its own", async () => {
+      const { file, args } = await stoppedRun();
+      collector.options.rejectIf = undefined;
+      const dry = await runCli(["import", file, "--dry-run", "--as", "identify", "--user-id", "id"]);
+      expect(dry.code).toBe(0);
+      expect(rejectedRows(`${file}.rejects.ndjson`)).toEqual([5]);
+
+      collector.options.rejectIf = (message) => (message.userId === "u25" ? "refused" : null);
+      collector.options.answer = undefined;
+      const resumed = await runCli(args("--resume"));
+      expect(resumed.code).toBe(1);
+      expect(resumed.stdout).toContain("with earlier runs: 28 accepted, 2 rejected");
+      expect(rejectedRows(`${file}.rejects.ndjson`)).toEqual([5, 25]);
+    });
+
+    it("through a run without --resume that acknowledges nothing", async () => {
+      const { file, args } = await stoppedRun();
+      collector.options.answer = () => ({ status: 500, body: { error: { code: "internal_error", message: "down" } } });
+      expect((await runCli(args())).code).toBe(3);
+
+      collector.options.answer = undefined;
+      const resumed = await runCli(args("--resume"));
+      expect(resumed.code).toBe(1);
+      // The stale checkpoint went with the rejects it counted: every row is read again, and listed once.
+      expect(resumed.stdout).toContain("small.csv: 30 rows, 19 accepted, 9 already stored, 2 rejected");
+      expect(rejectedRows(`${file}.rejects.ndjson`)).toEqual([5, 25]);
+    });
+  });
+
   it("after --resume, still refuses a row reusing the messageId of a row sent before the checkpoint", async () => {
     // Line items of one receipt: row 5,000 reuses receipt R-3 (row 3, sent by the first run) for another line.
     const lines = ["id,receipt,sku"];

@@ -100,6 +100,17 @@ function reasonOf(err: unknown): string {
   return (err as Error).message;
 }
 
+/**
+ * Where a dry run lists its rows instead of `path`: a real run's rejects and warnings stay as that run left them, to
+ * match its checkpoint (a later `--resume` keeps their rows before it, and skips those rows).
+ *
+ * @example [dryRunPath("orders.csv.rejects.ndjson"), dryRunPath("bad.ndjson")]
+ * // ["orders.csv.dry-run.rejects.ndjson", "bad.dry-run.ndjson"]
+ */
+export function dryRunPath(path: string): string {
+  return path.replace(/((\.rejects|\.warnings)?\.[^./\\]*)?$/, (ending) => `.dry-run${ending}`);
+}
+
 function rowOf(line: string): number {
   try {
     const row = (JSON.parse(line) as { row?: unknown }).row;

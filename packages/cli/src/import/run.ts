@@ -16,6 +16,7 @@ import {
   OrderedAcks,
   RowsDigest,
   readCheckpoint,
+  removeCheckpoint,
 } from "./checkpoint";
 import { deliverBatch } from "./deliver";
 import { noUsableIdentifier, refusedText } from "./identifier-check";
@@ -25,7 +26,7 @@ import { createProgress, formatSummary } from "./progress";
 import { delimiterOfHeader, InputError, type InputRow, openInput, shownDelimiter } from "./read";
 import { type RejectEntry, rejectsPath } from "./rejects";
 import { rowMessage, sourceNameOf } from "./row-message";
-import { RowsFile, RowsFileError } from "./rows-file";
+import { dryRunPath, RowsFile, RowsFileError } from "./rows-file";
 import { type WarningEntry, warningsPath } from "./warnings";
 
 /** The world an import runs in: streams, the network, the clock. Tests hand in their own. */
@@ -143,11 +144,20 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
   }
 
   const keepRows = options.resume ? skip : null;
+  const listed = (path: string) => (options.dryRun ? dryRunPath(path) : path);
+  // Starting over removes the earlier run's checkpoint with the rejects and warnings it counts, and first: kept alone
+  // (this run may acknowledge nothing), a later --resume would skip rows whose rejects are gone, yet count them.
+  const unremoved = keepRows === null && checkpointFile && previous ? await removeCheckpoint(checkpointFile) : null;
+  if (unremoved) {
+    input.close();
+    say(`tessera import: ${unremoved}`);
+    return EXIT.usage;
+  }
   let rejects: RowsFile<RejectEntry>;
   let warnings: RowsFile<WarningEntry>;
   try {
-    rejects = await RowsFile.open<RejectEntry>(options.rejects ?? rejectsPath(options.file), keepRows);
-    warnings = await RowsFile.open<WarningEntry>(warningsPath(options.file), keepRows);
+    rejects = await RowsFile.open<RejectEntry>(listed(options.rejects ?? rejectsPath(options.file)), keepRows);
+    warnings = await RowsFile.open<WarningEntry>(listed(warningsPath(options.file)), keepRows);
   } catch (err) {
     if (!(err instanceof RowsFileError)) throw err;
     input.close();

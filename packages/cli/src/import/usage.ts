@@ -58,13 +58,16 @@ CSV mapping (or put the same keys in --map mapping.json)
   Rows whose cells are all empty (a spreadsheet's blank rows, saved as ,,) are passed over, and counted.
 
 Runs
-  --resume                 continue after <file>.checkpoint.json (rows acknowledged by an earlier run)
+  --resume                 continue after <file>.checkpoint.json (rows acknowledged by an earlier run); without it
+                           a run starts over, removing that checkpoint with the rejects and warnings files
   --dry-run                validate every row locally and show the first as it would be sent; send nothing
-                           (writes the rejects file). Ids are judged by the default identity rules: a row whose
+                           (lists rows in <file>.dry-run.rejects.ndjson and .dry-run.warnings.ndjson, leaving a real
+                           run's files and checkpoint as they are). Ids are judged by the default identity rules: a row whose
                            only ids are blocked values (0, -1, null, undefined, anonymous) is rejected, as the
                            collector will; a workspace's own rules may block more
   --allow-rejects          exit 0 even when rows were rejected
-  --rejects <path>         where rejected rows go (default <file>.rejects.ndjson; stdin: ./stdin.rejects.ndjson)
+  --rejects <path>         where rejected rows go (default <file>.rejects.ndjson; stdin: ./stdin.rejects.ndjson;
+                           a dry run's: the same name with .dry-run before .rejects.ndjson or its extension)
   --format csv|ndjson|json when the file name does not say (stdin)
   --encoding <name>        the file's text encoding when it is not UTF-8, e.g. windows-1252 (what Excel on Windows
                            saves as CSV) or iso-8859-15; UTF-16 with its byte-order mark is found by itself. A file
