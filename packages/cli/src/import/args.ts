@@ -26,6 +26,11 @@ export interface ImportOptions {
   mapping: CsvMapping | null;
   /** Where rejected rows go (default `<file>.rejects.ndjson`). */
   rejects?: string;
+  /**
+   * The name hashed into each row's messageId in place of the file's (`--source-name`): stdin's rows hash as the file
+   * they came from, so the same rows imported either way are stored once.
+   */
+  sourceName?: string;
   concurrency: number;
   /** Rows per batch at most (bytes are bounded by the collector's request limit besides). */
   batchSize: number;
@@ -141,6 +146,7 @@ const OPTIONS = {
   "timestamp-format": { type: "string" },
   timezone: { type: "string" },
   rejects: { type: "string" },
+  "source-name": { type: "string" },
   concurrency: { type: "string" },
   "batch-size": { type: "string" },
   resume: { type: "boolean" },
@@ -214,6 +220,7 @@ function readArgs(argv: readonly string[], env: Readonly<Record<string, string |
       writeKey,
       mapping,
       rejects: values.rejects as string | undefined,
+      sourceName: sourceNameFlag(values["source-name"] as string | undefined),
       concurrency: concurrencyOf(values.concurrency as string | undefined),
       batchSize: batchSizeOf(values["batch-size"] as string | undefined),
       resume,
@@ -221,6 +228,12 @@ function readArgs(argv: readonly string[], env: Readonly<Record<string, string |
       allowRejects: values["allow-rejects"] === true,
     },
   };
+}
+
+function sourceNameFlag(flag: string | undefined): string | undefined {
+  if (flag !== undefined && flag.trim() === "")
+    throw new ArgsError("--source-name needs a name, e.g. --source-name orders.csv (the file the rows come from)");
+  return flag;
 }
 
 function formatOf(file: string, flag: string | undefined): InputFormat {

@@ -465,6 +465,27 @@ describe("tessera import", () => {
     expect(collector.stored.size).toBe(50);
   });
 
+  it("stores rows piped through stdin with --source-name once with the same rows imported by path", async () => {
+    const text = customers(3);
+    const file = write("people.csv", text);
+    const mapping = ["--as", "identify", "--user-id", "id"];
+    expect((await importFile(file, ...mapping)).code).toBe(0);
+    expect(collector.stored.size).toBe(3);
+
+    const piped = (...flags: string[]) =>
+      runCli(["import", "-", ...connect(), "--format", "csv", ...mapping, ...flags], { stdin: text });
+    const named = await piped("--source-name", "people.csv");
+    expect(named.code).toBe(0);
+    expect(named.stdout).toContain("3 rows, 0 accepted, 3 already stored");
+    expect(named.stderr).not.toContain('hashed under the name "stdin"');
+    expect(collector.stored.size).toBe(3);
+
+    // Without it the rows are other messages to the collector, and the run says so.
+    const unnamed = await piped();
+    expect(unnamed.stderr).toContain('Rows are hashed under the name "stdin"');
+    expect(collector.stored.size).toBe(6);
+  });
+
   it("sends NDJSON messages as they are, from stdin, adding only missing messageIds and leaving out sentAt", async () => {
     const lines = [
       '{"type":"identify","userId":"u1","traits":{"plan":"pro"},"messageId":"keep-me"}',

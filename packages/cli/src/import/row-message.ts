@@ -20,8 +20,8 @@ export type RowMessage =
   | { ok: false; error: string; messageId?: string };
 
 /**
- * The name a file's rows are hashed under: its base name without `.gz`, so moving the file or compressing it keeps
- * every messageId; stdin is `stdin`.
+ * The name a file's rows are hashed under unless `--source-name` gives one: its base name without `.gz`, so moving
+ * the file or compressing it keeps every messageId; stdin is `stdin`.
  *
  * @example sourceNameOf("/exports/2024/orders.csv.gz") // "orders.csv"
  */

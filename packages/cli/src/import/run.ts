@@ -53,7 +53,7 @@ export const EXIT = { ok: 0, rejected: 1, usage: 2, stopped: 3 } as const;
  * before a file's first line that is not UTF-8 read the same in the encoding it needs, so `--resume` may add it.
  */
 function fingerprintOf(options: ImportOptions): string {
-  const shape = JSON.stringify({ format: options.format, mapping: options.mapping });
+  const shape = JSON.stringify({ format: options.format, mapping: options.mapping, sourceName: options.sourceName });
   return createHash("sha256").update(shape).digest("hex").slice(0, 16);
 }
 
@@ -143,6 +143,11 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     return EXIT.usage;
   }
 
+  if (options.file === "-" && options.sourceName === undefined && mapping?.messageId === undefined)
+    say(
+      `Rows${mapping ? "" : " without a messageId"} are hashed under the name "stdin": the same rows imported from ` +
+        "their file get other messageIds and are stored again. --source-name <file name> hashes them as that file.",
+    );
   const keepRows = options.resume ? skip : null;
   const listed = (path: string) => (options.dryRun ? dryRunPath(path) : path);
   // Starting over removes the earlier run's checkpoint with the rejects and warnings it counts, and first: kept alone
@@ -258,7 +263,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
   };
 
-  const sourceName = sourceNameOf(options.file);
+  const sourceName = options.sourceName ?? sourceNameOf(options.file);
   const ledger = new MessageIdLedger();
   // A dry run shows the first row as it would be sent, so the mapping can be checked by eye before a real run.
   let firstMessage: Record<string, unknown> | undefined;

@@ -69,6 +69,9 @@ Runs
   --rejects <path>         where rejected rows go (default <file>.rejects.ndjson; stdin: ./stdin.rejects.ndjson;
                            a dry run's: the same name with .dry-run before .rejects.ndjson or its extension)
   --format csv|ndjson|json when the file name does not say (stdin)
+  --source-name <name>     the file name hashed into messageIds in place of the input's (without it stdin's rows hash
+                           under "stdin"): e.g. --source-name orders.csv for rows piped from orders.csv, so importing
+                           them by path and through - stores them once
   --encoding <name>        the file's text encoding when it is not UTF-8, e.g. windows-1252 (what Excel on Windows
                            saves as CSV) or iso-8859-15; UTF-16 with its byte-order mark is found by itself. A file
                            that is not UTF-8 and not told so stops at its first such line, before it is sent
