@@ -24,7 +24,7 @@ import { validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { ADMIN_TOKEN, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
 import { BODY_TOO_LARGE, optionalJsonBody } from "./json-body";
-import { logBefore, logCursor } from "./log-cursor";
+import { ingestDeadLetterBefore, ingestDeadLetterCursor } from "./log-cursor";
 import { requireSecretKey } from "./secret-key-auth";
 
 type OperatorEnv = { Bindings: Env; Variables: AppEnv["Variables"] & { admin: boolean } };
@@ -98,14 +98,14 @@ export const deadLetterRoutes = openApiRoutes<OperatorEnv>()
     async (c) => {
       const query = c.req.valid("query");
       const scope = scopeOf(c.var.admin, c.var.workspaceId, query.workspace_id);
-      const beforeId = query.cursor === undefined ? undefined : logBefore(query.cursor);
+      const beforeId = query.cursor === undefined ? undefined : ingestDeadLetterBefore(query.cursor);
       const rows = await listIngestDeadLetters(c.env.DB, scope, { status: query.status, beforeId, limit: query.limit });
       const page = rows.slice(0, query.limit);
       const hasMore = rows.length > query.limit;
       return c.json(
         {
           data: page.map(deadLetterView),
-          cursor: { has_more: hasMore, next: hasMore ? logCursor(page[page.length - 1].id) : null },
+          cursor: { has_more: hasMore, next: hasMore ? ingestDeadLetterCursor(page[page.length - 1].id) : null },
         },
         200,
       );

@@ -1,12 +1,13 @@
 /**
- * The `cursor` of a destination's listings newest first by row id — its sync log (`GET /v1/destinations/{id}/log`)
- * and its dead letters (`…/dead-letters`): the last entry served, base64url, tagged with its listing so that one
- * listing's cursor is refused by the other.
+ * The `cursor` of the listings newest first by row id — a destination's sync log (`GET /v1/destinations/{id}/log`)
+ * and dead letters (`…/dead-letters`), and the ingest dead letters (`GET /v1/dead-letters`): the last entry served,
+ * base64url, tagged with its listing so that one listing's cursor is refused by the others.
  */
 import { validationError } from "../shared/errors";
 
 const LOG = "log:";
 const DEAD_LETTERS = "dlq:";
+const INGEST_DEAD_LETTERS = "idl:";
 
 function encode(prefix: string, id: number): string {
   return btoa(`${prefix}${id}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -43,3 +44,9 @@ export const deadLetterCursor = (id: number): string => encode(DEAD_LETTERS, id)
 
 /** The letter id a cursor resumes before; 400 when it is not a cursor a dead-letter listing issued. */
 export const deadLetterBefore = (cursor: string): number => decode(DEAD_LETTERS, cursor);
+
+/** The cursor that resumes the ingest dead-letter listing after letter `id`; opaque to callers. */
+export const ingestDeadLetterCursor = (id: number): string => encode(INGEST_DEAD_LETTERS, id);
+
+/** The letter id a cursor resumes before; 400 when it is not a cursor the ingest dead-letter listing issued. */
+export const ingestDeadLetterBefore = (cursor: string): number => decode(INGEST_DEAD_LETTERS, cursor);

@@ -334,6 +334,8 @@ describe("ingest dead letters", () => {
       [await api("/v1/dead-letters?limit=0", bearer(secretKey)), /limit must be a whole number from 1 to 100,/],
       [await api("/v1/dead-letters?status=lost", bearer(secretKey)), /status must be pending, replayed or all/],
       [await api("/v1/dead-letters?cursor=nope", bearer(secretKey)), /cursor is not one this listing issued/],
+      // A destination's sync-log cursor ("log:19") is another listing's.
+      [await api("/v1/dead-letters?cursor=bG9nOjE5", bearer(secretKey)), /cursor is not one this listing issued/],
       [
         await api(`/v1/dead-letters?workspace_id=${other.workspaceId}`, bearer(secretKey)),
         /workspace_id is for the admin token/,
