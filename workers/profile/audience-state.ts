@@ -59,15 +59,22 @@ export function writeCachedDefinitions(sql: SqlStorage, defs: VersionedDefinitio
  */
 export function leaveRedefined(sql: SqlStorage, held: VersionedDefinitions, fresh: VersionedDefinitions, now: number) {
   if (!held.created || !fresh.created || !hasPart(sql, "audiences")) return;
-  const redefined = (kind: DefinitionKind, key: string) => {
+  leave(sql, now, (kind, key) => {
     const before = held.created?.[definitionId(kind, key)];
     const after = fresh.created?.[definitionId(kind, key)];
     return before !== undefined && after !== undefined && before !== after;
-  };
+  });
+}
+
+/**
+ * Ends what the profile holds under the definitions `which` picks: their memberships and computed values are dropped,
+ * and an exit is queued for each it was in or had a value of. In the caller's transaction; answers the exits queued.
+ */
+function leave(sql: SqlStorage, now: number, which: (kind: DefinitionKind, key: string) => boolean): number {
   const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
   const memberships = sql.exec<{ audience: string }>("SELECT audience FROM memberships ORDER BY audience").toArray();
   for (const { audience } of memberships) {
-    if (!redefined("audience", audience)) continue;
+    if (!which("audience", audience)) continue;
     sql.exec("DELETE FROM memberships WHERE audience = ?", audience);
     changes.push({ kind: "audience", key: audience, member: false });
   }
@@ -75,11 +82,12 @@ export function leaveRedefined(sql: SqlStorage, held: VersionedDefinitions, fres
     .exec<{ key: string; value: string }>("SELECT key, value FROM computed_values ORDER BY key")
     .toArray();
   for (const row of values) {
-    if (!redefined("computed_trait", row.key)) continue;
+    if (!which("computed_trait", row.key)) continue;
     sql.exec("DELETE FROM computed_values WHERE key = ?", row.key);
     if (holdsValue(JSON.parse(row.value))) changes.push({ kind: "computed_trait", key: row.key, member: false });
   }
   enqueueChanges(sql, changes, now);
+  return changes.length;
 }
 
 /** True when there is nothing to evaluate and nothing to take back: the common case before any definition exists. */
@@ -197,17 +205,8 @@ export function evaluateProfile(
 export function leaveEverything(sql: SqlStorage, now: number): number {
   // Without the audience part the profile is in nothing, and next_eval_at was never set (see readNextEvalAt).
   if (!hasPart(sql, "audiences")) return 0;
-  const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
-  for (const { audience } of sql.exec<{ audience: string }>("SELECT audience FROM memberships ORDER BY audience")) {
-    changes.push({ kind: "audience", key: audience, member: false });
-  }
-  for (const row of sql.exec<{ key: string; value: string }>("SELECT key, value FROM computed_values ORDER BY key")) {
-    if (holdsValue(JSON.parse(row.value))) changes.push({ kind: "computed_trait", key: row.key, member: false });
-  }
-  sql.exec("DELETE FROM memberships; DELETE FROM computed_values;");
   sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
-  enqueueChanges(sql, changes, now);
-  return changes.length;
+  return leave(sql, now, () => true);
 }
 
 function enqueueChanges(
