@@ -6,6 +6,11 @@
  * the window's fixed end and HubSpot's opaque offset. HubSpot lists events newest first, so a window whose end moved
  * with every page would shift the offsets under new events; fixing the end keeps each page where it was.
  *
+ * Each window starts 15 minutes before `since`, as the Mailchimp poller's does: HubSpot records some events late,
+ * with a `created` earlier than events already read, and a window starting at `since` would never read them. What
+ * is read twice is stored once (the message id derives from `vendorEventId`). The start derives from `since`, which
+ * stays fixed while a window is paged, so every page of a window asks for the same start and end.
+ *
  * @example
  * let cursor: string | undefined;
  * do { const r = await hubspotPoller.poll(ctx, cursor); store(r.engagements); cursor = r.cursor; } while (r.more);
@@ -17,6 +22,8 @@ import type { Engagement, EngagementEventName, EngagementPoller } from "../plugi
 import { isoAt } from "./read";
 
 const DAY_MS = 86_400_000;
+/** How far before the newest event seen each window reaches, for events HubSpot records late. */
+const OVERLAP_MS = 15 * 60 * 1000;
 /** HubSpot's largest page of email events. */
 const PAGE_SIZE = 1000;
 
@@ -61,10 +68,8 @@ export const hubspotPoller: EngagementPoller<HubSpotConfig> = {
   async poll(ctx, cursor) {
     const state: Cursor = cursor ? (JSON.parse(cursor) as Cursor) : { since: ctx.now() - DAY_MS };
     const until = state.page?.until ?? ctx.now();
-    // `since` is inclusive: an event created in the same millisecond as the newest one seen may have arrived after
-    // it, and re-reading that millisecond only repeats events the engine stores once (by their vendor event id).
     const query = new URLSearchParams({
-      startTimestamp: String(state.since),
+      startTimestamp: String(state.since - OVERLAP_MS),
       endTimestamp: String(until),
       limit: String(PAGE_SIZE),
     });
