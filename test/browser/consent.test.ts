@@ -93,6 +93,48 @@ describe("consent gate in the browser", () => {
     expect(site.batches.flatMap((b) => b.body.batch.map((m) => m.event ?? m.type))).toEqual([]);
   });
 
+  it("persists nothing new when consent goes back to pending, keeps what was stored, and sends it all once granted", async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${site.url}/consent`);
+    await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.setConsent("granted"));
+    await expect.poll(() => site.batches.flatMap((b) => b.body.batch).length, { timeout: 10_000 }).toBe(2);
+    // Offline, an event stays stored: what the earlier grant allowed to be kept.
+    await browser.context.setOffline(true);
+    await page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.track("Stored"));
+    await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(1);
+    /** Every cookie and localStorage value, and the number of stored events. */
+    const stored = async () => ({
+      cookies: (await browser.context.cookies()).map((c) => `${c.name}=${c.value}`).sort(),
+      localStorage: await page.evaluate(() => ({ ...localStorage })),
+      queued: await queuedCount(page),
+    });
+    const before = await stored();
+
+    await page.evaluate(() => {
+      const t = (window as unknown as { tessera: PageTessera }).tessera;
+      t.setConsent("pending");
+      t.identify("bob", { plan: "pro" });
+      t.track("While Pending");
+      t.reset();
+      t.page();
+    });
+    await browser.context.setOffline(false);
+    await settle();
+    expect(await stored()).toEqual(before);
+    expect(site.batches.flatMap((b) => b.body.batch).length).toBe(2);
+
+    const current = await page.evaluate(() => {
+      const t = (window as unknown as { tessera: PageTessera }).tessera;
+      t.setConsent("granted");
+      return t.user()!.anonymousId;
+    });
+    await expect
+      .poll(() => site.batches.flatMap((b) => b.body.batch.map((m) => m.event ?? m.type)), { timeout: 10_000 })
+      .toEqual(["page", "Before Consent", "Stored", "identify", "While Pending", "page"]);
+    expect((await browser.context.cookies()).find((c) => c.name === "tessera_anonymous_id")?.value).toBe(current);
+    await expect.poll(() => queuedCount(page), { timeout: 10_000 }).toBe(0);
+  });
+
   it("removes its cookies, storage and queued events when consent is withdrawn", async () => {
     // More failures than the SDK's backoff (full jitter: a retry can follow within milliseconds) can use up here.
     site.answer(...Array.from({ length: 100 }, () => ({ status: 503 })));

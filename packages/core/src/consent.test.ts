@@ -90,6 +90,40 @@ describe("consent gate", () => {
     expect(bodies.length).toBe(1);
   });
 
+  it("stores nothing new when consent goes back to pending, and still deletes what is acknowledged meanwhile", async () => {
+    const events: string[] = [];
+    let answer!: (r: TransportResult) => void;
+    const transport = {
+      send: (_url: string, body: string) => {
+        events.push(...JSON.parse(body).batch.map((m: { event: string }) => m.event));
+        return events.length > 1 ? Promise.resolve({ status: 200 }) : new Promise<TransportResult>((r) => (answer = r));
+      },
+    };
+    const store = memoryStorage();
+    const e = new Engine({
+      writeKey: "wk",
+      apiHost: "http://h",
+      transport,
+      storage: () => store,
+      kv: memoryKeyValue(),
+      flushAt: 1,
+    });
+    e.track("In Flight");
+    await vi.waitFor(() => expect(events).toEqual(["In Flight"]));
+    expect((await store.entries()).length).toBe(1);
+
+    await e.setConsent({ state: "pending" });
+    e.track("While Pending");
+    await e.flush();
+    expect(events).toEqual(["In Flight"]);
+    // The request sent before the change is acknowledged: its item goes, and the pending one was never stored.
+    answer({ status: 200 });
+    await vi.waitFor(async () => expect(await store.entries()).toEqual([]));
+
+    await e.setConsent({ state: "granted" });
+    expect(events).toEqual(["In Flight", "While Pending"]);
+  });
+
   it("drops the buffer and later events when denied, storing none of them", async () => {
     const { e, sent, store } = setup();
     e.track("Early");

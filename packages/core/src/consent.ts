@@ -1,6 +1,6 @@
 /**
- * Where consent stands. `pending`: events wait in memory, nothing is stored or sent. `granted`: persist and send.
- * `denied`: events are dropped.
+ * Where consent stands. `pending`: events wait in memory, nothing is stored or sent (what an earlier grant stored
+ * stays, unsent). `granted`: persist and send. `denied`: events are dropped, and what was stored is deleted.
  */
 export type ConsentState = "pending" | "granted" | "denied";
 

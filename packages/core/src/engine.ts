@@ -174,7 +174,13 @@ export class Engine {
       const cleared = this._queue.clear();
       return before === "granted" ? cleared : cleared.then(() => this._queue.clear(this._o.storage(true)));
     }
-    if (decision.state !== "granted") return Promise.resolve();
+    if (decision.state === "pending") {
+      // Pending again (a consent manager asking anew, say after its policy changed) is undecided, not withdrawn:
+      // nothing new is stored or sent, but what the grant let earlier calls store (ids, queued events) stays, unsent.
+      // Erasing is a denial's job, here and in consent managers' wording: a grant then sends it, a denial deletes it.
+      this._queue.hold();
+      return Promise.resolve();
+    }
     if (before === "granted") return Promise.resolve();
     // Events buffered while pending carry the decision they waited for, as later ones do (sdk.md §4.2.9).
     const categoryPreferences = decision.categoryPreferences;

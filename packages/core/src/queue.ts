@@ -105,6 +105,19 @@ export class Queue {
     return this._sorted();
   }
 
+  /**
+   * Stops writing to storage (consent pending again): new items and retry counts stay in memory, unpersisted, while
+   * deletions still reach storage, so an item acknowledged meanwhile never comes back. `adopt` resumes writing.
+   */
+  hold(): void {
+    const s = this._store;
+    this._store = {
+      entries: <T>() => s.entries<T>(),
+      delMany: (keys) => s.delMany(keys),
+      setMany: () => Promise.reject(),
+    };
+  }
+
   /** Moves every item into a new Storage (consent granted: memory buffer → IndexedDB). */
   adopt(store: Storage): Promise<void> {
     this._store = store;
