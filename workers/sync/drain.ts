@@ -94,6 +94,8 @@ export class Drain {
   private readonly isMap: boolean;
   /** The traits and computed traits the destination syncs (its `traits`). */
   private readonly wanted: ReadonlySet<string>;
+  /** The audiences the destination syncs now (its `audiences`). */
+  private readonly selected: ReadonlySet<string>;
   private pausedUntil = 0;
   /** When the pause the vendor's refusal of the credentials started ends (0: none); kept so the API can end it. */
   private authPausedUntil = 0;
@@ -109,6 +111,7 @@ export class Drain {
     this.ctx = pluginContext(sql, destination, gate);
     this.isMap = plugin.type !== "webhook";
     this.wanted = new Set(JSON.parse(destination.traits) as string[]);
+    this.selected = new Set(JSON.parse(destination.audiences) as string[]);
   }
 
   /**
@@ -132,7 +135,12 @@ export class Drain {
     const slots = pLimit(Math.max(1, this.plugin.limits.concurrency));
     // Deletes have no audience ("") and go one by one.
     const deletes = rows.filter((row) => row.audience === "");
-    const memberships = rows.filter((row) => row.audience !== "");
+    const memberships: PendingRow[] = [];
+    for (const row of rows) {
+      if (row.audience === "") continue;
+      if (this.selected.has(row.audience)) memberships.push(row);
+      else this.dropUnselected(row);
+    }
     await Promise.all([
       ...deletes.map((row) => slots(() => this.whileOpen(() => this.deleteOne(row)))),
       this.memberships(memberships, slots),
@@ -492,6 +500,35 @@ export class Drain {
       item.row.audience,
       item.row.seq,
     );
+  }
+
+  /**
+   * An operation of an audience the destination no longer syncs (taken off it after the operation was queued, or
+   * routed by an isolate that had not seen the change yet): dropped unsent, a skip in the log and the counters.
+   * Taking an audience off a destination stops syncing it and leaves the vendor's list as it is, as deleting the
+   * destination does: nothing says its members are removed first, so its queued exits are dropped like its entries.
+   * `synced` is left alone, still saying what the vendor lists, so should the audience be selected again its
+   * reconciliation repairs both ways what was dropped.
+   */
+  private dropUnselected(row: PendingRow): void {
+    const op = JSON.parse(row.op) as MembershipSyncOp;
+    this.sql.exec(
+      "DELETE FROM pending WHERE profile_id = ? AND audience = ? AND seq = ?",
+      row.profile_id,
+      row.audience,
+      row.seq,
+    );
+    this.record.skipped++;
+    this.record.log.push({
+      destinationId: this.destination.id,
+      at: Date.now(),
+      profileId: op.profileId,
+      audience: op.audience,
+      action: op.member ? "add" : "remove",
+      attempts: row.attempts,
+      outcome: "skip",
+      error: `not sent: the destination no longer syncs audience ${op.audience}`,
+    });
   }
 
   /** A restatement with nothing new for the vendor: done without a call, remembered at its seq. */
