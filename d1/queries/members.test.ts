@@ -5,7 +5,13 @@ import { orm } from "../client";
 import { newId } from "../ids";
 import { createWorkspace } from "../provision";
 import { erasedProfiles, memberExits } from "../schema";
-import { type DefinitionKind, deleteDefinition, insertDefinition, readDefinitionsVersion } from "./definitions";
+import {
+  type DefinitionKind,
+  deleteDefinition,
+  findDefinition,
+  insertDefinition,
+  readDefinitionsVersion,
+} from "./definitions";
 import {
   applyManyMemberChanges as apply,
   deleteMembershipsOfProfiles,
@@ -28,19 +34,25 @@ async function workspace() {
   return { ws: workspace.id, members };
 }
 
-/** Saves a definition of `kind` named `key` (its body does not matter here). */
-async function define(ws: string, kind: DefinitionKind, key: string) {
+/** Saves a definition of `kind` named `key` created at `now` (its body does not matter here); answers `now`. */
+async function define(ws: string, kind: DefinitionKind, key: string, now = Date.now()): Promise<number> {
   const readVersion = await readDefinitionsVersion(env.DB, ws);
   const saved = await insertDefinition(env.DB, {
     workspaceId: ws,
     kind,
     key,
     readVersion,
-    now: Date.now(),
+    now,
     buildTotal: 0,
     definition: "{}",
   });
   expect(saved.ok).toBe(true);
+  return now;
+}
+
+async function undefine(ws: string, kind: DefinitionKind, key: string) {
+  const readVersion = await readDefinitionsVersion(env.DB, ws);
+  expect((await deleteDefinition(env.DB, { workspaceId: ws, kind, key, readVersion, now: Date.now() })).ok).toBe(true);
 }
 
 /** The leaves D1 remembers of one workspace's profile, as [kind, key, seq]. */
@@ -55,6 +67,8 @@ const exitsOf = async (ws: string, profileId: string) =>
 describe("member rows written many profiles at a time", () => {
   it("end as the changes applied one by one, oldest first, would leave them", async () => {
     const { ws, members } = await workspace();
+    await define(ws, "audience", "vip");
+    await define(ws, "computed_trait", "spend");
     const [a, b, c, d] = Array.from({ length: 4 }, () => newId("prf"));
     await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 1)] }]);
     await apply(env.DB, ws, [
@@ -80,6 +94,7 @@ describe("member rows written many profiles at a time", () => {
 
   it("never let an older change undo a newer one, and change nothing when a delivery is repeated", async () => {
     const { ws, members } = await workspace();
+    await define(ws, "audience", "vip");
     const [a, b] = [newId("prf"), newId("prf")];
     const newer = [
       { profileId: a, changes: [enter("vip", 7)] },
@@ -103,6 +118,8 @@ describe("member rows written many profiles at a time", () => {
   it("stay in one profile's rows and one workspace's", async () => {
     const { ws, members } = await workspace();
     const other = await workspace();
+    await define(ws, "audience", "vip");
+    await define(other.ws, "audience", "vip");
     const [a, b] = [newId("prf"), newId("prf")];
     await apply(env.DB, ws, [
       { profileId: a, changes: [enter("vip", 1)] },
@@ -116,6 +133,7 @@ describe("member rows written many profiles at a time", () => {
 
   it("take more rows than one statement carries", async () => {
     const { ws } = await workspace();
+    await define(ws, "audience", "vip");
     const ids = Array.from({ length: 1_200 }, () => newId("prf"));
     await apply(
       env.DB,
@@ -189,5 +207,38 @@ describe("member rows written many profiles at a time", () => {
     });
     expect(deleted.ok).toBe(true);
     expect(await exitsOf(ws, a)).toEqual([]);
+  });
+
+  it("write a late change of a deleted definition to none that took its key since", async () => {
+    const { ws, members } = await workspace();
+    const size = async () => (await findDefinition(env.DB, { workspaceId: ws, kind: "audience", key: "vip" }))?.size;
+    const first = await define(ws, "audience", "vip", Date.now() - 60_000);
+    const ofFirst = (c: MemberChange): MemberChange => ({ ...c, definitionCreatedAt: first });
+    const [a, b, c] = Array.from({ length: 3 }, () => newId("prf"));
+    await apply(env.DB, ws, [{ profileId: a, changes: [ofFirst(enter("vip", 1))] }]);
+    expect(await members("vip")).toEqual([{ profileId: a, since: 1000 }]);
+    await undefine(ws, "audience", "vip");
+    // c's entry, queued before this deploy (it names no definition), lands while the key has none.
+    await apply(env.DB, ws, [{ profileId: c, changes: [enter("vip", 1)] }]);
+    const second = await define(ws, "audience", "vip");
+    // Requests that held the first definition's changes write them now: a's entry again, b's never written before,
+    // a's leave of it. None of them was evaluated against the second.
+    await apply(env.DB, ws, [
+      { profileId: a, changes: [ofFirst(enter("vip", 1))] },
+      { profileId: b, changes: [ofFirst(enter("vip", 1))] },
+    ]);
+    await apply(env.DB, ws, [{ profileId: a, changes: [ofFirst(leave("vip", 2))] }]);
+    expect(await members("vip")).toEqual([]);
+    expect(await size()).toBe(0);
+    expect(await exitsOf(ws, a)).toEqual([]);
+    // What the profiles evaluate against the second lands.
+    const ofSecond = (ch: MemberChange): MemberChange => ({ ...ch, definitionCreatedAt: second });
+    await apply(env.DB, ws, [
+      { profileId: a, changes: [ofSecond(enter("vip", 3))] },
+      { profileId: b, changes: [ofSecond(enter("vip", 2)), ofSecond(leave("vip", 3))] },
+    ]);
+    expect(await members("vip")).toEqual([{ profileId: a, since: 3000 }]);
+    expect(await exitsOf(ws, b)).toEqual([["audience", "vip", 3]]);
+    expect(await size()).toBe(1);
   });
 });

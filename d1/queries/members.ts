@@ -28,6 +28,12 @@ export interface MemberChange {
   at: number;
   /** The profile's sequence number for this change; a row is only replaced by a newer one. */
   seq: number;
+  /**
+   * `created_at` of the definition the profile evaluated: a key deleted and defined again names another definition,
+   * and a change of the one before (delivered late, or again) must not make the profile a member of the new one.
+   * Absent from changes queued before the profile named it; those apply to whichever definition holds the key.
+   */
+  definitionCreatedAt?: number;
 }
 
 /** One profile's changes, oldest first. */
@@ -91,11 +97,18 @@ export function memberChangeStatements(
   // its profiles handed back until the others answer) must not write them again.
   const notErased = `NOT EXISTS (SELECT 1 FROM erased_profiles AS e
     WHERE e.workspace_id = ?1 AND e.profile_id = j.value ->> 1)`;
+  // Only the definition the change names (kind ?3, key and created_at at these JSON paths) is written to: not one
+  // deleted since (deleting it deleted its rows, and nothing would delete these), nor the one that took its key since.
+  const ofItsDefinition = (createdAt: string) => `EXISTS (SELECT 1 FROM definitions AS d
+    WHERE d.workspace_id = ?1 AND d.kind = ?3 AND d.key = j.value ->> 0
+      AND d.created_at = coalesce(j.value ->> ${createdAt}, d.created_at))`;
   for (const [kind, { leaves, enters }] of collapse(profiles)) {
     const name = getTableName(TABLES[kind].table);
     const keyColumn = TABLES[kind].key.name;
-    // A row is only removed by a newer leave ([key, profile, seq]). CROSS JOIN keeps `json_each` the outer loop: one
-    // primary-key lookup per leave (see `joinKeys` in identity-graph-sql.ts).
+    // A row is only removed by a newer leave ([key, profile, seq, definition's created_at]), whatever definition it
+    // names: the profile's changes of a key's earlier definition all have lower seqs than its first of the current one.
+    // CROSS JOIN keeps `json_each` the outer loop: one primary-key lookup per leave (see `joinKeys` in
+    // identity-graph-sql.ts).
     inChunks(
       `DELETE FROM ${name} WHERE rowid IN (
          SELECT m.rowid FROM json_each(?2) AS j CROSS JOIN ${name} AS m
@@ -103,24 +116,24 @@ export function memberChangeStatements(
          WHERE m.seq < j.value ->> 2)`,
       leaves,
     );
-    // The leave's seq outlives the row it deleted (see `member_exits`). Only for a definition that exists: deleting
-    // one deletes its exits, and every member then leaves it, which would leave one row each behind for ever.
+    // The leave's seq outlives the row it deleted (see `member_exits`). Only for the definition it names, when that
+    // exists: deleting one deletes its exits, and every member then leaves it, which would leave rows behind for ever.
     inChunks(
       `INSERT INTO member_exits (workspace_id, kind, key, profile_id, seq)
        SELECT ?1, ?3, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?2) AS j
-       WHERE EXISTS (SELECT 1 FROM definitions AS d WHERE d.workspace_id = ?1 AND d.kind = ?3 AND d.key = j.value ->> 0)
-         AND ${notErased}
+       WHERE ${ofItsDefinition("3")} AND ${notErased}
        ON CONFLICT (workspace_id, kind, key, profile_id) DO UPDATE SET seq = excluded.seq
        WHERE excluded.seq > member_exits.seq`,
       leaves,
       kind,
     );
-    // [key, profile, since, seq]. An entry older than the profile's newest leave is already undone. Re-entering keeps
-    // the original `since` only if the row was never left (a leave deleted it); a newer seq always wins.
+    // [key, profile, since, seq, definition's created_at]. An entry older than the profile's newest leave is already
+    // undone. Re-entering keeps the original `since` only if the row was never left (a leave deleted it); a newer seq
+    // always wins.
     inChunks(
       `INSERT INTO ${name} (workspace_id, ${keyColumn}, profile_id, since, seq)
        SELECT ?1, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(?2) AS j
-       WHERE NOT EXISTS (SELECT 1 FROM member_exits AS x WHERE x.workspace_id = ?1 AND x.kind = ?3
+       WHERE ${ofItsDefinition("4")} AND NOT EXISTS (SELECT 1 FROM member_exits AS x WHERE x.workspace_id = ?1 AND x.kind = ?3
            AND x.key = j.value ->> 0 AND x.profile_id = j.value ->> 1 AND x.seq > j.value ->> 3)
          AND ${notErased}
        ON CONFLICT (workspace_id, ${keyColumn}, profile_id) DO UPDATE SET seq = excluded.seq
@@ -132,8 +145,8 @@ export function memberChangeStatements(
   return statements;
 }
 
-type Leave = [key: string, profileId: string, seq: number];
-type Enter = [key: string, profileId: string, since: number, seq: number];
+type Leave = [key: string, profileId: string, seq: number, definitionCreatedAt: number | null];
+type Enter = [key: string, profileId: string, since: number, seq: number, definitionCreatedAt: number | null];
 
 /** Per kind: for each profile and key, its newest leave, and its newest enter when that is newer than the leave. */
 function collapse(profiles: ProfileMemberChanges[]): Map<DefinitionKind, { leaves: Leave[]; enters: Enter[] }> {
@@ -152,8 +165,9 @@ function collapse(profiles: ProfileMemberChanges[]): Map<DefinitionKind, { leave
   for (const { kind, key, profileId, leave, enter } of newest.values()) {
     const rows = byKind.get(kind) ?? { leaves: [], enters: [] };
     byKind.set(kind, rows);
-    if (leave) rows.leaves.push([key, profileId, leave.seq]);
-    if (enter && enter.seq > (leave?.seq ?? -Infinity)) rows.enters.push([key, profileId, enter.at, enter.seq]);
+    if (leave) rows.leaves.push([key, profileId, leave.seq, leave.definitionCreatedAt ?? null]);
+    if (enter && enter.seq > (leave?.seq ?? -Infinity))
+      rows.enters.push([key, profileId, enter.at, enter.seq, enter.definitionCreatedAt ?? null]);
   }
   return byKind;
 }

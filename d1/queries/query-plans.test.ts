@@ -101,12 +101,13 @@ describe("hot D1 queries", () => {
     const steps = await plans(prepared);
     expect(walks(steps)).toEqual([]);
     // Each leave finds its row by the member table's key; the insert's conflicts are checked by the same key. A leave
-    // is recorded, and an entry checked against it and against the erased profiles, by their primary keys.
+    // is recorded, and an entry checked against it, against the erased profiles and against the definition it names
+    // (its creation time read from the row the key finds), by their primary keys.
     expect(steps).toEqual(
       expect.arrayContaining([
         "SEARCH m USING INDEX sqlite_autoindex_audience_members_1 (workspace_id=? AND audience=? AND profile_id=?)",
         "SEARCH m USING INDEX sqlite_autoindex_computed_trait_members_1 (workspace_id=? AND trait=? AND profile_id=?)",
-        "SEARCH d USING COVERING INDEX sqlite_autoindex_definitions_1 (workspace_id=? AND kind=? AND key=?)",
+        "SEARCH d USING INDEX sqlite_autoindex_definitions_1 (workspace_id=? AND kind=? AND key=?)",
         "SEARCH x USING INDEX sqlite_autoindex_member_exits_1 (workspace_id=? AND kind=? AND key=? AND profile_id=?)",
         "SEARCH e USING COVERING INDEX sqlite_autoindex_erased_profiles_1 (workspace_id=? AND profile_id=?)",
       ]),
