@@ -5,7 +5,7 @@
  */
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { orm } from "../client";
-import { merges, profiles } from "../schema";
+import { graphRepairLocks, merges, profiles } from "../schema";
 import type { IdentifierKey } from "./identity-graph";
 
 export type MergeRow = typeof merges.$inferSelect;
@@ -23,6 +23,28 @@ export function findMerge(db: D1Database, workspaceId: string, mergeId: string):
 /** A profile's row in the graph. */
 export function findProfileRow(db: D1Database, profileId: string): Promise<ProfileRow | undefined> {
   return orm(db).select().from(profiles).where(eq(profiles.id, profileId)).get();
+}
+
+/**
+ * Where the graph merged `profileId` (`mergedInto` null: live; undefined: no such profile), and whether an undo of
+ * that merge is running: it holds the workspace's repair lock, taken at or after `startedAfter` (an older holder was
+ * abandoned). One statement, so the two are read together: an undo splits the graph and frees the lock in turn.
+ */
+export function graphMergeOf(
+  db: D1Database,
+  profileId: string,
+  startedAfter: number,
+): Promise<{ mergedInto: string | null; undoing: boolean } | undefined> {
+  // By primary keys only: the workspace's lock, then the merge it names.
+  const undoing = sql<number>`EXISTS (SELECT 1 FROM ${graphRepairLocks} AS l CROSS JOIN ${merges} AS m ON m.id = l.holder
+    WHERE l.workspace_id = profiles.workspace_id AND l.started_at >= ${startedAfter}
+      AND m.from_profile = profiles.id AND m.undone_at IS NULL)`;
+  return orm(db)
+    .select({ mergedInto: profiles.mergedInto, undoing })
+    .from(profiles)
+    .where(eq(profiles.id, profileId))
+    .get()
+    .then((row) => row && { mergedInto: row.mergedInto, undoing: row.undoing === 1 });
 }
 
 /** What one undo changes in the graph. */

@@ -8,10 +8,11 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Identifier } from "@tessera/protocol";
-import { findProfileRow } from "../../d1/queries/merge-undo";
+import { graphMergeOf } from "../../d1/queries/merge-undo";
 import { loadDefinitions, type VersionedDefinitions } from "../audiences/definitions-cache";
 import { computeTrait, type DefinitionSet, evaluateAll, evaluateAudience } from "../audiences/evaluate";
 import { earliest } from "../audiences/windows";
+import { ABANDONED_AFTER_MS } from "../shared/abandoned-claims";
 import {
   evaluateProfile,
   holdsValue,
@@ -261,11 +262,15 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     // A fold requested for a merge that was undone since (a queued retry) must not merge the profile again: after
     // an undo, only the identity graph's word counts.
     if (status.kind === "active" && status.meta.restoredAt !== null) {
-      const row = await findProfileRow(this.env.DB, status.meta.profileId as string);
-      if (row?.mergedInto !== survivorId) {
+      const graph = await graphMergeOf(this.env.DB, status.meta.profileId as string, Date.now() - ABANDONED_AFTER_MS);
+      if (graph?.mergedInto !== survivorId) {
         console.warn(`profile ${status.meta.profileId}: ignoring a fold into ${survivorId} the graph does not hold`);
         return;
       }
+      // The undo that restored it can be between its restore and the graph's split, which still shows the merge:
+      // merged away now, it would be a tombstone the graph calls live. The caller tries again once the undo is over
+      // (undone: nothing to do; failed before the split: the merge stands and is folded).
+      if (graph.undoing) throw new Error(`profile ${status.meta.profileId} is being restored; fold it later`);
       // Other calls ran while D1 answered (an erase, another merge): decide on what the object is now.
       if (this.status().kind !== "active") return this.mergeInto(survivorId, self);
     }
@@ -677,17 +682,29 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     });
   }
 
-  /** Ships the tombstoned state to `to` in chunks, then drops it and clears the pending flag in one commit. */
+  /**
+   * Ships the tombstoned state to `to` in chunks, then drops it and clears the pending flag in one commit. A merge undo
+   * can land while a chunk is on its way (the object serves other calls meanwhile): the fold then stops before the next
+   * chunk, which would read the restored profile's log and put its events back on the survivor after the undo's
+   * cleanup. While the undo is still pulling back, the alarm tries again later, in case the undo fails.
+   */
   private async fold(to: string, armRetry = true): Promise<void> {
     const status = this.status();
     if (status.kind !== "redirect" || !status.foldPending) return;
-    // The state is frozen: a tombstone accepts no ingest and forwards every absorb.
+    // The state is frozen while the fold is owed: a tombstone accepts no ingest and forwards every absorb.
     const chunks = exportChunks(this.sql, status.meta, readMergedFrom(this.sql));
     try {
       const survivor = profileStub(this.env.PROFILE, to);
       const definitionsVersion = this.cachedDefinitions().version;
-      for (const chunk of chunks) {
-        const outcome = await survivor.absorb(chunk, { survivorId: to, definitionsVersion });
+      for (;;) {
+        const owed = this.foldStillOwed(to, status.meta.restoredAt);
+        if (owed !== "owed") {
+          if (owed === "restoring") await this.armAlarm(Date.now() + FOLD_RETRY_MS);
+          return;
+        }
+        const next = chunks.next();
+        if (next.done) break;
+        const outcome = await survivor.absorb(next.value, { survivorId: to, definitionsVersion });
         if (outcome.status === "cycle") throw new Error(`fold of ${status.meta.profileId} into ${to}: redirect cycle`);
       }
     } catch (err) {
@@ -695,11 +712,22 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       throw err;
     }
     this.transaction(() => {
-      // A merge undo may have made this profile live again while the chunks were on their way: keep its state.
-      const now = this.status();
-      if (this.restoring || now.kind !== "redirect" || !now.foldPending) return;
+      if (this.foldStillOwed(to, status.meta.restoredAt) !== "owed") return;
       dropFoldedState(this.sql);
       this.sql.exec("UPDATE profile_meta SET fold_pending = 0 WHERE status = 'redirect'");
     });
+  }
+
+  /**
+   * Whether the fold into `to` that began when this profile was last restored at `restoredAt` is still owed:
+   * `restoring` while a merge undo pulls its state back, `undone` once an undo made it live again (even if a later
+   * merge tombstoned it anew: that merge's own fold ships everything from the start).
+   */
+  private foldStillOwed(to: string, restoredAt: number | null): "owed" | "restoring" | "undone" {
+    if (this.restoring) return "restoring";
+    const now = this.status();
+    if (now.kind !== "redirect" || !now.foldPending || now.to !== to || now.meta.restoredAt !== restoredAt)
+      return "undone";
+    return "owed";
   }
 }
