@@ -389,7 +389,8 @@ export const computedTraitMembers = sqliteTable(
  * deletes the member row, and with it the seq it carried; deliveries do not keep order (a request delivers the
  * changes its profiles handed back only after the others answered, while the object may deliver newer ones itself),
  * so without this an entry older than the leave, arriving after it, would find no row and be a member again.
- * A row goes with its definition and with its profile's GDPR erase.
+ * A row goes with its definition, with its profile's GDPR erase, when the profile is back in (the member row's seq then
+ * guards) and once no change older than it can still be on its way (`retention.ts`).
  */
 export const memberExits = sqliteTable(
   "member_exits",
@@ -399,10 +400,13 @@ export const memberExits = sqliteTable(
     key: text("key").notNull(),
     profileId: text("profile_id").notNull(),
     seq: integer("seq").notNull(),
+    /** When D1 took the leave (epoch ms): what the cron's prune counts its age from (`retention.ts`). */
+    exitedAt: integer("exited_at").notNull(),
   },
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.kind, t.key, t.profileId] }),
     index("member_exits_profile_idx").on(t.workspaceId, t.profileId),
+    index("member_exits_exited_at_idx").on(t.exitedAt),
   ],
 );
 

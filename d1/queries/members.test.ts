@@ -209,6 +209,26 @@ describe("member rows written many profiles at a time", () => {
     expect(await exitsOf(ws, a)).toEqual([]);
   });
 
+  it("forget a leave once the profile is back in, whose row then refuses what the leave refused", async () => {
+    const { ws, members } = await workspace();
+    await define(ws, "audience", "vip");
+    const a = newId("prf");
+    await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 1), leave("vip", 2)] }]);
+    expect(await exitsOf(ws, a)).toEqual([["audience", "vip", 2]]);
+    await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 3)] }]);
+    expect(await exitsOf(ws, a)).toEqual([]);
+    // Late copies of what came before the return: neither undoes it, moves its `since`, or is remembered.
+    await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 1)] }]);
+    await apply(env.DB, ws, [{ profileId: a, changes: [leave("vip", 2)] }]);
+    expect(await members("vip")).toEqual([{ profileId: a, since: 3000 }]);
+    expect(await exitsOf(ws, a)).toEqual([]);
+    // Out again: remembered again, and the entry before it, arriving late, finds it.
+    await apply(env.DB, ws, [{ profileId: a, changes: [leave("vip", 4)] }]);
+    await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 3)] }]);
+    expect(await members("vip")).toEqual([]);
+    expect(await exitsOf(ws, a)).toEqual([["audience", "vip", 4]]);
+  });
+
   it("write a late change of a deleted definition to none that took its key since", async () => {
     const { ws, members } = await workspace();
     const size = async () => (await findDefinition(env.DB, { workspaceId: ws, kind: "audience", key: "vip" }))?.size;

@@ -2,7 +2,8 @@
  * Who is in each audience (`audience_members`) and who has a value for each computed trait
  * (`computed_trait_members`): written by each ProfileDO after the commit that changed it, read for `size` and
  * member listings. Both tables have the same shape, so every query takes the definition kind. A leave's seq is kept in
- * `member_exits`, so that no change older than it, delivered late, makes the profile a member again.
+ * `member_exits`, so that no change older than it, delivered late, makes the profile a member again: until the profile
+ * is back in (its row's seq guards from then) or a late change can no longer arrive (`MEMBER_EXIT_RETENTION_MS`).
  */
 import { and, asc, eq, getTableName, gt, inArray } from "drizzle-orm";
 import { orm } from "../client";
@@ -63,7 +64,7 @@ const ROWS_PER_STATEMENT = 500;
 /**
  * Many profiles' changes in one D1 batch (one transaction, one round trip), with the same guarantees.
  *
- * Raw SQL, one statement per kind and direction (two for leaves) whose rows travel as one `json_each` parameter: this
+ * Raw SQL, two statements per kind and direction whose rows travel as one `json_each` parameter: this
  * runs for every new profile of a workspace with definitions (a new visitor enters ~17 audiences and computed traits at
  * once), and one drizzle statement per change cost ~3 ms of the Worker's CPU per visitor to build, and D1 one statement
  * each (bench/README.md, "Where a workspace's definitions cost a new visitor"). Set-based needs the changes collapsed
@@ -74,20 +75,22 @@ export async function applyManyMemberChanges(
   db: D1Database,
   workspaceId: string,
   profiles: ProfileMemberChanges[],
+  now = Date.now(),
 ): Promise<void> {
-  const statements = memberChangeStatements(db, workspaceId, profiles);
+  const statements = memberChangeStatements(db, workspaceId, profiles, now);
   if (statements.length > 0) await db.batch(statements);
 }
 
-/** The statements of {@link applyManyMemberChanges}. */
+/** The statements of {@link applyManyMemberChanges}; `now` is when D1 takes the leaves (`member_exits.exited_at`). */
 export function memberChangeStatements(
   db: D1Database,
   workspaceId: string,
   profiles: ProfileMemberChanges[],
+  now: number,
 ): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
   /** `text` bound to the workspace (?1), `rows` as JSON (?2) and `more` (?3…), {@link ROWS_PER_STATEMENT} rows each. */
-  const inChunks = (text: string, rows: unknown[], ...more: string[]) => {
+  const inChunks = (text: string, rows: unknown[], ...more: Array<string | number>) => {
     for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
       statements.push(
         db.prepare(text).bind(workspaceId, JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT)), ...more),
@@ -118,14 +121,18 @@ export function memberChangeStatements(
     );
     // The leave's seq outlives the row it deleted (see `member_exits`). Only for the definition it names, when that
     // exists: deleting one deletes its exits, and every member then leaves it, which would leave rows behind for ever.
+    // Nor while the member row is still there: the leave did not delete it, so the row is newer and its seq guards.
     inChunks(
-      `INSERT INTO member_exits (workspace_id, kind, key, profile_id, seq)
-       SELECT ?1, ?3, j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?2) AS j
+      `INSERT INTO member_exits (workspace_id, kind, key, profile_id, seq, exited_at)
+       SELECT ?1, ?3, j.value ->> 0, j.value ->> 1, j.value ->> 2, ?4 FROM json_each(?2) AS j
        WHERE ${ofItsDefinition("3")} AND ${notErased}
-       ON CONFLICT (workspace_id, kind, key, profile_id) DO UPDATE SET seq = excluded.seq
+         AND NOT EXISTS (SELECT 1 FROM ${name} AS m
+           WHERE m.workspace_id = ?1 AND m.${keyColumn} = j.value ->> 0 AND m.profile_id = j.value ->> 1)
+       ON CONFLICT (workspace_id, kind, key, profile_id) DO UPDATE SET seq = excluded.seq, exited_at = excluded.exited_at
        WHERE excluded.seq > member_exits.seq`,
       leaves,
       kind,
+      now,
     );
     // [key, profile, since, seq, definition's created_at]. An entry older than the profile's newest leave is already
     // undone. Re-entering keeps the original `since` only if the row was never left (a leave deleted it); a newer seq
@@ -138,6 +145,17 @@ export function memberChangeStatements(
          AND ${notErased}
        ON CONFLICT (workspace_id, ${keyColumn}, profile_id) DO UPDATE SET seq = excluded.seq
        WHERE excluded.seq > ${name}.seq`,
+      enters,
+      kind,
+    );
+    // A profile back in: its row's newer seq now refuses whatever its exit refused (an older entry finds the row and
+    // is not newer; an older leave does not delete it), so the exit has nothing left to guard.
+    inChunks(
+      `DELETE FROM member_exits WHERE rowid IN (
+         SELECT x.rowid FROM json_each(?2) AS j CROSS JOIN member_exits AS x
+         ON x.workspace_id = ?1 AND x.kind = ?3 AND x.key = j.value ->> 0 AND x.profile_id = j.value ->> 1
+         WHERE EXISTS (SELECT 1 FROM ${name} AS m
+           WHERE m.workspace_id = ?1 AND m.${keyColumn} = x.key AND m.profile_id = x.profile_id AND m.seq > x.seq))`,
       enters,
       kind,
     );

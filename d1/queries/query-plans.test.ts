@@ -91,18 +91,23 @@ describe("hot D1 queries", () => {
   it("write many profiles' member rows by primary key", async () => {
     const { db, prepared } = recordingDb();
     const change = { key: "vip", at: 1, seq: 2 };
-    memberChangeStatements(db, "ws_plans", [
-      { profileId: "prf_a", changes: [{ ...change, kind: "audience", member: false }] },
-      { profileId: "prf_b", changes: [{ ...change, kind: "audience", member: true }] },
-      { profileId: "prf_b", changes: [{ ...change, kind: "computed_trait", member: false }] },
-      { profileId: "prf_a", changes: [{ ...change, kind: "computed_trait", member: true }] },
-    ]);
-    expect(prepared).toHaveLength(6);
+    memberChangeStatements(
+      db,
+      "ws_plans",
+      [
+        { profileId: "prf_a", changes: [{ ...change, kind: "audience", member: false }] },
+        { profileId: "prf_b", changes: [{ ...change, kind: "audience", member: true }] },
+        { profileId: "prf_b", changes: [{ ...change, kind: "computed_trait", member: false }] },
+        { profileId: "prf_a", changes: [{ ...change, kind: "computed_trait", member: true }] },
+      ],
+      1,
+    );
+    expect(prepared).toHaveLength(8);
     const steps = await plans(prepared);
     expect(walks(steps)).toEqual([]);
     // Each leave finds its row by the member table's key; the insert's conflicts are checked by the same key. A leave
     // is recorded, and an entry checked against it, against the erased profiles and against the definition it names
-    // (its creation time read from the row the key finds), by their primary keys.
+    // (its creation time read from the row the key finds), by their primary keys; so is the exit an entry ends.
     expect(steps).toEqual(
       expect.arrayContaining([
         "SEARCH m USING INDEX sqlite_autoindex_audience_members_1 (workspace_id=? AND audience=? AND profile_id=?)",

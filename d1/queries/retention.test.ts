@@ -3,9 +3,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { plans, recordingDb, walks } from "../../workers/test-support/query-plans";
+import { newId } from "../ids";
+import { createWorkspace } from "../provision";
 import { listIngestDeadLetters, markIngestDeadLetterReplayed, recordIngestDeadLetter } from "./dead-letters";
+import { insertDefinition, readDefinitionsVersion } from "./definitions";
 import { claimIdempotencyKey } from "./idempotent-requests";
-import { OPERATIONS_RETENTION_MS, pruneExpiredRecords } from "./retention";
+import { applyManyMemberChanges, listMembers, type MemberChange } from "./members";
+import { MEMBER_EXIT_RETENTION_MS, OPERATIONS_RETENTION_MS, pruneExpiredRecords } from "./retention";
 import { emptyDrainRecord, listDeadLetters, listSyncLog, markReplayed, recordDrain } from "./sync-records";
 
 const NOW = Date.parse("2026-12-01T00:00:00.000Z");
@@ -105,7 +109,7 @@ describe("pruneExpiredRecords", () => {
     });
     const { db, prepared } = recordingDb();
     await pruneExpiredRecords(db, NOW, 10);
-    expect(prepared).toHaveLength(4);
+    expect(prepared).toHaveLength(5);
     const read = [];
     for (const { sql, params } of prepared)
       read.push(
@@ -123,8 +127,58 @@ describe("pruneExpiredRecords", () => {
       "ingest_dead_letters_pending_idx",
       "sync_dead_letters_replayed_idx",
       "idempotent_requests_started_idx",
+      "member_exits_exited_at_idx",
     ])
       expect(steps.some((s) => s.includes(index))).toBe(true);
+  });
+
+  it("forgets a leave once no older change can still reach D1, and until then refuses the older changes", async () => {
+    const { workspace } = await createWorkspace(env.DB, { name: "exits" });
+    const ws = workspace.id;
+    const saved = await insertDefinition(env.DB, {
+      workspaceId: ws,
+      kind: "audience",
+      key: "vip",
+      readVersion: await readDefinitionsVersion(env.DB, ws),
+      now: NOW - 3 * DAY,
+      buildTotal: 0,
+      definition: "{}",
+    });
+    expect(saved.ok).toBe(true);
+    const vip = (member: boolean, seq: number): MemberChange => ({
+      kind: "audience",
+      key: "vip",
+      member,
+      at: seq,
+      seq,
+    });
+    const deliver = (profileId: string, changes: MemberChange[], at: number) =>
+      applyManyMemberChanges(env.DB, ws, [{ profileId, changes }], at);
+    const longAgo = NOW - MEMBER_EXIT_RETENTION_MS - 1;
+    const [gone, recentlyLeft, leftAgain] = [newId("prf"), newId("prf"), newId("prf")];
+    await deliver(gone, [vip(true, 1), vip(false, 2)], longAgo);
+    await deliver(recentlyLeft, [vip(true, 1), vip(false, 2)], NOW - DAY / 24);
+    // Left long ago, and again an hour ago (its entry in between arrives late, below): the exit is as old as the
+    // newer leave.
+    await deliver(leftAgain, [vip(true, 1), vip(false, 2)], longAgo);
+    await deliver(leftAgain, [vip(false, 4)], NOW - DAY / 24);
+
+    const pruned = await pruneExpiredRecords(env.DB, NOW);
+
+    expect(pruned.memberExits).toBeGreaterThanOrEqual(1);
+    const exits = await env.DB.prepare("SELECT profile_id, seq FROM member_exits WHERE workspace_id = ?")
+      .bind(ws)
+      .all<{ profile_id: string; seq: number }>();
+    expect(exits.results.map((r) => [r.profile_id, r.seq]).sort()).toEqual(
+      [
+        [recentlyLeft, 2],
+        [leftAgain, 4],
+      ].sort(),
+    );
+    // The changes a kept exit is there for still find it: no one is a member again.
+    await deliver(recentlyLeft, [vip(true, 1)], NOW);
+    await deliver(leftAgain, [vip(true, 3)], NOW);
+    expect(await listMembers(env.DB, ws, "audience", "vip", { limit: 10 })).toEqual([]);
   });
 
   it("runs with the Worker's cron, every minute", async () => {
