@@ -702,20 +702,58 @@ describe("tessera import", () => {
     ]);
   });
 
-  it("rejects a row whose quote is never closed, with its line and text, and sends the rows before it", async () => {
-    const file = write("unclosed.csv", `${customers(250)}\nu251,"Samsung TV,251,x\n`);
+  it("rejects a row whose quote is never closed, with its line and text, and sends the rows before and after it", async () => {
+    const after = "u252,u252@example.com,252,\nu253,u253@example.com,253,\n";
+    const file = write("unclosed.csv", `${customers(250)}\nu251,"Samsung TV,251,x\n${after}`);
     const run = await importFile(file, "--event", "Sale", "--user-id", "id", "--batch-size", "100");
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain("251 rows, 250 accepted, 1 rejected");
-    expect(collector.stored.size).toBe(250);
+    expect(run.stdout).toContain("253 rows, 252 accepted, 1 rejected");
+    expect(collector.stored.size).toBe(252);
     expect(readRejects(file)).toEqual([
       {
         row: 251,
         line: 252,
-        error: expect.stringMatching(/^a quote opens a field on this line and no quote closes it/),
+        error: expect.stringMatching(
+          /^a quote opened on line 252 is never closed; the lines after it were read as rows/,
+        ),
         input: 'u251,"Samsung TV,251,x\n',
       },
     ]);
+    expect(
+      sent()
+        .slice(-3)
+        .map((m) => m.userId),
+    ).toEqual(["u250", "u252", "u253"]);
+  });
+
+  it("costs one row for a quote left open in the middle of a 10,000-row file, with quoted cells after it", async () => {
+    const lines = ["id,name,email,spent"];
+    for (let i = 1; i <= 10000; i++) {
+      if (i === 5000) lines.push('5000,"Jane,jane@x.com,42');
+      // Quoted cells below the open quote, one holding a line break: csv-parse paired them with it.
+      else if (i % 500 === 0) lines.push(`${i},"Doe, J.\r\n(shop ${i})",u${i}@example.com,${i}`);
+      else if (i % 7 === 0) lines.push(`${i},"Mug, large",u${i}@example.com,${i}`);
+      else lines.push(`${i},Ann,u${i}@example.com,${i}`);
+    }
+    const file = write("ten-thousand.csv", `${lines.join("\r\n")}\r\n`);
+    const run = await importFile(file, "--as", "identify", "--user-id", "id");
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("10,000 rows, 9,999 accepted, 1 rejected");
+    expect(readRejects(file)).toEqual([
+      {
+        row: 5000,
+        // Rows 500 to 4500 hold a line break each: 9 lines more above it.
+        line: 5010,
+        error: expect.stringMatching(/^a quote opened on line 5010 is not closed on its row/),
+        input: '5000,"Jane,jane@x.com,42\r\n',
+      },
+    ]);
+    const byId = new Map(sent().map((m) => [m.userId, m.traits as Record<string, unknown>]));
+    expect(byId.size).toBe(9999);
+    expect(byId.get("5001")).toEqual({ name: "Ann", email: "u5001@example.com", spent: 5001 });
+    expect(byId.get("5005")).toEqual({ name: "Mug, large", email: "u5005@example.com", spent: 5005 });
+    expect(byId.get("5500")).toEqual({ name: "Doe, J.\r\n(shop 5500)", email: "u5500@example.com", spent: 5500 });
+    expect(byId.get("10000")).toEqual({ name: "Doe, J.\r\n(shop 10000)", email: "u10000@example.com", spent: 10000 });
   });
 
   it("passes over a spreadsheet's blank rows (every cell empty), says how many, and exits 0", async () => {

@@ -266,6 +266,37 @@ describe("tessera import under failures", () => {
     expect(reject.error).toContain(`messageId "R-3" is row 3's already, with other content`);
   });
 
+  it("resumes past rows whose quote is never closed: each rejected once, every other row sent once", async () => {
+    // Row 7's quote runs to the quoted cell of row 4,000, row 7,000's to the end of the file.
+    const lines = ["id,spent"];
+    for (let i = 1; i <= ROWS; i++)
+      lines.push(i === 7 || i === 7000 ? `u${i},"${i}` : i === 4000 ? `u${i},"4,000"` : `u${i},${i}`);
+    const file = path.join(dir, "quotes.csv");
+    writeFileSync(file, lines.join("\n"));
+    collector.options.answer = (request) => (firstUser(request) === "u2501" ? { status: 500, body: "" } : "store");
+    expect((await runCli(importArgs(file, "--concurrency", "1"))).code).toBe(3);
+    expect(readCheckpoint(file)).toMatchObject({ rows: MAX_BATCH_MESSAGES, rejected: 1 });
+
+    collector.options.answer = undefined;
+    collector.requests.length = 0;
+    const resumed = await runCli(importArgs(file, "--resume", "--concurrency", "1"));
+    expect(resumed.code).toBe(1);
+    expect(resumed.stdout).toContain(`with earlier runs: ${(ROWS - 2).toLocaleString("en-US")} accepted, 2 rejected`);
+    const sentAgain = userIds(collector.requests);
+    expect(sentAgain[0]).toBe("u2501");
+    expect(sentAgain).toHaveLength(ROWS - MAX_BATCH_MESSAGES - 1);
+    expect(collector.stored.size).toBe(ROWS - 2);
+    const rejects = readFileSync(`${file}.rejects.ndjson`, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(rejects.map((r) => [r.row, r.line, r.input])).toEqual([
+      [7, 8, 'u7,"7\n'],
+      [7000, 7001, 'u7000,"7000\n'],
+    ]);
+    expect(readCheckpoint(file)).toMatchObject({ rows: ROWS, accepted: ROWS - 2, rejected: 2, complete: true });
+  });
+
   it("refuses to resume a file replaced or edited since its checkpoint, and sends none of it", async () => {
     const file = customersFile();
     collector.options.answer = (request) => (firstUser(request) === "u2501" ? { status: 500, body: "" } : "store");

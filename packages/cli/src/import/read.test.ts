@@ -231,7 +231,7 @@ describe("openInput", () => {
     ]);
   });
 
-  it("hands out a row whose quote is never closed as one row with a problem, in its place", async () => {
+  it("hands out a row whose quote is never closed as one row with a problem, then reads the lines after it", async () => {
     const read = await rows(file("broken.csv", 'a,b\n1,2\n"x,3\n4,5\n'), "csv");
     expect(read).toEqual([
       { kind: "csv", row: 1, line: 2, record: { a: "1", b: "2" }, problem: undefined },
@@ -240,9 +240,52 @@ describe("openInput", () => {
         row: 2,
         line: 3,
         record: {},
-        problem: expect.stringMatching(/^a quote opens a field on this line and no quote closes it/),
-        raw: '"x,3\n4,5\n',
+        problem: expect.stringMatching(
+          /^a quote opened on line 3 is never closed; the lines after it were read as rows/,
+        ),
+        raw: '"x,3\n',
       },
+      { kind: "csv", row: 3, line: 4, record: { a: "4", b: "5" }, problem: undefined },
+    ]);
+  });
+
+  it("keeps quoted cells with line breaks whole around rows whose quote is not closed", async () => {
+    const csv =
+      'id,note,n\r\n1,"a\r\nb",1\r\n\r\n2,"Jane,x,2\r\n3,"c\r\nd",3\r\n4,"e,""f""\r\ng",4\r\n5,"x\r\ny",z,"k,5\r\n6,ok,6\r\n7,"Bob\r\n';
+    const input = await openInput(file("notes.csv", csv), { format: "csv", stdin: noStdin });
+    const read: [number, number, unknown, string | undefined][] = [];
+    const ends: number[] = [];
+    for await (const r of input.rows) {
+      read.push([r.row, r.line, r.kind === "csv" && (r.raw ?? r.record), r.kind === "csv" ? r.problem : undefined]);
+      ends.push(input.position());
+    }
+    expect(read).toEqual([
+      [1, 2, { id: "1", note: "a\r\nb", n: "1" }, undefined],
+      // Its quote runs to the one that opens the next row's cell.
+      [2, 5, '2,"Jane,x,2\r\n', expect.stringMatching(/^a quote opened on line 5 is not closed on its row/)],
+      [3, 6, { id: "3", note: "c\r\nd", n: "3" }, undefined],
+      [4, 8, { id: "4", note: 'e,"f"\r\ng', n: "4" }, undefined],
+      // The quote that is never closed opens below a quoted cell with a line break, in the same row.
+      [5, 10, '5,"x\r\ny",z,"k,5\r\n', expect.stringMatching(/^a quote opened on line 11 is not closed on its row/)],
+      [6, 12, { id: "6", note: "ok", n: "6" }, undefined],
+      [7, 13, '7,"Bob\r\n', expect.stringMatching(/^a quote opened on line 13 is never closed/)],
+    ]);
+    // Each row ends where its own lines do, not at the end of the file its quote ran to.
+    const at = (text: string) => Buffer.byteLength(csv.slice(0, csv.indexOf(text)));
+    expect(ends).toEqual([at("\r\n2,"), at("3,"), at("4,"), at("5,"), at("6,"), at("7,"), csv.length]);
+  });
+
+  it("rejects the row whose quote ran on to the next quoted cell below, and reads the lines it took in", async () => {
+    // No quote is left open at the end: the quote of row 7 took rows 8 and 9 into one cell, up to "Bob", and the
+    // row read so had as many fields as the header, so it was accepted with rows 8 and 9 gone.
+    const csv = 'id,name,email\n6,Ann,a@x\n7,"Jane,jane@x.com\n8,Cy,c@x\n9,"Bob",b@x\n10,"Di\nDo",d@x\n';
+    const read = await rows(file("swallowed.csv", csv), "csv");
+    expect(read.map((r) => r.kind === "csv" && [r.row, r.line, r.raw ?? r.record, r.problem])).toEqual([
+      [1, 2, { id: "6", name: "Ann", email: "a@x" }, undefined],
+      [2, 3, '7,"Jane,jane@x.com\n', expect.stringMatching(/^a quote opened on line 3 is not closed on its row/)],
+      [3, 4, { id: "8", name: "Cy", email: "c@x" }, undefined],
+      [4, 5, { id: "9", name: "Bob", email: "b@x" }, undefined],
+      [5, 6, { id: "10", name: "Di\nDo", email: "d@x" }, undefined],
     ]);
   });
 

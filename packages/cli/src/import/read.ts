@@ -11,6 +11,8 @@ import { TextDecoder } from "node:util";
 import { createGunzip } from "node:zlib";
 import { type CsvError, parse } from "csv-parse";
 import { jsonArrayElements, jsonLines } from "./json-text";
+import { TextTape } from "./text-tape";
+import { type SwallowingRow, swallowedLines, unclosedQuoteRow } from "./unclosed-quote";
 
 export type InputFormat = "csv" | "ndjson" | "json";
 
@@ -81,9 +83,10 @@ export class InputError extends Error {
 }
 
 /**
- * Opens `file` (`-` for stdin) for streaming. Fails with {@link InputError} when it cannot be opened. A CSV row that
- * cannot be split into fields (a quote never closed) is one row with a `problem`, not the end of the input: one bad
- * row of a till's export must not stop the rows after it, on every `--resume` again.
+ * Opens `file` (`-` for stdin) for streaming. Fails with {@link InputError} when it cannot be opened. A CSV row whose
+ * quote opens a cell and is not closed on it is one row with a `problem`, and the lines after it are read as the rows
+ * they are, not as that cell: one bad row of a till's export must not take the rows after it along, on every
+ * `--resume` again.
  *
  * @example const input = await openInput("orders.csv.gz", { format: "csv", stdin: process.stdin });
  * for await (const row of input.rows) console.log(row.row, row.kind === "csv" ? row.record : row.text);
@@ -393,78 +396,148 @@ async function* csvRows(
   const delimiter = asked ?? seen;
   let width = 0;
   // Records csv-parse could not read, each after the first `records` read ones: handed out in their place in the file.
-  const broken: Unreadable[] = [];
-  const parser = parse({
-    bom: true,
-    delimiter,
-    info: true,
-    raw: true,
-    skip_empty_lines: true,
-    relax_column_count: true,
-    // A " inside an unquoted cell (`TV 55" Samsung`) is text, as spreadsheets read it.
-    relax_quotes: true,
-    skip_records_with_error: true,
-    on_skip: (err: CsvError | undefined, raw: string | undefined) => {
-      // A header that cannot be read leaves no columns to read rows by: the input fails.
-      if (err !== undefined && width === 0) throw err;
-      if (err !== undefined) broken.push(Object.assign(err as CsvError & Unreadable, { raw }));
-      return undefined;
-    },
-    columns: (names: string[]) => {
-      const header = names.map((name) => name.trim());
-      width = header.length;
-      onHeader?.(header, delimiter);
-      // An unnamed column's cells are skipped (`false` disables a column in csv-parse).
-      return header.map((name) => name || false);
-    },
-  });
-  bytes.on("error", (err) => parser.destroy(err));
-  bytes.pipe(parser);
-  let row = 0;
-  // Lines as the file counts them, the skipped ones included.
-  let lastLine = 1 + skipped;
-  let lastEmpty = 0;
-  // csv-parse counts a CRLF inside a quoted field as two lines (its \r and its \n): those extra lines, so far.
-  let overcounted = 0;
-  /** Where the record csv-parse read next starts and ends, by what it counted up to its end. */
-  const place = (raw: string, info: CsvCounts) => {
-    const line = lastLine + 1 + (info.empty_lines - lastEmpty);
-    overcounted += quotedCrlfs(raw);
-    lastLine = info.lines + skipped - overcounted;
-    lastEmpty = info.empty_lines;
-    count.rowEnd = passed.bytes + info.bytes;
-    return line;
+  // The header's columns, for the passes that read lines again after a row whose quote took them in.
+  let columns: (string | false)[] = [];
+  const parser = (broken: Unreadable[], header: ColumnsOption) =>
+    parse({
+      bom: true,
+      delimiter,
+      info: true,
+      raw: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      // A " inside an unquoted cell (`TV 55" Samsung`) is text, as spreadsheets read it.
+      relax_quotes: true,
+      skip_records_with_error: true,
+      on_skip: (err: CsvError | undefined, raw: string | undefined) => {
+        // A header that cannot be read leaves no columns to read rows by: the input fails.
+        if (err !== undefined && width === 0) throw err;
+        if (err !== undefined) broken.push(Object.assign(err as CsvError & Unreadable, { raw }));
+        return undefined;
+      },
+      columns: header,
+    });
+  // What csv-parse reads, kept from the row it is at: a row whose quote took in the lines below it is rejected, and
+  // those lines are read again from where they start.
+  const tape = new TextTape(bytes);
+  /** csv-parse reading the text from `start` bytes into it (the header's columns given, or read at the start). */
+  const passFrom = (start: number, header: ColumnsOption, lineBefore: number, lineOffset = lineBefore): Pass => {
+    const broken: Unreadable[] = [];
+    const records = parser(broken, header);
+    const text = Readable.from(tape.from(start), { objectMode: false });
+    text.on("error", (err) => records.destroy(err));
+    text.pipe(records);
+    return { records, broken, text, start, lineOffset, lineBefore };
   };
-  function* brokenBefore(records: number): Generator<InputRow> {
-    while (broken.length > 0 && broken[0].records < records) {
-      const err = broken.shift() as Unreadable;
-      const raw = err.raw ?? "";
-      const line = place(raw, err);
-      yield { kind: "csv", row: ++row, line, record: {}, problem: unreadable(err), raw };
-    }
-  }
-  try {
-    for await (const { record, raw, info } of parser as AsyncIterable<{
-      record: Record<string, string>;
-      raw: string;
-      info: CsvCounts & { records: number; error?: { record?: string[] } };
-    }>) {
-      yield* brokenBefore(info.records);
-      const line = place(raw, info);
-      const cells = info.error?.record;
-      // A spreadsheet saves the rows below its data that once held something as lines of separators (`,,`): no row
-      // of the export, and no reject to make a clean import exit 1.
-      if ((cells ?? Object.values(record)).every((cell) => cell.trim() === "")) {
-        blank.rows++;
+  let row = 0;
+  const swallowing = (line: number, found: SwallowingRow, problem: string): InputRow => ({
+    kind: "csv",
+    row: ++row,
+    line,
+    record: {},
+    problem,
+    raw: found.text,
+  });
+
+  async function* rowsOf(first: Pass): AsyncGenerator<InputRow> {
+    for (let pass: Pass | null = first; pass !== null; ) {
+      const { broken, lineOffset, start } = pass;
+      // Lines as the file counts them, the skipped ones included.
+      let lastLine = pass.lineBefore;
+      let lastEmpty = 0;
+      // csv-parse counts a CRLF inside a quoted field as two lines (its \r and its \n): those extra lines, so far.
+      let overcounted = 0;
+      // Where the last record read ends, in the pass's text.
+      let recordEnd = 0;
+      /** Where the record csv-parse read next starts and ends, by what it counted up to its end. */
+      const place = (raw: string, info: CsvCounts) => {
+        const line = lastLine + 1 + (info.empty_lines - lastEmpty);
+        overcounted += quotedCrlfs(raw);
+        lastLine = info.lines + lineOffset - overcounted;
+        lastEmpty = info.empty_lines;
+        count.rowEnd = passed.bytes + start + info.bytes;
+        return line;
+      };
+      function* brokenBefore(records: number): Generator<InputRow> {
+        while (broken.length > 0 && broken[0].records < records) {
+          const err = broken.shift() as Unreadable;
+          const raw = err.raw ?? "";
+          const line = place(raw, err);
+          yield { kind: "csv", row: ++row, line, record: {}, problem: err.message, raw };
+        }
+      }
+      let next: Pass | null = null;
+      for await (const { record, raw, info } of pass.records as AsyncIterable<{
+        record: Record<string, string>;
+        raw: string;
+        info: CsvCounts & { records: number; error?: { record?: string[] } };
+      }>) {
+        yield* brokenBefore(info.records);
+        tape.release(start + recordEnd);
+        recordEnd = info.bytes;
+        const line = place(raw, info);
+        const swallowed = lastLine > line ? swallowedLines(raw, delimiter) : null;
+        if (swallowed) {
+          // csv-parse leaves the \n of a CRLF that ends a record out of its text.
+          const end = start + info.bytes;
+          const cut = swallowed.rest.endsWith("\r") && tape.byteAt(end - 1) === 0x0a ? 1 : 0;
+          const after = end - Buffer.byteLength(swallowed.rest) - cut;
+          count.rowEnd = passed.bytes + after;
+          const opened = line + swallowed.openedOn;
+          yield swallowing(line, swallowed, unclosedQuote(opened, false));
+          next = passFrom(after, columns, opened);
+          break;
+        }
+        const cells = info.error?.record;
+        // A spreadsheet saves the rows below its data that once held something as lines of separators (`,,`): no row
+        // of the export, and no reject to make a clean import exit 1.
+        if ((cells ?? Object.values(record)).every((cell) => cell.trim() === "")) {
+          blank.rows++;
+          continue;
+        }
+        row++;
+        if (cells !== undefined && cells.length !== width) {
+          const problem = `the row has ${cells.length} fields; the header has ${width}`;
+          yield { kind: "csv", row, line, record, problem, cells: [...cells] };
+        } else yield { kind: "csv", row, line, record, problem: undefined };
+      }
+      pass.text.destroy();
+      if (next !== null) {
+        pass = next;
         continue;
       }
-      row++;
-      if (cells !== undefined && cells.length !== width) {
-        const problem = `the row has ${cells.length} fields; the header has ${width}`;
-        yield { kind: "csv", row, line, record, problem, cells: [...cells] };
-      } else yield { kind: "csv", row, line, record, problem: undefined };
+      // A quote still open at the end of the text is csv-parse's last error, after every record.
+      const unclosed = broken.at(-1)?.code === "CSV_QUOTE_NOT_CLOSED" ? broken.pop() : undefined;
+      yield* brokenBefore(Number.POSITIVE_INFINITY);
+      pass = null;
+      if (unclosed === undefined) continue;
+      const line = lastLine + 1 + (unclosed.empty_lines - lastEmpty);
+      const found = unclosedQuoteRow(unclosed.raw ?? "", unclosed.index, delimiter);
+      // Inside the quote, csv-parse's text is the file's, to the end.
+      const after = tape.length - Buffer.byteLength(found.rest);
+      count.rowEnd = passed.bytes + after;
+      const opened = line + found.openedOn;
+      yield swallowing(line, found, unclosedQuote(opened, true));
+      if (found.rest !== "") pass = passFrom(after, columns, opened);
     }
-    yield* brokenBefore(Number.POSITIVE_INFINITY);
+  }
+
+  try {
+    yield* rowsOf(
+      passFrom(
+        0,
+        (names: string[]) => {
+          const header = names.map((name) => name.trim());
+          width = header.length;
+          onHeader?.(header, delimiter);
+          // An unnamed column's cells are skipped (`false` disables a column in csv-parse).
+          columns = header.map((name) => name || false);
+          return columns;
+        },
+        1 + skipped,
+        skipped,
+      ),
+    );
   } catch (err) {
     // csv-parse counts lines from where it began reading.
     const after = skipped > 0 ? ` (lines counted after the ${skipped} skipped)` : "";
@@ -487,16 +560,35 @@ interface CsvCounts {
 }
 
 /** A record csv-parse could not read, with the counts where it gave up and the record's text. */
-type Unreadable = Error & CsvCounts & { code?: string; records: number; raw?: string };
+type Unreadable = Error & CsvCounts & { code?: string; records: number; index: number; raw?: string };
 
-/** Why a record could not be read, in the operator's words where csv-parse's would mislead. */
-function unreadable(err: Unreadable): string {
-  if (err.code === "CSV_QUOTE_NOT_CLOSED")
-    return (
-      "a quote opens a field on this line and no quote closes it: the rest of the file was read as this one row " +
-      '(a " that starts a cell must be closed; one inside a cell is kept as text)'
-    );
-  return err.message;
+type ColumnsOption = (string | false)[] | ((names: string[]) => (string | false)[]);
+
+/**
+ * One reading of the text by csv-parse: the whole input, or the lines after a row whose quote took them in, read
+ * again on their own.
+ */
+interface Pass {
+  records: ReturnType<typeof parse>;
+  /** Records csv-parse could not read, as it comes to them. */
+  broken: Unreadable[];
+  /** What feeds csv-parse: the text from `start`. */
+  text: Readable;
+  /** Where the pass's text starts in what csv-parse reads (the text after the skipped lines), in bytes. */
+  start: number;
+  /** What to add to csv-parse's line numbers for the file's. */
+  lineOffset: number;
+  /** The file's line of what was read just before the pass's first record (the header, or the row ahead). */
+  lineBefore: number;
+}
+
+/** Why a row whose quote took in the lines below it is rejected, and that those lines were read on their own. */
+function unclosedQuote(line: number, toTheEnd: boolean): string {
+  const where = toTheEnd ? "is never closed" : "is not closed on its row (the next quote below opens a cell)";
+  return (
+    `a quote opened on line ${line} ${where}; the lines after it were read as rows of their own ` +
+    '(a " that starts a cell must close it; one inside a cell is kept as text)'
+  );
 }
 
 /**

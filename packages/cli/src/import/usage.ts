@@ -53,8 +53,9 @@ CSV mapping (or put the same keys in --map mapping.json)
   Cells are trimmed; empty cells are left out; true/false become booleans; plain numerals of up to 15 digits
   without a leading zero become numbers (42, -3, 12.50; with --decimal-comma 12,50, and then 12.50 stays text);
   everything else stays text (0042, +4477…, 1e5, 1,000, 4111111111111111). A " inside a cell that is not quoted
-  (TV 55" Samsung) is text. One bad row is one rejected row: a row that cannot be read as CSV (a quote opened and
-  never closed, which takes the rest of the file with it) is rejected with its line, and the import goes on.
+  (TV 55" Samsung) is text. One bad row is one rejected row: a row whose quote opens a cell and is not closed on
+  it is rejected with its line, and the rows after it are read as they are (a quoted cell holding line breaks
+  that is closed stays one cell).
   Rows whose cells are all empty (a spreadsheet's blank rows, saved as ,,) are passed over, and counted.
 
 Runs
