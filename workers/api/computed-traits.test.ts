@@ -231,10 +231,17 @@ describe("GET /v1/computed-traits/:key/members", () => {
         { kind: "computed_trait", key: "lifetime_value", member: true, at: Date.UTC(2025, 5, 1), seq: 1 },
       ]);
     }
-    // An audience member row under the same key is not the computed trait's.
+    // An audience under the same key has members of its own, which are not the computed trait's.
+    const audience = await call(ws, "POST", "/v1/audiences", {
+      key: "lifetime_value",
+      definition: { trait: "plan", op: "eq", value: "pro" },
+    });
+    expect(audience.status, await audience.clone().text()).toBe(201);
     await applyMemberChanges(env.DB, ws.workspaceId, newId("prf"), [
       { kind: "audience", key: "lifetime_value", member: true, at: Date.now(), seq: 1 },
     ]);
+    const audienceSize = await (await call(ws, "GET", "/v1/audiences/lifetime_value")).json<{ size: number }>();
+    expect(audienceSize.size).toBe(1);
     const first = await (
       await call(ws, "GET", "/v1/computed-traits/lifetime_value/members?limit=2")
     ).json<AudienceMembersPage>();
