@@ -37,10 +37,11 @@ export default {
     // Audience and computed-trait builds whose backfill could not be queued when they were saved, or lost its pages.
     ctx.waitUntil(queueUnqueuedBackfills(env));
     ctx.waitUntil(restartStalledBuilds(env));
-    // The sync log past its retention, and dead letters replayed before it, a bounded chunk a minute.
+    // What is kept only for a while (`retention.ts`: the sync log, replayed dead letters, Idempotency-Key answers,
+    // audience leaves), a bounded chunk a minute.
     ctx.waitUntil(
       pruneExpiredRecords(env.DB, Date.now()).catch((err) =>
-        console.error("pruning the expired sync log and dead letters failed; the next minute tries again", err),
+        console.error("pruning expired records (retention.ts) failed; the next minute tries again", err),
       ),
     );
   },
