@@ -395,7 +395,6 @@ async function* csvRows(
   const seen = delimiterOfHeader(peeked.line);
   const delimiter = asked ?? seen;
   let width = 0;
-  // Records csv-parse could not read, each after the first `records` read ones: handed out in their place in the file.
   // The header's columns, for the passes that read lines again after a row whose quote took them in.
   let columns: (string | false)[] = [];
   const parser = (broken: Unreadable[], header: ColumnsOption) =>
@@ -422,6 +421,7 @@ async function* csvRows(
   const tape = new TextTape(bytes);
   /** csv-parse reading the text from `start` bytes into it (the header's columns given, or read at the start). */
   const passFrom = (start: number, header: ColumnsOption, lineBefore: number, lineOffset = lineBefore): Pass => {
+    // Records csv-parse could not read, each after the first `records` read ones: handed out in their place.
     const broken: Unreadable[] = [];
     const records = parser(broken, header);
     const text = Readable.from(tape.from(start), { objectMode: false });
