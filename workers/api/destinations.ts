@@ -144,7 +144,8 @@ export const destinationRoutes = openApiRoutes()
         "secret; the merged config is checked whole. A change of `config` resumes sending at once when the vendor " +
         "had refused the old credentials (`status.paused_until`). Disabling keeps the queued " +
         "operations, and nothing new is routed to it; enabling it again sends them at once, with its audiences' " +
-        "current members, as does giving it another audience (that audience's members).",
+        "current members, as does giving it another audience (that audience's members). Traits added to `traits` " +
+        "reach the members already sent within minutes (a bounded step each minute), not only with their next change.",
       middleware: [requireSecretKey, jsonBody],
       request: {
         params: IdParams,
@@ -196,6 +197,10 @@ export const destinationRoutes = openApiRoutes()
         const before = new Set(JSON.parse(current.audiences) as string[]);
         const unsent = current.enabled ? keys.filter((key) => !before.has(key)) : keys;
         if (row.enabled && unsent.length > 0) fillSoon(c.env, row);
+        // Traits selected now that its listed members were sent without: the cron's ticks restate them.
+        const had = new Set(JSON.parse(current.traits) as string[]);
+        const gained = (JSON.parse(row.traits) as string[]).filter((key) => !had.has(key));
+        if (gained.length > 0) await destination.restateTraits(row.id, gained);
       }
       const audiences = await workspaceAudiences(c.env.DB, workspaceId);
       return c.json(await destinationView(c.env, row, originOf(c.req.url), audiences), 200);

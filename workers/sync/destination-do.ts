@@ -23,6 +23,7 @@ import { decodePosition, encodePosition, reconcileStep } from "./reconcile";
 import { clearRefusal, forgetRefusals, REFUSALS_SCHEMA, wasRefused } from "./refusals";
 import { pluginFor, pollerFor } from "./registry";
 import { opAudience, type SyncOp } from "./sync-op";
+import { RESTATEMENT_KEY, restateStep, startRestatement, type TraitWalk } from "./trait-restatement";
 import { VendorGate } from "./vendor-gate";
 import { forgetJobsOf, nextJobCheck, VENDOR_JOBS_SCHEMA } from "./vendor-jobs";
 
@@ -34,6 +35,11 @@ const DRAIN_FAILURE_RETRY_MS = 5_000;
 export const RECONCILE_ROWS_PER_TICK = 5_000;
 /** Where the cron's reconciliation resumes (`kv`). */
 const RECONCILE_CURSOR_KEY = "reconcile:cursor";
+/**
+ * Listed members a cron tick reads the profile of to restate traits the destination gained (see
+ * `trait-restatement.ts`): each is a read of a profile's object, where reconciliation reads only drifted ones.
+ */
+const RESTATE_ROWS_PER_TICK = 1_000;
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS pending (
@@ -122,8 +128,16 @@ export interface DestinationRpc {
     budget: number,
     options?: Pick<EnqueueOptions, "retryRefused">,
   ): Promise<ReconcileResult>;
-  /** One cron tick of reconciliation, resuming where the last tick stopped and starting over once done. */
+  /**
+   * One cron tick of reconciliation, resuming where the last tick stopped and starting over once done; and one step of
+   * restating traits the destination gained, while there are some (see {@link DestinationRpc.restateTraits}).
+   */
   reconcileTick(destinationId: string): Promise<ReconcileResult>;
+  /**
+   * The destination now selects `traits` besides those its members were sent with: the cron's ticks restate them to
+   * every member the vendor lists, a bounded step each (see `trait-restatement.ts`).
+   */
+  restateTraits(destinationId: string, traits: string[]): Promise<void>;
 }
 
 export interface ReconcileResult {
@@ -185,18 +199,23 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
         const audience = opAudience(op);
         const seq = op.kind === "membership" ? op.seq : Number.MAX_SAFE_INTEGER;
         if (op.kind === "membership") {
-          const synced =
-            this.sql
-              .exec<{ seq: number }>(
-                "SELECT seq FROM synced WHERE profile_id = ? AND audience = ?",
-                op.profileId,
-                audience,
-              )
-              .toArray()[0]?.seq ?? -1;
+          const row = this.sql
+            .exec<{ seq: number; member: number }>(
+              "SELECT seq, member FROM synced WHERE profile_id = ? AND audience = ?",
+              op.profileId,
+              audience,
+            )
+            .toArray()[0];
+          const synced = row?.seq ?? -1;
           // Queues deliver late and twice, and dead letters are replayed late: what the vendor already has, or
           // something newer, is not sent again (DESIGN §7: a stale message never overwrites a newer state). A repair
           // restates the synced seq on purpose (the vendor drifted from it): only a replayed one older than it is stale.
-          const stale = op.repair ? options.replay === true && synced > seq : synced >= seq;
+          // A trait restatement is of the member listed at its seq: once anything newer was synced, that says it.
+          const stale = op.restate
+            ? row?.member !== 1 || synced !== seq
+            : op.repair
+              ? options.replay === true && synced > seq
+              : synced >= seq;
           if (stale) continue;
           // A replay is someone saying "try again" (the cause was fixed): what the vendor refused is asked afresh, and
           // reconciliation may repair it again should the replay fail for a passing reason.
@@ -319,7 +338,32 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     const result = await this.reconcile(destinationId, await kv.get(RECONCILE_CURSOR_KEY), RECONCILE_ROWS_PER_TICK);
     if (result.next === null) this.sql.exec("DELETE FROM kv WHERE key = ?", RECONCILE_CURSOR_KEY);
     else await kv.put(RECONCILE_CURSOR_KEY, result.next);
+    await this.restateTick(destinationId);
     return result;
+  }
+
+  async restateTraits(destinationId: string, traits: string[]): Promise<void> {
+    this.sql.exec(
+      "INSERT INTO identity (singleton, destination_id) VALUES (1, ?) ON CONFLICT DO NOTHING",
+      destinationId,
+    );
+    await startRestatement(kvStore(this.sql), traits);
+  }
+
+  /** One step of the walk restating gained traits, if one is under way (a disabled destination's waits). */
+  private async restateTick(destinationId: string): Promise<void> {
+    const kv = kvStore(this.sql);
+    const saved = await kv.get(RESTATEMENT_KEY);
+    if (saved === undefined) return;
+    const destination = await findDestinationById(this.env.DB, destinationId);
+    if (!destination?.enabled) return;
+    const walk = JSON.parse(saved) as TraitWalk;
+    const step = await restateStep(this.env, this.sql, destination, walk, RESTATE_ROWS_PER_TICK);
+    if (step.ops.length > 0) await this.enqueue(destinationId, step.ops);
+    // More traits gained while this step read profiles: that walk starts over and stays.
+    if ((await kv.get(RESTATEMENT_KEY)) !== saved) return;
+    if (step.next) await kv.put(RESTATEMENT_KEY, JSON.stringify({ ...walk, at: step.next } satisfies TraitWalk));
+    else this.sql.exec("DELETE FROM kv WHERE key = ?", RESTATEMENT_KEY);
   }
 
   /** Drains what is due, then sets the alarm for what is left. */

@@ -33,7 +33,7 @@ import {
 import { pluginContext } from "./plugin-context";
 import { clearRefusal, recordRefusal } from "./refusals";
 import { MAX_ATTEMPTS, retryDelayMs } from "./retry-schedule";
-import { type MembershipSyncOp, onlySelected, type SyncOp } from "./sync-op";
+import { type MembershipSyncOp, onlySelected, type SyncOp, selectedTraits } from "./sync-op";
 import type { VendorGate } from "./vendor-gate";
 import {
   type AwaitedItem,
@@ -200,9 +200,10 @@ export class Drain {
     const candidates: MembershipItem[] = [];
     for (const row of rows) {
       const op = JSON.parse(row.op) as MembershipSyncOp;
-      // The traits selected when the op was queued (a dead letter's, long ago): only those selected now are sent,
-      // compared with what was synced, and kept should the op be retried or dead-lettered again.
-      op.traits = onlySelected(this.wanted, op.traits);
+      // The traits selected now, of the profile as the op saw it (not those selected when it was queued, a dead
+      // letter's long ago): a trait no longer selected is not sent, and one selected since reaches a member whose op
+      // waited meanwhile. Compared with what was synced, and kept should the op be retried or dead-lettered again.
+      op.traits = selectedTraits(this.wanted, op.profile.traits, op.profile.computed);
       const synced = this.sql
         .exec<SyncedRow>(
           "SELECT member, email, traits FROM synced WHERE profile_id = ? AND audience = ?",
@@ -215,8 +216,11 @@ export class Drain {
       // A restatement of a membership the vendor has (the profile's traits changed): the same contact stays listed.
       // A MAP lists contacts by email, so a new one is a new contact (added, the old one removed); a webhook's
       // receiver knows the member by profile id, so a new email is an update of the member it has.
-      const listed = op.member && !op.repair && synced?.member === 1 && (sameEmail || !this.isMap);
-      if (listed && sameEmail && synced.traits === JSON.stringify(op.traits)) {
+      // A repair is an entry the vendor lacks; a trait restatement is the exception, an upsert of a listed contact.
+      const listed =
+        op.member && (!op.repair || op.restate === true) && synced?.member === 1 && (sameEmail || !this.isMap);
+      // A restatement of a member no longer listed as it was read has nothing to tell: what changed since says it.
+      if ((listed && sameEmail && synced.traits === JSON.stringify(op.traits)) || (op.restate && !listed)) {
         this.settleUnchanged(row, op);
         continue;
       }

@@ -7,7 +7,8 @@
  * stopped, so a million-member audience takes many cron ticks, never one long one.
  *
  * What it queues is a `repair` operation (see `SyncOp`): the profile's object is read first and is the source of
- * truth, so a change still on its way through the queue is neither repeated nor undone.
+ * truth, so a change still on its way through the queue is neither repeated nor undone. Membership only: traits the
+ * destination selects after its members were sent reach them through `trait-restatement.ts`.
  */
 import pLimit from "p-limit";
 import type { DestinationRow } from "../../d1/queries/destinations";
@@ -23,11 +24,11 @@ export interface ReconcilePosition {
 }
 
 /** Rows read per page, from D1 and from the object's own `synced` table each. */
-const PAGE = 500;
+export const PAGE = 500;
 /** Profile reads in flight at once (only drifted rows are read). */
-const READS_IN_FLIGHT = 6;
+export const READS_IN_FLIGHT = 6;
 
-interface SyncedMember extends Record<string, SqlStorageValue> {
+export interface SyncedMember extends Record<string, SqlStorageValue> {
   profile_id: string;
   seq: number;
   email: string | null;
@@ -200,7 +201,7 @@ async function exit(
   return op;
 }
 
-interface ProfileReader {
+export interface ProfileReader {
   db: D1Database;
   read(profileId: string): Promise<ProfileRead>;
 }
@@ -209,7 +210,7 @@ interface ProfileReader {
  * Profile reads of one step, each profile read once: a profile drifted in several of the destination's audiences
  * (a whole backlog, after the destination was disabled) costs one call to its object, not one per audience.
  */
-function profileReader(env: Env): ProfileReader {
+export function profileReader(env: Env): ProfileReader {
   const reads = new Map<string, Promise<ProfileRead>>();
   return {
     db: env.DB,

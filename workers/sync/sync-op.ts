@@ -23,6 +23,12 @@ export type SyncOp =
        */
       repair?: true;
       /**
+       * A repair that restates the traits of a member the vendor lists, after the destination selected more traits
+       * (see `trait-restatement.ts`): sent as an upsert of that contact, never as a listing, and only while the
+       * object still records the member listed at `seq` (nothing newer happened to it since it was read).
+       */
+      restate?: true;
+      /**
        * The vendor has the contact with these traits already (the upsert before listing succeeded, the list call did
        * not): a retry only lists it, so a throttled list call never costs the upsert again.
        */
@@ -46,10 +52,8 @@ export function opAudience(op: SyncOp): string {
 }
 
 /**
- * Of `values`, only the keys a destination selects now (its `traits`), in their own order. What a queued operation or
- * a dead letter carries was selected when it was queued: every vendor call filters it again, so a trait the
- * destination no longer selects is never sent, and one it newly selects is not invented: a member gets it with their
- * next change (reconciliation repairs membership, not traits).
+ * Of `values`, only the keys a destination selects now (its `traits`), in their own order: a trait the destination no
+ * longer selects is never sent. (One it newly selects reaches its listed members through `trait-restatement.ts`.)
  *
  * @example
  * onlySelected(new Set(["first_name"]), { first_name: "Ann", lifetime_value: 42 }); // → { first_name: "Ann" }
@@ -60,7 +64,7 @@ export function onlySelected(wanted: ReadonlySet<string>, values: Record<string,
 
 /** The destination's selected traits of a profile, Segment-named: a computed trait wins over a profile trait. */
 export function selectedTraits(
-  wanted: readonly string[],
+  wanted: Iterable<string>,
   traits: Record<string, unknown>,
   computed: Record<string, unknown>,
 ): Record<string, unknown> {
