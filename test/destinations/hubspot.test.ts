@@ -750,7 +750,12 @@ describe("hubspot email events poller", () => {
 
     const pages = calls(hs, "GET", "/email/public/v1/events");
     expect(pages).toHaveLength(4);
-    expect(pages[0].query).toMatchObject({ startTimestamp: String(NOW - 24 * HOUR), endTimestamp: String(NOW) });
+    // Every window reaches 15 minutes further back than its cursor, for events HubSpot records late.
+    const OVERLAP = 15 * 60_000;
+    expect(pages[0].query).toMatchObject({
+      startTimestamp: String(NOW - 24 * HOUR - OVERLAP),
+      endTimestamp: String(NOW),
+    });
     expect(pages.every((p) => p.query.endTimestamp === String(NOW))).toBe(true);
     const byId = Object.fromEntries(seeded.map((e) => [e.id, e]));
     expect(first.engagements.map((e) => [byId[e.vendorEventId].type, e.event, e.email])).toEqual([
@@ -774,7 +779,7 @@ describe("hubspot email events poller", () => {
     const next = await pollAll(contextFor(hs, { now: () => NOW + 5000 }), first.cursor);
     expect(next.engagements.map((e) => e.vendorEventId)).toEqual([late]);
     const [resumed] = calls(hs, "GET", "/email/public/v1/events").slice(4);
-    expect(resumed.query.startTimestamp).toBe(String(NOW - 0.25 * HOUR));
+    expect(resumed.query.startTimestamp).toBe(String(NOW - 0.25 * HOUR - OVERLAP));
   });
 
   it("throws without a cursor when HubSpot refuses or fails, so the engine polls the same window again", async () => {
