@@ -17,8 +17,15 @@ import { eraseFromGraph } from "./erase-graph";
 import { hashedKeys, snapshotOf, type TicketedPlan, writeStatements } from "./graph-d1";
 import { type GraphSnapshot, keyOf } from "./graph-snapshot";
 import { DEFAULT_LINGER, GroupCommit } from "./group-commit";
-import type { DroppedLink, IdentityStore, ResolveInput, ResolveOutcome } from "./identity-store";
-import { planResolve } from "./resolve-plan";
+import {
+  type DroppedLink,
+  type IdentityStore,
+  type MergeMaybeWritten,
+  ResolveFailedAfterMerging,
+  type ResolveInput,
+  type ResolveOutcome,
+} from "./identity-store";
+import { planResolve, type WritePlan } from "./resolve-plan";
 import type { IdentityRules } from "./rules";
 
 /** Attempts before a component gives up under contention (the collector then retries the batch from its queue). */
@@ -60,9 +67,15 @@ export class D1IdentityStore implements IdentityStore {
   constructor(readonly db: D1Database) {}
 
   resolve(workspaceId: string, rules: IdentityRules, inputs: ResolveInput[]): Promise<ResolveOutcome[]> {
-    return this.groups.run(`${workspaceId}\u0000${JSON.stringify(rules)}`, inputs, async (all) =>
-      this.withOwedFolds(workspaceId, all, await this.resolveNow(workspaceId, rules, all)),
-    );
+    return this.groups.run(`${workspaceId}\u0000${JSON.stringify(rules)}`, inputs, async (all) => {
+      const written: MergeMaybeWritten[] = [];
+      try {
+        return await this.withOwedFolds(workspaceId, all, await this.resolveNow(workspaceId, rules, all, written));
+      } catch (err) {
+        if (written.length === 0) throw err;
+        throw new ResolveFailedAfterMerging(written, { cause: err });
+      }
+    });
   }
 
   /**
@@ -108,6 +121,7 @@ export class D1IdentityStore implements IdentityStore {
     workspaceId: string,
     rules: IdentityRules,
     inputs: ResolveInput[],
+    written: MergeMaybeWritten[],
   ): Promise<ResolveOutcome[]> {
     const outcomes: ResolveOutcome[] = new Array(inputs.length);
     let pending = inputs.map((_, i) => i);
@@ -161,14 +175,23 @@ export class D1IdentityStore implements IdentityStore {
       const writes = writeStatements(this.db, workspaceId, parts, Date.now());
       // What the graph holds after this batch's writes, for the components they did not settle.
       const reads = readGraphStatements(this.db, workspaceId, keys);
-      const results = await this.db.batch([...writes, ...reads]);
+      let results: D1Result[];
+      try {
+        results = await this.db.batch([...writes, ...reads]);
+      } catch (err) {
+        // D1 may have committed the batch and lost the reply: its merges may be written.
+        for (const part of parts) written.push(...mergesOf(part.plan));
+        throw err;
+      }
       const committed = committedTickets(results.slice(0, writes.length));
       const wasSpeculative = snapshot === null;
       snapshot = snapshotOf(graphRowsOf(results.slice(writes.length)), keys);
       pending = [];
       for (const part of parts) {
-        if (committed.has(part.ticket)) for (const [k, i] of part.members.entries()) outcomes[i] = part.outcomes[k];
-        else pending.push(...part.members);
+        if (committed.has(part.ticket)) {
+          for (const [k, i] of part.members.entries()) outcomes[i] = part.outcomes[k];
+          written.push(...mergesOf(part.plan));
+        } else pending.push(...part.members);
       }
       if (pending.length === 0) return outcomes;
       if (attempt >= MAX_ATTEMPTS)
@@ -218,4 +241,9 @@ export class D1IdentityStore implements IdentityStore {
   async erase(workspaceId: string, profileId: string): Promise<{ profileIds: string[]; identifiers: Identifier[] }> {
     return eraseFromGraph(this.db, (ws, id) => this.liveProfile(ws, id), workspaceId, profileId);
   }
+}
+
+/** The merges a plan writes, as a failed resolve reports them. */
+function mergesOf(plan: WritePlan): MergeMaybeWritten[] {
+  return plan.merges.map(({ from, into, messageId }) => ({ from, into, messageId }));
 }

@@ -47,6 +47,35 @@ export type ResolveOutcome =
     }
   | { kind: "suppressed"; identifier: Identifier };
 
+/** A merge a failed resolve wrote, or may have written (D1 failed on the batch that carried it). */
+export interface MergeMaybeWritten {
+  from: string;
+  into: string;
+  /** The message that caused it. */
+  messageId: string;
+}
+
+/**
+ * A resolve failed after it wrote merges, or may have (its batch failed, and D1 may have committed it and lost the
+ * reply). Nobody is told to fold those profiles: their messages come back from the retry queue, or the client sends
+ * them again, and resolving again finds the two profiles already one. The caller leaves a note with each merged-away
+ * profile, which asks the graph later and folds (see `ProfileRpc.foldIfMerged`).
+ */
+export class ResolveFailedAfterMerging extends Error {
+  constructor(
+    readonly merges: readonly MergeMaybeWritten[],
+    options: { cause: unknown },
+  ) {
+    super(`identity resolution failed after writing (or trying to write) ${merges.length} merges`, options);
+    this.name = "ResolveFailedAfterMerging";
+  }
+}
+
+/** The merges a failed resolve wrote or may have written (none when it failed before any). */
+export function mergesMaybeWritten(err: unknown): readonly MergeMaybeWritten[] {
+  return err instanceof ResolveFailedAfterMerging ? err.merges : [];
+}
+
 /**
  * The identity graph: which profile each identifier belongs to. D1 is the one authority
  * (`UNIQUE(workspace, type, value)`); the seam exists so it can later be sharded into Durable Objects.

@@ -121,6 +121,9 @@ function noting(deps: IngestDeps, failures: string[]): IngestDeps {
           (into: string, self?: MergedAway) => stub.mergeInto(into, self),
           (into) => `folding profile ${profileId} into ${into}`,
         ),
+        foldIfMerged: async (self: MergedAway) => {
+          await stub.foldIfMerged?.(self);
+        },
       };
     },
     changes: deps.changes,

@@ -8,7 +8,7 @@ import pLimit from "p-limit";
 import pRetry from "p-retry";
 import { extractIdentifiers } from "../identity/extract";
 import { keyOf } from "../identity/graph-snapshot";
-import type { IdentityStore, ResolveInput } from "../identity/identity-store";
+import { type IdentityStore, mergesMaybeWritten, type ResolveInput } from "../identity/identity-store";
 import type { IdentityRules } from "../identity/rules";
 import { followRedirects } from "../profile/follow-redirects";
 import type { ProfileRpc } from "../profile/profile-rpc";
@@ -36,7 +36,8 @@ export interface IngestDeps {
      */
     vouch?(workspaceId: string, identifier: Identifier, profileId: string): void;
   };
-  profile(profileId: string): Pick<ProfileRpc, "ingest" | "mergeInto">;
+  /** A profile's object; `foldIfMerged` may be left out by fakes whose objects keep nothing for later. */
+  profile(profileId: string): Pick<ProfileRpc, "ingest" | "mergeInto"> & Partial<Pick<ProfileRpc, "foldIfMerged">>;
   /**
    * Delivers many profiles' membership changes together (see `change-delivery.ts`); left out, each profile's object
    * delivers its own.
@@ -192,6 +193,7 @@ export async function ingestMessages(
   try {
     outcomes = await deps.identity.resolve(workspaceId, rules, inputs);
   } catch (err) {
+    await leaveFoldNotes(deps, workspaceId, inputs, err, quiet);
     return graphFailed(
       "identity resolution failed",
       err,
@@ -286,6 +288,35 @@ export async function ingestMessages(
     report.overloaded ||= second.overloaded;
   }
   return { ...report, profileIds: [...new Set(report.profileIds)] };
+}
+
+/**
+ * After a resolve that failed having written merges (or maybe: see `ResolveFailedAfterMerging`), each merged-away
+ * profile of these messages is told to fold if the graph merged it: the messages' retry finds the profiles already
+ * one and would ask for nothing, should the queue refuse them and the client not send them again. Each note is one
+ * call to an object, on this failure path only; one that cannot be left is logged (the queued retry still asks).
+ */
+async function leaveFoldNotes(
+  deps: IngestDeps,
+  workspaceId: string,
+  inputs: readonly ResolveInput[],
+  err: unknown,
+  quiet: boolean,
+): Promise<void> {
+  // Every request of a failed group hears of every merge the group wrote: each leaves the notes of its own messages.
+  const mine = new Set(inputs.map((input) => input.messageId));
+  const losers = new Set(mergesMaybeWritten(err).flatMap((m) => (mine.has(m.messageId) ? [m.from] : [])));
+  const left = await Promise.allSettled(
+    [...losers].map((profileId) => {
+      const profile = deps.profile(profileId);
+      return callProfile(async () => {
+        await profile.foldIfMerged?.({ profileId, workspaceId });
+      });
+    }),
+  );
+  const failed = left.filter((r) => r.status === "rejected");
+  if (failed.length > 0 && !quiet)
+    console.error(`${failed.length} profiles merged by a failed resolve could not be told to fold`, failed[0].reason);
 }
 
 /**

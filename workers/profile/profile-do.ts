@@ -8,7 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Identifier } from "@tessera/protocol";
-import { graphMergeOf } from "../../d1/queries/merge-undo";
+import { findProfileRow, graphMergeOf } from "../../d1/queries/merge-undo";
 import { loadDefinitions, type VersionedDefinitions } from "../audiences/definitions-cache";
 import { computeTrait, type DefinitionSet, evaluateAll, evaluateAudience } from "../audiences/evaluate";
 import { earliest } from "../audiences/windows";
@@ -75,6 +75,8 @@ import { TraitWriter } from "./traits";
 
 /** When a fold fails, the object retries it on its own after this delay (the alarm is a safety net). */
 const FOLD_RETRY_MS = 10_000;
+/** The storage key of a `foldIfMerged` note: the profile and workspace the graph may have merged away. */
+const FOLD_IF_MERGED = "fold-if-merged";
 /** A delivery started right after a commit is backed by an alarm this far out, in case the object is evicted first. */
 const OUTBOX_BACKSTOP_MS = 10_000;
 /** The backstop alarm for a commit that left outbox rows (`pending`), else none. */
@@ -301,6 +303,24 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (status.kind === "active") await this.fold(survivorId);
   }
 
+  async foldIfMerged(self: MergedAway): Promise<void> {
+    const status = this.status();
+    // Already merged away (its own fold retries on its alarm), or erased: nothing is owed.
+    if (status.kind === "deleted" || status.kind === "redirect") return;
+    // The graph just failed the caller: asked a little later, not now. Tables first, so the alarm can be armed.
+    this.write(() => this.ctx.storage.kv.put(FOLD_IF_MERGED, self));
+    await this.armAlarm(Date.now() + FOLD_RETRY_MS);
+  }
+
+  /** A `foldIfMerged` note, settled: folded into where the graph merged this profile, or dropped when it did not. */
+  private async settleFoldIfMerged(): Promise<void> {
+    const self = this.ctx.storage.kv.get<MergedAway>(FOLD_IF_MERGED);
+    if (!self) return;
+    const row = await findProfileRow(this.env.DB, self.profileId);
+    if (row?.mergedInto && row.deletedAt === null) await this.mergeInto(row.mergedInto, self);
+    this.ctx.storage.kv.delete(FOLD_IF_MERGED);
+  }
+
   /** Imports a merged-away profile's export. A tombstone forwards it to its own survivor. */
   async absorb(from: ProfileExport, opts: AbsorbOptions = {}): Promise<AbsorbOutcome> {
     const hops = opts.hops ?? 0;
@@ -365,6 +385,13 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       if (due !== null && due <= now) this.transaction(() => this.evaluate(now, null));
     }
     await this.deliverOutbox();
+    try {
+      await this.settleFoldIfMerged();
+    } catch (err) {
+      console.error("a fold owed if the graph merged this profile away could not be settled; retrying", err);
+      await this.armAlarm(Date.now() + FOLD_RETRY_MS);
+      return;
+    }
     if (status.kind === "redirect" && status.foldPending) {
       try {
         await this.fold(status.to, false);

@@ -224,6 +224,13 @@ export interface ProfileRpc {
   getProfile(at?: DefinitionsAt): Promise<ProfileRead>;
   listEvents(q: EventQuery): Promise<EventsRead>;
   mergeInto(survivorId: string, self?: MergedAway): Promise<void>;
+  /**
+   * The identity graph may have merged this profile away, and nobody may ask for its fold: the resolve that wrote the
+   * merge failed (or lost D1's reply), and if the retry queue refuses its messages too, resolving them again later
+   * finds one profile and asks for nothing. The object keeps a note and, from its alarm, asks the graph: merged, it
+   * folds (as `mergeInto`); not, it forgets the note. Kept, and asked again, until the graph answers. Idempotent.
+   */
+  foldIfMerged(self: MergedAway): Promise<void>;
   absorb(from: ProfileExport, opts?: AbsorbOptions): Promise<AbsorbOutcome>;
   erase(): Promise<void>;
   /**
