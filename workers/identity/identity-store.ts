@@ -66,7 +66,9 @@ export class ResolveFailedAfterMerging extends Error {
     readonly merges: readonly MergeMaybeWritten[],
     options: { cause: unknown },
   ) {
-    super(`identity resolution failed after writing (or trying to write) ${merges.length} merges`, options);
+    // The cause's words first: dead letters and logs show a failure by its message.
+    const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(`${reason} (after writing, or trying to write, ${merges.length} merges)`, options);
     this.name = "ResolveFailedAfterMerging";
   }
 }

@@ -207,13 +207,24 @@ describe("a merge whose resolve failed after writing it", () => {
         };
       },
     });
+    const store = new D1IdentityStore(replyLost);
+    let thrown: unknown;
+    const watched: Pick<IdentityStore, "resolve"> = {
+      resolve: (...args) =>
+        store.resolve(...args).catch((err: unknown) => {
+          thrown = err;
+          throw err;
+        }),
+    };
     const report = await ingestMessages(
-      realObjectsOver(new D1IdentityStore(replyLost)),
+      realObjectsOver(watched),
       ws,
       [{ index: 0, message: identify({}, at, { userId: "u", anonymousId: "a" }) }],
       { quiet: true },
     );
     expect(report.failed.map((job) => job.kind)).toEqual(["resolve"]);
+    // Logs and dead letters name D1's failure, not only that merges may be owed.
+    expect(String((thrown as Error).message)).toMatch(/^D1: network connection lost/);
     expect(await journal(ws)).toEqual([[q, p]]);
 
     expect(await runDurableObjectAlarm(env.PROFILE.getByName(q))).toBe(true);
