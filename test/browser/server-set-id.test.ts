@@ -136,6 +136,71 @@ describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", (
       await second.close();
     });
 
+    it("lets a tab that loads while another waits on /v1/id take that answer, never replacing the server's id", async () => {
+      site.page("/two-tabs", {
+        loadOptions: { idEndpoint: true, flushInterval: 100 },
+        script: 'tessera.track("Tab");',
+      });
+      // Sending fails (offline, as it were) until the tabs have settled on an id: what a slow machine sends once the
+      // 1.5 s wait is over stays queued, so what arrives shows which id the queued calls ended up with.
+      let sending = false;
+      const failSendingUntilSettled = (page: Page) =>
+        page.route("**/v1/batch", (route) => (sending ? route.continue() : route.abort()));
+      const first = await browser.context.newPage();
+      const alice = await asAlice(first);
+      // Script-written storage wiped (ITP): the next tab mints a fresh id and asks the server, which still has Alice's.
+      await browser.context.clearCookies({ name: "tessera_anonymous_id" });
+      await first.evaluate(() => localStorage.clear());
+      await first.close();
+      site.batches.length = 0;
+      const asking = await browser.context.newPage();
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await asking.route("**/v1/id?*", async (route) => {
+        await held;
+        await route.fulfill({ response: await fetchRouted(route) });
+      });
+      await failSendingUntilSettled(asking);
+      await asking.goto(`${site.url}/two-tabs`);
+      const currentId = (page: Page) =>
+        page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.user()?.anonymousId);
+      await expect.poll(() => currentId(asking)).toBeTruthy();
+      expect(await currentId(asking)).not.toBe(alice);
+
+      // A second tab loads while the first still waits: it finds the first tab's fresh id stored.
+      const second = await browser.context.newPage();
+      const secondAsked: string[] = [];
+      second.on("request", (r) => {
+        if (r.url().includes("/v1/id")) secondAsked.push(r.url());
+      });
+      await failSendingUntilSettled(second);
+      await second.goto(`${site.url}/two-tabs`);
+      release();
+
+      await expect.poll(() => currentId(asking), { timeout: 10_000 }).toBe(alice);
+      await expect.poll(() => currentId(second), { timeout: 10_000 }).toBe(alice);
+      await second.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.track("Later"));
+      sending = true;
+      await Promise.all(
+        [asking, second].map((page) =>
+          page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.flush()),
+        ),
+      );
+      await expect
+        .poll(() => site.batches.flatMap((b) => b.body.batch.map((m) => m.event)).sort(), { timeout: 10_000 })
+        .toEqual(["Later", "Tab", "Tab"]);
+      expect(site.batches.flatMap((b) => b.body.batch.map((m) => m.anonymousId))).toEqual([alice, alice, alice]);
+      // The fresh id went to the server once, from the tab that minted it; no tab replaced Alice's id with it.
+      expect(secondAsked).toEqual([]);
+      expect(await idCookie()).toBe(alice);
+      const local = (await browser.context.cookies()).find((c) => c.name === "tessera_anonymous_id");
+      expect(local?.value).toBe(alice);
+      await asking.close();
+      await second.close();
+    });
+
     it("deletes the server-set id when consent is withdrawn", async () => {
       const page = await browser.context.newPage();
       await asAlice(page);

@@ -44,3 +44,12 @@ export function crossTabLock(name: string, ttl = 30_000): Lock {
     }
   };
 }
+
+/**
+ * Runs `fn` once no other tab holds `name`, waiting for it (Web Locks); without them, or with site data blocked, at
+ * once. `fn` must not reject: it would run again.
+ */
+export function whenAlone<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const locks = navigator.locks;
+  return locks ? locks.request(name, fn).catch(fn) : fn();
+}

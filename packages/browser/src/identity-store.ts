@@ -17,9 +17,11 @@ export interface BrowserKeyValue extends KeyValue {
   persist(on: boolean): void;
   /** Removes every key from cookies and localStorage (consent denied); memory keeps working for this page. */
   forget(): void;
+  /** Reads `k` afresh: another tab may have set it a moment ago. */
+  fresh(k: string): string | null | undefined;
   /**
-   * Sets `k` only if its value, read afresh (another tab may have set it a moment ago), is empty or `was`; returns
-   * whether it did.
+   * Sets `k` only if its value, read afresh, is empty, `was` or already `v`; returns whether it did (and so whether
+   * the value is now `v`).
    */
   fill(k: string, v: string, was?: string): boolean;
 }
@@ -74,13 +76,18 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
     if (persist) write(k, v ?? "");
   };
 
+  const fresh = (k: string) => {
+    cache = {};
+    return get(k);
+  };
+
   return {
     get,
     set,
+    fresh,
     fill: (k, v, was) => {
-      cache = {};
-      const now = get(k);
-      if (now && now !== was) return false;
+      const now = fresh(k);
+      if (now && now !== was && now !== v) return false;
       set(k, v);
       return true;
     },

@@ -1,6 +1,6 @@
 import { Engine, KEYS, warn } from "@tessera/core";
 import { cookieDomain } from "./cookie";
-import { crossTabLock } from "./cross-tab-lock";
+import { crossTabLock, whenAlone } from "./cross-tab-lock";
 import { beacon, fetchTransport } from "./fetch-transport";
 import { trackHistory } from "./history-tracking";
 import { idbStorage } from "./idb-storage";
@@ -132,19 +132,28 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
         // authority (reset() rotates it) and the server's cookie its backup: a stored id replaces the cookie's. Without
         // one (ITP wiped storage) the cookie's comes back: calls are queued (stored) at once with a fresh id, which the
         // answer replaces, only if still current (another tab's or this page's reset() may have set a newer one).
-        // Sending waits for it, at most 1.5 s: the endpoint may never answer.
+        // Sending waits for the answer, at most 1.5 s: the endpoint may never answer.
+        // Tabs take turns, noting each answer for the others: a tab that stamped its calls with an id another tab took
+        // to the server meanwhile (that tab's fresh id, as ITP had wiped the stored one) takes that answer. Asking
+        // again would exchange the id twice, and replacing would overwrite the server's id, the visitor's, with the
+        // other tab's fresh one.
         let exchanged = false;
         const exchange = () => {
           if (!serverId || exchanged) return;
           exchanged = true;
+          const ask = serverId;
           const id = e.user().anonymousId;
-          if (known) {
-            void serverId(id, "replace");
-            return;
-          }
-          const swap = serverId(id).then(
-            (s) => s && s !== id && kv.fill(KEYS.anonymousId, s, id) && e.renameAnonymousId(id, s),
-          );
+          const seen = kv.fresh(KEYS.idExchange);
+          const swap = whenAlone(`tessera-id:${writeKey}`, async () => {
+            const last = kv.fresh(KEYS.idExchange);
+            const [from, answer] = (last ?? "").split(" ");
+            if (last !== seen && from === id) return answer;
+            // Changed while we waited (a reset(), which tells the server itself): ours must not replace it there.
+            if (kv.fresh(KEYS.anonymousId) !== id) return;
+            const s = await ask(id, known ? "replace" : undefined);
+            kv.set(KEYS.idExchange, `${id} ${s ?? ""}`);
+            return s;
+          }).then((s) => s && s !== id && kv.fill(KEYS.anonymousId, s, id) && e.renameAnonymousId(id, s));
           return e.hold(Promise.race([swap, new Promise((r) => setTimeout(r, 1500))]));
         };
         engine = e;

@@ -17,6 +17,8 @@ export const KEYS = {
   session: "tessera_session",
   /** Message ids recently handed to a beacon, with when: `{id: ms}`. */
   beaconed: "tessera_beaconed",
+  /** The last id a tab took to the server-set id endpoint, and the server's answer: `"id answer"`. */
+  idExchange: "tessera_id_exchange",
 } as const;
 
 /** A KeyValue in memory. */
