@@ -81,12 +81,19 @@ export async function startSite(siteOptions: { idEndpointOf?: string } = {}): Pr
       const upstream = fetch(`${siteOptions.idEndpointOf}${req.url}`, {
         headers: { cookie: req.headers.cookie ?? "" },
       });
-      void upstream.then(async (r) => {
-        const headers: Record<string, string | string[]> = { "Content-Type": "application/json" };
-        const cookies = r.headers.getSetCookie();
-        if (cookies.length) headers["Set-Cookie"] = cookies;
-        res.writeHead(r.status, headers).end(await r.text());
-      });
+      void upstream
+        .then(async (r) => {
+          const headers: Record<string, string | string[]> = { "Content-Type": "application/json" };
+          const cookies = r.headers.getSetCookie();
+          if (cookies.length) headers["Set-Cookie"] = cookies;
+          res.writeHead(r.status, headers).end(await r.text());
+        })
+        // The Worker's local proxy can drop a connection (see test/support/dev-proxy.ts): the page sees a 502, as it
+        // would from a real gateway, and the test process no unhandled rejection.
+        .catch(() => {
+          if (!res.headersSent) res.writeHead(502);
+          res.end();
+        });
       return;
     }
     if (url.pathname === "/sdk/tessera.min.js") {
