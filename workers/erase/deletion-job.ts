@@ -1,8 +1,9 @@
 /**
  * GDPR erase as a durable job (DESIGN §12, issue 10 finding 7). The request is recorded in D1 before anything is
  * erased; then each step runs and is recorded as done: the identity graph (identifiers suppressed as keyed hashes,
- * in the same transaction that records what was erased), each profile's Durable Object (and the identifiers a merge
- * undo left listed as departed on the profile it split the person off), the audience memberships,
+ * in the same transaction that records what was erased), each profile's Durable Object (and, on the profile a merge
+ * undo split the person off, the identifiers it left listed as departed and whatever of theirs an interrupted undo
+ * left there), the audience memberships,
  * the person's messages in ingest dead letters and the live-events feed and their sync dead letters, and a delete at
  * every destination: put on the sync queue (whose consumer and destination objects retry each vendor's delete call
  * and dead-letter what fails), and done only once every destination's vendor deleted the person (see
@@ -33,8 +34,8 @@ import { loadIdentityRules } from "../identity/rules";
 import { eraseFromIngestDeadLetters } from "../ingest/dead-letters";
 import { liveEventsStub } from "../live-events/live-events-do";
 import { profileStub } from "../profile/profile-stub";
-import { forgetDepartedOnSurvivors } from "./departed-on-survivors";
 import { type DestinationsProgress, deleteAtDestinations } from "./destination-deletes";
+import { eraseFromUndoSurvivors } from "./undo-survivors";
 
 /** When the first run is cut short (the isolate went away), the cron takes the job up after this long. */
 const FIRST_RETRY_MS = 60_000;
@@ -86,7 +87,7 @@ export async function runDeletion(env: Env, row: DeletionRow): Promise<DeletionR
         const ids = erased.profileIds ?? [row.profileId];
         if (row.profilesAt === null) {
           await Promise.all(ids.map((profile) => profileStub(env.PROFILE, profile).erase()));
-          await forgetDepartedOnSurvivors(env, workspaceId, ids, erased.identifiers);
+          await eraseFromUndoSurvivors(env, workspaceId, ids, erased.identifiers);
           await recordStep(env.DB, id, "profiles", Date.now());
         }
         return erased;

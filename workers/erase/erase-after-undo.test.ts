@@ -6,7 +6,14 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { Deletion, MergeRecord, Profile, ProfileErased, ProfileMerges } from "@tessera/protocol";
+import type {
+  Deletion,
+  MergeRecord,
+  Profile,
+  ProfileErased,
+  ProfileEventsPage,
+  ProfileMerges,
+} from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type DeletionRow, findDeletion } from "../../d1/queries/deletions";
 import { claimGraphRepairLock, releaseGraphRepairLock } from "../../d1/queries/graph-repair-locks";
@@ -18,17 +25,18 @@ import { uid } from "../test-support/worker-requests";
 import { runDeletion } from "./deletion-job";
 
 /**
- * Sam and the visitor merged by one checkout, as in `merge-undo.test.ts`; `shopper` is the anonymous id of an older
- * profile, seen before Sam logged in, that a later message can link Sam to.
+ * Sam and the visitor merged by one checkout, as in `merge-undo.test.ts` (the visitor also gave an email);
+ * `shopper` is the anonymous id of an older profile, seen before Sam logged in, that a later message can link Sam to.
  */
 async function wronglyMerged() {
   const ws = await seedWorkspace("erase-after-undo");
   const [user, anon, shopper] = [uid("u"), uid("a"), uid("a")];
+  const email = `${uid("visitor")}@example.com`;
   const [, sam, visitor, , survivor] = await store(ws.workspaceId, [
     track("Product Viewed", "2025-12-01T00:00:00.000Z", { anonymousId: shopper }),
     identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user }),
     track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon }),
-    identify({ plan: "free" }, "2026-01-02T00:01:00.000Z", { anonymousId: anon, userId: undefined }),
+    identify({ plan: "free", email }, "2026-01-02T00:01:00.000Z", { anonymousId: anon, userId: undefined }),
     track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user }),
   ]);
   expect(survivor).toBe(sam);
@@ -36,7 +44,7 @@ async function wronglyMerged() {
   const { data } = await (await call("GET", `/v1/profiles/${sam}/merges`)).json<ProfileMerges>();
   expect(data).toMatchObject([{ from: visitor, into: sam, undone_at: null }]);
   const merge = data[0] as MergeRecord;
-  return { ws, user, anon, shopper, sam: sam as string, visitor: visitor as string, merge, call };
+  return { ws, user, anon, email, shopper, sam: sam as string, visitor: visitor as string, merge, call };
 }
 
 /**
@@ -151,39 +159,96 @@ describe("a GDPR erase of a person a merge undo split off", { timeout: 30_000 },
   );
 });
 
+/** From now until the mocks are restored, survivor `profileId`'s cleanup fails (its isolate went away). */
+function failCleanupOf(profileId: string): void {
+  const getByName = env.PROFILE.getByName.bind(env.PROFILE);
+  vi.spyOn(env.PROFILE, "getByName").mockImplementation((name) => {
+    const stub = getByName(name);
+    if (name !== profileId) return stub;
+    const fail = () => Promise.reject(new Error("the isolate went away"));
+    return new Proxy(stub, { get: (target, key) => (key === "dropOrigins" ? fail : Reflect.get(target, key)) });
+  });
+}
+
+/** Undoes a merge into `survivor` whose cleanup fails: the graph and the restored profile have it undone, not `survivor`. */
+async function undoStoppedBeforeCleanup(survivor: string, undo: () => Promise<Response>): Promise<void> {
+  failCleanupOf(survivor);
+  expect((await undo()).status).toBe(500);
+  vi.restoreAllMocks();
+}
+
 describe("a GDPR erase after a merge undo that stopped before its cleanup", { timeout: 30_000 }, () => {
   afterEach(() => {
     vi.restoreAllMocks();
   });
 
-  it("takes the erased person off the survivor when the undo is called again, as its repair says", async () => {
-    const { user, anon, sam, visitor, merge, call } = await wronglyMerged();
-    // The survivor's cleanup fails (its isolate went away): the graph has the merge undone, Sam's object does not.
-    const getByName = env.PROFILE.getByName.bind(env.PROFILE);
-    vi.spyOn(env.PROFILE, "getByName").mockImplementation((name) => {
-      const stub = getByName(name);
-      if (name !== sam) return stub;
-      const fail = () => Promise.reject(new Error("the isolate went away"));
-      return new Proxy(stub, { get: (target, key) => (key === "dropOrigins" ? fail : Reflect.get(target, key)) });
-    });
-    expect((await call("POST", `/v1/merges/${merge.id}/undo`)).status).toBe(500);
-    vi.restoreAllMocks();
-    const held = async () => {
-      const profile = await (await call("GET", `/v1/profiles/${sam}`)).json<Profile>();
-      return {
-        identifiers: profile.identifiers.map((i) => i.value),
-        traits: profile.traits,
-        events: profile.event_count,
-      };
+  /** What Sam's profile shows of the people in it. */
+  async function held(call: (method: string, path: string) => Promise<Response>, sam: string) {
+    const profile = await (await call("GET", `/v1/profiles/${sam}`)).json<Profile>();
+    return {
+      identifiers: profile.identifiers.map((i) => i.value),
+      traits: profile.traits,
+      events: profile.event_count,
+      mergedFrom: profile.merged_from,
     };
-    expect(await held()).toMatchObject({ identifiers: expect.arrayContaining([anon]), traits: { plan: "free" } });
+  }
+
+  it("takes the erased person off the survivor, with no undo called again", async () => {
+    const { ws, user, anon, email, sam, visitor, merge, call } = await wronglyMerged();
+    await undoStoppedBeforeCleanup(sam, () => call("POST", `/v1/merges/${merge.id}/undo`));
+    expect(await held(call, sam)).toMatchObject({
+      identifiers: expect.arrayContaining([anon, email]),
+      traits: { plan: "free", email },
+      mergedFrom: [visitor],
+    });
+
+    const res = await call("DELETE", `/v1/profiles/${visitor}`);
+    expect(res.status).toBe(202);
+    const { deletion_id } = await res.json<ProfileErased>();
+    expect((await findDeletion(env.DB, ws.workspaceId, deletion_id))?.status).toBe("done");
+    // Only Sam's own login and checkout are left, and nothing of the visitor is kept as departed.
+    expect(await held(call, sam)).toEqual({ identifiers: [user], traits: { name: "Sam" }, events: 2, mergedFrom: [] });
+    const page = await (await call("GET", `/v1/profiles/${sam}/events?limit=100`)).json<ProfileEventsPage>();
+    expect(page.data.map((e) => ("event" in e ? e.event : e.type)).sort()).toEqual(["Checkout", "identify"]);
+    expect((await departedOf(sam)).departed).toBeNull();
+  });
+
+  it("finishes that cleanup by a second request for the person, which finds no identifiers left to erase", async () => {
+    const { ws, user, anon, sam, visitor, merge, call } = await wronglyMerged();
+    await undoStoppedBeforeCleanup(sam, () => call("POST", `/v1/merges/${merge.id}/undo`));
+    // A GDPR tool sends its DELETE twice, both recorded while another repair runs.
+    const erase = () => call("DELETE", `/v1/profiles/${visitor}`);
+    const [first, second] = [
+      await eraseStoppedBeforeGraph(ws.workspaceId, erase),
+      await eraseStoppedBeforeGraph(ws.workspaceId, erase),
+    ];
+    // The first erases the graph and the visitor's object, but Sam's cleanup fails: its profiles step is not done.
+    failCleanupOf(sam);
+    const stopped = await runDeletion(env, first);
+    vi.restoreAllMocks();
+    expect(stopped).toMatchObject({ status: "pending", profilesAt: null });
+    expect(stopped.graphAt).not.toBeNull();
+    expect((await held(call, sam)).identifiers).toContain(anon);
+
+    // The second finds the visitor gone from the graph: it erases the object again, with no identifiers to go by.
+    const done = await runDeletion(env, second);
+    expect(done).toMatchObject({ status: "done", profileIds: JSON.stringify([visitor]) });
+    const clean = { identifiers: [user], traits: { name: "Sam" }, events: 2, mergedFrom: [] };
+    expect(await held(call, sam)).toEqual(clean);
+    // The first one's retry runs the cleanup again, harmlessly.
+    expect((await runDeletion(env, stopped)).status).toBe("done");
+    expect(await held(call, sam)).toEqual(clean);
+  });
+
+  it("takes the erased person off the survivor when the undo is called again, as its repair says", async () => {
+    const { user, sam, visitor, merge, call } = await wronglyMerged();
+    await undoStoppedBeforeCleanup(sam, () => call("POST", `/v1/merges/${merge.id}/undo`));
 
     expect((await call("DELETE", `/v1/profiles/${visitor}`)).status).toBe(202);
     const again = await call("POST", `/v1/merges/${merge.id}/undo`);
     expect(again.status).toBe(409);
     expect((await again.json<{ error: { message: string } }>()).error.message).toMatch(/was already undone at/);
-    // Only Sam's own login and checkout are left, and nothing of the visitor is kept as departed.
-    expect(await held()).toEqual({ identifiers: [user], traits: { name: "Sam" }, events: 2 });
+    expect(await held(call, sam)).toEqual({ identifiers: [user], traits: { name: "Sam" }, events: 2, mergedFrom: [] });
     expect((await departedOf(sam)).departed).toBeNull();
   });
 });

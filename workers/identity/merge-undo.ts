@@ -80,7 +80,8 @@ async function undoMergeAlone(env: Env, workspaceId: string, mergeId: string): P
     // Repeat calls answer 409; first they finish the two objects' cleanup, unless the profile was merged again
     // since, or the survivor was erased (its object is wiped). What the graph gave back is what the restored
     // profile's tree owns there now. A restored profile erased since is cleaned up too: an undo interrupted before
-    // the cleanup left its events and identifiers on the survivor, which its erase does not reach.
+    // the cleanup left its events and identifiers on the survivor. Its erase cleans them up as well, but that job
+    // may still be waiting for its retry.
     if (survivor && restoredRow?.mergedInto === null) {
       const sides = { survivor, restored, workspaceId, origins, definitionsVersion };
       if (restoredRow.deletedAt === null)
@@ -253,9 +254,13 @@ async function agreeWithGraph(
 
 /**
  * An undone merge's cleanup on the survivor once the restored profile was erased: what arrived on its tree goes, and
- * nothing of it is listed as departed (see `DropOriginsInput.erased`).
+ * nothing of it is listed as departed (see `DropOriginsInput.erased`). Idempotent. Run by a repeated undo call, and by
+ * the erase itself (an undo interrupted before this cleanup must not leave an erased person on the survivor until an
+ * operator calls it again).
+ *
+ * @example await dropErasedFromSurvivor(env, { survivor: "prf_…", workspaceId, origins: ["prf_…"], definitionsVersion });
  */
-async function dropErasedFromSurvivor(
+export async function dropErasedFromSurvivor(
   env: Env,
   {
     survivor,
