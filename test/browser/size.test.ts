@@ -11,6 +11,11 @@ describe("SDK size budget", () => {
   it("keeps the script-tag IIFE, idb-keyval included, within 8,000 B gzip", () => {
     expect(gzip("tessera.min.js")).toBeLessThanOrEqual(8000);
   });
+  // A ratchet on the way to the 6,500 B goal: the IIFE measured 6,865 B when the goal was set, and bytes won back
+  // since must not quietly go again. Raise it only with a reason in the commit.
+  it("keeps the script-tag IIFE within the 6,865 B it measured when the 6,500 B goal was set", () => {
+    expect(gzip("tessera.min.js")).toBeLessThanOrEqual(6865);
+  });
   it("keeps the inline snippet within 700 B gzip", () => {
     expect(gzip("snippet.min.js")).toBeLessThanOrEqual(700);
   });

@@ -28,7 +28,7 @@ export function crossTabLock(name: string, ttl = 30_000): Lock {
     let ls: globalThis.Storage | undefined;
     try {
       ls = localStorage;
-      const [owner, until] = (ls.getItem(name) ?? "").split(" ");
+      const [owner, until] = (ls.getItem(name) || "").split(" ");
       if (owner && owner !== me && Number(until) > Date.now()) return;
       ls.setItem(name, `${me} ${Date.now() + ttl}`);
       if (!ls.getItem(name)?.startsWith(me)) return;

@@ -73,7 +73,7 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
   const set = (k: string, v: string | null) => {
     mem[k] = v;
     cache = {};
-    if (persist) write(k, v ?? "");
+    if (persist) write(k, v || "");
   };
 
   const fresh = (k: string) => {
@@ -96,7 +96,7 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
       cache = {};
     },
     persist: (on) => {
-      if (on && !persist) for (const k in mem) write(k, mem[k] ?? "");
+      if (on && !persist) for (const k in mem) write(k, mem[k] || "");
       persist = on;
     },
   };

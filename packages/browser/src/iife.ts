@@ -14,7 +14,7 @@ try {
     const src = (document.currentScript as HTMLScriptElement | null)?.src;
     const t = createTessera(src ? new URL(src).origin : location.origin);
     w.tessera = Object.assign(t, { invoked: true });
-    const queued = (stub ?? []) as Stub;
+    const queued = (stub || []) as Stub;
     if (queued.writeKey) t.load(queued.writeKey, queued.loadOptions);
     for (const c of queued) t.replay(c as never);
   }

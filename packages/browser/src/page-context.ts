@@ -2,6 +2,7 @@ import type { JsonObject } from "./public-api";
 
 /** The page as the snippet saw it when a call was queued (Segment's "buffered page context"). */
 export interface PageSnapshot {
+  /** `location.href`, hash included (the snippet's carry it too): the context and page properties drop it. */
   url: string;
   path: string;
   search: string;
@@ -16,7 +17,7 @@ const CLICK_IDS = ["gclid", "fbclid", "msclkid", "ttclid", "li_fat_id", "wbraid"
 export function snapshotPage(referrer = document.referrer): PageSnapshot {
   const l = location;
   return {
-    url: l.href.split("#")[0],
+    url: l.href,
     path: l.pathname,
     search: l.search,
     title: document.title,
@@ -32,7 +33,7 @@ export function snapshotPage(referrer = document.referrer): PageSnapshot {
 export function pageContext(page: PageSnapshot): JsonObject {
   const ctx: JsonObject = {
     ...device(),
-    page: { ...page, url: page.url.split("#")[0], canonical: page.canonical ?? null },
+    page: { ...page, url: page.url.split("#")[0], canonical: page.canonical || null },
     screen: { width: screen.width, height: screen.height, density: devicePixelRatio },
   };
   const campaign: JsonObject = {};
@@ -64,6 +65,6 @@ function device(): JsonObject {
 
 /** The properties of a page call: Segment's automatic ones, overridable by the caller's. The url as in the context. */
 export function pageProperties(page: PageSnapshot): JsonObject {
-  const url = page.url.split("#")[0];
-  return { path: page.path, referrer: page.referrer, search: page.search, title: page.title, url };
+  const { canonical, ...properties } = page;
+  return { ...properties, url: page.url.split("#")[0] };
 }

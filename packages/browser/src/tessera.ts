@@ -34,7 +34,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
   const isReady = new Promise<void>((resolve) => {
     started = resolve;
   });
-  const now = () => callPage ?? snapshotPage(spaReferrer);
+  const now = () => callPage || snapshotPage(spaReferrer);
   /** Talks to the server-set id cookie (`idEndpoint`), once loaded with one. */
   let serverId: ((id: string, mode?: "replace" | "forget") => Promise<string | undefined>) | undefined;
   /** Our id must win over the server's: one was stored before this page, or reset() made one. */
@@ -69,7 +69,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
 
   const call = ([method, args, page]: Call) => {
     if (!engine) {
-      held.push([method, args, page ?? now()]);
+      held.push([method, args, page || now()]);
       return;
     }
     callPage = page;
@@ -114,7 +114,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
           },
         });
         kv.persist(!o.requireConsent);
-        for (const p of o.plugins ?? []) e.use(p);
+        for (const p of o.plugins || []) e.use(p);
         addEventListener("online", () => void e.flush());
         onPageHide(() => e.beacon((body) => beacon(`${apiHost}/v1/batch`, body), 60 * 1024));
         if (o.trackHistory) {
@@ -146,12 +146,12 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
           const seen = kv.fresh(KEYS.idExchange);
           const swap = whenAlone(`tessera-id:${writeKey}`, async () => {
             const last = kv.fresh(KEYS.idExchange);
-            const [from, answer] = (last ?? "").split(" ");
+            const [from, answer] = (last || "").split(" ");
             if (last !== seen && from === id) return answer;
             // Changed while we waited (a reset(), which tells the server itself): ours must not replace it there.
             if (kv.fresh(KEYS.anonymousId) !== id) return;
             const s = await ask(id, known ? "replace" : undefined);
-            kv.set(KEYS.idExchange, `${id} ${s ?? ""}`);
+            kv.set(KEYS.idExchange, `${id} ${s || ""}`);
             return s;
           }).then((s) => s && s !== id && kv.fill(KEYS.anonymousId, s, id) && e.renameAnonymousId(id, s));
           return e.hold(Promise.race([swap, new Promise((r) => setTimeout(r, 1500))]));

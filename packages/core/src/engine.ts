@@ -81,6 +81,9 @@ export class Engine {
     const o = options;
     this._o = o;
     o.now ??= Date.now;
+    o.maxEventBytes ??= 32_768;
+    o.flushAt ??= 20;
+    o.flushInterval ??= 5000;
     const now = o.now;
     this._consent = { state: o.requireConsent ? "pending" : "granted" };
     this._user = new User(o.kv, o.uuid);
@@ -89,20 +92,20 @@ export class Engine {
       url: `${o.apiHost.replace(/\/$/, "")}/v1/batch`,
       writeKey: o.writeKey,
       transport: o.transport,
-      lock: o.lock ?? ((fn) => fn()),
+      lock: o.lock || ((fn) => fn()),
       retry: { ...DEFAULT_RETRY, ...o.retry },
       maxBatchSize: o.maxBatchSize ?? 500,
       maxBatchBytes: o.maxBatchBytes ?? 480_000,
       inBeacon: (k) => k in this._beaconed(),
       // Withdrawn consent stops a running flush before its next batch, as going offline does.
-      isOnline: () => this._consent.state === "granted" && o.isOnline?.() !== false,
-      random: o.random ?? Math.random,
+      isOnline: () => this._consent.state === "granted" && !(o.isOnline && !o.isOnline()),
+      random: o.random || Math.random,
       now,
     });
   }
 
   track(event: string, properties?: JsonObject, options?: CallOptions): void {
-    this._enqueue("track", { event, properties: properties ?? {} }, options);
+    this._enqueue("track", { event, properties: properties || {} }, options);
   }
 
   /** Sets (or keeps) the user id and merges traits; a new user id starts with fresh traits. */
@@ -112,20 +115,20 @@ export class Engine {
   }
 
   page(name?: string | null, properties?: JsonObject, options?: CallOptions, category?: string | null): void {
-    const fields: MessageFields = { properties: properties ?? {} };
+    const fields: MessageFields = { properties: properties || {} };
     if (name) fields.name = name;
     if (category) fields.category = category;
     this._enqueue("page", fields, options);
   }
 
   group(groupId: string, traits?: JsonObject, options?: CallOptions): void {
-    this._enqueue("group", { groupId: String(groupId), traits: traits ?? {} }, options);
+    this._enqueue("group", { groupId: String(groupId), traits: traits || {} }, options);
   }
 
   /** Links `previousId` (default: the current user or anonymous id) to `userId`. */
   alias(userId: string, previousId?: string | null, options?: CallOptions): void {
     const u = this._user;
-    this._enqueue("alias", { userId, previousId: previousId ?? u.userId() ?? u.anonymousId() }, options);
+    this._enqueue("alias", { userId, previousId: previousId ?? (u.userId() || u.anonymousId()) }, options);
   }
 
   /** Forgets the user: new anonymous id, no user id, no traits, new session. Queued events keep their ids. */
@@ -201,7 +204,7 @@ export class Engine {
    */
   beacon(send: (body: string) => boolean, budget: number): void {
     // Offline, a beacon is lost for sure: leave the events stored for the next page instead.
-    if (this._consent.state !== "granted" || this._o.isOnline?.() === false) return;
+    if (this._consent.state !== "granted" || (this._o.isOnline && !this._o.isOnline())) return;
     const now = this._o.now!();
     const d = this._delivery;
     const sent: string[] = [];
@@ -253,7 +256,7 @@ export class Engine {
     const now = o.now!();
     const session = touchSession(o.kv, now, { ...DEFAULT_SESSION, ...o.session });
     const context: JsonObject = {
-      library: o.library ?? { name: "tessera-core", version: "0.1.0" },
+      library: o.library || { name: "tessera-core", version: "0.1.0" },
       ...o.context?.(),
       ...options?.context,
       sessionId: session.id,
@@ -262,16 +265,16 @@ export class Engine {
     if (this._consent.categoryPreferences) context.consent = { categoryPreferences: this._consent.categoryPreferences };
     const u = this._user;
     const stamp = {
-      messageId: (o.uuid ?? uuid)(),
+      messageId: (o.uuid || uuid)(),
       anonymousId: u.anonymousId(),
       userId: u.userId(),
-      timestamp: options?.timestamp ?? new Date(now),
+      timestamp: options?.timestamp || new Date(now),
       context,
     };
     const m = runPlugins(this._plugins, createMessage(type, fields, stamp));
     if (!m) return;
     const json = JSON.stringify(m);
-    if (json.length > (o.maxEventBytes ?? 32_768)) {
+    if (json.length > o.maxEventBytes!) {
       warn("event over the size limit dropped", type);
       return;
     }
@@ -281,7 +284,7 @@ export class Engine {
     // IndexedDB's structured clone throw, and the message could change after the call.
     void this._queue.push({ m: JSON.parse(json), t: this._lastT });
     if (this._consent.state !== "granted" || this._delivery.backingOff) return;
-    if (this._queue.size >= (o.flushAt ?? 20)) void this._delivery.flush();
-    else this._delivery.schedule(o.flushInterval ?? 5000);
+    if (this._queue.size >= o.flushAt!) void this._delivery.flush();
+    else this._delivery.schedule(o.flushInterval!);
   }
 }

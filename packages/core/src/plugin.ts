@@ -21,11 +21,11 @@ export function runPlugins(plugins: Plugin[], message: Message): Message | null 
   let m: Message | null | undefined = message;
   for (const stage of ORDER) {
     for (const p of plugins) {
-      if ((p.stage ?? "enrichment") !== stage || !m) continue;
+      if ((p.stage || "enrichment") !== stage || !m) continue;
       try {
         m = p.run(m);
       } catch {}
     }
   }
-  return m ?? null;
+  return m || null;
 }

@@ -23,6 +23,8 @@ export class Queue {
   private _mem = new Map<string, QueueItem & { p?: boolean }>();
   private _pending: [string, QueueItem & { p?: boolean }][] = [];
   private _writing?: Promise<void>;
+  /** Consent is pending again: nothing is written until `adopt`. */
+  private _held = false;
 
   constructor(
     private _store: Storage,
@@ -56,6 +58,7 @@ export class Queue {
     const batch = this._pending.filter(([k]) => this._mem.has(k));
     this._pending = [];
     this._writing = undefined;
+    if (this._held) return;
     // Entries are JSON-clean (the engine queues a parsed copy), so no one of them can fail the write's clone; what
     // fails the whole write (quota, a blocked database) stays in memory and is delivered from this page.
     try {
@@ -110,17 +113,13 @@ export class Queue {
    * deletions still reach storage, so an item acknowledged meanwhile never comes back. `adopt` resumes writing.
    */
   hold(): void {
-    const s = this._store;
-    this._store = {
-      entries: <T>() => s.entries<T>(),
-      delMany: (keys) => s.delMany(keys),
-      setMany: () => Promise.reject(),
-    };
+    this._held = true;
   }
 
   /** Moves every item into a new Storage (consent granted: memory buffer → IndexedDB). */
   adopt(store: Storage): Promise<void> {
     this._store = store;
+    this._held = false;
     for (const item of this._mem.values()) item.p = false;
     return this.save([...this._mem]);
   }

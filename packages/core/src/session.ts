@@ -13,7 +13,7 @@ export const DEFAULT_SESSION: SessionOptions = { timeout: 30 * 60_000, maxLength
  * convention), `start` is true on its first event. Stored as `id.lastActivity` so tabs share one session.
  */
 export function touchSession(kv: KeyValue, now: number, o: SessionOptions): { id: number; start: boolean } {
-  const [id, last] = (kv.get(KEYS.session) ?? "").split(".").map(Number);
+  const [id, last] = (kv.get(KEYS.session) || "").split(".").map(Number);
   const start = !id || !last || now - last > o.timeout || now - id > o.maxLength;
   const sessionId = start ? now : id;
   // Activity is recorded to the second at most: a storage write per event is the SDK's largest cost.
