@@ -51,32 +51,39 @@ export function writeCachedDefinitions(sql: SqlStorage, defs: VersionedDefinitio
 }
 
 /**
- * Before adopting `fresh` definitions: a key whose definition was deleted and created again since `held` (the
- * deletion's rebuild had not reached this profile) names a new definition. What the profile held under the old one
- * ends here — an exit queued, the stored membership or value dropped — so the evaluation that follows enters the new
- * one afresh, with its own `since`, and its member row is written again (the deletion took the old one with it).
- * In the caller's transaction.
+ * Before adopting `fresh` definitions: what the profile held under a definition of `held` that `fresh` no longer has
+ * ends here — an exit queued, named after that definition, the stored membership or value dropped. A key deleted
+ * since, or deleted and created again (the deletion's rebuild had not reached this profile): the new definition is
+ * another one, so the evaluation that follows enters it afresh, with its own `since`, and its member row is written
+ * again (the deletion took the old one with it). In the caller's transaction.
  */
-export function leaveRedefined(sql: SqlStorage, held: VersionedDefinitions, fresh: VersionedDefinitions, now: number) {
-  if (!held.created || !fresh.created || !hasPart(sql, "audiences")) return;
-  leave(sql, now, (kind, key) => {
-    const before = held.created?.[definitionId(kind, key)];
-    const after = fresh.created?.[definitionId(kind, key)];
-    return before !== undefined && after !== undefined && before !== after;
+export function leaveReplaced(sql: SqlStorage, held: VersionedDefinitions, fresh: VersionedDefinitions, now: number) {
+  const { created } = held;
+  if (!created || !fresh.created || !hasPart(sql, "audiences")) return;
+  leave(sql, now, created, (kind, key) => {
+    const before = created[definitionId(kind, key)];
+    return before !== undefined && before !== fresh.created?.[definitionId(kind, key)];
   });
 }
 
 /**
  * Ends what the profile holds under the definitions `which` picks: their memberships and computed values are dropped,
- * and an exit is queued for each it was in or had a value of. In the caller's transaction; answers the exits queued.
+ * and an exit is queued for each it was in or had a value of, named after its definition in `created` (those the
+ * profile held them under). In the caller's transaction; answers the exits queued.
  */
-function leave(sql: SqlStorage, now: number, which: (kind: DefinitionKind, key: string) => boolean): number {
-  const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
+function leave(
+  sql: SqlStorage,
+  now: number,
+  created: DefinitionsCreated,
+  which: (kind: DefinitionKind, key: string) => boolean,
+): number {
+  const changes: QueuedChange[] = [];
+  const exit = (kind: DefinitionKind, key: string) => changes.push(queued(created, kind, key, false));
   const memberships = sql.exec<{ audience: string }>("SELECT audience FROM memberships ORDER BY audience").toArray();
   for (const { audience } of memberships) {
     if (!which("audience", audience)) continue;
     sql.exec("DELETE FROM memberships WHERE audience = ?", audience);
-    changes.push({ kind: "audience", key: audience, member: false });
+    exit("audience", audience);
   }
   const values = sql
     .exec<{ key: string; value: string }>("SELECT key, value FROM computed_values ORDER BY key")
@@ -84,10 +91,25 @@ function leave(sql: SqlStorage, now: number, which: (kind: DefinitionKind, key: 
   for (const row of values) {
     if (!which("computed_trait", row.key)) continue;
     sql.exec("DELETE FROM computed_values WHERE key = ?", row.key);
-    if (holdsValue(JSON.parse(row.value))) changes.push({ kind: "computed_trait", key: row.key, member: false });
+    if (holdsValue(JSON.parse(row.value))) exit("computed_trait", row.key);
   }
   enqueueChanges(sql, changes, now);
   return changes.length;
+}
+
+/** When each definition was created, by `definitionId` (see {@link VersionedDefinitions.created}). */
+type DefinitionsCreated = VersionedDefinitions["created"];
+
+/** One change for the outbox, with the creation time of the definition it was evaluated under, when known. */
+interface QueuedChange {
+  kind: DefinitionKind;
+  key: string;
+  member: boolean;
+  definitionCreatedAt: number | null;
+}
+
+function queued(created: DefinitionsCreated, kind: DefinitionKind, key: string, member: boolean): QueuedChange {
+  return { kind, key, member, definitionCreatedAt: created?.[definitionId(kind, key)] ?? null };
 }
 
 /** True when there is nothing to evaluate and nothing to take back: the common case before any definition exists. */
@@ -112,7 +134,8 @@ export interface EvaluationOutcome {
 
 /**
  * Evaluates every definition of `set` at `now` and commits the differences: memberships, computed values, outbox
- * rows, and `next_eval_at`. Synchronous, so callers run it inside the transaction of the write that caused it.
+ * rows (each naming its definition by its time in `created`), and `next_eval_at`. Synchronous, so callers run it
+ * inside the transaction of the write that caused it.
  *
  * When a profile trait (`traitsChanged`, the caller knows) or a computed value changed, each audience the profile
  * stays in is restated (an outbox row `member: true` under a new `seq`): destinations syncing that audience then
@@ -121,7 +144,7 @@ export interface EvaluationOutcome {
  */
 export function evaluateProfile(
   sql: SqlStorage,
-  set: DefinitionSet,
+  { set, created }: Pick<VersionedDefinitions, "set" | "created">,
   now: number,
   {
     traitsChanged = false,
@@ -138,7 +161,9 @@ export function evaluateProfile(
   }
   ensurePart(sql, "audiences");
   const result = evaluateAll(set, sqlFacts(sql), now, memo(set));
-  const changes: Array<{ kind: DefinitionKind; key: string; member: boolean }> = [];
+  const changes: QueuedChange[] = [];
+  const change = (kind: DefinitionKind, key: string, member: boolean) =>
+    changes.push(queued(created, kind, key, member));
   let valuesChanged = traitsChanged;
 
   const storedComputed = new Map(
@@ -163,12 +188,12 @@ export function evaluateProfile(
       json,
       since,
     );
-    if (had !== has) changes.push({ kind: "computed_trait", key, member: has });
+    if (had !== has) change("computed_trait", key, has);
   }
-  // Values of traits that are no longer defined.
+  // Values of traits that are no longer defined (those whose definition the profile knew `leaveReplaced` ended).
   for (const [key, before] of storedComputed) {
     sql.exec("DELETE FROM computed_values WHERE key = ?", key);
-    if (holdsValue(JSON.parse(before.value))) changes.push({ kind: "computed_trait", key, member: false });
+    if (holdsValue(JSON.parse(before.value))) change("computed_trait", key, false);
   }
 
   const storedAudiences = new Set(
@@ -184,14 +209,14 @@ export function evaluateProfile(
       continue;
     }
     sql.exec("INSERT INTO memberships (audience, since) VALUES (?, ?)", key, now);
-    changes.push({ kind: "audience", key, member: true });
+    change("audience", key, true);
   }
-  // Left, or no longer defined.
+  // Left, or no longer defined (as above).
   for (const key of storedAudiences) {
     sql.exec("DELETE FROM memberships WHERE audience = ?", key);
-    changes.push({ kind: "audience", key, member: false });
+    change("audience", key, false);
   }
-  if (valuesChanged) for (const key of stayed) changes.push({ kind: "audience", key, member: true });
+  if (valuesChanged) for (const key of stayed) change("audience", key, true);
 
   enqueueChanges(sql, changes, now);
   sql.exec("UPDATE profile_meta SET next_eval_at = ? WHERE singleton = 1", result.nextChangeAt);
@@ -202,18 +227,18 @@ export function evaluateProfile(
  * Everything this profile is in or holds ends: it was merged away or erased. Queues the exits and clears the state,
  * in the caller's transaction. Returns how many exits were queued.
  */
-export function leaveEverything(sql: SqlStorage, now: number): number {
+export function leaveEverything(sql: SqlStorage, held: VersionedDefinitions, now: number): number {
   // Without the audience part the profile is in nothing, and next_eval_at was never set (see readNextEvalAt).
   if (!hasPart(sql, "audiences")) return 0;
   sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
-  return leave(sql, now, () => true);
+  return leave(sql, now, held.created, () => true);
 }
 
-function enqueueChanges(
-  sql: SqlStorage,
-  changes: Array<{ kind: DefinitionKind; key: string; member: boolean }>,
-  at: number,
-): void {
+/**
+ * Queues `changes` under the profile's next seqs. Each row keeps its definition's creation time now: when it is
+ * delivered the profile may already hold a newer definition of the key, which the row must not be taken for.
+ */
+function enqueueChanges(sql: SqlStorage, changes: QueuedChange[], at: number): void {
   if (changes.length === 0) return;
   const { seq } = sql
     .exec<{ seq: number }>(
@@ -224,12 +249,13 @@ function enqueueChanges(
     .one();
   changes.forEach((c, i) => {
     sql.exec(
-      "INSERT INTO outbox (seq, kind, key, member, at) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO outbox (seq, kind, key, member, at, definition_created_at) VALUES (?, ?, ?, ?, ?, ?)",
       seq + i + 1,
       c.kind,
       c.key,
       c.member ? 1 : 0,
       at,
+      c.definitionCreatedAt,
     );
   });
 }

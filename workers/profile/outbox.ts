@@ -2,8 +2,8 @@
  * The outbox of membership changes (see `audience-state.ts`): rows committed with the change, delivered after the
  * commit to D1 (`audience_members`, `computed_trait_members`) and, for audiences, to `SYNC_QUEUE` as one
  * {@link MembershipChanges} message per delivery. A row leaves the outbox only once both took it, so a crash or an outage
- * delays a change and never loses it; a delivery repeated after a crash is harmless (D1 writes are keyed and
- * guarded by `seq`, the sync consumer drops any `seq` it has already seen).
+ * delays a change and never loses it; a delivery repeated after a crash is harmless (D1 writes are keyed, guarded by
+ * `seq` and by the definition each row was evaluated under, the sync consumer drops any `seq` it has already seen).
  */
 import type { Identifier, JsonObject, MembershipChanges } from "@tessera/protocol";
 import type { DefinitionKind } from "../../d1/queries/definitions";
@@ -24,6 +24,7 @@ interface OutboxRow extends Record<string, SqlStorageValue> {
   key: string;
   member: number;
   at: number;
+  definition_created_at: number | null;
 }
 
 export function outboxSize(sql: SqlStorage): number {
@@ -78,7 +79,10 @@ export interface OutboxHandoff extends OutboxOwner {
 export function readOutbox(sql: SqlStorage, owner: OutboxOwner): OutboxHandoff | null {
   if (!hasPart(sql, "audiences")) return null;
   const rows = sql
-    .exec<OutboxRow>("SELECT seq, kind, key, member, at FROM outbox ORDER BY seq LIMIT ?", FLUSH_ROWS)
+    .exec<OutboxRow>(
+      "SELECT seq, kind, key, member, at, definition_created_at FROM outbox ORDER BY seq LIMIT ?",
+      FLUSH_ROWS,
+    )
     .toArray();
   if (rows.length === 0) return null;
   const members: MemberChange[] = rows.map((r) => ({
@@ -87,6 +91,9 @@ export function readOutbox(sql: SqlStorage, owner: OutboxOwner): OutboxHandoff |
     member: r.member === 1,
     at: r.at,
     seq: r.seq,
+    // As queued: the definition the profile holds now may be a newer one of the same key. A row queued before the
+    // column names none (D1 then takes the key's current definition).
+    ...(r.definition_created_at === null ? {} : { definitionCreatedAt: r.definition_created_at }),
   }));
   return { ...owner, upTo: rows[rows.length - 1].seq, members, sync: syncMessages(sql, owner, members) };
 }

@@ -17,7 +17,7 @@ import {
   evaluateProfile,
   holdsValue,
   leaveEverything,
-  leaveRedefined,
+  leaveReplaced,
   readCachedDefinitions,
   readEvaluationState,
   readNextEvalAt,
@@ -295,7 +295,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     const now = Date.now();
     this.write(() => {
       // The merged-away id leaves its audiences; the survivor, evaluated with the folded history, enters them.
-      if (status.kind === "active") leaveEverything(this.sql, now);
+      if (status.kind === "active") leaveEverything(this.sql, this.cachedDefinitions(), now);
       markRedirect(this.sql, survivorId, status.kind === "active", now);
     });
     // Exits go out while the identifiers they name are still here; the alarm retries what fails.
@@ -357,7 +357,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       if (this.status().kind === "active") {
         // Exits first, while the object still knows who it was. If they cannot be delivered the erase goes on:
         // the caller removes the D1 memberships and tells destinations to delete the person outright.
-        this.transaction(() => leaveEverything(this.sql, Date.now()));
+        this.transaction(() => leaveEverything(this.sql, this.cachedDefinitions(), Date.now()));
         await this.deliverOutbox();
       }
       await this.ctx.storage.deleteAlarm();
@@ -593,13 +593,13 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
    */
   private evaluate(now: number, fresh: VersionedDefinitions | null, traitsChanged = false): void {
     if (fresh) {
-      leaveRedefined(this.sql, this.cachedDefinitions(), fresh, now);
+      leaveReplaced(this.sql, this.cachedDefinitions(), fresh, now);
       writeCachedDefinitions(this.sql, fresh);
       this.definitions = fresh;
     }
     // Set before the commit: should it roll back, `transaction` drops it again.
     const memo = (set: DefinitionSet) => this.traitMemo.current(set);
-    this.traitMemo.update(evaluateProfile(this.sql, this.cachedDefinitions().set, now, { traitsChanged, memo }).memo);
+    this.traitMemo.update(evaluateProfile(this.sql, this.cachedDefinitions(), now, { traitsChanged, memo }).memo);
   }
 
   /**

@@ -8,11 +8,18 @@
  * a new object), and replaying the migrations cost each of them a dozen `ALTER TABLE`s, each rewriting and
  * re-parsing the schema. When you append a migration, change CORE_SCHEMA or the part it touches to match:
  * `schema.test.ts` checks that the core with every part and the migrations end with the same tables, columns and
- * indexes. A migration may touch a part's tables only where the part exists (`hasPart`): a new object may lack it.
+ * indexes. A migration may touch a part's tables only where the part exists: a new object may lack it, so such a
+ * migration names its part ({@link Migration}).
  */
 
+/**
+ * One migration: a script for every object, or one for the objects that have `part` (see {@link PARTS}). An object
+ * without the part gets the part's tables as they are now when it first needs them, so it has nothing to migrate.
+ */
+export type Migration = string | { part: SchemaPart; script: string };
+
 /** Migration N (0-based) takes an object from schema version N to N+1. */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE schema_version (version INTEGER NOT NULL);
   INSERT INTO schema_version (version) VALUES (0);
@@ -124,6 +131,15 @@ export const MIGRATIONS: readonly string[] = [
   -- a merge can compare across profiles (arrival order it cannot). NULL: set before this column, sorts first.
   ALTER TABLE traits ADD COLUMN message_id TEXT;
   `,
+  {
+    part: "audiences",
+    script: `
+  -- The created_at of the definition each change was evaluated under (see MemberChange.definitionCreatedAt): a key
+  -- deleted and defined again names another definition by the time a late row is delivered, and only the row knows
+  -- which one it meant. NULL: queued before this column; D1 applies it to whichever definition holds the key.
+  ALTER TABLE outbox ADD COLUMN definition_created_at INTEGER;
+  `,
+  },
 ];
 
 /** The schema version this code writes. */
@@ -219,7 +235,8 @@ const PARTS: Record<SchemaPart, { marker: string; ddl: string }> = {
     kind   TEXT NOT NULL,
     key    TEXT NOT NULL,
     member INTEGER NOT NULL,
-    at     INTEGER NOT NULL
+    at     INTEGER NOT NULL,
+    definition_created_at INTEGER
   );
 `,
   },
@@ -283,12 +300,21 @@ export function migrate(storage: DurableObjectStorage, current = readVersion(sto
       partsPresent.set(sql, new Set());
       return;
     }
-    for (let v = current; v < SCHEMA_VERSION; v++) sql.exec(MIGRATIONS[v] as string);
+    for (let v = current; v < SCHEMA_VERSION; v++) runMigration(sql, MIGRATIONS[v] as Migration);
     sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION);
     // Which parts it has is asked of the catalogue: an object migrated from version 0 has every part, but one created
     // with the core only (a new visitor's, since parts exist) has only those its writes added, migrations or not.
     partsPresent.delete(sql);
   });
+}
+
+function runMigration(sql: SqlStorage, migration: Migration): void {
+  if (typeof migration === "string") {
+    sql.exec(migration);
+    return;
+  }
+  // Asked of the catalogue, not of what was remembered before: an earlier migration of this run may have created it.
+  if (readCatalogue(sql).parts.has(migration.part)) sql.exec(migration.script);
 }
 
 /** The stored schema version, 0 for an object that has never been migrated. */
