@@ -54,8 +54,27 @@ export function mergeRecord(m: MergeJournalEntry): MergeRecord {
  *
  * @example const undone = await undoMerge(env, workspaceId, "mrg_…");
  */
-export function undoMerge(env: Env, workspaceId: string, mergeId: string): Promise<MergeUndone> {
+export async function undoMerge(env: Env, workspaceId: string, mergeId: string): Promise<MergeUndone> {
+  await foldWhileMerged(env, workspaceId, mergeId);
   return oneRepairAtATime(env.DB, workspaceId, mergeId, () => undoMergeAlone(env, workspaceId, mergeId));
+}
+
+/**
+ * While the graph holds merge `mergeId`, the merged-away profile's object is folded into the survivor as the graph
+ * says, before the undo starts: an undo that stopped between its restore and the graph's split left the object live
+ * with the merge standing, and nothing else folds it again, so every later undo would be refused as "still being
+ * folded". A fold still on its way is finished here as well. This runs before the repair lock is taken because the
+ * object refuses to fold while an undo of this merge holds it (it may be that undo's restore); a fold that fails or is
+ * refused leaves the object as it was, and the undo answers as it finds it.
+ */
+async function foldWhileMerged(env: Env, workspaceId: string, mergeId: string): Promise<void> {
+  const merge = await findMerge(env.DB, workspaceId, mergeId);
+  if (!merge || merge.undoneAt !== null) return;
+  const from = await findProfileRow(env.DB, merge.fromProfile);
+  if (from?.mergedInto !== merge.intoProfile || from.deletedAt !== null) return;
+  await profileStub(env.PROFILE, from.id)
+    .mergeInto(merge.intoProfile, { profileId: from.id, workspaceId })
+    .catch((err) => console.warn(`merge undo of ${mergeId}: ${from.id} could not be folded first`, err));
 }
 
 /** {@link undoMerge}, once it is the only repair running in the workspace. */

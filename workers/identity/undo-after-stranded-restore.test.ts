@@ -1,0 +1,83 @@
+/**
+ * A merge undo that stopped after the merged-away profile pulled its state back, before the graph's split: the
+ * object is live again while the graph still shows it merged. Calling undo again must finish the job rather than
+ * refuse it for good as "still being folded" (the object is no redirect, and nothing else would ever make it one).
+ */
+import { env } from "cloudflare:workers";
+import type { MergeUndone, Profile, ProfileEventsPage } from "@tessera/protocol";
+import { describe, expect, it } from "vitest";
+import type { ProfileRpc, RestoreInput } from "../profile/profile-rpc";
+import { profileStub } from "../profile/profile-stub";
+import { identify, track } from "../test-support/messages";
+import { bearer, seedWorkspace } from "../test-support/seed";
+import { api, store } from "../test-support/store-messages";
+import { uid } from "../test-support/worker-requests";
+import { identityStoreFor } from "./cached-identity-store";
+import { undoMerge } from "./merge-undo";
+
+/** `real`, whose restores answer "the isolate went away" once the object has restored itself. */
+function lostAfterRestore(real: Env["PROFILE"]): Env["PROFILE"] {
+  const getByName = (name: string) => {
+    const stub = real.getByName(name) as unknown as ProfileRpc;
+    const restoreFrom = async (input: RestoreInput) => {
+      await stub.restoreFrom(input);
+      throw new Error("the isolate went away");
+    };
+    return new Proxy(stub, { get: (target, key) => (key === "restoreFrom" ? restoreFrom : Reflect.get(target, key)) });
+  };
+  return { getByName } as unknown as Env["PROFILE"];
+}
+
+describe("a merge undo called again after it stopped between the restore and the graph's split", () => {
+  it("splits the merge out, each profile with its own events, identifiers and traits", async () => {
+    const ws = await seedWorkspace("undo-stranded-restore");
+    const [user, anon] = [uid("u"), uid("a")];
+    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
+    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
+    const plan = identify({ plan: "free" }, "2026-01-02T00:01:00.000Z", { anonymousId: anon, userId: undefined });
+    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
+    const [sam, visitor] = (await store(ws.workspaceId, [login, cart, plan, checkout])) as string[];
+    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam);
+    expect(merge).toMatchObject({ from: visitor, into: sam });
+
+    const stopped = await undoMerge({ ...env, PROFILE: lostAfterRestore(env.PROFILE) }, ws.workspaceId, merge.id).then(
+      () => "undone",
+      (err: Error) => err.message,
+    );
+    expect(stopped).toBe("the isolate went away");
+    // The visitor's object is live, the graph still has it merged into Sam.
+    expect(await profileStub(env.PROFILE, visitor).getProfile()).toMatchObject({ status: "ok" });
+    expect(await identityStoreFor(env).liveProfile(ws.workspaceId, visitor)).toBe(sam);
+
+    const call = (method: string, path: string) => api(path, bearer(ws.secretKey), { method });
+    const again = await call("POST", `/v1/merges/${merge.id}/undo`);
+    expect(again.status, await again.clone().text()).toBe(200);
+    expect(await again.json<MergeUndone>()).toMatchObject({ restored_profile: visitor, survivor: sam });
+
+    const read = async (ref: string) => {
+      const profile = await (await call("GET", `/v1/profiles/${ref}`)).json<Profile>();
+      const page = await (await call("GET", `/v1/profiles/${ref}/events?limit=100`)).json<ProfileEventsPage>();
+      return {
+        id: profile.id,
+        identifiers: profile.identifiers.map((i) => i.value),
+        traits: profile.traits,
+        mergedFrom: profile.merged_from,
+        events: page.data.map((e) => e.messageId).sort(),
+      };
+    };
+    expect(await read(`anonymous_id:${encodeURIComponent(anon)}`)).toEqual({
+      id: visitor,
+      identifiers: [anon],
+      traits: { plan: "free" },
+      mergedFrom: [],
+      events: [cart.messageId, plan.messageId].sort(),
+    });
+    expect(await read(`user_id:${encodeURIComponent(user)}`)).toEqual({
+      id: sam,
+      identifiers: [user],
+      traits: { name: "Sam" },
+      mergedFrom: [],
+      events: [login.messageId, checkout.messageId].sort(),
+    });
+  });
+});
