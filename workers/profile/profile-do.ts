@@ -264,6 +264,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     // A fold requested for a merge that was undone since (a queued retry) must not merge the profile again: after
     // an undo, only the identity graph's word counts.
     if (status.kind === "active" && status.meta.restoredAt !== null) {
+      const { restoredAt } = status.meta;
       const graph = await graphMergeOf(this.env.DB, status.meta.profileId as string, Date.now() - ABANDONED_AFTER_MS);
       if (graph?.mergedInto !== survivorId) {
         console.warn(`profile ${status.meta.profileId}: ignoring a fold into ${survivorId} the graph does not hold`);
@@ -273,8 +274,10 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       // merged away now, it would be a tombstone the graph calls live. The caller tries again once the undo is over
       // (undone: nothing to do; failed before the split: the merge stands and is folded).
       if (graph.undoing) throw new Error(`profile ${status.meta.profileId} is being restored; fold it later`);
-      // Other calls ran while D1 answered (an erase, another merge): decide on what the object is now.
-      if (this.status().kind !== "active") return this.mergeInto(survivorId, self);
+      // Other calls ran while D1 answered (an erase, another merge, another undo's restore, which D1's answer is
+      // not about): decide on what the object is now.
+      const now = this.status();
+      if (now.kind !== "active" || now.meta.restoredAt !== restoredAt) return this.mergeInto(survivorId, self);
     }
     if (status.kind === "missing" && self) {
       // Nothing to ship, but the survivor lists the id among those merged into it, as the merge journal does. Told
