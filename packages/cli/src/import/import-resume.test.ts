@@ -311,6 +311,7 @@ describe("tessera import under failures", () => {
       const run = await runCli(importArgs(file, "--resume"));
       expect(run.code).toBe(2);
       expect(run.stderr).toContain("cannot resume: the first 2,500 rows of");
+      expect(run.stderr).toContain("or an older tessera read its rows");
       expect(run.stderr).toContain("without --resume");
       expect(collector.requests).toHaveLength(0);
       expect(readFileSync(`${file}.checkpoint.json`, "utf8")).toBe(checkpoint);

@@ -427,7 +427,8 @@ function rowText(row: InputRow): string {
 /** `--resume` of a file whose rows up to the checkpoint are not the rows it counts as done. */
 function refuseChangedFile(say: (line: string) => void, file: string, skip: number): void {
   say(`tessera import: cannot resume: the first ${skip.toLocaleString("en-US")} rows of ${file} are not the rows the`);
-  say("checkpoint counts as done (the file was replaced or edited since), and --resume would skip them unsent.");
+  say("checkpoint counts as done (the file was replaced or edited since, or an older tessera read its rows");
+  say("differently), and --resume would skip them unsent.");
   say("Run the same command without --resume to import the file from its first row: rows already stored are not");
   say("stored twice (their messageIds are the same).");
 }
