@@ -9,9 +9,9 @@ import { describe, expect, it } from "vitest";
 import { claimGraphRepairLock } from "../../d1/queries/graph-repair-locks";
 import type { ProfileDO } from "../profile/profile-do";
 import { markRestored } from "../profile/profile-meta";
-import type { ProfileRpc, RestoreInput } from "../profile/profile-rpc";
 import { profileStub } from "../profile/profile-stub";
 import { identify, track } from "../test-support/messages";
+import { profilesCalling } from "../test-support/profile-calls";
 import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
 import { uid } from "../test-support/worker-requests";
@@ -19,17 +19,11 @@ import { identityStoreFor } from "./cached-identity-store";
 import { undoMerge } from "./merge-undo";
 
 /** `real`, whose restores answer "the isolate went away" once the object has restored itself. */
-function lostAfterRestore(real: Env["PROFILE"]): Env["PROFILE"] {
-  const getByName = (name: string) => {
-    const stub = real.getByName(name) as unknown as ProfileRpc;
-    const restoreFrom = async (input: RestoreInput) => {
-      await stub.restoreFrom(input);
-      throw new Error("the isolate went away");
-    };
-    return new Proxy(stub, { get: (target, key) => (key === "restoreFrom" ? restoreFrom : Reflect.get(target, key)) });
-  };
-  return { getByName } as unknown as Env["PROFILE"];
-}
+const lostAfterRestore = (real: Env["PROFILE"]) =>
+  profilesCalling(real, "restoreFrom", (restore) => async (input) => {
+    await restore(input);
+    throw new Error("the isolate went away");
+  });
 
 /** `db`, running `meanwhile` once its first statement has its answer, before the caller hears it. */
 function afterFirstAnswer(db: D1Database, meanwhile: () => Promise<void>): D1Database {

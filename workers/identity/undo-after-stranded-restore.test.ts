@@ -6,9 +6,9 @@
 import { env } from "cloudflare:workers";
 import type { MergeUndone, Profile, ProfileEventsPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
-import type { ProfileRpc, RestoreInput } from "../profile/profile-rpc";
 import { profileStub } from "../profile/profile-stub";
 import { identify, track } from "../test-support/messages";
+import { profilesCalling } from "../test-support/profile-calls";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
 import { uid } from "../test-support/worker-requests";
@@ -16,17 +16,11 @@ import { identityStoreFor } from "./cached-identity-store";
 import { undoMerge } from "./merge-undo";
 
 /** `real`, whose restores answer "the isolate went away" once the object has restored itself. */
-function lostAfterRestore(real: Env["PROFILE"]): Env["PROFILE"] {
-  const getByName = (name: string) => {
-    const stub = real.getByName(name) as unknown as ProfileRpc;
-    const restoreFrom = async (input: RestoreInput) => {
-      await stub.restoreFrom(input);
-      throw new Error("the isolate went away");
-    };
-    return new Proxy(stub, { get: (target, key) => (key === "restoreFrom" ? restoreFrom : Reflect.get(target, key)) });
-  };
-  return { getByName } as unknown as Env["PROFILE"];
-}
+const lostAfterRestore = (real: Env["PROFILE"]) =>
+  profilesCalling(real, "restoreFrom", (restore) => async (input) => {
+    await restore(input);
+    throw new Error("the isolate went away");
+  });
 
 describe("a merge undo called again after it stopped between the restore and the graph's split", () => {
   it("splits the merge out, each profile with its own events, identifiers and traits", async () => {

@@ -8,9 +8,9 @@ import { describe, expect, it } from "vitest";
 import { runJob } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import type { IngestJob } from "../ingest/retry-jobs";
-import type { ProfileRpc, RestoreInput } from "../profile/profile-rpc";
 import { profileStub } from "../profile/profile-stub";
 import { identify, track } from "../test-support/messages";
+import { profilesCalling } from "../test-support/profile-calls";
 import { storedEventsOf } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
 import { store } from "../test-support/store-messages";
@@ -18,19 +18,13 @@ import { uid } from "../test-support/worker-requests";
 import { identityStoreFor } from "./cached-identity-store";
 import { undoMerge } from "./merge-undo";
 
-/** `real`, with `restoreFrom` running `afterRestore` once the object answered, before the caller hears it. */
-function afterRestore(real: Env["PROFILE"], then: () => Promise<void>): Env["PROFILE"] {
-  const getByName = (name: string) => {
-    const stub = real.getByName(name) as unknown as ProfileRpc;
-    const restoreFrom = async (input: RestoreInput) => {
-      const outcome = await stub.restoreFrom(input);
-      await then();
-      return outcome;
-    };
-    return new Proxy(stub, { get: (target, key) => (key === "restoreFrom" ? restoreFrom : Reflect.get(target, key)) });
-  };
-  return { getByName } as unknown as Env["PROFILE"];
-}
+/** `real`, with `restoreFrom` running `then` once the object answered, before the caller hears it. */
+const afterRestore = (real: Env["PROFILE"], then: () => Promise<void>) =>
+  profilesCalling(real, "restoreFrom", (restore) => async (input) => {
+    const outcome = await restore(input);
+    await then();
+    return outcome;
+  });
 
 describe("a queued fold during a merge undo", () => {
   it("leaves the restored profile live, and its events off the survivor, when it runs before the split commits", async () => {

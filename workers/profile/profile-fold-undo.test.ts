@@ -6,9 +6,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { freshId, ingestInput, track } from "../test-support/messages";
+import { profilesCalling } from "../test-support/profile-calls";
 import type { ProfileDO } from "./profile-do";
 import { markRedirect } from "./profile-meta";
-import type { AbsorbOptions, ExportMark, ProfileExport, ProfileRpc } from "./profile-rpc";
+import type { ExportMark } from "./profile-rpc";
 import { profileStub } from "./profile-stub";
 
 const T0 = Date.parse("2026-04-01T00:00:00.000Z");
@@ -29,19 +30,14 @@ const storedIds = (id: string) =>
  */
 function afterFirstAbsorb(real: Env["PROFILE"], afterAbsorb: () => Promise<void>): Env["PROFILE"] {
   let first = true;
-  const getByName = (name: string) => {
-    const stub = real.getByName(name) as unknown as ProfileRpc;
-    const absorb = async (from: ProfileExport, opts?: AbsorbOptions) => {
-      const outcome = await stub.absorb(from, opts);
-      if (first) {
-        first = false;
-        await afterAbsorb();
-      }
-      return outcome;
-    };
-    return new Proxy(stub, { get: (target, key) => (key === "absorb" ? absorb : Reflect.get(target, key)) });
-  };
-  return { getByName } as unknown as Env["PROFILE"];
+  return profilesCalling(real, "absorb", (absorb) => async (from, opts) => {
+    const outcome = await absorb(from, opts);
+    if (first) {
+      first = false;
+      await afterAbsorb();
+    }
+    return outcome;
+  });
 }
 
 describe("a fold retry during a merge undo", () => {
