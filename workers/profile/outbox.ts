@@ -146,6 +146,7 @@ function syncMessages(sql: SqlStorage, owner: OutboxOwner, changes: MemberChange
         member: c.member,
         seq: c.seq,
         at: new Date(c.at).toISOString(),
+        ...(c.definitionCreatedAt === undefined ? {} : { definitionCreatedAt: c.definitionCreatedAt }),
       })),
       identifiers,
       traits,

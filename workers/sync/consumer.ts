@@ -119,6 +119,7 @@ export function route(
       },
     };
     if (email) op.email = email;
+    if (message.definitionCreatedAt !== undefined) op.definitionCreatedAt = message.definitionCreatedAt;
     out.push({ destinationId: d.id, op });
   }
   return out;

@@ -14,6 +14,7 @@ import {
   type NewSyncLogRow,
   recordDrain,
 } from "../../d1/queries/sync-records";
+import { currentDefinitionsVersion, definitionId, loadDefinitions } from "../audiences/definitions-cache";
 import { chunked } from "../shared/chunked";
 import { recordAuthPause } from "./auth-pause";
 import { dueRows, type PendingRow } from "./due-rows";
@@ -136,10 +137,17 @@ export class Drain {
     // Deletes have no audience ("") and go one by one.
     const deletes = rows.filter((row) => row.audience === "");
     const memberships: PendingRow[] = [];
+    const currentDefinitions = await this.audienceDefinitionsIfAsked(rows);
     for (const row of rows) {
       if (row.audience === "") continue;
-      if (this.selected.has(row.audience)) memberships.push(row);
-      else this.dropUnselected(row);
+      if (!this.selected.has(row.audience))
+        this.dropUnsent(row, `not sent: the destination no longer syncs audience ${row.audience}`);
+      else if (enteredReplacedDefinition(row, currentDefinitions))
+        this.dropUnsent(
+          row,
+          `not sent: the profile entered a definition of audience ${row.audience} that was deleted since (a definition of the key created after it is another audience)`,
+        );
+      else memberships.push(row);
     }
     await Promise.all([
       ...deletes.map((row) => slots(() => this.whileOpen(() => this.deleteOne(row)))),
@@ -507,14 +515,28 @@ export class Drain {
   }
 
   /**
-   * An operation of an audience the destination no longer syncs (taken off it after the operation was queued, or
-   * routed by an isolate that had not seen the change yet): dropped unsent, a skip in the log and the counters.
-   * Taking an audience off a destination stops syncing it and leaves the vendor's list as it is, as deleting the
-   * destination does: nothing says its members are removed first, so its queued exits are dropped like its entries.
-   * `synced` is left alone, still saying what the vendor lists, so should the audience be selected again its
-   * reconciliation repairs both ways what was dropped.
+   * When each audience definition of the workspace was created (by `definitionId`), read only when one of `rows` is
+   * an entry naming its definition: from this isolate's definitions cache, which asks D1 at most once per drain (its
+   * version) and again for the set only once the version moved. Undefined when nothing asks, or the cache's copy
+   * predates creation times.
    */
-  private dropUnselected(row: PendingRow): void {
+  private async audienceDefinitionsIfAsked(rows: PendingRow[]): Promise<Readonly<Record<string, number>> | undefined> {
+    if (!rows.some((row) => stampedEntry(row) !== undefined)) return undefined;
+    const workspaceId = this.destination.workspaceId;
+    const version = await currentDefinitionsVersion(this.env.DB, workspaceId);
+    return (await loadDefinitions(this.env.DB, workspaceId, version)).created;
+  }
+
+  /**
+   * An operation dropped unsent: a skip in the log and the counters, with `reason`; never dead-lettered. Used for an
+   * audience the destination no longer syncs (taken off it after the operation was queued, or routed by an isolate
+   * that had not seen the change yet): taking an audience off a destination stops syncing it and leaves the vendor's
+   * list as it is, as deleting the destination does: nothing says its members are removed first, so its queued exits
+   * are dropped like its entries. And for an entry of a definition deleted since (see
+   * {@link enteredReplacedDefinition}). `synced` is left alone, still saying what the vendor lists, so reconciliation
+   * repairs both ways what was dropped (should the audience be selected again).
+   */
+  private dropUnsent(row: PendingRow, reason: string): void {
     const op = JSON.parse(row.op) as MembershipSyncOp;
     this.sql.exec(
       "DELETE FROM pending WHERE profile_id = ? AND audience = ? AND seq = ?",
@@ -531,7 +553,7 @@ export class Drain {
       action: op.member ? "add" : "remove",
       attempts: row.attempts,
       outcome: "skip",
-      error: `not sent: the destination no longer syncs audience ${op.audience}`,
+      error: reason,
     });
   }
 
@@ -824,4 +846,22 @@ function withFormerRemoved(listing: Outcome, removal: Outcome): Outcome {
   if (removal.status === "retry") return removal;
   if (removal.status === "fail" && removal.code !== "not_found" && listing.status === "ok") return removal;
   return listing;
+}
+
+/** The definition an entry row was evaluated under (its `definitionCreatedAt`); undefined for exits and unstamped ops. */
+function stampedEntry(row: PendingRow): number | undefined {
+  const op = JSON.parse(row.op) as SyncOp;
+  return op.kind === "membership" && op.member ? op.definitionCreatedAt : undefined;
+}
+
+/**
+ * Whether `row` enters a definition of its audience that is no longer the key's (deleted, maybe defined again since):
+ * the profile is no member of the audience the destination lists now, and D1 refused the entry too. Only entries: a
+ * late exit of the old definition removes what that one listed, and is stale anyway (by `seq`) once the profile
+ * entered the new one; a repair or restatement reads the current definition and names none.
+ */
+function enteredReplacedDefinition(row: PendingRow, created: Readonly<Record<string, number>> | undefined): boolean {
+  if (created === undefined) return false;
+  const enteredUnder = stampedEntry(row);
+  return enteredUnder !== undefined && created[definitionId("audience", row.audience)] !== enteredUnder;
 }

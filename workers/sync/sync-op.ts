@@ -13,6 +13,12 @@ export type SyncOp =
       /** The profile's change sequence (MembershipChange.seq): a lower one never overwrites a higher one. */
       seq: number;
       at: string;
+      /**
+       * When the audience's definition the change was evaluated under was created (`MembershipChange`): the drain
+       * drops an entry of a definition deleted since, even when one of the same key was defined again. Absent from
+       * repairs (they read the current definition's members) and from changes queued before profiles sent it.
+       */
+      definitionCreatedAt?: number;
       email?: string;
       /** The destination's selected traits and computed traits, Segment-named. */
       traits: Record<string, unknown>;

@@ -169,6 +169,10 @@ export const MembershipChange = z
     member: z.boolean(),
     seq: z.int().nonnegative(),
     at: isoTime,
+    definitionCreatedAt: z.int().nonnegative().optional().meta({
+      description:
+        "When the definition the change was evaluated under was created (ms since the epoch): an audience deleted and defined again under the same key is another definition, whose destinations must not act on the first one's late change. Absent from changes queued before it was sent.",
+    }),
     identifiers: z.array(Identifier),
     traits: JsonObject,
     computed: JsonObject,
@@ -186,7 +190,9 @@ export const MembershipChanges = z
     kind: z.literal("memberships"),
     workspaceId: z.string(),
     profileId: z.string(),
-    changes: z.array(MembershipChange.pick({ audience: true, member: true, seq: true, at: true })).min(1),
+    changes: z
+      .array(MembershipChange.pick({ audience: true, member: true, seq: true, at: true, definitionCreatedAt: true }))
+      .min(1),
     identifiers: z.array(Identifier),
     traits: JsonObject,
     computed: JsonObject,
