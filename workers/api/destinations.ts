@@ -197,10 +197,15 @@ export const destinationRoutes = openApiRoutes()
         const before = new Set(JSON.parse(current.audiences) as string[]);
         const unsent = current.enabled ? keys.filter((key) => !before.has(key)) : keys;
         if (row.enabled && unsent.length > 0) fillSoon(c.env, row);
-        // Traits selected now that its listed members were sent without: the cron's ticks restate them.
+        // Traits selected now that its listed members were sent without: the cron's ticks restate them. The object's
+        // tick finds them gained by itself too, so a failed call delays nothing and the saved change stands.
         const had = new Set(JSON.parse(current.traits) as string[]);
         const gained = (JSON.parse(row.traits) as string[]).filter((key) => !had.has(key));
-        if (gained.length > 0) await destination.restateTraits(row.id, gained);
+        if (gained.length > 0)
+          await destination.restateTraits(row.id, gained).then(
+            () => undefined,
+            (err) => console.warn(`destination ${row.id}: restating ${gained.join(", ")} left to its next tick`, err),
+          );
       }
       const audiences = await workspaceAudiences(c.env.DB, workspaceId);
       return c.json(await destinationView(c.env, row, originOf(c.req.url), audiences), 200);

@@ -11,7 +11,7 @@
  * old one; the cron's reconciliation (see `reconcile.ts`) repairs drift between intended and synced membership.
  */
 import { DurableObject } from "cloudflare:workers";
-import { findDestinationById } from "../../d1/queries/destinations";
+import { type DestinationRow, findDestinationById } from "../../d1/queries/destinations";
 import { savePollCursor } from "../../d1/queries/sync-records";
 import { authPausedUntil, clearAuthPause } from "./auth-pause";
 import { Drain } from "./drain";
@@ -23,7 +23,7 @@ import { decodePosition, encodePosition, reconcileStep } from "./reconcile";
 import { clearRefusal, forgetRefusals, REFUSALS_SCHEMA, wasRefused } from "./refusals";
 import { pluginFor, pollerFor } from "./registry";
 import { opAudience, type SyncOp } from "./sync-op";
-import { RESTATEMENT_KEY, restateStep, startRestatement, type TraitWalk } from "./trait-restatement";
+import { RESTATEMENT_KEY, restateSelected, restateStep, startRestatement, type TraitWalk } from "./trait-restatement";
 import { VendorGate } from "./vendor-gate";
 import { forgetJobsOf, nextJobCheck, VENDOR_JOBS_SCHEMA } from "./vendor-jobs";
 
@@ -135,7 +135,8 @@ export interface DestinationRpc {
   reconcileTick(destinationId: string): Promise<ReconcileResult>;
   /**
    * The destination now selects `traits` besides those its members were sent with: the cron's ticks restate them to
-   * every member the vendor lists, a bounded step each (see `trait-restatement.ts`).
+   * every member the vendor lists, a bounded step each (see `trait-restatement.ts`). Should this call fail, the next
+   * tick finds them gained by itself.
    */
   restateTraits(destinationId: string, traits: string[]): Promise<void>;
 }
@@ -323,7 +324,23 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     budget: number,
     options: Pick<EnqueueOptions, "retryRefused"> = {},
   ): Promise<ReconcileResult> {
-    const destination = await findDestinationById(this.env.DB, destinationId);
+    return this.reconcileOf(
+      destinationId,
+      await findDestinationById(this.env.DB, destinationId),
+      cursor,
+      budget,
+      options,
+    );
+  }
+
+  /** {@link reconcile} of the destination as D1 has it (`destination`: read by the caller). */
+  private async reconcileOf(
+    destinationId: string,
+    destination: DestinationRow | undefined,
+    cursor: string | undefined,
+    budget: number,
+    options: Pick<EnqueueOptions, "retryRefused"> = {},
+  ): Promise<ReconcileResult> {
     if (!destination?.enabled) return { queued: 0, examined: 0, next: null };
     const audiences = JSON.parse(destination.audiences) as string[];
     // A cursor of audiences the destination no longer syncs starts over (the API refuses it before calling).
@@ -335,10 +352,14 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
 
   async reconcileTick(destinationId: string): Promise<ReconcileResult> {
     const kv = kvStore(this.sql);
-    const result = await this.reconcile(destinationId, await kv.get(RECONCILE_CURSOR_KEY), RECONCILE_ROWS_PER_TICK);
+    // One read of the destination serves both tasks of the tick.
+    const destination = await findDestinationById(this.env.DB, destinationId);
+    const cursor = await kv.get(RECONCILE_CURSOR_KEY);
+    const result = await this.reconcileOf(destinationId, destination, cursor, RECONCILE_ROWS_PER_TICK);
     if (result.next === null) this.sql.exec("DELETE FROM kv WHERE key = ?", RECONCILE_CURSOR_KEY);
     else await kv.put(RECONCILE_CURSOR_KEY, result.next);
-    await this.restateTick(destinationId);
+    // A disabled destination's walk waits.
+    if (destination?.enabled) await this.restateTick(destination);
     return result;
   }
 
@@ -350,13 +371,16 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     await startRestatement(kvStore(this.sql), traits);
   }
 
-  /** One step of the walk restating gained traits, if one is under way (a disabled destination's waits). */
-  private async restateTick(destinationId: string): Promise<void> {
+  /**
+   * One step of the walk restating gained traits: the one under way, or one for traits the destination selects that
+   * its members were not sent with (whoever changed them, and whether or not their call of `restateTraits` got here).
+   */
+  private async restateTick(destination: DestinationRow): Promise<void> {
+    const destinationId = destination.id;
     const kv = kvStore(this.sql);
+    await restateSelected(kv, JSON.parse(destination.traits) as string[]);
     const saved = await kv.get(RESTATEMENT_KEY);
     if (saved === undefined) return;
-    const destination = await findDestinationById(this.env.DB, destinationId);
-    if (!destination?.enabled) return;
     const walk = JSON.parse(saved) as TraitWalk;
     const step = await restateStep(this.env, this.sql, destination, walk, RESTATE_ROWS_PER_TICK);
     if (step.ops.length > 0) await this.enqueue(destinationId, step.ops);

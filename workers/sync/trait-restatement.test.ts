@@ -3,11 +3,12 @@
  * `PUT` starts a walk, each cron tick takes a bounded step of it and queues a restatement for each listed member with
  * a value for the trait, which the drain sends as an upsert (a webhook's `profile.updated`).
  */
-import { runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { findDestinationById } from "../../d1/queries/destinations";
 import { listMembers } from "../../d1/queries/members";
+import worker from "../index";
 import { defineAll } from "../test-support/definitions";
 import { eventually, insertDestination, webhookReceiver } from "../test-support/destinations";
 import { identify } from "../test-support/messages";
@@ -91,6 +92,52 @@ describe("a trait newly selected on a destination", { timeout: 30_000 }, () => {
     });
 
     // The walk is done: the next tick queues nothing.
+    const sent = (await events()).length;
+    expect(await stub.reconcileTick(destinationId)).toMatchObject({ queued: 0 });
+    expect(await stub.pendingCount()).toBe(0);
+    expect(await events()).toHaveLength(sent);
+  });
+
+  it("reaches them at the next ticks though the PUT's call of the destination's object failed, which answers 200", async () => {
+    const { secretKey, destinationId, stub, events, ann, cem } = await sentMembers();
+    const refused: string[] = [];
+    // The object's isolate goes away during the call: the traits are saved in D1, the object never heard of them.
+    const getByName = (name: string) =>
+      new Proxy(env.DESTINATION.getByName(name), {
+        get: (target, key) =>
+          key === "restateTraits"
+            ? async () => {
+                refused.push(name);
+                throw new Error("the Durable Object's isolate went away");
+              }
+            : Reflect.get(target, key),
+      });
+    const request = new Request(`http://tessera.test/v1/destinations/${destinationId}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: bearer(secretKey) },
+      body: JSON.stringify({ traits: ["first_name", "city"] }),
+    });
+    const ctx = createExecutionContext();
+    const put = await worker.fetch(
+      request,
+      { ...env, DESTINATION: { getByName } as unknown as Env["DESTINATION"] },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect([put.status, refused]).toEqual([200, [destinationId]]);
+
+    await stub.reconcileTick(destinationId);
+    await eventually(async () => {
+      const updated = (await events()).filter((e) => e.type === "profile.updated");
+      expect(updated.map((e) => [e.profile.id, e.profile.traits]).sort()).toEqual(
+        [
+          [ann, { first_name: "Ann", city: "Berlin" }],
+          [cem, { first_name: "Cem", city: "Izmir" }],
+        ].sort(),
+      );
+      expect(await stub.pendingCount()).toBe(0);
+    });
+    // Found once: the next tick starts no other walk.
     const sent = (await events()).length;
     expect(await stub.reconcileTick(destinationId)).toMatchObject({ queued: 0 });
     expect(await stub.pendingCount()).toBe(0);

@@ -26,6 +26,11 @@ import { type MembershipSyncOp, selectedTraits } from "./sync-op";
 
 /** Where the object keeps the walk in progress (`kv`). */
 export const RESTATEMENT_KEY = "restate:traits";
+/**
+ * Where the object keeps the traits its listed members were sent or are being restated with (`kv`): what each tick
+ * compares the destination's selection with (see {@link restateSelected}).
+ */
+export const SENT_WITH_KEY = "restate:sent-with";
 
 /** A walk: the traits gained, and where its next step starts (the start when absent). */
 export interface TraitWalk {
@@ -42,6 +47,25 @@ export async function startRestatement(kv: PluginContext<unknown>["store"], trai
   const walking = saved === undefined ? [] : (JSON.parse(saved) as TraitWalk).traits;
   const walk: TraitWalk = { traits: [...new Set([...walking, ...traits])] };
   await kv.put(RESTATEMENT_KEY, JSON.stringify(walk));
+  // Already walking for them: the next tick has nothing to start. (Unrecorded, the tick records the selection.)
+  const sentWith = await kv.get(SENT_WITH_KEY);
+  if (sentWith !== undefined)
+    await kv.put(SENT_WITH_KEY, JSON.stringify([...new Set([...(JSON.parse(sentWith) as string[]), ...traits])]));
+}
+
+/**
+ * A tick's catch-up with the traits the destination `selected` now: a walk for those its members were not sent with
+ * (the API's call that starts one may have failed after the traits were saved), then `selected` is what they are sent
+ * with from now on, so a trait taken off and selected again is restated again. Costs a read of the object's `kv` when
+ * nothing was gained. The first tick of an object that recorded nothing takes the selection as it finds it.
+ */
+export async function restateSelected(kv: PluginContext<unknown>["store"], selected: readonly string[]): Promise<void> {
+  const saved = await kv.get(SENT_WITH_KEY);
+  const sentWith = new Set(saved === undefined ? selected : (JSON.parse(saved) as string[]));
+  const gained = selected.filter((trait) => !sentWith.has(trait));
+  if (gained.length > 0) await startRestatement(kv, gained);
+  if (saved === undefined || gained.length > 0 || sentWith.size !== selected.length)
+    await kv.put(SENT_WITH_KEY, JSON.stringify(selected));
 }
 
 /**
