@@ -110,9 +110,17 @@ export const merges = sqliteTable(
     detail: text("detail"),
     createdAt: integer("created_at").notNull(),
     undoneAt: integer("undone_at"),
+    /**
+     * When the merged-away profile's object confirmed the fold (the survivor absorbed its state and it became a
+     * redirect), or the cron's sweep found nothing owed (the profile was erased). Null while the fold is owed: the sweep
+     * asks the object again. 0 for merges journaled before folds were recorded (migration 0024), whose fold is unknown.
+     */
+    foldedAt: integer("folded_at"),
   },
   (t) => [
     index("merges_into_idx").on(t.intoProfile),
+    // The cron's sweep of folds still owed, newest first: only those rows, few when every fold goes well.
+    index("merges_unfolded").on(t.createdAt).where(sql`folded_at IS NULL AND undone_at IS NULL`),
     // A profile is merged away at most once at a time; after an undo it may be merged again (a new entry).
     uniqueIndex("merges_from_unique").on(t.fromProfile).where(sql`undone_at IS NULL`),
     // Identity resolution asks whether a message's merge was undone (it then merges nothing again): few rows.

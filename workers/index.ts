@@ -3,6 +3,7 @@ import { app } from "./app";
 import { queueUnqueuedBackfills, restartStalledBuilds } from "./audiences/backfill";
 import { handleBackfill } from "./audiences/backfill-consumer";
 import { resumeDeletions } from "./erase/deletion-job";
+import { sweepUnfoldedMerges } from "./identity/fold-sweep";
 import { handleIngestDeadLetter, handleIngestRetry } from "./ingest/retry-consumer";
 import { LiveEventsDO } from "./live-events/live-events-do";
 import { ProfileDO } from "./profile/profile-do";
@@ -34,6 +35,8 @@ export default {
     ctx.waitUntil(reconcileDestinations(env));
     // GDPR erase jobs that stopped part-way (DESIGN §12): retried until every step is done.
     ctx.waitUntil(resumeDeletions(env));
+    // Merges whose fold every other way to ask failed (the object unreachable, the retry queue refusing the job).
+    ctx.waitUntil(sweepUnfoldedMerges(env));
     // Audience and computed-trait builds whose backfill could not be queued when they were saved, or lost its pages.
     ctx.waitUntil(queueUnqueuedBackfills(env));
     ctx.waitUntil(restartStalledBuilds(env));

@@ -15,6 +15,7 @@ import {
   readMergedTree,
 } from "./identity-graph-sql";
 import { memberChangeStatements } from "./members";
+import { markMergeFolded, unfoldedMerges } from "./merge-folds";
 import { listSourcesWithWriteKeys } from "./sources";
 import { findIdentityRules } from "./workspaces";
 
@@ -85,6 +86,19 @@ describe("hot D1 queries", () => {
     expect(walks(await plans(prepared))).toEqual([
       "SEARCH dropped_links USING INDEX dropped_links_unique (workspace_id=?)",
       "SEARCH merges USING INDEX merges_undone_by_message (workspace_id=?)",
+    ]);
+  });
+
+  it("record a fold by the merged-away profile's live merge, and read owed folds through their partial index", async () => {
+    const { db, prepared } = recordingDb();
+    await markMergeFolded(db, "prf_a", 1);
+    await unfoldedMerges(db, 1, 100);
+    const steps = await plans(prepared);
+    expect(walks(steps)).toEqual([]);
+    expect(steps).toEqual([
+      "SEARCH merges USING INDEX merges_from_unique (from_profile=?)",
+      "SEARCH merges USING INDEX merges_unfolded (created_at<?)",
+      "SEARCH profiles USING INDEX sqlite_autoindex_profiles_1 (id=?) LEFT-JOIN",
     ]);
   });
 

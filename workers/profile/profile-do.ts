@@ -8,6 +8,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Identifier } from "@tessera/protocol";
+import { markMergeFolded } from "../../d1/queries/merge-folds";
 import { findProfileRow, graphMergeOf } from "../../d1/queries/merge-undo";
 import { loadDefinitions, type VersionedDefinitions } from "../audiences/definitions-cache";
 import { computeTrait, type DefinitionSet, evaluateAll, evaluateAudience } from "../audiences/evaluate";
@@ -256,6 +257,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     if (status.kind === "deleted") return;
     if (status.kind === "redirect") {
       if (status.foldPending) await this.fold(status.to);
+      // Asked again after the fold was done: its record may be what failed (the cron's sweep asks for that reason).
+      else await this.recordFolded(self?.profileId ?? status.meta.profileId);
       return;
     }
     if (status.kind === "active" && status.meta.profileId === survivorId) {
@@ -304,6 +307,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     // Exits go out while the identifiers they name are still here; the alarm retries what fails.
     await this.deliverOutbox();
     if (status.kind === "active") await this.fold(survivorId);
+    else await this.recordFolded(self?.profileId);
   }
 
   async foldIfMerged(self: MergedAway): Promise<void> {
@@ -741,11 +745,26 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       if (armRetry) await this.armAlarm(Date.now() + FOLD_RETRY_MS);
       throw err;
     }
-    this.transaction(() => {
-      if (this.foldStillOwed(to, status.meta.restoredAt) !== "owed") return;
+    const folded = this.transaction(() => {
+      if (this.foldStillOwed(to, status.meta.restoredAt) !== "owed") return false;
       dropFoldedState(this.sql);
       this.sql.exec("UPDATE profile_meta SET fold_pending = 0 WHERE status = 'redirect'");
+      return true;
     });
+    if (folded) await this.recordFolded(status.meta.profileId);
+  }
+
+  /**
+   * Tells the merge journal this profile's fold is done, so the cron's sweep of owed folds leaves its merge alone. One
+   * small D1 write per merge; a failure costs only a later call from the sweep, which records it then.
+   */
+  private async recordFolded(profileId: string | null | undefined): Promise<void> {
+    if (!profileId) return;
+    try {
+      await markMergeFolded(this.env.DB, profileId, Date.now());
+    } catch (err) {
+      console.error(`the fold of ${profileId} is done but could not be recorded; the cron's sweep asks again`, err);
+    }
   }
 
   /**
