@@ -102,6 +102,11 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
           storage: (existing) => idbStorage(writeKey, existing),
           kv,
           lock: crossTabLock(`tessera:${writeKey}`),
+          // A fresh id the server answered with the visitor's (see `exchange`), whichever tab asked.
+          renamedId: () => {
+            const [from, to] = (kv.fresh(KEYS.idExchange) || "").split(" ");
+            return to && to !== from ? [from, to] : undefined;
+          },
           context: () => pageContext(now()),
           library: { name: "tessera.js", version: VERSION },
           isOnline: () => navigator.onLine !== false,

@@ -33,6 +33,19 @@ describe("Delivery", () => {
     expect(sent[0].body.batch.map((m) => m.event)).toEqual(["E0", "E1", "E2"]);
   });
 
+  it("sends a stored item under the id another process renamed its anonymous id to, after a failed send kept the old", async () => {
+    let renamed: [string, string] | undefined;
+    const { e, sent, store } = engine([{ status: 500 }], { renamedId: () => renamed });
+    const fresh = e.user().anonymousId;
+    e.track("Queued");
+    await e.flush();
+    // The failed send wrote its copy back with the fresh id; another tab's exchange then mapped that id to the server's.
+    expect((await store.entries<QueueItem>())[0][1].m.anonymousId).toBe(fresh);
+    renamed = [fresh, "from-server"];
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(sent.map((s) => s.body.batch[0].anonymousId)).toEqual([fresh, "from-server"]);
+  });
+
   it("flushes a lone event after flushInterval", async () => {
     const { e, sent } = engine([], { flushInterval: 5000 });
     e.track("Lone");

@@ -19,6 +19,8 @@ export interface DeliveryOptions {
   /** True for items a beacon carried recently: regular flushes leave them to it for a while. */
   inBeacon: (key: string) => boolean;
   isOnline: () => boolean;
+  /** See `EngineOptions.renamedId`. */
+  renamedId?: () => [from: string, to: string] | undefined;
   random: () => number;
   now: () => number;
 }
@@ -96,6 +98,8 @@ export class Delivery {
     const o = this._o;
     const now = o.now();
     let items = (await this._queue.load(now)).filter(([k]) => !o.inBeacon(k));
+    const [from, to] = o.renamedId?.() || [];
+    for (const [, i] of items) if (to && i.m.anonymousId === from) i.m.anonymousId = to;
     while (items.length && o.isOnline()) {
       const batch = takeBatch(items, this._limit, o.maxBatchBytes);
       const keys = batch.map(([k]) => k);

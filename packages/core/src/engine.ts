@@ -27,6 +27,12 @@ export interface EngineOptions {
   kv: KeyValue;
   /** Cross-process flush lock; default: none needed (one process). */
   lock?: Lock;
+  /**
+   * The latest anonymous id renamed across processes (`[from, to]`): stamped on what a flush sends. Another process
+   * (tab) holds its own copies of stored items, and a failed send writes them back, so a rename made in one process
+   * is only certain to reach every item at the moment of sending.
+   */
+  renamedId?: () => [from: string, to: string] | undefined;
   /** Platform context at call time (page, user agent, locale…). */
   context?: () => JsonObject;
   library?: { name: string; version: string };
@@ -93,6 +99,7 @@ export class Engine {
       writeKey: o.writeKey,
       transport: o.transport,
       lock: o.lock || ((fn) => fn()),
+      renamedId: o.renamedId,
       retry: { ...DEFAULT_RETRY, ...o.retry },
       maxBatchSize: o.maxBatchSize ?? 500,
       maxBatchBytes: o.maxBatchBytes ?? 480_000,
