@@ -1,10 +1,13 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { plans, recordingDb, walks } from "../../workers/test-support/query-plans";
+import { orm } from "../client";
 import { newId } from "../ids";
 import { createWorkspace } from "../provision";
+import { merges, profiles } from "../schema";
 import { listIngestDeadLetters, markIngestDeadLetterReplayed, recordIngestDeadLetter } from "./dead-letters";
 import { insertDefinition, readDefinitionsVersion } from "./definitions";
 import { claimIdempotencyKey } from "./idempotent-requests";
@@ -185,10 +188,24 @@ describe("pruneExpiredRecords", () => {
     const dst = `dst_${crypto.randomUUID()}`;
     await drainAt(dst, Date.now() - OPERATIONS_RETENTION_MS - DAY, ["prf_expired"]);
     await drainAt(dst, Date.now(), ["prf_today"]);
+    // A merge whose fold nobody recorded, its merged-away profile erased since: the sweep of owed folds settles it.
+    const [ws, gone, kept, mergeId] = [newId("ws"), newId("prf"), newId("prf"), newId("mrg")];
+    const hourAgo = Date.now() - 60 * 60 * 1000;
+    await orm(env.DB)
+      .insert(profiles)
+      .values([
+        { id: gone, workspaceId: ws, createdAt: hourAgo, mergedInto: kept, deletedAt: hourAgo },
+        { id: kept, workspaceId: ws, createdAt: hourAgo },
+      ]);
+    await orm(env.DB)
+      .insert(merges)
+      .values({ id: mergeId, workspaceId: ws, fromProfile: gone, intoProfile: kept, rule: "test", createdAt: hourAgo });
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
     expect(await logOf(dst)).toEqual(["prf_today"]);
+    const [merge] = await orm(env.DB).select().from(merges).where(eq(merges.id, mergeId));
+    expect(merge.foldedAt).not.toBeNull();
     // The whole cron runs: polls, repairs and deletion jobs included (this file has a runtime of its own, so only its
     // own destinations).
   }, 30_000);
