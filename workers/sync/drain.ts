@@ -137,14 +137,18 @@ export class Drain {
     // Deletes have no audience ("") and go one by one.
     const deletes = rows.filter((row) => row.audience === "");
     const memberships: PendingRow[] = [];
-    const currentDefinitions = await this.audienceDefinitionsIfAsked(rows);
-    for (const row of rows) {
-      if (row.audience === "") continue;
+    // Each read once here; `memberships` reads the ones it sends again.
+    const queued = rows.flatMap((row) =>
+      row.audience === "" ? [] : [{ row, op: JSON.parse(row.op) as MembershipSyncOp }],
+    );
+    const currentDefinitions = await this.audienceDefinitionsIfAsked(queued.map(({ op }) => op));
+    for (const { row, op } of queued) {
       if (!this.selected.has(row.audience))
-        this.dropUnsent(row, `not sent: the destination no longer syncs audience ${row.audience}`);
-      else if (enteredReplacedDefinition(row, currentDefinitions))
+        this.dropUnsent(row, op, `not sent: the destination no longer syncs audience ${row.audience}`);
+      else if (enteredReplacedDefinition(op, currentDefinitions))
         this.dropUnsent(
           row,
+          op,
           `not sent: the profile entered a definition of audience ${row.audience} that was deleted since (a definition of the key created after it is another audience)`,
         );
       else memberships.push(row);
@@ -520,8 +524,10 @@ export class Drain {
    * version) and again for the set only once the version moved. Undefined when nothing asks, or the cache's copy
    * predates creation times.
    */
-  private async audienceDefinitionsIfAsked(rows: PendingRow[]): Promise<Readonly<Record<string, number>> | undefined> {
-    if (!rows.some((row) => stampedEntry(row) !== undefined)) return undefined;
+  private async audienceDefinitionsIfAsked(
+    ops: MembershipSyncOp[],
+  ): Promise<Readonly<Record<string, number>> | undefined> {
+    if (!ops.some((op) => stampedEntry(op) !== undefined)) return undefined;
     const workspaceId = this.destination.workspaceId;
     const version = await currentDefinitionsVersion(this.env.DB, workspaceId);
     return (await loadDefinitions(this.env.DB, workspaceId, version)).created;
@@ -536,8 +542,7 @@ export class Drain {
    * {@link enteredReplacedDefinition}). `synced` is left alone, still saying what the vendor lists, so reconciliation
    * repairs both ways what was dropped (should the audience be selected again).
    */
-  private dropUnsent(row: PendingRow, reason: string): void {
-    const op = JSON.parse(row.op) as MembershipSyncOp;
+  private dropUnsent(row: PendingRow, op: MembershipSyncOp, reason: string): void {
     this.sql.exec(
       "DELETE FROM pending WHERE profile_id = ? AND audience = ? AND seq = ?",
       row.profile_id,
@@ -848,20 +853,22 @@ function withFormerRemoved(listing: Outcome, removal: Outcome): Outcome {
   return listing;
 }
 
-/** The definition an entry row was evaluated under (its `definitionCreatedAt`); undefined for exits and unstamped ops. */
-function stampedEntry(row: PendingRow): number | undefined {
-  const op = JSON.parse(row.op) as SyncOp;
-  return op.kind === "membership" && op.member ? op.definitionCreatedAt : undefined;
+/** The definition an entry was evaluated under (its `definitionCreatedAt`); undefined for exits and unstamped ops. */
+function stampedEntry(op: MembershipSyncOp): number | undefined {
+  return op.member ? op.definitionCreatedAt : undefined;
 }
 
 /**
- * Whether `row` enters a definition of its audience that is no longer the key's (deleted, maybe defined again since):
+ * Whether `op` enters a definition of its audience that is no longer the key's (deleted, maybe defined again since):
  * the profile is no member of the audience the destination lists now, and D1 refused the entry too. Only entries: a
  * late exit of the old definition removes what that one listed, and is stale anyway (by `seq`) once the profile
  * entered the new one; a repair or restatement reads the current definition and names none.
  */
-function enteredReplacedDefinition(row: PendingRow, created: Readonly<Record<string, number>> | undefined): boolean {
+function enteredReplacedDefinition(
+  op: MembershipSyncOp,
+  created: Readonly<Record<string, number>> | undefined,
+): boolean {
   if (created === undefined) return false;
-  const enteredUnder = stampedEntry(row);
-  return enteredUnder !== undefined && created[definitionId("audience", row.audience)] !== enteredUnder;
+  const enteredUnder = stampedEntry(op);
+  return enteredUnder !== undefined && created[definitionId("audience", op.audience)] !== enteredUnder;
 }
