@@ -50,10 +50,13 @@ export function browserKeyValue(domainOverride?: string): BrowserKeyValue {
 
   const stored = (k: string): string | null | undefined => {
     try {
-      const cookie = COOKIE_KEYS.includes(k) ? readCookie(k) : undefined;
       const mirror = local()?.getItem(k);
+      if (!COOKIE_KEYS.includes(k)) return mirror;
+      const cookie = readCookie(k);
       // A missing cookie (expired, ITP) comes back from the mirror; an empty one was cleared on purpose (reset() on
-      // another subdomain, whose localStorage is not this one's) and clears the mirror instead.
+      // another subdomain, whose localStorage is not this one's) and clears the mirror instead. Only ids are healed:
+      // writing back a localStorage-only value just read would put a stale one over another tab's newer write (Chrome
+      // can show a tab another's write late).
       const v = cookie ?? mirror;
       if (persist && cookie !== mirror && (cookie || mirror)) write(k, v!);
       return v;
