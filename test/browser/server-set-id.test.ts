@@ -136,16 +136,28 @@ describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", (
       await second.close();
     });
 
-    it("lets a tab that loads while another waits on /v1/id take that answer, never replacing the server's id", async () => {
+    it.each([
+      ["take that answer", false],
+      // Chrome can grant the turn at /v1/id before the first tab's note of its answer (localStorage) reaches the second
+      // tab's process: the second tab then reads the note as it was when it loaded.
+      ["learn the visitor's id when the note of that answer reaches it late", true],
+    ])("lets a tab that loads while another waits on /v1/id %s, never replacing the server's id", async (_, late) => {
       site.page("/two-tabs", {
         loadOptions: { idEndpoint: true, flushInterval: 100 },
         script: 'tessera.track("Tab");',
       });
       // Sending fails (offline, as it were) until the tabs have settled on an id: what a slow machine sends once the
-      // 1.5 s wait is over stays queued, so what arrives shows which id the queued calls ended up with.
-      let sending = false;
+      // 1.5 s wait is over stays queued, so what arrives shows which id the queued calls ended up with. Decided in the
+      // page as each request is made (a route handler in this process may only see a request made before it let
+      // sending go through after, with the id of its time).
       const failSendingUntilSettled = (page: Page) =>
-        page.route("**/v1/batch", (route) => (sending ? route.continue() : route.abort()));
+        page.addInitScript(() => {
+          const send = window.fetch;
+          window.fetch = (input, init) =>
+            String(input).includes("/v1/batch") && !(window as { settled?: boolean }).settled
+              ? Promise.reject(new TypeError("offline"))
+              : send(input, init);
+        });
       const first = await browser.context.newPage();
       const alice = await asAlice(first);
       // Script-written storage wiped (ITP): the next tab mints a fresh id and asks the server, which still has Alice's.
@@ -176,13 +188,30 @@ describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", (
         if (r.url().includes("/v1/id")) secondAsked.push(r.url());
       });
       await failSendingUntilSettled(second);
+      if (late) {
+        await second.addInitScript(() => {
+          const key = "tessera_id_exchange";
+          const asLoaded = localStorage.getItem(key);
+          const getItem = Storage.prototype.getItem;
+          Storage.prototype.getItem = function (this: Storage, k: string) {
+            return k === key && !(window as { noteArrived?: boolean }).noteArrived ? asLoaded : getItem.call(this, k);
+          };
+        });
+      }
       await second.goto(`${site.url}/two-tabs`);
       release();
 
       await expect.poll(() => currentId(asking), { timeout: 10_000 }).toBe(alice);
       await expect.poll(() => currentId(second), { timeout: 10_000 }).toBe(alice);
+      await second.evaluate(() => {
+        (window as { noteArrived?: boolean }).noteArrived = true;
+      });
       await second.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.track("Later"));
-      sending = true;
+      for (const page of [asking, second]) {
+        await page.evaluate(() => {
+          (window as { settled?: boolean }).settled = true;
+        });
+      }
       await Promise.all(
         [asking, second].map((page) =>
           page.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.flush()),
@@ -191,16 +220,15 @@ describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", (
       await expect
         .poll(() => site.batches.flatMap((b) => b.body.batch.map((m) => m.event)).sort(), { timeout: 10_000 })
         .toEqual(["Later", "Tab", "Tab"]);
-      // The fresh id went to the server once, from the tab that minted it; no tab replaced Alice's id with it.
-      expect(secondAsked).toEqual([]);
+      // No tab replaced Alice's id with the fresh one. (The second tab may have asked, without replacing: on a loaded
+      // machine the note can reach it late without the stand-in above.)
+      expect(secondAsked.filter((url) => url.includes("replace=1"))).toEqual([]);
       expect(await idCookie()).toBe(alice);
       const local = (await browser.context.cookies()).find((c) => c.name === "tessera_anonymous_id");
       expect(local?.value).toBe(alice);
-      // What the second tab called once settled goes out under Alice's id. The calls queued before are renamed too (a
-      // flush stamps the latest exchange, `renamedId`), but on a loaded machine one of them still went out under the
-      // fresh id now and then (2 of ~10 full runs, cause not found yet): not asserted until that is closed.
+      // Every call, queued before the tabs settled or made after, goes out under Alice's id.
       const sent = site.batches.flatMap((b) => b.body.batch.map((m) => [m.event, m.anonymousId]));
-      expect(sent.filter(([event]) => event === "Later")).toEqual([["Later", alice]]);
+      expect(sent.filter(([, id]) => id !== alice)).toEqual([]);
       await asking.close();
       await second.close();
     });

@@ -138,24 +138,24 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
         // one (ITP wiped storage) the cookie's comes back: calls are queued (stored) at once with a fresh id, which the
         // answer replaces, only if still current (another tab's or this page's reset() may have set a newer one).
         // Sending waits for the answer, at most 1.5 s: the endpoint may never answer.
-        // Tabs take turns, noting each answer for the others: a tab that stamped its calls with an id another tab took
-        // to the server meanwhile (that tab's fresh id, as ITP had wiped the stored one) takes that answer. Asking
-        // again would exchange the id twice, and replacing would overwrite the server's id, the visitor's, with the
-        // other tab's fresh one.
+        // Tabs take turns, noting each answer for the others. A minted id is noted at once, before its turn: a tab that
+        // loads meanwhile finds it stored and must not take it for the visitor's. Whoever holds a minted id takes the
+        // answer a tab got for it, or asks for one without replacing: replacing would overwrite the server's id, the
+        // visitor's, with the fresh one. (Not "the record changed while we waited": Chrome can grant the turn before
+        // the other tab's localStorage write reaches this one.)
         let exchanged = false;
         const exchange = () => {
           if (!serverId || exchanged) return;
           exchanged = true;
           const ask = serverId;
           const id = e.user().anonymousId;
-          const seen = kv.fresh(KEYS.idExchange);
+          if (!known) kv.set(KEYS.idExchange, id);
           const swap = whenAlone(`tessera-id:${writeKey}`, async () => {
-            const last = kv.fresh(KEYS.idExchange);
-            const [from, answer] = (last || "").split(" ");
-            if (last !== seen && from === id) return answer;
+            const [minted, answer] = (kv.fresh(KEYS.idExchange) || "").split(" ");
+            if (minted === id && answer) return answer;
             // Changed while we waited (a reset(), which tells the server itself): ours must not replace it there.
             if (kv.fresh(KEYS.anonymousId) !== id) return;
-            const s = await ask(id, known ? "replace" : undefined);
+            const s = await ask(id, minted === id ? undefined : "replace");
             kv.set(KEYS.idExchange, `${id} ${s || ""}`);
             return s;
           }).then((s) => s && s !== id && kv.fill(KEYS.anonymousId, s, id) && e.renameAnonymousId(id, s));
