@@ -99,6 +99,22 @@ describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", (
       await page.close();
     });
 
+    it("replaces the server-set id when identify() names another user, so a later load keeps the new person's id", async () => {
+      const page = await browser.context.newPage();
+      const alice = await asAlice(page);
+      const bob = await page.evaluate(() => {
+        (window as unknown as { tessera: PageTessera }).tessera.identify("bob", { email: "bob@example.com" });
+        return (window as unknown as { tessera: PageTessera }).tessera.user()!.anonymousId;
+      });
+      expect(bob).not.toBe(alice);
+      await expect.poll(idCookie, { timeout: 10_000 }).toBe(bob);
+      await browser.context.clearCookies({ name: "tessera_anonymous_id" });
+      await page.evaluate(() => localStorage.clear());
+      await page.reload();
+      expect(await anonymousId(page)).toBe(bob);
+      await page.close();
+    });
+
     it("lets no stale /v1/id answer write the previous id over one another tab's reset() made", async () => {
       const first = await browser.context.newPage();
       const alice = await asAlice(first);

@@ -138,7 +138,10 @@ export interface LoadOptions {
 export interface Tessera {
   load(writeKey: string, options?: LoadOptions): void;
   track(event: string, properties?: JsonObject, options?: CallOptions): void;
-  /** `identify(userId, traits)` or `identify(traits)` for the current user. */
+  /**
+   * `identify(userId, traits)` or `identify(traits)` for the current user. A user id other than the one identified
+   * (another person on a shared device) starts afresh, as analytics.js does: no traits, a new anonymous id.
+   */
   identify(userId?: string | null | JsonObject, traits?: JsonObject, options?: CallOptions): void;
   /**
    * `page()`, `page(name, properties?)`, `page(category, name, properties?)` or `page(properties)`, as in analytics.js;

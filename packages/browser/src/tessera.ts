@@ -40,10 +40,22 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
   /** Our id must win over the server's: one was stored before this page, or reset() made one. */
   let known = false;
 
+  /** A new anonymous id replaced the previous person's: ours wins from now on. */
+  const rotated = (e: Engine) => {
+    known = true;
+    // The server's cookie still holds the previous person's id: replace it, or a later load (or ITP wipe) brings it back.
+    if (e.consent.state === "granted") void serverId?.(e.user().anonymousId, "replace");
+  };
+
   const methods: Record<Method, (e: Engine, ...a: never[]) => void> = {
     track: (e, event: string, properties?: JsonObject, o?: CallOptions) => e.track(event, properties, o),
-    identify: (e, id: string | JsonObject | null, traits?: JsonObject, o?: CallOptions) =>
-      id && typeof id === "object" ? e.identify(null, id, traits) : e.identify(id, traits, o),
+    identify: (e, id: string | JsonObject | null, traits?: JsonObject, o?: CallOptions) => {
+      const was = e.user().anonymousId;
+      if (id && typeof id === "object") e.identify(null, id, traits);
+      else e.identify(id, traits, o);
+      // Another user than the one identified: a new anonymous id, as reset() makes.
+      if (e.user().anonymousId !== was) rotated(e);
+    },
     page: (e, ...a: unknown[]) => {
       // Segment's page(category?, name?, properties?, options?): with a second string, the first is the category.
       const category = typeof a[1] === "string" ? (a.shift() as string) : null;
@@ -58,9 +70,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
     alias: (e, id: string, previous?: string, o?: CallOptions) => e.alias(id, previous, o),
     reset: (e) => {
       e.reset();
-      known = true;
-      // The server's cookie still holds the previous person's id: replace it, or a later load (or ITP wipe) brings it back.
-      if (e.consent.state === "granted") void serverId?.(e.user().anonymousId, "replace");
+      rotated(e);
     },
     setConsent: (e, state: ConsentState, categoryPreferences?: Record<string, boolean>) =>
       void e.setConsent({ state, categoryPreferences }),

@@ -39,16 +39,22 @@ describe("Engine", () => {
 
   it("identify sets the user id on later events and merges traits; a new user starts fresh", async () => {
     const { e, sent } = setup();
+    e.track("Before");
     e.identify("u1", { email: "a@x.io" });
     e.identify(undefined, { plan: "pro" });
     e.track("After");
     e.identify("u2", { email: "b@x.io" });
+    e.track("Then");
     await e.flush();
-    const [i1, i2, t, i3] = sent[0].body.batch;
+    const [before, i1, i2, t, i3, then] = sent[0].body.batch;
     expect(i1).toMatchObject({ type: "identify", userId: "u1", traits: { email: "a@x.io" } });
     expect(i2).toMatchObject({ userId: "u1", traits: { email: "a@x.io", plan: "pro" } });
     expect(t).toMatchObject({ userId: "u1" });
     expect(i3.traits).toEqual({ email: "b@x.io" });
+    // The first user keeps the anonymous browsing before the login; the next one gets an anonymous id of their own.
+    expect([i1, i2, t].map((m) => m.anonymousId)).toEqual(Array(3).fill(before.anonymousId));
+    expect(i3.anonymousId).not.toBe(before.anonymousId);
+    expect(then).toMatchObject({ userId: "u2", anonymousId: i3.anonymousId });
   });
 
   it("reset rotates the anonymous id and forgets the user", () => {

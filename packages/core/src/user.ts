@@ -40,12 +40,19 @@ export class User {
     }
   }
 
-  /** Sets the user id (a different user starts with no traits) and merges traits; returns the merged traits. */
+  /**
+   * Sets the user id and merges traits; returns the merged traits. A different user than the one identified (another
+   * person on a shared device) starts with no traits and a new anonymous id, as analytics.js does: what they do is
+   * not stitched to the previous person's anonymous browsing.
+   */
   identify(userId: string | null | undefined, traits: JsonObject | undefined): JsonObject {
     const current = this.userId();
     let merged = this.traits();
     if (userId != null && userId !== current) {
-      if (current) merged = {};
+      if (current) {
+        merged = {};
+        this._kv.set(KEYS.anonymousId, this._newId());
+      }
       this._kv.set(KEYS.userId, String(userId));
     }
     merged = { ...merged, ...traits };
