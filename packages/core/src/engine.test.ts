@@ -57,6 +57,14 @@ describe("Engine", () => {
     expect(then).toMatchObject({ userId: "u2", anonymousId: i3.anonymousId });
   });
 
+  it("takes a numeric user id named again for the same user (its traits and anonymous id stay)", () => {
+    const { e } = setup();
+    e.identify(42 as unknown as string, { plan: "pro" });
+    const before = e.user();
+    e.identify(42 as unknown as string, { seats: 3 });
+    expect(e.user()).toEqual({ anonymousId: before.anonymousId, userId: "42", traits: { plan: "pro", seats: 3 } });
+  });
+
   it("reset rotates the anonymous id and forgets the user", () => {
     const { e, kv } = setup();
     e.identify("u1", { a: 1 });

@@ -48,7 +48,8 @@ export class User {
   identify(userId: string | null | undefined, traits: JsonObject | undefined): JsonObject {
     const current = this.userId();
     let merged = this.traits();
-    if (userId != null && userId !== current) {
+    // Compared as text: a numeric id (`identify(42)`) is stored as "42" and is the same user when named again.
+    if (userId != null && String(userId) !== current) {
       if (current) {
         merged = {};
         this._kv.set(KEYS.anonymousId, this._newId());
