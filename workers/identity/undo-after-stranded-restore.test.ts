@@ -3,6 +3,7 @@
  * object is live again while the graph still shows it merged. Calling undo again must finish the job rather than
  * refuse it for good as "still being folded" (the object is no redirect, and nothing else would ever make it one).
  */
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { MergeUndone, Profile, ProfileEventsPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
@@ -44,6 +45,7 @@ describe("a merge undo called again after it stopped between the restore and the
     expect(await identityStoreFor(env).liveProfile(ws.workspaceId, visitor)).toBe(sam);
 
     const call = (method: string, path: string) => api(path, bearer(ws.secretKey), { method });
+    // Asked before any alarm of the visitor's object could fold it back (the test below).
     const again = await call("POST", `/v1/merges/${merge.id}/undo`);
     expect(again.status, await again.clone().text()).toBe(200);
     expect(await again.json<MergeUndone>()).toMatchObject({ restored_profile: visitor, survivor: sam });
@@ -73,5 +75,52 @@ describe("a merge undo called again after it stopped between the restore and the
       mergedFrom: [],
       events: [login.messageId, checkout.messageId].sort(),
     });
+  });
+
+  it("folds the restored profile back into the survivor from its alarm when nobody calls undo again", async () => {
+    const ws = await seedWorkspace("undo-stranded-alarm");
+    const [user, anon] = [uid("u"), uid("a")];
+    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
+    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
+    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
+    const [sam, visitor] = (await store(ws.workspaceId, [login, cart, checkout])) as string[];
+    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam);
+    await undoMerge({ ...env, PROFILE: lostAfterRestore(env.PROFILE) }, ws.workspaceId, merge.id).catch(() => {});
+    expect(await profileStub(env.PROFILE, visitor).getProfile()).toMatchObject({ status: "ok" });
+    expect(await identityStoreFor(env).liveProfile(ws.workspaceId, visitor)).toBe(sam);
+
+    // The undo is over (its repair lock released) and the graph still holds the merge: the object folds back.
+    expect(await runDurableObjectAlarm(env.PROFILE.getByName(visitor))).toBe(true);
+    expect(await profileStub(env.PROFILE, visitor).getProfile()).toEqual({ status: "redirect", to: sam });
+    const call = (method: string, path: string) => api(path, bearer(ws.secretKey), { method });
+    const page = await (await call("GET", `/v1/profiles/${sam}/events?limit=100`)).json<ProfileEventsPage>();
+    expect(page.data.map((e) => e.messageId).sort()).toEqual(
+      [login.messageId, cart.messageId, checkout.messageId].sort(),
+    );
+
+    // And the merge can be undone as any other.
+    const undone = await call("POST", `/v1/merges/${merge.id}/undo`);
+    expect(undone.status, await undone.clone().text()).toBe(200);
+    expect(await profileStub(env.PROFILE, visitor).getProfile()).toMatchObject({ status: "ok" });
+  });
+
+  it("drops its note once the undo's split is committed: the restored profile stays live", async () => {
+    const ws = await seedWorkspace("undo-split-alarm");
+    const [user, anon] = [uid("u"), uid("a")];
+    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
+    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
+    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
+    const [sam] = (await store(ws.workspaceId, [login])) as string[];
+    const [visitor] = (await store(ws.workspaceId, [cart])) as string[];
+    await store(ws.workspaceId, [checkout]);
+    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam);
+    expect(merge).toMatchObject({ from: visitor, into: sam });
+    await undoMerge(env, ws.workspaceId, merge.id);
+
+    const object = env.PROFILE.getByName(visitor);
+    await runDurableObjectAlarm(object);
+    expect(await profileStub(env.PROFILE, visitor).getProfile()).toMatchObject({ status: "ok" });
+    // Nothing left to ask: no alarm is set for the note (a window boundary or the outbox would be the only reasons).
+    expect(await runDurableObjectAlarm(object)).toBe(false);
   });
 });

@@ -492,9 +492,15 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     this.transaction(() => {
       finishRestore(this.sql, { ...input, mergedFrom }, now);
       this.evaluate(now, fresh, true);
+      // Live again, while the graph shows the merge until the undo's split commits. An undo that stops before that
+      // (its isolate gone, D1 refusing) would leave this object live beside the survivor, counted in audiences twice,
+      // until someone called undo again: the alarm asks the graph (as for a failed resolve's note), and folds back into
+      // the survivor once no undo holds the merge and the graph still does; after the split it drops the note.
+      this.ctx.storage.kv.put(FOLD_IF_MERGED, { profileId: input.profileId, workspaceId: input.workspaceId });
     });
     await this.deliverOutbox();
     await this.armAlarm();
+    await this.armAlarm(Date.now() + FOLD_RETRY_MS);
     const identifiers = readIdentifiers(this.sql).map(({ type, value, firstSeen }) => ({ type, value, firstSeen }));
     const events = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n;
     return { status: "restored", identifiers, events, through };
