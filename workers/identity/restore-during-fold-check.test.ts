@@ -10,20 +10,8 @@ import { claimGraphRepairLock } from "../../d1/queries/graph-repair-locks";
 import type { ProfileDO } from "../profile/profile-do";
 import { markRestored } from "../profile/profile-meta";
 import { profileStub } from "../profile/profile-stub";
-import { identify, track } from "../test-support/messages";
-import { profilesCalling } from "../test-support/profile-calls";
-import { seedWorkspace } from "../test-support/seed";
-import { store } from "../test-support/store-messages";
-import { uid } from "../test-support/worker-requests";
-import { identityStoreFor } from "./cached-identity-store";
+import { lostAfterRestore, visitorMergedIntoSam } from "../test-support/merged-visitor";
 import { undoMerge } from "./merge-undo";
-
-/** `real`, whose restores answer "the isolate went away" once the object has restored itself. */
-const lostAfterRestore = (real: Env["PROFILE"]) =>
-  profilesCalling(real, "restoreFrom", (restore) => async (input) => {
-    await restore(input);
-    throw new Error("the isolate went away");
-  });
 
 /** `db`, running `meanwhile` once its first statement has its answer, before the caller hears it. */
 function afterFirstAnswer(db: D1Database, meanwhile: () => Promise<void>): D1Database {
@@ -55,13 +43,7 @@ function afterFirstAnswer(db: D1Database, meanwhile: () => Promise<void>): D1Dat
 
 describe("a fold of a restored profile while another undo restores it again", () => {
   it("leaves it live: the fold decides on the new restore, which the graph says an undo is splitting out", async () => {
-    const ws = await seedWorkspace("restore-during-fold-check");
-    const [user, anon] = [uid("u"), uid("a")];
-    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
-    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
-    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
-    const [sam, visitor] = (await store(ws.workspaceId, [login, cart, checkout])) as string[];
-    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam);
+    const { ws, sam, visitor, merge } = await visitorMergedIntoSam("restore-during-fold-check");
     // An undo that stopped after the restore: the object is live, the graph still has it merged into Sam.
     const stopped = await undoMerge({ ...env, PROFILE: lostAfterRestore(env.PROFILE) }, ws.workspaceId, merge.id).then(
       () => "undone",

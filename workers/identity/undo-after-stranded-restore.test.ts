@@ -8,20 +8,13 @@ import { env } from "cloudflare:workers";
 import type { MergeUndone, Profile, ProfileEventsPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
 import { profileStub } from "../profile/profile-stub";
+import { lostAfterRestore, visitorMergedIntoSam } from "../test-support/merged-visitor";
 import { identify, track } from "../test-support/messages";
-import { profilesCalling } from "../test-support/profile-calls";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
 import { uid } from "../test-support/worker-requests";
 import { identityStoreFor } from "./cached-identity-store";
 import { undoMerge } from "./merge-undo";
-
-/** `real`, whose restores answer "the isolate went away" once the object has restored itself. */
-const lostAfterRestore = (real: Env["PROFILE"]) =>
-  profilesCalling(real, "restoreFrom", (restore) => async (input) => {
-    await restore(input);
-    throw new Error("the isolate went away");
-  });
 
 describe("a merge undo called again after it stopped between the restore and the graph's split", () => {
   it("splits the merge out, each profile with its own events, identifiers and traits", async () => {
@@ -78,13 +71,7 @@ describe("a merge undo called again after it stopped between the restore and the
   });
 
   it("folds the restored profile back into the survivor from its alarm when nobody calls undo again", async () => {
-    const ws = await seedWorkspace("undo-stranded-alarm");
-    const [user, anon] = [uid("u"), uid("a")];
-    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
-    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
-    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
-    const [sam, visitor] = (await store(ws.workspaceId, [login, cart, checkout])) as string[];
-    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam);
+    const { ws, login, cart, checkout, sam, visitor, merge } = await visitorMergedIntoSam("undo-stranded-alarm");
     await undoMerge({ ...env, PROFILE: lostAfterRestore(env.PROFILE) }, ws.workspaceId, merge.id).catch(() => {});
     expect(await profileStub(env.PROFILE, visitor).getProfile()).toMatchObject({ status: "ok" });
     expect(await identityStoreFor(env).liveProfile(ws.workspaceId, visitor)).toBe(sam);
@@ -105,15 +92,7 @@ describe("a merge undo called again after it stopped between the restore and the
   });
 
   it("drops its note once the undo's split is committed: the restored profile stays live", async () => {
-    const ws = await seedWorkspace("undo-split-alarm");
-    const [user, anon] = [uid("u"), uid("a")];
-    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
-    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
-    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
-    const [sam] = (await store(ws.workspaceId, [login])) as string[];
-    const [visitor] = (await store(ws.workspaceId, [cart])) as string[];
-    await store(ws.workspaceId, [checkout]);
-    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam);
+    const { ws, sam, visitor, merge } = await visitorMergedIntoSam("undo-split-alarm");
     expect(merge).toMatchObject({ from: visitor, into: sam });
     await undoMerge(env, ws.workspaceId, merge.id);
 

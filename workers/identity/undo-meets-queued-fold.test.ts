@@ -9,13 +9,9 @@ import { runJob } from "../ingest/pipeline";
 import { ingestDepsFor } from "../ingest/pipeline-deps";
 import type { IngestJob } from "../ingest/retry-jobs";
 import { profileStub } from "../profile/profile-stub";
-import { identify, track } from "../test-support/messages";
+import { visitorMergedIntoSam } from "../test-support/merged-visitor";
 import { profilesCalling } from "../test-support/profile-calls";
 import { storedEventsOf } from "../test-support/profile-reads";
-import { seedWorkspace } from "../test-support/seed";
-import { store } from "../test-support/store-messages";
-import { uid } from "../test-support/worker-requests";
-import { identityStoreFor } from "./cached-identity-store";
 import { undoMerge } from "./merge-undo";
 
 /** `real`, with `restoreFrom` running `then` once the object answered, before the caller hears it. */
@@ -28,13 +24,7 @@ const afterRestore = (real: Env["PROFILE"], then: () => Promise<void>) =>
 
 describe("a queued fold during a merge undo", () => {
   it("leaves the restored profile live, and its events off the survivor, when it runs before the split commits", async () => {
-    const ws = await seedWorkspace("undo-queued-fold");
-    const [user, anon] = [uid("u"), uid("a")];
-    const login = identify({ name: "Sam" }, "2026-01-01T00:00:00.000Z", { userId: user });
-    const cart = track("Added to Cart", "2026-01-02T00:00:00.000Z", { anonymousId: anon });
-    const checkout = track("Checkout", "2026-01-03T00:00:00.000Z", { anonymousId: anon, userId: user });
-    const [sam, visitor] = (await store(ws.workspaceId, [login, cart, checkout])) as string[];
-    const [merge] = await identityStoreFor(env).mergesInto(ws.workspaceId, sam);
+    const { ws, login, cart, checkout, sam, visitor, merge } = await visitorMergedIntoSam("undo-queued-fold");
     expect(merge).toMatchObject({ from: visitor, into: sam });
 
     const job: IngestJob = { kind: "merge", workspaceId: ws.workspaceId, from: visitor, into: sam };

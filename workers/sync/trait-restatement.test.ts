@@ -69,9 +69,33 @@ async function sentMembers() {
   return { workspaceId, secretKey, destinationId, stub, events, ann, bob, cem };
 }
 
+/**
+ * At the cron's next tick, `city` reaches Ann and Cem (Bob has none) in one `profile.updated` each; the walk is done
+ * then, and the tick after it queues nothing.
+ */
+async function expectRestatedOnceAtNextTick(members: Awaited<ReturnType<typeof sentMembers>>) {
+  const { destinationId, stub, events, ann, cem } = members;
+  await stub.reconcileTick(destinationId);
+  await eventually(async () => {
+    const updated = (await events()).filter((e) => e.type === "profile.updated");
+    expect(updated.map((e) => [e.profile.id, e.profile.traits]).sort()).toEqual(
+      [
+        [ann, { first_name: "Ann", city: "Berlin" }],
+        [cem, { first_name: "Cem", city: "Izmir" }],
+      ].sort(),
+    );
+    expect(await stub.pendingCount()).toBe(0);
+  });
+  const sent = (await events()).length;
+  expect(await stub.reconcileTick(destinationId)).toMatchObject({ queued: 0 });
+  expect(await stub.pendingCount()).toBe(0);
+  expect(await events()).toHaveLength(sent);
+}
+
 describe("a trait newly selected on a destination", { timeout: 30_000 }, () => {
   it("reaches the members already sent that have it at the cron's next tick, once, and costs the others nothing", async () => {
-    const { secretKey, destinationId, stub, events, ann, cem } = await sentMembers();
+    const members = await sentMembers();
+    const { secretKey, destinationId } = members;
     const put = await api(`/v1/destinations/${destinationId}`, bearer(secretKey), {
       method: "PUT",
       headers: { "content-type": "application/json" },
@@ -79,27 +103,12 @@ describe("a trait newly selected on a destination", { timeout: 30_000 }, () => {
     });
     expect(put.status).toBe(200);
 
-    await stub.reconcileTick(destinationId);
-    await eventually(async () => {
-      const updated = (await events()).filter((e) => e.type === "profile.updated");
-      expect(updated.map((e) => [e.profile.id, e.profile.traits]).sort()).toEqual(
-        [
-          [ann, { first_name: "Ann", city: "Berlin" }],
-          [cem, { first_name: "Cem", city: "Izmir" }],
-        ].sort(),
-      );
-      expect(await stub.pendingCount()).toBe(0);
-    });
-
-    // The walk is done: the next tick queues nothing.
-    const sent = (await events()).length;
-    expect(await stub.reconcileTick(destinationId)).toMatchObject({ queued: 0 });
-    expect(await stub.pendingCount()).toBe(0);
-    expect(await events()).toHaveLength(sent);
+    await expectRestatedOnceAtNextTick(members);
   });
 
   it("reaches them at the next ticks though the PUT's call of the destination's object failed, which answers 200", async () => {
-    const { secretKey, destinationId, stub, events, ann, cem } = await sentMembers();
+    const members = await sentMembers();
+    const { secretKey, destinationId } = members;
     const refused: string[] = [];
     // The object's isolate goes away during the call: the traits are saved in D1, the object never heard of them.
     const getByName = (name: string) =>
@@ -126,22 +135,7 @@ describe("a trait newly selected on a destination", { timeout: 30_000 }, () => {
     await waitOnExecutionContext(ctx);
     expect([put.status, refused]).toEqual([200, [destinationId]]);
 
-    await stub.reconcileTick(destinationId);
-    await eventually(async () => {
-      const updated = (await events()).filter((e) => e.type === "profile.updated");
-      expect(updated.map((e) => [e.profile.id, e.profile.traits]).sort()).toEqual(
-        [
-          [ann, { first_name: "Ann", city: "Berlin" }],
-          [cem, { first_name: "Cem", city: "Izmir" }],
-        ].sort(),
-      );
-      expect(await stub.pendingCount()).toBe(0);
-    });
-    // Found once: the next tick starts no other walk.
-    const sent = (await events()).length;
-    expect(await stub.reconcileTick(destinationId)).toMatchObject({ queued: 0 });
-    expect(await stub.pendingCount()).toBe(0);
-    expect(await events()).toHaveLength(sent);
+    await expectRestatedOnceAtNextTick(members);
   });
 
   it("takes a bounded number of listed members per step and resumes where the last one stopped", async () => {
