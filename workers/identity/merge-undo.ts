@@ -63,9 +63,10 @@ export async function undoMerge(env: Env, workspaceId: string, mergeId: string):
  * While the graph holds merge `mergeId`, the merged-away profile's object is folded into the survivor as the graph
  * says, before the undo starts: an undo that stopped between its restore and the graph's split left the object live
  * with the merge standing (its alarm folds it back within seconds, but an undo called again may come first), and
- * every later undo would be refused as "still being folded". A fold still on its way is finished here as well. This runs before the repair lock is taken because the
- * object refuses to fold while an undo of this merge holds it (it may be that undo's restore); a fold that fails or is
- * refused leaves the object as it was, and the undo answers as it finds it.
+ * every later undo would be refused as "still being folded". A fold still on its way is finished here as well. This
+ * runs before the repair lock is taken because the object refuses to fold while an undo of this merge holds it (it
+ * may be that undo's restore); a fold that fails or is refused leaves the object as it was, and the undo answers as it
+ * finds it.
  */
 async function foldWhileMerged(env: Env, workspaceId: string, mergeId: string): Promise<void> {
   const merge = await findMerge(env.DB, workspaceId, mergeId);

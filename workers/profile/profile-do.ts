@@ -499,6 +499,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       this.ctx.storage.kv.put(FOLD_IF_MERGED, { profileId: input.profileId, workspaceId: input.workspaceId });
     });
     await this.deliverOutbox();
+    // The outbox's and the next boundary's time, and no later than the note's first look at the graph.
     await this.armAlarm();
     await this.armAlarm(Date.now() + FOLD_RETRY_MS);
     const identifiers = readIdentifiers(this.sql).map(({ type, value, firstSeen }) => ({ type, value, firstSeen }));

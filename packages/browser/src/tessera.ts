@@ -37,7 +37,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
   const now = () => callPage || snapshotPage(spaReferrer);
   /** Talks to the server-set id cookie (`idEndpoint`), once loaded with one. */
   let serverId: ((id: string, mode?: "replace" | "forget") => Promise<string | undefined>) | undefined;
-  /** Our id must win over the server's: one was stored before this page, or reset() made one. */
+  /** Our id must win over the server's: stored before this page, or made by reset() or identify() of another user. */
   let known = false;
 
   /** A new anonymous id replaced the previous person's: ours wins from now on. */
