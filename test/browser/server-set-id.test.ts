@@ -51,7 +51,9 @@ describe("server-set id cookie (idEndpoint, against the Worker's GET /v1/id)", (
       });
     /** Loads a fresh page as Alice: identified, server cookie set; returns her anonymous id. */
     const asAlice = async (page: Page) => {
-      await page.goto(`${site.url}/shared`);
+      // Settled first: a /v1/id answer to this load arriving after the cookies are cleared below would set the server's
+      // cookie again, to this load's id, which the reload's exchange then takes.
+      await page.goto(`${site.url}/shared`, { waitUntil: "networkidle" });
       // A device of its own: no ids left by an earlier test (cookies or the localStorage mirror).
       await page.evaluate(() => localStorage.clear());
       await browser.context.clearCookies();
