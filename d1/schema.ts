@@ -116,11 +116,23 @@ export const merges = sqliteTable(
      * asks the object again. 0 for merges journaled before folds were recorded (migration 0024), whose fold is unknown.
      */
     foldedAt: integer("folded_at"),
+    /**
+     * When the cron's sweep asks the object again after its ask failed: the wait doubles with the merge's age (up to an
+     * hour), so objects that keep failing are asked ever less often and never crowd out the merges made after them.
+     * Null until a sweep's ask fails.
+     */
+    foldRetryAt: integer("fold_retry_at"),
   },
   (t) => [
     index("merges_into_idx").on(t.intoProfile),
-    // The cron's sweep of folds still owed, newest first: only those rows, few when every fold goes well.
-    index("merges_unfolded").on(t.createdAt).where(sql`folded_at IS NULL AND undone_at IS NULL`),
+    // The cron's sweep of folds still owed, newest first: only those rows, few when every fold goes well; then the
+    // ones whose ask failed, by when they are due again.
+    index("merges_unfolded")
+      .on(t.createdAt)
+      .where(sql`folded_at IS NULL AND undone_at IS NULL AND fold_retry_at IS NULL`),
+    index("merges_fold_retry")
+      .on(t.foldRetryAt)
+      .where(sql`folded_at IS NULL AND undone_at IS NULL AND fold_retry_at IS NOT NULL`),
     // A profile is merged away at most once at a time; after an undo it may be merged again (a new entry).
     uniqueIndex("merges_from_unique").on(t.fromProfile).where(sql`undone_at IS NULL`),
     // Identity resolution asks whether a message's merge was undone (it then merges nothing again): few rows.

@@ -15,7 +15,7 @@ import {
   readMergedTree,
 } from "./identity-graph-sql";
 import { memberChangeStatements } from "./members";
-import { markMergeFolded, unfoldedMerges } from "./merge-folds";
+import { markMergeFolded, postponeFolds, unfoldedMerges } from "./merge-folds";
 import { listSourcesWithWriteKeys } from "./sources";
 import { findIdentityRules } from "./workspaces";
 
@@ -89,16 +89,20 @@ describe("hot D1 queries", () => {
     ]);
   });
 
-  it("record a fold by the merged-away profile's live merge, and read owed folds through their partial index", async () => {
+  it("record a fold or a failed ask by the merged-away profile's live merge, and read owed folds through their partial indexes", async () => {
     const { db, prepared } = recordingDb();
     await markMergeFolded(db, "prf_a", 1);
-    await unfoldedMerges(db, 1, 100);
+    await unfoldedMerges(db, 1, 1, 100);
+    await postponeFolds(db, [{ fromProfile: "prf_a", createdAt: 1 }], 2);
     const steps = await plans(prepared);
     expect(walks(steps)).toEqual([]);
     expect(steps).toEqual([
       "SEARCH merges USING INDEX merges_from_unique (from_profile=?)",
       "SEARCH merges USING INDEX merges_unfolded (created_at<?)",
       "SEARCH profiles USING INDEX sqlite_autoindex_profiles_1 (id=?) LEFT-JOIN",
+      "SEARCH merges USING INDEX merges_fold_retry (fold_retry_at<?)",
+      "SEARCH profiles USING INDEX sqlite_autoindex_profiles_1 (id=?) LEFT-JOIN",
+      "SEARCH merges USING INDEX merges_from_unique (from_profile=?)",
     ]);
   });
 

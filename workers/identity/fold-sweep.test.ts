@@ -69,7 +69,13 @@ describe("the cron's sweep of owed folds", () => {
 
     const later = Date.now() + FOLD_GRACE_MS;
     const swept = await sweepUnfoldedMerges(env, later);
-    expect(swept).toContainEqual({ workspaceId, fromProfile: visitor, intoProfile: sam, erased: false });
+    expect(swept).toContainEqual({
+      workspaceId,
+      fromProfile: visitor,
+      intoProfile: sam,
+      erased: false,
+      createdAt: expect.any(Number),
+    });
     expect(await profileStub(env.PROFILE, visitor).getProfile()).toEqual({ status: "redirect", to: sam });
     expect(await eventIdsOf(sam)).toEqual([login.messageId, cart.messageId, checkout.messageId].sort());
     expect(await foldedAtOf(visitor)).toEqual(expect.any(Number));
@@ -79,6 +85,42 @@ describe("the cron's sweep of owed folds", () => {
     const again = await sweepUnfoldedMerges({ ...env, PROFILE: countingMerges(calls) }, later + 60_000);
     expect(again.map((m) => m.fromProfile)).not.toContain(visitor);
     expect(calls.get(visitor)).toBeUndefined();
+  });
+
+  it("asks an object whose fold keeps failing again when its merge's age has doubled, until it folds", async () => {
+    const { workspaceId, sam, visitor, checkout } = await samAndVisitor("fold-backoff");
+    await mergeNobodyFolds(workspaceId, checkout);
+    const journaledAt = (await env.DB.prepare("SELECT created_at AS c FROM merges WHERE from_profile = ?")
+      .bind(visitor)
+      .first<number>("c")) as number;
+    const calls = new Map<string, number>();
+    const refusing = profilesCalling(env.PROFILE, "mergeInto", (_, id) => async () => {
+      calls.set(id, (calls.get(id) ?? 0) + 1);
+      throw new Error("the object could not be reached");
+    });
+    const sweepAt = (minutes: number, profiles = refusing) =>
+      sweepUnfoldedMerges({ ...env, PROFILE: profiles }, journaledAt + minutes * 60_000);
+
+    // First asked once the grace period is over (5 minutes old): it fails, and is due again at 10 minutes old.
+    await sweepAt(5);
+    expect(calls.get(visitor)).toBe(1);
+    await sweepAt(6);
+    await sweepAt(9);
+    expect(calls.get(visitor)).toBe(1);
+    await sweepAt(10);
+    expect(calls.get(visitor)).toBe(2);
+    // Then at 20 minutes old, not before.
+    await sweepAt(19);
+    expect(calls.get(visitor)).toBe(2);
+    await sweepAt(20);
+    expect(calls.get(visitor)).toBe(3);
+
+    // The object is reachable again: the next due sweep folds it, and it is never asked after.
+    const swept = await sweepAt(40, env.PROFILE);
+    expect(swept.map((m) => m.fromProfile)).toContain(visitor);
+    expect(await profileStub(env.PROFILE, visitor).getProfile()).toEqual({ status: "redirect", to: sam });
+    await sweepAt(100);
+    expect(calls.get(visitor)).toBe(3);
   });
 
   it("is told of a fold done when its merge asked, and never asks that object", async () => {
@@ -100,7 +142,13 @@ describe("the cron's sweep of owed folds", () => {
 
     const calls = new Map<string, number>();
     const swept = await sweepUnfoldedMerges({ ...env, PROFILE: countingMerges(calls) }, Date.now() + FOLD_GRACE_MS);
-    expect(swept).toContainEqual({ workspaceId, fromProfile: visitor, intoProfile: sam, erased: true });
+    expect(swept).toContainEqual({
+      workspaceId,
+      fromProfile: visitor,
+      intoProfile: sam,
+      erased: true,
+      createdAt: expect.any(Number),
+    });
     expect(calls.get(visitor)).toBeUndefined();
     expect(await foldedAtOf(visitor)).toEqual(expect.any(Number));
   });
