@@ -69,7 +69,7 @@ describe("member rows written many profiles at a time", () => {
     const { ws, members } = await workspace();
     await define(ws, "audience", "vip");
     await define(ws, "computed_trait", "spend");
-    const [a, b, c, d] = Array.from({ length: 4 }, () => newId("prf"));
+    const [a, b, c, d, e] = Array.from({ length: 5 }, () => newId("prf"));
     await apply(env.DB, ws, [{ profileId: a, changes: [enter("vip", 1)] }]);
     await apply(env.DB, ws, [
       // a left and came back since its row was written: its `since` is the return's.
@@ -79,12 +79,15 @@ describe("member rows written many profiles at a time", () => {
       // c's changes arrive out of order within the batch.
       { profileId: c, changes: [enter("vip", 5), leave("vip", 4), enter("vip", 2)] },
       { profileId: d, changes: [enter("vip", 1), { ...enter("spend", 2), kind: "computed_trait" }] },
+      // e entered, then stayed while its traits changed (a restatement: an enter with a newer seq): since its entry.
+      { profileId: e, changes: [enter("vip", 6), enter("vip", 8)] },
     ]);
     expect(await members("vip")).toEqual(
       [
         { profileId: a, since: 3000 },
         { profileId: c, since: 5000 },
         { profileId: d, since: 1000 },
+        { profileId: e, since: 6000 },
       ].sort((x, y) => (x.profileId < y.profileId ? -1 : 1)),
     );
     expect(await listMembers(env.DB, ws, "computed_trait", "spend", { limit: 10 })).toEqual([

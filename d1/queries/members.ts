@@ -166,26 +166,31 @@ export function memberChangeStatements(
 type Leave = [key: string, profileId: string, seq: number, definitionCreatedAt: number | null];
 type Enter = [key: string, profileId: string, since: number, seq: number, definitionCreatedAt: number | null];
 
-/** Per kind: for each profile and key, its newest leave, and its newest enter when that is newer than the leave. */
+/**
+ * Per kind: for each profile and key, its newest leave, and its newest enter when that is newer than the leave — with
+ * the `since` of the first enter after that leave: the later ones are restatements (a member's traits changed), which
+ * applied one by one only move the row's seq.
+ */
 function collapse(profiles: ProfileMemberChanges[]): Map<DefinitionKind, { leaves: Leave[]; enters: Enter[] }> {
-  type Newest = { kind: DefinitionKind; key: string; profileId: string; leave?: MemberChange; enter?: MemberChange };
-  const newest = new Map<string, Newest>();
+  type Changes = { kind: DefinitionKind; key: string; profileId: string; leave?: MemberChange; enters: MemberChange[] };
+  const byProfileKey = new Map<string, Changes>();
   for (const { profileId, changes } of profiles) {
     for (const c of changes) {
       const id = `${c.kind}\u0000${c.key}\u0000${profileId}`;
-      const entry = newest.get(id) ?? { kind: c.kind, key: c.key, profileId };
-      newest.set(id, entry);
-      const side = c.member ? "enter" : "leave";
-      if ((entry[side]?.seq ?? -Infinity) < c.seq) entry[side] = c;
+      const entry = byProfileKey.get(id) ?? { kind: c.kind, key: c.key, profileId, enters: [] };
+      byProfileKey.set(id, entry);
+      if (c.member) entry.enters.push(c);
+      else if ((entry.leave?.seq ?? -Infinity) < c.seq) entry.leave = c;
     }
   }
   const byKind = new Map<DefinitionKind, { leaves: Leave[]; enters: Enter[] }>();
-  for (const { kind, key, profileId, leave, enter } of newest.values()) {
+  for (const { kind, key, profileId, leave, enters } of byProfileKey.values()) {
     const rows = byKind.get(kind) ?? { leaves: [], enters: [] };
     byKind.set(kind, rows);
     if (leave) rows.leaves.push([key, profileId, leave.seq, leave.definitionCreatedAt ?? null]);
-    if (enter && enter.seq > (leave?.seq ?? -Infinity))
-      rows.enters.push([key, profileId, enter.at, enter.seq, enter.definitionCreatedAt ?? null]);
+    const since = enters.filter((c) => c.seq > (leave?.seq ?? -Infinity)).sort((a, b) => a.seq - b.seq);
+    const [first, last] = [since[0], since.at(-1)];
+    if (first && last) rows.enters.push([key, profileId, first.at, last.seq, last.definitionCreatedAt ?? null]);
   }
   return byKind;
 }
