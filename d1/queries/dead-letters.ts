@@ -2,8 +2,8 @@
  * Ingest dead letters (DESIGN §12): accepted work that failed every retry, recorded by the dead-letter consumer and
  * listed and replayed by the operations API. A workspace's secret key sees its own; the admin token every workspace's.
  */
-import { and, count, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
-import { orm } from "../client";
+import { and, count, desc, eq, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { inJsonList, orm } from "../client";
 import { ingestDeadLetters } from "../schema";
 
 export type IngestDeadLetterRow = typeof ingestDeadLetters.$inferSelect;
@@ -73,7 +73,7 @@ export function pendingDeadLetters(
       scoped(
         scope,
         isNull(ingestDeadLetters.replayedAt),
-        pick.ids === undefined ? undefined : inArray(ingestDeadLetters.id, [...pick.ids]),
+        pick.ids === undefined ? undefined : inJsonList(ingestDeadLetters.id, pick.ids),
       ),
     )
     .orderBy(ingestDeadLetters.id)

@@ -192,6 +192,23 @@ describe("member rows written many profiles at a time", () => {
     expect(await exitsOf(ws, a)).toEqual([]);
   });
 
+  it("delete the rows of a whole merge tree at once, past D1's 100 bound parameters", async () => {
+    const { ws, members } = await workspace();
+    await define(ws, "audience", "vip");
+    const tree = Array.from({ length: 150 }, () => newId("prf"));
+    const kept = newId("prf");
+    await apply(
+      env.DB,
+      ws,
+      [...tree, kept].map((profileId) => ({ profileId, changes: [enter("vip", 1), leave("vip", 2), enter("vip", 3)] })),
+    );
+    await apply(env.DB, ws, [{ profileId: tree[0], changes: [leave("vip", 4)] }]);
+    const [first, ...rest] = deleteMembershipsOfProfiles(env.DB, ws, tree);
+    await orm(env.DB).batch([first, ...rest]);
+    expect(await members("vip")).toEqual([{ profileId: kept, since: 3000 }]);
+    expect(await exitsOf(ws, tree[0])).toEqual([]);
+  });
+
   it("remember leaves only of definitions that exist, and forget them with the definition", async () => {
     const { ws } = await workspace();
     await define(ws, "audience", "vip");

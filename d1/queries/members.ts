@@ -5,8 +5,8 @@
  * `member_exits`, so that no change older than it, delivered late, makes the profile a member again: until the profile
  * is back in (its row's seq guards from then) or a late change can no longer arrive (`MEMBER_EXIT_RETENTION_MS`).
  */
-import { and, asc, eq, getTableName, gt, inArray } from "drizzle-orm";
-import { orm } from "../client";
+import { and, asc, eq, getTableName, gt } from "drizzle-orm";
+import { inJsonList, orm } from "../client";
 import { audienceMembers, computedTraitMembers, memberExits } from "../schema";
 import type { DefinitionKind } from "./definitions";
 
@@ -235,6 +235,6 @@ export function deleteMembersOf(db: D1Database, workspaceId: string, kind: Defin
 export function deleteMembershipsOfProfiles(db: D1Database, workspaceId: string, profileIds: string[]) {
   const d = orm(db);
   return [...Object.values(TABLES).map(({ table }) => table), memberExits].map((table) =>
-    d.delete(table).where(and(eq(table.workspaceId, workspaceId), inArray(table.profileId, profileIds))),
+    d.delete(table).where(and(eq(table.workspaceId, workspaceId), inJsonList(table.profileId, profileIds))),
   );
 }

@@ -17,6 +17,7 @@ describe("operations D1 queries", () => {
     for (const scope of [{ workspaceId: "ws_plans" }, {}]) {
       await listIngestDeadLetters(db, scope, { status: "pending", beforeId: 10, limit: 50 });
       await pendingDeadLetters(db, scope, { limit: 100 });
+      await pendingDeadLetters(db, scope, { ids: [1, 2], limit: 100 });
       await countPendingDeadLetters(db, scope);
     }
     const steps = await plans(prepared);

@@ -3,7 +3,7 @@
  * of synced contacts, and the destination's delivery counters.
  */
 import { and, asc, count, desc, eq, gt, inArray, isNull, lt, ne, sql } from "drizzle-orm";
-import { orm } from "../client";
+import { inJsonList, orm } from "../client";
 import { audienceMembers, deletionDestinations, destinations, syncDeadLetters, syncLog, vendorIds } from "../schema";
 
 export type SyncLogRow = typeof syncLog.$inferSelect;
@@ -142,8 +142,7 @@ export function listSyncLog(
   const where = [eq(syncLog.destinationId, destinationId)];
   if (typeof page.profileId === "string") where.push(eq(syncLog.profileId, page.profileId));
   // A profile can have had many merged into it: one bound JSON list, not a parameter each (D1 binds at most 100).
-  else if (page.profileId !== undefined)
-    where.push(sql`${syncLog.profileId} IN (SELECT value FROM json_each(${JSON.stringify(page.profileId)}))`);
+  else if (page.profileId !== undefined) where.push(inJsonList(syncLog.profileId, page.profileId));
   if (page.before !== undefined) where.push(lt(syncLog.id, page.before));
   return orm(db)
     .select()
@@ -243,7 +242,7 @@ export function deleteSyncLogOfProfiles(db: D1Database, workspaceId: string, pro
           syncLog.destinationId,
           d.select({ id: destinations.id }).from(destinations).where(eq(destinations.workspaceId, workspaceId)),
         ),
-        sql`${syncLog.profileId} IN (SELECT value FROM json_each(${JSON.stringify(profileIds)}))`,
+        inJsonList(syncLog.profileId, profileIds),
         ne(syncLog.action, "delete"),
       ),
     );
@@ -264,7 +263,7 @@ export function deleteSyncDeadLettersOfProfiles(
     .delete(syncDeadLetters)
     .where(
       and(
-        sql`${syncDeadLetters.profileId} IN (SELECT value FROM json_each(${JSON.stringify(profileIds)}))`,
+        inJsonList(syncDeadLetters.profileId, profileIds),
         options.deletes ? undefined : sql`json_extract(${syncDeadLetters.op}, '$.kind') IS NOT 'delete'`,
       ),
     );

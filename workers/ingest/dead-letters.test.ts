@@ -202,6 +202,27 @@ describe("ingest dead letters", () => {
     expect(await storedEvents(workspaceId, anon(a))).toHaveLength(2);
   });
 
+  it("replays the 100 ids one call may name (D1 binds at most 100 parameters)", async () => {
+    const { workspaceId, writeKey, secretKey } = await seedWorkspace("dead-letters-hundred");
+    const fault = { on: true };
+    const deps = faultyDeps(fault);
+    const a = uid("anon");
+    const job = await acceptWhileDown(writeKey, deps, a);
+    await deliver((b) => handleIngestDeadLetter(b, env, deps), "tessera-ingest-dlq", [job], 3);
+    const [letter] = (await listDeadLetters(bearer(secretKey))).data;
+    fault.on = false;
+    const unknown = Array.from({ length: 99 }, (_, i) => 1_000_000_000 + i);
+    const ids = [letter.id, ...unknown];
+    for (const [authorization, body] of [
+      [bearer(secretKey), { ids }],
+      [ADMIN, { ids, workspace_id: workspaceId }],
+    ] as const) {
+      const res = await replay(authorization, body);
+      expect(res.status).toBe(200);
+    }
+    expect(await storedEvents(workspaceId, anon(a))).toHaveLength(2);
+  });
+
   it("keeps a dead letter pending, with the new reason, when its replay fails again", async () => {
     const { workspaceId, writeKey, secretKey } = await seedWorkspace("dead-letters-failing");
     const fault = { on: true };
