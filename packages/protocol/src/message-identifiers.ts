@@ -8,7 +8,15 @@
 // The `min` metadata (country codes, lengths and prefixes; no per-type digit patterns) is enough for E.164. It costs
 // the Worker about 120 KB minified, 29 KB gzipped (178 KiB of wrangler's unminified 1.8 MiB upload); `max` would
 // cost 194 KB, 49 KB gzipped, for validation of allocated ranges that identity does not want (see normalizePhone).
-import { isSupportedCountry, parsePhoneNumberFromString } from "libphonenumber-js/min";
+import {
+  type CountryCode,
+  getCountryCallingCode,
+  isSupportedCountry,
+  Metadata,
+  type PhoneNumber,
+  parseIncompletePhoneNumber,
+  parsePhoneNumberFromString,
+} from "libphonenumber-js/min";
 import { emailProblem } from "./identifier-values";
 import { IDENTIFIER_TYPE_PATTERN, type Identifier, identifierKey, isAttributeIdentifier } from "./identifiers";
 import { objectOrUndefined } from "./json-object";
@@ -52,19 +60,24 @@ export function normalizeIdentifier(type: string, raw: unknown, options: Normali
   return { ok: true, identifier: { type, value } };
 }
 
-/** A leading `00` is the international prefix almost everywhere (and a trunk prefix nowhere): read it as `+`. */
+/**
+ * A leading `00` is the international prefix in most countries (and a trunk prefix nowhere): read it as `+` — unless
+ * it begins the default country's own, longer prefix (see {@link startsWithInternationalPrefix}).
+ */
 const INTERNATIONAL_00 = /^00(?=\s*[1-9])/;
 
 /**
- * `value` in E.164 (`+442079460000`), or why it cannot be. The country comes from the number (`+44 …`, `0044 …`) or,
- * for a national number (`020 7946 0000`), from the workspace's default country: without one, a national number has
- * no E.164 form and is refused rather than kept as bare digits, which the same number written `+44 …` would never
- * match. The whole value must be the number (formatting aside), of a possible length for its country: the `min`
- * metadata checks lengths, not allocated ranges, which change over time. An extension stays, in RFC 3966's form
- * (`+14155550100;ext=5`): the coworkers behind one switchboard number are different people.
+ * `value` in E.164 (`+442079460000`), or why it cannot be. The country comes from the number (`+44 …`, `0044 …`,
+ * or the default country's own international prefix: `0011 44 …` in Australia) or, for a national number
+ * (`020 7946 0000`), from the workspace's default country: without one, a national number has no E.164 form and is
+ * refused rather than kept as bare digits, which the same number written `+44 …` would never match. The whole value
+ * must be the number (formatting aside), of a possible length for its country: the `min` metadata checks lengths, not
+ * allocated ranges, which change over time. An extension stays, in RFC 3966's form (`+14155550100;ext=5`): the
+ * coworkers behind one switchboard number are different people.
  *
  * @example normalizePhone("+44 (0)20 7946 0000") // { ok: true, e164: "+442079460000" }
  * @example normalizePhone("020 7946 0000", "GB") // { ok: true, e164: "+442079460000" }
+ * @example normalizePhone("009 1 415 555 0100", "CO") // { ok: true, e164: "+14155550100" }
  * @example normalizePhone("020 7946 0000") // { ok: false, reason: "phone has no country code (+…) and …" }
  */
 export function normalizePhone(
@@ -73,7 +86,14 @@ export function normalizePhone(
 ): { ok: true; e164: string } | { ok: false; reason: string } {
   const text = value.replace(INTERNATIONAL_00, "+");
   const country = defaultCountry && isSupportedCountry(defaultCountry) ? defaultCountry : undefined;
-  const parsed = parsePhoneNumberFromString(text, { defaultCountry: country, extract: false });
+  // Dialled with the default country's own prefix, the value is read as written first: libphonenumber strips that
+  // prefix, and `009 1 …` from Colombia is +1, not +91. Where that prefix begins with 00 too, the `+` reading stays a
+  // candidate: `0057 …` in a Colombian file more likely means +57 than Colombia's 005 to +7.
+  const texts = country && startsWithInternationalPrefix(value, country) ? [...new Set([value, text])] : [text];
+  const readings = texts.flatMap(
+    (t) => parsePhoneNumberFromString(t, { defaultCountry: country, extract: false }) ?? [],
+  );
+  const parsed = country ? likeliestReading(readings, country) : readings[0];
   if (parsed?.isPossible())
     return { ok: true, e164: parsed.ext ? `${parsed.number};ext=${parsed.ext}` : parsed.number };
   if (parsed) return { ok: false, reason: `phone is not a possible number for +${parsed.countryCallingCode}` };
@@ -85,6 +105,33 @@ export function normalizePhone(
     return { ok: false, reason: `phone has no country code (+…) and ${why}` };
   }
   return { ok: false, reason: `phone is not a phone number${country ? ` in ${country}` : ""}` };
+}
+
+/**
+ * Whether `value` starts with `country`'s own international prefix (`011` in the US, `0011` in Australia, `010` in
+ * Japan, `005`, `007` or `009` in Colombia): the one libphonenumber strips when it parses with that country. Anything
+ * else starting `00` in, say, Japan is a foreign number written the common way, not one of Japan's `00…` numbers.
+ */
+function startsWithInternationalPrefix(value: string, country: CountryCode): boolean {
+  const metadata = new Metadata();
+  metadata.selectNumberingPlan(country);
+  const prefix = metadata.numberingPlan?.IDDPrefix();
+  return !!prefix && new RegExp(`^(?:${prefix})`).test(parseIncompletePhoneNumber(value));
+}
+
+/**
+ * The reading to keep of a value that may be meant more than one way, most likely first: a valid number in the
+ * workspace's own country, then any valid number (the `min` metadata's national pattern), then one of a possible
+ * length; ties go to the earlier reading. Failing all, the first, whose refusal names the country it was read for.
+ */
+function likeliestReading(readings: PhoneNumber[], country: CountryCode): PhoneNumber | undefined {
+  const ownCode = getCountryCallingCode(country);
+  return (
+    readings.find((r) => r.isValid() && r.countryCallingCode === ownCode) ??
+    readings.find((r) => r.isValid()) ??
+    readings.find((r) => r.isPossible()) ??
+    readings[0]
+  );
 }
 
 /** What reading a message's identifiers needs from a workspace's identity rules. */
