@@ -198,7 +198,7 @@ export async function expectDestinationDeletes(
   await orm(db).batch([first, ...rest]);
 }
 
-/** The deletes are on the sync queue: the step waits for the destinations' answers, looking again at `retryAt`. */
+/** The deletes are with the destinations' objects: the step waits for their answers, looking again at `retryAt`. */
 export async function recordDestinationsQueued(db: D1Database, id: string, at: number, retryAt: number): Promise<void> {
   await orm(db).update(deletions).set({ destinationsQueuedAt: at, nextAttemptAt: retryAt }).where(eq(deletions.id, id));
 }

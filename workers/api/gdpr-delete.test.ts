@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import type { SyncDeleteMessage } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { profileStub } from "../profile/profile-stub";
+import { eventually, insertDestination, webhookReceiver } from "../test-support/destinations";
 import { identify, track } from "../test-support/messages";
 import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
@@ -86,23 +86,21 @@ describe("DELETE /v1/profiles/:ref (GDPR)", () => {
     }
   });
 
-  it("tells destinations to delete through SYNC_QUEUE", async () => {
-    const send = vi.spyOn(env.SYNC_QUEUE, "send");
-    const { workspaceId, survivor, loser, call } = await jane();
+  it("tells each destination to delete the person by every identifier of the profiles erased", async () => {
+    const { workspaceId, call } = await jane();
+    const hook = await webhookReceiver(200);
+    await insertDestination(workspaceId, {
+      type: "webhook",
+      config: { url: hook.url, secret: "whsec_test_0123456789abcdef" },
+      audiences: [],
+    });
     expect((await call("/v1/profiles/user_id:u-jane", "DELETE")).status).toBe(202);
-    expect(send).toHaveBeenCalledTimes(1);
-    const message = send.mock.calls[0][0] as SyncDeleteMessage;
-    expect(message.kind).toBe("delete");
-    expect(message.workspaceId).toBe(workspaceId);
-    expect(message.profileIds.sort()).toEqual([survivor, loser].sort());
-    expect(message.identifiers).toEqual(
-      expect.arrayContaining([
-        { type: "anonymous_id", value: "anon-jane" },
-        { type: "email", value: "jane@example.com" },
-        { type: "user_id", value: "u-jane" },
-      ]),
-    );
-    expect(message.identifiers).toHaveLength(3);
+    const told = await eventually(async () => {
+      const deletes = (await hook.received()).filter((r) => r.event.type === "profile.deleted");
+      expect(deletes.length).toBeGreaterThan(0);
+      return new Set(deletes.flatMap((r) => r.event.profile.identifiers.map((i) => `${i.type}:${i.value}`)));
+    });
+    expect(told).toEqual(new Set(["anonymous_id:anon-jane", "email:jane@example.com", "user_id:u-jane"]));
   });
 
   it("drops later events carrying an erased identifier, and leaves other people alone", async () => {

@@ -5,8 +5,8 @@
  * undo split the person off, the identifiers it left listed as departed and whatever of theirs an interrupted undo
  * left there), the audience memberships,
  * the person's messages in ingest dead letters and the live-events feed and their sync dead letters, and a delete at
- * every destination: put on the sync queue (whose consumer and destination objects retry each vendor's delete call
- * and dead-letter what fails), and done only once every destination's vendor deleted the person (see
+ * every destination: handed to each destination's object (which keeps it, retries the vendor's delete call and
+ * dead-letters what fails), and done only once every destination's vendor deleted the person (see
  * `destination-deletes.ts`); the sync log then keeps only those deletes of them. A run that stops part-way is taken
  * up again by the cron, with backoff, until every step is done; a step already done is never run again.
  */

@@ -2,12 +2,15 @@
  * The `destinations` step of a GDPR erase (DESIGN §12: the job is retried until every destination is done). The
  * first run writes which destinations are to delete the person (every one of the workspace: a disabled destination's
  * vendor may hold them from before, so its delete waits in its object until it is enabled again, or the destination
- * is deleted) and queues the delete; each destination's object reports its vendor's answer (`Drain.settle`). Later
- * runs read the answers: the step is done once every destination deleted the person, never held them, or no longer
- * exists. Until then each run hands the delete straight to every destination that has not confirmed it — a no-op for
- * a delete still waiting or retrying in the object, a new attempt for one that was dead-lettered or never arrived (the
- * queue's consumer routes by a briefly cached list of destinations) — and says which destinations the job waits for,
- * and why.
+ * is deleted) and hands the delete to each destination's object, which keeps it durably, retries the vendor call and
+ * reports its vendor's answer (`Drain.settle`). Later runs read the answers: the step is done once every destination
+ * deleted the person, never held them, or no longer exists. Until then each run hands the delete again to every
+ * destination that has not confirmed it — a no-op for a delete still waiting or retrying in the object, a new attempt
+ * for one that was dead-lettered — and says which destinations the job waits for, and why.
+ *
+ * Not through the sync queue: one delete carries every identifier of the person — 1,000 of up to 512 characters
+ * under the default cap (DESIGN §4), several times the 128 KB a queue message holds. A Durable Object call carries
+ * 32 MiB, and one delete per destination keeps its answer the answer about the whole person.
  */
 import type { Identifier, SyncDeleteMessage } from "@tessera/protocol";
 import {
@@ -52,7 +55,7 @@ export async function deleteAtDestinations(
   if (row.destinationsQueuedAt === null) {
     const expected = await listDestinations(env.DB, row.workspaceId);
     const now = Date.now();
-    // Written before the send: a destination's answer can come before the send's record.
+    // Written before the deletes are handed out: a destination's answer can come before their record.
     await expectDestinationDeletes(
       env.DB,
       row.id,
@@ -60,11 +63,8 @@ export async function deleteAtDestinations(
       expected.map((d) => d.id),
       now,
     );
-    // Durable once sent: the sync consumer hands it to each enabled destination's object, which retries the vendor
-    // call. It routes to enabled destinations only, so a disabled one is handed its delete here.
-    await env.SYNC_QUEUE.send(message);
-    for (const d of expected) if (!d.enabled) await handTo(env, d, message);
-    // A crash between the send and this record sends the deletes again: harmless, a vendor deletes once.
+    for (const d of expected) await handTo(env, d, message);
+    // A crash before this record hands the deletes again: harmless, a vendor deletes once.
     await recordDestinationsQueued(env.DB, row.id, now, now + CONFIRM_POLL_MS);
     return expected.length === 0
       ? { done: true }

@@ -11,7 +11,8 @@ import type { DestinationRpc } from "./destination-do";
 import { contactEmail, type SyncOp, selectedTraits } from "./sync-op";
 
 // One `MembershipChange` per message is what profiles sent before they packed a delivery's changes into one
-// `MembershipChanges`; still read, for messages queued across that deploy.
+// `MembershipChanges`; still read, for messages queued across that deploy. Likewise a `SyncDeleteMessage`: the erase
+// job now hands its deletes to the destinations' objects itself (`workers/erase/destination-deletes.ts`).
 const SyncMessage = z.discriminatedUnion("kind", [MembershipChanges, MembershipChange, SyncDeleteMessage]);
 type SyncMessage = z.infer<typeof SyncMessage>;
 

@@ -35,8 +35,9 @@ export const IngestJob = z
 export type IngestJob = z.infer<typeof IngestJob>;
 
 /**
- * Sent to `SYNC_QUEUE` after a GDPR delete so every connected destination deletes the person too:
- * the erased profile and every profile merged into it, and every identifier they held (now suppressed).
+ * A GDPR delete for every destination to carry out too: the erased profile and every profile merged into it, and
+ * every identifier they held (now suppressed). The erase job hands it to each destination's object; the sync queue's
+ * consumer still reads the ones queued before it did (one such message could not carry a person's 1,000 identifiers).
  */
 export const SyncDeleteMessage = z
   .object({
