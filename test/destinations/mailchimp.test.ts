@@ -72,7 +72,19 @@ describe("mailchimp config", () => {
     );
     expect(mailchimp.validateConfig({ api_key: "k-us21", list_id: "l", status_if_new: "pending" })).toBeNull();
     expect(mailchimp.validateConfig({ api_key: "k", list_id: "l", base_url: mc.url })).toBeNull();
-    expect(mailchimp.secretFields).toEqual(["api_key"]);
+    expect(mailchimp.validateConfig({ api_key: "k-us21", list_id: "l", webhook_secret: "whsec_1" })).toBeNull();
+    expect(mailchimp.secretFields).toEqual(["api_key", "webhook_secret"]);
+  });
+
+  it("refuses a key that is not a Mailchimp setting, and a webhook_secret that is not a non-empty string", () => {
+    const valid = { api_key: "k-us21", list_id: "l" };
+    // Saved, the typo would do nothing: new contacts would be subscribed, skipping the double opt-in asked for.
+    expect(mailchimp.validateConfig({ ...valid, statusIfNew: "pending" })).toBe(
+      "statusIfNew: is not a Mailchimp setting",
+    );
+    expect(mailchimp.validateConfig({ ...valid, webhook_secret: 5 })).toBe("webhook_secret: must be a string");
+    expect(mailchimp.validateConfig({ ...valid, webhook_secret: "" })).toBe("webhook_secret: must not be empty");
+    expect(mailchimp.validateConfig([])).toBe("config: must be an object");
   });
 
   it("derives the base URL from the API key's datacenter unless base_url is set", () => {
@@ -156,19 +168,33 @@ describe("mailchimp.upsertContacts", () => {
     expect(mc.requests[0].headers.authorization).toBe(`Basic ${btoa(`anystring:${mc.apiKey}`)}`);
   });
 
-  it("never resubscribes an unsubscribed or cleaned member, and still updates subscribed ones", async () => {
+  it("never resubscribes an unsubscribed or cleaned member, yet updates its merge fields, and subscribed ones", async () => {
     mc.addMember("carol@tessera.dev", { status: "unsubscribed", merge_fields: { FNAME: "Carol" } });
     mc.addMember("dan@tessera.dev", { status: "cleaned", merge_fields: { FNAME: "Dan" } });
     mc.addMember("erin@tessera.dev", { status: "subscribed", merge_fields: { FNAME: "Erin" } });
     const outcomes = await mailchimp.upsertContacts(context(), [
-      contact("carol@tessera.dev", { first_name: "Caroline" }),
+      contact("carol@tessera.dev", { first_name: "Caroline", plan: "pro" }),
       contact("dan@tessera.dev", { first_name: "Daniel" }),
       contact("erin@tessera.dev", { first_name: "Erina" }),
     ]);
-    expect(outcomes.map((o) => (o.status === "fail" ? o.code : o.status))).toEqual(["compliance", "compliance", "ok"]);
-    expect(mc.member("carol@tessera.dev")?.status).toBe("unsubscribed");
-    expect(mc.member("dan@tessera.dev")?.status).toBe("cleaned");
+    // Nothing for the engine to retry or dead-letter: the member is as current as its consent allows.
+    expect(outcomes).toEqual([{ status: "ok" }, { status: "ok" }, { status: "ok" }]);
+    expect(mc.member("carol@tessera.dev")).toMatchObject({
+      status: "unsubscribed",
+      merge_fields: { FNAME: "Caroline", PLAN: "pro" },
+    });
+    expect(mc.member("dan@tessera.dev")).toMatchObject({ status: "cleaned", merge_fields: { FNAME: "Daniel" } });
     expect(mc.member("erin@tessera.dev")).toMatchObject({ status: "subscribed", merge_fields: { FNAME: "Erina" } });
+    // The batch asked to subscribe all three; only the two it refused were patched, and without a status.
+    expect(requestBody(0)).toMatchObject({ update_existing: true });
+    const patches = mc.requests.filter((r) => r.method === "PATCH");
+    expect(patches.map((r) => [r.path, JSON.parse(r.body)])).toEqual([
+      [
+        `${listPath}/members/${subscriberHash("carol@tessera.dev")}`,
+        { merge_fields: { FNAME: "Caroline", PLAN: "pro" } },
+      ],
+      [`${listPath}/members/${subscriberHash("dan@tessera.dev")}`, { merge_fields: { FNAME: "Daniel" } }],
+    ]);
   });
 
   it("with status_if_new pending, creates new members as pending and updates existing ones without a status", async () => {

@@ -1,4 +1,4 @@
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { DeadLetterList, Destination, MembershipChange, SyncLogPage } from "@tessera/protocol";
 import { describe, expect, it } from "vitest";
@@ -9,8 +9,9 @@ import { destinationStub, route } from "../sync/consumer";
 import type { DestinationDO } from "../sync/destination-do";
 import { DESTINATION_TYPES } from "../sync/registry";
 import type { MembershipSyncOp, SyncOp } from "../sync/sync-op";
-import { eventually } from "../test-support/destinations";
+import { eventually, webhookReceiver } from "../test-support/destinations";
 import { identify, track } from "../test-support/messages";
+import { membershipOp } from "../test-support/recording-vendor";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
 import { maskSecret } from "./destination-view";
@@ -361,6 +362,41 @@ describe("GET, PUT, DELETE /v1/destinations(/:id)", () => {
       .bind(d.id)
       .first<{ n: number }>();
     expect(left?.n).toBe(0);
+  });
+
+  it("wipes what its object kept of the members it synced, though nothing was queued for it", async () => {
+    const ws = await seedWorkspace();
+    const endpoint = await webhookReceiver(200);
+    const d = await hook(ws, { enabled: true, config: { url: endpoint.url, secret: SECRET } });
+    const object = env.DESTINATION.getByName(d.id);
+    const held = () =>
+      runInDurableObject(object, (_o: DestinationDO, state) =>
+        state.storage.sql
+          .exec<{ t: string; n: number }>(
+            "SELECT 'pending' AS t, count(*) AS n FROM pending UNION ALL SELECT 'synced', count(*) FROM synced " +
+              "UNION ALL SELECT 'kv', count(*) FROM kv",
+          )
+          .toArray()
+          .map(({ t, n }) => [t, n]),
+      );
+    await destinationStub(env, d.id).enqueue(d.id, [membershipOp("prf_ann", "vip", 1, { email: "ann@example.com" })]);
+    // A walk restating traits under way keeps its state in the object's kv.
+    await destinationStub(env, d.id).restateTraits(d.id, ["plan"]);
+    await eventually(async () => {
+      await runDurableObjectAlarm(object);
+      expect(await held()).toEqual([
+        ["pending", 0],
+        ["synced", 1],
+        ["kv", 1],
+      ]);
+    });
+
+    expect((await call(ws, "DELETE", `/v1/destinations/${d.id}`)).status).toBe(204);
+    expect(await held()).toEqual([
+      ["pending", 0],
+      ["synced", 0],
+      ["kv", 0],
+    ]);
   });
 });
 
@@ -761,6 +797,106 @@ describe("POST /v1/destinations/:id/reconcile", () => {
       400,
       "validation_error",
     );
+  });
+});
+
+describe("a destination's config settings", () => {
+  /** A config of each type with every setting it has (DESIGN §7), as the console's form sends them. */
+  const EVERY_SETTING: Record<string, Record<string, string>> = {
+    hubspot: {
+      access_token: "pat-na1-0123456789abcdef",
+      base_url: "https://api.hubapi.com",
+      client_secret: "hubspot_client_secret_0123",
+    },
+    mailchimp: {
+      api_key: "0123456789abcdef0123456789abcdef-us21",
+      list_id: "a6b5da1054",
+      base_url: "https://us21.api.mailchimp.com/3.0",
+      status_if_new: "pending",
+      webhook_secret: "mailchimp_webhook_secret_0123",
+    },
+    klaviyo: {
+      api_key: "pk_0123456789abcdef",
+      base_url: "https://a.klaviyo.com",
+      revision: "2026-07-15",
+      webhook_secret: "klaviyo_webhook_secret_0123",
+    },
+    marketo: {
+      base_url: "https://123-ABC-456.mktorest.com",
+      client_id: "marketo-client-id",
+      client_secret: "marketo_client_secret_0123",
+      folder_id: "13",
+    },
+    webhook: HOOK,
+  };
+  const SECRETS: Record<string, string[]> = {
+    hubspot: ["access_token", "client_secret"],
+    mailchimp: ["api_key", "webhook_secret"],
+    klaviyo: ["api_key", "webhook_secret"],
+    marketo: ["client_secret"],
+    webhook: ["secret"],
+  };
+
+  it.each(Object.keys(EVERY_SETTING))(
+    "takes every %s setting, masks each secret, and takes the config back as read",
+    async (type) => {
+      const ws = await seedWorkspace();
+      const config = EVERY_SETTING[type];
+      const d = await created(ws, { type, name: type, config, audiences: [], enabled: false });
+      const masked = Object.fromEntries(SECRETS[type].map((field) => [field, maskSecret(config[field])]));
+      expect(d.config).toEqual({ ...config, ...masked });
+      const res = await call(ws, "PUT", `/v1/destinations/${d.id}`, { config: d.config });
+      expect(res.status, await res.clone().text()).toBe(200);
+      expect(JSON.parse((await findDestinationById(env.DB, d.id))?.config ?? "{}")).toEqual(config);
+    },
+  );
+
+  it.each([
+    ["hubspot", { access_token: "pat-na1-0123456789abcdef", clientSecret: "hubspot_client_secret" }, "clientSecret"],
+    ["mailchimp", { api_key: "0123456789abcdef-us21", list_id: "a6b5da1054", statusIfNew: "pending" }, "statusIfNew"],
+    [
+      "marketo",
+      { base_url: "https://1-A-2.mktorest.com", client_id: "i", client_secret: "s", folderId: 13 },
+      "folderId",
+    ],
+    ["webhook", { url: HOOK.url, sceret: SECRET }, "sceret"],
+  ])("answers 400 naming a misspelled %s setting, and creates nothing", async (type, config, key) => {
+    const ws = await seedWorkspace();
+    const vendor = { hubspot: "HubSpot", mailchimp: "Mailchimp", marketo: "Marketo", webhook: "webhook" }[type];
+    await expectError(
+      await call(ws, "POST", "/v1/destinations", { type, name: "typo", config, audiences: [] }),
+      400,
+      "validation_error",
+      `config.${key}: is not a ${vendor} setting`,
+    );
+    expect((await (await call(ws, "GET", "/v1/destinations")).json<{ data: unknown[] }>()).data).toEqual([]);
+  });
+
+  it("answers 400 on PUT for a misspelled setting and a secret that is not a string, and keeps the config", async () => {
+    const ws = await seedWorkspace();
+    const config = { api_key: "0123456789abcdef-us21", list_id: "a6b5da1054" };
+    const d = await created(ws, { type: "mailchimp", name: "mc", config, audiences: [], enabled: false });
+    const put = (changes: unknown) => call(ws, "PUT", `/v1/destinations/${d.id}`, { config: changes });
+    await expectError(
+      await put({ statusIfNew: "pending" }),
+      400,
+      "validation_error",
+      "config.statusIfNew: is not a Mailchimp setting",
+    );
+    await expectError(
+      await put({ webhook_secret: 5 }),
+      400,
+      "validation_error",
+      "config.webhook_secret: must be a string",
+    );
+    expect(JSON.parse((await findDestinationById(env.DB, d.id))?.config ?? "{}")).toEqual(config);
+    const hubspot = await call(ws, "POST", "/v1/destinations", {
+      type: "hubspot",
+      name: "hs",
+      config: { access_token: "pat-na1-0123456789abcdef", client_secret: 5 },
+      audiences: [],
+    });
+    await expectError(hubspot, 400, "validation_error", "config.client_secret: must be a string");
   });
 });
 

@@ -218,8 +218,8 @@ export const destinationRoutes = openApiRoutes()
       path: "/v1/destinations/{id}",
       summary: "Delete a destination",
       description:
-        "Stops syncing at once: nothing queued for it is sent any more. Its sync log and dead letters go with it; " +
-        "what the vendor already has stays there.",
+        "Stops syncing at once: nothing queued for it is sent any more. Its sync log and dead letters go with it, " +
+        "as does what it kept of the members it synced (emails, traits); what the vendor already has stays there.",
       middleware: [requireSecretKey],
       request: { params: IdParams },
       responses: { 204: { description: "Deleted." }, ...errorResponses({ 401: BAD_SECRET_KEY, 404: UNKNOWN }) },
@@ -230,8 +230,8 @@ export const destinationRoutes = openApiRoutes()
         throw notFound(`No destination ${id} in this workspace`);
       }
       forgetDestinations(c.var.workspaceId);
-      // Its object drops whatever it still holds once it sees the destination gone.
-      await destinationStub(c.env, id).wake(id);
+      // Its object drops what it holds of people now, queued or not: a later GDPR erase no longer reaches it.
+      await destinationStub(c.env, id).forget(id);
       // GDPR erasures that waited for its delete count it done at their next look, within a minute.
       await wakeDeletionsWaitingOn(c.env.DB, id, Date.now());
       return c.body(null, 204);

@@ -113,8 +113,13 @@ export interface DestinationRpc {
    * try now (a reconciliation). A vendor that still refuses starts another pause.
    */
   endAuthPause(destinationId: string): Promise<void>;
-  /** Looks at the destination again now: resumes sending after it was enabled, or drops everything once deleted. */
+  /** Looks at the destination again now: resumes sending after it was enabled. */
   wake(destinationId: string): Promise<void>;
+  /**
+   * The destination was deleted: everything this object holds goes now — its queue, each synced member's email and
+   * traits, the plugin's tokens and list ids. A later GDPR erase only reaches destinations that still exist.
+   */
+  forget(destinationId: string): Promise<void>;
   /** Reads the vendor's engagement since the saved cursor and stores it as events (the cron calls it). */
   poll(destinationId: string): Promise<{ stored: number; unmatched: number }>;
   /**
@@ -271,6 +276,27 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     }
   }
 
+  async forget(destinationId: string): Promise<void> {
+    this.sql.exec(
+      "INSERT INTO identity (singleton, destination_id) VALUES (1, ?) ON CONFLICT DO NOTHING",
+      destinationId,
+    );
+    this.wipe();
+    // A drain already under way (it read the destination before it was deleted) settles its calls after this wipe;
+    // the alarm, which never runs beside another, comes after it, finds the destination gone and wipes again.
+    await this.ctx.storage.setAlarm(Date.now());
+  }
+
+  /** Drops everything this object holds but its destination's id (see {@link forget}). */
+  private wipe(): void {
+    this.ctx.storage.transactionSync(() =>
+      this.sql.exec(
+        "DELETE FROM pending; DELETE FROM synced; DELETE FROM kv; DELETE FROM refused; DELETE FROM awaiting_jobs; " +
+          "DELETE FROM job_waits;",
+      ),
+    );
+  }
+
   async syncState(): Promise<{ pending: number; authPausedUntil: number | null }> {
     return { pending: await this.pendingCount(), authPausedUntil: await authPausedUntil(this.sql) };
   }
@@ -398,11 +424,9 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     if (!destinationId) return;
     const destination = await findDestinationById(this.env.DB, destinationId);
     if (!destination) {
-      // Deleted: nothing of it may be sent any more.
-      this.sql.exec(
-        "DELETE FROM pending; DELETE FROM synced; DELETE FROM kv; DELETE FROM refused; DELETE FROM awaiting_jobs; " +
-          "DELETE FROM job_waits;",
-      );
+      // Deleted: nothing of it may be sent any more, nor kept (what came after `forget`: a late queue message, the
+      // end of a drain under way).
+      this.wipe();
       return;
     }
     // A disabled destination keeps its queue; enabling it again resumes (the API's PUT wakes the object).

@@ -29,6 +29,7 @@ import {
   type Outcome,
   type PluginContext,
   type ProfileSnapshot,
+  Redirected,
   Throttled,
 } from "./plugin";
 import { pluginContext } from "./plugin-context";
@@ -52,7 +53,10 @@ import {
 
 /** Operations taken per drain; the alarm comes back for the rest. */
 const DRAIN_ROWS = 1000;
-/** After the vendor refused the credentials, wait this long before trying again (someone must fix the config). */
+/**
+ * After the vendor refused the credentials, or the destination's address redirected, wait this long before trying
+ * again (someone must fix the config; a `PUT` of it ends the wait at once).
+ */
 const AUTH_PAUSE_MS = 5 * 60_000;
 /** A drain starts no new vendor call after this long: it records what it did and the alarm comes straight back. */
 const DRAIN_BUDGET_MS = 10_000;
@@ -447,8 +451,8 @@ export class Drain {
 
   /**
    * Runs one plugin call about `items`, which expects `n` outcomes, turning batch-level signals into per-item
-   * outcomes: `AuthRefused` pauses the destination and retries the items later, anything else retries them with a
-   * backoff. Null when the vendor's window is full (nothing was sent: the items wait for it to open, as the gate would
+   * outcomes: `AuthRefused` and `Redirected` (the config is wrong, not the items) pause the destination until its
+   * config changes and retry the items then, anything else retries them with a backoff. Null when the vendor's window is full (nothing was sent: the items wait for it to open, as the gate would
    * hold every request that long) or the vendor throttled the call (`Throttled`: the destination pauses as long as the
    * vendor asked, and the sync log says so).
    */
@@ -475,7 +479,7 @@ export class Drain {
         return null;
       }
       // The items' `retry` outcomes make it the destination's error when they are settled (see `logError`).
-      if (err instanceof AuthRefused) {
+      if (err instanceof AuthRefused || err instanceof Redirected) {
         this.authPausedUntil = Math.max(this.authPausedUntil, Date.now() + AUTH_PAUSE_MS);
         this.pausedUntil = Math.max(this.pausedUntil, this.authPausedUntil);
         return Array.from({ length: n }, () => ({ status: "retry", reason, retryAfterMs: AUTH_PAUSE_MS }) as Outcome);

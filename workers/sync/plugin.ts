@@ -105,6 +105,40 @@ export class AuthRefused extends Error {
   }
 }
 
+/**
+ * Thrown when the destination's address answers with a redirect (3xx, fetched with `redirect: "manual"`): nothing was
+ * delivered. Followed, the POST would go on as a GET without its body to whatever host `Location` names, signature or
+ * credentials along, and that host's 200 would count the item delivered while it was lost. Like {@link AuthRefused}
+ * it is about the destination's config, not the items: the engine pauses the destination and keeps them.
+ *
+ * @example
+ * const res = Redirected.check(url, await fetch(url, { method: "POST", body, redirect: "manual" }));
+ */
+export class Redirected extends Error {
+  constructor(
+    readonly url: string,
+    readonly status: number,
+    readonly location: string | null,
+  ) {
+    super(
+      location === null
+        ? `${url} answered a redirect (HTTP ${status}) without a Location: nothing was delivered; set the destination's URL to the final address`
+        : `${url} redirects to ${location} (HTTP ${status}): nothing was delivered; set the destination's URL to the final address`,
+    );
+    this.name = "Redirected";
+  }
+
+  /** `res`, unless it is a redirect: then its body is dropped and a `Redirected` thrown. */
+  static async check(url: string, res: Response): Promise<Response> {
+    if (res.status < 300 || res.status >= 400) return res;
+    await res.body?.cancel();
+    // Named in full: a relative `Location` is of the address redirected.
+    const location = res.headers.get("location");
+    const target = location !== null && URL.canParse(location, url) ? new URL(location, url).href : location;
+    throw new Redirected(url, res.status, target);
+  }
+}
+
 /** What a plugin may use besides its config. */
 export interface PluginContext<Config> {
   config: Config;

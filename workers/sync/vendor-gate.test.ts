@@ -1,5 +1,6 @@
 /** The pace of a destination's requests to its vendor: concurrency and a sliding window (maps.md §4 RateLimitSpec). */
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { Redirected } from "./plugin";
 import { VendorGate } from "./vendor-gate";
 
 afterEach(() => {
@@ -141,6 +142,22 @@ describe("VendorGate", () => {
     expect(await small.text()).toHaveLength(4000);
     await expect((await gate.fetch("https://vendor.test/declared")).text()).rejects.toThrow(/larger than 5000 bytes/);
     await expect((await gate.fetch("https://vendor.test/endless")).text()).rejects.toThrow(/larger than 5000 bytes/);
+  });
+
+  it("follows no redirect: a 3xx throws Redirected naming where it points, and nothing is sent there", async () => {
+    const vendor = answerVendor(async (_input, init) =>
+      init?.redirect === "manual"
+        ? new Response(null, { status: 308, headers: { location: "/v2/hook" } })
+        : new Response("ok from wherever the redirect led"),
+    );
+    const gate = new VendorGate({ concurrency: 1, rate: { limit: 1000, perMs: 1000 } });
+    const sent = gate.fetch("https://endpoint.test/hook", { method: "POST", body: "{}" });
+    await expect(sent).rejects.toMatchObject({
+      name: "Redirected",
+      message: expect.stringContaining("https://endpoint.test/hook redirects to https://endpoint.test/v2/hook"),
+    });
+    await expect(sent).rejects.toBeInstanceOf(Redirected);
+    expect(vendor.calls()).toBe(1);
   });
 
   describe("without published limits (maxConcurrency)", () => {

@@ -16,7 +16,7 @@
  */
 import pLimit, { type LimitFunction } from "p-limit";
 import { readWithin } from "../shared/body-bytes";
-import type { PluginLimits } from "./plugin";
+import { type PluginLimits, Redirected } from "./plugin";
 
 /**
  * The vendor counts a request when it arrives, the gate when it leaves: a window that opens here a little before it
@@ -105,7 +105,9 @@ export class VendorGate {
 
   /**
    * `fetch`, once a concurrency slot is free and the window has room (waiting as long as it takes), aborted after
-   * {@link REQUEST_TIMEOUT_MS} without an answer; its body reads at most {@link MAX_RESPONSE_BYTES}.
+   * {@link REQUEST_TIMEOUT_MS} without an answer; its body reads at most {@link MAX_RESPONSE_BYTES}. A redirect is
+   * not followed but thrown as `Redirected` (see there): followed, a POST arrives elsewhere as a bodiless GET whose
+   * 200 counts it delivered.
    */
   fetch: typeof fetch = (input, init) =>
     this.inFlight(async () => {
@@ -117,12 +119,18 @@ export class VendorGate {
       let res: Response;
       try {
         const timeout = AbortSignal.timeout(this.timeoutMs);
-        res = await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout });
+        res = await fetch(input, {
+          ...init,
+          redirect: "manual",
+          signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
+        });
       } catch (err) {
         // A caller that gave up says nothing about the vendor.
         if (!init?.signal?.aborted) this.pushedBack(shrinks);
         throw err;
       }
+      // Neither a good answer nor pushback: the address is wrong, not the pace.
+      await Redirected.check(input instanceof Request ? input.url : String(input), res);
       if (isPushback(res.status)) this.pushedBack(shrinks);
       else if (this.now() - sentAt <= FAST_ANSWER_MS && ++this.goodAnswers >= this.concurrency)
         this.resize(this.concurrency * 2);

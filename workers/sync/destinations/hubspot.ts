@@ -22,6 +22,7 @@ import {
   type PluginContext,
   Throttled,
 } from "../plugin";
+import { optionalSecretProblem, type Settings, settingsProblem } from "./config-settings";
 import { erasedOutcome } from "./erased-outcome";
 
 export interface HubSpotConfig {
@@ -32,6 +33,8 @@ export interface HubSpotConfig {
   /** The app's client secret, which signs the webhooks HubSpot sends (`X-HubSpot-Signature-v3`). */
   client_secret?: string;
 }
+
+const HUBSPOT_SETTINGS = { access_token: true, base_url: true, client_secret: true } satisfies Settings<HubSpotConfig>;
 
 export type HubSpotContext = PluginContext<HubSpotConfig>;
 
@@ -81,12 +84,12 @@ export const hubspot: DestinationPlugin<HubSpotConfig> = {
   type: "hubspot",
 
   validateConfig(config) {
-    if (typeof config !== "object" || config === null) return "config: must be an object";
+    const shape = settingsProblem(config, HUBSPOT_SETTINGS, "HubSpot");
+    if (shape) return shape;
     const c = config as Record<string, unknown>;
     if (typeof c.access_token !== "string" || c.access_token.trim() === "") return "access_token: is required";
     if (c.base_url !== undefined && !isHttpUrl(c.base_url)) return "base_url: must be an http(s) URL";
-    if (c.client_secret !== undefined && typeof c.client_secret !== "string") return "client_secret: must be a string";
-    return null;
+    return optionalSecretProblem(c, "client_secret");
   },
 
   secretFields: ["access_token", "client_secret"],

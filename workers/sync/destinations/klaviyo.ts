@@ -26,6 +26,7 @@
  */
 import pLimit from "p-limit";
 import type { AudienceList, ContactIdentity, ContactUpsert, DestinationPlugin, MembershipOp, Outcome } from "../plugin";
+import { optionalSecretProblem, type Settings, settingsProblem } from "./config-settings";
 import { erasedOutcome } from "./erased-outcome";
 import { type BulkList, bulkImport, jobOutcome } from "./klaviyo-bulk-import";
 import { type Ctx, type Failure, type KlaviyoConfig, type KlaviyoError, type Resource, request } from "./klaviyo-http";
@@ -49,7 +50,12 @@ const UPSERT_PARALLELISM = 5;
 const MEMBERSHIP_BATCH = 1000;
 /** Emails per `any(email,[…])` lookup: a page holds at most 100 profiles. */
 const LOOKUP_BATCH = 100;
-const CONFIG_FIELDS = new Set(["api_key", "base_url", "revision", "webhook_secret"]);
+const KLAVIYO_SETTINGS = {
+  api_key: true,
+  base_url: true,
+  revision: true,
+  webhook_secret: true,
+} satisfies Settings<KlaviyoConfig>;
 
 export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
   type: "klaviyo",
@@ -67,17 +73,14 @@ export const klaviyo: DestinationPlugin<KlaviyoConfig> = {
   },
 
   validateConfig(config) {
-    if (typeof config !== "object" || config === null || Array.isArray(config)) return "config: must be an object";
+    const shape = settingsProblem(config, KLAVIYO_SETTINGS, "Klaviyo");
+    if (shape) return shape;
     const c = config as Record<string, unknown>;
-    const unknown = Object.keys(c).find((key) => !CONFIG_FIELDS.has(key));
-    if (unknown) return `${unknown}: is not a Klaviyo setting`;
     if (typeof c.api_key !== "string" || c.api_key.trim() === "") return "api_key: is required";
     if (c.base_url !== undefined && !isHttpUrl(c.base_url)) return "base_url: must be an http(s) URL";
     if (c.revision !== undefined && (typeof c.revision !== "string" || !/^\d{4}-\d{2}-\d{2}(\.\w+)?$/.test(c.revision)))
       return "revision: must be a date like 2026-07-15";
-    if (c.webhook_secret !== undefined && (typeof c.webhook_secret !== "string" || c.webhook_secret === ""))
-      return "webhook_secret: must be a non-empty string";
-    return null;
+    return optionalSecretProblem(c, "webhook_secret");
   },
 
   async testConnection(ctx) {

@@ -20,6 +20,7 @@ import {
   Throttled,
 } from "../plugin";
 import { retryAfterMs } from "../retry-after";
+import { optionalSecretProblem, type Settings, settingsProblem } from "./config-settings";
 import { erasedOutcome } from "./erased-outcome";
 
 export type MailchimpStatusIfNew = "subscribed" | "pending" | "transactional";
@@ -37,7 +38,20 @@ export interface MailchimpConfig {
    * or cleaned ones (see `upsertContacts`: Mailchimp's batch takes a status, not a status for new members only).
    */
   status_if_new?: MailchimpStatusIfNew;
+  /**
+   * The secret Mailchimp's webhooks must carry in their URL's query (see `inbound/mailchimp.ts`); without it, the
+   * destination's own inbound secret, the one in its `webhook_url`.
+   */
+  webhook_secret?: string;
 }
+
+const MAILCHIMP_SETTINGS = {
+  api_key: true,
+  list_id: true,
+  base_url: true,
+  status_if_new: true,
+  webhook_secret: true,
+} satisfies Settings<MailchimpConfig>;
 
 const STATUSES_IF_NEW: readonly string[] = ["subscribed", "pending", "transactional"];
 
@@ -57,7 +71,8 @@ const NO_EMAIL: Outcome = { status: "skip", reason: "no email: Mailchimp keys me
 
 /** The first problem of a destination config, as `field: reason`, or null. */
 export function validateMailchimpConfig(config: unknown): string | null {
-  if (typeof config !== "object" || config === null || Array.isArray(config)) return "config: must be an object";
+  const shape = settingsProblem(config, MAILCHIMP_SETTINGS, "Mailchimp");
+  if (shape) return shape;
   const c = config as Record<string, unknown>;
   if (typeof c.api_key !== "string" || c.api_key.trim() === "") return "api_key: required";
   if (typeof c.list_id !== "string" || c.list_id.trim() === "") return "list_id: required";
@@ -69,7 +84,7 @@ export function validateMailchimpConfig(config: unknown): string | null {
   if (c.status_if_new !== undefined && !STATUSES_IF_NEW.includes(c.status_if_new as string)) {
     return `status_if_new: must be one of ${STATUSES_IF_NEW.join(", ")}`;
   }
-  return null;
+  return optionalSecretProblem(c, "webhook_secret");
 }
 
 function isHttpUrl(value: string): boolean {
@@ -266,12 +281,20 @@ interface BatchAnswer {
   errors?: BatchError[];
 }
 
+/**
+ * Whether the batch refused only the status it carried for a member that exists: one already there when not
+ * updating existing members, or an unsubscribed or cleaned one it would have subscribed ("… is in a compliance state
+ * … and cannot be subscribed"). Its merge fields can still be written, without a status.
+ */
+function refusedStatusOnly(e: BatchError): boolean {
+  return e.error_code === "ERROR_CONTACT_EXISTS" || /compliance state/i.test(e.error);
+}
+
 /** A per-member refusal of the batch endpoint as a permanent outcome. */
 function memberFailure(e: BatchError): Outcome {
   const message = e.field ? `${e.error} (${e.field}: ${e.field_message ?? "invalid"})` : e.error;
-  // Unsubscribed, cleaned or GDPR-forgotten: Mailchimp refuses to subscribe them again, a consent Tessera must keep.
-  if (/compliance state|permanently deleted|forgotten/i.test(e.error))
-    return { status: "fail", code: "compliance", message };
+  // GDPR-forgotten: Mailchimp never takes the address again, nor does a PATCH find it, a consent Tessera must keep.
+  if (/permanently deleted|forgotten/i.test(e.error)) return { status: "fail", code: "compliance", message };
   if (e.field === "email_address" || /fake or invalid|valid email/i.test(e.error)) {
     return { status: "fail", code: "invalid_identity", message };
   }
@@ -284,9 +307,9 @@ function memberFailure(e: BatchError): Outcome {
  * Mailchimp's batch endpoint takes a `status` per member (it has no `status_if_new`), and `update_existing: true`
  * applies it to existing members. So:
  * - `status_if_new: "subscribed"` (default): one batch with `update_existing: true` and `status: "subscribed"`.
- *   Subscribed members stay so; Mailchimp refuses to subscribe unsubscribed or cleaned members ("compliance state":
- *   `fail compliance`, their status untouched); pending or transactional members become subscribed, which is what
- *   this setting declares (consent is collected before Tessera sends).
+ *   Subscribed members stay so; pending or transactional members become subscribed, which is what this setting
+ *   declares (consent is collected before Tessera sends). Mailchimp refuses to subscribe unsubscribed or cleaned
+ *   members ("compliance state"), their status untouched: they get their merge fields as below, so they stay current.
  * - `"pending"` / `"transactional"`: a batch with `update_existing: false` creates the new members with that status;
  *   members that exist (`ERROR_CONTACT_EXISTS`) get their merge fields by `PATCH …/members/{hash}` one by one, the
  *   only Mailchimp call that updates fields without a status, since any status in a batch would either ask
@@ -300,21 +323,15 @@ async function upsertContacts(ctx: Ctx, items: ContactUpsert[]): Promise<Outcome
     if (item.identity.email) fields.set(item.identity.email.toLowerCase(), mergeFields(item.traits));
   }
   const statusIfNew = ctx.config.status_if_new ?? "subscribed";
-  let results: Map<string, Outcome>;
-  if (statusIfNew === "subscribed") {
-    ({ results } = await batchSubscribe(ctx, fields, "subscribed", true));
-  } else {
-    const created = await batchSubscribe(ctx, fields, statusIfNew, false);
-    results = created.results;
-    for (const email of created.existing) results.set(email, await patchFields(ctx, email, fields.get(email) ?? {}));
-  }
+  const { results, existing } = await batchSubscribe(ctx, fields, statusIfNew, statusIfNew === "subscribed");
+  for (const email of existing) results.set(email, await patchFields(ctx, email, fields.get(email) ?? {}));
   return items.map((item) => {
     const email = item.identity.email?.toLowerCase();
     return email ? (results.get(email) ?? { status: "retry", reason: "missing from Mailchimp's answer" }) : NO_EMAIL;
   });
 }
 
-/** `POST /lists/{id}`: one outcome per address, and the addresses that already exist when not updating them. */
+/** `POST /lists/{id}`: one outcome per address, and the existing addresses whose status it refused to set. */
 async function batchSubscribe(
   ctx: Ctx,
   fields: Map<string, Record<string, string | number>>,
@@ -337,7 +354,7 @@ async function batchSubscribe(
     results.set(m.email_address.toLowerCase(), { status: "ok" });
   }
   for (const e of answer.errors ?? []) {
-    if (e.error_code === "ERROR_CONTACT_EXISTS" && !updateExisting) existing.push(e.email_address.toLowerCase());
+    if (refusedStatusOnly(e)) existing.push(e.email_address.toLowerCase());
     else results.set(e.email_address.toLowerCase(), memberFailure(e));
   }
   return { results, existing };
@@ -464,7 +481,7 @@ async function testConnection(ctx: Ctx): Promise<void> {
 export const mailchimp: DestinationPlugin<MailchimpConfig> = {
   type: "mailchimp",
   validateConfig: validateMailchimpConfig,
-  secretFields: ["api_key"],
+  secretFields: ["api_key", "webhook_secret"],
   limits: {
     upsertBatch: MAX_ITEMS,
     membershipBatch: MAX_ITEMS,

@@ -22,6 +22,7 @@ import {
   Throttled,
 } from "../plugin";
 import { retryAfterMs } from "../retry-after";
+import { type Settings, settingsProblem } from "./config-settings";
 
 export interface MarketoConfig {
   /** The instance's REST host, `https://<munchkin-id>.mktorest.com` (the `/rest` suffix Marketo's admin shows is dropped). */
@@ -31,6 +32,13 @@ export interface MarketoConfig {
   /** The folder where audience lists are created: Marketo's Asset API creates a list only inside a folder. */
   folder_id: number | string;
 }
+
+const MARKETO_SETTINGS = {
+  base_url: true,
+  client_id: true,
+  client_secret: true,
+  folder_id: true,
+} satisfies Settings<MarketoConfig>;
 
 /** Marketo's answer to almost every REST call, success or failure (HTTP 200 either way). */
 export interface MarketoEnvelope<T> {
@@ -492,7 +500,8 @@ export const marketo: DestinationPlugin<MarketoConfig> = {
   type: "marketo",
 
   validateConfig(config) {
-    if (typeof config !== "object" || config === null) return "config: must be an object";
+    const shape = settingsProblem(config, MARKETO_SETTINGS, "Marketo");
+    if (shape) return shape;
     const c = config as Record<string, unknown>;
     if (typeof c.base_url !== "string" || !/^https?:\/\/[^/\s]+/.test(c.base_url)) {
       return "base_url: must be the instance's REST URL, https://<munchkin-id>.mktorest.com";
