@@ -8,7 +8,7 @@ import { DestinationTestRequest, DestinationTestResult, SavedDestinationTestRequ
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse } from "../shared/route-docs";
 import { destinationStub } from "../sync/consumer";
-import type { DestinationPlugin, PluginContext } from "../sync/plugin";
+import { type DestinationPlugin, type PluginContext, Redirected } from "../sync/plugin";
 import {
   checkConfig,
   DESTINATION_ROUTE,
@@ -91,7 +91,12 @@ async function tryConnection(
   const ctx: PluginContext<Record<string, unknown>> = {
     config,
     destination,
-    fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(TEST_TIMEOUT_MS) }),
+    // As the sync engine's gate: a redirect is a wrong address to fix, not a call to follow (see `Redirected`).
+    fetch: async (input, init) =>
+      Redirected.check(
+        input instanceof Request ? input.url : String(input),
+        await fetch(input, { ...init, redirect: "manual", signal: AbortSignal.timeout(TEST_TIMEOUT_MS) }),
+      ),
     now: () => Date.now(),
     // A token fetched for the test is not worth keeping: the sync engine's own store fills on its first call.
     store: { get: async (key) => kept.get(key), put: async (key, value) => void kept.set(key, value) },

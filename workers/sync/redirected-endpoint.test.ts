@@ -14,6 +14,8 @@ import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 import { destinationStub } from "./consumer";
 import type { DestinationDO } from "./destination-do";
+import { Redirected } from "./plugin";
+import { pluginFor } from "./registry";
 
 const SECRET = "whsec_test_0123456789abcdef";
 
@@ -75,5 +77,33 @@ describe("a webhook destination whose url redirects", () => {
     expect(result.ok).toBe(false);
     expect(result.message).toContain(`${hook.url} redirects to ${target.url} (HTTP 302)`);
     expect(await requestsTo(target.url)).toEqual([]);
+  });
+});
+
+describe("a MAP whose base_url redirects", () => {
+  const CONFIGS: Record<string, Record<string, string>> = {
+    hubspot: { access_token: "pat-na1-0123456789abcdef", base_url: "https://api.hubapi.test" },
+    mailchimp: { api_key: "0123456789abcdef-us21", list_id: "a6b5da1054", base_url: "https://us21.mailchimp.test/3.0" },
+    klaviyo: { api_key: "pk_0123456789abcdef", base_url: "https://a.klaviyo.test" },
+    marketo: { base_url: "https://123-ABC-456.mktorest.test", client_id: "id", client_secret: "marketo_secret_0123" },
+  };
+
+  // The redirect is the whole destination's wrong address: the plugin passes it up, and the engine pauses the
+  // destination with it as `last_error` (as above), instead of each item spending its attempts on a retry.
+  it.each(Object.keys(CONFIGS))("%s passes the redirect up instead of retrying each item", async (type) => {
+    const plugin = pluginFor(type);
+    if (!plugin) throw new Error(`no plugin ${type}`);
+    const stored = new Map<string, string>();
+    const ctx = {
+      config: CONFIGS[type],
+      fetch: async (input: RequestInfo | URL) => {
+        const url = input instanceof Request ? input.url : String(input);
+        throw new Redirected(url, 301, "https://elsewhere.test/");
+      },
+      now: () => Date.now(),
+      store: { get: async (k: string) => stored.get(k), put: async (k: string, v: string) => void stored.set(k, v) },
+    };
+    const item = { identity: { profileId: "prf_1", email: "ann@example.com" }, traits: { first_name: "Ann" } };
+    await expect(plugin.upsertContacts(ctx as never, [item])).rejects.toBeInstanceOf(Redirected);
   });
 });

@@ -20,6 +20,7 @@ import {
   type MembershipOp,
   type Outcome,
   type PluginContext,
+  Redirected,
   Throttled,
 } from "../plugin";
 import { optionalSecretProblem, type Settings, settingsProblem } from "./config-settings";
@@ -178,6 +179,7 @@ export async function hubspotCall(
     headers = res.headers;
     text = await res.text();
   } catch (err) {
+    if (err instanceof Redirected) throw err; // the whole destination's address is wrong: it pauses
     // No answer says nothing about the items: they are retried.
     const reason = `HubSpot did not answer ${method} ${path.split("?")[0]}: ${err instanceof Error ? err.message : String(err)}`;
     return { status: 0, body: {}, failure: { status: "retry", reason } };

@@ -7,7 +7,7 @@
  * const res = await request(ctx, "GET", "/api/lists", { query: { "page[size]": "1" } });
  * if (!res.ok) return res.failure; // { status: "retry" | "fail", … }
  */
-import { AuthRefused, type Outcome, type PluginContext, Throttled } from "../plugin";
+import { AuthRefused, type Outcome, type PluginContext, Redirected, Throttled } from "../plugin";
 import { retryAfterMs } from "../retry-after";
 
 export interface KlaviyoConfig {
@@ -72,6 +72,7 @@ export async function request(
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     });
   } catch (error) {
+    if (error instanceof Redirected) throw error; // the whole destination's address is wrong: it pauses
     // No answer at all (DNS, reset connection): nothing was decided, so it is worth another try.
     return {
       ok: false,

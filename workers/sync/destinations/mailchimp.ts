@@ -17,6 +17,7 @@ import {
   type FailCode,
   type Outcome,
   type PluginContext,
+  Redirected,
   Throttled,
 } from "../plugin";
 import { retryAfterMs } from "../retry-after";
@@ -175,6 +176,7 @@ export async function mailchimpRequest(
   try {
     response = await ctx.fetch(url, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
   } catch (error) {
+    if (error instanceof Redirected) throw error; // the whole destination's address is wrong: it pauses
     // No answer at all (refused, reset, Mailchimp's 120 s cut-off): nothing was decided, so it is worth another try.
     return { ok: false, status: 0, outcome: { status: "retry", reason: `Mailchimp unreachable: ${String(error)}` } };
   }

@@ -19,6 +19,7 @@ import {
   type MembershipOp,
   type Outcome,
   type PluginContext,
+  Redirected,
   Throttled,
 } from "../plugin";
 import { retryAfterMs } from "../retry-after";
@@ -294,6 +295,7 @@ async function fetchOrFailure(
   try {
     return await fetch(url, init);
   } catch (error) {
+    if (error instanceof Redirected) throw error; // the whole destination's address is wrong: it pauses
     return {
       status: "retry",
       reason: `Marketo unreachable: ${error instanceof Error ? error.message : String(error)}`,
