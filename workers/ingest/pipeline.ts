@@ -271,8 +271,8 @@ export async function ingestMessages(
   const duplicates = delivered.reduce((n, d) => n + (d.duplicates ?? 0), 0);
   const report = { rejected, failed, profileIds, dropped, erased, duplicates, overloaded };
 
-  // Routed by a stale cache or cookie to a profile a merge undo took their identifiers from: those identifiers are
-  // forgotten now, so the graph answers them this time. Once: a second "departed" goes to the retry queue.
+  // Routed by a stale cache or cookie to a profile a merge undo took their identifiers from, or that was erased since:
+  // those routes are forgotten now, so the graph answers them this time. Once: a second "departed" is queued.
   const departed = delivered.flatMap((d) => d.departed ?? []);
   if (departed.length > 0 && askedAgain) failed.push({ kind: "resolve", workspaceId, messages: departed });
   if (departed.length > 0 && !askedAgain) {
@@ -392,8 +392,9 @@ function runtimeFlags(err: unknown): string {
 
 /**
  * Stores one profile's messages; `left` is what must be retried, `profileId` where they landed (null: deleted, or
- * `departed`: nothing stored, the messages must be resolved again). With `changes`, the membership changes the commit
- * causes are delivered with other profiles' (else by the object). `graphChecked`: see `IngestInput.graphChecked`.
+ * `departed`: nothing stored, the messages must be resolved again; so too when a profile the graph did not route them
+ * to was deleted). With `changes`, the membership changes the commit causes are delivered with other profiles' (else
+ * by the object). `graphChecked`: see `IngestInput.graphChecked`.
  * `definitionsVersion`: the request's (asked once for all its profiles); left out, asked here.
  */
 async function deliver(
@@ -443,7 +444,11 @@ async function deliver(
     if (result.status === "stored") return { left: [], profileId, duplicates: result.duplicates };
     if (result.status !== "deleted") return { left: [], profileId };
     deps.identity.forgetProfile(job.workspaceId, profileId);
-    return { left: [], profileId: null };
+    // The graph gave these identifiers to the erased profile: they are suppressed, and the messages dropped on purpose.
+    // A cache or cookie may only remember a profile that no longer holds them (a merge undo moved them off before
+    // the erase): the graph must say whether they are suppressed or whose they are now.
+    if (graphChecked) return { left: [], profileId: null };
+    return { left: [], profileId: null, departed: job.messages };
   } catch (err) {
     return { left: [{ ...job, profileId }], profileId, failure: { error: err } };
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { jsonBytes } from "../shared/utf8";
 import { earlierAttemptsOf, type IngestJob, jobsOf, MAX_JOB_BYTES, packJobs } from "./retry-jobs";
 
 const deliverJob = (workspaceId: string, n: number, text = "x"): IngestJob => ({
@@ -18,7 +19,7 @@ describe("ingest retry jobs", () => {
     ];
     const packs = packJobs(jobs);
     expect(packs.map((p) => p.workspaceId)).toEqual(["ws_a", "ws_a", "ws_a", "ws_a", "ws_b"]);
-    for (const pack of packs) expect(JSON.stringify(pack).length).toBeLessThanOrEqual(MAX_JOB_BYTES);
+    for (const pack of packs) expect(jsonBytes(pack)).toBeLessThanOrEqual(MAX_JOB_BYTES);
     const a = packs.filter((p) => p.workspaceId === "ws_a").flatMap((p) => p.jobs);
     expect(a).toEqual(jobs.filter((job) => job.workspaceId === "ws_a"));
     expect(packs.at(-1)?.jobs).toEqual([jobs[300]]);

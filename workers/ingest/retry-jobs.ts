@@ -4,7 +4,9 @@
  * and a merge fold can run any number of times.
  */
 import type { AcceptedMessage, Identifier } from "@tessera/protocol";
+import { chunked } from "../shared/chunked";
 import { sendInBatches } from "../shared/send-in-batches";
+import { jsonBytes } from "../shared/utf8";
 
 export type SeenIdentifier = Identifier & { firstSeen: number };
 
@@ -22,7 +24,10 @@ export type IngestJob =
   /** The graph merged `from` into `into`, but folding `from`'s Durable Object failed. */
   | { kind: "merge"; workspaceId: string; from: string; into: string };
 
-/** Below Queues' 128 KB per message, with room for metadata and the structured-clone overhead. */
+/**
+ * A pack's JSON in UTF-8 bytes, below the 128 KB per message `sendInBatches` allows (metadata included), with room
+ * for the pack's envelope around a job this large and for the structured-clone overhead.
+ */
 export const MAX_JOB_BYTES = 100_000;
 
 /**
@@ -53,33 +58,19 @@ export function isIngestJob(body: unknown): body is IngestJob {
 }
 
 /**
- * `items` in order, in chunks whose JSON (`base` characters of envelope, then each item's JSON and a comma) stays
- * within {@link MAX_JOB_BYTES}; an item larger than that is a chunk of its own.
+ * `items` in order, in chunks whose JSON in UTF-8 (`base` bytes of envelope, then each item's JSON and a comma) stays
+ * within {@link MAX_JOB_BYTES}; an item larger than that is a chunk of its own. Bytes, as the queue counts them, not
+ * `string.length`: a character of Japanese is one of those and three bytes.
  */
-function chunksWithin<T>(items: readonly T[], base: number): T[][] {
-  const chunks: T[][] = [];
-  let chunk: T[] = [];
-  let bytes = base;
-  for (const item of items) {
-    // UTF-16 length × 3 would be the worst case; JSON text is mostly ASCII, and the margin below 128 KB absorbs the rest.
-    const size = JSON.stringify(item).length + 1;
-    if (chunk.length > 0 && bytes + size > MAX_JOB_BYTES) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = base;
-    }
-    chunk.push(item);
-    bytes += size;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
+function chunksWithin<T>(items: T[], base: number): T[][] {
+  return chunked(items, MAX_JOB_BYTES - base, (item) => jsonBytes(item) + 1);
 }
 
 /** Splits jobs so each fits one queue message (a message is at most 32 KB, so every chunk holds at least one). */
 function splitJobs(jobs: IngestJob[]): IngestJob[] {
   return jobs.flatMap((job): IngestJob[] => {
     if (job.kind === "merge") return [job];
-    const base = JSON.stringify({ ...job, messages: [] }).length;
+    const base = jsonBytes({ ...job, messages: [] });
     return chunksWithin(job.messages, base).map((messages) => ({ ...job, messages }));
   });
 }
@@ -98,7 +89,7 @@ export function packJobs(jobs: IngestJob[], earlierAttempts = 0): IngestJobPack[
   const packs: IngestJobPack[] = [];
   for (const [workspaceId, list] of byWorkspace) {
     const envelope = { workspaceId, ...(earlierAttempts > 0 && { earlierAttempts }) };
-    const base = JSON.stringify({ ...envelope, jobs: [] }).length;
+    const base = jsonBytes({ ...envelope, jobs: [] });
     for (const chunk of chunksWithin(list, base)) packs.push({ ...envelope, jobs: chunk });
   }
   return packs;
