@@ -1,5 +1,6 @@
 /** API keys (a source's write keys, a workspace's secret keys), stored only as the SHA-256 of the key. */
-import { and, desc, eq, isNull, ne } from "drizzle-orm";
+import { and, desc, eq, exists, isNull, ne, sql } from "drizzle-orm";
+import { alias, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { orm } from "../client";
 import { sha256Hex } from "../hash";
 import { apiKeys } from "../schema";
@@ -47,47 +48,58 @@ export function findLiveKey(db: D1Database, keyHash: string): Promise<KeyOwner |
     .get();
 }
 
+/** Which keys {@link revokeKeys} revokes: one source's write keys, or the workspace's secret keys. */
+type KeyScope = { workspaceId: string; kind: KeyKind; sourceId?: string };
+
 /**
- * Revokes live keys of one kind at `at` (epoch ms) and returns how many: a source's write keys (`sourceId`) or the
- * workspace's secret keys. `keep` names one key's hash to spare: rotation revokes the old keys, never the key just
- * issued (or, for secret keys, the one the caller is using).
+ * Revokes live keys of one kind at `at` (epoch ms) and returns how many, or null when `keep` names a key that is not
+ * live (any more): then nothing is revoked. The keys are a source's write keys (`sourceId`) or the workspace's secret
+ * keys. `keep` spares one: `"newest"` the source's newest live key (rotation revokes the old keys, never the key just
+ * issued — read in the same statement, so a key issued meanwhile is the one kept), or a key's hash (for secret keys,
+ * the caller's: two keys revoking each other at once must not leave the workspace with none).
  *
- * @example await revokeKeys(env.DB, { workspaceId, kind: "write", sourceId, keep: newestHash }, Date.now());
+ * @example await revokeKeys(env.DB, { workspaceId, kind: "write", sourceId, keep: "newest" }, Date.now());
  */
+export async function revokeKeys(db: D1Database, scope: KeyScope & { keep?: "newest" }, at: number): Promise<number>;
 export async function revokeKeys(
   db: D1Database,
-  scope: { workspaceId: string; kind: KeyKind; sourceId?: string; keep?: string },
+  scope: KeyScope & { keep: { hash: string } },
   at: number,
-): Promise<number> {
-  const where = [eq(apiKeys.workspaceId, scope.workspaceId), eq(apiKeys.kind, scope.kind), isNull(apiKeys.revokedAt)];
-  if (scope.sourceId !== undefined) where.push(eq(apiKeys.sourceId, scope.sourceId));
-  if (scope.keep !== undefined) where.push(ne(apiKeys.keyHash, scope.keep));
-  const result = await orm(db)
+): Promise<number | null>;
+export async function revokeKeys(
+  db: D1Database,
+  scope: KeyScope & { keep?: "newest" | { hash: string } },
+  at: number,
+): Promise<number | null> {
+  const d = orm(db);
+  const other = alias(apiKeys, "other");
+  type KeyColumns = Record<"workspaceId" | "kind" | "revokedAt" | "sourceId", SQLiteColumn>;
+  const liveOfScope = (t: KeyColumns) => {
+    const where = [eq(t.workspaceId, scope.workspaceId), eq(t.kind, scope.kind), isNull(t.revokedAt)];
+    if (scope.sourceId !== undefined) where.push(eq(t.sourceId, scope.sourceId));
+    return where;
+  };
+  const where = liveOfScope(apiKeys);
+  if (scope.keep === "newest") {
+    const newest = d
+      .select({ keyHash: other.keyHash })
+      .from(other)
+      .where(and(...liveOfScope(other)))
+      .orderBy(desc(other.createdAt), desc(other.keyHash))
+      .limit(1);
+    where.push(sql`${apiKeys.keyHash} IS NOT (${newest})`);
+  } else if (scope.keep !== undefined) {
+    const kept = d
+      .select({ one: sql`1` })
+      .from(other)
+      .where(and(eq(other.keyHash, scope.keep.hash), isNull(other.revokedAt)));
+    where.push(ne(apiKeys.keyHash, scope.keep.hash), exists(kept));
+  }
+  const result = await d
     .update(apiKeys)
     .set({ revokedAt: at })
     .where(and(...where))
     .run();
-  return result.meta.changes;
-}
-
-/** The hash of the source's newest live write key (the one rotation keeps), or undefined when none is live. */
-export async function newestLiveWriteKey(
-  db: D1Database,
-  workspaceId: string,
-  sourceId: string,
-): Promise<string | undefined> {
-  const row = await orm(db)
-    .select({ keyHash: apiKeys.keyHash })
-    .from(apiKeys)
-    .where(
-      and(
-        eq(apiKeys.workspaceId, workspaceId),
-        eq(apiKeys.sourceId, sourceId),
-        eq(apiKeys.kind, "write"),
-        isNull(apiKeys.revokedAt),
-      ),
-    )
-    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.keyHash))
-    .get();
-  return row?.keyHash;
+  if (result.meta.changes > 0 || typeof scope.keep !== "object") return result.meta.changes;
+  return (await findLiveKey(db, scope.keep.hash)) ? 0 : null;
 }

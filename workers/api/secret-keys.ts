@@ -9,6 +9,7 @@ import { createSecretKey } from "../../d1/provision";
 import { revokeKeys } from "../../d1/queries/api-keys";
 import { forgetCachedKeys } from "../shared/api-keys";
 import { credentialFrom } from "../shared/basic-auth";
+import { unauthenticated } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
 import { SHOWN_ONCE } from "./idempotency";
@@ -49,8 +50,15 @@ export const secretKeyRoutes = openApiRoutes()
     async (c) => {
       // requireSecretKey has checked the credential, so it is there.
       const keep = await sha256Hex(credentialFrom(c.req.header("authorization")) as string);
-      const revoked = await revokeKeys(c.env.DB, { workspaceId: c.var.workspaceId, kind: "secret", keep }, Date.now());
+      const revoked = await revokeKeys(
+        c.env.DB,
+        { workspaceId: c.var.workspaceId, kind: "secret", keep: { hash: keep } },
+        Date.now(),
+      );
       forgetCachedKeys();
+      // The caller's own key was revoked meanwhile (by another key's call, on another isolate): revoking the others
+      // too would leave the workspace without a secret key, so this call changed nothing.
+      if (revoked === null) throw unauthenticated("This secret key was revoked meanwhile; nothing was revoked");
       return c.json({ revoked }, 200);
     },
   );

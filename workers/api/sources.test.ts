@@ -1,6 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../d1/hash";
+import { app } from "../app";
 import { forgetCachedKeys, KEY_CACHE_MS, lookupKey } from "../shared/api-keys";
+import { observedD1 } from "../test-support/observed-d1";
 import { basicAuth, bearer, seedWorkspace } from "../test-support/seed";
 
 /** One event through the collector with `writeKey`: what a revoked key must stop. */
@@ -113,6 +116,49 @@ describe("sources API", () => {
     expect(await revoked.json()).toEqual({ revoked: 1 });
     expect((await call("/v1/sources", ws.secretKey)).status).toBe(401);
     expect((await call("/v1/sources", secret_key)).status).toBe(200);
+  });
+
+  it("never revokes a write key issued while the old ones are being revoked (rotation's two clicks at once)", async () => {
+    const ws = await seedWorkspace();
+    const [source] = (await (await call("/v1/sources", ws.secretKey)).json<SourceList>()).data;
+    let issued: string | undefined;
+    // The rotation's new key lands right after the revoke's first statement about which keys to keep or revoke:
+    // the key kept must be the newest at the moment the old ones are revoked.
+    const db = observedD1({
+      afterRun: async (sql) => {
+        if (issued || !/api_keys/.test(sql) || !/order by|update/i.test(sql)) return;
+        const res = await call(`/v1/sources/${source.id}/keys`, ws.secretKey, { method: "POST" });
+        issued = (await res.json<{ write_key: string }>()).write_key;
+      },
+    });
+    const revoke = await app.request(
+      `/v1/sources/${source.id}/keys`,
+      { method: "DELETE", headers: { authorization: bearer(ws.secretKey) } },
+      { ...env, DB: db },
+    );
+    expect(revoke.status).toBe(200);
+    forgetCachedKeys();
+    expect((await ingest(issued as string)).status).toBe(200);
+  });
+
+  it("leaves the workspace a secret key when two keys revoke each other at once (on two isolates)", async () => {
+    const ws = await seedWorkspace();
+    const { secret_key: other } = await (await call("/v1/secret-keys", ws.secretKey, { method: "POST" })).json<{
+      secret_key: string;
+    }>();
+    // This isolate has just seen `other` live; then another isolate's call with the first key revokes it in D1.
+    expect((await call("/v1/sources", other)).status).toBe(200);
+    const first = await sha256Hex(ws.secretKey);
+    await env.DB.prepare(
+      "UPDATE api_keys SET revoked_at = ? WHERE workspace_id = ? AND kind = 'secret' AND key_hash != ?",
+    )
+      .bind(Date.now(), ws.workspaceId, first)
+      .run();
+    const late = await call("/v1/secret-keys", other, { method: "DELETE" });
+    expect(late.status).toBe(401);
+    expect(await late.json()).toMatchObject({ error: { code: "authentication_error" } });
+    forgetCachedKeys();
+    expect((await call("/v1/sources", ws.secretKey)).status).toBe(200);
   });
 
   it("a key revoked elsewhere (another isolate) stops working here within about a second", async () => {

@@ -13,7 +13,7 @@ import {
   WriteKeysRevoked,
 } from "@tessera/protocol";
 import { createSource, createWriteKey } from "../../d1/provision";
-import { newestLiveWriteKey, revokeKeys } from "../../d1/queries/api-keys";
+import { revokeKeys } from "../../d1/queries/api-keys";
 import { findSource, listSourcesWithWriteKeys, type SourceSummary } from "../../d1/queries/sources";
 import { forgetCachedKeys } from "../shared/api-keys";
 import { notFound } from "../shared/errors";
@@ -141,10 +141,9 @@ export const sourceRoutes = openApiRoutes()
     async (c) => {
       const source = await ownSource(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
       const all = c.req.valid("query").all === "true";
-      const keep = all ? undefined : await newestLiveWriteKey(c.env.DB, c.var.workspaceId, source.id);
       const revoked = await revokeKeys(
         c.env.DB,
-        { workspaceId: c.var.workspaceId, kind: "write", sourceId: source.id, keep },
+        { workspaceId: c.var.workspaceId, kind: "write", sourceId: source.id, keep: all ? undefined : "newest" },
         Date.now(),
       );
       forgetCachedKeys();
