@@ -72,6 +72,27 @@ describe("Idempotency-Key on the secret-key API", () => {
     expect(source.headers.get("cache-control")).toBe("no-store");
   });
 
+  it("creates a source once: its resend is answered 409 naming the source, whose key is kept nowhere", async () => {
+    const ws = await seedWorkspace();
+    const key = crypto.randomUUID();
+    const create = () => send(request(ws, "POST", "/v1/sources", { name: "pos" }, key));
+    const first = await create();
+    expect(first.status).toBe(201);
+    const { source, write_key } = await first.json<{ source: { id: string }; write_key: string }>();
+    const second = await create();
+    expect(second.status).toBe(409);
+    expect(second.headers.get(REPLAYED_HEADER)).toBe("true");
+    const text = await second.text();
+    expect(text).not.toContain(write_key);
+    expect(JSON.parse(text)).toEqual({
+      error: {
+        code: "conflict",
+        message: `This Idempotency-Key's call already created source ${source.id}; its write key was shown once: issue another with POST /v1/sources/${source.id}/keys`,
+      },
+    });
+    expect(await sourceNames(ws)).toEqual(["default", "pos"]);
+  });
+
   it("runs one of many concurrent sends of a call: the others are answered 409 while it runs, or its answer", async () => {
     const ws = await seedWorkspace();
     const key = crypto.randomUUID();

@@ -8,7 +8,8 @@
  * Stored: the call's answer when it did something (2xx), unless marked {@link SHOWN_ONCE} (a new key is in its
  * answer only, and D1 holds keys as hashes, never as they are). A refusal (4xx) changed nothing, and a failure (5xx)
  * is one the route is safe to retry after, so their retry runs afresh and says what is true then; a call issuing a
- * new key issues another (the unseen one is revoked with the old ones). Nothing kept names a person: the call is kept
+ * new key issues another (the unseen one is revoked with the old ones), unless the call made something that must not
+ * be made twice ({@link answerResendsWith}: a source), whose resend is answered 409 saying what the first call made. Nothing kept names a person: the call is kept
  * as a hash (a profile's ref is in its path). The same key with another method, path or body is a client's mistake
  * and is refused (400); sent while its first call still runs, it is answered 409 with `Retry-After`.
  */
@@ -34,6 +35,17 @@ import { MAX_BODY_BYTES } from "./json-body";
  * @example return c.json({ secret_key }, 201, SHOWN_ONCE);
  */
 export const SHOWN_ONCE = { "Cache-Control": "no-store" } as const;
+
+/**
+ * For a call whose answer is {@link SHOWN_ONCE} and which made something a second run would make again (a source,
+ * which cannot be deleted): a resend with the same `Idempotency-Key` is answered `409` with `message` (what the first
+ * call made, and how to get a credential for it) instead of running again.
+ *
+ * @example answerResendsWith(c, `This call already created source ${id}; issue a key with POST /v1/sources/${id}/keys`);
+ */
+export function answerResendsWith(c: Context<AppEnv>, message: string): void {
+  c.set("idempotentResend", message);
+}
 
 /** The header a replayed answer carries. */
 export const REPLAYED_HEADER = "Idempotent-Replayed";
@@ -77,19 +89,26 @@ export async function runOnceByIdempotencyKey(c: Context<AppEnv>, next: Next): P
   }
   // Hono has already turned a thrown error into the answer (`app.onError`), so every outcome is here.
   const res = c.res;
+  const resend = res.ok ? c.get("idempotentResend") : undefined;
+  const store = (answer: Promise<{ status: number; contentType: string | null; body: string }>) =>
+    answer.then((a) => storeIdempotentAnswer(c.env.DB, call, startedAt, a));
   await settle(
     storable(res)
-      ? res
-          .clone()
-          .text()
-          .then((body) =>
-            storeIdempotentAnswer(c.env.DB, call, startedAt, {
-              status: res.status,
-              contentType: res.headers.get("content-type"),
-              body,
+      ? store(
+          res
+            .clone()
+            .text()
+            .then((body) => ({ status: res.status, contentType: res.headers.get("content-type"), body })),
+        )
+      : resend !== undefined
+        ? store(
+            Promise.resolve({
+              status: 409,
+              contentType: "application/json",
+              body: JSON.stringify({ error: { code: "conflict", message: resend } }),
             }),
           )
-      : releaseIdempotencyKey(c.env.DB, call, startedAt),
+        : releaseIdempotencyKey(c.env.DB, call, startedAt),
   );
 }
 

@@ -19,7 +19,7 @@ import { forgetCachedKeys } from "../shared/api-keys";
 import { notFound } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
-import { SHOWN_ONCE } from "./idempotency";
+import { answerResendsWith, SHOWN_ONCE } from "./idempotency";
 import { BODY_TOO_LARGE, jsonBody, optionalJsonBody } from "./json-body";
 import { requireSecretKey } from "./secret-key-auth";
 
@@ -56,11 +56,18 @@ export const sourceRoutes = openApiRoutes()
           413: BODY_TOO_LARGE,
           400: "The body is not a JSON object with a valid `name`.",
           401: BAD_SECRET_KEY,
+          409: "Sent again with the `Idempotency-Key` of a call that created a source: it names that source.",
         }),
       },
     }),
     async (c) => {
       const created = await createSource(c.env.DB, c.var.workspaceId, c.req.valid("json").name);
+      const { id } = created.source;
+      answerResendsWith(
+        c,
+        `This Idempotency-Key's call already created source ${id}; its write key was shown once: issue another with ` +
+          `POST /v1/sources/${id}/keys`,
+      );
       return c.json({ source: sourceView(created.source), write_key: created.writeKey }, 201, SHOWN_ONCE);
     },
   )
