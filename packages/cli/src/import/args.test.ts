@@ -127,6 +127,13 @@ describe("parseImportArgs", () => {
     expect(refused("--external-id", "email=mail")).toBe("--external-id email=mail: use --email mail");
     expect(refused("--external-id", "group_id=company")).toMatch(/never a matching key/);
     expect(refused("--external-id", "loyalty-no=card")).toMatch(/lowercase letters, digits and _/);
+    // Names of built-in object properties are types like any other word, not entries of a table of flags.
+    expect(refused("--external-id", "__proto__=card")).toMatch(/lowercase letters, digits and _/);
+    expect(csv("--external-id", "constructor=card").mapping?.externalIds).toEqual({ constructor: "card" });
+    expect(refused("--delimiter", "constructor")).toBe(
+      '--delimiter "constructor": expected one character, e.g. , ; tab |',
+    );
+    expect(JSON.stringify(csv("--user-id", "id", "--set", "__proto__=pos").mapping?.set)).toBe('{"__proto__":"pos"}');
     expect(refused()).toBe(
       "CSV rows need an id column: --user-id <column>, --anonymous-id <column> or --external-id <type>=<column>",
     );

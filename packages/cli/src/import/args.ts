@@ -385,7 +385,9 @@ function externalIdColumns(fromFile: Record<string, string>, pairs: readonly str
   const columns: Record<string, string> = {};
   for (const [said, rawType, column] of entries) {
     const type = rawType.trim().toLowerCase();
-    if (NOT_EXTERNAL[type]) throw new ArgsError(`${said}: ${NOT_EXTERNAL[type](shellWord(column.trim()))}`);
+    // Own keys only: a type such as `__proto__` or `constructor` is no inherited property of the table.
+    if (Object.hasOwn(NOT_EXTERNAL, type))
+      throw new ArgsError(`${said}: ${NOT_EXTERNAL[type](shellWord(column.trim()))}`);
     if (!IDENTIFIER_TYPE_PATTERN.test(type))
       throw new ArgsError(`${said}: the type is a word of lowercase letters, digits and _ (e.g. loyalty_number)`);
     columns[type] = column.trim();
@@ -407,7 +409,8 @@ function skipLinesOf(given: string | number | undefined): number {
  * export may use `^` or `~`); one the header does not use is named when the header is read (`run.ts`).
  */
 function delimiterFlag(text: string): string {
-  const delimiter = DELIMITER_WORDS[text.toLowerCase()] ?? text;
+  const word = text.toLowerCase();
+  const delimiter = Object.hasOwn(DELIMITER_WORDS, word) ? DELIMITER_WORDS[word] : text;
   const known = DELIMITERS.map((d) => (d === "\t" ? "tab" : d)).join(" ");
   if ([...delimiter].length !== 1 || /["\r\n]/.test(delimiter))
     throw new ArgsError(`--delimiter ${JSON.stringify(text)}: expected one character, e.g. ${known}`);
@@ -426,7 +429,7 @@ function delimiterFlag(text: string): string {
  */
 function setValues(pairs: readonly string[], decimalComma: boolean): Record<string, JsonValue> {
   const typed = cellTyping(decimalComma);
-  const set: Record<string, JsonValue> = {};
+  const set: Array<[string, JsonValue]> = [];
   for (const pair of pairs) {
     const at = pair.indexOf("=");
     if (at <= 0) throw new ArgsError(`--set ${pair}: expected key=value, e.g. --set channel=pos`);
@@ -436,9 +439,10 @@ function setValues(pairs: readonly string[], decimalComma: boolean): Record<stri
       throw new ArgsError(
         `--set ${pair}: the value is empty (an unset shell variable?); give one, e.g. --set ${key}=pos, or leave the flag out`,
       );
-    set[key] = value;
+    set.push([key, value]);
   }
-  return set;
+  // Defined, not assigned: `--set __proto__=x` assigned would set the object's prototype and be lost.
+  return Object.fromEntries(set);
 }
 
 type MapFileFields = Partial<

@@ -116,9 +116,12 @@ async function sendItems(items: BatchItem[], what: string, options: DeliverOptio
         rejects.push(entry(item, rejected.error.replace(/^batch\[\d+\]: /, "")));
       }
       // The collector counts its duplicates within `accepted` (a Segment client's retry is a success); to the
-      // operator a row whose content was dropped is not "accepted".
-      const duplicates = Math.min(outcome.duplicates, items.length - rejects.length);
-      return { ok: true, accepted: items.length - rejects.length - duplicates, duplicates, rejects };
+      // operator a row whose content was dropped is not "accepted". Unless an earlier attempt of this batch may have
+      // been stored (answered 429 at the collector's deadline, or cut off): then the rows it holds are most likely
+      // this run's, stored once (DESIGN §3), and counting them as held from before would hide them and their warnings.
+      const stored = items.length - rejects.length;
+      const duplicates = outcome.afterUnclearAttempt ? 0 : Math.min(outcome.duplicates, stored);
+      return { ok: true, accepted: stored - duplicates, duplicates, rejects };
     }
     case "refused":
       return { ok: true, accepted: 0, duplicates: 0, rejects: items.map((item) => entry(item, outcome.error)) };

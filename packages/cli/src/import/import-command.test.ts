@@ -486,6 +486,24 @@ describe("tessera import", () => {
     expect(collector.stored.size).toBe(6);
   });
 
+  it("rejects an NDJSON line too long to be a message with the reason, and sends the lines after it", async () => {
+    const long = `{"type":"identify","userId":"u1","traits":{"blob":"${"x".repeat(3_000_000)}"}}`;
+    const file = write("archive.ndjson", `${long}\n{"type":"identify","userId":"u2"}\n`);
+    const run = await importFile(file);
+    expect(run.code).toBe(1);
+    expect(sent().map((m) => m.userId)).toEqual(["u2"]);
+    const [reject, ...none] = readRejects(file);
+    expect(none).toEqual([]);
+    expect([reject.row, reject.line, reject.error]).toEqual([
+      1,
+      1,
+      "line longer than any message can be (3,000,054 bytes; a message is at most 32,768): not read",
+    ]);
+    // The rejects file shows which line it was, not all of it.
+    expect(reject.input).toMatch(/^\{"type":"identify","userId":"u1","traits":\{"blob":"x+…$/);
+    expect(reject.input.length).toBeLessThanOrEqual(201);
+  });
+
   it("sends NDJSON messages as they are, from stdin, adding only missing messageIds and leaving out sentAt", async () => {
     const lines = [
       '{"type":"identify","userId":"u1","traits":{"plan":"pro"},"messageId":"keep-me"}',
@@ -537,12 +555,40 @@ describe("tessera import", () => {
     expect(JSON.parse(shown)).toEqual(FIRST_POS_MESSAGE);
   });
 
+  it("says a dry run does not resume, and checks every row, when given --resume", async () => {
+    const file = write("dry-resume.csv", POS_CSV);
+    const run = await runCli(["import", file, "--dry-run", "--resume", ...POS_MAPPING]);
+    expect(run.stderr).toBe(
+      "A dry run checks every row and keeps no checkpoint: --resume is ignored, the check starts at the first row.\n",
+    );
+    expect(run.stdout).toContain("3 rows, 2 valid, 1 rejected in 1 batch");
+    expect(readRejects(`${file}.dry-run`).map((r) => r.row)).toEqual([3]);
+    expect(collector.requests).toHaveLength(0);
+    expect(existsSync(`${file}.checkpoint.json`)).toBe(false);
+  });
+
   it("stops with code 2 before sending anything when a mapped column is missing", async () => {
     const file = write("typo.csv", POS_CSV);
     const run = await importFile(file, "--event", "E", "--user-id", "customer");
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--user-id "customer": the file has no such column');
     expect(collector.requests).toHaveLength(0);
+  });
+
+  it("refuses an email column beside --email on identify rows, before sending; --ignore it to send the mapped one", async () => {
+    const file = write("crm-emails.csv", "id,email,work_email\nP-1,personal@example.com,jane@work.example\n");
+    const crm = ["--as", "identify", "--user-id", "id", "--email", "work_email"];
+    const run = await importFile(file, ...crm);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      '--email work_email: the file\'s column "email" fills the trait email too, and would replace the --email ' +
+        'column\'s value on every row; --ignore email to send "work_email" as the email',
+    );
+    expect(collector.requests).toHaveLength(0);
+
+    const chosen = await importFile(file, ...crm, "--ignore", "email");
+    expect(chosen.code).toBe(0);
+    expect(sent().map((m) => m.traits)).toEqual([{ email: "jane@work.example" }]);
   });
 
   it("refuses a --set key that a column of the file also fills, before sending; --ignore the column to use it", async () => {

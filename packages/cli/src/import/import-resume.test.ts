@@ -70,6 +70,40 @@ describe("tessera import under failures", () => {
     expect(readCheckpoint(file)).toMatchObject({ rows: ROWS, accepted: ROWS, rejected: 0 });
   });
 
+  it("counts as its own the rows a batch stored before a 429 or a cut connection, and keeps their warnings", async () => {
+    // The collector stores the batch, then answers 429 (its deadline passed while it worked) or the connection is
+    // cut before the answer arrives: the retry finds every row held.
+    for (const [name, afterStoring] of [
+      ["late.csv", { status: 429, headers: { "retry-after": "1" }, body: { error: { code: "rate_limit_error" } } }],
+      ["cut.csv", "hang-up"],
+    ] as const) {
+      collector.options.answer = (request, n) => {
+        if (n > 0) return "store";
+        for (const message of request.body.batch) collector.stored.set(message.messageId as string, message);
+        return afterStoring;
+      };
+      collector.requests.length = 0;
+      const file = path.join(dir, name);
+      writeFileSync(file, "id,email\nP-1,jane@\nP-2,bo@example.com\n");
+      const crm = ["--as", "identify", "--user-id", "id", "--email", "email"];
+      const run = await runCli(["import", file, "--host", collector.url, "--write-key", "wk_test", ...crm]);
+      expect(run.code).toBe(0);
+      expect(collector.requests).toHaveLength(2);
+      expect(run.stdout).toContain(`${file}: 2 rows, 2 accepted, 0 rejected`);
+      expect(run.stdout).not.toContain("already stored");
+      const checkpoint = readCheckpoint(file);
+      expect(checkpoint).toMatchObject({ rows: 2, accepted: 2, warned: 1 });
+      expect(checkpoint.duplicates ?? 0).toBe(0);
+      const warned = readFileSync(`${file}.warnings.ndjson`, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
+      expect(warned.map((w) => [w.row, w.warnings])).toEqual([
+        [1, ['email "jane@": email is not an address (nothing after the @)']],
+      ]);
+    }
+  });
+
   it("stops at a batch that keeps failing, checkpoints the rows before it, and --resume sends only the rest", async () => {
     const failing = "u2501";
     collector.options.answer = (request) =>

@@ -4,33 +4,90 @@
  * message is one rejected row, not a failed import.
  */
 
-/** One message's text, the line it starts on (1-based), and the UTF-8 bytes of the text up to its end. */
+import { MAX_MESSAGE_BYTES } from "@tessera/protocol";
+
+/**
+ * One message's text, the line it starts on (1-based), and the UTF-8 bytes of the text up to its end. With `problem`,
+ * a piece that cannot be a message and was not kept whole: `text` is only its beginning, to show which it was.
+ */
 export interface JsonPiece {
   text: string;
   line: number;
   end: number;
+  problem?: string;
 }
 
-/** Non-blank lines, trimmed (a `\r` of CRLF files included). */
-export async function* jsonLines(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<JsonPiece> {
-  let rest = "";
+/**
+ * The longest line kept whole, in characters: far above any message (32 KB), so a longer line can only be rejected,
+ * and holding it would cost memory for nothing (a file without line breaks is one line of its whole size).
+ */
+export const MAX_LINE_CHARS = 1024 * 1024;
+
+/** How much of a line past {@link MAX_LINE_CHARS} is kept for the rejects file. */
+const SHOWN_CHARS = 200;
+
+/**
+ * Non-blank lines, trimmed (a `\r` of CRLF files included). A line longer than `maxLineChars` comes out as a piece
+ * with a `problem`, its text cut to its beginning.
+ *
+ * @example for await (const piece of jsonLines(['{"a":1}\n\n{"b"', ":2}"])) console.log(piece.line, piece.text)
+ * // 1 {"a":1}  then  3 {"b":2}
+ */
+export async function* jsonLines(
+  chunks: AsyncIterable<string> | Iterable<string>,
+  maxLineChars = MAX_LINE_CHARS,
+): AsyncGenerator<JsonPiece> {
+  // The line being read, in the pieces the chunks brought, joined once when it ends: each chunk is searched for a
+  // line break once, so a long line costs its length (one string appended to and searched again from its start each
+  // chunk cost the square of it).
+  let pieces: string[] = [];
+  let chars = 0;
+  let lineBytes = 0;
   let line = 0;
   let bytes = 0;
+  const add = (piece: string) => {
+    lineBytes += Buffer.byteLength(piece);
+    // Past the bound only the line's size is counted, to say it in the reason.
+    if (chars > maxLineChars) return;
+    pieces.push(piece);
+    chars += piece.length;
+    if (chars > maxLineChars) pieces = [pieces.join("").slice(0, SHOWN_CHARS)];
+  };
+  /** The line read so far as a piece (none when blank), ended by a line break or by the end of the text. */
+  const finish = (breakBytes: number): JsonPiece | null => {
+    line++;
+    bytes += lineBytes + breakBytes;
+    const text = pieces.join("").trim();
+    const piece: JsonPiece | null =
+      chars > maxLineChars
+        ? {
+            text: `${text}…`,
+            line,
+            end: bytes,
+            problem:
+              `line longer than any message can be (${lineBytes.toLocaleString("en-US")} bytes; a message is at ` +
+              `most ${MAX_MESSAGE_BYTES.toLocaleString("en-US")}): not read`,
+          }
+        : text === ""
+          ? null
+          : { text, line, end: bytes };
+    pieces = [];
+    chars = 0;
+    lineBytes = 0;
+    return piece;
+  };
   for await (const chunk of chunks) {
-    rest += chunk;
     let start = 0;
-    for (let end = rest.indexOf("\n"); end >= 0; end = rest.indexOf("\n", start)) {
-      line++;
-      const raw = rest.slice(start, end);
-      bytes += Buffer.byteLength(raw) + 1;
-      const text = raw.trim();
-      if (text !== "") yield { text, line, end: bytes };
+    for (let end = chunk.indexOf("\n"); end >= 0; end = chunk.indexOf("\n", start)) {
+      add(chunk.slice(start, end));
+      const piece = finish(1);
+      if (piece) yield piece;
       start = end + 1;
     }
-    rest = rest.slice(start);
+    if (start < chunk.length) add(chunk.slice(start));
   }
-  const text = rest.trim();
-  if (text !== "") yield { text, line: line + 1, end: bytes + Buffer.byteLength(rest) };
+  const last = finish(0);
+  if (last) yield last;
 }
 
 const isSpace = (c: string) => c === " " || c === "\n" || c === "\r" || c === "\t";

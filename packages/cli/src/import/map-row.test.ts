@@ -256,6 +256,40 @@ describe("mapCsvRow", () => {
     ).not.toHaveProperty("timestamp");
   });
 
+  it("sends columns named like built-in object properties under their own names, and reads only a row's own cells", () => {
+    // Parsed as csv-parse builds records: `__proto__` and `constructor` are the row's own keys.
+    const row = JSON.parse('{"id":"1","__proto__":"a","constructor":"b","toString":"c","hasOwnProperty":"d"}');
+    const message = mapCsvRow(row, mapping({ as: "identify", event: undefined, userId: "id" }), () => "imp-hash");
+    expect(JSON.stringify(message.traits)).toBe(
+      '{"__proto__":"a","constructor":"b","toString":"c","hasOwnProperty":"d"}',
+    );
+    // A row too short to hold the mapped column: no cell, not the function every object inherits.
+    const short = mapping({ anonymousId: "id", userId: "constructor", timestamp: "toString" });
+    expect(() => mapCsvRow(JSON.parse('{"id":"1"}'), short, () => "imp-hash")).toThrow(
+      new CellProblem(
+        '--timestamp column "toString" is empty (the row would be dated at the import, not when it happened)',
+      ),
+    );
+    expect(
+      mapCsvRow(JSON.parse('{"id":"1"}'), mapping({ anonymousId: "id", userId: "constructor" }), () => "x"),
+    ).toEqual({ type: "track", event: "Order Completed", anonymousId: "1", messageId: "x", properties: {} });
+    // A --set constant of such a name is sent like any other.
+    const set = JSON.parse('{"__proto__":"pos"}');
+    expect(JSON.stringify(mapCsvRow({ id: "1" }, mapping({ anonymousId: "id", set }), () => "x").properties)).toBe(
+      '{"__proto__":"pos"}',
+    );
+  });
+
+  it("keeps the --email and --phone values on identify rows over any trait of the same name", () => {
+    // `headerProblem` refuses such a header; were it to get past, the mapped identifier still wins.
+    const message = mapCsvRow(
+      { id: "1", email: "personal@example.com", work_email: "jane@work.example", phone: "+1 555", mobile: "+4915" },
+      mapping({ as: "identify", event: undefined, userId: "id", email: "work_email", phone: "mobile" }),
+      () => "imp-hash",
+    );
+    expect(message.traits).toEqual({ email: "jane@work.example", phone: "+4915" });
+  });
+
   it("refuses a row whose messageId cell is empty, and leaves out empty ids", () => {
     const ids = mapping({ userId: "id", anonymousId: "anon", messageId: "mid" });
     expect(() => mapCsvRow({ id: "", anon: "a-1", mid: " " }, ids, () => "imp-hash")).toThrow(
@@ -345,6 +379,42 @@ describe("headerProblem", () => {
     );
     // On track rows email goes to context.traits, not properties: no clash.
     expect(headerProblem(["id", "mail"], { ...identify, as: "track", event: "E" })).toBeNull();
+  });
+
+  it("refuses on identify rows a column that fills the email or phone trait beside --email or --phone", () => {
+    const crm = (over: Partial<CsvMapping>) =>
+      mapping({ as: "identify", event: undefined, userId: "id", email: "work_email", ...over });
+    expect(headerProblem(["id", "email", "work_email"], crm({}))).toBe(
+      '--email work_email: the file\'s column "email" fills the trait email too, and would replace the --email ' +
+        'column\'s value on every row; --ignore email to send "work_email" as the email, or send the column under ' +
+        'another name with --map ("rename": {"email": "other_email"})',
+    );
+    expect(headerProblem(["id", "phone", "mobile"], crm({ email: undefined, phone: "mobile" }))).toBe(
+      '--phone mobile: the file\'s column "phone" fills the trait phone too, and would replace the --phone ' +
+        'column\'s value on every row; --ignore phone to send "mobile" as the phone, or send the column under ' +
+        'another name with --map ("rename": {"phone": "other_phone"})',
+    );
+    // A rename that makes a column `email` clashes the same way.
+    const renamed = crm({ rename: { "Private Mail": "email" } });
+    expect(headerProblem(["id", "Private Mail", "work_email"], renamed)).toBe(
+      '--email work_email: the file\'s column "Private Mail" (renamed "email") fills the trait email too, and would ' +
+        'replace the --email column\'s value on every row; --ignore "Private Mail" to send "work_email" as the ' +
+        'email, or send the column under another name with --map ("rename": {"Private Mail": "other_email"})',
+    );
+    // Either way out is taken: the column left out, or sent under another name.
+    expect(headerProblem(["id", "email", "work_email"], crm({ ignore: ["email"] }))).toBeNull();
+    expect(headerProblem(["id", "email", "work_email"], crm({ rename: { email: "private_email" } }))).toBeNull();
+    // The email column mapped by --email itself, or a track row (email in context.traits): no clash.
+    expect(headerProblem(["id", "email"], crm({ email: "email" }))).toBeNull();
+    expect(headerProblem(["id", "email", "work_email"], crm({ as: "track", event: "E" }))).toBeNull();
+  });
+
+  it("names a column called like a built-in object property by its own name", () => {
+    const pos = mapping({ userId: "id", set: { channel: "pos" } });
+    expect(headerProblem(["id", "constructor", "__proto__"], pos)).toBeNull();
+    expect(headerProblem(["id", "constructor"], mapping({ userId: "id", set: { constructor: "x" } }))).toMatch(
+      /^--set constructor: the file's column "constructor" fills that property too/,
+    );
   });
 
   it("refuses duplicate column names, leaves unnamed ones out and accepts a good header", () => {

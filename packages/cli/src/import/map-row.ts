@@ -195,8 +195,30 @@ export function headerProblem(header: readonly string[], mapping: CsvMapping): s
     const missing = columns.find((column) => !seen.has(column));
     if (missing !== undefined) return `${flag} "${missing}": the file has no such column (its columns: ${listed})`;
   }
-  return setClash([...seen], mapping);
+  return setClash([...seen], mapping) ?? identityClash([...seen], mapping);
 }
+
+/**
+ * The name a column's cell is sent under: its `rename`, or its own. Only the mapping's own keys count: a column named
+ * `constructor` or `__proto__` is no inherited property of the rename object.
+ */
+function fieldName(mapping: CsvMapping, column: string): string {
+  return Object.hasOwn(mapping.rename, column) ? mapping.rename[column] : column;
+}
+
+/** The columns that do not become properties (track) or traits (identify): mapped to a flag, or left out. */
+function usedColumns(mapping: CsvMapping): Set<string> {
+  return new Set([...mappedColumns(mapping).map(([, column]) => column), ...mapping.ignore]);
+}
+
+/** The columns that become properties (track) or traits (identify). */
+function fieldColumns(columns: readonly string[], mapping: CsvMapping): string[] {
+  const used = usedColumns(mapping);
+  return columns.filter((column) => !used.has(column));
+}
+
+/** A column as `--ignore` takes it in a shell. */
+const ignoreWord = (column: string): string => (/^[\w.-]+$/.test(column) ? column : JSON.stringify(column));
 
 /**
  * Why a `--set` constant clashes with what a column fills, or null. The constant would replace the column's value on
@@ -207,22 +229,47 @@ function setClash(columns: readonly string[], mapping: CsvMapping): string | nul
   const kind = mapping.as === "track" ? "property" : "trait";
   const clash = (key: string, what: string, remedy: string) =>
     `--set ${key}: ${what} fills that ${kind} too, and the constant would replace every row's value; ${remedy}`;
-  const used = new Set([...mappedColumns(mapping).map(([, column]) => column), ...mapping.ignore]);
+  const fields = fieldColumns(columns, mapping);
   for (const key of Object.keys(mapping.set)) {
-    const column = columns.find((c) => !used.has(c) && (mapping.rename[c] ?? c) === key);
+    const column = fields.find((c) => fieldName(mapping, c) === key);
     if (column !== undefined) {
       const renamed = column === key ? "" : ` (renamed "${key}")`;
-      const ignore = /^[\w.-]+$/.test(column) ? column : JSON.stringify(column);
       return clash(
         key,
         `the file's column "${column}"${renamed}`,
-        `--ignore ${ignore} to send the constant, or leave out --set ${key}`,
+        `--ignore ${ignoreWord(column)} to send the constant, or leave out --set ${key}`,
       );
     }
     // On identify rows the email and phone columns are traits too (on track rows they go to context.traits).
     const identity = key === "email" ? mapping.email : key === "phone" ? mapping.phone : undefined;
     if (mapping.as === "identify" && identity !== undefined)
       return clash(key, `--${key} "${identity}"`, `leave out --set ${key} or --${key}`);
+  }
+  return null;
+}
+
+/**
+ * Why a column clashes with `--email` or `--phone` on identify rows, or null. Both are sent as the traits `email` and
+ * `phone`, which identity resolution links by; a column that fills the same trait (an `email` column beside
+ * `--email work_email`, or one renamed `email`) would replace the mapped value on every row without a word, and link
+ * each profile by the wrong address. Refused before anything is sent, so the operator chooses which one is meant.
+ */
+function identityClash(columns: readonly string[], mapping: CsvMapping): string | null {
+  if (mapping.as !== "identify") return null;
+  const fields = fieldColumns(columns, mapping);
+  for (const [key, mapped] of [
+    ["email", mapping.email],
+    ["phone", mapping.phone],
+  ] as const) {
+    if (mapped === undefined) continue;
+    const column = fields.find((c) => fieldName(mapping, c) === key);
+    if (column === undefined) continue;
+    const renamed = column === key ? "" : ` (renamed "${key}")`;
+    return (
+      `--${key} ${ignoreWord(mapped)}: the file's column "${column}"${renamed} fills the trait ${key} too, and would ` +
+      `replace the --${key} column's value on every row; --ignore ${ignoreWord(column)} to send "${mapped}" as the ` +
+      `${key}, or send the column under another name with --map ("rename": {${JSON.stringify(column)}: "other_${key}"})`
+    );
   }
   return null;
 }
@@ -237,10 +284,20 @@ export function unnamedColumns(header: readonly string[]): number[] {
   return header.flatMap((column, i) => (column === "" ? [i + 1] : []));
 }
 
+/**
+ * The cell of `column` in `record`, or undefined when the row has none (a short row). Only the record's own keys: a
+ * column named `constructor` that the row lacks is not the function every object inherits.
+ *
+ * @example cellOf({ id: "1" }, "constructor") // undefined
+ */
+export function cellOf(record: Readonly<Record<string, string>>, column: string): string | undefined {
+  return Object.hasOwn(record, column) ? record[column] : undefined;
+}
+
 /** An id-like cell: trimmed text, or undefined when empty. */
 function textCell(record: Readonly<Record<string, string>>, column: string | undefined): string | undefined {
   if (column === undefined) return undefined;
-  const text = (record[column] ?? "").trim();
+  const text = (cellOf(record, column) ?? "").trim();
   return text === "" ? undefined : text;
 }
 
@@ -263,14 +320,14 @@ export function mapCsvRow(
   mapping: CsvMapping,
   fallbackId: () => string,
 ): Record<string, unknown> {
-  const used = new Set<string>([...mappedColumns(mapping).map(([, column]) => column), ...mapping.ignore]);
+  const used = usedColumns(mapping);
   const strings = new Set(mapping.strings);
   const numbers = new Set(mapping.numbers);
   const typed = mapping.decimalComma ? typedCellDecimalComma : typedCell;
   const ownId = textCell(record, mapping.messageId);
   if (mapping.messageId !== undefined && ownId === undefined)
     throw new CellProblem(`--message-id column "${mapping.messageId}" is empty`);
-  const fields: JsonObject = {};
+  const cells: Array<[string, JsonValue]> = [];
   for (const [column, cell] of Object.entries(record)) {
     if (used.has(column)) continue;
     const value = strings.has(column)
@@ -278,9 +335,10 @@ export function mapCsvRow(
       : numbers.has(column)
         ? numberCell(cell, mapping.decimalComma === true, column)
         : typed(cell);
-    if (value !== undefined) fields[mapping.rename[column] ?? column] = value;
+    if (value !== undefined) cells.push([fieldName(mapping, column), value]);
   }
-  Object.assign(fields, mapping.set);
+  // Defined, not assigned: assigning a column named `__proto__` would set the object's prototype and lose the cell.
+  const fields: JsonObject = { ...Object.fromEntries(cells), ...mapping.set };
 
   const identity: JsonObject = {};
   const email = textCell(record, mapping.email);
@@ -316,7 +374,7 @@ export function mapCsvRow(
   }
   message.messageId = ownId ?? fallbackId();
   if (mapping.timestamp !== undefined) {
-    const timestamp = timestampCell(record[mapping.timestamp] ?? "", mapping);
+    const timestamp = timestampCell(cellOf(record, mapping.timestamp) ?? "", mapping);
     // Without one the collector dates the row at the import: last year's purchase would count as this month's.
     if (timestamp === undefined)
       throw new CellProblem(
@@ -330,7 +388,9 @@ export function mapCsvRow(
     // Identity resolution reads a track's email and phone from context.traits (DESIGN §4).
     if (Object.keys(identity).length > 0) context.traits = identity;
   } else {
-    message.traits = { ...identity, ...fields };
+    // Identity first to read, and last to win: `headerProblem` refuses a column that fills email or phone too, and
+    // should one get past it, the mapped identifier is still the one identity resolution links by.
+    message.traits = { ...identity, ...fields, ...identity };
   }
   if (externalIds.length > 0) context.externalIds = externalIds;
   if (Object.keys(context).length > 0) message.context = context;

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { jsonArrayElements } from "./json-text";
+import { type JsonPiece, jsonArrayElements, jsonLines, MAX_LINE_CHARS } from "./json-text";
 import { InputError, type InputFormat, type InputOptions, type InputRow, openInput } from "./read";
 
 const dir = mkdtempSync(path.join(tmpdir(), "tessera-read-"));
@@ -330,6 +330,53 @@ describe("openInput", () => {
   it("says when the file cannot be read", async () => {
     await expect(rows(path.join(dir, "missing.csv"), "csv")).rejects.toThrow(/cannot read .*missing\.csv/);
     await expect(rows(dir, "csv")).rejects.toThrow(/is not a file/);
+  });
+});
+
+describe("jsonLines", () => {
+  const read = async (chunks: AsyncIterable<string> | Iterable<string>) => {
+    const pieces: JsonPiece[] = [];
+    for await (const piece of jsonLines(chunks)) pieces.push(piece);
+    return pieces;
+  };
+
+  it("splits lines across any chunk boundaries, counting lines and bytes", async () => {
+    const text = '{"a":"é"}\n\n  {"b":2}\r\n\n{"c":3}';
+    for (let size = 1; size <= text.length; size++) {
+      const chunks = text.match(new RegExp(`[\\s\\S]{1,${size}}`, "g")) ?? [];
+      expect(await read(chunks)).toEqual([
+        { text: '{"a":"é"}', line: 1, end: 11 },
+        { text: '{"b":2}', line: 3, end: 23 },
+        { text: '{"c":3}', line: 5, end: 31 },
+      ]);
+    }
+  });
+
+  it("rejects a line longer than it keeps, keeping only its beginning, and reads the lines after it", async () => {
+    const chunk = "x".repeat(64 * 1024);
+    const longLine = 4 * MAX_LINE_CHARS;
+    async function* file() {
+      yield '{"a":1}\n{"blob":"';
+      for (let sent = 9; sent < longLine; sent += chunk.length) yield chunk.slice(0, longLine - sent);
+      yield '\n{"b":2}\n';
+    }
+    const [first, long, after, ...none] = await read(file());
+    expect(first).toEqual({ text: '{"a":1}', line: 1, end: 8 });
+    expect(long).toEqual({
+      text: expect.stringMatching(/^\{"blob":"x+…$/),
+      line: 2,
+      end: 8 + longLine + 1,
+      problem: "line longer than any message can be (4,194,304 bytes; a message is at most 32,768): not read",
+    });
+    // Only its beginning is kept: memory for the line stops growing at the bound, however long the line.
+    expect(long.text.length).toBeLessThanOrEqual(201);
+    expect(after).toEqual({ text: '{"b":2}', line: 3, end: 8 + longLine + 1 + 8 });
+    expect(none).toEqual([]);
+  });
+
+  it("rejects a last line without a line break that is too long the same way", async () => {
+    const [long] = await read(["{", "y".repeat(MAX_LINE_CHARS)]);
+    expect(long).toMatchObject({ line: 1, end: MAX_LINE_CHARS + 1, problem: expect.stringMatching(/^line longer/) });
   });
 });
 

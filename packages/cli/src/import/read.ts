@@ -29,7 +29,14 @@ export type InputRow =
       /** With `problem`, for a row that could not be split into fields at all: its text as in the file. */
       raw?: string;
     }
-  | { kind: "json"; row: number; line: number; text: string };
+  | {
+      kind: "json";
+      row: number;
+      line: number;
+      text: string;
+      /** Why the row cannot be a message before it is even parsed (a line too long to keep); `text` is its beginning. */
+      problem?: string;
+    };
 
 /** The input as rows, with what the progress display needs. */
 export interface Input {
@@ -639,7 +646,8 @@ async function* jsonRows(
     let row = 0;
     for await (const piece of pieces) {
       count.rowEnd = mark + piece.end;
-      yield { kind: "json", row: ++row, line: piece.line, text: piece.text };
+      const { text, line, problem } = piece;
+      yield { kind: "json", row: ++row, line, text, ...(problem !== undefined && { problem }) };
     }
   } catch (err) {
     if (err instanceof InputError) throw err;

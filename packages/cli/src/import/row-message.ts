@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import { isPlainObject, validateMessage } from "@tessera/protocol";
 import { checkIdentifiers, type IdentifierCheck } from "./identifier-check";
-import { CellProblem, type CsvMapping, mapCsvRow } from "./map-row";
+import { CellProblem, type CsvMapping, cellOf, mapCsvRow } from "./map-row";
 import type { InputRow } from "./read";
 
 export interface RowMessageOptions {
@@ -60,10 +60,12 @@ export function rowMessage(row: InputRow, options: RowMessageOptions): RowMessag
     } catch (err) {
       if (!(err instanceof CellProblem)) throw err;
       // A row whose id cell is empty has none: its rejects entry shows none rather than a hash it was never sent by.
-      const messageId = mapping.messageId === undefined ? hashed() : record[mapping.messageId]?.trim() || undefined;
+      const messageId =
+        mapping.messageId === undefined ? hashed() : cellOf(record, mapping.messageId)?.trim() || undefined;
       return { ok: false, error: err.message, messageId };
     }
   } else {
+    if (row.problem) return { ok: false, error: row.problem };
     try {
       message = JSON.parse(row.text);
     } catch (err) {

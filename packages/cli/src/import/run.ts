@@ -80,7 +80,11 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
     say(`tessera import: ${previous.error}`);
     return EXIT.usage;
   }
-  if (options.resume) {
+  // A dry run checks every row and stores nothing, so it has no checkpoint to resume from nor one to leave.
+  const resuming = options.resume && !options.dryRun;
+  if (options.resume && options.dryRun)
+    say("A dry run checks every row and keeps no checkpoint: --resume is ignored, the check starts at the first row.");
+  if (resuming) {
     if (!previous) say(`No checkpoint at ${checkpointFile}: starting from the first row.`);
     else if (previous.fingerprint !== fingerprint) {
       say(`tessera import: ${checkpointFile} was written with other mapping options; use the same options to`);
@@ -148,7 +152,7 @@ export async function runImport(options: ImportOptions, deps: RunDeps): Promise<
       `Rows${mapping ? "" : " without a messageId"} are hashed under the name "stdin": the same rows imported from ` +
         "their file get other messageIds and are stored again. --source-name <file name> hashes them as that file.",
     );
-  const keepRows = options.resume ? skip : null;
+  const keepRows = resuming ? skip : null;
   const listed = (path: string) => (options.dryRun ? dryRunPath(path) : path);
   // Starting over removes the earlier run's checkpoint with the rejects and warnings it counts, and first: kept alone
   // (this run may acknowledge nothing), a later --resume would skip rows whose rejects are gone, yet count them.

@@ -148,4 +148,25 @@ describe("sendBatch", () => {
     const { outcome } = await send([json(200, { success: true, accepted: 2, duplicates: 1, rejected: [] })]);
     expect(outcome).toEqual({ kind: "stored", rejected: [], duplicates: 1 });
   });
+
+  it("says when an earlier attempt ended without saying whether it was stored: cut off, timed out, 429 or 5xx", async () => {
+    const held = json(200, { success: true, accepted: 1, duplicates: 1, rejected: [] });
+    const busy = json(429, { error: { code: "rate_limit_error", message: "busy" } }, { "retry-after": "1" });
+    const unclear = { kind: "stored", rejected: [], duplicates: 1, afterUnclearAttempt: true };
+    expect((await send([busy, held])).outcome).toEqual(unclear);
+    expect((await send([json(503, { error: { code: "internal_error", message: "later" } }), held])).outcome).toEqual(
+      unclear,
+    );
+    const cut = new TypeError("fetch failed", { cause: { code: "ECONNRESET" } });
+    expect((await send([cut, held])).outcome).toEqual(unclear);
+    const timedOut = new DOMException("The operation was aborted due to timeout", "TimeoutError");
+    expect((await send([timedOut, held])).outcome).toEqual(unclear);
+    // A refused connection never reached a collector (a restart, once the host has answered): nothing unclear.
+    const refused = new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } });
+    expect((await send([refused, held], { host: { answered: true } })).outcome).toEqual({
+      kind: "stored",
+      rejected: [],
+      duplicates: 1,
+    });
+  });
 });

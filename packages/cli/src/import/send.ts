@@ -17,10 +17,13 @@ const gzipAsync = promisify(gzip);
 
 /**
  * How a batch ended: stored (all but the listed rejections, by index in the batch), refused whole (400), too large
- * (413), or failed (a status retrying cannot fix, or retries exhausted).
+ * (413), or failed (a status retrying cannot fix, or retries exhausted). `afterUnclearAttempt` on a stored batch: an
+ * earlier attempt ended without saying whether the collector stored it (a cut connection, a timeout, a 429 or a 5xx —
+ * the collector answers 429 at its deadline after finishing the work), so duplicates in the answer may be that
+ * attempt's rows, stored by this run.
  */
 export type SendOutcome =
-  | { kind: "stored"; rejected: RejectedMessage[]; duplicates: number }
+  | { kind: "stored"; rejected: RejectedMessage[]; duplicates: number; afterUnclearAttempt?: true }
   | { kind: "refused"; error: string }
   | { kind: "too-large"; error: string }
   | { kind: "failed"; error: string; keyRefused?: boolean; notCollector?: boolean };
@@ -86,10 +89,13 @@ export async function sendBatch(body: string, options: SendOptions): Promise<Sen
     "idempotency-key": createHash("sha256").update(body).digest("base64url"),
   };
   let last = "";
+  let unclear = false;
   for (let attempt = 0; attempt < retry.maxAttempts; attempt++) {
     let status = 0;
     let text = "";
     let retryAfter: number | undefined;
+    // A connection refused, or a host not found: the request never reached a collector.
+    let neverSent = false;
     const ticket = (await options.congestion?.acquire()) ?? 0;
     try {
       const response = await doFetch(options.url, {
@@ -111,16 +117,22 @@ export async function sendBatch(body: string, options: SendOptions): Promise<Sen
         return { kind: "failed", error: `cannot reach ${at}: ${unreachable} (is --host right, and Tessera running?)` };
       }
       text = failure.text;
+      neverSent = unreachable !== undefined;
     }
     const outcome = classify(status);
     options.congestion?.done(ticket, loadSignal(outcome, retryAfter));
-    if (outcome === "ok") return stored(text, options.url);
+    if (outcome === "ok") {
+      const answer = stored(text, options.url);
+      return unclear && answer.kind === "stored" ? { ...answer, afterUnclearAttempt: true } : answer;
+    }
     last = status === 0 ? text : `${status} ${errorMessage(text)}`;
     if (outcome === "split") return { kind: "too-large", error: last };
     if (outcome === "drop") {
       if (status === 400) return { kind: "refused", error: last };
       return { kind: "failed", error: last, ...((status === 401 || status === 403) && { keyRefused: true }) };
     }
+    // What is retried (a cut connection, a timeout, 429, 5xx) says nothing of whether the work was done.
+    if (!neverSent) unclear = true;
     if (attempt + 1 >= retry.maxAttempts) break;
     const delayMs = Math.round(backoffDelay(attempt, retryAfter, retry, Math.random));
     options.onRetry?.({ attempt: attempt + 1, maxAttempts: retry.maxAttempts, delayMs, reason: last });
