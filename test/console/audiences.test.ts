@@ -170,6 +170,81 @@ describe("console definition edit", () => {
   });
 });
 
+describe("console definition edit: JSON view", () => {
+  it("refuses to save while the JSON view does not parse, saying so at the button and keeping the text", async () => {
+    const key = `unparsed_${randomUUID().slice(0, 8)}`;
+    expect((await secretApi(session.server, "POST", "/v1/audiences", { key, definition: { event: "A" } })).status).toBe(
+      201,
+    );
+    const page = await session.signedIn(`/console/audiences/${key}`);
+    const sent: string[] = [];
+    page.on("request", (r) => {
+      if (r.method() !== "GET" && new URL(r.url()).pathname === `/v1/audiences/${key}`) sent.push(r.method());
+    });
+    await page.getByRole("button", { name: "Edit definition" }).click();
+    // A definition that parses, then one with a trailing comma: the builder's definition is still the first.
+    await json(page).fill(JSON.stringify({ event: "B" }));
+    const typed = '{"event": "Checkout Completed", "within": "30d",}';
+    await json(page).fill(typed);
+    await page.getByRole("button", { name: "Save audience" }).click();
+
+    const refusal = page.locator("form.builder > p[role=alert]");
+    await expect.poll(() => refusal.textContent(), { timeout: 10_000 }).toMatch(/^Not saved: JSON view: /);
+    expect(await json(page).inputValue()).toBe(typed);
+    expect(sent).toEqual([]);
+    const stored = await secretApi<{ version: number; definition: object }>(
+      session.server,
+      "GET",
+      `/v1/audiences/${key}`,
+    );
+    expect(stored.body).toMatchObject({ version: 1, definition: { event: "A" } });
+
+    // Fixed, the note goes and the save goes through.
+    await json(page).fill('{"event": "Checkout Completed", "within": "30d"}');
+    expect(await refusal.count()).toBe(0);
+    await page.getByRole("button", { name: "Save audience" }).click();
+    await page.getByRole("button", { name: "Edit definition" }).waitFor();
+    const saved = await secretApi<{ definition: object }>(session.server, "GET", `/v1/audiences/${key}`);
+    expect(saved.body.definition).toEqual({ event: "Checkout Completed", within: "30d" });
+  });
+});
+
+describe("console definition members", () => {
+  it("loads the next page of members once on a double click", async () => {
+    const { event } = await seedBuyers();
+    const key = `paged_${randomUUID().slice(0, 8)}`;
+    expect((await secretApi(session.server, "POST", "/v1/audiences", { key, definition: { event } })).status).toBe(201);
+    await expect
+      .poll(
+        async () =>
+          (await secretApi<{ size: number; status: { state: string } }>(session.server, "GET", `/v1/audiences/${key}`))
+            .body,
+        { timeout: 30_000, interval: 500 },
+      )
+      .toMatchObject({ size: 3, status: { state: "ready" } });
+    // One member a page (the console asks for 50), so three real members make three pages.
+    const nextPages: string[] = [];
+    await session.context.route(`**/v1/audiences/${key}/members?*`, async (route) => {
+      const url = new URL(route.request().url());
+      url.searchParams.set("limit", "1");
+      const cursor = url.searchParams.get("cursor");
+      if (cursor !== null) nextPages.push(cursor);
+      await route.continue({ url: url.toString() });
+    });
+    const page = await session.signedIn(`/console/audiences/${key}`);
+    const members = page.getByRole("region", { name: "Members" });
+    await members.getByRole("link", { name: /^prf_/ }).first().waitFor();
+    await members.getByRole("button", { name: "Load more members" }).dblclick();
+    await expect.poll(() => members.getByRole("link", { name: /^prf_/ }).count(), { timeout: 10_000 }).toBe(2);
+    await members.getByRole("button", { name: "Load more members" }).click();
+    await expect.poll(() => members.getByRole("button").count(), { timeout: 10_000 }).toBe(0);
+    const shown = await members.getByRole("link", { name: /^prf_/ }).allTextContents();
+    expect(new Set(shown).size).toBe(3);
+    expect(shown.length).toBe(3);
+    expect(nextPages.length).toBe(2);
+  });
+});
+
 describe("console definition delete", () => {
   it("asks first, shows the API's refusal while another audience refers to it, and deletes once it is free", async () => {
     const tag = randomUUID().slice(0, 8);

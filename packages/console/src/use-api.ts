@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, messageOf } from "./api";
 
 export interface Loaded<T> {
+  /** The last answer read from this path: kept when a later read of it fails (then `error` says why). */
   data?: T;
   error?: string;
   loading: boolean;
@@ -9,27 +10,32 @@ export interface Loaded<T> {
 }
 
 /**
- * Reads `path` (null: nothing yet) and again whenever it changes or `reload()` is called.
+ * Reads `path` (null: nothing yet) and again whenever it changes or `reload()` is called. A failed read again (a
+ * refresh, a poll) keeps the data it had beside the error: a page drawn from it, and a form open on it, stay.
  *
  * @example const { data, error } = useApi<SourceList>("/v1/sources");
  */
 export function useApi<T>(path: string | null): Loaded<T> {
-  const [state, setState] = useState<{ data?: T; error?: string; loading: boolean }>({ loading: path !== null });
+  const [state, setState] = useState<{ data?: T; from?: string; error?: string; loading: boolean }>({
+    loading: path !== null,
+  });
   const [round, setRound] = useState(0);
   useEffect(() => {
     if (path === null) return;
     const abort = new AbortController();
     setState((s) => ({ ...s, loading: true }));
     api<T>(path, { signal: abort.signal }).then(
-      (data) => setState({ data, loading: false }),
+      (data) => setState({ data, from: path, loading: false }),
       (err) => {
-        if (!abort.signal.aborted) setState({ error: messageOf(err), loading: false });
+        if (abort.signal.aborted) return;
+        // Data read from another path (another profile, another filter) is not this one's.
+        setState((s) => ({ ...(s.from === path ? s : {}), error: messageOf(err), loading: false }));
       },
     );
     return () => abort.abort();
   }, [path, round]);
   const reload = useCallback(() => setRound((r) => r + 1), []);
-  return { ...state, reload };
+  return { data: state.data, error: state.error, loading: state.loading, reload };
 }
 
 /**
@@ -73,13 +79,16 @@ export function useMorePages<T>(first: Page<T> | undefined, pathAfter: (cursor: 
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string>();
   const [loading, setLoading] = useState(false);
+  // Set at once, not at the next render as `loading` is: a second click before it (a double click) reads nothing.
+  const reading = useRef(false);
   useEffect(() => {
     setMore([]);
     setNext(first?.cursor.next ?? null);
     setError(undefined);
   }, [first]);
   const loadMore = async () => {
-    if (next === null) return;
+    if (next === null || reading.current) return;
+    reading.current = true;
     setLoading(true);
     setError(undefined);
     try {
@@ -89,6 +98,7 @@ export function useMorePages<T>(first: Page<T> | undefined, pathAfter: (cursor: 
     } catch (err) {
       setError(messageOf(err));
     } finally {
+      reading.current = false;
       setLoading(false);
     }
   };

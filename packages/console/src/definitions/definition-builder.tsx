@@ -68,6 +68,8 @@ export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderPro
   const [definitionError, setDefinitionError] = useState<string>();
   const [saveError, setSaveError] = useState<string>();
   const [saving, setSaving] = useState(false);
+  // Save was asked while the JSON view did not parse: said at the button until the JSON view parses again.
+  const [refused, setRefused] = useState(false);
   // What a link away would lose: anything changed since the builder opened (or last saved).
   const snapshot = () => JSON.stringify({ key, name, definition, jsonText: jsonError ? jsonText : "" });
   const [unchanged, setUnchanged] = useState(snapshot);
@@ -77,6 +79,7 @@ export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderPro
     setDefinition(d);
     setJsonText(JSON.stringify(d, null, 2));
     setJsonError(undefined);
+    setRefused(false);
   };
   const fromJson = (text: string) => {
     setJsonText(text);
@@ -87,6 +90,7 @@ export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderPro
       }
       setDefinition(parsed);
       setJsonError(undefined);
+      setRefused(false);
     } catch (err) {
       setJsonError(`JSON view: ${messageOf(err)}`);
     }
@@ -124,6 +128,9 @@ export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderPro
 
   const save = async (e: Event) => {
     e.preventDefault();
+    // `definition` is then the last text that parsed, not what the JSON view shows: saving it would save what the user
+    // has since typed over, and close the builder on their text.
+    if (jsonError) return setRefused(true);
     setSaving(true);
     setSaveError(undefined);
     try {
@@ -213,7 +220,7 @@ export function DefinitionBuilder({ kind, saved, onSaved, onCancel }: BuilderPro
           </button>
         ) : null}
       </div>
-      <ErrorNote error={readable(saveError)} />
+      <ErrorNote error={refused && jsonError ? `Not saved: ${jsonError}` : readable(saveError)} />
     </form>
   );
 }

@@ -1,7 +1,7 @@
 import type { Audience, AudienceMembersPage } from "@tessera/protocol";
 import { useState } from "preact/hooks";
 import { useLocation, useRoute } from "preact-iso";
-import { api, messageOf } from "../api";
+import { api } from "../api";
 import { ConfirmAction } from "../components/confirm-action";
 import { JsonView, Time } from "../components/json-view";
 import { ErrorNote, Loading } from "../components/notes";
@@ -10,7 +10,7 @@ import { BUILDER_DRAFT, DefinitionBuilder, type DefinitionKind, NOUN } from "../
 import { rememberDeleted } from "../definitions/deleted-definition";
 import { hasDraft } from "../drafts";
 import { profileHref } from "../profile-refs";
-import { useApi, useReloadWhile } from "../use-api";
+import { useApi, useMorePages, useReloadWhile } from "../use-api";
 import { BuildStatus } from "./build-status";
 
 /** How often a building definition's size and progress are read again. */
@@ -29,21 +29,24 @@ export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
   const [round, setRound] = useState(0);
   useReloadWhile(saved.data?.status.state === "building", saved.reload, BUILDING_POLL_MS);
   const noun = NOUN[kind];
-  if (saved.error) {
-    return (
+  const d = saved.data;
+  if (!d) {
+    return saved.error ? (
       <>
         <h1>{key}</h1>
         <ErrorNote error={saved.error} />
       </>
+    ) : (
+      <Loading what={`the ${noun}`} />
     );
   }
-  const d = saved.data;
-  if (!d) return <Loading what={`the ${noun}`} />;
   return (
     <>
       <h1>
         {d.name ?? d.key} <span class="muted">({noun})</span>
       </h1>
+      {/* A failed read again (Refresh, the build's polling) leaves the page as last read, and an open edit with it. */}
+      <ErrorNote error={saved.error} />
       <p>
         <code>{d.key}</code> · version {d.version} · size <strong>{d.size}</strong> · <BuildStatus status={d.status} />{" "}
         · updated <Time iso={d.updated_at} />{" "}
@@ -87,31 +90,19 @@ export function DefinitionPage({ kind }: { kind: DefinitionKind }) {
 }
 
 function Members({ kind, definitionKey }: { kind: DefinitionKind; definitionKey: string }) {
-  const first = useApi<AudienceMembersPage>(`/v1/${kind}/${definitionKey}/members?limit=50`);
-  const [more, setMore] = useState<AudienceMembersPage["data"]>([]);
-  const [next, setNext] = useState<string | null | undefined>(undefined);
-  const [error, setError] = useState<string>();
-  const cursor = next === undefined ? first.data?.cursor.next : next;
-  const loadMore = async () => {
-    try {
-      const page = await api<AudienceMembersPage>(
-        `/v1/${kind}/${definitionKey}/members?limit=50&cursor=${encodeURIComponent(cursor ?? "")}`,
-      );
-      setMore((old) => [...old, ...page.data]);
-      setNext(page.cursor.next);
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
-  const rows = [...(first.data?.data ?? []), ...more];
+  const membersPath = (cursor?: string) =>
+    `/v1/${kind}/${definitionKey}/members?limit=50` +
+    (cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`);
+  const first = useApi<AudienceMembersPage>(membersPath());
+  const pages = useMorePages(first.data, membersPath);
   return (
     <section aria-labelledby="h-members">
       <h2 id="h-members">Members</h2>
-      <ErrorNote error={first.error ?? error} />
-      {first.data && rows.length === 0 ? <p class="muted">No members.</p> : null}
-      {rows.length > 0 ? (
+      <ErrorNote error={first.error ?? pages.error} />
+      {first.data && pages.rows.length === 0 ? <p class="muted">No members.</p> : null}
+      {pages.rows.length > 0 ? (
         <Table
-          rows={rows}
+          rows={pages.rows}
           rowKey={(m) => m.profile_id}
           columns={[
             { header: "Profile", cell: (m) => <a href={profileHref(m.profile_id)}>{m.profile_id}</a> },
@@ -119,9 +110,9 @@ function Members({ kind, definitionKey }: { kind: DefinitionKind; definitionKey:
           ]}
         />
       ) : null}
-      {cursor ? (
-        <button type="button" class="quiet" onClick={() => void loadMore()}>
-          Load more members
+      {pages.hasMore ? (
+        <button type="button" class="quiet" disabled={pages.loading} onClick={() => void pages.loadMore()}>
+          {pages.loading ? "Loading…" : "Load more members"}
         </button>
       ) : null}
     </section>

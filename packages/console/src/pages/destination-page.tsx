@@ -40,16 +40,17 @@ export function DestinationPage() {
       setError(messageOf(err));
     }
   };
-  if (destination.error) {
-    return (
+  const d = destination.data;
+  if (!d) {
+    return destination.error ? (
       <>
         <h1>Destination</h1>
         <ErrorNote error={destination.error} />
       </>
+    ) : (
+      <Loading what="the destination" />
     );
   }
-  const d = destination.data;
-  if (!d) return <Loading what="the destination" />;
   const counters: Array<[string, number]> = [
     ["Pending", d.status.pending],
     ["Delivered", d.status.delivered],
@@ -62,6 +63,8 @@ export function DestinationPage() {
       <h1>
         {d.name} <span class="muted">({d.type})</span>
       </h1>
+      {/* A failed Refresh leaves the page as last read, and the settings being typed with it. */}
+      <ErrorNote error={destination.error} />
       <section aria-labelledby="h-status">
         <h2 id="h-status">Status</h2>
         <dl class="counters">

@@ -32,22 +32,25 @@ export function ProfilePage() {
     profile.reload();
     merges.reload();
   };
-  if (profile.error) {
-    return (
+  const p = profile.data;
+  if (!p) {
+    return profile.error ? (
       <>
         <h1>Profile</h1>
         <ErrorNote error={profile.error} />
         <a href="/console/profiles">Find another profile</a>
       </>
+    ) : (
+      <Loading what="the profile" />
     );
   }
-  const p = profile.data;
-  if (!p) return <Loading what="the profile" />;
   return (
     <>
       <h1>
         Profile <code>{p.id}</code>
       </h1>
+      {/* A failed read again (after an undo) leaves the profile as last read. */}
+      <ErrorNote error={profile.error} />
       <p class="muted">
         First seen <Time iso={p.first_seen} />, last seen <Time iso={p.last_seen} />, {p.event_count} events.
       </p>
