@@ -1,5 +1,6 @@
 /** The profile's timeline: events unique by messageId, read newest first with an opaque keyset cursor. */
 import { type AcceptedMessage, MAX_EVENT_PAGE_CHARS, type ProfileEventsPage } from "@tessera/protocol";
+import { hasPart } from "./schema";
 
 /** Epoch ms of an event: its skew-corrected timestamp, falling back to when the server received it. */
 export function eventTime(message: AcceptedMessage): number {
@@ -90,38 +91,52 @@ export function readEventPage(sql: SqlStorage, q: EventPageQuery): ProfileEvents
 
 /**
  * Events in storage order from `afterSeq`, stopping near `maxBytes` of JSON so an RPC stays small, each with the
- * profile it arrived on (null: this one). With `origins`, only the events that arrived on one of those profiles.
+ * profile it arrived on (null: this one). With `origins`, only the events that arrived on one of those profiles, and
+ * those this profile had already when a fold brought them from one of those too (`folded_duplicates`), shipped as
+ * that one's. `more`: events are left after `lastSeq`.
  */
 export function readEventChunk(
   sql: SqlStorage,
   afterSeq: number,
   maxBytes: number,
   origins?: readonly string[],
-): { events: AcceptedMessage[]; origins: Array<string | null>; lastSeq: number } {
+): { events: AcceptedMessage[]; origins: Array<string | null>; lastSeq: number; more: boolean } {
   const events: AcceptedMessage[] = [];
   const arrivedOn: Array<string | null> = [];
   let lastSeq = afterSeq;
   let bytes = 0;
+  let more = false;
   const rows =
     origins === undefined
-      ? sql.exec<{ seq: number; body: string; origin: string | null }>(
-          "SELECT seq, body, origin FROM events WHERE seq > ? ORDER BY seq",
-          afterSeq,
-        )
-      : sql.exec<{ seq: number; body: string; origin: string | null }>(
-          `SELECT seq, body, origin FROM events WHERE origin IN (SELECT value FROM json_each(?)) AND seq > ?
-           ORDER BY seq`,
-          JSON.stringify(origins),
-          afterSeq,
-        );
+      ? sql.exec<EventRow>("SELECT seq, body, origin FROM events WHERE seq > ? ORDER BY seq", afterSeq)
+      : eventsArrivedOn(sql, origins, afterSeq);
   for (const row of rows) {
+    // Checked on the row after the cap, not the one that reached it: a chunk knows whether another follows.
+    if (bytes >= maxBytes) {
+      more = true;
+      break;
+    }
     events.push(JSON.parse(row.body) as AcceptedMessage);
     arrivedOn.push(row.origin);
     lastSeq = row.seq;
     bytes += row.body.length;
-    if (bytes >= maxBytes) break;
   }
-  return { events, origins: arrivedOn, lastSeq };
+  return { events, origins: arrivedOn, lastSeq, more };
+}
+
+type EventRow = { seq: number; body: string; origin: string | null };
+
+/** See {@link readEventChunk}: the events that arrived on `origins`, or that a fold from one of them found here. */
+function eventsArrivedOn(sql: SqlStorage, origins: readonly string[], afterSeq: number): SqlStorageCursor<EventRow> {
+  const list = "(SELECT value FROM json_each(?1))";
+  const arrived = `SELECT seq, body, origin FROM events WHERE origin IN ${list} AND seq > ?2`;
+  // Only a profile that took in another's state has the table.
+  const held = hasPart(sql, "merges")
+    ? `UNION ALL
+       SELECT e.seq, e.body, d.origin FROM folded_duplicates d JOIN events e ON e.message_id = d.message_id
+       WHERE d.origin IN ${list} AND e.seq > ?2 AND (e.origin IS NULL OR e.origin NOT IN ${list})`
+    : "";
+  return sql.exec<EventRow>(`${arrived} ${held} ORDER BY seq`, JSON.stringify(origins), afterSeq);
 }
 
 /** The cursor names the last row served; base64url so callers treat it as opaque. */

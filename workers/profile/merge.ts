@@ -16,14 +16,13 @@ export const MERGE_CHUNK_BYTES = 4 * 1024 * 1024;
 /**
  * Reads the export in chunks: the first carries traits, identifiers and merged_from with the first
  * events; later ones carry only events. A profile with no events still yields one chunk. Events and identifiers
- * keep the profile they arrived on, so the survivor can split them out again (merge undo).
+ * keep the profile they arrived on, so the survivor can split them out again (merge undo). Every chunk but the last is
+ * marked not `final`, so the survivor evaluates once, on the whole (see {@link foldOutcome}).
  */
 export function* exportChunks(sql: SqlStorage, meta: ProfileMeta, mergedFrom: string[]): Generator<ProfileExport> {
   let afterSeq = 0;
-  let first = true;
-  for (;;) {
-    const { events, origins, lastSeq } = readEventChunk(sql, afterSeq, MERGE_CHUNK_BYTES);
-    if (!first && events.length === 0) return;
+  for (let first = true; ; first = false) {
+    const { events, origins, lastSeq, more } = readEventChunk(sql, afterSeq, MERGE_CHUNK_BYTES);
     yield {
       profileId: meta.profileId as string,
       workspaceId: meta.workspaceId ?? undefined,
@@ -33,9 +32,9 @@ export function* exportChunks(sql: SqlStorage, meta: ProfileMeta, mergedFrom: st
       traits: first ? readTraitWrites(sql) : [],
       identifiers: first ? readIdentifiers(sql) : [],
       mergedFrom: first ? mergedFrom : [],
+      final: !more,
     };
-    if (events.length === 0) return;
-    first = false;
+    if (!more) return;
     afterSeq = lastSeq;
   }
 }
@@ -85,8 +84,19 @@ export function importExport(
     // A messageId both profiles hold is one message delivered twice (a retry that resolved to the other profile
     // before the two were linked): Segment dedupes by messageId within a workspace, and counting it twice would
     // inflate event_count and every computed count. The survivor's copy stays; the other differs at most in its
-    // receipt (and so its corrected) time. Its trait values still arrive through `from.traits`.
-    if (!insertEvent(sql, message, ts, originOf(from.eventOrigins?.[i]))) continue;
+    // receipt (and so its corrected) time. Its trait values still arrive through `from.traits`. Which other profile
+    // held it is kept, so a merge undo gives that one its copy back.
+    const origin = originOf(from.eventOrigins?.[i]);
+    if (!insertEvent(sql, message, ts, origin)) {
+      if (origin !== null) {
+        sql.exec(
+          "INSERT INTO folded_duplicates (message_id, origin) VALUES (?, ?) ON CONFLICT DO NOTHING",
+          message.messageId,
+          origin,
+        );
+      }
+      continue;
+    }
     inserted++;
     minTs = minTs === null ? ts : Math.min(minTs, ts);
     maxTs = maxTs === null ? ts : Math.max(maxTs, ts);
@@ -110,8 +120,39 @@ export function importExport(
   return { changed, restate };
 }
 
+/** The storage key (in the survivor's KV) of what a fold's chunks so far changed, by the merged-away profile's id. */
+const foldSoFar = (profileId: string) => `fold-so-far:${profileId}`;
+
+/**
+ * On the survivor, after importing a chunk of `from`'s fold: what the whole fold changed once its last chunk is in
+ * (this one's and the earlier ones'), so the survivor is evaluated once, on the merged whole (DESIGN §6); null before
+ * that. Judged on part of the other profile's history (its purchase in, its email open not yet), the survivor entered
+ * an audience for one chunk and destinations heard an add and a remove for someone who never qualified. What earlier
+ * chunks changed is kept in storage, in the importing transaction: a fold retried after stopping between chunks sends
+ * them again, changing nothing the second time, and its last chunk must still evaluate, and restate what the first
+ * chunk's traits and identifiers changed.
+ */
+export function foldOutcome(kv: SyncKvStorage, from: ProfileExport, imported: ImportOutcome): ImportOutcome | null {
+  const key = foldSoFar(from.profileId);
+  const earlier = kv.get<ImportOutcome>(key);
+  const sum = earlier
+    ? { changed: true, restate: earlier.restate || imported.restate }
+    : { changed: imported.changed, restate: imported.restate };
+  if (from.final === false) {
+    if (sum.changed) kv.put(key, sum);
+    return null;
+  }
+  if (earlier) kv.delete(key);
+  return sum;
+}
+
+/** A merge undo split `profileIds` off again: the chunks of their folds that got here are not evaluated later. */
+export function forgetFoldsSoFar(kv: SyncKvStorage, profileIds: readonly string[]): void {
+  for (const id of profileIds) kv.delete(foldSoFar(id));
+}
+
 /** After the survivor confirmed the fold, the tombstone keeps only its redirect. */
 export function dropFoldedState(sql: SqlStorage): void {
   sql.exec("DELETE FROM events; DELETE FROM traits; DELETE FROM identifiers;");
-  if (hasPart(sql, "merges")) sql.exec("DELETE FROM merged_from");
+  if (hasPart(sql, "merges")) sql.exec("DELETE FROM merged_from; DELETE FROM folded_duplicates;");
 }

@@ -28,7 +28,7 @@ import { clearDeparted, departedAmong, recordDeparted } from "./departed";
 import { eventTime, insertEvent, readEventPage } from "./event-log";
 import { followRedirects, MAX_REDIRECT_HOPS } from "./follow-redirects";
 import { attachIdentifier, readIdentifiers } from "./identifier-set";
-import { dropFoldedState, exportChunks, importExport, readMergedFrom } from "./merge";
+import { dropFoldedState, exportChunks, foldOutcome, forgetFoldsSoFar, importExport, readMergedFrom } from "./merge";
 import {
   dropDelivered,
   flushOutbox,
@@ -78,6 +78,11 @@ import { TraitWriter } from "./traits";
 const FOLD_RETRY_MS = 10_000;
 /** The storage key of a `foldIfMerged` note: the profile and workspace the graph may have merged away. */
 const FOLD_IF_MERGED = "fold-if-merged";
+/**
+ * A `foldIfMerged` note, with when the alarm next asks the graph about it (`askAt`; absent in notes of older code: at
+ * once). Kept with the note so every setting of the alarm counts it, not only the call that wrote it.
+ */
+type FoldNote = MergedAway & { askAt?: number };
 /** A delivery started right after a commit is backed by an alarm this far out, in case the object is evicted first. */
 const OUTBOX_BACKSTOP_MS = 10_000;
 /** The backstop alarm for a commit that left outbox rows (`pending`), else none. */
@@ -315,16 +320,39 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     // Already merged away (its own fold retries on its alarm), or erased: nothing is owed.
     if (status.kind === "deleted" || status.kind === "redirect") return;
     // The graph just failed the caller: asked a little later, not now. Tables first, so the alarm can be armed.
-    this.write(() => this.ctx.storage.kv.put(FOLD_IF_MERGED, self));
+    this.write(() => this.noteFoldIfMerged(self));
+    // Not sooner for outbox rows: an ingest may have handed them to its request, which is delivering them.
     await this.armAlarm(Date.now() + FOLD_RETRY_MS);
+  }
+
+  /** Keeps (or re-times) the `foldIfMerged` note for `self`: the alarm asks the graph about it in `FOLD_RETRY_MS`. */
+  private noteFoldIfMerged(self: MergedAway): void {
+    const note: FoldNote = {
+      profileId: self.profileId,
+      workspaceId: self.workspaceId,
+      askAt: Date.now() + FOLD_RETRY_MS,
+    };
+    this.ctx.storage.kv.put(FOLD_IF_MERGED, note);
+  }
+
+  /** When the `foldIfMerged` note wants the alarm; null without one. */
+  private foldNoteDue(): number | null {
+    const note = this.ctx.storage.kv.get<FoldNote>(FOLD_IF_MERGED);
+    return note ? (note.askAt ?? Date.now()) : null;
   }
 
   /** A `foldIfMerged` note, settled: folded into where the graph merged this profile, or dropped when it did not. */
   private async settleFoldIfMerged(): Promise<void> {
-    const self = this.ctx.storage.kv.get<MergedAway>(FOLD_IF_MERGED);
-    if (!self) return;
-    const row = await findProfileRow(this.env.DB, self.profileId);
-    if (row?.mergedInto && row.deletedAt === null) await this.mergeInto(row.mergedInto, self);
+    const note = this.ctx.storage.kv.get<FoldNote>(FOLD_IF_MERGED);
+    if (!note) return;
+    const self: MergedAway = { profileId: note.profileId, workspaceId: note.workspaceId };
+    try {
+      const row = await findProfileRow(this.env.DB, self.profileId);
+      if (row?.mergedInto && row.deletedAt === null) await this.mergeInto(row.mergedInto, self);
+    } catch (err) {
+      this.noteFoldIfMerged(self);
+      throw err;
+    }
     this.ctx.storage.kv.delete(FOLD_IF_MERGED);
   }
 
@@ -350,8 +378,9 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     this.write(() => {
       // Merged back in: what an undo moved off this profile is here again.
       if (status.kind === "active") clearDeparted(this.sql, status.meta.departed, from.identifiers);
-      const imported = importExport(this.sql, from, self, now);
-      if (imported.changed || fresh) this.evaluate(now, fresh, imported.restate);
+      const imported = foldOutcome(this.ctx.storage.kv, from, importExport(this.sql, from, self, now));
+      // Not before the fold's last chunk: newer definitions wait for it too (it carries the same version).
+      if (imported && (imported.changed || fresh)) this.evaluate(now, fresh, imported.restate);
       this.armWithinCommit();
     });
     await this.afterCommit();
@@ -396,7 +425,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       await this.settleFoldIfMerged();
     } catch (err) {
       console.error("a fold owed if the graph merged this profile away could not be settled; retrying", err);
-      await this.armAlarm(Date.now() + FOLD_RETRY_MS);
+      await this.armAlarm();
       return;
     }
     if (status.kind === "redirect" && status.foldPending) {
@@ -496,12 +525,10 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       // (its isolate gone, D1 refusing) would leave this object live beside the survivor, counted in audiences twice,
       // until someone called undo again: the alarm asks the graph (as for a failed resolve's note), and folds back into
       // the survivor once no undo holds the merge and the graph still does; after the split it drops the note.
-      this.ctx.storage.kv.put(FOLD_IF_MERGED, { profileId: input.profileId, workspaceId: input.workspaceId });
+      this.noteFoldIfMerged(input);
     });
     await this.deliverOutbox();
-    // The outbox's and the next boundary's time, and no later than the note's first look at the graph.
     await this.armAlarm();
-    await this.armAlarm(Date.now() + FOLD_RETRY_MS);
     const identifiers = readIdentifiers(this.sql).map(({ type, value, firstSeen }) => ({ type, value, firstSeen }));
     const events = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n;
     return { status: "restored", identifiers, events, through };
@@ -562,6 +589,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       const marked = input.through?.profileId === status.meta.profileId ? input.through.seq : 0;
       const through = input.erased ? Number.MAX_SAFE_INTEGER : marked;
       const gone = dropOrigins(this.sql, input.origins, through, now, input.departed);
+      // A fold the undo stopped between chunks sends no last one: what its first chunks changed goes with them.
+      forgetFoldsSoFar(this.ctx.storage.kv, input.origins);
       if (!input.erased)
         recordDeparted(this.sql, status.meta.departed, [...gone.identifiers, ...(input.departed ?? [])]);
       if (gone.events + gone.identifiers.length > 0 || fresh) this.evaluate(now, fresh, true);
@@ -639,13 +668,14 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     dropDelivered(this.sql, upTo);
     // The rest goes out beside the answer: the request that confirms must not wait for each object's own delivery.
     if (outboxSize(this.sql) > 0) return this.ctx.waitUntil(this.deliverOutbox());
-    // The backstop armed at the hand-off is not needed any more: back to the next window boundary, if any.
+    // The backstop armed at the hand-off is not needed any more: back to what is still due (the next window boundary,
+    // a `foldIfMerged` note's look at the graph), if anything. A tombstone's alarm retries its fold: left alone.
     if (this.status().kind !== "active") return;
-    const boundary = readNextEvalAt(this.sql);
-    if (boundary === this.alarmAt) return;
-    if (boundary === null) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(boundary);
-    this.alarmAt = boundary;
+    const wanted = this.wantedAlarm(null);
+    if (wanted === this.alarmAt) return;
+    if (wanted === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(wanted);
+    this.alarmAt = wanted;
   }
 
   /** Delivers pending membership changes, one delivery at a time (an ingest's and the alarm's never overlap). */
@@ -681,8 +711,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
 
   /**
    * Sets the alarm for the earliest thing due: `at` when given, pending outbox rows (now, or their retry time after
-   * a failed delivery; `pending` when the caller just read it), the next window boundary. Only moves the alarm
-   * earlier: a later wish is met when the earlier alarm runs and re-arms.
+   * a failed delivery; `pending` when the caller just read it), the next window boundary, a `foldIfMerged` note's next
+   * look at the graph. Only moves the alarm earlier: a later wish is met when the earlier alarm runs and re-arms.
    */
   private async armAlarm(at: number | null = null, pending?: number | null): Promise<void> {
     if (!this.hasSchema) return;
@@ -692,10 +722,13 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     await this.moveAlarmEarlier(wanted);
   }
 
-  /** The earliest of `at`, pending outbox rows (unless `at` is given) and the next window boundary; see `armAlarm`. */
+  /**
+   * The earliest of `at`, pending outbox rows (unless `at` is given), the next window boundary and a `foldIfMerged`
+   * note's time: every setting of the alarm counts them all, so none drops a time something still needs.
+   */
   private wantedAlarm(at: number | null, pending?: number | null): number | null {
     const outbox = at !== null ? null : pending === undefined ? outboxDueAt(this.sql) : pending;
-    return earliest(at, outbox, readNextEvalAt(this.sql));
+    return earliest(at, outbox, readNextEvalAt(this.sql), this.foldNoteDue());
   }
 
   /**

@@ -110,6 +110,11 @@ export interface ProfileExport {
   /** `origin`: the profile the identifier arrived on (absent or null: `profileId`). */
   identifiers: Array<Identifier & { firstSeen: number; origin?: string | null }>;
   mergedFrom: string[];
+  /**
+   * False on every chunk of a fold but its last: the survivor imports it without evaluating its audiences, which it
+   * does once the last is in, on the merged whole. Absent: the export's last (or only) chunk.
+   */
+  final?: boolean;
 }
 
 /** The profile a merge takes away, as the graph names it. */

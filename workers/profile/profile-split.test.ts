@@ -16,7 +16,10 @@ async function eventsOf(id: string): Promise<string[]> {
   return (await storedEventsOf(id)).map((e) => (e.type === "track" ? e.event : e.type)).sort();
 }
 
-/** Two people's profiles with one message both received (it stays with the profile that stored it first). */
+/**
+ * Two people's profiles with one message both received: a merge stores it once (the survivor's copy), an undo gives
+ * each side its copy again.
+ */
 async function twoProfiles() {
   const survivor = freshId("prf");
   const loser = freshId("prf");
@@ -77,16 +80,16 @@ describe("ProfileDO split (merge undo)", () => {
     await profileStub(env.PROFILE, loser).mergeInto(survivor);
     expect((await profileOf(survivor)).event_count).toBe(5);
 
-    expect(await restore()).toMatchObject({ status: "restored", events: 2 });
+    expect(await restore()).toMatchObject({ status: "restored", events: 3 });
     // Until the survivor drops them, both sides show what went back; a repeated restore changes nothing.
-    expect(await restore()).toMatchObject({ status: "restored", events: 2 });
+    expect(await restore()).toMatchObject({ status: "restored", events: 3 });
     expect(await drop()).toEqual({ status: "dropped", events: 2, identifiers: 1, left: 0 });
     expect(await drop()).toEqual({ status: "dropped", events: 0, identifiers: 0, left: 0 });
 
     const back = await profileOf(loser);
-    expect(back).toMatchObject({ id: loser, event_count: 2, traits: { plan: "free", city: "Oslo" }, merged_from: [] });
+    expect(back).toMatchObject({ id: loser, event_count: 3, traits: { plan: "free", city: "Oslo" }, merged_from: [] });
     expect(back.identifiers.map((i) => `${i.type}:${i.value}`)).toEqual(["anonymous_id:a1"]);
-    expect(await eventsOf(loser)).toEqual(["L1", "identify"]);
+    expect(await eventsOf(loser)).toEqual(["L1", "Shared", "identify"]);
     const kept = await profileOf(survivor);
     expect(kept).toMatchObject({ event_count: 3, traits: { plan: "pro", name: "Jane" }, merged_from: [] });
     expect(kept.traits).not.toHaveProperty("city");
@@ -98,7 +101,7 @@ describe("ProfileDO split (merge undo)", () => {
   it("drops only what the restore read: an event that followed the redirect meanwhile waits for the catch-up", async () => {
     const { survivor, loser, restore, catchUp, drop } = await twoProfiles();
     await profileStub(env.PROFILE, loser).mergeInto(survivor);
-    expect(await restore()).toMatchObject({ status: "restored", events: 2, through: { profileId: survivor } });
+    expect(await restore()).toMatchObject({ status: "restored", events: 3, through: { profileId: survivor } });
     // A message resolved to the merged-away profile before it was live again, then followed its redirect.
     const late = ingestInput(survivor, [track("Late", at(30))], [{ type: "anonymous_id", value: "a1", firstSeen: T0 }]);
     expect(await profileStub(env.PROFILE, survivor).ingest({ ...late, arrivedOn: loser })).toMatchObject({
@@ -111,9 +114,9 @@ describe("ProfileDO split (merge undo)", () => {
     expect(await catchUp()).toMatchObject({ status: "caught-up", through: { profileId: survivor } });
     expect(await drop()).toEqual({ status: "dropped", events: 1, identifiers: 0, left: 0 });
 
-    expect(await eventsOf(loser)).toEqual(["L1", "Late", "identify"]);
+    expect(await eventsOf(loser)).toEqual(["L1", "Late", "Shared", "identify"]);
     expect(await eventsOf(survivor)).toEqual(["S1", "Shared", "identify"]);
-    expect(await profileOf(loser)).toMatchObject({ event_count: 3, last_seen: at(30) });
+    expect(await profileOf(loser)).toMatchObject({ event_count: 4, last_seen: at(30) });
     expect((await profileOf(survivor)).event_count).toBe(3);
   });
 

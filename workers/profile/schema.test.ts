@@ -164,19 +164,19 @@ describe("ProfileDO schema", () => {
 
   it("knows, after migrating an object created with the core only, that it still lacks the parts", async () => {
     const id = freshId("prf");
-    // A new visitor's object of the code one version back: the core as created then (the last migration touches the
-    // audience part only), no part. Its migration is skipped: there is no outbox to add a column to.
+    // A new visitor's object of the code two versions back: the core as created then (the last two migrations touch a
+    // part only), no part. Their migrations are skipped: there is no outbox to add a column to, no merge table.
     await profileStub(env.PROFILE, id).ingest(ingestInput(id, [track("Viewed", "2026-01-01T00:00:00.000Z")]));
     const parts = await runInDurableObject<ProfileDO, { audiences: boolean; merges: boolean; version: number }>(
       env.PROFILE.getByName(id),
       (_i, state) => {
         const sql = state.storage.sql;
-        sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION - 1);
+        sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION - 2);
         migrate(state.storage);
         return { audiences: hasPart(sql, "audiences"), merges: hasPart(sql, "merges"), version: readVersion(sql) };
       },
     );
-    expect(MIGRATIONS.at(-1)).toMatchObject({ part: "audiences" });
+    expect(MIGRATIONS.slice(-2)).toMatchObject([{ part: "audiences" }, { part: "merges" }]);
     expect(parts).toEqual({ audiences: false, merges: false, version: SCHEMA_VERSION });
   });
 
@@ -188,11 +188,11 @@ describe("ProfileDO schema", () => {
       env.PROFILE.getByName(id),
       (_i, state) => {
         const sql = state.storage.sql;
-        // The audience part as the code one version back created it, with one change waiting.
+        // The audience part as the code two versions back created it, with one change waiting.
         ensurePart(sql, "audiences");
         sql.exec("ALTER TABLE outbox DROP COLUMN definition_created_at");
         sql.exec("INSERT INTO outbox (seq, kind, key, member, at) VALUES (1, 'audience', 'vip', 1, 1000)");
-        sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION - 1);
+        sql.exec("UPDATE schema_version SET version = ?", SCHEMA_VERSION - 2);
         migrate(state.storage);
         return readOutbox(sql, owner)?.members;
       },
@@ -249,6 +249,7 @@ describe("ProfileDO schema", () => {
         "memberships",
         "outbox",
         "events_by_origin",
+        "folded_duplicates",
         "merged_from",
       ].sort(),
     );

@@ -140,6 +140,18 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE outbox ADD COLUMN definition_created_at INTEGER;
   `,
   },
+  {
+    part: "merges",
+    script: `
+  -- On a survivor: a message a folded profile held that this one had already (one message delivered to both), kept
+  -- once, in this profile's copy; origin is the profile that held it too, so a merge undo gives that one a copy back.
+  CREATE TABLE folded_duplicates (
+    message_id TEXT NOT NULL,
+    origin     TEXT NOT NULL,
+    PRIMARY KEY (message_id, origin)
+  ) WITHOUT ROWID;
+  `,
+  },
 ];
 
 /** The schema version this code writes. */
@@ -249,6 +261,11 @@ const PARTS: Record<SchemaPart, { marker: string; ddl: string }> = {
     profile_id TEXT NOT NULL UNIQUE
   );
   CREATE INDEX IF NOT EXISTS events_by_origin ON events (origin, seq) WHERE origin IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS folded_duplicates (
+    message_id TEXT NOT NULL,
+    origin     TEXT NOT NULL,
+    PRIMARY KEY (message_id, origin)
+  ) WITHOUT ROWID;
 `,
   },
 };

@@ -111,7 +111,16 @@ export function dropOrigins(
     )
     .toArray()
     .map(({ type, value }) => ({ type, value }));
-  if (hasPart(sql, "merges")) sql.exec(`DELETE FROM merged_from WHERE profile_id IN ${inList}`, list);
+  if (hasPart(sql, "merges")) {
+    sql.exec(`DELETE FROM merged_from WHERE profile_id IN ${inList}`, list);
+    // The copies of messages both held went back with the rest; this profile keeps its own.
+    sql.exec(
+      `DELETE FROM folded_duplicates WHERE origin IN ${inList}
+         AND message_id IN (SELECT message_id FROM events WHERE seq <= ?)`,
+      list,
+      through,
+    );
+  }
   if (events > 0) rebuildTraits(sql);
   recount(sql, now);
   return { events, identifiers, left };
