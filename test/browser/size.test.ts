@@ -13,8 +13,10 @@ describe("SDK size budget", () => {
   });
   // A ratchet on the way to the 6,500 B goal: the IIFE measured 6,865 B when the goal was set, and bytes won back
   // since must not quietly go again. Raise it only with a reason in the commit.
-  it("keeps the script-tag IIFE within the 6,865 B it measured when the 6,500 B goal was set", () => {
-    expect(gzip("tessera.min.js")).toBeLessThanOrEqual(6865);
+  // Raised 6,865 → 7,149 B for analytics.js call options, callbacks, owned traits, UTF-8 byte limits, and no beacon
+  // while the last request got no answer.
+  it("keeps the script-tag IIFE within the 7,149 B it measures with analytics.js options and callbacks", () => {
+    expect(gzip("tessera.min.js")).toBeLessThanOrEqual(7149);
   });
   it("keeps the inline snippet within 700 B gzip", () => {
     expect(gzip("snippet.min.js")).toBeLessThanOrEqual(700);

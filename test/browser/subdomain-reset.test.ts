@@ -57,4 +57,40 @@ tessera.load("wk_test", ${JSON.stringify({ apiHost: url.origin })});</script>`,
     await a.reload();
     expect(await userId(a)).toBeNull();
   });
+
+  it("merges no subdomain's traits of one person into whoever the shared cookie names later", async () => {
+    // Fresh subdomains: their localStorage (traits) is their own, the id cookie the one shared with a and b.
+    const c = await browser.context.newPage();
+    const d = await browser.context.newPage();
+    /** Identifies on a fresh load of `page`; returns the traits the identify call sent and those kept after it. */
+    const identify = async (page: Page, id: string, traits: object) => {
+      await page.reload();
+      return page.evaluate(
+        async ([id, traits]) => {
+          type Sdk = PageTessera & { use(p: { stage: string; run(m: { traits: object }): object }): void };
+          const t = (window as unknown as { tessera: Sdk }).tessera;
+          await t.ready();
+          let sent: object | undefined;
+          t.use({
+            stage: "after",
+            run: (m) => {
+              sent = m.traits;
+              return m;
+            },
+          });
+          t.identify(id as string, traits as object);
+          return [sent, (t.user() as unknown as { traits: object }).traits];
+        },
+        [id, traits],
+      );
+    };
+    await c.goto("http://c.shop.test/");
+    await d.goto("http://d.shop.test/");
+    await identify(d, "alice", { email: "alice@example.com" });
+    await identify(c, "bob", { plan: "pro" });
+    // d still holds Alice's traits in its localStorage; the cookie now names Bob, then (reset on c) no one.
+    expect(await identify(d, "bob", { seats: 3 })).toEqual([{ seats: 3 }, { seats: 3 }]);
+    await c.evaluate(() => (window as unknown as { tessera: PageTessera }).tessera.reset());
+    expect(await identify(d, "carol", { name: "Carol" })).toEqual([{ name: "Carol" }, { name: "Carol" }]);
+  });
 });

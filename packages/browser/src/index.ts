@@ -8,6 +8,7 @@
  */
 export type {
   AliasMessage,
+  Callback,
   CallOptions,
   ConsentState,
   GroupMessage,

@@ -80,10 +80,19 @@ export interface UserState {
   traits: JsonObject;
 }
 
-/** Extra per-call data: context merged over the page's (e.g. the page at the time a snippet call was made). */
+/**
+ * analytics.js's per-call options: `context` is merged over the page's, `integrations` goes on the message, the ids and
+ * `timestamp` override the message's, any other key goes into `context` (`{ ip }` → `context.ip`).
+ */
 export interface CallOptions {
   context?: JsonObject;
-  timestamp?: Date;
+  integrations?: JsonObject;
+  /** A caller's idempotency key (e.g. the order id, also sent from the backend): the server stores the event once. */
+  messageId?: string;
+  anonymousId?: string;
+  userId?: string;
+  timestamp?: Date | string;
+  [key: string]: JsonValue | Date | undefined;
 }
 
 /** Full-jitter exponential backoff settings. */
@@ -134,24 +143,36 @@ export interface LoadOptions {
   session?: Partial<SessionOptions>;
 }
 
+/**
+ * analytics.js's callback, the last argument of track, identify, page, group and alias (also after fewer arguments:
+ * `track("Clicked", callback)`): called once the call is delivered, or after 300 ms at the latest, e.g. to navigate.
+ */
+export type Callback = () => void;
+
 /** The public API: `window.tessera` in a script tag, `createTessera()` on npm. No method ever throws. */
 export interface Tessera {
   load(writeKey: string, options?: LoadOptions): void;
-  track(event: string, properties?: JsonObject, options?: CallOptions): void;
+  track(event: string, properties?: JsonObject, options?: CallOptions, callback?: Callback): void;
   /**
    * `identify(userId, traits)` or `identify(traits)` for the current user. A user id other than the one identified
    * (another person on a shared device) starts afresh, as analytics.js does: no traits, a new anonymous id.
    */
-  identify(userId?: string | null | JsonObject, traits?: JsonObject, options?: CallOptions): void;
+  identify(userId?: string | null | JsonObject, traits?: JsonObject, options?: CallOptions, callback?: Callback): void;
   /**
    * `page()`, `page(name, properties?)`, `page(category, name, properties?)` or `page(properties)`, as in analytics.js;
    * page fields, `name` and `category` are added to the properties.
    */
-  page(properties?: JsonObject, options?: CallOptions): void;
-  page(name: string | null, properties?: JsonObject, options?: CallOptions): void;
-  page(category: string | null, name: string, properties?: JsonObject, options?: CallOptions): void;
-  group(groupId: string, traits?: JsonObject, options?: CallOptions): void;
-  alias(userId: string, previousId?: string | null, options?: CallOptions): void;
+  page(properties?: JsonObject, options?: CallOptions, callback?: Callback): void;
+  page(name: string | null, properties?: JsonObject, options?: CallOptions, callback?: Callback): void;
+  page(
+    category: string | null,
+    name: string,
+    properties?: JsonObject,
+    options?: CallOptions,
+    callback?: Callback,
+  ): void;
+  group(groupId: string, traits?: JsonObject, options?: CallOptions, callback?: Callback): void;
+  alias(userId: string, previousId?: string | null, options?: CallOptions, callback?: Callback): void;
   reset(): void;
   /** Resolves (and calls `callback`) once loaded and the id is settled (with `idEndpoint`: its answer, at most 1.5 s). */
   ready(callback?: () => void): Promise<void>;

@@ -12,6 +12,20 @@ import { fetchServerId } from "./server-id";
 
 export const VERSION = "0.1.0";
 
+/** `fn` as a callback the page gave us: called at most once, and what it throws stays out of the SDK. */
+function guarded(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    try {
+      fn();
+    } catch (err) {
+      warn(err);
+    }
+  };
+}
+
 type Method = "track" | "identify" | "page" | "group" | "alias" | "reset" | "setConsent" | "use";
 /** A call as the snippet queues it: with the page it was made on, and for ready/flush its promise's resolver. */
 type Call = [Method, unknown[], PageSnapshot?, (() => void)?];
@@ -83,11 +97,20 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
       return;
     }
     callPage = page;
+    // analytics.js's trailing callback: called once the call is delivered, or after 300 ms at the latest, so a link
+    // whose click handler navigates in it (`track("Link Clicked", {}, {}, go)`) neither loses the event nor hangs.
+    const callback = args[args.length - 1];
+    const done = typeof callback === "function" && guarded(callback as () => void);
+    if (done) {
+      args = args.slice(0, -1);
+      setTimeout(done, 300);
+    }
     try {
       (methods[method] as (e: Engine, ...a: unknown[]) => void)(engine, ...args);
     } catch (err) {
       warn(err);
     }
+    if (done) void engine.flush().then(done);
     callPage = undefined;
   };
 
@@ -180,15 +203,7 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
         warn(err);
       }
     },
-    ready(callback?: () => void) {
-      return isReady.then(() => {
-        try {
-          callback?.();
-        } catch (err) {
-          warn(err);
-        }
-      });
-    },
+    ready: (callback?: () => void) => isReady.then(callback && guarded(callback)),
     user: () => engine?.user(),
     flush: () => isReady.then(() => engine!.flush()),
   } as Tessera & { replay(call: Call): void };

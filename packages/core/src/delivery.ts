@@ -41,6 +41,11 @@ export class Delivery {
   private _until = 0;
   /** Nothing is sent before it settles (the engine's `hold`). */
   _gate: Promise<unknown> = Promise.resolve();
+  /**
+   * The last request got no answer at all (status 0): the network is down whatever `navigator.onLine` says (a
+   * captive portal, an emulated offline page), so a beacon now would be lost and hold its events back 5 minutes.
+   */
+  unreachable = false;
   /** Keys in a request right now: pagehide leaves them to it. */
   readonly inFlight = new Set<string>();
 
@@ -106,6 +111,7 @@ export class Delivery {
       for (const k of keys) this.inFlight.add(k);
       const res = await o.transport.send(o.url, batchBody(messagesOf(batch), o.writeKey, new Date(o.now())));
       for (const k of keys) this.inFlight.delete(k);
+      this.unreachable = !res.status;
       const outcome = classify(res.status);
       if (outcome === "retry") {
         const t = o.now();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { cloningStorage, memoryStorage, scriptedTransport } from "../test-support/fakes";
 import { Engine } from "./engine";
-import { KEYS, memoryKeyValue } from "./key-value";
+import { KEYS, type KeyValue, memoryKeyValue } from "./key-value";
 
 function setup() {
   const t = scriptedTransport();
@@ -63,6 +63,50 @@ describe("Engine", () => {
     const before = e.user();
     e.identify(42 as unknown as string, { seats: 3 });
     expect(e.user()).toEqual({ anonymousId: before.anonymousId, userId: "42", traits: { plan: "pro", seats: 3 } });
+  });
+
+  it("merges stored traits only into the user they were stored for (ids shared across subdomains, traits not)", () => {
+    // Two subdomains: the ids in one shared store (a cookie), everything else in each one's own (localStorage).
+    const shared = memoryKeyValue();
+    const subdomain = (): KeyValue => {
+      const own = memoryKeyValue();
+      const ids: string[] = [KEYS.anonymousId, KEYS.userId];
+      return {
+        get: (k) => (ids.includes(k) ? shared : own).get(k),
+        set: (k, v) => (ids.includes(k) ? shared : own).set(k, v),
+      };
+    };
+    const opts = {
+      writeKey: "wk",
+      apiHost: "http://h",
+      transport: scriptedTransport().transport,
+      storage: memoryStorage,
+    };
+    const a = new Engine({ ...opts, kv: subdomain() });
+    const b = new Engine({ ...opts, kv: subdomain() });
+    b.identify("alice", { email: "alice@x.io" });
+    a.identify("bob", { plan: "pro" });
+    expect(b.user().traits).toEqual({});
+    b.identify("bob", { seats: 3 });
+    expect(b.user().traits).toEqual({ seats: 3 });
+    a.reset();
+    expect(b.user().traits).toEqual({});
+    b.identify("carol", { email: "carol@x.io" });
+    expect(b.user().traits).toEqual({ email: "carol@x.io" });
+    // Anonymous traits still carry over to whoever logs in next, on the subdomain that stored them.
+    a.reset();
+    a.identify(null, { source: "ad" });
+    a.identify("dave", { name: "Dave" });
+    expect(a.user().traits).toEqual({ source: "ad", name: "Dave" });
+  });
+
+  it("reads traits stored in the old unowned format as no one's", () => {
+    const { e, kv } = setup();
+    kv.set(KEYS.userId, "bob");
+    kv.set(KEYS.traits, JSON.stringify({ email: "alice@x.io" }));
+    expect(e.user().traits).toEqual({});
+    e.identify("bob", { plan: "pro" });
+    expect(e.user().traits).toEqual({ plan: "pro" });
   });
 
   it("reset rotates the anonymous id and forgets the user", () => {
@@ -144,6 +188,87 @@ describe("Engine", () => {
     await e.flush();
     expect(sent[0].body.batch.map((m) => m.event)).toEqual(["Keep"]);
     expect(seen).toEqual(["before", "before", "after"]);
+  });
+
+  it("applies analytics.js call options: integrations on the message, ids and timestamp over its own, the rest into context", async () => {
+    const { e, sent } = setup();
+    e.identify("u1");
+    e.track(
+      "Opts",
+      {},
+      {
+        integrations: { All: false, Mixpanel: true },
+        anonymousId: "override-anon",
+        userId: "override-user",
+        messageId: "mid-1",
+        timestamp: new Date("2024-05-01T10:00:00Z"),
+        ip: "1.2.3.4",
+        traits: { email: "a@x.io" },
+        context: { page: { path: "/then" } },
+      },
+    );
+    e.track("Plain");
+    await e.flush();
+    const [, opts, plain] = sent[0].body.batch;
+    expect(opts).toMatchObject({
+      integrations: { All: false, Mixpanel: true },
+      anonymousId: "override-anon",
+      userId: "override-user",
+      messageId: "mid-1",
+      timestamp: "2024-05-01T10:00:00.000Z",
+      context: { ip: "1.2.3.4", traits: { email: "a@x.io" }, page: { path: "/then" } },
+    });
+    // Per call only: the stored identity is untouched.
+    expect(plain).toMatchObject({ userId: "u1", anonymousId: e.user().anonymousId });
+    expect(plain.integrations).toBeUndefined();
+    expect(e.user().userId).toBe("u1");
+  });
+
+  it("takes a timestamp given as a string, and sends an invalid one as now rather than losing the event", async () => {
+    const { e, sent } = setup();
+    e.track("Text", {}, { timestamp: "2024-05-01T10:00:00Z" });
+    e.track("Garbage", {}, { timestamp: "not a date" });
+    e.track("Invalid", {}, { timestamp: new Date(Number.NaN) });
+    await e.flush();
+    const [text, garbage, invalid] = sent[0].body.batch;
+    expect(text.timestamp).toBe("2024-05-01T10:00:00.000Z");
+    for (const m of [garbage, invalid])
+      expect(Math.abs(Date.parse(m.timestamp as string) - Date.now())).toBeLessThan(5000);
+  });
+
+  it("keeps events whose plugin returned a new message without a messageId apart (they shared one queue key)", async () => {
+    const { e, sent } = setup();
+    e.use({ run: ({ messageId, ...rest }) => rest as typeof rest & { type: "track"; event: string } });
+    for (const event of ["A", "B", "C"]) e.track(event);
+    await e.flush();
+    const batch = sent[0].body.batch;
+    expect(batch.map((m) => m.event)).toEqual(["A", "B", "C"]);
+    expect(new Set(batch.map((m) => m.messageId)).size).toBe(3);
+  });
+
+  it("measures the per-event limit in UTF-8 bytes, as the server does", async () => {
+    const { e, sent } = setup();
+    // 15,000 characters, 45,000 bytes: over the 32 KB the server accepts.
+    e.track("Wide", { text: "日".repeat(15_000) });
+    e.track("Small");
+    await e.flush();
+    expect(sent[0].body.batch.map((m) => m.event)).toEqual(["Small"]);
+  });
+
+  it("sizes batches in UTF-8 bytes", async () => {
+    const t = scriptedTransport();
+    const e = new Engine({
+      writeKey: "wk",
+      apiHost: "http://h",
+      transport: t.transport,
+      storage: memoryStorage,
+      kv: memoryKeyValue(),
+      maxBatchBytes: 40_000,
+    });
+    // Two events of ~7,000 characters, ~21,000 bytes each: one per request.
+    for (const event of ["A", "B"]) e.track(event, { text: "日".repeat(7000) });
+    await e.flush();
+    expect(t.sent.map((s) => s.body.batch.map((m) => m.event))).toEqual([["A"], ["B"]]);
   });
 
   it("drops events over maxEventBytes", async () => {

@@ -1,5 +1,5 @@
-import type { JsonObject, Message } from "@tessera/protocol";
-import { batchBody, takeBatch } from "./batch";
+import type { JsonObject, JsonValue, Message } from "@tessera/protocol";
+import { batchBody, takeBatch, utf8Bytes } from "./batch";
 import type { ConsentDecision } from "./consent";
 import { Delivery, type Lock } from "./delivery";
 import { KEYS, type KeyValue } from "./key-value";
@@ -60,10 +60,20 @@ export interface EngineOptions {
   onConsent?: (decision: ConsentDecision) => void;
 }
 
-/** Extra per-call data: context merged over the platform's (e.g. the page at the time a stub call was made). */
+/**
+ * analytics.js's per-call options: `context` is merged over the platform's (e.g. the page at the time a stub call was
+ * made), `integrations` goes on the message, the ids and `timestamp` override the message's, any other key goes into
+ * `context` (`{ ip }` → `context.ip`).
+ */
 export interface CallOptions {
   context?: JsonObject;
-  timestamp?: Date;
+  integrations?: JsonObject;
+  /** A caller's idempotency key (e.g. the order id, also sent from the backend): the server stores the event once. */
+  messageId?: string;
+  anonymousId?: string;
+  userId?: string;
+  timestamp?: Date | string;
+  [key: string]: JsonValue | Date | undefined;
 }
 
 /**
@@ -206,12 +216,13 @@ export class Engine {
 
   /**
    * Page is going away: hands what is queued to `send` (a beacon) synchronously, in bodies within `budget`
-   * characters, halving any the platform refuses. Sent items stay stored: a regular flush resends them after
+   * bytes, halving any the platform refuses. Sent items stay stored: a regular flush resends them after
    * 5 minutes unless acknowledged (at-least-once; the server deduplicates on messageId).
    */
   beacon(send: (body: string) => boolean, budget: number): void {
     // Offline, a beacon is lost for sure: leave the events stored for the next page instead.
-    if (this._consent.state !== "granted" || (this._o.isOnline && !this._o.isOnline())) return;
+    const offline = (this._o.isOnline && !this._o.isOnline()) || this._delivery.unreachable;
+    if (this._consent.state !== "granted" || offline) return;
     const now = this._o.now!();
     const d = this._delivery;
     const sent: string[] = [];
@@ -221,8 +232,9 @@ export class Engine {
         this._o.writeKey,
         new Date(now),
       );
-      if (body.length <= budget && send(body)) {
-        budget -= body.length;
+      const bytes = utf8Bytes(body);
+      if (bytes <= budget && send(body)) {
+        budget -= bytes;
         for (const [k] of chunk) sent.push(k);
         return true;
       }
@@ -257,31 +269,42 @@ export class Engine {
     return marks;
   }
 
-  private _enqueue(type: Message["type"], fields: MessageFields, options?: CallOptions): void {
+  private _enqueue(type: Message["type"], fields: MessageFields, options: CallOptions = {}): void {
     const o = this._o;
     if (this._consent.state === "denied") return;
     const now = o.now!();
     const session = touchSession(o.kv, now, { ...DEFAULT_SESSION, ...o.session });
+    const { context: callContext, integrations, messageId, anonymousId, userId, timestamp, ...rest } = options;
     const context: JsonObject = {
       library: o.library || { name: "tessera-core", version: "0.1.0" },
       ...o.context?.(),
-      ...options?.context,
+      ...callContext,
+      ...(rest as JsonObject),
       sessionId: session.id,
     };
     if (session.start) context.sessionStart = true;
     if (this._consent.categoryPreferences) context.consent = { categoryPreferences: this._consent.categoryPreferences };
+    const at = new Date(timestamp || now);
+    if (Number.isNaN(+at)) {
+      warn("invalid timestamp", timestamp);
+      at.setTime(now);
+    }
     const u = this._user;
     const stamp = {
-      messageId: (o.uuid || uuid)(),
-      anonymousId: u.anonymousId(),
-      userId: u.userId(),
-      timestamp: options?.timestamp || new Date(now),
+      messageId: messageId || (o.uuid || uuid)(),
+      anonymousId: anonymousId || u.anonymousId(),
+      userId: userId || u.userId(),
+      timestamp: at,
       context,
     };
-    const m = runPlugins(this._plugins, createMessage(type, fields, stamp));
+    const created = createMessage(type, fields, stamp);
+    if (integrations) created.integrations = integrations;
+    const m = runPlugins(this._plugins, created);
     if (!m) return;
+    // The message id is the queue's key too: a plugin's new message without one would replace the last such event.
+    m.messageId ||= stamp.messageId;
     const json = JSON.stringify(m);
-    if (json.length > o.maxEventBytes!) {
+    if (utf8Bytes(json) > o.maxEventBytes!) {
       warn("event over the size limit dropped", type);
       return;
     }

@@ -32,9 +32,15 @@ export class User {
     return this._kv.get(KEYS.userId) || null;
   }
 
+  /**
+   * Traits are stored as `[userId, traits]` and count only for that user id: a platform may share ids across
+   * subdomains (a cookie) but not traits (localStorage), so another subdomain's identify or reset leaves this one's
+   * traits behind, belonging to someone the ids no longer name. An older value, a bare object, names no owner: no one's.
+   */
   traits(): JsonObject {
     try {
-      return JSON.parse(this._kv.get(KEYS.traits) || "{}");
+      const [owner, traits] = JSON.parse(this._kv.get(KEYS.traits) || "[]");
+      return (owner === this.userId() && traits) || {};
     } catch {
       return {};
     }
@@ -57,7 +63,7 @@ export class User {
       this._kv.set(KEYS.userId, String(userId));
     }
     merged = { ...merged, ...traits };
-    this._kv.set(KEYS.traits, JSON.stringify(merged));
+    this._kv.set(KEYS.traits, JSON.stringify([this.userId(), merged]));
     return merged;
   }
 
