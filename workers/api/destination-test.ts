@@ -8,7 +8,7 @@ import { DestinationTestRequest, DestinationTestResult, SavedDestinationTestRequ
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse } from "../shared/route-docs";
 import { destinationStub } from "../sync/consumer";
-import { type DestinationPlugin, type PluginContext, Redirected } from "../sync/plugin";
+import { type DestinationPlugin, fetchRefusingRedirects, type PluginContext } from "../sync/plugin";
 import {
   checkConfig,
   DESTINATION_ROUTE,
@@ -92,11 +92,7 @@ async function tryConnection(
     config,
     destination,
     // As the sync engine's gate: a redirect is a wrong address to fix, not a call to follow (see `Redirected`).
-    fetch: async (input, init) =>
-      Redirected.check(
-        input instanceof Request ? input.url : String(input),
-        await fetch(input, { ...init, redirect: "manual", signal: AbortSignal.timeout(TEST_TIMEOUT_MS) }),
-      ),
+    fetch: (input, init) => fetchRefusingRedirects(input, { ...init, signal: AbortSignal.timeout(TEST_TIMEOUT_MS) }),
     now: () => Date.now(),
     // A token fetched for the test is not worth keeping: the sync engine's own store fills on its first call.
     store: { get: async (key) => kept.get(key), put: async (key, value) => void kept.set(key, value) },

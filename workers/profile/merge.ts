@@ -135,9 +135,7 @@ const foldSoFar = (profileId: string) => `fold-so-far:${profileId}`;
 export function foldOutcome(kv: SyncKvStorage, from: ProfileExport, imported: ImportOutcome): ImportOutcome | null {
   const key = foldSoFar(from.profileId);
   const earlier = kv.get<ImportOutcome>(key);
-  const sum = earlier
-    ? { changed: true, restate: earlier.restate || imported.restate }
-    : { changed: imported.changed, restate: imported.restate };
+  const sum = { changed: !!earlier || imported.changed, restate: !!earlier?.restate || imported.restate };
   if (from.final === false) {
     if (sum.changed) kv.put(key, sum);
     return null;

@@ -6,7 +6,7 @@ import { orm } from "../../d1/client";
 import { deleteMembersOf, listMembers } from "../../d1/queries/members";
 import { previewDefinition } from "../audiences/preview";
 import { changeSinkFor } from "../ingest/change-delivery";
-import { defineAll } from "../test-support/definitions";
+import { defineAll, LAPSED_STORE_BUYERS } from "../test-support/definitions";
 import { identify, track } from "../test-support/messages";
 import { outboxDelivered, outboxStateOf, profileOf } from "../test-support/profile-reads";
 import { seedWorkspace } from "../test-support/seed";
@@ -17,14 +17,6 @@ import { profileStub } from "./profile-stub";
 
 const DAY = 86_400_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
-
-/** DESIGN §6's seed workflow: bought in store in the last 30 days, opened no email in 60. */
-const LAPSED: AudienceDefinition = {
-  all: [
-    { event: "Order Completed", where: [{ property: "channel", op: "eq", value: "pos" }], within: "30d" },
-    { not: { event: "Email Opened", within: "60d" } },
-  ],
-};
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -40,7 +32,7 @@ async function members(workspaceId: string, audience: string, kind: "audience" |
 describe("audiences in the ProfileDO", () => {
   it("evaluates in the commit of the causing event: enters, then exits at once on an open", async () => {
     const { workspaceId } = await seedWorkspace();
-    await defineAll(workspaceId, { audiences: { lapsed: LAPSED } });
+    await defineAll(workspaceId, { audiences: { lapsed: LAPSED_STORE_BUYERS } });
     const [id] = await store(workspaceId, [
       track("Order Completed", ago(10 * DAY), { anonymousId: "a1", properties: { channel: "pos" } }),
       track("Email Opened", ago(90 * DAY), { anonymousId: "a1" }),
@@ -54,7 +46,7 @@ describe("audiences in the ProfileDO", () => {
   it("delivers each change to audience_members and the sync queue with a per-profile rising seq", async () => {
     const sent = vi.spyOn(env.SYNC_QUEUE, "sendBatch");
     const { workspaceId } = await seedWorkspace();
-    await defineAll(workspaceId, { audiences: { lapsed: LAPSED } });
+    await defineAll(workspaceId, { audiences: { lapsed: LAPSED_STORE_BUYERS } });
     const [id] = await store(workspaceId, [
       identify({ email: "ann@example.com" }, ago(20 * DAY), { userId: "ann" }),
       track("Order Completed", ago(10 * DAY), { userId: "ann", properties: { channel: "pos" } }),
@@ -83,7 +75,7 @@ describe("audiences in the ProfileDO", () => {
 
   it("enters by time alone when the last open leaves the window, at the alarm", async () => {
     const { workspaceId } = await seedWorkspace();
-    await defineAll(workspaceId, { audiences: { lapsed: LAPSED } });
+    await defineAll(workspaceId, { audiences: { lapsed: LAPSED_STORE_BUYERS } });
     // The open leaves the 60-day window 1.5 s from now.
     const [id] = await store(workspaceId, [
       track("Order Completed", ago(DAY), { anonymousId: "t1", properties: { channel: "pos" } }),
@@ -112,7 +104,7 @@ describe("audiences in the ProfileDO", () => {
 
   it("shows a boundary that passed before its alarm ran: the read evaluates first", async () => {
     const { workspaceId } = await seedWorkspace();
-    await defineAll(workspaceId, { audiences: { lapsed: LAPSED } });
+    await defineAll(workspaceId, { audiences: { lapsed: LAPSED_STORE_BUYERS } });
     const [id] = await store(workspaceId, [
       track("Order Completed", ago(DAY), { anonymousId: "late1", properties: { channel: "pos" } }),
       track("Email Opened", ago(60 * DAY - 2000), { anonymousId: "late1" }),

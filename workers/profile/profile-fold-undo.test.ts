@@ -6,10 +6,10 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { freshId, ingestInput, track } from "../test-support/messages";
+import { undoAtObjects } from "../test-support/object-undo";
 import { profilesCalling } from "../test-support/profile-calls";
 import type { ProfileDO } from "./profile-do";
 import { markRedirect } from "./profile-meta";
-import type { ExportMark } from "./profile-rpc";
 import { profileStub } from "./profile-stub";
 
 const T0 = Date.parse("2026-04-01T00:00:00.000Z");
@@ -58,24 +58,7 @@ describe("a fold retry during a merge undo", () => {
 
     // The undo, as the objects see it: the merged-away profile pulls back what arrived on it, then the survivor drops
     // what was read.
-    const undo = async () => {
-      const restored = await profileStub(env.PROFILE, loser).restoreFrom({
-        profileId: loser,
-        workspaceId: "ws_test",
-        createdAt: T0,
-        survivorId: survivor,
-        origins: [loser],
-        definitionsVersion: 0,
-      });
-      if (restored.status !== "restored") throw new Error(`restore: ${restored.status}`);
-      const through: ExportMark = restored.through;
-      await profileStub(env.PROFILE, survivor).dropOrigins({
-        workspaceId: "ws_test",
-        definitionsVersion: 0,
-        origins: [loser],
-        through,
-      });
-    };
+    const undo = () => undoAtObjects(loser, survivor, T0);
     await runInDurableObject<ProfileDO, void>(env.PROFILE.getByName(loser), async (instance) => {
       const object = instance as unknown as { env: Env };
       const ownEnv = object.env;

@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { freshId, identify, ingestInput, track } from "../test-support/messages";
+import { undoAtObjects } from "../test-support/object-undo";
 import { profileOf } from "../test-support/profile-reads";
 import { profileStub } from "./profile-stub";
 
@@ -22,21 +23,7 @@ describe("a merge undo after a message both profiles held", () => {
 
     await profileStub(env.PROFILE, loser).mergeInto(survivor);
     expect((await profileOf(survivor)).event_count).toBe(3);
-    const restored = await profileStub(env.PROFILE, loser).restoreFrom({
-      profileId: loser,
-      workspaceId: "ws_test",
-      createdAt: T0,
-      survivorId: survivor,
-      origins: [loser],
-      definitionsVersion: 0,
-    });
-    if (restored.status !== "restored") throw new Error(`restore: ${restored.status}`);
-    await profileStub(env.PROFILE, survivor).dropOrigins({
-      workspaceId: "ws_test",
-      definitionsVersion: 0,
-      origins: [loser],
-      through: restored.through,
-    });
+    await undoAtObjects(loser, survivor, T0);
 
     const after = await profileOf(loser);
     expect(after.event_count).toBe(2);

@@ -139,6 +139,15 @@ export class Redirected extends Error {
   }
 }
 
+/**
+ * `fetch` that follows no redirect: a 3xx answer throws `Redirected`. The fetch every plugin is given (the engine's
+ * gate, a connection test's) is this one, so no vendor call of any plugin follows a redirect.
+ */
+export async function fetchRefusingRedirects(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const res = await fetch(input, { ...init, redirect: "manual" });
+  return Redirected.check(input instanceof Request ? input.url : String(input), res);
+}
+
 /** What a plugin may use besides its config. */
 export interface PluginContext<Config> {
   config: Config;

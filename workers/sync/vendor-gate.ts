@@ -16,7 +16,7 @@
  */
 import pLimit, { type LimitFunction } from "p-limit";
 import { readWithin } from "../shared/body-bytes";
-import { type PluginLimits, Redirected } from "./plugin";
+import { fetchRefusingRedirects, type PluginLimits, Redirected } from "./plugin";
 
 /**
  * The vendor counts a request when it arrives, the gate when it leaves: a window that opens here a little before it
@@ -119,18 +119,16 @@ export class VendorGate {
       let res: Response;
       try {
         const timeout = AbortSignal.timeout(this.timeoutMs);
-        res = await fetch(input, {
+        res = await fetchRefusingRedirects(input, {
           ...init,
-          redirect: "manual",
           signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
         });
       } catch (err) {
-        // A caller that gave up says nothing about the vendor.
-        if (!init?.signal?.aborted) this.pushedBack(shrinks);
+        // A caller that gave up says nothing about the vendor; a redirect is neither a good answer nor pushback (the
+        // address is wrong, not the pace).
+        if (!init?.signal?.aborted && !(err instanceof Redirected)) this.pushedBack(shrinks);
         throw err;
       }
-      // Neither a good answer nor pushback: the address is wrong, not the pace.
-      await Redirected.check(input instanceof Request ? input.url : String(input), res);
       if (isPushback(res.status)) this.pushedBack(shrinks);
       else if (this.now() - sentAt <= FAST_ANSWER_MS && ++this.goodAnswers >= this.concurrency)
         this.resize(this.concurrency * 2);

@@ -9,6 +9,14 @@ import { orm } from "../../d1/client";
 import { definitions, workspaces } from "../../d1/schema";
 import { forgetDefinitions } from "../audiences/definitions-cache";
 
+/** DESIGN §6's seed workflow: bought in store in the last 30 days, opened no email in 60. */
+export const LAPSED_STORE_BUYERS: AudienceDefinition = {
+  all: [
+    { event: "Order Completed", where: [{ property: "channel", op: "eq", value: "pos" }], within: "30d" },
+    { not: { event: "Email Opened", within: "60d" } },
+  ],
+};
+
 /** Replaces the workspace's definitions with these and bumps its version; returns the new version. */
 export async function defineAll(
   workspaceId: string,

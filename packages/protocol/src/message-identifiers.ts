@@ -113,10 +113,21 @@ export function normalizePhone(
  * else starting `00` in, say, Japan is a foreign number written the common way, not one of Japan's `00…` numbers.
  */
 function startsWithInternationalPrefix(value: string, country: CountryCode): boolean {
-  const metadata = new Metadata();
-  metadata.selectNumberingPlan(country);
-  const prefix = metadata.numberingPlan?.IDDPrefix();
-  return !!prefix && new RegExp(`^(?:${prefix})`).test(parseIncompletePhoneNumber(value));
+  return internationalPrefix(country)?.test(parseIncompletePhoneNumber(value)) ?? false;
+}
+
+/** Each country's international prefix as a pattern, read from the metadata once per isolate (identity's hot path). */
+const internationalPrefixes = new Map<CountryCode, RegExp | null>();
+function internationalPrefix(country: CountryCode): RegExp | null {
+  let pattern = internationalPrefixes.get(country);
+  if (pattern === undefined) {
+    const metadata = new Metadata();
+    metadata.selectNumberingPlan(country);
+    const prefix = metadata.numberingPlan?.IDDPrefix();
+    pattern = prefix ? new RegExp(`^(?:${prefix})`) : null;
+    internationalPrefixes.set(country, pattern);
+  }
+  return pattern;
 }
 
 /**
