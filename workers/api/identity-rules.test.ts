@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { blockedBy, DEFAULT_IDENTITY_RULES, identityRulesToJson, loadIdentityRules } from "../identity/rules";
+import { blockedBy, DEFAULT_IDENTITY_RULES, identityRulesToJson, limitFor, loadIdentityRules } from "../identity/rules";
 import { bearer, seedWorkspace } from "../test-support/seed";
 
 const url = "http://x/v1/identity-rules";
@@ -34,6 +34,17 @@ describe("identity rules API", () => {
     expect(rules.promotedTraits).toEqual(["loyalty_id"]);
     const shown = await exports.default.fetch(url, { headers: { authorization: bearer(secretKey) } });
     expect(await shown.json()).toEqual(body);
+  });
+
+  it("keeps user_id at Segment's 1 when a PUT's limits name only other types; naming user_id raises it", async () => {
+    const { workspaceId, secretKey } = await seedWorkspace();
+    const res = await put(secretKey, JSON.stringify({ limits: { email: 2 } }));
+    expect(res.status).toBe(200);
+    // Replacing the map instead gave user_id the default_limit 5: two users on one device then merged.
+    expect(((await res.json()) as { limits: unknown }).limits).toEqual({ user_id: 1, email: 2 });
+    expect(limitFor(await loadIdentityRules(env.DB, workspaceId), "user_id")).toBe(1);
+    expect((await put(secretKey, JSON.stringify({ limits: { user_id: 3 } }))).status).toBe(200);
+    expect(limitFor(await loadIdentityRules(env.DB, workspaceId), "user_id")).toBe(3);
   });
 
   it("runs a catastrophic-backtracking pattern in linear time, and still blocks what it matches (issue 10, #3)", async () => {

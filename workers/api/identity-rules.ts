@@ -3,7 +3,7 @@ import { IdentityRulesUpdate, IdentityRulesView } from "@tessera/protocol";
 import { updateIdentityRules } from "../../d1/queries/workspaces";
 import {
   DEFAULT_IDENTITY_RULES,
-  identityRulesFromJson,
+  identityRulesFromUpdate,
   identityRulesToJson,
   invalidateIdentityRules,
   loadIdentityRules,
@@ -44,7 +44,8 @@ export const identityRulesRoutes = openApiRoutes()
       tags: ["Identity"],
       summary: "Replace the identity rules",
       description:
-        "Fields left out take Segment's default; `{}` restores the defaults. Unknown fields are refused. Other " +
+        "Fields left out take Segment's default; `{}` restores the defaults. Types left out of `limits` keep " +
+        "Segment's limit for them (`user_id` 1, then `default_limit`). Unknown fields are refused. Other " +
         "isolates pick a change up within the rules cache time (30 s); this one at once.",
       security: SECRET_KEY,
       middleware: [requireSecretKey, jsonBody],
@@ -59,7 +60,7 @@ export const identityRulesRoutes = openApiRoutes()
       },
     }),
     async (c) => {
-      const json = identityRulesToJson(identityRulesFromJson(c.req.valid("json")));
+      const json = identityRulesToJson(identityRulesFromUpdate(c.req.valid("json")));
       await updateIdentityRules(c.env.DB, c.var.workspaceId, JSON.stringify(json));
       invalidateIdentityRules(c.var.workspaceId);
       return c.json({ ...json, is_default: false }, 200);

@@ -125,6 +125,17 @@ export function identityRulesFromJson(json: IdentityRulesUpdate): IdentityRules 
   };
 }
 
+/**
+ * Rules from a `PUT /v1/identity-rules` body. A `limits` map is laid over Segment's per-type defaults rather than
+ * replacing them: `{"limits":{"email":2}}` keeps `user_id` at 1, where replacing the map would give it
+ * `default_limit` (5) and let two users who share a device merge into one profile. Raising `user_id`'s limit means
+ * naming it. (Stored rules are read as stored: a workspace's limits never change under it on deploy.)
+ */
+export function identityRulesFromUpdate(update: IdentityRulesUpdate): IdentityRules {
+  const rules = identityRulesFromJson(update);
+  return { ...rules, limits: { ...DEFAULT_IDENTITY_RULES.limits, ...rules.limits } };
+}
+
 /** Rules change rarely and are read on every ingestion batch, so each isolate keeps them a while. */
 const rulesCache = isolateCache(async (workspaceId, db: D1Database) => {
   const row = await findIdentityRules(db, workspaceId);

@@ -226,7 +226,9 @@ const ruleFields = {
     (type) => (IDENTIFIER_TYPE_PATTERN.test(type) ? undefined : "is not a valid identifier type"),
     z.record(z.string(), count(1, 1000), { error: "must be an object of identifier type → count" }),
   ).meta({
-    description: "How many identifiers of a type one profile may hold; unlisted types get `default_limit`.",
+    description:
+      "How many identifiers of a type one profile may hold. A PUT's map is laid over Segment's (`user_id` 1): " +
+      "types it leaves out keep that, or get `default_limit`.",
     example: { user_id: 1 },
   }),
   default_limit: count(1, 1000).meta({ description: "The limit of every type `limits` leaves out.", example: 5 }),
