@@ -4,9 +4,10 @@
  */
 import { orm } from "./client";
 import { newId, newSecret } from "./ids";
-import { apiKeyRow, insertApiKey } from "./queries/api-keys";
+import { apiKeyRow, type Issuer, insertApiKey, insertVouchedBy } from "./queries/api-keys";
 import { insertSource, type SourceSummary } from "./queries/sources";
 import { insertWorkspace, type Workspace } from "./queries/workspaces";
+import { apiKeys, sources } from "./schema";
 
 /** The name of the source every new workspace starts with, so its write key has a home. */
 export const FIRST_SOURCE_NAME = "default";
@@ -66,44 +67,52 @@ export async function createWorkspace(db: D1Database, options: CreateWorkspaceOp
 }
 
 /**
- * Adds a source named `name` to a workspace with one fresh write key, in one batch (so neither exists without the
- * other).
+ * Adds a source named `name` to the issuer's workspace with one fresh write key, in one batch (so neither exists
+ * without the other) — or nothing, answering null, when the issuer's key was revoked (see {@link insertVouchedBy}).
  *
- * @example const { source, writeKey } = await createSource(env.DB, ws, "website");
+ * @example const created = await createSource(env.DB, { workspaceId, keyHash }, "website");
  */
 export async function createSource(
   db: D1Database,
-  workspaceId: string,
+  issuer: Issuer,
   name: string,
-): Promise<{ source: SourceSummary; writeKey: string }> {
+): Promise<{ source: SourceSummary; writeKey: string } | null> {
+  const { workspaceId } = issuer;
   const createdAt = Date.now();
   const source = { id: newId("src"), name, createdAt };
   const writeKey = newSecret("wk");
-  await orm(db).batch([
-    insertSource(db, { ...source, workspaceId }),
-    insertApiKey(db, await apiKeyRow(writeKey, { workspaceId, kind: "write", sourceId: source.id }, createdAt)),
+  const [added] = await orm(db).batch([
+    insertVouchedBy(db, sources, { ...source, workspaceId }, issuer),
+    insertVouchedBy(
+      db,
+      apiKeys,
+      await apiKeyRow(writeKey, { workspaceId, kind: "write", sourceId: source.id }, createdAt),
+      issuer,
+    ),
   ]);
-  return { source, writeKey };
+  return added.meta.changes > 0 ? { source, writeKey } : null;
 }
 
 /**
- * Issues another write key for an existing source (rotation: add, deploy, revoke the old one).
+ * Issues another write key for an existing source (rotation: add, deploy, revoke the old one); null when the issuer's
+ * key was revoked.
  *
- * @example const writeKey = await createWriteKey(env.DB, ws, "src_…");
+ * @example const writeKey = await createWriteKey(env.DB, { workspaceId, keyHash }, "src_…");
  */
-export async function createWriteKey(db: D1Database, workspaceId: string, sourceId: string): Promise<string> {
+export async function createWriteKey(db: D1Database, issuer: Issuer, sourceId: string): Promise<string | null> {
   const writeKey = newSecret("wk");
-  await insertApiKey(db, await apiKeyRow(writeKey, { workspaceId, kind: "write", sourceId }, Date.now()));
-  return writeKey;
+  const row = await apiKeyRow(writeKey, { workspaceId: issuer.workspaceId, kind: "write", sourceId }, Date.now());
+  return (await insertVouchedBy(db, apiKeys, row, issuer).run()).meta.changes > 0 ? writeKey : null;
 }
 
 /**
- * Issues another secret key for a workspace (rotation: add, move callers to it, revoke the others).
+ * Issues another secret key for the issuer's workspace (rotation: add, move callers to it, revoke the others); null
+ * when the issuer's key was revoked.
  *
- * @example const secretKey = await createSecretKey(env.DB, ws);
+ * @example const secretKey = await createSecretKey(env.DB, { workspaceId, keyHash });
  */
-export async function createSecretKey(db: D1Database, workspaceId: string): Promise<string> {
+export async function createSecretKey(db: D1Database, issuer: Issuer): Promise<string | null> {
   const secretKey = newSecret("sk");
-  await insertApiKey(db, await apiKeyRow(secretKey, { workspaceId, kind: "secret" }, Date.now()));
-  return secretKey;
+  const row = await apiKeyRow(secretKey, { workspaceId: issuer.workspaceId, kind: "secret" }, Date.now());
+  return (await insertVouchedBy(db, apiKeys, row, issuer).run()).meta.changes > 0 ? secretKey : null;
 }

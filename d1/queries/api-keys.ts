@@ -1,6 +1,6 @@
 /** API keys (a source's write keys, a workspace's secret keys), stored only as the SHA-256 of the key. */
-import { and, desc, eq, exists, isNull, ne, sql } from "drizzle-orm";
-import { alias, type SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { and, desc, eq, exists, getTableColumns, isNull, ne, type SQL, sql } from "drizzle-orm";
+import { alias, type SQLiteColumn, type SQLiteTable } from "drizzle-orm/sqlite-core";
 import { orm } from "../client";
 import { sha256Hex } from "../hash";
 import { apiKeys } from "../schema";
@@ -37,6 +37,37 @@ export async function apiKeyRow(
 /** The insert of one key row (see {@link apiKeyRow}), to run alone or in a `batch()`. */
 export function insertApiKey(db: D1Database, row: NewApiKey) {
   return orm(db).insert(apiKeys).values(row);
+}
+
+/** The secret key a call authenticated with (its hash), and its workspace: what the call creates, it vouches for. */
+export type Issuer = { workspaceId: string; keyHash: string };
+
+/**
+ * The insert of `row` into `table` (a key, or a source), made only while `issuer`'s key is unrevoked — read in the same
+ * statement (`INSERT … SELECT … WHERE` the issuer is live). Isolates trust a key for up to `KEY_CACHE_MS` after its
+ * revocation: a leaked key calling in that second must not mint a key that outlives the revocation.
+ *
+ * @example await orm(db).batch([insertVouchedBy(db, sources, row, issuer), …]);
+ */
+export function insertVouchedBy<T extends SQLiteTable>(
+  db: D1Database,
+  table: T,
+  row: T["$inferInsert"],
+  issuer: Issuer,
+) {
+  const d = orm(db);
+  const vouching = alias(apiKeys, "issuer");
+  const values: Record<string, SQL.Aliased> = {};
+  for (const [field, column] of Object.entries(getTableColumns(table))) {
+    values[field] = sql`${(row as Record<string, unknown>)[field] ?? null}`.as(column.name);
+  }
+  const live = and(
+    eq(vouching.keyHash, issuer.keyHash),
+    eq(vouching.workspaceId, issuer.workspaceId),
+    isNull(vouching.revokedAt),
+  );
+  // The selected fields are the table's own columns, one literal each; drizzle cannot type that for any table.
+  return d.insert(table).select(d.select(values).from(vouching).where(live) as never);
 }
 
 /** The owner of a live (unrevoked) key, by the key's hash. Runs on every authenticated request the key cache misses. */

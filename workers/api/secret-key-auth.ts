@@ -1,5 +1,8 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "hono/utils/buffer";
+import { sha256Hex } from "../../d1/hash";
+import type { Issuer } from "../../d1/queries/api-keys";
 import { lookupKeyFrom } from "../shared/api-keys";
 import type { AppEnv } from "../shared/app-env";
 import { credentialFrom } from "../shared/basic-auth";
@@ -28,6 +31,19 @@ export const requireSecretKey = createMiddleware<AppEnv>(async (c, next) => {
   // handed on unawaited is reported by workerd as unhandled before Hono's handler gets to it.
   return await runOnceByIdempotencyKey(c, next);
 });
+
+/**
+ * The secret key a request passed {@link requireSecretKey} with, as the issuer of what the call creates (a key, a
+ * source): the write runs only while that key is live.
+ */
+export async function issuerOf(c: Context<AppEnv>): Promise<Issuer> {
+  // requireSecretKey has checked the credential, so it is there.
+  const key = credentialFrom(c.req.header("authorization")) as string;
+  return { workspaceId: c.var.workspaceId, keyHash: await sha256Hex(key) };
+}
+
+/** The answer to a call whose key was revoked between the key check and its write: it created nothing. */
+export const REVOKED_MEANWHILE = "This secret key was revoked meanwhile; nothing was created";
 
 /** Bootstrap and operator APIs take the deployment's ADMIN_TOKEN (a Worker secret). */
 export const requireAdminToken = createMiddleware<AppEnv>(async (c, next) => {

@@ -4,17 +4,15 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { EmptyBody, SecretKeyCreated, SecretKeysRevoked } from "@tessera/protocol";
-import { sha256Hex } from "../../d1/hash";
 import { createSecretKey } from "../../d1/provision";
 import { revokeKeys } from "../../d1/queries/api-keys";
 import { forgetCachedKeys } from "../shared/api-keys";
-import { credentialFrom } from "../shared/basic-auth";
 import { unauthenticated } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
 import { SHOWN_ONCE } from "./idempotency";
 import { BODY_TOO_LARGE, optionalJsonBody } from "./json-body";
-import { requireSecretKey } from "./secret-key-auth";
+import { issuerOf, REVOKED_MEANWHILE, requireSecretKey } from "./secret-key-auth";
 
 export const secretKeyRoutes = openApiRoutes()
   .openapi(
@@ -32,7 +30,11 @@ export const secretKeyRoutes = openApiRoutes()
         ...errorResponses({ 413: BODY_TOO_LARGE, 400: "The body is not `{}` (or left out).", 401: BAD_SECRET_KEY }),
       },
     }),
-    async (c) => c.json({ secret_key: await createSecretKey(c.env.DB, c.var.workspaceId) }, 201, SHOWN_ONCE),
+    async (c) => {
+      const secretKey = await createSecretKey(c.env.DB, await issuerOf(c));
+      if (secretKey === null) throw unauthenticated(REVOKED_MEANWHILE);
+      return c.json({ secret_key: secretKey }, 201, SHOWN_ONCE);
+    },
   )
   .openapi(
     createRoute({
@@ -48,11 +50,10 @@ export const secretKeyRoutes = openApiRoutes()
       responses: { 200: jsonResponse(SecretKeysRevoked, "Revoked."), ...errorResponses({ 401: BAD_SECRET_KEY }) },
     }),
     async (c) => {
-      // requireSecretKey has checked the credential, so it is there.
-      const keep = await sha256Hex(credentialFrom(c.req.header("authorization")) as string);
+      const caller = await issuerOf(c);
       const revoked = await revokeKeys(
         c.env.DB,
-        { workspaceId: c.var.workspaceId, kind: "secret", keep: { hash: keep } },
+        { workspaceId: caller.workspaceId, kind: "secret", keep: { hash: caller.keyHash } },
         Date.now(),
       );
       forgetCachedKeys();

@@ -161,6 +161,38 @@ describe("sources API", () => {
     expect((await call("/v1/sources", ws.secretKey)).status).toBe(200);
   });
 
+  it("lets a revoked secret key, still trusted here for its last second, create no key or source that outlives it", async () => {
+    const ws = await seedWorkspace();
+    const [source] = (await (await call("/v1/sources", ws.secretKey)).json<SourceList>()).data;
+    const { secret_key: leaked } = await (await call("/v1/secret-keys", ws.secretKey, { method: "POST" })).json<{
+      secret_key: string;
+    }>();
+    // This isolate has just seen `leaked` live; then the owner's rotation on another isolate revokes it in D1.
+    expect((await call("/v1/sources", leaked)).status).toBe(200);
+    await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE key_hash = ?")
+      .bind(Date.now(), await sha256Hex(leaked))
+      .run();
+    const keysBefore = await env.DB.prepare("SELECT count(*) AS n FROM api_keys WHERE workspace_id = ?")
+      .bind(ws.workspaceId)
+      .first<{ n: number }>();
+    for (const [path, body] of [
+      ["/v1/secret-keys", undefined],
+      ["/v1/sources", JSON.stringify({ name: "backdoor" })],
+      [`/v1/sources/${source.id}/keys`, undefined],
+    ] as const) {
+      const minted = await call(path, leaked, { method: "POST", body });
+      expect(minted.status, path).toBe(401);
+      expect(await minted.json(), path).toMatchObject({ error: { code: "authentication_error" } });
+    }
+    const keysAfter = await env.DB.prepare("SELECT count(*) AS n FROM api_keys WHERE workspace_id = ?")
+      .bind(ws.workspaceId)
+      .first<{ n: number }>();
+    expect(keysAfter?.n).toBe(keysBefore?.n);
+    forgetCachedKeys();
+    const names = (await (await call("/v1/sources", ws.secretKey)).json<SourceList>()).data.map((s) => s.name);
+    expect(names).not.toContain("backdoor");
+  });
+
   it("a key revoked elsewhere (another isolate) stops working here within about a second", async () => {
     const ws = await seedWorkspace();
     expect((await ingest(ws.writeKey)).status).toBe(200);

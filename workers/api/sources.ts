@@ -16,12 +16,12 @@ import { createSource, createWriteKey } from "../../d1/provision";
 import { revokeKeys } from "../../d1/queries/api-keys";
 import { findSource, listSourcesWithWriteKeys, type SourceSummary } from "../../d1/queries/sources";
 import { forgetCachedKeys } from "../shared/api-keys";
-import { notFound } from "../shared/errors";
+import { notFound, unauthenticated } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { BAD_SECRET_KEY, errorResponses, jsonResponse, SECRET_KEY } from "../shared/route-docs";
 import { answerResendsWith, SHOWN_ONCE } from "./idempotency";
 import { BODY_TOO_LARGE, jsonBody, optionalJsonBody } from "./json-body";
-import { requireSecretKey } from "./secret-key-auth";
+import { issuerOf, REVOKED_MEANWHILE, requireSecretKey } from "./secret-key-auth";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const sourceView = (s: SourceSummary): Source => ({ id: s.id, name: s.name, created_at: iso(s.createdAt) });
@@ -61,7 +61,8 @@ export const sourceRoutes = openApiRoutes()
       },
     }),
     async (c) => {
-      const created = await createSource(c.env.DB, c.var.workspaceId, c.req.valid("json").name);
+      const created = await createSource(c.env.DB, await issuerOf(c), c.req.valid("json").name);
+      if (created === null) throw unauthenticated(REVOKED_MEANWHILE);
       const { id } = created.source;
       answerResendsWith(
         c,
@@ -123,7 +124,8 @@ export const sourceRoutes = openApiRoutes()
     }),
     async (c) => {
       const source = await ownSource(c.env.DB, c.var.workspaceId, c.req.valid("param").id);
-      const writeKey = await createWriteKey(c.env.DB, c.var.workspaceId, source.id);
+      const writeKey = await createWriteKey(c.env.DB, await issuerOf(c), source.id);
+      if (writeKey === null) throw unauthenticated(REVOKED_MEANWHILE);
       return c.json({ source, write_key: writeKey }, 201, SHOWN_ONCE);
     },
   )
