@@ -226,12 +226,16 @@ export const destinationRoutes = openApiRoutes()
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      if (!(await deleteDestination(c.env.DB, c.var.workspaceId, id))) {
+      const { workspaceId } = c.var;
+      await ownDestination(c.env.DB, workspaceId, id);
+      // Its object drops what it holds of people first, queued or not, and takes nothing more: a later GDPR erase no
+      // longer reaches it. Only then the row: gone first, a failed forget would leave a retry answering 404 and the
+      // members' emails and traits in the object for ever.
+      await destinationStub(c.env, id).forget(id);
+      if (!(await deleteDestination(c.env.DB, workspaceId, id))) {
         throw notFound(`No destination ${id} in this workspace`);
       }
-      forgetDestinations(c.var.workspaceId);
-      // Its object drops what it holds of people now, queued or not: a later GDPR erase no longer reaches it.
-      await destinationStub(c.env, id).forget(id);
+      forgetDestinations(workspaceId);
       // GDPR erasures that waited for its delete count it done at their next look, within a minute.
       await wakeDeletionsWaitingOn(c.env.DB, id, Date.now());
       return c.body(null, 204);

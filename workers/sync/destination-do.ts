@@ -63,6 +63,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS synced_by_audience ON synced (audience, profile_id);
   CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS identity (singleton INTEGER PRIMARY KEY CHECK (singleton = 1), destination_id TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS forgotten (singleton INTEGER PRIMARY KEY CHECK (singleton = 1));
 `;
 
 /**
@@ -116,8 +117,11 @@ export interface DestinationRpc {
   /** Looks at the destination again now: resumes sending after it was enabled. */
   wake(destinationId: string): Promise<void>;
   /**
-   * The destination was deleted: everything this object holds goes now — its queue, each synced member's email and
-   * traits, the plugin's tokens and list ids. A later GDPR erase only reaches destinations that still exist.
+   * The destination is being deleted: everything this object holds goes now — its queue, each synced member's email
+   * and traits, the plugin's tokens and list ids — and from now on it takes nothing more (operations the queue still
+   * delivers, a reconciliation, a restatement) and sends nothing. Called before the destination's row goes, so a
+   * failure leaves the row for a retry to find; idempotent. A later GDPR erase only reaches destinations that still
+   * exist.
    */
   forget(destinationId: string): Promise<void>;
   /** Reads the vendor's engagement since the saved cursor and stores it as events (the cron calls it). */
@@ -192,6 +196,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
   }
 
   async enqueue(destinationId: string, ops: SyncOp[], options: EnqueueOptions = {}): Promise<{ queued: number }> {
+    if (this.forgotten()) return { queued: 0 };
     let queued = 0;
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
@@ -281,13 +286,19 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
       "INSERT INTO identity (singleton, destination_id) VALUES (1, ?) ON CONFLICT DO NOTHING",
       destinationId,
     );
+    this.sql.exec("INSERT INTO forgotten (singleton) VALUES (1) ON CONFLICT DO NOTHING");
     this.wipe();
     // A drain already under way (it read the destination before it was deleted) settles its calls after this wipe;
-    // the alarm, which never runs beside another, comes after it, finds the destination gone and wipes again.
+    // the alarm, which never runs beside another, comes after it and wipes again.
     await this.ctx.storage.setAlarm(Date.now());
   }
 
-  /** Drops everything this object holds but its destination's id (see {@link forget}). */
+  /** Whether {@link forget} was called: the destination is deleted, or being deleted. */
+  private forgotten(): boolean {
+    return this.sql.exec("SELECT 1 FROM forgotten").toArray().length > 0;
+  }
+
+  /** Drops everything this object holds but its destination's id and whether it was forgotten (see {@link forget}). */
   private wipe(): void {
     this.ctx.storage.transactionSync(() =>
       this.sql.exec(
@@ -318,6 +329,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
    * reads that page again rather than a backlog of it growing in the ingest retry queue.
    */
   async poll(destinationId: string): Promise<{ stored: number; unmatched: number }> {
+    if (this.forgotten()) return { stored: 0, unmatched: 0 };
     const destination = await findDestinationById(this.env.DB, destinationId);
     const poller = destination?.enabled ? pollerFor(destination.type) : undefined;
     const plugin = destination ? pluginFor(destination.type) : undefined;
@@ -377,6 +389,8 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
   }
 
   async reconcileTick(destinationId: string): Promise<ReconcileResult> {
+    // Its cursor and a restatement's walk would be kept in the kv `forget` emptied.
+    if (this.forgotten()) return { queued: 0, examined: 0, next: null };
     const kv = kvStore(this.sql);
     // One read of the destination serves both tasks of the tick.
     const destination = await findDestinationById(this.env.DB, destinationId);
@@ -390,6 +404,7 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
   }
 
   async restateTraits(destinationId: string, traits: string[]): Promise<void> {
+    if (this.forgotten()) return;
     this.sql.exec(
       "INSERT INTO identity (singleton, destination_id) VALUES (1, ?) ON CONFLICT DO NOTHING",
       destinationId,
@@ -422,10 +437,10 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
       .exec<{ id: string }>("SELECT destination_id AS id FROM identity WHERE singleton = 1")
       .toArray()[0]?.id;
     if (!destinationId) return;
-    const destination = await findDestinationById(this.env.DB, destinationId);
+    const destination = this.forgotten() ? undefined : await findDestinationById(this.env.DB, destinationId);
     if (!destination) {
-      // Deleted: nothing of it may be sent any more, nor kept (what came after `forget`: a late queue message, the
-      // end of a drain under way).
+      // Deleted, or being deleted: nothing of it may be sent any more, nor kept (what came after `forget`: a late
+      // queue message, the end of a drain under way).
       this.wipe();
       return;
     }

@@ -4,6 +4,11 @@
  * Every request a plugin or poller makes goes through {@link VendorGate.fetch}, so a plugin call that makes several
  * requests (a list lookup, an upsert, a list update) is paced request by request, never past the vendor's limits.
  *
+ * A vendor that says on every answer how much of its window remains (HubSpot's `X-HubSpot-RateLimit-Remaining`, maps.md
+ * §1c) counts requests this gate never saw: another destination or app on the same account, or this object's calls
+ * before it was evicted and its gate started empty. Told that less remains than the gate's own count allows, the
+ * gate counts the difference as requests started now, so the next ones wait for the window instead of earning a 429.
+ *
  * A vendor with no published limits (`limits.maxConcurrency`: a customer's webhook endpoint) has them found as TCP
  * finds a path's: the gate starts at `concurrency` and `rate.limit`, doubles both once as many answers as it has
  * slots came back good within a second, up to `maxConcurrency`, and halves them (never below the start, once per
@@ -45,6 +50,13 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** An answer at most this slow counts towards growing an adaptive gate; a slower good one neither grows nor shrinks it. */
 const FAST_ANSWER_MS = 1_000;
 
+/**
+ * The header in which a vendor says how many requests its window still admits, where its window covers every request
+ * of the account (HubSpot's ten-secondly limit, whose length is the plugin's `rate`). Not the IETF `RateLimit-Remaining`
+ * Klaviyo sends: that counts one endpoint's window, and would hold every other endpoint's requests.
+ */
+const REMAINING_HEADER = "X-HubSpot-RateLimit-Remaining";
+
 /** The answers that say "slow down": the vendor's own throttling, its timeouts and its failures. */
 const isPushback = (status: number) => status === 408 || status === 429 || status >= 500;
 
@@ -66,6 +78,8 @@ export class VendorGate {
    * `AdaptiveConcurrency` (packages/cli) does the same for the collector.
    */
   private shrinks = 0;
+  /** Requests sent and not answered yet: the vendor may not have counted them in what it says remains. */
+  private unanswered = 0;
 
   private readonly now: () => number;
   private readonly timeoutMs: number;
@@ -89,8 +103,13 @@ export class VendorGate {
   /** Milliseconds until the window has room for another request (0: now). */
   waitMs(): number {
     const now = this.now();
-    while (this.started.length > 0 && this.started[0] <= now - this.windowMs) this.started.shift();
+    this.leaveWindow(now);
     return this.started.length >= this.limit ? this.started[0] + this.windowMs - now : 0;
+  }
+
+  /** Forgets the requests started before the current window. */
+  private leaveWindow(now: number): void {
+    while (this.started.length > 0 && this.started[0] <= now - this.windowMs) this.started.shift();
   }
 
   /** Requests waiting for a slot or in flight. */
@@ -117,6 +136,7 @@ export class VendorGate {
       this.started.push(sentAt);
       const shrinks = this.shrinks;
       let res: Response;
+      this.unanswered++;
       try {
         const timeout = AbortSignal.timeout(this.timeoutMs);
         res = await fetchRefusingRedirects(input, {
@@ -128,12 +148,30 @@ export class VendorGate {
         // address is wrong, not the pace).
         if (!init?.signal?.aborted && !(err instanceof Redirected)) this.pushedBack(shrinks);
         throw err;
+      } finally {
+        this.unanswered--;
       }
+      this.heedRemaining(res.headers);
       if (isPushback(res.status)) this.pushedBack(shrinks);
       else if (this.now() - sentAt <= FAST_ANSWER_MS && ++this.goodAnswers >= this.concurrency)
         this.resize(this.concurrency * 2);
       return capped(res, this.maxResponseBytes);
     });
+
+  /**
+   * What the vendor says remains of its window, less the requests still on their way to it, becomes this window's
+   * room: the requests it counted that this gate did not are added as started now (they leave the window no sooner
+   * than the vendor's own do).
+   */
+  private heedRemaining(headers: Headers): void {
+    const said = headers.get(REMAINING_HEADER);
+    const remaining = said === null || said.trim() === "" ? Number.NaN : Number(said);
+    if (!Number.isFinite(remaining)) return;
+    const now = this.now();
+    this.leaveWindow(now);
+    const room = Math.max(0, remaining - this.unanswered);
+    for (let unseen = this.limit - this.started.length - room; unseen > 0; unseen--) this.started.push(now);
+  }
 
   /** Halves an adaptive gate, once per overload: `shrinks` is the count when the refused request was sent. */
   private pushedBack(shrinks: number): void {
