@@ -7,7 +7,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import type { AppEnv } from "../shared/app-env";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "../shared/idempotency-key";
 import { openApiRoutes } from "../shared/openapi-routes";
-import { DEVELOPMENT_TAG, jsonResponse, SECURITY_SCHEMES } from "../shared/route-docs";
+import { DEVELOPMENT_TAG, jsonResponse, RETRY_AFTER, SECURITY_SCHEMES } from "../shared/route-docs";
 
 const DOCUMENT = {
   openapi: "3.1.0",
@@ -138,9 +138,16 @@ const IDEMPOTENCY_KEY_PARAMETER = {
   schema: { type: "string" as const, minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY_LENGTH },
 };
 
+/** The answers the `Idempotency-Key` gives any call that honours it, added to what the route itself answers. */
+const IDEMPOTENCY_KEY_ANSWERS = {
+  "400": { code: "validation_error", when: "this `Idempotency-Key` came before with another method, path or body" },
+  "409": { code: "conflict", when: "the first call with this `Idempotency-Key` still runs; retry after `Retry-After`" },
+} as const;
+
 /**
- * Names the `Idempotency-Key` parameter on every secret-key operation that changes something: the secret-key
- * middleware honours it on all of them, so it is declared here once rather than on each route.
+ * Names the `Idempotency-Key` parameter on every secret-key operation that changes something, with the 400 and 409
+ * it can answer: the secret-key middleware honours it on all of them, so it is declared here once rather than on
+ * each route.
  */
 function withIdempotencyKeys(document: OpenApiDocument): OpenApiDocument {
   for (const item of Object.values(document.paths) as Array<Record<string, OpenApiOperation>>) {
@@ -148,14 +155,32 @@ function withIdempotencyKeys(document: OpenApiDocument): OpenApiDocument {
       if (method === "get" || method === "head" || method === "options") continue;
       if (!operation.security?.some((requirement) => "secretKey" in requirement)) continue;
       operation.parameters = [...(operation.parameters ?? []), { $ref: `#/components/parameters/${IDEMPOTENCY_KEY}` }];
+      operation.responses ??= {};
+      for (const [status, { code, when }] of Object.entries(IDEMPOTENCY_KEY_ANSWERS)) {
+        const own = operation.responses[status];
+        operation.responses[status] = own
+          ? { ...own, description: `${own.description} Or ${when}.` }
+          : {
+              description: `\`${code}\`: ${when[0].toUpperCase()}${when.slice(1)}.`,
+              content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorBody" } } },
+            };
+        if (status === "409") operation.responses[status].headers = { ...own?.headers, ...RETRY_AFTER };
+      }
     }
   }
   return document;
 }
 
+interface OpenApiResponse {
+  description: string;
+  headers?: Record<string, unknown>;
+  content?: unknown;
+}
+
 interface OpenApiOperation {
   security?: Array<Record<string, string[]>>;
   parameters?: unknown[];
+  responses?: Record<string, OpenApiResponse>;
 }
 
 /** The document as this deployment serves it: outside local development, without the routes that answer 404 there. */

@@ -18,7 +18,8 @@ const CODES = {
 } as const satisfies Record<number, ErrorCode>;
 export type ErrorStatus = keyof typeof CODES;
 
-const RETRY_AFTER = {
+/** The `Retry-After` header of an answer that says when to send again. */
+export const RETRY_AFTER = {
   "Retry-After": { description: "Seconds to wait before sending the request again.", schema: { type: "integer" } },
 } as const;
 

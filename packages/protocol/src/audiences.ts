@@ -73,7 +73,7 @@ const stored = {
   key: DefinitionKey,
   name: z.string().nullable(),
   description: z.string().nullable(),
-  version: z.int().positive().meta({ description: "1 on creation, +1 on each change of `definition`." }),
+  version: z.int().positive().meta({ description: "1 on creation, +1 on each `PUT`." }),
   created_at: isoTime,
   updated_at: isoTime,
   size: z.int().nonnegative().meta({

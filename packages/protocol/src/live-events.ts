@@ -4,7 +4,7 @@
  * open for something newer.
  */
 import { z } from "zod";
-import { isPlainObject, JSON_OBJECT_DOC, type JsonObject } from "./json-object";
+import { isPlainObject, type JsonObject } from "./json-object";
 import { isoTime } from "./request-body";
 
 /** Messages kept per workspace; older ones fall off. */
@@ -34,7 +34,9 @@ export const LiveEvent = z
       .custom<JsonObject>(isPlainObject)
       .nullable()
       .meta({
-        ...JSON_OBJECT_DOC,
+        // Not JSON_OBJECT_DOC: its `type: "object"` would replace the null that `.nullable()` declares.
+        type: ["object", "null"],
+        additionalProperties: true,
         description: "The message as received (accepted: as stored); null when it was not a JSON object or too large.",
       }),
   })
