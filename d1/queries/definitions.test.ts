@@ -17,7 +17,7 @@ async function workspaceWithVip() {
   const ref = { workspaceId: workspace.id, kind: "audience" as const, key: "vip" };
   const change = (readVersion: number): DefinitionChange => ({ ...ref, readVersion, now: Date.now() });
   const first = await insertDefinition(env.DB, { ...change(0), buildTotal: 4, definition: '{"audience":"x"}' });
-  expect(first).toEqual({ ok: true, buildVersion: 1 });
+  expect(first).toMatchObject({ ok: true, buildVersion: 1, saved: { key: "vip", version: 1, size: 0 } });
   return { ref, change };
 }
 
@@ -33,7 +33,8 @@ describe("definition writes", () => {
       size: 0,
     });
     const replaced = await replaceDefinition(env.DB, { ...change(1), buildTotal: 2, definition: '{"event":"x"}' });
-    expect(replaced).toEqual({ ok: true, buildVersion: 2 });
+    // The write answers with the row it stored.
+    expect(replaced).toMatchObject({ ok: true, buildVersion: 2, saved: { definition: '{"event":"x"}', version: 2 } });
     expect(await findDefinition(env.DB, ref)).toMatchObject({
       definition: '{"event":"x"}',
       version: 2,

@@ -309,7 +309,14 @@ export interface Rebuild {
  * `stale`: the workspace's definitions changed since `readVersion` (another change landed first), so nothing was
  * written; read them again and decide again. Otherwise the new `definitions_version`, which the backfill covers.
  */
-export type DefinitionWriteResult = { ok: true; buildVersion: number } | { ok: false; reason: "stale" };
+export type DefinitionWriteResult = { ok: true; buildVersion: number } | StaleWrite;
+export type StaleWrite = { ok: false; reason: "stale" };
+
+/**
+ * A create or a definition change that landed, with the definition as that write stored it (read by the write
+ * itself: a read after it could already show another request's change of the same key).
+ */
+export type DefinitionSaveResult = { ok: true; buildVersion: number; saved: DefinitionWithSize } | StaleWrite;
 
 /** The label fields a change may set; left out (undefined) keeps the stored value, null clears it. */
 export interface DefinitionLabels {
@@ -325,35 +332,42 @@ export interface DefinitionLabels {
 export function insertDefinition(
   db: D1Database,
   change: DefinitionChange & Rebuild & DefinitionLabels & { definition: string },
-): Promise<DefinitionWriteResult> {
+): Promise<DefinitionSaveResult> {
   const d = orm(db);
   const buildVersion = change.readVersion + 1;
-  return guardedWrite(db, change, [
-    d.insert(definitions).values({
-      workspaceId: change.workspaceId,
-      kind: change.kind,
-      key: change.key,
-      name: change.name ?? null,
-      description: change.description ?? null,
-      definition: change.definition,
-      version: 1,
-      createdAt: change.now,
-      updatedAt: change.now,
-      buildVersion,
-      buildTotal: change.buildTotal,
-      buildProcessed: 0,
-      buildQueuedAt: null,
-    }),
-  ]);
+  return savedBy(
+    db,
+    change,
+    d
+      .insert(definitions)
+      .values({
+        workspaceId: change.workspaceId,
+        kind: change.kind,
+        key: change.key,
+        name: change.name ?? null,
+        description: change.description ?? null,
+        definition: change.definition,
+        version: 1,
+        createdAt: change.now,
+        updatedAt: change.now,
+        buildVersion,
+        buildTotal: change.buildTotal,
+        buildProcessed: 0,
+        buildQueuedAt: null,
+      })
+      .returning(withSize(change.kind)),
+  );
 }
 
 /** Replaces a definition's `definition` (its `version` + 1, and labels when given) and restarts its build status. */
 export function replaceDefinition(
   db: D1Database,
   change: DefinitionChange & Rebuild & DefinitionLabels & { definition: string },
-): Promise<DefinitionWriteResult> {
+): Promise<DefinitionSaveResult> {
   const d = orm(db);
-  return guardedWrite(db, change, [
+  return savedBy(
+    db,
+    change,
     d
       .update(definitions)
       .set({
@@ -368,35 +382,42 @@ export function replaceDefinition(
         buildRun: 0,
         buildActiveAt: null,
       })
-      .where(byRef(change)),
-  ]);
+      .where(byRef(change))
+      .returning(withSize(change.kind)),
+  );
 }
 
 /** Deletes a definition and every member row (and exit) of it. */
-export function deleteDefinition(db: D1Database, change: DefinitionChange): Promise<DefinitionWriteResult> {
-  return guardedWrite(db, change, [
+export async function deleteDefinition(db: D1Database, change: DefinitionChange): Promise<DefinitionWriteResult> {
+  const landed = await guardedWrite(
+    db,
+    change,
     orm(db).delete(definitions).where(byRef(change)),
     ...deleteMembersOf(db, change.workspaceId, change.kind, change.key),
-  ]);
+  );
+  return landed.ok ? { ok: true, buildVersion: landed.buildVersion } : landed;
 }
 
 /**
  * Sets a definition's name or description, which profiles never evaluate: its `version` counts the change (DESIGN §6:
- * every PUT is version + 1), the workspace's `definitions_version` does not move, so nothing is rebuilt. False when
- * there is no such definition.
+ * every PUT is version + 1), the workspace's `definitions_version` does not move, so nothing is rebuilt. Returns the
+ * definition as this write left it; undefined when there is no such definition, or (given `stillDefinedAs`) when its
+ * `definition` is no longer that JSON (another change landed since the caller compared them).
  */
 export async function updateDefinitionLabels(
   db: D1Database,
   ref: DefinitionRef,
   labels: DefinitionLabels,
   now: number,
-): Promise<boolean> {
-  const updated = await orm(db)
+  stillDefinedAs?: string,
+): Promise<DefinitionWithSize | undefined> {
+  const unchanged = stillDefinedAs === undefined ? undefined : eq(definitions.definition, stillDefinedAs);
+  const [updated] = await orm(db)
     .update(definitions)
     .set({ ...labelsOf(labels), version: sql`${definitions.version} + 1`, updatedAt: now })
-    .where(byRef(ref))
-    .returning({ key: definitions.key });
-  return updated.length > 0;
+    .where(and(byRef(ref), unchanged))
+    .returning(withSize(ref.kind));
+  return updated;
 }
 
 function labelsOf(labels: DefinitionLabels): DefinitionLabels {
@@ -408,17 +429,33 @@ function labelsOf(labels: DefinitionLabels): DefinitionLabels {
 
 type BatchItem = Parameters<Db["batch"]>[0][number];
 
-/**
- * Runs `writes` in one batch behind the bump of `definitions_version` from `readVersion`. When the version moved
- * meanwhile, the bump sets NULL, the column's NOT NULL fails, and D1 rolls the whole batch back: so no change lands
- * on definitions other than the ones it was checked against (two requests cannot together form a cycle, or delete
- * an audience another one just started to use).
- */
-async function guardedWrite(
+/** {@link guardedWrite} of one write that returns the definition as it stored it. */
+async function savedBy(
   db: D1Database,
   change: DefinitionChange,
-  writes: BatchItem[],
-): Promise<DefinitionWriteResult> {
+  write: BatchItem & { _: { result: DefinitionWithSize[] } },
+): Promise<DefinitionSaveResult> {
+  const landed = await guardedWrite(db, change, write);
+  if (!landed.ok) return landed;
+  const [saved] = landed.written;
+  // The write was checked against definitions that hold this one (or not, for a create) at `readVersion`: it lands
+  // on a row or the whole batch does not.
+  if (!saved) throw new Error(`the ${change.kind} ${change.key} was not written, yet its batch landed`);
+  return { ok: true, buildVersion: landed.buildVersion, saved };
+}
+
+/**
+ * Runs `write` and `more` in one batch behind the bump of `definitions_version` from `readVersion`, and returns what
+ * `write` returned. When the version moved meanwhile, the bump sets NULL, the column's NOT NULL fails, and D1 rolls
+ * the whole batch back: so no change lands on definitions other than the ones it was checked against (two requests
+ * cannot together form a cycle, or delete an audience another one just started to use).
+ */
+async function guardedWrite<W extends BatchItem>(
+  db: D1Database,
+  change: DefinitionChange,
+  write: W,
+  ...more: BatchItem[]
+): Promise<{ ok: true; buildVersion: number; written: W["_"]["result"] } | StaleWrite> {
   const d = orm(db);
   const bump = d
     .update(workspaces)
@@ -426,13 +463,14 @@ async function guardedWrite(
       definitionsVersion: sql`CASE WHEN ${workspaces.definitionsVersion} = ${change.readVersion} THEN ${workspaces.definitionsVersion} + 1 END`,
     })
     .where(eq(workspaces.id, change.workspaceId));
+  let written: W["_"]["result"];
   try {
-    await d.batch([bump, ...writes]);
+    [, written] = await d.batch([bump, write, ...more]);
   } catch (err) {
     if (isStaleBump(err)) return { ok: false, reason: "stale" };
     throw err;
   }
-  return { ok: true, buildVersion: change.readVersion + 1 };
+  return { ok: true, buildVersion: change.readVersion + 1, written };
 }
 
 function isStaleBump(err: unknown): boolean {

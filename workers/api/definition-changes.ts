@@ -10,8 +10,8 @@ import {
   type DefinitionChange,
   type DefinitionKind,
   type DefinitionRef,
-  type DefinitionWriteResult,
   readDefinitionSet,
+  type StaleWrite,
 } from "../../d1/queries/definitions";
 import { referencesOf } from "../audiences/audience-graph";
 import { type BackfillTarget, queueBackfill } from "../audiences/backfill";
@@ -101,21 +101,22 @@ export function changeOf(ref: DefinitionRef, saved: SavedDefinitions): Definitio
 
 /**
  * Runs `attempt` (check the change against the saved definitions, throwing its 4xx; then write it) on a fresh read
- * until its write lands ({@link LOST_RACE_RETRIES}), and returns the `definitions_version` the change created.
+ * until its write lands ({@link LOST_RACE_RETRIES}), and returns what the write that landed returned: the
+ * `definitions_version` the change created (`buildVersion`), and for a create or change the definition it stored.
  *
- * @example const version = await writeChecked(env.DB, ws, async (saved) => deleteDefinition(env.DB, changeOf(ref, saved)));
+ * @example const { buildVersion } = await writeChecked(env.DB, ws, async (saved) => deleteDefinition(env.DB, changeOf(ref, saved)));
  */
-export async function writeChecked(
+export async function writeChecked<Landed extends { ok: true; buildVersion: number }>(
   db: D1Database,
   workspaceId: string,
-  attempt: (saved: SavedDefinitions) => Promise<DefinitionWriteResult>,
-): Promise<number> {
+  attempt: (saved: SavedDefinitions) => Promise<Landed | StaleWrite>,
+): Promise<Landed> {
   try {
     return await pRetry(
       async () => {
         const result = await attempt(await readSaved(db, workspaceId));
         if (!result.ok) throw new LostRace();
-        return result.buildVersion;
+        return result;
       },
       { ...LOST_RACE_RETRIES, shouldRetry: ({ error }) => error instanceof LostRace },
     );

@@ -137,7 +137,7 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
       async (c) => {
         const body = c.req.valid("json");
         const ref = refOf(c.var.workspaceId, body.key);
-        const buildVersion = await writeChecked(c.env.DB, ref.workspaceId, async (saved) => {
+        const created = await writeChecked(c.env.DB, ref.workspaceId, async (saved) => {
           if (saved.has(kind, body.key)) throw conflict(`${Noun} "${body.key}" already exists`);
           checkReferences(body.definition, saved, body.key);
           const definition = JSON.stringify(body.definition);
@@ -151,8 +151,8 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
           });
         });
         await resource.created?.(c.env, ref.workspaceId, ref.key);
-        await rebuild(c.env, ref.workspaceId, buildVersion, { kind, key: ref.key });
-        return c.json(await currentView(c.env.DB, ref), 201);
+        await rebuild(c.env, ref.workspaceId, created.buildVersion, { kind, key: ref.key });
+        return c.json(viewOf<D>(created.saved), 201);
       },
     )
     .openapi(
@@ -234,6 +234,9 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
             400: "The body or its definition is invalid: `message` names the JSON path of the first bad node.",
             401: BAD_SECRET_KEY,
             404: UNKNOWN,
+            409:
+              `The changed definitions would take more than ${MAX_WORKSPACE_DEFINITION_BYTES} bytes of JSON together, ` +
+              "or they kept changing while this change was checked (send it again).",
           }),
         },
       }),
@@ -242,12 +245,22 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
         const ref = refOf(c.var.workspaceId, c.req.valid("param").key);
         const labels: DefinitionLabels = { name: body.name, description: body.description };
         const { definition } = body;
-        const current = await currentView(c.env.DB, ref);
-        if (definition === undefined || sameJson(definition, current.definition)) {
-          if (!(await updateDefinitionLabels(c.env.DB, ref, labels, Date.now()))) throw missing(ref.key);
-          return c.json(await currentView(c.env.DB, ref), 200);
+        // Each answer is the definition as this request's own write left it: read back afterwards, it could already
+        // be another request's change of the same key.
+        if (definition === undefined) {
+          const relabelled = await updateDefinitionLabels(c.env.DB, ref, labels, Date.now());
+          if (!relabelled) throw missing(ref.key);
+          return c.json(viewOf<D>(relabelled), 200);
         }
-        const buildVersion = await writeChecked(c.env.DB, ref.workspaceId, async (saved) => {
+        const current = await findDefinition(c.env.DB, ref);
+        if (!current) throw missing(ref.key);
+        if (sameJson(definition, JSON.parse(current.definition))) {
+          // Sent back as stored: labels only, unless another change of the definition landed since it was read;
+          // then this request stores its definition after all, as it asked.
+          const relabelled = await updateDefinitionLabels(c.env.DB, ref, labels, Date.now(), current.definition);
+          if (relabelled) return c.json(viewOf<D>(relabelled), 200);
+        }
+        const changed = await writeChecked(c.env.DB, ref.workspaceId, async (saved) => {
           if (!saved.has(kind, ref.key)) throw missing(ref.key);
           checkReferences(definition, saved, ref.key);
           const json = JSON.stringify(definition);
@@ -259,8 +272,8 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
             definition: json,
           });
         });
-        await rebuild(c.env, ref.workspaceId, buildVersion, { kind, key: ref.key });
-        return c.json(await currentView(c.env.DB, ref), 200);
+        await rebuild(c.env, ref.workspaceId, changed.buildVersion, { kind, key: ref.key });
+        return c.json(viewOf<D>(changed.saved), 200);
       },
     )
     .openapi(
@@ -288,7 +301,7 @@ export function definitionRoutes<D>(resource: DefinitionResource<D>) {
       }),
       async (c) => {
         const ref = refOf(c.var.workspaceId, c.req.valid("param").key);
-        const buildVersion = await writeChecked(c.env.DB, ref.workspaceId, async (saved) => {
+        const { buildVersion } = await writeChecked(c.env.DB, ref.workspaceId, async (saved) => {
           if (!saved.has(kind, ref.key)) throw missing(ref.key);
           const [user] = referrersOf(saved, kind, ref.key);
           if (user !== undefined) {
