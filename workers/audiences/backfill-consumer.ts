@@ -101,9 +101,10 @@ async function runPlan(deps: BackfillDeps, plan: BackfillPlan): Promise<boolean>
 }
 
 /**
- * Re-evaluates every profile of the page and counts those that succeeded; the failed ones are sent again as a page
- * of their own, delayed by backoff. Merged-away, erased and unknown profiles count as processed: none of them needs
- * anything. Throws (the page is retried whole: evaluation is idempotent) only when D1 or the queue fails.
+ * Re-evaluates every profile of the page and counts those that succeeded (their membership changes in D1); the
+ * others are sent again as a page of their own, delayed by backoff. Merged-away, erased and unknown profiles count as
+ * processed: none of them needs anything. Throws (the page is retried whole: evaluation is idempotent) only when D1 or
+ * the queue fails.
  */
 async function runPage(deps: BackfillDeps, page: BackfillPage, limit: LimitFunction): Promise<boolean> {
   const at = { workspaceId: page.workspaceId, definitionsVersion: page.buildVersion };
@@ -111,15 +112,18 @@ async function runPage(deps: BackfillDeps, page: BackfillPage, limit: LimitFunct
     // Awaited inside, so a call that rejects at once is handled in the same turn, never reported as unhandled.
     page.profileIds.map((id) => limit(async () => await deps.reevaluate(id, at))),
   );
-  const failed = page.profileIds.filter((_, i) => results[i].status === "rejected");
+  // Not done, so sent again: a profile whose call failed, or whose membership changes are not in D1 yet (its alarm
+  // delivers them; counted now, the build would be `ready` while its members list lacks them).
+  const done = results.map((r) => r.status === "fulfilled" && r.value.status !== "undelivered");
+  const failed = page.profileIds.filter((_, i) => !done[i]);
   if (failed.length > 0) {
-    const first = results.find((r) => r.status === "rejected");
+    const first = results.find((_, i) => !done[i]);
     const attempt = page.attempt + 1;
     const giveUp = attempt >= MAX_PAGE_ATTEMPTS;
     console.error(
       `backfill: ${failed.length} of ${page.profileIds.length} profiles failed (first: ${failed[0]}); ` +
         (giveUp ? `giving up on them after ${attempt} attempts` : `retrying them (attempt ${attempt})`),
-      first?.status === "rejected" ? first.reason : undefined,
+      first?.status === "rejected" ? first.reason : "its membership changes are not in D1 yet",
     );
     // Sent before the progress is counted: if counting fails, the page is retried whole and only repeats work.
     if (!giveUp)

@@ -1,5 +1,6 @@
 /** The profile's timeline: events unique by messageId, read newest first with an opaque keyset cursor. */
 import { type AcceptedMessage, MAX_EVENT_PAGE_CHARS, type ProfileEventsPage } from "@tessera/protocol";
+import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
 import { hasPart } from "./schema";
 
 /** Epoch ms of an event: its skew-corrected timestamp, falling back to when the server received it. */
@@ -56,7 +57,7 @@ export function readEventPage(sql: SqlStorage, q: EventPageQuery): ProfileEvents
     const pos = decodeCursor(q.cursor);
     if (!pos) return null;
     where.push("(ts < ? OR (ts = ? AND seq < ?))");
-    args.push(pos.ts, pos.ts, pos.seq);
+    args.push(pos.ts, pos.ts, seqHere(sql, pos));
   }
   if (q.event !== undefined) {
     where.push("event = ?");
@@ -67,8 +68,8 @@ export function readEventPage(sql: SqlStorage, q: EventPageQuery): ProfileEvents
     args.push(q.type);
   }
   const rows = sql
-    .exec<{ seq: number; ts: number; body: string }>(
-      `SELECT seq, ts, body FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    .exec<{ seq: number; ts: number; message_id: string; body: string }>(
+      `SELECT seq, ts, message_id, body FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
        ORDER BY ts DESC, seq DESC LIMIT ?`,
       ...args,
       limit + 1,
@@ -85,7 +86,7 @@ export function readEventPage(sql: SqlStorage, q: EventPageQuery): ProfileEvents
   const last = page[page.length - 1];
   return {
     data: page.map((r) => JSON.parse(r.body) as AcceptedMessage),
-    cursor: { has_more: hasMore, next: hasMore && last ? encodeCursor(last.ts, last.seq) : null },
+    cursor: { has_more: hasMore, next: hasMore && last ? encodeCursor(last) : null },
   };
 }
 
@@ -139,19 +140,46 @@ function eventsArrivedOn(sql: SqlStorage, origins: readonly string[], afterSeq: 
   return sql.exec<EventRow>(`${arrived} ${held} ORDER BY seq`, JSON.stringify(origins), afterSeq);
 }
 
-/** The cursor names the last row served; base64url so callers treat it as opaque. */
-function encodeCursor(ts: number, seq: number): string {
-  return btoa(`${ts}.${seq}`).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/**
+ * Where the last row served sits, as (ts, seq, messageId). The seq alone would do on the profile that served it, but
+ * the next page may be read elsewhere: a profile merged away between two pages redirects to its survivor, which holds
+ * the same events under its own numbering. The messageId travels with the event through folds and undos.
+ */
+interface CursorPosition {
+  ts: number;
+  seq: number;
+  /** Absent in cursors issued before positions carried it. */
+  messageId?: string;
 }
 
-function decodeCursor(cursor: string): { ts: number; seq: number } | null {
+/**
+ * The seq, in this profile's numbering, that the page goes on below. The event the cursor names keeps its place in
+ * every timeline that holds it (a fold stores another profile's events in their own order), so it is looked up here
+ * (one probe of the unique index). A timeline without it (an undo took it back to its own profile) is the one that
+ * issued the cursor, or one that never held the event: the cursor's own seq then.
+ */
+function seqHere(sql: SqlStorage, pos: CursorPosition): number {
+  if (pos.messageId === undefined) return pos.seq;
+  const here = sql
+    .exec<{ seq: number }>("SELECT seq FROM events WHERE message_id = ? AND ts = ?", pos.messageId, pos.ts)
+    .toArray()[0];
+  return here?.seq ?? pos.seq;
+}
+
+/** The cursor names the last row served; base64url of UTF-8 (unpadded, for query strings) so callers treat it as opaque. */
+function encodeCursor(row: { ts: number; seq: number; message_id: string }): string {
+  return encodeBase64Url(new TextEncoder().encode(`${row.ts}.${row.seq}.${row.message_id}`).buffer).replace(/=+$/, "");
+}
+
+/** Reads a cursor of {@link encodeCursor}, or of older code (`ts.seq`, no messageId); null when it is neither. */
+function decodeCursor(cursor: string): CursorPosition | null {
   let text: string;
   try {
-    text = atob(cursor.replace(/-/g, "+").replace(/_/g, "/"));
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(decodeBase64Url(cursor));
   } catch {
     return null;
   }
-  const m = /^(-?\d{1,16})\.(\d{1,16})$/.exec(text);
+  const m = /^(-?\d{1,16})\.(\d{1,16})(?:\.([\s\S]+))?$/.exec(text);
   if (!m) return null;
-  return { ts: Number(m[1]), seq: Number(m[2]) };
+  return { ts: Number(m[1]), seq: Number(m[2]), ...(m[3] === undefined ? {} : { messageId: m[3] }) };
 }

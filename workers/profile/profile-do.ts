@@ -69,7 +69,15 @@ import type {
 import { profileStub } from "./profile-stub";
 import { profileView } from "./profile-view";
 import { forgetParts, migrate, readVersion } from "./schema";
-import { catchUpCounters, dropOrigins, finishRestore, importOriginChunk, originChunk } from "./split";
+import {
+  catchUpCounters,
+  createdAtWithoutUndone,
+  dropOrigins,
+  finishRestore,
+  importOriginChunk,
+  originChunk,
+  recordFoldedCreation,
+} from "./split";
 import { sqlFacts } from "./sql-facts";
 import { TraitMemo } from "./trait-memo";
 import { TraitWriter } from "./traits";
@@ -379,6 +387,8 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       // Merged back in: what an undo moved off this profile is here again.
       if (status.kind === "active") clearDeparted(this.sql, status.meta.departed, from.identifiers);
       const imported = foldOutcome(this.ctx.storage.kv, from, importExport(this.sql, from, self, now));
+      // Read before the fold: its `created_at` is now the earlier of the two, which an undo must not keep.
+      recordFoldedCreation(this.ctx.storage.kv, from, status.kind === "active" ? status.meta.createdAt : now);
       // Not before the fold's last chunk: newer definitions wait for it too (it carries the same version).
       if (imported && (imported.changed || fresh)) this.evaluate(now, fresh, imported.restate);
       this.armWithinCommit();
@@ -450,11 +460,12 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
     // the same commit), and its alarm covers what time changes since. A backfill lists every profile, those created
     // after the change too, and a queue may deliver a page twice: those need no second evaluation.
     if (fresh) this.transaction(() => this.evaluate(Date.now(), fresh));
-    // A backfill counts this profile as processed when this returns: its changes must be in D1 by then, or the
-    // status says "ready" while `size` and the member list still lag (the alarm retries what fails here).
+    // A backfill counts this profile as processed on `evaluated`: its changes must be in D1 by then, or the status
+    // says "ready" while `size` and the member list still lag. A failed delivery is retried by the alarm, and the
+    // backfill asks again later.
     await this.deliverOutbox();
     await this.armAlarm();
-    return { status: "evaluated" };
+    return { status: outboxSize(this.sql) > 0 ? "undelivered" : "evaluated" };
   }
 
   /**
@@ -589,6 +600,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       const marked = input.through?.profileId === status.meta.profileId ? input.through.seq : 0;
       const through = input.erased ? Number.MAX_SAFE_INTEGER : marked;
       const gone = dropOrigins(this.sql, input.origins, through, now, input.departed);
+      createdAtWithoutUndone(this.sql, this.ctx.storage.kv, input.origins);
       // A fold the undo stopped between chunks sends no last one: what its first chunks changed goes with them.
       forgetFoldsSoFar(this.ctx.storage.kv, input.origins);
       if (!input.erased)
@@ -632,10 +644,12 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
 
   /**
    * Inside a transaction: adopt `fresh` definitions (if any) and evaluate the profile with them at `now`;
-   * `traitsChanged` restates its memberships so destinations upsert the new traits.
+   * `traitsChanged` restates its memberships so destinations upsert the new traits. A call that loaded `fresh` and then
+   * awaited (a catch-up or restore reading the survivor) may find a newer version adopted meanwhile by another call:
+   * the object keeps that one, never going back to the definitions it replaced.
    */
   private evaluate(now: number, fresh: VersionedDefinitions | null, traitsChanged = false): void {
-    if (fresh) {
+    if (fresh && fresh.version > this.cachedDefinitions().version) {
       leaveReplaced(this.sql, this.cachedDefinitions(), fresh, now);
       writeCachedDefinitions(this.sql, fresh);
       this.definitions = fresh;

@@ -56,7 +56,11 @@ export type PreviewInput = DefinitionsAt &
 /** `member` for an audience; `value` for a computed trait (null when nothing matches, as §6 says). */
 export type PreviewOutcome = { status: "ok"; member: boolean; value: unknown } | Redirected | Gone;
 
-export type ReevaluateOutcome = { status: "evaluated" } | Redirected | Gone;
+/**
+ * `undelivered`: evaluated, but its membership changes are not in D1 yet (the alarm delivers them): a backfill counts
+ * the profile only once they are, so that a build is never `ready` while its members list lacks any.
+ */
+export type ReevaluateOutcome = { status: "evaluated" } | { status: "undelivered" } | Redirected | Gone;
 
 /** A merged-away profile answers every call with where it went; a GDPR-deleted one says so. */
 export type Redirected = { status: "redirect"; to: string };

@@ -8,7 +8,7 @@
 import type { Identifier } from "@tessera/protocol";
 import { eventTime, insertEvent, readEventChunk } from "./event-log";
 import { attachIdentifier, readIdentifiers } from "./identifier-set";
-import { MERGE_CHUNK_BYTES } from "./merge";
+import { MERGE_CHUNK_BYTES, readMergedFrom } from "./merge";
 import { markRestored, type ProfileMeta, recount } from "./profile-meta";
 import type { OriginChunk, ProfileExport } from "./profile-rpc";
 import { ensurePart, hasPart } from "./schema";
@@ -78,6 +78,42 @@ export function finishRestore(
 export function catchUpCounters(sql: SqlStorage, now: number): void {
   rebuildTraits(sql);
   recount(sql, now);
+}
+
+/**
+ * The survivor's record, in its KV, of what its folds lowered `created_at` from (a fold keeps the earlier of the two
+ * profiles'): its own from before its first fold, and what each profile folded into it brought. Nothing reads it but
+ * a merge undo ({@link createdAtWithoutUndone}).
+ */
+const OWN_CREATED_AT = "own-created-at";
+const broughtCreatedAt = (profileId: string) => `folded-created-at:${profileId}`;
+
+/**
+ * On the survivor, with each chunk of a fold, in its transaction: `own` is this profile's `created_at` before the fold
+ * (the fold's time when the fold created the object), kept from the first fold on. Writing it again changes nothing.
+ */
+export function recordFoldedCreation(
+  kv: SyncKvStorage,
+  folded: { profileId: string; createdAt: number },
+  own: number,
+): void {
+  if (kv.get<number>(OWN_CREATED_AT) === undefined) kv.put(OWN_CREATED_AT, own);
+  kv.put(broughtCreatedAt(folded.profileId), folded.createdAt);
+}
+
+/**
+ * On the survivor, once {@link dropOrigins} split `origins` off: `created_at` as it would be without their merges, the
+ * earliest of this profile's own and what each merge still standing brought. A profile folded in along with another
+ * has no record of its own (the other's value covers it), so undoing a merge that was inside another changes nothing
+ * here; nor does an undo on a profile whose folds predate the record (what it was before them is not known).
+ */
+export function createdAtWithoutUndone(sql: SqlStorage, kv: SyncKvStorage, origins: readonly string[]): void {
+  let undone = false;
+  for (const id of origins) if (kv.delete(broughtCreatedAt(id))) undone = true;
+  const own = kv.get<number>(OWN_CREATED_AT);
+  if (!undone || own === undefined) return;
+  const standing = readMergedFrom(sql).flatMap((id) => kv.get<number>(broughtCreatedAt(id)) ?? []);
+  sql.exec("UPDATE profile_meta SET created_at = ? WHERE singleton = 1", Math.min(own, ...standing));
 }
 
 /**
