@@ -2,7 +2,7 @@
  * Ingest dead letters (DESIGN §12): accepted work that failed every retry, recorded by the dead-letter consumer and
  * listed and replayed by the operations API. A workspace's secret key sees its own; the admin token every workspace's.
  */
-import { and, count, desc, eq, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import { inJsonList, orm } from "../client";
 import { ingestDeadLetters } from "../schema";
 
@@ -60,24 +60,40 @@ export function listIngestDeadLetters(
     .limit(page.limit + 1);
 }
 
-/** Pending dead letters to replay, oldest first: the ones named by `ids`, or the oldest `limit`. */
+/**
+ * Pending dead letters to replay, oldest first: the ones named by `ids`, or the `limit` tried the fewest times (oldest
+ * first among those). A dead letter that fails again counts one more attempt, so the next call without `ids` reaches
+ * the ones after it instead of failing the same oldest ones forever (unreadable bodies never complete).
+ */
 export function pendingDeadLetters(
   db: D1Database,
   scope: DeadLetterScope,
   pick: { ids?: readonly number[]; limit: number },
 ): Promise<IngestDeadLetterRow[]> {
+  const d = orm(db);
+  const pending = scoped(scope, isNull(ingestDeadLetters.replayedAt));
+  const picked =
+    pick.ids === undefined
+      ? inArray(
+          ingestDeadLetters.id,
+          d
+            .select({ id: ingestDeadLetters.id })
+            .from(ingestDeadLetters)
+            .where(pending)
+            .orderBy(ingestDeadLetters.attempts, ingestDeadLetters.id)
+            .limit(pick.limit),
+        )
+      : inJsonList(ingestDeadLetters.id, pick.ids);
+  return d.select().from(ingestDeadLetters).where(and(pending, picked)).orderBy(ingestDeadLetters.id).limit(pick.limit);
+}
+
+/** One dead letter as it stands, if it is still pending. */
+export function findPendingDeadLetter(db: D1Database, id: number): Promise<IngestDeadLetterRow | undefined> {
   return orm(db)
     .select()
     .from(ingestDeadLetters)
-    .where(
-      scoped(
-        scope,
-        isNull(ingestDeadLetters.replayedAt),
-        pick.ids === undefined ? undefined : inJsonList(ingestDeadLetters.id, pick.ids),
-      ),
-    )
-    .orderBy(ingestDeadLetters.id)
-    .limit(pick.limit);
+    .where(and(eq(ingestDeadLetters.id, id), isNull(ingestDeadLetters.replayedAt)))
+    .get();
 }
 
 /** How many dead letters in scope still wait for a replay. */
@@ -98,13 +114,18 @@ export async function markIngestDeadLetterReplayed(db: D1Database, id: number, a
     .where(and(eq(ingestDeadLetters.id, id), isNull(ingestDeadLetters.replayedAt)));
 }
 
-/** A replay failed again: the row keeps what is still left to do and the new reason. */
+/**
+ * A replay failed again: the row keeps what is still left to do and the new reason, if its jobs are still `read` (the
+ * ones the replay ran). A GDPR erase may have taken a person's work out of them meanwhile, and writing back what the
+ * replay read would bring it back. Returns whether the row was written.
+ */
 export async function recordReplayFailure(
   db: D1Database,
   id: number,
+  read: string,
   left: Pick<IngestDeadLetterRow, "jobs" | "messageCount" | "error">,
-): Promise<void> {
-  await orm(db)
+): Promise<boolean> {
+  const result = await orm(db)
     .update(ingestDeadLetters)
     .set({
       jobs: left.jobs,
@@ -112,7 +133,9 @@ export async function recordReplayFailure(
       error: left.error,
       attempts: sql`${ingestDeadLetters.attempts} + 1`,
     })
-    .where(and(eq(ingestDeadLetters.id, id), isNull(ingestDeadLetters.replayedAt)));
+    .where(and(eq(ingestDeadLetters.id, id), isNull(ingestDeadLetters.replayedAt), eq(ingestDeadLetters.jobs, read)))
+    .run();
+  return result.meta.changes > 0;
 }
 
 /**

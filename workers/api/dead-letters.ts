@@ -121,10 +121,12 @@ export const deadLetterRoutes = openApiRoutes<OperatorEnv>()
       summary: "Replay ingest dead letters",
       description:
         "Runs dead letters again through the ingest pipeline (fix the cause first), oldest first: the ones in `ids`, " +
-        `or (with \`{}\` or no body) the ${MAX_REPLAY_PER_CALL} oldest pending ones; call again while \`remaining\` is above 0. ` +
+        `or (with \`{}\` or no body) the ${MAX_REPLAY_PER_CALL} pending ones tried the fewest times, so that a call ` +
+        "gets past the ones that failed again in the last; call again while `remaining` is above 0. " +
         "Idempotent: each message keeps its `messageId`, which its profile stores once, so replaying a dead letter " +
         "twice (or one whose events were stored meanwhile) stores nothing twice. A dead letter that completes is " +
-        "marked replayed; one that fails again stays pending with the new reason.",
+        "marked replayed; one that fails again stays pending with the new reason (without the work of anyone erased " +
+        "meanwhile).",
       request: {
         body: { required: false, content: { "application/json": { schema: IngestDeadLettersReplay } } },
       },

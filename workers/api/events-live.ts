@@ -19,7 +19,8 @@ export const liveEventRoutes = openApiRoutes().openapi(
       "The last 200 messages the collector accepted or rejected (with the reason), oldest first. Pass the answer's " +
       "`cursor` as `after` and a `wait` to hold the request until something newer arrives. A message shows a " +
       "fraction of a second after its answer (the collector hands them over in groups); the feed is kept in memory, " +
-      "so it may start again empty after a quiet spell. A GDPR erase withdraws the person's messages from it " +
+      "so it may start again empty after a quiet spell (its `seq`s go on increasing: a cursor from before reads it " +
+      "whole). A GDPR erase withdraws the person's messages from it " +
       "(`erasures` counts erasures, so a reader knows to read it again from the start).",
     security: SECRET_KEY,
     middleware: [requireSecretKey],

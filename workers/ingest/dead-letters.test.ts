@@ -2,11 +2,12 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import type { IngestDeadLetterPage, IngestDeadLettersReplayed } from "@tessera/protocol";
 import { describe, expect, it, vi } from "vitest";
+import { DEFAULT_IDENTITY_RULES } from "../identity/rules";
 import { fakeQueue, postWith } from "../test-support/collector-app";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api } from "../test-support/store-messages";
 import { storedEvents, uid } from "../test-support/worker-requests";
-import { replayDeadLetters, UNREADABLE_JOB } from "./dead-letters";
+import { eraseFromIngestDeadLetters, replayDeadLetters, UNREADABLE_JOB } from "./dead-letters";
 import type { IngestDeps } from "./pipeline";
 import { ingestDepsFor } from "./pipeline-deps";
 import { handleIngestDeadLetter, handleIngestRetry } from "./retry-consumer";
@@ -373,5 +374,117 @@ describe("ingest dead letters", () => {
     }
     const unauthenticated = await api("/v1/dead-letters", bearer("sk_nope"));
     expect(unauthenticated.status).toBe(401);
+  });
+});
+
+/** Two people's work parked as one dead letter (a pack), while profile storage was down. */
+async function parkedPack(name: string) {
+  const seeded = await seedWorkspace(name);
+  const { workspaceId, writeKey, secretKey } = seeded;
+  const deps = faultyDeps({ on: true });
+  const [jane, max] = [uid("anon"), uid("anon")];
+  const [hers, his] = [await acceptWhileDown(writeKey, deps, jane), await acceptWhileDown(writeKey, deps, max)];
+  if (hers.kind !== "deliver" || his.kind !== "deliver") throw new Error("expected deliver jobs");
+  const pack: IngestJobPack = { workspaceId, jobs: [hers, his], earlierAttempts: 11 };
+  await deliver((b) => handleIngestDeadLetter(b, env, deps), "tessera-ingest-dlq", [pack], 1);
+  const [letter] = (await listDeadLetters(bearer(secretKey))).data;
+  return { ...seeded, deps, jane, max, hers, his, letter };
+}
+
+/** `deps`, except that the first write to `profileId` runs `meanwhile` and then fails. */
+function failingAfter(deps: IngestDeps, profileId: string, meanwhile: () => Promise<void>): IngestDeps {
+  let ran = false;
+  return {
+    ...deps,
+    profile: (id) => {
+      const stub = deps.profile(id);
+      if (id !== profileId) return stub;
+      return {
+        ...stub,
+        ingest: async (input) => {
+          if (ran) return stub.ingest(input);
+          ran = true;
+          await meanwhile();
+          throw new Error("profile storage unavailable");
+        },
+      };
+    },
+  };
+}
+
+describe("ingest dead letters replayed while a GDPR erase runs", () => {
+  it("does not write back the work of a person erased during the replay", async () => {
+    const { workspaceId, secretKey, deps, jane, max, hers, his, letter } = await parkedPack("replay-erase");
+    expect(letter.message_ids.sort()).toEqual([...hers.messages, ...his.messages].map((m) => m.messageId).sort());
+
+    // She is erased while the replay runs her job: the erase takes her job out of the row the replay has read.
+    const erasing = failingAfter(deps, hers.profileId, async () => {
+      const res = await api(`/v1/profiles/${hers.profileId}`, bearer(secretKey), { method: "DELETE" });
+      expect(res.status).toBe(202);
+      const [during] = (await listDeadLetters(bearer(secretKey))).data;
+      expect(JSON.stringify(during.jobs)).not.toContain(jane);
+    });
+    const outcome = await replayDeadLetters(env.DB, erasing, { workspaceId }, { ids: [letter.id], limit: 100 });
+    expect(outcome.failed).toEqual([{ id: letter.id, error: expect.stringMatching(/profile storage unavailable$/) }]);
+
+    const [after] = (await listDeadLetters(bearer(secretKey))).data;
+    expect(after).toMatchObject({ id: letter.id, attempts: 2 });
+    expect(after.message_ids.sort()).toEqual(his.messages.map((m) => m.messageId).sort());
+    expect(JSON.stringify(after.jobs)).not.toContain(jane);
+    expect(JSON.stringify(after.jobs)).toContain(max);
+  });
+
+  it("marks the dead letter replayed when all that failed was the erased person's", async () => {
+    const { workspaceId, secretKey, jane, max, hers, letter } = await parkedPack("replay-erase-all");
+    // Storage is back for everyone; her job fails once, while she is erased.
+    const erasing = failingAfter(ingestDepsFor(env), hers.profileId, async () => {
+      expect((await api(`/v1/profiles/${hers.profileId}`, bearer(secretKey), { method: "DELETE" })).status).toBe(202);
+    });
+    const outcome = await replayDeadLetters(env.DB, erasing, { workspaceId }, { limit: 100 });
+    expect(outcome).toEqual({ replayed: [letter.id], failed: [], skipped: [], remaining: 0 });
+    const all = await listDeadLetters(bearer(secretKey), "?status=all");
+    expect(JSON.stringify(all.data.map((d) => d.jobs))).not.toContain(jane);
+    expect(await storedEvents(workspaceId, anon(max))).toHaveLength(2);
+  });
+
+  it("keeps only what the row still holds when an erase rewrote it between the replay's check and its write", async () => {
+    const { workspaceId, secretKey, deps, jane, max, hers, his, letter } = await parkedPack("replay-erase-rewrite");
+    // The erase's rewrite of the row, landing after the replay looked for suppressions (none yet) and before it
+    // writes: nothing but the row tells the replay that her work went.
+    const erasing = failingAfter(deps, hers.profileId, async () => {
+      const erased = { profileIds: [hers.profileId], identifiers: hers.identifiers };
+      expect(await eraseFromIngestDeadLetters(env.DB, workspaceId, erased, DEFAULT_IDENTITY_RULES, 0)).toBeNull();
+    });
+    await replayDeadLetters(env.DB, erasing, { workspaceId }, { ids: [letter.id], limit: 100 });
+
+    const [after] = (await listDeadLetters(bearer(secretKey))).data;
+    expect(after.message_ids.sort()).toEqual(his.messages.map((m) => m.messageId).sort());
+    expect(JSON.stringify(after.jobs)).not.toContain(jane);
+    expect(JSON.stringify(after.jobs)).toContain(max);
+  });
+});
+
+describe("replaying without ids", () => {
+  it("reaches newer dead letters when the oldest keep failing", async () => {
+    const { workspaceId, writeKey, secretKey } = await seedWorkspace("replay-rotation");
+    const fault = { on: true };
+    const deps = faultyDeps(fault);
+    const job = await acceptWhileDown(writeKey, deps, uid("anon"));
+    const parkOne = (body: unknown) =>
+      deliver((b) => handleIngestDeadLetter(b, env, deps), "tessera-ingest-dlq", [body], 1);
+    // Two bodies no version can read (they never complete), then work that can.
+    await parkOne({ workspaceId, not: "a job", n: 1 });
+    await parkOne({ workspaceId, not: "a job", n: 2 });
+    await parkOne(job);
+    const ids = (await listDeadLetters(bearer(secretKey))).data.map((d) => d.id).sort((x, y) => x - y);
+    expect(ids).toHaveLength(3);
+    fault.on = false;
+
+    // Two a call: the first takes the two oldest, which fail; the next one gets to the newer one.
+    const first = await replayDeadLetters(env.DB, deps, { workspaceId }, { limit: 2 });
+    expect(first).toMatchObject({ replayed: [], failed: [{ id: ids[0] }, { id: ids[1] }], remaining: 3 });
+    const second = await replayDeadLetters(env.DB, deps, { workspaceId }, { limit: 2 });
+    expect(second.replayed).toEqual([ids[2]]);
+    expect(second.remaining).toBe(2);
   });
 });

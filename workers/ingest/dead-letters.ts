@@ -8,6 +8,7 @@ import pLimit, { type LimitFunction } from "p-limit";
 import {
   countPendingDeadLetters,
   type DeadLetterScope,
+  findPendingDeadLetter,
   type IngestDeadLetterRow,
   ingestDeadLettersAfter,
   markIngestDeadLetterReplayed,
@@ -153,7 +154,7 @@ export function deadLetterRow(
 }
 
 /**
- * Replays pending dead letters in `scope` (the ones named by `ids`, else the oldest `limit`) through
+ * Replays pending dead letters in `scope` (the ones named by `ids`, else the `limit` tried the fewest times) through
  * the pipeline. Each that completes is marked replayed; each that fails again stays pending with what is still left
  * and the new reason.
  *
@@ -175,30 +176,103 @@ export async function replayDeadLetters(
   };
   // One at a time, oldest first: a replay is an operator's repair, not a race, and it keeps arrival order.
   for (const row of rows) {
-    const attempt = await replayRow(deps, row);
-    if (attempt.left.length === 0) {
-      await markIngestDeadLetterReplayed(db, row.id, Date.now());
-      outcome.replayed.push(row.id);
-    } else {
-      const failed = deadLetterRow(attempt.left[0] ?? null, attempt);
-      await recordReplayFailure(db, row.id, failed);
-      outcome.failed.push({ id: row.id, error: failed.error });
-    }
+    const settled = await settleReplay(db, deps, row, await replayRow(deps, row));
+    if (settled === "replayed") outcome.replayed.push(row.id);
+    else if (settled === "gone") outcome.skipped.push(row.id);
+    else outcome.failed.push({ id: row.id, error: settled.error });
   }
   outcome.remaining = await countPendingDeadLetters(db, scope);
   return outcome;
 }
 
-/** Runs every job of a row; what fails again is kept. An unreadable row stays as it is. */
+/** A row that changed under a replay this many times in a row is left for the next replay. */
+const SETTLE_TRIES = 3;
+
+/**
+ * Records what a replay of `row` left. A GDPR erase may have run while the replay did: it took its people's work out
+ * of the row, and the jobs the replay read (and what it left of them) still hold it. So what is left goes through
+ * the suppressions first, and is written only over the jobs the replay read; when the row changed meanwhile, only
+ * what it still holds is kept. `gone` when the row was deleted (all of its work was erased people's) or replayed.
+ */
+async function settleReplay(
+  db: D1Database,
+  deps: IngestDeps,
+  row: IngestDeadLetterRow,
+  attempt: JobAttempt,
+): Promise<"replayed" | "gone" | { error: string }> {
+  const ran = runnableJobs(row);
+  if (ran === null) {
+    // Nothing ran, and an erase leaves a row it cannot read alone: only the attempt is counted.
+    const failed = deadLetterRow(attempt.left[0] ?? null, attempt);
+    await recordReplayFailure(db, row.id, row.jobs, failed);
+    return { error: failed.error };
+  }
+  let left = attempt.left;
+  if (left.length > 0) {
+    try {
+      left = await withoutErasedPeople(db, ran.workspaceId, left, await deps.loadRules(ran.workspaceId));
+    } catch (err) {
+      // Unchecked, what is left cannot be written back: the row stays as it was, for the next replay.
+      return { error: `checking the dead letter for erased people: ${messageOf(err)}` };
+    }
+  }
+  let read = row.jobs;
+  for (let tries = 0; tries < SETTLE_TRIES; tries++) {
+    if (left.length === 0) {
+      await markIngestDeadLetterReplayed(db, row.id, Date.now());
+      return "replayed";
+    }
+    const failed = deadLetterRow(left[0], { left, reason: attempt.reason });
+    if (await recordReplayFailure(db, row.id, read, failed)) return { error: failed.error };
+    const now = await findPendingDeadLetter(db, row.id);
+    if (now === undefined) return "gone";
+    left = stillHeld(left, jobsOfRow(read) ?? [], jobsOfRow(now.jobs) ?? []);
+    read = now.jobs;
+  }
+  return { error: "the dead letter kept changing during the replay; replay it again" };
+}
+
+/**
+ * What of `left` (what a replay left of the jobs `read`) the row still holds `now`: the messages still in it, and
+ * the merges still in it or made by the replay itself (the row never held those, so nothing took them out).
+ */
+function stillHeld(left: readonly IngestJob[], read: readonly IngestJob[], now: readonly IngestJob[]): IngestJob[] {
+  const messages = new Set(messageIdsOf(now));
+  const merges = (jobs: readonly IngestJob[]) =>
+    new Set(jobs.flatMap((job) => (job.kind === "merge" ? [`${job.from} ${job.into}`] : [])));
+  const [mergesRead, mergesNow] = [merges(read), merges(now)];
+  return left.flatMap((job): IngestJob[] => {
+    if (job.kind === "merge") {
+      const merge = `${job.from} ${job.into}`;
+      return mergesNow.has(merge) || !mergesRead.has(merge) ? [job] : [];
+    }
+    const kept = job.messages.filter((m) => messages.has(m.messageId));
+    if (kept.length === 0) return [];
+    return [kept.length === job.messages.length ? job : { ...job, messages: kept }];
+  });
+}
+
+/** Runs every job of a row; what fails again is kept. A row that cannot run stays as it is. */
 async function replayRow(deps: IngestDeps, row: IngestDeadLetterRow): Promise<JobAttempt> {
-  const jobs = JSON.parse(row.jobs) as unknown[];
-  if (!jobs.every(isIngestJob)) return { left: jobs as IngestJob[], reason: UNREADABLE_JOB };
-  // A row names its workspace; a job claiming another one is not replayed under this row's authority.
-  if (jobs.some((job) => job.workspaceId !== row.workspaceId)) {
-    return { left: jobs, reason: "a job names another workspace than its dead letter" };
+  const runnable = runnableJobs(row);
+  if (runnable === null) {
+    const jobs = JSON.parse(row.jobs) as IngestJob[];
+    const readable = jobsOfRow(row.jobs) !== null;
+    return { left: jobs, reason: readable ? "a job names another workspace than its dead letter" : UNREADABLE_JOB };
   }
   // One at a time, in order: a replay is an operator's repair, not a race.
-  return attemptJobs(deps, jobs);
+  return attemptJobs(deps, runnable.jobs);
+}
+
+/**
+ * A row's jobs, if the pipeline runs them: each one readable, and of the row's workspace (a job claiming another one
+ * is not replayed under this row's authority).
+ */
+function runnableJobs(row: IngestDeadLetterRow): { workspaceId: string; jobs: IngestJob[] } | null {
+  const jobs = jobsOfRow(row.jobs);
+  const { workspaceId } = row;
+  if (jobs === null || workspaceId === null || jobs.some((job) => job.workspaceId !== workspaceId)) return null;
+  return { workspaceId, jobs };
 }
 
 /**

@@ -27,12 +27,24 @@ export interface LiveEventsRpc {
 }
 
 /**
+ * Seqs an instance may number per millisecond it lives before they reach the next instance's: a million messages a
+ * second. Numbered from the start time, seqs stay below 2^53 until the year 2255.
+ */
+const SEQS_PER_MS = 1000;
+
+/**
  * One per workspace: the last {@link LIVE_EVENTS_KEPT} messages its collector saw, in memory only. A debugger's
  * feed need not survive an eviction, and keeping it off storage means recording costs no write and no fsync.
  */
 export class LiveEventsDO extends DurableObject<Env> {
   private events: LiveEvent[] = [];
-  private lastSeq = 0;
+  /**
+   * The seq before this instance's first: its start time, in steps of {@link SEQS_PER_MS}. A feed that starts again
+   * (an eviction, a restart) numbers past every seq the one before it gave, so a reader's cursor from before reads
+   * the new feed whole, and a seq a page shows is never another message's. The cursor stays the integer it was.
+   */
+  private readonly firstSeq = Date.now() * SEQS_PER_MS;
+  private lastSeq = this.firstSeq;
   private waiters = new Set<() => void>();
   /** Erasures applied since the feed started: a reader that sees it change re-reads what it showed. */
   private erasures = 0;
@@ -52,8 +64,9 @@ export class LiveEventsDO extends DurableObject<Env> {
 
   /** Answers what came after `after`, waiting up to `waitMs` for something new (a message, or an erasure). */
   async read(after: number, waitMs: number): Promise<LiveEventsPage> {
-    // A cursor from before an eviction (the numbering restarted) reads the feed from its start.
-    const from = after > this.lastSeq ? 0 : after;
+    // A cursor from an earlier instance reads this one from its start; so does one ahead of it (another machine's
+    // clock ran ahead).
+    const from = after < this.firstSeq || after > this.lastSeq ? this.firstSeq : after;
     if (from === this.lastSeq && waitMs > 0) await this.nextChange(waitMs);
     return { data: this.events.filter((e) => e.seq > from), cursor: this.lastSeq, erasures: this.erasures };
   }
