@@ -167,6 +167,9 @@ export const ingestDeadLetters = sqliteTable(
     /** A workspace's dead letters pending and replayed alike, in id order: how a GDPR erase pages through them. */
     index("ingest_dead_letters_workspace_id_idx").on(t.workspaceId, t.id),
     index("ingest_dead_letters_pending_idx").on(t.replayedAt, t.id),
+    /** A replay without ids takes the pending rows tried least first (rows that keep failing wait): an index walk. */
+    index("ingest_dead_letters_replay_order_idx").on(t.workspaceId, t.replayedAt, t.attempts, t.id),
+    index("ingest_dead_letters_replay_order_all_idx").on(t.replayedAt, t.attempts, t.id),
   ],
 );
 

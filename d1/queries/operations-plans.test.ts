@@ -25,6 +25,14 @@ describe("operations D1 queries", () => {
     expect(steps.filter((s) => s.includes("ingest_dead_letters")).every((s) => /USING (COVERING )?INDEX/.test(s))).toBe(
       true,
     );
+    // A replay's pick (tried least first) walks an index in that order, not a sort of every pending row (only the
+    // 100 picked are sorted back into id order).
+    expect(steps).toContain(
+      "SEARCH ingest_dead_letters USING COVERING INDEX ingest_dead_letters_replay_order_idx (workspace_id=? AND replayed_at=?)",
+    );
+    expect(steps).toContain(
+      "SEARCH ingest_dead_letters USING COVERING INDEX ingest_dead_letters_replay_order_all_idx (replayed_at=?)",
+    );
   });
 
   it("find an erased profile's deletion by index (a read of its id says which erased it)", async () => {

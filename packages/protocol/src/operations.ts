@@ -84,7 +84,10 @@ export const IngestDeadLettersReplay = requestBody({
     .min(1, { error: "ids must not be empty: leave it out to replay every pending dead letter" })
     .max(MAX_REPLAY_PER_CALL, { error: `ids must list at most ${MAX_REPLAY_PER_CALL} dead letters` })
     .optional()
-    .meta({ description: "The dead letters to replay; left out, every pending one (oldest first)." }),
+    .meta({
+      description:
+        "The dead letters to replay; left out, pending ones, those tried fewest times first (oldest first among equals), so rows that keep failing do not hold newer ones back.",
+    }),
   workspace_id: z
     .string()
     .optional()
@@ -103,11 +106,17 @@ export const IngestDeadLettersReplayed = z
       .meta({ description: "Dead letters that failed again: still pending, with the new reason." }),
     skipped: z
       .array(z.int().positive())
-      .meta({ description: "Requested ids that are unknown here or were replayed before (nothing done)." }),
+      .meta({
+        description:
+          "Requested ids that are unknown here or were replayed before, and rows a GDPR erase removed during the replay (nothing done).",
+      }),
     remaining: z
       .int()
       .nonnegative()
-      .meta({ description: "Pending dead letters left in scope after this call: call again while above 0." }),
+      .meta({
+        description:
+          "Pending dead letters left in scope after this call: call again while above 0 and the last call replayed some (rows that keep failing stay pending: see `failed`).",
+      }),
   })
   .meta({ id: "IngestDeadLettersReplayed", description: "The outcome of a replay, per dead letter." });
 export type IngestDeadLettersReplayed = z.infer<typeof IngestDeadLettersReplayed>;

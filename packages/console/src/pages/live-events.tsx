@@ -34,7 +34,8 @@ export function LiveEvents() {
           const page = await api<LiveEventsPage>(`/v1/events/live?after=${after.current}&wait=${WAIT_SECONDS}`, {
             signal: abort.signal,
           });
-          // A feed that starts again (its store was reset) numbers from 1 again: what is shown is from before.
+          // A feed numbers from its start time, so one started again goes on above what is shown; a cursor that went
+          // back (the server's clock did) means what is shown is not this feed's.
           if (page.cursor < after.current) setEvents([]);
           else if (erasures.current !== null && page.erasures !== erasures.current) {
             const held = await api<LiveEventsPage>("/v1/events/live?after=0", { signal: abort.signal });

@@ -1,0 +1,2 @@
+CREATE INDEX `ingest_dead_letters_replay_order_idx` ON `ingest_dead_letters` (`workspace_id`,`replayed_at`,`attempts`,`id`);--> statement-breakpoint
+CREATE INDEX `ingest_dead_letters_replay_order_all_idx` ON `ingest_dead_letters` (`replayed_at`,`attempts`,`id`);
