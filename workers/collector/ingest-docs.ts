@@ -3,7 +3,7 @@
  * bodies are read by `read-body.ts` (gzip, any Content-Type, the request limit) and `envelope.ts`, and each message
  * is accepted or rejected on its own (`validateMessage`), which a body validator in front would break.
  */
-import type { RouteConfig } from "@hono/zod-openapi";
+import { type RouteConfig, z } from "@hono/zod-openapi";
 import {
   AliasMessage,
   BatchEnvelope,
@@ -34,21 +34,46 @@ const BODY_NOTES =
   "Content-Type says, and `Content-Encoding: gzip` (or deflate) is accepted.";
 
 /**
- * `POST path`: a batch (`pathType` null) or one message of `pathType`. `canonical` is the path a short alias
- * (`/v1/t`, Segment's own) stands for; it is the path itself otherwise.
+ * Where RudderStack's browser SDK sends its batches with `navigator.sendBeacon` (`useBeacon`, and on page unload): a
+ * `text/plain` Blob with the write key in the query string, as a beacon can carry no Authorization header.
+ */
+export const BEACON_BATCH_PATH = "/beacon/v1/batch";
+
+/** Every ingestion path takes the write key as a query parameter too, after the Authorization header and the body. */
+const WriteKeyQuery = z.object({
+  writeKey: z
+    .string()
+    .optional()
+    .openapi({
+      description:
+        "The write key, when neither the Authorization header nor the body holds one: RudderStack's browser SDK " +
+        "sends its beacons so.",
+    }),
+});
+
+/**
+ * `POST path`: a batch (`pathType` null) or one message of `pathType`. `canonical` is the path an alias (Segment's
+ * short `/v1/t`, RudderStack's beacon path) stands for; it is the path itself otherwise.
  */
 export function ingestRouteDoc(path: string, pathType: MessageType | null, canonical: string): RouteConfig {
   const schema = pathType ? MESSAGE_SCHEMAS[pathType] : BatchEnvelope;
   const what = pathType ? `one \`${pathType}\` message` : `a batch of up to ${MAX_BATCH_MESSAGES} messages`;
   const alias = path !== canonical;
+  const beacon = path === BEACON_BATCH_PATH;
+  const name = beacon ? "BeaconBatch" : `${alias ? "Alias" : ""}${path.slice(4).replace(/^./, (c) => c.toUpperCase())}`;
   return {
     method: "post",
     path,
     tags: ["Ingestion"],
-    operationId: `ingest${alias ? "Alias" : ""}${path.slice(4).replace(/^./, (c) => c.toUpperCase())}`,
-    summary: alias ? `Alias of POST ${canonical}` : `Send ${what}`,
+    operationId: `ingest${name}`,
+    summary: alias ? `Alias of POST ${canonical}${beacon ? " for beacons" : ""}` : `Send ${what}`,
     description: [
-      alias ? `Segment's short path for \`POST ${canonical}\`; identical in every respect.` : "",
+      beacon
+        ? `RudderStack's browser SDK path for \`navigator.sendBeacon\`; identical to \`POST ${canonical}\` in every ` +
+          "respect. A beacon carries no Authorization header: the write key comes as `?writeKey=`."
+        : alias
+          ? `Segment's short path for \`POST ${canonical}\`; identical in every respect.`
+          : "",
       `Segment HTTP Tracking API compatible: send ${what}.`,
       pathType ? "`type` may be left out: the path decides it. `writeKey` may be in the body." : "",
       BODY_NOTES,
@@ -60,6 +85,7 @@ export function ingestRouteDoc(path: string, pathType: MessageType | null, canon
       .join("\n\n"),
     security: WRITE_KEY,
     request: {
+      query: WriteKeyQuery,
       body: {
         required: true,
         content: { "application/json": { schema }, "text/plain": { schema } },

@@ -1,5 +1,6 @@
 /**
- * The Segment-compatible HTTP Tracking API (DESIGN §3): `POST /v1/batch` and one endpoint per call type.
+ * The Segment-compatible HTTP Tracking API (DESIGN §3): `POST /v1/batch` and one endpoint per call type, and
+ * RudderStack's beacon path `POST /beacon/v1/batch`.
  * Any Segment or RudderStack client pointed at this host works unchanged.
  */
 
@@ -28,7 +29,7 @@ import type { CollectorEnv } from "./collector-env";
 import { ingestCors } from "./cors";
 import { enrichMessage, requestFacts } from "./enrich";
 import { readEnvelope } from "./envelope";
-import { ingestRouteDoc } from "./ingest-docs";
+import { BEACON_BATCH_PATH, ingestRouteDoc } from "./ingest-docs";
 import { clearProfileCookie, readProfileCookie, soleAnonymousId, writeProfileCookie } from "./profile-cookie";
 import { defaultLimiter, type LimiterFor, rateLimit } from "./rate-limit";
 import { readJsonBody } from "./read-body";
@@ -51,6 +52,7 @@ const ROUTES: Array<[string, MessageType | null]> = [
   ["/v1/batch", null],
   ["/v1/b", null],
   ["/v1/import", null],
+  [BEACON_BATCH_PATH, null],
   ...MESSAGE_TYPES.flatMap(
     (t): Array<[string, MessageType]> => [
       [`/v1/${t}`, t],
@@ -59,7 +61,11 @@ const ROUTES: Array<[string, MessageType | null]> = [
   ),
 ];
 
-/** Authenticates (header first, so a bad key costs no body read), then reads and checks the envelope. */
+/**
+ * Authenticates (header first, so a bad key costs no body read), then reads and checks the envelope. The write key
+ * is the Authorization header's, else the body's `writeKey`, else the `writeKey` query parameter (RudderStack's
+ * beacons).
+ */
 function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEnv> {
   return async (c, next) => {
     const authorization = c.req.header("authorization");
@@ -78,7 +84,8 @@ function readIngest(pathType: MessageType | null): MiddlewareHandler<CollectorEn
       throw err;
     }
     const envelope = readEnvelope(body, pathType);
-    const writeKey = bearer ? (envelope.writeKey ?? headerKey) : (headerKey ?? envelope.writeKey);
+    const writeKey =
+      (bearer ? (envelope.writeKey ?? headerKey) : (headerKey ?? envelope.writeKey)) ?? c.req.query("writeKey");
     if (!writeKey && authorization) {
       throw unauthenticated(
         'The Authorization header holds no write key: send HTTP Basic with the write key as user (base64 of "key:"), or writeKey in the body',

@@ -19,7 +19,7 @@ export async function workspaceForWriteKey(
 ): Promise<string> {
   if (!writeKey) {
     throw unauthenticated(
-      "Missing write key: send HTTP Basic auth with the write key as user, or writeKey in the body",
+      "Missing write key: send HTTP Basic auth with the write key as user, or writeKey in the body or the query string",
     );
   }
   const owner = await lookupKeyFrom(env, address, writeKey);

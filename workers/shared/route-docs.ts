@@ -81,7 +81,7 @@ export const SECURITY_SCHEMES = {
     scheme: "basic",
     description:
       "A source's write key as the Basic user with an empty password (`base64(\"wk_…:\")`), as Segment's libraries " +
-      "send it. A `writeKey` field in the body is accepted too.",
+      "send it. A `writeKey` field in the body is accepted too, and a `writeKey` query parameter (RudderStack's beacons).",
   },
   secretKey: {
     type: "http",
