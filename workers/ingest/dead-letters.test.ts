@@ -487,4 +487,29 @@ describe("replaying without ids", () => {
     expect(second.replayed).toEqual([ids[2]]);
     expect(second.remaining).toBe(2);
   });
+
+  it("counts the attempt of a dead letter whose check for erased people failed, keeping its work", async () => {
+    const { workspaceId, writeKey, secretKey } = await seedWorkspace("replay-unchecked");
+    const fault = { on: true };
+    const deps = faultyDeps(fault);
+    await deliver(
+      (b) => handleIngestDeadLetter(b, env, deps),
+      "tessera-ingest-dlq",
+      [{ workspaceId, jobs: [await acceptWhileDown(writeKey, deps, uid("anon"))] }],
+      1,
+    );
+    const [before] = (await listDeadLetters(bearer(secretKey))).data;
+    const noRules = {
+      ...deps,
+      loadRules: async (): Promise<never> => {
+        throw new Error("D1 unavailable");
+      },
+    };
+    const outcome = await replayDeadLetters(env.DB, noRules, { workspaceId }, { limit: 100 });
+    expect(outcome.failed).toEqual([{ id: before.id, error: expect.stringMatching(/erased people: D1 unavailable$/) }]);
+    const [after] = (await listDeadLetters(bearer(secretKey))).data;
+    // Counted, so a replay without ids takes the rows tried fewer times first; its work kept whole.
+    expect(after).toMatchObject({ id: before.id, attempts: before.attempts + 1, message_ids: before.message_ids });
+    expect(after.jobs).toEqual(before.jobs);
+  });
 });

@@ -212,8 +212,11 @@ async function settleReplay(
     try {
       left = await withoutErasedPeople(db, ran.workspaceId, left, await deps.loadRules(ran.workspaceId));
     } catch (err) {
-      // Unchecked, what is left cannot be written back: the row stays as it was, for the next replay.
-      return { error: `checking the dead letter for erased people: ${messageOf(err)}` };
+      // Unchecked, what is left cannot be written back: the row keeps its jobs for the next replay, and counts the
+      // attempt, or a replay without ids would pick it first every time (it takes the rows tried least first).
+      const error = `checking the dead letter for erased people: ${messageOf(err)}`;
+      await recordReplayFailure(db, row.id, row.jobs, { jobs: row.jobs, messageCount: row.messageCount, error });
+      return { error };
     }
   }
   let read = row.jobs;
