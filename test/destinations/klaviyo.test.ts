@@ -59,6 +59,8 @@ const person = (emails: string[], vendorIds: string[] = []): ErasedContact => ({
   identifiers: emails.map((value) => ({ type: "email", value })),
 });
 const profileOf = (email: string) => mock.profiles().find((p) => p.email === email);
+/** A contact's email and the id Klaviyo holds it under, as a job's outcome gives them. */
+const idOf = (email: string) => ({ email, vendorId: profileOf(email)?.id });
 const callsTo = (method: string, path: string | RegExp) =>
   mock.requests.filter((r) => r.method === method && (typeof path === "string" ? r.path === path : path.test(r.path)));
 
@@ -405,8 +407,48 @@ describe("klaviyo bulk import jobs", () => {
           },
         },
       ],
+      // The profiles it imported, the failed one not among them.
+      vendorIds: emails(BULK_IMPORT_FROM - 1).map(idOf),
     });
-    expect(await klaviyo.jobOutcome?.(ctx, jobOf(clean))).toEqual({ failed: [] });
+    expect(await klaviyo.jobOutcome?.(ctx, jobOf(clean))).toEqual({
+      failed: [],
+      vendorIds: emails(BULK_IMPORT_FROM, "c").map(idOf),
+    });
+  });
+
+  it("gives the Klaviyo id of each profile a job imported, a few pages a look, each look from where the last stopped", async () => {
+    const ctx = contextFor();
+    const members = emails(1000);
+    const [accepted] = await upsert(members, ctx);
+    const job = accepted.status === "ok" ? (accepted.job as string) : "";
+    await jobsDone();
+    const profilePages = () => callsTo("GET", `${JOBS}/${job}/profiles`);
+
+    // 1,000 profiles are 10 pages of 100: the first look reads 8, within Klaviyo's 10 job reads a second.
+    const first = await klaviyo.jobOutcome?.(ctx, job);
+    expect(first).toEqual({ failed: [], vendorIds: members.slice(0, 800).map(idOf), more: true });
+    expect(profilePages().map((r) => r.query)).toEqual(
+      Array.from({ length: 8 }, (_, i) => ({
+        "fields[profile]": "email",
+        "page[size]": "100",
+        ...(i > 0 && { "page[cursor]": String(i * 100) }),
+      })),
+    );
+    expect(mock.requests.filter((r) => r.status === 429)).toEqual([]);
+
+    // The engine's next look comes 15 s later, past Klaviyo's burst window; here at once.
+    mock.setRateLimiting(false);
+    try {
+      // A page Klaviyo cannot answer now is read again at the next look.
+      mock.fault({ match: { method: "GET", path: `${JOBS}/${job}/profiles` }, respond: { status: 503 } });
+      expect(await klaviyo.jobOutcome?.(ctx, job)).toEqual({ failed: [], vendorIds: [], more: true });
+      expect(await klaviyo.jobOutcome?.(ctx, job)).toEqual({ failed: [], vendorIds: members.slice(800).map(idOf) });
+    } finally {
+      mock.setRateLimiting(true);
+    }
+    // The job itself was read once: the later looks only went on through its profiles.
+    expect(callsTo("GET", `${JOBS}/${job}`)).toHaveLength(1);
+    expect(profilePages().map((r) => r.status)).toEqual([...Array(8).fill(200), 503, 200, 200]);
   });
 
   it("reports failures Klaviyo counts without naming whose, and a job still running as not done", async () => {

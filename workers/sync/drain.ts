@@ -739,17 +739,28 @@ export class Drain {
 
   /**
    * A finished job's items: those it failed (named, or all others when the job as a whole did not run through) are
-   * settled anew; the rest were `ok` already. Failures the vendor counted without naming anyone are the
-   * destination's error and a log row of their own, as no profile can be told.
+   * settled anew; the rest were `ok` already, and get the vendor ids the job gave their emails, as an `ok` outcome's
+   * are recorded. While the vendor has more ids to give (`more`), the job stays awaited, to be asked again. Failures
+   * the vendor counted without naming anyone are the destination's error and a log row of their own, as no profile
+   * can be told.
    */
   private settleJob(job: string, outcome: JobOutcome): void {
     const items = itemsOfJob(this.sql, job);
     const named = new Map(outcome.failed.map((f) => [f.email, f.outcome]));
+    const vendorIds = new Map(outcome.vendorIds?.map((v) => [v.email, v.vendorId]));
     for (const item of items) {
       const failure = named.get(item.email) ?? outcome.others;
-      if (failure) this.settleLate(item, failure);
+      if (failure) {
+        this.settleLate(item, failure);
+        continue;
+      }
+      const vendorId = vendorIds.get(item.email);
+      if (vendorId === undefined) continue;
+      this.record.vendorIds.push({ email: item.email, vendorId });
+      // Once per email: a contact may ride in the job for several audiences.
+      vendorIds.delete(item.email);
     }
-    forgetJob(this.sql, job);
+    if (!outcome.more || !postponeJob(this.sql, job)) forgetJob(this.sql, job);
     if (outcome.unnamed) {
       const base = {
         destinationId: this.destination.id,

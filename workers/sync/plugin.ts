@@ -183,6 +183,13 @@ export interface PluginLimits {
    * halves again on the first 408, 429, 5xx or network error (see `VendorGate`). Without it the limits are fixed.
    */
   maxConcurrency?: number;
+  /**
+   * The header in which the vendor says, on every answer, how many requests its window still admits, where that
+   * window covers every request of the account (HubSpot's ten-secondly `X-HubSpot-RateLimit-Remaining`, whose length
+   * is `rate.perMs`): the gate then also counts the requests other callers made (see `VendorGate`). Not for a header
+   * that counts one endpoint's window only (Klaviyo's `RateLimit-Remaining`): it would hold every other endpoint's.
+   */
+  remainingHeader?: string;
 }
 
 export interface DestinationPlugin<Config = Record<string, unknown>> {
@@ -215,12 +222,17 @@ export interface DestinationPlugin<Config = Record<string, unknown>> {
  * How a vendor's asynchronous job ended, for the items the engine sent in it (by the email each was sent with).
  * `failed`: the items the vendor named, each with its outcome. `others`: the outcome of every other item of the job,
  * when the job as a whole did not do its work (cancelled); left out, they went through. `unnamed`: failures the
- * vendor counted without saying whose, as the destination's error.
+ * vendor counted without saying whose, as the destination's error. `vendorIds`: the vendor's ids of the contacts the
+ * job wrote, by email, recorded for its items that went through as an `ok`'s `vendorId` is (an engagement webhook may
+ * name the contact by nothing else). `more`: the job's ids are read a part at a time (10,000 contacts are 100 pages);
+ * the engine keeps the job and asks again, and the next answer carries only further `vendorIds`.
  */
 export interface JobOutcome {
   failed: Array<{ email: string; outcome: Extract<Outcome, { status: "retry" | "fail" }> }>;
   others?: Extract<Outcome, { status: "retry" | "fail" }>;
   unnamed?: string;
+  vendorIds?: Array<{ email: string; vendorId: string }>;
+  more?: true;
 }
 
 /** An inbound request exactly as received: verification reads the raw bytes before anything is parsed. */

@@ -4,10 +4,11 @@
  * Every request a plugin or poller makes goes through {@link VendorGate.fetch}, so a plugin call that makes several
  * requests (a list lookup, an upsert, a list update) is paced request by request, never past the vendor's limits.
  *
- * A vendor that says on every answer how much of its window remains (HubSpot's `X-HubSpot-RateLimit-Remaining`, maps.md
- * §1c) counts requests this gate never saw: another destination or app on the same account, or this object's calls
- * before it was evicted and its gate started empty. Told that less remains than the gate's own count allows, the
- * gate counts the difference as requests started now, so the next ones wait for the window instead of earning a 429.
+ * A vendor that says on every answer how much of its window remains, in the header its plugin names
+ * (`limits.remainingHeader`), counts requests this gate never saw: another destination or app on the same account, or
+ * this object's calls before it was evicted and its gate started empty. Told that less remains than the gate's own
+ * count allows, the gate counts the difference as requests started now, so the next ones wait for the window instead
+ * of earning a 429.
  *
  * A vendor with no published limits (`limits.maxConcurrency`: a customer's webhook endpoint) has them found as TCP
  * finds a path's: the gate starts at `concurrency` and `rate.limit`, doubles both once as many answers as it has
@@ -50,13 +51,6 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 /** An answer at most this slow counts towards growing an adaptive gate; a slower good one neither grows nor shrinks it. */
 const FAST_ANSWER_MS = 1_000;
 
-/**
- * The header in which a vendor says how many requests its window still admits, where its window covers every request
- * of the account (HubSpot's ten-secondly limit, whose length is the plugin's `rate`). Not the IETF `RateLimit-Remaining`
- * Klaviyo sends: that counts one endpoint's window, and would hold every other endpoint's requests.
- */
-const REMAINING_HEADER = "X-HubSpot-RateLimit-Remaining";
-
 /** The answers that say "slow down": the vendor's own throttling, its timeouts and its failures. */
 const isPushback = (status: number) => status === 408 || status === 429 || status >= 500;
 
@@ -84,14 +78,16 @@ export class VendorGate {
   private readonly now: () => number;
   private readonly timeoutMs: number;
   private readonly maxResponseBytes: number;
+  private readonly remainingHeader: string | undefined;
 
   constructor(
-    limits: Pick<PluginLimits, "concurrency" | "rate" | "maxConcurrency">,
+    limits: Pick<PluginLimits, "concurrency" | "rate" | "maxConcurrency" | "remainingHeader">,
     options: { now?: () => number; timeoutMs?: number; maxResponseBytes?: number } = {},
   ) {
     this.now = options.now ?? Date.now;
     this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
     this.maxResponseBytes = options.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+    this.remainingHeader = limits.remainingHeader;
     this.floor = Math.max(1, limits.concurrency);
     this.ceiling = Math.max(this.floor, limits.maxConcurrency ?? this.floor);
     this.inFlight = pLimit(this.floor);
@@ -164,7 +160,8 @@ export class VendorGate {
    * than the vendor's own do).
    */
   private heedRemaining(headers: Headers): void {
-    const said = headers.get(REMAINING_HEADER);
+    if (this.remainingHeader === undefined) return;
+    const said = headers.get(this.remainingHeader);
     const remaining = said === null || said.trim() === "" ? Number.NaN : Number(said);
     if (!Number.isFinite(remaining)) return;
     const now = this.now();

@@ -2,8 +2,9 @@
  * A local Klaviyo (reference/maps.md §2.3, revision 2026-07-15) on the shared mock frame: private-key auth and a
  * required `revision` header, JSON:API documents and error envelopes, profiles unique by email, phone and external
  * id (409 `duplicate_profile`), `profile-import` upserts, profile bulk import jobs (≤ 10,000 profiles, validated
- * synchronously, processed a moment later), profile and list filters, list relationships (≤ 1,000), data-privacy
- * deletion jobs, and per-endpoint burst + steady rate limits answering 429 with `Retry-After`.
+ * synchronously, processed a moment later; their import errors and the profiles they imported), profile and list
+ * filters, list relationships (≤ 1,000), data-privacy deletion jobs, and per-endpoint burst + steady rate limits
+ * answering 429 with `Retry-After`.
  * `emitWebhook` sends a system webhook signed as Klaviyo signs it.
  *
  * Behaviour the docs leave open ([M] in maps.md) is chosen here and said so where it is modelled.
@@ -593,6 +594,8 @@ export interface MockBulkImportJob {
   profiles: Array<Record<string, unknown>>;
   /** What `…/import-errors` lists: the profiles that failed while the job was processed. */
   importErrors: Array<ApiError & { original_payload: Record<string, unknown> }>;
+  /** What `…/profiles` lists: the ids of the profiles the job created or updated, in the order processed. */
+  imported: string[];
 }
 
 const BULK_MAX_PROFILES = 10_000;
@@ -676,6 +679,7 @@ function defineBulkImportRoutes(
       lists,
       profiles,
       importErrors: [],
+      imported: [],
     };
     account.bulkImportJobs.set(job.id, job);
     // The job's profiles are written when it runs, not now: a profile-import of one of them meanwhile is overwritten.
@@ -696,6 +700,17 @@ function defineBulkImportRoutes(
     if (!job) throw notFound("profile-bulk-import-job", c.req.param("id"));
     const data = job.importErrors.map((e, i) => ({ type: "import-error", id: `${job.id}-${i}`, attributes: e }));
     return c.json({ data, links: { self: c.req.url } }, 200, { "content-type": "application/vnd.api+json" });
+  });
+
+  // "Get Profiles for Bulk Import Profiles Job": the profiles the job imported, paged as `GET /api/profiles` pages
+  // (1–100, default 20, `links.next`), `fields[profile]` honoured. [M] Empty until the job ran; a profile deleted
+  // since is left out.
+  app.get("/api/profile-bulk-import-jobs/:id/profiles", limited("bulk-import-read"), (c) => {
+    const account = accountOf(c);
+    const job = account.bulkImportJobs.get(c.req.param("id"));
+    if (!job) throw notFound("profile-bulk-import-job", c.req.param("id"));
+    const profiles = [...new Set(job.imported)].flatMap((id) => account.profiles.get(id) ?? []);
+    return page(c, profiles, 20, 100, (p) => profileResource(c, p, c.req.query("fields[profile]")));
   });
 }
 
@@ -721,6 +736,7 @@ function processBulkImport(account: Account, job: MockBulkImportJob, nextId: () 
     apply(profile, attributes);
     account.profiles.set(profile.id, profile);
     for (const id of job.lists) account.lists.get(id)?.members.add(profile.id);
+    job.imported.push(profile.id);
     job.completed_count++;
   }
   job.status = "complete";
@@ -728,7 +744,7 @@ function processBulkImport(account: Account, job: MockBulkImportJob, nextId: () 
 }
 
 function bulkImportJobResource(c: Context, job: MockBulkImportJob): unknown {
-  const { id, lists, profiles: _profiles, importErrors: _errors, ...attributes } = job;
+  const { id, lists, profiles: _profiles, importErrors: _errors, imported: _imported, ...attributes } = job;
   return {
     type: "profile-bulk-import-job",
     id,

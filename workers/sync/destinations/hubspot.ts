@@ -104,6 +104,8 @@ export const hubspot: DestinationPlugin<HubSpotConfig> = {
     concurrency: 4,
     // The Free/Starter app limit (Professional/Enterprise allow 190): the lowest tier is the safe default.
     rate: { limit: 100, perMs: 10_000 },
+    // The window is the portal's, every app's calls in it (maps.md §1c): HubSpot says on every answer what remains.
+    remainingHeader: "X-HubSpot-RateLimit-Remaining",
   },
 
   async testConnection(ctx) {

@@ -6,7 +6,8 @@
  * are sent again at once in a job of their own. Accepted (`202`), the job is processed asynchronously: each profile's
  * outcome is `ok` with the job's id (its `job`, and in its note), and no Klaviyo id. A profile can still fail while
  * the job runs (K6: an identifier another profile holds): the engine asks {@link jobOutcome} once the job is done,
- * which names each failed profile by the email of its `original_payload` in the job's import errors.
+ * which names each failed profile by the email of its `original_payload` in the job's import errors, and gives the
+ * Klaviyo id of each profile the job imported, from the job's profiles.
  *
  * Because the job lands later, a contact's removal from the list must not overtake a job still adding it (the job
  * would list the person again), nor its newer state reach `profile-import` while a job holding an older one still
@@ -49,14 +50,33 @@ export async function bulkImport(
 /** Pages of import errors read for one job at most (Klaviyo pages them; 100 a page). */
 const ERROR_PAGES = 100;
 
+/** Profiles per page of a job's profiles: Klaviyo's largest. */
+const PROFILE_PAGE_SIZE = "100";
+/**
+ * Pages of a job's profiles read per look at it. Reading a job allows 10 requests a second (burst) and 150 a minute
+ * (steady): the job, a page of its errors and 8 pages of profiles stay within the burst, and a look every 15 s
+ * (the engine's) within the steady window. A job of 10,000 is 100 pages, read over 13 looks, each from where the
+ * last one stopped.
+ */
+const PROFILE_PAGES_PER_LOOK = 8;
+/** Where the next look goes on reading a job's profiles, kept as long as the engine asks after a job (a day). */
+const profilesCursorKey = (id: string) => `bulk-import-profiles:${id}`;
+const PROFILES_CURSOR_TTL_MS = 24 * 3_600_000;
+
 /**
  * How job `id` ended (K6), or undefined while it is `queued` or `processing` or cannot be read now. A `complete` job
  * without failures is all `ok`. Otherwise its import errors name each failed profile by the attributes sent
  * (`original_payload`), so by email; failures Klaviyo counts (`failed_count`) beyond those it names are reported as
  * the job's, since nothing says whose they are. A job that ended `cancelled` (or `failed`) did not import what it
  * did not name either, or not all of it: those are worth another try.
+ *
+ * A `complete` job's profiles are read for their Klaviyo ids (`vendorIds`), which an engagement webhook may name them
+ * by alone, {@link PROFILE_PAGES_PER_LOOK} pages a look: with `more`, the next look reads on from where this one
+ * stopped, and reports nothing but further ids.
  */
 export async function jobOutcome(ctx: Ctx, id: string): Promise<JobOutcome | undefined> {
+  const cursor = await ctx.store.get(profilesCursorKey(id));
+  if (cursor !== undefined) return { failed: [], ...(await importedProfiles(ctx, id, new URLSearchParams(cursor))) };
   const job = await readJob(ctx, id);
   // Klaviyo keeps a job for days and the engine asks within minutes: a 404 means the outcome is lost.
   if (job.state === "gone") return { failed: [], unnamed: `Klaviyo no longer has bulk import job ${id}` };
@@ -65,14 +85,50 @@ export async function jobOutcome(ctx: Ctx, id: string): Promise<JobOutcome | und
   const status = String(attributes.status);
   const failedCount = Number(attributes.failed_count ?? 0);
   const ended = status === "cancelled" || status === "failed";
-  if (!ended && failedCount === 0) return { failed: [] };
-  const named = await importErrors(ctx, id);
-  if (named === undefined) return undefined;
-  const outcome: JobOutcome = { failed: named };
-  if (failedCount > named.length)
-    outcome.unnamed = `${failedCount - named.length} profiles failed in Klaviyo bulk import job ${id} without an import error naming them`;
+  const outcome: JobOutcome = { failed: [] };
+  if (ended || failedCount > 0) {
+    const named = await importErrors(ctx, id);
+    if (named === undefined) return undefined;
+    outcome.failed = named;
+    if (failedCount > named.length)
+      outcome.unnamed = `${failedCount - named.length} profiles failed in Klaviyo bulk import job ${id} without an import error naming them`;
+  }
   if (ended) outcome.others = { status: "retry", reason: `Klaviyo bulk import job ${id} ended ${status}` };
+  else {
+    const firstPage = new URLSearchParams({ "fields[profile]": "email", "page[size]": PROFILE_PAGE_SIZE });
+    Object.assign(outcome, await importedProfiles(ctx, id, firstPage));
+  }
   return outcome;
+}
+
+/**
+ * The Klaviyo ids of the profiles job `id` imported, by email, from the page `query` names on: up to
+ * {@link PROFILE_PAGES_PER_LOOK} pages, then `more` with the next page's query kept for the next look. A page that
+ * cannot be read now is read again at the next look; one Klaviyo refuses (the job expired) ends the reading.
+ */
+async function importedProfiles(
+  ctx: Ctx,
+  id: string,
+  query: URLSearchParams,
+): Promise<Pick<JobOutcome, "vendorIds" | "more">> {
+  const path = `/api/profile-bulk-import-jobs/${encodeURIComponent(id)}/profiles`;
+  const vendorIds: NonNullable<JobOutcome["vendorIds"]> = [];
+  let next: URLSearchParams | undefined = query;
+  for (let page = 0; next && page < PROFILE_PAGES_PER_LOOK; page++) {
+    const res = await request(ctx, "GET", path, { query: Object.fromEntries(next) });
+    if (!res.ok) {
+      if (res.failure.status !== "retry") next = undefined;
+      break;
+    }
+    for (const profile of (res.data as Resource[] | undefined) ?? []) {
+      const email = profile.attributes?.email;
+      if (typeof email === "string") vendorIds.push({ email: email.trim().toLowerCase(), vendorId: profile.id });
+    }
+    next = res.links?.next ? new URL(res.links.next).searchParams : undefined;
+  }
+  if (!next) return { vendorIds };
+  await ctx.store.put(profilesCursorKey(id), next.toString(), PROFILES_CURSOR_TTL_MS);
+  return { vendorIds, more: true };
 }
 
 type JobRead =

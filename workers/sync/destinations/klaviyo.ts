@@ -9,11 +9,11 @@
  * list by the job itself (`relationships.lists`). profile-import allows 750 requests a minute, so a fill of 20,000
  * took 27 minutes one by one; bulk import allows 150 jobs a minute. A job is processed asynchronously: its contacts
  * are `ok` once Klaviyo accepted it (the job's id in the log's note), without their Klaviyo ids, and the engine asks
- * `jobOutcome` once the job is done, which names the contacts it failed after all. Nothing later needs
- * those: a removal looks its contacts up by email (100 a request, as for any contact whose id was never recorded), an
- * entry into another list upserts the contact again first, and a GDPR delete goes by email. A removal from a list
- * waits while a job adding to that list is unfinished (it would list the person again), and the engine holds a newer
- * upsert of a contact while a job holding an older state of it is unfinished (it would write that state over it).
+ * `jobOutcome` once the job is done, which names the contacts it failed after all and gives the Klaviyo ids of the
+ * others, read from the job's profiles: an engagement webhook may name a contact by that id alone. A removal from a
+ * list waits while a job adding to that list is unfinished (it would list the person again), and the engine holds a
+ * newer upsert of a contact while a job holding an older state of it is unfinished (it would write that state over
+ * it).
  *
  * Each audience is a Klaviyo list (`list.name`), found by name or created, its id kept in `ctx.store`. Adding to a
  * list does not change consent (maps.md §1e).
