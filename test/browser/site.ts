@@ -17,6 +17,8 @@ export interface RecordedBatch {
 export interface Answer {
   status: number;
   headers?: Record<string, string>;
+  /** Answers only after this many ms (a slow collector: the request stays in flight meanwhile). */
+  delay?: number;
 }
 
 /** A page the site serves: the inline snippet, `tessera.load(writeKey, loadOptions)`, then `script`. */
@@ -69,11 +71,15 @@ export async function startSite(siteOptions: { idEndpointOf?: string } = {}): Pr
       });
       req.on("end", () => {
         const answer = answers.shift() ?? { status: 200 };
-        const body = JSON.parse(raw) as RecordedBatch["body"];
-        batches.push({ at: Date.now(), headers: req.headers, body, status: answer.status });
-        const reply = answer.status < 300 ? { success: true, accepted: body.batch.length, rejected: [] } : {};
-        res.writeHead(answer.status, { ...cors, ...answer.headers, "Content-Type": "application/json" });
-        res.end(JSON.stringify(reply));
+        const respond = () => {
+          const body = JSON.parse(raw) as RecordedBatch["body"];
+          batches.push({ at: Date.now(), headers: req.headers, body, status: answer.status });
+          const reply = answer.status < 300 ? { success: true, accepted: body.batch.length, rejected: [] } : {};
+          res.writeHead(answer.status, { ...cors, ...answer.headers, "Content-Type": "application/json" });
+          res.end(JSON.stringify(reply));
+        };
+        if (answer.delay) setTimeout(respond, answer.delay);
+        else respond();
       });
       return;
     }

@@ -15,8 +15,10 @@ describe("SDK size budget", () => {
   // since must not quietly go again. Raise it only with a reason in the commit.
   // Raised 6,865 → 7,149 B for analytics.js call options, callbacks, owned traits, UTF-8 byte limits, and no beacon
   // while the last request got no answer.
-  it("keeps the script-tag IIFE within the 7,149 B it measures with analytics.js options and callbacks", () => {
-    expect(gzip("tessera.min.js")).toBeLessThanOrEqual(7149);
+  // Raised 7,149 → 7,170 B: group() without an id sends nothing (+5 B), and the localStorage flush lock is given up
+  // when its page goes (+16 B).
+  it("keeps the script-tag IIFE within the 7,170 B it measures with analytics.js options and callbacks", () => {
+    expect(gzip("tessera.min.js")).toBeLessThanOrEqual(7170);
   });
   it("keeps the inline snippet within 700 B gzip", () => {
     expect(gzip("snippet.min.js")).toBeLessThanOrEqual(700);

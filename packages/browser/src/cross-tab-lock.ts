@@ -2,7 +2,8 @@ import type { Lock } from "@tessera/core";
 
 /**
  * Only one tab flushes a queue at a time, so no item goes out twice (segmentio/localstorage-retry#27).
- * Web Locks when available; otherwise a claim in localStorage that expires after `ttl` ms should its tab die.
+ * Web Locks when available; otherwise a claim in localStorage, given up when its page goes, that expires after `ttl`
+ * ms should its tab die without giving it up (a crash).
  * A tab that finds the lock taken skips this flush; the engine tries again shortly.
  */
 export function crossTabLock(name: string, ttl = 30_000): Lock {
@@ -24,8 +25,17 @@ export function crossTabLock(name: string, ttl = 30_000): Lock {
     };
   }
   const me = Math.random().toString(36);
+  let ls: globalThis.Storage | undefined;
+  // Not once our claim expired and another tab's replaced it.
+  const release = () => {
+    try {
+      if (ls?.getItem(name)?.startsWith(me)) ls.removeItem(name);
+    } catch {}
+  };
+  // A page closed mid-flush never hears its request's answer, so its claim would hold every other page's flushes for
+  // `ttl`. The request in flight is left to itself (page-hide notes its events as beaconed), so let the queue go.
+  addEventListener("pagehide", release);
   return async (fn) => {
-    let ls: globalThis.Storage | undefined;
     try {
       ls = localStorage;
       const [owner, until] = (ls.getItem(name) || "").split(" ");
@@ -38,9 +48,7 @@ export function crossTabLock(name: string, ttl = 30_000): Lock {
     try {
       await fn();
     } finally {
-      try {
-        ls?.removeItem(name);
-      } catch {}
+      release();
     }
   };
 }

@@ -80,7 +80,8 @@ export function createTessera(defaultHost = location.origin): Tessera & { replay
       if (category) p.category = category;
       e.page(name, { ...p, ...properties }, o, category);
     },
-    group: (e, id: string, traits?: JsonObject, o?: CallOptions) => e.group(id, traits, o),
+    // Without an id, analytics.js's group() reads the current group: nothing to send (not a groupId "undefined").
+    group: (e, id: string, traits?: JsonObject, o?: CallOptions) => id != null && e.group(id, traits, o),
     alias: (e, id: string, previous?: string, o?: CallOptions) => e.alias(id, previous, o),
     reset: (e) => {
       e.reset();
