@@ -70,7 +70,7 @@ export interface MorePages<T> {
 /**
  * A listing read a page at a time: `first` (read by the page, so Refresh reads it again; undefined while it loads) and
  * the pages after it, each read from `pathAfter(cursor)` on `loadMore()`. A new `first` (a refresh, another filter)
- * starts the list over.
+ * starts the list over; a page still being read for the one before is dropped when it comes.
  *
  * @example const log = useMorePages(first, (cursor) => syncLogPath(id, profile, cursor));
  */
@@ -79,27 +79,37 @@ export function useMorePages<T>(first: Page<T> | undefined, pathAfter: (cursor: 
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<string>();
   const [loading, setLoading] = useState(false);
-  // Set at once, not at the next render as `loading` is: a second click before it (a double click) reads nothing.
-  const reading = useRef(false);
+  // The first page the list shown follows: a page asked for after an earlier one would append rows (and a cursor)
+  // of a listing that is gone.
+  const listed = useRef(first);
+  // The first page a read is under way after, set at once (not at the next render as `loading` is): a second click
+  // before it (a double click) reads nothing, while a list started over can be read on at once.
+  const reading = useRef<Page<T> | undefined>(undefined);
   useEffect(() => {
+    listed.current = first;
     setMore([]);
     setNext(first?.cursor.next ?? null);
     setError(undefined);
+    setLoading(false);
   }, [first]);
   const loadMore = async () => {
-    if (next === null || reading.current) return;
-    reading.current = true;
+    if (next === null || !first || reading.current === first) return;
+    const after = first;
+    reading.current = after;
     setLoading(true);
     setError(undefined);
     try {
       const page = await api<Page<T>>(pathAfter(next));
+      if (listed.current !== after) return;
       setMore((rows) => [...rows, ...page.data]);
       setNext(page.cursor.next);
     } catch (err) {
-      setError(messageOf(err));
+      if (listed.current === after) setError(messageOf(err));
     } finally {
-      reading.current = false;
-      setLoading(false);
+      if (reading.current === after) {
+        reading.current = undefined;
+        setLoading(false);
+      }
     }
   };
   return { rows: first ? [...first.data, ...more] : [], hasMore: next !== null, loading, error, loadMore };
