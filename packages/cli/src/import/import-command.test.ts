@@ -504,6 +504,24 @@ describe("tessera import", () => {
     expect(reject.input.length).toBeLessThanOrEqual(201);
   });
 
+  it("rejects a .json array element too long to be a message with the reason, and sends the elements after it", async () => {
+    const long = `{"type":"identify","userId":"u1","traits":{"blob":"${"x".repeat(3_000_000)}"}}`;
+    const file = write("archive.json", `[\n${long},\n{"type":"identify","userId":"u2"}\n]\n`);
+    const run = await importFile(file);
+    expect(run.code).toBe(1);
+    expect(sent().map((m) => m.userId)).toEqual(["u2"]);
+    const [reject, ...none] = readRejects(file);
+    expect(none).toEqual([]);
+    expect([reject.row, reject.line, reject.error]).toEqual([
+      1,
+      2,
+      "element longer than any message can be (3,000,054 bytes; a message is at most 32,768): not read",
+    ]);
+    // The rejects file shows which element it was, not all of it.
+    expect(reject.input).toMatch(/^\{"type":"identify","userId":"u1","traits":\{"blob":"x+…$/);
+    expect(reject.input.length).toBeLessThanOrEqual(201);
+  });
+
   it("sends NDJSON messages as they are, from stdin, adding only missing messageIds and leaving out sentAt", async () => {
     const lines = [
       '{"type":"identify","userId":"u1","traits":{"plan":"pro"},"messageId":"keep-me"}',

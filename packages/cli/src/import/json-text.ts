@@ -18,13 +18,22 @@ export interface JsonPiece {
 }
 
 /**
- * The longest line kept whole, in characters: far above any message (32 KB), so a longer line can only be rejected,
- * and holding it would cost memory for nothing (a file without line breaks is one line of its whole size).
+ * The longest line (or array element) kept whole, in characters: far above any message (32 KB), so a longer one can
+ * only be rejected, and holding it would cost memory for nothing (a file without line breaks is one line of its whole
+ * size; an array can hold one element of 500 MB).
  */
 export const MAX_LINE_CHARS = 1024 * 1024;
 
-/** How much of a line past {@link MAX_LINE_CHARS} is kept for the rejects file. */
+/** How much of a line or element past {@link MAX_LINE_CHARS} is kept for the rejects file. */
 const SHOWN_CHARS = 200;
+
+/** Why a line or element past {@link MAX_LINE_CHARS}, of `bytes` in all, is rejected unread. */
+function tooLong(what: "line" | "element", bytes: number): string {
+  return (
+    `${what} longer than any message can be (${bytes.toLocaleString("en-US")} bytes; a message is at ` +
+    `most ${MAX_MESSAGE_BYTES.toLocaleString("en-US")}): not read`
+  );
+}
 
 /**
  * Non-blank lines, trimmed (a `\r` of CRLF files included). A line longer than `maxLineChars` comes out as a piece
@@ -60,14 +69,7 @@ export async function* jsonLines(
     const text = pieces.join("").trim();
     const piece: JsonPiece | null =
       chars > maxLineChars
-        ? {
-            text: `${text}…`,
-            line,
-            end: bytes,
-            problem:
-              `line longer than any message can be (${lineBytes.toLocaleString("en-US")} bytes; a message is at ` +
-              `most ${MAX_MESSAGE_BYTES.toLocaleString("en-US")}): not read`,
-          }
+        ? { text: `${text}…`, line, end: bytes, problem: tooLong("line", lineBytes) }
         : text === ""
           ? null
           : { text, line, end: bytes };
@@ -94,12 +96,16 @@ const isSpace = (c: string) => c === " " || c === "\n" || c === "\r" || c === "\
 
 /**
  * The elements of one top-level JSON array, as text. Only strings and brackets are tracked (the element's own
- * syntax is `JSON.parse`'s job later); throws when the text is not an array or the array is never closed.
+ * syntax is `JSON.parse`'s job later); throws when the text is not an array or the array is never closed. An element
+ * longer than `maxElementChars` comes out as a piece with a `problem`, its text cut to its beginning.
  *
  * @example for await (const piece of jsonArrayElements(['[{"a":1},', '{"b":"]"}]'])) console.log(piece.text)
  * // {"a":1}  then  {"b":"]"}
  */
-export async function* jsonArrayElements(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<JsonPiece> {
+export async function* jsonArrayElements(
+  chunks: AsyncIterable<string> | Iterable<string>,
+  maxElementChars = MAX_LINE_CHARS,
+): AsyncGenerator<JsonPiece> {
   let opened = false;
   let closed = false;
   let inElement = false;
@@ -107,6 +113,9 @@ export async function* jsonArrayElements(chunks: AsyncIterable<string> | Iterabl
   let escaped = false;
   let depth = 0;
   let carry = "";
+  // The element is past `maxElementChars`: `carry` holds its beginning only, and `elementBytes` counts the rest.
+  let over = false;
+  let elementBytes = 0;
   let line = 1;
   let elementLine = 1;
   // UTF-8 bytes before `counted` in this chunk (counted as elements end, not character by character).
@@ -139,6 +148,8 @@ export async function* jsonArrayElements(chunks: AsyncIterable<string> | Iterabl
         inElement = true;
         depth = 0;
         carry = "";
+        over = false;
+        elementBytes = 0;
         from = i;
         elementLine = line;
       }
@@ -150,13 +161,25 @@ export async function* jsonArrayElements(chunks: AsyncIterable<string> | Iterabl
           // The top-level separator or the array's own `]` ends the element.
           bytes += Buffer.byteLength(chunk.slice(counted, i + 1));
           counted = i + 1;
-          yield { text: (carry + chunk.slice(from, i)).trim(), line: elementLine, end: bytes };
+          if (over) {
+            elementBytes += Buffer.byteLength(chunk.slice(from, i));
+            const problem = tooLong("element", elementBytes);
+            yield { text: `${carry.trim()}…`, line: elementLine, end: bytes, problem };
+          } else yield { text: (carry + chunk.slice(from, i)).trim(), line: elementLine, end: bytes };
           inElement = false;
           closed = depth < 0;
         }
       }
     }
-    if (inElement) carry += chunk.slice(from);
+    if (inElement) {
+      const rest = chunk.slice(from);
+      elementBytes += Buffer.byteLength(rest);
+      if (!over) carry += rest;
+      if (!over && carry.length > maxElementChars) {
+        over = true;
+        carry = carry.slice(0, SHOWN_CHARS);
+      }
+    }
     bytes += Buffer.byteLength(chunk.slice(counted));
   }
   if (opened && !closed) throw new Error("the JSON array is not closed (the file ends inside it)");

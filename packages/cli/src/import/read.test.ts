@@ -392,6 +392,30 @@ describe("jsonArrayElements", () => {
     }
   });
 
+  it("rejects an element longer than it keeps, keeping only its beginning, and reads the elements after it", async () => {
+    const chunk = "x".repeat(64 * 1024);
+    const longElement = 4 * MAX_LINE_CHARS;
+    async function* file() {
+      yield '[{"a":1},\n{"blob":"';
+      for (let sent = 9; sent < longElement - 2; sent += chunk.length) yield chunk.slice(0, longElement - 2 - sent);
+      yield '"},\n{"b":2}]';
+    }
+    const pieces: JsonPiece[] = [];
+    for await (const piece of jsonArrayElements(file())) pieces.push(piece);
+    const [first, long, after, ...none] = pieces;
+    expect(first).toEqual({ text: '{"a":1}', line: 1, end: 9 });
+    expect(long).toEqual({
+      text: expect.stringMatching(/^\{"blob":"x+…$/),
+      line: 2,
+      end: 10 + longElement + 1,
+      problem: "element longer than any message can be (4,194,304 bytes; a message is at most 32,768): not read",
+    });
+    // Only its beginning is kept: memory for the element stops growing at the bound, however long it is.
+    expect(long.text.length).toBeLessThanOrEqual(201);
+    expect(after).toEqual({ text: '{"b":2}', line: 3, end: 10 + longElement + 1 + 9 });
+    expect(none).toEqual([]);
+  });
+
   it("refuses text that is not one array", async () => {
     const drain = async (chunks: string[]) => {
       for await (const _ of jsonArrayElements(chunks)) {
