@@ -86,4 +86,17 @@ describe("DELETE /v1/destinations/{id}", () => {
     await runDurableObjectAlarm(env.DESTINATION.getByName(d.id));
     expect(await held(d.id)).toEqual({ pending: 0, synced: 0 });
   });
+
+  it("keeps no reconcile or restatement state of a tick the forget ran beside", async () => {
+    const ws = await seedWorkspace();
+    const d = await syncedDestination(ws);
+    const object = destinationStub(env, d.id);
+    await object.restateTraits(d.id, ["plan"]);
+    // The tick reads D1 (the destination, the members) while the forget runs; it must not write after the wipe.
+    await Promise.all([object.reconcileTick(d.id), object.forget(d.id)]);
+    const kept = await runInDurableObject(env.DESTINATION.getByName(d.id), (_o: DestinationDO, state) =>
+      state.storage.sql.exec<{ key: string }>("SELECT key FROM kv").toArray(),
+    );
+    expect(kept).toEqual([]);
+  });
 });

@@ -400,6 +400,8 @@ export class DestinationDO extends DurableObject<Env> implements DestinationRpc 
     else await kv.put(RECONCILE_CURSOR_KEY, result.next);
     // A disabled destination's walk waits.
     if (destination?.enabled) await this.restateTick(destination);
+    // A `forget` that ran while this tick read D1 wiped what it had written so far, not what it wrote after.
+    if (this.forgotten()) this.wipe();
     return result;
   }
 
