@@ -486,9 +486,24 @@ describe("tessera import", () => {
     expect(collector.stored.size).toBe(6);
   });
 
-  it("rejects an NDJSON line too long to be a message with the reason, and sends the lines after it", async () => {
+  it.each([
+    {
+      what: "an NDJSON line",
+      name: "archive.ndjson",
+      text: (long: string, next: string) => `${long}\n${next}\n`,
+      line: 1,
+      noun: "line",
+    },
+    {
+      what: "a .json array element",
+      name: "archive.json",
+      text: (long: string, next: string) => `[\n${long},\n${next}\n]\n`,
+      line: 2,
+      noun: "element",
+    },
+  ])("rejects $what too long to be a message with the reason, and sends what comes after it", async (shape) => {
     const long = `{"type":"identify","userId":"u1","traits":{"blob":"${"x".repeat(3_000_000)}"}}`;
-    const file = write("archive.ndjson", `${long}\n{"type":"identify","userId":"u2"}\n`);
+    const file = write(shape.name, shape.text(long, '{"type":"identify","userId":"u2"}'));
     const run = await importFile(file);
     expect(run.code).toBe(1);
     expect(sent().map((m) => m.userId)).toEqual(["u2"]);
@@ -496,28 +511,10 @@ describe("tessera import", () => {
     expect(none).toEqual([]);
     expect([reject.row, reject.line, reject.error]).toEqual([
       1,
-      1,
-      "line longer than any message can be (3,000,054 bytes; a message is at most 32,768): not read",
+      shape.line,
+      `${shape.noun} longer than any message can be (3,000,054 bytes; a message is at most 32,768): not read`,
     ]);
-    // The rejects file shows which line it was, not all of it.
-    expect(reject.input).toMatch(/^\{"type":"identify","userId":"u1","traits":\{"blob":"x+…$/);
-    expect(reject.input.length).toBeLessThanOrEqual(201);
-  });
-
-  it("rejects a .json array element too long to be a message with the reason, and sends the elements after it", async () => {
-    const long = `{"type":"identify","userId":"u1","traits":{"blob":"${"x".repeat(3_000_000)}"}}`;
-    const file = write("archive.json", `[\n${long},\n{"type":"identify","userId":"u2"}\n]\n`);
-    const run = await importFile(file);
-    expect(run.code).toBe(1);
-    expect(sent().map((m) => m.userId)).toEqual(["u2"]);
-    const [reject, ...none] = readRejects(file);
-    expect(none).toEqual([]);
-    expect([reject.row, reject.line, reject.error]).toEqual([
-      1,
-      2,
-      "element longer than any message can be (3,000,054 bytes; a message is at most 32,768): not read",
-    ]);
-    // The rejects file shows which element it was, not all of it.
+    // The rejects file shows which one it was, not all of it.
     expect(reject.input).toMatch(/^\{"type":"identify","userId":"u1","traits":\{"blob":"x+…$/);
     expect(reject.input.length).toBeLessThanOrEqual(201);
   });
