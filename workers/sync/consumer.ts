@@ -7,6 +7,7 @@ import { MembershipChange, MembershipChanges, SyncDeleteMessage, unpackMembershi
 import { z } from "zod";
 import { type DestinationRow, enabledDestinations } from "../../d1/queries/destinations";
 import { isolateCache } from "../shared/isolate-cache";
+import { QUEUE } from "../shared/queues";
 import type { DestinationRpc } from "./destination-do";
 import { contactEmail, type SyncOp, selectedTraits } from "./sync-op";
 
@@ -33,14 +34,25 @@ export function destinationStub(env: Env, id: string): DestinationRpc {
   return env.DESTINATION.getByName(id) as unknown as DestinationRpc;
 }
 
+/**
+ * Seconds a message that could not be handed over waits before its next try: doubling from 10 s, up to a minute on
+ * `tessera-sync` (a blip must not hold a change back long) and an hour on `tessera-sync-dlq`, whose 100 tries then
+ * outlast about four days of D1 or the objects being down. The queue drops a message after its last try: a fixed 5 s
+ * gave the two queues together about nine minutes.
+ */
+export function syncRetryDelaySeconds(queue: string, attempts: number): number {
+  return Math.min(queue === QUEUE.syncDeadLetter ? 3600 : 60, 5 * 2 ** Math.max(1, attempts));
+}
+
 export async function handleSync(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const later = (msg: Message<unknown>) => ({ delaySeconds: syncRetryDelaySeconds(batch.queue, msg.attempts) });
   const perDestination = new Map<string, { ops: SyncOp[]; messages: Message<unknown>[] }>();
   for (const msg of batch.messages) {
     const parsed = SyncMessage.safeParse(msg.body);
     if (!parsed.success) {
       // A shape this code does not know (a newer deploy rolled back): kept, not dropped.
       console.error("sync: unreadable message", msg.id, parsed.error.issues[0]?.message);
-      msg.retry({ delaySeconds: 60 });
+      msg.retry({ delaySeconds: Math.max(60, later(msg).delaySeconds) });
       continue;
     }
     let destinations: DestinationRow[];
@@ -48,7 +60,7 @@ export async function handleSync(batch: MessageBatch<unknown>, env: Env): Promis
       destinations = (await destinationsOf.fetch(parsed.data.workspaceId, { context: env.DB })) ?? [];
     } catch (err) {
       console.error("sync: destinations unavailable; retrying", err);
-      msg.retry({ delaySeconds: 5 });
+      msg.retry(later(msg));
       continue;
     }
     const routed = route(parsed.data, destinations);
@@ -74,7 +86,7 @@ export async function handleSync(batch: MessageBatch<unknown>, env: Env): Promis
   );
   for (const group of perDestination.values()) {
     for (const m of group.messages) {
-      if (failed.has(m)) m.retry({ delaySeconds: 5 });
+      if (failed.has(m)) m.retry(later(m));
       else m.ack();
     }
   }
