@@ -75,8 +75,12 @@ export async function storeEngagements(
       messageId: `eng_${(await sha256Hex(`${destination.id}\u0000${e.vendorEventId}`)).slice(0, 40)}`,
       timestamp: e.occurredAt,
       receivedAt,
-      // The email is how identity resolution finds (or starts) the profile.
-      context: { traits: { email }, library: { name: `tessera-${destination.type}` } },
+      // The email is how identity resolution finds (or starts) the profile: an identifier, not a trait — a vendor's
+      // report of an open of a mail sent to a replaced address must not set the person's email back to it.
+      context: {
+        externalIds: [{ id: email, type: "email", collection: "users", encoding: "none" }],
+        library: { name: `tessera-${destination.type}` },
+      },
       properties: { ...e.properties, destination: destination.id, destination_type: destination.type },
     } as AcceptedMessage;
     items.push({ index: items.length, message });

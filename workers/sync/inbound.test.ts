@@ -71,6 +71,20 @@ describe("POST /v1/webhooks/:destinationId", () => {
     expect(events[0].properties).toMatchObject({ campaign: "spring", destination: destinationId });
   });
 
+  it("finds the profile by an address it replaced, and leaves the profile's email as it is", async () => {
+    const { workspaceId, destinationId, profileId } = await setup();
+    await store(workspaceId, [identify({ email: "ada@new.example" }, new Date().toISOString(), { userId: "ada" })]);
+    // An open of a mail sent to the old address, reported after the change.
+    const res = await send(destinationId, {
+      ...opened("evt-old"),
+      timestamp: new Date(Date.now() + 1000).toISOString(),
+    });
+    expect(await res.json()).toEqual({ stored: 1, unmatched: 0 });
+    expect((await eventsOf(profileId)).map((e) => (e.type === "track" ? e.event : e.type))).toEqual(["Email Opened"]);
+    const read = await profileStub(env.PROFILE, profileId).getProfile();
+    expect(read.status === "ok" && read.profile.traits.email).toBe("ada@new.example");
+  });
+
   it("counts an engagement of an erased person as unmatched, not stored (it is dropped)", async () => {
     const { destinationId, profileId, secretKey } = await setup();
     const erase = await api(`/v1/profiles/${profileId}`, bearer(secretKey), { method: "DELETE" });
