@@ -111,7 +111,7 @@ export function route(
     }
     return out;
   }
-  const email = contactEmail(message.identifiers);
+  const email = contactEmail(message.identifiers, message.traits);
   for (const d of destinations) {
     const audiences = JSON.parse(d.audiences) as string[];
     if (!audiences.includes(message.audience)) continue;

@@ -5,13 +5,50 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { DestinationRow } from "../../d1/queries/destinations";
 import { findVendorIds, listSyncLog } from "../../d1/queries/sync-records";
 import { membershipOp, recordingVendor } from "../test-support/recording-vendor";
+import { route } from "./consumer";
 import { marketo } from "./destinations/marketo";
 import type { MembershipOp, Outcome } from "./plugin";
 
 afterEach(() => {
   vi.restoreAllMocks();
+});
+
+describe("the email a member is listed by", () => {
+  const destination = { id: "dst_map", audiences: JSON.stringify(["vip"]), traits: "[]" } as DestinationRow;
+  /** The email the consumer hands the destination for a profile with these identifiers (oldest first) and traits. */
+  const listedBy = (emails: string[], traits: Record<string, unknown>) =>
+    route(
+      {
+        kind: "membership",
+        workspaceId: "ws_email",
+        profileId: "prf_ann",
+        audience: "vip",
+        member: true,
+        seq: 1,
+        at: new Date().toISOString(),
+        identifiers: [{ type: "user_id", value: "ann" }, ...emails.map((value) => ({ type: "email", value }))],
+        traits,
+        computed: {},
+      },
+      [destination],
+    ).map(({ op }) => op.kind === "membership" && op.email);
+
+  it("is the address the person gave last (the email trait), not the first the profile had", () => {
+    // A profile keeps replaced addresses as identifiers (5 emails by default): the first would get the win-back mail.
+    expect(listedBy(["ann@old.example", "ann@new.example"], { email: " Ann@New.example" })).toEqual([
+      "ann@new.example",
+    ]);
+    expect(listedBy(["ann@new.example", "ann@old.example"], { email: "ann@new.example" })).toEqual(["ann@new.example"]);
+  });
+
+  it("is the newest email identifier when the email trait names none of them", () => {
+    expect(listedBy(["ann@old.example", "ann@new.example"], {})).toEqual(["ann@new.example"]);
+    expect(listedBy(["ann@old.example", "ann@new.example"], { email: "not an address" })).toEqual(["ann@new.example"]);
+    expect(listedBy([], { email: "ann@new.example" })).toEqual([undefined]);
+  });
 });
 
 describe("a member's email change", { timeout: 60_000 }, () => {

@@ -156,7 +156,7 @@ async function entry(
     profile: { id: profileId, identifiers, traits: profile.traits, computed: profile.computed },
     repair: true,
   };
-  const email = contactEmail(identifiers);
+  const email = contactEmail(identifiers, profile.traits);
   if (email) op.email = email;
   return op;
 }
@@ -196,7 +196,7 @@ async function exit(
     repair: true,
   };
   // The contact the vendor lists is the one synced, even if the profile's email changed since.
-  const email = synced.email ?? contactEmail(identifiers);
+  const email = synced.email ?? contactEmail(identifiers, read.status === "ok" ? read.profile.traits : {});
   if (email) op.email = email;
   return op;
 }

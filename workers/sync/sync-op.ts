@@ -82,10 +82,17 @@ export function selectedTraits(
   return out;
 }
 
-/** The email a MAP knows the profile by: its first email identifier, trimmed and lowercased. */
-export function contactEmail(identifiers: ReadonlyArray<{ type: string; value: string }>): string | undefined {
-  return identifiers
-    .find((i) => i.type === "email")
-    ?.value?.trim()
-    .toLowerCase();
+/**
+ * The email a MAP knows the profile by, trimmed and lowercased: its `email` trait when that is one of its email
+ * identifiers (the address the person gave last), else its newest email identifier. A profile keeps the addresses it
+ * replaced (up to the rules' limit, 5 by default), oldest first: the first of them would keep a win-back mail going
+ * to an address the person gave up.
+ */
+export function contactEmail(
+  identifiers: ReadonlyArray<{ type: string; value: string }>,
+  traits: Readonly<Record<string, unknown>>,
+): string | undefined {
+  const emails = identifiers.filter((i) => i.type === "email").map((i) => i.value.trim().toLowerCase());
+  const given = typeof traits.email === "string" ? traits.email.trim().toLowerCase() : undefined;
+  return given !== undefined && emails.includes(given) ? given : emails.at(-1);
 }
