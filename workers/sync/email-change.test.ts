@@ -4,6 +4,7 @@
  * merge's loser and survivor) stays listed while one of them is still a member.
  */
 import { env } from "cloudflare:workers";
+import type { JsonObject } from "@tessera/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { DestinationRow } from "../../d1/queries/destinations";
 import { findVendorIds, listSyncLog } from "../../d1/queries/sync-records";
@@ -19,7 +20,7 @@ afterEach(() => {
 describe("the email a member is listed by", () => {
   const destination = { id: "dst_map", audiences: JSON.stringify(["vip"]), traits: "[]" } as DestinationRow;
   /** The email the consumer hands the destination for a profile with these identifiers (oldest first) and traits. */
-  const listedBy = (emails: string[], traits: Record<string, unknown>) =>
+  const listedBy = (emails: string[], traits: JsonObject) =>
     route(
       {
         kind: "membership",
