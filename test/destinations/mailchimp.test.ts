@@ -515,8 +515,10 @@ describe("mailchimpInbound", () => {
       ["Email Marked as Spam", "bob@tessera.dev", "abuse"],
     ]);
     expect(received[0].properties.bounce_type).toBe("hard");
-    // Mailchimp's `cleaned` carries no data[id]: the address stands in for it.
-    expect(received[0].vendorEventId).toBe("cleaned:bob@tessera.dev:2026-03-27 08:00:00");
+    // The bounce's id is the one the poller gives the campaign's bounce activity; the complaint's is the webhook's own
+    // (`cleaned` carries no data[id]: the address stands in for it).
+    expect(received[0].vendorEventId).toBe("bounce:4fjk2ma9xd:bob@tessera.dev");
+    expect(received[1].vendorEventId).toBe("cleaned:bob@tessera.dev:2026-03-27 08:00:00");
   });
 });
 

@@ -85,8 +85,9 @@ export const hubspotPoller: EngagementPoller<HubSpotConfig> = {
     // Only times inside the window move the cursor: an absurd one (1e20) would leave every later event behind it.
     const created = events.map((e) => Number(e.created)).filter((ms) => Number.isFinite(ms) && ms <= until);
     const newest = Math.max(state.page?.newest ?? state.since, ...created);
+    const webhookReportsOptOuts = Boolean(ctx.config.client_secret);
     const engagements = events.flatMap((event) => {
-      const engagement = toEngagement(event);
+      const engagement = toEngagement(event, webhookReportsOptOuts);
       return engagement ? [engagement] : [];
     });
     const { hasMore, offset } = reply.body;
@@ -98,10 +99,10 @@ export const hubspotPoller: EngagementPoller<HubSpotConfig> = {
   },
 };
 
-function toEngagement(event: EmailEvent): Engagement | undefined {
+function toEngagement(event: EmailEvent, webhookReportsOptOuts: boolean): Engagement | undefined {
   const name =
     event.type === "STATUSCHANGE"
-      ? unsubscribe(event)
+      ? unsubscribe(event, webhookReportsOptOuts)
       : Object.hasOwn(EVENT_NAMES, event.type)
         ? EVENT_NAMES[event.type]
         : undefined;
@@ -123,9 +124,17 @@ function toEngagement(event: EmailEvent): Engagement | undefined {
   };
 }
 
-/** A STATUSCHANGE is an unsubscribe when it leaves the recipient unsubscribed from all email or from a type. */
-function unsubscribe(event: EmailEvent): EngagementEventName | undefined {
+/**
+ * A STATUSCHANGE is an unsubscribe when it leaves the recipient unsubscribed from all email or from a type.
+ *
+ * One from all email also turns the contact's `hs_email_optout` to "true", which the app webhook reports (DESIGN §7)
+ * under an event id of its own: while the webhook is configured (`client_secret`, without which it is refused), that
+ * one is left to it, which tells it sooner, so the unsubscribe is stored once. One from a single subscription type
+ * changes no property the webhook reads, so it is kept.
+ */
+function unsubscribe(event: EmailEvent, webhookReportsOptOuts: boolean): EngagementEventName | undefined {
   const fromAll = event.portalSubscriptionStatus === "UNSUBSCRIBED";
+  if (fromAll) return webhookReportsOptOuts ? undefined : "Unsubscribed";
   const fromOne = event.subscriptions?.some((s) => s.status === "UNSUBSCRIBED") ?? false;
-  return fromAll || fromOne ? "Unsubscribed" : undefined;
+  return fromOne ? "Unsubscribed" : undefined;
 }

@@ -1,8 +1,8 @@
 /**
  * HubSpot's app webhooks (DESIGN §7, reference/maps.md §1d and §2.1): a JSON array of CRM events, signed with
  * `X-HubSpot-Signature-v3` = base64(HMAC-SHA256(client secret, method + URI + raw body + timestamp)) and
- * `X-HubSpot-Request-Timestamp` in epoch milliseconds. HubSpot pushes no email engagement this way (opens and clicks
- * come from the poller); what arrives here is a contact's opt-out or hard bounce, as a property change.
+ * `X-HubSpot-Request-Timestamp` in epoch milliseconds. HubSpot pushes no email engagement this way (opens, clicks and
+ * bounces come from the poller); what is read here is a contact's opt-out, as a property change.
  *
  * @example
  * const check = await hubspotInbound.verify(req, config, Date.now());
@@ -36,13 +36,19 @@ const TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp";
 const CONTACTS = "0-1";
 
 /**
- * The contact properties whose change is an engagement. `hs_email_optout` turning "true" is an unsubscribe from all
- * email; a hard-bounce reason being set is a bounce (HubSpot has the text property and its newer `_enum` twin).
+ * The contact properties whose change is an engagement: `hs_email_optout` turning "true", an unsubscribe from all
+ * email. The email events poller, which every HubSpot destination runs, leaves those out while this webhook is
+ * configured (`client_secret`), so each is stored once (see `hubspot-poller.ts`).
+ *
+ * A hard-bounce reason being set (`hs_email_hard_bounce_reason[_enum]`) is left out: the poller stores every bounce
+ * already, as its BOUNCE event, and storing the property change too counted one bounce twice. The poller's is kept as
+ * the other way round cannot be done: nothing in a BOUNCE event says whether it also set the property (its `category`
+ * is a cause, and HubSpot's help lists security filters, content and policy among the causes of hard and soft bounces
+ * alike), and it names the recipient by email, where a property change names a record id that resolves only for the
+ * contacts Tessera synced.
  */
 const PROPERTY_EVENTS: Record<string, (value: string) => EngagementEventName | undefined> = {
   hs_email_optout: (value) => (value === "true" ? "Unsubscribed" : undefined),
-  hs_email_hard_bounce_reason: (value) => (value ? "Email Bounced" : undefined),
-  hs_email_hard_bounce_reason_enum: (value) => (value ? "Email Bounced" : undefined),
 };
 
 /**

@@ -1,8 +1,9 @@
 /**
- * Mailchimp campaign email activity, polled (DESIGN §7): Mailchimp's webhooks carry no opens, clicks or bounces, only
- * its Reports API does. Each poll lists the audience's campaigns sent in the last 30 days
- * (`GET /campaigns?list_id=…&status=sent&since_send_time=…`) and reads each one's activity since the cursor
- * (`GET /reports/{campaign_id}/email-activity?since=…`, every page). The cursor is the latest activity timestamp
+ * Mailchimp campaign email activity, polled (DESIGN §7): Mailchimp's webhooks carry no opens or clicks, and a bounce
+ * only when it cleans the address (that one is stored once, see `campaignBounceId`); the email-activity report has
+ * them all, and no unsubscribes (only the webhook reports those). Each poll lists the audience's campaigns sent in the
+ * last 30 days (`GET /campaigns?list_id=…&status=sent&since_send_time=…`) and reads each one's activity since the
+ * cursor (`GET /reports/{campaign_id}/email-activity?since=…`, every page). The cursor is the latest activity timestamp
  * seen. Each poll reaches 15 minutes back before it, so activity Mailchimp records late is still read; what is read
  * twice is stored once, since the message id derives from `vendorEventId`.
  *
@@ -17,6 +18,7 @@
 import { z } from "zod";
 import { listAll, type MailchimpConfig } from "../destinations/mailchimp";
 import type { Engagement, EngagementEventName, EngagementPoller } from "../plugin";
+import { campaignBounceId } from "./mailchimp";
 import { isoAt } from "./read";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -92,10 +94,14 @@ export const mailchimpPoller: EngagementPoller<MailchimpConfig> = {
           if (activity.type) properties.bounce_type = activity.type;
           if (activity.ip) properties.ip = activity.ip;
           engagements.push({
-            // Mailchimp has no activity id: campaign, recipient, action, second (and link) name one activity.
-            vendorEventId: [campaign_id, email_id ?? email_address, activity.action, activity.timestamp, activity.url]
-              .filter(Boolean)
-              .join(":"),
+            // Mailchimp has no activity id: campaign, recipient, action, second (and link) name one activity. A bounce
+            // takes the id the `cleaned` webhook of the same bounce takes, so the two are stored once.
+            vendorEventId:
+              event === "Email Bounced"
+                ? campaignBounceId(campaign_id, email_address)
+                : [campaign_id, email_id ?? email_address, activity.action, activity.timestamp, activity.url]
+                    .filter(Boolean)
+                    .join(":"),
             event,
             email: email_address.toLowerCase(),
             occurredAt,

@@ -58,15 +58,33 @@ function toEngagement(form: URLSearchParams): Engagement | undefined {
   };
   if (event === "Email Bounced") properties.bounce_type = "hard";
   if (type === "unsubscribe") properties.action = form.get("data[action]") ?? undefined;
+  const campaignId = form.get("data[campaign_id]");
   return {
     // Mailchimp has no event id: the kind, the member and the second it fired name one delivery and its retries.
-    // `cleaned` carries no data[id], so the address stands in for it.
-    vendorEventId: `${type}:${form.get("data[id]") ?? email}:${firedAt}`,
+    // `cleaned` carries no data[id], so the address stands in for it. A bounce on a campaign is one the poller reads
+    // too, so it takes the id both channels share.
+    vendorEventId:
+      event === "Email Bounced" && campaignId
+        ? campaignBounceId(campaignId, email)
+        : `${type}:${form.get("data[id]") ?? email}:${firedAt}`,
     event,
     email,
     occurredAt: firedAtIso(firedAt),
     properties: Object.fromEntries(Object.entries(properties).filter(([, v]) => v !== undefined)),
   };
+}
+
+/**
+ * The vendor event id of a bounce on a campaign, the same from both channels: the poller's `bounce` activity and the
+ * `cleaned` webhook Mailchimp sends when that bounce cleans the address (reference/maps.md §2.2, M8). Their own ids
+ * differ (the activity's second is not the webhook's `fired_at`), which stored one bounce twice. A campaign is sent to
+ * an address once, so the campaign and the address name its bounce, whichever channel reports it first.
+ *
+ * @example
+ * campaignBounceId("4fjk2ma9xd", "Bob@Tessera.dev"); // "bounce:4fjk2ma9xd:bob@tessera.dev"
+ */
+export function campaignBounceId(campaignId: string, email: string): string {
+  return `bounce:${campaignId}:${email.trim().toLowerCase()}`;
 }
 
 function eventName(type: string | null, reason: string | undefined): EngagementEventName | undefined {
