@@ -11,6 +11,7 @@
  * since and taking out those that left the window (`carryTrait`; kept across evictions for long logs,
  * `trait-memo.ts`): a cache checked against the log, and rebuilt from it whenever it cannot be carried.
  */
+import type { ComputedTraitOp } from "@tessera/protocol";
 import type { DefinitionKind } from "../../d1/queries/definitions";
 import { definitionId, emptySet, type VersionedDefinitions } from "../audiences/definitions-cache";
 import { type DefinitionSet, type EvaluationMemo, evaluateAll } from "../audiences/evaluate";
@@ -18,12 +19,15 @@ import { ensurePart, hasPart } from "./schema";
 import { sqlFacts } from "./sql-facts";
 
 /**
- * Does a computed value count as "has a value" (`computed_trait_members`, a trait's `size` and preview)? Not null,
- * not an empty list, and not 0: an empty count or sum is 0 by DESIGN §6, and counting those would make every profile
- * of the workspace a holder of every count trait (and cost each new profile a D1 write per such trait).
+ * Does a computed value of a trait computed by `op` count as "has a value" (`computed_trait_members`, a trait's `size`
+ * and preview)? Not null, not an empty list, and for `count` and `sum` not 0: an empty count or sum is 0 by DESIGN §6,
+ * and counting those would make every profile of the workspace a holder of every count trait (and cost each new
+ * profile a D1 write per such trait). Every other op's "nothing" is null, so its 0 is a value (a last order of 0
+ * items, a minimum balance of 0). `op` undefined (the definition is gone): 0 counts as nothing, as for a count.
  */
-export function holdsValue(value: unknown): boolean {
-  if (value === null || value === undefined || value === 0) return false;
+export function holdsValue(value: unknown, op: ComputedTraitOp | undefined): boolean {
+  if (value === null || value === undefined) return false;
+  if (value === 0) return op !== undefined && op !== "count" && op !== "sum";
   if (Array.isArray(value)) return value.length > 0;
   return true;
 }
@@ -60,23 +64,24 @@ export function writeCachedDefinitions(sql: SqlStorage, defs: VersionedDefinitio
 export function leaveReplaced(sql: SqlStorage, held: VersionedDefinitions, fresh: VersionedDefinitions, now: number) {
   const { created } = held;
   if (!created || !fresh.created || !hasPart(sql, "audiences")) return;
-  leave(sql, now, created, (kind, key) => {
+  leave(sql, now, held, (kind, key) => {
     const before = created[definitionId(kind, key)];
     return before !== undefined && before !== fresh.created?.[definitionId(kind, key)];
   });
 }
 
 /**
- * Ends what the profile holds under the definitions `which` picks: their memberships and computed values are dropped,
- * and an exit is queued for each it was in or had a value of, named after its definition in `created` (those the
- * profile held them under). In the caller's transaction; answers the exits queued.
+ * Ends what the profile holds under the definitions `which` picks of `held` (those the profile held them under): their
+ * memberships and computed values are dropped, and an exit is queued for each it was in or had a value of, named
+ * after its definition. In the caller's transaction; answers the exits queued.
  */
 function leave(
   sql: SqlStorage,
   now: number,
-  created: DefinitionsCreated,
+  held: Pick<VersionedDefinitions, "set" | "created">,
   which: (kind: DefinitionKind, key: string) => boolean,
 ): number {
+  const { created } = held;
   const changes: QueuedChange[] = [];
   const exit = (kind: DefinitionKind, key: string) => changes.push(queued(created, kind, key, false));
   const memberships = sql.exec<{ audience: string }>("SELECT audience FROM memberships ORDER BY audience").toArray();
@@ -91,7 +96,7 @@ function leave(
   for (const row of values) {
     if (!which("computed_trait", row.key)) continue;
     sql.exec("DELETE FROM computed_values WHERE key = ?", row.key);
-    if (holdsValue(JSON.parse(row.value))) exit("computed_trait", row.key);
+    if (holdsValue(JSON.parse(row.value), held.set.computed[row.key]?.op)) exit("computed_trait", row.key);
   }
   enqueueChanges(sql, changes, now);
   return changes.length;
@@ -178,8 +183,10 @@ export function evaluateProfile(
     storedComputed.delete(key);
     if (before?.value === json) continue;
     valuesChanged = true;
-    const had = before ? holdsValue(JSON.parse(before.value)) : false;
-    const has = holdsValue(value);
+    // `before` was computed by the same definition: a replaced one's value went with it (`leaveReplaced`).
+    const op = set.computed[key]?.op;
+    const had = before ? holdsValue(JSON.parse(before.value), op) : false;
+    const has = holdsValue(value, op);
     const since = has ? (had ? (before?.since ?? now) : now) : null;
     sql.exec(
       `INSERT INTO computed_values (key, value, since) VALUES (?1, ?2, ?3)
@@ -193,7 +200,7 @@ export function evaluateProfile(
   // Values of traits that are no longer defined (those whose definition the profile knew `leaveReplaced` ended).
   for (const [key, before] of storedComputed) {
     sql.exec("DELETE FROM computed_values WHERE key = ?", key);
-    if (holdsValue(JSON.parse(before.value))) change("computed_trait", key, false);
+    if (holdsValue(JSON.parse(before.value), undefined)) change("computed_trait", key, false);
   }
 
   const storedAudiences = new Set(
@@ -231,7 +238,7 @@ export function leaveEverything(sql: SqlStorage, held: VersionedDefinitions, now
   // Without the audience part the profile is in nothing, and next_eval_at was never set (see readNextEvalAt).
   if (!hasPart(sql, "audiences")) return 0;
   sql.exec("UPDATE profile_meta SET next_eval_at = NULL WHERE singleton = 1");
-  return leave(sql, now, held.created, () => true);
+  return leave(sql, now, held, () => true);
 }
 
 /**

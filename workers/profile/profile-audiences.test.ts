@@ -143,6 +143,38 @@ describe("audiences in the ProfileDO", () => {
     expect(await members(workspaceId, "big_spenders")).toEqual([id]);
   });
 
+  it("counts a last, min or avg of 0 as a value (only an empty count or sum is 0): in size, audiences and previews alike", async () => {
+    const { workspaceId } = await seedWorkspace();
+    const lastQty = { op: "last", event: "Order Completed", property: "qty" } as const;
+    const orders = { op: "count", event: "Refund" } as const;
+    await defineAll(workspaceId, {
+      computed: {
+        last_qty: lastQty,
+        min_qty: { ...lastQty, op: "min" },
+        mean_qty: { ...lastQty, op: "avg" },
+        refunds: orders,
+      },
+      audiences: { has_qty: { computed: "last_qty", op: "exists" } },
+    });
+    const [id] = await store(workspaceId, [
+      track("Order Completed", ago(2 * DAY), { anonymousId: "q1", properties: { qty: 0 } }),
+    ]);
+    const profileId = id as string;
+    const profile = await profileOf(profileId);
+    expect(profile.computed).toEqual({ last_qty: 0, min_qty: 0, mean_qty: 0, refunds: 0 });
+    expect(profile.audiences.map((a) => a.key)).toEqual(["has_qty"]);
+    await outboxDelivered(profileId);
+    for (const trait of ["last_qty", "min_qty", "mean_qty"])
+      expect(await members(workspaceId, trait, "computed_trait"), trait).toEqual([profileId]);
+    // A count of nothing is 0 by DESIGN §6: no value, so not every profile holds every count trait.
+    expect(await members(workspaceId, "refunds", "computed_trait")).toEqual([]);
+    expect(await previewDefinition(env, workspaceId, { computedTrait: lastQty })).toEqual({
+      size: 1,
+      sample: [profileId],
+    });
+    expect(await previewDefinition(env, workspaceId, { computedTrait: orders })).toEqual({ size: 0, sample: [] });
+  });
+
   it("gives a sum past the largest double no value: on the profile, in its size, audiences and previews alike", async () => {
     const { workspaceId } = await seedWorkspace();
     const has: AudienceDefinition = { computed: "total", op: "exists" };

@@ -491,7 +491,7 @@ export class ProfileDO extends DurableObject<Env> implements ProfileRpc {
       return { status: "ok", member, value: null };
     }
     const { value } = computeTrait(input.computedTrait, facts, now);
-    return { status: "ok", member: holdsValue(value), value: value ?? null };
+    return { status: "ok", member: holdsValue(value, input.computedTrait.op), value: value ?? null };
   }
 
   /** Merge undo, on the survivor: one chunk of what arrived on the split-out profiles. Reads only. */

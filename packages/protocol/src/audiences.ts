@@ -76,9 +76,14 @@ const stored = {
   version: z.int().positive().meta({ description: "1 on creation, +1 on each `PUT`." }),
   created_at: isoTime,
   updated_at: isoTime,
-  size: z.int().nonnegative().meta({
-    description: "Current members (audiences), or profiles holding a value (computed traits: not null, 0 or empty).",
-  }),
+  size: z
+    .int()
+    .nonnegative()
+    .meta({
+      description:
+        "Current members (audiences), or profiles holding a value (computed traits: not null or empty, and not the 0 " +
+        "of an empty count or sum).",
+    }),
   status: DefinitionStatus,
 };
 
