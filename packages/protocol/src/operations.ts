@@ -104,19 +104,14 @@ export const IngestDeadLettersReplayed = z
     failed: z
       .array(z.object({ id: z.int().positive(), error: z.string() }))
       .meta({ description: "Dead letters that failed again: still pending, with the new reason." }),
-    skipped: z
-      .array(z.int().positive())
-      .meta({
-        description:
-          "Requested ids that are unknown here or were replayed before, and rows a GDPR erase removed during the replay (nothing done).",
-      }),
-    remaining: z
-      .int()
-      .nonnegative()
-      .meta({
-        description:
-          "Pending dead letters left in scope after this call: call again while above 0 and the last call replayed some (rows that keep failing stay pending: see `failed`).",
-      }),
+    skipped: z.array(z.int().positive()).meta({
+      description:
+        "Requested ids that are unknown here or were replayed before, and rows a GDPR erase removed during the replay (nothing done).",
+    }),
+    remaining: z.int().nonnegative().meta({
+      description:
+        "Pending dead letters left in scope after this call: call again while above 0 and the last call replayed some (rows that keep failing stay pending: see `failed`).",
+    }),
   })
   .meta({ id: "IngestDeadLettersReplayed", description: "The outcome of a replay, per dead letter." });
 export type IngestDeadLettersReplayed = z.infer<typeof IngestDeadLettersReplayed>;
