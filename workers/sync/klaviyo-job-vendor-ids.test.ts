@@ -75,20 +75,26 @@ describe("a contact a Klaviyo bulk import job added", { timeout: 30_000 }, () =>
       await jobsComplete();
       const ids = await recorded();
       expect(ids.size).toBeGreaterThan(0);
+      // Settled: the look has written every id it read.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await recorded()).size).toBe(ids.size);
       return ids;
     });
-    expect(firstLook.size).toBe(800);
+    // 8 pages at most (fewer when Klaviyo's 10 job reads a second refused one, read again at the next look).
+    expect(firstLook.size).toBeLessThanOrEqual(800);
     expect(firstLook.get("m0@example.com")).toBe(await klaviyoId("m0@example.com"));
     expect(firstLook.has("m999@example.com")).toBe(false);
-    // Both jobs still awaited, every item of each: the rest of their ids is read at the next look.
+    // Both jobs still awaited, every item of each: the rest of their ids is read at later looks.
     expect(await awaited()).toBe(2000);
 
-    // The next look, now rather than 15 s later.
-    await runInDurableObject(object, async (_o, state) => {
-      state.storage.sql.exec("UPDATE awaiting_jobs SET check_at = 0");
-      await state.storage.setAlarm(Date.now());
+    // The next looks, now rather than 15 s apart.
+    await eventually(async () => {
+      await runInDurableObject(object, async (_o, state) => {
+        state.storage.sql.exec("UPDATE awaiting_jobs SET check_at = 0");
+        await state.storage.setAlarm(Date.now());
+      });
+      expect(await awaited()).toBe(0);
     });
-    await eventually(async () => expect(await awaited()).toBe(0));
     const all = await recorded();
     expect(all.size).toBe(emails.length);
     expect(all.get("m999@example.com")).toBe(await klaviyoId("m999@example.com"));
