@@ -7,6 +7,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import type { HubSpotConfig } from "../../workers/sync/destinations/hubspot";
 import { hubspotInbound } from "../../workers/sync/inbound/hubspot";
 import { hubspotPoller } from "../../workers/sync/inbound/hubspot-poller";
+import { rawInbound } from "../../workers/sync/inbound/read";
 import type { PluginContext, RawInbound } from "../../workers/sync/plugin";
 import { startMockHubSpot } from "../support/mocks/hubspot";
 import { startMockVendor } from "../support/mocks/mock-vendor";
@@ -23,12 +24,7 @@ beforeEach(() => hs.reset());
 const received: RawInbound[] = [];
 const receiver = await startMockVendor((app) => {
   app.post("/v1/webhooks/:destination", async (c) => {
-    received.push({
-      method: c.req.method,
-      url: c.req.url,
-      headers: c.req.raw.headers,
-      body: new Uint8Array(await c.req.arrayBuffer()),
-    });
+    received.push(await rawInbound(c.req.raw));
     return c.body(null, 204);
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { type HubSpotConfig, hubspot } from "../../workers/sync/destinations/hubspot";
 import { hubspotInbound } from "../../workers/sync/inbound/hubspot";
 import { hubspotPoller } from "../../workers/sync/inbound/hubspot-poller";
+import { rawInbound } from "../../workers/sync/inbound/read";
 import {
   type AudienceList,
   AuthRefused,
@@ -587,12 +588,7 @@ describe("hubspot destination: deleteContact", () => {
 const received: RawInbound[] = [];
 const receiver = await startMockVendor((app) => {
   app.post("/v1/webhooks/:destination", async (c) => {
-    received.push({
-      method: c.req.method,
-      url: c.req.url,
-      headers: new Headers(c.req.raw.headers),
-      body: new Uint8Array(await c.req.arrayBuffer()),
-    });
+    received.push(await rawInbound(c.req.raw));
     return c.body(null, 204);
   });
 });

@@ -7,7 +7,8 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import type { MailchimpConfig } from "../../workers/sync/destinations/mailchimp";
 import { mailchimpInbound } from "../../workers/sync/inbound/mailchimp";
 import { mailchimpPoller } from "../../workers/sync/inbound/mailchimp-poller";
-import type { Engagement, PluginContext, RawInbound } from "../../workers/sync/plugin";
+import { rawInbound } from "../../workers/sync/inbound/read";
+import type { Engagement, PluginContext } from "../../workers/sync/plugin";
 import { startMockMailchimp, webhookFields } from "../support/mocks/mailchimp";
 import { startMockVendor } from "../support/mocks/mock-vendor";
 
@@ -23,12 +24,7 @@ const received: Engagement[] = [];
 const receiver = await startMockVendor((app) => {
   // What the webhook route does: verify on the raw bytes, then parse.
   app.post("/v1/webhooks/:destination", async (c) => {
-    const req: RawInbound = {
-      method: c.req.method,
-      url: c.req.url,
-      headers: c.req.raw.headers,
-      body: new Uint8Array(await c.req.arrayBuffer()),
-    };
+    const req = await rawInbound(c.req.raw);
     const verdict = await mailchimpInbound.verify(req, config, Date.now());
     if (!verdict.ok) return c.json({ error: verdict.reason }, 401);
     received.push(...mailchimpInbound.parse(req));

@@ -10,13 +10,13 @@ import {
 } from "../../workers/sync/destinations/mailchimp";
 import { mailchimpInbound } from "../../workers/sync/inbound/mailchimp";
 import { mailchimpPoller } from "../../workers/sync/inbound/mailchimp-poller";
+import { rawInbound } from "../../workers/sync/inbound/read";
 import {
   AuthRefused,
   type ContactUpsert,
   type Engagement,
   type ErasedContact,
   type PluginContext,
-  type RawInbound,
   Throttled,
 } from "../../workers/sync/plugin";
 import { startMockMailchimp, webhookFields } from "../support/mocks/mailchimp";
@@ -441,12 +441,7 @@ const received: Engagement[] = [];
 const receiver = await startMockVendor((app) => {
   // What the webhook route does: handshake, verify on the raw bytes, then parse.
   app.all("/v1/webhooks/:destination", async (c) => {
-    const req: RawInbound = {
-      method: c.req.method,
-      url: c.req.url,
-      headers: c.req.raw.headers,
-      body: new Uint8Array(await c.req.arrayBuffer()),
-    };
+    const req = await rawInbound(c.req.raw);
     const handshake = mailchimpInbound.handshake?.(req);
     if (handshake) return handshake;
     const verdict = await mailchimpInbound.verify(req, webhookConfig, Date.now());

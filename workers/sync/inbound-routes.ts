@@ -9,17 +9,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { LRUCache } from "lru-cache";
 import { findDestinationById } from "../../d1/queries/destinations";
-import { readBodyBytes } from "../shared/body-bytes";
 import { HttpError, notFound, validationError } from "../shared/errors";
 import { openApiRoutes } from "../shared/openapi-routes";
 import { errorResponses, jsonResponse } from "../shared/route-docs";
 import { storeEngagements } from "./engagement";
-import { readBody } from "./inbound/read";
-import type { RawInbound } from "./plugin";
+import { MAX_WEBHOOK_BYTES, rawInbound, readBody } from "./inbound/read";
 import { inboundFor } from "./registry";
 
-/** A webhook body larger than this is not an engagement notification. */
-const MAX_WEBHOOK_BYTES = 1024 * 1024;
 /**
  * When a vendor pushed back should send again. Longer than the collector's 2 s: an out-of-room runtime frees room as
  * idle objects are evicted, tens of seconds later (DESIGN §2), and a vendor's retry costs it nothing to wait.
@@ -92,11 +88,6 @@ async function inboundOf(env: Env, destinationId: string) {
     webhook_secret: config.webhook_secret ?? destination.inboundSecret,
   };
   return { destination, source, config: secrets };
-}
-
-async function rawInbound(request: Request): Promise<RawInbound> {
-  const body = await readBodyBytes(request, MAX_WEBHOOK_BYTES);
-  return { method: request.method, url: request.url, headers: request.headers, body };
 }
 
 export const inboundRoutes = openApiRoutes()

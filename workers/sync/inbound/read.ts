@@ -13,8 +13,18 @@
  * // read.engagements to store, read.skipped to report
  */
 import type { z } from "zod";
+import { readBodyBytes } from "../../shared/body-bytes";
 import { describeIssue } from "../../shared/validation-hook";
 import type { Engagement, InboundSource, RawInbound } from "../plugin";
+
+/** A webhook body larger than this is not an engagement notification (413, refused before it is read whole). */
+export const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+/** A webhook request as a source verifies and parses it: the raw bytes, as signatures are over them. */
+export async function rawInbound(request: Request): Promise<RawInbound> {
+  const body = await readBodyBytes(request, MAX_WEBHOOK_BYTES);
+  return { method: request.method, url: request.url, headers: request.headers, body };
+}
 
 /** An item of a vendor's batch left out because it cannot be read: its place in the batch, and why. */
 export interface SkippedItem {
