@@ -8,11 +8,11 @@ import { describe, expect, it } from "vitest";
 import { profileStub } from "../profile/profile-stub";
 import { errorEnvelope } from "../shared/error-envelope";
 import { defineAll } from "../test-support/definitions";
-import { insertDestination } from "../test-support/destinations";
+import { insertDestination, sendHubSpotWebhook } from "../test-support/destinations";
 import { identify } from "../test-support/messages";
 import { bearer, seedWorkspace } from "../test-support/seed";
 import { api, store } from "../test-support/store-messages";
-import { hmacSha256, toBase64, toHex } from "./hmac";
+import { hmacSha256, toHex } from "./hmac";
 import { inboundRoutes } from "./inbound-routes";
 import { signTessera } from "./tessera-signature";
 
@@ -290,7 +290,11 @@ describe("POST /v1/webhooks/:destinationId", () => {
       { ...optOut(3, Date.now()), objectId: {} },
       { ...optOut(5, Date.now()), propertyName: "constructor" },
     ];
-    const res = await sendHubSpot(destinationId, JSON.stringify([...batch, optOut(4, Date.now())]));
+    const res = await sendHubSpotWebhook(
+      destinationId,
+      JSON.stringify([...batch, optOut(4, Date.now())]),
+      HUBSPOT_SECRET,
+    );
     expect(res.status).toBe(200);
     // The one readable opt-out names a record Tessera never synced: read, and unmatched. The change of a property
     // that is no engagement ("constructor", at 5) is neither stored nor skipped.
@@ -310,7 +314,7 @@ describe("POST /v1/webhooks/:destinationId", () => {
       ["not json", /not JSON/],
       [JSON.stringify({ events: [] }), /JSON array/],
     ] as const) {
-      const refused = await sendHubSpot(destinationId, body);
+      const refused = await sendHubSpotWebhook(destinationId, body, HUBSPOT_SECRET);
       expect(refused.status).toBe(400);
       expect(await refused.json()).toMatchObject({
         error: { code: "validation_error", message: expect.stringMatching(message) },
@@ -369,24 +373,6 @@ async function sendKlaviyo(destinationId: string, payload: unknown) {
       "klaviyo-signature": signature,
       "klaviyo-timestamp": timestamp,
       "klaviyo-webhook-id": "wh_1",
-    },
-    body,
-  });
-}
-
-/** A HubSpot app webhook: base64 HMAC-SHA256 over method, URL, raw body and the millisecond timestamp. */
-async function sendHubSpot(destinationId: string, body: string) {
-  const path = `/v1/webhooks/${destinationId}`;
-  const timestamp = String(Date.now());
-  const signature = toBase64(
-    await hmacSha256(HUBSPOT_SECRET, `POST${`http://tessera.test${path}`}${body}${timestamp}`),
-  );
-  return api(path, undefined, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "x-hubspot-signature-v3": signature,
-      "x-hubspot-request-timestamp": timestamp,
     },
     body,
   });

@@ -1,12 +1,14 @@
 /**
- * Fixtures of the sync engine's tests: a destination row written straight into D1 (as the admin API stores it), and
- * a customer's webhook endpoint to point it at.
+ * Fixtures of the sync engine's tests: a destination row written straight into D1 (as the admin API stores it), a
+ * customer's webhook endpoint to point it at, and a vendor's signed webhook to its route.
  */
 import { env } from "cloudflare:workers";
 import { orm } from "../../d1/client";
 import { newId } from "../../d1/ids";
 import { destinations } from "../../d1/schema";
 import type { WebhookEvent } from "../sync/destinations/webhook";
+import { hmacSha256, toBase64 } from "../sync/hmac";
+import { api } from "./store-messages";
 
 export async function insertDestination(
   workspaceId: string,
@@ -79,4 +81,23 @@ export async function eventually<T>(check: () => Promise<T>): Promise<T> {
       await new Promise((r) => setTimeout(r, 25));
     }
   }
+}
+
+/**
+ * A HubSpot app webhook to destination `destinationId`'s route, signed as HubSpot signs (`X-HubSpot-Signature-v3`:
+ * base64 HMAC-SHA256 of method, URL, raw body and the millisecond timestamp) with the app's `clientSecret`.
+ */
+export async function sendHubSpotWebhook(destinationId: string, body: string, clientSecret: string): Promise<Response> {
+  const path = `/v1/webhooks/${destinationId}`;
+  const timestamp = String(Date.now());
+  const signature = toBase64(await hmacSha256(clientSecret, `POST${`http://tessera.test${path}`}${body}${timestamp}`));
+  return api(path, undefined, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-hubspot-signature-v3": signature,
+      "x-hubspot-request-timestamp": timestamp,
+    },
+    body,
+  });
 }

@@ -9,12 +9,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { orm } from "../../../d1/client";
 import { vendorIds } from "../../../d1/schema";
 import { profileStub } from "../../profile/profile-stub";
-import { insertDestination } from "../../test-support/destinations";
+import { insertDestination, sendHubSpotWebhook } from "../../test-support/destinations";
 import { identify } from "../../test-support/messages";
 import { seedWorkspace } from "../../test-support/seed";
 import { api, store } from "../../test-support/store-messages";
 import { destinationStub } from "../consumer";
-import { hmacSha256, toBase64 } from "../hmac";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -58,19 +57,7 @@ describe("HubSpot: app webhook and email events poller", () => {
   const SECRET = "hs-app-client-secret";
 
   async function sendSigned(destinationId: string, events: unknown[]) {
-    const path = `/v1/webhooks/${destinationId}`;
-    const body = JSON.stringify(events);
-    const timestamp = String(Date.now());
-    const signature = toBase64(await hmacSha256(SECRET, `POST${`http://tessera.test${path}`}${body}${timestamp}`));
-    const res = await api(path, undefined, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-hubspot-signature-v3": signature,
-        "x-hubspot-request-timestamp": timestamp,
-      },
-      body,
-    });
+    const res = await sendHubSpotWebhook(destinationId, JSON.stringify(events), SECRET);
     expect(res.status).toBe(200);
     return res.json();
   }
